@@ -1,0 +1,1 @@
+"""The scoring service for MASH triage, its store and the command line."""

@@ -1,0 +1,1 @@
+"""Executable contracts for the agency feeds (specification: data_contracts/README.md)."""

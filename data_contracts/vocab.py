@@ -1,0 +1,211 @@
+"""Feed names, column names and vocabularies of the agency feed specification, version 1.
+
+Everything the project knows about the shape of a feed is defined here, once.
+The specification itself is `data_contracts/README.md`.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+SPEC_VERSION: Final = 1
+
+# --- Agencies and feeds -------------------------------------------------------------
+
+AGENCIES: Final[tuple[str, ...]] = (
+    "police",
+    "health",
+    "education",
+    "social_care",
+    "housing",
+    "probation",
+)
+
+AGENCY_LABELS: Final[dict[str, str]] = {
+    "police": "Police",
+    "health": "Health",
+    "education": "Education",
+    "social_care": "Social care",
+    "housing": "Housing",
+    "probation": "Probation",
+}
+
+REFERRALS: Final = "referrals"
+HOUSEHOLD_MEMBERS: Final = "household_members"
+OUTCOMES: Final = "outcomes"
+
+
+def event_feed(agency: str) -> str:
+    """Feed name of an agency's event feed, e.g. ``events_police``."""
+    return f"events_{agency}"
+
+
+EVENT_FEEDS: Final[tuple[str, ...]] = tuple(event_feed(a) for a in AGENCIES)
+FEEDS: Final[tuple[str, ...]] = (REFERRALS, HOUSEHOLD_MEMBERS, OUTCOMES, *EVENT_FEEDS)
+REQUIRED_FEEDS: Final[tuple[str, ...]] = (REFERRALS,)
+FEED_FORMATS: Final[tuple[str, ...]] = ("csv", "parquet")
+
+# --- Columns --------------------------------------------------------------------------
+
+REFERRAL_COLUMNS: Final[tuple[str, ...]] = (
+    "referral_id",
+    "person_id",
+    "household_id",
+    "referral_date",
+    "referral_source",
+    "presenting_need",
+    "subject_type",
+    "age_years",
+    "sex",
+    "ethnicity_group",
+    "disability",
+    "imd_decile",
+)
+HOUSEHOLD_MEMBER_COLUMNS: Final[tuple[str, ...]] = ("household_id", "person_id", "role")
+EVENT_COLUMNS: Final[tuple[str, ...]] = (
+    "person_id",
+    "event_date",
+    "recorded_date",
+    "event_type",
+    "value",
+)
+OUTCOME_COLUMNS: Final[tuple[str, ...]] = ("referral_id", "outcome_type", "outcome_date")
+
+FEED_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
+    REFERRALS: REFERRAL_COLUMNS,
+    HOUSEHOLD_MEMBERS: HOUSEHOLD_MEMBER_COLUMNS,
+    OUTCOMES: OUTCOME_COLUMNS,
+    **{feed: EVENT_COLUMNS for feed in EVENT_FEEDS},
+}
+
+# Columns that may be empty in a conforming row.
+OPTIONAL_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
+    REFERRALS: ("household_id", "imd_decile"),
+    HOUSEHOLD_MEMBERS: (),
+    OUTCOMES: (),
+    **{feed: ("recorded_date", "value") for feed in EVENT_FEEDS},
+}
+
+# --- Enumerations ---------------------------------------------------------------------
+
+REFERRAL_SOURCES: Final[tuple[str, ...]] = (
+    "police",
+    "health",
+    "education",
+    "social_care",
+    "housing",
+    "probation",
+    "self_or_family",
+    "anonymous",
+    "other",
+)
+PRESENTING_NEEDS: Final[tuple[str, ...]] = (
+    "abuse_neglect",
+    "domestic_abuse",
+    "mental_health",
+    "substance_misuse",
+    "exploitation",
+    "radicalisation",
+    "online_harm",
+    "other",
+)
+SUBJECT_TYPES: Final[tuple[str, ...]] = ("child", "adult_at_risk")
+SEXES: Final[tuple[str, ...]] = ("female", "male", "unknown")
+ETHNICITY_GROUPS: Final[tuple[str, ...]] = ("asian", "black", "mixed", "white", "other", "unknown")
+HOUSEHOLD_ROLES: Final[tuple[str, ...]] = (
+    "subject",
+    "parent_carer",
+    "sibling",
+    "other_adult",
+    "other_child",
+)
+OUTCOME_TYPES: Final[tuple[str, ...]] = (
+    "child_protection_plan",
+    "section_47_substantiated",
+    "looked_after",
+    "adult_safeguarding_substantiated",
+)
+
+CHILD_MAX_AGE: Final = 17
+MAX_AGE: Final = 120
+IMD_DECILES: Final[tuple[int, ...]] = tuple(range(1, 11))
+
+EVENT_TYPES: Final[dict[str, tuple[str, ...]]] = {
+    "police": (
+        "domestic_abuse_incident",
+        "dash_high_risk",
+        "missing_episode",
+        "arrest",
+        "victim_of_crime",
+        "exploitation_concern",
+        "antisocial_behaviour",
+        "online_harm_concern",
+        "prevent_referral",
+    ),
+    "health": (
+        "ae_attendance",
+        "unexplained_injury",
+        "missed_appointment",
+        "mental_health_contact",
+        "substance_misuse_contact",
+        "maternity_concern",
+        "self_harm",
+    ),
+    "education": (
+        "attendance_rate",
+        "suspension",
+        "permanent_exclusion",
+        "sen_support",
+        "ehcp",
+        "free_school_meals",
+        "child_missing_education",
+    ),
+    "social_care": (
+        "previous_referral",
+        "early_help_episode",
+        "child_in_need_plan",
+        "child_protection_plan",
+        "looked_after",
+        "adult_safeguarding_enquiry",
+        "care_and_support_plan",
+    ),
+    "housing": (
+        "homelessness_application",
+        "temporary_accommodation",
+        "eviction_notice",
+        "rent_arrears",
+        "overcrowding",
+    ),
+    "probation": (
+        "under_supervision",
+        "mappa_nominal",
+        "domestic_abuse_perpetrator_programme",
+    ),
+}
+
+# Event types whose `value` column carries a number, with its allowed range.
+VALUED_EVENT_TYPES: Final[dict[tuple[str, str], tuple[float, float]]] = {
+    ("education", "attendance_rate"): (0.0, 100.0),
+}
+
+# --- Identifiers ----------------------------------------------------------------------
+
+TOKEN_PATTERN: Final = r"^[A-Za-z0-9_-]{1,64}$"
+TOKEN_MAX_LENGTH: Final = 64
+DATE_FORMAT: Final = "%Y-%m-%d"
+
+# Booleans as the specification writes them in CSV.
+TRUE_STRINGS: Final[frozenset[str]] = frozenset({"true", "1"})
+FALSE_STRINGS: Final[frozenset[str]] = frozenset({"false", "0"})
+
+# --- Labels ---------------------------------------------------------------------------
+
+LABEL_WINDOW_DAYS: Final = 365
+
+# Protected characteristics: carried for fairness audits, not model features by default.
+PROTECTED_CHARACTERISTICS: Final[tuple[str, ...]] = (
+    "sex",
+    "ethnicity_group",
+    "disability",
+    "imd_decile",
+)

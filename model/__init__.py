@@ -1,0 +1,1 @@
+"""Models: training, calibrated scores and bands, explanations, registry."""

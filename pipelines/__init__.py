@@ -1,0 +1,1 @@
+"""Pipelines: synthetic extracts, point-in-time features, labels."""

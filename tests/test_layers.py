@@ -1,0 +1,29 @@
+"""The data flow data_contracts -> pipelines -> model -> api is enforced, not hoped for."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_import_layers_are_kept() -> None:
+    lint_imports = shutil.which("lint-imports") or str(Path(sys.executable).parent / "lint-imports")
+    result = subprocess.run(
+        [lint_imports, "--config", str(ROOT / "pyproject.toml")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "KEPT" in result.stdout
+
+
+def test_feed_specification_copy_is_in_step_with_shared() -> None:
+    shared = ROOT.parent / "shared" / "feed-spec.md"
+    copy = ROOT / "data_contracts" / "README.md"
+    assert copy.is_file()
+    if shared.is_file():
+        assert copy.read_text(encoding="utf-8") == shared.read_text(encoding="utf-8")
