@@ -15,8 +15,8 @@ from typing import Final, Literal
 
 from data_contracts.vocab import (
     AGENCIES,
-    EVENT_TYPES,
     ETHNICITY_GROUPS,
+    EVENT_TYPES,
     PRESENTING_NEEDS,
     REFERRAL_SOURCES,
     SEXES,
@@ -56,7 +56,9 @@ WINDOW_PHRASES: Final[dict[str, str]] = {
 
 # Plain-English singular and plural for every event type.
 EVENT_LABELS: Final[dict[str, tuple[str, str]]] = {
-    "domestic_abuse_incident": ("police domestic-abuse incident", "police domestic-abuse incidents"),
+    "domestic_abuse_incident": (
+        "police domestic-abuse incident", "police domestic-abuse incidents",
+    ),
     "dash_high_risk": ("high-risk DASH assessment", "high-risk DASH assessments"),
     "missing_episode": ("missing episode", "missing episodes"),
     "arrest": ("arrest", "arrests"),
@@ -78,7 +80,9 @@ EVENT_LABELS: Final[dict[str, tuple[str, str]]] = {
     "sen_support": ("SEN support record", "SEN support records"),
     "ehcp": ("education, health and care plan", "education, health and care plans"),
     "free_school_meals": ("free-school-meals record", "free-school-meals records"),
-    "child_missing_education": ("child-missing-education record", "child-missing-education records"),
+    "child_missing_education": (
+        "child-missing-education record", "child-missing-education records",
+    ),
     "previous_referral": ("social-care referral", "social-care referrals"),
     "early_help_episode": ("early-help episode", "early-help episodes"),
     "child_in_need_plan": ("child-in-need plan", "child-in-need plans"),
