@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import time
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 console = Console()
 
@@ -41,6 +44,60 @@ def synth(
     console.print(summary.as_rich_table())
 
 
+def _parse_date(text: str | None) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        _fail(f"--extract-date must be YYYY-MM-DD, got {text!r}")
+
+
+def _fail(message: str) -> NoReturn:
+    console.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(code=2)
+
+
+def manifest_path_for(output: Path) -> Path:
+    """Where the feature manifest is written beside a feature table."""
+    return output.with_name(output.stem + ".manifest.json")
+
+
+def features(
+    input: Annotated[Path, typer.Option("--input", help="Extract directory (feeds).")],
+    output: Annotated[Path, typer.Option("--output", help="Feature table to write (.parquet).")],
+    extract_date: Annotated[
+        str | None, typer.Option("--extract-date", help="YYYY-MM-DD; default: from the data.")
+    ] = None,
+) -> None:
+    """Validate an extract and build its point-in-time feature table and manifest."""
+    from data_contracts import FeedRejected, validate_extract
+    from pipelines.features import build_features
+    from pipelines.manifest import write_manifest
+
+    if output.suffix != ".parquet":
+        _fail(f"{output}: the feature table is written as Parquet; use a .parquet file name")
+    started = time.perf_counter()
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=console, transient=True) as progress:
+        task = progress.add_task("validating feeds", total=None)
+        try:
+            validated = validate_extract(input, extract_date=_parse_date(extract_date))
+        except FeedRejected as exc:
+            _fail(str(exc))
+        table = build_features(validated.feeds,
+                               progress=lambda stage: progress.update(task, description=stage))
+        progress.update(task, description="writing")
+        output.parent.mkdir(parents=True, exist_ok=True)
+        table.to_parquet(output, index=False)
+        write_manifest(manifest_path_for(output))
+    console.print(
+        f"{len(table):,} referrals x {table.shape[1] - 8:,} features -> {output} "
+        f"(manifest {manifest_path_for(output).name}) in {time.perf_counter() - started:.1f} s"
+    )
+
+
 def register(app: typer.Typer) -> None:
     """Add this layer's commands to the `safeguard` app."""
     app.command("synth")(synth)
+    app.command("features")(features)

@@ -1,0 +1,218 @@
+"""Point-in-time feature build: the rule, the household, the edge cases, one code path."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from data_contracts.vocab import AGENCIES, EVENT_TYPES
+from pipelines.case import build_case_features
+from pipelines.features import AUDIT_COLUMNS, build_features
+from pipelines.manifest import FEATURE_NAMES, count_feature_name
+from tests.pipelines.factories import (
+    case_payload_for,
+    events_frame,
+    random_extract,
+    referral,
+    referrals_frame,
+)
+
+DA_SUBJECT_EVER = count_feature_name("subject", "police", "domestic_abuse_incident", "ever")
+DA_PARENT_365 = count_feature_name("parents_carers", "police", "domestic_abuse_incident", "365d")
+
+
+def _event(person: str, event_date: str, recorded: str | None = None, *,
+           event_type: str = "domestic_abuse_incident", value: float | None = None
+           ) -> dict[str, Any]:
+    return {"person_id": person, "event_date": event_date, "recorded_date": recorded,
+            "event_type": event_type, "value": value}
+
+
+def _members(rows: list[tuple[str, str, str]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["household_id", "person_id", "role"])
+
+
+def _features(referrals: list[dict[str, Any]], *, members: pd.DataFrame | None = None,
+              police: list[dict[str, Any]] | None = None,
+              **agency_events: list[dict[str, Any]]) -> pd.DataFrame:
+    frames: dict[str, pd.DataFrame] = {"referrals": referrals_frame(referrals)}
+    if members is not None:
+        frames["household_members"] = members
+    if police is not None:
+        frames["events_police"] = events_frame(police)
+    for agency, rows in agency_events.items():
+        frames[f"events_{agency}"] = events_frame(rows)
+    return build_features(frames).set_index("referral_id")
+
+
+def test_table_has_one_row_per_referral_audit_columns_then_manifest_order() -> None:
+    frames = random_extract(60, seed=3)
+    table = build_features(frames)
+    assert list(table.columns) == list(AUDIT_COLUMNS) + list(FEATURE_NAMES)
+    assert table["referral_id"].tolist() == frames["referrals"]["referral_id"].tolist()
+
+
+def test_record_recorded_after_referral_is_ignored_even_if_it_happened_before() -> None:
+    table = _features([referral(referral_date="2024-06-01")], police=[
+        _event("p1", "2024-05-01", "2024-05-01"),
+        _event("p1", "2024-05-20", "2024-06-02"),  # happened before, known the day after
+        _event("p1", "2024-07-01"),  # after the referral
+    ])
+    assert table.loc["R1", DA_SUBJECT_EVER] == 1
+
+
+def test_record_on_the_referral_day_counts() -> None:
+    table = _features([referral(referral_date="2024-06-01")],
+                      police=[_event("p1", "2024-06-01")])
+    assert table.loc["R1", DA_SUBJECT_EVER] == 1
+    assert table.loc["R1", "subject_police_domestic_abuse_incident_days_since_latest"] == 0
+
+
+def test_windows_count_only_recent_records() -> None:
+    table = _features([referral(referral_date="2024-06-01")], police=[
+        _event("p1", "2024-05-01"), _event("p1", "2023-12-01"), _event("p1", "2020-01-01"),
+    ])
+    row = table.loc["R1"]
+    assert row[count_feature_name("subject", "police", "domestic_abuse_incident", "90d")] == 1
+    assert row[count_feature_name("subject", "police", "domestic_abuse_incident", "365d")] == 2
+    assert row[DA_SUBJECT_EVER] == 3
+
+
+def test_household_member_record_counts_for_every_referral_of_that_household_only() -> None:
+    members = _members([("h1", "p1", "subject"), ("h1", "s1", "sibling"),
+                        ("h1", "mum", "parent_carer"), ("h2", "p2", "subject")])
+    refs = [referral(), referral(referral_id="R2", person_id="s1"),
+            referral(referral_id="R3", person_id="p2", household_id="h2")]
+    table = _features(refs, members=members, police=[_event("mum", "2024-03-01")])
+    assert table.loc["R1", DA_PARENT_365] == 1
+    assert table.loc["R2", DA_PARENT_365] == 1
+    assert table.loc["R3", DA_PARENT_365] == 0
+    assert table.loc["R1", DA_SUBJECT_EVER] == 0
+
+
+def test_sibling_referral_sees_the_subject_as_a_household_child() -> None:
+    members = _members([("h1", "p1", "subject"), ("h1", "s1", "subject")])
+    refs = [referral(), referral(referral_id="R2", person_id="s1")]
+    table = _features(refs, members=members, police=[_event("p1", "2024-03-01")])
+    children_da = count_feature_name("children", "police", "domestic_abuse_incident", "ever")
+    assert table.loc["R2", children_da] == 1
+    assert table.loc["R1", children_da] == 0
+    assert table.loc["R1", "household_children_count"] == 1
+
+
+def test_no_records_and_missing_agencies_are_distinguishable_from_nothing_concerning() -> None:
+    table = _features([referral(), referral(referral_id="R2", person_id="p9", household_id=None)],
+                      health=[_event("p1", "2024-01-01", event_type="missed_appointment")])
+    assert table.loc["R1", "health_records_held"] == 1
+    assert table.loc["R1", "police_records_held"] == 0
+    assert table.loc["R2", "health_records_held"] == 0
+    assert (table.loc["R2", [c for c in FEATURE_NAMES if c.endswith("_records_held")]] == 0).all()
+    assert np.isnan(table.loc["R2", "subject_health_days_since_latest_record"])
+
+
+def test_household_of_one_and_empty_extract_of_events() -> None:
+    members = _members([("h1", "p1", "subject")])
+    table = _features([referral()], members=members)
+    assert table.loc["R1", "household_known"] == 1
+    assert table.loc["R1", "household_parents_carers_count"] == 0
+    counts = [c for c in FEATURE_NAMES if c.endswith(("_90d", "_365d", "_ever"))
+              and "previous_referrals" not in c]
+    assert (table.loc["R1", counts] == 0).all()
+
+
+def test_latest_attendance_is_the_latest_term_known_at_referral() -> None:
+    education = [
+        _event("p1", "2023-12-20", event_type="attendance_rate", value=81.0),
+        _event("p1", "2024-04-01", event_type="attendance_rate", value=95.0),
+        _event("p1", "2024-05-25", "2024-06-10", event_type="attendance_rate", value=40.0),
+    ]
+    table = _features([referral()], education=education)
+    assert table.loc["R1", "subject_latest_attendance_pct"] == 95.0
+
+
+def test_previous_referrals_count_only_earlier_ones() -> None:
+    refs = [referral(referral_id="A", referral_date="2023-01-01"),
+            referral(referral_id="B", referral_date="2024-01-01"),
+            referral(referral_id="C", referral_date="2024-06-01")]
+    table = _features(refs)
+    assert table.loc["A", "subject_previous_referrals_ever"] == 0
+    assert table.loc["C", "subject_previous_referrals_ever"] == 2
+    assert table.loc["C", "subject_previous_referrals_365d"] == 1
+    assert table.loc["C", "subject_days_since_previous_referral"] == 152
+
+
+def test_protected_characteristics_are_carried_but_not_default_features() -> None:
+    from pipelines.manifest import model_feature_names
+
+    table = _features([referral(ethnicity_group="black", imd_decile=None)])
+    assert table.loc["R1", "ethnicity_group"] == "black"
+    assert table.loc["R1", "ethnicity_black"] == 1
+    assert "ethnicity_black" not in model_feature_names()
+    assert "ethnicity_black" in model_feature_names(use_protected_characteristics=True)
+
+
+def test_single_case_path_returns_exactly_the_batch_row() -> None:
+    frames = random_extract(200, seed=11)
+    table = build_features(frames).set_index("referral_id")
+    for referral_id in table.sample(40, random_state=1).index:
+        live = build_case_features(case_payload_for(frames, referral_id))
+        batch = table.loc[referral_id, list(FEATURE_NAMES)].to_numpy(dtype=np.float32)
+        np.testing.assert_array_equal(live[0], batch)
+
+
+_AGENCY_TYPES = [(a, t) for a in AGENCIES for t in EVENT_TYPES[a] if t != "attendance_rate"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    agency_type=st.sampled_from(_AGENCY_TYPES),
+    who=st.sampled_from(["p1", "mum", "sib", "lodger"]),
+    event_offset=st.integers(min_value=-800, max_value=30),
+    lag=st.integers(min_value=0, max_value=60),
+    seed=st.integers(min_value=0, max_value=10_000),
+)
+def test_point_in_time_rule_for_any_added_record(
+    agency_type: tuple[str, str], who: str, event_offset: int, lag: int, seed: int,
+) -> None:
+    """Adding a record known after the referral changes nothing; one known by then counts."""
+    agency, event_type = agency_type
+    frames = random_extract(30, seed=seed, events_per_person=3)
+    members = _members([("hx", "p1", "subject"), ("hx", "mum", "parent_carer"),
+                        ("hx", "sib", "sibling"), ("hx", "lodger", "other_adult")])
+    frames["household_members"] = pd.concat([frames["household_members"], members])
+    target = referral(referral_id="TARGET", household_id="hx", referral_date="2024-06-01")
+    frames["referrals"] = pd.concat([frames["referrals"], referrals_frame([target])],
+                                    ignore_index=True)
+    before = build_features(frames).set_index("referral_id").loc["TARGET"]
+    referral_day = pd.Timestamp("2024-06-01")
+    event_day = referral_day + pd.Timedelta(days=event_offset)
+    recorded = event_day + pd.Timedelta(days=lag)
+    feed = f"events_{agency}"
+    added = events_frame([_event(who, event_day.date().isoformat(), recorded.date().isoformat(),
+                                 event_type=event_type)])
+    frames[feed] = pd.concat([frames.get(feed, added.iloc[0:0]), added], ignore_index=True)
+    after = build_features(frames).set_index("referral_id").loc["TARGET"]
+    relation = {"p1": "subject", "mum": "parents_carers", "sib": "children",
+                "lodger": "other_adults"}[who]
+    ever = count_feature_name(relation, agency, event_type, "ever")
+    if recorded > referral_day:
+        pd.testing.assert_series_equal(before, after)
+    else:
+        assert after[ever] == before[ever] + 1
+        assert after[f"{agency}_records_held"] == 1
+
+
+@pytest.mark.parametrize("subject_type,age", [("child", 0), ("adult_at_risk", 95)])
+def test_context_features(subject_type: str, age: int) -> None:
+    table = _features([referral(subject_type=subject_type, age_years=age,
+                                presenting_need="exploitation", referral_source="anonymous")])
+    row = table.loc["R1"]
+    assert row["age_years"] == age
+    assert row["subject_is_adult_at_risk"] == (subject_type == "adult_at_risk")
+    assert row["presenting_need_exploitation"] == 1 and row["presenting_need_other"] == 0
+    assert row["referral_source_anonymous"] == 1
