@@ -22,8 +22,8 @@ class FeedFormat(str, Enum):
 
 def synth(
     out: Annotated[Path, typer.Option(help="Directory to write the extract into (created).")],
-    referrals: Annotated[int, typer.Option(min=1, help="Number of referrals to generate.")] = 10_000,
-    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same extract.")] = 0,
+    referrals: Annotated[int, typer.Option(min=1, help="Number of referrals.")] = 10_000,
+    seed: Annotated[int, typer.Option(help="Random seed; same seed, same extract.")] = 0,
     format: Annotated[FeedFormat, typer.Option("--format", help="File format of the feeds.")] = (
         FeedFormat.csv
     ),
@@ -32,15 +32,27 @@ def synth(
         typer.Option(help="Truth file (true probabilities), kept outside the extract. "
                      "Default: <out>.truth.parquet beside the extract directory."),
     ] = None,
+    extract_date: Annotated[
+        str | None, typer.Option("--extract-date", help="YYYY-MM-DD; default 2026-09-30.")
+    ] = None,
+    clean: Annotated[
+        bool,
+        typer.Option("--clean", help="Inject no deliberately broken rows "
+                     "(by default a few are injected and listed in <out>.corruptions.csv)."),
+    ] = False,
 ) -> None:
     """Generate a realistic synthetic multi-agency extract that follows the feed specification."""
+    from dataclasses import replace
+
     from pipelines.synth import SynthConfig, generate_extract
 
-    summary = generate_extract(
-        SynthConfig(n_referrals=referrals, seed=seed, file_format=format.value),
-        out_dir=out,
-        truth_path=truth,
+    config = SynthConfig(
+        n_referrals=referrals, seed=seed, file_format=format.value, corrupt=not clean
     )
+    day = _parse_date(extract_date)
+    if day is not None:
+        config = replace(config, extract_date=day)
+    summary = generate_extract(config, out_dir=out, truth_path=truth)
     console.print(summary.as_rich_table())
 
 

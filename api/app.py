@@ -1,0 +1,69 @@
+"""The FastAPI application: `create_app(settings, scorer)`.
+
+Routes live under `/v1` (plus `/healthz`, `/readyz`, `/metrics`). The model is
+reached only through the `Scorer` protocol; without one the service runs,
+answers 503 on scoring and says why on `/readyz`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.auth import KeyHasher
+from api.routes import decisions, errors, metrics, records, scores, system
+from api.schemas import DECISION_SUPPORT_NOTICE
+from api.scoring import NoModel, Scorer
+from api.settings import Settings, get_settings
+from api.store.db import Store
+
+logger = logging.getLogger(__name__)
+
+API_VERSION = "1.0.0"
+
+
+def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -> FastAPI:
+    """Build the application around one store (one engine) and one scorer.
+
+    Args:
+        settings: Configuration; read from the environment when omitted.
+        scorer: The model; `NoModel` (never ready) when omitted.
+
+    The database must already be at the latest schema (`safeguard db upgrade`
+    or `api.store.init_db`); `/readyz` says so when it is not.
+    """
+    settings = settings or get_settings()
+    scorer = scorer or NoModel("no model has been wired into the service")
+    store = Store(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        store.dispose()
+
+    app = FastAPI(
+        title="Safeguarding risk scoring",
+        version=API_VERSION,
+        description=DECISION_SUPPORT_NOTICE,
+        max_body_size=settings.max_body_bytes,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.store = store
+    app.state.scorer = scorer
+    app.state.key_hasher = KeyHasher(settings.api_key_pepper.get_secret_value())
+    app.state.metrics = metrics.Metrics()
+    app.state.metrics.set_model(scorer.name, scorer.version)
+
+    for router in (scores.router, decisions.router, records.router, system.router):
+        app.include_router(router)
+    app.include_router(metrics.router)
+    errors.install_error_handlers(app)
+    # Added innermost first: metrics see every response, including the safe 500s.
+    app.add_middleware(errors.SafeErrorMiddleware)
+    app.add_middleware(metrics.MetricsMiddleware, metrics=app.state.metrics)
+    logger.info("service created (environment %s, model %s)", settings.environment, scorer.version)
+    return app

@@ -1,0 +1,155 @@
+"""API keys, roles and the FastAPI dependencies that enforce them.
+
+A key reads ``<key_id>.<secret>``. The key id finds the user in one indexed
+lookup; the secret is checked against a PBKDF2-HMAC-SHA256 hash with a per-key
+salt and the service-wide pepper. Keys are shown once, at creation, and never
+stored. Because secrets are 256 random bits, a verified key is remembered in
+memory (as a SHA-256 digest, keyed by the stored hash) so that each request
+costs one hash, not a PBKDF2 run; revocation is still checked on every request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Final
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.routes.deps import SessionDep
+from api.store.models import User
+
+logger = logging.getLogger(__name__)
+
+TRIAGE: Final = "triage"
+DATA_SCIENTIST: Final = "data_scientist"
+GOVERNANCE: Final = "governance"
+ADMIN: Final = "admin"
+ROLES: Final[tuple[str, ...]] = (TRIAGE, DATA_SCIENTIST, GOVERNANCE, ADMIN)
+
+PBKDF2_ITERATIONS: Final = 120_000
+_VERIFIED_CACHE_MAX = 10_000
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller."""
+
+    name: str
+    role: str
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A freshly created key: ``key`` is shown to the user once and then forgotten."""
+
+    user: User
+    key: str
+
+
+class KeyHasher:
+    """Hashes and verifies API key secrets under one pepper."""
+
+    def __init__(self, pepper: str) -> None:
+        self._pepper = pepper.encode("utf-8")
+        self._verified: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def hash(self, secret: str, salt: str) -> str:
+        """PBKDF2-HMAC-SHA256 of the peppered secret under ``salt``."""
+        material = hmac.new(self._pepper, secret.encode("utf-8"), hashlib.sha256).digest()
+        return hashlib.pbkdf2_hmac("sha256", material, bytes.fromhex(salt), PBKDF2_ITERATIONS).hex()
+
+    def verify(self, secret: str, *, salt: str, stored_hash: str) -> bool:
+        """Whether ``secret`` matches the stored hash (constant-time comparison)."""
+        digest = hashlib.sha256(secret.encode("utf-8")).hexdigest()
+        cached = self._verified.get(stored_hash)
+        if cached is not None:
+            return hmac.compare_digest(cached, digest)
+        if not hmac.compare_digest(self.hash(secret, salt), stored_hash):
+            return False
+        with self._lock:
+            if len(self._verified) >= _VERIFIED_CACHE_MAX:
+                self._verified.clear()
+            self._verified[stored_hash] = digest
+        return True
+
+
+def issue_key(session: Session, hasher: KeyHasher, *, name: str, role: str) -> IssuedKey:
+    """Create a user with a new key (the caller commits). Raises ValueError on a bad role."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}: expected one of {', '.join(ROLES)}")
+    key_id, secret, salt = secrets.token_hex(8), secrets.token_urlsafe(32), secrets.token_hex(16)
+    user = User(
+        name=name, role=role, key_id=key_id, key_salt=salt, key_hash=hasher.hash(secret, salt)
+    )
+    session.add(user)
+    return IssuedKey(user=user, key=f"{key_id}.{secret}")
+
+
+def authenticate_key(session: Session, hasher: KeyHasher, key: str) -> Principal | None:
+    """The active user a key belongs to, or None (unknown, malformed, wrong or revoked)."""
+    key_id, _, secret = key.strip().partition(".")
+    if not key_id or not secret or len(key_id) > 32 or len(secret) > 128:
+        return None
+    user = session.scalars(select(User).where(User.key_id == key_id)).first()
+    if user is None or user.revoked_at is not None:
+        return None
+    if not hasher.verify(secret, salt=user.key_salt, stored_hash=user.key_hash):
+        return None
+    return Principal(name=user.name, role=user.role)
+
+
+_bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <key_id>.<secret>`")
+_api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="The API key")
+
+_UNAUTHORISED = HTTPException(
+    status_code=status.HTTP_401_UNAUTHORIZED,
+    detail="missing, invalid or revoked API key",
+    headers={"WWW-Authenticate": "Bearer"},
+)
+
+
+def current_principal(
+    request: Request,
+    session: SessionDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    api_key: Annotated[str | None, Depends(_api_key_header)],
+) -> Principal:
+    """Authenticate the request from its bearer token or X-API-Key header (401 otherwise)."""
+    key = bearer.credentials if bearer is not None else api_key
+    if not key:
+        raise _UNAUTHORISED
+    principal = authenticate_key(session, request.app.state.key_hasher, key)
+    if principal is None:
+        raise _UNAUTHORISED
+    request.state.principal = principal
+    return principal
+
+
+def require_roles(*roles: str) -> Callable[[Principal], Principal]:
+    """A dependency that admits only the given roles (403 for the others)."""
+
+    def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if principal.role not in roles:
+            raise HTTPException(
+                status_code=status.HTTP_403_FORBIDDEN,
+                detail=f"role {principal.role!r} may not do this; allowed: {', '.join(roles)}",
+            )
+        return principal
+
+    return dependency
+
+
+AnyUser = Annotated[Principal, Depends(require_roles(*ROLES))]
+TriageUser = Annotated[Principal, Depends(require_roles(TRIAGE, ADMIN))]
+CaseReader = Annotated[Principal, Depends(require_roles(TRIAGE, GOVERNANCE, ADMIN))]
+AuditReader = Annotated[Principal, Depends(require_roles(GOVERNANCE, ADMIN))]

@@ -1,0 +1,133 @@
+"""The service's commands: `users add|list|revoke`, `audit verify`, `db upgrade`.
+
+Every administrative command is itself audited, as the operating-system user
+who ran it with the role ``admin``. (`serve`, `model promote` and `demo` are
+added by the lead below, in `register`.)
+"""
+
+from __future__ import annotations
+
+import getpass
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from api.audit import AuditEvent, commit_with_audit, request_hash, verify_chain
+from api.auth import ADMIN, ROLES, KeyHasher, issue_key
+from api.settings import Settings
+from api.store import init_db, repository
+from api.store.db import Store
+
+users_app = typer.Typer(help="API users and their keys.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
+db_app = typer.Typer(help="The service's database.", no_args_is_help=True)
+
+console = Console()
+
+
+def _cli_event(action: str, **details: object) -> AuditEvent:
+    return AuditEvent(
+        user_name=f"cli:{getpass.getuser()}",
+        role=ADMIN,
+        action=action,
+        request_hash=request_hash({"command": action, **details}),
+        details=dict(details),
+    )
+
+
+def _store() -> tuple[Settings, Store]:
+    settings = Settings()
+    return settings, Store(settings.database_url)
+
+
+@users_app.command("add")
+def add_user(
+    name: Annotated[str, typer.Argument(help="Who the key is for.")],
+    role: Annotated[str, typer.Option(help=f"One of: {', '.join(ROLES)}.")],
+) -> None:
+    """Create a user and print their API key, once: it is never stored or shown again."""
+    if role not in ROLES:
+        raise typer.BadParameter(f"unknown role {role!r}: expected one of {', '.join(ROLES)}")
+    settings, store = _store()
+    with store.session() as session:
+        if repository.user_by_name(session, name) is not None:
+            console.print(f"[red]user {name!r} already exists[/red]")
+            raise typer.Exit(1)
+        issued = issue_key(
+            session, KeyHasher(settings.api_key_pepper.get_secret_value()), name=name, role=role
+        )
+        commit_with_audit(session, [_cli_event("user_add", name=name, role=role)])
+    store.dispose()
+    console.print(f"Created {name} ({role}). API key, shown only this once:")
+    typer.echo(issued.key)
+
+
+@users_app.command("list")
+def list_users() -> None:
+    """List users, their roles and whether they are revoked (never their keys)."""
+    _, store = _store()
+    with store.session() as session:
+        users = repository.list_users(session)
+        table = Table("name", "role", "created", "revoked")
+        for user in users:
+            revoked = user.revoked_at.isoformat(timespec="seconds") if user.revoked_at else ""
+            table.add_row(
+                user.name, user.role, user.created_at.isoformat(timespec="seconds"), revoked
+            )
+        commit_with_audit(session, [_cli_event("user_list", users=len(users))])
+    store.dispose()
+    console.print(table)
+
+
+@users_app.command("revoke")
+def revoke_user(name: Annotated[str, typer.Argument(help="The user whose key to revoke.")]) -> None:
+    """Revoke a user's key at once; their next request gets 401."""
+    _, store = _store()
+    with store.session() as session:
+        if repository.revoke_user(session, name) is None:
+            console.print(f"[red]no user {name!r}[/red]")
+            raise typer.Exit(1)
+        commit_with_audit(session, [_cli_event("user_revoke", name=name)])
+    store.dispose()
+    console.print(f"Revoked {name}.")
+
+
+@audit_app.command("verify")
+def verify_audit() -> None:
+    """Check the whole hash chain; exit 1 and name the first broken entry if it is broken."""
+    _, store = _store()
+    with store.session() as session:
+        result = verify_chain(session)
+    store.dispose()
+    if result.ok:
+        console.print(
+            f"[green]OK[/green]: {result.checked} entries; head {result.head_hash}", soft_wrap=True
+        )
+        return
+    console.print(
+        f"[red]BROKEN[/red] at entry {result.first_broken_seq}: {result.reason} "
+        f"({result.checked} entries verified before it)"
+    )
+    raise typer.Exit(1)
+
+
+@db_app.command("upgrade")
+def upgrade_db() -> None:
+    """Bring the database to the latest schema (creating it if needed)."""
+    settings = Settings()
+    init_db(settings.database_url)
+    store = Store(settings.database_url)
+    with store.session() as session:
+        commit_with_audit(session, [_cli_event("db_upgrade")])
+    store.dispose()
+    console.print("Database schema is up to date.")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the service's command groups to the `safeguard` command line."""
+    app.add_typer(users_app, name="users")
+    app.add_typer(audit_app, name="audit")
+    app.add_typer(db_app, name="db")
+    # The lead adds `serve`, `model promote` and `demo` here.

@@ -1,0 +1,92 @@
+"""Practitioners' decisions: `POST /v1/decisions` (append-only, each change names the last)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, status
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from api.audit import AuditEvent, commit_with_audit, request_hash
+from api.auth import TriageUser
+from api.routes.deps import SessionDep
+from api.routes.errors import invalid_request
+from api.routes.scores import AUTH_RESPONSES
+from api.schemas import DecisionIn, DecisionOut, Problem
+from api.store import repository
+from api.store.models import Decision, Score
+
+router = APIRouter(prefix="/v1", tags=["decisions"])
+
+_RESPONSES: dict[int | str, dict[str, object]] = {
+    **AUTH_RESPONSES,
+    404: {"model": Problem, "description": "The referral was never scored"},
+    409: {"model": Problem, "description": "previous_decision_id is not the latest decision"},
+}
+
+
+def _check_reason(decision: DecisionIn, score: Score) -> None:
+    if decision.practitioner_rag != score.rag and not (decision.reason or "").strip():
+        raise invalid_request(
+            "reason",
+            f"reason is required when practitioner_rag {decision.practitioner_rag!r} "
+            f"differs from the service's RAG {score.rag!r}",
+        )
+
+
+def _check_previous(session: Session, decision: DecisionIn) -> None:
+    latest = repository.latest_decision(session, decision.referral_id)
+    wanted = decision.previous_decision_id
+    if wanted is not None:
+        previous = session.get(Decision, wanted)
+        if previous is None or previous.referral_id != decision.referral_id:
+            raise invalid_request(
+                "previous_decision_id",
+                f"decision {wanted} does not exist for referral {decision.referral_id!r}",
+            )
+    if latest is not None and wanted != latest.id:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            f"referral {decision.referral_id!r} already has decision {latest.id}; "
+            f"a change must give previous_decision_id={latest.id}",
+        )
+
+
+@router.post("/decisions", status_code=status.HTTP_201_CREATED, responses=_RESPONSES)
+def record_decision(
+    decision: DecisionIn, principal: TriageUser, session: SessionDep
+) -> DecisionOut:
+    """Record a decision; a change is a new decision naming the one it replaces."""
+    score = repository.latest_score(session, decision.referral_id)
+    if score is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, f"referral {decision.referral_id!r} was never scored"
+        )
+    _check_reason(decision, score)
+    _check_previous(session, decision)
+    row = Decision(
+        referral_id=decision.referral_id,
+        score_id=score.id,
+        practitioner=principal.name,
+        practitioner_rag=decision.practitioner_rag,
+        next_step=decision.next_step,
+        agrees_with_band=decision.agrees_with_band,
+        reason=decision.reason,
+        previous_decision_id=decision.previous_decision_id,
+    )
+    session.add(row)
+    event = AuditEvent(
+        user_name=principal.name,
+        role=principal.role,
+        action="decision",
+        referral_id=decision.referral_id,
+        model_version=score.model_version,
+        request_hash=request_hash(decision.model_dump(mode="json")),
+        details={"rag": decision.practitioner_rag, "agrees": decision.agrees_with_band},
+    )
+    try:
+        commit_with_audit(session, [event])
+    except IntegrityError as exc:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, "another decision replaced the same one first; reload"
+        ) from exc
+    return DecisionOut.model_validate(row, from_attributes=True)

@@ -1,0 +1,43 @@
+"""Dependencies shared by the routes, as `Annotated` aliases."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from api.scoring import Scorer
+from api.settings import Settings
+from api.store.db import Store
+
+
+def get_store(request: Request) -> Store:
+    """The application's store (one engine per process)."""
+    store: Store = request.app.state.store
+    return store
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """A session for the request, closed (and rolled back if uncommitted) afterwards."""
+    with get_store(request).session() as session:
+        yield session
+
+
+def get_scorer(request: Request) -> Scorer:
+    """The scorer wired into the application."""
+    scorer: Scorer = request.app.state.scorer
+    return scorer
+
+
+def get_app_settings(request: Request) -> Settings:
+    """The settings the application was created with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+ScorerDep = Annotated[Scorer, Depends(get_scorer)]
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+StoreDep = Annotated[Store, Depends(get_store)]

@@ -1,0 +1,89 @@
+"""Error responses: field-level 422s, and a safe 500 that never echoes or logs a payload."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+logger = logging.getLogger(__name__)
+
+# Starlette's body limiter signals "413 sent" by raising through `send`; let it pass.
+_BODY_LIMIT_MODULE = "starlette.middleware.body_limit"
+
+
+def field_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """Pydantic errors as ``{field, message, type}``, without the submitted values."""
+    formatted = []
+    for error in errors:
+        loc = [part for part in error.get("loc", ()) if part not in ("body", "query", "path")]
+        message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+        formatted.append(
+            {
+                "field": ".".join(str(part) for part in loc) or "body",
+                "loc": list(error.get("loc", ())),
+                "message": message,
+                "type": error.get("type", "value_error"),
+            }
+        )
+    return formatted
+
+
+def invalid_request(field: str, message: str) -> RequestValidationError:
+    """A 422 about one body field, raised from a route (a rule pydantic cannot see)."""
+    return RequestValidationError([{"loc": ("body", field), "msg": message, "type": "value_error"}])
+
+
+async def _validation_handler(_request: Request, exc: Exception) -> JSONResponse:
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    return JSONResponse(status_code=422, content={"detail": field_errors(errors)})
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the 422 handler on an application."""
+    app.add_exception_handler(RequestValidationError, _validation_handler)
+
+
+class SafeErrorMiddleware:
+    """Turn any unhandled exception into a generic 500 with an error id.
+
+    The log line names the error id, the exception type and the traceback frames,
+    never the exception message or the request, which may carry case details.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            if type(exc).__module__ == _BODY_LIMIT_MODULE:
+                raise  # the body limiter unwinding after its own 413: not an error
+            error_id = uuid.uuid4().hex
+            frames = "".join(traceback.format_tb(exc.__traceback__))
+            logger.error("unhandled %s [error %s]\n%s", type(exc).__name__, error_id, frames)
+            if started:
+                raise
+            response = JSONResponse(
+                status_code=500, content={"detail": "internal error", "error_id": error_id}
+            )
+            await response(scope, receive, send)

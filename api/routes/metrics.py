@@ -1,0 +1,100 @@
+"""Prometheus metrics: request counts and latencies by route template, scores by band.
+
+``GET /metrics`` needs no API key. It carries only counts, latencies, bands and
+the model version (no referral ids, no case data, no user names), scrapers
+rarely hold API keys, and the endpoint should be reachable when auth or the
+database is failing, which is when it matters most. Keep it off the public
+network at the ingress instead.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    Info,
+    generate_latest,
+)
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+router = APIRouter(tags=["operations"])
+
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class Metrics:
+    """The metrics of one application, in a registry of its own."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "safeguard_http_requests_total",
+            "HTTP requests by method, route template and status.",
+            ("method", "route", "status"),
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "safeguard_http_request_duration_seconds",
+            "HTTP request latency by method and route template.",
+            ("method", "route"),
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.scores = Counter(
+            "safeguard_scores_total",
+            "Referrals scored, by band and RAG.",
+            ("band", "rag"),
+            registry=self.registry,
+        )
+        self.model = Info("safeguard_model", "The model serving scores.", registry=self.registry)
+
+    def set_model(self, name: str, version: str) -> None:
+        """Record which model is serving."""
+        self.model.info({"name": name, "version": version})
+
+    def count_scores(self, bands: Iterable[tuple[str, str]]) -> None:
+        """Count scored referrals by (band, rag)."""
+        for band, rag in bands:
+            self.scores.labels(band=band, rag=rag).inc()
+
+
+class MetricsMiddleware:
+    """Time every HTTP request and count it by route template (never the raw path)."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500
+        start = time.perf_counter()
+
+        async def recording_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, recording_send)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            method = scope.get("method", "GET")
+            self.metrics.latency.labels(method, route).observe(time.perf_counter() - start)
+            self.metrics.requests.labels(method, route, str(status)).inc()
+
+
+@router.get("/metrics", include_in_schema=False)
+def metrics(request: Request) -> Response:
+    """Prometheus text exposition (no auth: see the module docstring)."""
+    registry = request.app.state.metrics.registry
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

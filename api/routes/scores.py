@@ -1,0 +1,124 @@
+"""Scoring: `POST /v1/score` and `POST /v1/score/batch`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from fastapi import APIRouter, HTTPException, Request, status
+from sqlalchemy.orm import Session
+
+from api.audit import AuditEvent, commit_with_audit, request_hash
+from api.auth import Principal, TriageUser
+from api.routes.deps import ScorerDep, SessionDep, SettingsDep
+from api.schemas import BatchIn, BatchResult, CasePayload, Problem, ScoreResult
+from api.scoring import ModelUnavailable, Scorer
+from api.store.models import Score
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/v1", tags=["scoring"])
+
+AUTH_RESPONSES: dict[int | str, dict[str, object]] = {
+    401: {"model": Problem, "description": "Missing, invalid or revoked API key"},
+    403: {"model": Problem, "description": "The caller's role may not do this"},
+}
+_SCORE_RESPONSES: dict[int | str, dict[str, object]] = {
+    **AUTH_RESPONSES,
+    413: {"model": Problem, "description": "Body or batch too large"},
+    503: {"model": Problem, "description": "No model is ready; the reason is given"},
+}
+
+
+def _run_scorer(scorer: Scorer, cases: Sequence[CasePayload]) -> list[ScoreResult]:
+    ready, reason = scorer.readiness()
+    if not ready:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"model not ready: {reason}")
+    try:
+        results = scorer.score_cases(cases)
+    except ModelUnavailable as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"model not ready: {exc}") from exc
+    if len(results) != len(cases):
+        raise RuntimeError(f"scorer returned {len(results)} results for {len(cases)} cases")
+    for case, result in zip(cases, results, strict=True):
+        if result.referral_id != case.referral.referral_id:
+            raise RuntimeError("scorer returned results out of order")
+    return results
+
+
+def _store_and_audit(
+    session: Session,
+    principal: Principal,
+    cases: Sequence[CasePayload],
+    results: Sequence[ScoreResult],
+) -> None:
+    events = []
+    for case, result in zip(cases, results, strict=True):
+        session.add(
+            Score(
+                referral_id=result.referral_id,
+                model_name=result.model_name,
+                model_version=result.model_version,
+                probability=result.probability,
+                score=result.score,
+                band=result.band,
+                rag=result.rag,
+                result=result.model_dump(mode="json"),
+                user_name=principal.name,
+            )
+        )
+        events.append(
+            AuditEvent(
+                user_name=principal.name,
+                role=principal.role,
+                action="score",
+                referral_id=result.referral_id,
+                model_version=result.model_version,
+                request_hash=request_hash(case.model_dump(mode="json")),
+                details={"score": result.score, "band": result.band, "rag": result.rag},
+            )
+        )
+    commit_with_audit(session, events)
+
+
+def _score(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    scorer: Scorer,
+    cases: Sequence[CasePayload],
+) -> list[ScoreResult]:
+    results = _run_scorer(scorer, cases)
+    _store_and_audit(session, principal, cases, results)
+    request.app.state.metrics.count_scores((r.band, r.rag) for r in results)
+    return results
+
+
+@router.post("/score", responses=_SCORE_RESPONSES)
+def score_case(
+    case: CasePayload,
+    request: Request,
+    principal: TriageUser,
+    session: SessionDep,
+    scorer: ScorerDep,
+) -> ScoreResult:
+    """Score one referral, store the result with its explanation, and audit it."""
+    return _score(request, session, principal, scorer, [case])[0]
+
+
+@router.post("/score/batch", responses=_SCORE_RESPONSES)
+def score_batch(
+    batch: BatchIn,
+    request: Request,
+    principal: TriageUser,
+    session: SessionDep,
+    scorer: ScorerDep,
+    settings: SettingsDep,
+) -> BatchResult:
+    """Score up to `max_batch_cases` referrals at once (413 beyond); each is stored and audited."""
+    if len(batch.cases) > settings.max_batch_cases:
+        raise HTTPException(
+            status.HTTP_413_CONTENT_TOO_LARGE,
+            f"batch of {len(batch.cases)} cases exceeds the limit of {settings.max_batch_cases}",
+        )
+    return BatchResult(results=_score(request, session, principal, scorer, batch.cases))

@@ -1,0 +1,316 @@
+"""Request and response bodies of the API (pydantic v2), in the feed vocabulary.
+
+Vocabularies come from `data_contracts.vocab`; each rule's message names the
+field, the bad value and what was expected, so a practitioner can fix the case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
+
+from data_contracts import vocab
+
+MAX_EVENTS_PER_CASE = 5_000
+MAX_HOUSEHOLD_MEMBERS = 100
+MAX_PREVIOUS_REFERRALS = 1_000
+MAX_TEXT = 2_000
+
+DECISION_SUPPORT_NOTICE = (
+    "Decision support only: this score informs, and never replaces, the practitioner's "
+    "professional judgement. The practitioner decides and records the reason."
+)
+
+Rag = Literal["red", "amber", "green"]
+
+
+def _one_of(name: str, allowed: tuple[str, ...]) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if value not in allowed:
+            raise ValueError(f"unknown {name} {value!r}: expected one of {', '.join(allowed)}")
+        return value
+
+    return check
+
+
+def _enum(name: str, allowed: tuple[str, ...]) -> Any:
+    return Annotated[
+        str,
+        Field(json_schema_extra={"enum": list(allowed)}),
+        AfterValidator(_one_of(name, allowed)),
+    ]
+
+
+def _not_in_future(value: date) -> date:
+    if value > datetime.now(UTC).date():
+        raise ValueError(f"date {value.isoformat()} is in the future")
+    return value
+
+
+Token = Annotated[str, Field(pattern=vocab.TOKEN_PATTERN, max_length=vocab.TOKEN_MAX_LENGTH)]
+REFERRAL_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,100}$"
+ReferralId = Annotated[str, Field(min_length=1, max_length=100, pattern=REFERRAL_ID_PATTERN)]
+PastDate = Annotated[date, AfterValidator(_not_in_future)]
+ShortText = Annotated[str, Field(max_length=MAX_TEXT)]
+
+_ALL_EVENT_TYPES = tuple(sorted({t for types in vocab.EVENT_TYPES.values() for t in types}))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ReferralIn(_Strict):
+    """The referral being triaged: its subject and context (no direct identifiers)."""
+
+    referral_id: ReferralId
+    person_id: Token
+    household_id: Token | None = None
+    referral_date: PastDate
+    referral_source: _enum("referral_source", vocab.REFERRAL_SOURCES)  # type: ignore[valid-type]
+    presenting_need: _enum("presenting_need", vocab.PRESENTING_NEEDS)  # type: ignore[valid-type]
+    subject_type: _enum("subject_type", vocab.SUBJECT_TYPES)  # type: ignore[valid-type]
+    age_years: int = Field(ge=0, le=vocab.MAX_AGE)
+    sex: _enum("sex", vocab.SEXES)  # type: ignore[valid-type]
+    ethnicity_group: _enum("ethnicity_group", vocab.ETHNICITY_GROUPS)  # type: ignore[valid-type]
+    disability: bool
+    imd_decile: int | None = Field(default=None, ge=1, le=10)
+
+    @field_validator("age_years")
+    @classmethod
+    def _age_matches_subject_type(cls, age: int, info: ValidationInfo) -> int:
+        subject_type = info.data.get("subject_type")
+        if subject_type is not None and (subject_type == "child") != (age <= vocab.CHILD_MAX_AGE):
+            raise ValueError(
+                f"age_years {age} is inconsistent with subject_type {subject_type!r}: "
+                f"a child is 0 to {vocab.CHILD_MAX_AGE}, an adult_at_risk "
+                f"{vocab.CHILD_MAX_AGE + 1} or over"
+            )
+        return age
+
+
+class HouseholdMemberIn(_Strict):
+    """A member of the subject's household."""
+
+    person_id: Token
+    role: _enum("role", vocab.HOUSEHOLD_ROLES)  # type: ignore[valid-type]
+
+
+class EventIn(_Strict):
+    """One agency record about the subject or a household member."""
+
+    agency: _enum("agency", vocab.AGENCIES)  # type: ignore[valid-type]
+    person_id: Token
+    event_date: PastDate
+    recorded_date: PastDate | None = None
+    event_type: str = Field(max_length=64, json_schema_extra={"enum": list(_ALL_EVENT_TYPES)})
+    value: float | None = Field(default=None, allow_inf_nan=False, validate_default=True)
+
+    @field_validator("recorded_date")
+    @classmethod
+    def _recorded_after_event(cls, recorded: date | None, info: ValidationInfo) -> date | None:
+        event_date = info.data.get("event_date")
+        if recorded is not None and event_date is not None and recorded < event_date:
+            raise ValueError(f"recorded_date {recorded} is before event_date {event_date}")
+        return recorded
+
+    @field_validator("event_type")
+    @classmethod
+    def _in_agency_vocabulary(cls, event_type: str, info: ValidationInfo) -> str:
+        agency = info.data.get("agency")
+        if agency is not None and event_type not in vocab.EVENT_TYPES[agency]:
+            raise ValueError(
+                f"event_type {event_type!r} is not in the {agency} vocabulary: "
+                f"expected one of {', '.join(vocab.EVENT_TYPES[agency])}"
+            )
+        return event_type
+
+    @field_validator("value")
+    @classmethod
+    def _value_as_vocabulary_says(cls, value: float | None, info: ValidationInfo) -> float | None:
+        agency, event_type = info.data.get("agency"), info.data.get("event_type")
+        if agency is None or event_type is None:
+            return value
+        bounds = vocab.VALUED_EVENT_TYPES.get((agency, event_type))
+        if bounds is None:
+            if value is not None:
+                raise ValueError(f"value must be empty for {agency} {event_type}")
+            return value
+        low, high = bounds
+        if value is None or not low <= value <= high:
+            raise ValueError(f"{agency} {event_type} needs a value from {low:g} to {high:g}")
+        return value
+
+
+class PreviousReferralIn(_Strict):
+    """An earlier referral of the subject or a household member."""
+
+    referral_id: ReferralId
+    person_id: Token
+    referral_date: PastDate
+
+
+class CasePayload(_Strict):
+    """Everything the model may see about one referral."""
+
+    referral: ReferralIn
+    household_members: list[HouseholdMemberIn] = Field(
+        default_factory=list, max_length=MAX_HOUSEHOLD_MEMBERS
+    )
+    events: list[EventIn] = Field(default_factory=list, max_length=MAX_EVENTS_PER_CASE)
+    previous_referrals: list[PreviousReferralIn] = Field(
+        default_factory=list, max_length=MAX_PREVIOUS_REFERRALS
+    )
+
+
+class BatchIn(_Strict):
+    """Several cases scored in one request (at most the configured `max_batch_cases`)."""
+
+    cases: list[CasePayload] = Field(min_length=1)
+
+
+class Escalation(BaseModel):
+    """A rule that sets a floor under the band, whatever the model says."""
+
+    rule: str
+    description: str
+    minimum_band: str
+
+
+class Factor(BaseModel):
+    """One feature's contribution to the score, in words a practitioner can check."""
+
+    feature: str
+    value: float | str | bool | None
+    contribution: float
+    direction: Literal["raises", "lowers"]
+    agency: str | None
+    sentence: str
+
+
+class ScoreResult(BaseModel):
+    """The service's assessment of one referral, with its explanation."""
+
+    referral_id: str
+    model_name: str
+    model_version: str
+    probability: float = Field(ge=0.0, le=1.0)
+    score: int = Field(ge=1, le=20)
+    band: str
+    rag: Rag
+    response_timescale: str
+    escalations: list[Escalation] = Field(default_factory=list)
+    top_factors: list[Factor] = Field(default_factory=list)
+    contributions_by_agency: dict[str, float] = Field(default_factory=dict)
+    agencies_not_seen: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    raw_score: float
+    base_value: float
+    decision_support_notice: str = DECISION_SUPPORT_NOTICE
+
+
+class BatchResult(BaseModel):
+    """Results of a batch, in the order of the cases sent."""
+
+    results: list[ScoreResult]
+
+
+class DecisionIn(_Strict):
+    """A practitioner's decision on a scored referral."""
+
+    referral_id: ReferralId
+    practitioner_rag: Rag
+    next_step: Annotated[str, Field(min_length=1, max_length=MAX_TEXT)]
+    agrees_with_band: bool
+    reason: ShortText | None = Field(
+        default=None,
+        validate_default=True,
+        description="Required, non-blank, when agrees_with_band is false or practitioner_rag "
+        "differs from the service's RAG.",
+    )
+    previous_decision_id: int | None = Field(
+        default=None,
+        ge=1,
+        le=2**31 - 1,
+        description="The decision this one replaces; required once the referral has a decision.",
+    )
+
+    @field_validator("reason")
+    @classmethod
+    def _reason_when_disagreeing(cls, reason: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("agrees_with_band") is False and not (reason or "").strip():
+            raise ValueError("reason is required when agrees_with_band is false")
+        return reason
+
+
+class DecisionOut(BaseModel):
+    """A stored decision."""
+
+    id: int
+    referral_id: str
+    score_id: int
+    practitioner: str
+    practitioner_rag: str
+    next_step: str
+    agrees_with_band: bool
+    reason: str | None
+    previous_decision_id: int | None
+    created_at: datetime
+
+
+class StoredScore(BaseModel):
+    """A score as stored: when, by whom, and the full result with its explanation."""
+
+    id: int
+    created_at: datetime
+    user_name: str
+    result: ScoreResult
+
+
+class ReferralView(BaseModel):
+    """Everything the service holds about a referral: scores and decisions, oldest first."""
+
+    referral_id: str
+    scores: list[StoredScore]
+    decisions: list[DecisionOut]
+
+
+class AuditEntryOut(BaseModel):
+    """One audit entry, hashes included so a reader can check the chain."""
+
+    seq: int
+    created_at: datetime
+    user_name: str
+    role: str
+    action: str
+    referral_id: str | None
+    model_version: str | None
+    request_hash: str
+    prev_hash: str
+    entry_hash: str
+    details: dict[str, Any]
+
+
+class AuditPage(BaseModel):
+    """A page of audit entries in sequence order."""
+
+    entries: list[AuditEntryOut]
+    next_after_seq: int | None = Field(
+        description="Pass as `after_seq` to get the next page; null on the last page."
+    )
+
+
+class Problem(BaseModel):
+    """An error body."""
+
+    detail: str | list[dict[str, Any]]

@@ -1,0 +1,82 @@
+"""Service settings: one pydantic-settings class, safe defaults, fail fast in production.
+
+Every value comes from an environment variable with the prefix ``SAFEGUARD_``
+(``SAFEGUARD_DATABASE_URL``); the plain ``DATABASE_URL`` and
+``MLFLOW_TRACKING_URI`` are honoured too, because platforms set those names.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+logger = logging.getLogger(__name__)
+
+PLACEHOLDER_PEPPER = "change-me-development-only"
+MIN_PEPPER_LENGTH = 32
+
+Environment = Literal["development", "test", "production"]
+
+
+def _default_database_url() -> str:
+    return f"sqlite:///{Path.cwd() / 'var' / 'safeguard.db'}"
+
+
+class Settings(BaseSettings):
+    """Configuration of the scoring service and its command line."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SAFEGUARD_",
+        extra="ignore",
+        populate_by_name=True,
+        protected_namespaces=(),
+    )
+
+    environment: Environment = "development"
+    database_url: str = Field(
+        default_factory=_default_database_url,
+        validation_alias=AliasChoices("SAFEGUARD_DATABASE_URL", "DATABASE_URL", "database_url"),
+    )
+    mlflow_tracking_uri: str = Field(
+        default="sqlite:///var/mlflow.db",
+        validation_alias=AliasChoices(
+            "SAFEGUARD_MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_URI", "mlflow_tracking_uri"
+        ),
+    )
+    mlflow_artifact_root: str = "var/mlartifacts"
+    model_name: str = "safeguard-risk"
+    model_alias: str = "champion"
+    governance_settings_path: Path | None = None
+    max_batch_cases: int = Field(default=1000, ge=1, le=100_000)
+    max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    api_key_pepper: SecretStr = SecretStr(PLACEHOLDER_PEPPER)
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production_values(self) -> Settings:
+        problems = self.unsafe_values()
+        if problems and self.environment == "production":
+            raise ValueError("unsafe production settings: " + "; ".join(problems))
+        for problem in problems if self.environment == "development" else ():
+            logger.warning("%s (acceptable only outside production)", problem)
+        return self
+
+    def unsafe_values(self) -> list[str]:
+        """Settings that are fine on a laptop but must never reach production."""
+        problems = []
+        pepper = self.api_key_pepper.get_secret_value()
+        if pepper == PLACEHOLDER_PEPPER:
+            problems.append("SAFEGUARD_API_KEY_PEPPER is the development placeholder")
+        elif len(pepper) < MIN_PEPPER_LENGTH:
+            problems.append(f"SAFEGUARD_API_KEY_PEPPER is shorter than {MIN_PEPPER_LENGTH} chars")
+        return problems
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment once."""
+    return Settings()

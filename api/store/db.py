@@ -1,0 +1,100 @@
+"""Engines, sessions and migrations of the store (SQLite by default, PostgreSQL when asked)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+logger = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
+
+
+def is_sqlite(url: str) -> bool:
+    """Whether a database URL names SQLite."""
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers proceed while one writer appends; NORMAL is durable under WAL.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """Create the one engine a process uses (never one per request)."""
+    if is_sqlite(url):
+        database = make_url(url).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _set_sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def alembic_config(url: str) -> Config:
+    """Alembic configuration built in code, so migrations run from an installed package."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def init_db(url: str) -> None:
+    """Bring the database at ``url`` to the latest schema (``alembic upgrade head``)."""
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            config = alembic_config(url)
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    finally:
+        engine.dispose()
+    logger.info("database schema is at head")
+
+
+class Store:
+    """The engine and session factory of one database, shared by all requests."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether the store is SQLite (serialised with a process lock) or a server."""
+        return self.engine.dialect.name == "sqlite"
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session that is closed (and rolled back if uncommitted) on exit."""
+        with self.sessionmaker() as session:
+            yield session
+
+    def ping(self) -> tuple[bool, str]:
+        """Whether the database answers and has the schema; the reason when not."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1 FROM audit_entries WHERE 1 = 0"))
+        except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
+            return False, f"store unreachable or not migrated ({type(exc).__name__})"
+        return True, "store reachable"
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()

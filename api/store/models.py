@@ -1,0 +1,94 @@
+"""Tables of the service's store: users, scores, decisions and the audit trail."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+JSONDict = dict[str, Any]
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base; Alembic migrations are the source of truth for the schema."""
+
+    type_annotation_map = {JSONDict: JSON, datetime: DateTime(timezone=True)}
+
+
+class User(Base):
+    """A person or system allowed to call the API, with one API key (stored hashed)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(32))
+    key_id: Mapped[str] = mapped_column(String(32), unique=True)
+    key_salt: Mapped[str] = mapped_column(String(64))
+    key_hash: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Score(Base):
+    """One score the service returned for a referral (the result, never the raw payload)."""
+
+    __tablename__ = "scores"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    referral_id: Mapped[str] = mapped_column(String(100), index=True)
+    model_name: Mapped[str] = mapped_column(String(100))
+    model_version: Mapped[str] = mapped_column(String(100))
+    probability: Mapped[float] = mapped_column(Float)
+    score: Mapped[int] = mapped_column(Integer)
+    band: Mapped[str] = mapped_column(String(32))
+    rag: Mapped[str] = mapped_column(String(8))
+    result: Mapped[JSONDict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    user_name: Mapped[str] = mapped_column(String(100))
+
+
+class Decision(Base):
+    """A practitioner's decision on a referral; a change is a new row naming the previous one."""
+
+    __tablename__ = "decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    referral_id: Mapped[str] = mapped_column(String(100), index=True)
+    score_id: Mapped[int] = mapped_column(ForeignKey("scores.id"))
+    practitioner: Mapped[str] = mapped_column(String(100))
+    practitioner_rag: Mapped[str] = mapped_column(String(8))
+    next_step: Mapped[str] = mapped_column(Text)
+    agrees_with_band: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str | None] = mapped_column(Text, default=None)
+    # Unique: a decision is superseded at most once, so the history never forks.
+    previous_decision_id: Mapped[int | None] = mapped_column(
+        ForeignKey("decisions.id"), unique=True, default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEntry(Base):
+    """One link of the append-only, hash-chained audit trail."""
+
+    __tablename__ = "audit_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    user_name: Mapped[str] = mapped_column(String(100), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(64))
+    referral_id: Mapped[str | None] = mapped_column(String(100), index=True, default=None)
+    model_version: Mapped[str | None] = mapped_column(String(100), default=None)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64))
+    details: Mapped[JSONDict] = mapped_column(JSON, default=dict)

@@ -1,0 +1,150 @@
+"""Commands of the data contracts layer: ``safeguard validate`` and ``safeguard pseudonymise``.
+
+Heavy libraries (pandas, pyarrow, pandera) are imported inside the commands so that
+assembling the ``safeguard`` app stays fast.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+
+from data_contracts.vocab import AGENCIES, AGENCY_LABELS, FEEDS
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+logger = logging.getLogger(__name__)
+
+InputDir = Annotated[Path, typer.Option("--input", help="Directory holding the extract's feeds.")]
+ReportDir = Annotated[
+    Path, typer.Option("--report", help="Directory for validation.json and quarantine/.")
+]
+ExtractDate = Annotated[
+    str | None,
+    typer.Option("--extract-date", help="Day the extract was taken (YYYY-MM-DD)."),
+]
+KeyFile = Annotated[
+    Path | None,
+    typer.Option("--key-file", help="File holding the key (else $SAFEGUARD_PSEUDONYMISATION_KEY)."),
+]
+Columns = Annotated[str, typer.Option("--columns", help="Comma-separated columns to pseudonymise.")]
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"error: {' '.join(message.split())}", err=True)
+    raise typer.Exit(code=1)
+
+
+def _parse_date(text: str | None) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.datetime.strptime(text, "%Y-%m-%d").date()
+    except ValueError:
+        _fail(f"--extract-date must be a date YYYY-MM-DD, got '{text}'")
+
+
+def _print_summary(console: Console, report: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    feeds = Table(title=f"Extract of {report['extract_date']}")
+    for header in ("feed", "read", "accepted", "quarantined"):
+        feeds.add_column(header, justify="left" if header == "feed" else "right")
+    for feed in FEEDS:
+        entry = report["feeds"].get(feed)
+        if entry is None:
+            feeds.add_row(feed, "-", "-", "-")
+        else:
+            counts = (entry["read"], entry["accepted"], entry["quarantined"])
+            feeds.add_row(feed, *(f"{n:,}" for n in counts))
+    console.print(feeds)
+    coverage = Table(title="Agency coverage")
+    for header in ("agency", "shared", "persons", "records"):
+        coverage.add_column(header, justify="left" if header in {"agency", "shared"} else "right")
+    for agency in AGENCIES:
+        entry = report["agency_coverage"][agency]
+        if entry["present"]:
+            coverage.add_row(
+                AGENCY_LABELS[agency], "yes", f"{entry['persons']:,}", f"{entry['records']:,}"
+            )
+        else:
+            coverage.add_row(AGENCY_LABELS[agency], "not shared", "-", "-")
+    console.print(coverage)
+    _print_reasons(console, report)
+    if report["ignored_files"]:
+        console.print(f"Ignored files: {', '.join(report['ignored_files'])}")
+
+
+def _print_reasons(console: Console, report: dict[str, Any], limit: int = 10) -> None:
+    from rich.table import Table
+
+    rows = [
+        (count, feed, reason)
+        for feed, entry in report["feeds"].items()
+        for reason, count in entry["reasons"].items()
+    ]
+    if not rows:
+        return
+    table = Table(title="Most frequent quarantine reasons")
+    table.add_column("feed")
+    table.add_column("reason")
+    table.add_column("rows", justify="right")
+    for count, feed, reason in sorted(rows, key=lambda row: -row[0])[:limit]:
+        table.add_row(feed, reason, f"{count:,}")
+    console.print(table)
+
+
+def validate(input_dir: InputDir, report_dir: ReportDir, extract_date: ExtractDate = None) -> None:
+    """Validate an extract: write validation.json and quarantine files, print a summary."""
+    from rich.console import Console
+
+    from data_contracts.errors import FeedRejected
+    from data_contracts.report import write_validation_report
+    from data_contracts.validate import validate_extract
+
+    when = _parse_date(extract_date)
+    try:
+        result = validate_extract(input_dir, extract_date=when)
+        write_validation_report(result, report_dir)
+    except FeedRejected as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"{report_dir}: cannot write the report ({exc.strerror or exc})")
+    _print_summary(Console(), result.report)
+    quarantined = sum(entry["quarantined"] for entry in result.report["feeds"].values())
+    if quarantined:
+        noun = "row" if quarantined == 1 else "rows"
+        typer.echo(f"{quarantined:,} {noun} quarantined: see {report_dir / 'quarantine'}")
+
+
+def pseudonymise(
+    input_path: Annotated[Path, typer.Argument(metavar="IN", help="CSV or Parquet file.")],
+    output_path: Annotated[Path, typer.Argument(metavar="OUT", help="CSV or Parquet file.")],
+    columns: Columns = "person_id,household_id",
+    key_file: KeyFile = None,
+) -> None:
+    """Replace identifier columns with HMAC-SHA256 tokens (the key is never printed)."""
+    from data_contracts.pseudonymise import PseudonymisationError, load_key, pseudonymise_file
+
+    names = [c.strip() for c in columns.split(",") if c.strip()]
+    if not names:
+        _fail("--columns names no column")
+    try:
+        key = load_key(key_file)
+        rows = pseudonymise_file(input_path, output_path, columns=names, key=key)
+    except PseudonymisationError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"{output_path}: cannot write ({exc.strerror or exc})")
+    typer.echo(f"pseudonymised {', '.join(names)} in {rows:,} rows -> {output_path}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``validate`` and ``pseudonymise`` to the ``safeguard`` app."""
+    app.command("validate")(validate)
+    app.command("pseudonymise")(pseudonymise)

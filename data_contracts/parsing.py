@@ -1,0 +1,83 @@
+"""Vectorised parsing of string columns into the canonical dtypes.
+
+Each parser returns the typed column and a mask of cells that were present but
+could not be parsed; missing cells are simply missing (NA/NaT/NaN). Columns with
+few distinct values (dates, ages) are parsed once per distinct value.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+from data_contracts.vocab import FALSE_STRINGS, TRUE_STRINGS
+
+DATE_DTYPE: Final = "datetime64[ns]"
+_FIRST_DAY: Final = pd.Timestamp.min.ceil("D")
+_LAST_DAY: Final = pd.Timestamp.max.floor("D")
+_DATE_SHAPE: Final = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+_INTEGER_SHAPE: Final = r"^[+-]?[0-9]{1,9}$"
+_NUMBER_SHAPE: Final = r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
+
+
+def _distinct(raw: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    return codes, pd.Series(uniques, dtype="string[pyarrow]")
+
+
+def _matches(values: pd.Series, pattern: str) -> np.ndarray:
+    return values.str.match(pattern).fillna(False).to_numpy(dtype=bool)
+
+
+def _spread(codes: np.ndarray, per_unique: np.ndarray, missing: object) -> np.ndarray:
+    """Values per row from values per distinct cell (code -1 is a missing cell)."""
+    extended = np.append(per_unique, np.array([missing], dtype=per_unique.dtype))
+    return extended[codes]  # code -1 picks the appended "missing" entry
+
+
+def parse_dates(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Parse ``YYYY-MM-DD`` strings to datetime64[ns]; impossible dates are failures."""
+    codes, uniques = _distinct(raw)
+    shaped = _matches(uniques, _DATE_SHAPE)
+    text = uniques.where(shaped, None).astype(object)
+    parsed = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+    # datetime64[ns] spans 1677-2262. Later dates are clipped to its last day, so they
+    # fail "after extract date" as they should; earlier ones count as unparsable.
+    parsed = parsed.where((parsed <= _LAST_DAY) | parsed.isna(), _LAST_DAY)
+    in_range = (parsed >= _FIRST_DAY).to_numpy()
+    values = parsed.where(in_range).astype(DATE_DTYPE).to_numpy()
+    bad_unique = parsed.isna().to_numpy() | ~in_range
+    column = pd.Series(_spread(codes, values, np.datetime64("NaT", "ns")), index=raw.index)
+    return column, _spread(codes, bad_unique, False)
+
+
+def parse_integers(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Parse whole numbers to nullable Int64."""
+    codes, uniques = _distinct(raw)
+    shaped = _matches(uniques, _INTEGER_SHAPE)
+    numbers = pd.to_numeric(uniques.where(shaped, None).astype(object), errors="coerce")
+    values = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+    column = pd.Series(_spread(codes, values, np.nan), index=raw.index).astype("Int64")
+    return column, _spread(codes, ~shaped, False)
+
+
+def parse_numbers(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Parse finite decimal numbers to float64 (NaN when missing)."""
+    codes, uniques = _distinct(raw)
+    shaped = _matches(uniques.str.strip(), _NUMBER_SHAPE)
+    numbers = pd.to_numeric(uniques.where(shaped, None).astype(object), errors="coerce")
+    values = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = ~np.isfinite(values) | ~shaped
+    column = pd.Series(_spread(codes, np.where(bad, np.nan, values), np.nan), index=raw.index)
+    return column, _spread(codes, bad, False)
+
+
+def parse_booleans(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Parse ``true``/``false``/``1``/``0`` (any case) to bool; missing becomes False."""
+    lowered = raw.str.strip().str.lower()
+    truthy = lowered.isin(sorted(TRUE_STRINGS)).to_numpy(dtype=bool)
+    falsy = lowered.isin(sorted(FALSE_STRINGS)).to_numpy(dtype=bool)
+    bad = raw.notna().to_numpy(dtype=bool) & ~truthy & ~falsy
+    return pd.Series(truthy, index=raw.index, dtype=bool), bad

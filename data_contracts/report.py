@@ -1,0 +1,106 @@
+"""The validation report (``validation.json``) and quarantine files.
+
+Beyond the keys the specification's tooling expects, each feed entry also lists
+``ignored_columns`` (columns not in the specification: not loaded, kept in
+quarantine rows) and ``absent_optional_columns`` (optional columns the file did
+not carry, read as empty).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from data_contracts.vocab import AGENCIES, FEEDS, OUTCOMES, REFERRALS, SPEC_VERSION, event_feed
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from data_contracts.checking import ParsedFeed
+    from data_contracts.validate import ValidatedExtract
+
+logger = logging.getLogger(__name__)
+
+
+def _persons(feed: str, accepted: pd.DataFrame, feeds: Mapping[str, pd.DataFrame]) -> int:
+    """Distinct persons in an accepted feed (outcomes: the persons of their referrals)."""
+    if "person_id" in accepted.columns:
+        return int(accepted["person_id"].nunique())
+    if feed == OUTCOMES and REFERRALS in feeds:
+        referrals = feeds[REFERRALS]
+        named = referrals["referral_id"].isin(accepted["referral_id"])
+        return int(referrals.loc[named, "person_id"].nunique())
+    return 0
+
+
+def feed_entry(
+    parsed: ParsedFeed,
+    accepted: pd.DataFrame,
+    quarantine: pd.DataFrame,
+    feeds: Mapping[str, pd.DataFrame],
+) -> dict[str, Any]:
+    """Report entry of one feed; ``read == accepted + quarantined`` holds by construction."""
+    counts = quarantine["reason"].value_counts(sort=True)
+    return {
+        "read": len(parsed.raw),
+        "accepted": len(accepted),
+        "quarantined": len(quarantine),
+        "reasons": {str(reason): int(n) for reason, n in counts.items()},
+        "file": parsed.source,
+        "persons": _persons(parsed.feed, accepted, feeds),
+        "ignored_columns": parsed.ignored_columns,
+        "absent_optional_columns": parsed.absent_columns,
+    }
+
+
+def agency_coverage(feeds: Mapping[str, pd.DataFrame], entries: Mapping[str, Any]) -> dict:
+    """Per agency: whether it shared a feed, and how many persons and records were accepted."""
+    coverage = {}
+    for agency in AGENCIES:
+        feed = event_feed(agency)
+        present = feed in entries
+        coverage[agency] = {
+            "present": present,
+            "persons": entries[feed]["persons"] if present else 0,
+            "records": len(feeds[feed]) if present else 0,
+        }
+    return coverage
+
+
+def build_report(
+    *,
+    extract_date: dt.date,
+    entries: dict[str, dict[str, Any]],
+    feeds: Mapping[str, pd.DataFrame],
+    ignored_files: list[str],
+) -> dict[str, Any]:
+    """The whole ``validation.json`` document."""
+    return {
+        "spec_version": SPEC_VERSION,
+        "extract_date": extract_date.isoformat(),
+        "feeds": {feed: entries[feed] for feed in FEEDS if feed in entries},
+        "agency_coverage": agency_coverage(feeds, entries),
+        "missing_feeds": [feed for feed in FEEDS if feed not in entries],
+        "ignored_files": sorted(ignored_files),
+    }
+
+
+def write_validation_report(result: ValidatedExtract, report_dir: Path) -> None:
+    """Write ``validation.json`` and ``quarantine/<feed>.csv`` (one per feed read).
+
+    Every feed read gets a quarantine file, empty but for its header when nothing
+    was quarantined, so a reader never confuses "no bad rows" with "not checked".
+    """
+    quarantine_dir = report_dir / "quarantine"
+    quarantine_dir.mkdir(parents=True, exist_ok=True)
+    (report_dir / "validation.json").write_text(
+        json.dumps(result.report, indent=2) + "\n", encoding="utf-8"
+    )
+    for feed, frame in result.quarantine.items():
+        frame.to_csv(quarantine_dir / f"{feed}.csv", index=False)
+    logger.info("validation report written to %s", report_dir)

@@ -1,0 +1,168 @@
+"""Validation of a whole extract: the entry points other layers call.
+
+Flow: read every feed as strings -> refuse direct identifiers and missing columns ->
+parse to canonical dtypes -> settle the extract date -> run each feed's schema
+(referrals first, since outcomes must name an accepted referral) -> report.
+
+Canonical dtypes of accepted frames: strings ``string[pyarrow]`` (missing is
+``pd.NA``), dates ``datetime64[ns]`` (``recorded_date`` NaT when empty),
+``value`` float64 (NaN when empty), ``age_years`` int64, ``imd_decile`` Int64,
+``disability`` bool.
+
+Duplicate ``referral_id``: the first copy in file order is kept (when it passes
+every other rule) and every later copy is quarantined.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from data_contracts.checking import ParsedFeed, check_feed, parse_feed
+from data_contracts.errors import FeedRejected
+from data_contracts.reading import find_feed_files, frame_to_strings, read_table, table_to_strings
+from data_contracts.report import build_report, feed_entry
+from data_contracts.schemas import DATE, feed_schema
+from data_contracts.vocab import FEEDS, OUTCOMES, REFERRALS, REQUIRED_FEEDS
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["ValidatedExtract", "infer_extract_date", "validate_extract", "validate_frames"]
+
+
+@dataclass(frozen=True)
+class ValidatedExtract:
+    """The result of validating an extract.
+
+    Attributes:
+        feeds: Accepted rows per feed, canonical dtypes; absent feeds are absent keys.
+        quarantine: Rejected rows per feed, as read (strings), plus a ``reason`` column.
+        report: Exactly what goes into ``validation.json``.
+        extract_date: The extract date used for the date rules.
+    """
+
+    feeds: dict[str, pd.DataFrame]
+    quarantine: dict[str, pd.DataFrame]
+    report: dict[str, Any]
+    extract_date: dt.date
+
+
+def infer_extract_date(parsed: Mapping[str, ParsedFeed], today: dt.date | None = None) -> dt.date:
+    """The latest date in the extract that is not after today (today when there is none)."""
+    today = today or dt.date.today()
+    limit = np.datetime64(today.isoformat(), "ns")
+    latest = None
+    for feed in parsed.values():
+        for column in feed.typed.columns:
+            if feed.typed[column].dtype != DATE:
+                continue
+            values = feed.typed[column].to_numpy()
+            values = values[values <= limit]  # NaT compares False, so it drops out
+            if len(values) and (latest is None or values.max() > latest):
+                latest = values.max()
+    if latest is None:
+        return today
+    return pd.Timestamp(latest).date()
+
+
+@contextlib.contextmanager
+def _status(progress: bool, message: str) -> Iterator[None]:
+    if not progress:
+        yield
+        return
+    from rich.console import Console  # only when asked for: keeps imports light
+
+    with Console(stderr=True).status(message):
+        yield
+
+
+def _validate_raw(
+    raw_feeds: Mapping[str, tuple[str, pd.DataFrame]],
+    *,
+    extract_date: dt.date | None,
+    ignored_files: list[str],
+    progress: bool = False,
+) -> ValidatedExtract:
+    missing = [feed for feed in REQUIRED_FEEDS if feed not in raw_feeds]
+    if missing:
+        raise FeedRejected(missing[0], "required feed missing from the extract")
+    parsed: dict[str, ParsedFeed] = {}
+    for feed in FEEDS:
+        if feed in raw_feeds:
+            source, raw = raw_feeds[feed]
+            with _status(progress, f"parsing {source}"):
+                parsed[feed] = parse_feed(feed, source, raw, feed_schema(feed))
+    extract_date = extract_date or infer_extract_date(parsed)
+    feeds: dict[str, pd.DataFrame] = {}
+    quarantine: dict[str, pd.DataFrame] = {}
+    entries: dict[str, dict[str, Any]] = {}
+    for feed, parsed_feed in parsed.items():
+        referral_dates = None
+        if feed == OUTCOMES:
+            referrals = feeds[REFERRALS]
+            referral_dates = referrals.set_index("referral_id")["referral_date"]
+        schema = feed_schema(feed, extract_date=extract_date, referral_dates=referral_dates)
+        with _status(progress, f"checking {parsed_feed.source}"):
+            feeds[feed], quarantine[feed] = check_feed(parsed_feed, schema)
+        entries[feed] = feed_entry(parsed_feed, feeds[feed], quarantine[feed], feeds)
+        logger.info("%s: %s", feed, {k: entries[feed][k] for k in ("read", "accepted")})
+    report = build_report(
+        extract_date=extract_date, entries=entries, feeds=feeds, ignored_files=ignored_files
+    )
+    return ValidatedExtract(feeds, quarantine, report, extract_date)
+
+
+def validate_extract(
+    input_dir: Path, *, extract_date: dt.date | None = None, progress: bool = False
+) -> ValidatedExtract:
+    """Validate the extract in ``input_dir`` (one ``<feed>.csv`` or ``.parquet`` per feed).
+
+    Args:
+        input_dir: Directory holding the feed files; other files are ignored and listed.
+        extract_date: Day the extract was taken; inferred from its dates when None.
+        progress: Show a progress spinner on stderr.
+
+    Raises:
+        FeedRejected: The extract cannot be used (see the message, one line).
+    """
+    files = find_feed_files(Path(input_dir))
+    if REFERRALS not in files.feeds:
+        raise FeedRejected(
+            str(input_dir), "required feed 'referrals' missing (referrals.csv or referrals.parquet)"
+        )
+    raw_feeds: dict[str, tuple[str, pd.DataFrame]] = {}
+    for feed, path in files.feeds.items():
+        with _status(progress, f"reading {path.name}"):
+            raw_feeds[feed] = (path.name, table_to_strings(read_table(path), path.name))
+    return _validate_raw(
+        raw_feeds, extract_date=extract_date, ignored_files=files.ignored, progress=progress
+    )
+
+
+def validate_frames(
+    frames: Mapping[str, pd.DataFrame], *, extract_date: dt.date | None = None
+) -> ValidatedExtract:
+    """Validate in-memory raw frames (all-string or typed) with the same rules.
+
+    Args:
+        frames: Frames by feed name; unknown names are ignored and listed.
+        extract_date: Day the extract was taken; inferred from its dates when None.
+
+    Raises:
+        FeedRejected: The extract cannot be used (see the message, one line).
+    """
+    raw_feeds = {
+        feed: (feed, frame_to_strings(frame, feed))
+        for feed, frame in frames.items()
+        if feed in FEEDS
+    }
+    ignored = [str(name) for name in frames if name not in FEEDS]
+    return _validate_raw(raw_feeds, extract_date=extract_date, ignored_files=ignored)

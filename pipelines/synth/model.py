@@ -1,0 +1,67 @@
+"""The whole generative model, in memory: population, referrals, records, truth, outcomes."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from pipelines.synth.config import SynthConfig, spawn_generators
+from pipelines.synth.events import Events, background_events, record
+from pipelines.synth.outcomes import Outcomes, Truth, draw_outcomes, draw_truth
+from pipelines.synth.population import Population, build_population
+from pipelines.synth.referrals import Referrals, build_referrals
+from pipelines.synth.risk import Memberships, calibrated_intercept, risk_score
+from pipelines.synth.triggers import referral_records, trigger_events
+
+logger = logging.getLogger(__name__)
+
+STAGES = ("population", "referrals", "background", "triggers", "recording", "truth", "outcomes")
+
+
+@dataclass(frozen=True)
+class SyntheticData:
+    """Everything generated for one extract, before it is written."""
+
+    population: Population
+    referrals: Referrals
+    events: Events
+    truth: Truth
+    outcomes: Outcomes
+    intercept: float
+
+    @property
+    def memberships(self) -> Memberships:
+        """household_members rows as integer codes."""
+        return memberships_of(self.population)
+
+
+def memberships_of(population: Population) -> Memberships:
+    """household_members rows of a population."""
+    return Memberships(
+        population.member_household, population.member_person, population.member_role
+    )
+
+
+def generate_data(config: SynthConfig) -> SyntheticData:
+    """Draw the population, referrals, records and outcomes of one extract."""
+    rng = spawn_generators(config.seed, STAGES)
+    population = build_population(config, rng["population"])
+    referrals = build_referrals(population, config, rng=rng["referrals"])
+    background = background_events(population, config, rng=rng["background"])
+    triggers = trigger_events(population, referrals, rng=rng["triggers"])
+    recorded = record(
+        Events.concat([background, triggers]), config.extract_day, rng=rng["recording"]
+    )
+    logged = referral_records(referrals, rng["triggers"])
+    events = Events.concat([recorded, logged.take(logged.recorded_day <= config.extract_day)])
+    logger.info(
+        "generated %d persons, %d referrals, %d records",
+        population.n_persons,
+        referrals.size,
+        events.size,
+    )
+    score = risk_score(referrals, memberships_of(population), events)
+    intercept = calibrated_intercept(score, config.base_rate)
+    truth = draw_truth(referrals, intercept + score, config.extract_day, rng=rng["truth"])
+    outcomes = draw_outcomes(referrals, truth, config.extract_day, rng=rng["outcomes"])
+    return SyntheticData(population, referrals, events, truth, outcomes, intercept)

@@ -1,0 +1,1 @@
+"""Tests of the scoring service: store, access control, audit trail and endpoints."""

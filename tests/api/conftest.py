@@ -1,0 +1,147 @@
+"""Fixtures: databases on SQLite and PostgreSQL, an app with the fake scorer, keys per role."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+
+from api.app import create_app
+from api.auth import ROLES, KeyHasher, issue_key
+from api.settings import Settings
+from api.store import Store, init_db, repository
+from tests.api.fakes import FakeScorer
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "SAFEGUARD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+TEST_PEPPER = "test-pepper-" + "x" * 32
+
+
+def _create_postgres_database() -> tuple[str, str]:
+    if os.environ.get("SAFEGUARD_SKIP_POSTGRES") == "1":
+        pytest.skip("SAFEGUARD_SKIP_POSTGRES=1: PostgreSQL store tests skipped on request")
+    name = f"safeguard_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as exc:
+        pytest.fail(
+            f"PostgreSQL is unreachable at {POSTGRES_ADMIN_URL} ({type(exc).__name__}). "
+            "Start it (`make postgres`), point SAFEGUARD_TEST_POSTGRES_URL at a server, "
+            "or set SAFEGUARD_SKIP_POSTGRES=1 to skip these tests deliberately.",
+            pytrace=False,
+        )
+    finally:
+        admin.dispose()
+    return name, POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+def _drop_postgres_database(name: str) -> None:
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _migrated_database(backend: str, tmp_dir: Path) -> Iterator[str]:
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_dir / f'{uuid.uuid4().hex}.db'}"
+        init_db(url)
+        yield url
+        return
+    name, url = _create_postgres_database()
+    try:
+        init_db(url)
+        yield url
+    finally:
+        _drop_postgres_database(name)
+
+
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """A migrated database shared by a session's tests, on each backend."""
+    yield from _migrated_database(request.param, tmp_path_factory.mktemp("db"))
+
+
+@pytest.fixture(params=BACKENDS)
+def fresh_database_url(request: pytest.FixtureRequest, tmp_path: Path):
+    """A migrated database of a test's own (for tests that tamper with the audit trail)."""
+    yield from _migrated_database(request.param, tmp_path)
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[Store]:
+    """A store on the shared database of each backend."""
+    store = Store(database_url)
+    yield store
+    store.dispose()
+
+
+@dataclass
+class ApiEnv:
+    """A running app, its test client, and an API key per role (plus a revoked one)."""
+
+    client: TestClient
+    keys: dict[str, str]
+    revoked_key: str
+    settings: Settings
+
+    def headers(self, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[role]}"}
+
+
+def make_settings(database_url: str, **overrides: Any) -> Settings:
+    """Settings for tests: a real pepper, the given database."""
+    return Settings(
+        environment="test",
+        database_url=database_url,
+        api_key_pepper=SecretStr(TEST_PEPPER),
+        **overrides,
+    )
+
+
+def issue_keys(settings: Settings) -> tuple[dict[str, str], str]:
+    hasher = KeyHasher(TEST_PEPPER)
+    store = Store(settings.database_url)
+    with store.session() as session:
+        keys = {
+            role: issue_key(session, hasher, name=f"{role}-{uuid.uuid4().hex[:6]}", role=role).key
+            for role in ROLES
+        }
+        revoked = issue_key(session, hasher, name=f"gone-{uuid.uuid4().hex[:6]}", role="admin")
+        session.flush()
+        repository.revoke_user(session, revoked.user.name)
+        session.commit()
+    store.dispose()
+    return keys, revoked.key
+
+
+@pytest.fixture(scope="session")
+def api_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiEnv]:
+    """The app on SQLite with the fake scorer, shared by the endpoint tests."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('api') / 'api.db'}"
+    init_db(url)
+    settings = make_settings(url, max_batch_cases=5, max_body_bytes=64 * 1024)
+    keys, revoked = issue_keys(settings)
+    with TestClient(create_app(settings, FakeScorer())) as client:
+        yield ApiEnv(client=client, keys=keys, revoked_key=revoked, settings=settings)
+
+
+@pytest.fixture
+def api(api_env: ApiEnv) -> ApiEnv:
+    """The shared app (tests use fresh referral ids, so they do not see each other's data)."""
+    return api_env

@@ -1,0 +1,67 @@
+"""A small deterministic scorer standing in for the model."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from api.schemas import CasePayload, Factor, ScoreResult
+from data_contracts.vocab import AGENCIES
+
+_BANDS = ((5, "low", "green", "within 5 working days"), (12, "medium", "amber", "within 24 hours"))
+
+
+def _band(score: int) -> tuple[str, str, str]:
+    for ceiling, band, rag, timescale in _BANDS:
+        if score <= ceiling:
+            return band, rag, timescale
+    return "high", "red", "same day"
+
+
+class FakeScorer:
+    """Scores a case from its number of events: a pure function of the payload."""
+
+    name = "fake-model"
+    version = "7"
+
+    def __init__(self, ready: bool = True) -> None:
+        self.ready = ready
+
+    def readiness(self) -> tuple[bool, str]:
+        return (True, "fake model ready") if self.ready else (False, "fake model not loaded")
+
+    def score_cases(self, cases: Sequence[CasePayload]) -> list[ScoreResult]:
+        return [self._score(case) for case in cases]
+
+    def _score(self, case: CasePayload) -> ScoreResult:
+        probability = min(len(case.events), 19) / 19
+        score = 1 + round(probability * 19)
+        band, rag, timescale = _band(score)
+        seen = {event.agency for event in case.events}
+        return ScoreResult(
+            referral_id=case.referral.referral_id,
+            model_name=self.name,
+            model_version=self.version,
+            probability=probability,
+            score=score,
+            band=band,
+            rag=rag,  # type: ignore[arg-type]
+            response_timescale=timescale,
+            top_factors=[
+                Factor(
+                    feature="events_total",
+                    value=len(case.events),
+                    contribution=probability,
+                    direction="raises",
+                    agency=None,
+                    sentence=f"{len(case.events)} agency records were shared.",
+                )
+            ],
+            contributions_by_agency={agency: 0.0 for agency in sorted(seen)},
+            agencies_not_seen=[agency for agency in AGENCIES if agency not in seen],
+            raw_score=probability,
+            base_value=0.0,
+        )
+
+    def model_info(self) -> dict[str, Any]:
+        return {"name": self.name, "version": self.version, "intended_use": "tests only"}

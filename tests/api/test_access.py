@@ -1,0 +1,81 @@
+"""Every route refuses callers without a valid key (401) and roles it does not serve (403)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from api.auth import ROLES
+from tests.api import factories
+from tests.api.conftest import ApiEnv
+
+# (method, path, body factory, roles allowed)
+ROUTES: list[tuple[str, str, Any, set[str]]] = [
+    ("POST", "/v1/score", factories.case, {"triage", "admin"}),
+    ("POST", "/v1/score/batch", lambda: {"cases": [factories.case()]}, {"triage", "admin"}),
+    ("GET", "/v1/model", None, set(ROLES)),
+    ("POST", "/v1/decisions", lambda: factories.decision("R-none"), {"triage", "admin"}),
+    ("GET", "/v1/referrals/R-none", None, {"triage", "governance", "admin"}),
+    ("GET", "/v1/audit", None, {"governance", "admin"}),
+]
+ROUTE_IDS = [f"{method} {path}" for method, path, _, _ in ROUTES]
+
+
+def _call(api: ApiEnv, method: str, path: str, body: Any, headers: dict[str, str]) -> int:
+    json = body() if body else None
+    return api.client.request(method, path, json=json, headers=headers).status_code
+
+
+@pytest.mark.parametrize(("method", "path", "body", "allowed"), ROUTES, ids=ROUTE_IDS)
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer not-a-key"},
+        {"Authorization": "Bearer deadbeefdeadbeef.wrong-secret"},
+        {"X-API-Key": "deadbeefdeadbeef.wrong-secret"},
+    ],
+    ids=["no key", "malformed", "unknown bearer", "unknown x-api-key"],
+)
+def test_without_a_valid_key_every_route_answers_401(
+    api: ApiEnv, method: str, path: str, body: Any, allowed: set[str], headers: dict[str, str]
+) -> None:
+    assert _call(api, method, path, body, headers) == 401
+
+
+@pytest.mark.parametrize(("method", "path", "body", "allowed"), ROUTES, ids=ROUTE_IDS)
+def test_a_revoked_key_answers_401(
+    api: ApiEnv, method: str, path: str, body: Any, allowed: set[str]
+) -> None:
+    headers = {"Authorization": f"Bearer {api.revoked_key}"}
+    assert _call(api, method, path, body, headers) == 401
+
+
+def test_a_wrong_secret_for_a_real_key_id_answers_401(api: ApiEnv) -> None:
+    key_id = api.keys["admin"].split(".")[0]
+    response = api.client.get("/v1/model", headers={"X-API-Key": f"{key_id}.guessed"})
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("method", "path", "body", "allowed"), ROUTES, ids=ROUTE_IDS)
+def test_each_role_reaches_exactly_its_routes(
+    api: ApiEnv, role: str, method: str, path: str, body: Any, allowed: set[str]
+) -> None:
+    status = _call(api, method, path, body, api.headers(role))
+    if role in allowed:
+        assert status not in (401, 403), f"{role} refused on {method} {path}"
+    else:
+        assert status == 403, f"{role} got {status} on {method} {path}"
+
+
+def test_the_x_api_key_header_works_like_the_bearer_token(api: ApiEnv) -> None:
+    response = api.client.get("/v1/model", headers={"X-API-Key": api.keys["data_scientist"]})
+    assert response.status_code == 200
+    assert response.json()["version"] == "7"
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics"])
+def test_operational_endpoints_need_no_key(api: ApiEnv, path: str) -> None:
+    assert api.client.get(path).status_code == 200

@@ -1,0 +1,121 @@
+"""The audit chain: intact under concurrent appends; edits, insertions and deletions named."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
+
+from api.audit import AuditEvent, commit_with_audit, verify_chain
+from api.store import Store
+
+
+def _event(n: int) -> AuditEvent:
+    return AuditEvent(
+        user_name=f"user-{n % 3}",
+        role="triage",
+        action="score",
+        referral_id=f"R-{n}",
+        model_version="7",
+        request_hash=f"{n:064x}",
+        details={"n": n, "band": "low"},
+    )
+
+
+def _append(store: Store, count: int) -> None:
+    with store.session() as session:
+        for n in range(count):
+            commit_with_audit(session, [_event(n)])
+
+
+def _without_guards(connection: Connection) -> None:
+    """Remove the append-only triggers, as someone with direct database access could."""
+    if connection.dialect.name == "sqlite":
+        connection.execute(text("DROP TRIGGER audit_entries_no_update"))
+        connection.execute(text("DROP TRIGGER audit_entries_no_delete"))
+    else:
+        connection.execute(
+            text("ALTER TABLE audit_entries DISABLE TRIGGER audit_entries_append_only")
+        )
+
+
+def _verify(store: Store):  # type: ignore[no-untyped-def]
+    with store.session() as session:
+        return verify_chain(session)
+
+
+@pytest.fixture
+def chain(fresh_database_url: str):  # type: ignore[no-untyped-def]
+    store = Store(fresh_database_url)
+    _append(store, 6)
+    yield store
+    store.dispose()
+
+
+def test_an_untouched_chain_verifies(chain: Store) -> None:
+    result = _verify(chain)
+    assert result.ok and result.checked == 6 and result.first_broken_seq is None
+
+
+def test_an_edited_entry_is_named(chain: Store) -> None:
+    with chain.engine.begin() as connection:
+        _without_guards(connection)
+        connection.execute(
+            text("UPDATE audit_entries SET user_name = 'someone-else' WHERE seq = 3")
+        )
+    result = _verify(chain)
+    assert not result.ok
+    assert result.first_broken_seq == 3 and "edited" in result.reason
+    assert result.checked == 2
+
+
+def test_an_inserted_entry_is_named(chain: Store) -> None:
+    with chain.engine.begin() as connection:
+        _without_guards(connection)
+        # Make room at 3 (two steps, so the unique sequence never collides), then slip one in.
+        connection.execute(text("UPDATE audit_entries SET seq = -(seq + 1) WHERE seq >= 3"))
+        connection.execute(text("UPDATE audit_entries SET seq = -seq WHERE seq < 0"))
+        connection.execute(
+            text(
+                "INSERT INTO audit_entries (seq, created_at, user_name, role, action, referral_id,"
+                " model_version, request_hash, prev_hash, entry_hash, details) SELECT 3,"
+                " created_at, user_name, role, 'case_view', referral_id, model_version,"
+                " request_hash, entry_hash, entry_hash, details FROM audit_entries WHERE seq = 2"
+            )
+        )
+    result = _verify(chain)
+    assert not result.ok and result.first_broken_seq == 3
+
+
+def test_a_deleted_entry_is_named(chain: Store) -> None:
+    with chain.engine.begin() as connection:
+        _without_guards(connection)
+        connection.execute(text("DELETE FROM audit_entries WHERE seq = 4"))
+    result = _verify(chain)
+    assert not result.ok
+    assert result.first_broken_seq == 4 and "missing" in result.reason
+
+
+def test_the_database_refuses_updates_and_deletes_of_audit_entries(chain: Store) -> None:
+    for statement in (
+        "UPDATE audit_entries SET action = 'x' WHERE seq = 1",
+        "DELETE FROM audit_entries WHERE seq = 1",
+    ):
+        with pytest.raises(DBAPIError, match="append-only"), chain.engine.begin() as connection:
+            connection.execute(text(statement))
+    assert _verify(chain).ok
+
+
+def test_concurrent_appends_never_fork_the_chain(fresh_database_url: str) -> None:
+    store = Store(fresh_database_url)
+    threads = [threading.Thread(target=_append, args=(store, 15)) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    result = _verify(store)
+    store.dispose()
+    assert result.ok, result.reason
+    assert result.checked == 90

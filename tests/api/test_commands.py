@@ -1,0 +1,69 @@
+"""The `users`, `audit` and `db` commands, run as an operator would."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import typer
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from api.commands import register
+from api.store import Store
+from tests.api.conftest import TEST_PEPPER
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("SAFEGUARD_DATABASE_URL", url)
+    monkeypatch.setenv("SAFEGUARD_API_KEY_PEPPER", TEST_PEPPER)
+    app = typer.Typer()
+    register(app)
+    runner = CliRunner()
+
+    def run(*args: str) -> tuple[int, str]:
+        result = runner.invoke(app, list(args))
+        return result.exit_code, result.output
+
+    assert run("db", "upgrade")[0] == 0
+    return run, url
+
+
+def test_users_add_prints_the_key_once_and_list_never_shows_it(cli) -> None:  # type: ignore[no-untyped-def]
+    run, _ = cli
+    code, output = run("users", "add", "alice", "--role", "triage")
+    assert code == 0
+    key = output.strip().splitlines()[-1]
+    key_id, secret = key.split(".", 1)
+    code, listing = run("users", "list")
+    assert code == 0 and "alice" in listing and "triage" in listing
+    assert secret not in listing and key_id not in listing
+
+
+def test_unknown_role_and_duplicate_name_are_refused(cli) -> None:  # type: ignore[no-untyped-def]
+    run, _ = cli
+    assert run("users", "add", "bob", "--role", "superuser")[0] != 0
+    assert run("users", "add", "bob", "--role", "admin")[0] == 0
+    assert run("users", "add", "bob", "--role", "admin")[0] == 1
+
+
+def test_admin_commands_are_audited_and_verify_detects_tampering(cli) -> None:  # type: ignore[no-untyped-def]
+    run, url = cli
+    run("users", "add", "carol", "--role", "governance")
+    run("users", "list")
+    assert run("users", "revoke", "carol")[0] == 0
+    assert run("users", "revoke", "nobody")[0] == 1
+    code, output = run("audit", "verify")
+    assert code == 0 and "4 entries" in output
+
+    store = Store(url)
+    with store.engine.begin() as connection:
+        connection.execute(text("DROP TRIGGER audit_entries_no_update"))
+        actions = connection.execute(text("SELECT action FROM audit_entries ORDER BY seq"))
+        assert [a for (a,) in actions] == ["db_upgrade", "user_add", "user_list", "user_revoke"]
+        connection.execute(text("UPDATE audit_entries SET details = '{}' WHERE seq = 3"))
+    store.dispose()
+    code, output = run("audit", "verify")
+    assert code == 1 and "entry 3" in output

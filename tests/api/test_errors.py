@@ -1,0 +1,58 @@
+"""Failures stay safe: a generic 500 with an error id, and no case details in logs."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.audit import verify_chain
+from api.schemas import CasePayload, ScoreResult
+from api.store import Store
+from tests.api import factories
+from tests.api.conftest import ApiEnv, issue_keys, make_settings
+from tests.api.fakes import FakeScorer
+
+
+class BrokenScorer(FakeScorer):
+    """A scorer whose failure message would leak the case if anyone logged it."""
+
+    def score_cases(self, cases: Sequence[CasePayload]) -> list[ScoreResult]:
+        raise ValueError(f"cannot score {cases[0].referral.person_id}")
+
+
+def test_a_failing_model_gives_a_safe_500_and_logs_no_case_details(
+    api: ApiEnv, caplog: pytest.LogCaptureFixture
+) -> None:
+    case = factories.case(person_id="SECRET-PERSON-TOKEN")
+    caplog.set_level(logging.DEBUG)
+    with TestClient(create_app(api.settings, BrokenScorer())) as client:
+        response = client.post("/v1/score", json=case, headers=api.headers("triage"))
+    assert response.status_code == 500
+    assert set(response.json()) == {"detail", "error_id"}
+    assert "SECRET-PERSON-TOKEN" not in response.text
+    assert "SECRET-PERSON-TOKEN" not in caplog.text
+    assert response.json()["error_id"] in caplog.text
+
+
+def test_the_app_works_end_to_end_on_each_backend(database_url: str) -> None:
+    """Score, decide and view on SQLite and PostgreSQL; the chain stays intact."""
+    settings = make_settings(database_url)
+    keys, _ = issue_keys(settings)
+    headers = {"Authorization": f"Bearer {keys['triage']}"}
+    case = factories.case(events=3)
+    rid = case["referral"]["referral_id"]
+    with TestClient(create_app(settings, FakeScorer())) as client:
+        assert client.get("/readyz").status_code == 200
+        assert client.post("/v1/score", json=case, headers=headers).status_code == 200
+        decided = client.post("/v1/decisions", json=factories.decision(rid), headers=headers)
+        assert decided.status_code == 201
+        view = client.get(f"/v1/referrals/{rid}", headers=headers).json()
+    assert len(view["scores"]) == 1 and len(view["decisions"]) == 1
+    store = Store(database_url)
+    with store.session() as session:
+        assert verify_chain(session).ok
+    store.dispose()

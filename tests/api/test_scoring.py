@@ -1,0 +1,133 @@
+"""Scoring: results stored and audited, limits, validation messages, readiness, metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from tests.api import factories
+from tests.api.conftest import ApiEnv, make_settings
+from tests.api.fakes import FakeScorer
+
+
+def test_score_returns_the_result_and_stores_it_with_its_explanation(api: ApiEnv) -> None:
+    case = factories.case(events=3)
+    rid = case["referral"]["referral_id"]
+    response = api.client.post("/v1/score", json=case, headers=api.headers("triage"))
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert result["referral_id"] == rid and result["rag"] == "green"
+    assert "practitioner" in result["decision_support_notice"]
+
+    view = api.client.get(f"/v1/referrals/{rid}", headers=api.headers("governance")).json()
+    assert view["scores"][0]["result"]["top_factors"] == result["top_factors"]
+    audit = api.client.get(
+        "/v1/audit", params={"referral_id": rid}, headers=api.headers("governance")
+    ).json()
+    assert [e["action"] for e in audit["entries"]] == ["score", "case_view"]
+    assert audit["entries"][0]["model_version"] == "7"
+
+
+def test_batch_scores_every_case_in_order(api: ApiEnv) -> None:
+    cases = [factories.case(events=n) for n in (0, 10, 19)]
+    response = api.client.post(
+        "/v1/score/batch", json={"cases": cases}, headers=api.headers("admin")
+    )
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert [r["referral_id"] for r in results] == [c["referral"]["referral_id"] for c in cases]
+    assert [r["rag"] for r in results] == ["green", "amber", "red"]
+
+
+def test_a_batch_over_the_limit_is_refused_with_413(api: ApiEnv) -> None:
+    cases = [factories.case(events=0) for _ in range(api.settings.max_batch_cases + 1)]
+    response = api.client.post(
+        "/v1/score/batch", json={"cases": cases}, headers=api.headers("triage")
+    )
+    assert response.status_code == 413
+    assert "exceeds the limit" in response.json()["detail"]
+
+
+def test_a_body_over_the_limit_is_refused_with_413(api: ApiEnv) -> None:
+    case = factories.case(events=2_000)  # about 300 KB, over the 64 KB test limit
+    response = api.client.post("/v1/score", json=case, headers=api.headers("triage"))
+    assert response.status_code == 413
+
+
+def test_a_streamed_body_over_the_limit_is_refused_with_413(
+    api: ApiEnv, caplog: pytest.LogCaptureFixture
+) -> None:
+    def chunks() -> Iterator[bytes]:
+        for _ in range(100):
+            yield b" " * 1024  # no Content-Length: the limit must count streamed bytes
+
+    response = api.client.post(
+        "/v1/score",
+        content=chunks(),
+        headers={**api.headers("triage"), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert "unhandled" not in caplog.text  # a refusal, not an error
+
+
+def test_an_unknown_event_type_is_named_with_its_agency(api: ApiEnv) -> None:
+    case = factories.case(events=0)
+    case["events"] = [factories.event(event_type="ehcp")]
+    response = api.client.post("/v1/score", json=case, headers=api.headers("triage"))
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert error["field"] == "events.0.event_type"
+    assert "'ehcp'" in error["message"] and "police vocabulary" in error["message"]
+
+
+def test_an_impossible_date_is_a_field_level_422(api: ApiEnv) -> None:
+    case = factories.case(referral_date="2024-02-30")
+    response = api.client.post("/v1/score", json=case, headers=api.headers("triage"))
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert error["field"] == "referral.referral_date"
+    assert "day value is outside expected range" in error["message"]
+    assert "input" not in error  # values are not echoed back
+
+
+def test_a_future_referral_date_and_inconsistent_age_are_both_reported(api: ApiEnv) -> None:
+    case = factories.case(referral_date="2999-01-01", subject_type="adult_at_risk", age_years=9)
+    response = api.client.post("/v1/score", json=case, headers=api.headers("triage"))
+    fields = {e["field"]: e["message"] for e in response.json()["detail"]}
+    assert "in the future" in fields["referral.referral_date"]
+    assert "inconsistent with subject_type" in fields["referral.age_years"]
+
+
+def test_without_a_model_scoring_and_readiness_answer_503_with_a_reason(
+    api: ApiEnv,
+) -> None:
+    with TestClient(create_app(api.settings)) as client:  # no scorer: NoModel
+        ready = client.get("/readyz")
+        assert ready.status_code == 503
+        assert any("no model" in reason for reason in ready.json()["reasons"])
+        scored = client.post("/v1/score", json=factories.case(), headers=api.headers("triage"))
+        assert scored.status_code == 503
+        assert "model not ready" in scored.json()["detail"]
+
+
+def test_readiness_reports_an_unmigrated_store(tmp_path: Path) -> None:
+    settings = make_settings(f"sqlite:///{tmp_path / 'empty.db'}")
+    with TestClient(create_app(settings, FakeScorer())) as client:
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["store"]["ok"] is False
+
+
+def test_metrics_count_requests_by_route_template_and_scores_by_band(api: ApiEnv) -> None:
+    case = factories.case(events=3)
+    api.client.post("/v1/score", json=case, headers=api.headers("triage"))
+    api.client.get(f"/v1/referrals/{case['referral']['referral_id']}", headers=api.headers("admin"))
+    text = api.client.get("/metrics").text
+    assert 'route="/v1/referrals/{referral_id}"' in text
+    assert case["referral"]["referral_id"] not in text
+    assert 'safeguard_scores_total{band="low",rag="green"}' in text
+    assert 'safeguard_model_info{name="fake-model",version="7"}' in text

@@ -1,0 +1,42 @@
+"""Settings: safe defaults, the plain aliases, and refusal of unsafe production values."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import SecretStr, ValidationError
+
+from api.settings import PLACEHOLDER_PEPPER, Settings
+
+
+def test_defaults_are_a_local_sqlite_store_and_mlflow(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("DATABASE_URL", "SAFEGUARD_DATABASE_URL", "MLFLOW_TRACKING_URI"):
+        monkeypatch.delenv(name, raising=False)
+    settings = Settings()
+    assert settings.database_url.startswith("sqlite:///")
+    assert settings.database_url.endswith("var/safeguard.db")
+    assert settings.mlflow_tracking_uri == "sqlite:///var/mlflow.db"
+    assert (settings.model_name, settings.model_alias) == ("safeguard-risk", "champion")
+    assert settings.max_batch_cases == 1000
+
+
+def test_plain_database_url_and_mlflow_uri_are_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/x")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://mlflow:5000")
+    monkeypatch.setenv("SAFEGUARD_MAX_BATCH_CASES", "50")
+    settings = Settings()
+    assert settings.database_url.endswith("/x")
+    assert settings.mlflow_tracking_uri == "http://mlflow:5000"
+    assert settings.max_batch_cases == 50
+
+
+@pytest.mark.parametrize("pepper", [PLACEHOLDER_PEPPER, "short"])
+def test_production_refuses_a_placeholder_or_short_pepper(pepper: str) -> None:
+    with pytest.raises(ValidationError, match="SAFEGUARD_API_KEY_PEPPER"):
+        Settings(environment="production", api_key_pepper=SecretStr(pepper))
+
+
+def test_production_accepts_a_real_pepper() -> None:
+    assert (
+        Settings(environment="production", api_key_pepper=SecretStr("p" * 40)).environment
+        == "production"
+    )

@@ -1,0 +1,115 @@
+"""The store on SQLite and PostgreSQL: migrations, users and keys, scores, decisions."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
+
+from api.auth import KeyHasher, authenticate_key, issue_key
+from api.store import Decision, Score, Store, repository
+
+HASHER = KeyHasher("store-test-pepper-" + "y" * 32)
+
+
+def _name() -> str:
+    return f"user-{uuid.uuid4().hex[:8]}"
+
+
+def _score(referral_id: str) -> Score:
+    return Score(
+        referral_id=referral_id,
+        model_name="m",
+        model_version="1",
+        probability=0.5,
+        score=10,
+        band="medium",
+        rag="amber",
+        result={"referral_id": referral_id},
+        user_name="t",
+    )
+
+
+def test_migrations_create_every_table(store: Store) -> None:
+    tables = set(inspect(store.engine).get_table_names())
+    assert {"users", "scores", "decisions", "audit_entries", "alembic_version"} <= tables
+    assert store.ping()[0]
+
+
+def test_sqlite_runs_in_wal_mode(store: Store) -> None:
+    if not store.is_sqlite:
+        pytest.skip("a SQLite setting")
+    with store.engine.connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def test_keys_are_stored_only_as_salted_hashes_and_can_be_revoked(store: Store) -> None:
+    name = _name()
+    with store.session() as session:
+        issued = issue_key(session, HASHER, name=name, role="triage")
+        session.commit()
+        secret = issued.key.split(".", 1)[1]
+        user = repository.user_by_name(session, name)
+        assert user is not None and secret not in (user.key_hash, user.key_salt)
+        assert authenticate_key(session, HASHER, issued.key) is not None
+        assert authenticate_key(session, HASHER, issued.key + "x") is None
+        repository.revoke_user(session, name)
+        session.commit()
+        assert authenticate_key(session, HASHER, issued.key) is None
+
+
+def test_two_keys_of_the_same_secret_length_get_different_salts(store: Store) -> None:
+    with store.session() as session:
+        first = issue_key(session, HASHER, name=_name(), role="admin").user
+        second = issue_key(session, HASHER, name=_name(), role="admin").user
+        session.commit()
+        assert first.key_salt != second.key_salt
+
+
+def test_a_decision_can_be_superseded_only_once(store: Store) -> None:
+    rid = f"R-{uuid.uuid4().hex[:8]}"
+    with store.session() as session:
+        score = _score(rid)
+        session.add(score)
+        session.flush()
+        common = {"referral_id": rid, "score_id": score.id, "practitioner": "p", "next_step": "s"}
+        first = Decision(**common, practitioner_rag="red", agrees_with_band=True)
+        session.add(first)
+        session.flush()
+        session.add(
+            Decision(
+                **common,
+                practitioner_rag="amber",
+                agrees_with_band=True,
+                previous_decision_id=first.id,
+            )
+        )
+        session.commit()
+        session.add(
+            Decision(
+                **common,
+                practitioner_rag="green",
+                agrees_with_band=True,
+                previous_decision_id=first.id,
+            )
+        )
+        with pytest.raises(IntegrityError):
+            session.commit()
+        session.rollback()
+        assert [d.practitioner_rag for d in repository.decisions_for(session, rid)] == [
+            "red",
+            "amber",
+        ]
+
+
+def test_scores_keep_the_result_json_and_come_back_in_order(store: Store) -> None:
+    rid = f"R-{uuid.uuid4().hex[:8]}"
+    with store.session() as session:
+        session.add_all([_score(rid), _score(rid)])
+        session.commit()
+        scores = repository.scores_for(session, rid)
+        assert [s.result for s in scores] == [{"referral_id": rid}] * 2
+        latest = repository.latest_score(session, rid)
+        assert latest is not None and latest.id == scores[-1].id

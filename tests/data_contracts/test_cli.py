@@ -1,0 +1,90 @@
+"""``safeguard validate`` and ``safeguard pseudonymise`` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from api.cli import app
+from tests.data_contracts import factories as f
+
+runner = CliRunner()
+
+
+def _validate(input_dir: Path, report_dir: Path, *extra: str):  # noqa: ANN202
+    args = ["validate", "--input", str(input_dir), "--report", str(report_dir), *extra]
+    return runner.invoke(app, args)
+
+
+def _assert_one_line_error(output: str) -> None:
+    assert "Traceback" not in output
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), output
+
+
+def test_validate_writes_report_and_quarantine(tmp_path: Path) -> None:
+    frames = f.extract()
+    del frames["events_health"]
+    frames["events_police"].loc[0, "event_type"] = "bogus"
+    f.write_extract(tmp_path / "in", frames)
+    result = _validate(tmp_path / "in", tmp_path / "out", "--extract-date", "2024-06-30")
+    assert result.exit_code == 0, result.output
+    assert "not shared" in result.output and "events_police" in result.output
+    report = json.loads((tmp_path / "out" / "validation.json").read_text())
+    assert set(report) >= {
+        "spec_version", "extract_date", "feeds", "agency_coverage", "missing_feeds",
+        "ignored_files",
+    }  # fmt: skip
+    assert report["extract_date"] == "2024-06-30"
+    assert report["agency_coverage"]["health"]["present"] is False
+    police = report["feeds"]["events_police"]
+    assert police["read"] == police["accepted"] + police["quarantined"] == 3
+    quarantine = pd.read_csv(tmp_path / "out" / "quarantine" / "events_police.csv", dtype=str)
+    assert quarantine.loc[0, "event_type"] == "bogus"
+    assert quarantine.loc[0, "reason"] == "event_type: not in police vocabulary"
+
+
+def test_validate_without_referrals_fails_with_one_line(tmp_path: Path) -> None:
+    frames = f.extract()
+    del frames["referrals"]
+    f.write_extract(tmp_path / "in", frames)
+    result = _validate(tmp_path / "in", tmp_path / "out")
+    assert result.exit_code != 0
+    _assert_one_line_error(result.output)
+    assert "referrals" in result.output
+
+
+@pytest.mark.parametrize("bad_date", ["2024-13-01", "yesterday", "30/06/2024"])
+def test_validate_rejects_bad_extract_date_option(tmp_path: Path, bad_date: str) -> None:
+    f.write_extract(tmp_path / "in", f.extract())
+    result = _validate(tmp_path / "in", tmp_path / "out", "--extract-date", bad_date)
+    assert result.exit_code != 0
+    _assert_one_line_error(result.output)
+
+
+def test_validate_missing_directory_fails_cleanly(tmp_path: Path) -> None:
+    result = _validate(tmp_path / "nowhere", tmp_path / "out")
+    assert result.exit_code != 0
+    _assert_one_line_error(result.output)
+
+
+def test_validate_identifier_column_fails_naming_it(tmp_path: Path) -> None:
+    frames = f.extract()
+    frames["referrals"]["postcode"] = "SW1A 1AA"
+    f.write_extract(tmp_path / "in", frames)
+    result = _validate(tmp_path / "in", tmp_path / "out")
+    assert result.exit_code != 0
+    _assert_one_line_error(result.output)
+    assert "referrals.csv" in result.output and "'postcode'" in result.output
+
+
+def test_validate_unparsable_file_fails_cleanly(tmp_path: Path) -> None:
+    f.write_extract(tmp_path / "in", f.extract())
+    (tmp_path / "in" / "outcomes.csv").write_bytes(b"referral_id,outcome_type\n\xff\xfe,\x00\n")
+    result = _validate(tmp_path / "in", tmp_path / "out")
+    assert result.exit_code != 0
+    _assert_one_line_error(result.output)

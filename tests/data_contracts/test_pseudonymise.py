@@ -1,0 +1,130 @@
+"""Pseudonymisation: deterministic per key, unlinkable across keys, the key never shown."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from api.cli import app
+from data_contracts.pseudonymise import (
+    KEY_ENV_VAR,
+    PseudonymisationError,
+    load_key,
+    pseudonymise_series,
+)
+from data_contracts.vocab import TOKEN_PATTERN
+
+KEY = b"k" * 16 + b"0123456789abcdef"  # 32 bytes
+OTHER_KEY = b"z" * 40
+runner = CliRunner()
+
+values = st.lists(st.text(min_size=1, max_size=30), min_size=1, max_size=30)
+
+
+@settings(max_examples=50, deadline=None)
+@given(values)
+def test_same_key_and_value_give_same_token(cells: list[str]) -> None:
+    first = pseudonymise_series(pd.Series(cells), KEY)
+    again = pseudonymise_series(pd.Series(list(reversed(cells))), KEY)
+    assert first.tolist() == list(reversed(again.tolist()))
+    assert all(re.fullmatch(TOKEN_PATTERN, t) for t in first)
+    assert first.nunique() == len(set(cells))
+
+
+@settings(max_examples=30, deadline=None)
+@given(values)
+def test_different_keys_give_unlinkable_tokens(cells: list[str]) -> None:
+    mine = set(pseudonymise_series(pd.Series(cells), KEY))
+    theirs = set(pseudonymise_series(pd.Series(cells), OTHER_KEY))
+    assert not mine & theirs
+
+
+def test_empty_cells_stay_empty() -> None:
+    tokens = pseudonymise_series(pd.Series(["a", "", None]), KEY)
+    assert tokens.notna().tolist() == [True, False, False]
+
+
+def test_short_or_missing_key_is_refused(tmp_path: Path) -> None:
+    short = tmp_path / "short.key"
+    short.write_bytes(b"x" * 31)
+    with pytest.raises(PseudonymisationError, match="too short"):
+        load_key(short, environ={})
+    with pytest.raises(PseudonymisationError, match="no key"):
+        load_key(None, environ={})
+    assert load_key(None, environ={KEY_ENV_VAR: KEY.decode()}) == KEY
+
+
+def _pseudonymise(src: Path, dst: Path, *options: str, env: dict[str, str] | None = None):  # noqa: ANN202
+    args = ["pseudonymise", *options, str(src), str(dst)]
+    return runner.invoke(app, args, env=env or {KEY_ENV_VAR: ""})
+
+
+def _write_people(path: Path) -> None:
+    frame = pd.DataFrame(
+        {"person_id": ["A1", "B2", "A1"], "household_id": ["H1", "", "H1"], "n": ["007", "1", "2"]}
+    )
+    if path.suffix == ".csv":
+        frame.to_csv(path, index=False)
+    else:
+        frame.to_parquet(path)
+
+
+@pytest.mark.parametrize(
+    ("src_name", "dst_name"), [("in.csv", "out.parquet"), ("in.parquet", "out.csv")]
+)
+def test_cli_pseudonymises_files_consistently(tmp_path: Path, src_name: str, dst_name: str) -> None:
+    key_file = tmp_path / "key"
+    key_file.write_bytes(KEY + b"\n")
+    _write_people(tmp_path / src_name)
+    result = _pseudonymise(
+        tmp_path / src_name, tmp_path / dst_name,
+        "--key-file", str(key_file), "--columns", "person_id,household_id",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    out = (
+        pd.read_csv(tmp_path / dst_name, dtype=str, keep_default_na=False)
+        if dst_name.endswith(".csv")
+        else pd.read_parquet(tmp_path / dst_name).fillna("")
+    )
+    expected = pseudonymise_series(pd.Series(["A1", "B2", "A1"]), KEY).tolist()
+    assert out["person_id"].tolist() == expected
+    assert out["household_id"].tolist()[1] == ""
+    assert out["n"].tolist() == ["007", "1", "2"]
+    text = (tmp_path / dst_name).read_bytes()
+    assert KEY not in text and KEY.decode() not in result.output
+
+
+def test_cli_key_from_environment_and_never_printed(tmp_path: Path) -> None:
+    _write_people(tmp_path / "in.csv")
+    result = _pseudonymise(
+        tmp_path / "in.csv", tmp_path / "out.csv", "--columns", "person_id",
+        env={KEY_ENV_VAR: KEY.decode()},
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert KEY.decode() not in result.output
+
+
+@pytest.mark.parametrize(
+    ("options", "env", "message"),
+    [
+        (("--columns", "person_id"), {KEY_ENV_VAR: "short"}, "too short"),
+        (("--columns", "person_id"), {KEY_ENV_VAR: ""}, "no key"),
+        (("--columns", "nhs_id"), {KEY_ENV_VAR: KEY.decode()}, "column 'nhs_id' not found"),
+    ],
+)
+def test_cli_refuses_with_one_line_error(
+    tmp_path: Path, options: tuple[str, ...], env: dict[str, str], message: str
+) -> None:
+    _write_people(tmp_path / "in.csv")
+    result = _pseudonymise(tmp_path / "in.csv", tmp_path / "out.csv", *options, env=env)
+    assert result.exit_code != 0
+    assert result.output.startswith("error: ") and message in result.output
+    assert "Traceback" not in result.output and "short" not in result.output.replace(
+        "too short", ""
+    )

@@ -1,0 +1,167 @@
+"""Feeds with direct identifiers, missing feeds or columns, or unreadable files are refused."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from data_contracts.errors import FeedRejected
+from data_contracts.identifiers import identifier_column_name, refuse_direct_identifiers
+from data_contracts.validate import validate_extract, validate_frames
+from data_contracts.vocab import FEED_COLUMNS
+from tests.data_contracts import factories as f
+
+EXTRACT = dt.date(2024, 6, 30)
+
+
+def _nhs_number(nine_digits: str) -> str | None:
+    total = sum(int(d) * w for d, w in zip(nine_digits, range(10, 1, -1), strict=True))
+    check = (11 - total % 11) % 11
+    return None if check == 10 else nine_digits + str(check)
+
+
+def _valid_nhs_numbers(n: int, seed: int = 1) -> list[str]:
+    rng = np.random.default_rng(seed)
+    found: list[str] = []
+    while len(found) < n:
+        number = _nhs_number("".join(map(str, rng.integers(0, 10, 9))))
+        if number:
+            found.append(number)
+    return found
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        "name", "First_Name", "surname", "Forename", "full name", "lastName", "DOB",
+        "Date of Birth", "date-of-birth", "address_line_1", "Home Address", "postcode",
+        "post_code", "Post Code", "zip", "NHS Number", "nhs_no", "NHSNo", "ni_number", "NI No",
+        "national_insurance", "phone", "Telephone", "mobile_number", "email", "E-mail",
+        "EMAIL_ADDRESS",
+    ],
+)  # fmt: skip
+def test_identifier_column_name_refuses_the_feed(column: str) -> None:
+    frames = f.extract()
+    frames["events_police"][column] = "x"
+    with pytest.raises(FeedRejected) as caught:
+        validate_frames(frames, extract_date=EXTRACT)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert f"'{column}'" in message and "events_police" in message
+
+
+def test_specification_columns_are_not_identifier_names() -> None:
+    columns = {c for cols in FEED_COLUMNS.values() for c in cols}
+    assert not [c for c in columns if identifier_column_name(c)]
+
+
+def _refused(values: list[str]) -> bool:
+    try:
+        refuse_direct_identifiers(pd.DataFrame({"note": values}, dtype="string[pyarrow]"), "f")
+    except FeedRejected:
+        return True
+    return False
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        _valid_nhs_numbers(20),
+        [f"{n[:3]} {n[3:6]} {n[6:]}" for n in _valid_nhs_numbers(20)],
+        ["SW1A 1AA", "M1 1AE", "b33 8th", "CR2 6XH", "DN55 1PT"],
+        ["SW1A1AA", "M11AE", "B338TH", "CR26XH"],
+        ["jane@example.org", "j.smith@council.gov.uk", "x_y@nhs.net"],
+        ["07700 900123", "+44 7700 900456", "020 7946 0018", "(0161) 496 0000"],
+        ["07700900123", "02079460018", "01614960000"],
+    ],
+)
+def test_identifier_content_refuses_the_column(values: list[str]) -> None:
+    assert _refused(values)
+
+
+def test_identifier_content_in_a_specification_column_refuses_the_feed() -> None:
+    frames = f.extract()
+    frames["referrals"]["person_id"] = _valid_nhs_numbers(3)
+    with pytest.raises(FeedRejected, match="person_id.*NHS numbers"):
+        validate_frames(frames, extract_date=EXTRACT)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [f"{i:064x}" for i in range(50)],  # HMAC-style hex digests
+        [f"P{i:06d}" for i in range(50)],
+        ["2024-01-10", "2024-02-11"],
+        [f"T{i:07d}" for i in range(999)] + _valid_nhs_numbers(1),  # one NHS-like token
+    ],
+)
+def test_pseudonymous_tokens_are_not_refused(values: list[str]) -> None:
+    assert not _refused(values)
+
+
+def test_random_ten_digit_tokens_are_not_refused() -> None:
+    rng = np.random.default_rng(3)
+    tokens = [f"{n:010d}" for n in rng.integers(0, 10**10, 5_000)]
+    assert not _refused(tokens)
+
+
+def test_a_million_tokens_with_one_nhs_number_is_not_refused() -> None:
+    tokens = pd.Series([f"{i:010x}" for i in range(1_000_000)], dtype="string[pyarrow]")
+    tokens.iloc[500_000] = _valid_nhs_numbers(1)[0]
+    refuse_direct_identifiers(pd.DataFrame({"person_id": tokens}), "events_police.csv")
+
+
+def test_missing_referrals_is_refused(tmp_path: Path) -> None:
+    frames = f.extract()
+    del frames["referrals"]
+    with pytest.raises(FeedRejected, match="referrals"):
+        validate_extract(f.write_extract(tmp_path, frames))
+
+
+def test_missing_required_column_is_refused(tmp_path: Path) -> None:
+    frames = f.extract()
+    frames["events_health"] = frames["events_health"].drop(columns="event_type")
+    with pytest.raises(FeedRejected, match=r"events_health\.csv: required column 'event_type'"):
+        validate_extract(f.write_extract(tmp_path, frames))
+
+
+def test_absent_optional_column_reads_as_empty(tmp_path: Path) -> None:
+    frames = f.extract()
+    frames["events_police"] = frames["events_police"].drop(columns="value")
+    result = validate_extract(f.write_extract(tmp_path, frames), extract_date=EXTRACT)
+    assert result.feeds["events_police"]["value"].isna().all()
+    assert result.report["feeds"]["events_police"]["absent_optional_columns"] == ["value"]
+
+
+def test_unparsable_csv_is_refused(tmp_path: Path) -> None:
+    f.write_extract(tmp_path, f.extract())
+    (tmp_path / "events_police.csv").write_text("person_id,event_date\nP1,2024-01-01,extra\n")
+    with pytest.raises(FeedRejected, match="events_police.csv: cannot be parsed"):
+        validate_extract(tmp_path)
+
+
+def test_unparsable_parquet_is_refused(tmp_path: Path) -> None:
+    f.write_extract(tmp_path, f.extract())
+    (tmp_path / "events_police.csv").unlink()
+    (tmp_path / "events_police.parquet").write_bytes(b"not parquet at all")
+    with pytest.raises(FeedRejected, match="events_police.parquet: cannot be parsed"):
+        validate_extract(tmp_path)
+
+
+def test_feed_in_two_formats_is_refused(tmp_path: Path) -> None:
+    f.write_extract(tmp_path, f.extract())
+    f.events("health").to_parquet(tmp_path / "events_health.parquet")
+    with pytest.raises(FeedRejected, match="events_health"):
+        validate_extract(tmp_path)
+
+
+def test_unknown_files_are_ignored_and_listed(tmp_path: Path) -> None:
+    f.write_extract(tmp_path, f.extract())
+    (tmp_path / "README.txt").write_text("hello")
+    (tmp_path / "events_fire.csv").write_text("a\n1\n")
+    result = validate_extract(tmp_path, extract_date=EXTRACT)
+    assert result.report["ignored_files"] == ["README.txt", "events_fire.csv"]

@@ -1,0 +1,169 @@
+"""Every row rule of the feed specification quarantines a violating row with its reason."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from data_contracts.validate import validate_frames
+from tests.data_contracts import factories as f
+
+EXTRACT = dt.date(2024, 6, 30)
+
+
+def _with_row(feed: str, row: dict[str, str]) -> dict[str, pd.DataFrame]:
+    frames = f.extract()
+    frames[feed] = pd.concat([frames[feed], pd.DataFrame([row])], ignore_index=True)
+    return frames
+
+
+def _reasons(feed: str, row: dict[str, str]) -> list[str]:
+    result = validate_frames(_with_row(feed, row), extract_date=EXTRACT)
+    return result.quarantine[feed]["reason"].tolist()
+
+
+REFERRAL_CASES = [
+    ({"person_id": "P 01"}, "person_id: not a pseudonymous token"),
+    ({"person_id": "x" * 65}, "person_id: not a pseudonymous token"),
+    ({"person_id": ""}, "person_id: missing"),
+    ({"referral_id": ""}, "referral_id: missing"),
+    ({"household_id": "H#1"}, "household_id: not a pseudonymous token"),
+    ({"referral_date": "01/03/2024"}, "referral_date: not a YYYY-MM-DD date"),
+    ({"referral_date": "2024-02-30"}, "referral_date: not a YYYY-MM-DD date"),
+    ({"referral_date": "2024-07-01"}, "referral_date: after extract date"),
+    ({"referral_source": "fax"}, "referral_source: not in vocabulary"),
+    ({"presenting_need": "boredom"}, "presenting_need: not in vocabulary"),
+    ({"subject_type": "adult"}, "subject_type: not in vocabulary"),
+    ({"sex": "F"}, "sex: not in vocabulary"),
+    ({"ethnicity_group": "martian"}, "ethnicity_group: not in vocabulary"),
+    ({"age_years": "nine"}, "age_years: not a whole number"),
+    ({"age_years": "121", "subject_type": "adult_at_risk"}, "age_years: outside 0 to 120"),
+    ({"age_years": "-1"}, "age_years: outside 0 to 120"),
+    ({"age_years": "18", "subject_type": "child"}, "age_years: not consistent with subject_type"),
+    ({"age_years": "17", "subject_type": "adult_at_risk"}, "age_years: not consistent"),
+    ({"disability": "yes"}, "disability: not true/false/1/0"),
+    ({"disability": ""}, "disability: missing"),
+    ({"imd_decile": "0"}, "imd_decile: outside 1 to 10"),
+    ({"imd_decile": "11"}, "imd_decile: outside 1 to 10"),
+    ({"imd_decile": "3.5"}, "imd_decile: not a whole number"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "reason"), REFERRAL_CASES)
+def test_referral_rule_quarantines_with_reason(overrides: dict[str, str], reason: str) -> None:
+    row = f.referral_row(**{"referral_id": "R9999", **overrides})
+    reasons = _reasons("referrals", row)
+    assert len(reasons) == 1
+    assert reason in reasons[0]
+
+
+EVENT_CASES = [
+    ("police", {"event_type": "parking_ticket"}, "event_type: not in police vocabulary"),
+    ("health", {"event_type": "arrest"}, "event_type: not in health vocabulary"),
+    ("police", {"recorded_date": "2024-01-09"}, "recorded_date: before event_date"),
+    ("police", {"event_date": "2024-07-01", "recorded_date": ""}, "event_date: after extract"),
+    ("police", {"recorded_date": "2024-07-02"}, "recorded_date: after extract date"),
+    ("police", {"event_date": "2024-1-10"}, "event_date: not a YYYY-MM-DD date"),
+    ("police", {"event_date": ""}, "event_date: missing"),
+    ("police", {"person_id": "Jane Doe"}, "person_id: not a pseudonymous token"),
+    ("police", {"value": "3"}, "value: not allowed for this event_type"),
+    ("education", {"value": ""}, "value: missing for attendance_rate"),
+    ("education", {"value": "100.5"}, "value: outside 0 to 100"),
+    ("education", {"value": "-1"}, "value: outside 0 to 100"),
+    ("education", {"value": "ninety"}, "value: not a number"),
+    ("education", {"value": "inf"}, "value: not a number"),
+    ("education", {"event_type": "suspension", "value": "2"}, "value: not allowed"),
+]
+
+
+@pytest.mark.parametrize(("agency", "overrides", "reason"), EVENT_CASES)
+def test_event_rule_quarantines_with_reason(
+    agency: str, overrides: dict[str, str], reason: str
+) -> None:
+    reasons = _reasons(f"events_{agency}", f.event_row(agency, **overrides))
+    assert len(reasons) == 1
+    assert reason in reasons[0]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        ({"role": "lodger"}, "role: not in vocabulary"),
+        ({"household_id": "H/1"}, "household_id: not a pseudonymous token"),
+        ({"person_id": ""}, "person_id: missing"),
+    ],
+)
+def test_household_rule_quarantines_with_reason(overrides: dict[str, str], reason: str) -> None:
+    row = {"household_id": "H000002", "person_id": "P000009", "role": "subject", **overrides}
+    reasons = _reasons("household_members", row)
+    assert len(reasons) == 1
+    assert reason in reasons[0]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        ({"referral_id": "R7777"}, "referral_id: not an accepted referral"),
+        ({"outcome_type": "prison"}, "outcome_type: not in vocabulary"),
+        ({"outcome_date": "2024-02-29"}, "outcome_date: before referral_date"),
+        ({"outcome_date": "2024-07-01"}, "outcome_date: after extract date"),
+        ({"outcome_date": "someday"}, "outcome_date: not a YYYY-MM-DD date"),
+    ],
+)
+def test_outcome_rule_quarantines_with_reason(overrides: dict[str, str], reason: str) -> None:
+    row = {"referral_id": "R0002", "outcome_type": "looked_after", "outcome_date": "2024-05-01"}
+    reasons = _reasons("outcomes", {**row, **overrides})
+    assert len(reasons) == 1
+    assert reason in reasons[0]
+
+
+def test_outcome_of_a_quarantined_referral_is_quarantined() -> None:
+    frames = f.extract()
+    frames["referrals"].loc[0, "sex"] = "robot"  # R0001, which the outcome names
+    result = validate_frames(frames, extract_date=EXTRACT)
+    assert result.quarantine["outcomes"]["reason"].tolist() == [
+        "referral_id: not an accepted referral"
+    ]
+
+
+def test_duplicate_referral_keeps_first_copy_and_quarantines_the_rest() -> None:
+    frames = f.extract()
+    first = f.referral_row(referral_id="R0001", person_id="P000001")
+    later = f.referral_row(referral_id="R0001", person_id="P000777")
+    frames["referrals"] = pd.DataFrame([first, later, later])
+    result = validate_frames(frames, extract_date=EXTRACT)
+    assert result.feeds["referrals"]["person_id"].tolist() == ["P000001"]
+    assert (
+        result.quarantine["referrals"]["reason"].tolist()
+        == ["referral_id: duplicate of an earlier row"] * 2
+    )
+
+
+def test_row_breaking_several_rules_names_each_in_column_order() -> None:
+    row = f.event_row("police", event_type="bogus", recorded_date="2024-01-01", value="x")
+    (reason,) = _reasons("events_police", row)
+    assert reason == (
+        "recorded_date: before event_date; event_type: not in police vocabulary; "
+        "value: not a number"
+    )
+
+
+@pytest.mark.parametrize("flag", ["true", "false", "1", "0", "TRUE", "False"])
+def test_disability_spellings_are_accepted(flag: str) -> None:
+    frames = _with_row("referrals", f.referral_row(referral_id="R9", disability=flag))
+    result = validate_frames(frames, extract_date=EXTRACT)
+    assert result.report["feeds"]["referrals"]["quarantined"] == 0
+    assert result.feeds["referrals"]["disability"].iloc[-1] == (flag.lower() in {"true", "1"})
+
+
+def test_optional_cells_may_be_empty() -> None:
+    frames = _with_row(
+        "referrals", f.referral_row(referral_id="R9", household_id="", imd_decile="")
+    )
+    frames["events_police"].loc[0, "recorded_date"] = ""
+    result = validate_frames(frames, extract_date=EXTRACT)
+    assert result.report["feeds"]["referrals"]["quarantined"] == 0
+    assert pd.isna(result.feeds["referrals"]["imd_decile"].iloc[-1])
+    assert pd.isna(result.feeds["events_police"]["recorded_date"].iloc[0])

@@ -1,0 +1,112 @@
+"""Accepted frames, extract date and report of a validated extract."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+
+from data_contracts.schemas import feed_schema
+from data_contracts.validate import validate_extract, validate_frames
+from data_contracts.vocab import AGENCIES, FEED_COLUMNS, FEEDS
+from tests.data_contracts import factories as f
+
+EXTRACT = dt.date(2024, 6, 30)
+
+
+def test_valid_extract_is_accepted_whole_with_canonical_dtypes() -> None:
+    result = validate_frames(f.extract(), extract_date=EXTRACT)
+    assert set(result.feeds) == set(FEEDS)
+    for feed, frame in result.feeds.items():
+        assert list(frame.columns) == list(FEED_COLUMNS[feed])
+        assert result.quarantine[feed].empty
+        feed_schema(feed, extract_date=EXTRACT).validate(frame)  # the schema as post-condition
+    referrals = result.feeds["referrals"]
+    assert referrals["age_years"].dtype == "int64"
+    assert referrals["imd_decile"].dtype == "Int64"
+    assert referrals["disability"].dtype == bool
+    assert referrals["referral_date"].dtype == "datetime64[ns]"
+    events = result.feeds["events_education"]
+    assert events["value"].dtype == "float64"
+    assert events["value"].tolist() == [87.5] * 3
+
+
+def test_empty_recorded_date_stays_nat() -> None:
+    frames = f.extract()
+    frames["events_police"]["recorded_date"] = ""
+    result = validate_frames(frames, extract_date=EXTRACT)
+    assert result.feeds["events_police"]["recorded_date"].isna().all()
+
+
+def test_typed_frames_validate_like_strings() -> None:
+    frames = f.extract()
+    typed = frames["referrals"].copy()
+    typed["referral_date"] = pd.to_datetime(typed["referral_date"])
+    typed["age_years"] = typed["age_years"].astype(int)
+    typed["disability"] = False
+    typed["imd_decile"] = [3.0, None, 10.0]
+    frames["referrals"] = typed
+    result = validate_frames(frames, extract_date=EXTRACT)
+    assert result.report["feeds"]["referrals"]["quarantined"] == 0
+    assert result.feeds["referrals"]["imd_decile"].tolist()[::2] == [3, 10]
+
+
+def test_parquet_feeds_are_read(tmp_path: Path) -> None:
+    frames = f.extract()
+    f.write_extract(tmp_path, {k: v for k, v in frames.items() if k != "referrals"})
+    typed = frames["referrals"].assign(
+        referral_date=lambda d: pd.to_datetime(d["referral_date"]), age_years=9
+    )
+    typed.to_parquet(tmp_path / "referrals.parquet")
+    result = validate_extract(tmp_path, extract_date=EXTRACT)
+    assert result.report["feeds"]["referrals"]["accepted"] == 3
+    assert result.report["feeds"]["referrals"]["file"] == "referrals.parquet"
+
+
+def test_extract_date_is_latest_date_not_after_today() -> None:
+    frames = f.extract()
+    frames["events_police"].loc[0, "recorded_date"] = "2024-05-17"
+    frames["events_police"].loc[1, "recorded_date"] = "2999-01-01"  # after today: a bad row
+    result = validate_frames(frames)
+    assert result.extract_date == dt.date(2024, 5, 17)
+    assert result.report["extract_date"] == "2024-05-17"
+    assert result.quarantine["events_police"]["reason"].tolist() == [
+        "recorded_date: after extract date"
+    ]
+
+
+def test_report_counts_and_agency_coverage() -> None:
+    frames = f.extract()
+    del frames["events_health"], frames["outcomes"]
+    frames["events_police"].loc[0, "event_type"] = "bogus"
+    frames["extra_feed"] = pd.DataFrame({"a": ["1"]})
+    report = validate_frames(frames, extract_date=EXTRACT).report
+    assert report["spec_version"] == 1
+    police = report["feeds"]["events_police"]
+    assert (police["read"], police["accepted"], police["quarantined"]) == (3, 2, 1)
+    assert police["reasons"] == {"event_type: not in police vocabulary": 1}
+    assert report["agency_coverage"]["police"] == {"present": True, "persons": 2, "records": 2}
+    assert report["agency_coverage"]["health"] == {"present": False, "persons": 0, "records": 0}
+    assert set(report["agency_coverage"]) == set(AGENCIES)
+    assert report["missing_feeds"] == ["outcomes", "events_health"]
+    assert report["ignored_files"] == ["extra_feed"]
+
+
+def test_extra_columns_are_ignored_and_reported_but_kept_in_quarantine() -> None:
+    frames = f.extract()
+    frames["events_police"]["source_system"] = "niche"
+    frames["events_police"].loc[0, "event_type"] = "bogus"
+    result = validate_frames(frames, extract_date=EXTRACT)
+    assert "source_system" not in result.feeds["events_police"].columns
+    assert result.report["feeds"]["events_police"]["ignored_columns"] == ["source_system"]
+    assert result.quarantine["events_police"]["source_system"].tolist() == ["niche"]
+
+
+def test_quarantine_keeps_rows_as_read() -> None:
+    frames = f.extract()
+    frames["referrals"].loc[1, "age_years"] = "nine"
+    result = validate_frames(frames, extract_date=EXTRACT)
+    row = result.quarantine["referrals"].iloc[0]
+    assert row["age_years"] == "nine" and row["imd_decile"] == "3"
+    assert row["reason"] == "age_years: not a whole number"
