@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -15,7 +15,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 console = Console()
 
 
-class FeedFormat(str, Enum):
+class FeedFormat(StrEnum):
     csv = "csv"
     parquet = "parquet"
 

@@ -111,7 +111,7 @@ def _event_arrays(frames: Mapping[str, pd.DataFrame], persons: pd.Index) -> dict
         frame = frames.get(event_feed(agency))
         if frame is None or not len(frame):
             continue
-        codes = persons.get_indexer(frame["person_id"])
+        codes = persons.get_indexer(pd.Index(frame["person_id"]))
         keep = codes >= 0
         frame = frame[keep]
         type_code = frame["event_type"].map(_AGENCY_TYPE_CODES[agency]).to_numpy(np.float64)
