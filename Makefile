@@ -10,7 +10,7 @@ DEMO_REFERRALS ?= 20000
 .PHONY: help install demo test lint bench clean postgres
 
 help:
-	@echo "make demo   - set up, generate a synthetic extract, validate, build features, train, register, serve"
+	@echo "make demo   - set up, generate a synthetic extract, validate it, build its features"
 	@echo "make test   - set up and run the whole test suite"
 	@echo "make lint   - ruff and mypy"
 	@echo "make bench  - print speed, memory and model-quality figures"
@@ -32,7 +32,9 @@ postgres:
 	  echo "PostgreSQL is not available; the PostgreSQL store tests will say so"
 
 demo: $(STAMP)
-	$(BIN)/safeguard demo --out $(DEMO_DIR) --referrals $(DEMO_REFERRALS)
+	$(BIN)/safeguard synth --out $(DEMO_DIR)/extract --referrals $(DEMO_REFERRALS) --seed 1
+	$(BIN)/safeguard validate --input $(DEMO_DIR)/extract --report $(DEMO_DIR)/validation
+	$(BIN)/safeguard features --input $(DEMO_DIR)/extract --output $(DEMO_DIR)/features/features.parquet
 
 test: $(STAMP) postgres
 	$(BIN)/python -m pytest -n 2 -q
