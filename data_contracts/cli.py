@@ -35,18 +35,20 @@ KeyFile = Annotated[
 Columns = Annotated[str, typer.Option("--columns", help="Comma-separated columns to pseudonymise.")]
 
 
-def _fail(message: str) -> NoReturn:
+def fail(message: str) -> NoReturn:
+    """End a command with a one-line `error: ...` on stderr and exit code 1."""
     typer.echo(f"error: {' '.join(message.split())}", err=True)
     raise typer.Exit(code=1)
 
 
-def _parse_date(text: str | None) -> dt.date | None:
+def parse_date_option(text: str | None) -> dt.date | None:
+    """An `--extract-date` option as a date, or a one-line error."""
     if text is None:
         return None
     try:
         return dt.datetime.strptime(text, "%Y-%m-%d").date()
     except ValueError:
-        _fail(f"--extract-date must be a date YYYY-MM-DD, got '{text}'")
+        fail(f"--extract-date must be a date YYYY-MM-DD, got '{text}'")
 
 
 def _print_summary(console: Console, report: dict[str, Any]) -> None:
@@ -107,14 +109,14 @@ def validate(input_dir: InputDir, report_dir: ReportDir, extract_date: ExtractDa
     from data_contracts.report import write_validation_report
     from data_contracts.validate import validate_extract
 
-    when = _parse_date(extract_date)
+    when = parse_date_option(extract_date)
     try:
         result = validate_extract(input_dir, extract_date=when)
         write_validation_report(result, report_dir)
     except FeedRejected as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except OSError as exc:
-        _fail(f"{report_dir}: cannot write the report ({exc.strerror or exc})")
+        fail(f"{report_dir}: cannot write the report ({exc.strerror or exc})")
     _print_summary(Console(), result.report)
     quarantined = sum(entry["quarantined"] for entry in result.report["feeds"].values())
     if quarantined:
@@ -133,14 +135,14 @@ def pseudonymise(
 
     names = [c.strip() for c in columns.split(",") if c.strip()]
     if not names:
-        _fail("--columns names no column")
+        fail("--columns names no column")
     try:
         key = load_key(key_file)
         rows = pseudonymise_file(input_path, output_path, columns=names, key=key)
     except PseudonymisationError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except OSError as exc:
-        _fail(f"{output_path}: cannot write ({exc.strerror or exc})")
+        fail(f"{output_path}: cannot write ({exc.strerror or exc})")
     typer.echo(f"pseudonymised {', '.join(names)} in {rows:,} rows -> {output_path}")
 
 

@@ -1,4 +1,4 @@
-"""A single live case as feed-shaped frames, so it goes through the batch code path.
+"""A single live case, encoded and run through the same feature definitions as the batch.
 
 A case payload holds one referral plus the records the hub holds about its subject
 and household, in the feed vocabulary:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from data_contracts.cli import fail, parse_date_option
 
 console = Console()
 
@@ -49,25 +50,11 @@ def synth(
     config = SynthConfig(
         n_referrals=referrals, seed=seed, file_format=format.value, corrupt=not clean
     )
-    day = _parse_date(extract_date)
+    day = parse_date_option(extract_date)
     if day is not None:
         config = replace(config, extract_date=day)
     summary = generate_extract(config, out_dir=out, truth_path=truth)
     console.print(summary.as_rich_table())
-
-
-def _parse_date(text: str | None) -> dt.date | None:
-    if text is None:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        _fail(f"--extract-date must be YYYY-MM-DD, got {text!r}")
-
-
-def _fail(message: str) -> NoReturn:
-    console.print(f"[red]error:[/red] {message}", highlight=False)
-    raise typer.Exit(code=2)
 
 
 def manifest_path_for(output: Path) -> Path:
@@ -85,18 +72,18 @@ def features(
     """Validate an extract and build its point-in-time feature table and manifest."""
     from data_contracts import FeedRejected, validate_extract
     from pipelines.features import build_features
-    from pipelines.manifest import write_manifest
+    from pipelines.manifest import FEATURE_NAMES, write_manifest
 
     if output.suffix != ".parquet":
-        _fail(f"{output}: the feature table is written as Parquet; use a .parquet file name")
+        fail(f"{output}: the feature table is written as Parquet; use a .parquet file name")
     started = time.perf_counter()
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=console, transient=True) as progress:
         task = progress.add_task("validating feeds", total=None)
         try:
-            validated = validate_extract(input, extract_date=_parse_date(extract_date))
+            validated = validate_extract(input, extract_date=parse_date_option(extract_date))
         except FeedRejected as exc:
-            _fail(str(exc))
+            fail(str(exc))
         table = build_features(validated.feeds,
                                progress=lambda stage: progress.update(task, description=stage))
         progress.update(task, description="writing")
@@ -104,7 +91,7 @@ def features(
         table.to_parquet(output, index=False)
         write_manifest(manifest_path_for(output))
     console.print(
-        f"{len(table):,} referrals x {table.shape[1] - 8:,} features -> {output} "
+        f"{len(table):,} referrals x {len(FEATURE_NAMES):,} features -> {output} "
         f"(manifest {manifest_path_for(output).name}) in {time.perf_counter() - started:.1f} s"
     )
 

@@ -16,7 +16,6 @@ referrals and in events.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
@@ -35,8 +34,6 @@ from data_contracts.vocab import (
 )
 from pipelines.encode import ATTENDANCE_CODE, N_TYPES, NO_DAY, EncodedExtract, encode_frames
 from pipelines.manifest import FEATURE_NAMES, RELATIONS, ROLE_TO_RELATION, WINDOWS
-
-logger = logging.getLogger(__name__)
 
 AUDIT_COLUMNS: Final[tuple[str, ...]] = (
     "referral_id", "person_id", "household_id", "referral_date",
@@ -175,7 +172,7 @@ def _latest_per_key(key: np.ndarray, event_day: np.ndarray, delta: np.ndarray,
     return key_sorted[last], value[order][last]
 
 
-def _attendance_block(joined: _Joined, n: int) -> np.ndarray:
+def _attendance_block(joined: _Joined, links: _Links, n: int) -> np.ndarray:
     out = np.full((n, 2), np.nan)
     attendance = joined.type_code == ATTENDANCE_CODE
     subject = attendance & (joined.relation == _SUBJECT)
@@ -186,10 +183,8 @@ def _attendance_block(joined: _Joined, n: int) -> np.ndarray:
     link_keys, link_values = _latest_per_key(joined.link[children], joined.event_day[children],
                                              joined.delta[children], joined.value[children])
     if len(link_keys):
-        ref_of_link = np.zeros(int(link_keys.max()) + 1, dtype=np.int64)
-        ref_of_link[joined.link[children]] = joined.referral[children]
         lowest = np.full(n, np.inf)
-        np.minimum.at(lowest, ref_of_link[link_keys], np.nan_to_num(link_values, nan=np.inf))
+        np.minimum.at(lowest, links.referral[link_keys], np.nan_to_num(link_values, nan=np.inf))
         out[:, 1] = np.where(np.isinf(lowest), np.nan, lowest)
     return out
 
@@ -264,7 +259,7 @@ def compute_features(enc: EncodedExtract, *, progress: ProgressCallback | None =
     step("history and context")
     return np.concatenate([
         counts, by_type.astype(FEATURE_DTYPE), by_agency.astype(FEATURE_DTYPE),
-        coverage.astype(FEATURE_DTYPE), _attendance_block(joined, n).astype(FEATURE_DTYPE),
+        coverage.astype(FEATURE_DTYPE), _attendance_block(joined, links, n).astype(FEATURE_DTYPE),
         _history_block(enc, links).astype(FEATURE_DTYPE),
         _context_block(enc, links).astype(FEATURE_DTYPE),
     ], axis=1)
