@@ -19,6 +19,7 @@ from api.auth import ADMIN, ROLES, KeyHasher, issue_key
 from api.settings import Settings
 from api.store import init_db, repository
 from api.store.db import Store
+from model import cli as model_cli
 
 users_app = typer.Typer(help="API users and their keys.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
@@ -125,9 +126,18 @@ def upgrade_db() -> None:
     console.print("Database schema is up to date.")
 
 
+def _model_cli_config() -> model_cli.ModelCliConfig:
+    settings = Settings()
+    return model_cli.ModelCliConfig(
+        tracking_uri=settings.mlflow_tracking_uri, model_name=settings.model_name,
+        artifact_root=settings.mlflow_artifact_root, alias=settings.model_alias,
+        governance_path=settings.governance_settings_path)
+
+
 def register(app: typer.Typer) -> None:
     """Add the service's command groups to the `safeguard` command line."""
     app.add_typer(users_app, name="users")
     app.add_typer(audit_app, name="audit")
     app.add_typer(db_app, name="db")
+    model_cli.configure(_model_cli_config)
     # The lead adds `serve`, `model promote` and `demo` here.

@@ -15,6 +15,7 @@ from data_contracts.vocab import (
     REFERRAL_SOURCES,
     event_feed,
 )
+from pipelines.case import case_payload_from_frames
 
 ROLES_FOR_MEMBERS = ("parent_carer", "sibling", "other_adult", "other_child")
 
@@ -101,39 +102,5 @@ def random_extract(n_referrals: int, seed: int, events_per_person: float = 6.0
 
 
 def case_payload_for(frames: dict[str, pd.DataFrame], referral_id: str) -> dict[str, Any]:
-    """The live-API payload of one referral of an extract: its subject's and household's records."""
-    refs = frames["referrals"]
-    row = refs[refs["referral_id"] == referral_id].iloc[0]
-    referral_fields = {k: (None if pd.isna(v) else v) for k, v in row.items()}
-    referral_fields["referral_date"] = row["referral_date"].date().isoformat()
-    referral_fields["imd_decile"] = (None if pd.isna(row["imd_decile"])
-                                     else int(row["imd_decile"]))
-    members_frame = frames["household_members"]
-    household = (members_frame[members_frame["household_id"] == row["household_id"]]
-                 if row["household_id"] is not None and not pd.isna(row["household_id"])
-                 else members_frame.iloc[0:0])
-    persons = set(household["person_id"]) | {row["person_id"]}
-    events = []
-    for agency in AGENCIES:
-        frame = frames.get(event_feed(agency))
-        if frame is None:
-            continue
-        for rec in frame[frame["person_id"].isin(persons)].itertuples(index=False):
-            events.append({
-                "agency": agency, "person_id": rec.person_id,
-                "event_date": rec.event_date.date().isoformat(),
-                "recorded_date": None if pd.isna(rec.recorded_date)
-                else rec.recorded_date.date().isoformat(),
-                "event_type": rec.event_type, "value": None if pd.isna(rec.value) else rec.value,
-            })
-    previous = refs[refs["person_id"].isin(persons) & (refs["referral_id"] != referral_id)]
-    return {
-        "referral": referral_fields,
-        "household_members": household[["person_id", "role"]].to_dict("records"),
-        "events": events,
-        "previous_referrals": [
-            {"referral_id": r.referral_id, "person_id": r.person_id,
-             "referral_date": r.referral_date.date().isoformat()}
-            for r in previous.itertuples(index=False)
-        ],
-    }
+    """The live-API payload of one referral: everything the extract holds on its family."""
+    return case_payload_from_frames(frames, referral_id, known_by_referral_date=False)

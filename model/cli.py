@@ -1,0 +1,190 @@
+"""Commands of the model layer: `train`, `score`, `models list`, `model check`.
+
+Where MLflow lives (tracking URI, model name, artifact folder) comes from the
+service settings, which sit in the layer above: `api` calls `configure` with a
+factory when it assembles the command line, so this module never reads settings
+itself and nothing is set at import.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from data_contracts.cli import fail, parse_date_option
+
+console = Console()
+models_app = typer.Typer(help="Registered model versions.", no_args_is_help=True)
+model_app = typer.Typer(help="One registered model: check it (promote is added by the API).",
+                        no_args_is_help=True)
+
+
+@dataclass(frozen=True)
+class ModelCliConfig:
+    """Where the registry is and which governance settings apply."""
+
+    tracking_uri: str
+    model_name: str
+    artifact_root: str
+    alias: str
+    governance_path: Path | None
+
+
+_config_factory: Callable[[], ModelCliConfig] | None = None
+
+
+def configure(factory: Callable[[], ModelCliConfig]) -> None:
+    """Tell the model commands how to find their settings (called by the API layer)."""
+    global _config_factory
+    _config_factory = factory
+
+
+def cli_config() -> ModelCliConfig:
+    """The configured settings (an error when the command line was assembled without them)."""
+    if _config_factory is None:
+        fail("the model commands are not configured; run them through `safeguard`")
+    assert _config_factory is not None
+    return _config_factory()
+
+
+def registry_from(config: ModelCliConfig):  # type: ignore[no-untyped-def]
+    """The model registry the settings name."""
+    from model.registry import ModelRegistry
+
+    return ModelRegistry(config.tracking_uri, model_name=config.model_name,
+                         artifact_root=config.artifact_root)
+
+
+def _progress() -> Progress:
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                    console=console, transient=True)
+
+
+def train(
+    input: Annotated[Path, typer.Option("--input", help="Extract directory (feeds, outcomes).")],
+    extract_date: Annotated[
+        str | None, typer.Option("--extract-date", help="YYYY-MM-DD; default: from the data.")
+    ] = None,
+    experiment: Annotated[str, typer.Option(help="MLflow experiment name.")] = "safeguard-risk",
+    seed: Annotated[int, typer.Option(help="Random seed; same extract and seed, same model.")] = 0,
+    governance: Annotated[
+        Path | None, typer.Option(help="Governance settings TOML (bands, escalation rules).")
+    ] = None,
+) -> None:
+    """Train, calibrate, evaluate and register a new model version from an extract."""
+    from data_contracts import FeedRejected
+    from model.governance import GovernanceError
+    from model.workflow import default_config, train_and_register
+
+    config = cli_config()
+    day = parse_date_option(extract_date)
+    with _progress() as progress:
+        task = progress.add_task("starting", total=None)
+        try:
+            outcome = train_and_register(
+                input, registry=registry_from(config), experiment=experiment,
+                config=default_config(seed), governance_path=governance or config.governance_path,
+                extract_date=day, progress=lambda stage: progress.update(task, description=stage))
+        except (FeedRejected, GovernanceError, ValueError) as exc:
+            fail(str(exc))
+    metrics, counts = outcome.result.metrics, outcome.result.counts
+    table = Table(title=f"{config.model_name} version {outcome.version.version} registered")
+    table.add_column("measure")
+    table.add_column("gradient boosting", justify="right")
+    table.add_column("logistic baseline", justify="right")
+    for key in ("roc_auc", "average_precision", "brier", "ece"):
+        table.add_row(key, f"{metrics[f'test_{key}']:.4f}", f"{metrics[f'baseline_{key}']:.4f}")
+    console.print(table)
+    console.print(
+        f"labelled referrals {counts['labelled']:,}; left out, follow-up incomplete "
+        f"{counts['follow_up_incomplete']:,}; split {outcome.result.split.summary()}; "
+        f"calibration {outcome.result.model.calibrator.method}; "
+        f"{outcome.seconds['total']:.1f} s. Promote it with "
+        f"`safeguard model promote {outcome.version.version}`.")
+
+
+def score(
+    input: Annotated[Path, typer.Option("--input", help="Extract directory (no outcomes needed).")],
+    output: Annotated[Path, typer.Option("--output", help="Ratings file: .csv or .parquet.")],
+    model: Annotated[
+        str | None,
+        typer.Option("--model", help="Version number or alias; default the served alias."),
+    ] = None,
+    extract_date: Annotated[
+        str | None, typer.Option("--extract-date", help="YYYY-MM-DD; default: from the data.")
+    ] = None,
+) -> None:
+    """Score every referral of an extract with a registered model."""
+    from data_contracts import FeedRejected
+    from model.registry import RegistryError
+    from model.score import OutputFormatError
+    from model.workflow import score_extract
+
+    config = cli_config()
+    with _progress() as progress:
+        task = progress.add_task("starting", total=None)
+        try:
+            table, info = score_extract(
+                input, output, registry=registry_from(config), reference=model or config.alias,
+                extract_date=parse_date_option(extract_date),
+                progress=lambda stage: progress.update(task, description=stage))
+        except (FeedRejected, RegistryError, OutputFormatError) as exc:
+            fail(str(exc))
+    console.print(f"{len(table):,} referrals scored with {info.name} version {info.version} "
+                  f"-> {output}")
+
+
+@models_app.command("list")
+def list_models() -> None:
+    """Registered versions with their aliases and headline test metrics."""
+    config = cli_config()
+    versions = registry_from(config).list_versions()
+    if not versions:
+        console.print(f"no versions of {config.model_name!r} are registered yet; "
+                      "run `safeguard train`")
+        return
+    table = Table(title=f"{config.model_name}")
+    for column in ("version", "aliases", "registered (UTC)", "ROC AUC", "avg precision",
+                   "Brier", "ECE", "baseline AUC"):
+        table.add_column(column)
+    for v in versions:
+        created = dt.datetime.fromtimestamp(v.created_at / 1000, dt.UTC)
+        table.add_row(v.version, ", ".join(v.aliases) or "-", created.strftime("%Y-%m-%d %H:%M"),
+                      *(f"{v.metrics[k]:.4f}" if k in v.metrics else "-" for k in
+                        ("test_roc_auc", "test_average_precision", "test_brier", "test_ece",
+                         "baseline_roc_auc")))
+    console.print(table)
+
+
+@model_app.command("check")
+def check_model(
+    model: Annotated[
+        str | None, typer.Argument(help="Version number or alias; default the served alias.")
+    ] = None,
+) -> None:
+    """Verify a model's checksum and re-score its golden set; exit 1 on any difference."""
+    from model.registry import RegistryError
+
+    config = cli_config()
+    try:
+        loaded = registry_from(config).load(model or config.alias)
+    except RegistryError as exc:
+        fail(str(exc))
+    console.print(f"{loaded.info.name} version {loaded.info.version}: checksum verified, "
+                  f"{len(loaded.golden)} golden cases reproduced")
+
+
+def register(app: typer.Typer) -> None:
+    """Add this layer's commands to the `safeguard` app."""
+    app.command("train")(train)
+    app.command("score")(score)
+    app.add_typer(models_app, name="models")
+    app.add_typer(model_app, name="model")

@@ -1,0 +1,73 @@
+"""From an extract directory to the frames training and scoring need."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from data_contracts import validate_extract
+from data_contracts.vocab import HOUSEHOLD_MEMBERS, OUTCOMES, REFERRALS
+from pipelines.features import build_features
+from pipelines.labels import build_labels
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class PreparedExtract:
+    """A validated extract with its point-in-time features (and labels when it has outcomes)."""
+
+    feeds: dict[str, pd.DataFrame]
+    features: pd.DataFrame
+    labels: pd.DataFrame | None
+    extract_date: dt.date
+    fingerprint: str
+    quarantined: int
+
+    @property
+    def members(self) -> pd.DataFrame | None:
+        """Household membership, when the extract has it."""
+        return self.feeds.get(HOUSEHOLD_MEMBERS)
+
+
+def extract_fingerprint(input_dir: Path) -> str:
+    """SHA-256 over the extract's file names and bytes: which data a model was trained on."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in input_dir.iterdir() if p.is_file()):
+        digest.update(path.name.encode() + b"\0")
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def prepare_extract(input_dir: Path, *, extract_date: dt.date | None = None,
+                    with_labels: bool = True, progress: Progress | None = None
+                    ) -> PreparedExtract:
+    """Validate an extract and build its features, and its labels when asked.
+
+    Raises:
+        FeedRejected: when the extract cannot be used at all (a missing required feed,
+            unreadable files): the message names the problem.
+    """
+    def say(stage: str) -> None:
+        if progress is not None:
+            progress(stage)
+
+    say("validating the extract")
+    validated = validate_extract(input_dir, extract_date=extract_date)
+    say("building point-in-time features")
+    features = build_features(validated.feeds, progress=progress)
+    labels = None
+    if with_labels:
+        say("labelling outcomes")
+        labels = build_labels(validated.feeds[REFERRALS], validated.feeds.get(OUTCOMES),
+                              validated.extract_date)
+    quarantined = sum(len(frame) for frame in validated.quarantine.values())
+    return PreparedExtract(validated.feeds, features, labels, validated.extract_date,
+                           extract_fingerprint(input_dir), quarantined)

@@ -1,0 +1,135 @@
+"""Governance settings: bands, RAG colours, response timescales and escalation rules.
+
+They live in a TOML file owned by the governance board (`model/governance.toml` is
+the default), never in code, and the settings a model was trained with are stored
+with every model version.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from data_contracts.vocab import AGENCIES, PRESENTING_NEEDS
+from pipelines.manifest import SPECS_BY_NAME
+
+
+class GovernanceError(ValueError):
+    """The governance settings file is missing, unreadable or inconsistent."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Band(_Frozen):
+    """A band of scores with its colour and the response it asks for."""
+
+    name: str = Field(min_length=1)
+    min_score: int = Field(ge=1, le=20)
+    rag: Literal["red", "amber", "green"]
+    response_timescale: str = Field(min_length=1)
+
+
+class EscalationRule(_Frozen):
+    """A rule applied after the model: it can raise a band, never lower it."""
+
+    name: str = Field(min_length=1)
+    description: str = Field(min_length=1)
+    features: tuple[str, ...] = Field(min_length=1)
+    min_value: float
+    minimum_band: str
+
+
+class GovernanceSettings(_Frozen):
+    """Everything a governance board decides about how scores are presented."""
+
+    use_protected_characteristics: bool = False
+    top_raising_factors: int = Field(default=5, ge=0, le=20)
+    top_lowering_factors: int = Field(default=3, ge=0, le=20)
+    bands: tuple[Band, ...] = Field(min_length=1)
+    escalation_rules: tuple[EscalationRule, ...] = ()
+    usual_agencies: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> GovernanceSettings:
+        mins = [band.min_score for band in self.bands]
+        if mins[0] != 1 or any(b <= a for a, b in zip(mins, mins[1:], strict=False)):
+            raise ValueError("bands must start at min_score 1 and rise strictly")
+        names = {band.name for band in self.bands}
+        for rule in self.escalation_rules:
+            unknown = [f for f in rule.features if f not in SPECS_BY_NAME]
+            if unknown:
+                raise ValueError(f"escalation rule {rule.name!r}: unknown features {unknown}")
+            if rule.minimum_band not in names:
+                raise ValueError(f"escalation rule {rule.name!r}: unknown band "
+                                 f"{rule.minimum_band!r}; bands are {sorted(names)}")
+        for need, agencies in self.usual_agencies.items():
+            if need not in PRESENTING_NEEDS:
+                raise ValueError(f"usual_agencies: unknown presenting need {need!r}")
+            if bad := [a for a in agencies if a not in AGENCIES]:
+                raise ValueError(f"usual_agencies[{need!r}]: unknown agencies {bad}")
+        return self
+
+    def band_index(self, scores: np.ndarray) -> np.ndarray:
+        """Index into `bands` for each score (1 to 20)."""
+        mins = np.array([band.min_score for band in self.bands])
+        return np.searchsorted(mins, np.asarray(scores), side="right") - 1
+
+    def band_named(self, name: str) -> int:
+        """Index of a band by name."""
+        return [band.name for band in self.bands].index(name)
+
+    def escalate(self, band_index: np.ndarray, features: np.ndarray,
+                 feature_names: Sequence[str]) -> tuple[np.ndarray, list[list[EscalationRule]]]:
+        """Apply escalation rules: the final band index per row and the rules that fired."""
+        column = {name: i for i, name in enumerate(feature_names)}
+        final = np.asarray(band_index).copy()
+        fired: list[list[EscalationRule]] = [[] for _ in range(len(final))]
+        for rule in self.escalation_rules:
+            cols = [column[f] for f in rule.features]
+            hit = np.flatnonzero((features[:, cols] >= rule.min_value).any(axis=1))
+            floor = self.band_named(rule.minimum_band)
+            np.maximum.at(final, hit, floor)
+            for row in hit:
+                fired[row].append(rule)
+        return final, fired
+
+
+def default_settings_text() -> str:
+    """The shipped default settings file, as text."""
+    return resources.files("model").joinpath("governance.toml").read_text(encoding="utf-8")
+
+
+def parse_governance(text: str, *, source: str = "governance settings") -> GovernanceSettings:
+    """Parse and check governance settings from TOML text."""
+    try:
+        data: Mapping[str, Any] = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise GovernanceError(f"{source}: not valid TOML: {exc}") from exc
+    try:
+        return GovernanceSettings.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise GovernanceError(f"{source}: {problems}") from exc
+
+
+def load_governance(path: Path | None = None) -> tuple[GovernanceSettings, str]:
+    """Load governance settings (default file when `path` is None) and their text."""
+    if path is None:
+        text = default_settings_text()
+        return parse_governance(text, source="model/governance.toml"), text
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise GovernanceError(f"{path}: cannot read governance settings: {exc}") from exc
+    return parse_governance(text, source=str(path)), text

@@ -1,0 +1,221 @@
+"""The one module that talks to MLflow: training runs, the model registry, loading by alias.
+
+The tracking URI is passed in by the caller (from settings or a command option),
+never set at import. A registered version's artifact is an MLflow sklearn model
+folder in skops format, plus the calibrator, score ventiles, governance settings
+(`risk_model.json`) and the golden set; its SHA-256 is stored as a version tag and
+checked on every load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Final
+
+from mlflow.artifacts import download_artifacts
+from mlflow.entities import Metric, Param, RunTag
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+from model.golden import GOLDEN_FILE, check_golden_set
+from model.risk_model import TRUSTED_TYPES, RiskModel
+
+MODEL_ARTIFACT: Final = "risk_model"
+CHECKSUM_TAG: Final = "sha256"
+KEY_PACKAGES: Final = ("scikit-learn", "numpy", "pandas", "pyarrow", "shap", "skops", "mlflow")
+
+
+class RegistryError(RuntimeError):
+    """The registry cannot provide the model asked for; the message says why."""
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """A registered model version as users see it."""
+
+    name: str
+    version: str
+    aliases: tuple[str, ...]
+    created_at: int
+    run_id: str
+    source: str
+    tags: dict[str, str]
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A model loaded from the registry, checksum verified and golden set re-scored."""
+
+    model: RiskModel
+    info: VersionInfo
+    golden: list[dict[str, Any]]
+
+
+def directory_checksum(directory: Path) -> str:
+    """SHA-256 over every file's relative path and bytes, in a stable order."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(directory).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def environment_tags() -> dict[str, str]:
+    """Python, platform, key package versions and the git commit of this code."""
+    tags = {"python": platform.python_version(), "platform": platform.platform()}
+    for package in KEY_PACKAGES:
+        try:
+            tags[f"package.{package}"] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            continue
+    tags["git_commit"] = _git("rev-parse", "HEAD") or "unknown"
+    tags["git_dirty"] = str(bool(_git("status", "--porcelain", "--untracked-files=no")))
+    return tags
+
+
+def _git(*args: str) -> str:
+    try:
+        done = subprocess.run(["git", *args], capture_output=True, text=True, timeout=10,
+                              cwd=Path(__file__).resolve().parent, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return done.stdout.strip() if done.returncode == 0 else ""
+
+
+class ModelRegistry:
+    """Training runs and registered versions of one model name."""
+
+    def __init__(self, tracking_uri: str, *, model_name: str, artifact_root: str | None = None):
+        self.tracking_uri = tracking_uri
+        self.model_name = model_name
+        self.artifact_root = artifact_root
+        self.client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+
+    def _experiment_id(self, name: str) -> str:
+        found = self.client.get_experiment_by_name(name)
+        if found is not None:
+            return str(found.experiment_id)
+        location = None
+        if self.artifact_root and "://" not in self.artifact_root:
+            location = (Path(self.artifact_root).resolve() / name).as_uri()
+        elif self.artifact_root:
+            location = f"{self.artifact_root.rstrip('/')}/{name}"
+        return str(self.client.create_experiment(name, artifact_location=location))
+
+    def start_run(self, experiment: str, *, run_name: str) -> str:
+        """Open a run in an experiment (created when missing); returns its id."""
+        run = self.client.create_run(self._experiment_id(experiment), run_name=run_name)
+        return str(run.info.run_id)
+
+    def log_run(self, run_id: str, *, params: dict[str, Any], metrics: dict[str, float],
+                tags: dict[str, str]) -> None:
+        """Parameters, metrics and tags of a run, in one batch."""
+        self.client.log_batch(
+            run_id,
+            metrics=[Metric(key, float(value), 0, 0) for key, value in metrics.items()],
+            params=[Param(key, str(value)) for key, value in params.items()],
+            tags=[RunTag(key, str(value)) for key, value in tags.items()],
+        )
+
+    def log_files(self, run_id: str, directory: Path, artifact_path: str | None = None) -> None:
+        """Every file of a local directory as run artifacts."""
+        self.client.log_artifacts(run_id, str(directory), artifact_path)
+
+    def register(self, run_id: str, model: RiskModel, golden: list[dict[str, Any]], *,
+                 description: str) -> VersionInfo:
+        """Save the model in the run and register it as a new version of the model name."""
+        import mlflow.sklearn  # heavy; only needed when registering
+
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp) / MODEL_ARTIFACT
+            mlflow.sklearn.save_model(
+                model.classifier, str(folder), serialization_format="skops",
+                skops_trusted_types=TRUSTED_TYPES, pip_requirements=_requirements(),
+            )
+            model.save(folder, write_classifier=False)
+            (folder / GOLDEN_FILE).write_text(json.dumps(golden), encoding="utf-8")
+            checksum = directory_checksum(folder)
+            self.client.log_artifacts(run_id, str(folder), MODEL_ARTIFACT)
+        self.client.set_terminated(run_id)
+        try:
+            self.client.create_registered_model(self.model_name)
+        except MlflowException as exc:
+            if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+                raise
+        source = f"{self.client.get_run(run_id).info.artifact_uri}/{MODEL_ARTIFACT}"
+        created = self.client.create_model_version(
+            self.model_name, source, run_id=run_id, tags={CHECKSUM_TAG: checksum},
+            description=description,
+        )
+        return self.version_info(str(created.version))
+
+    def version_info(self, version: str) -> VersionInfo:
+        """One version with its aliases and its run's metrics."""
+        mv = self.client.get_model_version(self.model_name, version)
+        metrics = self.client.get_run(mv.run_id).data.metrics if mv.run_id else {}
+        return VersionInfo(self.model_name, str(mv.version), tuple(mv.aliases or ()),
+                           int(mv.creation_timestamp or 0), str(mv.run_id), str(mv.source),
+                           dict(mv.tags or {}), dict(metrics))
+
+    def list_versions(self) -> list[VersionInfo]:
+        """Every registered version, newest first (empty when nothing is registered)."""
+        try:
+            found = self.client.search_model_versions(f"name = '{self.model_name}'")
+        except MlflowException:
+            return []
+        versions = sorted((int(mv.version) for mv in found), reverse=True)
+        return [self.version_info(str(v)) for v in versions]
+
+    def resolve(self, reference: str) -> VersionInfo:
+        """A version number or an alias (e.g. ``champion``) to the version it names."""
+        try:
+            if reference.isdigit():
+                return self.version_info(reference)
+            mv = self.client.get_model_version_by_alias(self.model_name, reference)
+        except MlflowException as exc:
+            raise RegistryError(
+                f"model {self.model_name!r} has no version or alias {reference!r}") from exc
+        return self.version_info(str(mv.version))
+
+    def promote(self, version: str, alias: str) -> VersionInfo:
+        """Point an alias at a version (the version must exist)."""
+        info = self.resolve(version)
+        self.client.set_registered_model_alias(self.model_name, alias, info.version)
+        return self.version_info(info.version)
+
+    def load(self, reference: str, *, check_golden: bool = True) -> LoadedModel:
+        """Download, verify the checksum, load without unpickling, and re-score the golden set."""
+        info = self.resolve(reference)
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(download_artifacts(artifact_uri=info.source, dst_path=tmp))
+            checksum = directory_checksum(folder)
+            if checksum != info.tags.get(CHECKSUM_TAG):
+                raise RegistryError(
+                    f"model version {info.version}: artifact checksum {checksum[:12]} does not "
+                    f"match the registry's {info.tags.get(CHECKSUM_TAG, 'none')[:12]}; "
+                    "the stored model was changed or damaged")
+            model = RiskModel.load(folder)
+            golden = json.loads((folder / GOLDEN_FILE).read_text(encoding="utf-8"))
+        if check_golden and (problems := check_golden_set(model, golden)):
+            raise RegistryError(
+                f"model version {info.version} does not reproduce its golden set "
+                f"({len(problems)} problems; first: {problems[0]})")
+        return LoadedModel(model, info, golden)
+
+
+def _requirements() -> list[str]:
+    pins = []
+    for package in KEY_PACKAGES:
+        try:
+            pins.append(f"{package}=={metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            continue
+    return pins

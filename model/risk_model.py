@@ -1,0 +1,143 @@
+"""The fitted risk model: classifier, calibrator, score ventiles and governance settings.
+
+`RiskModel.rate` turns feature rows (the manifest's columns, as `pipelines` builds
+them) into ratings: the model's log-odds, the calibrated probability, the score 1
+to 20 (the ventile of the calibrated probability among the training referrals),
+the band from the governance settings, and the escalation rules that fired.
+
+On disk a model is two files: the classifier in skops format (loaded with an
+explicit list of trusted types, never unpickled) and a JSON document with
+everything else. Nothing in either file can run code when loaded.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final, Literal
+
+import numpy as np
+import skops.io as sio
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+
+from model.governance import EscalationRule, GovernanceSettings, parse_governance
+from pipelines.manifest import FEATURE_NAMES
+
+CLASSIFIER_FILE: Final = "model.skops"  # the name MLflow's sklearn flavour uses
+MODEL_FILE: Final = "risk_model.json"
+N_SCORES: Final = 20
+# Types the classifier file may hold beyond those skops trusts by default (checked on load).
+TRUSTED_TYPES: Final = ["sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"]
+CalibrationMethod = Literal["isotonic", "sigmoid"]
+_COLUMN: Final = {name: i for i, name in enumerate(FEATURE_NAMES)}
+
+
+@dataclass(frozen=True)
+class Calibrator:
+    """Maps the model's log-odds to a calibrated probability (monotone, stored as numbers)."""
+
+    method: CalibrationMethod
+    params: dict[str, list[float]]
+
+    @classmethod
+    def fit(cls, method: CalibrationMethod, raw: np.ndarray, y: np.ndarray) -> Calibrator:
+        """Fit an isotonic or sigmoid (Platt) calibrator on held-out log-odds and labels."""
+        if method == "isotonic":
+            iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw, y)
+            return cls(method, {"x": iso.X_thresholds_.tolist(), "y": iso.y_thresholds_.tolist()})
+        platt = LogisticRegression(C=1e6).fit(raw.reshape(-1, 1), y)
+        return cls(method, {"a": [float(platt.coef_[0, 0])], "b": [float(platt.intercept_[0])]})
+
+    def transform(self, raw: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities for log-odds."""
+        raw = np.asarray(raw, dtype=np.float64)
+        if self.method == "isotonic":
+            return np.interp(raw, self.params["x"], self.params["y"])
+        a, b = self.params["a"][0], self.params["b"][0]
+        return 1.0 / (1.0 + np.exp(-(a * raw + b)))
+
+
+@dataclass(frozen=True)
+class Ratings:
+    """Ratings of a batch of referrals, one entry per row."""
+
+    raw_score: np.ndarray
+    probability: np.ndarray
+    score: np.ndarray
+    model_band: np.ndarray
+    band: np.ndarray
+    escalations: list[list[EscalationRule]]
+
+
+@dataclass
+class RiskModel:
+    """Everything needed to rate a referral from its features."""
+
+    classifier: HistGradientBoostingClassifier
+    feature_names: tuple[str, ...]
+    calibrator: Calibrator
+    ventile_edges: np.ndarray
+    governance: GovernanceSettings
+    governance_text: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def model_matrix(self, features: np.ndarray) -> np.ndarray:
+        """The classifier's columns of a full manifest feature matrix."""
+        return features[:, [_COLUMN[name] for name in self.feature_names]]
+
+    def raw_score(self, model_matrix: np.ndarray) -> np.ndarray:
+        """The classifier's log-odds (what SHAP explains)."""
+        return np.asarray(self.classifier.decision_function(model_matrix), dtype=np.float64)
+
+    def score_of(self, probability: np.ndarray) -> np.ndarray:
+        """Score 1 to 20: the ventile of the probability among the training referrals."""
+        return np.searchsorted(self.ventile_edges, probability, side="right") + 1
+
+    def rate(self, features: np.ndarray) -> Ratings:
+        """Rate full manifest feature rows (n x all manifest features)."""
+        raw = self.raw_score(self.model_matrix(features))
+        probability = self.calibrator.transform(raw)
+        score = self.score_of(probability)
+        model_band = self.governance.band_index(score)
+        band, fired = self.governance.escalate(model_band, features, FEATURE_NAMES)
+        return Ratings(raw, probability, score, model_band, band, fired)
+
+    def save(self, directory: Path, *, write_classifier: bool = True) -> list[Path]:
+        """Write the model's two files into `directory` (the classifier's only when asked)."""
+        directory.mkdir(parents=True, exist_ok=True)
+        classifier_path, model_path = directory / CLASSIFIER_FILE, directory / MODEL_FILE
+        if write_classifier:
+            sio.dump(self.classifier, classifier_path)
+        document = {
+            "feature_names": list(self.feature_names),
+            "calibrator": {"method": self.calibrator.method, "params": self.calibrator.params},
+            "ventile_edges": self.ventile_edges.tolist(),
+            "governance_toml": self.governance_text,
+            "metadata": self.metadata,
+        }
+        model_path.write_text(json.dumps(document, indent=1, sort_keys=True), encoding="utf-8")
+        return [classifier_path, model_path]
+
+    @classmethod
+    def load(cls, directory: Path) -> RiskModel:
+        """Read a model written by `save`; refuses any untrusted type in the classifier."""
+        classifier = sio.load(directory / CLASSIFIER_FILE, trusted=TRUSTED_TYPES)
+        document = json.loads((directory / MODEL_FILE).read_text(encoding="utf-8"))
+        calibrator = document["calibrator"]
+        return cls(
+            classifier=classifier,
+            feature_names=tuple(document["feature_names"]),
+            calibrator=Calibrator(calibrator["method"], calibrator["params"]),
+            ventile_edges=np.asarray(document["ventile_edges"], dtype=np.float64),
+            governance=parse_governance(document["governance_toml"], source=str(directory)),
+            governance_text=document["governance_toml"],
+            metadata=document["metadata"],
+        )
+
+
+def ventile_edges(training_probability: np.ndarray) -> np.ndarray:
+    """The 19 cut points between scores 1..20 among the training referrals."""
+    return np.quantile(training_probability, np.arange(1, N_SCORES) / N_SCORES)

@@ -1,0 +1,55 @@
+"""Batch scoring: a feature table and a model to one rating row per referral."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+from model.risk_model import RiskModel
+from pipelines.manifest import FEATURE_NAMES
+
+OUTPUT_FORMATS: Final = (".csv", ".parquet")
+
+
+class OutputFormatError(ValueError):
+    """The output file's extension names no supported format."""
+
+
+def check_output_path(path: Path) -> None:
+    """Refuse an output file whose extension is not .csv or .parquet, before any work."""
+    if path.suffix.lower() not in OUTPUT_FORMATS:
+        raise OutputFormatError(f"{path}: the output format follows the file extension; "
+                                f"use one of {', '.join(OUTPUT_FORMATS)}")
+
+
+def rate_table(model: RiskModel, features: pd.DataFrame, *, model_version: str) -> pd.DataFrame:
+    """Ratings of every referral of a feature table (rows in the table's order)."""
+    matrix = features[list(FEATURE_NAMES)].to_numpy(dtype=np.float32)
+    ratings = model.rate(matrix)
+    bands = model.governance.bands
+    band = [bands[i] for i in ratings.band]
+    return pd.DataFrame({
+        "referral_id": features["referral_id"].astype(str).to_numpy(),
+        "probability": ratings.probability,
+        "score": ratings.score.astype(np.int64),
+        "band": [b.name for b in band],
+        "rag": [b.rag for b in band],
+        "response_timescale": [b.response_timescale for b in band],
+        "model_band": [bands[i].name for i in ratings.model_band],
+        "escalations": [json.dumps([rule.name for rule in fired]) for fired in ratings.escalations],
+        "model_version": model_version,
+    })
+
+
+def write_table(table: pd.DataFrame, path: Path) -> None:
+    """Write CSV or Parquet by the file's extension."""
+    check_output_path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() == ".csv":
+        table.to_csv(path, index=False)
+    else:
+        table.to_parquet(path, index=False)

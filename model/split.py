@@ -1,0 +1,100 @@
+"""Temporal, grouped split: train on earlier referrals, validate and test on later ones.
+
+Referrals are cut by date into train, validation and test periods (never shuffled).
+People and households are then kept on one side: persons and households linked by
+a referral or by household membership form a group (a connected component), and a
+later-period referral whose group already appears in an earlier period is left out
+of that later set. Training keeps every early referral; the held-out sets measure
+what the model does for families it has never seen, and the report counts what was
+left out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+
+@dataclass(frozen=True)
+class Split:
+    """Row positions of each set, and how many held-out rows were left out and why."""
+
+    train: np.ndarray
+    validation: np.ndarray
+    test: np.ndarray
+    validation_cutoff: pd.Timestamp
+    test_cutoff: pd.Timestamp
+    left_out_validation: int
+    left_out_test: int
+
+    def summary(self) -> dict[str, object]:
+        """Counts and cut-off dates, for the training report."""
+        return {
+            "train_referrals": int(len(self.train)),
+            "validation_referrals": int(len(self.validation)),
+            "test_referrals": int(len(self.test)),
+            "validation_from": self.validation_cutoff.date().isoformat(),
+            "test_from": self.test_cutoff.date().isoformat(),
+            "validation_left_out_seen_family": self.left_out_validation,
+            "test_left_out_seen_family": self.left_out_test,
+        }
+
+
+def family_groups(referrals: pd.DataFrame, members: pd.DataFrame | None) -> np.ndarray:
+    """Group number per referral: connected persons and households share a group."""
+    person_keys = [referrals["person_id"].astype("string")]
+    house_keys = [referrals["household_id"].astype("string")]
+    if members is not None and len(members):
+        person_keys.append(members["person_id"].astype("string"))
+        house_keys.append(members["household_id"].astype("string"))
+    persons = pd.concat(person_keys, ignore_index=True)
+    houses = pd.concat(house_keys, ignore_index=True)
+    person_code, person_index = pd.factorize(persons)
+    house_code, _ = pd.factorize(houses)  # missing household -> -1
+    n_persons = len(person_index)
+    n_nodes = n_persons + int(house_code.max(initial=-1)) + 1
+    linked = house_code >= 0
+    graph = coo_matrix(
+        (np.ones(int(linked.sum())), (person_code[linked], n_persons + house_code[linked])),
+        shape=(n_nodes, n_nodes),
+    )
+    _, labels = connected_components(graph, directed=False)
+    return labels[person_code[: len(referrals)]]
+
+
+def temporal_group_split(referrals: pd.DataFrame, members: pd.DataFrame | None = None, *,
+                         validation_fraction: float = 0.2, test_fraction: float = 0.2) -> Split:
+    """Split referrals by date into train < validation < test, families on one side only.
+
+    Args:
+        referrals: rows to split, with ``person_id``, ``household_id`` and ``referral_date``.
+        members: household membership (``household_id``, ``person_id``), to link families.
+        validation_fraction: share of referrals (by date order) in the validation period.
+        test_fraction: share of referrals (by date order) in the test period.
+    """
+    if len(referrals) < 10:
+        raise ValueError(f"{len(referrals)} referrals are too few to split for training")
+    dates = pd.to_datetime(referrals["referral_date"]).to_numpy()
+    ordered = np.sort(dates)
+    n = len(dates)
+    validation_cutoff = ordered[int(n * (1 - validation_fraction - test_fraction))]
+    test_cutoff = ordered[int(n * (1 - test_fraction))]
+    period = np.where(dates < validation_cutoff, 0, np.where(dates < test_cutoff, 1, 2))
+    groups = family_groups(referrals, members)
+    # A group's first period: later referrals of a group seen earlier are left out.
+    first_period = pd.Series(period).groupby(groups).transform("min").to_numpy()
+    keep = first_period == period
+    positions = np.arange(n)
+    return Split(
+        train=positions[period == 0],
+        validation=positions[(period == 1) & keep],
+        test=positions[(period == 2) & keep],
+        validation_cutoff=pd.Timestamp(validation_cutoff),
+        test_cutoff=pd.Timestamp(test_cutoff),
+        left_out_validation=int(((period == 1) & ~keep).sum()),
+        left_out_test=int(((period == 2) & ~keep).sum()),
+    )

@@ -1,0 +1,56 @@
+"""Governance settings: bands and escalation rules come from a file, and are checked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from model.governance import GovernanceError, load_governance, parse_governance
+from pipelines.manifest import FEATURE_NAMES
+
+
+def test_default_bands_cover_every_score_once() -> None:
+    settings, _ = load_governance()
+    bands = settings.band_index(np.arange(1, 21))
+    assert bands[0] == 0 and bands[-1] == len(settings.bands) - 1
+    assert np.all(np.diff(bands) >= 0)
+
+
+def test_an_escalation_rule_raises_but_never_lowers_a_band() -> None:
+    settings, _ = load_governance()
+    features = np.zeros((3, len(FEATURE_NAMES)), dtype=np.float32)
+    features[:, FEATURE_NAMES.index("subject_police_dash_high_risk_90d")] = [1, 1, 0]
+    very_high = len(settings.bands) - 1
+    final, fired = settings.escalate(np.array([0, very_high, 0]), features, FEATURE_NAMES)
+    assert list(final) == [settings.band_named("high"), very_high, 0]
+    assert [r.name for r in fired[0]] == ["recent_dash_high_risk"] and fired[2] == []
+
+
+def test_a_board_can_change_the_cut_offs_without_code(tmp_path: Path) -> None:
+    _, text = load_governance()
+    path = tmp_path / "ours.toml"
+    path.write_text(text.replace("min_score = 16", "min_score = 14"), encoding="utf-8")
+    settings, _ = load_governance(path)
+    assert settings.bands[settings.band_index(np.array([14]))[0]].name == "high"
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (("min_score = 11", "min_score = 30"), "less than or equal to 20"),
+    (("min_score = 16", "min_score = 11"), "rise strictly"),
+    (('minimum_band = "high"', 'minimum_band = "urgent"'), "unknown band 'urgent'"),
+    (("subject_police_dash_high_risk_90d", "subject_police_dash_90d"), "unknown features"),
+    (('rag = "amber"', 'rag = "purple"'), "rag"),
+    (("[[bands]]", "[[bands"), "not valid TOML"),
+])
+def test_bad_settings_are_refused_with_the_reason(tmp_path: Path, change: tuple[str, str],
+                                                  message: str) -> None:
+    _, text = load_governance()
+    with pytest.raises(GovernanceError, match=message):
+        parse_governance(text.replace(*change, 1))
+
+
+def test_a_missing_settings_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(GovernanceError, match="nowhere.toml"):
+        load_governance(tmp_path / "nowhere.toml")

@@ -1,0 +1,135 @@
+"""Model tests: behaviour a practitioner or a board would notice, on a model trained here."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from model.data import PreparedExtract
+from model.evaluate import expected_calibration_error
+from model.governance import load_governance
+from model.risk_model import Calibrator
+from model.train import TrainingConfig, TrainingResult, train_model
+from pipelines.case import build_case_features, case_payload_from_frames
+from pipelines.manifest import FEATURE_NAMES, model_feature_names
+
+DA_COUNTS = [f"{relation}_police_domestic_abuse_incident_{window}"
+             for relation in ("parents_carers", "other_adults")
+             for window in ("90d", "365d", "ever")]
+
+
+def _test_features(trained: TrainingResult, prepared: PreparedExtract) -> np.ndarray:
+    rows = prepared.features.set_index("referral_id").loc[trained.test_ids]
+    return rows[list(FEATURE_NAMES)].to_numpy(dtype=np.float32)
+
+
+def test_more_household_domestic_abuse_never_lowers_the_score(
+        trained: TrainingResult, prepared: PreparedExtract) -> None:
+    features = _test_features(trained, prepared)
+    columns = [FEATURE_NAMES.index(name) for name in DA_COUNTS]
+    before = trained.model.rate(features)
+    for extra in (1, 3, 10):
+        more = features.copy()
+        more[:, columns] += extra
+        after = trained.model.rate(more)
+        assert np.all(after.raw_score >= before.raw_score - 1e-12)
+        assert np.all(after.score >= before.score)
+        before = after
+
+
+def test_changing_only_protected_characteristics_leaves_the_score_unchanged(
+        trained: TrainingResult, prepared: PreparedExtract) -> None:
+    for referral_id in trained.test_ids[:20]:
+        payload = case_payload_from_frames(prepared.feeds, referral_id)
+        other = copy.deepcopy(payload)
+        other["referral"] |= {"sex": "male" if payload["referral"]["sex"] == "female"
+                              else "female", "ethnicity_group": "other",
+                              "disability": not payload["referral"]["disability"],
+                              "imd_decile": 1 if payload["referral"]["imd_decile"] != 1 else 10}
+        a = trained.model.rate(build_case_features(payload))
+        b = trained.model.rate(build_case_features(other))
+        assert a.raw_score[0] == b.raw_score[0] and a.score[0] == b.score[0]
+    assert not set(trained.model.feature_names) - set(model_feature_names())
+
+
+def test_scores_are_1_to_20_and_bands_follow_the_settings(
+        trained: TrainingResult, prepared: PreparedExtract) -> None:
+    ratings = trained.model.rate(_test_features(trained, prepared))
+    assert ratings.score.min() >= 1 and ratings.score.max() <= 20
+    assert len(np.unique(ratings.score)) >= 15
+    governance = trained.model.governance
+    np.testing.assert_array_equal(ratings.model_band, governance.band_index(ratings.score))
+    assert np.all(ratings.band >= ratings.model_band)
+    escalated = ratings.band > ratings.model_band
+    assert all(ratings.escalations[i] for i in np.flatnonzero(escalated))
+
+
+def test_higher_scores_have_higher_outcome_rates(trained: TrainingResult) -> None:
+    rates = trained.tables["rates_by_band"]["outcome_rate"].to_numpy()
+    assert rates[0] < rates[-1]
+    assert trained.metrics["test_roc_auc"] > 0.7
+
+
+def test_incomplete_follow_up_is_left_out_and_counted(
+        trained: TrainingResult, prepared: PreparedExtract) -> None:
+    assert prepared.labels is not None
+    incomplete = int((~prepared.labels["follow_up_complete"]).sum())
+    assert incomplete > 0
+    assert trained.counts["follow_up_incomplete"] == incomplete
+    assert trained.counts["labelled"] == len(prepared.labels) - incomplete
+    held = len(trained.split.train) + len(trained.split.validation) + len(trained.split.test)
+    assert held <= trained.counts["labelled"]
+    censored = set(prepared.labels.loc[~prepared.labels["follow_up_complete"], "referral_id"])
+    assert censored.isdisjoint(trained.test_ids)
+
+
+def test_the_same_extract_and_seed_give_the_same_model(
+        trained: TrainingResult, prepared: PreparedExtract) -> None:
+    governance, text = load_governance()
+    assert prepared.labels is not None
+    again = train_model(prepared.features, prepared.labels, members=prepared.members,
+                        governance=governance, governance_text=text,
+                        config=TrainingConfig(max_iter=60))
+    assert again.metrics == trained.metrics
+    features = _test_features(trained, prepared)
+    np.testing.assert_array_equal(again.model.rate(features).raw_score,
+                                  trained.model.rate(features).raw_score)
+
+
+def test_the_calibrated_model_is_calibrated_and_beats_its_baseline(
+        trained: TrainingResult) -> None:
+    assert trained.metrics["test_ece"] < 0.05
+    assert trained.metrics["test_roc_auc"] > trained.metrics["baseline_roc_auc"] - 0.01
+    assert trained.model.calibrator.method in {"isotonic", "sigmoid"}
+
+
+def test_expected_calibration_error_measures_miscalibration() -> None:
+    rng = np.random.default_rng(0)
+    p = rng.uniform(size=200_000)
+    y = (rng.uniform(size=p.size) < p).astype(int)
+    assert expected_calibration_error(y, p) < 0.01
+    assert expected_calibration_error(y, np.clip(p + 0.1, 0, 1)) > 0.08
+
+
+@pytest.mark.parametrize("method", ["isotonic", "sigmoid"])
+def test_calibrators_are_monotone_probabilities(method: str) -> None:
+    rng = np.random.default_rng(1)
+    raw = rng.normal(size=5_000)
+    y = (rng.uniform(size=raw.size) < 1 / (1 + np.exp(-raw))).astype(int)
+    calibrator = Calibrator.fit(method, raw, y)  # type: ignore[arg-type]
+    grid = np.linspace(-6, 6, 200)
+    p = calibrator.transform(grid)
+    assert np.all(np.diff(p) >= 0) and p.min() >= 0 and p.max() <= 1
+
+
+def test_training_needs_referrals_with_complete_follow_up(prepared: PreparedExtract) -> None:
+    governance, text = load_governance()
+    assert prepared.labels is not None
+    none_complete = prepared.labels.assign(follow_up_complete=False)
+    with pytest.raises(ValueError, match="too few"):
+        train_model(prepared.features, none_complete, members=None, governance=governance,
+                    governance_text=text, config=TrainingConfig(max_iter=5))
+    assert isinstance(prepared.features, pd.DataFrame)
