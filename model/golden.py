@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from model.risk_model import RiskModel
+from data_contracts.vocab import HOUSEHOLD_MEMBERS, REFERRALS
 from pipelines.case import build_case_features, case_payload_from_frames
 
 GOLDEN_FILE: Final = "golden_cases.json"
@@ -31,6 +32,20 @@ def _rating(model: RiskModel, payload: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _families_of(feeds: Mapping[str, pd.DataFrame], referral_ids: Sequence[str]
+                  ) -> dict[str, pd.DataFrame]:
+    """The feeds cut down to the people and households of some referrals (one pass each)."""
+    refs = feeds[REFERRALS]
+    chosen = refs[refs["referral_id"].isin(referral_ids)]
+    members = feeds.get(HOUSEHOLD_MEMBERS)
+    persons = set(chosen["person_id"])
+    if members is not None:
+        persons |= set(members.loc[members["household_id"].isin(chosen["household_id"]),
+                                   "person_id"])
+    return {name: frame[frame["person_id"].isin(persons)] if "person_id" in frame else frame
+            for name, frame in feeds.items()}
+
+
 def build_golden_set(model: RiskModel, feeds: Mapping[str, pd.DataFrame],
                      referral_ids: Sequence[str], probabilities: np.ndarray, *,
                      size: int = GOLDEN_SIZE) -> list[dict[str, Any]]:
@@ -38,9 +53,11 @@ def build_golden_set(model: RiskModel, feeds: Mapping[str, pd.DataFrame],
     order = np.argsort(probabilities, kind="stable")
     picks = order[np.unique(np.linspace(0, len(order) - 1, num=min(size, len(order)))
                             .round().astype(int))]
+    chosen = [referral_ids[position] for position in picks]
+    feeds = _families_of(feeds, chosen)
     cases = []
-    for position in picks:
-        payload = case_payload_from_frames(feeds, referral_ids[position])
+    for referral_id in chosen:
+        payload = case_payload_from_frames(feeds, referral_id)
         cases.append({"payload": payload, "expected": _rating(model, payload)})
     return cases
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -22,6 +23,7 @@ import skops.io as sio
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
+from threadpoolctl import ThreadpoolController
 
 from model.governance import EscalationRule, GovernanceSettings, parse_governance
 from pipelines.manifest import FEATURE_NAMES
@@ -32,6 +34,7 @@ N_SCORES: Final = 20
 # Types the classifier file may hold beyond those skops trusts by default (checked on load).
 TRUSTED_TYPES: Final = ["sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"]
 CalibrationMethod = Literal["isotonic", "sigmoid"]
+SINGLE_THREAD_ROWS: Final = 256
 _COLUMN: Final = {name: i for i, name in enumerate(FEATURE_NAMES)}
 
 
@@ -89,8 +92,16 @@ class RiskModel:
         return features[:, [_COLUMN[name] for name in self.feature_names]]
 
     def raw_score(self, model_matrix: np.ndarray) -> np.ndarray:
-        """The classifier's log-odds (what SHAP explains)."""
-        return np.asarray(self.classifier.decision_function(model_matrix), dtype=np.float64)
+        """The classifier's log-odds (what SHAP explains).
+
+        A few rows are predicted on one thread: starting OpenMP threads for each of
+        the model's trees costs far more than the prediction itself, and a served
+        request must not fight the server's own threads.
+        """
+        if len(model_matrix) > SINGLE_THREAD_ROWS:
+            return np.asarray(self.classifier.decision_function(model_matrix), np.float64)
+        with _threadpools().limit(limits=1, user_api="openmp"):
+            return np.asarray(self.classifier.decision_function(model_matrix), np.float64)
 
     def score_of(self, probability: np.ndarray) -> np.ndarray:
         """Score 1 to 20: the ventile of the probability among the training referrals."""
@@ -136,6 +147,11 @@ class RiskModel:
             governance_text=document["governance_toml"],
             metadata=document["metadata"],
         )
+
+
+@lru_cache(maxsize=1)
+def _threadpools() -> ThreadpoolController:
+    return ThreadpoolController()
 
 
 def ventile_edges(training_probability: np.ndarray) -> np.ndarray:

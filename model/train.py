@@ -114,6 +114,13 @@ def choose_calibrator(raw: np.ndarray, y: np.ndarray, *, seed: int
     return Calibrator.fit(best, raw, y), brier
 
 
+def _constant_columns(X: np.ndarray) -> np.ndarray:
+    """Columns with one value (or only missing) in every row: nothing to learn from them."""
+    first = X[:1]
+    same = (X == first) | (np.isnan(X) & np.isnan(first))
+    return np.asarray(same.all(axis=0))
+
+
 def _labelled(features: pd.DataFrame, labels: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
     merged = features.merge(labels, on="referral_id", how="left", validate="one_to_one")
     complete = merged["follow_up_complete"].fillna(False).to_numpy(dtype=bool)
@@ -127,11 +134,14 @@ def train_model(features: pd.DataFrame, labels: pd.DataFrame, *,
     data, complete = _labelled(features, labels)
     split = temporal_group_split(data, members, validation_fraction=config.validation_fraction,
                                  test_fraction=config.test_fraction)
-    names = model_feature_names(
+    candidates = model_feature_names(
         use_protected_characteristics=governance.use_protected_characteristics)
-    X = data[names].to_numpy(dtype=np.float32)
-    y = data["label"].to_numpy(dtype=np.int64)
     tr, va, te = split.train, split.validation, split.test
+    X = data[candidates].to_numpy(dtype=np.float32)
+    varying = ~_constant_columns(X[tr])
+    names = [name for name, keep in zip(candidates, varying, strict=True) if keep]
+    X = X[:, varying]
+    y = data["label"].to_numpy(dtype=np.int64)
     classifier = fit_classifier(X[tr], y[tr], X[va], y[va], feature_names=names, config=config)
     raw_val = classifier.decision_function(X[va])
     calibrator, calibration_scores = choose_calibrator(raw_val, y[va], seed=config.seed)
@@ -156,6 +166,7 @@ def train_model(features: pd.DataFrame, labels: pd.DataFrame, *,
                                   np.asarray(band_names)[ratings.band], band_names),
     }
     counts = {"referrals": len(features), "follow_up_incomplete": int((~complete).sum()),
+              "features_constant_in_training": len(candidates) - len(names),
               "labelled": len(data), "positives": int(y.sum())}
     arrays = {"y": y[te], "probability": ratings.probability, "score": ratings.score,
               "baseline_probability": baseline_p}

@@ -67,7 +67,7 @@ def case_payload_from_frames(frames: Mapping[str, pd.DataFrame], referral_id: st
         rows = feed[feed["person_id"].isin(persons)]
         if known_by_referral_date:
             rows = rows[rows["recorded_date"].fillna(rows["event_date"]) <= day]
-        events.extend({"agency": agency, **{k: _plain(v) for k, v in rec.items()}}
+        events.extend({"agency": agency, **{str(k): _plain(v) for k, v in rec.items()}}
                       for rec in rows[list(_EVENT_FIELDS)].to_dict("records"))
     previous = refs[refs["person_id"].isin(persons) & (refs["referral_id"] != referral_id)]
     if known_by_referral_date:
