@@ -13,8 +13,8 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from model.risk_model import RiskModel
 from data_contracts.vocab import HOUSEHOLD_MEMBERS, REFERRALS
+from model.risk_model import RiskModel
 from pipelines.case import build_case_features, case_payload_from_frames
 
 GOLDEN_FILE: Final = "golden_cases.json"

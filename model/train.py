@@ -117,7 +117,7 @@ def choose_calibrator(raw: np.ndarray, y: np.ndarray, *, seed: int
 def _constant_columns(X: np.ndarray) -> np.ndarray:
     """Columns with one value (or only missing) in every row: nothing to learn from them."""
     first = X[:1]
-    same = (X == first) | (np.isnan(X) & np.isnan(first))
+    same = (first == X) | (np.isnan(X) & np.isnan(first))
     return np.asarray(same.all(axis=0))
 
 
