@@ -8,15 +8,18 @@ The rule that matters most: a record counts for a referral only when its known d
 
 The build is a vectorised join: every referral is linked to its subject and to the
 other members of its household, every link is expanded to that person's records
-(records sorted by person, so a link's records are one contiguous slice), and the
-records known in time are counted with ``np.bincount`` straight into the dense
-feature matrix. Cost grows with (links x records per linked person): linearly in
-referrals and in events.
+(records grouped by person, so a link's records are one contiguous slice), and the
+records known in time are counted with ``np.bincount``. Cost grows with (links x
+records per linked person): linearly in referrals and in events.
+
+Memory stays bounded: the expansion runs over chunks of referrals holding at most
+`CHUNK_ROWS` (link, record) rows, and every block of features is written straight
+into one preallocated float32 matrix, which the feature table then wraps without a copy.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -54,7 +57,29 @@ _ROLE_RELATION: Final = np.array(
     [RELATIONS.index(ROLE_TO_RELATION[role]) for role in HOUSEHOLD_ROLES] + [_CHILDREN]
 )
 
+# (link, record) rows expanded at once, and referrals per chunk: together they bound the
+# build's working memory whatever the extract size (about 70 MB beside the output matrix
+# for 100,000 referrals); larger chunks gain little speed.
+CHUNK_ROWS: Final = 1 << 20
+CHUNK_REFERRALS: Final = 1 << 14
+
 ProgressCallback = Callable[[str], None]
+
+
+def _column_blocks() -> dict[str, slice]:
+    widths = {
+        "counts": _N_REL * N_TYPES * len(WINDOWS), "recency_by_type": N_TYPES,
+        "recency_by_agency": _N_AGENCIES * 2, "coverage": _N_AGENCIES, "attendance": 2,
+        "history": 5,
+    }
+    widths["context"] = len(FEATURE_NAMES) - sum(widths.values())
+    ends = np.cumsum(list(widths.values()))
+    return {name: slice(int(end - width), int(end))
+            for (name, width), end in zip(widths.items(), ends, strict=True)}
+
+
+# Where each block of features sits in the matrix (manifest order).
+_COLUMNS: Final = _column_blocks()
 
 
 @dataclass(frozen=True)
@@ -67,30 +92,38 @@ class _Links:
 
 
 @dataclass(frozen=True)
-class _Joined:
-    """One row per (link, record) known on or before the referral date."""
+class _Groups:
+    """Items grouped: group g's items are ``order[start[g]:start[g] + size[g]]``."""
 
-    referral: np.ndarray
+    order: np.ndarray
+    start: np.ndarray
+    size: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Joined:
+    """One row per (link, record) known on or before the referral date, for one chunk."""
+
+    referral: np.ndarray  # within the chunk
     relation: np.ndarray
-    link: np.ndarray
+    link: np.ndarray  # within the chunk
     delta: np.ndarray  # days from known date to referral date, >= 0
     type_code: np.ndarray
     agency: np.ndarray
-    event_day: np.ndarray
-    value: np.ndarray
+    record: np.ndarray
 
 
-def _expand(group_of_row: np.ndarray, group_of_item: np.ndarray, n_groups: int
-            ) -> tuple[np.ndarray, np.ndarray]:
+def _groups(group_of_item: np.ndarray, n_groups: int) -> _Groups:
+    size = np.bincount(group_of_item, minlength=n_groups)
+    return _Groups(np.argsort(group_of_item, kind="stable"), np.cumsum(size) - size, size)
+
+
+def _expand(group_of_row: np.ndarray, groups: _Groups) -> tuple[np.ndarray, np.ndarray]:
     """Pair every row with every item of its group: (row index, item index) arrays."""
-    order = np.argsort(group_of_item, kind="stable")
-    per_group = np.bincount(group_of_item, minlength=n_groups)
-    starts = np.cumsum(per_group) - per_group
-    n_per_row = per_group[group_of_row]
-    row = np.repeat(np.arange(len(group_of_row), dtype=np.int64), n_per_row)
-    offsets = np.cumsum(n_per_row) - n_per_row
-    item = order[starts[group_of_row][row] + (np.arange(len(row)) - offsets[row])]
-    return row, item
+    n_per_row = groups.size[group_of_row]
+    row = np.repeat(np.arange(len(group_of_row)), n_per_row)
+    first_item = groups.start[group_of_row] - (np.cumsum(n_per_row) - n_per_row)
+    return row, groups.order[first_item[row] + np.arange(len(row))]
 
 
 def _links(enc: EncodedExtract) -> _Links:
@@ -100,8 +133,8 @@ def _links(enc: EncodedExtract) -> _Links:
                                enc.member_household.max(initial=-1)))
     valid = enc.member_household >= 0
     member_idx = np.flatnonzero(valid)
-    row, item = _expand(enc.ref_household[with_household], enc.member_household[valid],
-                        n_households)
+    row, item = _expand(enc.ref_household[with_household],
+                        _groups(enc.member_household[valid], n_households))
     ref, member = with_household[row], member_idx[item]
     person = enc.member_person[member]
     keep = person != enc.ref_person[ref]
@@ -119,28 +152,46 @@ def _links(enc: EncodedExtract) -> _Links:
     )
 
 
-def _join(links: _Links, enc: EncodedExtract) -> _Joined:
-    link, record = _expand(links.person, enc.event_person, enc.n_persons)
+def _chunks(links: _Links, records: _Groups, n: int) -> Iterator[tuple[int, int]]:
+    """Consecutive referral ranges, each expanding to at most `CHUNK_ROWS` rows when it can."""
+    rows = np.bincount(links.referral, weights=records.size[links.person], minlength=n)
+    before = np.concatenate([[0.0], np.cumsum(rows)])
+    lo = 0
+    while lo < n:
+        fits = int(np.searchsorted(before, before[lo] + CHUNK_ROWS, side="right")) - 1
+        hi = min(max(fits, lo + 1), lo + CHUNK_REFERRALS, n)
+        yield lo, hi
+        lo = hi
+
+
+def _chunk_links(links: _Links, n: int, lo: int, hi: int) -> _Links:
+    """The links of referrals ``lo:hi``, referrals numbered from ``lo``."""
+    first, last = n + np.searchsorted(links.referral[n:], [lo, hi])
+    idx = np.r_[lo:hi, first:last]
+    return _Links(links.referral[idx] - lo, links.person[idx], links.relation[idx])
+
+
+def _join(links: _Links, records: _Groups, enc: EncodedExtract, ref_day: np.ndarray
+          ) -> _Joined:
+    link, record = _expand(links.person, records)
     ref = links.referral[link]
-    delta = enc.ref_day[ref] - enc.event_known_day[record]
+    delta = ref_day[ref] - enc.event_known_day[record]
     keep = delta >= 0
-    link, record, ref = link[keep], record[keep], ref[keep]
-    return _Joined(ref, links.relation[link], link, delta[keep], enc.event_type[record],
-                   enc.event_agency[record], enc.event_day[record], enc.event_value[record])
+    link, record = link[keep], record[keep]
+    return _Joined(ref[keep], links.relation[link], link, delta[keep], enc.event_type[record],
+                   enc.event_agency[record], record)
 
 
-def _count_block(joined: _Joined, n: int) -> np.ndarray:
+def _count_into(out: np.ndarray, joined: _Joined, n: int) -> None:
+    """Write the counts (relation x type x window, window fastest) into ``out``."""
     counted = joined.type_code < N_TYPES
     key = (joined.referral[counted] * _N_REL + joined.relation[counted]) * N_TYPES
     key = key + joined.type_code[counted]
     delta = joined.delta[counted]
-    size = n * _N_REL * N_TYPES
-    windows = [
-        np.bincount(key if days is None else key[delta < days], minlength=size)
-        for _name, days in WINDOWS
-    ]
-    stacked = np.stack(windows, axis=-1).astype(FEATURE_DTYPE)  # (size, n_windows)
-    return stacked.reshape(n, _N_REL * N_TYPES * len(WINDOWS))
+    for col, (_name, days) in enumerate(WINDOWS):
+        selected = key if days is None else key[delta < days]
+        counts = np.bincount(selected, minlength=n * _N_REL * N_TYPES)
+        out[:, col::len(WINDOWS)] = counts.reshape(n, _N_REL * N_TYPES)
 
 
 def _min_delta(key: np.ndarray, delta: np.ndarray, size: int) -> np.ndarray:
@@ -172,21 +223,37 @@ def _latest_per_key(key: np.ndarray, event_day: np.ndarray, delta: np.ndarray,
     return key_sorted[last], value[order][last]
 
 
-def _attendance_block(joined: _Joined, links: _Links, n: int) -> np.ndarray:
+def _attendance_block(joined: _Joined, links: _Links, enc: EncodedExtract, n: int
+                      ) -> np.ndarray:
     out = np.full((n, 2), np.nan)
     attendance = joined.type_code == ATTENDANCE_CODE
-    subject = attendance & (joined.relation == _SUBJECT)
-    keys, values = _latest_per_key(joined.referral[subject], joined.event_day[subject],
-                                   joined.delta[subject], joined.value[subject])
+    subject = np.flatnonzero(attendance & (joined.relation == _SUBJECT))
+    keys, values = _latest_per_key(joined.referral[subject],
+                                   enc.event_day[joined.record[subject]],
+                                   joined.delta[subject], enc.event_value[joined.record[subject]])
     out[keys, 0] = values
-    children = attendance & (joined.relation == _CHILDREN)
-    link_keys, link_values = _latest_per_key(joined.link[children], joined.event_day[children],
-                                             joined.delta[children], joined.value[children])
+    children = np.flatnonzero(attendance & (joined.relation == _CHILDREN))
+    link_keys, link_values = _latest_per_key(joined.link[children],
+                                             enc.event_day[joined.record[children]],
+                                             joined.delta[children],
+                                             enc.event_value[joined.record[children]])
     if len(link_keys):
         lowest = np.full(n, np.inf)
         np.minimum.at(lowest, links.referral[link_keys], np.nan_to_num(link_values, nan=np.inf))
         out[:, 1] = np.where(np.isinf(lowest), np.nan, lowest)
     return out
+
+
+def _fill_from_records(out: np.ndarray, joined: _Joined, links: _Links, enc: EncodedExtract
+                       ) -> None:
+    """Write the features computed from agency records for one chunk of referrals."""
+    n = len(out)
+    _count_into(out[:, _COLUMNS["counts"]], joined, n)
+    by_type, by_agency = _recency_block(joined, n)
+    out[:, _COLUMNS["recency_by_type"]] = by_type
+    out[:, _COLUMNS["recency_by_agency"]] = by_agency
+    out[:, _COLUMNS["coverage"]] = np.isfinite(by_agency.reshape(n, _N_AGENCIES, 2)).any(axis=2)
+    out[:, _COLUMNS["attendance"]] = _attendance_block(joined, links, enc, n)
 
 
 def _history_block(enc: EncodedExtract, links: _Links) -> np.ndarray:
@@ -248,21 +315,19 @@ def compute_features(enc: EncodedExtract, *, progress: ProgressCallback | None =
     """The feature matrix (referrals x manifest features), float32, in manifest order."""
     step = progress or (lambda _stage: None)
     n = enc.n_referrals
+    matrix = np.empty((n, len(FEATURE_NAMES)), dtype=FEATURE_DTYPE)
     step("linking households")
     links = _links(enc)
-    step("joining agency records")
-    joined = _join(links, enc)
-    step("counting")
-    counts = _count_block(joined, n)
-    by_type, by_agency = _recency_block(joined, n)
-    coverage = np.isfinite(by_agency.reshape(n, _N_AGENCIES, 2)).any(axis=2)
+    step("joining and counting agency records")
+    records = _groups(enc.event_person, enc.n_persons)
+    for lo, hi in _chunks(links, records, n):
+        chunk = _chunk_links(links, n, lo, hi)
+        joined = _join(chunk, records, enc, enc.ref_day[lo:hi])
+        _fill_from_records(matrix[lo:hi], joined, chunk, enc)
     step("history and context")
-    return np.concatenate([
-        counts, by_type.astype(FEATURE_DTYPE), by_agency.astype(FEATURE_DTYPE),
-        coverage.astype(FEATURE_DTYPE), _attendance_block(joined, links, n).astype(FEATURE_DTYPE),
-        _history_block(enc, links).astype(FEATURE_DTYPE),
-        _context_block(enc, links).astype(FEATURE_DTYPE),
-    ], axis=1)
+    matrix[:, _COLUMNS["history"]] = _history_block(enc, links)
+    matrix[:, _COLUMNS["context"]] = _context_block(enc, links)
+    return matrix
 
 
 def build_features(

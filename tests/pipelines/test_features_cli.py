@@ -1,0 +1,77 @@
+"""``safeguard features`` as a user runs it, and the build it runs: stages and chunks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from api.cli import app
+from pipelines import features
+from pipelines.features import AUDIT_COLUMNS, build_features
+from pipelines.manifest import FEATURE_NAMES
+from pipelines.synth import SynthConfig, generate_extract
+from tests.pipelines.factories import random_extract
+
+N_REFERRALS = 300
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def extract_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("features_cli") / "extract"
+    generate_extract(SynthConfig(n_referrals=N_REFERRALS, seed=5, corrupt=False), out_dir=out)
+    return out
+
+
+def _features(extract_dir: Path, output: Path):  # noqa: ANN202
+    return runner.invoke(app, ["features", "--input", str(extract_dir), "--output", str(output)])
+
+
+def test_features_writes_one_row_per_referral_and_a_matching_manifest(
+    extract_dir: Path, tmp_path: Path,
+) -> None:
+    output = tmp_path / "out" / "features.parquet"
+    result = _features(extract_dir, output)
+    assert result.exit_code == 0, result.output
+    assert f"{N_REFERRALS} referrals x {len(FEATURE_NAMES)} features" in result.output
+    table = pd.read_parquet(output)
+    referrals = pd.read_csv(extract_dir / "referrals.csv", dtype=str)
+    assert len(table) == N_REFERRALS
+    assert sorted(table["referral_id"]) == sorted(referrals["referral_id"])
+    assert list(table.columns[: len(AUDIT_COLUMNS)]) == list(AUDIT_COLUMNS)
+    manifest = json.loads((tmp_path / "out" / "features.manifest.json").read_text())
+    manifest_names = [feature["name"] for feature in manifest["features"]]
+    assert manifest_names == list(table.columns[len(AUDIT_COLUMNS):])
+
+
+def test_features_refuses_an_output_that_is_not_parquet(extract_dir: Path, tmp_path: Path
+                                                        ) -> None:
+    output = tmp_path / "features.csv"
+    result = _features(extract_dir, output)
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert result.output.strip().startswith("error: ")
+    assert "use a .parquet file name" in result.output
+    assert not output.exists()
+
+
+def test_build_reports_each_stage_in_order_as_it_starts() -> None:
+    stages: list[str] = []
+    build_features(random_extract(40, seed=2), progress=stages.append)
+    assert stages == ["encoding feeds", "linking households",
+                      "joining and counting agency records", "history and context"]
+
+
+def test_build_gives_the_same_table_whatever_the_chunk_size(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    frames = random_extract(120, seed=4)
+    whole = build_features(frames)
+    # A few records' worth of rows per chunk: many chunks, links cut at every boundary.
+    monkeypatch.setattr(features, "CHUNK_ROWS", 25)
+    monkeypatch.setattr(features, "CHUNK_REFERRALS", 7)
+    pd.testing.assert_frame_equal(build_features(frames), whole, check_exact=True)
