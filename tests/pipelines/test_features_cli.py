@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
-from pipelines import features
+from pipelines import links
 from pipelines.features import AUDIT_COLUMNS, build_features
 from pipelines.manifest import FEATURE_NAMES
 from pipelines.synth import SynthConfig, generate_extract
@@ -72,6 +72,6 @@ def test_build_gives_the_same_table_whatever_the_chunk_size(
     frames = random_extract(120, seed=4)
     whole = build_features(frames)
     # A few records' worth of rows per chunk: many chunks, links cut at every boundary.
-    monkeypatch.setattr(features, "CHUNK_ROWS", 25)
-    monkeypatch.setattr(features, "CHUNK_REFERRALS", 7)
+    monkeypatch.setattr(links, "CHUNK_ROWS", 25)
+    monkeypatch.setattr(links, "CHUNK_REFERRALS", 7)
     pd.testing.assert_frame_equal(build_features(frames), whole, check_exact=True)
