@@ -58,7 +58,7 @@ def main() -> None:
         train_seconds = time.perf_counter() - started
         started = time.perf_counter()
         scored, _ = score_extract(unseen_dir, folder / "scores.parquet", registry=registry,
-                                  reference=outcome.version.version)
+                                  reference=outcome.version.version, explain=False)
         score_seconds = time.perf_counter() - started
         prepared = prepare_extract(unseen_dir)
         assert prepared.labels is not None

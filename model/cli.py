@@ -121,8 +121,12 @@ def score(
     extract_date: Annotated[
         str | None, typer.Option("--extract-date", help="YYYY-MM-DD; default: from the data.")
     ] = None,
+    explanations: Annotated[
+        bool, typer.Option("--explanations/--no-explanations",
+                           help="Add each score's explanation (top factors, by agency).")
+    ] = True,
 ) -> None:
-    """Score every referral of an extract with a registered model."""
+    """Score every referral of an extract with a registered model, and explain each score."""
     from data_contracts import FeedRejected
     from model.registry import RegistryError
     from model.score import OutputFormatError
@@ -134,7 +138,7 @@ def score(
         try:
             table, info = score_extract(
                 input, output, registry=registry_from(config), reference=model or config.alias,
-                extract_date=parse_date_option(extract_date),
+                extract_date=parse_date_option(extract_date), explain=explanations,
                 progress=lambda stage: progress.update(task, description=stage))
         except (FeedRejected, RegistryError, OutputFormatError) as exc:
             fail(str(exc))

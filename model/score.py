@@ -9,7 +9,8 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from model.risk_model import RiskModel
+from model.explain import CaseExplainer
+from model.risk_model import Ratings, RiskModel
 from pipelines.manifest import FEATURE_NAMES
 
 OUTPUT_FORMATS: Final = (".csv", ".parquet")
@@ -26,10 +27,26 @@ def check_output_path(path: Path) -> None:
                                 f"use one of {', '.join(OUTPUT_FORMATS)}")
 
 
-def rate_table(model: RiskModel, features: pd.DataFrame, *, model_version: str) -> pd.DataFrame:
-    """Ratings of every referral of a feature table (rows in the table's order)."""
+def rate_table(model: RiskModel, features: pd.DataFrame, *, model_version: str,
+               explainer: CaseExplainer | None = None, n_jobs: int = 2) -> pd.DataFrame:
+    """Ratings of every referral of a feature table (rows in the table's order).
+
+    With an explainer, each row also gets ``raw_score`` (log-odds), ``base_value``,
+    ``top_factors``, ``contributions_by_agency`` (base value + their sum = raw score),
+    ``agencies_not_seen`` and ``warnings``, JSON-encoded.
+    """
     matrix = features[list(FEATURE_NAMES)].to_numpy(dtype=np.float32)
     ratings = model.rate(matrix)
+    table = _ratings_frame(model, features, ratings, model_version)
+    if explainer is not None:
+        columns = explainer.explain_columns(model.model_matrix(matrix), n_jobs=n_jobs)
+        for name, values in columns.items():
+            table[name] = values
+    return table
+
+
+def _ratings_frame(model: RiskModel, features: pd.DataFrame, ratings: Ratings,
+                   model_version: str) -> pd.DataFrame:
     bands = model.governance.bands
     band = [bands[i] for i in ratings.band]
     return pd.DataFrame({

@@ -14,17 +14,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from model.data import prepare_extract
+from model.data import PreparedExtract, prepare_extract
+from model.explain import global_importance
 from model.golden import build_golden_set
 from model.governance import load_governance
 from model.registry import ModelRegistry, VersionInfo, environment_tags
 from model.score import check_output_path, rate_table, write_table
+from model.service import explainer_for
 from model.train import TrainingConfig, TrainingResult, train_model, trained_on, training_plots
 from pipelines.manifest import write_manifest
 
 Progress = Callable[[str], None]
+GLOBAL_SHAP_ROWS = 2_000
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,20 @@ def _quiet(_stage: str) -> None:
     return None
 
 
+def _write_global_explanations(result: TrainingResult, prepared: PreparedExtract,
+                               folder: Path) -> None:
+    """Mean |SHAP| per feature and per agency on test referrals, beeswarm and dependence plots."""
+    rows = prepared.features.set_index("referral_id").loc[result.test_ids[:GLOBAL_SHAP_ROWS]]
+    matrix = rows[list(result.model.feature_names)].to_numpy(dtype=np.float32)
+    importance = global_importance(explainer_for(result.model), matrix)
+    folder.mkdir(parents=True, exist_ok=True)
+    importance.by_feature.to_csv(folder / "mean_abs_shap_by_feature.csv", index=False)
+    importance.by_agency.to_csv(folder / "mean_abs_shap_by_agency.csv", index=False)
+    importance.plots(folder)
+
+
 def _write_evaluation(result: TrainingResult, folder: Path, extras: dict[str, object]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
     training_plots(result, folder)
     write_manifest(folder / "feature_manifest.json")
     for name, table in result.tables.items():
@@ -82,8 +99,12 @@ def train_and_register(input_dir: Path, *, registry: ModelRegistry, experiment: 
     registry.log_run(run_id, params=params, metrics=result.metrics, tags=tags)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        _write_evaluation(result, folder, {"quarantined_rows": prepared.quarantined})
-        registry.log_files(run_id, folder, "evaluation")
+        _write_evaluation(result, folder / "evaluation",
+                          {"quarantined_rows": prepared.quarantined})
+        registry.log_files(run_id, folder / "evaluation", "evaluation")
+        progress("explaining the model for governance")
+        _write_global_explanations(result, prepared, folder / "explanations")
+        registry.log_files(run_id, folder / "explanations", "explanations")
     golden = build_golden_set(result.model, prepared.feeds, result.test_ids,
                               result.test_arrays["probability"])
     version = registry.register(
@@ -96,7 +117,7 @@ def train_and_register(input_dir: Path, *, registry: ModelRegistry, experiment: 
 
 
 def score_extract(input_dir: Path, output: Path, *, registry: ModelRegistry, reference: str,
-                  extract_date: dt.date | None = None,
+                  extract_date: dt.date | None = None, explain: bool = True,
                   progress: Progress = _quiet) -> tuple[pd.DataFrame, VersionInfo]:
     """Score every referral of an extract with a registered model; write CSV or Parquet."""
     check_output_path(output)
@@ -104,8 +125,10 @@ def score_extract(input_dir: Path, output: Path, *, registry: ModelRegistry, ref
     loaded = registry.load(reference)
     prepared = prepare_extract(input_dir, extract_date=extract_date, with_labels=False,
                                progress=progress)
-    progress("scoring")
-    table = rate_table(loaded.model, prepared.features, model_version=loaded.info.version)
+    progress("scoring and explaining" if explain else "scoring")
+    explainer = explainer_for(loaded.model) if explain else None
+    table = rate_table(loaded.model, prepared.features, model_version=loaded.info.version,
+                       explainer=explainer)
     progress("writing")
     write_table(table, output)
     return table, loaded.info

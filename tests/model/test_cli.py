@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
+from model.registry import ModelRegistry
 
 runner = CliRunner()
 
@@ -27,6 +30,14 @@ def test_train_then_score_then_list_then_check(small_extract: Path, mlflow_env: 
     assert "version 1 registered" in trained.output and "roc_auc" in trained.output
     listed = runner.invoke(app, ["models", "list"])
     assert listed.exit_code == 0 and "1" in listed.output
+    registry = ModelRegistry(f"sqlite:///{mlflow_env / 'mlflow.db'}",
+                             model_name="cli-test-model")
+    run_id = registry.resolve("1").run_id
+    logged = {Path(a.path).name for folder in ("evaluation", "explanations")
+              for a in registry.client.list_artifacts(run_id, folder)}
+    assert {"calibration.png", "score_distribution.png", "feature_manifest.json",
+            "rates_by_band.csv", "training_report.json", "shap_beeswarm.png",
+            "mean_abs_shap_by_agency.csv"} <= logged
     for name in ("ratings.csv", "ratings.parquet"):
         out = mlflow_env / name
         scored = runner.invoke(app, ["score", "--input", str(small_extract), "--output",
@@ -38,6 +49,10 @@ def test_train_then_score_then_list_then_check(small_extract: Path, mlflow_env: 
         assert table["score"].between(1, 20).all()
         assert (table["model_version"].astype(str) == "1").all()
         assert table["referral_id"].is_unique and len(table) > 3_000
+        agency_sums = table["contributions_by_agency"].map(lambda s: sum(json.loads(s).values()))
+        assert np.allclose(table["base_value"] + agency_sums, table["raw_score"], atol=1e-6)
+        factors = json.loads(table["top_factors"].iloc[0])
+        assert factors and {"feature", "sentence", "agency", "contribution"} <= set(factors[0])
     checked = runner.invoke(app, ["model", "check", "1"])
     assert checked.exit_code == 0 and "golden cases reproduced" in checked.output
 

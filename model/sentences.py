@@ -1,0 +1,281 @@
+"""Plain-English sentences and display values for features, read from the manifest.
+
+A sentence says what a feature's value is for one case in words a practitioner would
+use ("2 arrests involving this child in the last 12 months"), then which way the model
+moved the score ("(raises risk)"). It never shows a feature name. Every kind of feature
+renders for any value, zero, and a missing value (NaN or None), which the feature build
+uses for "no such record" in the days-since features and for unknown attendance.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Final, Literal
+
+from data_contracts.vocab import AGENCY_LABELS
+from pipelines.manifest import RELATION_PHRASES, SPECS_BY_NAME, WINDOW_PHRASES, FeatureSpec
+
+Subject = Literal["child", "adult", "person"]
+DisplayValue = int | float | None
+
+SUBJECT_PHRASES: Final[dict[str, str]] = {
+    "child": "this child", "adult": "this adult", "person": "the person referred",
+}
+_HOUSEHOLD_PEOPLE: Final[dict[str, tuple[str, str]]] = {
+    "household_parents_carers_count": ("parent or carer", "parents or carers"),
+    "household_other_adults_count": ("other adult", "other adults"),
+    "household_children_count": ("other child", "other children"),
+}
+_SHORT_RELATIONS: Final[dict[str, str]] = {
+    "subject": "child/adult", "parents_carers": "parent/carer", "other_adults": "other adult",
+    "children": "other child",
+}
+_SHORT_WINDOWS: Final[dict[str, str]] = {"90d": "3 months", "365d": "12 months", "ever": "ever"}
+NEED_PHRASES: Final[dict[str, str]] = {
+    "abuse_neglect": "abuse or neglect", "domestic_abuse": "domestic abuse",
+    "mental_health": "mental health", "substance_misuse": "substance misuse",
+    "exploitation": "exploitation", "radicalisation": "radicalisation",
+    "online_harm": "online harm", "other": "other",
+}
+_SOURCES: Final[dict[str, str]] = {
+    "police": "by the police", "health": "by a health service",
+    "education": "by a school or education service", "social_care": "by social care",
+    "housing": "by a housing service", "probation": "by the probation service",
+    "self_or_family": "by the person or their family", "anonymous": "anonymously",
+    "other": "by another kind of source",
+}
+_ETHNICITIES: Final[dict[str, str]] = {
+    "asian": "Asian", "black": "Black", "mixed": "Mixed", "white": "White", "other": "'Other'",
+}
+
+
+def _flag_phrases() -> dict[str, tuple[str, str, str]]:
+    """(when 1, when 0, when missing) for every yes/no feature outside the agency records."""
+    phrases = {
+        "household_known": ("The referral names the household",
+                            "The referral does not name a household",
+                            "Not known whether the referral names a household"),
+        "subject_is_adult_at_risk": ("The person referred is an adult at risk",
+                                     "The person referred is a child",
+                                     "Not recorded whether the person referred is a child"),
+        "disability_recorded": ("A disability is recorded", "No disability recorded",
+                                "Not known whether a disability is recorded"),
+        "sex_unknown": ("Sex not recorded", "Sex recorded", "Not known whether sex is recorded"),
+        "ethnicity_unknown": ("Ethnic group not recorded", "Ethnic group recorded",
+                              "Not known whether the ethnic group is recorded"),
+    }
+    for need, words in NEED_PHRASES.items():
+        yes, no = ((f"The presenting need is {words}", f"The presenting need is not {words}")
+                   if need != "other" else
+                   ("The presenting need is outside the named categories",
+                    "The presenting need is one of the named categories"))
+        phrases[f"presenting_need_{need}"] = (yes, no, "The presenting need is not recorded")
+    for source, words in _SOURCES.items():
+        phrases[f"referral_source_{source}"] = (f"Referred {words}", f"Not referred {words}",
+                                                "Who made the referral is not recorded")
+    for sex in ("female", "male"):
+        phrases[f"sex_{sex}"] = (f"Recorded sex is {sex}", f"Recorded sex is not {sex}",
+                                 "Sex not known")
+    for group, words in _ETHNICITIES.items():
+        phrases[f"ethnicity_{group}"] = (f"Recorded ethnic group is {words}",
+                                         f"Recorded ethnic group is not {words}",
+                                         "Ethnic group not known")
+    return phrases
+
+
+_FLAGS: Final = _flag_phrases()
+
+
+def is_missing(value: float | None) -> bool:
+    """Whether a feature value is missing (None or NaN)."""
+    return value is None or math.isnan(value)
+
+
+def _whole(value: float) -> int:
+    return int(round(value))
+
+
+def _quantity(n: int, singular: str, plural: str) -> str:
+    if n == 0:
+        return f"No {plural}"
+    return f"{n} {singular if n == 1 else plural}"
+
+
+def _percent(value: float) -> str:
+    return f"{value:.0f}%" if abs(value - round(value)) < 0.05 else f"{value:.1f}%"
+
+
+def _days_before(days: float, event: str = "the referral") -> str:
+    n = _whole(days)
+    if n == 0:
+        return f"on the day of {event}"
+    text = f"{n} day{'' if n == 1 else 's'}"
+    if n >= 365:
+        years = round(n / 365.25)
+        text += f" (about {years} year{'' if years == 1 else 's'})"
+    return f"{text} before {event}"
+
+
+def _agency(spec: FeatureSpec) -> str:
+    return AGENCY_LABELS[spec.agency].lower()
+
+
+def _involving(spec: FeatureSpec, who: str) -> str:
+    return f"involving {who}" if spec.relation == "subject" else RELATION_PHRASES[spec.relation]
+
+
+def _count(spec: FeatureSpec, value: float | None, who: str) -> str:
+    where = f"{_involving(spec, who)} {WINDOW_PHRASES[spec.window or 'ever']}"
+    if value is None:
+        return f"Number of {spec.label_plural} {where} not known"
+    return f"{_quantity(_whole(value), spec.label_singular, spec.label_plural)} {where}"
+
+
+def _recency(spec: FeatureSpec, value: float | None, who: str) -> str:
+    if spec.event_type is not None:
+        about, singular, plural = _involving(spec, who), spec.label_singular, spec.label_plural
+    else:
+        about = f"about {who}" if spec.relation == "subject" else (
+            "about anyone else in the household")
+        singular, plural = f"{_agency(spec)} record", f"{_agency(spec)} records"
+    if value is None:
+        return f"No {plural} {about}" + (" on record" if spec.event_type else "")
+    return f"Latest {singular} {about} was {_days_before(value)}"
+
+
+def _coverage(spec: FeatureSpec, value: float | None, who: str) -> str:
+    whose = f"{who} or household"
+    if value is None:
+        return f"Not known whether {_agency(spec)} records are held for {whose}"
+    if value:
+        return f"{AGENCY_LABELS[spec.agency]} records held for {whose} before the referral"
+    return f"No {_agency(spec)} records held for {whose}"
+
+
+def _attendance(spec: FeatureSpec, value: float | None, who: str) -> str:
+    whose = who if spec.relation == "subject" else "the other children in the household"
+    if value is None:
+        return f"No school attendance on record for {whose}"
+    if spec.relation == "subject":
+        return f"Attendance {_percent(value)} in the latest term on record"
+    return f"Lowest latest-term attendance among {whose}: {_percent(value)}"
+
+
+def _previous_referrals(spec: FeatureSpec, value: float | None, who: str) -> str:
+    if spec.unit == "days":
+        if value is None:
+            return f"No earlier referral of {who} to the hub"
+        return f"Previous referral of {who} to the hub was {_days_before(value, 'this one')}"
+    if spec.relation == "subject":
+        whose = f"of {who} to the hub {WINDOW_PHRASES[spec.window or 'ever']}"
+        singular, plural = f"earlier referral {whose}", f"earlier referrals {whose}"
+    else:
+        singular, plural = f"{spec.label_singular} to the hub", f"{spec.label_plural} to the hub"
+    if value is None:
+        return f"Number of {plural} not known"
+    return _quantity(_whole(value), singular, plural)
+
+
+def _household(spec: FeatureSpec, value: float | None, who: str) -> str:
+    if spec.name not in _HOUSEHOLD_PEOPLE:
+        return _flag(spec, value, who)
+    singular, plural = _HOUSEHOLD_PEOPLE[spec.name]
+    if value is None:
+        return f"Number of {plural} in the household not known"
+    return f"{_quantity(_whole(value), singular, plural)} in the household"
+
+
+def _flag(spec: FeatureSpec, value: float | None, who: str) -> str:
+    when_one, when_zero, when_missing = _FLAGS[spec.name]
+    if value is None:
+        return when_missing
+    return when_one if value else when_zero
+
+
+def _context(spec: FeatureSpec, value: float | None, who: str) -> str:
+    if spec.name == "age_years":
+        if value is None:
+            return "Age not recorded"
+        return "Aged under 1" if value < 1 else f"Aged {_whole(value)}"
+    if spec.name == "imd_decile_value":
+        if value is None:
+            return "Deprivation of the home area not known"
+        return f"Home area in deprivation decile {_whole(value)} of 10, 1 being the most deprived"
+    return _flag(spec, value, who)
+
+
+_BY_KIND: Final[dict[str, Callable[[FeatureSpec, float | None, str], str]]] = {
+    "count": _count, "recency": _recency, "coverage": _coverage, "attendance": _attendance,
+    "previous_referrals": _previous_referrals, "household": _household, "context": _context,
+    "protected": _context,
+}
+
+
+def describe(name: str, value: float | None, *, subject: Subject = "child") -> str:
+    """What a feature's value says about the case, in plain English, without a direction.
+
+    Args:
+        name: A manifest feature name.
+        value: The feature's value for the case; None or NaN when missing.
+        subject: Whether the person referred is a child, an adult at risk, or unknown.
+
+    Raises:
+        KeyError: If `name` is not in the manifest.
+    """
+    spec = SPECS_BY_NAME[name]
+    known = None if is_missing(value) else value
+    return _BY_KIND[spec.kind](spec, known, SUBJECT_PHRASES[subject])
+
+
+def direction_words(contribution: float) -> str:
+    """Which way a contribution moved the score, in words."""
+    if contribution > 0:
+        return "raises risk"
+    return "lowers risk" if contribution < 0 else "no effect on risk"
+
+
+def sentence_for(name: str, value: float | None, contribution: float, *,
+                 subject: Subject = "child") -> str:
+    """A factor's sentence, e.g. "Attendance 97% in the latest term on record (lowers risk)".
+
+    Args:
+        name: A manifest feature name.
+        value: The feature's value for the case; None or NaN when missing.
+        contribution: The feature's contribution to the case's score (its sign matters).
+        subject: Whether the person referred is a child, an adult at risk, or unknown.
+    """
+    return f"{describe(name, value, subject=subject)} ({direction_words(contribution)})"
+
+
+def display_value(name: str, value: float | None) -> DisplayValue:
+    """A feature value for display: None when missing, float for percentages, else int."""
+    if value is None or math.isnan(value):
+        return None
+    if SPECS_BY_NAME[name].unit == "percent" or value != round(value):
+        return float(value)
+    return int(value)
+
+
+def short_label(name: str) -> str:
+    """A short plain label for a chart axis, e.g. "arrests, child/adult, 12 months"."""
+    spec = SPECS_BY_NAME[name]
+    whom = _SHORT_RELATIONS.get(spec.relation, spec.relation)
+    window = _SHORT_WINDOWS.get(spec.window or "", "")
+    if spec.kind == "count":
+        return f"{spec.label_plural}, {whom}, {window}"
+    if spec.kind == "recency":
+        return f"days since {spec.label_singular or _agency(spec) + ' record'}, {whom}"
+    if spec.kind == "coverage":
+        return f"{_agency(spec)} records held"
+    if spec.kind == "attendance":
+        return "attendance %, child/adult" if whom == "child/adult" else (
+            "lowest attendance %, other children")
+    if spec.kind == "previous_referrals":
+        what = "days since earlier referral" if spec.unit == "days" else "earlier referrals"
+        return f"{what}, {whom}{', ' + window if spec.unit != 'days' else ''}"
+    if spec.name in _HOUSEHOLD_PEOPLE:
+        return f"{_HOUSEHOLD_PEOPLE[spec.name][1]} in household"
+    if spec.name in _FLAGS:
+        return _FLAGS[spec.name][0]
+    return {"age_years": "age", "imd_decile_value": "deprivation decile"}[spec.name]

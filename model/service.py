@@ -1,0 +1,116 @@
+"""Live scoring of case payloads: features -> rating -> explanation, as plain records.
+
+The API's scorer wraps `CaseScorer`; nothing here knows HTTP, and explanations
+leave as typed records (`model.explain`), never as SHAP objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+
+from model.explain import CONTRIBUTIONS_NOTE, CaseExplainer, Explanation
+from model.governance import EscalationRule
+from model.registry import LoadedModel
+from model.risk_model import RiskModel
+from pipelines.case import build_case_features
+
+INTENDED_USE: Final = (
+    "Decision support for multi-agency safeguarding hub (MASH) triage: a calibrated estimate "
+    "of the chance that a referral leads to a safeguarding outcome within 365 days, explained "
+    "by agency, to help practitioners prioritise checks. The practitioner decides."
+)
+LIMITATIONS: Final = (
+    "Trained on past referrals and outcomes, which reflect past recording and past decisions; "
+    "it sees only what agencies shared (agencies not seen are listed for every case); it does "
+    "not assess immediate danger reported in the referral text; scores are relative to the "
+    "training referrals; it must not be the sole basis for any decision."
+)
+
+
+@dataclass(frozen=True)
+class CaseRating:
+    """One case's rating with its explanation and the escalation rules that fired."""
+
+    referral_id: str
+    probability: float
+    score: int
+    band: str
+    model_band: str
+    rag: str
+    response_timescale: str
+    escalations: list[EscalationRule]
+    explanation: Explanation
+
+
+def explainer_for(model: RiskModel) -> CaseExplainer:
+    """The explainer of a model, with the factor counts its governance settings ask for."""
+    governance = model.governance
+    return CaseExplainer(model.classifier, model.feature_names,
+                         top_raising=governance.top_raising_factors,
+                         top_lowering=governance.top_lowering_factors,
+                         usual_agencies=governance.usual_agencies or None)
+
+
+class CaseScorer:
+    """Rates and explains live cases with one loaded model version."""
+
+    def __init__(self, loaded: LoadedModel) -> None:
+        self.loaded = loaded
+        self.model = loaded.model
+        self.explainer = explainer_for(self.model)
+
+    @property
+    def name(self) -> str:
+        """The registered model name."""
+        return self.loaded.info.name
+
+    @property
+    def version(self) -> str:
+        """The registered version number."""
+        return self.loaded.info.version
+
+    def rate_cases(self, payloads: Sequence[Mapping[str, Any]]) -> list[CaseRating]:
+        """Rate and explain cases given as payloads (see `pipelines.case`)."""
+        if not payloads:
+            return []
+        features = np.vstack([build_case_features(payload) for payload in payloads])
+        ratings = self.model.rate(features)
+        explanations = self.explainer.explain(self.model.model_matrix(features))
+        bands = self.model.governance.bands
+        rated = []
+        for i, payload in enumerate(payloads):
+            band, model_band = bands[int(ratings.band[i])], bands[int(ratings.model_band[i])]
+            rated.append(CaseRating(
+                referral_id=str(payload["referral"]["referral_id"]),
+                probability=float(ratings.probability[i]), score=int(ratings.score[i]),
+                band=band.name, model_band=model_band.name, rag=band.rag,
+                response_timescale=band.response_timescale,
+                escalations=list(ratings.escalations[i]), explanation=explanations[i],
+            ))
+        return rated
+
+    def model_card(self) -> dict[str, Any]:
+        """Version, training date, headline metrics, intended use and limitations."""
+        metadata = self.model.metadata
+        return {
+            "name": self.name,
+            "version": self.version,
+            "aliases": list(self.loaded.info.aliases),
+            "trained_at": metadata.get("trained_at"),
+            "extract_date": metadata.get("extract_date"),
+            "headline_metrics": metadata.get("headline_metrics", {}),
+            "calibration": self.model.calibrator.method,
+            "features": len(self.model.feature_names),
+            "uses_protected_characteristics":
+                self.model.governance.use_protected_characteristics,
+            "bands": [band.model_dump() for band in self.model.governance.bands],
+            "escalation_rules": [rule.model_dump() for rule in
+                                 self.model.governance.escalation_rules],
+            "intended_use": INTENDED_USE,
+            "limitations": LIMITATIONS,
+            "explanation_note": CONTRIBUTIONS_NOTE,
+        }

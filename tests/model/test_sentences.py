@@ -1,0 +1,117 @@
+"""Plain-English sentences: every manifest feature renders, with words and not names."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pytest
+
+from model.sentences import display_value, sentence_for, short_label
+from pipelines.manifest import FEATURE_NAMES, SPECS_BY_NAME
+
+REALISTIC: dict[str, float] = {
+    "count": 3.0, "recency": 45.0, "coverage": 1.0, "attendance": 92.5,
+    "previous_referrals": 2.0, "household": 2.0, "context": 1.0, "protected": 1.0,
+}
+SPECIAL: dict[str, float] = {
+    "age_years": 14.0, "imd_decile_value": 3.0, "subject_days_since_previous_referral": 120.0,
+    "household_known": 1.0,
+}
+
+
+def realistic_value(name: str) -> float:
+    """A value the feature could take for a real case."""
+    return SPECIAL.get(name, REALISTIC[SPECS_BY_NAME[name].kind])
+
+
+def assert_plain(sentence: str, name: str) -> None:
+    assert name not in sentence
+    assert "_" not in sentence, sentence
+    assert not re.search(r"\b(nan|None|inf)\b", sentence), sentence
+    assert sentence[0].isupper() or sentence[0].isdigit(), sentence
+    assert sentence.endswith(("(raises risk)", "(lowers risk)")), sentence
+
+
+@pytest.mark.parametrize("name", FEATURE_NAMES)
+def test_every_feature_renders_realistic_zero_and_missing_values(name: str) -> None:
+    sentences = {
+        sentence_for(name, realistic_value(name), 0.4),
+        sentence_for(name, 0.0, -0.2),
+        sentence_for(name, math.nan, 0.1),
+        sentence_for(name, None, 0.1),
+    }
+    for sentence in sentences:
+        assert_plain(sentence, name)
+    # A value, zero and missing read differently (None and NaN read the same).
+    assert len(sentences) == 3
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (0.0, "No arrests involving this child in the last 12 months"),
+    (1.0, "1 arrest involving this child in the last 12 months"),
+    (2.0, "2 arrests involving this child in the last 12 months"),
+])
+def test_counts_use_correct_plurals(value: float, expected: str) -> None:
+    assert sentence_for("subject_police_arrest_365d", value, 0.3) == f"{expected} (raises risk)"
+
+
+def test_count_in_the_household_names_who_and_when() -> None:
+    sentence = sentence_for("other_adults_police_domestic_abuse_incident_365d", 3.0, 0.5)
+    assert sentence == ("3 police domestic-abuse incidents involving another adult in the "
+                        "household in the last 12 months (raises risk)")
+
+
+def test_attendance_is_a_percentage() -> None:
+    assert sentence_for("subject_latest_attendance_pct", 97.0, -0.3) == (
+        "Attendance 97% in the latest term on record (lowers risk)")
+    assert "88.5%" in sentence_for("children_lowest_latest_attendance_pct", 88.5, 0.1)
+    assert "No school attendance" in sentence_for("subject_latest_attendance_pct", math.nan, 0.1)
+
+
+def test_days_since_reads_as_days_before_the_referral() -> None:
+    name = "subject_health_unexplained_injury_days_since_latest"
+    assert "was 1 day before the referral" in sentence_for(name, 1.0, 0.2)
+    assert "was 30 days before the referral" in sentence_for(name, 30.0, 0.2)
+    assert "on the day of the referral" in sentence_for(name, 0.0, 0.2)
+    assert "about 2 years" in sentence_for(name, 800.0, 0.2)
+    assert sentence_for(name, math.nan, -0.2) == (
+        "No unexplained injuries involving this child on record (lowers risk)")
+
+
+def test_no_records_held_and_referral_details() -> None:
+    assert sentence_for("police_records_held", 0.0, -0.4) == (
+        "No police records held for this child or household (lowers risk)")
+    assert sentence_for("referral_source_police", 1.0, 0.2) == (
+        "Referred by the police (raises risk)")
+    assert sentence_for("age_years", 14.0, 0.1) == "Aged 14 (raises risk)"
+    assert sentence_for("age_years", math.nan, 0.1) == "Age not recorded (raises risk)"
+
+
+def test_sentences_name_an_adult_at_risk_as_an_adult() -> None:
+    sentence = sentence_for("social_care_records_held", 0.0, 0.2, subject="adult")
+    assert sentence == "No social care records held for this adult or household (raises risk)"
+
+
+def test_zero_contribution_says_no_effect() -> None:
+    assert sentence_for("age_years", 9.0, 0.0) == "Aged 9 (no effect on risk)"
+
+
+@pytest.mark.parametrize(("name", "value", "expected"), [
+    ("subject_police_arrest_365d", 3.0, 3),
+    ("police_records_held", 1.0, 1),
+    ("subject_police_arrest_days_since_latest", 45.0, 45),
+    ("subject_latest_attendance_pct", 97.0, 97.0),
+    ("subject_police_arrest_days_since_latest", math.nan, None),
+    ("subject_latest_attendance_pct", None, None),
+])
+def test_display_value_types(name: str, value: float | None, expected: object) -> None:
+    shown = display_value(name, value)
+    assert shown == expected
+    assert type(shown) is type(expected)
+
+
+def test_short_labels_are_plain_and_distinct() -> None:
+    labels = [short_label(name) for name in FEATURE_NAMES]
+    assert len(set(labels)) == len(labels)
+    assert not [label for label in labels if "_" in label]
