@@ -5,8 +5,8 @@ log-odds), checks that every row's contributions add up to the classifier's own
 ``decision_function`` and turns them into `Explanation` records: the strongest
 factors as sentences, contributions summed by agency, the agencies that held no
 record, and warnings when an agency that usually matters for the presenting need
-held nothing. No SHAP object leaves this module. `global_importance` summarises
-contributions over a sample for governance, with plots written as PNG.
+held nothing. No SHAP object leaves this module (nor `model.importance`, which
+summarises contributions over a sample for governance, with plots written as PNG).
 """
 
 from __future__ import annotations
@@ -15,11 +15,9 @@ import functools
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Final, Literal
 
 import numpy as np
-import pandas as pd
 import shap
 from joblib import Parallel, delayed
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -33,7 +31,6 @@ from model.sentences import (
     Subject,
     display_value,
     sentence_for,
-    short_label,
 )
 from pipelines.manifest import SPECS_BY_NAME
 
@@ -249,6 +246,11 @@ class CaseExplainer:
         self._used = _split_columns(classifier, len(self.feature_names))
 
     @property
+    def agency_groups(self) -> np.ndarray:
+        """Columns x `AGENCY_GROUPS` one-hot: contributions @ this = sums per agency."""
+        return self._layout.groups
+
+    @property
     def base_value(self) -> float:
         """The log-odds every explanation starts from (SHAP's expected value)."""
         return float(np.ravel(self._tree.expected_value)[0])
@@ -436,74 +438,3 @@ def _context_json(sel: _Selection) -> tuple[list[str], list[str]]:
     texts = {key: (json.dumps(list(key[0])), json.dumps(list(_warnings(*key))))
              for key in set(keys)}
     return [texts[key][0] for key in keys], [texts[key][1] for key in keys]
-
-
-@dataclass(frozen=True)
-class GlobalImportance:
-    """Mean absolute contributions over a sample, for governance review.
-
-    Attributes:
-        by_feature: ``feature``, ``label``, ``agency``, ``mean_abs_contribution``, largest first.
-        by_agency: ``agency`` and ``mean_abs_contribution`` (of the agency's summed
-            contribution per case), largest first.
-        contributions: The sample's contributions (rows x features), in log-odds.
-        sample: The sample's feature matrix.
-        base_value: The log-odds every explanation starts from.
-        feature_names: The names of the sample's columns.
-    """
-
-    by_feature: pd.DataFrame
-    by_agency: pd.DataFrame
-    contributions: np.ndarray
-    sample: np.ndarray
-    base_value: float
-    feature_names: tuple[str, ...]
-
-    def plots(self, out_dir: Path, *, n_dependence: int = 5, max_display: int = 20
-              ) -> list[Path]:
-        """Write a beeswarm plot and dependence plots of the top features as PNG files."""
-        import matplotlib
-
-        matplotlib.use("Agg")  # files only; never open a window
-        import matplotlib.pyplot as plt
-
-        out_dir.mkdir(parents=True, exist_ok=True)
-        names = list(self.feature_names)
-        explanation = shap.Explanation(
-            values=self.contributions, base_values=np.full(len(self.sample), self.base_value),
-            data=self.sample, feature_names=[short_label(n) for n in names])
-        paths = []
-        fig, ax = plt.subplots(figsize=(10, 0.4 * max_display + 1.5))
-        shap.plots.beeswarm(explanation, max_display=max_display, ax=ax, plot_size=None,
-                            show=False)
-        paths.append(_save(fig, out_dir / "shap_beeswarm.png"))
-        for rank, name in enumerate(self.by_feature["feature"].head(n_dependence), start=1):
-            fig, ax = plt.subplots(figsize=(7, 5))
-            shap.plots.scatter(explanation[:, names.index(name)], ax=ax, show=False)
-            paths.append(_save(fig, out_dir / f"shap_dependence_{rank:02d}_{name}.png"))
-        return paths
-
-
-def _save(fig: Any, path: Path) -> Path:
-    import matplotlib.pyplot as plt
-
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return path
-
-
-def global_importance(explainer: CaseExplainer, X_sample: np.ndarray) -> GlobalImportance:
-    """Mean absolute SHAP contribution per feature and per agency over a sample."""
-    base, phi = explainer.contributions(X_sample)
-    names = list(explainer.feature_names)
-    by_feature = pd.DataFrame({
-        "feature": names, "label": [short_label(n) for n in names],
-        "agency": [SPECS_BY_NAME[n].agency for n in names],
-        "mean_abs_contribution": np.abs(phi).mean(axis=0),
-    }).sort_values("mean_abs_contribution", ascending=False, ignore_index=True)
-    by_agency = pd.DataFrame({
-        "agency": list(AGENCY_GROUPS),
-        "mean_abs_contribution": np.abs(phi @ explainer._layout.groups).mean(axis=0),
-    }).sort_values("mean_abs_contribution", ascending=False, ignore_index=True)
-    return GlobalImportance(by_feature, by_agency, phi, np.asarray(X_sample, dtype=np.float64),
-                            base, explainer.feature_names)

@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 
 from model.data import PreparedExtract, prepare_extract
-from model.explain import global_importance
 from model.golden import build_golden_set
 from model.governance import load_governance
+from model.importance import global_importance
 from model.registry import ModelRegistry, VersionInfo, environment_tags
 from model.score import check_output_path, rate_table, write_table
 from model.service import explainer_for

@@ -21,8 +21,8 @@ from model.explain import (
     AdditivityError,
     CaseExplainer,
     Explanation,
-    global_importance,
 )
+from model.importance import global_importance
 from pipelines.manifest import SPECS_BY_NAME
 
 STRONG = "parents_carers_police_domestic_abuse_incident_365d"
