@@ -41,6 +41,8 @@ class TrainingConfig:
     test_fraction: float = 0.2
     learning_rate: float = 0.1
     max_iter: int = 300
+    n_iter_no_change: int = 10
+    max_bins: int = 255
     max_leaf_nodes: int = 15
     min_samples_leaf: int = 50
     l2_regularization: float = 1.0
@@ -76,8 +78,9 @@ def fit_classifier(X: np.ndarray, y: np.ndarray, X_val: np.ndarray, y_val: np.nd
         min_samples_leaf=config.min_samples_leaf,
         l2_regularization=config.l2_regularization,
         monotonic_cst=[SPECS_BY_NAME[name].monotonic_constraint for name in feature_names],
+        max_bins=config.max_bins,
         early_stopping=True,
-        n_iter_no_change=20,
+        n_iter_no_change=config.n_iter_no_change,
         random_state=config.seed,
     )
     return classifier.fit(X, y, X_val=X_val, y_val=y_val)
