@@ -6,11 +6,24 @@ STAMP := $(VENV)/.installed
 UV_VERSION := 0.13.9
 DEMO_DIR ?= demo
 DEMO_REFERRALS ?= 20000
+# The demo's own service state (database, MLflow store), reset on every run.
+DEMO_STATE ?= var/demo
+DEMO_HOST ?= 127.0.0.1
+DEMO_PORT ?= 8000
+DEMO_ROLES := triage data_scientist governance admin
+# A case to try POST /v1/score with: the promoted model's highest-scoring golden case.
+DEMO_CASE_PY := import json; from api.settings import Settings as S; from model.registry \
+  import ModelRegistry as R; s = S(); r = R(s.mlflow_tracking_uri, model_name=s.model_name, \
+  artifact_root=s.mlflow_artifact_root); case = r.load(s.model_alias).golden[-1]["payload"]; \
+  open("$(DEMO_DIR)/case.json", "w").write(json.dumps(case, indent=1))
+# The load generator for bench/bench_api.py, unpacked here when not installed.
+TOOLS := var/tools
+WRK_DEBS := wrk libluajit-5.1-2 libluajit-5.1-common
 
-.PHONY: help install demo test lint bench clean postgres
+.PHONY: help install demo test lint bench clean postgres wrk
 
 help:
-	@echo "make demo   - set up, generate a synthetic extract, validate it, build its features"
+	@echo "make demo   - set up, generate an extract, train, promote, create users, serve on :8000"
 	@echo "make test   - set up and run the whole test suite"
 	@echo "make lint   - ruff and mypy"
 	@echo "make bench  - print speed, memory and model-quality figures"
@@ -31,10 +44,30 @@ postgres:
 	   pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start) || \
 	  echo "PostgreSQL is not available; the PostgreSQL store tests will say so"
 
+demo: export SAFEGUARD_DATABASE_URL = sqlite:///$(CURDIR)/$(DEMO_STATE)/safeguard.db
+demo: export SAFEGUARD_MLFLOW_TRACKING_URI = sqlite:///$(CURDIR)/$(DEMO_STATE)/mlflow.db
+demo: export SAFEGUARD_MLFLOW_ARTIFACT_ROOT = $(CURDIR)/$(DEMO_STATE)/mlartifacts
 demo: $(STAMP)
-	$(BIN)/safeguard synth --out $(DEMO_DIR)/extract --referrals $(DEMO_REFERRALS) --seed 1
+	rm -rf $(DEMO_DIR) $(DEMO_STATE)
+	mkdir -p $(DEMO_STATE)
+	$(BIN)/safeguard synth --out $(DEMO_DIR)/extract --referrals $(DEMO_REFERRALS) --seed 42 --format parquet
 	$(BIN)/safeguard validate --input $(DEMO_DIR)/extract --report $(DEMO_DIR)/validation
 	$(BIN)/safeguard features --input $(DEMO_DIR)/extract --output $(DEMO_DIR)/features/features.parquet
+	$(BIN)/safeguard train --input $(DEMO_DIR)/extract
+	$(BIN)/safeguard db upgrade
+	$(BIN)/safeguard model promote latest
+	MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR=false $(BIN)/python -c '$(DEMO_CASE_PY)'
+	@for role in $(DEMO_ROLES); do \
+	  $(BIN)/safeguard users add demo-$$role --role $$role || exit 1; done
+	@printf 'export SAFEGUARD_DATABASE_URL=%s\nexport SAFEGUARD_MLFLOW_TRACKING_URI=%s\nexport SAFEGUARD_MLFLOW_ARTIFACT_ROOT=%s\n' \
+	  "$$SAFEGUARD_DATABASE_URL" "$$SAFEGUARD_MLFLOW_TRACKING_URI" "$$SAFEGUARD_MLFLOW_ARTIFACT_ROOT" \
+	  > $(DEMO_STATE)/env.sh
+	@echo "Keep the keys above: they are not shown again. To run safeguard commands against"
+	@echo "the demo's database and models: . $(DEMO_STATE)/env.sh"
+	@echo "Try: curl -s -H \"Authorization: Bearer <triage key>\" -H 'Content-Type: application/json' \\"
+	@echo "       --data @$(DEMO_DIR)/case.json http://$(DEMO_HOST):$(DEMO_PORT)/v1/score"
+	@echo "OpenAPI page: http://$(DEMO_HOST):$(DEMO_PORT)/docs   (Ctrl-C stops the service)"
+	$(BIN)/safeguard serve --host $(DEMO_HOST) --port $(DEMO_PORT)
 
 test: $(STAMP) postgres
 	$(BIN)/python -m pytest -n 2 -q
@@ -43,7 +76,14 @@ lint: $(STAMP)
 	$(BIN)/ruff check data_contracts pipelines model api tests bench
 	$(BIN)/mypy
 
-bench: $(STAMP)
+# wrk from the distribution's packages, unpacked into $(TOOLS) (no root needed)
+# when it is not installed; bench/bench_api.py looks there too.
+wrk:
+	@command -v wrk >/dev/null 2>&1 || [ -x $(TOOLS)/usr/bin/wrk ] || { \
+	  mkdir -p $(TOOLS)/debs && (cd $(TOOLS)/debs && apt-get download $(WRK_DEBS)) && \
+	  for deb in $(TOOLS)/debs/*.deb; do dpkg -x $$deb $(TOOLS) || exit 1; done; }
+
+bench: $(STAMP) wrk
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:

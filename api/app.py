@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
     app.state.scorer = scorer
     app.state.key_hasher = KeyHasher(settings.api_key_pepper.get_secret_value())
     app.state.metrics = metrics.Metrics()
-    app.state.metrics.set_model(scorer.name, scorer.version)
+    app.state.metrics.set_model(scorer.name, scorer.version, ready=scorer.readiness()[0])
 
     for router in (scores.router, decisions.router, records.router, system.router):
         app.include_router(router)

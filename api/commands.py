@@ -1,14 +1,16 @@
-"""The service's commands: `users add|list|revoke`, `audit verify`, `db upgrade`.
+"""The service's commands: `serve`, `model promote`, `users add|list|revoke`,
+`audit verify`, `db upgrade`.
 
 Every administrative command is itself audited, as the operating-system user
-who ran it with the role ``admin``. (`serve`, `model promote` and `demo` are
-added by the lead below, in `register`.)
+who ran it with the role ``admin``.
 """
 
 from __future__ import annotations
 
 import getpass
-from typing import Annotated
+import os
+import re
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -19,7 +21,13 @@ from api.auth import ADMIN, ROLES, KeyHasher, issue_key
 from api.settings import Settings
 from api.store import init_db, repository
 from api.store.db import Store
+from data_contracts.cli import fail
 from model import cli as model_cli
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from model.registry import ModelRegistry
 
 users_app = typer.Typer(help="API users and their keys.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
@@ -28,12 +36,16 @@ db_app = typer.Typer(help="The service's database.", no_args_is_help=True)
 console = Console()
 
 
-def _cli_event(action: str, **details: object) -> AuditEvent:
+def _cli_event(action: str, *, model_version: str | None = None, **details: object) -> AuditEvent:
+    described = {"command": action, **details}
+    if model_version is not None:
+        described["model_version"] = model_version
     return AuditEvent(
         user_name=f"cli:{getpass.getuser()}",
         role=ADMIN,
         action=action,
-        request_hash=request_hash({"command": action, **details}),
+        model_version=model_version,
+        request_hash=request_hash(described),
         details=dict(details),
     )
 
@@ -126,6 +138,110 @@ def upgrade_db() -> None:
     console.print("Database schema is up to date.")
 
 
+# MLflow refuses "latest" and version-like names (v1) as aliases; say so before it does.
+_ALIAS = re.compile(r"(?!latest$)(?!v\d+$)[A-Za-z_][A-Za-z0-9_-]{0,254}")
+
+
+def _registry(settings: Settings) -> ModelRegistry:
+    from model.registry import ModelRegistry
+
+    return ModelRegistry(settings.mlflow_tracking_uri, model_name=settings.model_name,
+                         artifact_root=settings.mlflow_artifact_root)
+
+
+def _version_of(registry: ModelRegistry, reference: str) -> str | None:
+    """The version a reference names (``latest`` is the newest), or None when it names none."""
+    from model.registry import RegistryError
+
+    if reference == "latest":
+        versions = registry.list_versions()
+        return versions[0].version if versions else None
+    try:
+        return registry.resolve(reference).version
+    except RegistryError:
+        return None
+
+
+@model_cli.model_app.command("promote")
+def promote_model(
+    version: Annotated[
+        str, typer.Argument(help="Version number, or `latest` for the newest registered version.")
+    ],
+    alias: Annotated[
+        str | None, typer.Option(help="Alias to move; default the served alias (champion).")
+    ] = None,
+) -> None:
+    """Check a version (checksum, golden set), point the alias at it, and audit who did it."""
+    from model.registry import RegistryError
+
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    settings, store = _store()
+    alias = alias or settings.model_alias
+    if not _ALIAS.fullmatch(alias):
+        fail(f"alias {alias!r} is not allowed: letters, digits, _ and -, "
+             "not `latest` and not a version-like name such as v1")
+    reachable, reason = store.ping()
+    if not reachable:
+        fail(f"{reason}: run `safeguard db upgrade` first, so the promotion can be audited")
+    registry = _registry(settings)
+    target = _version_of(registry, version)
+    if target is None:
+        fail(f"model {settings.model_name!r} has no version {version!r}; "
+             "`safeguard models list` shows the registered versions")
+    previous = _version_of(registry, alias)
+    try:
+        registry.load(target)  # refuse a version that fails its checksum or golden set
+        info = registry.promote(target, alias)
+    except RegistryError as exc:
+        fail(f"not promoted: {exc}")
+    with store.session() as session:
+        commit_with_audit(session, [_cli_event(
+            "model_promote", model_version=info.version, model_name=info.name, alias=alias,
+            previous_version=previous)])
+    store.dispose()
+    console.print(f"{info.name} version {info.version} is now {alias!r} "
+                  f"(was {previous or 'unset'}). A running service keeps its model until "
+                  "restarted.")
+
+
+def build_service(settings: Settings) -> FastAPI:
+    """Migrate the store, load the model by alias (or say why not) and build the app."""
+    from api.app import create_app
+    from api.model_scorer import load_scorer
+
+    init_db(settings.database_url)
+    scorer = load_scorer(settings)
+    ready, reason = scorer.readiness()
+    store = Store(settings.database_url)
+    with store.session() as session:
+        commit_with_audit(session, [_cli_event(
+            "service_start", model_version=scorer.version if ready else None,
+            model_name=scorer.name, ready=ready, reason=reason)])
+    store.dispose()
+    return create_app(settings, scorer)
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
+    access_log: Annotated[
+        bool, typer.Option(help="Log every request line (paths only, never bodies).")
+    ] = False,
+) -> None:
+    """Serve the API: migrate, load the model by alias (not ready if it fails), listen."""
+    import uvicorn
+
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    settings = Settings()
+    app = build_service(settings)
+    ready, reason = app.state.scorer.readiness()
+    console.print(f"[green]ready[/green]: {reason}" if ready else
+                  f"[red]NOT READY[/red] (scoring answers 503): {reason}", soft_wrap=True)
+    console.print(f"OpenAPI page: http://{host}:{port}/docs")
+    uvicorn.run(app, host=host, port=port, workers=1, access_log=access_log,
+                log_level="info", timeout_graceful_shutdown=5)
+
+
 def _model_cli_config() -> model_cli.ModelCliConfig:
     settings = Settings()
     return model_cli.ModelCliConfig(
@@ -139,5 +255,5 @@ def register(app: typer.Typer) -> None:
     app.add_typer(users_app, name="users")
     app.add_typer(audit_app, name="audit")
     app.add_typer(db_app, name="db")
+    app.command("serve")(serve)
     model_cli.configure(_model_cli_config)
-    # The lead adds `serve`, `model promote` and `demo` here.

@@ -6,6 +6,7 @@ field, the bad value and what was expected, so a practitioner can fix the case.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
@@ -51,8 +52,22 @@ def _enum(name: str, allowed: tuple[str, ...]) -> Any:
     ]
 
 
+_today_cache: tuple[float, date] = (0.0, date.min)
+
+
+def _utc_today() -> date:
+    """Today's UTC date, read from the clock once per UTC day (a case holds hundreds of dates)."""
+    global _today_cache
+    now = time.time()
+    expires, day = _today_cache
+    if now >= expires:
+        day = datetime.now(UTC).date()
+        _today_cache = ((now // 86_400 + 1) * 86_400, day)
+    return day
+
+
 def _not_in_future(value: date) -> date:
-    if value > datetime.now(UTC).date():
+    if value > _utc_today():
         raise ValueError(f"date {value.isoformat()} is in the future")
     return value
 

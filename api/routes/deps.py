@@ -12,8 +12,11 @@ from api.scoring import Scorer
 from api.settings import Settings
 from api.store.db import Store
 
+# The plain look-ups are `async def` so FastAPI calls them on the event loop
+# instead of handing each to the thread pool (a thread hop per dependency).
 
-def get_store(request: Request) -> Store:
+
+async def get_store(request: Request) -> Store:
     """The application's store (one engine per process)."""
     store: Store = request.app.state.store
     return store
@@ -21,17 +24,18 @@ def get_store(request: Request) -> Store:
 
 def get_session(request: Request) -> Iterator[Session]:
     """A session for the request, closed (and rolled back if uncommitted) afterwards."""
-    with get_store(request).session() as session:
+    store: Store = request.app.state.store
+    with store.session() as session:
         yield session
 
 
-def get_scorer(request: Request) -> Scorer:
+async def get_scorer(request: Request) -> Scorer:
     """The scorer wired into the application."""
     scorer: Scorer = request.app.state.scorer
     return scorer
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     """The settings the application was created with."""
     settings: Settings = request.app.state.settings
     return settings

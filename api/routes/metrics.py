@@ -17,6 +17,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     Info,
     generate_latest,
@@ -53,10 +54,16 @@ class Metrics:
             registry=self.registry,
         )
         self.model = Info("safeguard_model", "The model serving scores.", registry=self.registry)
+        self.model_ready = Gauge(
+            "safeguard_model_ready",
+            "1 when a model passed its checks at start-up and is serving, 0 otherwise.",
+            registry=self.registry,
+        )
 
-    def set_model(self, name: str, version: str) -> None:
-        """Record which model is serving."""
+    def set_model(self, name: str, version: str, *, ready: bool = True) -> None:
+        """Record which model is serving, and whether it can score."""
         self.model.info({"name": name, "version": version})
+        self.model_ready.set(1 if ready else 0)
 
     def count_scores(self, bands: Iterable[tuple[str, str]]) -> None:
         """Count scored referrals by (band, rag)."""

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from fastapi import APIRouter, HTTPException, Request, status
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from api.audit import AuditEvent, commit_with_audit, request_hash
 from api.auth import Principal, TriageUser
@@ -95,7 +96,7 @@ def _score(
 
 
 @router.post("/score", responses=_SCORE_RESPONSES)
-def score_case(
+async def score_case(
     case: CasePayload,
     request: Request,
     principal: TriageUser,
@@ -103,7 +104,15 @@ def score_case(
     scorer: ScorerDep,
 ) -> ScoreResult:
     """Score one referral, store the result with its explanation, and audit it."""
-    return _score(request, session, principal, scorer, [case])[0]
+    # One case is a few milliseconds of CPU: scored on the event loop, not handed
+    # to a worker thread. The trees' predictions release the GIL around each
+    # tree; in a worker, every release hands the GIL to the loop (busy parsing
+    # other requests) and the worker waits to get it back. Storing blocks on the
+    # database, so that part goes to the thread pool.
+    results = _run_scorer(scorer, [case])
+    await run_in_threadpool(_store_and_audit, session, principal, [case], results)
+    request.app.state.metrics.count_scores((r.band, r.rag) for r in results)
+    return results[0]
 
 
 @router.post("/score/batch", responses=_SCORE_RESPONSES)
@@ -115,7 +124,10 @@ def score_batch(
     scorer: ScorerDep,
     settings: SettingsDep,
 ) -> BatchResult:
-    """Score up to `max_batch_cases` referrals at once (413 beyond); each is stored and audited."""
+    """Score up to `max_batch_cases` referrals at once (413 beyond); each is stored and audited.
+
+    A batch can take seconds, so it runs in the thread pool, never on the event loop.
+    """
     if len(batch.cases) > settings.max_batch_cases:
         raise HTTPException(
             status.HTTP_413_CONTENT_TOO_LARGE,

@@ -1,4 +1,5 @@
-"""Fixtures: databases on SQLite and PostgreSQL, an app with the fake scorer, keys per role."""
+"""Fixtures: databases on SQLite and PostgreSQL, an app with the fake scorer, keys per role,
+and a real model (trained on a small synthetic extract) with an app serving it."""
 
 from __future__ import annotations
 
@@ -14,11 +15,19 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
+from threadpoolctl import threadpool_limits
 
 from api.app import create_app
 from api.auth import ROLES, KeyHasher, issue_key
+from api.model_scorer import load_scorer
 from api.settings import Settings
 from api.store import Store, init_db, repository
+from model.data import PreparedExtract, prepare_extract
+from model.registry import LoadedModel, ModelRegistry
+from model.risk_model import RiskModel
+from model.train import TrainingConfig
+from model.workflow import train_and_register
+from pipelines.synth import SynthConfig, generate_extract
 from tests.api.fakes import FakeScorer
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -145,3 +154,103 @@ def api_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiEnv]:
 def api(api_env: ApiEnv) -> ApiEnv:
     """The shared app (tests use fresh referral ids, so they do not see each other's data)."""
     return api_env
+
+
+# --- A real model: trained once per test process on a small synthetic extract ---
+
+MODEL_NAME = "test-risk-model"
+
+
+@dataclass
+class TrainedModel:
+    """A model trained on a small extract, registered and promoted to ``champion``."""
+
+    registry: ModelRegistry
+    version: str
+    loaded: LoadedModel
+    prepared: PreparedExtract
+
+    def settings_overrides(self) -> dict[str, Any]:
+        """The settings that point a service at this model's MLflow store."""
+        return registry_settings(self.registry)
+
+
+def registry_settings(registry: ModelRegistry) -> dict[str, Any]:
+    """Settings fields naming a registry (tracking URI, artifact folder, model name)."""
+    return {
+        "mlflow_tracking_uri": registry.tracking_uri,
+        "mlflow_artifact_root": registry.artifact_root,
+        "model_name": registry.model_name,
+    }
+
+
+_EMPTY_MLFLOW_DB: dict[str, bytes] = {}
+
+
+def empty_registry(folder: Path) -> ModelRegistry:
+    """An MLflow store of its own (SQLite tracking, local artifacts) in ``folder``.
+
+    MLflow migrates a new tracking database for a second or two; every store after
+    the first in a test process starts from a copy of the first, freshly migrated.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    database = folder / "mlflow.db"
+    if "db" in _EMPTY_MLFLOW_DB:
+        database.write_bytes(_EMPTY_MLFLOW_DB["db"])
+    registry = ModelRegistry(
+        f"sqlite:///{database}", model_name=MODEL_NAME, artifact_root=str(folder / "artifacts")
+    )
+    if "db" not in _EMPTY_MLFLOW_DB:
+        registry.list_versions()  # creates and migrates the database
+        _EMPTY_MLFLOW_DB["db"] = database.read_bytes()
+    return registry
+
+
+def register_copy(
+    folder: Path, model: RiskModel, golden: list[dict[str, Any]], *, alias: str | None = "champion"
+) -> tuple[ModelRegistry, str]:
+    """Register ``model`` with ``golden`` as version 1 of a fresh store (promoted when asked)."""
+    registry = empty_registry(folder)
+    run_id = registry.start_run("t", run_name="copy")
+    version = registry.register(run_id, model, golden, description="a test copy").version
+    if alias:
+        registry.promote(version, alias)
+    return registry, version
+
+
+@pytest.fixture(scope="session")
+def trained_model(tmp_path_factory: pytest.TempPathFactory) -> TrainedModel:
+    """Synthetic extract (3,000 referrals) -> train -> register -> promote, once per worker."""
+    folder = tmp_path_factory.mktemp("model")
+    extract = folder / "extract"
+    generate_extract(
+        SynthConfig(n_referrals=3_000, seed=23, file_format="parquet", corrupt=False),
+        out_dir=extract,
+    )
+    registry = empty_registry(folder / "mlflow")
+    # One OpenMP thread: both xdist workers train at once, and teams of two per
+    # worker on two cores spin against each other (several times slower).
+    with threadpool_limits(1):
+        outcome = train_and_register(
+            extract, registry=registry, experiment="t", config=TrainingConfig(max_iter=40)
+        )
+    registry.promote(outcome.version.version, "champion")
+    return TrainedModel(
+        registry=registry,
+        version=outcome.version.version,
+        loaded=registry.load("champion"),
+        prepared=prepare_extract(extract),
+    )
+
+
+@pytest.fixture(scope="session")
+def model_api(
+    trained_model: TrainedModel, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ApiEnv]:
+    """The app on SQLite serving the trained model through `load_scorer`, as `serve` does."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('model_api') / 'api.db'}"
+    init_db(url)
+    settings = make_settings(url, max_batch_cases=5, **trained_model.settings_overrides())
+    keys, revoked = issue_keys(settings)
+    with TestClient(create_app(settings, load_scorer(settings))) as client:
+        yield ApiEnv(client=client, keys=keys, revoked_key=revoked, settings=settings)

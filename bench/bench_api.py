@@ -1,0 +1,277 @@
+"""Serving speed: POST /v1/score under wrk (8 connections) beside the in-process path.
+
+Trains a model on a synthetic extract (20,000 referrals; kept in the state folder
+and reused on later runs), picks one realistic case (a referral with a few hundred
+agency records), starts `safeguard serve` on 127.0.0.1 and drives POST /v1/score
+with wrk from the same machine. Prints requests per second, median and p99
+latency, the server's CPU time per request, and the in-process time of the same
+case (`CaseScorer.rate_cases`, median of 200) with the served throughput as a
+ratio of what that bare path could do. Every request is a real score: stored,
+audited and explained.
+
+Run: .venv/bin/python bench/bench_api.py [--referrals N] [--duration S] [--connections C]
+     [--state DIR] [--fresh]
+wrk: on the PATH, or unpacked by `make wrk` into var/tools (no root needed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from threadpoolctl import threadpool_limits
+
+ROOT = Path(__file__).resolve().parents[1]
+SAFEGUARD = ROOT / ".venv" / "bin" / "safeguard"
+LOCAL_WRK = ROOT / "var" / "tools" / "usr" / "bin" / "wrk"
+BENCH_PEPPER = "bench-only-pepper-" + "b" * 32
+TARGET_RPS, TARGET_MEDIAN_MS, TARGET_RATIO = 150.0, 25.0, 0.70
+CASE_RECORDS = (200, 400)
+
+# Prints one JSON line after the run: wrk's own latency histogram and counters.
+WRK_REPORT = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'WRK_JSON {"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, '
+    .. '"mean_us": %.1f, "max_us": %d, "connect": %d, "read": %d, "write": %d, '
+    .. '"status": %d, "timeout": %d}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    latency.mean, latency.max, e.connect, e.read, e.write, e.status, e.timeout))
+end
+"""
+
+
+def state_settings(state: Path) -> dict[str, str]:
+    """The environment that points `safeguard` at the bench's own database and registry."""
+    return {
+        "SAFEGUARD_DATABASE_URL": f"sqlite:///{state / 'api.db'}",
+        "SAFEGUARD_MLFLOW_TRACKING_URI": f"sqlite:///{state / 'mlflow.db'}",
+        "SAFEGUARD_MLFLOW_ARTIFACT_ROOT": str(state / "mlartifacts"),
+        "SAFEGUARD_API_KEY_PEPPER": BENCH_PEPPER,
+        "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+    }
+
+
+def find_wrk() -> list[str]:
+    """The wrk command (with its unpacked library folder when it is the local copy)."""
+    if found := shutil.which("wrk"):
+        return [found]
+    if LOCAL_WRK.exists():
+        libraries = LOCAL_WRK.parents[1] / "lib" / "x86_64-linux-gnu"
+        return ["env", f"LD_LIBRARY_PATH={libraries}", str(LOCAL_WRK)]
+    sys.exit("wrk is not installed: run `make wrk` (unpacks the Debian package into var/tools)")
+
+
+def ensure_model(state: Path, referrals: int, fresh: bool) -> None:
+    """Train and promote a model in the state folder, unless one is there already."""
+    from model.registry import ModelRegistry, RegistryError
+    from model.workflow import default_config, train_and_register
+    from pipelines.synth import SynthConfig, generate_extract
+
+    env = state_settings(state)
+    if fresh and state.exists():
+        shutil.rmtree(state)
+    state.mkdir(parents=True, exist_ok=True)
+    registry = ModelRegistry(env["SAFEGUARD_MLFLOW_TRACKING_URI"], model_name="safeguard-risk",
+                             artifact_root=env["SAFEGUARD_MLFLOW_ARTIFACT_ROOT"])
+    try:
+        registry.resolve("champion")
+        print(f"reusing the model in {state} (--fresh to retrain)")
+        return
+    except RegistryError:
+        pass
+    extract = state / "extract"
+    print(f"training on a synthetic extract of {referrals:,} referrals ...", flush=True)
+    generate_extract(SynthConfig(n_referrals=referrals, seed=7, file_format="parquet",
+                                 corrupt=False), out_dir=extract)
+    outcome = train_and_register(extract, registry=registry, experiment="bench",
+                                 config=default_config(0))
+    registry.promote(outcome.version.version, "champion")
+
+
+def pick_case(state: Path) -> dict[str, Any]:
+    """A referral with a few hundred agency records, as the JSON a hub would send."""
+    cached = state / "case.json"
+    if cached.exists():
+        case: dict[str, Any] = json.loads(cached.read_text(encoding="utf-8"))
+        return case
+    from data_contracts import validate_extract
+    from pipelines.case import case_payload_from_frames
+
+    frames = dict(validate_extract(state / "extract").feeds)
+    low, high = CASE_RECORDS
+    for referral_id in frames["referrals"]["referral_id"].sample(frac=1.0, random_state=3):
+        case = json.loads(json.dumps(case_payload_from_frames(frames, referral_id), default=str))
+        if low <= len(case["events"]) <= high:
+            cached.write_text(json.dumps(case), encoding="utf-8")
+            return case
+    sys.exit(f"no referral with {low} to {high} records in the extract")
+
+
+def in_process(state: Path, case: dict[str, Any], repeats: int = 200) -> dict[str, float]:
+    """Median time of `CaseScorer.rate_cases` on the case, one thread, as the server runs it."""
+    from model.registry import ModelRegistry
+    from model.service import CaseScorer
+
+    env = state_settings(state)
+    registry = ModelRegistry(env["SAFEGUARD_MLFLOW_TRACKING_URI"], model_name="safeguard-risk",
+                             artifact_root=env["SAFEGUARD_MLFLOW_ARTIFACT_ROOT"])
+    scorer = CaseScorer(registry.load("champion"))
+    figures = {}
+    for label, limit in (("one_thread", 1), ("default_threads", None)):
+        with threadpool_limits(limit):
+            for _ in range(20):
+                scorer.rate_cases([case])
+            times = []
+            for _ in range(repeats):
+                start = time.perf_counter()
+                scorer.rate_cases([case])
+                times.append(time.perf_counter() - start)
+        figures[label] = statistics.median(times) * 1000
+    return figures
+
+
+def add_user(state: Path) -> str:
+    """A fresh database with one triage user; returns the user's key."""
+    from api.auth import KeyHasher, issue_key
+    from api.store import Store, init_db
+
+    (state / "api.db").unlink(missing_ok=True)
+    url = state_settings(state)["SAFEGUARD_DATABASE_URL"]
+    init_db(url)
+    store = Store(url)
+    with store.session() as session:
+        issued = issue_key(session, KeyHasher(BENCH_PEPPER), name="bench", role="triage")
+        session.commit()
+    store.dispose()
+    return issued.key
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start_service(state: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+    """`safeguard serve` on 127.0.0.1, waited for until /readyz answers 200."""
+    env = {**os.environ, **state_settings(state)}
+    with log.open("wb") as out:
+        server = subprocess.Popen([str(SAFEGUARD), "serve", "--port", str(port)], env=env,
+                                  stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            sys.exit(f"the service exited ({server.returncode}); see {log}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as answer:
+                if answer.status == 200:
+                    return server
+        except OSError:
+            time.sleep(0.5)
+    server.terminate()
+    sys.exit(f"the service was not ready within 180 s; see {log}")
+
+
+def run_wrk(wrk: list[str], url: str, script: Path, *, seconds: int, connections: int
+            ) -> dict[str, Any]:
+    """One wrk run (one thread, `connections` connections); its JSON report."""
+    done = subprocess.run(
+        [*wrk, "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
+        capture_output=True, text=True, check=True)
+    line = next(x for x in done.stdout.splitlines() if x.startswith("WRK_JSON "))
+    report: dict[str, Any] = json.loads(line.removeprefix("WRK_JSON "))
+    return report
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def serve_and_load(state: Path, case: dict[str, Any], args: argparse.Namespace
+                   ) -> dict[str, Any]:
+    """Start the service, warm it up, load it with wrk; the figures of the measured run."""
+    wrk, key, port = find_wrk(), add_user(state), free_port()
+    url = f"http://127.0.0.1:{port}/v1/score"
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "score.lua"
+        script.write_text(
+            f'wrk.method = "POST"\nwrk.body = {json.dumps(json.dumps(case))}\n'
+            'wrk.headers["Content-Type"] = "application/json"\n'
+            f'wrk.headers["Authorization"] = "Bearer {key}"\n' + WRK_REPORT, encoding="utf-8")
+        server = start_service(state, port, state / "serve.log")
+        try:
+            run_wrk(wrk, url, script, seconds=3, connections=args.connections)  # warm-up
+            cpu_before = cpu_seconds(server.pid)
+            report = run_wrk(wrk, url, script, seconds=args.duration,
+                             connections=args.connections)
+            report["server_cpu_s"] = cpu_seconds(server.pid) - cpu_before
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    return report
+
+
+def print_figures(served: dict[str, Any], bare: dict[str, float], case: dict[str, Any],
+                  connections: int) -> None:
+    seconds = served["duration_us"] / 1e6
+    rps = served["requests"] / seconds
+    errors = sum(served[k] for k in ("connect", "read", "write", "status", "timeout"))
+    median, p99 = served["p50_us"] / 1000, served["p99_us"] / 1000
+    bare_rps = 1000 / bare["one_thread"]
+    ratio = rps / bare_rps
+    print(f"case: {len(case['events'])} agency records, "
+          f"{len(case['household_members'])} household members, "
+          f"{len(case['previous_referrals'])} previous referrals; "
+          f"{os.cpu_count()} CPUs shared by the server and wrk")
+    print(f"served (wrk, {connections} connections, {seconds:.0f} s): {rps:.1f} requests/s, "
+          f"median {median:.1f} ms, p99 {p99:.1f} ms, {served['requests']} requests, "
+          f"{errors} errors; server CPU {served['server_cpu_s'] / served['requests'] * 1000:.2f}"
+          " ms per request")
+    print(f"in-process CaseScorer.rate_cases, median of 200: {bare['one_thread']:.2f} ms "
+          f"(one OpenMP thread, as served; {bare['default_threads']:.2f} ms with the default "
+          f"threads) = {bare_rps:.0f} cases/s on one core")
+    print(f"served / in-process throughput: {ratio:.2f}")
+    for name, ok in (
+        (f"throughput >= {TARGET_RPS:.0f} requests/s", rps >= TARGET_RPS),
+        (f"median < {TARGET_MEDIAN_MS:.0f} ms", median < TARGET_MEDIAN_MS),
+        (f"served >= {TARGET_RATIO:.0%} of in-process", ratio >= TARGET_RATIO),
+        ("no errors", errors == 0),
+    ):
+        print(f"  {'met ' if ok else 'MISSED'} {name}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--referrals", type=int, default=20_000)
+    parser.add_argument("--duration", type=int, default=20, help="Seconds of measured load.")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--state", type=Path, default=ROOT / "bench" / "out" / "api")
+    parser.add_argument("--fresh", action="store_true", help="Retrain even if a model exists.")
+    args = parser.parse_args()
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    state = args.state.resolve()
+    ensure_model(state, args.referrals, args.fresh)
+    case = pick_case(state)
+    bare = in_process(state, case)
+    served = serve_and_load(state, case, args)
+    print_figures(served, bare, case, args.connections)
+
+
+if __name__ == "__main__":
+    main()

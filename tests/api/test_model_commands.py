@@ -1,0 +1,140 @@
+"""`safeguard model promote` and `safeguard serve`, run as an operator would."""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from api.cli import app as safeguard
+from api.model_scorer import ModelScorer
+from api.store import AuditEntry, Store
+from model.registry import ModelRegistry
+from tests.api.conftest import TEST_PEPPER, TrainedModel, register_copy
+
+Run = Callable[..., tuple[int, str]]
+
+
+@pytest.fixture
+def registry(tmp_path: Path, trained_model: TrainedModel) -> ModelRegistry:
+    """A store holding the trained model as version 1, with no alias yet."""
+    model = trained_model.loaded
+    return register_copy(tmp_path / "mlflow", model.model, model.golden, alias=None)[0]
+
+
+@pytest.fixture
+def run(tmp_path: Path, registry: ModelRegistry, monkeypatch: pytest.MonkeyPatch) -> Run:
+    """Run a `safeguard` command against the test's database and registry."""
+    environment = {
+        "SAFEGUARD_DATABASE_URL": f"sqlite:///{tmp_path / 'api.db'}",
+        "SAFEGUARD_MLFLOW_TRACKING_URI": registry.tracking_uri,
+        "SAFEGUARD_MLFLOW_ARTIFACT_ROOT": str(registry.artifact_root),
+        "SAFEGUARD_MODEL_NAME": registry.model_name,
+        "SAFEGUARD_API_KEY_PEPPER": TEST_PEPPER,
+    }
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    runner = CliRunner()
+
+    def invoke(*args: str) -> tuple[int, str]:
+        result = runner.invoke(safeguard, list(args))
+        return result.exit_code, result.output
+
+    return invoke
+
+
+def audit_entries(tmp_path: Path) -> list[AuditEntry]:
+    store = Store(f"sqlite:///{tmp_path / 'api.db'}")
+    with store.session() as session:
+        entries = list(session.scalars(select(AuditEntry).order_by(AuditEntry.seq)))
+    store.dispose()
+    return entries
+
+
+def test_promote_moves_the_alias_and_audits_who_did_it(
+    run: Run, registry: ModelRegistry, tmp_path: Path
+) -> None:
+    assert run("db", "upgrade")[0] == 0
+    code, output = run("model", "promote", "1")
+    assert code == 0, output
+    assert registry.resolve("champion").version == "1"
+    entry = audit_entries(tmp_path)[-1]
+    assert (entry.action, entry.model_version, entry.role) == ("model_promote", "1", "admin")
+    assert entry.user_name == f"cli:{getpass.getuser()}"
+    assert entry.details["alias"] == "champion" and entry.details["previous_version"] is None
+    assert run("audit", "verify")[0] == 0
+
+
+def test_promote_latest_names_the_newest_version_and_the_one_it_replaces(
+    run: Run, registry: ModelRegistry, tmp_path: Path, trained_model: TrainedModel
+) -> None:
+    run("db", "upgrade")
+    run("model", "promote", "1")
+    run_id = registry.start_run("t", run_name="second")
+    registry.register(run_id, trained_model.loaded.model, trained_model.loaded.golden,
+                      description="a second version")
+    code, output = run("model", "promote", "latest", "--alias", "champion")
+    assert code == 0, output
+    assert registry.resolve("champion").version == "2"
+    entry = audit_entries(tmp_path)[-1]
+    assert (entry.model_version, entry.details["previous_version"]) == ("2", "1")
+
+
+def test_an_unknown_version_is_refused_and_nothing_is_audited(
+    run: Run, registry: ModelRegistry, tmp_path: Path
+) -> None:
+    run("db", "upgrade")
+    before = len(audit_entries(tmp_path))
+    code, output = run("model", "promote", "99")
+    assert code == 1 and "no version '99'" in output
+    assert len(audit_entries(tmp_path)) == before
+    assert registry.list_versions()[0].aliases == ()
+
+
+def test_promote_refuses_before_the_database_exists(run: Run, registry: ModelRegistry) -> None:
+    code, output = run("model", "promote", "1")
+    assert code == 1 and "safeguard db upgrade" in output
+    assert registry.list_versions()[0].aliases == ()
+
+
+def serve_capturing(run: Run, monkeypatch: pytest.MonkeyPatch, *args: str
+                    ) -> tuple[int, str, dict[str, Any]]:
+    """Run `serve` with uvicorn replaced by a recorder of what it was asked to serve."""
+    served: dict[str, Any] = {}
+
+    def fake_run(app: Any, **options: Any) -> None:
+        served.update(options, app=app)
+
+    monkeypatch.setattr("uvicorn.run", fake_run)
+    code, output = run("serve", *args)
+    return code, output, served
+
+
+def test_serve_migrates_loads_the_champion_and_listens_where_asked(
+    run: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    run("db", "upgrade")
+    run("model", "promote", "1")
+    code, output, served = serve_capturing(run, monkeypatch, "--port", "8765")
+    assert code == 0, output
+    assert (served["host"], served["port"], served["workers"]) == ("127.0.0.1", 8765, 1)
+    assert isinstance(served["app"].state.scorer, ModelScorer) and "ready" in output
+    with TestClient(served["app"]) as client:
+        assert client.get("/readyz").status_code == 200
+    entry = audit_entries(tmp_path)[-1]
+    assert (entry.action, entry.model_version) == ("service_start", "1")
+
+
+def test_serve_without_an_approved_model_starts_not_ready(
+    run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, output, served = serve_capturing(run, monkeypatch)  # a fresh database, no alias
+    assert code == 0 and "NOT READY" in output and "champion" in output
+    with TestClient(served["app"]) as client:
+        assert client.get("/readyz").status_code == 503

@@ -1,0 +1,126 @@
+"""The service with a real model: full explained results, batch parity, model card, metrics."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from api.schemas import DECISION_SUPPORT_NOTICE
+from data_contracts.vocab import AGENCIES
+from model.explain import AGENCY_GROUPS
+from model.score import rate_table
+from pipelines.case import case_payload_from_frames
+from tests.api.conftest import ApiEnv, TrainedModel
+
+
+def payload(model: TrainedModel, referral_id: str) -> dict[str, Any]:
+    """The JSON body a hub would send for one referral of the training extract."""
+    case = case_payload_from_frames(model.prepared.feeds, referral_id)
+    return json.loads(json.dumps(case, default=str))  # dates as the ISO strings sent on the wire
+
+
+def busy_referrals(model: TrainedModel, n: int) -> list[str]:
+    """Referrals with records from several agencies (their explanations have most to say)."""
+    features = model.prepared.features
+    held = features[[f"{a}_records_held" for a in AGENCIES]].sum(axis=1)
+    return features.loc[held >= 3, "referral_id"].astype(str).head(n).tolist()
+
+
+def batch_rating(model: TrainedModel, referral_id: str) -> dict[str, Any]:
+    """The batch job's rating of a referral (features from the whole extract)."""
+    features = model.prepared.features
+    row = features[features["referral_id"].astype(str) == referral_id]
+    table = rate_table(model.loaded.model, row, model_version=model.version)
+    return dict(table.iloc[0])
+
+
+def test_score_returns_the_full_explained_result(
+    model_api: ApiEnv, trained_model: TrainedModel
+) -> None:
+    referral_id = busy_referrals(trained_model, 1)[0]
+    response = model_api.client.post(
+        "/v1/score", json=payload(trained_model, referral_id), headers=model_api.headers("triage")
+    )
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert result["referral_id"] == referral_id
+    assert (result["model_name"], result["model_version"]) == (
+        trained_model.registry.model_name, trained_model.version)
+    assert 1 <= result["score"] <= 20 and 0.0 <= result["probability"] <= 1.0
+    bands = {b.name: b for b in trained_model.loaded.model.governance.bands}
+    assert result["rag"] == bands[result["band"]].rag
+    assert result["response_timescale"] == bands[result["band"]].response_timescale
+    assert result["top_factors"] and all(
+        f["sentence"] and f["direction"] in ("raises", "lowers") for f in result["top_factors"])
+    assert set(result["contributions_by_agency"]) == set(AGENCY_GROUPS)
+    total = result["base_value"] + sum(result["contributions_by_agency"].values())
+    assert total == pytest.approx(result["raw_score"], abs=1e-6)
+    assert set(result["agencies_not_seen"]) <= set(AGENCIES)
+    assert result["decision_support_notice"] == DECISION_SUPPORT_NOTICE
+
+
+@pytest.mark.parametrize("position", [0, 1, 2])
+def test_a_served_score_equals_the_batch_rating_of_the_same_referral(
+    model_api: ApiEnv, trained_model: TrainedModel, position: int
+) -> None:
+    referral_id = busy_referrals(trained_model, 3)[position]
+    served = model_api.client.post(
+        "/v1/score", json=payload(trained_model, referral_id), headers=model_api.headers("triage")
+    ).json()
+    batch = batch_rating(trained_model, referral_id)
+    assert served["probability"] == pytest.approx(batch["probability"], abs=1e-9)
+    assert (served["score"], served["band"], served["rag"]) == (
+        batch["score"], batch["band"], batch["rag"])
+    assert [e["rule"] for e in served["escalations"]] == json.loads(batch["escalations"])
+
+
+def test_batch_scoring_gives_each_case_its_single_result_in_order(
+    model_api: ApiEnv, trained_model: TrainedModel
+) -> None:
+    referral_ids = busy_referrals(trained_model, 3)
+    cases = [payload(trained_model, r) for r in reversed(referral_ids)]
+    headers = model_api.headers("admin")
+    response = model_api.client.post("/v1/score/batch", json={"cases": cases}, headers=headers)
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert [r["referral_id"] for r in results] == list(reversed(referral_ids))
+    for case, result in zip(cases, results, strict=True):
+        single = model_api.client.post("/v1/score", json=case, headers=headers).json()
+        assert result["probability"] == pytest.approx(single["probability"], abs=1e-12)
+        assert result["top_factors"] == single["top_factors"]
+
+
+def test_model_endpoint_gives_version_training_date_metrics_and_limits(
+    model_api: ApiEnv, trained_model: TrainedModel
+) -> None:
+    response = model_api.client.get("/v1/model", headers=model_api.headers("data_scientist"))
+    assert response.status_code == 200
+    card = response.json()
+    assert card["ready"] is True and card["version"] == trained_model.version
+    assert card["served_alias"] == "champion" and card["trained_at"]
+    assert 0.5 < card["headline_metrics"]["test_roc_auc"] <= 1.0
+    assert "practitioner decides" in card["intended_use"]
+    assert card["limitations"] and card["bands"]
+
+
+def test_readyz_names_the_verified_model(model_api: ApiEnv, trained_model: TrainedModel) -> None:
+    response = model_api.client.get("/readyz")
+    assert response.status_code == 200
+    reason = response.json()["checks"]["model"]["reason"]
+    assert f"version {trained_model.version}" in reason and "checksum verified" in reason
+
+
+def test_metrics_name_the_model_version_and_count_scores_by_band(
+    model_api: ApiEnv, trained_model: TrainedModel
+) -> None:
+    referral_id = busy_referrals(trained_model, 1)[0]
+    band = model_api.client.post(
+        "/v1/score", json=payload(trained_model, referral_id), headers=model_api.headers("triage")
+    ).json()["band"]
+    text = model_api.client.get("/metrics").text
+    name = trained_model.registry.model_name
+    assert f'safeguard_model_info{{name="{name}",version="{trained_model.version}"}} 1.0' in text
+    assert "safeguard_model_ready 1.0" in text
+    assert f'safeguard_scores_total{{band="{band}",' in text
