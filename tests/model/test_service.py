@@ -15,13 +15,20 @@ from model.train import TrainingResult
 from pipelines.case import case_payload_from_frames
 
 
-def test_live_and_batch_ratings_and_explanations_are_identical(
-        registry: ModelRegistry, trained: TrainingResult, prepared: PreparedExtract) -> None:
-    run_id = registry.start_run("tests", run_name="live")
+def _scorer(registry: ModelRegistry, trained: TrainingResult,
+            prepared: PreparedExtract) -> CaseScorer:
+    """The trained model registered with a small golden set, loaded as the service loads it."""
+    run_id = registry.start_run("tests", run_name="service")
     golden = build_golden_set(trained.model, prepared.feeds, trained.test_ids,
                               trained.test_arrays["probability"], size=5)
     version = registry.register(run_id, trained.model, golden, description="t").version
-    scorer = CaseScorer(registry.load(version))
+    return CaseScorer(registry.load(version))
+
+
+def test_live_and_batch_ratings_and_explanations_are_identical(
+        registry: ModelRegistry, trained: TrainingResult, prepared: PreparedExtract) -> None:
+    scorer = _scorer(registry, trained, prepared)
+    version = scorer.version
     ids = trained.test_ids[:25]
     batch = rate_table(trained.model, prepared.features.set_index("referral_id").loc[ids]
                        .reset_index(), model_version=version,
@@ -43,11 +50,8 @@ def test_live_and_batch_ratings_and_explanations_are_identical(
 
 def test_the_model_card_states_use_limitations_and_metrics(
         registry: ModelRegistry, trained: TrainingResult, prepared: PreparedExtract) -> None:
-    run_id = registry.start_run("tests", run_name="card")
-    golden = build_golden_set(trained.model, prepared.feeds, trained.test_ids,
-                              trained.test_arrays["probability"], size=3)
-    version = registry.register(run_id, trained.model, golden, description="t").version
-    card = CaseScorer(registry.load(version)).model_card()
-    assert card["version"] == version and "decides" in card["intended_use"]
+    scorer = _scorer(registry, trained, prepared)
+    card = scorer.model_card()
+    assert card["version"] == scorer.version and "decides" in card["intended_use"]
     assert card["uses_protected_characteristics"] is False
     assert "log-odds" in card["explanation_note"]
