@@ -15,7 +15,7 @@ import hmac
 import logging
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Final
 
@@ -135,10 +135,16 @@ def current_principal(
     return principal
 
 
-def require_roles(*roles: str) -> Callable[[Principal], Principal]:
-    """A dependency that admits only the given roles (403 for the others)."""
+def require_roles(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency that admits only the given roles (403 for the others).
 
-    def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    It is `async` because it only compares strings: FastAPI then runs it on the event
+    loop instead of a thread-pool hop per request. (Key verification stays in the
+    thread pool: a first verification runs PBKDF2, which must not block the loop.)
+    """
+
+    async def dependency(principal: Annotated[Principal, Depends(current_principal)]
+                         ) -> Principal:
         if principal.role not in roles:
             raise HTTPException(
                 status_code=status.HTTP_403_FORBIDDEN,
