@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from data_contracts import vocab
+from model.sentences import CONTRIBUTIONS_NOTE
 
 MAX_EVENTS_PER_CASE = 5_000
 MAX_HOUSEHOLD_MEMBERS = 100
@@ -232,6 +233,7 @@ class ScoreResult(BaseModel):
     raw_score: float
     base_value: float
     decision_support_notice: str = DECISION_SUPPORT_NOTICE
+    explanation_note: str = CONTRIBUTIONS_NOTE
 
 
 class BatchResult(BaseModel):

@@ -144,6 +144,10 @@ def score(
             fail(str(exc))
     console.print(f"{len(table):,} referrals scored with {info.name} version {info.version} "
                   f"-> {output}")
+    if explanations:
+        from model.sentences import CONTRIBUTIONS_NOTE
+
+        console.print(CONTRIBUTIONS_NOTE)
 
 
 @models_app.command("list")

@@ -34,11 +34,6 @@ from model.sentences import (
 )
 from pipelines.manifest import SPECS_BY_NAME
 
-CONTRIBUTIONS_NOTE: Final = (
-    "Contributions are on the model's log-odds ranking score; calibration then maps that "
-    "score to the probability shown, so contributions explain the ranking, not percentage "
-    "points of probability."
-)
 Direction = Literal["raises", "lowers"]
 REFERRAL_GROUP: Final = "referral"
 AGENCY_GROUPS: Final[tuple[str, ...]] = (*AGENCIES, REFERRAL_GROUP)
@@ -79,7 +74,7 @@ class FactorRecord:
 
 @dataclass(frozen=True)
 class Explanation:
-    """Why one case got its score (log-odds; see `CONTRIBUTIONS_NOTE`)."""
+    """Why one case got its score (log-odds; see `model.sentences.CONTRIBUTIONS_NOTE`)."""
 
     raw_score: float
     base_value: float

@@ -16,6 +16,13 @@ from typing import Final, Literal
 from data_contracts.vocab import AGENCY_LABELS
 from pipelines.manifest import RELATION_PHRASES, SPECS_BY_NAME, WINDOW_PHRASES, FeatureSpec
 
+# How contributions relate to the probability: stated beside every explanation.
+CONTRIBUTIONS_NOTE: Final = (
+    "Contributions are on the model's log-odds ranking score; calibration then maps that "
+    "score to the probability shown, so contributions explain the ranking, not percentage "
+    "points of probability."
+)
+
 Subject = Literal["child", "adult", "person"]
 DisplayValue = int | float | None
 

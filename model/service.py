@@ -12,10 +12,11 @@ from typing import Any, Final
 
 import numpy as np
 
-from model.explain import CONTRIBUTIONS_NOTE, CaseExplainer, Explanation
+from model.explain import CaseExplainer, Explanation
 from model.governance import EscalationRule
 from model.registry import LoadedModel
 from model.risk_model import RiskModel
+from model.sentences import CONTRIBUTIONS_NOTE
 from pipelines.case import build_case_features
 
 INTENDED_USE: Final = (

@@ -59,6 +59,7 @@ def test_score_returns_the_full_explained_result(
     assert total == pytest.approx(result["raw_score"], abs=1e-6)
     assert set(result["agencies_not_seen"]) <= set(AGENCIES)
     assert result["decision_support_notice"] == DECISION_SUPPORT_NOTICE
+    assert "calibration then maps" in result["explanation_note"]
 
 
 @pytest.mark.parametrize("position", [0, 1, 2])
