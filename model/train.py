@@ -145,6 +145,11 @@ def train_model(features: pd.DataFrame, labels: pd.DataFrame, *,
     names = [name for name, keep in zip(candidates, varying, strict=True) if keep]
     X = X[:, varying]
     y = data["label"].to_numpy(dtype=np.int64)
+    for name, rows in (("training", tr), ("validation", va), ("test", te)):
+        if len(np.unique(y[rows])) < 2:
+            raise ValueError(f"the {name} referrals have only one outcome class "
+                             f"({len(rows):,} referrals): the extract needs outcomes "
+                             "(the outcomes feed) on both sides to train and evaluate")
     classifier = fit_classifier(X[tr], y[tr], X[va], y[va], feature_names=names, config=config)
     raw_val = classifier.decision_function(X[va])
     calibrator, calibration_scores = choose_calibrator(raw_val, y[va], seed=config.seed)

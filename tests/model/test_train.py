@@ -125,6 +125,17 @@ def test_calibrators_are_monotone_probabilities(method: str) -> None:
     assert np.all(np.diff(p) >= 0) and p.min() >= 0 and p.max() <= 1
 
 
+def test_training_without_outcomes_is_refused_with_the_reason(
+        prepared: PreparedExtract) -> None:
+    governance, text = load_governance()
+    assert prepared.labels is not None
+    no_outcomes = prepared.labels.assign(label=prepared.labels["label"] * 0)
+    with pytest.raises(ValueError, match="only one outcome class"):
+        train_model(prepared.features, no_outcomes, members=prepared.members,
+                    governance=governance, governance_text=text,
+                    config=TrainingConfig(max_iter=5))
+
+
 def test_training_needs_referrals_with_complete_follow_up(prepared: PreparedExtract) -> None:
     governance, text = load_governance()
     assert prepared.labels is not None
