@@ -12,8 +12,6 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from threadpoolctl import ThreadpoolController
-
 from api.schemas import CasePayload, Escalation, Factor, ScoreResult
 from api.scoring import NoModel, Scorer
 from api.settings import Settings
@@ -31,11 +29,6 @@ class ModelScorer:
         self.alias = alias
         self.name = case_scorer.name
         self.version = case_scorer.version
-        # One OpenMP thread per scoring call: a team of threads per call fights
-        # the server's own threads (and any neighbour) for the same cores. The
-        # controller is built once (scanning loaded libraries costs milliseconds);
-        # the limit, set per call, costs microseconds and is thread-local in OpenMP.
-        self._openmp = ThreadpoolController().select(user_api="openmp")
 
     def readiness(self) -> tuple[bool, str]:
         """Always ready: a scorer exists only for a model that passed its checks."""
@@ -50,9 +43,12 @@ class ModelScorer:
         return [self._result(rating) for rating in ratings]
 
     def rate_payloads(self, payloads: Sequence[Mapping[str, Any]]) -> list[CaseRating]:
-        """Rate and explain payload dicts (as `pipelines.case` reads them), one thread each."""
-        with self._openmp.limit(limits=1):
-            return self.case_scorer.rate_cases(payloads)
+        """Rate and explain payload dicts (as `pipelines.case` reads them).
+
+        The model predicts a case on one OpenMP thread (`model.risk_model.one_openmp_thread`),
+        so a request does not fight the server's own threads for the cores.
+        """
+        return self.case_scorer.rate_cases(payloads)
 
     def model_info(self) -> dict[str, Any]:
         """Version, training date, headline metrics, intended use and limitations."""

@@ -21,9 +21,9 @@ import numpy as np
 import shap
 from joblib import Parallel, delayed
 from sklearn.ensemble import HistGradientBoostingClassifier
-from threadpoolctl import ThreadpoolController
 
 from data_contracts.vocab import AGENCIES, AGENCY_LABELS, PRESENTING_NEEDS
+from model.risk_model import one_openmp_thread
 from model.sentences import (
     NEED_PHRASES,
     SUBJECT_PHRASES,
@@ -150,11 +150,6 @@ class _Layout:
             return ["person"] * len(X)
         flags = X[:, self.adult]
         return ["person" if f != f else "adult" if f else "child" for f in flags.tolist()]
-
-
-@functools.cache
-def _openmp() -> ThreadpoolController:
-    return ThreadpoolController()
 
 
 @functools.lru_cache(maxsize=8)
@@ -304,7 +299,7 @@ class CaseExplainer:
         """The classifier's decision_function, in cache-sized slices on one OpenMP thread."""
         # One thread: parallel regions per tree cost more than they save on these slices,
         # and batch work is already spread over processes. Slices stay in cache.
-        with _openmp().limit(limits=1, user_api="openmp"):
+        with one_openmp_thread():
             return np.concatenate([
                 np.asarray(self.classifier.decision_function(X[s:s + _PREDICT_ROWS]),
                            dtype=np.float64)

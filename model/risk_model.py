@@ -100,16 +100,22 @@ class RiskModel:
         """
         if len(model_matrix) > SINGLE_THREAD_ROWS:
             return np.asarray(self.classifier.decision_function(model_matrix), np.float64)
-        with _threadpools().limit(limits=1, user_api="openmp"):
+        with one_openmp_thread():
             return np.asarray(self.classifier.decision_function(model_matrix), np.float64)
 
     def score_of(self, probability: np.ndarray) -> np.ndarray:
         """Score 1 to 20: the ventile of the probability among the training referrals."""
         return np.searchsorted(self.ventile_edges, probability, side="right") + 1
 
-    def rate(self, features: np.ndarray) -> Ratings:
-        """Rate full manifest feature rows (n x all manifest features)."""
-        raw = self.raw_score(self.model_matrix(features))
+    def rate(self, features: np.ndarray, *, raw_score: np.ndarray | None = None) -> Ratings:
+        """Rate full manifest feature rows (n x all manifest features).
+
+        Args:
+            features: The rows, every manifest feature.
+            raw_score: The classifier's log-odds of these rows when already computed
+                (an explanation computes them), so they are not predicted twice.
+        """
+        raw = self.raw_score(self.model_matrix(features)) if raw_score is None else raw_score
         probability = self.calibrator.transform(raw)
         score = self.score_of(probability)
         model_band = self.governance.band_index(score)
@@ -151,7 +157,13 @@ class RiskModel:
 
 @lru_cache(maxsize=1)
 def _threadpools() -> ThreadpoolController:
+    # Built once: scanning the loaded libraries costs milliseconds, a limit microseconds.
     return ThreadpoolController()
+
+
+def one_openmp_thread() -> Any:
+    """A context in which scikit-learn's OpenMP code runs on one thread."""
+    return _threadpools().limit(limits=1, user_api="openmp")
 
 
 def ventile_edges(training_probability: np.ndarray) -> np.ndarray:

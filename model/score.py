@@ -36,13 +36,11 @@ def rate_table(model: RiskModel, features: pd.DataFrame, *, model_version: str,
     ``agencies_not_seen`` and ``warnings``, JSON-encoded.
     """
     matrix = features[list(FEATURE_NAMES)].to_numpy(dtype=np.float32)
-    ratings = model.rate(matrix)
-    table = _ratings_frame(model, features, ratings, model_version)
-    if explainer is not None:
-        columns = explainer.explain_columns(model.model_matrix(matrix), n_jobs=n_jobs)
-        for name, values in columns.items():
-            table[name] = values
-    return table
+    if explainer is None:
+        return _ratings_frame(model, features, model.rate(matrix), model_version)
+    columns = explainer.explain_columns(model.model_matrix(matrix), n_jobs=n_jobs)
+    ratings = model.rate(matrix, raw_score=np.asarray(columns["raw_score"]))
+    return _ratings_frame(model, features, ratings, model_version).assign(**columns)
 
 
 def _ratings_frame(model: RiskModel, features: pd.DataFrame, ratings: Ratings,

@@ -79,8 +79,9 @@ class CaseScorer:
         if not payloads:
             return []
         features = np.vstack([build_case_features(payload) for payload in payloads])
-        ratings = self.model.rate(features)
         explanations = self.explainer.explain(self.model.model_matrix(features))
+        ratings = self.model.rate(
+            features, raw_score=np.array([e.raw_score for e in explanations]))
         bands = self.model.governance.bands
         rated = []
         for i, payload in enumerate(payloads):

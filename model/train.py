@@ -140,7 +140,8 @@ def train_model(features: pd.DataFrame, labels: pd.DataFrame, *,
     candidates = model_feature_names(
         use_protected_characteristics=governance.use_protected_characteristics)
     tr, va, te = split.train, split.validation, split.test
-    X = data[candidates].to_numpy(dtype=np.float32)
+    full = data[list(FEATURE_NAMES)].to_numpy(dtype=np.float32)
+    X = full[:, [FEATURE_NAMES.index(name) for name in candidates]]
     varying = ~_constant_columns(X[tr])
     names = [name for name, keep in zip(candidates, varying, strict=True) if keep]
     X = X[:, varying]
@@ -158,7 +159,6 @@ def train_model(features: pd.DataFrame, labels: pd.DataFrame, *,
                       metadata={"calibration": calibrator.method,
                                 "n_iter": int(classifier.n_iter_)})
     baseline = fit_baseline(X[tr], y[tr], config=config)
-    full = data[list(FEATURE_NAMES)].to_numpy(dtype=np.float32)
     ratings = model.rate(full[te])
     metrics = {f"test_{k}": v
                for k, v in classification_metrics(y[te], ratings.probability).items()}
