@@ -4,25 +4,28 @@ Every entry carries the hash of the entry before it (``prev_hash``) and its own
 hash over its canonical fields plus ``prev_hash`` (``entry_hash``); sequence
 numbers run 1, 2, 3... without gaps. Editing, inserting or deleting an entry
 therefore breaks the chain at a place `verify_chain` can name. Appends are
-serialised (a process lock on SQLite, a transaction-scoped advisory lock on
-PostgreSQL, and a unique sequence number underneath both) so the chain never
-forks. Nothing in the service updates or deletes an entry, and database
-triggers refuse it.
+serialised so the chain never forks: on SQLite by a thread lock and an exclusive
+lock on a file beside the database (so several server processes and the CLI can
+append to one file), on PostgreSQL by a transaction-scoped advisory lock, and by
+a unique sequence number underneath both. Nothing in the service updates or
+deletes an entry, and database triggers refuse it.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from pydantic import BaseModel
+from sqlalchemy import Table, insert, select, text
 from sqlalchemy.orm import Session
 
 from api.store.models import AuditEntry, utcnow
@@ -49,6 +52,16 @@ def sha256_hex(data: bytes) -> str:
 def request_hash(body: Any) -> str:
     """SHA-256 of the canonical form of a request body (or of a request description)."""
     return sha256_hex(canonical_json(body))
+
+
+def payload_hash(payload: BaseModel) -> str:
+    """SHA-256 of a validated request body's compact JSON (pydantic's, fields in schema order).
+
+    Used for case payloads, which hold hundreds of records: pydantic writes the
+    JSON in Rust, several times faster than sorting keys in Python. The form is
+    just as deterministic: the schema fixes the field order.
+    """
+    return sha256_hex(payload.model_dump_json().encode("utf-8"))
 
 
 @dataclass(frozen=True)
@@ -100,44 +113,75 @@ def compute_entry_hash(entry: AuditEntry) -> str:
 
 @contextmanager
 def _serialised(session: Session) -> Iterator[None]:
-    if session.get_bind().dialect.name == "sqlite":
-        with _SQLITE_WRITE_LOCK:
-            yield
+    bind = session.get_bind()
+    if bind.dialect.name != "sqlite":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK_KEY})
+        yield
         return
-    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK_KEY})
-    yield
+    database = bind.url.database
+    with _SQLITE_WRITE_LOCK:
+        if not database or database == ":memory:" or database.startswith("file:"):
+            yield  # a private in-memory database: only this process can reach it
+            return
+        # flock is per open file, so threads share the thread lock above and each
+        # append opens the lock file afresh; the lock goes when the file closes.
+        with open(f"{database}.audit-lock", "a") as lock_file:
+            fcntl.flock(lock_file, fcntl.LOCK_EX)
+            yield
 
 
-def _last_entry(session: Session) -> AuditEntry | None:
-    return session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).first()
+def _chain_head(session: Session) -> tuple[int, str]:
+    head = session.execute(
+        select(AuditEntry.seq, AuditEntry.entry_hash).order_by(AuditEntry.seq.desc()).limit(1)
+    ).first()
+    return (head.seq, head.entry_hash) if head else (0, GENESIS_HASH)
 
 
-def commit_with_audit(session: Session, events: Sequence[AuditEvent]) -> list[AuditEntry]:
+def commit_with_audit(
+    session: Session,
+    events: Sequence[AuditEvent],
+    *,
+    inserts: Mapping[Table, Sequence[Mapping[str, Any]]] | None = None,
+) -> list[AuditEntry]:
     """Append ``events`` to the chain and commit them with the session's pending work.
 
-    The pending rows (a score, a decision) and their audit entries commit in one
-    transaction: either both are stored or neither is.
+    The pending rows (a score, a decision, and any ``inserts``: rows per table,
+    written as plain inserts) and their audit entries commit in one transaction:
+    either all are stored or none is. Nothing may have been flushed before the
+    call: writes happen only once the append lock is held, so two writers can
+    never each hold what the other waits for.
 
     Returns:
-        The new entries, in chain order.
+        The new entries, in chain order (not attached to the session).
     """
     with _serialised(session):
         try:
+            for table, rows in (inserts or {}).items():
+                if rows:
+                    session.execute(insert(table), list(rows))
             session.flush()
-            last = _last_entry(session)
-            seq, prev_hash = (last.seq, last.entry_hash) if last else (0, GENESIS_HASH)
+            seq, prev_hash = _chain_head(session)
             entries = []
             for event in events:
                 seq += 1
                 entry = _new_entry(event, seq=seq, prev_hash=prev_hash)
-                session.add(entry)
                 entries.append(entry)
                 prev_hash = entry.entry_hash
+            if entries:
+                session.execute(insert(AuditEntry.__table__), [_row(e) for e in entries])
             session.commit()
         except BaseException:
             session.rollback()
             raise
     return entries
+
+
+_ENTRY_COLUMNS = ("seq", "created_at", "user_name", "role", "action", "referral_id",
+                  "model_version", "request_hash", "prev_hash", "entry_hash", "details")
+
+
+def _row(entry: AuditEntry) -> dict[str, Any]:
+    return {column: getattr(entry, column) for column in _ENTRY_COLUMNS}
 
 
 def _new_entry(event: AuditEvent, *, seq: int, prev_hash: str) -> AuditEntry:

@@ -23,8 +23,10 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from api.routes.deps import SessionDep
+from api.routes.deps import StoreDep
+from api.store.db import Store
 from api.store.models import User
 
 logger = logging.getLogger(__name__)
@@ -68,12 +70,19 @@ class KeyHasher:
         material = hmac.new(self._pepper, secret.encode("utf-8"), hashlib.sha256).digest()
         return hashlib.pbkdf2_hmac("sha256", material, bytes.fromhex(salt), PBKDF2_ITERATIONS).hex()
 
+    def verify_cached(self, secret: str, *, stored_hash: str) -> bool | None:
+        """Whether ``secret`` matches a key verified before; None when it needs `verify`."""
+        cached = self._verified.get(stored_hash)
+        if cached is None:
+            return None
+        return hmac.compare_digest(cached, hashlib.sha256(secret.encode("utf-8")).hexdigest())
+
     def verify(self, secret: str, *, salt: str, stored_hash: str) -> bool:
         """Whether ``secret`` matches the stored hash (constant-time comparison)."""
+        known = self.verify_cached(secret, stored_hash=stored_hash)
+        if known is not None:
+            return known
         digest = hashlib.sha256(secret.encode("utf-8")).hexdigest()
-        cached = self._verified.get(stored_hash)
-        if cached is not None:
-            return hmac.compare_digest(cached, digest)
         if not hmac.compare_digest(self.hash(secret, salt), stored_hash):
             return False
         with self._lock:
@@ -95,15 +104,27 @@ def issue_key(session: Session, hasher: KeyHasher, *, name: str, role: str) -> I
     return IssuedKey(user=user, key=f"{key_id}.{secret}")
 
 
-def authenticate_key(session: Session, hasher: KeyHasher, key: str) -> Principal | None:
-    """The active user a key belongs to, or None (unknown, malformed, wrong or revoked)."""
+def split_key(key: str) -> tuple[str, str] | None:
+    """(key id, secret) of a well-formed key, else None."""
     key_id, _, secret = key.strip().partition(".")
     if not key_id or not secret or len(key_id) > 32 or len(secret) > 128:
         return None
+    return key_id, secret
+
+
+def active_user(session: Session, key_id: str) -> User | None:
+    """The user holding key ``key_id``, unless there is none or the key is revoked."""
     user = session.scalars(select(User).where(User.key_id == key_id)).first()
-    if user is None or user.revoked_at is not None:
+    return None if user is None or user.revoked_at is not None else user
+
+
+def authenticate_key(session: Session, hasher: KeyHasher, key: str) -> Principal | None:
+    """The active user a key belongs to, or None (unknown, malformed, wrong or revoked)."""
+    parts = split_key(key)
+    user = active_user(session, parts[0]) if parts else None
+    if parts is None or user is None:
         return None
-    if not hasher.verify(secret, salt=user.key_salt, stored_hash=user.key_hash):
+    if not hasher.verify(parts[1], salt=user.key_salt, stored_hash=user.key_hash):
         return None
     return Principal(name=user.name, role=user.role)
 
@@ -118,19 +139,40 @@ _UNAUTHORISED = HTTPException(
 )
 
 
-def current_principal(
+def _active_user_in_store(store: Store, key_id: str) -> User | None:
+    with store.session() as session:
+        return active_user(session, key_id)
+
+
+async def current_principal(
     request: Request,
-    session: SessionDep,
+    store: StoreDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     api_key: Annotated[str | None, Depends(_api_key_header)],
 ) -> Principal:
-    """Authenticate the request from its bearer token or X-API-Key header (401 otherwise)."""
+    """Authenticate the request from its bearer token or X-API-Key header (401 otherwise).
+
+    The user is looked up (revocation included) on every request, through
+    `Store.run`. A key's first verification runs PBKDF2, which must not hold up
+    the event loop, so it goes to the thread pool; later ones are one SHA-256.
+    """
     key = bearer.credentials if bearer is not None else api_key
-    if not key:
+    parts = split_key(key) if key else None
+    if parts is None:
         raise _UNAUTHORISED
-    principal = authenticate_key(session, request.app.state.key_hasher, key)
-    if principal is None:
+    key_id, secret = parts
+    user = await store.run(_active_user_in_store, store, key_id)
+    if user is None:
         raise _UNAUTHORISED
+    hasher: KeyHasher = request.app.state.key_hasher
+    verified = hasher.verify_cached(secret, stored_hash=user.key_hash)
+    if verified is None:
+        verified = await run_in_threadpool(
+            hasher.verify, secret, salt=user.key_salt, stored_hash=user.key_hash
+        )
+    if not verified:
+        raise _UNAUTHORISED
+    principal = Principal(name=user.name, role=user.role)
     request.state.principal = principal
     return principal
 

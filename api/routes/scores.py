@@ -6,15 +6,14 @@ import logging
 from collections.abc import Sequence
 
 from fastapi import APIRouter, HTTPException, Request, status
-from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
-from api.audit import AuditEvent, commit_with_audit, request_hash
+from api.audit import AuditEvent, commit_with_audit, payload_hash
 from api.auth import Principal, TriageUser
-from api.routes.deps import ScorerDep, SessionDep, SettingsDep
+from api.routes.deps import ScorerDep, SettingsDep, StoreDep
 from api.schemas import BatchIn, BatchResult, CasePayload, Problem, ScoreResult
 from api.scoring import ModelUnavailable, Scorer
-from api.store.models import Score
+from api.store.db import Store
+from api.store.models import Score, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -48,26 +47,26 @@ def _run_scorer(scorer: Scorer, cases: Sequence[CasePayload]) -> list[ScoreResul
 
 
 def _store_and_audit(
-    session: Session,
+    store: Store,
     principal: Principal,
     cases: Sequence[CasePayload],
     results: Sequence[ScoreResult],
 ) -> None:
-    events = []
+    """Store the scores and their audit entries in one transaction (a session of its own)."""
+    rows, events = [], []
     for case, result in zip(cases, results, strict=True):
-        session.add(
-            Score(
-                referral_id=result.referral_id,
-                model_name=result.model_name,
-                model_version=result.model_version,
-                probability=result.probability,
-                score=result.score,
-                band=result.band,
-                rag=result.rag,
-                result=result.model_dump(mode="json"),
-                user_name=principal.name,
-            )
-        )
+        rows.append({
+            "referral_id": result.referral_id,
+            "model_name": result.model_name,
+            "model_version": result.model_version,
+            "probability": result.probability,
+            "score": result.score,
+            "band": result.band,
+            "rag": result.rag,
+            "result": result.model_dump(mode="json"),
+            "user_name": principal.name,
+            "created_at": utcnow(),
+        })
         events.append(
             AuditEvent(
                 user_name=principal.name,
@@ -75,22 +74,23 @@ def _store_and_audit(
                 action="score",
                 referral_id=result.referral_id,
                 model_version=result.model_version,
-                request_hash=request_hash(case.model_dump(mode="json")),
+                request_hash=payload_hash(case),
                 details={"score": result.score, "band": result.band, "rag": result.rag},
             )
         )
-    commit_with_audit(session, events)
+    with store.session() as session:
+        commit_with_audit(session, events, inserts={Score.__table__: rows})
 
 
 def _score(
     request: Request,
-    session: Session,
+    store: Store,
     principal: Principal,
     scorer: Scorer,
     cases: Sequence[CasePayload],
 ) -> list[ScoreResult]:
     results = _run_scorer(scorer, cases)
-    _store_and_audit(session, principal, cases, results)
+    _store_and_audit(store, principal, cases, results)
     request.app.state.metrics.count_scores((r.band, r.rag) for r in results)
     return results
 
@@ -100,17 +100,17 @@ async def score_case(
     case: CasePayload,
     request: Request,
     principal: TriageUser,
-    session: SessionDep,
+    store: StoreDep,
     scorer: ScorerDep,
 ) -> ScoreResult:
     """Score one referral, store the result with its explanation, and audit it."""
     # One case is a few milliseconds of CPU: scored on the event loop, not handed
     # to a worker thread. The trees' predictions release the GIL around each
     # tree; in a worker, every release hands the GIL to the loop (busy parsing
-    # other requests) and the worker waits to get it back. Storing blocks on the
-    # database, so that part goes to the thread pool.
+    # other requests) and the worker waits to get it back. Storing goes through
+    # `Store.run`: inline on SQLite, in the thread pool for a server database.
     results = _run_scorer(scorer, [case])
-    await run_in_threadpool(_store_and_audit, session, principal, [case], results)
+    await store.run(_store_and_audit, store, principal, [case], results)
     request.app.state.metrics.count_scores((r.band, r.rag) for r in results)
     return results[0]
 
@@ -120,7 +120,7 @@ def score_batch(
     batch: BatchIn,
     request: Request,
     principal: TriageUser,
-    session: SessionDep,
+    store: StoreDep,
     scorer: ScorerDep,
     settings: SettingsDep,
 ) -> BatchResult:
@@ -133,4 +133,4 @@ def score_batch(
             status.HTTP_413_CONTENT_TOO_LARGE,
             f"batch of {len(batch.cases)} cases exceeds the limit of {settings.max_batch_cases}",
         )
-    return BatchResult(results=_score(request, session, principal, scorer, batch.cases))
+    return BatchResult(results=_score(request, store, principal, scorer, batch.cases))
