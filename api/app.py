@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
         store.dispose()
+        app.state.metrics.process_ended()
 
     app = FastAPI(
         title="Safeguarding risk scoring",

@@ -25,10 +25,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Table, insert, select, text
+from sqlalchemy import Connection, Engine, Table, insert, select, text
 from sqlalchemy.orm import Session
 
-from api.store.models import AuditEntry, utcnow
+from api.store.models import AUDIT_TABLE, AuditEntry, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -112,13 +112,12 @@ def compute_entry_hash(entry: AuditEntry) -> str:
 
 
 @contextmanager
-def _serialised(session: Session) -> Iterator[None]:
-    bind = session.get_bind()
-    if bind.dialect.name != "sqlite":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK_KEY})
-        yield
+def _append_lock(engine: Engine) -> Iterator[None]:
+    """On SQLite, hold this process's and every other process's appends off the chain."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite":
+        yield  # PostgreSQL: `_lock_server_chain`, inside the transaction
         return
-    database = bind.url.database
     with _SQLITE_WRITE_LOCK:
         if not database or database == ":memory:" or database.startswith("file:"):
             yield  # a private in-memory database: only this process can reach it
@@ -130,50 +129,72 @@ def _serialised(session: Session) -> Iterator[None]:
             yield
 
 
-def _chain_head(session: Session) -> tuple[int, str]:
-    head = session.execute(
-        select(AuditEntry.seq, AuditEntry.entry_hash).order_by(AuditEntry.seq.desc()).limit(1)
+def _lock_server_chain(connection: Connection) -> None:
+    if connection.dialect.name != "sqlite":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK_KEY})
+
+
+Inserts = Mapping[Table, Sequence[Mapping[str, Any]]]
+
+
+def _append(connection: Connection, events: Sequence[AuditEvent], inserts: Inserts | None
+            ) -> list[AuditEntry]:
+    for table, rows in (inserts or {}).items():
+        if rows:
+            connection.execute(insert(table), list(rows))
+    column = AUDIT_TABLE.c
+    head = connection.execute(
+        select(column.seq, column.entry_hash).order_by(column.seq.desc()).limit(1)
     ).first()
-    return (head.seq, head.entry_hash) if head else (0, GENESIS_HASH)
+    seq, prev_hash = (head.seq, head.entry_hash) if head else (0, GENESIS_HASH)
+    entries = []
+    for event in events:
+        seq += 1
+        entry = _new_entry(event, seq=seq, prev_hash=prev_hash)
+        entries.append(entry)
+        prev_hash = entry.entry_hash
+    if entries:
+        connection.execute(insert(AUDIT_TABLE), [_row(e) for e in entries])
+    return entries
 
 
 def commit_with_audit(
-    session: Session,
-    events: Sequence[AuditEvent],
-    *,
-    inserts: Mapping[Table, Sequence[Mapping[str, Any]]] | None = None,
+    session: Session, events: Sequence[AuditEvent], *, inserts: Inserts | None = None
 ) -> list[AuditEntry]:
     """Append ``events`` to the chain and commit them with the session's pending work.
 
-    The pending rows (a score, a decision, and any ``inserts``: rows per table,
-    written as plain inserts) and their audit entries commit in one transaction:
-    either all are stored or none is. Nothing may have been flushed before the
-    call: writes happen only once the append lock is held, so two writers can
-    never each hold what the other waits for.
+    The pending rows (a decision, say, and any ``inserts``: rows per table, written
+    as plain inserts) and their audit entries commit in one transaction: either all
+    are stored or none is. Nothing may have been flushed before the call: writes
+    happen only once the append lock is held, so two writers can never each hold
+    what the other waits for.
 
     Returns:
         The new entries, in chain order (not attached to the session).
     """
-    with _serialised(session):
+    with _append_lock(session.get_bind().engine):
         try:
-            for table, rows in (inserts or {}).items():
-                if rows:
-                    session.execute(insert(table), list(rows))
+            connection = session.connection()
+            _lock_server_chain(connection)
             session.flush()
-            seq, prev_hash = _chain_head(session)
-            entries = []
-            for event in events:
-                seq += 1
-                entry = _new_entry(event, seq=seq, prev_hash=prev_hash)
-                entries.append(entry)
-                prev_hash = entry.entry_hash
-            if entries:
-                session.execute(insert(AuditEntry.__table__), [_row(e) for e in entries])
+            entries = _append(connection, events, inserts)
             session.commit()
         except BaseException:
             session.rollback()
             raise
     return entries
+
+
+def store_with_audit(
+    engine: Engine, events: Sequence[AuditEvent], *, inserts: Inserts | None = None
+) -> list[AuditEntry]:
+    """`commit_with_audit` for plain inserts, on a connection of its own (no ORM session).
+
+    The scoring path uses it: a session's bookkeeping costs more than the two inserts.
+    """
+    with _append_lock(engine), engine.begin() as connection:
+        _lock_server_chain(connection)
+        return _append(connection, events, inserts)
 
 
 _ENTRY_COLUMNS = ("seq", "created_at", "user_name", "role", "action", "referral_id",

@@ -21,13 +21,13 @@ from typing import Annotated, Final
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from api.routes.deps import StoreDep
 from api.store.db import Store
-from api.store.models import User
+from api.store.models import USER_TABLE, User
 
 logger = logging.getLogger(__name__)
 
@@ -112,16 +112,32 @@ def split_key(key: str) -> tuple[str, str] | None:
     return key_id, secret
 
 
-def active_user(session: Session, key_id: str) -> User | None:
+@dataclass(frozen=True)
+class KeyHolder:
+    """What checking a key needs to know about its user."""
+
+    name: str
+    role: str
+    key_salt: str
+    key_hash: str
+
+
+def active_key_holder(connection: Connection, key_id: str) -> KeyHolder | None:
     """The user holding key ``key_id``, unless there is none or the key is revoked."""
-    user = session.scalars(select(User).where(User.key_id == key_id)).first()
-    return None if user is None or user.revoked_at is not None else user
+    column = USER_TABLE.c
+    row = connection.execute(
+        select(column.name, column.role, column.key_salt, column.key_hash, column.revoked_at)
+        .where(column.key_id == key_id)
+    ).first()
+    if row is None or row.revoked_at is not None:
+        return None
+    return KeyHolder(name=row.name, role=row.role, key_salt=row.key_salt, key_hash=row.key_hash)
 
 
 def authenticate_key(session: Session, hasher: KeyHasher, key: str) -> Principal | None:
     """The active user a key belongs to, or None (unknown, malformed, wrong or revoked)."""
     parts = split_key(key)
-    user = active_user(session, parts[0]) if parts else None
+    user = active_key_holder(session.connection(), parts[0]) if parts else None
     if parts is None or user is None:
         return None
     if not hasher.verify(parts[1], salt=user.key_salt, stored_hash=user.key_hash):
@@ -139,9 +155,9 @@ _UNAUTHORISED = HTTPException(
 )
 
 
-def _active_user_in_store(store: Store, key_id: str) -> User | None:
-    with store.session() as session:
-        return active_user(session, key_id)
+def _key_holder_in_store(store: Store, key_id: str) -> KeyHolder | None:
+    with store.engine.connect() as connection:
+        return active_key_holder(connection, key_id)
 
 
 async def current_principal(
@@ -161,7 +177,7 @@ async def current_principal(
     if parts is None:
         raise _UNAUTHORISED
     key_id, secret = parts
-    user = await store.run(_active_user_in_store, store, key_id)
+    user = await store.run(_key_holder_in_store, store, key_id)
     if user is None:
         raise _UNAUTHORISED
     hasher: KeyHasher = request.app.state.key_hasher

@@ -11,6 +11,7 @@ import gc
 import getpass
 import os
 import re
+import tempfile
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -19,6 +20,7 @@ from rich.table import Table
 
 from api.audit import AuditEvent, commit_with_audit, request_hash, verify_chain
 from api.auth import ADMIN, ROLES, KeyHasher, issue_key
+from api.routes.metrics import MULTIPROCESS_METRICS_ENV
 from api.settings import Settings
 from api.store import init_db, repository
 from api.store.db import Store
@@ -205,26 +207,55 @@ def promote_model(
                   "restarted.")
 
 
-def build_service(settings: Settings) -> FastAPI:
-    """Migrate the store, load the model by alias (or say why not) and build the app."""
+def build_service(settings: Settings, *, migrate: bool = True) -> FastAPI:
+    """Migrate the store (unless done already), load the model by alias (or say why not),
+    audit the start and build the app."""
     from api.app import create_app
     from api.model_scorer import load_scorer
 
-    init_db(settings.database_url)
+    if migrate:
+        init_db(settings.database_url)
     scorer = load_scorer(settings)
     ready, reason = scorer.readiness()
     store = Store(settings.database_url)
     with store.session() as session:
         commit_with_audit(session, [_cli_event(
             "service_start", model_version=scorer.version if ready else None,
-            model_name=scorer.name, ready=ready, reason=reason)])
+            model_name=scorer.name, ready=ready, reason=reason, pid=os.getpid())])
     store.dispose()
     return create_app(settings, scorer)
+
+
+def _report_readiness(app: FastAPI, *, worker: str = "") -> None:
+    ready, reason = app.state.scorer.readiness()
+    console.print(f"{worker}[green]ready[/green]: {reason}" if ready else
+                  f"{worker}[red]NOT READY[/red] (scoring answers 503): {reason}", soft_wrap=True)
+
+
+def _freeze_start_up_heap() -> None:
+    # Everything loaded so far (libraries, the model) lives as long as the process:
+    # take it out of the garbage collector's full passes, which otherwise walk
+    # ~440k objects and stall a request for a quarter of a second.
+    gc.freeze()
+
+
+def worker_app() -> FastAPI:
+    """The app of one server worker process (uvicorn's factory for `serve --workers N`).
+
+    Each worker loads and checks the model itself; `serve` has migrated the store.
+    """
+    app = build_service(Settings(), migrate=False)
+    _report_readiness(app, worker=f"worker {os.getpid()}: ")
+    _freeze_start_up_heap()
+    return app
 
 
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option(
+        help="Server processes. Each scores on one core and loads its own copy of the model; "
+             "use one per core.", min=1, max=32)] = 1,
     access_log: Annotated[
         bool, typer.Option(help="Log every request line (paths only, never bodies).")
     ] = False,
@@ -234,17 +265,24 @@ def serve(
 
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     settings = Settings()
-    app = build_service(settings)
-    ready, reason = app.state.scorer.readiness()
-    console.print(f"[green]ready[/green]: {reason}" if ready else
-                  f"[red]NOT READY[/red] (scoring answers 503): {reason}", soft_wrap=True)
-    console.print(f"OpenAPI page: http://{host}:{port}/docs")
-    # Everything loaded so far (libraries, the model) lives as long as the process:
-    # take it out of the garbage collector's full passes, which otherwise walk
-    # ~440k objects and stall a request for a quarter of a second.
-    gc.freeze()
-    uvicorn.run(app, host=host, port=port, workers=1, access_log=access_log,
-                log_level="info", timeout_graceful_shutdown=5)
+    options = {"host": host, "port": port, "workers": workers, "access_log": access_log,
+               "log_level": "info", "timeout_graceful_shutdown": 5}
+    if workers == 1:
+        app = build_service(settings)
+        _report_readiness(app)
+        console.print(f"OpenAPI page: http://{host}:{port}/docs")
+        _freeze_start_up_heap()
+        uvicorn.run(app, **options)  # type: ignore[arg-type]
+        return
+    init_db(settings.database_url)
+    console.print(f"starting {workers} workers; OpenAPI page: http://{host}:{port}/docs")
+    with tempfile.TemporaryDirectory(prefix="safeguard-metrics-") as metrics_dir:
+        # Workers count requests in files here, and /metrics adds them up.
+        os.environ[MULTIPROCESS_METRICS_ENV] = metrics_dir
+        try:
+            uvicorn.run("api.commands:worker_app", factory=True, **options)  # type: ignore[arg-type]
+        finally:
+            os.environ.pop(MULTIPROCESS_METRICS_ENV, None)
 
 
 def _model_cli_config() -> model_cli.ModelCliConfig:

@@ -166,12 +166,13 @@ def free_port() -> int:
         return port
 
 
-def start_service(state: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+def start_service(state: Path, port: int, log: Path, workers: int) -> subprocess.Popen[bytes]:
     """`safeguard serve` on 127.0.0.1, waited for until /readyz answers 200."""
     env = {**os.environ, **state_settings(state)}
     with log.open("wb") as out:
-        server = subprocess.Popen([str(SAFEGUARD), "serve", "--port", str(port)], env=env,
-                                  stdout=out, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(
+            [str(SAFEGUARD), "serve", "--port", str(port), "--workers", str(workers)],
+            env=env, stdout=out, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if server.poll() is not None:
@@ -198,9 +199,24 @@ def run_wrk(wrk: list[str], url: str, script: Path, *, seconds: int, connections
 
 
 def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User plus system CPU time of a process and its children (the workers) so far."""
+    total = 0.0
+    for process in [pid, *child_pids(pid)]:
+        try:
+            fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def child_pids(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (Linux /proc)."""
+    children = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found = (task / "children").read_text().split()
+        children.extend(int(child) for child in found)
+    return children
 
 
 def serve_and_load(state: Path, case: dict[str, Any], args: argparse.Namespace
@@ -214,7 +230,7 @@ def serve_and_load(state: Path, case: dict[str, Any], args: argparse.Namespace
             f'wrk.method = "POST"\nwrk.body = {json.dumps(json.dumps(case))}\n'
             'wrk.headers["Content-Type"] = "application/json"\n'
             f'wrk.headers["Authorization"] = "Bearer {key}"\n' + WRK_REPORT, encoding="utf-8")
-        server = start_service(state, port, state / "serve.log")
+        server = start_service(state, port, state / "serve.log", args.workers)
         try:
             run_wrk(wrk, url, script, seconds=3, connections=args.connections)  # warm-up
             cpu_before = cpu_seconds(server.pid)
@@ -261,6 +277,8 @@ def main() -> None:
     parser.add_argument("--referrals", type=int, default=20_000)
     parser.add_argument("--duration", type=int, default=20, help="Seconds of measured load.")
     parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="Server processes (`safeguard serve --workers`); one per core.")
     parser.add_argument("--state", type=Path, default=ROOT / "bench" / "out" / "api")
     parser.add_argument("--fresh", action="store_true", help="Retrain even if a model exists.")
     args = parser.parse_args()

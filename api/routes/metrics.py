@@ -5,10 +5,16 @@ the model version (no referral ids, no case data, no user names), scrapers
 rarely hold API keys, and the endpoint should be reachable when auth or the
 database is failing, which is when it matters most. Keep it off the public
 network at the ingress instead.
+
+With several server processes (`safeguard serve --workers N`), each process
+writes its counts to files in the folder `PROMETHEUS_MULTIPROC_DIR` names, and
+a scrape of any worker adds up all of them (prometheus_client's multiprocess
+mode): the model gauges report the lowest and highest over the live workers.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable
 
@@ -19,13 +25,14 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
-    Info,
     generate_latest,
+    multiprocess,
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 router = APIRouter(tags=["operations"])
 
+MULTIPROCESS_METRICS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
@@ -53,17 +60,46 @@ class Metrics:
             ("band", "rag"),
             registry=self.registry,
         )
-        self.model = Info("safeguard_model", "The model serving scores.", registry=self.registry)
+        # A gauge rather than an Info (Info does not work across processes); it is
+        # exposed the same way: safeguard_model_info{name,version} 1.
+        self.model = Gauge(
+            "safeguard_model_info",
+            "The model serving scores (1 for the name and version in use).",
+            ("name", "version"),
+            registry=self.registry,
+            multiprocess_mode="livemax",
+        )
         self.model_ready = Gauge(
             "safeguard_model_ready",
-            "1 when a model passed its checks at start-up and is serving, 0 otherwise.",
+            "1 when a model passed its checks at start-up and is serving, 0 otherwise "
+            "(with several workers, 1 only when every live worker is serving).",
             registry=self.registry,
+            multiprocess_mode="livemin",
         )
+
+    @property
+    def multiprocess(self) -> bool:
+        """Whether counts are shared with other worker processes through files."""
+        return bool(os.environ.get(MULTIPROCESS_METRICS_ENV))
 
     def set_model(self, name: str, version: str, *, ready: bool = True) -> None:
         """Record which model is serving, and whether it can score."""
-        self.model.info({"name": name, "version": version})
+        self.model.clear()
+        self.model.labels(name=name, version=version).set(1)
         self.model_ready.set(1 if ready else 0)
+
+    def exposition(self) -> bytes:
+        """The Prometheus text of this process, or of every worker in multiprocess mode."""
+        if not self.multiprocess:
+            return generate_latest(self.registry)
+        combined = CollectorRegistry()
+        multiprocess.MultiProcessCollector(combined)
+        return generate_latest(combined)
+
+    def process_ended(self) -> None:
+        """Drop this process's live gauges from the shared files (at shutdown)."""
+        if self.multiprocess:
+            multiprocess.mark_process_dead(os.getpid())
 
     def count_scores(self, bands: Iterable[tuple[str, str]]) -> None:
         """Count scored referrals by (band, rag)."""
@@ -103,5 +139,4 @@ class MetricsMiddleware:
 @router.get("/metrics", include_in_schema=False)
 def metrics(request: Request) -> Response:
     """Prometheus text exposition (no auth: see the module docstring)."""
-    registry = request.app.state.metrics.registry
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(request.app.state.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 
-from api.audit import AuditEvent, commit_with_audit, payload_hash
+from api.audit import AuditEvent, payload_hash, store_with_audit
 from api.auth import Principal, TriageUser
 from api.routes.deps import ScorerDep, SettingsDep, StoreDep
 from api.schemas import BatchIn, BatchResult, CasePayload, Problem, ScoreResult
 from api.scoring import ModelUnavailable, Scorer
 from api.store.db import Store
-from api.store.models import Score, utcnow
+from api.store.models import SCORE_TABLE, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +55,7 @@ def _store_and_audit(
     cases: Sequence[CasePayload],
     results: Sequence[ScoreResult],
 ) -> None:
-    """Store the scores and their audit entries in one transaction (a session of its own)."""
+    """Store the scores and their audit entries in one transaction."""
     rows, events = [], []
     for case, result in zip(cases, results, strict=True):
         rows.append({
@@ -78,8 +81,7 @@ def _store_and_audit(
                 details={"score": result.score, "band": result.band, "rag": result.rag},
             )
         )
-    with store.session() as session:
-        commit_with_audit(session, events, inserts={Score.__table__: rows})
+    store_with_audit(store.engine, events, inserts={SCORE_TABLE: rows})
 
 
 def _score(
@@ -95,11 +97,31 @@ def _score(
     return results
 
 
-@router.post("/score", responses=_SCORE_RESPONSES)
+async def case_body(request: Request) -> CasePayload:
+    """The body as a `CasePayload`, parsed and validated in one pass from the JSON bytes.
+
+    FastAPI would decode the JSON into Python objects first and validate those: for a
+    case of a few hundred records that costs as much again. The errors are the same
+    422, field by field.
+    """
+    try:
+        return CasePayload.model_validate_json(await request.body())
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**error, "loc": ("body", *error["loc"])} for error in exc.errors(include_url=False)]
+        ) from None
+
+
+# The body is read by `case_body`, so the schema says what it expects.
+_CASE_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": {"$ref": "#/components/schemas/CasePayload"}}}}}
+
+
+@router.post("/score", responses=_SCORE_RESPONSES, openapi_extra=_CASE_BODY)
 async def score_case(
-    case: CasePayload,
     request: Request,
     principal: TriageUser,
+    case: Annotated[CasePayload, Depends(case_body)],
     store: StoreDep,
     scorer: ScorerDep,
 ) -> ScoreResult:

@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 JSONDict = dict[str, Any]
@@ -92,3 +103,9 @@ class AuditEntry(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64))
     details: Mapped[JSONDict] = mapped_column(JSON, default=dict)
+
+
+# The tables themselves, for plain (Core) inserts on the scoring path.
+SCORE_TABLE = cast(Table, Score.__table__)
+USER_TABLE = cast(Table, User.__table__)
+AUDIT_TABLE = cast(Table, AuditEntry.__table__)

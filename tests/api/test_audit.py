@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
+from typing import Any
 
 import pytest
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
-from api.audit import AuditEvent, commit_with_audit, verify_chain
+from api.audit import AuditEvent, commit_with_audit, store_with_audit, verify_chain
 from api.store import Store
 
 
@@ -119,3 +121,35 @@ def test_concurrent_appends_never_fork_the_chain(fresh_database_url: str) -> Non
     store.dispose()
     assert result.ok, result.reason
     assert result.checked == 90
+
+
+def _append_from_a_process(url: str, start: int, count: int, ready: Any) -> None:
+    """One server process appending: sessions (decisions, views) and plain inserts (scores)."""
+    store = Store(url)
+    with store.session() as session:
+        verify_chain(session)  # connected and warmed up before the others are let go
+    ready.wait()
+    for n in range(start, start + count):
+        if n % 2:
+            with store.session() as session:
+                commit_with_audit(session, [_event(n)])
+        else:
+            store_with_audit(store.engine, [_event(n)])
+    store.dispose()
+
+
+def test_appends_from_several_processes_never_fork_the_chain(fresh_database_url: str) -> None:
+    # `safeguard serve --workers N` runs N processes on one database (SQLite: one file).
+    context = multiprocessing.get_context("spawn")
+    ready = context.Barrier(3)
+    workers = [context.Process(target=_append_from_a_process,
+                               args=(fresh_database_url, 1000 * w, 150, ready)) for w in range(3)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    assert [worker.exitcode for worker in workers] == [0, 0, 0]
+    store = Store(fresh_database_url)
+    result = _verify(store)
+    store.dispose()
+    assert result.ok and result.checked == 450, result.reason

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typer.testing import CliRunner
 
 from api.cli import app as safeguard
 from api.model_scorer import ModelScorer
+from api.routes.metrics import MULTIPROCESS_METRICS_ENV
 from api.store import AuditEntry, Store
 from model.registry import ModelRegistry
 from tests.api.conftest import TEST_PEPPER, TrainedModel, register_copy
@@ -138,3 +140,21 @@ def test_serve_without_an_approved_model_starts_not_ready(
     assert code == 0 and "NOT READY" in output and "champion" in output
     with TestClient(served["app"]) as client:
         assert client.get("/readyz").status_code == 503
+
+
+def test_serve_with_workers_migrates_once_and_hands_uvicorn_the_worker_factory(
+    run: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    seen: dict[str, Any] = {}
+
+    def fake_run(app: Any, **options: Any) -> None:
+        seen.update(options, app=app, metrics_dir=os.environ.get(MULTIPROCESS_METRICS_ENV))
+
+    monkeypatch.setattr("uvicorn.run", fake_run)
+    monkeypatch.delenv(MULTIPROCESS_METRICS_ENV, raising=False)
+    code, output = run("serve", "--workers", "2")
+    assert code == 0, output
+    assert (seen["app"], seen["factory"], seen["workers"]) == ("api.commands:worker_app", True, 2)
+    assert seen["metrics_dir"] and not Path(seen["metrics_dir"]).exists()  # removed afterwards
+    assert MULTIPROCESS_METRICS_ENV not in os.environ
+    assert (tmp_path / "api.db").exists()  # migrated before the workers start

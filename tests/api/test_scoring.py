@@ -102,6 +102,46 @@ def test_a_future_referral_date_and_inconsistent_age_are_both_reported(api: ApiE
     assert "inconsistent with subject_type" in fields["referral.age_years"]
 
 
+def test_every_record_breaking_a_vocabulary_rule_is_named_by_its_field(api: ApiEnv) -> None:
+    case = factories.case(events=0)
+    case["events"] = [
+        factories.event(),  # a valid record between the bad ones keeps its place
+        factories.event(agency="fire_service"),
+        factories.event(event_date="2999-01-01", recorded_date=None),
+        factories.event(event_date="2024-03-02", recorded_date="2024-03-01"),
+        factories.event(agency="education", event_type="attendance_rate", value=None),
+        factories.event(value=2.0),
+    ]
+    response = api.client.post("/v1/score", json=case, headers=api.headers("triage"))
+    assert response.status_code == 422
+    fields = {e["field"]: e["message"] for e in response.json()["detail"]}
+    assert set(fields) == {"events.1.agency", "events.2.event_date", "events.3.recorded_date",
+                           "events.4.value", "events.5.value"}
+    assert "unknown agency 'fire_service'" in fields["events.1.agency"]
+    assert "in the future" in fields["events.2.event_date"]
+    assert "before event_date" in fields["events.3.recorded_date"]
+    assert "needs a value from" in fields["events.4.value"]
+    assert "must be empty" in fields["events.5.value"]
+
+
+def test_a_body_that_is_not_json_is_a_422_naming_the_body(api: ApiEnv) -> None:
+    response = api.client.post("/v1/score", content=b'{"referral": ',
+                               headers={**api.headers("triage"),
+                                        "Content-Type": "application/json"})
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert error["field"] == "body" and error["type"] == "json_invalid"
+
+
+def test_the_schema_documents_the_score_body_read_by_the_route(api: ApiEnv) -> None:
+    schema = api.client.get("/openapi.json").json()
+    body = schema["paths"]["/v1/score"]["post"]["requestBody"]
+    assert body["required"] is True
+    reference = body["content"]["application/json"]["schema"]["$ref"]
+    assert reference == "#/components/schemas/CasePayload"
+    assert "events" in schema["components"]["schemas"]["CasePayload"]["properties"]
+
+
 def test_without_a_model_scoring_and_readiness_answer_503_with_a_reason(
     api: ApiEnv,
 ) -> None:

@@ -1,0 +1,107 @@
+"""`safeguard serve --workers 2` for real: two processes, one database, one audit chain."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from api.audit import verify_chain
+from api.store import AuditEntry, Store, init_db
+from tests.api.conftest import TEST_PEPPER, TrainedModel, issue_keys, make_settings
+
+SAFEGUARD = Path(sys.executable).with_name("safeguard")
+REQUESTS = 24
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _call(url: str, *, body: dict[str, Any] | None = None, key: str = "") -> tuple[int, str]:
+    request = urllib.request.Request(
+        url, data=None if body is None else json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {key}"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def _wait_ready(base: str, server: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        assert server.poll() is None, log.read_text()
+        try:
+            if _call(f"{base}/readyz")[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"not ready in time:\n{log.read_text()}")
+
+
+def _sample(text: str, name: str) -> float:
+    return sum(float(value) for value in re.findall(rf"^{name}(?:{{[^}}]*}})? (\S+)$", text,
+                                                    flags=re.MULTILINE))
+
+
+def test_two_workers_score_into_one_chain_and_one_set_of_metrics(
+    trained_model: TrainedModel, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'api.db'}"
+    init_db(url)
+    settings = make_settings(url, **trained_model.settings_overrides())
+    keys, _ = issue_keys(settings)
+    port = _free_port()
+    env = {**os.environ,
+           "SAFEGUARD_DATABASE_URL": url,
+           "SAFEGUARD_MLFLOW_TRACKING_URI": trained_model.registry.tracking_uri,
+           "SAFEGUARD_MLFLOW_ARTIFACT_ROOT": str(trained_model.registry.artifact_root),
+           "SAFEGUARD_MODEL_NAME": trained_model.registry.model_name,
+           "SAFEGUARD_API_KEY_PEPPER": TEST_PEPPER}
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [str(SAFEGUARD), "serve", "--port", str(port), "--workers", "2"],
+            env=env, stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(base, server, log)
+        payloads = [trained_model.loaded.golden[n % len(trained_model.loaded.golden)]["payload"]
+                    for n in range(REQUESTS)]
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(
+                lambda body: _call(f"{base}/v1/score", body=body, key=keys["triage"]), payloads))
+        assert [status for status, _ in answers] == [200] * REQUESTS, answers[0][1]
+        for _ in range(4):  # whichever worker answers, the counts are everyone's
+            metrics = _call(f"{base}/metrics")[1]
+            assert _sample(metrics, "safeguard_scores_total") == REQUESTS
+            assert f'safeguard_model_info{{name="{trained_model.registry.model_name}"' in metrics
+            assert re.search(r"^safeguard_model_ready 1\.0$", metrics, flags=re.MULTILINE)
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    store = Store(url)
+    with store.session() as session:
+        assert verify_chain(session).ok
+        entries = session.scalars(select(AuditEntry)).all()
+    store.dispose()
+    starts = {e.details["pid"] for e in entries if e.action == "service_start"}
+    assert len(starts) == 2  # each worker loaded and checked the model itself
+    assert sum(e.action == "score" for e in entries) == REQUESTS
