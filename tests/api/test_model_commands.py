@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -142,19 +143,30 @@ def test_serve_without_an_approved_model_starts_not_ready(
         assert client.get("/readyz").status_code == 503
 
 
-def test_serve_with_workers_migrates_once_and_hands_uvicorn_the_worker_factory(
+def test_serve_with_workers_migrates_once_and_starts_the_workers(
     run: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     seen: dict[str, Any] = {}
 
-    def fake_run(app: Any, **options: Any) -> None:
-        seen.update(options, app=app, metrics_dir=os.environ.get(MULTIPROCESS_METRICS_ENV))
+    def fake_supervise(workers: int, options: dict[str, Any]) -> int:
+        seen.update(options, workers=workers, metrics_dir=os.environ.get(MULTIPROCESS_METRICS_ENV))
+        return 0
 
-    monkeypatch.setattr("uvicorn.run", fake_run)
+    monkeypatch.setattr("api.commands.supervise_workers", fake_supervise)
     monkeypatch.delenv(MULTIPROCESS_METRICS_ENV, raising=False)
-    code, output = run("serve", "--workers", "2")
+    code, output = run("serve", "--workers", "2", "--port", "8766")
     assert code == 0, output
-    assert (seen["app"], seen["factory"], seen["workers"]) == ("api.commands:worker_app", True, 2)
+    assert (seen["workers"], seen["host"], seen["port"]) == (2, "127.0.0.1", 8766)
     assert seen["metrics_dir"] and not Path(seen["metrics_dir"]).exists()  # removed afterwards
     assert MULTIPROCESS_METRICS_ENV not in os.environ
     assert (tmp_path / "api.db").exists()  # migrated before the workers start
+
+
+def test_serve_with_workers_stops_when_a_worker_cannot_start(
+    run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as taken:  # a port another program holds, without SO_REUSEPORT
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        code, output = run("serve", "--workers", "2", "--port", str(taken.getsockname()[1]))
+    assert code == 1 and "could not start" in output
