@@ -231,28 +231,24 @@ def build_service(settings: Settings, *, migrate: bool = True) -> FastAPI:
     return create_app(settings, scorer)
 
 
-def _report_readiness(app: FastAPI, *, worker: str = "") -> None:
+def _started_app(settings: Settings, *, migrate: bool = True, worker: str = "") -> FastAPI:
+    """`build_service`, its readiness said on the console, and the start-up heap frozen."""
+    app = build_service(settings, migrate=migrate)
     ready, reason = app.state.scorer.readiness()
     console.print(f"{worker}[green]ready[/green]: {reason}" if ready else
                   f"{worker}[red]NOT READY[/red] (scoring answers 503): {reason}", soft_wrap=True)
-
-
-def _freeze_start_up_heap() -> None:
     # Everything loaded so far (libraries, the model) lives as long as the process:
     # take it out of the garbage collector's full passes, which otherwise walk
     # ~440k objects and stall a request for a quarter of a second.
     gc.freeze()
+    return app
 
 
 def worker_app() -> FastAPI:
-    """The app of one server worker process (uvicorn's factory for `serve --workers N`).
-
-    Each worker loads and checks the model itself; `serve` has migrated the store.
+    """The app of one server worker process (the factory each worker of `serve --workers N`
+    runs). Each worker loads and checks the model itself; `serve` has migrated the store.
     """
-    app = build_service(Settings(), migrate=False)
-    _report_readiness(app, worker=f"worker {os.getpid()}: ")
-    _freeze_start_up_heap()
-    return app
+    return _started_app(Settings(), migrate=False, worker=f"worker {os.getpid()}: ")
 
 
 def _listening_socket(host: str, port: int) -> socket.socket:
@@ -348,10 +344,8 @@ def serve(
     options = {"host": host, "port": port, "access_log": access_log,
                "log_level": "info", "timeout_graceful_shutdown": 5}
     if workers == 1:
-        app = build_service(settings)
-        _report_readiness(app)
+        app = _started_app(settings)
         console.print(f"OpenAPI page: http://{host}:{port}/docs")
-        _freeze_start_up_heap()
         uvicorn.run(app, workers=1, **options)  # type: ignore[arg-type]
         return
     init_db(settings.database_url)

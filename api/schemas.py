@@ -39,10 +39,18 @@ DECISION_SUPPORT_NOTICE = (
 Rag = Literal["red", "amber", "green"]
 
 
+def _unknown(name: str, value: str, allowed: tuple[str, ...]) -> str:
+    return f"unknown {name} {value!r}: expected one of {', '.join(allowed)}"
+
+
+def _future(value: date) -> str:
+    return f"date {value.isoformat()} is in the future"
+
+
 def _one_of(name: str, allowed: tuple[str, ...]) -> Callable[[str], str]:
     def check(value: str) -> str:
         if value not in allowed:
-            raise ValueError(f"unknown {name} {value!r}: expected one of {', '.join(allowed)}")
+            raise ValueError(_unknown(name, value, allowed))
         return value
 
     return check
@@ -72,7 +80,7 @@ def _utc_today() -> date:
 
 def _not_in_future(value: date) -> date:
     if value > _utc_today():
-        raise ValueError(f"date {value.isoformat()} is in the future")
+        raise ValueError(_future(value))
     return value
 
 
@@ -142,9 +150,10 @@ class EventIn(_Strict):
     value: float | None = Field(default=None, allow_inf_nan=False)
 
 
-_NO_VALUE: Final = (0.0, -1.0)  # marks an event type that takes no value
-_EVENT_RULES: Final[dict[tuple[str, str], tuple[float, float]]] = {
-    (agency, event_type): vocab.VALUED_EVENT_TYPES.get((agency, event_type), _NO_VALUE)
+# Every (agency, event type) pair in the vocabulary: its value bounds, or None
+# when the type takes no value.
+_EVENT_BOUNDS: Final[dict[tuple[str, str], tuple[float, float] | None]] = {
+    (agency, event_type): vocab.VALUED_EVENT_TYPES.get((agency, event_type))
     for agency, types in vocab.EVENT_TYPES.items()
     for event_type in types
 }
@@ -153,28 +162,29 @@ _EVENT_RULES: Final[dict[tuple[str, str], tuple[float, float]]] = {
 def _event_problems(event: EventIn, today: date) -> list[tuple[str, str]]:
     """(field, message) for each rule a record breaks, in field order."""
     problems = []
-    if event.agency not in vocab.EVENT_TYPES:
-        problems.append(
-            ("agency", f"unknown agency {event.agency!r}: expected one of "
-                       f"{', '.join(vocab.AGENCIES)}"))
+    known_agency = event.agency in vocab.EVENT_TYPES
+    if not known_agency:
+        problems.append(("agency", _unknown("agency", event.agency, vocab.AGENCIES)))
     if event.event_date > today:
-        problems.append(("event_date", f"date {event.event_date.isoformat()} is in the future"))
+        problems.append(("event_date", _future(event.event_date)))
     recorded = event.recorded_date
     if recorded is not None:
         if recorded > today:
-            problems.append(("recorded_date", f"date {recorded.isoformat()} is in the future"))
+            problems.append(("recorded_date", _future(recorded)))
         elif recorded < event.event_date:
             problems.append(("recorded_date",
                              f"recorded_date {recorded} is before event_date {event.event_date}"))
-    if event.agency not in vocab.EVENT_TYPES:
+    if not known_agency:
         return problems
-    bounds = _EVENT_RULES.get((event.agency, event.event_type))
-    if bounds is None:
+    key = (event.agency, event.event_type)
+    if key not in _EVENT_BOUNDS:
         problems.append(
             ("event_type", f"event_type {event.event_type!r} is not in the {event.agency} "
                            f"vocabulary: expected one of "
                            f"{', '.join(vocab.EVENT_TYPES[event.agency])}"))
-    elif bounds is _NO_VALUE:
+        return problems
+    bounds = _EVENT_BOUNDS[key]
+    if bounds is None:
         if event.value is not None:
             problems.append(("value", f"value must be empty for {event.agency} "
                                       f"{event.event_type}"))

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+from httpx import Response
 
 from api.schemas import DECISION_SUPPORT_NOTICE
 from data_contracts.vocab import AGENCIES
@@ -36,13 +37,17 @@ def batch_rating(model: TrainedModel, referral_id: str) -> dict[str, Any]:
     return dict(table.iloc[0])
 
 
+def score(model_api: ApiEnv, model: TrainedModel, referral_id: str) -> Response:
+    """POST /v1/score of a referral's payload, as a triage worker."""
+    return model_api.client.post(
+        "/v1/score", json=payload(model, referral_id), headers=model_api.headers("triage"))
+
+
 def test_score_returns_the_full_explained_result(
     model_api: ApiEnv, trained_model: TrainedModel
 ) -> None:
     referral_id = busy_referrals(trained_model, 1)[0]
-    response = model_api.client.post(
-        "/v1/score", json=payload(trained_model, referral_id), headers=model_api.headers("triage")
-    )
+    response = score(model_api, trained_model, referral_id)
     assert response.status_code == 200, response.text
     result = response.json()
     assert result["referral_id"] == referral_id
@@ -67,9 +72,7 @@ def test_a_served_score_equals_the_batch_rating_of_the_same_referral(
     model_api: ApiEnv, trained_model: TrainedModel, position: int
 ) -> None:
     referral_id = busy_referrals(trained_model, 3)[position]
-    served = model_api.client.post(
-        "/v1/score", json=payload(trained_model, referral_id), headers=model_api.headers("triage")
-    ).json()
+    served = score(model_api, trained_model, referral_id).json()
     batch = batch_rating(trained_model, referral_id)
     assert served["probability"] == pytest.approx(batch["probability"], abs=1e-9)
     assert (served["score"], served["band"], served["rag"]) == (
@@ -117,9 +120,7 @@ def test_metrics_name_the_model_version_and_count_scores_by_band(
     model_api: ApiEnv, trained_model: TrainedModel
 ) -> None:
     referral_id = busy_referrals(trained_model, 1)[0]
-    band = model_api.client.post(
-        "/v1/score", json=payload(trained_model, referral_id), headers=model_api.headers("triage")
-    ).json()["band"]
+    band = score(model_api, trained_model, referral_id).json()["band"]
     text = model_api.client.get("/metrics").text
     name = trained_model.registry.model_name
     assert f'safeguard_model_info{{name="{name}",version="{trained_model.version}"}} 1.0' in text
