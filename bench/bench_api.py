@@ -11,7 +11,8 @@ audited and explained.
 
 The server runs one worker per core by default (`safeguard serve --workers`), so the
 in-process capacity it is compared with is the in-process rate on one core times the
-number of workers' cores; the per-core ratio is printed beside it.
+number of workers' cores. Beside it: the in-process time as a share of the server's
+CPU time per request (how much of a request's work is the scoring itself).
 
 Run: .venv/bin/python bench/bench_api.py [--referrals N] [--duration S] [--connections C]
      [--workers W] [--state DIR] [--fresh]
@@ -267,8 +268,9 @@ def print_figures(served: dict[str, Any], bare: dict[str, float], case: dict[str
     print(f"in-process CaseScorer.rate_cases, median of 200: {bare['one_thread']:.2f} ms "
           f"(one OpenMP thread, as served; {bare['default_threads']:.2f} ms with the default "
           f"threads) = {one_core:.0f} cases/s on one core, {one_core * cores:.0f} on {cores}")
-    print(f"served / in-process throughput on the same {cores} core(s): {ratio:.2f} "
-          f"(per core: {rps / one_core:.2f})")
+    cpu_ms = served["server_cpu_s"] / served["requests"] * 1000
+    print(f"served / in-process throughput on the same {cores} core(s): {ratio:.2f}; "
+          f"in-process time / server CPU per request: {bare['one_thread'] / cpu_ms:.2f}")
     for name, ok in (
         (f"throughput >= {TARGET_RPS:.0f} requests/s", rps >= TARGET_RPS),
         (f"median < {TARGET_MEDIAN_MS:.0f} ms", median < TARGET_MEDIAN_MS),
