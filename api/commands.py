@@ -9,15 +9,10 @@ from __future__ import annotations
 
 import gc
 import getpass
-import multiprocessing
 import os
 import re
-import signal
-import socket
 import tempfile
-import threading
-import time
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -29,6 +24,7 @@ from api.routes.metrics import MULTIPROCESS_METRICS_ENV
 from api.settings import Settings
 from api.store import init_db, repository
 from api.store.db import Store
+from api.workers import supervise_workers
 from data_contracts.cli import fail
 from model import cli as model_cli
 
@@ -251,85 +247,6 @@ def worker_app() -> FastAPI:
     return _started_app(Settings(), migrate=False, worker=f"worker {os.getpid()}: ")
 
 
-def listening_socket(host: str, port: int) -> socket.socket:
-    """A socket listening on host:port that every worker binds for itself (SO_REUSEPORT).
-
-    The kernel then spreads new connections over the workers' sockets. With one socket
-    shared by all workers (uvicorn's own `--workers`), whichever worker woke first
-    accepted nearly every connection (7 of 8 under the bench) and the other one idled.
-
-    The protocol is named (IPPROTO_TCP, not 0): asyncio turns Nagle off (TCP_NODELAY)
-    only on accepted sockets whose protocol says TCP. Without it the response body,
-    written after its headers, waited for the client's delayed ACK: 40 ms per request.
-    """
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, port))
-    sock.listen(2048)
-    return sock
-
-
-def _run_worker(options: dict[str, Any]) -> None:
-    """One worker process: its own socket, the app from `worker_app`."""
-    import uvicorn
-
-    sock = listening_socket(options["host"], options["port"])
-    config = uvicorn.Config("api.commands:worker_app", factory=True, **options)
-    uvicorn.Server(config).run(sockets=[sock])
-
-
-_START_GRACE_SECONDS = 60.0
-
-
-def supervise_workers(workers: int, options: dict[str, Any]) -> int:
-    """Run `workers` server processes until SIGINT/SIGTERM; restart one that dies.
-
-    A worker that dies within a minute of starting (a port in use, say) stops the
-    whole service instead of restarting in a loop. Returns the exit code.
-    """
-    context = multiprocessing.get_context("spawn")
-    stopping = threading.Event()
-
-    def start() -> tuple[Any, float]:
-        process = context.Process(target=_run_worker, args=(options,), daemon=False)
-        process.start()
-        return process, time.monotonic()
-
-    def stop(_signal: int, _frame: Any) -> None:
-        stopping.set()
-
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    running = [start() for _ in range(workers)]
-    code = 0
-    try:
-        while not stopping.wait(0.5):
-            for index, (process, started) in enumerate(running):
-                if process.is_alive():
-                    continue
-                if time.monotonic() - started < _START_GRACE_SECONDS:
-                    console.print(f"[red]worker {process.pid} exited at start-up "
-                                  f"(code {process.exitcode})[/red]")
-                    code = 1
-                    stopping.set()
-                    break
-                console.print(f"worker {process.pid} exited (code {process.exitcode}); "
-                              "starting another")
-                running[index] = start()
-    finally:
-        for process, _ in running:
-            if process.is_alive():
-                process.terminate()  # SIGTERM: uvicorn finishes the requests in flight
-        for process, _ in running:
-            process.join(timeout=30)
-            if process.is_alive():
-                process.kill()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    return code
-
-
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
@@ -361,6 +278,8 @@ def serve(
         os.environ[MULTIPROCESS_METRICS_ENV] = metrics_dir
         try:
             code = supervise_workers(workers, options)
+        except OSError as exc:
+            fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
         finally:
             os.environ.pop(MULTIPROCESS_METRICS_ENV, None)
     if code:

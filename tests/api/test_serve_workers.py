@@ -1,4 +1,5 @@
-"""`safeguard serve --workers 2` for real: two processes, one database, one audit chain."""
+"""`safeguard serve --workers N`: connections handed to the workers in turn, a worker that
+cannot start, and two real workers scoring into one database and one audit chain."""
 
 from __future__ import annotations
 
@@ -19,8 +20,8 @@ from typing import Any
 from sqlalchemy import select
 
 from api.audit import verify_chain
-from api.commands import listening_socket
 from api.store import AuditEntry, Store, init_db
+from api.workers import ConnectionDispatcher, listening_socket, supervise_workers
 from tests.api.conftest import TEST_PEPPER, TrainedModel, issue_keys, make_settings
 
 SAFEGUARD = Path(sys.executable).with_name("safeguard")
@@ -137,3 +138,68 @@ def test_worker_sockets_turn_nagle_off_on_accepted_connections() -> None:
         return value
 
     assert asyncio.run(nodelay_of_an_accepted_connection()) != 0
+
+
+def _received_connections(channel: socket.socket, *, expected: int) -> list[socket.socket]:
+    """The connections a worker's end of a handoff channel receives (fewer if none come)."""
+    channel.settimeout(2)
+    received: list[socket.socket] = []
+    while len(received) < expected:
+        try:
+            _, fds, _, _ = socket.recv_fds(channel, 16, 8)
+        except TimeoutError:
+            break
+        received.extend(socket.socket(fileno=fd) for fd in fds)
+    return received
+
+
+def test_dispatcher_hands_connections_to_the_workers_in_turn() -> None:
+    ends = [socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET) for _ in range(2)]
+    dispatcher = ConnectionDispatcher(listening_socket("127.0.0.1", 0), 2)
+    for slot, (ours, _) in enumerate(ends):
+        dispatcher.attach(slot, ours)
+    dispatcher.start()
+    port = dispatcher.listener.getsockname()[1]
+    clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(8)]
+    try:
+        given = [_received_connections(theirs, expected=4) for _, theirs in ends]
+        assert [len(connections) for connections in given] == [4, 4]
+        client_ends = {client.getsockname() for client in clients}
+        assert {c.getpeername() for connections in given for c in connections} == client_ends
+        for connection in given[0] + given[1]:
+            connection.close()
+    finally:
+        dispatcher.stop()
+        for client in clients:
+            client.close()
+        for _, theirs in ends:
+            theirs.close()
+
+
+def test_dispatcher_skips_a_worker_that_has_gone_and_closes_what_nobody_can_take() -> None:
+    alive, gone = (socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET) for _ in range(2))
+    dispatcher = ConnectionDispatcher(listening_socket("127.0.0.1", 0), 2)
+    dispatcher.attach(0, alive[0])
+    dispatcher.attach(1, gone[0])
+    gone[1].close()  # that worker died
+    dispatcher.start()
+    port = dispatcher.listener.getsockname()[1]
+    clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(4)]
+    try:
+        assert len(_received_connections(alive[1], expected=4)) == 4
+        alive[1].close()  # now no worker is left: a new client is hung up on, not left waiting
+        with socket.create_connection(("127.0.0.1", port)) as late:
+            late.settimeout(5)
+            assert late.recv(1) == b""
+    finally:
+        dispatcher.stop()
+        for client in clients:
+            client.close()
+
+
+def test_supervisor_stops_when_a_worker_cannot_start() -> None:
+    options = {"host": "127.0.0.1", "port": _free_port(), "http": "no_such_module:Protocol",
+               "log_level": "critical"}
+    started = time.monotonic()
+    assert supervise_workers(2, options) == 1
+    assert time.monotonic() - started < 60  # stopped, not restarted in a loop

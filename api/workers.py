@@ -1,0 +1,250 @@
+"""Several server processes behind one port (`safeguard serve --workers N`).
+
+The supervisor (the `serve` process) listens on the port itself and hands each
+accepted connection to the workers in turn, over a Unix socket per worker
+(SCM_RIGHTS). Each worker serves the connections it is given with uvicorn.
+
+Why not let the kernel spread them: with one socket shared by the workers, whichever
+worker woke first accepted nearly every connection (7 of 8 under the bench); with a
+SO_REUSEPORT socket per worker the kernel spreads connections by a hash of their
+ports, so 8 keep-alive connections landed 6 and 2 on two workers in about a quarter
+of runs, and the busier worker's clients waited three times as long. Handed over in
+turn, 8 connections are always 4 and 4.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import uvicorn
+from rich.console import Console
+
+console = Console()
+
+_START_GRACE_SECONDS = 60.0
+_FDS_PER_MESSAGE = 64
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket listening on host:port.
+
+    The protocol is named (IPPROTO_TCP, not 0): asyncio turns Nagle off (TCP_NODELAY)
+    only on accepted sockets whose protocol says TCP. Without it the response body,
+    written after its headers, waited for the client's delayed ACK: 40 ms per request.
+
+    Raises:
+        OSError: If the address cannot be bound (another program holds the port, say).
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+class ConnectionDispatcher:
+    """Accepts connections on a listening socket and hands them to workers in turn.
+
+    Each worker has a slot holding the supervisor's end of its handoff channel (a
+    SOCK_SEQPACKET Unix socket), or None while it has none. A channel that cannot take
+    a connection (its worker has died, or is so far behind that its queue is full) is
+    skipped and the next worker gets the connection; with no worker able to take it,
+    the connection is closed and the client can retry.
+    """
+
+    def __init__(self, listener: socket.socket, slots: int) -> None:
+        self.listener = listener
+        self._channels: list[socket.socket | None] = [None] * slots
+        self._lock = threading.Lock()
+        self._turn = 0
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def attach(self, slot: int, channel: socket.socket) -> None:
+        """Give a worker's slot a new channel (closing the one it replaces)."""
+        channel.setblocking(False)
+        with self._lock:
+            old, self._channels[slot] = self._channels[slot], channel
+        if old is not None:
+            old.close()
+
+    def start(self) -> None:
+        """Accept and hand over connections on a background thread until `stop`."""
+        self.listener.settimeout(0.5)  # so the thread sees `stop` within half a second
+        self._thread = threading.Thread(target=self._accept_loop, name="dispatcher",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop accepting, close the listening socket and every channel."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self.listener.close()
+        with self._lock:
+            channels, self._channels = self._channels, [None] * len(self._channels)
+        for channel in channels:
+            if channel is not None:
+                channel.close()
+
+    def hand_over(self, connection: socket.socket) -> bool:
+        """Pass one accepted connection to the next worker that can take it."""
+        with self._lock:
+            for _ in range(len(self._channels)):
+                slot = self._turn
+                self._turn = (self._turn + 1) % len(self._channels)
+                channel = self._channels[slot]
+                if channel is None:
+                    continue
+                try:
+                    socket.send_fds(channel, [b"c"], [connection.fileno()])
+                except OSError:  # gone or full: the next worker takes it
+                    continue
+                return True
+        return False
+
+    def _accept_loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                connection, _address = self.listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:  # the listener closed under us, or a client gave up
+                if self._stopping.is_set():
+                    return
+                continue
+            with connection:  # the worker holds its own copy once the fd is sent
+                self.hand_over(connection)
+
+
+class HandoffServer(uvicorn.Server):
+    """uvicorn serving the connections the supervisor hands over on `channel`."""
+
+    def __init__(self, config: uvicorn.Config, channel: socket.socket) -> None:
+        super().__init__(config)
+        self.channel = channel
+        self._opening: set[asyncio.Task[Any]] = set()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        """Start the app (lifespan) without a listening socket, then take connections."""
+        await super().startup(sockets=[])
+        config, loop = self.config, asyncio.get_running_loop()
+
+        def create_protocol() -> asyncio.Protocol:  # as uvicorn builds it for its servers
+            return config.http_protocol_class(  # type: ignore[call-arg]
+                config=config, server_state=self.server_state, app_state=self.lifespan.state)
+
+        self.channel.setblocking(False)
+        loop.add_reader(self.channel.fileno(), self._receive, loop, create_protocol)
+
+    def _receive(self, loop: asyncio.AbstractEventLoop,
+                 create_protocol: Callable[[], asyncio.Protocol]) -> None:
+        while True:
+            try:
+                message, fds, _flags, _address = socket.recv_fds(
+                    self.channel, 16, _FDS_PER_MESSAGE)
+            except BlockingIOError:
+                return
+            except OSError:
+                message, fds = b"", []
+            if not message:  # the supervisor has gone: finish what is in flight and stop
+                loop.remove_reader(self.channel.fileno())
+                self.should_exit = True
+                return
+            for fd in fds:
+                task = loop.create_task(self._open(loop, create_protocol, fd))
+                self._opening.add(task)
+                task.add_done_callback(self._opening.discard)
+
+    @staticmethod
+    async def _open(loop: asyncio.AbstractEventLoop,
+                    create_protocol: Callable[[], asyncio.Protocol], fd: int) -> None:
+        connection = socket.socket(fileno=fd)
+        try:
+            await loop.connect_accepted_socket(create_protocol, connection)
+        except OSError:  # the client hung up before it was served
+            connection.close()
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        """Take no more connections, then uvicorn's graceful shutdown."""
+        if self.channel.fileno() != -1:
+            asyncio.get_running_loop().remove_reader(self.channel.fileno())
+            self.channel.close()
+        await super().shutdown(sockets=sockets)
+
+
+def run_worker(options: dict[str, Any], channel: socket.socket) -> None:
+    """One worker process: the app from `api.commands.worker_app`, connections from
+    `channel`."""
+    config = uvicorn.Config("api.commands:worker_app", factory=True, **options)
+    HandoffServer(config, channel).run()
+
+
+def supervise_workers(workers: int, options: dict[str, Any]) -> int:
+    """Listen on options' host and port, run `workers` server processes until SIGINT or
+    SIGTERM, and restart one that dies.
+
+    A worker that dies within a minute of starting stops the whole service instead of
+    restarting in a loop. Returns the exit code.
+
+    Raises:
+        OSError: If the port cannot be listened on.
+    """
+    dispatcher = ConnectionDispatcher(listening_socket(options["host"], options["port"]),
+                                      workers)
+    context = multiprocessing.get_context("spawn")
+    stopping = threading.Event()
+
+    def start(slot: int) -> tuple[Any, float]:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        process = context.Process(target=run_worker, args=(options, theirs), daemon=False)
+        process.start()
+        theirs.close()  # the worker has its own copy
+        dispatcher.attach(slot, ours)
+        return process, time.monotonic()
+
+    def stop(_signal: int, _frame: Any) -> None:
+        stopping.set()
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    running = [start(slot) for slot in range(workers)]
+    dispatcher.start()
+    code = 0
+    try:
+        while not stopping.wait(0.5):
+            for slot, (process, started) in enumerate(running):
+                if process.is_alive():
+                    continue
+                if time.monotonic() - started < _START_GRACE_SECONDS:
+                    console.print(f"[red]worker {process.pid} exited at start-up "
+                                  f"(code {process.exitcode})[/red]")
+                    code = 1
+                    stopping.set()
+                    break
+                console.print(f"worker {process.pid} exited (code {process.exitcode}); "
+                              "starting another")
+                running[slot] = start(slot)
+    finally:
+        dispatcher.stop()  # no new connections; a worker's channel closing tells it to stop
+        for process, _ in running:
+            if process.is_alive():
+                process.terminate()  # SIGTERM: uvicorn finishes the requests in flight
+        for process, _ in running:
+            process.join(timeout=30)
+            if process.is_alive():
+                process.kill()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return code
