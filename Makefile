@@ -10,6 +10,7 @@ DEMO_REFERRALS ?= 20000
 DEMO_STATE ?= var/demo
 DEMO_HOST ?= 127.0.0.1
 DEMO_PORT ?= 8000
+DEMO_WORKERS ?= $(shell nproc 2>/dev/null || echo 1)
 DEMO_ROLES := triage data_scientist governance admin
 # A case to try POST /v1/score with: the promoted model's highest-scoring golden case.
 DEMO_CASE_PY := import json; from api.settings import Settings as S; from model.registry \
@@ -67,7 +68,7 @@ demo: $(STAMP)
 	@echo "Try: curl -s -H \"Authorization: Bearer <triage key>\" -H 'Content-Type: application/json' \\"
 	@echo "       --data @$(DEMO_DIR)/case.json http://$(DEMO_HOST):$(DEMO_PORT)/v1/score"
 	@echo "OpenAPI page: http://$(DEMO_HOST):$(DEMO_PORT)/docs   (Ctrl-C stops the service)"
-	$(BIN)/safeguard serve --host $(DEMO_HOST) --port $(DEMO_PORT)
+	$(BIN)/safeguard serve --host $(DEMO_HOST) --port $(DEMO_PORT) --workers $(DEMO_WORKERS)
 
 test: $(STAMP) postgres
 	$(BIN)/python -m pytest -n 2 -q

@@ -15,6 +15,7 @@ turn, 8 connections are always 4 and 4.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
 import signal
 import socket
@@ -189,7 +190,9 @@ def run_worker(options: dict[str, Any], channel: socket.socket) -> None:
     """One worker process: the app from `api.commands.worker_app`, connections from
     `channel`."""
     config = uvicorn.Config("api.commands:worker_app", factory=True, **options)
-    HandoffServer(config, channel).run()
+    # Ctrl-C reaches every process: uvicorn shuts down, then re-raises it; exit quietly.
+    with contextlib.suppress(KeyboardInterrupt):
+        HandoffServer(config, channel).run()
 
 
 def supervise_workers(workers: int, options: dict[str, Any]) -> int:
