@@ -20,7 +20,6 @@ import multiprocessing
 import signal
 import socket
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -29,8 +28,8 @@ from rich.console import Console
 
 console = Console()
 
-_START_GRACE_SECONDS = 60.0
 _FDS_PER_MESSAGE = 64
+READY = b"ready"  # what a worker sends on its channel once it can serve
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
@@ -59,25 +58,32 @@ class ConnectionDispatcher:
     """Accepts connections on a listening socket and hands them to workers in turn.
 
     Each worker has a slot holding the supervisor's end of its handoff channel (a
-    SOCK_SEQPACKET Unix socket), or None while it has none. A channel that cannot take
-    a connection (its worker has died, or is so far behind that its queue is full) is
-    skipped and the next worker gets the connection; with no worker able to take it,
-    the connection is closed and the client can retry.
+    SOCK_SEQPACKET Unix socket). A worker gets connections only once it has said
+    `READY` on its channel (its app started, its model loaded and checked), so a
+    worker that is restarting is passed over; while no worker is ready, connections
+    wait in the listening socket's queue. A channel that cannot take a connection (its
+    worker has died, or is so far behind that its queue is full) is skipped and the
+    next ready worker gets it; when none can, the connection is closed and the client
+    can retry.
     """
 
     def __init__(self, listener: socket.socket, slots: int) -> None:
         self.listener = listener
         self._channels: list[socket.socket | None] = [None] * slots
+        self._ready = [False] * slots
+        self._came_up = [False] * slots  # ready at least once since attached
         self._lock = threading.Lock()
         self._turn = 0
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
     def attach(self, slot: int, channel: socket.socket) -> None:
-        """Give a worker's slot a new channel (closing the one it replaces)."""
+        """Give a worker's slot a new channel (closing the one it replaces); the slot
+        gets connections once the worker says it is ready."""
         channel.setblocking(False)
         with self._lock:
             old, self._channels[slot] = self._channels[slot], channel
+            self._ready[slot] = self._came_up[slot] = False
         if old is not None:
             old.close()
 
@@ -96,28 +102,54 @@ class ConnectionDispatcher:
         self.listener.close()
         with self._lock:
             channels, self._channels = self._channels, [None] * len(self._channels)
+            self._ready = [False] * len(self._channels)
         for channel in channels:
             if channel is not None:
                 channel.close()
 
+    def note_readiness(self) -> bool:
+        """Read the ready messages workers have sent; whether any worker is ready."""
+        with self._lock:
+            for slot, channel in enumerate(self._channels):
+                if channel is None or self._ready[slot]:
+                    continue
+                try:
+                    self._ready[slot] = channel.recv(16) == READY
+                except OSError:  # nothing yet (BlockingIOError), or the worker has gone
+                    continue
+                self._came_up[slot] = self._came_up[slot] or self._ready[slot]
+            return any(self._ready)
+
+    def came_up(self, slot: int) -> bool:
+        """Whether the slot's current worker has said it is ready."""
+        self.note_readiness()
+        with self._lock:
+            return self._came_up[slot]
+
     def hand_over(self, connection: socket.socket) -> bool:
-        """Pass one accepted connection to the next worker that can take it."""
+        """Pass one accepted connection to the next ready worker that can take it."""
         with self._lock:
             for _ in range(len(self._channels)):
                 slot = self._turn
                 self._turn = (self._turn + 1) % len(self._channels)
                 channel = self._channels[slot]
-                if channel is None:
+                if channel is None or not self._ready[slot]:
                     continue
                 try:
                     socket.send_fds(channel, [b"c"], [connection.fileno()])
-                except OSError:  # gone or full: the next worker takes it
+                except BlockingIOError:  # that worker is far behind: the next one takes it
+                    continue
+                except OSError:  # that worker has gone: no more until it is replaced
+                    self._ready[slot] = False
                     continue
                 return True
         return False
 
     def _accept_loop(self) -> None:
         while not self._stopping.is_set():
+            if not self.note_readiness():
+                self._stopping.wait(0.05)  # connections wait in the listening queue
+                continue
             try:
                 connection, _address = self.listener.accept()
             except TimeoutError:
@@ -149,6 +181,10 @@ class HandoffServer(uvicorn.Server):
 
         self.channel.setblocking(False)
         loop.add_reader(self.channel.fileno(), self._receive, loop, create_protocol)
+        try:
+            self.channel.send(READY)
+        except OSError:  # the supervisor has gone
+            self.should_exit = True
 
     def _receive(self, loop: asyncio.AbstractEventLoop,
                  create_protocol: Callable[[], asyncio.Protocol]) -> None:
@@ -199,8 +235,9 @@ def supervise_workers(workers: int, options: dict[str, Any]) -> int:
     """Listen on options' host and port, run `workers` server processes until SIGINT or
     SIGTERM, and restart one that dies.
 
-    A worker that dies within a minute of starting stops the whole service instead of
-    restarting in a loop. Returns the exit code.
+    A worker that dies before it was ready (its app could not start) stops the whole
+    service instead of restarting in a loop; one that dies after is replaced. Returns
+    the exit code.
 
     Raises:
         OSError: If the port cannot be listened on.
@@ -210,13 +247,13 @@ def supervise_workers(workers: int, options: dict[str, Any]) -> int:
     context = multiprocessing.get_context("spawn")
     stopping = threading.Event()
 
-    def start(slot: int) -> tuple[Any, float]:
+    def start(slot: int) -> Any:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         process = context.Process(target=run_worker, args=(options, theirs), daemon=False)
         process.start()
         theirs.close()  # the worker has its own copy
         dispatcher.attach(slot, ours)
-        return process, time.monotonic()
+        return process
 
     def stop(_signal: int, _frame: Any) -> None:
         stopping.set()
@@ -227,10 +264,10 @@ def supervise_workers(workers: int, options: dict[str, Any]) -> int:
     code = 0
     try:
         while not stopping.wait(0.5):
-            for slot, (process, started) in enumerate(running):
+            for slot, process in enumerate(running):
                 if process.is_alive():
                     continue
-                if time.monotonic() - started < _START_GRACE_SECONDS:
+                if not dispatcher.came_up(slot):
                     console.print(f"[red]worker {process.pid} exited at start-up "
                                   f"(code {process.exitcode})[/red]")
                     code = 1
@@ -241,10 +278,10 @@ def supervise_workers(workers: int, options: dict[str, Any]) -> int:
                 running[slot] = start(slot)
     finally:
         dispatcher.stop()  # no new connections; a worker's channel closing tells it to stop
-        for process, _ in running:
+        for process in running:
             if process.is_alive():
                 process.terminate()  # SIGTERM: uvicorn finishes the requests in flight
-        for process, _ in running:
+        for process in running:
             process.join(timeout=30)
             if process.is_alive():
                 process.kill()

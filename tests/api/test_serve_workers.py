@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -17,11 +18,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from api.audit import verify_chain
 from api.store import AuditEntry, Store, init_db
-from api.workers import ConnectionDispatcher, listening_socket, supervise_workers
+from api.workers import READY, ConnectionDispatcher, listening_socket, supervise_workers
 from tests.api.conftest import TEST_PEPPER, TrainedModel, issue_keys, make_settings
 
 SAFEGUARD = Path(sys.executable).with_name("safeguard")
@@ -64,7 +66,29 @@ def _sample(text: str, name: str) -> float:
                                                     flags=re.MULTILINE))
 
 
-def test_two_workers_score_into_one_chain_and_one_set_of_metrics(
+def _wait_for(log: Path, text: str, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while text not in log.read_text():
+        assert server.poll() is None and time.monotonic() < deadline, log.read_text()
+        time.sleep(0.1)
+
+
+def _worker_starts(url: str, *, expected: int) -> list[int]:
+    """The process ids of the workers that have started (from their audit entries),
+    once there are `expected` of them (or after three minutes)."""
+    store = Store(url)
+    deadline = time.monotonic() + 180
+    while True:
+        with store.session() as session:
+            pids = [entry.details["pid"] for entry in session.scalars(
+                select(AuditEntry).where(AuditEntry.action == "service_start"))]
+        if len(pids) >= expected or time.monotonic() > deadline:
+            store.dispose()
+            return pids
+        time.sleep(0.5)
+
+
+def test_two_workers_score_into_one_chain_and_a_worker_that_dies_is_replaced(
     trained_model: TrainedModel, tmp_path: Path
 ) -> None:
     url = f"sqlite:///{tmp_path / 'api.db'}"
@@ -97,17 +121,31 @@ def test_two_workers_score_into_one_chain_and_one_set_of_metrics(
             assert _sample(metrics, "safeguard_scores_total") == REQUESTS
             assert f'safeguard_model_info{{name="{trained_model.registry.model_name}"' in metrics
             assert re.search(r"^safeguard_model_ready 1\.0$", metrics, flags=re.MULTILINE)
+        first = _worker_starts(url, expected=2)  # each worker loads and checks the model
+        os.kill(first[0], signal.SIGKILL)  # a worker dies: the other serves, a new one starts
+        # Connections handed over as it dies die with it, as with any crash; wait until
+        # the supervisor has noticed and replaced it.
+        _wait_for(log, f"worker {first[0]} exited", server)
+        answers = [_call(f"{base}/v1/score", body=payloads[0], key=keys["triage"])
+                   for _ in range(4)]
+        assert [status for status, _ in answers] == [200] * 4
+        assert len(_worker_starts(url, expected=3)) == 3
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(
+                lambda body: _call(f"{base}/v1/score", body=body, key=keys["triage"]),
+                payloads[:8]))
+        assert [status for status, _ in answers] == [200] * 8
     finally:
         server.terminate()
         server.wait(timeout=60)
+    assert server.returncode == 0, log.read_text()
+    assert f"worker {first[0]} exited" in log.read_text()
     store = Store(url)
     with store.session() as session:
         assert verify_chain(session).ok
         entries = session.scalars(select(AuditEntry)).all()
     store.dispose()
-    starts = {e.details["pid"] for e in entries if e.action == "service_start"}
-    assert len(starts) == 2  # each worker loaded and checked the model itself
-    assert sum(e.action == "score" for e in entries) == REQUESTS
+    assert sum(e.action == "score" for e in entries) == REQUESTS + 4 + 8
 
 
 def test_worker_sockets_turn_nagle_off_on_accepted_connections() -> None:
@@ -156,8 +194,9 @@ def _received_connections(channel: socket.socket, *, expected: int) -> list[sock
 def test_dispatcher_hands_connections_to_the_workers_in_turn() -> None:
     ends = [socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET) for _ in range(2)]
     dispatcher = ConnectionDispatcher(listening_socket("127.0.0.1", 0), 2)
-    for slot, (ours, _) in enumerate(ends):
+    for slot, (ours, theirs) in enumerate(ends):
         dispatcher.attach(slot, ours)
+        theirs.send(READY)
     dispatcher.start()
     port = dispatcher.listener.getsockname()[1]
     clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(8)]
@@ -181,7 +220,8 @@ def test_dispatcher_skips_a_worker_that_has_gone_and_closes_what_nobody_can_take
     dispatcher = ConnectionDispatcher(listening_socket("127.0.0.1", 0), 2)
     dispatcher.attach(0, alive[0])
     dispatcher.attach(1, gone[0])
-    gone[1].close()  # that worker died
+    alive[1].send(READY)
+    gone[1].close()  # that worker died before it was ready
     dispatcher.start()
     port = dispatcher.listener.getsockname()[1]
     clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(4)]
@@ -191,6 +231,27 @@ def test_dispatcher_skips_a_worker_that_has_gone_and_closes_what_nobody_can_take
         with socket.create_connection(("127.0.0.1", port)) as late:
             late.settimeout(5)
             assert late.recv(1) == b""
+    finally:
+        dispatcher.stop()
+        for client in clients:
+            client.close()
+
+
+def test_dispatcher_hands_connections_only_to_workers_that_are_ready() -> None:
+    starting, up = (socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET) for _ in range(2))
+    dispatcher = ConnectionDispatcher(listening_socket("127.0.0.1", 0), 2)
+    dispatcher.attach(0, starting[0])
+    dispatcher.attach(1, up[0])
+    dispatcher.start()
+    port = dispatcher.listener.getsockname()[1]
+    clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
+    try:
+        assert _received_connections(up[1], expected=1) == []  # nobody ready: they wait
+        up[1].send(READY)
+        assert len(_received_connections(up[1], expected=3)) == 3
+        starting[1].setblocking(False)
+        with pytest.raises(BlockingIOError):  # the worker still starting got none
+            socket.recv_fds(starting[1], 16, 8)
     finally:
         dispatcher.stop()
         for client in clients:
