@@ -10,7 +10,7 @@ DEMO_REFERRALS ?= 20000
 DEMO_STATE ?= var/demo
 DEMO_HOST ?= 127.0.0.1
 DEMO_PORT ?= 8000
-DEMO_WORKERS ?= $(shell nproc 2>/dev/null || echo 1)
+DEMO_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); [ $$n -gt 4 ] && n=4; echo $$n)
 DEMO_ROLES := triage data_scientist governance admin
 # A case to try POST /v1/score with: the promoted model's highest-scoring golden case.
 DEMO_CASE_PY := import json; from api.settings import Settings as S; from model.registry \

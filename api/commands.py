@@ -24,7 +24,7 @@ from api.routes.metrics import MULTIPROCESS_METRICS_ENV
 from api.settings import Settings
 from api.store import init_db, repository
 from api.store.db import Store
-from api.workers import supervise_workers
+from api.workers import ListenError, supervise_workers
 from data_contracts.cli import fail
 from model import cli as model_cli
 
@@ -272,14 +272,13 @@ def serve(
         uvicorn.run(app, workers=1, **options)  # type: ignore[arg-type]
         return
     init_db(settings.database_url)
-    console.print(f"starting {workers} workers; OpenAPI page: http://{host}:{port}/docs")
     with tempfile.TemporaryDirectory(prefix="safeguard-metrics-") as metrics_dir:
         # Workers count requests in files here, and /metrics adds them up.
         os.environ[MULTIPROCESS_METRICS_ENV] = metrics_dir
         try:
             code = supervise_workers(workers, options)
-        except OSError as exc:
-            fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+        except ListenError as exc:
+            fail(str(exc))
         finally:
             os.environ.pop(MULTIPROCESS_METRICS_ENV, None)
     if code:

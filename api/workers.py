@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import multiprocessing
 import signal
 import socket
 import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
@@ -30,27 +33,40 @@ console = Console()
 
 _FDS_PER_MESSAGE = 64
 READY = b"ready"  # what a worker sends on its channel once it can serve
+_PEER_GONE = frozenset({errno.EPIPE, errno.ECONNRESET, errno.ECONNREFUSED, errno.ENOTCONN})
+_MAX_BACKOFF_SECONDS = 60.0
+
+
+class ListenError(Exception):
+    """The service cannot listen where it was asked to (the message says where and why)."""
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
-    """A TCP socket listening on host:port.
+    """A TCP socket listening on host:port (the first address the host resolves to).
 
-    The protocol is named (IPPROTO_TCP, not 0): asyncio turns Nagle off (TCP_NODELAY)
-    only on accepted sockets whose protocol says TCP. Without it the response body,
-    written after its headers, waited for the client's delayed ACK: 40 ms per request.
+    The protocol is named (IPPROTO_TCP, not 0): asyncio's own loop turns Nagle off
+    (TCP_NODELAY) only on accepted sockets whose protocol says TCP, and without it a
+    response body written after its headers waited for the client's delayed ACK, 40 ms
+    per request. (uvloop, which `serve` uses, turns it off on every TCP connection.)
 
     Raises:
-        OSError: If the address cannot be bound (another program holds the port, say).
+        ListenError: If the host does not resolve or the address cannot be bound
+            (another program holds the port, say).
     """
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        family, _, _, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP,
+            flags=socket.AI_PASSIVE)[0]
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    except OSError as exc:
+        raise ListenError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
+        sock.bind(address)
         sock.listen(2048)
-    except OSError:
+    except OSError as exc:
         sock.close()
-        raise
+        raise ListenError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
     return sock
 
 
@@ -84,6 +100,14 @@ class ConnectionDispatcher:
         with self._lock:
             old, self._channels[slot] = self._channels[slot], channel
             self._ready[slot] = self._came_up[slot] = False
+        if old is not None:
+            old.close()
+
+    def detach(self, slot: int) -> None:
+        """Close a slot's channel (its worker has gone); it gets nothing until `attach`."""
+        with self._lock:
+            old, self._channels[slot] = self._channels[slot], None
+            self._ready[slot] = False
         if old is not None:
             old.close()
 
@@ -137,11 +161,10 @@ class ConnectionDispatcher:
                     continue
                 try:
                     socket.send_fds(channel, [b"c"], [connection.fileno()])
-                except BlockingIOError:  # that worker is far behind: the next one takes it
-                    continue
-                except OSError:  # that worker has gone: no more until it is replaced
-                    self._ready[slot] = False
-                    continue
+                except OSError as exc:
+                    if exc.errno in _PEER_GONE:  # no more for it until it is replaced
+                        self._ready[slot] = False
+                    continue  # gone, far behind (queue full) or short of buffers: next one
                 return True
         return False
 
@@ -211,7 +234,7 @@ class HandoffServer(uvicorn.Server):
         connection = socket.socket(fileno=fd)
         try:
             await loop.connect_accepted_socket(create_protocol, connection)
-        except OSError:  # the client hung up before it was served
+        except OSError:  # the loop could not take the socket: the client sees it closed
             connection.close()
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
@@ -231,53 +254,93 @@ def run_worker(options: dict[str, Any], channel: socket.socket) -> None:
         HandoffServer(config, channel).run()
 
 
-def supervise_workers(workers: int, options: dict[str, Any]) -> int:
-    """Listen on options' host and port, run `workers` server processes until SIGINT or
-    SIGTERM, and restart one that dies.
+@dataclass
+class _Worker:
+    """One worker slot of the supervisor."""
 
-    A worker that dies before it was ready (its app could not start) stops the whole
-    service instead of restarting in a loop; one that dies after is replaced. Returns
-    the exit code.
+    process: Any = None  # None while a replacement waits for its back-off
+    replacement: bool = False  # not the slot's first start
+    taking: bool = False  # has said it is ready, so gets connections
+    backoff: float = 0.0
+    restart_at: float = 0.0
+
+
+def supervise_workers(workers: int, options: dict[str, Any], *,
+                      target: Callable[[dict[str, Any], socket.socket], None] = run_worker
+                      ) -> int:
+    """Listen on options' host and port, run `workers` server processes until SIGINT or
+    SIGTERM, and replace one that dies.
+
+    A slot whose first worker dies before it was ready (the app could not start: a
+    configuration fault) stops the whole service. A replacement that dies before it was
+    ready is tried again after a back-off (1 s, doubling to a minute), while the other
+    workers go on serving. Returns the exit code.
+
+    Args:
+        target: What each worker process runs (tests give a stand-in).
 
     Raises:
-        OSError: If the port cannot be listened on.
+        ListenError: If the port cannot be listened on.
     """
-    dispatcher = ConnectionDispatcher(listening_socket(options["host"], options["port"]),
-                                      workers)
+    host, port = options["host"], options["port"]
+    dispatcher = ConnectionDispatcher(listening_socket(host, port), workers)
+    console.print(f"starting {workers} workers; OpenAPI page: http://{host}:{port}/docs")
     context = multiprocessing.get_context("spawn")
-    stopping = threading.Event()
+    stop_requested: list[int] = []  # a plain list: a signal handler must not take locks
+    slots = [_Worker() for _ in range(workers)]
 
-    def start(slot: int) -> Any:
+    def start(slot: int) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        process = context.Process(target=run_worker, args=(options, theirs), daemon=False)
-        process.start()
-        theirs.close()  # the worker has its own copy
         dispatcher.attach(slot, ours)
-        return process
+        process = context.Process(target=target, args=(options, theirs), daemon=False)
+        try:
+            process.start()
+        finally:
+            theirs.close()  # the worker has its own copy
+        slots[slot].process, slots[slot].taking = process, False
 
-    def stop(_signal: int, _frame: Any) -> None:
-        stopping.set()
+    def stop(signum: int, _frame: Any) -> None:
+        stop_requested.append(signum)
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    running = [start(slot) for slot in range(workers)]
-    dispatcher.start()
     code = 0
     try:
-        while not stopping.wait(0.5):
-            for slot, process in enumerate(running):
-                if process.is_alive():
-                    continue
-                if not dispatcher.came_up(slot):
-                    console.print(f"[red]worker {process.pid} exited at start-up "
-                                  f"(code {process.exitcode})[/red]")
-                    code = 1
-                    stopping.set()
+        for slot in range(workers):
+            start(slot)
+        dispatcher.start()
+        while not stop_requested and not code:
+            time.sleep(0.5)
+            for slot, worker in enumerate(slots):
+                if stop_requested:  # workers exiting on the same Ctrl-C are not replaced
                     break
-                console.print(f"worker {process.pid} exited (code {process.exitcode}); "
-                              "starting another")
-                running[slot] = start(slot)
+                if worker.process is None:
+                    if time.monotonic() >= worker.restart_at:
+                        start(slot)
+                    continue
+                if not worker.taking and dispatcher.came_up(slot):
+                    worker.taking, worker.backoff = True, 0.0
+                    console.print(f"worker {worker.process.pid} is taking connections")
+                if worker.process.is_alive():
+                    continue
+                pid, exitcode = worker.process.pid, worker.process.exitcode
+                came_up = worker.taking or dispatcher.came_up(slot)
+                dispatcher.detach(slot)
+                if not came_up and not worker.replacement:
+                    console.print(f"[red]worker {pid} exited at start-up (code {exitcode})[/red]")
+                    code = 1
+                    break
+                worker.replacement = True
+                if came_up:
+                    console.print(f"worker {pid} exited (code {exitcode}); starting another")
+                    start(slot)
+                    continue
+                worker.backoff = min(max(2 * worker.backoff, 1.0), _MAX_BACKOFF_SECONDS)
+                worker.process, worker.restart_at = None, time.monotonic() + worker.backoff
+                console.print(f"[red]worker {pid} exited before it was ready (code {exitcode})"
+                              f"; trying again in {worker.backoff:.0f} s[/red]")
     finally:
         dispatcher.stop()  # no new connections; a worker's channel closing tells it to stop
+        running = [worker.process for worker in slots if worker.process is not None]
         for process in running:
             if process.is_alive():
                 process.terminate()  # SIGTERM: uvicorn finishes the requests in flight

@@ -84,7 +84,8 @@ class Metrics:
 
     def set_model(self, name: str, version: str, *, ready: bool = True) -> None:
         """Record which model is serving, and whether it can score."""
-        self.model.clear()
+        if not self.multiprocess:  # (a worker sets its model once; clearing is not shared)
+            self.model.clear()
         self.model.labels(name=name, version=version).set(1)
         self.model_ready.set(1 if ready else 0)
 

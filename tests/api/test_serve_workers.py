@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -24,6 +25,7 @@ from sqlalchemy import select
 from api.audit import verify_chain
 from api.store import AuditEntry, Store, init_db
 from api.workers import READY, ConnectionDispatcher, listening_socket, supervise_workers
+from tests.api import stand_in_worker
 from tests.api.conftest import TEST_PEPPER, TrainedModel, issue_keys, make_settings
 
 SAFEGUARD = Path(sys.executable).with_name("safeguard")
@@ -122,6 +124,7 @@ def test_two_workers_score_into_one_chain_and_a_worker_that_dies_is_replaced(
             assert f'safeguard_model_info{{name="{trained_model.registry.model_name}"' in metrics
             assert re.search(r"^safeguard_model_ready 1\.0$", metrics, flags=re.MULTILINE)
         first = _worker_starts(url, expected=2)  # each worker loads and checks the model
+        _wait_for(log, f"worker {first[0]} is taking connections", server)
         os.kill(first[0], signal.SIGKILL)  # a worker dies: the other serves, a new one starts
         # Connections handed over as it dies die with it, as with any crash; wait until
         # the supervisor has noticed and replaced it.
@@ -264,3 +267,35 @@ def test_supervisor_stops_when_a_worker_cannot_start() -> None:
     started = time.monotonic()
     assert supervise_workers(2, options) == 1
     assert time.monotonic() - started < 60  # stopped, not restarted in a loop
+
+
+def test_supervisor_retries_a_replacement_that_cannot_start_and_keeps_serving(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    starts = tmp_path / "starts"
+    options = {"host": "127.0.0.1", "port": _free_port(), "starts": str(starts)}
+    assert stand_in_worker.READY == READY
+
+    finished = threading.Event()
+
+    def stop_after_two_retries() -> None:  # the first start and two failed replacements
+        deadline = time.monotonic() + 120
+        while not finished.is_set() and time.monotonic() < deadline and (
+                not starts.exists() or len(starts.read_text().splitlines()) < 3):
+            time.sleep(0.1)
+        time.sleep(1.0)  # for the supervisor to see the last one die
+        if not finished.is_set():  # (never signal pytest itself once the handler is gone)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    stopper = threading.Thread(target=stop_after_two_retries, daemon=True)
+    stopper.start()
+    try:
+        code = supervise_workers(1, options, target=stand_in_worker.come_up_once)
+    finally:
+        finished.set()
+    stopper.join()
+    output = capsys.readouterr().out
+    assert code == 0, output  # stopped by SIGTERM, not by the failed replacements
+    assert "exited (code 3); starting another" in output
+    retries = re.findall(r"exited before it was ready \(code 2\); trying again in (\d+) s", output)
+    assert retries[:2] == ["1", "2"], output  # backing off, not restarting in a loop
