@@ -4,6 +4,7 @@ cannot start, and two real workers scoring into one database and one audit chain
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -15,6 +16,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -194,71 +196,67 @@ def _received_connections(channel: socket.socket, *, expected: int) -> list[sock
     return received
 
 
-def test_dispatcher_hands_connections_to_the_workers_in_turn() -> None:
-    ends = [socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET) for _ in range(2)]
-    dispatcher = ConnectionDispatcher(listening_socket("127.0.0.1", 0), 2)
-    for slot, (ours, theirs) in enumerate(ends):
+@contextlib.contextmanager
+def _dispatching(workers: int = 2
+                 ) -> Iterator[tuple[list[socket.socket], Callable[[], socket.socket]]]:
+    """A running dispatcher with `workers` channels: yields the workers' ends of them and
+    a function that connects a client. Everything is closed afterwards."""
+    pairs = [socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET) for _ in range(workers)]
+    dispatcher = ConnectionDispatcher(listening_socket("127.0.0.1", 0), workers)
+    for slot, (ours, _) in enumerate(pairs):
         dispatcher.attach(slot, ours)
-        theirs.send(READY)
     dispatcher.start()
-    port = dispatcher.listener.getsockname()[1]
-    clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(8)]
+    address = dispatcher.listener.getsockname()
+    opened = [theirs for _, theirs in pairs]
+
+    def connect() -> socket.socket:
+        opened.append(socket.create_connection(address))
+        return opened[-1]
+
     try:
-        given = [_received_connections(theirs, expected=4) for _, theirs in ends]
+        yield [theirs for _, theirs in pairs], connect
+    finally:
+        dispatcher.stop()
+        for sock in opened:
+            sock.close()
+
+
+def test_dispatcher_hands_connections_to_the_workers_in_turn() -> None:
+    with _dispatching() as (workers, connect):
+        for worker in workers:
+            worker.send(READY)
+        clients = [connect() for _ in range(8)]
+        given = [_received_connections(worker, expected=4) for worker in workers]
         assert [len(connections) for connections in given] == [4, 4]
         client_ends = {client.getsockname() for client in clients}
         assert {c.getpeername() for connections in given for c in connections} == client_ends
         for connection in given[0] + given[1]:
             connection.close()
-    finally:
-        dispatcher.stop()
-        for client in clients:
-            client.close()
-        for _, theirs in ends:
-            theirs.close()
 
 
 def test_dispatcher_skips_a_worker_that_has_gone_and_closes_what_nobody_can_take() -> None:
-    alive, gone = (socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET) for _ in range(2))
-    dispatcher = ConnectionDispatcher(listening_socket("127.0.0.1", 0), 2)
-    dispatcher.attach(0, alive[0])
-    dispatcher.attach(1, gone[0])
-    alive[1].send(READY)
-    gone[1].close()  # that worker died before it was ready
-    dispatcher.start()
-    port = dispatcher.listener.getsockname()[1]
-    clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(4)]
-    try:
-        assert len(_received_connections(alive[1], expected=4)) == 4
-        alive[1].close()  # now no worker is left: a new client is hung up on, not left waiting
-        with socket.create_connection(("127.0.0.1", port)) as late:
-            late.settimeout(5)
-            assert late.recv(1) == b""
-    finally:
-        dispatcher.stop()
-        for client in clients:
-            client.close()
+    with _dispatching() as ((alive, gone), connect):
+        alive.send(READY)
+        gone.close()  # that worker died before it was ready
+        for _ in range(4):
+            connect()
+        assert len(_received_connections(alive, expected=4)) == 4
+        alive.close()  # now no worker is left: a new client is hung up on, not left waiting
+        late = connect()
+        late.settimeout(5)
+        assert late.recv(1) == b""
 
 
 def test_dispatcher_hands_connections_only_to_workers_that_are_ready() -> None:
-    starting, up = (socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET) for _ in range(2))
-    dispatcher = ConnectionDispatcher(listening_socket("127.0.0.1", 0), 2)
-    dispatcher.attach(0, starting[0])
-    dispatcher.attach(1, up[0])
-    dispatcher.start()
-    port = dispatcher.listener.getsockname()[1]
-    clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
-    try:
-        assert _received_connections(up[1], expected=1) == []  # nobody ready: they wait
-        up[1].send(READY)
-        assert len(_received_connections(up[1], expected=3)) == 3
-        starting[1].setblocking(False)
+    with _dispatching() as ((starting, up), connect):
+        for _ in range(3):
+            connect()
+        assert _received_connections(up, expected=1) == []  # nobody ready: they wait
+        up.send(READY)
+        assert len(_received_connections(up, expected=3)) == 3
+        starting.setblocking(False)
         with pytest.raises(BlockingIOError):  # the worker still starting got none
-            socket.recv_fds(starting[1], 16, 8)
-    finally:
-        dispatcher.stop()
-        for client in clients:
-            client.close()
+            socket.recv_fds(starting, 16, 8)
 
 
 def test_supervisor_stops_when_a_worker_cannot_start() -> None:
