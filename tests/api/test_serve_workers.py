@@ -52,17 +52,21 @@ def _call(url: str, *, body: dict[str, Any] | None = None, key: str = "") -> tup
         return error.code, error.read().decode()
 
 
-def _wait_ready(base: str, server: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline:
-        assert server.poll() is None, log.read_text()
-        try:
-            if _call(f"{base}/readyz")[0] == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"not ready in time:\n{log.read_text()}")
+def _until(condition: Callable[[], bool], server: subprocess.Popen[bytes], log: Path, *,
+           seconds: float = 180) -> None:
+    """Wait for `condition` while the service runs; fail with its log if it stops or
+    `seconds` pass first."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert server.poll() is None and time.monotonic() < deadline, log.read_text()
+        time.sleep(0.2)
+
+
+def _ready(base: str) -> bool:
+    try:
+        return _call(f"{base}/readyz")[0] == 200
+    except OSError:
+        return False
 
 
 def _sample(text: str, name: str) -> float:
@@ -70,26 +74,14 @@ def _sample(text: str, name: str) -> float:
                                                     flags=re.MULTILINE))
 
 
-def _wait_for(log: Path, text: str, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while text not in log.read_text():
-        assert server.poll() is None and time.monotonic() < deadline, log.read_text()
-        time.sleep(0.1)
-
-
-def _worker_starts(url: str, *, expected: int) -> list[int]:
-    """The process ids of the workers that have started (from their audit entries),
-    once there are `expected` of them (or after three minutes)."""
+def _service_starts(url: str) -> list[int]:
+    """The process ids of the workers that have started, from their audit entries."""
     store = Store(url)
-    deadline = time.monotonic() + 180
-    while True:
-        with store.session() as session:
-            pids = [entry.details["pid"] for entry in session.scalars(
-                select(AuditEntry).where(AuditEntry.action == "service_start"))]
-        if len(pids) >= expected or time.monotonic() > deadline:
-            store.dispose()
-            return pids
-        time.sleep(0.5)
+    with store.session() as session:
+        pids = [entry.details["pid"] for entry in session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "service_start"))]
+    store.dispose()
+    return pids
 
 
 def test_two_workers_score_into_one_chain_and_a_worker_that_dies_is_replaced(
@@ -113,7 +105,7 @@ def test_two_workers_score_into_one_chain_and_a_worker_that_dies_is_replaced(
             env=env, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(base, server, log)
+        _until(lambda: _ready(base), server, log, seconds=240)
         payloads = [trained_model.loaded.golden[n % len(trained_model.loaded.golden)]["payload"]
                     for n in range(REQUESTS)]
         with ThreadPoolExecutor(8) as pool:
@@ -125,16 +117,20 @@ def test_two_workers_score_into_one_chain_and_a_worker_that_dies_is_replaced(
             assert _sample(metrics, "safeguard_scores_total") == REQUESTS
             assert f'safeguard_model_info{{name="{trained_model.registry.model_name}"' in metrics
             assert re.search(r"^safeguard_model_ready 1\.0$", metrics, flags=re.MULTILINE)
-        first = _worker_starts(url, expected=2)  # each worker loads and checks the model
-        _wait_for(log, f"worker {first[0]} is taking connections", server)
+        # Each worker loads and checks the model, and audits its start.
+        _until(lambda: len(_service_starts(url)) >= 2, server, log)
+        first = _service_starts(url)
+        _until(lambda: f"worker {first[0]} is taking connections" in log.read_text(),
+               server, log, seconds=60)
         os.kill(first[0], signal.SIGKILL)  # a worker dies: the other serves, a new one starts
         # Connections handed over as it dies die with it, as with any crash; wait until
         # the supervisor has noticed and replaced it.
-        _wait_for(log, f"worker {first[0]} exited", server)
+        _until(lambda: f"worker {first[0]} exited" in log.read_text(), server, log, seconds=60)
         answers = [_call(f"{base}/v1/score", body=payloads[0], key=keys["triage"])
                    for _ in range(4)]
         assert [status for status, _ in answers] == [200] * 4
-        assert len(_worker_starts(url, expected=3)) == 3
+        _until(lambda: len(_service_starts(url)) >= 3, server, log)
+        assert len(_service_starts(url)) == 3
         with ThreadPoolExecutor(8) as pool:
             answers = list(pool.map(
                 lambda body: _call(f"{base}/v1/score", body=body, key=keys["triage"]),
