@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
     app.state.key_hasher = KeyHasher(settings.api_key_pepper.get_secret_value())
     app.state.metrics = metrics.Metrics()
     app.state.metrics.set_model(scorer.name, scorer.version, ready=scorer.readiness()[0])
+    app.state.score_batcher = scores.case_batcher(store, scorer, app.state.metrics)
 
     for router in (scores.router, decisions.router, records.router, system.router):
         app.include_router(router)

@@ -9,6 +9,12 @@ lock on a file beside the database (so several server processes and the CLI can
 append to one file), on PostgreSQL by a transaction-scoped advisory lock, and by
 a unique sequence number underneath both. Nothing in the service updates or
 deletes an entry, and database triggers refuse it.
+
+``request_hash`` ties an entry to what was asked. For a score it is the SHA-256
+of the HTTP request body exactly as received (a batch's entries share their
+batch's), so whoever kept the request they sent can show it is the one audited;
+for a decision, the canonical JSON of the decision; for a read or an
+administrative action, the canonical JSON of its description.
 """
 
 from __future__ import annotations
@@ -24,7 +30,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel
 from sqlalchemy import Connection, Engine, Table, insert, select, text
 from sqlalchemy.orm import Session
 
@@ -52,16 +57,6 @@ def sha256_hex(data: bytes) -> str:
 def request_hash(body: Any) -> str:
     """SHA-256 of the canonical form of a request body (or of a request description)."""
     return sha256_hex(canonical_json(body))
-
-
-def payload_hash(payload: BaseModel) -> str:
-    """SHA-256 of a validated request body's compact JSON (pydantic's, fields in schema order).
-
-    Used for case payloads, which hold hundreds of records: pydantic writes the
-    JSON in Rust, several times faster than sorting keys in Python. The form is
-    just as deterministic: the schema fixes the field order.
-    """
-    return sha256_hex(payload.model_dump_json().encode("utf-8"))
 
 
 @dataclass(frozen=True)

@@ -354,7 +354,10 @@ class AuditEntryOut(BaseModel):
     action: str
     referral_id: str | None
     model_version: str | None
-    request_hash: str
+    request_hash: str = Field(description=(
+        "SHA-256 of what was asked: a score's request body as received (shared by a "
+        "batch's entries), a decision's canonical JSON, or a description of a read or "
+        "an administrative action."))
     prev_hash: str
     entry_hash: str
     details: dict[str, Any]

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from api.audit import AuditEvent, payload_hash, store_with_audit
+from api.audit import AuditEvent, sha256_hex, store_with_audit
 from api.auth import Principal, TriageUser
+from api.batching import MicroBatcher
 from api.routes.deps import ScorerDep, SettingsDep, StoreDep
+from api.routes.metrics import Metrics
 from api.schemas import BatchIn, BatchResult, CasePayload, Problem, ScoreResult
 from api.scoring import ModelUnavailable, Scorer
 from api.store.db import Store
@@ -21,6 +24,9 @@ from api.store.models import SCORE_TABLE, utcnow
 logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/v1", tags=["scoring"])
+
+# The most single-case requests scored in one go (a few milliseconds each).
+MAX_CASES_TOGETHER = 16
 
 AUTH_RESPONSES: dict[int | str, dict[str, object]] = {
     401: {"model": Problem, "description": "Missing, invalid or revoked API key"},
@@ -49,15 +55,22 @@ def _run_scorer(scorer: Scorer, cases: Sequence[CasePayload]) -> list[ScoreResul
     return results
 
 
+@dataclass(frozen=True, slots=True)
+class ScoreRequest:
+    """One case to score, with who asked and the hash of the request that carried it."""
+
+    principal: Principal
+    case: CasePayload
+    request_hash: str
+
+
 def _store_and_audit(
-    store: Store,
-    principal: Principal,
-    cases: Sequence[CasePayload],
-    results: Sequence[ScoreResult],
+    store: Store, scored: Sequence[tuple[ScoreRequest, ScoreResult]]
 ) -> None:
-    """Store the scores and their audit entries in one transaction."""
+    """Store the scores and their audit entries (each with its own requester) in one transaction."""
     rows, events = [], []
-    for case, result in zip(cases, results, strict=True):
+    for asked, result in scored:
+        principal = asked.principal
         rows.append({
             "referral_id": result.referral_id,
             "model_name": result.model_name,
@@ -77,39 +90,86 @@ def _store_and_audit(
                 action="score",
                 referral_id=result.referral_id,
                 model_version=result.model_version,
-                request_hash=payload_hash(case),
+                request_hash=asked.request_hash,
                 details={"score": result.score, "band": result.band, "rag": result.rag},
             )
         )
     store_with_audit(store.engine, events, inserts={SCORE_TABLE: rows})
 
 
-def _score(
-    request: Request,
-    store: Store,
-    principal: Principal,
-    scorer: Scorer,
-    cases: Sequence[CasePayload],
-) -> list[ScoreResult]:
-    results = _run_scorer(scorer, cases)
-    _store_and_audit(store, principal, cases, results)
-    request.app.state.metrics.count_scores((r.band, r.rag) for r in results)
-    return results
+def _score_each(scorer: Scorer, cases: Sequence[CasePayload]
+                ) -> list[ScoreResult | BaseException]:
+    """The cases scored together; if that fails, one by one, so one bad case fails alone."""
+    try:
+        return list(_run_scorer(scorer, cases))
+    except HTTPException:
+        raise  # not ready: the same answer for every case
+    except Exception:
+        if len(cases) == 1:
+            raise
+    outcomes: list[ScoreResult | BaseException] = []
+    for case in cases:
+        try:
+            outcomes.extend(_run_scorer(scorer, [case]))
+        except Exception as exc:  # noqa: BLE001 - that request's own error
+            outcomes.append(exc)
+    return outcomes
 
 
-async def case_body(request: Request) -> CasePayload:
+def case_batcher(store: Store, scorer: Scorer, metrics: Metrics
+                 ) -> MicroBatcher[ScoreRequest, ScoreResult]:
+    """The batcher behind `POST /v1/score`: concurrent requests share a model call and a commit.
+
+    Every request still gets its own result, score row and audit entry (naming its
+    own user and the hash of its own request), as if it had been scored alone.
+    """
+
+    async def score_together(requests: Sequence[ScoreRequest]
+                             ) -> list[ScoreResult | BaseException]:
+        # Scored on the event loop, not handed to a worker thread: the trees'
+        # predictions release the GIL around each tree, and in a worker every
+        # release hands the GIL to the loop (busy parsing other requests) while the
+        # worker waits to get it back. Storing goes through `Store.run`: inline on
+        # SQLite, in the thread pool for a server database.
+        outcomes = _score_each(scorer, [asked.case for asked in requests])
+        scored = [(asked, outcome) for asked, outcome in zip(requests, outcomes, strict=True)
+                  if isinstance(outcome, ScoreResult)]
+        if scored:
+            await store.run(_store_and_audit, store, scored)
+            metrics.count_scores((result.band, result.rag) for _, result in scored)
+        return outcomes
+
+    return MicroBatcher(score_together, max_items=MAX_CASES_TOGETHER)
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedCase:
+    """A validated case and the SHA-256 of the request body it came in."""
+
+    case: CasePayload
+    request_hash: str
+
+
+async def case_body(request: Request) -> ReceivedCase:
     """The body as a `CasePayload`, parsed and validated in one pass from the JSON bytes.
 
     FastAPI would decode the JSON into Python objects first and validate those: for a
     case of a few hundred records that costs as much again. The errors are the same
     422, field by field.
     """
+    body = await request.body()
     try:
-        return CasePayload.model_validate_json(await request.body())
+        case = CasePayload.model_validate_json(body)
     except ValidationError as exc:
         raise RequestValidationError(
             [{**error, "loc": ("body", *error["loc"])} for error in exc.errors(include_url=False)]
         ) from None
+    return ReceivedCase(case, sha256_hex(body))
+
+
+async def body_hash(request: Request) -> str:
+    """SHA-256 of the request body as received (the audit's request hash for a score)."""
+    return sha256_hex(await request.body())
 
 
 # The body is read by `case_body`, so the schema says what it expects.
@@ -121,20 +181,15 @@ _CASE_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
 async def score_case(
     request: Request,
     principal: TriageUser,
-    case: Annotated[CasePayload, Depends(case_body)],
-    store: StoreDep,
-    scorer: ScorerDep,
+    received: Annotated[ReceivedCase, Depends(case_body)],
 ) -> ScoreResult:
-    """Score one referral, store the result with its explanation, and audit it."""
-    # One case is a few milliseconds of CPU: scored on the event loop, not handed
-    # to a worker thread. The trees' predictions release the GIL around each
-    # tree; in a worker, every release hands the GIL to the loop (busy parsing
-    # other requests) and the worker waits to get it back. Storing goes through
-    # `Store.run`: inline on SQLite, in the thread pool for a server database.
-    results = _run_scorer(scorer, [case])
-    await store.run(_store_and_audit, store, principal, [case], results)
-    request.app.state.metrics.count_scores((r.band, r.rag) for r in results)
-    return results[0]
+    """Score one referral, store the result with its explanation, and audit it.
+
+    Requests that arrive together are scored together (`case_batcher`); each gets
+    its own result and audit entry.
+    """
+    batcher: MicroBatcher[ScoreRequest, ScoreResult] = request.app.state.score_batcher
+    return await batcher.submit(ScoreRequest(principal, received.case, received.request_hash))
 
 
 @router.post("/score/batch", responses=_SCORE_RESPONSES)
@@ -145,14 +200,20 @@ def score_batch(
     store: StoreDep,
     scorer: ScorerDep,
     settings: SettingsDep,
+    request_hash: Annotated[str, Depends(body_hash)],
 ) -> BatchResult:
     """Score up to `max_batch_cases` referrals at once (413 beyond); each is stored and audited.
 
     A batch can take seconds, so it runs in the thread pool, never on the event loop.
+    Each case's audit entry carries the hash of the whole batch request.
     """
     if len(batch.cases) > settings.max_batch_cases:
         raise HTTPException(
             status.HTTP_413_CONTENT_TOO_LARGE,
             f"batch of {len(batch.cases)} cases exceeds the limit of {settings.max_batch_cases}",
         )
-    return BatchResult(results=_score(request, store, principal, scorer, batch.cases))
+    results = _run_scorer(scorer, batch.cases)
+    _store_and_audit(store, [(ScoreRequest(principal, case, request_hash), result)
+                             for case, result in zip(batch.cases, results, strict=True)])
+    request.app.state.metrics.count_scores((r.band, r.rag) for r in results)
+    return BatchResult(results=results)

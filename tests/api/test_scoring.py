@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+import hashlib
+import json
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.schemas import CasePayload, ScoreResult
+from api.store import init_db
 from tests.api import factories
-from tests.api.conftest import ApiEnv, make_settings
+from tests.api.conftest import ApiEnv, issue_keys, make_settings
 from tests.api.fakes import FakeScorer
 
 
@@ -171,3 +177,62 @@ def test_metrics_count_requests_by_route_template_and_scores_by_band(api: ApiEnv
     assert case["referral"]["referral_id"] not in text
     assert 'safeguard_scores_total{band="low",rag="green"}' in text
     assert 'safeguard_model_info{name="fake-model",version="7"}' in text
+
+
+class BatchRecordingScorer(FakeScorer):
+    """The fake scorer, recording each call's cases and failing any call with a 'bad' case."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[list[str]] = []
+
+    def score_cases(self, cases: Sequence[CasePayload]) -> list[ScoreResult]:
+        ids = [case.referral.referral_id for case in cases]
+        self.calls.append(ids)
+        if any(rid.startswith("bad-") for rid in ids):
+            raise RuntimeError("the model failed on a case")
+        return super().score_cases(cases)
+
+
+def test_concurrent_scores_share_a_model_call_yet_each_is_stored_and_audited_as_its_own(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'api.db'}"
+    init_db(url)
+    settings = make_settings(url)
+    keys, _ = issue_keys(settings)
+    scorer = BatchRecordingScorer()
+    app = create_app(settings, scorer)
+    roles = ["triage", "admin"] * 3
+    cases = [factories.case(events=n) for n in range(5)]
+    cases.append(factories.case(events=2, referral_id="bad-" + factories.referral_id()))
+    bodies = [json.dumps(case).encode() for case in cases]
+
+    async def post_together() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            for role in set(roles):  # a key's first check runs PBKDF2 in a thread: not timed
+                await client.get("/v1/model", headers={"Authorization": f"Bearer {keys[role]}"})
+            return await asyncio.gather(*(
+                client.post("/v1/score", content=body, headers={
+                    "Authorization": f"Bearer {keys[role]}", "Content-Type": "application/json"})
+                for role, body in zip(roles, bodies, strict=True)))
+
+    responses = asyncio.run(post_together())
+    assert [r.status_code for r in responses] == [200] * 5 + [500]
+    assert "the model failed" not in responses[-1].text
+    ids = [case["referral"]["referral_id"] for case in cases]
+    assert [r.json()["referral_id"] for r in responses[:5]] == ids[:5]
+    assert [r.json()["score"] for r in responses[:5]] == [
+        FakeScorer().score_cases([CasePayload.model_validate(c)])[0].score for c in cases[:5]]
+    assert scorer.calls[0] == ids, "the concurrent requests were scored in one call"
+    assert sorted(map(tuple, scorer.calls[1:])) == sorted((rid,) for rid in ids)
+
+    with TestClient(app) as client:
+        audit = client.get("/v1/audit", params={"action": "score"},
+                           headers={"Authorization": f"Bearer {keys['governance']}"}).json()
+    entries = {entry["referral_id"]: entry for entry in audit["entries"]}
+    assert set(entries) == set(ids[:5]), "the failed case is neither stored nor audited"
+    for role, rid, body in zip(roles, ids, bodies[:5], strict=False):
+        assert entries[rid]["role"] == role
+        assert entries[rid]["request_hash"] == hashlib.sha256(body).hexdigest()
