@@ -26,7 +26,7 @@ import logging
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -72,6 +72,27 @@ class AuditEvent:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class ChainEntry:
+    """An entry as appended: the columns of its audit row, its own hash last.
+
+    A plain record rather than an ORM object: the scoring path appends one per
+    score, and an ORM object's attribute bookkeeping costs more than its insert.
+    """
+
+    seq: int
+    created_at: datetime
+    user_name: str
+    role: str
+    action: str
+    referral_id: str | None
+    model_version: str | None
+    request_hash: str
+    prev_hash: str
+    details: dict[str, Any]
+    entry_hash: str = ""
+
+
 @dataclass(frozen=True)
 class VerifyResult:
     """Outcome of checking the chain: ``first_broken_seq`` names where it breaks."""
@@ -90,7 +111,7 @@ def _timestamp(moment: datetime) -> str:
     return moment.isoformat(timespec="microseconds")
 
 
-def compute_entry_hash(entry: AuditEntry) -> str:
+def compute_entry_hash(entry: AuditEntry | ChainEntry) -> str:
     """Hash of an entry's canonical fields and the previous entry's hash."""
     fields = {
         "seq": entry.seq,
@@ -131,16 +152,18 @@ def _lock_server_chain(connection: Connection) -> None:
 
 Inserts = Mapping[Table, Sequence[Mapping[str, Any]]]
 
+# Built once: every score appends, and building a statement costs more than running it.
+_CHAIN_HEAD = select(AUDIT_TABLE.c.seq, AUDIT_TABLE.c.entry_hash).order_by(
+    AUDIT_TABLE.c.seq.desc()).limit(1)
+_INSERT_ENTRY = insert(AUDIT_TABLE)
+
 
 def _append(connection: Connection, events: Sequence[AuditEvent], inserts: Inserts | None
-            ) -> list[AuditEntry]:
+            ) -> list[ChainEntry]:
     for table, rows in (inserts or {}).items():
         if rows:
             connection.execute(insert(table), list(rows))
-    column = AUDIT_TABLE.c
-    head = connection.execute(
-        select(column.seq, column.entry_hash).order_by(column.seq.desc()).limit(1)
-    ).first()
+    head = connection.execute(_CHAIN_HEAD).first()
     seq, prev_hash = (head.seq, head.entry_hash) if head else (0, GENESIS_HASH)
     entries = []
     for event in events:
@@ -149,13 +172,13 @@ def _append(connection: Connection, events: Sequence[AuditEvent], inserts: Inser
         entries.append(entry)
         prev_hash = entry.entry_hash
     if entries:
-        connection.execute(insert(AUDIT_TABLE), [_row(e) for e in entries])
+        connection.execute(_INSERT_ENTRY, [_row(e) for e in entries])
     return entries
 
 
 def commit_with_audit(
     session: Session, events: Sequence[AuditEvent], *, inserts: Inserts | None = None
-) -> list[AuditEntry]:
+) -> list[ChainEntry]:
     """Append ``events`` to the chain and commit them with the session's pending work.
 
     The pending rows (a decision, say, and any ``inserts``: rows per table, written
@@ -182,7 +205,7 @@ def commit_with_audit(
 
 def store_with_audit(
     engine: Engine, events: Sequence[AuditEvent], *, inserts: Inserts | None = None
-) -> list[AuditEntry]:
+) -> list[ChainEntry]:
     """`commit_with_audit` for plain inserts, on a connection of its own (no ORM session).
 
     The scoring path uses it: a session's bookkeeping costs more than the two inserts.
@@ -196,12 +219,12 @@ _ENTRY_COLUMNS = ("seq", "created_at", "user_name", "role", "action", "referral_
                   "model_version", "request_hash", "prev_hash", "entry_hash", "details")
 
 
-def _row(entry: AuditEntry) -> dict[str, Any]:
+def _row(entry: ChainEntry) -> dict[str, Any]:
     return {column: getattr(entry, column) for column in _ENTRY_COLUMNS}
 
 
-def _new_entry(event: AuditEvent, *, seq: int, prev_hash: str) -> AuditEntry:
-    entry = AuditEntry(
+def _new_entry(event: AuditEvent, *, seq: int, prev_hash: str) -> ChainEntry:
+    entry = ChainEntry(
         seq=seq,
         created_at=utcnow(),
         user_name=event.user_name,
@@ -213,8 +236,7 @@ def _new_entry(event: AuditEvent, *, seq: int, prev_hash: str) -> AuditEntry:
         prev_hash=prev_hash,
         details=json.loads(canonical_json(event.details)),
     )
-    entry.entry_hash = compute_entry_hash(entry)
-    return entry
+    return replace(entry, entry_hash=compute_entry_hash(entry))
 
 
 def verify_chain(session: Session, *, batch_size: int = 1000) -> VerifyResult:

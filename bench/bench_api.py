@@ -153,7 +153,8 @@ def add_user(state: Path) -> str:
     from api.auth import KeyHasher, issue_key
     from api.store import Store, init_db
 
-    (state / "api.db").unlink(missing_ok=True)
+    for leftover in ("api.db", "api.db-wal", "api.db-shm"):  # a stale WAL would corrupt
+        (state / leftover).unlink(missing_ok=True)
     url = state_settings(state)["SAFEGUARD_DATABASE_URL"]
     init_db(url)
     store = Store(url)
@@ -203,6 +204,18 @@ def run_wrk(wrk: list[str], url: str, script: Path, *, seconds: int, connections
     return report
 
 
+def model_calls(port: int) -> tuple[float, float]:
+    """(model calls, cases scored in them) so far, from the service's /metrics."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
+        text = answer.read().decode()
+    figures = {}
+    for line in text.splitlines():
+        for name in ("count", "sum"):
+            if line.startswith(f"safeguard_score_cases_per_call_{name} "):
+                figures[name] = float(line.split()[1])
+    return figures.get("count", 0.0), figures.get("sum", 0.0)
+
+
 def cpu_seconds(pid: int) -> float:
     """User plus system CPU time of a process and its children (the workers) so far."""
     total = 0.0
@@ -238,10 +251,13 @@ def serve_and_load(state: Path, case: dict[str, Any], args: argparse.Namespace
         server = start_service(state, port, state / "serve.log", args.workers)
         try:
             run_wrk(wrk, url, script, seconds=3, connections=args.connections)  # warm-up
-            cpu_before = cpu_seconds(server.pid)
+            calls_before, cpu_before = model_calls(port), cpu_seconds(server.pid)
             report = run_wrk(wrk, url, script, seconds=args.duration,
                              connections=args.connections)
             report["server_cpu_s"] = cpu_seconds(server.pid) - cpu_before
+            calls_after = model_calls(port)
+            report["model_calls"] = calls_after[0] - calls_before[0]
+            report["cases_in_calls"] = calls_after[1] - calls_before[1]
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -264,7 +280,8 @@ def print_figures(served: dict[str, Any], bare: dict[str, float], case: dict[str
     print(f"served ({args.workers} worker(s); wrk, {args.connections} connections, "
           f"{seconds:.0f} s): {rps:.1f} requests/s, median {median:.1f} ms, p99 {p99:.1f} ms, "
           f"{served['requests']} requests, {errors} errors; server CPU "
-          f"{served['server_cpu_s'] / served['requests'] * 1000:.2f} ms per request")
+          f"{served['server_cpu_s'] / served['requests'] * 1000:.2f} ms per request; "
+          f"{served['cases_in_calls'] / max(served['model_calls'], 1):.2f} cases per model call")
     print(f"in-process CaseScorer.rate_cases, median of 200: {bare['one_thread']:.2f} ms "
           f"(one OpenMP thread, as served; {bare['default_threads']:.2f} ms with the default "
           f"threads) = {one_core:.0f} cases/s on one core, {one_core * cores:.0f} on {cores}")

@@ -17,7 +17,7 @@ from model.governance import EscalationRule
 from model.registry import LoadedModel
 from model.risk_model import RiskModel
 from model.sentences import CONTRIBUTIONS_NOTE
-from pipelines.case import build_case_features
+from pipelines.case import build_cases_features
 
 INTENDED_USE: Final = (
     "Decision support for multi-agency safeguarding hub (MASH) triage: a calibrated estimate "
@@ -78,7 +78,7 @@ class CaseScorer:
         """Rate and explain cases given as payloads (see `pipelines.case`)."""
         if not payloads:
             return []
-        features = np.vstack([build_case_features(payload) for payload in payloads])
+        features = build_cases_features(payloads)
         explanations = self.explainer.explain(self.model.model_matrix(features))
         ratings = self.model.rate(
             features, raw_score=np.array([e.raw_score for e in explanations]))

@@ -1,4 +1,5 @@
-"""Prometheus metrics: request counts and latencies by route template, scores by band.
+"""Prometheus metrics: request counts and latencies by route template, scores by band,
+cases per model call.
 
 ``GET /metrics`` needs no API key. It carries only counts, latencies, bands and
 the model version (no referral ids, no case data, no user names), scrapers
@@ -58,6 +59,13 @@ class Metrics:
             "safeguard_scores_total",
             "Referrals scored, by band and RAG.",
             ("band", "rag"),
+            registry=self.registry,
+        )
+        self.cases_together = Histogram(
+            "safeguard_score_cases_per_call",
+            "Single-case score requests scored together in one model call (requests "
+            "that arrive while a call runs share the next one).",
+            buckets=(1, 2, 4, 8, 16),
             registry=self.registry,
         )
         # A gauge rather than an Info (Info does not work across processes); it is

@@ -131,6 +131,7 @@ def case_batcher(store: Store, scorer: Scorer, metrics: Metrics
         # release hands the GIL to the loop (busy parsing other requests) while the
         # worker waits to get it back. Storing goes through `Store.run`: inline on
         # SQLite, in the thread pool for a server database.
+        metrics.cases_together.observe(len(requests))
         outcomes = _score_each(scorer, [asked.case for asked in requests])
         scored = [(asked, outcome) for asked, outcome in zip(requests, outcomes, strict=True)
                   if isinstance(outcome, ScoreResult)]

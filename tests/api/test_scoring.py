@@ -231,6 +231,9 @@ def test_concurrent_scores_share_a_model_call_yet_each_is_stored_and_audited_as_
     with TestClient(app) as client:
         audit = client.get("/v1/audit", params={"action": "score"},
                            headers={"Authorization": f"Bearer {keys['governance']}"}).json()
+        metrics = client.get("/metrics").text
+    assert "safeguard_score_cases_per_call_count 1.0" in metrics
+    assert "safeguard_score_cases_per_call_sum 6.0" in metrics
     entries = {entry["referral_id"]: entry for entry in audit["entries"]}
     assert set(entries) == set(ids[:5]), "the failed case is neither stored nor audited"
     for role, rid, body in zip(roles, ids, bodies[:5], strict=False):

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from data_contracts.vocab import AGENCIES, EVENT_TYPES
-from pipelines.case import build_case_features
+from pipelines.case import build_case_features, build_cases_features
 from pipelines.features import AUDIT_COLUMNS, build_features
 from pipelines.manifest import FEATURE_NAMES, count_feature_name
 from tests.pipelines.factories import (
@@ -163,6 +163,21 @@ def test_single_case_path_returns_exactly_the_batch_row() -> None:
         live = build_case_features(case_payload_for(frames, referral_id))
         batch = table.loc[referral_id, list(FEATURE_NAMES)].to_numpy(dtype=np.float32)
         np.testing.assert_array_equal(live[0], batch)
+
+
+def test_cases_featured_together_get_exactly_their_own_rows() -> None:
+    """Several live cases in one pass: each row is its case's alone, even when cases share
+    people (the same referral twice, households and none mixed)."""
+    frames = random_extract(200, seed=12)
+    ids = list(frames["referrals"]["referral_id"].sample(30, random_state=2))
+    payloads = [case_payload_for(frames, referral_id) for referral_id in ids + ids[:3]]
+    assert {p["referral"]["household_id"] is None for p in payloads} == {True, False}
+    together = build_cases_features(payloads)
+    alone = np.vstack([build_case_features(payload) for payload in payloads])
+    assert together.shape == (33, len(FEATURE_NAMES))
+    np.testing.assert_array_equal(together, alone)
+    with pytest.raises(ValueError, match="at least one case"):
+        build_cases_features([])
 
 
 _AGENCY_TYPES = [(a, t) for a in AGENCIES for t in EVENT_TYPES[a] if t != "attendance_rate"]
