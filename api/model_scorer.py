@@ -39,7 +39,7 @@ class ModelScorer:
 
     def score_cases(self, cases: Sequence[CasePayload]) -> list[ScoreResult]:
         """Rate and explain cases through the batch feature definitions."""
-        ratings = self.rate_payloads([case.model_dump() for case in cases])
+        ratings = self.rate_payloads([case.pipeline_payload() for case in cases])
         return [self._result(rating) for rating in ratings]
 
     def rate_payloads(self, payloads: Sequence[Mapping[str, Any]]) -> list[CaseRating]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final, Literal, NotRequired
 
 from pydantic import (
     AfterValidator,
@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
+from typing_extensions import TypedDict
 
 from data_contracts import vocab
 from model.sentences import CONTRIBUTIONS_NOTE
@@ -133,7 +134,7 @@ class HouseholdMemberIn(_Strict):
     role: _enum("role", vocab.HOUSEHOLD_ROLES)  # type: ignore[valid-type]
 
 
-class EventIn(_Strict):
+class EventIn(TypedDict):
     """One agency record about the subject or a household member.
 
     The types are checked field by field; the rules that need the vocabulary (the
@@ -142,12 +143,17 @@ class EventIn(_Strict):
     hundreds of them. The errors still name each record's field.
     """
 
-    agency: str = Field(max_length=64, json_schema_extra={"enum": list(vocab.AGENCIES)})
+    # A validated record stays a plain dict (no model object per record): a case
+    # holds hundreds, and the feature pipeline reads dicts.
+    __pydantic_config__ = ConfigDict(extra="forbid", str_strip_whitespace=True)  # type: ignore[misc]
+
+    agency: Annotated[str, Field(max_length=64, json_schema_extra={"enum": list(vocab.AGENCIES)})]
     person_id: Token
     event_date: date
-    recorded_date: date | None = None
-    event_type: str = Field(max_length=64, json_schema_extra={"enum": list(_ALL_EVENT_TYPES)})
-    value: float | None = Field(default=None, allow_inf_nan=False)
+    recorded_date: NotRequired[date | None]
+    event_type: Annotated[
+        str, Field(max_length=64, json_schema_extra={"enum": list(_ALL_EVENT_TYPES)})]
+    value: NotRequired[Annotated[float | None, Field(allow_inf_nan=False)]]
 
 
 # Every (agency, event type) pair in the vocabulary: its value bounds, or None
@@ -162,34 +168,35 @@ _EVENT_BOUNDS: Final[dict[tuple[str, str], tuple[float, float] | None]] = {
 def _event_problems(event: EventIn, today: date) -> list[tuple[str, str]]:
     """(field, message) for each rule a record breaks, in field order."""
     problems = []
-    known_agency = event.agency in vocab.EVENT_TYPES
+    agency, event_type, event_date = event["agency"], event["event_type"], event["event_date"]
+    known_agency = agency in vocab.EVENT_TYPES
     if not known_agency:
-        problems.append(("agency", _unknown("agency", event.agency, vocab.AGENCIES)))
-    if event.event_date > today:
-        problems.append(("event_date", _future(event.event_date)))
-    recorded = event.recorded_date
+        problems.append(("agency", _unknown("agency", agency, vocab.AGENCIES)))
+    if event_date > today:
+        problems.append(("event_date", _future(event_date)))
+    recorded = event.get("recorded_date")
     if recorded is not None:
         if recorded > today:
             problems.append(("recorded_date", _future(recorded)))
-        elif recorded < event.event_date:
+        elif recorded < event_date:
             problems.append(("recorded_date",
-                             f"recorded_date {recorded} is before event_date {event.event_date}"))
+                             f"recorded_date {recorded} is before event_date {event_date}"))
     if not known_agency:
         return problems
-    key = (event.agency, event.event_type)
+    key = (agency, event_type)
     if key not in _EVENT_BOUNDS:
         problems.append(
-            ("event_type", f"event_type {event.event_type!r} is not in the {event.agency} "
+            ("event_type", f"event_type {event_type!r} is not in the {agency} "
                            f"vocabulary: expected one of "
-                           f"{', '.join(vocab.EVENT_TYPES[event.agency])}"))
+                           f"{', '.join(vocab.EVENT_TYPES[agency])}"))
         return problems
     bounds = _EVENT_BOUNDS[key]
+    value = event.get("value")
     if bounds is None:
-        if event.value is not None:
-            problems.append(("value", f"value must be empty for {event.agency} "
-                                      f"{event.event_type}"))
-    elif event.value is None or not bounds[0] <= event.value <= bounds[1]:
-        problems.append(("value", f"{event.agency} {event.event_type} needs a value from "
+        if value is not None:
+            problems.append(("value", f"value must be empty for {agency} {event_type}"))
+    elif value is None or not bounds[0] <= value <= bounds[1]:
+        problems.append(("value", f"{agency} {event_type} needs a value from "
                                   f"{bounds[0]:g} to {bounds[1]:g}"))
     return problems
 
@@ -214,6 +221,15 @@ class CasePayload(_Strict):
         default_factory=list, max_length=MAX_PREVIOUS_REFERRALS
     )
 
+    def pipeline_payload(self) -> dict[str, Any]:
+        """The case as `pipelines.case` reads it; the records are passed on, not copied."""
+        return {
+            "referral": self.referral.model_dump(),
+            "household_members": [member.model_dump() for member in self.household_members],
+            "events": self.events,
+            "previous_referrals": [earlier.model_dump() for earlier in self.previous_referrals],
+        }
+
     @model_validator(mode="after")
     def _events_follow_the_vocabulary(self) -> CasePayload:
         today = _utc_today()
@@ -221,7 +237,7 @@ class CasePayload(_Strict):
             InitErrorDetails(
                 type=PydanticCustomError("value_error", "{message}", {"message": message}),
                 loc=("events", index, field),
-                input=getattr(event, field),
+                input=event.get(field),
             )
             for index, event in enumerate(self.events)
             for field, message in _event_problems(event, today)

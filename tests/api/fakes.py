@@ -37,7 +37,7 @@ class FakeScorer:
         probability = min(len(case.events), 19) / 19
         score = 1 + round(probability * 19)
         band, rag, timescale = _band(score)
-        seen = {event.agency for event in case.events}
+        seen = {event["agency"] for event in case.events}
         return ScoreResult(
             referral_id=case.referral.referral_id,
             model_name=self.name,
