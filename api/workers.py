@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import errno
 import multiprocessing
+import select
 import signal
 import socket
 import threading
@@ -79,12 +80,16 @@ class ConnectionDispatcher:
     worker that is restarting is passed over; while no worker is ready, connections
     wait in the listening socket's queue. A channel that cannot take a connection (its
     worker has died, or is so far behind that its queue is full) is skipped and the
-    next ready worker gets it; when none can, the connection is closed and the client
-    can retry.
+    next ready worker gets it. When every ready worker's queue is full, the dispatcher
+    waits for room (up to `patience` seconds) and accepts nothing meanwhile, so new
+    clients wait in the listening queue; only when no worker is left, or none makes
+    room in time, is the connection closed, and the client can retry.
     """
 
-    def __init__(self, listener: socket.socket, slots: int) -> None:
+    def __init__(self, listener: socket.socket, slots: int, *, patience: float = 30.0
+                 ) -> None:
         self.listener = listener
+        self.patience = patience
         self._channels: list[socket.socket | None] = [None] * slots
         self._ready = [False] * slots
         self._came_up = [False] * slots  # ready at least once since attached
@@ -168,6 +173,20 @@ class ConnectionDispatcher:
                 return True
         return False
 
+    def _wait_for_room(self, deadline: float) -> bool:
+        """Wait (until `deadline` at most, half a second at a time) for a ready worker's
+        channel to have room; False at once when no worker is ready to wait for."""
+        self.note_readiness()
+        with self._lock:
+            channels = [channel for channel, ready in zip(self._channels, self._ready,
+                                                          strict=True)
+                        if channel is not None and ready]
+        if not channels:
+            return False
+        with contextlib.suppress(OSError, ValueError):  # a channel closed meanwhile: look again
+            select.select([], channels, [], max(0.0, min(0.5, deadline - time.monotonic())))
+        return True
+
     def _accept_loop(self) -> None:
         while not self._stopping.is_set():
             if not self.note_readiness():
@@ -182,7 +201,11 @@ class ConnectionDispatcher:
                     return
                 continue
             with connection:  # the worker holds its own copy once the fd is sent
-                self.hand_over(connection)
+                deadline = time.monotonic() + self.patience
+                while not self.hand_over(connection):
+                    if (self._stopping.is_set() or time.monotonic() >= deadline
+                            or not self._wait_for_room(deadline)):
+                        break  # nobody can take it: the client sees it closed
 
 
 class HandoffServer(uvicorn.Server):

@@ -193,13 +193,16 @@ def _received_connections(channel: socket.socket, *, expected: int) -> list[sock
 
 
 @contextlib.contextmanager
-def _dispatching(workers: int = 2
+def _dispatching(workers: int = 2, *, queue_bytes: int | None = None
                  ) -> Iterator[tuple[list[socket.socket], Callable[[], socket.socket]]]:
     """A running dispatcher with `workers` channels: yields the workers' ends of them and
-    a function that connects a client. Everything is closed afterwards."""
+    a function that connects a client. Everything is closed afterwards. `queue_bytes`
+    shrinks each channel's send buffer, which bounds how many connections it queues."""
     pairs = [socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET) for _ in range(workers)]
     dispatcher = ConnectionDispatcher(listening_socket("127.0.0.1", 0), workers)
     for slot, (ours, _) in enumerate(pairs):
+        if queue_bytes is not None:
+            ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, queue_bytes)
         dispatcher.attach(slot, ours)
     dispatcher.start()
     address = dispatcher.listener.getsockname()
@@ -241,6 +244,18 @@ def test_dispatcher_skips_a_worker_that_has_gone_and_closes_what_nobody_can_take
         late = connect()
         late.settimeout(5)
         assert late.recv(1) == b""
+
+
+def test_dispatcher_holds_a_burst_bigger_than_a_worker_queue_until_there_is_room() -> None:
+    with _dispatching(workers=1, queue_bytes=1) as ((worker,), connect):  # the minimum
+        worker.send(READY)
+        clients = [connect() for _ in range(40)]  # the channel queues only a few
+        time.sleep(0.5)  # the worker is busy: its queue fills and the dispatcher waits
+        given = _received_connections(worker, expected=40)
+        assert len(given) == 40, "a client was hung up on instead of waiting"
+        assert {c.getpeername() for c in given} == {c.getsockname() for c in clients}
+        for connection in given:
+            connection.close()
 
 
 def test_dispatcher_hands_connections_only_to_workers_that_are_ready() -> None:
