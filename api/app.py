@@ -51,6 +51,9 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
         description=DECISION_SUPPORT_NOTICE,
         max_body_size=settings.max_body_bytes,
         lifespan=lifespan,
+        # The service reports through /metrics and its own logs. FastAPI's OpenTelemetry
+        # hooks would otherwise look up the global providers on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.store = store
