@@ -2,20 +2,21 @@
 
 Trains a model on a synthetic extract (20,000 referrals; kept in the state folder
 and reused on later runs), picks one realistic case (a referral with a few hundred
-agency records), starts `safeguard serve` on 127.0.0.1 and drives POST /v1/score
-with wrk from the same machine. Prints requests per second, median and p99
-latency, the server's CPU time per request, and the in-process time of the same
-case (`CaseScorer.rate_cases`, fastest of 5 medians of 200) with the served throughput as a
-ratio of what that bare path could do. Every request is a real score: stored,
-audited and explained.
+agency records), starts `safeguard serve` on 127.0.0.1 (one worker per core by
+default) and drives POST /v1/score with wrk from the same machine. Every request is
+a real score: validated, authenticated, stored, audited and explained.
 
-The server runs one worker per core by default (`safeguard serve --workers`), so the
-in-process capacity it is compared with is the in-process rate on one core times the
-number of workers' cores. Beside it: the in-process time as a share of the server's
-CPU time per request (how much of a request's work is the scoring itself).
+Prints the in-process time of the same case (`CaseScorer.rate_cases`, one OpenMP
+thread, fastest of 5 medians of 200), then alternating pairs of runs of equal length:
+the bare path's capacity on the same cores (one in-process scorer per core, all at
+once: `bare_fleet.py`) and the served run (requests per second, median and p99
+latency, the server's CPU time per request, cases per model call). The speed of a
+shared machine drifts from minute to minute; each pair sees the same drift. The
+figures are the medians over the pairs, with served / in-process throughput as the
+ratio, and beside it the ratio against the one-process rate times the cores.
 
-Run: .venv/bin/python bench/bench_api.py [--referrals N] [--duration S] [--connections C]
-     [--workers W] [--state DIR] [--fresh]
+Run: .venv/bin/python bench/bench_api.py [--referrals N] [--duration S] [--pairs P]
+     [--connections C] [--workers W] [--state DIR] [--fresh]
 wrk: on the PATH, or unpacked by `make wrk` into var/tools (no root needed).
 """
 
@@ -23,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import shutil
 import socket
@@ -33,10 +33,10 @@ import sys
 import tempfile
 import time
 import urllib.request
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from bare_fleet import BareFleet
 from threadpoolctl import threadpool_limits
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -248,62 +248,6 @@ def child_pids(pid: int) -> list[int]:
     return children
 
 
-def _bare_worker(state: str, case: dict[str, Any], channel: Connection) -> None:
-    """One in-process scorer: load the model, then score the case in a loop when told to."""
-    from model.registry import ModelRegistry
-    from model.service import CaseScorer
-
-    env = state_settings(Path(state))
-    registry = ModelRegistry(env["SAFEGUARD_MLFLOW_TRACKING_URI"], model_name="safeguard-risk",
-                             artifact_root=env["SAFEGUARD_MLFLOW_ARTIFACT_ROOT"])
-    scorer = CaseScorer(registry.load("champion"))
-    with threadpool_limits(1):  # as served: one OpenMP thread per process
-        for _ in range(20):
-            scorer.rate_cases([case])
-        channel.send("ready")
-        while (order := channel.recv()) is not None:
-            start_at, seconds = order
-            time.sleep(max(0.0, start_at - time.time()))
-            cases, end = 0, start_at + seconds
-            while time.time() < end:
-                scorer.rate_cases([case])
-                cases += 1
-            channel.send((cases, time.time() - start_at))
-
-
-class BareFleet:
-    """One in-process scorer per core, scoring the case all at once: the bare path's capacity
-    on the same cores, measured rather than assumed to be the one-core rate times the cores."""
-
-    def __init__(self, state: Path, case: dict[str, Any], processes: int) -> None:
-        context = multiprocessing.get_context("spawn")
-        self.channels = []
-        self.processes = []
-        for _ in range(processes):
-            ours, theirs = context.Pipe()
-            process = context.Process(target=_bare_worker, args=(str(state), case, theirs))
-            process.start()
-            self.channels.append(ours)
-            self.processes.append(process)
-        for channel in self.channels:
-            if channel.recv() != "ready":
-                raise RuntimeError("an in-process scorer did not start")
-
-    def throughput(self, seconds: float) -> float:
-        """Cases per second scored by all the processes together over the same window."""
-        start_at = time.time() + 0.2
-        for channel in self.channels:
-            channel.send((start_at, seconds))
-        counts = [channel.recv() for channel in self.channels]
-        return sum(cases / elapsed for cases, elapsed in counts)
-
-    def close(self) -> None:
-        for channel in self.channels:
-            channel.send(None)
-        for process in self.processes:
-            process.join(timeout=30)
-
-
 def serve_and_load(state: Path, case: dict[str, Any], args: argparse.Namespace
                    ) -> list[dict[str, Any]]:
     """Start the service and the bare scorers; alternate a bare run and a served run.
@@ -322,7 +266,7 @@ def serve_and_load(state: Path, case: dict[str, Any], args: argparse.Namespace
             'wrk.headers["Content-Type"] = "application/json"\n'
             f'wrk.headers["Authorization"] = "Bearer {key}"\n' + WRK_REPORT, encoding="utf-8")
         server = start_service(state, port, state / "serve.log", args.workers)
-        fleet = BareFleet(state, case, cores)
+        fleet = BareFleet(state_settings(state), case, cores)
         try:
             run_wrk(wrk, url, script, seconds=3, connections=args.connections)  # warm-up
             for _ in range(args.pairs):

@@ -40,13 +40,19 @@ def test_score_returns_the_result_and_stores_it_with_its_explanation(api: ApiEnv
 
 def test_batch_scores_every_case_in_order(api: ApiEnv) -> None:
     cases = [factories.case(events=n) for n in (0, 10, 19)]
-    response = api.client.post(
-        "/v1/score/batch", json={"cases": cases}, headers=api.headers("admin")
-    )
+    body = json.dumps({"cases": cases}).encode()
+    response = api.client.post("/v1/score/batch", content=body, headers={
+        **api.headers("admin"), "Content-Type": "application/json"})
     assert response.status_code == 200, response.text
     results = response.json()["results"]
-    assert [r["referral_id"] for r in results] == [c["referral"]["referral_id"] for c in cases]
+    ids = [c["referral"]["referral_id"] for c in cases]
+    assert [r["referral_id"] for r in results] == ids
     assert [r["rag"] for r in results] == ["green", "amber", "red"]
+    for rid in ids:  # each case's audit entry carries the hash of the batch as sent
+        audit = api.client.get("/v1/audit", params={"referral_id": rid},
+                               headers=api.headers("governance")).json()
+        assert [e["request_hash"] for e in audit["entries"]] == [
+            hashlib.sha256(body).hexdigest()]
 
 
 def test_a_batch_over_the_limit_is_refused_with_413(api: ApiEnv) -> None:
