@@ -26,7 +26,7 @@ import logging
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -72,27 +72,6 @@ class AuditEvent:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class ChainEntry:
-    """An entry as appended: the columns of its audit row, its own hash last.
-
-    A plain record rather than an ORM object: the scoring path appends one per
-    score, and an ORM object's attribute bookkeeping costs more than its insert.
-    """
-
-    seq: int
-    created_at: datetime
-    user_name: str
-    role: str
-    action: str
-    referral_id: str | None
-    model_version: str | None
-    request_hash: str
-    prev_hash: str
-    details: dict[str, Any]
-    entry_hash: str = ""
-
-
 @dataclass(frozen=True)
 class VerifyResult:
     """Outcome of checking the chain: ``first_broken_seq`` names where it breaks."""
@@ -111,20 +90,28 @@ def _timestamp(moment: datetime) -> str:
     return moment.isoformat(timespec="microseconds")
 
 
-def compute_entry_hash(entry: AuditEntry | ChainEntry) -> str:
+def compute_entry_hash(entry: AuditEntry) -> str:
     """Hash of an entry's canonical fields and the previous entry's hash."""
+    return _row_hash({column: getattr(entry, column) for column in _HASHED_COLUMNS})
+
+
+_HASHED_COLUMNS = ("seq", "created_at", "user_name", "role", "action", "referral_id",
+                   "model_version", "request_hash", "details", "prev_hash")
+
+
+def _row_hash(row: Mapping[str, Any]) -> str:
     fields = {
-        "seq": entry.seq,
-        "created_at": _timestamp(entry.created_at),
-        "user": entry.user_name,
-        "role": entry.role,
-        "action": entry.action,
-        "referral_id": entry.referral_id,
-        "model_version": entry.model_version,
-        "request_hash": entry.request_hash,
-        "details": entry.details,
+        "seq": row["seq"],
+        "created_at": _timestamp(row["created_at"]),
+        "user": row["user_name"],
+        "role": row["role"],
+        "action": row["action"],
+        "referral_id": row["referral_id"],
+        "model_version": row["model_version"],
+        "request_hash": row["request_hash"],
+        "details": row["details"],
     }
-    return sha256_hex(canonical_json(fields) + entry.prev_hash.encode("ascii"))
+    return sha256_hex(canonical_json(fields) + row["prev_hash"].encode("ascii"))
 
 
 @contextmanager
@@ -159,7 +146,7 @@ _INSERT_ENTRY = insert(AUDIT_TABLE)
 
 
 def _append(connection: Connection, events: Sequence[AuditEvent], inserts: Inserts | None
-            ) -> list[ChainEntry]:
+            ) -> list[dict[str, Any]]:
     for table, rows in (inserts or {}).items():
         if rows:
             connection.execute(insert(table), list(rows))
@@ -170,15 +157,15 @@ def _append(connection: Connection, events: Sequence[AuditEvent], inserts: Inser
         seq += 1
         entry = _new_entry(event, seq=seq, prev_hash=prev_hash)
         entries.append(entry)
-        prev_hash = entry.entry_hash
+        prev_hash = entry["entry_hash"]
     if entries:
-        connection.execute(_INSERT_ENTRY, [_row(e) for e in entries])
+        connection.execute(_INSERT_ENTRY, entries)
     return entries
 
 
 def commit_with_audit(
     session: Session, events: Sequence[AuditEvent], *, inserts: Inserts | None = None
-) -> list[ChainEntry]:
+) -> list[dict[str, Any]]:
     """Append ``events`` to the chain and commit them with the session's pending work.
 
     The pending rows (a decision, say, and any ``inserts``: rows per table, written
@@ -188,7 +175,7 @@ def commit_with_audit(
     what the other waits for.
 
     Returns:
-        The new entries, in chain order (not attached to the session).
+        The new entries' rows (column: value), in chain order.
     """
     with _append_lock(session.get_bind().engine):
         try:
@@ -205,7 +192,7 @@ def commit_with_audit(
 
 def store_with_audit(
     engine: Engine, events: Sequence[AuditEvent], *, inserts: Inserts | None = None
-) -> list[ChainEntry]:
+) -> list[dict[str, Any]]:
     """`commit_with_audit` for plain inserts, on a connection of its own (no ORM session).
 
     The scoring path uses it: a session's bookkeeping costs more than the two inserts.
@@ -215,28 +202,23 @@ def store_with_audit(
         return _append(connection, events, inserts)
 
 
-_ENTRY_COLUMNS = ("seq", "created_at", "user_name", "role", "action", "referral_id",
-                  "model_version", "request_hash", "prev_hash", "entry_hash", "details")
-
-
-def _row(entry: ChainEntry) -> dict[str, Any]:
-    return {column: getattr(entry, column) for column in _ENTRY_COLUMNS}
-
-
-def _new_entry(event: AuditEvent, *, seq: int, prev_hash: str) -> ChainEntry:
-    entry = ChainEntry(
-        seq=seq,
-        created_at=utcnow(),
-        user_name=event.user_name,
-        role=event.role,
-        action=event.action,
-        referral_id=event.referral_id,
-        model_version=event.model_version,
-        request_hash=event.request_hash,
-        prev_hash=prev_hash,
-        details=json.loads(canonical_json(event.details)),
-    )
-    return replace(entry, entry_hash=compute_entry_hash(entry))
+def _new_entry(event: AuditEvent, *, seq: int, prev_hash: str) -> dict[str, Any]:
+    # A plain row rather than an ORM object: the scoring path appends one per score,
+    # and an ORM object's attribute bookkeeping costs more than its insert.
+    row = {
+        "seq": seq,
+        "created_at": utcnow(),
+        "user_name": event.user_name,
+        "role": event.role,
+        "action": event.action,
+        "referral_id": event.referral_id,
+        "model_version": event.model_version,
+        "request_hash": event.request_hash,
+        "prev_hash": prev_hash,
+        "details": json.loads(canonical_json(event.details)),
+    }
+    row["entry_hash"] = _row_hash(row)
+    return row
 
 
 def verify_chain(session: Session, *, batch_size: int = 1000) -> VerifyResult:
