@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        await app.state.score_batcher.aclose()  # what is being scored is stored first
         store.dispose()
         app.state.metrics.process_ended()
 

@@ -183,8 +183,11 @@ class ConnectionDispatcher:
                         if channel is not None and ready]
         if not channels:
             return False
+        room = select.poll()  # (not select.select: it cannot watch descriptors past 1023)
         with contextlib.suppress(OSError, ValueError):  # a channel closed meanwhile: look again
-            select.select([], channels, [], max(0.0, min(0.5, deadline - time.monotonic())))
+            for channel in channels:
+                room.register(channel, select.POLLOUT)
+            room.poll(max(0, min(500, int((deadline - time.monotonic()) * 1000))))
         return True
 
     def _accept_loop(self) -> None:

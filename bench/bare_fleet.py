@@ -7,7 +7,9 @@ loop over the same window: what the bare path could do on those cores, measured.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import multiprocessing.process
 import time
 from multiprocessing.connection import Connection
 from typing import Any
@@ -43,17 +45,23 @@ class BareFleet:
 
     def __init__(self, env: dict[str, str], case: dict[str, Any], processes: int) -> None:
         context = multiprocessing.get_context("spawn")
-        self.channels = []
-        self.processes = []
-        for _ in range(processes):
-            ours, theirs = context.Pipe()
-            process = context.Process(target=_bare_worker, args=(env, case, theirs))
-            process.start()
-            self.channels.append(ours)
-            self.processes.append(process)
-        for channel in self.channels:
-            if channel.recv() != "ready":
-                raise RuntimeError("an in-process scorer did not start")
+        self.channels: list[Connection] = []
+        self.processes: list[multiprocessing.process.BaseProcess] = []
+        try:
+            for _ in range(processes):
+                ours, theirs = context.Pipe()
+                process = context.Process(target=_bare_worker, args=(env, case, theirs),
+                                          daemon=True)
+                process.start()
+                theirs.close()  # so a scorer that dies is an EOFError here, not a hang
+                self.channels.append(ours)
+                self.processes.append(process)
+            for channel in self.channels:
+                if channel.recv() != "ready":
+                    raise RuntimeError("an in-process scorer did not start")
+        except (EOFError, OSError, RuntimeError) as exc:
+            self.close()
+            raise RuntimeError(f"an in-process scorer did not start ({exc!r})") from exc
 
     def throughput(self, seconds: float) -> float:
         """Cases per second scored by all the processes together over the same window."""
@@ -64,7 +72,12 @@ class BareFleet:
         return sum(cases / elapsed for cases, elapsed in counts)
 
     def close(self) -> None:
+        """Stop the scorers (those that have died already included)."""
         for channel in self.channels:
-            channel.send(None)
+            with contextlib.suppress(OSError):
+                channel.send(None)
+            channel.close()
         for process in self.processes:
             process.join(timeout=30)
+            if process.is_alive():
+                process.kill()

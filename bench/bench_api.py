@@ -10,7 +10,7 @@ Prints the in-process time of the same case (`CaseScorer.rate_cases`, one OpenMP
 thread, fastest of 5 medians of 200), then alternating pairs of runs of equal length:
 the bare path's capacity on the same cores (one in-process scorer per core, all at
 once: `bare_fleet.py`) and the served run (requests per second, median and p99
-latency, the server's CPU time per request, cases per model call). The speed of a
+latency, the server's CPU time per request, cases per batch). The speed of a
 shared machine drifts from minute to minute; each pair sees the same drift. The
 figures are the medians over the pairs, with served / in-process throughput as the
 ratio, and beside it the ratio against the one-process rate times the cores.
@@ -215,14 +215,14 @@ def run_wrk(wrk: list[str], url: str, script: Path, *, seconds: int, connections
     return report
 
 
-def model_calls(port: int) -> tuple[float, float]:
-    """(model calls, cases scored in them) so far, from the service's /metrics."""
+def batches(port: int) -> tuple[float, float]:
+    """(batches, cases in them) so far, from the service's /metrics."""
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
         text = answer.read().decode()
     figures = {}
     for line in text.splitlines():
         for name in ("count", "sum"):
-            if line.startswith(f"safeguard_score_cases_per_call_{name} "):
+            if line.startswith(f"safeguard_score_batch_cases_{name} "):
                 figures[name] = float(line.split()[1])
     return figures.get("count", 0.0), figures.get("sum", 0.0)
 
@@ -266,23 +266,25 @@ def serve_and_load(state: Path, case: dict[str, Any], args: argparse.Namespace
             'wrk.headers["Content-Type"] = "application/json"\n'
             f'wrk.headers["Authorization"] = "Bearer {key}"\n' + WRK_REPORT, encoding="utf-8")
         server = start_service(state, port, state / "serve.log", args.workers)
-        fleet = BareFleet(state_settings(state), case, cores)
+        fleet: BareFleet | None = None
         try:
+            fleet = BareFleet(state_settings(state), case, cores)
             run_wrk(wrk, url, script, seconds=3, connections=args.connections)  # warm-up
             for _ in range(args.pairs):
                 bare_rate = fleet.throughput(args.duration)
-                calls_before, cpu_before = model_calls(port), cpu_seconds(server.pid)
+                batches_before, cpu_before = batches(port), cpu_seconds(server.pid)
                 report = run_wrk(wrk, url, script, seconds=args.duration,
                                  connections=args.connections)
                 report["server_cpu_s"] = cpu_seconds(server.pid) - cpu_before
-                calls_after = model_calls(port)
-                report["model_calls"] = calls_after[0] - calls_before[0]
-                report["cases_in_calls"] = calls_after[1] - calls_before[1]
+                batches_after = batches(port)
+                report["batches"] = batches_after[0] - batches_before[0]
+                report["batched_cases"] = batches_after[1] - batches_before[1]
                 report["bare_rate"] = bare_rate
                 pairs.append(report)
         finally:
-            fleet.close()
             server.terminate()
+            if fleet is not None:
+                fleet.close()
             server.wait(timeout=30)
     return pairs
 
@@ -295,7 +297,7 @@ def _served(report: dict[str, Any]) -> dict[str, float]:
         "p99": report["p99_us"] / 1000,
         "errors": sum(report[k] for k in ("connect", "read", "write", "status", "timeout")),
         "cpu_ms": report["server_cpu_s"] / report["requests"] * 1000,
-        "per_call": report["cases_in_calls"] / max(report["model_calls"], 1),
+        "per_batch": report["batched_cases"] / max(report["batches"], 1),
         "ratio": report["requests"] / seconds / report["bare_rate"],
     }
 
@@ -317,7 +319,7 @@ def print_figures(pairs: list[dict[str, Any]], bare: dict[str, float], case: dic
               f"{args.connections} connections, {args.duration} s) {row['rps']:.1f} requests/s, "
               f"median {row['median']:.1f} ms, p99 {row['p99']:.1f} ms, {report['requests']} "
               f"requests, {row['errors']} errors, server CPU {row['cpu_ms']:.2f} ms per request, "
-              f"{row['per_call']:.2f} cases per model call | served / in-process "
+              f"{row['per_batch']:.2f} cases per batch | served / in-process "
               f"{row['ratio']:.2f}")
 
     def mid(name: str) -> float:

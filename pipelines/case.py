@@ -1,4 +1,5 @@
-"""A single live case, encoded and run through the same feature definitions as the batch.
+"""Live cases, encoded and run through the same feature definitions as the batch
+(one case, or several in one pass, each read alone).
 
 A case payload holds one referral plus the records the hub holds about its subject
 and household, in the feed vocabulary:

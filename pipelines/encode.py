@@ -1,10 +1,11 @@
-"""Feeds (batch) or one case payload (live) as integer-coded arrays for the feature build.
+"""Feeds (batch) or case payloads (live) as integer-coded arrays for the feature build.
 
 Both encoders produce the same `EncodedExtract`; the feature definitions in
 `pipelines.features` then run on it unchanged, so batch and live features cannot
 drift apart. The batch encoder hashes millions of identifiers with pandas; the case
 encoder uses plain dictionaries, which is what makes a single case cost well under
-a millisecond to encode.
+a millisecond to encode; `encode_cases` joins several encoded cases into one extract,
+each in a person and household space of its own.
 
 Identifier lookups in the batch encoder hash the Arrow strings directly
 (``pyarrow.compute.index_in``): turning millions of identifiers into Python objects

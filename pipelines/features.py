@@ -1,6 +1,6 @@
 """Point-in-time features: what every agency knew about a referral's subject and household.
 
-One definition serves the batch build and the live single case: both encode their
+One definition serves the batch build and live cases: both encode their
 input as an `EncodedExtract` (`pipelines.encode`) and run `compute_features` on it.
 The rule that matters most: a record counts for a referral only when its known date
 (``recorded_date``, or ``event_date`` when that is empty) is on or before the

@@ -1,4 +1,5 @@
-"""Error responses: field-level 422s, and a safe 500 that never echoes or logs a payload."""
+"""Error responses: field-level 422s, 503 while stopping, and a safe 500 that never echoes
+or logs a payload."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.batching import BatchStopped
 
 logger = logging.getLogger(__name__)
 
@@ -46,9 +49,15 @@ async def _validation_handler(_request: Request, exc: Exception) -> JSONResponse
     return JSONResponse(status_code=422, content={"detail": field_errors(errors)})
 
 
+async def _stopping_handler(_request: Request, _exc: Exception) -> JSONResponse:
+    return JSONResponse(status_code=503, headers={"Retry-After": "1"},
+                        content={"detail": "the service is stopping: send the request again"})
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """Register the 422 handler on an application."""
+    """Register the 422 handler, and 503 for a request caught by the service stopping."""
     app.add_exception_handler(RequestValidationError, _validation_handler)
+    app.add_exception_handler(BatchStopped, _stopping_handler)
 
 
 class SafeErrorMiddleware:

@@ -1,5 +1,5 @@
 """Prometheus metrics: request counts and latencies by route template, scores by band,
-cases per model call.
+cases per batch.
 
 ``GET /metrics`` needs no API key. It carries only counts, latencies, bands and
 the model version (no referral ids, no case data, no user names), scrapers
@@ -61,10 +61,11 @@ class Metrics:
             ("band", "rag"),
             registry=self.registry,
         )
-        self.cases_together = Histogram(
-            "safeguard_score_cases_per_call",
-            "Single-case score requests scored together in one model call (requests "
-            "that arrive while a call runs share the next one).",
+        self.batch_cases = Histogram(
+            "safeguard_score_batch_cases",
+            "Single-case score requests handled together as one batch (one model call "
+            "unless it fails, one audit transaction); requests that arrive while a batch "
+            "runs form the next one.",
             buckets=(1, 2, 4, 8, 16),
             registry=self.registry,
         )

@@ -55,7 +55,7 @@ def _run_scorer(scorer: Scorer, cases: Sequence[CasePayload]) -> list[ScoreResul
     return results
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class ScoreRequest:
     """One case to score, with who asked and the hash of the request that carried it."""
 
@@ -104,9 +104,11 @@ def _score_each(scorer: Scorer, cases: Sequence[CasePayload]
         return list(_run_scorer(scorer, cases))
     except HTTPException:
         raise  # not ready: the same answer for every case
-    except Exception:
+    except Exception as exc:
         if len(cases) == 1:
             raise
+        logger.warning("scoring %d cases together failed (%s); scoring them one by one",
+                       len(cases), type(exc).__name__)
     outcomes: list[ScoreResult | BaseException] = []
     for case in cases:
         try:
@@ -114,6 +116,27 @@ def _score_each(scorer: Scorer, cases: Sequence[CasePayload]
         except Exception as exc:  # noqa: BLE001 - that request's own error
             outcomes.append(exc)
     return outcomes
+
+
+async def _store_each(store: Store, scored: Sequence[tuple[ScoreRequest, ScoreResult]]
+                      ) -> dict[ScoreRequest, Exception]:
+    """Store the batch in one transaction; if that fails, each in its own, so one bad row
+    fails alone. Returns the requests whose score could not be stored, with the error."""
+    try:
+        await store.run(_store_and_audit, store, scored)
+        return {}
+    except Exception as exc:
+        if len(scored) == 1:
+            return {scored[0][0]: exc}
+        logger.warning("storing %d scores together failed (%s); storing them one by one",
+                       len(scored), type(exc).__name__)
+    failed: dict[ScoreRequest, Exception] = {}
+    for item in scored:  # the joint transaction rolled back: nothing is stored twice
+        try:
+            await store.run(_store_and_audit, store, [item])
+        except Exception as exc:  # noqa: BLE001 - that request's own error
+            failed[item[0]] = exc
+    return failed
 
 
 def case_batcher(store: Store, scorer: Scorer, metrics: Metrics
@@ -131,13 +154,16 @@ def case_batcher(store: Store, scorer: Scorer, metrics: Metrics
         # release hands the GIL to the loop (busy parsing other requests) while the
         # worker waits to get it back. Storing goes through `Store.run`: inline on
         # SQLite, in the thread pool for a server database.
-        metrics.cases_together.observe(len(requests))
+        metrics.batch_cases.observe(len(requests))
         outcomes = _score_each(scorer, [asked.case for asked in requests])
         scored = [(asked, outcome) for asked, outcome in zip(requests, outcomes, strict=True)
                   if isinstance(outcome, ScoreResult)]
-        if scored:
-            await store.run(_store_and_audit, store, scored)
-            metrics.count_scores((result.band, result.rag) for _, result in scored)
+        failed = await _store_each(store, scored) if scored else {}
+        for index, asked in enumerate(requests):
+            if asked in failed:
+                outcomes[index] = failed[asked]
+        metrics.count_scores((result.band, result.rag) for asked, result in scored
+                             if asked not in failed)
         return outcomes
 
     return MicroBatcher(score_together, max_items=MAX_CASES_TOGETHER)
@@ -152,7 +178,8 @@ class ReceivedCase:
 
 
 async def case_body(request: Request) -> ReceivedCase:
-    """The body as a `CasePayload`, parsed and validated in one pass from the JSON bytes.
+    """The body as a `CasePayload` (parsed and validated in one pass from the JSON bytes),
+    with the SHA-256 of those bytes for the audit trail.
 
     FastAPI would decode the JSON into Python objects first and validate those: for a
     case of a few hundred records that costs as much again. The errors are the same

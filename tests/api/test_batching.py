@@ -81,7 +81,7 @@ def test_a_process_giving_the_wrong_number_of_outcomes_is_an_error_for_each_item
     assert all(isinstance(o, RuntimeError) and "gave 1 outcomes" in str(o) for o in outcomes)
 
 
-def test_items_still_waiting_when_the_batcher_stops_are_told_so() -> None:
+def test_items_in_hand_or_waiting_when_the_batcher_stops_are_told_so() -> None:
     started = asyncio.Event()
 
     async def slow(items: Sequence[int]) -> list[int]:
@@ -93,14 +93,56 @@ def test_items_still_waiting_when_the_batcher_stops_are_told_so() -> None:
         batcher = MicroBatcher(slow, max_items=1)
         submitted = [asyncio.ensure_future(batcher.submit(i)) for i in (1, 2)]
         await started.wait()
-        runner = batcher._runner
+        runner = batcher._queues[asyncio.get_running_loop()].runner
         assert runner is not None
         runner.cancel()
         return await asyncio.gather(*submitted, return_exceptions=True)
 
-    in_flight, waiting = asyncio.run(stop_mid_batch())
-    assert isinstance(in_flight, asyncio.CancelledError)
-    assert isinstance(waiting, BatchStopped)
+    in_hand, waiting = asyncio.run(stop_mid_batch())
+    assert isinstance(in_hand, BatchStopped) and "while scoring" in str(in_hand)
+    assert isinstance(waiting, BatchStopped) and "before scoring" in str(waiting)
+
+
+def test_an_item_whose_submitter_was_cancelled_while_waiting_is_not_processed() -> None:
+    recorder = Recorder()
+    batcher = MicroBatcher(recorder)
+
+    async def cancel_one() -> list[int | BaseException]:
+        first, second = (asyncio.ensure_future(batcher.submit(i)) for i in (2, 4))
+        await asyncio.sleep(0)  # both are queued; the batch has not been taken yet
+        first.cancel()
+        return list(await asyncio.gather(first, second, return_exceptions=True))
+
+    first, second = asyncio.run(cancel_one())
+    assert isinstance(first, asyncio.CancelledError) and second == 8
+    assert recorder.batches == [[4]]
+
+
+def test_closing_waits_for_what_is_queued() -> None:
+    done: list[int] = []
+
+    async def slow(items: Sequence[int]) -> list[int]:
+        await asyncio.sleep(0.05)
+        done.extend(items)
+        return list(items)
+
+    async def close_while_busy() -> None:
+        batcher = MicroBatcher(slow, max_items=1)
+        submitted = [asyncio.ensure_future(batcher.submit(i)) for i in (1, 2, 3)]
+        await asyncio.sleep(0)
+        await batcher.aclose()
+        assert done == [1, 2, 3]
+        await asyncio.gather(*submitted)
+
+    asyncio.run(close_while_busy())
+
+
+def test_each_event_loop_batches_its_own_submissions() -> None:
+    recorder = Recorder()
+    batcher = MicroBatcher(recorder)
+    assert asyncio.run(_submit_all(batcher, [2, 4])) == [4, 8]
+    assert asyncio.run(_submit_all(batcher, [6])) == [12]  # a new loop, a new runner
+    assert recorder.batches == [[2, 4], [6]]
 
 
 def test_max_items_must_be_positive() -> None:

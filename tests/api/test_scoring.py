@@ -6,15 +6,19 @@ import asyncio
 import hashlib
 import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.routes import scores
 from api.schemas import CasePayload, ScoreResult
+from api.store import Store
 from tests.api import factories
 from tests.api.conftest import ApiEnv, issue_keys, make_settings
 from tests.api.fakes import FakeScorer
@@ -206,6 +210,23 @@ class BatchRecordingScorer(FakeScorer):
         return super().score_cases(cases)
 
 
+def _post_together(app: FastAPI, keys: dict[str, str],
+                   posts: Iterable[tuple[str, bytes]]) -> list[httpx.Response]:
+    """POST /v1/score bodies all at once, each with its role's key; the responses in order."""
+
+    async def post_together() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            for role in keys:  # a key's first check runs PBKDF2 in a thread: not timed
+                await client.get("/v1/model", headers={"Authorization": f"Bearer {keys[role]}"})
+            return await asyncio.gather(*(
+                client.post("/v1/score", content=body, headers={
+                    "Authorization": f"Bearer {keys[role]}", "Content-Type": "application/json"})
+                for role, body in posts))
+
+    return asyncio.run(post_together())
+
+
 def test_concurrent_scores_share_a_model_call_yet_each_is_stored_and_audited_as_its_own(
     fresh_database_url: str,
 ) -> None:
@@ -218,17 +239,7 @@ def test_concurrent_scores_share_a_model_call_yet_each_is_stored_and_audited_as_
     cases.append(factories.case(events=2, referral_id="bad-" + factories.referral_id()))
     bodies = [json.dumps(case).encode() for case in cases]
 
-    async def post_together() -> list[httpx.Response]:
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            for role in set(roles):  # a key's first check runs PBKDF2 in a thread: not timed
-                await client.get("/v1/model", headers={"Authorization": f"Bearer {keys[role]}"})
-            return await asyncio.gather(*(
-                client.post("/v1/score", content=body, headers={
-                    "Authorization": f"Bearer {keys[role]}", "Content-Type": "application/json"})
-                for role, body in zip(roles, bodies, strict=True)))
-
-    responses = asyncio.run(post_together())
+    responses = _post_together(app, keys, zip(roles, bodies, strict=True))
     assert [r.status_code for r in responses] == [200] * 5 + [500]
     assert "the model failed" not in responses[-1].text
     ids = [case["referral"]["referral_id"] for case in cases]
@@ -245,10 +256,35 @@ def test_concurrent_scores_share_a_model_call_yet_each_is_stored_and_audited_as_
                            headers={"Authorization": f"Bearer {keys['governance']}"}).json()
         metrics = client.get("/metrics").text
     calls = [line for line in metrics.splitlines()
-             if line.startswith("safeguard_score_cases_per_call_")]
-    assert "safeguard_score_cases_per_call_sum 6.0" in calls, calls
+             if line.startswith("safeguard_score_batch_cases_")]
+    assert "safeguard_score_batch_cases_sum 6.0" in calls, calls
     entries = {entry["referral_id"]: entry for entry in audit["entries"]}
     assert set(entries) == set(ids[:5]), "the failed case is neither stored nor audited"
     for role, rid, body in zip(roles, ids, bodies[:5], strict=False):
         assert entries[rid]["role"] == role
         assert entries[rid]["request_hash"] == hashlib.sha256(body).hexdigest()
+
+
+def test_a_score_that_cannot_be_stored_fails_alone(
+    fresh_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = make_settings(fresh_database_url)
+    keys, _ = issue_keys(settings)
+    app = create_app(settings, BatchRecordingScorer())
+    real_store = scores._store_and_audit
+
+    def refuse_one(store: Store, scored: Sequence[tuple[Any, ScoreResult]]) -> None:
+        if any(result.referral_id.startswith("unstorable-") for _, result in scored):
+            raise RuntimeError("the database refused a row")
+        real_store(store, scored)
+
+    monkeypatch.setattr(scores, "_store_and_audit", refuse_one)
+    cases = [factories.case(events=n) for n in range(3)]
+    cases.insert(1, factories.case(referral_id="unstorable-" + factories.referral_id()))
+    responses = _post_together(app, keys, [("triage", json.dumps(c).encode()) for c in cases])
+    assert [r.status_code for r in responses] == [200, 500, 200, 200]
+    with TestClient(app) as client:
+        audit = client.get("/v1/audit", params={"action": "score"},
+                           headers={"Authorization": f"Bearer {keys['governance']}"}).json()
+    stored = [c["referral"]["referral_id"] for c in cases if c is not cases[1]]
+    assert sorted(e["referral_id"] for e in audit["entries"]) == sorted(stored)
