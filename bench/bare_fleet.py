@@ -12,19 +12,27 @@ import multiprocessing
 import multiprocessing.process
 import time
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from threadpoolctl import threadpool_limits
+
+if TYPE_CHECKING:
+    from model.registry import ModelRegistry
+
+
+def bench_registry(env: dict[str, str]) -> ModelRegistry:
+    """The bench's model registry, from the settings environment `env` names."""
+    from model.registry import ModelRegistry
+
+    return ModelRegistry(env["SAFEGUARD_MLFLOW_TRACKING_URI"], model_name="safeguard-risk",
+                         artifact_root=env["SAFEGUARD_MLFLOW_ARTIFACT_ROOT"])
 
 
 def _bare_worker(env: dict[str, str], case: dict[str, Any], channel: Connection) -> None:
     """One in-process scorer: load the model, then score the case in a loop when told to."""
-    from model.registry import ModelRegistry
     from model.service import CaseScorer
 
-    registry = ModelRegistry(env["SAFEGUARD_MLFLOW_TRACKING_URI"], model_name="safeguard-risk",
-                             artifact_root=env["SAFEGUARD_MLFLOW_ARTIFACT_ROOT"])
-    scorer = CaseScorer(registry.load("champion"))
+    scorer = CaseScorer(bench_registry(env).load("champion"))
     with threadpool_limits(1):  # as served: one OpenMP thread per process
         for _ in range(20):
             scorer.rate_cases([case])

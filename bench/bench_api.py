@@ -36,7 +36,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from bare_fleet import BareFleet
+from bare_fleet import BareFleet, bench_registry
 from threadpoolctl import threadpool_limits
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,7 +83,7 @@ def find_wrk() -> list[str]:
 
 def ensure_model(state: Path, referrals: int, fresh: bool) -> None:
     """Train and promote a model in the state folder, unless one is there already."""
-    from model.registry import ModelRegistry, RegistryError
+    from model.registry import RegistryError
     from model.workflow import default_config, train_and_register
     from pipelines.synth import SynthConfig, generate_extract
 
@@ -91,8 +91,7 @@ def ensure_model(state: Path, referrals: int, fresh: bool) -> None:
     if fresh and state.exists():
         shutil.rmtree(state)
     state.mkdir(parents=True, exist_ok=True)
-    registry = ModelRegistry(env["SAFEGUARD_MLFLOW_TRACKING_URI"], model_name="safeguard-risk",
-                             artifact_root=env["SAFEGUARD_MLFLOW_ARTIFACT_ROOT"])
+    registry = bench_registry(env)
     try:
         registry.resolve("champion")
         print(f"reusing the model in {state} (--fresh to retrain)")
@@ -135,12 +134,10 @@ def in_process(state: Path, case: dict[str, Any], repeats: int = 200, rounds: in
     Other load on the machine only ever slows a round, so the fastest is the truest
     figure for what the bare path could do (and the hardest for the server to match).
     """
-    from model.registry import ModelRegistry
     from model.service import CaseScorer
 
     env = state_settings(state)
-    registry = ModelRegistry(env["SAFEGUARD_MLFLOW_TRACKING_URI"], model_name="safeguard-risk",
-                             artifact_root=env["SAFEGUARD_MLFLOW_ARTIFACT_ROOT"])
+    registry = bench_registry(env)
     scorer = CaseScorer(registry.load("champion"))
     figures = {}
     for label, limit in (("one_thread", 1), ("default_threads", None)):
