@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from operator import itemgetter
 from typing import Annotated, Any, Final, Literal, NotRequired
 
 from pydantic import (
@@ -201,6 +202,29 @@ def _event_problems(event: EventIn, today: date) -> list[tuple[str, str]]:
     return problems
 
 
+_AGENCY_AND_TYPE: Final = itemgetter("agency", "event_type")
+_EVENT_DATE: Final = itemgetter("event_date")
+
+
+def _all_events_pass(events: list[EventIn], today: date) -> bool:
+    """Whether every record keeps every rule of `_event_problems` (column by column, which
+    for hundreds of records costs a fraction of asking each record for its problems)."""
+    if not events:
+        return True
+    keys = list(map(_AGENCY_AND_TYPE, events))
+    if not _EVENT_BOUNDS.keys() >= set(keys):
+        return False
+    dates = list(map(_EVENT_DATE, events))
+    if max(dates) > today:
+        return False
+    recorded = [event.get("recorded_date") for event in events]
+    if not all(r is None or d <= r <= today for r, d in zip(recorded, dates, strict=True)):
+        return False
+    values = [event.get("value") for event in events]
+    return all(v is None if b is None else v is not None and b[0] <= v <= b[1]
+               for b, v in zip(map(_EVENT_BOUNDS.__getitem__, keys), values, strict=True))
+
+
 class PreviousReferralIn(_Strict):
     """An earlier referral of the subject or a household member."""
 
@@ -233,6 +257,8 @@ class CasePayload(_Strict):
     @model_validator(mode="after")
     def _events_follow_the_vocabulary(self) -> CasePayload:
         today = _utc_today()
+        if _all_events_pass(self.events, today):
+            return self
         errors = [
             InitErrorDetails(
                 type=PydanticCustomError("value_error", "{message}", {"message": message}),

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import date, datetime
+from operator import itemgetter
 from typing import Any, Final
 
 import numpy as np
@@ -187,7 +188,7 @@ def encode_frames(frames: Mapping[str, pd.DataFrame],
 
 
 def _day(value: Any) -> int:
-    if type(value) is date:  # the API's validated payloads: hundreds per case
+    if type(value) is date:  # the API's validated payloads
         return value.toordinal() - EPOCH
     if value is None or value == "":
         return int(NO_DAY)
@@ -198,8 +199,51 @@ def _day(value: Any) -> int:
     return value.toordinal() - EPOCH
 
 
+def _days(values: Sequence[Any]) -> np.ndarray:
+    """Days since 1970-01-01 of dates (date objects, ISO strings); `NO_DAY` where missing."""
+    try:  # a case holds hundreds of dates: in C when they are all date objects
+        return np.fromiter(map(date.toordinal, values), np.int64, len(values)) - EPOCH
+    except TypeError:  # strings or missing dates among them
+        return np.array([_day(value) for value in values], dtype=np.int64)
+
+
 def _code(vocabulary: Sequence[str], value: Any) -> int:
     return vocabulary.index(value) if value in vocabulary else -1
+
+
+_AGENCY_CODES: Final[dict[str, int]] = {agency: i for i, agency in enumerate(AGENCIES)}
+_EVENT_KEYS: Final = itemgetter("person_id", "agency", "event_type", "event_date")
+
+
+def _case_events(events: Sequence[Mapping[str, Any]], person_codes: Mapping[str, int]
+                 ) -> dict[str, np.ndarray]:
+    """The event arrays of one case: its records about the persons in `person_codes`.
+
+    Column by column rather than record by record: a case holds hundreds of records.
+    """
+    if any(event["person_id"] not in person_codes for event in events):
+        events = [event for event in events if event["person_id"] in person_codes]
+    if not events:
+        empty = np.empty(0, np.int64)
+        return {"event_person": empty, "event_known_day": empty, "event_day": empty,
+                "event_type": empty, "event_agency": empty,
+                "event_value": np.empty(0, np.float64)}
+    persons, agencies, types, event_dates = zip(*map(_EVENT_KEYS, events), strict=True)
+    recorded = [event.get("recorded_date") for event in events]
+    values = [event.get("value") for event in events]
+    return {
+        "event_person": np.fromiter(map(person_codes.__getitem__, persons), np.int64,
+                                    len(persons)),
+        # A record is known from its recorded date, or its event date when that is empty.
+        "event_known_day": _days([r or d for r, d in zip(recorded, event_dates, strict=True)]),
+        "event_day": _days(event_dates),
+        "event_type": np.array([_AGENCY_TYPE_CODES[a][t] for a, t in zip(agencies, types,
+                                                                        strict=True)],
+                               dtype=np.int64),
+        "event_agency": np.fromiter(map(_AGENCY_CODES.__getitem__, agencies), np.int64,
+                                    len(agencies)),
+        "event_value": np.array([np.nan if v is None else v for v in values], np.float64),
+    }
 
 
 def encode_case(case: Mapping[str, Any]) -> EncodedExtract:
@@ -210,13 +254,9 @@ def encode_case(case: Mapping[str, Any]) -> EncodedExtract:
     members = list(case.get("household_members") or []) if household else []
     for member in members:
         person_codes.setdefault(member["person_id"], len(person_codes))
-    events = [e for e in case.get("events") or [] if e["person_id"] in person_codes]
     history = [p for p in case.get("previous_referrals") or [] if p["person_id"] in person_codes]
     imd = referral.get("imd_decile")
     age = referral.get("age_years")
-    known = [_day(e.get("recorded_date")) for e in events]
-    event_days = [_day(e["event_date"]) for e in events]
-    values = [e.get("value") for e in events]
 
     def ints(values: Sequence[int]) -> np.ndarray:
         return np.array(values, dtype=np.int64)
@@ -235,13 +275,7 @@ def encode_case(case: Mapping[str, Any]) -> EncodedExtract:
         member_household=ints([0] * len(members)),
         member_person=ints([person_codes[m["person_id"]] for m in members]),
         member_role=ints([_ROLE_CODES.get(m["role"], -1) for m in members]),
-        event_person=ints([person_codes[e["person_id"]] for e in events]),
-        event_known_day=ints([k if k != NO_DAY else d for k, d in zip(known, event_days,
-                                                                       strict=True)]),
-        event_day=ints(event_days),
-        event_type=ints([_AGENCY_TYPE_CODES[e["agency"]][e["event_type"]] for e in events]),
-        event_agency=ints([AGENCIES.index(e["agency"]) for e in events]),
-        event_value=np.array([np.nan if v is None else float(v) for v in values], np.float64),
+        **_case_events(case.get("events") or [], person_codes),
         history_person=ints([person_codes[p["person_id"]] for p in history]),
         history_day=ints([_day(p["referral_date"]) for p in history]),
         n_persons=len(person_codes),

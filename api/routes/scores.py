@@ -18,7 +18,7 @@ from api.routes.deps import ScorerDep, SettingsDep, StoreDep
 from api.routes.metrics import Metrics
 from api.schemas import BatchIn, BatchResult, CasePayload, Problem, ScoreResult
 from api.scoring import ModelUnavailable, Scorer
-from api.store.db import Store
+from api.store.db import JsonText, Store
 from api.store.models import SCORE_TABLE, utcnow
 
 logger = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ def _store_and_audit(
             "score": result.score,
             "band": result.band,
             "rag": result.rag,
-            "result": result.model_dump(mode="json"),
+            "result": JsonText(result.model_dump_json()),
             "user_name": principal.name,
             "created_at": utcnow(),
         })

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -38,6 +39,17 @@ def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+class JsonText(str):
+    """Text already encoded as JSON: a JSON column stores it as it is, not encoded again
+    (a score's result leaves pydantic as JSON; decoding it to encode it again costs
+    more than the insert)."""
+
+
+def _dump_json(value: Any) -> str:
+    """The JSON columns' serializer: `JsonText` as it is, anything else `json.dumps`."""
+    return str.__str__(value) if isinstance(value, JsonText) else json.dumps(value)
+
+
 def make_engine(url: str) -> Engine:
     """Create the one engine a process uses (never one per request)."""
     if is_sqlite(url):
@@ -46,10 +58,11 @@ def make_engine(url: str) -> Engine:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         # A pool as large as the busiest moment, so connections are reused, not reopened.
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
-                               pool_size=20, max_overflow=40)
+                               pool_size=20, max_overflow=40, json_serializer=_dump_json)
         event.listen(engine, "connect", _set_sqlite_pragmas)
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True,
+                         json_serializer=_dump_json)
 
 
 def alembic_config(url: str) -> Config:

@@ -140,6 +140,27 @@ def test_every_record_breaking_a_vocabulary_rule_is_named_by_its_field(api: ApiE
     assert "must be empty" in fields["events.5.value"]
 
 
+@pytest.mark.parametrize(("bad", "field"), [
+    ({"agency": "fire_service"}, "agency"),
+    ({"agency": "police", "event_type": "attendance_rate"}, "event_type"),
+    ({"event_date": "2999-01-01", "recorded_date": None}, "event_date"),
+    ({"recorded_date": "2999-01-01"}, "recorded_date"),
+    ({"event_date": "2024-03-02", "recorded_date": "2024-03-01"}, "recorded_date"),
+    ({"agency": "education", "event_type": "attendance_rate", "value": None}, "value"),
+    ({"agency": "education", "event_type": "attendance_rate", "value": 101.0}, "value"),
+    ({"value": 2.0}, "value"),
+])
+def test_a_single_record_breaking_one_rule_among_valid_ones_is_named(
+        api: ApiEnv, bad: dict[str, Any], field: str) -> None:
+    # Valid cases are checked column by column and only a failing one record by
+    # record: each rule must stop a case on its own.
+    case = factories.case(events=0)
+    case["events"] = [factories.event(), factories.event(**bad), factories.event()]
+    response = api.client.post("/v1/score", json=case, headers=api.headers("triage"))
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["detail"]] == [f"events.1.{field}"]
+
+
 def test_a_body_that_is_not_json_is_a_422_naming_the_body(api: ApiEnv) -> None:
     response = api.client.post("/v1/score", content=b'{"referral": ',
                                headers={**api.headers("triage"),

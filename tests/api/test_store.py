@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import uuid
+from typing import Any
 
 import pytest
 from sqlalchemy import inspect, text
@@ -10,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from api.auth import KeyHasher, authenticate_key, issue_key
 from api.store import Decision, Score, Store, repository
+from api.store.db import JsonText
 
 HASHER = KeyHasher("store-test-pepper-" + "y" * 32)
 
@@ -18,7 +21,7 @@ def _name() -> str:
     return f"user-{uuid.uuid4().hex[:8]}"
 
 
-def _score(referral_id: str) -> Score:
+def _score(referral_id: str, result: Any = None) -> Score:
     return Score(
         referral_id=referral_id,
         model_name="m",
@@ -27,7 +30,7 @@ def _score(referral_id: str) -> Score:
         score=10,
         band="medium",
         rag="amber",
-        result={"referral_id": referral_id},
+        result={"referral_id": referral_id} if result is None else result,
         user_name="t",
     )
 
@@ -113,3 +116,14 @@ def test_scores_keep_the_result_json_and_come_back_in_order(store: Store) -> Non
         assert [s.result for s in scores] == [{"referral_id": rid}] * 2
         latest = repository.latest_score(session, rid)
         assert latest is not None and latest.id == scores[-1].id
+
+
+def test_a_result_already_encoded_as_json_is_stored_as_that_json(store: Store) -> None:
+    rid = f"R-{uuid.uuid4().hex[:8]}"
+    result = {"referral_id": rid, "sentence": "Pol\u00edce \"x\"", "contribution": 0.1}
+    as_text = JsonText(json.dumps(result))
+    with store.session() as session:
+        session.add_all([_score(rid, result), _score(rid, as_text)])
+        session.commit()
+        # Encoded twice, the second would come back as a string.
+        assert [s.result for s in repository.scores_for(session, rid)] == [result, result]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -178,6 +179,39 @@ def test_cases_featured_together_get_exactly_their_own_rows() -> None:
     np.testing.assert_array_equal(together, alone)
     with pytest.raises(ValueError, match="at least one case"):
         build_cases_features([])
+
+
+def _as_date_objects(payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload as the API hands it on: dates as `datetime.date`, missing ones None."""
+    def day(value: Any) -> date | None:
+        return date.fromisoformat(value) if value else None
+
+    return {
+        **payload,
+        "referral": {**payload["referral"],
+                     "referral_date": day(payload["referral"]["referral_date"])},
+        "events": [{**e, "event_date": day(e["event_date"]),
+                    "recorded_date": day(e.get("recorded_date"))} for e in payload["events"]],
+        "previous_referrals": [{**p, "referral_date": day(p["referral_date"])}
+                               for p in payload["previous_referrals"]],
+    }
+
+
+def test_a_case_with_date_objects_text_dates_or_outsiders_records_gets_the_same_row() -> None:
+    frames = random_extract(200, seed=13)
+    for referral_id in frames["referrals"]["referral_id"].sample(25, random_state=3):
+        payload = case_payload_for(frames, referral_id)
+        for event in payload["events"][::3]:
+            event["recorded_date"] = event["event_date"]
+        expected = build_case_features(payload)
+        for event in payload["events"][::3]:  # no recorded date: known from the event date
+            event["recorded_date"] = ""
+        outsider = {"agency": "police", "person_id": "not-in-the-household",
+                    "event_date": "2020-01-01", "recorded_date": None,
+                    "event_type": "not-a-type", "value": None}
+        payload["events"].insert(len(payload["events"]) // 2, outsider)
+        np.testing.assert_array_equal(build_case_features(payload), expected)
+        np.testing.assert_array_equal(build_case_features(_as_date_objects(payload)), expected)
 
 
 _AGENCY_TYPES = [(a, t) for a in AGENCIES for t in EVENT_TYPES[a] if t != "attendance_rate"]
