@@ -38,6 +38,8 @@ audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
 db_app = typer.Typer(help="The service's database.", no_args_is_help=True)
 
 console = Console()
+# New containers between the garbage collector's young passes in a serving process.
+GC_YOUNG_THRESHOLD = 10_000
 
 
 def _cli_event(action: str, *, model_version: str | None = None, **details: object) -> AuditEvent:
@@ -237,6 +239,10 @@ def _started_app(settings: Settings, *, migrate: bool = True, worker: str = "") 
     # take it out of the garbage collector's full passes, which otherwise walk
     # ~440k objects and stall a request for a quarter of a second.
     gc.freeze()
+    # A case arrives as hundreds of record dicts that live until its batch is scored.
+    # Collecting every 700 new containers (the default) walked the live records of the
+    # batch again and again: about 0.04 ms a request, measured; cycles are rare here.
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
     return app
 
 
