@@ -140,8 +140,9 @@ class EventIn(TypedDict):
 
     The types are checked field by field; the rules that need the vocabulary (the
     agency, its event types, which need a value and in what range) and today's date
-    are checked by `CasePayload` in one pass over all records, since a case holds
-    hundreds of them. The errors still name each record's field.
+    are checked by `CasePayload` column by column over all records, since a case holds
+    hundreds of them; a case that breaks one is then asked record by record, so the
+    errors still name each record's field.
     """
 
     # A validated record stays a plain dict (no model object per record): a case

@@ -1,5 +1,5 @@
-"""Live cases, encoded and run through the same feature definitions as the batch
-(one case, or several in one pass, each read alone).
+"""Live cases, encoded as the batch's `EncodedExtract` and run through the same feature
+definitions as the batch (one case, or several in one pass, each read alone).
 
 A case payload holds one referral plus the records the hub holds about its subject
 and household, in the feed vocabulary:
@@ -14,14 +14,169 @@ and household, in the feed vocabulary:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from dataclasses import fields
+from datetime import date, datetime
+from operator import itemgetter
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
 
-from data_contracts.vocab import AGENCIES, HOUSEHOLD_MEMBERS, REFERRALS, event_feed
-from pipelines.encode import encode_case, encode_cases
+from data_contracts.vocab import (
+    AGENCIES,
+    ETHNICITY_GROUPS,
+    HOUSEHOLD_MEMBERS,
+    PRESENTING_NEEDS,
+    REFERRAL_SOURCES,
+    REFERRALS,
+    SEXES,
+    event_feed,
+)
+from pipelines.encode import AGENCY_TYPE_CODES, EPOCH, NO_DAY, ROLE_CODES, EncodedExtract
 from pipelines.features import compute_features
+
+
+def _day(value: Any) -> int:
+    if type(value) is date:  # the API's validated payloads
+        return value.toordinal() - EPOCH
+    if value is None or value is pd.NaT or value == "":  # missing, as in the batch path
+        return int(NO_DAY)
+    if isinstance(value, datetime):
+        value = value.date()
+    if not isinstance(value, date):
+        value = date.fromisoformat(str(value))
+    return value.toordinal() - EPOCH
+
+
+_ONLY_DATES: Final = frozenset({date})
+
+
+def _days(values: Sequence[Any]) -> np.ndarray:
+    """Days since 1970-01-01 of dates (date or datetime objects, pandas Timestamps, ISO
+    strings); `NO_DAY` where missing (None, empty, NaT)."""
+    if _ONLY_DATES.issuperset(map(type, values)):  # as validation leaves them: in C
+        return np.fromiter(map(date.toordinal, values), np.int64, len(values)) - EPOCH
+    return np.array([_day(value) for value in values], dtype=np.int64)
+
+
+def _code(vocabulary: Sequence[str], value: Any) -> int:
+    return vocabulary.index(value) if value in vocabulary else -1
+
+
+_AGENCY_CODES: Final[dict[str, int]] = {agency: i for i, agency in enumerate(AGENCIES)}
+_EVENT_KEYS: Final = itemgetter("person_id", "agency", "event_type", "event_date")
+
+
+def _known_days(recorded: list[Any], event_dates: Sequence[Any], event_day: np.ndarray
+                ) -> np.ndarray:
+    """When each record became known: its recorded date, or its event date when that is
+    missing (as the batch path reads them)."""
+    either = [r or d for r, d in zip(recorded, event_dates, strict=True)]
+    if _ONLY_DATES.issuperset(map(type, either)):  # None and "" give way to the event date
+        return _days(either)
+    known = np.array([_day(r) for r in recorded], dtype=np.int64)
+    return np.where(known == NO_DAY, event_day, known)
+
+
+def _case_events(events: Sequence[Mapping[str, Any]], person_codes: Mapping[str, int]
+                 ) -> dict[str, np.ndarray]:
+    """The event arrays of one case: its records about the persons in `person_codes`.
+
+    Column by column rather than record by record: a case holds hundreds of records.
+    """
+    if any(event["person_id"] not in person_codes for event in events):
+        events = [event for event in events if event["person_id"] in person_codes]
+    if not events:
+        empty = np.empty(0, np.int64)
+        return {"event_person": empty, "event_known_day": empty, "event_day": empty,
+                "event_type": empty, "event_agency": empty,
+                "event_value": np.empty(0, np.float64)}
+    persons, agencies, types, event_dates = zip(*map(_EVENT_KEYS, events), strict=True)
+    recorded = [event.get("recorded_date") for event in events]
+    values = [event.get("value") for event in events]
+    event_day = _days(event_dates)
+    return {
+        "event_person": np.fromiter(map(person_codes.__getitem__, persons), np.int64,
+                                    len(persons)),
+        "event_known_day": _known_days(recorded, event_dates, event_day),
+        "event_day": event_day,
+        "event_type": np.array([AGENCY_TYPE_CODES[a][t] for a, t in zip(agencies, types,
+                                                                        strict=True)],
+                               dtype=np.int64),
+        "event_agency": np.fromiter(map(_AGENCY_CODES.__getitem__, agencies), np.int64,
+                                    len(agencies)),
+        "event_value": np.array([np.nan if v is None else v for v in values], np.float64),
+    }
+
+
+def encode_case(case: Mapping[str, Any]) -> EncodedExtract:
+    """Encode one case payload (the live path); see `pipelines.case` for its shape."""
+    referral = case["referral"]
+    person_codes: dict[str, int] = {referral["person_id"]: 0}
+    household = referral.get("household_id")
+    members = list(case.get("household_members") or []) if household else []
+    for member in members:
+        person_codes.setdefault(member["person_id"], len(person_codes))
+    history = [p for p in case.get("previous_referrals") or [] if p["person_id"] in person_codes]
+    imd = referral.get("imd_decile")
+    age = referral.get("age_years")
+
+    def ints(values: Sequence[int]) -> np.ndarray:
+        return np.array(values, dtype=np.int64)
+
+    return EncodedExtract(
+        ref_person=ints([0]), ref_household=ints([0 if household else -1]),
+        ref_day=ints([_day(referral["referral_date"])]),
+        ref_age=np.array([np.nan if age is None else float(age)]),
+        ref_adult=np.array([referral.get("subject_type") == "adult_at_risk"]),
+        ref_need=ints([_code(PRESENTING_NEEDS, referral.get("presenting_need"))]),
+        ref_source=ints([_code(REFERRAL_SOURCES, referral.get("referral_source"))]),
+        ref_sex=ints([_code(SEXES, referral.get("sex"))]),
+        ref_ethnicity=ints([_code(ETHNICITY_GROUPS, referral.get("ethnicity_group"))]),
+        ref_disability=np.array([1.0 if referral.get("disability") else 0.0]),
+        ref_imd=np.array([np.nan if imd is None else float(imd)]),
+        member_household=ints([0] * len(members)),
+        member_person=ints([person_codes[m["person_id"]] for m in members]),
+        member_role=ints([ROLE_CODES.get(m["role"], -1) for m in members]),
+        **_case_events(case.get("events") or [], person_codes),
+        history_person=ints([person_codes[p["person_id"]] for p in history]),
+        history_day=ints([_day(p["referral_date"]) for p in history]),
+        n_persons=len(person_codes),
+    )
+
+
+_PERSON_FIELDS: Final = ("ref_person", "member_person", "event_person", "history_person")
+_HOUSEHOLD_FIELDS: Final = ("ref_household", "member_household")
+
+
+def encode_cases(cases: Sequence[Mapping[str, Any]]) -> EncodedExtract:
+    """Encode several case payloads as one extract: referral i is case i.
+
+    Each case keeps a person and household space of its own (its codes are shifted
+    past the cases before it), so no case sees another's records, even when two
+    cases name the same person: features are computed from each payload alone, in
+    one pass of the batch feature code.
+    """
+    parts = [encode_case(case) for case in cases]
+    if not parts:
+        raise ValueError("encode_cases needs at least one case")
+    if len(parts) == 1:
+        return parts[0]
+    person_offsets = np.cumsum([0] + [part.n_persons for part in parts[:-1]])
+    household_counts = [int(part.ref_household.max(initial=-1)) + 1 for part in parts]
+    household_offsets = np.cumsum([0] + household_counts[:-1])
+    arrays: dict[str, np.ndarray] = {}
+    for name in (f.name for f in fields(EncodedExtract) if f.name != "n_persons"):
+        columns = [getattr(part, name) for part in parts]
+        if name in _PERSON_FIELDS:
+            columns = [column + offset for column, offset in zip(columns, person_offsets,
+                                                                 strict=True)]
+        elif name in _HOUSEHOLD_FIELDS:
+            columns = [np.where(column >= 0, column + offset, column)
+                       for column, offset in zip(columns, household_offsets, strict=True)]
+        arrays[name] = np.concatenate(columns)
+    return EncodedExtract(**arrays, n_persons=sum(part.n_persons for part in parts))
+
 
 _EVENT_FIELDS = ("person_id", "event_date", "recorded_date", "event_type", "value")
 

@@ -197,7 +197,17 @@ def _as_date_objects(payload: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def test_a_case_with_date_objects_text_dates_or_outsiders_records_gets_the_same_row() -> None:
+def _as_timestamps(payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload's records with pandas Timestamps for dates, NaT where one is missing."""
+    def moment(value: Any) -> Any:
+        return pd.Timestamp(value) if value else pd.NaT
+
+    return {**payload, "events": [{**e, "event_date": moment(e["event_date"]),
+                                   "recorded_date": moment(e.get("recorded_date"))}
+                                  for e in payload["events"]]}
+
+
+def test_a_case_with_date_objects_timestamps_text_or_outsiders_records_gets_the_same_row() -> None:
     frames = random_extract(200, seed=13)
     for referral_id in frames["referrals"]["referral_id"].sample(25, random_state=3):
         payload = case_payload_for(frames, referral_id)
@@ -212,6 +222,7 @@ def test_a_case_with_date_objects_text_dates_or_outsiders_records_gets_the_same_
         payload["events"].insert(len(payload["events"]) // 2, outsider)
         np.testing.assert_array_equal(build_case_features(payload), expected)
         np.testing.assert_array_equal(build_case_features(_as_date_objects(payload)), expected)
+        np.testing.assert_array_equal(build_case_features(_as_timestamps(payload)), expected)
 
 
 _AGENCY_TYPES = [(a, t) for a in AGENCIES for t in EVENT_TYPES[a] if t != "attendance_rate"]
