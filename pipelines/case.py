@@ -51,11 +51,16 @@ def _day(value: Any) -> int:
 _ONLY_DATES: Final = frozenset({date})
 
 
+def _ordinal_days(dates: Sequence[date]) -> np.ndarray:
+    """Days since 1970-01-01 of plain date objects (as validation leaves them), in C."""
+    return np.fromiter(map(date.toordinal, dates), np.int64, len(dates)) - EPOCH
+
+
 def _days(values: Sequence[Any]) -> np.ndarray:
     """Days since 1970-01-01 of dates (date or datetime objects, pandas Timestamps, ISO
     strings); `NO_DAY` where missing (None, empty, NaT)."""
-    if _ONLY_DATES.issuperset(map(type, values)):  # as validation leaves them: in C
-        return np.fromiter(map(date.toordinal, values), np.int64, len(values)) - EPOCH
+    if _ONLY_DATES.issuperset(map(type, values)):
+        return _ordinal_days(values)
     return np.array([_day(value) for value in values], dtype=np.int64)
 
 
@@ -73,7 +78,7 @@ def _known_days(recorded: list[Any], event_dates: Sequence[Any], event_day: np.n
     missing (as the batch path reads them)."""
     either = [r or d for r, d in zip(recorded, event_dates, strict=True)]
     if _ONLY_DATES.issuperset(map(type, either)):  # None and "" give way to the event date
-        return _days(either)
+        return _ordinal_days(either)
     known = np.array([_day(r) for r in recorded], dtype=np.int64)
     return np.where(known == NO_DAY, event_day, known)
 
@@ -183,7 +188,7 @@ _EVENT_FIELDS = ("person_id", "event_date", "recorded_date", "event_type", "valu
 
 def build_case_features(case: Mapping[str, Any]) -> np.ndarray:
     """Features of one live case (1 x manifest features): the batch row of that referral."""
-    return compute_features(encode_case(case))
+    return build_cases_features([case])
 
 
 def build_cases_features(cases: Sequence[Mapping[str, Any]]) -> np.ndarray:
