@@ -9,14 +9,15 @@ and household, in the feed vocabulary:
      "events": [{"agency": ..., "person_id": ..., "event_date": ..., "recorded_date": ...,
                  "event_type": ..., "value": ...}, ...],
      "previous_referrals": [{"referral_id": ..., "person_id": ..., "referral_date": ...}]}
+
+A payload may also carry "event_columns": `event_columns(events)` of its own records,
+read once already (the API does so while it checks them).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import fields
-from datetime import date, datetime
-from operator import itemgetter
 from typing import Any, Final
 
 import numpy as np
@@ -32,86 +33,19 @@ from data_contracts.vocab import (
     SEXES,
     event_feed,
 )
-from pipelines.encode import AGENCY_TYPE_CODES, EPOCH, NO_DAY, ROLE_CODES, EncodedExtract
+from pipelines.case_records import EventColumns, day_number, event_arrays, event_columns
+from pipelines.encode import ROLE_CODES, EncodedExtract
 from pipelines.features import compute_features
-
-
-def _day(value: Any) -> int:
-    if type(value) is date:  # the API's validated payloads
-        return value.toordinal() - EPOCH
-    if value is None or value is pd.NaT or value == "":  # missing, as in the batch path
-        return int(NO_DAY)
-    if isinstance(value, datetime):
-        value = value.date()
-    if not isinstance(value, date):
-        value = date.fromisoformat(str(value))
-    return value.toordinal() - EPOCH
-
-
-_ONLY_DATES: Final = frozenset({date})
-
-
-def _ordinal_days(dates: Sequence[date]) -> np.ndarray:
-    """Days since 1970-01-01 of plain date objects (as validation leaves them), in C."""
-    return np.fromiter(map(date.toordinal, dates), np.int64, len(dates)) - EPOCH
-
-
-def _days(values: Sequence[Any]) -> np.ndarray:
-    """Days since 1970-01-01 of dates (date or datetime objects, pandas Timestamps, ISO
-    strings); `NO_DAY` where missing (None, empty, NaT)."""
-    if _ONLY_DATES.issuperset(map(type, values)):
-        return _ordinal_days(values)
-    return np.array([_day(value) for value in values], dtype=np.int64)
 
 
 def _code(vocabulary: Sequence[str], value: Any) -> int:
     return vocabulary.index(value) if value in vocabulary else -1
 
 
-_AGENCY_CODES: Final[dict[str, int]] = {agency: i for i, agency in enumerate(AGENCIES)}
-_EVENT_KEYS: Final = itemgetter("person_id", "agency", "event_type", "event_date")
-
-
-def _known_days(recorded: list[Any], event_dates: Sequence[Any], event_day: np.ndarray
-                ) -> np.ndarray:
-    """When each record became known: its recorded date, or its event date when that is
-    missing (as the batch path reads them)."""
-    either = [r or d for r, d in zip(recorded, event_dates, strict=True)]
-    if _ONLY_DATES.issuperset(map(type, either)):  # None and "" give way to the event date
-        return _ordinal_days(either)
-    known = np.array([_day(r) for r in recorded], dtype=np.int64)
-    return np.where(known == NO_DAY, event_day, known)
-
-
-def _case_events(events: Sequence[Mapping[str, Any]], person_codes: Mapping[str, int]
-                 ) -> dict[str, np.ndarray]:
-    """The event arrays of one case: its records about the persons in `person_codes`.
-
-    Column by column rather than record by record: a case holds hundreds of records.
-    """
-    if any(event["person_id"] not in person_codes for event in events):
-        events = [event for event in events if event["person_id"] in person_codes]
-    if not events:
-        empty = np.empty(0, np.int64)
-        return {"event_person": empty, "event_known_day": empty, "event_day": empty,
-                "event_type": empty, "event_agency": empty,
-                "event_value": np.empty(0, np.float64)}
-    persons, agencies, types, event_dates = zip(*map(_EVENT_KEYS, events), strict=True)
-    recorded = [event.get("recorded_date") for event in events]
-    values = [event.get("value") for event in events]
-    event_day = _days(event_dates)
-    return {
-        "event_person": np.fromiter(map(person_codes.__getitem__, persons), np.int64,
-                                    len(persons)),
-        "event_known_day": _known_days(recorded, event_dates, event_day),
-        "event_day": event_day,
-        "event_type": np.array([AGENCY_TYPE_CODES[a][t] for a, t in zip(agencies, types,
-                                                                        strict=True)],
-                               dtype=np.int64),
-        "event_agency": np.fromiter(map(_AGENCY_CODES.__getitem__, agencies), np.int64,
-                                    len(agencies)),
-        "event_value": np.array([np.nan if v is None else v for v in values], np.float64),
-    }
+def _columns_of(case: Mapping[str, Any]) -> EventColumns:
+    """The case's records as columns: as given (``event_columns``), else read from them."""
+    given = case.get("event_columns")
+    return given if given is not None else event_columns(case.get("events") or [])
 
 
 def encode_case(case: Mapping[str, Any]) -> EncodedExtract:
@@ -131,7 +65,7 @@ def encode_case(case: Mapping[str, Any]) -> EncodedExtract:
 
     return EncodedExtract(
         ref_person=ints([0]), ref_household=ints([0 if household else -1]),
-        ref_day=ints([_day(referral["referral_date"])]),
+        ref_day=ints([day_number(referral["referral_date"])]),
         ref_age=np.array([np.nan if age is None else float(age)]),
         ref_adult=np.array([referral.get("subject_type") == "adult_at_risk"]),
         ref_need=ints([_code(PRESENTING_NEEDS, referral.get("presenting_need"))]),
@@ -143,9 +77,9 @@ def encode_case(case: Mapping[str, Any]) -> EncodedExtract:
         member_household=ints([0] * len(members)),
         member_person=ints([person_codes[m["person_id"]] for m in members]),
         member_role=ints([ROLE_CODES.get(m["role"], -1) for m in members]),
-        **_case_events(case.get("events") or [], person_codes),
+        **event_arrays(_columns_of(case), person_codes),
         history_person=ints([person_codes[p["person_id"]] for p in history]),
-        history_day=ints([_day(p["referral_date"]) for p in history]),
+        history_day=ints([day_number(p["referral_date"]) for p in history]),
         n_persons=len(person_codes),
     )
 

@@ -79,3 +79,29 @@ def test_the_x_api_key_header_works_like_the_bearer_token(api: ApiEnv) -> None:
 @pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics"])
 def test_operational_endpoints_need_no_key(api: ApiEnv, path: str) -> None:
     assert api.client.get(path).status_code == 200
+
+
+@pytest.mark.parametrize(("method", "path", "body", "allowed"), ROUTES, ids=ROUTE_IDS)
+def test_the_openapi_schema_names_the_key_schemes_of_every_route(
+    api: ApiEnv, method: str, path: str, body: Any, allowed: set[str]
+) -> None:
+    template = path.replace("R-none", "{referral_id}")
+    operation = api.client.get("/openapi.json").json()["paths"][template][method.lower()]
+    assert operation["security"] == [{"HTTPBearer": []}, {"APIKeyHeader": []}]
+
+
+@pytest.mark.parametrize("header", ["Authorization", "X-API-Key"])
+def test_scoring_takes_either_key_header(api: ApiEnv, header: str) -> None:
+    key = api.keys["triage"]
+    value = f"Bearer {key}" if header == "Authorization" else key
+    response = api.client.post("/v1/score", json=factories.case(), headers={header: value})
+    assert response.status_code == 200, response.text
+
+
+def test_scoring_checks_the_caller_before_the_body(api: ApiEnv) -> None:
+    broken = {"referral": {"referral_id": "R-1"}}  # 422 for a caller who may score
+    assert api.client.post("/v1/score", json=broken).status_code == 401
+    assert api.client.post("/v1/score", json=broken,
+                           headers=api.headers("governance")).status_code == 403
+    assert api.client.post("/v1/score", json=broken,
+                           headers=api.headers("triage")).status_code == 422

@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import numpy as np
 import pytest
 from httpx import Response
 
-from api.schemas import DECISION_SUPPORT_NOTICE
-from data_contracts.vocab import AGENCIES
+from api.schemas import DECISION_SUPPORT_NOTICE, CasePayload
+from data_contracts.vocab import AGENCIES, EVENT_TYPES
 from model.explain import AGENCY_GROUPS
 from model.score import rate_table
-from pipelines.case import case_payload_from_frames
+from pipelines.case import build_case_features, case_payload_from_frames
 from tests.api.conftest import ApiEnv, TrainedModel
 
 
@@ -78,6 +79,20 @@ def test_a_served_score_equals_the_batch_rating_of_the_same_referral(
     assert (served["score"], served["band"], served["rag"]) == (
         batch["score"], batch["band"], batch["rag"])
     assert [e["rule"] for e in served["escalations"]] == json.loads(batch["escalations"])
+
+
+def test_a_checked_case_hands_on_columns_that_give_the_features_of_its_records(
+    trained_model: TrainedModel,
+) -> None:
+    outsider = {"agency": "health", "person_id": "not-in-the-household",
+                "event_date": "2020-01-01", "event_type": EVENT_TYPES["health"][0]}
+    for referral_id in busy_referrals(trained_model, 5):
+        body = payload(trained_model, referral_id)
+        body["events"].insert(len(body["events"]) // 2, outsider)
+        checked = CasePayload.model_validate(body).pipeline_payload()
+        assert checked["event_columns"] is not None
+        assert len(checked["event_columns"].person_id) == len(body["events"])
+        np.testing.assert_array_equal(build_case_features(checked), build_case_features(body))
 
 
 def test_batch_scoring_gives_each_case_its_single_result_in_order(

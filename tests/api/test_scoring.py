@@ -148,6 +148,7 @@ def test_every_record_breaking_a_vocabulary_rule_is_named_by_its_field(api: ApiE
     ({"event_date": "2024-03-02", "recorded_date": "2024-03-01"}, "recorded_date"),
     ({"agency": "education", "event_type": "attendance_rate", "value": None}, "value"),
     ({"agency": "education", "event_type": "attendance_rate", "value": 101.0}, "value"),
+    ({"agency": "education", "event_type": "attendance_rate", "value": -0.5}, "value"),
     ({"value": 2.0}, "value"),
 ])
 def test_a_single_record_breaking_one_rule_among_valid_ones_is_named(

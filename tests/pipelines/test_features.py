@@ -225,6 +225,17 @@ def test_a_case_with_date_objects_timestamps_text_or_outsiders_records_gets_the_
         np.testing.assert_array_equal(build_case_features(_as_timestamps(payload)), expected)
 
 
+def test_a_record_outside_the_vocabulary_about_the_case_is_named() -> None:
+    frames = random_extract(60, seed=5)
+    referral_id = frames["referrals"]["referral_id"].iloc[0]
+    payload = case_payload_for(frames, referral_id)
+    subject = payload["referral"]["person_id"]
+    payload["events"].append({"agency": "police", "person_id": subject,
+                              "event_date": "2020-01-01", "event_type": "not-a-type"})
+    with pytest.raises(KeyError, match="not-a-type"):
+        build_case_features(payload)
+
+
 _AGENCY_TYPES = [(a, t) for a in AGENCIES for t in EVENT_TYPES[a] if t != "attendance_rate"]
 
 
