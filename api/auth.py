@@ -158,9 +158,15 @@ _UNAUTHORISED = HTTPException(
 )
 
 
-def _key_holder_in_store(store: Store, key_id: str) -> KeyHolder | None:
-    with store.engine.connect() as connection:
-        return active_key_holder(connection, key_id)
+def key_holder_in_store(store: Store, key_id: str) -> KeyHolder | None:
+    """`active_key_holder` for a request: the same query, through `Store.first_row`."""
+    row = store.first_row(_KEY_HOLDER, {"key_id": key_id})
+    if row is None:
+        return None
+    name, role, key_salt, key_hash, revoked_at = row
+    if revoked_at is not None:
+        return None
+    return KeyHolder(name=name, role=role, key_salt=key_salt, key_hash=key_hash)
 
 
 async def current_principal(
@@ -180,7 +186,7 @@ async def current_principal(
     if parts is None:
         raise _UNAUTHORISED
     key_id, secret = parts
-    user = await store.run(_key_holder_in_store, store, key_id)
+    user = await store.run(key_holder_in_store, store, key_id)
     if user is None:
         raise _UNAUTHORISED
     hasher: KeyHasher = request.app.state.key_hasher

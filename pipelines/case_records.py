@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from itertools import repeat
-from operator import itemgetter, methodcaller
+from operator import itemgetter
 from typing import Any, Final
 
 import numpy as np
@@ -117,9 +117,6 @@ def _known_days(recorded: list[Any], event_dates: Sequence[Any], event_day: np.n
     return np.where(known == NO_DAY, event_day, known)
 
 
-_VALUE: Final = methodcaller("get", "value")
-
-
 def event_columns(events: Sequence[Mapping[str, Any]]) -> EventColumns:
     """The records of a case as columns (see `pipelines.case` for a record's fields).
     An agency or event type outside the vocabulary is coded `UNKNOWN_PAIR`.
@@ -138,7 +135,8 @@ def event_columns(events: Sequence[Mapping[str, Any]]) -> EventColumns:
         event_day=event_day,
         known_day=_known_days([event.get("recorded_date") for event in events], event_dates,
                               event_day),
-        value=np.array([np.nan if v is None else v for v in map(_VALUE, events)], np.float64),
+        # numpy reads None as NaN
+        value=np.array([event.get("value") for event in events], np.float64),
     )
 
 

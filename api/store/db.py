@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, cast
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, Select, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.compiler import SQLCompiler
 from starlette.concurrency import run_in_threadpool
 
 logger = logging.getLogger(__name__)
@@ -96,6 +97,7 @@ class Store:
         self.url = url
         self.engine = make_engine(url)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        self._compiled: dict[Select[Any], SQLCompiler] = {}
 
     @property
     def is_sqlite(self) -> bool:
@@ -121,6 +123,34 @@ class Store:
         if self.is_sqlite:
             return function(*args, **kwargs)
         return await run_in_threadpool(function, *args, **kwargs)
+
+    def first_row(self, query: Select[Any], params: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        """The first row of a prebuilt query, run on a pooled connection of the driver.
+
+        For the look-up every request makes: the query is compiled once per store, and
+        SQLAlchemy's Connection and Result objects, about three quarters of the cost of
+        a one-row look-up (measured), are skipped. Values are bound and returned as the
+        driver has them (no SQLAlchemy type processing): plain strings and numbers, or a
+        check for NULL.
+        """
+        compiled = self._compiled.get(query)
+        if compiled is None:
+            compiled = cast(SQLCompiler, query.compile(dialect=self.engine.dialect))
+            self._compiled[query] = compiled
+        values = compiled.construct_params(dict(params))
+        bound = (tuple(values[name] for name in compiled.positiontup or ())
+                 if compiled.positional else values)
+        connection = self.engine.raw_connection()  # checked out of (and back into) the pool
+        try:
+            cursor = connection.cursor()
+            try:
+                cursor.execute(compiled.string, bound)
+                row: tuple[Any, ...] | None = cursor.fetchone()
+                return row
+            finally:
+                cursor.close()
+        finally:
+            connection.close()
 
     def ping(self) -> tuple[bool, str]:
         """Whether the database answers and has the schema; the reason when not."""

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
-from api.auth import KeyHasher, authenticate_key, issue_key
+from api.auth import KeyHasher, authenticate_key, issue_key, key_holder_in_store
 from api.store import Decision, Score, Store, repository
 from api.store.db import JsonText
 
@@ -61,6 +61,21 @@ def test_keys_are_stored_only_as_salted_hashes_and_can_be_revoked(store: Store) 
         repository.revoke_user(session, name)
         session.commit()
         assert authenticate_key(session, HASHER, issued.key) is None
+
+
+def test_the_request_look_up_of_a_key_sees_its_holder_until_revoked(store: Store) -> None:
+    # The look-up every request makes runs on the driver's own connection (`first_row`).
+    name = _name()
+    with store.session() as session:
+        key_id = issue_key(session, HASHER, name=name, role="governance").key.split(".")[0]
+        session.commit()
+        holder = key_holder_in_store(store, key_id)
+        assert holder is not None and (holder.name, holder.role) == (name, "governance")
+        assert key_holder_in_store(store, key_id) == holder  # the compiled query again
+        assert key_holder_in_store(store, "0000000000000000") is None
+        repository.revoke_user(session, name)
+        session.commit()
+    assert key_holder_in_store(store, key_id) is None
 
 
 def test_two_keys_of_the_same_secret_length_get_different_salts(store: Store) -> None:
