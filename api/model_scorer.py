@@ -12,7 +12,8 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from api.schemas import CasePayload, Escalation, Factor, ScoreResult
+from api.case_payload import CasePayload
+from api.schemas import Escalation, Factor, ScoreResult
 from api.scoring import NoModel, Scorer
 from api.settings import Settings
 from model.registry import LoadedModel, ModelRegistry, RegistryError

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
-from api.schemas import CasePayload, ScoreResult
+from api.case_payload import CasePayload
+from api.schemas import ScoreResult
 
 
 class ModelUnavailable(RuntimeError):

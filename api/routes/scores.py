@@ -14,9 +14,10 @@ from pydantic import ValidationError
 from api.audit import AuditEvent, sha256_hex, store_with_audit
 from api.auth import ADMIN, AUTHORISED_ROUTE, TRIAGE, Principal, TriageUser, authorise
 from api.batching import MicroBatcher
+from api.case_payload import BatchIn, CasePayload
 from api.routes.deps import ScorerDep, SettingsDep, StoreDep
 from api.routes.metrics import Metrics
-from api.schemas import BatchIn, BatchResult, CasePayload, Problem, ScoreResult
+from api.schemas import BatchResult, Problem, ScoreResult
 from api.scoring import ModelUnavailable, Scorer
 from api.store.db import JsonText, Store
 from api.store.models import SCORE_TABLE, utcnow

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from api.schemas import CasePayload, Factor, ScoreResult
+from api.case_payload import CasePayload
+from api.schemas import Factor, ScoreResult
 from data_contracts.vocab import AGENCIES
 
 _BANDS = ((5, "low", "green", "within 5 working days"), (12, "medium", "amber", "within 24 hours"))

@@ -10,7 +10,8 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.audit import verify_chain
-from api.schemas import CasePayload, ScoreResult
+from api.case_payload import CasePayload
+from api.schemas import ScoreResult
 from api.store import Store
 from tests.api import factories
 from tests.api.conftest import ApiEnv, issue_keys, make_settings

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from httpx import Response
 
-from api.schemas import DECISION_SUPPORT_NOTICE, CasePayload
+from api.case_payload import CasePayload
+from api.schemas import DECISION_SUPPORT_NOTICE
 from data_contracts.vocab import AGENCIES, EVENT_TYPES
 from model.explain import AGENCY_GROUPS
 from model.score import rate_table

@@ -16,8 +16,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.case_payload import CasePayload
 from api.routes import scores
-from api.schemas import CasePayload, ScoreResult
+from api.schemas import ScoreResult
 from api.store import Store
 from tests.api import factories
 from tests.api.conftest import ApiEnv, issue_keys, make_settings
