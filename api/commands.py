@@ -20,11 +20,12 @@ from rich.table import Table
 
 from api.audit import AuditEvent, commit_with_audit, request_hash, verify_chain
 from api.auth import ADMIN, ROLES, KeyHasher, issue_key
+from api.dispatch import ListenError
 from api.routes.metrics import MULTIPROCESS_METRICS_ENV
 from api.settings import Settings
 from api.store import init_db, repository
 from api.store.db import Store
-from api.workers import ListenError, supervise_workers
+from api.workers import supervise_workers
 from data_contracts.cli import fail
 from model import cli as model_cli
 

@@ -2,26 +2,17 @@
 
 The supervisor (the `serve` process) listens on the port itself and hands each
 accepted connection to the workers in turn, over a Unix socket per worker
-(SCM_RIGHTS). Each worker serves the connections it is given with uvicorn.
-
-Why not let the kernel spread them: with one socket shared by the workers, whichever
-worker woke first accepted nearly every connection (7 of 8 under the bench); with a
-SO_REUSEPORT socket per worker the kernel spreads connections by a hash of their
-ports, so 8 keep-alive connections landed 6 and 2 on two workers in about a quarter
-of runs, and the busier worker's clients waited three times as long. Handed over in
-turn, 8 connections are always 4 and 4.
+(SCM_RIGHTS; `api.dispatch` says why). Each worker serves the connections it is given
+with uvicorn; the supervisor replaces a worker that dies.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import multiprocessing
-import select
 import signal
 import socket
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,185 +21,12 @@ from typing import Any
 import uvicorn
 from rich.console import Console
 
+from api.dispatch import GOT, READY, ConnectionDispatcher, listening_socket
+
 console = Console()
 
 _FDS_PER_MESSAGE = 64
-READY = b"ready"  # what a worker sends on its channel once it can serve
-_PEER_GONE = frozenset({errno.EPIPE, errno.ECONNRESET, errno.ECONNREFUSED, errno.ENOTCONN})
 _MAX_BACKOFF_SECONDS = 60.0
-
-
-class ListenError(Exception):
-    """The service cannot listen where it was asked to (the message says where and why)."""
-
-
-def listening_socket(host: str, port: int) -> socket.socket:
-    """A TCP socket listening on host:port (the first address the host resolves to).
-
-    The protocol is named (IPPROTO_TCP, not 0): asyncio's own loop turns Nagle off
-    (TCP_NODELAY) only on accepted sockets whose protocol says TCP, and without it a
-    response body written after its headers waited for the client's delayed ACK, 40 ms
-    per request. (uvloop, which `serve` uses, turns it off on every TCP connection.)
-
-    Raises:
-        ListenError: If the host does not resolve or the address cannot be bound
-            (another program holds the port, say).
-    """
-    try:
-        family, _, _, _, address = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP,
-            flags=socket.AI_PASSIVE)[0]
-        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    except OSError as exc:
-        raise ListenError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(address)
-        sock.listen(2048)
-    except OSError as exc:
-        sock.close()
-        raise ListenError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
-    return sock
-
-
-class ConnectionDispatcher:
-    """Accepts connections on a listening socket and hands them to workers in turn.
-
-    Each worker has a slot holding the supervisor's end of its handoff channel (a
-    SOCK_SEQPACKET Unix socket). A worker gets connections only once it has said
-    `READY` on its channel (its app started, its model loaded and checked), so a
-    worker that is restarting is passed over; while no worker is ready, connections
-    wait in the listening socket's queue. A channel that cannot take a connection (its
-    worker has died, or is so far behind that its queue is full) is skipped and the
-    next ready worker gets it. When every ready worker's queue is full, the dispatcher
-    waits for room (up to `patience` seconds) and accepts nothing meanwhile, so new
-    clients wait in the listening queue; only when no worker is left, or none makes
-    room in time, is the connection closed, and the client can retry.
-    """
-
-    def __init__(self, listener: socket.socket, slots: int, *, patience: float = 30.0
-                 ) -> None:
-        self.listener = listener
-        self.patience = patience
-        self._channels: list[socket.socket | None] = [None] * slots
-        self._ready = [False] * slots
-        self._came_up = [False] * slots  # ready at least once since attached
-        self._lock = threading.Lock()
-        self._turn = 0
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def attach(self, slot: int, channel: socket.socket) -> None:
-        """Give a worker's slot a new channel (closing the one it replaces); the slot
-        gets connections once the worker says it is ready."""
-        channel.setblocking(False)
-        with self._lock:
-            old, self._channels[slot] = self._channels[slot], channel
-            self._ready[slot] = self._came_up[slot] = False
-        if old is not None:
-            old.close()
-
-    def detach(self, slot: int) -> None:
-        """Close a slot's channel (its worker has gone); it gets nothing until `attach`."""
-        with self._lock:
-            old, self._channels[slot] = self._channels[slot], None
-            self._ready[slot] = False
-        if old is not None:
-            old.close()
-
-    def start(self) -> None:
-        """Accept and hand over connections on a background thread until `stop`."""
-        self.listener.settimeout(0.5)  # so the thread sees `stop` within half a second
-        self._thread = threading.Thread(target=self._accept_loop, name="dispatcher",
-                                        daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop accepting, close the listening socket and every channel."""
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self.listener.close()
-        with self._lock:
-            channels, self._channels = self._channels, [None] * len(self._channels)
-            self._ready = [False] * len(self._channels)
-        for channel in channels:
-            if channel is not None:
-                channel.close()
-
-    def note_readiness(self) -> bool:
-        """Read the ready messages workers have sent; whether any worker is ready."""
-        with self._lock:
-            for slot, channel in enumerate(self._channels):
-                if channel is None or self._ready[slot]:
-                    continue
-                try:
-                    self._ready[slot] = channel.recv(16) == READY
-                except OSError:  # nothing yet (BlockingIOError), or the worker has gone
-                    continue
-                self._came_up[slot] = self._came_up[slot] or self._ready[slot]
-            return any(self._ready)
-
-    def came_up(self, slot: int) -> bool:
-        """Whether the slot's current worker has said it is ready."""
-        self.note_readiness()
-        with self._lock:
-            return self._came_up[slot]
-
-    def hand_over(self, connection: socket.socket) -> bool:
-        """Pass one accepted connection to the next ready worker that can take it."""
-        with self._lock:
-            for _ in range(len(self._channels)):
-                slot = self._turn
-                self._turn = (self._turn + 1) % len(self._channels)
-                channel = self._channels[slot]
-                if channel is None or not self._ready[slot]:
-                    continue
-                try:
-                    socket.send_fds(channel, [b"c"], [connection.fileno()])
-                except OSError as exc:
-                    if exc.errno in _PEER_GONE:  # no more for it until it is replaced
-                        self._ready[slot] = False
-                    continue  # gone, far behind (queue full) or short of buffers: next one
-                return True
-        return False
-
-    def _wait_for_room(self, deadline: float) -> bool:
-        """Wait (until `deadline` at most, half a second at a time) for a ready worker's
-        channel to have room; False at once when no worker is ready to wait for."""
-        self.note_readiness()
-        with self._lock:
-            channels = [channel for channel, ready in zip(self._channels, self._ready,
-                                                          strict=True)
-                        if channel is not None and ready]
-        if not channels:
-            return False
-        room = select.poll()  # (not select.select: it cannot watch descriptors past 1023)
-        with contextlib.suppress(OSError, ValueError):  # a channel closed meanwhile: look again
-            for channel in channels:
-                room.register(channel, select.POLLOUT)
-            room.poll(max(0, min(500, int((deadline - time.monotonic()) * 1000))))
-        return True
-
-    def _accept_loop(self) -> None:
-        while not self._stopping.is_set():
-            if not self.note_readiness():
-                self._stopping.wait(0.05)  # connections wait in the listening queue
-                continue
-            try:
-                connection, _address = self.listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:  # the listener closed under us, or a client gave up
-                if self._stopping.is_set():
-                    return
-                continue
-            with connection:  # the worker holds its own copy once the fd is sent
-                deadline = time.monotonic() + self.patience
-                while not self.hand_over(connection):
-                    if (self._stopping.is_set() or time.monotonic() >= deadline
-                            or not self._wait_for_room(deadline)):
-                        break  # nobody can take it: the client sees it closed
 
 
 class HandoffServer(uvicorn.Server):
@@ -218,6 +36,7 @@ class HandoffServer(uvicorn.Server):
         super().__init__(config)
         self.channel = channel
         self._opening: set[asyncio.Task[Any]] = set()
+        self._owed = 0  # connections received but not yet acknowledged
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         """Start the app (lifespan) without a listening socket, then take connections."""
@@ -249,10 +68,27 @@ class HandoffServer(uvicorn.Server):
                 loop.remove_reader(self.channel.fileno())
                 self.should_exit = True
                 return
+            self._acknowledge(len(fds))  # before anything is read from them
             for fd in fds:
                 task = loop.create_task(self._open(loop, create_protocol, fd))
                 self._opening.add(task)
                 task.add_done_callback(self._opening.discard)
+
+    def _acknowledge(self, count: int) -> None:
+        """Tell the supervisor that `count` more connections have arrived, so that it
+        lets go of its copies (it keeps them to give to another worker if this one
+        dies before receiving them)."""
+        self._owed += count
+        if not self._owed:
+            return
+        try:
+            self.channel.send(b"%s %d" % (GOT, self._owed))
+        except BlockingIOError:  # its queue is full for now: try again shortly
+            asyncio.get_running_loop().call_later(0.05, self._acknowledge, 0)
+            return
+        except OSError:  # the supervisor has gone
+            return
+        self._owed = 0
 
     @staticmethod
     async def _open(loop: asyncio.AbstractEventLoop,

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-READY = b"ready"  # as api.workers.READY (a test checks they agree)
+READY = b"ready"  # as api.dispatch.READY (a test checks they agree)
 
 
 def come_up_once(options: dict[str, Any], channel: socket.socket) -> None:

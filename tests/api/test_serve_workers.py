@@ -25,8 +25,9 @@ import pytest
 from sqlalchemy import select
 
 from api.audit import verify_chain
+from api.dispatch import GOT, READY, ConnectionDispatcher, listening_socket
 from api.store import AuditEntry, Store, init_db
-from api.workers import READY, ConnectionDispatcher, listening_socket, supervise_workers
+from api.workers import supervise_workers
 from tests.api import stand_in_worker
 from tests.api.conftest import TEST_PEPPER, TrainedModel, issue_keys, make_settings
 
@@ -67,6 +68,18 @@ def _ready(base: str) -> bool:
         return _call(f"{base}/readyz")[0] == 200
     except OSError:
         return False
+
+
+def _answer_until_closed(port: int) -> bytes:
+    """What the server sends for a request that asks it to close the connection, read
+    until the client sees the end (a copy of the connection left open anywhere in the
+    service, the supervisor's say, would hold it open and this would time out)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+        client.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        chunks = []
+        while chunk := client.recv(4096):
+            chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _sample(text: str, name: str) -> float:
@@ -117,14 +130,16 @@ def test_two_workers_score_into_one_chain_and_a_worker_that_dies_is_replaced(
             assert _sample(metrics, "safeguard_scores_total") == REQUESTS
             assert f'safeguard_model_info{{name="{trained_model.registry.model_name}"' in metrics
             assert re.search(r"^safeguard_model_ready 1\.0$", metrics, flags=re.MULTILINE)
+        for _ in range(4):  # on both workers: each closes what it was handed, alone
+            assert _answer_until_closed(port).startswith(b"HTTP/1.1 200")
         # Each worker loads and checks the model, and audits its start.
         _until(lambda: len(_service_starts(url)) >= 2, server, log)
         first = _service_starts(url)
         _until(lambda: f"worker {first[0]} is taking connections" in log.read_text(),
                server, log, seconds=60)
         os.kill(first[0], signal.SIGKILL)  # a worker dies: the other serves, a new one starts
-        # Connections handed over as it dies die with it, as with any crash; wait until
-        # the supervisor has noticed and replaced it.
+        # The connections it had received die with it, as with any crash (those still
+        # queued for it go to the other); wait until the supervisor has replaced it.
         _until(lambda: f"worker {first[0]} exited" in log.read_text(), server, log, seconds=60)
         answers = [_call(f"{base}/v1/score", body=payloads[0], key=keys["triage"])
                    for _ in range(4)]
@@ -193,13 +208,14 @@ def _received_connections(channel: socket.socket, *, expected: int) -> list[sock
 
 
 @contextlib.contextmanager
-def _dispatching(workers: int = 2, *, queue_bytes: int | None = None
+def _dispatching(workers: int = 2, *, queue_bytes: int | None = None, patience: float = 30.0
                  ) -> Iterator[tuple[list[socket.socket], Callable[[], socket.socket]]]:
     """A running dispatcher with `workers` channels: yields the workers' ends of them and
     a function that connects a client. Everything is closed afterwards. `queue_bytes`
     shrinks each channel's send buffer, which bounds how many connections it queues."""
     pairs = [socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET) for _ in range(workers)]
-    dispatcher = ConnectionDispatcher(listening_socket("127.0.0.1", 0), workers)
+    dispatcher = ConnectionDispatcher(listening_socket("127.0.0.1", 0), workers,
+                                      patience=patience)
     for slot, (ours, _) in enumerate(pairs):
         if queue_bytes is not None:
             ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, queue_bytes)
@@ -233,17 +249,57 @@ def test_dispatcher_hands_connections_to_the_workers_in_turn() -> None:
             connection.close()
 
 
-def test_dispatcher_skips_a_worker_that_has_gone_and_closes_what_nobody_can_take() -> None:
+def test_dispatcher_skips_a_worker_that_has_gone_before_it_was_ready() -> None:
     with _dispatching() as ((alive, gone), connect):
         alive.send(READY)
         gone.close()  # that worker died before it was ready
         for _ in range(4):
             connect()
         assert len(_received_connections(alive, expected=4)) == 4
-        alive.close()  # now no worker is left: a new client is hung up on, not left waiting
-        late = connect()
-        late.settimeout(5)
-        assert late.recv(1) == b""
+
+
+def test_connections_a_dead_worker_never_received_go_to_the_next_worker() -> None:
+    with _dispatching() as ((dying, later), connect):
+        dying.send(READY)
+        clients = [connect() for _ in range(3)]
+        time.sleep(0.5)  # queued on the dying worker's channel, never read
+        dying.close()  # it dies
+        for client in clients:
+            client.sendall(b"ping")
+        later.send(READY)  # a worker that comes up afterwards gets them, untouched
+        given = _received_connections(later, expected=3)
+        assert {c.getpeername() for c in given} == {c.getsockname() for c in clients}
+        for connection in given:
+            connection.settimeout(5)
+            assert connection.recv(4) == b"ping"
+            connection.close()
+
+
+def test_a_connection_a_worker_received_is_its_own_and_closes_when_it_closes_it() -> None:
+    with _dispatching() as ((worker, other), connect):
+        worker.send(READY)
+        other.send(READY)
+        client = connect()
+        [connection] = _received_connections(worker, expected=1)
+        worker.send(GOT + b" 1")  # as a worker says on receiving it
+        time.sleep(0.5)
+        worker.close()  # the worker dies: the connection it received is not handed on
+        assert _received_connections(other, expected=1) == []
+        connection.close()  # its last copy: the client sees the end
+        client.settimeout(5)
+        assert client.recv(1) == b""
+
+
+def test_a_connection_nobody_takes_in_time_is_closed() -> None:
+    with _dispatching(workers=1, patience=1.0) as ((worker,), connect):
+        worker.send(READY)
+        client = connect()
+        time.sleep(0.5)  # sent on the channel
+        worker.close()  # the only worker dies before receiving it
+        client.settimeout(10)
+        started = time.monotonic()
+        assert client.recv(1) == b""  # closed once the patience ran out, not left hanging
+        assert time.monotonic() - started < 5
 
 
 def test_dispatcher_holds_a_burst_bigger_than_a_worker_queue_until_there_is_room() -> None:
