@@ -11,8 +11,8 @@ three times as long. Handed over in turn, 8 connections are always 4 and 4.
 The dispatcher keeps its own copy of a connection until the worker says it has it
 (`GOT`). A worker that dies with connections still queued on its channel would
 otherwise take them with it and their clients would be reset; instead they go to the
-next ready worker. A worker says `GOT` before it reads anything from a connection, so
-one it has said nothing about is untouched and can be served by another.
+next ready worker. A worker says `GOT` before it opens a connection, so one it has said
+nothing about is untouched and can be served by another.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ GOT = b"got"  # what a worker sends once it has received connections: b"got 2"
 _MESSAGE_BYTES = 64
 _PEER_GONE = frozenset({errno.EPIPE, errno.ECONNRESET, errno.ECONNREFUSED, errno.ENOTCONN})
 _GONE_FLAGS = select.POLLIN | select.POLLHUP | select.POLLERR
+_OUT_OF_DESCRIPTORS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+_OUT_OF_DESCRIPTORS_PAUSE = 0.1
 _IDLE_POLL_MS = 500  # how soon `stop` is noticed
 _WAITING_POLL_MS = 20  # how often a waiting connection is offered again
 
@@ -91,10 +93,12 @@ class ConnectionDispatcher:
         self._turn = 0
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._accept_after = 0.0  # accepting pauses while the process is out of descriptors
 
     def attach(self, slot: int, channel: socket.socket) -> None:
-        """Give a worker's slot a new channel (closing the one it replaces); the slot
-        gets connections once the worker says it is ready."""
+        """Give a worker's slot a new channel (closing the one it replaces, whose worker
+        must have exited: what it never received goes to the others); the slot gets
+        connections once the worker says it is ready."""
         channel.setblocking(False)
         with self._lock:
             self._release(slot)
@@ -102,8 +106,9 @@ class ConnectionDispatcher:
             self._came_up[slot] = False
 
     def detach(self, slot: int) -> None:
-        """Close a slot's channel (its worker has gone); what the worker never received
-        goes to the others. The slot gets nothing more until `attach`."""
+        """Close a slot's channel once its worker has exited (a live one would still
+        receive what is queued for it, which goes to the others). The slot gets nothing
+        more until `attach`."""
         with self._lock:
             self._release(slot)
 
@@ -142,14 +147,15 @@ class ConnectionDispatcher:
         with self._lock:
             channels = {channel.fileno(): slot for slot, channel in enumerate(self._channels)
                         if channel is not None}
-            accepting = any(self._ready) and not self._waiting
-            waiting = bool(self._waiting)
+            paused = time.monotonic() < self._accept_after
+            accepting = any(self._ready) and not self._waiting and not paused
+            soon = bool(self._waiting) or paused  # something to retry shortly
         for fd in channels:
             poller.register(fd, select.POLLIN)
         if accepting:
             poller.register(self.listener, select.POLLIN)
         try:
-            events = poller.poll(_WAITING_POLL_MS if waiting else _IDLE_POLL_MS)
+            events = poller.poll(_WAITING_POLL_MS if soon else _IDLE_POLL_MS)
         except InterruptedError:
             return
         listener = self.listener.fileno()
@@ -205,7 +211,9 @@ class ConnectionDispatcher:
         while not self._waiting and any(self._ready):
             try:
                 connection, _address = self.listener.accept()
-            except OSError:  # nothing left (BlockingIOError), or a client gave up
+            except OSError as exc:  # nothing left (BlockingIOError), or a client gave up
+                if exc.errno in _OUT_OF_DESCRIPTORS:  # the queue stays readable: no spinning
+                    self._accept_after = time.monotonic() + _OUT_OF_DESCRIPTORS_PAUSE
                 return
             if not self._hand_over(connection):
                 self._waiting.append((connection, time.monotonic() + self.patience))

@@ -36,7 +36,8 @@ class HandoffServer(uvicorn.Server):
         super().__init__(config)
         self.channel = channel
         self._opening: set[asyncio.Task[Any]] = set()
-        self._owed = 0  # connections received but not yet acknowledged
+        self._unopened: list[int] = []  # received, not yet acknowledged to the supervisor
+        self._retry: asyncio.TimerHandle | None = None
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         """Start the app (lifespan) without a listening socket, then take connections."""
@@ -68,27 +69,38 @@ class HandoffServer(uvicorn.Server):
                 loop.remove_reader(self.channel.fileno())
                 self.should_exit = True
                 return
-            self._acknowledge(len(fds))  # before anything is read from them
-            for fd in fds:
-                task = loop.create_task(self._open(loop, create_protocol, fd))
-                self._opening.add(task)
-                task.add_done_callback(self._opening.discard)
+            self._unopened.extend(fds)
+            self._acknowledge(loop, create_protocol)
 
-    def _acknowledge(self, count: int) -> None:
-        """Tell the supervisor that `count` more connections have arrived, so that it
-        lets go of its copies (it keeps them to give to another worker if this one
-        dies before receiving them)."""
-        self._owed += count
-        if not self._owed:
+    def _acknowledge(self, loop: asyncio.AbstractEventLoop,
+                     create_protocol: Callable[[], asyncio.Protocol]) -> None:
+        """Tell the supervisor which connections have arrived, then open them.
+
+        In that order: the supervisor keeps its copy of a connection until told, to give
+        it to another worker if this one dies first, so nothing may have been read from
+        a connection it has not been told about.
+        """
+        if not self._unopened:
             return
         try:
-            self.channel.send(b"%s %d" % (GOT, self._owed))
-        except BlockingIOError:  # its queue is full for now: try again shortly
-            asyncio.get_running_loop().call_later(0.05, self._acknowledge, 0)
+            self.channel.send(b"%s %d" % (GOT, len(self._unopened)))
+        except BlockingIOError:  # its queue is full for now: say it again shortly
+            if self._retry is None:
+                self._retry = loop.call_later(0.05, self._acknowledge_again, loop,
+                                              create_protocol)
             return
-        except OSError:  # the supervisor has gone
-            return
-        self._owed = 0
+        except OSError:  # the supervisor has gone: nobody else will serve them
+            pass
+        fds, self._unopened = self._unopened, []
+        for fd in fds:
+            task = loop.create_task(self._open(loop, create_protocol, fd))
+            self._opening.add(task)
+            task.add_done_callback(self._opening.discard)
+
+    def _acknowledge_again(self, loop: asyncio.AbstractEventLoop,
+                           create_protocol: Callable[[], asyncio.Protocol]) -> None:
+        self._retry = None
+        self._acknowledge(loop, create_protocol)
 
     @staticmethod
     async def _open(loop: asyncio.AbstractEventLoop,

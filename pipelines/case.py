@@ -42,10 +42,16 @@ def _code(vocabulary: Sequence[str], value: Any) -> int:
     return vocabulary.index(value) if value in vocabulary else -1
 
 
-def _columns_of(case: Mapping[str, Any]) -> EventColumns:
-    """The case's records as columns: as given (``event_columns``), else read from them."""
+def _columns_of(case: Mapping[str, Any], person_codes: Mapping[str, int]) -> EventColumns:
+    """The case's records as columns: as given (``event_columns``), else read from its
+    records about the persons in `person_codes` (the others are not read at all)."""
     given = case.get("event_columns")
-    return given if given is not None else event_columns(case.get("events") or [])
+    if given is not None:
+        return given
+    events = case.get("events") or []
+    if any(event["person_id"] not in person_codes for event in events):
+        events = [event for event in events if event["person_id"] in person_codes]
+    return event_columns(events)
 
 
 def encode_case(case: Mapping[str, Any]) -> EncodedExtract:
@@ -77,7 +83,7 @@ def encode_case(case: Mapping[str, Any]) -> EncodedExtract:
         member_household=ints([0] * len(members)),
         member_person=ints([person_codes[m["person_id"]] for m in members]),
         member_role=ints([ROLE_CODES.get(m["role"], -1) for m in members]),
-        **event_arrays(_columns_of(case), person_codes),
+        **event_arrays(_columns_of(case, person_codes), person_codes),
         history_person=ints([person_codes[p["person_id"]] for p in history]),
         history_day=ints([day_number(p["referral_date"]) for p in history]),
         n_persons=len(person_codes),

@@ -131,11 +131,19 @@ class Store:
         SQLAlchemy's Connection and Result objects, about three quarters of the cost of
         a one-row look-up (measured), are skipped. Values are bound and returned as the
         driver has them (no SQLAlchemy type processing): plain strings and numbers, or a
-        check for NULL.
+        check for NULL. Pass only queries built once (module constants): each is kept.
+        A database error is the driver's own exception, not SQLAlchemy's.
+
+        Raises:
+            ValueError: If the query has parameters that SQLAlchemy renders at execution
+                time (an IN list, say), which this plain run cannot bind.
         """
         compiled = self._compiled.get(query)
         if compiled is None:
             compiled = cast(SQLCompiler, query.compile(dialect=self.engine.dialect))
+            if compiled.literal_execute_params or compiled.post_compile_params:
+                raise ValueError("first_row cannot run a query with parameters rendered at "
+                                 "execution time (IN lists, literal_execute)")
             self._compiled[query] = compiled
         values = compiled.construct_params(dict(params))
         bound = (tuple(values[name] for name in compiled.positiontup or ())

@@ -264,10 +264,12 @@ def test_connections_a_dead_worker_never_received_go_to_the_next_worker() -> Non
         clients = [connect() for _ in range(3)]
         time.sleep(0.5)  # queued on the dying worker's channel, never read
         dying.close()  # it dies
+        clients.append(connect())  # no worker is up: a new client waits too
         for client in clients:
             client.sendall(b"ping")
-        later.send(READY)  # a worker that comes up afterwards gets them, untouched
-        given = _received_connections(later, expected=3)
+        time.sleep(0.5)
+        later.send(READY)  # a worker that comes up afterwards gets them all, untouched
+        given = _received_connections(later, expected=4)
         assert {c.getpeername() for c in given} == {c.getsockname() for c in clients}
         for connection in given:
             connection.settimeout(5)

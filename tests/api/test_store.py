@@ -7,12 +7,13 @@ import uuid
 from typing import Any
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import bindparam, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from api.auth import KeyHasher, authenticate_key, issue_key, key_holder_in_store
 from api.store import Decision, Score, Store, repository
 from api.store.db import JsonText
+from api.store.models import USER_TABLE
 
 HASHER = KeyHasher("store-test-pepper-" + "y" * 32)
 
@@ -71,11 +72,18 @@ def test_the_request_look_up_of_a_key_sees_its_holder_until_revoked(store: Store
         session.commit()
         holder = key_holder_in_store(store, key_id)
         assert holder is not None and (holder.name, holder.role) == (name, "governance")
-        assert key_holder_in_store(store, key_id) == holder  # the compiled query again
+        assert key_holder_in_store(store, key_id) == holder  # a second look-up agrees
         assert key_holder_in_store(store, "0000000000000000") is None
         repository.revoke_user(session, name)
         session.commit()
     assert key_holder_in_store(store, key_id) is None
+
+
+def test_a_query_with_an_in_list_is_refused_by_first_row(store: Store) -> None:
+    query = select(USER_TABLE.c.name).where(
+        USER_TABLE.c.key_id.in_(bindparam("ids", expanding=True)))
+    with pytest.raises(ValueError, match="IN lists"):
+        store.first_row(query, {"ids": ["a", "b"]})
 
 
 def test_two_keys_of_the_same_secret_length_get_different_salts(store: Store) -> None:

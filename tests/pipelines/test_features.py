@@ -223,6 +223,8 @@ def test_a_case_with_date_objects_timestamps_text_or_outsiders_records_gets_the_
         np.testing.assert_array_equal(build_case_features(payload), expected)
         np.testing.assert_array_equal(build_case_features(_as_date_objects(payload)), expected)
         np.testing.assert_array_equal(build_case_features(_as_timestamps(payload)), expected)
+        outsider.update(event_date="not a date", value="not a number")  # not even read
+        np.testing.assert_array_equal(build_case_features(payload), expected)
 
 
 def test_a_record_outside_the_vocabulary_about_the_case_is_named() -> None:
