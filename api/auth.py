@@ -15,7 +15,7 @@ import hmac
 import logging
 import secrets
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Final
 
@@ -129,12 +129,19 @@ _KEY_HOLDER = select(
 ).where(USER_TABLE.c.key_id == bindparam("key_id"))
 
 
+def _active(row: Sequence[Any] | None) -> KeyHolder | None:
+    """The holder in a `_KEY_HOLDER` row, unless there is no row or the key is revoked."""
+    if row is None:
+        return None
+    name, role, key_salt, key_hash, revoked_at = row
+    if revoked_at is not None:
+        return None
+    return KeyHolder(name=name, role=role, key_salt=key_salt, key_hash=key_hash)
+
+
 def active_key_holder(connection: Connection, key_id: str) -> KeyHolder | None:
     """The user holding key ``key_id``, unless there is none or the key is revoked."""
-    row = connection.execute(_KEY_HOLDER, {"key_id": key_id}).first()
-    if row is None or row.revoked_at is not None:
-        return None
-    return KeyHolder(name=row.name, role=row.role, key_salt=row.key_salt, key_hash=row.key_hash)
+    return _active(connection.execute(_KEY_HOLDER, {"key_id": key_id}).first())
 
 
 def authenticate_key(session: Session, hasher: KeyHasher, key: str) -> Principal | None:
@@ -160,13 +167,7 @@ _UNAUTHORISED = HTTPException(
 
 def key_holder_in_store(store: Store, key_id: str) -> KeyHolder | None:
     """`active_key_holder` for a request: the same query, through `Store.first_row`."""
-    row = store.first_row(_KEY_HOLDER, {"key_id": key_id})
-    if row is None:
-        return None
-    name, role, key_salt, key_hash, revoked_at = row
-    if revoked_at is not None:
-        return None
-    return KeyHolder(name=name, role=role, key_salt=key_salt, key_hash=key_hash)
+    return _active(store.first_row(_KEY_HOLDER, {"key_id": key_id}))
 
 
 async def current_principal(
