@@ -25,17 +25,16 @@ from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from api.roles import ADMIN as ADMIN  # (the roles, re-exported for the routes)
+from api.roles import DATA_SCIENTIST as DATA_SCIENTIST
+from api.roles import GOVERNANCE as GOVERNANCE
+from api.roles import ROLES as ROLES
+from api.roles import TRIAGE as TRIAGE
 from api.routes.deps import StoreDep
 from api.store.db import Store
 from api.store.models import USER_TABLE, User
 
 logger = logging.getLogger(__name__)
-
-TRIAGE: Final = "triage"
-DATA_SCIENTIST: Final = "data_scientist"
-GOVERNANCE: Final = "governance"
-ADMIN: Final = "admin"
-ROLES: Final[tuple[str, ...]] = (TRIAGE, DATA_SCIENTIST, GOVERNANCE, ADMIN)
 
 PBKDF2_ITERATIONS: Final = 120_000
 _VERIFIED_CACHE_MAX = 10_000

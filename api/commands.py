@@ -7,31 +7,25 @@ who ran it with the role ``admin``.
 
 from __future__ import annotations
 
-import gc
-import getpass
 import os
 import re
-import tempfile
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from api.audit import AuditEvent, commit_with_audit, request_hash, verify_chain
-from api.auth import ADMIN, ROLES, KeyHasher, issue_key
-from api.dispatch import ListenError
-from api.routes.metrics import MULTIPROCESS_METRICS_ENV
+from api.audit import commit_with_audit, verify_chain
+from api.auth import ROLES, KeyHasher, issue_key
+from api.server import serve
+from api.service import service_event as _cli_event
 from api.settings import Settings
 from api.store import init_db, repository
 from api.store.db import Store
-from api.workers import supervise_workers
 from data_contracts.cli import fail
 from model import cli as model_cli
 
 if TYPE_CHECKING:
-    from fastapi import FastAPI
-
     from model.registry import ModelRegistry
 
 users_app = typer.Typer(help="API users and their keys.", no_args_is_help=True)
@@ -39,22 +33,6 @@ audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
 db_app = typer.Typer(help="The service's database.", no_args_is_help=True)
 
 console = Console()
-# New containers between the garbage collector's young passes in a serving process.
-GC_YOUNG_THRESHOLD = 10_000
-
-
-def _cli_event(action: str, *, model_version: str | None = None, **details: object) -> AuditEvent:
-    described = {"command": action, **details}
-    if model_version is not None:
-        described["model_version"] = model_version
-    return AuditEvent(
-        user_name=f"cli:{getpass.getuser()}",
-        role=ADMIN,
-        action=action,
-        model_version=model_version,
-        request_hash=request_hash(described),
-        details=dict(details),
-    )
 
 
 def _store() -> tuple[Settings, Store]:
@@ -209,87 +187,6 @@ def promote_model(
     console.print(f"{info.name} version {info.version} is now {alias!r} "
                   f"(was {previous or 'unset'}). A running service keeps its model until "
                   "restarted.")
-
-
-def build_service(settings: Settings, *, migrate: bool = True) -> FastAPI:
-    """Migrate the store (unless done already), load the model by alias (or say why not),
-    audit the start and build the app."""
-    from api.app import create_app
-    from api.model_scorer import load_scorer
-
-    if migrate:
-        init_db(settings.database_url)
-    scorer = load_scorer(settings)
-    ready, reason = scorer.readiness()
-    store = Store(settings.database_url)
-    with store.session() as session:
-        commit_with_audit(session, [_cli_event(
-            "service_start", model_version=scorer.version if ready else None,
-            model_name=scorer.name, ready=ready, reason=reason, pid=os.getpid())])
-    store.dispose()
-    return create_app(settings, scorer)
-
-
-def _started_app(settings: Settings, *, migrate: bool = True, worker: str = "") -> FastAPI:
-    """`build_service`, its readiness said on the console, and the start-up heap frozen."""
-    app = build_service(settings, migrate=migrate)
-    ready, reason = app.state.scorer.readiness()
-    console.print(f"{worker}[green]ready[/green]: {reason}" if ready else
-                  f"{worker}[red]NOT READY[/red] (scoring answers 503): {reason}", soft_wrap=True)
-    # Everything loaded so far (libraries, the model) lives as long as the process:
-    # take it out of the garbage collector's full passes, which otherwise walk
-    # ~440k objects and stall a request for a quarter of a second.
-    gc.freeze()
-    # A case arrives as hundreds of record dicts that live until its batch is scored.
-    # Collecting every 700 new containers (the default) walked the live records of the
-    # batch again and again: about 0.04 ms a request, measured; cycles are rare here.
-    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
-    return app
-
-
-def worker_app() -> FastAPI:
-    """The app of one server worker process (the factory each worker of `serve --workers N`
-    runs). Each worker loads and checks the model itself; `serve` has migrated the store.
-    """
-    return _started_app(Settings(), migrate=False, worker=f"worker {os.getpid()}: ")
-
-
-def serve(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
-    workers: Annotated[int, typer.Option(
-        help="Server processes. Each scores on one core and loads its own copy of the model; "
-             "use one per core.", min=1, max=32)] = 1,
-    access_log: Annotated[
-        bool, typer.Option(help="Log every request line (paths only, never bodies).")
-    ] = False,
-) -> None:
-    """Serve the API: migrate, load the model by alias (not ready if it fails), listen."""
-    import uvicorn
-
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    settings = Settings()
-    # uvloop and httptools: the C event loop and HTTP parser (with asyncio's loop and the
-    # pure-Python h11 parser the bench served 341 requests per second instead of 366).
-    options = {"host": host, "port": port, "access_log": access_log, "loop": "uvloop",
-               "http": "httptools", "log_level": "info", "timeout_graceful_shutdown": 5}
-    if workers == 1:
-        app = _started_app(settings)
-        console.print(f"OpenAPI page: http://{host}:{port}/docs")
-        uvicorn.run(app, workers=1, **options)  # type: ignore[arg-type]
-        return
-    init_db(settings.database_url)
-    with tempfile.TemporaryDirectory(prefix="safeguard-metrics-") as metrics_dir:
-        # Workers count requests in files here, and /metrics adds them up.
-        os.environ[MULTIPROCESS_METRICS_ENV] = metrics_dir
-        try:
-            code = supervise_workers(workers, options)
-        except ListenError as exc:
-            fail(str(exc))
-        finally:
-            os.environ.pop(MULTIPROCESS_METRICS_ENV, None)
-    if code:
-        fail("a worker could not start; see its messages above")
 
 
 def _model_cli_config() -> model_cli.ModelCliConfig:

@@ -20,6 +20,10 @@ logger = logging.getLogger(__name__)
 PLACEHOLDER_PEPPER = "change-me-development-only"
 MIN_PEPPER_LENGTH = 32
 
+# The folder where each server worker keeps its metrics (prometheus_client's multiprocess
+# mode). prometheus_client reads it when first imported: `serve` sets it before that.
+MULTIPROCESS_METRICS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
 Environment = Literal["development", "test", "production"]
 
 

@@ -31,9 +31,10 @@ from prometheus_client import (
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.settings import MULTIPROCESS_METRICS_ENV
+
 router = APIRouter(tags=["operations"])
 
-MULTIPROCESS_METRICS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from api.cli import app as safeguard
 from api.model_scorer import ModelScorer
 from api.routes.metrics import MULTIPROCESS_METRICS_ENV
+from api.service import worker_app
 from api.store import AuditEntry, Store
 from model.registry import ModelRegistry
 from tests.api.conftest import TEST_PEPPER, TrainedModel, register_copy
@@ -106,15 +107,29 @@ def test_promote_refuses_before_the_database_exists(run: Run, registry: ModelReg
     assert registry.list_versions()[0].aliases == ()
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
 def serve_capturing(run: Run, monkeypatch: pytest.MonkeyPatch, *args: str
                     ) -> tuple[int, str, dict[str, Any]]:
-    """Run `serve` with uvicorn replaced by a recorder of what it was asked to serve."""
+    """Run `serve` with gunicorn replaced by a recorder of its settings that builds the app
+    as one of its workers would."""
     served: dict[str, Any] = {}
 
-    def fake_run(app: Any, **options: Any) -> None:
-        served.update(options, app=app)
+    def fake_gunicorn(options: dict[str, Any]) -> int:
+        [bind] = options["bind"]
+        with socket.socket(fileno=os.dup(int(bind.removeprefix("fd://")))) as listening:
+            served["address"] = listening.getsockname()
+        served.update(options, app=worker_app(),
+                      metrics_dir=os.environ.get(MULTIPROCESS_METRICS_ENV))
+        return 0
 
-    monkeypatch.setattr("uvicorn.run", fake_run)
+    monkeypatch.setattr("api.server.run_gunicorn", fake_gunicorn)
+    monkeypatch.delenv(MULTIPROCESS_METRICS_ENV, raising=False)
     code, output = run("serve", *args)
     return code, output, served
 
@@ -124,9 +139,10 @@ def test_serve_migrates_loads_the_champion_and_listens_where_asked(
 ) -> None:
     run("db", "upgrade")
     run("model", "promote", "1")
-    code, output, served = serve_capturing(run, monkeypatch, "--port", "8765")
+    port = _free_port()
+    code, output, served = serve_capturing(run, monkeypatch, "--port", str(port))
     assert code == 0, output
-    assert (served["host"], served["port"], served["workers"]) == ("127.0.0.1", 8765, 1)
+    assert (served["address"], served["workers"]) == (("127.0.0.1", port), 1)
     assert isinstance(served["app"].state.scorer, ModelScorer) and "ready" in output
     with TestClient(served["app"]) as client:
         assert client.get("/readyz").status_code == 200
@@ -146,23 +162,18 @@ def test_serve_without_an_approved_model_starts_not_ready(
 def test_serve_with_workers_migrates_once_and_starts_the_workers(
     run: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    seen: dict[str, Any] = {}
-
-    def fake_supervise(workers: int, options: dict[str, Any]) -> int:
-        seen.update(options, workers=workers, metrics_dir=os.environ.get(MULTIPROCESS_METRICS_ENV))
-        return 0
-
-    monkeypatch.setattr("api.commands.supervise_workers", fake_supervise)
-    monkeypatch.delenv(MULTIPROCESS_METRICS_ENV, raising=False)
-    code, output = run("serve", "--workers", "2", "--port", "8766")
+    port = _free_port()
+    code, output, served = serve_capturing(run, monkeypatch, "--workers", "2", "--port",
+                                           str(port), "--timeout", "9")
     assert code == 0, output
-    assert (seen["workers"], seen["host"], seen["port"]) == (2, "127.0.0.1", 8766)
-    assert seen["metrics_dir"] and not Path(seen["metrics_dir"]).exists()  # removed afterwards
+    assert (served["workers"], served["address"], served["timeout"]) == (
+        2, ("127.0.0.1", port), 9)
+    assert served["metrics_dir"] and not Path(served["metrics_dir"]).exists()  # removed
     assert MULTIPROCESS_METRICS_ENV not in os.environ
     assert (tmp_path / "api.db").exists()  # migrated before the workers start
 
 
-def test_serve_with_workers_refuses_a_port_in_use(run: Run) -> None:
+def test_serve_refuses_a_port_in_use(run: Run) -> None:
     with socket.socket() as taken:  # a port another program holds
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -170,3 +181,14 @@ def test_serve_with_workers_refuses_a_port_in_use(run: Run) -> None:
         code, output = run("serve", "--workers", "2", "--port", str(port))
     assert code == 1 and f"cannot listen on 127.0.0.1:{port}" in output, output
     assert "in use" in output
+
+
+def test_serve_says_in_one_line_when_the_database_is_unreachable(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SAFEGUARD_DATABASE_URL",
+                       "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")
+    code, output = run("serve", "--port", str(_free_port()))
+    assert code == 1, output
+    [line] = output.strip().splitlines()
+    assert line.startswith("error: cannot bring the database up to date (OperationalError)")

@@ -1,0 +1,64 @@
+"""The production app: `build_service` (migrate, load the model, audit the start) and
+`worker_app`, the factory each server worker runs."""
+
+from __future__ import annotations
+
+import getpass
+import os
+
+from fastapi import FastAPI
+from rich.console import Console
+
+from api.app import create_app
+from api.audit import AuditEvent, commit_with_audit, request_hash
+from api.model_scorer import load_scorer
+from api.roles import ADMIN
+from api.settings import Settings
+from api.store import init_db
+from api.store.db import Store
+
+console = Console()
+
+
+def service_event(action: str, *, model_version: str | None = None, **details: object
+                  ) -> AuditEvent:
+    """An audit entry for something done by the operating-system user running a command
+    or the service (role ``admin``)."""
+    described = {"command": action, **details}
+    if model_version is not None:
+        described["model_version"] = model_version
+    return AuditEvent(
+        user_name=f"cli:{getpass.getuser()}",
+        role=ADMIN,
+        action=action,
+        model_version=model_version,
+        request_hash=request_hash(described),
+        details=dict(details),
+    )
+
+
+def build_service(settings: Settings, *, migrate: bool = True) -> FastAPI:
+    """Migrate the store (unless done already), load the model by alias (or say why not),
+    audit the start and build the app."""
+    if migrate:
+        init_db(settings.database_url)
+    scorer = load_scorer(settings)
+    ready, reason = scorer.readiness()
+    store = Store(settings.database_url)
+    with store.session() as session:
+        commit_with_audit(session, [service_event(
+            "service_start", model_version=scorer.version if ready else None,
+            model_name=scorer.name, ready=ready, reason=reason, pid=os.getpid())])
+    store.dispose()
+    return create_app(settings, scorer)
+
+
+def worker_app() -> FastAPI:
+    """The app of one server worker process. Each worker loads and checks the model
+    itself and says on the console whether it is ready; `serve` has migrated the store."""
+    app = build_service(Settings(), migrate=False)
+    ready, reason = app.state.scorer.readiness()
+    worker = f"worker {os.getpid()}: "
+    console.print(f"{worker}[green]ready[/green]: {reason}" if ready else
+                  f"{worker}[red]NOT READY[/red] (scoring answers 503): {reason}", soft_wrap=True)
+    return app
