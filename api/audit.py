@@ -20,6 +20,7 @@ administrative action, the canonical JSON of its description.
 from __future__ import annotations
 
 import fcntl
+import getpass
 import hashlib
 import json
 import logging
@@ -33,6 +34,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, insert, select, text
 from sqlalchemy.orm import Session
 
+from api.roles import ADMIN
 from api.store.models import AUDIT_TABLE, AuditEntry, utcnow
 
 logger = logging.getLogger(__name__)
@@ -70,6 +72,23 @@ class AuditEvent:
     referral_id: str | None = None
     model_version: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+
+
+def operator_event(action: str, *, model_version: str | None = None, **details: object
+                   ) -> AuditEvent:
+    """An entry for something the operating-system user running a command or the service
+    did (role ``admin``): a command line action, a service start, a model swap."""
+    described = {"command": action, **details}
+    if model_version is not None:
+        described["model_version"] = model_version
+    return AuditEvent(
+        user_name=f"cli:{getpass.getuser()}",
+        role=ADMIN,
+        action=action,
+        model_version=model_version,
+        request_hash=request_hash(described),
+        details=dict(details),
+    )
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,21 @@
 """The `safeguard` command line: every layer's commands under one Typer app.
 
 Each package keeps its own commands in its `cli.py` and exposes `register(app)`;
-this module, at the top of the layers, only assembles them.
+this module, at the top of the layers, only assembles them. Building it imports no
+heavy library (MLflow, SHAP, scikit-learn, SQLAlchemy, FastAPI): each command imports
+what it uses when it runs, so `safeguard --help` answers at once.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 
 import typer
+
+from api import admin, model_commands, server
+from data_contracts import cli as contracts_cli
+from model import cli as model_cli
+from pipelines import cli as pipelines_cli
 
 app = typer.Typer(
     name="safeguard",
@@ -19,26 +25,29 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-_COMMAND_MODULES = (
-    "data_contracts.cli",
-    "pipelines.cli",
-    "model.cli",
-    "api.commands",
-)
+
+def _model_cli_config() -> model_cli.ModelCliConfig:
+    from api.settings import Settings
+
+    settings = Settings()
+    return model_cli.ModelCliConfig(
+        tracking_uri=settings.mlflow_tracking_uri, model_name=settings.model_name,
+        artifact_root=settings.mlflow_artifact_root, alias=settings.model_alias,
+        governance_path=settings.governance_settings_path)
 
 
-def _register_all() -> None:
-    for name in _COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        module.register(app)
+@app.callback()
+def _settings_for_commands(ctx: typer.Context) -> None:
+    # How the model layer's commands read the service settings (only when one runs).
+    ctx.obj = model_cli.ConfigSource(_model_cli_config)
 
 
-_register_all()
+contracts_cli.register(app)
+pipelines_cli.register(app)
+model_cli.register(app)
+model_commands.register(model_cli.model_app)
+admin.register(app)
+app.command("serve")(server.serve)
 
 
 def main() -> None:

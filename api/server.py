@@ -193,8 +193,8 @@ def serve(
         bool, typer.Option(help="Log every request line (paths only, never bodies).")
     ] = False,
 ) -> None:
-    """Serve the API: migrate, load the model by alias in each worker (not ready if it
-    fails), listen."""
+    """Serve the API: migrate, then each worker loads the model by alias (not ready if it
+    fails) and listens."""
     from api.settings import MULTIPROCESS_METRICS_ENV, Settings
 
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")

@@ -3,38 +3,19 @@
 
 from __future__ import annotations
 
-import getpass
 import os
 
 from fastapi import FastAPI
 from rich.console import Console
 
 from api.app import create_app
-from api.audit import AuditEvent, commit_with_audit, request_hash
+from api.audit import commit_with_audit, operator_event
 from api.model_scorer import load_scorer
-from api.roles import ADMIN
 from api.settings import Settings
 from api.store import init_db
 from api.store.db import Store
 
 console = Console()
-
-
-def service_event(action: str, *, model_version: str | None = None, **details: object
-                  ) -> AuditEvent:
-    """An audit entry for something done by the operating-system user running a command
-    or the service (role ``admin``)."""
-    described = {"command": action, **details}
-    if model_version is not None:
-        described["model_version"] = model_version
-    return AuditEvent(
-        user_name=f"cli:{getpass.getuser()}",
-        role=ADMIN,
-        action=action,
-        model_version=model_version,
-        request_hash=request_hash(described),
-        details=dict(details),
-    )
 
 
 def build_service(settings: Settings, *, migrate: bool = True) -> FastAPI:
@@ -46,7 +27,7 @@ def build_service(settings: Settings, *, migrate: bool = True) -> FastAPI:
     ready, reason = scorer.readiness()
     store = Store(settings.database_url)
     with store.session() as session:
-        commit_with_audit(session, [service_event(
+        commit_with_audit(session, [operator_event(
             "service_start", model_version=scorer.version if ready else None,
             model_name=scorer.name, ready=ready, reason=reason, pid=os.getpid())])
     store.dispose()

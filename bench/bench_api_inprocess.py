@@ -1,6 +1,6 @@
 """CPU per `POST /v1/score` request with no network: the served app driven in-process.
 
-The real worker app (`api.commands.worker_app`: model loaded and checked, SQLite store,
+The real worker app (`api.service.worker_app`: model loaded and checked, SQLite store,
 audit) is called as an ASGI application on uvloop, `--concurrency` requests at a time
 (so the batcher sees them together, as under the bench's 8 clients on 2 workers), with
 the case and model of `bench_api.py` (run that first: it trains the model). Prints the
@@ -84,7 +84,7 @@ def main() -> None:
         sys.exit(f"no model in {state}: run bench/bench_api.py first")
     os.environ.update(state_settings(state))
     case, key = pick_case(state), add_user(state)
-    from api.commands import worker_app
+    from api.service import worker_app
 
     app = worker_app()
     body = json.dumps(case).encode()

@@ -1,8 +1,8 @@
-"""Commands of the model layer: `train`, `score`, `models list`, `model check`.
+"""Commands of the model layer: `train`, `score`, `model list`, `model check`.
 
 Where MLflow lives (tracking URI, model name, artifact folder) comes from the
-service settings, which sit in the layer above: `api` calls `configure` with a
-factory when it assembles the command line, so this module never reads settings
+service settings, which sit in the layer above: the command line's root callback
+puts a `ConfigSource` in Typer's context, so this module never reads settings
 itself and nothing is set at import.
 """
 
@@ -12,19 +12,20 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from data_contracts.cli import fail, parse_date_option
 
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
 console = Console()
-models_app = typer.Typer(help="Registered model versions.", no_args_is_help=True)
-model_app = typer.Typer(help="One registered model: check it (promote is added by the API).",
-                        no_args_is_help=True)
+model_app = typer.Typer(help="Registered model versions: list, check (promote and rollback "
+                        "are added by the API).", no_args_is_help=True)
 
 
 @dataclass(frozen=True)
@@ -38,21 +39,20 @@ class ModelCliConfig:
     governance_path: Path | None
 
 
-_config_factory: Callable[[], ModelCliConfig] | None = None
+@dataclass(frozen=True)
+class ConfigSource:
+    """How the model commands read their settings: the command line's root callback puts
+    one in Typer's context (`ctx.obj`); it is called only by a command that needs it."""
+
+    read: Callable[[], ModelCliConfig]
 
 
-def configure(factory: Callable[[], ModelCliConfig]) -> None:
-    """Tell the model commands how to find their settings (called by the API layer)."""
-    global _config_factory
-    _config_factory = factory
-
-
-def cli_config() -> ModelCliConfig:
-    """The configured settings (an error when the command line was assembled without them)."""
-    if _config_factory is None:
+def cli_config(ctx: typer.Context) -> ModelCliConfig:
+    """The settings from the context (an error when the command line has none)."""
+    source = ctx.find_object(ConfigSource)
+    if source is None:
         fail("the model commands are not configured; run them through `safeguard`")
-    assert _config_factory is not None
-    return _config_factory()
+    return source.read()
 
 
 def registry_from(config: ModelCliConfig):  # type: ignore[no-untyped-def]
@@ -64,11 +64,14 @@ def registry_from(config: ModelCliConfig):  # type: ignore[no-untyped-def]
 
 
 def _progress() -> Progress:
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                     console=console, transient=True)
 
 
 def train(
+    ctx: typer.Context,
     input: Annotated[Path, typer.Option("--input", help="Extract directory (feeds, outcomes).")],
     extract_date: Annotated[
         str | None, typer.Option("--extract-date", help="YYYY-MM-DD; default: from the data.")
@@ -84,7 +87,7 @@ def train(
     from model.governance import GovernanceError
     from model.workflow import default_config, train_and_register
 
-    config = cli_config()
+    config = cli_config(ctx)
     day = parse_date_option(extract_date)
     with _progress() as progress:
         task = progress.add_task("starting", total=None)
@@ -112,6 +115,7 @@ def train(
 
 
 def score(
+    ctx: typer.Context,
     input: Annotated[Path, typer.Option("--input", help="Extract directory (no outcomes needed).")],
     output: Annotated[Path, typer.Option("--output", help="Ratings file: .csv or .parquet.")],
     model: Annotated[
@@ -132,7 +136,7 @@ def score(
     from model.score import OutputFormatError
     from model.workflow import score_extract
 
-    config = cli_config()
+    config = cli_config(ctx)
     with _progress() as progress:
         task = progress.add_task("starting", total=None)
         try:
@@ -150,10 +154,10 @@ def score(
         console.print(CONTRIBUTIONS_NOTE)
 
 
-@models_app.command("list")
-def list_models() -> None:
+@model_app.command("list")
+def list_models(ctx: typer.Context) -> None:
     """Registered versions with their aliases and headline test metrics."""
-    config = cli_config()
+    config = cli_config(ctx)
     versions = registry_from(config).list_versions()
     if not versions:
         console.print(f"no versions of {config.model_name!r} are registered yet; "
@@ -174,6 +178,7 @@ def list_models() -> None:
 
 @model_app.command("check")
 def check_model(
+    ctx: typer.Context,
     model: Annotated[
         str | None, typer.Argument(help="Version number or alias; default the served alias.")
     ] = None,
@@ -181,7 +186,7 @@ def check_model(
     """Verify a model's checksum and re-score its golden set; exit 1 on any difference."""
     from model.registry import RegistryError
 
-    config = cli_config()
+    config = cli_config(ctx)
     try:
         loaded = registry_from(config).load(model or config.alias)
     except RegistryError as exc:
@@ -194,5 +199,4 @@ def register(app: typer.Typer) -> None:
     """Add this layer's commands to the `safeguard` app."""
     app.command("train")(train)
     app.command("score")(score)
-    app.add_typer(models_app, name="models")
     app.add_typer(model_app, name="model")

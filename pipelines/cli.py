@@ -9,7 +9,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from data_contracts.cli import fail, parse_date_option
 
@@ -70,6 +69,8 @@ def features(
     ] = None,
 ) -> None:
     """Validate an extract and build its point-in-time feature table and manifest."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     from data_contracts import FeedRejected, validate_extract
     from pipelines.features import build_features
     from pipelines.manifest import FEATURE_NAMES, write_manifest

@@ -9,7 +9,7 @@ import typer
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from api.commands import register
+from api.admin import register
 from api.store import Store
 from tests.api.conftest import TEST_PEPPER
 

@@ -90,6 +90,34 @@ def test_promote_latest_names_the_newest_version_and_the_one_it_replaces(
     assert (entry.model_version, entry.details["previous_version"]) == ("2", "1")
 
 
+def test_rollback_restores_the_previous_champion_after_checking_it_and_audits_it(
+    run: Run, registry: ModelRegistry, tmp_path: Path, trained_model: TrainedModel
+) -> None:
+    run("db", "upgrade")
+    code, output = run("model", "rollback")
+    assert code == 1 and "no promotion of 'champion' is recorded" in output
+    run("model", "promote", "1")
+    code, output = run("model", "rollback")
+    assert code == 1 and "version 1 was the first 'champion'" in output
+    run_id = registry.start_run("t", run_name="second")
+    registry.register(run_id, trained_model.loaded.model, trained_model.loaded.golden,
+                      description="a second version")
+    run("model", "promote", "2")
+    code, output = run("model", "rollback")
+    assert code == 0, output
+    assert registry.resolve("champion").version == "1"
+    entry = audit_entries(tmp_path)[-1]
+    assert (entry.action, entry.model_version, entry.details["previous_version"]) == (
+        "model_rollback", "1", "2")
+    assert run("model", "rollback")[0] == 0  # the previous champion is now version 2
+    assert registry.resolve("champion").version == "2"
+    registry.promote("1", "champion")  # moved outside safeguard: not rolled back blindly
+    code, output = run("model", "rollback")
+    assert code == 1 and "promote the version you want explicitly" in output
+    assert registry.resolve("champion").version == "1"
+    assert run("audit", "verify")[0] == 0
+
+
 def test_an_unknown_version_is_refused_and_nothing_is_audited(
     run: Run, registry: ModelRegistry, tmp_path: Path
 ) -> None:

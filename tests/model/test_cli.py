@@ -1,4 +1,4 @@
-"""`safeguard train`, `score`, `models list` and `model check` from the command line."""
+"""`safeguard train`, `score`, `model list` and `model check` from the command line."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def test_train_then_score_then_list_then_check(small_extract: Path, mlflow_env: 
     trained = runner.invoke(app, ["train", "--input", str(small_extract), "--seed", "1"])
     assert trained.exit_code == 0, trained.output
     assert "version 1 registered" in trained.output and "roc_auc" in trained.output
-    listed = runner.invoke(app, ["models", "list"])
+    listed = runner.invoke(app, ["model", "list"])
     assert listed.exit_code == 0 and "1" in listed.output
     registry = ModelRegistry(f"sqlite:///{mlflow_env / 'mlflow.db'}",
                              model_name="cli-test-model")
@@ -74,5 +74,5 @@ def test_an_unknown_output_format_is_refused_before_any_work(
 def test_a_missing_extract_is_a_clear_error(tmp_path: Path, mlflow_env: Path) -> None:
     result = runner.invoke(app, ["train", "--input", str(tmp_path / "nowhere")])
     assert result.exit_code == 1 and "nowhere" in result.output
-    listed = runner.invoke(app, ["models", "list"])
+    listed = runner.invoke(app, ["model", "list"])
     assert listed.exit_code == 0 and "no versions" in listed.output

@@ -1,0 +1,147 @@
+"""The service's administrative commands: `users add|list|revoke`, `audit verify`,
+`db upgrade`.
+
+Every one is itself audited, as the operating-system user who ran it with the role
+``admin``. The store and the web stack are imported when a command runs, so building
+the command line stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from api.roles import ROLES
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from api.settings import Settings
+    from api.store.db import Store
+
+users_app = typer.Typer(help="API users and their keys.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
+db_app = typer.Typer(help="The service's database.", no_args_is_help=True)
+
+
+def console() -> Console:
+    """The terminal the commands print to."""
+    from rich.console import Console
+
+    return Console()
+
+
+def open_store() -> tuple[Settings, Store]:
+    """The settings and a store on the database they name (the caller disposes of it)."""
+    from api.settings import Settings
+    from api.store.db import Store
+
+    settings = Settings()
+    return settings, Store(settings.database_url)
+
+
+@users_app.command("add")
+def add_user(
+    name: Annotated[str, typer.Argument(help="Who the key is for.")],
+    role: Annotated[str, typer.Option(help=f"One of: {', '.join(ROLES)}.")],
+) -> None:
+    """Create a user and print their API key, once: it is never stored or shown again."""
+    from api.audit import commit_with_audit, operator_event
+    from api.auth import KeyHasher, issue_key
+    from api.store import repository
+
+    if role not in ROLES:
+        raise typer.BadParameter(f"unknown role {role!r}: expected one of {', '.join(ROLES)}")
+    settings, store = open_store()
+    with store.session() as session:
+        if repository.user_by_name(session, name) is not None:
+            console().print(f"[red]user {name!r} already exists[/red]")
+            raise typer.Exit(1)
+        issued = issue_key(
+            session, KeyHasher(settings.api_key_pepper.get_secret_value()), name=name, role=role
+        )
+        commit_with_audit(session, [operator_event("user_add", name=name, role=role)])
+    store.dispose()
+    console().print(f"Created {name} ({role}). API key, shown only this once:")
+    typer.echo(issued.key)
+
+
+@users_app.command("list")
+def list_users() -> None:
+    """List users, their roles and whether they are revoked (never their keys)."""
+    from rich.table import Table
+
+    from api.audit import commit_with_audit, operator_event
+    from api.store import repository
+
+    _, store = open_store()
+    with store.session() as session:
+        users = repository.list_users(session)
+        table = Table("name", "role", "created", "revoked")
+        for user in users:
+            revoked = user.revoked_at.isoformat(timespec="seconds") if user.revoked_at else ""
+            table.add_row(
+                user.name, user.role, user.created_at.isoformat(timespec="seconds"), revoked
+            )
+        commit_with_audit(session, [operator_event("user_list", users=len(users))])
+    store.dispose()
+    console().print(table)
+
+
+@users_app.command("revoke")
+def revoke_user(name: Annotated[str, typer.Argument(help="The user whose key to revoke.")]) -> None:
+    """Revoke a user's key at once; their next request gets 401."""
+    from api.audit import commit_with_audit, operator_event
+    from api.store import repository
+
+    _, store = open_store()
+    with store.session() as session:
+        if repository.revoke_user(session, name) is None:
+            console().print(f"[red]no user {name!r}[/red]")
+            raise typer.Exit(1)
+        commit_with_audit(session, [operator_event("user_revoke", name=name)])
+    store.dispose()
+    console().print(f"Revoked {name}.")
+
+
+@audit_app.command("verify")
+def verify_audit() -> None:
+    """Check the whole hash chain; exit 1 and name the first broken entry if it is broken."""
+    from api.audit import verify_chain
+
+    _, store = open_store()
+    with store.session() as session:
+        result = verify_chain(session)
+    store.dispose()
+    if result.ok:
+        console().print(
+            f"[green]OK[/green]: {result.checked} entries; head {result.head_hash}", soft_wrap=True
+        )
+        return
+    console().print(
+        f"[red]BROKEN[/red] at entry {result.first_broken_seq}: {result.reason} "
+        f"({result.checked} entries verified before it)"
+    )
+    raise typer.Exit(1)
+
+
+@db_app.command("upgrade")
+def upgrade_db() -> None:
+    """Bring the database to the latest schema (creating it if needed)."""
+    from api.audit import commit_with_audit, operator_event
+    from api.store import init_db
+
+    settings, store = open_store()
+    init_db(settings.database_url)
+    with store.session() as session:
+        commit_with_audit(session, [operator_event("db_upgrade")])
+    store.dispose()
+    console().print("Database schema is up to date.")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the administrative command groups to the `safeguard` command line."""
+    app.add_typer(users_app, name="users")
+    app.add_typer(audit_app, name="audit")
+    app.add_typer(db_app, name="db")

@@ -1,0 +1,145 @@
+"""`safeguard model promote` and `safeguard model rollback`: move the served alias, after
+checking the version it will name (checksum, golden set), and audit who did it.
+
+A running service notices the move itself (`api.live_model`): no restart.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from data_contracts.cli import fail
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from api.settings import Settings
+    from api.store.db import Store
+    from model.registry import ModelRegistry
+
+# MLflow refuses "latest" and version-like names (v1) as aliases; say so before it does.
+_ALIAS = re.compile(r"(?!latest$)(?!v\d+$)[A-Za-z_][A-Za-z0-9_-]{0,254}")
+# The audit actions that move an alias; each names the version it replaced.
+_MOVES = ("model_promote", "model_rollback")
+
+AliasOption = Annotated[
+    str | None, typer.Option(help="Alias to move; default the served alias (champion).")]
+
+
+def _registry(settings: Settings) -> ModelRegistry:
+    from model.registry import ModelRegistry
+
+    return ModelRegistry(settings.mlflow_tracking_uri, model_name=settings.model_name,
+                         artifact_root=settings.mlflow_artifact_root)
+
+
+def _version_of(registry: ModelRegistry, reference: str) -> str | None:
+    """The version a reference names (``latest`` is the newest), or None when it names none."""
+    from model.registry import RegistryError
+
+    if reference == "latest":
+        versions = registry.list_versions()
+        return versions[0].version if versions else None
+    try:
+        return registry.resolve(reference).version
+    except RegistryError:
+        return None
+
+
+def _open(alias: str | None) -> tuple[Settings, Store, str]:
+    """Settings, a store that is reachable and migrated (moves are audited), the alias."""
+    from api.settings import Settings
+    from api.store.db import Store
+
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    settings = Settings()
+    alias = alias or settings.model_alias
+    if not _ALIAS.fullmatch(alias):
+        fail(f"alias {alias!r} is not allowed: letters, digits, _ and -, "
+             "not `latest` and not a version-like name such as v1")
+    store = Store(settings.database_url)
+    reachable, reason = store.ping()
+    if not reachable:
+        fail(f"{reason}: run `safeguard db upgrade` first, so the move can be audited")
+    return settings, store, alias
+
+
+def _move(store: Store, registry: ModelRegistry, *, action: str, target: str, alias: str,
+          previous: str | None) -> None:
+    """Check `target`, point `alias` at it, audit it, and say so."""
+    from api.audit import commit_with_audit, operator_event
+    from model.registry import RegistryError
+
+    try:
+        registry.load(target)  # refuse a version that fails its checksum or golden set
+        info = registry.promote(target, alias)
+    except RegistryError as exc:
+        fail(f"not moved: {exc}")
+    with store.session() as session:
+        commit_with_audit(session, [operator_event(
+            action, model_version=info.version, model_name=info.name, alias=alias,
+            previous_version=previous)])
+    store.dispose()
+    typer.echo(f"{info.name} version {info.version} is now {alias!r} "
+               f"(was {previous or 'unset'}). A running service keeps its model until "
+               "restarted.")
+
+
+def promote(
+    version: Annotated[
+        str, typer.Argument(help="Version number, or `latest` for the newest registered version.")
+    ],
+    alias: AliasOption = None,
+) -> None:
+    """Check a version (checksum, golden set), point the alias at it, and audit who did it."""
+    settings, store, alias = _open(alias)
+    registry = _registry(settings)
+    target = _version_of(registry, version)
+    if target is None:
+        fail(f"model {settings.model_name!r} has no version {version!r}; "
+             "`safeguard model list` shows the registered versions")
+    _move(store, registry, action="model_promote", target=target, alias=alias,
+          previous=_version_of(registry, alias))
+
+
+def _last_move(session: Session, alias: str) -> tuple[str | None, str | None]:
+    """The version the alias's last recorded move set, and the one it replaced."""
+    from sqlalchemy import select
+
+    from api.store.models import AuditEntry
+
+    moves = session.scalars(select(AuditEntry).where(AuditEntry.action.in_(_MOVES))
+                            .order_by(AuditEntry.seq.desc()))
+    for entry in moves:
+        if entry.details.get("alias") == alias:
+            return entry.model_version, entry.details.get("previous_version")
+    return None, None
+
+
+def rollback(alias: AliasOption = None) -> None:
+    """Point the alias back at the version it named before its last promotion (or
+    rollback), after checking that version again; audited like a promotion."""
+    settings, store, alias = _open(alias)
+    registry = _registry(settings)
+    current = _version_of(registry, alias)
+    with store.session() as session:
+        moved_to, previous = _last_move(session, alias)
+    if moved_to is None:
+        fail(f"no promotion of {alias!r} is recorded in the audit trail: nothing to roll back")
+    if moved_to != current:
+        fail(f"{alias!r} names version {current or 'nothing'}, not version {moved_to} as its "
+             "last recorded move left it: promote the version you want explicitly")
+    if previous is None:
+        fail(f"version {moved_to} was the first {alias!r}: there is no earlier one to go back to")
+    _move(store, registry, action="model_rollback", target=previous, alias=alias,
+          previous=current)
+
+
+def register(model_app: typer.Typer) -> None:
+    """Add `promote` and `rollback` to the model layer's `model` command group."""
+    model_app.command("promote")(promote)
+    model_app.command("rollback")(rollback)

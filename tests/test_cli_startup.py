@@ -1,0 +1,50 @@
+"""`safeguard` starts at once: building the command line imports no heavy library, and
+`safeguard --help` answers quickly (it took 4.4 s when it imported every layer's
+dependencies)."""
+
+from __future__ import annotations
+
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+SAFEGUARD = Path(sys.executable).with_name("safeguard")
+HEAVY = ("mlflow", "shap", "sklearn", "sqlalchemy", "fastapi", "starlette", "pandas",
+         "numpy", "pyarrow", "pandera", "alembic", "uvicorn", "gunicorn", "prometheus_client")
+
+
+def _imported_after(code: str) -> set[str]:
+    """The top-level packages a fresh interpreter has imported after running `code`."""
+    done = subprocess.run(
+        [sys.executable, "-c", f"{code}\nimport sys; print(' '.join(sys.modules))"],
+        capture_output=True, text=True, check=True, timeout=120)
+    return {name.split(".")[0] for name in done.stdout.split()}
+
+
+def test_building_the_command_line_imports_no_heavy_library() -> None:
+    imported = _imported_after("import api.cli")
+    assert not imported & set(HEAVY), sorted(imported & set(HEAVY))
+
+
+def test_help_of_a_command_imports_no_heavy_library() -> None:
+    for command in ("validate", "train", "serve", "users"):
+        imported = _imported_after(
+            "import sys; from api.cli import app\n"
+            f"try: app(['{command}', '--help'])\nexcept SystemExit: pass")
+        assert not imported & set(HEAVY), (command, sorted(imported & set(HEAVY)))
+
+
+def _cpu_seconds(*args: str) -> float:
+    """CPU seconds (user + system) that running `safeguard ARGS` took."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run([str(SAFEGUARD), *args], capture_output=True, check=True, timeout=120)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def test_help_answers_in_well_under_a_second() -> None:
+    # CPU time, not wall time: the machine running the suite is shared, and a process
+    # waiting for a core is not slow itself. The best of three runs; 0.25-0.45 s measured.
+    for args in (("--help",), ("validate", "--help")):
+        assert min(_cpu_seconds(*args) for _ in range(3)) < 0.8, args
