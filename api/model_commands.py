@@ -85,8 +85,8 @@ def _move(store: Store, registry: ModelRegistry, *, action: str, target: str, al
             previous_version=previous)])
     store.dispose()
     typer.echo(f"{info.name} version {info.version} is now {alias!r} "
-               f"(was {previous or 'unset'}). A running service keeps its model until "
-               "restarted.")
+               f"(was {previous or 'unset'}). Running services swap it in within their "
+               "refresh interval (SAFEGUARD_MODEL_REFRESH_SECONDS).")
 
 
 def promote(

@@ -143,6 +143,7 @@ def gunicorn_options(sock: socket.socket, *, workers: int, timeout: int, access_
         "accesslog": "-" if access_log else None,
         "errorlog": "-",
         "loglevel": "info",
+        "control_socket_disable": True,  # one path per user: several services would clash
         "post_fork": _worker_forked,
         "post_worker_init": _worker_started,
         "child_exit": _worker_exited,

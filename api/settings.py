@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     mlflow_artifact_root: str = "var/mlartifacts"
     model_name: str = "safeguard-risk"
     model_alias: str = "champion"
+    # How often each server worker checks which version the alias names (0: never).
+    model_refresh_seconds: float = Field(default=10.0, ge=0)
     governance_settings_path: Path | None = None
     max_batch_cases: int = Field(default=1000, ge=1, le=100_000)
     max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)

@@ -42,6 +42,7 @@ class Metrics:
     """The metrics of one application, in a registry of its own."""
 
     def __init__(self) -> None:
+        self._serving: tuple[str, str] | None = None
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
             "safeguard_http_requests_total",
@@ -93,9 +94,11 @@ class Metrics:
         return bool(os.environ.get(MULTIPROCESS_METRICS_ENV))
 
     def set_model(self, name: str, version: str, *, ready: bool = True) -> None:
-        """Record which model is serving, and whether it can score."""
-        if not self.multiprocess:  # (a worker sets its model once; clearing is not shared)
-            self.model.clear()
+        """Record which model is serving (the one it replaced, if any, drops to 0), and
+        whether it can score."""
+        if self._serving is not None:  # (clearing is not shared between processes)
+            self.model.labels(*self._serving).set(0)
+        self._serving = (name, version)
         self.model.labels(name=name, version=version).set(1)
         self.model_ready.set(1 if ready else 0)
 

@@ -1,0 +1,124 @@
+"""Model swaps without a restart: `LiveScorer`.
+
+Each worker checks every `model_refresh_seconds` which version the served alias names.
+When it names another version, the worker loads that version on a thread of its own
+(checksum verified, golden set re-scored, warmed up, as at start-up) while it goes on
+scoring with the model it has, then swaps the new one in with one assignment: a batch
+already being scored finishes on the model it started with, and names that version.
+A version that fails its checks is never served (the worker keeps its model, says why
+in its log, and does not try that version again).
+
+Why each worker watches the alias rather than the process manager reloading the
+workers on a signal: `safeguard model promote` then needs neither the server's pid nor
+a shell on its host, several hosts serving one registry all follow it, and a version
+that fails its checks on a host leaves that host serving, not restarting in a loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from api.audit import commit_with_audit, operator_event
+from api.case_payload import CasePayload
+from api.model_scorer import scorer_for
+from api.schemas import ScoreResult
+from api.scoring import Scorer
+from api.settings import Settings
+from api.store.db import Store
+from model.registry import ModelRegistry
+
+logger = logging.getLogger(__name__)
+
+
+class LiveScorer:
+    """A `Scorer` that serves the alias's current version, swapping it in when it moves."""
+
+    def __init__(self, settings: Settings, scorer: Scorer) -> None:
+        self.current = scorer
+        self.alias = settings.model_alias
+        self.interval = settings.model_refresh_seconds
+        self.settings = settings
+        self.on_swap: Callable[[Scorer], None] | None = None
+        self._refused: set[str] = set()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def name(self) -> str:
+        """The name of the model being served."""
+        return self.current.name
+
+    @property
+    def version(self) -> str:
+        """The version being served."""
+        return self.current.version
+
+    def readiness(self) -> tuple[bool, str]:
+        """Whether the current model can score, and why not."""
+        return self.current.readiness()
+
+    def score_cases(self, cases: Sequence[CasePayload]) -> list[ScoreResult]:
+        """Score with the current model (each result names its version)."""
+        return self.current.score_cases(cases)
+
+    def model_info(self) -> dict[str, Any]:
+        """The current model's card."""
+        return self.current.model_info()
+
+    def start(self) -> None:
+        """Check the alias every `interval` seconds on a daemon thread (0: never)."""
+        if self.interval > 0 and self._thread is None:
+            self._thread = threading.Thread(target=self._watch, name="model-watch", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop checking (a load under way finishes first)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=60)
+
+    def _watch(self) -> None:
+        registry = ModelRegistry(self.settings.mlflow_tracking_uri,
+                                 model_name=self.settings.model_name,
+                                 artifact_root=self.settings.mlflow_artifact_root)
+        while not self._stop.wait(self.interval):
+            try:
+                self.refresh(registry)
+            except Exception:  # noqa: BLE001 - keep serving; try again next time
+                logger.exception("checking alias %r failed; still serving version %s",
+                                 self.alias, self.version)
+
+    def refresh(self, registry: ModelRegistry) -> bool:
+        """Swap in the version the alias names now, if it is another one that passes its
+        checks; whether a swap happened."""
+        wanted = registry.resolve(self.alias).version
+        if wanted == self.current.version or wanted in self._refused:
+            return False
+        try:
+            scorer = scorer_for(registry.load(wanted), alias=self.alias)
+        except Exception as exc:  # noqa: BLE001 - any failure: do not serve that version
+            self._refused.add(wanted)
+            logger.error("alias %r names version %s, which is not served: %s; still serving "
+                         "version %s", self.alias, wanted, exc, self.version)
+            return False
+        previous, self.current = self.current, scorer
+        logger.warning("worker %d now serves %s version %s (alias %r; was %s)", os.getpid(),
+                       scorer.name, scorer.version, self.alias, previous.version)
+        self._audit(scorer, previous)
+        if self.on_swap is not None:
+            self.on_swap(scorer)
+        return True
+
+    def _audit(self, scorer: Scorer, previous: Scorer) -> None:
+        store = Store(self.settings.database_url)
+        try:
+            with store.session() as session:
+                commit_with_audit(session, [operator_event(
+                    "model_swap", model_version=scorer.version, model_name=scorer.name,
+                    alias=self.alias, previous_version=previous.version, pid=os.getpid())])
+        finally:
+            store.dispose()

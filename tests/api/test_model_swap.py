@@ -1,0 +1,112 @@
+"""Promotion without a restart: a served app under load swaps in the new champion (and
+back on rollback) without a failed request, and never swaps in a version that fails its
+checks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+from sqlalchemy import select
+
+from api.live_model import LiveScorer
+from api.model_scorer import load_scorer
+from api.store import AuditEntry, Store, init_db
+from tests.api.conftest import (
+    TrainedModel,
+    issue_keys,
+    make_settings,
+    register_copy,
+    registry_settings,
+)
+from tests.api.served import SAFEGUARD, call, service_env, serving
+
+
+def _swaps(url: str) -> list[tuple[str | None, int]]:
+    """(version swapped in, worker pid) of every `model_swap` audit entry, in order."""
+    store = Store(url)
+    with store.session() as session:
+        swaps = [(entry.model_version, entry.details["pid"]) for entry in session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "model_swap")
+            .order_by(AuditEntry.seq))]
+    store.dispose()
+    return swaps
+
+
+def test_promote_and_rollback_swap_the_served_model_under_load_without_a_failed_request(
+    trained_model: TrainedModel, tmp_path: Path
+) -> None:
+    model = trained_model.loaded
+    registry, _ = register_copy(tmp_path / "mlflow", model.model, model.golden)
+    registry.register(registry.start_run("t", run_name="second"), model.model, model.golden,
+                      description="the next version")
+    url = f"sqlite:///{tmp_path / 'api.db'}"
+    init_db(url)
+    keys, _ = issue_keys(make_settings(url, **registry_settings(registry)))
+    env = service_env(url, registry, SAFEGUARD_MODEL_REFRESH_SECONDS="1")
+    golden = [case["payload"] for case in model.golden]
+    answered: Counter[tuple[int, str]] = Counter()
+    stop = threading.Event()
+
+    def client(offset: int) -> None:
+        number = offset
+        while not stop.is_set():
+            status, body = call(f"{served.base}/v1/score", body=golden[number % len(golden)],
+                                key=keys["triage"])
+            answered[status, json.loads(body).get("model_version", "") if status == 200
+                     else body] += 1
+            number += 1
+
+    with serving(env, tmp_path / "serve.log", "--workers", "2") as served:
+        served.until(served.ready, seconds=240)
+        served.until(lambda: len(served.worker_starts()) >= 2)
+        clients = [threading.Thread(target=client, args=(n,)) for n in range(6)]
+        for thread in clients:
+            thread.start()
+        try:
+            time.sleep(2)
+            for command, version, swaps in (("promote", "2", 2), ("rollback", "1", 4)):
+                done = subprocess.run([str(SAFEGUARD), "model", command,
+                                       *(["2"] if command == "promote" else [])],
+                                      env=env, capture_output=True, text=True, timeout=300)
+                assert done.returncode == 0, done.stderr
+                served.until(lambda n=swaps: len(_swaps(url)) >= n, seconds=240)
+                assert [v for v, _ in _swaps(url)[-2:]] == [version, version]
+                assert {pid for _, pid in _swaps(url)[-2:]} == set(served.worker_starts())
+                time.sleep(2)  # scoring goes on with the new version
+                info = json.loads(call(f"{served.base}/v1/model", key=keys["triage"])[1])
+                assert (info["version"], info["served_alias"]) == (version, "champion")
+        finally:
+            stop.set()
+            for thread in clients:
+                thread.join(timeout=120)
+    assert {status for status, _ in answered} == {200}, answered
+    assert {version for _, version in answered} == {"1", "2"}, answered
+    assert answered[200, "2"] > 0 and sum(answered.values()) > 50
+
+
+def test_a_promoted_version_that_fails_its_checks_is_never_swapped_in(
+    trained_model: TrainedModel, tmp_path: Path
+) -> None:
+    model = trained_model.loaded
+    registry, _ = register_copy(tmp_path / "mlflow", model.model, model.golden)
+    damaged = [{**case, "expected": {**case["expected"], "score": -1}} if n == 0 else case
+               for n, case in enumerate(model.golden)]
+    bad = registry.register(registry.start_run("t", run_name="bad"), model.model, damaged,
+                            description="does not reproduce its golden set").version
+    url = f"sqlite:///{tmp_path / 'api.db'}"
+    init_db(url)
+    settings = make_settings(url, **registry_settings(registry))
+    live = LiveScorer(settings, load_scorer(settings))
+    assert live.version == "1"
+    registry.promote(bad, "champion")  # behind the command's back: the worker checks too
+    assert not live.refresh(registry)
+    assert live.version == "1" and live.readiness()[0]
+    assert not live.refresh(registry)  # not tried again
+    registry.promote("1", "champion")
+    assert not live.refresh(registry)
+    assert _swaps(url) == []
