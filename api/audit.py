@@ -7,8 +7,10 @@ therefore breaks the chain at a place `verify_chain` can name. Appends are
 serialised so the chain never forks: on SQLite by a thread lock and an exclusive
 lock on a file beside the database (so several server processes and the CLI can
 append to one file), on PostgreSQL by a transaction-scoped advisory lock, and by
-a unique sequence number underneath both. Nothing in the service updates or
-deletes an entry, and database triggers refuse it.
+a unique sequence number underneath both. The service's event loop never takes
+these locks itself: it hands its appends to the store's writer thread
+(`Store.write`). Nothing in the service updates or deletes an entry, and database
+triggers refuse it.
 
 ``request_hash`` ties an entry to what was asked. For a score it is the SHA-256
 of the HTTP request body exactly as received (a batch's entries share their

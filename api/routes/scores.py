@@ -124,7 +124,7 @@ async def _store_each(store: Store, scored: Sequence[tuple[ScoreRequest, ScoreRe
     """Store the batch in one transaction; if that fails, each in its own, so one bad row
     fails alone. Returns the requests whose score could not be stored, with the error."""
     try:
-        await store.run(_store_and_audit, store, scored)
+        await store.write(_store_and_audit, store, scored)
         return {}
     except Exception as exc:
         if len(scored) == 1:
@@ -134,7 +134,7 @@ async def _store_each(store: Store, scored: Sequence[tuple[ScoreRequest, ScoreRe
     failed: dict[ScoreRequest, Exception] = {}
     for item in scored:  # the joint transaction rolled back: nothing is stored twice
         try:
-            await store.run(_store_and_audit, store, [item])
+            await store.write(_store_and_audit, store, [item])
         except Exception as exc:  # noqa: BLE001 - that request's own error
             failed[item[0]] = exc
     return failed
@@ -153,8 +153,8 @@ def case_batcher(store: Store, scorer: Scorer, metrics: Metrics
         # Scored on the event loop, not handed to a worker thread: the trees'
         # predictions release the GIL around each tree, and in a worker every
         # release hands the GIL to the loop (busy parsing other requests) while the
-        # worker waits to get it back. Storing goes through `Store.run`: inline on
-        # SQLite, in the thread pool for a server database.
+        # worker waits to get it back. Storing goes to the store's writer thread
+        # (`Store.write`), so the loop never waits on the chain's locks.
         metrics.batch_cases.observe(len(requests))
         outcomes = _score_each(scorer, [asked.case for asked in requests])
         scored = [(asked, outcome) for asked, outcome in zip(requests, outcomes, strict=True)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 import logging
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar, cast
@@ -98,6 +101,7 @@ class Store:
         self.engine = make_engine(url)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         self._compiled: dict[Select[Any], SQLCompiler] = {}
+        self._writer: ThreadPoolExecutor | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -111,10 +115,11 @@ class Store:
             yield session
 
     async def run(self, function: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
-        """Run a short blocking store call from async code.
+        """Run a short blocking store read from async code (writes: `write`).
 
         On SQLite the call runs inline: the database is a library in this process,
-        an indexed read or a short append costs well under a millisecond of CPU, and
+        an indexed read costs well under a millisecond of CPU and waits for no lock
+        (WAL: readers do not wait for the writer), and
         handing it to a worker thread costs more than it saves (the worker and the
         event loop take turns at the GIL; measured under load, scoring throughput
         halved). A server database's calls wait on the network, so they go to the
@@ -123,6 +128,21 @@ class Store:
         if self.is_sqlite:
             return function(*args, **kwargs)
         return await run_in_threadpool(function, *args, **kwargs)
+
+    async def write(self, function: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
+                    ) -> T:
+        """Run a write (an audit append) from async code on the store's one writer thread.
+
+        An append holds the chain's locks (a thread lock and a lock file on SQLite, an
+        advisory lock on PostgreSQL) and may wait for them while another process
+        appends. Run inline it would hold up the event loop, and with it every other
+        request of the worker, `/healthz` included; on the writer thread only the
+        writes queue. One thread: the appends of a process go one at a time anyway.
+        """
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix="store-writer")
+        call = functools.partial(function, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(self._writer, call)
 
     def first_row(self, query: Select[Any], params: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """The first row of a prebuilt query, run on a pooled connection of the driver.
@@ -170,5 +190,8 @@ class Store:
         return True, "store reachable"
 
     def dispose(self) -> None:
-        """Close every pooled connection."""
+        """Finish the queued writes, then close every pooled connection."""
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
+            self._writer = None
         self.engine.dispose()
