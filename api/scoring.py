@@ -23,8 +23,15 @@ class ModelUnavailable(RuntimeError):
 class Scorer(Protocol):
     """A model that scores referrals and explains each score."""
 
-    name: str
-    version: str
+    @property
+    def name(self) -> str:
+        """The model's registered name."""
+        ...
+
+    @property
+    def version(self) -> str:
+        """The version that scores (each result names it too)."""
+        ...
 
     def readiness(self) -> tuple[bool, str]:
         """Whether the scorer can score now, and why not when it cannot."""
