@@ -350,7 +350,7 @@ def print_figures(runs: list[dict[str, Any]], bare: dict[str, float], case: dict
               f"process(es) at once | {report['code']} served ({args.workers} worker(s); wrk, "
               f"{report['connections']} connections, {args.duration} s) {row['rps']:.1f} "
               f"requests/s, median {row['median']:.1f} ms, p99 {row['p99']:.1f} ms, "
-              f"{report['requests']} requests, {row['errors']} errors, server CPU "
+              f"{report['requests']} requests, {row['errors']} errors{_kinds(report)}, server CPU "
               f"{row['cpu_ms']:.2f} ms per request, {row['per_batch']:.2f} cases per batch | "
               f"served / in-process {row['ratio']:.2f}")
     for code in dict.fromkeys(report["code"] for report in runs):
@@ -358,6 +358,13 @@ def print_figures(runs: list[dict[str, Any]], bare: dict[str, float], case: dict
             rows = [_served(r) for r in runs
                     if r["code"] == code and r["connections"] == connections]
             _print_summary(code, connections, rows, bare, cores)
+
+
+def _kinds(report: dict[str, Any]) -> str:
+    """The kinds of wrk's errors, when there are any: " (timeout 12, read 3)"."""
+    kinds = [f"{kind} {report[kind]}" for kind in ("connect", "read", "write", "status",
+                                                   "timeout") if report[kind]]
+    return f" ({', '.join(kinds)})" if kinds else ""
 
 
 def _print_summary(code: str, connections: int, rows: list[dict[str, float]],
