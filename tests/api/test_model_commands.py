@@ -154,6 +154,7 @@ def serve_capturing(run: Run, monkeypatch: pytest.MonkeyPatch, *args: str
             served["address"] = listening.getsockname()
         served.update(options, app=worker_app(),
                       metrics_dir=os.environ.get(MULTIPROCESS_METRICS_ENV))
+        served["app"].state.scorer.stop()  # (a worker would follow the alias from now on)
         return 0
 
     monkeypatch.setattr("api.server.run_gunicorn", fake_gunicorn)
@@ -171,7 +172,7 @@ def test_serve_migrates_loads_the_champion_and_listens_where_asked(
     code, output, served = serve_capturing(run, monkeypatch, "--port", str(port))
     assert code == 0, output
     assert (served["address"], served["workers"]) == (("127.0.0.1", port), 1)
-    assert isinstance(served["app"].state.scorer, ModelScorer) and "ready" in output
+    assert isinstance(served["app"].state.scorer.current, ModelScorer) and "ready" in output
     with TestClient(served["app"]) as client:
         assert client.get("/readyz").status_code == 200
     entry = audit_entries(tmp_path)[-1]
