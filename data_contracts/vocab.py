@@ -183,6 +183,10 @@ EVENT_TYPES: Final[dict[str, tuple[str, ...]]] = {
     ),
 }
 
+# Every (agency, event type) pair of the vocabulary, in a fixed order (its index codes it).
+EVENT_PAIRS: Final[tuple[tuple[str, str], ...]] = tuple(
+    (agency, event_type) for agency in AGENCIES for event_type in EVENT_TYPES[agency])
+
 # Event types whose `value` column carries a number, with its allowed range.
 VALUED_EVENT_TYPES: Final[dict[tuple[str, str], tuple[float, float]]] = {
     ("education", "attendance_rate"): (0.0, 100.0),
