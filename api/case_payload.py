@@ -37,14 +37,12 @@ MAX_HOUSEHOLD_MEMBERS = 100
 MAX_PREVIOUS_REFERRALS = 1_000
 
 
-def _unknown(name: str, value: str, allowed: tuple[str, ...]) -> str:
-    return f"unknown {name} {value!r}: expected one of {', '.join(allowed)}"
-
-
 def _one_of(name: str, allowed: tuple[str, ...]) -> Callable[[str], str]:
+    rule = rules.in_vocabulary(name, allowed)
+
     def check(value: str) -> str:
         if value not in allowed:
-            raise ValueError(_unknown(name, value, allowed))
+            raise ValueError(rule.explain({name: value}))
         return value
 
     return check

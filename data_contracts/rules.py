@@ -54,6 +54,13 @@ class Rule:
 
 
 AFTER_EXTRACT_DATE: Final = "after extract date"
+NOT_IN_VOCABULARY: Final = "not in vocabulary"
+
+
+def in_vocabulary(field: str, allowed: tuple[str, ...]) -> Rule:
+    """A field whose value must be one of `allowed` (an enumeration of the specification)."""
+    return Rule(field, NOT_IN_VOCABULARY,
+                f"unknown {field} {{{field}!r}}: expected one of {', '.join(allowed)}")
 
 
 def after_extract_date(field: str) -> Rule:
@@ -61,8 +68,7 @@ def after_extract_date(field: str) -> Rule:
     return Rule(field, AFTER_EXTRACT_DATE, f"date {{{field}}} is in the future")
 
 
-UNKNOWN_AGENCY: Final = Rule(
-    "agency", "unknown agency", "unknown agency {agency!r}: expected one of " + ", ".join(AGENCIES))
+UNKNOWN_AGENCY: Final = in_vocabulary("agency", AGENCIES)
 EVENT_TYPE_RULES: Final[dict[str, Rule]] = {
     agency: Rule("event_type", f"not in {agency} vocabulary",
                  f"event_type {{event_type!r}} is not in the {agency} vocabulary: "

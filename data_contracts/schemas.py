@@ -54,7 +54,7 @@ def _token(*, nullable: bool = False) -> pa.Column:
     return pa.Column(STRING, check, nullable=nullable)
 
 
-def _enum(values: tuple[str, ...], error: str = "not in vocabulary") -> pa.Column:
+def _enum(values: tuple[str, ...], error: str = rules.NOT_IN_VOCABULARY) -> pa.Column:
     return pa.Column(STRING, pa.Check.isin(list(values), error=error))
 
 
