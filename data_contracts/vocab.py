@@ -196,7 +196,6 @@ VALUED_EVENT_TYPES: Final[dict[tuple[str, str], tuple[float, float]]] = {
 
 TOKEN_PATTERN: Final = r"^[A-Za-z0-9_-]{1,64}$"
 TOKEN_MAX_LENGTH: Final = 64
-DATE_FORMAT: Final = "%Y-%m-%d"
 
 # Booleans as the specification writes them in CSV.
 TRUE_STRINGS: Final[frozenset[str]] = frozenset({"true", "1"})
@@ -205,11 +204,3 @@ FALSE_STRINGS: Final[frozenset[str]] = frozenset({"false", "0"})
 # --- Labels ---------------------------------------------------------------------------
 
 LABEL_WINDOW_DAYS: Final = 365
-
-# Protected characteristics: carried for fairness audits, not model features by default.
-PROTECTED_CHARACTERISTICS: Final[tuple[str, ...]] = (
-    "sex",
-    "ethnicity_group",
-    "disability",
-    "imd_decile",
-)
