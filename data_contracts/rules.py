@@ -16,10 +16,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
-import pandas as pd
 
 from data_contracts.vocab import (
     AGENCIES,
@@ -28,6 +27,9 @@ from data_contracts.vocab import (
     EVENT_TYPES,
     VALUED_EVENT_TYPES,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MISSING_DAY: Final = np.iinfo(np.int64).min  # a missing date, in days since 1970-01-01
 NO_LIMIT: Final = np.iinfo(np.int64).max  # no extract date: no date is after it
