@@ -21,7 +21,7 @@ from typing import Annotated, Any, Final
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -138,22 +138,6 @@ def _active(row: Sequence[Any] | None) -> KeyHolder | None:
     return KeyHolder(name=name, role=role, key_salt=key_salt, key_hash=key_hash)
 
 
-def active_key_holder(connection: Connection, key_id: str) -> KeyHolder | None:
-    """The user holding key ``key_id``, unless there is none or the key is revoked."""
-    return _active(connection.execute(_KEY_HOLDER, {"key_id": key_id}).first())
-
-
-def authenticate_key(session: Session, hasher: KeyHasher, key: str) -> Principal | None:
-    """The active user a key belongs to, or None (unknown, malformed, wrong or revoked)."""
-    parts = split_key(key)
-    user = active_key_holder(session.connection(), parts[0]) if parts else None
-    if parts is None or user is None:
-        return None
-    if not hasher.verify(parts[1], salt=user.key_salt, stored_hash=user.key_hash):
-        return None
-    return Principal(name=user.name, role=user.role)
-
-
 _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <key_id>.<secret>`")
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="The API key")
 
@@ -165,7 +149,8 @@ _UNAUTHORISED = HTTPException(
 
 
 def key_holder_in_store(store: Store, key_id: str) -> KeyHolder | None:
-    """`active_key_holder` for a request: the same query, through `Store.first_row`."""
+    """The user holding key ``key_id``, unless there is none or the key is revoked (the
+    look-up every request makes, through `Store.first_row`)."""
     return _active(store.first_row(_KEY_HOLDER, {"key_id": key_id}))
 
 

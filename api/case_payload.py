@@ -1,16 +1,18 @@
 """The case a referral is scored on (`POST /v1/score`, `/v1/score/batch`), in the feed
 vocabulary.
 
-Vocabularies come from `data_contracts.vocab`; each rule's message names the
-field, the bad value and what was expected, so a practitioner can fix the case.
+Vocabularies come from `data_contracts.vocab`, and the rules a case's records share
+with the feeds (dates, event types, values, age and subject type) with their messages
+from `data_contracts.rules`; each message names the field, the bad value and what was
+expected, so a practitioner can fix the case.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Final, NotRequired
+from typing import Annotated, Any, NotRequired
 
 import numpy as np
 from pydantic import (
@@ -27,26 +29,20 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from typing_extensions import TypedDict
 
 from api.schemas import ReferralId, StrictModel
-from data_contracts import vocab
-from pipelines.case_records import EVENT_PAIRS, EventColumns, day_number, event_columns
+from data_contracts import rules, vocab
+from pipelines.case_records import EventColumns, event_columns
 
 MAX_EVENTS_PER_CASE = 5_000
 MAX_HOUSEHOLD_MEMBERS = 100
 MAX_PREVIOUS_REFERRALS = 1_000
 
 
-def _unknown(name: str, value: str, allowed: tuple[str, ...]) -> str:
-    return f"unknown {name} {value!r}: expected one of {', '.join(allowed)}"
-
-
-def _future(value: date) -> str:
-    return f"date {value.isoformat()} is in the future"
-
-
 def _one_of(name: str, allowed: tuple[str, ...]) -> Callable[[str], str]:
+    rule = rules.in_vocabulary(name, allowed)
+
     def check(value: str) -> str:
         if value not in allowed:
-            raise ValueError(_unknown(name, value, allowed))
+            raise ValueError(rule.explain({name: value}))
         return value
 
     return check
@@ -76,7 +72,7 @@ def _utc_today() -> date:
 
 def _not_in_future(value: date) -> date:
     if value > _utc_today():
-        raise ValueError(_future(value))
+        raise ValueError(rules.REFERRAL_DATE_AFTER.explain({"referral_date": value}))
     return value
 
 
@@ -100,18 +96,16 @@ class ReferralIn(StrictModel):
     sex: _enum("sex", vocab.SEXES)  # type: ignore[valid-type]
     ethnicity_group: _enum("ethnicity_group", vocab.ETHNICITY_GROUPS)  # type: ignore[valid-type]
     disability: bool
-    imd_decile: int | None = Field(default=None, ge=1, le=10)
+    imd_decile: int | None = Field(default=None, ge=min(vocab.IMD_DECILES),
+                                   le=max(vocab.IMD_DECILES))
 
     @field_validator("age_years")
     @classmethod
     def _age_matches_subject_type(cls, age: int, info: ValidationInfo) -> int:
         subject_type = info.data.get("subject_type")
-        if subject_type is not None and (subject_type == "child") != (age <= vocab.CHILD_MAX_AGE):
-            raise ValueError(
-                f"age_years {age} is inconsistent with subject_type {subject_type!r}: "
-                f"a child is 0 to {vocab.CHILD_MAX_AGE}, an adult_at_risk "
-                f"{vocab.CHILD_MAX_AGE + 1} or over"
-            )
+        if subject_type is not None and rules.age_mismatch(age, subject_type):
+            raise ValueError(rules.AGE_NOT_SUBJECT_TYPE.explain(
+                {"age_years": age, "subject_type": subject_type}))
         return age
 
 
@@ -125,11 +119,10 @@ class HouseholdMemberIn(StrictModel):
 class EventIn(TypedDict):
     """One agency record about the subject or a household member.
 
-    The types are checked field by field; the rules that need the vocabulary (the
-    agency, its event types, which need a value and in what range) and today's date
-    are checked by `CasePayload` column by column over all records, since a case holds
-    hundreds of them; a case that breaks one is then asked record by record, so the
-    errors still name each record's field.
+    The types are checked field by field; the rules of `data_contracts.rules` (the
+    agency, its event types, which need a value and in what range, the dates) are
+    checked by `CasePayload` column by column over all records, since a case holds
+    hundreds of them; each error still names its record and field.
     """
 
     # A validated record stays a plain dict (no model object per record): a case
@@ -145,76 +138,43 @@ class EventIn(TypedDict):
     value: NotRequired[Annotated[float | None, Field(allow_inf_nan=False)]]
 
 
-# Every (agency, event type) pair in the vocabulary: its value bounds, or None
-# when the type takes no value.
-_EVENT_BOUNDS: Final[dict[tuple[str, str], tuple[float, float] | None]] = {
-    (agency, event_type): vocab.VALUED_EVENT_TYPES.get((agency, event_type))
-    for agency, types in vocab.EVENT_TYPES.items()
-    for event_type in types
-}
+_AGENCY_CODES = {agency: code for code, agency in enumerate(vocab.AGENCIES)}
 
 
-def _event_problems(event: EventIn, today: date) -> list[tuple[str, str]]:
-    """(field, message) for each rule a record breaks, in field order."""
-    problems = []
-    agency, event_type, event_date = event["agency"], event["event_type"], event["event_date"]
-    known_agency = agency in vocab.EVENT_TYPES
-    if not known_agency:
-        problems.append(("agency", _unknown("agency", agency, vocab.AGENCIES)))
-    if event_date > today:
-        problems.append(("event_date", _future(event_date)))
-    recorded = event.get("recorded_date")
-    if recorded is not None:
-        if recorded > today:
-            problems.append(("recorded_date", _future(recorded)))
-        elif recorded < event_date:
-            problems.append(("recorded_date",
-                             f"recorded_date {recorded} is before event_date {event_date}"))
-    if not known_agency:
-        return problems
-    key = (agency, event_type)
-    if key not in _EVENT_BOUNDS:
-        problems.append(
-            ("event_type", f"event_type {event_type!r} is not in the {agency} "
-                           f"vocabulary: expected one of "
-                           f"{', '.join(vocab.EVENT_TYPES[agency])}"))
-        return problems
-    bounds = _EVENT_BOUNDS[key]
-    value = event.get("value")
-    if bounds is None:
-        if value is not None:
-            problems.append(("value", f"value must be empty for {agency} {event_type}"))
-    elif value is None or not bounds[0] <= value <= bounds[1]:
-        problems.append(("value", f"{agency} {event_type} needs a value from "
-                                  f"{bounds[0]:g} to {bounds[1]:g}"))
-    return problems
+def _rows_to_screen(columns: EventColumns) -> rules.EventRows:
+    """The rows from the columns the scorer reads anyway, when every record is in the
+    vocabulary: enough to tell whether any record breaks a rule (a fraction of reading
+    the records again). The known day stands in for the recorded date: it is the event
+    date when none is recorded, which breaks a rule only where the event date does."""
+    return rules.EventRows(agency=None, pair=columns.pair,
+                           event_day=columns.event_day, recorded_day=columns.known_day,
+                           value=columns.value)
 
 
-# Each vocabulary pair's value bounds, by `EVENT_PAIRS` index: NaN when it takes no value.
-_PAIR_LOW, _PAIR_HIGH = (
-    np.array([np.nan if bounds is None else bounds[end]
-              for bounds in map(_EVENT_BOUNDS.__getitem__, EVENT_PAIRS)], np.float64)
-    for end in (0, 1)
-)
+def _rows_to_name(events: Sequence[EventIn], columns: EventColumns) -> rules.EventRows:
+    """The exact rows, to name each record's broken rules."""
+    agency = [_AGENCY_CODES.get(event["agency"], rules.OUTSIDE_VOCABULARY) for event in events]
+    recorded = [event.get("recorded_date") for event in events]
+    return rules.EventRows(
+        agency=np.array(agency, np.int64), pair=columns.pair, event_day=columns.event_day,
+        recorded_day=np.array([rules.MISSING_DAY if day is None else rules.day_of(day)
+                               for day in recorded], np.int64),
+        value=columns.value)
 
 
-def _all_events_pass(columns: EventColumns, today: date) -> bool:
-    """Whether every record keeps every rule of `_event_problems`, checked on the columns
-    the scorer reads anyway: for hundreds of records a fraction of asking each record."""
-    if not columns.person_id:
-        return True
-    if columns.unknown:  # an agency or event type outside the vocabulary
-        return False
-    today_day, day, known = day_number(today), columns.event_day, columns.known_day
-    # known_day is the recorded date, or the event date when none is recorded
-    if day.max() > today_day or known.max() > today_day or (known < day).any():
-        return False
-    value, low, high = columns.value, _PAIR_LOW[columns.pair], _PAIR_HIGH[columns.pair]
-    given = ~np.isnan(value)  # a value is never NaN (`allow_inf_nan=False`): NaN is none
-    if (given != ~np.isnan(low)).any():
-        return False
-    value, low, high = value[given], low[given], high[given]
-    return bool(((low <= value) & (value <= high)).all())
+def _record_errors(events: Sequence[EventIn], broken: rules.Broken) -> list[InitErrorDetails]:
+    """One error per rule a record breaks, by record and then in field order."""
+    found = sorted((int(index), order, rule) for order, (rule, mask) in enumerate(broken)
+                   for index in np.flatnonzero(mask))
+    return [
+        InitErrorDetails(
+            type=PydanticCustomError("value_error", "{message}", {
+                "message": rule.explain(events[index]), "reason": rule.reason}),
+            loc=("events", index, rule.field),
+            input=events[index].get(rule.field),
+        )
+        for index, _, rule in found
+    ]
 
 
 class PreviousReferralIn(StrictModel):
@@ -237,7 +197,7 @@ class CasePayload(StrictModel):
         default_factory=list, max_length=MAX_PREVIOUS_REFERRALS
     )
 
-    # The records as columns, read while checking them (`_events_follow_the_vocabulary`).
+    # The records as columns, read while checking them (`_events_follow_the_rules`).
     _event_columns: EventColumns | None = PrivateAttr(default=None)
 
     def pipeline_payload(self) -> dict[str, Any]:
@@ -252,23 +212,18 @@ class CasePayload(StrictModel):
         }
 
     @model_validator(mode="after")
-    def _events_follow_the_vocabulary(self) -> CasePayload:
-        today = _utc_today()
+    def _events_follow_the_rules(self) -> CasePayload:
         columns = event_columns(self.events)
-        if _all_events_pass(columns, today):
-            self._event_columns = columns
+        self._event_columns = columns
+        if not self.events:
             return self
-        errors = [
-            InitErrorDetails(
-                type=PydanticCustomError("value_error", "{message}", {"message": message}),
-                loc=("events", index, field),
-                input=event.get(field),
-            )
-            for index, event in enumerate(self.events)
-            for field, message in _event_problems(event, today)
-        ]
-        if errors:
-            raise ValidationError.from_exception_data(type(self).__name__, errors)
+        today = rules.day_of(_utc_today())
+        if not columns.unknown and not rules.broken_event_rules(_rows_to_screen(columns), today):
+            return self
+        broken = rules.broken_event_rules(_rows_to_name(self.events, columns), today)
+        if broken:
+            raise ValidationError.from_exception_data(
+                type(self).__name__, _record_errors(self.events, broken))
         return self
 
 

@@ -1,7 +1,7 @@
 """Response bodies and the decision body of the API (pydantic v2).
 
-The case a referral is scored on (`CasePayload`) and its rules are in
-`api.case_payload`.
+The case a referral is scored on (`CasePayload`) is in `api.case_payload`; the rules
+its records share with the feeds are in `data_contracts.rules`.
 """
 
 from __future__ import annotations

@@ -82,7 +82,10 @@ def _print_summary(console: Console, report: dict[str, Any]) -> None:
         console.print(f"Ignored files: {', '.join(report['ignored_files'])}")
 
 
-def _print_reasons(console: Console, report: dict[str, Any], limit: int = 10) -> None:
+REASONS_SHOWN = 10  # the most frequent quarantine reasons printed after a validation
+
+
+def _print_reasons(console: Console, report: dict[str, Any]) -> None:
     from rich.table import Table
 
     rows = [
@@ -96,7 +99,7 @@ def _print_reasons(console: Console, report: dict[str, Any], limit: int = 10) ->
     table.add_column("feed")
     table.add_column("reason")
     table.add_column("rows", justify="right")
-    for count, feed, reason in sorted(rows, key=lambda row: -row[0])[:limit]:
+    for count, feed, reason in sorted(rows, key=lambda row: -row[0])[:REASONS_SHOWN]:
         table.add_row(feed, reason, f"{count:,}")
     console.print(table)
 

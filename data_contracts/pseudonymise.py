@@ -39,7 +39,7 @@ class PseudonymisationError(ValueError):
     """Pseudonymisation cannot proceed; the message never contains the key."""
 
 
-def load_key(key_file: Path | None = None, environ: dict[str, str] | None = None) -> bytes:
+def load_key(key_file: Path | None = None) -> bytes:
     """The pseudonymisation key, from ``key_file`` or else the environment.
 
     Surrounding whitespace (a trailing newline in the file) is not part of the key.
@@ -47,14 +47,13 @@ def load_key(key_file: Path | None = None, environ: dict[str, str] | None = None
     Raises:
         PseudonymisationError: No key, an unreadable file, or a key shorter than 32 bytes.
     """
-    environ = dict(os.environ) if environ is None else environ
     if key_file is not None:
         try:
             key = key_file.read_bytes().strip()
         except OSError as exc:
             raise PseudonymisationError(f"cannot read key file {key_file}") from exc
-    elif environ.get(KEY_ENV_VAR):
-        key = environ[KEY_ENV_VAR].strip().encode("utf-8")
+    elif os.environ.get(KEY_ENV_VAR):
+        key = os.environ[KEY_ENV_VAR].strip().encode("utf-8")
     else:
         raise PseudonymisationError(f"no key: give --key-file or set {KEY_ENV_VAR}")
     if len(key) < MIN_KEY_BYTES:

@@ -5,24 +5,28 @@ rule of the specification as a named pandera check whose ``error`` is the short
 reason written to quarantine. Column checks carry the reason without the column
 name (the validator prefixes it); frame-wide checks name their column themselves.
 
-The validator (:mod:`data_contracts.validate`) runs these checks column by column
-as vectorised operations to get per-row failures; ``schema.validate(frame)`` can
-also be called on any accepted frame as a post-condition.
+The rules a feed row shares with a record of a live case (dates, event types, values,
+age and subject type) live in :mod:`data_contracts.rules`, with their reasons; the
+checks here run them. The validator (:mod:`data_contracts.validate`) runs these checks
+column by column as vectorised operations to get per-row failures;
+``schema.validate(frame)`` can also be called on any accepted frame as a post-condition.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import weakref
+from collections.abc import Callable
 from typing import Final
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from data_contracts import rules
 from data_contracts.vocab import (
-    CHILD_MAX_AGE,
     ETHNICITY_GROUPS,
     EVENT_FEEDS,
-    EVENT_TYPES,
     HOUSEHOLD_MEMBERS,
     HOUSEHOLD_ROLES,
     IMD_DECILES,
@@ -35,7 +39,6 @@ from data_contracts.vocab import (
     SEXES,
     SUBJECT_TYPES,
     TOKEN_PATTERN,
-    VALUED_EVENT_TYPES,
 )
 
 STRING: Final = pd.StringDtype("pyarrow")
@@ -51,7 +54,7 @@ def _token(*, nullable: bool = False) -> pa.Column:
     return pa.Column(STRING, check, nullable=nullable)
 
 
-def _enum(values: tuple[str, ...], error: str = "not in vocabulary") -> pa.Column:
+def _enum(values: tuple[str, ...], error: str = rules.NOT_IN_VOCABULARY) -> pa.Column:
     return pa.Column(STRING, pa.Check.isin(list(values), error=error))
 
 
@@ -59,7 +62,7 @@ def _date(extract_date: dt.date | None, *, nullable: bool = False) -> pa.Column:
     checks = []
     if extract_date is not None:
         latest = pd.Timestamp(extract_date)
-        checks.append(pa.Check.le(latest, error="after extract date"))
+        checks.append(pa.Check.le(latest, error=rules.AFTER_EXTRACT_DATE))
     return pa.Column(DATE, checks, nullable=nullable)
 
 
@@ -69,10 +72,7 @@ def _duplicate_referral(frame: pd.DataFrame) -> pd.Series:
 
 
 def _age_fits_subject_type(frame: pd.DataFrame) -> pd.Series:
-    age, subject = frame["age_years"], frame["subject_type"]
-    mismatch = ((subject == "child") & (age > CHILD_MAX_AGE)) | (
-        (subject == "adult_at_risk") & (age <= CHILD_MAX_AGE)
-    )
+    mismatch = rules.age_mismatch(frame["age_years"], frame["subject_type"])
     return ~mismatch.fillna(False).astype(bool)
 
 
@@ -101,7 +101,8 @@ def referrals_schema(extract_date: dt.date | None = None) -> pa.DataFrameSchema:
         },
         checks=[
             pa.Check(_duplicate_referral, error="referral_id: duplicate of an earlier row"),
-            pa.Check(_age_fits_subject_type, error="age_years: not consistent with subject_type"),
+            pa.Check(_age_fits_subject_type,
+                     error=rules.AGE_NOT_SUBJECT_TYPE.quarantine_reason),
         ],
         strict=True,
         ordered=True,
@@ -119,38 +120,27 @@ def household_members_schema() -> pa.DataFrameSchema:
     )
 
 
-def _valued_type_checks(etype: str, low: float, high: float) -> list[pa.Check]:
-    """Checks of ``value`` for an event type that carries one: present and in range."""
+def _event_checks(agency: str, extract_date: dt.date | None) -> list[pa.Check]:
+    """One check per rule of :func:`data_contracts.rules.event_rules`; the rules are run
+    together once per frame and each check reads its own mask."""
+    extract_day = rules.NO_LIMIT if extract_date is None else rules.day_of(extract_date)
+    last: list[tuple[weakref.ref[pd.DataFrame], dict[rules.Rule, np.ndarray]]] = []
 
-    def present(frame: pd.DataFrame) -> pd.Series:
-        return ~((frame["event_type"] == etype).fillna(False) & frame["value"].isna())
+    def broken(frame: pd.DataFrame) -> dict[rules.Rule, np.ndarray]:
+        if not last or last[0][0]() is not frame:
+            rows = rules.feed_event_rows(agency, frame)
+            last[:] = [(weakref.ref(frame), dict(rules.broken_event_rules(rows, extract_day)))]
+        return last[0][1]
 
-    def within_range(frame: pd.DataFrame) -> pd.Series:
-        rows = (frame["event_type"] == etype).fillna(False)
-        return ~(rows & ((frame["value"] < low) | (frame["value"] > high)))
+    def keeps(rule: rules.Rule) -> Callable[[pd.DataFrame], pd.Series]:
+        def check(frame: pd.DataFrame) -> pd.Series:
+            mask = broken(frame).get(rule)
+            return pd.Series(True if mask is None else ~mask, index=frame.index)
 
-    return [
-        pa.Check(present, error=f"value: missing for {etype}"),
-        pa.Check(within_range, error=f"value: outside {low:g} to {high:g}"),
-    ]
+        return check
 
-
-def _value_checks(agency: str) -> list[pa.Check]:
-    """Frame-wide checks of ``value``: required and in range where valued, else empty."""
-    valued = {etype: bounds for (ag, etype), bounds in VALUED_EVENT_TYPES.items() if ag == agency}
-    unvalued = [e for e in EVENT_TYPES[agency] if e not in valued]
-
-    def empty_elsewhere(frame: pd.DataFrame) -> pd.Series:
-        return ~(frame["event_type"].isin(unvalued).fillna(False) & frame["value"].notna())
-
-    checks = [pa.Check(empty_elsewhere, error="value: not allowed for this event_type")]
-    for etype, (low, high) in valued.items():
-        checks.extend(_valued_type_checks(etype, low, high))
-    return checks
-
-
-def _recorded_not_before_event(frame: pd.DataFrame) -> pd.Series:
-    return ~(frame["recorded_date"] < frame["event_date"]).fillna(False)
+    return [pa.Check(keeps(rule), error=rule.quarantine_reason)
+            for rule in rules.event_rules(agency)]
 
 
 def events_schema(agency: str, extract_date: dt.date | None = None) -> pa.DataFrameSchema:
@@ -158,15 +148,12 @@ def events_schema(agency: str, extract_date: dt.date | None = None) -> pa.DataFr
     return pa.DataFrameSchema(
         {
             "person_id": _token(),
-            "event_date": _date(extract_date),
-            "recorded_date": _date(extract_date, nullable=True),
-            "event_type": _enum(EVENT_TYPES[agency], error=f"not in {agency} vocabulary"),
+            "event_date": pa.Column(DATE),
+            "recorded_date": pa.Column(DATE, nullable=True),
+            "event_type": pa.Column(STRING),
             "value": pa.Column(NUMBER, nullable=True),
         },
-        checks=[
-            pa.Check(_recorded_not_before_event, error="recorded_date: before event_date"),
-            *_value_checks(agency),
-        ],
+        checks=_event_checks(agency, extract_date),
         strict=True,
         ordered=True,
         name=f"events_{agency}",

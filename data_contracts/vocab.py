@@ -183,6 +183,10 @@ EVENT_TYPES: Final[dict[str, tuple[str, ...]]] = {
     ),
 }
 
+# Every (agency, event type) pair of the vocabulary, in a fixed order (its index codes it).
+EVENT_PAIRS: Final[tuple[tuple[str, str], ...]] = tuple(
+    (agency, event_type) for agency in AGENCIES for event_type in EVENT_TYPES[agency])
+
 # Event types whose `value` column carries a number, with its allowed range.
 VALUED_EVENT_TYPES: Final[dict[tuple[str, str], tuple[float, float]]] = {
     ("education", "attendance_rate"): (0.0, 100.0),
@@ -192,7 +196,6 @@ VALUED_EVENT_TYPES: Final[dict[tuple[str, str], tuple[float, float]]] = {
 
 TOKEN_PATTERN: Final = r"^[A-Za-z0-9_-]{1,64}$"
 TOKEN_MAX_LENGTH: Final = 64
-DATE_FORMAT: Final = "%Y-%m-%d"
 
 # Booleans as the specification writes them in CSV.
 TRUE_STRINGS: Final[frozenset[str]] = frozenset({"true", "1"})
@@ -201,11 +204,3 @@ FALSE_STRINGS: Final[frozenset[str]] = frozenset({"false", "0"})
 # --- Labels ---------------------------------------------------------------------------
 
 LABEL_WINDOW_DAYS: Final = 365
-
-# Protected characteristics: carried for fairness audits, not model features by default.
-PROTECTED_CHARACTERISTICS: Final[tuple[str, ...]] = (
-    "sex",
-    "ethnicity_group",
-    "disability",
-    "imd_decile",
-)

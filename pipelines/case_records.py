@@ -17,7 +17,8 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from data_contracts.vocab import AGENCIES, EVENT_TYPES
+from data_contracts.rules import OUTSIDE_VOCABULARY
+from data_contracts.vocab import AGENCIES, EVENT_PAIRS
 from pipelines.encode import AGENCY_TYPE_CODES, EPOCH, NO_DAY
 
 
@@ -54,15 +55,13 @@ def _days(values: Sequence[Any]) -> np.ndarray:
 _AGENCY_CODES: Final[dict[str, int]] = {agency: i for i, agency in enumerate(AGENCIES)}
 _EVENT_KEYS: Final = itemgetter("person_id", "agency", "event_type", "event_date")
 
-# Every (agency, event type) pair of the vocabulary; `EventColumns.pair` indexes it.
-EVENT_PAIRS: Final[tuple[tuple[str, str], ...]] = tuple(
-    (agency, event_type) for agency in AGENCIES for event_type in EVENT_TYPES[agency])
+# `EventColumns.pair` indexes the vocabulary's (agency, event type) pairs, `EVENT_PAIRS`.
 _PAIR_CODES: Final[dict[str, dict[str, int]]] = {agency: {} for agency in AGENCIES}
 for _code_of_pair, (_agency, _event_type) in enumerate(EVENT_PAIRS):
     _PAIR_CODES[_agency][_event_type] = _code_of_pair
 _PAIR_AGENCY: Final = np.array([_AGENCY_CODES[a] for a, _ in EVENT_PAIRS], np.int64)
 _PAIR_TYPE: Final = np.array([AGENCY_TYPE_CODES[a][t] for a, t in EVENT_PAIRS], np.int64)
-UNKNOWN_PAIR: Final = -1
+UNKNOWN_PAIR: Final = OUTSIDE_VOCABULARY
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -25,5 +27,6 @@ def test_feed_specification_copy_is_in_step_with_shared() -> None:
     shared = ROOT.parent / "shared" / "feed-spec.md"
     copy = ROOT / "data_contracts" / "README.md"
     assert copy.is_file()
-    if shared.is_file():
-        assert copy.read_text(encoding="utf-8") == shared.read_text(encoding="utf-8")
+    if not shared.is_file():
+        pytest.skip(f"the shared specification {shared} is absent: the copy is not compared")
+    assert copy.read_text(encoding="utf-8") == shared.read_text(encoding="utf-8")

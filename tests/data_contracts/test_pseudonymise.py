@@ -50,14 +50,17 @@ def test_empty_cells_stay_empty() -> None:
     assert tokens.notna().tolist() == [True, False, False]
 
 
-def test_short_or_missing_key_is_refused(tmp_path: Path) -> None:
+def test_short_or_missing_key_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                         ) -> None:
+    monkeypatch.delenv(KEY_ENV_VAR, raising=False)
     short = tmp_path / "short.key"
     short.write_bytes(b"x" * 31)
     with pytest.raises(PseudonymisationError, match="too short"):
-        load_key(short, environ={})
+        load_key(short)
     with pytest.raises(PseudonymisationError, match="no key"):
-        load_key(None, environ={})
-    assert load_key(None, environ={KEY_ENV_VAR: KEY.decode()}) == KEY
+        load_key(None)
+    monkeypatch.setenv(KEY_ENV_VAR, KEY.decode())
+    assert load_key(None) == KEY
 
 
 def _pseudonymise(src: Path, dst: Path, *options: str, env: dict[str, str] | None = None):  # noqa: ANN202

@@ -1,0 +1,97 @@
+"""Property: an agency record is accepted or rejected alike, with the same reasons, whether it
+arrives as a feed row (quarantined with its reasons) or in a case payload (a 422 naming
+each field), since both run the rules of `data_contracts.rules`.
+
+For a live case the extract date is today, so the feed is validated as of today.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from api.case_payload import CasePayload, _utc_today
+from data_contracts.validate import validate_frames
+from data_contracts.vocab import AGENCIES, EVENT_TYPES, event_feed
+from tests.api import factories
+from tests.data_contracts import factories as feed_factories
+
+TODAY = _utc_today()
+ALL_TYPES = sorted({t for types in EVENT_TYPES.values() for t in types} | {"bogus"})
+
+
+@st.composite
+def records(draw: st.DrawFn) -> dict[str, Any]:
+    """A record of a known agency that may break any of the rules a feed row can."""
+    agency = draw(st.sampled_from(AGENCIES))
+    event_type = draw(st.one_of(st.sampled_from(EVENT_TYPES[agency]), st.sampled_from(ALL_TYPES)))
+    event_date = TODAY + dt.timedelta(days=draw(st.integers(-400, 3)))
+    recorded = draw(st.one_of(st.none(), st.integers(-3, 400)))
+    value = draw(st.one_of(st.none(), st.sampled_from([0.0, 100.0, -0.5, 100.5, 2.0]),
+                           st.floats(-1000, 1000, allow_nan=False)))
+    return {"agency": agency, "person_id": "P1", "event_date": event_date,
+            "recorded_date": None if recorded is None else event_date + dt.timedelta(recorded),
+            "event_type": event_type, "value": value}
+
+
+def _feed_reasons(record: dict[str, Any]) -> list[str]:
+    """The reasons a feed quarantines the record's row with (none when it is accepted)."""
+    row = {"person_id": record["person_id"], "event_date": record["event_date"].isoformat(),
+           "recorded_date": "" if record["recorded_date"] is None
+           else record["recorded_date"].isoformat(),
+           "event_type": record["event_type"],
+           "value": "" if record["value"] is None else repr(record["value"])}
+    frames = {"referrals": pd.DataFrame([feed_factories.referral_row()]),
+              event_feed(record["agency"]): pd.DataFrame([row])}
+    quarantine = validate_frames(frames, extract_date=TODAY).quarantine[event_feed(
+        record["agency"])]
+    return [] if quarantine.empty else str(quarantine["reason"].iloc[0]).split("; ")
+
+
+def _case_reasons(record: dict[str, Any]) -> list[str]:
+    """The reasons a case payload holding the record is refused with (none when accepted)."""
+    case = factories.case(events=0)
+    case["events"] = [{**record, "event_date": record["event_date"].isoformat(),
+                       "recorded_date": record["recorded_date"] and
+                       record["recorded_date"].isoformat()}]
+    try:
+        CasePayload.model_validate_json(json.dumps(case))
+    except ValidationError as refused:
+        return [f"{error['loc'][2]}: {error['ctx']['reason']}" for error in refused.errors()]
+    return []
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(record=records())
+def test_a_feed_row_and_a_case_record_are_judged_alike(record: dict[str, Any]) -> None:
+    assert _case_reasons(record) == _feed_reasons(record)
+
+
+def test_each_rule_is_met_by_both_paths_with_the_same_reason() -> None:
+    # The hand-picked examples the property must cover, one rule each.
+    ten_days_ago = TODAY - dt.timedelta(days=10)
+    base = {"agency": "police", "person_id": "P1", "event_date": ten_days_ago,
+            "recorded_date": None, "event_type": "arrest", "value": None}
+    cases = [
+        ({}, []),
+        ({"event_type": "ehcp"}, ["event_type: not in police vocabulary"]),
+        ({"event_date": TODAY + dt.timedelta(days=1)}, ["event_date: after extract date"]),
+        ({"recorded_date": TODAY + dt.timedelta(days=1)}, ["recorded_date: after extract date"]),
+        ({"recorded_date": ten_days_ago - dt.timedelta(days=1)},
+         ["recorded_date: before event_date"]),
+        ({"value": 2.0}, ["value: not allowed for this event_type"]),
+        ({"agency": "education", "event_type": "attendance_rate"},
+         ["value: missing for attendance_rate"]),
+        ({"agency": "education", "event_type": "attendance_rate", "value": 100.5},
+         ["value: outside 0 to 100"]),
+    ]
+    for change, reasons in cases:
+        record = {**base, **change}
+        assert _feed_reasons(record) == reasons, change
+        assert _case_reasons(record) == reasons, change
