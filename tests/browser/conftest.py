@@ -27,7 +27,7 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, Route
 
 from api.app import create_app
 from api.store import init_db
-from tests.api.conftest import make_settings
+from tests.api.conftest import issue_keys, make_settings
 from tests.api.fakes import FakeScorer
 
 CHROMIUM = Path(os.environ.get("SAFEGUARD_CHROMIUM", "/usr/bin/chromium"))
@@ -42,9 +42,10 @@ PAGE_TIMEOUT_MS = 30_000
 
 @dataclass
 class ServedApp:
-    """The app listening on 127.0.0.1, and the address the browser knows it by."""
+    """The app listening on 127.0.0.1, the address the browser knows it by, a key per role."""
 
     port: int
+    keys: dict[str, str]
 
     @property
     def origin(self) -> str:
@@ -59,7 +60,9 @@ def served_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApp]:
     """The app (SQLite, the fake scorer) served by uvicorn in a thread on a free port."""
     url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'api.db'}"
     init_db(url)
-    app = create_app(make_settings(url), FakeScorer())
+    settings = make_settings(url)
+    keys, _ = issue_keys(settings)
+    app = create_app(settings, FakeScorer())
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
@@ -70,7 +73,7 @@ def served_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApp]:
         if not thread.is_alive() or time.monotonic() > deadline:
             pytest.fail("the app did not start serving within 30 s", pytrace=False)
         time.sleep(0.05)
-    yield ServedApp(port=sock.getsockname()[1])
+    yield ServedApp(port=sock.getsockname()[1], keys=keys)
     server.should_exit = True
     thread.join(timeout=10)
     sock.close()

@@ -51,6 +51,21 @@ def test_an_operation_opens_with_its_request_body_and_responses(
     assert offline_page.errors == []
 
 
+def test_a_user_tries_an_operation_with_their_key(
+    offline_page: OfflinePage, served_app: ServedApp
+) -> None:
+    docs = ApiDocsPage(offline_page)
+    docs.operations()
+
+    docs.authorize(served_app.keys["triage"])
+    status, body = docs.try_out("get", "/v1/model")
+
+    assert status == "200"
+    assert '"version": "7"' in body  # the served (fake) model's
+    assert offline_page.outside_requests == []
+    assert offline_page.errors == []
+
+
 OUTSIDE_SCRIPT = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-bundle.js"
 LOAD_SCRIPT = """url => new Promise(resolve => {
     const script = document.createElement("script");
