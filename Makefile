@@ -20,7 +20,7 @@ DEMO_CASE_PY := import json; from api.settings import Settings as S; from model.
 # Front-end assets the service serves itself (never a CDN): npm packages pinned in
 # package.json and package-lock.json, copied into an ignored folder of the app.
 SWAGGER_UI := api/static/vendor/swagger-ui
-SWAGGER_UI_FILES := swagger-ui-bundle.js swagger-ui.css favicon-32x32.png LICENSE
+SWAGGER_UI_FILES := swagger-ui-bundle.js swagger-ui.css favicon-32x32.png LICENSE NOTICE
 ASSETS_STAMP := $(SWAGGER_UI)/.installed
 # The browser the browser tests drive: Debian's Chromium (Playwright downloads none).
 CHROMIUM ?= /usr/bin/chromium
