@@ -59,7 +59,6 @@ class DocsPage:
     """The `/docs` page of one app, rendered once, and the inline script it runs."""
 
     def __init__(self, *, title: str, openapi_url: str, assets_dir: Path) -> None:
-        self.assets_dir = assets_dir
         page = get_swagger_ui_html(
             openapi_url=openapi_url,
             title=f"{title} - API documentation",

@@ -6,14 +6,20 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from collections.abc import Sequence
 
 import pytest
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.testclient import TestClient
 
+from api.app import create_app
+from api.case_payload import CasePayload
+from api.schemas import ScoreResult
 from api.security_headers import install_security_headers
+from tests.api import factories
 from tests.api.conftest import ApiEnv
+from tests.api.fakes import FakeScorer
 
 INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
 
@@ -58,6 +64,20 @@ def test_every_response_carries_the_security_headers(
     assert response.status_code == status
     assert "default-src 'self'" in response.headers["content-security-policy"]
     assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["x-frame-options"] == "DENY"
+
+
+class _FailingScorer(FakeScorer):
+    def score_cases(self, cases: Sequence[CasePayload]) -> list[ScoreResult]:
+        raise RuntimeError("the model fell over")
+
+
+def test_the_safe_500_carries_the_security_headers(api: ApiEnv) -> None:
+    with TestClient(create_app(api.settings, _FailingScorer())) as client:
+        response = client.post("/v1/score", json=factories.case(), headers=api.headers("triage"))
+
+    assert response.status_code == 500
+    assert "default-src 'self'" in response.headers["content-security-policy"]
     assert response.headers["x-frame-options"] == "DENY"
 
 
