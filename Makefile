@@ -17,11 +17,18 @@ DEMO_CASE_PY := import json; from api.settings import Settings as S; from model.
   import ModelRegistry as R; s = S(); r = R(s.mlflow_tracking_uri, model_name=s.model_name, \
   artifact_root=s.mlflow_artifact_root); case = r.load(s.model_alias).golden[-1]["payload"]; \
   open("$(DEMO_DIR)/case.json", "w").write(json.dumps(case, indent=1))
+# Front-end assets the service serves itself (never a CDN): npm packages pinned in
+# package.json and package-lock.json, copied into an ignored folder of the app.
+SWAGGER_UI := api/static/vendor/swagger-ui
+SWAGGER_UI_FILES := swagger-ui-bundle.js swagger-ui.css favicon-32x32.png LICENSE NOTICE
+ASSETS_STAMP := $(SWAGGER_UI)/.installed
+# The browser the browser tests drive: Debian's Chromium (Playwright downloads none).
+CHROMIUM ?= /usr/bin/chromium
 # The load generator for bench/bench_api.py, unpacked here when not installed.
 TOOLS := var/tools
 WRK_DEBS := wrk libluajit-5.1-2 libluajit-5.1-common
 
-.PHONY: help install demo test lint bench clean postgres wrk
+.PHONY: help install assets browser demo test lint bench clean postgres wrk
 
 help:
 	@echo "make demo   - set up, generate an extract, train, promote, create users, serve on :8000"
@@ -39,6 +46,22 @@ $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+# --ignore-scripts: no package runs code at install (swagger-ui-dist's analytics
+# dependency would otherwise try to report the install to its vendor).
+$(ASSETS_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; }
+	SCARF_ANALYTICS=false npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	rm -rf $(SWAGGER_UI) && mkdir -p $(SWAGGER_UI)
+	cp $(addprefix node_modules/swagger-ui-dist/,$(SWAGGER_UI_FILES)) $(SWAGGER_UI)/
+	touch $@
+
+assets: $(ASSETS_STAMP)
+
+browser:
+	@[ -x $(CHROMIUM) ] || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
 postgres:
 	@pg_isready -h 127.0.0.1 -p 5432 >/dev/null 2>&1 || \
 	  (command -v pg_ctlcluster >/dev/null && \
@@ -48,7 +71,7 @@ postgres:
 demo: export SAFEGUARD_DATABASE_URL = sqlite:///$(CURDIR)/$(DEMO_STATE)/safeguard.db
 demo: export SAFEGUARD_MLFLOW_TRACKING_URI = sqlite:///$(CURDIR)/$(DEMO_STATE)/mlflow.db
 demo: export SAFEGUARD_MLFLOW_ARTIFACT_ROOT = $(CURDIR)/$(DEMO_STATE)/mlartifacts
-demo: $(STAMP)
+demo: $(STAMP) $(ASSETS_STAMP)
 	rm -rf $(DEMO_DIR) $(DEMO_STATE)
 	mkdir -p $(DEMO_STATE)
 	$(BIN)/safeguard synth --out $(DEMO_DIR)/extract --referrals $(DEMO_REFERRALS) --seed 42 --format parquet
@@ -70,7 +93,7 @@ demo: $(STAMP)
 	@echo "OpenAPI page: http://$(DEMO_HOST):$(DEMO_PORT)/docs   (Ctrl-C stops the service)"
 	$(BIN)/safeguard serve --host $(DEMO_HOST) --port $(DEMO_PORT) --workers $(DEMO_WORKERS)
 
-test: $(STAMP) postgres
+test: $(STAMP) $(ASSETS_STAMP) browser postgres
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: $(STAMP)
@@ -88,4 +111,4 @@ bench: $(STAMP) wrk
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache node_modules api/static/vendor

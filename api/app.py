@@ -1,6 +1,7 @@
 """The FastAPI application: `create_app(settings, scorer)`.
 
-Routes live under `/v1` (plus `/healthz`, `/readyz`, `/metrics`). The model is
+Routes live under `/v1` (plus `/healthz`, `/readyz`, `/metrics`, and the API's
+documentation page `/docs`, served from the service's own files). The model is
 reached only through the `Scorer` protocol; without one the service runs,
 answers 503 on scoring and says why on `/readyz`.
 """
@@ -10,13 +11,16 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 
 from api.auth import KeyHasher
+from api.docs import SWAGGER_UI_DIR, install_docs
 from api.routes import decisions, errors, metrics, records, scores, system
 from api.schemas import DECISION_SUPPORT_NOTICE
 from api.scoring import NoModel, Scorer
+from api.security_headers import install_security_headers
 from api.settings import Settings, get_settings
 from api.store.db import Store
 
@@ -25,12 +29,16 @@ logger = logging.getLogger(__name__)
 API_VERSION = "1.0.0"
 
 
-def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, scorer: Scorer | None = None, *,
+    docs_assets: Path = SWAGGER_UI_DIR,
+) -> FastAPI:
     """Build the application around one store (one engine) and one scorer.
 
     Args:
         settings: Configuration; read from the environment when omitted.
         scorer: The model; `NoModel` (never ready) when omitted.
+        docs_assets: The folder of Swagger UI's files that `/docs` serves.
 
     The database must already be at the latest schema (`safeguard db upgrade`
     or `api.store.init_db`); `/readyz` says so when it is not.
@@ -52,6 +60,8 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
         description=DECISION_SUPPORT_NOTICE,
         max_body_size=settings.max_body_bytes,
         lifespan=lifespan,
+        docs_url=None,  # `api.docs` serves it from the service's own files
+        redoc_url=None,
         # The service reports through /metrics and its own logs. FastAPI's OpenTelemetry
         # hooks would otherwise look up the global providers on every request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
@@ -67,9 +77,12 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
     for router in (scores.router, decisions.router, records.router, system.router):
         app.include_router(router)
     app.include_router(metrics.router)
+    docs_page = install_docs(app, docs_assets)
     errors.install_error_handlers(app)
-    # Added innermost first: metrics see every response, including the safe 500s.
+    # Added innermost first: metrics see every response, including the safe 500s,
+    # and every response carries the security headers, the safe 500s too.
     app.add_middleware(errors.SafeErrorMiddleware)
+    install_security_headers(app, docs_page.script_sources())
     app.add_middleware(metrics.MetricsMiddleware, metrics=app.state.metrics)
     logger.info("service created (environment %s, model %s)", settings.environment, scorer.version)
     return app

@@ -1,0 +1,97 @@
+"""Every response carries a Content-Security-Policy that lets in nothing but the service,
+and the headers that go with it."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from collections.abc import Sequence
+
+import pytest
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.case_payload import CasePayload
+from api.schemas import ScoreResult
+from api.security_headers import install_security_headers
+from tests.api import factories
+from tests.api.conftest import ApiEnv
+from tests.api.fakes import FakeScorer
+
+INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
+
+
+def _directives(policy: str) -> dict[str, list[str]]:
+    parts = (directive.split() for directive in policy.split(";") if directive.strip())
+    return {name: sources for name, *sources in parts}
+
+
+def _sha256_source(script: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(script.encode()).digest()).decode() + "'"
+
+
+def test_html_pages_carry_a_strict_content_security_policy(api: ApiEnv) -> None:
+    page = api.client.get("/docs")
+
+    policy = _directives(page.headers["content-security-policy"])
+
+    assert policy["default-src"] == ["'self'"]
+    inline_scripts = INLINE_SCRIPT.findall(page.text)
+    assert len(inline_scripts) == 1  # Swagger UI's start-up call, allowed by its hash only
+    assert policy["script-src"] == ["'self'", _sha256_source(inline_scripts[0])]
+    assert policy["frame-ancestors"] == ["'none'"]
+    assert policy["object-src"] == ["'none'"]
+    every_source = [source for sources in policy.values() for source in sources]
+    assert not [s for s in every_source if "unsafe" in s or "*" in s or "//" in s]
+    assert set(every_source) <= {"'self'", "'none'", "data:", _sha256_source(inline_scripts[0])}
+    assert page.headers["x-frame-options"] == "DENY"
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert page.headers["referrer-policy"] == "no-referrer"
+
+
+@pytest.mark.parametrize(("method", "path", "status"), [
+    ("GET", "/healthz", 200), ("GET", "/openapi.json", 200), ("GET", "/v1/model", 401),
+    ("GET", "/nowhere", 404), ("POST", "/v1/score", 401), ("GET", "/redoc", 404),
+])
+def test_every_response_carries_the_security_headers(
+    api: ApiEnv, method: str, path: str, status: int
+) -> None:
+    response = api.client.request(method, path)
+
+    assert response.status_code == status
+    assert "default-src 'self'" in response.headers["content-security-policy"]
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["x-frame-options"] == "DENY"
+
+
+class _FailingScorer(FakeScorer):
+    def score_cases(self, cases: Sequence[CasePayload]) -> list[ScoreResult]:
+        raise RuntimeError("the model fell over")
+
+
+def test_the_safe_500_carries_the_security_headers(api: ApiEnv) -> None:
+    with TestClient(create_app(api.settings, _FailingScorer())) as client:
+        response = client.post("/v1/score", json=factories.case(), headers=api.headers("triage"))
+
+    assert response.status_code == 500
+    assert "default-src 'self'" in response.headers["content-security-policy"]
+    assert response.headers["x-frame-options"] == "DENY"
+
+
+def test_a_page_with_its_own_policy_keeps_it_and_gets_the_rest() -> None:
+    app = FastAPI()
+
+    @app.get("/page")
+    def page() -> HTMLResponse:
+        own_policy = {"Content-Security-Policy": "default-src 'none'"}
+        return HTMLResponse("<p>hello</p>", headers=own_policy)
+
+    install_security_headers(app)
+    response = TestClient(app).get("/page")
+
+    assert response.headers.get_list("content-security-policy") == ["default-src 'none'"]
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["referrer-policy"] == "no-referrer"

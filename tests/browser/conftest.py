@@ -1,0 +1,142 @@
+"""Browser fixtures: the app served on an ephemeral port, and headless Chromium offline.
+
+Chromium is Debian's (`make browser` installs it; Playwright downloads no browser).
+Every page is offline but for the service: each request to another origin is aborted
+and recorded, and the test fails on it, as on any console error (a Content-Security-
+Policy refusal is one) or uncaught script error.
+
+The browser reaches the service by a name (`SERVICE_HOST`) that Chromium resolves to
+127.0.0.1, as a user's browser reaches a deployed service: code that behaves
+differently on `localhost` (Swagger UI's validator badge does) is tested as deployed.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, Route, sync_playwright
+
+from api.app import create_app
+from api.store import init_db
+from tests.api.conftest import issue_keys, make_settings
+from tests.api.fakes import FakeScorer
+
+CHROMIUM = Path(os.environ.get("SAFEGUARD_CHROMIUM", "/usr/bin/chromium"))
+SERVICE_HOST = "safeguard.test"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    f"--host-resolver-rules=MAP {SERVICE_HOST} 127.0.0.1",
+]
+PAGE_TIMEOUT_MS = 30_000
+
+
+@dataclass
+class ServedApp:
+    """The app listening on 127.0.0.1, the address the browser knows it by, a key per role."""
+
+    port: int
+    keys: dict[str, str]
+
+    @property
+    def origin(self) -> str:
+        return f"http://{SERVICE_HOST}:{self.port}"
+
+    def url(self, path: str) -> str:
+        return self.origin + path
+
+
+@pytest.fixture(scope="session")
+def served_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApp]:
+    """The app (SQLite, the fake scorer) served by uvicorn in a thread on a free port."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'api.db'}"
+    init_db(url)
+    settings = make_settings(url)
+    keys, _ = issue_keys(settings)
+    app = create_app(settings, FakeScorer())
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            pytest.fail("the app did not start serving within 30 s", pytrace=False)
+        time.sleep(0.05)
+    yield ServedApp(port=sock.getsockname()[1], keys=keys)
+    server.should_exit = True
+    thread.join(timeout=10)
+    sock.close()
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    """Debian's headless Chromium; the test fails (never skips) when it is missing."""
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"no Chromium at {CHROMIUM}: `make browser` installs it "
+                    "(or set SAFEGUARD_CHROMIUM to a Chromium binary)", pytrace=False)
+    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+@dataclass
+class OfflinePage:
+    """A browser tab that reaches only the service, and what it tried and complained of."""
+
+    page: Page
+    served: ServedApp
+    outside_requests: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def open(self, path: str) -> Page:
+        self.page.goto(self.served.url(path))
+        return self.page
+
+    def route(self, route: Route) -> None:
+        parts = urlsplit(route.request.url)
+        if parts.scheme in ("http", "https") and f"{parts.hostname}:{parts.port}" != \
+                f"{SERVICE_HOST}:{self.served.port}":
+            self.outside_requests.append(route.request.url)
+            route.abort("blockedbyclient")
+            return
+        route.continue_()
+
+    def console(self, message: ConsoleMessage) -> None:
+        if message.type == "error":
+            self.errors.append(f"console: {message.text}")
+
+
+@pytest.fixture
+def offline_page(browser: Browser, served_app: ServedApp) -> Iterator[OfflinePage]:
+    """A fresh tab (its own context) on the served app, the network blocked but for it.
+
+    The test fails afterwards if the page tried to reach anything else, or logged an error.
+    """
+    context = browser.new_context()
+    context.set_default_timeout(PAGE_TIMEOUT_MS)
+    page = context.new_page()
+    offline = OfflinePage(page=page, served=served_app)
+    context.route("**/*", offline.route)
+    page.on("console", offline.console)
+    page.on("pageerror", lambda error: offline.errors.append(f"script error: {error}"))
+    yield offline
+    context.close()
+    assert offline.outside_requests == [], "the page tried to reach other hosts"
+    assert offline.errors == [], "the page logged errors"
