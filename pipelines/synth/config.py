@@ -30,7 +30,9 @@ class SynthConfig:
         extract_date: The day the extract was taken; nothing in it is later.
         referral_start: First possible referral date.
         history_start: First possible agency record date.
-        base_rate: Target share of referrals with an outcome within 365 days.
+        child_base_rate: Target share of children's referrals with an outcome within 365 days.
+        adult_base_rate: The same for adults at risk (published: s42 enquiries are 28.9%
+            of safeguarding concerns).
         corrupt: Whether to inject a few deliberately broken rows.
         corrupt_event_share: Share of event rows to add as broken copies.
     """
@@ -41,7 +43,8 @@ class SynthConfig:
     extract_date: date = field(default=date(2026, 9, 30))
     referral_start: date = field(default=date(2020, 1, 1))
     history_start: date = field(default=date(2015, 1, 1))
-    base_rate: float = 0.15
+    child_base_rate: float = 0.16
+    adult_base_rate: float = 0.289
     corrupt: bool = True
     corrupt_event_share: float = 0.0002
 
@@ -52,8 +55,8 @@ class SynthConfig:
             raise ValueError(f"file_format must be one of {FEED_FORMATS}")
         if not self.history_start < self.referral_start < self.extract_date:
             raise ValueError("need history_start < referral_start < extract_date")
-        if not 0.0 < self.base_rate < 1.0:
-            raise ValueError("base_rate must be in (0, 1)")
+        if not (0.0 < self.child_base_rate < 1.0 and 0.0 < self.adult_base_rate < 1.0):
+            raise ValueError("base rates must be in (0, 1)")
 
     @property
     def extract_day(self) -> int:

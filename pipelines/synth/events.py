@@ -29,7 +29,7 @@ ADULT_AGE: Final = 18
 # Rates per person-year. Police and probation data are sparse; adversity multiplies
 # every rate by exp(slope * adversity + person frailty).
 RATES: Final[dict[tuple[str, str], RateSpec]] = {
-    ("police", "domestic_abuse_incident"): RateSpec(0.01, 0.10, 1.0, 13),
+    ("police", "domestic_abuse_incident"): RateSpec(0.01, 0.055, 1.0, 13),
     ("police", "dash_high_risk"): RateSpec(0.0, 0.02, 1.2, 16),
     ("police", "missing_episode"): RateSpec(0.05, 0.01, 1.1, 8),
     ("police", "arrest"): RateSpec(0.03, 0.05, 1.0, 10),
@@ -41,8 +41,8 @@ RATES: Final[dict[tuple[str, str], RateSpec]] = {
     ("health", "ae_attendance"): RateSpec(0.18, 0.18, 0.5),
     ("health", "unexplained_injury"): RateSpec(0.015, 0.004, 1.1, 0, 12),
     ("health", "missed_appointment"): RateSpec(0.15, 0.15, 0.7),
-    ("health", "mental_health_contact"): RateSpec(0.04, 0.12, 0.8, 8),
-    ("health", "substance_misuse_contact"): RateSpec(0.01, 0.05, 1.1, 12),
+    ("health", "mental_health_contact"): RateSpec(0.04, 0.29, 0.8, 8),
+    ("health", "substance_misuse_contact"): RateSpec(0.01, 0.04, 1.1, 12),
     ("health", "maternity_concern"): RateSpec(0.0, 0.04, 1.0, 16, 45),
     ("health", "self_harm"): RateSpec(0.03, 0.02, 0.9, 10),
     ("education", "suspension"): RateSpec(0.05, 0.0, 1.0, 6, 16),
@@ -70,7 +70,7 @@ RATES: Final[dict[tuple[str, str], RateSpec]] = {
 # Share of households about which each agency holds (and shares) any records.
 AGENCY_SHARING: Final[dict[str, float]] = {
     "police": 0.97,
-    "health": 0.6,
+    "health": 0.75,
     "education": 0.85,
     "social_care": 0.95,
     "housing": 0.4,

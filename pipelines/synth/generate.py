@@ -33,7 +33,7 @@ class ExtractSummary:
     n_corruptions: int
     base_rate: float  # share labelled 1 among referrals with complete follow-up
     incomplete_share: float
-    intercept: float
+    intercepts: tuple[float, float]  # children's, adults at risk's
     seconds: float
 
     @property
@@ -118,7 +118,7 @@ def generate_extract(
         n_corruptions=len(corruptions),
         base_rate=float(data.truth.label[complete].mean()) if complete.any() else float("nan"),
         incomplete_share=float(1 - complete.mean()),
-        intercept=data.intercept,
+        intercepts=data.intercepts,
         seconds=time.perf_counter() - started,
     )
     logger.info("wrote %d feeds to %s in %.1f s", len(tables), out_dir, summary.seconds)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import numpy as np
+
 from pipelines.synth.config import SynthConfig, spawn_generators
 from pipelines.synth.events import Events, background_events, record
 from pipelines.synth.outcomes import Outcomes, Truth, draw_outcomes, draw_truth
@@ -27,7 +29,7 @@ class SyntheticData:
     events: Events
     truth: Truth
     outcomes: Outcomes
-    intercept: float
+    intercepts: tuple[float, float]  # children's, adults at risk's
 
     @property
     def memberships(self) -> Memberships:
@@ -61,7 +63,12 @@ def generate_data(config: SynthConfig) -> SyntheticData:
         events.size,
     )
     score = risk_score(referrals, memberships_of(population), events)
-    intercept = calibrated_intercept(score, config.base_rate)
-    truth = draw_truth(referrals, intercept + score, config.extract_day, rng=rng["truth"])
+    adult = referrals.is_adult
+    intercepts = (
+        calibrated_intercept(score[~adult], config.child_base_rate),
+        calibrated_intercept(score[adult], config.adult_base_rate),
+    )
+    logit = score + np.where(adult, intercepts[1], intercepts[0])
+    truth = draw_truth(referrals, logit, config.extract_day, rng=rng["truth"])
     outcomes = draw_outcomes(referrals, truth, config.extract_day, rng=rng["outcomes"])
-    return SyntheticData(population, referrals, events, truth, outcomes, intercept)
+    return SyntheticData(population, referrals, events, truth, outcomes, intercepts)

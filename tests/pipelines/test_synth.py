@@ -37,7 +37,7 @@ from pipelines.synth import SynthConfig, generate_extract
 from pipelines.synth.codes import EVENT_CODE, NEED, NO_DAY, SOURCE
 from pipelines.synth.config import to_day
 from pipelines.synth.events import Events
-from pipelines.synth.population import ROLE
+from pipelines.synth.population import ROLE, SEX
 from pipelines.synth.referrals import Referrals
 from pipelines.synth.risk import Memberships, risk_score
 
@@ -250,6 +250,7 @@ def _one_referral(age: int = 3) -> tuple[Referrals, Memberships]:
         is_adult=np.array([False]),
         source=np.array([SOURCE["police"]]),
         need=np.array([NEED["domestic_abuse"]]),
+        sex=np.array([SEX["female"]]),
     )
     members = Memberships(
         household=np.zeros(3, dtype=np.int64),
