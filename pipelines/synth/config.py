@@ -9,6 +9,7 @@ from typing import Final
 import numpy as np
 
 from data_contracts.vocab import FEED_FORMATS
+from pipelines.synth.disparities import Strengths, check_strengths, default_strengths
 
 EPOCH: Final = date(1970, 1, 1)
 DAYS_PER_YEAR: Final = 365.25
@@ -35,6 +36,8 @@ class SynthConfig:
             of safeguarding concerns).
         corrupt: Whether to inject a few deliberately broken rows.
         corrupt_event_share: Share of event rows to add as broken copies.
+        disparities: Strength of each planted disparity, as ``(name, strength)`` pairs
+            (``pipelines.synth.disparities``); mechanisms not named are off.
     """
 
     n_referrals: int = 10_000
@@ -47,6 +50,7 @@ class SynthConfig:
     adult_base_rate: float = 0.289
     corrupt: bool = True
     corrupt_event_share: float = 0.0002
+    disparities: Strengths = field(default_factory=default_strengths)
 
     def __post_init__(self) -> None:
         if self.n_referrals < 1:
@@ -57,6 +61,7 @@ class SynthConfig:
             raise ValueError("need history_start < referral_start < extract_date")
         if not (0.0 < self.child_base_rate < 1.0 and 0.0 < self.adult_base_rate < 1.0):
             raise ValueError("base rates must be in (0, 1)")
+        check_strengths(self.disparities)
 
     @property
     def extract_day(self) -> int:

@@ -21,7 +21,13 @@ from data_contracts.vocab import (
     REFERRAL_SOURCES,
     SEXES,
 )
-from pipelines.synth.anchors import ANCHORS, TOLERANCE, Anchor
+from pipelines.synth.anchors import (
+    ANCHORS,
+    GROUP_CHECK_REFERRALS,
+    PLAUSIBLE_GROUP_MIN,
+    TOLERANCE,
+    Anchor,
+)
 from pipelines.synth.codes import codes
 from pipelines.synth.model import SyntheticData, memberships_of
 from pipelines.synth.risk import EventIndex, household_pairs
@@ -148,3 +154,58 @@ def realism_table(rows: list[RealismRow], title: str) -> Table:
         )
     return table
 
+
+
+AUDITED_SEXES: Final = ("female", "male")  # `unknown` is only the 1.8% unborn: not plausible
+
+
+def group_counts(data: SyntheticData) -> dict[str, int]:
+    """Labelled referrals per ethnicity group and per ethnicity x disability and x sex.
+
+    Sex ``unknown`` (pre-birth referrals, 1.8% of children's) is left out: crossed with
+    any ethnicity group it is too small for the published proportions to make 300
+    labelled referrals plausible at 100,000 referrals.
+    """
+    referrals, population = data.referrals, data.population
+    labelled = data.truth.follow_up_complete
+    ethnicity = population.household_ethnicity[population.person_household[referrals.person]]
+    disabled = population.person_disability[referrals.person]
+    counts: dict[str, int] = {}
+    for code, group in enumerate(ETHNICITY_GROUPS):
+        mine = labelled & (ethnicity == code)
+        counts[group] = int(mine.sum())
+        for flag, name in ((True, "disabled"), (False, "not disabled")):
+            counts[f"{group} x {name}"] = int((mine & (disabled == flag)).sum())
+        for sex in AUDITED_SEXES:
+            counts[f"{group} x {sex}"] = int((mine & (referrals.sex == SEXES.index(sex))).sum())
+    return counts
+
+
+def groups_table(counts: dict[str, int], n_referrals: int) -> Table:
+    """Group sizes; below 100,000 referrals also what they come to at 100,000."""
+    scale = GROUP_CHECK_REFERRALS / n_referrals
+    table = Table(title=f"Labelled referrals per audited group ({n_referrals:,} referrals)")
+    table.add_column("group")
+    table.add_column("labelled", justify="right")
+    if scale > 1:
+        table.add_column(f"x {scale:.1f} (at {GROUP_CHECK_REFERRALS:,})", justify="right")
+    table.add_column(f"at least {PLAUSIBLE_GROUP_MIN} at {GROUP_CHECK_REFERRALS:,}", justify="right")
+    for group, count in counts.items():
+        at_check = count * max(scale, 1.0)
+        projected = [f"{at_check:,.0f}"] if scale > 1 else []
+        ok = "yes" if at_check >= PLAUSIBLE_GROUP_MIN else "NO"
+        table.add_row(group, f"{count:,}", *projected, ok)
+    return table
+
+
+def groups_large_enough(counts: dict[str, int], n_referrals: int) -> bool:
+    """At or above 100,000 referrals, every audited group has 300 labelled referrals."""
+    return n_referrals < GROUP_CHECK_REFERRALS or min(counts.values()) >= PLAUSIBLE_GROUP_MIN
+
+
+def true_probability_auc(data: SyntheticData) -> float:
+    """ROC AUC of the true probability against the drawn labels (follow-up complete)."""
+    from sklearn.metrics import roc_auc_score
+
+    complete = data.truth.follow_up_complete
+    return float(roc_auc_score(data.truth.label[complete], data.truth.probability[complete]))

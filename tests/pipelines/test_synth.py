@@ -176,7 +176,8 @@ def test_recorded_date_is_never_before_event_date_except_injected_rows(extract_d
     for feed in EVENT_FEEDS:
         events = _read(extract_dir, feed)
         recorded = events["recorded_date"]
-        early = (recorded != "") & (recorded < events["event_date"])
+        well_formed = events["event_date"].str.fullmatch(r"\d{4}-\d{2}-\d{2}")
+        early = (recorded != "") & well_formed & (recorded < events["event_date"])
         injected = corruptions.loc[
             (corruptions["feed"] == feed)
             & (corruptions["rule"] == "recorded_date_before_event_date"),
