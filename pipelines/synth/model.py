@@ -9,8 +9,8 @@ import numpy as np
 
 from pipelines.synth.config import SynthConfig, spawn_generators
 from pipelines.synth.events import Events, background_events, person_factors, record
-from pipelines.synth.plant import plant_disparities
 from pipelines.synth.outcomes import Outcomes, Truth, draw_outcomes, draw_truth
+from pipelines.synth.plant import plant_disparities
 from pipelines.synth.population import Population, build_population
 from pipelines.synth.referrals import Referrals, build_referrals
 from pipelines.synth.risk import Memberships, calibrated_intercept, risk_score

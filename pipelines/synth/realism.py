@@ -68,7 +68,7 @@ def _share(mask: np.ndarray, among: np.ndarray) -> float:
 
 
 def re_referral_share(data: SyntheticData) -> float:
-    """Children's referrals (with a full year of look-back) whose subject had one in the year before."""
+    """Children's referrals (with a year of look-back) whose subject had one in the year before."""
     referrals = data.referrals
     order = np.lexsort((referrals.day, referrals.person))
     person, day = referrals.person[order], referrals.day[order]
@@ -189,7 +189,7 @@ def groups_table(counts: dict[str, int], n_referrals: int) -> Table:
     table.add_column("labelled", justify="right")
     if scale > 1:
         table.add_column(f"x {scale:.1f} (at {GROUP_CHECK_REFERRALS:,})", justify="right")
-    table.add_column(f"at least {PLAUSIBLE_GROUP_MIN} at {GROUP_CHECK_REFERRALS:,}", justify="right")
+    table.add_column(f"{PLAUSIBLE_GROUP_MIN}+ at {GROUP_CHECK_REFERRALS:,}", justify="right")
     for group, count in counts.items():
         at_check = count * max(scale, 1.0)
         projected = [f"{at_check:,.0f}"] if scale > 1 else []
