@@ -1,12 +1,24 @@
-"""Benchmark of `safeguard synth`: 100,000 referrals written as CSV into a temporary directory.
+"""Benchmark of `safeguard synth`: the whole command (start-up included), 100,000 referrals.
 
-Run: ``.venv/bin/python bench/bench_synth.py [--referrals N] [--format csv|parquet]``
+Each round runs, one after the other, a reference and the command, each in its own
+process, and prints the command's wall time and peak RSS, and its wall time as a ratio
+to the reference of the same round (the machine is shared, so the ratio is the steadier
+figure). The reference is plain numpy and pyarrow work of the extract's size: draw as
+many event rows as the extract holds, sort them by person and day, and write them as one
+CSV. With ``--baseline-code DIR`` (another version's source tree, e.g. from
+``git archive``) each round also runs that version's ``safeguard synth`` and prints the
+ratio of the two. Then the truth's figures: base rate and true-probability ROC AUC.
+
+Run: ``.venv/bin/python bench/bench_synth.py [--referrals N] [--format csv|parquet]
+[--rounds R] [--disparities default|none|...] [--baseline-code DIR]``
 """
 
 from __future__ import annotations
 
 import argparse
-import resource
+import os
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -14,38 +26,72 @@ from pathlib import Path
 import pyarrow.parquet as pq
 from sklearn.metrics import roc_auc_score
 
-from pipelines.synth import SynthConfig, generate_extract
-
 DEFAULT_REFERRALS = 100_000
+EVENTS_PER_REFERRAL = 45  # about what the generator writes
 KIB_PER_GIB = 1024 * 1024
+SAFEGUARD = Path(sys.executable).with_name("safeguard")
+REFERENCE = """
+import sys
+import numpy as np, pyarrow as pa, pyarrow.csv as csv
+n = int(sys.argv[1]); rng = np.random.default_rng(0)
+person = rng.integers(0, n // 10, n); day = rng.integers(16000, 20700, n)
+order = np.lexsort((day, person))
+table = pa.table({"person": person[order], "day": day[order],
+                  "recorded": day[order] + rng.integers(0, 30, n),
+                  "type": rng.integers(0, 40, n)[order], "value": rng.random(n)[order]})
+csv.write_csv(table, sys.argv[2])
+"""
+
+
+def timed(command: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (GiB) of one command run in its own process."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"failed: {' '.join(command)}")
+    return time.perf_counter() - started, usage.ru_maxrss / KIB_PER_GIB
+
+
+def baseline_command(code: Path, args: list[str]) -> list[str]:
+    """``safeguard`` with the project code of another version."""
+    start = f"import sys; sys.path.insert(0, {str(code)!r}); from api.cli import main; main()"
+    return [sys.executable, "-c", start, *args]
 
 
 def main() -> None:
-    """Generate an extract, then print time, sizes, memory and the truth's figures."""
+    """Alternate reference and command; print times, ratios, memory and the truth's figures."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--referrals", type=int, default=DEFAULT_REFERRALS)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--format", default="csv", choices=("csv", "parquet"))
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--disparities", default="default")
+    parser.add_argument("--baseline-code", type=Path, default=None)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        out_dir = Path(tmp) / "extract"
-        started = time.perf_counter()
-        summary = generate_extract(
-            SynthConfig(n_referrals=args.referrals, seed=args.seed, file_format=args.format),
-            out_dir=out_dir,
-        )
-        wall = time.perf_counter() - started
-        truth = pq.read_table(summary.truth_path).to_pandas()
-    peak_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / KIB_PER_GIB
+        out = Path(tmp) / "extract"
+        common = ["synth", "--referrals", str(args.referrals), "--seed", str(args.seed),
+                  "--format", args.format]
+        synth = [str(SAFEGUARD), *common, "--out", str(out), "--disparities", args.disparities]
+        reference = [sys.executable, "-c", REFERENCE,
+                     str(args.referrals * EVENTS_PER_REFERRAL), str(Path(tmp) / "reference.csv")]
+        print(f"referrals {args.referrals:,} ({args.format}, seed {args.seed}, "
+              f"disparities {args.disparities})")
+        for round_number in range(1, args.rounds + 1):
+            reference_wall, _ = timed(reference)
+            wall, peak = timed(synth)
+            print(f"round {round_number}: synth {wall:.1f} s, peak RSS {peak:.2f} GiB; "
+                  f"reference {reference_wall:.1f} s; ratio {wall / reference_wall:.2f}")
+            if args.baseline_code is not None:
+                base_out = Path(tmp) / "baseline"
+                command = baseline_command(args.baseline_code, [*common, "--out", str(base_out)])
+                base_wall, base_peak = timed(command)
+                print(f"         baseline {base_wall:.1f} s, peak RSS {base_peak:.2f} GiB; "
+                      f"synth / baseline {wall / base_wall:.2f}")
+        truth = pq.read_table(Path(tmp) / "extract.truth.parquet").to_pandas()
     complete = truth[truth["follow_up_complete"]]
     auc = roc_auc_score(complete["label"].astype(int), complete["true_probability"])
-    print(f"referrals requested     {args.referrals:,} ({args.format}, seed {args.seed})")
-    print(f"wall time               {wall:.1f} s")
-    for feed, rows in summary.rows.items():
-        print(f"rows {feed:<19} {rows:,}")
-    print(f"total event rows        {summary.event_rows:,}")
-    print(f"injected broken rows    {summary.n_corruptions:,}")
-    print(f"peak RSS                {peak_gib:.2f} GiB")
     print(f"base rate (complete)    {complete['label'].mean():.3f}")
     print(f"incomplete follow-up    {1 - truth['follow_up_complete'].mean():.3f}")
     print(f"true-probability AUC    {auc:.3f} (follow-up complete referrals)")

@@ -21,7 +21,11 @@ class FeedFormat(StrEnum):
 
 
 def synth(
-    out: Annotated[Path, typer.Option(help="Directory to write the extract into (created).")],
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Directory to write the extract into (created); "
+                     "optional with --realism-report."),
+    ] = None,
     referrals: Annotated[int, typer.Option(min=1, help="Number of referrals.")] = 10_000,
     seed: Annotated[int, typer.Option(help="Random seed; same seed, same extract.")] = 0,
     format: Annotated[FeedFormat, typer.Option("--format", help="File format of the feeds.")] = (
@@ -40,20 +44,41 @@ def synth(
         typer.Option("--clean", help="Inject no deliberately broken rows "
                      "(by default a few are injected and listed in <out>.corruptions.csv)."),
     ] = False,
+    disparities: Annotated[
+        str,
+        typer.Option(help="Planted disparities: default, none, or name=strength pairs, "
+                     "comma separated, optionally after default or none "
+                     "(e.g. none,police_recording_black=2). See pipelines/SYNTHETIC_DATA.md."),
+    ] = "default",
+    realism_report: Annotated[
+        bool,
+        typer.Option("--realism-report", help="Print each published figure beside the "
+                     "generator's; exit 1 when one is outside the tolerance."),
+    ] = False,
 ) -> None:
     """Generate a realistic synthetic multi-agency extract that follows the feed specification."""
     from dataclasses import replace
 
-    from pipelines.synth import SynthConfig, generate_extract
+    from pipelines.synth import SynthConfig, generate_data, generate_extract
+    from pipelines.synth.disparities import parse_disparities
+    from pipelines.synth.report import print_realism_report
 
-    config = SynthConfig(
-        n_referrals=referrals, seed=seed, file_format=format.value, corrupt=not clean
-    )
+    if out is None and not realism_report:
+        fail("give --out DIRECTORY to write an extract (or --realism-report)")
+    try:
+        config = SynthConfig(n_referrals=referrals, seed=seed, file_format=format.value,
+                             corrupt=not clean, disparities=parse_disparities(disparities))
+    except ValueError as exc:
+        fail(f"--disparities: {exc}")
     day = parse_date_option(extract_date)
     if day is not None:
         config = replace(config, extract_date=day)
-    summary = generate_extract(config, out_dir=out, truth_path=truth)
-    console.print(summary.as_rich_table())
+    data = generate_data(config)
+    if out is not None:
+        summary = generate_extract(config, out_dir=out, truth_path=truth, data=data)
+        console.print(summary.as_rich_table())
+    if realism_report and not print_realism_report(data, config, console):
+        raise typer.Exit(code=1)
 
 
 def manifest_path_for(output: Path) -> Path:

@@ -9,6 +9,7 @@ from typing import Final
 import numpy as np
 
 from data_contracts.vocab import FEED_FORMATS
+from pipelines.synth.disparities import Strengths, check_strengths, default_strengths
 
 EPOCH: Final = date(1970, 1, 1)
 DAYS_PER_YEAR: Final = 365.25
@@ -30,9 +31,13 @@ class SynthConfig:
         extract_date: The day the extract was taken; nothing in it is later.
         referral_start: First possible referral date.
         history_start: First possible agency record date.
-        base_rate: Target share of referrals with an outcome within 365 days.
+        child_base_rate: Target share of children's referrals with an outcome within 365 days.
+        adult_base_rate: The same for adults at risk (published: s42 enquiries are 28.9%
+            of safeguarding concerns).
         corrupt: Whether to inject a few deliberately broken rows.
         corrupt_event_share: Share of event rows to add as broken copies.
+        disparities: Strength of each planted disparity, as ``(name, strength)`` pairs
+            (``pipelines.synth.disparities``); mechanisms not named are off.
     """
 
     n_referrals: int = 10_000
@@ -41,9 +46,11 @@ class SynthConfig:
     extract_date: date = field(default=date(2026, 9, 30))
     referral_start: date = field(default=date(2020, 1, 1))
     history_start: date = field(default=date(2015, 1, 1))
-    base_rate: float = 0.15
+    child_base_rate: float = 0.16
+    adult_base_rate: float = 0.289
     corrupt: bool = True
     corrupt_event_share: float = 0.0002
+    disparities: Strengths = field(default_factory=default_strengths)
 
     def __post_init__(self) -> None:
         if self.n_referrals < 1:
@@ -52,8 +59,9 @@ class SynthConfig:
             raise ValueError(f"file_format must be one of {FEED_FORMATS}")
         if not self.history_start < self.referral_start < self.extract_date:
             raise ValueError("need history_start < referral_start < extract_date")
-        if not 0.0 < self.base_rate < 1.0:
-            raise ValueError("base_rate must be in (0, 1)")
+        if not (0.0 < self.child_base_rate < 1.0 and 0.0 < self.adult_base_rate < 1.0):
+            raise ValueError("base rates must be in (0, 1)")
+        check_strengths(self.disparities)
 
     @property
     def extract_day(self) -> int:

@@ -8,7 +8,7 @@ from typing import Final
 
 import numpy as np
 
-from data_contracts.vocab import AGENCIES, ETHNICITY_GROUPS
+from data_contracts.vocab import AGENCIES
 from pipelines.synth.codes import AGENCY_OF_CODE, EVENT_CODE, NO_DAY
 from pipelines.synth.config import DAYS_PER_YEAR, SynthConfig, to_day
 from pipelines.synth.population import ROLE, SEX, Population
@@ -29,7 +29,7 @@ ADULT_AGE: Final = 18
 # Rates per person-year. Police and probation data are sparse; adversity multiplies
 # every rate by exp(slope * adversity + person frailty).
 RATES: Final[dict[tuple[str, str], RateSpec]] = {
-    ("police", "domestic_abuse_incident"): RateSpec(0.01, 0.10, 1.0, 13),
+    ("police", "domestic_abuse_incident"): RateSpec(0.01, 0.055, 1.0, 13),
     ("police", "dash_high_risk"): RateSpec(0.0, 0.02, 1.2, 16),
     ("police", "missing_episode"): RateSpec(0.05, 0.01, 1.1, 8),
     ("police", "arrest"): RateSpec(0.03, 0.05, 1.0, 10),
@@ -41,8 +41,8 @@ RATES: Final[dict[tuple[str, str], RateSpec]] = {
     ("health", "ae_attendance"): RateSpec(0.18, 0.18, 0.5),
     ("health", "unexplained_injury"): RateSpec(0.015, 0.004, 1.1, 0, 12),
     ("health", "missed_appointment"): RateSpec(0.15, 0.15, 0.7),
-    ("health", "mental_health_contact"): RateSpec(0.04, 0.12, 0.8, 8),
-    ("health", "substance_misuse_contact"): RateSpec(0.01, 0.05, 1.1, 12),
+    ("health", "mental_health_contact"): RateSpec(0.04, 0.29, 0.8, 8),
+    ("health", "substance_misuse_contact"): RateSpec(0.01, 0.04, 1.1, 12),
     ("health", "maternity_concern"): RateSpec(0.0, 0.04, 1.0, 16, 45),
     ("health", "self_harm"): RateSpec(0.03, 0.02, 0.9, 10),
     ("education", "suspension"): RateSpec(0.05, 0.0, 1.0, 6, 16),
@@ -70,7 +70,7 @@ RATES: Final[dict[tuple[str, str], RateSpec]] = {
 # Share of households about which each agency holds (and shares) any records.
 AGENCY_SHARING: Final[dict[str, float]] = {
     "police": 0.97,
-    "health": 0.6,
+    "health": 0.75,
     "education": 0.85,
     "social_care": 0.95,
     "housing": 0.4,
@@ -78,8 +78,6 @@ AGENCY_SHARING: Final[dict[str, float]] = {
 }
 MALE_ONLY_FACTOR: Final[dict[str, float]] = {"probation": 3.0}  # and 0.4 for others
 FEMALE_ONLY: Final = frozenset({("health", "maternity_concern")})
-# Recorded more often about black households: a recording bias for the fairness audit.
-POLICE_RECORDING_FACTOR_BLACK: Final = 1.3
 ADULT_AT_RISK_FACTOR: Final[dict[tuple[str, str], float]] = {
     ("health", "ae_attendance"): 2.0,
     ("health", "mental_health_contact"): 1.5,
@@ -151,7 +149,7 @@ ABSENCE_TERM_SPREAD: Final = 0.45
 ATTENDANCE = EVENT_CODE[("education", "attendance_rate")]
 
 
-def _person_factors(population: Population, rng: np.random.Generator) -> dict[str, np.ndarray]:
+def person_factors(population: Population, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Per person: agency sharing (by household), subject and adult-at-risk flags."""
     household = population.person_household
     n_households = population.household_token.size
@@ -164,8 +162,6 @@ def _person_factors(population: Population, rng: np.random.Generator) -> dict[st
     adult_at_risk = is_subject & (reference_day - population.person_birth_day >= 18 * DAYS_PER_YEAR)
     factors["subject"] = np.where(is_subject, SUBJECT_RECORD_FACTOR, 1.0)
     factors["adult_at_risk"] = adult_at_risk.astype(float)
-    black = population.household_ethnicity[household] == ETHNICITY_GROUPS.index("black")
-    factors["police"] = factors["police"] * np.where(black, POLICE_RECORDING_FACTOR_BLACK, 1.0)
     return factors
 
 
@@ -203,14 +199,33 @@ def _draw_in_age_band(
 
 
 def background_events(
-    population: Population, config: SynthConfig, *, rng: np.random.Generator
+    population: Population,
+    config: SynthConfig,
+    factors: dict[str, np.ndarray],
+    *,
+    rng: np.random.Generator,
 ) -> Events:
     """Records of every type, over every person's eligible ages since the history start."""
-    factors = _person_factors(population, rng)
     window = (config.history_start_day, config.extract_day)
-    parts = [attendance_events(population, factors["education"], window=window, rng=rng)]
-    for key, spec in RATES.items():
-        multiplier = _type_multiplier(key, spec, population, factors)
+    attendance = attendance_events(population, factors["education"], window=window, rng=rng)
+    rates = rate_events(population, factors, tuple(RATES), window=window, rng=rng)
+    return Events.concat([attendance, rates])
+
+
+def rate_events(
+    population: Population,
+    factors: dict[str, np.ndarray],
+    keys: tuple[tuple[str, str], ...],
+    *,
+    window: tuple[int, int],
+    rng: np.random.Generator,
+    scale: np.ndarray | float = 1.0,
+) -> Events:
+    """Poisson records of the given types at their rates (times ``scale`` per person)."""
+    parts = []
+    for key in keys:
+        spec = RATES[key]
+        multiplier = _type_multiplier(key, spec, population, factors) * scale
         bands = (
             ((spec.min_age, min(spec.max_age + 1, ADULT_AGE)), spec.child),
             ((max(spec.min_age, ADULT_AGE), spec.max_age + 1), spec.adult),

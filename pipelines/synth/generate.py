@@ -12,7 +12,7 @@ from rich.table import Table
 from data_contracts.vocab import EVENT_FEEDS, FEED_FORMATS, FEEDS
 from pipelines.synth.config import SynthConfig, spawn_generators
 from pipelines.synth.corrupt import Corruption, corrupt_tables
-from pipelines.synth.model import generate_data
+from pipelines.synth.model import SyntheticData, generate_data
 from pipelines.synth.tables import extract_tables, referral_ids, truth_table
 from pipelines.synth.writer import write_corruptions, write_feed, write_truth
 
@@ -33,7 +33,7 @@ class ExtractSummary:
     n_corruptions: int
     base_rate: float  # share labelled 1 among referrals with complete follow-up
     incomplete_share: float
-    intercept: float
+    intercepts: tuple[float, float]  # children's, adults at risk's
     seconds: float
 
     @property
@@ -75,7 +75,11 @@ def _clear_stale_feeds(out_dir: Path) -> None:
 
 
 def generate_extract(
-    config: SynthConfig, out_dir: Path, *, truth_path: Path | None = None
+    config: SynthConfig,
+    out_dir: Path,
+    *,
+    truth_path: Path | None = None,
+    data: SyntheticData | None = None,
 ) -> ExtractSummary:
     """Generate a synthetic extract into ``out_dir``; truth and corruptions go beside it.
 
@@ -83,6 +87,7 @@ def generate_extract(
         config: What to generate.
         out_dir: The extract directory (created).
         truth_path: Truth file; by default ``<out_dir>.truth.parquet`` beside ``out_dir``.
+        data: What ``generate_data(config)`` returned, when the caller already has it.
 
     Returns:
         Row counts and headline figures of what was written.
@@ -95,7 +100,7 @@ def generate_extract(
     truth_path = Path(truth_path) if truth_path else beside(out_dir, TRUTH_SUFFIX)
     corruptions_path = beside(out_dir, CORRUPTIONS_SUFFIX)
     _check_outside(out_dir, truth_path)
-    data = generate_data(config)
+    data = data if data is not None else generate_data(config)
     tables = extract_tables(data)
     corruptions: list[Corruption] = []
     if config.corrupt:
@@ -118,7 +123,7 @@ def generate_extract(
         n_corruptions=len(corruptions),
         base_rate=float(data.truth.label[complete].mean()) if complete.any() else float("nan"),
         incomplete_share=float(1 - complete.mean()),
-        intercept=data.intercept,
+        intercepts=data.intercepts,
         seconds=time.perf_counter() - started,
     )
     logger.info("wrote %d feeds to %s in %.1f s", len(tables), out_dir, summary.seconds)

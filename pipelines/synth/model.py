@@ -5,9 +5,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import numpy as np
+
 from pipelines.synth.config import SynthConfig, spawn_generators
-from pipelines.synth.events import Events, background_events, record
+from pipelines.synth.events import Events, background_events, person_factors, record
 from pipelines.synth.outcomes import Outcomes, Truth, draw_outcomes, draw_truth
+from pipelines.synth.plant import plant_disparities
 from pipelines.synth.population import Population, build_population
 from pipelines.synth.referrals import Referrals, build_referrals
 from pipelines.synth.risk import Memberships, calibrated_intercept, risk_score
@@ -15,19 +18,26 @@ from pipelines.synth.triggers import referral_records, trigger_events
 
 logger = logging.getLogger(__name__)
 
-STAGES = ("population", "referrals", "background", "triggers", "recording", "truth", "outcomes")
+STAGES = (
+    "population", "referrals", "background", "triggers", "recording", "truth", "outcomes",
+    "disparities",
+)
 
 
 @dataclass(frozen=True)
 class SyntheticData:
-    """Everything generated for one extract, before it is written."""
+    """Everything generated for one extract, before it is written.
+
+    ``events`` are the records the extract holds (planted disparities applied); the
+    truth was computed from the records as they happened, before them.
+    """
 
     population: Population
     referrals: Referrals
     events: Events
     truth: Truth
     outcomes: Outcomes
-    intercept: float
+    intercepts: tuple[float, float]  # children's, adults at risk's
 
     @property
     def memberships(self) -> Memberships:
@@ -47,21 +57,33 @@ def generate_data(config: SynthConfig) -> SyntheticData:
     rng = spawn_generators(config.seed, STAGES)
     population = build_population(config, rng["population"])
     referrals = build_referrals(population, config, rng=rng["referrals"])
-    background = background_events(population, config, rng=rng["background"])
+    factors = person_factors(population, rng["background"])
+    background = background_events(population, config, factors, rng=rng["background"])
     triggers = trigger_events(population, referrals, rng=rng["triggers"])
     recorded = record(
         Events.concat([background, triggers]), config.extract_day, rng=rng["recording"]
     )
+    del background, triggers
     logged = referral_records(referrals, rng["triggers"])
-    events = Events.concat([recorded, logged.take(logged.recorded_day <= config.extract_day)])
+    true_events = Events.concat(
+        [recorded, logged.take(logged.recorded_day <= config.extract_day)]
+    )
+    del recorded, logged
+    score = risk_score(referrals, memberships_of(population), true_events)
+    events = plant_disparities(true_events, population, config, factors, rng["disparities"])
+    del true_events
     logger.info(
         "generated %d persons, %d referrals, %d records",
         population.n_persons,
         referrals.size,
         events.size,
     )
-    score = risk_score(referrals, memberships_of(population), events)
-    intercept = calibrated_intercept(score, config.base_rate)
-    truth = draw_truth(referrals, intercept + score, config.extract_day, rng=rng["truth"])
+    adult = referrals.is_adult
+    intercepts = (
+        calibrated_intercept(score[~adult], config.child_base_rate),
+        calibrated_intercept(score[adult], config.adult_base_rate),
+    )
+    logit = score + np.where(adult, intercepts[1], intercepts[0])
+    truth = draw_truth(referrals, logit, config.extract_day, rng=rng["truth"])
     outcomes = draw_outcomes(referrals, truth, config.extract_day, rng=rng["outcomes"])
-    return SyntheticData(population, referrals, events, truth, outcomes, intercept)
+    return SyntheticData(population, referrals, events, truth, outcomes, intercepts)

@@ -11,17 +11,21 @@ from data_contracts.vocab import LABEL_WINDOW_DAYS, OUTCOME_TYPES
 from pipelines.synth.referrals import Referrals
 
 OUTCOME: Final[dict[str, int]] = {outcome: code for code, outcome in enumerate(OUTCOME_TYPES)}
-CHILD_OUTCOME_SHARES: Final[dict[str, float]] = {
-    "child_protection_plan": 0.45,
-    "section_47_substantiated": 0.40,
-    "looked_after": 0.15,
-}
+# A positive child follows one of two routes. Protection: a section 47 enquiry that
+# substantiates the concerns (an initial child protection conference), then usually a
+# plan, sometimes care. Care: looked after without a substantiated section 47 first.
+# With children's labels at about 0.15 these give per referral 11.4% substantiated section 47s,
+# 9.8% plans and 5.2% looked after (the published figures, see anchors.py).
+PROTECTION_ROUTE_SHARE: Final = 0.76
+PLAN_AFTER_SECTION_47_SHARE: Final = 0.86  # ICPCs that lead to a plan (9.8 / 11.4)
+CARE_AFTER_SECTION_47_SHARE: Final = 0.14
 QUICK_OUTCOME_SHARE: Final = 0.7  # strategy discussions and section 47s come fast
 QUICK_OUTCOME_DAYS: Final = 90
-SECOND_OUTCOME_SHARE: Final = 0.2  # a child whose section 47 leads on to a plan
-SECOND_OUTCOME_GAP_DAYS: Final = (10, 200)
+CONFERENCE_TO_PLAN_DAYS: Final = (7, 45)
+CARE_AFTER_DAYS: Final = (0, 180)
 LATE_OUTCOME_FACTOR: Final = 0.3  # negatives with an outcome after the 365-day window
 LATE_OUTCOME_DAYS: Final = (LABEL_WINDOW_DAYS + 1, 900)
+LAST_WINDOW_DAY: Final = LABEL_WINDOW_DAYS - 1
 
 
 @dataclass(frozen=True)
@@ -43,11 +47,20 @@ class Truth:
     follow_up_complete: np.ndarray
 
 
-def _outcome_types(is_adult: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    shares = np.array(list(CHILD_OUTCOME_SHARES.values()))
-    child_types = np.array([OUTCOME[o] for o in CHILD_OUTCOME_SHARES])
-    drawn = child_types[rng.choice(shares.size, size=is_adult.size, p=shares)]
-    return np.where(is_adult, OUTCOME["adult_safeguarding_substantiated"], drawn)
+def _first_outcome_types(is_adult: np.ndarray, protection: np.ndarray) -> np.ndarray:
+    child_type = np.where(
+        protection, OUTCOME["section_47_substantiated"], OUTCOME["looked_after"]
+    )
+    return np.where(is_adult, OUTCOME["adult_safeguarding_substantiated"], child_type)
+
+
+def _follow_on(
+    first: np.ndarray, first_day: np.ndarray, share: float, days: tuple[int, int],
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """A share of ``first`` (referral positions) get a later outcome, within the window."""
+    chosen = rng.random(first.size) < share
+    return first[chosen], first_day[chosen] + rng.integers(*days, size=int(chosen.sum()))
 
 
 def draw_outcomes(
@@ -62,28 +75,27 @@ def draw_outcomes(
         rng.integers(QUICK_OUTCOME_DAYS, LABEL_WINDOW_DAYS, positive.size),
     )
     first_day = referrals.day[positive] + gap
-    second = positive[
-        (rng.random(positive.size) < SECOND_OUTCOME_SHARE) & ~referrals.is_adult[positive]
-    ]
-    second_day = first_day[np.searchsorted(positive, second)] + rng.integers(
-        *SECOND_OUTCOME_GAP_DAYS, size=second.size
-    )
+    adult = referrals.is_adult[positive]
+    protection = (rng.random(positive.size) < PROTECTION_ROUTE_SHARE) & ~adult
+    plan, plan_day = _follow_on(positive[protection], first_day[protection],
+                                PLAN_AFTER_SECTION_47_SHARE, CONFERENCE_TO_PLAN_DAYS, rng)
+    care, care_day = _follow_on(positive[protection], first_day[protection],
+                                CARE_AFTER_SECTION_47_SHARE, CARE_AFTER_DAYS, rng)
     negative = np.flatnonzero(~truth.label)
     late = negative[rng.random(negative.size) < LATE_OUTCOME_FACTOR * truth.probability[negative]]
     late_day = referrals.day[late] + rng.integers(*LATE_OUTCOME_DAYS, size=late.size)
-    referral = np.concatenate([positive, second, late])
-    outcome_type = np.concatenate(
-        [
-            _outcome_types(referrals.is_adult[positive], rng),
-            np.where(
-                rng.random(second.size) < 0.8,
-                OUTCOME["child_protection_plan"],
-                OUTCOME["looked_after"],
-            ),
-            _outcome_types(referrals.is_adult[late], rng),
-        ]
-    )
-    day = np.concatenate([first_day, second_day, late_day])
+    referral = np.concatenate([positive, plan, care, late])
+    outcome_type = np.concatenate([
+        _first_outcome_types(adult, protection),
+        np.full(plan.size, OUTCOME["child_protection_plan"]),
+        np.full(care.size, OUTCOME["looked_after"]),
+        _first_outcome_types(referrals.is_adult[late], rng.random(late.size) < 0.5),
+    ])
+    window_end = referrals.day[referral] + LAST_WINDOW_DAY
+    follow_on = np.r_[np.zeros(positive.size, bool), np.ones(plan.size + care.size, bool),
+                      np.zeros(late.size, bool)]
+    day = np.concatenate([first_day, plan_day, care_day, late_day])
+    day = np.where(follow_on, np.minimum(day, window_end), day)
     order = np.lexsort((referral, day))
     kept = order[day[order] <= extract_day]
     return Outcomes(referral=referral[kept], outcome_type=outcome_type[kept], day=day[kept])

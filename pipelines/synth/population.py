@@ -15,7 +15,7 @@ ROLE: Final[dict[str, int]] = {role: code for code, role in enumerate(HOUSEHOLD_
 SEX: Final[dict[str, int]] = {sex: code for code, sex in enumerate(SEXES)}
 
 CHILD_HOUSEHOLD_SHARE: Final = 0.79  # about 80% of referrals are about children
-REPEAT_REFERRAL_SHARE: Final = 0.24
+REPEAT_REFERRAL_SHARE: Final = 0.26
 SECOND_SUBJECT_SHARE: Final = 0.12  # a sibling referred too, in households with siblings
 TWO_PARENT_SHARE: Final = 0.55
 EXTRA_CHILDREN_PROBABILITIES: Final = np.array([0.32, 0.33, 0.19, 0.10, 0.04, 0.02])
@@ -27,25 +27,30 @@ SECOND_HOUSEHOLD_SHARE: Final = 0.015  # adults who also belong to a second hous
 ADULT_HOUSEHOLD_ADVERSITY_SHIFT: Final = -0.3
 
 # Ages of referred children (0..17) and adults at risk (18..99), by single year.
-CHILD_AGE_WEIGHTS: Final = np.array([7, 5, 5, 5, 5] + [5] * 5 + [5.5] * 6 + [7.5] * 2)
+# Fitted so that children's referrals (repeats included) match the published age bands.
+CHILD_AGE_WEIGHTS: Final = np.array([14.8] + [3.33] * 4 + [2.99] * 5 + [4.4] * 6 + [16.0] * 2)
 ADULT_AGE_WEIGHTS: Final = np.concatenate(
     [np.full(7, 1.4), np.full(20, 0.75), np.full(20, 0.85), np.full(15, 1.9), np.full(20, 1.5)]
 )
+# Shares of households; the known groups follow the published CIN shares (white 71.7,
+# mixed 8.8, black 8.6, asian 7.4, other 3.4% of known), 3% are not known.
 ETHNICITY_SHARES: Final[dict[str, float]] = {
-    "asian": 0.09,
-    "black": 0.05,
-    "mixed": 0.06,
-    "white": 0.75,
-    "other": 0.02,
+    "asian": 0.0718,
+    "black": 0.0834,
+    "mixed": 0.0854,
+    "white": 0.6954,
+    "other": 0.034,
     "unknown": 0.03,
 }
 # Referred households skew to the deprived end: decile 1 is the most deprived.
 IMD_DECILE_SHARES: Final = np.array([0.2, 0.16, 0.13, 0.11, 0.09, 0.08, 0.07, 0.06, 0.05, 0.05])
 IMD_MISSING_SHARE: Final = 0.04
 IMD_ADVERSITY_LOADING: Final = 0.6
-SEX_UNKNOWN_SHARE: Final = 0.012
+REFERRED_CHILD_MALE_SHARE: Final = 0.55  # referred children are more often boys
 MOTHER_FIRST_SHARE: Final = 0.88
-DISABILITY_SHARE: Final[dict[str, float]] = {"child": 0.08, "adult_at_risk": 0.55, "adult": 0.12}
+UNBORN_SHARE: Final = 0.023  # primary children first referred before birth
+UNBORN_WEEKS: Final = (2, 26)  # born this many weeks after that first referral
+DISABILITY_SHARE: Final[dict[str, float]] = {"child": 0.126, "adult_at_risk": 0.55, "adult": 0.12}
 FRAILTY_SD: Final = 0.5
 
 
@@ -115,7 +120,9 @@ def _kind_ages(rng: np.random.Generator, kind: str, anchor_age: np.ndarray) -> n
     """Age (years, at the household's reference day) of persons of one kind."""
     n = anchor_age.size
     if kind == "primary_child":
-        return _weighted_ages(rng, CHILD_AGE_WEIGHTS, 0, n)
+        unborn = rng.random(n) < UNBORN_SHARE
+        before_birth = -rng.uniform(*UNBORN_WEEKS, n) * 7 / DAYS_PER_YEAR
+        return np.where(unborn, before_birth, _weighted_ages(rng, CHILD_AGE_WEIGHTS, 0, n))
     if kind == "adult_subject":
         return _weighted_ages(rng, ADULT_AGE_WEIGHTS, 18, n)
     if kind == "sibling":
@@ -142,11 +149,12 @@ KIND_ROLE: Final[dict[str, int]] = {
 
 
 def _sexes(rng: np.random.Generator, kind: np.ndarray) -> np.ndarray:
-    female = rng.random(kind.size) < 0.5
+    """Female or male; a referral before birth reports ``unknown`` (see ``Referrals``)."""
+    male_share = np.where(kind == "primary_child", REFERRED_CHILD_MALE_SHARE, 0.5)
+    female = rng.random(kind.size) >= male_share
     mother = rng.random(kind.size) < MOTHER_FIRST_SHARE
     female = np.where(kind == "parent_1", mother, np.where(kind == "parent_2", ~mother, female))
-    sex = np.where(female, SEX["female"], SEX["male"])
-    return np.where(rng.random(kind.size) < SEX_UNKNOWN_SHARE, SEX["unknown"], sex)
+    return np.where(female, SEX["female"], SEX["male"])
 
 
 def _imd_deciles(rng: np.random.Generator, adversity: np.ndarray) -> np.ndarray:

@@ -9,7 +9,7 @@ import numpy as np
 
 from data_contracts.vocab import CHILD_MAX_AGE, PRESENTING_NEEDS, REFERRAL_SOURCES
 from pipelines.synth.config import DAYS_PER_YEAR, SynthConfig, choose
-from pipelines.synth.population import Population
+from pipelines.synth.population import SEX, Population
 
 REPEAT_PROPENSITY_ADVERSITY: Final = 0.7
 REPEAT_GAP_MEAN_DAYS: Final = 270
@@ -23,16 +23,17 @@ NEED_PROBABILITIES: Final[dict[str, list[float]]] = {
     "teenager": [0.22, 0.15, 0.20, 0.05, 0.18, 0.02, 0.08, 0.10],
     "adult": [0.38, 0.20, 0.15, 0.08, 0.04, 0.01, 0.02, 0.12],
 }
-# Referral source given the presenting need; columns follow REFERRAL_SOURCES.
+# Referral source given the presenting need; columns follow REFERRAL_SOURCES. Fitted so
+# that children's referrals match the published sources (anchors.py) at default settings.
 SOURCE_PROBABILITIES: Final[dict[str, list[float]]] = {
-    "abuse_neglect": [0.20, 0.22, 0.20, 0.10, 0.03, 0.01, 0.10, 0.06, 0.08],
-    "domestic_abuse": [0.62, 0.10, 0.06, 0.06, 0.04, 0.04, 0.05, 0.01, 0.02],
-    "mental_health": [0.15, 0.40, 0.17, 0.08, 0.03, 0.02, 0.10, 0.01, 0.04],
-    "substance_misuse": [0.25, 0.30, 0.10, 0.10, 0.05, 0.08, 0.07, 0.02, 0.03],
-    "exploitation": [0.45, 0.08, 0.20, 0.12, 0.02, 0.03, 0.06, 0.01, 0.03],
-    "radicalisation": [0.40, 0.05, 0.35, 0.05, 0.00, 0.05, 0.05, 0.02, 0.03],
-    "online_harm": [0.30, 0.05, 0.40, 0.05, 0.00, 0.00, 0.15, 0.02, 0.03],
-    "other": [0.15, 0.15, 0.15, 0.10, 0.10, 0.03, 0.15, 0.05, 0.12],
+    "abuse_neglect": [0.176, 0.169, 0.246, 0.161, 0.011, 0.014, 0.089, 0.041, 0.094],
+    "domestic_abuse": [0.582, 0.082, 0.079, 0.103, 0.015, 0.061, 0.047, 0.007, 0.025],
+    "mental_health": [0.138, 0.320, 0.218, 0.134, 0.011, 0.030, 0.093, 0.007, 0.049],
+    "substance_misuse": [0.226, 0.235, 0.126, 0.165, 0.018, 0.117, 0.064, 0.014, 0.036],
+    "exploitation": [0.381, 0.059, 0.236, 0.185, 0.007, 0.041, 0.051, 0.006, 0.034],
+    "radicalisation": [0.331, 0.036, 0.404, 0.075, 0.000, 0.067, 0.042, 0.013, 0.033],
+    "online_harm": [0.250, 0.036, 0.466, 0.076, 0.000, 0.000, 0.126, 0.013, 0.033],
+    "other": [0.135, 0.117, 0.189, 0.165, 0.036, 0.044, 0.136, 0.035, 0.144],
 }
 
 
@@ -40,7 +41,9 @@ SOURCE_PROBABILITIES: Final[dict[str, list[float]]] = {
 class Referrals:
     """Referrals as integer-coded arrays, sorted by referral day.
 
-    ``household`` is -1 where the referral carries no household_id.
+    ``household`` is -1 where the referral carries no household_id. ``sex`` is the
+    subject's, or ``unknown`` for a referral before the child's birth (a pre-birth
+    referral is a child aged 0 with sex ``unknown`` in version 1 of the specification).
     """
 
     person: np.ndarray
@@ -50,6 +53,7 @@ class Referrals:
     is_adult: np.ndarray
     source: np.ndarray
     need: np.ndarray
+    sex: np.ndarray
 
     @property
     def size(self) -> int:
@@ -111,7 +115,10 @@ def build_referrals(
     """Draw ``config.n_referrals`` referrals about the population's subjects."""
     person = _referred_persons(population, config.n_referrals, rng)
     day = _referral_days(population, person, config, rng)
+    before_birth = day < population.person_birth_day[person]
     age = np.floor((day - population.person_birth_day[person]) / DAYS_PER_YEAR).astype(np.int64)
+    age = np.maximum(age, 0)
+    sex = np.where(before_birth, SEX["unknown"], population.person_sex[person])
     is_adult = age > CHILD_MAX_AGE
     household = np.where(
         rng.random(person.size) < EMPTY_HOUSEHOLD_SHARE, -1, population.person_household[person]
@@ -126,4 +133,5 @@ def build_referrals(
         is_adult=is_adult[order],
         source=source[order],
         need=need[order],
+        sex=sex[order],
     )

@@ -53,7 +53,7 @@ class Memberships:
 
 
 @dataclass(frozen=True)
-class _Pairs:
+class Pairs:
     """(referral, person, relation) for the subject and each member of its household."""
 
     referral: np.ndarray
@@ -61,7 +61,7 @@ class _Pairs:
     relation: np.ndarray
 
 
-def _pairs(referrals: Referrals, members: Memberships) -> _Pairs:
+def household_pairs(referrals: Referrals, members: Memberships) -> Pairs:
     """The subject of each referral, then every other member of its household."""
     order = np.argsort(members.household, kind="stable")
     sorted_household = members.household[order]
@@ -72,7 +72,7 @@ def _pairs(referrals: Referrals, members: Memberships) -> _Pairs:
     offset = np.arange(referral.size) - np.repeat(np.cumsum(counts) - counts, counts)
     member = order[np.repeat(start, counts) + offset]
     others = members.person[member] != referrals.person[referral]
-    return _Pairs(
+    return Pairs(
         referral=np.concatenate([np.arange(referrals.size), referral[others]]),
         person=np.concatenate([referrals.person, members.person[member][others]]),
         relation=np.concatenate(
@@ -84,7 +84,7 @@ def _pairs(referrals: Referrals, members: Memberships) -> _Pairs:
     )
 
 
-class _EventIndex:
+class EventIndex:
     """Records sorted by (person, type, known day) for point-in-time window counts."""
 
     def __init__(self, events: Events) -> None:
@@ -139,8 +139,8 @@ def term_contributions(
     referrals: Referrals, members: Memberships, events: Events
 ) -> dict[str, np.ndarray]:
     """Each documented term's contribution to each referral's latent logit."""
-    pairs = _pairs(referrals, members)
-    index = _EventIndex(events)
+    pairs = household_pairs(referrals, members)
+    index = EventIndex(events)
     pair_day = referrals.day[pairs.referral]
     contributions: dict[str, np.ndarray] = {}
     household_da: np.ndarray = np.zeros(referrals.size)
@@ -201,6 +201,8 @@ def sigmoid(logit: np.ndarray) -> np.ndarray:
 
 def calibrated_intercept(score: np.ndarray, base_rate: float, iterations: int = 60) -> float:
     """The intercept that makes the mean true probability equal ``base_rate`` (bisection)."""
+    if score.size == 0:
+        return 0.0
     low, high = -20.0, 20.0
     for _ in range(iterations):
         middle = (low + high) / 2

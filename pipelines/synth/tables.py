@@ -75,7 +75,7 @@ def referrals_table(data: SyntheticData, ids: pa.Array) -> pa.Table:
             "presenting_need": labels(PRESENTING_NEEDS, referrals.need),
             "subject_type": labels(SUBJECT_TYPES, referrals.is_adult.astype(np.int64)),
             "age_years": pa.array(referrals.age.astype(np.int64)),
-            "sex": labels(SEXES, population.person_sex[referrals.person]),
+            "sex": labels(SEXES, referrals.sex),
             "ethnicity_group": labels(
                 ETHNICITY_GROUPS, population.household_ethnicity[main_household]
             ),

@@ -65,6 +65,7 @@ def trigger_events(
     """Records (not yet given recorded dates) that led to each referral."""
     carer = _household_carers(population)[population.person_household[referrals.person]]
     carer = np.where((carer < 0) | referrals.is_adult, referrals.person, carer)
+    born = referrals.day >= population.person_birth_day[referrals.person]
     parts = []
     for need, triggers in TRIGGERS.items():
         for trigger in triggers:
@@ -72,6 +73,7 @@ def trigger_events(
                 (referrals.need == NEED[need])
                 & (referrals.age <= trigger.max_age)
                 & (rng.random(referrals.size) < trigger.probability)
+                & (born | trigger.about_carer)  # nothing about a child not yet born
             )
             person = (carer if trigger.about_carer else referrals.person)[hit]
             day = referrals.day[hit] - rng.integers(0, trigger.lead_days + 1, person.size)

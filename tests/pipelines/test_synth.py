@@ -37,7 +37,7 @@ from pipelines.synth import SynthConfig, generate_extract
 from pipelines.synth.codes import EVENT_CODE, NEED, NO_DAY, SOURCE
 from pipelines.synth.config import to_day
 from pipelines.synth.events import Events
-from pipelines.synth.population import ROLE
+from pipelines.synth.population import ROLE, SEX
 from pipelines.synth.referrals import Referrals
 from pipelines.synth.risk import Memberships, risk_score
 
@@ -176,7 +176,8 @@ def test_recorded_date_is_never_before_event_date_except_injected_rows(extract_d
     for feed in EVENT_FEEDS:
         events = _read(extract_dir, feed)
         recorded = events["recorded_date"]
-        early = (recorded != "") & (recorded < events["event_date"])
+        well_formed = events["event_date"].str.fullmatch(r"\d{4}-\d{2}-\d{2}")
+        early = (recorded != "") & well_formed & (recorded < events["event_date"])
         injected = corruptions.loc[
             (corruptions["feed"] == feed)
             & (corruptions["rule"] == "recorded_date_before_event_date"),
@@ -250,6 +251,7 @@ def _one_referral(age: int = 3) -> tuple[Referrals, Memberships]:
         is_adult=np.array([False]),
         source=np.array([SOURCE["police"]]),
         need=np.array([NEED["domestic_abuse"]]),
+        sex=np.array([SEX["female"]]),
     )
     members = Memberships(
         household=np.zeros(3, dtype=np.int64),
