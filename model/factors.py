@@ -49,6 +49,7 @@ class Layout:
     agencies: np.ndarray  # classifier columns x AGENCY_GROUPS one-hot, to sum contributions
     factors: tuple[tuple[int, ...], ...]  # classifier columns of each factor, manifest order
     factor_matrix: np.ndarray  # classifier columns x factors one-hot, to sum contributions
+    member_index: np.ndarray  # factors x widest factor: member columns, padded with len(names)
     coverage: tuple[int, ...]  # column of each agency's records-held flag, AGENCIES order
     needs: tuple[int, ...]  # column of each presenting need's flag, PRESENTING_NEEDS order
     adult: int  # column of the adult-at-risk flag
@@ -67,9 +68,13 @@ class Layout:
         concern = [spec_of(n).concern for n in model_names]
         keys = list(dict.fromkeys(concern))
         factors = tuple(tuple(j for j, c in enumerate(concern) if c == key) for key in keys)
+        width = max((len(f) for f in factors), default=1)
+        member_index = np.full((len(factors), width), len(model_names), dtype=np.intp)
+        for k, factor in enumerate(factors):
+            member_index[k, :len(factor)] = factor
         return cls(
             tuple(model_names), tuple(columns_of(names, model_names)), agency,
-            _one_hot(agency, AGENCY_GROUPS), factors, _one_hot(concern, keys),
+            _one_hot(agency, AGENCY_GROUPS), factors, _one_hot(concern, keys), member_index,
             tuple(columns_of(names, [coverage_feature_name(a) for a in AGENCIES])),
             tuple(columns_of(names, [need_feature_name(n) for n in PRESENTING_NEEDS])),
             columns_of(names, [ADULT_AT_RISK])[0])
@@ -142,9 +147,9 @@ def top_columns(phi: np.ndarray, n_raise: int, n_lower: int) -> np.ndarray:
 FactorKey = tuple[int, tuple[float | None, ...], bool, Subject]
 
 
-def _known(values: list[float]) -> tuple[float | None, ...]:
-    """Values with None for empty (NaN)."""
-    return tuple(None if v != v else v for v in values)
+def _known(values: Sequence[float]) -> tuple[float | None, ...]:
+    """Values with None for empty (inf in a cache key)."""
+    return tuple(None if v == np.inf else v for v in values)
 
 
 class FactorBuilder:
@@ -163,17 +168,23 @@ class FactorBuilder:
         """One record per row of `X` (the explainer's columns) and its contributions."""
         layout = self.layout
         by_factor = found.phi @ layout.factor_matrix
-        top = top_columns(by_factor, self.top_raising, self.top_lowering).tolist()
-        recorded = layout.values(X)
-        members = [np.array(factor, dtype=np.intp) for factor in layout.factors]
+        top = top_columns(by_factor, self.top_raising, self.top_lowering)
+        # The chosen factors of every row at once: their members' values (empty as inf,
+        # which no feature takes, so equal values make equal cache keys) and sums.
+        rows, slots = np.nonzero(top >= 0)
+        chosen = top[rows, slots]
+        padded = np.concatenate([layout.values(X), np.full((len(X), 1), np.inf)], axis=1)
+        values = padded[rows[:, None], layout.member_index[chosen]]
+        keys = np.where(np.isnan(values), np.inf, values).tolist()
+        sums = by_factor[rows, chosen].tolist()
+        starts = np.searchsorted(rows, np.arange(len(X) + 1)).tolist()
+        chosen_list = chosen.tolist()
         by_agency = (found.phi @ layout.agencies).tolist()
         not_seen, needs, subjects = layout.not_seen(X), layout.need(X), layout.subject(X)
         out = []
-        for i, chosen in enumerate(top):
-            row = recorded[i]
-            factors = [self._factor(k, _known(row[members[k]].tolist()),
-                                    float(by_factor[i, k]), subjects[i])
-                       for k in chosen if k >= 0]
+        for i in range(len(X)):
+            factors = [self._factor(chosen_list[p], tuple(keys[p]), sums[p], subjects[i])
+                       for p in range(starts[i], starts[i + 1])]
             usual = self.usual_agencies.get(needs[i] or "", ())
             out.append(Explanation(
                 float(found.raw[i]), found.base, self.compared_with, factors,
@@ -181,12 +192,13 @@ class FactorBuilder:
                 list(warnings_for(not_seen[i], usual, needs[i], subjects[i]))))
         return out
 
-    def _factor(self, k: int, values: tuple[float | None, ...], contribution: float,
+    def _factor(self, k: int, key_values: tuple[float, ...], contribution: float,
                 subject: Subject) -> FactorRecord:
-        key = (k, values, contribution > 0, subject)
+        key = (k, key_values, contribution > 0, subject)
         template = self._factors.get(key)
         if template is None:
             members = tuple(self.layout.names[j] for j in self.layout.factors[k])
+            values = _known(key_values[:len(members)])
             head = headline(members)
             template = self._factors[key] = FactorRecord(
                 members[head], display_value(members[head], values[head]), 0.0,
