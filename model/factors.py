@@ -44,7 +44,7 @@ class Layout:
     """Where the explainer finds each piece of a case among its columns."""
 
     names: tuple[str, ...]  # the classifier's columns
-    columns: tuple[int, ...]  # where they sit among the explainer's columns
+    columns: np.ndarray  # where they sit among the explainer's columns
     agency: tuple[str, ...]  # agency group of each classifier column
     agencies: np.ndarray  # classifier columns x AGENCY_GROUPS one-hot, to sum contributions
     factors: tuple[tuple[int, ...], ...]  # classifier columns of each factor, manifest order
@@ -73,7 +73,7 @@ class Layout:
         for k, factor in enumerate(factors):
             member_index[k, :len(factor)] = factor
         return cls(
-            tuple(model_names), tuple(columns_of(names, model_names)), agency,
+            tuple(model_names), np.array(columns_of(names, model_names), dtype=np.intp), agency,
             _one_hot(agency, AGENCY_GROUPS), factors, _one_hot(concern, keys), member_index,
             tuple(columns_of(names, [coverage_feature_name(a) for a in AGENCIES])),
             tuple(columns_of(names, [need_feature_name(n) for n in PRESENTING_NEEDS])),
@@ -86,7 +86,7 @@ class Layout:
 
     def values(self, X: np.ndarray) -> np.ndarray:
         """The classifier's columns of the explainer's matrix, as recorded."""
-        return X[:, list(self.columns)]
+        return X[:, self.columns]
 
     def model_input(self, X: np.ndarray) -> np.ndarray:
         """The classifier's columns of the explainer's matrix, as the classifier reads them."""
