@@ -73,7 +73,8 @@ class ModelScorer:
             ],
             top_factors=[
                 Factor(feature=f.feature, value=f.value, contribution=f.contribution,
-                       direction=f.direction, agency=f.agency, sentence=f.sentence)
+                       direction=f.direction, agency=f.agency, sentence=f.sentence,
+                       features=list(f.features))
                 for f in explanation.top_factors
             ],
             contributions_by_agency=dict(explanation.contributions_by_agency),
@@ -81,6 +82,7 @@ class ModelScorer:
             warnings=list(explanation.warnings),
             raw_score=explanation.raw_score,
             base_value=explanation.base_value,
+            compared_with=explanation.compared_with,
         )
 
 

@@ -42,14 +42,22 @@ class Escalation(BaseModel):
 
 
 class Factor(BaseModel):
-    """One feature's contribution to the score, in words a practitioner can check."""
+    """One factor's contribution to the score, in words a practitioner can check.
 
-    feature: str
-    value: float | str | bool | None
+    A factor sums the contributions of `features`: one concern (the counts over every
+    window and the recency of one event type about one relation) or one other feature.
+    """
+
+    feature: str = Field(description="The factor's headline feature (for a concern, its "
+                         "count on record).")
+    value: float | str | bool | None = Field(description="The headline feature's value.")
     contribution: float
     direction: Literal["raises", "lowers"]
     agency: str | None
     sentence: str
+    # Defaults keep scores stored before factors were grouped readable.
+    features: list[str] = Field(default_factory=list, description="The manifest features "
+                                "whose contributions the factor sums.")
 
 
 class ScoreResult(BaseModel):
@@ -69,7 +77,11 @@ class ScoreResult(BaseModel):
     agencies_not_seen: list[str] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
     raw_score: float
-    base_value: float
+    base_value: float = Field(description="The reference referral's score (log-odds): "
+                              "base_value + the contributions = raw_score.")
+    compared_with: str = Field(default="", description="The reference the contributions are "
+                               "measured from, in one sentence (empty in scores stored before "
+                               "explanations had a reference).")
     decision_support_notice: str = DECISION_SUPPORT_NOTICE
     explanation_note: str = CONTRIBUTIONS_NOTE
 

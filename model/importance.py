@@ -1,4 +1,8 @@
-"""Global explanations for governance: which features and agencies drive the model overall."""
+"""Global explanations for governance: which factors, features and agencies drive the model.
+
+The contributions are the case explanations' own (against the same reference referral,
+summed into the same factors), averaged in absolute value over a sample.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +15,7 @@ import pandas as pd
 import shap
 
 from model.explain import AGENCY_GROUPS, CaseExplainer
-from model.sentences import short_label
-from pipelines.manifest import SPECS_BY_NAME
+from model.sentences import factor_label, short_label
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,8 @@ class GlobalImportance:
     """Mean absolute contributions over a sample, for governance review.
 
     Attributes:
+        by_factor: ``factor`` (its headline feature), ``label``, ``features`` (those it
+            sums, joined by spaces), ``agency``, ``mean_abs_contribution``, largest first.
         by_feature: ``feature``, ``label``, ``agency``, ``mean_abs_contribution``, largest first.
         by_agency: ``agency`` and ``mean_abs_contribution`` (of the agency's summed
             contribution per case), largest first.
@@ -29,6 +34,7 @@ class GlobalImportance:
         feature_names: The names of the sample's columns.
     """
 
+    by_factor: pd.DataFrame
     by_feature: pd.DataFrame
     by_agency: pd.DataFrame
     contributions: np.ndarray
@@ -70,17 +76,32 @@ def _save(fig: Any, path: Path) -> Path:
 
 
 def global_importance(explainer: CaseExplainer, X_sample: np.ndarray) -> GlobalImportance:
-    """Mean absolute SHAP contribution per feature and per agency over a sample."""
+    """Mean absolute SHAP contribution per classifier feature and per agency over a sample.
+
+    Args:
+        explainer: The explainer of the model.
+        X_sample: Rows of the explainer's columns (`CaseExplainer.feature_names`).
+    """
     base, phi = explainer.contributions(X_sample)
-    names = list(explainer.feature_names)
+    names = list(explainer.model_features)
     by_feature = pd.DataFrame({
         "feature": names, "label": [short_label(n) for n in names],
-        "agency": [SPECS_BY_NAME[n].agency for n in names],
+        "agency": list(explainer.layout.agency),
         "mean_abs_contribution": np.abs(phi).mean(axis=0),
+    }).sort_values("mean_abs_contribution", ascending=False, ignore_index=True)
+    layout = explainer.layout
+    members = [[names[j] for j in factor] for factor in layout.factors]
+    heads = [m[layout.headline(m)] for m in members]
+    by_factor = pd.DataFrame({
+        "factor": heads, "label": [factor_label(m) for m in members],
+        "features": [" ".join(m) for m in members],
+        "agency": [layout.agency[factor[0]] for factor in layout.factors],
+        "mean_abs_contribution": np.abs(phi @ layout.factor_matrix).mean(axis=0),
     }).sort_values("mean_abs_contribution", ascending=False, ignore_index=True)
     by_agency = pd.DataFrame({
         "agency": list(AGENCY_GROUPS),
         "mean_abs_contribution": np.abs(phi @ explainer.agency_groups).mean(axis=0),
     }).sort_values("mean_abs_contribution", ascending=False, ignore_index=True)
-    return GlobalImportance(by_feature, by_agency, phi, np.asarray(X_sample, dtype=np.float64),
-                            base, explainer.feature_names)
+    sample = explainer.layout.values(explainer.matrix(X_sample))  # as recorded, for plots
+    return GlobalImportance(by_factor, by_feature, by_agency, phi, sample, base,
+                            explainer.model_features)

@@ -26,7 +26,9 @@ from sklearn.linear_model import LogisticRegression
 from threadpoolctl import ThreadpoolController
 
 from model.governance import EscalationRule, GovernanceSettings, parse_governance
+from pipelines.feature_spec import NO_RECORD_DAYS
 from pipelines.manifest import FEATURE_NAMES
+from pipelines.manifest_lookup import spec_of
 
 CLASSIFIER_FILE: Final = "model.skops"  # the name MLflow's sklearn flavour uses
 MODEL_FILE: Final = "risk_model.json"
@@ -91,6 +93,19 @@ class RiskModel:
         """The classifier's columns of a full manifest feature matrix."""
         return features[:, [_COLUMN[name] for name in self.feature_names]]
 
+    @property
+    def reference(self) -> dict[str, float | None]:
+        """The reference every explanation compares with (see `model.reference`).
+
+        Raises:
+            ValueError: For a model saved before explanations had a reference.
+        """
+        values = self.metadata.get("explanation_reference")
+        if values is None:
+            raise ValueError("this model version was trained before explanations compared "
+                             "with a reference referral: retrain it")
+        return {name: values[name] for name in self.feature_names}
+
     def raw_score(self, model_matrix: np.ndarray) -> np.ndarray:
         """The classifier's log-odds (what SHAP explains).
 
@@ -98,10 +113,11 @@ class RiskModel:
         the model's trees costs far more than the prediction itself, and a served
         request must not fight the server's own threads.
         """
-        if len(model_matrix) > SINGLE_THREAD_ROWS:
-            return np.asarray(self.classifier.decision_function(model_matrix), np.float64)
+        X = classifier_input(model_matrix, self.feature_names)
+        if len(X) > SINGLE_THREAD_ROWS:
+            return np.asarray(self.classifier.decision_function(X), np.float64)
         with one_openmp_thread():
-            return np.asarray(self.classifier.decision_function(model_matrix), np.float64)
+            return np.asarray(self.classifier.decision_function(X), np.float64)
 
     def score_of(self, probability: np.ndarray) -> np.ndarray:
         """Score 1 to 20: the ventile of the probability among the training referrals."""
@@ -153,6 +169,29 @@ class RiskModel:
             governance_text=document["governance_toml"],
             metadata=document["metadata"],
         )
+
+
+@lru_cache(maxsize=64)
+def _no_record_columns(names: tuple[str, ...]) -> np.ndarray:
+    return np.array([i for i, name in enumerate(names) if spec_of(name).no_record_as_days],
+                    dtype=np.intp)
+
+
+def classifier_input(model_matrix: np.ndarray, feature_names: tuple[str, ...]) -> np.ndarray:
+    """What the classifier reads: the features as float32 (the feature table's type), with
+    "no such record" (empty) in a constrained days-since feature as
+    `pipelines.manifest.NO_RECORD_DAYS`.
+
+    One dtype everywhere matters: SHAP and the classifier then route a value lying on a
+    split threshold the same way, and contributions add up exactly.
+    """
+    X = np.array(model_matrix, dtype=np.float32, copy=True)
+    columns = _no_record_columns(tuple(feature_names))
+    if not len(columns):
+        return X
+    part = X[:, columns]
+    X[:, columns] = np.where(np.isnan(part), NO_RECORD_DAYS, part)
+    return X
 
 
 @lru_cache(maxsize=1)

@@ -31,14 +31,15 @@ def rate_table(model: RiskModel, features: pd.DataFrame, *, model_version: str,
                explainer: CaseExplainer | None = None, n_jobs: int = 2) -> pd.DataFrame:
     """Ratings of every referral of a feature table (rows in the table's order).
 
-    With an explainer, each row also gets ``raw_score`` (log-odds), ``base_value``,
+    With an explainer, each row also gets ``raw_score`` (log-odds), ``base_value`` (the
+    reference referral's score), ``compared_with`` (that reference, in a sentence),
     ``top_factors``, ``contributions_by_agency`` (base value + their sum = raw score),
     ``agencies_not_seen`` and ``warnings``, JSON-encoded.
     """
     matrix = features[list(FEATURE_NAMES)].to_numpy(dtype=np.float32)
     if explainer is None:
         return _ratings_frame(model, features, model.rate(matrix), model_version)
-    columns = explainer.explain_columns(model.model_matrix(matrix), n_jobs=n_jobs)
+    columns = explainer.explain_columns(matrix, n_jobs=n_jobs)
     ratings = model.rate(matrix, raw_score=np.asarray(columns["raw_score"]))
     return _ratings_frame(model, features, ratings, model_version).assign(**columns)
 

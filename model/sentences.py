@@ -10,11 +10,26 @@ uses for "no such record" in the days-since features and for unknown attendance.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Final, Literal
 
-from data_contracts.vocab import AGENCY_LABELS
-from pipelines.manifest import RELATION_PHRASES, SPECS_BY_NAME, WINDOW_PHRASES, FeatureSpec
+from pipelines.manifest import (
+    FEATURE_NAMES,
+    FeatureSpec,
+    household_count_feature_name,
+)
+from pipelines.manifest_lookup import spec_of
+from pipelines.phrases import (
+    AGENCY_LABELS,
+    FLAG_PHRASES,
+    HOUSEHOLD_PEOPLE,
+    NEED_PHRASES,
+    RELATION_PHRASES,
+    SHORT_RELATIONS,
+    SHORT_WINDOWS,
+    SUBJECT_PHRASES,
+    WINDOW_PHRASES,
+)
 
 # How contributions relate to the probability: stated beside every explanation.
 CONTRIBUTIONS_NOTE: Final = (
@@ -26,72 +41,13 @@ CONTRIBUTIONS_NOTE: Final = (
 Subject = Literal["child", "adult", "person"]
 DisplayValue = int | float | None
 
-SUBJECT_PHRASES: Final[dict[str, str]] = {
-    "child": "this child", "adult": "this adult", "person": "the person referred",
-}
-_HOUSEHOLD_PEOPLE: Final[dict[str, tuple[str, str]]] = {
-    "household_parents_carers_count": ("parent or carer", "parents or carers"),
-    "household_other_adults_count": ("other adult", "other adults"),
-    "household_children_count": ("other child", "other children"),
-}
-_SHORT_RELATIONS: Final[dict[str, str]] = {
-    "subject": "child/adult", "parents_carers": "parent/carer", "other_adults": "other adult",
-    "children": "other child",
-}
-_SHORT_WINDOWS: Final[dict[str, str]] = {"90d": "3 months", "365d": "12 months", "ever": "ever"}
-NEED_PHRASES: Final[dict[str, str]] = {
-    "abuse_neglect": "abuse or neglect", "domestic_abuse": "domestic abuse",
-    "mental_health": "mental health", "substance_misuse": "substance misuse",
-    "exploitation": "exploitation", "radicalisation": "radicalisation",
-    "online_harm": "online harm", "other": "other",
-}
-_SOURCES: Final[dict[str, str]] = {
-    "police": "by the police", "health": "by a health service",
-    "education": "by a school or education service", "social_care": "by social care",
-    "housing": "by a housing service", "probation": "by the probation service",
-    "self_or_family": "by the person or their family", "anonymous": "anonymously",
-    "other": "by another kind of source",
-}
-_ETHNICITIES: Final[dict[str, str]] = {
-    "asian": "Asian", "black": "Black", "mixed": "Mixed", "white": "White", "other": "'Other'",
-}
-
-
-def _flag_phrases() -> dict[str, tuple[str, str, str]]:
-    """(when 1, when 0, when missing) for every yes/no feature outside the agency records."""
-    phrases = {
-        "household_known": ("The referral names the household",
-                            "The referral does not name a household",
-                            "Not known whether the referral names a household"),
-        "subject_is_adult_at_risk": ("The person referred is an adult at risk",
-                                     "The person referred is a child",
-                                     "Not recorded whether the person referred is a child"),
-        "disability_recorded": ("A disability is recorded", "No disability recorded",
-                                "Not known whether a disability is recorded"),
-        "sex_unknown": ("Sex not recorded", "Sex recorded", "Not known whether sex is recorded"),
-        "ethnicity_unknown": ("Ethnic group not recorded", "Ethnic group recorded",
-                              "Not known whether the ethnic group is recorded"),
-    }
-    for need, words in NEED_PHRASES.items():
-        yes, no = ((f"The presenting need is {words}", f"The presenting need is not {words}")
-                   if need != "other" else
-                   ("The presenting need is outside the named categories",
-                    "The presenting need is one of the named categories"))
-        phrases[f"presenting_need_{need}"] = (yes, no, "The presenting need is not recorded")
-    for source, words in _SOURCES.items():
-        phrases[f"referral_source_{source}"] = (f"Referred {words}", f"Not referred {words}",
-                                                "Who made the referral is not recorded")
-    for sex in ("female", "male"):
-        phrases[f"sex_{sex}"] = (f"Recorded sex is {sex}", f"Recorded sex is not {sex}",
-                                 "Sex not known")
-    for group, words in _ETHNICITIES.items():
-        phrases[f"ethnicity_{group}"] = (f"Recorded ethnic group is {words}",
-                                         f"Recorded ethnic group is not {words}",
-                                         "Ethnic group not known")
-    return phrases
-
-
-_FLAGS: Final = _flag_phrases()
+_MANIFEST_NAMES: Final = frozenset(FEATURE_NAMES)
+_HOUSEHOLD_PEOPLE: Final = {household_count_feature_name(relation): words
+                            for relation, words in HOUSEHOLD_PEOPLE.items()}
+_FLAGS: Final = FLAG_PHRASES
+if set(_FLAGS) - _MANIFEST_NAMES:
+    raise RuntimeError("sentences for features the manifest does not have: "
+                       f"{sorted(set(_FLAGS) - _MANIFEST_NAMES)}")
 
 
 def is_missing(value: float | None) -> bool:
@@ -230,9 +186,17 @@ def describe(name: str, value: float | None, *, subject: Subject = "child") -> s
     Raises:
         KeyError: If `name` is not in the manifest.
     """
-    spec = SPECS_BY_NAME[name]
+    spec = spec_of(name)
     known = None if is_missing(value) else value
     return _BY_KIND[spec.kind](spec, known, SUBJECT_PHRASES[subject])
+
+
+def not_seen_warning(agency: str, need: str | None, subject: Subject) -> str:
+    """The warning that an agency which usually matters for a need held no record."""
+    label = AGENCY_LABELS[agency].lower()
+    return (f"No {label} records were seen for {SUBJECT_PHRASES[subject]} or household; "
+            f"{label} information usually matters for {NEED_PHRASES[need or 'other']} "
+            "referrals.")
 
 
 def direction_words(contribution: float) -> str:
@@ -255,20 +219,73 @@ def sentence_for(name: str, value: float | None, contribution: float, *,
     return f"{describe(name, value, subject=subject)} ({direction_words(contribution)})"
 
 
+def _concern(specs: Sequence[FeatureSpec], values: Sequence[float | None], who: str) -> str:
+    """One concern's counts over each window and its recency, e.g. "3 arrests involving this
+    child in the last 12 months, 5 on record, the latest 20 days before the referral"."""
+    counts = [(s, _whole(v)) for s, v in zip(specs, values, strict=True)
+              if s.unit == "records" and v is not None]
+    recency = [(s, v) for s, v in zip(specs, values, strict=True)
+               if s.unit == "days" and v is not None]
+    present = [(s, n) for s, n in counts if n > 0]
+    if not present:
+        spec, value = (counts[-1] if counts else (specs[-1], values[-1]))
+        return _BY_KIND[spec.kind](spec, value, who)
+    first, shown = present[0], present[0][1]
+    text = _BY_KIND[first[0].kind](first[0], float(first[1]), who)
+    for spec, n in present[1:]:
+        if n > shown:
+            text += f", {n} {WINDOW_PHRASES[spec.window or 'ever']}"
+            shown = n
+    for spec, days in recency:
+        event = "this one" if spec.kind == "previous_referrals" else "the referral"
+        which = "the previous one" if spec.kind == "previous_referrals" else "the latest"
+        text += f", {which} {_days_before(days, event)}"
+    return text
+
+
+def factor_sentence(names: Sequence[str], values: Sequence[float | None], contribution: float,
+                    *, subject: Subject = "child") -> str:
+    """A factor's sentence: one feature's (`sentence_for`), or one concern's counts and
+    recency together, e.g. "3 police domestic-abuse incidents involving a parent or carer
+    in the household in the last 12 months, 51 on record (raises risk)".
+
+    Args:
+        names: The factor's manifest features, in manifest order.
+        values: Their values for the case; None or NaN when missing.
+        contribution: The factor's summed contribution (its sign matters).
+        subject: Whether the person referred is a child, an adult at risk, or unknown.
+    """
+    if len(names) == 1:
+        return sentence_for(names[0], values[0], contribution, subject=subject)
+    known = [None if is_missing(v) else v for v in values]
+    text = _concern([spec_of(n) for n in names], known, SUBJECT_PHRASES[subject])
+    return f"{text} ({direction_words(contribution)})"
+
+
 def display_value(name: str, value: float | None) -> DisplayValue:
     """A feature value for display: None when missing, float for percentages, else int."""
     if value is None or math.isnan(value):
         return None
-    if SPECS_BY_NAME[name].unit == "percent" or value != round(value):
+    if spec_of(name).unit == "percent" or value != round(value):
         return float(value)
     return int(value)
 
 
+def factor_label(names: Sequence[str]) -> str:
+    """A short plain label for a factor, e.g. "arrests, child/adult" for a concern."""
+    if len(names) == 1:
+        return short_label(names[0])
+    spec = spec_of(names[0])
+    if spec.kind == "previous_referrals":
+        return "earlier referrals, child/adult"
+    return f"{spec.label_plural}, {SHORT_RELATIONS.get(spec.relation, spec.relation)}"
+
+
 def short_label(name: str) -> str:
     """A short plain label for a chart axis, e.g. "arrests, child/adult, 12 months"."""
-    spec = SPECS_BY_NAME[name]
-    whom = _SHORT_RELATIONS.get(spec.relation, spec.relation)
-    window = _SHORT_WINDOWS.get(spec.window or "", "")
+    spec = spec_of(name)
+    whom = SHORT_RELATIONS.get(spec.relation, spec.relation)
+    window = SHORT_WINDOWS.get(spec.window or "", "")
     if spec.kind == "count":
         return f"{spec.label_plural}, {whom}, {window}"
     if spec.kind == "recency":

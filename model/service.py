@@ -18,6 +18,7 @@ from model.registry import LoadedModel
 from model.risk_model import RiskModel
 from model.sentences import CONTRIBUTIONS_NOTE
 from pipelines.case import build_cases_features
+from pipelines.manifest import FEATURE_NAMES
 
 INTENDED_USE: Final = (
     "Decision support for multi-agency safeguarding hub (MASH) triage: a calibrated estimate "
@@ -50,7 +51,8 @@ class CaseRating:
 def explainer_for(model: RiskModel) -> CaseExplainer:
     """The explainer of a model, with the factor counts its governance settings ask for."""
     governance = model.governance
-    return CaseExplainer(model.classifier, model.feature_names,
+    return CaseExplainer(model.classifier, FEATURE_NAMES, reference=model.reference,
+                         model_features=model.feature_names,
                          top_raising=governance.top_raising_factors,
                          top_lowering=governance.top_lowering_factors,
                          usual_agencies=governance.usual_agencies or None)
@@ -79,7 +81,7 @@ class CaseScorer:
         if not payloads:
             return []
         features = build_cases_features(payloads)
-        explanations = self.explainer.explain(self.model.model_matrix(features))
+        explanations = self.explainer.explain(features)
         ratings = self.model.rate(
             features, raw_score=np.array([e.raw_score for e in explanations]))
         bands = self.model.governance.bands

@@ -27,7 +27,14 @@ from model.evaluate import (
     score_distribution_plot,
 )
 from model.governance import GovernanceSettings
-from model.risk_model import CalibrationMethod, Calibrator, RiskModel, ventile_edges
+from model.reference import reference_values
+from model.risk_model import (
+    CalibrationMethod,
+    Calibrator,
+    RiskModel,
+    classifier_input,
+    ventile_edges,
+)
 from model.split import Split, temporal_group_split
 from pipelines.manifest import FEATURE_NAMES, SPECS_BY_NAME, model_feature_names
 
@@ -151,13 +158,17 @@ def train_model(features: pd.DataFrame, labels: pd.DataFrame, *,
             raise ValueError(f"the {name} referrals have only one outcome class "
                              f"({len(rows):,} referrals): the extract needs outcomes "
                              "(the outcomes feed) on both sides to train and evaluate")
-    classifier = fit_classifier(X[tr], y[tr], X[va], y[va], feature_names=names, config=config)
-    raw_val = classifier.decision_function(X[va])
+    # The classifier reads "no record" in a constrained days-since feature as a long gap.
+    Xc = classifier_input(X, tuple(names))
+    classifier = fit_classifier(Xc[tr], y[tr], Xc[va], y[va], feature_names=names,
+                                config=config)
+    raw_val = classifier.decision_function(Xc[va])
     calibrator, calibration_scores = choose_calibrator(raw_val, y[va], seed=config.seed)
-    edges = ventile_edges(calibrator.transform(classifier.decision_function(X[tr])))
+    edges = ventile_edges(calibrator.transform(classifier.decision_function(Xc[tr])))
     model = RiskModel(classifier, tuple(names), calibrator, edges, governance, governance_text,
                       metadata={"calibration": calibrator.method,
-                                "n_iter": int(classifier.n_iter_)})
+                                "n_iter": int(classifier.n_iter_),
+                                "explanation_reference": reference_values(names, X[tr])})
     baseline = fit_baseline(X[tr], y[tr], config=config)
     ratings = model.rate(full[te])
     metrics = {f"test_{k}": v

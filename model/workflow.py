@@ -25,7 +25,7 @@ from model.registry import ModelRegistry, VersionInfo, environment_tags
 from model.score import check_output_path, rate_table, write_table
 from model.service import explainer_for
 from model.train import TrainingConfig, TrainingResult, train_model, trained_on, training_plots
-from pipelines.manifest import write_manifest
+from pipelines.manifest import FEATURE_NAMES, write_manifest
 
 Progress = Callable[[str], None]
 GLOBAL_SHAP_ROWS = 2_000
@@ -48,9 +48,10 @@ def _write_global_explanations(result: TrainingResult, prepared: PreparedExtract
                                folder: Path) -> None:
     """Mean |SHAP| per feature and per agency on test referrals, beeswarm and dependence plots."""
     rows = prepared.features.set_index("referral_id").loc[result.test_ids[:GLOBAL_SHAP_ROWS]]
-    matrix = rows[list(result.model.feature_names)].to_numpy(dtype=np.float32)
+    matrix = rows[list(FEATURE_NAMES)].to_numpy(dtype=np.float32)
     importance = global_importance(explainer_for(result.model), matrix)
     folder.mkdir(parents=True, exist_ok=True)
+    importance.by_factor.to_csv(folder / "mean_abs_shap_by_factor.csv", index=False)
     importance.by_feature.to_csv(folder / "mean_abs_shap_by_feature.csv", index=False)
     importance.by_agency.to_csv(folder / "mean_abs_shap_by_agency.csv", index=False)
     importance.plots(folder)

@@ -46,6 +46,7 @@ from pipelines.links import (
     referral_links,
 )
 from pipelines.manifest import FEATURE_NAMES, RELATIONS, WINDOWS
+from pipelines.manifest_lookup import feature_blocks
 
 AUDIT_COLUMNS: Final[tuple[str, ...]] = (
     "referral_id", "person_id", "household_id", "referral_date",
@@ -59,15 +60,17 @@ ProgressCallback = Callable[[str], None]
 
 
 def _column_blocks() -> dict[str, slice]:
-    widths = {
-        "counts": _N_REL * N_TYPES * len(WINDOWS), "recency_by_type": N_TYPES,
-        "recency_by_agency": _N_AGENCIES * 2, "coverage": _N_AGENCIES, "attendance": 2,
-        "history": 5,
-    }
-    widths["context"] = len(FEATURE_NAMES) - sum(widths.values())
-    ends = np.cumsum(list(widths.values()))
-    return {name: slice(int(end - width), int(end))
-            for (name, width), end in zip(widths.items(), ends, strict=True)}
+    """The manifest's blocks, checked against the widths this build writes."""
+    blocks = feature_blocks()
+    writes = {"counts": _N_REL * N_TYPES * len(WINDOWS), "recency_by_type": N_TYPES,
+              "recency_by_agency": _N_AGENCIES * 2, "coverage": _N_AGENCIES,
+              "attendance": 2, "history": len(WINDOWS) + 2}
+    wrong = {name: (blocks[name].stop - blocks[name].start, width)
+             for name, width in writes.items() if blocks[name].stop - blocks[name].start != width}
+    if wrong:
+        raise RuntimeError(f"the manifest's blocks (manifest width, built width) differ from "
+                           f"what the feature build writes: {wrong}")
+    return blocks
 
 
 # Where each block of features sits in the matrix (manifest order).
@@ -158,7 +161,7 @@ def _history_block(enc: EncodedExtract, links: Links) -> np.ndarray:
     subject_key = enc.ref_person * span
     earlier_end = np.searchsorted(sorted_keys, subject_key + ref_day, side="left")
     person_start = np.searchsorted(sorted_keys, subject_key, side="left")
-    out = np.full((n, 5), np.nan)
+    out = np.full((n, _COLUMNS["history"].stop - _COLUMNS["history"].start), np.nan)
     for col, (_name, days) in enumerate(WINDOWS):
         lower = person_start if days is None else np.maximum(
             person_start, np.searchsorted(sorted_keys, subject_key + ref_day - days + 1, "left"))

@@ -142,3 +142,18 @@ def test_metrics_name_the_model_version_and_count_scores_by_band(
     assert f'safeguard_model_info{{name="{name}",version="{trained_model.version}"}} 1.0' in text
     assert "safeguard_model_ready 1.0" in text
     assert f'safeguard_scores_total{{band="{band}",' in text
+
+
+def test_served_factors_name_their_features_and_the_reference(
+    model_api: ApiEnv, trained_model: TrainedModel
+) -> None:
+    from model.reference import COMPARED_WITH
+    from pipelines.manifest import SPECS_BY_NAME
+
+    result = score(model_api, trained_model, busy_referrals(trained_model, 1)[0]).json()
+    assert result["compared_with"] == COMPARED_WITH
+    for factor in result["top_factors"]:
+        assert factor["feature"] in factor["features"]
+        # One concern (or one feature) per factor, all from the factor's agency.
+        assert len({SPECS_BY_NAME[n].concern for n in factor["features"]}) == 1
+        assert {SPECS_BY_NAME[n].agency for n in factor["features"]} == {factor["agency"]}

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from data_contracts.vocab import AGENCIES, PRESENTING_NEEDS
-from model import explain as explain_module
+from model import explain_batch
 from model.explain import (
     AGENCY_GROUPS,
     AdditivityError,
@@ -23,6 +23,8 @@ from model.explain import (
     Explanation,
 )
 from model.importance import global_importance
+from model.reference import reference_values
+from model.risk_model import classifier_input
 from pipelines.manifest import SPECS_BY_NAME
 
 STRONG = "parents_carers_police_domestic_abuse_incident_365d"
@@ -75,9 +77,21 @@ def synthetic_cases(n: int, seed: int) -> np.ndarray:
     return X
 
 
-def train(X: np.ndarray, logit: np.ndarray, seed: int = 0) -> HistGradientBoostingClassifier:
+def train(X: np.ndarray, logit: np.ndarray, seed: int = 0,
+          names: tuple[str, ...] = NAMES) -> HistGradientBoostingClassifier:
+    """A classifier fitted as training fits one: manifest constraints, classifier input."""
     y = np.random.default_rng(seed).random(len(X)) < 1 / (1 + np.exp(-logit))
-    return HistGradientBoostingClassifier(max_iter=30, random_state=0).fit(X, y)
+    return HistGradientBoostingClassifier(
+        max_iter=30, random_state=0,
+        monotonic_cst=[SPECS_BY_NAME[n].monotonic_constraint for n in names],
+    ).fit(classifier_input(X, names), y)
+
+
+def explainer_of(classifier: HistGradientBoostingClassifier, cases: np.ndarray,
+                 names: tuple[str, ...] = NAMES, **kwargs: object) -> CaseExplainer:
+    """The explainer of a classifier, against the reference the training rows give."""
+    return CaseExplainer(classifier, names, reference=reference_values(names, cases),
+                         **kwargs)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="module")
@@ -93,13 +107,13 @@ def explainer(cases: np.ndarray) -> CaseExplainer:
              + 0.5 * cases[:, c["subject_health_unexplained_injury_ever"]]
              - 0.6 * cases[:, c["health_records_held"]]
              - 0.03 * np.nan_to_num(cases[:, c["subject_latest_attendance_pct"]] - 90))
-    return CaseExplainer(train(cases, logit), NAMES)
+    return explainer_of(train(cases, logit), cases)
 
 
 @pytest.fixture(scope="module")
 def strong_explainer(cases: np.ndarray) -> CaseExplainer:
     """A model where one feature decides almost everything."""
-    return CaseExplainer(train(cases, -3.0 + 2.5 * cases[:, COLUMN[STRONG]]), NAMES)
+    return explainer_of(train(cases, -3.0 + 2.5 * cases[:, COLUMN[STRONG]]), cases)
 
 
 @settings(max_examples=25, deadline=None)
@@ -108,7 +122,7 @@ def test_contributions_add_up_to_the_classifier_log_odds(explainer: CaseExplaine
                                                          rows: list[tuple[float, ...]]) -> None:
     X = np.array(rows)
     base, phi = explainer.contributions(X)
-    raw = explainer.classifier.decision_function(X)
+    raw = explainer.classifier.decision_function(classifier_input(X, NAMES))
     assert phi.shape == X.shape
     np.testing.assert_allclose(base + phi.sum(axis=1), raw, rtol=0, atol=1e-6)
 
@@ -129,7 +143,7 @@ def test_contributions_that_do_not_add_up_are_refused(
     with pytest.raises(AdditivityError, match=r"row\(s\): 7 ") as raised:
         explainer.explain(X)
     assert raised.value.rows == [7]
-    monkeypatch.setattr(explain_module, "_CHUNK_ROWS", 5)  # row 7 sits in the second chunk
+    monkeypatch.setattr(explain_batch, "CHUNK_ROWS", 5)  # row 7 sits in the second chunk
     with pytest.raises(AdditivityError) as raised:
         explainer.explain_columns(X, n_jobs=1)
     assert raised.value.rows == [7]
@@ -172,7 +186,7 @@ def test_a_single_strong_factor_comes_first(strong_explainer: CaseExplainer,
 
 def test_batch_columns_match_case_explanations(explainer: CaseExplainer, cases: np.ndarray,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(explain_module, "_CHUNK_ROWS", 64)  # several chunks
+    monkeypatch.setattr(explain_batch, "CHUNK_ROWS", 64)  # several chunks
     X = cases[:300]
     columns = explainer.explain_columns(X, n_jobs=1)
     assert_same(explainer.explain(X), columns)
@@ -181,8 +195,8 @@ def test_batch_columns_match_case_explanations(explainer: CaseExplainer, cases: 
 @pytest.mark.slow
 def test_batch_columns_match_in_worker_processes(explainer: CaseExplainer, cases: np.ndarray,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(explain_module, "_CHUNK_ROWS", 250)
-    monkeypatch.setattr(explain_module, "_PARALLEL_MIN_ROWS", 0)
+    monkeypatch.setattr(explain_batch, "CHUNK_ROWS", 250)
+    monkeypatch.setattr(explain_batch, "PARALLEL_MIN_ROWS", 0)
     columns = explainer.explain_columns(cases[:1000], n_jobs=2)
     assert_same(explainer.explain(cases[:1000]), columns)
 
@@ -242,7 +256,7 @@ def test_explanations_are_plain_json_ready_records(explainer: CaseExplainer,
 
 def test_unknown_feature_names_are_refused(explainer: CaseExplainer) -> None:
     with pytest.raises(ValueError, match="not manifest features"):
-        CaseExplainer(explainer.classifier, (*NAMES[:-1], "f17"))
+        CaseExplainer(explainer.classifier, (*NAMES[:-1], "f17"), reference={})
 
 
 def test_global_importance_ranks_features_and_writes_plots(
