@@ -8,12 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
+from threadpoolctl import threadpool_limits
 
 from model.governance import load_governance
 from model.risk_model import N_SCORES, Calibrator, RiskModel, ventile_edges
-from pipelines.features import build_features
 from pipelines.manifest import FEATURE_NAMES, model_feature_names
-from tests.pipelines.factories import random_extract
 
 # Calibrators far from the identity: a model that skipped them would rate differently.
 CALIBRATORS = {
@@ -24,17 +23,18 @@ CALIBRATORS = {
 
 @pytest.fixture(scope="module")
 def rows() -> np.ndarray:
-    """Full manifest feature rows of a small random extract."""
-    return build_features(random_extract(300, seed=7))[list(FEATURE_NAMES)].to_numpy(np.float64)
+    """Full manifest feature rows: small counts, as most referrals' records are."""
+    return np.random.default_rng(7).poisson(0.4, size=(300, len(FEATURE_NAMES))).astype(float)
 
 
 @pytest.fixture(scope="module")
 def tiny_model(rows: np.ndarray) -> RiskModel:
-    """A small classifier, an explicit calibrator and ventiles of its training ratings."""
-    names = tuple(model_feature_names())
+    """A small classifier on a few features, an explicit calibrator, its ventiles."""
+    names = tuple(model_feature_names()[:20])
     X = rows[:, [FEATURE_NAMES.index(name) for name in names]]
-    y = (np.random.default_rng(3).uniform(size=len(X)) < 0.3).astype(int)
-    classifier = HistGradientBoostingClassifier(max_iter=10, random_state=0).fit(X, y)
+    y = (np.random.default_rng(3).uniform(size=len(X)) < 0.1 + 0.2 * (X[:, 0] > 0)).astype(int)
+    with threadpool_limits(1):  # OpenMP threads cost more than this fit on a shared machine
+        classifier = HistGradientBoostingClassifier(max_iter=10, random_state=0).fit(X, y)
     calibrator = CALIBRATORS["sigmoid"]
     edges = ventile_edges(calibrator.transform(classifier.decision_function(X)))
     governance, text = load_governance()
@@ -85,3 +85,33 @@ def test_a_saved_model_rates_exactly_as_before(tiny_model: RiskModel, rows: np.n
     np.testing.assert_array_equal(after.probability, before.probability)
     np.testing.assert_array_equal(after.score, before.score)
     np.testing.assert_array_equal(after.band, before.band)
+
+
+def _labels_from(probability: np.ndarray, seed: int) -> np.ndarray:
+    return (np.random.default_rng(seed).uniform(size=probability.size) < probability).astype(int)
+
+
+def test_a_fitted_sigmoid_calibrator_recovers_the_scale_and_shift_of_the_log_odds() -> None:
+    raw = np.random.default_rng(4).normal(scale=2.0, size=40_000)
+    y = _labels_from(1 / (1 + np.exp(-(0.5 * raw - 1.0))), seed=5)
+    calibrator = Calibrator.fit("sigmoid", raw, y)
+    assert calibrator.method == "sigmoid"
+    assert calibrator.params["a"][0] == pytest.approx(0.5, abs=0.05)
+    assert calibrator.params["b"][0] == pytest.approx(-1.0, abs=0.05)
+
+
+def test_a_fitted_isotonic_calibrator_follows_the_outcome_rate_and_stays_a_probability() -> None:
+    raw = np.random.default_rng(6).uniform(-4, 4, size=40_000)
+    y = _labels_from(np.where(raw < 0, 0.1, 0.7), seed=7)
+    calibrator = Calibrator.fit("isotonic", raw, y)
+    assert calibrator.method == "isotonic"
+    low, high, below, above = calibrator.transform(np.array([-2.0, 2.0, -50.0, 50.0]))
+    assert low == pytest.approx(0.1, abs=0.03) and high == pytest.approx(0.7, abs=0.03)
+    assert (below, above) == (calibrator.params["y"][0], calibrator.params["y"][-1])
+    assert min(calibrator.params["y"]) >= 0.0 and max(calibrator.params["y"]) <= 1.0
+
+
+def test_a_fitted_isotonic_calibrator_clips_all_or_nothing_outcomes_to_zero_and_one() -> None:
+    raw = np.linspace(-3, 3, 200)
+    calibrator = Calibrator.fit("isotonic", raw, (raw > 0).astype(int))
+    assert calibrator.transform(np.array([-3.0, 3.0])).tolist() == [0.0, 1.0]
