@@ -94,7 +94,7 @@ bench: $(STAMP) wrk
 MUTATION_CHILDREN ?= 2
 MUTANTS ?=
 mutation: $(STAMP)
-	nice -n 19 $(BIN)/mutmut run --max-children $(MUTATION_CHILDREN) $(MUTANTS)
+	OMP_NUM_THREADS=1 nice -n 19 $(BIN)/mutmut run --max-children $(MUTATION_CHILDREN) $(MUTANTS)
 	$(BIN)/python bench/mutation_score.py
 
 clean:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -10,7 +12,7 @@ import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
 from threadpoolctl import threadpool_limits
 
-from model.governance import load_governance
+from model.governance import GovernanceError, load_governance
 from model.risk_model import N_SCORES, Calibrator, RiskModel, ventile_edges
 from pipelines.manifest import FEATURE_NAMES, model_feature_names
 
@@ -76,12 +78,17 @@ def test_a_probability_on_a_ventile_edge_takes_the_higher_score(tiny_model: Risk
 
 def test_a_saved_model_rates_exactly_as_before(tiny_model: RiskModel, rows: np.ndarray,
                                                tmp_path: Path) -> None:
-    model = replace(tiny_model, calibrator=CALIBRATORS["isotonic"])
-    model.save(tmp_path)
-    loaded = RiskModel.load(tmp_path)
+    model = replace(tiny_model, calibrator=CALIBRATORS["isotonic"],
+                    metadata={"calibration": "isotonic", "n_iter": 10})
+    folder = tmp_path / "runs" / "7"  # a folder that does not exist yet
+    assert [path.name for path in model.save(folder)] == ["model.skops", "risk_model.json"]
+    loaded = RiskModel.load(folder)
     before, after = model.rate(rows), loaded.rate(rows)
     assert loaded.calibrator == model.calibrator
     assert loaded.feature_names == model.feature_names
+    assert loaded.metadata == model.metadata
+    assert loaded.governance_text == model.governance_text
+    assert loaded.governance == model.governance
     np.testing.assert_array_equal(after.probability, before.probability)
     np.testing.assert_array_equal(after.score, before.score)
     np.testing.assert_array_equal(after.band, before.band)
@@ -115,3 +122,39 @@ def test_a_fitted_isotonic_calibrator_clips_all_or_nothing_outcomes_to_zero_and_
     raw = np.linspace(-3, 3, 200)
     calibrator = Calibrator.fit("isotonic", raw, (raw > 0).astype(int))
     assert calibrator.transform(np.array([-3.0, 3.0])).tolist() == [0.0, 1.0]
+
+
+def test_saving_without_the_classifier_writes_only_the_model_document(
+    tiny_model: RiskModel, tmp_path: Path
+) -> None:
+    tiny_model.save(tmp_path, write_classifier=False)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["risk_model.json"]
+
+
+def test_a_stored_model_with_broken_governance_settings_is_refused_naming_its_folder(
+    tiny_model: RiskModel, tmp_path: Path
+) -> None:
+    tiny_model.save(tmp_path)
+    document = json.loads((tmp_path / "risk_model.json").read_text(encoding="utf-8"))
+    document["governance_toml"] = document["governance_toml"].replace("min_score = 11",
+                                                                      "min_score = 30")
+    (tmp_path / "risk_model.json").write_text(json.dumps(document), encoding="utf-8")
+    with pytest.raises(GovernanceError, match=re.escape(str(tmp_path))):
+        RiskModel.load(tmp_path)
+
+
+def test_the_ventile_edges_are_the_nineteen_twentieths_of_the_training_probabilities() -> None:
+    edges = ventile_edges(np.linspace(0.0, 1.0, 2001))
+    np.testing.assert_allclose(edges, np.arange(1, 20) / 20)
+
+
+def test_a_single_case_and_a_small_batch_are_rated_as_in_a_large_batch(
+    tiny_model: RiskModel, rows: np.ndarray
+) -> None:
+    """Live cases take the one-thread path (up to 256 rows), batches the other."""
+    batch = tiny_model.rate(rows)
+    single = tiny_model.rate(rows[:1])
+    small = tiny_model.rate(rows[:5])
+    np.testing.assert_allclose(single.raw_score, batch.raw_score[:1])
+    np.testing.assert_allclose(small.probability, batch.probability[:5])
+    np.testing.assert_array_equal(small.score, batch.score[:5])
