@@ -183,3 +183,25 @@ def test_upper_case_suffixes_are_read_and_written(tmp_path: Path) -> None:
                              key=KEY)
     out = pd.read_csv(tmp_path / "OUT.CSV", dtype=str)
     assert rows == 3 and out["person_id"].tolist()[0] == token("A1", KEY)
+
+
+@pytest.mark.parametrize("dst_name", ["out.csv", "out.parquet"])
+def test_the_output_has_the_inputs_columns_only_in_a_new_folder(
+    tmp_path: Path, dst_name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    _write_people(tmp_path / "in.csv")
+    dst = tmp_path / "new" / "folder" / dst_name
+    with caplog.at_level("INFO", logger="data_contracts.pseudonymise"):
+        rows = pseudonymise_file(tmp_path / "in.csv", dst, columns=["person_id"], key=KEY)
+    out = pd.read_csv(dst, dtype=str) if dst_name.endswith(".csv") else pd.read_parquet(dst)
+    assert rows == 3
+    assert list(out.columns) == ["person_id", "household_id", "n"]
+    assert out["person_id"].tolist() == [token("A1", KEY), token("B2", KEY), token("A1", KEY)]
+    assert caplog.messages == ["pseudonymised 3 rows of in.csv"]
+
+
+def test_an_unreadable_input_is_refused_with_the_readers_reason(tmp_path: Path) -> None:
+    (tmp_path / "in.parquet").write_bytes(b"not parquet at all")
+    with pytest.raises(PseudonymisationError, match="in.parquet"):
+        pseudonymise_file(tmp_path / "in.parquet", tmp_path / "out.csv", columns=["person_id"],
+                          key=KEY)

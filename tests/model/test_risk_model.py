@@ -158,3 +158,29 @@ def test_a_single_case_and_a_small_batch_are_rated_as_in_a_large_batch(
     np.testing.assert_allclose(single.raw_score, batch.raw_score[:1])
     np.testing.assert_allclose(small.probability, batch.probability[:5])
     np.testing.assert_array_equal(small.score, batch.score[:5])
+
+
+def test_calibrators_map_log_odds_to_the_probabilities_their_numbers_say() -> None:
+    sigmoid = CALIBRATORS["sigmoid"].transform(np.array([0.0, 5.0, -2.0]))
+    expected = 1.0 / (1.0 + np.exp(-(0.4 * np.array([0.0, 5.0, -2.0]) - 1.5)))
+    np.testing.assert_allclose(sigmoid, expected)
+    np.testing.assert_allclose(sigmoid, [0.182426, 0.622459, 0.091123], atol=1e-6)
+    isotonic = CALIBRATORS["isotonic"].transform(np.array([-9.0, -1.0, 0.0, 1.0, 9.0]))
+    np.testing.assert_allclose(isotonic, [0.02, 0.16, 0.3, 0.6, 0.9])
+
+
+def test_a_rating_carries_the_model_band_and_the_escalated_band_with_its_rule(
+    tiny_model: RiskModel, rows: np.ndarray
+) -> None:
+    governance = tiny_model.governance
+    flagged = rows.copy()
+    for rule in governance.escalation_rules:  # only the flag set below fires
+        flagged[:, [FEATURE_NAMES.index(name) for name in rule.features]] = 0
+    flagged[0, FEATURE_NAMES.index("subject_police_dash_high_risk_90d")] = 1
+    ratings = tiny_model.rate(flagged)
+    np.testing.assert_array_equal(ratings.model_band, governance.band_index(ratings.score))
+    high = governance.band_named("high")
+    assert ratings.band[0] == max(high, ratings.model_band[0])
+    assert [rule.name for rule in ratings.escalations[0]] == ["recent_dash_high_risk"]
+    assert (ratings.band >= ratings.model_band).all()
+    assert len(ratings.escalations) == len(flagged)
