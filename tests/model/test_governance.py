@@ -85,3 +85,20 @@ def test_a_rule_fires_at_its_threshold_on_any_of_its_features_and_names_itself()
 def test_an_unreadable_settings_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(GovernanceError, match="cannot read governance settings"):
         load_governance(tmp_path)  # a folder, not a file
+
+
+def test_a_refusal_names_the_file_each_bad_field_and_a_settings_wide_problem(
+    tmp_path: Path,
+) -> None:
+    _, text = load_governance()
+    path = tmp_path / "ours.toml"
+    path.write_text(text.replace("min_score = 11", "min_score = 30", 1)
+                    .replace('rag = "amber"', 'rag = "purple"', 1), encoding="utf-8")
+    with pytest.raises(GovernanceError) as refused:
+        load_governance(path)
+    message = str(refused.value)
+    assert message.startswith(f"{path}: bands.1.min_score: ")
+    assert "; bands.1.rag: " in message
+    with pytest.raises(GovernanceError, match=r"^governance settings: settings: Value error, "
+                                              "bands must start at min_score 1"):
+        parse_governance(text.replace("min_score = 1\n", "min_score = 2\n", 1))
