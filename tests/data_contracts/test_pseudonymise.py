@@ -205,3 +205,12 @@ def test_an_unreadable_input_is_refused_with_the_readers_reason(tmp_path: Path) 
     with pytest.raises(PseudonymisationError, match="in.parquet"):
         pseudonymise_file(tmp_path / "in.parquet", tmp_path / "out.csv", columns=["person_id"],
                           key=KEY)
+
+
+def test_tokens_keep_the_rows_index_so_they_land_on_their_own_rows() -> None:
+    cells = pd.Series(["A1", "B2"], index=[10, 20])
+    tokens = pseudonymise_series(cells, KEY)
+    assert tokens.index.tolist() == [10, 20]
+    frame = pd.DataFrame({"person_id": ["B2", "A1"]}, index=[20, 10])
+    frame["token"] = tokens
+    assert frame["token"].tolist() == [token("B2", KEY), token("A1", KEY)]
