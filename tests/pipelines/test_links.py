@@ -93,3 +93,10 @@ def test_an_other_adult_of_another_household_is_not_linked() -> None:
         [("h2", "lodger", "other_adult")], columns=["household_id", "person_id", "role"])])
     row = _row(frames)
     assert row["household_other_adults_count"] == 0 and row[OTHER_ADULT_DA_365] == 0
+
+
+def test_an_extract_whose_referrals_were_all_quarantined_gives_an_empty_table() -> None:
+    frames = _frames([("lodger", "other_adult")], [("lodger", "2024-02-01", None)])
+    frames["referrals"] = frames["referrals"].iloc[0:0]
+    table = build_features(frames)
+    assert len(table) == 0 and list(table.columns[-len(FEATURE_NAMES):]) == list(FEATURE_NAMES)
