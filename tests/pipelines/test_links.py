@@ -100,3 +100,19 @@ def test_an_extract_whose_referrals_were_all_quarantined_gives_an_empty_table() 
     frames["referrals"] = frames["referrals"].iloc[0:0]
     table = build_features(frames)
     assert len(table) == 0 and list(table.columns[-len(FEATURE_NAMES):]) == list(FEATURE_NAMES)
+
+
+def test_a_member_listed_twice_counts_once_for_every_referral_of_the_household() -> None:
+    frames = _frames(
+        [("s1", "subject"), ("zed", "sibling"), ("lodger", "other_child"),
+         ("lodger", "other_adult"), ("amy", "sibling"), ("amy", "other_child")],
+        [("lodger", "2024-02-01", None), ("amy", "2024-02-02", None)],
+        refs=[referral(referral_date="2024-06-01"),
+              referral(referral_id="R2", person_id="s1", referral_date="2024-06-01")],
+    )
+    table = build_features(frames).set_index("referral_id")
+    for referral_id in ("R1", "R2"):
+        row = table.loc[referral_id]
+        assert row["household_other_adults_count"] == 1, referral_id
+        assert row["household_children_count"] == 3, referral_id  # the other subject, zed, amy
+        assert (row[OTHER_ADULT_DA_365], row[CHILD_DA_365]) == (1, 1), referral_id
