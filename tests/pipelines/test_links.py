@@ -6,11 +6,19 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytest
 
+from pipelines import links
 from pipelines.case import build_case_features
 from pipelines.features import build_features
 from pipelines.manifest import FEATURE_NAMES, count_feature_name
-from tests.pipelines.factories import case_payload_for, events_frame, referral, referrals_frame
+from tests.pipelines.factories import (
+    case_payload_for,
+    events_frame,
+    random_extract,
+    referral,
+    referrals_frame,
+)
 
 OTHER_ADULT_DA_365 = count_feature_name("other_adults", "police", "domestic_abuse_incident",
                                         "365d")
@@ -116,3 +124,15 @@ def test_a_member_listed_twice_counts_once_for_every_referral_of_the_household()
         assert row["household_other_adults_count"] == 1, referral_id
         assert row["household_children_count"] == 3, referral_id  # the other subject, zed, amy
         assert (row[OTHER_ADULT_DA_365], row[CHILD_DA_365]) == (1, 1), referral_id
+
+
+@pytest.mark.parametrize(("rows", "referrals"), [(1, 1000), (40, 3), (10**6, 7)])
+def test_the_features_do_not_depend_on_how_the_build_is_chunked(
+    monkeypatch: pytest.MonkeyPatch, rows: int, referrals: int
+) -> None:
+    """Chunks bound the working memory; a referral bigger than a chunk still gets its own."""
+    frames = random_extract(50, seed=9)
+    whole = build_features(frames)
+    monkeypatch.setattr(links, "CHUNK_ROWS", rows)
+    monkeypatch.setattr(links, "CHUNK_REFERRALS", referrals)
+    pd.testing.assert_frame_equal(build_features(frames), whole)
