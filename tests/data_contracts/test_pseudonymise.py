@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -193,9 +194,11 @@ def test_the_output_has_the_inputs_columns_only_in_a_new_folder(
     dst = tmp_path / "new" / "folder" / dst_name
     with caplog.at_level("INFO", logger="data_contracts.pseudonymise"):
         rows = pseudonymise_file(tmp_path / "in.csv", dst, columns=["person_id"], key=KEY)
-    out = pd.read_csv(dst, dtype=str) if dst_name.endswith(".csv") else pd.read_parquet(dst)
+    csv = dst_name.endswith(".csv")
+    out = pd.read_csv(dst, dtype=str) if csv else pd.read_parquet(dst)
+    columns = list(out.columns) if csv else pq.read_schema(dst).names  # as any reader sees it
     assert rows == 3
-    assert list(out.columns) == ["person_id", "household_id", "n"]
+    assert columns == ["person_id", "household_id", "n"]
     assert out["person_id"].tolist() == [token("A1", KEY), token("B2", KEY), token("A1", KEY)]
     assert caplog.messages == ["pseudonymised 3 rows of in.csv"]
 
