@@ -28,13 +28,14 @@ CHROMIUM ?= /usr/bin/chromium
 TOOLS := var/tools
 WRK_DEBS := wrk libluajit-5.1-2 libluajit-5.1-common
 
-.PHONY: help install assets browser demo test lint bench clean postgres wrk
+.PHONY: help install assets browser demo test lint bench clean postgres wrk mutation
 
 help:
 	@echo "make demo   - set up, generate an extract, train, promote, create users, serve on :8000"
 	@echo "make test   - set up and run the whole test suite"
 	@echo "make lint   - ruff and mypy"
 	@echo "make bench  - print speed, memory and model-quality figures"
+	@echo "make mutation - mutation testing of the promise-carrying modules (up to an hour)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -110,5 +111,14 @@ wrk:
 bench: $(STAMP) wrk
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
+# Mutation testing (mutmut, configured in pyproject.toml [tool.mutmut]); not part of `make
+# test`. Niced and on at most MUTATION_CHILDREN processes, as the machine is shared.
+# MUTANTS narrows a run, e.g. MUTANTS='pipelines.labels.*'; results are cached in mutants/.
+MUTATION_CHILDREN ?= 2
+MUTANTS ?=
+mutation: $(STAMP)
+	OMP_NUM_THREADS=1 nice -n 19 $(BIN)/mutmut run --max-children $(MUTATION_CHILDREN) $(MUTANTS)
+	$(BIN)/python bench/mutation_score.py
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache node_modules api/static/vendor
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache node_modules api/static/vendor mutants

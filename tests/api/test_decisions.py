@@ -58,6 +58,7 @@ def test_previous_decision_must_exist_and_belong_to_the_referral(api: ApiEnv) ->
         response = _decide(api, factories.decision(rid, previous_decision_id=previous))
         assert response.status_code == 422
         assert response.json()["detail"][0]["field"] == "previous_decision_id"
+        assert f"decision {previous} does not exist for referral {rid!r}" in response.text
 
 
 def test_reason_is_required_when_disagreeing_with_the_band(api: ApiEnv) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -16,7 +19,9 @@ from data_contracts.pseudonymise import (
     KEY_ENV_VAR,
     PseudonymisationError,
     load_key,
+    pseudonymise_file,
     pseudonymise_series,
+    token,
 )
 from data_contracts.vocab import TOKEN_PATTERN
 
@@ -131,3 +136,87 @@ def test_cli_refuses_with_one_line_error(
     assert "Traceback" not in result.output and "short" not in result.output.replace(
         "too short", ""
     )
+
+
+def test_a_token_is_the_hmac_sha256_of_the_value_under_the_key() -> None:
+    """Another system holding the key computes the same token (the specification's rule)."""
+    expected = hmac.new(KEY, "Ä1-person".encode(), hashlib.sha256).hexdigest()
+    assert token("Ä1-person", KEY) == expected
+    assert pseudonymise_series(pd.Series(["Ä1-person"]), KEY).tolist() == [expected]
+
+
+def test_a_key_of_exactly_32_bytes_is_accepted_and_surrounding_whitespace_dropped(
+    tmp_path: Path,
+) -> None:
+    key_file = tmp_path / "key"
+    key_file.write_bytes(b"  " + KEY + b"\n")
+    assert load_key(key_file, environ={}) == KEY
+    assert load_key(None, environ={KEY_ENV_VAR: f" {KEY.decode()}\n"}) == KEY
+    with pytest.raises(PseudonymisationError, match="key too short: 31 bytes, at least 32"):
+        load_key(None, environ={KEY_ENV_VAR: KEY.decode()[:31]})
+
+
+def test_a_key_file_wins_over_the_environment_and_an_unreadable_one_is_named(
+    tmp_path: Path,
+) -> None:
+    key_file = tmp_path / "key"
+    key_file.write_bytes(OTHER_KEY)
+    assert load_key(key_file, environ={KEY_ENV_VAR: KEY.decode()}) == OTHER_KEY
+    with pytest.raises(PseudonymisationError, match=f"cannot read key file {tmp_path}"):
+        load_key(tmp_path / "missing.key", environ={KEY_ENV_VAR: KEY.decode()})
+
+
+@pytest.mark.parametrize(("src", "dst", "message"), [
+    ("in.txt", "out.csv", "input in.txt: must end in .csv or .parquet"),
+    ("in.csv", "out.json", "output out.json: must end in .csv or .parquet"),
+    ("absent.csv", "out.csv", "not found"),
+])
+def test_files_are_refused_by_name_before_anything_is_written(
+    tmp_path: Path, src: str, dst: str, message: str
+) -> None:
+    _write_people(tmp_path / "in.csv")
+    (tmp_path / "in.txt").write_text("person_id\nA1\n", encoding="utf-8")
+    with pytest.raises(PseudonymisationError, match=message):
+        pseudonymise_file(tmp_path / src, tmp_path / dst, columns=["person_id"], key=KEY)
+    assert not (tmp_path / dst).exists()
+
+
+def test_upper_case_suffixes_are_read_and_written(tmp_path: Path) -> None:
+    (tmp_path / "IN.CSV").write_text("person_id,n\nA1,1\nB2,2\nA1,3\n", encoding="utf-8")
+    rows = pseudonymise_file(tmp_path / "IN.CSV", tmp_path / "OUT.CSV", columns=["person_id"],
+                             key=KEY)
+    out = pd.read_csv(tmp_path / "OUT.CSV", dtype=str)
+    assert rows == 3 and out["person_id"].tolist()[0] == token("A1", KEY)
+
+
+@pytest.mark.parametrize("dst_name", ["out.csv", "out.parquet"])
+def test_the_output_has_the_inputs_columns_only_in_a_new_folder(
+    tmp_path: Path, dst_name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    _write_people(tmp_path / "in.csv")
+    dst = tmp_path / "new" / "folder" / dst_name
+    with caplog.at_level("INFO", logger="data_contracts.pseudonymise"):
+        rows = pseudonymise_file(tmp_path / "in.csv", dst, columns=["person_id"], key=KEY)
+    csv = dst_name.endswith(".csv")
+    out = pd.read_csv(dst, dtype=str) if csv else pd.read_parquet(dst)
+    columns = list(out.columns) if csv else pq.read_schema(dst).names  # as any reader sees it
+    assert rows == 3
+    assert columns == ["person_id", "household_id", "n"]
+    assert out["person_id"].tolist() == [token("A1", KEY), token("B2", KEY), token("A1", KEY)]
+    assert caplog.messages == ["pseudonymised 3 rows of in.csv"]
+
+
+def test_an_unreadable_input_is_refused_with_the_readers_reason(tmp_path: Path) -> None:
+    (tmp_path / "in.parquet").write_bytes(b"not parquet at all")
+    with pytest.raises(PseudonymisationError, match="in.parquet"):
+        pseudonymise_file(tmp_path / "in.parquet", tmp_path / "out.csv", columns=["person_id"],
+                          key=KEY)
+
+
+def test_tokens_keep_the_rows_index_so_they_land_on_their_own_rows() -> None:
+    cells = pd.Series(["A1", "B2"], index=[10, 20])
+    tokens = pseudonymise_series(cells, KEY)
+    assert tokens.index.tolist() == [10, 20]
+    frame = pd.DataFrame({"person_id": ["B2", "A1"]}, index=[20, 10])
+    frame["token"] = tokens
+    assert frame["token"].tolist() == [token("B2", KEY), token("A1", KEY)]

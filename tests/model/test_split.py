@@ -56,3 +56,32 @@ def test_too_few_referrals_are_refused() -> None:
     refs = _referrals([("R1", "p1", "h1", "2021-01-01")])
     with pytest.raises(ValueError, match="too few"):
         temporal_group_split(refs)
+
+
+def test_the_training_report_states_the_counts_cut_offs_and_left_out_families() -> None:
+    days = [str(d.date()) for d in pd.date_range("2021-01-01", periods=100, freq="D")]
+    rows = [(f"R{i}", f"p{i}", f"h{i}", days[i]) for i in range(100)]
+    rows[95] = ("R95", "p95", "h3", days[95])
+    refs = _referrals(rows)
+    assert temporal_group_split(refs).summary() == {
+        "train_referrals": 60, "validation_referrals": 20, "test_referrals": 19,
+        "validation_from": "2021-03-02", "test_from": "2021-03-22",
+        "validation_left_out_seen_family": 0, "test_left_out_seen_family": 1,
+    }
+
+
+def _daily(n: int) -> pd.DataFrame:
+    days = pd.date_range("2021-01-01", periods=n, freq="D")
+    return _referrals([(f"R{i}", f"p{i}", f"h{i}", str(d.date())) for i, d in enumerate(days)])
+
+
+def test_the_default_shares_are_a_fifth_for_validation_and_a_fifth_for_test() -> None:
+    split = temporal_group_split(_daily(12))  # 60% of 12 is 7.2 referrals: 7 train
+    assert (len(split.train), len(split.validation), len(split.test)) == (7, 2, 3)
+
+
+def test_ten_referrals_are_enough_to_split_and_nine_are_not() -> None:
+    split = temporal_group_split(_daily(10))
+    assert (len(split.train), len(split.validation), len(split.test)) == (6, 2, 2)
+    with pytest.raises(ValueError, match="9 referrals are too few"):
+        temporal_group_split(_daily(9))

@@ -34,3 +34,38 @@ def test_no_outcomes_feed_gives_negatives_for_complete_follow_up() -> None:
     refs = referrals_frame([referral(referral_date="2020-01-01")])
     labels = build_labels(refs, None, dt.date(2024, 6, 1))
     assert labels["label"].tolist() == [0]
+
+
+def _outcomes(rows: list[tuple[str, str]]) -> pd.DataFrame:
+    return pd.DataFrame({"referral_id": [r for r, _ in rows],
+                         "outcome_type": ["child_protection_plan"] * len(rows),
+                         "outcome_date": pd.to_datetime([d for _, d in rows])})
+
+
+def test_follow_up_is_complete_on_the_365th_day_and_not_the_day_before() -> None:
+    refs = referrals_frame([referral(referral_date="2023-06-01")])
+    on_the_day = build_labels(refs, None, dt.date(2024, 5, 31))  # 365 days later
+    day_before = build_labels(refs, None, dt.date(2024, 5, 30))
+    assert on_the_day["follow_up_complete"].tolist() == [True]
+    assert on_the_day["label"].tolist() == [0]
+    assert day_before["follow_up_complete"].tolist() == [False]
+    assert day_before["label"].isna().tolist() == [True]
+
+
+def test_an_outcome_on_the_referral_day_counts_and_one_before_it_does_not() -> None:
+    refs = referrals_frame([
+        referral(referral_id="SAME", referral_date="2023-01-10"),
+        referral(referral_id="BEFORE", referral_date="2023-01-10", person_id="p2"),
+    ])
+    outcomes = _outcomes([("SAME", "2023-01-10"), ("BEFORE", "2023-01-09")])
+    labels = build_labels(refs, outcomes, dt.date(2024, 6, 1)).set_index("referral_id")
+    assert labels.loc["SAME", "label"] == 1
+    assert labels.loc["BEFORE", "label"] == 0
+
+
+def test_an_empty_outcomes_feed_or_an_outcome_of_an_unknown_referral_labels_nothing() -> None:
+    refs = referrals_frame([referral(referral_date="2023-01-10")])
+    empty = build_labels(refs, _outcomes([]), dt.date(2024, 6, 1))
+    unknown = build_labels(refs, _outcomes([("R-other", "2023-02-01")]), dt.date(2024, 6, 1))
+    assert empty["label"].tolist() == [0] and unknown["label"].tolist() == [0]
+    assert empty["referral_id"].tolist() == ["R1"]

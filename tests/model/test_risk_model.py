@@ -1,0 +1,186 @@
+"""The rating path: the fitted calibrator, the score ventiles, the bands, the saved model."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.ensemble import HistGradientBoostingClassifier
+from threadpoolctl import threadpool_limits
+
+from model.governance import GovernanceError, load_governance
+from model.risk_model import N_SCORES, Calibrator, RiskModel, ventile_edges
+from pipelines.manifest import FEATURE_NAMES, model_feature_names
+
+# Calibrators far from the identity: a model that skipped them would rate differently.
+CALIBRATORS = {
+    "sigmoid": Calibrator("sigmoid", {"a": [0.4], "b": [-1.5]}),
+    "isotonic": Calibrator("isotonic", {"x": [-2.0, 0.0, 2.0], "y": [0.02, 0.3, 0.9]}),
+}
+
+
+@pytest.fixture(scope="module")
+def rows() -> np.ndarray:
+    """Full manifest feature rows: small counts, as most referrals' records are."""
+    return np.random.default_rng(7).poisson(0.4, size=(300, len(FEATURE_NAMES))).astype(float)
+
+
+@pytest.fixture(scope="module")
+def tiny_model(rows: np.ndarray) -> RiskModel:
+    """A small classifier on a few features, an explicit calibrator, its ventiles."""
+    names = tuple(model_feature_names()[:20])
+    X = rows[:, [FEATURE_NAMES.index(name) for name in names]]
+    y = (np.random.default_rng(3).uniform(size=len(X)) < 0.1 + 0.2 * (X[:, 0] > 0)).astype(int)
+    with threadpool_limits(1):  # OpenMP threads cost more than this fit on a shared machine
+        classifier = HistGradientBoostingClassifier(max_iter=10, random_state=0).fit(X, y)
+    calibrator = CALIBRATORS["sigmoid"]
+    edges = ventile_edges(calibrator.transform(classifier.decision_function(X)))
+    governance, text = load_governance()
+    return RiskModel(classifier, names, calibrator, edges, governance, text)
+
+
+@pytest.mark.parametrize("method", CALIBRATORS)
+def test_the_rated_probability_is_the_fitted_calibrator_applied_to_the_raw_score(
+        tiny_model: RiskModel, rows: np.ndarray, method: str) -> None:
+    model = replace(tiny_model, calibrator=CALIBRATORS[method])
+    ratings = model.rate(rows)
+    raw = model.raw_score(model.model_matrix(rows))
+    np.testing.assert_array_equal(ratings.raw_score, raw)
+    np.testing.assert_allclose(ratings.probability, CALIBRATORS[method].transform(raw))
+    uncalibrated = 1.0 / (1.0 + np.exp(-raw))
+    assert np.abs(ratings.probability - uncalibrated).max() > 0.05  # the calibrator matters
+    np.testing.assert_array_equal(ratings.score, model.score_of(ratings.probability))
+
+
+def test_the_calibrator_given_with_the_raw_score_is_the_one_applied(
+        tiny_model: RiskModel, rows: np.ndarray) -> None:
+    raw = tiny_model.raw_score(tiny_model.model_matrix(rows))
+    ratings = tiny_model.rate(rows, raw_score=raw)
+    np.testing.assert_allclose(ratings.probability, tiny_model.calibrator.transform(raw))
+
+
+def test_the_training_ratings_fill_the_twenty_scores_about_evenly(
+        tiny_model: RiskModel, rows: np.ndarray) -> None:
+    scores = tiny_model.rate(rows).score
+    assert scores.min() == 1 and scores.max() == N_SCORES
+    assert len(tiny_model.ventile_edges) == N_SCORES - 1
+
+
+def test_a_probability_on_a_ventile_edge_takes_the_higher_score(tiny_model: RiskModel) -> None:
+    edges = tiny_model.ventile_edges
+    assert tiny_model.score_of(edges[:1]).tolist() == [2]
+    assert tiny_model.score_of(np.array([edges[0] - 1e-9, edges[-1] + 1e-9])).tolist() == [1, 20]
+
+
+def test_a_saved_model_rates_exactly_as_before(tiny_model: RiskModel, rows: np.ndarray,
+                                               tmp_path: Path) -> None:
+    model = replace(tiny_model, calibrator=CALIBRATORS["isotonic"],
+                    metadata={"calibration": "isotonic", "n_iter": 10})
+    folder = tmp_path / "runs" / "7"  # a folder that does not exist yet
+    assert [path.name for path in model.save(folder)] == ["model.skops", "risk_model.json"]
+    loaded = RiskModel.load(folder)
+    before, after = model.rate(rows), loaded.rate(rows)
+    assert loaded.calibrator == model.calibrator
+    assert loaded.feature_names == model.feature_names
+    assert loaded.metadata == model.metadata
+    assert loaded.governance_text == model.governance_text
+    assert loaded.governance == model.governance
+    np.testing.assert_array_equal(after.probability, before.probability)
+    np.testing.assert_array_equal(after.score, before.score)
+    np.testing.assert_array_equal(after.band, before.band)
+
+
+def _labels_from(probability: np.ndarray, seed: int) -> np.ndarray:
+    return (np.random.default_rng(seed).uniform(size=probability.size) < probability).astype(int)
+
+
+def test_a_fitted_sigmoid_calibrator_recovers_the_scale_and_shift_of_the_log_odds() -> None:
+    raw = np.random.default_rng(4).normal(scale=2.0, size=40_000)
+    y = _labels_from(1 / (1 + np.exp(-(0.5 * raw - 1.0))), seed=5)
+    calibrator = Calibrator.fit("sigmoid", raw, y)
+    assert calibrator.method == "sigmoid"
+    assert calibrator.params["a"][0] == pytest.approx(0.5, abs=0.05)
+    assert calibrator.params["b"][0] == pytest.approx(-1.0, abs=0.05)
+
+
+def test_a_fitted_isotonic_calibrator_follows_the_outcome_rate_and_stays_a_probability() -> None:
+    raw = np.random.default_rng(6).uniform(-4, 4, size=40_000)
+    y = _labels_from(np.where(raw < 0, 0.1, 0.7), seed=7)
+    calibrator = Calibrator.fit("isotonic", raw, y)
+    assert calibrator.method == "isotonic"
+    low, high, below, above = calibrator.transform(np.array([-2.0, 2.0, -50.0, 50.0]))
+    assert low == pytest.approx(0.1, abs=0.03) and high == pytest.approx(0.7, abs=0.03)
+    assert (below, above) == (calibrator.params["y"][0], calibrator.params["y"][-1])
+    assert min(calibrator.params["y"]) >= 0.0 and max(calibrator.params["y"]) <= 1.0
+
+
+def test_a_fitted_isotonic_calibrator_clips_all_or_nothing_outcomes_to_zero_and_one() -> None:
+    raw = np.linspace(-3, 3, 200)
+    calibrator = Calibrator.fit("isotonic", raw, (raw > 0).astype(int))
+    assert calibrator.transform(np.array([-3.0, 3.0])).tolist() == [0.0, 1.0]
+
+
+def test_saving_without_the_classifier_writes_only_the_model_document(
+    tiny_model: RiskModel, tmp_path: Path
+) -> None:
+    tiny_model.save(tmp_path, write_classifier=False)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["risk_model.json"]
+
+
+def test_a_stored_model_with_broken_governance_settings_is_refused_naming_its_folder(
+    tiny_model: RiskModel, tmp_path: Path
+) -> None:
+    tiny_model.save(tmp_path)
+    document = json.loads((tmp_path / "risk_model.json").read_text(encoding="utf-8"))
+    document["governance_toml"] = document["governance_toml"].replace("min_score = 11",
+                                                                      "min_score = 30")
+    (tmp_path / "risk_model.json").write_text(json.dumps(document), encoding="utf-8")
+    with pytest.raises(GovernanceError, match=re.escape(str(tmp_path))):
+        RiskModel.load(tmp_path)
+
+
+def test_the_ventile_edges_are_the_nineteen_twentieths_of_the_training_probabilities() -> None:
+    edges = ventile_edges(np.linspace(0.0, 1.0, 2001))
+    np.testing.assert_allclose(edges, np.arange(1, 20) / 20)
+
+
+def test_a_single_case_and_a_small_batch_are_rated_as_in_a_large_batch(
+    tiny_model: RiskModel, rows: np.ndarray
+) -> None:
+    """Live cases take the one-thread path (up to 256 rows), batches the other."""
+    batch = tiny_model.rate(rows)
+    single = tiny_model.rate(rows[:1])
+    small = tiny_model.rate(rows[:5])
+    np.testing.assert_allclose(single.raw_score, batch.raw_score[:1])
+    np.testing.assert_allclose(small.probability, batch.probability[:5])
+    np.testing.assert_array_equal(small.score, batch.score[:5])
+
+
+def test_calibrators_map_log_odds_to_the_probabilities_their_numbers_say() -> None:
+    sigmoid = CALIBRATORS["sigmoid"].transform(np.array([0.0, 5.0, -2.0]))
+    expected = 1.0 / (1.0 + np.exp(-(0.4 * np.array([0.0, 5.0, -2.0]) - 1.5)))
+    np.testing.assert_allclose(sigmoid, expected)
+    np.testing.assert_allclose(sigmoid, [0.182426, 0.622459, 0.091123], atol=1e-6)
+    isotonic = CALIBRATORS["isotonic"].transform(np.array([-9.0, -1.0, 0.0, 1.0, 9.0]))
+    np.testing.assert_allclose(isotonic, [0.02, 0.16, 0.3, 0.6, 0.9])
+
+
+def test_a_rating_carries_the_model_band_and_the_escalated_band_with_its_rule(
+    tiny_model: RiskModel, rows: np.ndarray
+) -> None:
+    governance = tiny_model.governance
+    flagged = rows.copy()
+    for rule in governance.escalation_rules:  # only the flag set below fires
+        flagged[:, [FEATURE_NAMES.index(name) for name in rule.features]] = 0
+    flagged[0, FEATURE_NAMES.index("subject_police_dash_high_risk_90d")] = 1
+    ratings = tiny_model.rate(flagged)
+    np.testing.assert_array_equal(ratings.model_band, governance.band_index(ratings.score))
+    high = governance.band_named("high")
+    assert ratings.band[0] == max(high, ratings.model_band[0])
+    assert [rule.name for rule in ratings.escalations[0]] == ["recent_dash_high_risk"]
+    assert (ratings.band >= ratings.model_band).all()
+    assert len(ratings.escalations) == len(flagged)
