@@ -146,24 +146,28 @@ def test_a_token_is_the_hmac_sha256_of_the_value_under_the_key() -> None:
 
 
 def test_a_key_of_exactly_32_bytes_is_accepted_and_surrounding_whitespace_dropped(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     key_file = tmp_path / "key"
     key_file.write_bytes(b"  " + KEY + b"\n")
-    assert load_key(key_file, environ={}) == KEY
-    assert load_key(None, environ={KEY_ENV_VAR: f" {KEY.decode()}\n"}) == KEY
+    monkeypatch.delenv(KEY_ENV_VAR, raising=False)
+    assert load_key(key_file) == KEY
+    monkeypatch.setenv(KEY_ENV_VAR, f" {KEY.decode()}\n")
+    assert load_key(None) == KEY
+    monkeypatch.setenv(KEY_ENV_VAR, KEY.decode()[:31])
     with pytest.raises(PseudonymisationError, match="key too short: 31 bytes, at least 32"):
-        load_key(None, environ={KEY_ENV_VAR: KEY.decode()[:31]})
+        load_key(None)
 
 
 def test_a_key_file_wins_over_the_environment_and_an_unreadable_one_is_named(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     key_file = tmp_path / "key"
     key_file.write_bytes(OTHER_KEY)
-    assert load_key(key_file, environ={KEY_ENV_VAR: KEY.decode()}) == OTHER_KEY
+    monkeypatch.setenv(KEY_ENV_VAR, KEY.decode())
+    assert load_key(key_file) == OTHER_KEY
     with pytest.raises(PseudonymisationError, match=f"cannot read key file {tmp_path}"):
-        load_key(tmp_path / "missing.key", environ={KEY_ENV_VAR: KEY.decode()})
+        load_key(tmp_path / "missing.key")
 
 
 @pytest.mark.parametrize(("src", "dst", "message"), [
