@@ -15,37 +15,26 @@ import argparse
 import contextlib
 import copy
 import json
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import bench_api
+
 ROOT = Path(__file__).resolve().parents[1]
-CASE_RECORDS = (200, 400)
 
 
 def pick_case(state: Path) -> dict[str, Any]:
-    """A synthetic referral with a few hundred agency records, as a hub would send it."""
-    cached = state / "case.json"
-    if cached.exists():
-        case: dict[str, Any] = json.loads(cached.read_text(encoding="utf-8"))
-        return case
-    from data_contracts import validate_extract
-    from pipelines.case import case_payload_from_frames
-    from pipelines.synth import SynthConfig, generate_extract
-
+    """A synthetic referral with a few hundred agency records, as a hub would send it
+    (picked as `bench_api.py` picks its case, from an extract of its own)."""
     extract = state / "extract"
-    generate_extract(SynthConfig(n_referrals=3000, seed=7, file_format="parquet",
-                                 corrupt=False), out_dir=extract)
-    frames = dict(validate_extract(extract).feeds)
-    low, high = CASE_RECORDS
-    for referral_id in frames["referrals"]["referral_id"].sample(frac=1.0, random_state=3):
-        case = json.loads(json.dumps(case_payload_from_frames(frames, referral_id), default=str))
-        if low <= len(case["events"]) <= high:
-            cached.write_text(json.dumps(case), encoding="utf-8")
-            return case
-    sys.exit(f"no referral with {low} to {high} records in the extract")
+    if not (state / "case.json").exists() and not extract.exists():
+        from pipelines.synth import SynthConfig, generate_extract
+
+        generate_extract(SynthConfig(n_referrals=3000, seed=7, file_format="parquet",
+                                     corrupt=False), out_dir=extract)
+    return bench_api.pick_case(state)
 
 
 def _cpu_per_call(call: Callable[[], Any], repeats: int) -> float:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import asdict
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from model.importance import global_importance
 from model.reference import reference_values
 from model.risk_model import classifier_input
 from pipelines.manifest import SPECS_BY_NAME
+from tests.model.strategies import feature_value
 
 STRONG = "parents_carers_police_domestic_abuse_incident_365d"
 NAMES: tuple[str, ...] = (
@@ -40,21 +40,10 @@ NAMES: tuple[str, ...] = (
 COLUMN = {name: i for i, name in enumerate(NAMES)}
 
 
-def column_strategy(name: str) -> st.SearchStrategy[float]:
-    """Values a feature of this kind can take, missing values included where they occur."""
-    spec = SPECS_BY_NAME[name]
-    if spec.unit == "flag" or name.startswith("presenting_need_"):
-        return st.sampled_from([0.0, 1.0])
-    if spec.unit == "days":
-        return st.one_of(st.just(math.nan), st.integers(0, 4000).map(float))
-    if spec.unit == "percent":
-        return st.one_of(st.just(math.nan), st.floats(0.0, 100.0))
-    if name == "age_years":
-        return st.integers(0, 90).map(float)
-    return st.integers(0, 15).map(float)
-
-
-ROWS = st.lists(st.tuples(*(column_strategy(n) for n in NAMES)), min_size=1, max_size=12)
+ROWS = st.lists(
+    st.tuples(*(feature_value(n, max_days=4000, max_count=15) for n in NAMES)),
+    min_size=1, max_size=12,
+)
 
 
 def synthetic_cases(n: int, seed: int) -> np.ndarray:

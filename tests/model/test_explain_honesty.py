@@ -6,8 +6,6 @@ constraints, "no record" read as a long gap) on rows where concerns raise the ri
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 import shap
@@ -20,6 +18,7 @@ from model.explain import AGENCY_GROUPS, CaseExplainer, Explanation
 from model.reference import COMPARED_WITH, reference_values
 from model.risk_model import classifier_input
 from pipelines.manifest import SPECS_BY_NAME
+from tests.model.strategies import feature_value
 
 SUBSTANCE = tuple(f"parents_carers_health_substance_misuse_contact_{w}"
                   for w in ("90d", "365d", "ever"))
@@ -39,21 +38,10 @@ NAMES: tuple[str, ...] = (
 COLUMN = {name: i for i, name in enumerate(NAMES)}
 
 
-def value_strategy(name: str) -> st.SearchStrategy[float]:
-    """Any value a feature of this kind can take, "no record" (empty) included."""
-    spec = SPECS_BY_NAME[name]
-    if spec.unit == "flag" or name.startswith("presenting_need_"):
-        return st.sampled_from([0.0, 1.0])
-    if spec.unit == "days":
-        return st.one_of(st.just(math.nan), st.integers(0, 5000).map(float))
-    if spec.unit == "percent":
-        return st.one_of(st.just(math.nan), st.floats(0.0, 100.0, width=32))
-    if name == "age_years":
-        return st.integers(0, 90).map(float)
-    return st.integers(0, 60).map(float)
-
-
-ROWS = st.lists(st.tuples(*(value_strategy(n) for n in NAMES)), min_size=1, max_size=16)
+ROWS = st.lists(
+    st.tuples(*(feature_value(n, max_days=5000, max_count=60, percent_width=32) for n in NAMES)),
+    min_size=1, max_size=16,
+)
 
 
 def _days(rng: np.random.Generator, present: np.ndarray, scale: float) -> np.ndarray:
