@@ -21,7 +21,9 @@ DEMO_CASE_PY := import json; from api.settings import Settings as S; from model.
 # package.json and package-lock.json, copied into an ignored folder of the app.
 SWAGGER_UI := api/static/vendor/swagger-ui
 SWAGGER_UI_FILES := swagger-ui-bundle.js swagger-ui.css favicon-32x32.png LICENSE NOTICE
-ASSETS_STAMP := $(SWAGGER_UI)/.installed
+GOVUK_FRONTEND := api/static/vendor/govuk-frontend
+GOVUK_FRONTEND_DIST := node_modules/govuk-frontend/dist/govuk
+ASSETS_STAMP := api/static/vendor/.installed
 # The browser the browser tests drive: Debian's Chromium (Playwright downloads none).
 CHROMIUM ?= /usr/bin/chromium
 # The load generator for bench/bench_api.py, unpacked here when not installed.
@@ -55,6 +57,10 @@ $(ASSETS_STAMP): package.json package-lock.json
 	SCARF_ANALYTICS=false npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	rm -rf $(SWAGGER_UI) && mkdir -p $(SWAGGER_UI)
 	cp $(addprefix node_modules/swagger-ui-dist/,$(SWAGGER_UI_FILES)) $(SWAGGER_UI)/
+	rm -rf $(GOVUK_FRONTEND) && mkdir -p $(GOVUK_FRONTEND)
+	cp $(GOVUK_FRONTEND_DIST)/govuk-frontend.min.css $(GOVUK_FRONTEND_DIST)/govuk-frontend.min.js \
+	  $(GOVUK_FRONTEND)/
+	cp -r $(GOVUK_FRONTEND_DIST)/assets $(GOVUK_FRONTEND)/assets
 	touch $@
 
 assets: $(ASSETS_STAMP)

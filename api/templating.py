@@ -1,0 +1,63 @@
+"""Jinja templates for every HTML the product makes: web pages and written reports.
+
+One environment serves both, so a fairness report written by the command line and
+the page a board member opens are the same template. The service's own templates
+live in `api/templates/`; GOV.UK Frontend's macros come from the `govuk-frontend-jinja`
+package under the prefix `govuk_frontend_jinja/` (its documented layout, used without
+Flask). The compiled CSS, JavaScript, fonts and images come from the `govuk-frontend`
+npm package that `make assets` installs into an ignored folder (versions pinned in
+package.json and pyproject.toml: govuk-frontend-jinja 4.1.0 matches GOV.UK Frontend 6.3.0).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+# Where `make assets` copies GOV.UK Frontend's compiled files.
+GOVUK_FRONTEND_DIR = Path(__file__).parent / "static" / "vendor" / "govuk-frontend"
+GOVUK_FRONTEND_CSS = GOVUK_FRONTEND_DIR / "govuk-frontend.min.css"
+# The compiled CSS names its fonts and images under /assets, so pages serve them there.
+GOVUK_ASSETS_URL = "/assets"
+GOVUK_STATIC_URL = "/static/govuk-frontend"
+SERVICE_NAME = "Safeguarding risk scoring"
+
+
+@lru_cache(maxsize=1)
+def template_environment() -> jinja2.Environment:
+    """The one Jinja environment: the service's templates, then GOV.UK Frontend's macros."""
+    loader = jinja2.ChoiceLoader([
+        jinja2.FileSystemLoader(TEMPLATES_DIR),
+        jinja2.PrefixLoader({"govuk_frontend_jinja": jinja2.PackageLoader("govuk_frontend_jinja")}),
+    ])
+    environment = jinja2.Environment(
+        loader=loader,
+        autoescape=jinja2.select_autoescape(("html", "xml")),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.globals.update(
+        assetPath=GOVUK_ASSETS_URL, static_url=GOVUK_STATIC_URL, serviceName=SERVICE_NAME,
+    )
+    return environment
+
+
+def render_page(template_name: str, **context: Any) -> str:
+    """Render a page for the browser: styles and scripts are linked from the service."""
+    return template_environment().get_template(template_name).render(standalone=False, **context)
+
+
+def render_report(template_name: str, **context: Any) -> str:
+    """Render a report to be written to a file and read offline.
+
+    GOV.UK Frontend's CSS is inlined when `make assets` has installed it (the page then
+    looks as it does in the service, fonts apart); without it the report is plain but
+    complete. Nothing is fetched from the internet when the file is opened.
+    """
+    css = GOVUK_FRONTEND_CSS.read_text(encoding="utf-8") if GOVUK_FRONTEND_CSS.is_file() else ""
+    template = template_environment().get_template(template_name)
+    return template.render(standalone=True, inline_css=css, **context)
