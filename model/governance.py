@@ -47,6 +47,23 @@ class EscalationRule(_Frozen):
     minimum_band: str
 
 
+class MonitoringSettings(_Frozen):
+    """When `safeguard monitor` says a model needs attention (see `model.monitoring`)."""
+
+    feature_psi_max: float = Field(default=0.25, gt=0)
+    score_psi_max: float = Field(default=0.25, gt=0)
+    coverage_min_ratio: float = Field(default=0.5, gt=0, le=1)
+    coverage_min_training_share: float = Field(default=0.05, ge=0, le=1)
+    coverage_group_gap_max: float = Field(default=2.0, gt=1)
+    coverage_group_gap_rise: float = Field(default=0.25, ge=0)
+    min_group_referrals: int = Field(default=100, ge=1)
+    roc_auc_drop_max: float = Field(default=0.05, gt=0)
+    ece_rise_max: float = Field(default=0.03, gt=0)
+    min_matured_referrals: int = Field(default=200, ge=1)
+    override_rate_max: float = Field(default=0.5, gt=0, le=1)
+    min_decisions: int = Field(default=30, ge=1)
+
+
 class GovernanceSettings(_Frozen):
     """Everything a governance board decides about how scores are presented."""
 
@@ -56,6 +73,7 @@ class GovernanceSettings(_Frozen):
     bands: tuple[Band, ...] = Field(min_length=1)
     escalation_rules: tuple[EscalationRule, ...] = ()
     usual_agencies: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    monitoring: MonitoringSettings = MonitoringSettings()
 
     @model_validator(mode="after")
     def _consistent(self) -> GovernanceSettings:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,8 @@ from model.data import PreparedExtract, prepare_extract
 from model.golden import build_golden_set
 from model.governance import load_governance
 from model.importance import global_importance
+from model.monitor_run import reference_for
+from model.monitoring_reference import METADATA_KEY as MONITORING_KEY
 from model.registry import ModelRegistry, VersionInfo, environment_tags
 from model.score import check_output_path, rate_table, write_table
 from model.service import explainer_for
@@ -67,6 +70,20 @@ def _write_evaluation(result: TrainingResult, folder: Path, extras: dict[str, ob
     (folder / "training_report.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
 
 
+def _monitoring_reference(result: TrainingResult, prepared: PreparedExtract) -> dict[str, Any]:
+    """What `safeguard monitor` compares with: the referrals from the test period on."""
+    by_band = result.tables["rates_by_band"]
+    outcomes = {"roc_auc": result.metrics["test_roc_auc"], "ece": result.metrics["test_ece"],
+                "outcome_rate": result.metrics["test_outcome_rate"],
+                "rates_by_band": {str(band): {"n": int(row["referrals"]),
+                                              "observed_rate": None if row["referrals"] == 0
+                                              else float(row["outcome_rate"])}
+                                  for band, row in by_band.iterrows()}}
+    return reference_for(result.model, prepared.features,
+                         start=result.split.test_cutoff.date(), end=prepared.extract_date,
+                         outcomes=outcomes)
+
+
 def train_and_register(input_dir: Path, *, registry: ModelRegistry, experiment: str,
                        config: TrainingConfig, governance_path: Path | None = None,
                        extract_date: dt.date | None = None,
@@ -87,6 +104,7 @@ def train_and_register(input_dir: Path, *, registry: ModelRegistry, experiment: 
                              ("test_roc_auc", "test_average_precision", "test_brier", "test_ece",
                               "baseline_roc_auc")},
     }
+    result.model.metadata[MONITORING_KEY] = _monitoring_reference(result, prepared)
     seconds["fit"] = time.perf_counter() - started - seconds["prepare"]
     progress("recording the run and registering the model")
     run_id = registry.start_run(experiment, run_name=f"train-{prepared.extract_date}")

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from api.store.models import Decision, Score, User, utcnow
 
@@ -58,3 +58,21 @@ def latest_decision(session: Session, referral_id: str) -> Decision | None:
         .order_by(Decision.id.desc())
         .limit(1)
     ).first()
+
+
+CURRENT_DECISION_COLUMNS = ("referral_id", "band", "rag", "practitioner_rag",
+                            "agrees_with_band", "reason", "created_at")
+
+
+def current_decisions(session: Session) -> list[tuple[object, ...]]:
+    """Every referral's current decision (one no later decision supersedes), with the band
+    and RAG of the score it was made on: rows of `CURRENT_DECISION_COLUMNS`."""
+    later = aliased(Decision)
+    superseded = select(later.previous_decision_id).where(
+        later.previous_decision_id.is_not(None))
+    query = (select(Decision.referral_id, Score.band, Score.rag, Decision.practitioner_rag,
+                    Decision.agrees_with_band, Decision.reason, Decision.created_at)
+             .join(Score, Score.id == Decision.score_id)
+             .where(Decision.id.not_in(superseded))
+             .order_by(Decision.id))
+    return [tuple(row) for row in session.execute(query).all()]

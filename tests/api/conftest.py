@@ -169,6 +169,7 @@ class TrainedModel:
     version: str
     loaded: LoadedModel
     prepared: PreparedExtract
+    extract: Path
 
     def settings_overrides(self) -> dict[str, Any]:
         """The settings that point a service at this model's MLflow store."""
@@ -240,6 +241,7 @@ def trained_model(tmp_path_factory: pytest.TempPathFactory) -> TrainedModel:
         version=outcome.version.version,
         loaded=registry.load("champion"),
         prepared=prepare_extract(extract),
+        extract=extract,
     )
 
 

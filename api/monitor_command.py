@@ -1,0 +1,95 @@
+"""`safeguard monitor`: a newer extract against a model version, with practitioners' decisions.
+
+Writes `monitor.json` and `monitor.html`, and exits with status 1, naming each reason on
+a line of its own, when a threshold of the governance settings (`[monitoring]`) is
+crossed. Reads decisions from the service's store; the run is itself audited.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from data_contracts.cli import fail, parse_date_option
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from api.store.db import Store
+
+MONITOR_JSON = "monitor.json"
+MONITOR_HTML = "monitor.html"
+
+
+def _decisions(store: Store) -> pd.DataFrame:
+    import pandas as pd
+
+    from api.store.repository import CURRENT_DECISION_COLUMNS, current_decisions
+
+    with store.session() as session:
+        rows = current_decisions(session)
+    return pd.DataFrame(rows, columns=list(CURRENT_DECISION_COLUMNS))
+
+
+def write_monitor_report(report: dict[str, Any], output: Path) -> None:
+    """monitor.json and monitor.html in `output`."""
+    from api.templating import render_report
+
+    output.mkdir(parents=True, exist_ok=True)
+    (output / MONITOR_JSON).write_text(json.dumps(report, indent=1), encoding="utf-8")
+    html = render_report("reports/monitor.html", title="Model monitoring", report=report)
+    (output / MONITOR_HTML).write_text(html, encoding="utf-8")
+
+
+def monitor(
+    input_dir: Annotated[Path, typer.Option("--input", help="The newer extract.")],
+    output: Annotated[Path, typer.Option(help="Folder for monitor.json and monitor.html.")],
+    model: Annotated[str | None, typer.Option(
+        help="Version or alias; default the served alias (champion).")] = None,
+    since: Annotated[str | None, typer.Option(
+        help="Monitor referrals from this date (YYYY-MM-DD); default the latest period "
+             "as long as the model's reference period.")] = None,
+    extract_date: Annotated[str | None, typer.Option(
+        help="The extract's date (YYYY-MM-DD); default the latest date in it.")] = None,
+) -> None:
+    """Drift, agency coverage, matured outcomes and practitioners' overrides since training."""
+    from api.audit import commit_with_audit, operator_event
+    from api.settings import Settings
+    from api.store.db import Store
+    from data_contracts.errors import FeedRejected
+    from model.data import prepare_extract
+    from model.monitor_run import NoMonitoringReference, monitor_extract
+    from model.registry import ModelRegistry, RegistryError
+
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    settings = Settings()
+    store = Store(settings.database_url)
+    reachable, reason = store.ping()
+    if not reachable:
+        fail(f"{reason}: monitoring reads practitioners' decisions from the store")
+    registry = ModelRegistry(settings.mlflow_tracking_uri, model_name=settings.model_name,
+                             artifact_root=settings.mlflow_artifact_root)
+    try:
+        loaded = registry.load(model or settings.model_alias)
+        prepared = prepare_extract(input_dir, extract_date=parse_date_option(extract_date))
+        report = monitor_extract(loaded.model, version=loaded.info.version, prepared=prepared,
+                                 decisions=_decisions(store), since=parse_date_option(since))
+    except (RegistryError, FeedRejected, NoMonitoringReference) as exc:
+        fail(str(exc))
+    write_monitor_report(report, output)
+    with store.session() as session:
+        commit_with_audit(session, [operator_event(
+            "monitor", model_version=loaded.info.version, crossed=len(report["crossed"]))])
+    store.dispose()
+    typer.echo(f"monitored {report['window']['referrals']:,} referrals "
+               f"({report['window']['from']} to {report['window']['to']}) against model "
+               f"version {loaded.info.version}: {output / MONITOR_HTML}")
+    if report["crossed"]:
+        for message in report["crossed"]:
+            typer.echo(f"threshold crossed: {message}", err=True)
+        raise typer.Exit(code=1)
+    typer.echo("no threshold crossed")

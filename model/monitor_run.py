@@ -1,0 +1,125 @@
+"""`safeguard monitor`'s work below the API: a newer extract against a model version.
+
+The monitored window is the newer extract's latest referrals over as many days as the
+model's reference period (or from a given date), so an unchanged extract is compared
+with exactly the population the reference describes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from data_contracts.vocab import LABEL_WINDOW_DAYS
+from model.data import PreparedExtract
+from model.governance import MonitoringSettings
+from model.monitoring import Check, coverage_change, drift, matured_outcomes
+from model.monitoring_reference import (
+    METADATA_KEY,
+    Population,
+    build_reference,
+    window,
+)
+from model.practice import practice
+from model.risk_model import RiskModel
+from pipelines.manifest import FEATURE_NAMES
+
+
+class NoMonitoringReference(ValueError):
+    """The model version was trained before monitoring references were stored with it."""
+
+
+def _rate(model: RiskModel, features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Probability, score and band name of each feature row."""
+    if features.empty:
+        return np.empty(0), np.empty(0, dtype=np.int64), []
+    ratings = model.rate(features[list(FEATURE_NAMES)].to_numpy(dtype=np.float32))
+    names = [model.governance.bands[i].name for i in ratings.band]
+    return ratings.probability, ratings.score, names
+
+
+def population(model: RiskModel, features: pd.DataFrame, *, start: dt.date,
+               end: dt.date) -> Population:
+    """The referrals dated `start` to `end`, scored by `model`."""
+    rows = window(features, start=start, end=end)
+    _, score, _ = _rate(model, rows)
+    return Population(rows, score, start, end)
+
+
+def reference_for(model: RiskModel, features: pd.DataFrame, *, start: dt.date,
+                  end: dt.date, outcomes: dict[str, Any]) -> dict[str, Any]:
+    """The monitoring reference of a model just trained (stored in its metadata)."""
+    return build_reference(population(model, features, start=start, end=end),
+                           model_features=model.feature_names, outcomes=outcomes)
+
+
+def _monitored_window(reference: dict[str, Any], prepared: PreparedExtract,
+                      since: dt.date | None) -> tuple[dt.date, dt.date]:
+    dates = pd.to_datetime(prepared.features["referral_date"]).dt.date
+    end = max(dates) if len(dates) else prepared.extract_date
+    if since is not None:
+        return since, end
+    period = reference["period"]
+    span = dt.date.fromisoformat(period["to"]) - dt.date.fromisoformat(period["from"])
+    return end - span, end
+
+
+def _matured(model: RiskModel, prepared: PreparedExtract) -> pd.DataFrame:
+    """Labelled referrals whose follow-up completed after the model's training extract."""
+    if prepared.labels is None:
+        return prepared.features.iloc[:0].assign(label=pd.Series(dtype="Int64"))
+    trained = dt.date.fromisoformat(model.metadata["extract_date"])
+    frame = prepared.features.merge(prepared.labels, on="referral_id")
+    dates = pd.to_datetime(frame["referral_date"])
+    after = dates + pd.Timedelta(days=LABEL_WINDOW_DAYS) > pd.Timestamp(trained)
+    return frame.loc[(frame["follow_up_complete"] & after).to_numpy()]
+
+
+def monitor_extract(model: RiskModel, *, version: str, prepared: PreparedExtract,
+                    decisions: pd.DataFrame, settings: MonitoringSettings | None = None,
+                    since: dt.date | None = None) -> dict[str, Any]:
+    """The monitoring report (JSON-ready): sections, checks, and the reasons to act.
+
+    Args:
+        decisions: Current decisions, one per referral (``referral_id``, ``band``,
+            ``rag``, ``practitioner_rag``, ``agrees_with_band``, ``reason``).
+    """
+    reference = model.metadata.get(METADATA_KEY)
+    if reference is None:
+        raise NoMonitoringReference(
+            f"model version {version} was trained before monitoring references were "
+            "stored with each version: retrain it to monitor it")
+    settings = settings or model.governance.monitoring
+    start, end = _monitored_window(reference, prepared, since)
+    current = population(model, prepared.features, start=start, end=end)
+    drift_section, checks = drift(reference, current, settings)
+    coverage_section, coverage_checks = coverage_change(reference, current, settings)
+    matured = _matured(model, prepared)
+    probability, _, bands = _rate(model, matured)
+    band_names = [band.name for band in model.governance.bands]
+    outcomes_section, outcome_checks = matured_outcomes(
+        reference, y=matured["label"].to_numpy(dtype=np.int64), probability=probability,
+        band=bands, band_names=band_names, settings=settings)
+    attributes = prepared.features.drop(columns=list(FEATURE_NAMES), errors="ignore")
+    joined = decisions.merge(attributes, on="referral_id", how="left")
+    if prepared.labels is not None:
+        joined = joined.merge(prepared.labels[["referral_id", "label"]], on="referral_id",
+                              how="left")
+    practice_section, practice_checks = practice(joined, band_names=band_names,
+                                                 settings=settings)
+    every: list[Check] = checks + coverage_checks + outcome_checks + practice_checks
+    return {
+        "model_version": version,
+        "generated_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+        "reference_period": reference["period"],
+        "window": {"from": start.isoformat(), "to": end.isoformat(),
+                   "referrals": len(current.features)},
+        "thresholds": settings.model_dump(),
+        "drift": drift_section, "coverage": coverage_section,
+        "matured_outcomes": outcomes_section, "practice": practice_section,
+        "checks": [check.to_json() for check in every],
+        "crossed": [check.message for check in every if check.crossed],
+    }

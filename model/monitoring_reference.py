@@ -1,0 +1,108 @@
+"""What monitoring compares against, stored with the model version at training.
+
+The reference population is the extract's latest referrals: those from the start of
+the test period to the extract date (labelled or not), the population most like the
+one the model will meet next. For it the reference keeps each model feature's bins,
+the score distribution, each agency's coverage overall and by group, and the test
+period's outcome figures. It is plain JSON inside the model version's metadata, so
+`safeguard monitor` needs no access to the training extract.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+
+from data_contracts.vocab import AGENCIES
+from model.drift import Bins, reference_bins
+from pipelines.feature_spec import coverage_feature_name
+
+METADATA_KEY: Final = "monitoring_reference"
+# The characteristics coverage is broken down by (columns of the feature table).
+COVERAGE_GROUPS: Final[tuple[str, ...]] = ("ethnicity_group", "sex", "disability")
+SCORES: Final = tuple(range(1, 21))
+
+
+@dataclass(frozen=True)
+class Population:
+    """Referrals of one period: their feature rows and what the model made of them."""
+
+    features: pd.DataFrame
+    score: np.ndarray
+    start: dt.date
+    end: dt.date
+
+
+def window(features: pd.DataFrame, *, start: dt.date, end: dt.date | None = None) -> pd.DataFrame:
+    """The feature rows of referrals dated from `start` to `end` (inclusive)."""
+    dates = pd.to_datetime(features["referral_date"]).dt.date
+    keep = dates >= start
+    if end is not None:
+        keep &= dates <= end
+    return features.loc[keep.to_numpy()]
+
+
+def score_shares(score: np.ndarray) -> list[float]:
+    """Share of referrals at each score 1..20."""
+    counts = np.bincount(np.asarray(score, dtype=np.int64), minlength=21)[1:21]
+    return (counts / max(int(counts.sum()), 1)).tolist()
+
+
+def _group_label(value: object) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return "not recorded"
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def group_labels(features: pd.DataFrame, attribute: str) -> np.ndarray:
+    """Each referral's group for a characteristic ("not recorded" when missing)."""
+    if attribute not in features:
+        return np.full(len(features), "not recorded", dtype=object)
+    return np.array([_group_label(v) for v in features[attribute].astype(object)], dtype=object)
+
+
+def coverage(features: pd.DataFrame) -> dict[str, Any]:
+    """Per agency, the share of referrals for which it held any record, overall and by group.
+
+    By group, each entry is ``{"n": referrals, "shares": {agency: share}}``.
+    """
+    held = {agency: features[coverage_feature_name(agency)].to_numpy(dtype=np.float64) > 0
+            for agency in AGENCIES}
+    overall = {agency: float(flags.mean()) if len(flags) else 0.0 for agency, flags in held.items()}
+    by_group: dict[str, dict[str, Any]] = {}
+    for attribute in COVERAGE_GROUPS:
+        labels = group_labels(features, attribute)
+        by_group[attribute] = {
+            str(value): {"n": int((labels == value).sum()),
+                         "shares": {a: float(flags[labels == value].mean())
+                                    for a, flags in held.items()}}
+            for value in sorted(set(labels.tolist()))}
+    return {"n": len(features), "overall": overall, "by_group": by_group}
+
+
+def build_reference(population: Population, *, model_features: Sequence[str],
+                    outcomes: dict[str, Any]) -> dict[str, Any]:
+    """The monitoring reference of a model version (JSON-ready)."""
+    features = population.features
+    bins = {name: reference_bins(features[name].to_numpy(dtype=np.float64)).to_json()
+            for name in model_features}
+    return {
+        "period": {"from": population.start.isoformat(), "to": population.end.isoformat(),
+                   "referrals": len(features)},
+        "features": bins,
+        "score": score_shares(population.score),
+        "coverage": coverage(features),
+        "outcomes": outcomes,
+    }
+
+
+def feature_bins(reference: dict[str, Any]) -> dict[str, Bins]:
+    """The stored bins of each model feature."""
+    return {name: Bins.from_json(data) for name, data in reference["features"].items()}

@@ -1,0 +1,90 @@
+"""Practitioners and the score: how often triage staff agree with the band, and how it ends.
+
+Takes practitioners' current decisions (one row per referral: the band they were
+shown, the RAG they chose, the reason) joined by the caller to the referral's
+characteristics and, where the 365-day follow-up has completed, its outcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+from scipy.stats import binomtest
+
+from model.governance import MonitoringSettings
+from model.monitoring import Check
+from model.monitoring_reference import COVERAGE_GROUPS, group_labels
+
+RAG_ORDER: Final = {"green": 0, "amber": 1, "red": 2}
+TOP_REASONS: Final = 10
+
+
+def rate_with_interval(k: int, n: int) -> dict[str, Any]:
+    """A proportion with its 95% Wilson interval (None when n is 0)."""
+    if n == 0:
+        return {"k": 0, "n": 0, "rate": None, "ci": None}
+    interval = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+    return {"k": k, "n": n, "rate": k / n, "ci": [float(interval.low), float(interval.high)]}
+
+
+def override_direction(decisions: pd.DataFrame) -> np.ndarray:
+    """Per decision: "agreed", "up" (more concern than the band) or "down"."""
+    shown = decisions["rag"].map(RAG_ORDER).to_numpy()
+    chosen = decisions["practitioner_rag"].map(RAG_ORDER).to_numpy()
+    agreed = decisions["agrees_with_band"].to_numpy(dtype=bool)
+    return np.where(agreed, "agreed", np.where(chosen > shown, "up",
+                                               np.where(chosen < shown, "down", "other")))
+
+
+def _summary(direction: np.ndarray) -> dict[str, Any]:
+    n = len(direction)
+    return {"n": n,
+            "agreement": rate_with_interval(int((direction == "agreed").sum()), n),
+            "override_up": rate_with_interval(int((direction == "up").sum()), n),
+            "override_down": rate_with_interval(int((direction == "down").sum()), n)}
+
+
+def _top_reasons(decisions: pd.DataFrame, direction: np.ndarray) -> list[dict[str, Any]]:
+    reasons = decisions.loc[direction != "agreed", "reason"].dropna().astype(str)
+    counts = reasons.str.strip().str.lower().value_counts().head(TOP_REASONS)
+    return [{"reason": reason, "count": int(count)} for reason, count in counts.items()]
+
+
+def _outcomes(decisions: pd.DataFrame, direction: np.ndarray) -> dict[str, Any]:
+    if "label" not in decisions:
+        return {}
+    label = pd.to_numeric(decisions["label"], errors="coerce").to_numpy(dtype=np.float64)
+    matured = ~np.isnan(label)
+    return {kind: rate_with_interval(int(label[matured & (direction == kind)].sum()),
+                                     int((matured & (direction == kind)).sum()))
+            for kind in ("agreed", "up", "down")}
+
+
+def practice(decisions: pd.DataFrame, *, band_names: Sequence[str],
+             settings: MonitoringSettings) -> tuple[dict[str, Any], list[Check]]:
+    """Agreement and overrides overall, by band and by group; reasons; outcomes."""
+    direction = override_direction(decisions)
+    bands = decisions["band"].astype(str).to_numpy()
+    section: dict[str, Any] = {
+        "overall": _summary(direction),
+        "by_band": {b: _summary(direction[bands == b]) for b in band_names},
+        "by_group": {attribute: {value: _summary(direction[labels == value])
+                                 for value in sorted(set(labels.tolist()))}
+                     for attribute in COVERAGE_GROUPS
+                     for labels in [group_labels(decisions, attribute)]},
+        "top_override_reasons": _top_reasons(decisions, direction),
+        "outcome_rate_by_decision": _outcomes(decisions, direction),
+    }
+    checks = []
+    for band, summary in section["by_band"].items():
+        if summary["n"] < settings.min_decisions:
+            continue
+        overridden = 1 - summary["agreement"]["rate"]
+        checks.append(Check(
+            "practice", band, bool(overridden > settings.override_rate_max),
+            f"practitioners overrode {overridden:.0%} of {summary['n']} decisions "
+            f"on the {band} band (threshold {settings.override_rate_max:.0%})"))
+    return section, checks

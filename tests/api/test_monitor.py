@@ -1,0 +1,113 @@
+"""`safeguard monitor`: drift, coverage, matured outcomes and practitioners' overrides."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from api.cli import app
+from api.store import init_db
+from api.store.db import Store
+from api.store.repository import CURRENT_DECISION_COLUMNS, current_decisions
+from model.governance import MonitoringSettings
+from model.monitor_run import monitor_extract
+from model.practice import practice
+from tests.api import factories
+from tests.api.conftest import ApiEnv, TrainedModel
+
+NO_DECISIONS = pd.DataFrame(columns=list(CURRENT_DECISION_COLUMNS))
+
+
+def _environment(trained_model: TrainedModel, database: Path) -> dict[str, str]:
+    settings = trained_model.settings_overrides()
+    return {"SAFEGUARD_DATABASE_URL": f"sqlite:///{database}",
+            "SAFEGUARD_MLFLOW_TRACKING_URI": settings["mlflow_tracking_uri"],
+            "SAFEGUARD_MLFLOW_ARTIFACT_ROOT": settings["mlflow_artifact_root"],
+            "SAFEGUARD_MODEL_NAME": settings["model_name"],
+            "SAFEGUARD_ENVIRONMENT": "test"}
+
+
+def test_the_training_extract_itself_crosses_no_threshold(trained_model: TrainedModel) -> None:
+    report = monitor_extract(trained_model.loaded.model, version=trained_model.version,
+                             prepared=trained_model.prepared, decisions=NO_DECISIONS)
+    assert report["crossed"] == []
+    assert report["drift"]["score_psi"] == pytest.approx(0.0, abs=1e-9)
+    assert report["window"]["referrals"] == report["reference_period"]["referrals"]
+    assert report["matured_outcomes"]["n"] == 0  # nothing matured since training
+
+
+def test_a_stopped_feed_is_named_and_the_command_fails(
+        trained_model: TrainedModel, tmp_path: Path) -> None:
+    newer = tmp_path / "newer"
+    shutil.copytree(trained_model.extract, newer)
+    (newer / "events_housing.parquet").unlink()
+    database = tmp_path / "store.db"
+    init_db(f"sqlite:///{database}")
+    result = CliRunner().invoke(
+        app, ["monitor", "--input", str(newer), "--output", str(tmp_path / "out"),
+              "--model", trained_model.version],
+        env=_environment(trained_model, database))
+    assert result.exit_code == 1, result.output
+    crossed = [line for line in result.stderr.splitlines() if "threshold crossed" in line]
+    assert any("housing records for" in line and "0% now" in line for line in crossed)
+    report = json.loads((tmp_path / "out" / "monitor.json").read_text())
+    assert report["coverage"]["now"]["overall"]["housing"] == 0.0
+    html = (tmp_path / "out" / "monitor.html").read_text()
+    assert "Agency coverage" in html and "housing records for" in html
+
+
+def test_an_unchanged_extract_passes_the_command(
+        trained_model: TrainedModel, tmp_path: Path) -> None:
+    database = tmp_path / "store.db"
+    init_db(f"sqlite:///{database}")
+    result = CliRunner().invoke(
+        app, ["monitor", "--input", str(trained_model.extract), "--output", str(tmp_path / "o")],
+        env=_environment(trained_model, database))
+    assert result.exit_code == 0, result.output
+    assert "no threshold crossed" in result.stdout
+
+
+def _scored(api: ApiEnv, events: int) -> str:
+    case = factories.case(events=events)
+    assert api.client.post("/v1/score", json=case, headers=api.headers("triage")).status_code == 200
+    return str(case["referral"]["referral_id"])
+
+
+def _decide(api: ApiEnv, referral: str, **fields: object) -> int:
+    response = api.client.post("/v1/decisions", json=factories.decision(referral, **fields),
+                               headers=api.headers("triage"))
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
+def test_override_rates_from_decisions_recorded_through_the_api(api: ApiEnv) -> None:
+    agreed, raised, changed = _scored(api, 3), _scored(api, 3), _scored(api, 3)
+    _decide(api, agreed)
+    _decide(api, raised, practitioner_rag="red", agrees_with_band=False,
+            reason="Disclosure at school today")
+    first = _decide(api, changed)  # agreed first, then raised: only the current one counts
+    _decide(api, changed, practitioner_rag="amber", agrees_with_band=False,
+            reason="disclosure at school today ", previous_decision_id=first)
+    store = Store(api.settings.database_url)
+    with store.session() as session:
+        rows = current_decisions(session)
+    store.dispose()
+    frame = pd.DataFrame(rows, columns=list(CURRENT_DECISION_COLUMNS))
+    frame = frame[frame["referral_id"].isin([agreed, raised, changed])]
+    assert len(frame) == 3
+    section, checks = practice(frame, band_names=["low", "medium", "high"],
+                               settings=MonitoringSettings(min_decisions=3))
+    low = section["by_band"]["low"]
+    assert (low["n"], low["agreement"]["k"], low["override_up"]["k"]) == (3, 1, 2)
+    assert low["override_down"]["k"] == 0
+    assert section["top_override_reasons"] == [{"reason": "disclosure at school today",
+                                                "count": 2}]
+    interval = low["override_up"]["ci"]
+    assert interval[0] < 2 / 3 < interval[1]
+    # Two thirds overridden is over the default half: the band is named.
+    assert [c.subject for c in checks if c.crossed] == ["low"]
