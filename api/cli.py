@@ -12,7 +12,7 @@ import logging
 
 import typer
 
-from api import admin, model_commands, monitor_command, server
+from api import admin, model_commands, monitor_command, partnership_command, server
 from data_contracts import cli as contracts_cli
 from model import cli as model_cli
 from pipelines import cli as pipelines_cli
@@ -49,6 +49,7 @@ model_commands.register(model_cli.model_app)
 admin.register(app)
 app.command("serve")(server.serve)
 app.command("monitor")(monitor_command.monitor)
+app.add_typer(partnership_command.report_app, name="report")
 
 
 def main() -> None:

@@ -1,0 +1,87 @@
+"""`safeguard report partnership`: evidence that the partnership's information sharing works.
+
+Per agency and quarter: reach, timeliness (and information that arrived too late) and
+what the agency's information changed. Writes partnership.json and partnership.html;
+the run is audited.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from data_contracts.cli import fail, parse_date_option
+
+report_app = typer.Typer(help="Reports for the safeguarding partnership.", no_args_is_help=True)
+
+PARTNERSHIP_JSON = "partnership.json"
+PARTNERSHIP_HTML = "partnership.html"
+
+
+def write_partnership_report(report: dict[str, Any], output: Path) -> None:
+    """partnership.json and partnership.html in `output`."""
+    from api.templating import render_report
+
+    output.mkdir(parents=True, exist_ok=True)
+    (output / PARTNERSHIP_JSON).write_text(json.dumps(report, indent=1), encoding="utf-8")
+    html = render_report("reports/partnership.html", title="Partnership evidence", report=report)
+    (output / PARTNERSHIP_HTML).write_text(html, encoding="utf-8")
+
+
+@report_app.command("partnership")
+def partnership(
+    input_dir: Annotated[Path, typer.Option("--input", help="The extract to report on.")],
+    output: Annotated[Path, typer.Option(help="Folder for partnership.json and .html.")],
+    model: Annotated[str | None, typer.Option(
+        help="Version or alias; default the served alias (champion).")] = None,
+    sample: Annotated[int, typer.Option(
+        min=1, help="Referrals explained for each agency's share of the explanation.")] = 5_000,
+    extract_date: Annotated[str | None, typer.Option(
+        help="The extract's date (YYYY-MM-DD); default the latest date in it.")] = None,
+) -> None:
+    """Reach, timeliness and contribution of each agency's information, by quarter."""
+    from api.audit import commit_with_audit, operator_event
+    from api.settings import Settings
+    from api.store.db import Store
+    from data_contracts.errors import FeedRejected
+    from model.data import prepare_extract
+    from model.partnership import partnership_report, partnership_tables
+    from model.registry import ModelRegistry, RegistryError
+    from model.service import explainer_for
+
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    settings = Settings()
+    store = Store(settings.database_url)
+    reachable, reason = store.ping()
+    if not reachable:
+        fail(f"{reason}: the report is audited, so the store must be reachable")
+    registry = ModelRegistry(settings.mlflow_tracking_uri, model_name=settings.model_name,
+                             artifact_root=settings.mlflow_artifact_root)
+
+    def say(stage: str) -> None:
+        typer.echo(f"  {stage}", err=True)
+
+    try:
+        loaded = registry.load(model or settings.model_alias)
+        prepared = prepare_extract(input_dir, extract_date=parse_date_option(extract_date),
+                                   with_labels=False, progress=say)
+    except (RegistryError, FeedRejected) as exc:
+        fail(str(exc))
+    tables = partnership_tables(loaded.model, prepared.feeds, prepared.features,
+                                explainer=explainer_for(loaded.model), sample=sample,
+                                progress=say)
+    report = partnership_report(tables, model_version=loaded.info.version,
+                                extract_date=prepared.extract_date,
+                                referrals=len(prepared.features))
+    write_partnership_report(report, output)
+    with store.session() as session:
+        commit_with_audit(session, [operator_event(
+            "report_partnership", model_version=loaded.info.version,
+            referrals=len(prepared.features))])
+    store.dispose()
+    typer.echo(f"partnership evidence for {len(prepared.features):,} referrals: "
+               f"{output / PARTNERSHIP_HTML}")

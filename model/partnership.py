@@ -1,0 +1,172 @@
+"""Partnership evidence: does each agency's information reach the hub, in time, and matter?
+
+Per agency and per quarter (of the referral date, or of the recorded date for delays):
+
+- reach: the share of referrals for which the agency held any record about the subject
+  or household by the referral date (the features' records-held flag);
+- timeliness: recorded minus event date (median and 90th percentile), and the share of
+  records that would have informed a referral but were recorded only after it;
+- contribution: the agency's mean absolute share of the explanation (SHAP, on a sample
+  of referrals), and the share of referrals whose band would have been different
+  without the agency's records: the referrals are scored again with that agency's feed
+  removed, through the same feature build as every score.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+
+from data_contracts.vocab import AGENCIES, event_feed
+from model.explain import CaseExplainer
+from model.risk_model import RiskModel
+from pipelines.feature_spec import coverage_feature_name
+from pipelines.features import build_features
+from pipelines.manifest import FEATURE_NAMES
+from pipelines.timeliness import late_information, record_delays
+
+EXPLANATION_SAMPLE: Final = 5_000
+Progress = Callable[[str], None]
+
+
+def quarter_of(dates: pd.Series) -> np.ndarray:
+    """Calendar quarter labels such as ``2025Q3``."""
+    return pd.to_datetime(dates).dt.to_period("Q").astype(str).to_numpy()
+
+
+def _matrix(features: pd.DataFrame) -> np.ndarray:
+    return features[list(FEATURE_NAMES)].to_numpy(dtype=np.float32)
+
+
+def bands_without(model: RiskModel, frames: Mapping[str, pd.DataFrame], *,
+                  features: pd.DataFrame, progress: Progress) -> dict[str, np.ndarray]:
+    """Per agency, each referral's band index had that agency shared nothing.
+
+    An agency whose feed is absent or empty shared nothing already: its bands are the
+    bands of the full extract (no rebuild). `features` are the full extract's, in the
+    referrals feed's order (as `build_features` gives them).
+    """
+    full = model.rate(_matrix(features)).band
+    out = {}
+    for agency in AGENCIES:
+        feed = event_feed(agency)
+        if frames.get(feed) is None or not len(frames[feed]):
+            out[agency] = full
+            continue
+        progress(f"scoring again without {agency.replace('_', ' ')}")
+        rest = {name: frame for name, frame in frames.items() if name != feed}
+        out[agency] = model.rate(_matrix(build_features(rest))).band
+    return {"with_all": full, **out}
+
+
+def agency_contributions(explainer: CaseExplainer, features: pd.DataFrame, *,
+                         sample: int, seed: int = 0) -> pd.DataFrame:
+    """|SHAP| summed by agency for a random sample of referrals (rows: referral, agency)."""
+    rows = features if len(features) <= sample else features.sample(sample, random_state=seed)
+    if rows.empty:
+        return pd.DataFrame({"referral_id": [], "agency": [], "abs_contribution": []})
+    _, phi = explainer.contributions(_matrix(rows))
+    by_agency = np.abs(phi @ explainer.agency_groups)[:, :len(AGENCIES)]
+    return pd.DataFrame({
+        "referral_id": np.repeat(rows["referral_id"].to_numpy(), len(AGENCIES)),
+        "agency": np.tile(np.asarray(AGENCIES, dtype=object), len(rows)),
+        "abs_contribution": by_agency.ravel(),
+    })
+
+
+def _reach(features: pd.DataFrame, quarters: np.ndarray) -> pd.DataFrame:
+    held = {a: features[coverage_feature_name(a)].to_numpy() > 0 for a in AGENCIES}
+    frame = pd.DataFrame({"quarter": np.tile(quarters, len(AGENCIES)),
+                          "agency": np.repeat(AGENCIES, len(quarters)),
+                          "held": np.concatenate([held[a] for a in AGENCIES])})
+    return frame.groupby(["agency", "quarter"]).agg(reach=("held", "mean")).reset_index()
+
+
+def _delays(frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    delays = record_delays(frames).assign(
+        quarter=lambda f: quarter_of(f["recorded_date"]))
+    timed = delays.dropna(subset=["delay_days"])
+    return timed.groupby(["agency", "quarter"]).agg(
+        records=("delay_days", "size"), median_delay_days=("delay_days", "median"),
+        p90_delay_days=("delay_days", lambda d: float(np.quantile(d, 0.9)))).reset_index()
+
+
+def _late(frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    late = late_information(frames).assign(quarter=lambda f: quarter_of(f["referral_date"]))
+    table = late.groupby(["agency", "quarter"]).agg(
+        informing_records=("informing", "sum"), late_records=("late", "sum")).reset_index()
+    table["late_share"] = table["late_records"] / table["informing_records"]
+    return table
+
+
+def _changes(bands: dict[str, np.ndarray], quarters: np.ndarray, needs: np.ndarray
+             ) -> pd.DataFrame:
+    full = bands["with_all"]
+    return pd.DataFrame({
+        "agency": np.repeat(AGENCIES, len(full)),
+        "quarter": np.tile(quarters, len(AGENCIES)),
+        "presenting_need": np.tile(needs, len(AGENCIES)),
+        "changed": np.concatenate([bands[a] != full for a in AGENCIES]),
+        "lower_without": np.concatenate([bands[a] < full for a in AGENCIES]),
+    })
+
+
+def partnership_tables(model: RiskModel, frames: Mapping[str, pd.DataFrame],
+                       features: pd.DataFrame, *, explainer: CaseExplainer,
+                       sample: int = EXPLANATION_SAMPLE,
+                       progress: Progress = lambda _s: None) -> dict[str, pd.DataFrame]:
+    """The report's tables: per agency x quarter, and per agency x presenting need."""
+    quarters = quarter_of(features["referral_date"])
+    needs = frames["referrals"]["presenting_need"].astype(str).to_numpy()
+    progress("reach and timeliness")
+    by_quarter = (_reach(features, quarters)
+                  .merge(_late(frames), on=["agency", "quarter"], how="left")
+                  .merge(_delays(frames), on=["agency", "quarter"], how="left"))
+    progress("explaining a sample of referrals")
+    shares = agency_contributions(explainer, features, sample=sample).merge(
+        pd.DataFrame({"referral_id": features["referral_id"].to_numpy(), "quarter": quarters}),
+        on="referral_id")
+    mean_abs = shares.groupby(["agency", "quarter"]).agg(
+        mean_abs_contribution=("abs_contribution", "mean")).reset_index()
+    changes = _changes(bands_without(model, frames, features=features, progress=progress),
+                       quarters, needs)
+    changed = changes.groupby(["agency", "quarter"]).agg(
+        band_changed_share=("changed", "mean"),
+        band_lower_without_share=("lower_without", "mean")).reset_index()
+    by_quarter = (by_quarter.merge(mean_abs, on=["agency", "quarter"], how="left")
+                  .merge(changed, on=["agency", "quarter"], how="left"))
+    by_need = changes.groupby(["presenting_need", "agency"]).agg(
+        referrals=("changed", "size"), band_changed_share=("changed", "mean")).reset_index()
+    overall = changes.groupby("agency").agg(band_changed_share=("changed", "mean")).join(
+        shares.groupby("agency").agg(mean_abs_contribution=("abs_contribution", "mean")))
+    overall = overall.join(_reach(features, np.full(len(features), "all"))
+                           .set_index("agency")["reach"])
+    return {"by_quarter": by_quarter, "by_need": by_need, "overall": overall.reset_index()}
+
+
+def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    clean = table.astype(object).where(pd.notna(table), None)
+    return [{str(k): v for k, v in row.items()} for row in clean.to_dict(orient="records")]
+
+
+def partnership_report(tables: dict[str, pd.DataFrame], *, model_version: str,
+                       extract_date: dt.date, referrals: int) -> dict[str, Any]:
+    """The JSON-ready report, with the agencies that matter most for each need."""
+    by_need = tables["by_need"].sort_values(["presenting_need", "band_changed_share"],
+                                            ascending=[True, False])
+    most = {need: [row["agency"] for _, row in group.head(3).iterrows()
+                   if row["band_changed_share"] > 0]
+            for need, group in by_need.groupby("presenting_need")}
+    return {
+        "model_version": model_version, "extract_date": extract_date.isoformat(),
+        "generated_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+        "referrals": referrals,
+        "overall": _records(tables["overall"]),
+        "by_quarter": _records(tables["by_quarter"]),
+        "by_need": _records(by_need),
+        "most_important_by_need": most,
+    }

@@ -1,0 +1,57 @@
+"""`safeguard report partnership`: reach, timeliness and what each agency's information changed."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from api.cli import app
+from api.store import AuditEntry, Store, init_db
+from model.partnership import partnership_tables
+from model.service import explainer_for
+from pipelines.features import build_features
+from tests.api.conftest import TrainedModel
+from tests.api.test_monitor import _environment
+
+
+def test_an_agency_that_shared_nothing_changes_no_band(trained_model: TrainedModel) -> None:
+    prepared = trained_model.prepared
+    frames = {name: frame for name, frame in prepared.feeds.items()
+              if name != "events_probation"}
+    model = trained_model.loaded.model
+    features = build_features(frames)
+    tables = partnership_tables(model, frames, features, explainer=explainer_for(model),
+                                sample=300)
+    overall = tables["overall"].set_index("agency")
+    assert overall.loc["probation", "band_changed_share"] == 0.0
+    assert overall.loc["probation", "reach"] == 0.0
+    # The agencies that did share change some bands.
+    assert overall["band_changed_share"].max() > 0.0
+
+
+def test_the_command_writes_both_reports_and_is_audited(
+        trained_model: TrainedModel, tmp_path: Path) -> None:
+    extract = tmp_path / "extract"
+    shutil.copytree(trained_model.extract, extract)
+    database = tmp_path / "store.db"
+    init_db(f"sqlite:///{database}")
+    result = CliRunner().invoke(
+        app, ["report", "partnership", "--input", str(extract), "--output", str(tmp_path / "out"),
+              "--sample", "200"], env=_environment(trained_model, database))
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "out" / "partnership.json").read_text())
+    agencies = {row["agency"] for row in report["overall"]}
+    assert agencies == {"police", "health", "education", "social_care", "housing", "probation"}
+    quarters = [row for row in report["by_quarter"] if row["agency"] == "police"]
+    assert len(quarters) > 4 and all(0 <= row["reach"] <= 1 for row in quarters)
+    html = (tmp_path / "out" / "partnership.html").read_text()
+    assert "arrived too late" in html and "By quarter" in html
+    store = Store(f"sqlite:///{database}")
+    with store.session() as session:
+        actions = session.scalars(select(AuditEntry.action)).all()
+    store.dispose()
+    assert actions == ["report_partnership"]
