@@ -12,7 +12,14 @@ import logging
 
 import typer
 
-from api import admin, model_commands, monitor_command, partnership_command, server
+from api import (
+    admin,
+    model_commands,
+    monitor_command,
+    partnership_command,
+    server,
+    subject_access_command,
+)
 from data_contracts import cli as contracts_cli
 from model import cli as model_cli
 from pipelines import cli as pipelines_cli
@@ -50,6 +57,7 @@ admin.register(app)
 app.command("serve")(server.serve)
 app.command("monitor")(monitor_command.monitor)
 app.add_typer(partnership_command.report_app, name="report")
+app.command("subject-access")(subject_access_command.subject_access)
 
 
 def main() -> None:

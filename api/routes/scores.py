@@ -20,7 +20,7 @@ from api.routes.metrics import Metrics
 from api.schemas import BatchResult, Problem, ScoreResult
 from api.scoring import ModelUnavailable, Scorer
 from api.store.db import JsonText, Store
-from api.store.models import SCORE_TABLE, utcnow
+from api.store.models import REFERRAL_PERSON_TABLE, SCORE_TABLE, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -69,9 +69,10 @@ def _store_and_audit(
     store: Store, scored: Sequence[tuple[ScoreRequest, ScoreResult]]
 ) -> None:
     """Store the scores and their audit entries (each with its own requester) in one transaction."""
-    rows, events = [], []
+    rows, events, people = [], [], []
     for asked, result in scored:
         principal = asked.principal
+        people.extend(_people(asked.case))
         rows.append({
             "referral_id": result.referral_id,
             "model_name": result.model_name,
@@ -95,7 +96,18 @@ def _store_and_audit(
                 details={"score": result.score, "band": result.band, "rag": result.rag},
             )
         )
-    store_with_audit(store.engine, events, inserts={SCORE_TABLE: rows})
+    store_with_audit(store.engine, events,
+                     inserts={SCORE_TABLE: rows, REFERRAL_PERSON_TABLE: people})
+
+
+def _people(case: CasePayload) -> list[dict[str, object]]:
+    """The subject and household members of a case, for subject access requests."""
+    referral, now = case.referral, utcnow()
+    subject = {"referral_id": referral.referral_id, "person_id": referral.person_id,
+               "household_id": referral.household_id, "role": "subject", "created_at": now}
+    return [subject] + [
+        {**subject, "person_id": member.person_id, "role": member.role}
+        for member in case.household_members if member.person_id != referral.person_id]
 
 
 def _score_each(scorer: Scorer, cases: Sequence[CasePayload]

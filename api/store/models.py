@@ -86,6 +86,23 @@ class Decision(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ReferralPerson(Base):
+    """A person a scored referral was about: its subject or a member of its household.
+
+    Written with each score, so a subject access request can find every referral in
+    which a person appears (pseudonymous tokens only, as in the case payload).
+    """
+
+    __tablename__ = "referral_people"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    referral_id: Mapped[str] = mapped_column(String(100), index=True)
+    person_id: Mapped[str] = mapped_column(String(100), index=True)
+    household_id: Mapped[str | None] = mapped_column(String(100), default=None)
+    role: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class AuditEntry(Base):
     """One link of the append-only, hash-chained audit trail."""
 
@@ -109,3 +126,4 @@ class AuditEntry(Base):
 SCORE_TABLE = cast(Table, Score.__table__)
 USER_TABLE = cast(Table, User.__table__)
 AUDIT_TABLE = cast(Table, AuditEntry.__table__)
+REFERRAL_PERSON_TABLE = cast(Table, ReferralPerson.__table__)

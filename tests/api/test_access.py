@@ -18,6 +18,7 @@ ROUTES: list[tuple[str, str, Any, set[str]]] = [
     ("POST", "/v1/decisions", lambda: factories.decision("R-none"), {"triage", "admin"}),
     ("GET", "/v1/referrals/R-none", None, {"triage", "governance", "admin"}),
     ("GET", "/v1/audit", None, {"governance", "admin"}),
+    ("GET", "/v1/subjects/P-none", None, {"governance", "admin"}),
 ]
 ROUTE_IDS = [f"{method} {path}" for method, path, _, _ in ROUTES]
 

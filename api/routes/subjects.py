@@ -1,0 +1,41 @@
+"""`GET /v1/subjects/{person_id}`: a subject access request, for governance and admin users."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from api.auth import AuditReader
+from api.routes.deps import SessionDep
+from api.routes.records import _view_event
+from api.routes.scores import AUTH_RESPONSES
+from api.subject_access import subject_access_record
+from data_contracts.vocab import TOKEN_MAX_LENGTH, TOKEN_PATTERN
+
+router = APIRouter(prefix="/v1", tags=["records"])
+
+PersonIdPath = Annotated[str, Path(max_length=TOKEN_MAX_LENGTH, pattern=TOKEN_PATTERN)]
+
+
+@router.get("/subjects/{person_id}", responses={
+    **AUTH_RESPONSES,
+    200: {"content": {"application/json": {}, "text/html": {}},
+          "description": "Everything held about the person (HTML when the client accepts it)"}})
+def subject_access(person_id: PersonIdPath, request: Request, principal: AuditReader,
+                   session: SessionDep) -> Any:
+    """Every referral naming the person, with scores, explanations, decisions and audit
+    entries; the request is itself audited (governance and admin roles only)."""
+    from api.audit import commit_with_audit
+
+    record = subject_access_record(session, person_id)
+    commit_with_audit(session, [_view_event(
+        request, principal, "subject_access",
+        details={"person_id": person_id, "referrals": len(record["referrals"])})])
+    if "text/html" in request.headers.get("accept", ""):
+        from api.templating import render_page
+
+        return HTMLResponse(render_page("reports/subject_access.html",
+                                        title="Subject access", record=record))
+    return JSONResponse(record)

@@ -1,0 +1,42 @@
+"""`safeguard subject-access`: everything held about one person, as an HTML file (audited)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from data_contracts.cli import fail
+
+
+def subject_access(
+    person_id: Annotated[str, typer.Option("--person-id", help="The person's pseudonymous token.")],
+    output: Annotated[Path, typer.Option(help="The HTML file to write.")],
+) -> None:
+    """Every referral naming the person, with scores, explanations, decisions and audit."""
+    from api.audit import commit_with_audit, operator_event
+    from api.settings import Settings
+    from api.store.db import Store
+    from api.subject_access import subject_access_record
+    from api.templating import render_report
+    from data_contracts.vocab import TOKEN_PATTERN
+
+    if not re.fullmatch(TOKEN_PATTERN, person_id):
+        fail(f"--person-id {person_id!r} is not a pseudonymous token ({TOKEN_PATTERN})")
+    if output.suffix.lower() not in (".html", ".htm"):
+        fail(f"{output}: the subject access report is HTML; name a .html file")
+    store = Store(Settings().database_url)
+    reachable, reason = store.ping()
+    if not reachable:
+        fail(reason)
+    with store.session() as session:
+        record = subject_access_record(session, person_id)
+        commit_with_audit(session, [operator_event(
+            "subject_access", person_id=person_id, referrals=len(record["referrals"]))])
+    store.dispose()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(render_report("reports/subject_access.html", title="Subject access",
+                                    record=record), encoding="utf-8")
+    typer.echo(f"{len(record['referrals'])} referrals naming {person_id}: {output}")

@@ -1,0 +1,93 @@
+"""Subject access: every referral naming a person, for governance and admin, audited."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from api.cli import app
+from api.store import AuditEntry, Store
+from tests.api import factories
+from tests.api.conftest import ApiEnv
+
+
+def _token() -> str:
+    return f"T{uuid.uuid4().hex[:10]}"
+
+
+def _score(api: ApiEnv, *, subject: str, household: str, member: str) -> str:
+    case = factories.case(events=2, person_id=subject, household_id=household)
+    case["household_members"] = [{"person_id": member, "role": "parent_carer"}]
+    for event in case["events"]:
+        event["person_id"] = subject
+    response = api.client.post("/v1/score", json=case, headers=api.headers("triage"))
+    assert response.status_code == 200, response.text
+    return str(case["referral"]["referral_id"])
+
+
+def _actions(api: ApiEnv, action: str) -> list[AuditEntry]:
+    store = Store(api.settings.database_url)
+    with store.session() as session:
+        rows = list(session.scalars(select(AuditEntry).where(AuditEntry.action == action)))
+    store.dispose()
+    return rows
+
+
+def test_a_person_in_two_households_sees_both_and_the_request_is_audited(api: ApiEnv) -> None:
+    parent, first_household, second_household = _token(), _token(), _token()
+    first = _score(api, subject=_token(), household=first_household, member=parent)
+    second = _score(api, subject=_token(), household=second_household, member=parent)
+    decision = factories.decision(first, practitioner_rag="amber", agrees_with_band=False,
+                                  reason="school reports bruising")
+    assert api.client.post("/v1/decisions", json=decision,
+                           headers=api.headers("triage")).status_code == 201
+    before = len(_actions(api, "subject_access"))
+    response = api.client.get(f"/v1/subjects/{parent}", headers=api.headers("governance"))
+    assert response.status_code == 200, response.text
+    record = response.json()
+    assert [r["referral_id"] for r in record["referrals"]] == [first, second]
+    assert record["households"] == sorted([first_household, second_household])
+    by_id = {r["referral_id"]: r for r in record["referrals"]}
+    assert by_id[first]["roles"] == ["parent_carer"]
+    assert by_id[first]["decisions"][0]["reason"] == "school reports bruising"
+    assert by_id[first]["scores"][0]["result"]["model_version"]
+    assert [e["action"] for e in by_id[first]["audit"]][:2] == ["score", "decision"]
+    entries = _actions(api, "subject_access")
+    assert len(entries) == before + 1 and entries[-1].details["person_id"] == parent
+
+
+def test_the_html_form_reads_in_plain_language(api: ApiEnv) -> None:
+    subject = _token()
+    _score(api, subject=subject, household=_token(), member=_token())
+    response = api.client.get(f"/v1/subjects/{subject}",
+                              headers={**api.headers("admin"), "Accept": "text/html"})
+    assert response.status_code == 200
+    assert "the person the referral was about" in response.text
+    assert "decision support" in response.text
+
+
+def test_triage_and_data_scientist_keys_get_403(api: ApiEnv) -> None:
+    for role in ("triage", "data_scientist"):
+        response = api.client.get(f"/v1/subjects/{_token()}", headers=api.headers(role))
+        assert response.status_code == 403
+
+
+def test_a_malformed_token_is_refused(api: ApiEnv) -> None:
+    response = api.client.get("/v1/subjects/not%20a%20token", headers=api.headers("governance"))
+    assert response.status_code == 422
+
+
+def test_the_command_writes_the_report_and_is_audited(api: ApiEnv, tmp_path: Path) -> None:
+    member = _token()
+    referral = _score(api, subject=_token(), household=_token(), member=member)
+    output = tmp_path / "sar.html"
+    result = CliRunner().invoke(
+        app, ["subject-access", "--person-id", member, "--output", str(output)],
+        env={"SAFEGUARD_DATABASE_URL": api.settings.database_url,
+             "SAFEGUARD_ENVIRONMENT": "test"})
+    assert result.exit_code == 0, result.output
+    assert referral in output.read_text()
+    assert any(e.details.get("person_id") == member for e in _actions(api, "subject_access"))
