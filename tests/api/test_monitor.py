@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 from pathlib import Path
@@ -15,7 +16,9 @@ from api.store import init_db
 from api.store.db import Store
 from api.store.repository import CURRENT_DECISION_COLUMNS, current_decisions
 from model.governance import MonitoringSettings
-from model.monitor_run import monitor_extract
+from model.monitor_run import monitor_extract, population
+from model.monitoring import coverage_change
+from model.monitoring_reference import Population
 from model.practice import practice
 from tests.api import factories
 from tests.api.conftest import ApiEnv, TrainedModel
@@ -111,3 +114,25 @@ def test_override_rates_from_decisions_recorded_through_the_api(api: ApiEnv) -> 
     assert interval[0] < 2 / 3 < interval[1]
     # Two thirds overridden is over the default half: the band is named.
     assert [c.subject for c in checks if c.crossed] == ["low"]
+
+
+def test_records_newly_missing_for_one_group_are_named(trained_model: TrainedModel) -> None:
+    model = trained_model.loaded.model
+    reference = model.metadata["monitoring_reference"]
+    period = reference["period"]
+    current = population(model, trained_model.prepared.features,
+                         start=dt.date.fromisoformat(period["from"]),
+                         end=dt.date.fromisoformat(period["to"]))
+    features = current.features.copy()
+    black = (features["ethnicity_group"] == "black").to_numpy()
+    assert black.sum() >= 10
+    features.loc[black, "health_records_held"] = 0.0  # health stops sharing for one group
+    moved = Population(features, current.score, current.start, current.end)
+    settings = MonitoringSettings(min_group_referrals=10)
+    section, checks = coverage_change(reference, moved, settings)
+    crossed = [c for c in checks if c.crossed]
+    assert [c.subject for c in crossed] == ["health/ethnicity_group=black"]
+    assert "health records missing" in crossed[0].message
+    assert section["now"]["by_group"]["ethnicity_group"]["black"]["shares"]["health"] == 0.0
+    # Unchanged, nothing crosses.
+    assert not [c for c in coverage_change(reference, current, settings)[1] if c.crossed]
