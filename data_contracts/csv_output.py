@@ -87,8 +87,11 @@ def neutralise_table(table: pa.Table) -> pa.Table:
         if pa.types.is_string(kind) or pa.types.is_large_string(kind):
             risky = pc.match_substring_regex(column, _TRIGGER_REGEX)
             if pc.any(risky).as_py():
-                column = pc.if_else(risky, pc.binary_join_element_wise(
-                    pa.scalar("'", kind), column, pa.scalar("", kind)), column)
+                column = pc.if_else(
+                    risky,
+                    pc.binary_join_element_wise(pa.scalar("'", kind), column, pa.scalar("", kind)),
+                    column,
+                )
         columns.append(column)
     return pa.table(columns, names=table.column_names)
 
@@ -102,13 +105,17 @@ def write_csv(data: pd.DataFrame | pa.Table, path: Path) -> None:
     """
     import pandas as pd
 
-    names = [str(name) for name in data.columns] if isinstance(data, pd.DataFrame) else list(
-        data.column_names)
+    names = (
+        [str(name) for name in data.columns]
+        if isinstance(data, pd.DataFrame)
+        else list(data.column_names)
+    )
     with Path(path).open("w", encoding="utf-8", newline="") as handle:
         handle.write(_header_line(names))
         if isinstance(data, pd.DataFrame):
-            neutralise_frame(data).to_csv(handle, header=False, index=False,
-                                          quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
+            neutralise_frame(data).to_csv(
+                handle, header=False, index=False, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n"
+            )
             return
     _append_table(neutralise_table(data), path)
 

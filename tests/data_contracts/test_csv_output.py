@@ -17,8 +17,7 @@ from data_contracts import validate_frames
 from data_contracts.csv_output import FORMULA_TRIGGERS, write_csv
 from tests.data_contracts import factories as f
 
-HOSTILE = ['=HYPERLINK("http://x","y")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)",
-           "\t=1", "\r=1"]
+HOSTILE = ['=HYPERLINK("http://x","y")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
 PROJECT = Path(__file__).resolve().parents[2]
 
 
@@ -48,8 +47,15 @@ def test_validate_writes_quarantined_cells_and_names_as_text(tmp_path: Path) -> 
     referrals["person_id"] = hostile  # not tokens: every row is quarantined as read
     referrals["=cmd"] = "a;b"  # a column the specification does not know: kept in quarantine
     f.write_extract(tmp_path / "in", {"referrals": referrals})
-    args = ["validate", "--input", str(tmp_path / "in"), "--report", str(tmp_path / "out"),
-            "--extract-date", f.EXTRACT_DATE]
+    args = [
+        "validate",
+        "--input",
+        str(tmp_path / "in"),
+        "--report",
+        str(tmp_path / "out"),
+        "--extract-date",
+        f.EXTRACT_DATE,
+    ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     path = tmp_path / "out" / "quarantine" / "referrals.csv"
@@ -62,8 +68,9 @@ def test_validate_writes_quarantined_cells_and_names_as_text(tmp_path: Path) -> 
 
 @pytest.mark.parametrize("as_arrow", [False, True], ids=["pandas", "arrow"])
 def test_the_writer_neutralises_text_and_keeps_numbers(tmp_path: Path, as_arrow: bool) -> None:
-    frame = pd.DataFrame({"text": HOSTILE, "number": [-1.5, 2.0, -3.0, 4.0, 5.0, 6.0],
-                          "count": [-1, 2, 3, 4, 5, 6]})
+    frame = pd.DataFrame(
+        {"text": HOSTILE, "number": [-1.5, 2.0, -3.0, 4.0, 5.0, 6.0], "count": [-1, 2, 3, 4, 5, 6]}
+    )
     path = tmp_path / "out.csv"
     write_csv(pa.Table.from_pandas(frame) if as_arrow else frame, path)
     rows = _cells(path)
@@ -76,10 +83,12 @@ def test_the_writer_neutralises_text_and_keeps_numbers(tmp_path: Path, as_arrow:
 def test_pseudonymise_writes_passed_through_cells_as_text(tmp_path: Path, monkeypatch) -> None:
     source = tmp_path / "raw.csv"
     pd.DataFrame({"person_id": ["alice", "bob"], "note": ["=1+1", "@A1"]}).to_csv(
-        source, index=False)
+        source, index=False
+    )
     monkeypatch.setenv("SAFEGUARD_PSEUDONYMISATION_KEY", "k" * 64)
-    result = CliRunner().invoke(app, ["pseudonymise", str(source), str(tmp_path / "out.csv"),
-                                      "--columns", "person_id"])
+    result = CliRunner().invoke(
+        app, ["pseudonymise", str(source), str(tmp_path / "out.csv"), "--columns", "person_id"]
+    )
     assert result.exit_code == 0, result.output
     rows = _cells(tmp_path / "out.csv")
     _assert_no_formula(rows)
