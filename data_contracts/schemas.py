@@ -65,7 +65,8 @@ def _enum(values: tuple[str, ...], error: str = rules.NOT_IN_VOCABULARY) -> pa.C
 
 
 def _date(extract_date: dt.date | None, *, nullable: bool = False) -> pa.Column:
-    checks = []
+    earliest = pd.Timestamp(rules.EARLIEST_DATE)
+    checks = [pa.Check.ge(earliest, error=rules.BEFORE_EARLIEST_DATE)]
     if extract_date is not None:
         latest = pd.Timestamp(extract_date)
         checks.append(pa.Check.le(latest, error=rules.AFTER_EXTRACT_DATE))
