@@ -20,6 +20,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    Strict,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -70,14 +71,19 @@ def _utc_today() -> date:
     return day
 
 
-def _not_in_future(value: date) -> date:
-    if value > _utc_today():
-        raise ValueError(rules.REFERRAL_DATE_AFTER.explain({"referral_date": value}))
+def _in_plausible_range(value: date) -> date:
+    problem = rules.date_out_of_range("referral_date", value, _utc_today())
+    if problem:
+        raise ValueError(problem)
     return value
 
 
 Token = Annotated[str, Field(pattern=vocab.TOKEN_PATTERN, max_length=vocab.TOKEN_MAX_LENGTH)]
-PastDate = Annotated[date, AfterValidator(_not_in_future)]
+# Not before the feeds' plausible range (rules.EARLIEST_DATE), not after today.
+PastDate = Annotated[date, AfterValidator(_in_plausible_range)]
+# Strict: `true` is not the number 1, nor `1` or "yes" a boolean, nor "9" a number.
+WholeNumber = Annotated[int, Strict()]
+Boolean = Annotated[bool, Strict()]
 
 _ALL_EVENT_TYPES = tuple(sorted({t for types in vocab.EVENT_TYPES.values() for t in types}))
 
@@ -92,11 +98,11 @@ class ReferralIn(StrictModel):
     referral_source: _enum("referral_source", vocab.REFERRAL_SOURCES)  # type: ignore[valid-type]
     presenting_need: _enum("presenting_need", vocab.PRESENTING_NEEDS)  # type: ignore[valid-type]
     subject_type: _enum("subject_type", vocab.SUBJECT_TYPES)  # type: ignore[valid-type]
-    age_years: int = Field(ge=0, le=vocab.MAX_AGE)
+    age_years: WholeNumber = Field(ge=0, le=vocab.MAX_AGE)
     sex: _enum("sex", vocab.SEXES)  # type: ignore[valid-type]
     ethnicity_group: _enum("ethnicity_group", vocab.ETHNICITY_GROUPS)  # type: ignore[valid-type]
-    disability: bool
-    imd_decile: int | None = Field(default=None, ge=min(vocab.IMD_DECILES),
+    disability: Boolean
+    imd_decile: WholeNumber | None = Field(default=None, ge=min(vocab.IMD_DECILES),
                                    le=max(vocab.IMD_DECILES))
 
     @field_validator("age_years")
@@ -135,7 +141,7 @@ class EventIn(TypedDict):
     recorded_date: NotRequired[date | None]
     event_type: Annotated[
         str, Field(max_length=64, json_schema_extra={"enum": list(_ALL_EVENT_TYPES)})]
-    value: NotRequired[Annotated[float | None, Field(allow_inf_nan=False)]]
+    value: NotRequired[Annotated[float | None, Field(allow_inf_nan=False, strict=True)]]
 
 
 _AGENCY_CODES = {agency: code for code, agency in enumerate(vocab.AGENCIES)}

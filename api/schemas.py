@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from data_contracts.vocab import REFERRAL_ID_MAX_LENGTH
+from data_contracts.vocab import REFERRAL_ID_PATTERN as REFERRAL_ID_PATTERN
 from model.sentences import CONTRIBUTIONS_NOTE
 
 MAX_TEXT = 2_000
@@ -22,8 +24,8 @@ DECISION_SUPPORT_NOTICE = (
 
 Rag = Literal["red", "amber", "green"]
 
-REFERRAL_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,100}$"
-ReferralId = Annotated[str, Field(min_length=1, max_length=100, pattern=REFERRAL_ID_PATTERN)]
+ReferralId = Annotated[str, Field(min_length=1, max_length=REFERRAL_ID_MAX_LENGTH,
+                                  pattern=REFERRAL_ID_PATTERN)]
 ShortText = Annotated[str, Field(max_length=MAX_TEXT)]
 
 

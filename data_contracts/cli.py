@@ -32,6 +32,12 @@ KeyFile = Annotated[
     Path | None,
     typer.Option("--key-file", help="File holding the key (else $SAFEGUARD_PSEUDONYMISATION_KEY)."),
 ]
+MaxFeedBytes = Annotated[
+    int | None,
+    typer.Option("--max-feed-bytes", min=1, show_default=False,
+                 help="Refuse a feed file larger than this many bytes "
+                      "(default $SAFEGUARD_MAX_FEED_BYTES, else 1 GiB)."),
+]
 Columns = Annotated[str, typer.Option("--columns", help="Comma-separated columns to pseudonymise.")]
 
 
@@ -104,7 +110,12 @@ def _print_reasons(console: Console, report: dict[str, Any]) -> None:
     console.print(table)
 
 
-def validate(input_dir: InputDir, report_dir: ReportDir, extract_date: ExtractDate = None) -> None:
+def validate(
+    input_dir: InputDir,
+    report_dir: ReportDir,
+    extract_date: ExtractDate = None,
+    max_feed_bytes: MaxFeedBytes = None,
+) -> None:
     """Validate an extract: write validation.json and quarantine files, print a summary."""
     from rich.console import Console
 
@@ -114,7 +125,7 @@ def validate(input_dir: InputDir, report_dir: ReportDir, extract_date: ExtractDa
 
     when = parse_date_option(extract_date)
     try:
-        result = validate_extract(input_dir, extract_date=when)
+        result = validate_extract(input_dir, extract_date=when, max_feed_bytes=max_feed_bytes)
         write_validation_report(result, report_dir)
     except FeedRejected as exc:
         fail(str(exc))

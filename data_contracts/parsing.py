@@ -15,7 +15,9 @@ import pandas as pd
 from data_contracts.vocab import FALSE_STRINGS, TRUE_STRINGS
 
 DATE_DTYPE: Final = "datetime64[ns]"
-_FIRST_DAY: Final = pd.Timestamp.min.ceil("D")
+# Not the very first day of datetime64[ns] (1677-09-22): numpy turns that one into
+# day +106751 when it converts nanoseconds to days.
+_FIRST_DAY: Final = pd.Timestamp("1678-01-01")
 _LAST_DAY: Final = pd.Timestamp.max.floor("D")
 _DATE_SHAPE: Final = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _INTEGER_SHAPE: Final = r"^[+-]?[0-9]{1,9}$"
@@ -43,12 +45,12 @@ def parse_dates(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
     shaped = _matches(uniques, _DATE_SHAPE)
     text = uniques.where(shaped, None).astype(object)
     parsed = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
-    # datetime64[ns] spans 1677-2262. Later dates are clipped to its last day, so they
-    # fail "after extract date" as they should; earlier ones count as unparsable.
+    # datetime64[ns] spans 1677-2262. Dates outside are clipped to its first or last day,
+    # so they fail the plausible-range rules (before 1900-01-01, after the extract date).
     parsed = parsed.where((parsed <= _LAST_DAY) | parsed.isna(), _LAST_DAY)
-    in_range = (parsed >= _FIRST_DAY).to_numpy()
-    values = parsed.where(in_range).astype(DATE_DTYPE).to_numpy()
-    bad_unique = parsed.isna().to_numpy() | ~in_range
+    parsed = parsed.where((parsed >= _FIRST_DAY) | parsed.isna(), _FIRST_DAY)
+    values = parsed.astype(DATE_DTYPE).to_numpy()
+    bad_unique = parsed.isna().to_numpy()
     column = pd.Series(_spread(codes, values, np.datetime64("NaT", "ns")), index=raw.index)
     return column, _spread(codes, bad_unique, False)
 

@@ -25,6 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from data_contracts.csv_output import write_csv
 from data_contracts.errors import FeedRejected
 from data_contracts.reading import read_table
 
@@ -114,7 +115,7 @@ def pseudonymise_file(
         frame[column] = pseudonymise_series(frame[column], key)
     output_path.parent.mkdir(parents=True, exist_ok=True)
     if output_path.suffix.lower() == ".csv":
-        frame.to_csv(output_path, index=False)
+        write_csv(frame, output_path)
     else:
         pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), output_path)
     logger.info("pseudonymised %d rows of %s", len(frame), input_path.name)

@@ -3,14 +3,21 @@
 Files are read with pyarrow (multi-threaded, no per-row Python). Typed inputs
 (Parquet files, typed in-memory frames) are normalised to the same all-string form,
 so one set of rules applies whatever the file format.
+
+A file is measured before it is read: an empty file, or one over the limit of bytes
+per feed file (:func:`feed_size_limit`), is refused from its size alone, so reading
+never holds more than about the limit in memory. A CSV header is looked for in the
+first :data:`HEADER_MAX_BYTES` bytes only.
 """
 
 from __future__ import annotations
 
 import csv
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final
 
 import pandas as pd
 import pyarrow as pa
@@ -24,6 +31,43 @@ from data_contracts.vocab import FEED_FORMATS, FEEDS
 logger = logging.getLogger(__name__)
 
 STRING_DTYPE = pd.StringDtype("pyarrow")
+MAX_FEED_BYTES_ENV: Final = "SAFEGUARD_MAX_FEED_BYTES"
+DEFAULT_MAX_FEED_BYTES: Final = 1024**3  # 1 GiB: millions of rows; reading takes ~3x in memory
+HEADER_MAX_BYTES: Final = 64 * 1024
+
+
+def feed_size_limit() -> int:
+    """The most bytes a feed file may hold: $SAFEGUARD_MAX_FEED_BYTES, else 1 GiB.
+
+    Raises:
+        FeedRejected: The variable is not a whole number of bytes, at least 1.
+    """
+    text = os.environ.get(MAX_FEED_BYTES_ENV, "").strip()
+    if not text:
+        return DEFAULT_MAX_FEED_BYTES
+    if not text.isdigit() or int(text) < 1:
+        raise FeedRejected(MAX_FEED_BYTES_ENV, f"must be a whole number of bytes, got '{text}'")
+    return int(text)
+
+
+def check_feed_size(path: Path, max_bytes: int) -> None:
+    """Refuse an empty feed file, or one over ``max_bytes``, from its size alone.
+
+    Raises:
+        FeedRejected: One line naming the file, its size and the limit.
+    """
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise FeedRejected(path.name, f"cannot be read ({exc.strerror or exc})") from exc
+    if size == 0:
+        raise FeedRejected(path.name, "is empty (0 bytes): a feed holds at least its header row")
+    if size > max_bytes:
+        raise FeedRejected(
+            path.name,
+            f"is {size:,} bytes, over the limit of {max_bytes:,} bytes per feed file "
+            f"(--max-feed-bytes or {MAX_FEED_BYTES_ENV})",
+        )
 
 
 @dataclass(frozen=True)
@@ -57,20 +101,27 @@ def find_feed_files(input_dir: Path) -> ExtractFiles:
     return ExtractFiles(feeds=feeds, ignored=ignored)
 
 
-def _csv_header(path: Path) -> list[str]:
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        header = next(csv.reader(handle), None)
-    if not header:
+def _csv_header(path: Path) -> tuple[list[str], bool]:
+    """The header row, read from the first HEADER_MAX_BYTES bytes, and whether rows follow."""
+    with path.open("rb") as handle:
+        start = handle.read(HEADER_MAX_BYTES + 1)
+    line, newline, rest = start.partition(b"\n")
+    if not newline and len(start) > HEADER_MAX_BYTES:
+        raise FeedRejected(path.name, f"no header row in its first {HEADER_MAX_BYTES:,} bytes")
+    header = next(csv.reader([line.decode("utf-8-sig").rstrip("\r")]), None)
+    if not header or not any(name.strip() for name in header):
         raise FeedRejected(path.name, "no header row")
-    return header
+    return header, bool(rest.strip()) or len(start) > HEADER_MAX_BYTES
 
 
 def read_csv_strings(path: Path) -> pa.Table:
     """Read a CSV file with every column as a string; empty cells are null."""
     try:
-        header = _csv_header(path)
+        header, has_rows = _csv_header(path)
         if len(set(header)) != len(header):
             raise FeedRejected(path.name, "header repeats a column name")
+        if not has_rows:
+            return pa.table({name: pa.array([], pa.string()) for name in header})
         return pacsv.read_csv(
             path,
             read_options=pacsv.ReadOptions(column_names=header, skip_rows=1),
@@ -88,8 +139,17 @@ def read_csv_strings(path: Path) -> pa.Table:
         raise FeedRejected(path.name, f"cannot be parsed as CSV: {exc}") from exc
 
 
-def read_table(path: Path) -> pa.Table:
-    """Read a CSV or Parquet file into an Arrow table (CSV: all strings)."""
+def read_table(path: Path, *, max_bytes: int | None = None) -> pa.Table:
+    """Read a CSV or Parquet file into an Arrow table (CSV: all strings).
+
+    Args:
+        path: The file.
+        max_bytes: The most bytes the file may hold; :func:`feed_size_limit` when None.
+
+    Raises:
+        FeedRejected: The file is empty, too large, or cannot be parsed.
+    """
+    check_feed_size(path, feed_size_limit() if max_bytes is None else max_bytes)
     if path.suffix.lower() == ".csv":
         return read_csv_strings(path)
     try:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from data_contracts.csv_output import write_csv
 from data_contracts.vocab import AGENCIES, FEEDS, OUTCOMES, REFERRALS, SPEC_VERSION, event_feed
 
 if TYPE_CHECKING:
@@ -93,6 +94,7 @@ def build_report(
 def write_validation_report(result: ValidatedExtract, report_dir: Path) -> None:
     """Write ``validation.json`` and ``quarantine/<feed>.csv`` (one per feed read).
 
+    Quarantine files are written spreadsheet-safe (:mod:`data_contracts.csv_output`).
     Every feed read gets a quarantine file, empty but for its header when nothing
     was quarantined, so a reader never confuses "no bad rows" with "not checked".
     """
@@ -102,5 +104,5 @@ def write_validation_report(result: ValidatedExtract, report_dir: Path) -> None:
         json.dumps(result.report, indent=2) + "\n", encoding="utf-8"
     )
     for feed, frame in result.quarantine.items():
-        frame.to_csv(quarantine_dir / f"{feed}.csv", index=False)
+        write_csv(frame, quarantine_dir / f"{feed}.csv")
     logger.info("validation report written to %s", report_dir)

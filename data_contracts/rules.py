@@ -8,7 +8,10 @@ and its ``message``, a sentence about one record for the person fixing it (the A
 
 `data_contracts.schemas` runs these rules as pandera checks on each event feed;
 `api.case_payload` runs them on the records of a live case. A date after the extract
-date is a bad row; for a live case the extract date is today.
+date is a bad row; for a live case the extract date is today. A date before
+:data:`EARLIEST_DATE` is a bad row too: no agency holds a record that old (the oldest
+person a feed may name, 120, was born after it), so such a date is a mistake or a
+placeholder such as 0001-01-01.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ NO_LIMIT: Final = np.iinfo(np.int64).max  # no extract date: no date is after it
 OUTSIDE_VOCABULARY: Final = -1  # the code of an agency or (agency, type) outside it
 NO_EVENT_TYPE: Final = -2  # the pair code of a feed row whose event_type is missing
 _EPOCH: Final = dt.date(1970, 1, 1).toordinal()
+EARLIEST_DATE: Final = dt.date(1900, 1, 1)  # the plausible range of every date of a feed
+EARLIEST_DAY: Final = EARLIEST_DATE.toordinal() - _EPOCH
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +61,7 @@ class Rule:
 
 
 AFTER_EXTRACT_DATE: Final = "after extract date"
+BEFORE_EARLIEST_DATE: Final = f"before {EARLIEST_DATE.isoformat()}"
 NOT_IN_VOCABULARY: Final = "not in vocabulary"
 
 
@@ -70,6 +76,23 @@ def after_extract_date(field: str) -> Rule:
     return Rule(field, AFTER_EXTRACT_DATE, f"date {{{field}}} is in the future")
 
 
+def before_earliest_date(field: str) -> Rule:
+    """A date before the plausible range of the feeds (:data:`EARLIEST_DATE`)."""
+    return Rule(field, BEFORE_EARLIEST_DATE,
+                f"date {{{field}}} is before {EARLIEST_DATE.isoformat()}, earlier than any "
+                "record the feeds hold")
+
+
+def date_out_of_range(field: str, value: dt.date, today: dt.date) -> str | None:
+    """The message about one date outside the plausible range, or None (a live case's
+    dates: today is its extract date)."""
+    if value < EARLIEST_DATE:
+        return before_earliest_date(field).explain({field: value})
+    if value > today:
+        return after_extract_date(field).explain({field: value})
+    return None
+
+
 UNKNOWN_AGENCY: Final = in_vocabulary("agency", AGENCIES)
 EVENT_TYPE_RULES: Final[dict[str, Rule]] = {
     agency: Rule("event_type", f"not in {agency} vocabulary",
@@ -80,6 +103,8 @@ EVENT_TYPE_RULES: Final[dict[str, Rule]] = {
 EVENT_DATE_AFTER: Final = after_extract_date("event_date")
 RECORDED_DATE_AFTER: Final = after_extract_date("recorded_date")
 REFERRAL_DATE_AFTER: Final = after_extract_date("referral_date")
+EVENT_DATE_BEFORE: Final = before_earliest_date("event_date")
+RECORDED_DATE_BEFORE: Final = before_earliest_date("recorded_date")
 RECORDED_BEFORE_EVENT: Final = Rule(
     "recorded_date", "before event_date",
     "recorded_date {recorded_date} is before event_date {event_date}")
@@ -118,8 +143,8 @@ def event_rules(agency: str) -> tuple[Rule, ...]:
     """Every rule of an agency's records, in field order."""
     valued = [rule for pair in VALUED_PAIRS if EVENT_PAIRS[pair.code][0] == agency
               for rule in (pair.missing, pair.outside)]
-    return (EVENT_DATE_AFTER, RECORDED_DATE_AFTER, RECORDED_BEFORE_EVENT,
-            EVENT_TYPE_RULES[agency], VALUE_NOT_ALLOWED, *valued)
+    return (EVENT_DATE_BEFORE, EVENT_DATE_AFTER, RECORDED_DATE_BEFORE, RECORDED_DATE_AFTER,
+            RECORDED_BEFORE_EVENT, EVENT_TYPE_RULES[agency], VALUE_NOT_ALLOWED, *valued)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,8 +178,12 @@ def broken_event_rules(rows: EventRows, extract_day: int) -> Broken:
     agency, pair, event_day, recorded = rows.agency, rows.pair, rows.event_day, rows.recorded_day
     if agency is not None and agency.min(initial=0) < 0:
         _add(broken, UNKNOWN_AGENCY, agency == OUTSIDE_VOCABULARY)
+    if event_day.min(initial=EARLIEST_DAY) < EARLIEST_DAY:
+        _add(broken, EVENT_DATE_BEFORE, (event_day < EARLIEST_DAY) & (event_day != MISSING_DAY))
     if event_day.max(initial=MISSING_DAY) > extract_day:
         _add(broken, EVENT_DATE_AFTER, event_day > extract_day)
+    if recorded.min(initial=EARLIEST_DAY) < EARLIEST_DAY:
+        _add(broken, RECORDED_DATE_BEFORE, (recorded < EARLIEST_DAY) & (recorded != MISSING_DAY))
     if recorded.max(initial=MISSING_DAY) > extract_day:
         _add(broken, RECORDED_DATE_AFTER, recorded > extract_day)
     before = recorded < event_day

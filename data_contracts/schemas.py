@@ -34,6 +34,7 @@ from data_contracts.vocab import (
     OUTCOME_TYPES,
     OUTCOMES,
     PRESENTING_NEEDS,
+    REFERRAL_ID_PATTERN,
     REFERRAL_SOURCES,
     REFERRALS,
     SEXES,
@@ -47,6 +48,7 @@ INTEGER: Final = "int64"
 NULLABLE_INTEGER: Final = "Int64"
 NUMBER: Final = "float64"
 BOOLEAN: Final = "bool"
+NOT_A_REFERRAL_ID: Final = "not a referral id (1 to 100 of A-Z a-z 0-9 _ . : -)"
 
 
 def _token(*, nullable: bool = False) -> pa.Column:
@@ -54,12 +56,17 @@ def _token(*, nullable: bool = False) -> pa.Column:
     return pa.Column(STRING, check, nullable=nullable)
 
 
+def _referral_id() -> pa.Column:
+    return pa.Column(STRING, pa.Check.str_matches(REFERRAL_ID_PATTERN, error=NOT_A_REFERRAL_ID))
+
+
 def _enum(values: tuple[str, ...], error: str = rules.NOT_IN_VOCABULARY) -> pa.Column:
     return pa.Column(STRING, pa.Check.isin(list(values), error=error))
 
 
 def _date(extract_date: dt.date | None, *, nullable: bool = False) -> pa.Column:
-    checks = []
+    earliest = pd.Timestamp(rules.EARLIEST_DATE)
+    checks = [pa.Check.ge(earliest, error=rules.BEFORE_EARLIEST_DATE)]
     if extract_date is not None:
         latest = pd.Timestamp(extract_date)
         checks.append(pa.Check.le(latest, error=rules.AFTER_EXTRACT_DATE))
@@ -80,7 +87,7 @@ def referrals_schema(extract_date: dt.date | None = None) -> pa.DataFrameSchema:
     """Schema of accepted referrals."""
     return pa.DataFrameSchema(
         {
-            "referral_id": pa.Column(STRING),
+            "referral_id": _referral_id(),
             "person_id": _token(),
             "household_id": _token(nullable=True),
             "referral_date": _date(extract_date),
@@ -187,7 +194,7 @@ def outcomes_schema(
         ]
     return pa.DataFrameSchema(
         {
-            "referral_id": pa.Column(STRING),
+            "referral_id": _referral_id(),
             "outcome_type": _enum(OUTCOME_TYPES),
             "outcome_date": _date(extract_date),
         },

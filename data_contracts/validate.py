@@ -28,7 +28,14 @@ import pandas as pd
 
 from data_contracts.checking import ParsedFeed, check_feed, parse_feed
 from data_contracts.errors import FeedRejected
-from data_contracts.reading import find_feed_files, frame_to_strings, read_table, table_to_strings
+from data_contracts.reading import (
+    check_feed_size,
+    feed_size_limit,
+    find_feed_files,
+    frame_to_strings,
+    read_table,
+    table_to_strings,
+)
 from data_contracts.report import build_report, feed_entry
 from data_contracts.schemas import DATE, feed_schema
 from data_contracts.vocab import FEEDS, OUTCOMES, REFERRALS, REQUIRED_FEEDS
@@ -94,6 +101,9 @@ def _validate_raw(
     missing = [feed for feed in REQUIRED_FEEDS if feed not in raw_feeds]
     if missing:
         raise FeedRejected(missing[0], "required feed missing from the extract")
+    source, referrals = raw_feeds[REFERRALS]
+    if referrals.empty:  # other feeds may be empty: that agency shared no record
+        raise FeedRejected(source, "holds no referral (a header row only): nothing to validate")
     parsed: dict[str, ParsedFeed] = {}
     for feed in FEEDS:
         if feed in raw_feeds:
@@ -121,14 +131,23 @@ def _validate_raw(
 
 
 def validate_extract(
-    input_dir: Path, *, extract_date: dt.date | None = None, progress: bool = False
+    input_dir: Path,
+    *,
+    extract_date: dt.date | None = None,
+    progress: bool = False,
+    max_feed_bytes: int | None = None,
 ) -> ValidatedExtract:
     """Validate the extract in ``input_dir`` (one ``<feed>.csv`` or ``.parquet`` per feed).
+
+    Every feed file is measured before any is read: an empty one, or one over the
+    limit, refuses the extract at once.
 
     Args:
         input_dir: Directory holding the feed files; other files are ignored and listed.
         extract_date: Day the extract was taken; inferred from its dates when None.
         progress: Show a progress spinner on stderr.
+        max_feed_bytes: The most bytes a feed file may hold; when None,
+            :func:`data_contracts.reading.feed_size_limit` ($SAFEGUARD_MAX_FEED_BYTES, 1 GiB).
 
     Raises:
         FeedRejected: The extract cannot be used (see the message, one line).
@@ -138,10 +157,14 @@ def validate_extract(
         raise FeedRejected(
             str(input_dir), "required feed 'referrals' missing (referrals.csv or referrals.parquet)"
         )
+    limit = feed_size_limit() if max_feed_bytes is None else max_feed_bytes
+    for path in files.feeds.values():
+        check_feed_size(path, limit)
     raw_feeds: dict[str, tuple[str, pd.DataFrame]] = {}
     for feed, path in files.feeds.items():
         with _status(progress, f"reading {path.name}"):
-            raw_feeds[feed] = (path.name, table_to_strings(read_table(path), path.name))
+            table = read_table(path, max_bytes=limit)
+            raw_feeds[feed] = (path.name, table_to_strings(table, path.name))
     return _validate_raw(
         raw_feeds, extract_date=extract_date, ignored_files=files.ignored, progress=progress
     )

@@ -196,6 +196,10 @@ VALUED_EVENT_TYPES: Final[dict[tuple[str, str], tuple[float, float]]] = {
 
 TOKEN_PATTERN: Final = r"^[A-Za-z0-9_-]{1,64}$"
 TOKEN_MAX_LENGTH: Final = 64
+# A referral id: letters, digits and _ . : - only, as the API has always required. Free
+# text here would reach the CSVs and pages the product writes (a formula, markup).
+REFERRAL_ID_PATTERN: Final = r"^[A-Za-z0-9_.:-]{1,100}$"
+REFERRAL_ID_MAX_LENGTH: Final = 100
 
 # Booleans as the specification writes them in CSV.
 TRUE_STRINGS: Final[frozenset[str]] = frozenset({"true", "1"})

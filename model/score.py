@@ -9,6 +9,7 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from data_contracts.csv_output import write_csv
 from model.explain import CaseExplainer
 from model.risk_model import Ratings, RiskModel
 from pipelines.manifest import FEATURE_NAMES
@@ -66,6 +67,6 @@ def write_table(table: pd.DataFrame, path: Path) -> None:
     check_output_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() == ".csv":
-        table.to_csv(path, index=False)
+        write_csv(table, path)
     else:
         table.to_parquet(path, index=False)

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from data_contracts.csv_output import write_csv
 from model.data import PreparedExtract, prepare_extract
 from model.golden import build_golden_set
 from model.governance import load_governance
@@ -54,9 +55,9 @@ def _write_global_explanations(result: TrainingResult, prepared: PreparedExtract
     matrix = rows[list(FEATURE_NAMES)].to_numpy(dtype=np.float32)
     importance = global_importance(explainer_for(result.model), matrix)
     folder.mkdir(parents=True, exist_ok=True)
-    importance.by_factor.to_csv(folder / "mean_abs_shap_by_factor.csv", index=False)
-    importance.by_feature.to_csv(folder / "mean_abs_shap_by_feature.csv", index=False)
-    importance.by_agency.to_csv(folder / "mean_abs_shap_by_agency.csv", index=False)
+    write_csv(importance.by_factor, folder / "mean_abs_shap_by_factor.csv")
+    write_csv(importance.by_feature, folder / "mean_abs_shap_by_feature.csv")
+    write_csv(importance.by_agency, folder / "mean_abs_shap_by_agency.csv")
     importance.plots(folder)
 
 
@@ -65,7 +66,8 @@ def _write_evaluation(result: TrainingResult, folder: Path, extras: dict[str, ob
     training_plots(result, folder)
     write_manifest(folder / "feature_manifest.json")
     for name, table in result.tables.items():
-        table.to_csv(folder / f"{name}.csv", index_label=name.removeprefix("rates_by_"))
+        label = name.removeprefix("rates_by_")
+        write_csv(table.rename_axis(label).reset_index(), folder / f"{name}.csv")
     report = {"split": result.split.summary(), "counts": result.counts, **extras}
     (folder / "training_report.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
 

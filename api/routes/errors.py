@@ -18,6 +18,9 @@ from api.batching import BatchStopped
 
 logger = logging.getLogger(__name__)
 
+# The most errors a 422 lists; a last entry says how many more there were.
+MAX_ERRORS_LISTED = 50
+
 # Starlette's body limiter signals "413 sent" by raising through `send`; let it pass.
 _BODY_LIMIT_MODULE = "starlette.middleware.body_limit"
 
@@ -44,9 +47,21 @@ def invalid_request(field: str, message: str) -> RequestValidationError:
     return RequestValidationError([{"loc": ("body", field), "msg": message, "type": "value_error"}])
 
 
+def omitted_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """At most MAX_ERRORS_LISTED errors, then one saying how many more were left out
+    (a body of many bad records once gave a 106 MB answer)."""
+    listed = field_errors(errors[:MAX_ERRORS_LISTED])
+    more = len(errors) - MAX_ERRORS_LISTED
+    if more > 0:
+        message = f"{more:,} more errors not listed (the first {MAX_ERRORS_LISTED} are)"
+        listed.append({"field": "body", "loc": ["body"], "message": message,
+                       "type": "too_many_errors"})
+    return listed
+
+
 async def _validation_handler(_request: Request, exc: Exception) -> JSONResponse:
     errors = exc.errors() if isinstance(exc, RequestValidationError) else []
-    return JSONResponse(status_code=422, content={"detail": field_errors(errors)})
+    return JSONResponse(status_code=422, content={"detail": omitted_errors(errors)})
 
 
 async def _stopping_handler(_request: Request, _exc: Exception) -> JSONResponse:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import pydantic_core
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
@@ -234,26 +235,37 @@ async def score_case(request: Request) -> ScoreResult:
     return await batcher.submit(ScoreRequest(principal, received.case, received.request_hash))
 
 
+async def batch_within_limit(request: Request, settings: SettingsDep) -> None:
+    """Refuse a batch of more than `max_batch_cases` cases with 413, before any case is
+    validated: validating 170,000 cases took seconds and listed an error for each."""
+    try:
+        cases = pydantic_core.from_json(await request.body()).get("cases")
+    except (ValueError, AttributeError):
+        return  # not a JSON object: validating the body says what is wrong
+    if isinstance(cases, list) and len(cases) > settings.max_batch_cases:
+        raise HTTPException(
+            status.HTTP_413_CONTENT_TOO_LARGE,
+            f"batch of {len(cases):,} cases exceeds the limit of {settings.max_batch_cases:,} "
+            "cases a request (setting SAFEGUARD_MAX_BATCH_CASES)",
+        )
+
+
 @router.post("/score/batch", responses=_SCORE_RESPONSES)
 def score_batch(
     batch: BatchIn,
     request: Request,
     principal: TriageUser,
+    _within_limit: Annotated[None, Depends(batch_within_limit)],
     store: StoreDep,
     scorer: ScorerDep,
-    settings: SettingsDep,
     request_hash: Annotated[str, Depends(body_hash)],
 ) -> BatchResult:
-    """Score up to `max_batch_cases` referrals at once (413 beyond); each is stored and audited.
+    """Score up to `max_batch_cases` referrals at once (413 beyond, before the cases are
+    validated); each is stored and audited.
 
     A batch can take seconds, so it runs in the thread pool, never on the event loop.
     Each case's audit entry carries the hash of the whole batch request.
     """
-    if len(batch.cases) > settings.max_batch_cases:
-        raise HTTPException(
-            status.HTTP_413_CONTENT_TOO_LARGE,
-            f"batch of {len(batch.cases)} cases exceeds the limit of {settings.max_batch_cases}",
-        )
     results = _run_scorer(scorer, batch.cases)
     _store_and_audit(store, [(ScoreRequest(principal, case, request_hash), result)
                              for case, result in zip(batch.cases, results, strict=True)])

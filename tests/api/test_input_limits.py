@@ -1,0 +1,125 @@
+"""Hostile or odd input to the scoring routes: batches over the limit refused before their
+cases are checked, 422s that list a bounded number of errors, booleans that are not
+numbers and dates before the feeds' plausible range refused."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import pytest
+
+from api.routes.errors import MAX_ERRORS_LISTED
+from tests.api import factories
+from tests.api.conftest import ApiEnv
+from tests.api.test_case_rules import _case_reasons, _feed_reasons
+
+
+def _score(api: ApiEnv, case: dict[str, Any]) -> Any:
+    return api.client.post("/v1/score", json=case, headers=api.headers("triage"))
+
+
+def _fields(response: Any) -> list[str]:
+    assert response.status_code == 422, response.text
+    return [error["field"] for error in response.json()["detail"]]
+
+
+def test_a_batch_over_the_limit_is_refused_before_its_cases_are_validated(api: ApiEnv) -> None:
+    body = json.dumps({"cases": [{}] * 6_000})  # 6,000 empty cases, 18 KB
+    response = api.client.post(
+        "/v1/score/batch",
+        content=body,
+        headers={**api.headers("triage"), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 413, response.text[:200]
+    assert response.json()["detail"] == (
+        "batch of 6,000 cases exceeds the limit of 5 cases a request "
+        "(setting SAFEGUARD_MAX_BATCH_CASES)"
+    )
+    assert len(response.content) < 1_000
+
+
+def test_a_batch_over_the_limit_from_a_caller_without_a_key_is_a_401(api: ApiEnv) -> None:
+    response = api.client.post("/v1/score/batch", json={"cases": [{}] * 10})
+    assert response.status_code == 401
+
+
+def test_a_422_lists_at_most_the_first_errors_and_how_many_more(api: ApiEnv) -> None:
+    case = factories.case(events=0)
+    case["events"] = [factories.event(event_type="bogus") for _ in range(200)]
+    response = _score(api, case)
+    errors = response.json()["detail"]
+    assert response.status_code == 422
+    assert len(errors) == MAX_ERRORS_LISTED + 1
+    assert [e["field"] for e in errors[:3]] == [f"events.{i}.event_type" for i in range(3)]
+    assert errors[-1]["type"] == "too_many_errors"
+    assert errors[-1]["message"] == "150 more errors not listed (the first 50 are)"
+
+
+def test_a_batch_of_bad_cases_lists_a_bounded_number_of_errors(api: ApiEnv) -> None:
+    cases = [factories.case(events=30, age_years=True) for _ in range(5)]
+    for case in cases:
+        case["events"] = [factories.event(value=True) for _ in range(30)]
+    response = api.client.post("/v1/score/batch", json={"cases": cases},
+                               headers=api.headers("triage"))
+    errors = response.json()["detail"]
+    assert response.status_code == 422
+    assert len(errors) == MAX_ERRORS_LISTED + 1
+    assert errors[-1]["message"].startswith("105 more errors not listed")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("age_years", True), ("age_years", "9"), ("age_years", 9.0), ("imd_decile", True),
+     ("disability", 1), ("disability", "false")],
+)
+def test_a_value_of_the_wrong_json_type_is_refused(api: ApiEnv, field: str, value: Any) -> None:
+    response = _score(api, factories.case(**{field: value}))
+    assert _fields(response) == [f"referral.{field}"]
+
+
+def test_a_boolean_record_value_is_not_a_number(api: ApiEnv) -> None:
+    case = factories.case(events=0)
+    case["events"] = [factories.event(agency="education", event_type="attendance_rate",
+                                      value=True)]
+    assert _fields(_score(api, case)) == ["events.0.value"]
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "1899-12-31"])
+def test_a_referral_date_before_the_plausible_range_is_refused(api: ApiEnv, day: str) -> None:
+    response = _score(api, factories.case(referral_date=day))
+    assert _fields(response) == ["referral.referral_date"]
+    assert response.json()["detail"][0]["message"] == (
+        f"date {day} is before 1900-01-01, earlier than any record the feeds hold")
+
+
+def test_the_first_plausible_day_is_scored(api: ApiEnv) -> None:
+    case = factories.case(events=0, referral_date="1900-01-01")
+    assert _score(api, case).status_code == 200
+
+
+def test_an_earlier_referral_before_the_plausible_range_is_refused(api: ApiEnv) -> None:
+    case = factories.case()
+    case["previous_referrals"] = [
+        {"referral_id": "R-old", "person_id": "P1", "referral_date": "0001-01-01"}]
+    assert _fields(_score(api, case)) == ["previous_referrals.0.referral_date"]
+
+
+@pytest.mark.parametrize(
+    ("change", "reasons"),
+    [
+        ({"event_date": dt.date(1, 1, 1)}, ["event_date: before 1900-01-01"]),
+        ({"event_date": dt.date(1899, 12, 31), "recorded_date": dt.date(1900, 1, 2)},
+         ["event_date: before 1900-01-01"]),
+        ({"recorded_date": dt.date(1850, 6, 1)},
+         ["recorded_date: before 1900-01-01", "recorded_date: before event_date"]),
+    ],
+)
+def test_a_record_before_the_plausible_range_is_judged_alike_as_feed_row_and_in_a_case(
+    change: dict[str, Any], reasons: list[str]
+) -> None:
+    record = {"agency": "police", "person_id": "P1", "event_date": dt.date(2024, 3, 1),
+              "recorded_date": None, "event_type": "arrest", "value": None, **change}
+    assert _feed_reasons(record) == reasons
+    assert _case_reasons(record) == reasons

@@ -1,0 +1,115 @@
+"""Every CSV the product writes is safe to open in a spreadsheet (CSV formula injection)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+from typer.testing import CliRunner
+
+from api.cli import app
+from data_contracts import validate_frames
+from data_contracts.csv_output import FORMULA_TRIGGERS, write_csv
+from tests.data_contracts import factories as f
+
+HOSTILE = ['=HYPERLINK("http://x","y")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+def _cells(path: Path) -> list[list[str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.reader(handle))
+
+
+def _assert_no_formula(rows: list[list[str]]) -> None:
+    for row in rows:
+        for cell in row:
+            assert not cell.startswith(FORMULA_TRIGGERS), (cell, row)
+
+
+def test_a_referral_id_that_is_a_formula_is_quarantined_with_a_reason(extract_date) -> None:
+    referrals = f.referrals(2)
+    referrals.loc[1, "referral_id"] = HOSTILE[0]
+    result = validate_frames({"referrals": referrals}, extract_date=extract_date)
+    assert result.feeds["referrals"]["referral_id"].tolist() == ["R0001"]
+    reason = result.quarantine["referrals"]["reason"].iloc[0]
+    assert reason.startswith("referral_id: not a referral id")
+
+
+def test_validate_writes_quarantined_cells_and_names_as_text(tmp_path: Path) -> None:
+    hostile = HOSTILE[:-1]  # a feed's cell holds no line break
+    referrals = f.referrals(len(hostile))
+    referrals["person_id"] = hostile  # not tokens: every row is quarantined as read
+    referrals["=cmd"] = "a;b"  # a column the specification does not know: kept in quarantine
+    f.write_extract(tmp_path / "in", {"referrals": referrals})
+    args = [
+        "validate",
+        "--input",
+        str(tmp_path / "in"),
+        "--report",
+        str(tmp_path / "out"),
+        "--extract-date",
+        f.EXTRACT_DATE,
+    ]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    path = tmp_path / "out" / "quarantine" / "referrals.csv"
+    rows = _cells(path)
+    _assert_no_formula(rows)
+    assert rows[0][-2:] == ["'=cmd", "reason"]
+    assert [row[1] for row in rows[1:]] == ["'" + cell for cell in hostile]
+    assert ',"a;b",' in path.read_text(encoding="utf-8")  # a separator stays inside its cell
+
+
+@pytest.mark.parametrize("as_arrow", [False, True], ids=["pandas", "arrow"])
+def test_the_writer_neutralises_text_and_keeps_numbers(tmp_path: Path, as_arrow: bool) -> None:
+    frame = pd.DataFrame(
+        {"text": HOSTILE, "number": [-1.5, 2.0, -3.0, 4.0, 5.0, 6.0], "count": [-1, 2, 3, 4, 5, 6]}
+    )
+    path = tmp_path / "out.csv"
+    write_csv(pa.Table.from_pandas(frame) if as_arrow else frame, path)
+    rows = _cells(path)
+    assert [row[0] for row in rows[1:]] == ["'" + cell for cell in HOSTILE]
+    read = pd.read_csv(path)
+    assert read["number"].tolist() == frame["number"].tolist()  # numbers stay numbers
+    assert read["count"].tolist() == frame["count"].tolist()
+
+
+def test_pseudonymise_writes_passed_through_cells_as_text(tmp_path: Path, monkeypatch) -> None:
+    source = tmp_path / "raw.csv"
+    pd.DataFrame({"person_id": ["alice", "bob"], "note": ["=1+1", "@A1"]}).to_csv(
+        source, index=False
+    )
+    monkeypatch.setenv("SAFEGUARD_PSEUDONYMISATION_KEY", "k" * 64)
+    result = CliRunner().invoke(
+        app, ["pseudonymise", str(source), str(tmp_path / "out.csv"), "--columns", "person_id"]
+    )
+    assert result.exit_code == 0, result.output
+    rows = _cells(tmp_path / "out.csv")
+    _assert_no_formula(rows)
+    assert [row[1] for row in rows[1:]] == ["'=1+1", "'@A1"]
+
+
+_WRITERS = re.compile(r"\.to_csv\(|csv\.writer\(|csv\.DictWriter\(|\.write_csv\(")
+
+
+def test_every_csv_writer_of_the_product_goes_through_the_one_helper() -> None:
+    helper = PROJECT / "data_contracts" / "csv_output.py"
+    bypassing = [
+        str(path.relative_to(PROJECT))
+        for package in ("data_contracts", "pipelines", "model", "api")
+        for path in sorted((PROJECT / package).rglob("*.py"))
+        if path != helper and _WRITERS.search(path.read_text(encoding="utf-8"))
+    ]
+    assert bypassing == []
+
+
+def test_a_cell_of_text_is_written_in_quotes(tmp_path: Path) -> None:
+    write_csv(pd.DataFrame({"a": ["x;y", "plain"]}), tmp_path / "q.csv")
+    assert (tmp_path / "q.csv").read_text(encoding="utf-8") == 'a\n"x;y"\n"plain"\n'
+    assert list(csv.reader(io.StringIO('"x;y"'))) == [["x;y"]]

@@ -1,0 +1,132 @@
+"""Empty, header-only and oversized feeds: refused early, in one line, in bounded memory."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from api.cli import app
+from data_contracts.vocab import FEED_COLUMNS
+from tests.data_contracts import factories as f
+
+runner = CliRunner()
+MIB = 1024 * 1024
+
+# Runs `safeguard` in a process of its own and prints its peak resident memory (KiB).
+_MEASURED = """
+import resource, sys
+from typer.testing import CliRunner
+from api.cli import app
+result = CliRunner().invoke(app, sys.argv[1:])
+print(result.output.strip())
+print("exit", result.exit_code)
+print("peak_rss_kib", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def _validate(input_dir: Path, report_dir: Path, *extra: str):  # noqa: ANN202
+    args = [
+        "validate",
+        "--input",
+        str(input_dir),
+        "--report",
+        str(report_dir),
+        "--extract-date",
+        f.EXTRACT_DATE,
+        *extra,
+    ]
+    return runner.invoke(app, args)
+
+
+def _one_line_error(output: str) -> str:
+    assert "Traceback" not in output
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), output
+    return lines[0]
+
+
+def _header_only(path: Path, feed: str, *, newline: bool = True) -> None:
+    path.write_text(",".join(FEED_COLUMNS[feed]) + ("\n" if newline else ""), encoding="utf-8")
+
+
+def _measured_validate(input_dir: Path, report_dir: Path, *extra: str) -> tuple[str, int]:
+    args = ["validate", "--input", str(input_dir), "--report", str(report_dir), *extra]
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURED, *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+        env={**os.environ},
+    )
+    *output, exit_line, peak_line = done.stdout.strip().splitlines()
+    assert exit_line == "exit 1", done.stdout
+    return "\n".join(output), int(peak_line.split()[1]) * 1024
+
+
+def test_a_header_only_referrals_feed_is_refused_in_one_line(tmp_path: Path) -> None:
+    folder = f.write_extract(tmp_path / "in", f.extract())
+    _header_only(folder / "referrals.csv", "referrals")
+    line = _one_line_error(_validate(folder, tmp_path / "out").output)
+    assert line == (
+        "error: referrals.csv: holds no referral (a header row only): nothing to validate"
+    )
+
+
+def test_header_only_optional_feeds_are_valid_and_empty(tmp_path: Path) -> None:
+    folder = f.write_extract(tmp_path / "in", {"referrals": f.referrals()})
+    _header_only(folder / "events_police.csv", "events_police")
+    _header_only(folder / "outcomes.csv", "outcomes", newline=False)
+    result = _validate(folder, tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "out" / "validation.json").read_text(encoding="utf-8"))
+    for feed in ("events_police", "outcomes"):
+        assert report["feeds"][feed]["read"] == report["feeds"][feed]["accepted"] == 0
+    assert report["agency_coverage"]["police"] == {"present": True, "persons": 0, "records": 0}
+
+
+def test_an_empty_feed_file_is_refused_in_one_line(tmp_path: Path) -> None:
+    folder = f.write_extract(tmp_path / "in", {"referrals": f.referrals()})
+    (folder / "events_health.csv").write_bytes(b"")
+    line = _one_line_error(_validate(folder, tmp_path / "out").output)
+    assert line == (
+        "error: events_health.csv: is empty (0 bytes): a feed holds at least its header row"
+    )
+
+
+def test_an_oversized_feed_is_refused_from_its_size_in_bounded_memory(tmp_path: Path) -> None:
+    folder = f.write_extract(tmp_path / "in", {"referrals": f.referrals()})
+    with (folder / "events_police.csv").open("wb") as handle:
+        handle.truncate(2 * 1024 * MIB)  # 2 GiB, sparse: nothing written to disk
+    output, peak = _measured_validate(folder, tmp_path / "out", "--max-feed-bytes", "1000000")
+    assert _one_line_error(output) == (
+        "error: events_police.csv: is 2,147,483,648 bytes, over the limit of 1,000,000 bytes "
+        "per feed file (--max-feed-bytes or SAFEGUARD_MAX_FEED_BYTES)"
+    )
+    assert peak < 400 * MIB, f"peak RSS {peak / MIB:.0f} MiB"
+
+
+def test_the_limit_can_be_set_in_the_environment(tmp_path: Path, monkeypatch) -> None:
+    folder = f.write_extract(tmp_path / "in", f.extract())
+    monkeypatch.setenv("SAFEGUARD_MAX_FEED_BYTES", "100")
+    line = _one_line_error(_validate(folder, tmp_path / "out").output)
+    assert "over the limit of 100 bytes per feed file" in line
+    monkeypatch.setenv("SAFEGUARD_MAX_FEED_BYTES", "lots")
+    line = _one_line_error(_validate(folder, tmp_path / "out").output)
+    assert line == "error: SAFEGUARD_MAX_FEED_BYTES: must be a whole number of bytes, got 'lots'"
+
+
+def test_a_file_without_a_header_line_is_refused_reading_only_its_start(tmp_path: Path) -> None:
+    folder = f.write_extract(tmp_path / "in", {"referrals": f.referrals()})
+    with (folder / "events_police.csv").open("wb") as handle:
+        handle.truncate(256 * MIB)  # under the limit: one 256 MiB line of NUL bytes
+    output, peak = _measured_validate(folder, tmp_path / "out")
+    assert _one_line_error(output) == (
+        "error: events_police.csv: no header row in its first 65,536 bytes"
+    )
+    assert peak < 400 * MIB, f"peak RSS {peak / MIB:.0f} MiB"
