@@ -52,7 +52,8 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
         await app.state.score_batcher.aclose()  # what is being scored is stored first
-        await store.write(checkpoint_at_shutdown, store)  # after the queued appends
+        if store.audit_anchor is not None:
+            await store.write(checkpoint_at_shutdown, store)  # after the queued appends
         store.dispose()
         app.state.metrics.process_ended()
 
