@@ -8,6 +8,7 @@ the command line stays fast.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
@@ -172,12 +173,18 @@ def checkpoint_audit(
 
 
 @audit_app.command("init-key")
-def init_audit_key() -> None:
-    """Create the audit key file SAFEGUARD_AUDIT_KEY_FILE names (mode 0600, never printed)."""
-    from api.audit_key import AuditAnchorError, create_key_file
-    from api.settings import Settings
+def init_audit_key(
+    path: Annotated[Path | None, typer.Argument(
+        envvar="SAFEGUARD_AUDIT_KEY_FILE", show_default=False,
+        help="Where to write it (default: SAFEGUARD_AUDIT_KEY_FILE).")] = None,
+) -> None:
+    """Create the audit key file (mode 0600; the key is never printed).
 
-    path = Settings().audit_key_file
+    The path is read here rather than through the settings, which in production refuse
+    to load until the key file exists.
+    """
+    from api.audit_key import AuditAnchorError, create_key_file
+
     if path is None:
         _refuse("SAFEGUARD_AUDIT_KEY_FILE is not set")
     try:

@@ -288,3 +288,24 @@ def test_the_service_signs_what_it_audits_and_anchors_its_head_when_it_stops(
     result = _verify(store, anchor)
     store.dispose()
     assert result.ok and result.unanchored == 0, result.reason
+
+
+def test_init_key_works_where_production_settings_wait_for_the_key(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SAFEGUARD_ENVIRONMENT", "production")
+    monkeypatch.setenv("SAFEGUARD_AUDIT_KEY_FILE", str(tmp_path / "audit.key"))
+    app = typer.Typer()
+    register(app)
+    result = CliRunner().invoke(app, ["audit", "init-key"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "audit.key").stat().st_mode & 0o777 == 0o600
+
+
+def test_deleting_unanchored_entries_from_the_end_is_the_residual_risk(
+        chain: Store, anchor: AuditAnchor) -> None:
+    """What the README says stays unseen: the tail after the last checkpoint."""
+    _append(chain, 7, 1)
+    assert _verify(chain, anchor).unanchored == 1
+    tamper(chain, "delete_last", recompute=False)
+    result = _verify(chain, anchor)
+    assert result.ok and result.unanchored == 0 and result.chain.checked == CHAIN_LENGTH
