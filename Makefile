@@ -78,11 +78,11 @@ demo: export SAFEGUARD_AUDIT_CHECKPOINT_FILE = $(CURDIR)/$(DEMO_STATE)/audit-che
 demo: $(STAMP) $(ASSETS_STAMP)
 	rm -rf $(DEMO_DIR) $(DEMO_STATE)
 	mkdir -p $(DEMO_STATE)
+	$(BIN)/safeguard audit init-key
 	$(BIN)/safeguard synth --out $(DEMO_DIR)/extract --referrals $(DEMO_REFERRALS) --seed 42 --format parquet
 	$(BIN)/safeguard validate --input $(DEMO_DIR)/extract --report $(DEMO_DIR)/validation
 	$(BIN)/safeguard features --input $(DEMO_DIR)/extract --output $(DEMO_DIR)/features/features.parquet
 	$(BIN)/safeguard train --input $(DEMO_DIR)/extract
-	$(BIN)/safeguard audit init-key
 	$(BIN)/safeguard db upgrade
 	$(BIN)/safeguard model promote latest
 	MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR=false $(BIN)/python -c '$(DEMO_CASE_PY)'

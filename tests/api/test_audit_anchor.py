@@ -20,6 +20,7 @@ from api.audit import AuditEvent, commit_with_audit, store_with_audit, verify_ch
 from api.audit_anchor import AnchoredResult, checkpoint_head, verify_anchored
 from api.audit_key import AuditAnchor, AuditAnchorError, create_key_file, load_key
 from api.roles import ADMIN
+from api.server import serve
 from api.store import Store
 from api.store.models import AUDIT_TABLE
 from tests.api.conftest import TEST_PEPPER, issue_keys, make_settings
@@ -309,3 +310,16 @@ def test_deleting_unanchored_entries_from_the_end_is_the_residual_risk(
     tamper(chain, "delete_last", recompute=False)
     result = _verify(chain, anchor)
     assert result.ok and result.unanchored == 0 and result.chain.checked == CHAIN_LENGTH
+
+
+def test_serve_with_a_missing_audit_key_stops_in_one_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SAFEGUARD_AUDIT_KEY_FILE", str(tmp_path / "absent.key"))
+    monkeypatch.setenv("SAFEGUARD_AUDIT_CHECKPOINT_FILE", str(tmp_path / "checkpoints.jsonl"))
+    app = typer.Typer()
+    app.command("serve")(serve)
+    app.command("other")(lambda: None)  # two commands: `serve` is named on the command line
+    # Without the check, an address no host has ends it before anything starts.
+    result = CliRunner().invoke(app, ["serve", "--host", "256.0.0.1"])
+    assert result.exit_code != 0
+    assert "absent.key does not exist" in result.output and result.output.count("\n") == 1
