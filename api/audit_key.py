@@ -75,12 +75,15 @@ def load_key(path: Path) -> bytes:
         text = path.read_text(encoding="ascii").strip()
         key = bytes.fromhex(text)
     except FileNotFoundError:
-        raise AuditAnchorError(f"audit key file {path} does not exist "
-                               "(SAFEGUARD_AUDIT_KEY_FILE; create one with "
-                               "`safeguard audit init-key`)") from None
+        raise AuditAnchorError(
+            f"audit key file {path} does not exist "
+            "(SAFEGUARD_AUDIT_KEY_FILE; create one with "
+            "`safeguard audit init-key`)"
+        ) from None
     except (OSError, UnicodeError, ValueError) as exc:
-        raise AuditAnchorError(f"audit key file {path} is unreadable or not a hex key "
-                               f"({type(exc).__name__})") from None
+        raise AuditAnchorError(
+            f"audit key file {path} is unreadable or not a hex key ({type(exc).__name__})"
+        ) from None
     if len(key) < KEY_BYTES:
         raise AuditAnchorError(f"audit key file {path} holds fewer than {KEY_BYTES} bytes")
     return key
@@ -117,8 +120,9 @@ class AuditAnchor:
         if key_file is None and checkpoint_file is None:
             return None
         if key_file is None or checkpoint_file is None:
-            raise AuditAnchorError("set both SAFEGUARD_AUDIT_KEY_FILE and "
-                                   "SAFEGUARD_AUDIT_CHECKPOINT_FILE, or neither")
+            raise AuditAnchorError(
+                "set both SAFEGUARD_AUDIT_KEY_FILE and SAFEGUARD_AUDIT_CHECKPOINT_FILE, or neither"
+            )
         return cls(load_key(key_file), checkpoint_file, settings.audit_checkpoint_every)
 
     @property
@@ -128,8 +132,9 @@ class AuditAnchor:
 
     def entry_mac(self, entry_hash: str) -> str:
         """The signature an entry with this hash carries."""
-        return hmac.new(self.key, _ENTRY_DOMAIN + entry_hash.encode("ascii"),
-                        hashlib.sha256).hexdigest()
+        return hmac.new(
+            self.key, _ENTRY_DOMAIN + entry_hash.encode("ascii"), hashlib.sha256
+        ).hexdigest()
 
     def entry_mac_ok(self, entry_hash: str, mac: str) -> bool:
         """Whether ``mac`` is this key's signature of ``entry_hash``."""
@@ -139,11 +144,13 @@ class AuditAnchor:
         body = json.dumps(fields, sort_keys=True, separators=(",", ":")).encode("utf-8")
         return hmac.new(self.key, _CHECKPOINT_DOMAIN + body, hashlib.sha256).hexdigest()
 
-    def write_checkpoint(self, *, seq: int, entry_hash: str, entry_time: datetime,
-                         unsigned_through: int = 0) -> Checkpoint:
+    def write_checkpoint(
+        self, *, seq: int, entry_hash: str, entry_time: datetime, unsigned_through: int = 0
+    ) -> Checkpoint:
         """Append a signed checkpoint of entry ``seq`` (one write, under an exclusive lock)."""
-        checkpoint = Checkpoint(seq, entry_hash, _iso(entry_time), _iso(datetime.now(UTC)),
-                                unsigned_through)
+        checkpoint = Checkpoint(
+            seq, entry_hash, _iso(entry_time), _iso(datetime.now(UTC)), unsigned_through
+        )
         fields = {**asdict(checkpoint), "key_id": self.key_id}
         line = json.dumps({**fields, "mac": self._checkpoint_mac(fields)}, sort_keys=True)
         self.checkpoint_file.parent.mkdir(parents=True, exist_ok=True)
@@ -165,8 +172,9 @@ class AuditAnchor:
         if not self.checkpoint_file.exists():
             return []
         with open(self.checkpoint_file, encoding="utf-8") as lines:
-            return [self._parse(number, line) for number, line in enumerate(lines, 1)
-                    if line.strip()]
+            return [
+                self._parse(number, line) for number, line in enumerate(lines, 1) if line.strip()
+            ]
 
     def _parse(self, number: int, line: str) -> Checkpoint:
         where = f"checkpoint file {self.checkpoint_file} line {number}"
@@ -177,8 +185,10 @@ class AuditAnchor:
         except (ValueError, KeyError, TypeError):
             raise AuditAnchorError(f"{where} is not a checkpoint") from None
         if key_id != self.key_id:
-            raise AuditAnchorError(f"{where} was signed with key {key_id}, not with the key "
-                                   f"{self.key_id} in SAFEGUARD_AUDIT_KEY_FILE: wrong key file")
+            raise AuditAnchorError(
+                f"{where} was signed with key {key_id}, not with the key "
+                f"{self.key_id} in SAFEGUARD_AUDIT_KEY_FILE: wrong key file"
+            )
         if not hmac.compare_digest(self._checkpoint_mac(fields), str(mac)):
             raise AuditAnchorError(f"{where} does not match its signature: edited")
         return checkpoint
@@ -206,9 +216,14 @@ def checkpoint_if_due(engine: Engine, entries: Sequence[Mapping[str, Any]]) -> N
     if last["seq"] // anchor.every <= (first["seq"] - 1) // anchor.every:
         return
     try:
-        anchor.write_checkpoint(seq=last["seq"], entry_hash=last["entry_hash"],
-                                entry_time=last["created_at"])
+        anchor.write_checkpoint(
+            seq=last["seq"], entry_hash=last["entry_hash"], entry_time=last["created_at"]
+        )
     except OSError as exc:
         # The entries are committed: the next due checkpoint anchors them too.
-        logger.error("audit checkpoint of entry %d not written to %s (%s)", last["seq"],
-                     anchor.checkpoint_file, type(exc).__name__)
+        logger.error(
+            "audit checkpoint of entry %d not written to %s (%s)",
+            last["seq"],
+            anchor.checkpoint_file,
+            type(exc).__name__,
+        )

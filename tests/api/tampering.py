@@ -9,15 +9,18 @@ signatures the entries had.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, text
 
 from api.audit import GENESIS_HASH, compute_entry_hash
+from api.audit_key import AuditAnchor, create_key_file, load_key
 from api.store import Store
 from api.store.models import AUDIT_TABLE, AuditEntry
 
 Rows = list[dict[str, Any]]
+CHECKPOINT_EVERY = 2  # the tests' anchors: a checkpoint at every even entry
 
 
 def without_guards(connection: Connection) -> None:
@@ -27,7 +30,8 @@ def without_guards(connection: Connection) -> None:
         connection.execute(text("DROP TRIGGER IF EXISTS audit_entries_no_delete"))
     else:
         connection.execute(
-            text("ALTER TABLE audit_entries DISABLE TRIGGER audit_entries_append_only"))
+            text("ALTER TABLE audit_entries DISABLE TRIGGER audit_entries_append_only")
+        )
 
 
 def read_rows(store: Store) -> Rows:
@@ -91,3 +95,9 @@ def tamper(store: Store, kind: str, *, recompute: bool) -> None:
     elif kind == "reorder":
         changed = [{**row, "seq": seq} for row, seq in zip(changed, original_seqs, strict=True)]
     replace_rows(store, changed)
+
+
+def make_anchor(folder: Path, *, every: int = CHECKPOINT_EVERY) -> AuditAnchor:
+    """A fresh key (mode 0600) and checkpoint file in ``folder``."""
+    create_key_file(folder / "audit.key")
+    return AuditAnchor(load_key(folder / "audit.key"), folder / "checkpoints.jsonl", every)

@@ -15,8 +15,7 @@ from api.audit import AuditEvent, commit_with_audit, store_with_audit, verify_ch
 from api.audit_anchor import verify_anchored
 from api.audit_key import AuditAnchor
 from api.store import Store
-from tests.api.tampering import without_guards
-from tests.api.test_audit_anchor import make_anchor
+from tests.api.tampering import make_anchor, without_guards
 
 
 def _event(n: int) -> AuditEvent:
