@@ -78,9 +78,13 @@ postgres:
 demo: export SAFEGUARD_DATABASE_URL = sqlite:///$(CURDIR)/$(DEMO_STATE)/safeguard.db
 demo: export SAFEGUARD_MLFLOW_TRACKING_URI = sqlite:///$(CURDIR)/$(DEMO_STATE)/mlflow.db
 demo: export SAFEGUARD_MLFLOW_ARTIFACT_ROOT = $(CURDIR)/$(DEMO_STATE)/mlartifacts
+# The audit chain's anchor: a key (mode 0600) and checkpoint file the database does not hold.
+demo: export SAFEGUARD_AUDIT_KEY_FILE = $(CURDIR)/$(DEMO_STATE)/audit.key
+demo: export SAFEGUARD_AUDIT_CHECKPOINT_FILE = $(CURDIR)/$(DEMO_STATE)/audit-checkpoints.jsonl
 demo: $(STAMP) $(ASSETS_STAMP)
 	rm -rf $(DEMO_DIR) $(DEMO_STATE)
 	mkdir -p $(DEMO_STATE)
+	$(BIN)/safeguard audit init-key
 	$(BIN)/safeguard synth --out $(DEMO_DIR)/extract --referrals $(DEMO_REFERRALS) --seed 42 --format parquet
 	$(BIN)/safeguard validate --input $(DEMO_DIR)/extract --report $(DEMO_DIR)/validation
 	$(BIN)/safeguard features --input $(DEMO_DIR)/extract --output $(DEMO_DIR)/features/features.parquet
@@ -93,6 +97,8 @@ demo: $(STAMP) $(ASSETS_STAMP)
 	@printf 'export SAFEGUARD_DATABASE_URL=%s\nexport SAFEGUARD_MLFLOW_TRACKING_URI=%s\nexport SAFEGUARD_MLFLOW_ARTIFACT_ROOT=%s\n' \
 	  "$$SAFEGUARD_DATABASE_URL" "$$SAFEGUARD_MLFLOW_TRACKING_URI" "$$SAFEGUARD_MLFLOW_ARTIFACT_ROOT" \
 	  > $(DEMO_STATE)/env.sh
+	@printf 'export SAFEGUARD_AUDIT_KEY_FILE=%s\nexport SAFEGUARD_AUDIT_CHECKPOINT_FILE=%s\n' \
+	  "$$SAFEGUARD_AUDIT_KEY_FILE" "$$SAFEGUARD_AUDIT_CHECKPOINT_FILE" >> $(DEMO_STATE)/env.sh
 	@echo "Keep the keys above: they are not shown again. To run safeguard commands against"
 	@echo "the demo's database and models: . $(DEMO_STATE)/env.sh"
 	@echo "Try: curl -s -H \"Authorization: Bearer <triage key>\" -H 'Content-Type: application/json' \\"

@@ -8,7 +8,8 @@ the command line stays fast.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -33,12 +34,17 @@ def console() -> Console:
 
 
 def open_store() -> tuple[Settings, Store]:
-    """The settings and a store on the database they name (the caller disposes of it)."""
+    """The settings and a store on the database they name (the caller disposes of it);
+    exit 2 in one line when the audit key file named cannot be read."""
+    from api.audit_key import AuditAnchorError
     from api.settings import Settings
     from api.store.db import Store
 
     settings = Settings()
-    return settings, Store(settings.database_url)
+    try:
+        return settings, Store.from_settings(settings)
+    except AuditAnchorError as exc:
+        _refuse(str(exc))
 
 
 @users_app.command("add")
@@ -107,23 +113,91 @@ def revoke_user(name: Annotated[str, typer.Argument(help="The user whose key to 
 
 @audit_app.command("verify")
 def verify_audit() -> None:
-    """Check the whole hash chain; exit 1 and name the first broken entry if it is broken."""
+    """Check the chain, its signatures and checkpoints; exit 1 naming the first broken
+    entry, 2 when the audit key or checkpoint file is missing or wrong."""
     from api.audit import verify_chain
+    from api.audit_anchor import AnchoredResult, verify_anchored
+    from api.audit_key import AuditAnchorError
 
     _, store = open_store()
-    with store.session() as session:
-        result = verify_chain(session)
-    store.dispose()
+    anchor = store.audit_anchor
+    try:
+        with store.session() as session:
+            result = verify_anchored(session, anchor) if anchor else verify_chain(session)
+    except AuditAnchorError as exc:
+        _refuse(str(exc))
+    finally:
+        store.dispose()
     if result.ok:
-        console().print(
-            f"[green]OK[/green]: {result.checked} entries; head {result.head_hash}", soft_wrap=True
-        )
+        console().print(f"[green]OK[/green]: {result.reason}", soft_wrap=True)
+        if anchor is None:
+            console().print("[yellow]NOT ANCHORED[/yellow]: no audit key and checkpoint file "
+                            "are set, so a deleted tail or a rewrite would verify", soft_wrap=True)
         return
-    console().print(
-        f"[red]BROKEN[/red] at entry {result.first_broken_seq}: {result.reason} "
-        f"({result.checked} entries verified before it)"
-    )
+    first_broken = (result.chain if isinstance(result, AnchoredResult) else result
+                    ).first_broken_seq
+    where = f" at entry {first_broken}" if first_broken is not None else ""
+    console().print(f"[red]BROKEN[/red]{where}: {result.reason}", soft_wrap=True)
     raise typer.Exit(1)
+
+
+@audit_app.command("checkpoint")
+def checkpoint_audit(
+    adopt_unsigned: Annotated[bool, typer.Option(
+        help="Accept, as they stand, the entries written before the audit key was set.")] = False,
+) -> None:
+    """Verify the chain and, if it holds, anchor its last entry now (for a scheduled job)."""
+    from api.audit_anchor import checkpoint_head, unsigned_prefix, verify_anchored
+    from api.audit_key import AuditAnchorError
+
+    _, store = open_store()
+    anchor = store.audit_anchor
+    if anchor is None:
+        store.dispose()
+        _refuse("set SAFEGUARD_AUDIT_KEY_FILE and SAFEGUARD_AUDIT_CHECKPOINT_FILE first")
+    try:
+        with store.session() as session:
+            adopt = unsigned_prefix(session) if adopt_unsigned else 0
+            result = verify_anchored(session, anchor, adopt_through=adopt)
+            checkpoint = (checkpoint_head(session, anchor, adopt_unsigned=adopt)
+                          if result.ok else None)
+    except AuditAnchorError as exc:
+        _refuse(str(exc))
+    finally:
+        store.dispose()
+    if not result.ok:
+        console().print(f"[red]BROKEN[/red], nothing anchored: {result.reason}", soft_wrap=True)
+        raise typer.Exit(1)
+    anchored = f"entry {checkpoint.seq}" if checkpoint else "nothing (the chain is empty)"
+    console().print(f"Anchored {anchored}; {adopt} unsigned entries adopted.", soft_wrap=True)
+
+
+@audit_app.command("init-key")
+def init_audit_key(
+    path: Annotated[Path | None, typer.Argument(
+        envvar="SAFEGUARD_AUDIT_KEY_FILE", show_default=False,
+        help="Where to write it (default: SAFEGUARD_AUDIT_KEY_FILE).")] = None,
+) -> None:
+    """Create the audit key file (mode 0600; the key is never printed).
+
+    The path is read here rather than through the settings, which in production refuse
+    to load until the key file exists.
+    """
+    from api.audit_key import AuditAnchorError, create_key_file
+
+    if path is None:
+        _refuse("SAFEGUARD_AUDIT_KEY_FILE is not set")
+    try:
+        create_key_file(path)
+    except AuditAnchorError as exc:
+        _refuse(str(exc))
+    console().print(f"Created the audit key file {path} (keep it out of the database's backups).",
+                    soft_wrap=True)
+
+
+def _refuse(message: str) -> NoReturn:
+    console().print(f"[red]ERROR[/red]: {message}", soft_wrap=True)
+    raise typer.Exit(2)
 
 
 @db_app.command("upgrade")

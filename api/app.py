@@ -15,6 +15,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from api.audit_anchor import checkpoint_at_shutdown
 from api.auth import KeyHasher
 from api.docs import SWAGGER_UI_DIR, install_docs
 from api.routes import decisions, errors, metrics, records, scores, subjects, system
@@ -45,12 +46,14 @@ def create_app(
     """
     settings = settings or get_settings()
     scorer = scorer or NoModel("no model has been wired into the service")
-    store = Store(settings.database_url)
+    store = Store.from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
         await app.state.score_batcher.aclose()  # what is being scored is stored first
+        if store.audit_anchor is not None:
+            await store.write(checkpoint_at_shutdown, store)  # after the queued appends
         store.dispose()
         app.state.metrics.process_ended()
 

@@ -3,7 +3,10 @@
 Every entry carries the hash of the entry before it (``prev_hash``) and its own
 hash over its canonical fields plus ``prev_hash`` (``entry_hash``); sequence
 numbers run 1, 2, 3... without gaps. Editing, inserting or deleting an entry
-therefore breaks the chain at a place `verify_chain` can name. Appends are
+therefore breaks the chain at a place `verify_chain` can name; a rewrite that
+recomputes every later hash, or a deleted tail, is caught only against what the
+database does not hold (the key and checkpoints of `api.audit_key`, checked by
+`api.audit_anchor`). Appends are
 serialised so the chain never forks: on SQLite by a thread lock and an exclusive
 lock on a file beside the database (so several server processes and the CLI can
 append to one file), on PostgreSQL by a transaction-scoped advisory lock, and by
@@ -27,7 +30,7 @@ import hashlib
 import json
 import logging
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -36,6 +39,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, insert, select, text
 from sqlalchemy.orm import Session
 
+from api.audit_key import AuditAnchor, anchor_of, checkpoint_if_due
 from api.roles import ADMIN
 from api.store.models import AUDIT_TABLE, AuditEntry, utcnow
 
@@ -173,10 +177,10 @@ def _append(connection: Connection, events: Sequence[AuditEvent], inserts: Inser
             connection.execute(insert(table), list(rows))
     head = connection.execute(_CHAIN_HEAD).first()
     seq, prev_hash = (head.seq, head.entry_hash) if head else (0, GENESIS_HASH)
-    entries = []
+    anchor, entries = anchor_of(connection.engine), []
     for event in events:
         seq += 1
-        entry = _new_entry(event, seq=seq, prev_hash=prev_hash)
+        entry = _new_entry(event, seq=seq, prev_hash=prev_hash, anchor=anchor)
         entries.append(entry)
         prev_hash = entry["entry_hash"]
     if entries:
@@ -198,7 +202,8 @@ def commit_with_audit(
     Returns:
         The new entries' rows (column: value), in chain order.
     """
-    with _append_lock(session.get_bind().engine):
+    engine = session.get_bind().engine
+    with _append_lock(engine):
         try:
             connection = session.connection()
             _lock_server_chain(connection)
@@ -208,6 +213,7 @@ def commit_with_audit(
         except BaseException:
             session.rollback()
             raise
+    checkpoint_if_due(engine, entries)
     return entries
 
 
@@ -220,10 +226,13 @@ def store_with_audit(
     """
     with _append_lock(engine), engine.begin() as connection:
         _lock_server_chain(connection)
-        return _append(connection, events, inserts)
+        entries = _append(connection, events, inserts)
+    checkpoint_if_due(engine, entries)
+    return entries
 
 
-def _new_entry(event: AuditEvent, *, seq: int, prev_hash: str) -> dict[str, Any]:
+def _new_entry(event: AuditEvent, *, seq: int, prev_hash: str, anchor: AuditAnchor | None
+               ) -> dict[str, Any]:
     # A plain row rather than an ORM object: the scoring path appends one per score,
     # and an ORM object's attribute bookkeeping costs more than its insert.
     row = {
@@ -239,17 +248,25 @@ def _new_entry(event: AuditEvent, *, seq: int, prev_hash: str) -> dict[str, Any]
         "details": json.loads(canonical_json(event.details)),
     }
     row["entry_hash"] = _row_hash(row)
+    row["entry_mac"] = anchor.entry_mac(row["entry_hash"]) if anchor else None
     return row
 
 
-def verify_chain(session: Session, *, batch_size: int = 1000) -> VerifyResult:
-    """Walk the whole chain in sequence order and report the first broken entry."""
+def verify_chain(session: Session, *, batch_size: int = 1000,
+                 entry_check: Callable[[AuditEntry], str] | None = None) -> VerifyResult:
+    """Walk the whole chain in sequence order and report the first broken entry.
+
+    ``entry_check`` (the anchor's signature and checkpoint checks) runs on each entry
+    that links; what it returns, when not empty, is why the entry is broken.
+    """
     expected_seq, prev_hash, checked = 1, GENESIS_HASH, 0
     stream = session.scalars(
         select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=batch_size)
     )
     for entry in stream:
         problem = _check_entry(entry, expected_seq=expected_seq, prev_hash=prev_hash)
+        if not problem and entry_check is not None:
+            problem = entry_check(entry)
         if problem:
             broken = min(entry.seq, expected_seq)
             return VerifyResult(False, checked, broken, problem, prev_hash)

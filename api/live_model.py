@@ -114,7 +114,7 @@ class LiveScorer:
         return True
 
     def _audit(self, scorer: Scorer, previous: Scorer) -> None:
-        store = Store(self.settings.database_url)
+        store = Store.from_settings(self.settings)
         try:
             with store.session() as session:
                 commit_with_audit(session, [operator_event(

@@ -61,7 +61,7 @@ def _open(alias: str | None) -> tuple[Settings, Store, str]:
     if not _ALIAS.fullmatch(alias):
         fail(f"alias {alias!r} is not allowed: letters, digits, _ and -, "
              "not `latest` and not a version-like name such as v1")
-    store = Store(settings.database_url)
+    store = Store.from_settings(settings)
     reachable, reason = store.ping()
     if not reachable:
         fail(f"{reason}: run `safeguard db upgrade` first, so the move can be audited")

@@ -26,6 +26,8 @@ from data_contracts.cli import fail
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from api.settings import Settings
+
 # New containers between the garbage collector's young passes in a serving process.
 GC_YOUNG_THRESHOLD = 10_000
 # How long a worker may take to load and check its model before it counts as hung.
@@ -181,6 +183,16 @@ def _migrate(url: str) -> None:
         fail(f"cannot bring the database up to date ({type(exc).__name__}): {reason}")
 
 
+def _check_audit_anchor(settings: Settings) -> None:
+    """A missing or unreadable audit key is one line here, not a traceback per worker."""
+    from api.audit_key import AuditAnchor, AuditAnchorError
+
+    try:
+        AuditAnchor.from_settings(settings)
+    except AuditAnchorError as exc:
+        fail(str(exc))
+
+
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
@@ -200,6 +212,7 @@ def serve(
 
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     settings = Settings()
+    _check_audit_anchor(settings)
     try:
         sock = listening_socket(host, port)
     except ListenError as exc:

@@ -26,7 +26,7 @@ def build_service(settings: Settings, *, migrate: bool = True) -> FastAPI:
         init_db(settings.database_url)
     scorer = load_scorer(settings)
     ready, reason = scorer.readiness()
-    store = Store(settings.database_url)
+    store = Store.from_settings(settings)
     with store.session() as session:
         commit_with_audit(session, [operator_event(
             "service_start", model_version=scorer.version if ready else None,

@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     max_batch_cases: int = Field(default=1000, ge=1, le=100_000)
     max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     api_key_pepper: SecretStr = SecretStr(PLACEHOLDER_PEPPER)
+    # What anchors the audit chain outside the database (`api.audit_key`): a key file
+    # (mode 0600, never in the database) and an append-only file of signed checkpoints,
+    # one every `audit_checkpoint_every` entries and one when the service stops.
+    audit_key_file: Path | None = None
+    audit_checkpoint_file: Path | None = None
+    audit_checkpoint_every: int = Field(default=100, ge=1)
 
     @model_validator(mode="after")
     def _refuse_unsafe_production_values(self) -> Settings:
@@ -79,7 +85,20 @@ class Settings(BaseSettings):
             problems.append("SAFEGUARD_API_KEY_PEPPER is the development placeholder")
         elif len(pepper) < MIN_PEPPER_LENGTH:
             problems.append(f"SAFEGUARD_API_KEY_PEPPER is shorter than {MIN_PEPPER_LENGTH} chars")
-        return problems
+        return problems + self._unsafe_audit_anchor()
+
+    def _unsafe_audit_anchor(self) -> list[str]:
+        if self.audit_key_file is None or self.audit_checkpoint_file is None:
+            return ["SAFEGUARD_AUDIT_KEY_FILE and SAFEGUARD_AUDIT_CHECKPOINT_FILE are not both "
+                    "set: the audit chain is not anchored (a truncation or rewrite verifies)"]
+        try:
+            mode = self.audit_key_file.stat().st_mode
+        except OSError:
+            return [f"SAFEGUARD_AUDIT_KEY_FILE {self.audit_key_file} cannot be read"]
+        if mode & 0o077:
+            return [f"SAFEGUARD_AUDIT_KEY_FILE {self.audit_key_file} is open to group or others "
+                    "(chmod 600)"]
+        return []
 
 
 @lru_cache(maxsize=1)

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
 from alembic import command
 from alembic.config import Config
@@ -19,6 +19,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.compiler import SQLCompiler
 from starlette.concurrency import run_in_threadpool
+
+from api.audit_key import AuditAnchor, anchor_of, attach_anchor
+
+if TYPE_CHECKING:
+    from api.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -96,12 +101,27 @@ def init_db(url: str) -> None:
 class Store:
     """The engine and session factory of one database, shared by all requests."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, audit_anchor: AuditAnchor | None = None) -> None:
         self.url = url
         self.engine = make_engine(url)
+        attach_anchor(self.engine, audit_anchor)  # its appends sign and checkpoint
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         self._compiled: dict[Select[Any], SQLCompiler] = {}
         self._writer: ThreadPoolExecutor | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Store:
+        """The store the settings name, its audit chain anchored as they say.
+
+        Raises:
+            api.audit_key.AuditAnchorError: The audit key file is missing or unreadable.
+        """
+        return cls(settings.database_url, audit_anchor=AuditAnchor.from_settings(settings))
+
+    @property
+    def audit_anchor(self) -> AuditAnchor | None:
+        """The key and checkpoint file of the audit chain, if the settings name them."""
+        return anchor_of(self.engine)
 
     @property
     def is_sqlite(self) -> bool:

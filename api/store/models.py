@@ -119,6 +119,8 @@ class AuditEntry(Base):
     request_hash: Mapped[str] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64))
+    # HMAC of entry_hash under the audit key (`api.audit_key`); NULL when none is set.
+    entry_mac: Mapped[str | None] = mapped_column(String(64), default=None)
     details: Mapped[JSONDict] = mapped_column(JSON, default=dict)
 
 

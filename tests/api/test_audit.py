@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, text
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from api.audit import AuditEvent, commit_with_audit, store_with_audit, verify_chain
+from api.audit_anchor import verify_anchored
+from api.audit_key import AuditAnchor
 from api.store import Store
+from tests.api.tampering import make_anchor, without_guards
 
 
 def _event(n: int) -> AuditEvent:
@@ -30,17 +34,6 @@ def _append(store: Store, count: int) -> None:
     with store.session() as session:
         for n in range(count):
             commit_with_audit(session, [_event(n)])
-
-
-def _without_guards(connection: Connection) -> None:
-    """Remove the append-only triggers, as someone with direct database access could."""
-    if connection.dialect.name == "sqlite":
-        connection.execute(text("DROP TRIGGER audit_entries_no_update"))
-        connection.execute(text("DROP TRIGGER audit_entries_no_delete"))
-    else:
-        connection.execute(
-            text("ALTER TABLE audit_entries DISABLE TRIGGER audit_entries_append_only")
-        )
 
 
 def _verify(store: Store):  # type: ignore[no-untyped-def]
@@ -63,7 +56,7 @@ def test_an_untouched_chain_verifies(chain: Store) -> None:
 
 def test_an_edited_entry_is_named(chain: Store) -> None:
     with chain.engine.begin() as connection:
-        _without_guards(connection)
+        without_guards(connection)
         connection.execute(
             text("UPDATE audit_entries SET user_name = 'someone-else' WHERE seq = 3")
         )
@@ -75,7 +68,7 @@ def test_an_edited_entry_is_named(chain: Store) -> None:
 
 def test_an_inserted_entry_is_named(chain: Store) -> None:
     with chain.engine.begin() as connection:
-        _without_guards(connection)
+        without_guards(connection)
         # Make room at 3 (two steps, so the unique sequence never collides), then slip one in.
         connection.execute(text("UPDATE audit_entries SET seq = -(seq + 1) WHERE seq >= 3"))
         connection.execute(text("UPDATE audit_entries SET seq = -seq WHERE seq < 0"))
@@ -93,7 +86,7 @@ def test_an_inserted_entry_is_named(chain: Store) -> None:
 
 def test_a_deleted_entry_is_named(chain: Store) -> None:
     with chain.engine.begin() as connection:
-        _without_guards(connection)
+        without_guards(connection)
         connection.execute(text("DELETE FROM audit_entries WHERE seq = 4"))
     result = _verify(chain)
     assert not result.ok
@@ -123,9 +116,11 @@ def test_concurrent_appends_never_fork_the_chain(fresh_database_url: str) -> Non
     assert result.checked == 90
 
 
-def _append_from_a_process(url: str, start: int, count: int, ready: Any) -> None:
-    """One server process appending: sessions (decisions, views) and plain inserts (scores)."""
-    store = Store(url)
+def _append_from_a_process(url: str, start: int, count: int, ready: Any,
+                           anchor: AuditAnchor) -> None:
+    """One server process appending: sessions (decisions, views) and plain inserts (scores),
+    signing its entries and writing checkpoints to the one checkpoint file."""
+    store = Store(url, audit_anchor=anchor)
     with store.session() as session:
         verify_chain(session)  # connected and warmed up before the others are let go
     ready.wait()
@@ -138,12 +133,16 @@ def _append_from_a_process(url: str, start: int, count: int, ready: Any) -> None
     store.dispose()
 
 
-def test_appends_from_several_processes_never_fork_the_chain(fresh_database_url: str) -> None:
-    # `safeguard serve --workers N` runs N processes on one database (SQLite: one file).
+def test_appends_from_several_processes_never_fork_the_chain(fresh_database_url: str,
+                                                             tmp_path: Path) -> None:
+    # `safeguard serve --workers N` runs N processes on one database (SQLite: one file)
+    # and one checkpoint file.
+    anchor = make_anchor(tmp_path, every=7)
     context = multiprocessing.get_context("spawn")
     ready = context.Barrier(3)
     workers = [context.Process(target=_append_from_a_process,
-                               args=(fresh_database_url, 1000 * w, 150, ready)) for w in range(3)]
+                               args=(fresh_database_url, 1000 * w, 150, ready, anchor))
+               for w in range(3)]
     for worker in workers:
         worker.start()
     for worker in workers:
@@ -151,5 +150,10 @@ def test_appends_from_several_processes_never_fork_the_chain(fresh_database_url:
     assert [worker.exitcode for worker in workers] == [0, 0, 0]
     store = Store(fresh_database_url)
     result = _verify(store)
+    with store.session() as session:
+        anchored = verify_anchored(session, anchor)
     store.dispose()
     assert result.ok and result.checked == 450, result.reason
+    assert anchored.ok, anchored.reason  # every checkpoint line whole, each matching its entry
+    assert anchored.last_anchored is not None and anchored.last_anchored.seq >= 450 - 6
+    assert len(anchor.read_checkpoints()) >= 450 // 7 - 2

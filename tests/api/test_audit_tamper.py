@@ -7,11 +7,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, select, text, update
+from sqlalchemy import select, update
 
 from api.audit import AuditEvent, VerifyResult, commit_with_audit, compute_entry_hash, verify_chain
 from api.store import Store
 from api.store.models import AuditEntry
+from tests.api.tampering import without_guards
 
 TAMPERED = 3
 CHAIN_LENGTH = 6
@@ -21,15 +22,6 @@ def _event(n: int) -> AuditEvent:
     return AuditEvent(user_name=f"user-{n}", role="triage", action="score",
                       referral_id=f"R-{n}", model_version="7", request_hash=f"{n:064x}",
                       details={"n": n, "band": "low"})
-
-
-def _without_guards(connection: Connection) -> None:
-    """Remove the append-only triggers, as someone with direct database access could."""
-    if connection.dialect.name == "sqlite":
-        connection.execute(text("DROP TRIGGER IF EXISTS audit_entries_no_update"))
-    else:
-        connection.execute(
-            text("ALTER TABLE audit_entries DISABLE TRIGGER audit_entries_append_only"))
 
 
 def _verify(store: Store) -> VerifyResult:
@@ -46,7 +38,7 @@ def _entry(store: Store, seq: int) -> AuditEntry:
 
 def _overwrite(store: Store, seq: int, values: dict[str, Any]) -> None:
     with store.engine.begin() as connection:
-        _without_guards(connection)
+        without_guards(connection)
         connection.execute(update(AuditEntry).where(AuditEntry.seq == seq).values(values))
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import SecretStr, ValidationError
 
+from api.audit_key import create_key_file
 from api.settings import PLACEHOLDER_PEPPER, Settings
 
 
@@ -35,8 +38,30 @@ def test_production_refuses_a_placeholder_or_short_pepper(pepper: str) -> None:
         Settings(environment="production", api_key_pepper=SecretStr(pepper))
 
 
-def test_production_accepts_a_real_pepper() -> None:
-    assert (
-        Settings(environment="production", api_key_pepper=SecretStr("p" * 40)).environment
-        == "production"
-    )
+def _audit_key(folder: Path, mode: int = 0o600) -> Path:
+    key_file = folder / "audit.key"
+    create_key_file(key_file)
+    key_file.chmod(mode)
+    return key_file
+
+
+def test_production_accepts_a_real_pepper_and_audit_anchor(tmp_path: Path) -> None:
+    settings = Settings(environment="production", api_key_pepper=SecretStr("p" * 40),
+                        audit_key_file=_audit_key(tmp_path),
+                        audit_checkpoint_file=tmp_path / "checkpoints.jsonl")
+    assert settings.environment == "production"
+
+
+def test_production_refuses_an_unanchored_audit_chain() -> None:
+    with pytest.raises(ValidationError, match="SAFEGUARD_AUDIT_KEY_FILE and "
+                                              "SAFEGUARD_AUDIT_CHECKPOINT_FILE are not both set"):
+        Settings(environment="production", api_key_pepper=SecretStr("p" * 40))
+
+
+def test_production_refuses_an_absent_or_shared_audit_key(tmp_path: Path) -> None:
+    production = {"environment": "production", "api_key_pepper": SecretStr("p" * 40),
+                  "audit_checkpoint_file": tmp_path / "checkpoints.jsonl"}
+    with pytest.raises(ValidationError, match="audit.key cannot be read"):
+        Settings(**production, audit_key_file=tmp_path / "audit.key")
+    with pytest.raises(ValidationError, match="open to group or others"):
+        Settings(**production, audit_key_file=_audit_key(tmp_path, 0o644))

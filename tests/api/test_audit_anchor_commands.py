@@ -1,0 +1,132 @@
+"""The audit anchor as an operator meets it: `safeguard audit verify|checkpoint|init-key`,
+the service signing and anchoring its head when it stops, `serve` refusing a missing key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import typer
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from api.admin import register
+from api.app import create_app
+from api.audit_anchor import verify_anchored
+from api.audit_key import create_key_file, load_key
+from api.roles import ADMIN
+from api.server import serve
+from api.store import Store
+from tests.api.conftest import TEST_PEPPER, issue_keys, make_settings
+from tests.api.fakes import FakeScorer
+from tests.api.tampering import CHECKPOINT_EVERY, make_anchor, tamper
+
+
+@pytest.fixture
+def cli(fresh_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """`safeguard users|audit|db` on a database of each backend, anchored: key made by
+    `audit init-key`, a checkpoint every 2 entries."""
+    monkeypatch.setenv("SAFEGUARD_DATABASE_URL", fresh_database_url)
+    monkeypatch.setenv("SAFEGUARD_API_KEY_PEPPER", TEST_PEPPER)
+    monkeypatch.setenv("SAFEGUARD_AUDIT_KEY_FILE", str(tmp_path / "keys" / "audit.key"))
+    monkeypatch.setenv("SAFEGUARD_AUDIT_CHECKPOINT_FILE", str(tmp_path / "checkpoints.jsonl"))
+    monkeypatch.setenv("SAFEGUARD_AUDIT_CHECKPOINT_EVERY", str(CHECKPOINT_EVERY))
+    app = typer.Typer()
+    register(app)
+    runner = CliRunner()
+
+    def run(*args: str) -> tuple[int, str]:
+        result = runner.invoke(app, list(args))
+        return result.exit_code, result.output
+
+    code, output = run("audit", "init-key")
+    assert code == 0 and "Created the audit key file" in output
+    assert load_key(tmp_path / "keys" / "audit.key").hex() not in output
+    for name in ("ann", "bob", "cat"):
+        assert run("users", "add", name, "--role", "triage")[0] == 0
+    return run
+
+
+def test_verify_names_the_last_anchored_entry(cli) -> None:  # type: ignore[no-untyped-def]
+    code, output = cli("audit", "verify")
+    assert code == 0, output
+    assert "OK: 3 entries, chain intact; last anchored entry 2 (written 20" in output
+    assert "1 not yet anchored" in output
+    code, output = cli("audit", "checkpoint")
+    assert code == 0 and "Anchored entry 3" in output
+    code, output = cli("audit", "verify")
+    assert "last anchored entry 3" in output and "0 not yet anchored" in output
+
+
+def test_verify_finds_the_deleted_last_entry(cli, fresh_database_url: str) -> None:  # type: ignore[no-untyped-def]
+    assert cli("audit", "checkpoint")[0] == 0  # entry 3, the last, anchored
+    store = Store(fresh_database_url)
+    tamper(store, "delete_last", recompute=False)
+    store.dispose()
+    code, output = cli("audit", "verify")
+    assert code == 1 and "BROKEN" in output and "the chain was truncated" in output
+    assert cli("audit", "checkpoint")[0] == 1  # nothing is anchored over a broken chain
+
+
+@pytest.mark.parametrize("problem", ["missing", "wrong"])
+def test_a_missing_or_wrong_key_is_one_line(cli, tmp_path: Path, problem: str) -> None:  # type: ignore[no-untyped-def]
+    key_file = tmp_path / "keys" / "audit.key"
+    key_file.unlink()
+    if problem == "wrong":
+        create_key_file(key_file)
+    code, output = cli("audit", "verify")
+    assert code == 2
+    assert output.startswith("ERROR: ") and output.count("\n") == 1, output
+    assert ("does not exist" if problem == "missing" else "wrong key file") in output
+
+
+def test_the_service_signs_what_it_audits_and_anchors_its_head_when_it_stops(
+    fresh_database_url: str, tmp_path: Path
+) -> None:
+    anchor = make_anchor(tmp_path, every=1000)
+    settings = make_settings(
+        fresh_database_url,
+        audit_key_file=tmp_path / "audit.key",
+        audit_checkpoint_file=anchor.checkpoint_file,
+        audit_checkpoint_every=1000,
+    )
+    keys, _ = issue_keys(settings)
+    with TestClient(create_app(settings, FakeScorer())) as client:
+        for _ in range(3):  # each read of the trail is itself audited
+            response = client.get("/v1/audit", headers={"Authorization": f"Bearer {keys[ADMIN]}"})
+            assert response.status_code == 200
+            assert "entry_mac" not in response.text
+        assert anchor.read_checkpoints() == []  # none due yet: every 1,000 entries
+    checkpoints = anchor.read_checkpoints()
+    assert [c.seq for c in checkpoints] == [3]
+    store = Store(fresh_database_url)
+    with store.session() as session:
+        result = verify_anchored(session, anchor)
+    store.dispose()
+    assert result.ok and result.unanchored == 0, result.reason
+
+
+def test_init_key_works_where_production_settings_wait_for_the_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SAFEGUARD_ENVIRONMENT", "production")
+    monkeypatch.setenv("SAFEGUARD_AUDIT_KEY_FILE", str(tmp_path / "audit.key"))
+    app = typer.Typer()
+    register(app)
+    result = CliRunner().invoke(app, ["audit", "init-key"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "audit.key").stat().st_mode & 0o777 == 0o600
+
+
+def test_serve_with_a_missing_audit_key_stops_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SAFEGUARD_AUDIT_KEY_FILE", str(tmp_path / "absent.key"))
+    monkeypatch.setenv("SAFEGUARD_AUDIT_CHECKPOINT_FILE", str(tmp_path / "checkpoints.jsonl"))
+    app = typer.Typer()
+    app.command("serve")(serve)
+    app.command("other")(lambda: None)  # two commands: `serve` is named on the command line
+    # Without the check, an address no host has ends it before anything starts.
+    result = CliRunner().invoke(app, ["serve", "--host", "256.0.0.1"])
+    assert result.exit_code != 0
+    assert "absent.key does not exist" in result.output and result.output.count("\n") == 1
