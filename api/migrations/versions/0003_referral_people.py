@@ -1,7 +1,7 @@
 """The people each scored referral was about (subject and household), for subject access.
 
-Revision ID: 0002_referral_people
-Revises: 0001
+Revision ID: 0003_referral_people
+Revises: 0002_audit_entry_mac
 Create Date: 2026-12-04
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_referral_people"
-down_revision = "0001"
+revision = "0003_referral_people"
+down_revision = "0002_audit_entry_mac"
 branch_labels = None
 depends_on = None
 
