@@ -57,17 +57,15 @@ def monitor(
         help="The extract's date (YYYY-MM-DD); default the latest date in it.")] = None,
 ) -> None:
     """Drift, agency coverage, matured outcomes and practitioners' overrides since training."""
+    from api.admin import open_store
     from api.audit import commit_with_audit, operator_event
-    from api.settings import Settings
-    from api.store.db import Store
     from data_contracts.errors import FeedRejected
     from model.data import prepare_extract
     from model.monitor_run import NoMonitoringReference, monitor_extract
     from model.registry import ModelRegistry, RegistryError
 
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    settings = Settings()
-    store = Store(settings.database_url)
+    settings, store = open_store()
     reachable, reason = store.ping()
     if not reachable:
         fail(f"{reason}: monitoring reads practitioners' decisions from the store")

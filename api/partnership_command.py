@@ -44,9 +44,8 @@ def partnership(
         help="The extract's date (YYYY-MM-DD); default the latest date in it.")] = None,
 ) -> None:
     """Reach, timeliness and contribution of each agency's information, by quarter."""
+    from api.admin import open_store
     from api.audit import commit_with_audit, operator_event
-    from api.settings import Settings
-    from api.store.db import Store
     from data_contracts.errors import FeedRejected
     from model.data import prepare_extract
     from model.partnership import partnership_report, partnership_tables
@@ -54,8 +53,7 @@ def partnership(
     from model.service import explainer_for
 
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    settings = Settings()
-    store = Store(settings.database_url)
+    settings, store = open_store()
     reachable, reason = store.ping()
     if not reachable:
         fail(f"{reason}: the report is audited, so the store must be reachable")

@@ -16,9 +16,8 @@ def subject_access(
     output: Annotated[Path, typer.Option(help="The HTML file to write.")],
 ) -> None:
     """Every referral naming the person, with scores, explanations, decisions and audit."""
+    from api.admin import open_store
     from api.audit import commit_with_audit, operator_event
-    from api.settings import Settings
-    from api.store.db import Store
     from api.subject_access import subject_access_record
     from api.templating import render_report
     from data_contracts.vocab import TOKEN_PATTERN
@@ -27,7 +26,7 @@ def subject_access(
         fail(f"--person-id {person_id!r} is not a pseudonymous token ({TOKEN_PATTERN})")
     if output.suffix.lower() not in (".html", ".htm"):
         fail(f"{output}: the subject access report is HTML; name a .html file")
-    store = Store(Settings().database_url)
+    _, store = open_store()
     reachable, reason = store.ping()
     if not reachable:
         fail(reason)
