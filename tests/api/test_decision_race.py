@@ -33,13 +33,17 @@ def app_and_key(database_url: str) -> Iterator[tuple[FastAPI, str]]:
         yield app, keys["triage"]
 
 
-async def _decide_at_once(app: FastAPI, key: str, bodies: list[dict[str, object]]
-                          ) -> list[httpx.Response]:
+async def _decide_at_once(
+    app: FastAPI, key: str, bodies: list[dict[str, object]]
+) -> list[httpx.Response]:
     transport = httpx.ASGITransport(app=app)
     headers = {"Authorization": f"Bearer {key}"}
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-        return list(await asyncio.gather(*(
-            client.post("/v1/decisions", json=body, headers=headers) for body in bodies)))
+        return list(
+            await asyncio.gather(
+                *(client.post("/v1/decisions", json=body, headers=headers) for body in bodies)
+            )
+        )
 
 
 def _scored(app: FastAPI, key: str) -> str:
@@ -65,7 +69,8 @@ def test_twenty_simultaneous_first_decisions_store_exactly_one(
     with store.session() as session:
         stored = repository.decisions_for(session, rid)
         assert [(d.id, d.next_step, d.previous_decision_id) for d in stored] == [
-            (won["id"], won["next_step"], None)]
+            (won["id"], won["next_step"], None)
+        ]
         assert verify_chain(session).ok
     store.dispose()
 
@@ -77,8 +82,10 @@ def test_twenty_simultaneous_changes_of_one_decision_store_exactly_one(
     rid = _scored(app, key)
     [first] = asyncio.run(_decide_at_once(app, key, [factories.decision(rid)]))
     previous = first.json()["id"]
-    bodies = [factories.decision(rid, next_step=f"change {n}", previous_decision_id=previous)
-              for n in range(AT_ONCE)]
+    bodies = [
+        factories.decision(rid, next_step=f"change {n}", previous_decision_id=previous)
+        for n in range(AT_ONCE)
+    ]
     codes = sorted(r.status_code for r in asyncio.run(_decide_at_once(app, key, bodies)))
     assert codes == [201] + [409] * (AT_ONCE - 1)
 
@@ -87,14 +94,32 @@ def test_the_upgrade_refuses_a_history_forked_before_it(fresh_database_url: str)
     command.downgrade(alembic_config(fresh_database_url), "0001")
     store = Store(fresh_database_url)
     with store.session() as session:
-        score = Score(referral_id="R-forked", model_name="m", model_version="1",
-                      probability=0.5, score=10, band="medium", rag="amber", result={},
-                      user_name="t")
+        score = Score(
+            referral_id="R-forked",
+            model_name="m",
+            model_version="1",
+            probability=0.5,
+            score=10,
+            band="medium",
+            rag="amber",
+            result={},
+            user_name="t",
+        )
         session.add(score)
         session.flush()
-        session.add_all([Decision(referral_id="R-forked", score_id=score.id, practitioner="p",
-                                  practitioner_rag="amber", next_step=f"step {n}",
-                                  agrees_with_band=True) for n in range(2)])
+        session.add_all(
+            [
+                Decision(
+                    referral_id="R-forked",
+                    score_id=score.id,
+                    practitioner="p",
+                    practitioner_rag="amber",
+                    next_step=f"step {n}",
+                    agrees_with_band=True,
+                )
+                for n in range(2)
+            ]
+        )
         session.commit()
     store.dispose()
     with pytest.raises(RuntimeError, match="more than one first decision.*R-forked"):

@@ -21,7 +21,8 @@ INDEX = "uq_decisions_one_first_per_referral"
 _FIRST = sa.text("previous_decision_id IS NULL")
 _FORKED = sa.text(
     "SELECT referral_id FROM decisions WHERE previous_decision_id IS NULL "
-    "GROUP BY referral_id HAVING COUNT(*) > 1 ORDER BY referral_id LIMIT 5")
+    "GROUP BY referral_id HAVING COUNT(*) > 1 ORDER BY referral_id LIMIT 5"
+)
 
 
 def upgrade() -> None:
@@ -30,9 +31,16 @@ def upgrade() -> None:
         # Decisions are a record: which of the forked ones stands is a person's call.
         raise RuntimeError(
             "referrals with more than one first decision (a forked history), e.g. "
-            f"{', '.join(forked)}: decide which stands, record it, then upgrade again")
-    op.create_index(INDEX, "decisions", ["referral_id"], unique=True,
-                    sqlite_where=_FIRST, postgresql_where=_FIRST)
+            f"{', '.join(forked)}: decide which stands, record it, then upgrade again"
+        )
+    op.create_index(
+        INDEX,
+        "decisions",
+        ["referral_id"],
+        unique=True,
+        sqlite_where=_FIRST,
+        postgresql_where=_FIRST,
+    )
 
 
 def downgrade() -> None:
