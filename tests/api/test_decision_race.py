@@ -4,33 +4,19 @@ on SQLite and on PostgreSQL (a NULL previous_decision_id is not stopped by a uni
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import httpx
 import pytest
 from alembic import command
 from fastapi import FastAPI
-from fastapi.testclient import TestClient
 
-from api.app import create_app
 from api.audit import verify_chain
 from api.store import Decision, Score, Store, init_db, repository
 from api.store.db import alembic_config
 from tests.api import factories
-from tests.api.conftest import issue_keys, make_settings
-from tests.api.fakes import FakeScorer
+from tests.api.conftest import ApiEnv
 
 AT_ONCE = 20
-
-
-@pytest.fixture
-def app_and_key(database_url: str) -> Iterator[tuple[FastAPI, str]]:
-    """The app on each backend with the fake scorer, and a triage key."""
-    settings = make_settings(database_url)
-    keys, _ = issue_keys(settings)
-    app = create_app(settings, FakeScorer())
-    with TestClient(app):
-        yield app, keys["triage"]
 
 
 async def _decide_at_once(
@@ -46,19 +32,18 @@ async def _decide_at_once(
         )
 
 
-def _scored(app: FastAPI, key: str) -> str:
+def _scored(api: ApiEnv) -> str:
     case = factories.case(events=3)
-    with TestClient(app) as client:
-        response = client.post("/v1/score", json=case, headers={"Authorization": f"Bearer {key}"})
+    response = api.client.post("/v1/score", json=case, headers=api.headers("triage"))
     assert response.status_code == 200, response.text
     return str(case["referral"]["referral_id"])
 
 
 def test_twenty_simultaneous_first_decisions_store_exactly_one(
-    app_and_key: tuple[FastAPI, str], database_url: str
+    backend_api: ApiEnv, database_url: str
 ) -> None:
-    app, key = app_and_key
-    rid = _scored(app, key)
+    app, key = backend_api.client.app, backend_api.keys["triage"]
+    rid = _scored(backend_api)
     bodies = [factories.decision(rid, next_step=f"step {n}") for n in range(AT_ONCE)]
     responses = asyncio.run(_decide_at_once(app, key, bodies))
 
@@ -76,10 +61,10 @@ def test_twenty_simultaneous_first_decisions_store_exactly_one(
 
 
 def test_twenty_simultaneous_changes_of_one_decision_store_exactly_one(
-    app_and_key: tuple[FastAPI, str],
+    backend_api: ApiEnv,
 ) -> None:
-    app, key = app_and_key
-    rid = _scored(app, key)
+    app, key = backend_api.client.app, backend_api.keys["triage"]
+    rid = _scored(backend_api)
     [first] = asyncio.run(_decide_at_once(app, key, [factories.decision(rid)]))
     previous = first.json()["id"]
     bodies = [
