@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
+from api import service
 from api.app import create_app
-from api.audit import verify_chain
-from api.store import Store, init_db, repository
+from api.audit import operator_event, verify_chain
+from api.store import AuditEntry, Store, init_db, repository
 from tests.api import factories
 from tests.api.conftest import TEST_PEPPER, issue_keys, make_settings
 from tests.api.fakes import FakeScorer
@@ -114,6 +117,42 @@ def test_postgresql_outage_answers_503_then_recovers_keeping_acknowledged_writes
         assert len(repository.scores_for(session, rid)) == 1
         assert verify_chain(session).ok
     store.dispose()
+
+
+def _started_pids(url: str) -> list[int]:
+    store = Store(url)
+    with store.session() as session:
+        pids = [
+            e.details["pid"]
+            for e in session.scalars(select(AuditEntry).where(AuditEntry.action == "service_start"))
+        ]
+    store.dispose()
+    return pids
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_worker_starting_during_an_outage_boots_and_audits_its_start_once_back(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service, "START_AUDIT_RETRY_SECONDS", 0.2)
+    target = make_url(database_url)
+    relay = Relay((target.host or "127.0.0.1", target.port or 5432))
+    relay.up()
+    relay.down()
+    url = target.set(port=relay.port).render_as_string(hide_password=False)
+    pid = os.getpid() + 1_000_000  # a pid no other start in this database has
+    try:
+        service.audit_start(url, operator_event("service_start", pid=pid))  # boots: no error
+        assert pid not in _started_pids(database_url)
+        relay.up()
+        deadline = time.monotonic() + 20
+        while pid not in _started_pids(database_url):
+            assert time.monotonic() < deadline, "the start was never audited"
+            time.sleep(0.1)
+    finally:
+        relay.down()
+    assert _started_pids(database_url).count(pid) == 1
 
 
 @pytest.mark.slow
