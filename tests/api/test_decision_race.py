@@ -49,6 +49,9 @@ def test_twenty_simultaneous_first_decisions_store_exactly_one(
 
     codes = sorted(response.status_code for response in responses)
     assert codes == [201] + [409] * (AT_ONCE - 1), [r.text for r in responses]
+    for lost in (r for r in responses if r.status_code == 409):  # says why: the race or its winner
+        detail = lost.json()["detail"]
+        assert "recorded at the same time" in detail or "already has decision" in detail, detail
     [won] = [response.json() for response in responses if response.status_code == 201]
     store = Store(database_url)
     with store.session() as session:
