@@ -66,6 +66,15 @@ def test_every_route_answers_503_while_the_store_is_unreachable(url: str, tmp_pa
         _assert_unavailable(client, "k1d.any-secret")
 
 
+def test_every_v1_route_documents_the_503(tmp_path: Path) -> None:
+    spec = create_app(make_settings(f"sqlite:///{tmp_path / 'api.db'}")).openapi()
+    operations = [
+        op for path, ops in spec["paths"].items() if path.startswith("/v1") for op in ops.values()
+    ]
+    assert len(operations) >= len(_routes())
+    assert all("store is unreachable" in op["responses"]["503"]["description"] for op in operations)
+
+
 def test_sqlite_recovers_when_its_file_becomes_usable(tmp_path: Path) -> None:
     path = tmp_path / "api.db"
     path.mkdir()
