@@ -29,7 +29,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 from typing_extensions import TypedDict
 
-from api.schemas import ReferralId, StrictModel
+from api.schemas import PlainText, ReferralId, StrictModel
 from data_contracts import rules, vocab
 from pipelines.case_records import EventColumns, event_columns
 
@@ -135,12 +135,13 @@ class EventIn(TypedDict):
     # holds hundreds, and the feature pipeline reads dicts.
     __pydantic_config__ = ConfigDict(extra="forbid", str_strip_whitespace=True)  # type: ignore[misc]
 
-    agency: Annotated[str, Field(max_length=64, json_schema_extra={"enum": list(vocab.AGENCIES)})]
+    agency: Annotated[
+        PlainText, Field(max_length=64, json_schema_extra={"enum": list(vocab.AGENCIES)})]
     person_id: Token
     event_date: date
     recorded_date: NotRequired[date | None]
     event_type: Annotated[
-        str, Field(max_length=64, json_schema_extra={"enum": list(_ALL_EVENT_TYPES)})]
+        PlainText, Field(max_length=64, json_schema_extra={"enum": list(_ALL_EVENT_TYPES)})]
     value: NotRequired[Annotated[float | None, Field(allow_inf_nan=False, strict=True)]]
 
 

@@ -9,7 +9,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 
 from data_contracts.vocab import REFERRAL_ID_MAX_LENGTH
 from data_contracts.vocab import REFERRAL_ID_PATTERN as REFERRAL_ID_PATTERN
@@ -26,7 +33,21 @@ Rag = Literal["red", "amber", "green"]
 
 ReferralId = Annotated[str, Field(min_length=1, max_length=REFERRAL_ID_MAX_LENGTH,
                                   pattern=REFERRAL_ID_PATTERN)]
-ShortText = Annotated[str, Field(max_length=MAX_TEXT)]
+
+
+def refuse_nul(value: str) -> str:
+    """A text value, refused if it holds a NUL character: PostgreSQL cannot store one
+    (SQLite can), so both stores refuse it here alike, as a 422."""
+    if "\x00" in value:
+        raise ValueError("must not contain a NUL character (U+0000)")
+    return value
+
+
+# Every free text the API takes (body fields and query parameters) is a `PlainText`.
+PlainText = Annotated[
+    str, AfterValidator(refuse_nul), Field(json_schema_extra={"pattern": "^[^\\x00]*$"})
+]
+ShortText = Annotated[PlainText, Field(max_length=MAX_TEXT)]
 
 
 class StrictModel(BaseModel):
@@ -99,7 +120,7 @@ class DecisionIn(StrictModel):
 
     referral_id: ReferralId
     practitioner_rag: Rag
-    next_step: Annotated[str, Field(min_length=1, max_length=MAX_TEXT)]
+    next_step: Annotated[PlainText, Field(min_length=1, max_length=MAX_TEXT)]
     agrees_with_band: bool
     reason: ShortText | None = Field(
         default=None,

@@ -86,7 +86,10 @@ def record_decision(
     try:
         commit_with_audit(session, [event])
     except IntegrityError as exc:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT, "another decision replaced the same one first; reload"
-        ) from exc
+        # The store's unique indexes (one first decision per referral, one successor per
+        # decision) decide a race the check above could not see: the loser learns it here.
+        raced = ("another first decision on this referral was recorded at the same time"
+                 if decision.previous_decision_id is None
+                 else "another decision replaced the same one first")
+        raise HTTPException(status.HTTP_409_CONFLICT, f"{raced}; reload") from exc
     return DecisionOut.model_validate(row, from_attributes=True)

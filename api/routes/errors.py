@@ -1,5 +1,5 @@
-"""Error responses: field-level 422s, 503 while stopping, and a safe 500 that never echoes
-or logs a payload."""
+"""Error responses: field-level 422s, 503 while stopping or while the store is unreachable,
+and a safe 500 that never echoes or logs a payload."""
 
 from __future__ import annotations
 
@@ -15,11 +15,14 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.batching import BatchStopped
+from api.store.db import is_outage
 
 logger = logging.getLogger(__name__)
 
 # The most errors a 422 lists; a last entry says how many more there were.
 MAX_ERRORS_LISTED = 50
+# Seconds a client is asked to wait before retrying while the store is unreachable.
+STORE_RETRY_AFTER_SECONDS = 5
 
 # Starlette's body limiter signals "413 sent" by raising through `send`; let it pass.
 _BODY_LIMIT_MODULE = "starlette.middleware.body_limit"
@@ -75,8 +78,19 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(BatchStopped, _stopping_handler)
 
 
+def _store_unavailable(exc: Exception) -> JSONResponse:
+    """503 with Retry-After: the store cannot be reached (a write may or may not have
+    landed; a retried decision then meets 409, never a second copy)."""
+    logger.warning("store unavailable (%s): answering 503", type(exc).__name__)
+    return JSONResponse(
+        status_code=503, headers={"Retry-After": str(STORE_RETRY_AFTER_SECONDS)},
+        content={"detail": "the store is unavailable, so the request was not acknowledged: "
+                           f"send it again in {STORE_RETRY_AFTER_SECONDS} seconds"})
+
+
 class SafeErrorMiddleware:
-    """Turn any unhandled exception into a generic 500 with an error id.
+    """Turn any unhandled exception into a generic 500 with an error id (a 503 with
+    Retry-After when the store is unreachable: `is_outage`).
 
     The log line names the error id, the exception type and the traceback frames,
     never the exception message or the request, which may carry case details.
@@ -102,6 +116,9 @@ class SafeErrorMiddleware:
         except Exception as exc:
             if type(exc).__module__ == _BODY_LIMIT_MODULE:
                 raise  # the body limiter unwinding after its own 413: not an error
+            if is_outage(exc) and not started:
+                await _store_unavailable(exc)(scope, receive, send)
+                return
             error_id = uuid.uuid4().hex
             frames = "".join(traceback.format_tb(exc.__traceback__))
             logger.error("unhandled %s [error %s]\n%s", type(exc).__name__, error_id, frames)

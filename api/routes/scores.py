@@ -33,11 +33,14 @@ MAX_CASES_TOGETHER = 16
 AUTH_RESPONSES: dict[int | str, dict[str, object]] = {
     401: {"model": Problem, "description": "Missing, invalid or revoked API key"},
     403: {"model": Problem, "description": "The caller's role may not do this"},
+    503: {"model": Problem, "description": "The store is unreachable: not acknowledged, "
+          "send it again after Retry-After seconds"},
 }
 _SCORE_RESPONSES: dict[int | str, dict[str, object]] = {
     **AUTH_RESPONSES,
     413: {"model": Problem, "description": "Body or batch too large"},
-    503: {"model": Problem, "description": "No model is ready; the reason is given"},
+    503: {"model": Problem, "description": "No model is ready (the reason is given), or "
+          "the store is unreachable (send it again after Retry-After seconds)"},
 }
 
 

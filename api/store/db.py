@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, Select, create_engine, event, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -31,6 +32,8 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
+# How long a PostgreSQL connection attempt may take before the store counts as unreachable.
+CONNECT_TIMEOUT_SECONDS = 5
 
 
 def is_sqlite(url: str) -> bool:
@@ -73,8 +76,36 @@ def make_engine(url: str) -> Engine:
                                json_serializer=_dump_json)
         event.listen(engine, "connect", _set_sqlite_pragmas)
         return engine
+    # pool_pre_ping: a connection the server dropped (a restart, an outage) is replaced
+    # on checkout, so the service recovers by itself once the server is back; a connect
+    # timeout, so a request during an outage fails in seconds (a 503), not never.
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True,
+                         connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
                          json_serializer=_dump_json)
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether an error means the store cannot be reached or used just now (down,
+    restarting, refusing connections, its file unopenable, every connection busy),
+    rather than a fault of the request; the service answers 503 and the client retries.
+
+    SQLAlchemy wraps the driver's errors; `Store.first_row` raises the driver's own.
+    """
+    if isinstance(exc, sa_exc.DBAPIError):
+        return exc.connection_invalidated or isinstance(
+            exc, sa_exc.OperationalError | sa_exc.InterfaceError)
+    if isinstance(exc, sa_exc.TimeoutError):  # no pooled connection came free in time
+        return True
+    return isinstance(exc, _driver_outage_errors())
+
+
+@functools.cache
+def _driver_outage_errors() -> tuple[type[BaseException], ...]:
+    import sqlite3
+
+    import psycopg
+
+    return (sqlite3.OperationalError, psycopg.OperationalError, psycopg.InterfaceError)
 
 
 def alembic_config(url: str) -> Config:

@@ -12,10 +12,12 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Table,
     Text,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -84,6 +86,14 @@ class Decision(Base):
         ForeignKey("decisions.id"), unique=True, default=None
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    # At most one first decision per referral (migration 0002): with the unique column
+    # above, a referral's decisions form one line, however many arrive at once.
+    __table_args__ = (
+        Index("uq_decisions_one_first_per_referral", "referral_id", unique=True,
+              sqlite_where=text("previous_decision_id IS NULL"),
+              postgresql_where=text("previous_decision_id IS NULL")),
+    )
 
 
 class ReferralPerson(Base):

@@ -151,6 +151,15 @@ def api_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiEnv]:
 
 
 @pytest.fixture
+def backend_api(database_url: str) -> Iterator[ApiEnv]:
+    """The app with the fake scorer on each backend (SQLite and PostgreSQL)."""
+    settings = make_settings(database_url)
+    keys, revoked = issue_keys(settings)
+    with TestClient(create_app(settings, FakeScorer())) as client:
+        yield ApiEnv(client=client, keys=keys, revoked_key=revoked, settings=settings)
+
+
+@pytest.fixture
 def api(api_env: ApiEnv) -> ApiEnv:
     """The shared app (tests use fresh referral ids, so they do not see each other's data)."""
     return api_env
