@@ -152,7 +152,7 @@ def test_a_worker_starting_during_an_outage_boots_and_audits_its_start_once_back
     url = target.set(port=relay.port).render_as_string(hide_password=False)
     pid = os.getpid() + 1_000_000  # a pid no other start in this database has
     try:
-        service.audit_start(url, operator_event("service_start", pid=pid))  # boots: no error
+        service.audit_start(make_settings(url), operator_event("service_start", pid=pid))  # boots
         assert pid not in _started_pids(database_url)
         relay.up()
         deadline = time.monotonic() + 20
