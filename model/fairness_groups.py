@@ -62,22 +62,16 @@ ATTRIBUTE_LABELS: Final[dict[str, str]] = {
     "subject_type": "Subject type",
 }
 _VALUE_LABELS: Final[dict[str, str]] = {
-    NOT_RECORDED: "not recorded", "adult_at_risk": "adult at risk", "under_1": "under 1",
-    "65_and_over": "65 and over", "yes": "disabled", "no": "not disabled",
-    **{name: f"aged {lo} to {hi}" for name, lo, hi in AGE_BANDS[1:-1]},
-    **{name: f"IMD deciles {lo}-{hi}" for name, lo, hi in DEPRIVATION_GROUPS},
+    NOT_RECORDED: "not recorded", "adult_at_risk": "adult at risk", "yes": "disabled",
+    "no": "not disabled",
+    **{name: name.replace("_", " ") for name, _, _ in AGE_BANDS},
+    **{name: f"deciles {lo}-{hi}" for name, lo, hi in DEPRIVATION_GROUPS},
 }
 
 
-def value_label(attribute: str, value: str) -> str:
-    """A group value in plain words, e.g. ``aged 10 to 15`` or ``not recorded``."""
-    if attribute == "age_band" and value == "under_1":
-        return "aged under 1"
-    if attribute == "age_band" and value == "65_and_over":
-        return "aged 65 and over"
-    label = _VALUE_LABELS.get(value, value.replace("_", " "))
-    return label.capitalize() if attribute == "ethnicity_group" and value in ETHNICITY_GROUPS \
-        else label
+def value_label(value: str) -> str:
+    """A group value as a table shows it, e.g. ``10 to 15`` or ``not recorded``."""
+    return _VALUE_LABELS.get(value, value.replace("_", " ").capitalize())
 
 
 def _banded(values: pd.Series, bands: tuple[tuple[str, int, int], ...]) -> np.ndarray:
