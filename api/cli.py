@@ -12,7 +12,7 @@ import logging
 
 import typer
 
-from api import admin, model_commands, server
+from api import admin, fairness_command, model_commands, server
 from data_contracts import cli as contracts_cli
 from model import cli as model_cli
 from pipelines import cli as pipelines_cli
@@ -28,12 +28,13 @@ app = typer.Typer(
 
 def _model_cli_config() -> model_cli.ModelCliConfig:
     from api.settings import Settings
+    from api.templating import render_report
 
     settings = Settings()
     return model_cli.ModelCliConfig(
         tracking_uri=settings.mlflow_tracking_uri, model_name=settings.model_name,
         artifact_root=settings.mlflow_artifact_root, alias=settings.model_alias,
-        governance_path=settings.governance_settings_path)
+        governance_path=settings.governance_settings_path, render_report=render_report)
 
 
 @app.callback()
@@ -47,6 +48,7 @@ pipelines_cli.register(app)
 model_cli.register(app)
 model_commands.register(model_cli.model_app)
 admin.register(app)
+fairness_command.register(admin.audit_app)
 app.command("serve")(server.serve)
 
 
