@@ -19,8 +19,13 @@ from model.fairness_metrics import (
     weighted_auc,
 )
 from model.fairness_report import fairness_files
-from model.governance import GovernanceError, GovernanceSettings, load_governance, parse_governance
-from model.governance import default_settings_text
+from model.governance import (
+    GovernanceError,
+    GovernanceSettings,
+    default_settings_text,
+    load_governance,
+    parse_governance,
+)
 
 
 def _governance(**fairness: object) -> GovernanceSettings:
