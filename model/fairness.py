@@ -34,6 +34,7 @@ FAIRNESS_HTML_ARTIFACT: Final = f"{FAIRNESS_DIR}/{FAIRNESS_HTML}"
 REFERENCE_RULE: Final = "largest group"
 # Frame columns the audit needs beside the referral attributes.
 LABEL, PROBABILITY, BAND = "label", "probability", "band"
+SELECTED = "_selected"
 RATIO_METRICS: Final = {"selection_rate": "selection_disparity",
                         "false_positive_rate": "fpr_disparity",
                         "true_positive_rate": "tpr_disparity"}
@@ -126,9 +127,9 @@ def _pair(values: np.ndarray) -> tuple[float, float] | None:
     return None if low is None or high is None else (low, high)
 
 
-def _flags(metrics: dict[str, float | None], interval: tuple[float, float] | None,
-           ratios: dict[str, float | None], n: int, governance: GovernanceSettings
-           ) -> tuple[str, ...]:
+def _flags(interval: tuple[float, float] | None, ratios: dict[str, float | None], n: int,
+           governance: GovernanceSettings) -> tuple[str, ...]:
+    """The flags of a group from its calibration-gap interval and disparity ratios."""
     settings = governance.fairness
     if n < settings.min_group_size:
         return (TOO_SMALL,)
@@ -141,11 +142,31 @@ def _flags(metrics: dict[str, float | None], interval: tuple[float, float] | Non
     return tuple(flags)
 
 
+def _ratios(resampled: dict[str, np.ndarray], table: pd.DataFrame, group: int, reference: int,
+            quantiles: list[float]) -> tuple[dict[str, float | None],
+                                             dict[str, tuple[float, float] | None]]:
+    """Each disparity ratio of a group to the reference group, with its interval (the
+    ratio in each resample, so both groups are resampled together)."""
+    ratios: dict[str, float | None] = {}
+    intervals: dict[str, tuple[float, float] | None] = {}
+    for metric in RATIO_METRICS:
+        base = float(table.iloc[reference][metric])
+        if not np.isfinite(base) or base <= 0:
+            ratios[metric] = intervals[metric] = None
+            continue
+        ratios[metric] = _number(float(table.iloc[group][metric]) / base)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            paired = resampled[metric][:, [group]] / resampled[metric][:, [reference]]
+        paired[~np.isfinite(paired)] = np.nan
+        intervals[metric] = _pair(percentile_interval(paired, quantiles)[:, 0])
+    return ratios, intervals
+
+
 def _attribute_set_results(data: pd.DataFrame, attributes: tuple[str, ...],
                            counts: np.ndarray, governance: GovernanceSettings
                            ) -> list[GroupResult]:
     """Every group of one attribute or intersection, flagged against its largest group."""
-    y, p, s = (data[c].to_numpy(np.float64) for c in (LABEL, PROBABILITY, "_selected"))
+    y, p, s = (data[c].to_numpy(np.float64) for c in (LABEL, PROBABILITY, SELECTED))
     table = point_estimates(y, p, s, data[list(attributes)])
     keys = [tuple(str(v) for v in key) for key in table.index]
     code_of = {key: i for i, key in enumerate(keys)}
@@ -161,22 +182,14 @@ def _attribute_set_results(data: pd.DataFrame, attributes: tuple[str, ...],
         metrics = {m: _number(row[m]) for m in METRICS}
         intervals = {m: _pair(percentile_interval(resampled[m][:, [i]], quantiles)[:, 0])
                      for m in METRICS}
-        ratios, ratio_intervals = {}, {}
-        for m in RATIO_METRICS:
-            base = row_ref = table.iloc[reference][m]
-            ratios[m] = _number(row[m] / base) if base and np.isfinite(base) else None
-            with np.errstate(divide="ignore", invalid="ignore"):
-                paired = resampled[m][:, [i]] / resampled[m][:, [reference]]
-            paired[~np.isfinite(paired)] = np.nan
-            ratio_intervals[m] = _pair(percentile_interval(paired, quantiles)[:, 0]) \
-                if row_ref else None
+        ratios, ratio_intervals = _ratios(resampled, table, i, reference, quantiles)
         n = int(row["n"])
         results.append(GroupResult(
             attributes=dict(zip(attributes, key, strict=True)), n=n,
             counts={c: int(row[c]) for c in COUNTS if c != "n"}, metrics=metrics,
             intervals=intervals, ratios=ratios, ratio_intervals=ratio_intervals,
             is_reference=i == reference,
-            flags=_flags(metrics, intervals["calibration_gap"], ratios, n, governance)))
+            flags=_flags(intervals["calibration_gap"], ratios, n, governance)))
     return results
 
 
@@ -211,7 +224,7 @@ def audit_fairness(frame: pd.DataFrame, governance: GovernanceSettings, *, model
     data = attribute_frame(frame).assign(**{
         LABEL: frame[LABEL].to_numpy(dtype=np.float64),
         PROBABILITY: frame[PROBABILITY].to_numpy(dtype=np.float64),
-        "_selected": frame[BAND].isin(governance.selected_bands()).to_numpy(np.float64)})
+        SELECTED: frame[BAND].isin(governance.selected_bands()).to_numpy(np.float64)})
     data = data.reset_index(drop=True)
     counts = resample_counts(len(data), n_boot=n_boot, seed=settings.seed)
     groups = [g for attributes in ATTRIBUTE_SETS

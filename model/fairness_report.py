@@ -95,12 +95,15 @@ def _row(group: GroupResult) -> dict[str, Any]:
 def _chart(groups: list[GroupResult], metric: str, *, centre: float | None,
            flag: str) -> dict[str, Any]:
     """Points and intervals of one metric for an interval plot, with its axis range."""
-    points = [{"label": " / ".join(value_label(v) for v in g.attributes.values()),
-               "value": g.metrics[metric], "low": g.intervals[metric][0],  # type: ignore[index]
-               "high": g.intervals[metric][1], "flagged": flag in g.flags,  # type: ignore[index]
-               "small": "too_small" in g.flags}
-              for g in groups if g.metrics[metric] is not None and g.intervals[metric]]
-    ends = [abs(v) for p in points for v in (p["low"], p["high"])] or [0.1]
+    points: list[dict[str, Any]] = []
+    for g in groups:
+        value, interval = g.metrics[metric], g.intervals[metric]
+        if value is None or interval is None:
+            continue
+        points.append({"label": " / ".join(value_label(v) for v in g.attributes.values()),
+                       "value": value, "low": interval[0], "high": interval[1],
+                       "flagged": flag in g.flags, "small": "too_small" in g.flags})
+    ends = [abs(float(p[end])) for p in points for end in ("low", "high")] or [0.1]
     if metric == "calibration_gap":
         bound = max(max(ends), 0.05)
         low, high = -bound, bound

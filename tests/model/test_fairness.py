@@ -187,19 +187,21 @@ def test_weighted_auc_matches_sklearn_and_repeated_rows() -> None:
 def test_vectorised_bootstrap_agrees_with_fairlearns_own() -> None:
     from fairlearn.metrics import MetricFrame
 
-    frame = _sized(1_500, 500, seed=3)
+    # fairlearn's bootstrap is slow (pandas per group per resample): a small case.
+    frame = _sized(900, 300, seed=3)
     y, p = frame["label"].to_numpy(), frame["probability"].to_numpy()
     selected = (frame["band"] == "high").to_numpy(dtype=float)
     codes = (frame["ethnicity_group"] == "white").to_numpy(dtype=np.int64)
     ours = bootstrap_metrics(y, p, selected, codes, n_groups=2,
-                             counts=resample_counts(len(y), n_boot=200, seed=0))
+                             counts=resample_counts(len(y), n_boot=100, seed=0))
     theirs = MetricFrame(metrics=lambda t, s: float(np.mean(s)), y_true=y, y_pred=selected,
-                         sensitive_features=frame["ethnicity_group"], n_boot=200,
+                         sensitive_features=frame["ethnicity_group"], n_boot=100,
                          ci_quantiles=[0.025, 0.975], random_state=0)
     interval = percentile_interval(ours.metrics["selection_rate"], [0.025, 0.975])
     for code, group in ((0, "black"), (1, "white")):
         expected = [theirs.by_group_ci[0][group], theirs.by_group_ci[1][group]]
-        assert interval[:, code] == pytest.approx(expected, abs=0.012)
+        # Two independent sets of 100 resamples: their quantiles differ by chance alone.
+        assert interval[:, code] == pytest.approx(expected, abs=0.015)
 
 
 def test_fairness_settings_are_read_and_checked() -> None:
