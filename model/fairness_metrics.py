@@ -2,9 +2,9 @@
 
 Point estimates come from fairlearn's `MetricFrame` (one per attribute or
 intersection). Its own bootstrap (`n_boot`) re-runs every metric of every group on
-each resample through pandas, about half a second a resample for one attribute on
-30,000 referrals (measured, see `bench/bench_fairness.py`): some twenty minutes for the
-audit's nine attribute sets at 200 resamples. So the intervals come from the same
+each resample through pandas: over a second of CPU a resample for ethnicity by age
+band with the audit's eight metrics on 30,000 referrals, about 38 CPU minutes for the
+nine attribute sets at 200 resamples (`bench/bench_fairness.py`). So the intervals come from the same
 percentile bootstrap done at once for all groups: each resample is a vector of counts
 (how often each referral was drawn, as `DataFrame.sample(frac=1, replace=True)`
 draws them), and every metric is a ratio of count-weighted sums, computed for every
