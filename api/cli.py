@@ -14,6 +14,7 @@ import typer
 
 from api import (
     admin,
+    fairness_command,
     model_commands,
     monitor_command,
     partnership_command,
@@ -35,12 +36,13 @@ app = typer.Typer(
 
 def _model_cli_config() -> model_cli.ModelCliConfig:
     from api.settings import Settings
+    from api.templating import render_report
 
     settings = Settings()
     return model_cli.ModelCliConfig(
         tracking_uri=settings.mlflow_tracking_uri, model_name=settings.model_name,
         artifact_root=settings.mlflow_artifact_root, alias=settings.model_alias,
-        governance_path=settings.governance_settings_path)
+        governance_path=settings.governance_settings_path, render_report=render_report)
 
 
 @app.callback()
@@ -54,6 +56,7 @@ pipelines_cli.register(app)
 model_cli.register(app)
 model_commands.register(model_cli.model_app)
 admin.register(app)
+fairness_command.register(admin.audit_app)
 app.command("serve")(server.serve)
 app.command("monitor")(monitor_command.monitor)
 app.add_typer(partnership_command.report_app, name="report")

@@ -37,6 +37,8 @@ class ModelCliConfig:
     artifact_root: str
     alias: str
     governance_path: Path | None
+    # Renders a report template (name, context) to HTML; the service's is passed in.
+    render_report: Callable[..., str] | None = None
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,8 @@ def train(
             outcome = train_and_register(
                 input, registry=registry_from(config), experiment=experiment,
                 config=default_config(seed), governance_path=governance or config.governance_path,
-                extract_date=day, progress=lambda stage: progress.update(task, description=stage))
+                extract_date=day, progress=lambda stage: progress.update(task, description=stage),
+                render_report=config.render_report)
         except (FeedRejected, GovernanceError, ValueError) as exc:
             fail(str(exc))
     metrics, counts = outcome.result.metrics, outcome.result.counts

@@ -64,6 +64,21 @@ class MonitoringSettings(_Frozen):
     min_decisions: int = Field(default=30, ge=1)
 
 
+class FairnessSettings(_Frozen):
+    """How the fairness audit judges a model (`model.fairness`); the `[fairness]` table."""
+
+    disparity_lower: float = Field(default=0.8, gt=0, le=1)
+    disparity_upper: float = Field(default=1.25, ge=1)
+    calibration_tolerance: float = Field(default=0.01, ge=0, le=1)
+    min_group_size: int = Field(default=100, ge=1)
+    suppression_threshold: int = Field(default=10, ge=0)
+    selected_from_band: str = Field(default="high", min_length=1)
+    bootstrap_resamples: int = Field(default=200, ge=1, le=10_000)
+    train_bootstrap_resamples: int = Field(default=100, ge=1, le=10_000)
+    interval_level: float = Field(default=0.95, gt=0, lt=1)
+    seed: int = Field(default=0, ge=0)
+
+
 class GovernanceSettings(_Frozen):
     """Everything a governance board decides about how scores are presented."""
 
@@ -74,6 +89,7 @@ class GovernanceSettings(_Frozen):
     escalation_rules: tuple[EscalationRule, ...] = ()
     usual_agencies: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     monitoring: MonitoringSettings = MonitoringSettings()
+    fairness: FairnessSettings = FairnessSettings()
 
     @model_validator(mode="after")
     def _consistent(self) -> GovernanceSettings:
@@ -93,6 +109,9 @@ class GovernanceSettings(_Frozen):
                 raise ValueError(f"usual_agencies: unknown presenting need {need!r}")
             if bad := [a for a in agencies if a not in AGENCIES]:
                 raise ValueError(f"usual_agencies[{need!r}]: unknown agencies {bad}")
+        if self.fairness.selected_from_band not in names:
+            raise ValueError(f"fairness.selected_from_band: unknown band "
+                             f"{self.fairness.selected_from_band!r}; bands are {sorted(names)}")
         return self
 
     def band_index(self, scores: np.ndarray) -> np.ndarray:
@@ -103,6 +122,11 @@ class GovernanceSettings(_Frozen):
     def band_named(self, name: str) -> int:
         """Index of a band by name."""
         return [band.name for band in self.bands].index(name)
+
+    def selected_bands(self) -> tuple[str, ...]:
+        """The bands the fairness audit counts as selected: `selected_from_band` and above."""
+        first = self.band_named(self.fairness.selected_from_band)
+        return tuple(band.name for band in self.bands[first:])
 
     def escalate(self, band_index: np.ndarray, features: np.ndarray,
                  feature_names: Sequence[str]) -> tuple[np.ndarray, list[list[EscalationRule]]]:

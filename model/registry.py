@@ -131,6 +131,26 @@ class ModelRegistry:
         """Every file of a local directory as run artifacts."""
         self.client.log_artifacts(run_id, str(directory), artifact_path)
 
+    def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
+        """A text (JSON, HTML, Markdown) as one run artifact, e.g. ``fairness/fairness.json``."""
+        self.client.log_text(run_id, text, artifact_file)
+
+    def log_json(self, run_id: str, payload: Any, artifact_file: str) -> None:
+        """A JSON document as one run artifact."""
+        self.log_text(run_id, json.dumps(payload, indent=1) + "\n", artifact_file)
+
+    def read_artifact(self, version: str, path: str) -> bytes | None:
+        """The bytes of one artifact of a version's run (None when the run has no such file)."""
+        info = self.resolve(version)
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                local = download_artifacts(run_id=info.run_id, artifact_path=path, dst_path=tmp,
+                                           tracking_uri=self.tracking_uri)
+            except (MlflowException, OSError):
+                return None
+            found = Path(local)
+            return found.read_bytes() if found.is_file() else None
+
     def register(self, run_id: str, model: RiskModel, golden: list[dict[str, Any]], *,
                  description: str) -> VersionInfo:
         """Save the model in the run and register it as a new version of the model name."""

@@ -19,7 +19,10 @@ import numpy as np
 import pandas as pd
 
 from data_contracts.csv_output import write_csv
+from data_contracts.vocab import OUTCOMES, REFERRALS
 from model.data import PreparedExtract, prepare_extract
+from model.fairness import FAIRNESS_DIR, FairnessAudit, audit_fairness
+from model.fairness_report import ReportRenderer, audit_frame, fairness_files
 from model.golden import build_golden_set
 from model.governance import load_governance
 from model.importance import global_importance
@@ -86,11 +89,32 @@ def _monitoring_reference(result: TrainingResult, prepared: PreparedExtract) -> 
                          outcomes=outcomes)
 
 
+def audit_test_period(result: TrainingResult, prepared: PreparedExtract, *, version: str,
+                      n_boot: int | None = None) -> FairnessAudit:
+    """The fairness audit of a freshly trained model on its test referrals.
+
+    Resamples default to the settings' `train_bootstrap_resamples` (fewer than a full
+    audit's, to keep training quick).
+    """
+    assert prepared.labels is not None
+    governance = result.model.governance
+    rows = prepared.features.set_index("referral_id").loc[result.test_ids].reset_index()
+    ratings = rate_table(result.model, rows, model_version=version)
+    frame = audit_frame(prepared.feeds[REFERRALS], prepared.labels, ratings)
+    return audit_fairness(frame, governance, model_version=version,
+                          n_boot=n_boot or governance.fairness.train_bootstrap_resamples)
+
+
 def train_and_register(input_dir: Path, *, registry: ModelRegistry, experiment: str,
                        config: TrainingConfig, governance_path: Path | None = None,
                        extract_date: dt.date | None = None,
-                       progress: Progress = _quiet) -> TrainOutcome:
-    """Train on an extract and register the model as a new version (not promoted)."""
+                       progress: Progress = _quiet,
+                       render_report: ReportRenderer | None = None) -> TrainOutcome:
+    """Train on an extract and register the model as a new version (not promoted).
+
+    The run also gets the fairness audit of the test period under `fairness/`: its JSON,
+    and its HTML report when a renderer is given (the command line passes the service's).
+    """
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     governance, governance_text = load_governance(governance_path)
@@ -133,6 +157,12 @@ def train_and_register(input_dir: Path, *, registry: ModelRegistry, experiment: 
         description=f"Trained on the extract of {prepared.extract_date} "
                     f"({result.counts['labelled']:,} labelled referrals)")
     seconds["register"] = time.perf_counter() - started - seconds["prepare"] - seconds["fit"]
+    progress("auditing fairness on the test referrals")
+    audit = audit_test_period(result, prepared, version=version.version)
+    for name, text in fairness_files(audit, render_report).items():
+        registry.log_text(run_id, text, f"{FAIRNESS_DIR}/{name}")
+    seconds["fairness"] = (time.perf_counter() - started - seconds["prepare"] - seconds["fit"]
+                           - seconds["register"])
     seconds["total"] = time.perf_counter() - started
     return TrainOutcome(version, result, seconds)
 
@@ -153,6 +183,35 @@ def score_extract(input_dir: Path, output: Path, *, registry: ModelRegistry, ref
     progress("writing")
     write_table(table, output)
     return table, loaded.info
+
+
+def audit_extract(input_dir: Path, *, registry: ModelRegistry, reference: str,
+                  extract_date: dt.date | None = None, n_boot: int | None = None,
+                  progress: Progress = _quiet) -> FairnessAudit:
+    """The fairness audit of a registered model on an extract with outcomes.
+
+    Its labelled referrals (follow-up complete) are rated by the batch path
+    (`model.score.rate_table`), then audited with the model's own governance settings.
+
+    Raises:
+        ValueError: When the extract has no outcomes feed or no labelled referral.
+    """
+    progress(f"loading model {reference}")
+    loaded = registry.load(reference)
+    prepared = prepare_extract(input_dir, extract_date=extract_date, progress=progress)
+    assert prepared.labels is not None
+    complete = prepared.labels["follow_up_complete"].to_numpy(dtype=bool)
+    if OUTCOMES not in prepared.feeds or not complete.any():
+        missing = ("no outcomes feed" if OUTCOMES not in prepared.feeds
+                   else "no referral with a complete follow-up")
+        raise ValueError(f"{input_dir}: a fairness audit needs outcomes; the extract has {missing}")
+    progress("scoring the labelled referrals")
+    labelled = prepared.features.loc[complete].reset_index(drop=True)
+    ratings = rate_table(loaded.model, labelled, model_version=loaded.info.version)
+    progress("auditing fairness")
+    frame = audit_frame(prepared.feeds[REFERRALS], prepared.labels, ratings)
+    return audit_fairness(frame, loaded.model.governance, model_version=loaded.info.version,
+                          n_boot=n_boot)
 
 
 def default_config(seed: int) -> TrainingConfig:

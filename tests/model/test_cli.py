@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
+from model.fairness import FAIRNESS_ARTIFACT
 from model.registry import ModelRegistry
 
 runner = CliRunner()
@@ -55,6 +56,34 @@ def test_train_then_score_then_list_then_check(small_extract: Path, mlflow_env: 
         assert factors and {"feature", "sentence", "agency", "contribution"} <= set(factors[0])
     checked = runner.invoke(app, ["model", "check", "1"])
     assert checked.exit_code == 0 and "golden cases reproduced" in checked.output
+    _check_fairness(registry, small_extract, mlflow_env)
+
+
+def _check_fairness(registry: ModelRegistry, extract: Path, folder: Path) -> None:
+    """Training logged the test period's audit; `audit fairness` writes JSON and HTML."""
+    logged = json.loads(registry.read_artifact("1", FAIRNESS_ARTIFACT) or b"{}")
+    assert logged["model_version"] == "1" and logged["groups"]
+    assert logged["tolerance"]["bootstrap_resamples"] == 100  # fewer at training
+    html = registry.read_artifact("1", "fairness/fairness.html") or b""
+    assert b"Fairness audit of model version 1" in html
+    assert registry.read_artifact("1", "fairness/nothing.json") is None
+    out = folder / "audit"
+    audited = runner.invoke(app, ["audit", "fairness", "--model", "1", "--input", str(extract),
+                                  "--output", str(out), "--resamples", "20"])
+    assert audited.exit_code == 0, audited.output
+    document = json.loads((out / "fairness.json").read_text(encoding="utf-8"))
+    assert document["model_version"] == "1" and document["n_labelled"] > logged["n_labelled"]
+    page = (out / "fairness.html").read_text(encoding="utf-8")
+    assert "Ethnicity group by sex" in page and "<svg" in page
+    without = folder / "no_outcomes"
+    without.mkdir()
+    for feed in extract.iterdir():
+        if not feed.name.startswith("outcomes"):
+            (without / feed.name).symlink_to(feed)
+    refused = runner.invoke(app, ["audit", "fairness", "--model", "1", "--input", str(without),
+                                  "--output", str(folder / "refused")])
+    assert refused.exit_code == 1 and "no outcomes feed" in refused.output
+    assert not (folder / "refused").exists()
 
 
 def test_no_champion_yet_is_a_clear_error(small_extract: Path, mlflow_env: Path) -> None:

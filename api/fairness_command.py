@@ -1,0 +1,67 @@
+"""`safeguard audit fairness`: the fairness audit of a registered model on an extract.
+
+Writes `fairness.json` (every figure, for the governance board and the approval gate;
+`--publication` suppresses small counts as the HTML does) and `fairness.html` (tables,
+interval plots and findings in plain words, meant for publication) into a folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def audit_fairness(
+    ctx: typer.Context,
+    model: Annotated[str, typer.Option("--model", help="Version number or alias.")],
+    input: Annotated[Path, typer.Option("--input", help="Extract directory with outcomes.")],
+    output: Annotated[Path, typer.Option("--output", help="Folder for fairness.json and .html.")],
+    extract_date: Annotated[
+        str | None, typer.Option("--extract-date", help="YYYY-MM-DD; default: from the data.")
+    ] = None,
+    resamples: Annotated[
+        int | None, typer.Option(min=1, help="Bootstrap resamples; default: the settings'.")
+    ] = None,
+    publication: Annotated[
+        bool, typer.Option("--publication", help="Suppress counts under the threshold in the "
+                                                 "JSON too (the HTML always is).")
+    ] = False,
+) -> None:
+    """Audit a model's fairness on an extract's labelled referrals (JSON and HTML).
+
+    Per-group rates with 95% bootstrap intervals, disparities against the largest group
+    of each attribute, calibration, and groups too small to judge.
+    """
+    from api.templating import render_report
+    from data_contracts import FeedRejected
+    from data_contracts.cli import fail, parse_date_option
+    from model.cli import cli_config, console, registry_from
+    from model.fairness import FAIRNESS_HTML, FAIRNESS_JSON
+    from model.fairness_report import fairness_files
+    from model.registry import RegistryError
+    from model.workflow import audit_extract
+
+    config = cli_config(ctx)
+    try:
+        with console.status("auditing fairness") as status:
+            audit = audit_extract(input, registry=registry_from(config), reference=model,
+                                  extract_date=parse_date_option(extract_date), n_boot=resamples,
+                                  progress=lambda stage: status.update(stage))
+    except (FeedRejected, RegistryError, ValueError) as exc:
+        fail(str(exc))
+    output.mkdir(parents=True, exist_ok=True)
+    for name, text in fairness_files(audit, render_report, publication=publication).items():
+        (output / name).write_text(text, encoding="utf-8")
+    counts = audit.flag_counts()
+    console.print(
+        f"model version {audit.model_version}: {audit.n_labelled:,} labelled referrals, "
+        f"{len(audit.groups)} groups, {len(audit.flagged())} flagged "
+        f"({', '.join(f'{flag} {n}' for flag, n in counts.items() if n)}) -> "
+        f"{output / FAIRNESS_JSON}, {output / FAIRNESS_HTML}")
+
+
+def register(audit_app: typer.Typer) -> None:
+    """Add `audit fairness` to the `audit` command group."""
+    audit_app.command("fairness")(audit_fairness)

@@ -1,0 +1,262 @@
+"""The fairness audit: per-group metrics with intervals, disparity ratios and flags.
+
+A pure function of a frame of labelled, rated referrals and the governance settings;
+it reads no file and no store. `FairnessAudit.document()` is the `fairness.json`
+contract documented in the README ("Fairness audit"); `publication=True` gives the
+form meant for publication, with small counts suppressed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+
+from model.fairness_groups import ATTRIBUTE_SETS, attribute_frame
+from model.fairness_metrics import (
+    COUNTS,
+    METRICS,
+    bootstrap_metrics,
+    percentile_interval,
+    point_estimates,
+    resample_counts,
+)
+from model.governance import GovernanceSettings
+
+FAIRNESS_DIR: Final = "fairness"
+FAIRNESS_JSON: Final = "fairness.json"
+FAIRNESS_HTML: Final = "fairness.html"
+FAIRNESS_ARTIFACT: Final = f"{FAIRNESS_DIR}/{FAIRNESS_JSON}"
+FAIRNESS_HTML_ARTIFACT: Final = f"{FAIRNESS_DIR}/{FAIRNESS_HTML}"
+REFERENCE_RULE: Final = "largest group"
+# Frame columns the audit needs beside the referral attributes.
+LABEL, PROBABILITY, BAND = "label", "probability", "band"
+SELECTED = "_selected"
+RATIO_METRICS: Final = {"selection_rate": "selection_disparity",
+                        "false_positive_rate": "fpr_disparity",
+                        "true_positive_rate": "tpr_disparity"}
+MISCALIBRATED, TOO_SMALL = "miscalibrated", "too_small"
+FLAGS: Final = (*RATIO_METRICS.values(), MISCALIBRATED, TOO_SMALL)
+# The counts each metric discloses (suppressed in publication when under the threshold).
+DISCLOSES: Final[dict[str, tuple[str, ...]]] = {
+    "observed_rate": ("positives", "negatives"), "mean_predicted": (),
+    "calibration_gap": ("positives", "negatives"), "selection_rate": ("selected",),
+    "true_positive_rate": ("true_positives", "positives"),
+    "false_positive_rate": ("false_positives", "negatives"),
+    "precision": ("true_positives", "selected"), "roc_auc": ("positives", "negatives"),
+}
+
+
+@dataclass(frozen=True)
+class GroupResult:
+    """One group of one attribute (or intersection) with its metrics and flags.
+
+    `metrics` and `intervals` are keyed by `METRICS`; None where undefined (ROC AUC of a
+    group with one outcome class) or suppressed for publication (listed in `suppressed`).
+    """
+
+    attributes: dict[str, str]
+    n: int | None
+    counts: dict[str, int | None]
+    metrics: dict[str, float | None]
+    intervals: dict[str, tuple[float, float] | None]
+    ratios: dict[str, float | None]
+    ratio_intervals: dict[str, tuple[float, float] | None]
+    is_reference: bool
+    flags: tuple[str, ...]
+    suppressed: tuple[str, ...] = ()
+
+    def document(self) -> dict[str, Any]:
+        """The group as `fairness.json` writes it."""
+        out: dict[str, Any] = {"attributes": dict(self.attributes), "n": self.n}
+        for name in METRICS:
+            interval = self.intervals[name]
+            out[name] = self.metrics[name]
+            out[f"{name}_ci"] = list(interval) if interval is not None else None
+        for name in RATIO_METRICS:
+            interval = self.ratio_intervals[name]
+            out[f"{name}_ratio"] = self.ratios[name]
+            out[f"{name}_ratio_ci"] = list(interval) if interval is not None else None
+        out |= {"is_reference": self.is_reference, "flags": list(self.flags),
+                "counts": dict(self.counts), "suppressed": list(self.suppressed)}
+        return out
+
+
+@dataclass(frozen=True)
+class FairnessAudit:
+    """The audit of one model on one set of labelled referrals."""
+
+    model_version: str
+    generated_at: str
+    n_labelled: int
+    tolerance: dict[str, Any]
+    attributes: tuple[str, ...]
+    groups: tuple[GroupResult, ...]
+    publication: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def flag_counts(self) -> dict[str, int]:
+        """How many groups carry each flag (every flag listed, zero included)."""
+        return {flag: sum(flag in g.flags for g in self.groups) for flag in FLAGS}
+
+    def flagged(self) -> list[GroupResult]:
+        """Groups with a disparity or calibration flag (too small is not a finding)."""
+        return [g for g in self.groups if set(g.flags) - {TOO_SMALL}]
+
+    def document(self) -> dict[str, Any]:
+        """`fairness.json` (see the README for its contract)."""
+        return {
+            "model_version": self.model_version, "generated_at": self.generated_at,
+            "n_labelled": self.n_labelled, "reference_rule": REFERENCE_RULE,
+            "tolerance": dict(self.tolerance), "attributes": list(self.attributes),
+            "publication": self.publication, **self.extra,
+            "groups": [g.document() for g in self.groups],
+            "summary": {"flagged_groups": len(self.flagged()), "flags": self.flag_counts()},
+        }
+
+
+def _number(value: float) -> float | None:
+    return None if value is None or not np.isfinite(value) else round(float(value), 6)
+
+
+def _pair(values: np.ndarray) -> tuple[float, float] | None:
+    low, high = (_number(v) for v in values)
+    return None if low is None or high is None else (low, high)
+
+
+def _flags(interval: tuple[float, float] | None, ratios: dict[str, float | None], n: int,
+           governance: GovernanceSettings) -> tuple[str, ...]:
+    """The flags of a group from its calibration-gap interval and disparity ratios."""
+    settings = governance.fairness
+    if n < settings.min_group_size:
+        return (TOO_SMALL,)
+    flags = [flag for metric, flag in RATIO_METRICS.items()
+             if (ratio := ratios[metric]) is not None
+             and not settings.disparity_lower <= ratio <= settings.disparity_upper]
+    tolerance = settings.calibration_tolerance
+    if interval is not None and (interval[0] > tolerance or interval[1] < -tolerance):
+        flags.append(MISCALIBRATED)
+    return tuple(flags)
+
+
+def _ratios(resampled: dict[str, np.ndarray], table: pd.DataFrame, group: int, reference: int,
+            quantiles: list[float]) -> tuple[dict[str, float | None],
+                                             dict[str, tuple[float, float] | None]]:
+    """Each disparity ratio of a group to the reference group, with its interval (the
+    ratio in each resample, so both groups are resampled together)."""
+    ratios: dict[str, float | None] = {}
+    intervals: dict[str, tuple[float, float] | None] = {}
+    for metric in RATIO_METRICS:
+        base = float(table.iloc[reference][metric])
+        if not np.isfinite(base) or base <= 0:
+            ratios[metric] = intervals[metric] = None
+            continue
+        ratios[metric] = _number(float(table.iloc[group][metric]) / base)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            paired = resampled[metric][:, [group]] / resampled[metric][:, [reference]]
+        paired[~np.isfinite(paired)] = np.nan
+        intervals[metric] = _pair(percentile_interval(paired, quantiles)[:, 0])
+    return ratios, intervals
+
+
+def _attribute_set_results(data: pd.DataFrame, attributes: tuple[str, ...],
+                           counts: np.ndarray, governance: GovernanceSettings
+                           ) -> list[GroupResult]:
+    """Every group of one attribute or intersection, flagged against its largest group."""
+    y, p, s = (data[c].to_numpy(np.float64) for c in (LABEL, PROBABILITY, SELECTED))
+    table = point_estimates(y, p, s, data[list(attributes)])
+    keys = [tuple(str(v) for v in key) for key in table.index]
+    code_of = {key: i for i, key in enumerate(keys)}
+    row_keys = zip(*(data[a].astype(str) for a in attributes), strict=True)
+    codes = np.fromiter((code_of[key] for key in row_keys), dtype=np.int64, count=len(data))
+    resampled = bootstrap_metrics(y, p, s, codes, n_groups=len(keys), counts=counts).metrics
+    level = governance.fairness.interval_level
+    quantiles = [(1 - level) / 2, (1 + level) / 2]
+    reference = int(np.argmax(table["n"].to_numpy()))
+    results = []
+    for i, key in enumerate(keys):
+        row = table.iloc[i]
+        metrics = {m: _number(row[m]) for m in METRICS}
+        intervals = {m: _pair(percentile_interval(resampled[m][:, [i]], quantiles)[:, 0])
+                     for m in METRICS}
+        ratios, ratio_intervals = _ratios(resampled, table, i, reference, quantiles)
+        n = int(row["n"])
+        results.append(GroupResult(
+            attributes=dict(zip(attributes, key, strict=True)), n=n,
+            counts={c: int(row[c]) for c in COUNTS if c != "n"}, metrics=metrics,
+            intervals=intervals, ratios=ratios, ratio_intervals=ratio_intervals,
+            is_reference=i == reference,
+            flags=_flags(intervals["calibration_gap"], ratios, n, governance)))
+    return results
+
+
+def tolerance_of(governance: GovernanceSettings, *, n_boot: int) -> dict[str, Any]:
+    """The settings an audit was judged by, as `fairness.json` records them."""
+    settings = governance.fairness
+    return {"disparity_lower": settings.disparity_lower,
+            "disparity_upper": settings.disparity_upper,
+            "calibration": settings.calibration_tolerance,
+            "min_group_size": settings.min_group_size,
+            "suppression_threshold": settings.suppression_threshold,
+            "interval_level": settings.interval_level, "bootstrap_resamples": n_boot,
+            "seed": settings.seed, "selected_bands": list(governance.selected_bands())}
+
+
+def audit_fairness(frame: pd.DataFrame, governance: GovernanceSettings, *, model_version: str,
+                   n_boot: int | None = None, generated_at: dt.datetime | None = None
+                   ) -> FairnessAudit:
+    """Audit a model on labelled referrals.
+
+    Args:
+        frame: One row per labelled referral: ``label`` (0/1), ``probability`` (calibrated),
+            ``band`` (the band shown, after escalation), and the referral columns of
+            `model.fairness_groups.SOURCE_COLUMNS` (missing values are "not recorded").
+        governance: Bands and the `[fairness]` settings.
+        model_version: The version audited, recorded in the result.
+        n_boot: Bootstrap resamples (default: the settings' `bootstrap_resamples`).
+        generated_at: When (default: now, UTC).
+    """
+    settings = governance.fairness
+    n_boot = n_boot or settings.bootstrap_resamples
+    data = attribute_frame(frame).assign(**{
+        LABEL: frame[LABEL].to_numpy(dtype=np.float64),
+        PROBABILITY: frame[PROBABILITY].to_numpy(dtype=np.float64),
+        SELECTED: frame[BAND].isin(governance.selected_bands()).to_numpy(np.float64)})
+    data = data.reset_index(drop=True)
+    counts = resample_counts(len(data), n_boot=n_boot, seed=settings.seed)
+    groups = [g for attributes in ATTRIBUTE_SETS
+              for g in _attribute_set_results(data, attributes, counts, governance)]
+    when = (generated_at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    return FairnessAudit(
+        model_version=str(model_version),
+        generated_at=when.replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        n_labelled=len(data), tolerance=tolerance_of(governance, n_boot=n_boot),
+        attributes=tuple("*".join(a) for a in ATTRIBUTE_SETS), groups=tuple(groups))
+
+
+def for_publication(audit: FairnessAudit) -> FairnessAudit:
+    """The audit with counts under the suppression threshold, and what they disclose, removed."""
+    threshold = int(audit.tolerance["suppression_threshold"])
+    groups = []
+    for group in audit.groups:
+        if group.n is not None and group.n < threshold:
+            hidden = set(METRICS)
+        else:
+            hidden = {m for m, counts in DISCLOSES.items()
+                      if any((group.counts.get(c) or 0) < threshold for c in counts)}
+        small = {c for c, v in group.counts.items() if v is not None and v < threshold}
+        ratio_hidden = {m for m in RATIO_METRICS if m in hidden}
+        groups.append(replace(
+            group, n=None if group.n is not None and group.n < threshold else group.n,
+            counts={c: None if c in small or hidden == set(METRICS) else v
+                    for c, v in group.counts.items()},
+            metrics={m: None if m in hidden else v for m, v in group.metrics.items()},
+            intervals={m: None if m in hidden else v for m, v in group.intervals.items()},
+            ratios={m: None if m in ratio_hidden else v for m, v in group.ratios.items()},
+            ratio_intervals={m: None if m in ratio_hidden else v
+                             for m, v in group.ratio_intervals.items()},
+            suppressed=tuple(m for m in METRICS if m in hidden)))
+    return replace(audit, groups=tuple(groups), publication=True)

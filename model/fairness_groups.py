@@ -1,0 +1,113 @@
+"""The groups a fairness audit compares: attributes, their values, and their plain names.
+
+The one home of the audit's groupings: age bands (the Department for Education's
+bands for children, two for adults at risk), deprivation groups (pairs of IMD deciles,
+1-2 the most deprived fifth of areas), and "not recorded" for a missing value. A
+missing value is a group of its own, never dropped: people whose data is missing are
+often the ones a model serves worst (and fairlearn refuses missing sensitive values).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+from data_contracts.vocab import ETHNICITY_GROUPS, SEXES, SUBJECT_TYPES
+
+NOT_RECORDED: Final = "not_recorded"
+# (name, youngest, oldest) in whole years.
+AGE_BANDS: Final[tuple[tuple[str, int, int], ...]] = (
+    ("under_1", 0, 0),
+    ("1_to_4", 1, 4),
+    ("5_to_9", 5, 9),
+    ("10_to_15", 10, 15),
+    ("16_to_17", 16, 17),
+    ("18_to_64", 18, 64),
+    ("65_and_over", 65, 200),
+)
+# (name, first decile, last decile); decile 1 is the most deprived tenth of areas.
+DEPRIVATION_GROUPS: Final[tuple[tuple[str, int, int], ...]] = (
+    ("deciles_1_2", 1, 2),
+    ("deciles_3_4", 3, 4),
+    ("deciles_5_6", 5, 6),
+    ("deciles_7_8", 7, 8),
+    ("deciles_9_10", 9, 10),
+)
+DISABILITY_VALUES: Final = ("yes", "no")
+
+# The referral columns the audit reads (beside label, probability and band).
+SOURCE_COLUMNS: Final = ("sex", "ethnicity_group", "disability", "age_years", "imd_decile",
+                         "subject_type")
+SINGLE_ATTRIBUTES: Final[tuple[str, ...]] = (
+    "sex", "ethnicity_group", "disability", "age_band", "deprivation_group", "subject_type")
+INTERSECTIONS: Final[tuple[tuple[str, str], ...]] = (
+    ("ethnicity_group", "sex"), ("ethnicity_group", "disability"),
+    ("ethnicity_group", "age_band"))
+ATTRIBUTE_SETS: Final[tuple[tuple[str, ...], ...]] = (
+    tuple((name,) for name in SINGLE_ATTRIBUTES) + INTERSECTIONS)
+# Every value each attribute can take, in reading order ("not recorded" last).
+VALUES: Final[dict[str, tuple[str, ...]]] = {
+    "sex": (*SEXES, NOT_RECORDED),
+    "ethnicity_group": (*ETHNICITY_GROUPS, NOT_RECORDED),
+    "disability": (*DISABILITY_VALUES, NOT_RECORDED),
+    "age_band": (*(name for name, _, _ in AGE_BANDS), NOT_RECORDED),
+    "deprivation_group": (*(name for name, _, _ in DEPRIVATION_GROUPS), NOT_RECORDED),
+    "subject_type": (*SUBJECT_TYPES, NOT_RECORDED),
+}
+ATTRIBUTE_LABELS: Final[dict[str, str]] = {
+    "sex": "Sex", "ethnicity_group": "Ethnicity group", "disability": "Disability",
+    "age_band": "Age band", "deprivation_group": "Deprivation (IMD deciles)",
+    "subject_type": "Subject type",
+}
+_VALUE_LABELS: Final[dict[str, str]] = {
+    NOT_RECORDED: "not recorded", "adult_at_risk": "adult at risk", "yes": "disabled",
+    "no": "not disabled",
+    **{name: name.replace("_", " ") for name, _, _ in AGE_BANDS},
+    **{name: f"deciles {lo}-{hi}" for name, lo, hi in DEPRIVATION_GROUPS},
+}
+
+
+def value_label(value: str) -> str:
+    """A group value as a table shows it, e.g. ``10 to 15`` or ``not recorded``."""
+    return _VALUE_LABELS.get(value, value.replace("_", " ").capitalize())
+
+
+def _banded(values: pd.Series, bands: tuple[tuple[str, int, int], ...]) -> np.ndarray:
+    number = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
+    out = np.full(len(number), NOT_RECORDED, dtype=object)
+    for name, low, high in bands:
+        out[(number >= low) & (number <= high)] = name
+    return out
+
+
+def _category(values: pd.Series) -> np.ndarray:
+    text = values.astype("string")
+    return text.fillna(NOT_RECORDED).replace("", NOT_RECORDED).to_numpy(dtype=object)
+
+
+def _disability(values: pd.Series) -> np.ndarray:
+    flag = values.astype("boolean")
+    out = np.full(len(flag), NOT_RECORDED, dtype=object)
+    known = ~flag.isna().to_numpy()
+    out[known] = np.where(flag.to_numpy(dtype=bool, na_value=False)[known], "yes", "no")
+    return out
+
+
+def attribute_frame(referrals: pd.DataFrame) -> pd.DataFrame:
+    """The audit's attributes of each referral (missing -> ``not_recorded``), as strings.
+
+    Args:
+        referrals: Rows with `SOURCE_COLUMNS` (a missing column counts as not recorded).
+    """
+    column = {name: referrals[name] if name in referrals else pd.Series([pd.NA] * len(referrals))
+              for name in SOURCE_COLUMNS}
+    return pd.DataFrame({
+        "sex": _category(column["sex"]),
+        "ethnicity_group": _category(column["ethnicity_group"]),
+        "disability": _disability(column["disability"]),
+        "age_band": _banded(column["age_years"], AGE_BANDS),
+        "deprivation_group": _banded(column["imd_decile"], DEPRIVATION_GROUPS),
+        "subject_type": _category(column["subject_type"]),
+    }, index=referrals.index)

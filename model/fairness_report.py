@@ -1,0 +1,147 @@
+"""From rated referrals to the fairness audit's files: the audit frame, the report's content.
+
+The HTML itself is rendered by the caller's renderer (the templates live with the
+service, `api/templates/reports/fairness.html`, which this layer cannot import): it is
+handed `FAIRNESS_TEMPLATE` and `report_context(audit)`. Everything here is pure.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+
+from model.fairness import (
+    FAIRNESS_HTML,
+    FAIRNESS_JSON,
+    LABEL,
+    FairnessAudit,
+    GroupResult,
+    for_publication,
+)
+from model.fairness_groups import ATTRIBUTE_LABELS, SOURCE_COLUMNS, value_label
+from model.fairness_summary import finding_sentences, group_phrase
+
+FAIRNESS_TEMPLATE: Final = "reports/fairness.html"
+# (template name, context) -> HTML; `api.templating.render_report` is one.
+ReportRenderer = Callable[..., str]
+FLAG_LABELS: Final = {
+    "selection_disparity": "Selection disparity", "fpr_disparity": "False positive disparity",
+    "tpr_disparity": "True positive disparity", "miscalibrated": "Miscalibrated",
+    "too_small": "Too small to judge"}
+
+
+def audit_frame(referrals: pd.DataFrame, labels: pd.DataFrame,
+                ratings: pd.DataFrame) -> pd.DataFrame:
+    """The referrals an audit judges: rated (``probability``, ``band``) and with a label.
+
+    Args:
+        referrals: The referrals feed (its attribute columns).
+        labels: ``referral_id``, ``follow_up_complete``, ``label`` (`pipelines.labels`).
+        ratings: ``referral_id``, ``probability``, ``band`` (`model.score.rate_table`).
+    """
+    labelled = labels.loc[labels["follow_up_complete"].to_numpy(dtype=bool),
+                          ["referral_id", LABEL]]
+    columns = ["referral_id", *(c for c in SOURCE_COLUMNS if c in referrals)]
+    frame = (ratings[["referral_id", "probability", "band"]]
+             .merge(labelled, on="referral_id", how="inner", validate="one_to_one")
+             .merge(referrals[columns], on="referral_id", how="left", validate="one_to_one"))
+    return frame.assign(**{LABEL: frame[LABEL].astype(np.int64)})
+
+
+def _percent(value: float | None, *, signed: bool = False) -> str:
+    if value is None:
+        return "-"
+    return f"{value * 100:+.1f}" if signed else f"{value * 100:.1f}%"
+
+
+def _interval(group: GroupResult, metric: str, *, signed: bool = False) -> str:
+    pair = group.intervals[metric]
+    if pair is None:
+        return ""
+    return f"{_percent(pair[0], signed=signed)} to {_percent(pair[1], signed=signed)}"
+
+
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _row(group: GroupResult) -> dict[str, Any]:
+    gap = group.metrics["calibration_gap"]
+    return {
+        "label": " / ".join(value_label(v) for v in group.attributes.values()),
+        "who": group_phrase(group.attributes),
+        "n": "fewer than 10" if group.n is None else f"{group.n:,}",
+        "observed": _percent(group.metrics["observed_rate"]),
+        "predicted": _percent(group.metrics["mean_predicted"]),
+        "gap": "-" if gap is None else f"{gap * 100:+.1f}",
+        "gap_ci": _interval(group, "calibration_gap", signed=True),
+        "selection": _percent(group.metrics["selection_rate"]),
+        "selection_ci": _interval(group, "selection_rate"),
+        "tpr": _percent(group.metrics["true_positive_rate"]),
+        "fpr": _percent(group.metrics["false_positive_rate"]),
+        "precision": _percent(group.metrics["precision"]),
+        "auc": "-" if group.metrics["roc_auc"] is None else f"{group.metrics['roc_auc']:.3f}",
+        "ratios": {m: _ratio(v) for m, v in group.ratios.items()},
+        "is_reference": group.is_reference, "flags": [FLAG_LABELS[f] for f in group.flags],
+        "findings": [f for f in group.flags if f != "too_small"],
+        "suppressed": bool(group.suppressed),
+    }
+
+
+def _chart(groups: list[GroupResult], metric: str, *, centre: float | None,
+           flag: str) -> dict[str, Any]:
+    """Points and intervals of one metric for an interval plot, with its axis range."""
+    points: list[dict[str, Any]] = []
+    for g in groups:
+        value, interval = g.metrics[metric], g.intervals[metric]
+        if value is None or interval is None:
+            continue
+        points.append({"label": " / ".join(value_label(v) for v in g.attributes.values()),
+                       "value": value, "low": interval[0], "high": interval[1],
+                       "flagged": flag in g.flags, "small": "too_small" in g.flags})
+    ends = [abs(float(p[end])) for p in points for end in ("low", "high")] or [0.1]
+    if metric == "calibration_gap":
+        bound = max(max(ends), 0.05)
+        low, high = -bound, bound
+    else:
+        low, high = 0.0, min(1.0, max(max(ends) * 1.1, 0.05))
+    return {"metric": metric, "points": points, "low": low, "high": high, "centre": centre}
+
+
+def report_context(audit: FairnessAudit) -> dict[str, Any]:
+    """What `FAIRNESS_TEMPLATE` shows: the published audit, its findings and its charts."""
+    published = audit if audit.publication else for_publication(audit)
+    sections = []
+    for attributes in published.attributes:
+        names = tuple(attributes.split("*"))
+        groups = [g for g in published.groups if tuple(g.attributes) == names]
+        reference = next((g for g in groups if g.is_reference), None)
+        title = " by ".join(ATTRIBUTE_LABELS[n].lower() for n in names).capitalize()
+        sections.append({
+            "id": "-".join(names).replace("_", "-"), "title": title,
+            "rows": [_row(g) for g in groups],
+            "reference": group_phrase(reference.attributes) if reference else "",
+            "charts": [
+                _chart(groups, "selection_rate", flag="selection_disparity",
+                       centre=reference.metrics["selection_rate"] if reference else None),
+                _chart(groups, "calibration_gap", centre=0.0, flag="miscalibrated")],
+        })
+    return {"title": f"Fairness audit of model version {published.model_version}",
+            "audit": published.document(), "sentences": finding_sentences(published),
+            "sections": sections, "tolerance": published.tolerance,
+            "flag_labels": FLAG_LABELS}
+
+
+def fairness_files(audit: FairnessAudit, render: ReportRenderer | None, *,
+                   publication: bool = False) -> dict[str, str]:
+    """``fairness.json`` (full, or the publication form) and, with a renderer,
+    ``fairness.html`` (always the publication form)."""
+    shown = for_publication(audit) if publication else audit
+    files = {FAIRNESS_JSON: json.dumps(shown.document(), indent=1) + "\n"}
+    if render is not None:
+        files[FAIRNESS_HTML] = render(FAIRNESS_TEMPLATE, **report_context(audit))
+    return files

@@ -1,0 +1,106 @@
+"""The fairness audit's findings in plain words, for a governance board.
+
+One sentence per flag of each group large enough to judge, e.g. "Black subjects are
+placed in the high or very high bands 1.4 times as often as White subjects (the
+largest group)." Built from the audit as published (suppressed figures stay out).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from model.fairness import MISCALIBRATED, RATIO_METRICS, FairnessAudit, GroupResult
+from model.fairness_groups import NOT_RECORDED
+
+_BEFORE: Final[dict[str, dict[str, str]]] = {
+    "ethnicity_group": {"asian": "Asian", "black": "Black", "white": "White"},
+    "sex": {"female": "female", "male": "male"},
+    "disability": {"yes": "disabled", "no": "non-disabled"},
+}
+_AFTER: Final[dict[str, dict[str, str]]] = {
+    "ethnicity_group": {"mixed": "of mixed ethnicity", "other": "of other ethnicity",
+                        "unknown": "of unknown ethnicity"},
+    "sex": {"unknown": "of unknown sex"},
+    "deprivation_group": {NOT_RECORDED: "with no deprivation decile recorded"},
+}
+_NOUNS: Final = {"child": "children", "adult_at_risk": "adults at risk"}
+_ATTRIBUTE_WORDS: Final = {"ethnicity_group": "ethnicity", "deprivation_group": "deprivation",
+                           "age_band": "age", "subject_type": "subject type"}
+
+
+def _after(attribute: str, value: str) -> str:
+    if value in _AFTER.get(attribute, {}):
+        return _AFTER[attribute][value]
+    if value == NOT_RECORDED:
+        return f"with {_ATTRIBUTE_WORDS.get(attribute, attribute)} not recorded"
+    if attribute == "age_band":
+        return "aged " + value.replace("_", " ")
+    if attribute == "deprivation_group":
+        low, high = value.removeprefix("deciles_").split("_")
+        return f"living in IMD deciles {low}-{high}"
+    return value.replace("_", " ")
+
+
+def group_phrase(attributes: dict[str, str]) -> str:
+    """Who a group is, e.g. ``Black female subjects`` or ``White subjects aged 10 to 15``."""
+    before, after, noun = [], [], "subjects"
+    for attribute, value in attributes.items():
+        if attribute == "subject_type" and value in _NOUNS:
+            noun = _NOUNS[value]
+        elif value in _BEFORE.get(attribute, {}):
+            before.append(_BEFORE[attribute][value])
+        else:
+            after.append(_after(attribute, value))
+    return " ".join([*before, noun, *after])
+
+
+def _times(ratio: float) -> str:
+    return f"{ratio:.2f}".rstrip("0").rstrip(".") + " times"
+
+
+def _ratio_sentence(metric: str, group: GroupResult, reference: str, bands: str) -> str | None:
+    ratio = group.ratios[metric]
+    if ratio is None:
+        return None
+    who = group_phrase(group.attributes)
+    if metric == "selection_rate":
+        return (f"{who} are placed in the {bands} bands {_times(ratio)} as often as "
+                f"{reference} (the largest group).")
+    if metric == "false_positive_rate":
+        return (f"Among {who} who did not go on to have the outcome, {_times(ratio)} as many "
+                f"are placed in the {bands} bands as among {reference} (false positive rate).")
+    return (f"Among {who} who went on to have the outcome, {_times(ratio)} as many are "
+            f"placed in the {bands} bands as among {reference} (true positive rate).")
+
+
+def _calibration_sentence(group: GroupResult) -> str | None:
+    gap, interval = group.metrics["calibration_gap"], group.intervals["calibration_gap"]
+    predicted, observed = group.metrics["mean_predicted"], group.metrics["observed_rate"]
+    if gap is None or interval is None or predicted is None or observed is None:
+        return None
+    direction = "higher" if gap > 0 else "lower"
+    return (f"For {group_phrase(group.attributes)} the model predicts a {direction} risk than "
+            f"was observed: {predicted:.1%} on average against an observed rate of "
+            f"{observed:.1%} (a gap of {gap * 100:+.1f} points, 95% interval "
+            f"{interval[0] * 100:+.1f} to {interval[1] * 100:+.1f}).")
+
+
+def _bands_phrase(audit: FairnessAudit) -> str:
+    names = list(audit.tolerance.get("selected_bands", ["high"]))
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def finding_sentences(audit: FairnessAudit) -> list[str]:
+    """A sentence per flag (disparity or miscalibration) of every group judged."""
+    bands = _bands_phrase(audit)
+    references = {tuple(g.attributes): group_phrase(g.attributes)
+                  for g in audit.groups if g.is_reference}
+    sentences = []
+    for group in audit.flagged():
+        reference = references.get(tuple(group.attributes), "the largest group")
+        for metric, flag in RATIO_METRICS.items():
+            if flag in group.flags and (text := _ratio_sentence(metric, group, reference, bands)):
+                sentences.append(text)
+        if MISCALIBRATED in group.flags and (text := _calibration_sentence(group)):
+            sentences.append(text)
+    return [s[0].upper() + s[1:] for s in sentences]

@@ -1,0 +1,53 @@
+"""The fairness report a board reads: findings in plain words, tables, interval plots,
+and small counts suppressed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from api.templating import render_report
+from model.fairness import audit_fairness
+from model.fairness_report import fairness_files
+from model.fairness_summary import group_phrase
+from model.governance import load_governance
+
+
+def _frame(white: int, black: int, asian: int) -> pd.DataFrame:
+    rng = np.random.default_rng(5)
+    n = white + black + asian
+    probability = rng.uniform(0.05, 0.5, n)
+    ethnicity = ["white"] * white + ["black"] * black + ["asian"] * asian
+    band = np.where(probability > 0.35, "high", "low").astype(object)
+    band[white:white + black] = np.where(rng.uniform(size=black) < 0.6, "very high", "low")
+    return pd.DataFrame({
+        "ethnicity_group": ethnicity, "sex": "female", "disability": False, "age_years": 12,
+        "imd_decile": 4, "subject_type": "child",
+        "label": (rng.uniform(size=n) < probability).astype(int), "probability": probability,
+        "band": band})
+
+
+def test_the_report_states_each_finding_and_hides_small_counts() -> None:
+    governance, _ = load_governance()
+    audit = audit_fairness(_frame(600, 200, 7), governance, model_version="4", n_boot=30)
+    page = fairness_files(audit, render_report)["fairness.html"]
+    black = next(g for g in audit.groups if g.attributes == {"ethnicity_group": "black"})
+    assert "selection_disparity" in black.flags
+    ratio = f"{black.ratios['selection_rate']:.2f}".rstrip("0").rstrip(".")
+    assert (f"Black subjects are placed in the high or very high bands {ratio} times as often "
+            "as White subjects (the largest group).") in page
+    assert "Fairness audit of model version 4" in page and "<svg" in page
+    assert "Too small to judge" in page and "fewer than 10" in page
+    asian = next(g for g in audit.groups if g.attributes == {"ethnicity_group": "asian"})
+    assert asian.n == 7 and f">{asian.counts['positives']}<" not in page
+
+
+def test_groups_are_named_as_people_would_say_them() -> None:
+    assert group_phrase({"ethnicity_group": "black", "sex": "female"}) == "Black female subjects"
+    assert group_phrase({"ethnicity_group": "white", "age_band": "10_to_15"}) == (
+        "White subjects aged 10 to 15")
+    assert group_phrase({"subject_type": "adult_at_risk"}) == "adults at risk"
+    assert group_phrase({"deprivation_group": "not_recorded"}) == (
+        "subjects with no deprivation decile recorded")
+    assert group_phrase({"ethnicity_group": "mixed", "disability": "yes"}) == (
+        "disabled subjects of mixed ethnicity")

@@ -1,0 +1,218 @@
+"""The fairness audit's arithmetic on cases small enough to check by hand, its groups,
+flags, publication form and settings."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from model.fairness import FAIRNESS_ARTIFACT, audit_fairness, for_publication
+from model.fairness_groups import NOT_RECORDED, attribute_frame
+from model.fairness_metrics import (
+    bootstrap_metrics,
+    percentile_interval,
+    resample_counts,
+    weighted_auc,
+)
+from model.fairness_report import fairness_files
+from model.governance import (
+    GovernanceError,
+    GovernanceSettings,
+    default_settings_text,
+    load_governance,
+    parse_governance,
+)
+
+
+def _governance(**fairness: object) -> GovernanceSettings:
+    governance, _ = load_governance()
+    return governance.model_copy(
+        update={"fairness": governance.fairness.model_copy(update=fairness)})
+
+
+def _referrals(ethnicity: list[str | None], **columns: object) -> pd.DataFrame:
+    n = len(ethnicity)
+    base: dict[str, object] = {"sex": "female", "disability": False, "age_years": 8,
+                               "imd_decile": 3, "subject_type": "child"}
+    return pd.DataFrame({"ethnicity_group": ethnicity, **{k: [v] * n for k, v in base.items()},
+                         **columns})
+
+
+def _hand_case() -> pd.DataFrame:
+    frame = _referrals(["white"] * 6 + ["black"] * 4)
+    return frame.assign(
+        label=[1, 1, 0, 0, 0, 0] + [1, 0, 0, 1],
+        probability=[0.8, 0.4, 0.6, 0.2, 0.1, 0.1] + [0.9, 0.7, 0.3, 0.3],
+        band=["high", "low", "very high", "low", "low", "medium"]
+             + ["very high", "high", "low", "low"])
+
+
+def _group(audit_document: dict, **attributes: str) -> dict:
+    [found] = [g for g in audit_document["groups"] if g["attributes"] == attributes]
+    return found
+
+
+def test_group_metrics_match_a_case_computed_by_hand() -> None:
+    audit = audit_fairness(_hand_case(), _governance(min_group_size=1), model_version="7",
+                           n_boot=20)
+    document = audit.document()
+    white, black = (_group(document, ethnicity_group=g) for g in ("white", "black"))
+    # white: outcomes 2 of 6; predicted 2.2/6; selected (high, very high) 2 of 6, one of
+    # them with the outcome; AUC: 7 of 8 (positive, negative) pairs ordered right.
+    assert white["n"] == 6 and white["is_reference"]
+    assert white["observed_rate"] == pytest.approx(2 / 6, abs=1e-6)
+    assert white["mean_predicted"] == pytest.approx(2.2 / 6, abs=1e-6)
+    assert white["calibration_gap"] == pytest.approx(0.2 / 6, abs=1e-6)
+    assert white["selection_rate"] == pytest.approx(2 / 6, abs=1e-6)
+    assert (white["true_positive_rate"], white["false_positive_rate"]) == (0.5, 0.25)
+    assert white["precision"] == 0.5 and white["roc_auc"] == 0.875
+    # black: 2 of 4; predicted 0.55; selected 2 (one with the outcome); AUC 2.5 of 4 (a tie).
+    assert (black["observed_rate"], black["mean_predicted"]) == (0.5, 0.55)
+    assert black["calibration_gap"] == pytest.approx(0.05, abs=1e-6)
+    assert (black["selection_rate"], black["true_positive_rate"],
+            black["false_positive_rate"], black["precision"]) == (0.5, 0.5, 0.5, 0.5)
+    assert black["roc_auc"] == 0.625
+    assert black["selection_rate_ratio"] == pytest.approx(1.5, abs=1e-6)
+    assert black["false_positive_rate_ratio"] == pytest.approx(2.0, abs=1e-6)
+    assert black["true_positive_rate_ratio"] == pytest.approx(1.0, abs=1e-6)
+    assert black["flags"] == ["selection_disparity", "fpr_disparity"] and not black["is_reference"]
+    assert white["flags"] == []
+    for group in (white, black):
+        for metric in ("observed_rate", "selection_rate", "calibration_gap"):
+            low, high = group[f"{metric}_ci"]
+            assert low <= group[metric] <= high
+
+
+def test_a_group_with_one_outcome_class_has_no_auc() -> None:
+    frame = _hand_case().assign(label=[1, 1, 0, 0, 0, 0] + [0, 0, 0, 0])
+    audit = audit_fairness(frame, _governance(min_group_size=1), model_version="7", n_boot=10)
+    black = _group(audit.document(), ethnicity_group="black")
+    assert black["roc_auc"] is None and black["roc_auc_ci"] is None
+    assert black["true_positive_rate"] is None
+
+
+def _sized(white: int, black: int, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    n = white + black
+    probability = rng.uniform(0.05, 0.6, n)
+    return _referrals(["white"] * white + ["black"] * black).assign(
+        label=(rng.uniform(size=n) < probability).astype(int), probability=probability,
+        band=np.where(probability > 0.4, "high", "low"))
+
+
+def test_a_group_under_the_minimum_size_is_listed_as_too_small_without_other_flags() -> None:
+    frame = _sized(300, 40)
+    frame.loc[frame["ethnicity_group"] == "black", "band"] = "very high"  # a 3x disparity
+    audit = audit_fairness(frame, _governance(), model_version="1", n_boot=20)
+    black = _group(audit.document(), ethnicity_group="black")
+    assert black["n"] == 40 and black["flags"] == ["too_small"]
+    assert black["selection_rate_ratio"] > 2
+    assert audit.document()["summary"]["flags"]["too_small"] >= 1
+
+
+def test_a_missing_attribute_is_a_group_of_its_own() -> None:
+    frame = _sized(200, 0)
+    frame.loc[:49, "ethnicity_group"] = None
+    frame.loc[50:59, "imd_decile"] = np.nan
+    frame = frame.assign(imd_decile=frame["imd_decile"].astype("Int64"))
+    document = audit_fairness(frame, _governance(), model_version="1", n_boot=10).document()
+    assert _group(document, ethnicity_group=NOT_RECORDED)["n"] == 50
+    assert _group(document, deprivation_group=NOT_RECORDED)["n"] == 10
+    assert _group(document, ethnicity_group=NOT_RECORDED, sex="female")["n"] == 50
+    assert sum(g["n"] for g in document["groups"] if list(g["attributes"]) == ["sex"]) == 200
+
+
+def test_groupings_follow_their_documented_bands() -> None:
+    referrals = pd.DataFrame({"sex": ["male", None], "ethnicity_group": ["black", "white"],
+                              "disability": pd.array([True, pd.NA], dtype="boolean"),
+                              "age_years": [0, 70], "imd_decile": pd.array([2, 10], "Int64"),
+                              "subject_type": ["child", "adult_at_risk"]})
+    groups = attribute_frame(referrals)
+    assert groups.iloc[0].tolist() == ["male", "black", "yes", "under_1", "deciles_1_2", "child"]
+    assert groups.iloc[1].tolist() == [NOT_RECORDED, "white", NOT_RECORDED, "65_and_over",
+                                       "deciles_9_10", "adult_at_risk"]
+
+
+def test_the_json_follows_the_contract() -> None:
+    audit = audit_fairness(_sized(150, 120), _governance(), model_version="3", n_boot=10)
+    document = json.loads(fairness_files(audit, None)["fairness.json"])
+    assert FAIRNESS_ARTIFACT == "fairness/fairness.json"
+    assert {"model_version", "generated_at", "n_labelled", "reference_rule", "tolerance",
+            "attributes", "groups", "summary"} <= set(document)
+    assert document["reference_rule"] == "largest group" and document["model_version"] == "3"
+    assert document["generated_at"].endswith("Z") and document["n_labelled"] == 270
+    assert "ethnicity_group*age_band" in document["attributes"]
+    assert document["tolerance"]["selected_bands"] == ["high", "very high"]
+    metrics = ["observed_rate", "mean_predicted", "calibration_gap", "selection_rate",
+               "false_positive_rate", "true_positive_rate", "precision", "roc_auc"]
+    for group in document["groups"]:
+        assert {*metrics, *(f"{m}_ci" for m in metrics), "attributes", "n", "is_reference",
+                "flags", "selection_rate_ratio", "false_positive_rate_ratio",
+                "true_positive_rate_ratio"} <= set(group)
+    summary = document["summary"]
+    assert set(summary["flags"]) == {"selection_disparity", "fpr_disparity", "tpr_disparity",
+                                     "miscalibrated", "too_small"}
+    assert summary["flagged_groups"] == sum(
+        bool(set(g["flags"]) - {"too_small"}) for g in document["groups"])
+
+
+def test_publication_suppresses_counts_under_ten() -> None:
+    frame = _sized(300, 8)
+    audit = audit_fairness(frame, _governance(), model_version="1", n_boot=10)
+    full = _group(audit.document(), ethnicity_group="black")
+    published = _group(for_publication(audit).document(), ethnicity_group="black")
+    assert full["n"] == 8 and full["observed_rate"] is not None
+    assert published["n"] is None and published["observed_rate"] is None
+    assert published["selection_rate_ci"] is None and "observed_rate" in published["suppressed"]
+    assert published["flags"] == ["too_small"]
+    html = fairness_files(audit, lambda name, **context: json.dumps(context["audit"]))
+    assert '"n": 8,' not in html["fairness.html"] and '"n": 8,' in html["fairness.json"]
+
+
+def test_weighted_auc_matches_sklearn_and_repeated_rows() -> None:
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 200)
+    p = np.round(rng.uniform(size=200), 1)  # many ties
+    assert weighted_auc(y, p, np.ones((1, 200)))[0] == pytest.approx(roc_auc_score(y, p))
+    counts = rng.integers(0, 3, 200)
+    repeated = np.repeat(np.arange(200), counts)
+    assert weighted_auc(y, p, counts[None, :].astype(float))[0] == pytest.approx(
+        roc_auc_score(y[repeated], p[repeated]))
+
+
+def test_vectorised_bootstrap_agrees_with_fairlearns_own() -> None:
+    from fairlearn.metrics import MetricFrame
+
+    # fairlearn's bootstrap is slow (pandas per group per resample): a small case.
+    frame = _sized(900, 300, seed=3)
+    y, p = frame["label"].to_numpy(), frame["probability"].to_numpy()
+    selected = (frame["band"] == "high").to_numpy(dtype=float)
+    codes = (frame["ethnicity_group"] == "white").to_numpy(dtype=np.int64)
+    ours = bootstrap_metrics(y, p, selected, codes, n_groups=2,
+                             counts=resample_counts(len(y), n_boot=100, seed=0))
+    theirs = MetricFrame(metrics=lambda t, s: float(np.mean(s)), y_true=y, y_pred=selected,
+                         sensitive_features=frame["ethnicity_group"], n_boot=100,
+                         ci_quantiles=[0.025, 0.975], random_state=0)
+    interval = percentile_interval(ours.metrics["selection_rate"], [0.025, 0.975])
+    for code, group in ((0, "black"), (1, "white")):
+        expected = [theirs.by_group_ci[0][group], theirs.by_group_ci[1][group]]
+        # Two independent sets of 100 resamples: their quantiles differ by chance alone.
+        assert interval[:, code] == pytest.approx(expected, abs=0.015)
+
+
+def test_fairness_settings_are_read_and_checked() -> None:
+    governance, _ = load_governance()
+    assert governance.fairness.min_group_size == 100
+    assert governance.fairness.suppression_threshold == 10
+    assert governance.selected_bands() == ("high", "very high")
+    text = default_settings_text().replace('selected_from_band = "high"',
+                                           'selected_from_band = "urgent"')
+    with pytest.raises(GovernanceError, match="selected_from_band"):
+        parse_governance(text)
+    text = default_settings_text().replace("disparity_lower = 0.8", "disparity_lower = 1.5")
+    with pytest.raises(GovernanceError, match="disparity_lower"):
+        parse_governance(text)
