@@ -61,8 +61,9 @@ def test_a_batch_of_bad_cases_lists_a_bounded_number_of_errors(api: ApiEnv) -> N
     cases = [factories.case(events=30, age_years=True) for _ in range(5)]
     for case in cases:
         case["events"] = [factories.event(value=True) for _ in range(30)]
-    response = api.client.post("/v1/score/batch", json={"cases": cases},
-                               headers=api.headers("triage"))
+    response = api.client.post(
+        "/v1/score/batch", json={"cases": cases}, headers=api.headers("triage")
+    )
     errors = response.json()["detail"]
     assert response.status_code == 422
     assert len(errors) == MAX_ERRORS_LISTED + 1
@@ -71,8 +72,14 @@ def test_a_batch_of_bad_cases_lists_a_bounded_number_of_errors(api: ApiEnv) -> N
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("age_years", True), ("age_years", "9"), ("age_years", 9.0), ("imd_decile", True),
-     ("disability", 1), ("disability", "false")],
+    [
+        ("age_years", True),
+        ("age_years", "9"),
+        ("age_years", 9.0),
+        ("imd_decile", True),
+        ("disability", 1),
+        ("disability", "false"),
+    ],
 )
 def test_a_value_of_the_wrong_json_type_is_refused(api: ApiEnv, field: str, value: Any) -> None:
     response = _score(api, factories.case(**{field: value}))
@@ -81,8 +88,7 @@ def test_a_value_of_the_wrong_json_type_is_refused(api: ApiEnv, field: str, valu
 
 def test_a_boolean_record_value_is_not_a_number(api: ApiEnv) -> None:
     case = factories.case(events=0)
-    case["events"] = [factories.event(agency="education", event_type="attendance_rate",
-                                      value=True)]
+    case["events"] = [factories.event(agency="education", event_type="attendance_rate", value=True)]
     assert _fields(_score(api, case)) == ["events.0.value"]
 
 
@@ -91,7 +97,8 @@ def test_a_referral_date_before_the_plausible_range_is_refused(api: ApiEnv, day:
     response = _score(api, factories.case(referral_date=day))
     assert _fields(response) == ["referral.referral_date"]
     assert response.json()["detail"][0]["message"] == (
-        f"date {day} is before 1900-01-01, earlier than any record the feeds hold")
+        f"date {day} is before 1900-01-01, earlier than any record the feeds hold"
+    )
 
 
 def test_the_first_plausible_day_is_scored(api: ApiEnv) -> None:
@@ -102,7 +109,8 @@ def test_the_first_plausible_day_is_scored(api: ApiEnv) -> None:
 def test_an_earlier_referral_before_the_plausible_range_is_refused(api: ApiEnv) -> None:
     case = factories.case()
     case["previous_referrals"] = [
-        {"referral_id": "R-old", "person_id": "P1", "referral_date": "0001-01-01"}]
+        {"referral_id": "R-old", "person_id": "P1", "referral_date": "0001-01-01"}
+    ]
     assert _fields(_score(api, case)) == ["previous_referrals.0.referral_date"]
 
 
@@ -110,16 +118,27 @@ def test_an_earlier_referral_before_the_plausible_range_is_refused(api: ApiEnv) 
     ("change", "reasons"),
     [
         ({"event_date": dt.date(1, 1, 1)}, ["event_date: before 1900-01-01"]),
-        ({"event_date": dt.date(1899, 12, 31), "recorded_date": dt.date(1900, 1, 2)},
-         ["event_date: before 1900-01-01"]),
-        ({"recorded_date": dt.date(1850, 6, 1)},
-         ["recorded_date: before 1900-01-01", "recorded_date: before event_date"]),
+        (
+            {"event_date": dt.date(1899, 12, 31), "recorded_date": dt.date(1900, 1, 2)},
+            ["event_date: before 1900-01-01"],
+        ),
+        (
+            {"recorded_date": dt.date(1850, 6, 1)},
+            ["recorded_date: before 1900-01-01", "recorded_date: before event_date"],
+        ),
     ],
 )
 def test_a_record_before_the_plausible_range_is_judged_alike_as_feed_row_and_in_a_case(
     change: dict[str, Any], reasons: list[str]
 ) -> None:
-    record = {"agency": "police", "person_id": "P1", "event_date": dt.date(2024, 3, 1),
-              "recorded_date": None, "event_type": "arrest", "value": None, **change}
+    record = {
+        "agency": "police",
+        "person_id": "P1",
+        "event_date": dt.date(2024, 3, 1),
+        "recorded_date": None,
+        "event_type": "arrest",
+        "value": None,
+        **change,
+    }
     assert _feed_reasons(record) == reasons
     assert _case_reasons(record) == reasons

@@ -16,6 +16,7 @@ from api.cli import app
 from data_contracts import validate_frames
 from data_contracts.csv_output import FORMULA_TRIGGERS, write_csv
 from tests.data_contracts import factories as f
+from tests.data_contracts.test_cli import _validate as validate_cli
 
 HOSTILE = ['=HYPERLINK("http://x","y")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
 PROJECT = Path(__file__).resolve().parents[2]
@@ -47,16 +48,7 @@ def test_validate_writes_quarantined_cells_and_names_as_text(tmp_path: Path) -> 
     referrals["person_id"] = hostile  # not tokens: every row is quarantined as read
     referrals["=cmd"] = "a;b"  # a column the specification does not know: kept in quarantine
     f.write_extract(tmp_path / "in", {"referrals": referrals})
-    args = [
-        "validate",
-        "--input",
-        str(tmp_path / "in"),
-        "--report",
-        str(tmp_path / "out"),
-        "--extract-date",
-        f.EXTRACT_DATE,
-    ]
-    result = CliRunner().invoke(app, args)
+    result = validate_cli(tmp_path / "in", tmp_path / "out", "--extract-date", f.EXTRACT_DATE)
     assert result.exit_code == 0, result.output
     path = tmp_path / "out" / "quarantine" / "referrals.csv"
     rows = _cells(path)

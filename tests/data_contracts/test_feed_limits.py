@@ -8,46 +8,35 @@ import subprocess
 import sys
 from pathlib import Path
 
-from typer.testing import CliRunner
-
-from api.cli import app
 from data_contracts.vocab import FEED_COLUMNS
 from tests.data_contracts import factories as f
+from tests.data_contracts.test_cli import _assert_one_line_error
+from tests.data_contracts.test_cli import _validate as validate_cli
 
-runner = CliRunner()
 MIB = 1024 * 1024
 
-# Runs `safeguard` in a process of its own and prints its peak resident memory (KiB).
+# Runs `safeguard` in a process of its own and prints its peak resident memory (KiB):
+# VmHWM belongs to the process's own address space, new at exec (ru_maxrss can carry
+# the forking test process's size).
 _MEASURED = """
-import resource, sys
+import pathlib, sys
 from typer.testing import CliRunner
 from api.cli import app
 result = CliRunner().invoke(app, sys.argv[1:])
 print(result.output.strip())
 print("exit", result.exit_code)
-print("peak_rss_kib", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+status = pathlib.Path("/proc/self/status").read_text().splitlines()
+print("peak_rss_kib", next(line.split()[1] for line in status if line.startswith("VmHWM:")))
 """
 
 
 def _validate(input_dir: Path, report_dir: Path, *extra: str):  # noqa: ANN202
-    args = [
-        "validate",
-        "--input",
-        str(input_dir),
-        "--report",
-        str(report_dir),
-        "--extract-date",
-        f.EXTRACT_DATE,
-        *extra,
-    ]
-    return runner.invoke(app, args)
+    return validate_cli(input_dir, report_dir, "--extract-date", f.EXTRACT_DATE, *extra)
 
 
 def _one_line_error(output: str) -> str:
-    assert "Traceback" not in output
-    lines = [line for line in output.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), output
-    return lines[0]
+    _assert_one_line_error(output)
+    return output.strip()
 
 
 def _header_only(path: Path, feed: str, *, newline: bool = True) -> None:
