@@ -17,7 +17,7 @@ from fastapi import FastAPI
 
 from api.auth import KeyHasher
 from api.docs import SWAGGER_UI_DIR, install_docs
-from api.routes import decisions, errors, metrics, records, scores, system
+from api.routes import decisions, errors, metrics, models, records, scores, system
 from api.schemas import DECISION_SUPPORT_NOTICE
 from api.scoring import NoModel, Scorer
 from api.security_headers import install_security_headers
@@ -74,7 +74,8 @@ def create_app(
     app.state.metrics.set_model(scorer.name, scorer.version, ready=scorer.readiness()[0])
     app.state.score_batcher = scores.case_batcher(store, scorer, app.state.metrics)
 
-    for router in (scores.router, decisions.router, records.router, system.router):
+    for router in (scores.router, decisions.router, records.router, system.router,
+                   models.router):
         app.include_router(router)
     app.include_router(metrics.router)
     docs_page = install_docs(app, docs_assets)

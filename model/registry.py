@@ -193,6 +193,29 @@ class ModelRegistry:
         self.client.set_registered_model_alias(self.model_name, alias, info.version)
         return self.version_info(info.version)
 
+    def read_artifact(self, version: str, path: str) -> bytes | None:
+        """The bytes of one file logged with a version's run (None when there is none)."""
+        info = self.resolve(version)
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                local = download_artifacts(run_id=info.run_id, artifact_path=path,
+                                           dst_path=tmp, tracking_uri=self.tracking_uri)
+            except (MlflowException, OSError):
+                return None
+            file = Path(local)
+            return file.read_bytes() if file.is_file() else None
+
+    def run_params(self, version: str) -> dict[str, str]:
+        """The parameters logged with a version's training run."""
+        return dict(self.client.get_run(self.resolve(version).run_id).data.params)
+
+    def model_checksum(self, version: str) -> str:
+        """The SHA-256 of the version's model folder as stored now (`directory_checksum`)."""
+        info = self.resolve(version)
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(download_artifacts(artifact_uri=info.source, dst_path=tmp))
+            return directory_checksum(folder)
+
     def load(self, reference: str, *, check_golden: bool = True) -> LoadedModel:
         """Download, verify the checksum, load without unpickling, and re-score the golden set."""
         info = self.resolve(reference)

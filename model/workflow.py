@@ -28,6 +28,9 @@ from model.train import TrainingConfig, TrainingResult, train_model, trained_on,
 from pipelines.manifest import FEATURE_NAMES, write_manifest
 
 Progress = Callable[[str], None]
+# Writes a registered version's model card into its run (`api.model_card.log_card`; it
+# renders with the service's templates, so the layer above hands it in).
+CardWriter = Callable[[ModelRegistry, VersionInfo], None]
 GLOBAL_SHAP_ROWS = 2_000
 
 
@@ -70,7 +73,8 @@ def _write_evaluation(result: TrainingResult, folder: Path, extras: dict[str, ob
 def train_and_register(input_dir: Path, *, registry: ModelRegistry, experiment: str,
                        config: TrainingConfig, governance_path: Path | None = None,
                        extract_date: dt.date | None = None,
-                       progress: Progress = _quiet) -> TrainOutcome:
+                       progress: Progress = _quiet,
+                       card_writer: CardWriter | None = None) -> TrainOutcome:
     """Train on an extract and register the model as a new version (not promoted)."""
     seconds: dict[str, float] = {}
     started = time.perf_counter()
@@ -112,6 +116,9 @@ def train_and_register(input_dir: Path, *, registry: ModelRegistry, experiment: 
         run_id, result.model, golden,
         description=f"Trained on the extract of {prepared.extract_date} "
                     f"({result.counts['labelled']:,} labelled referrals)")
+    if card_writer is not None:  # after registering: the card names the version
+        progress("writing the model card")
+        card_writer(registry, version)
     seconds["register"] = time.perf_counter() - started - seconds["prepare"] - seconds["fit"]
     seconds["total"] = time.perf_counter() - started
     return TrainOutcome(version, result, seconds)
