@@ -78,9 +78,10 @@ def decisions_for(session: Session, model_name: str, version: str) -> list[Model
 
 
 def _describe(check: ThresholdCheck) -> str:
-    measured = "not measured" if check.measured is None else f"{check.measured:.4g}"
+    if check.measured is None:
+        return f"{check.name} (required {check.required}; {check.detail or 'not measured'})"
     detail = f"; {check.detail}" if check.detail else ""
-    return f"{check.name} (required {check.required}, measured {measured}{detail})"
+    return f"{check.name} (required {check.required}, measured {check.measured:.4g}{detail})"
 
 
 def _check_waivers(checks: list[ThresholdCheck], decision: str,

@@ -79,7 +79,8 @@ def _decide(version: str, decision: str, reason: str, waivers: dict[str, str],
             row = record_decision(session, _registry(settings), user=user.name, role=user.role,
                                   version=version, decision=decision, reason=reason,
                                   waivers=waivers)
-            summary = (f"{row.model_name} version {row.model_version} {decision}d by "
+            done = "approved" if decision == "approve" else "rejected"
+            summary = (f"{row.model_name} version {row.model_version} {done} by "
                        f"{row.user_name}" + (f", waiving {', '.join(sorted(row.waivers))}"
                                              if row.waivers else ""))
     except (ApprovalRefused, RegistryError) as exc:

@@ -79,14 +79,14 @@ def _move(store: Store, registry: ModelRegistry, *, action: str, target: str, al
     from api.approvals import gate_problem
 
     try:
-        registry.load(target)  # refuse a version that fails its checksum or golden set
-        with store.session() as session:
+        with store.session() as session:  # approval first: it names what changed since
             problem = gate_problem(session, registry, target)
             if problem:  # the refusal is audited too
                 commit_with_audit(session, [operator_event(
                     f"{action}_refused", model_version=target, alias=alias, reason=problem)])
         if problem:
             fail(f"not moved: {problem}")
+        registry.load(target)  # refuse a version that fails its checksum or golden set
         info = registry.promote(target, alias)
     except RegistryError as exc:
         fail(f"not moved: {exc}")

@@ -180,7 +180,7 @@ def acceptance_checks(sources: CardSources) -> list[ThresholdCheck]:
 
 def _features_by_agency(names: Sequence[str]) -> tuple[tuple[str, int], ...]:
     counts = Counter(SPECS_BY_NAME[n].agency for n in names if n in SPECS_BY_NAME)
-    return tuple((AGENCY_LABELS.get(agency, agency), count)
+    return tuple((AGENCY_LABELS.get(agency, agency.replace("_", " ").capitalize()), count)
                  for agency, count in sorted(counts.items()))
 
 
