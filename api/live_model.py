@@ -3,8 +3,9 @@
 Each worker checks every `model_refresh_seconds` which version the served alias names.
 When it names another version, the worker loads that version on a thread of its own
 (checksum verified, golden set re-scored, its approval checked, warmed up, as at
-start-up) while it goes on scoring with the model it has, then swaps the new one in with one assignment: a batch
-already being scored finishes on the model it started with, and names that version.
+start-up) while it goes on scoring with the model it has, then swaps the new one in
+with one assignment: a batch already being scored finishes on the model it started
+with, and names that version.
 A version that fails its checks is never served (the worker keeps its model, says why
 in its log, and does not try that version again).
 

@@ -73,10 +73,9 @@ def _open(alias: str | None) -> tuple[Settings, Store, str]:
 def _move(store: Store, registry: ModelRegistry, *, action: str, target: str, alias: str,
           previous: str | None) -> None:
     """Check `target`, point `alias` at it, audit it, and say so."""
+    from api.approvals import gate_problem
     from api.audit import commit_with_audit, operator_event
     from model.registry import RegistryError
-
-    from api.approvals import gate_problem
 
     try:
         with store.session() as session:  # approval first: it names what changed since

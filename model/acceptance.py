@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Final
 
 from model.governance import AcceptanceThresholds
@@ -78,7 +79,7 @@ def _worst(groups: Iterable[Mapping[str, Any]], measure: Callable[[Mapping[str, 
     return worst
 
 
-def _disparity(group: Mapping[str, Any], key: str) -> float | None:
+def _disparity(group: Mapping[str, Any], *, key: str) -> float | None:
     """A ratio read both ways: 0.8 and 1.25 are the same disparity, 1.25."""
     ratio = _finite(group.get(key))
     if ratio is None or ratio <= 0:
@@ -95,7 +96,7 @@ def _fairness_checks(thresholds: AcceptanceThresholds,
                      fairness: Mapping[str, Any] | None) -> list[ThresholdCheck]:
     wanted: list[tuple[str, str, Callable[[Mapping[str, Any]], float | None]]] = [
         (name, f"largest {label} disparity of a group against the reference group",
-         lambda g, key=key: _disparity(g, key))
+         partial(_disparity, key=key))
         for name, (key, label) in _DISPARITIES.items()]
     wanted.append(("max_group_calibration_gap",
                    "largest gap between mean predicted probability and observed outcome rate "

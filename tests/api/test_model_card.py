@@ -39,7 +39,8 @@ def test_the_card_of_a_trained_model_has_every_atrs_section_in_order(
     html, markdown = _text(card_html(card)), card_markdown(card)
     for text in (html, markdown):
         positions = [text.find(heading) for heading in ATRS_HEADINGS]
-        assert -1 not in positions, [h for h, p in zip(ATRS_HEADINGS, positions) if p < 0]
+        missing = [h for h, p in zip(ATRS_HEADINGS, positions, strict=True) if p < 0]
+        assert not missing, missing
         assert positions == sorted(positions)
     for heading in ATRS_HEADINGS:
         assert f"## {heading}\n" in markdown
