@@ -80,9 +80,10 @@ def _decide(version: str, decision: str, reason: str, waivers: dict[str, str],
                                   version=version, decision=decision, reason=reason,
                                   waivers=waivers)
             done = "approved" if decision == "approve" else "rejected"
-            summary = (f"{row.model_name} version {row.model_version} {done} by "
-                       f"{row.user_name}" + (f", waiving {', '.join(sorted(row.waivers))}"
-                                             if row.waivers else ""))
+            summary = "\n".join([
+                f"{row.model_name} version {row.model_version} {done} by {row.user_name}: "
+                f"{row.reason}",
+                *(f"  waived {name}: {why}" for name, why in sorted(row.waivers.items()))])
     except (ApprovalRefused, RegistryError) as exc:
         fail(str(exc))
     finally:
