@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from api.audit_anchor import checkpoint_at_shutdown
 from api.auth import KeyHasher
 from api.docs import SWAGGER_UI_DIR, install_docs
-from api.routes import decisions, errors, metrics, records, scores, subjects, system
+from api.routes import decisions, errors, metrics, models, records, scores, subjects, system
 from api.schemas import DECISION_SUPPORT_NOTICE
 from api.scoring import NoModel, Scorer
 from api.security_headers import install_security_headers
@@ -78,7 +78,7 @@ def create_app(
     app.state.score_batcher = scores.case_batcher(store, scorer, app.state.metrics)
 
     for router in (scores.router, decisions.router, records.router, subjects.router,
-                   system.router):
+                   system.router, models.router):
         app.include_router(router)
     app.include_router(metrics.router)
     docs_page = install_docs(app, docs_assets)

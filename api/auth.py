@@ -154,6 +154,19 @@ def key_holder_in_store(store: Store, key_id: str) -> KeyHolder | None:
     return _active(store.first_row(_KEY_HOLDER, {"key_id": key_id}))
 
 
+def authenticate_key(store: Store, hasher: KeyHasher, key: str) -> Principal | None:
+    """The active user holding ``key`` (None when it is malformed, unknown, revoked or
+    wrong): the check a request's key gets, for commands that act as a user."""
+    parts = split_key(key)
+    if parts is None:
+        return None
+    user = key_holder_in_store(store, parts[0])
+    if user is None or not hasher.verify(parts[1], salt=user.key_salt,
+                                         stored_hash=user.key_hash):
+        return None
+    return Principal(name=user.name, role=user.role)
+
+
 async def current_principal(
     request: Request,
     store: StoreDep,

@@ -15,6 +15,7 @@ import typer
 from api import (
     admin,
     fairness_command,
+    governance_commands,
     model_commands,
     monitor_command,
     partnership_command,
@@ -45,16 +46,24 @@ def _model_cli_config() -> model_cli.ModelCliConfig:
         governance_path=settings.governance_settings_path, render_report=render_report)
 
 
+def _log_card(*args: object) -> None:
+    from api.model_card import log_card
+
+    log_card(*args)  # type: ignore[arg-type]
+
+
 @app.callback()
 def _settings_for_commands(ctx: typer.Context) -> None:
-    # How the model layer's commands read the service settings (only when one runs).
-    ctx.obj = model_cli.ConfigSource(_model_cli_config)
+    # How the model layer's commands read the service settings (only when one runs),
+    # and how training logs a version's model card (rendered with the service's templates).
+    ctx.obj = model_cli.ConfigSource(_model_cli_config, card_writer=_log_card)
 
 
 contracts_cli.register(app)
 pipelines_cli.register(app)
 model_cli.register(app)
 model_commands.register(model_cli.model_app)
+governance_commands.register(model_cli.model_app)
 admin.register(app)
 fairness_command.register(admin.audit_app)
 app.command("serve")(server.serve)

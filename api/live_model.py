@@ -2,9 +2,10 @@
 
 Each worker checks every `model_refresh_seconds` which version the served alias names.
 When it names another version, the worker loads that version on a thread of its own
-(checksum verified, golden set re-scored, warmed up, as at start-up) while it goes on
-scoring with the model it has, then swaps the new one in with one assignment: a batch
-already being scored finishes on the model it started with, and names that version.
+(checksum verified, golden set re-scored, its approval checked, warmed up, as at
+start-up) while it goes on scoring with the model it has, then swaps the new one in
+with one assignment: a batch already being scored finishes on the model it started
+with, and names that version.
 A version that fails its checks is never served (the worker keeps its model, says why
 in its log, and does not try that version again).
 
@@ -22,6 +23,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from api.approvals import gate_problem_in
 from api.audit import commit_with_audit, operator_event
 from api.case_payload import CasePayload
 from api.model_scorer import scorer_for
@@ -99,7 +101,10 @@ class LiveScorer:
         if wanted == self.current.version or wanted in self._refused:
             return False
         try:
-            scorer = scorer_for(registry.load(wanted), alias=self.alias)
+            loaded = registry.load(wanted)
+            if problem := gate_problem_in(self.settings, registry, wanted):
+                raise RuntimeError(problem)
+            scorer = scorer_for(loaded, alias=self.alias)
         except Exception as exc:  # noqa: BLE001 - any failure: do not serve that version
             self._refused.add(wanted)
             logger.error("alias %r names version %s, which is not served: %s; still serving "

@@ -1,5 +1,7 @@
 """`safeguard model promote` and `safeguard model rollback`: move the served alias, after
-checking the version it will name (checksum, golden set), and audit who did it.
+checking the version it will name (checksum, golden set, a valid approval of exactly its
+content with every acceptance threshold met or waived: `api.approvals`), and audit who
+did it (a refusal too).
 
 A running service notices the move itself (`api.live_model`): no restart.
 """
@@ -71,10 +73,18 @@ def _open(alias: str | None) -> tuple[Settings, Store, str]:
 def _move(store: Store, registry: ModelRegistry, *, action: str, target: str, alias: str,
           previous: str | None) -> None:
     """Check `target`, point `alias` at it, audit it, and say so."""
+    from api.approvals import gate_problem
     from api.audit import commit_with_audit, operator_event
     from model.registry import RegistryError
 
     try:
+        with store.session() as session:  # approval first: it names what changed since
+            problem = gate_problem(session, registry, target)
+            if problem:  # the refusal is audited too
+                commit_with_audit(session, [operator_event(
+                    f"{action}_refused", model_version=target, alias=alias, reason=problem)])
+        if problem:
+            fail(f"not moved: {problem}")
         registry.load(target)  # refuse a version that fails its checksum or golden set
         info = registry.promote(target, alias)
     except RegistryError as exc:
@@ -95,7 +105,8 @@ def promote(
     ],
     alias: AliasOption = None,
 ) -> None:
-    """Check a version (checksum, golden set), point the alias at it, and audit who did it."""
+    """Check a version (checksum, golden set, approval), point the alias at it, and audit
+    who did it."""
     settings, store, alias = _open(alias)
     registry = _registry(settings)
     target = _version_of(registry, version)
@@ -122,7 +133,8 @@ def _last_move(session: Session, alias: str) -> tuple[str | None, str | None]:
 
 def rollback(alias: AliasOption = None) -> None:
     """Point the alias back at the version it named before its last promotion (or
-    rollback), after checking that version again; audited like a promotion."""
+    rollback), after checking that version again (its approval must still hold); audited
+    like a promotion."""
     settings, store, alias = _open(alias)
     registry = _registry(settings)
     current = _version_of(registry, alias)

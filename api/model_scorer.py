@@ -1,7 +1,8 @@
 """The registered model behind the API: `ModelScorer` and `load_scorer`.
 
 `load_scorer` loads the version the settings' alias names (checksum verified,
-golden set re-scored, one warm-up case explained) and returns a `ModelScorer`;
+golden set re-scored, a valid approval recorded for exactly its content, one warm-up
+case explained) and returns a `ModelScorer`;
 when anything fails it returns `NoModel` with the reason, so the service starts,
 answers 503 and says why on `/readyz` instead of serving an unknown model.
 """
@@ -12,6 +13,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from api.approvals import gate_problem_in
 from api.case_payload import CasePayload
 from api.schemas import Escalation, Factor, ScoreResult
 from api.scoring import NoModel, Scorer
@@ -99,7 +101,10 @@ def load_scorer(settings: Settings) -> Scorer:
     try:
         registry = ModelRegistry(settings.mlflow_tracking_uri, model_name=settings.model_name,
                                  artifact_root=settings.mlflow_artifact_root)
-        scorer = scorer_for(registry.load(alias), alias=alias)
+        loaded = registry.load(alias)
+        if problem := gate_problem_in(settings, registry, loaded.info.version):
+            raise RegistryError(f"not serving {settings.model_name!r} ({alias}): {problem}")
+        scorer = scorer_for(loaded, alias=alias)
     except RegistryError as exc:
         reason = str(exc)
     except Exception as exc:  # noqa: BLE001 - any failure means "do not serve this model"

@@ -47,6 +47,8 @@ class ConfigSource:
     one in Typer's context (`ctx.obj`); it is called only by a command that needs it."""
 
     read: Callable[[], ModelCliConfig]
+    # Logs a new version's model card with its run (rendered by the layer above).
+    card_writer: Callable[..., None] | None = None
 
 
 def cli_config(ctx: typer.Context) -> ModelCliConfig:
@@ -90,6 +92,7 @@ def train(
     from model.workflow import default_config, train_and_register
 
     config = cli_config(ctx)
+    source = ctx.find_object(ConfigSource)
     day = parse_date_option(extract_date)
     with _progress() as progress:
         task = progress.add_task("starting", total=None)
@@ -98,7 +101,8 @@ def train(
                 input, registry=registry_from(config), experiment=experiment,
                 config=default_config(seed), governance_path=governance or config.governance_path,
                 extract_date=day, progress=lambda stage: progress.update(task, description=stage),
-                render_report=config.render_report)
+                render_report=config.render_report,
+                card_writer=source.card_writer if source else None)
         except (FeedRejected, GovernanceError, ValueError) as exc:
             fail(str(exc))
     metrics, counts = outcome.result.metrics, outcome.result.counts

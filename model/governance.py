@@ -1,4 +1,5 @@
-"""Governance settings: bands, RAG colours, response timescales and escalation rules.
+"""Governance settings: bands, RAG colours, response timescales, escalation rules and
+acceptance thresholds.
 
 They live in a TOML file owned by the governance board (`model/governance.toml` is
 the default), never in code, and the settings a model was trained with are stored
@@ -79,6 +80,22 @@ class FairnessSettings(_Frozen):
     seed: int = Field(default=0, ge=0)
 
 
+class AcceptanceThresholds(_Frozen):
+    """The bar a version must clear before it may be served (`model.acceptance` checks it).
+
+    A disparity is a ratio against the reference group, read both ways (0.8 counts as
+    1.25), so one maximum bounds it on either side.
+    """
+
+    min_roc_auc: float = Field(default=0.70, ge=0, le=1)
+    max_ece: float = Field(default=0.05, ge=0, le=1)
+    min_very_high_band_precision: float = Field(default=0.30, ge=0, le=1)
+    max_selection_rate_disparity: float = Field(default=1.25, ge=1)
+    max_false_positive_rate_disparity: float = Field(default=1.25, ge=1)
+    max_true_positive_rate_disparity: float = Field(default=1.25, ge=1)
+    max_group_calibration_gap: float = Field(default=0.05, ge=0, le=1)
+
+
 class GovernanceSettings(_Frozen):
     """Everything a governance board decides about how scores are presented."""
 
@@ -90,6 +107,7 @@ class GovernanceSettings(_Frozen):
     usual_agencies: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     monitoring: MonitoringSettings = MonitoringSettings()
     fairness: FairnessSettings = FairnessSettings()
+    acceptance: AcceptanceThresholds = Field(default_factory=AcceptanceThresholds)
 
     @model_validator(mode="after")
     def _consistent(self) -> GovernanceSettings:

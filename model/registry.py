@@ -213,6 +213,17 @@ class ModelRegistry:
         self.client.set_registered_model_alias(self.model_name, alias, info.version)
         return self.version_info(info.version)
 
+    def run_params(self, version: str) -> dict[str, str]:
+        """The parameters logged with a version's training run."""
+        return dict(self.client.get_run(self.resolve(version).run_id).data.params)
+
+    def model_checksum(self, version: str) -> str:
+        """The SHA-256 of the version's model folder as stored now (`directory_checksum`)."""
+        info = self.resolve(version)
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(download_artifacts(artifact_uri=info.source, dst_path=tmp))
+            return directory_checksum(folder)
+
     def load(self, reference: str, *, check_golden: bool = True) -> LoadedModel:
         """Download, verify the checksum, load without unpickling, and re-score the golden set."""
         info = self.resolve(reference)

@@ -35,6 +35,9 @@ from model.train import TrainingConfig, TrainingResult, train_model, trained_on,
 from pipelines.manifest import FEATURE_NAMES, write_manifest
 
 Progress = Callable[[str], None]
+# Writes a registered version's model card into its run (`api.model_card.log_card`; it
+# renders with the service's templates, so the layer above hands it in).
+CardWriter = Callable[[ModelRegistry, VersionInfo], None]
 GLOBAL_SHAP_ROWS = 2_000
 
 
@@ -109,11 +112,13 @@ def train_and_register(input_dir: Path, *, registry: ModelRegistry, experiment: 
                        config: TrainingConfig, governance_path: Path | None = None,
                        extract_date: dt.date | None = None,
                        progress: Progress = _quiet,
-                       render_report: ReportRenderer | None = None) -> TrainOutcome:
+                       render_report: ReportRenderer | None = None,
+                       card_writer: CardWriter | None = None) -> TrainOutcome:
     """Train on an extract and register the model as a new version (not promoted).
 
     The run also gets the fairness audit of the test period under `fairness/`: its JSON,
     and its HTML report when a renderer is given (the command line passes the service's).
+    Last, the model card (`card_writer`), which names the version and reads the audit.
     """
     seconds: dict[str, float] = {}
     started = time.perf_counter()
@@ -163,6 +168,9 @@ def train_and_register(input_dir: Path, *, registry: ModelRegistry, experiment: 
         registry.log_text(run_id, text, f"{FAIRNESS_DIR}/{name}")
     seconds["fairness"] = (time.perf_counter() - started - seconds["prepare"] - seconds["fit"]
                            - seconds["register"])
+    if card_writer is not None:  # last: the card names the version and reads the audit
+        progress("writing the model card")
+        card_writer(registry, version)
     seconds["total"] = time.perf_counter() - started
     return TrainOutcome(version, result, seconds)
 

@@ -1,4 +1,5 @@
-"""Tables of the service's store: users, scores, decisions and the audit trail."""
+"""Tables of the service's store: users, scores, decisions, model approvals and the audit
+trail."""
 
 from __future__ import annotations
 
@@ -132,6 +133,28 @@ class AuditEntry(Base):
     # HMAC of entry_hash under the audit key (`api.audit_key`); NULL when none is set.
     entry_mac: Mapped[str | None] = mapped_column(String(64), default=None)
     details: Mapped[JSONDict] = mapped_column(JSON, default=dict)
+
+
+class ModelApproval(Base):
+    """A governance user's approval or rejection of one model version's exact content.
+
+    It names the SHA-256 of the model folder, of the fairness report and of the model
+    card file (None: the version had none); it is void once any of them differs.
+    """
+
+    __tablename__ = "model_approvals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_name: Mapped[str] = mapped_column(String(100))
+    model_version: Mapped[str] = mapped_column(String(100), index=True)
+    decision: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    waivers: Mapped[JSONDict] = mapped_column(JSON, default=dict)
+    user_name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    model_sha256: Mapped[str] = mapped_column(String(64))
+    fairness_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
+    card_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 # The tables themselves, for plain (Core) inserts on the scoring path.

@@ -18,10 +18,15 @@ from sqlalchemy.exc import OperationalError
 from threadpoolctl import threadpool_limits
 
 from api.app import create_app
-from api.auth import ROLES, KeyHasher, issue_key
+from api.approvals import record_decision
+from api.auth import GOVERNANCE, ROLES, KeyHasher, issue_key
+from api.model_card import log_card
 from api.model_scorer import load_scorer
 from api.settings import Settings
 from api.store import Store, init_db, repository
+from model.acceptance import unmet
+from model.card import acceptance_checks
+from model.card_sources import CARD_HTML_ARTIFACT, read_sources
 from model.data import PreparedExtract, prepare_extract
 from model.registry import LoadedModel, ModelRegistry
 from model.risk_model import RiskModel
@@ -142,9 +147,12 @@ def issue_keys(settings: Settings) -> tuple[dict[str, str], str]:
 @pytest.fixture(scope="session")
 def api_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiEnv]:
     """The app on SQLite with the fake scorer, shared by the endpoint tests."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('api') / 'api.db'}"
+    folder = tmp_path_factory.mktemp("api")
+    url = f"sqlite:///{folder / 'api.db'}"
     init_db(url)
-    settings = make_settings(url, max_batch_cases=5, max_body_bytes=64 * 1024)
+    settings = make_settings(url, max_batch_cases=5, max_body_bytes=64 * 1024,
+                             mlflow_tracking_uri=f"sqlite:///{folder / 'mlflow.db'}",
+                             mlflow_artifact_root=str(folder / "mlartifacts"))
     keys, revoked = issue_keys(settings)
     with TestClient(create_app(settings, FakeScorer())) as client:
         yield ApiEnv(client=client, keys=keys, revoked_key=revoked, settings=settings)
@@ -216,6 +224,23 @@ def empty_registry(folder: Path) -> ModelRegistry:
     return registry
 
 
+def record_test_approval(database_url: str, registry: ModelRegistry, version: str) -> None:
+    """TEST HELPER, not a governance decision: log a model card when the version has none
+    and record an approval by a made-up governance user that waives every threshold the
+    version misses (the small test extracts miss some), so that the version may be served."""
+    info = registry.resolve(version)
+    if registry.read_artifact(info.version, CARD_HTML_ARTIFACT) is None:
+        log_card(registry, info)
+    waivers = {check.name: "test fixture: a small synthetic extract"
+               for check in unmet(acceptance_checks(read_sources(registry, info.version)))}
+    store = Store(database_url)
+    with store.session() as session:
+        record_decision(session, registry, user="test-governance", role=GOVERNANCE,
+                        version=info.version, decision="approve",
+                        reason="test fixture approval", waivers=waivers)
+    store.dispose()
+
+
 def register_copy(
     folder: Path, model: RiskModel, golden: list[dict[str, Any]], *, alias: str | None = "champion"
 ) -> tuple[ModelRegistry, str]:
@@ -242,7 +267,8 @@ def trained_model(tmp_path_factory: pytest.TempPathFactory) -> TrainedModel:
     # worker on two cores spin against each other (several times slower).
     with threadpool_limits(1):
         outcome = train_and_register(
-            extract, registry=registry, experiment="t", config=TrainingConfig(max_iter=40)
+            extract, registry=registry, experiment="t", config=TrainingConfig(max_iter=40),
+            card_writer=log_card,
         )
     registry.promote(outcome.version.version, "champion")
     return TrainedModel(
@@ -263,5 +289,6 @@ def model_api(
     init_db(url)
     settings = make_settings(url, max_batch_cases=5, **trained_model.settings_overrides())
     keys, revoked = issue_keys(settings)
+    record_test_approval(url, trained_model.registry, trained_model.version)
     with TestClient(create_app(settings, load_scorer(settings))) as client:
         yield ApiEnv(client=client, keys=keys, revoked_key=revoked, settings=settings)

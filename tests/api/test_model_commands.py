@@ -20,7 +20,7 @@ from api.routes.metrics import MULTIPROCESS_METRICS_ENV
 from api.service import worker_app
 from api.store import AuditEntry, Store
 from model.registry import ModelRegistry
-from tests.api.conftest import TEST_PEPPER, TrainedModel, register_copy
+from tests.api.conftest import TEST_PEPPER, TrainedModel, record_test_approval, register_copy
 
 Run = Callable[..., tuple[int, str]]
 
@@ -53,6 +53,12 @@ def run(tmp_path: Path, registry: ModelRegistry, monkeypatch: pytest.MonkeyPatch
     return invoke
 
 
+def approve(tmp_path: Path, registry: ModelRegistry, *versions: str) -> None:
+    """Record the test fixture's approval of versions in the test's database."""
+    for version in versions:
+        record_test_approval(f"sqlite:///{tmp_path / 'api.db'}", registry, version)
+
+
 def audit_entries(tmp_path: Path) -> list[AuditEntry]:
     store = Store(f"sqlite:///{tmp_path / 'api.db'}")
     with store.session() as session:
@@ -65,6 +71,7 @@ def test_promote_moves_the_alias_and_audits_who_did_it(
     run: Run, registry: ModelRegistry, tmp_path: Path
 ) -> None:
     assert run("db", "upgrade")[0] == 0
+    approve(tmp_path, registry, "1")
     code, output = run("model", "promote", "1")
     assert code == 0, output
     assert registry.resolve("champion").version == "1"
@@ -79,10 +86,12 @@ def test_promote_latest_names_the_newest_version_and_the_one_it_replaces(
     run: Run, registry: ModelRegistry, tmp_path: Path, trained_model: TrainedModel
 ) -> None:
     run("db", "upgrade")
+    approve(tmp_path, registry, "1")
     run("model", "promote", "1")
     run_id = registry.start_run("t", run_name="second")
     registry.register(run_id, trained_model.loaded.model, trained_model.loaded.golden,
                       description="a second version")
+    approve(tmp_path, registry, "2")
     code, output = run("model", "promote", "latest", "--alias", "champion")
     assert code == 0, output
     assert registry.resolve("champion").version == "2"
@@ -96,12 +105,14 @@ def test_rollback_restores_the_previous_champion_after_checking_it_and_audits_it
     run("db", "upgrade")
     code, output = run("model", "rollback")
     assert code == 1 and "no promotion of 'champion' is recorded" in output
+    approve(tmp_path, registry, "1")
     run("model", "promote", "1")
     code, output = run("model", "rollback")
     assert code == 1 and "version 1 was the first 'champion'" in output
     run_id = registry.start_run("t", run_name="second")
     registry.register(run_id, trained_model.loaded.model, trained_model.loaded.golden,
                       description="a second version")
+    approve(tmp_path, registry, "2")
     run("model", "promote", "2")
     code, output = run("model", "rollback")
     assert code == 0, output
@@ -164,9 +175,10 @@ def serve_capturing(run: Run, monkeypatch: pytest.MonkeyPatch, *args: str
 
 
 def test_serve_migrates_loads_the_champion_and_listens_where_asked(
-    run: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    run: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, registry: ModelRegistry
 ) -> None:
     run("db", "upgrade")
+    approve(tmp_path, registry, "1")
     run("model", "promote", "1")
     port = _free_port()
     code, output, served = serve_capturing(run, monkeypatch, "--port", str(port))

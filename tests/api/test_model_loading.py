@@ -23,6 +23,7 @@ from tests.api.conftest import (
     empty_registry,
     issue_keys,
     make_settings,
+    record_test_approval,
     register_copy,
     registry_settings,
 )
@@ -94,7 +95,9 @@ def test_a_model_that_passes_its_checks_is_served(
 ) -> None:
     model = trained_model.loaded
     registry, version = register_copy(tmp_path / "mlflow", model.model, model.golden)
-    scorer = load_scorer(settings_for(tmp_path, registry))
+    settings = settings_for(tmp_path, registry)
+    record_test_approval(settings.database_url, registry, version)
+    scorer = load_scorer(settings)
     assert isinstance(scorer, ModelScorer) and scorer.version == version
     ready, reason = scorer.readiness()
     assert ready and f"{len(model.golden)} golden cases reproduced" in reason

@@ -20,6 +20,7 @@ from tests.api.conftest import (
     TrainedModel,
     issue_keys,
     make_settings,
+    record_test_approval,
     register_copy,
     registry_settings,
 )
@@ -46,6 +47,8 @@ def test_promote_and_rollback_swap_the_served_model_under_load_without_a_failed_
                       description="the next version")
     url = f"sqlite:///{tmp_path / 'api.db'}"
     init_db(url)
+    for version in ("1", "2"):
+        record_test_approval(url, registry, version)
     keys, _ = issue_keys(make_settings(url, **registry_settings(registry)))
     env = service_env(url, registry, SAFEGUARD_MODEL_REFRESH_SECONDS="1")
     golden = [case["payload"] for case in model.golden]
@@ -100,6 +103,7 @@ def test_a_promoted_version_that_fails_its_checks_is_never_swapped_in(
                             description="does not reproduce its golden set").version
     url = f"sqlite:///{tmp_path / 'api.db'}"
     init_db(url)
+    record_test_approval(url, registry, "1")
     settings = make_settings(url, **registry_settings(registry))
     live = LiveScorer(settings, load_scorer(settings))
     assert live.version == "1"

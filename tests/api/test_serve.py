@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from api.audit import verify_chain
 from api.store import AuditEntry, Store, init_db
-from tests.api.conftest import TrainedModel, issue_keys, make_settings
+from tests.api.conftest import TrainedModel, issue_keys, make_settings, record_test_approval
 from tests.api.served import call, service_env, serving
 
 REQUESTS = 24
@@ -32,6 +32,7 @@ def test_workers_score_into_one_chain_are_replaced_when_they_die_or_hang_and_dra
 ) -> None:
     url = f"sqlite:///{tmp_path / 'api.db'}"
     init_db(url)
+    record_test_approval(url, trained_model.registry, trained_model.version)
     keys, _ = issue_keys(make_settings(url, **trained_model.settings_overrides()))
     golden = [case["payload"] for case in trained_model.loaded.golden]
     payloads = [golden[n % len(golden)] for n in range(REQUESTS)]

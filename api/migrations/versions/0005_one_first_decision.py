@@ -2,8 +2,8 @@
 previous_decision_id is NULL (a unique column does not stop two NULLs, so two
 simultaneous first decisions could both be stored and fork the history).
 
-Revision ID: 0004_one_first_decision
-Revises: 0003_referral_people
+Revision ID: 0005_one_first_decision
+Revises: 0004_model_approvals
 Create Date: 2026-12-04
 """
 
@@ -12,8 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_one_first_decision"
-down_revision = "0003_referral_people"
+revision = "0005_one_first_decision"
+down_revision = "0004_model_approvals"
 branch_labels = None
 depends_on = None
 

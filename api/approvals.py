@@ -1,0 +1,209 @@
+"""The approval gate: governance users approve or reject a model version's exact content.
+
+An approval names the SHA-256 of the version's model folder, of its fairness report
+(`fairness/fairness.json`) and of its model card as logged at training
+(`card/model_card.html`), and waives, by name and each with its own reason, the
+acceptance thresholds the version does not meet. It is valid while it is the
+version's latest decision, all three files are unchanged, and every threshold the
+version misses is waived in it. `safeguard model promote` and `rollback` move the
+served alias only to a version with a valid approval, and the service serves no
+champion without one (`gate_problem`). The API route and the command line both call
+`record_decision`; every approval, rejection and waiver is an audit entry naming the user.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.audit import AuditEvent, commit_with_audit, request_hash
+from api.roles import GOVERNANCE
+from api.settings import Settings
+from api.store.db import Store
+from api.store.models import ModelApproval
+from model.acceptance import ThresholdCheck, unmet
+from model.card import ApprovalEntry, acceptance_checks
+from model.card_sources import CARD_HTML_ARTIFACT, FAIRNESS_ARTIFACT, read_sources
+from model.registry import CHECKSUM_TAG, ModelRegistry, VersionInfo
+
+APPROVE: Final = "approve"
+REJECT: Final = "reject"
+DECISIONS: Final = (APPROVE, REJECT)
+
+
+class ApprovalRefused(ValueError):
+    """The approval or rejection cannot be recorded; the message says why."""
+
+
+@dataclass(frozen=True)
+class ContentHashes:
+    """SHA-256 of what an approval covers (None: the version has no such file)."""
+
+    model: str
+    fairness: str | None
+    card: str | None
+
+    def changed_since(self, approval: ModelApproval) -> list[str]:
+        """What differs from the content the approval names."""
+        named = {"model folder": approval.model_sha256, "fairness report":
+                 approval.fairness_sha256, "model card": approval.card_sha256}
+        now = {"model folder": self.model, "fairness report": self.fairness,
+               "model card": self.card}
+        return [what for what in named if named[what] != now[what]]
+
+
+def _sha256(data: bytes | None) -> str | None:
+    return None if data is None else hashlib.sha256(data).hexdigest()
+
+
+def content_hashes(registry: ModelRegistry, version: str) -> ContentHashes:
+    """The hashes of a version's model folder, fairness report and card as stored now."""
+    return ContentHashes(
+        model=registry.model_checksum(version),
+        fairness=_sha256(registry.read_artifact(version, FAIRNESS_ARTIFACT)),
+        card=_sha256(registry.read_artifact(version, CARD_HTML_ARTIFACT)))
+
+
+def decisions_for(session: Session, model_name: str, version: str) -> list[ModelApproval]:
+    """Every approval and rejection of a version, oldest first."""
+    return list(session.scalars(
+        select(ModelApproval).where(ModelApproval.model_name == model_name,
+                                    ModelApproval.model_version == version)
+        .order_by(ModelApproval.id)))
+
+
+def _describe(check: ThresholdCheck) -> str:
+    if check.measured is None:
+        return f"{check.name} (required {check.required}; {check.detail or 'not measured'})"
+    detail = f"; {check.detail}" if check.detail else ""
+    return f"{check.name} (required {check.required}, measured {check.measured:.4g}{detail})"
+
+
+def _check_waivers(checks: list[ThresholdCheck], decision: str,
+                   waivers: Mapping[str, str]) -> None:
+    names = {check.name for check in checks}
+    if unknown := sorted(set(waivers) - names):
+        raise ApprovalRefused(f"no threshold called {', '.join(unknown)}; the thresholds are "
+                              f"{', '.join(sorted(names))}")
+    if blank := sorted(name for name, why in waivers.items() if not why.strip()):
+        raise ApprovalRefused(f"a waiver needs its own reason: {', '.join(blank)}")
+    if met := sorted(c.name for c in checks if c.met and c.name in waivers):
+        raise ApprovalRefused(f"{', '.join(met)} is met: there is nothing to waive")
+    if decision == REJECT and waivers:
+        raise ApprovalRefused("waivers go with an approval, not a rejection")
+    missing = [c for c in unmet(checks) if c.name not in waivers]
+    if decision == APPROVE and missing:
+        raise ApprovalRefused(
+            "not approved: the version does not meet " + "; ".join(map(_describe, missing))
+            + ". Waive each by name with its own reason, or record a rejection")
+
+
+def _events(user: str, role: str, row: ModelApproval, checks: list[ThresholdCheck]
+            ) -> list[AuditEvent]:
+    details = {"model_name": row.model_name, "decision": row.decision, "reason": row.reason,
+               "waivers": dict(row.waivers), "model_sha256": row.model_sha256,
+               "fairness_sha256": row.fairness_sha256, "card_sha256": row.card_sha256}
+    events = [AuditEvent(user_name=user, role=role, action=f"model_{row.decision}",
+                         request_hash=request_hash(details), model_version=row.model_version,
+                         details=details)]
+    by_name = {check.name: check for check in checks}
+    for name, why in sorted(row.waivers.items()):
+        waived = {"model_name": row.model_name, "threshold": name, "reason": why,
+                  "required": by_name[name].required, "measured": by_name[name].measured}
+        events.append(AuditEvent(user_name=user, role=role, action="model_waiver",
+                                 request_hash=request_hash(waived),
+                                 model_version=row.model_version, details=waived))
+    return events
+
+
+def record_decision(session: Session, registry: ModelRegistry, *, user: str, role: str,
+                    version: str, decision: str, reason: str,
+                    waivers: Mapping[str, str] | None = None) -> ModelApproval:
+    """Record an approval or rejection of a version's current content, with its audit entries.
+
+    Raises:
+        PermissionError: The user is not a governance user.
+        model.registry.RegistryError: There is no such version.
+        ApprovalRefused: The request is incomplete or the version cannot be approved as it is.
+    """
+    if role != GOVERNANCE:
+        raise PermissionError(f"role {role!r} may not approve or reject a model version")
+    if decision not in DECISIONS or not reason.strip():
+        raise ApprovalRefused("a decision (approve or reject) and a written reason are required")
+    info = registry.resolve(version)
+    waivers = dict(waivers or {})
+    hashes = content_hashes(registry, info.version)
+    if hashes.model != info.tags.get(CHECKSUM_TAG):
+        raise ApprovalRefused(f"version {info.version}: the stored model folder does not match "
+                              "the registry's checksum; it was changed or damaged")
+    if hashes.card is None:
+        raise ApprovalRefused(f"version {info.version} has no model card logged with its run: "
+                              f"log it with `safeguard model card {info.version} --log` and "
+                              "read it before deciding")
+    checks = acceptance_checks(read_sources(registry, info.version))
+    _check_waivers(checks, decision, waivers)
+    row = ModelApproval(model_name=info.name, model_version=info.version, decision=decision,
+                        reason=reason.strip(), waivers=waivers, user_name=user,
+                        model_sha256=hashes.model, fairness_sha256=hashes.fairness,
+                        card_sha256=hashes.card)
+    session.add(row)
+    commit_with_audit(session, _events(user, role, row, checks))
+    return row
+
+
+def _problem(info: VersionInfo, latest: ModelApproval | None, hashes: ContentHashes,
+             checks: list[ThresholdCheck]) -> str | None:
+    if latest is None:
+        return (f"version {info.version} has no recorded approval: a governance user must "
+                f"approve it (`safeguard model approve {info.version}`)")
+    by = f"by {latest.user_name} on {latest.created_at:%Y-%m-%d %H:%M}"
+    if latest.decision == REJECT:
+        return f"version {info.version} was rejected {by}: {latest.reason}"
+    if changed := hashes.changed_since(latest):
+        return (f"the approval of version {info.version} {by} is void: its "
+                f"{' and '.join(changed)} changed since it was approved")
+    if missing := [c for c in unmet(checks) if c.name not in latest.waivers]:
+        return (f"version {info.version} does not meet " + "; ".join(map(_describe, missing))
+                + " and its approval does not waive it")
+    return None
+
+
+def gate_problem(session: Session, registry: ModelRegistry, version: str) -> str | None:
+    """Why a version may not be served (None: it has a valid approval)."""
+    info = registry.resolve(version)
+    history = decisions_for(session, info.name, info.version)
+    if not history:
+        return _problem(info, None, ContentHashes("", None, None), [])
+    checks = acceptance_checks(read_sources(registry, info.version))
+    return _problem(info, history[-1], content_hashes(registry, info.version), checks)
+
+
+def gate_problem_in(settings: Settings, registry: ModelRegistry, version: str) -> str | None:
+    """`gate_problem` against the settings' store (its reason when the store cannot say)."""
+    store = Store(settings.database_url)
+    try:
+        with store.session() as session:
+            return gate_problem(session, registry, version)
+    except Exception as exc:  # noqa: BLE001 - an unknown approval is no approval
+        return f"cannot check the approval of version {version}: {type(exc).__name__}: {exc}"
+    finally:
+        store.dispose()
+
+
+def approval_history(session: Session, registry: ModelRegistry, version: str
+                     ) -> list[ApprovalEntry]:
+    """A version's approvals and rejections for its card, each saying whether it holds now."""
+    info = registry.resolve(version)
+    history = decisions_for(session, info.name, info.version)
+    problem = gate_problem(session, registry, info.version) if history else None
+    return [ApprovalEntry(
+        decision=row.decision, user=row.user_name, at=f"{row.created_at:%Y-%m-%d %H:%M:%S}",
+        reason=row.reason, waivers=dict(row.waivers),
+        valid=row is history[-1] and row.decision == APPROVE and problem is None,
+        validity=(problem or "") if row is history[-1] else "superseded by a later decision")
+        for row in history]

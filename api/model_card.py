@@ -1,0 +1,75 @@
+"""Model cards rendered: HTML and Markdown files, the card logged with a version's run.
+
+The content is `model.card.build_card`'s; this module reads its sources from the
+registry, hands in the approval history, and renders the two templates
+(`api/templates/reports/model_card.html` and `.md`). `log_card` is what training runs
+after registering a version: the file it logs (`card/model_card.html`) is the one an
+approval names by its SHA-256.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Final
+
+from api.templating import render_page, render_report, template_environment
+from model.card import ApprovalEntry, ModelCard, build_card
+from model.card_sources import read_sources
+from model.registry import ModelRegistry, VersionInfo
+
+logger = logging.getLogger(__name__)
+
+CARD_HTML: Final = "model_card.html"
+CARD_MARKDOWN: Final = "model_card.md"
+CALIBRATION_FILE: Final = "calibration.png"
+CARD_FOLDER: Final = "card"
+
+
+def card_for(registry: ModelRegistry, version: str,
+             approvals: Sequence[ApprovalEntry] = ()) -> ModelCard:
+    """The card of a registered version, with the approval history given."""
+    return build_card(read_sources(registry, version), approvals=approvals)
+
+
+def _data_uri(png: bytes | None) -> str | None:
+    return None if png is None else "data:image/png;base64," + base64.b64encode(png).decode()
+
+
+def card_html(card: ModelCard, *, standalone: bool = True) -> str:
+    """The card as an HTML report (CSS inlined) or a page served by the service."""
+    render = render_report if standalone else render_page
+    return render("reports/model_card.html", card=card,
+                  title=f"Model card: {card.name} version {card.version}",
+                  calibration_src=_data_uri(card.calibration_png))
+
+
+def card_markdown(card: ModelCard) -> str:
+    """The card as Markdown; its calibration plot is the file written beside it."""
+    template = template_environment().get_template(f"reports/{CARD_MARKDOWN}")
+    return template.render(card=card, calibration_src=CALIBRATION_FILE
+                           if card.calibration_png is not None else None)
+
+
+def write_card(card: ModelCard, output: Path) -> list[Path]:
+    """Write model_card.html, model_card.md (and the calibration plot) into a folder."""
+    output.mkdir(parents=True, exist_ok=True)
+    written = [output / CARD_HTML, output / CARD_MARKDOWN]
+    written[0].write_text(card_html(card), encoding="utf-8")
+    written[1].write_text(card_markdown(card), encoding="utf-8")
+    if card.calibration_png is not None:
+        (output / CALIBRATION_FILE).write_bytes(card.calibration_png)
+        written.append(output / CALIBRATION_FILE)
+    return written
+
+
+def log_card(registry: ModelRegistry, version: VersionInfo) -> None:
+    """Render a new version's card (no approvals yet) and log it with its run (`card/`)."""
+    card = card_for(registry, version.version)
+    with tempfile.TemporaryDirectory() as tmp:
+        write_card(card, Path(tmp))
+        registry.log_files(version.run_id, Path(tmp), CARD_FOLDER)
+    logger.info("model card of version %s logged with run %s", version.version, version.run_id)

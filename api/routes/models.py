@@ -1,0 +1,100 @@
+"""Governance of model versions: `GET /v1/models/{version}/card` and
+`POST /v1/models/{version}/approvals`.
+
+Both read the registry and the stored files of a version (blocking I/O), so they are
+plain functions that FastAPI runs in its thread pool.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from api.approvals import ApprovalRefused, approval_history, record_decision
+from api.auth import GOVERNANCE, AuditReader, Principal, require_roles
+from api.model_card import card_for, card_html
+from api.routes.deps import SessionDep, SettingsDep
+from api.routes.scores import AUTH_RESPONSES
+from api.schemas import Problem, StrictModel
+from api.settings import Settings
+from model.registry import ModelRegistry, RegistryError
+
+router = APIRouter(prefix="/v1/models", tags=["governance"])
+GovernanceUser = Annotated[Principal, Depends(require_roles(GOVERNANCE))]
+_NOT_FOUND: dict[int | str, dict[str, object]] = {
+    404: {"model": Problem, "description": "No such model version"}}
+
+
+class ApprovalIn(StrictModel):
+    """A governance user's decision on a version, with a waiver per threshold it misses."""
+
+    decision: Literal["approve", "reject"]
+    reason: str = Field(min_length=1, max_length=5000)
+    waivers: dict[str, str] = Field(
+        default_factory=dict, description="Threshold name -> the reason it is waived")
+
+
+class ApprovalOut(BaseModel):
+    """The decision as recorded, with the content it covers."""
+
+    id: int
+    model_name: str
+    model_version: str
+    decision: str
+    reason: str
+    waivers: dict[str, str]
+    user_name: str
+    created_at: datetime
+    model_sha256: str
+    fairness_sha256: str | None
+    card_sha256: str | None
+
+
+def _registry(settings: Settings) -> ModelRegistry:
+    return ModelRegistry(settings.mlflow_tracking_uri, model_name=settings.model_name,
+                         artifact_root=settings.mlflow_artifact_root)
+
+
+def _not_found(exc: RegistryError) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, str(exc))
+
+
+@router.get("/{version}/card", responses={
+    **AUTH_RESPONSES, **_NOT_FOUND,
+    200: {"content": {"text/html": {}, "application/json": {}},
+          "description": "The model card: HTML, or JSON with `Accept: application/json`"}})
+def model_card(version: str, request: Request, principal: AuditReader, session: SessionDep,
+               settings: SettingsDep) -> Response:
+    """A version's model card (ATRS layout) with its approval history."""
+    registry = _registry(settings)
+    try:
+        card = card_for(registry, version, approval_history(session, registry, version))
+    except RegistryError as exc:
+        raise _not_found(exc) from exc
+    if "application/json" in request.headers.get("accept", ""):
+        body: dict[str, Any] = card.as_dict()
+        return JSONResponse(body)
+    return HTMLResponse(card_html(card, standalone=False))
+
+
+@router.post("/{version}/approvals", status_code=status.HTTP_201_CREATED, responses={
+    **AUTH_RESPONSES, **_NOT_FOUND,
+    422: {"model": Problem, "description": "Incomplete, or a threshold not met is not waived"}})
+def approve_version(version: str, approval: ApprovalIn, principal: GovernanceUser,
+                    session: SessionDep, settings: SettingsDep) -> ApprovalOut:
+    """Approve or reject a version's exact content; waive, by name and with a reason, each
+    acceptance threshold it does not meet (governance users only)."""
+    try:
+        row = record_decision(session, _registry(settings), user=principal.name,
+                              role=principal.role, version=version,
+                              decision=approval.decision, reason=approval.reason,
+                              waivers=approval.waivers)
+    except RegistryError as exc:
+        raise _not_found(exc) from exc
+    except ApprovalRefused as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    return ApprovalOut.model_validate(row, from_attributes=True)

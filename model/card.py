@@ -1,0 +1,251 @@
+"""A model version's card: what a governance board and the public read about it.
+
+`build_card` is a pure function of the version's recorded sources (`model.card_sources`)
+and the approval history the caller hands in; it returns a `ModelCard`, laid out along
+the UK Algorithmic Transparency Recording Standard (ATRS). `api.model_card` renders it
+(HTML and Markdown, one template each).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Final
+
+from data_contracts.vocab import AGENCY_LABELS, LABEL_WINDOW_DAYS, OUTCOME_TYPES
+from model.acceptance import VERY_HIGH_BAND, ThresholdCheck, check_acceptance, group_label
+from model.card_sources import CardSources
+from model.governance import GovernanceSettings, parse_governance
+from model.service import INTENDED_USE, LIMITATIONS
+from pipelines.manifest import SPECS_BY_NAME
+
+# The ATRS (v3) sections, in order: the card uses these exact headings.
+ATRS_HEADINGS: Final = (
+    "Tier 1 - Overview",
+    "Tier 2 - Owner and Responsibility",
+    "Tier 2 - Description and Rationale",
+    "Tier 2 - Decision-Making Process",
+    "Tier 2 - Tool Specification",
+    "Tier 2 - Risks, Mitigations and Impact Assessments",
+)
+MISUSE: Final = (
+    "It is never an automated decision: a practitioner reads the referral, decides and "
+    "records the decision and its reasons.",
+    "It is never used to decide eligibility for a service or support.",
+    "It is never used for enforcement, investigation or any sanction against a person.",
+    "It is not a measure of immediate danger: what the referral itself says comes first.",
+)
+OUTCOME_DEFINITION: Final = (
+    f"Any recorded safeguarding outcome ({', '.join(t.replace('_', ' ') for t in OUTCOME_TYPES)})"
+    f" within {LABEL_WINDOW_DAYS} days after the referral date. Referrals whose "
+    f"{LABEL_WINDOW_DAYS}-day follow-up is not complete at the extract date are left out of "
+    "training and evaluation, never counted as negatives.")
+KNOWN_LIMITATIONS: Final = (
+    "The outcome is a proxy recorded by services: it measures what services did, not the "
+    "harm a child suffered, and it inherits their thresholds and practice.",
+    "Agencies that share little make scores less reliable: a child unknown to an agency "
+    "that did not share looks like a child without concerns.",
+    "Recording bias: groups that are recorded more (or less) often by an agency, whether by "
+    "real practice or, in the synthetic data, by planted disparities, get scores that carry "
+    "that difference. The fairness audit measures it; it does not remove it.",
+    LIMITATIONS,
+)
+PUBLICATION_MIN_COUNT: Final = 10
+_PERFORMANCE: Final = (("roc_auc", "ROC AUC"), ("average_precision", "Average precision"),
+                       ("brier", "Brier score"), ("ece", "Expected calibration error"))
+
+
+@dataclass(frozen=True)
+class ApprovalEntry:
+    """One recorded approval or rejection of the version (from the store)."""
+
+    decision: str
+    user: str
+    at: str
+    reason: str
+    waivers: dict[str, str]
+    valid: bool
+    validity: str
+
+
+@dataclass(frozen=True)
+class FairnessRow:
+    """One group of the fairness report, as published (counts under 10 suppressed)."""
+
+    group: str
+    n: str
+    observed_rate: float | None
+    mean_predicted: float | None
+    selection_rate: float | None
+    false_positive_rate: float | None
+    true_positive_rate: float | None
+    selection_rate_ratio: float | None
+    flags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """Everything the card says, as plain values (the JSON form is `as_dict`)."""
+
+    name: str
+    version: str
+    generated_at: str
+    registered_at: str
+    run_id: str
+    trained_at: str | None
+    extract_date: str | None
+    intended_use: str
+    misuse: tuple[str, ...]
+    outcome_definition: str
+    data: dict[str, Any]
+    agencies: tuple[str, ...]
+    features_by_agency: tuple[tuple[str, int], ...]
+    uses_protected_characteristics: bool
+    model_details: dict[str, Any]
+    performance: tuple[tuple[str, float | None, float | None], ...]
+    calibration_png: bytes | None
+    rates_by_band: tuple[dict[str, Any], ...]
+    rates_by_score: tuple[dict[str, Any], ...]
+    fairness_summary: dict[str, Any] | None
+    fairness_rows: tuple[FairnessRow, ...]
+    importance_by_agency: tuple[dict[str, Any], ...]
+    importance_by_factor: tuple[dict[str, Any], ...]
+    limitations: tuple[str, ...]
+    bands: tuple[dict[str, Any], ...]
+    escalation_rules: tuple[dict[str, Any], ...]
+    acceptance: tuple[ThresholdCheck, ...]
+    approvals: tuple[ApprovalEntry, ...] = field(default_factory=tuple)
+    headings: tuple[str, ...] = ATRS_HEADINGS
+
+    def as_dict(self) -> dict[str, Any]:
+        """The card as JSON-ready values (the calibration plot left out)."""
+        values = asdict(self)
+        values.pop("calibration_png")
+        values["has_calibration_plot"] = self.calibration_png is not None
+        return _clean(values)
+
+
+def _clean(value: Any) -> Any:
+    """NaN and infinities become None, tuples lists: JSON without surprises."""
+    if isinstance(value, dict):
+        return {key: _clean(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(item) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, int | float) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+def _rows(sources: CardSources, name: str, limit: int | None = None) -> tuple[dict[str, Any], ...]:
+    table = sources.tables.get(name)
+    if table is None:
+        return ()
+    records = table.head(limit).to_dict("records") if limit else table.to_dict("records")
+    return tuple(_clean(record) for record in records)
+
+
+def very_high_band_precision(sources: CardSources) -> float | None:
+    """The outcome rate of the test referrals in the very-high band."""
+    for row in _rows(sources, "rates_by_band"):
+        if row.get("band") == VERY_HIGH_BAND:
+            return _number(row.get("outcome_rate"))
+    return None
+
+
+def governance_of(sources: CardSources) -> GovernanceSettings:
+    """The governance settings the version was trained with (thresholds included)."""
+    text = sources.model_document.get("governance_toml")
+    if not text:
+        from model.governance import load_governance
+
+        return load_governance()[0]
+    return parse_governance(text, source=f"model version {sources.info.version}")
+
+
+def acceptance_checks(sources: CardSources) -> list[ThresholdCheck]:
+    """The version against the acceptance thresholds it was trained under."""
+    return check_acceptance(governance_of(sources).acceptance, metrics=sources.info.metrics,
+                            very_high_band_precision=very_high_band_precision(sources),
+                            fairness=sources.fairness)
+
+
+def _features_by_agency(names: Sequence[str]) -> tuple[tuple[str, int], ...]:
+    counts = Counter(SPECS_BY_NAME[n].agency for n in names if n in SPECS_BY_NAME)
+    return tuple((AGENCY_LABELS.get(agency, agency.replace("_", " ").capitalize()), count)
+                 for agency, count in sorted(counts.items()))
+
+
+def _fairness_rows(fairness: dict[str, Any] | None) -> tuple[FairnessRow, ...]:
+    rows = []
+    for group in (fairness or {}).get("groups", []):
+        n = int(group.get("n", 0))
+        hidden = n < PUBLICATION_MIN_COUNT
+
+        def value(key: str, hidden: bool = hidden, group: dict[str, Any] = group
+                  ) -> float | None:
+            return None if hidden else _number(group.get(key))
+
+        rows.append(FairnessRow(
+            group=group_label(group), n=f"<{PUBLICATION_MIN_COUNT}" if hidden else str(n),
+            observed_rate=value("observed_rate"), mean_predicted=value("mean_predicted"),
+            selection_rate=value("selection_rate"),
+            false_positive_rate=value("false_positive_rate"),
+            true_positive_rate=value("true_positive_rate"),
+            selection_rate_ratio=value("selection_rate_ratio"),
+            flags=tuple(group.get("flags", []))))
+    return tuple(rows)
+
+
+def _data(sources: CardSources) -> dict[str, Any]:
+    report = sources.training_report or {}
+    return {"split": report.get("split", {}), "counts": report.get("counts", {}),
+            "quarantined_rows": report.get("quarantined_rows")}
+
+
+def build_card(sources: CardSources, *, approvals: Sequence[ApprovalEntry] = (),
+               generated_at: dt.datetime | None = None) -> ModelCard:
+    """The card of a version from its recorded sources and its approval history."""
+    governance = governance_of(sources)
+    metadata = sources.model_document.get("metadata", {})
+    names = sources.model_document.get("feature_names", [])
+    metrics = sources.info.metrics
+    moment = generated_at or dt.datetime.now(dt.UTC)
+    return ModelCard(
+        name=sources.info.name, version=sources.info.version,
+        generated_at=moment.replace(microsecond=0).isoformat(),
+        registered_at=dt.datetime.fromtimestamp(sources.info.created_at / 1000, dt.UTC)
+        .replace(microsecond=0).isoformat(),
+        run_id=sources.info.run_id, trained_at=metadata.get("trained_at"),
+        extract_date=metadata.get("extract_date"),
+        intended_use=INTENDED_USE, misuse=MISUSE, outcome_definition=OUTCOME_DEFINITION,
+        data=_data(sources), agencies=tuple(AGENCY_LABELS.values()),
+        features_by_agency=_features_by_agency(names),
+        uses_protected_characteristics=governance.use_protected_characteristics,
+        model_details={"features": len(names), "calibration": metadata.get("calibration"),
+                       "params": dict(sorted(sources.params.items()))},
+        performance=tuple((label, _number(metrics.get(f"test_{key}")),
+                           _number(metrics.get(f"baseline_{key}"))) for key, label in _PERFORMANCE),
+        calibration_png=sources.calibration_png,
+        rates_by_band=_rows(sources, "rates_by_band"),
+        rates_by_score=_rows(sources, "rates_by_score"),
+        fairness_summary=None if sources.fairness is None else {
+            key: sources.fairness.get(key) for key in
+            ("generated_at", "n_labelled", "reference_rule", "tolerance", "summary")},
+        fairness_rows=_fairness_rows(sources.fairness),
+        importance_by_agency=_rows(sources, "importance_by_agency"),
+        importance_by_factor=_rows(sources, "importance_by_factor", limit=15),
+        limitations=KNOWN_LIMITATIONS,
+        bands=tuple(band.model_dump() for band in governance.bands),
+        escalation_rules=tuple(rule.model_dump() for rule in governance.escalation_rules),
+        acceptance=tuple(acceptance_checks(sources)),
+        approvals=tuple(approvals),
+    )

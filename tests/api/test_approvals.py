@@ -1,0 +1,208 @@
+"""The approval gate: governance users approve a version's exact content, waiving by name
+the thresholds it misses; promote, rollback and the service refuse anything else."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from api.app import create_app
+from api.approvals import gate_problem
+from api.model_card import log_card
+from api.store import AuditEntry, Store
+from api.store.models import ModelApproval
+from model.acceptance import unmet
+from model.card import acceptance_checks
+from model.card_sources import read_sources
+from model.registry import CHECKSUM_TAG, ModelRegistry
+from tests.api.conftest import (
+    TrainedModel,
+    issue_keys,
+    make_settings,
+    record_test_approval,
+    register_copy,
+    registry_settings,
+)
+from tests.api.fakes import FakeScorer
+from tests.api.test_model_commands import Run, audit_entries, registry, run  # noqa: F401
+from tests.api.test_model_loading import artifact_file, assert_not_ready, settings_for
+from tests.model.fairness_fixture import fair_report
+
+NO_AUDIT_THRESHOLDS = {"max_selection_rate_disparity", "max_false_positive_rate_disparity",
+                       "max_true_positive_rate_disparity", "max_group_calibration_gap"}
+
+
+def _copy(folder: Path, trained_model: TrainedModel, *, alias: str | None = None
+          ) -> ModelRegistry:
+    """The trained model as version 1 of a store of its own, with its card logged."""
+    model = trained_model.loaded
+    copy = register_copy(folder, model.model, model.golden, alias=alias)[0]
+    log_card(copy, copy.resolve("1"))
+    return copy
+
+
+def _waive_all(models: ModelRegistry, version: str = "1") -> dict[str, str]:
+    return {c.name: f"{c.name} waived: small synthetic extract"
+            for c in unmet(acceptance_checks(read_sources(models, version)))}
+
+
+def test_governance_approves_over_the_api_waiving_each_unmet_threshold_by_name(
+    fresh_database_url: str, tmp_path: Path, trained_model: TrainedModel
+) -> None:
+    copy = _copy(tmp_path / "mlflow", trained_model)
+    settings = make_settings(fresh_database_url, **registry_settings(copy))
+    keys, _ = issue_keys(settings)
+    url = "/v1/models/1/approvals"
+    waivers = _waive_all(copy)
+    assert set(waivers) >= NO_AUDIT_THRESHOLDS  # no fairness audit: those fail
+    with TestClient(create_app(settings, FakeScorer())) as client:
+        governance = {"Authorization": f"Bearer {keys['governance']}"}
+        for role in ("triage", "data_scientist", "admin"):
+            refused = client.post(url, json={"decision": "approve", "reason": "fine"},
+                                  headers={"Authorization": f"Bearer {keys[role]}"})
+            assert refused.status_code == 403, role
+        missing = client.post(url, json={"decision": "approve", "reason": "fine"},
+                              headers=governance)
+        assert missing.status_code == 422
+        assert "max_selection_rate_disparity" in missing.json()["detail"]
+        unknown = client.post(url, headers=governance, json={
+            "decision": "approve", "reason": "fine", "waivers": {**waivers, "speed": "x"}})
+        assert unknown.status_code == 422 and "no threshold called speed" in unknown.text
+        assert client.post("/v1/models/9/approvals", headers=governance, json={
+            "decision": "reject", "reason": "no"}).status_code == 404
+        approved = client.post(url, headers=governance, json={
+            "decision": "approve", "reason": "the board met on 4 December", "waivers": waivers})
+        assert approved.status_code == 201, approved.text
+    body = approved.json()
+    assert body["model_sha256"] == copy.resolve("1").tags[CHECKSUM_TAG]
+    assert body["fairness_sha256"] is None and len(body["card_sha256"]) == 64
+    store = Store(fresh_database_url)
+    with store.session() as session:
+        assert gate_problem(session, copy, "1") is None
+        entries = list(session.scalars(select(AuditEntry).where(
+            AuditEntry.action.in_(("model_approve", "model_waiver"))).order_by(AuditEntry.seq)))
+    store.dispose()
+    assert [e.action for e in entries] == ["model_approve"] + ["model_waiver"] * len(waivers)
+    assert {e.user_name for e in entries} == {body["user_name"]}
+    assert body["user_name"].startswith("governance-") and entries[0].role == "governance"
+    assert {e.details["threshold"] for e in entries[1:]} == set(waivers)
+
+
+def _write_key(tmp_path: Path, key: str) -> str:
+    path = tmp_path / "key"
+    path.write_text(key + "\n", encoding="utf-8")
+    return str(path)
+
+
+def test_promote_refuses_without_an_approval_and_the_cli_approves_as_a_governance_user(
+    run: Run, registry: ModelRegistry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    run("db", "upgrade")
+    log_card(registry, registry.resolve("1"))
+    code, output = run("model", "promote", "1")
+    assert code == 1 and "has no recorded approval" in output
+    assert audit_entries(tmp_path)[-1].action == "model_promote_refused"
+    keys, _ = issue_keys(make_settings(f"sqlite:///{tmp_path / 'api.db'}"))
+    code, output = run("model", "approve", "1", "--reason", "ok")
+    assert code == 1 and "SAFEGUARD_API_KEY" in output  # never a key on the command line
+    for role in ("triage", "data_scientist"):
+        code, output = run("model", "approve", "1", "--reason", "ok",
+                           "--key-file", _write_key(tmp_path, keys[role]))
+        assert code == 1 and f"role {role!r} may not approve" in output
+    monkeypatch.setenv("SAFEGUARD_API_KEY", keys["governance"])
+    code, output = run("model", "approve", "1", "--reason", "ok")
+    assert code == 1 and "Waive each by name" in output
+    waives = [f"--waive={name}={why}" for name, why in _waive_all(registry).items()]
+    code, output = run("model", "approve", "1", "--reason", "board of 4 December", *waives)
+    assert code == 0 and "approved by governance-" in output, output
+    code, output = run("model", "promote", "1")
+    assert code == 0, output
+    actions = [(e.action, e.user_name.split("-")[0]) for e in audit_entries(tmp_path)]
+    assert ("model_approve", "governance") in actions and ("model_waiver", "governance") in actions
+    assert actions[-1][0] == "model_promote"
+    assert run("audit", "verify")[0] == 0
+
+
+def test_promote_refuses_an_approval_that_does_not_waive_a_threshold_not_met(
+    run: Run, registry: ModelRegistry, tmp_path: Path  # noqa: F811
+) -> None:
+    run("db", "upgrade")
+    log_card(registry, registry.resolve("1"))
+    record_test_approval(f"sqlite:///{tmp_path / 'api.db'}", registry, "1")
+    store = Store(f"sqlite:///{tmp_path / 'api.db'}")
+    with store.session() as session:  # an approval without the waivers (not via the API)
+        row = session.scalars(select(ModelApproval)).one()
+        session.add(ModelApproval(**{**{c: getattr(row, c) for c in (
+            "model_name", "model_version", "decision", "reason", "user_name", "model_sha256",
+            "fairness_sha256", "card_sha256")}, "waivers": {}}))
+        session.commit()
+    store.dispose()
+    code, output = run("model", "promote", "1")
+    # a copy has no run metrics and no fairness audit: nothing is measured, all must be waived
+    assert code == 1 and "does not meet min_roc_auc (required >= 0.7; not measured)" in output
+    assert "max_selection_rate_disparity (required <= 1.25; no fairness audit recorded)" \
+        in output and "its approval does not waive it" in output
+    assert registry.list_versions()[0].aliases == ()
+
+
+@pytest.mark.parametrize("changed", ["model folder", "fairness report"])
+def test_an_approval_is_void_once_the_content_it_names_changes(
+    run: Run, registry: ModelRegistry, tmp_path: Path, changed: str  # noqa: F811
+) -> None:
+    run("db", "upgrade")
+    folder = tmp_path / "fairness"
+    folder.mkdir()
+    (folder / "fairness.json").write_text(json.dumps(fair_report()), encoding="utf-8")
+    registry.log_files(registry.resolve("1").run_id, folder, "fairness")
+    record_test_approval(f"sqlite:///{tmp_path / 'api.db'}", registry, "1")
+    if changed == "model folder":  # edited in the artifact store after the approval
+        stored = artifact_file(registry, "risk_model.json")
+    else:
+        [stored] = Path(str(registry.artifact_root)).rglob("fairness/fairness.json")
+    stored.write_text(stored.read_text(encoding="utf-8") + " ", encoding="utf-8")
+    code, output = run("model", "promote", "1")
+    assert code == 1 and f"is void: its {changed} changed since it was approved" in output
+    entry = audit_entries(tmp_path)[-1]
+    assert entry.action == "model_promote_refused" and changed in entry.details["reason"]
+
+
+def test_rollback_refuses_a_previous_champion_that_was_rejected_since(
+    run: Run, registry: ModelRegistry, tmp_path: Path, trained_model: TrainedModel,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    run("db", "upgrade")
+    url = f"sqlite:///{tmp_path / 'api.db'}"
+    model = trained_model.loaded
+    registry.register(registry.start_run("t", run_name="second"), model.model, model.golden,
+                      description="a second version")
+    for version in ("1", "2"):
+        record_test_approval(url, registry, version)
+        assert run("model", "promote", version)[0] == 0
+    keys, _ = issue_keys(make_settings(url))
+    monkeypatch.setenv("SAFEGUARD_API_KEY", keys["governance"])
+    code, output = run("model", "reject", "1", "--reason", "the audit found a fault")
+    assert code == 0 and "rejected by" in output
+    code, output = run("model", "rollback")
+    assert code == 1 and "version 1 was rejected by governance-" in output
+    assert registry.resolve("champion").version == "2"
+    assert audit_entries(tmp_path)[-1].action == "model_rollback_refused"
+
+
+def test_the_service_does_not_serve_a_champion_without_a_valid_approval(
+    tmp_path: Path, trained_model: TrainedModel
+) -> None:
+    copy = _copy(tmp_path / "mlflow", trained_model, alias="champion")
+    settings = settings_for(tmp_path, copy)
+    assert_not_ready(settings, "version 1 has no recorded approval")
+    record_test_approval(settings.database_url, copy, "1")
+    keys, _ = issue_keys(settings)
+    with TestClient(create_app(settings, FakeScorer())) as client:
+        rejected = client.post("/v1/models/1/approvals", json={
+            "decision": "reject", "reason": "withdrawn"},
+            headers={"Authorization": f"Bearer {keys['governance']}"})
+        assert rejected.status_code == 201
+    assert_not_ready(settings, "version 1 was rejected", "withdrawn")

@@ -1,0 +1,141 @@
+"""The model card: rendered for a model trained in the suite, along the ATRS sections, as
+files (`safeguard model card`), with the run (training logs it) and from the API."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from api.cli import app as safeguard
+from api.model_card import card_for, card_html, card_markdown
+from model.card import ATRS_HEADINGS, MISUSE
+from model.card_sources import CARD_HTML_ARTIFACT, CARD_MARKDOWN_ARTIFACT, FAIRNESS_ARTIFACT
+from model.registry import ModelRegistry
+from tests.api.conftest import ApiEnv, TrainedModel, register_copy
+from tests.model.fairness_fixture import fairness_group, fairness_report
+
+
+def _text(html: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def test_training_logs_the_card_with_the_run(trained_model: TrainedModel) -> None:
+    registry, version = trained_model.registry, trained_model.version
+    html = registry.read_artifact(version, CARD_HTML_ARTIFACT)
+    markdown = registry.read_artifact(version, CARD_MARKDOWN_ARTIFACT)
+    assert html is not None and markdown is not None
+    assert f"version {version}" in markdown.decode()
+    assert "No approval or rejection has been recorded" in markdown.decode()
+
+
+def test_the_card_of_a_trained_model_has_every_atrs_section_in_order(
+    trained_model: TrainedModel,
+) -> None:
+    card = card_for(trained_model.registry, trained_model.version)
+    html, markdown = _text(card_html(card)), card_markdown(card)
+    for text in (html, markdown):
+        positions = [text.find(heading) for heading in ATRS_HEADINGS]
+        missing = [h for h, p in zip(ATRS_HEADINGS, positions, strict=True) if p < 0]
+        assert not missing, missing
+        assert positions == sorted(positions)
+    for heading in ATRS_HEADINGS:
+        assert f"## {heading}\n" in markdown
+
+
+def test_the_card_says_what_the_model_is_for_how_it_measured_and_what_it_must_not_do(
+    trained_model: TrainedModel,
+) -> None:
+    card = card_for(trained_model.registry, trained_model.version)
+    markdown = card_markdown(card)
+    assert all(line in markdown for line in MISUSE)
+    assert "365 days" in markdown and "MASH" in markdown
+    metrics = trained_model.registry.resolve(trained_model.version).metrics
+    assert f"| ROC AUC | {metrics['test_roc_auc']:.3f} | {metrics['baseline_roc_auc']:.3f} |" \
+        in markdown
+    assert "| very high |" in markdown  # outcome rates by band
+    assert "Police |" in markdown and "Education |" in markdown  # features by agency
+    assert "`min_roc_auc`" in markdown and "no fairness audit recorded" in markdown
+    assert "agencies that share little" in markdown.lower()
+    assert card.calibration_png is not None and "data:image/png;base64," in card_html(card)
+
+
+def test_the_card_reports_the_fairness_audit_and_suppresses_small_counts(
+    tmp_path: Path, trained_model: TrainedModel
+) -> None:
+    model = trained_model.loaded
+    registry, version = register_copy(tmp_path / "mlflow", model.model, model.golden, alias=None)
+    report = fairness_report([
+        fairness_group({"ethnicity_group": "white"}, n=2000, reference=True),
+        fairness_group({"ethnicity_group": "black", "sex": "male"}, ratio=1.4,
+                       flags=("selection_disparity",)),
+        fairness_group({"ethnicity_group": "mixed"}, n=7, flags=("too_small",)),
+    ])
+    _log_fairness(registry, version, report, tmp_path)
+    markdown = card_markdown(card_for(registry, version))
+    assert "| ethnicity_group=black, sex=male | 400 | 20.0% |" in markdown
+    assert "selection_disparity" in markdown
+    assert "| ethnicity_group=mixed | <10 | - |" in markdown  # never a count under 10
+    assert "max_selection_rate_disparity" in markdown and "1.400" in markdown
+
+
+def _log_fairness(registry: ModelRegistry, version: str, report: dict[str, object],
+                  tmp_path: Path) -> None:
+    folder = tmp_path / "fairness"
+    folder.mkdir()
+    (folder / "fairness.json").write_text(json.dumps(report), encoding="utf-8")
+    registry.log_files(registry.resolve(version).run_id, folder,
+                       FAIRNESS_ARTIFACT.rpartition("/")[0])
+
+
+def test_the_command_writes_the_card_as_html_and_markdown(
+    trained_model: TrainedModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registry = trained_model.registry
+    for name, value in {"SAFEGUARD_DATABASE_URL": f"sqlite:///{tmp_path / 'none.db'}",
+                        "SAFEGUARD_MLFLOW_TRACKING_URI": registry.tracking_uri,
+                        "SAFEGUARD_MLFLOW_ARTIFACT_ROOT": str(registry.artifact_root),
+                        "SAFEGUARD_MODEL_NAME": registry.model_name}.items():
+        monkeypatch.setenv(name, value)
+    result = CliRunner().invoke(safeguard, ["model", "card", trained_model.version,
+                                            "--output", str(tmp_path / "card")])
+    assert result.exit_code == 0, result.output
+    html = (tmp_path / "card" / "model_card.html").read_text(encoding="utf-8")
+    markdown = (tmp_path / "card" / "model_card.md").read_text(encoding="utf-8")
+    assert "<style>" in html and ATRS_HEADINGS[-1] in html
+    assert "![Calibration plot](calibration.png)" in markdown
+    assert (tmp_path / "card" / "calibration.png").stat().st_size > 1000
+
+
+def test_governance_users_get_the_card_as_html_or_json(
+    model_api: ApiEnv, trained_model: TrainedModel
+) -> None:
+    url = f"/v1/models/{trained_model.version}/card"
+    page = model_api.client.get(url, headers=model_api.headers("governance"))
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert all(heading in page.text for heading in ATRS_HEADINGS)
+    as_json = model_api.client.get(url, headers={**model_api.headers("admin"),
+                                                 "Accept": "application/json"})
+    assert as_json.status_code == 200
+    body = as_json.json()
+    assert body["version"] == trained_model.version and body["headings"] == list(ATRS_HEADINGS)
+    assert {c["name"] for c in body["acceptance"]} >= {"min_roc_auc", "max_ece"}
+    # the fixture's approval is in the history, naming its user
+    assert body["approvals"][-1]["user"] == "test-governance"
+    assert body["approvals"][-1]["valid"] is True
+
+
+@pytest.mark.parametrize("role", ["triage", "data_scientist"])
+def test_other_roles_may_not_read_the_card(model_api: ApiEnv, trained_model: TrainedModel,
+                                          role: str) -> None:
+    url = f"/v1/models/{trained_model.version}/card"
+    assert model_api.client.get(url, headers=model_api.headers(role)).status_code == 403
+
+
+def test_an_unknown_version_has_no_card(model_api: ApiEnv) -> None:
+    response = model_api.client.get("/v1/models/999/card",
+                                    headers=model_api.headers("governance"))
+    assert response.status_code == 404
