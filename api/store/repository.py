@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
 from api.store.models import Decision, Score, User, utcnow
@@ -58,3 +59,52 @@ def latest_decision(session: Session, referral_id: str) -> Decision | None:
         .order_by(Decision.id.desc())
         .limit(1)
     ).first()
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    """One page of the triage queue and how many referrals wait in all."""
+
+    scores: Sequence[Score]
+    total: int
+
+
+def _awaiting_decision(bands: Sequence[str], need: str | None) -> Select[tuple[Score]]:
+    """The newest score of each referral that has no decision, filtered."""
+    newest = select(func.max(Score.id)).group_by(Score.referral_id)
+    decided = select(Decision.referral_id)
+    query = select(Score).where(Score.id.in_(newest), Score.referral_id.not_in(decided))
+    if bands:
+        query = query.where(Score.band.in_(bands))
+    if need:
+        query = query.where(Score.presenting_need == need)
+    return query
+
+
+def triage_queue(session: Session, *, urgency: Sequence[str], bands: Sequence[str] = (),
+                 need: str | None = None, offset: int = 0, limit: int = 25) -> QueuePage:
+    """Scored referrals awaiting a decision: most urgent band first, then oldest.
+
+    Args:
+        session: An open session.
+        urgency: Band names, most urgent first (bands not named come last).
+        bands: Only these bands (all when empty).
+        need: Only this presenting need (all when None).
+        offset: Referrals to skip (paging).
+        limit: The most referrals on the page.
+    """
+    query = _awaiting_decision(bands, need)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rank = case({name: index for index, name in enumerate(urgency)}, value=Score.band,
+                else_=len(urgency))
+    rows = session.scalars(query.order_by(rank, Score.created_at, Score.id)
+                           .offset(offset).limit(limit)).all()
+    return QueuePage(scores=rows, total=total)
+
+
+def decision_outcomes(session: Session) -> Sequence[tuple[str, str, str]]:
+    """(model version, service's RAG, practitioner's RAG) of every decision, oldest first."""
+    rows = session.execute(
+        select(Score.model_version, Score.rag, Decision.practitioner_rag)
+        .join(Score, Decision.score_id == Score.id).order_by(Decision.id)).all()
+    return [(version, service, practitioner) for version, service, practitioner in rows]
