@@ -19,7 +19,7 @@ import pandas as pd
 
 from model.data import PreparedExtract, prepare_extract
 from model.golden import build_golden_set
-from model.governance import load_governance
+from model.governance import HEADLINE_METRICS, load_governance
 from model.importance import global_importance
 from model.registry import ModelRegistry, VersionInfo, environment_tags
 from model.score import check_output_path, rate_table, write_table
@@ -83,9 +83,7 @@ def train_and_register(input_dir: Path, *, registry: ModelRegistry, experiment: 
                          governance=governance, governance_text=governance_text, config=config)
     result.model.metadata |= trained_on(prepared.extract_date) | {
         "extract_fingerprint": prepared.fingerprint,
-        "headline_metrics": {k: result.metrics[k] for k in
-                             ("test_roc_auc", "test_average_precision", "test_brier", "test_ece",
-                              "baseline_roc_auc")},
+        "headline_metrics": {k: result.metrics[k] for k in HEADLINE_METRICS},
     }
     seconds["fit"] = time.perf_counter() - started - seconds["prepare"]
     progress("recording the run and registering the model")
