@@ -69,7 +69,7 @@ class QueuePage:
     total: int
 
 
-def _awaiting_decision(bands: Sequence[str], need: str | None) -> Select[tuple[Score]]:
+def _awaiting_decision(bands: Sequence[str], need: str | None) -> Select[Score]:
     """The newest score of each referral that has no decision, filtered."""
     newest = select(func.max(Score.id)).group_by(Score.referral_id)
     decided = select(Decision.referral_id)

@@ -120,12 +120,12 @@ def _decide(request: Request, user: PageUser, session: SessionDep, referral_id: 
     latest = repository.latest_score(session, referral_id)
     previous = fields["previous_decision_id"]
     try:
-        decision = DecisionIn(
-            referral_id=referral_id, practitioner_rag=fields["practitioner_rag"],
-            next_step=fields["next_step"],
-            agrees_with_band=latest is not None and fields["practitioner_rag"] == latest.rag,
-            reason=fields["reason"] or None,
-            previous_decision_id=int(previous) if previous.isdigit() else None)
+        decision = DecisionIn.model_validate({
+            "referral_id": referral_id, "practitioner_rag": fields["practitioner_rag"],
+            "next_step": fields["next_step"],
+            "agrees_with_band": latest is not None and fields["practitioner_rag"] == latest.rag,
+            "reason": fields["reason"] or None,
+            "previous_decision_id": int(previous) if previous.isdigit() else None})
         save_decision(session, decision, user.principal)
     except (ValidationError, RequestValidationError) as exc:
         return _case_page(request, user, session, referral_id, errors=_decision_errors(exc),
