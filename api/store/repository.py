@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, case, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, case, exists, func, select
+from sqlalchemy.orm import Session, aliased
 
 from api.store.models import Decision, Score, User, utcnow
 
@@ -71,9 +71,10 @@ class QueuePage:
 
 def _awaiting_decision(bands: Sequence[str], need: str | None) -> Select[Score]:
     """The newest score of each referral that has no decision, filtered."""
-    newest = select(func.max(Score.id)).group_by(Score.referral_id)
-    decided = select(Decision.referral_id)
-    query = select(Score).where(Score.id.in_(newest), Score.referral_id.not_in(decided))
+    newer = aliased(Score)
+    query = select(Score).where(
+        ~exists().where(newer.referral_id == Score.referral_id, newer.id > Score.id),
+        ~exists().where(Decision.referral_id == Score.referral_id))
     if bands:
         query = query.where(Score.band.in_(bands))
     if need:
