@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from typing import Any
@@ -201,3 +202,23 @@ def test_a_500_page_gives_an_error_reference_and_no_trace(api: ApiEnv) -> None:
     assert "R-123" not in page.text and "Traceback" not in page.text
     assert re.search(r"error reference <strong[^>]*>[0-9a-f]{32}<", page.text)
     assert TestClient(app).get("/test-explodes").json()["detail"] == "internal error"
+
+
+def test_an_uploaded_case_file_is_scored_and_opens_its_case_page(api: ApiEnv) -> None:
+    browser = signed_in_client(api.client, api.keys["triage"])
+    token = csrf_token(browser.get("/score").text)
+    case = factories.case(events=4)
+    broken = factories.case(events=2)
+    broken["events"][1]["event_date"] = "not a date"
+
+    def upload(payload: dict[str, Any]) -> Any:
+        return browser.post("/score", data={"csrf_token": token}, follow_redirects=False,
+                            files={"case_file": ("case.json", json.dumps(payload), "text/json")})
+
+    refused, scored = upload(broken), upload(case)
+
+    assert refused.status_code == 400
+    assert re.search(r"Event 2</td>\s*<td[^>]*>event_date</td>", refused.text)
+    referral = case["referral"]["referral_id"]
+    assert scored.status_code == 303 and scored.headers["location"] == f"/cases/{referral}"
+    assert _audit_actions(api, referral) == ["score"]

@@ -98,6 +98,13 @@ def test_a_triage_user_gets_403_on_the_governance_pages(offline_page: OfflinePag
     offline_page.expected_status(404)
 
 
+def test_a_role_without_pages_gets_its_home_page(offline_page: OfflinePage) -> None:
+    _sign_in(offline_page, "data_scientist")
+    assert offline_page.page.url.endswith("/home")
+    assert "has no pages in this service" in offline_page.page.inner_text("main")
+    check_page(offline_page.page, "home")
+
+
 def test_governance_opens_versions_a_version_its_approval_and_the_audit_trail(
     offline_page: OfflinePage, referrals: dict[str, str]
 ) -> None:
