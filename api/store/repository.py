@@ -62,10 +62,19 @@ def latest_decision(session: Session, referral_id: str) -> Decision | None:
 
 
 @dataclass(frozen=True)
+class Waiting:
+    """A referral awaiting a decision: its newest score, and when it was first scored
+    (its arrival: scoring it again does not restart its clock)."""
+
+    score: Score
+    arrived: datetime
+
+
+@dataclass(frozen=True)
 class QueuePage:
     """One page of the triage queue and how many referrals wait in all."""
 
-    scores: Sequence[Score]
+    waiting: Sequence[Waiting]
     total: int
 
 
@@ -84,7 +93,7 @@ def _awaiting_decision(bands: Sequence[str], need: str | None) -> Select[Score]:
 
 def triage_queue(session: Session, *, urgency: Sequence[str], bands: Sequence[str] = (),
                  need: str | None = None, offset: int = 0, limit: int = 25) -> QueuePage:
-    """Scored referrals awaiting a decision: most urgent band first, then oldest.
+    """Scored referrals awaiting a decision: most urgent band first, then longest waiting.
 
     Args:
         session: An open session.
@@ -98,9 +107,12 @@ def triage_queue(session: Session, *, urgency: Sequence[str], bands: Sequence[st
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rank = case({name: index for index, name in enumerate(urgency)}, value=Score.band,
                 else_=len(urgency))
-    rows = session.scalars(query.order_by(rank, Score.created_at, Score.id)
+    first = aliased(Score)
+    arrived = (select(func.min(first.created_at)).where(first.referral_id == Score.referral_id)
+               .scalar_subquery())
+    rows = session.execute(query.add_columns(arrived).order_by(rank, arrived, Score.id)
                            .offset(offset).limit(limit)).all()
-    return QueuePage(scores=rows, total=total)
+    return QueuePage(waiting=[Waiting(score, when) for score, when in rows], total=total)
 
 
 def decision_outcomes(session: Session) -> Sequence[tuple[str, str, str]]:

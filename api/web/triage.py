@@ -70,7 +70,7 @@ def queue_page(
 
     return render(
         request, "pages/queue.html", user=user, title="Triage queue",
-        rows=[queue_row(score, now) for score in found.scores], total=found.total,
+        rows=[queue_row(waiting, now) for waiting in found.waiting], total=found.total,
         bands=bands, chosen_bands=chosen, needs=PRESENTING_NEEDS, chosen_need=chosen_need,
         page=page, pages=pages, page_link=page_link)
 

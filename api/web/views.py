@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from api.schemas import Factor, ScoreResult
-from api.store.models import Score
+from api.store.repository import Waiting
 from model.timescales import response_hours
 
 RAG_TAGS = {"red": "govuk-tag--red", "amber": "govuk-tag--orange", "green": "govuk-tag--green"}
@@ -89,10 +89,11 @@ class QueueRow:
         return f"{duration_text(remaining)} left"
 
 
-def queue_row(score: Score, now: datetime) -> QueueRow:
-    """A stored score as a queue row, its waiting time measured up to `now`."""
+def queue_row(waiting: Waiting, now: datetime) -> QueueRow:
+    """A waiting referral as a queue row, its waiting time measured up to `now`."""
+    score = waiting.score
     timescale = str(score.result.get("response_timescale", ""))
-    arrived = _as_utc(score.created_at)
+    arrived = _as_utc(waiting.arrived)
     return QueueRow(
         referral_id=score.referral_id, score=score.score, band=Band(score.band, score.rag),
         presenting_need=score.presenting_need, arrived=arrived,

@@ -29,7 +29,7 @@ def _score(referral_id: str, band: str, *, minutes: int, need: str = "domestic_a
 def _fill(store: Store) -> None:
     with store.session() as session:
         session.add_all([
-            _score("low-old", "low", minutes=0),
+            _score("low-old", "low", minutes=5),
             _score("high-new", "high", minutes=30),
             _score("high-old", "high", minutes=10, need="mental_health"),
             _score("very-high", "very high", minutes=40),
@@ -44,6 +44,14 @@ def _fill(store: Store) -> None:
         session.commit()
 
 
+def _ids(page: repository.QueuePage) -> list[str]:
+    return [waiting.score.referral_id for waiting in page.waiting]
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def test_most_urgent_band_first_then_oldest_and_decided_referrals_leave(
     queue_store: Store,
 ) -> None:
@@ -51,10 +59,11 @@ def test_most_urgent_band_first_then_oldest_and_decided_referrals_leave(
     with queue_store.session() as session:
         page = repository.triage_queue(session, urgency=URGENCY)
 
-    assert [s.referral_id for s in page.scores] == [
-        "very-high", "high-old", "high-new", "low-old", "rescored"]
+    assert _ids(page) == ["very-high", "high-old", "high-new", "rescored", "low-old"]
     assert page.total == 5
-    assert page.scores[-1].band == "low"  # a referral's newest score counts, once
+    rescored = page.waiting[-2]
+    assert rescored.score.band == "low"  # a referral's newest score counts, once,
+    assert _aware(rescored.arrived) == START + timedelta(minutes=2)  # from its first arrival
 
 
 def test_filters_by_band_and_presenting_need_and_pages(queue_store: Store) -> None:
@@ -64,9 +73,9 @@ def test_filters_by_band_and_presenting_need_and_pages(queue_store: Store) -> No
         need = repository.triage_queue(session, urgency=URGENCY, need="mental_health")
         second = repository.triage_queue(session, urgency=URGENCY, offset=2, limit=2)
 
-    assert [s.referral_id for s in high.scores] == ["high-old", "high-new"]
-    assert [s.referral_id for s in need.scores] == ["high-old"] and need.total == 1
-    assert [s.referral_id for s in second.scores] == ["high-new", "low-old"]
+    assert _ids(high) == ["high-old", "high-new"]
+    assert _ids(need) == ["high-old"] and need.total == 1
+    assert _ids(second) == ["high-new", "rescored"]
     assert second.total == 5
 
 
