@@ -93,7 +93,7 @@ def view_referral(
     )
 
 
-def _as_utc(moment: datetime) -> datetime:
+def as_utc(moment: datetime) -> datetime:
     """Timestamps are stored in UTC; a time without a zone is taken to be UTC."""
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
@@ -123,9 +123,9 @@ def find_audit_entries(session: Session, wanted: AuditFilter, *, after_seq: int,
     if wanted.model_version is not None:
         query = query.where(AuditEntry.model_version == wanted.model_version)
     if wanted.since is not None:
-        query = query.where(AuditEntry.created_at >= _as_utc(wanted.since))
+        query = query.where(AuditEntry.created_at >= as_utc(wanted.since))
     if wanted.until is not None:
-        query = query.where(AuditEntry.created_at <= _as_utc(wanted.until))
+        query = query.where(AuditEntry.created_at <= as_utc(wanted.until))
     return session.scalars(query.order_by(AuditEntry.seq).limit(limit)).all()
 
 

@@ -60,7 +60,10 @@ def server_error_page(scope: Scope, error_id: str) -> Response | None:
     accept = dict(scope.get("headers") or []).get(b"accept", b"").decode("latin-1")
     if not wants_page(scope.get("path", ""), accept):
         return None
-    return error_page(status.HTTP_500_INTERNAL_SERVER_ERROR, error_id=error_id)
+    try:
+        return error_page(status.HTTP_500_INTERNAL_SERVER_ERROR, error_id=error_id)
+    except Exception:  # noqa: BLE001 - the page itself failed: the plain JSON 500 will do
+        return None
 
 
 def _page_message(exc: HTTPException) -> str:

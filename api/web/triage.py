@@ -26,7 +26,7 @@ from api.schemas import DecisionIn, ScoreResult
 from api.store import repository
 from api.store.models import utcnow
 from api.web.pages import CasePage, PageUser, TriagePage, may_decide, posted_form, render
-from api.web.views import RAG_NAMES, Band, case_context, error_location, queue_row
+from api.web.views import RAG_NAMES, BandTag, case_context, error_location, queue_row
 from data_contracts.vocab import PRESENTING_NEEDS
 from model.governance import GovernanceSettings
 
@@ -40,10 +40,10 @@ _DECISION_MESSAGES = {
 }
 
 
-def _bands(request: Request) -> list[Band]:
+def _bands(request: Request) -> list[BandTag]:
     """The governance bands, most urgent first."""
     governance: GovernanceSettings = request.app.state.governance
-    return [Band(band.name, band.rag) for band in reversed(governance.bands)]
+    return [BandTag(band.name, band.rag) for band in reversed(governance.bands)]
 
 
 @router.get("/queue")

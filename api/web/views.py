@@ -10,19 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from api.routes.records import as_utc
 from api.schemas import Factor, ScoreResult
 from api.store.repository import Waiting
 from model.timescales import response_hours
 
 RAG_TAGS = {"red": "govuk-tag--red", "amber": "govuk-tag--orange", "green": "govuk-tag--green"}
 RAG_NAMES = {"red": "Red", "amber": "Amber", "green": "Green"}
-
-
-def _as_utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def duration_text(hours: float) -> str:
@@ -38,7 +35,7 @@ def duration_text(hours: float) -> str:
 
 
 @dataclass(frozen=True)
-class Band:
+class BandTag:
     """A band as shown: its name as text, the tag class giving its colour."""
 
     name: str
@@ -61,7 +58,7 @@ class QueueRow:
 
     referral_id: str
     score: int
-    band: Band
+    band: BandTag
     presenting_need: str | None
     arrived: datetime
     waited_hours: float
@@ -93,9 +90,9 @@ def queue_row(waiting: Waiting, now: datetime) -> QueueRow:
     """A waiting referral as a queue row, its waiting time measured up to `now`."""
     score = waiting.score
     timescale = str(score.result.get("response_timescale", ""))
-    arrived = _as_utc(waiting.arrived)
+    arrived = as_utc(waiting.arrived)
     return QueueRow(
-        referral_id=score.referral_id, score=score.score, band=Band(score.band, score.rag),
+        referral_id=score.referral_id, score=score.score, band=BandTag(score.band, score.rag),
         presenting_need=score.presenting_need, arrived=arrived,
         waited_hours=(now - arrived).total_seconds() / 3600,
         due_hours=response_hours(timescale), timescale=timescale)
@@ -138,7 +135,7 @@ def case_context(result: ScoreResult) -> dict[str, Any]:
     """What the case page shows about a score."""
     return {
         "result": result,
-        "band": Band(result.band, result.rag),
+        "band": BandTag(result.band, result.rag),
         "factor_bars": factor_bars(result.top_factors),
         "agency_bars": agency_bars(result.contributions_by_agency),
         "agencies_not_seen": [a.replace("_", " ").capitalize() for a in result.agencies_not_seen],
