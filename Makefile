@@ -120,6 +120,7 @@ demo: $(STAMP) $(ASSETS_STAMP)
 	@echo "the demo's database and models: . $(DEMO_STATE)/env.sh"
 	@echo "Try: curl -s -H \"Authorization: Bearer <triage key>\" -H 'Content-Type: application/json' \\"
 	@echo "       --data @$(DEMO_DIR)/case.json http://$(DEMO_HOST):$(DEMO_PORT)/v1/score"
+	@echo "Web pages: http://$(DEMO_HOST):$(DEMO_PORT)/   (sign in with one of the keys above)"
 	@echo "OpenAPI page: http://$(DEMO_HOST):$(DEMO_PORT)/docs   (Ctrl-C stops the service)"
 	$(BIN)/safeguard serve --host $(DEMO_HOST) --port $(DEMO_PORT) --workers $(DEMO_WORKERS)
 

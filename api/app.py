@@ -1,7 +1,8 @@
 """The FastAPI application: `create_app(settings, scorer)`.
 
 Routes live under `/v1` (plus `/healthz`, `/readyz`, `/metrics`, and the API's
-documentation page `/docs`, served from the service's own files). The model is
+documentation page `/docs`, served from the service's own files); the web pages
+for people (`api.web`) are served beside them. The model is
 reached only through the `Scorer` protocol; without one the service runs,
 answers 503 on scoring and says why on `/readyz`.
 """
@@ -24,6 +25,8 @@ from api.scoring import NoModel, Scorer
 from api.security_headers import install_security_headers
 from api.settings import Settings, get_settings
 from api.store.db import Store
+from api.web import install_web
+from api.web.errors import server_error_page
 
 logger = logging.getLogger(__name__)
 
@@ -83,10 +86,11 @@ def create_app(
     app.include_router(metrics.router)
     docs_page = install_docs(app, docs_assets)
     errors.install_error_handlers(app)
+    page_scripts = install_web(app, settings)  # after the API's handlers: it keeps them
     # Added innermost first: metrics see every response, including the safe 500s,
     # and every response carries the security headers, the safe 500s too.
-    app.add_middleware(errors.SafeErrorMiddleware)
-    install_security_headers(app, docs_page.script_sources())
+    app.add_middleware(errors.SafeErrorMiddleware, html_page=server_error_page)
+    install_security_headers(app, [*docs_page.script_sources(), *page_scripts])
     app.add_middleware(metrics.MetricsMiddleware, metrics=app.state.metrics)
     logger.info("service created (environment %s, model %s)", settings.environment, scorer.version)
     return app

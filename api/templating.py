@@ -11,6 +11,7 @@ package.json and pyproject.toml: govuk-frontend-jinja 4.1.0 matches GOV.UK Front
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,17 @@ GOVUK_STATIC_URL = "/static/govuk-frontend"
 SERVICE_NAME = "Safeguarding risk scoring"
 
 
+def when(moment: datetime | int | None) -> str:
+    """A time as people read it, in UTC ("4 December 2026, 21:03 UTC"); an int is
+    milliseconds since 1970 (as the model registry records times)."""
+    if moment is None:
+        return ""
+    if isinstance(moment, int):
+        moment = datetime.fromtimestamp(moment / 1000, tz=UTC)
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return f"{moment.day} {moment:%B %Y, %H:%M} UTC"
+
+
 @lru_cache(maxsize=1)
 def template_environment() -> jinja2.Environment:
     """The one Jinja environment: the service's templates, then GOV.UK Frontend's macros."""
@@ -40,6 +52,7 @@ def template_environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    environment.filters["when"] = when
     environment.globals.update(
         assetPath=GOVUK_ASSETS_URL, static_url=GOVUK_STATIC_URL, serviceName=SERVICE_NAME,
     )

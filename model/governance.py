@@ -20,6 +20,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from data_contracts.vocab import AGENCIES, PRESENTING_NEEDS
 from pipelines.manifest import SPECS_BY_NAME
 
+# The metrics a model version is summed up by: stored with each model (`model.workflow`)
+# and shown to the governance board.
+HEADLINE_METRICS = ("test_roc_auc", "test_average_precision", "test_brier", "test_ece",
+                    "baseline_roc_auc")
+
 
 class GovernanceError(ValueError):
     """The governance settings file is missing, unreadable or inconsistent."""

@@ -24,7 +24,7 @@ from model.data import PreparedExtract, prepare_extract
 from model.fairness import FAIRNESS_DIR, FairnessAudit, audit_fairness
 from model.fairness_report import ReportRenderer, audit_frame, fairness_files
 from model.golden import build_golden_set
-from model.governance import load_governance
+from model.governance import HEADLINE_METRICS, load_governance
 from model.importance import global_importance
 from model.monitor_run import reference_for
 from model.monitoring_reference import METADATA_KEY as MONITORING_KEY
@@ -131,9 +131,7 @@ def train_and_register(input_dir: Path, *, registry: ModelRegistry, experiment: 
                          governance=governance, governance_text=governance_text, config=config)
     result.model.metadata |= trained_on(prepared.extract_date) | {
         "extract_fingerprint": prepared.fingerprint,
-        "headline_metrics": {k: result.metrics[k] for k in
-                             ("test_roc_auc", "test_average_precision", "test_brier", "test_ece",
-                              "baseline_roc_auc")},
+        "headline_metrics": {k: result.metrics[k] for k in HEADLINE_METRICS},
     }
     result.model.metadata[MONITORING_KEY] = _monitoring_reference(result, prepared)
     seconds["fit"] = time.perf_counter() - started - seconds["prepare"]

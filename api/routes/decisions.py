@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.audit import AuditEvent, commit_with_audit, request_hash
-from api.auth import TriageUser
+from api.auth import Principal, TriageUser
 from api.routes.deps import SessionDep
 from api.routes.errors import invalid_request
 from api.routes.scores import AUTH_RESPONSES
@@ -51,11 +51,14 @@ def _check_previous(session: Session, decision: DecisionIn) -> None:
         )
 
 
-@router.post("/decisions", status_code=status.HTTP_201_CREATED, responses=_RESPONSES)
-def record_decision(
-    decision: DecisionIn, principal: TriageUser, session: SessionDep
-) -> DecisionOut:
-    """Record a decision; a change is a new decision naming the one it replaces."""
+def save_decision(session: Session, decision: DecisionIn, principal: Principal) -> Decision:
+    """Check and store a decision with its audit entry (the API's route and the case page).
+
+    Raises:
+        HTTPException: 404 when the referral was never scored; 409 when the decision
+            does not replace the latest one.
+        RequestValidationError: A reason is missing where one is required.
+    """
     score = repository.latest_score(session, decision.referral_id)
     if score is None:
         raise HTTPException(
@@ -92,4 +95,13 @@ def record_decision(
                  if decision.previous_decision_id is None
                  else "another decision replaced the same one first")
         raise HTTPException(status.HTTP_409_CONFLICT, f"{raced}; reload") from exc
+    return row
+
+
+@router.post("/decisions", status_code=status.HTTP_201_CREATED, responses=_RESPONSES)
+def record_decision(
+    decision: DecisionIn, principal: TriageUser, session: SessionDep
+) -> DecisionOut:
+    """Record a decision; a change is a new decision naming the one it replaces."""
+    row = save_decision(session, decision, principal)
     return DecisionOut.model_validate(row, from_attributes=True)

@@ -6,12 +6,12 @@ from __future__ import annotations
 import logging
 import traceback
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.batching import BatchStopped
@@ -96,8 +96,10 @@ class SafeErrorMiddleware:
     never the exception message or the request, which may carry case details.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp,
+                 html_page: Callable[[Scope, str], Response | None] | None = None) -> None:
         self.app = app
+        self.html_page = html_page  # a page for browsers (`api.web.errors`); None: JSON
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -124,7 +126,8 @@ class SafeErrorMiddleware:
             logger.error("unhandled %s [error %s]\n%s", type(exc).__name__, error_id, frames)
             if started:
                 raise
-            response = JSONResponse(
+            page = self.html_page(scope, error_id) if self.html_page else None
+            response = page or JSONResponse(
                 status_code=500, content={"detail": "internal error", "error_id": error_id}
             )
             await response(scope, receive, send)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from api.audit import AuditEvent, commit_with_audit, request_hash
 from api.auth import AuditReader, CaseReader, Principal
@@ -24,7 +27,7 @@ from api.schemas import (
     StoredScore,
 )
 from api.store import repository
-from api.store.models import AuditEntry
+from api.store.models import AuditEntry, Decision, Score
 
 router = APIRouter(prefix="/v1", tags=["records"])
 
@@ -44,6 +47,26 @@ def _view_event(
     )
 
 
+def record_case_view(
+    session: Session, request: Request, principal: Principal, referral_id: str
+) -> tuple[Sequence[Score], Sequence[Decision]]:
+    """A referral's scores and decisions, oldest first; the view is in the audit trail
+    (the API's case view and the case page both read a case through this)."""
+    scores = repository.scores_for(session, referral_id)
+    decisions = repository.decisions_for(session, referral_id)
+    event = _view_event(
+        request,
+        principal,
+        "case_view",
+        referral_id=referral_id,
+        model_version=scores[-1].model_version if scores else None,
+        details={"found": bool(scores or decisions), "scores": len(scores),
+                 "decisions": len(decisions)},
+    )
+    commit_with_audit(session, [event])
+    return scores, decisions
+
+
 @router.get(
     "/referrals/{referral_id}",
     responses={**AUTH_RESPONSES, 404: {"model": Problem, "description": "Nothing held"}},
@@ -52,18 +75,8 @@ def view_referral(
     referral_id: ReferralIdPath, request: Request, principal: CaseReader, session: SessionDep
 ) -> ReferralView:
     """A referral's scores, explanations and decisions; every view is audited."""
-    scores = repository.scores_for(session, referral_id)
-    decisions = repository.decisions_for(session, referral_id)
+    scores, decisions = record_case_view(session, request, principal, referral_id)
     found = bool(scores or decisions)
-    event = _view_event(
-        request,
-        principal,
-        "case_view",
-        referral_id=referral_id,
-        model_version=scores[-1].model_version if scores else None,
-        details={"found": found, "scores": len(scores), "decisions": len(decisions)},
-    )
-    commit_with_audit(session, [event])
     if not found:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"nothing held for {referral_id!r}")
     return ReferralView(
@@ -81,11 +94,48 @@ def view_referral(
     )
 
 
-def _as_utc(moment: datetime) -> datetime:
+def as_utc(moment: datetime) -> datetime:
     """Timestamps are stored in UTC; a time without a zone is taken to be UTC."""
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """What to look for in the audit trail (None: anything)."""
+
+    user: str | None = None
+    referral_id: str | None = None
+    model_version: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def find_audit_entries(session: Session, wanted: AuditFilter, *, after_seq: int, limit: int
+                       ) -> Sequence[AuditEntry]:
+    """Audit entries after `after_seq` matching `wanted`, in sequence order (the API's
+    audit route and the audit page both search through this)."""
+    query = select(AuditEntry).where(AuditEntry.seq > after_seq)
+    if wanted.user is not None:
+        query = query.where(AuditEntry.user_name == wanted.user)
+    if wanted.referral_id is not None:
+        query = query.where(AuditEntry.referral_id == wanted.referral_id)
+    if wanted.model_version is not None:
+        query = query.where(AuditEntry.model_version == wanted.model_version)
+    if wanted.since is not None:
+        query = query.where(AuditEntry.created_at >= as_utc(wanted.since))
+    if wanted.until is not None:
+        query = query.where(AuditEntry.created_at <= as_utc(wanted.until))
+    return session.scalars(query.order_by(AuditEntry.seq).limit(limit)).all()
+
+
+def record_audit_view(session: Session, request: Request, principal: Principal, *,
+                      entries: int) -> None:
+    """Put a reading of the audit trail in the audit trail."""
+    commit_with_audit(
+        session, [_view_event(request, principal, "audit_view", details={"entries": entries})]
+    )
 
 
 @router.get("/audit", responses=AUTH_RESPONSES)
@@ -102,21 +152,9 @@ def read_audit(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> AuditPage:
     """Audit entries in sequence order, filtered, a page at a time (reading is audited too)."""
-    query = select(AuditEntry).where(AuditEntry.seq > after_seq)
-    if user is not None:
-        query = query.where(AuditEntry.user_name == user)
-    if referral_id is not None:
-        query = query.where(AuditEntry.referral_id == referral_id)
-    if model_version is not None:
-        query = query.where(AuditEntry.model_version == model_version)
-    if since is not None:
-        query = query.where(AuditEntry.created_at >= _as_utc(since))
-    if until is not None:
-        query = query.where(AuditEntry.created_at <= _as_utc(until))
-    rows = session.scalars(query.order_by(AuditEntry.seq).limit(limit + 1)).all()
+    rows = find_audit_entries(session, AuditFilter(user, referral_id, model_version, since, until),
+                              after_seq=after_seq, limit=limit + 1)
     page = [AuditEntryOut.model_validate(r, from_attributes=True) for r in rows[:limit]]
-    commit_with_audit(
-        session, [_view_event(request, principal, "audit_view", details={"entries": len(page)})]
-    )
+    record_audit_view(session, request, principal, entries=len(page))
     next_after = page[-1].seq if len(rows) > limit else None
     return AuditPage(entries=page, next_after_seq=next_after)

@@ -86,6 +86,7 @@ def _store_and_audit(
             "rag": result.rag,
             "result": JsonText(result.model_dump_json()),
             "user_name": principal.name,
+            "presenting_need": asked.case.referral.presenting_need,
             "created_at": utcnow(),
         })
         events.append(

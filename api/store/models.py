@@ -67,6 +67,8 @@ class Score(Base):
     result: Mapped[JSONDict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     user_name: Mapped[str] = mapped_column(String(100))
+    # The referral's presenting need (null in scores stored before it was kept).
+    presenting_need: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class Decision(Base):

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, case, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from api.store.models import Decision, Score, User, utcnow
@@ -76,3 +77,65 @@ def current_decisions(session: Session) -> list[tuple[object, ...]]:
              .where(Decision.id.not_in(superseded))
              .order_by(Decision.id))
     return [tuple(row) for row in session.execute(query).all()]
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A referral awaiting a decision: its newest score, and when it was first scored
+    (its arrival: scoring it again does not restart its clock)."""
+
+    score: Score
+    arrived: datetime
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    """One page of the triage queue and how many referrals wait in all."""
+
+    waiting: Sequence[Waiting]
+    total: int
+
+
+def _awaiting_decision(bands: Sequence[str], need: str | None) -> Select[Score]:
+    """The newest score of each referral that has no decision, filtered."""
+    newer = aliased(Score)
+    query = select(Score).where(
+        ~exists().where(newer.referral_id == Score.referral_id, newer.id > Score.id),
+        ~exists().where(Decision.referral_id == Score.referral_id))
+    if bands:
+        query = query.where(Score.band.in_(bands))
+    if need:
+        query = query.where(Score.presenting_need == need)
+    return query
+
+
+def triage_queue(session: Session, *, urgency: Sequence[str], bands: Sequence[str] = (),
+                 need: str | None = None, offset: int = 0, limit: int = 25) -> QueuePage:
+    """Scored referrals awaiting a decision: most urgent band first, then longest waiting.
+
+    Args:
+        session: An open session.
+        urgency: Band names, most urgent first (bands not named come last).
+        bands: Only these bands (all when empty).
+        need: Only this presenting need (all when None).
+        offset: Referrals to skip (paging).
+        limit: The most referrals on the page.
+    """
+    query = _awaiting_decision(bands, need)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rank = case({name: index for index, name in enumerate(urgency)}, value=Score.band,
+                else_=len(urgency))
+    first = aliased(Score)
+    arrived = (select(func.min(first.created_at)).where(first.referral_id == Score.referral_id)
+               .scalar_subquery())
+    rows = session.execute(query.add_columns(arrived).order_by(rank, arrived, Score.id)
+                           .offset(offset).limit(limit)).all()
+    return QueuePage(waiting=[Waiting(score, when) for score, when in rows], total=total)
+
+
+def decision_outcomes(session: Session) -> Sequence[tuple[str, str, str]]:
+    """(model version, service's RAG, practitioner's RAG) of every decision, oldest first."""
+    rows = session.execute(
+        select(Score.model_version, Score.rag, Decision.practitioner_rag)
+        .join(Score, Decision.score_id == Score.id).order_by(Decision.id)).all()
+    return [(version, service, practitioner) for version, service, practitioner in rows]

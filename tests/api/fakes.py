@@ -8,6 +8,7 @@ from typing import Any
 from api.case_payload import CasePayload
 from api.schemas import Factor, ScoreResult
 from data_contracts.vocab import AGENCIES
+from model.registry import VersionInfo
 
 _BANDS = ((5, "low", "green", "within 5 working days"), (12, "medium", "amber", "within 24 hours"))
 
@@ -66,3 +67,15 @@ class FakeScorer:
 
     def model_info(self) -> dict[str, Any]:
         return {"name": self.name, "version": self.version, "intended_use": "tests only"}
+
+
+def fake_versions() -> list[VersionInfo]:
+    """Two registered versions, the newer the champion, as the governance pages list them."""
+    metrics = {"test_roc_auc": 0.81, "test_average_precision": 0.42, "test_brier": 0.07,
+               "test_ece": 0.01, "baseline_roc_auc": 0.66}
+    return [
+        VersionInfo("fake-model", "7", ("champion",), 1_764_800_000_000, "run7", "source7", {},
+                    metrics),
+        VersionInfo("fake-model", "6", (), 1_764_700_000_000, "run6", "source6", {},
+                    {name: value * 0.97 for name, value in metrics.items()}),
+    ]

@@ -28,7 +28,7 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, Route
 from api.app import create_app
 from api.store import init_db
 from tests.api.conftest import issue_keys, make_settings
-from tests.api.fakes import FakeScorer
+from tests.api.fakes import FakeScorer, fake_versions
 
 CHROMIUM = Path(os.environ.get("SAFEGUARD_CHROMIUM", "/usr/bin/chromium"))
 SERVICE_HOST = "safeguard.test"
@@ -63,6 +63,7 @@ def served_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApp]:
     settings = make_settings(url)
     keys, _ = issue_keys(settings)
     app = create_app(settings, FakeScorer())
+    app.state.model_versions = fake_versions
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
@@ -117,6 +118,11 @@ class OfflinePage:
             route.abort("blockedbyclient")
             return
         route.continue_()
+
+    def expected_status(self, code: int) -> None:
+        """Forget Chromium's console line about a page answered with `code`, which the
+        test asked for (an error page, a form shown again with its errors)."""
+        self.errors = [error for error in self.errors if f"status of {code} " not in error]
 
     def console(self, message: ConsoleMessage) -> None:
         if message.type == "error":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from playwright.sync_api import Locator, Page
 
 from tests.browser.conftest import OfflinePage
@@ -55,3 +57,128 @@ class ApiDocsPage:
         result.wait_for(state="visible")
         status = result.locator(".response-col_status").inner_text().strip()
         return status, result.locator(".response-col_description").inner_text()
+
+
+# --- The web pages (api/web) ---
+
+AXE_SOURCE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
+WIDTHS = {"desktop": 1280, "mobile": 390}
+_BLOCKING = ("serious", "critical")
+
+
+def accessibility_problems(page: Page) -> list[str]:
+    """axe-core's serious and critical violations on the page (WCAG 2.1 A and AA rules)."""
+    if not AXE_SOURCE.is_file():
+        raise AssertionError(f"axe-core is missing at {AXE_SOURCE}: `make assets` installs it")
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE_SOURCE.read_text(encoding="utf-8") + "\n;undefined")
+    violations = page.evaluate("""async () => (await axe.run(document, {runOnly: {type: "tag",
+        values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]}})).violations
+        .map(v => ({id: v.id, impact: v.impact, help: v.help,
+                    targets: v.nodes.map(n => n.target.join(" "))}))""")
+    return [f"{v['impact']}: {v['id']} ({v['help']}) at {v['targets']}"
+            for v in violations if v["impact"] in _BLOCKING]
+
+
+def check_page(page: Page, name: str) -> None:
+    """At both widths: no serious or critical axe violation, and a full-page screenshot
+    saved as test-output/screenshots/<name>-<width>.png."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    problems: list[str] = []
+    for label, width in WIDTHS.items():
+        page.set_viewport_size({"width": width, "height": 900})
+        problems += [f"{label}: {problem}" for problem in accessibility_problems(page)]
+        page.screenshot(path=str(SCREENSHOTS / f"{name}-{label}.png"), full_page=True)
+    page.set_viewport_size({"width": WIDTHS["desktop"], "height": 900})
+    assert problems == [], f"accessibility problems on the {name} page"
+
+
+class SignInPage:
+    """`/sign-in`: the API key field."""
+
+    path = "/sign-in"
+
+    def __init__(self, offline: OfflinePage) -> None:
+        self.page: Page = offline.open(self.path)
+
+    def sign_in(self, key: str) -> None:
+        self.page.get_by_label("API key").fill(key)
+        with self.page.expect_navigation():
+            self.page.get_by_role("button", name="Sign in").click()
+
+    def error_summary(self) -> str:
+        return self.page.locator(".govuk-error-summary").inner_text()
+
+
+class QueuePage:
+    """`/queue`: referrals awaiting a decision."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+
+    def referral_ids(self) -> list[str]:
+        links = self.page.locator("table tbody th a")
+        links.first.wait_for()
+        return links.all_inner_texts()
+
+    def open_case(self, referral_id: str) -> CasePage:
+        with self.page.expect_navigation():
+            self.page.get_by_role("link", name=referral_id, exact=True).click()
+        return CasePage(self.page)
+
+
+class CasePage:
+    """`/cases/{id}`: the score, its explanation, the decision form and history."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+
+    def heading(self) -> str:
+        return self.page.locator("h1").inner_text()
+
+    def band(self) -> str:
+        return self.page.locator(".govuk-summary-list .govuk-tag").first.inner_text()
+
+    def record_decision(self, *, rag: str, next_step: str, reason: str = "") -> None:
+        self.page.get_by_label(rag, exact=True).check()
+        self.page.get_by_label("Next step").fill(next_step)
+        self.page.get_by_label("Reason").fill(reason)
+        with self.page.expect_navigation():
+            self.page.get_by_role("button", name="Record decision").click()
+
+    def error_summary(self) -> str:
+        return self.page.locator(".govuk-error-summary").inner_text()
+
+    def history(self) -> str:
+        return self.page.locator("#history ~ ol").inner_text()
+
+
+class GovernancePage:
+    """`/governance`: model versions and override rates."""
+
+    path = "/governance"
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+
+    def versions(self) -> list[str]:
+        return self.page.locator("table").first.locator("tbody th").all_inner_texts()
+
+
+class AuditPage:
+    """`/governance/audit`: the chain's status and a search of its entries."""
+
+    path = "/governance/audit"
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+
+    def status(self) -> str:
+        return self.page.locator("h2:has-text('Verification') + *").inner_text()
+
+    def search_referral(self, referral_id: str) -> list[str]:
+        self.page.get_by_label("Referral").fill(referral_id)
+        with self.page.expect_navigation():
+            self.page.get_by_role("button", name="Search").click()
+        return self.page.locator("table tbody tr").all_inner_texts()

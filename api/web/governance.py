@@ -1,0 +1,129 @@
+"""Pages for governance boards: model versions, override rates, approvals, the audit trail.
+
+Versions come from the model registry (`model.registry.ModelRegistry.list_versions`,
+as `safeguard model list` reads them), override rates from the store's decisions
+through the pure `model.overrides.override_rates`, the audit trail's status from
+`verify_chain` (as `safeguard audit verify`) and its search from the API's own
+(`find_audit_entries`); reading the audit trail is itself audited. Approvals, model
+cards and fairness reports are asked of `api.web.approvals` alone.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, Query, Request, status
+from fastapi.responses import Response
+
+from api.audit import verify_chain
+from api.routes.deps import SessionDep
+from api.routes.records import AuditFilter, find_audit_entries, record_audit_view
+from api.settings import Settings
+from api.store import repository
+from api.web.approvals import approval_state, model_card_url
+from api.web.pages import GovernancePage, render
+from model.governance import HEADLINE_METRICS
+from model.overrides import DecisionRecord, override_rates
+
+if TYPE_CHECKING:
+    from model.registry import VersionInfo
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(include_in_schema=False)
+
+VersionLister = Callable[[], "list[VersionInfo]"]
+VersionPath = Annotated[str, Path(pattern=r"^[0-9]{1,10}$")]
+AUDIT_PAGE_SIZE = 50
+_Text = Annotated[str | None, Query(max_length=100)]
+
+
+def registry_versions(settings: Settings) -> VersionLister:
+    """Lists the registered versions, newest first (MLflow is imported on first use)."""
+
+    def listed() -> list[VersionInfo]:
+        from model.registry import ModelRegistry
+
+        registry = ModelRegistry(settings.mlflow_tracking_uri, model_name=settings.model_name,
+                                 artifact_root=settings.mlflow_artifact_root)
+        return registry.list_versions()
+
+    return listed
+
+
+def _versions(request: Request) -> tuple[list[VersionInfo], str | None]:
+    """The registered versions, or none and why the registry could not be read."""
+    lister: VersionLister = request.app.state.model_versions
+    try:
+        return lister(), None
+    except Exception as exc:  # noqa: BLE001 - the page says the registry is unavailable
+        logger.warning("the model registry could not be read (%s)", type(exc).__name__)
+        return [], "The model registry could not be read; try again later"
+
+
+def _metrics(info: VersionInfo) -> list[tuple[str, float | None]]:
+    return [(name, info.metrics.get(name)) for name in HEADLINE_METRICS]
+
+
+@router.get("/governance")
+def governance_page(request: Request, user: GovernancePage, session: SessionDep) -> Response:
+    """The champion and other versions with headline metrics; override rates."""
+    versions, problem = _versions(request)
+    settings: Settings = request.app.state.settings
+    rates = override_rates(DecisionRecord(*row) for row in repository.decision_outcomes(session))
+    return render(request, "pages/governance.html", user=user, title="Model governance",
+                  versions=versions, problem=problem, champion_alias=settings.model_alias,
+                  metric_names=HEADLINE_METRICS, metrics_of=_metrics, rates=rates)
+
+
+def _version(request: Request, version: str) -> VersionInfo:
+    versions, problem = _versions(request)
+    found = next((info for info in versions if info.version == version), None)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND,
+                            problem or f"model version {version} is not registered")
+    return found
+
+
+@router.get("/governance/versions/{version}")
+def version_page(version: VersionPath, request: Request, user: GovernancePage,
+                 session: SessionDep) -> Response:
+    """One version: its metrics, model card, fairness report and approval."""
+    info = _version(request, version)
+    settings: Settings = request.app.state.settings
+    return render(request, "pages/version.html", user=user, title=f"Model version {version}",
+                  info=info, champion_alias=settings.model_alias,
+                  metrics=sorted(info.metrics.items()), card_url=model_card_url(version),
+                  approval=approval_state(session, version))
+
+
+@router.get("/governance/versions/{version}/approval")
+def approval_page(version: VersionPath, request: Request, user: GovernancePage,
+                  session: SessionDep) -> Response:
+    """The approval task list of a version."""
+    info = _version(request, version)
+    return render(request, "pages/approval.html", user=user,
+                  title=f"Approve model version {version}", info=info,
+                  card_url=model_card_url(version), approval=approval_state(session, version))
+
+
+@router.get("/governance/audit")
+def audit_page(
+    request: Request, user: GovernancePage, session: SessionDep,
+    user_name: _Text = None, referral_id: _Text = None, model_version: _Text = None,
+    after_seq: Annotated[int, Query(ge=0, le=2**62)] = 0,
+) -> Response:
+    """The audit trail's verification status and a search of its entries."""
+    wanted = AuditFilter(user=user_name or None, referral_id=referral_id or None,
+                         model_version=model_version or None)
+    rows = find_audit_entries(session, wanted, after_seq=after_seq, limit=AUDIT_PAGE_SIZE + 1)
+    entries = list(rows[:AUDIT_PAGE_SIZE])
+    verified = verify_chain(session)
+    record_audit_view(session, request, user.principal, entries=len(entries))
+    query: dict[str, Any] = {"user_name": user_name or "", "referral_id": referral_id or "",
+                             "model_version": model_version or ""}
+    return render(request, "pages/audit.html", user=user, title="Audit trail",
+                  entries=entries, verified=verified, query=query,
+                  next_after=entries[-1].seq if len(rows) > AUDIT_PAGE_SIZE else None)

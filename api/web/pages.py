@@ -1,0 +1,116 @@
+"""What every page shares: who is signed in, what their role may open, and rendering.
+
+A page's route declares the roles it admits as a dependency (`TriagePage`,
+`CasePage`, `GovernancePage`), as the API's routes do with `require_roles`. A
+visitor who is not signed in is sent to the sign-in page; a signed-in user whose
+role may not open the page gets the 403 page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.responses import HTMLResponse
+from starlette.datastructures import FormData
+
+from api.auth import ADMIN, DATA_SCIENTIST, GOVERNANCE, TRIAGE, Principal, key_holder_in_store
+from api.store.db import Store
+from api.templating import render_page
+from api.web.session import CSRF_FIELD, WebSession, check_csrf, read_session
+
+SIGN_IN_PATH = "/sign-in"
+_NAVIGATION: dict[str, tuple[tuple[str, str], ...]] = {
+    TRIAGE: (("/queue", "Triage queue"), ("/score", "Score a referral")),
+    GOVERNANCE: (("/governance", "Model governance"), ("/governance/audit", "Audit trail")),
+    ADMIN: (("/queue", "Triage queue"), ("/score", "Score a referral"),
+            ("/governance", "Model governance"), ("/governance/audit", "Audit trail")),
+    DATA_SCIENTIST: (),
+}
+HOME_PAGES = {TRIAGE: "/queue", ADMIN: "/queue", GOVERNANCE: "/governance",
+              DATA_SCIENTIST: "/home"}
+
+
+class SignInRequired(Exception):
+    """The page needs a signed-in user; `next_path` is where to return afterwards."""
+
+    def __init__(self, next_path: str) -> None:
+        super().__init__(next_path)
+        self.next_path = next_path
+
+
+@dataclass(frozen=True)
+class PageUser:
+    """The signed-in user of a page and their session (for its forms' CSRF token)."""
+
+    principal: Principal
+    session: WebSession
+
+
+async def signed_in_user(request: Request) -> PageUser | None:
+    """The request's signed-in user, if its session is valid and the key not revoked."""
+    session = read_session(request)
+    if session is None or session.key_id is None:
+        return None
+    store: Store = request.app.state.store
+    holder = await store.run(key_holder_in_store, store, session.key_id)
+    if holder is None:
+        return None
+    principal = Principal(name=holder.name, role=holder.role)
+    request.state.principal = principal
+    return PageUser(principal=principal, session=session)
+
+
+def page_roles(*roles: str) -> Callable[[Request], Awaitable[PageUser]]:
+    """A dependency admitting signed-in users of the given roles (sign in first; 403 else)."""
+
+    async def dependency(request: Request) -> PageUser:
+        user = await signed_in_user(request)
+        if user is None:
+            raise SignInRequired(request.url.path)
+        if user.principal.role not in roles:
+            raise HTTPException(status.HTTP_403_FORBIDDEN,
+                                f"the {user.principal.role} role may not open this page")
+        return user
+
+    return dependency
+
+
+AnyPage = Annotated[PageUser, Depends(page_roles(TRIAGE, DATA_SCIENTIST, GOVERNANCE, ADMIN))]
+TriagePage = Annotated[PageUser, Depends(page_roles(TRIAGE, ADMIN))]
+CasePage = Annotated[PageUser, Depends(page_roles(TRIAGE, GOVERNANCE, ADMIN))]
+GovernancePage = Annotated[PageUser, Depends(page_roles(GOVERNANCE, ADMIN))]
+
+
+def may_decide(user: PageUser) -> bool:
+    """Whether the user may record decisions (the API's `TriageUser` roles)."""
+    return user.principal.role in (TRIAGE, ADMIN)
+
+
+async def posted_form(request: Request, session: WebSession | None) -> FormData:
+    """The posted form, once its CSRF token is checked against the session's."""
+    form = await request.form()
+    check_csrf(session, form.get(CSRF_FIELD))
+    return form
+
+
+def navigation(role: str | None, path: str) -> list[dict[str, Any]]:
+    """The service navigation for a role, the current page marked."""
+    return [{"href": href, "text": text, "current": path == href}
+            for href, text in _NAVIGATION.get(role or "", ())]
+
+
+def render(request: Request, template: str, *, user: PageUser | None,
+           status_code: int = status.HTTP_200_OK, **context: Any) -> HTMLResponse:
+    """A page from `api/templates/`, with the user, the navigation and the CSRF token."""
+    principal = user.principal if user else None
+    html = render_page(
+        template, user=principal, csrf_field=CSRF_FIELD,
+        csrf_token=user.session.csrf if user else context.pop("csrf_token", ""),
+        navigation=navigation(principal.role if principal else None, request.url.path),
+        **context,
+    )
+    return HTMLResponse(html, status_code=status_code,
+                        headers={"Cache-Control": "no-store"})

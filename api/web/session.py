@@ -1,0 +1,113 @@
+"""The web pages' session: a signed, expiring cookie and the CSRF token tied to it.
+
+Signing in with an API key (checked exactly as the API checks it, `api.auth`) gives
+a cookie that names the user's key id and carries a random CSRF token. The cookie
+is signed (itsdangerous) with a key derived from the service's pepper, so every
+server process accepts it and nobody can forge or alter it; it expires after
+`SESSION_SECONDS` however busy it is. The key is looked up again on every request,
+so revoking a user's key (`safeguard users revoke`) ends their sessions at once,
+and the role shown is the one the store holds now.
+
+The cookie is HttpOnly, SameSite=Strict and Secure whenever the page was served
+over TLS. Every form carries the session's CSRF token in a hidden field and a
+post whose token does not match is refused (`check_csrf`), the sign-in form too
+(a visitor who is not signed in has a session with a token and no user).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, replace
+from typing import Final
+
+from fastapi import Request, Response
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+SESSION_COOKIE: Final = "safeguard_session"
+# A working shift: the cookie's signature is refused after this, whatever happens.
+SESSION_SECONDS: Final = 8 * 60 * 60
+CSRF_FIELD: Final = "csrf_token"
+_SIGNING_PURPOSE = b"safeguard web session cookie"
+
+
+class CsrfRefused(Exception):
+    """A form arrived without the CSRF token of the session that showed it."""
+
+
+@dataclass(frozen=True)
+class WebSession:
+    """What the cookie holds: the signed-in key's id (None before signing in) and the
+    CSRF token of the session's forms."""
+
+    csrf: str
+    key_id: str | None = None
+
+    @classmethod
+    def anonymous(cls) -> WebSession:
+        """A new session with a fresh CSRF token and nobody signed in."""
+        return cls(csrf=secrets.token_urlsafe(32))
+
+    def signed_in(self, key_id: str) -> WebSession:
+        """The session after signing in: a new CSRF token (never the one seen before)."""
+        return replace(self.anonymous(), key_id=key_id)
+
+
+class SessionCodec:
+    """Signs sessions into cookie values and reads them back (None when forged or old)."""
+
+    def __init__(self, pepper: str, *, max_age: int = SESSION_SECONDS) -> None:
+        key = hmac.new(pepper.encode("utf-8"), _SIGNING_PURPOSE, hashlib.sha256).hexdigest()
+        self._serializer = URLSafeTimedSerializer(key, salt="web-session")
+        self.max_age = max_age
+
+    def dumps(self, session: WebSession) -> str:
+        """The cookie value of a session."""
+        return self._serializer.dumps({"csrf": session.csrf, "key_id": session.key_id})
+
+    def loads(self, value: str | None) -> WebSession | None:
+        """The session a cookie value holds, or None if it is missing, forged or expired."""
+        if not value:
+            return None
+        try:
+            data = self._serializer.loads(value, max_age=self.max_age)
+        except BadSignature:  # SignatureExpired is a BadSignature too
+            return None
+        csrf, key_id = data.get("csrf"), data.get("key_id")
+        if not isinstance(csrf, str) or not (key_id is None or isinstance(key_id, str)):
+            return None
+        return WebSession(csrf=csrf, key_id=key_id)
+
+
+def codec_of(request: Request) -> SessionCodec:
+    """The application's session codec (`api.web.install_web` sets it)."""
+    codec: SessionCodec = request.app.state.session_codec
+    return codec
+
+
+def read_session(request: Request) -> WebSession | None:
+    """The request's session, if its cookie is valid."""
+    return codec_of(request).loads(request.cookies.get(SESSION_COOKIE))
+
+
+def write_session(request: Request, response: Response, session: WebSession) -> None:
+    """Set the session cookie on a response (Secure when the page came over TLS)."""
+    codec = codec_of(request)
+    response.set_cookie(
+        SESSION_COOKIE, codec.dumps(session), max_age=codec.max_age, path="/",
+        httponly=True, secure=request.url.scheme == "https", samesite="strict",
+    )
+
+
+def clear_session(request: Request, response: Response) -> None:
+    """Remove the session cookie."""
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True,
+                           secure=request.url.scheme == "https", samesite="strict")
+
+
+def check_csrf(session: WebSession | None, submitted: object) -> None:
+    """Refuse a form whose CSRF token is not the session's (raises `CsrfRefused`)."""
+    if session is None or not isinstance(submitted, str) or not hmac.compare_digest(
+            session.csrf.encode("utf-8"), submitted.encode("utf-8")):
+        raise CsrfRefused

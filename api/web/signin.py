@@ -1,0 +1,105 @@
+"""Signing in and out: `/`, `/sign-in`, `/sign-out` and the home page of roles without pages.
+
+The API key is checked by the API's own check (`api.auth.current_principal`), so a
+revoked key, a wrong secret and a malformed key are refused alike. Signing in and
+out are in the audit trail.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request, status
+from fastapi.responses import RedirectResponse, Response
+
+from api.audit import AuditEvent, request_hash, store_with_audit
+from api.auth import Principal, current_principal
+from api.store.db import Store
+from api.web.pages import HOME_PAGES, SIGN_IN_PATH, AnyPage, posted_form, render, signed_in_user
+from api.web.session import WebSession, clear_session, read_session, write_session
+
+router = APIRouter(include_in_schema=False)
+
+
+def _safe_next(path: object) -> str | None:
+    """A path on this service to return to after signing in (never another site's)."""
+    if isinstance(path, str) and path.startswith("/") and not path.startswith(("//", "/\\")):
+        return path
+    return None
+
+
+async def _audit(request: Request, principal: Principal, action: str) -> None:
+    store: Store = request.app.state.store
+    event = AuditEvent(user_name=principal.name, role=principal.role, action=action,
+                       request_hash=request_hash({"method": request.method,
+                                                  "path": request.url.path}),
+                       details={"via": "web"})
+    await store.write(store_with_audit, store.engine, [event])
+
+
+@router.get("/")
+async def home(request: Request) -> RedirectResponse:
+    """The signed-in user's home page, or the sign-in page."""
+    user = await signed_in_user(request)
+    target = HOME_PAGES.get(user.principal.role, "/home") if user else SIGN_IN_PATH
+    return RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
+
+
+def _sign_in_page(request: Request, session: WebSession, *, error: str | None = None,
+                  next_path: str | None = None, signed_out: bool = False) -> Response:
+    response = render(
+        request, "pages/sign_in.html", user=None, title="Sign in", csrf_token=session.csrf,
+        error=error, next_path=next_path, signed_out=signed_out,
+        status_code=status.HTTP_401_UNAUTHORIZED if error else status.HTTP_200_OK)
+    write_session(request, response, session)
+    return response
+
+
+@router.get(SIGN_IN_PATH)
+async def sign_in_form(request: Request, next: str | None = None, signed_out: bool = False
+                       ) -> Response:
+    """The sign-in form (a visitor's session, for its CSRF token, starts here)."""
+    session = read_session(request) or WebSession.anonymous()
+    return _sign_in_page(request, session, next_path=_safe_next(next), signed_out=signed_out)
+
+
+@router.post(SIGN_IN_PATH)
+async def sign_in(request: Request) -> Response:
+    """Check the key as the API does; a valid one gives a new signed-in session."""
+    session = read_session(request)
+    form = await posted_form(request, session)
+    assert session is not None  # posted_form refuses a post without one
+    next_path = _safe_next(form.get("next"))
+    key = form.get("api_key")
+    store: Store = request.app.state.store
+    try:
+        principal = await current_principal(request, store, None,
+                                            key if isinstance(key, str) and key else None)
+    except HTTPException:
+        return _sign_in_page(request, session, next_path=next_path,
+                             error="Enter a valid API key: this one is not recognised, "
+                                   "or has been revoked")
+    key_id = str(key).strip().partition(".")[0]
+    await _audit(request, principal, "sign_in")
+    target = next_path or HOME_PAGES.get(principal.role, "/home")
+    response = RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
+    write_session(request, response, session.signed_in(key_id))
+    return response
+
+
+@router.post("/sign-out")
+async def sign_out(request: Request) -> Response:
+    """End the session (its cookie is removed) and return to the sign-in page."""
+    session = read_session(request)
+    await posted_form(request, session)
+    user = await signed_in_user(request)
+    if user is not None:
+        await _audit(request, user.principal, "sign_out")
+    response = RedirectResponse(f"{SIGN_IN_PATH}?signed_out=true",
+                                status_code=status.HTTP_303_SEE_OTHER)
+    clear_session(request, response)
+    return response
+
+
+@router.get("/home")
+def role_home(request: Request, user: AnyPage) -> Response:
+    """The home page of a role with no pages of its own (it uses the API)."""
+    return render(request, "pages/home.html", user=user, title="Your account")

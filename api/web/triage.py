@@ -1,0 +1,195 @@
+"""Pages for triage staff: the queue, a case, recording a decision, scoring a referral.
+
+Each goes through the code the API uses: the queue through the store's queries, a
+case view through `record_case_view` (audited as the API's views are), a decision
+through `save_decision`, a new referral through the scoring batcher.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from api.audit import sha256_hex
+from api.case_payload import CasePayload
+from api.routes.decisions import save_decision
+from api.routes.deps import SessionDep
+from api.routes.records import ReferralIdPath, record_case_view
+from api.routes.scores import ScoreRequest
+from api.schemas import DecisionIn, ScoreResult
+from api.store import repository
+from api.store.models import utcnow
+from api.web.pages import CasePage, PageUser, TriagePage, may_decide, posted_form, render
+from api.web.views import RAG_NAMES, BandTag, case_context, error_location, queue_row
+from data_contracts.vocab import PRESENTING_NEEDS
+from model.governance import GovernanceSettings
+
+router = APIRouter(include_in_schema=False)
+
+PAGE_SIZE = 25
+_DECISION_MESSAGES = {
+    "practitioner_rag": "Select the RAG rating you decide on",
+    "next_step": "Enter the next step",
+    "reason": "Enter the reason your decision differs from the service's band",
+}
+
+
+def _bands(request: Request) -> list[BandTag]:
+    """The governance bands, most urgent first."""
+    governance: GovernanceSettings = request.app.state.governance
+    return [BandTag(band.name, band.rag) for band in reversed(governance.bands)]
+
+
+@router.get("/queue")
+def queue_page(
+    request: Request, user: TriagePage, session: SessionDep,
+    band: Annotated[list[str] | None, Query(max_length=10)] = None,
+    need: Annotated[str | None, Query(max_length=64)] = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    """Referrals awaiting a decision: most urgent band first, then oldest."""
+    bands = _bands(request)
+    chosen = [name for name in band or () if name in {b.name for b in bands}]
+    chosen_need = need if need in PRESENTING_NEEDS else None
+    found = repository.triage_queue(
+        session, urgency=[b.name for b in bands], bands=chosen, need=chosen_need,
+        offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    now = utcnow()
+    pages = max(1, -(-found.total // PAGE_SIZE))
+
+    def page_link(number: int) -> str:
+        kept = [("band", name) for name in chosen]
+        kept += [("need", chosen_need)] if chosen_need else []
+        return "/queue?" + urlencode([*kept, ("page", str(number))])
+
+    return render(
+        request, "pages/queue.html", user=user, title="Triage queue",
+        rows=[queue_row(waiting, now) for waiting in found.waiting], total=found.total,
+        bands=bands, chosen_bands=chosen, needs=PRESENTING_NEEDS, chosen_need=chosen_need,
+        page=page, pages=pages, page_link=page_link)
+
+
+def _case_page(request: Request, user: PageUser, session: SessionDep, referral_id: str, *,
+               errors: dict[str, str] | None = None, form: dict[str, Any] | None = None,
+               status_code: int = status.HTTP_200_OK) -> Response:
+    scores, decisions = record_case_view(session, request, user.principal, referral_id)
+    if not scores:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no score is held for this referral")
+    result = ScoreResult.model_validate(scores[-1].result)
+    return render(
+        request, "pages/case.html", user=user, title=f"Referral {referral_id}",
+        referral_id=referral_id, scored_at=scores[-1].created_at, decisions=decisions,
+        latest_decision=decisions[-1] if decisions else None, may_decide=may_decide(user),
+        rag_names=RAG_NAMES, errors=errors or {}, form=form or {},
+        recorded=request.query_params.get("recorded") == "true",
+        status_code=status_code, **case_context(result))
+
+
+@router.get("/cases/{referral_id}")
+def case_page(referral_id: ReferralIdPath, request: Request, user: CasePage,
+              session: SessionDep) -> Response:
+    """A scored referral: score, band, explanation, the decision form and history."""
+    return _case_page(request, user, session, referral_id)
+
+
+_STALE = ("Another decision was recorded on this referral while you were deciding: "
+          "check the history below, then record yours again")
+
+
+def _decision_errors(exc: ValidationError | RequestValidationError) -> dict[str, str]:
+    """Each field's first problem, in the words of the form (never the value sent)."""
+    errors: dict[str, str] = {}
+    for error in exc.errors():
+        field = next((str(part) for part in reversed(error.get("loc", ()))
+                      if isinstance(part, str) and part != "body"), "")
+        if field == "previous_decision_id":
+            errors.setdefault("history", _STALE)
+        else:
+            errors.setdefault(field, _DECISION_MESSAGES.get(field, str(error.get("msg"))))
+    return errors
+
+
+def _decide(request: Request, user: PageUser, session: SessionDep, referral_id: str,
+            fields: dict[str, str]) -> Response:
+    latest = repository.latest_score(session, referral_id)
+    previous = fields["previous_decision_id"]
+    try:
+        decision = DecisionIn.model_validate({
+            "referral_id": referral_id, "practitioner_rag": fields["practitioner_rag"],
+            "next_step": fields["next_step"],
+            "agrees_with_band": latest is not None and fields["practitioner_rag"] == latest.rag,
+            "reason": fields["reason"] or None,
+            "previous_decision_id": int(previous) if previous.isdigit() else None})
+        save_decision(session, decision, user.principal)
+    except (ValidationError, RequestValidationError) as exc:
+        return _case_page(request, user, session, referral_id, errors=_decision_errors(exc),
+                          form=fields, status_code=status.HTTP_400_BAD_REQUEST)
+    except HTTPException as exc:
+        if exc.status_code != status.HTTP_409_CONFLICT:
+            raise
+        return _case_page(request, user, session, referral_id, errors={"history": _STALE},
+                          form=fields, status_code=status.HTTP_409_CONFLICT)
+    return RedirectResponse(f"/cases/{referral_id}?recorded=true#history",
+                            status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/cases/{referral_id}/decisions")
+async def record_decision_page(referral_id: ReferralIdPath, request: Request, user: TriagePage,
+                               session: SessionDep) -> Response:
+    """Record a decision through the API's own path; errors return to the form."""
+    form = await posted_form(request, user.session)
+    fields = {name: str(form.get(name) or "") for name in
+              ("practitioner_rag", "next_step", "reason", "previous_decision_id")}
+    # The store's calls block: they run in the thread pool, as the API's decision route does.
+    return await run_in_threadpool(_decide, request, user, session, referral_id, fields)
+
+
+@router.get("/score")
+def score_form(request: Request, user: TriagePage) -> Response:
+    """Upload or paste a referral's case payload to score it."""
+    return render(request, "pages/score.html", user=user, title="Score a referral")
+
+
+async def _payload_bytes(request: Request, user: PageUser) -> bytes:
+    form = await posted_form(request, user.session)
+    upload = form.get("case_file")
+    if upload is not None and not isinstance(upload, str):
+        data = await upload.read()
+        if data.strip():
+            return data
+    pasted = form.get("case_json")
+    return pasted.encode("utf-8") if isinstance(pasted, str) else b""
+
+
+@router.post("/score")
+async def score_referral(request: Request, user: TriagePage) -> Response:
+    """Validate and score the case; problems are listed by record and field."""
+    body = await _payload_bytes(request, user)
+    if not body.strip():
+        problems = [{"record": "Case", "field": "case_file",
+                     "message": "Upload a case file or paste the case"}]
+        return _score_problems(request, user, problems)
+    try:
+        case = CasePayload.model_validate_json(body)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_url=False, include_input=False):
+            record, field = error_location(error["loc"])
+            problems.append({"record": record, "field": field, "message": error["msg"]})
+        return _score_problems(request, user, problems)
+    batcher = request.app.state.score_batcher
+    result = await batcher.submit(ScoreRequest(user.principal, case, sha256_hex(body)))
+    return RedirectResponse(f"/cases/{result.referral_id}",
+                            status_code=status.HTTP_303_SEE_OTHER)
+
+
+def _score_problems(request: Request, user: PageUser, problems: list[dict[str, str]]
+                    ) -> Response:
+    return render(request, "pages/score.html", user=user, title="Score a referral",
+                  problems=problems, status_code=status.HTTP_400_BAD_REQUEST)

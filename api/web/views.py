@@ -1,0 +1,160 @@
+"""What the triage pages show, worked out from stored scores: plain data for templates.
+
+Bands' colours are GOV.UK tag classes with the band's name as text (never colour
+alone); waiting times are compared with the band's response timescale; factors
+and agencies become bars whose width is a class (`sg-bar--w0` to `sg-bar--w100`, in
+steps of 5): the Content-Security-Policy allows no inline style.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from api.routes.records import as_utc
+from api.schemas import Factor, ScoreResult
+from api.store.repository import Waiting
+from model.timescales import response_hours
+
+RAG_TAGS = {"red": "govuk-tag--red", "amber": "govuk-tag--orange", "green": "govuk-tag--green"}
+RAG_NAMES = {"red": "Red", "amber": "Amber", "green": "Green"}
+
+
+def duration_text(hours: float) -> str:
+    """A duration in words: minutes under an hour, hours under two days, days beyond."""
+    if hours < 1:
+        minutes = max(0, int(hours * 60))
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    if hours < 48:
+        whole = int(hours)
+        return f"{whole} hour{'s' if whole != 1 else ''}"
+    days = int(hours // 24)
+    return f"{days} days"
+
+
+@dataclass(frozen=True)
+class BandTag:
+    """A band as shown: its name as text, the tag class giving its colour."""
+
+    name: str
+    rag: str
+
+    @property
+    def tag_class(self) -> str:
+        """The GOV.UK tag colour class of the band's RAG."""
+        return RAG_TAGS.get(self.rag, "govuk-tag--grey")
+
+    @property
+    def label(self) -> str:
+        """The text of the tag: the band and its RAG in words."""
+        return f"{self.name.capitalize()} ({RAG_NAMES.get(self.rag, self.rag)})"
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """One referral in the triage queue."""
+
+    referral_id: str
+    score: int
+    band: BandTag
+    presenting_need: str | None
+    arrived: datetime
+    waited_hours: float
+    due_hours: float | None
+    timescale: str
+
+    @property
+    def waited(self) -> str:
+        """How long the referral has waited, in words."""
+        return duration_text(self.waited_hours)
+
+    @property
+    def overdue(self) -> bool:
+        """Whether it has waited longer than its band's response timescale allows."""
+        return self.due_hours is not None and self.waited_hours > self.due_hours
+
+    @property
+    def time_left(self) -> str:
+        """Time left, or how long overdue, against the band's timescale."""
+        if self.due_hours is None:
+            return "No deadline in the timescale"
+        remaining = self.due_hours - self.waited_hours
+        if remaining < 0:
+            return f"Overdue by {duration_text(-remaining)}"
+        return f"{duration_text(remaining)} left"
+
+
+def queue_row(waiting: Waiting, now: datetime) -> QueueRow:
+    """A waiting referral as a queue row, its waiting time measured up to `now`."""
+    score = waiting.score
+    timescale = str(score.result.get("response_timescale", ""))
+    arrived = as_utc(waiting.arrived)
+    return QueueRow(
+        referral_id=score.referral_id, score=score.score, band=BandTag(score.band, score.rag),
+        presenting_need=score.presenting_need, arrived=arrived,
+        waited_hours=(now - arrived).total_seconds() / 3600,
+        due_hours=response_hours(timescale), timescale=timescale)
+
+
+@dataclass(frozen=True)
+class Bar:
+    """A bar: its label, value, width class and direction (raises or lowers the score)."""
+
+    label: str
+    value: float
+    width_class: str
+    direction: str
+    sentence: str = ""
+
+
+def _width_class(size: float, largest: float) -> str:
+    share = abs(size) / largest if largest > 0 else 0.0
+    return f"sg-bar--w{min(100, round(share * 20) * 5)}"
+
+
+def factor_bars(factors: Sequence[Factor]) -> list[Bar]:
+    """The top factors as bars scaled to the largest contribution."""
+    largest = max((abs(f.contribution) for f in factors), default=0.0)
+    return [Bar(label=f.feature, value=f.contribution, direction=f.direction,
+                width_class=_width_class(f.contribution, largest), sentence=f.sentence)
+            for f in factors]
+
+
+def agency_bars(contributions: dict[str, float]) -> list[Bar]:
+    """Contributions by agency as bars, largest first."""
+    largest = max((abs(v) for v in contributions.values()), default=0.0)
+    ordered = sorted(contributions.items(), key=lambda item: -abs(item[1]))
+    return [Bar(label=agency.replace("_", " ").capitalize(), value=value,
+                width_class=_width_class(value, largest),
+                direction="raises" if value >= 0 else "lowers") for agency, value in ordered]
+
+
+def case_context(result: ScoreResult) -> dict[str, Any]:
+    """What the case page shows about a score."""
+    return {
+        "result": result,
+        "band": BandTag(result.band, result.rag),
+        "factor_bars": factor_bars(result.top_factors),
+        "agency_bars": agency_bars(result.contributions_by_agency),
+        "agencies_not_seen": [a.replace("_", " ").capitalize() for a in result.agencies_not_seen],
+    }
+
+
+def error_location(loc: Sequence[Any]) -> tuple[str, str]:
+    """(record, field) of a validation error's location in a case payload."""
+    names = {"referral": "Referral", "events": "Event", "household_members": "Household member",
+             "previous_referrals": "Previous referral"}
+    parts = list(loc)
+    if not parts:
+        return "Case", "(the whole case)"
+    head = str(parts[0])
+    if len(parts) >= 2 and isinstance(parts[1], int):
+        record = f"{names.get(head, head)} {parts[1] + 1}"
+        rest = parts[2:]
+    elif head in names and len(parts) > 1:
+        record, rest = names[head], parts[1:]
+    else:
+        record, rest = "Case", parts
+    return record, ".".join(str(part) for part in rest) or "(the whole record)"

@@ -1,0 +1,224 @@
+"""The web pages over HTTP: sessions, CSRF, roles, audit of page views, error pages."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from typing import Any
+
+import itsdangerous.timed
+import pytest
+from fastapi.testclient import TestClient
+
+from api.store import Store, repository
+from api.web.session import SESSION_COOKIE, SESSION_SECONDS, SessionCodec, WebSession
+from tests.api import factories
+from tests.api.conftest import TEST_PEPPER, ApiEnv
+from tests.api.web_client import csrf_token, signed_in_client
+
+HTML = {"Accept": "text/html"}
+
+
+def _scored(api: ApiEnv, events: int = 15) -> str:
+    case = factories.case(events=events)
+    response = api.client.post("/v1/score", json=case, headers=api.headers("triage"))
+    assert response.status_code == 200
+    return str(case["referral"]["referral_id"])
+
+
+def _decisions(api: ApiEnv, referral_id: str) -> list[dict[str, Any]]:
+    view = api.client.get(f"/v1/referrals/{referral_id}", headers=api.headers("admin")).json()
+    return list(view["decisions"])
+
+
+def _audit_actions(api: ApiEnv, referral_id: str) -> list[str]:
+    page = api.client.get("/v1/audit", params={"referral_id": referral_id, "limit": 500},
+                          headers=api.headers("governance")).json()
+    return [entry["action"] for entry in page["entries"]]
+
+
+def test_a_decision_posted_without_its_csrf_token_is_refused(api: ApiEnv) -> None:
+    referral = _scored(api)
+    browser = signed_in_client(api.client, api.keys["triage"])
+    form = {"practitioner_rag": "red", "next_step": "strategy discussion"}
+
+    missing = browser.post(f"/cases/{referral}/decisions", data=form)
+    forged = browser.post(f"/cases/{referral}/decisions", data={**form, "csrf_token": "x" * 43})
+
+    assert missing.status_code == forged.status_code == 403
+    assert "This form had expired" in missing.text
+    assert _decisions(api, referral) == []
+
+
+def test_the_sign_in_form_needs_its_csrf_token_too(api: ApiEnv) -> None:
+    browser = TestClient(api.client.app, headers=HTML)
+    response = browser.post("/sign-in", data={"api_key": api.keys["triage"]})
+    assert response.status_code == 403
+    assert SESSION_COOKIE not in response.headers.get("set-cookie", "")
+
+
+def test_the_session_cookie_is_httponly_strict_and_secure_over_tls(api: ApiEnv) -> None:
+    for base_url, secure in (("http://testserver", False), ("https://testserver", True)):
+        browser = TestClient(api.client.app, base_url=base_url, headers=HTML)
+        token = csrf_token(browser.get("/sign-in").text)
+        response = browser.post("/sign-in", data={"api_key": api.keys["triage"],
+                                                  "csrf_token": token}, follow_redirects=False)
+        cookie = response.headers["set-cookie"].lower()
+        assert response.status_code == 303 and cookie.startswith(SESSION_COOKIE)
+        assert "httponly" in cookie and "samesite=strict" in cookie
+        assert ("; secure" in cookie) is secure
+
+
+def test_a_wrong_or_revoked_key_is_refused_with_the_error_summary(api: ApiEnv) -> None:
+    for key in ("nonsense", api.revoked_key, api.keys["triage"] + "x"):
+        browser = TestClient(api.client.app, headers=HTML)
+        token = csrf_token(browser.get("/sign-in").text)
+        response = browser.post("/sign-in", data={"api_key": key, "csrf_token": token})
+        assert response.status_code == 401
+        assert "govuk-error-summary" in response.text and "<title>Error: " in response.text
+        assert browser.get("/queue", follow_redirects=False).status_code == 303
+
+
+def test_an_expired_or_altered_cookie_sends_the_user_to_sign_in(
+    api: ApiEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session = WebSession("t", api.keys["triage"].partition(".")[0])
+    current = SessionCodec(TEST_PEPPER).dumps(session)
+    signed_at = int(time.time()) - SESSION_SECONDS - 60  # a shift and a minute ago
+    with monkeypatch.context() as patched:
+        patched.setattr(itsdangerous.timed.TimestampSigner, "get_timestamp",
+                        lambda _signer: signed_at)
+        expired = SessionCodec(TEST_PEPPER).dumps(session)
+    forged = SessionCodec("another-pepper-" + "z" * 32).dumps(session)
+    fresh = TestClient(api.client.app, headers=HTML, cookies={SESSION_COOKIE: current})
+    assert fresh.get("/queue", follow_redirects=False).status_code == 200
+    for value in (expired, forged):
+        browser = TestClient(api.client.app, headers=HTML, cookies={SESSION_COOKIE: value})
+        response = browser.get("/queue", follow_redirects=False)
+        assert response.status_code == 303
+        assert response.headers["location"] == "/sign-in?next=/queue"
+
+
+def test_revoking_a_key_ends_its_sessions(api: ApiEnv) -> None:
+    hasher_key = api.keys["data_scientist"]
+    browser = signed_in_client(api.client, hasher_key)
+    assert browser.get("/home").status_code == 200
+    store = Store(api.settings.database_url)
+    with store.session() as session:
+        user = next(u for u in repository.list_users(session)
+                    if u.key_id == hasher_key.partition(".")[0])
+        name = user.name
+    try:
+        with store.session() as session:
+            repository.revoke_user(session, name)
+            session.commit()
+        assert browser.get("/home", follow_redirects=False).status_code == 303
+    finally:
+        store.dispose()
+
+
+def test_sign_in_returns_only_to_this_services_pages(api: ApiEnv) -> None:
+    browser = TestClient(api.client.app, headers=HTML)
+    token = csrf_token(browser.get("/sign-in?next=//evil.example/").text)
+    response = browser.post("/sign-in", data={"api_key": api.keys["triage"], "csrf_token": token,
+                                              "next": "//evil.example/"}, follow_redirects=False)
+    assert response.headers["location"] == "/queue"
+
+
+def test_roles_decide_the_pages(api: ApiEnv) -> None:
+    triage = signed_in_client(api.client, api.keys["triage"])
+    governance = signed_in_client(api.client, api.keys["governance"])
+
+    assert triage.get("/governance").status_code == 403
+    assert triage.get("/governance/audit").status_code == 403
+    assert governance.get("/queue").status_code == 403
+    assert governance.get("/", follow_redirects=False).headers["location"] == "/governance"
+    assert triage.get("/", follow_redirects=False).headers["location"] == "/queue"
+    assert "Model governance" not in triage.get("/queue").text  # not in its navigation
+
+
+def test_every_page_view_of_a_case_is_audited(api: ApiEnv) -> None:
+    referral = _scored(api)
+    governance = signed_in_client(api.client, api.keys["governance"])
+
+    page = governance.get(f"/cases/{referral}")
+
+    assert page.status_code == 200 and "Record your decision" not in page.text
+    assert _audit_actions(api, referral) == ["score", "case_view"]
+
+
+def test_an_override_through_the_page_is_stored_as_the_api_stores_it(api: ApiEnv) -> None:
+    referral = _scored(api)  # high, red
+    browser = signed_in_client(api.client, api.keys["triage"])
+    token = csrf_token(browser.get(f"/cases/{referral}").text)
+    form = {"csrf_token": token, "practitioner_rag": "amber", "next_step": "partner checks"}
+
+    refused = browser.post(f"/cases/{referral}/decisions", data=form)
+    recorded = browser.post(f"/cases/{referral}/decisions",
+                            data={**form, "reason": "historic incident"})
+
+    assert refused.status_code == 400 and 'href="#reason"' in refused.text
+    assert "historic incident" in recorded.text
+    [decision] = _decisions(api, referral)
+    assert decision["agrees_with_band"] is False and decision["reason"] == "historic incident"
+    assert "decision" in _audit_actions(api, referral)
+
+
+def test_a_stale_form_does_not_overwrite_a_newer_decision(api: ApiEnv) -> None:
+    referral = _scored(api)
+    browser = signed_in_client(api.client, api.keys["triage"])
+    token = csrf_token(browser.get(f"/cases/{referral}").text)
+    form = {"csrf_token": token, "practitioner_rag": "red", "next_step": "strategy"}
+    assert browser.post(f"/cases/{referral}/decisions", data=form).status_code == 200
+
+    again = browser.post(f"/cases/{referral}/decisions", data=form)  # no previous decision named
+
+    assert again.status_code == 409 and "Another decision was recorded" in again.text
+    assert len(_decisions(api, referral)) == 1
+
+
+def test_browsers_get_error_pages_and_the_api_keeps_json(api: ApiEnv) -> None:
+    browser = signed_in_client(api.client, api.keys["triage"])
+    page = browser.get("/cases/R-never-scored")
+    api_error = browser.get("/v1/referrals/R-never-scored", headers=api.headers("triage"))
+
+    assert page.status_code == 404 and "Page not found" in page.text
+    assert api_error.status_code == 404 and api_error.json()["detail"]
+    assert api.client.get("/no-such-page").json() == {"detail": "Not Found"}
+
+
+def test_a_500_page_gives_an_error_reference_and_no_trace(api: ApiEnv) -> None:
+    app = api.client.app
+
+    def explode() -> None:
+        raise RuntimeError("secret case detail R-123")
+
+    if not any(getattr(route, "path", "") == "/test-explodes" for route in app.routes):
+        app.add_api_route("/test-explodes", explode, include_in_schema=False)
+    page = TestClient(app, headers=HTML).get("/test-explodes")
+
+    assert page.status_code == 500 and "Sorry, there is a problem" in page.text
+    assert "R-123" not in page.text and "Traceback" not in page.text
+    assert re.search(r"error reference <strong[^>]*>[0-9a-f]{32}<", page.text)
+    assert TestClient(app).get("/test-explodes").json()["detail"] == "internal error"
+
+
+def test_an_uploaded_case_file_is_scored_and_opens_its_case_page(api: ApiEnv) -> None:
+    browser = signed_in_client(api.client, api.keys["triage"])
+    token = csrf_token(browser.get("/score").text)
+    case = factories.case(events=4)
+    broken = factories.case(events=2)
+    broken["events"][1]["event_date"] = "not a date"
+
+    def upload(payload: dict[str, Any]) -> Any:
+        return browser.post("/score", data={"csrf_token": token}, follow_redirects=False,
+                            files={"case_file": ("case.json", json.dumps(payload), "text/json")})
+
+    refused, scored = upload(broken), upload(case)
+
+    assert refused.status_code == 400
+    assert re.search(r"Event 2</td>\s*<td[^>]*>event_date</td>", refused.text)
+    referral = case["referral"]["referral_id"]
+    assert scored.status_code == 303 and scored.headers["location"] == f"/cases/{referral}"
+    assert _audit_actions(api, referral) == ["score"]

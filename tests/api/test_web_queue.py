@@ -1,0 +1,85 @@
+"""The triage queue's query on SQLite and PostgreSQL: order, filters, paging."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from api.store import Decision, Score, Store, repository
+
+URGENCY = ["very high", "high", "medium", "low"]
+START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def queue_store(fresh_database_url: str) -> Iterator[Store]:
+    store = Store(fresh_database_url)
+    yield store
+    store.dispose()
+
+
+def _score(referral_id: str, band: str, *, minutes: int, need: str = "domestic_abuse") -> Score:
+    return Score(referral_id=referral_id, model_name="m", model_version="1", probability=0.5,
+                 score=10, band=band, rag="amber", result={}, user_name="t",
+                 presenting_need=need, created_at=START + timedelta(minutes=minutes))
+
+
+def _fill(store: Store) -> None:
+    with store.session() as session:
+        session.add_all([
+            _score("low-old", "low", minutes=5),
+            _score("high-new", "high", minutes=30),
+            _score("high-old", "high", minutes=10, need="mental_health"),
+            _score("very-high", "very high", minutes=40),
+            _score("decided", "very high", minutes=1),
+            _score("rescored", "very high", minutes=2),
+        ])
+        session.flush()
+        decided = session.query(Score).filter_by(referral_id="decided").one()
+        session.add(Decision(referral_id="decided", score_id=decided.id, practitioner="p",
+                             practitioner_rag="red", next_step="s", agrees_with_band=True))
+        session.add(_score("rescored", "low", minutes=50))
+        session.commit()
+
+
+def _ids(page: repository.QueuePage) -> list[str]:
+    return [waiting.score.referral_id for waiting in page.waiting]
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def test_most_urgent_band_first_then_oldest_and_decided_referrals_leave(
+    queue_store: Store,
+) -> None:
+    _fill(queue_store)
+    with queue_store.session() as session:
+        page = repository.triage_queue(session, urgency=URGENCY)
+
+    assert _ids(page) == ["very-high", "high-old", "high-new", "rescored", "low-old"]
+    assert page.total == 5
+    rescored = page.waiting[-2]
+    assert rescored.score.band == "low"  # a referral's newest score counts, once,
+    assert _aware(rescored.arrived) == START + timedelta(minutes=2)  # from its first arrival
+
+
+def test_filters_by_band_and_presenting_need_and_pages(queue_store: Store) -> None:
+    _fill(queue_store)
+    with queue_store.session() as session:
+        high = repository.triage_queue(session, urgency=URGENCY, bands=["high"])
+        need = repository.triage_queue(session, urgency=URGENCY, need="mental_health")
+        second = repository.triage_queue(session, urgency=URGENCY, offset=2, limit=2)
+
+    assert _ids(high) == ["high-old", "high-new"]
+    assert _ids(need) == ["high-old"] and need.total == 1
+    assert _ids(second) == ["high-new", "rescored"]
+    assert second.total == 5
+
+
+def test_decision_outcomes_pair_each_decision_with_its_score(queue_store: Store) -> None:
+    _fill(queue_store)
+    with queue_store.session() as session:
+        assert repository.decision_outcomes(session) == [("1", "amber", "red")]

@@ -1,0 +1,153 @@
+"""The web pages in a real browser: a triage practitioner's and a governance board's steps.
+
+Every page is checked with axe-core (no serious or critical violation) and saved as a
+screenshot at 1280 px and 390 px under test-output/screenshots/.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.api import factories
+from tests.browser.conftest import OfflinePage, ServedApp
+from tests.browser.pages import (
+    AuditPage,
+    CasePage,
+    GovernancePage,
+    QueuePage,
+    SignInPage,
+    check_page,
+)
+
+pytestmark = pytest.mark.browser
+
+
+def _score(served: ServedApp, events: int) -> str:
+    case = factories.case(events=events)
+    response = httpx.post(f"http://127.0.0.1:{served.port}/v1/score", json=case, timeout=30,
+                          headers={"Authorization": f"Bearer {served.keys['triage']}"})
+    assert response.status_code == 200, response.text
+    return str(case["referral"]["referral_id"])
+
+
+@pytest.fixture(scope="module")
+def referrals(served_app: ServedApp) -> Iterator[dict[str, str]]:
+    """Scored referrals: one per band of the fake scorer (3 events: low, 9: medium, 15: high)."""
+    yield {band: _score(served_app, events) for band, events in
+           (("low", 3), ("medium", 9), ("high", 15))}
+
+
+def _sign_in(offline: OfflinePage, role: str) -> None:
+    page = SignInPage(offline)
+    page.sign_in(offline.served.keys[role])
+
+
+def test_triage_overrides_a_band_with_a_reason_and_it_is_in_history_and_audit(
+    offline_page: OfflinePage, referrals: dict[str, str]
+) -> None:
+    check_page(SignInPage(offline_page).page, "sign-in")
+    _sign_in(offline_page, "triage")
+    page = offline_page.page
+    assert page.url.endswith("/queue")
+    queue = QueuePage(page)
+    assert referrals["high"] in queue.referral_ids()
+    check_page(page, "queue")
+
+    case = queue.open_case(referrals["high"])
+    assert case.heading() == referrals["high"]
+    assert "High" in case.band()
+    check_page(page, "case")
+
+    case.record_decision(rag="Amber", next_step="Partner checks", reason="")
+    assert "Enter the reason your decision differs" in case.error_summary()
+    assert page.title().startswith("Error: ")
+    check_page(page, "case-error")
+    offline_page.expected_status(400)
+
+    case.record_decision(rag="Amber", next_step="Partner checks",
+                         reason="Police confirm the incident was historic")
+    assert "Your decision has been recorded" in page.inner_text("main")
+    assert "Police confirm the incident was historic" in case.history()
+    assert "differs from the band" in case.history()
+
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign out").click()
+    assert "You have signed out" in page.inner_text("main")
+    _sign_in(offline_page, "governance")
+    page.goto(offline_page.served.url(AuditPage.path))
+    rows = AuditPage(page).search_referral(referrals["high"])
+    assert any("decision" in row for row in rows)
+    assert any("case view" in row for row in rows)
+    check_page(page, "audit")
+
+
+def test_a_triage_user_gets_403_on_the_governance_pages(offline_page: OfflinePage) -> None:
+    _sign_in(offline_page, "triage")
+    response = offline_page.page.goto(offline_page.served.url("/governance"))
+    assert response is not None and response.status == 403
+    assert "You do not have access to this page" in offline_page.page.inner_text("h1")
+    check_page(offline_page.page, "403")
+    offline_page.expected_status(403)
+    response = offline_page.page.goto(offline_page.served.url("/no-such-page"))
+    assert response is not None and response.status == 404
+    check_page(offline_page.page, "404")
+    offline_page.expected_status(404)
+
+
+def test_a_role_without_pages_gets_its_home_page(offline_page: OfflinePage) -> None:
+    _sign_in(offline_page, "data_scientist")
+    assert offline_page.page.url.endswith("/home")
+    assert "has no pages in this service" in offline_page.page.inner_text("main")
+    check_page(offline_page.page, "home")
+
+
+def test_governance_opens_versions_a_version_its_approval_and_the_audit_trail(
+    offline_page: OfflinePage, referrals: dict[str, str]
+) -> None:
+    _sign_in(offline_page, "governance")
+    page = offline_page.page
+    assert page.url.endswith(GovernancePage.path)
+    assert GovernancePage(page).versions() == ["Version 7", "Version 6"]
+    assert "Champion" in page.inner_text("table")
+    check_page(page, "governance")
+
+    with page.expect_navigation():
+        page.get_by_role("link", name="Version 7").click()
+    assert page.get_attribute("a:has-text('Model card of version 7')", "href") == \
+        "/v1/models/7/card"
+    check_page(page, "version")
+    with page.expect_navigation():
+        page.get_by_role("link", name="Approval task list").click()
+    assert "Approvals are not available in this build" in page.inner_text("main")
+    check_page(page, "approval")
+
+    page.goto(offline_page.served.url(AuditPage.path))
+    assert "Intact" in AuditPage(page).status()
+
+
+def test_scoring_a_pasted_case_lists_problems_then_opens_the_case(
+    offline_page: OfflinePage,
+) -> None:
+    _sign_in(offline_page, "triage")
+    page = offline_page.page
+    page.goto(offline_page.served.url("/score"))
+    check_page(page, "score")
+    broken = factories.case(events=2)
+    broken["events"][1]["event_date"] = "not a date"
+    page.get_by_label("Or paste the case (JSON)").fill(json.dumps(broken))
+    with page.expect_navigation():
+        page.get_by_role("button", name="Score referral").click()
+    problems = page.locator("#problems + div table tbody").inner_text()
+    assert "Event 2" in problems and "event_date" in problems
+    check_page(page, "score-problems")
+    offline_page.expected_status(400)
+
+    good = factories.case(events=4)
+    page.get_by_label("Or paste the case (JSON)").fill(json.dumps(good))
+    with page.expect_navigation():
+        page.get_by_role("button", name="Score referral").click()
+    assert CasePage(page).heading() == good["referral"]["referral_id"]
