@@ -17,6 +17,7 @@ from fastapi import FastAPI
 
 from api.auth import KeyHasher
 from api.docs import SWAGGER_UI_DIR, install_docs
+from api.request_limits import RequestBodyRules
 from api.routes import decisions, errors, metrics, records, scores, system
 from api.schemas import DECISION_SUPPORT_NOTICE
 from api.scoring import NoModel, Scorer
@@ -58,7 +59,6 @@ def create_app(
         title="Safeguarding risk scoring",
         version=API_VERSION,
         description=DECISION_SUPPORT_NOTICE,
-        max_body_size=settings.max_body_bytes,
         lifespan=lifespan,
         docs_url=None,  # `api.docs` serves it from the service's own files
         redoc_url=None,
@@ -81,6 +81,7 @@ def create_app(
     errors.install_error_handlers(app)
     # Added innermost first: metrics see every response, including the safe 500s,
     # and every response carries the security headers, the safe 500s too.
+    app.add_middleware(RequestBodyRules, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(errors.SafeErrorMiddleware)
     install_security_headers(app, docs_page.script_sources())
     app.add_middleware(metrics.MetricsMiddleware, metrics=app.state.metrics)

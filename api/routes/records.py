@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
@@ -11,7 +10,7 @@ from sqlalchemy import select
 from api.audit import AuditEvent, commit_with_audit, request_hash
 from api.auth import AuditReader, CaseReader, Principal
 from api.routes.deps import SessionDep
-from api.routes.scores import AUTH_RESPONSES
+from api.routes.responses import AUTH_RESPONSES, INPUT_RESPONSES
 from api.schemas import (
     REFERRAL_ID_PATTERN,
     AuditEntryOut,
@@ -21,6 +20,7 @@ from api.schemas import (
     ReferralView,
     ScoreResult,
     StoredScore,
+    UtcTime,
 )
 from api.store import repository
 from api.store.models import AuditEntry
@@ -45,7 +45,8 @@ def _view_event(
 
 @router.get(
     "/referrals/{referral_id}",
-    responses={**AUTH_RESPONSES, 404: {"model": Problem, "description": "Nothing held"}},
+    responses={**AUTH_RESPONSES, **INPUT_RESPONSES,
+               404: {"model": Problem, "description": "Nothing held"}},
 )
 def view_referral(
     referral_id: ReferralIdPath, request: Request, principal: CaseReader, session: SessionDep
@@ -80,14 +81,7 @@ def view_referral(
     )
 
 
-def _as_utc(moment: datetime) -> datetime:
-    """Timestamps are stored in UTC; a time without a zone is taken to be UTC."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
-@router.get("/audit", responses=AUTH_RESPONSES)
+@router.get("/audit", responses={**AUTH_RESPONSES, **INPUT_RESPONSES})
 def read_audit(
     request: Request,
     principal: AuditReader,
@@ -95,8 +89,8 @@ def read_audit(
     user: Annotated[str | None, Query(max_length=100)] = None,
     referral_id: Annotated[str | None, Query(max_length=100)] = None,
     model_version: Annotated[str | None, Query(max_length=100)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: UtcTime | None = None,
+    until: UtcTime | None = None,
     after_seq: Annotated[int, Query(ge=0, le=2**62)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> AuditPage:
@@ -109,9 +103,9 @@ def read_audit(
     if model_version is not None:
         query = query.where(AuditEntry.model_version == model_version)
     if since is not None:
-        query = query.where(AuditEntry.created_at >= _as_utc(since))
+        query = query.where(AuditEntry.created_at >= since)
     if until is not None:
-        query = query.where(AuditEntry.created_at <= _as_utc(until))
+        query = query.where(AuditEntry.created_at <= until)
     rows = session.scalars(query.order_by(AuditEntry.seq).limit(limit + 1)).all()
     page = [AuditEntryOut.model_validate(r, from_attributes=True) for r in rows[:limit]]
     commit_with_audit(
