@@ -16,6 +16,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from api.auth import KeyHasher
+from api.auth_limits import FailureLimits
 from api.docs import SWAGGER_UI_DIR, install_docs
 from api.request_limits import RequestBodyRules
 from api.routes import decisions, errors, metrics, records, scores, system
@@ -70,6 +71,7 @@ def create_app(
     app.state.store = store
     app.state.scorer = scorer
     app.state.key_hasher = KeyHasher(settings.api_key_pepper.get_secret_value())
+    app.state.auth_limits = FailureLimits.from_settings(settings)
     app.state.metrics = metrics.Metrics()
     app.state.metrics.set_model(scorer.name, scorer.version, ready=scorer.readiness()[0])
     app.state.score_batcher = scores.case_batcher(store, scorer, app.state.metrics)

@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     max_batch_cases: int = Field(default=1000, ge=1, le=100_000)
     max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     api_key_pepper: SecretStr = SecretStr(PLACEHOLDER_PEPPER)
+    # Failed authentications before a key id, or a client address, is refused with 429
+    # (`api.auth_limits`); counted over a window, then locked out for a while.
+    auth_failures_per_key: int = Field(default=10, ge=1)
+    auth_failures_per_address: int = Field(default=50, ge=1)
+    auth_failure_window_seconds: float = Field(default=300.0, gt=0)
+    auth_lockout_seconds: float = Field(default=300.0, gt=0)
 
     @model_validator(mode="after")
     def _refuse_unsafe_production_values(self) -> Settings:

@@ -135,7 +135,21 @@ class AuditEntry(Base):
     details: Mapped[JSONDict] = mapped_column(JSON, default=dict)
 
 
+class AuthFailures(Base):
+    """Failed authentications of one key id or one client address in the current window,
+    and until when it is locked out (`api.auth_limits`)."""
+
+    __tablename__ = "auth_failures"
+
+    scope: Mapped[str] = mapped_column(String(16), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(100), primary_key=True)
+    window_start: Mapped[datetime]
+    failures: Mapped[int] = mapped_column(Integer)
+    locked_until: Mapped[datetime | None] = mapped_column(default=None)
+
+
 # The tables themselves, for plain (Core) inserts on the scoring path.
 SCORE_TABLE = cast(Table, Score.__table__)
 USER_TABLE = cast(Table, User.__table__)
 AUDIT_TABLE = cast(Table, AuditEntry.__table__)
+AUTH_FAILURES_TABLE = cast(Table, AuthFailures.__table__)
