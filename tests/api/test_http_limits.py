@@ -1,6 +1,6 @@
 """`safeguard serve` refuses oversized request heads (api/http_limits.py): a long request
 line with 414, a long header, too many headers or a huge head with 431, quickly and in
-bounded memory, while other requests keep being answered."""
+bounded memory, while other requests keep being answered; and its log shows no secret."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ import pytest
 
 from api.http_limits import MAX_FIELDS, MAX_REQUEST_LINE
 from api.store import init_db
-from tests.api.conftest import empty_registry
+from tests.api.conftest import empty_registry, issue_keys, make_settings
 from tests.api.served import Served, call, service_env, serving
+from tests.api.test_secret_leaks import assert_nowhere, secrets_of
 
 pytestmark = pytest.mark.slow
 
@@ -122,3 +123,12 @@ def test_a_100_mb_header_is_refused_quickly_in_bounded_memory_while_others_are_s
     # The worker's peak memory grew by far less than the header (a few reads' worth).
     assert _worker_peak_rss_kib(served.log) - peak_before < 20 * 1024
     assert call(f"{served.base}/healthz")[0] == 200
+
+
+def test_the_served_log_shows_no_key_or_pepper(served: Served) -> None:
+    keys, revoked = issue_keys(make_settings(served.database_url))
+    key = keys["admin"]
+    assert call(f"{served.base}/v1/model", key=key)[0] == 200
+    assert call(f"{served.base}/v1/model", key=key[:-2] + "zz")[0] == 401
+    assert call(f"{served.base}/v1/model", key=revoked)[0] == 401
+    assert_nowhere(secrets_of([*keys.values(), revoked]), {"the log": served.log.read_text()})
