@@ -48,6 +48,8 @@ def conformance_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiEnv
     out, and its data is its own."""
     url = f"sqlite:///{tmp_path_factory.mktemp('conformance') / f'{uuid.uuid4().hex}.db'}"
     init_db(url)
+    # No lockouts (`make_settings`): schemathesis sends wrong keys on purpose, expecting
+    # 401, and a lockout's 429 would fail its check; tests/api/test_auth_limits.py has them.
     settings = make_settings(url, max_batch_cases=5, max_body_bytes=64 * 1024)
     keys, revoked = issue_keys(settings)
     with TestClient(create_app(settings, FakeScorer())) as client:
