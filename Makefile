@@ -47,7 +47,7 @@ WRK_DEBS := wrk libluajit-5.1-2 libluajit-5.1-common
 help:
 	@echo "make demo   - set up, generate an extract, train, create users, approve, promote, serve on :8000"
 	@echo "make test   - set up and run the whole test suite"
-	@echo "make lint   - ruff and mypy"
+	@echo "make lint   - ruff, mypy and the secret scan (detect-secrets, .secrets.baseline)"
 	@echo "make bench  - print speed, memory and model-quality figures"
 	@echo "make mutation - mutation testing of the promise-carrying modules (up to an hour)"
 
@@ -130,6 +130,7 @@ test: $(STAMP) $(ASSETS_STAMP) browser postgres
 lint: $(STAMP)
 	$(BIN)/ruff check data_contracts pipelines model api tests bench
 	$(BIN)/mypy
+	git ls-files -z | xargs -0 $(BIN)/detect-secrets-hook --baseline .secrets.baseline
 
 # wrk from the distribution's packages, unpacked into $(TOOLS) (no root needed)
 # when it is not installed; bench/bench_api.py looks there too.

@@ -18,7 +18,9 @@ from fastapi import FastAPI
 
 from api.audit_anchor import checkpoint_at_shutdown
 from api.auth import KeyHasher
+from api.auth_limits import FailureLimits
 from api.docs import SWAGGER_UI_DIR, install_docs
+from api.request_limits import RequestBodyRules
 from api.routes import decisions, errors, metrics, models, records, scores, subjects, system
 from api.schemas import DECISION_SUPPORT_NOTICE
 from api.scoring import NoModel, Scorer
@@ -64,7 +66,6 @@ def create_app(
         title="Safeguarding risk scoring",
         version=API_VERSION,
         description=DECISION_SUPPORT_NOTICE,
-        max_body_size=settings.max_body_bytes,
         lifespan=lifespan,
         docs_url=None,  # `api.docs` serves it from the service's own files
         redoc_url=None,
@@ -76,6 +77,7 @@ def create_app(
     app.state.store = store
     app.state.scorer = scorer
     app.state.key_hasher = KeyHasher(settings.api_key_pepper.get_secret_value())
+    app.state.auth_limits = FailureLimits.from_settings(settings)
     app.state.metrics = metrics.Metrics()
     app.state.metrics.set_model(scorer.name, scorer.version, ready=scorer.readiness()[0])
     app.state.score_batcher = scores.case_batcher(store, scorer, app.state.metrics)
@@ -89,6 +91,7 @@ def create_app(
     page_scripts = install_web(app, settings)  # after the API's handlers: it keeps them
     # Added innermost first: metrics see every response, including the safe 500s,
     # and every response carries the security headers, the safe 500s too.
+    app.add_middleware(RequestBodyRules, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(errors.SafeErrorMiddleware, html_page=server_error_page)
     install_security_headers(app, [*docs_page.script_sources(), *page_scripts])
     app.add_middleware(metrics.MetricsMiddleware, metrics=app.state.metrics)

@@ -6,6 +6,11 @@ salt and the service-wide pepper. Keys are shown once, at creation, and never
 stored. Because secrets are 256 random bits, a verified key is remembered in
 memory (as a SHA-256 digest, keyed by the stored hash) so that each request
 costs one hash, not a PBKDF2 run; revocation is still checked on every request.
+
+Every key that is not admitted that way costs one PBKDF2 run, whether its key id is
+unknown, revoked or right with a wrong secret, so the time of a refusal does not tell
+which. Failures are counted per key id and per client address, and past a limit the
+requests that would need a PBKDF2 run are refused with 429 (`api.auth_limits`).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 import secrets
 import threading
 from collections.abc import Awaitable, Callable, Sequence
@@ -25,6 +31,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from api.auth_limits import TOO_MANY_FAILURES, client_address, count_failure, seconds_locked
 from api.roles import ADMIN as ADMIN  # (the roles, re-exported for the routes)
 from api.roles import DATA_SCIENTIST as DATA_SCIENTIST
 from api.roles import GOVERNANCE as GOVERNANCE
@@ -38,6 +45,11 @@ logger = logging.getLogger(__name__)
 
 PBKDF2_ITERATIONS: Final = 120_000
 _VERIFIED_CACHE_MAX = 10_000
+# What a refusal of a key that names no user checks the secret against: the same work.
+_NO_SALT: Final = "00" * 16
+_NO_HASH: Final = "00" * 32
+# Key ids are issued as hex (`issue_key`); anything else is no key id at all.
+_KEY_ID = re.compile(r"[0-9A-Za-z_-]{1,32}")
 
 
 @dataclass(frozen=True)
@@ -77,10 +89,13 @@ class KeyHasher:
         return hmac.compare_digest(cached, hashlib.sha256(secret.encode("utf-8")).hexdigest())
 
     def verify(self, secret: str, *, salt: str, stored_hash: str) -> bool:
-        """Whether ``secret`` matches the stored hash (constant-time comparison)."""
-        known = self.verify_cached(secret, stored_hash=stored_hash)
-        if known is not None:
-            return known
+        """Whether ``secret`` matches the stored hash (constant-time comparison).
+
+        Only a match with a key verified before skips the PBKDF2 run: a mismatch costs
+        the run, as for a key never seen.
+        """
+        if self.verify_cached(secret, stored_hash=stored_hash):
+            return True
         digest = hashlib.sha256(secret.encode("utf-8")).hexdigest()
         if not hmac.compare_digest(self.hash(secret, salt), stored_hash):
             return False
@@ -89,6 +104,12 @@ class KeyHasher:
                 self._verified.clear()
             self._verified[stored_hash] = digest
         return True
+
+    def refuse(self, secret: str) -> bool:
+        """False, after the work of checking ``secret`` against a key (for a key id that
+        names no active user, so that its refusal takes as long as a wrong secret's)."""
+        hmac.compare_digest(self.hash(secret, _NO_SALT), _NO_HASH)
+        return False
 
 
 def issue_key(session: Session, hasher: KeyHasher, *, name: str, role: str) -> IssuedKey:
@@ -106,7 +127,7 @@ def issue_key(session: Session, hasher: KeyHasher, *, name: str, role: str) -> I
 def split_key(key: str) -> tuple[str, str] | None:
     """(key id, secret) of a well-formed key, else None."""
     key_id, _, secret = key.strip().partition(".")
-    if not key_id or not secret or len(key_id) > 32 or len(secret) > 128:
+    if not _KEY_ID.fullmatch(key_id) or not secret or len(secret) > 128:
         return None
     return key_id, secret
 
@@ -154,6 +175,22 @@ def key_holder_in_store(store: Store, key_id: str) -> KeyHolder | None:
     return _active(store.first_row(_KEY_HOLDER, {"key_id": key_id}))
 
 
+async def _verify_slowly(request: Request, store: Store, key_id: str, secret: str,
+                         user: KeyHolder | None) -> bool:
+    """The PBKDF2 check of a key not admitted from memory, unless its key id or the
+    caller's address is locked out (429, without the PBKDF2 run)."""
+    locked = await store.run(seconds_locked, store.engine, key_id=key_id,
+                             address=client_address(request))
+    if locked:
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, TOO_MANY_FAILURES,
+                            headers={"Retry-After": str(locked)})
+    hasher: KeyHasher = request.app.state.key_hasher
+    if user is None:
+        return await run_in_threadpool(hasher.refuse, secret)
+    return await run_in_threadpool(
+        hasher.verify, secret, salt=user.key_salt, stored_hash=user.key_hash)
+
+
 def authenticate_key(store: Store, hasher: KeyHasher, key: str) -> Principal | None:
     """The active user holding ``key`` (None when it is malformed, unknown, revoked or
     wrong): the check a request's key gets, for commands that act as a user."""
@@ -175,26 +212,27 @@ async def current_principal(
 ) -> Principal:
     """Authenticate the request from its bearer token or X-API-Key header (401 otherwise).
 
-    The user is looked up (revocation included) on every request, through
-    `Store.run`. A key's first verification runs PBKDF2, which must not hold up
-    the event loop, so it goes to the thread pool; later ones are one SHA-256.
+    The user is looked up (revocation included) on every request, through `Store.run`.
+    A key this worker has verified before costs one SHA-256. Any other key is checked
+    with PBKDF2 in the thread pool (the event loop must not wait on it), unless failed
+    authentications have locked its key id or the caller's address out (429).
     """
     key = bearer.credentials if bearer is not None else api_key
-    parts = split_key(key) if key else None
+    if not key:
+        raise _UNAUTHORISED
+    parts = split_key(key)
     if parts is None:
+        await count_failure(request, store, key_id=None, holder_name=None)
         raise _UNAUTHORISED
     key_id, secret = parts
     user = await store.run(key_holder_in_store, store, key_id)
-    if user is None:
-        raise _UNAUTHORISED
     hasher: KeyHasher = request.app.state.key_hasher
-    verified = hasher.verify_cached(secret, stored_hash=user.key_hash)
-    if verified is None:
-        verified = await run_in_threadpool(
-            hasher.verify, secret, salt=user.key_salt, stored_hash=user.key_hash
-        )
-    if not verified:
+    admitted = user is not None and hasher.verify_cached(secret, stored_hash=user.key_hash)
+    if not admitted and not await _verify_slowly(request, store, key_id, secret, user):
+        await count_failure(request, store, key_id=key_id,
+                            holder_name=user.name if user else None)
         raise _UNAUTHORISED
+    assert user is not None
     principal = Principal(name=user.name, role=user.role)
     request.state.principal = principal
     return principal

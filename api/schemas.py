@@ -6,12 +6,15 @@ its records share with the feeds are in `data_contracts.rules`.
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationInfo,
@@ -48,6 +51,24 @@ PlainText = Annotated[
     str, AfterValidator(refuse_nul), Field(json_schema_extra={"pattern": "^[^\\x00]*$"})
 ]
 ShortText = Annotated[PlainText, Field(max_length=MAX_TEXT)]
+
+# RFC 3339 `date-time`, as the OpenAPI document declares: a date, a time and a UTC offset.
+_RFC3339 = re.compile(r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(\.\d{1,9})?([Zz]|[+-]\d\d:\d\d)")
+
+
+def _rfc3339_text(value: object) -> object:
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _RFC3339.fullmatch(value):
+        raise ValueError("expected an RFC 3339 date-time with a UTC offset, "
+                         "such as 2026-12-04T17:02:35Z")
+    return value
+
+
+UtcTime = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text),
+                    AfterValidator(lambda moment: moment.astimezone(UTC))]
+"""A moment in time, in and out of the API: RFC 3339 with its UTC offset (emitted in UTC,
+as ``2026-12-04T17:02:35.163101Z``); a time without an offset is refused."""
 
 
 class StrictModel(BaseModel):
@@ -115,12 +136,24 @@ class BatchResult(BaseModel):
     results: list[ScoreResult]
 
 
+# The cross-field rule of a decision, in its JSON Schema too: disagreeing needs a reason.
+_REASON_WHEN_DISAGREEING: dict[str, Any] = {
+    "if": {"properties": {"agrees_with_band": {"const": False}},
+           "required": ["agrees_with_band"]},
+    "then": {"properties": {"reason": {"type": "string", "pattern": r"\S"}},
+             "required": ["reason"]},
+}
+
+
 class DecisionIn(StrictModel):
     """A practitioner's decision on a scored referral."""
 
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True,
+                              json_schema_extra=_REASON_WHEN_DISAGREEING)
+
     referral_id: ReferralId
     practitioner_rag: Rag
-    next_step: Annotated[PlainText, Field(min_length=1, max_length=MAX_TEXT)]
+    next_step: Annotated[PlainText, Field(min_length=1, max_length=MAX_TEXT, pattern=r"\S")]
     agrees_with_band: bool
     reason: ShortText | None = Field(
         default=None,
@@ -155,14 +188,14 @@ class DecisionOut(BaseModel):
     agrees_with_band: bool
     reason: str | None
     previous_decision_id: int | None
-    created_at: datetime
+    created_at: UtcTime
 
 
 class StoredScore(BaseModel):
     """A score as stored: when, by whom, and the full result with its explanation."""
 
     id: int
-    created_at: datetime
+    created_at: UtcTime
     user_name: str
     result: ScoreResult
 
@@ -179,7 +212,7 @@ class AuditEntryOut(BaseModel):
     """One audit entry, hashes included so a reader can check the chain."""
 
     seq: int
-    created_at: datetime
+    created_at: UtcTime
     user_name: str
     role: str
     action: str
@@ -204,6 +237,27 @@ class AuditPage(BaseModel):
 
 
 class Problem(BaseModel):
-    """An error body."""
+    """The body of every error answer but a 422: what went wrong, in one sentence."""
 
-    detail: str | list[dict[str, Any]]
+    detail: str = Field(description="What went wrong and, where it helps, what to do.")
+    error_id: str | None = Field(default=None, description="500 only: the id under which "
+                                 "the service logged the error (never its details).")
+
+
+class FieldError(BaseModel):
+    """One reason a request was refused: where in the request, and why."""
+
+    field: str = Field(description="Where, as a dotted path within the body, query or path "
+                       "(`referral.age_years`, `events.3.event_date`); `body` for the whole "
+                       "body.")
+    loc: list[str | int] = Field(description="The same place as a list, starting with "
+                                 "`body`, `query` or `path`.")
+    message: str = Field(description="Why, in words (the value sent is never repeated).")
+    type: str = Field(description="A stable code for the kind of error (`missing`, "
+                      "`json_invalid`, `value_error`, ...).")
+
+
+class ValidationProblem(BaseModel):
+    """The body of every 422 of the API: each field that broke a rule, with the rule."""
+
+    detail: list[FieldError] = Field(min_length=1)

@@ -81,12 +81,16 @@ def tune_gc_for_serving() -> None:
 def _worker_class() -> type:
     from uvicorn_worker import UvicornWorker
 
+    from api.http_limits import LimitedHttpToolsProtocol
+
     class ServiceWorker(UvicornWorker):  # type: ignore[misc]
         """uvicorn in a gunicorn worker, with the C event loop and HTTP parser."""
 
         # uvloop and httptools: with asyncio's loop and the pure-Python h11 parser the
         # bench served 341 requests per second instead of 366.
-        CONFIG_KWARGS = {"loop": "uvloop", "http": "httptools"}
+        # The protocol is uvicorn's httptools one with limits on request heads
+        # (`api.http_limits`): gunicorn's limit_request_* settings do not reach it.
+        CONFIG_KWARGS = {"loop": "uvloop", "http": LimitedHttpToolsProtocol}
 
         def load_wsgi(self) -> None:
             """Build the app, checking in with the arbiter meanwhile (a model takes

@@ -68,6 +68,13 @@ class Settings(BaseSettings):
     audit_checkpoint_file: Path | None = None
     audit_checkpoint_every: int = Field(default=100, ge=1)
 
+    # Failed authentications before a key id, or a client address, is refused with 429
+    # (`api.auth_limits`); counted over a window, then locked out for a while.
+    auth_failures_per_key: int = Field(default=10, ge=1)
+    auth_failures_per_address: int = Field(default=50, ge=1)
+    auth_failure_window_seconds: float = Field(default=300.0, gt=0)
+    auth_lockout_seconds: float = Field(default=300.0, gt=0)
+
     @model_validator(mode="after")
     def _refuse_unsafe_production_values(self) -> Settings:
         problems = self.unsafe_values()

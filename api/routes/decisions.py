@@ -10,15 +10,27 @@ from api.audit import AuditEvent, commit_with_audit, request_hash
 from api.auth import Principal, TriageUser
 from api.routes.deps import SessionDep
 from api.routes.errors import invalid_request
-from api.routes.scores import AUTH_RESPONSES
+from api.routes.responses import (
+    AUTH_RESPONSES,
+    JSON_BODY_RESPONSES,
+    Responses,
+    input_responses,
+)
 from api.schemas import DecisionIn, DecisionOut, Problem
 from api.store import repository
 from api.store.models import Decision, Score
 
 router = APIRouter(prefix="/v1", tags=["decisions"])
 
-_RESPONSES: dict[int | str, dict[str, object]] = {
+# The decision's rule that needs the stored score, which its schema cannot express.
+DECISION_RULES = (
+    "`reason` is required (non-blank) when `practitioner_rag` differs from the RAG of the "
+    "referral's latest score; `previous_decision_id` must name a decision on the same referral"
+)
+_RESPONSES: Responses = {
     **AUTH_RESPONSES,
+    **JSON_BODY_RESPONSES,
+    **input_responses(DECISION_RULES),
     404: {"model": Problem, "description": "The referral was never scored"},
     409: {"model": Problem, "description": "previous_decision_id is not the latest decision"},
 }

@@ -1,5 +1,9 @@
 """Error responses: field-level 422s, 503 while stopping or while the store is unreachable,
-and a safe 500 that never echoes or logs a payload."""
+and a safe 500 that never echoes or logs a payload.
+
+Every 422 has one shape, `api.schemas.ValidationProblem` (`field_errors`), every other
+error `api.schemas.Problem`; `api.routes.responses` documents both on every route.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.batching import BatchStopped
@@ -67,6 +73,19 @@ async def _validation_handler(_request: Request, exc: Exception) -> JSONResponse
     return JSONResponse(status_code=422, content={"detail": omitted_errors(errors)})
 
 
+# FastAPI's answer to a body it cannot decode (not UTF-8, say): this API's is a 422.
+_UNPARSED_BODY = "There was an error parsing the body"
+
+
+async def _http_error_handler(request: Request, exc: Exception) -> Response:
+    """FastAPI's own, except that an undecodable body is a 422 like any other bad body."""
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.detail == _UNPARSED_BODY:
+        error = {"loc": ("body",), "msg": "the body is not JSON in UTF-8", "type": "json_invalid"}
+        return JSONResponse(status_code=422, content={"detail": field_errors([error])})
+    return await http_exception_handler(request, exc)
+
+
 async def _stopping_handler(_request: Request, _exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=503, headers={"Retry-After": "1"},
                         content={"detail": "the service is stopping: send the request again"})
@@ -75,6 +94,7 @@ async def _stopping_handler(_request: Request, _exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     """Register the 422 handler, and 503 for a request caught by the service stopping."""
     app.add_exception_handler(RequestValidationError, _validation_handler)
+    app.add_exception_handler(StarletteHTTPException, _http_error_handler)
     app.add_exception_handler(BatchStopped, _stopping_handler)
 
 

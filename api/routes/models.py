@@ -18,7 +18,7 @@ from api.approvals import ApprovalRefused, approval_history, record_decision
 from api.auth import GOVERNANCE, AuditReader, Principal, require_roles
 from api.model_card import card_for, card_html
 from api.routes.deps import SessionDep, SettingsDep
-from api.routes.scores import AUTH_RESPONSES
+from api.routes.responses import AUTH_RESPONSES
 from api.schemas import Problem, StrictModel
 from api.settings import Settings
 from model.registry import ModelRegistry, RegistryError

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from api.audit import AuditEvent, commit_with_audit, request_hash
 from api.auth import AuditReader, CaseReader, Principal
 from api.routes.deps import SessionDep
-from api.routes.scores import AUTH_RESPONSES
+from api.routes.responses import AUTH_RESPONSES, INPUT_RESPONSES
 from api.schemas import (
     REFERRAL_ID_PATTERN,
     AuditEntryOut,
@@ -25,6 +25,7 @@ from api.schemas import (
     ReferralView,
     ScoreResult,
     StoredScore,
+    UtcTime,
 )
 from api.store import repository
 from api.store.models import AuditEntry, Decision, Score
@@ -69,7 +70,8 @@ def record_case_view(
 
 @router.get(
     "/referrals/{referral_id}",
-    responses={**AUTH_RESPONSES, 404: {"model": Problem, "description": "Nothing held"}},
+    responses={**AUTH_RESPONSES, **INPUT_RESPONSES,
+               404: {"model": Problem, "description": "Nothing held"}},
 )
 def view_referral(
     referral_id: ReferralIdPath, request: Request, principal: CaseReader, session: SessionDep
@@ -138,7 +140,7 @@ def record_audit_view(session: Session, request: Request, principal: Principal, 
     )
 
 
-@router.get("/audit", responses=AUTH_RESPONSES)
+@router.get("/audit", responses={**AUTH_RESPONSES, **INPUT_RESPONSES})
 def read_audit(
     request: Request,
     principal: AuditReader,
@@ -146,8 +148,8 @@ def read_audit(
     user: Annotated[PlainText | None, Query(max_length=100)] = None,
     referral_id: Annotated[PlainText | None, Query(max_length=100)] = None,
     model_version: Annotated[PlainText | None, Query(max_length=100)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: UtcTime | None = None,
+    until: UtcTime | None = None,
     after_seq: Annotated[int, Query(ge=0, le=2**62)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> AuditPage:

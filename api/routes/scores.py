@@ -17,6 +17,12 @@ from api.batching import MicroBatcher
 from api.case_payload import BatchIn, CasePayload
 from api.routes.deps import ScorerDep, SettingsDep, StoreDep
 from api.routes.metrics import Metrics
+from api.routes.responses import (
+    AUTH_RESPONSES,
+    JSON_BODY_RESPONSES,
+    Responses,
+    input_responses,
+)
 from api.schemas import BatchResult, Problem, ScoreResult
 from api.scoring import ModelUnavailable, Scorer
 from api.store.db import JsonText, Store
@@ -29,14 +35,17 @@ router = APIRouter(prefix="/v1", tags=["scoring"])
 # The most single-case requests scored in one go (a few milliseconds each).
 MAX_CASES_TOGETHER = 16
 
-AUTH_RESPONSES: dict[int | str, dict[str, object]] = {
-    401: {"model": Problem, "description": "Missing, invalid or revoked API key"},
-    403: {"model": Problem, "description": "The caller's role may not do this"},
-    503: {"model": Problem, "description": "The store is unreachable: not acknowledged, "
-          "send it again after Retry-After seconds"},
-}
-_SCORE_RESPONSES: dict[int | str, dict[str, object]] = {
+# The rules of a case that its JSON Schema cannot express: refused with a 422 all the same.
+CASE_RULES = (
+    "the feed contract's rules for a case's records (data_contracts/README.md): no date "
+    "after today, no record dated after its referral, `recorded_date` not before "
+    "`event_date`, each agency's own event types and the values they carry, "
+    "`age_years` consistent with `subject_type`"
+)
+_SCORE_RESPONSES: Responses = {
     **AUTH_RESPONSES,
+    **JSON_BODY_RESPONSES,
+    **input_responses(CASE_RULES),
     413: {"model": Problem, "description": "Body or batch too large"},
     503: {"model": Problem, "description": "No model is ready (the reason is given), or "
           "the store is unreachable (send it again after Retry-After seconds)"},

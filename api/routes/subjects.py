@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from api.auth import AuditReader
 from api.routes.deps import SessionDep
 from api.routes.records import _view_event
-from api.routes.scores import AUTH_RESPONSES
+from api.routes.responses import AUTH_RESPONSES
 from api.subject_access import subject_access_record
 from data_contracts.vocab import TOKEN_MAX_LENGTH, TOKEN_PATTERN
 

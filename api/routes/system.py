@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from api.auth import AnyUser
 from api.routes.deps import ScorerDep, StoreDep
-from api.routes.scores import AUTH_RESPONSES
+from api.routes.responses import AUTH_RESPONSES
 
 router = APIRouter(tags=["operations"])
 

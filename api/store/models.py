@@ -18,8 +18,10 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
     text,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 JSONDict = dict[str, Any]
@@ -30,10 +32,38 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class UtcDateTime(TypeDecorator[datetime]):
+    """A moment stored in UTC and read back timezone-aware in UTC, on every database.
+
+    PostgreSQL keeps the zone (``timestamptz``); SQLite keeps text without one and would
+    hand back a naive time (and store an aware time's wall clock as it is, whatever
+    its zone). Here a time is converted to UTC before it is stored, a naive one being
+    taken as UTC already, and comes back with its UTC offset: the API emits RFC 3339
+    times with an offset, as its OpenAPI document promises.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect
+                             ) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """``moment`` in UTC, timezone-aware; a naive time is taken to be UTC already."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
 class Base(DeclarativeBase):
     """Declarative base; Alembic migrations are the source of truth for the schema."""
 
-    type_annotation_map = {JSONDict: JSON, datetime: DateTime(timezone=True)}
+    type_annotation_map = {JSONDict: JSON, datetime: UtcDateTime()}
 
 
 class User(Base):
@@ -159,8 +189,22 @@ class ModelApproval(Base):
     card_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
+class AuthFailures(Base):
+    """Failed authentications of one key id or one client address in the current window,
+    and until when it is locked out (`api.auth_limits`)."""
+
+    __tablename__ = "auth_failures"
+
+    scope: Mapped[str] = mapped_column(String(16), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(100), primary_key=True)
+    window_start: Mapped[datetime]
+    failures: Mapped[int] = mapped_column(Integer)
+    locked_until: Mapped[datetime | None] = mapped_column(default=None)
+
+
 # The tables themselves, for plain (Core) inserts on the scoring path.
 SCORE_TABLE = cast(Table, Score.__table__)
 USER_TABLE = cast(Table, User.__table__)
 AUDIT_TABLE = cast(Table, AuditEntry.__table__)
 REFERRAL_PERSON_TABLE = cast(Table, ReferralPerson.__table__)
+AUTH_FAILURES_TABLE = cast(Table, AuthFailures.__table__)

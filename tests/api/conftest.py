@@ -118,13 +118,18 @@ class ApiEnv:
         return {"Authorization": f"Bearer {self.keys[role]}"}
 
 
+# Tests share an app and a client address: failed keys of one test must not lock the
+# next out. The lockouts are tested on their own (tests/api/test_auth_limits.py).
+NO_LOCKOUTS = {"auth_failures_per_key": 10**6, "auth_failures_per_address": 10**6}
+
+
 def make_settings(database_url: str, **overrides: Any) -> Settings:
-    """Settings for tests: a real pepper, the given database."""
+    """Settings for tests: a real pepper, the given database, no lockouts unless asked."""
     return Settings(
         environment="test",
         database_url=database_url,
         api_key_pepper=SecretStr(TEST_PEPPER),
-        **overrides,
+        **{**NO_LOCKOUTS, **overrides},
     )
 
 

@@ -2,8 +2,8 @@
 previous_decision_id is NULL (a unique column does not stop two NULLs, so two
 simultaneous first decisions could both be stored and fork the history).
 
-Revision ID: 0006_one_first_decision
-Revises: 0005_score_presenting_need
+Revision ID: 0007_one_first_decision
+Revises: 0006_auth_failures
 Create Date: 2026-12-04
 """
 
@@ -12,8 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006_one_first_decision"
-down_revision = "0005_score_presenting_need"
+revision = "0007_one_first_decision"
+down_revision = "0006_auth_failures"
 branch_labels = None
 depends_on = None
 
