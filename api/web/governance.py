@@ -26,6 +26,7 @@ from api.settings import Settings
 from api.store import repository
 from api.web.approvals import ApprovalState, approval_state, model_card_url
 from api.web.pages import GovernancePage, render
+from api.web.reports import latest_reports
 from model.governance import HEADLINE_METRICS
 from model.overrides import DecisionRecord, override_rates
 
@@ -77,7 +78,8 @@ def governance_page(request: Request, user: GovernancePage, session: SessionDep)
     rates = override_rates(DecisionRecord(*row) for row in repository.decision_outcomes(session))
     return render(request, "pages/governance.html", user=user, title="Model governance",
                   versions=versions, problem=problem, champion_alias=settings.model_alias,
-                  metric_names=HEADLINE_METRICS, metrics_of=_metrics, rates=rates)
+                  metric_names=HEADLINE_METRICS, metrics_of=_metrics, rates=rates,
+                  reports=latest_reports(settings))
 
 
 def version_info(request: Request, version: str) -> VersionInfo:

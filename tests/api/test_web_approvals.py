@@ -16,11 +16,13 @@ from sqlalchemy import func, select
 
 from api.app import create_app
 from api.model_card import log_card
+from api.monitor_command import write_monitor_report
 from api.store import Store, init_db
 from api.store.models import ModelApproval
 from model.acceptance import unmet
 from model.card import acceptance_checks
 from model.card_sources import read_sources
+from model.monitor_run import monitor_extract
 from model.registry import ModelRegistry
 from tests.api.conftest import (
     ApiEnv,
@@ -31,6 +33,7 @@ from tests.api.conftest import (
     registry_settings,
 )
 from tests.api.fakes import FakeScorer
+from tests.api.test_monitor import NO_DECISIONS
 from tests.api.web_client import csrf_token, signed_in_client
 
 
@@ -57,7 +60,7 @@ def governed(
     log_card(registry, registry.resolve(version))
     url = f"sqlite:///{folder / 'api.db'}"
     init_db(url)
-    settings = make_settings(url, **registry_settings(registry))
+    settings = make_settings(url, reports_dir=folder / "reports", **registry_settings(registry))
     keys, revoked = issue_keys(settings)
     with TestClient(create_app(settings, FakeScorer())) as client:
         yield Governed(
@@ -168,3 +171,24 @@ def test_an_approval_through_check_your_answers_is_recorded_as_the_api_records_i
     assert "Your decision was recorded" in task_list and "board meeting 4 December" in task_list
     assert "is approved and may be served" in task_list and "Waived" in task_list
     assert "model_approve" in _audit_actions(api, version)
+
+
+def test_the_governance_page_shows_the_latest_monitoring_report_once_written(
+        governed: Governed, trained_model: TrainedModel) -> None:
+    api = governed.api
+    browser = signed_in_client(api.client, api.keys["governance"])
+    before = browser.get("/governance").text
+    assert "No report yet" in before and "safeguard monitor --input EXTRACT" in before
+    assert browser.get("/governance/reports/monitor").status_code == 404
+
+    report = monitor_extract(trained_model.loaded.model, version=trained_model.version,
+                             prepared=trained_model.prepared, decisions=NO_DECISIONS)
+    assert api.settings.reports_dir is not None
+    write_monitor_report(report, api.settings.reports_dir / "monitor")
+    after = browser.get("/governance").text
+    assert 'href="/governance/reports/monitor"' in after
+    assert "safeguard report partnership --input EXTRACT" in after  # not written yet
+    page = browser.get("/governance/reports/monitor")
+    assert page.status_code == 200 and "Agency coverage" in page.text
+    triage = signed_in_client(api.client, api.keys["triage"])
+    assert triage.get("/governance/reports/monitor").status_code == 403
