@@ -14,7 +14,7 @@ import json
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -22,10 +22,9 @@ from api.approvals import APPROVE, DECISIONS, ApprovalRefused, approval_history
 from api.approvals import record_decision as record_approval
 from api.audit import AuditEvent, commit_with_audit, request_hash
 from api.auth import GOVERNANCE
-from api.model_card import card_for, card_html
+from api.model_card import CARD_TEMPLATE, card_context, card_for
 from api.routes.deps import SessionDep
 from api.routes.models import settings_registry
-from api.templating import render_page
 from api.web.approvals import ApprovalState, approval_state
 from api.web.governance import VersionPath, version_info
 from api.web.pages import GovernancePage, PageUser, page_roles, posted_form, render
@@ -74,7 +73,7 @@ def card_page(
     except RegistryError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
     _record_view(session, user, "model_card_view", version)
-    return HTMLResponse(card_html(card, standalone=False), headers={"Cache-Control": "no-store"})
+    return render(request, CARD_TEMPLATE, user=user, **card_context(card))
 
 
 @router.get("/governance/versions/{version}/fairness")
@@ -94,10 +93,7 @@ def fairness_page(
         )
     audit = audit_from_document(json.loads(data.decode("utf-8")))
     _record_view(session, user, "fairness_report_view", version)
-    return HTMLResponse(
-        render_page(FAIRNESS_TEMPLATE, **report_context(audit)),
-        headers={"Cache-Control": "no-store"},
-    )
+    return render(request, FAIRNESS_TEMPLATE, user=user, **report_context(audit))
 
 
 def _state(request: Request, session: Session, version: str) -> ApprovalState:

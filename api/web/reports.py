@@ -17,13 +17,12 @@ from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi import Path as PathParam
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import Response
 
 from api.monitor_command import MONITOR_JSON
 from api.partnership_command import PARTNERSHIP_JSON
 from api.settings import Settings
-from api.templating import render_page
-from api.web.pages import GovernancePage
+from api.web.pages import GovernancePage, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -91,5 +90,5 @@ def report_page(name: ReportName, request: Request, user: GovernancePage) -> Res
     if path is None or not path.is_file():
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {name} report has been written yet")
     report: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    html = render_page(REPORTS[name].template, title=REPORTS[name].title, report=report)
-    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+    return render(request, REPORTS[name].template, user=user, title=REPORTS[name].title,
+                  report=report)
