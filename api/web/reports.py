@@ -38,11 +38,18 @@ class ReportKind:
 
 
 REPORTS: Final = {
-    "monitor": ReportKind("Model monitoring", MONITOR_JSON, "reports/monitor.html",
-                          "safeguard monitor --input EXTRACT --output {folder}"),
-    "partnership": ReportKind("Partnership evidence", PARTNERSHIP_JSON,
-                              "reports/partnership.html",
-                              "safeguard report partnership --input EXTRACT --output {folder}"),
+    "monitor": ReportKind(
+        "Model monitoring",
+        MONITOR_JSON,
+        "reports/monitor.html",
+        "safeguard monitor --input EXTRACT --output {folder}",
+    ),
+    "partnership": ReportKind(
+        "Partnership evidence",
+        PARTNERSHIP_JSON,
+        "reports/partnership.html",
+        "safeguard report partnership --input EXTRACT --output {folder}",
+    ),
 }
 ReportName = Annotated[str, PathParam(pattern=r"^(monitor|partnership)$")]
 
@@ -74,11 +81,17 @@ def latest_reports(settings: Settings) -> list[LatestReport]:
     for name, kind in REPORTS.items():
         path = _file(settings, name)
         folder = (settings.reports_dir / name) if settings.reports_dir else None
-        how_to = (kind.command.format(folder=folder) if folder is not None else
-                  "set SAFEGUARD_REPORTS_DIR for the service, then run "
-                  + kind.command.format(folder=f"$SAFEGUARD_REPORTS_DIR/{name}"))
-        written = (datetime.fromtimestamp(path.stat().st_mtime, UTC)
-                   if path is not None and path.is_file() else None)
+        how_to = (
+            kind.command.format(folder=folder)
+            if folder is not None
+            else "set SAFEGUARD_REPORTS_DIR for the service, then run "
+            + kind.command.format(folder=f"$SAFEGUARD_REPORTS_DIR/{name}")
+        )
+        written = (
+            datetime.fromtimestamp(path.stat().st_mtime, UTC)
+            if path is not None and path.is_file()
+            else None
+        )
         found.append(LatestReport(name, kind.title, written, how_to))
     return found
 
@@ -90,5 +103,6 @@ def report_page(name: ReportName, request: Request, user: GovernancePage) -> Res
     if path is None or not path.is_file():
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {name} report has been written yet")
     report: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return render(request, REPORTS[name].template, user=user, title=REPORTS[name].title,
-                  report=report)
+    return render(
+        request, REPORTS[name].template, user=user, title=REPORTS[name].title, report=report
+    )

@@ -174,15 +174,20 @@ def test_an_approval_through_check_your_answers_is_recorded_as_the_api_records_i
 
 
 def test_the_governance_page_shows_the_latest_monitoring_report_once_written(
-        governed: Governed, trained_model: TrainedModel) -> None:
+    governed: Governed, trained_model: TrainedModel
+) -> None:
     api = governed.api
     browser = signed_in_client(api.client, api.keys["governance"])
     before = browser.get("/governance").text
     assert "No report yet" in before and "safeguard monitor --input EXTRACT" in before
     assert browser.get("/governance/reports/monitor").status_code == 404
 
-    report = monitor_extract(trained_model.loaded.model, version=trained_model.version,
-                             prepared=trained_model.prepared, decisions=NO_DECISIONS)
+    report = monitor_extract(
+        trained_model.loaded.model,
+        version=trained_model.version,
+        prepared=trained_model.prepared,
+        decisions=NO_DECISIONS,
+    )
     assert api.settings.reports_dir is not None
     write_monitor_report(report, api.settings.reports_dir / "monitor")
     after = browser.get("/governance").text
