@@ -163,6 +163,9 @@ def test_an_approval_through_check_your_answers_is_recorded_as_the_api_records_i
     check = browser.post(path, data=form)
     assert check.status_code == 200 and "Check your answers" in check.text
     assert all(f"Waiver: {name}" in check.text for name in governed.unmet_names())
+    changing = browser.post(path, data={**form, "change": "yes"})
+    assert changing.status_code == 200 and "Approve or reject this version" in changing.text
+    assert "board meeting 4 December</textarea>" in changing.text  # the answers kept
     before = _approvals(api)
     done = browser.post(path + "/confirm", data=form, follow_redirects=False)
     assert done.status_code == 303
