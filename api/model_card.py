@@ -14,7 +14,7 @@ import logging
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from api.templating import render_page, render_report, template_environment
 from model.card import ApprovalEntry, ModelCard, build_card
@@ -27,6 +27,7 @@ CARD_HTML: Final = "model_card.html"
 CARD_MARKDOWN: Final = "model_card.md"
 CALIBRATION_FILE: Final = "calibration.png"
 CARD_FOLDER: Final = "card"
+CARD_TEMPLATE: Final = f"reports/{CARD_HTML}"
 
 
 def card_for(registry: ModelRegistry, version: str,
@@ -39,12 +40,16 @@ def _data_uri(png: bytes | None) -> str | None:
     return None if png is None else "data:image/png;base64," + base64.b64encode(png).decode()
 
 
+def card_context(card: ModelCard) -> dict[str, Any]:
+    """What the card's HTML template is rendered with (the report's and the pages')."""
+    return {"card": card, "title": f"Model card: {card.name} version {card.version}",
+            "calibration_src": _data_uri(card.calibration_png)}
+
+
 def card_html(card: ModelCard, *, standalone: bool = True) -> str:
     """The card as an HTML report (CSS inlined) or a page served by the service."""
     render = render_report if standalone else render_page
-    return render("reports/model_card.html", card=card,
-                  title=f"Model card: {card.name} version {card.version}",
-                  calibration_src=_data_uri(card.calibration_png))
+    return render(CARD_TEMPLATE, **card_context(card))
 
 
 def card_markdown(card: ModelCard) -> str:

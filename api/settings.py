@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     # How often each server worker checks which version the alias names (0: never).
     model_refresh_seconds: float = Field(default=10.0, ge=0)
     governance_settings_path: Path | None = None
+    # Where `safeguard monitor --output DIR/monitor` and `safeguard report partnership
+    # --output DIR/partnership` write: the governance page shows the latest of each.
+    reports_dir: Path | None = None
     max_batch_cases: int = Field(default=1000, ge=1, le=100_000)
     max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     api_key_pepper: SecretStr = SecretStr(PLACEHOLDER_PEPPER)

@@ -18,11 +18,13 @@ from model.fairness import (
     FAIRNESS_HTML,
     FAIRNESS_JSON,
     LABEL,
+    RATIO_METRICS,
     FairnessAudit,
     GroupResult,
     for_publication,
 )
 from model.fairness_groups import ATTRIBUTE_LABELS, SOURCE_COLUMNS, value_label
+from model.fairness_metrics import METRICS
 from model.fairness_summary import finding_sentences, group_phrase
 
 FAIRNESS_TEMPLATE: Final = "reports/fairness.html"
@@ -145,3 +147,28 @@ def fairness_files(audit: FairnessAudit, render: ReportRenderer | None, *,
     if render is not None:
         files[FAIRNESS_HTML] = render(FAIRNESS_TEMPLATE, **report_context(audit))
     return files
+
+
+def _pair_of(value: Any) -> tuple[float, float] | None:
+    return None if value is None else (float(value[0]), float(value[1]))
+
+
+def audit_from_document(document: dict[str, Any]) -> FairnessAudit:
+    """The audit a `fairness.json` records (what `FairnessAudit.document` wrote), so that
+    its report can be rendered again from the JSON logged with a version's run."""
+    groups = tuple(GroupResult(
+        attributes=dict(g["attributes"]), n=g.get("n"), counts=dict(g.get("counts", {})),
+        metrics={name: g.get(name) for name in METRICS},
+        intervals={name: _pair_of(g.get(f"{name}_ci")) for name in METRICS},
+        ratios={name: g.get(f"{name}_ratio") for name in RATIO_METRICS},
+        ratio_intervals={name: _pair_of(g.get(f"{name}_ratio_ci")) for name in RATIO_METRICS},
+        is_reference=bool(g.get("is_reference")), flags=tuple(g.get("flags", ())),
+        suppressed=tuple(g.get("suppressed", ()))) for g in document.get("groups", []))
+    written = {"model_version", "generated_at", "n_labelled", "reference_rule", "tolerance",
+               "attributes", "publication", "groups", "summary"}
+    return FairnessAudit(
+        model_version=str(document["model_version"]), generated_at=str(document["generated_at"]),
+        n_labelled=int(document["n_labelled"]), tolerance=dict(document.get("tolerance", {})),
+        attributes=tuple(document.get("attributes", ())), groups=groups,
+        publication=bool(document.get("publication")),
+        extra={k: v for k, v in document.items() if k not in written})

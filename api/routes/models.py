@@ -54,7 +54,8 @@ class ApprovalOut(BaseModel):
     card_sha256: str | None
 
 
-def _registry(settings: Settings) -> ModelRegistry:
+def settings_registry(settings: Settings) -> ModelRegistry:
+    """The registry the settings name (the API's and the governance pages' one)."""
     return ModelRegistry(settings.mlflow_tracking_uri, model_name=settings.model_name,
                          artifact_root=settings.mlflow_artifact_root)
 
@@ -70,7 +71,7 @@ def _not_found(exc: RegistryError) -> HTTPException:
 def model_card(version: str, request: Request, principal: AuditReader, session: SessionDep,
                settings: SettingsDep) -> Response:
     """A version's model card (ATRS layout) with its approval history."""
-    registry = _registry(settings)
+    registry = settings_registry(settings)
     try:
         card = card_for(registry, version, approval_history(session, registry, version))
     except RegistryError as exc:
@@ -89,7 +90,7 @@ def approve_version(version: str, approval: ApprovalIn, principal: GovernanceUse
     """Approve or reject a version's exact content; waive, by name and with a reason, each
     acceptance threshold it does not meet (governance users only)."""
     try:
-        row = record_decision(session, _registry(settings), user=principal.name,
+        row = record_decision(session, settings_registry(settings), user=principal.name,
                               role=principal.role, version=version,
                               decision=approval.decision, reason=approval.reason,
                               waivers=approval.waivers)

@@ -1,25 +1,40 @@
-"""EXTENSION POINT (issue 17): a version's model card, fairness report and approval.
+"""What the governance pages show about a version's approval (issue 17's gate, as pages).
 
 The governance pages ask this module, and only this module, about approvals: the
-version page and the approval task list show whatever `approval_state` returns.
-This build has no approvals table, model card route or fairness report, so it
-says so honestly; the work of issue 17 replaces the body of `approval_state`
-(reading its approvals table and fairness report for the version) and nothing
-else on the pages needs to change.
+version page and the approval task list show whatever `approval_state` returns. It
+reads the gate's own answers: the acceptance checks of the version
+(`model.card.acceptance_checks` on `model.card_sources.read_sources`) and its
+approval history with each decision's validity (`api.approvals.approval_history`,
+which holds an approval valid while the content it names is unchanged and it waives
+every threshold missed). Nothing is decided here.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-NOT_AVAILABLE = "Approvals are not available in this build"
+from api.approvals import APPROVE, approval_history
+from model.acceptance import ThresholdCheck, unmet
+from model.card import ApprovalEntry, acceptance_checks
+from model.card_sources import read_sources
+from model.registry import ModelRegistry
+
+logger = logging.getLogger(__name__)
+
+NOT_AVAILABLE = "The approval of this version could not be read"
 
 
 def model_card_url(version: str) -> str:
-    """Where a version's model card is served (`GET /v1/models/{version}/card`, issue 17)."""
-    return f"/v1/models/{version}/card"
+    """Where a version's model card is shown to signed-in governance users."""
+    return f"/governance/versions/{version}/card"
+
+
+def fairness_report_url(version: str) -> str:
+    """Where a version's fairness report is shown to signed-in governance users."""
+    return f"/governance/versions/{version}/fairness"
 
 
 @dataclass(frozen=True)
@@ -40,18 +55,89 @@ class ApprovalState:
     summary: str
     tasks: tuple[ApprovalTask, ...] = field(default_factory=tuple)
     fairness_report_url: str | None = None
+    checks: tuple[ThresholdCheck, ...] = ()
+    approved: bool = False
+
+    @property
+    def unmet(self) -> list[ThresholdCheck]:
+        """The thresholds the version does not meet (each needs a waiver to approve)."""
+        return unmet(self.checks)
 
 
 # The task list's lines, in the order a board works through them (issue 20).
 APPROVAL_TASKS = ("Acceptance thresholds met", "Waivers recorded", "Approval recorded")
 
 
-def approval_state(session: Session, version: str) -> ApprovalState:  # noqa: ARG001 - for issue 17
-    """The approval of `version`: thresholds met, waivers, the approval recorded.
+def _thresholds_task(checks: list[ThresholdCheck]) -> ApprovalTask:
+    missed = unmet(checks)
+    if not missed:
+        return ApprovalTask(
+            APPROVAL_TASKS[0], "Met", f"All {len(checks)} thresholds met", done=True
+        )
+    return ApprovalTask(
+        APPROVAL_TASKS[0],
+        f"{len(missed)} of {len(checks)} not met",
+        "Not met: " + ", ".join(c.name for c in missed),
+    )
 
-    Wire-up point for issue 17: read the version's approvals and fairness report here.
-    """
+
+def _waivers_task(checks: list[ThresholdCheck], latest: ApprovalEntry | None) -> ApprovalTask:
+    missed = [c.name for c in unmet(checks)]
+    if not missed:
+        return ApprovalTask(APPROVAL_TASKS[1], "Not needed", done=True)
+    waived = latest.waivers if latest is not None and latest.decision == APPROVE else {}
+    if missing := [name for name in missed if name not in waived]:
+        return ApprovalTask(
+            APPROVAL_TASKS[1], "To do", "Needs a waiver with its own reason: " + ", ".join(missing)
+        )
+    return ApprovalTask(
+        APPROVAL_TASKS[1],
+        "Waived",
+        "; ".join(f"{name}: {waived[name]}" for name in missed),
+        done=True,
+    )
+
+
+def _approval_task(latest: ApprovalEntry | None) -> ApprovalTask:
+    if latest is None:
+        return ApprovalTask(APPROVAL_TASKS[2], "Not started", "No approval or rejection yet")
+    by = f"by {latest.user} on {latest.at} UTC: {latest.reason}"
+    if latest.valid:
+        return ApprovalTask(APPROVAL_TASKS[2], "Approved", f"Approved {by}", done=True)
+    if latest.decision == APPROVE:
+        return ApprovalTask(APPROVAL_TASKS[2], "Void", f"Approved {by}. {latest.validity}")
+    return ApprovalTask(APPROVAL_TASKS[2], "Rejected", f"Rejected {by}")
+
+
+def _summary(version: str, latest: ApprovalEntry | None) -> str:
+    if latest is None:
+        return f"Version {version} has no recorded approval: it may not be served"
+    if latest.valid:
+        return f"Version {version} is approved and may be served"
+    return f"Version {version} may not be served: {latest.validity}"
+
+
+def approval_state(session: Session, version: str, *, registry: ModelRegistry) -> ApprovalState:
+    """The approval of `version`: thresholds met, waivers, the approval recorded."""
+    try:
+        sources = read_sources(registry, version)
+        history = approval_history(session, registry, version)
+    except Exception as exc:  # noqa: BLE001 - the pages say the approval cannot be read
+        logger.warning(
+            "the approval of version %s could not be read (%s)", version, type(exc).__name__
+        )
+        return ApprovalState(
+            available=False,
+            summary=NOT_AVAILABLE,
+            tasks=tuple(ApprovalTask(name, status="Cannot be checked") for name in APPROVAL_TASKS),
+        )
+    checks = acceptance_checks(sources)
+    latest = history[-1] if history else None
     return ApprovalState(
-        available=False, summary=NOT_AVAILABLE,
-        tasks=tuple(ApprovalTask(name, status="Not available in this build")
-                    for name in APPROVAL_TASKS))
+        available=True,
+        summary=_summary(version, latest),
+        tasks=(_thresholds_task(checks), _waivers_task(checks, latest), _approval_task(latest)),
+        fairness_report_url=fairness_report_url(version) if sources.fairness else None,
+        checks=tuple(checks),
+        approved=latest is not None and latest.valid,
+    )

@@ -18,12 +18,15 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from fastapi.responses import Response
 
 from api.audit import verify_chain
+from api.auth import GOVERNANCE
 from api.routes.deps import SessionDep
+from api.routes.models import settings_registry
 from api.routes.records import AuditFilter, find_audit_entries, record_audit_view
 from api.settings import Settings
 from api.store import repository
-from api.web.approvals import approval_state, model_card_url
+from api.web.approvals import ApprovalState, approval_state, model_card_url
 from api.web.pages import GovernancePage, render
+from api.web.reports import latest_reports
 from model.governance import HEADLINE_METRICS
 from model.overrides import DecisionRecord, override_rates
 
@@ -75,10 +78,12 @@ def governance_page(request: Request, user: GovernancePage, session: SessionDep)
     rates = override_rates(DecisionRecord(*row) for row in repository.decision_outcomes(session))
     return render(request, "pages/governance.html", user=user, title="Model governance",
                   versions=versions, problem=problem, champion_alias=settings.model_alias,
-                  metric_names=HEADLINE_METRICS, metrics_of=_metrics, rates=rates)
+                  metric_names=HEADLINE_METRICS, metrics_of=_metrics, rates=rates,
+                  reports=latest_reports(settings))
 
 
-def _version(request: Request, version: str) -> VersionInfo:
+def version_info(request: Request, version: str) -> VersionInfo:
+    """The registered version named in a page's path (404 when there is none)."""
     versions, problem = _versions(request)
     found = next((info for info in versions if info.version == version), None)
     if found is None:
@@ -87,26 +92,33 @@ def _version(request: Request, version: str) -> VersionInfo:
     return found
 
 
+def _approval(request: Request, session: SessionDep, version: str) -> ApprovalState:
+    return approval_state(session, version,
+                          registry=settings_registry(request.app.state.settings))
+
+
 @router.get("/governance/versions/{version}")
 def version_page(version: VersionPath, request: Request, user: GovernancePage,
                  session: SessionDep) -> Response:
     """One version: its metrics, model card, fairness report and approval."""
-    info = _version(request, version)
+    info = version_info(request, version)
     settings: Settings = request.app.state.settings
     return render(request, "pages/version.html", user=user, title=f"Model version {version}",
                   info=info, champion_alias=settings.model_alias,
                   metrics=sorted(info.metrics.items()), card_url=model_card_url(version),
-                  approval=approval_state(session, version))
+                  approval=_approval(request, session, version))
 
 
 @router.get("/governance/versions/{version}/approval")
 def approval_page(version: VersionPath, request: Request, user: GovernancePage,
                   session: SessionDep) -> Response:
     """The approval task list of a version."""
-    info = _version(request, version)
+    info = version_info(request, version)
     return render(request, "pages/approval.html", user=user,
                   title=f"Approve model version {version}", info=info,
-                  card_url=model_card_url(version), approval=approval_state(session, version))
+                  card_url=model_card_url(version), approval=_approval(request, session, version),
+                  may_approve=user.principal.role == GOVERNANCE,
+                  recorded=request.query_params.get("recorded"))
 
 
 @router.get("/governance/audit")

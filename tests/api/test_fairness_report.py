@@ -3,12 +3,19 @@ and small counts suppressed."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 
 from api.templating import render_report
 from model.fairness import audit_fairness
-from model.fairness_report import fairness_files
+from model.fairness_report import (
+    FAIRNESS_TEMPLATE,
+    audit_from_document,
+    fairness_files,
+    report_context,
+)
 from model.fairness_summary import group_phrase
 from model.governance import load_governance
 
@@ -51,3 +58,13 @@ def test_groups_are_named_as_people_would_say_them() -> None:
         "subjects with no deprivation decile recorded")
     assert group_phrase({"ethnicity_group": "mixed", "disability": "yes"}) == (
         "disabled subjects of mixed ethnicity")
+
+
+def test_the_report_rendered_again_from_its_json_is_the_report_itself() -> None:
+    governance, _ = load_governance()
+    audit = audit_fairness(_frame(600, 200, 7), governance, model_version="4", n_boot=30)
+    logged = json.loads(fairness_files(audit, None)["fairness.json"])
+    again = audit_from_document(logged)
+    assert again.document() == audit.document()
+    assert render_report(FAIRNESS_TEMPLATE, **report_context(again)) == \
+        render_report(FAIRNESS_TEMPLATE, **report_context(audit))

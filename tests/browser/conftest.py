@@ -23,11 +23,19 @@ from urllib.parse import urlsplit
 
 import pytest
 import uvicorn
+from fastapi import FastAPI
 from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, Route, sync_playwright
 
 from api.app import create_app
 from api.store import init_db
-from tests.api.conftest import issue_keys, make_settings
+from tests.api.conftest import (  # noqa: F401 - trained_model is a fixture used here
+    TrainedModel,
+    empty_registry,
+    issue_keys,
+    make_settings,
+    registry_settings,
+    trained_model,
+)
 from tests.api.fakes import FakeScorer, fake_versions
 
 CHROMIUM = Path(os.environ.get("SAFEGUARD_CHROMIUM", "/usr/bin/chromium"))
@@ -55,15 +63,8 @@ class ServedApp:
         return self.origin + path
 
 
-@pytest.fixture(scope="session")
-def served_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApp]:
-    """The app (SQLite, the fake scorer) served by uvicorn in a thread on a free port."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'api.db'}"
-    init_db(url)
-    settings = make_settings(url)
-    keys, _ = issue_keys(settings)
-    app = create_app(settings, FakeScorer())
-    app.state.model_versions = fake_versions
+def _serve(app: FastAPI, keys: dict[str, str]) -> Iterator[ServedApp]:
+    """Serve `app` with uvicorn in a thread on a free port until the generator closes."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
@@ -78,6 +79,34 @@ def served_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApp]:
     server.should_exit = True
     thread.join(timeout=10)
     sock.close()
+
+
+@pytest.fixture(scope="session")
+def served_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApp]:
+    """The app (SQLite, the fake scorer, fake versions) served on a free port; its MLflow
+    store is an empty one of its own, so the fake versions' approvals cannot be read."""
+    folder = tmp_path_factory.mktemp("browser")
+    url = f"sqlite:///{folder / 'api.db'}"
+    init_db(url)
+    settings = make_settings(url, **registry_settings(empty_registry(folder / "mlflow")))
+    keys, _ = issue_keys(settings)
+    app = create_app(settings, FakeScorer())
+    app.state.model_versions = fake_versions
+    yield from _serve(app, keys)
+
+
+@pytest.fixture(scope="session")
+def served_model_app(
+    trained_model: TrainedModel,  # noqa: F811 - the fixture imported above
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[ServedApp]:
+    """The app (fake scorer) over the registry of a really trained model: its model card,
+    fairness report and approvals are the real ones."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('browser_model') / 'api.db'}"
+    init_db(url)
+    settings = make_settings(url, **trained_model.settings_overrides())
+    keys, _ = issue_keys(settings)
+    yield from _serve(create_app(settings, FakeScorer()), keys)
 
 
 @pytest.fixture(scope="session")
@@ -129,16 +158,11 @@ class OfflinePage:
             self.errors.append(f"console: {message.text}")
 
 
-@pytest.fixture
-def offline_page(browser: Browser, served_app: ServedApp) -> Iterator[OfflinePage]:
-    """A fresh tab (its own context) on the served app, the network blocked but for it.
-
-    The test fails afterwards if the page tried to reach anything else, or logged an error.
-    """
+def _offline(browser: Browser, served: ServedApp) -> Iterator[OfflinePage]:
     context = browser.new_context()
     context.set_default_timeout(PAGE_TIMEOUT_MS)
     page = context.new_page()
-    offline = OfflinePage(page=page, served=served_app)
+    offline = OfflinePage(page=page, served=served)
     context.route("**/*", offline.route)
     page.on("console", offline.console)
     page.on("pageerror", lambda error: offline.errors.append(f"script error: {error}"))
@@ -146,3 +170,18 @@ def offline_page(browser: Browser, served_app: ServedApp) -> Iterator[OfflinePag
     context.close()
     assert offline.outside_requests == [], "the page tried to reach other hosts"
     assert offline.errors == [], "the page logged errors"
+
+
+@pytest.fixture
+def offline_page(browser: Browser, served_app: ServedApp) -> Iterator[OfflinePage]:
+    """A fresh tab (its own context) on the served app, the network blocked but for it.
+
+    The test fails afterwards if the page tried to reach anything else, or logged an error.
+    """
+    yield from _offline(browser, served_app)
+
+
+@pytest.fixture
+def model_page(browser: Browser, served_model_app: ServedApp) -> Iterator[OfflinePage]:
+    """As `offline_page`, on the app over the really trained model."""
+    yield from _offline(browser, served_model_app)

@@ -182,3 +182,27 @@ class AuditPage:
         with self.page.expect_navigation():
             self.page.get_by_role("button", name="Search").click()
         return self.page.locator("table tbody tr").all_inner_texts()
+
+
+class ApprovalPage:
+    """`/governance/versions/{v}/approval`: the task list, and the way to decide."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+
+    def task_status(self, task: str) -> str:
+        row = self.page.locator(".govuk-task-list__item", has_text=task)
+        return row.locator(".govuk-task-list__status").inner_text().strip()
+
+    def decide(self, *, decision: str, reason: str) -> None:
+        """Approve or reject, give the reason and continue to check your answers."""
+        with self.page.expect_navigation():
+            self.page.get_by_role("button", name="Approve or reject this version").click()
+        self.page.get_by_label(f"{decision.capitalize()} version").check()
+        self.page.get_by_label("Reason for your decision").fill(reason)
+        with self.page.expect_navigation():
+            self.page.get_by_role("button", name="Continue").click()
+
+    def confirm(self) -> None:
+        with self.page.expect_navigation():
+            self.page.get_by_role("button", name="Confirm and record decision").click()

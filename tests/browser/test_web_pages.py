@@ -13,8 +13,10 @@ import httpx
 import pytest
 
 from tests.api import factories
+from tests.api.conftest import TrainedModel
 from tests.browser.conftest import OfflinePage, ServedApp
 from tests.browser.pages import (
+    ApprovalPage,
     AuditPage,
     CasePage,
     GovernancePage,
@@ -118,12 +120,14 @@ def test_governance_opens_versions_a_version_its_approval_and_the_audit_trail(
     with page.expect_navigation():
         page.get_by_role("link", name="Version 7").click()
     assert page.get_attribute("a:has-text('Model card of version 7')", "href") == \
-        "/v1/models/7/card"
+        "/governance/versions/7/card"
     check_page(page, "version")
     with page.expect_navigation():
         page.get_by_role("link", name="Approval task list").click()
-    assert "Approvals are not available in this build" in page.inner_text("main")
-    check_page(page, "approval")
+    # The fake versions are not in the app's MLflow store: the page says so, and no more.
+    assert "The approval of this version could not be read" in page.inner_text("main")
+    assert page.get_by_role("button", name="Approve or reject this version").count() == 0
+    check_page(page, "approval-unreadable")
 
     page.goto(offline_page.served.url(AuditPage.path))
     assert "Intact" in AuditPage(page).status()
@@ -151,3 +155,41 @@ def test_scoring_a_pasted_case_lists_problems_then_opens_the_case(
     with page.expect_navigation():
         page.get_by_role("button", name="Score referral").click()
     assert CasePage(page).heading() == good["referral"]["referral_id"]
+
+
+def test_governance_reads_the_card_and_fairness_report_and_approves_a_version(
+    model_page: OfflinePage, trained_model: TrainedModel
+) -> None:
+    _sign_in(model_page, "governance")
+    page, version = model_page.page, trained_model.version
+    with page.expect_navigation():
+        page.get_by_role("link", name=f"Version {version}").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name=f"Model card of version {version}").click()
+    assert page.locator("h1").inner_text().endswith(f"version {version}")
+    assert "Approval history" in page.inner_text("main")
+    check_page(page, "model-card")
+    page.go_back()
+    with page.expect_navigation():
+        page.get_by_role("link", name="Fairness report").click()
+    assert page.locator("h1").inner_text() == f"Fairness audit of model version {version}"
+    check_page(page, "fairness-report")
+
+    page.goto(model_page.served.url(f"/governance/versions/{version}/approval"))
+    approval = ApprovalPage(page)
+    assert approval.task_status("Approval recorded") == "Not started"
+    check_page(page, "approval")
+    approval.decide(decision="approve", reason="")
+    assert "Enter the reason for your decision" in page.locator(".govuk-error-summary").inner_text()
+    model_page.expected_status(400)
+    check_page(page, "decide-error")
+    page.get_by_label("Reason for your decision").fill("Agreed at the board of 4 December")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Continue").click()
+    assert "Check your answers" in page.locator("h1").inner_text()
+    assert "Agreed at the board of 4 December" in page.inner_text(".govuk-summary-list")
+    check_page(page, "check-decision")
+    approval.confirm()
+    assert "Your decision was recorded" in page.inner_text("main")
+    assert approval.task_status("Approval recorded") == "Approved"
+    assert approval.task_status("Acceptance thresholds met") == "Met"

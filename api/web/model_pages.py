@@ -1,0 +1,240 @@
+"""A version's model card, fairness report and the governance decision on it, as pages.
+
+The card is `api.model_card`'s, with its approval history, as `GET /v1/models/{v}/card`
+serves it; the fairness report is rendered again from the `fairness.json` logged with
+the version's run, with the report's own template. Reading either is audited. A
+governance user approves or rejects through a form, then a "check your answers"
+page, then a confirmation recorded by `api.approvals.record_decision`, the function
+behind `POST /v1/models/{v}/approvals` (same checks, same audit entries).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from api.approvals import APPROVE, DECISIONS, ApprovalRefused, approval_history
+from api.approvals import record_decision as record_approval
+from api.audit import AuditEvent, commit_with_audit, request_hash
+from api.auth import GOVERNANCE
+from api.model_card import CARD_TEMPLATE, card_context, card_for
+from api.routes.deps import SessionDep
+from api.routes.models import settings_registry
+from api.web.approvals import ApprovalState, approval_state
+from api.web.governance import VersionPath, version_info
+from api.web.pages import GovernancePage, PageUser, page_roles, posted_form, render
+from model.fairness_report import FAIRNESS_TEMPLATE, audit_from_document, report_context
+from model.registry import ModelRegistry, RegistryError
+
+router = APIRouter(include_in_schema=False)
+
+# Approving and rejecting is the governance role's alone (as the API's route).
+ApproverPage = Annotated[PageUser, Depends(page_roles(GOVERNANCE))]
+_MESSAGES = {
+    "decision": "Select whether you approve or reject this version",
+    "reason": "Enter the reason for your decision",
+}
+
+
+def _registry(request: Request) -> ModelRegistry:
+    return settings_registry(request.app.state.settings)
+
+
+def _record_view(session: Session, user: PageUser, action: str, version: str) -> None:
+    details = {"page": action, "model_version": version}
+    commit_with_audit(
+        session,
+        [
+            AuditEvent(
+                user_name=user.principal.name,
+                role=user.principal.role,
+                action=action,
+                request_hash=request_hash(details),
+                model_version=version,
+                details=details,
+            )
+        ],
+    )
+
+
+@router.get("/governance/versions/{version}/card")
+def card_page(
+    version: VersionPath, request: Request, user: GovernancePage, session: SessionDep
+) -> Response:
+    """The version's model card with its approval history (the view is audited)."""
+    registry = _registry(request)
+    try:
+        card = card_for(registry, version, approval_history(session, registry, version))
+    except RegistryError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    _record_view(session, user, "model_card_view", version)
+    return render(request, CARD_TEMPLATE, user=user, **card_context(card))
+
+
+@router.get("/governance/versions/{version}/fairness")
+def fairness_page(
+    version: VersionPath, request: Request, user: GovernancePage, session: SessionDep
+) -> Response:
+    """The version's fairness report, from the audit logged with its run (view audited)."""
+    from model.fairness import FAIRNESS_ARTIFACT
+
+    try:
+        data = _registry(request).read_artifact(version, FAIRNESS_ARTIFACT)
+    except RegistryError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    if data is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, f"no fairness audit was logged with version {version}"
+        )
+    audit = audit_from_document(json.loads(data.decode("utf-8")))
+    _record_view(session, user, "fairness_report_view", version)
+    return render(request, FAIRNESS_TEMPLATE, user=user, **report_context(audit))
+
+
+def _state(request: Request, session: Session, version: str) -> ApprovalState:
+    state = approval_state(session, version, registry=_registry(request))
+    if not state.available:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, state.summary)
+    return state
+
+
+def _answers(form: dict[str, str], state: ApprovalState) -> tuple[dict[str, str], dict[str, str]]:
+    """The decision, reason and waivers posted, and what is missing, field by field."""
+    answers = {"decision": form.get("decision", ""), "reason": form.get("reason", "").strip()}
+    errors = {
+        name: message
+        for name, message in _MESSAGES.items()
+        if not answers[name] or (name == "decision" and answers[name] not in DECISIONS)
+    }
+    if answers["decision"] == APPROVE:
+        for check in state.unmet:
+            why = form.get(f"waiver-{check.name}", "").strip()
+            answers[f"waiver-{check.name}"] = why
+            if not why:
+                errors[f"waiver-{check.name}"] = (
+                    f"Enter the reason the {check.name} threshold is waived, or reject"
+                )
+    return answers, errors
+
+
+def _form_page(
+    request: Request,
+    user: PageUser,
+    version: str,
+    state: ApprovalState,
+    *,
+    answers: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = status.HTTP_200_OK,
+) -> Response:
+    return render(
+        request,
+        "pages/decide.html",
+        user=user,
+        title=f"Approve or reject model version {version}",
+        version=version,
+        approval=state,
+        form=answers or {},
+        errors=errors or {},
+        status_code=status_code,
+    )
+
+
+@router.get("/governance/versions/{version}/decide")
+def decide_form(
+    version: VersionPath, request: Request, user: ApproverPage, session: SessionDep
+) -> Response:
+    """The decision form: approve or reject, a reason, a waiver per threshold missed."""
+    version_info(request, version)
+    return _form_page(request, user, version, _state(request, session, version))
+
+
+async def _posted(request: Request, user: PageUser) -> dict[str, str]:
+    form = await posted_form(request, user.session)
+    return {name: value for name, value in form.items() if isinstance(value, str)}
+
+
+@router.post("/governance/versions/{version}/decide")
+async def check_answers(
+    version: VersionPath, request: Request, user: ApproverPage, session: SessionDep
+) -> Response:
+    """Check your answers (or the form again, with an error summary, when incomplete)."""
+    form = await _posted(request, user)
+    state = await run_in_threadpool(_state, request, session, version)
+    answers, errors = _answers(form, state)
+    if errors or form.get("change"):
+        code = status.HTTP_400_BAD_REQUEST if errors and not form.get("change") else 200
+        return _form_page(
+            request,
+            user,
+            version,
+            state,
+            answers=answers,
+            errors={} if form.get("change") else errors,
+            status_code=code,
+        )
+    return render(
+        request,
+        "pages/check_decision.html",
+        user=user,
+        title=f"Check your answers: model version {version}",
+        version=version,
+        approval=state,
+        answers=answers,
+        approve=answers["decision"] == APPROVE,
+    )
+
+
+def _confirm(
+    request: Request, user: PageUser, session: Session, version: str, form: dict[str, str]
+) -> Response:
+    state = _state(request, session, version)
+    answers, errors = _answers(form, state)
+    if not errors:
+        waivers = {
+            c.name: answers[f"waiver-{c.name}"]
+            for c in state.unmet
+            if answers["decision"] == APPROVE
+        }
+        try:
+            record_approval(
+                session,
+                _registry(request),
+                user=user.principal.name,
+                role=user.principal.role,
+                version=version,
+                decision=answers["decision"],
+                reason=answers["reason"],
+                waivers=waivers,
+            )
+        except ApprovalRefused as exc:
+            errors = {"decision": str(exc)}
+    if errors:
+        return _form_page(
+            request,
+            user,
+            version,
+            state,
+            answers=answers,
+            errors=errors,
+            status_code=status.HTTP_400_BAD_REQUEST,
+        )
+    done = "approved" if answers["decision"] == APPROVE else "rejected"
+    return RedirectResponse(
+        f"/governance/versions/{version}/approval?recorded={done}",
+        status_code=status.HTTP_303_SEE_OTHER,
+    )
+
+
+@router.post("/governance/versions/{version}/decide/confirm")
+async def confirm_decision(
+    version: VersionPath, request: Request, user: ApproverPage, session: SessionDep
+) -> Response:
+    """Record the checked decision through the API's own function (audited as the API's)."""
+    form = await _posted(request, user)
+    return await run_in_threadpool(_confirm, request, user, session, version, form)

@@ -1,0 +1,108 @@
+"""The latest monitoring and partnership reports on the governance pages.
+
+`safeguard monitor` and `safeguard report partnership` write their reports into the
+folder given as `--output`; when the service's settings name a reports folder
+(`SAFEGUARD_REPORTS_DIR`), the governance page shows what those commands last wrote to
+its `monitor/` and `partnership/` sub-folders, rendered again from their JSON with
+the reports' own templates. Nothing is shown that no command has written.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, Final
+
+from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import Path as PathParam
+from fastapi.responses import Response
+
+from api.monitor_command import MONITOR_JSON
+from api.partnership_command import PARTNERSHIP_JSON
+from api.settings import Settings
+from api.web.pages import GovernancePage, render
+
+router = APIRouter(include_in_schema=False)
+
+
+@dataclass(frozen=True)
+class ReportKind:
+    """One kind of oversight report: its folder, file, template and the command writing it."""
+
+    title: str
+    json_file: str
+    template: str
+    command: str
+
+
+REPORTS: Final = {
+    "monitor": ReportKind(
+        "Model monitoring",
+        MONITOR_JSON,
+        "reports/monitor.html",
+        "safeguard monitor --input EXTRACT --output {folder}",
+    ),
+    "partnership": ReportKind(
+        "Partnership evidence",
+        PARTNERSHIP_JSON,
+        "reports/partnership.html",
+        "safeguard report partnership --input EXTRACT --output {folder}",
+    ),
+}
+ReportName = Annotated[str, PathParam(pattern=r"^(monitor|partnership)$")]
+
+
+@dataclass(frozen=True)
+class LatestReport:
+    """What the governance page says about one kind of report."""
+
+    name: str
+    title: str
+    written_at: datetime | None
+    how_to: str
+
+    @property
+    def url(self) -> str:
+        """The page showing the report."""
+        return f"/governance/reports/{self.name}"
+
+
+def _file(settings: Settings, name: str) -> Path | None:
+    if settings.reports_dir is None:
+        return None
+    return settings.reports_dir / name / REPORTS[name].json_file
+
+
+def latest_reports(settings: Settings) -> list[LatestReport]:
+    """Each kind of report: when it was last written, or the command that writes it."""
+    found = []
+    for name, kind in REPORTS.items():
+        path = _file(settings, name)
+        folder = (settings.reports_dir / name) if settings.reports_dir else None
+        how_to = (
+            kind.command.format(folder=folder)
+            if folder is not None
+            else "set SAFEGUARD_REPORTS_DIR for the service, then run "
+            + kind.command.format(folder=f"$SAFEGUARD_REPORTS_DIR/{name}")
+        )
+        written = (
+            datetime.fromtimestamp(path.stat().st_mtime, UTC)
+            if path is not None and path.is_file()
+            else None
+        )
+        found.append(LatestReport(name, kind.title, written, how_to))
+    return found
+
+
+@router.get("/governance/reports/{name}")
+def report_page(name: ReportName, request: Request, user: GovernancePage) -> Response:
+    """The latest report of a kind, as its command last wrote it."""
+    path = _file(request.app.state.settings, name)
+    if path is None or not path.is_file():
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {name} report has been written yet")
+    report: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return render(
+        request, REPORTS[name].template, user=user, title=REPORTS[name].title, report=report
+    )

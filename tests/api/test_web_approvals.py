@@ -1,0 +1,202 @@
+"""The governance pages over HTTP, against a real trained model: the model card and
+fairness report pages, and approving through the check-answers step.
+
+The approvals are made on a copy of the trained model registered without its fairness
+audit (so that it misses the fairness thresholds, as the trained one does not), in a
+store of its own: the shared `model_api` app's approval is left alone."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from api.app import create_app
+from api.model_card import log_card
+from api.monitor_command import write_monitor_report
+from api.store import Store, init_db
+from api.store.models import ModelApproval
+from model.acceptance import unmet
+from model.card import acceptance_checks
+from model.card_sources import read_sources
+from model.monitor_run import monitor_extract
+from model.registry import ModelRegistry
+from tests.api.conftest import (
+    ApiEnv,
+    TrainedModel,
+    issue_keys,
+    make_settings,
+    register_copy,
+    registry_settings,
+)
+from tests.api.fakes import FakeScorer
+from tests.api.test_monitor import NO_DECISIONS
+from tests.api.web_client import csrf_token, signed_in_client
+
+
+@dataclass
+class Governed:
+    """An app (fake scorer) over a registry holding one version that misses thresholds."""
+
+    api: ApiEnv
+    registry: ModelRegistry
+    version: str
+
+    def unmet_names(self) -> list[str]:
+        sources = read_sources(self.registry, self.version)
+        return [check.name for check in unmet(acceptance_checks(sources))]
+
+
+@pytest.fixture(scope="module")
+def governed(
+    trained_model: TrainedModel, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Governed]:
+    folder = tmp_path_factory.mktemp("governed")
+    loaded = trained_model.loaded
+    registry, version = register_copy(folder / "mlflow", loaded.model, loaded.golden, alias=None)
+    log_card(registry, registry.resolve(version))
+    url = f"sqlite:///{folder / 'api.db'}"
+    init_db(url)
+    settings = make_settings(url, reports_dir=folder / "reports", **registry_settings(registry))
+    keys, revoked = issue_keys(settings)
+    with TestClient(create_app(settings, FakeScorer())) as client:
+        yield Governed(
+            ApiEnv(client=client, keys=keys, revoked_key=revoked, settings=settings),
+            registry,
+            version,
+        )
+
+
+def _approvals(api: ApiEnv) -> int:
+    store = Store(api.settings.database_url)
+    with store.session() as session:
+        count = session.scalar(select(func.count()).select_from(ModelApproval)) or 0
+    store.dispose()
+    return int(count)
+
+
+def _audit_actions(api: ApiEnv, version: str) -> list[str]:
+    page = api.client.get(
+        "/v1/audit",
+        params={"model_version": version, "limit": 500},
+        headers=api.headers("governance"),
+    ).json()
+    return [entry["action"] for entry in page["entries"]]
+
+
+def test_triage_gets_403_on_the_model_pages(model_api: ApiEnv, trained_model: TrainedModel) -> None:
+    browser = signed_in_client(model_api.client, model_api.keys["triage"])
+    base = f"/governance/versions/{trained_model.version}"
+    for path in ("/card", "/fairness", "/approval", "/decide"):
+        assert browser.get(base + path).status_code == 403, path
+    admin = signed_in_client(model_api.client, model_api.keys["admin"])
+    assert admin.get(base + "/card").status_code == 200
+    assert admin.get(base + "/decide").status_code == 403  # approving is governance's alone
+
+
+def test_governance_reads_the_card_and_fairness_report_and_each_view_is_audited(
+    model_api: ApiEnv, trained_model: TrainedModel
+) -> None:
+    browser = signed_in_client(model_api.client, model_api.keys["governance"])
+    version = trained_model.version
+    card = browser.get(f"/governance/versions/{version}/card")
+    fairness = browser.get(f"/governance/versions/{version}/fairness")
+    assert card.status_code == fairness.status_code == 200
+    assert f"version {version}</h1>" in card.text and "Approval history" in card.text
+    assert f"Fairness audit of model version {version}" in fairness.text
+    assert "govuk-table" in fairness.text
+    actions = _audit_actions(model_api, version)
+    assert {"model_card_view", "fairness_report_view"} <= set(actions)
+
+
+def test_approving_without_a_waiver_for_an_unmet_threshold_shows_the_error_summary(
+    governed: Governed,
+) -> None:
+    missed = governed.unmet_names()
+    assert missed, "a version without its fairness audit misses the fairness thresholds"
+    api = governed.api
+    browser = signed_in_client(api.client, api.keys["governance"])
+    path = f"/governance/versions/{governed.version}/decide"
+    token = csrf_token(browser.get(path).text)
+    response = browser.post(
+        path, data={"csrf_token": token, "decision": "approve", "reason": "fit for purpose"}
+    )
+    assert response.status_code == 400
+    assert "govuk-error-summary" in response.text and "<title>Error: " in response.text
+    assert f"Enter the reason the {missed[0]} threshold is waived" in response.text
+    before = _approvals(api)
+    confirm = browser.post(
+        path + "/confirm",
+        data={"csrf_token": token, "decision": "approve", "reason": "fit for purpose"},
+    )
+    assert confirm.status_code == 400 and "govuk-error-summary" in confirm.text
+    assert _approvals(api) == before
+
+
+def test_the_confirm_post_needs_its_csrf_token(governed: Governed) -> None:
+    api = governed.api
+    browser = signed_in_client(api.client, api.keys["governance"])
+    path = f"/governance/versions/{governed.version}/decide/confirm"
+    before = _approvals(api)
+    form = {"decision": "reject", "reason": "not today"}
+    assert browser.post(path, data=form).status_code == 403
+    assert browser.post(path, data={**form, "csrf_token": "x" * 43}).status_code == 403
+    assert _approvals(api) == before
+
+
+def test_an_approval_through_check_your_answers_is_recorded_as_the_api_records_it(
+    governed: Governed,
+) -> None:
+    api, version = governed.api, governed.version
+    browser = signed_in_client(api.client, api.keys["governance"])
+    path = f"/governance/versions/{version}/decide"
+    token = csrf_token(browser.get(path).text)
+    form = {
+        "csrf_token": token,
+        "decision": "approve",
+        "reason": "board meeting 4 December",
+        **{f"waiver-{name}": f"accepted for {name}" for name in governed.unmet_names()},
+    }
+    check = browser.post(path, data=form)
+    assert check.status_code == 200 and "Check your answers" in check.text
+    assert all(f"Waiver: {name}" in check.text for name in governed.unmet_names())
+    changing = browser.post(path, data={**form, "change": "yes"})
+    assert changing.status_code == 200 and "Approve or reject this version" in changing.text
+    assert "board meeting 4 December</textarea>" in changing.text  # the answers kept
+    before = _approvals(api)
+    done = browser.post(path + "/confirm", data=form, follow_redirects=False)
+    assert done.status_code == 303
+    assert _approvals(api) == before + 1
+    task_list = browser.get(done.headers["location"]).text
+    assert "Your decision was recorded" in task_list and "board meeting 4 December" in task_list
+    assert "is approved and may be served" in task_list and "Waived" in task_list
+    assert "model_approve" in _audit_actions(api, version)
+
+
+def test_the_governance_page_shows_the_latest_monitoring_report_once_written(
+    governed: Governed, trained_model: TrainedModel
+) -> None:
+    api = governed.api
+    browser = signed_in_client(api.client, api.keys["governance"])
+    before = browser.get("/governance").text
+    assert "No report yet" in before and "safeguard monitor --input EXTRACT" in before
+    assert browser.get("/governance/reports/monitor").status_code == 404
+
+    report = monitor_extract(
+        trained_model.loaded.model,
+        version=trained_model.version,
+        prepared=trained_model.prepared,
+        decisions=NO_DECISIONS,
+    )
+    assert api.settings.reports_dir is not None
+    write_monitor_report(report, api.settings.reports_dir / "monitor")
+    after = browser.get("/governance").text
+    assert 'href="/governance/reports/monitor"' in after
+    assert "safeguard report partnership --input EXTRACT" in after  # not written yet
+    page = browser.get("/governance/reports/monitor")
+    assert page.status_code == 200 and "Agency coverage" in page.text
+    triage = signed_in_client(api.client, api.keys["triage"])
+    assert triage.get("/governance/reports/monitor").status_code == 403
