@@ -24,20 +24,22 @@ from pipelines.feature_spec import (
     source_feature_name,
 )
 from pipelines.features import AUDIT_COLUMNS
-from pipelines.manifest import MANIFEST
+from pipelines.manifest import FEATURE_NAMES, MANIFEST, SPECS_BY_NAME
 from pipelines.phrases import HOUSEHOLD_PEOPLE
+from pipelines.spark.assemble import CELL_COLUMNS, COLUMN_FEATURES, assemble_batches
 from pipelines.spark.frames import ROW, to_spark
 from pipelines.spark.plan import (
+    cell_aggregates,
     feature_column,
     history_aggregates,
     known_records,
     links,
-    record_aggregates,
     value_aggregates,
 )
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
+    from pyspark.sql.types import StructType
 
 
 def _flags(column: str, values: tuple[str, ...], name: object) -> dict[str, Column]:
@@ -77,6 +79,13 @@ def _specs(*kinds: str) -> list:
     return [spec for spec in MANIFEST if spec.kind in kinds]
 
 
+def _output_schema(table: DataFrame) -> StructType:
+    from pyspark.sql.types import FloatType, StructField, StructType
+
+    audit = [table.schema[name] for name in AUDIT_COLUMNS]
+    return StructType(audit + [StructField(name, FloatType()) for name in FEATURE_NAMES])
+
+
 def spark_feature_table(spark: SparkSession, feeds: Mapping[str, pd.DataFrame]) -> DataFrame:
     """The feature table of validated feeds, as a Spark DataFrame ordered by referral.
 
@@ -85,20 +94,21 @@ def spark_feature_table(spark: SparkSession, feeds: Mapping[str, pd.DataFrame]) 
         feeds: Validated feeds by feed name (`data_contracts.validate_extract`).
 
     Returns:
-        `pipelines.features.AUDIT_COLUMNS` then every manifest feature, in order.
+        `pipelines.features.AUDIT_COLUMNS` then every manifest feature, in order, float32.
     """
     frames = to_spark(spark, feeds)
     linked = links(frames.referrals, frames.members).cache()
-    known = known_records(linked, frames.records)
+    known = known_records(linked, frames.records).repartition(ROW)
     table = frames.referrals.select(ROW, *AUDIT_COLUMNS, *[
         expr.alias(name) for name, expr in referral_columns().items()])
-    for part in (record_aggregates(known),
+    for part in (cell_aggregates(known),
                  value_aggregates(known, _specs("attendance")),
                  history_aggregates(linked, frames.referrals, _specs("previous_referrals")),
                  _household_counts(linked)):
         table = table.join(part, ROW, "left")
-    return table.orderBy(ROW).select(
-        *AUDIT_COLUMNS, *[feature_column(spec) for spec in MANIFEST])
+    columns = [feature_column(SPECS_BY_NAME[name]) for name in COLUMN_FEATURES]
+    ready = table.orderBy(ROW).select(*AUDIT_COLUMNS, *columns, *CELL_COLUMNS)
+    return ready.mapInPandas(assemble_batches, _output_schema(ready))
 
 
 def collect_feature_table(table: DataFrame) -> pd.DataFrame:

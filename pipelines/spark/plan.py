@@ -2,10 +2,11 @@
 
 Referrals are linked to their subject and household members (the most adult role
 winning), links are joined to the agency records known on or before the referral date,
-and one grouped aggregation pivots (relation, agency, event type) into a count per
-window and the days since the latest record. Every feature column is then an expression
-generated from its `FeatureSpec` (`feature_column`): the definitions live once, in
-`pipelines.manifest`, and this module only says how each kind of spec reads in Spark.
+and one grouped aggregation turns each (relation, agency, event type) into conditional
+counts per window and the days since the latest record (`cell_aggregates`), which
+`pipelines.spark.scatter` turns into the count, recency and coverage features. Every
+other feature is an expression generated from its `FeatureSpec` (`feature_column`): the
+definitions live once, in `pipelines.manifest`; this module says how each kind reads.
 """
 
 from __future__ import annotations
@@ -13,35 +14,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
-from data_contracts.vocab import AGENCIES, EVENT_TYPES, HOUSEHOLD_ROLES
+from data_contracts.vocab import HOUSEHOLD_ROLES
 from pipelines.feature_spec import FeatureSpec
 from pipelines.links import _ROLE_PRIORITY, _ROLE_RELATION
 from pipelines.manifest import RELATIONS, WINDOWS
 from pipelines.spark.frames import ROW
+from pipelines.spark.scatter import LATEST, MEASURES, RECORD_TYPES, relations_of
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
 
 SUBJECT: Final = RELATIONS[0]
-KEY_SEP: Final = "__"
-LATEST: Final = "latest"
-# Every (relation, agency, event type) the records pivot into, counted types or not.
-RECORD_KEYS: Final[tuple[str, ...]] = tuple(
-    KEY_SEP.join((relation, agency, event_type))
-    for relation in RELATIONS for agency in AGENCIES for event_type in EVENT_TYPES[agency]
-)
-
-
-def relations_of(relation: str) -> tuple[str, ...]:
-    """The link relations a spec's relation covers (``household``: everyone but the subject)."""
-    if relation == "household":
-        return tuple(r for r in RELATIONS if r != SUBJECT)
-    return (relation,)
-
-
-def record_column(relation: str, agency: str, event_type: str, measure: str) -> str:
-    """Name of a pivoted column: a window's count, or `LATEST` (days since the latest)."""
-    return f"{KEY_SEP.join((relation, agency, event_type))}_{measure}"
 
 
 def links(referrals: DataFrame, members: DataFrame) -> DataFrame:
@@ -76,16 +59,25 @@ def known_records(linked: DataFrame, records: DataFrame) -> DataFrame:
     return linked.join(records, "person_id").withColumn("delta", delta).where(delta >= 0)
 
 
-def record_aggregates(known: DataFrame) -> DataFrame:
-    """Per referral, per (relation, agency, event type): a count per window, and `LATEST`."""
+def cell_aggregates(known: DataFrame) -> DataFrame:
+    """Per referral, its cells (`pipelines.spark.scatter`): ``_cell`` and each measure, as
+    parallel arrays (one element per (relation, agency, event type) with records)."""
     from pyspark.sql import functions as F
 
+    relation_code = F.create_map(*[F.lit(x) for i, r in enumerate(RELATIONS) for x in (r, i)])
+    type_code = F.create_map(*[F.lit(x) for i, (agency, event_type) in enumerate(RECORD_TYPES)
+                               for x in (f"{agency}/{event_type}", i)])
+    cell = (relation_code[F.col("relation")] * len(RECORD_TYPES)
+            + type_code[F.concat_ws("/", "agency", "event_type")])
     measures = [
         (F.count("delta") if days is None else F.count_if(F.col("delta") < days)).alias(name)
         for name, days in WINDOWS
-    ] + [F.min("delta").alias(LATEST)]
-    keyed = known.withColumn("_key", F.concat_ws(KEY_SEP, "relation", "agency", "event_type"))
-    return keyed.groupBy(ROW).pivot("_key", list(RECORD_KEYS)).agg(*measures)
+    ] + [F.min("delta").alias(MEASURES[LATEST])]
+    names = [name for name, _days in WINDOWS] + [MEASURES[LATEST]]
+    per_cell = known.withColumn("_cell", cell).groupBy(ROW, "_cell").agg(*measures)
+    cells = per_cell.groupBy(ROW).agg(F.collect_list(F.struct("_cell", *names)).alias("_c"))
+    return cells.select(ROW, *[F.col(f"_c.{name}").alias(f"_cell_{name}")
+                               for name in ("_cell", *names)])
 
 
 def _latest_value() -> Column:
@@ -139,33 +131,6 @@ def _history_measure(spec: FeatureSpec) -> Column:
     return F.count_if(within).alias(spec.name)
 
 
-def _count(spec: FeatureSpec) -> Column:
-    from pyspark.sql import functions as F
-
-    assert spec.event_type is not None and spec.window is not None
-    name = record_column(spec.relation, spec.agency, spec.event_type, spec.window)
-    return F.coalesce(F.col(name), F.lit(0))
-
-
-def _latest_of(agency: str, relations: tuple[str, ...], types: tuple[str, ...]) -> Column:
-    from pyspark.sql import functions as F
-
-    columns = [F.col(record_column(r, agency, t, LATEST)) for r in relations for t in types]
-    return columns[0] if len(columns) == 1 else F.least(*columns)
-
-
-def _recency(spec: FeatureSpec) -> Column:
-    types = (spec.event_type,) if spec.event_type else EVENT_TYPES[spec.agency]
-    return _latest_of(spec.agency, relations_of(spec.relation), types)
-
-
-def _coverage(spec: FeatureSpec) -> Column:
-    from pyspark.sql import functions as F
-
-    held = _latest_of(spec.agency, RELATIONS, EVENT_TYPES[spec.agency]).isNotNull()
-    return F.when(held, 1.0).otherwise(0.0)
-
-
 def _history(spec: FeatureSpec) -> Column:
     from pyspark.sql import functions as F
 
@@ -179,15 +144,16 @@ def _own_column(spec: FeatureSpec) -> Column:
     return F.col(spec.name)
 
 
-# How each kind of spec reads; kinds computed by an aggregate table of their own (or from
-# the referral itself) are columns of that name.
+# How each kind of spec that is not scattered (`pipelines.spark.scatter`) reads: each is a
+# column of that name, from an aggregate table of its own or from the referral itself.
 COMPILERS: Final[dict[str, Callable[[FeatureSpec], Column]]] = {
-    "count": _count, "recency": _recency, "coverage": _coverage, "attendance": _own_column,
+    "attendance": _own_column,
     "previous_referrals": _history, "household": _own_column, "context": _own_column,
     "protected": _own_column,
 }
 
 
 def feature_column(spec: FeatureSpec) -> Column:
-    """The Spark expression of one manifest feature, as float32 like the other engine."""
-    return COMPILERS[spec.kind](spec).cast("float").alias(spec.name)
+    """The Spark expression of one feature that is not scattered (float64; the table is
+    float32 once assembled)."""
+    return COMPILERS[spec.kind](spec).cast("double").alias(spec.name)
