@@ -27,19 +27,28 @@ from pipelines.spark.scatter import (
 )
 
 CELL_COLUMNS: Final[tuple[str, ...]] = tuple(
-    f"_cell_{name}" for name in ("_cell", *(w for w, _d in WINDOWS), MEASURES[LATEST]))
+    f"_cell_{name}" for name in ("_cell", *(w for w, _d in WINDOWS), MEASURES[LATEST])
+)
 COLUMN_FEATURES: Final[tuple[str, ...]] = tuple(
-    spec.name for spec in MANIFEST if spec.kind not in SCATTERED_KINDS)
+    spec.name for spec in MANIFEST if spec.kind not in SCATTERED_KINDS
+)
 
 
 def _cells(batch: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each cell's batch row, cell number and measures (cells x `MEASURES`)."""
-    arrays = {name: [np.asarray(a, dtype=np.int64) if a is not None else np.empty(0, np.int64)
-                     for a in batch[name]] for name in CELL_COLUMNS}
+    arrays = {
+        name: [
+            np.asarray(a, dtype=np.int64) if a is not None else np.empty(0, np.int64)
+            for a in batch[name]
+        ]
+        for name in CELL_COLUMNS
+    }
     lengths = np.array([len(a) for a in arrays[CELL_COLUMNS[0]]], dtype=np.int64)
     row = np.repeat(np.arange(len(batch)), lengths)
-    flat = [np.concatenate(arrays[name]) if len(batch) else np.empty(0, np.int64)
-            for name in CELL_COLUMNS]
+    flat = [
+        np.concatenate(arrays[name]) if len(batch) else np.empty(0, np.int64)
+        for name in CELL_COLUMNS
+    ]
     measures = np.empty((len(row), len(MEASURES)), dtype=np.float64)
     measures[:, :HELD] = np.column_stack(flat[1:]) if len(row) else 0.0
     measures[:, HELD] = 1.0

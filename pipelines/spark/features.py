@@ -69,10 +69,12 @@ def referral_columns() -> dict[str, Column]:
 def _household_counts(linked: DataFrame) -> DataFrame:
     from pyspark.sql import functions as F
 
-    return linked.groupBy(ROW).agg(*[
-        F.count_if(F.col("relation") == relation).alias(household_count_feature_name(relation))
-        for relation in HOUSEHOLD_PEOPLE
-    ])
+    return linked.groupBy(ROW).agg(
+        *[
+            F.count_if(F.col("relation") == relation).alias(household_count_feature_name(relation))
+            for relation in HOUSEHOLD_PEOPLE
+        ]
+    )
 
 
 def _specs(*kinds: str) -> list:
@@ -96,15 +98,24 @@ def spark_feature_table(spark: SparkSession, feeds: Mapping[str, pd.DataFrame]) 
     Returns:
         `pipelines.features.AUDIT_COLUMNS` then every manifest feature, in order, float32.
     """
+    from pyspark.sql import functions as F
+
     frames = to_spark(spark, feeds)
     linked = links(frames.referrals, frames.members).cache()
     known = known_records(linked, frames.records).repartition(ROW)
-    table = frames.referrals.select(ROW, *AUDIT_COLUMNS, *[
-        expr.alias(name) for name, expr in referral_columns().items()])
-    for part in (cell_aggregates(known),
-                 value_aggregates(known, _specs("attendance")),
-                 history_aggregates(linked, frames.referrals, _specs("previous_referrals")),
-                 _household_counts(linked)):
+    # Dates leave as wall-clock timestamps (no time zone), as the single-machine table has.
+    audit = [
+        F.col(name).cast("timestamp_ntz").alias(name) if name == "referral_date" else F.col(name)
+        for name in AUDIT_COLUMNS
+    ]
+    details = [expr.alias(name) for name, expr in referral_columns().items()]
+    table = frames.referrals.select(ROW, *audit, *details)
+    for part in (
+        cell_aggregates(known),
+        value_aggregates(known, _specs("attendance")),
+        history_aggregates(linked, frames.referrals, _specs("previous_referrals")),
+        _household_counts(linked),
+    ):
         table = table.join(part, ROW, "left")
     columns = [feature_column(SPECS_BY_NAME[name]) for name in COLUMN_FEATURES]
     ready = table.orderBy(ROW).select(*AUDIT_COLUMNS, *columns, *CELL_COLUMNS)

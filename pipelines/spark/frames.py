@@ -42,8 +42,9 @@ def _days(values: pd.Series) -> pd.Series:
 def referral_frame(referrals: pd.DataFrame) -> pd.DataFrame:
     """The referrals feed with its row number and its date in days."""
     frame = referrals.reset_index(drop=True)
-    return frame.assign(**{ROW: np.arange(len(frame), dtype=np.int64),
-                           "ref_day": _days(frame["referral_date"])})
+    return frame.assign(
+        **{ROW: np.arange(len(frame), dtype=np.int64), "ref_day": _days(frame["referral_date"])}
+    )
 
 
 def record_frame(feeds: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
@@ -55,21 +56,29 @@ def record_frame(feeds: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
             continue
         event_day = _days(frame["event_date"])
         recorded = _days(frame["recorded_date"])
-        parts.append(pd.DataFrame({
-            "person_id": frame["person_id"].astype("string").to_numpy(),
-            "agency": agency,
-            "event_type": frame["event_type"].astype("string").to_numpy(),
-            "event_day": event_day.to_numpy(),
-            "known_day": recorded.fillna(event_day).to_numpy(),
-            "value": pd.to_numeric(frame["value"], errors="coerce").to_numpy(np.float64),
-        }))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "person_id": frame["person_id"].astype("string").to_numpy(),
+                    "agency": agency,
+                    "event_type": frame["event_type"].astype("string").to_numpy(),
+                    "event_day": event_day.to_numpy(),
+                    "known_day": recorded.fillna(event_day).to_numpy(),
+                    "value": pd.to_numeric(frame["value"], errors="coerce").to_numpy(np.float64),
+                }
+            )
+        )
     if not parts:
-        return pd.DataFrame({"person_id": pd.Series(dtype="string"),
-                             "agency": pd.Series(dtype="string"),
-                             "event_type": pd.Series(dtype="string"),
-                             "event_day": pd.Series(dtype="Int64"),
-                             "known_day": pd.Series(dtype="Int64"),
-                             "value": pd.Series(dtype="float64")})
+        return pd.DataFrame(
+            {
+                "person_id": pd.Series(dtype="string"),
+                "agency": pd.Series(dtype="string"),
+                "event_type": pd.Series(dtype="string"),
+                "event_day": pd.Series(dtype="Int64"),
+                "known_day": pd.Series(dtype="Int64"),
+                "value": pd.Series(dtype="float64"),
+            }
+        )
     return pd.concat(parts, ignore_index=True)
 
 
@@ -77,15 +86,16 @@ def member_frame(feeds: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """Household members (empty when the feed is absent)."""
     members = feeds.get(HOUSEHOLD_MEMBERS)
     if members is None or not len(members):
-        return pd.DataFrame({name: pd.Series(dtype="string")
-                             for name in ("household_id", "person_id", "role")})
+        return pd.DataFrame(
+            {name: pd.Series(dtype="string") for name in ("household_id", "person_id", "role")}
+        )
     return members[["household_id", "person_id", "role"]].astype("string")
 
 
 _SCHEMAS = {
     "members": "household_id string, person_id string, role string",
     "records": "person_id string, agency string, event_type string, event_day long, "
-               "known_day long, value double",
+    "known_day long, value double",
 }
 
 

@@ -31,21 +31,38 @@ def links(referrals: DataFrame, members: DataFrame) -> DataFrame:
     """One row per (referral, person): the subject, then each other household member."""
     from pyspark.sql import functions as F
 
-    priority = F.create_map(*[F.lit(x) for role, code in zip(
-        HOUSEHOLD_ROLES, _ROLE_PRIORITY, strict=False) for x in (role, int(code))])
-    relation = F.create_map(*[F.lit(x) for role, code in zip(
-        HOUSEHOLD_ROLES, _ROLE_RELATION, strict=False) for x in (role, RELATIONS[code])])
+    priority = F.create_map(
+        *[
+            F.lit(x)
+            for role, code in zip(HOUSEHOLD_ROLES, _ROLE_PRIORITY, strict=False)
+            for x in (role, int(code))
+        ]
+    )
+    relation = F.create_map(
+        *[
+            F.lit(x)
+            for role, code in zip(HOUSEHOLD_ROLES, _ROLE_RELATION, strict=False)
+            for x in (role, RELATIONS[code])
+        ]
+    )
     subject = referrals.select(ROW, "person_id", F.lit(SUBJECT).alias("relation"), "ref_day")
     named = referrals.where(F.col("household_id").isNotNull()).select(
-        ROW, F.col("person_id").alias("_subject"), "household_id", "ref_day")
+        ROW, F.col("person_id").alias("_subject"), "household_id", "ref_day"
+    )
     others = (
         named.join(members, "household_id")
         .where(F.col("person_id") != F.col("_subject"))
         .groupBy(ROW, "person_id", "ref_day")
-        .agg(F.min(F.struct(
-            F.coalesce(priority[F.col("role")], F.lit(int(_ROLE_PRIORITY[-1]))).alias("p"),
-            F.coalesce(relation[F.col("role")], F.lit(RELATIONS[_ROLE_RELATION[-1]]))
-            .alias("relation"))).alias("best"))
+        .agg(
+            F.min(
+                F.struct(
+                    F.coalesce(priority[F.col("role")], F.lit(int(_ROLE_PRIORITY[-1]))).alias("p"),
+                    F.coalesce(relation[F.col("role")], F.lit(RELATIONS[_ROLE_RELATION[-1]])).alias(
+                        "relation"
+                    ),
+                )
+            ).alias("best")
+        )
         .select(ROW, "person_id", F.col("best.relation").alias("relation"), "ref_day")
     )
     return subject.unionByName(others)
@@ -65,10 +82,17 @@ def cell_aggregates(known: DataFrame) -> DataFrame:
     from pyspark.sql import functions as F
 
     relation_code = F.create_map(*[F.lit(x) for i, r in enumerate(RELATIONS) for x in (r, i)])
-    type_code = F.create_map(*[F.lit(x) for i, (agency, event_type) in enumerate(RECORD_TYPES)
-                               for x in (f"{agency}/{event_type}", i)])
-    cell = (relation_code[F.col("relation")] * len(RECORD_TYPES)
-            + type_code[F.concat_ws("/", "agency", "event_type")])
+    type_code = F.create_map(
+        *[
+            F.lit(x)
+            for i, (agency, event_type) in enumerate(RECORD_TYPES)
+            for x in (f"{agency}/{event_type}", i)
+        ]
+    )
+    cell = (
+        relation_code[F.col("relation")] * len(RECORD_TYPES)
+        + type_code[F.concat_ws("/", "agency", "event_type")]
+    )
     measures = [
         (F.count("delta") if days is None else F.count_if(F.col("delta") < days)).alias(name)
         for name, days in WINDOWS
@@ -76,8 +100,9 @@ def cell_aggregates(known: DataFrame) -> DataFrame:
     names = [name for name, _days in WINDOWS] + [MEASURES[LATEST]]
     per_cell = known.withColumn("_cell", cell).groupBy(ROW, "_cell").agg(*measures)
     cells = per_cell.groupBy(ROW).agg(F.collect_list(F.struct("_cell", *names)).alias("_c"))
-    return cells.select(ROW, *[F.col(f"_c.{name}").alias(f"_cell_{name}")
-                               for name in ("_cell", *names)])
+    return cells.select(
+        ROW, *[F.col(f"_c.{name}").alias(f"_cell_{name}") for name in ("_cell", *names)]
+    )
 
 
 def _latest_value() -> Column:
@@ -85,8 +110,12 @@ def _latest_value() -> Column:
     empty value, then the largest), as the single-machine engine picks it."""
     from pyspark.sql import functions as F
 
-    order = F.struct(F.col("event_day"), (-F.col("delta")).alias("known"),
-                     F.col("value").isNull().alias("empty"), F.col("value"))
+    order = F.struct(
+        F.col("event_day"),
+        (-F.col("delta")).alias("known"),
+        F.col("value").isNull().alias("empty"),
+        F.col("value"),
+    )
     return F.max(order).getField("value")
 
 
@@ -96,25 +125,33 @@ def value_aggregates(known: DataFrame, specs: list[FeatureSpec]) -> DataFrame:
 
     result = known.select(ROW).distinct()
     for spec in specs:
-        rows = known.where((F.col("agency") == spec.agency)
-                           & (F.col("event_type") == spec.event_type)
-                           & F.col("relation").isin(*relations_of(spec.relation)))
+        rows = known.where(
+            (F.col("agency") == spec.agency)
+            & (F.col("event_type") == spec.event_type)
+            & F.col("relation").isin(*relations_of(spec.relation))
+        )
         if spec.relation == SUBJECT:
             table = rows.groupBy(ROW).agg(_latest_value().alias(spec.name))
         else:
-            table = (rows.groupBy(ROW, "person_id").agg(_latest_value().alias("_latest"))
-                     .groupBy(ROW).agg(F.min("_latest").alias(spec.name)))
+            table = (
+                rows.groupBy(ROW, "person_id")
+                .agg(_latest_value().alias("_latest"))
+                .groupBy(ROW)
+                .agg(F.min("_latest").alias(spec.name))
+            )
         result = result.join(table, ROW, "left")
     return result
 
 
-def history_aggregates(linked: DataFrame, referrals: DataFrame,
-                       specs: list[FeatureSpec]) -> DataFrame:
+def history_aggregates(
+    linked: DataFrame, referrals: DataFrame, specs: list[FeatureSpec]
+) -> DataFrame:
     """Earlier referrals of each linked person: counts per window, days since the latest."""
     from pyspark.sql import functions as F
 
     history = referrals.where(F.col("ref_day").isNotNull()).select(
-        "person_id", F.col("ref_day").alias("_history_day"))
+        "person_id", F.col("ref_day").alias("_history_day")
+    )
     delta = F.col("ref_day") - F.col("_history_day")
     earlier = linked.join(history, "person_id").withColumn("delta", delta).where(delta > 0)
     return earlier.groupBy(ROW).agg(*[_history_measure(spec) for spec in specs])
@@ -148,7 +185,9 @@ def _own_column(spec: FeatureSpec) -> Column:
 # column of that name, from an aggregate table of its own or from the referral itself.
 COMPILERS: Final[dict[str, Callable[[FeatureSpec], Column]]] = {
     "attendance": _own_column,
-    "previous_referrals": _history, "household": _own_column, "context": _own_column,
+    "previous_referrals": _history,
+    "household": _own_column,
+    "context": _own_column,
     "protected": _own_column,
 }
 

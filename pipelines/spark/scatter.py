@@ -26,15 +26,15 @@ LATEST: Final = MEASURES.index("latest")
 HELD: Final = MEASURES.index("held")
 # Every (agency, event type) a record can have; a cell is (relation, one of these).
 RECORD_TYPES: Final[tuple[tuple[str, str], ...]] = tuple(
-    (agency, event_type) for agency in AGENCIES for event_type in EVENT_TYPES[agency])
+    (agency, event_type) for agency in AGENCIES for event_type in EVENT_TYPES[agency]
+)
 N_CELLS: Final = len(RELATIONS) * len(RECORD_TYPES)
 SCATTERED_KINDS: Final = frozenset({"count", "recency", "coverage"})
 
 
 def cell_of(relation: str, agency: str, event_type: str) -> int:
     """The cell number of (relation, agency, event type)."""
-    return RELATIONS.index(relation) * len(RECORD_TYPES) + RECORD_TYPES.index(
-        (agency, event_type))
+    return RELATIONS.index(relation) * len(RECORD_TYPES) + RECORD_TYPES.index((agency, event_type))
 
 
 def relations_of(relation: str) -> tuple[str, ...]:
@@ -62,8 +62,13 @@ def _spec_rules(spec: FeatureSpec) -> list[tuple[int, int, bool]]:
     types = (spec.event_type,) if spec.event_type else EVENT_TYPES[spec.agency]
     if spec.kind == "count":
         assert spec.window is not None and spec.event_type is not None
-        return [(cell_of(spec.relation, spec.agency, spec.event_type),
-                 MEASURES.index(spec.window), False)]
+        return [
+            (
+                cell_of(spec.relation, spec.agency, spec.event_type),
+                MEASURES.index(spec.window),
+                False,
+            )
+        ]
     relations = RELATIONS if spec.kind == "coverage" else relations_of(spec.relation)
     measure, smallest = (HELD, False) if spec.kind == "coverage" else (LATEST, True)
     return [(cell_of(r, spec.agency, t), measure, smallest) for r in relations for t in types]
@@ -71,17 +76,20 @@ def _spec_rules(spec: FeatureSpec) -> list[tuple[int, int, bool]]:
 
 def compile_rules(specs: tuple[FeatureSpec, ...] = MANIFEST) -> Rules:
     """The scatter rules of every count, recency and coverage feature of `specs`."""
-    rows = [(cell, measure, position, smallest)
-            for position, spec in enumerate(specs) if spec.kind in SCATTERED_KINDS
-            for cell, measure, smallest in _spec_rules(spec)]
+    rows = [
+        (cell, measure, position, smallest)
+        for position, spec in enumerate(specs)
+        if spec.kind in SCATTERED_KINDS
+        for cell, measure, smallest in _spec_rules(spec)
+    ]
     cell, measure, position, smallest = (np.array(column) for column in zip(*rows, strict=True))
-    fill = np.array([np.nan if s.no_record_value is None else s.no_record_value
-                     for s in specs])
+    fill = np.array([np.nan if s.no_record_value is None else s.no_record_value for s in specs])
     return Rules(cell, measure, position, smallest.astype(bool), fill)
 
 
-def scatter(out: np.ndarray, row: np.ndarray, cell: np.ndarray, measures: np.ndarray,
-            rules: Rules) -> None:
+def scatter(
+    out: np.ndarray, row: np.ndarray, cell: np.ndarray, measures: np.ndarray, rules: Rules
+) -> None:
     """Write every scattered feature of a batch into ``out`` (referrals x manifest).
 
     Args:

@@ -37,8 +37,12 @@ def quiet_pandas_warning() -> None:
     warnings.filterwarnings("ignore", message=_PANDAS_WARNING, category=FutureWarning)
 
 
-def spark_session(master: str | None = None, *, settings: Mapping[str, str] | None = None,
-                  app_name: str = "safeguard") -> SparkSession:
+def spark_session(
+    master: str | None = None,
+    *,
+    settings: Mapping[str, str] | None = None,
+    app_name: str = "safeguard",
+) -> SparkSession:
     """Get or create the Spark session.
 
     Args:

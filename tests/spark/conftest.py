@@ -22,8 +22,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def spark() -> Iterator[Any]:
     """The session: ``local[2]``, four shuffle partitions, 1 GiB driver, UI disabled."""
     if shutil.which("java") is None:
-        pytest.skip("Java 17 is not on PATH: the Spark tests need it (apt-get install "
-                    "openjdk-17-jre-headless)")
+        pytest.skip(
+            "Java 17 is not on PATH: the Spark tests need it (apt-get install "
+            "openjdk-17-jre-headless)"
+        )
     session = spark_session("local[2]", settings=LOCAL_TEST_SETTINGS, app_name="safeguard-tests")
     yield session
     session.stop()
