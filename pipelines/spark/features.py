@@ -102,7 +102,9 @@ def spark_feature_table(spark: SparkSession, feeds: Mapping[str, pd.DataFrame]) 
 
     frames = to_spark(spark, feeds)
     linked = links(frames.referrals, frames.members).cache()
-    known = known_records(linked, frames.records).repartition(ROW)
+    # Read by three aggregations: joined once, kept (partitioned by referral, so each
+    # aggregation by referral needs no further shuffle).
+    known = known_records(linked, frames.records).repartition(ROW).cache()
     # Dates leave as wall-clock timestamps (no time zone), as the single-machine table has.
     audit = [
         F.col(name).cast("timestamp_ntz").alias(name) if name == "referral_date" else F.col(name)
@@ -118,7 +120,8 @@ def spark_feature_table(spark: SparkSession, feeds: Mapping[str, pd.DataFrame]) 
     ):
         table = table.join(part, ROW, "left")
     columns = [feature_column(SPECS_BY_NAME[name]) for name in COLUMN_FEATURES]
-    ready = table.orderBy(ROW).select(*AUDIT_COLUMNS, *columns, *CELL_COLUMNS)
+    # Kept, so that the sort's sampling pass and the sort itself do not both recompute it.
+    ready = table.cache().orderBy(ROW).select(*AUDIT_COLUMNS, *columns, *CELL_COLUMNS)
     return ready.mapInPandas(assemble_batches, _output_schema(ready))
 
 

@@ -42,9 +42,9 @@ def _days(values: pd.Series) -> pd.Series:
 def referral_frame(referrals: pd.DataFrame) -> pd.DataFrame:
     """The referrals feed with its row number and its date in days."""
     frame = referrals.reset_index(drop=True)
-    return frame.assign(
-        **{ROW: np.arange(len(frame), dtype=np.int64), "ref_day": _days(frame["referral_date"])}
-    )
+    frame[ROW] = np.arange(len(frame), dtype=np.int64)
+    frame["ref_day"] = _days(frame["referral_date"])
+    return frame
 
 
 def record_frame(feeds: Mapping[str, pd.DataFrame]) -> pd.DataFrame:

@@ -12,10 +12,12 @@ from pipelines.spark.session import LOCAL_TEST_SETTINGS, spark_session
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test in this folder runs on Spark: mark it so `-m "not spark"` leaves it out."""
+    """Every test in this folder runs on Spark: mark it so `-m "not spark"` leaves it out,
+    and keep them on one xdist worker (``--dist loadgroup``) so they share one JVM."""
     for item in items:
         if "tests/spark/" in str(item.fspath):
             item.add_marker(pytest.mark.spark)
+            item.add_marker(pytest.mark.xdist_group("spark"))
 
 
 @pytest.fixture(scope="session")
