@@ -102,9 +102,9 @@ def spark_feature_table(spark: SparkSession, feeds: Mapping[str, pd.DataFrame]) 
 
     frames = to_spark(spark, feeds)
     linked = links(frames.referrals, frames.members).cache()
-    # Read by three aggregations: joined once, kept (partitioned by referral, so each
-    # aggregation by referral needs no further shuffle).
-    known = known_records(linked, frames.records).repartition(ROW).cache()
+    # Not kept: the cell aggregation combines rows before its shuffle, and the attendance
+    # aggregations' filter is pushed below the join (they read attendance records only).
+    known = known_records(linked, frames.records)
     # Dates leave as wall-clock timestamps (no time zone), as the single-machine table has.
     audit = [
         F.col(name).cast("timestamp_ntz").alias(name) if name == "referral_date" else F.col(name)
