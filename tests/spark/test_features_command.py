@@ -56,3 +56,12 @@ def test_spark_engine_refuses_a_failing_extract_with_the_same_one_line_error(
     assert spark.output.startswith("error: ") and len(spark.output.strip().splitlines()) == 1
     assert "surname" in spark.output
     assert not (tmp_path / "spark.parquet").exists()
+
+
+def test_score_on_spark_refuses_an_output_that_is_not_parquet(tmp_path: Path) -> None:
+    output = tmp_path / "ratings.csv"
+    args = ["score", "--input", str(tmp_path), "--output", str(output), "--engine", "spark"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1
+    assert result.output.startswith("error: ") and "use a .parquet name" in result.output
+    assert not output.exists()
