@@ -114,7 +114,7 @@ def spark_feature_table(spark: SparkSession, feeds: Mapping[str, pd.DataFrame]) 
     table = frames.referrals.select(ROW, *audit, *details)
     for part in (
         cell_aggregates(known),
-        value_aggregates(known, _specs("attendance")),
+        value_aggregates(known, frames.referrals, _specs("attendance")),
         history_aggregates(linked, frames.referrals, _specs("previous_referrals")),
         _household_counts(linked),
     ):

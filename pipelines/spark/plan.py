@@ -119,11 +119,11 @@ def _latest_value() -> Column:
     return F.max(order).getField("value")
 
 
-def value_aggregates(known: DataFrame, specs: list[FeatureSpec]) -> DataFrame:
+def value_aggregates(known: DataFrame, referrals: DataFrame, specs: list[FeatureSpec]) -> DataFrame:
     """Latest values (attendance): the subject's, or the lowest of each relative's latest."""
     from pyspark.sql import functions as F
 
-    result = known.select(ROW).distinct()
+    result = referrals.select(ROW)  # not `known`: that would join every record once more
     for spec in specs:
         rows = known.where(
             (F.col("agency") == spec.agency)
