@@ -55,8 +55,10 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): $(BIN)/python pyproject.toml constraints.txt
+	@command -v java >/dev/null 2>&1 || echo "Java 17 is not on PATH: the spark extra installs, \
+	  but --engine spark and tests/spark need it (apt-get install openjdk-17-jre-headless)"
 	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -c constraints.txt -e ".[dev]"
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -c constraints.txt -e ".[dev,spark]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -124,8 +126,9 @@ demo: $(STAMP) $(ASSETS_STAMP)
 	@echo "OpenAPI page: http://$(DEMO_HOST):$(DEMO_PORT)/docs   (Ctrl-C stops the service)"
 	$(BIN)/safeguard serve --host $(DEMO_HOST) --port $(DEMO_PORT) --workers $(DEMO_WORKERS)
 
+# --dist loadgroup: the Spark tests (group "spark") share one worker and one JVM.
 test: $(STAMP) $(ASSETS_STAMP) browser postgres
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check data_contracts pipelines model api tests bench

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from data_contracts.cli import fail, parse_date_option
+from pipelines.cli import Engine
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -136,6 +137,12 @@ def score(
         bool, typer.Option("--explanations/--no-explanations",
                            help="Add each score's explanation (top factors, by agency).")
     ] = True,
+    engine: Annotated[Engine, typer.Option(help="single: this machine; spark: a Spark session "
+                                           "(the spark extra; Parquet folder).")] = Engine.single,
+    master: Annotated[str | None, typer.Option(help="Spark master URL (engine spark); default: "
+                                               "spark-defaults.conf, else local[*].")] = None,
+    conf: Annotated[list[str] | None, typer.Option(help="Spark setting key=value (repeat).")
+                    ] = None,
 ) -> None:
     """Score every referral of an extract with a registered model, and explain each score."""
     from data_contracts import FeedRejected
@@ -144,6 +151,11 @@ def score(
     from model.workflow import score_extract
 
     config = cli_config(ctx)
+    if engine is Engine.spark:
+        _score_on_spark(input, output, reference=model or config.alias, registry_config=config,
+                        extract_date=parse_date_option(extract_date), explain=explanations,
+                        master=master, conf=conf or [])
+        return
     with _progress() as progress:
         task = progress.add_task("starting", total=None)
         try:
@@ -159,6 +171,30 @@ def score(
         from model.sentences import CONTRIBUTIONS_NOTE
 
         console.print(CONTRIBUTIONS_NOTE)
+
+
+def _score_on_spark(input: Path, output: Path, *, reference: str, registry_config: ModelCliConfig,
+                    extract_date: dt.date | None, explain: bool, master: str | None,
+                    conf: list[str]) -> None:
+    if output.suffix != ".parquet":
+        fail(f"{output}: --engine spark writes Parquet; use a .parquet name")
+    try:
+        from model.spark_scoring import score_extract_spark
+        from pipelines.spark.session import parse_settings
+    except ImportError:
+        fail("--engine spark needs the spark extra: pip install 'safeguard-risk[spark]'")
+    from data_contracts import FeedRejected
+    from model.registry import RegistryError
+
+    try:
+        rows, info = score_extract_spark(
+            input, str(output), registry=registry_from(registry_config), reference=reference,
+            extract_date=extract_date, explain=explain, master=master,
+            settings=parse_settings(conf))
+    except (FeedRejected, RegistryError, ValueError) as exc:
+        fail(str(exc))
+    console.print(f"{rows:,} referrals scored with {info.name} version {info.version} "
+                  f"-> {output}")
 
 
 @model_app.command("list")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from enum import StrEnum
 from pathlib import Path
@@ -13,6 +14,11 @@ from rich.console import Console
 from data_contracts.cli import fail, parse_date_option
 
 console = Console()
+
+
+class Engine(StrEnum):
+    single = "single"
+    spark = "spark"
 
 
 class FeedFormat(StrEnum):
@@ -92,22 +98,42 @@ def features(
     extract_date: Annotated[
         str | None, typer.Option("--extract-date", help="YYYY-MM-DD; default: from the data.")
     ] = None,
+    engine: Annotated[Engine, typer.Option(help="single: this machine; spark: a Spark session "
+                                           "(the spark extra; Parquet folder).")] = Engine.single,
+    master: Annotated[str | None, typer.Option(help="Spark master URL (engine spark); default: "
+                                               "spark-defaults.conf, else local[*].")] = None,
+    conf: Annotated[list[str] | None, typer.Option(help="Spark setting key=value (repeat).")
+                    ] = None,
 ) -> None:
     """Validate an extract and build its point-in-time feature table and manifest."""
+    if output.suffix != ".parquet":
+        fail(f"{output}: the feature table is written as Parquet; use a .parquet file name")
+    started = time.perf_counter()
+    day = parse_date_option(extract_date)
+    if engine is Engine.spark:
+        rows = _spark_features(input, output, day, master=master, conf=conf or [])
+    else:
+        rows = _single_features(input, output, day)
+    from pipelines.manifest import FEATURE_NAMES, write_manifest
+
+    write_manifest(manifest_path_for(output))
+    console.print(
+        f"{rows:,} referrals x {len(FEATURE_NAMES):,} features -> {output} "
+        f"(manifest {manifest_path_for(output).name}) in {time.perf_counter() - started:.1f} s"
+    )
+
+
+def _single_features(input: Path, output: Path, day: dt.date | None) -> int:
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from data_contracts import FeedRejected, validate_extract
     from pipelines.features import build_features
-    from pipelines.manifest import FEATURE_NAMES, write_manifest
 
-    if output.suffix != ".parquet":
-        fail(f"{output}: the feature table is written as Parquet; use a .parquet file name")
-    started = time.perf_counter()
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=console, transient=True) as progress:
         task = progress.add_task("validating feeds", total=None)
         try:
-            validated = validate_extract(input, extract_date=parse_date_option(extract_date))
+            validated = validate_extract(input, extract_date=day)
         except FeedRejected as exc:
             fail(str(exc))
         table = build_features(validated.feeds,
@@ -115,11 +141,27 @@ def features(
         progress.update(task, description="writing")
         output.parent.mkdir(parents=True, exist_ok=True)
         table.to_parquet(output, index=False)
-        write_manifest(manifest_path_for(output))
-    console.print(
-        f"{len(table):,} referrals x {len(FEATURE_NAMES):,} features -> {output} "
-        f"(manifest {manifest_path_for(output).name}) in {time.perf_counter() - started:.1f} s"
-    )
+    return len(table)
+
+
+def _spark_features(input: Path, output: Path, day: dt.date | None, *, master: str | None,
+                    conf: list[str]) -> int:
+    try:
+        from pipelines.spark.session import parse_settings
+    except ImportError:
+        fail("--engine spark needs the spark extra: pip install 'safeguard-risk[spark]'")
+    from data_contracts import FeedRejected
+    from pipelines.spark.job import write_spark_features
+
+    try:
+        settings = parse_settings(conf)
+    except ValueError as exc:
+        fail(f"--conf: {exc}")
+    try:
+        return write_spark_features(input, str(output), master=master, settings=settings,
+                                    extract_date=day)
+    except FeedRejected as exc:
+        fail(str(exc))
 
 
 def register(app: typer.Typer) -> None:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 SAFEGUARD = Path(sys.executable).with_name("safeguard")
 HEAVY = ("mlflow", "shap", "sklearn", "sqlalchemy", "fastapi", "starlette", "pandas",
-         "numpy", "pyarrow", "pandera", "alembic", "uvicorn", "gunicorn", "prometheus_client")
+         "numpy", "pyarrow", "pandera", "alembic", "uvicorn", "gunicorn", "prometheus_client",
+         "pyspark", "py4j")
 
 
 def _imported_after(code: str) -> set[str]:

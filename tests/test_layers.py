@@ -1,5 +1,6 @@
 """The data flow data_contracts -> pipelines -> model -> api is enforced, not hoped for."""
 
+import re
 import shutil
 import subprocess
 import sys
@@ -30,3 +31,16 @@ def test_feed_specification_copy_is_in_step_with_shared() -> None:
     if not shared.is_file():
         pytest.skip(f"the shared specification {shared} is absent: the copy is not compared")
     assert copy.read_text(encoding="utf-8") == shared.read_text(encoding="utf-8")
+
+
+def test_only_the_spark_package_imports_pyspark() -> None:
+    """The rest of the project never needs Java: pyspark is imported in pipelines/spark only."""
+    importing = sorted(
+        str(path.relative_to(ROOT))
+        for package in ("data_contracts", "pipelines", "model", "api")
+        for path in (ROOT / package).rglob("*.py")
+        if re.search(r"^\s*(from|import)\s+(pyspark|py4j)\b", path.read_text(encoding="utf-8"),
+                     re.MULTILINE)
+    )
+    assert importing, "the Spark package was expected to import pyspark"
+    assert all(path.startswith("pipelines/spark/") for path in importing), importing

@@ -1,0 +1,87 @@
+"""Spark features against the single-machine engine, on the same extract in the same run.
+
+Generates (or reads) a synthetic extract, validates it once, then times the
+single-machine build (`pipelines.features.build_features`) and the Spark build
+(`pipelines.spark.features.spark_feature_table`, materialised with Spark's no-op sink
+so no disk write is counted) on a local session, and prints the ratio Spark / single.
+The session's start-up (a JVM) is timed apart: it is paid once per job, not per referral.
+
+Run: .venv/bin/python bench/bench_spark.py [--referrals N] [--extract DIR] [--master local[2]]
+(needs the spark extra and Java 17).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from data_contracts import validate_extract
+from data_contracts.vocab import AGENCIES, event_feed
+from pipelines.features import build_features
+from pipelines.spark.features import spark_feature_table
+from pipelines.spark.session import spark_session
+from pipelines.synth import SynthConfig, generate_extract
+
+SETTINGS = {
+    "spark.ui.enabled": "false",
+    "spark.sql.shuffle.partitions": "8",
+    "spark.driver.memory": "3g",
+    "spark.ui.showConsoleProgress": "false",
+}
+
+
+def measure(extract: Path, master: str) -> dict[str, Any]:
+    """Validation, single-machine build, Spark start-up and Spark build, in seconds."""
+    started = time.perf_counter()
+    feeds = dict(validate_extract(extract).feeds)
+    figures: dict[str, Any] = {"validate_s": time.perf_counter() - started}
+    figures["referrals"] = len(feeds["referrals"])
+    figures["events"] = sum(len(feeds[event_feed(a)]) for a in AGENCIES if event_feed(a) in feeds)
+    started = time.perf_counter()
+    build_features(feeds)
+    figures["single_build_s"] = time.perf_counter() - started
+    started = time.perf_counter()
+    spark = spark_session(master, settings=SETTINGS, app_name="bench-spark")
+    spark.range(1).count()
+    figures["spark_start_s"] = time.perf_counter() - started
+    started = time.perf_counter()
+    spark_feature_table(spark, feeds).write.format("noop").mode("overwrite").save()
+    figures["spark_build_s"] = time.perf_counter() - started
+    figures["spark_over_single"] = figures["spark_build_s"] / figures["single_build_s"]
+    figures["master"] = master
+    spark.stop()
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--referrals", type=int, default=100_000)
+    parser.add_argument("--extract", type=Path, default=None)
+    parser.add_argument("--master", default="local[2]")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        extract = args.extract
+        if extract is None:
+            extract = Path(tmp) / "extract"
+            generate_extract(
+                SynthConfig(
+                    n_referrals=args.referrals, seed=0, file_format="parquet", corrupt=False
+                ),
+                out_dir=extract,
+            )
+        figures = measure(extract, args.master)
+    print(json.dumps(figures, indent=1))
+    print(
+        f"Spark features ({figures['master']}) / single-machine: "
+        f"{figures['spark_over_single']:.2f}x on {figures['referrals']:,} referrals "
+        f"({figures['spark_build_s']:.1f} s vs {figures['single_build_s']:.1f} s; "
+        f"Spark start-up {figures['spark_start_s']:.1f} s apart)"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+"""`safeguard score --engine spark`: the registered model's ratings, computed on Spark.
+
+The driver validates the extract and resolves the model reference to a version number
+(nothing downloaded there); the feature table is built on Spark from the manifest
+(`pipelines.spark`), and each executor's Python worker loads the registered model once
+through `ModelRegistry.load` — the very check the service runs: checksum against the
+registry's tag, golden set re-scored — then rates and explains its batches with
+`model.score.rate_table`, the single-machine scorer. No pyspark import here: Spark is
+driven through `pipelines.spark`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import pandas as pd
+
+from model.explain import CaseExplainer
+from model.explain_batch import COLUMNS as EXPLANATION_COLUMNS
+from model.registry import ModelRegistry, RegistryError, VersionInfo
+from model.risk_model import RiskModel
+from model.score import rate_table
+from model.service import explainer_for
+from pipelines.spark.batches import map_batches, worker_error, write_parquet
+from pipelines.spark.features import spark_feature_table
+from pipelines.spark.job import validated_feeds
+from pipelines.spark.session import spark_session
+
+# The columns `model.score.rate_table` writes, as Spark types.
+RATING_TYPES: Final[dict[str, str]] = {
+    "referral_id": "string",
+    "probability": "double",
+    "score": "bigint",
+    "band": "string",
+    "rag": "string",
+    "response_timescale": "string",
+    "model_band": "string",
+    "escalations": "string",
+    "model_version": "string",
+}
+NUMERIC_EXPLANATIONS: Final = frozenset({"raw_score", "base_value"})
+
+
+def rating_schema(*, explain: bool) -> str:
+    """The ratings table's columns as a Spark DDL string."""
+    types = dict(RATING_TYPES)
+    if explain:
+        types |= {
+            key: "double" if key in NUMERIC_EXPLANATIONS else "string"
+            for key in EXPLANATION_COLUMNS
+        }
+    return ", ".join(f"{name} {kind}" for name, kind in types.items())
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where an executor finds the registered model: picklable, hashable."""
+
+    tracking_uri: str
+    model_name: str
+    artifact_root: str | None
+    version: str
+    explain: bool
+
+
+# Per Python worker: models loaded (and checked) once, reused by every later batch.
+_LOADED: dict[ModelSource, tuple[RiskModel, CaseExplainer | None]] = {}
+
+
+def loaded_model(source: ModelSource) -> tuple[RiskModel, CaseExplainer | None]:
+    """The model (and explainer) of ``source``, loaded and verified on first use."""
+    if source not in _LOADED:
+        registry = ModelRegistry(
+            source.tracking_uri, model_name=source.model_name, artifact_root=source.artifact_root
+        )
+        model = registry.load(source.version).model
+        _LOADED[source] = (model, explainer_for(model) if source.explain else None)
+    return _LOADED[source]
+
+
+@dataclass(frozen=True)
+class RateBatches:
+    """The `mapInPandas` function: feature batches -> rating batches."""
+
+    source: ModelSource
+
+    def __call__(self, batches: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        model, explainer = loaded_model(self.source)
+        for batch in batches:
+            yield rate_table(
+                model, batch, model_version=self.source.version, explainer=explainer, n_jobs=1
+            )
+
+
+def score_extract_spark(
+    input_dir: Path,
+    output: str,
+    *,
+    registry: ModelRegistry,
+    reference: str,
+    extract_date: dt.date | None = None,
+    explain: bool = True,
+    master: str | None = None,
+    settings: Mapping[str, str] | None = None,
+) -> tuple[int, VersionInfo]:
+    """Score every referral of an extract on Spark; write the ratings as Parquet.
+
+    Returns:
+        The number of referrals scored, and the model version used.
+
+    Raises:
+        FeedRejected: If the extract fails validation (no Spark session is started).
+        RegistryError: If the reference names no version, or an executor finds the
+            model changed (checksum) or not reproducing its golden set: the message the
+            single-machine path gives.
+    """
+    info = registry.resolve(reference)
+    feeds = validated_feeds(input_dir, extract_date=extract_date)
+    source = ModelSource(
+        registry.tracking_uri, registry.model_name, registry.artifact_root, info.version, explain
+    )
+    spark = spark_session(master, settings=settings)
+    ratings = map_batches(
+        spark_feature_table(spark, feeds), RateBatches(source), rating_schema(explain=explain)
+    )
+    try:
+        write_parquet(ratings, output)
+    except Exception as exc:
+        message = worker_error(exc, RegistryError.__name__)
+        if message is None:
+            raise
+        raise RegistryError(message) from None
+    return len(feeds["referrals"]), info
+
+
+def collect_ratings(frame: Any) -> pd.DataFrame:
+    """A Spark ratings table as pandas (for tests and small outputs)."""
+    return frame.toPandas()

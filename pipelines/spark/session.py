@@ -1,0 +1,83 @@
+"""The Spark session: `local[*]` by default, any cluster through the usual Spark settings."""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+# Settings every session gets unless the caller (or spark-defaults.conf) says otherwise:
+# Arrow moves frames between pandas and the JVM, dates are days in UTC.
+DEFAULT_SETTINGS: Final[dict[str, str]] = {
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.adaptive.enabled": "true",
+}
+# Small settings for tests and for one shared machine: two cores, no web UI.
+LOCAL_TEST_SETTINGS: Final[dict[str, str]] = {
+    "spark.sql.shuffle.partitions": "4",
+    "spark.default.parallelism": "2",
+    "spark.driver.memory": "1g",
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.adaptive.coalescePartitions.initialPartitionNum": "4",
+}
+# PySpark 4.3 warns that pandas 3 is "not yet fully supported"; the paths this project
+# uses (Arrow conversion both ways, mapInPandas) are tested end to end with pandas 3.1.
+_PANDAS_WARNING: Final = "PySpark does not yet fully support pandas"
+
+
+def quiet_pandas_warning() -> None:
+    """Silence PySpark's blanket pandas 3 warning (the paths used here are tested)."""
+    warnings.filterwarnings("ignore", message=_PANDAS_WARNING, category=FutureWarning)
+
+
+def spark_session(
+    master: str | None = None,
+    *,
+    settings: Mapping[str, str] | None = None,
+    app_name: str = "safeguard",
+) -> SparkSession:
+    """Get or create the Spark session.
+
+    Args:
+        master: A Spark master URL (``local[2]``, ``spark://...``, ``yarn``); None leaves it
+            to ``spark-submit``, ``spark-defaults.conf`` and ``SPARK_*`` variables, whose
+            own default is ``local[*]``.
+        settings: Extra ``spark.*`` settings, over `DEFAULT_SETTINGS`.
+        app_name: The application's name in the cluster's listings.
+    """
+    from pyspark.sql import SparkSession
+
+    quiet_pandas_warning()
+    if (master or "local").startswith("local"):
+        # Local workers run this interpreter (it has the project and its pinned libraries).
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    builder = SparkSession.builder.appName(app_name)
+    if master:
+        builder = builder.master(master)
+    for key, value in {**DEFAULT_SETTINGS, **(settings or {})}.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+def parse_settings(pairs: list[str]) -> dict[str, str]:
+    """``key=value`` pairs (as given to ``--conf``) as a dict.
+
+    Raises:
+        ValueError: If a pair has no ``=``.
+    """
+    settings = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"{pair!r}: give a Spark setting as key=value")
+        settings[key.strip()] = value.strip()
+    return settings

@@ -1,0 +1,67 @@
+"""`safeguard features --engine spark` as a user runs it: same table, same refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from api.cli import app
+from pipelines.synth import SynthConfig, generate_extract
+from tests.spark.test_features_parity import assert_same_table
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def extract_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("spark_cli") / "extract"
+    generate_extract(SynthConfig(n_referrals=200, seed=8, corrupt=False), out_dir=out)
+    return out
+
+
+def _features(extract: Path, output: Path, *engine: str) -> Any:
+    args = ["features", "--input", str(extract), "--output", str(output), *engine]
+    return runner.invoke(app, args)
+
+
+def test_spark_engine_writes_the_single_machine_table_as_parquet(
+    spark: Any, extract_dir: Path, tmp_path: Path
+) -> None:
+    single, spark_out = tmp_path / "single.parquet", tmp_path / "spark.parquet"
+    assert _features(extract_dir, single).exit_code == 0
+    result = _features(extract_dir, spark_out, "--engine", "spark", "--master", "local[2]")
+    assert result.exit_code == 0, result.output
+    assert "200 referrals x" in result.output
+    assert (tmp_path / "spark.manifest.json").is_file()
+    assert_same_table(pd.read_parquet(single), pd.read_parquet(spark_out))
+
+
+def test_spark_engine_refuses_a_failing_extract_with_the_same_one_line_error(
+    extract_dir: Path, tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for feed in extract_dir.iterdir():
+        (broken / feed.name).write_bytes(feed.read_bytes())
+    referrals = pd.read_csv(broken / "referrals.csv", dtype=str)
+    referrals.assign(surname="Smith").to_csv(broken / "referrals.csv", index=False)
+    single = _features(broken, tmp_path / "single.parquet")
+    spark = _features(broken, tmp_path / "spark.parquet", "--engine", "spark")
+    assert (spark.exit_code, spark.output.strip()) == (single.exit_code, single.output.strip())
+    assert spark.exit_code == 1
+    assert spark.output.startswith("error: ") and len(spark.output.strip().splitlines()) == 1
+    assert "surname" in spark.output
+    assert not (tmp_path / "spark.parquet").exists()
+
+
+def test_score_on_spark_refuses_an_output_that_is_not_parquet(tmp_path: Path) -> None:
+    output = tmp_path / "ratings.csv"
+    args = ["score", "--input", str(tmp_path), "--output", str(output), "--engine", "spark"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1
+    assert result.output.startswith("error: ") and "use a .parquet name" in result.output
+    assert not output.exists()

@@ -1,0 +1,90 @@
+"""`safeguard score --engine spark`: the single-machine ratings and explanations, with the
+registered model loaded and checked on the executors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import pandas as pd
+import pytest
+from threadpoolctl import threadpool_limits
+
+from model.registry import ModelRegistry, RegistryError
+from model.spark_scoring import score_extract_spark
+from model.train import TrainingConfig
+from model.workflow import score_extract, train_and_register
+from pipelines.synth import SynthConfig, generate_extract
+
+SETTINGS = {"spark.sql.shuffle.partitions": "2"}
+
+
+@pytest.fixture(scope="module")
+def registered(tmp_path_factory: pytest.TempPathFactory) -> tuple[ModelRegistry, Path]:
+    """A model trained on a small synthetic extract and registered (version 1)."""
+    folder = tmp_path_factory.mktemp("spark_model")
+    extract = folder / "extract"
+    generate_extract(
+        SynthConfig(n_referrals=2_000, seed=31, file_format="parquet", corrupt=False),
+        out_dir=extract,
+    )
+    registry = ModelRegistry(
+        f"sqlite:///{folder / 'mlflow.db'}",
+        model_name="spark-test",
+        artifact_root=str(folder / "artifacts"),
+    )
+    with threadpool_limits(1):
+        train_and_register(
+            extract, registry=registry, experiment="t", config=TrainingConfig(max_iter=30)
+        )
+    return registry, extract
+
+
+def test_spark_ratings_and_explanations_equal_the_single_machine_ones(
+    spark: Any, registered: tuple[ModelRegistry, Path], tmp_path: Path
+) -> None:
+    registry, extract = registered
+    single, _info = score_extract(
+        extract, tmp_path / "single.parquet", registry=registry, reference="1"
+    )
+    rows, info = score_extract_spark(
+        extract,
+        str(tmp_path / "spark.parquet"),
+        registry=registry,
+        reference="1",
+        settings=SETTINGS,
+    )
+    assert (rows, info.version) == (len(single), "1")
+    ours = pd.read_parquet(tmp_path / "spark.parquet")
+    assert list(ours.columns) == list(single.columns)
+    exact = [c for c in single.columns if c not in ("probability", "raw_score", "base_value")]
+    pd.testing.assert_frame_equal(ours[exact], single[exact], check_dtype=False)
+    for column in ("probability", "raw_score", "base_value"):
+        assert (ours[column] - single[column]).abs().max() <= 1e-9, column
+    assert single["top_factors"].str.len().gt(2).any(), "no explanation to compare"
+
+
+def test_a_changed_model_folder_fails_on_the_executors_with_the_services_message(
+    spark: Any, registered: tuple[ModelRegistry, Path], tmp_path: Path
+) -> None:
+    registry, extract = registered
+    loaded = registry.load("1")
+    run_id = registry.start_run("t", run_name="copy")
+    version = registry.register(run_id, loaded.model, loaded.golden, description="copy").version
+    folder = Path(urlparse(registry.resolve(version).source).path)
+    target = next(p for p in sorted(folder.rglob("*.json")))
+    target.write_text(target.read_text(encoding="utf-8") + " ", encoding="utf-8")
+    with pytest.raises(RegistryError) as single:
+        registry.load(version)
+    with pytest.raises(RegistryError) as on_spark:
+        score_extract_spark(
+            extract,
+            str(tmp_path / "ratings.parquet"),
+            registry=registry,
+            reference=version,
+            explain=False,
+            settings=SETTINGS,
+        )
+    assert str(on_spark.value) == str(single.value)
+    assert "checksum" in str(on_spark.value)
