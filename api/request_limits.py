@@ -1,11 +1,12 @@
 """What a request body must be before any route reads it: JSON (415 otherwise) and no
 larger than `max_body_bytes` (413 otherwise), both answered as a JSON `Problem`.
 
-The API takes only JSON bodies, so one rule for every request that carries a body (POST,
-PUT, PATCH): `/v1/score`, which reads its body itself, refuses the same requests as the
+The API (`/v1/...`) takes only JSON bodies, so one rule for every API request that
+carries a body (POST, PUT, PATCH): `/v1/score`, which reads its body itself, refuses the same requests as the
 routes FastAPI reads for. (FastAPI's own body limit answers in plain text, unlike
 every other error of the API; this one raises an `HTTPException`, which the app's
-handlers answer in JSON.)
+handlers answer in JSON.) The web pages' forms post HTML form data, which is theirs to
+read; the size limit holds for them too.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 BODY_METHODS: Final = frozenset({"POST", "PUT", "PATCH"})
+# The JSON API's routes; everything else (the web pages) may post form data.
+API_PREFIX: Final = "/v1/"
 
 
 class BodyTooLarge(HTTPException):
@@ -60,7 +63,9 @@ class RequestBodyRules:
             return
         headers = Headers(scope=scope)
         refusal = None
-        if _has_body(headers) and not is_json_media_type(headers.get("content-type")):
+        json_only = str(scope.get("path", "")).startswith(API_PREFIX)
+        if (json_only and _has_body(headers)
+                and not is_json_media_type(headers.get("content-type"))):
             refusal = JSONResponse(status_code=415, content={
                 "detail": "send the body as JSON, with Content-Type: application/json"})
         elif (_declared_length(headers) or 0) > self.max_body_bytes:
