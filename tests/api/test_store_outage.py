@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from api import service
 from api.app import create_app
 from api.audit import operator_event, verify_chain
+from api.audit_key import create_key_file
 from api.store import AuditEntry, Store, init_db, repository
 from tests.api import factories
 from tests.api.conftest import TEST_PEPPER, issue_keys, make_settings
@@ -173,10 +174,13 @@ def test_a_worker_starting_during_an_outage_boots_and_audits_its_start_once_back
     ],
 )
 def test_serve_against_an_unreachable_store_fails_in_one_line(url: str, tmp_path: Path) -> None:
+    create_key_file(tmp_path / "audit.key")  # an anchored chain: no warning beside the error
     env = {
         **os.environ,
         "SAFEGUARD_DATABASE_URL": url.format(tmp=tmp_path),
         "SAFEGUARD_API_KEY_PEPPER": TEST_PEPPER,
+        "SAFEGUARD_AUDIT_KEY_FILE": str(tmp_path / "audit.key"),
+        "SAFEGUARD_AUDIT_CHECKPOINT_FILE": str(tmp_path / "checkpoints.jsonl"),
     }
     done = subprocess.run(
         [str(SAFEGUARD), "serve", "--port", str(free_port())],
