@@ -2,9 +2,9 @@
 larger than `max_body_bytes` (413 otherwise), both answered as a JSON `Problem`.
 
 The API (`/v1/...`) takes only JSON bodies, so one rule for every API request that
-carries a body (POST, PUT, PATCH): `/v1/score`, which reads its body itself, refuses the same requests as the
-routes FastAPI reads for. (FastAPI's own body limit answers in plain text, unlike
-every other error of the API; this one raises an `HTTPException`, which the app's
+carries a body (POST, PUT, PATCH): `/v1/score`, which reads its body itself, refuses
+the same requests as the routes FastAPI reads for. (FastAPI's own body limit answers in
+plain text, unlike every other error of the API; this one raises an `HTTPException`, which the app's
 handlers answer in JSON.) The web pages' forms post HTML form data, which is theirs to
 read; the size limit holds for them too.
 """

@@ -18,7 +18,13 @@ from api.approvals import ApprovalRefused, approval_history, record_decision
 from api.auth import GOVERNANCE, AuditReader, Principal, require_roles
 from api.model_card import card_for, card_html
 from api.routes.deps import SessionDep, SettingsDep
-from api.routes.responses import AUTH_RESPONSES
+from api.routes.errors import invalid_request
+from api.routes.responses import (
+    AUTH_RESPONSES,
+    INPUT_RESPONSES,
+    JSON_BODY_RESPONSES,
+    input_responses,
+)
 from api.schemas import Problem, StrictModel
 from api.settings import Settings
 from model.registry import ModelRegistry, RegistryError
@@ -65,7 +71,7 @@ def _not_found(exc: RegistryError) -> HTTPException:
 
 
 @router.get("/{version}/card", responses={
-    **AUTH_RESPONSES, **_NOT_FOUND,
+    **AUTH_RESPONSES, **_NOT_FOUND, **INPUT_RESPONSES,
     200: {"content": {"text/html": {}, "application/json": {}},
           "description": "The model card: HTML, or JSON with `Accept: application/json`"}})
 def model_card(version: str, request: Request, principal: AuditReader, session: SessionDep,
@@ -83,8 +89,9 @@ def model_card(version: str, request: Request, principal: AuditReader, session: 
 
 
 @router.post("/{version}/approvals", status_code=status.HTTP_201_CREATED, responses={
-    **AUTH_RESPONSES, **_NOT_FOUND,
-    422: {"model": Problem, "description": "Incomplete, or a threshold not met is not waived"}})
+    **AUTH_RESPONSES, **_NOT_FOUND, **JSON_BODY_RESPONSES,
+    **input_responses("a threshold the version does not meet must be waived, by name and "
+                      "with a reason; a rejection carries no waivers")})
 def approve_version(version: str, approval: ApprovalIn, principal: GovernanceUser,
                     session: SessionDep, settings: SettingsDep) -> ApprovalOut:
     """Approve or reject a version's exact content; waive, by name and with a reason, each
@@ -97,5 +104,5 @@ def approve_version(version: str, approval: ApprovalIn, principal: GovernanceUse
     except RegistryError as exc:
         raise _not_found(exc) from exc
     except ApprovalRefused as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+        raise invalid_request("waivers", str(exc)) from exc
     return ApprovalOut.model_validate(row, from_attributes=True)

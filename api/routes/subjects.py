@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from api.auth import AuditReader
 from api.routes.deps import SessionDep
 from api.routes.records import _view_event
-from api.routes.responses import AUTH_RESPONSES
+from api.routes.responses import AUTH_RESPONSES, INPUT_RESPONSES
 from api.subject_access import subject_access_record
 from data_contracts.vocab import TOKEN_MAX_LENGTH, TOKEN_PATTERN
 
@@ -20,7 +20,7 @@ PersonIdPath = Annotated[str, Path(max_length=TOKEN_MAX_LENGTH, pattern=TOKEN_PA
 
 
 @router.get("/subjects/{person_id}", responses={
-    **AUTH_RESPONSES,
+    **AUTH_RESPONSES, **INPUT_RESPONSES,
     200: {"content": {"application/json": {}, "text/html": {}},
           "description": "Everything held about the person (HTML when the client accepts it)"}})
 def subject_access(person_id: PersonIdPath, request: Request, principal: AuditReader,
