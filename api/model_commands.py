@@ -33,10 +33,9 @@ AliasOption = Annotated[
 
 
 def _registry(settings: Settings) -> ModelRegistry:
-    from model.registry import ModelRegistry
+    from api.settings import settings_registry
 
-    return ModelRegistry(settings.mlflow_tracking_uri, model_name=settings.model_name,
-                         artifact_root=settings.mlflow_artifact_root)
+    return settings_registry(settings)
 
 
 def _version_of(registry: ModelRegistry, reference: str) -> str | None:

@@ -17,8 +17,8 @@ from api.approvals import gate_problem_in
 from api.case_payload import CasePayload
 from api.schemas import Escalation, Factor, ScoreResult
 from api.scoring import NoModel, Scorer
-from api.settings import Settings
-from model.registry import LoadedModel, ModelRegistry, RegistryError
+from api.settings import Settings, settings_registry
+from model.registry import LoadedModel, RegistryError
 from model.service import CaseRating, CaseScorer
 
 logger = logging.getLogger(__name__)
@@ -99,8 +99,7 @@ def load_scorer(settings: Settings) -> Scorer:
     """The model the settings' alias names, or `NoModel` with the reason it cannot serve."""
     alias = settings.model_alias
     try:
-        registry = ModelRegistry(settings.mlflow_tracking_uri, model_name=settings.model_name,
-                                 artifact_root=settings.mlflow_artifact_root)
+        registry = settings_registry(settings)
         loaded = registry.load(alias)
         if problem := gate_problem_in(settings, registry, loaded.info.version):
             raise RegistryError(f"not serving {settings.model_name!r} ({alias}): {problem}")

@@ -59,18 +59,18 @@ def monitor(
     """Drift, agency coverage, matured outcomes and practitioners' overrides since training."""
     from api.admin import open_store
     from api.audit import commit_with_audit, operator_event
+    from api.settings import settings_registry
     from data_contracts.errors import FeedRejected
     from model.data import prepare_extract
     from model.monitor_run import NoMonitoringReference, monitor_extract
-    from model.registry import ModelRegistry, RegistryError
+    from model.registry import RegistryError
 
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     settings, store = open_store()
     reachable, reason = store.ping()
     if not reachable:
         fail(f"{reason}: monitoring reads practitioners' decisions from the store")
-    registry = ModelRegistry(settings.mlflow_tracking_uri, model_name=settings.model_name,
-                             artifact_root=settings.mlflow_artifact_root)
+    registry = settings_registry(settings)
     try:
         loaded = registry.load(model or settings.model_alias)
         prepared = prepare_extract(input_dir, extract_date=parse_date_option(extract_date))

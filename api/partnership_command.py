@@ -46,10 +46,11 @@ def partnership(
     """Reach, timeliness and contribution of each agency's information, by quarter."""
     from api.admin import open_store
     from api.audit import commit_with_audit, operator_event
+    from api.settings import settings_registry
     from data_contracts.errors import FeedRejected
     from model.data import prepare_extract
     from model.partnership import partnership_report, partnership_tables
-    from model.registry import ModelRegistry, RegistryError
+    from model.registry import RegistryError
     from model.service import explainer_for
 
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
@@ -57,8 +58,7 @@ def partnership(
     reachable, reason = store.ping()
     if not reachable:
         fail(f"{reason}: the report is audited, so the store must be reachable")
-    registry = ModelRegistry(settings.mlflow_tracking_uri, model_name=settings.model_name,
-                             artifact_root=settings.mlflow_artifact_root)
+    registry = settings_registry(settings)
 
     def say(stage: str) -> None:
         typer.echo(f"  {stage}", err=True)

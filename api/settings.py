@@ -10,10 +10,13 @@ from __future__ import annotations
 import logging
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from model.registry import ModelRegistry
 
 logger = logging.getLogger(__name__)
 
@@ -115,3 +118,11 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings, read from the environment once."""
     return Settings()
+
+
+def settings_registry(settings: Settings) -> ModelRegistry:
+    """The model registry the settings name (MLflow is imported on first use)."""
+    from model.registry import ModelRegistry
+
+    return ModelRegistry(settings.mlflow_tracking_uri, model_name=settings.model_name,
+                         artifact_root=settings.mlflow_artifact_root)

@@ -26,8 +26,8 @@ from api.routes.responses import (
     input_responses,
 )
 from api.schemas import Problem, StrictModel
-from api.settings import Settings
-from model.registry import ModelRegistry, RegistryError
+from api.settings import settings_registry
+from model.registry import RegistryError
 
 router = APIRouter(prefix="/v1/models", tags=["governance"])
 GovernanceUser = Annotated[Principal, Depends(require_roles(GOVERNANCE))]
@@ -58,12 +58,6 @@ class ApprovalOut(BaseModel):
     model_sha256: str
     fairness_sha256: str | None
     card_sha256: str | None
-
-
-def settings_registry(settings: Settings) -> ModelRegistry:
-    """The registry the settings name (the API's and the governance pages' one)."""
-    return ModelRegistry(settings.mlflow_tracking_uri, model_name=settings.model_name,
-                         artifact_root=settings.mlflow_artifact_root)
 
 
 def _not_found(exc: RegistryError) -> HTTPException:

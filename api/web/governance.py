@@ -20,9 +20,8 @@ from fastapi.responses import Response
 from api.audit import verify_chain
 from api.auth import GOVERNANCE
 from api.routes.deps import SessionDep
-from api.routes.models import settings_registry
 from api.routes.records import AuditFilter, find_audit_entries, record_audit_view
-from api.settings import Settings
+from api.settings import Settings, settings_registry
 from api.store import repository
 from api.web.approvals import ApprovalState, approval_state, model_card_url
 from api.web.pages import GovernancePage, render
@@ -47,10 +46,7 @@ def registry_versions(settings: Settings) -> VersionLister:
     """Lists the registered versions, newest first (MLflow is imported on first use)."""
 
     def listed() -> list[VersionInfo]:
-        from model.registry import ModelRegistry
-
-        registry = ModelRegistry(settings.mlflow_tracking_uri, model_name=settings.model_name,
-                                 artifact_root=settings.mlflow_artifact_root)
+        registry = settings_registry(settings)
         return registry.list_versions()
 
     return listed

@@ -24,7 +24,7 @@ from api.audit import AuditEvent, commit_with_audit, request_hash
 from api.auth import GOVERNANCE
 from api.model_card import CARD_TEMPLATE, card_context, card_for
 from api.routes.deps import SessionDep
-from api.routes.models import settings_registry
+from api.settings import settings_registry
 from api.web.approvals import ApprovalState, approval_state
 from api.web.governance import VersionPath, version_info
 from api.web.pages import GovernancePage, PageUser, page_roles, posted_form, render

@@ -194,8 +194,9 @@ def test_serve_migrates_loads_the_champion_and_listens_where_asked(
 def test_serve_without_an_approved_model_starts_not_ready(
     run: Run, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    code, output, served = serve_capturing(run, monkeypatch)  # a fresh database, no alias
-    assert code == 0 and "NOT READY" in output and "champion" in output
+    # A fresh database, no alias; a free port (8000 may be held by another service).
+    code, output, served = serve_capturing(run, monkeypatch, "--port", str(_free_port()))
+    assert code == 0 and "NOT READY" in output and "champion" in output, output
     with TestClient(served["app"]) as client:
         assert client.get("/readyz").status_code == 503
 
