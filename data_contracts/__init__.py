@@ -7,7 +7,15 @@ vocabularies) stays cheap; pandas, pyarrow and pandera load on first use.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+import warnings
+from typing import TYPE_CHECKING, Any, Final
+
+# pandera imports pyspark.pandas whenever PySpark is installed (the `spark` extra), and
+# PySpark 4.3 then warns, on every command, that pandas 3 is "not yet fully supported".
+# The paths this project uses with PySpark are tested end to end with pandas 3.1
+# (tests/spark), so the warning would only clutter each command's output.
+PYSPARK_PANDAS_WARNING: Final = "PySpark does not yet fully support pandas"
+warnings.filterwarnings("ignore", message=PYSPARK_PANDAS_WARNING, category=FutureWarning)
 
 if TYPE_CHECKING:
     from data_contracts.errors import FeedRejected

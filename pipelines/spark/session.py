@@ -8,6 +8,8 @@ import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Final
 
+from data_contracts import PYSPARK_PANDAS_WARNING
+
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
@@ -27,14 +29,12 @@ LOCAL_TEST_SETTINGS: Final[dict[str, str]] = {
     "spark.ui.showConsoleProgress": "false",
     "spark.sql.adaptive.coalescePartitions.initialPartitionNum": "4",
 }
-# PySpark 4.3 warns that pandas 3 is "not yet fully supported"; the paths this project
-# uses (Arrow conversion both ways, mapInPandas) are tested end to end with pandas 3.1.
-_PANDAS_WARNING: Final = "PySpark does not yet fully support pandas"
 
 
 def quiet_pandas_warning() -> None:
     """Silence PySpark's blanket pandas 3 warning (the paths used here are tested)."""
-    warnings.filterwarnings("ignore", message=_PANDAS_WARNING, category=FutureWarning)
+    # The paths used (Arrow conversion both ways, mapInPandas) are tested with pandas 3.1.
+    warnings.filterwarnings("ignore", message=PYSPARK_PANDAS_WARNING, category=FutureWarning)
 
 
 def spark_session(

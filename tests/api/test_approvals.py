@@ -68,7 +68,7 @@ def test_governance_approves_over_the_api_waiving_each_unmet_threshold_by_name(
         missing = client.post(url, json={"decision": "approve", "reason": "fine"},
                               headers=governance)
         assert missing.status_code == 422
-        assert "max_selection_rate_disparity" in missing.json()["detail"]
+        assert "max_selection_rate_disparity" in missing.json()["detail"][0]["message"]
         unknown = client.post(url, headers=governance, json={
             "decision": "approve", "reason": "fine", "waivers": {**waivers, "speed": "x"}})
         assert unknown.status_code == 422 and "no threshold called speed" in unknown.text
