@@ -19,6 +19,7 @@ from typing import Any, Final
 from api.templating import render_page, render_report, template_environment
 from model.card import ApprovalEntry, ModelCard, build_card
 from model.card_sources import read_sources
+from model.fairness_report import audit_from_document, report_context
 from model.registry import ModelRegistry, VersionInfo
 
 logger = logging.getLogger(__name__)
@@ -41,9 +42,14 @@ def _data_uri(png: bytes | None) -> str | None:
 
 
 def card_context(card: ModelCard) -> dict[str, Any]:
-    """What the card's HTML template is rendered with (the report's and the pages')."""
+    """What the card's HTML template is rendered with (the report's and the pages'):
+    with the fairness report's interval charts, drawn as the report draws them."""
+    fairness = (report_context(audit_from_document(card.fairness_document))
+                if card.fairness_document else None)
     return {"card": card, "title": f"Model card: {card.name} version {card.version}",
-            "calibration_src": _data_uri(card.calibration_png)}
+            "calibration_src": _data_uri(card.calibration_png),
+            "fairness_sections": fairness["sections"] if fairness else [],
+            "tolerance": fairness["tolerance"] if fairness else None}
 
 
 def card_html(card: ModelCard, *, standalone: bool = True) -> str:

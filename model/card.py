@@ -119,11 +119,14 @@ class ModelCard:
     acceptance: tuple[ThresholdCheck, ...]
     approvals: tuple[ApprovalEntry, ...] = field(default_factory=tuple)
     headings: tuple[str, ...] = ATRS_HEADINGS
+    # The fairness report as logged (its charts are drawn from it); None: no audit.
+    fairness_document: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The card as JSON-ready values (the calibration plot left out)."""
         values = asdict(self)
         values.pop("calibration_png")
+        values.pop("fairness_document")  # the report itself is `fairness/fairness.json`
         values["has_calibration_plot"] = self.calibration_png is not None
         return _clean(values)
 
@@ -248,4 +251,5 @@ def build_card(sources: CardSources, *, approvals: Sequence[ApprovalEntry] = (),
         escalation_rules=tuple(rule.model_dump() for rule in governance.escalation_rules),
         acceptance=tuple(acceptance_checks(sources)),
         approvals=tuple(approvals),
+        fairness_document=sources.fairness,
     )

@@ -141,3 +141,15 @@ def test_an_unknown_version_has_no_card(model_api: ApiEnv) -> None:
     response = model_api.client.get("/v1/models/999/card",
                                     headers=model_api.headers("governance"))
     assert response.status_code == 404
+
+
+def test_the_card_draws_the_fairness_reports_interval_charts(trained_model: TrainedModel
+                                                              ) -> None:
+    # Training logged the test period's audit; the card draws its charts as the report does.
+    card = card_for(trained_model.registry, trained_model.version)
+    assert card.fairness_document is not None
+    html = card_html(card)
+    charts = re.findall(r'<svg [^>]*role="img" aria-label="([^"]+)"', html)
+    assert any(label.startswith("Ethnicity group: share selected") for label in charts)
+    assert any("mean predicted minus observed" in label for label in charts)
+    assert "fairness_document" not in card.as_dict()  # JSON card: the report stays apart
