@@ -8,18 +8,21 @@ the command line stays fast.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from api.roles import ROLES
+from data_contracts.cli import fail
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from api.settings import Settings
     from api.store.db import Store
+    from model.registry import ModelRegistry
 
 users_app = typer.Typer(help="API users and their keys.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
@@ -45,6 +48,20 @@ def open_store() -> tuple[Settings, Store]:
         return settings, Store.from_settings(settings)
     except AuditAnchorError as exc:
         _refuse(str(exc))
+
+
+def open_for_report(why: str) -> tuple[Settings, Store, ModelRegistry]:
+    """Settings, a reachable store and the model registry, for a command that reads a
+    registered model and audits its own run; one line and exit 1 when the store is down
+    (`why` says what the command needs it for)."""
+    from api.settings import settings_registry
+
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    settings, store = open_store()
+    reachable, reason = store.ping()
+    if not reachable:
+        fail(f"{reason}: {why}")
+    return settings, store, settings_registry(settings)
 
 
 @users_app.command("add")

@@ -8,7 +8,6 @@ crossed. Reads decisions from the service's store; the run is itself audited.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -57,20 +56,15 @@ def monitor(
         help="The extract's date (YYYY-MM-DD); default the latest date in it.")] = None,
 ) -> None:
     """Drift, agency coverage, matured outcomes and practitioners' overrides since training."""
-    from api.admin import open_store
+    from api.admin import open_for_report
     from api.audit import commit_with_audit, operator_event
-    from api.settings import settings_registry
     from data_contracts.errors import FeedRejected
     from model.data import prepare_extract
     from model.monitor_run import NoMonitoringReference, monitor_extract
     from model.registry import RegistryError
 
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    settings, store = open_store()
-    reachable, reason = store.ping()
-    if not reachable:
-        fail(f"{reason}: monitoring reads practitioners' decisions from the store")
-    registry = settings_registry(settings)
+    settings, store, registry = open_for_report(
+        "monitoring reads practitioners' decisions from the store")
     try:
         loaded = registry.load(model or settings.model_alias)
         prepared = prepare_extract(input_dir, extract_date=parse_date_option(extract_date))

@@ -8,7 +8,6 @@ the run is audited.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -44,21 +43,16 @@ def partnership(
         help="The extract's date (YYYY-MM-DD); default the latest date in it.")] = None,
 ) -> None:
     """Reach, timeliness and contribution of each agency's information, by quarter."""
-    from api.admin import open_store
+    from api.admin import open_for_report
     from api.audit import commit_with_audit, operator_event
-    from api.settings import settings_registry
     from data_contracts.errors import FeedRejected
     from model.data import prepare_extract
     from model.partnership import partnership_report, partnership_tables
     from model.registry import RegistryError
     from model.service import explainer_for
 
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    settings, store = open_store()
-    reachable, reason = store.ping()
-    if not reachable:
-        fail(f"{reason}: the report is audited, so the store must be reachable")
-    registry = settings_registry(settings)
+    settings, store, registry = open_for_report(
+        "the report is audited, so the store must be reachable")
 
     def say(stage: str) -> None:
         typer.echo(f"  {stage}", err=True)
