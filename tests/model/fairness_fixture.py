@@ -29,7 +29,11 @@ def fairness_report(groups: list[dict[str, Any]], *, version: str = "1") -> dict
     flagged = [g for g in groups if set(g["flags"]) - {"too_small"}]
     return {"model_version": version, "generated_at": "2026-12-04T12:00:00+00:00",
             "n_labelled": sum(g["n"] for g in groups), "reference_rule": "largest group",
-            "tolerance": [0.8, 1.25], "attributes": ["sex", "ethnicity_group"],
+            "tolerance": {"disparity_lower": 0.8, "disparity_upper": 1.25, "calibration": 0.01,
+                          "min_group_size": 100, "suppression_threshold": 10,
+                          "interval_level": 0.95, "bootstrap_resamples": 200, "seed": 0,
+                          "selected_bands": ["high", "very high"]},
+            "attributes": ["sex", "ethnicity_group"],
             "groups": groups, "summary": {"flagged_groups": len(flagged), "flags": {}}}
 
 
