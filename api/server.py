@@ -17,6 +17,7 @@ import os
 import socket
 import tempfile
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -78,6 +79,15 @@ def tune_gc_for_serving() -> None:
     gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
 
 
+def _check_in_until(loaded: threading.Event, notify: Callable[[], None]) -> None:
+    """Tell the arbiter this worker is alive once a second until `loaded` is set, for at
+    most `START_SECONDS`."""
+    for _ in range(int(START_SECONDS)):
+        if loaded.wait(1.0):
+            return
+        notify()
+
+
 def _worker_class() -> type:
     from uvicorn_worker import UvicornWorker
 
@@ -97,14 +107,8 @@ def _worker_class() -> type:
             seconds to load and check; the event loop that normally checks in has not
             started yet), for at most `START_SECONDS`."""
             loaded = threading.Event()
-
-            def check_in() -> None:
-                for _ in range(int(START_SECONDS)):
-                    if loaded.wait(1.0):
-                        return
-                    self.notify()
-
-            threading.Thread(target=check_in, name="check-in", daemon=True).start()
+            threading.Thread(target=_check_in_until, args=(loaded, self.notify),
+                             name="check-in", daemon=True).start()
             try:
                 super().load_wsgi()
             finally:

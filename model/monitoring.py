@@ -74,6 +74,24 @@ def _missing_ratio(group_share: float, overall_share: float) -> float:
     return (1 - group_share) / max(1 - overall_share, 1e-9)
 
 
+def _agency_gap(agency: str, group: tuple[str, str], before: dict[str, Any], now: dict[str, Any],
+                entry: dict[str, Any], old: dict[str, Any] | None,
+                settings: MonitoringSettings) -> Check | None:
+    """A group's records from one agency missing far more often than for all referrals
+    (None below the gap the settings name); crossed when the gap grew since training."""
+    ratio = _missing_ratio(entry["shares"][agency], now["overall"][agency])
+    old_ratio = (_missing_ratio(old["shares"][agency], before["overall"][agency])
+                 if old else 1.0)
+    if ratio < settings.coverage_group_gap_max:
+        return None
+    crossed = ratio > old_ratio * (1 + settings.coverage_group_gap_rise)
+    attribute, value = group
+    return Check("coverage_gap", f"{agency}/{attribute}={value}", crossed,
+                 f"{_agency_label(agency)} records missing {ratio:.1f} times as often for "
+                 f"{attribute.replace('_', ' ')} {value} as for all referrals "
+                 f"({old_ratio:.1f} at training)")
+
+
 def _group_gaps(before: dict[str, Any], now: dict[str, Any],
                 settings: MonitoringSettings) -> list[Check]:
     checks = []
@@ -82,18 +100,9 @@ def _group_gaps(before: dict[str, Any], now: dict[str, Any],
             if entry["n"] < settings.min_group_referrals:
                 continue
             old = before["by_group"].get(attribute, {}).get(value)
-            for agency in AGENCIES:
-                ratio = _missing_ratio(entry["shares"][agency], now["overall"][agency])
-                old_ratio = (_missing_ratio(old["shares"][agency], before["overall"][agency])
-                             if old else 1.0)
-                if ratio < settings.coverage_group_gap_max:
-                    continue
-                crossed = ratio > old_ratio * (1 + settings.coverage_group_gap_rise)
-                checks.append(Check(
-                    "coverage_gap", f"{agency}/{attribute}={value}", crossed,
-                    f"{_agency_label(agency)} records missing {ratio:.1f} times as often for "
-                    f"{attribute.replace('_', ' ')} {value} as for all referrals "
-                    f"({old_ratio:.1f} at training)"))
+            gaps = (_agency_gap(agency, (attribute, value), before, now, entry, old, settings)
+                    for agency in AGENCIES)
+            checks += [gap for gap in gaps if gap is not None]
     return checks
 
 
