@@ -21,7 +21,7 @@ def _draw(
     symbols = rng.integers(0, alphabet.size, size=(n, length), dtype=np.int64)
     symbols[:, 0] = letters[0] + rng.integers(0, letters[1], size=n)
     chars = np.ascontiguousarray(alphabet[symbols])
-    return chars.view(f"S{length}").ravel().astype(f"U{length}")
+    return chars.view(f"S{length}").ravel()
 
 
 def _unique_tokens(
@@ -35,10 +35,10 @@ def _unique_tokens(
 
 
 def person_tokens(rng: np.random.Generator, n: int) -> np.ndarray:
-    """``n`` distinct lower-case hex person tokens starting with a letter."""
+    """``n`` distinct lower-case hex person tokens starting with a letter (ASCII bytes)."""
     return _unique_tokens(rng, n, PERSON_TOKEN_LENGTH, HEX_ALPHABET, HEX_LETTERS)
 
 
 def household_tokens(rng: np.random.Generator, n: int) -> np.ndarray:
-    """``n`` distinct upper-case base32 household tokens starting with a letter."""
+    """``n`` distinct upper-case base32 household tokens starting with a letter (ASCII bytes)."""
     return _unique_tokens(rng, n, HOUSEHOLD_TOKEN_LENGTH, BASE32_ALPHABET, BASE32_LETTERS)
