@@ -130,12 +130,13 @@ class Events:
 
 def recording_lags(agency: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Recorded day minus event day per record; -1 marks an empty recorded_date."""
-    table = np.array([RECORDING[a] for a in AGENCIES])[agency]
+    empty, same_day, median = (np.array([RECORDING[a][i] for a in AGENCIES]) for i in range(3))
     draw = rng.random(agency.size)
-    lag = np.ceil(rng.lognormal(np.log(table[:, 2]), RECORDING_LAG_SPREAD)).astype(np.int64)
-    lag = np.clip(lag, 1, MAX_RECORDING_LAG_DAYS)
-    lag = np.where(draw < table[:, 0] + table[:, 1], 0, lag)
-    return np.where(draw < table[:, 0], -1, lag)
+    lag = np.where(draw < empty[agency], -1, 0)
+    later = np.flatnonzero(draw >= (empty + same_day)[agency])
+    drawn = np.ceil(rng.lognormal(np.log(median[agency[later]]), RECORDING_LAG_SPREAD))
+    lag[later] = np.clip(drawn, 1, MAX_RECORDING_LAG_DAYS)
+    return lag
 
 
 SUBJECT_RECORD_FACTOR: Final = 1.3  # referred persons are better known to agencies
@@ -204,12 +205,14 @@ def background_events(
     factors: dict[str, np.ndarray],
     *,
     rng: np.random.Generator,
-) -> Events:
-    """Records of every type, over every person's eligible ages since the history start."""
+) -> list[Events]:
+    """Records of every type, over every person's eligible ages since the history start.
+
+    One table per type and age band (concatenated once, with the other records, by the caller).
+    """
     window = (config.history_start_day, config.extract_day)
     attendance = attendance_events(population, factors["education"], window=window, rng=rng)
-    rates = rate_events(population, factors, tuple(RATES), window=window, rng=rng)
-    return Events.concat([attendance, rates])
+    return [attendance, *rate_events(population, factors, tuple(RATES), window=window, rng=rng)]
 
 
 def rate_events(
@@ -220,7 +223,7 @@ def rate_events(
     window: tuple[int, int],
     rng: np.random.Generator,
     scale: np.ndarray | float = 1.0,
-) -> Events:
+) -> list[Events]:
     """Poisson records of the given types at their rates (times ``scale`` per person)."""
     parts = []
     for key in keys:
@@ -237,7 +240,7 @@ def rate_events(
                 population.person_birth_day, ages, rate * multiplier, window, rng
             )
             parts.append(unrecorded_events(person, EVENT_CODE[key], day))
-    return Events.concat(parts)
+    return parts
 
 
 def unrecorded_events(person: np.ndarray, code: int, day: np.ndarray) -> Events:

@@ -62,8 +62,8 @@ def _household_carers(population: Population) -> np.ndarray:
 
 def trigger_events(
     population: Population, referrals: Referrals, *, rng: np.random.Generator
-) -> Events:
-    """Records (not yet given recorded dates) that led to each referral."""
+) -> list[Events]:
+    """Records (not yet given recorded dates) that led to each referral, one table per trigger."""
     carer = _household_carers(population)[population.person_household[referrals.person]]
     carer = np.where((carer < 0) | referrals.is_adult, referrals.person, carer)
     born = referrals.day >= population.person_birth_day[referrals.person]
@@ -80,7 +80,7 @@ def trigger_events(
             day = referrals.day[hit] - rng.integers(0, trigger.lead_days + 1, person.size)
             code = EVENT_CODE[(trigger.agency, trigger.event_type)]
             parts.append(unrecorded_events(person, code, day))
-    return Events.concat(parts)
+    return parts
 
 
 def referral_records(referrals: Referrals, rng: np.random.Generator) -> Events:
