@@ -127,11 +127,17 @@ def event_tables(data: SyntheticData) -> dict[str, pa.Table]:
     """One events feed per agency, in event-date order."""
     events = data.events
     person_tokens = token_strings(data.population.person_token)
-    agency_of_event = AGENCY_OF_CODE[events.code]
+    # One stable sort by (agency, event day, person): each agency's rows are one run.
+    agency_of_event = AGENCY_OF_CODE[events.code].astype(np.int64)
+    first_day = int(events.event_day.min(initial=0))
+    n_days = int(events.event_day.max(initial=0)) - first_day + 1
+    keys = (agency_of_event * n_days + events.event_day - first_day) * data.population.n_persons
+    order = np.argsort(keys + events.person, kind="stable")
+    del keys
+    bounds = np.searchsorted(agency_of_event[order], np.arange(len(AGENCIES) + 1))
     tables = {}
     for agency_code, agency in enumerate(AGENCIES):
-        rows = np.flatnonzero(agency_of_event == agency_code)
-        rows = rows[np.lexsort((events.person[rows], events.event_day[rows]))]
+        rows = order[bounds[agency_code]:bounds[agency_code + 1]]
         recorded = events.recorded_day[rows]
         value = events.value[rows]
         tables[event_feed(agency)] = _table(
