@@ -132,10 +132,10 @@ def recording_lags(agency: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Recorded day minus event day per record; -1 marks an empty recorded_date."""
     empty, same_day, median = (np.array([RECORDING[a][i] for a in AGENCIES]) for i in range(3))
     draw = rng.random(agency.size)
-    lag = np.where(draw < empty[agency], -1, 0)
-    later = np.flatnonzero(draw >= (empty + same_day)[agency])
-    drawn = np.ceil(rng.lognormal(np.log(median[agency[later]]), RECORDING_LAG_SPREAD))
-    lag[later] = np.clip(drawn, 1, MAX_RECORDING_LAG_DAYS)
+    drawn = np.ceil(rng.lognormal(np.log(median)[agency], RECORDING_LAG_SPREAD))
+    lag = np.clip(drawn, 1, MAX_RECORDING_LAG_DAYS).astype(np.int64)
+    lag[draw < (empty + same_day)[agency]] = 0
+    lag[draw < empty[agency]] = -1
     return lag
 
 
