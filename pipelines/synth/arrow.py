@@ -2,8 +2,9 @@
 
 ``pa.array``, ``pa.scalar`` and compute functions given Python values import pandas
 (pyarrow checks every such input for pandas types), which costs seconds of
-``safeguard synth``'s start-up although the command never uses pandas. These helpers
-hand Arrow the buffers directly instead.
+``safeguard synth``'s start-up although generating and writing Parquet never needs it
+(``data_contracts.csv_output.write_csv`` still imports it for the CSV files). These
+helpers hand Arrow the buffers directly instead.
 """
 
 from __future__ import annotations
