@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from data_contracts.vocab import EVENT_FEEDS, OUTCOMES, REFERRALS, event_feed
+from pipelines.synth.arrow import arrow, strings, text, true_positions
 
 UNKNOWN_EVENT_TYPE: Final = "welfare_visit"
 UNKNOWN_REFERRAL_PREFIX: Final = "R9"  # clean ids have seven digits after the R, these eight
@@ -38,13 +39,13 @@ def _set(table: pa.Table, column: str, values: pa.Array) -> pa.Table:
 
 
 def _unknown_event_type(rows: pa.Table, rng: np.random.Generator) -> pa.Table:
-    return _set(rows, "event_type", pa.array([UNKNOWN_EVENT_TYPE] * rows.num_rows))
+    return _set(rows, "event_type", strings([UNKNOWN_EVENT_TYPE] * rows.num_rows))
 
 
 def _recorded_before_event(rows: pa.Table, rng: np.random.Generator) -> pa.Table:
     event_day = np.array(rows["event_date"].to_pylist(), dtype="datetime64[D]")
     recorded = event_day - rng.integers(1, 30, rows.num_rows).astype("timedelta64[D]")
-    return _set(rows, "recorded_date", pa.array(recorded.astype(str)))
+    return _set(rows, "recorded_date", strings(list(recorded.astype(str))))
 
 
 def _malformed_date(rows: pa.Table, rng: np.random.Generator) -> pa.Table:
@@ -56,11 +57,12 @@ def _malformed_date(rows: pa.Table, rng: np.random.Generator) -> pa.Table:
 
 
 def _illegal_person_id(rows: pa.Table, rng: np.random.Generator) -> pa.Table:
-    return _set(rows, "person_id", pc.binary_join_element_wise(rows["person_id"], "#1", ""))
+    illegal = pc.binary_join_element_wise(rows["person_id"], text("#1"), text(""))
+    return _set(rows, "person_id", illegal)
 
 
 def _attendance_out_of_range(rows: pa.Table, rng: np.random.Generator) -> pa.Table:
-    return _set(rows, "value", pa.array([OUT_OF_RANGE_ATTENDANCE] * rows.num_rows))
+    return _set(rows, "value", arrow(np.full(rows.num_rows, OUT_OF_RANGE_ATTENDANCE)))
 
 
 def _duplicate_referral_id(rows: pa.Table, rng: np.random.Generator) -> pa.Table:
@@ -70,7 +72,8 @@ def _duplicate_referral_id(rows: pa.Table, rng: np.random.Generator) -> pa.Table
 def _new_referral_ids(rows: pa.Table, prefix: str, rng: np.random.Generator) -> pa.Table:
     """The rows with distinct referral ids that no clean referral has."""
     numbers = rng.choice(np.arange(1_000_000, 10_000_000), size=rows.num_rows, replace=False)
-    ids = pc.binary_join_element_wise(prefix, pc.cast(pa.array(numbers), pa.string()), "")
+    numbers_text = pc.cast(arrow(numbers), pa.string())
+    ids = pc.binary_join_element_wise(text(prefix), numbers_text, text(""))
     return _set(rows, "referral_id", ids)
 
 
@@ -114,14 +117,18 @@ class _Plan:
     count: int
 
 
-def _insertion_index(n_rows: int, positions: np.ndarray) -> np.ndarray:
-    """Take-index that puts copy ``i`` (row ``n_rows + i``) at ``positions[i]``."""
-    index = np.empty(n_rows + positions.size, dtype=np.int64)
-    is_copy = np.zeros(index.size, dtype=bool)
-    is_copy[positions] = True
-    index[~is_copy] = np.arange(n_rows)
-    index[positions] = n_rows + np.arange(positions.size)
-    return index
+def _interleave(table: pa.Table, copies: pa.Table, positions: np.ndarray) -> pa.Table:
+    """``table`` with copy ``i`` inserted so that it is row ``positions[i]`` (sorted).
+
+    Slices, not a take of every row: the feed's rows are not copied.
+    """
+    pieces, start = [], 0
+    for i, position in enumerate(positions.tolist()):
+        end = position - i  # rows of the table before copy i
+        pieces += [table.slice(start, end - start), copies.slice(i, 1)]
+        start = end
+    pieces.append(table.slice(start))
+    return pa.concat_tables(pieces)
 
 
 def _corrupt_feed(
@@ -141,12 +148,10 @@ def _corrupt_feed(
         slot = np.flatnonzero(plan_of_copy == number)
         available = np.maximum(np.searchsorted(plan.pool, originals_before[slot]), 1)
         pick = np.minimum((rng.random(slot.size) * available).astype(np.int64), plan.pool.size - 1)
-        pieces.append(plan.apply(table.take(pa.array(plan.pool[pick])), rng).cast(table.schema))
+        pieces.append(plan.apply(table.take(arrow(plan.pool[pick])), rng).cast(table.schema))
         slots.append(slot)
-    copies = pa.concat_tables(pieces).take(pa.array(np.argsort(np.concatenate(slots))))
-    corrupted = pa.concat_tables([table, copies]).take(
-        pa.array(_insertion_index(table.num_rows, positions))
-    )
+    copies = pa.concat_tables(pieces).take(arrow(np.argsort(np.concatenate(slots))))
+    corrupted = _interleave(table, copies, positions)
     records = [
         Corruption(feed, int(positions[i]), plans[plan_of_copy[i]].rule) for i in range(n_copies)
     ]
@@ -158,14 +163,9 @@ def _event_plans(feed: str, table: pa.Table, share: float) -> list[_Plan]:
     per_rule = max(1, round(share * table.num_rows / len(EVENT_RULES)))
     plans = [_Plan(rule, apply, everything, per_rule) for rule, apply in EVENT_RULES.items()]
     if feed == ATTENDANCE_FEED:
-        is_attendance = pc.equal(table["event_type"], EVENT_TYPE_ATTENDANCE).to_numpy(
-            zero_copy_only=False
-        )
-        plans.append(
-            _Plan(
-                ATTENDANCE_RULE, _attendance_out_of_range, np.flatnonzero(is_attendance), per_rule
-            )
-        )
+        is_attendance = pc.equal(table["event_type"], text(EVENT_TYPE_ATTENDANCE))
+        rows = true_positions(is_attendance)
+        plans.append(_Plan(ATTENDANCE_RULE, _attendance_out_of_range, rows, per_rule))
     return plans
 
 

@@ -29,22 +29,22 @@ ADULT_AGE: Final = 18
 # Rates per person-year. Police and probation data are sparse; adversity multiplies
 # every rate by exp(slope * adversity + person frailty).
 RATES: Final[dict[tuple[str, str], RateSpec]] = {
-    ("police", "domestic_abuse_incident"): RateSpec(0.01, 0.055, 1.0, 13),
+    ("police", "domestic_abuse_incident"): RateSpec(0.02, 0.055, 1.0),
     ("police", "dash_high_risk"): RateSpec(0.0, 0.02, 1.2, 16),
-    ("police", "missing_episode"): RateSpec(0.05, 0.01, 1.1, 8),
+    ("police", "missing_episode"): RateSpec(0.008, 0.01, 1.1, 8),
     ("police", "arrest"): RateSpec(0.03, 0.05, 1.0, 10),
     ("police", "victim_of_crime"): RateSpec(0.03, 0.05, 0.6),
-    ("police", "exploitation_concern"): RateSpec(0.03, 0.005, 1.2, 9),
+    ("police", "exploitation_concern"): RateSpec(0.012, 0.005, 1.2, 9),
     ("police", "antisocial_behaviour"): RateSpec(0.04, 0.03, 0.8, 10),
     ("police", "online_harm_concern"): RateSpec(0.02, 0.002, 0.5, 8),
     ("police", "prevent_referral"): RateSpec(0.001, 0.0007, 0.3, 10),
     ("health", "ae_attendance"): RateSpec(0.18, 0.18, 0.5),
     ("health", "unexplained_injury"): RateSpec(0.015, 0.004, 1.1, 0, 12),
     ("health", "missed_appointment"): RateSpec(0.15, 0.15, 0.7),
-    ("health", "mental_health_contact"): RateSpec(0.04, 0.29, 0.8, 8),
+    ("health", "mental_health_contact"): RateSpec(0.125, 0.29, 0.8, 8),
     ("health", "substance_misuse_contact"): RateSpec(0.01, 0.04, 1.1, 12),
     ("health", "maternity_concern"): RateSpec(0.0, 0.04, 1.0, 16, 45),
-    ("health", "self_harm"): RateSpec(0.03, 0.02, 0.9, 10),
+    ("health", "self_harm"): RateSpec(0.014, 0.02, 0.9, 10),
     ("education", "suspension"): RateSpec(0.05, 0.0, 1.0, 6, 16),
     ("education", "permanent_exclusion"): RateSpec(0.003, 0.0, 1.2, 6, 16),
     ("education", "sen_support"): RateSpec(0.06, 0.0, 0.4, 4, 16),
@@ -130,12 +130,13 @@ class Events:
 
 def recording_lags(agency: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Recorded day minus event day per record; -1 marks an empty recorded_date."""
-    table = np.array([RECORDING[a] for a in AGENCIES])[agency]
+    empty, same_day, median = (np.array([RECORDING[a][i] for a in AGENCIES]) for i in range(3))
     draw = rng.random(agency.size)
-    lag = np.ceil(rng.lognormal(np.log(table[:, 2]), RECORDING_LAG_SPREAD)).astype(np.int64)
-    lag = np.clip(lag, 1, MAX_RECORDING_LAG_DAYS)
-    lag = np.where(draw < table[:, 0] + table[:, 1], 0, lag)
-    return np.where(draw < table[:, 0], -1, lag)
+    drawn = np.ceil(rng.lognormal(np.log(median)[agency], RECORDING_LAG_SPREAD))
+    lag = np.clip(drawn, 1, MAX_RECORDING_LAG_DAYS).astype(np.int64)
+    lag[draw < (empty + same_day)[agency]] = 0
+    lag[draw < empty[agency]] = -1
+    return lag
 
 
 SUBJECT_RECORD_FACTOR: Final = 1.3  # referred persons are better known to agencies
@@ -204,12 +205,14 @@ def background_events(
     factors: dict[str, np.ndarray],
     *,
     rng: np.random.Generator,
-) -> Events:
-    """Records of every type, over every person's eligible ages since the history start."""
+) -> list[Events]:
+    """Records of every type, over every person's eligible ages since the history start.
+
+    One table per type and age band (concatenated once, with the other records, by the caller).
+    """
     window = (config.history_start_day, config.extract_day)
     attendance = attendance_events(population, factors["education"], window=window, rng=rng)
-    rates = rate_events(population, factors, tuple(RATES), window=window, rng=rng)
-    return Events.concat([attendance, rates])
+    return [attendance, *rate_events(population, factors, tuple(RATES), window=window, rng=rng)]
 
 
 def rate_events(
@@ -220,7 +223,7 @@ def rate_events(
     window: tuple[int, int],
     rng: np.random.Generator,
     scale: np.ndarray | float = 1.0,
-) -> Events:
+) -> list[Events]:
     """Poisson records of the given types at their rates (times ``scale`` per person)."""
     parts = []
     for key in keys:
@@ -237,7 +240,7 @@ def rate_events(
                 population.person_birth_day, ages, rate * multiplier, window, rng
             )
             parts.append(unrecorded_events(person, EVENT_CODE[key], day))
-    return Events.concat(parts)
+    return parts
 
 
 def unrecorded_events(person: np.ndarray, code: int, day: np.ndarray) -> Events:

@@ -61,7 +61,7 @@ def generate_data(config: SynthConfig) -> SyntheticData:
     background = background_events(population, config, factors, rng=rng["background"])
     triggers = trigger_events(population, referrals, rng=rng["triggers"])
     recorded = record(
-        Events.concat([background, triggers]), config.extract_day, rng=rng["recording"]
+        Events.concat([*background, *triggers]), config.extract_day, rng=rng["recording"]
     )
     del background, triggers
     logged = referral_records(referrals, rng["triggers"])

@@ -39,6 +39,14 @@ PARENT_FACTORS: Final[dict[str, tuple[int, ...]]] = {
     "parent_mental_health": codes("health", "mental_health_contact"),
     "parent_substance_misuse": codes("health", "substance_misuse_contact"),
 }
+# The child's own factors: records about the subject (a child) known in the year before.
+CHILD_FACTORS: Final[dict[str, tuple[int, ...]]] = {
+    "child_domestic_abuse": codes("police", "domestic_abuse_incident"),
+    "child_mental_health": codes("health", "mental_health_contact"),
+    "child_self_harm": codes("health", "self_harm"),
+    "child_missing": codes("police", "missing_episode"),
+    "child_exploitation": codes("police", "exploitation_concern"),
+}
 AGE_BANDS: Final[dict[str, tuple[int, int]]] = {
     "age_under_1": (0, 1), "age_1_4": (1, 5), "age_5_9": (5, 10), "age_10_15": (10, 16),
     "age_16_17": (16, 18),
@@ -90,16 +98,26 @@ def outcome_within_year(data: SyntheticData, outcome_type: str) -> np.ndarray:
     return has
 
 
-def parent_factor(data: SyntheticData, event_codes: tuple[int, ...]) -> np.ndarray:
+def parent_factor(
+    data: SyntheticData, index: EventIndex, event_codes: tuple[int, ...]
+) -> np.ndarray:
     """Per referral: a record about an adult of the household known in the year to the referral."""
     referrals = data.referrals
     pairs = household_pairs(referrals, memberships_of(data.population))
     adult = np.isin(pairs.relation, (CARER, OTHER_ADULT))
-    counts = EventIndex(data.events).count(
+    counts = index.count(
         pairs.person[adult], referrals.day[pairs.referral[adult]], event_codes, YEAR_DAYS
     )
     per_referral = np.bincount(pairs.referral[adult], counts, minlength=referrals.size)
     return per_referral > 0
+
+
+def subject_factor(
+    data: SyntheticData, index: EventIndex, event_codes: tuple[int, ...]
+) -> np.ndarray:
+    """Per referral: a record about the subject known in the year to the referral."""
+    referrals = data.referrals
+    return index.count(referrals.person, referrals.day, event_codes, YEAR_DAYS) > 0
 
 
 def measure(data: SyntheticData) -> dict[str, float]:
@@ -119,8 +137,11 @@ def measure(data: SyntheticData) -> dict[str, float]:
     figures["adult_s42"] = _share(
         outcome_within_year(data, "adult_safeguarding_substantiated"), ~child & complete
     )
+    index = EventIndex(data.events)
     for name, event_codes in PARENT_FACTORS.items():
-        figures[name] = _share(parent_factor(data, event_codes), child)
+        figures[name] = _share(parent_factor(data, index, event_codes), child)
+    for name, event_codes in CHILD_FACTORS.items():
+        figures[name] = _share(subject_factor(data, index, event_codes), child)
     unborn = (sex == SEXES.index("unknown")) & (referrals.age == 0)
     figures["sex_male"] = _share(sex == SEXES.index("male"), child)
     figures["sex_female"] = _share(sex == SEXES.index("female"), child)

@@ -62,7 +62,7 @@ class Pairs:
 
 
 def household_pairs(referrals: Referrals, members: Memberships) -> Pairs:
-    """The subject of each referral, then every other member of its household."""
+    """The subject of each referral and every other member of its household, by person and day."""
     order = np.argsort(members.household, kind="stable")
     sorted_household = members.household[order]
     start = np.searchsorted(sorted_household, referrals.household, side="left")
@@ -72,41 +72,50 @@ def household_pairs(referrals: Referrals, members: Memberships) -> Pairs:
     offset = np.arange(referral.size) - np.repeat(np.cumsum(counts) - counts, counts)
     member = order[np.repeat(start, counts) + offset]
     others = members.person[member] != referrals.person[referral]
-    return Pairs(
-        referral=np.concatenate([np.arange(referrals.size), referral[others]]),
-        person=np.concatenate([referrals.person, members.person[member][others]]),
-        relation=np.concatenate(
-            [
-                np.full(referrals.size, SUBJECT, np.int8),
-                RELATION_OF_ROLE[members.role[member][others]],
-            ]
-        ),
+    referral = np.concatenate([np.arange(referrals.size), referral[others]])
+    person = np.concatenate([referrals.person, members.person[member][others]])
+    relation = np.concatenate(
+        [np.full(referrals.size, SUBJECT, np.int8), RELATION_OF_ROLE[members.role[member][others]]]
     )
+    # In (person, day) order, so that window counts search the event index with sorted keys.
+    order = np.lexsort((referrals.day[referral], person))
+    return Pairs(referral=referral[order], person=person[order], relation=relation[order])
 
 
 class EventIndex:
-    """Records sorted by (person, type, known day) for point-in-time window counts."""
+    """Records sorted by (type, person, known day) for point-in-time window counts.
+
+    Each type's records are one contiguous run of the sorted keys, so a window count
+    searches only that run (small enough to stay in cache).
+    """
 
     def __init__(self, events: Events) -> None:
         known = np.clip(events.known_day - DAY_BASE, 0, DAY_SPAN - 1)
-        keys = (events.person.astype(np.int64) * N_EVENT_CODES + events.code) * DAY_SPAN + known
+        self.n_persons = int(events.person.max(initial=0)) + 1
+        keys = (events.code.astype(np.int64) * self.n_persons + events.person) * DAY_SPAN + known
         order = np.argsort(keys, kind="stable")
         self.keys = keys[order]
         self.values = np.append(events.value[order], np.nan)  # a NaN to index when empty
+        self.starts = np.searchsorted(
+            self.keys, np.arange(N_EVENT_CODES + 1, dtype=np.int64) * self.n_persons * DAY_SPAN
+        )
 
     def _bounds(
         self, person: np.ndarray, day: np.ndarray, code: int, window_days: int
     ) -> tuple[np.ndarray, np.ndarray]:
         """Positions of the records known in (day - window_days, day] (or ever, up to day)."""
-        base = (person.astype(np.int64) * N_EVENT_CODES + code) * DAY_SPAN
+        start = int(self.starts[code])
+        run = self.keys[start:self.starts[code + 1]]
+        base = (code * self.n_persons + person.astype(np.int64)) * DAY_SPAN
         upper = base + np.clip(day - DAY_BASE, -1, DAY_SPAN - 1)
         lower = (
             base
             if window_days == EVER
             else base + np.clip(day - window_days + 1 - DAY_BASE, 0, DAY_SPAN - 1)
         )
-        high = np.searchsorted(self.keys, upper, side="right")
-        return np.minimum(np.searchsorted(self.keys, lower, side="left"), high), high
+        high = np.searchsorted(run, upper, side="right")
+        low = np.minimum(np.searchsorted(run, lower, side="left"), high)
+        return start + low, start + high
 
     def count(
         self, person: np.ndarray, day: np.ndarray, event_codes: tuple[int, ...], window_days: int

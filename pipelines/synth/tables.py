@@ -25,6 +25,7 @@ from data_contracts.vocab import (
     SUBJECT_TYPES,
     event_feed,
 )
+from pipelines.synth.arrow import arrow, strings, text, token_strings
 from pipelines.synth.codes import AGENCY_OF_CODE, NO_DAY, TYPE_OF_CODE
 from pipelines.synth.model import SyntheticData
 
@@ -33,21 +34,28 @@ REFERRAL_ID_DIGITS = 7
 
 
 def date_strings(days: np.ndarray, missing: np.ndarray | None = None) -> pa.Array:
-    """``YYYY-MM-DD`` strings of day numbers, null where ``missing``."""
-    dates = pa.array(days.astype(np.int32), type=pa.date32(), mask=missing)
-    return pc.cast(dates, pa.string())
+    """``YYYY-MM-DD`` strings of day numbers, null where ``missing``.
+
+    Each distinct day is formatted once and looked up (a cast of every row is slower).
+    """
+    days = days.astype(np.int64)
+    present = days if missing is None else days[~missing]
+    first = int(present.min(initial=0))
+    span = np.arange(first, int(present.max(initial=0)) + 1, dtype=np.int32)
+    formatted = pc.cast(arrow(span).view(pa.date32()), pa.string())
+    return formatted.take(arrow(np.maximum(days - first, 0), missing))
 
 
 def labels(vocabulary: tuple[str, ...], codes: np.ndarray) -> pa.Array:
     """Vocabulary strings of integer codes."""
-    return pa.array(vocabulary, pa.string()).take(pa.array(codes.astype(np.int64)))
+    return strings(vocabulary).take(arrow(codes.astype(np.int64)))
 
 
 def referral_ids(n: int) -> pa.Array:
     """``R0000001``, ``R0000002``, ... in referral-date order."""
-    numbers = pc.cast(pa.array(np.arange(1, n + 1)), pa.string())
+    numbers = pc.cast(arrow(np.arange(1, n + 1)), pa.string())
     padded = pc.utf8_lpad(numbers, width=REFERRAL_ID_DIGITS, padding="0")
-    return pc.binary_join_element_wise(REFERRAL_ID_PREFIX, padded, "")
+    return pc.binary_join_element_wise(text(REFERRAL_ID_PREFIX), padded, text(""))
 
 
 def _table(feed: str, columns: dict[str, pa.Array]) -> pa.Table:
@@ -57,10 +65,10 @@ def _table(feed: str, columns: dict[str, pa.Array]) -> pa.Table:
 def referrals_table(data: SyntheticData, ids: pa.Array) -> pa.Table:
     """The referrals feed."""
     population, referrals = data.population, data.referrals
-    person_tokens = pa.array(population.person_token, pa.string())
+    person_tokens = token_strings(population.person_token)
     household = referrals.household
-    household_id = pa.array(population.household_token, pa.string()).take(
-        pa.array(np.maximum(household, 0), mask=household < 0)
+    household_id = token_strings(population.household_token).take(
+        arrow(np.maximum(household, 0), household < 0)
     )
     main_household = population.person_household[referrals.person]
     imd = population.household_imd[main_household]
@@ -68,19 +76,19 @@ def referrals_table(data: SyntheticData, ids: pa.Array) -> pa.Table:
         REFERRALS,
         {
             "referral_id": ids,
-            "person_id": person_tokens.take(pa.array(referrals.person)),
+            "person_id": person_tokens.take(arrow(referrals.person)),
             "household_id": household_id,
             "referral_date": date_strings(referrals.day),
             "referral_source": labels(REFERRAL_SOURCES, referrals.source),
             "presenting_need": labels(PRESENTING_NEEDS, referrals.need),
             "subject_type": labels(SUBJECT_TYPES, referrals.is_adult.astype(np.int64)),
-            "age_years": pa.array(referrals.age.astype(np.int64)),
+            "age_years": arrow(referrals.age.astype(np.int64)),
             "sex": labels(SEXES, referrals.sex),
             "ethnicity_group": labels(
                 ETHNICITY_GROUPS, population.household_ethnicity[main_household]
             ),
-            "disability": pa.array(population.person_disability[referrals.person]),
-            "imd_decile": pa.array(imd.astype(np.int64), mask=imd == 0),
+            "disability": arrow(population.person_disability[referrals.person]),
+            "imd_decile": arrow(imd.astype(np.int64), imd == 0),
         },
     )
 
@@ -91,10 +99,12 @@ def household_members_table(data: SyntheticData) -> pa.Table:
     return _table(
         HOUSEHOLD_MEMBERS,
         {
-            "household_id": pa.array(population.household_token).take(
-                pa.array(population.member_household)
+            "household_id": token_strings(population.household_token).take(
+                arrow(population.member_household)
             ),
-            "person_id": pa.array(population.person_token).take(pa.array(population.member_person)),
+            "person_id": token_strings(population.person_token).take(
+                arrow(population.member_person)
+            ),
             "role": labels(HOUSEHOLD_ROLES, population.member_role),
         },
     )
@@ -106,7 +116,7 @@ def outcomes_table(data: SyntheticData, ids: pa.Array) -> pa.Table:
     return _table(
         OUTCOMES,
         {
-            "referral_id": ids.take(pa.array(outcomes.referral)),
+            "referral_id": ids.take(arrow(outcomes.referral)),
             "outcome_type": labels(OUTCOME_TYPES, outcomes.outcome_type),
             "outcome_date": date_strings(outcomes.day),
         },
@@ -116,24 +126,30 @@ def outcomes_table(data: SyntheticData, ids: pa.Array) -> pa.Table:
 def event_tables(data: SyntheticData) -> dict[str, pa.Table]:
     """One events feed per agency, in event-date order."""
     events = data.events
-    person_tokens = pa.array(data.population.person_token, pa.string())
-    agency_of_event = AGENCY_OF_CODE[events.code]
+    person_tokens = token_strings(data.population.person_token)
+    # One stable sort by (agency, event day, person): each agency's rows are one run.
+    agency_of_event = AGENCY_OF_CODE[events.code].astype(np.int64)
+    first_day = int(events.event_day.min(initial=0))
+    n_days = int(events.event_day.max(initial=0)) - first_day + 1
+    keys = (agency_of_event * n_days + events.event_day - first_day) * data.population.n_persons
+    order = np.argsort(keys + events.person, kind="stable")
+    del keys
+    bounds = np.searchsorted(agency_of_event[order], np.arange(len(AGENCIES) + 1))
     tables = {}
     for agency_code, agency in enumerate(AGENCIES):
-        rows = np.flatnonzero(agency_of_event == agency_code)
-        rows = rows[np.lexsort((events.person[rows], events.event_day[rows]))]
+        rows = order[bounds[agency_code]:bounds[agency_code + 1]]
         recorded = events.recorded_day[rows]
         value = events.value[rows]
         tables[event_feed(agency)] = _table(
             event_feed(agency),
             {
-                "person_id": person_tokens.take(pa.array(events.person[rows])),
+                "person_id": person_tokens.take(arrow(events.person[rows])),
                 "event_date": date_strings(events.event_day[rows]),
                 "recorded_date": date_strings(
                     np.where(recorded == NO_DAY, 0, recorded), missing=recorded == NO_DAY
                 ),
                 "event_type": labels(TYPE_OF_CODE, events.code[rows]),
-                "value": pa.array(value, pa.float64(), mask=np.isnan(value)),
+                "value": arrow(value.astype(np.float64), np.isnan(value)),
             },
         )
     return tables
@@ -156,9 +172,9 @@ def truth_table(data: SyntheticData, ids: pa.Array) -> pa.Table:
     return pa.table(
         {
             "referral_id": ids,
-            "true_probability": pa.array(truth.probability),
-            "follow_up_complete": pa.array(truth.follow_up_complete),
-            "label": pa.array(truth.label.astype(np.int8), mask=~truth.follow_up_complete),
-            "latent_logit": pa.array(truth.logit),
+            "true_probability": arrow(truth.probability),
+            "follow_up_complete": arrow(truth.follow_up_complete),
+            "label": arrow(truth.label.astype(np.int8), ~truth.follow_up_complete),
+            "latent_logit": arrow(truth.logit),
         }
     )

@@ -29,18 +29,19 @@ TRIGGERS: Final[dict[str, tuple[Trigger, ...]]] = {
     "domestic_abuse": (
         Trigger("police", "domestic_abuse_incident", 0.85, True, 30),
         Trigger("police", "dash_high_risk", 0.25, True, 30),
+        Trigger("police", "domestic_abuse_incident", 0.25, False, 30, max_age=17),
     ),
     "abuse_neglect": (
         Trigger("health", "unexplained_injury", 0.3, False, 30, max_age=11),
         Trigger("health", "ae_attendance", 0.3, False, 30),
     ),
     "exploitation": (
-        Trigger("police", "missing_episode", 0.6, False, 60),
-        Trigger("police", "exploitation_concern", 0.5, False, 45),
+        Trigger("police", "missing_episode", 0.12, False, 60),
+        Trigger("police", "exploitation_concern", 0.3, False, 45),
     ),
     "mental_health": (
         Trigger("health", "mental_health_contact", 0.6, False, 45),
-        Trigger("health", "self_harm", 0.35, False, 30),
+        Trigger("health", "self_harm", 0.28, False, 30),
     ),
     "substance_misuse": (Trigger("health", "substance_misuse_contact", 0.6, True, 60),),
     "online_harm": (Trigger("police", "online_harm_concern", 0.5, False, 30),),
@@ -61,8 +62,8 @@ def _household_carers(population: Population) -> np.ndarray:
 
 def trigger_events(
     population: Population, referrals: Referrals, *, rng: np.random.Generator
-) -> Events:
-    """Records (not yet given recorded dates) that led to each referral."""
+) -> list[Events]:
+    """Records (not yet given recorded dates) that led to each referral, one table per trigger."""
     carer = _household_carers(population)[population.person_household[referrals.person]]
     carer = np.where((carer < 0) | referrals.is_adult, referrals.person, carer)
     born = referrals.day >= population.person_birth_day[referrals.person]
@@ -79,7 +80,7 @@ def trigger_events(
             day = referrals.day[hit] - rng.integers(0, trigger.lead_days + 1, person.size)
             code = EVENT_CODE[(trigger.agency, trigger.event_type)]
             parts.append(unrecorded_events(person, code, day))
-    return Events.concat(parts)
+    return parts
 
 
 def referral_records(referrals: Referrals, rng: np.random.Generator) -> Events:

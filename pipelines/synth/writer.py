@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from data_contracts.csv_output import write_csv
+from pipelines.synth.arrow import arrow, strings
 from pipelines.synth.corrupt import Corruption
 
 
@@ -33,8 +35,8 @@ def write_corruptions(corruptions: list[Corruption], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     ordered = sorted(corruptions, key=lambda c: (c.feed, c.row_number))
     table = pa.table({
-        "feed": pa.array([c.feed for c in ordered], pa.string()),
-        "row_number": pa.array([c.row_number for c in ordered], pa.int64()),
-        "rule": pa.array([c.rule for c in ordered], pa.string()),
+        "feed": strings([c.feed for c in ordered]),
+        "row_number": arrow(np.array([c.row_number for c in ordered], dtype=np.int64)),
+        "rule": strings([c.rule for c in ordered]),
     })
     write_csv(table, path)

@@ -377,3 +377,21 @@ def test_validator_quarantines_exactly_the_injected_rows(extract_dir: Path) -> N
 def test_validator_accepts_every_row_of_a_clean_extract(tmp_path: Path) -> None:
     result = _validate(_generate(tmp_path / "clean", corrupt=False))
     assert {feed: len(q) for feed, q in result.quarantine.items() if len(q)} == {}
+
+
+def test_arrow_helpers_build_the_same_arrays_as_pyarrow() -> None:
+    import pyarrow as pa
+
+    from pipelines.synth.arrow import arrow, strings, token_strings, true_positions
+
+    values = np.array([3, -1, 7], dtype=np.int64)
+    missing = np.array([False, True, False])
+    assert arrow(values, missing).equals(pa.array(values, mask=missing))
+    flags = np.array([True, False, True, True, False, False, False, False, True])
+    assert arrow(flags).equals(pa.array(flags))
+    assert arrow(np.array([0.5, 2.0]), np.array([False, True])).equals(pa.array([0.5, None]))
+    assert strings(["a", "", "école"]).equals(pa.array(["a", "", "école"], pa.string()))
+    tokens = np.array([b"ab12", b"cd34"], dtype="S4")
+    assert token_strings(tokens).equals(pa.array(["ab12", "cd34"], pa.string()))
+    mask = pa.chunked_array([[True, False], [False, True]])
+    assert true_positions(mask).tolist() == [0, 3]

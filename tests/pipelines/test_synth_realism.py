@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -80,3 +81,17 @@ def test_realism_report_exits_non_zero_when_a_figure_is_outside(
 def test_synth_without_out_or_report_is_refused() -> None:
     code, output = _cli(["--referrals", "10"])
     assert code == 1 and "--out" in output
+
+
+def test_child_factors_count_records_about_the_subject_only(data: SyntheticData) -> None:
+    from pipelines.synth.codes import codes
+    from pipelines.synth.realism import measure
+
+    subjects = set(data.referrals.person.tolist())
+    about_subject = np.isin(data.events.person, list(subjects))
+    missing = np.isin(data.events.code, codes("police", "missing_episode"))
+    without = replace(data, events=data.events.take(~(about_subject & missing)))
+    figures, changed = measure(data), measure(without)
+    assert figures["child_missing"] > 0 and changed["child_missing"] == 0
+    assert changed["child_self_harm"] == figures["child_self_harm"]
+    assert changed["parent_domestic_abuse"] == figures["parent_domestic_abuse"]
