@@ -4,10 +4,19 @@ and nothing beyond chance in the same extract without them (`--disparities none`
 One extract each way (same seed, so the same people and the same outcomes), a model
 trained on each as `safeguard train` does, and the audit of its test period as training
 logs it. At the default strengths the police recording bias against Black subjects
-shows as more Black subjects without the outcome placed in the high bands (false
-positive rate ratio 1.27 against White subjects, measured; 1.18 without the bias) and the
-missing health and social care records of Asian subjects as risk predicted below
-the observed rate (a gap of -6.6 points, interval -11 to -3).
+shows as Black subjects placed in the high bands too often (measured on this draw:
+selection rate ratio 1.25 and false positive rate ratio 1.24 against White subjects,
+flagged as a selection disparity; 1.15 and 1.13 without the bias, no flag) and the
+missing health and social care records of Asian subjects as risk predicted below the
+observed rate (a calibration gap interval of -11.5 to -2.4 points).
+
+Since the children's own police records were fitted to the published factors at
+assessment (fewer missing episodes and exploitation concerns), the police bias has
+fewer records to multiply and which over-selection ratio crosses the board's 1.25 first
+varies with the draw, so either over-selection flag counts as the finding. Without the
+planted mechanisms, groups of 100-300 test referrals still draw chance flags (Asian
+subjects' false positive rate ratio 1.26 in this draw): the planted finding itself must
+vanish, not every flag.
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ N_REFERRALS = 25_000
 SEED = 4
 POLICE = DISPARITY_BY_NAME["police_recording_black"]
 MISSING = DISPARITY_BY_NAME["health_social_care_missing_asian"]
+OVER_SELECTED = {"selection_disparity", "fpr_disparity"}
 
 
 def _audit(root: Path, setting: str) -> FairnessAudit:
@@ -65,12 +75,12 @@ def test_police_recording_bias_flags_black_subjects_placed_high_too_often(
     audits: dict[str, FairnessAudit],
 ) -> None:
     black = _ethnicity(audits["default"], POLICE.ethnicity_group)
-    assert "fpr_disparity" in black.flags, black
-    assert black.ratios["false_positive_rate"] > 1.25  # over-selected, not under
-    assert black.ratios["selection_rate"] > 1 and black.metrics["calibration_gap"] > 0
+    assert set(black.flags) & OVER_SELECTED, black
     fair = _ethnicity(audits["none"], POLICE.ethnicity_group)
     assert fair.flags == ()
-    assert black.ratios["false_positive_rate"] > fair.ratios["false_positive_rate"]
+    for ratio in ("selection_rate", "false_positive_rate"):  # over-selected, not under
+        assert black.ratios[ratio] > fair.ratios[ratio] > 1, ratio
+    assert black.metrics["calibration_gap"] > fair.metrics["calibration_gap"]
 
 
 def test_missing_records_flag_asian_subjects_as_under_predicted(
@@ -79,7 +89,8 @@ def test_missing_records_flag_asian_subjects_as_under_predicted(
     asian = _ethnicity(audits["default"], MISSING.ethnicity_group)
     assert "miscalibrated" in asian.flags, asian
     assert asian.intervals["calibration_gap"][1] < 0  # predicted below observed
-    assert _ethnicity(audits["none"], MISSING.ethnicity_group).flags == ()
+    fair = _ethnicity(audits["none"], MISSING.ethnicity_group)
+    assert "miscalibrated" not in fair.flags and fair.intervals["calibration_gap"][1] > 0
 
 
 def test_without_planted_disparities_ethnicity_flags_are_fewer_and_only_chance(
