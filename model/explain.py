@@ -74,6 +74,11 @@ class CaseExplainer:
                           if name in reference}
         self.shap = TreeContributions(classifier,
                                       reference_input(reference, self.model_features))
+        self._builder: FactorBuilder | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Worker processes get the explainer without the texts this process has cached.
+        return {**self.__dict__, "_builder": None}
 
     @property
     def agency_groups(self) -> np.ndarray:
@@ -114,10 +119,12 @@ class CaseExplainer:
         return self.builder().explanations(matrix, found)
 
     def builder(self) -> FactorBuilder:
-        """A fresh factor builder (it caches sentences, so one per batch or chunk)."""
-        return FactorBuilder(self.layout, top_raising=self.top_raising,
-                             top_lowering=self.top_lowering, usual_agencies=self.usual_agencies,
-                             compared_with=COMPARED_WITH)
+        """The factor builder (it keeps the texts it has rendered, for the next cases)."""
+        if self._builder is None:
+            self._builder = FactorBuilder(
+                self.layout, top_raising=self.top_raising, top_lowering=self.top_lowering,
+                usual_agencies=self.usual_agencies, compared_with=COMPARED_WITH)
+        return self._builder
 
     def explain_columns(self, X: np.ndarray, *, n_jobs: int = 2) -> dict[str, list[Any]]:
         """Explanations of many rows as JSON-encoded columns (see `model.explain_batch`)."""
