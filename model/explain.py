@@ -79,11 +79,6 @@ class CaseExplainer:
         self.compared_with = REFERENCE_SENTENCES[reference_name]
         self.shap = TreeContributions(classifier,
                                       reference_input(reference, self.model_features))
-        self._builder: FactorBuilder | None = None
-
-    def __getstate__(self) -> dict[str, Any]:
-        # Worker processes get the explainer without the texts this process has cached.
-        return {**self.__dict__, "_builder": None}
 
     @property
     def agency_groups(self) -> np.ndarray:
@@ -124,12 +119,10 @@ class CaseExplainer:
         return self.builder().explanations(matrix, found)
 
     def builder(self) -> FactorBuilder:
-        """The factor builder (it keeps the texts it has rendered, for the next cases)."""
-        if self._builder is None:
-            self._builder = FactorBuilder(
-                self.layout, top_raising=self.top_raising, top_lowering=self.top_lowering,
-                usual_agencies=self.usual_agencies, compared_with=self.compared_with)
-        return self._builder
+        """A factor builder (the texts it renders are kept per process, for later cases)."""
+        return FactorBuilder(self.layout, top_raising=self.top_raising,
+                             top_lowering=self.top_lowering, usual_agencies=self.usual_agencies,
+                             compared_with=self.compared_with)
 
     def explain_columns(self, X: np.ndarray, *, n_jobs: int = 2) -> dict[str, list[Any]]:
         """Explanations of many rows as JSON-encoded columns (see `model.explain_batch`)."""

@@ -169,8 +169,9 @@ def distinct_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 FactorKey = tuple[int, tuple[float, ...], bool, Subject]
 _SUBJECTS: tuple[Subject, ...] = ("child", "adult", "person")
-# Texts kept per builder (a builder lives as long as its explainer): beyond this, start again.
+# Texts kept per set of classifier columns in a process: beyond this many, start again.
 _MAX_TEXTS = 500_000
+_TEXTS: dict[tuple[str, ...], dict[FactorKey, FactorText]] = {}
 
 
 def _known(values: Sequence[float]) -> tuple[float | None, ...]:
@@ -239,7 +240,9 @@ class FactorBuilder:
         self.top_lowering = top_lowering
         self.usual_agencies = usual_agencies
         self.compared_with = compared_with
-        self._texts: dict[FactorKey, FactorText] = {}
+        # Texts depend only on the classifier's columns: shared by every builder of the
+        # process over the same columns (worker processes keep them from chunk to chunk).
+        self._texts = _TEXTS.setdefault(layout.names, {})
         # Each factor's members as columns of the explainer's matrix, padded with -1.
         self._member_columns = np.append(layout.columns, -1)[layout.member_index]
 
