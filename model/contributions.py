@@ -1,7 +1,9 @@
 """SHAP contributions of a tree classifier's log-odds, checked to add up for every row.
 
-`TreeContributions` runs SHAP's tree explainer on a fitted classifier's raw score (its
-``decision_function``, log-odds) and checks, row by row, that the base value plus the
+`TreeContributions` computes interventional TreeSHAP of a fitted classifier's raw score
+(its ``decision_function``, log-odds) against one reference row (`model.explain_kernel`:
+the values ``shap.TreeExplainer`` gives against that row, computed exactly and faster),
+and checks, row by row, that the base value plus the
 contributions equals the classifier's own score within `ADDITIVITY_TOLERANCE`. No SHAP
 object leaves this module.
 """
@@ -13,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import numpy as np
-import shap
 from sklearn.ensemble import HistGradientBoostingClassifier
 
+from model.explain_kernel import ReferenceShap
 from model.risk_model import one_openmp_thread
 
 ADDITIVITY_TOLERANCE: Final = 1e-6
@@ -77,9 +79,7 @@ class TreeContributions:
                  ) -> None:
         self.classifier = classifier
         self.reference = np.asarray(reference, dtype=np.float64).reshape(1, -1)
-        self._tree = shap.TreeExplainer(classifier, data=self.reference,
-                                        feature_perturbation="interventional",
-                                        model_output="raw")
+        self._tree = ReferenceShap(classifier, self.reference)
         self._base = float(self.log_odds(self.reference)[0])
 
     @property
@@ -89,10 +89,9 @@ class TreeContributions:
 
     def of(self, X: np.ndarray) -> Contributions:
         """Contributions of the rows of the classifier's input matrix (not yet checked)."""
-        # Additivity is checked against the classifier itself, not SHAP's copy of the trees,
+        # Additivity is checked against the classifier itself, not a copy of its trees,
         # from the classifier's own score of the reference.
-        phi = np.asarray(self._tree.shap_values(X, check_additivity=False), dtype=np.float64)
-        return Contributions(self._base, phi.reshape(len(X), -1), self.log_odds(X))
+        return Contributions(self._base, self._tree.values(X), self.log_odds(X))
 
     def log_odds(self, X: np.ndarray) -> np.ndarray:
         """The classifier's decision_function, in cache-sized slices on one OpenMP thread."""

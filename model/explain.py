@@ -19,7 +19,8 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from model.contributions import ADDITIVITY_TOLERANCE, AdditivityError, TreeContributions
 from model.explanation import AGENCY_GROUPS, REFERRAL_GROUP, Explanation, FactorRecord
 from model.factors import FactorBuilder, Layout
-from model.reference import COMPARED_WITH, reference_input
+from model.governance import ReferenceName
+from model.reference import REFERENCE_SENTENCES, reference_input
 
 __all__ = [
     "ADDITIVITY_TOLERANCE", "AGENCY_GROUPS", "REFERRAL_GROUP", "AdditivityError",
@@ -55,13 +56,16 @@ class CaseExplainer:
         top_lowering: How many factors that lower the score to report per case.
         usual_agencies: Presenting need -> agencies whose information usually matters
             for it (drives the "not seen" warnings); defaults to `DEFAULT_USUAL_AGENCIES`.
+        reference_name: Which reference `reference` is (`model.reference.REFERENCE_SENTENCES`
+            says it in a sentence); the governance settings choose it.
     """
 
     def __init__(self, classifier: HistGradientBoostingClassifier, feature_names: Sequence[str],
                  *, reference: Mapping[str, float | None],
                  model_features: Sequence[str] | None = None, top_raising: int = 5,
                  top_lowering: int = 3,
-                 usual_agencies: Mapping[str, Sequence[str]] | None = None) -> None:
+                 usual_agencies: Mapping[str, Sequence[str]] | None = None,
+                 reference_name: ReferenceName = "no_records") -> None:
         self.classifier = classifier
         self.feature_names = tuple(feature_names)
         self.model_features = tuple(feature_names if model_features is None else model_features)
@@ -72,6 +76,7 @@ class CaseExplainer:
         self.layout = Layout.of(self.feature_names, self.model_features)
         self.reference = {name: reference[name] for name in self.model_features
                           if name in reference}
+        self.compared_with = REFERENCE_SENTENCES[reference_name]
         self.shap = TreeContributions(classifier,
                                       reference_input(reference, self.model_features))
 
@@ -114,10 +119,10 @@ class CaseExplainer:
         return self.builder().explanations(matrix, found)
 
     def builder(self) -> FactorBuilder:
-        """A fresh factor builder (it caches sentences, so one per batch or chunk)."""
+        """A factor builder (the texts it renders are kept per process, for later cases)."""
         return FactorBuilder(self.layout, top_raising=self.top_raising,
                              top_lowering=self.top_lowering, usual_agencies=self.usual_agencies,
-                             compared_with=COMPARED_WITH)
+                             compared_with=self.compared_with)
 
     def explain_columns(self, X: np.ndarray, *, n_jobs: int = 2) -> dict[str, list[Any]]:
         """Explanations of many rows as JSON-encoded columns (see `model.explain_batch`)."""

@@ -15,7 +15,8 @@ import numpy as np
 from joblib import Parallel, delayed
 
 from model.contributions import AdditivityError
-from model.explanation import Explanation
+from model.explanation import AGENCY_GROUPS
+from model.factors import ChunkExplanations
 
 if TYPE_CHECKING:
     from model.explain import CaseExplainer
@@ -60,23 +61,31 @@ def explain_chunk(explainer: CaseExplainer, X: np.ndarray
     bad, gap = found.failures()
     if bad:
         return {key: [] for key in COLUMNS}, bad, gap
-    return serialise(explainer.builder().explanations(X, found)), bad, gap
+    return serialise(explainer.builder().chunk(X, found)), bad, gap
 
 
-def serialise(explanations: list[Explanation]) -> dict[str, list[Any]]:
-    """Records as columns: numbers as they are, the rest JSON-encoded per row."""
-    texts: dict[tuple[str, ...], tuple[str, str]] = {}
-    out: dict[str, list[Any]] = {key: [] for key in COLUMNS}
-    for explanation in explanations:
-        seen = tuple(explanation.agencies_not_seen) + ("|",) + tuple(explanation.warnings)
-        if seen not in texts:
-            texts[seen] = (json.dumps(explanation.agencies_not_seen),
-                           json.dumps(explanation.warnings))
-        out["raw_score"].append(explanation.raw_score)
-        out["base_value"].append(explanation.base_value)
-        out["compared_with"].append(explanation.compared_with)
-        out["top_factors"].append(json.dumps([f.to_dict() for f in explanation.top_factors]))
-        out["contributions_by_agency"].append(json.dumps(explanation.contributions_by_agency))
-        out["agencies_not_seen"].append(texts[seen][0])
-        out["warnings"].append(texts[seen][1])
-    return out
+# contributions_by_agency as JSON: the agencies' names spelt once, each sum as repr (JSON's
+# spelling of a finite float), as json.dumps writes it.
+_BY_AGENCY: Final = "{" + ", ".join(f"{json.dumps(g)}: %r" for g in AGENCY_GROUPS) + "}"
+
+
+def serialise(chunk: ChunkExplanations) -> dict[str, list[Any]]:
+    """A chunk's explanations as columns: numbers as they are, the rest JSON text per row,
+    the same JSON as ``json.dumps`` of the `model.explanation` records (texts shared by
+    equal values are encoded once)."""
+    starts, texts, sums = chunk.starts, chunk.texts, chunk.contributions
+    factors = [texts[p].json(sums[p]) for p in range(len(sums))]
+    lists: dict[tuple[str, ...], str] = {}
+    n = len(chunk.raw)
+    return {
+        "raw_score": chunk.raw.tolist(),
+        "base_value": [chunk.base] * n,
+        "compared_with": [chunk.compared_with] * n,
+        "top_factors": ["[" + ", ".join(factors[starts[i]:starts[i + 1]]) + "]"
+                        for i in range(n)],
+        "contributions_by_agency": [_BY_AGENCY % tuple(row) for row in chunk.by_agency.tolist()],
+        "agencies_not_seen": [lists.get(v) or lists.setdefault(v, json.dumps(list(v)))
+                              for v in chunk.not_seen],
+        "warnings": [lists.get(v) or lists.setdefault(v, json.dumps(list(v)))
+                     for v in chunk.warnings],
+    }

@@ -9,9 +9,12 @@ recency of one event type about one relation are one factor) and into agencies.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 
 import numpy as np
 
@@ -31,7 +34,8 @@ def _one_hot(labels: Sequence[str], keys: Sequence[str]) -> np.ndarray:
     return out
 
 
-def headline(members: Sequence[str]) -> int:
+@functools.lru_cache(maxsize=1024)
+def headline(members: tuple[str, ...]) -> int:
     """The member whose value a factor reports: its count on record, else its first."""
     windows = [spec_of(name).window for name in members]
     counted = [i for i, name in enumerate(members) if spec_of(name).unit == "records"]
@@ -82,7 +86,7 @@ class Layout:
     @staticmethod
     def headline(members: Sequence[str]) -> int:
         """Which member's value a factor of `members` reports (see `headline`)."""
-        return headline(members)
+        return headline(tuple(members))
 
     def values(self, X: np.ndarray) -> np.ndarray:
         """The classifier's columns of the explainer's matrix, as recorded."""
@@ -144,7 +148,30 @@ def top_columns(phi: np.ndarray, n_raise: int, n_lower: int) -> np.ndarray:
     return np.concatenate(groups, axis=1)
 
 
-FactorKey = tuple[int, tuple[float | None, ...], bool, Subject]
+def distinct_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of a float matrix without NaN, and each row's index among them.
+
+    ``np.unique(axis=0)`` sorts whole rows, slowly; rows are hashed to one integer instead,
+    and the result checked, falling back to ``np.unique`` should two rows share a hash.
+    """
+    bits = np.ascontiguousarray(keys, dtype=np.float64).view(np.uint64)
+    hashed = np.zeros(len(keys), dtype=np.uint64)
+    for column in bits.T:  # splitmix64's finaliser of each value, folded in
+        mixed = (column ^ (column >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        mixed = (mixed ^ (mixed >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        hashed = (hashed ^ mixed ^ (mixed >> np.uint64(31))) * np.uint64(0x9E3779B97F4A7C15)
+    _, first, which = np.unique(hashed, return_index=True, return_inverse=True)
+    if np.array_equal(keys[first][which], keys):
+        return keys[first], which
+    distinct, which = np.unique(keys, axis=0, return_inverse=True)
+    return distinct, which.reshape(-1)
+
+
+FactorKey = tuple[int, tuple[float, ...], bool, Subject]
+_SUBJECTS: tuple[Subject, ...] = ("child", "adult", "person")
+# Texts kept per set of classifier columns in a process: beyond this many, start again.
+_MAX_TEXTS = 500_000
+_TEXTS: dict[tuple[str, ...], dict[FactorKey, FactorText]] = {}
 
 
 def _known(values: Sequence[float]) -> tuple[float | None, ...]:
@@ -152,8 +179,59 @@ def _known(values: Sequence[float]) -> tuple[float | None, ...]:
     return tuple(None if v == np.inf else v for v in values)
 
 
+def _json(value: object) -> str:
+    """One value as ``json.dumps`` writes it (a string, None, an int or a finite float)."""
+    if isinstance(value, str):
+        return str(encode_basestring_ascii(value))
+    return json.dumps(value)
+
+
+@dataclass(frozen=True)
+class FactorText:
+    """What a factor says for one set of member values: its record without a contribution,
+    and the same record as JSON text before and after the contribution."""
+
+    record: FactorRecord
+    json_head: str
+    json_tail: str
+
+    @classmethod
+    def of(cls, record: FactorRecord) -> FactorText:
+        """The texts of a record (its contribution left out), as `FactorRecord.to_dict`
+        gives it to ``json.dumps``."""
+        head = (f'{{"feature": {_json(record.feature)}, "value": {_json(record.value)}, '
+                '"contribution": ')
+        tail = (f', "direction": {_json(record.direction)}, "agency": {_json(record.agency)}, '
+                f'"sentence": {_json(record.sentence)}, "features": '
+                f'{json.dumps(list(record.features))}}}')
+        return cls(record, head, tail)
+
+    def json(self, contribution: float) -> str:
+        """The record with `contribution` as JSON (``json.dumps`` of `FactorRecord.to_dict`)."""
+        return f"{self.json_head}{contribution!r}{self.json_tail}"
+
+
+@dataclass(frozen=True)
+class ChunkExplanations:
+    """The explanations of a chunk of rows, as arrays and shared texts (no record per row).
+
+    Row i's factors are entries ``starts[i]:starts[i + 1]`` of `texts` and `contributions`.
+    `model.factors.FactorBuilder.records` and `model.explain_batch` render them.
+    """
+
+    raw: np.ndarray
+    base: float
+    compared_with: str
+    by_agency: np.ndarray  # rows x AGENCY_GROUPS
+    starts: list[int]
+    texts: list[FactorText]
+    contributions: list[float]
+    not_seen: list[tuple[str, ...]]
+    warnings: list[tuple[str, ...]]
+
+
 class FactorBuilder:
-    """Turns checked contributions of a chunk of rows into `Explanation` records."""
+    """Turns checked contributions of a chunk of rows into explanations."""
 
     def __init__(self, layout: Layout, *, top_raising: int, top_lowering: int,
                  usual_agencies: Mapping[str, tuple[str, ...]], compared_with: str) -> None:
@@ -162,10 +240,14 @@ class FactorBuilder:
         self.top_lowering = top_lowering
         self.usual_agencies = usual_agencies
         self.compared_with = compared_with
-        self._factors: dict[FactorKey, FactorRecord] = {}
+        # Texts depend only on the classifier's columns: shared by every builder of the
+        # process over the same columns (worker processes keep them from chunk to chunk).
+        self._texts = _TEXTS.setdefault(layout.names, {})
+        # Each factor's members as columns of the explainer's matrix, padded with -1.
+        self._member_columns = np.append(layout.columns, -1)[layout.member_index]
 
-    def explanations(self, X: np.ndarray, found: Contributions) -> list[Explanation]:
-        """One record per row of `X` (the explainer's columns) and its contributions."""
+    def chunk(self, X: np.ndarray, found: Contributions) -> ChunkExplanations:
+        """The explanations of the rows of `X` (the explainer's columns), as arrays."""
         layout = self.layout
         by_factor = found.phi @ layout.factor_matrix
         top = top_columns(by_factor, self.top_raising, self.top_lowering)
@@ -173,37 +255,55 @@ class FactorBuilder:
         # which no feature takes, so equal values make equal cache keys) and sums.
         rows, slots = np.nonzero(top >= 0)
         chosen = top[rows, slots]
-        padded = np.concatenate([layout.values(X), np.full((len(X), 1), np.inf)], axis=1)
-        values = padded[rows[:, None], layout.member_index[chosen]]
-        keys = np.where(np.isnan(values), np.inf, values).tolist()
-        sums = by_factor[rows, chosen].tolist()
-        starts = np.searchsorted(rows, np.arange(len(X) + 1)).tolist()
-        chosen_list = chosen.tolist()
-        by_agency = (found.phi @ layout.agencies).tolist()
-        not_seen, needs, subjects = layout.not_seen(X), layout.need(X), layout.subject(X)
-        out = []
-        for i in range(len(X)):
-            factors = [self._factor(chosen_list[p], tuple(keys[p]), sums[p], subjects[i])
-                       for p in range(starts[i], starts[i + 1])]
-            usual = self.usual_agencies.get(needs[i] or "", ())
-            out.append(Explanation(
-                float(found.raw[i]), found.base, self.compared_with, factors,
-                dict(zip(AGENCY_GROUPS, by_agency[i], strict=True)), list(not_seen[i]),
-                list(warnings_for(not_seen[i], usual, needs[i], subjects[i]))))
-        return out
+        columns = self._member_columns[chosen]
+        values = X[rows[:, None], np.maximum(columns, 0)]
+        values = np.where((columns < 0) | np.isnan(values), np.inf, values)
+        sums = by_factor[rows, chosen]
+        subjects = layout.subject(X)
+        # One text per distinct (factor, member values, direction, subject): found in
+        # arrays, so only distinct keys reach Python (and the cache).
+        code = np.array([_SUBJECTS.index(s) for s in subjects], dtype=np.float64)
+        keys, which = distinct_rows(np.column_stack([chosen, sums > 0, code[rows], values]))
+        texts = [self._cached(int(key[0]), tuple(key[3:].tolist()), bool(key[1]),
+                              _SUBJECTS[int(key[2])]) for key in keys]
+        not_seen, needs = layout.not_seen(X), layout.need(X)
+        return ChunkExplanations(
+            found.raw, found.base, self.compared_with, found.phi @ layout.agencies,
+            np.searchsorted(rows, np.arange(len(X) + 1)).tolist(),
+            [texts[j] for j in which.reshape(-1).tolist()], sums.tolist(), not_seen,
+            [warnings_for(not_seen[i], self.usual_agencies.get(needs[i] or "", ()), needs[i],
+                          subjects[i]) for i in range(len(X))])
 
-    def _factor(self, k: int, key_values: tuple[float, ...], contribution: float,
-                subject: Subject) -> FactorRecord:
-        key = (k, key_values, contribution > 0, subject)
-        template = self._factors.get(key)
-        if template is None:
-            members = tuple(self.layout.names[j] for j in self.layout.factors[k])
-            values = _known(key_values[:len(members)])
-            head = headline(members)
-            template = self._factors[key] = FactorRecord(
-                members[head], display_value(members[head], values[head]), 0.0,
-                "raises" if key[2] else "lowers", self.layout.agency[self.layout.factors[k][0]],
-                factor_sentence(members, values, 1.0 if key[2] else -1.0, subject=subject),
-                members)
-        return FactorRecord(template.feature, template.value, contribution, template.direction,
-                            template.agency, template.sentence, template.features)
+    def explanations(self, X: np.ndarray, found: Contributions) -> list[Explanation]:
+        """One record per row of `X` (the explainer's columns) and its contributions."""
+        return self.records(self.chunk(X, found))
+
+    @staticmethod
+    def records(chunk: ChunkExplanations) -> list[Explanation]:
+        """The chunk's explanations as `Explanation` records."""
+        starts, texts, sums = chunk.starts, chunk.texts, chunk.contributions
+        by_agency = chunk.by_agency.tolist()
+        return [Explanation(
+            float(chunk.raw[i]), chunk.base, chunk.compared_with,
+            [dataclasses.replace(texts[p].record, contribution=sums[p])
+             for p in range(starts[i], starts[i + 1])],
+            dict(zip(AGENCY_GROUPS, by_agency[i], strict=True)), list(chunk.not_seen[i]),
+            list(chunk.warnings[i])) for i in range(len(chunk.raw))]
+
+    def _cached(self, k: int, key_values: tuple[float, ...], raises: bool, subject: Subject
+                ) -> FactorText:
+        key = (k, key_values, raises, subject)
+        text = self._texts.get(key)
+        if text is not None:
+            return text
+        if len(self._texts) >= _MAX_TEXTS:
+            self._texts.clear()
+        members = tuple(self.layout.names[j] for j in self.layout.factors[k])
+        values = _known(key_values[:len(members)])
+        head = headline(members)
+        text = self._texts[key] = FactorText.of(FactorRecord(
+            members[head], display_value(members[head], values[head]), 0.0,
+            "raises" if raises else "lowers", self.layout.agency[self.layout.factors[k][0]],
+            factor_sentence(members, values, 1.0 if raises else -1.0, subject=subject),
+            members))
+        return text

@@ -26,6 +26,11 @@ HEADLINE_METRICS = ("test_roc_auc", "test_average_precision", "test_brier", "tes
                     "baseline_roc_auc")
 
 
+# The references an explanation may compare with (`model.reference` makes each and says
+# it in one sentence).
+ReferenceName = Literal["no_records", "training_medians"]
+
+
 class GovernanceError(ValueError):
     """The governance settings file is missing, unreadable or inconsistent."""
 
@@ -107,6 +112,7 @@ class GovernanceSettings(_Frozen):
     use_protected_characteristics: bool = False
     top_raising_factors: int = Field(default=5, ge=0, le=20)
     top_lowering_factors: int = Field(default=3, ge=0, le=20)
+    explanation_reference: ReferenceName = "no_records"
     bands: tuple[Band, ...] = Field(min_length=1)
     escalation_rules: tuple[EscalationRule, ...] = ()
     usual_agencies: dict[str, tuple[str, ...]] = Field(default_factory=dict)

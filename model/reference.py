@@ -1,49 +1,64 @@
 """The reference referral every explanation compares with.
 
 Contributions are measured from one reference row (interventional TreeSHAP against a
-single background row), not from the average referral: the reference is a referral
+single background row), not from the average referral. The governance settings name it
+(`explanation_reference`); by default (``no_records``) it is a referral
 about whom no agency holds any record (no records, no earlier referrals, records held
 nowhere, every days-since and attendance feature empty), whose referral details (age,
 presenting need, source, household size) are the training referrals' medians. With the
 manifest's monotonic constraints, a record of a concern that raises risk can then only
-raise the score: the explanation never says that such a record lowers it.
+raise the score: the explanation never says that such a record lowers it. A board may
+choose ``training_medians`` instead, a typical referral (every feature at the training
+referrals' median, empty where most had none): against it, fewer records than typical
+can lower the score, and its sentence says so.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Final
+from typing import Final, get_args
 
 import numpy as np
 
+from model.governance import ReferenceName
 from model.risk_model import classifier_input
 from pipelines.manifest_lookup import spec_of
 
-# What every explanation compares with, in one sentence (the API and the batch output
-# carry it beside each explanation).
-COMPARED_WITH: Final = (
-    "Contributions compare this referral with a referral about whom no agency holds any "
-    "record and whose details (age, presenting need, source, household) are the training "
-    "referrals' medians; the base value is that reference referral's score."
-)
+# What every explanation compares with, in one sentence per reference the governance
+# settings may name (the API and the batch output carry it beside each explanation).
+REFERENCE_SENTENCES: Final[dict[ReferenceName, str]] = {
+    "no_records": (
+        "Contributions compare this referral with a referral about whom no agency holds any "
+        "record and whose details (age, presenting need, source, household) are the training "
+        "referrals' medians; the base value is that reference referral's score."),
+    "training_medians": (
+        "Contributions compare this referral with a typical referral, whose every feature is "
+        "the training referrals' median (none where most had none), so fewer records than "
+        "typical can lower the score; the base value is that reference referral's score."),
+}
+if set(REFERENCE_SENTENCES) != set(get_args(ReferenceName)):
+    raise RuntimeError("every reference the governance settings may name needs a sentence")
+COMPARED_WITH: Final = REFERENCE_SENTENCES["no_records"]  # the default reference's
 
 
-def reference_values(feature_names: Sequence[str], training_rows: np.ndarray
-                     ) -> dict[str, float | None]:
+def reference_values(feature_names: Sequence[str], training_rows: np.ndarray,
+                     name: ReferenceName = "no_records") -> dict[str, float | None]:
     """The reference's value of each feature (None: empty), from the training rows.
 
-    Record features take their "no record" value from the manifest; referral details
-    take their median among `training_rows` (rows x `feature_names`).
+    ``no_records``: record features take their "no record" value from the manifest and
+    referral details their median among `training_rows` (rows x `feature_names`).
+    ``training_medians``: every feature its median, None where most rows have none.
     """
     values: dict[str, float | None] = {}
-    for j, name in enumerate(feature_names):
-        spec = spec_of(name)
-        if spec.from_records:
-            values[name] = spec.no_record_value
+    for j, feature in enumerate(feature_names):
+        spec = spec_of(feature)
+        if name == "no_records" and spec.from_records:
+            values[feature] = spec.no_record_value
             continue
         column = np.asarray(training_rows[:, j], dtype=np.float64)
         known = column[~np.isnan(column)]
-        values[name] = float(np.median(known)) if len(known) else None
+        enough = len(known) and (name == "no_records" or 2 * len(known) >= len(column))
+        values[feature] = float(np.median(known)) if enough else None
     return values
 
 

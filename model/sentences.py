@@ -9,6 +9,7 @@ uses for "no such record" in the days-since features and for unknown attendance.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from typing import Final, Literal
@@ -224,23 +225,34 @@ def _concern(specs: Sequence[FeatureSpec], values: Sequence[float | None], who: 
     child in the last 12 months, 5 on record, the latest 20 days before the referral"."""
     counts = [(s, _whole(v)) for s, v in zip(specs, values, strict=True)
               if s.unit == "records" and v is not None]
-    recency = [(s, v) for s, v in zip(specs, values, strict=True)
-               if s.unit == "days" and v is not None]
-    present = [(s, n) for s, n in counts if n > 0]
+    present = tuple((s.name, n) for s, n in counts if n > 0)
     if not present:
         spec, value = (counts[-1] if counts else (specs[-1], values[-1]))
         return _BY_KIND[spec.kind](spec, value, who)
-    first, shown = present[0], present[0][1]
-    text = _BY_KIND[first[0].kind](first[0], float(first[1]), who)
-    for spec, n in present[1:]:
+    return _counts_words(present, who) + "".join(
+        _latest_words(s.name, _whole(v)) for s, v in zip(specs, values, strict=True)
+        if s.unit == "days" and v is not None)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _counts_words(present: tuple[tuple[str, int], ...], who: str) -> str:
+    """The counts above zero of one concern, the first in full, then each larger window's."""
+    first, shown = spec_of(present[0][0]), present[0][1]
+    text = _BY_KIND[first.kind](first, float(shown), who)
+    for name, n in present[1:]:
         if n > shown:
-            text += f", {n} {WINDOW_PHRASES[spec.window or 'ever']}"
+            text += f", {n} {WINDOW_PHRASES[spec_of(name).window or 'ever']}"
             shown = n
-    for spec, days in recency:
-        event = "this one" if spec.kind == "previous_referrals" else "the referral"
-        which = "the previous one" if spec.kind == "previous_referrals" else "the latest"
-        text += f", {which} {_days_before(days, event)}"
     return text
+
+
+@functools.lru_cache(maxsize=65_536)
+def _latest_words(name: str, days: int) -> str:
+    """A concern's recency after its counts, e.g. ", the latest 20 days before the referral"."""
+    spec = spec_of(name)
+    event = "this one" if spec.kind == "previous_referrals" else "the referral"
+    which = "the previous one" if spec.kind == "previous_referrals" else "the latest"
+    return f", {which} {_days_before(days, event)}"
 
 
 def factor_sentence(names: Sequence[str], values: Sequence[float | None], contribution: float,

@@ -55,7 +55,8 @@ def explainer_for(model: RiskModel) -> CaseExplainer:
                          model_features=model.feature_names,
                          top_raising=governance.top_raising_factors,
                          top_lowering=governance.top_lowering_factors,
-                         usual_agencies=governance.usual_agencies or None)
+                         usual_agencies=governance.usual_agencies or None,
+                         reference_name=governance.explanation_reference)
 
 
 class CaseScorer:

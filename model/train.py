@@ -168,7 +168,8 @@ def train_model(features: pd.DataFrame, labels: pd.DataFrame, *,
     model = RiskModel(classifier, tuple(names), calibrator, edges, governance, governance_text,
                       metadata={"calibration": calibrator.method,
                                 "n_iter": int(classifier.n_iter_),
-                                "explanation_reference": reference_values(names, X[tr])})
+                                "explanation_reference": reference_values(
+                          names, X[tr], governance.explanation_reference)})
     baseline = fit_baseline(X[tr], y[tr], config=config)
     ratings = model.rate(full[te])
     metrics = {f"test_{k}": v

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import shap
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -21,6 +20,7 @@ from model.explain import (
     CaseExplainer,
     Explanation,
 )
+from model.explain_kernel import ReferenceShap
 from model.importance import global_importance
 from model.reference import reference_values
 from model.risk_model import classifier_input
@@ -120,15 +120,14 @@ def test_contributions_that_do_not_add_up_are_refused(
         explainer: CaseExplainer, cases: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
     X = cases[:20].copy()
     X[7, COLUMN["age_years"]] = 77.0  # marks the row whose contributions are tampered with
-    real = shap.TreeExplainer.shap_values
+    real = ReferenceShap.values
 
-    def off_on_marked_row(self: shap.TreeExplainer, rows: np.ndarray, **kwargs: object
-                          ) -> np.ndarray:
-        values = np.array(real(self, rows, **kwargs))
+    def off_on_marked_row(self: ReferenceShap, rows: np.ndarray) -> np.ndarray:
+        values = real(self, rows)
         values[rows[:, COLUMN["age_years"]] == 77.0, 0] += 1e-3
         return values
 
-    monkeypatch.setattr(shap.TreeExplainer, "shap_values", off_on_marked_row)
+    monkeypatch.setattr(ReferenceShap, "values", off_on_marked_row)
     with pytest.raises(AdditivityError, match=r"row\(s\): 7 ") as raised:
         explainer.explain(X)
     assert raised.value.rows == [7]

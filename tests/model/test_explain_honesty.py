@@ -15,7 +15,8 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 
 from data_contracts.vocab import AGENCIES, PRESENTING_NEEDS
 from model.explain import AGENCY_GROUPS, CaseExplainer, Explanation
-from model.reference import COMPARED_WITH, reference_values
+from model.governance import GovernanceError, default_settings_text, parse_governance
+from model.reference import COMPARED_WITH, REFERENCE_SENTENCES, reference_values
 from model.risk_model import classifier_input
 from pipelines.manifest import SPECS_BY_NAME
 from tests.model.strategies import feature_value
@@ -197,3 +198,39 @@ def test_the_issue_sentences_no_longer_say_lowers_risk(
     assert factors[group].direction == "raises" and factors[group].contribution > 0
     assert not any(f.sentence.startswith(words) for f in factors.values()
                    if f.direction == "lowers")
+
+
+def test_a_reference_the_governance_settings_choose(explainer: CaseExplainer,
+                                                    rows: np.ndarray) -> None:
+    """`training_medians`: its own sentence, its own base value, additivity against it."""
+    medians = reference_values(NAMES, rows, "training_medians")
+    assert medians["subject_latest_attendance_pct"] == pytest.approx(
+        float(np.nanmedian(rows[:, COLUMN["subject_latest_attendance_pct"]])))
+    assert medians[SUBSTANCE[2]] == float(np.median(rows[:, COLUMN[SUBSTANCE[2]]])) > 0
+    typical = CaseExplainer(explainer.classifier, NAMES, reference=medians,
+                            reference_name="training_medians")
+    X = rows[:300]
+    base, phi = typical.contributions(X)
+    row = classifier_input(np.array([[np.nan if medians[n] is None else medians[n]
+                                      for n in NAMES]]), NAMES)
+    assert base == pytest.approx(float(explainer.classifier.decision_function(row)[0]),
+                                 abs=1e-12)
+    assert base != explainer.base_value
+    explanations = typical.explain(X)
+    assert {e.compared_with for e in explanations} == {REFERENCE_SENTENCES["training_medians"]}
+    raw = explainer.classifier.decision_function(classifier_input(X, NAMES))
+    np.testing.assert_allclose(base + phi.sum(axis=1), raw, rtol=0, atol=1e-6)
+    columns = typical.explain_columns(X, n_jobs=1)
+    assert columns["compared_with"] == [REFERENCE_SENTENCES["training_medians"]] * len(X)
+    assert columns["base_value"] == [base] * len(X)
+
+
+def test_the_governance_settings_name_the_reference() -> None:
+    text = default_settings_text()
+    assert parse_governance(text).explanation_reference == "no_records"
+    chosen = text.replace('explanation_reference = "no_records"',
+                          'explanation_reference = "training_medians"')
+    assert parse_governance(chosen).explanation_reference == "training_medians"
+    with pytest.raises(GovernanceError, match="explanation_reference"):
+        parse_governance(text.replace('explanation_reference = "no_records"',
+                                      'explanation_reference = "average"'))
