@@ -219,6 +219,16 @@ def table_to_strings(table: pa.Table, source: str) -> pd.DataFrame:
     return pd.DataFrame(columns, index=pd.RangeIndex(table.num_rows))
 
 
+def is_in(values: pd.Series, known: pd.Series | pd.Index) -> pd.Series:
+    """``values.isin(known)`` for string columns, hashed by Arrow: pandas first turns
+    every known value into a Python object, which for 100,000 ids costs far more than
+    the look-up itself. Missing values match a missing known value, as in pandas."""
+    cells = pa.array(values.array, from_pandas=True)
+    value_set = pa.array(known.array, from_pandas=True).cast(cells.type)
+    found = pc.is_in(cells, value_set=value_set).to_numpy(zero_copy_only=False)
+    return pd.Series(found, index=values.index, dtype=bool)
+
+
 def frame_to_strings(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     """All-string version of an in-memory frame (all-string or typed)."""
     frame = frame.reset_index(drop=True)
