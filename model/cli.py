@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from data_contracts.cli import fail, parse_date_option
+from data_contracts.cli import QuickHelpGroup, fail, parse_date_option
 from pipelines.cli import Engine
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 console = Console()
 model_app = typer.Typer(help="Registered model versions: list, check (promote and rollback "
-                        "are added by the API).", no_args_is_help=True)
+                        "are added by the API).", no_args_is_help=True, cls=QuickHelpGroup)
 
 
 @dataclass(frozen=True)
