@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from data_contracts.pandera_import import pa
 
 from data_contracts import parsing
 from data_contracts.errors import FeedRejected
 from data_contracts.identifiers import refuse_direct_identifiers
+from data_contracts.pandera_import import pa
 from data_contracts.reading import STRING_DTYPE
 from data_contracts.vocab import FEED_COLUMNS, OPTIONAL_COLUMNS
 

@@ -49,7 +49,7 @@ class QuickHelpGroup(TyperGroup):
     ``safeguard validate --help`` imported pydantic (about 0.15 s) just to print help.
     """
 
-    def get_help_option(self, ctx: typer.Context) -> TyperOption | None:
+    def get_help_option(self, ctx: Any) -> TyperOption | None:  # Typer's own click Context
         option = super().get_help_option(ctx)
         if option is not None and option.default is None:
             option.default = False

@@ -21,10 +21,10 @@ from typing import Final
 
 import numpy as np
 import pandas as pd
-from data_contracts.pandera_import import pa
-from data_contracts.reading import is_in
 
 from data_contracts import rules
+from data_contracts.pandera_import import pa
+from data_contracts.reading import is_in
 from data_contracts.vocab import (
     ETHNICITY_GROUPS,
     EVENT_FEEDS,

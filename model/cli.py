@@ -147,8 +147,7 @@ def score(
     """Score every referral of an extract with a registered model, and explain each score."""
     from data_contracts import FeedRejected
     from model.registry import RegistryError
-    from model.score import OutputFormatError
-    from model.workflow import score_extract
+    from model.score import OutputFormatError, score_extract
 
     config = cli_config(ctx)
     if engine is Engine.spark:
