@@ -54,11 +54,14 @@ help:
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
+# --compile-bytecode, as pip does by default: without it every command compiles the
+# libraries it imports, each run again when PYTHONDONTWRITEBYTECODE is set (seconds).
 $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 	@command -v java >/dev/null 2>&1 || echo "Java 17 is not on PATH: the spark extra installs, \
 	  but --engine spark and tests/spark need it (apt-get install openjdk-17-jre-headless)"
 	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -c constraints.txt -e ".[dev,spark]"
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -c constraints.txt \
+	  -e ".[dev,spark]"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -23,6 +23,7 @@ from api import (
     subject_access_command,
 )
 from data_contracts import cli as contracts_cli
+from data_contracts.cli import QuickHelpGroup
 from model import cli as model_cli
 from pipelines import cli as pipelines_cli
 
@@ -32,6 +33,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=QuickHelpGroup,
 )
 
 
@@ -68,7 +70,7 @@ admin.register(app)
 fairness_command.register(admin.audit_app)
 app.command("serve")(server.serve)
 app.command("monitor")(monitor_command.monitor)
-app.add_typer(partnership_command.report_app, name="report")
+app.add_typer(partnership_command.report_app, name="report", cls=QuickHelpGroup)
 app.command("subject-access")(subject_access_command.subject_access)
 
 

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 
 from data_contracts import parsing
 from data_contracts.errors import FeedRejected
 from data_contracts.identifiers import refuse_direct_identifiers
+from data_contracts.pandera_import import pa
 from data_contracts.reading import STRING_DTYPE
 from data_contracts.vocab import FEED_COLUMNS, OPTIONAL_COLUMNS
 
@@ -129,6 +129,13 @@ def reasons_for(failures: list[Failure], n_rows: int) -> tuple[np.ndarray, np.nd
     return rows, reasons
 
 
+def _rows(frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+    """The rows of ``frame`` where ``keep`` holds, numbered from 0. Column by column, so
+    an Arrow column is filtered by the mask: ``frame.loc[keep]`` gathers it row by row."""
+    columns = {name: frame[name].array[keep] for name in frame.columns}
+    return pd.DataFrame(columns, index=pd.RangeIndex(int(keep.sum())))
+
+
 def check_feed(parsed: ParsedFeed, schema: pa.DataFrameSchema) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split a parsed feed into accepted rows (canonical dtypes) and quarantined rows.
 
@@ -143,10 +150,10 @@ def check_feed(parsed: ParsedFeed, schema: pa.DataFrameSchema) -> tuple[pd.DataF
     rows, reasons = reasons_for(failures, len(parsed.typed))
     keep = np.ones(len(parsed.typed), dtype=bool)
     keep[rows] = False
-    accepted = parsed.typed.loc[keep].reset_index(drop=True)
+    accepted = _rows(parsed.typed, keep)
     for name, column in schema.columns.items():
         if str(column.dtype) == "int64":
             accepted[name] = accepted[name].astype("int64")
-    quarantine = parsed.raw.iloc[rows].reset_index(drop=True)
+    quarantine = _rows(parsed.raw, ~keep)  # the rows of `reasons`, in order
     quarantine["reason"] = pd.Series(reasons, dtype=STRING_DTYPE)
     return accepted, quarantine

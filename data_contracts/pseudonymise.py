@@ -110,7 +110,8 @@ def pseudonymise_file(
     missing = [c for c in columns if c not in table.column_names]
     if missing:
         raise PseudonymisationError(f"{input_path.name}: column '{missing[0]}' not found")
-    frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
+    text = pd.StringDtype("pyarrow")
+    frame = table.to_pandas(types_mapper={pa.string(): text, pa.large_string(): text}.get)
     for column in columns:
         frame[column] = pseudonymise_series(frame[column], key)
     output_path.parent.mkdir(parents=True, exist_ok=True)

@@ -115,19 +115,23 @@ def _csv_header(path: Path) -> tuple[list[str], bool]:
 
 
 def read_csv_strings(path: Path) -> pa.Table:
-    """Read a CSV file with every column as a string; empty cells are null."""
+    """Read a CSV file with every column as a string; empty cells are null.
+
+    Large strings (64-bit offsets): what pandas' Arrow-backed string columns hold, so
+    turning the table into a frame copies no column.
+    """
     try:
         header, has_rows = _csv_header(path)
         if len(set(header)) != len(header):
             raise FeedRejected(path.name, "header repeats a column name")
         if not has_rows:
-            return pa.table({name: pa.array([], pa.string()) for name in header})
+            return pa.table({name: pa.array([], pa.large_string()) for name in header})
         return pacsv.read_csv(
             path,
             read_options=pacsv.ReadOptions(column_names=header, skip_rows=1),
             parse_options=pacsv.ParseOptions(newlines_in_values=False),
             convert_options=pacsv.ConvertOptions(
-                column_types=dict.fromkeys(header, pa.string()),
+                column_types=dict.fromkeys(header, pa.large_string()),
                 null_values=[""],
                 strings_can_be_null=True,
                 quoted_strings_can_be_null=True,
@@ -174,22 +178,20 @@ def _float_to_string(array: pa.ChunkedArray) -> pa.ChunkedArray:
 
 
 def column_to_strings(array: pa.ChunkedArray, source: str, name: str) -> pa.ChunkedArray:
-    """Normalise one typed Arrow column to strings as a CSV would have carried them."""
+    """Normalise one typed Arrow column to (large) strings as a CSV would have carried them."""
     kind = array.type
     try:
         if pa.types.is_dictionary(kind):
             return column_to_strings(pc.cast(array, kind.value_type), source, name)
-        if pa.types.is_string(kind):
-            return array
         if pa.types.is_large_string(kind):
-            return pc.cast(array, pa.string())
+            return array
         if pa.types.is_timestamp(kind):
-            return _timestamp_to_string(array)
+            return pc.cast(_timestamp_to_string(array), pa.large_string())
         if pa.types.is_floating(kind):
-            return _float_to_string(array)
+            return pc.cast(_float_to_string(array), pa.large_string())
         if pa.types.is_null(kind):
-            return pa.chunked_array([pa.nulls(len(array), pa.string())])
-        return pc.cast(array, pa.string())
+            return pa.chunked_array([pa.nulls(len(array), pa.large_string())])
+        return pc.cast(array, pa.large_string())
     except pa.ArrowException as exc:
         raise FeedRejected(source, f"column '{name}' has an unreadable type {kind}") from exc
 
@@ -199,7 +201,7 @@ def _empty_as_null(array: pa.ChunkedArray) -> pa.ChunkedArray:
     empty = pc.equal(array, "")
     if not pc.any(empty).as_py():
         return array
-    return pc.if_else(empty, pa.scalar(None, pa.string()), array)
+    return pc.if_else(empty, pa.scalar(None, array.type), array)
 
 
 def table_to_strings(table: pa.Table, source: str) -> pd.DataFrame:
@@ -217,6 +219,16 @@ def table_to_strings(table: pa.Table, source: str) -> pd.DataFrame:
         for i, name in enumerate(names)
     }
     return pd.DataFrame(columns, index=pd.RangeIndex(table.num_rows))
+
+
+def is_in(values: pd.Series, known: pd.Series | pd.Index) -> pd.Series:
+    """``values.isin(known)`` for string columns, hashed by Arrow: pandas first turns
+    every known value into a Python object, which for 100,000 ids costs far more than
+    the look-up itself. Missing values match a missing known value, as in pandas."""
+    cells = pa.array(values.array, from_pandas=True)
+    value_set = pa.array(known.array, from_pandas=True).cast(cells.type)
+    found = pc.is_in(cells, value_set=value_set).to_numpy(zero_copy_only=False)
+    return pd.Series(found, index=values.index, dtype=bool)
 
 
 def frame_to_strings(frame: pd.DataFrame, source: str) -> pd.DataFrame:

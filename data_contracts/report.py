@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from data_contracts.csv_output import write_csv
+from data_contracts.reading import is_in
 from data_contracts.vocab import AGENCIES, FEEDS, OUTCOMES, REFERRALS, SPEC_VERSION, event_feed
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ def _persons(feed: str, accepted: pd.DataFrame, feeds: Mapping[str, pd.DataFrame
         return int(accepted["person_id"].nunique())
     if feed == OUTCOMES and REFERRALS in feeds:
         referrals = feeds[REFERRALS]
-        named = referrals["referral_id"].isin(accepted["referral_id"])
+        named = is_in(referrals["referral_id"], accepted["referral_id"])
         return int(referrals.loc[named, "person_id"].nunique())
     return 0
 

@@ -21,9 +21,10 @@ from typing import Final
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 
 from data_contracts import rules
+from data_contracts.pandera_import import pa
+from data_contracts.reading import is_in
 from data_contracts.vocab import (
     ETHNICITY_GROUPS,
     EVENT_FEEDS,
@@ -182,7 +183,7 @@ def outcomes_schema(
         known = referral_dates
 
         def names_accepted_referral(frame: pd.DataFrame) -> pd.Series:
-            return frame["referral_id"].isin(known.index) | frame["referral_id"].isna()
+            return is_in(frame["referral_id"], known.index) | frame["referral_id"].isna()
 
         def not_before_referral(frame: pd.DataFrame) -> pd.Series:
             referred = frame["referral_id"].map(known)

@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from data_contracts.cli import fail, parse_date_option
+from data_contracts.cli import QuickHelpGroup, fail, parse_date_option
 from pipelines.cli import Engine
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 console = Console()
 model_app = typer.Typer(help="Registered model versions: list, check (promote and rollback "
-                        "are added by the API).", no_args_is_help=True)
+                        "are added by the API).", no_args_is_help=True, cls=QuickHelpGroup)
 
 
 @dataclass(frozen=True)
@@ -147,8 +147,7 @@ def score(
     """Score every referral of an extract with a registered model, and explain each score."""
     from data_contracts import FeedRejected
     from model.registry import RegistryError
-    from model.score import OutputFormatError
-    from model.workflow import score_extract
+    from model.score import OutputFormatError, score_extract
 
     config = cli_config(ctx)
     if engine is Engine.spark:

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 import pandas as pd
 
 from data_contracts.csv_output import write_csv
-from model.explain import CaseExplainer
+from model.data import prepare_extract
 from model.risk_model import Ratings, RiskModel
 from pipelines.manifest import FEATURE_NAMES
+
+if TYPE_CHECKING:  # explanations (SHAP) are imported only when a score is explained
+    from model.explain import CaseExplainer
+    from model.registry import ModelRegistry, VersionInfo
 
 OUTPUT_FORMATS: Final = (".csv", ".parquet")
 
@@ -70,3 +76,26 @@ def write_table(table: pd.DataFrame, path: Path) -> None:
         write_csv(table, path)
     else:
         table.to_parquet(path, index=False)
+
+
+def score_extract(input_dir: Path, output: Path, *, registry: ModelRegistry, reference: str,
+                  extract_date: dt.date | None = None, explain: bool = True,
+                  progress: Callable[[str], None] = lambda _stage: None
+                  ) -> tuple[pd.DataFrame, VersionInfo]:
+    """Score every referral of an extract with a registered model; write CSV or Parquet."""
+    check_output_path(output)
+    progress(f"loading model {reference}")
+    loaded = registry.load(reference)
+    prepared = prepare_extract(input_dir, extract_date=extract_date, with_labels=False,
+                               progress=progress)
+    progress("scoring and explaining" if explain else "scoring")
+    explainer = None
+    if explain:
+        from model.service import explainer_for
+
+        explainer = explainer_for(loaded.model)
+    table = rate_table(loaded.model, prepared.features, model_version=loaded.info.version,
+                       explainer=explainer)
+    progress("writing")
+    write_table(table, output)
+    return table, loaded.info

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from data_contracts.csv_output import write_csv
 from data_contracts.vocab import OUTCOMES, REFERRALS
@@ -29,7 +28,8 @@ from model.importance import global_importance
 from model.monitor_run import reference_for
 from model.monitoring_reference import METADATA_KEY as MONITORING_KEY
 from model.registry import ModelRegistry, VersionInfo, environment_tags
-from model.score import check_output_path, rate_table, write_table
+from model.score import rate_table
+from model.score import score_extract as score_extract  # its home is model.score now
 from model.service import explainer_for
 from model.train import TrainingConfig, TrainingResult, train_model, trained_on, training_plots
 from pipelines.manifest import FEATURE_NAMES, write_manifest
@@ -171,24 +171,6 @@ def train_and_register(input_dir: Path, *, registry: ModelRegistry, experiment: 
         card_writer(registry, version)
     seconds["total"] = time.perf_counter() - started
     return TrainOutcome(version, result, seconds)
-
-
-def score_extract(input_dir: Path, output: Path, *, registry: ModelRegistry, reference: str,
-                  extract_date: dt.date | None = None, explain: bool = True,
-                  progress: Progress = _quiet) -> tuple[pd.DataFrame, VersionInfo]:
-    """Score every referral of an extract with a registered model; write CSV or Parquet."""
-    check_output_path(output)
-    progress(f"loading model {reference}")
-    loaded = registry.load(reference)
-    prepared = prepare_extract(input_dir, extract_date=extract_date, with_labels=False,
-                               progress=progress)
-    progress("scoring and explaining" if explain else "scoring")
-    explainer = explainer_for(loaded.model) if explain else None
-    table = rate_table(loaded.model, prepared.features, model_version=loaded.info.version,
-                       explainer=explainer)
-    progress("writing")
-    write_table(table, output)
-    return table, loaded.info
 
 
 def audit_extract(input_dir: Path, *, registry: ModelRegistry, reference: str,

@@ -210,7 +210,9 @@ def compute_features(enc: EncodedExtract, *, progress: ProgressCallback | None =
     """The feature matrix (referrals x manifest features), float32, in manifest order."""
     step = progress or (lambda _stage: None)
     n = enc.n_referrals
-    matrix = np.empty((n, len(FEATURE_NAMES)), dtype=FEATURE_DTYPE)
+    # Column-major: each feature is one contiguous column, so the table wraps it without a
+    # copy and Arrow converts it for Parquet without a strided gather per column.
+    matrix = np.empty((n, len(FEATURE_NAMES)), dtype=FEATURE_DTYPE, order="F")
     step("linking households")
     links = referral_links(enc)
     step("joining and counting agency records")
