@@ -4,7 +4,7 @@ Gradient boosting runs thousands of short OpenMP parallel regions (each tree nod
 histograms and looks for a split). By default a waiting libgomp thread spins for a while
 (`GOMP_SPINCOUNT` 300,000) before it sleeps. On a machine with more runnable jobs than
 cores, the spinning thread takes the core from the thread that has the work: training on
-100,000 referrals on 2 shared cores spent 65-75 CPU seconds in the fit, 4.5 x the same fit
+100,000 referrals on 2 shared cores spent 65-75 CPU seconds in the fit, about 4 x the same fit
 on one thread (16 s), and took 3-4 x as long. With sleeping waiters
 (`OMP_WAIT_POLICY=PASSIVE`, spin count 0) the two-thread fit used 16.6 CPU seconds. The
 thread count and wait policy do not change the model (same histogram sums, same trees).
