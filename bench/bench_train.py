@@ -15,6 +15,10 @@ Run: .venv/bin/python bench/bench_train.py [--referrals N]
 
 from __future__ import annotations
 
+# First, as in the command: the OpenMP wait policy is read when scikit-learn loads it.
+import model.openmp  # noqa: F401
+
+# isort: split
 import argparse
 import tempfile
 import time

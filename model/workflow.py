@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+import model.openmp  # noqa: F401  (first: sets the OpenMP wait policy before scikit-learn loads)
 from data_contracts.csv_output import write_csv
 from data_contracts.vocab import OUTCOMES, REFERRALS
 from model.data import PreparedExtract, prepare_extract
