@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
@@ -26,8 +27,14 @@ class PreparedExtract:
     features: pd.DataFrame
     labels: pd.DataFrame | None
     extract_date: dt.date
-    fingerprint: str
+    input_dir: Path
     quarantined: int
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """Which data a model was trained on; hashed when first asked (training asks,
+        scoring does not: it would read every byte of the extract once more)."""
+        return extract_fingerprint(self.input_dir)
 
     @property
     def members(self) -> pd.DataFrame | None:
@@ -70,4 +77,4 @@ def prepare_extract(input_dir: Path, *, extract_date: dt.date | None = None,
                               validated.extract_date)
     quarantined = sum(len(frame) for frame in validated.quarantine.values())
     return PreparedExtract(validated.feeds, features, labels, validated.extract_date,
-                           extract_fingerprint(input_dir), quarantined)
+                           input_dir, quarantined)
