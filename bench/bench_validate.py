@@ -23,7 +23,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-
 from results import Figure, add_json_argument, write_figures
 
 from data_contracts.validate import validate_extract

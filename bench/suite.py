@@ -2,8 +2,9 @@
 
 Generates the synthetic extracts the benchmarks share once per size, runs each script
 of `BENCHES` as a subprocess with `--json` (its figures, each beside its reference
-measured in the same run; its output goes to ``bench/out/suite*/SCRIPT.log``), and writes ``results.json`` (the figures, with the date,
-commit, machine and load average) and ``RESULTS.md`` (the table) into `--out`; with
+measured in the same run; its output goes to ``bench/out/suite*/SCRIPT.log``), and
+writes ``results.json`` (the figures, with the date, commit, machine and load average)
+and ``RESULTS.md`` (the table) into `--out`; with
 `--readme` it also replaces the table in that file's "Measured figures" section
 (between the `MARKERS`). `--quick` (`make bench QUICK=1`) runs the small sizes and
 fewer rounds of `QUICK_SIZES` and `Bench.quick`, and runs the Spark lane beside the
@@ -81,7 +82,7 @@ BENCHES: Final = (
           ("--state", "{state}/api-quick", "--rounds", "2", "--requests", "200")),
     Bench("bench_load", ("--state", "{state}/api",),
           ("--state", "{state}/api-quick", "--referrals", "5000", "--duration", "5",
-           "--warmup", "2")),
+           "--warmup", "2", "--in-process-repeats", "50")),
     Bench("bench_pages", (), ("--requests", "10")),
     Bench("bench_cli", (), ("--repeats", "3")),
     Bench("bench_case_rules", (), ("--rounds", "3", "--repeats", "100")),
