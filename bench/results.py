@@ -43,8 +43,8 @@ class Target:
 
     def text(self, unit: str) -> str:
         if self.of == "ratio":
-            return f"ratio {self.op} {number(self.limit)}"
-        return f"{self.op} {number(self.limit)} {unit}".rstrip()
+            return f"ratio {self.op} {self.limit:g}"
+        return f"{self.op} {self.limit:g} {unit}".rstrip()
 
 
 @dataclass(frozen=True)
@@ -112,9 +112,9 @@ def number(value: float) -> str:
     return f"{round(value, digits):,.{digits}f}"
 
 
-def _row(script: str, figure: Figure) -> list[str]:
+def _row(script: str, figure: Figure, judge: bool) -> list[str]:
     target = "" if figure.target is None else figure.target.text(figure.unit)
-    if figure.met is not None:
+    if judge and figure.met is not None:
         target += " met" if figure.met else " **missed**"
     value = f"{number(figure.value)} {figure.unit}".rstrip()
     reference = f"{figure.reference_name}: {number(figure.reference_value)} {figure.unit}"
@@ -137,13 +137,14 @@ def render_markdown(results: Mapping[str, Any]) -> str:
     after = " / ".join(f"{x:.1f}" for x in meta["load_average_after"])
     lines = [
         f"Measured {meta['date']} on commit `{meta['commit']}` by `{meta['command']}`"
-        f"{' (quick mode: smaller sizes, fewer rounds)' if meta['quick'] else ''}, "
+        f"{' (quick mode: smaller sizes, fewer rounds; targets, set for the stated sizes, '
+           'are not judged)' if meta['quick'] else ''}, "
         f"in {meta['seconds']:.0f} s. Machine: {machine['nproc']} CPUs ({machine['cpu']}), "
         f"{machine['memory_gib']:.1f} GiB memory; load average (1 / 5 / 15 min) {load} "
         f"before and {after} after. Each figure stands beside its reference, measured in "
         "the same run; the ratio is figure / reference.", ""]
-    rows = [_row(name, Figure.from_json(f)) for name, script in results["scripts"].items()
-            for f in script["figures"]]
+    rows = [_row(name, Figure.from_json(f), not meta["quick"])
+            for name, script in results["scripts"].items() for f in script["figures"]]
     lines.append(table(rows, ["benchmark", "figure", "value", "reference", "ratio", "target"]))
     failed = {name: s["error"] for name, s in results["scripts"].items() if s.get("error")}
     if failed:

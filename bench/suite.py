@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
 import tempfile
@@ -45,48 +46,50 @@ MARKERS: Final = ("<!-- bench:begin (bench/suite.py writes this table) -->",
 
 @dataclass(frozen=True)
 class Bench:
-    """One script: its arguments at the stated size and in quick mode, and its lane.
+    """One script: how many figures it writes, its arguments at the stated size and in
+    quick mode, and its lane.
 
     ``{main}`` / ``{spark}`` in the arguments name the shared extract of that size,
     ``{state}`` the suite's own folder of kept state (the API benches' trained model).
     """
 
     script: str
+    figures: int
     full: tuple[str, ...] = ()
     quick: tuple[str, ...] = ()
     lane: str = "main"
 
 
 BENCHES: Final = (
-    Bench("bench_synth", ("--referrals", "100000", "--rounds", "2"),
+    Bench("bench_synth", 2, ("--referrals", "100000", "--rounds", "2"),
           ("--referrals", "10000", "--rounds", "1")),
-    Bench("bench_validate", ("--events", "5000000"), ("--events", "500000")),
-    Bench("bench_features", ("--extract", "{main}"),
+    Bench("bench_validate", 2, ("--events", "5000000"), ("--events", "500000")),
+    Bench("bench_features", 3, ("--extract", "{main}"),
           ("--extract", "{main}", "--reference-sample", "50")),
-    Bench("bench_spark", ("--extract", "{spark}", "--master", "local[2]"),
+    Bench("bench_spark", 3, ("--extract", "{spark}", "--master", "local[2]"),
           ("--extract", "{spark}", "--master", "local[2]"), lane="spark"),
-    Bench("bench_train", ("--referrals", "100000"), ("--referrals", "10000")),
-    Bench("bench_score", ("--extract", "{main}", "--spark", "--rounds", "2"),
+    Bench("bench_train", 4, ("--referrals", "100000"), ("--referrals", "10000")),
+    Bench("bench_score", 5, ("--extract", "{main}", "--spark", "--rounds", "2"),
           ("--extract", "{main}", "--spark", "--spark-extract", "{spark}", "--rounds", "1"),
           lane="spark"),
-    Bench("bench_explain", ("--referrals", "100000", "--batch-rows", "100000", "--no-retry"),
+    Bench("bench_explain", 3, ("--referrals", "100000", "--batch-rows", "100000", "--no-retry"),
           ("--referrals", "10000", "--batch-rows", "10000", "--cases", "50", "--repeats", "1",
            "--no-retry")),
-    Bench("bench_fairness", ("--labelled", "30000", "--resamples", "200"),
+    Bench("bench_fairness", 2, ("--labelled", "30000", "--resamples", "200"),
           ("--labelled", "3000", "--resamples", "50")),
-    Bench("bench_oversight", ("--referrals", "100000"), ("--referrals", "10000")),
-    Bench("bench_api", ("--state", "{state}/api", "--duration", "10", "--pairs", "3"),
+    Bench("bench_oversight", 4, ("--referrals", "100000"), ("--referrals", "10000")),
+    Bench("bench_api", 6, ("--state", "{state}/api", "--duration", "10", "--pairs", "3"),
           ("--state", "{state}/api-quick", "--referrals", "5000", "--duration", "3",
            "--pairs", "1", "--in-process-repeats", "50")),
-    Bench("bench_api_inprocess", ("--state", "{state}/api",),
+    Bench("bench_api_inprocess", 1, ("--state", "{state}/api",),
           ("--state", "{state}/api-quick", "--rounds", "2", "--requests", "200")),
-    Bench("bench_load", ("--state", "{state}/api",),
+    Bench("bench_load", 3, ("--state", "{state}/api",),
           ("--state", "{state}/api-quick", "--referrals", "5000", "--duration", "5",
            "--warmup", "2", "--in-process-repeats", "50")),
-    Bench("bench_pages", (), ("--requests", "10")),
-    Bench("bench_cli", (), ("--repeats", "3")),
-    Bench("bench_case_rules", (), ("--rounds", "3", "--repeats", "100")),
-    Bench("bench_input_limits"),
+    Bench("bench_pages", 6, (), ("--requests", "10", "--referrals", "200")),
+    Bench("bench_cli", 2, (), ("--repeats", "3")),
+    Bench("bench_case_rules", 2, (), ("--rounds", "3", "--repeats", "100")),
+    Bench("bench_input_limits", 2),
 )
 
 
@@ -125,29 +128,41 @@ def make_extracts(sizes: Mapping[str, int], folder: Path) -> dict[str, str]:
 
 
 def run_bench(bench: Bench, args: list[str], work: Path, timeout: float) -> dict[str, Any]:
-    """Run one script; its JSON document, or its error, with its wall seconds."""
+    """Run one script; its JSON document, or its error, with its wall and CPU seconds."""
     result, log = work / f"{bench.script}.json", work / f"{bench.script}.log"
+    result.unlink(missing_ok=True)
     command = [sys.executable, str(ROOT / "bench" / f"{bench.script}.py"), *args,
                "--json", str(result)]
+    env = os.environ | {"MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}
     started = time.perf_counter()
     with log.open("wb") as out:
-        try:
-            done = subprocess.run(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-                                  timeout=timeout, check=False)
-            error = None if done.returncode == 0 else f"exit status {done.returncode}"
-        except subprocess.TimeoutExpired:
-            error = f"timed out after {timeout:.0f} s"
+        process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+                                   env=env, start_new_session=True)
+    # On time-out, the script's whole process group goes (servers and workers included).
+    timer = threading.Timer(timeout, os.killpg, (process.pid, signal.SIGKILL))
+    timer.start()
+    _, status, usage = os.wait4(process.pid, 0)  # wait4: the CPU time of the script's tree
+    timer.cancel()
+    process.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.perf_counter() - started
+    spent = {"seconds": seconds, "cpu_seconds": usage.ru_utime + usage.ru_stime,
+             "command": command[1:]}
+    error = f"timed out after {timeout:.0f} s" if seconds >= timeout else None
+    if error is None and process.returncode != 0:
+        error = f"exit status {process.returncode}"
     if error is None and not result.exists():
         error = "wrote no JSON"
+    document: dict[str, Any] = {"figures": [], "facts": {}}
+    if error is None:
+        document = json.loads(result.read_text(encoding="utf-8"))
+        if len(document["figures"]) != bench.figures:
+            error = f"wrote {len(document['figures'])} figures, not {bench.figures}"
     if error is not None:
         tail = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-5:]
         print(f"== {bench.script} FAILED ({error}):\n" + "\n".join(tail), flush=True)
-        return {"error": error, "figures": [], "facts": {}, "seconds": seconds,
-                "command": command[1:]}
-    document: dict[str, Any] = json.loads(result.read_text(encoding="utf-8"))
+        return {**document, "error": error, **spent}
     print(f"== {bench.script}: {len(document['figures'])} figures in {seconds:.0f} s", flush=True)
-    return {**document, "seconds": seconds, "command": command[1:]}
+    return {**document, **spent}
 
 
 def run_lanes(benches: list[Bench], names: Mapping[str, str], options: argparse.Namespace,
@@ -215,6 +230,7 @@ def main() -> int:
         work.mkdir(parents=True, exist_ok=True)
         scripts = run_lanes(benches, names, options, work)
     meta |= {"seconds": time.perf_counter() - started,
+             "cpu_seconds": sum(s["cpu_seconds"] for s in scripts.values()),
              "load_average_after": list(os.getloadavg())}
     results = {"meta": meta, "scripts": scripts}
     (out / "results.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
