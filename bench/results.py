@@ -135,10 +135,10 @@ def render_markdown(results: Mapping[str, Any]) -> str:
     machine = meta["machine"]
     load = " / ".join(f"{x:.1f}" for x in meta["load_average_before"])
     after = " / ".join(f"{x:.1f}" for x in meta["load_average_after"])
+    quick = (" (quick mode: smaller sizes, fewer rounds; the targets, set for the stated "
+             "sizes, are not judged)") if meta["quick"] else ""
     lines = [
-        f"Measured {meta['date']} on commit `{meta['commit']}` by `{meta['command']}`"
-        f"{' (quick mode: smaller sizes, fewer rounds; targets, set for the stated sizes, '
-           'are not judged)' if meta['quick'] else ''}, "
+        f"Measured {meta['date']} on commit `{meta['commit']}` by `{meta['command']}`{quick}, "
         f"in {meta['seconds']:.0f} s. Machine: {machine['nproc']} CPUs ({machine['cpu']}), "
         f"{machine['memory_gib']:.1f} GiB memory; load average (1 / 5 / 15 min) {load} "
         f"before and {after} after. Each figure stands beside its reference, measured in "
