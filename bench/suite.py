@@ -4,16 +4,16 @@ Generates the synthetic extracts the benchmarks share once per size, runs each s
 of `BENCHES` as a subprocess with `--json` (its figures, each beside its reference
 measured in the same run; its output goes to ``bench/out/suite*/SCRIPT.log``), and
 writes ``results.json`` (the figures, with the date, commit, machine and load average)
-and ``RESULTS.md`` (the table) into `--out`; with
-`--readme` it also replaces the table in that file's "Measured figures" section
-(between the `MARKERS`). `--quick` (`make bench QUICK=1`) runs the small sizes and
-fewer rounds of `QUICK_SIZES` and `Bench.quick`, and runs the Spark lane beside the
-others (two lanes on two cores; each figure's reference still runs in its own lane,
-alternating with it). A script that fails is recorded with its error and the suite
-goes on; the exit status is 1 if any failed.
+and ``RESULTS.md`` (the table) into `--out`; with `--readme` it also replaces the table
+in that file's "Measured figures" section (between the `MARKERS`). `--quick` (`make
+bench QUICK=1`) runs the small sizes and fewer rounds of `QUICK_SIZES` and
+`Bench.quick`. The Spark lane (mostly a JVM waiting on its own scheduler) runs beside
+the others unless `--serial`: two lanes on two cores, each figure's reference still
+measured in its own lane, next to the figure. A script that fails is recorded with its
+error and the suite goes on; the exit status is 1 if any failed.
 
 Run: .venv/bin/python bench/suite.py [--quick] [--out DIR] [--readme README.md]
-     [--only NAME,...]
+     [--serial] [--only NAME,...] [--timeout S]
 """
 
 from __future__ import annotations
@@ -167,10 +167,10 @@ def run_bench(bench: Bench, args: list[str], work: Path, timeout: float) -> dict
 
 def run_lanes(benches: list[Bench], names: Mapping[str, str], options: argparse.Namespace,
               work: Path) -> dict[str, dict[str, Any]]:
-    """Each lane's benches one after the other; lanes side by side in quick mode."""
+    """Each lane's benches one after the other; the lanes side by side unless `--serial`."""
     lanes: dict[str, list[Bench]] = {}
     for bench in benches:
-        lanes.setdefault(bench.lane if options.quick else "all", []).append(bench)
+        lanes.setdefault("all" if options.serial else bench.lane, []).append(bench)
     done: dict[str, dict[str, Any]] = {}
 
     def lane(items: list[Bench]) -> None:
@@ -204,6 +204,8 @@ def main() -> int:
                              "bench/out/quick/ in quick mode)")
     parser.add_argument("--readme", type=Path, default=None,
                         help="also replace the measured table in this file")
+    parser.add_argument("--serial", action="store_true",
+                        help="run the Spark lane after the others, not beside them")
     parser.add_argument("--only", default=None, help="run only these scripts (comma-separated)")
     parser.add_argument("--timeout", type=float, default=None,
                         help="seconds each script may take (default 3600, quick 600)")
@@ -219,7 +221,8 @@ def main() -> int:
     meta: dict[str, Any] = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "commit": commit(),
         "command": "make bench" + (" QUICK=1" if options.quick else ""),
-        "quick": options.quick, "machine": machine(),
+        "quick": options.quick, "lanes": "serial" if options.serial else "side by side",
+        "machine": machine(),
         "load_average_before": list(os.getloadavg())}
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-suite-") as tmp:
