@@ -12,7 +12,9 @@ times (the fastest run of each counts: other load only ever slows a run):
   SHAP alone; the explanations themselves run on two processes);
 - with `--spark`, on a local Spark session (`model.spark_scoring.score_extract_spark`,
   session start-up timed apart), both ways, beside the single-machine runs on the same
-  extract (`--spark-extract`, default the same extract).
+  extract (`--spark-extract`, default the same extract). The session's first run also
+  pays its warm-up (code generation, Python workers, the model loaded on each): with
+  one round the first Spark figure includes it, with two the fastest is a warm run.
 
 Run: .venv/bin/python bench/bench_score.py [--referrals N | --extract DIR] [--spark]
      [--spark-extract DIR] [--master local[2]] [--rounds R] [--json PATH]
