@@ -28,7 +28,6 @@ import time
 from pathlib import Path
 
 from bench_synth import EVENTS_PER_REFERRAL, REFERENCE
-from bench_synth import timed as timed_with_peak
 from results import Figure, Target, add_json_argument, write_figures
 
 from api.store import init_db
@@ -38,6 +37,15 @@ from model.workflow import train_and_register
 from pipelines.synth import SynthConfig, generate_extract
 
 SAFEGUARD = Path(sys.executable).with_name("safeguard")
+# Runs a command and prints its wall seconds and peak RSS (KiB). A small process starts it:
+# a child forked straight from this one (grown by training) would count its size as its peak.
+LAUNCHER = """
+import os, subprocess, sys, time
+started = time.perf_counter()
+process = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
+_, status, usage = os.wait4(process.pid, 0)
+print(time.perf_counter() - started, usage.ru_maxrss, os.waitstatus_to_exitcode(status))
+"""
 
 
 def _timed(command: list[str], env: dict[str, str]) -> tuple[float, int]:
@@ -47,6 +55,16 @@ def _timed(command: list[str], env: dict[str, str]) -> tuple[float, int]:
     if done.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(command[:2])} failed:\n{done.stderr[-2000:]}")
     return seconds, done.returncode
+
+
+def timed_with_peak(command: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (GiB) of a command that must succeed."""
+    done = subprocess.run([sys.executable, "-c", LAUNCHER, *command], capture_output=True,
+                          text=True, check=True)
+    seconds, kib, code = done.stdout.split()
+    if code != "0":
+        raise SystemExit(f"failed: {' '.join(command)}")
+    return float(seconds), int(kib) / 2**20
 
 
 def main() -> None:
