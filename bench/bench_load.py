@@ -37,6 +37,7 @@ from bench_api import (
     BENCH_PEPPER,
     ROOT,
     TARGET_MEDIAN_MS,
+    approve_champion,
     child_pids,
     ensure_model,
     free_port,
@@ -52,7 +53,8 @@ FLAT = 0.10
 
 
 def add_users(state: Path) -> dict[str, str]:
-    """A fresh database with a triage and a governance user; their keys."""
+    """A fresh database with a triage and a governance user and the champion approved;
+    their keys."""
     from api.auth import KeyHasher, issue_key
     from api.store import Store, init_db
 
@@ -66,6 +68,7 @@ def add_users(state: Path) -> dict[str, str]:
                                 role=role).key for role in ("triage", "governance")}
         session.commit()
     store.dispose()
+    approve_champion(state, url)  # the service serves no unapproved model
     return keys
 
 
