@@ -139,7 +139,9 @@ def render_markdown(results: Mapping[str, Any]) -> str:
              "sizes, are not judged)") if meta["quick"] else ""
     lines = [
         f"Measured {meta['date']} on commit `{meta['commit']}` by `{meta['command']}`{quick}, "
-        f"in {meta['seconds']:.0f} s. Machine: {machine['nproc']} CPUs ({machine['cpu']}), "
+        f"in {meta['seconds']:.0f} s (the scripts' CPU {meta['cpu_seconds']:.0f} s, Spark's JVM "
+        f"not counted; lanes {meta['lanes']}). Machine: {machine['nproc']} CPUs "
+        f"({machine['cpu']}), "
         f"{machine['memory_gib']:.1f} GiB memory; load average (1 / 5 / 15 min) {load} "
         f"before and {after} after. Each figure stands beside its reference, measured in "
         "the same run; the ratio is figure / reference.", ""]

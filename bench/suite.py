@@ -13,7 +13,7 @@ measured in its own lane, next to the figure. A script that fails is recorded wi
 error and the suite goes on; the exit status is 1 if any failed.
 
 Run: .venv/bin/python bench/suite.py [--quick] [--out DIR] [--readme README.md]
-     [--serial] [--only NAME,...] [--timeout S]
+     [--serial] [--only NAME,...] [--timeout S] [--from RESULTS_JSON]
 """
 
 from __future__ import annotations
@@ -197,6 +197,41 @@ def replace_section(text: str, body: str) -> str:
     return f"{head}{begin}\n{body}{end}{tail}"
 
 
+def measure(options: argparse.Namespace, benches: list[Bench]) -> dict[str, Any]:
+    """Generate the shared extracts, run the benches; the results with their context."""
+    state = ROOT / "bench" / "out" / "suite-state"
+    meta: dict[str, Any] = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "commit": commit(),
+        "command": "make bench" + (" QUICK=1" if options.quick else ""),
+        "quick": options.quick, "lanes": "serial" if options.serial else "side by side",
+        "machine": machine(), "load_average_before": list(os.getloadavg())}
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="bench-suite-") as tmp:
+        sizes = QUICK_SIZES if options.quick else FULL_SIZES
+        names = {**make_extracts(sizes, Path(tmp)), "state": str(state)}
+        meta["extract_referrals"] = dict(sizes)
+        work = state.parent / ("suite-quick" if options.quick else "suite")
+        work.mkdir(parents=True, exist_ok=True)
+        scripts = run_lanes(benches, names, options, work)
+    meta |= {"seconds": time.perf_counter() - started,
+             "cpu_seconds": sum(s["cpu_seconds"] for s in scripts.values()),
+             "load_average_after": list(os.getloadavg())}
+    return {"meta": meta, "scripts": scripts}
+
+
+def publish(results: dict[str, Any], out: Path, readme: Path | None) -> None:
+    """Write results.json and RESULTS.md into `out`, and the table into `readme`."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    markdown = render_markdown(results)
+    (out / "RESULTS.md").write_text("# Benchmark results\n\n" + markdown, encoding="utf-8")
+    if readme is not None:
+        readme.write_text(replace_section(readme.read_text(encoding="utf-8"), markdown),
+                          encoding="utf-8")
+    print(f"wrote {out / 'results.json'} and {out / 'RESULTS.md'}"
+          + (f", and the table in {readme}" if readme else ""))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, fewer rounds")
@@ -210,6 +245,8 @@ def main() -> int:
     parser.add_argument("--only", default=None, help="run only these scripts (comma-separated)")
     parser.add_argument("--timeout", type=float, default=None,
                         help="seconds each script may take (default 3600, quick 600)")
+    parser.add_argument("--from", dest="source", type=Path, default=None, metavar="JSON",
+                        help="run nothing: publish the results of an earlier run")
     options = parser.parse_args()
     options.timeout = options.timeout or (600.0 if options.quick else 3600.0)
     out = options.out or ROOT / "bench" / ("out/quick" if options.quick else "")
@@ -217,34 +254,12 @@ def main() -> int:
     benches = [b for b in BENCHES if wanted is None or b.script in wanted]
     if wanted and len(benches) != len(wanted):
         parser.error(f"--only: no such benchmark {sorted(wanted - {b.script for b in benches})}")
-    out.mkdir(parents=True, exist_ok=True)
-    state = ROOT / "bench" / "out" / "suite-state"
-    meta: dict[str, Any] = {
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "commit": commit(),
-        "command": "make bench" + (" QUICK=1" if options.quick else ""),
-        "quick": options.quick, "lanes": "serial" if options.serial else "side by side",
-        "machine": machine(),
-        "load_average_before": list(os.getloadavg())}
-    started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="bench-suite-") as tmp:
-        sizes = QUICK_SIZES if options.quick else FULL_SIZES
-        names = {**make_extracts(sizes, Path(tmp)), "state": str(state)}
-        meta["extract_referrals"] = dict(sizes)
-        work = state.parent / ("suite-quick" if options.quick else "suite")
-        work.mkdir(parents=True, exist_ok=True)
-        scripts = run_lanes(benches, names, options, work)
-    meta |= {"seconds": time.perf_counter() - started,
-             "cpu_seconds": sum(s["cpu_seconds"] for s in scripts.values()),
-             "load_average_after": list(os.getloadavg())}
-    results = {"meta": meta, "scripts": scripts}
-    (out / "results.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
-    markdown = render_markdown(results)
-    (out / "RESULTS.md").write_text("# Benchmark results\n\n" + markdown, encoding="utf-8")
-    if options.readme is not None:
-        text = options.readme.read_text(encoding="utf-8")
-        options.readme.write_text(replace_section(text, markdown), encoding="utf-8")
-    print(f"wrote {out / 'results.json'} and {out / 'RESULTS.md'} in {meta['seconds']:.0f} s")
-    return 1 if any(s.get("error") for s in scripts.values()) else 0
+    if options.source is not None:
+        results = json.loads(options.source.read_text(encoding="utf-8"))
+    else:
+        results = measure(options, benches)
+    publish(results, out, options.readme)
+    return 1 if any(s.get("error") for s in results["scripts"].values()) else 0
 
 
 if __name__ == "__main__":

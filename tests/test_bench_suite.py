@@ -68,8 +68,8 @@ def test_numbers_have_three_significant_digits(bench: tuple[ModuleType, ModuleTy
 
 def _results(figures: list[dict[str, Any]], error: str | None = None) -> dict[str, Any]:
     meta = {"date": "2026-12-05 00:00 UTC", "commit": "abc1234", "command": "make bench",
-            "quick": False, "seconds": 61.0, "load_average_before": [1.0, 2.0, 3.0],
-            "load_average_after": [4.0, 5.0, 6.0],
+            "quick": False, "seconds": 61.0, "cpu_seconds": 90.0, "lanes": "serial",
+            "load_average_before": [1.0, 2.0, 3.0], "load_average_after": [4.0, 5.0, 6.0],
             "machine": {"nproc": 2, "cpu": "Test CPU", "memory_gib": 7.75}}
     script = {"figures": figures, "facts": {"referrals": 100000}}
     return {"meta": meta, "scripts": {"bench_x": script | ({"error": error} if error else {})}}
