@@ -244,11 +244,11 @@ def main() -> int:
                         help="run the Spark lane after the others, not beside them")
     parser.add_argument("--only", default=None, help="run only these scripts (comma-separated)")
     parser.add_argument("--timeout", type=float, default=None,
-                        help="seconds each script may take (default 3600, quick 600)")
+                        help="seconds each script may take (default 3600, quick 1200)")
     parser.add_argument("--from", dest="source", type=Path, default=None, metavar="JSON",
                         help="run nothing: publish the results of an earlier run")
     options = parser.parse_args()
-    options.timeout = options.timeout or (600.0 if options.quick else 3600.0)
+    options.timeout = options.timeout or (1200.0 if options.quick else 3600.0)
     out = options.out or ROOT / "bench" / ("out/quick" if options.quick else "")
     wanted = set(options.only.split(",")) if options.only else None
     benches = [b for b in BENCHES if wanted is None or b.script in wanted]
