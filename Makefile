@@ -48,7 +48,8 @@ help:
 	@echo "make demo   - set up, generate an extract, train, create users, approve, promote, serve on :8000"
 	@echo "make test   - set up and run the whole test suite"
 	@echo "make lint   - ruff, mypy and the secret scan (detect-secrets, .secrets.baseline)"
-	@echo "make bench  - print speed, memory and model-quality figures"
+	@echo "make bench  - speed, memory and model-quality figures beside their references"
+	@echo "              (bench/results.json, bench/RESULTS.md; QUICK=1: small and fast)"
 	@echo "make mutation - mutation testing of the promise-carrying modules (up to an hour)"
 
 $(BIN)/python:
@@ -145,8 +146,15 @@ wrk:
 	  mkdir -p $(TOOLS)/debs && (cd $(TOOLS)/debs && apt-get download $(WRK_DEBS)) && \
 	  for deb in $(TOOLS)/debs/*.deb; do dpkg -x $$deb $(TOOLS) || exit 1; done; }
 
+# Every benchmark at its stated size (bench/suite.py), each figure beside its reference:
+# bench/results.json, bench/RESULTS.md and the README's "Measured figures" table.
+# QUICK=1: 10,000 referrals (Spark 2,000), fewer rounds, into bench/out/quick/, README
+# untouched. BENCH_OUT=DIR writes the JSON and the table there instead.
+QUICK ?=
+BENCH_OUT ?=
 bench: $(STAMP) wrk
-	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	$(BIN)/python bench/suite.py $(if $(filter 1 yes true,$(QUICK)),--quick,--readme README.md) \
+	  $(if $(BENCH_OUT),--out $(BENCH_OUT))
 
 # Mutation testing (mutmut, configured in pyproject.toml [tool.mutmut]); not part of `make
 # test`. Niced and on at most MUTATION_CHILDREN processes, as the machine is shared.

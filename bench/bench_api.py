@@ -22,6 +22,7 @@ each pair's served runs alternate between this code and that one.
 
 Run: .venv/bin/python bench/bench_api.py [--referrals N] [--duration S] [--pairs P]
      [--connections 8,64] [--workers W] [--state DIR] [--fresh] [--before DIR]
+     [--in-process-repeats N] [--json PATH]
 wrk: on the PATH, or unpacked by `make wrk` into var/tools (no root needed).
 """
 
@@ -42,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from bare_fleet import BareFleet, bench_registry
+from results import Figure, Target, add_json_argument, write_figures
 from threadpoolctl import threadpool_limits
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -417,6 +419,34 @@ def _print_summary(code: str, connections: int, rows: list[dict[str, float]],
         print(f"  {'met ' if ok else 'MISSED'} {name}")
 
 
+def write_json(path: Path | None, runs: list[dict[str, Any]], bare: dict[str, float],
+               args: argparse.Namespace) -> None:
+    """This code's figures as JSON (`--json`): medians over the pairs, each beside the
+    in-process path measured in the same run."""
+    figures = []
+    for connections in args.connections:
+        rows = [_served(r) for r in runs
+                if r["code"] == "this code" and r["connections"] == connections]
+        rates = [r["bare_rate"] for r in runs
+                 if r["code"] == "this code" and r["connections"] == connections]
+        served = f"served POST /v1/score, {connections} connections"
+        target = Target(">=", TARGET_RATIO, of="ratio") if connections >= 64 else \
+            Target(">=", TARGET_RPS)
+        figures += [
+            Figure(f"{served}, throughput", statistics.median(r["rps"] for r in rows), "per s",
+                   "in-process CaseScorer, one process per core at once",
+                   statistics.median(rates), target=target),
+            Figure(f"{served}, median latency", statistics.median(r["median"] for r in rows),
+                   "ms", "in-process rate_cases, one thread", bare["one_thread"],
+                   target=Target("<", TARGET_MEDIAN_MS) if connections <= 8 else None),
+            Figure(f"{served}, p99 latency", statistics.median(r["p99"] for r in rows), "ms",
+                   "in-process rate_cases, one thread", bare["one_thread"])]
+    write_figures(path, "bench_api", figures,
+                  {"pairs": args.pairs, "seconds per run": args.duration,
+                   "workers": args.workers, "errors": sum(
+                       _served(r)["errors"] for r in runs if r["code"] == "this code")})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--referrals", type=int, default=20_000)
@@ -432,14 +462,18 @@ def main() -> None:
     parser.add_argument("--fresh", action="store_true", help="Retrain even if a model exists.")
     parser.add_argument("--before", type=Path, default=None,
                         help="A source tree of other code to serve alternately (its api/).")
+    parser.add_argument("--in-process-repeats", type=int, default=200,
+                        help="Calls in each round of the in-process reference.")
+    add_json_argument(parser)
     args = parser.parse_args()
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     state = args.state.resolve()
     ensure_model(state, args.referrals, args.fresh)
     case = pick_case(state)
-    bare = in_process(state, case)
+    bare = in_process(state, case, repeats=args.in_process_repeats)
     runs = serve_and_load(state, case, args)
     print_figures(runs, bare, case, args)
+    write_json(args.json, runs, bare, args)
 
 
 if __name__ == "__main__":

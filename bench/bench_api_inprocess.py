@@ -8,7 +8,10 @@ process CPU time per request of each round, then the fastest and the median roun
 Steadier than the served bench for comparing two versions of the code: no wrk, no
 sockets, no other worker on the core.
 
-Run: .venv/bin/python bench/bench_api_inprocess.py [--rounds R] [--requests N]
+The reference: `CaseScorer.rate_cases` alone on the same case (one thread, CPU time,
+as many rounds and calls), after the app's rounds.
+
+Run: .venv/bin/python bench/bench_api_inprocess.py [--rounds R] [--requests N] [--json PATH]
 """
 
 from __future__ import annotations
@@ -24,7 +27,10 @@ from pathlib import Path
 from typing import Any
 
 import uvloop
+from bare_fleet import bench_registry
 from bench_api import ROOT, add_user, pick_case, state_settings
+from results import Figure, add_json_argument, write_figures
+from threadpoolctl import threadpool_limits
 
 
 def _scope(body: bytes, key: str) -> dict[str, Any]:
@@ -71,6 +77,24 @@ async def _rounds(app: Any, body: bytes, key: str, args: argparse.Namespace) -> 
     return per_request
 
 
+def bare_cpu(state: Path, case: dict[str, Any], args: argparse.Namespace) -> list[float]:
+    """The reference: CPU seconds of `CaseScorer.rate_cases` on the case, one thread (as the
+    workers run it), per call, in each of as many rounds of as many calls."""
+    from model.service import CaseScorer
+
+    scorer = CaseScorer(bench_registry(state_settings(state)).load("champion"))
+    per_call = []
+    with threadpool_limits(1):
+        for _ in range(30):
+            scorer.rate_cases([case])
+        for _ in range(args.rounds):
+            started = time.process_time()
+            for _ in range(args.requests):
+                scorer.rate_cases([case])
+            per_call.append((time.process_time() - started) / args.requests)
+    return per_call
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=8)
@@ -78,6 +102,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4,
                         help="Requests in flight at once (one worker's share of 8 clients).")
     parser.add_argument("--state", type=Path, default=ROOT / "bench" / "out" / "api")
+    add_json_argument(parser)
     args = parser.parse_args()
     state = args.state.resolve()
     if not (state / "mlflow.db").exists():
@@ -93,6 +118,15 @@ def main() -> None:
     print("CPU ms per request by round: " + " ".join(f"{s * 1000:.3f}" for s in per_request))
     print(f"fastest round {min(per_request) * 1000:.3f} ms, "
           f"median {statistics.median(per_request) * 1000:.3f} ms per request")
+    bare = bare_cpu(state, case, args)
+    print(f"reference, CaseScorer.rate_cases alone (one thread): fastest round "
+          f"{min(bare) * 1000:.3f} ms CPU per case")
+    write_figures(args.json, "bench_api_inprocess", [
+        Figure("POST /v1/score through the whole app, in-process, CPU per request",
+               min(per_request) * 1000, "ms CPU", "CaseScorer.rate_cases alone, CPU per case",
+               min(bare) * 1000, note="fastest round of each")],
+        {"rounds": args.rounds, "requests per round": args.requests,
+         "concurrency": args.concurrency})
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ picks one (200 to 400 records), cached in ``bench/out/case_rules``. Rounds alter
 valid case and the same case with one bad record (the path that names each record's
 field); the fastest of the rounds counts (other load only ever slows a round).
 
-Run: .venv/bin/python bench/bench_case_rules.py [--rounds R] [--repeats N]
+Run: .venv/bin/python bench/bench_case_rules.py [--rounds R] [--repeats N] [--json PATH]
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import bench_api
+from results import Figure, add_json_argument, write_figures
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,6 +50,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--repeats", type=int, default=300)
     parser.add_argument("--state", type=Path, default=ROOT / "bench" / "out" / "case_rules")
+    add_json_argument(parser)
     args = parser.parse_args()
     args.state.mkdir(parents=True, exist_ok=True)
     case = pick_case(args.state)
@@ -71,10 +73,16 @@ def main() -> None:
             spent = _cpu_per_call(lambda body=body: check(body), args.repeats)
             best[name] = min(best.get(name, float("inf")), spent / reference)
             best[f"{name} (us)"] = min(best.get(f"{name} (us)", float("inf")), spent * 1e6)
+            best[f"{name} ref"] = min(best.get(f"{name} ref", float("inf")), reference * 1e6)
     print(f"case: {len(case['events'])} agency records; fastest of {args.rounds} rounds")
     for name in bodies:
         print(f"{name}: {best[f'{name} (us)']:.0f} us CPU per case, "
               f"{best[name]:.2f} x json.loads of the same body")
+    write_figures(args.json, "bench_case_rules", [
+        Figure(f"check one case, {name} (CasePayload from JSON)", best[f"{name} (us)"], "us CPU",
+               "json.loads of the same body", best[f"{name} ref"],
+               note="each the fastest of the rounds")
+        for name in bodies], {"records": len(case["events"]), "rounds": args.rounds})
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ Each command is run `--repeats` times, alternating with the reference; the figur
 the fastest wall time of each (a shared machine only ever slows a run) and the ratio.
 Target: under 0.5 s each.
 
-Run: .venv/bin/python bench/bench_cli.py [--repeats N]
+Run: .venv/bin/python bench/bench_cli.py [--repeats N] [--json PATH]
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from results import Figure, Target, add_json_argument, write_figures
 
 SAFEGUARD = Path(sys.executable).with_name("safeguard")
 TARGET_SECONDS = 0.5
@@ -32,6 +34,7 @@ def seconds(command: list[str]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
+    add_json_argument(parser)
     args = parser.parse_args()
     best = {name: float("inf") for name in COMMANDS}
     for _ in range(args.repeats):
@@ -43,6 +46,10 @@ def main() -> None:
         mark = "met " if wall < TARGET_SECONDS else "MISSED"
         print(f"{name}: {wall:.3f} s, {wall / reference:.1f} x the reference  "
               f"[{mark} under {TARGET_SECONDS} s]")
+    write_figures(args.json, "bench_cli", [
+        Figure(f"{name}, whole command", wall, "s", "python -c pass", reference,
+               target=Target("<", TARGET_SECONDS)) for name, wall in best.items()],
+        {"repeats": args.repeats})
 
 
 if __name__ == "__main__":

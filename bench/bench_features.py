@@ -8,7 +8,7 @@ whole process's peak (loading included). Then the time of one live case (300 rec
 and the time of a straightforward per-referral filtering reference on a sample, scaled to
 the whole extract, as a ratio to the batch build.
 
-Run: .venv/bin/python bench/bench_features.py [--referrals N] [--extract DIR]
+Run: .venv/bin/python bench/bench_features.py [--referrals N] [--extract DIR] [--json PATH]
 (Linux: memory figures read /proc/self/status.)
 """
 
@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from results import Figure, add_json_argument, write_figures
 
 from data_contracts import validate_extract
 from data_contracts.vocab import AGENCIES, event_feed
@@ -133,7 +134,7 @@ def _reference_counts(frames: dict[str, pd.DataFrame], referral: pd.Series) -> i
     return total
 
 
-def _print_reference(extract: Path, sample: int, batch_s: float) -> None:
+def _print_reference(extract: Path, sample: int, batch_s: float) -> tuple[float, float]:
     frames = dict(validate_extract(extract).feeds)
     refs = frames["referrals"].sample(sample, random_state=0)
     started = time.perf_counter()
@@ -144,13 +145,25 @@ def _print_reference(extract: Path, sample: int, batch_s: float) -> None:
     print(f"reference per-referral filtering: {per_referral * 1000:.1f} ms per referral, "
           f"projected {projected:,.0f} s for the extract; vectorised build is "
           f"{projected / batch_s:,.0f}x faster")
+    return per_referral, projected
 
 
-def _run(extract: Path, reference_sample: int) -> None:
+def _run(extract: Path, reference_sample: int, json_path: Path | None = None) -> None:
     measured = _measure_in_fresh_process(extract)
     _print_build(measured)
-    print(f"live case (300 records): {_live_case_ms():.3f} ms")
-    _print_reference(extract, reference_sample, measured["build_s"])
+    live_ms = _live_case_ms()
+    print(f"live case (300 records): {live_ms:.3f} ms")
+    per_referral, projected = _print_reference(extract, reference_sample, measured["build_s"])
+    write_figures(json_path, "bench_features", [
+        Figure("feature build (single machine)", measured["build_s"], "s",
+               "per-referral filtering, projected from a sample", projected),
+        Figure("feature build, peak RSS", measured["build_peak_gib"], "GiB",
+               "resident before the build (validated extract loaded)",
+               measured["rss_before_gib"]),
+        Figure("live case features (300 records)", live_ms, "ms",
+               "per-referral filtering, one referral", per_referral * 1000)],
+        {k: measured[k] for k in ("referrals", "events", "features", "process_peak_gib")}
+        | {"reference sample": reference_sample})
 
 
 def main() -> None:
@@ -159,19 +172,20 @@ def main() -> None:
     parser.add_argument("--reference-sample", type=int, default=200)
     parser.add_argument("--extract", type=Path,
                         help="Reuse this extract directory instead of generating one.")
+    add_json_argument(parser)
     parser.add_argument("--measure-build", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure_build is not None:  # the fresh process measuring the build
         print(json.dumps(measure_build(args.measure_build)))
         return
     if args.extract is not None:
-        _run(args.extract, args.reference_sample)
+        _run(args.extract, args.reference_sample, args.json)
         return
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "extract"
         generate_extract(SynthConfig(n_referrals=args.referrals, seed=7, file_format="parquet",
                                      corrupt=False), out_dir=out)
-        _run(out, args.reference_sample)
+        _run(out, args.reference_sample, args.json)
 
 
 if __name__ == "__main__":

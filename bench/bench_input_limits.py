@@ -4,11 +4,14 @@ A batch of 170,000 empty cases (refused with 413 before any case is validated) a
 case of 5,000 records of an unknown event type (a 422 listing at most 50 errors). The
 app runs in-process (no network) with no model: neither answer reaches the model.
 
-Run: .venv/bin/python bench/bench_input_limits.py
+Each answer's time stands beside the reference: `json.loads` of the same body.
+
+Run: .venv/bin/python bench/bench_input_limits.py [--json PATH]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import tempfile
 import time
@@ -17,6 +20,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
+from results import Figure, add_json_argument, write_figures
 
 from api.app import create_app
 from api.auth import KeyHasher, issue_key
@@ -37,14 +41,24 @@ def _case(events: list[dict[str, Any]]) -> dict[str, Any]:
     return {"referral": referral, "events": events}
 
 
-def _post(client: TestClient, path: str, body: str, headers: dict[str, str]) -> str:
+def _post(client: TestClient, path: str, body: str, headers: dict[str, str],
+          timings: list[Figure], label: str) -> str:
     started = time.perf_counter()
     answer = client.post(path, content=body, headers=headers)
     seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    json.loads(body)
+    parse = time.perf_counter() - started
+    timings.append(Figure(f"{label}: POST {path}, answered {answer.status_code}", seconds, "s",
+                          "json.loads of the same body", parse))
     return f"{answer.status_code}, {len(answer.content):,} bytes in {seconds:.2f} s"
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_json_argument(parser)
+    args = parser.parse_args()
+    timings: list[Figure] = []
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{Path(folder) / 'bench.db'}"
         init_db(url)
@@ -59,7 +73,8 @@ def main() -> None:
             batch = json.dumps({"cases": [{"events": []}] * 170_000})
             print(
                 f"batch of 170,000 empty cases, {len(batch):,} bytes: "
-                + _post(client, "/v1/score/batch", batch, headers)
+                + _post(client, "/v1/score/batch", batch, headers, timings,
+                        "batch of 170,000 empty cases")
             )
             bad = {
                 "agency": "police",
@@ -70,8 +85,10 @@ def main() -> None:
             case = json.dumps(_case([bad] * 5_000))
             print(
                 f"case of 5,000 bad records, {len(case):,} bytes: "
-                + _post(client, "/v1/score", case, headers)
+                + _post(client, "/v1/score", case, headers, timings,
+                        "case of 5,000 bad records")
             )
+    write_figures(args.json, "bench_input_limits", timings)
 
 
 if __name__ == "__main__":

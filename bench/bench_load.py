@@ -12,10 +12,11 @@ seconds the measured run lasts `--duration` seconds.
 Prints requests per second, errors (any answer but 200 or 201, or none), p50 and p99
 latency per kind of request and overall, and each worker's resident memory after the
 warm-up and at the end (flat: the end within 10% of after the warm-up), with the score
-latency against bench_api.py's target median as a ratio.
+latency against bench_api.py's target median as a ratio; then the reference, measured
+after the run: `CaseScorer.rate_cases` in-process on the same case, one thread.
 
 Run: .venv/bin/python bench/bench_load.py [--duration 60] [--warmup 10] [--clients 8]
-     [--workers W] [--state DIR]
+     [--workers W] [--state DIR] [--in-process-repeats N] [--json PATH]
 """
 
 from __future__ import annotations
@@ -36,20 +37,24 @@ from bench_api import (
     BENCH_PEPPER,
     ROOT,
     TARGET_MEDIAN_MS,
+    approve_champion,
     child_pids,
     ensure_model,
     free_port,
+    in_process,
     pick_case,
     start_service,
     state_settings,
 )
+from results import Figure, Target, add_json_argument, write_figures
 
 MIX = (("score", 0.5), ("case_view", 0.2), ("decision", 0.15), ("audit_read", 0.15))
 FLAT = 0.10
 
 
 def add_users(state: Path) -> dict[str, str]:
-    """A fresh database with a triage and a governance user; their keys."""
+    """A fresh database with a triage and a governance user and the champion approved;
+    their keys."""
     from api.auth import KeyHasher, issue_key
     from api.store import Store, init_db
 
@@ -63,6 +68,7 @@ def add_users(state: Path) -> dict[str, str]:
                                 role=role).key for role in ("triage", "governance")}
         session.commit()
     store.dispose()
+    approve_champion(state, url)  # the service serves no unapproved model
     return keys
 
 
@@ -147,8 +153,8 @@ def _percentiles(values: list[float]) -> tuple[float, float]:
 
 
 def report(clients: list[Client], seconds: float, rss: tuple[dict[int, float], dict[int, float]]
-           ) -> None:
-    """Print the figures of the measured run."""
+           ) -> dict[str, float]:
+    """Print the figures of the measured run; return the main ones."""
     statuses: Counter[tuple[str, int]] = sum((c.statuses for c in clients), Counter())
     latencies: dict[str, list[float]] = defaultdict(list)
     for client in clients:
@@ -174,6 +180,25 @@ def report(clients: list[Client], seconds: float, rss: tuple[dict[int, float], d
                   f"at the end: x{ratio:.3f} ({verdict})")
         else:
             print(f"  worker {pid}: replaced during the run")
+    grown = max((pid for pid in warm if pid in end), key=lambda pid: end[pid] / warm[pid])
+    return {"rps": total / seconds, "errors": errors, "score_p50": p50_score,
+            "rss_warm": warm[grown], "rss_end": end[grown]}
+
+
+def write_json(path: Path | None, figures: dict[str, float], one_thread_ms: float,
+               args: argparse.Namespace) -> None:
+    """The figures as JSON (`--json`), beside the in-process path measured in the same run."""
+    rate = args.workers * 1000 / one_thread_ms
+    write_figures(path, "bench_load", [
+        Figure("mixed traffic, requests per second", figures["rps"], "per s",
+               "in-process rate_cases rate, one per worker", rate),
+        Figure("mixed traffic, score median latency", figures["score_p50"], "ms",
+               "in-process rate_cases, one thread", one_thread_ms),
+        Figure("mixed traffic, worker RSS at the end (most grown worker)",
+               figures["rss_end"], "MiB", "its RSS after the warm-up", figures["rss_warm"],
+               target=Target("<=", 1 + FLAT, of="ratio"))],
+        {"clients": args.clients, "workers": args.workers, "seconds": args.duration,
+         "errors": figures["errors"]})
 
 
 def main() -> None:
@@ -184,6 +209,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--referrals", type=int, default=20_000)
     parser.add_argument("--state", type=Path, default=ROOT / "bench" / "out" / "api")
+    parser.add_argument("--in-process-repeats", type=int, default=200,
+                        help="Calls in each round of the in-process reference.")
+    add_json_argument(parser)
     args = parser.parse_args()
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     state = args.state.resolve()
@@ -214,7 +242,10 @@ def main() -> None:
         server.wait(timeout=90)
     print(f"{args.clients} clients, {args.workers} workers, a case of {len(case['events'])} "
           f"records, {args.warmup:.0f} s warm-up")
-    report(clients, seconds, (warm, end))
+    figures = report(clients, seconds, (warm, end))
+    bare = in_process(state, case, repeats=args.in_process_repeats)
+    print(f"reference, in-process rate_cases (one thread): {bare['one_thread']:.2f} ms")
+    write_json(args.json, figures, bare["one_thread"], args)
 
 
 if __name__ == "__main__":

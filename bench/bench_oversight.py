@@ -11,7 +11,10 @@ partnership report rebuilds the features once per agency that shared records (fi
 here) and explains a sample of 5,000 referrals; its ratio to the same reference says
 how close it is to those rebuilds' floor (about 6 builds).
 
-Run: .venv/bin/python bench/bench_oversight.py [--referrals N]
+The whole `safeguard features` command's own figures (wall time, peak RSS) stand beside
+bench_synth.py's reference: plain numpy and pyarrow work of the extract's size.
+
+Run: .venv/bin/python bench/bench_oversight.py [--referrals N] [--json PATH]
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_synth import EVENTS_PER_REFERRAL, REFERENCE
+from results import Figure, Target, add_json_argument, write_figures
+
 from api.store import init_db
 from model.registry import ModelRegistry
 from model.train import TrainingConfig
@@ -31,6 +37,15 @@ from model.workflow import train_and_register
 from pipelines.synth import SynthConfig, generate_extract
 
 SAFEGUARD = Path(sys.executable).with_name("safeguard")
+# Runs a command and prints its wall seconds and peak RSS (KiB). A small process starts it:
+# a child forked straight from this one (grown by training) would count its size as its peak.
+LAUNCHER = """
+import os, subprocess, sys, time
+started = time.perf_counter()
+process = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
+_, status, usage = os.wait4(process.pid, 0)
+print(time.perf_counter() - started, usage.ru_maxrss, os.waitstatus_to_exitcode(status))
+"""
 
 
 def _timed(command: list[str], env: dict[str, str]) -> tuple[float, int]:
@@ -42,9 +57,20 @@ def _timed(command: list[str], env: dict[str, str]) -> tuple[float, int]:
     return seconds, done.returncode
 
 
+def timed_with_peak(command: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (GiB) of a command that must succeed."""
+    done = subprocess.run([sys.executable, "-c", LAUNCHER, *command], capture_output=True,
+                          text=True, check=True)
+    seconds, kib, code = done.stdout.split()
+    if code != "0":
+        raise SystemExit(f"failed: {' '.join(command)}")
+    return float(seconds), int(kib) / 2**20
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--referrals", type=int, default=100_000)
+    add_json_argument(parser)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -63,8 +89,11 @@ def main() -> None:
             "SAFEGUARD_MLFLOW_TRACKING_URI": registry.tracking_uri,
             "SAFEGUARD_MLFLOW_ARTIFACT_ROOT": str(registry.artifact_root),
             "SAFEGUARD_MODEL_NAME": "bench", "SAFEGUARD_ENVIRONMENT": "test"}
-        reference, _ = _timed([str(SAFEGUARD), "features", "--input", str(newer), "--output",
-                               str(folder / "features.parquet")], env)
+        plain, plain_peak = timed_with_peak([sys.executable, "-c", REFERENCE, str(
+            args.referrals * EVENTS_PER_REFERRAL), str(folder / "plain.csv")])
+        reference, features_peak = timed_with_peak([str(SAFEGUARD), "features", "--input",
+                                                    str(newer), "--output",
+                                                    str(folder / "features.parquet")])
         monitor, code = _timed([str(SAFEGUARD), "monitor", "--input", str(newer), "--output",
                                 str(folder / "monitor"), "--model", version], env)
         partnership, _ = _timed([str(SAFEGUARD), "report", "partnership", "--input", str(newer),
@@ -77,6 +106,19 @@ def main() -> None:
     print(f"ratio monitor / features       {monitor / reference:.2f}")
     print(f"safeguard report partnership   {partnership:.1f} s   (target < 300 s)")
     print(f"ratio partnership / features   {partnership / reference:.2f}")
+    print(f"safeguard features peak RSS    {features_peak:.2f} GiB (plain numpy + pyarrow work "
+          f"of the extract's size: {plain:.1f} s, {plain_peak:.2f} GiB)")
+    features_name = "safeguard features, whole command"
+    write_figures(args.json, "bench_oversight", [
+        Figure(features_name, reference, "s", "numpy + pyarrow work of the extract's size "
+               "(bench_synth's reference)", plain, target=Target("<", 8.0)),
+        Figure(f"{features_name}, peak RSS", features_peak, "GiB",
+               "the numpy + pyarrow reference's peak RSS", plain_peak, target=Target("<", 1.5)),
+        Figure("safeguard monitor, whole command", monitor, "s", features_name, reference,
+               target=Target("<", 60.0)),
+        Figure("safeguard report partnership, whole command", partnership, "s", features_name,
+               reference, target=Target("<", 300.0))],
+        {"referrals": args.referrals, "monitor exit code": code})
 
 
 if __name__ == "__main__":

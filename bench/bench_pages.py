@@ -9,7 +9,7 @@ the reference the API's JSON view of the same case (`GET /v1/referrals/{id}`, au
 as the page is). Prints the median and 95th percentile of each, and each page's ratio
 to the reference. The budget is 150 ms at the server for each page.
 
-Run: .venv/bin/python bench/bench_pages.py [--requests N] [--referrals N]
+Run: .venv/bin/python bench/bench_pages.py [--requests N] [--referrals N] [--json PATH]
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx
 from pydantic import SecretStr
+from results import Figure, Target, add_json_argument, write_figures
 
 from api.app import create_app
 from api.auth import KeyHasher, issue_key
@@ -98,7 +99,7 @@ async def _times(client: httpx.AsyncClient, path: str, requests: int,
     return times
 
 
-async def _run(args: argparse.Namespace, folder: Path) -> None:
+async def _run(args: argparse.Namespace, folder: Path) -> list[Figure]:
     url = f"sqlite:///{folder / 'pages.db'}"
     init_db(url)
     store = Store(url)
@@ -133,15 +134,25 @@ async def _run(args: argparse.Namespace, folder: Path) -> None:
         verdict = "" if name == reference_name else \
             f"  x{median / reference:.1f} the reference; {within} the {BUDGET_MS:.0f} ms budget"
         print(f"  {name:<45} median {median:6.1f} ms  p95 {p95:6.1f} ms{verdict}")
+    reference_p95 = statistics.quantiles(measured[reference_name], n=20)[-1]
+    return [figure for name, times in measured.items() if name != reference_name
+            for figure in (
+                Figure(f"{name}, median", statistics.median(times), "ms", reference_name,
+                       reference),
+                Figure(f"{name}, 95th percentile", statistics.quantiles(times, n=20)[-1], "ms",
+                       reference_name, reference_p95, target=Target("<", BUDGET_MS)))]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--referrals", type=int, default=1000)
+    add_json_argument(parser)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        asyncio.run(_run(args, Path(folder)))
+        figures = asyncio.run(_run(args, Path(folder)))
+    write_figures(args.json, "bench_pages", figures,
+                  {"scored referrals": args.referrals, "requests each": args.requests})
 
 
 if __name__ == "__main__":

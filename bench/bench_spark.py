@@ -7,6 +7,7 @@ so no disk write is counted) on a local session, and prints the ratio Spark / si
 The session's start-up (a JVM) is timed apart: it is paid once per job, not per referral.
 
 Run: .venv/bin/python bench/bench_spark.py [--referrals N] [--extract DIR] [--master local[2]]
+     [--json PATH]
 (needs the spark extra and Java 17).
 """
 
@@ -14,10 +15,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from results import Figure, Target, add_json_argument, write_figures
 
 from data_contracts import validate_extract
 from data_contracts.vocab import AGENCIES, event_feed
@@ -34,6 +38,14 @@ SETTINGS = {
 }
 
 
+def peak_gib(pid: int | None = None) -> float:
+    """A process's peak resident memory (VmHWM; this process by default), in GiB."""
+    if pid is None:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    status = Path(f"/proc/{pid}/status").read_text().splitlines()
+    return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 2**20
+
+
 def measure(extract: Path, master: str) -> dict[str, Any]:
     """Validation, single-machine build, Spark start-up and Spark build, in seconds."""
     started = time.perf_counter()
@@ -44,6 +56,7 @@ def measure(extract: Path, master: str) -> dict[str, Any]:
     started = time.perf_counter()
     build_features(feeds)
     figures["single_build_s"] = time.perf_counter() - started
+    figures["single_peak_gib"] = peak_gib()
     started = time.perf_counter()
     spark = spark_session(master, settings=SETTINGS, app_name="bench-spark")
     spark.range(1).count()
@@ -53,6 +66,8 @@ def measure(extract: Path, master: str) -> dict[str, Any]:
     figures["spark_build_s"] = time.perf_counter() - started
     figures["spark_over_single"] = figures["spark_build_s"] / figures["single_build_s"]
     figures["master"] = master
+    figures["spark_peak_gib"] = peak_gib(spark.sparkContext._jvm.java.lang.ProcessHandle
+                                         .current().pid())
     spark.stop()
     return figures
 
@@ -62,6 +77,7 @@ def main() -> None:
     parser.add_argument("--referrals", type=int, default=100_000)
     parser.add_argument("--extract", type=Path, default=None)
     parser.add_argument("--master", default="local[2]")
+    add_json_argument(parser)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         extract = args.extract
@@ -81,6 +97,21 @@ def main() -> None:
         f"({figures['spark_build_s']:.1f} s vs {figures['single_build_s']:.1f} s; "
         f"Spark start-up {figures['spark_start_s']:.1f} s apart)"
     )
+    write_json(args.json, figures)
+
+
+def write_json(path: Path | None, figures: dict[str, Any]) -> None:
+    """The figures as JSON (`--json`), each beside the single-machine engine's."""
+    write_figures(path, "bench_spark", [
+        Figure(f"Spark feature build, {figures['master']}", figures["spark_build_s"], "s",
+               "single-machine build, same validated extract", figures["single_build_s"],
+               target=Target("<=", 3.0, of="ratio")),
+        Figure("Spark feature build, JVM peak RSS", figures["spark_peak_gib"], "GiB",
+               "Python process peak (validation + single-machine build)",
+               figures["single_peak_gib"], note="local mode: driver and executors in one JVM"),
+        Figure("Spark session start-up (features)", figures["spark_start_s"], "s",
+               "single-machine build, same validated extract", figures["single_build_s"])],
+        {k: figures[k] for k in ("referrals", "events", "master")})
 
 
 if __name__ == "__main__":

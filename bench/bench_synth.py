@@ -10,7 +10,7 @@ CSV. With ``--baseline-code DIR`` (another version's source tree, e.g. from
 ratio of the two. Then the truth's figures: base rate and true-probability ROC AUC.
 
 Run: ``.venv/bin/python bench/bench_synth.py [--referrals N] [--format csv|parquet]
-[--rounds R] [--disparities default|none|...] [--baseline-code DIR]``
+[--rounds R] [--disparities default|none|...] [--baseline-code DIR] [--json PATH]``
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
+from results import Figure, add_json_argument, write_figures
 from sklearn.metrics import roc_auc_score
 
 DEFAULT_REFERRALS = 100_000
@@ -68,7 +69,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--disparities", default="default")
     parser.add_argument("--baseline-code", type=Path, default=None)
+    add_json_argument(parser)
     args = parser.parse_args()
+    rounds: list[tuple[float, float, float, float]] = []  # synth and reference: wall, peak
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "extract"
         common = ["synth", "--referrals", str(args.referrals), "--seed", str(args.seed),
@@ -79,8 +82,9 @@ def main() -> None:
         print(f"referrals {args.referrals:,} ({args.format}, seed {args.seed}, "
               f"disparities {args.disparities})")
         for round_number in range(1, args.rounds + 1):
-            reference_wall, _ = timed(reference)
+            reference_wall, reference_peak = timed(reference)
             wall, peak = timed(synth)
+            rounds.append((wall, peak, reference_wall, reference_peak))
             print(f"round {round_number}: synth {wall:.1f} s, peak RSS {peak:.2f} GiB; "
                   f"reference {reference_wall:.1f} s; ratio {wall / reference_wall:.2f}")
             if args.baseline_code is not None:
@@ -95,6 +99,15 @@ def main() -> None:
     print(f"base rate (complete)    {complete['label'].mean():.3f}")
     print(f"incomplete follow-up    {1 - truth['follow_up_complete'].mean():.3f}")
     print(f"true-probability AUC    {auc:.3f} (follow-up complete referrals)")
+    write_figures(args.json, "bench_synth", [
+        Figure("safeguard synth, whole command", min(r[0] for r in rounds), "s",
+               "numpy + pyarrow: as many rows drawn, sorted, written as CSV",
+               min(r[2] for r in rounds), note="fastest round of each"),
+        Figure("safeguard synth, peak RSS", max(r[1] for r in rounds), "GiB",
+               "the numpy + pyarrow reference's peak RSS", max(r[3] for r in rounds))],
+        {"referrals": args.referrals, "format": args.format, "rounds": args.rounds,
+         "base rate (complete)": round(float(complete["label"].mean()), 3),
+         "true-probability AUC": round(float(auc), 3)})
 
 
 if __name__ == "__main__":

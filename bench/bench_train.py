@@ -10,7 +10,7 @@ logistic baseline's AUC (the model must beat it); then the training time (target
 < 60 s for 100,000 referrals) and the time to score the unseen extract without
 explanations (target < 15 s).
 
-Run: .venv/bin/python bench/bench_train.py [--referrals N]
+Run: .venv/bin/python bench/bench_train.py [--referrals N] [--json PATH]
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from results import Figure, Target, add_json_argument, write_figures
 from sklearn.metrics import roc_auc_score
 
 from model.data import prepare_extract
@@ -48,6 +49,7 @@ def _extract(folder: Path, n: int, seed: int) -> tuple[Path, Path]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--referrals", type=int, default=100_000)
+    add_json_argument(parser)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -91,6 +93,21 @@ def main() -> None:
     print(f"train + register             {train_seconds:.1f} s   (target < 60 s) "
           + ", ".join(f"{k} {v:.1f} s" for k, v in outcome.seconds.items()))
     print(f"score unseen extract         {score_seconds:.1f} s   (target < 15 s, no explanations)")
+    truth_p = table["true_probability"].to_numpy()
+    write_figures(args.json, "bench_train", [
+        Figure("train + register", train_seconds, "s", "of which the classifier's fit",
+               outcome.seconds["fit"], target=Target("<", 30.0)),
+        Figure("model ROC AUC, unseen extract", model_auc, "", "the true probabilities' AUC",
+               truth_auc, target=Target(">=", 0.97, of="ratio")),
+        Figure("model ROC AUC against the logistic baseline", model_auc, "",
+               "logistic baseline's AUC", roc_auc_score(y, baseline_p),
+               target=Target(">", 1.0, of="ratio")),
+        Figure("model ECE, unseen extract", expected_calibration_error(
+            y, table["probability"].to_numpy()), "", "the true probabilities' ECE",
+               expected_calibration_error(y, truth_p), target=Target("<", 0.03))],
+        {"referrals": args.referrals, "unseen evaluated": len(table),
+         "iterations": outcome.result.model.metadata["n_iter"],
+         "score unseen, no explanations (s)": round(score_seconds, 1)})
 
 
 if __name__ == "__main__":

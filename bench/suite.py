@@ -1,0 +1,266 @@
+"""`make bench`: every benchmark at its stated size, merged into one JSON file and one table.
+
+Generates the synthetic extracts the benchmarks share once per size, runs each script
+of `BENCHES` as a subprocess with `--json` (its figures, each beside its reference
+measured in the same run; its output goes to ``bench/out/suite*/SCRIPT.log``), and
+writes ``results.json`` (the figures, with the date, commit, machine and load average)
+and ``RESULTS.md`` (the table) into `--out`; with `--readme` it also replaces the table
+in that file's "Measured figures" section (between the `MARKERS`). `--quick` (`make
+bench QUICK=1`) runs the small sizes and fewer rounds of `QUICK_SIZES` and
+`Bench.quick`. The Spark lane (mostly a JVM waiting on its own scheduler) runs beside
+the others unless `--serial`: two lanes on two cores, each figure's reference still
+measured in its own lane, next to the figure. A script that fails is recorded with its
+error and the suite goes on; the exit status is 1 if any failed.
+
+Run: .venv/bin/python bench/suite.py [--quick] [--out DIR] [--readme README.md]
+     [--serial] [--only NAME,...] [--timeout S] [--from RESULTS_JSON]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+from results import render_markdown
+
+ROOT: Final = Path(__file__).resolve().parents[1]
+# Referrals of the shared extracts: "main" for most, "spark" for the Spark lane.
+FULL_SIZES: Final = {"main": 100_000, "spark": 100_000}
+QUICK_SIZES: Final = {"main": 10_000, "spark": 2_000}
+MARKERS: Final = ("<!-- bench:begin (bench/suite.py writes this table) -->",
+                  "<!-- bench:end -->")
+
+
+@dataclass(frozen=True)
+class Bench:
+    """One script: how many figures it writes, its arguments at the stated size and in
+    quick mode, and its lane.
+
+    ``{main}`` / ``{spark}`` in the arguments name the shared extract of that size,
+    ``{state}`` the suite's own folder of kept state (the API benches' trained model).
+    """
+
+    script: str
+    figures: int
+    full: tuple[str, ...] = ()
+    quick: tuple[str, ...] = ()
+    lane: str = "main"
+
+
+BENCHES: Final = (
+    Bench("bench_synth", 2, ("--referrals", "100000", "--rounds", "2"),
+          ("--referrals", "10000", "--rounds", "1")),
+    Bench("bench_validate", 2, ("--events", "5000000"), ("--events", "500000")),
+    Bench("bench_features", 3, ("--extract", "{main}"),
+          ("--extract", "{main}", "--reference-sample", "50")),
+    Bench("bench_spark", 3, ("--extract", "{spark}", "--master", "local[2]"),
+          ("--extract", "{spark}", "--master", "local[2]"), lane="spark"),
+    Bench("bench_train", 4, ("--referrals", "100000"), ("--referrals", "10000")),
+    # Two rounds in quick mode: the first Spark run of a session pays the JVM's warm-up.
+    Bench("bench_score", 5, ("--extract", "{main}", "--spark", "--rounds", "1"),
+          ("--extract", "{main}", "--spark", "--spark-extract", "{spark}", "--rounds", "2"),
+          lane="spark"),
+    Bench("bench_explain", 3, ("--referrals", "100000", "--batch-rows", "100000", "--no-retry"),
+          ("--referrals", "10000", "--batch-rows", "10000", "--cases", "50", "--repeats", "1",
+           "--no-retry")),
+    Bench("bench_fairness", 2, ("--labelled", "30000", "--resamples", "200"),
+          ("--labelled", "3000", "--resamples", "50")),
+    Bench("bench_oversight", 4, ("--referrals", "100000"), ("--referrals", "10000")),
+    Bench("bench_api", 6, ("--state", "{state}/api", "--duration", "10", "--pairs", "3"),
+          ("--state", "{state}/api-quick", "--referrals", "5000", "--duration", "3",
+           "--pairs", "1", "--in-process-repeats", "50")),
+    Bench("bench_api_inprocess", 1, ("--state", "{state}/api",),
+          ("--state", "{state}/api-quick", "--rounds", "2", "--requests", "200")),
+    Bench("bench_load", 3, ("--state", "{state}/api",),
+          ("--state", "{state}/api-quick", "--referrals", "5000", "--duration", "5",
+           "--warmup", "2", "--in-process-repeats", "50")),
+    Bench("bench_pages", 6, (), ("--requests", "10", "--referrals", "200")),
+    Bench("bench_cli", 2, (), ("--repeats", "3")),
+    Bench("bench_case_rules", 2, (), ("--rounds", "3", "--repeats", "100")),
+    Bench("bench_input_limits", 2),
+)
+
+
+def machine() -> dict[str, Any]:
+    """What the figures were measured on: CPUs, their model, memory."""
+    cpu = next((line.split(":", 1)[1].strip() for line in
+                Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
+               platform.processor() or "unknown")
+    kib = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+               if line.startswith("MemTotal:"))
+    return {"nproc": os.cpu_count(), "cpu": cpu, "memory_gib": kib / 2**20,
+            "python": platform.python_version()}
+
+
+def commit() -> str:
+    """The checked-out commit, marked ``-dirty`` when files differ from it."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
+                              check=True).stdout.strip()
+
+    dirty = git("status", "--porcelain", "--untracked-files=no")
+    return git("rev-parse", "--short", "HEAD") + ("-dirty" if dirty else "")
+
+
+def make_extracts(sizes: Mapping[str, int], folder: Path) -> dict[str, str]:
+    """One synthetic extract per distinct size (Parquet, seed 7), by name."""
+    from pipelines.synth import SynthConfig, generate_extract
+
+    made: dict[int, str] = {}
+    for size in sorted(set(sizes.values())):
+        out = folder / f"extract-{size}"
+        generate_extract(SynthConfig(n_referrals=size, seed=7, file_format="parquet",
+                                     corrupt=False), out_dir=out)
+        made[size] = str(out)
+    return {name: made[size] for name, size in sizes.items()}
+
+
+def run_bench(bench: Bench, args: list[str], work: Path, timeout: float) -> dict[str, Any]:
+    """Run one script; its JSON document, or its error, with its wall and CPU seconds."""
+    result, log = work / f"{bench.script}.json", work / f"{bench.script}.log"
+    result.unlink(missing_ok=True)
+    command = [sys.executable, str(ROOT / "bench" / f"{bench.script}.py"), *args,
+               "--json", str(result)]
+    env = os.environ | {"MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}
+    started = time.perf_counter()
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+                                   env=env, start_new_session=True)
+    # On time-out, the script's whole process group goes (servers and workers included).
+    timer = threading.Timer(timeout, os.killpg, (process.pid, signal.SIGKILL))
+    timer.start()
+    _, status, usage = os.wait4(process.pid, 0)  # wait4: the CPU time of the script's tree
+    timer.cancel()
+    process.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.perf_counter() - started
+    spent = {"seconds": seconds, "cpu_seconds": usage.ru_utime + usage.ru_stime,
+             "command": command[1:]}
+    error = f"timed out after {timeout:.0f} s" if seconds >= timeout else None
+    if error is None and process.returncode != 0:
+        error = f"exit status {process.returncode}"
+    if error is None and not result.exists():
+        error = "wrote no JSON"
+    document: dict[str, Any] = {"figures": [], "facts": {}}
+    if error is None:
+        document = json.loads(result.read_text(encoding="utf-8"))
+        if len(document["figures"]) != bench.figures:
+            error = f"wrote {len(document['figures'])} figures, not {bench.figures}"
+    if error is not None:
+        tail = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-5:]
+        print(f"== {bench.script} FAILED ({error}):\n" + "\n".join(tail), flush=True)
+        return {**document, "error": error, **spent}
+    print(f"== {bench.script}: {len(document['figures'])} figures in {seconds:.0f} s", flush=True)
+    return {**document, **spent}
+
+
+def run_lanes(benches: list[Bench], names: Mapping[str, str], options: argparse.Namespace,
+              work: Path) -> dict[str, dict[str, Any]]:
+    """Each lane's benches one after the other; the lanes side by side unless `--serial`."""
+    lanes: dict[str, list[Bench]] = {}
+    for bench in benches:
+        lanes.setdefault("all" if options.serial else bench.lane, []).append(bench)
+    done: dict[str, dict[str, Any]] = {}
+
+    def lane(items: list[Bench]) -> None:
+        for bench in items:
+            args = [a.format(**names) for a in (bench.quick if options.quick else bench.full)]
+            done[bench.script] = run_bench(bench, args, work, options.timeout)
+
+    threads = [threading.Thread(target=lane, args=(items,)) for items in lanes.values()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return {b.script: done[b.script] for b in benches}
+
+
+def replace_section(text: str, body: str) -> str:
+    """`text` with what lies between the `MARKERS` replaced by `body`."""
+    begin, end = MARKERS
+    if text.count(begin) != 1 or text.count(end) != 1:
+        raise ValueError(f"the README needs the markers {begin} and {end}, once each")
+    head, rest = text.split(begin)
+    _, tail = rest.split(end)
+    return f"{head}{begin}\n{body}{end}{tail}"
+
+
+def measure(options: argparse.Namespace, benches: list[Bench]) -> dict[str, Any]:
+    """Generate the shared extracts, run the benches; the results with their context."""
+    state = ROOT / "bench" / "out" / "suite-state"
+    meta: dict[str, Any] = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "commit": commit(),
+        "command": "make bench" + (" QUICK=1" if options.quick else ""),
+        "quick": options.quick, "lanes": "serial" if options.serial else "side by side",
+        "machine": machine(), "load_average_before": list(os.getloadavg())}
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="bench-suite-") as tmp:
+        sizes = QUICK_SIZES if options.quick else FULL_SIZES
+        names = {**make_extracts(sizes, Path(tmp)), "state": str(state)}
+        meta["extract_referrals"] = dict(sizes)
+        work = state.parent / ("suite-quick" if options.quick else "suite")
+        work.mkdir(parents=True, exist_ok=True)
+        scripts = run_lanes(benches, names, options, work)
+    meta |= {"seconds": time.perf_counter() - started,
+             "cpu_seconds": sum(s["cpu_seconds"] for s in scripts.values()),
+             "load_average_after": list(os.getloadavg())}
+    return {"meta": meta, "scripts": scripts}
+
+
+def publish(results: dict[str, Any], out: Path, readme: Path | None) -> None:
+    """Write results.json and RESULTS.md into `out`, and the table into `readme`."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    markdown = render_markdown(results)
+    (out / "RESULTS.md").write_text("# Benchmark results\n\n" + markdown, encoding="utf-8")
+    if readme is not None:
+        readme.write_text(replace_section(readme.read_text(encoding="utf-8"), markdown),
+                          encoding="utf-8")
+    print(f"wrote {out / 'results.json'} and {out / 'RESULTS.md'}"
+          + (f", and the table in {readme}" if readme else ""))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, fewer rounds")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="where results.json and RESULTS.md go (default: bench/, "
+                             "bench/out/quick/ in quick mode)")
+    parser.add_argument("--readme", type=Path, default=None,
+                        help="also replace the measured table in this file")
+    parser.add_argument("--serial", action="store_true",
+                        help="run the Spark lane after the others, not beside them")
+    parser.add_argument("--only", default=None, help="run only these scripts (comma-separated)")
+    parser.add_argument("--timeout", type=float, default=None,
+                        help="seconds each script may take (default 3600, quick 1200)")
+    parser.add_argument("--from", dest="source", type=Path, default=None, metavar="JSON",
+                        help="run nothing: publish the results of an earlier run")
+    options = parser.parse_args()
+    options.timeout = options.timeout or (1200.0 if options.quick else 3600.0)
+    out = options.out or ROOT / "bench" / ("out/quick" if options.quick else "")
+    wanted = set(options.only.split(",")) if options.only else None
+    benches = [b for b in BENCHES if wanted is None or b.script in wanted]
+    if wanted and len(benches) != len(wanted):
+        parser.error(f"--only: no such benchmark {sorted(wanted - {b.script for b in benches})}")
+    if options.source is not None:
+        results = json.loads(options.source.read_text(encoding="utf-8"))
+    else:
+        results = measure(options, benches)
+    publish(results, out, options.readme)
+    return 1 if any(s.get("error") for s in results["scripts"].values()) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
