@@ -24,11 +24,12 @@ from pipelines.feature_spec import (
     source_feature_name,
 )
 from pipelines.features import AUDIT_COLUMNS
-from pipelines.manifest import MANIFEST, RELATIONS
+from pipelines.manifest import FEATURE_NAMES, MANIFEST, SPECS_BY_NAME
 from pipelines.phrases import HOUSEHOLD_PEOPLE
-from pipelines.spark.cells import pivot_cells
+from pipelines.spark.assemble import CELL_COLUMNS, COLUMN_FEATURES, assemble_batches
 from pipelines.spark.frames import ROW, to_spark
 from pipelines.spark.plan import (
+    cell_aggregates,
     feature_column,
     history_aggregates,
     known_records,
@@ -38,6 +39,7 @@ from pipelines.spark.plan import (
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
+    from pyspark.sql.types import StructType
 
 
 def _flags(column: str, values: tuple[str, ...], name: object) -> dict[str, Column]:
@@ -69,9 +71,7 @@ def _household_counts(linked: DataFrame) -> DataFrame:
 
     return linked.groupBy(ROW).agg(
         *[
-            F.count_if(F.col("relation") == RELATIONS.index(relation)).alias(
-                household_count_feature_name(relation)
-            )
+            F.count_if(F.col("relation") == relation).alias(household_count_feature_name(relation))
             for relation in HOUSEHOLD_PEOPLE
         ]
     )
@@ -79,6 +79,13 @@ def _household_counts(linked: DataFrame) -> DataFrame:
 
 def _specs(*kinds: str) -> list:
     return [spec for spec in MANIFEST if spec.kind in kinds]
+
+
+def _output_schema(table: DataFrame) -> StructType:
+    from pyspark.sql.types import FloatType, StructField, StructType
+
+    audit = [table.schema[name] for name in AUDIT_COLUMNS]
+    return StructType(audit + [StructField(name, FloatType()) for name in FEATURE_NAMES])
 
 
 def spark_feature_table(spark: SparkSession, feeds: Mapping[str, pd.DataFrame]) -> DataFrame:
@@ -94,9 +101,9 @@ def spark_feature_table(spark: SparkSession, feeds: Mapping[str, pd.DataFrame]) 
     from pyspark.sql import functions as F
 
     frames = to_spark(spark, feeds)
-    linked = links(frames.referrals, frames.members)
-    # Not kept: the attendance aggregation's filter is pushed below the join (it reads
-    # attendance records only), so the join is not paid twice.
+    linked = links(frames.referrals, frames.members).cache()
+    # Not kept: the cell aggregation combines rows before its shuffle, and the attendance
+    # aggregations' filter is pushed below the join (they read attendance records only).
     known = known_records(linked, frames.records)
     # Dates leave as wall-clock timestamps (no time zone), as the single-machine table has.
     audit = [
@@ -106,14 +113,16 @@ def spark_feature_table(spark: SparkSession, feeds: Mapping[str, pd.DataFrame]) 
     details = [expr.alias(name) for name, expr in referral_columns().items()]
     table = frames.referrals.select(ROW, *audit, *details)
     for part in (
-        pivot_cells(known),
-        value_aggregates(known, _specs("attendance")),
-        history_aggregates(linked, frames.history, _specs("previous_referrals")),
+        cell_aggregates(known),
+        value_aggregates(known, frames.referrals, _specs("attendance")),
+        history_aggregates(linked, frames.referrals, _specs("previous_referrals")),
         _household_counts(linked),
     ):
         table = table.join(part, ROW, "left")
-    columns = [feature_column(spec) for spec in MANIFEST]
-    return table.select(ROW, *AUDIT_COLUMNS, *columns).orderBy(ROW).drop(ROW)
+    columns = [feature_column(SPECS_BY_NAME[name]) for name in COLUMN_FEATURES]
+    # Kept, so that the sort's sampling pass and the sort itself do not both recompute it.
+    ready = table.cache().orderBy(ROW).select(*AUDIT_COLUMNS, *columns, *CELL_COLUMNS)
+    return ready.mapInPandas(assemble_batches, _output_schema(ready))
 
 
 def collect_feature_table(table: DataFrame) -> pd.DataFrame:

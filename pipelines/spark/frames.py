@@ -1,12 +1,8 @@
-"""Validated feeds handed to Spark as integer codes: referrals, household links, records.
+"""Validated feed frames handed to Spark: referrals, household members, agency records.
 
-The driver encodes the feeds once with the single-machine engine's encoder
-(`pipelines.encode.encode_frames`: identifiers to integer codes, dates to whole days
-since 1970-01-01, record types to `pipelines.encode.TYPE_CODES`), so both engines read
-the same codes and Spark joins and groups integers, not strings. Empty dates become nulls
-(``known_day`` is ``recorded_date``, or ``event_date`` when that is empty: the
-point-in-time rule, applied by the encoder). The cost: the extract is encoded on the
-driver, which must hold it anyway (validation runs there).
+Dates travel as whole days since 1970-01-01 (`pipelines.encode.to_days`, empty as null),
+so day arithmetic on Spark is integer arithmetic with no time zone in it; ``known_day``
+is ``recorded_date``, or ``event_date`` when that is empty (the point-in-time rule).
 """
 
 from __future__ import annotations
@@ -18,9 +14,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from data_contracts.vocab import REFERRALS
-from pipelines.encode import NO_DAY, encode_frames
-from pipelines.links import _ROLE_PRIORITY, _ROLE_RELATION
+from data_contracts.vocab import AGENCIES, HOUSEHOLD_MEMBERS, REFERRALS, event_feed
+from pipelines.encode import NO_DAY, to_days
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -32,74 +27,81 @@ ROW: str = "_row"  # a referral's position in the referrals feed: the output's o
 class SparkFeeds:
     """The feeds the feature plan reads, as Spark DataFrames."""
 
-    referrals: DataFrame  # the feed's columns, ROW, person, household, ref_day
-    members: DataFrame  # household, person, priority (most adult lowest), relation
-    records: DataFrame  # person, type, event_day, known_day, value
-    history: DataFrame  # person, day: the referrals counted as earlier referrals
+    referrals: DataFrame
+    members: DataFrame
+    records: DataFrame
 
 
-def _days(days: np.ndarray) -> pd.Series:
+def _days(values: pd.Series) -> pd.Series:
+    days = to_days(values)
     array = pd.array(days, dtype="Int64")
     array[days == NO_DAY] = pd.NA
     return pd.Series(array)
 
 
-def _code(codes: np.ndarray) -> pd.Series:
-    """Codes with -1 (absent) as null."""
-    array = pd.array(codes, dtype="Int64")
-    array[codes < 0] = pd.NA
-    return pd.Series(array)
-
-
-def encoded_frames(feeds: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """The feeds as pandas frames of integer codes, by `SparkFeeds` field."""
-    referrals = feeds[REFERRALS].reset_index(drop=True)
-    enc = encode_frames({**feeds, REFERRALS: referrals})
-    frame = referrals.copy()
+def referral_frame(referrals: pd.DataFrame) -> pd.DataFrame:
+    """The referrals feed with its row number and its date in days."""
+    frame = referrals.reset_index(drop=True)
     frame[ROW] = np.arange(len(frame), dtype=np.int64)
-    frame["_person"] = enc.ref_person
-    frame["_household"] = _code(enc.ref_household)
-    frame["ref_day"] = _days(enc.ref_day)
-    role = enc.member_role
-    return {
-        "referrals": frame,
-        "members": pd.DataFrame(
+    frame["ref_day"] = _days(frame["referral_date"])
+    return frame
+
+
+def record_frame(feeds: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Every agency's records in one frame, with ``agency``, ``event_day`` and ``known_day``."""
+    parts = []
+    for agency in AGENCIES:
+        frame = feeds.get(event_feed(agency))
+        if frame is None or not len(frame):
+            continue
+        event_day = _days(frame["event_date"])
+        recorded = _days(frame["recorded_date"])
+        parts.append(
+            pd.DataFrame(
+                {
+                    "person_id": frame["person_id"].astype("string").to_numpy(),
+                    "agency": agency,
+                    "event_type": frame["event_type"].astype("string").to_numpy(),
+                    "event_day": event_day.to_numpy(),
+                    "known_day": recorded.fillna(event_day).to_numpy(),
+                    "value": pd.to_numeric(frame["value"], errors="coerce").to_numpy(np.float64),
+                }
+            )
+        )
+    if not parts:
+        return pd.DataFrame(
             {
-                "_household": enc.member_household,
-                "_person": enc.member_person,
-                "priority": _ROLE_PRIORITY[role],
-                "relation": _ROLE_RELATION[role],
+                "person_id": pd.Series(dtype="string"),
+                "agency": pd.Series(dtype="string"),
+                "event_type": pd.Series(dtype="string"),
+                "event_day": pd.Series(dtype="Int64"),
+                "known_day": pd.Series(dtype="Int64"),
+                "value": pd.Series(dtype="float64"),
             }
-        ),
-        "records": pd.DataFrame(
-            {
-                "_person": enc.event_person,
-                "type": enc.event_type,
-                "event_day": _days(enc.event_day),
-                "known_day": _days(enc.event_known_day),
-                "value": enc.event_value,
-            }
-        ),
-        "history": pd.DataFrame(
-            {"_person": _code(enc.history_person), "day": _days(enc.history_day)}
-        ),
-    }
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+def member_frame(feeds: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Household members (empty when the feed is absent)."""
+    members = feeds.get(HOUSEHOLD_MEMBERS)
+    if members is None or not len(members):
+        return pd.DataFrame(
+            {name: pd.Series(dtype="string") for name in ("household_id", "person_id", "role")}
+        )
+    return members[["household_id", "person_id", "role"]].astype("string")
 
 
 _SCHEMAS = {
-    "members": "_household long, _person long, priority long, relation long",
-    "records": "_person long, type long, event_day long, known_day long, value double",
-    "history": "_person long, day long",
+    "members": "household_id string, person_id string, role string",
+    "records": "person_id string, agency string, event_type string, event_day long, "
+    "known_day long, value double",
 }
 
 
 def to_spark(spark: SparkSession, feeds: Mapping[str, pd.DataFrame]) -> SparkFeeds:
     """Hand validated feeds (canonical dtypes, `data_contracts.validate`) to Spark."""
-    frames = encoded_frames(feeds)
-    return SparkFeeds(
-        referrals=spark.createDataFrame(frames["referrals"]),
-        **{
-            name: spark.createDataFrame(frames[name], schema=schema)
-            for name, schema in _SCHEMAS.items()
-        },
-    )
+    referrals = spark.createDataFrame(referral_frame(feeds[REFERRALS]))
+    members = spark.createDataFrame(member_frame(feeds), schema=_SCHEMAS["members"])
+    records = spark.createDataFrame(record_frame(feeds), schema=_SCHEMAS["records"])
+    return SparkFeeds(referrals, members, records)

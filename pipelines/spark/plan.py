@@ -2,10 +2,11 @@
 
 Referrals are linked to their subject and household members (the most adult role
 winning), links are joined to the agency records known on or before the referral date,
-and one grouped aggregation pivoted by (relation, record type) gives every count, recency
-and coverage feature (`pipelines.spark.cells`). Every other feature is an expression
-generated from its `FeatureSpec` (`feature_column`): the definitions live once, in
-`pipelines.manifest`; this module says how each kind reads.
+and one grouped aggregation turns each (relation, agency, event type) into conditional
+counts per window and the days since the latest record (`cell_aggregates`), which
+`pipelines.spark.scatter` turns into the count, recency and coverage features. Every
+other feature is an expression generated from its `FeatureSpec` (`feature_column`): the
+definitions live once, in `pipelines.manifest`; this module says how each kind reads.
 """
 
 from __future__ import annotations
@@ -13,31 +14,56 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
+from data_contracts.vocab import HOUSEHOLD_ROLES
 from pipelines.feature_spec import FeatureSpec
-from pipelines.manifest import WINDOWS
-from pipelines.spark.cells import RECORD_TYPES, SCATTERED_KINDS, relations_of, scattered_column
+from pipelines.links import _ROLE_PRIORITY, _ROLE_RELATION
+from pipelines.manifest import RELATIONS, WINDOWS
 from pipelines.spark.frames import ROW
+from pipelines.spark.scatter import LATEST, MEASURES, RECORD_TYPES, relations_of
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
 
-SUBJECT: Final = 0  # the relation code of the referral's subject (`RELATIONS`)
+SUBJECT: Final = RELATIONS[0]
 
 
 def links(referrals: DataFrame, members: DataFrame) -> DataFrame:
     """One row per (referral, person): the subject, then each other household member."""
     from pyspark.sql import functions as F
 
-    subject = referrals.select(ROW, "_person", F.lit(SUBJECT).alias("relation"), "ref_day")
-    named = referrals.where(F.col("_household").isNotNull()).select(
-        ROW, F.col("_person").alias("_subject"), "_household", "ref_day"
+    priority = F.create_map(
+        *[
+            F.lit(x)
+            for role, code in zip(HOUSEHOLD_ROLES, _ROLE_PRIORITY, strict=False)
+            for x in (role, int(code))
+        ]
+    )
+    relation = F.create_map(
+        *[
+            F.lit(x)
+            for role, code in zip(HOUSEHOLD_ROLES, _ROLE_RELATION, strict=False)
+            for x in (role, RELATIONS[code])
+        ]
+    )
+    subject = referrals.select(ROW, "person_id", F.lit(SUBJECT).alias("relation"), "ref_day")
+    named = referrals.where(F.col("household_id").isNotNull()).select(
+        ROW, F.col("person_id").alias("_subject"), "household_id", "ref_day"
     )
     others = (
-        named.join(members, "_household")
-        .where(F.col("_person") != F.col("_subject"))
-        .groupBy(ROW, "_person", "ref_day")
-        .agg(F.min(F.struct("priority", "relation")).alias("best"))
-        .select(ROW, "_person", F.col("best.relation").alias("relation"), "ref_day")
+        named.join(members, "household_id")
+        .where(F.col("person_id") != F.col("_subject"))
+        .groupBy(ROW, "person_id", "ref_day")
+        .agg(
+            F.min(
+                F.struct(
+                    F.coalesce(priority[F.col("role")], F.lit(int(_ROLE_PRIORITY[-1]))).alias("p"),
+                    F.coalesce(relation[F.col("role")], F.lit(RELATIONS[_ROLE_RELATION[-1]])).alias(
+                        "relation"
+                    ),
+                )
+            ).alias("best")
+        )
+        .select(ROW, "person_id", F.col("best.relation").alias("relation"), "ref_day")
     )
     return subject.unionByName(others)
 
@@ -47,7 +73,36 @@ def known_records(linked: DataFrame, records: DataFrame) -> DataFrame:
     from pyspark.sql import functions as F
 
     delta = F.col("ref_day") - F.col("known_day")
-    return linked.join(records, "_person").withColumn("delta", delta).where(delta >= 0)
+    return linked.join(records, "person_id").withColumn("delta", delta).where(delta >= 0)
+
+
+def cell_aggregates(known: DataFrame) -> DataFrame:
+    """Per referral, its cells (`pipelines.spark.scatter`): ``_cell`` and each measure, as
+    parallel arrays (one element per (relation, agency, event type) with records)."""
+    from pyspark.sql import functions as F
+
+    relation_code = F.create_map(*[F.lit(x) for i, r in enumerate(RELATIONS) for x in (r, i)])
+    type_code = F.create_map(
+        *[
+            F.lit(x)
+            for i, (agency, event_type) in enumerate(RECORD_TYPES)
+            for x in (f"{agency}/{event_type}", i)
+        ]
+    )
+    cell = (
+        relation_code[F.col("relation")] * len(RECORD_TYPES)
+        + type_code[F.concat_ws("/", "agency", "event_type")]
+    )
+    measures = [
+        (F.count("delta") if days is None else F.count_if(F.col("delta") < days)).alias(name)
+        for name, days in WINDOWS
+    ] + [F.min("delta").alias(MEASURES[LATEST])]
+    names = [name for name, _days in WINDOWS] + [MEASURES[LATEST]]
+    per_cell = known.withColumn("_cell", cell).groupBy(ROW, "_cell").agg(*measures)
+    cells = per_cell.groupBy(ROW).agg(F.collect_list(F.struct("_cell", *names)).alias("_c"))
+    return cells.select(
+        ROW, *[F.col(f"_c.{name}").alias(f"_cell_{name}") for name in ("_cell", *names)]
+    )
 
 
 def _latest_value() -> Column:
@@ -64,42 +119,41 @@ def _latest_value() -> Column:
     return F.max(order).getField("value")
 
 
-def _type_code(spec: FeatureSpec) -> int:
-    return RECORD_TYPES.index((spec.agency, str(spec.event_type)))
-
-
-def value_aggregates(known: DataFrame, specs: list[FeatureSpec]) -> DataFrame:
-    """Latest values (attendance): the lowest of each covered person's latest value (for
-    the subject, that is the subject's latest)."""
+def value_aggregates(known: DataFrame, referrals: DataFrame, specs: list[FeatureSpec]) -> DataFrame:
+    """Latest values (attendance): the subject's, or the lowest of each relative's latest."""
     from pyspark.sql import functions as F
 
-    types = sorted({_type_code(spec) for spec in specs})
-    latest = (
-        known.where(F.col("type").isin(*types))
-        .groupBy(ROW, "_person", "relation", "type")
-        .agg(_latest_value().alias("_latest"))
-    )
-    return latest.groupBy(ROW).agg(
-        *[
-            F.min(
-                F.when(
-                    F.col("relation").isin(*relations_of(spec.relation))
-                    & (F.col("type") == _type_code(spec)),
-                    F.col("_latest"),
-                )
-            ).alias(spec.name)
-            for spec in specs
-        ]
-    )
+    result = referrals.select(ROW)  # not `known`: that would join every record once more
+    for spec in specs:
+        rows = known.where(
+            (F.col("agency") == spec.agency)
+            & (F.col("event_type") == spec.event_type)
+            & F.col("relation").isin(*relations_of(spec.relation))
+        )
+        if spec.relation == SUBJECT:
+            table = rows.groupBy(ROW).agg(_latest_value().alias(spec.name))
+        else:
+            table = (
+                rows.groupBy(ROW, "person_id")
+                .agg(_latest_value().alias("_latest"))
+                .groupBy(ROW)
+                .agg(F.min("_latest").alias(spec.name))
+            )
+        result = result.join(table, ROW, "left")
+    return result
 
 
-def history_aggregates(linked: DataFrame, history: DataFrame, specs: list[FeatureSpec]
-                       ) -> DataFrame:
+def history_aggregates(
+    linked: DataFrame, referrals: DataFrame, specs: list[FeatureSpec]
+) -> DataFrame:
     """Earlier referrals of each linked person: counts per window, days since the latest."""
     from pyspark.sql import functions as F
 
-    delta = F.col("ref_day") - F.col("day")
-    earlier = linked.join(history, "_person").withColumn("delta", delta).where(delta > 0)
+    history = referrals.where(F.col("ref_day").isNotNull()).select(
+        "person_id", F.col("ref_day").alias("_history_day")
+    )
+    delta = F.col("ref_day") - F.col("_history_day")
+    earlier = linked.join(history, "person_id").withColumn("delta", delta).where(delta > 0)
     return earlier.groupBy(ROW).agg(*[_history_measure(spec) for spec in specs])
 
 
@@ -127,10 +181,9 @@ def _own_column(spec: FeatureSpec) -> Column:
     return F.col(spec.name)
 
 
-# How each kind of spec reads: the record features from the pivoted cells, the others as
-# a column of that name, from an aggregate table of its own or from the referral itself.
+# How each kind of spec that is not scattered (`pipelines.spark.scatter`) reads: each is a
+# column of that name, from an aggregate table of its own or from the referral itself.
 COMPILERS: Final[dict[str, Callable[[FeatureSpec], Column]]] = {
-    **{kind: scattered_column for kind in SCATTERED_KINDS},
     "attendance": _own_column,
     "previous_referrals": _history,
     "household": _own_column,
@@ -140,5 +193,6 @@ COMPILERS: Final[dict[str, Callable[[FeatureSpec], Column]]] = {
 
 
 def feature_column(spec: FeatureSpec) -> Column:
-    """The Spark expression of one feature, float32 as in the single-machine table."""
-    return COMPILERS[spec.kind](spec).cast("float").alias(spec.name)
+    """The Spark expression of one feature that is not scattered (float64; the table is
+    float32 once assembled)."""
+    return COMPILERS[spec.kind](spec).cast("double").alias(spec.name)
