@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -44,6 +46,8 @@ def measure(extract: Path, master: str) -> dict[str, Any]:
     started = time.perf_counter()
     build_features(feeds)
     figures["single_build_s"] = time.perf_counter() - started
+    # Process peak so far (validated extract + single-machine build), before the JVM starts.
+    figures["single_peak_rss_gib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     started = time.perf_counter()
     spark = spark_session(master, settings=SETTINGS, app_name="bench-spark")
     spark.range(1).count()
@@ -53,6 +57,8 @@ def measure(extract: Path, master: str) -> dict[str, Any]:
     figures["spark_build_s"] = time.perf_counter() - started
     figures["spark_over_single"] = figures["spark_build_s"] / figures["single_build_s"]
     figures["master"] = master
+    figures["spark_settings"] = SETTINGS
+    figures["load_average"] = os.getloadavg()
     spark.stop()
     return figures
 
