@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import tempfile
 import time
@@ -56,6 +57,7 @@ def measure(extract: Path, master: str) -> dict[str, Any]:
     started = time.perf_counter()
     build_features(feeds)
     figures["single_build_s"] = time.perf_counter() - started
+    # Process peak so far (validated extract + single-machine build), before the JVM starts.
     figures["single_peak_gib"] = peak_gib()
     started = time.perf_counter()
     spark = spark_session(master, settings=SETTINGS, app_name="bench-spark")
@@ -68,6 +70,8 @@ def measure(extract: Path, master: str) -> dict[str, Any]:
     figures["master"] = master
     figures["spark_peak_gib"] = peak_gib(spark.sparkContext._jvm.java.lang.ProcessHandle
                                          .current().pid())
+    figures["spark_settings"] = SETTINGS
+    figures["load_average"] = os.getloadavg()
     spark.stop()
     return figures
 
