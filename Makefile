@@ -56,13 +56,16 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # --compile-bytecode, as pip does by default: without it every command compiles the
-# libraries it imports, each run again when PYTHONDONTWRITEBYTECODE is set (seconds).
+# libraries it imports, each run again when PYTHONDONTWRITEBYTECODE is set (seconds);
+# the project's own packages are compiled too (`safeguard --help`: 0.13 s with, 0.65 s
+# without, measured by bench/bench_cli.py).
 $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 	@command -v java >/dev/null 2>&1 || echo "Java 17 is not on PATH: the spark extra installs, \
 	  but --engine spark and tests/spark need it (apt-get install openjdk-17-jre-headless)"
 	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
 	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -c constraints.txt \
 	  -e ".[dev,spark]"
+	$(BIN)/python -m compileall -q data_contracts pipelines model api
 	touch $(STAMP)
 
 install: $(STAMP)
