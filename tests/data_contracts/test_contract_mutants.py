@@ -1,0 +1,1 @@
+"""Tests that kill mutmut's surviving mutants (see MUTATION.md)."""
