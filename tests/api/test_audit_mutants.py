@@ -17,16 +17,19 @@ from sqlalchemy import select
 from api.audit import (
     GENESIS_HASH,
     AuditEvent,
+    VerifyResult,
     canonical_json,
+    commit_with_audit,
     compute_entry_hash,
     operator_event,
     request_hash,
     store_with_audit,
+    verify_chain,
 )
 from api.roles import ADMIN
 from api.store import Store, init_db
-from api.store.models import AuditEntry
-from tests.api.tampering import make_anchor
+from api.store.models import REFERRAL_PERSON_TABLE, AuditEntry
+from tests.api.tampering import make_anchor, read_rows, replace_rows
 
 
 def test_canonical_json_sorts_keys_drops_spaces_keeps_unicode_and_prints_other_values() -> None:
@@ -104,3 +107,65 @@ def test_plain_inserts_are_signed_and_checkpointed_when_they_pass_a_multiple(
     # Appends on a database file are serialised through a lock file beside it.
     assert (tmp_path / "chain.db.audit-lock").exists()
 
+
+
+def _chain(folder: Path, length: int) -> Store:
+    url = f"sqlite:///{folder / 'walk.db'}"
+    init_db(url)
+    store = Store(url)
+    with store.session() as session:
+        for n in range(1, length + 1):
+            commit_with_audit(session, [_event(n)])
+    return store
+
+
+def test_the_chain_is_walked_in_sequence_order_whatever_order_its_rows_are_stored_in(
+    tmp_path: Path,
+) -> None:
+    store = _chain(tmp_path, 5)
+    rows = read_rows(store)
+    replace_rows(store, rows[::-1])  # a restore that wrote the rows last first
+    with store.session() as session:
+        result = verify_chain(session, batch_size=2)
+    store.dispose()
+    assert result == VerifyResult(True, 5, None, "5 entries, chain intact", rows[-1]["entry_hash"])
+
+
+def test_an_entry_check_runs_on_each_linked_entry_and_its_answer_breaks_the_chain(
+    tmp_path: Path,
+) -> None:
+    store = _chain(tmp_path, 5)
+    seen: list[int] = []
+
+    def unsigned_third(entry: AuditEntry) -> str:
+        seen.append(entry.seq)
+        return "entry 3 is not signed" if entry.seq == 3 else ""
+
+    with store.session() as session:
+        result = verify_chain(session, entry_check=unsigned_third)
+    rows = read_rows(store)
+    store.dispose()
+    assert seen == [1, 2, 3]
+    assert result == VerifyResult(False, 2, 3, "entry 3 is not signed", rows[1]["entry_hash"])
+
+
+def test_a_session_commit_writes_its_inserts_with_its_entries_and_checkpoints_them(
+    tmp_path: Path,
+) -> None:
+    anchor = make_anchor(tmp_path, every=2)
+    url = f"sqlite:///{tmp_path / 'session.db'}"
+    init_db(url)
+    store = Store(url, audit_anchor=anchor)
+    people = [{"referral_id": "R-1", "person_id": p, "role": "subject"} for p in ("P-1", "P-2")]
+    with store.session() as session:
+        (first,) = commit_with_audit(session, [_event(1)], inserts={REFERRAL_PERSON_TABLE: people})
+        assert anchor.read_checkpoints() == []
+        (second,) = commit_with_audit(session, [_event(2)])
+    with store.engine.connect() as connection:
+        stored = connection.execute(
+            select(REFERRAL_PERSON_TABLE.c.person_id).order_by(REFERRAL_PERSON_TABLE.c.id)).all()
+    store.dispose()
+    assert [row.person_id for row in stored] == ["P-1", "P-2"]
+    assert [(c.seq, c.entry_hash) for c in anchor.read_checkpoints()] == [
+        (2, second["entry_hash"])]
+    assert second["prev_hash"] == first["entry_hash"]
