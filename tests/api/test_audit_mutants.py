@@ -9,9 +9,11 @@ from __future__ import annotations
 import getpass
 import hashlib
 import json
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from api.audit import (
@@ -64,6 +66,20 @@ def test_an_entry_hash_covers_its_fields_as_canonical_json_then_the_previous_has
     # PostgreSQL hands the time back aware, SQLite naive: the same instant, the same hash.
     aware = datetime(2024, 5, 1, 14, 30, tzinfo=timezone(timedelta(hours=2)))
     assert compute_entry_hash(_stored_entry(aware)) == expected
+
+
+def test_an_entry_hash_does_not_depend_on_the_servers_time_zone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    aware = _stored_entry(datetime(2024, 5, 1, 14, 30, tzinfo=timezone(timedelta(hours=2))))
+    naive = _stored_entry(datetime(2024, 5, 1, 12, 30))
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        assert compute_entry_hash(aware) == compute_entry_hash(naive)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
 
 
 def test_an_operator_event_names_the_system_user_as_admin_and_hashes_its_description() -> None:
