@@ -1,1 +1,0 @@
-"""Tests that kill mutmut's surviving mutants (see MUTATION.md)."""
