@@ -54,8 +54,8 @@ def test_the_memory_of_verified_keys_is_emptied_when_it_reaches_its_limit(
     assert hasher.verify_cached("d", stored_hash=stored["d"]) is True
 
 
-def test_a_refusal_runs_pbkdf2_against_no_key() -> None:
-    hasher = KeyHasher(PEPPER)
+def _counting_hashes(hasher: KeyHasher) -> list[tuple[str, str]]:
+    """The (secret, salt) of every PBKDF2 run ``hasher`` makes from now on."""
     calls: list[tuple[str, str]] = []
     real_hash = hasher.hash
 
@@ -64,8 +64,24 @@ def test_a_refusal_runs_pbkdf2_against_no_key() -> None:
         return real_hash(secret, salt)
 
     hasher.hash = counted  # type: ignore[method-assign]
+    return calls
+
+
+def test_a_refusal_runs_pbkdf2_against_no_key() -> None:
+    hasher = KeyHasher(PEPPER)
+    calls = _counting_hashes(hasher)
     assert hasher.refuse("guess") is False
     assert calls == [("guess", "00" * 16)]
+
+
+def test_only_a_key_verified_before_skips_the_pbkdf2_run() -> None:
+    hasher, salt = KeyHasher(PEPPER), "12" * 16
+    stored = hasher.hash("right", salt)
+    calls = _counting_hashes(hasher)
+    assert hasher.verify("right", salt=salt, stored_hash=stored)
+    assert hasher.verify("right", salt=salt, stored_hash=stored)
+    assert not hasher.verify("wrong", salt=salt, stored_hash=stored)
+    assert calls == [("right", salt), ("wrong", salt)]
 
 
 @pytest.mark.parametrize(
