@@ -12,11 +12,15 @@ import re
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from api import auth
+from api.app import create_app
 from api.auth import KeyHasher, Principal, authenticate_key, issue_key, split_key
+from api.auth_limits import TOO_MANY_FAILURES
 from api.store import Store, init_db, repository
-from tests.api.conftest import ApiEnv
+from tests.api.conftest import ApiEnv, issue_keys, make_settings
+from tests.api.fakes import FakeScorer
 
 PEPPER = "a test pepper"
 
@@ -168,3 +172,17 @@ def test_a_role_refused_is_told_its_role_and_the_roles_allowed(api: ApiEnv) -> N
     assert response.status_code == 403
     assert response.json()["detail"] == (
         "role 'triage' may not do this; allowed: governance, admin")
+
+
+def test_a_locked_out_key_is_told_why_and_when_to_try_again(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'locked.db'}"
+    init_db(url)
+    settings = make_settings(url, auth_failures_per_key=1, auth_lockout_seconds=60.0)
+    keys, _ = issue_keys(settings)
+    wrong = {"Authorization": f"Bearer {keys['triage'].split('.')[0]}.wrong"}
+    with TestClient(create_app(settings, FakeScorer())) as client:
+        assert client.get("/v1/model", headers=wrong).status_code == 401
+        refused = client.get("/v1/model", headers=wrong)
+    assert refused.status_code == 429
+    assert refused.json()["detail"] == TOO_MANY_FAILURES
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
