@@ -184,6 +184,12 @@ def test_governance_reads_the_card_and_fairness_report_and_approves_a_version(
     model_page.expected_status(400)
     check_page(page, "decide-error")
     page.get_by_label("Reason for your decision").fill("Agreed at the board of 4 December")
+    # A threshold the small test extract's model misses by chance (which one depends on
+    # the draw) is waived on the same form, each with its own reason.
+    waivers = page.locator('textarea[name^="waiver-"]')
+    missed = waivers.count()
+    for index in range(missed):
+        waivers.nth(index).fill("Waived for the test: a 3,000-referral extract")
     with page.expect_navigation():
         page.get_by_role("button", name="Continue").click()
     assert "Check your answers" in page.locator("h1").inner_text()
@@ -192,4 +198,9 @@ def test_governance_reads_the_card_and_fairness_report_and_approves_a_version(
     approval.confirm()
     assert "Your decision was recorded" in page.inner_text("main")
     assert approval.task_status("Approval recorded") == "Approved"
-    assert approval.task_status("Acceptance thresholds met") == "Met"
+    if missed:
+        assert approval.task_status("Acceptance thresholds met").endswith("not met")
+        assert approval.task_status("Waivers recorded") == "Waived"
+    else:
+        assert approval.task_status("Acceptance thresholds met") == "Met"
+        assert approval.task_status("Waivers recorded") == "Not needed"
