@@ -24,46 +24,16 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+from measure import Run, baseline_command, measure
 
 SAFEGUARD = Path(sys.executable).with_name("safeguard")
-KIB_PER_GIB = 1024 * 1024
 TARGET_SECONDS = 8.0
 TARGET_PEAK_GIB = 1.5
-
-
-@dataclass(frozen=True)
-class Run:
-    wall: float
-    cpu: float
-    peak_gib: float
-
-
-def run(command: list[str], env: dict[str, str]) -> Run:
-    """One command in its own process: wall, CPU (user + system) and peak RSS."""
-    started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               env=env)
-    assert process.stderr is not None
-    errors = process.stderr.read()
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"failed: {' '.join(command)}\n{errors.decode(errors='replace')}")
-    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / KIB_PER_GIB)
-
-
-def baseline_command(code: Path, args: list[str]) -> list[str]:
-    """``safeguard`` with the project code of another version."""
-    start = f"import sys; sys.path.insert(0, {str(code)!r}); from api.cli import main; main()"
-    return [sys.executable, "-c", start, *args]
 
 
 def _load() -> str:
@@ -102,10 +72,10 @@ def main() -> None:
         for job, job_args in jobs.items():
             ours, theirs, ratios = [], [], []
             for _ in range(args.rounds):
-                ours.append(run([str(SAFEGUARD), *job_args, str(folder / f"{job}.parquet")],
+                ours.append(measure([str(SAFEGUARD), *job_args, str(folder / f"{job}.parquet")],
                                 dict(os.environ)))
                 if args.baseline_code is not None:
-                    theirs.append(run(baseline_command(
+                    theirs.append(measure(baseline_command(
                         args.baseline_code, [*job_args, str(folder / f"{job}.base.parquet")]),
                         base_env))
                     ratios.append((ours[-1].wall / theirs[-1].wall,

@@ -16,20 +16,17 @@ Run: ``.venv/bin/python bench/bench_synth.py [--referrals N] [--format csv|parqu
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
+from measure import baseline_command, measure
 from results import Figure, add_json_argument, write_figures
 from sklearn.metrics import roc_auc_score
 
 DEFAULT_REFERRALS = 100_000
 EVENTS_PER_REFERRAL = 45  # about what the generator writes
-KIB_PER_GIB = 1024 * 1024
 SAFEGUARD = Path(sys.executable).with_name("safeguard")
 REFERENCE = """
 import sys
@@ -42,22 +39,6 @@ table = pa.table({"person": person[order], "day": day[order],
                   "type": rng.integers(0, 40, n)[order], "value": rng.random(n)[order]})
 csv.write_csv(table, sys.argv[2])
 """
-
-
-def timed(command: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (GiB) of one command run in its own process."""
-    started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(process.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"failed: {' '.join(command)}")
-    return time.perf_counter() - started, usage.ru_maxrss / KIB_PER_GIB
-
-
-def baseline_command(code: Path, args: list[str]) -> list[str]:
-    """``safeguard`` with the project code of another version."""
-    start = f"import sys; sys.path.insert(0, {str(code)!r}); from api.cli import main; main()"
-    return [sys.executable, "-c", start, *args]
 
 
 def main() -> None:
@@ -82,15 +63,18 @@ def main() -> None:
         print(f"referrals {args.referrals:,} ({args.format}, seed {args.seed}, "
               f"disparities {args.disparities})")
         for round_number in range(1, args.rounds + 1):
-            reference_wall, reference_peak = timed(reference)
-            wall, peak = timed(synth)
+            reference_run = measure(reference)
+            reference_wall, reference_peak = reference_run.wall, reference_run.peak_gib
+            synth_run = measure(synth)
+            wall, peak = synth_run.wall, synth_run.peak_gib
             rounds.append((wall, peak, reference_wall, reference_peak))
             print(f"round {round_number}: synth {wall:.1f} s, peak RSS {peak:.2f} GiB; "
                   f"reference {reference_wall:.1f} s; ratio {wall / reference_wall:.2f}")
             if args.baseline_code is not None:
                 base_out = Path(tmp) / "baseline"
                 command = baseline_command(args.baseline_code, [*common, "--out", str(base_out)])
-                base_wall, base_peak = timed(command)
+                base_run = measure(command)
+                base_wall, base_peak = base_run.wall, base_run.peak_gib
                 print(f"         baseline {base_wall:.1f} s, peak RSS {base_peak:.2f} GiB; "
                       f"synth / baseline {wall / base_wall:.2f}")
         truth = pq.read_table(Path(tmp) / "extract.truth.parquet").to_pandas()
