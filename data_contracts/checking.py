@@ -59,9 +59,7 @@ def _spec_columns(feed: str, raw: pd.DataFrame, source: str) -> tuple[pd.DataFra
     if required_absent:
         raise FeedRejected(source, f"required column '{required_absent[0]}' missing")
     frame = raw.reindex(columns=list(FEED_COLUMNS[feed]))
-    for column in absent:
-        frame[column] = pd.Series(pd.NA, index=raw.index, dtype=STRING_DTYPE)
-    return frame, absent
+    return frame.astype(dict.fromkeys(absent, STRING_DTYPE)), absent
 
 
 def parse_feed(feed: str, source: str, raw: pd.DataFrame, schema: pa.DataFrameSchema) -> ParsedFeed:
@@ -77,7 +75,7 @@ def parse_feed(feed: str, source: str, raw: pd.DataFrame, schema: pa.DataFrameSc
     for name, column in schema.columns.items():
         cells = spec[name]
         if not column.nullable:
-            failures.append((f"{name}: missing", cells.isna().to_numpy(dtype=bool)))
+            failures.append((f"{name}: missing", cells.isna().to_numpy()))
         dtype = str(column.dtype)
         if dtype in _PARSERS:
             parser, reason = _PARSERS[dtype]
@@ -89,18 +87,13 @@ def parse_feed(feed: str, source: str, raw: pd.DataFrame, schema: pa.DataFrameSc
     ignored = [str(c) for c in raw.columns if c not in FEED_COLUMNS[feed]]
     if ignored:
         logger.warning("%s: columns not in the specification ignored: %s", source, ignored)
-    return ParsedFeed(
-        feed, source, raw, pd.DataFrame(typed, index=raw.index), failures, ignored, absent
-    )
+    return ParsedFeed(feed, source, raw, pd.DataFrame(typed), failures, ignored, absent)
 
 
 def _check_output(check: pa.Check, target: pd.Series | pd.DataFrame) -> np.ndarray:
     """Per-row pass mask of one check; rows the check skipped (missing cells) pass."""
-    output = check(target).check_output
-    if isinstance(output, pd.DataFrame):
-        output = output.all(axis=1)
-    aligned = output.reindex(target.index, fill_value=True)
-    return aligned.fillna(True).to_numpy(dtype=bool)
+    output = check(target).check_output  # a Series: every check here gives one per row
+    return output.reindex(target.index, fill_value=True).to_numpy(dtype=bool)
 
 
 def run_checks(schema: pa.DataFrameSchema, typed: pd.DataFrame) -> list[Failure]:
@@ -115,7 +108,7 @@ def run_checks(schema: pa.DataFrameSchema, typed: pd.DataFrame) -> list[Failure]
 
 
 def reasons_for(failures: list[Failure], n_rows: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices of bad rows and, for each, its reasons joined by ``"; "`` in rule order."""
+    """Mask of bad rows and, for each bad row, its reasons joined by ``"; "`` in rule order."""
     bad = np.zeros(n_rows, dtype=bool)
     for _, mask in failures:
         bad |= mask
@@ -126,7 +119,7 @@ def reasons_for(failures: list[Failure], n_rows: int) -> tuple[np.ndarray, np.nd
         if hit.any():
             current = reasons[hit]
             reasons[hit] = np.where(current == "", reason, current + "; " + reason)
-    return rows, reasons
+    return bad, reasons
 
 
 def _rows(frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
@@ -145,15 +138,13 @@ def check_feed(parsed: ParsedFeed, schema: pa.DataFrameSchema) -> tuple[pd.DataF
     order = {name: i for i, name in enumerate(schema.columns)}
     failures = sorted(
         parsed.failures + run_checks(schema, parsed.typed),
-        key=lambda failure: order.get(failure[0].split(":", 1)[0], len(order)),
+        key=lambda failure: order[failure[0].partition(":")[0]],  # each names its column
     )
-    rows, reasons = reasons_for(failures, len(parsed.typed))
-    keep = np.ones(len(parsed.typed), dtype=bool)
-    keep[rows] = False
-    accepted = _rows(parsed.typed, keep)
+    bad, reasons = reasons_for(failures, len(parsed.typed))
+    accepted = _rows(parsed.typed, ~bad)
     for name, column in schema.columns.items():
         if str(column.dtype) == "int64":
             accepted[name] = accepted[name].astype("int64")
-    quarantine = _rows(parsed.raw, ~keep)  # the rows of `reasons`, in order
+    quarantine = _rows(parsed.raw, bad)  # the rows of `reasons`, in order
     quarantine["reason"] = pd.Series(reasons, dtype=STRING_DTYPE)
     return accepted, quarantine

@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 
 from data_contracts.csv_output import write_csv
 from data_contracts.errors import FeedRejected
-from data_contracts.reading import read_table
+from data_contracts.reading import STRING_DTYPE, read_table
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ def load_key(key_file: Path | None = None) -> bytes:
         except OSError as exc:
             raise PseudonymisationError(f"cannot read key file {key_file}") from exc
     elif os.environ.get(KEY_ENV_VAR):
-        key = os.environ[KEY_ENV_VAR].strip().encode("utf-8")
+        key = os.environ[KEY_ENV_VAR].strip().encode()  # UTF-8
     else:
         raise PseudonymisationError(f"no key: give --key-file or set {KEY_ENV_VAR}")
     if len(key) < MIN_KEY_BYTES:
@@ -66,7 +66,7 @@ def load_key(key_file: Path | None = None) -> bytes:
 
 def token(value: str, key: bytes) -> str:
     """The pseudonymous token of one value."""
-    return hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()
+    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()  # UTF-8
 
 
 def pseudonymise_series(values: pd.Series, key: bytes) -> pd.Series:
@@ -74,11 +74,11 @@ def pseudonymise_series(values: pd.Series, key: bytes) -> pd.Series:
 
     Each distinct value is hashed once, so a million rows of a few thousand persons is quick.
     """
-    text = values.astype("string[pyarrow]")
-    text = text.mask(text == "", None)
-    codes, uniques = pd.factorize(text, use_na_sentinel=True)
-    tokens = pd.array([token(str(v), key) for v in uniques] + [pd.NA], dtype="string[pyarrow]")
-    return pd.Series(tokens.take(codes), index=values.index, dtype="string[pyarrow]")
+    text = values.astype(STRING_DTYPE)
+    text = text.mask(text == "")  # missing
+    codes, uniques = pd.factorize(text)  # code -1 for a missing cell
+    tokens = pd.array([token(str(v), key) for v in uniques] + [pd.NA])  # -1 takes the last
+    return pd.Series(tokens.take(codes), index=values.index, dtype=STRING_DTYPE)
 
 
 def _check_path(path: Path, role: str) -> None:
@@ -110,8 +110,8 @@ def pseudonymise_file(
     missing = [c for c in columns if c not in table.column_names]
     if missing:
         raise PseudonymisationError(f"{input_path.name}: column '{missing[0]}' not found")
-    text = pd.StringDtype("pyarrow")
-    frame = table.to_pandas(types_mapper={pa.string(): text, pa.large_string(): text}.get)
+    text = {pa.string(): STRING_DTYPE, pa.large_string(): STRING_DTYPE}
+    frame = table.to_pandas(types_mapper=text.get)
     for column in columns:
         frame[column] = pseudonymise_series(frame[column], key)
     output_path.parent.mkdir(parents=True, exist_ok=True)

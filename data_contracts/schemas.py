@@ -65,13 +65,13 @@ def _enum(values: tuple[str, ...], error: str = rules.NOT_IN_VOCABULARY) -> pa.C
     return pa.Column(STRING, pa.Check.isin(list(values), error=error))
 
 
-def _date(extract_date: dt.date | None, *, nullable: bool = False) -> pa.Column:
+def _date(extract_date: dt.date | None) -> pa.Column:
     earliest = pd.Timestamp(rules.EARLIEST_DATE)
     checks = [pa.Check.ge(earliest, error=rules.BEFORE_EARLIEST_DATE)]
     if extract_date is not None:
         latest = pd.Timestamp(extract_date)
         checks.append(pa.Check.le(latest, error=rules.AFTER_EXTRACT_DATE))
-    return pa.Column(DATE, checks, nullable=nullable)
+    return pa.Column(DATE, checks)
 
 
 def _duplicate_referral(frame: pd.DataFrame) -> pd.Series:

@@ -224,3 +224,11 @@ def test_tokens_keep_the_rows_index_so_they_land_on_their_own_rows() -> None:
     frame = pd.DataFrame({"person_id": ["B2", "A1"]}, index=[20, 10])
     frame["token"] = tokens
     assert frame["token"].tolist() == [token("B2", KEY), token("A1", KEY)]
+
+
+@pytest.mark.parametrize("cells", [["A1", "", "B2", "A1"], ["", None]])
+def test_tokens_are_arrow_text_like_every_feed_column(cells: list[str | None]) -> None:
+    tokens = pseudonymise_series(pd.Series(cells, dtype=object), KEY)
+    assert tokens.dtype == pd.StringDtype("pyarrow")
+    expected = [token(c, KEY) if c else None for c in cells]
+    assert [None if pd.isna(t) else t for t in tokens] == expected

@@ -7,7 +7,11 @@ import datetime as dt
 import pandas as pd
 import pytest
 
+from data_contracts import rules
+from data_contracts.pandera_import import pa
+from data_contracts.schemas import feed_schema
 from data_contracts.validate import validate_frames
+from data_contracts.vocab import EVENT_FEEDS
 from tests.data_contracts import factories as f
 
 EXTRACT = dt.date(2024, 6, 30)
@@ -167,3 +171,56 @@ def test_optional_cells_may_be_empty() -> None:
     assert result.report["feeds"]["referrals"]["quarantined"] == 0
     assert pd.isna(result.feeds["referrals"]["imd_decile"].iloc[-1])
     assert pd.isna(result.feeds["events_police"]["recorded_date"].iloc[0])
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"age_years": "0", "subject_type": "child"},
+        {"age_years": "120", "subject_type": "adult_at_risk"},
+        {"imd_decile": "1"},
+        {"imd_decile": "10"},
+    ],
+)
+def test_the_ends_of_a_referrals_ranges_are_accepted(overrides: dict[str, str]) -> None:
+    assert _reasons("referrals", f.referral_row(referral_id="R9999", **overrides)) == []
+
+
+def test_an_outcome_on_its_referrals_day_is_accepted() -> None:
+    row = {"referral_id": "R0002", "outcome_type": "looked_after", "outcome_date": "2024-03-01"}
+    assert _reasons("outcomes", row) == []  # R0002 was referred on 2024-03-01
+
+
+def test_an_unknown_feed_has_no_schema() -> None:
+    with pytest.raises(KeyError, match="unknown feed 'events_fire'"):
+        feed_schema("events_fire")
+
+
+def test_an_event_feeds_rules_run_once_per_frame_for_all_its_checks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[str] = []
+    read_rows = rules.feed_event_rows
+
+    def counted(agency: str, frame: pd.DataFrame) -> rules.EventRows:
+        calls.append(agency)
+        return read_rows(agency, frame)
+
+    monkeypatch.setattr(rules, "feed_event_rows", counted)
+    frames = f.extract()
+    frames["events_police"].loc[0, "event_type"] = "bogus"
+    result = validate_frames(frames, extract_date=EXTRACT)
+    assert result.report["feeds"]["events_police"]["quarantined"] == 1
+    assert sorted(calls) == sorted(feed.removeprefix("events_") for feed in EVENT_FEEDS)
+
+
+def test_an_event_schema_names_the_row_that_breaks_a_rule_whatever_the_index() -> None:
+    events = validate_frames(f.extract(), extract_date=EXTRACT).feeds["events_police"]
+    events.loc[1, "recorded_date"] = events.loc[1, "event_date"] - pd.Timedelta(days=1)
+    with pytest.raises(pa.errors.SchemaErrors) as caught:
+        feed_schema("events_police", extract_date=EXTRACT).validate(
+            events.set_axis([5, 6, 7]), lazy=True
+        )
+    failures = caught.value.failure_cases
+    assert set(failures["check"]) == {"recorded_date: before event_date"}
+    assert set(failures["index"]) == {6}

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from pathlib import Path
 
 import pandas as pd
+import pytest
+from pandas.api.types import is_integer_dtype
 
+from data_contracts.pandera_import import pa
+from data_contracts.reading import STRING_DTYPE
 from data_contracts.schemas import feed_schema
 from data_contracts.validate import validate_extract, validate_frames
 from data_contracts.vocab import AGENCIES, FEED_COLUMNS, FEEDS
@@ -110,3 +115,57 @@ def test_quarantine_keeps_rows_as_read() -> None:
     row = result.quarantine["referrals"].iloc[0]
     assert row["age_years"] == "nine" and row["imd_decile"] == "3"
     assert row["reason"] == "age_years: not a whole number"
+
+
+def test_an_accepted_frame_is_the_post_condition_of_its_feeds_schema_and_no_other() -> None:
+    result = validate_frames(f.extract(), extract_date=EXTRACT)
+    for feed, frame in result.feeds.items():
+        schema = feed_schema(feed, extract_date=EXTRACT)
+        assert schema.name == feed
+        with pytest.raises(pa.errors.SchemaErrors, match="column_in_schema"):  # strict
+            schema.validate(frame.assign(note="x"), lazy=True)
+        with pytest.raises(pa.errors.SchemaErrors, match="column_ordered"):  # ordered
+            schema.validate(frame[list(reversed(frame.columns))], lazy=True)
+        for column in frame.columns:  # each column's canonical dtype, text included
+            values = frame[column]
+            wrong = values.astype(float) if is_integer_dtype(values) else range(len(frame))
+            with pytest.raises(pa.errors.SchemaErrors, match=f"series '{column}' to have type"):
+                schema.validate(frame.assign(**{column: wrong}), lazy=True)
+
+
+def test_an_absent_optional_column_is_accepted_as_missing_text_or_numbers() -> None:
+    frames = f.extract()
+    frames["referrals"] = frames["referrals"].drop(columns=["household_id", "imd_decile"])
+    result = validate_frames(frames, extract_date=EXTRACT)
+    referrals = result.feeds["referrals"]
+    assert referrals["household_id"].dtype == STRING_DTYPE
+    assert referrals["imd_decile"].dtype == "Int64"
+    assert referrals[["household_id", "imd_decile"]].isna().all().all()
+    feed_schema("referrals", extract_date=EXTRACT).validate(referrals)
+    report = result.report["feeds"]["referrals"]
+    assert report["absent_optional_columns"] == ["household_id", "imd_decile"]
+    assert report["quarantined"] == 0
+
+
+def test_ignored_columns_are_named_in_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    frames = f.extract()
+    frames["events_police"]["source_system"] = "niche"
+    with caplog.at_level(logging.WARNING, logger="data_contracts.checking"):
+        validate_frames(frames, extract_date=EXTRACT)
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
+        "events_police: columns not in the specification ignored: ['source_system']"
+    ]
+
+
+def test_a_quarantine_holds_every_cell_and_its_reason_as_text() -> None:
+    frames = f.extract()
+    frames["referrals"].loc[1, "age_years"] = "nine"
+    frames["events_police"].loc[2, "event_type"] = "bogus"
+    result = validate_frames(frames, extract_date=EXTRACT)
+    for feed in ("referrals", "events_police"):
+        quarantine = result.quarantine[feed]
+        assert len(quarantine) == 1
+        assert (quarantine.dtypes == STRING_DTYPE).all()
+    assert result.quarantine["events_police"]["reason"].tolist() == [
+        "event_type: not in police vocabulary"
+    ]
