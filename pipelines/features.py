@@ -214,9 +214,10 @@ def compute_features(enc: EncodedExtract, *, progress: ProgressCallback | None =
     """The feature matrix (referrals x manifest features), float32, in manifest order."""
     step = progress or _no_progress
     n = enc.n_referrals
-    # Column-major: each feature is one contiguous column, so the table wraps it without a
-    # copy and Arrow converts it for Parquet without a strided gather per column.
-    matrix = np.empty((n, len(FEATURE_NAMES)), dtype=FEATURE_DTYPE, order="F")
+    # Column-major (the transpose of features x referrals): each feature is one contiguous
+    # column, so the table wraps it without a copy and Arrow converts it for Parquet
+    # without a strided gather per column.
+    matrix = np.empty((len(FEATURE_NAMES), n), dtype=FEATURE_DTYPE).T
     step("linking households")
     links = referral_links(enc)
     step("joining and counting agency records")

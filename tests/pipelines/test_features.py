@@ -365,9 +365,9 @@ def test_earlier_referrals_of_household_members_count_and_history_can_be_given()
 
 
 def test_latest_attendance_goes_by_term_date_then_by_the_latest_known() -> None:
-    members = _members([("h1", "p1", "subject"), ("h1", "s1", "sibling"),
-                        ("h1", "s2", "other_child"), ("h1", "s3", "other_child"),
-                        ("h1", "mum", "parent_carer")])
+    members = _members([("h1", "p1", "subject"), ("h1", "s3", "other_child"),
+                        ("h1", "s2", "other_child"), ("h1", "s1", "sibling"),
+                        ("h1", "mum", "parent_carer")])  # s1's two terms come last
     education = [
         _event("p1", "2024-04-01", "2024-04-01", event_type="attendance_rate", value=95.0),
         _event("p1", "2024-04-01", "2024-04-20", event_type="attendance_rate", value=70.0),
@@ -385,3 +385,10 @@ def test_latest_attendance_goes_by_term_date_then_by_the_latest_known() -> None:
     assert table.loc["R1", "children_lowest_latest_attendance_pct"] == 60.0
     assert np.isnan(table.loc["R2", "subject_latest_attendance_pct"])
     assert np.isnan(table.loc["R2", "children_lowest_latest_attendance_pct"])
+
+
+def test_the_first_category_of_each_vocabulary_is_one_hot_encoded_too() -> None:
+    row = _features([referral(presenting_need="abuse_neglect", ethnicity_group="asian")]).loc["R1"]
+    assert (row["presenting_need_abuse_neglect"], row["referral_source_police"],
+            row["sex_female"], row["ethnicity_asian"]) == (1, 1, 1, 1)
+    assert row[[c for c in FEATURE_NAMES if c.startswith(("sex_", "ethnicity_"))]].sum() == 2
