@@ -156,15 +156,15 @@ def _history_block(enc: EncodedExtract, links: Links) -> np.ndarray:
     n = enc.n_referrals
     ref_day = enc.ref_day
     valid = (enc.history_person >= 0) & (enc.history_day != NO_DAY)
-    span = np.int64(1 << 32)
+    span = np.int64(1 << 32)  # pragma: no mutate (any span above the range of days works)
     sorted_keys = np.sort(enc.history_person[valid] * span + enc.history_day[valid])
     subject_key = enc.ref_person * span
-    earlier_end = np.searchsorted(sorted_keys, subject_key + ref_day, side="left")
-    person_start = np.searchsorted(sorted_keys, subject_key, side="left")
+    earlier_end = np.searchsorted(sorted_keys, subject_key + ref_day)
+    person_start = np.searchsorted(sorted_keys, subject_key)
     out = np.full((n, _COLUMNS["history"].stop - _COLUMNS["history"].start), np.nan)
     for col, (_name, days) in enumerate(WINDOWS):
         lower = person_start if days is None else np.maximum(
-            person_start, np.searchsorted(sorted_keys, subject_key + ref_day - days + 1, "left"))
+            person_start, np.searchsorted(sorted_keys, subject_key + ref_day - days + 1))
         out[:, col] = earlier_end - lower
     others = slice(n, None)
     member_key = links.person[others] * span
@@ -193,9 +193,9 @@ def _context_block(enc: EncodedExtract, links: Links) -> np.ndarray:
     ]
     return np.column_stack([
         *per_relation,
-        (enc.ref_household >= 0).astype(np.float64),
+        enc.ref_household >= 0,
         enc.ref_age,
-        enc.ref_adult.astype(np.float64),
+        enc.ref_adult,
         _one_hot(enc.ref_need, len(PRESENTING_NEEDS)),
         _one_hot(enc.ref_source, len(REFERRAL_SOURCES)),
         _one_hot(enc.ref_sex, len(SEXES)),
@@ -205,14 +205,19 @@ def _context_block(enc: EncodedExtract, links: Links) -> np.ndarray:
     ])
 
 
+def _no_progress(_stage: str) -> None:
+    """Progress reported to no one."""
+
+
 def compute_features(enc: EncodedExtract, *, progress: ProgressCallback | None = None
                      ) -> np.ndarray:
     """The feature matrix (referrals x manifest features), float32, in manifest order."""
-    step = progress or (lambda _stage: None)
+    step = progress or _no_progress
     n = enc.n_referrals
-    # Column-major: each feature is one contiguous column, so the table wraps it without a
-    # copy and Arrow converts it for Parquet without a strided gather per column.
-    matrix = np.empty((n, len(FEATURE_NAMES)), dtype=FEATURE_DTYPE, order="F")
+    # Column-major (the transpose of features x referrals): each feature is one contiguous
+    # column, so the table wraps it without a copy and Arrow converts it for Parquet
+    # without a strided gather per column.
+    matrix = np.empty((len(FEATURE_NAMES), n), dtype=FEATURE_DTYPE).T
     step("linking households")
     links = referral_links(enc)
     step("joining and counting agency records")
@@ -245,7 +250,7 @@ def build_features(
     Returns:
         A frame with `AUDIT_COLUMNS` followed by every feature of the manifest, in order.
     """
-    step = progress or (lambda _stage: None)
+    step = progress or _no_progress
     referrals = frames[REFERRALS].reset_index(drop=True)
     step("encoding feeds")
     enc = encode_frames({**frames, REFERRALS: referrals}, history)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import numpy as np
 import pandas as pd
 
 from data_contracts.vocab import LABEL_WINDOW_DAYS
@@ -20,18 +19,16 @@ def build_labels(referrals: pd.DataFrame, outcomes: pd.DataFrame | None,
     (``<NA>``): it must not be trained on as a negative.
     """
     referral_day = to_days(referrals["referral_date"])
-    extract_day = (np.datetime64(extract_date, "D") - np.datetime64("1970-01-01", "D")).astype(
-        np.int64)
+    extract_day = extract_date.toordinal() - dt.date(1970, 1, 1).toordinal()
     complete = referral_day + LABEL_WINDOW_DAYS <= extract_day
-    positive = np.zeros(len(referrals), dtype=bool)
+    labelled: set[str] = set()
     if outcomes is not None and len(outcomes):
         days = pd.Series(referral_day, index=referrals["referral_id"].to_numpy())
         outcome_ref_day = days.reindex(outcomes["referral_id"].to_numpy()).to_numpy()
         delay = to_days(outcomes["outcome_date"]) - outcome_ref_day
         within = (delay >= 0) & (delay <= LABEL_WINDOW_DAYS)
         labelled = set(outcomes["referral_id"].to_numpy()[within])
-        positive = referrals["referral_id"].isin(labelled).to_numpy()
-    label = pd.array(np.where(complete, positive.astype(int), 0), dtype="Int64")
-    label[~complete] = pd.NA
+    positive = referrals["referral_id"].isin(labelled).to_numpy()
     return pd.DataFrame({"referral_id": referrals["referral_id"].to_numpy(),
-                         "follow_up_complete": complete, "label": label})
+                         "follow_up_complete": complete,
+                         "label": pd.Series(positive, dtype="Int64").where(complete)})

@@ -74,12 +74,14 @@ def stable_order(keys: np.ndarray, n_keys: int) -> np.ndarray:
     numpy sorts 16-bit keys by radix (linear time), so keys below 2**32 are ordered by
     their low 16 bits, then, stably, by their high 16 bits: the same order.
     """
-    if n_keys > 1 << 32:
-        return np.argsort(keys, kind="stable")
-    order = np.argsort((keys & 0xFFFF).astype(np.uint16), kind="stable")
+    # no mutate: the fallback is for over 2**32 people, which no extract reaches; a lower
+    # bound (`>=`, `1 >> 32`) only takes it sooner, for the same order, slower.
+    if n_keys > 1 << 32:  # pragma: no mutate
+        return np.argsort(keys, stable=True)
+    order = np.argsort(keys.astype(np.uint16), stable=True)  # the low 16 bits
     if n_keys <= 1 << 16:
         return order
-    return order[np.argsort((keys[order] >> 16).astype(np.uint16), kind="stable")]
+    return order[np.argsort((keys[order] >> 16).astype(np.uint16), stable=True)]
 
 
 def group_items(group_of_item: np.ndarray, n_groups: int) -> Groups:
@@ -98,8 +100,8 @@ def expand(group_of_row: np.ndarray, groups: Groups) -> tuple[np.ndarray, np.nda
 def referral_links(enc: EncodedExtract) -> Links:
     n = enc.n_referrals
     with_household = np.flatnonzero(enc.ref_household >= 0)
-    n_households = 1 + int(max(enc.ref_household.max(initial=-1),
-                               enc.member_household.max(initial=-1)))
+    n_households = 1 + int(np.concatenate([enc.ref_household, enc.member_household]
+                                          ).max(initial=-1))
     valid = enc.member_household >= 0
     member_idx = np.flatnonzero(valid)
     row, item = expand(enc.ref_household[with_household],
@@ -114,21 +116,22 @@ def referral_links(enc: EncodedExtract) -> Links:
     first = np.ones(len(ref), dtype=bool)
     first[1:] = (ref[1:] != ref[:-1]) | (person[1:] != person[:-1])
     return Links(
-        referral=np.concatenate([np.arange(n, dtype=np.int64), ref[first]]),
+        referral=np.concatenate([np.arange(n), ref[first]]),
         person=np.concatenate([enc.ref_person, person[first]]),
-        relation=np.concatenate([np.full(n, SUBJECT, dtype=np.int64),
+        relation=np.concatenate([np.full(n, SUBJECT),
                                  _ROLE_RELATION[role[first]]]),
     )
 
 
 def chunks(links: Links, records: Groups, n: int) -> Iterator[tuple[int, int]]:
     """Consecutive referral ranges, each expanding to at most `CHUNK_ROWS` rows when it can."""
-    rows = np.bincount(links.referral, weights=records.size[links.person], minlength=n)
+    # Every referral has its subject link, so the counts have one entry per referral.
+    rows = np.bincount(links.referral, weights=records.size[links.person])
     before = np.concatenate([[0.0], np.cumsum(rows)])
     lo = 0
     while lo < n:
         fits = int(np.searchsorted(before, before[lo] + CHUNK_ROWS, side="right")) - 1
-        hi = min(max(fits, lo + 1), lo + CHUNK_REFERRALS, n)
+        hi = min(max(fits, lo + 1), lo + CHUNK_REFERRALS)  # fits <= n
         yield lo, hi
         lo = hi
 

@@ -12,9 +12,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from data_contracts.vocab import AGENCIES, EVENT_TYPES
+from pipelines import features as features_module
 from pipelines.case import build_case_features, build_cases_features
-from pipelines.features import AUDIT_COLUMNS, build_features
+from pipelines.features import AUDIT_COLUMNS, build_features, compute_features
 from pipelines.manifest import FEATURE_NAMES, count_feature_name
+from pipelines.manifest_lookup import feature_blocks
 from tests.pipelines.factories import (
     case_payload_for,
     events_frame,
@@ -289,3 +291,104 @@ def test_context_features(subject_type: str, age: int) -> None:
     assert row["subject_is_adult_at_risk"] == (subject_type == "adult_at_risk")
     assert row["presenting_need_exploitation"] == 1 and row["presenting_need_other"] == 0
     assert row["referral_source_anonymous"] == 1
+
+
+def test_the_build_reports_each_stage_as_it_starts() -> None:
+    stages: list[str] = []
+    build_features(random_extract(10, seed=4), progress=stages.append)
+    assert stages == ["encoding feeds", "linking households",
+                      "joining and counting agency records", "history and context"]
+
+
+def test_the_features_are_float32_columns_that_the_table_wraps_without_a_copy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Column-major float32: each feature a contiguous column, shared with the table."""
+    built: list[np.ndarray] = []
+
+    def keep(enc: Any, **kwargs: Any) -> np.ndarray:
+        built.append(compute_features(enc, **kwargs))
+        return built[-1]
+
+    monkeypatch.setattr(features_module, "compute_features", keep)
+    table = build_features(random_extract(20, seed=6))
+    (matrix,) = built
+    assert matrix.dtype == np.float32 and matrix.flags.f_contiguous
+    assert (table[list(FEATURE_NAMES)].dtypes == np.float32).all()
+    assert np.shares_memory(matrix, table[FEATURE_NAMES[-1]].to_numpy())
+
+
+def test_a_manifest_whose_blocks_differ_from_what_the_build_writes_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert features_module._column_blocks() == feature_blocks()
+    widened = {**feature_blocks(), "attendance": slice(499, 502)}
+    monkeypatch.setattr(features_module, "feature_blocks", lambda: widened)
+    with pytest.raises(RuntimeError, match=r"differ from what the feature build writes: "
+                                           r"\{'attendance': \(3, 2\)\}"):
+        features_module._column_blocks()
+
+
+def test_windows_and_previous_referrals_end_the_day_before_the_window_length() -> None:
+    """90 days before the referral is outside the 90-day window; 89 days is inside."""
+    refs = [referral(referral_id="OLD", referral_date="2024-03-03"),
+            referral(referral_id="RECENT", referral_date="2024-03-04"),
+            referral(referral_id="R1", referral_date="2024-06-01")]
+    table = _features(refs, police=[_event("p1", "2024-03-03"), _event("p1", "2024-03-04")])
+    row = table.loc["R1"]
+    assert row[count_feature_name("subject", "police", "domestic_abuse_incident", "90d")] == 1
+    assert row[DA_SUBJECT_EVER] == 2
+    assert row["subject_police_domestic_abuse_incident_days_since_latest"] == 89
+    assert (row["subject_previous_referrals_90d"], row["subject_previous_referrals_365d"],
+            row["subject_previous_referrals_ever"]) == (1, 2, 2)
+    assert row["subject_days_since_previous_referral"] == 89
+    assert np.isnan(table.loc["OLD", "subject_days_since_previous_referral"])
+
+
+def test_earlier_referrals_of_household_members_count_and_history_can_be_given() -> None:
+    members = _members([("h1", "p1", "subject"), ("h1", "s1", "sibling"),
+                        ("h1", "mum", "parent_carer")])
+    refs = [referral(referral_id="S-BEFORE", person_id="s1", referral_date="2023-01-01"),
+            referral(referral_id="MUM", person_id="mum", referral_date="2024-02-01"),
+            referral(referral_id="S-AFTER", person_id="s1", referral_date="2024-07-01"),
+            referral(referral_id="R1", referral_date="2024-06-01")]
+    table = _features(refs, members=members)
+    assert table.loc["R1", "household_previous_referrals_ever"] == 2
+    assert table.loc["R1", "subject_previous_referrals_ever"] == 0
+    assert table.loc["S-AFTER", "subject_previous_referrals_ever"] == 1
+    frames = {"referrals": referrals_frame(refs[-1:]), "household_members": members}
+    history = referrals_frame([*refs[:2], referral(referral_id="P", referral_date="2022-05-01")])
+    given_history = build_features(frames, history=history).set_index("referral_id").loc["R1"]
+    assert given_history["household_previous_referrals_ever"] == 2
+    assert given_history["subject_previous_referrals_ever"] == 1
+    assert given_history["subject_days_since_previous_referral"] == 762
+
+
+def test_latest_attendance_goes_by_term_date_then_by_the_latest_known() -> None:
+    members = _members([("h1", "p1", "subject"), ("h1", "s3", "other_child"),
+                        ("h1", "s2", "other_child"), ("h1", "s1", "sibling"),
+                        ("h1", "mum", "parent_carer")])  # s1's two terms come last
+    education = [
+        _event("p1", "2024-04-01", "2024-04-01", event_type="attendance_rate", value=95.0),
+        _event("p1", "2024-04-01", "2024-04-20", event_type="attendance_rate", value=70.0),
+        _event("p1", "2023-12-20", event_type="attendance_rate", value=50.0),
+        _event("s1", "2024-05-01", event_type="attendance_rate", value=88.0),
+        _event("s1", "2024-01-01", event_type="attendance_rate", value=20.0),
+        _event("s2", "2024-03-01", event_type="attendance_rate", value=60.0),
+        _event("s2", "2024-05-20", "2024-06-20", event_type="attendance_rate", value=10.0),
+        _event("mum", "2024-05-01", event_type="attendance_rate", value=5.0),
+        _event("s3", "2024-05-02", event_type="attendance_rate"),  # no value: not a 0
+    ]
+    table = _features([referral(), referral(referral_id="R2", person_id="p9", household_id=None)],
+                      members=members, education=education)
+    assert table.loc["R1", "subject_latest_attendance_pct"] == 70.0  # corrected on 20 April
+    assert table.loc["R1", "children_lowest_latest_attendance_pct"] == 60.0
+    assert np.isnan(table.loc["R2", "subject_latest_attendance_pct"])
+    assert np.isnan(table.loc["R2", "children_lowest_latest_attendance_pct"])
+
+
+def test_the_first_category_of_each_vocabulary_is_one_hot_encoded_too() -> None:
+    row = _features([referral(presenting_need="abuse_neglect", ethnicity_group="asian")]).loc["R1"]
+    assert (row["presenting_need_abuse_neglect"], row["referral_source_police"],
+            row["sex_female"], row["ethnicity_asian"]) == (1, 1, 1, 1)
+    assert row[[c for c in FEATURE_NAMES if c.startswith(("sex_", "ethnicity_"))]].sum() == 2

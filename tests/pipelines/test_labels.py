@@ -69,3 +69,15 @@ def test_an_empty_outcomes_feed_or_an_outcome_of_an_unknown_referral_labels_noth
     unknown = build_labels(refs, _outcomes([("R-other", "2023-02-01")]), dt.date(2024, 6, 1))
     assert empty["label"].tolist() == [0] and unknown["label"].tolist() == [0]
     assert empty["referral_id"].tolist() == ["R1"]
+
+
+def test_labels_are_nullable_integers_and_an_unfollowed_positive_has_no_label() -> None:
+    refs = referrals_frame([
+        referral(referral_id="DONE", referral_date="2023-01-10"),
+        referral(referral_id="OPEN", referral_date="2024-03-01", person_id="p2"),
+    ])
+    outcomes = _outcomes([("DONE", "2023-03-01"), ("OPEN", "2024-04-01")])
+    labels = build_labels(refs, outcomes, dt.date(2024, 6, 1))
+    assert str(labels["label"].dtype) == "Int64"
+    assert labels["label"].tolist() == [1, pd.NA]
+    assert labels["follow_up_complete"].tolist() == [True, False]

@@ -136,3 +136,28 @@ def test_the_features_do_not_depend_on_how_the_build_is_chunked(
     monkeypatch.setattr(links, "CHUNK_ROWS", rows)
     monkeypatch.setattr(links, "CHUNK_REFERRALS", referrals)
     pd.testing.assert_frame_equal(build_features(frames), whole)
+
+
+@pytest.mark.parametrize("n_keys", [10, 1 << 16, 100_000, 1 << 33])
+def test_stable_order_is_numpys_stable_argsort(n_keys: int) -> None:
+    keys = np.random.default_rng(n_keys % 997).integers(0, min(n_keys, 1 << 20), 20_000)
+    keys = np.concatenate([keys, keys[:5_000]])  # repeated keys: stability shows
+    np.testing.assert_array_equal(links.stable_order(keys, n_keys),
+                                  np.argsort(keys, kind="stable"))
+
+
+def test_chunks_are_the_longest_runs_of_referrals_within_both_limits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Referrals 0-6 expand to 4, 6, 3 + 4, 12, 0, 10 and 1 (link, record) rows."""
+    seven = np.arange(7)
+    chain = links.Links(referral=np.r_[seven, 2], person=np.r_[seven, 7],
+                        relation=np.r_[np.zeros(7, dtype=np.int64), links.CHILDREN])
+    size = np.array([4, 6, 3, 12, 0, 10, 1, 4])
+    records = links.Groups(order=np.arange(size.sum()), start=np.cumsum(size) - size, size=size)
+    monkeypatch.setattr(links, "CHUNK_ROWS", 10)
+    monkeypatch.setattr(links, "CHUNK_REFERRALS", 3)
+    # A chunk may hold exactly CHUNK_ROWS rows; a referral bigger than that is one alone.
+    assert list(links.chunks(chain, records, 7)) == [(0, 2), (2, 3), (3, 4), (4, 6), (6, 7)]
+    monkeypatch.setattr(links, "CHUNK_ROWS", 10**6)
+    assert list(links.chunks(chain, records, 7)) == [(0, 3), (3, 6), (6, 7)]
