@@ -78,7 +78,7 @@ class TreeContributions:
     def __init__(self, classifier: HistGradientBoostingClassifier, reference: np.ndarray
                  ) -> None:
         self.classifier = classifier
-        self.reference = np.asarray(reference, dtype=np.float64).reshape(1, -1)
+        self.reference = np.atleast_2d(reference)
         self._tree = ReferenceShap(classifier, self.reference)
         self._base = float(self.log_odds(self.reference)[0])
 
@@ -99,7 +99,6 @@ class TreeContributions:
         # and batch work is already spread over processes. Slices stay in cache.
         with one_openmp_thread():
             return np.concatenate([
-                np.asarray(self.classifier.decision_function(X[s:s + _PREDICT_ROWS]),
-                           dtype=np.float64)
+                self.classifier.decision_function(X[s:s + _PREDICT_ROWS])
                 for s in range(0, len(X), _PREDICT_ROWS)
             ] or [np.empty(0)])

@@ -74,8 +74,6 @@ class CaseExplainer:
         usual = DEFAULT_USUAL_AGENCIES if usual_agencies is None else usual_agencies
         self.usual_agencies = {need: tuple(agencies) for need, agencies in usual.items()}
         self.layout = Layout.of(self.feature_names, self.model_features)
-        self.reference = {name: reference[name] for name in self.model_features
-                          if name in reference}
         self.compared_with = REFERENCE_SENTENCES[reference_name]
         self.shap = TreeContributions(classifier,
                                       reference_input(reference, self.model_features))
@@ -124,7 +122,7 @@ class CaseExplainer:
                              top_lowering=self.top_lowering, usual_agencies=self.usual_agencies,
                              compared_with=self.compared_with)
 
-    def explain_columns(self, X: np.ndarray, *, n_jobs: int = 2) -> dict[str, list[Any]]:
+    def explain_columns(self, X: np.ndarray, *, n_jobs: int) -> dict[str, list[Any]]:
         """Explanations of many rows as JSON-encoded columns (see `model.explain_batch`)."""
         from model.explain_batch import explain_columns
 

@@ -175,7 +175,7 @@ class GovernanceSettings(_Frozen):
 
 def default_settings_text() -> str:
     """The shipped default settings file, as text."""
-    return resources.files("model").joinpath("governance.toml").read_text(encoding="utf-8")
+    return resources.files("model").joinpath("governance.toml").read_bytes().decode()
 
 
 def parse_governance(text: str, *, source: str = "governance settings") -> GovernanceSettings:
@@ -200,7 +200,7 @@ def load_governance(path: Path | None = None) -> tuple[GovernanceSettings, str]:
         text = default_settings_text()
         return parse_governance(text, source="model/governance.toml"), text
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes().decode()
     except OSError as exc:
         raise GovernanceError(f"{path}: cannot read governance settings: {exc}") from exc
     return parse_governance(text, source=str(path)), text

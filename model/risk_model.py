@@ -51,9 +51,11 @@ class Calibrator:
     def fit(cls, method: CalibrationMethod, raw: np.ndarray, y: np.ndarray) -> Calibrator:
         """Fit an isotonic or sigmoid (Platt) calibrator on held-out log-odds and labels."""
         if method == "isotonic":
-            iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw, y)
+            # 0/1 labels keep the fit in [0, 1]; `transform` interpolates, clipping at the ends.
+            iso = IsotonicRegression().fit(raw, y)
             return cls(method, {"x": iso.X_thresholds_.tolist(), "y": iso.y_thresholds_.tolist()})
-        platt = LogisticRegression(C=1e6).fit(raw.reshape(-1, 1), y)
+        unpenalised = LogisticRegression(C=1e6)  # pragma: no mutate (any large C: the same fit)
+        platt = unpenalised.fit(raw[:, np.newaxis], y)
         return cls(method, {"a": [float(platt.coef_[0, 0])], "b": [float(platt.intercept_[0])]})
 
     def transform(self, raw: np.ndarray) -> np.ndarray:
@@ -114,10 +116,10 @@ class RiskModel:
         request must not fight the server's own threads.
         """
         X = classifier_input(model_matrix, self.feature_names)
-        if len(X) > SINGLE_THREAD_ROWS:
-            return np.asarray(self.classifier.decision_function(X), np.float64)
+        if len(X) > SINGLE_THREAD_ROWS:  # pragma: no mutate (the thread count: speed only)
+            return self.classifier.decision_function(X)
         with one_openmp_thread():
-            return np.asarray(self.classifier.decision_function(X), np.float64)
+            return self.classifier.decision_function(X)
 
     def score_of(self, probability: np.ndarray) -> np.ndarray:
         """Score 1 to 20: the ventile of the probability among the training referrals."""
@@ -151,20 +153,22 @@ class RiskModel:
             "governance_toml": self.governance_text,
             "metadata": self.metadata,
         }
-        model_path.write_text(json.dumps(document, indent=1, sort_keys=True), encoding="utf-8")
+        # ASCII JSON (json.dumps escapes the rest), laid out for a reader.
+        text = json.dumps(document, indent=1, sort_keys=True)  # pragma: no mutate (layout)
+        model_path.write_text(text)
         return [classifier_path, model_path]
 
     @classmethod
     def load(cls, directory: Path) -> RiskModel:
         """Read a model written by `save`; refuses any untrusted type in the classifier."""
         classifier = sio.load(directory / CLASSIFIER_FILE, trusted=TRUSTED_TYPES)
-        document = json.loads((directory / MODEL_FILE).read_text(encoding="utf-8"))
+        document = json.loads((directory / MODEL_FILE).read_bytes())
         calibrator = document["calibrator"]
         return cls(
             classifier=classifier,
             feature_names=tuple(document["feature_names"]),
             calibrator=Calibrator(calibrator["method"], calibrator["params"]),
-            ventile_edges=np.asarray(document["ventile_edges"], dtype=np.float64),
+            ventile_edges=np.asarray(document["ventile_edges"]),
             governance=parse_governance(document["governance_toml"], source=str(directory)),
             governance_text=document["governance_toml"],
             metadata=document["metadata"],
@@ -185,10 +189,8 @@ def classifier_input(model_matrix: np.ndarray, feature_names: tuple[str, ...]) -
     One dtype everywhere matters: SHAP and the classifier then route a value lying on a
     split threshold the same way, and contributions add up exactly.
     """
-    X = np.array(model_matrix, dtype=np.float32, copy=True)
+    X = np.array(model_matrix, dtype=np.float32)  # a copy, which the next lines change
     columns = _no_record_columns(tuple(feature_names))
-    if not len(columns):
-        return X
     part = X[:, columns]
     X[:, columns] = np.where(np.isnan(part), NO_RECORD_DAYS, part)
     return X
@@ -202,7 +204,7 @@ def _threadpools() -> ThreadpoolController:
 
 def one_openmp_thread() -> Any:
     """A context in which scikit-learn's OpenMP code runs on one thread."""
-    return _threadpools().limit(limits=1, user_api="openmp")
+    return _threadpools().limit(limits=1, user_api="openmp")  # pragma: no mutate (speed only)
 
 
 def ventile_edges(training_probability: np.ndarray) -> np.ndarray:

@@ -51,18 +51,18 @@ def family_groups(referrals: pd.DataFrame, members: pd.DataFrame | None) -> np.n
     if members is not None and len(members):
         person_keys.append(members["person_id"].astype("string"))
         house_keys.append(members["household_id"].astype("string"))
-    persons = pd.concat(person_keys, ignore_index=True)
-    houses = pd.concat(house_keys, ignore_index=True)
-    person_code, person_index = pd.factorize(persons)
-    house_code, _ = pd.factorize(houses)  # missing household -> -1
+    # Only the keys' values matter: they are numbered, whatever their index.
+    person_code, person_index = pd.factorize(pd.concat(person_keys))
+    house_code, house_index = pd.factorize(pd.concat(house_keys))  # missing household -> -1
     n_persons = len(person_index)
-    n_nodes = n_persons + int(house_code.max(initial=-1)) + 1
+    n_nodes = n_persons + len(house_index)
     linked = house_code >= 0
     graph = coo_matrix(
         (np.ones(int(linked.sum())), (person_code[linked], n_persons + house_code[linked])),
         shape=(n_nodes, n_nodes),
     )
-    _, labels = connected_components(graph, directed=False)
+    # Weakly connected (the default): the direction of a person-household edge is ignored.
+    _, labels = connected_components(graph)
     return labels[person_code[: len(referrals)]]
 
 

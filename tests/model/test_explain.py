@@ -258,3 +258,59 @@ def test_global_importance_ranks_features_and_writes_plots(
     assert [p.name for p in paths][0] == "shap_beeswarm.png"
     assert len(paths) == 3
     assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in paths)
+
+
+def test_by_default_the_five_strongest_raising_and_three_strongest_lowering_factors_show(
+        explainer: CaseExplainer, cases: np.ndarray) -> None:
+    every = explainer_of(explainer.classifier, cases, top_raising=len(NAMES),
+                         top_lowering=len(NAMES))
+    X = cases[:20]
+    more_to_show = 0
+    for shown, full in zip(explainer.explain(X), every.explain(X), strict=True):
+        raising = [f for f in full.top_factors if f.direction == "raises"]
+        lowering = [f for f in full.top_factors if f.direction == "lowers"]
+        assert shown.top_factors == raising[:5] + lowering[:3]
+        more_to_show += len(raising) > 5 and len(lowering) > 3
+    assert more_to_show >= 5  # cases with more factors of both kinds than are shown
+
+
+def test_a_classifier_on_some_columns_is_explained_over_those_columns(
+        cases: np.ndarray) -> None:
+    """The explainer's matrix has every column; the classifier reads only some."""
+    model_features = NAMES[len(AGENCIES):]  # not the records-held flags
+    X = cases[:600, [COLUMN[n] for n in model_features]]
+    classifier = train(X, 1.5 * X[:, model_features.index(STRONG)] - 2.0,
+                       names=model_features)
+    explainer = CaseExplainer(classifier, NAMES, model_features=model_features,
+                              reference=reference_values(NAMES, cases[:600]))
+    base, phi = explainer.contributions(cases[:50])
+    assert phi.shape == (50, len(model_features))
+    raw = classifier.decision_function(classifier_input(X[:50], model_features))
+    np.testing.assert_allclose(base + phi.sum(axis=1), raw, rtol=0, atol=1e-6)
+    explanation = explainer.explain(cases[:1])[0]
+    assert explanation.raw_score == pytest.approx(raw[0], abs=1e-12)
+
+
+def test_the_agencies_that_usually_matter_can_be_set(explainer: CaseExplainer,
+                                                     cases: np.ndarray) -> None:
+    ours = explainer_of(explainer.classifier, cases,
+                        usual_agencies={"abuse_neglect": ("housing",)})
+    case = cases[:1].copy()
+    case[0, [COLUMN[f"{a}_records_held"] for a in AGENCIES]] = 0.0
+    case[0, [COLUMN[f"presenting_need_{n}"] for n in PRESENTING_NEEDS]] = 0.0
+    case[0, COLUMN["presenting_need_abuse_neglect"]] = 1.0
+    case[0, COLUMN["subject_is_adult_at_risk"]] = 0.0
+    assert ours.explain(case)[0].warnings == [
+        "No housing records were seen for this child or household; housing information "
+        "usually matters for abuse or neglect referrals."]
+
+
+@pytest.mark.parametrize("shape", [(3, len(NAMES) - 1), (len(NAMES),), (2, len(NAMES), 1)])
+def test_a_matrix_of_the_wrong_shape_is_refused_saying_what_was_expected(
+        explainer: CaseExplainer, shape: tuple[int, ...]) -> None:
+    expected = (f"expected a 2-D matrix with {len(NAMES)} columns, got "
+                f"{shape}".replace("(", r"\(").replace(")", r"\)"))
+    with pytest.raises(ValueError, match=expected):
+        explainer.explain(np.zeros(shape))
+    with pytest.raises(ValueError, match=expected):
+        explainer.contributions(np.zeros(shape))

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from model import governance
 from model.governance import GovernanceError, load_governance, parse_governance
 from pipelines.manifest import FEATURE_NAMES
 
@@ -102,3 +103,21 @@ def test_a_refusal_names_the_file_each_bad_field_and_a_settings_wide_problem(
     with pytest.raises(GovernanceError, match=r"^governance settings: settings: Value error, "
                                               "bands must start at min_score 1"):
         parse_governance(text.replace("min_score = 1\n", "min_score = 2\n", 1))
+
+
+def test_broken_shipped_settings_are_refused_naming_the_shipped_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    shipped = governance.default_settings_text()
+    monkeypatch.setattr(governance, "default_settings_text",
+                        lambda: shipped.replace("min_score = 11", "min_score = 30", 1))
+    with pytest.raises(GovernanceError, match=r"^model/governance\.toml: bands\.1\.min_score: "):
+        load_governance()
+
+
+
+def test_the_fairness_audit_selects_the_named_band_and_every_band_above_it() -> None:
+    _, text = load_governance()
+    assert parse_governance(text).selected_bands() == ("high", "very high")
+    medium = text.replace('selected_from_band = "high"', 'selected_from_band = "medium"')
+    assert parse_governance(medium).selected_bands() == ("medium", "high", "very high")

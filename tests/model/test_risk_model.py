@@ -13,7 +13,8 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from threadpoolctl import threadpool_limits
 
 from model.governance import GovernanceError, load_governance
-from model.risk_model import N_SCORES, Calibrator, RiskModel, ventile_edges
+from model.risk_model import N_SCORES, Calibrator, RiskModel, classifier_input, ventile_edges
+from pipelines.feature_spec import NO_RECORD_DAYS
 from pipelines.manifest import FEATURE_NAMES, model_feature_names
 
 # Calibrators far from the identity: a model that skipped them would rate differently.
@@ -184,3 +185,26 @@ def test_a_rating_carries_the_model_band_and_the_escalated_band_with_its_rule(
     assert [rule.name for rule in ratings.escalations[0]] == ["recent_dash_high_risk"]
     assert (ratings.band >= ratings.model_band).all()
     assert len(ratings.escalations) == len(flagged)
+
+
+def test_the_classifier_reads_an_empty_constrained_days_since_as_no_record_in_a_copy() -> None:
+    names = ("subject_police_dash_high_risk_days_since_latest",  # constrained: no record
+             "subject_health_ae_attendance_days_since_latest",  # left empty
+             "subject_police_domestic_abuse_incident_90d")
+    given = np.array([[np.nan, np.nan, 2.0], [12.0, 40.0, np.nan]], dtype=np.float32)
+    kept = given.copy()
+    X = classifier_input(given, names)
+    np.testing.assert_array_equal(X, [[NO_RECORD_DAYS, np.nan, 2.0], [12.0, 40.0, np.nan]])
+    assert X.dtype == np.float32
+    np.testing.assert_array_equal(given, kept)  # the caller's rows are left as they were
+    counts = given[:, 2:]
+    assert classifier_input(counts, names[2:]) is not counts
+
+
+def test_probabilities_are_the_same_for_single_and_double_precision_log_odds() -> None:
+    raw = np.array([-1.234567, 0.1, 3.3])
+    for calibrator in CALIBRATORS.values():
+        single = calibrator.transform(raw.astype(np.float32))
+        np.testing.assert_array_equal(single, calibrator.transform(
+            raw.astype(np.float32).astype(np.float64)))
+        assert single.dtype == np.float64
