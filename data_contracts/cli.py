@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, Final, NoReturn
 
 import typer
 from typer.core import TyperGroup, TyperOption
@@ -40,6 +41,20 @@ MaxFeedBytes = Annotated[
                       "(default $SAFEGUARD_MAX_FEED_BYTES, else 1 GiB)."),
 ]
 Columns = Annotated[str, typer.Option("--columns", help="Comma-separated columns to pseudonymise.")]
+# Test tools of the dev extra that libraries import whenever they are installed:
+# scikit-learn's test helpers (imported by skops when it loads a model) import pytest,
+# and pandera's built-in checks import hypothesis for data strategies. No command uses
+# them; they are about 190 modules.
+TEST_TOOLS: Final = ("pytest", "hypothesis")
+
+
+def skip_test_tools() -> None:
+    """In a command's process, make the test tools look not installed to the libraries
+    that would import them; nothing changes under a test run (pytest already imported)."""
+    if any(name in sys.modules for name in TEST_TOOLS):
+        return
+    for name in TEST_TOOLS:
+        sys.modules[name] = None  # type: ignore[assignment]  # the import system's "absent"
 
 
 class QuickHelpGroup(TyperGroup):
@@ -132,6 +147,7 @@ def validate(
     max_feed_bytes: MaxFeedBytes = None,
 ) -> None:
     """Validate an extract: write validation.json and quarantine files, print a summary."""
+    skip_test_tools()
     from rich.console import Console
 
     from data_contracts.errors import FeedRejected

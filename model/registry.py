@@ -5,6 +5,11 @@ never set at import. A registered version's artifact is an MLflow sklearn model
 folder in skops format, plus the calibrator, score ventiles, governance settings
 (`risk_model.json`) and the golden set; its SHA-256 is stored as a version tag and
 checked on every load.
+
+MLflow is imported when a method first needs it. Resolving and loading a version from
+a local SQLite store reads MLflow's tables directly (`model.registry_sqlite`) and
+copies a local artefact folder, so `safeguard score` and the service's start-up do not
+import MLflow; the checks of a loaded version are the same on either route.
 """
 
 from __future__ import annotations
@@ -13,20 +18,23 @@ import hashlib
 import json
 import logging
 import platform
+import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Final
-
-from mlflow.artifacts import download_artifacts
-from mlflow.entities import Metric, Param, RunTag
-from mlflow.exceptions import MlflowException
-from mlflow.tracking import MlflowClient
+from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 from model.golden import GOLDEN_FILE, check_golden_set
+from model.registry_sqlite import SqliteRegistryReader
 from model.risk_model import TRUSTED_TYPES, RiskModel
+
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
 
 logger = logging.getLogger(__name__)
 MODEL_ARTIFACT: Final = "risk_model"
@@ -99,7 +107,16 @@ class ModelRegistry:
         self.tracking_uri = tracking_uri
         self.model_name = model_name
         self.artifact_root = artifact_root
-        self.client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+
+    @cached_property
+    def client(self) -> MlflowClient:
+        """MLflow's client, created (and MLflow imported) when first needed."""
+        from mlflow.tracking import MlflowClient
+
+        return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+
+    def _reader(self) -> SqliteRegistryReader | None:
+        return SqliteRegistryReader.for_store(self.tracking_uri, model_name=self.model_name)
 
     def _experiment_id(self, name: str) -> str:
         found = self.client.get_experiment_by_name(name)
@@ -120,6 +137,8 @@ class ModelRegistry:
     def log_run(self, run_id: str, *, params: dict[str, Any], metrics: dict[str, float],
                 tags: dict[str, str]) -> None:
         """Parameters, metrics and tags of a run, in one batch."""
+        from mlflow.entities import Metric, Param, RunTag
+
         self.client.log_batch(
             run_id,
             metrics=[Metric(key, float(value), 0, 0) for key, value in metrics.items()],
@@ -141,6 +160,9 @@ class ModelRegistry:
 
     def read_artifact(self, version: str, path: str) -> bytes | None:
         """The bytes of one artifact of a version's run (None when the run has no such file)."""
+        from mlflow.artifacts import download_artifacts
+        from mlflow.exceptions import MlflowException
+
         info = self.resolve(version)
         with tempfile.TemporaryDirectory() as tmp:
             try:
@@ -155,6 +177,7 @@ class ModelRegistry:
                  description: str) -> VersionInfo:
         """Save the model in the run and register it as a new version of the model name."""
         import mlflow.sklearn  # heavy; only needed when registering
+        from mlflow.exceptions import MlflowException
 
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp) / MODEL_ARTIFACT
@@ -183,12 +206,14 @@ class ModelRegistry:
         """One version with its aliases and its run's metrics."""
         mv = self.client.get_model_version(self.model_name, version)
         metrics = self.client.get_run(mv.run_id).data.metrics if mv.run_id else {}
-        return VersionInfo(self.model_name, str(mv.version), tuple(mv.aliases or ()),
+        return VersionInfo(self.model_name, str(mv.version), tuple(sorted(mv.aliases or ())),
                            int(mv.creation_timestamp or 0), str(mv.run_id), str(mv.source),
                            dict(mv.tags or {}), dict(metrics))
 
     def list_versions(self) -> list[VersionInfo]:
         """Every registered version, newest first (empty when nothing is registered)."""
+        from mlflow.exceptions import MlflowException
+
         try:
             found = self.client.search_model_versions(f"name = '{self.model_name}'")
         except MlflowException:
@@ -198,6 +223,14 @@ class ModelRegistry:
 
     def resolve(self, reference: str) -> VersionInfo:
         """A version number or an alias (e.g. ``champion``) to the version it names."""
+        from_store = reader.version_fields(reference) if (reader := self._reader()) else None
+        if from_store:
+            return VersionInfo(self.model_name, **from_store)
+        if from_store is not None:
+            raise RegistryError(
+                f"model {self.model_name!r} has no version or alias {reference!r}")
+        from mlflow.exceptions import MlflowException
+
         try:
             if reference.isdigit():
                 return self.version_info(reference)
@@ -221,14 +254,13 @@ class ModelRegistry:
         """The SHA-256 of the version's model folder as stored now (`directory_checksum`)."""
         info = self.resolve(version)
         with tempfile.TemporaryDirectory() as tmp:
-            folder = Path(download_artifacts(artifact_uri=info.source, dst_path=tmp))
-            return directory_checksum(folder)
+            return directory_checksum(_download(info, Path(tmp)))
 
     def load(self, reference: str, *, check_golden: bool = True) -> LoadedModel:
         """Download, verify the checksum, load without unpickling, and re-score the golden set."""
         info = self.resolve(reference)
         with tempfile.TemporaryDirectory() as tmp:
-            folder = Path(download_artifacts(artifact_uri=info.source, dst_path=tmp))
+            folder = _download(info, Path(tmp))
             checksum = directory_checksum(folder)
             if checksum != info.tags.get(CHECKSUM_TAG):
                 raise RegistryError(
@@ -244,6 +276,21 @@ class ModelRegistry:
                 f"model version {info.version} does not reproduce its golden set "
                 f"({len(problems)} differences over {len(golden)} reference cases)")
         return LoadedModel(model, info, golden)
+
+
+def _download(info: VersionInfo, destination: Path) -> Path:
+    """A copy of a version's artefact folder (what is checked is what is loaded): copied
+    from a local folder, else downloaded by MLflow."""
+    source = urlparse(info.source)
+    if source.scheme == "file" and source.netloc in ("", "localhost"):
+        local = Path(url2pathname(source.path))
+        if not local.is_dir():
+            raise RegistryError(f"model version {info.version}: its artefact folder {local} "
+                                "is missing")
+        return Path(shutil.copytree(local, destination / local.name))
+    from mlflow.artifacts import download_artifacts
+
+    return Path(download_artifacts(artifact_uri=info.source, dst_path=str(destination)))
 
 
 def _requirements() -> list[str]:

@@ -18,6 +18,7 @@ from pipelines.manifest import FEATURE_NAMES
 
 if TYPE_CHECKING:  # explanations (SHAP) are imported only when a score is explained
     from model.explain import CaseExplainer
+    from model.governance import EscalationRule
     from model.registry import ModelRegistry, VersionInfo
 
 OUTPUT_FORMATS: Final = (".csv", ".parquet")
@@ -54,18 +55,35 @@ def rate_table(model: RiskModel, features: pd.DataFrame, *, model_version: str,
 def _ratings_frame(model: RiskModel, features: pd.DataFrame, ratings: Ratings,
                    model_version: str) -> pd.DataFrame:
     bands = model.governance.bands
-    band = [bands[i] for i in ratings.band]
+
+    def by_band(field: str, index: np.ndarray) -> np.ndarray:
+        # Looked up once per band, not once per referral.
+        return np.array([getattr(band, field) for band in bands], dtype=object)[index]
+
     return pd.DataFrame({
         "referral_id": features["referral_id"].astype(str).to_numpy(),
         "probability": ratings.probability,
         "score": ratings.score.astype(np.int64),
-        "band": [b.name for b in band],
-        "rag": [b.rag for b in band],
-        "response_timescale": [b.response_timescale for b in band],
-        "model_band": [bands[i].name for i in ratings.model_band],
-        "escalations": [json.dumps([rule.name for rule in fired]) for fired in ratings.escalations],
+        "band": by_band("name", ratings.band),
+        "rag": by_band("rag", ratings.band),
+        "response_timescale": by_band("response_timescale", ratings.band),
+        "model_band": by_band("name", ratings.model_band),
+        "escalations": _escalation_names(ratings.escalations),
         "model_version": model_version,
     })
+
+
+def _escalation_names(escalations: list[list[EscalationRule]]) -> list[str]:
+    """The rules that fired for each referral as a JSON list of names; most referrals share
+    one of a few lists, so each distinct list is encoded once."""
+    encoded: dict[tuple[str, ...], str] = {}
+    names = []
+    for fired in escalations:
+        key = tuple(rule.name for rule in fired)
+        if (text := encoded.get(key)) is None:
+            text = encoded[key] = json.dumps(list(key))
+        names.append(text)
+    return names
 
 
 def write_table(table: pd.DataFrame, path: Path) -> None:

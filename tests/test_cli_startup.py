@@ -18,7 +18,8 @@ HEAVY = ("mlflow", "shap", "sklearn", "sqlalchemy", "fastapi", "starlette", "pan
 def _imported_after(code: str) -> set[str]:
     """The top-level packages a fresh interpreter has imported after running `code`."""
     done = subprocess.run(
-        [sys.executable, "-c", f"{code}\nimport sys; print(' '.join(sys.modules))"],
+        [sys.executable, "-c",
+         f"{code}\nimport sys; print(' '.join(n for n, m in sys.modules.items() if m))"],
         capture_output=True, text=True, check=True, timeout=120)
     return {name.split(".")[0] for name in done.stdout.split()}
 
@@ -57,3 +58,20 @@ def test_help_answers_in_a_fraction_of_the_time_it_took() -> None:
     # The 0.5 s wall-time target is for `bench/bench_cli.py` on a quiet machine.
     for args in (("--help",), ("validate", "--help")):
         assert min(_cpu_seconds(*args) for _ in range(3)) < 0.75, args
+
+
+def test_a_command_does_not_import_the_test_tools() -> None:
+    # scikit-learn's test helpers (through skops) import pytest, pandera's checks
+    # hypothesis, whenever they are installed: about 190 modules no command uses.
+    imported = _imported_after(
+        "from data_contracts.cli import skip_test_tools\nskip_test_tools()\n"
+        "import skops.io, data_contracts.checking, pandera.backends.pandas.builtin_checks")
+    assert not imported & {"pytest", "_pytest", "hypothesis"}
+
+
+def test_under_a_test_run_the_test_tools_stay_importable() -> None:
+    from data_contracts.cli import TEST_TOOLS, skip_test_tools
+
+    skip_test_tools()
+    for name in TEST_TOOLS:
+        assert __import__(name).__name__ == name

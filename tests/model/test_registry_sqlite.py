@@ -1,0 +1,105 @@
+"""Resolving and loading from a local SQLite registry without MLflow: the same answers
+as MLflow's client, the same checks, and MLflow not imported."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from model.data import PreparedExtract
+from model.golden import build_golden_set
+from model.registry import ModelRegistry, RegistryError, VersionInfo
+from model.registry_sqlite import KNOWN_SCHEMA, SqliteRegistryReader
+from model.risk_model import MODEL_FILE
+from model.train import TrainingResult
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _register(registry: ModelRegistry, trained: TrainingResult,
+              prepared: PreparedExtract) -> str:
+    run_id = registry.start_run("tests", run_name="test")
+    registry.log_run(run_id, params={"seed": 0}, metrics=trained.metrics, tags={})
+    golden = build_golden_set(trained.model, prepared.feeds, trained.test_ids,
+                              trained.test_arrays["probability"], size=4)
+    return registry.register(run_id, trained.model, golden, description="test").version
+
+
+def _through_mlflow(registry: ModelRegistry, reference: str) -> VersionInfo:
+    mv = (registry.client.get_model_version(registry.model_name, reference)
+          if reference.isdigit()
+          else registry.client.get_model_version_by_alias(registry.model_name, reference))
+    return registry.version_info(str(mv.version))
+
+
+@pytest.fixture
+def two_versions(registry: ModelRegistry, trained: TrainingResult,
+                 prepared: PreparedExtract) -> tuple[str, str]:
+    first, second = (_register(registry, trained, prepared) for _ in range(2))
+    registry.promote(first, "champion")
+    registry.promote(first, "challenger")
+    return first, second
+
+
+def test_the_store_mlflow_creates_is_read_directly(registry: ModelRegistry,
+                                                   two_versions: tuple[str, str]) -> None:
+    reader = SqliteRegistryReader.for_store(registry.tracking_uri,
+                                            model_name=registry.model_name)
+    assert reader is not None, (
+        f"MLflow's store schema is no longer {KNOWN_SCHEMA}: check that the tables "
+        "model.registry_sqlite reads still have its columns, then update KNOWN_SCHEMA")
+
+
+@pytest.mark.parametrize("reference", ["1", "2", "champion", "challenger"])
+def test_both_routes_give_the_same_version(registry: ModelRegistry,
+                                           two_versions: tuple[str, str],
+                                           reference: str) -> None:
+    assert registry.resolve(reference) == _through_mlflow(registry, reference)
+
+
+def test_unknown_and_deleted_versions_are_refused_as_mlflow_refuses_them(
+        registry: ModelRegistry, two_versions: tuple[str, str]) -> None:
+    registry.client.delete_model_version(registry.model_name, two_versions[1])
+    for reference in ("99", two_versions[1], "nobody"):
+        with pytest.raises(RegistryError, match=f"no version or alias '{reference}'"):
+            registry.resolve(reference)
+
+
+def test_the_latest_alias_and_other_stores_are_left_to_mlflow(
+        registry: ModelRegistry, two_versions: tuple[str, str], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    assert registry.resolve("latest").version == two_versions[1]
+    assert SqliteRegistryReader.for_store("http://127.0.0.1:5000", model_name="m") is None
+    assert SqliteRegistryReader.for_store(f"sqlite:///{tmp_path / 'absent.db'}",
+                                          model_name="m") is None
+    monkeypatch.setenv("MLFLOW_WORKSPACE", "team")
+    assert SqliteRegistryReader.for_store(registry.tracking_uri, model_name="m") is None
+
+
+def test_a_missing_artefact_folder_is_refused(registry: ModelRegistry,
+                                              two_versions: tuple[str, str]) -> None:
+    folder = Path(registry.resolve("champion").source.removeprefix("file://"))
+    (folder / MODEL_FILE).rename(folder.with_name("moved.json"))
+    with pytest.raises(RegistryError, match="checksum"):
+        registry.load("champion")
+    folder.rename(folder.with_name("gone"))
+    with pytest.raises(RegistryError, match="artefact folder .* is missing"):
+        registry.load("champion")
+
+
+def test_loading_a_version_does_not_import_mlflow(registry: ModelRegistry,
+                                                  two_versions: tuple[str, str]) -> None:
+    script = (
+        "import json, sys\n"
+        "from model.registry import ModelRegistry\n"
+        f"registry = ModelRegistry({registry.tracking_uri!r}, model_name='test-model')\n"
+        "loaded = registry.load('champion')\n"
+        "print(json.dumps([loaded.info.version, len(loaded.golden), 'mlflow' in sys.modules]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=ROOT, check=True, timeout=300)
+    assert json.loads(done.stdout.splitlines()[-1]) == [two_versions[0], 4, False]
