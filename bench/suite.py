@@ -9,9 +9,11 @@ writes ``results.json`` (the figures, with the date, commit, machine and load av
 and ``RESULTS.md`` (the table) into `--out`; with `--readme` it also replaces the table
 in that file's "Measured figures" section (between the `MARKERS`). `--quick` (`make
 bench QUICK=1`) runs the small sizes and fewer rounds of `QUICK_SIZES` and
-`Bench.quick`. The Spark lane (mostly a JVM waiting on its own scheduler) runs beside
-the others unless `--serial`: two lanes on two cores, each figure's reference still
-measured in its own lane, next to the figure. A script that fails is recorded with its
+`Bench.quick`. Two lanes run side by side on two cores unless `--serial`, each taking
+the next script from one queue when it is free (scripts of one `Bench.group`, which
+share a state folder, go together); the Spark lane (mostly a JVM waiting on its own
+scheduler) first runs the Spark scripts. Each figure's reference is still measured in
+its own script, next to the figure. A script that fails is recorded with its
 error and the suite goes on; the exit status is 1 if any failed.
 
 Run: .venv/bin/python bench/suite.py [--quick] [--out DIR] [--readme README.md]
@@ -29,6 +31,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -49,7 +52,8 @@ MARKERS: Final = ("<!-- bench:begin (bench/suite.py writes this table) -->",
 @dataclass(frozen=True)
 class Bench:
     """One script: how many figures it writes, its arguments at the stated size and in
-    quick mode, and its lane.
+    quick mode, its lane (``spark``: first in the Spark lane; ``main``: from the queue)
+    and its group (a group's scripts run one after the other, in one lane).
 
     ``{main}`` / ``{spark}`` in the arguments name the shared extract of that size,
     ``{model}`` the model folder of `shared_model.py` (trained on ``{main}``).
@@ -60,6 +64,7 @@ class Bench:
     full: tuple[str, ...] = ()
     quick: tuple[str, ...] = ()
     lane: str = "main"
+    group: str = ""
 
     def arguments(self, quick: bool) -> tuple[str, ...]:
         return self.quick if quick else self.full
@@ -95,12 +100,12 @@ BENCHES: Final = (
     # The three API benches serve the shared model from its folder (their state).
     Bench("bench_api", 6, ("--state", "{model}", "--duration", "10", "--pairs", "3"),
           ("--state", "{model}", "--duration", "3", "--pairs", "1",
-           "--in-process-repeats", "50")),
+           "--in-process-repeats", "50"), group="api"),
     Bench("bench_api_inprocess", 1, ("--state", "{model}",),
-          ("--state", "{model}", "--rounds", "2", "--requests", "200")),
+          ("--state", "{model}", "--rounds", "2", "--requests", "200"), group="api"),
     Bench("bench_load", 3, ("--state", "{model}",),
           ("--state", "{model}", "--duration", "5", "--warmup", "2",
-           "--in-process-repeats", "50")),
+           "--in-process-repeats", "50"), group="api"),
     Bench("bench_pages", 6, (), ("--requests", "10", "--referrals", "200")),
     Bench("bench_cli", 2, (), ("--repeats", "3")),
     Bench("bench_case_rules", 2, (), ("--rounds", "3", "--repeats", "100")),
@@ -143,34 +148,54 @@ def make_extracts(sizes: Mapping[str, int], folder: Path) -> dict[str, str]:
                for name, size in sizes.items()}}
 
 
+def queue_of(benches: list[Bench]) -> deque[list[Bench]]:
+    """The benches as a queue of groups, in order: consecutive benches of one `group` go
+    together (one after the other, in one lane), every other bench alone."""
+    queue: deque[list[Bench]] = deque()
+    for bench in benches:
+        if queue and bench.group and queue[-1][-1].group == bench.group:
+            queue[-1].append(bench)
+        else:
+            queue.append([bench])
+    return queue
+
+
 def run_lanes(benches: list[Bench], names: Mapping[str, str], options: argparse.Namespace,
               work: Path) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
-    """Each lane's benches one after the other; the lanes side by side unless `--serial`.
+    """Two lanes side by side (one with `--serial`), each taking the next bench from one
+    queue when it is free; the Spark lane first runs the Spark benches, one after the other.
 
     The main lane first trains the shared model when a bench needs it. Returns each
-    bench's record, and the shared model's record and each lane's wall seconds.
+    bench's record (with the lane that ran it), and the shared model's record and each
+    lane's wall seconds.
     """
-    lanes: dict[str, list[Bench]] = {"all" if options.serial else "main": []}
-    for bench in benches:
-        lanes.setdefault("all" if options.serial else bench.lane, []).append(bench)
-    wanted = any(b.needs_model(options.quick) for b in benches)
+    spark = [] if options.serial else [b for b in benches if b.lane == "spark"]
+    queue = queue_of([b for b in benches if b not in spark])
+    lanes = {"all": []} if options.serial else {"main": [], "spark": spark}
     shared = SharedModel(Path(names["model"]), work, options.timeout)
+    wanted = any(b.needs_model(options.quick) for b in benches)
+    lock = threading.Lock()
     done: dict[str, dict[str, Any]] = {}
     timing: dict[str, Any] = {"lanes_seconds": {}}
 
-    def run_one(bench: Bench) -> dict[str, Any]:
+    def run_one(bench: Bench, lane: str) -> None:
         if bench.needs_model(options.quick) and (error := shared.error()):
-            return {"figures": [], "facts": {}, "error": error, "seconds": 0.0,
-                    "cpu_seconds": 0.0}
+            done[bench.script] = {"figures": [], "facts": {}, "error": error, "seconds": 0.0,
+                                  "cpu_seconds": 0.0, "lane": lane}
+            return
         args = [a.format(**names) for a in bench.arguments(options.quick)]
-        return run_bench(bench, args, work, options.timeout)
+        done[bench.script] = {**run_bench(bench, args, work, options.timeout), "lane": lane}
 
-    def lane(name: str, items: list[Bench]) -> None:
+    def lane(name: str, own: list[Bench]) -> None:
         started = time.perf_counter()
-        if wanted and name in ("main", "all"):
+        if wanted and name != "spark":
             shared.train(names["main"], names["main_truth"])
-        for bench in items:
-            done[bench.script] = run_one(bench)
+        group: list[Bench] | None = own
+        while group is not None:
+            for bench in group:
+                run_one(bench, name)
+            with lock:
+                group = queue.popleft() if queue else None
         timing["lanes_seconds"][name] = time.perf_counter() - started
 
     threads = [threading.Thread(target=lane, args=item) for item in lanes.items()]
@@ -239,7 +264,7 @@ def main() -> int:
     parser.add_argument("--readme", type=Path, default=None,
                         help="also replace the measured table in this file")
     parser.add_argument("--serial", action="store_true",
-                        help="run the Spark lane after the others, not beside them")
+                        help="one lane: every script one after the other")
     parser.add_argument("--only", default=None, help="run only these scripts (comma-separated)")
     parser.add_argument("--timeout", type=float, default=None,
                         help="seconds each script may take (default 3600, quick 1200)")
