@@ -13,7 +13,8 @@ in CPU seconds, which other load on a shared machine does not distort. When a ta
 missed it retries with a smaller model and prints the AUC that costs.
 
 Run: .venv/bin/python bench/bench_explain.py [--referrals N] [--cache DIR] [--no-retry]
-[--json PATH] (figures of the first model only)
+[--model DIR] [--json PATH] (figures of the first model only; `--model`: the model and
+extract of bench/shared_model.py instead of training one)
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import pyarrow.parquet as pq
 import shap
 from joblib import Parallel, delayed
 from results import Figure, Target, add_json_argument, write_figures
+from shared_model import ALIAS, add_model_argument, model_registry
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
 
@@ -48,12 +50,18 @@ TARGET_BATCH_S = 90.0
 TARGET_RATIO = 1.25
 
 
-def build_matrix(referrals: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Model features, labels (-1 where follow-up is incomplete) and referral days."""
+def build_matrix(referrals: int, seed: int, shared: Path | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Model features, labels (-1 where follow-up is incomplete) and referral days (of
+    the extract of the model folder `shared` when given)."""
     with tempfile.TemporaryDirectory() as tmp:
         out, truth_path = Path(tmp) / "extract", Path(tmp) / "truth.parquet"
-        generate_extract(SynthConfig(n_referrals=referrals, seed=seed, file_format="parquet",
-                                     corrupt=False), out, truth_path=truth_path)
+        if shared is not None:
+            out, truth_path = shared / "extract", shared / "truth.parquet"
+        else:
+            generate_extract(SynthConfig(n_referrals=referrals, seed=seed,
+                                         file_format="parquet", corrupt=False), out,
+                             truth_path=truth_path)
         frames = dict(validate_extract(out).feeds)
         truth = pq.read_table(truth_path).to_pandas()
     table = build_features(frames).merge(truth[["referral_id", "label"]], on="referral_id",
@@ -71,7 +79,7 @@ def load_matrix(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, np.nd
         saved = np.load(cache)
         return saved["X"], saved["y"], saved["days"]
     started = time.perf_counter()
-    X, y, days = build_matrix(args.referrals, args.seed)
+    X, y, days = build_matrix(args.referrals, args.seed, args.model)
     print(f"pipeline: {len(X):,} referrals x {X.shape[1]} features "
           f"in {time.perf_counter() - started:.1f} s")
     if cache:
@@ -201,16 +209,30 @@ def write_json(path: Path | None, case: tuple[float, float], times: BatchTimes, 
                times.reference_cpu)], {"rows": rows})
 
 
+def shared_classifier(folder: Path
+                      ) -> tuple[HistGradientBoostingClassifier, float, list[str]]:
+    """The classifier of bench/shared_model.py's model, its test AUC and its columns (of
+    `model_feature_names`, in their order)."""
+    loaded = model_registry(folder).load(ALIAS)
+    return (loaded.model.classifier, loaded.info.metrics["test_roc_auc"],
+            list(loaded.model.feature_names))
+
+
 def run(X: np.ndarray, y: np.ndarray, days: np.ndarray, args: argparse.Namespace, *,
-        max_iter: int, max_leaf_nodes: int, json_path: Path | None = None
-        ) -> tuple[bool, float]:
-    """Train one model size, print its figures; whether it met every target, and its AUC."""
+        max_iter: int, max_leaf_nodes: int, json_path: Path | None = None,
+        shared: Path | None = None) -> tuple[bool, float]:
+    """Train one model size (or take the model of `shared`), print its figures; whether it
+    met every target, and its AUC."""
     started = time.perf_counter()
-    classifier, auc = train(X, y, days, max_iter=max_iter, max_leaf_nodes=max_leaf_nodes)
+    names = model_feature_names()
+    if shared is not None:
+        classifier, auc, names = shared_classifier(shared)
+        X = X[:, [model_feature_names().index(name) for name in names]]  # the model's columns
+    else:
+        classifier, auc = train(X, y, days, max_iter=max_iter, max_leaf_nodes=max_leaf_nodes)
     print(f"\nmodel: max_iter={max_iter} (early stopping kept {classifier.n_iter_}), "
           f"max_leaf_nodes={max_leaf_nodes}; test AUC {auc:.4f}; "
           f"trained in {time.perf_counter() - started:.1f} s")
-    names = model_feature_names()
     labelled = np.flatnonzero(y >= 0)
     explainer = CaseExplainer(classifier, names,
                               reference=reference_values(names, X[labelled]))
@@ -256,11 +278,12 @@ def main() -> None:
                         help="folder to keep the feature matrix in between runs")
     parser.add_argument("--no-retry", action="store_true",
                         help="no smaller model when a target is missed")
+    add_model_argument(parser)
     add_json_argument(parser)
     args = parser.parse_args()
     X, y, days = load_matrix(args)
     met, auc = run(X, y, days, args, max_iter=args.max_iter,
-                   max_leaf_nodes=args.max_leaf_nodes, json_path=args.json)
+                   max_leaf_nodes=args.max_leaf_nodes, json_path=args.json, shared=args.model)
     if not met and not args.no_retry:
         print("\na target was missed: trying a smaller model")
         _met, small_auc = run(X, y, days, args, max_iter=args.max_iter // 2,

@@ -1,7 +1,8 @@
 """`safeguard monitor` (target < 60 s) and `safeguard report partnership` (target < 5 min)
 on 100,000 referrals against a registered model.
 
-Trains a model on one synthetic extract, then times the whole `safeguard monitor`
+Trains a model on one synthetic extract (or takes the model of bench/shared_model.py,
+`--model DIR`), then times the whole `safeguard monitor`
 command (start-up, validation, features, rating, drift, coverage, matured outcomes,
 decisions, both reports) on a second extract generated with another seed, with
 `housing` removed so the command has a threshold to report. The reference, timed in
@@ -14,7 +15,7 @@ how close it is to those rebuilds' floor (about 6 builds).
 The whole `safeguard features` command's own figures (wall time, peak RSS) stand beside
 bench_synth.py's reference: plain numpy and pyarrow work of the extract's size.
 
-Run: .venv/bin/python bench/bench_oversight.py [--referrals N] [--json PATH]
+Run: .venv/bin/python bench/bench_oversight.py [--referrals N] [--model DIR] [--json PATH]
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from pathlib import Path
 from bench_synth import EVENTS_PER_REFERRAL, REFERENCE
 from measure import measure
 from results import Figure, Target, add_json_argument, write_figures
+from shared_model import ALIAS, add_model_argument, model_registry
 
 from api.store import init_db
 from model.registry import ModelRegistry
@@ -36,28 +38,44 @@ from model.workflow import train_and_register
 from pipelines.synth import SynthConfig, generate_extract
 
 SAFEGUARD = Path(sys.executable).with_name("safeguard")
+
+
+def trained_model(shared: Path | None, folder: Path, referrals: int
+                  ) -> tuple[ModelRegistry, str]:
+    """The model of `shared` (bench/shared_model.py), or one trained here on an extract of
+    another seed than the monitored one's; its registry and version."""
+    if shared is not None:
+        registry = model_registry(shared)
+        return registry, registry.resolve(ALIAS).version
+    trained_on = folder / "train"
+    generate_extract(SynthConfig(n_referrals=referrals, seed=101, file_format="parquet"),
+                     out_dir=trained_on)
+    registry = ModelRegistry(f"sqlite:///{folder / 'mlflow.db'}", model_name="bench",
+                             artifact_root=str(folder / "artifacts"))
+    version = train_and_register(trained_on, registry=registry, experiment="bench",
+                                 config=TrainingConfig()).version.version
+    return registry, version
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--referrals", type=int, default=100_000)
+    add_model_argument(parser)
     add_json_argument(parser)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        trained_on, newer = folder / "train", folder / "newer"
-        for out, seed in ((trained_on, 101), (newer, 202)):
-            generate_extract(SynthConfig(n_referrals=args.referrals, seed=seed,
-                                         file_format="parquet"), out_dir=out)
+        newer = folder / "newer"
+        generate_extract(SynthConfig(n_referrals=args.referrals, seed=202,
+                                     file_format="parquet"), out_dir=newer)
         (newer / "events_housing.parquet").unlink()
-        registry = ModelRegistry(f"sqlite:///{folder / 'mlflow.db'}", model_name="bench",
-                                 artifact_root=str(folder / "artifacts"))
-        version = train_and_register(trained_on, registry=registry, experiment="bench",
-                                     config=TrainingConfig()).version.version
+        registry, version = trained_model(args.model, folder, args.referrals)
         init_db(f"sqlite:///{folder / 'store.db'}")
         env = os.environ | {
             "SAFEGUARD_DATABASE_URL": f"sqlite:///{folder / 'store.db'}",
             "SAFEGUARD_MLFLOW_TRACKING_URI": registry.tracking_uri,
             "SAFEGUARD_MLFLOW_ARTIFACT_ROOT": str(registry.artifact_root),
-            "SAFEGUARD_MODEL_NAME": "bench", "SAFEGUARD_ENVIRONMENT": "test"}
+            "SAFEGUARD_MODEL_NAME": registry.model_name, "SAFEGUARD_ENVIRONMENT": "test"}
         plain_run = measure([sys.executable, "-c", REFERENCE, str(
             args.referrals * EVENTS_PER_REFERRAL), str(folder / "plain.csv")])
         features_run = measure([str(SAFEGUARD), "features", "--input", str(newer), "--output",

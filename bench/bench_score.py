@@ -1,6 +1,7 @@
 """Batch scoring with and without explanations, on both engines, beside the bare model.
 
-Trains a model on the extract (a temporary MLflow store), then scores it as `safeguard
+Trains a model on the extract (a temporary MLflow store; `--model DIR`: the model of
+bench/shared_model.py instead), then scores it as `safeguard
 score` does (`model.workflow.score_extract`: the model loaded and checked, validation,
 features, ratings, Parquet written), each way alternating with the others, `--rounds`
 times (the fastest run of each counts: other load only ever slows a run):
@@ -17,7 +18,7 @@ times (the fastest run of each counts: other load only ever slows a run):
   one round the first Spark figure includes it, with two the fastest is a warm run.
 
 Run: .venv/bin/python bench/bench_score.py [--referrals N | --extract DIR] [--spark]
-     [--spark-extract DIR] [--master local[2]] [--rounds R] [--json PATH]
+     [--spark-extract DIR] [--master local[2]] [--rounds R] [--model DIR] [--json PATH]
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from typing import Any
 import numpy as np
 import shap
 from results import Figure, Target, add_json_argument, write_figures
+from shared_model import ALIAS, add_model_argument, model_registry
 
 from model.data import prepare_extract
 from model.registry import ModelRegistry
@@ -122,10 +124,14 @@ def run(args: argparse.Namespace, folder: Path) -> None:
         extract = folder / "extract"
         generate_extract(SynthConfig(n_referrals=args.referrals, seed=7, file_format="parquet",
                                      corrupt=False), out_dir=extract)
-    registry = ModelRegistry(f"sqlite:///{folder / 'mlflow.db'}", model_name="bench",
-                             artifact_root=str(folder / "artifacts"))
-    version = train_and_register(extract, registry=registry, experiment="bench",
-                                 config=TrainingConfig()).version.version
+    if args.model is not None:  # bench/suite.py's one model (shared_model.py)
+        registry = model_registry(args.model)
+        version = registry.resolve(ALIAS).version
+    else:
+        registry = ModelRegistry(f"sqlite:///{folder / 'mlflow.db'}", model_name="bench",
+                                 artifact_root=str(folder / "artifacts"))
+        version = train_and_register(extract, registry=registry, experiment="bench",
+                                     config=TrainingConfig()).version.version
     main = best_of(args.rounds, single_runs(extract, registry, version, folder))
     on_spark: dict[str, float] = {}
     if args.spark:
@@ -151,6 +157,7 @@ def main() -> None:
                         help="the extract to score on Spark (default: the same)")
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--rounds", type=int, default=2)
+    add_model_argument(parser)
     add_json_argument(parser)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,15 +1,19 @@
 """`make bench`: every benchmark at its stated size, merged into one JSON file and one table.
 
-Generates the synthetic extracts the benchmarks share once per size, runs each script
+Generates the synthetic extracts the benchmarks share once per size, trains one model
+on the main extract (`shared_model.py`, first in the main lane) for every script that
+needs one (``{model}`` in its arguments: it waits for the model), runs each script
 of `BENCHES` as a subprocess with `--json` (its figures, each beside its reference
 measured in the same run; its output goes to ``bench/out/suite*/SCRIPT.log``), and
 writes ``results.json`` (the figures, with the date, commit, machine and load average)
 and ``RESULTS.md`` (the table) into `--out`; with `--readme` it also replaces the table
 in that file's "Measured figures" section (between the `MARKERS`). `--quick` (`make
 bench QUICK=1`) runs the small sizes and fewer rounds of `QUICK_SIZES` and
-`Bench.quick`. The Spark lane (mostly a JVM waiting on its own scheduler) runs beside
-the others unless `--serial`: two lanes on two cores, each figure's reference still
-measured in its own lane, next to the figure. A script that fails is recorded with its
+`Bench.quick`. Two lanes run side by side on two cores unless `--serial`, each taking
+the next script from one queue when it is free (scripts of one `Bench.group`, which
+share a state folder, go together); the Spark lane (mostly a JVM waiting on its own
+scheduler) first runs the Spark scripts. Each figure's reference is still measured in
+its own script, next to the figure. A script that fails is recorded with its
 error and the suite goes on; the exit status is 1 if any failed.
 
 Run: .venv/bin/python bench/suite.py [--quick] [--out DIR] [--readme README.md]
@@ -22,12 +26,12 @@ import argparse
 import json
 import os
 import platform
-import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,6 +39,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from results import render_markdown
+from runner import SharedModel, run_bench
 
 ROOT: Final = Path(__file__).resolve().parents[1]
 # Referrals of the shared extracts: "main" for most, "spark" for the Spark lane.
@@ -47,10 +52,11 @@ MARKERS: Final = ("<!-- bench:begin (bench/suite.py writes this table) -->",
 @dataclass(frozen=True)
 class Bench:
     """One script: how many figures it writes, its arguments at the stated size and in
-    quick mode, and its lane.
+    quick mode, its lane (``spark``: first in the Spark lane; ``main``: from the queue)
+    and its group (a group's scripts run one after the other, in one lane).
 
     ``{main}`` / ``{spark}`` in the arguments name the shared extract of that size,
-    ``{state}`` the suite's own folder of kept state (the API benches' trained model).
+    ``{model}`` the model folder of `shared_model.py` (trained on ``{main}``).
     """
 
     script: str
@@ -58,6 +64,14 @@ class Bench:
     full: tuple[str, ...] = ()
     quick: tuple[str, ...] = ()
     lane: str = "main"
+    group: str = ""
+
+    def arguments(self, quick: bool) -> tuple[str, ...]:
+        return self.quick if quick else self.full
+
+    def needs_model(self, quick: bool) -> bool:
+        """Whether it takes the shared model (``{model}``), so waits for it."""
+        return any("{model}" in a for a in self.arguments(quick))
 
 
 BENCHES: Final = (
@@ -68,25 +82,30 @@ BENCHES: Final = (
           ("--extract", "{main}", "--reference-sample", "50")),
     Bench("bench_spark", 3, ("--extract", "{spark}", "--master", "local[2]"),
           ("--extract", "{spark}", "--master", "local[2]"), lane="spark"),
+    # bench_train times a training of its own: its figures are training's.
     Bench("bench_train", 4, ("--referrals", "100000"), ("--referrals", "10000")),
     # Two rounds in quick mode: the first Spark run of a session pays the JVM's warm-up.
-    Bench("bench_score", 5, ("--extract", "{main}", "--spark", "--rounds", "1"),
-          ("--extract", "{main}", "--spark", "--spark-extract", "{spark}", "--rounds", "2"),
-          lane="spark"),
-    Bench("bench_explain", 3, ("--referrals", "100000", "--batch-rows", "100000", "--no-retry"),
-          ("--referrals", "10000", "--batch-rows", "10000", "--cases", "50", "--repeats", "1",
-           "--no-retry")),
+    Bench("bench_score", 5, ("--extract", "{main}", "--model", "{model}", "--spark",
+                             "--rounds", "1"),
+          ("--extract", "{main}", "--model", "{model}", "--spark", "--spark-extract",
+           "{spark}", "--rounds", "2"), lane="spark"),
+    Bench("bench_explain", 3, ("--model", "{model}", "--referrals", "100000", "--batch-rows",
+                               "100000", "--no-retry"),
+          ("--model", "{model}", "--referrals", "10000", "--batch-rows", "10000", "--cases",
+           "50", "--repeats", "1", "--no-retry")),
     Bench("bench_fairness", 2, ("--labelled", "30000", "--resamples", "200"),
           ("--labelled", "3000", "--resamples", "50")),
-    Bench("bench_oversight", 4, ("--referrals", "100000"), ("--referrals", "10000")),
-    Bench("bench_api", 6, ("--state", "{state}/api", "--duration", "10", "--pairs", "3"),
-          ("--state", "{state}/api-quick", "--referrals", "5000", "--duration", "3",
-           "--pairs", "1", "--in-process-repeats", "50")),
-    Bench("bench_api_inprocess", 1, ("--state", "{state}/api",),
-          ("--state", "{state}/api-quick", "--rounds", "2", "--requests", "200")),
-    Bench("bench_load", 3, ("--state", "{state}/api",),
-          ("--state", "{state}/api-quick", "--referrals", "5000", "--duration", "5",
-           "--warmup", "2", "--in-process-repeats", "50")),
+    Bench("bench_oversight", 4, ("--referrals", "100000", "--model", "{model}"),
+          ("--referrals", "10000", "--model", "{model}")),
+    # The three API benches serve the shared model from its folder (their state).
+    Bench("bench_api", 6, ("--state", "{model}", "--duration", "10", "--pairs", "3"),
+          ("--state", "{model}", "--duration", "3", "--pairs", "1",
+           "--in-process-repeats", "50"), group="api"),
+    Bench("bench_api_inprocess", 1, ("--state", "{model}",),
+          ("--state", "{model}", "--rounds", "2", "--requests", "200"), group="api"),
+    Bench("bench_load", 3, ("--state", "{model}",),
+          ("--state", "{model}", "--duration", "5", "--warmup", "2",
+           "--in-process-repeats", "50"), group="api"),
     Bench("bench_pages", 6, (), ("--requests", "10", "--referrals", "200")),
     Bench("bench_cli", 2, (), ("--repeats", "3")),
     Bench("bench_case_rules", 2, (), ("--rounds", "3", "--repeats", "100")),
@@ -116,75 +135,76 @@ def commit() -> str:
 
 
 def make_extracts(sizes: Mapping[str, int], folder: Path) -> dict[str, str]:
-    """One synthetic extract per distinct size (Parquet, seed 7), by name."""
+    """One synthetic extract per distinct size (Parquet, seed 7), by name, and the
+    generator's truth of each (``NAME_truth``)."""
     from pipelines.synth import SynthConfig, generate_extract
 
-    made: dict[int, str] = {}
     for size in sorted(set(sizes.values())):
-        out = folder / f"extract-{size}"
         generate_extract(SynthConfig(n_referrals=size, seed=7, file_format="parquet",
-                                     corrupt=False), out_dir=out)
-        made[size] = str(out)
-    return {name: made[size] for name, size in sizes.items()}
+                                     corrupt=False), out_dir=folder / f"extract-{size}",
+                         truth_path=folder / f"truth-{size}.parquet")
+    return {**{name: str(folder / f"extract-{size}") for name, size in sizes.items()},
+            **{f"{name}_truth": str(folder / f"truth-{size}.parquet")
+               for name, size in sizes.items()}}
 
 
-def run_bench(bench: Bench, args: list[str], work: Path, timeout: float) -> dict[str, Any]:
-    """Run one script; its JSON document, or its error, with its wall and CPU seconds."""
-    result, log = work / f"{bench.script}.json", work / f"{bench.script}.log"
-    result.unlink(missing_ok=True)
-    command = [sys.executable, str(ROOT / "bench" / f"{bench.script}.py"), *args,
-               "--json", str(result)]
-    env = os.environ | {"MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}
-    started = time.perf_counter()
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-                                   env=env, start_new_session=True)
-    # On time-out, the script's whole process group goes (servers and workers included).
-    timer = threading.Timer(timeout, os.killpg, (process.pid, signal.SIGKILL))
-    timer.start()
-    _, status, usage = os.wait4(process.pid, 0)  # wait4: the CPU time of the script's tree
-    timer.cancel()
-    process.returncode = os.waitstatus_to_exitcode(status)
-    seconds = time.perf_counter() - started
-    spent = {"seconds": seconds, "cpu_seconds": usage.ru_utime + usage.ru_stime,
-             "command": command[1:]}
-    error = f"timed out after {timeout:.0f} s" if seconds >= timeout else None
-    if error is None and process.returncode != 0:
-        error = f"exit status {process.returncode}"
-    if error is None and not result.exists():
-        error = "wrote no JSON"
-    document: dict[str, Any] = {"figures": [], "facts": {}}
-    if error is None:
-        document = json.loads(result.read_text(encoding="utf-8"))
-        if len(document["figures"]) != bench.figures:
-            error = f"wrote {len(document['figures'])} figures, not {bench.figures}"
-    if error is not None:
-        tail = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-5:]
-        print(f"== {bench.script} FAILED ({error}):\n" + "\n".join(tail), flush=True)
-        return {**document, "error": error, **spent}
-    print(f"== {bench.script}: {len(document['figures'])} figures in {seconds:.0f} s", flush=True)
-    return {**document, **spent}
+def queue_of(benches: list[Bench]) -> deque[list[Bench]]:
+    """The benches as a queue of groups, in order: consecutive benches of one `group` go
+    together (one after the other, in one lane), every other bench alone."""
+    queue: deque[list[Bench]] = deque()
+    for bench in benches:
+        if queue and bench.group and queue[-1][-1].group == bench.group:
+            queue[-1].append(bench)
+        else:
+            queue.append([bench])
+    return queue
 
 
 def run_lanes(benches: list[Bench], names: Mapping[str, str], options: argparse.Namespace,
-              work: Path) -> dict[str, dict[str, Any]]:
-    """Each lane's benches one after the other; the lanes side by side unless `--serial`."""
-    lanes: dict[str, list[Bench]] = {}
-    for bench in benches:
-        lanes.setdefault("all" if options.serial else bench.lane, []).append(bench)
+              work: Path) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """Two lanes side by side (one with `--serial`), each taking the next bench from one
+    queue when it is free; the Spark lane first runs the Spark benches, one after the other.
+
+    The main lane first trains the shared model when a bench needs it. Returns each
+    bench's record (with the lane that ran it), and the shared model's record and each
+    lane's wall seconds.
+    """
+    spark = [] if options.serial else [b for b in benches if b.lane == "spark"]
+    queue = queue_of([b for b in benches if b not in spark])
+    lanes = {"all": []} if options.serial else {"main": [], "spark": spark}
+    shared = SharedModel(Path(names["model"]), work, options.timeout)
+    wanted = any(b.needs_model(options.quick) for b in benches)
+    lock = threading.Lock()
     done: dict[str, dict[str, Any]] = {}
+    timing: dict[str, Any] = {"lanes_seconds": {}}
 
-    def lane(items: list[Bench]) -> None:
-        for bench in items:
-            args = [a.format(**names) for a in (bench.quick if options.quick else bench.full)]
-            done[bench.script] = run_bench(bench, args, work, options.timeout)
+    def run_one(bench: Bench, lane: str) -> None:
+        if bench.needs_model(options.quick) and (error := shared.error()):
+            done[bench.script] = {"figures": [], "facts": {}, "error": error, "seconds": 0.0,
+                                  "cpu_seconds": 0.0, "lane": lane}
+            return
+        args = [a.format(**names) for a in bench.arguments(options.quick)]
+        done[bench.script] = {**run_bench(bench, args, work, options.timeout), "lane": lane}
 
-    threads = [threading.Thread(target=lane, args=(items,)) for items in lanes.values()]
+    def lane(name: str, own: list[Bench]) -> None:
+        started = time.perf_counter()
+        if wanted and name != "spark":
+            shared.train(names["main"], names["main_truth"])
+        group: list[Bench] | None = own
+        while group is not None:
+            for bench in group:
+                run_one(bench, name)
+            with lock:
+                group = queue.popleft() if queue else None
+        timing["lanes_seconds"][name] = time.perf_counter() - started
+
+    threads = [threading.Thread(target=lane, args=item) for item in lanes.items()]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    return {b.script: done[b.script] for b in benches}
+    timing["shared_model"] = shared.record
+    return {b.script: done[b.script] for b in benches}, timing
 
 
 def replace_section(text: str, body: str) -> str:
@@ -208,14 +228,17 @@ def measure(options: argparse.Namespace, benches: list[Bench]) -> dict[str, Any]
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-suite-") as tmp:
         sizes = QUICK_SIZES if options.quick else FULL_SIZES
-        names = {**make_extracts(sizes, Path(tmp)), "state": str(state)}
+        names = {**make_extracts(sizes, Path(tmp)),
+                 "model": str(state / ("model-quick" if options.quick else "model"))}
         meta["extract_referrals"] = dict(sizes)
+        meta["extracts_seconds"] = time.perf_counter() - started
         work = state.parent / ("suite-quick" if options.quick else "suite")
         work.mkdir(parents=True, exist_ok=True)
-        scripts = run_lanes(benches, names, options, work)
+        scripts, timing = run_lanes(benches, names, options, work)
     meta |= {"seconds": time.perf_counter() - started,
-             "cpu_seconds": sum(s["cpu_seconds"] for s in scripts.values()),
-             "load_average_after": list(os.getloadavg())}
+             "cpu_seconds": sum(s["cpu_seconds"] for s in scripts.values())
+             + timing["shared_model"].get("cpu_seconds", 0.0),
+             "load_average_after": list(os.getloadavg()), **timing}
     return {"meta": meta, "scripts": scripts}
 
 
@@ -241,7 +264,7 @@ def main() -> int:
     parser.add_argument("--readme", type=Path, default=None,
                         help="also replace the measured table in this file")
     parser.add_argument("--serial", action="store_true",
-                        help="run the Spark lane after the others, not beside them")
+                        help="one lane: every script one after the other")
     parser.add_argument("--only", default=None, help="run only these scripts (comma-separated)")
     parser.add_argument("--timeout", type=float, default=None,
                         help="seconds each script may take (default 3600, quick 1200)")
