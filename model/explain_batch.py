@@ -64,28 +64,58 @@ def explain_chunk(explainer: CaseExplainer, X: np.ndarray
     return serialise(explainer.builder().chunk(X, found)), bad, gap
 
 
-# contributions_by_agency as JSON: the agencies' names spelt once, each sum as repr (JSON's
-# spelling of a finite float), as json.dumps writes it.
-_BY_AGENCY: Final = "{" + ", ".join(f"{json.dumps(g)}: %r" for g in AGENCY_GROUPS) + "}"
+# Each row's JSON text ends with this, in one text of the whole chunk split into rows; JSON
+# as ``json.dumps`` writes it never holds a control character.
+_END: Final = "\x00"
+# contributions_by_agency as JSON: the agencies' names spelt once before each sum.
+_BY_AGENCY: Final = np.array(
+    [("{" if k == 0 else ", ") + f"{json.dumps(g)}: " for k, g in enumerate(AGENCY_GROUPS)],
+    dtype=object)
+
+
+def _rows(pieces: np.ndarray) -> list[str]:
+    """The texts of the rows whose pieces, in order, each row ending with `_END`, are given."""
+    return "".join(pieces.ravel().tolist()).split(_END)[:-1]
+
+
+def _floats(values: np.ndarray) -> np.ndarray:
+    """Each value as ``repr`` writes it (JSON's spelling of a finite float)."""
+    return np.array(list(map(repr, values.ravel().tolist())), dtype=object)
+
+
+def top_factors(chunk: ChunkExplanations) -> list[str]:
+    """Each row's factors as a JSON list, ``json.dumps`` of `FactorRecord.to_dict`s."""
+    counts = np.diff(chunk.starts)
+    where = 4 * np.arange(len(chunk.which)) + np.repeat(np.arange(len(counts)), counts)
+    first = np.zeros(len(chunk.which), dtype=np.intp)
+    first[chunk.starts[:-1][counts > 0]] = 1
+    pieces = np.empty(4 * len(chunk.which) + len(counts), dtype=object)
+    pieces[where] = np.array([", ", "["], dtype=object)[first]
+    pieces[where + 1] = np.array([t.json_head for t in chunk.texts], dtype=object)[chunk.which]
+    pieces[where + 2] = _floats(chunk.contributions)
+    pieces[where + 3] = np.array([t.json_tail for t in chunk.texts], dtype=object)[chunk.which]
+    pieces[4 * chunk.starts[1:] + np.arange(len(counts))] = np.array(
+        ["[]" + _END, "]" + _END], dtype=object)[(counts > 0).astype(np.intp)]
+    return _rows(pieces)
 
 
 def serialise(chunk: ChunkExplanations) -> dict[str, list[Any]]:
     """A chunk's explanations as columns: numbers as they are, the rest JSON text per row,
     the same JSON as ``json.dumps`` of the `model.explanation` records (texts shared by
-    equal values are encoded once)."""
-    starts, texts, sums = chunk.starts, chunk.texts, chunk.contributions
-    factors = [texts[p].json(sums[p]) for p in range(len(sums))]
-    lists: dict[tuple[str, ...], str] = {}
-    n = len(chunk.raw)
+    equal values are encoded once, and each column's rows are cut from one text)."""
+    n, context = len(chunk.raw), chunk.context
+    by_agency = np.empty((n, 2 * len(AGENCY_GROUPS) + 1), dtype=object)
+    by_agency[:, :-1:2] = _BY_AGENCY
+    by_agency[:, 1::2] = _floats(chunk.by_agency).reshape(n, len(AGENCY_GROUPS))
+    by_agency[:, -1] = "}" + _END
     return {
         "raw_score": chunk.raw.tolist(),
         "base_value": [chunk.base] * n,
         "compared_with": [chunk.compared_with] * n,
-        "top_factors": ["[" + ", ".join(factors[starts[i]:starts[i + 1]]) + "]"
-                        for i in range(n)],
-        "contributions_by_agency": [_BY_AGENCY % tuple(row) for row in chunk.by_agency.tolist()],
-        "agencies_not_seen": [lists.get(v) or lists.setdefault(v, json.dumps(list(v)))
-                              for v in chunk.not_seen],
-        "warnings": [lists.get(v) or lists.setdefault(v, json.dumps(list(v)))
-                     for v in chunk.warnings],
+        "top_factors": top_factors(chunk),
+        "contributions_by_agency": _rows(by_agency),
+        "agencies_not_seen": np.array([json.dumps(list(v)) for v in context.not_seen],
+                                      dtype=object)[context.index].tolist(),
+        "warnings": np.array([json.dumps(list(v)) for v in context.warnings],
+                             dtype=object)[context.index].tolist(),
     }

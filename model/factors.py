@@ -11,18 +11,17 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 
 import numpy as np
 
 from data_contracts.vocab import AGENCIES, PRESENTING_NEEDS
 from model.contributions import Contributions
 from model.explanation import AGENCY_GROUPS, Explanation, FactorRecord
+from model.factor_text import SUBJECTS, Context, FactorText
 from model.risk_model import classifier_input
-from model.sentences import Subject, display_value, factor_sentence, not_seen_warning
+from model.sentences import Subject, display_value, factor_sentence
 from pipelines.feature_spec import ADULT_AT_RISK, coverage_feature_name, need_feature_name
 from pipelines.manifest_lookup import check_names, columns_of, spec_of
 
@@ -96,38 +95,22 @@ class Layout:
         """The classifier's columns of the explainer's matrix, as the classifier reads them."""
         return classifier_input(self.values(X), self.names)
 
-    def not_seen(self, X: np.ndarray) -> list[tuple[str, ...]]:
-        """Per row, the agencies whose records-held flag is 0."""
+    def not_seen(self, X: np.ndarray) -> np.ndarray:
+        """Per row, the bit mask (`AGENCIES` order) of the agencies whose records-held flag
+        is 0."""
         mask = X[:, list(self.coverage)] == 0
-        code = mask.astype(np.int64) @ (1 << np.arange(len(AGENCIES), dtype=np.int64))
-        table = _subsets(AGENCIES)
-        return [table[c] for c in code.tolist()]
+        return mask.astype(np.int64) @ (1 << np.arange(len(AGENCIES), dtype=np.int64))
 
-    def need(self, X: np.ndarray) -> list[str | None]:
-        """Per row, the presenting need (None when no one-hot column is set)."""
+    def need(self, X: np.ndarray) -> np.ndarray:
+        """Per row, the presenting need's index in `PRESENTING_NEEDS` (-1: no flag set)."""
         hot = X[:, list(self.needs)] == 1
-        first = np.where(hot.any(axis=1), hot.argmax(axis=1), -1)
-        return [None if j < 0 else PRESENTING_NEEDS[j] for j in first.tolist()]
+        return np.where(hot.any(axis=1), hot.argmax(axis=1), -1)
 
-    def subject(self, X: np.ndarray) -> list[Subject]:
-        """Per row, whether the person referred is a child, an adult at risk, or unknown."""
+    def subject(self, X: np.ndarray) -> np.ndarray:
+        """Per row, whether the person referred is a child, an adult at risk, or unknown
+        (NaN), as an index in `model.factor_text.SUBJECTS`."""
         flags = X[:, self.adult]
-        return ["person" if f != f else "adult" if f else "child" for f in flags.tolist()]
-
-
-@functools.lru_cache(maxsize=8)
-def _subsets(agencies: tuple[str, ...]) -> list[tuple[str, ...]]:
-    """Every subset of `agencies`, indexed by its bit mask."""
-    return [tuple(a for j, a in enumerate(agencies) if mask >> j & 1)
-            for mask in range(1 << len(agencies))]
-
-
-@functools.lru_cache(maxsize=4096)
-def warnings_for(not_seen: tuple[str, ...], usual: tuple[str, ...], need: str | None,
-                 subject: Subject) -> tuple[str, ...]:
-    """The "not seen" warnings: agencies that held nothing but usually matter for the need."""
-    return tuple(not_seen_warning(a, need, subject) for a in not_seen
-                 if a in usual and not (subject == "adult" and a == "education"))
+        return np.where(np.isnan(flags), SUBJECTS.index("person"), (flags != 0).astype(np.int64))
 
 
 def top_columns(phi: np.ndarray, n_raise: int, n_lower: int) -> np.ndarray:
@@ -168,7 +151,6 @@ def distinct_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 FactorKey = tuple[int, tuple[float, ...], bool, Subject]
-_SUBJECTS: tuple[Subject, ...] = ("child", "adult", "person")
 # Texts kept per set of classifier columns in a process: beyond this many, start again.
 _MAX_TEXTS = 500_000
 _TEXTS: dict[tuple[str, ...], dict[FactorKey, FactorText]] = {}
@@ -179,43 +161,13 @@ def _known(values: Sequence[float]) -> tuple[float | None, ...]:
     return tuple(None if v == np.inf else v for v in values)
 
 
-def _json(value: object) -> str:
-    """One value as ``json.dumps`` writes it (a string, None, an int or a finite float)."""
-    if isinstance(value, str):
-        return str(encode_basestring_ascii(value))
-    return json.dumps(value)
-
-
-@dataclass(frozen=True)
-class FactorText:
-    """What a factor says for one set of member values: its record without a contribution,
-    and the same record as JSON text before and after the contribution."""
-
-    record: FactorRecord
-    json_head: str
-    json_tail: str
-
-    @classmethod
-    def of(cls, record: FactorRecord) -> FactorText:
-        """The texts of a record (its contribution left out), as `FactorRecord.to_dict`
-        gives it to ``json.dumps``."""
-        head = (f'{{"feature": {_json(record.feature)}, "value": {_json(record.value)}, '
-                '"contribution": ')
-        tail = (f', "direction": {_json(record.direction)}, "agency": {_json(record.agency)}, '
-                f'"sentence": {_json(record.sentence)}, "features": '
-                f'{json.dumps(list(record.features))}}}')
-        return cls(record, head, tail)
-
-    def json(self, contribution: float) -> str:
-        """The record with `contribution` as JSON (``json.dumps`` of `FactorRecord.to_dict`)."""
-        return f"{self.json_head}{contribution!r}{self.json_tail}"
-
-
 @dataclass(frozen=True)
 class ChunkExplanations:
     """The explanations of a chunk of rows, as arrays and shared texts (no record per row).
 
-    Row i's factors are entries ``starts[i]:starts[i + 1]`` of `texts` and `contributions`.
+    Row i's factors are entries ``starts[i]:starts[i + 1]`` of `which` (each an index in
+    `texts`, the chunk's distinct factor texts) and `contributions`; its agencies not seen
+    and warnings are those of context ``context.index[i]``.
     `model.factors.FactorBuilder.records` and `model.explain_batch` render them.
     """
 
@@ -223,11 +175,11 @@ class ChunkExplanations:
     base: float
     compared_with: str
     by_agency: np.ndarray  # rows x AGENCY_GROUPS
-    starts: list[int]
+    starts: np.ndarray
     texts: list[FactorText]
-    contributions: list[float]
-    not_seen: list[tuple[str, ...]]
-    warnings: list[tuple[str, ...]]
+    which: np.ndarray
+    contributions: np.ndarray
+    context: Context
 
 
 class FactorBuilder:
@@ -262,17 +214,13 @@ class FactorBuilder:
         subjects = layout.subject(X)
         # One text per distinct (factor, member values, direction, subject): found in
         # arrays, so only distinct keys reach Python (and the cache).
-        code = np.array([_SUBJECTS.index(s) for s in subjects], dtype=np.float64)
-        keys, which = distinct_rows(np.column_stack([chosen, sums > 0, code[rows], values]))
+        keys, which = distinct_rows(np.column_stack([chosen, sums > 0, subjects[rows], values]))
         texts = [self._cached(int(key[0]), tuple(key[3:].tolist()), bool(key[1]),
-                              _SUBJECTS[int(key[2])]) for key in keys]
-        not_seen, needs = layout.not_seen(X), layout.need(X)
+                              SUBJECTS[int(key[2])]) for key in keys]
         return ChunkExplanations(
             found.raw, found.base, self.compared_with, found.phi @ layout.agencies,
-            np.searchsorted(rows, np.arange(len(X) + 1)).tolist(),
-            [texts[j] for j in which.reshape(-1).tolist()], sums.tolist(), not_seen,
-            [warnings_for(not_seen[i], self.usual_agencies.get(needs[i] or "", ()), needs[i],
-                          subjects[i]) for i in range(len(X))])
+            np.searchsorted(rows, np.arange(len(X) + 1)), texts, which.reshape(-1), sums,
+            Context.of(layout.not_seen(X), layout.need(X), subjects, self.usual_agencies))
 
     def explanations(self, X: np.ndarray, found: Contributions) -> list[Explanation]:
         """One record per row of `X` (the explainer's columns) and its contributions."""
@@ -281,14 +229,15 @@ class FactorBuilder:
     @staticmethod
     def records(chunk: ChunkExplanations) -> list[Explanation]:
         """The chunk's explanations as `Explanation` records."""
-        starts, texts, sums = chunk.starts, chunk.texts, chunk.contributions
+        starts, which = chunk.starts.tolist(), chunk.which.tolist()
+        texts, sums, context = chunk.texts, chunk.contributions.tolist(), chunk.context
         by_agency = chunk.by_agency.tolist()
         return [Explanation(
             float(chunk.raw[i]), chunk.base, chunk.compared_with,
-            [dataclasses.replace(texts[p].record, contribution=sums[p])
+            [dataclasses.replace(texts[which[p]].record, contribution=sums[p])
              for p in range(starts[i], starts[i + 1])],
-            dict(zip(AGENCY_GROUPS, by_agency[i], strict=True)), list(chunk.not_seen[i]),
-            list(chunk.warnings[i])) for i in range(len(chunk.raw))]
+            dict(zip(AGENCY_GROUPS, by_agency[i], strict=True)), list(context.not_seen[c]),
+            list(context.warnings[c])) for i, c in enumerate(context.index.tolist())]
 
     def _cached(self, k: int, key_values: tuple[float, ...], raises: bool, subject: Subject
                 ) -> FactorText:
