@@ -95,7 +95,7 @@ def save_decision(session: Session, decision: DecisionIn, principal: Principal) 
         action="decision",
         referral_id=decision.referral_id,
         model_version=score.model_version,
-        request_hash=request_hash(decision.model_dump(mode="json")),
+        request_hash=request_hash(decision.model_dump()),  # str, bool, int: JSON already
         details={"rag": decision.practitioner_rag, "agrees": decision.agrees_with_band},
     )
     try:
