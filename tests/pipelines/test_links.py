@@ -159,5 +159,7 @@ def test_chunks_are_the_longest_runs_of_referrals_within_both_limits(
     monkeypatch.setattr(links, "CHUNK_REFERRALS", 3)
     # A chunk may hold exactly CHUNK_ROWS rows; a referral bigger than that is one alone.
     assert list(links.chunks(chain, records, 7)) == [(0, 2), (2, 3), (3, 4), (4, 6), (6, 7)]
+    monkeypatch.setattr(links, "CHUNK_ROWS", 9)  # one row short of the first two together
+    assert list(links.chunks(chain, records, 7)) == [(r, r + 1) for r in range(7)]
     monkeypatch.setattr(links, "CHUNK_ROWS", 10**6)
     assert list(links.chunks(chain, records, 7)) == [(0, 3), (3, 6), (6, 7)]
