@@ -22,7 +22,7 @@ from model.explain import (
 )
 from model.explain_kernel import ReferenceShap
 from model.importance import global_importance
-from model.reference import reference_values
+from model.reference import COMPARED_WITH, reference_values
 from model.risk_model import classifier_input
 from pipelines.manifest import SPECS_BY_NAME
 from tests.model.strategies import feature_value
@@ -314,3 +314,17 @@ def test_a_matrix_of_the_wrong_shape_is_refused_saying_what_was_expected(
         explainer.explain(np.zeros(shape))
     with pytest.raises(ValueError, match=expected):
         explainer.contributions(np.zeros(shape))
+
+
+def test_every_explanation_says_what_it_is_compared_with(explainer: CaseExplainer,
+                                                        cases: np.ndarray) -> None:
+    explanations = explainer.explain(cases[:3])
+    assert [e.compared_with for e in explanations] == [COMPARED_WITH] * 3
+    assert explainer.explain_columns(cases[:3], n_jobs=1)["compared_with"] == [COMPARED_WITH] * 3
+
+
+def test_rows_given_as_lists_with_none_for_empty_values_are_explained_as_numbers(
+        explainer: CaseExplainer, cases: np.ndarray) -> None:
+    rows = [[None if np.isnan(v) else float(v) for v in row] for row in cases[:5]]
+    assert any(v is None for row in rows for v in row)
+    assert explainer.explain(rows) == explainer.explain(cases[:5])  # type: ignore[arg-type]

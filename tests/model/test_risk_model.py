@@ -208,3 +208,17 @@ def test_probabilities_are_the_same_for_single_and_double_precision_log_odds() -
         np.testing.assert_array_equal(single, calibrator.transform(
             raw.astype(np.float32).astype(np.float64)))
         assert single.dtype == np.float64
+
+
+def test_log_odds_already_computed_are_not_predicted_again(
+        tiny_model: RiskModel, rows: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+    raw = tiny_model.raw_score(tiny_model.model_matrix(rows))
+    expected = tiny_model.rate(rows)
+
+    def predicted_again(X: np.ndarray) -> np.ndarray:
+        raise AssertionError("the classifier was asked again")
+
+    monkeypatch.setattr(tiny_model.classifier, "decision_function", predicted_again)
+    ratings = tiny_model.rate(rows, raw_score=raw)
+    np.testing.assert_array_equal(ratings.score, expected.score)
+    np.testing.assert_array_equal(ratings.band, expected.band)
