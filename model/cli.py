@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from data_contracts.cli import QuickHelpGroup, fail, parse_date_option, skip_test_tools
+from data_contracts.cli import QuickHelpGroup, fail, parse_date_option, prepare_command_process
 from pipelines.cli import Engine
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ def train(
     ] = None,
 ) -> None:
     """Train, calibrate, evaluate and register a new model version from an extract."""
-    skip_test_tools()
+    prepare_command_process()
     from data_contracts import FeedRejected
     from model.governance import GovernanceError
     from model.workflow import default_config, train_and_register
@@ -146,7 +146,7 @@ def score(
                     ] = None,
 ) -> None:
     """Score every referral of an extract with a registered model, and explain each score."""
-    skip_test_tools()
+    prepare_command_process()
     from data_contracts import FeedRejected
     from model.registry import RegistryError
     from model.score import OutputFormatError, score_extract

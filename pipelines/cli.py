@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from data_contracts.cli import fail, parse_date_option, skip_test_tools
+from data_contracts.cli import fail, parse_date_option, prepare_command_process
 
 console = Console()
 
@@ -106,7 +106,7 @@ def features(
                     ] = None,
 ) -> None:
     """Validate an extract and build its point-in-time feature table and manifest."""
-    skip_test_tools()
+    prepare_command_process()
     if output.suffix != ".parquet":
         fail(f"{output}: the feature table is written as Parquet; use a .parquet file name")
     started = time.perf_counter()

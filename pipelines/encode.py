@@ -132,8 +132,12 @@ def _type_codes(event_types: pd.Series, agency: str) -> np.ndarray:
     return lookup[_positions(event_types, _arrow_strings(vocabulary).combine_chunks())]
 
 
+EVENT_ARRAYS: Final = ("event_person", "event_known_day", "event_day", "event_type",
+                       "event_agency", "event_value")
+
+
 def _event_arrays(frames: Mapping[str, pd.DataFrame], persons: pa.Array) -> dict[str, np.ndarray]:
-    parts: list[tuple[np.ndarray, ...]] = []
+    parts: list[dict[str, np.ndarray]] = []
     for agency_idx, agency in enumerate(AGENCIES):
         frame = frames.get(event_feed(agency))
         if frame is None or not len(frame):
@@ -145,15 +149,15 @@ def _event_arrays(frames: Mapping[str, pd.DataFrame], persons: pa.Array) -> dict
         recorded = to_days(frame["recorded_date"])[keep]
         known_day = np.where(recorded == NO_DAY, event_day, recorded)
         value = pd.to_numeric(frame["value"], errors="coerce").to_numpy(np.float64)[keep]
-        parts.append((person[keep], known_day, event_day, type_code[keep],
-                      np.full(len(event_day), agency_idx, dtype=np.int64), value))
-    names = ("event_person", "event_known_day", "event_day", "event_type", "event_agency",
-             "event_value")
+        parts.append(dict(zip(EVENT_ARRAYS, (
+            person[keep], known_day, event_day, type_code[keep],
+            np.full(len(event_day), agency_idx, dtype=np.int64), value), strict=True)))
     if not parts:
         return {name: np.empty(0, np.float64 if name == "event_value" else np.int64)
-                for name in names}
-    return {name: np.concatenate(col) for name, col in zip(names, zip(*parts, strict=True),
-                                                            strict=True)}
+                for name in EVENT_ARRAYS}
+    # One array at a time, each agency's part let go once copied: joining all six at
+    # once held every part and every result together (0.2 GiB more at 4.8M records).
+    return {name: np.concatenate([part.pop(name) for part in parts]) for name in EVENT_ARRAYS}
 
 
 def encode_frames(frames: Mapping[str, pd.DataFrame],
