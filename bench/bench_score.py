@@ -18,7 +18,8 @@ times (the fastest run of each counts: other load only ever slows a run):
   one round the first Spark figure includes it, with two the fastest is a warm run.
 
 Run: .venv/bin/python bench/bench_score.py [--referrals N | --extract DIR] [--spark]
-     [--spark-extract DIR] [--master local[2]] [--rounds R] [--model DIR] [--json PATH]
+     [--spark-extract DIR] [--master local[2]] [--rounds R] [--single-rounds R]
+     [--model DIR] [--json PATH]
 """
 
 from __future__ import annotations
@@ -132,7 +133,8 @@ def run(args: argparse.Namespace, folder: Path) -> None:
                                  artifact_root=str(folder / "artifacts"))
         version = train_and_register(extract, registry=registry, experiment="bench",
                                      config=TrainingConfig()).version.version
-    main = best_of(args.rounds, single_runs(extract, registry, version, folder))
+    main = best_of(args.single_rounds or args.rounds,
+                   single_runs(extract, registry, version, folder))
     on_spark: dict[str, float] = {}
     if args.spark:
         spark_extract = args.spark_extract or extract
@@ -145,7 +147,9 @@ def run(args: argparse.Namespace, folder: Path) -> None:
     for figure in found:
         print(f"{figure.name}: {figure.value:.2f} s; {figure.reference_name} "
               f"{figure.reference_value:.2f} s; ratio {figure.ratio:.2f}")
-    write_figures(args.json, "bench_score", found, {"rounds": args.rounds, "master": args.master})
+    write_figures(args.json, "bench_score", found,
+                  {"rounds": args.rounds, "single-machine rounds on the extract":
+                   args.single_rounds or args.rounds, "master": args.master})
 
 
 def main() -> None:
@@ -157,6 +161,9 @@ def main() -> None:
                         help="the extract to score on Spark (default: the same)")
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--single-rounds", type=int, default=None,
+                        help="rounds of the single-machine runs on --extract (default: "
+                             "--rounds; the Spark runs' warm-up needs two, they do not)")
     add_model_argument(parser)
     add_json_argument(parser)
     args = parser.parse_args()

@@ -59,6 +59,7 @@ def train_shared_model(extract: Path, folder: Path, truth: Path | None = None) -
     outcome = train_and_register(folder / "extract", registry=registry, experiment="bench",
                                  config=TrainingConfig(), card_writer=log_card)
     registry.promote(outcome.version.version, ALIAS)
+    print("stages: " + ", ".join(f"{k} {v:.1f} s" for k, v in outcome.seconds.items()))
     return outcome.version.version
 
 

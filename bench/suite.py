@@ -10,14 +10,15 @@ and ``RESULTS.md`` (the table) into `--out`; with `--readme` it also replaces th
 in that file's "Measured figures" section (between the `MARKERS`). `--quick` (`make
 bench QUICK=1`) runs the small sizes and fewer rounds of `QUICK_SIZES` and
 `Bench.quick`. Two lanes run side by side on two cores unless `--serial`, each taking
-the next script from one queue when it is free (scripts of one `Bench.group`, which
-share a state folder, go together); the Spark lane (mostly a JVM waiting on its own
-scheduler) first runs the Spark scripts. Each figure's reference is still measured in
-its own script, next to the figure. A script that fails is recorded with its
-error and the suite goes on; the exit status is 1 if any failed.
+the next script from one queue when it is free, the longest in the last run first
+(scripts of one `Bench.group`, which share a state folder, go together); the Spark lane
+(mostly a JVM waiting on its own scheduler) first runs the Spark scripts. Each
+figure's reference is still measured in its own script, next to the figure. A script
+that fails is recorded with its error and the suite goes on; the exit status is 1 if
+any failed.
 
 Run: .venv/bin/python bench/suite.py [--quick] [--out DIR] [--readme README.md]
-     [--serial] [--only NAME,...] [--timeout S] [--from RESULTS_JSON]
+     [--serial] [--only NAME,...] [--timeout S] [--from RESULTS_JSON] [--last JSON]
 """
 
 from __future__ import annotations
@@ -84,11 +85,12 @@ BENCHES: Final = (
           ("--extract", "{spark}", "--master", "local[2]"), lane="spark"),
     # bench_train times a training of its own: its figures are training's.
     Bench("bench_train", 4, ("--referrals", "100000"), ("--referrals", "10000")),
-    # Two rounds in quick mode: the first Spark run of a session pays the JVM's warm-up.
+    # Two rounds of the Spark runs in quick mode: the first Spark run of a session pays the
+    # JVM's warm-up; one of the single-machine runs on the main extract, as at full size.
     Bench("bench_score", 5, ("--extract", "{main}", "--model", "{model}", "--spark",
                              "--rounds", "1"),
           ("--extract", "{main}", "--model", "{model}", "--spark", "--spark-extract",
-           "{spark}", "--rounds", "2"), lane="spark"),
+           "{spark}", "--rounds", "2", "--single-rounds", "1"), lane="spark"),
     Bench("bench_explain", 3, ("--model", "{model}", "--referrals", "100000", "--batch-rows",
                                "100000", "--no-retry"),
           ("--model", "{model}", "--referrals", "10000", "--batch-rows", "10000", "--cases",
@@ -160,6 +162,17 @@ def queue_of(benches: list[Bench]) -> deque[list[Bench]]:
     return queue
 
 
+def longest_first(queue: deque[list[Bench]], last: Path) -> deque[list[Bench]]:
+    """The queue with the groups that took longest in the run recorded in `last` first
+    (so the lane that frees up last finds short ones left); as it is without that run."""
+    try:
+        scripts = json.loads(last.read_text(encoding="utf-8"))["scripts"]
+        took = {name: float(script["seconds"]) for name, script in scripts.items()}
+    except (OSError, ValueError, KeyError, TypeError):
+        return queue
+    return deque(sorted(queue, key=lambda group: -sum(took.get(b.script, 0.0) for b in group)))
+
+
 def run_lanes(benches: list[Bench], names: Mapping[str, str], options: argparse.Namespace,
               work: Path) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     """Two lanes side by side (one with `--serial`), each taking the next bench from one
@@ -170,7 +183,7 @@ def run_lanes(benches: list[Bench], names: Mapping[str, str], options: argparse.
     lane's wall seconds.
     """
     spark = [] if options.serial else [b for b in benches if b.lane == "spark"]
-    queue = queue_of([b for b in benches if b not in spark])
+    queue = longest_first(queue_of([b for b in benches if b not in spark]), options.last)
     lanes = {"all": []} if options.serial else {"main": [], "spark": spark}
     shared = SharedModel(Path(names["model"]), work, options.timeout)
     wanted = any(b.needs_model(options.quick) for b in benches)
@@ -270,6 +283,9 @@ def main() -> int:
                         help="seconds each script may take (default 3600, quick 1200)")
     parser.add_argument("--from", dest="source", type=Path, default=None, metavar="JSON",
                         help="run nothing: publish the results of an earlier run")
+    parser.add_argument("--last", type=Path, default=ROOT / "bench" / "results.json",
+                        metavar="JSON", help="a run's results whose times order the queue, "
+                        "longest first (default: the committed bench/results.json)")
     options = parser.parse_args()
     options.timeout = options.timeout or (1200.0 if options.quick else 3600.0)
     out = options.out or ROOT / "bench" / ("out/quick" if options.quick else "")

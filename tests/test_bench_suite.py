@@ -110,6 +110,24 @@ def test_the_readme_section_is_replaced_between_its_markers(
     assert readme.count(begin) == 1 and readme.count(end) == 1
 
 
+def test_the_queue_keeps_a_group_together_and_starts_with_the_longest(
+        bench: tuple[ModuleType, ModuleType], tmp_path: Path) -> None:
+    _, suite = bench
+    benches = [suite.Bench("a", 1), suite.Bench("api", 1, group="api"),
+               suite.Bench("api_load", 1, group="api"), suite.Bench("b", 1)]
+    last = tmp_path / "results.json"
+    last.write_text(json.dumps({"scripts": {"a": {"seconds": 5.0}, "api": {"seconds": 3.0},
+                                            "api_load": {"seconds": 4.0},
+                                            "b": {"seconds": 1.0}}}), encoding="utf-8")
+
+    def scripts(last: Path) -> list[list[str]]:
+        return [[b.script for b in group]
+                for group in suite.longest_first(suite.queue_of(benches), last)]
+
+    assert scripts(last) == [["api", "api_load"], ["a"], ["b"]]
+    assert scripts(tmp_path / "no-run.json") == [["a"], ["api", "api_load"], ["b"]]
+
+
 @pytest.mark.slow
 @pytest.mark.spark
 @pytest.mark.xdist_group("spark")
