@@ -68,3 +68,12 @@ def test_refusals_read_the_same() -> None:
     case = factories.case(events=2)
     case["events"][0]["surprise"] = 1
     assert _alike(case)[0] == "refused"
+    case = factories.case(events=3)  # a contract rule, checked on the records' columns
+    case["events"][2].update(event_date="2024-01-10", recorded_date="2024-01-01")
+    verdict, errors = _alike(case)
+    assert verdict == "refused" and "recorded_date" in errors
+    case = factories.case(events=2)  # a rule and a field at once: the field is named
+    case["events"][0]["recorded_date"] = "1900-01-01"
+    case["events"][1]["person_id"] = "not a token"
+    verdict, errors = _alike(case)
+    assert verdict == "refused" and "person_id" in errors
