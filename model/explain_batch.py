@@ -79,8 +79,12 @@ def _rows(pieces: np.ndarray) -> list[str]:
 
 
 def _floats(values: np.ndarray) -> np.ndarray:
-    """Each value as ``repr`` writes it (JSON's spelling of a finite float)."""
-    return np.array(list(map(repr, values.ravel().tolist())), dtype=object)
+    """Each value as ``repr`` writes it (JSON's spelling of a finite float); equal values
+    (to the bit: 0.0 is not -0.0) are spelt once."""
+    bits = np.ascontiguousarray(values, dtype=np.float64).ravel().view(np.uint64)
+    distinct, which = np.unique(bits, return_inverse=True)
+    spelt = list(map(repr, distinct.view(np.float64).tolist()))
+    return np.array(spelt, dtype=object)[which.reshape(-1)]
 
 
 def top_factors(chunk: ChunkExplanations) -> list[str]:

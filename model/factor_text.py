@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 
@@ -98,3 +98,53 @@ class Context:
             warnings.append(warnings_for(table[mask], tuple(usual.get(named or "", ())), named,
                                          SUBJECTS[s]))
         return cls(seen, warnings, index.reshape(-1))
+
+
+def row_hashes(keys: np.ndarray) -> np.ndarray:
+    """A 64-bit hash of each row of a float matrix (equal bits, equal hash)."""
+    bits = np.ascontiguousarray(keys, dtype=np.float64).view(np.uint64)
+    hashed = np.zeros(len(keys), dtype=np.uint64)
+    for column in bits.T:  # splitmix64's finaliser of each value, folded in
+        mixed = (column ^ (column >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        mixed = (mixed ^ (mixed >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        hashed = (hashed ^ mixed ^ (mixed >> np.uint64(31))) * np.uint64(0x9E3779B97F4A7C15)
+    return hashed
+
+
+class TextCache:
+    """Factor texts by key row, found in arrays: a sorted hash of each kept row, checked
+    against the row itself, so only rows not yet rendered reach Python."""
+
+    MAX_TEXTS = 500_000  # beyond this many texts, start again
+
+    def __init__(self) -> None:
+        self._hashes = np.empty(0, dtype=np.uint64)  # sorted
+        self._slots = np.empty(0, dtype=np.intp)  # the text of each sorted hash
+        self._keys = np.empty((0, 0))  # each text's key row
+        self._texts: list[FactorText] = []
+
+    def get(self, keys: np.ndarray, render: Callable[[np.ndarray], FactorText]
+            ) -> list[FactorText]:
+        """The text of each of the distinct `keys` rows, rendering those not yet kept."""
+        if len(self._texts) + len(keys) > self.MAX_TEXTS or (
+                len(self._texts) and self._keys.shape[1] != keys.shape[1]):
+            self.__init__()  # type: ignore[misc]
+        hashes = row_hashes(keys)
+        slot = np.full(len(keys), -1, dtype=np.intp)
+        if len(self._texts):
+            at = np.minimum(np.searchsorted(self._hashes, hashes), len(self._hashes) - 1)
+            kept = self._slots[at]
+            hit = (self._hashes[at] == hashes) & (self._keys[kept] == keys).all(axis=1)
+            slot[hit] = kept[hit]
+        missing = np.flatnonzero(slot < 0)
+        if len(missing):
+            slot[missing] = np.arange(len(self._texts), len(self._texts) + len(missing))
+            self._texts.extend(render(keys[j]) for j in missing.tolist())
+            self._keys = keys[missing] if not len(self._keys) else np.concatenate(
+                [self._keys, keys[missing]])
+            hashes = np.concatenate([self._hashes, hashes[missing]])
+            order = np.argsort(hashes, kind="stable")
+            self._hashes = hashes[order]
+            self._slots = np.concatenate([self._slots, slot[missing]])[order]
+        texts = self._texts
+        return [texts[s] for s in slot.tolist()]

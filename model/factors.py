@@ -19,9 +19,9 @@ import numpy as np
 from data_contracts.vocab import AGENCIES, PRESENTING_NEEDS
 from model.contributions import Contributions
 from model.explanation import AGENCY_GROUPS, Explanation, FactorRecord
-from model.factor_text import SUBJECTS, Context, FactorText
+from model.factor_text import SUBJECTS, Context, FactorText, TextCache, row_hashes
 from model.risk_model import classifier_input
-from model.sentences import Subject, display_value, factor_sentence
+from model.sentences import display_value, factor_sentence
 from pipelines.feature_spec import ADULT_AT_RISK, coverage_feature_name, need_feature_name
 from pipelines.manifest_lookup import check_names, columns_of, spec_of
 
@@ -137,23 +137,16 @@ def distinct_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ``np.unique(axis=0)`` sorts whole rows, slowly; rows are hashed to one integer instead,
     and the result checked, falling back to ``np.unique`` should two rows share a hash.
     """
-    bits = np.ascontiguousarray(keys, dtype=np.float64).view(np.uint64)
-    hashed = np.zeros(len(keys), dtype=np.uint64)
-    for column in bits.T:  # splitmix64's finaliser of each value, folded in
-        mixed = (column ^ (column >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        mixed = (mixed ^ (mixed >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        hashed = (hashed ^ mixed ^ (mixed >> np.uint64(31))) * np.uint64(0x9E3779B97F4A7C15)
-    _, first, which = np.unique(hashed, return_index=True, return_inverse=True)
+    _, first, which = np.unique(row_hashes(keys), return_index=True, return_inverse=True)
     if np.array_equal(keys[first][which], keys):
         return keys[first], which
     distinct, which = np.unique(keys, axis=0, return_inverse=True)
     return distinct, which.reshape(-1)
 
 
-FactorKey = tuple[int, tuple[float, ...], bool, Subject]
-# Texts kept per set of classifier columns in a process: beyond this many, start again.
-_MAX_TEXTS = 500_000
-_TEXTS: dict[tuple[str, ...], dict[FactorKey, FactorText]] = {}
+# Texts kept per set of classifier columns in a process (worker processes keep them from
+# chunk to chunk), found by their keys: factor, direction, subject, member values.
+_TEXTS: dict[tuple[str, ...], TextCache] = {}
 
 
 def _known(values: Sequence[float]) -> tuple[float | None, ...]:
@@ -194,7 +187,7 @@ class FactorBuilder:
         self.compared_with = compared_with
         # Texts depend only on the classifier's columns: shared by every builder of the
         # process over the same columns (worker processes keep them from chunk to chunk).
-        self._texts = _TEXTS.setdefault(layout.names, {})
+        self._texts = _TEXTS.setdefault(layout.names, TextCache())
         # Each factor's members as columns of the explainer's matrix, padded with -1.
         self._member_columns = np.append(layout.columns, -1)[layout.member_index]
 
@@ -215,8 +208,7 @@ class FactorBuilder:
         # One text per distinct (factor, member values, direction, subject): found in
         # arrays, so only distinct keys reach Python (and the cache).
         keys, which = distinct_rows(np.column_stack([chosen, sums > 0, subjects[rows], values]))
-        texts = [self._cached(int(key[0]), tuple(key[3:].tolist()), bool(key[1]),
-                              SUBJECTS[int(key[2])]) for key in keys]
+        texts = self._texts.get(keys, self._render)
         return ChunkExplanations(
             found.raw, found.base, self.compared_with, found.phi @ layout.agencies,
             np.searchsorted(rows, np.arange(len(X) + 1)), texts, which.reshape(-1), sums,
@@ -239,20 +231,14 @@ class FactorBuilder:
             dict(zip(AGENCY_GROUPS, by_agency[i], strict=True)), list(context.not_seen[c]),
             list(context.warnings[c])) for i, c in enumerate(context.index.tolist())]
 
-    def _cached(self, k: int, key_values: tuple[float, ...], raises: bool, subject: Subject
-                ) -> FactorText:
-        key = (k, key_values, raises, subject)
-        text = self._texts.get(key)
-        if text is not None:
-            return text
-        if len(self._texts) >= _MAX_TEXTS:
-            self._texts.clear()
+    def _render(self, key: np.ndarray) -> FactorText:
+        """The text of a key row: factor, direction (1: raises), subject, member values."""
+        k, raises, subject = int(key[0]), bool(key[1]), SUBJECTS[int(key[2])]
         members = tuple(self.layout.names[j] for j in self.layout.factors[k])
-        values = _known(key_values[:len(members)])
+        values = _known(key[3:3 + len(members)].tolist())
         head = headline(members)
-        text = self._texts[key] = FactorText.of(FactorRecord(
+        return FactorText.of(FactorRecord(
             members[head], display_value(members[head], values[head]), 0.0,
             "raises" if raises else "lowers", self.layout.agency[self.layout.factors[k][0]],
             factor_sentence(members, values, 1.0 if raises else -1.0, subject=subject),
             members))
-        return text
