@@ -93,7 +93,7 @@ def parse_feed(feed: str, source: str, raw: pd.DataFrame, schema: pa.DataFrameSc
 def _check_output(check: pa.Check, target: pd.Series | pd.DataFrame) -> np.ndarray:
     """Per-row pass mask of one check; rows the check skipped (missing cells) pass."""
     output = check(target).check_output  # a Series: every check here gives one per row
-    return output.reindex(target.index, fill_value=True).to_numpy(dtype=bool)
+    return output.reindex(target.index, fill_value=True).to_numpy()  # bool, or boolean: no NA
 
 
 def run_checks(schema: pa.DataFrameSchema, typed: pd.DataFrame) -> list[Failure]:

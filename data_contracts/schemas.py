@@ -187,7 +187,7 @@ def outcomes_schema(
 
         def not_before_referral(frame: pd.DataFrame) -> pd.Series:
             referred = frame["referral_id"].map(known)
-            return ~(frame["outcome_date"] < referred).fillna(False).astype(bool)
+            return ~(frame["outcome_date"] < referred)  # bool: NaT compares as False
 
         checks = [
             pa.Check(names_accepted_referral, error="referral_id: not an accepted referral"),
