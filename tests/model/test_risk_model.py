@@ -199,6 +199,12 @@ def test_the_classifier_reads_an_empty_constrained_days_since_as_no_record_in_a_
     np.testing.assert_array_equal(given, kept)  # the caller's rows are left as they were
     counts = given[:, 2:]
     assert classifier_input(counts, names[2:]) is not counts
+    # Rows in double precision are read as the feature table holds them: float32, as SHAP
+    # reads them, so a value on a split threshold goes the same way in both.
+    double = np.array([[np.nan, 0.1, 1 / 3]])
+    X = classifier_input(double, names)
+    assert X.dtype == np.float32
+    np.testing.assert_array_equal(X, np.array([[NO_RECORD_DAYS, 0.1, 1 / 3]], np.float32))
 
 
 def test_probabilities_are_the_same_for_single_and_double_precision_log_odds() -> None:
