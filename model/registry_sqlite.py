@@ -27,7 +27,7 @@ from typing import Any, Final
 logger = logging.getLogger(__name__)
 
 # MLflow's head migration (mlflow 3.17): the tables read below have these columns.
-KNOWN_SCHEMA: Final = "dc11669786a5"
+KNOWN_SCHEMA: Final = "dc11669786a5"  # pragma: allowlist secret (a migration id)
 SQLITE_PREFIX: Final = "sqlite:///"
 DELETED_STAGE: Final = "Deleted_Internal"  # MLflow's mark for a deleted version
 DEFAULT_WORKSPACE: Final = "default"
