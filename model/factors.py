@@ -33,6 +33,18 @@ def _one_hot(labels: Sequence[str], keys: Sequence[str]) -> np.ndarray:
     return out
 
 
+def group_sums(phi: np.ndarray, one_hot: np.ndarray) -> np.ndarray:
+    """Each row's sums of `phi` over the groups of a columns x groups `one_hot`, adding the
+    columns in order, so a row's sums never depend on the rows beside it. A matrix
+    product's do: BLAS picks its kernel, and with it the rounding, by the matrix's shape,
+    and a case explained alone, in a batch or on a Spark executor must read the same."""
+    columns = np.ascontiguousarray(phi.T)
+    sums = np.zeros((one_hot.shape[1], len(phi)))
+    for column, group in enumerate(one_hot.argmax(axis=1).tolist()):
+        sums[group] += columns[column]
+    return np.ascontiguousarray(sums.T)
+
+
 @functools.lru_cache(maxsize=1024)
 def headline(members: tuple[str, ...]) -> int:
     """The member whose value a factor reports: its count on record, else its first."""
@@ -194,7 +206,7 @@ class FactorBuilder:
     def chunk(self, X: np.ndarray, found: Contributions) -> ChunkExplanations:
         """The explanations of the rows of `X` (the explainer's columns), as arrays."""
         layout = self.layout
-        by_factor = found.phi @ layout.factor_matrix
+        by_factor = group_sums(found.phi, layout.factor_matrix)
         top = top_columns(by_factor, self.top_raising, self.top_lowering)
         # The chosen factors of every row at once: their members' values (empty as inf,
         # which no feature takes, so equal values make equal cache keys) and sums.
@@ -210,7 +222,7 @@ class FactorBuilder:
         keys, which = distinct_rows(np.column_stack([chosen, sums > 0, subjects[rows], values]))
         texts = self._texts.get(keys, self._render)
         return ChunkExplanations(
-            found.raw, found.base, self.compared_with, found.phi @ layout.agencies,
+            found.raw, found.base, self.compared_with, group_sums(found.phi, layout.agencies),
             np.searchsorted(rows, np.arange(len(X) + 1)), texts, which.reshape(-1), sums,
             Context.of(layout.not_seen(X), layout.need(X), subjects, self.usual_agencies))
 
