@@ -34,15 +34,19 @@ def _one_hot(labels: Sequence[str], keys: Sequence[str]) -> np.ndarray:
 
 
 def group_sums(phi: np.ndarray, one_hot: np.ndarray) -> np.ndarray:
-    """Each row's sums of `phi` over the groups of a columns x groups `one_hot`, adding the
-    columns in order, so a row's sums never depend on the rows beside it. A matrix
-    product's do: BLAS picks its kernel, and with it the rounding, by the matrix's shape,
-    and a case explained alone, in a batch or on a Spark executor must read the same."""
-    columns = np.ascontiguousarray(phi.T)
-    sums = np.zeros((one_hot.shape[1], len(phi)))
-    for column, group in enumerate(one_hot.argmax(axis=1).tolist()):
-        sums[group] += columns[column]
-    return np.ascontiguousarray(sums.T)
+    """Each row's sums of `phi` over the groups of a columns x groups `one_hot`, each
+    group's columns added in their order within the row, so a row's sums never depend on
+    the rows beside it. A matrix product's do: BLAS picks its kernel, and with it the
+    rounding, by the matrix's shape, and a case explained alone, in a batch or on a Spark
+    executor must read the same."""
+    group = one_hot.argmax(axis=1)
+    counts = np.bincount(group, minlength=one_hot.shape[1])
+    starts = np.cumsum(counts) - counts
+    sums = np.zeros((len(phi), one_hot.shape[1]))
+    held = counts > 0
+    sums[:, held] = np.add.reduceat(phi[:, np.argsort(group, kind="stable")], starts[held],
+                                    axis=1)
+    return sums
 
 
 @functools.lru_cache(maxsize=1024)
