@@ -80,7 +80,8 @@ class CaseExplainer:
 
     @property
     def agency_groups(self) -> np.ndarray:
-        """Classifier columns x `AGENCY_GROUPS` one-hot: contributions @ this = agency sums."""
+        """Classifier columns x `AGENCY_GROUPS` one-hot: `group_sums` of contributions over
+        it are the agency sums."""
         return self.layout.agencies
 
     @property

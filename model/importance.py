@@ -15,6 +15,7 @@ import pandas as pd
 import shap
 
 from model.explain import AGENCY_GROUPS, CaseExplainer
+from model.factors import group_sums
 from model.sentences import factor_label, short_label
 
 
@@ -96,11 +97,11 @@ def global_importance(explainer: CaseExplainer, X_sample: np.ndarray) -> GlobalI
         "factor": heads, "label": [factor_label(m) for m in members],
         "features": [" ".join(m) for m in members],
         "agency": [layout.agency[factor[0]] for factor in layout.factors],
-        "mean_abs_contribution": np.abs(phi @ layout.factor_matrix).mean(axis=0),
+        "mean_abs_contribution": np.abs(group_sums(phi, layout.factor_matrix)).mean(axis=0),
     }).sort_values("mean_abs_contribution", ascending=False, ignore_index=True)
     by_agency = pd.DataFrame({
         "agency": list(AGENCY_GROUPS),
-        "mean_abs_contribution": np.abs(phi @ explainer.agency_groups).mean(axis=0),
+        "mean_abs_contribution": np.abs(group_sums(phi, explainer.agency_groups)).mean(axis=0),
     }).sort_values("mean_abs_contribution", ascending=False, ignore_index=True)
     sample = explainer.layout.values(explainer.matrix(X_sample))  # as recorded, for plots
     return GlobalImportance(by_factor, by_feature, by_agency, phi, sample, base,

@@ -23,6 +23,7 @@ import pandas as pd
 
 from data_contracts.vocab import AGENCIES, event_feed
 from model.explain import CaseExplainer
+from model.factors import group_sums
 from model.risk_model import RiskModel
 from pipelines.feature_spec import coverage_feature_name
 from pipelines.features import build_features
@@ -70,7 +71,7 @@ def agency_contributions(explainer: CaseExplainer, features: pd.DataFrame, *,
     if rows.empty:
         return pd.DataFrame({"referral_id": [], "agency": [], "abs_contribution": []})
     _, phi = explainer.contributions(_matrix(rows))
-    by_agency = np.abs(phi @ explainer.agency_groups)[:, :len(AGENCIES)]
+    by_agency = np.abs(group_sums(phi, explainer.agency_groups))[:, :len(AGENCIES)]
     return pd.DataFrame({
         "referral_id": np.repeat(rows["referral_id"].to_numpy(), len(AGENCIES)),
         "agency": np.tile(np.asarray(AGENCIES, dtype=object), len(rows)),
