@@ -234,51 +234,6 @@ class CasePayload(StrictModel):
         return self
 
 
-class _NulFreeEventIn(TypedDict):
-    """`EventIn` for a body that holds no NUL character: its texts' length checked by
-    pydantic-core itself, not by two Python calls per text (the NUL check, which cannot
-    fail here, and the length check that follows a Python validator)."""
-
-    __pydantic_config__ = ConfigDict(extra="forbid", str_strip_whitespace=True)  # type: ignore[misc]
-
-    agency: Annotated[str, Field(max_length=64)]
-    person_id: Token
-    event_date: date
-    recorded_date: NotRequired[date | None]
-    event_type: Annotated[str, Field(max_length=64)]
-    value: NotRequired[Annotated[float | None, Field(allow_inf_nan=False, strict=True)]]
-
-
-class _NulFreeCase(CasePayload):
-    """`CasePayload` with `_NulFreeEventIn` records (`parse_case`)."""
-
-    events: list[_NulFreeEventIn] = Field(  # type: ignore[assignment]
-        default_factory=list, max_length=MAX_EVENTS_PER_CASE)
-
-
-def parse_case(body: bytes) -> CasePayload:
-    """The case in a JSON body, validated as `CasePayload.model_validate_json` would.
-
-    A body that holds no NUL (JSON writes one as an escape; a raw one is no JSON) is
-    validated by `_NulFreeCase` first: the same case, the same records, for about a
-    quarter less CPU on a case of hundreds of records. It accepts what `CasePayload`
-    accepts and nothing more (`PlainText` refuses only a NUL; a text past 64 characters
-    fails both), and refuses with the same errors, but for a text that is too long:
-    pydantic-core words that one its own way (`string_too_long`), so such a case is
-    validated again by `CasePayload`.
-
-    Raises:
-        ValidationError: With `CasePayload`'s errors, when the case is not valid.
-    """
-    if b"\\u0000" not in body and b"\x00" not in body:
-        try:
-            return _NulFreeCase.model_validate_json(body)
-        except ValidationError as refused:
-            if all(error["type"] != "string_too_long" for error in refused.errors()):
-                raise
-    return CasePayload.model_validate_json(body)
-
-
 class BatchIn(StrictModel):
     """Several cases scored in one request (at most the configured `max_batch_cases`)."""
 

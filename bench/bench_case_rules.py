@@ -1,6 +1,6 @@
-"""CPU cost of checking one case in the API (`parse_case`), as a ratio to decoding the same
-JSON body with `json.loads` (the reference, timed in the same run); beside it, alternating,
-`CasePayload.model_validate_json` alone (what the API ran before `parse_case`).
+"""CPU cost of checking one case in the API (`CasePayload.model_validate_json`, as
+POST /v1/score reads its body), as a ratio to decoding the same JSON body with
+`json.loads` (the reference, timed in the same run).
 
 The case is a synthetic referral with a few hundred agency records, as `bench_api.py`
 picks one (200 to 400 records), cached in ``bench/out/case_rules``. Rounds alternate the
@@ -61,11 +61,11 @@ def main() -> None:
 
     from pydantic import ValidationError
 
-    from api.case_payload import CasePayload, parse_case
+    from api.case_payload import CasePayload
 
-    def check(body: bytes, parse: Callable[[bytes], Any] = parse_case) -> None:
+    def check(body: bytes) -> None:
         with contextlib.suppress(ValidationError):
-            parse(body)
+            CasePayload.model_validate_json(body)
 
     best: dict[str, float] = {}
     for _ in range(args.rounds):
@@ -75,14 +75,10 @@ def main() -> None:
             best[name] = min(best.get(name, float("inf")), spent / reference)
             best[f"{name} (us)"] = min(best.get(f"{name} (us)", float("inf")), spent * 1e6)
             best[f"{name} ref"] = min(best.get(f"{name} ref", float("inf")), reference * 1e6)
-            alone = _cpu_per_call(lambda body=body: check(body, CasePayload.model_validate_json),
-                                  args.repeats)
-            best[f"{name} alone"] = min(best.get(f"{name} alone", float("inf")), alone * 1e6)
     print(f"case: {len(case['events'])} agency records; fastest of {args.rounds} rounds")
     for name in bodies:
         print(f"{name}: {best[f'{name} (us)']:.0f} us CPU per case, "
-              f"{best[name]:.2f} x json.loads of the same body; CasePayload.model_validate_json "
-              f"alone {best[f'{name} alone']:.0f} us")
+              f"{best[name]:.2f} x json.loads of the same body")
     write_figures(args.json, "bench_case_rules", [
         Figure(f"check one case, {name} (CasePayload from JSON)", best[f"{name} (us)"], "us CPU",
                "json.loads of the same body", best[f"{name} ref"],
