@@ -12,15 +12,15 @@ from typing import Annotated
 
 import typer
 
+from data_contracts.cli import ExtractDate
+
 
 def audit_fairness(
     ctx: typer.Context,
     model: Annotated[str, typer.Option("--model", help="Version number or alias.")],
     input: Annotated[Path, typer.Option("--input", help="Extract directory with outcomes.")],
     output: Annotated[Path, typer.Option("--output", help="Folder for fairness.json and .html.")],
-    extract_date: Annotated[
-        str | None, typer.Option("--extract-date", help="YYYY-MM-DD; default: from the data.")
-    ] = None,
+    extract_date: ExtractDate = None,
     resamples: Annotated[
         int | None, typer.Option(min=1, help="Bootstrap resamples; default: the settings'.")
     ] = None,

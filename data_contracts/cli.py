@@ -29,7 +29,8 @@ ReportDir = Annotated[
 ]
 ExtractDate = Annotated[
     str | None,
-    typer.Option("--extract-date", help="Day the extract was taken (YYYY-MM-DD)."),
+    typer.Option("--extract-date",
+                 help="Day the extract was taken (YYYY-MM-DD); default: from the data."),
 ]
 KeyFile = Annotated[
     Path | None,

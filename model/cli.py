@@ -18,8 +18,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from data_contracts.cli import QuickHelpGroup, fail, parse_date_option, prepare_command_process
-from pipelines.cli import Engine
+from data_contracts.cli import (
+    ExtractDate,
+    QuickHelpGroup,
+    fail,
+    parse_date_option,
+    prepare_command_process,
+)
+from pipelines.cli import ConfOption, Engine, EngineOption, MasterOption
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -78,9 +84,7 @@ def _progress() -> Progress:
 def train(
     ctx: typer.Context,
     input: Annotated[Path, typer.Option("--input", help="Extract directory (feeds, outcomes).")],
-    extract_date: Annotated[
-        str | None, typer.Option("--extract-date", help="YYYY-MM-DD; default: from the data.")
-    ] = None,
+    extract_date: ExtractDate = None,
     experiment: Annotated[str, typer.Option(help="MLflow experiment name.")] = "safeguard-risk",
     seed: Annotated[int, typer.Option(help="Random seed; same extract and seed, same model.")] = 0,
     governance: Annotated[
@@ -131,19 +135,14 @@ def score(
         str | None,
         typer.Option("--model", help="Version number or alias; default the served alias."),
     ] = None,
-    extract_date: Annotated[
-        str | None, typer.Option("--extract-date", help="YYYY-MM-DD; default: from the data.")
-    ] = None,
+    extract_date: ExtractDate = None,
     explanations: Annotated[
         bool, typer.Option("--explanations/--no-explanations",
                            help="Add each score's explanation (top factors, by agency).")
     ] = True,
-    engine: Annotated[Engine, typer.Option(help="single: this machine; spark: a Spark session "
-                                           "(the spark extra; Parquet folder).")] = Engine.single,
-    master: Annotated[str | None, typer.Option(help="Spark master URL (engine spark); default: "
-                                               "spark-defaults.conf, else local[*].")] = None,
-    conf: Annotated[list[str] | None, typer.Option(help="Spark setting key=value (repeat).")
-                    ] = None,
+    engine: EngineOption = Engine.single,
+    master: MasterOption = None,
+    conf: ConfOption = None,
 ) -> None:
     """Score every referral of an extract with a registered model, and explain each score."""
     prepare_command_process()

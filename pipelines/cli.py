@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from data_contracts.cli import fail, parse_date_option, prepare_command_process
+from data_contracts.cli import ExtractDate, fail, parse_date_option, prepare_command_process
 
 console = Console()
 
@@ -19,6 +19,14 @@ console = Console()
 class Engine(StrEnum):
     single = "single"
     spark = "spark"
+
+
+# The options of the commands that run on either engine (`features`, `score`).
+EngineOption = Annotated[Engine, typer.Option(
+    help="single: this machine; spark: a Spark session (the spark extra; Parquet folder).")]
+MasterOption = Annotated[str | None, typer.Option(
+    help="Spark master URL (engine spark); default: spark-defaults.conf, else local[*].")]
+ConfOption = Annotated[list[str] | None, typer.Option(help="Spark setting key=value (repeat).")]
 
 
 class FeedFormat(StrEnum):
@@ -95,15 +103,10 @@ def manifest_path_for(output: Path) -> Path:
 def features(
     input: Annotated[Path, typer.Option("--input", help="Extract directory (feeds).")],
     output: Annotated[Path, typer.Option("--output", help="Feature table to write (.parquet).")],
-    extract_date: Annotated[
-        str | None, typer.Option("--extract-date", help="YYYY-MM-DD; default: from the data.")
-    ] = None,
-    engine: Annotated[Engine, typer.Option(help="single: this machine; spark: a Spark session "
-                                           "(the spark extra; Parquet folder).")] = Engine.single,
-    master: Annotated[str | None, typer.Option(help="Spark master URL (engine spark); default: "
-                                               "spark-defaults.conf, else local[*].")] = None,
-    conf: Annotated[list[str] | None, typer.Option(help="Spark setting key=value (repeat).")
-                    ] = None,
+    extract_date: ExtractDate = None,
+    engine: EngineOption = Engine.single,
+    master: MasterOption = None,
+    conf: ConfOption = None,
 ) -> None:
     """Validate an extract and build its point-in-time feature table and manifest."""
     prepare_command_process()
