@@ -53,8 +53,9 @@ _SQLITE_WRITE_LOCK = threading.Lock()
 def canonical_json(value: Any) -> bytes:
     """Deterministic JSON bytes: sorted keys, no whitespace, UTF-8."""
     return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), default=str,
+        value,
         ensure_ascii=False,  # pragma: no mutate (json reads only its truth: None is False)
+        sort_keys=True, separators=(",", ":"), default=str,
     ).encode("utf-8")
 
 
