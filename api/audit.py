@@ -53,7 +53,9 @@ _SQLITE_WRITE_LOCK = threading.Lock()
 def canonical_json(value: Any) -> bytes:
     """Deterministic JSON bytes: sorted keys, no whitespace, UTF-8."""
     return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+        value,
+        ensure_ascii=False,  # pragma: no mutate (json reads only its truth: None is False)
+        sort_keys=True, separators=(",", ":"), default=str,
     ).encode("utf-8")
 
 
@@ -276,9 +278,9 @@ def verify_chain(session: Session, *, batch_size: int = 1000,
 
 
 def _check_entry(entry: AuditEntry, *, expected_seq: int, prev_hash: str) -> str:
-    if entry.seq != expected_seq:
-        if entry.seq > expected_seq:
-            return f"entry {expected_seq} is missing (next entry is {entry.seq}): deleted"
+    if entry.seq > expected_seq:
+        return f"entry {expected_seq} is missing (next entry is {entry.seq}): deleted"
+    if entry.seq < expected_seq:
         return f"entry {entry.seq} is out of sequence (expected {expected_seq}): inserted"
     if entry.prev_hash != prev_hash:
         return f"entry {entry.seq} does not link to entry {entry.seq - 1}: inserted or replaced"

@@ -84,9 +84,12 @@ def test_reason_is_required_when_the_rag_differs_from_the_service(api: ApiEnv) -
     assert _decide(api, body).status_code == 201
 
 
-def test_a_decision_on_a_referral_never_scored_is_404(api: ApiEnv) -> None:
-    response = _decide(api, factories.decision(factories.referral_id()))
+def test_a_decision_on_a_referral_never_scored_is_404_naming_the_referral(api: ApiEnv) -> None:
+    # The detail tells this 404 from a mistyped URL's ("Not Found").
+    rid = factories.referral_id()
+    response = _decide(api, factories.decision(rid))
     assert response.status_code == 404
+    assert response.json() == {"detail": f"referral {rid!r} was never scored"}
 
 
 def test_decisions_are_audited_with_the_model_version(api: ApiEnv) -> None:

@@ -21,8 +21,9 @@ from model.explain import (
     Explanation,
 )
 from model.explain_kernel import ReferenceShap
+from model.governance import ReferenceName
 from model.importance import global_importance
-from model.reference import COMPARED_WITH, reference_values
+from model.reference import COMPARED_WITH, REFERENCE_SENTENCES, reference_values
 from model.risk_model import classifier_input
 from pipelines.manifest import SPECS_BY_NAME
 from tests.model.strategies import feature_value
@@ -321,6 +322,16 @@ def test_every_explanation_says_what_it_is_compared_with(explainer: CaseExplaine
     explanations = explainer.explain(cases[:3])
     assert [e.compared_with for e in explanations] == [COMPARED_WITH] * 3
     assert explainer.explain_columns(cases[:3], n_jobs=1)["compared_with"] == [COMPARED_WITH] * 3
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCE_SENTENCES))
+def test_explanations_name_the_reference_the_governance_settings_chose(
+        explainer: CaseExplainer, cases: np.ndarray, name: ReferenceName) -> None:
+    # Built in the test, not in a fixture: on a mutant of `__init__`, mutmut runs only the
+    # tests during which `__init__` ran.
+    chosen = CaseExplainer(explainer.classifier, NAMES, reference_name=name,
+                           reference=reference_values(NAMES, cases, name))
+    assert [e.compared_with for e in chosen.explain(cases[:3])] == [REFERENCE_SENTENCES[name]] * 3
 
 
 def test_rows_given_as_lists_with_none_for_empty_values_are_explained_as_numbers(

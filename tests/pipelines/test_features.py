@@ -60,6 +60,17 @@ def test_table_has_one_row_per_referral_audit_columns_then_manifest_order() -> N
     assert table["referral_id"].tolist() == frames["referrals"]["referral_id"].tolist()
 
 
+def test_the_table_follows_the_referrals_rows_whatever_index_their_frame_carries() -> None:
+    # A caller's own frame (a bench, a notebook): rows left after a filter, or indexed by
+    # referral_id with the column kept. The table is the same, numbered from 0.
+    frames = random_extract(60, seed=3)
+    expected = build_features(frames)
+    referrals = frames["referrals"]
+    for indexed in (referrals.set_axis(referrals.index * 2 + 7),
+                    referrals.set_index("referral_id", drop=False)):
+        pd.testing.assert_frame_equal(build_features({**frames, "referrals": indexed}), expected)
+
+
 def test_record_recorded_after_referral_is_ignored_even_if_it_happened_before() -> None:
     table = _features([referral(referral_date="2024-06-01")], police=[
         _event("p1", "2024-05-01", "2024-05-01"),
