@@ -78,15 +78,20 @@ _COLUMNS: Final = _column_blocks()
 
 
 def _count_into(out: np.ndarray, joined: Joined, n: int) -> None:
-    """Write the counts (relation x type x window, window fastest) into ``out``."""
+    """Write the counts (relation x type x window, window fastest) into ``out``.
+
+    Counted by (relation, type) then referral: each feature's counts are one run, written
+    down one column of ``out`` (contiguous in the column-major matrix), not across rows.
+    """
     counted = joined.type_code < N_TYPES
-    key = (joined.referral[counted] * _N_REL + joined.relation[counted]) * N_TYPES
-    key = key + joined.type_code[counted]
+    key = (joined.relation[counted] * N_TYPES + joined.type_code[counted]) * n
+    key = key + joined.referral[counted]
     delta = joined.delta[counted]
+    by_feature = out.T
     for col, (_name, days) in enumerate(WINDOWS):
         selected = key if days is None else key[delta < days]
         counts = np.bincount(selected, minlength=n * _N_REL * N_TYPES)
-        out[:, col::len(WINDOWS)] = counts.reshape(n, _N_REL * N_TYPES)
+        by_feature[col::len(WINDOWS)] = counts.reshape(_N_REL * N_TYPES, n)
 
 
 def _min_delta(key: np.ndarray, delta: np.ndarray, size: int) -> np.ndarray:
