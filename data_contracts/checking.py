@@ -87,7 +87,9 @@ def parse_feed(feed: str, source: str, raw: pd.DataFrame, schema: pa.DataFrameSc
     ignored = [str(c) for c in raw.columns if c not in FEED_COLUMNS[feed]]
     if ignored:
         logger.warning("%s: columns not in the specification ignored: %s", source, ignored)
-    return ParsedFeed(feed, source, raw, pd.DataFrame(typed), failures, ignored, absent)
+    # copy=False: the parsed columns are new, and the others the raw frame's, unchanged.
+    return ParsedFeed(feed, source, raw, pd.DataFrame(typed, copy=False), failures, ignored,
+                      absent)
 
 
 def _check_output(check: pa.Check, target: pd.Series | pd.DataFrame) -> np.ndarray:
@@ -124,9 +126,11 @@ def reasons_for(failures: list[Failure], n_rows: int) -> tuple[np.ndarray, np.nd
 
 def _rows(frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
     """The rows of ``frame`` where ``keep`` holds, numbered from 0. Column by column, so
-    an Arrow column is filtered by the mask: ``frame.loc[keep]`` gathers it row by row."""
+    an Arrow column is filtered by the mask: ``frame.loc[keep]`` gathers it row by row.
+    The filtered columns are new arrays, taken as they are (``copy=False``): copying
+    stacked the date and number columns into one block, a second copy of each."""
     columns = {name: frame[name].array[keep] for name in frame.columns}
-    return pd.DataFrame(columns, index=pd.RangeIndex(int(keep.sum())))
+    return pd.DataFrame(columns, index=pd.RangeIndex(int(keep.sum())), copy=False)
 
 
 def check_feed(parsed: ParsedFeed, schema: pa.DataFrameSchema) -> tuple[pd.DataFrame, pd.DataFrame]:

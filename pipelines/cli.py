@@ -137,10 +137,11 @@ def _single_features(input: Path, output: Path, day: dt.date | None) -> int:
                   console=console, transient=True) as progress:
         task = progress.add_task("validating feeds", total=None)
         try:
-            validated = validate_extract(input, extract_date=day)
+            feeds = validate_extract(input, extract_date=day).feeds
         except FeedRejected as exc:
             fail(str(exc))
-        table = build_features(validated.feeds,
+        # Released once encoded: the feeds are not held beside the feature matrix.
+        table = build_features(feeds, release=True,
                                progress=lambda stage: progress.update(task, description=stage))
         progress.update(task, description="writing")
         output.parent.mkdir(parents=True, exist_ok=True)

@@ -304,6 +304,26 @@ def test_context_features(subject_type: str, age: int) -> None:
     assert row["referral_source_anonymous"] == 1
 
 
+def test_a_released_extract_is_emptied_once_encoded_and_gives_the_same_table(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    frames = random_extract(40, seed=5)
+    kept = dict(frames)
+    table = build_features(frames)
+    assert list(frames) == list(kept)  # not asked to: the caller's feeds stay
+    assert all(frames[name] is kept[name] for name in kept)
+    seen: list[int] = []
+
+    def count_feeds_left(enc: Any, **kwargs: Any) -> np.ndarray:
+        seen.append(len(frames))
+        return compute_features(enc, **kwargs)
+
+    monkeypatch.setattr(features_module, "compute_features", count_feeds_left)
+    released = build_features(frames, release=True)
+    assert seen == [0] and frames == {}  # let go before the matrix is built
+    pd.testing.assert_frame_equal(released, table)
+
+
 def test_the_build_reports_each_stage_as_it_starts() -> None:
     stages: list[str] = []
     build_features(random_extract(10, seed=4), progress=stages.append)
