@@ -115,6 +115,12 @@ class ModelRegistry:
 
         return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
 
+    def connect(self) -> None:
+        """Import MLflow and open the store, creating a new store's tables (its alembic
+        migrations): seconds of work, which training does on a background thread while it
+        reads the extract and fits (`model.workflow.train_and_register`)."""
+        _ = self.client
+
     def _reader(self) -> SqliteRegistryReader | None:
         return SqliteRegistryReader.for_store(self.tracking_uri, model_name=self.model_name)
 
