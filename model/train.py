@@ -7,6 +7,7 @@ is `model.registry`, and `model.cli` wires them together.
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,10 +98,21 @@ def _signed_log1p(X: np.ndarray) -> np.ndarray:
     return np.sign(X) * np.log1p(np.abs(X))
 
 
+def _median_or_zero(values: np.ndarray) -> float:
+    """A column's median over its recorded values; 0 when it has none (as scikit-learn's
+    ``strategy="median"`` with ``keep_empty_features``)."""
+    return float(np.median(values)) if values.size else 0.0
+
+
 def fit_baseline(X: np.ndarray, y: np.ndarray, *, config: TrainingConfig) -> Pipeline:
-    """A regularised logistic regression on log counts, missing values flagged."""
+    """A regularised logistic regression on log counts, missing values flagged.
+
+    Missing values take the column's median, computed per column (`_median_or_zero`):
+    the same statistics as ``strategy="median"``, whose masked-array median took 2.4 of
+    the 5.2 CPU seconds of this fit on 49,000 training referrals x 499 features.
+    """
     baseline = make_pipeline(
-        SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
+        SimpleImputer(strategy=_median_or_zero, add_indicator=True, keep_empty_features=True),
         FunctionTransformer(_signed_log1p),
         StandardScaler(),
         LogisticRegression(C=config.baseline_c, max_iter=2000),
@@ -160,18 +172,23 @@ def train_model(features: pd.DataFrame, labels: pd.DataFrame, *,
                              "(the outcomes feed) on both sides to train and evaluate")
     # The classifier reads "no record" in a constrained days-since feature as a long gap.
     Xc = classifier_input(X, tuple(names))
-    classifier = fit_classifier(Xc[tr], y[tr], Xc[va], y[va], feature_names=names,
-                                config=config)
-    raw_val = classifier.decision_function(Xc[va])
-    calibrator, calibration_scores = choose_calibrator(raw_val, y[va], seed=config.seed)
-    edges = ventile_edges(calibrator.transform(classifier.decision_function(Xc[tr])))
-    model = RiskModel(classifier, tuple(names), calibrator, edges, governance, governance_text,
-                      metadata={"calibration": calibrator.method,
-                                "n_iter": int(classifier.n_iter_),
-                                "explanation_reference": reference_values(
-                          names, X[tr], governance.explanation_reference)})
-    baseline = fit_baseline(X[tr], y[tr], config=config)
-    ratings = model.rate(full[te])
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="baseline") as beside:
+        # The baseline fits beside the classifier: both spend their time in compiled code
+        # that releases the GIL (NumPy and BLAS; OpenMP), and neither reads the other.
+        baseline_fit = beside.submit(fit_baseline, X[tr], y[tr], config=config)
+        classifier = fit_classifier(Xc[tr], y[tr], Xc[va], y[va], feature_names=names,
+                                    config=config)
+        raw_val = classifier.decision_function(Xc[va])
+        calibrator, calibration_scores = choose_calibrator(raw_val, y[va], seed=config.seed)
+        edges = ventile_edges(calibrator.transform(classifier.decision_function(Xc[tr])))
+        model = RiskModel(classifier, tuple(names), calibrator, edges, governance,
+                          governance_text, metadata={
+                              "calibration": calibrator.method,
+                              "n_iter": int(classifier.n_iter_),
+                              "explanation_reference": reference_values(
+                                  names, X[tr], governance.explanation_reference)})
+        ratings = model.rate(full[te])
+    baseline = baseline_fit.result()
     metrics = {f"test_{k}": v
                for k, v in classification_metrics(y[te], ratings.probability).items()}
     baseline_p = baseline.predict_proba(X[te])[:, 1]

@@ -103,3 +103,23 @@ def test_the_run_records_the_environment_and_commit() -> None:
     tags = environment_tags()
     assert tags["package.scikit-learn"] and tags["python"].startswith("3.")
     assert len(tags["git_commit"]) in (40, len("unknown"))
+
+
+def test_connecting_creates_a_new_store_before_any_run(tmp_path: Path) -> None:
+    """`connect` (run on a background thread while training prepares the extract) opens
+    the store and creates a new store's tables; a later run in the main thread uses it."""
+    import sqlite3
+
+    store = tmp_path / "mlflow.db"
+    registry = ModelRegistry(f"sqlite:///{store}", model_name="connect-test",
+                             artifact_root=str(tmp_path / "artifacts"))
+    registry.connect()
+    with sqlite3.connect(store) as db:
+        tables = {row[0] for row in db.execute("select name from sqlite_master")}
+    assert {"experiments", "runs", "registered_models"} <= tables
+    from concurrent.futures import ThreadPoolExecutor
+
+    other = ModelRegistry(f"sqlite:///{tmp_path / 'other.db'}", model_name="connect-test")
+    with ThreadPoolExecutor(1) as background:
+        background.submit(other.connect).result()
+    assert other.start_run("tests", run_name="after-connect")  # main thread, same client

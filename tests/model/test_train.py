@@ -148,3 +148,24 @@ def test_training_needs_referrals_with_complete_follow_up(prepared: PreparedExtr
         train_model(prepared.features, none_complete, members=None, governance=governance,
                     governance_text=text, config=TrainingConfig(max_iter=5))
     assert isinstance(prepared.features, pd.DataFrame)
+
+
+def test_the_baseline_imputes_the_same_medians_as_scikit_learn() -> None:
+    """The baseline's per-column median (`fit_baseline`) is scikit-learn's median
+    strategy: same filled matrix and missing-value flags; a column with no recorded
+    value is kept and filled with 0."""
+    from sklearn.impute import SimpleImputer
+
+    from model.train import fit_baseline
+
+    rng = np.random.default_rng(5)
+    X = rng.poisson(2.0, size=(400, 6)).astype(np.float32)
+    X[rng.random(X.shape) < 0.3] = np.nan
+    X[:, 4] = np.nan  # never recorded
+    X[::2, 5] = 7.0  # an even count of recorded values: the median averages two
+    y = (rng.random(400) < 0.4).astype(np.int64)
+    imputer = fit_baseline(X, y, config=TrainingConfig())[0]
+    reference = SimpleImputer(strategy="median", add_indicator=True,
+                              keep_empty_features=True).fit(X)
+    np.testing.assert_array_equal(imputer.transform(X), reference.transform(X))
+    assert imputer.statistics_[4] == 0.0
