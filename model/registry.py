@@ -118,17 +118,8 @@ class ModelRegistry:
     def connect(self) -> None:
         """Import MLflow and open the store, creating a new store's tables (its alembic
         migrations): seconds of work, which training does on a background thread while it
-        reads the extract and fits (`model.workflow.train_and_register`).
-
-        Also builds MLflow's map of installed packages, which saving a model reads to
-        check its requirements (about 1 CPU second), when this MLflow has it.
-        """
+        reads the extract and fits (`model.workflow.train_and_register`)."""
         _ = self.client
-        try:
-            from mlflow.utils.requirements_utils import _init_packages_to_modules_map
-        except ImportError:  # another MLflow: it builds what it needs when saving
-            return
-        _init_packages_to_modules_map()
 
     def _reader(self) -> SqliteRegistryReader | None:
         return SqliteRegistryReader.for_store(self.tracking_uri, model_name=self.model_name)
