@@ -57,6 +57,7 @@ class Layout:
     coverage: tuple[int, ...]  # column of each agency's records-held flag, AGENCIES order
     needs: tuple[int, ...]  # column of each presenting need's flag, PRESENTING_NEEDS order
     adult: int  # column of the adult-at-risk flag
+    factor_names: tuple[tuple[str, ...], ...] = ()  # names of each factor's columns
 
     @classmethod
     def of(cls, names: Sequence[str], model_names: Sequence[str]) -> Layout:
@@ -81,7 +82,8 @@ class Layout:
             _one_hot(agency, AGENCY_GROUPS), factors, _one_hot(concern, keys), member_index,
             tuple(columns_of(names, [coverage_feature_name(a) for a in AGENCIES])),
             tuple(columns_of(names, [need_feature_name(n) for n in PRESENTING_NEEDS])),
-            columns_of(names, [ADULT_AT_RISK])[0])
+            columns_of(names, [ADULT_AT_RISK])[0],
+            tuple(tuple(model_names[j] for j in factor) for factor in factors))
 
     @staticmethod
     def headline(members: Sequence[str]) -> int:
@@ -236,11 +238,11 @@ class FactorBuilder:
             dict(zip(AGENCY_GROUPS, by_agency[i], strict=True)), list(context.not_seen[c]),
             list(context.warnings[c])) for i, c in enumerate(context.index.tolist())]
 
-    def _render(self, key: np.ndarray) -> FactorText:
+    def _render(self, key: Sequence[float]) -> FactorText:
         """The text of a key row: factor, direction (1: raises), subject, member values."""
         k, raises, subject = int(key[0]), bool(key[1]), SUBJECTS[int(key[2])]
-        members = tuple(self.layout.names[j] for j in self.layout.factors[k])
-        values = _known(key[3:3 + len(members)].tolist())
+        members = self.layout.factor_names[k]
+        values = _known(key[3:3 + len(members)])
         head = headline(members)
         return FactorText.of(FactorRecord(
             members[head], display_value(members[head], values[head]), 0.0,
