@@ -57,7 +57,7 @@ class Layout:
     coverage: tuple[int, ...]  # column of each agency's records-held flag, AGENCIES order
     needs: tuple[int, ...]  # column of each presenting need's flag, PRESENTING_NEEDS order
     adult: int  # column of the adult-at-risk flag
-    factor_names: tuple[tuple[str, ...], ...] = ()  # names of each factor's columns
+    factor_names: tuple[tuple[str, ...], ...]  # names of each factor's columns
 
     @classmethod
     def of(cls, names: Sequence[str], model_names: Sequence[str]) -> Layout:
