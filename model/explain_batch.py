@@ -1,17 +1,22 @@
 """Batch explanations: many rows explained in worker processes, serialised as columns.
 
-The rows go in chunks to loky worker processes (SHAP's C extension holds the GIL, so
-threads would not run in parallel); each chunk becomes `model.explanation` records, the
-same the API returns, and each record is serialised with `json.dumps`. The first
+The rows go in chunks to loky worker processes; each chunk becomes the arrays of
+`model.factors.ChunkExplanations` and then, per row, the JSON text ``json.dumps`` writes
+of the `model.explanation` records the API returns (its pieces joined in Arrow). The first
 parallel call in a process starts the workers, which import shap: a few seconds, once.
 """
 
 from __future__ import annotations
 
+import gc
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from joblib import Parallel, delayed
 
 from model.contributions import AdditivityError
@@ -57,67 +62,91 @@ def explain_columns(explainer: CaseExplainer, X: np.ndarray, *, n_jobs: int = 2
 def explain_chunk(explainer: CaseExplainer, X: np.ndarray
                   ) -> tuple[dict[str, list[Any]], list[int], float]:
     """Columns for one chunk, plus the rows failing the additivity check and the worst gap."""
-    found = explainer.shap.of(explainer.layout.model_input(X))
-    bad, gap = found.failures()
-    if bad:
-        return {key: [] for key in COLUMNS}, bad, gap
-    return serialise(explainer.builder().chunk(X, found)), bad, gap
+    with _collector_paused():
+        found = explainer.shap.of(explainer.layout.model_input(X))
+        bad, gap = found.failures()
+        if bad:
+            return {key: [] for key in COLUMNS}, bad, gap
+        return serialise(explainer.builder().chunk(X, found)), bad, gap
 
 
-# Each row's JSON text ends with this, in one text of the whole chunk split into rows; JSON
-# as ``json.dumps`` writes it never holds a control character.
-_END: Final = "\x00"
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused (as it was before, after).
+
+    A chunk allocates a great many objects that form no cycles (lists, strings, the new
+    texts), and each full collection walks every text the process keeps: on 10,000 rows,
+    about a tenth of a chunk's time went to collections that freed nothing. Whatever a
+    chunk leaves in cycles is collected once it is on again.
+    """
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
 # contributions_by_agency as JSON: the agencies' names spelt once before each sum.
-_BY_AGENCY: Final = np.array(
-    [("{" if k == 0 else ", ") + f"{json.dumps(g)}: " for k, g in enumerate(AGENCY_GROUPS)],
-    dtype=object)
+_BY_AGENCY: Final = tuple(("{" if k == 0 else ", ") + f"{json.dumps(g)}: "
+                          for k, g in enumerate(AGENCY_GROUPS))
+# Where Arrow's shortest spelling of a float is Python's (``repr``, JSON's), digit for digit:
+# fixed-point numbers that are not whole, of magnitude in [1e-4, 1e10).
+_ARROW_LOW: Final = 1e-4
+_ARROW_HIGH: Final = 1e10
 
 
-def _rows(pieces: np.ndarray) -> list[str]:
-    """The texts of the rows whose pieces, in order, each row ending with `_END`, are given."""
-    return "".join(pieces.ravel().tolist()).split(_END)[:-1]
+def json_floats(values: np.ndarray) -> pa.StringArray:
+    """Each finite value as ``repr`` (and so ``json.dumps``) writes it, as Arrow strings.
 
-
-def _floats(values: np.ndarray) -> np.ndarray:
-    """Each value as ``repr`` writes it (JSON's spelling of a finite float); equal values
-    (to the bit: 0.0 is not -0.0) are spelt once."""
-    bits = np.ascontiguousarray(values, dtype=np.float64).ravel().view(np.uint64)
-    distinct, which = np.unique(bits, return_inverse=True)
-    spelt = list(map(repr, distinct.view(np.float64).tolist()))
-    return np.array(spelt, dtype=object)[which.reshape(-1)]
+    Arrow's cast to string writes the same shortest round-trip digits as ``repr``, but
+    its own notation outside fixed-point numbers of magnitude in [1e-4, 1e10) that are not
+    whole (``1`` for ``1.0``, ``1e-7`` for ``1e-07``, ``0.00001`` for ``1e-05``): those
+    values are spelt by ``repr``, each distinct one (to the bit: 0.0 is not -0.0) once.
+    """
+    flat = np.ascontiguousarray(values, dtype=np.float64).ravel()
+    size = np.abs(flat)
+    own = ~((size >= _ARROW_LOW) & (size < _ARROW_HIGH) & (flat != np.trunc(flat)))
+    text = pc.cast(pa.array(flat), pa.string())
+    if not own.any():
+        return text
+    distinct, which = np.unique(flat[own].view(np.uint64), return_inverse=True)
+    spelt = pa.array(list(map(repr, distinct.view(np.float64).tolist())), pa.string())
+    return pc.replace_with_mask(text, pa.array(own), spelt.take(pa.array(which.ravel())))
 
 
 def top_factors(chunk: ChunkExplanations) -> list[str]:
     """Each row's factors as a JSON list, ``json.dumps`` of `FactorRecord.to_dict`s."""
-    counts = np.diff(chunk.starts)
-    where = 4 * np.arange(len(chunk.which)) + np.repeat(np.arange(len(counts)), counts)
-    first = np.zeros(len(chunk.which), dtype=np.intp)
-    first[chunk.starts[:-1][counts > 0]] = 1
-    pieces = np.empty(4 * len(chunk.which) + len(counts), dtype=object)
-    pieces[where] = np.array([", ", "["], dtype=object)[first]
-    pieces[where + 1] = np.array([t.json_head for t in chunk.texts], dtype=object)[chunk.which]
-    pieces[where + 2] = _floats(chunk.contributions)
-    pieces[where + 3] = np.array([t.json_tail for t in chunk.texts], dtype=object)[chunk.which]
-    pieces[4 * chunk.starts[1:] + np.arange(len(counts))] = np.array(
-        ["[]" + _END, "]" + _END], dtype=object)[(counts > 0).astype(np.intp)]
-    return _rows(pieces)
+    which = pa.array(chunk.which)
+    heads = pa.array([t.json_head for t in chunk.texts], pa.string()).take(which)
+    tails = pa.array([t.json_tail for t in chunk.texts], pa.string()).take(which)
+    each = pc.binary_join_element_wise(heads, json_floats(chunk.contributions), tails, "")
+    rows = pa.ListArray.from_arrays(pa.array(chunk.starts, pa.int32()), each)
+    return pc.binary_join_element_wise("[", pc.binary_join(rows, ", "), "]", "").to_pylist()
+
+
+def by_agency(chunk: ChunkExplanations) -> list[str]:
+    """Each row's sums by agency as a JSON object, ``json.dumps`` of the dict."""
+    sums = json_floats(chunk.by_agency)  # rows x AGENCY_GROUPS, row by row
+    k = len(AGENCY_GROUPS)
+    pieces: list[Any] = []
+    for j, name in enumerate(_BY_AGENCY):
+        pieces += [name, sums.take(pa.array(np.arange(j, len(sums), k)))]
+    return pc.binary_join_element_wise(*pieces, "}", "").to_pylist()
 
 
 def serialise(chunk: ChunkExplanations) -> dict[str, list[Any]]:
     """A chunk's explanations as columns: numbers as they are, the rest JSON text per row,
     the same JSON as ``json.dumps`` of the `model.explanation` records (texts shared by
-    equal values are encoded once, and each column's rows are cut from one text)."""
+    equal values are encoded once, and the rows' texts are joined in Arrow)."""
     n, context = len(chunk.raw), chunk.context
-    by_agency = np.empty((n, 2 * len(AGENCY_GROUPS) + 1), dtype=object)
-    by_agency[:, :-1:2] = _BY_AGENCY
-    by_agency[:, 1::2] = _floats(chunk.by_agency).reshape(n, len(AGENCY_GROUPS))
-    by_agency[:, -1] = "}" + _END
     return {
         "raw_score": chunk.raw.tolist(),
         "base_value": [chunk.base] * n,
         "compared_with": [chunk.compared_with] * n,
         "top_factors": top_factors(chunk),
-        "contributions_by_agency": _rows(by_agency),
+        "contributions_by_agency": by_agency(chunk),
         "agencies_not_seen": np.array([json.dumps(list(v)) for v in context.not_seen],
                                       dtype=object)[context.index].tolist(),
         "warnings": np.array([json.dumps(list(v)) for v in context.warnings],

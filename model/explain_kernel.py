@@ -85,7 +85,10 @@ class ReferenceShap:
 
     def values(self, X: np.ndarray) -> np.ndarray:
         """Contributions (rows x features) of the rows of the classifier's input matrix."""
-        X = np.ascontiguousarray(X, dtype=np.float64)
+        # The classifier's float32 input as it is (a float32 value compares with a float64
+        # threshold exactly as its float64 copy would); anything else as float64.
+        X = np.asarray(X)
+        X = np.ascontiguousarray(X, dtype=X.dtype if X.dtype == np.float32 else np.float64)
         if X.ndim != 2 or X.shape[1] != self.n_features:
             raise ValueError(f"expected rows of {self.n_features} features, got {X.shape}")
         out = np.zeros(X.shape, dtype=np.float64)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
@@ -26,10 +27,24 @@ SUBJECTS: tuple[Subject, ...] = ("child", "adult", "person")
 
 
 def json_text(value: object) -> str:
-    """One value as ``json.dumps`` writes it (a string, None, an int or a finite float)."""
+    """One value as ``json.dumps`` writes it (a string, None, a bool, an int or a finite
+    float), without its encoder's set-up for the plain kinds."""
+    kind = type(value)
     if isinstance(value, str):
         return str(encode_basestring_ascii(value))
+    if value is None or kind is bool:
+        return json.dumps(value)
+    if kind is int:
+        return int.__repr__(value)  # type: ignore[arg-type]
+    if kind is float and math.isfinite(value):  # type: ignore[arg-type]
+        return float.__repr__(value)  # type: ignore[arg-type]
     return json.dumps(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _names_json(names: tuple[str, ...]) -> str:
+    """A tuple of names as ``json.dumps`` writes the list of them."""
+    return json.dumps(list(names))
 
 
 @dataclass(frozen=True)
@@ -49,7 +64,7 @@ class FactorText:
                 f'{json_text(record.value)}, "contribution": ')
         tail = (f', "direction": {json_text(record.direction)}, "agency": '
                 f'{json_text(record.agency)}, "sentence": {json_text(record.sentence)}, '
-                f'"features": {json.dumps(list(record.features))}}}')
+                f'"features": {_names_json(tuple(record.features))}}}')
         return cls(record, head, tail)
 
     def json(self, contribution: float) -> str:
@@ -123,7 +138,7 @@ class TextCache:
         self._keys = np.empty((0, 0))  # each text's key row
         self._texts: list[FactorText] = []
 
-    def get(self, keys: np.ndarray, render: Callable[[np.ndarray], FactorText]
+    def get(self, keys: np.ndarray, render: Callable[[list[float]], FactorText]
             ) -> list[FactorText]:
         """The text of each of the distinct `keys` rows, rendering those not yet kept."""
         if len(self._texts) + len(keys) > self.MAX_TEXTS or (
@@ -139,7 +154,7 @@ class TextCache:
         missing = np.flatnonzero(slot < 0)
         if len(missing):
             slot[missing] = np.arange(len(self._texts), len(self._texts) + len(missing))
-            self._texts.extend(render(keys[j]) for j in missing.tolist())
+            self._texts.extend(map(render, keys[missing].tolist()))
             self._keys = keys[missing] if not len(self._keys) else np.concatenate(
                 [self._keys, keys[missing]])
             hashes = np.concatenate([self._hashes, hashes[missing]])

@@ -20,6 +20,7 @@ from data_contracts.vocab import AGENCIES, PRESENTING_NEEDS
 from model.contributions import Contributions
 from model.explanation import AGENCY_GROUPS, Explanation, FactorRecord
 from model.factor_text import SUBJECTS, Context, FactorText, TextCache, row_hashes
+from model.group_sums import group_sums
 from model.risk_model import classifier_input
 from model.sentences import display_value, factor_sentence
 from pipelines.feature_spec import ADULT_AT_RISK, coverage_feature_name, need_feature_name
@@ -31,22 +32,6 @@ def _one_hot(labels: Sequence[str], keys: Sequence[str]) -> np.ndarray:
     out = np.zeros((len(labels), len(keys)))
     out[np.arange(len(labels)), [list(keys).index(label) for label in labels]] = 1.0
     return out
-
-
-def group_sums(phi: np.ndarray, one_hot: np.ndarray) -> np.ndarray:
-    """Each row's sums of `phi` over the groups of a columns x groups `one_hot`, each
-    group's columns added in their order within the row, so a row's sums never depend on
-    the rows beside it. A matrix product's do: BLAS picks its kernel, and with it the
-    rounding, by the matrix's shape, and a case explained alone, in a batch or on a Spark
-    executor must read the same."""
-    group = one_hot.argmax(axis=1)
-    counts = np.bincount(group, minlength=one_hot.shape[1])
-    starts = np.cumsum(counts) - counts
-    sums = np.zeros((len(phi), one_hot.shape[1]))
-    held = counts > 0
-    sums[:, held] = np.add.reduceat(phi[:, np.argsort(group, kind="stable")], starts[held],
-                                    axis=1)
-    return sums
 
 
 @functools.lru_cache(maxsize=1024)
@@ -72,6 +57,7 @@ class Layout:
     coverage: tuple[int, ...]  # column of each agency's records-held flag, AGENCIES order
     needs: tuple[int, ...]  # column of each presenting need's flag, PRESENTING_NEEDS order
     adult: int  # column of the adult-at-risk flag
+    factor_names: tuple[tuple[str, ...], ...]  # names of each factor's columns
 
     @classmethod
     def of(cls, names: Sequence[str], model_names: Sequence[str]) -> Layout:
@@ -96,7 +82,8 @@ class Layout:
             _one_hot(agency, AGENCY_GROUPS), factors, _one_hot(concern, keys), member_index,
             tuple(columns_of(names, [coverage_feature_name(a) for a in AGENCIES])),
             tuple(columns_of(names, [need_feature_name(n) for n in PRESENTING_NEEDS])),
-            columns_of(names, [ADULT_AT_RISK])[0])
+            columns_of(names, [ADULT_AT_RISK])[0],
+            tuple(tuple(model_names[j] for j in factor) for factor in factors))
 
     @staticmethod
     def headline(members: Sequence[str]) -> int:
@@ -109,7 +96,11 @@ class Layout:
 
     def model_input(self, X: np.ndarray) -> np.ndarray:
         """The classifier's columns of the explainer's matrix, as the classifier reads them."""
-        return classifier_input(self.values(X), self.names)
+        identity = X.shape[1] == len(self.columns) and bool(
+            (self.columns == np.arange(len(self.columns))).all())
+        # classifier_input copies what it is given: no gathered copy before it when the
+        # explainer's columns are the classifier's, in order.
+        return classifier_input(X if identity else self.values(X), self.names)
 
     def not_seen(self, X: np.ndarray) -> np.ndarray:
         """Per row, the bit mask (`AGENCIES` order) of the agencies whose records-held flag
@@ -247,11 +238,11 @@ class FactorBuilder:
             dict(zip(AGENCY_GROUPS, by_agency[i], strict=True)), list(context.not_seen[c]),
             list(context.warnings[c])) for i, c in enumerate(context.index.tolist())]
 
-    def _render(self, key: np.ndarray) -> FactorText:
+    def _render(self, key: Sequence[float]) -> FactorText:
         """The text of a key row: factor, direction (1: raises), subject, member values."""
         k, raises, subject = int(key[0]), bool(key[1]), SUBJECTS[int(key[2])]
-        members = tuple(self.layout.names[j] for j in self.layout.factors[k])
-        values = _known(key[3:3 + len(members)].tolist())
+        members = self.layout.factor_names[k]
+        values = _known(key[3:3 + len(members)])
         head = headline(members)
         return FactorText.of(FactorRecord(
             members[head], display_value(members[head], values[head]), 0.0,

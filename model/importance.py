@@ -15,7 +15,7 @@ import pandas as pd
 import shap
 
 from model.explain import AGENCY_GROUPS, CaseExplainer
-from model.factors import group_sums
+from model.group_sums import group_sums
 from model.sentences import factor_label, short_label
 
 

@@ -23,7 +23,7 @@ import pandas as pd
 
 from data_contracts.vocab import AGENCIES, event_feed
 from model.explain import CaseExplainer
-from model.factors import group_sums
+from model.group_sums import group_sums
 from model.risk_model import RiskModel
 from pipelines.feature_spec import coverage_feature_name
 from pipelines.features import build_features

@@ -199,6 +199,11 @@ def assert_same(explanations: list[Explanation], columns: dict[str, list[object]
                                                         expected.top_factors]
         assert json.loads(columns["contributions_by_agency"][i]) == (
             expected.contributions_by_agency)
+        # Spelt as json.dumps spells the records, float by float.
+        assert columns["top_factors"][i] == json.dumps([f.to_dict() for f in
+                                                        expected.top_factors])
+        assert columns["contributions_by_agency"][i] == json.dumps(
+            expected.contributions_by_agency)
         assert json.loads(columns["agencies_not_seen"][i]) == expected.agencies_not_seen
         assert json.loads(columns["warnings"][i]) == expected.warnings
 
