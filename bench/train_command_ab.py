@@ -45,6 +45,9 @@ def run_once(tree: Path, extract: Path) -> tuple[float, float, list[str]]:
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     rows = [line for line in done.stdout.splitlines()
             if any(f" {name} " in line for name in METRIC_ROWS)]
+    if len(rows) != len(METRIC_ROWS):
+        raise SystemExit(f"{tree}: expected the rows {METRIC_ROWS} in the metrics table, "
+                         f"found {len(rows)}:\n{done.stdout[-2000:]}")
     return wall, cpu, rows
 
 

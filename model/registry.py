@@ -17,9 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import platform
 import shutil
-import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -32,6 +30,7 @@ from urllib.request import url2pathname
 from model.golden import GOLDEN_FILE, check_golden_set
 from model.registry_sqlite import SqliteRegistryReader
 from model.risk_model import TRUSTED_TYPES, RiskModel
+from model.run_tags import KEY_PACKAGES
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
@@ -39,7 +38,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 MODEL_ARTIFACT: Final = "risk_model"
 CHECKSUM_TAG: Final = "sha256"
-KEY_PACKAGES: Final = ("scikit-learn", "numpy", "pandas", "pyarrow", "shap", "skops", "mlflow")
 
 
 class RegistryError(RuntimeError):
@@ -76,28 +74,6 @@ def directory_checksum(directory: Path) -> str:
         digest.update(path.relative_to(directory).as_posix().encode() + b"\0")
         digest.update(path.read_bytes())
     return digest.hexdigest()
-
-
-def environment_tags() -> dict[str, str]:
-    """Python, platform, key package versions and the git commit of this code."""
-    tags = {"python": platform.python_version(), "platform": platform.platform()}
-    for package in KEY_PACKAGES:
-        try:
-            tags[f"package.{package}"] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            continue
-    tags["git_commit"] = _git("rev-parse", "HEAD") or "unknown"
-    tags["git_dirty"] = str(bool(_git("status", "--porcelain", "--untracked-files=no")))
-    return tags
-
-
-def _git(*args: str) -> str:
-    try:
-        done = subprocess.run(["git", *args], capture_output=True, text=True, timeout=10,
-                              cwd=Path(__file__).resolve().parent, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    return done.stdout.strip() if done.returncode == 0 else ""
 
 
 class ModelRegistry:

@@ -20,6 +20,7 @@ import numpy as np
 
 import model.openmp  # noqa: F401  (first: sets the OpenMP wait policy before scikit-learn loads)
 from data_contracts.csv_output import write_csv
+from data_contracts.reading import find_feed_files
 from data_contracts.vocab import OUTCOMES, REFERRALS
 from model.data import PreparedExtract, prepare_extract
 from model.fairness import FAIRNESS_DIR, FairnessAudit, audit_fairness
@@ -29,7 +30,8 @@ from model.governance import HEADLINE_METRICS, load_governance
 from model.importance import global_importance
 from model.monitor_run import reference_for
 from model.monitoring_reference import METADATA_KEY as MONITORING_KEY
-from model.registry import ModelRegistry, VersionInfo, environment_tags
+from model.registry import ModelRegistry, VersionInfo
+from model.run_tags import environment_tags
 from model.score import rate_table
 from model.score import score_extract as score_extract  # its home is model.score now
 from model.service import explainer_for
@@ -127,9 +129,12 @@ def train_and_register(input_dir: Path, *, registry: ModelRegistry, experiment: 
     governance, governance_text = load_governance(governance_path)
     # Work that needs none of the data, done on background threads while the extract is
     # read and the model fits: MLflow's import and store (mostly Python, about 4.5 CPU
-    # seconds with a new store's migrations) and the git commands of the run's tags.
-    # A rejected extract still waits for them (and leaves the store initialised).
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="train-setup") as background:
+    # seconds with a new store's migrations) and the git commands of the run's tags. A
+    # missing extract folder is refused before any of it starts; on any failure the work
+    # not yet started is dropped rather than waited for.
+    find_feed_files(input_dir)
+    background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="train-setup")
+    try:
         store_ready = background.submit(registry.connect)
         environment = background.submit(environment_tags)
         prepared = prepare_extract(input_dir, extract_date=extract_date, progress=progress)
@@ -150,6 +155,10 @@ def train_and_register(input_dir: Path, *, registry: ModelRegistry, experiment: 
         tags = environment.result() | {"extract_fingerprint": prepared.fingerprint,
                                        "extract_date": prepared.extract_date.isoformat(),
                                        "input": str(input_dir)}
+    except BaseException:
+        background.shutdown(wait=False, cancel_futures=True)
+        raise
+    background.shutdown()
     progress("recording the run and registering the model")
     run_id = registry.start_run(experiment, run_name=f"train-{prepared.extract_date}")
     params = config.params() | {"n_features": len(result.model.feature_names),

@@ -103,5 +103,7 @@ def test_an_unknown_output_format_is_refused_before_any_work(
 def test_a_missing_extract_is_a_clear_error(tmp_path: Path, mlflow_env: Path) -> None:
     result = runner.invoke(app, ["train", "--input", str(tmp_path / "nowhere")])
     assert result.exit_code == 1 and "nowhere" in result.output
+    # refused before training opens (and so creates) the MLflow store in the background
+    assert not (mlflow_env / "mlflow.db").exists()
     listed = runner.invoke(app, ["model", "list"])
     assert listed.exit_code == 0 and "no versions" in listed.output

@@ -39,6 +39,8 @@ def test_a_chunk_pauses_the_collector_and_leaves_it_as_it_was(
 
     def serialise(chunk: object) -> dict[str, list[object]]:
         seen.append(gc.isenabled())
+        if len(seen) == 2:
+            raise MemoryError("a chunk that fails")
         return {}
 
     class Found:
@@ -61,6 +63,10 @@ def test_a_chunk_pauses_the_collector_and_leaves_it_as_it_was(
     try:
         explain_batch.explain_chunk(Explainer(), np.zeros((2, 3)))  # type: ignore[arg-type]
         assert seen == [False]
+        assert gc.isenabled() is enabled
+        with pytest.raises(MemoryError):  # a failing chunk leaves the collector as it was too
+            explain_batch.explain_chunk(Explainer(), np.zeros((2, 3)))  # type: ignore[arg-type]
+        assert seen == [False, False]
         assert gc.isenabled() is enabled
     finally:
         gc.enable()

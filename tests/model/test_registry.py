@@ -11,8 +11,9 @@ import pytest
 
 from model.data import PreparedExtract
 from model.golden import GOLDEN_FILE, build_golden_set, check_golden_set
-from model.registry import CHECKSUM_TAG, ModelRegistry, RegistryError, environment_tags
+from model.registry import CHECKSUM_TAG, ModelRegistry, RegistryError
 from model.risk_model import MODEL_FILE, RiskModel
+from model.run_tags import environment_tags
 from model.train import TrainingResult
 
 
