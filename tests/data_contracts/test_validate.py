@@ -98,6 +98,18 @@ def test_report_counts_and_agency_coverage() -> None:
     assert report["ignored_files"] == ["extra_feed"]
 
 
+def test_an_outcome_feeds_persons_are_the_distinct_persons_of_the_referrals_it_names() -> None:
+    # Outcomes carry no person_id: the report counts the persons of their referrals.
+    frames = f.extract()
+    frames["referrals"].loc[1, "person_id"] = frames["referrals"].loc[0, "person_id"]
+    frames["outcomes"] = pd.concat([f.outcomes(referral_id=r) for r in ("R0001", "R0002")],
+                                   ignore_index=True)
+    report = validate_frames(frames, extract_date=EXTRACT).report
+    assert report["feeds"]["outcomes"]["accepted"] == 2
+    assert report["feeds"]["outcomes"]["persons"] == 1
+    assert report["feeds"]["referrals"]["persons"] == 2
+
+
 def test_extra_columns_are_ignored_and_reported_but_kept_in_quarantine() -> None:
     frames = f.extract()
     frames["events_police"]["source_system"] = "niche"

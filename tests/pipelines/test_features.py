@@ -395,6 +395,22 @@ def test_earlier_referrals_of_household_members_count_and_history_can_be_given()
     assert given_history["subject_days_since_previous_referral"] == 762
 
 
+def test_household_previous_referrals_add_up_each_members_earlier_referrals() -> None:
+    # A sum over the members, not one per member: a member referred three times before
+    # counts 3, a member never referred counts 0.
+    members = _members([("h1", "p1", "subject"), ("h1", "s1", "sibling"),
+                        ("h2", "p2", "subject"), ("h2", "dad", "parent_carer")])
+    refs = [*(referral(referral_id=f"S{i}", person_id="s1", household_id=None,
+                       referral_date=day)
+              for i, day in enumerate(["2022-03-01", "2023-01-01", "2023-09-01"])),
+            referral(referral_id="R1", referral_date="2024-06-01"),
+            referral(referral_id="R2", person_id="p2", household_id="h2",
+                     referral_date="2024-06-01")]
+    table = _features(refs, members=members)
+    assert table.loc["R1", "household_previous_referrals_ever"] == 3
+    assert table.loc["R2", "household_previous_referrals_ever"] == 0
+
+
 def test_latest_attendance_goes_by_term_date_then_by_the_latest_known() -> None:
     members = _members([("h1", "p1", "subject"), ("h1", "s3", "other_child"),
                         ("h1", "s2", "other_child"), ("h1", "s1", "sibling"),
