@@ -59,13 +59,6 @@ def test_features_refuses_an_output_that_is_not_parquet(extract_dir: Path, tmp_p
     assert not output.exists()
 
 
-def test_build_reports_each_stage_in_order_as_it_starts() -> None:
-    stages: list[str] = []
-    build_features(random_extract(40, seed=2), progress=stages.append)
-    assert stages == ["encoding feeds", "linking households",
-                      "joining and counting agency records", "history and context"]
-
-
 def test_build_gives_the_same_table_whatever_the_chunk_size(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
