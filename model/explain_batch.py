@@ -147,8 +147,11 @@ def serialise(chunk: ChunkExplanations) -> dict[str, list[Any]]:
         "compared_with": [chunk.compared_with] * n,
         "top_factors": top_factors(chunk),
         "contributions_by_agency": by_agency(chunk),
-        "agencies_not_seen": np.array([json.dumps(list(v)) for v in context.not_seen],
-                                      dtype=object)[context.index].tolist(),
-        "warnings": np.array([json.dumps(list(v)) for v in context.warnings],
-                             dtype=object)[context.index].tolist(),
+        "agencies_not_seen": _per_row(context.not_seen, context.index),
+        "warnings": _per_row(context.warnings, context.index),
     }
+
+
+def _per_row(lists: list[tuple[str, ...]], index: np.ndarray) -> list[str]:
+    """Each row's list as JSON text: each distinct context's list encoded once."""
+    return np.array([json.dumps(list(v)) for v in lists], dtype=object)[index].tolist()

@@ -67,10 +67,6 @@ class FactorText:
                 f'"features": {_names_json(tuple(record.features))}}}')
         return cls(record, head, tail)
 
-    def json(self, contribution: float) -> str:
-        """The record with `contribution` as JSON (``json.dumps`` of `FactorRecord.to_dict`)."""
-        return f"{self.json_head}{contribution!r}{self.json_tail}"
-
 
 @functools.lru_cache(maxsize=8)
 def _subsets(agencies: tuple[str, ...]) -> list[tuple[str, ...]]:
