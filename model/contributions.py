@@ -4,8 +4,16 @@
 (its ``decision_function``, log-odds) against one reference row (`model.explain_kernel`:
 the values ``shap.TreeExplainer`` gives against that row, computed exactly and faster),
 and checks, row by row, that the base value plus the
-contributions equals the classifier's own score within `ADDITIVITY_TOLERANCE`. No SHAP
+contributions equals the classifier's score within `ADDITIVITY_TOLERANCE`. No SHAP
 object leaves this module.
+
+The base value is the classifier's own ``decision_function`` of the reference. A row's
+score is what the classifier's trees give it, summed by the kernel in the same pass as
+its contributions (bit for bit the classifier's own score: the tests compare them); for
+a sample of up to `CROSS_CHECKED_ROWS` rows of every call, spread over it, it is the
+classifier's own ``decision_function`` instead, so a kernel that ever read the trees
+differently from the classifier fails the check on those rows rather than passing it
+with its own numbers.
 """
 
 from __future__ import annotations
@@ -21,7 +29,8 @@ from model.explain_kernel import ReferenceShap
 from model.risk_model import one_openmp_thread
 
 ADDITIVITY_TOLERANCE: Final = 1e-6
-_PREDICT_ROWS: Final = 2_048
+CROSS_CHECKED_ROWS: Final = 64
+_PREDICT_ROWS: Final = 1_024
 
 
 class AdditivityError(RuntimeError):
@@ -67,6 +76,13 @@ class Contributions:
         return self
 
 
+def cross_checked(rows: int) -> np.ndarray:
+    """The rows (positions) whose score comes from the classifier's ``decision_function``
+    itself: all of them up to `CROSS_CHECKED_ROWS`, else that many spread evenly from the
+    first to the last."""
+    return np.unique(np.linspace(0, rows - 1, min(rows, CROSS_CHECKED_ROWS)).astype(np.intp))
+
+
 class TreeContributions:
     """Interventional TreeSHAP of a classifier's log-odds against one reference row.
 
@@ -89,9 +105,10 @@ class TreeContributions:
 
     def of(self, X: np.ndarray) -> Contributions:
         """Contributions of the rows of the classifier's input matrix (not yet checked)."""
-        # Additivity is checked against the classifier itself, not a copy of its trees,
-        # from the classifier's own score of the reference.
-        return Contributions(self._base, self._tree.values(X), self.log_odds(X))
+        phi, raw = self._tree.explain(X)
+        sample = cross_checked(len(raw))
+        raw[sample] = self.log_odds(X[sample])
+        return Contributions(self._base, phi, raw)
 
     def log_odds(self, X: np.ndarray) -> np.ndarray:
         """The classifier's decision_function, in cache-sized slices on one OpenMP thread."""

@@ -89,9 +89,12 @@ class CaseExplainer:
         """The log-odds every explanation starts from: the reference referral's score."""
         return self.shap.base_value
 
-    def matrix(self, X: np.ndarray) -> np.ndarray:
-        """`X` as a float64 matrix of the explainer's columns (a clear error otherwise)."""
-        matrix = np.ascontiguousarray(X, dtype=np.float64)
+    def matrix(self, X: np.ndarray, *, single: bool = False) -> np.ndarray:
+        """`X` as a float64 matrix of the explainer's columns (a clear error otherwise);
+        with `single`, a float32 matrix stays float32 (every float32 value is a float64
+        value: the same explanations from half the bytes)."""
+        dtype = np.float32 if single and np.asarray(X).dtype == np.float32 else np.float64
+        matrix = np.ascontiguousarray(X, dtype=dtype)
         if matrix.ndim != 2 or matrix.shape[1] != len(self.feature_names):
             raise ValueError(f"expected a 2-D matrix with {len(self.feature_names)} columns, "
                              f"got {matrix.shape}")
@@ -127,6 +130,6 @@ class CaseExplainer:
         """Explanations of many rows as JSON-encoded columns (see `model.explain_batch`)."""
         from model.explain_batch import explain_columns
 
-        matrix = self.matrix(X)
+        matrix = self.matrix(X, single=True)  # half the bytes to the worker processes
         # n_jobs changes only how many processes share the work, never a row's columns.
         return explain_columns(self, matrix, n_jobs=n_jobs)  # pragma: no mutate (speed only)

@@ -10,10 +10,13 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 
 from model.contributions import (
     ADDITIVITY_TOLERANCE,
+    CROSS_CHECKED_ROWS,
     AdditivityError,
     Contributions,
     TreeContributions,
+    cross_checked,
 )
+from model.explain_kernel import ReferenceShap
 
 
 @pytest.fixture(scope="module")
@@ -63,13 +66,41 @@ def test_a_case_equal_to_the_reference_has_no_contributions(
 
 def test_log_odds_of_many_rows_are_the_classifiers_in_order(
         classifier: HistGradientBoostingClassifier) -> None:
-    # Past two slices of 2,048 rows, so every slice boundary is crossed.
+    # Past four slices of 1,024 rows, so every slice boundary is crossed.
     X = rows(4_100, seed=1)
     explainer = TreeContributions(classifier, REFERENCE)
     log_odds = explainer.log_odds(X)
     assert log_odds.shape == (4_100,)
     np.testing.assert_array_equal(log_odds, classifier.decision_function(X))
     assert explainer.log_odds(X[:0]).shape == (0,)
+
+
+def test_the_sample_scored_by_the_classifier_itself_spans_every_call() -> None:
+    assert cross_checked(0).tolist() == []
+    assert cross_checked(5).tolist() == [0, 1, 2, 3, 4]
+    assert cross_checked(CROSS_CHECKED_ROWS).tolist() == list(range(CROSS_CHECKED_ROWS))
+    sample = cross_checked(10_000)
+    assert len(sample) == CROSS_CHECKED_ROWS
+    assert sample[0] == 0 and sample[-1] == 9_999
+    assert np.all(np.diff(sample) > 100)  # spread out, not bunched at the start
+
+
+def test_a_kernel_that_misreads_the_trees_fails_on_the_rows_the_classifier_scores(
+        classifier: HistGradientBoostingClassifier, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Contributions and scores shifted together add up to each other, but not to the
+    # classifier's own score on the cross-checked rows.
+    real = ReferenceShap.explain
+
+    def misread(self: ReferenceShap, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        phi, raw = real(self, X)
+        phi[:, 0] += 0.5
+        return phi, raw + 0.5
+
+    monkeypatch.setattr(ReferenceShap, "explain", misread)
+    X = rows(1_000, seed=2)
+    with pytest.raises(AdditivityError) as raised:
+        TreeContributions(classifier, REFERENCE).of(X).checked()
+    assert raised.value.rows == cross_checked(1_000).tolist()
 
 
 def test_a_gap_up_to_the_tolerance_passes_and_beyond_it_fails() -> None:

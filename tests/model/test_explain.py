@@ -121,14 +121,15 @@ def test_contributions_that_do_not_add_up_are_refused(
         explainer: CaseExplainer, cases: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
     X = cases[:20].copy()
     X[7, COLUMN["age_years"]] = 77.0  # marks the row whose contributions are tampered with
-    real = ReferenceShap.values
+    real = ReferenceShap.explain
 
-    def off_on_marked_row(self: ReferenceShap, rows: np.ndarray) -> np.ndarray:
-        values = real(self, rows)
+    def off_on_marked_row(self: ReferenceShap, rows: np.ndarray
+                          ) -> tuple[np.ndarray, np.ndarray]:
+        values, raw = real(self, rows)
         values[rows[:, COLUMN["age_years"]] == 77.0, 0] += 1e-3
-        return values
+        return values, raw
 
-    monkeypatch.setattr(ReferenceShap, "values", off_on_marked_row)
+    monkeypatch.setattr(ReferenceShap, "explain", off_on_marked_row)
     with pytest.raises(AdditivityError, match=r"row\(s\): 7 ") as raised:
         explainer.explain(X)
     assert raised.value.rows == [7]

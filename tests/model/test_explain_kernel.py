@@ -68,6 +68,15 @@ def test_values_equal_shaps_on_float32_rows_without_missing_values() -> None:
     np.testing.assert_allclose(ours, np.asarray(theirs).reshape(ours.shape), atol=1e-6)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_scores_are_the_classifiers_own_bit_for_bit(
+        fitted: tuple[HistGradientBoostingClassifier, np.ndarray], dtype: type) -> None:
+    classifier, X = fitted
+    rows = X[:500].astype(dtype)  # a fifth of the values missing: both routes taken
+    _phi, raw = ReferenceShap(classifier, X[0]).explain(rows)
+    np.testing.assert_array_equal(raw, classifier.decision_function(rows))
+
+
 def test_a_case_equal_to_the_reference_has_no_contributions(
         fitted: tuple[HistGradientBoostingClassifier, np.ndarray]) -> None:
     classifier, X = fitted
