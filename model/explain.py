@@ -126,7 +126,7 @@ class CaseExplainer:
                              top_lowering=self.top_lowering, usual_agencies=self.usual_agencies,
                              compared_with=self.compared_with)
 
-    def explain_columns(self, X: np.ndarray, *, n_jobs: int) -> dict[str, list[Any]]:
+    def explain_columns(self, X: np.ndarray, *, n_jobs: int) -> dict[str, Any]:
         """Explanations of many rows as JSON-encoded columns (see `model.explain_batch`)."""
         from model.explain_batch import explain_columns
 

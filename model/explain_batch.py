@@ -15,12 +15,14 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from joblib import Parallel, delayed
 
 from model.contributions import AdditivityError
 from model.explanation import AGENCY_GROUPS
+from model.factor_text import JSON_CONTRIBUTION
 from model.factors import ChunkExplanations
 
 if TYPE_CHECKING:
@@ -31,17 +33,21 @@ CHUNK_ROWS: Final = 10_000
 PARALLEL_MIN_ROWS: Final = 4_000
 COLUMNS: Final = ("raw_score", "base_value", "compared_with", "top_factors",
                   "contributions_by_agency", "agencies_not_seen", "warnings")
+NUMBERS: Final = ("raw_score", "base_value")  # the others are text
+# pandas' dtype for a column of Python strings: the text columns come as it, in Arrow.
+TEXT: Final = pd.StringDtype("pyarrow", na_value=np.nan)
 
 
 def explain_columns(explainer: CaseExplainer, X: np.ndarray, *, n_jobs: int = 2
-                    ) -> dict[str, list[Any]]:
+                    ) -> dict[str, Any]:
     """Explanations of the rows of `X` (the explainer's columns) as columns.
 
     Returns:
-        ``raw_score`` and ``base_value`` (floats); ``compared_with`` (the reference, in a
-        sentence); ``top_factors`` (JSON list of factor
-        objects), ``contributions_by_agency`` (JSON object), ``agencies_not_seen`` and
-        ``warnings`` (JSON lists), one string per row.
+        ``raw_score`` and ``base_value`` (float64 arrays); ``compared_with`` (the
+        reference, in a sentence); ``top_factors`` (JSON list of factor objects),
+        ``contributions_by_agency`` (JSON object), ``agencies_not_seen`` and ``warnings``
+        (JSON lists): one string per row, as pandas' ``str`` arrays (the dtype pandas
+        gives a column of Python strings), kept in the Arrow memory the workers wrote.
 
     Raises:
         AdditivityError: If some rows' contributions do not add up, naming them by
@@ -49,24 +55,33 @@ def explain_columns(explainer: CaseExplainer, X: np.ndarray, *, n_jobs: int = 2
     """
     starts = range(0, len(X), CHUNK_ROWS)
     if n_jobs == 1 or len(X) < PARALLEL_MIN_ROWS:
-        parts = [explain_chunk(explainer, X[s:s + CHUNK_ROWS]) for s in starts]
-    else:
-        parts = Parallel(n_jobs=n_jobs, backend="loky")(
+        parts = (explain_chunk(explainer, X[s:s + CHUNK_ROWS]) for s in starts)
+    else:  # each chunk's lists are made as it comes back, while the workers go on
+        parts = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator")(
             delayed(explain_chunk)(explainer, X[s:s + CHUNK_ROWS]) for s in starts)
-    bad = [s + r for s, (_cols, rows, _gap) in zip(starts, parts, strict=True) for r in rows]
+    pieces: dict[str, list[Any]] = {key: [] for key in COLUMNS}
+    bad: list[int] = []
+    worst = 0.0
+    for start, (cols, rows, gap) in zip(starts, parts, strict=True):
+        bad += [start + r for r in rows]
+        worst = max(worst, gap)
+        for key, values in cols.items():
+            pieces[key].append(values)
     if bad:
-        raise AdditivityError(bad, max(gap for _c, _r, gap in parts))
-    return {key: [v for cols, _r, _g in parts for v in cols[key]] for key in COLUMNS}
+        raise AdditivityError(bad, worst)
+    return {key: np.concatenate([np.empty(0), *pieces[key]]) if key in NUMBERS else pd.array(
+        pa.chunked_array(pieces[key], pa.string()), dtype=TEXT) for key in COLUMNS}
 
 
 def explain_chunk(explainer: CaseExplainer, X: np.ndarray
-                  ) -> tuple[dict[str, list[Any]], list[int], float]:
-    """Columns for one chunk, plus the rows failing the additivity check and the worst gap."""
+                  ) -> tuple[dict[str, Any], list[int], float]:
+    """Columns for one chunk (`serialise`), plus the rows failing the additivity check and
+    the worst gap."""
     with _collector_paused():
         found = explainer.shap.of(explainer.layout.model_input(X))
         bad, gap = found.failures()
         if bad:
-            return {key: [] for key in COLUMNS}, bad, gap
+            return {}, bad, gap
         return serialise(explainer.builder().chunk(X, found)), bad, gap
 
 
@@ -116,35 +131,50 @@ def json_floats(values: np.ndarray) -> pa.StringArray:
     return pc.replace_with_mask(text, pa.array(own), spelt.take(pa.array(which.ravel())))
 
 
-def top_factors(chunk: ChunkExplanations) -> list[str]:
+def top_factors(chunk: ChunkExplanations) -> pa.StringArray:
     """Each row's factors as a JSON list, ``json.dumps`` of `FactorRecord.to_dict`s."""
-    which = pa.array(chunk.which)
-    heads = pa.array([t.json_head for t in chunk.texts], pa.string()).take(which)
-    tails = pa.array([t.json_tail for t in chunk.texts], pa.string()).take(which)
-    each = pc.binary_join_element_wise(heads, json_floats(chunk.contributions), tails, "")
+    which, texts = pa.array(chunk.which), chunk.texts
+
+    def of_texts(values: list[Any], kind: pa.DataType | None = None) -> pa.Array:
+        return pa.array(values, kind or pa.string()).take(which)
+
+    # The days left open (none: the empty entry at the end) fill each factor's sentence,
+    # and its value when the factor reports them.
+    days = pa.array(np.where(chunk.days_which < 0, len(chunk.days), chunk.days_which))
+    words = pc.if_else(of_texts([t.days_words for t in texts], pa.bool_()),
+                       pa.array([d.words for d in chunk.days] + [""], pa.string()).take(days), "")
+    values = pc.if_else(of_texts([t.days_value for t in texts], pa.bool_()),
+                        pa.array([d.json_value for d in chunk.days] + [""], pa.string()).take(days),
+                        of_texts([t.json_value for t in texts]))
+    each = pc.binary_join_element_wise(
+        of_texts([t.json_head for t in texts]), values, JSON_CONTRIBUTION,
+        json_floats(chunk.contributions), of_texts([t.json_tail for t in texts]), words,
+        of_texts([t.json_end for t in texts]), "")
     rows = pa.ListArray.from_arrays(pa.array(chunk.starts, pa.int32()), each)
-    return pc.binary_join_element_wise("[", pc.binary_join(rows, ", "), "]", "").to_pylist()
+    return pc.binary_join_element_wise("[", pc.binary_join(rows, ", "), "]", "")
 
 
-def by_agency(chunk: ChunkExplanations) -> list[str]:
+def by_agency(chunk: ChunkExplanations) -> pa.StringArray:
     """Each row's sums by agency as a JSON object, ``json.dumps`` of the dict."""
     sums = json_floats(chunk.by_agency)  # rows x AGENCY_GROUPS, row by row
     k = len(AGENCY_GROUPS)
     pieces: list[Any] = []
     for j, name in enumerate(_BY_AGENCY):
         pieces += [name, sums.take(pa.array(np.arange(j, len(sums), k)))]
-    return pc.binary_join_element_wise(*pieces, "}", "").to_pylist()
+    return pc.binary_join_element_wise(*pieces, "}", "")
 
 
-def serialise(chunk: ChunkExplanations) -> dict[str, list[Any]]:
-    """A chunk's explanations as columns: numbers as they are, the rest JSON text per row,
-    the same JSON as ``json.dumps`` of the `model.explanation` records (texts shared by
-    equal values are encoded once, and the rows' texts are joined in Arrow)."""
+def serialise(chunk: ChunkExplanations) -> dict[str, Any]:
+    """A chunk's explanations as columns: numbers as NumPy arrays, text as Arrow strings
+    (the reference's sentence, and JSON text per row), the same JSON as ``json.dumps``
+    of the `model.explanation` records (texts shared by equal values are encoded once,
+    and the rows' texts are joined in Arrow, which crosses between processes as a few
+    buffers rather than a Python string per row)."""
     n, context = len(chunk.raw), chunk.context
     return {
-        "raw_score": chunk.raw.tolist(),
-        "base_value": [chunk.base] * n,
-        "compared_with": [chunk.compared_with] * n,
+        "raw_score": chunk.raw,
+        "base_value": np.full(n, chunk.base),
+        "compared_with": pa.array([chunk.compared_with], pa.string()).take(np.zeros(n, int)),
         "top_factors": top_factors(chunk),
         "contributions_by_agency": by_agency(chunk),
         "agencies_not_seen": _per_row(context.not_seen, context.index),
@@ -152,6 +182,6 @@ def serialise(chunk: ChunkExplanations) -> dict[str, list[Any]]:
     }
 
 
-def _per_row(lists: list[tuple[str, ...]], index: np.ndarray) -> list[str]:
+def _per_row(lists: list[tuple[str, ...]], index: np.ndarray) -> pa.StringArray:
     """Each row's list as JSON text: each distinct context's list encoded once."""
-    return np.array([json.dumps(list(v)) for v in lists], dtype=object)[index].tolist()
+    return pa.array([json.dumps(list(v)) for v in lists], pa.string()).take(index)

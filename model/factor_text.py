@@ -2,7 +2,10 @@
 
 A factor's text depends only on the factor, its members' values, its direction and whom
 the case is about, so it is rendered once per such key (`FactorText`) and kept per
-process; a row's explanation reuses it with its own contribution. A case's context (the
+process; a row's explanation reuses it with its own contribution. The number of days of
+its recency is left open in the key and the text (`model.sentences.DAYS_SLOT`): a
+`DaysText` per distinct number of days fills it, so a text is not rendered again for
+every number of days. A case's context (the
 agencies that held no record and the warnings about them) depends only on which agencies
 held records, the presenting need and whom the case is about (`Context`), so it too is
 rendered once per distinct combination.
@@ -16,12 +19,13 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
+from typing import Final
 
 import numpy as np
 
 from data_contracts.vocab import AGENCIES, PRESENTING_NEEDS
 from model.explanation import FactorRecord
-from model.sentences import Subject, not_seen_warning
+from model.sentences import DAYS_MARK, Subject, days_words, not_seen_warning, number_value
 
 SUBJECTS: tuple[Subject, ...] = ("child", "adult", "person")
 
@@ -48,24 +52,69 @@ def _names_json(names: tuple[str, ...]) -> str:
 
 
 @dataclass(frozen=True)
+class DaysText:
+    """A number of days as a factor says it: the words that fill a sentence's
+    `DAYS_MARK`, and the value (and its JSON) when the factor reports the days."""
+
+    words: str
+    value: int | float
+    json_value: str
+
+
+@functools.lru_cache(maxsize=16_384)
+def days_text(days: float, event: int) -> DaysText:
+    """`days` before `model.sentences.DAY_EVENTS[event]`, as a factor says it."""
+    value = number_value(days)
+    return DaysText(days_words(days, event), value, json_text(value))
+
+
+@dataclass(frozen=True)
 class FactorText:
     """What a factor says for one set of member values: its record without a contribution,
-    and the same record as JSON text before and after the contribution."""
+    and the same record as JSON text around the contribution.
+
+    A sentence with its days left open (`model.sentences.DAYS_MARK`, the key's
+    `DAYS_SLOT`) is completed by each row's `DaysText`: its words where the mark is, and
+    its value when the factor reports the days (`days_value`; the record's value is then
+    None). A sentence that does not say the days (no count above zero) has no mark. The
+    JSON is `json_head`, the value, the contribution, `json_tail`, the days' words (where
+    the sentence has the mark), `json_end`.
+    """
 
     record: FactorRecord
+    days_value: bool
+    days_words: bool  # whether the sentence has the days' words (`DAYS_MARK`)
     json_head: str
+    json_value: str
     json_tail: str
+    json_end: str
 
     @classmethod
-    def of(cls, record: FactorRecord) -> FactorText:
+    def of(cls, record: FactorRecord, *, days_value: bool = False) -> FactorText:
         """The texts of a record (its contribution left out), as `FactorRecord.to_dict`
         gives it to ``json.dumps``."""
-        head = (f'{{"feature": {json_text(record.feature)}, "value": '
-                f'{json_text(record.value)}, "contribution": ')
-        tail = (f', "direction": {json_text(record.direction)}, "agency": '
-                f'{json_text(record.agency)}, "sentence": {json_text(record.sentence)}, '
-                f'"features": {_names_json(tuple(record.features))}}}')
-        return cls(record, head, tail)
+        before, mark, after = record.sentence.partition(DAYS_MARK)
+        return cls(
+            record, days_value, bool(mark), f'{{"feature": {json_text(record.feature)}, "value": ',
+            "" if days_value else json_text(record.value),
+            f', "direction": {json_text(record.direction)}, "agency": '
+            f'{json_text(record.agency)}, "sentence": {json_text(before)[:-1]}',
+            f'{json_text(after)[1:]}, "features": {_names_json(tuple(record.features))}}}')
+
+    def filled(self, contribution: float, days: DaysText | None) -> FactorRecord:
+        """The record of a row with this text, its contribution and its days (None when
+        the sentence leaves none open)."""
+        r = self.record
+        if days is None:
+            return FactorRecord(r.feature, r.value, contribution, r.direction, r.agency,
+                                r.sentence, r.features)
+        return FactorRecord(r.feature, days.value if self.days_value else r.value,
+                            contribution, r.direction, r.agency,
+                            r.sentence.replace(DAYS_MARK, days.words), r.features)
+
+
+# Between a factor's value and its contribution in its JSON.
+JSON_CONTRIBUTION: Final = ', "contribution": '
 
 
 @functools.lru_cache(maxsize=8)

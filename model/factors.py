@@ -9,7 +9,6 @@ recency of one event type about one relation are one factor) and into agencies.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -19,10 +18,18 @@ import numpy as np
 from data_contracts.vocab import AGENCIES, PRESENTING_NEEDS
 from model.contributions import Contributions
 from model.explanation import AGENCY_GROUPS, Explanation, FactorRecord
-from model.factor_text import SUBJECTS, Context, FactorText, TextCache, row_hashes
+from model.factor_text import (
+    SUBJECTS,
+    Context,
+    DaysText,
+    FactorText,
+    TextCache,
+    days_text,
+    row_hashes,
+)
 from model.group_sums import group_sums
 from model.risk_model import classifier_input
-from model.sentences import display_value, factor_sentence
+from model.sentences import DAYS_SLOT, days_event, display_value, factor_sentence
 from pipelines.feature_spec import ADULT_AT_RISK, coverage_feature_name, need_feature_name
 from pipelines.manifest_lookup import check_names, columns_of, spec_of
 
@@ -43,6 +50,15 @@ def headline(members: tuple[str, ...]) -> int:
     return ever[0] if ever else 0
 
 
+def _days_member(members: Sequence[str]) -> tuple[int, int]:
+    """Where a factor's first days member sits among its members (-1: none), and what it
+    counts back from (`model.sentences.days_event`; 0 without one)."""
+    for i, name in enumerate(members):
+        if spec_of(name).unit == "days":
+            return i, days_event(name)
+    return -1, 0
+
+
 @dataclass(frozen=True)
 class Layout:
     """Where the explainer finds each piece of a case among its columns."""
@@ -58,6 +74,8 @@ class Layout:
     needs: tuple[int, ...]  # column of each presenting need's flag, PRESENTING_NEEDS order
     adult: int  # column of the adult-at-risk flag
     factor_names: tuple[tuple[str, ...], ...]  # names of each factor's columns
+    days_slot: np.ndarray  # per factor, where its (first) days member sits in it, else -1
+    days_event: np.ndarray  # per factor, that member's `model.sentences.days_event`
 
     @classmethod
     def of(cls, names: Sequence[str], model_names: Sequence[str]) -> Layout:
@@ -73,6 +91,8 @@ class Layout:
         concern = [spec_of(n).concern for n in model_names]
         keys = list(dict.fromkeys(concern))
         factors = tuple(tuple(j for j, c in enumerate(concern) if c == key) for key in keys)
+        factor_names = tuple(tuple(model_names[j] for j in factor) for factor in factors)
+        days = np.array([_days_member(f) for f in factor_names], dtype=np.intp).reshape(-1, 2)
         width = max((len(f) for f in factors), default=1)
         member_index = np.full((len(factors), width), len(model_names), dtype=np.intp)
         for k, factor in enumerate(factors):
@@ -82,8 +102,7 @@ class Layout:
             _one_hot(agency, AGENCY_GROUPS), factors, _one_hot(concern, keys), member_index,
             tuple(columns_of(names, [coverage_feature_name(a) for a in AGENCIES])),
             tuple(columns_of(names, [need_feature_name(n) for n in PRESENTING_NEEDS])),
-            columns_of(names, [ADULT_AT_RISK])[0],
-            tuple(tuple(model_names[j] for j in factor) for factor in factors))
+            columns_of(names, [ADULT_AT_RISK])[0], factor_names, days[:, 0], days[:, 1])
 
     @staticmethod
     def headline(members: Sequence[str]) -> int:
@@ -156,6 +175,12 @@ def distinct_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 _TEXTS: dict[tuple[str, ...], TextCache] = {}
 
 
+def forget_texts() -> None:
+    """Drop the texts this process keeps (the next chunks render theirs from scratch, as a
+    new process would: for measuring)."""
+    _TEXTS.clear()
+
+
 def _known(values: Sequence[float]) -> tuple[float | None, ...]:
     """Values with None for empty (inf in a cache key)."""
     return tuple(None if v == np.inf else v for v in values)
@@ -166,8 +191,9 @@ class ChunkExplanations:
     """The explanations of a chunk of rows, as arrays and shared texts (no record per row).
 
     Row i's factors are entries ``starts[i]:starts[i + 1]`` of `which` (each an index in
-    `texts`, the chunk's distinct factor texts) and `contributions`; its agencies not seen
-    and warnings are those of context ``context.index[i]``.
+    `texts`, the chunk's distinct factor texts), `contributions` and `days_which` (an index
+    in `days`, the chunk's distinct numbers of days, for a text that leaves its days open;
+    else -1); its agencies not seen and warnings are those of context ``context.index[i]``.
     `model.factors.FactorBuilder.records` and `model.explain_batch` render them.
     """
 
@@ -179,6 +205,8 @@ class ChunkExplanations:
     texts: list[FactorText]
     which: np.ndarray
     contributions: np.ndarray
+    days: list[DaysText]
+    days_which: np.ndarray
     context: Context
 
 
@@ -208,8 +236,9 @@ class FactorBuilder:
         rows, slots = np.nonzero(top >= 0)
         chosen = top[rows, slots]
         columns = self._member_columns[chosen]
-        values = X[rows[:, None], np.maximum(columns, 0)]
-        values = np.where((columns < 0) | np.isnan(values), np.inf, values)
+        values = X[rows[:, None], np.maximum(columns, 0)].astype(np.float64)
+        values = np.where((columns < 0) | ~np.isfinite(values), np.inf, values)
+        days, days_which = self._open_days(chosen, values)
         sums = by_factor[rows, chosen]
         subjects = layout.subject(X)
         # One text per distinct (factor, member values, direction, subject): found in
@@ -219,7 +248,24 @@ class FactorBuilder:
         return ChunkExplanations(
             found.raw, found.base, self.compared_with, group_sums(found.phi, layout.agencies),
             np.searchsorted(rows, np.arange(len(X) + 1)), texts, which.reshape(-1), sums,
+            days, days_which,
             Context.of(layout.not_seen(X), layout.need(X), subjects, self.usual_agencies))
+
+    def _open_days(self, chosen: np.ndarray, values: np.ndarray
+                   ) -> tuple[list[DaysText], np.ndarray]:
+        """The distinct numbers of days of the chosen factors that have one, and each
+        factor's index among them (-1: none); in `values` (chosen factors x members, empty
+        as inf) those days become `DAYS_SLOT`, so texts are keyed without them."""
+        slot = self.layout.days_slot[chosen]
+        entries = np.flatnonzero(slot >= 0)
+        entries = entries[np.isfinite(values[entries, slot[entries]])]
+        days = values[entries, slot[entries]]
+        values[entries, slot[entries]] = DAYS_SLOT
+        events = self.layout.days_event[chosen[entries]]
+        distinct, which = distinct_rows(np.column_stack([events, days]))
+        days_which = np.full(len(chosen), -1, dtype=np.intp)
+        days_which[entries] = which.reshape(-1)
+        return [days_text(d, int(e)) for e, d in distinct.tolist()], days_which
 
     def explanations(self, X: np.ndarray, found: Contributions) -> list[Explanation]:
         """One record per row of `X` (the explainer's columns) and its contributions."""
@@ -230,22 +276,25 @@ class FactorBuilder:
         """The chunk's explanations as `Explanation` records."""
         starts, which = chunk.starts.tolist(), chunk.which.tolist()
         texts, sums, context = chunk.texts, chunk.contributions.tolist(), chunk.context
-        by_agency = chunk.by_agency.tolist()
+        days = [*chunk.days, None]  # -1: no days left open
+        days_which, by_agency = chunk.days_which.tolist(), chunk.by_agency.tolist()
         return [Explanation(
             float(chunk.raw[i]), chunk.base, chunk.compared_with,
-            [dataclasses.replace(texts[which[p]].record, contribution=sums[p])
+            [texts[which[p]].filled(sums[p], days[days_which[p]])
              for p in range(starts[i], starts[i + 1])],
             dict(zip(AGENCY_GROUPS, by_agency[i], strict=True)), list(context.not_seen[c]),
             list(context.warnings[c])) for i, c in enumerate(context.index.tolist())]
 
     def _render(self, key: Sequence[float]) -> FactorText:
-        """The text of a key row: factor, direction (1: raises), subject, member values."""
+        """The text of a key row: factor, direction (1: raises), subject, member values
+        (empty as inf, days left open as `DAYS_SLOT`)."""
         k, raises, subject = int(key[0]), bool(key[1]), SUBJECTS[int(key[2])]
         members = self.layout.factor_names[k]
         values = _known(key[3:3 + len(members)])
         head = headline(members)
+        days_value = values[head] == DAYS_SLOT  # the factor reports its days: filled per row
         return FactorText.of(FactorRecord(
-            members[head], display_value(members[head], values[head]), 0.0,
-            "raises" if raises else "lowers", self.layout.agency[self.layout.factors[k][0]],
+            members[head], None if days_value else display_value(members[head], values[head]),
+            0.0, "raises" if raises else "lowers", self.layout.agency[self.layout.factors[k][0]],
             factor_sentence(members, values, 1.0 if raises else -1.0, subject=subject),
-            members))
+            members), days_value=days_value)

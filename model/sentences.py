@@ -51,6 +51,14 @@ if set(_FLAGS) - _MANIFEST_NAMES:
                        f"{sorted(set(_FLAGS) - _MANIFEST_NAMES)}")
 
 
+# A days feature's value left open: its words (`days_words`) go where a sentence has
+# DAYS_MARK, so a sentence is rendered once for every number of days (`model.factors`).
+DAYS_SLOT: Final = -math.inf
+DAYS_MARK: Final = "\x1f"
+# What a days feature counts back from: the referral, or (earlier referrals) this one.
+DAY_EVENTS: Final = ("the referral", "this one")
+
+
 def is_missing(value: float | None) -> bool:
     """Whether a feature value is missing (None or NaN)."""
     return value is None or math.isnan(value)
@@ -70,7 +78,9 @@ def _percent(value: float) -> str:
     return f"{value:.0f}%" if abs(value - round(value)) < 0.05 else f"{value:.1f}%"
 
 
-def _days_before(days: float, event: str = "the referral") -> str:
+def _days_before(days: float, event: str) -> str:
+    if days == DAYS_SLOT:
+        return DAYS_MARK
     n = _whole(days)
     if n == 0:
         return f"on the day of {event}"
@@ -79,6 +89,17 @@ def _days_before(days: float, event: str = "the referral") -> str:
         years = round(n / 365.25)
         text += f" (about {years} year{'' if years == 1 else 's'})"
     return f"{text} before {event}"
+
+
+def days_event(name: str) -> int:
+    """What a days feature counts back from, as an index in `DAY_EVENTS`."""
+    return int(spec_of(name).kind == "previous_referrals")
+
+
+@functools.lru_cache(maxsize=16_384)
+def days_words(days: float, event: int) -> str:
+    """The words for `days` before `DAY_EVENTS[event]` (what `DAYS_MARK` stands for)."""
+    return _days_before(days, DAY_EVENTS[event])
 
 
 def _agency(spec: FeatureSpec) -> str:
@@ -105,7 +126,7 @@ def _recency(spec: FeatureSpec, value: float | None, who: str) -> str:
         singular, plural = f"{_agency(spec)} record", f"{_agency(spec)} records"
     if value is None:
         return f"No {plural} {about}" + (" on record" if spec.event_type else "")
-    return f"Latest {singular} {about} was {_days_before(value)}"
+    return f"Latest {singular} {about} was {_days_before(value, DAY_EVENTS[0])}"
 
 
 def _coverage(spec: FeatureSpec, value: float | None, who: str) -> str:
@@ -130,7 +151,7 @@ def _previous_referrals(spec: FeatureSpec, value: float | None, who: str) -> str
     if spec.unit == "days":
         if value is None:
             return f"No earlier referral of {who} to the hub"
-        return f"Previous referral of {who} to the hub was {_days_before(value, 'this one')}"
+        return f"Previous referral of {who} to the hub was {_days_before(value, DAY_EVENTS[1])}"
     if spec.relation == "subject":
         whose = f"of {who} to the hub {WINDOW_PHRASES[spec.window or 'ever']}"
         singular, plural = f"earlier referral {whose}", f"earlier referrals {whose}"
@@ -230,7 +251,7 @@ def _concern(specs: Sequence[FeatureSpec], values: Sequence[float | None], who: 
         spec, value = (counts[-1] if counts else (specs[-1], values[-1]))
         return _BY_KIND[spec.kind](spec, value, who)
     return _counts_words(present, who) + "".join(
-        _latest_words(s.name, _whole(v)) for s, v in zip(specs, values, strict=True)
+        _latest_words(s.name, v) for s, v in zip(specs, values, strict=True)
         if s.unit == "days" and v is not None)
 
 
@@ -246,13 +267,10 @@ def _counts_words(present: tuple[tuple[str, int], ...], who: str) -> str:
     return text
 
 
-@functools.lru_cache(maxsize=65_536)
-def _latest_words(name: str, days: int) -> str:
+def _latest_words(name: str, days: float) -> str:
     """A concern's recency after its counts, e.g. ", the latest 20 days before the referral"."""
-    spec = spec_of(name)
-    event = "this one" if spec.kind == "previous_referrals" else "the referral"
-    which = "the previous one" if spec.kind == "previous_referrals" else "the latest"
-    return f", {which} {_days_before(days, event)}"
+    event = days_event(name)
+    return f", {('the latest', 'the previous one')[event]} {_days_before(days, DAY_EVENTS[event])}"
 
 
 def factor_sentence(names: Sequence[str], values: Sequence[float | None], contribution: float,
@@ -278,9 +296,14 @@ def display_value(name: str, value: float | None) -> DisplayValue:
     """A feature value for display: None when missing, float for percentages, else int."""
     if value is None or math.isnan(value):
         return None
-    if spec_of(name).unit == "percent" or value != round(value):
+    if spec_of(name).unit == "percent":
         return float(value)
-    return int(value)
+    return number_value(value)
+
+
+def number_value(value: float) -> int | float:
+    """A count or a number of days for display: an int when whole, else the float."""
+    return int(value) if value == round(value) else float(value)
 
 
 def factor_label(names: Sequence[str]) -> str:

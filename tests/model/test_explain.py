@@ -327,7 +327,8 @@ def test_every_explanation_says_what_it_is_compared_with(explainer: CaseExplaine
                                                         cases: np.ndarray) -> None:
     explanations = explainer.explain(cases[:3])
     assert [e.compared_with for e in explanations] == [COMPARED_WITH] * 3
-    assert explainer.explain_columns(cases[:3], n_jobs=1)["compared_with"] == [COMPARED_WITH] * 3
+    columns = explainer.explain_columns(cases[:3], n_jobs=1)
+    assert list(columns["compared_with"]) == [COMPARED_WITH] * 3
 
 
 @pytest.mark.parametrize("name", sorted(REFERENCE_SENTENCES))

@@ -144,7 +144,7 @@ def test_honest_on_realistic_rows_in_the_batch_output_too(explainer: CaseExplain
     lowering = [f for e in explanations for f in e.top_factors if f.direction == "lowers"]
     assert lowering, "protective factors (attendance) may still lower the score"
     columns = explainer.explain_columns(X, n_jobs=1)
-    assert columns["compared_with"] == [COMPARED_WITH] * len(X)
+    assert list(columns["compared_with"]) == [COMPARED_WITH] * len(X)
 
 
 def test_grouping_covers_every_feature_exactly_once(explainer: CaseExplainer) -> None:
@@ -221,8 +221,8 @@ def test_a_reference_the_governance_settings_choose(explainer: CaseExplainer,
     raw = explainer.classifier.decision_function(classifier_input(X, NAMES))
     np.testing.assert_allclose(base + phi.sum(axis=1), raw, rtol=0, atol=1e-6)
     columns = typical.explain_columns(X, n_jobs=1)
-    assert columns["compared_with"] == [REFERENCE_SENTENCES["training_medians"]] * len(X)
-    assert columns["base_value"] == [base] * len(X)
+    assert list(columns["compared_with"]) == [REFERENCE_SENTENCES["training_medians"]] * len(X)
+    assert columns["base_value"].tolist() == [base] * len(X)
 
 
 def test_the_governance_settings_name_the_reference() -> None:
