@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 
 import pytest
 
-from model.sentences import display_value, sentence_for, short_label
+from model.sentences import (
+    DAYS_MARK,
+    DAYS_SLOT,
+    days_event,
+    days_words,
+    display_value,
+    factor_sentence,
+    sentence_for,
+    short_label,
+)
 from pipelines.manifest import FEATURE_NAMES, SPECS_BY_NAME
 
 REALISTIC: dict[str, float] = {
@@ -115,3 +125,33 @@ def test_short_labels_are_plain_and_distinct() -> None:
     labels = [short_label(name) for name in FEATURE_NAMES]
     assert len(set(labels)) == len(labels)
     assert not [label for label in labels if "_" in label]
+
+
+def _concerns() -> list[tuple[str, ...]]:
+    """Every factor with a days member: each concern's features, and each days feature."""
+    by_concern: dict[object, list[str]] = {}
+    for name in FEATURE_NAMES:
+        by_concern.setdefault(SPECS_BY_NAME[name].concern, []).append(name)
+    return [tuple(names) for names in by_concern.values()
+            if any(SPECS_BY_NAME[n].unit == "days" for n in names)]
+
+
+@pytest.mark.parametrize("members", _concerns())
+@pytest.mark.parametrize("days", [0.0, 1.0, 20.0, 364.0, 365.0, 2787.0])
+@pytest.mark.parametrize("counts", [0.0, 1.0, 3.0])
+def test_a_sentence_with_its_days_left_open_reads_the_same_once_filled(
+        members: tuple[str, ...], days: float, counts: float) -> None:
+    # A factor's text is rendered once with its days open (model.factors), then filled.
+    slot = next(i for i, n in enumerate(members) if SPECS_BY_NAME[n].unit == "days")
+    values = [days if i == slot else counts for i in range(len(members))]
+    open_values = [DAYS_SLOT if i == slot else v for i, v in enumerate(values)]
+    for subject in ("child", "adult", "person"):
+        for sign in (1.0, -1.0):
+            whole = factor_sentence(members, values, sign, subject=subject)
+            template = factor_sentence(members, open_values, sign, subject=subject)
+            assert template.count(DAYS_MARK) <= 1
+            words = days_words(days, days_event(members[slot]))
+            assert template.replace(DAYS_MARK, words) == whole
+            assert json.dumps(words) == f'"{words}"'  # spliced into JSON text as it is
+    assert days_words(2787.0, 0) == "2787 days (about 8 years) before the referral"
+    assert days_words(1.0, 1) == "1 day before this one"
