@@ -132,10 +132,12 @@ def cold_workers(pool: Parallel, n_jobs: int) -> None:
 
 
 def _explain_chunk_cpu(explainer: CaseExplainer, X: np.ndarray) -> float:
-    """What `explain_columns` runs in a worker for one chunk; returns the CPU seconds."""
-    started = time.process_time()
-    explain_chunk(explainer, X)
-    return time.process_time() - started
+    """What `explain_columns` runs in a worker for one chunk (its text written to a file
+    for the parent); returns the CPU seconds."""
+    with tempfile.TemporaryDirectory() as folder:
+        started = time.process_time()
+        explain_chunk(explainer, X, Path(folder))
+        return time.process_time() - started
 
 
 @dataclass
