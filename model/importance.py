@@ -16,7 +16,7 @@ import shap
 
 from model.explain import AGENCY_GROUPS, CaseExplainer
 from model.group_sums import group_sums
-from model.sentences import factor_label, short_label
+from model.labels import factor_label, short_label
 
 
 @dataclass(frozen=True)

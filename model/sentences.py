@@ -26,8 +26,6 @@ from pipelines.phrases import (
     HOUSEHOLD_PEOPLE,
     NEED_PHRASES,
     RELATION_PHRASES,
-    SHORT_RELATIONS,
-    SHORT_WINDOWS,
     SUBJECT_PHRASES,
     WINDOW_PHRASES,
 )
@@ -43,7 +41,8 @@ Subject = Literal["child", "adult", "person"]
 DisplayValue = int | float | None
 
 _MANIFEST_NAMES: Final = frozenset(FEATURE_NAMES)
-_HOUSEHOLD_PEOPLE: Final = {household_count_feature_name(relation): words
+# Household-count feature -> the people it counts (singular, plural).
+HOUSEHOLD_WORDS: Final = {household_count_feature_name(relation): words
                             for relation, words in HOUSEHOLD_PEOPLE.items()}
 _FLAGS: Final = FLAG_PHRASES
 if set(_FLAGS) - _MANIFEST_NAMES:
@@ -163,9 +162,9 @@ def _previous_referrals(spec: FeatureSpec, value: float | None, who: str) -> str
 
 
 def _household(spec: FeatureSpec, value: float | None, who: str) -> str:
-    if spec.name not in _HOUSEHOLD_PEOPLE:
+    if spec.name not in HOUSEHOLD_WORDS:
         return _flag(spec, value, who)
-    singular, plural = _HOUSEHOLD_PEOPLE[spec.name]
+    singular, plural = HOUSEHOLD_WORDS[spec.name]
     if value is None:
         return f"Number of {plural} in the household not known"
     return f"{_quantity(_whole(value), singular, plural)} in the household"
@@ -304,37 +303,3 @@ def display_value(name: str, value: float | None) -> DisplayValue:
 def number_value(value: float) -> int | float:
     """A count or a number of days for display: an int when whole, else the float."""
     return int(value) if value == round(value) else float(value)
-
-
-def factor_label(names: Sequence[str]) -> str:
-    """A short plain label for a factor, e.g. "arrests, child/adult" for a concern."""
-    if len(names) == 1:
-        return short_label(names[0])
-    spec = spec_of(names[0])
-    if spec.kind == "previous_referrals":
-        return "earlier referrals, child/adult"
-    return f"{spec.label_plural}, {SHORT_RELATIONS.get(spec.relation, spec.relation)}"
-
-
-def short_label(name: str) -> str:
-    """A short plain label for a chart axis, e.g. "arrests, child/adult, 12 months"."""
-    spec = spec_of(name)
-    whom = SHORT_RELATIONS.get(spec.relation, spec.relation)
-    window = SHORT_WINDOWS.get(spec.window or "", "")
-    if spec.kind == "count":
-        return f"{spec.label_plural}, {whom}, {window}"
-    if spec.kind == "recency":
-        return f"days since {spec.label_singular or _agency(spec) + ' record'}, {whom}"
-    if spec.kind == "coverage":
-        return f"{_agency(spec)} records held"
-    if spec.kind == "attendance":
-        return "attendance %, child/adult" if whom == "child/adult" else (
-            "lowest attendance %, other children")
-    if spec.kind == "previous_referrals":
-        what = "days since earlier referral" if spec.unit == "days" else "earlier referrals"
-        return f"{what}, {whom}{', ' + window if spec.unit != 'days' else ''}"
-    if spec.name in _HOUSEHOLD_PEOPLE:
-        return f"{_HOUSEHOLD_PEOPLE[spec.name][1]} in household"
-    if spec.name in _FLAGS:
-        return _FLAGS[spec.name][0]
-    return {"age_years": "age", "imd_decile_value": "deprivation decile"}[spec.name]

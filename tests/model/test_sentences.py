@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from model.labels import short_label
 from model.sentences import (
     DAYS_MARK,
     DAYS_SLOT,
@@ -16,7 +17,6 @@ from model.sentences import (
     display_value,
     factor_sentence,
     sentence_for,
-    short_label,
 )
 from pipelines.manifest import FEATURE_NAMES, SPECS_BY_NAME
 
