@@ -30,6 +30,7 @@ from model.factor_text import (
 from model.group_sums import group_sums
 from model.risk_model import classifier_input
 from model.sentences import DAYS_SLOT, days_event, display_value, factor_sentence
+from model.top_columns import top_columns
 from pipelines.feature_spec import ADULT_AT_RISK, coverage_feature_name, need_feature_name
 from pipelines.manifest_lookup import check_names, columns_of, spec_of
 
@@ -137,24 +138,6 @@ class Layout:
         (NaN), as an index in `model.factor_text.SUBJECTS`."""
         flags = X[:, self.adult]
         return np.where(np.isnan(flags), SUBJECTS.index("person"), (flags != 0).astype(np.int64))
-
-
-def top_columns(phi: np.ndarray, n_raise: int, n_lower: int) -> np.ndarray:
-    """Per row, the columns of the largest positive then the most negative contributions.
-
-    Each group is ordered by absolute size; -1 marks a slot with no nonzero contribution.
-    """
-    m = phi.shape[1]
-    n_raise, n_lower = min(n_raise, m), min(n_lower, m)
-    kth = sorted({k for k in (n_lower - 1, m - n_raise) if 0 <= k < m})
-    part = np.argpartition(phi, kth, axis=1) if kth else np.zeros((len(phi), 0), dtype=np.intp)
-    groups = []
-    for cols, sign in ((part[:, m - n_raise:], 1.0), (part[:, :n_lower], -1.0)):
-        signed = sign * np.take_along_axis(phi, cols, axis=1)
-        order = np.argsort(-signed, axis=1, kind="stable")
-        keep = np.take_along_axis(signed, order, axis=1) > 0
-        groups.append(np.where(keep, np.take_along_axis(cols, order, axis=1), -1))
-    return np.concatenate(groups, axis=1)
 
 
 def distinct_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
