@@ -12,9 +12,9 @@ A depth-first walk visits only the leaves some mix reaches (Laberge and Pequigno
 values `shap.TreeExplainer(model, data=r, feature_perturbation="interventional")`
 gives (the tests compare them), a few times faster, and releases the GIL.
 
-The same pass over a row also follows the row's own path down each tree and adds up the
-leaves it reaches from the classifier's baseline, in the classifier's order: its
-``decision_function``, bit for bit (the tests compare them), while the row is in cache.
+The same walk also finds the leaf the row itself reaches in each tree, and adds those
+leaves up from the classifier's baseline, in the classifier's order: its
+``decision_function``, bit for bit (the tests compare them), for nothing more.
 The classifier's own prediction walks every row once per tree, which on wide rows costs
 about as much as the contributions themselves.
 """
@@ -119,29 +119,27 @@ def _walk(X, ref_left, feature, threshold, missing_left, left, right, is_leaf, v
     shares = np.empty((wa.shape[0] + 1, 2))  # the x branch's A and B shares
     for i in range(X.shape[0]):
         x, score = X[i], baseline
-        for root in roots:
-            _tree(root, x, ref_left, feature, threshold, missing_left, left, right,
-                  is_leaf, value, wa, wb, side, frames, shares, out[i])
-            node = root  # the row's own leaf, as the classifier's predictor finds it
-            while not is_leaf[node]:
-                f = feature[node]
-                goes_left = missing_left[node] if np.isnan(x[f]) else x[f] <= threshold[node]
-                node = left[node] if goes_left else right[node]
-            score += value[node]
+        for root in roots:  # each tree's leaf added in the classifier's order
+            score += _tree(root, x, ref_left, feature, threshold, missing_left, left, right,
+                           is_leaf, value, wa, wb, side, frames, shares, out[i])
         raw[i] = score
 
 
 @numba.njit(cache=True, nogil=True)
 def _tree(root, x, ref_left, feature, threshold, missing_left, left, right,  # noqa: PLR0913
           is_leaf, value, wa, wb, side, frames, shares, out):  # type: ignore[no-untyped-def]
-    """Adds one tree's contributions to `out`, walking it depth first without recursion.
+    """Adds one tree's contributions to `out`, walking it depth first without recursion,
+    and returns the value of the leaf the row itself reaches.
 
     A feature that joins A (or B) at a node gets the A (or B) share of every reachable
     leaf below it, summed on the way back up, so a leaf costs O(1) whatever its depth.
-    Stage 0 enters a node, 1 returns from its x branch, 2 from its reference branch.
+    Stage 0 enters a node, 1 returns from its x branch, 2 from its reference branch. The
+    one leaf reached with B empty is the row's own: every split on its way was passed the
+    way the row's value goes (as the classifier's predictor routes it).
     """
     frames[0, 0], frames[0, 1], frames[0, 2], frames[0, 3] = root, 0, 0, 0
     sp, got_a, got_b = 1, 0.0, 0.0  # got_*: the shares of the subtree just finished
+    own = 0.0
     while sp:
         top = sp - 1
         node, na, nb, stage = frames[top, 0], frames[top, 1], frames[top, 2], frames[top, 3]
@@ -160,6 +158,8 @@ def _tree(root, x, ref_left, feature, threshold, missing_left, left, right,  # n
             sp += 1
         elif is_leaf[node]:
             got_a, got_b = value[node] * wa[na, nb], value[node] * wb[na, nb]
+            if nb == 0:
+                own = value[node]
             sp -= 1
         else:
             x_left = missing_left[node] if np.isnan(x[f]) else x[f] <= threshold[node]
@@ -171,3 +171,4 @@ def _tree(root, x, ref_left, feature, threshold, missing_left, left, right,  # n
             else:  # one way on: x's if f takes x's value, else r's (= x's if they agree)
                 goes_left = x_left if side[f] == 1 else ref_left[node]
                 frames[top, 0] = left[node] if goes_left else right[node]
+    return own
