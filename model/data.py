@@ -67,7 +67,7 @@ def prepare_extract(input_dir: Path, *, extract_date: dt.date | None = None,
             progress(stage)
 
     say("validating the extract")
-    validated = validate_extract(input_dir, extract_date=extract_date)
+    validated = validate_extract(input_dir, extract_date=extract_date, count_persons=False)
     say("building point-in-time features")
     features = build_features(validated.feeds, progress=progress)
     labels = None
