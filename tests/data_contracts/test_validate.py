@@ -200,3 +200,19 @@ def test_without_counting_persons_the_same_rows_are_accepted_and_only_persons_ar
         for entry in (*report["feeds"].values(), *report["agency_coverage"].values()):
             entry.pop("persons")
     assert uncounted.report == counted.report
+
+
+def test_a_parquet_column_without_a_value_reads_as_empty_csv_cells(tmp_path: Path) -> None:
+    frames = f.extract()
+    frames["events_education"] = frames["events_education"].assign(recorded_date="", value="")
+    f.write_extract(tmp_path / "csv", frames)
+    f.write_extract(tmp_path / "parquet", {k: v for k, v in frames.items()
+                                           if k != "events_education"})
+    frames["events_education"].assign(
+        event_date=lambda d: pd.to_datetime(d["event_date"]), recorded_date=pd.NaT,
+        value=float("nan")).to_parquet(tmp_path / "parquet" / "events_education.parquet")
+    read = [validate_extract(tmp_path / kind, extract_date=EXTRACT) for kind in ("csv", "parquet")]
+    pd.testing.assert_frame_equal(read[1].feeds["events_education"],
+                                  read[0].feeds["events_education"])
+    assert (read[1].quarantine["events_education"]["reason"].tolist()
+            == read[0].quarantine["events_education"]["reason"].tolist())
