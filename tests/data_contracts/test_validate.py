@@ -208,8 +208,10 @@ def test_a_parquet_column_without_a_value_reads_as_empty_csv_cells(tmp_path: Pat
     f.write_extract(tmp_path / "csv", frames)
     f.write_extract(tmp_path / "parquet", {k: v for k, v in frames.items()
                                            if k != "events_education"})
-    frames["events_education"].assign(
-        event_date=lambda d: pd.to_datetime(d["event_date"]), recorded_date=pd.NaT,
+    education = frames["events_education"]
+    education.assign(
+        event_date=pd.to_datetime(education["event_date"]),
+        recorded_date=pd.Series(pd.NaT, index=education.index, dtype="datetime64[ns]"),
         value=float("nan")).to_parquet(tmp_path / "parquet" / "events_education.parquet")
     read = [validate_extract(tmp_path / kind, extract_date=EXTRACT) for kind in ("csv", "parquet")]
     pd.testing.assert_frame_equal(read[1].feeds["events_education"],
