@@ -48,8 +48,10 @@ class ModelScorer:
     def rate_payloads(self, payloads: Sequence[Mapping[str, Any]]) -> list[CaseRating]:
         """Rate and explain payload dicts (as `pipelines.case` reads them).
 
-        The model predicts a case on one OpenMP thread (`model.risk_model.one_openmp_thread`),
-        so a request does not fight the server's own threads for the cores.
+        A case is rated on the calling thread (`model.forest_predict` starts threads only
+        for 40,000 rows or more) and explained with the classifier on one OpenMP thread
+        (`model.risk_model.one_openmp_thread`), so a request does not fight the server's
+        own threads for the cores.
         """
         return self.case_scorer.rate_cases(payloads)
 

@@ -98,6 +98,25 @@ def _check_output(check: pa.Check, target: pd.Series | pd.DataFrame) -> np.ndarr
     return output.reindex(target.index, fill_value=True).to_numpy()  # bool, or boolean: no NA
 
 
+def _frame_check_output(check: pa.Check, frame: pd.DataFrame) -> np.ndarray:
+    """`_check_output` of a frame-wide check: its function's per-row output, where every
+    cell is missing passing when the check ignores missing values, as pandera computes
+    it, without pandera's list of failure cases, which copies every failing row of the
+    frame and which nothing reads (0.3 s of the validation of 100,000 referrals). A
+    check of another shape goes through pandera."""
+    function = getattr(check, "_check_fn", None)
+    if function is None or check.element_wise or check.groupby is not None:
+        return _check_output(check, frame)
+    output = function(frame, **getattr(check, "_check_kwargs", {}))
+    if not isinstance(output, pd.Series) or not output.index.equals(frame.index):
+        return _check_output(check, frame)
+    if output.empty and output.dtype != bool:
+        output = output.astype(bool)
+    if check.ignore_na:
+        output = output | frame.isna().all(axis="columns")
+    return output.reindex(frame.index, fill_value=True).to_numpy()
+
+
 def run_checks(schema: pa.DataFrameSchema, typed: pd.DataFrame) -> list[Failure]:
     """Failing-row masks of every column and frame-wide check of ``schema``."""
     failures: list[Failure] = []
@@ -105,7 +124,7 @@ def run_checks(schema: pa.DataFrameSchema, typed: pd.DataFrame) -> list[Failure]
         for check in column.checks:
             failures.append((f"{name}: {check.error}", ~_check_output(check, typed[name])))
     for check in schema.checks:
-        failures.append((str(check.error), ~_check_output(check, typed)))
+        failures.append((str(check.error), ~_frame_check_output(check, typed)))
     return failures
 
 

@@ -130,9 +130,22 @@ def _sample(column: pd.Series) -> pa.Array:
     cells = pa.array(column.astype("string[pyarrow]")).drop_null()
     if len(cells) > CONTENT_SAMPLE_SIZE:
         step = len(cells) / CONTENT_SAMPLE_SIZE
-        cells = cells.take(pa.array((np.arange(CONTENT_SAMPLE_SIZE) * step).astype(np.int64)))
+        cells = _take_in_order(cells, (np.arange(CONTENT_SAMPLE_SIZE) * step).astype(np.int64))
     cells = pc.utf8_trim_whitespace(cells)
     return cells.filter(pc.not_equal(cells, ""))
+
+
+def _take_in_order(cells: pa.Array | pa.ChunkedArray, positions: np.ndarray
+                   ) -> pa.ChunkedArray:
+    """``cells.take(positions)`` for increasing positions, taken chunk by chunk: Arrow's
+    take on a chunked column first joins its chunks (a copy of every cell; a feed read
+    from Parquet comes in a dozen chunks), ten times the cost of the take itself."""
+    chunks = cells.chunks if isinstance(cells, pa.ChunkedArray) else [cells]
+    ends = np.cumsum([len(chunk) for chunk in chunks])
+    cuts = np.searchsorted(positions, ends)
+    taken = [chunk.take(pa.array(positions[lo:hi] - (end - len(chunk))))
+             for chunk, end, lo, hi in zip(chunks, ends, [0, *cuts[:-1]], cuts, strict=True)]
+    return pa.chunked_array(taken, type=cells.type)
 
 
 def _column_holds_identifiers(column: pd.Series) -> str | None:

@@ -180,6 +180,9 @@ def _float_to_string(array: pa.ChunkedArray) -> pa.ChunkedArray:
 def column_to_strings(array: pa.ChunkedArray, source: str, name: str) -> pa.ChunkedArray:
     """Normalise one typed Arrow column to (large) strings as a CSV would have carried them."""
     kind = array.type
+    if array.null_count == len(array):  # no value to convert (often a feed's `value`)
+        return pa.chunked_array([pa.nulls(len(chunk), pa.large_string())
+                                 for chunk in array.chunks], type=pa.large_string())
     try:
         if pa.types.is_dictionary(kind):
             return column_to_strings(pc.cast(array, kind.value_type), source, name)

@@ -45,8 +45,11 @@ def feed_entry(
     accepted: pd.DataFrame,
     quarantine: pd.DataFrame,
     feeds: Mapping[str, pd.DataFrame],
+    *,
+    count_persons: bool = True,
 ) -> dict[str, Any]:
-    """Report entry of one feed; ``read == accepted + quarantined`` holds by construction."""
+    """Report entry of one feed; ``read == accepted + quarantined`` holds by construction.
+    ``persons`` is None when not counted (see `data_contracts.validate_extract`)."""
     counts = quarantine["reason"].value_counts(sort=True)
     return {
         "read": len(parsed.raw),
@@ -54,7 +57,7 @@ def feed_entry(
         "quarantined": len(quarantine),
         "reasons": {str(reason): int(n) for reason, n in counts.items()},
         "file": parsed.source,
-        "persons": _persons(parsed.feed, accepted, feeds),
+        "persons": _persons(parsed.feed, accepted, feeds) if count_persons else None,
         "ignored_columns": parsed.ignored_columns,
         "absent_optional_columns": parsed.absent_columns,
     }

@@ -118,7 +118,7 @@ def _walk(X, ref_left, feature, threshold, missing_left, left, right, is_leaf, v
     frames = np.empty((wa.shape[0] + 1, 4), np.int64)  # node, |A|, |B|, stage
     shares = np.empty((wa.shape[0] + 1, 2))  # the x branch's A and B shares
     for i in range(X.shape[0]):
-        x, score = X[i], baseline
+        x, score = X[i], 0.0 + baseline  # as the classifier: 0, plus its baseline
         for root in roots:  # each tree's leaf added in the classifier's order
             score += _tree(root, x, ref_left, feature, threshold, missing_left, left, right,
                            is_leaf, value, wa, wb, side, frames, shares, out[i])

@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import numpy as np
 import skops.io as sio
@@ -30,13 +30,15 @@ from pipelines.feature_spec import NO_RECORD_DAYS
 from pipelines.manifest import FEATURE_NAMES
 from pipelines.manifest_lookup import spec_of
 
+if TYPE_CHECKING:  # numba is imported when a model first rates
+    from model.forest_predict import ForestPredictor
+
 CLASSIFIER_FILE: Final = "model.skops"  # the name MLflow's sklearn flavour uses
 MODEL_FILE: Final = "risk_model.json"
 N_SCORES: Final = 20
 # Types the classifier file may hold beyond those skops trusts by default (checked on load).
 TRUSTED_TYPES: Final = ["sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"]
 CalibrationMethod = Literal["isotonic", "sigmoid"]
-SINGLE_THREAD_ROWS: Final = 256
 _COLUMN: Final = {name: i for i, name in enumerate(FEATURE_NAMES)}
 
 
@@ -90,6 +92,8 @@ class RiskModel:
     governance: GovernanceSettings
     governance_text: str
     metadata: dict[str, Any] = field(default_factory=dict)
+    _predictor: ForestPredictor | None = field(default=None, init=False, repr=False,
+                                               compare=False)
 
     def model_matrix(self, features: np.ndarray) -> np.ndarray:
         """The classifier's columns of a full manifest feature matrix."""
@@ -109,17 +113,19 @@ class RiskModel:
         return {name: values[name] for name in self.feature_names}
 
     def raw_score(self, model_matrix: np.ndarray) -> np.ndarray:
-        """The classifier's log-odds (what SHAP explains).
+        """The classifier's log-odds (what SHAP explains): its ``decision_function`` of
+        `classifier_input`, to the bit, computed by `model.forest_predict`."""
+        return self.predictor.raw_scores(model_matrix, np.arange(len(self.feature_names)))
 
-        A few rows are predicted on one thread: starting OpenMP threads for each of
-        the model's trees costs far more than the prediction itself, and a served
-        request must not fight the server's own threads.
-        """
-        X = classifier_input(model_matrix, self.feature_names)
-        if len(X) > SINGLE_THREAD_ROWS:  # pragma: no mutate (the thread count: speed only)
-            return self.classifier.decision_function(X)
-        with one_openmp_thread():
-            return self.classifier.decision_function(X)
+    @property
+    def predictor(self) -> ForestPredictor:
+        """The classifier's trees, compiled for rating many rows (built when first used)."""
+        if self._predictor is None:
+            from model.forest_predict import ForestPredictor
+
+            self._predictor = ForestPredictor(
+                self.classifier, _no_record_flags(self.feature_names), NO_RECORD_DAYS)
+        return self._predictor
 
     def score_of(self, probability: np.ndarray) -> np.ndarray:
         """Score 1 to 20: the ventile of the probability among the training referrals."""
@@ -133,7 +139,10 @@ class RiskModel:
             raw_score: The classifier's log-odds of these rows when already computed
                 (an explanation computes them), so they are not predicted twice.
         """
-        raw = self.raw_score(self.model_matrix(features)) if raw_score is None else raw_score
+        if raw_score is None:  # read from the manifest rows where they are: no copy
+            raw = self.predictor.raw_scores(features, _model_columns(self.feature_names))
+        else:
+            raw = raw_score
         probability = self.calibrator.transform(raw)
         score = self.score_of(probability)
         model_band = self.governance.band_index(score)
@@ -177,8 +186,18 @@ class RiskModel:
 
 @lru_cache(maxsize=64)
 def _no_record_columns(names: tuple[str, ...]) -> np.ndarray:
-    return np.array([i for i, name in enumerate(names) if spec_of(name).no_record_as_days],
-                    dtype=np.intp)
+    return np.flatnonzero(_no_record_flags(names))
+
+
+def _no_record_flags(names: tuple[str, ...]) -> np.ndarray:
+    """Per feature, whether the classifier reads an empty value as `NO_RECORD_DAYS`."""
+    return np.array([spec_of(name).no_record_as_days for name in names], dtype=np.bool_)
+
+
+@lru_cache(maxsize=64)
+def _model_columns(names: tuple[str, ...]) -> np.ndarray:
+    """Where the classifier's features are among the manifest's (`model_matrix`)."""
+    return np.array([_COLUMN[name] for name in names], dtype=np.int64)
 
 
 def classifier_input(model_matrix: np.ndarray, feature_names: tuple[str, ...]) -> np.ndarray:

@@ -105,7 +105,7 @@ def score_extract(input_dir: Path, output: Path, *, registry: ModelRegistry, ref
     progress(f"loading model {reference}")
     loaded = registry.load(reference)
     prepared = prepare_extract(input_dir, extract_date=extract_date, with_labels=False,
-                               progress=progress)
+                               keep_feeds=False, progress=progress)
     progress("scoring and explaining" if explain else "scoring")
     explainer = None
     if explain:

@@ -137,7 +137,7 @@ def _single_features(input: Path, output: Path, day: dt.date | None) -> int:
                   console=console, transient=True) as progress:
         task = progress.add_task("validating feeds", total=None)
         try:
-            feeds = validate_extract(input, extract_date=day).feeds
+            feeds = validate_extract(input, extract_date=day, count_persons=False).feeds
         except FeedRejected as exc:
             fail(str(exc))
         # Released once encoded: the feeds are not held beside the feature matrix.

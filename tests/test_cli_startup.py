@@ -75,3 +75,24 @@ def test_under_a_test_run_the_test_tools_stay_importable() -> None:
     skip_test_tools()
     for name in TEST_TOOLS:
         assert __import__(name).__name__ == name
+
+
+def _after_preparing(env: dict[str, str], code: str) -> str:
+    """What `code` prints in a fresh interpreter after `prepare_command_process`."""
+    done = subprocess.run(
+        [sys.executable, "-c",
+         f"from data_contracts.cli import prepare_command_process\n"
+         f"prepare_command_process()\n{code}"],
+        capture_output=True, text=True, check=True, timeout=120, env=env)
+    return done.stdout.strip()
+
+
+def test_a_command_asks_for_small_pages_and_fewer_collections_unless_told_otherwise() -> None:
+    import os
+
+    # `_set_madvise_hugepage` returns the setting it replaces.
+    code = ("import gc; from numpy._core.multiarray import _set_madvise_hugepage as s\n"
+            "print(s(True), gc.get_threshold()[0])")
+    env = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}
+    assert _after_preparing(env, code) == "False 50000"
+    assert _after_preparing(env | {"NUMPY_MADVISE_HUGEPAGE": "1"}, code) == "True 50000"

@@ -7,10 +7,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from data_contracts.errors import FeedRejected
-from data_contracts.identifiers import identifier_column_name, refuse_direct_identifiers
+from data_contracts.identifiers import (
+    _take_in_order,
+    identifier_column_name,
+    refuse_direct_identifiers,
+)
 from data_contracts.validate import validate_extract, validate_frames
 from data_contracts.vocab import FEED_COLUMNS
 from tests.data_contracts import factories as f
@@ -165,3 +170,15 @@ def test_unknown_files_are_ignored_and_listed(tmp_path: Path) -> None:
     (tmp_path / "events_fire.csv").write_text("a\n1\n")
     result = validate_extract(tmp_path, extract_date=EXTRACT)
     assert result.report["ignored_files"] == ["README.txt", "events_fire.csv"]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_sample_taken_chunk_by_chunk_is_arrows_take(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    sizes = [*rng.integers(0, 30, size=rng.integers(1, 6)), 1]  # empty chunks too
+    cells = pa.chunked_array([pa.array([f"c{i}-{j}" for j in range(n)], pa.large_string())
+                              for i, n in enumerate(sizes)], type=pa.large_string())
+    positions = np.sort(rng.choice(len(cells), size=rng.integers(1, len(cells) + 1)))
+    want = cells.take(pa.array(positions)).to_pylist()
+    assert _take_in_order(cells, positions).to_pylist() == want
+    assert _take_in_order(cells.combine_chunks(), positions).to_pylist() == want

@@ -224,3 +224,50 @@ def test_an_event_schema_names_the_row_that_breaks_a_rule_whatever_the_index() -
     failures = caught.value.failure_cases
     assert set(failures["check"]) == {"recorded_date: before event_date"}
     assert set(failures["index"]) == {6}
+
+
+def test_frame_checks_read_as_pandera_reads_them_empty_rows_and_broken_rows_included() -> None:
+    import numpy as np
+
+    from data_contracts.checking import _check_output, _frame_check_output, parse_feed
+    from data_contracts.reading import frame_to_strings
+    from data_contracts.vocab import FEED_COLUMNS
+
+    broken = {  # rows each frame-wide check refuses
+        "referrals": [f.referral_row(), f.referral_row(referral_id="R0009", age_years="70")],
+        "outcomes": [{"referral_id": "R9999", "outcome_type": "child_protection_plan",
+                      "outcome_date": "2024-04-01"},
+                     {"referral_id": "R0002", "outcome_type": "child_protection_plan",
+                      "outcome_date": "2023-01-01"}],
+        "events_police": [f.event_row(recorded_date="2024-01-01")],
+    }
+    frames = f.extract()
+    for feed in ("referrals", "outcomes", *EVENT_FEEDS):
+        rows = [*broken.get(feed, []), dict.fromkeys(FEED_COLUMNS[feed], "")]  # and empty
+        frames[feed] = pd.concat([frames[feed], pd.DataFrame(rows)], ignore_index=True)
+    typed = {feed: parse_feed(feed, feed, frame_to_strings(frame, feed), feed_schema(feed)).typed
+             for feed, frame in frames.items()}
+    dates = typed["referrals"].dropna(subset="referral_id").drop_duplicates("referral_id")
+    refused = 0
+    for feed, frame in typed.items():
+        schema = feed_schema(feed, extract_date=EXTRACT,
+                             referral_dates=dates.set_index("referral_id")["referral_date"])
+        for check in schema.checks:
+            fast, pandera = _frame_check_output(check, frame), _check_output(check, frame)
+            assert fast.dtype == pandera.dtype and np.array_equal(fast, pandera), check.error
+            refused += int((~fast).sum())
+    assert refused >= 5
+
+
+@pytest.mark.parametrize("ignore_na", [True, False])
+def test_a_frame_check_that_refuses_every_row_passes_an_empty_row_as_pandera_does(
+        ignore_na: bool) -> None:
+    import numpy as np
+
+    from data_contracts.checking import _check_output, _frame_check_output
+
+    frame = pd.DataFrame({"a": [1.0, None, None], "b": ["x", None, "y"]})
+    check = pa.Check(lambda df: pd.Series(False, index=df.index), ignore_na=ignore_na)
+    fast = _frame_check_output(check, frame)
+    np.testing.assert_array_equal(fast, _check_output(check, frame))
+    assert fast.tolist() == [False, ignore_na, False]

@@ -181,3 +181,40 @@ def test_a_quarantine_holds_every_cell_and_its_reason_as_text() -> None:
     assert result.quarantine["events_police"]["reason"].tolist() == [
         "event_type: not in police vocabulary"
     ]
+
+
+def test_without_counting_persons_the_same_rows_are_accepted_and_only_persons_are_empty(
+        tmp_path: Path) -> None:
+    frames = f.extract()
+    frames["events_police"].loc[1, "recorded_date"] = "2999-01-01"  # a quarantined row
+    f.write_extract(tmp_path, frames)
+    counted = validate_extract(tmp_path, extract_date=EXTRACT)
+    uncounted = validate_extract(tmp_path, extract_date=EXTRACT, count_persons=False)
+    for feed in counted.feeds:
+        pd.testing.assert_frame_equal(uncounted.feeds[feed], counted.feeds[feed])
+        pd.testing.assert_frame_equal(uncounted.quarantine[feed], counted.quarantine[feed])
+    assert counted.report["feeds"]["events_police"]["quarantined"] == 1
+    assert counted.report["agency_coverage"]["police"]["persons"] > 0
+    assert {e["persons"] for e in uncounted.report["feeds"].values()} == {None}
+    for report in (counted.report, uncounted.report):
+        for entry in (*report["feeds"].values(), *report["agency_coverage"].values()):
+            entry.pop("persons")
+    assert uncounted.report == counted.report
+
+
+def test_a_parquet_column_without_a_value_reads_as_empty_csv_cells(tmp_path: Path) -> None:
+    frames = f.extract()
+    frames["events_education"] = frames["events_education"].assign(recorded_date="", value="")
+    f.write_extract(tmp_path / "csv", frames)
+    f.write_extract(tmp_path / "parquet", {k: v for k, v in frames.items()
+                                           if k != "events_education"})
+    education = frames["events_education"]
+    education.assign(
+        event_date=pd.to_datetime(education["event_date"]),
+        recorded_date=pd.Series(pd.NaT, index=education.index, dtype="datetime64[ns]"),
+        value=float("nan")).to_parquet(tmp_path / "parquet" / "events_education.parquet")
+    read = [validate_extract(tmp_path / kind, extract_date=EXTRACT) for kind in ("csv", "parquet")]
+    pd.testing.assert_frame_equal(read[1].feeds["events_education"],
+                                  read[0].feeds["events_education"])
+    assert (read[1].quarantine["events_education"]["reason"].tolist()
+            == read[0].quarantine["events_education"]["reason"].tolist())
