@@ -90,6 +90,8 @@ def explain_chunk(explainer: CaseExplainer, X: np.ndarray, folder: Path | None =
     """Columns for one chunk (`serialise`), plus the rows failing the additivity check and
     the worst gap. With a `folder` (in a worker process), the text columns are written
     there as an Arrow file and their place holds its path (`_read_back` reads it)."""
+    if folder is not None:
+        gc.freeze()  # a worker's: see `_collector_paused`
     with _collector_paused():
         found = explainer.shap.of(explainer.layout.model_input(X))
         bad, gap = found.failures()
@@ -145,6 +147,11 @@ def _collector_paused() -> Iterator[None]:
     texts), and each full collection walks every text the process keeps: on 10,000 rows,
     about a tenth of a chunk's time went to collections that freed nothing. Whatever a
     chunk leaves in cycles is collected once it is on again.
+
+    A worker process also freezes what it holds before each chunk (``gc.freeze``: its
+    imported libraries and kept texts, which stay until it ends), so the collection
+    that follows a chunk does not walk them all again: such a collection took about
+    0.15 s, twice in each worker's five chunks of 100,000 rows, against 0.3 s chunks.
     """
     was_on = gc.isenabled()
     gc.disable()
