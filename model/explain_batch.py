@@ -5,7 +5,8 @@ The rows go in chunks to loky worker processes; each chunk becomes the arrays of
 of the `model.explanation` records the API returns (its pieces joined in Arrow). Workers
 hand the text back in Arrow files in shared memory, which the parent maps rather than
 unpickles, and pandas gets it as its ``str`` arrays in that same memory. The first
-parallel call in a process starts the workers, which import shap: a few seconds, once.
+parallel call in a process starts the workers, which import scikit-learn and load the
+compiled explainer: a few seconds, once.
 """
 
 from __future__ import annotations
