@@ -130,6 +130,6 @@ class CaseExplainer:
         """Explanations of many rows as JSON-encoded columns (see `model.explain_batch`)."""
         from model.explain_batch import explain_columns
 
-        matrix = self.matrix(X, single=True)  # half the bytes to the worker processes
-        # n_jobs changes only how many processes share the work, never a row's columns.
+        matrix = self.matrix(X, single=True)  # no float64 copy of the whole batch
+        # n_jobs changes only how many threads share the work, never a row's columns.
         return explain_columns(self, matrix, n_jobs=n_jobs)  # pragma: no mutate (speed only)

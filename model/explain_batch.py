@@ -1,31 +1,28 @@
 """Batch explanations: many rows explained in worker processes, serialised as columns.
 
-The rows go in chunks to loky worker processes; each chunk becomes the arrays of
+The rows go in chunks to threads; each chunk becomes the arrays of
 `model.factors.ChunkExplanations` and then, per row, the JSON text ``json.dumps`` writes
-of the `model.explanation` records the API returns (its pieces joined in Arrow). Workers
-hand the text back in Arrow files in shared memory, which the parent maps rather than
-unpickles, and pandas gets it as its ``str`` arrays in that same memory. The first
-parallel call in a process starts the workers, which import scikit-learn and load the
-compiled explainer: a few seconds, once.
+of the `model.explanation` records the API returns (its pieces joined in Arrow), which
+pandas gets as its ``str`` arrays in the same memory. Threads, not processes: the SHAP
+walk, the sums and the choice of factors (numba) and Arrow's joins release the
+interpreter lock, which only the rendering of new factor texts holds; worker processes
+each had to import scikit-learn and the compiled explainer first (about 2.3 s, more than
+they saved on 100,000 referrals in `safeguard score`) and hand the text back.
 """
 
 from __future__ import annotations
 
 import gc
 import json
-import shutil
-import tempfile
-import uuid
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from joblib import Parallel, delayed
 
 from model.contributions import AdditivityError
 from model.explanation import AGENCY_GROUPS
@@ -61,12 +58,13 @@ def explain_columns(explainer: CaseExplainer, X: np.ndarray, *, n_jobs: int = 2
             position in `X`.
     """
     starts = range(0, len(X), CHUNK_ROWS)
-    if n_jobs == 1 or len(X) < PARALLEL_MIN_ROWS:
-        return _joined(starts, (explain_chunk(explainer, X[s:s + CHUNK_ROWS]) for s in starts))
-    with _folder_for(len(X)) as folder:  # each chunk is read back as it comes
-        return _joined(starts, Parallel(n_jobs=n_jobs, backend="loky", return_as="generator")(
-            delayed(explain_chunk)(explainer, X[s:s + CHUNK_ROWS], Path(folder))
-            for s in starts))
+    with _collector_paused():  # for the whole batch: the threads share one collector
+        if n_jobs == 1 or len(X) < PARALLEL_MIN_ROWS:
+            return _joined(starts, (explain_chunk(explainer, X[s:s + CHUNK_ROWS])
+                                    for s in starts))
+        with ThreadPoolExecutor(n_jobs, thread_name_prefix="explain") as pool:
+            return _joined(starts, pool.map(
+                lambda s: explain_chunk(explainer, X[s:s + CHUNK_ROWS]), starts))
 
 
 def _joined(starts: range, parts: Iterable[tuple[dict[str, Any], list[int], float]]
@@ -78,7 +76,7 @@ def _joined(starts: range, parts: Iterable[tuple[dict[str, Any], list[int], floa
     for start, (cols, rows, gap) in zip(starts, parts, strict=True):
         bad += [start + r for r in rows]
         worst = max(worst, gap)
-        for key, values in _read_back(cols).items():
+        for key, values in cols.items():
             pieces[key].append(values)
     if bad:
         raise AdditivityError(bad, worst)
@@ -86,58 +84,16 @@ def _joined(starts: range, parts: Iterable[tuple[dict[str, Any], list[int], floa
         pa.chunked_array(pieces[key], pa.string()), dtype=TEXT) for key in COLUMNS}
 
 
-def explain_chunk(explainer: CaseExplainer, X: np.ndarray, folder: Path | None = None
+def explain_chunk(explainer: CaseExplainer, X: np.ndarray
                   ) -> tuple[dict[str, Any], list[int], float]:
     """Columns for one chunk (`serialise`), plus the rows failing the additivity check and
-    the worst gap. With a `folder` (in a worker process), the text columns are written
-    there as an Arrow file and their place holds its path (`_read_back` reads it)."""
-    if folder is not None:
-        gc.freeze()  # a worker's: see `_collector_paused`
+    the worst gap."""
     with _collector_paused():
         found = explainer.shap.of(explainer.layout.model_input(X))
         bad, gap = found.failures()
         if bad:
             return {}, bad, gap
-        columns = serialise(explainer.builder().chunk(X, found))
-        return (columns if folder is None else _written(columns, folder)), bad, gap
-
-
-# About the bytes of text a row's explanation takes (3.3 kB measured), with room to spare.
-_TEXT_BYTES_PER_ROW: Final = 5_000
-_TEXT_FILE: Final = "text"  # the key of the written file's path among a chunk's columns
-
-
-def _folder_for(rows: int) -> tempfile.TemporaryDirectory[str]:
-    """Where workers hand back a batch's text: shared memory when it has room for it.
-
-    A chunk's text (about 33 MB per 10,000 rows) pickled through the worker's pipe cost
-    the parent process about 0.4 CPU seconds per 100,000 rows (and the workers 0.2),
-    taken from the two cores the workers use; written to a file in shared memory, it is
-    one copy in the worker and none in the parent, which maps the file.
-    """
-    shm = Path("/dev/shm")
-    room = shm.is_dir() and shutil.disk_usage(shm).free > 2 * rows * _TEXT_BYTES_PER_ROW
-    return tempfile.TemporaryDirectory(prefix="safeguard-explain-",
-                                       dir=shm if room else None)
-
-
-def _written(columns: dict[str, Any], folder: Path) -> dict[str, Any]:
-    """The text columns written to a new Arrow file in `folder`, replaced by its path."""
-    text = {key: values for key, values in columns.items() if isinstance(values, pa.Array)}
-    batch = pa.RecordBatch.from_pydict(text)
-    path = folder / f"{uuid.uuid4().hex}.arrow"
-    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, batch.schema) as writer:
-        writer.write_batch(batch)
-    return {**{k: v for k, v in columns.items() if k not in text}, _TEXT_FILE: path}
-
-
-def _read_back(columns: dict[str, Any]) -> dict[str, Any]:
-    """A chunk's columns with its written text (if any) mapped back from its file."""
-    if _TEXT_FILE not in columns:
-        return columns
-    columns = dict(columns)
-    batch = pa.ipc.open_file(pa.memory_map(str(columns.pop(_TEXT_FILE)))).get_batch(0)
-    return {**columns, **dict(zip(batch.schema.names, batch.columns, strict=True))}
+        return serialise(explainer.builder().chunk(X, found)), bad, gap
 
 
 @contextmanager
@@ -149,10 +105,8 @@ def _collector_paused() -> Iterator[None]:
     about a tenth of a chunk's time went to collections that freed nothing. Whatever a
     chunk leaves in cycles is collected once it is on again.
 
-    A worker process also freezes what it holds before each chunk (``gc.freeze``: its
-    imported libraries and kept texts, which stay until it ends), so the collection
-    that follows a chunk does not walk them all again: such a collection took about
-    0.15 s, twice in each worker's five chunks of 100,000 rows, against 0.3 s chunks.
+    A batch pauses it once for all its chunks (the threads explaining them share the
+    collector; a chunk inside finds it paused and leaves it so).
     """
     was_on = gc.isenabled()
     gc.disable()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
@@ -173,11 +174,16 @@ def row_hashes(keys: np.ndarray) -> np.ndarray:
 
 class TextCache:
     """Factor texts by key row, found in arrays: a sorted hash of each kept row, checked
-    against the row itself, so only rows not yet rendered reach Python."""
+    against the row itself, so only rows not yet rendered reach Python. Threads explaining
+    chunks of one batch share it: one at a time looks up and adds."""
 
     MAX_TEXTS = 500_000  # beyond this many texts, start again
 
     def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._empty()
+
+    def _empty(self) -> None:
         self._hashes = np.empty(0, dtype=np.uint64)  # sorted
         self._slots = np.empty(0, dtype=np.intp)  # the text of each sorted hash
         self._keys = np.empty((0, 0))  # each text's key row
@@ -186,9 +192,14 @@ class TextCache:
     def get(self, keys: np.ndarray, render: Callable[[list[float]], FactorText]
             ) -> list[FactorText]:
         """The text of each of the distinct `keys` rows, rendering those not yet kept."""
+        with self._lock:
+            return self._get(keys, render)
+
+    def _get(self, keys: np.ndarray, render: Callable[[list[float]], FactorText]
+             ) -> list[FactorText]:
         if len(self._texts) + len(keys) > self.MAX_TEXTS or (
                 len(self._texts) and self._keys.shape[1] != keys.shape[1]):
-            self.__init__()  # type: ignore[misc]
+            self._empty()
         hashes = row_hashes(keys)
         slot = np.full(len(keys), -1, dtype=np.intp)
         if len(self._texts):
