@@ -32,7 +32,7 @@ from model.factors import ChunkExplanations
 if TYPE_CHECKING:
     from model.explain import CaseExplainer
 
-CHUNK_ROWS: Final = 10_000
+CHUNK_ROWS: Final = 2_500
 # Below this many rows, starting worker processes costs more than it saves.
 PARALLEL_MIN_ROWS: Final = 4_000
 COLUMNS: Final = ("raw_score", "base_value", "compared_with", "top_factors",
