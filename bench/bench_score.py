@@ -10,7 +10,7 @@ times (the fastest run of each counts: other load only ever slows a run):
   rows (the floor: the model alone);
 - with explanations, beside the run without them plus bare `shap.TreeExplainer
   .shap_values` (path-dependent) on the same rows in one process (the floor: rating plus
-  SHAP alone; the explanations themselves run on two processes);
+  SHAP alone; the explanations themselves run on two threads);
 - with `--spark`, on a local Spark session (`model.spark_scoring.score_extract_spark`,
   session start-up timed apart), both ways, beside the single-machine runs on the same
   extract (`--spark-extract`, default the same extract). The session's first run also

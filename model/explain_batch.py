@@ -1,4 +1,4 @@
-"""Batch explanations: many rows explained in worker processes, serialised as columns.
+"""Batch explanations: many rows explained in chunks on threads, serialised as columns.
 
 The rows go in chunks to threads; each chunk becomes the arrays of
 `model.factors.ChunkExplanations` and then, per row, the JSON text ``json.dumps`` writes
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from model.explain import CaseExplainer
 
 CHUNK_ROWS: Final = 2_500
-# Below this many rows, starting worker processes costs more than it saves.
+# Below this many rows, one thread does it all: a second one has too little to share.
 PARALLEL_MIN_ROWS: Final = 4_000
 COLUMNS: Final = ("raw_score", "base_value", "compared_with", "top_factors",
                   "contributions_by_agency", "agencies_not_seen", "warnings")

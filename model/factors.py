@@ -153,7 +153,7 @@ def distinct_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return distinct, which.reshape(-1)
 
 
-# Texts kept per set of classifier columns in a process (worker processes keep them from
+# Texts kept per set of classifier columns in a process (its threads share them, from
 # chunk to chunk), found by their keys: factor, direction, subject, member values.
 _TEXTS: dict[tuple[str, ...], TextCache] = {}
 
@@ -204,7 +204,7 @@ class FactorBuilder:
         self.usual_agencies = usual_agencies
         self.compared_with = compared_with
         # Texts depend only on the classifier's columns: shared by every builder of the
-        # process over the same columns (worker processes keep them from chunk to chunk).
+        # process over the same columns (kept from chunk to chunk, shared by its threads).
         self._texts = _TEXTS.setdefault(layout.names, TextCache())
         # Each factor's members as columns of the explainer's matrix, padded with -1.
         self._member_columns = np.append(layout.columns, -1)[layout.member_index]
