@@ -51,7 +51,7 @@ def explain_columns(explainer: CaseExplainer, X: np.ndarray, *, n_jobs: int = 2
         reference, in a sentence); ``top_factors`` (JSON list of factor objects),
         ``contributions_by_agency`` (JSON object), ``agencies_not_seen`` and ``warnings``
         (JSON lists): one string per row, as pandas' ``str`` arrays (the dtype pandas
-        gives a column of Python strings), kept in the Arrow memory the workers wrote.
+        gives a column of Python strings), kept in the Arrow memory the chunks wrote.
 
     Raises:
         AdditivityError: If some rows' contributions do not add up, naming them by
