@@ -111,6 +111,14 @@ class ReferenceShap:
         return out, raw
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def routes_left(value, node, threshold, missing_left):  # type: ignore[no-untyped-def]
+    """Whether a row with `value` at a node's feature goes left there, as the classifier's
+    predictor routes it: empty the node's missing-value way, else left when the value is
+    at most the threshold."""
+    return missing_left[node] if np.isnan(value) else value <= threshold[node]
+
+
 @numba.njit(cache=True, nogil=True)
 def _walk(X, ref_left, feature, threshold, missing_left, left, right, is_leaf, value,  # noqa: PLR0913
           roots, baseline, wa, wb, out, raw):  # type: ignore[no-untyped-def]
@@ -162,7 +170,7 @@ def _tree(root, x, ref_left, feature, threshold, missing_left, left, right,  # n
                 own = value[node]
             sp -= 1
         else:
-            x_left = missing_left[node] if np.isnan(x[f]) else x[f] <= threshold[node]
+            x_left = routes_left(x[f], node, threshold, missing_left)
             if side[f] == 0 and x_left != ref_left[node]:  # both ways: f joins A, then B
                 side[f], frames[top, 3] = 1, 1
                 frames[sp, 0] = left[node] if x_left else right[node]

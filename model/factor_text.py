@@ -106,12 +106,10 @@ class FactorText:
         """The record of a row with this text, its contribution and its days (None when
         the sentence leaves none open)."""
         r = self.record
-        if days is None:
-            return FactorRecord(r.feature, r.value, contribution, r.direction, r.agency,
-                                r.sentence, r.features)
-        return FactorRecord(r.feature, days.value if self.days_value else r.value,
-                            contribution, r.direction, r.agency,
-                            r.sentence.replace(DAYS_MARK, days.words), r.features)
+        value = days.value if days is not None and self.days_value else r.value
+        sentence = r.sentence if days is None else r.sentence.replace(DAYS_MARK, days.words)
+        return FactorRecord(r.feature, value, contribution, r.direction, r.agency, sentence,
+                            r.features)
 
 
 # Between a factor's value and its contribution in its JSON.

@@ -21,7 +21,7 @@ import numba
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 
-from model.explain_kernel import Forest
+from model.explain_kernel import Forest, routes_left
 
 # Below this many rows one thread does it all: a thread costs more than the walk.
 THREAD_ROWS: Final = 20_000
@@ -128,14 +128,8 @@ def _row(x, feature, threshold, missing_left, left, right, is_leaf, value, roots
 @numba.njit(cache=True, nogil=True)
 def _leaf(x, node, feature, threshold, missing_left, left, right,
           is_leaf):  # type: ignore[no-untyped-def]
-    """The leaf one row reaches from `node`: empty goes the node's missing-value way,
-    else left when the value is at most the threshold."""
+    """The leaf one row reaches from `node` (`model.explain_kernel.routes_left` at each)."""
     while not is_leaf[node]:
-        v = x[feature[node]]
-        if np.isnan(v):
-            node = left[node] if missing_left[node] else right[node]
-        elif v <= threshold[node]:
-            node = left[node]
-        else:
-            node = right[node]
+        node = left[node] if routes_left(x[feature[node]], node, threshold, missing_left) else (
+            right[node])
     return node

@@ -95,7 +95,6 @@ def days_event(name: str) -> int:
     return int(spec_of(name).kind == "previous_referrals")
 
 
-@functools.lru_cache(maxsize=16_384)
 def days_words(days: float, event: int) -> str:
     """The words for `days` before `DAY_EVENTS[event]` (what `DAYS_MARK` stands for)."""
     return _days_before(days, DAY_EVENTS[event])
