@@ -7,7 +7,7 @@ so no disk write is counted) on a local session, and prints the ratio Spark / si
 The session's start-up (a JVM) is timed apart: it is paid once per job, not per referral.
 
 Run: .venv/bin/python bench/bench_spark.py [--referrals N] [--extract DIR] [--master local[2]]
-     [--json PATH]
+     [--driver-memory 3g] [--json PATH]
 (needs the spark extra and Java 17).
 """
 
@@ -47,8 +47,10 @@ def peak_gib(pid: int | None = None) -> float:
     return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 2**20
 
 
-def measure(extract: Path, master: str) -> dict[str, Any]:
+def measure(extract: Path, master: str, settings: dict[str, str] | None = None
+            ) -> dict[str, Any]:
     """Validation, single-machine build, Spark start-up and Spark build, in seconds."""
+    settings = settings or SETTINGS
     started = time.perf_counter()
     feeds = dict(validate_extract(extract).feeds)
     figures: dict[str, Any] = {"validate_s": time.perf_counter() - started}
@@ -60,7 +62,7 @@ def measure(extract: Path, master: str) -> dict[str, Any]:
     # Process peak so far (validated extract + single-machine build), before the JVM starts.
     figures["single_peak_gib"] = peak_gib()
     started = time.perf_counter()
-    spark = spark_session(master, settings=SETTINGS, app_name="bench-spark")
+    spark = spark_session(master, settings=settings, app_name="bench-spark")
     spark.range(1).count()
     figures["spark_start_s"] = time.perf_counter() - started
     started = time.perf_counter()
@@ -70,7 +72,7 @@ def measure(extract: Path, master: str) -> dict[str, Any]:
     figures["master"] = master
     figures["spark_peak_gib"] = peak_gib(spark.sparkContext._jvm.java.lang.ProcessHandle
                                          .current().pid())
-    figures["spark_settings"] = SETTINGS
+    figures["spark_settings"] = settings
     figures["load_average"] = os.getloadavg()
     spark.stop()
     return figures
@@ -81,6 +83,9 @@ def main() -> None:
     parser.add_argument("--referrals", type=int, default=100_000)
     parser.add_argument("--extract", type=Path, default=None)
     parser.add_argument("--master", default="local[2]")
+    parser.add_argument("--driver-memory", default=SETTINGS["spark.driver.memory"],
+                        help="spark.driver.memory (local mode: the one JVM's heap); 1M "
+                             "referrals need more than the default")
     add_json_argument(parser)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -93,7 +98,8 @@ def main() -> None:
                 ),
                 out_dir=extract,
             )
-        figures = measure(extract, args.master)
+        figures = measure(extract, args.master,
+                          {**SETTINGS, "spark.driver.memory": args.driver_memory})
     print(json.dumps(figures, indent=1))
     print(
         f"Spark features ({figures['master']}) / single-machine: "
