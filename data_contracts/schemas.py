@@ -24,6 +24,7 @@ import pandas as pd
 
 from data_contracts import rules
 from data_contracts.pandera_import import pa
+from data_contracts.parsing import matches_fully
 from data_contracts.reading import is_in
 from data_contracts.vocab import (
     ETHNICITY_GROUPS,
@@ -52,13 +53,21 @@ BOOLEAN: Final = "bool"
 NOT_A_REFERRAL_ID: Final = "not a referral id (1 to 100 of A-Z a-z 0-9 _ . : -)"
 
 
+def _shaped(pattern: str, error: str) -> pa.Check:
+    """Every cell matches ``pattern`` in full (`matches_fully`: as the service checks it)."""
+    def check(values: pd.Series) -> pd.Series:
+        return pd.Series(matches_fully(values, pattern), index=values.index)
+
+    return pa.Check(check, error=error, name="str_matches")
+
+
 def _token(*, nullable: bool = False) -> pa.Column:
-    check = pa.Check.str_matches(TOKEN_PATTERN, error="not a pseudonymous token")
+    check = _shaped(TOKEN_PATTERN, error="not a pseudonymous token")
     return pa.Column(STRING, check, nullable=nullable)
 
 
 def _referral_id() -> pa.Column:
-    return pa.Column(STRING, pa.Check.str_matches(REFERRAL_ID_PATTERN, error=NOT_A_REFERRAL_ID))
+    return pa.Column(STRING, _shaped(REFERRAL_ID_PATTERN, error=NOT_A_REFERRAL_ID))
 
 
 def _enum(values: tuple[str, ...], error: str = rules.NOT_IN_VOCABULARY) -> pa.Column:

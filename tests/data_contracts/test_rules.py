@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 import pandas as pd
 import pytest
+from pydantic import Field, TypeAdapter, ValidationError
 
 from data_contracts import rules
 from data_contracts.pandera_import import pa
 from data_contracts.schemas import feed_schema
 from data_contracts.validate import validate_frames
-from data_contracts.vocab import EVENT_FEEDS
+from data_contracts.vocab import EVENT_FEEDS, TOKEN_PATTERN
 from tests.data_contracts import factories as f
 
 EXTRACT = dt.date(2024, 6, 30)
@@ -31,6 +33,8 @@ def _reasons(feed: str, row: dict[str, str]) -> list[str]:
 REFERRAL_CASES = [
     ({"person_id": "P 01"}, "person_id: not a pseudonymous token"),
     ({"person_id": "x" * 65}, "person_id: not a pseudonymous token"),
+    ({"person_id": "P0001\n"}, "person_id: not a pseudonymous token"),
+    ({"referral_id": "R9999\n"}, "referral_id: not a referral id"),
     ({"person_id": ""}, "person_id: missing"),
     ({"referral_id": ""}, "referral_id: missing"),
     ({"household_id": "H#1"}, "household_id: not a pseudonymous token"),
@@ -43,6 +47,7 @@ REFERRAL_CASES = [
     ({"sex": "F"}, "sex: not in vocabulary"),
     ({"ethnicity_group": "martian"}, "ethnicity_group: not in vocabulary"),
     ({"age_years": "nine"}, "age_years: not a whole number"),
+    ({"age_years": "9\n"}, "age_years: not a whole number"),
     ({"age_years": "121", "subject_type": "adult_at_risk"}, "age_years: outside 0 to 120"),
     ({"age_years": "-1"}, "age_years: outside 0 to 120"),
     ({"age_years": "18", "subject_type": "child"}, "age_years: not consistent with subject_type"),
@@ -53,6 +58,21 @@ REFERRAL_CASES = [
     ({"imd_decile": "11"}, "imd_decile: outside 1 to 10"),
     ({"imd_decile": "3.5"}, "imd_decile: not a whole number"),
 ]
+
+
+@pytest.mark.parametrize("token", ["P1", "a_b-C9", "x" * 64, "P1\n", "P1\n\n", "\nP1", "P 1",
+                                   "x" * 65, "P1\r", "P\u00e91"])
+def test_a_token_is_what_the_service_takes(token: str) -> None:
+    # The batch contract and the service's request model (pydantic: RE2-like `$`, the end
+    # of the text) take the same tokens; Python's `re` would also take "P1\n".
+    service = TypeAdapter(Annotated[str, Field(pattern=TOKEN_PATTERN)])
+    try:
+        service.validate_python(token)
+        taken = True
+    except ValidationError:
+        taken = False
+    row = f.referral_row(referral_id="R9999", person_id=token)
+    assert (_reasons("referrals", row) == []) is taken
 
 
 @pytest.mark.parametrize(("overrides", "reason"), REFERRAL_CASES)
@@ -72,6 +92,7 @@ EVENT_CASES = [
     ("police", {"event_date": "2024-1-10"}, "event_date: not a YYYY-MM-DD date"),
     ("police", {"event_date": ""}, "event_date: missing"),
     ("police", {"person_id": "Jane Doe"}, "person_id: not a pseudonymous token"),
+    ("police", {"person_id": "P000001\n"}, "person_id: not a pseudonymous token"),
     ("police", {"value": "3"}, "value: not allowed for this event_type"),
     ("education", {"value": ""}, "value: missing for attendance_rate"),
     ("education", {"value": "100.5"}, "value: outside 0 to 100"),
