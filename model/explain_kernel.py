@@ -21,12 +21,16 @@ about as much as the contributions themselves.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from math import factorial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numba
 import numpy as np
-from sklearn.ensemble import HistGradientBoostingClassifier
+
+if TYPE_CHECKING:  # the trees are read from a fitted classifier, or from their file
+    from sklearn.ensemble import HistGradientBoostingClassifier
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,7 @@ class Forest:
     roots: np.ndarray
     depth: int
     baseline: float  # the log-odds before the first tree
+    n_features: int  # the classifier's input columns
 
     @classmethod
     def of(cls, classifier: HistGradientBoostingClassifier) -> Forest:
@@ -61,12 +66,56 @@ class Forest:
                    (joined["right"].astype(np.int64) + shift),
                    joined["is_leaf"].astype(np.bool_), joined["value"].copy(),
                    offsets.astype(np.int64), int(joined["depth"].max()) + 1,
-                   float(np.asarray(classifier._baseline_prediction).reshape(-1)[0]))
+                   float(np.asarray(classifier._baseline_prediction).reshape(-1)[0]),
+                   int(classifier.n_features_in_))
+
+    def save(self, path: Path) -> None:
+        """Write the node arrays to ``path`` (NumPy's ``.npz``: numbers only, no pickle)."""
+        arrays: dict[str, Any] = {f.name: np.asarray(getattr(self, f.name)) for f in fields(self)}
+        np.savez(path, **arrays)
+
+    @classmethod
+    def load(cls, path: Path) -> Forest:
+        """Read a file `save` wrote (never unpickling); a clear error when its nodes do
+        not make trees the walks can follow (they index the arrays unchecked)."""
+        with np.load(path, allow_pickle=False) as stored:
+            missing = [f.name for f in fields(cls) if f.name not in stored.files]
+            if missing:
+                raise ValueError(f"{path}: not the trees of a classifier (no {missing[0]})")
+            values = {f.name: stored[f.name] for f in fields(cls)}
+        forest = cls(**{**values, **{name: kind(values[name]) for name, kind in (
+            ("depth", int), ("baseline", float), ("n_features", int))}})
+        if not _walkable(forest):
+            raise ValueError(f"{path}: not the trees of a classifier")
+        return forest
 
     def goes_left(self, row: np.ndarray) -> np.ndarray:
         """Per node, whether `row` (one case as the classifier reads it) goes left there."""
         x = np.asarray(row, dtype=np.float64)[self.feature]
         return np.where(np.isnan(x), self.missing_left, x <= self.threshold)
+
+
+_NODE_ARRAYS = ("feature", "threshold", "missing_left", "left", "right", "is_leaf", "value")
+
+
+def _walkable(forest: Forest) -> bool:
+    """Whether every walk stays in the arrays and ends: node arrays of one length, roots
+    and children inside them, each child after its parent (as scikit-learn numbers
+    them: no cycle), features among the inputs, and the depth the walks' stacks are
+    sized by."""
+    nodes, inner = len(forest.feature), np.flatnonzero(~forest.is_leaf)
+    if not (all(len(getattr(forest, name)) == nodes for name in _NODE_ARRAYS)
+            and np.all((forest.roots >= 0) & (forest.roots < nodes))):
+        return False
+    left, right = forest.left[inner], forest.right[inner]
+    if not (np.all((left > inner) & (right > inner) & (left < nodes) & (right < nodes))
+            and np.all((forest.feature[inner] >= 0)
+                       & (forest.feature[inner] < forest.n_features))):
+        return False
+    depth = np.zeros(nodes, dtype=np.int64)
+    for node, low, high in zip(inner, left, right, strict=True):  # parents come first
+        depth[low] = depth[high] = depth[node] + 1
+    return forest.depth == int(depth.max()) + 1
 
 
 def shapley_weights(depth: int) -> tuple[np.ndarray, np.ndarray]:

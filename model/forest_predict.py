@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import numba
 import numpy as np
-from sklearn.ensemble import HistGradientBoostingClassifier
 
 from model.explain_kernel import Forest, routes_left
+
+if TYPE_CHECKING:
+    from sklearn.ensemble import HistGradientBoostingClassifier
 
 # Below this many rows one thread does it all: a thread costs more than the walk.
 THREAD_ROWS: Final = 20_000
@@ -31,13 +33,13 @@ _BLOCK: Final = 256  # rows whose features are copied together (512 KB for 250 f
 class ForestPredictor:
     """The log-odds of a fitted binary classifier, read from feature rows."""
 
-    def __init__(self, classifier: HistGradientBoostingClassifier,
+    def __init__(self, trees: HistGradientBoostingClassifier | Forest,
                  no_record: np.ndarray, no_record_value: float) -> None:
-        """`no_record`: per classifier feature, whether an empty value is read as
-        `no_record_value` (as `model.risk_model.classifier_input` does) rather than as
-        missing."""
-        self.forest = Forest.of(classifier)
-        self.n_features = int(classifier.n_features_in_)
+        """`trees`: the fitted classifier, or its trees (`Forest`). `no_record`: per
+        classifier feature, whether an empty value is read as `no_record_value` (as
+        `model.risk_model.classifier_input` does) rather than as missing."""
+        self.forest = trees if isinstance(trees, Forest) else Forest.of(trees)
+        self.n_features = self.forest.n_features
         self.no_record = np.asarray(no_record, dtype=np.bool_)
         # The classifier reads float32 rows: the value as a float32, then as a float64.
         self.no_record_value = float(np.float32(no_record_value))

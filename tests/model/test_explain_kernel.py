@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import fields
 from math import factorial
+from pathlib import Path
 
 import numpy as np
 import pytest
 import shap
 from sklearn.ensemble import HistGradientBoostingClassifier
 
-from model.explain_kernel import ReferenceShap, shapley_weights
+from model.explain_kernel import Forest, ReferenceShap, shapley_weights
 
 
 @pytest.fixture(scope="module")
@@ -99,3 +102,36 @@ def test_other_models_and_shapes_are_refused(
         ReferenceShap(classifier, X[0]).values(X[:2, :5])
     with pytest.raises(ValueError, match="binary HistGradientBoostingClassifier"):
         ReferenceShap(object(), X[0])  # type: ignore[arg-type]
+
+
+def test_the_trees_file_gives_back_the_same_trees(
+        fitted: tuple[HistGradientBoostingClassifier, np.ndarray], tmp_path: Path) -> None:
+    forest = Forest.of(fitted[0])
+    forest.save(tmp_path / "forest.npz")
+    loaded = Forest.load(tmp_path / "forest.npz")
+    for field in fields(Forest):
+        np.testing.assert_array_equal(getattr(loaded, field.name), getattr(forest, field.name))
+        assert np.asarray(getattr(loaded, field.name)).dtype == np.asarray(
+            getattr(forest, field.name)).dtype
+
+
+@pytest.mark.parametrize(("change", "why"), [
+    (lambda arrays: arrays["left"].__setitem__(0, 0), "a node that is its own child"),
+    (lambda arrays: arrays["right"].__setitem__(0, 10**9), "a child outside the nodes"),
+    (lambda arrays: arrays["feature"].__setitem__(0, 8), "a feature the rows lack"),
+    (lambda arrays: arrays["roots"].__setitem__(1, -1), "a root outside the nodes"),
+    (lambda arrays: arrays.__setitem__("depth", arrays["depth"] - 1), "a smaller depth"),
+    (lambda arrays: arrays.__setitem__("value", arrays["value"][:-1]), "a short array"),
+    (lambda arrays: arrays.pop("baseline"), "a missing baseline"),
+])
+def test_a_trees_file_the_walks_cannot_follow_is_refused(
+        fitted: tuple[HistGradientBoostingClassifier, np.ndarray], tmp_path: Path,
+        change: Callable[[dict[str, np.ndarray]], object], why: str) -> None:
+    path = tmp_path / "forest.npz"
+    Forest.of(fitted[0]).save(path)
+    with np.load(path) as stored:
+        arrays = {name: stored[name].copy() for name in stored.files}
+    change(arrays)
+    np.savez(path, **arrays)
+    with pytest.raises(ValueError, match="not the trees of a classifier"):
+        Forest.load(path)

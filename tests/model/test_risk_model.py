@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -82,7 +84,8 @@ def test_a_saved_model_rates_exactly_as_before(tiny_model: RiskModel, rows: np.n
     model = replace(tiny_model, calibrator=CALIBRATORS["isotonic"],
                     metadata={"calibration": "isotonic", "n_iter": 10})
     folder = tmp_path / "runs" / "7"  # a folder that does not exist yet
-    assert [path.name for path in model.save(folder)] == ["model.skops", "risk_model.json"]
+    assert [path.name for path in model.save(folder)] == ["model.skops", "forest.npz",
+                                                         "risk_model.json"]
     loaded = RiskModel.load(folder)
     before, after = model.rate(rows), loaded.rate(rows)
     assert loaded.calibrator == model.calibrator
@@ -90,9 +93,35 @@ def test_a_saved_model_rates_exactly_as_before(tiny_model: RiskModel, rows: np.n
     assert loaded.metadata == model.metadata
     assert loaded.governance_text == model.governance_text
     assert loaded.governance == model.governance
+    np.testing.assert_array_equal(after.raw_score, before.raw_score)
     np.testing.assert_array_equal(after.probability, before.probability)
     np.testing.assert_array_equal(after.score, before.score)
     np.testing.assert_array_equal(after.band, before.band)
+    assert loaded.fitted is None  # rated from the trees' file: the classifier not loaded
+    X = classifier_input(loaded.model_matrix(rows), loaded.feature_names)
+    np.testing.assert_array_equal(loaded.classifier.decision_function(X), before.raw_score)
+
+
+def test_a_model_saved_before_the_trees_had_their_file_rates_the_same(
+        tiny_model: RiskModel, rows: np.ndarray, tmp_path: Path) -> None:
+    tiny_model.save(tmp_path)
+    (tmp_path / "forest.npz").unlink()
+    loaded = RiskModel.load(tmp_path)
+    np.testing.assert_array_equal(loaded.rate(rows).raw_score, tiny_model.rate(rows).raw_score)
+
+
+def test_rating_a_loaded_model_imports_neither_scikit_learn_nor_skops(
+        tiny_model: RiskModel, rows: np.ndarray, tmp_path: Path) -> None:
+    tiny_model.save(tmp_path)
+    np.save(tmp_path / "rows.npy", rows)
+    script = ("import sys, numpy as np; from pathlib import Path; "
+              "from model.risk_model import RiskModel; "
+              f"folder = Path({str(tmp_path)!r}); model = RiskModel.load(folder); "
+              "model.rate(np.load(folder / 'rows.npy')); "
+              "print(sorted(m for m in ('sklearn', 'skops') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=True, cwd=Path(__file__).resolve().parents[2])
+    assert done.stdout.strip() == "[]"
 
 
 def _labels_from(probability: np.ndarray, seed: int) -> np.ndarray:
@@ -125,11 +154,11 @@ def test_a_fitted_isotonic_calibrator_clips_all_or_nothing_outcomes_to_zero_and_
     assert calibrator.transform(np.array([-3.0, 3.0])).tolist() == [0.0, 1.0]
 
 
-def test_saving_without_the_classifier_writes_only_the_model_document(
+def test_saving_without_the_classifier_writes_the_trees_and_the_model_document(
     tiny_model: RiskModel, tmp_path: Path
 ) -> None:
     tiny_model.save(tmp_path, write_classifier=False)
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["risk_model.json"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["forest.npz", "risk_model.json"]
 
 
 def test_a_stored_model_with_broken_governance_settings_is_refused_naming_its_folder(
