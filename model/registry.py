@@ -3,8 +3,8 @@
 The tracking URI is passed in by the caller (from settings or a command option),
 never set at import. A registered version's artifact is an MLflow sklearn model
 folder in skops format, plus the calibrator, score ventiles, governance settings
-(`risk_model.json`) and the golden set; its SHA-256 is stored as a version tag and
-checked on every load.
+(`risk_model.json`), the classifier's trees (`forest.npz`) and the golden set; its
+SHA-256 is stored as a version tag and checked on every load.
 
 MLflow is imported when a method first needs it. Resolving and loading a version from
 a local SQLite store reads MLflow's tables directly (`model.registry_sqlite`) and
