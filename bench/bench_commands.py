@@ -42,8 +42,9 @@ def _load() -> str:
 
 def _summary(name: str, runs: list[Run]) -> str:
     walls, cpus = [r.wall for r in runs], [r.cpu for r in runs]
-    return (f"{name}: wall best {min(walls):.2f} s, median {statistics.median(walls):.2f} s; "
-            f"CPU best {min(cpus):.2f} s, median {statistics.median(cpus):.2f} s; "
+    return (f"{name}: wall best {min(walls):.2f} s, median {statistics.median(walls):.2f} s, "
+            f"worst {max(walls):.2f} s; CPU best {min(cpus):.2f} s, median "
+            f"{statistics.median(cpus):.2f} s; "
             f"peak {max(r.peak_gib for r in runs):.2f} GiB")
 
 
@@ -81,9 +82,8 @@ def main() -> None:
                     ratios.append((ours[-1].wall / theirs[-1].wall,
                                    ours[-1].cpu / theirs[-1].cpu))
             print(_summary(f"{job} (this code)", ours))
-            best = min(r.wall for r in ours)
-            print(f"  target: under {TARGET_SECONDS:g} s "
-                  f"[{'met' if best < TARGET_SECONDS else 'MISSED'} by the best round]"
+            within = sum(r.wall < TARGET_SECONDS for r in ours)
+            print(f"  target: under {TARGET_SECONDS:g} s [met in {within} of {len(ours)} rounds]"
                   + (f"; peak under {TARGET_PEAK_GIB:g} GiB "
                      f"[{'met' if max(r.peak_gib for r in ours) < TARGET_PEAK_GIB else 'MISSED'}]"
                      if job == "features" else ""))
