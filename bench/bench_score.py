@@ -37,6 +37,7 @@ import shap
 from results import Figure, Target, add_json_argument, write_figures
 from shared_model import ALIAS, add_model_argument, model_registry
 
+from data_contracts.cli import prepare_command_process
 from model.data import prepare_extract
 from model.registry import ModelRegistry
 from model.risk_model import classifier_input
@@ -167,6 +168,7 @@ def main() -> None:
     add_model_argument(parser)
     add_json_argument(parser)
     args = parser.parse_args()
+    prepare_command_process()  # set up as `safeguard score` is
     with tempfile.TemporaryDirectory() as tmp:
         run(args, Path(tmp))
 
