@@ -9,9 +9,11 @@ level (a loaded model) is built once per worker, not once per batch.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pandas as pd
+import pyarrow as pa
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -28,7 +30,35 @@ def map_batches(table: DataFrame, function: BatchFunction, schema: str) -> DataF
             be picklable (a module-level function or an instance of a module-level class).
         schema: The output's columns as a Spark DDL string (``"a string, b double"``).
     """
-    return table.mapInPandas(function, schema)
+    return table.mapInPandas(InOneChunk(function), schema)
+
+
+def one_chunk(batch: pd.DataFrame) -> pd.DataFrame:
+    """``batch`` with each Arrow-backed column held in one Arrow array.
+
+    PySpark hands each column of a batch to ``pyarrow.RecordBatch.from_arrays``, which
+    takes arrays, not the chunked arrays such a column can hold (the explanation texts of
+    a batch are joined from chunks of 2,500 rows): "Cannot convert ChunkedArray to Array".
+    """
+    joined = {}
+    for name in batch.columns:
+        values = batch[name].array
+        if isinstance(values, pd.arrays.ArrowExtensionArray):
+            arrow = pa.array(values)
+            if isinstance(arrow, pa.ChunkedArray) and arrow.num_chunks > 1:
+                joined[name] = pd.array(arrow.combine_chunks(), dtype=values.dtype)
+    return batch.assign(**joined) if joined else batch
+
+
+@dataclass(frozen=True)
+class InOneChunk:
+    """A `BatchFunction` whose batches come out through `one_chunk` (picklable)."""
+
+    function: BatchFunction
+
+    def __call__(self, batches: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for batch in self.function(batches):
+            yield one_chunk(batch)
 
 
 def write_parquet(table: DataFrame, output: str) -> None:

@@ -17,7 +17,10 @@ from model.train import TrainingConfig
 from model.workflow import score_extract, train_and_register
 from pipelines.synth import SynthConfig, generate_extract
 
-SETTINGS = {"spark.sql.shuffle.partitions": "2"}
+# One partition: its 3,000 rows go to the model in one batch, whose explanation texts
+# are joined from chunks of 2,500 rows (model.explain_batch.CHUNK_ROWS), as they are on
+# a real extract: the output must reach Spark in one Arrow array per column.
+SETTINGS = {"spark.sql.shuffle.partitions": "1"}
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +29,7 @@ def registered(tmp_path_factory: pytest.TempPathFactory) -> tuple[ModelRegistry,
     folder = tmp_path_factory.mktemp("spark_model")
     extract = folder / "extract"
     generate_extract(
-        SynthConfig(n_referrals=2_000, seed=31, file_format="parquet", corrupt=False),
+        SynthConfig(n_referrals=3_000, seed=31, file_format="parquet", corrupt=False),
         out_dir=extract,
     )
     registry = ModelRegistry(
