@@ -40,7 +40,7 @@ def one_chunk(batch: pd.DataFrame) -> pd.DataFrame:
     takes arrays, not the chunked arrays such a column can hold (the explanation texts of
     a batch are joined from chunks of 2,500 rows): "Cannot convert ChunkedArray to Array".
     """
-    joined = {}
+    joined: dict[str, pd.api.extensions.ExtensionArray] = {}
     for name in batch.columns:
         values = batch[name].array
         if isinstance(values, pd.arrays.ArrowExtensionArray):
