@@ -18,7 +18,8 @@ times (the fastest run of each counts: other load only ever slows a run):
   one round the first Spark figure includes it, with two the fastest is a warm run.
 
 Run: .venv/bin/python bench/bench_score.py [--referrals N | --extract DIR] [--spark]
-     [--spark-extract DIR] [--master local[2]] [--rounds R] [--single-rounds R]
+     [--spark-extract DIR] [--master local[2]] [--driver-memory 3g] [--rounds R]
+     [--single-rounds R]
      [--model DIR] [--json PATH]
 """
 
@@ -80,21 +81,24 @@ def single_runs(extract: Path, registry: ModelRegistry, version: str, folder: Pa
 
 
 def spark_runs(extract: Path, registry: ModelRegistry, version: str, folder: Path,
-               master: str) -> tuple[dict[str, Callable[[], Any]], float]:
+               master: str, driver_memory: str | None = None
+               ) -> tuple[dict[str, Callable[[], Any]], float]:
     """Spark scoring with and without explanations; the session's start-up seconds."""
     from bench_spark import SETTINGS
 
     from model.spark_scoring import score_extract_spark
     from pipelines.spark.session import spark_session
 
+    settings = {**SETTINGS, **({"spark.driver.memory": driver_memory} if driver_memory else {})}
+
     started = time.perf_counter()
-    spark_session(master, settings=SETTINGS, app_name="bench-score").range(1).count()
+    spark_session(master, settings=settings, app_name="bench-score").range(1).count()
     start_up = time.perf_counter() - started
 
     def score(explain: bool) -> Callable[[], Any]:
         return lambda: score_extract_spark(
             extract, str(folder / f"spark-{explain}"), registry=registry, reference=version,
-            explain=explain, master=master, settings=SETTINGS)
+            explain=explain, master=master, settings=settings)
 
     return {"spark score": score(False), "spark score+explain": score(True)}, start_up
 
@@ -139,7 +143,8 @@ def run(args: argparse.Namespace, folder: Path) -> None:
     on_spark: dict[str, float] = {}
     if args.spark:
         spark_extract = args.spark_extract or extract
-        runs, start_up = spark_runs(spark_extract, registry, version, folder, args.master)
+        runs, start_up = spark_runs(spark_extract, registry, version, folder, args.master,
+                                    args.driver_memory)
         if spark_extract != extract:
             single = single_runs(spark_extract, registry, version, folder)
             runs |= {k: single[k] for k in ("score", "score+explain")}
@@ -161,6 +166,9 @@ def main() -> None:
     parser.add_argument("--spark-extract", type=Path, default=None,
                         help="the extract to score on Spark (default: the same)")
     parser.add_argument("--master", default="local[2]")
+    parser.add_argument("--driver-memory", default=None,
+                        help="spark.driver.memory (default bench_spark's 3g); each Spark run "
+                             "hands the validated feeds to the one local JVM")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--single-rounds", type=int, default=None,
                         help="rounds of the single-machine runs on --extract (default: "
