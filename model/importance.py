@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import shap
 
 from model.explain import AGENCY_GROUPS, CaseExplainer
 from model.group_sums import group_sums
@@ -47,6 +46,7 @@ class GlobalImportance:
               ) -> list[Path]:
         """Write a beeswarm plot and dependence plots of the top features as PNG files."""
         import matplotlib
+        import shap  # its plots only (about 2 s to import: training imports it beside the fit)
 
         matplotlib.use("Agg")  # files only; never open a window
         import matplotlib.pyplot as plt
