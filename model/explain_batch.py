@@ -182,8 +182,7 @@ def serialise(chunk: ChunkExplanations) -> dict[str, Any]:
     """A chunk's explanations as columns: numbers as NumPy arrays, text as Arrow strings
     (the reference's sentence, and JSON text per row), the same JSON as ``json.dumps``
     of the `model.explanation` records (texts shared by equal values are encoded once,
-    and the rows' texts are joined in Arrow, which crosses between processes as a few
-    buffers rather than a Python string per row)."""
+    and the rows' texts are joined in Arrow: a few buffers, not a Python string per row)."""
     n, context = len(chunk.raw), chunk.context
     return {
         "raw_score": chunk.raw,

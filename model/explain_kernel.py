@@ -136,7 +136,7 @@ class ReferenceShap:
     def __init__(self, classifier: HistGradientBoostingClassifier, reference: np.ndarray
                  ) -> None:
         self.forest = Forest.of(classifier)
-        self.n_features = int(classifier.n_features_in_)
+        self.n_features = self.forest.n_features
         self.reference_left = self.forest.goes_left(np.asarray(reference).reshape(-1))
         self.wa, self.wb = shapley_weights(self.forest.depth)
 

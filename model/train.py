@@ -183,10 +183,10 @@ def train_model(features: pd.DataFrame, labels: pd.DataFrame, *,
         # The classifier's log-odds by the compiled walk of its trees (its decision_function
         # to the bit, in a fifth of the time): Xc already reads "no record" as it should.
         walk = ForestPredictor(classifier, np.zeros(len(names), dtype=np.bool_), NO_RECORD_DAYS)
-        raw_val = walk.raw_scores(Xc[va], np.arange(len(names)))
+        every = np.arange(len(names))  # Xc's columns are the classifier's, in its order
+        raw_val = walk.raw_scores(Xc[va], every)
         calibrator, calibration_scores = choose_calibrator(raw_val, y[va], seed=config.seed)
-        edges = ventile_edges(calibrator.transform(walk.raw_scores(Xc[tr],
-                                                                   np.arange(len(names)))))
+        edges = ventile_edges(calibrator.transform(walk.raw_scores(Xc[tr], every)))
         model = RiskModel(classifier, tuple(names), calibrator, edges, governance,
                           governance_text, metadata={
                               "calibration": calibrator.method,
