@@ -18,10 +18,11 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -43,6 +44,15 @@ from data_contracts.vocab import FEEDS, OUTCOMES, REFERRALS, REQUIRED_FEEDS
 logger = logging.getLogger(__name__)
 
 __all__ = ["ValidatedExtract", "infer_extract_date", "validate_extract", "validate_frames"]
+
+# Feeds read, and then parsed, two at a time: both spend most of their time in pyarrow
+# and NumPy, which release the GIL (100,000 referrals: 1.9-2.4 s one at a time, 1.2-1.4 s
+# two at a time). Two, not one per core: each feed in flight holds its raw and parsed
+# copies at once. The schema checks stay one feed at a time (pandera's checks).
+FEED_THREADS = 2
+
+_Item = TypeVar("_Item")
+_Result = TypeVar("_Result")
 
 
 @dataclass(frozen=True)
@@ -80,6 +90,19 @@ def infer_extract_date(parsed: Mapping[str, ParsedFeed], today: dt.date | None =
     return pd.Timestamp(latest).date()
 
 
+def _in_order(function: Callable[[_Item], _Result], items: Sequence[_Item], *,
+              progress: bool, message: str) -> list[_Result]:
+    """``function`` of each item, `FEED_THREADS` at a time, in the items' order. The first
+    failure in that order is raised, as one at a time would; work not started is dropped."""
+    pool = ThreadPoolExecutor(max_workers=FEED_THREADS, thread_name_prefix="feeds")
+    try:
+        with _status(progress, message):
+            futures = [pool.submit(function, item) for item in items]
+            return [future.result() for future in futures]
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 @contextlib.contextmanager
 def _status(progress: bool, message: str) -> Iterator[None]:
     if not progress:
@@ -112,13 +135,14 @@ def _validate_raw(
     if referrals.empty:  # other feeds may be empty: that agency shared no record
         raise FeedRejected(source, "holds no referral (a header row only): nothing to validate")
     del referrals
-    parsed: dict[str, ParsedFeed] = {}
-    for feed in FEEDS:
-        if feed in raw_feeds:
-            source, raw = raw_feeds.pop(feed)
-            with _status(progress, f"parsing {source}"):
-                parsed[feed] = parse_feed(feed, source, raw, feed_schema(feed))
-            del raw
+
+    def parse(feed: str) -> ParsedFeed:
+        source, raw = raw_feeds.pop(feed)
+        return parse_feed(feed, source, raw, feed_schema(feed))
+
+    present = [feed for feed in FEEDS if feed in raw_feeds]
+    parsed = dict(zip(present, _in_order(parse, present, progress=progress,
+                                         message="parsing the feeds"), strict=True))
     extract_date = extract_date or infer_extract_date(parsed)
     feeds: dict[str, pd.DataFrame] = {}
     quarantine: dict[str, pd.DataFrame] = {}
@@ -178,12 +202,13 @@ def validate_extract(
     limit = feed_size_limit() if max_feed_bytes is None else max_feed_bytes
     for path in files.feeds.values():
         check_feed_size(path, limit)
-    raw_feeds: dict[str, tuple[str, pd.DataFrame]] = {}
-    for feed, path in files.feeds.items():
-        with _status(progress, f"reading {path.name}"):
-            table = read_table(path, max_bytes=limit)
-            raw_feeds[feed] = (path.name, table_to_strings(table, path.name))
-            del table
+
+    def read(path: Path) -> tuple[str, pd.DataFrame]:
+        return path.name, table_to_strings(read_table(path, max_bytes=limit), path.name)
+
+    raw_feeds = dict(zip(files.feeds, _in_order(read, list(files.feeds.values()),
+                                                progress=progress, message="reading the feeds"),
+                         strict=True))
     return _validate_raw(raw_feeds, extract_date=extract_date, ignored_files=files.ignored,
                          progress=progress, count_persons=count_persons)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -103,9 +104,19 @@ def score_extract(input_dir: Path, output: Path, *, registry: ModelRegistry, ref
     """Score every referral of an extract with a registered model; write CSV or Parquet."""
     check_output_path(output)
     progress(f"loading model {reference}")
-    loaded = registry.load(reference)
-    prepared = prepare_extract(input_dir, extract_date=extract_date, with_labels=False,
-                               keep_feeds=False, progress=progress)
+    version = registry.resolve(reference).version  # an unknown version fails before any work
+    # The model loads (checksum, golden set: mostly Python) beside the validation and the
+    # features (mostly pyarrow and NumPy, which release the GIL). A model that fails to
+    # load is still the error reported, as when it loaded first.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="model-load") as beside:
+        loading = beside.submit(registry.load, version)
+        try:
+            prepared = prepare_extract(input_dir, extract_date=extract_date, with_labels=False,
+                                       keep_feeds=False, progress=progress)
+        except BaseException:
+            loading.result()
+            raise
+        loaded = loading.result()
     progress("scoring and explaining" if explain else "scoring")
     explainer = None
     if explain:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ from data_contracts.identifiers import (
     identifier_column_name,
     refuse_direct_identifiers,
 )
-from data_contracts.validate import validate_extract, validate_frames
+from data_contracts.validate import _in_order, validate_extract, validate_frames
 from data_contracts.vocab import FEED_COLUMNS
 from tests.data_contracts import factories as f
 
@@ -182,3 +183,32 @@ def test_the_sample_taken_chunk_by_chunk_is_arrows_take(seed: int) -> None:
     want = cells.take(pa.array(positions)).to_pylist()
     assert _take_in_order(cells, positions).to_pylist() == want
     assert _take_in_order(cells.combine_chunks(), positions).to_pylist() == want
+
+
+def test_of_two_refused_feeds_the_first_in_feed_order_is_reported(tmp_path: Path) -> None:
+    # Feeds are read and parsed two at a time: the error is still the one a feed-by-feed
+    # validation meets first, whichever thread finishes first.
+    frames = f.extract()
+    for feed in ("events_probation", "events_police"):
+        frames[feed] = frames[feed].drop(columns="event_type")
+    with pytest.raises(FeedRejected, match=r"events_police\.csv: required column 'event_type'"):
+        validate_extract(f.write_extract(tmp_path, frames))
+
+
+def test_feed_work_reports_the_first_failure_in_order_and_drops_work_not_started() -> None:
+    started: list[int] = []
+
+    def work(item: int) -> int:
+        started.append(item)
+        if item == 0:
+            time.sleep(0.3)
+            raise FeedRejected("first.csv", "slow to fail")
+        if item == 1:
+            raise FeedRejected("second.csv", "quick to fail")
+        time.sleep(0.2)
+        return item
+
+    with pytest.raises(FeedRejected, match="first.csv: slow to fail"):
+        _in_order(work, list(range(20)), progress=False, message="")
+    assert 1 in started and len(started) < 20
+    assert _in_order(lambda item: item * 2, [3, 1, 2], progress=False, message="") == [6, 2, 4]

@@ -124,3 +124,37 @@ def test_connecting_creates_a_new_store_before_any_run(tmp_path: Path) -> None:
     with ThreadPoolExecutor(1) as background:
         background.submit(other.connect).result()
     assert other.start_run("tests", run_name="after-connect")  # main thread, same client
+
+
+def test_scoring_an_extract_reports_a_damaged_model_first_and_a_bad_extract_otherwise(
+        registry: ModelRegistry, trained: TrainingResult, prepared: PreparedExtract,
+        small_extract: Path, tmp_path: Path) -> None:
+    # The model loads beside the validation: its error must still come first, as when it
+    # loaded before the extract was read, and an unknown version before any work.
+    from data_contracts import FeedRejected
+    from model.score import score_extract
+
+    version = _register(registry, trained, prepared)
+    bad_extract = tmp_path / "bad"
+    bad_extract.mkdir()
+    for feed in small_extract.iterdir():
+        if feed.name != "referrals.parquet":
+            (bad_extract / feed.name).symlink_to(feed)
+    (bad_extract / "referrals.csv").write_text("referral_id\nR1\n")
+    output = tmp_path / "scores.parquet"
+    with pytest.raises(RegistryError, match="no version or alias '99'"):
+        score_extract(bad_extract, output, registry=registry, reference="99", explain=False)
+    with pytest.raises(FeedRejected, match="referrals.csv"):
+        score_extract(bad_extract, output, registry=registry, reference=version, explain=False)
+    table, info = score_extract(small_extract, output, registry=registry, reference=version,
+                                explain=False)
+    assert info.version == version and len(table) == len(prepared.features)
+    path = _artifact_folder(registry, version) / MODEL_FILE
+    document = json.loads(path.read_text())
+    document["ventile_edges"][0] = 0.0
+    path.write_text(json.dumps(document))
+    output.unlink()
+    for extract in (small_extract, bad_extract):
+        with pytest.raises(RegistryError, match="checksum"):
+            score_extract(extract, output, registry=registry, reference=version, explain=False)
+    assert not output.exists()
