@@ -1,4 +1,5 @@
-"""How `bench/suite.py` runs one script, and the suite's one shared model.
+"""How `bench/suite.py` runs one script, the suite's one shared model, and what a run
+was measured on (machine and commit).
 
 Each script runs as a subprocess in its own session (its servers and workers go with it
 on time-out), its output to a log; its wall time and the CPU time of its whole process
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import signal
 import subprocess
 import sys
@@ -100,3 +102,24 @@ class SharedModel:
         if "error" in self.record:
             return "the shared model was not trained: " + str(self.record["error"])
         return None
+
+
+def machine() -> dict[str, Any]:
+    """What the figures were measured on: CPUs, their model, memory."""
+    cpu = next((line.split(":", 1)[1].strip() for line in
+                Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
+               platform.processor() or "unknown")
+    kib = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+               if line.startswith("MemTotal:"))
+    return {"nproc": os.cpu_count(), "cpu": cpu, "memory_gib": kib / 2**20,
+            "python": platform.python_version()}
+
+
+def commit() -> str:
+    """The checked-out commit, marked ``-dirty`` when files differ from it."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
+                              check=True).stdout.strip()
+
+    dirty = git("status", "--porcelain", "--untracked-files=no")
+    return git("rev-parse", "--short", "HEAD") + ("-dirty" if dirty else "")

@@ -12,7 +12,10 @@ bench QUICK=1`) runs the small sizes and fewer rounds of `QUICK_SIZES` and
 `Bench.quick`. Two lanes run side by side on two cores unless `--serial`, each taking
 the next script from one queue when it is free, the longest in the last run first
 (scripts of one `Bench.group`, which share a state folder, go together); the Spark lane
-(mostly a JVM waiting on its own scheduler) first runs the Spark scripts. Each
+(mostly a JVM waiting on its own scheduler) first runs the Spark scripts. At the stated
+sizes the scripts whose targets are absolute times (`Bench.alone`: training, the whole
+commands, the served API) run after both lanes, one at a time with nothing beside them,
+so their figures are those of the machine, not of half of it. Each
 figure's reference is still measured in its own script, next to the figure. A script
 that fails is recorded with its error and the suite goes on; the exit status is 1 if
 any failed.
@@ -26,8 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import subprocess
 import sys
 import tempfile
 import threading
@@ -40,7 +41,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from results import render_markdown
-from runner import SharedModel, run_bench
+from runner import SharedModel, commit, machine, run_bench
 
 ROOT: Final = Path(__file__).resolve().parents[1]
 # Referrals of the shared extracts: "main" for most, "spark" for the Spark lane.
@@ -53,8 +54,10 @@ MARKERS: Final = ("<!-- bench:begin (bench/suite.py writes this table) -->",
 @dataclass(frozen=True)
 class Bench:
     """One script: how many figures it writes, its arguments at the stated size and in
-    quick mode, its lane (``spark``: first in the Spark lane; ``main``: from the queue)
-    and its group (a group's scripts run one after the other, in one lane).
+    quick mode, its lane (``spark``: first in the Spark lane; ``main``: from the queue),
+    its group (a group's scripts run one after the other, in one lane), and whether it
+    runs ``alone`` at the stated size (after the lanes, nothing beside it: its targets are
+    absolute times; in quick mode, and with ``--serial``, it takes its place in the queue).
 
     ``{main}`` / ``{spark}`` in the arguments name the shared extract of that size,
     ``{model}`` the model folder of `shared_model.py` (trained on ``{main}``).
@@ -66,6 +69,7 @@ class Bench:
     quick: tuple[str, ...] = ()
     lane: str = "main"
     group: str = ""
+    alone: bool = False
 
     def arguments(self, quick: bool) -> tuple[str, ...]:
         return self.quick if quick else self.full
@@ -84,7 +88,7 @@ BENCHES: Final = (
     Bench("bench_spark", 3, ("--extract", "{spark}", "--master", "local[2]"),
           ("--extract", "{spark}", "--master", "local[2]"), lane="spark"),
     # bench_train times a training of its own: its figures are training's.
-    Bench("bench_train", 4, ("--referrals", "100000"), ("--referrals", "10000")),
+    Bench("bench_train", 4, ("--referrals", "100000"), ("--referrals", "10000"), alone=True),
     # Two rounds of the Spark runs in quick mode: the first Spark run of a session pays the
     # JVM's warm-up; one of the single-machine runs on the main extract, as at full size.
     # At 100,000 referrals the Spark runs need more than bench_spark's 3 GiB driver: each
@@ -100,42 +104,21 @@ BENCHES: Final = (
     Bench("bench_fairness", 2, ("--labelled", "30000", "--resamples", "200"),
           ("--labelled", "3000", "--resamples", "50")),
     Bench("bench_oversight", 4, ("--referrals", "100000", "--model", "{model}"),
-          ("--referrals", "10000", "--model", "{model}")),
+          ("--referrals", "10000", "--model", "{model}"), alone=True),
     # The three API benches serve the shared model from its folder (their state).
     Bench("bench_api", 6, ("--state", "{model}", "--duration", "10", "--pairs", "3"),
           ("--state", "{model}", "--duration", "3", "--pairs", "1",
-           "--in-process-repeats", "50"), group="api"),
+           "--in-process-repeats", "50"), group="api", alone=True),
     Bench("bench_api_inprocess", 1, ("--state", "{model}",),
-          ("--state", "{model}", "--rounds", "2", "--requests", "200"), group="api"),
+          ("--state", "{model}", "--rounds", "2", "--requests", "200"), group="api", alone=True),
     Bench("bench_load", 3, ("--state", "{model}",),
           ("--state", "{model}", "--duration", "5", "--warmup", "2",
-           "--in-process-repeats", "50"), group="api"),
+           "--in-process-repeats", "50"), group="api", alone=True),
     Bench("bench_pages", 6, (), ("--requests", "10", "--referrals", "200")),
     Bench("bench_cli", 2, (), ("--repeats", "3")),
     Bench("bench_case_rules", 2, (), ("--rounds", "3", "--repeats", "100")),
     Bench("bench_input_limits", 2),
 )
-
-
-def machine() -> dict[str, Any]:
-    """What the figures were measured on: CPUs, their model, memory."""
-    cpu = next((line.split(":", 1)[1].strip() for line in
-                Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
-               platform.processor() or "unknown")
-    kib = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
-               if line.startswith("MemTotal:"))
-    return {"nproc": os.cpu_count(), "cpu": cpu, "memory_gib": kib / 2**20,
-            "python": platform.python_version()}
-
-
-def commit() -> str:
-    """The checked-out commit, marked ``-dirty`` when files differ from it."""
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
-                              check=True).stdout.strip()
-
-    dirty = git("status", "--porcelain", "--untracked-files=no")
-    return git("rev-parse", "--short", "HEAD") + ("-dirty" if dirty else "")
 
 
 def make_extracts(sizes: Mapping[str, int], folder: Path) -> dict[str, str]:
@@ -175,17 +158,25 @@ def longest_first(queue: deque[list[Bench]], last: Path) -> deque[list[Bench]]:
     return deque(sorted(queue, key=lambda group: -sum(took.get(b.script, 0.0) for b in group)))
 
 
+def runs_alone(benches: list[Bench], options: argparse.Namespace) -> list[Bench]:
+    """The benches that run after the lanes, one at a time (none in quick or serial mode)."""
+    return [] if options.quick or options.serial else [b for b in benches if b.alone]
+
+
 def run_lanes(benches: list[Bench], names: Mapping[str, str], options: argparse.Namespace,
               work: Path) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     """Two lanes side by side (one with `--serial`), each taking the next bench from one
-    queue when it is free; the Spark lane first runs the Spark benches, one after the other.
+    queue when it is free; the Spark lane first runs the Spark benches, one after the other;
+    then the benches that run alone (`runs_alone`), one after the other.
 
     The main lane first trains the shared model when a bench needs it. Returns each
     bench's record (with the lane that ran it), and the shared model's record and each
     lane's wall seconds.
     """
     spark = [] if options.serial else [b for b in benches if b.lane == "spark"]
-    queue = longest_first(queue_of([b for b in benches if b not in spark]), options.last)
+    alone = runs_alone(benches, options)
+    queue = longest_first(queue_of([b for b in benches if b not in spark and b not in alone]),
+                          options.last)
     lanes = {"all": []} if options.serial else {"main": [], "spark": spark}
     shared = SharedModel(Path(names["model"]), work, options.timeout)
     wanted = any(b.needs_model(options.quick) for b in benches)
@@ -218,6 +209,11 @@ def run_lanes(benches: list[Bench], names: Mapping[str, str], options: argparse.
         thread.start()
     for thread in threads:
         thread.join()
+    started = time.perf_counter()
+    for bench in alone:  # in `BENCHES` order, so a group's scripts stay together
+        run_one(bench, "alone")
+    if alone:
+        timing["lanes_seconds"]["alone"] = time.perf_counter() - started
     timing["shared_model"] = shared.record
     return {b.script: done[b.script] for b in benches}, timing
 
@@ -238,7 +234,10 @@ def measure(options: argparse.Namespace, benches: list[Bench]) -> dict[str, Any]
     meta: dict[str, Any] = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "commit": commit(),
         "command": "make bench" + (" QUICK=1" if options.quick else ""),
-        "quick": options.quick, "lanes": "serial" if options.serial else "side by side",
+        "quick": options.quick,
+        "lanes": "serial" if options.serial else "side by side" + (
+            ", then alone: " + ", ".join(b.script for b in alone)
+            if (alone := runs_alone(benches, options)) else ""),
         "machine": machine(), "load_average_before": list(os.getloadavg())}
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-suite-") as tmp:

@@ -7,10 +7,12 @@ figure with a numeric value, reference and ratio.
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import json
 import math
 import subprocess
+import time
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -126,6 +128,43 @@ def test_the_queue_keeps_a_group_together_and_starts_with_the_longest(
 
     assert scripts(last) == [["api", "api_load"], ["a"], ["b"]]
     assert scripts(tmp_path / "no-run.json") == [["a"], ["api", "api_load"], ["b"]]
+
+
+def test_benches_with_absolute_targets_run_alone_after_the_lanes_at_the_stated_size(
+        bench: tuple[ModuleType, ModuleType], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    _, suite = bench
+    benches = [suite.Bench("spark_one", 1, lane="spark"), suite.Bench("a", 1),
+               suite.Bench("train", 1, alone=True), suite.Bench("b", 1),
+               suite.Bench("api", 1, group="api", alone=True),
+               suite.Bench("api_load", 1, group="api", alone=True)]
+    spans: dict[str, tuple[float, float]] = {}
+
+    def run_bench(bench_: Any, _args: list[str], _work: Path, _timeout: float
+                  ) -> dict[str, Any]:
+        started = time.perf_counter()
+        time.sleep(0.05)
+        spans[bench_.script] = (started, time.perf_counter())
+        return {"figures": [], "facts": {}, "seconds": 0.05, "cpu_seconds": 0.0}
+
+    monkeypatch.setattr(suite, "run_bench", run_bench)
+    names = {"model": str(tmp_path / "model"), "main": "", "main_truth": ""}
+
+    def run(**modes: bool) -> dict[str, dict[str, Any]]:
+        spans.clear()
+        options = argparse.Namespace(**({"quick": False, "serial": False} | modes),
+                                     timeout=10.0, last=tmp_path / "no-run.json")
+        return suite.run_lanes(benches, names, options, tmp_path)[0]
+
+    records = run()
+    alone = ["train", "api", "api_load"]
+    assert [name for name, r in records.items() if r["lane"] == "alone"] == alone
+    lanes_end = max(spans[name][1] for name in spans if name not in alone)
+    starts = [spans[name][0] for name in alone]
+    assert lanes_end <= starts[0] and starts == sorted(starts)
+    assert all(spans[a][1] <= spans[b][0] for a, b in zip(alone, alone[1:], strict=False))
+    for modes in ({"quick": True}, {"serial": True}):
+        assert all(r["lane"] != "alone" for r in run(**modes).values()), modes
 
 
 @pytest.mark.slow
