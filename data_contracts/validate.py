@@ -93,14 +93,11 @@ def infer_extract_date(parsed: Mapping[str, ParsedFeed], today: dt.date | None =
 def _in_order(function: Callable[[_Item], _Result], items: Sequence[_Item], *,
               progress: bool, message: str) -> list[_Result]:
     """``function`` of each item, `FEED_THREADS` at a time, in the items' order. The first
-    failure in that order is raised, as one at a time would; work not started is dropped."""
-    pool = ThreadPoolExecutor(max_workers=FEED_THREADS, thread_name_prefix="feeds")
-    try:
-        with _status(progress, message):
-            futures = [pool.submit(function, item) for item in items]
-            return [future.result() for future in futures]
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    failure in that order is raised, as one at a time would; work not started is dropped
+    (`Executor.map` cancels it when a result raises)."""
+    with (ThreadPoolExecutor(max_workers=FEED_THREADS, thread_name_prefix="feeds") as pool,
+          _status(progress, message)):
+        return list(pool.map(function, items))
 
 
 @contextlib.contextmanager
