@@ -147,15 +147,21 @@ class RiskModel:
         return self.predictor.raw_scores(model_matrix, np.arange(len(self.feature_names)))
 
     @property
+    def trees(self) -> Forest:
+        """The classifier's trees: from their file when loaded, else read from the
+        classifier once."""
+        if self.forest is None:
+            self.forest = Forest.of(self.classifier)
+        return self.forest
+
+    @property
     def predictor(self) -> ForestPredictor:
         """The classifier's trees, compiled for rating many rows (built when first used)."""
         if self._predictor is None:
             from model.forest_predict import ForestPredictor
 
-            if self.forest is None:
-                self.forest = Forest.of(self.classifier)
             self._predictor = ForestPredictor(
-                self.forest, _no_record_flags(self.feature_names), NO_RECORD_DAYS)
+                self.trees, _no_record_flags(self.feature_names), NO_RECORD_DAYS)
         return self._predictor
 
     def score_of(self, probability: np.ndarray) -> np.ndarray:
@@ -188,7 +194,7 @@ class RiskModel:
             import skops.io as sio
 
             sio.dump(self.classifier, classifier_path)
-        Forest.of(self.classifier).save(directory / FOREST_FILE)
+        self.trees.save(directory / FOREST_FILE)
         document = {
             "feature_names": list(self.feature_names),
             "calibrator": {"method": self.calibrator.method, "params": self.calibrator.params},
