@@ -84,13 +84,12 @@ def spark_runs(extract: Path, registry: ModelRegistry, version: str, folder: Pat
                master: str, driver_memory: str | None = None
                ) -> tuple[dict[str, Callable[[], Any]], float]:
     """Spark scoring with and without explanations; the session's start-up seconds."""
-    from bench_spark import SETTINGS
+    from bench_spark import spark_settings
 
     from model.spark_scoring import score_extract_spark
     from pipelines.spark.session import spark_session
 
-    settings = {**SETTINGS, **({"spark.driver.memory": driver_memory} if driver_memory else {})}
-
+    settings = spark_settings(driver_memory)
     started = time.perf_counter()
     spark_session(master, settings=settings, app_name="bench-score").range(1).count()
     start_up = time.perf_counter() - started

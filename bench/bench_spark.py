@@ -40,6 +40,11 @@ SETTINGS = {
 }
 
 
+def spark_settings(driver_memory: str | None = None) -> dict[str, str]:
+    """`SETTINGS`, with ``spark.driver.memory`` (local mode: the one JVM's heap) when given."""
+    return {**SETTINGS, **({"spark.driver.memory": driver_memory} if driver_memory else {})}
+
+
 def peak_gib(pid: int | None = None) -> float:
     """A process's peak resident memory (VmHWM; this process by default), in GiB."""
     if pid is None:
@@ -102,8 +107,7 @@ def main() -> None:
                 ),
                 out_dir=extract,
             )
-        figures = measure(extract, args.master,
-                          {**SETTINGS, "spark.driver.memory": args.driver_memory})
+        figures = measure(extract, args.master, spark_settings(args.driver_memory))
     print(json.dumps(figures, indent=1))
     print(
         f"Spark features ({figures['master']}) / single-machine: "
