@@ -36,7 +36,9 @@ class ApiDocsPage:
         block = self._operation(method, path)
         block.locator(".opblock-summary").click()
         body = block.locator(".opblock-body")
-        body.wait_for(state="visible")
+        # The body's box shows before Swagger UI has drawn into it: wait for the
+        # responses table, the last section drawn and one every operation has.
+        body.locator(".responses-table .response").first.wait_for(state="visible")
         return body.inner_text()
 
     def authorize(self, bearer_key: str) -> None:
