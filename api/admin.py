@@ -36,31 +36,39 @@ def console() -> Console:
     return Console()
 
 
-def open_store() -> tuple[Settings, Store]:
-    """The settings and a store on the database they name (the caller disposes of it);
-    exit 2 in one line when the audit key file named cannot be read."""
+def open_store(needs: str | None = "the command is audited") -> tuple[Settings, Store]:
+    """The settings and a store on the database they name (the caller disposes of it).
+
+    Exit 2 in one line when the audit key file named cannot be read; unless `needs` is
+    None, exit 1 in one line when the store is unreachable or has no schema yet, saying
+    what the command `needs` it for and how to create the schema.
+    """
     from api.audit_key import AuditAnchorError
     from api.settings import Settings
     from api.store.db import Store
 
     settings = Settings()
     try:
-        return settings, Store.from_settings(settings)
+        store = Store.from_settings(settings)
     except AuditAnchorError as exc:
         _refuse(str(exc))
+    if needs is not None:
+        reachable, reason = store.ping()
+        if not reachable:
+            store.dispose()
+            fail(f"{reason}: {needs}; start the database, or create its schema with "
+                 "`safeguard db upgrade`")
+    return settings, store
 
 
-def open_for_report(why: str) -> tuple[Settings, Store, ModelRegistry]:
+def open_for_report(needs: str) -> tuple[Settings, Store, ModelRegistry]:
     """Settings, a reachable store and the model registry, for a command that reads a
     registered model and audits its own run; one line and exit 1 when the store is down
-    (`why` says what the command needs it for)."""
+    (`needs` says what the command needs it for)."""
     from api.settings import settings_registry
 
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    settings, store = open_store()
-    reachable, reason = store.ping()
-    if not reachable:
-        fail(f"{reason}: {why}")
+    settings, store = open_store(needs)
     return settings, store, settings_registry(settings)
 
 
@@ -136,7 +144,7 @@ def verify_audit() -> None:
     from api.audit_anchor import AnchoredResult, verify_anchored
     from api.audit_key import AuditAnchorError
 
-    _, store = open_store()
+    _, store = open_store("the audit trail is kept in it")
     anchor = store.audit_anchor
     try:
         with store.session() as session:
@@ -167,7 +175,7 @@ def checkpoint_audit(
     from api.audit_anchor import checkpoint_head, unsigned_prefix, verify_anchored
     from api.audit_key import AuditAnchorError
 
-    _, store = open_store()
+    _, store = open_store("the audit trail is kept in it")
     anchor = store.audit_anchor
     if anchor is None:
         store.dispose()
@@ -223,7 +231,7 @@ def upgrade_db() -> None:
     from api.audit import commit_with_audit, operator_event
     from api.store import init_db
 
-    settings, store = open_store()
+    settings, store = open_store(needs=None)
     init_db(settings.database_url)
     with store.session() as session:
         commit_with_audit(session, [operator_event("db_upgrade")])

@@ -53,19 +53,15 @@ def _version_of(registry: ModelRegistry, reference: str) -> str | None:
 
 def _open(alias: str | None) -> tuple[Settings, Store, str]:
     """Settings, a store that is reachable and migrated (moves are audited), the alias."""
-    from api.settings import Settings
-    from api.store.db import Store
+    from api.admin import open_store
 
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    settings = Settings()
+    settings, store = open_store("the move is audited")
     alias = alias or settings.model_alias
     if not _ALIAS.fullmatch(alias):
+        store.dispose()
         fail(f"alias {alias!r} is not allowed: letters, digits, _ and -, "
              "not `latest` and not a version-like name such as v1")
-    store = Store.from_settings(settings)
-    reachable, reason = store.ping()
-    if not reachable:
-        fail(f"{reason}: run `safeguard db upgrade` first, so the move can be audited")
     return settings, store, alias
 
 

@@ -26,10 +26,7 @@ def subject_access(
         fail(f"--person-id {person_id!r} is not a pseudonymous token ({TOKEN_PATTERN})")
     if output.suffix.lower() not in (".html", ".htm"):
         fail(f"{output}: the subject access report is HTML; name a .html file")
-    _, store = open_store()
-    reachable, reason = store.ping()
-    if not reachable:
-        fail(reason)
+    _, store = open_store("the record is read from it, and the request audited")
     with store.session() as session:
         record = subject_access_record(session, person_id)
         commit_with_audit(session, [operator_event(

@@ -67,3 +67,28 @@ def test_admin_commands_are_audited_and_verify_detects_tampering(cli) -> None:  
     store.dispose()
     code, output = run("audit", "verify")
     assert code == 1 and "entry 3" in output
+
+
+@pytest.mark.parametrize("args", [
+    ("users", "add", "dave", "--role", "triage"),
+    ("users", "list"),
+    ("users", "revoke", "dave"),
+    ("audit", "verify"),
+    ("subject-access", "--person-id", "P1", "--output", "{tmp}/sar.html"),
+    ("monitor", "--input", "{tmp}", "--output", "{tmp}/monitor"),
+    ("report", "partnership", "--input", "{tmp}", "--output", "{tmp}/partnership"),
+])
+def test_a_store_without_its_schema_is_named_in_one_line_with_the_command_that_creates_it(
+    args: tuple[str, ...], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from api.cli import app as safeguard
+
+    database = tmp_path / "fresh.db"
+    monkeypatch.setenv("SAFEGUARD_DATABASE_URL", f"sqlite:///{database}")
+    monkeypatch.setenv("SAFEGUARD_API_KEY_PEPPER", TEST_PEPPER)
+    result = CliRunner().invoke(safeguard, [a.format(tmp=tmp_path) for a in args])
+    lines = result.output.strip().splitlines()
+    assert result.exit_code == 1 and not isinstance(result.exception, Exception), result.output
+    assert len(lines) == 1 and lines[0].startswith("error: store unreachable or not migrated")
+    assert "`safeguard db upgrade`" in lines[0]
+    assert not (tmp_path / "sar.html").exists() and not (tmp_path / "monitor").exists()
