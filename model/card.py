@@ -50,7 +50,8 @@ KNOWN_LIMITATIONS: Final = (
     "that did not share looks like a child without concerns.",
     "Recording bias: groups that are recorded more (or less) often by an agency, whether by "
     "real practice or, in the synthetic data, by planted disparities, get scores that carry "
-    "that difference. The fairness audit measures it; it does not remove it.",
+    "that difference. The fairness audit measures it (each group's records per referral "
+    "by agency, beside its calibration); it does not remove it.",
     LIMITATIONS,
 )
 PUBLICATION_MIN_COUNT: Final = 10

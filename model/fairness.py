@@ -24,6 +24,12 @@ from model.fairness_metrics import (
     point_estimates,
     resample_counts,
 )
+from model.fairness_recording import (
+    RECORDING,
+    RECORDS_PREFIX,
+    publish_recording,
+    recording_section,
+)
 from model.governance import GovernanceSettings
 
 FAIRNESS_DIR: Final = "fairness"
@@ -213,7 +219,9 @@ def audit_fairness(frame: pd.DataFrame, governance: GovernanceSettings, *, model
     Args:
         frame: One row per labelled referral: ``label`` (0/1), ``probability`` (calibrated),
             ``band`` (the band shown, after escalation), and the referral columns of
-            `model.fairness_groups.SOURCE_COLUMNS` (missing values are "not recorded").
+            `model.fairness_groups.SOURCE_COLUMNS` (missing values are "not recorded");
+            with ``records_<agency>`` columns (`model.fairness_recording.agency_records`),
+            the audit also says what information the model saw about each group.
         governance: Bands and the `[fairness]` settings.
         model_version: The version audited, recorded in the result.
         n_boot: Bootstrap resamples (default: the settings' `bootstrap_resamples`).
@@ -229,12 +237,17 @@ def audit_fairness(frame: pd.DataFrame, governance: GovernanceSettings, *, model
     counts = resample_counts(len(data), n_boot=n_boot, seed=settings.seed)
     groups = [g for attributes in ATTRIBUTE_SETS
               for g in _attribute_set_results(data, attributes, counts, governance)]
+    records = frame[[c for c in frame.columns if str(c).startswith(RECORDS_PREFIX)]]
+    records = records.reset_index(drop=True)
+    extra = ({RECORDING: recording_section(data, records, counts, governance)}
+             if len(records.columns) else {})
     when = (generated_at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     return FairnessAudit(
         model_version=str(model_version),
         generated_at=when.replace(microsecond=0).isoformat().replace("+00:00", "Z"),
         n_labelled=len(data), tolerance=tolerance_of(governance, n_boot=n_boot),
-        attributes=tuple("*".join(a) for a in ATTRIBUTE_SETS), groups=tuple(groups))
+        attributes=tuple("*".join(a) for a in ATTRIBUTE_SETS), groups=tuple(groups),
+        extra=extra)
 
 
 def for_publication(audit: FairnessAudit) -> FairnessAudit:
@@ -259,4 +272,7 @@ def for_publication(audit: FairnessAudit) -> FairnessAudit:
             ratio_intervals={m: None if m in ratio_hidden else v
                              for m, v in group.ratio_intervals.items()},
             suppressed=tuple(m for m in METRICS if m in hidden)))
-    return replace(audit, groups=tuple(groups), publication=True)
+    extra = dict(audit.extra)
+    if RECORDING in extra:
+        extra[RECORDING] = publish_recording(extra[RECORDING], threshold)
+    return replace(audit, groups=tuple(groups), publication=True, extra=extra)

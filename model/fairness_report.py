@@ -14,6 +14,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
+from data_contracts.vocab import AGENCY_LABELS
 from model.fairness import (
     FAIRNESS_HTML,
     FAIRNESS_JSON,
@@ -25,7 +26,8 @@ from model.fairness import (
 )
 from model.fairness_groups import ATTRIBUTE_LABELS, SOURCE_COLUMNS, value_label
 from model.fairness_metrics import METRICS
-from model.fairness_summary import finding_sentences, group_phrase
+from model.fairness_recording import RECORDING, agency_records
+from model.fairness_summary import finding_sentences, group_phrase, times_phrase
 
 FAIRNESS_TEMPLATE: Final = "reports/fairness.html"
 # (template name, context) -> HTML; `api.templating.render_report` is one.
@@ -36,14 +38,16 @@ FLAG_LABELS: Final = {
     "too_small": "Too small to judge"}
 
 
-def audit_frame(referrals: pd.DataFrame, labels: pd.DataFrame,
-                ratings: pd.DataFrame) -> pd.DataFrame:
+def audit_frame(referrals: pd.DataFrame, labels: pd.DataFrame, ratings: pd.DataFrame,
+                features: pd.DataFrame | None = None) -> pd.DataFrame:
     """The referrals an audit judges: rated (``probability``, ``band``) and with a label.
 
     Args:
         referrals: The referrals feed (its attribute columns).
         labels: ``referral_id``, ``follow_up_complete``, ``label`` (`pipelines.labels`).
         ratings: ``referral_id``, ``probability``, ``band`` (`model.score.rate_table`).
+        features: The rated referrals' feature rows, for the records each agency held
+            about each group (`model.fairness_recording`); None leaves that part out.
     """
     labelled = labels.loc[labels["follow_up_complete"].to_numpy(dtype=bool),
                           ["referral_id", LABEL]]
@@ -51,6 +55,9 @@ def audit_frame(referrals: pd.DataFrame, labels: pd.DataFrame,
     frame = (ratings[["referral_id", "probability", "band"]]
              .merge(labelled, on="referral_id", how="inner", validate="one_to_one")
              .merge(referrals[columns], on="referral_id", how="left", validate="one_to_one"))
+    if features is not None:
+        frame = frame.merge(agency_records(features), on="referral_id", how="left",
+                            validate="one_to_one")
     return frame.assign(**{LABEL: frame[LABEL].astype(np.int64)})
 
 
@@ -114,6 +121,43 @@ def _chart(groups: list[GroupResult], metric: str, *, centre: float | None,
     return {"metric": metric, "points": points, "low": low, "high": high, "centre": centre}
 
 
+def recording_context(section: dict[str, Any]) -> dict[str, Any]:
+    """What the report shows of the section: a table per characteristic (a row per group,
+    a column per agency) and a sentence per difference, naming both groups."""
+    agencies = list(section["agencies"])
+    references = {r["attribute"]: r["group"] for r in section["rows"] if r["is_reference"]}
+    tables = []
+    for attribute in section["attributes"]:
+        cells = {(r["group"], r["agency"]): r for r in section["rows"]
+                 if r["attribute"] == attribute}
+        groups = list(dict.fromkeys(group for group, _ in cells))
+        tables.append({"id": f"recording-{attribute}".replace("_", "-"),
+                       "title": ATTRIBUTE_LABELS[attribute],
+                       "rows": [{"label": value_label(group),
+                                 "is_reference": group == references.get(attribute),
+                                 "cells": [_cell(cells[(group, a)]) for a in agencies]}
+                                for group in groups]})
+    sentences = [_recording_sentence(r, references[r["attribute"]])
+                 for r in section["rows"] if r["differs"]]
+    return {"agencies": [AGENCY_LABELS[a] for a in agencies], "tables": tables,
+            "sentences": sentences, "measure": section["measure"]}
+
+
+def _recording_sentence(row: dict[str, Any], reference: str) -> str:
+    attribute, (low, high) = row["attribute"], row["ratio_ci"]
+    return (f"{AGENCY_LABELS[row['agency']]}: {group_phrase({attribute: row['group']})} had "
+            f"{times_phrase(row['ratio'])} the records per referral of "
+            f"{group_phrase({attribute: reference})} (95% interval {low:.2f} to {high:.2f}).")
+
+
+def _cell(row: dict[str, Any]) -> dict[str, Any]:
+    if row["records_per_referral"] is None:
+        return {"value": "-", "ratio": "", "differs": False}
+    ratio = "" if row["is_reference"] or row["ratio"] is None else f"x{row['ratio']:.2f}"
+    return {"value": f"{row['records_per_referral']:.2f}", "ratio": ratio,
+            "differs": row["differs"]}
+
+
 def report_context(audit: FairnessAudit) -> dict[str, Any]:
     """What `FAIRNESS_TEMPLATE` shows: the published audit, its findings and its charts."""
     published = audit if audit.publication else for_publication(audit)
@@ -135,7 +179,9 @@ def report_context(audit: FairnessAudit) -> dict[str, Any]:
     return {"title": f"Fairness audit of model version {published.model_version}",
             "audit": published.document(), "sentences": finding_sentences(published),
             "sections": sections, "tolerance": published.tolerance,
-            "flag_labels": FLAG_LABELS}
+            "flag_labels": FLAG_LABELS,
+            "recording": (recording_context(published.extra[RECORDING])
+                          if RECORDING in published.extra else None)}
 
 
 def fairness_files(audit: FairnessAudit, render: ReportRenderer | None, *,

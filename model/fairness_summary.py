@@ -54,7 +54,7 @@ def group_phrase(attributes: dict[str, str]) -> str:
     return " ".join([*before, noun, *after])
 
 
-def _times(ratio: float) -> str:
+def times_phrase(ratio: float) -> str:
     return f"{ratio:.2f}".rstrip("0").rstrip(".") + " times"
 
 
@@ -64,12 +64,12 @@ def _ratio_sentence(metric: str, group: GroupResult, reference: str, bands: str)
         return None
     who = group_phrase(group.attributes)
     if metric == "selection_rate":
-        return (f"{who} are placed in the {bands} bands {_times(ratio)} as often as "
+        return (f"{who} are placed in the {bands} bands {times_phrase(ratio)} as often as "
                 f"{reference} (the largest group).")
     if metric == "false_positive_rate":
-        return (f"Among {who} who did not go on to have the outcome, {_times(ratio)} as many "
+        return (f"Among {who} who did not go on to have the outcome, {times_phrase(ratio)} as many "
                 f"are placed in the {bands} bands as among {reference} (false positive rate).")
-    return (f"Among {who} who went on to have the outcome, {_times(ratio)} as many are "
+    return (f"Among {who} who went on to have the outcome, {times_phrase(ratio)} as many are "
             f"placed in the {bands} bands as among {reference} (true positive rate).")
 
 

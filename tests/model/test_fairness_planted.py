@@ -103,3 +103,28 @@ def test_without_planted_disparities_ethnicity_flags_are_fewer_and_only_chance(
     assert _ethnicity_flags(audits["none"]) <= 4
     white = _ethnicity(audits["none"], "white")
     assert white.is_reference and white.flags == ()
+
+
+def _recording(audit: FairnessAudit, agency: str, group: str) -> dict[str, object]:
+    [row] = [r for r in audit.extra["recording"]["rows"] if r["attribute"] == "ethnicity_group"
+             and r["agency"] == agency and r["group"] == group]
+    return row
+
+
+def test_the_records_the_model_saw_show_both_planted_mechanisms_at_their_strength(
+    audits: dict[str, FairnessAudit],
+) -> None:
+    # What the model saw, directly: Black subjects' police records per referral about
+    # POLICE.default times White subjects', Asian subjects' health and social care
+    # records about (1 - MISSING.default) times; neither without the planted mechanisms.
+    black = _recording(audits["default"], "police", POLICE.ethnicity_group)
+    assert black["differs"] and black["ratio_ci"][0] > 1.25, black
+    assert abs(black["ratio"] / _recording(audits["none"], "police", "black")["ratio"]
+               - POLICE.default) < 0.5
+    for agency in ("health", "social_care"):
+        asian = _recording(audits["default"], agency, MISSING.ethnicity_group)
+        assert asian["differs"] and asian["ratio_ci"][1] < 0.8, asian
+        fair = _recording(audits["none"], agency, MISSING.ethnicity_group)
+        assert not fair["differs"]
+        assert abs(asian["ratio"] / fair["ratio"] - (1 - MISSING.default)) < 0.1
+    assert not _recording(audits["none"], "police", POLICE.ethnicity_group)["differs"]

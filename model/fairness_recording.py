@@ -1,0 +1,130 @@
+"""Information held by group: how many agency records the model saw about each group.
+
+Recording bias (one group's records made more often at the same risk) and missing
+information (one group's records more often absent) change what the model sees about a
+group before they change its calibration, which shows them only through the outcomes,
+and often faintly. This table shows them directly: for each protected characteristic,
+each group's records per referral from each agency about the referred person, known on
+the referral date (school attendance returns aside), as a ratio to the
+largest group, with a bootstrap interval from the same resamples as the rest of the
+audit. A ratio whose whole interval lies outside the disparity tolerance is marked as
+differing, when the group is large enough to judge and both it and the largest group
+hold at least `MIN_RECORDS` records (a bootstrap of fewer says little).
+
+A difference is not, on its own, unfairness: need differs between groups too (schools
+hold more records about disabled children). It is read beside the group's calibration:
+more records with a predicted risk above the observed rate points to recording bias;
+fewer records with a predicted risk below it points to missing information. Age band
+and subject type are left out: agencies' remits differ by age by design.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+
+from data_contracts.vocab import AGENCIES
+from model.fairness_groups import VALUES
+from model.fairness_metrics import percentile_interval
+from model.governance import GovernanceSettings
+from pipelines.manifest import build_manifest
+
+RECORDING: Final = "recording"
+RECORDING_ATTRIBUTES: Final[tuple[str, ...]] = (
+    "sex", "ethnicity_group", "disability", "deprivation_group")
+# The audit frame's column of an agency's records per referral.
+RECORDS_PREFIX: Final = "records_"
+MIN_RECORDS: Final = 10
+MEASURE: Final = ("records per referral from the agency about the referred person, known on "
+                  "the referral date (school attendance returns aside)")
+
+
+def agency_records(features: pd.DataFrame) -> pd.DataFrame:
+    """``referral_id`` and, per agency, the records about the referred person that the
+    referral's features counted (the sum of the agency's all-time counts about the subject).
+
+    The subject's own records, not the household's: the characteristics compared are the
+    subject's, and a household's other members differ in sex, age and disability.
+    """
+    counts = [s for s in build_manifest()
+              if s.kind == "count" and s.window == "ever" and s.relation == "subject"]
+    columns = {f"{RECORDS_PREFIX}{agency}": features[
+        [s.name for s in counts if s.agency == agency]].sum(axis=1).to_numpy(np.float64)
+        for agency in AGENCIES}
+    return pd.DataFrame({"referral_id": features["referral_id"].to_numpy(), **columns})
+
+
+def _number(value: float) -> float | None:
+    return None if not np.isfinite(value) else round(float(value), 6)
+
+
+def _pair(values: np.ndarray) -> list[float] | None:
+    low, high = (_number(float(v)) for v in values)
+    return None if low is None or high is None else [low, high]
+
+
+def recording_section(attributes: pd.DataFrame, records: pd.DataFrame, counts: np.ndarray,
+                      governance: GovernanceSettings) -> dict[str, Any]:
+    """The `recording` part of `fairness.json`.
+
+    Args:
+        attributes: The audit's attributes per referral (`attribute_frame`).
+        records: Per referral (same rows), a ``records_<agency>`` column per agency.
+        counts: The audit's bootstrap resamples (resamples x referrals).
+        governance: The tolerance, minimum group size and interval level.
+    """
+    settings = governance.fairness
+    quantiles = [(1 - settings.interval_level) / 2, (1 + settings.interval_level) / 2]
+    agencies = [a for a in AGENCIES if f"{RECORDS_PREFIX}{a}" in records
+                and records[f"{RECORDS_PREFIX}{a}"].to_numpy().sum() > 0]
+    rows: list[dict[str, Any]] = []
+    for attribute in RECORDING_ATTRIBUTES:
+        values = attributes[attribute].astype(str).to_numpy()
+        groups = [v for v in VALUES[attribute] if (values == v).any()]
+        design = np.stack([values == g for g in groups], axis=1).astype(np.float32)
+        n = design.sum(axis=0).astype(np.float64)
+        reference = int(np.argmax(n))
+        resampled_n = (counts @ design).astype(np.float64)
+        for agency in agencies:
+            x = records[f"{RECORDS_PREFIX}{agency}"].to_numpy(np.float64)
+            totals = x @ design
+            means = totals / n
+            held = ((x > 0).astype(np.float64) @ design) / n
+            with np.errstate(divide="ignore", invalid="ignore"):
+                resampled = (counts @ (design * x[:, None].astype(np.float32))) / resampled_n
+                ratio_samples = resampled / resampled[:, [reference]]
+            ratio_samples[~np.isfinite(ratio_samples)] = np.nan
+            for i, group in enumerate(groups):
+                ratio = means[i] / means[reference] if means[reference] > 0 else np.nan
+                interval = _pair(percentile_interval(ratio_samples[:, [i]], quantiles)[:, 0])
+                judged = (n[i] >= settings.min_group_size and i != reference
+                          and min(totals[i], totals[reference]) >= MIN_RECORDS)
+                differs = bool(judged and interval is not None and (
+                    interval[1] < settings.disparity_lower
+                    or interval[0] > settings.disparity_upper))
+                rows.append({
+                    "attribute": attribute, "group": group, "agency": agency, "n": int(n[i]),
+                    "records": int(totals[i]),
+                    "records_per_referral": _number(means[i]),
+                    "records_per_referral_ci": _pair(
+                        percentile_interval(resampled[:, [i]], quantiles)[:, 0]),
+                    "share_with_records": _number(held[i]),
+                    "ratio": _number(ratio), "ratio_ci": interval,
+                    "is_reference": i == reference,
+                    "too_small": bool(n[i] < settings.min_group_size),
+                    "differs": differs})
+    return {"measure": MEASURE, "attributes": list(RECORDING_ATTRIBUTES), "agencies": agencies,
+            "differing": sum(r["differs"] for r in rows), "rows": rows}
+
+
+def publish_recording(section: dict[str, Any], threshold: int) -> dict[str, Any]:
+    """The section for publication: a group of fewer than `threshold` referrals keeps
+    only its name (its figures would disclose a small count)."""
+    hidden = ("n", "records", "records_per_referral", "records_per_referral_ci",
+              "share_with_records", "ratio", "ratio_ci")
+    rows = [row if row["n"] is None or row["n"] >= threshold
+            else {**row, **dict.fromkeys(hidden)} for row in section["rows"]]
+    return {**section, "rows": rows}
+

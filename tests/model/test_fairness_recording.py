@@ -1,0 +1,113 @@
+"""What the model saw about each group: records per referral by agency and group, the
+ratio to the largest group, when it differs, and what publication hides."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from model.fairness import audit_fairness, for_publication
+from model.fairness_recording import MIN_RECORDS, agency_records
+from model.fairness_report import audit_from_document, fairness_files
+from model.governance import load_governance
+from pipelines.manifest import build_manifest
+
+GOVERNANCE, _ = load_governance()
+
+
+def _frame(records: dict[str, list[float]], ethnicity: list[str], seed: int = 0) -> pd.DataFrame:
+    """Rated, labelled referrals with a ``records_<agency>`` column per agency given."""
+    n = len(ethnicity)
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({
+        "referral_id": [f"R{i}" for i in range(n)], "ethnicity_group": ethnicity,
+        "sex": "female", "disability": False, "age_years": 8, "imd_decile": 3,
+        "subject_type": "child", "label": rng.integers(0, 2, n),
+        "probability": rng.uniform(0, 1, n), "band": "low",
+        **{f"records_{agency}": values for agency, values in records.items()}})
+
+
+def _row(audit_extra: dict, agency: str, group: str, attribute: str = "ethnicity_group") -> dict:
+    [row] = [r for r in audit_extra["recording"]["rows"]
+             if r["attribute"] == attribute and r["agency"] == agency and r["group"] == group]
+    return row
+
+
+def _planted(black_health: float = 1.0, n_black: int = 400) -> pd.DataFrame:
+    """White subjects with 2 health and 1 police record each; Black subjects with
+    `black_health` times the health records and the same police records."""
+    rng = np.random.default_rng(1)
+    n_white = 1_000
+    health = np.concatenate([rng.poisson(2.0, n_white), rng.poisson(2.0 * black_health, n_black)])
+    police = rng.poisson(1.0, n_white + n_black)
+    records = {"health": list(health), "police": list(police), "probation": [0.0] * len(health)}
+    return _frame(records, ["white"] * n_white + ["black"] * n_black)
+
+
+def test_agency_records_count_each_record_about_the_subject_once() -> None:
+    names = [s.name for s in build_manifest()]
+    features = pd.DataFrame(0, index=range(2), columns=names).assign(referral_id=["A", "B"])
+    features.loc[0, "subject_health_self_harm_ever"] = 3
+    features.loc[0, "subject_health_self_harm_365d"] = 2  # the same records, a shorter window
+    features.loc[0, "subject_police_arrest_ever"] = 1
+    features.loc[1, "parents_carers_health_self_harm_ever"] = 5  # about a parent, not counted
+    records = agency_records(features)
+    assert records["referral_id"].tolist() == ["A", "B"]
+    assert records["records_health"].tolist() == [3, 0]
+    assert records["records_police"].tolist() == [1, 0]
+    assert records["records_housing"].tolist() == [0, 0]
+
+
+def test_a_group_with_half_the_records_differs_and_an_equal_agency_does_not() -> None:
+    audit = audit_fairness(_planted(black_health=0.5), GOVERNANCE, model_version="1")
+    health = _row(audit.extra, "health", "black")
+    assert health["differs"] and 0.4 < health["ratio"] < 0.6
+    assert health["ratio_ci"][0] <= health["ratio"] <= health["ratio_ci"][1] < 0.8
+    assert health["n"] == 400 and health["records"] == round(health["records_per_referral"] * 400)
+    police = _row(audit.extra, "police", "black")
+    assert not police["differs"] and 0.8 < police["ratio"] < 1.25
+    white = _row(audit.extra, "health", "white")
+    assert white["is_reference"] and white["ratio"] == 1.0 and not white["differs"]
+    # An agency that shared no record about anyone audited is left out, not compared.
+    assert audit.extra["recording"]["agencies"] == ["police", "health"]
+    assert audit.extra["recording"]["differing"] == 1
+
+
+def test_small_groups_and_sparse_records_are_shown_but_not_judged() -> None:
+    audit = audit_fairness(_planted(black_health=0.1, n_black=60), GOVERNANCE, model_version="1")
+    small = _row(audit.extra, "health", "black")
+    assert small["too_small"] and not small["differs"] and small["ratio"] < 0.5
+    rare = _frame({"probation": [1.0] * (MIN_RECORDS - 1) + [0.0] * 991 + [0.0] * 400},
+                  ["white"] * 1_000 + ["black"] * 400)
+    audit = audit_fairness(rare, GOVERNANCE, model_version="1")
+    none_held = _row(audit.extra, "probation", "black")
+    assert none_held["ratio"] == 0.0 and not none_held["differs"]
+
+
+def test_without_record_columns_the_audit_has_no_recording_part() -> None:
+    frame = _planted().drop(columns=["records_health", "records_police", "records_probation"])
+    assert "recording" not in audit_fairness(frame, GOVERNANCE, model_version="1").document()
+
+
+def test_the_json_round_trips_and_publication_hides_the_figures_of_small_groups() -> None:
+    frame = _planted(black_health=0.5)
+    frame.loc[frame.index[:5], "ethnicity_group"] = "other"  # 5 referrals: under 10
+    audit = audit_fairness(frame, GOVERNANCE, model_version="1")
+    document = json.loads(fairness_files(audit, None)["fairness.json"])
+    assert document["recording"]["rows"] == audit.extra["recording"]["rows"]
+    published = for_publication(audit_from_document(document)).document()
+    other = _row(published, "health", "other")
+    assert other["n"] is None and other["records_per_referral"] is None and other["ratio"] is None
+    assert _row(published, "health", "black")["ratio"] == _row(document, "health", "black")["ratio"]
+
+
+def test_the_report_names_each_difference_in_words() -> None:
+    from api.templating import render_report
+
+    audit = audit_fairness(_planted(black_health=0.5), GOVERNANCE, model_version="1")
+    html = fairness_files(audit, render_report)["fairness.html"]
+    assert "What the model saw about each group" in html
+    assert "Health: Black subjects had 0." in html and "the records per referral of White" in html
+    assert html.count(">differs</strong>") == 1
