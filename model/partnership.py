@@ -146,6 +146,9 @@ def partnership_tables(model: RiskModel, frames: Mapping[str, pd.DataFrame],
         shares.groupby("agency").agg(mean_abs_contribution=("abs_contribution", "mean")))
     overall = overall.join(_reach(features, np.full(len(features), "all"))
                            .set_index("agency")["reach"])
+    # An agency whose feed is absent shared nothing: its reach is nil by absence, which
+    # the report names rather than showing as a finding about the referrals.
+    overall["shared"] = [event_feed(agency) in frames for agency in overall.index]
     return {"by_quarter": by_quarter, "by_need": by_need, "overall": overall.reset_index()}
 
 
@@ -167,6 +170,9 @@ def partnership_report(tables: dict[str, pd.DataFrame], *, model_version: str,
         "generated_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
         "referrals": referrals,
         "overall": _records(tables["overall"]),
+        "not_shared": [str(a) for a, shared in
+                       zip(tables["overall"]["agency"], tables["overall"]["shared"], strict=True)
+                       if not shared],
         "by_quarter": _records(tables["by_quarter"]),
         "by_need": _records(by_need),
         "most_important_by_need": most,

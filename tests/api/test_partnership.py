@@ -31,6 +31,7 @@ def test_an_agency_that_shared_nothing_changes_no_band(trained_model: TrainedMod
     assert overall.loc["probation", "reach"] == 0.0
     # The agencies that did share change some bands.
     assert overall["band_changed_share"].max() > 0.0
+    assert not overall.loc["probation", "shared"] and overall.drop("probation")["shared"].all()
 
 
 def test_the_command_writes_both_reports_and_is_audited(
@@ -55,3 +56,23 @@ def test_the_command_writes_both_reports_and_is_audited(
         actions = session.scalars(select(AuditEntry.action)).all()
     store.dispose()
     assert actions == ["report_partnership"]
+
+
+def test_the_report_names_the_agencies_that_shared_nothing(
+        trained_model: TrainedModel, tmp_path: Path) -> None:
+    extract = tmp_path / "extract"
+    shutil.copytree(trained_model.extract, extract)
+    for feed in extract.glob("events_probation.*"):
+        feed.unlink()
+    database = tmp_path / "store.db"
+    init_db(f"sqlite:///{database}")
+    result = CliRunner().invoke(
+        app, ["report", "partnership", "--input", str(extract), "--output", str(tmp_path / "out"),
+              "--sample", "200"], env=_environment(trained_model, database))
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "out" / "partnership.json").read_text())
+    assert report["not_shared"] == ["probation"]
+    html = " ".join((tmp_path / "out" / "partnership.html").read_text().split())
+    assert "Probation shared nothing in this extract (no feed)" in html
+    assert html.count("Shared nothing in this extract") == 1  # its row in the overall table
+    assert ">Probation</caption>" not in html and ">Police</caption>" in html  # no quarters
