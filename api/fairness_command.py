@@ -55,10 +55,14 @@ def audit_fairness(
     for name, text in fairness_files(audit, render_report, publication=publication).items():
         (output / name).write_text(text, encoding="utf-8")
     counts = audit.flag_counts()
+    recording = audit.extra.get("recording")
+    differing = ("" if recording is None else
+                 f"; records per referral differ for {recording['differing']} group x agency "
+                 "pairs")
     console.print(
         f"model version {audit.model_version}: {audit.n_labelled:,} labelled referrals, "
         f"{len(audit.groups)} groups, {len(audit.flagged())} flagged "
-        f"({', '.join(f'{flag} {n}' for flag, n in counts.items() if n)}) -> "
+        f"({', '.join(f'{flag} {n}' for flag, n in counts.items() if n)}){differing} -> "
         f"{output / FAIRNESS_JSON}, {output / FAIRNESS_HTML}")
 
 

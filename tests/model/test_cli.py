@@ -75,6 +75,12 @@ def _check_fairness(registry: ModelRegistry, extract: Path, folder: Path) -> Non
     assert document["model_version"] == "1" and document["n_labelled"] > logged["n_labelled"]
     page = (out / "fairness.html").read_text(encoding="utf-8")
     assert "Ethnicity group by sex" in page and "<svg" in page
+    # Training and the command both say what the model saw about each group.
+    assert logged["recording"]["agencies"] and document["recording"]["rows"]
+    assert "What the model saw about each group" in page
+    differing = document["recording"]["differing"]
+    assert f"records per referral differ for {differing} group x agency" in " ".join(
+        audited.output.split())
     without = folder / "no_outcomes"
     without.mkdir()
     for feed in extract.iterdir():
