@@ -13,8 +13,9 @@ from data_contracts import PYSPARK_PANDAS_WARNING
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-# Settings every session gets unless the caller (or spark-defaults.conf) says otherwise:
-# Arrow moves frames between pandas and the JVM, dates are days in UTC.
+# Settings every session gets unless the caller says otherwise (`--conf`): Arrow moves
+# frames between pandas and the JVM, dates are days in UTC. Set in code, they take
+# precedence over spark-defaults.conf, which sets everything else.
 DEFAULT_SETTINGS: Final[dict[str, str]] = {
     "spark.sql.execution.arrow.pyspark.enabled": "true",
     "spark.sql.session.timeZone": "UTC",
@@ -61,7 +62,9 @@ def spark_session(
     builder = SparkSession.builder.appName(app_name)
     if master:
         builder = builder.master(master)
-    for key, value in {**DEFAULT_SETTINGS, **(settings or {})}.items():
+    # Spark's console progress bar redraws with carriage returns: noise in a log file.
+    quiet = {} if sys.stderr.isatty() else {"spark.ui.showConsoleProgress": "false"}
+    for key, value in {**DEFAULT_SETTINGS, **quiet, **(settings or {})}.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
