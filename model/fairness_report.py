@@ -154,7 +154,8 @@ def _cell(row: dict[str, Any]) -> dict[str, Any]:
     if row["records_per_referral"] is None:
         return {"value": "-", "ratio": "", "differs": False}
     ratio = "" if row["is_reference"] or row["ratio"] is None else f"x{row['ratio']:.2f}"
-    return {"value": f"{row['records_per_referral']:.2f}", "ratio": ratio,
+    value = row["records_per_referral"]
+    return {"value": f"{value:.2f}" if value >= 0.1 else f"{value:.3f}", "ratio": ratio,
             "differs": row["differs"]}
 
 
