@@ -41,14 +41,20 @@ def _data_uri(png: bytes | None) -> str | None:
     return None if png is None else "data:image/png;base64," + base64.b64encode(png).decode()
 
 
+def _fairness(card: ModelCard) -> dict[str, Any] | None:
+    return (report_context(audit_from_document(card.fairness_document))
+            if card.fairness_document else None)
+
+
 def card_context(card: ModelCard) -> dict[str, Any]:
     """What the card's HTML template is rendered with (the report's and the pages'):
-    with the fairness report's interval charts, drawn as the report draws them."""
-    fairness = (report_context(audit_from_document(card.fairness_document))
-                if card.fairness_document else None)
+    with the fairness report's interval charts, drawn as the report draws them, and its
+    sentences on what the model saw about each group."""
+    fairness = _fairness(card)
     return {"card": card, "title": f"Model card: {card.name} version {card.version}",
             "calibration_src": _data_uri(card.calibration_png),
             "fairness_sections": fairness["sections"] if fairness else [],
+            "recording": fairness["recording"] if fairness else None,
             "tolerance": fairness["tolerance"] if fairness else None}
 
 
@@ -61,8 +67,10 @@ def card_html(card: ModelCard, *, standalone: bool = True) -> str:
 def card_markdown(card: ModelCard) -> str:
     """The card as Markdown; its calibration plot is the file written beside it."""
     template = template_environment().get_template(f"reports/{CARD_MARKDOWN}")
+    fairness = _fairness(card)
     return template.render(card=card, calibration_src=CALIBRATION_FILE
-                           if card.calibration_png is not None else None)
+                           if card.calibration_png is not None else None,
+                           recording=fairness["recording"] if fairness else None)
 
 
 def write_card(card: ModelCard, output: Path) -> list[Path]:

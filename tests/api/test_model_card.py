@@ -153,3 +153,32 @@ def test_the_card_draws_the_fairness_reports_interval_charts(trained_model: Trai
     assert any(label.startswith("Ethnicity group: share selected") for label in charts)
     assert any("mean predicted minus observed" in label for label in charts)
     assert "fairness_document" not in card.as_dict()  # JSON card: the report stays apart
+
+
+def test_the_card_says_what_the_model_saw_about_each_group(
+    tmp_path: Path, trained_model: TrainedModel
+) -> None:
+    # The trained model's own card: training's audit carries the recording part.
+    card = card_for(trained_model.registry, trained_model.version)
+    assert card.fairness_document is not None and "recording" in card.fairness_document
+    assert "What the model saw about each group" in card_markdown(card)
+    # A logged report with one difference: both forms name it in a sentence.
+    model = trained_model.loaded
+    registry, version = register_copy(tmp_path / "mlflow", model.model, model.golden, alias=None)
+    report = fairness_report([fairness_group({"ethnicity_group": "white"}, n=2000,
+                                             reference=True)])
+    row = {"attribute": "ethnicity_group", "agency": "police", "n": 400, "records": 900,
+           "records_per_referral": 2.25, "records_per_referral_ci": [2.0, 2.5],
+           "share_with_records": 0.6, "too_small": False}
+    report["recording"] = {
+        "measure": "records per referral", "attributes": ["ethnicity_group"],
+        "agencies": ["police"], "differing": 1, "rows": [
+            {**row, "group": "white", "n": 2000, "records": 2000, "records_per_referral": 1.0,
+             "ratio": 1.0, "ratio_ci": [1.0, 1.0], "is_reference": True, "differs": False},
+            {**row, "group": "black", "ratio": 2.25, "ratio_ci": [1.9, 2.6],
+             "is_reference": False, "differs": True}]}
+    _log_fairness(registry, version, report, tmp_path)
+    card = card_for(registry, version)
+    sentence = ("Police: Black subjects had 2.25 times the records per referral of White "
+                "subjects (95% interval 1.90 to 2.60).")
+    assert sentence in card_markdown(card) and sentence in _text(card_html(card))
