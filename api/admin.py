@@ -85,15 +85,16 @@ def add_user(
     if role not in ROLES:
         raise typer.BadParameter(f"unknown role {role!r}: expected one of {', '.join(ROLES)}")
     settings, store = open_store()
-    with store.session() as session:
-        if repository.user_by_name(session, name) is not None:
-            console().print(f"[red]user {name!r} already exists[/red]")
-            raise typer.Exit(1)
-        issued = issue_key(
-            session, KeyHasher(settings.api_key_pepper.get_secret_value()), name=name, role=role
-        )
-        commit_with_audit(session, [operator_event("user_add", name=name, role=role)])
-    store.dispose()
+    try:
+        with store.session() as session:
+            if repository.user_by_name(session, name) is not None:
+                console().print(f"[red]user {name!r} already exists[/red]")
+                raise typer.Exit(1)
+            issued = issue_key(session, KeyHasher(settings.api_key_pepper.get_secret_value()),
+                               name=name, role=role)
+            commit_with_audit(session, [operator_event("user_add", name=name, role=role)])
+    finally:
+        store.dispose()
     console().print(f"Created {name} ({role}). API key, shown only this once:")
     typer.echo(issued.key)
 
@@ -127,12 +128,14 @@ def revoke_user(name: Annotated[str, typer.Argument(help="The user whose key to 
     from api.store import repository
 
     _, store = open_store()
-    with store.session() as session:
-        if repository.revoke_user(session, name) is None:
-            console().print(f"[red]no user {name!r}[/red]")
-            raise typer.Exit(1)
-        commit_with_audit(session, [operator_event("user_revoke", name=name)])
-    store.dispose()
+    try:
+        with store.session() as session:
+            if repository.revoke_user(session, name) is None:
+                console().print(f"[red]no user {name!r}[/red]")
+                raise typer.Exit(1)
+            commit_with_audit(session, [operator_event("user_revoke", name=name)])
+    finally:
+        store.dispose()
     console().print(f"Revoked {name}.")
 
 

@@ -22,6 +22,8 @@ from model.fairness_metrics import (
     bootstrap_metrics,
     percentile_interval,
     point_estimates,
+    reported,
+    reported_pair,
     resample_counts,
 )
 from model.fairness_recording import (
@@ -124,15 +126,6 @@ class FairnessAudit:
         }
 
 
-def _number(value: float) -> float | None:
-    return None if value is None or not np.isfinite(value) else round(float(value), 6)
-
-
-def _pair(values: np.ndarray) -> tuple[float, float] | None:
-    low, high = (_number(v) for v in values)
-    return None if low is None or high is None else (low, high)
-
-
 def _flags(interval: tuple[float, float] | None, ratios: dict[str, float | None], n: int,
            governance: GovernanceSettings) -> tuple[str, ...]:
     """The flags of a group from its calibration-gap interval and disparity ratios."""
@@ -160,11 +153,11 @@ def _ratios(resampled: dict[str, np.ndarray], table: pd.DataFrame, group: int, r
         if not np.isfinite(base) or base <= 0:
             ratios[metric] = intervals[metric] = None
             continue
-        ratios[metric] = _number(float(table.iloc[group][metric]) / base)
+        ratios[metric] = reported(float(table.iloc[group][metric]) / base)
         with np.errstate(divide="ignore", invalid="ignore"):
             paired = resampled[metric][:, [group]] / resampled[metric][:, [reference]]
         paired[~np.isfinite(paired)] = np.nan
-        intervals[metric] = _pair(percentile_interval(paired, quantiles)[:, 0])
+        intervals[metric] = reported_pair(percentile_interval(paired, quantiles)[:, 0])
     return ratios, intervals
 
 
@@ -185,8 +178,8 @@ def _attribute_set_results(data: pd.DataFrame, attributes: tuple[str, ...],
     results = []
     for i, key in enumerate(keys):
         row = table.iloc[i]
-        metrics = {m: _number(row[m]) for m in METRICS}
-        intervals = {m: _pair(percentile_interval(resampled[m][:, [i]], quantiles)[:, 0])
+        metrics = {m: reported(row[m]) for m in METRICS}
+        intervals = {m: reported_pair(percentile_interval(resampled[m][:, [i]], quantiles)[:, 0])
                      for m in METRICS}
         ratios, ratio_intervals = _ratios(resampled, table, i, reference, quantiles)
         n = int(row["n"])

@@ -144,3 +144,14 @@ def percentile_interval(samples: np.ndarray, quantiles: Sequence[float]) -> np.n
     if has.any():
         out[:, has] = np.nanquantile(samples[:, has], quantiles, axis=0)
     return out
+
+
+def reported(value: float | None) -> float | None:
+    """A figure as the audit's JSON reports it: rounded to 6 places, None when undefined."""
+    return None if value is None or not np.isfinite(value) else round(float(value), 6)
+
+
+def reported_pair(values: np.ndarray) -> tuple[float, float] | None:
+    """An interval's two ends as reported; None when either is undefined."""
+    low, high = (reported(v) for v in values)
+    return None if low is None or high is None else (low, high)

@@ -9,7 +9,8 @@ the referral date (school attendance returns aside), as a ratio to the
 largest group, with a bootstrap interval from the same resamples as the rest of the
 audit. A ratio whose whole interval lies outside the disparity tolerance is marked as
 differing, when the group is large enough to judge and both it and the largest group
-hold at least `MIN_RECORDS` records (a bootstrap of fewer says little).
+hold at least `suppression_threshold` records (a bootstrap of fewer says little, and
+publication would suppress it).
 
 A difference is not, on its own, unfairness: need differs between groups too (schools
 hold more records about disabled children). It is read beside the group's calibration:
@@ -27,7 +28,7 @@ import pandas as pd
 
 from data_contracts.vocab import AGENCIES
 from model.fairness_groups import VALUES
-from model.fairness_metrics import percentile_interval
+from model.fairness_metrics import percentile_interval, reported, reported_pair
 from model.governance import GovernanceSettings
 from pipelines.manifest import build_manifest
 
@@ -36,7 +37,10 @@ RECORDING_ATTRIBUTES: Final[tuple[str, ...]] = (
     "sex", "ethnicity_group", "disability", "deprivation_group")
 # The audit frame's column of an agency's records per referral.
 RECORDS_PREFIX: Final = "records_"
-MIN_RECORDS: Final = 10
+# What a row of the section discloses, withheld in publication when a count behind it
+# (referrals, records, referrals holding a record) is under the suppression threshold.
+DISCLOSING: Final = ("n", "records", "holders", "records_per_referral",
+                     "records_per_referral_ci", "share_with_records", "ratio", "ratio_ci")
 MEASURE: Final = ("records per referral from the agency about the referred person, known on "
                   "the referral date (school attendance returns aside)")
 
@@ -56,13 +60,9 @@ def agency_records(features: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"referral_id": features["referral_id"].to_numpy(), **columns})
 
 
-def _number(value: float) -> float | None:
-    return None if not np.isfinite(value) else round(float(value), 6)
-
-
-def _pair(values: np.ndarray) -> list[float] | None:
-    low, high = (_number(float(v)) for v in values)
-    return None if low is None or high is None else [low, high]
+def _interval(samples: np.ndarray, quantiles: list[float]) -> list[float] | None:
+    pair = reported_pair(percentile_interval(samples, quantiles)[:, 0])
+    return None if pair is None else list(pair)
 
 
 def recording_section(attributes: pd.DataFrame, records: pd.DataFrame, counts: np.ndarray,
@@ -91,40 +91,49 @@ def recording_section(attributes: pd.DataFrame, records: pd.DataFrame, counts: n
             x = records[f"{RECORDS_PREFIX}{agency}"].to_numpy(np.float64)
             totals = x @ design
             means = totals / n
-            held = ((x > 0).astype(np.float64) @ design) / n
+            holders = (x > 0).astype(np.float64) @ design
             with np.errstate(divide="ignore", invalid="ignore"):
                 resampled = (counts @ (design * x[:, None].astype(np.float32))) / resampled_n
                 ratio_samples = resampled / resampled[:, [reference]]
             ratio_samples[~np.isfinite(ratio_samples)] = np.nan
             for i, group in enumerate(groups):
                 ratio = means[i] / means[reference] if means[reference] > 0 else np.nan
-                interval = _pair(percentile_interval(ratio_samples[:, [i]], quantiles)[:, 0])
+                interval = _interval(ratio_samples[:, [i]], quantiles)
                 judged = (n[i] >= settings.min_group_size and i != reference
-                          and min(totals[i], totals[reference]) >= MIN_RECORDS)
+                          and min(totals[i], totals[reference]) >= settings.suppression_threshold)
                 differs = bool(judged and interval is not None and (
                     interval[1] < settings.disparity_lower
                     or interval[0] > settings.disparity_upper))
                 rows.append({
                     "attribute": attribute, "group": group, "agency": agency, "n": int(n[i]),
-                    "records": int(totals[i]),
-                    "records_per_referral": _number(means[i]),
-                    "records_per_referral_ci": _pair(
-                        percentile_interval(resampled[:, [i]], quantiles)[:, 0]),
-                    "share_with_records": _number(held[i]),
-                    "ratio": _number(ratio), "ratio_ci": interval,
+                    "records": int(totals[i]), "holders": int(holders[i]),
+                    "records_per_referral": reported(means[i]),
+                    "records_per_referral_ci": _interval(resampled[:, [i]], quantiles),
+                    "share_with_records": reported(holders[i] / n[i]),
+                    "ratio": reported(ratio), "ratio_ci": interval,
                     "is_reference": i == reference,
                     "too_small": bool(n[i] < settings.min_group_size),
-                    "differs": differs})
+                    "differs": differs, "suppressed": False})
     return {"measure": MEASURE, "attributes": list(RECORDING_ATTRIBUTES), "agencies": agencies,
             "differing": sum(r["differs"] for r in rows), "rows": rows}
 
 
 def publish_recording(section: dict[str, Any], threshold: int) -> dict[str, Any]:
-    """The section for publication: a group of fewer than `threshold` referrals keeps
-    only its name (its figures would disclose a small count)."""
-    hidden = ("n", "records", "records_per_referral", "records_per_referral_ci",
-              "share_with_records", "ratio", "ratio_ci")
-    rows = [row if row["n"] is None or row["n"] >= threshold
-            else {**row, **dict.fromkeys(hidden)} for row in section["rows"]]
-    return {**section, "rows": rows}
+    """The section for publication: a row resting on fewer than `threshold` referrals,
+    records or referrals holding a record keeps only its names and marks, and a group
+    compared with a largest group so withheld loses its ratio (it would give that
+    group's figure back)."""
+    def small(row: dict[str, Any]) -> bool:
+        return any(row.get(c) is not None and row[c] < threshold
+                   for c in ("n", "records", "holders"))
 
+    withheld_references = {(r["attribute"], r["agency"]) for r in section["rows"]
+                           if r["is_reference"] and small(r)}
+    rows = []
+    for row in section["rows"]:
+        if small(row):
+            row = {**row, **dict.fromkeys(DISCLOSING), "suppressed": True}
+        elif (row["attribute"], row["agency"]) in withheld_references:
+            row = {**row, "ratio": None, "ratio_ci": None}
+        rows.append(row)
+    return {**section, "rows": rows}

@@ -26,7 +26,7 @@ from model.fairness import (
 )
 from model.fairness_groups import ATTRIBUTE_LABELS, SOURCE_COLUMNS, value_label
 from model.fairness_metrics import METRICS
-from model.fairness_recording import RECORDING, agency_records
+from model.fairness_recording import RECORDING, RECORDS_PREFIX, agency_records
 from model.fairness_summary import finding_sentences, group_phrase, times_phrase
 
 FAIRNESS_TEMPLATE: Final = "reports/fairness.html"
@@ -58,6 +58,11 @@ def audit_frame(referrals: pd.DataFrame, labels: pd.DataFrame, ratings: pd.DataF
     if features is not None:
         frame = frame.merge(agency_records(features), on="referral_id", how="left",
                             validate="one_to_one")
+        records = [c for c in frame.columns if str(c).startswith(RECORDS_PREFIX)]
+        missing = frame[records].isna().any(axis=1)
+        if missing.any():
+            raise ValueError(f"{int(missing.sum())} rated referrals have no feature row, "
+                             f"e.g. {frame.loc[missing, 'referral_id'].iloc[0]!r}")
     return frame.assign(**{LABEL: frame[LABEL].astype(np.int64)})
 
 
@@ -121,11 +126,14 @@ def _chart(groups: list[GroupResult], metric: str, *, centre: float | None,
     return {"metric": metric, "points": points, "low": low, "high": high, "centre": centre}
 
 
-def recording_context(section: dict[str, Any]) -> dict[str, Any]:
+def recording_context(section: dict[str, Any], minimum: int) -> dict[str, Any]:
     """What the report shows of the section: a table per characteristic (a row per group,
-    a column per agency) and a sentence per difference, naming both groups."""
+    a column per agency), a sentence per difference (strongest first, naming both
+    groups), and the agencies the largest group holds fewer than `minimum` records from,
+    too few to compare with."""
     agencies = list(section["agencies"])
-    references = {r["attribute"]: r["group"] for r in section["rows"] if r["is_reference"]}
+    references = {(r["attribute"], r["agency"]): r for r in section["rows"]
+                  if r["is_reference"]}
     tables = []
     for attribute in section["attributes"]:
         cells = {(r["group"], r["agency"]): r for r in section["rows"]
@@ -134,20 +142,26 @@ def recording_context(section: dict[str, Any]) -> dict[str, Any]:
         tables.append({"id": f"recording-{attribute}".replace("_", "-"),
                        "title": ATTRIBUTE_LABELS[attribute],
                        "rows": [{"label": value_label(group),
-                                 "is_reference": group == references.get(attribute),
+                                 "is_reference": cells[(group, agencies[0])]["is_reference"],
                                  "cells": [_cell(cells[(group, a)]) for a in agencies]}
                                 for group in groups]})
-    sentences = [_recording_sentence(r, references[r["attribute"]])
-                 for r in section["rows"] if r["differs"]]
+    stated = sorted((r for r in section["rows"] if r["differs"] and r["ratio_ci"] is not None),
+                    key=lambda r: -abs(np.log(r["ratio"])))
+    few = [f"{AGENCY_LABELS[agency]} by {ATTRIBUTE_LABELS[attribute].lower()}"
+           for (attribute, agency), r in references.items()
+           if r["records"] is None or r["records"] < minimum]
     return {"agencies": [AGENCY_LABELS[a] for a in agencies], "tables": tables,
-            "sentences": sentences, "measure": section["measure"]}
+            "sentences": [_recording_sentence(r, references[(r["attribute"], r["agency"])])
+                          for r in stated],
+            "not_compared": few, "measure": section["measure"]}
 
 
-def _recording_sentence(row: dict[str, Any], reference: str) -> str:
+def _recording_sentence(row: dict[str, Any], reference: dict[str, Any]) -> str:
     attribute, (low, high) = row["attribute"], row["ratio_ci"]
     return (f"{AGENCY_LABELS[row['agency']]}: {group_phrase({attribute: row['group']})} had "
             f"{times_phrase(row['ratio'])} the records per referral of "
-            f"{group_phrase({attribute: reference})} (95% interval {low:.2f} to {high:.2f}).")
+            f"{group_phrase({attribute: reference['group']})} (95% interval {low:.2f} to "
+            f"{high:.2f}).")
 
 
 def _cell(row: dict[str, Any]) -> dict[str, Any]:
@@ -181,8 +195,9 @@ def report_context(audit: FairnessAudit) -> dict[str, Any]:
             "audit": published.document(), "sentences": finding_sentences(published),
             "sections": sections, "tolerance": published.tolerance,
             "flag_labels": FLAG_LABELS,
-            "recording": (recording_context(published.extra[RECORDING])
-                          if RECORDING in published.extra else None)}
+            "recording": (recording_context(
+                published.extra[RECORDING], int(published.tolerance["suppression_threshold"]))
+                if RECORDING in published.extra else None)}
 
 
 def fairness_files(audit: FairnessAudit, render: ReportRenderer | None, *,

@@ -77,6 +77,7 @@ def test_admin_commands_are_audited_and_verify_detects_tampering(cli) -> None:  
     ("subject-access", "--person-id", "P1", "--output", "{tmp}/sar.html"),
     ("monitor", "--input", "{tmp}", "--output", "{tmp}/monitor"),
     ("report", "partnership", "--input", "{tmp}", "--output", "{tmp}/partnership"),
+    ("model", "promote", "1"),
 ])
 def test_a_store_without_its_schema_is_named_in_one_line_with_the_command_that_creates_it(
     args: tuple[str, ...], tmp_path: Path, monkeypatch: pytest.MonkeyPatch

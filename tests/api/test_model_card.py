@@ -168,6 +168,7 @@ def test_the_card_says_what_the_model_saw_about_each_group(
     report = fairness_report([fairness_group({"ethnicity_group": "white"}, n=2000,
                                              reference=True)])
     row = {"attribute": "ethnicity_group", "agency": "police", "n": 400, "records": 900,
+           "holders": 240,
            "records_per_referral": 2.25, "records_per_referral_ci": [2.0, 2.5],
            "share_with_records": 0.6, "too_small": False}
     report["recording"] = {

@@ -7,14 +7,16 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from model.fairness import audit_fairness, for_publication
-from model.fairness_recording import MIN_RECORDS, agency_records
-from model.fairness_report import audit_from_document, fairness_files
+from model.fairness_recording import agency_records
+from model.fairness_report import audit_frame, audit_from_document, fairness_files, report_context
 from model.governance import load_governance
 from pipelines.manifest import build_manifest
 
 GOVERNANCE, _ = load_governance()
+THRESHOLD = GOVERNANCE.fairness.suppression_threshold
 
 
 def _frame(records: dict[str, list[float]], ethnicity: list[str], seed: int = 0) -> pd.DataFrame:
@@ -79,7 +81,7 @@ def test_small_groups_and_sparse_records_are_shown_but_not_judged() -> None:
     audit = audit_fairness(_planted(black_health=0.1, n_black=60), GOVERNANCE, model_version="1")
     small = _row(audit.extra, "health", "black")
     assert small["too_small"] and not small["differs"] and small["ratio"] < 0.5
-    rare = _frame({"probation": [1.0] * (MIN_RECORDS - 1) + [0.0] * 991 + [0.0] * 400},
+    rare = _frame({"probation": [1.0] * (THRESHOLD - 1) + [0.0] * 991 + [0.0] * 400},
                   ["white"] * 1_000 + ["black"] * 400)
     audit = audit_fairness(rare, GOVERNANCE, model_version="1")
     none_held = _row(audit.extra, "probation", "black")
@@ -111,3 +113,65 @@ def test_the_report_names_each_difference_in_words() -> None:
     assert "What the model saw about each group" in html
     assert "Health: Black subjects had 0." in html and "the records per referral of White" in html
     assert html.count(">differs</strong>") == 1
+
+
+def test_publication_withholds_figures_resting_on_few_records_or_holders() -> None:
+    # 400 Black subjects, 3 of whom hold 12 housing records: enough records to judge
+    # (12 >= 10) but only 3 people behind them, so publication withholds the row; the
+    # White reference holds 8 police records, so every police ratio goes too.
+    white, black = 1_000, 400
+    housing = [0.0] * white + [4.0] * 3 + [0.0] * (black - 3)
+    housing[:500] = [1.0] * 500
+    police = [1.0] * 8 + [0.0] * (white - 8) + [1.0] * 200 + [0.0] * (black - 200)
+    audit = audit_fairness(_frame({"housing": housing, "police": police},
+                                  ["white"] * white + ["black"] * black), GOVERNANCE,
+                           model_version="1")
+    full = _row(audit.extra, "housing", "black")
+    assert full["holders"] == 3 and full["records"] == 12 and full["ratio"] is not None
+    published = for_publication(audit).extra
+    hidden = _row(published, "housing", "black")
+    assert hidden["suppressed"] and all(hidden[k] is None for k in (
+        "n", "records", "holders", "records_per_referral", "share_with_records", "ratio",
+        "ratio_ci"))
+    assert _row(published, "housing", "white")["records"] == 500  # not small: kept
+    assert _row(published, "police", "white")["suppressed"]
+    police_black = _row(published, "police", "black")
+    assert police_black["records"] == 200 and police_black["ratio"] is None
+    context = report_context(audit)["recording"]
+    assert any(text.startswith("Police by ethnicity") for text in context["not_compared"])
+
+
+def test_a_difference_withheld_in_publication_leaves_no_sentence_and_no_error() -> None:
+    # Groups of 8 are judged when the board sets min_group_size under the suppression
+    # threshold; publication withholds them, and the report still renders.
+    governance = GOVERNANCE.model_copy(update={"fairness": GOVERNANCE.fairness.model_copy(
+        update={"min_group_size": 5})})
+    health = [1.0] * 1_000 + [5.0] * 8
+    audit = audit_fairness(_frame({"health": health}, ["white"] * 1_000 + ["black"] * 8),
+                           governance, model_version="1")
+    assert _row(audit.extra, "health", "black")["differs"]
+    context = report_context(audit)["recording"]
+    assert context["sentences"] == []
+
+
+def test_the_strongest_difference_is_stated_first() -> None:
+    rng = np.random.default_rng(3)
+    ethnicity = ["white"] * 1_000 + ["black"] * 400 + ["asian"] * 400
+    police = np.concatenate([rng.poisson(2.0, 1_000), rng.poisson(3.0, 400),
+                             rng.poisson(0.5, 400)])
+    audit = audit_fairness(_frame({"police": list(police)}, ethnicity), GOVERNANCE,
+                           model_version="1")
+    sentences = report_context(audit)["recording"]["sentences"]
+    assert [s.split(" subjects")[0] for s in sentences] == ["Police: Asian", "Police: Black"]
+
+
+def test_a_rated_referral_without_a_feature_row_is_refused() -> None:
+    names = [s.name for s in build_manifest()]
+    features = pd.DataFrame(0, index=range(1), columns=names).assign(referral_id=["A"])
+    ratings = pd.DataFrame({"referral_id": ["A", "B"], "probability": [0.1, 0.2],
+                            "band": ["low", "low"]})
+    labels = pd.DataFrame({"referral_id": ["A", "B"], "follow_up_complete": [True, True],
+                           "label": [0, 1]})
+    referrals = pd.DataFrame({"referral_id": ["A", "B"], "sex": ["female", "male"]})
+    with pytest.raises(ValueError, match="1 rated referrals have no feature row, e.g. 'B'"):
+        audit_frame(referrals, labels, ratings, features)
