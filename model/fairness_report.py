@@ -147,13 +147,18 @@ def recording_context(section: dict[str, Any], minimum: int) -> dict[str, Any]:
                                 for group in groups]})
     stated = sorted((r for r in section["rows"] if r["differs"] and r["ratio_ci"] is not None),
                     key=lambda r: -abs(np.log(r["ratio"])))
-    few = [f"{AGENCY_LABELS[agency]} by {ATTRIBUTE_LABELS[attribute].lower()}"
+    few = [f"{AGENCY_LABELS[agency]} by {_mid_sentence(ATTRIBUTE_LABELS[attribute])}"
            for (attribute, agency), r in references.items()
            if r["records"] is None or r["records"] < minimum]
     return {"agencies": [AGENCY_LABELS[a] for a in agencies], "tables": tables,
             "sentences": [_recording_sentence(r, references[(r["attribute"], r["agency"])])
                           for r in stated],
             "not_compared": few, "measure": section["measure"]}
+
+
+def _mid_sentence(label: str) -> str:
+    """A label inside a sentence: its first letter lower-cased, acronyms kept (IMD)."""
+    return label[:1].lower() + label[1:]
 
 
 def _recording_sentence(row: dict[str, Any], reference: dict[str, Any]) -> str:
