@@ -131,6 +131,21 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(code=1)
 
 
+def no_feed_note(input_dir: Path) -> str | None:
+    """What a command that rated or built features says of the agencies that shared no
+    feed in the extract (None when every agency did)."""
+    from data_contracts.reading import agencies_without_feed
+    from data_contracts.vocab import AGENCY_LABELS
+
+    names = [AGENCY_LABELS[a] for a in agencies_without_feed(input_dir)]
+    if not names:
+        return None
+    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    return (f"{listed} shared no feed in this extract: every referral was rated without "
+            f"{'its' if len(names) == 1 else 'their'} records (not seen, which is not the "
+            "same as nothing concerning).")
+
+
 def parse_date_option(text: str | None) -> dt.date | None:
     """An `--extract-date` option as a date, or a one-line error."""
     if text is None:

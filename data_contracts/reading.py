@@ -26,7 +26,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from data_contracts.errors import FeedRejected
-from data_contracts.vocab import FEED_FORMATS, FEEDS
+from data_contracts.vocab import AGENCIES, FEED_FORMATS, FEEDS, event_feed
 
 logger = logging.getLogger(__name__)
 
@@ -99,6 +99,17 @@ def find_feed_files(input_dir: Path) -> ExtractFiles:
         else:
             ignored.append(path.name)
     return ExtractFiles(feeds=feeds, ignored=ignored)
+
+
+def agencies_without_feed(input_dir: Path) -> list[str]:
+    """The agencies with no feed file in a local extract directory: they shared nothing
+    for this extract (the feed specification). Empty for a path that is not a local
+    directory (a remote path is read by Spark)."""
+    try:
+        found = find_feed_files(input_dir).feeds
+    except FeedRejected:
+        return []
+    return [agency for agency in AGENCIES if event_feed(agency) not in found]
 
 
 def _csv_header(path: Path) -> tuple[list[str], bool]:

@@ -22,6 +22,7 @@ from data_contracts.cli import (
     ExtractDate,
     QuickHelpGroup,
     fail,
+    no_feed_note,
     parse_date_option,
     prepare_command_process,
 )
@@ -29,6 +30,8 @@ from pipelines.cli import ConfOption, Engine, EngineOption, MasterOption
 
 if TYPE_CHECKING:
     from rich.progress import Progress
+
+    from model.registry import VersionInfo
 
 console = Console()
 model_app = typer.Typer(help="Registered model versions: list, check (promote and rollback "
@@ -165,9 +168,19 @@ def score(
                 progress=lambda stage: progress.update(task, description=stage))
         except (FeedRejected, RegistryError, OutputFormatError) as exc:
             fail(str(exc))
-    console.print(f"{len(table):,} referrals scored with {info.name} version {info.version} "
+    _say_scored(len(table), info, input, output, explained=explanations)
+
+
+def _say_scored(rows: int, info: VersionInfo, input: Path, output: Path, *,
+                explained: bool) -> None:
+    """The scoring commands' closing lines: how many, with what, where; the agencies that
+    shared no feed; what the contributions are on."""
+    console.print(f"{rows:,} referrals scored with {info.name} version {info.version} "
                   f"-> {output}")
-    if explanations:
+    note = no_feed_note(input)
+    if note:
+        console.print(note)
+    if explained:
         from model.sentences import CONTRIBUTIONS_NOTE
 
         console.print(CONTRIBUTIONS_NOTE)
@@ -193,8 +206,7 @@ def _score_on_spark(input: Path, output: Path, *, reference: str, registry_confi
             settings=parse_settings(conf))
     except (FeedRejected, RegistryError, ValueError) as exc:
         fail(str(exc))
-    console.print(f"{rows:,} referrals scored with {info.name} version {info.version} "
-                  f"-> {output}")
+    _say_scored(rows, info, input, output, explained=explain)
 
 
 @model_app.command("list")

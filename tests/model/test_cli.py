@@ -54,9 +54,25 @@ def test_train_then_score_then_list_then_check(small_extract: Path, mlflow_env: 
         assert np.allclose(table["base_value"] + agency_sums, table["raw_score"], atol=1e-6)
         factors = json.loads(table["top_factors"].iloc[0])
         assert factors and {"feature", "sentence", "agency", "contribution"} <= set(factors[0])
+        assert "shared no feed" not in scored.output
+    _check_no_feed_named(small_extract, mlflow_env)
     checked = runner.invoke(app, ["model", "check", "1"])
     assert checked.exit_code == 0 and "golden cases reproduced" in checked.output
     _check_fairness(registry, small_extract, mlflow_env)
+
+
+def _check_no_feed_named(extract: Path, folder: Path) -> None:
+    """Scoring an extract without two agencies' feeds names them once, at the end."""
+    partial = folder / "no_health_or_probation"
+    partial.mkdir()
+    for feed in extract.iterdir():
+        if not feed.name.startswith(("events_health", "events_probation")):
+            (partial / feed.name).symlink_to(feed)
+    scored = runner.invoke(app, ["score", "--input", str(partial), "--output",
+                                 str(folder / "partial.parquet"), "--model", "1"])
+    assert scored.exit_code == 0, scored.output
+    assert ("Health and Probation shared no feed in this extract: every referral was rated "
+            "without their records") in " ".join(scored.output.split())
 
 
 def _check_fairness(registry: ModelRegistry, extract: Path, folder: Path) -> None:
