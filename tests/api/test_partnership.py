@@ -34,16 +34,26 @@ def test_an_agency_that_shared_nothing_changes_no_band(trained_model: TrainedMod
     assert not overall.loc["probation", "shared"] and overall.drop("probation")["shared"].all()
 
 
-def test_the_command_writes_both_reports_and_is_audited(
-        trained_model: TrainedModel, tmp_path: Path) -> None:
+def _report(trained_model: TrainedModel, tmp_path: Path, *, without: str = "") -> Path:
+    """Run `safeguard report partnership` on a copy of the extract (less one agency's
+    feed when `without` names it); the store it audits into is `tmp_path/store.db`."""
     extract = tmp_path / "extract"
     shutil.copytree(trained_model.extract, extract)
+    for feed in extract.glob(f"events_{without}.*") if without else ():
+        feed.unlink()
     database = tmp_path / "store.db"
     init_db(f"sqlite:///{database}")
     result = CliRunner().invoke(
         app, ["report", "partnership", "--input", str(extract), "--output", str(tmp_path / "out"),
               "--sample", "200"], env=_environment(trained_model, database))
     assert result.exit_code == 0, result.output
+    return tmp_path / "out"
+
+
+def test_the_command_writes_both_reports_and_is_audited(
+        trained_model: TrainedModel, tmp_path: Path) -> None:
+    _report(trained_model, tmp_path)
+    database = tmp_path / "store.db"
     report = json.loads((tmp_path / "out" / "partnership.json").read_text())
     agencies = {row["agency"] for row in report["overall"]}
     assert agencies == {"police", "health", "education", "social_care", "housing", "probation"}
@@ -60,19 +70,10 @@ def test_the_command_writes_both_reports_and_is_audited(
 
 def test_the_report_names_the_agencies_that_shared_nothing(
         trained_model: TrainedModel, tmp_path: Path) -> None:
-    extract = tmp_path / "extract"
-    shutil.copytree(trained_model.extract, extract)
-    for feed in extract.glob("events_probation.*"):
-        feed.unlink()
-    database = tmp_path / "store.db"
-    init_db(f"sqlite:///{database}")
-    result = CliRunner().invoke(
-        app, ["report", "partnership", "--input", str(extract), "--output", str(tmp_path / "out"),
-              "--sample", "200"], env=_environment(trained_model, database))
-    assert result.exit_code == 0, result.output
-    report = json.loads((tmp_path / "out" / "partnership.json").read_text())
+    out = _report(trained_model, tmp_path, without="probation")
+    report = json.loads((out / "partnership.json").read_text())
     assert report["not_shared"] == ["probation"]
-    html = " ".join((tmp_path / "out" / "partnership.html").read_text().split())
+    html = " ".join((out / "partnership.html").read_text().split())
     assert "Probation shared nothing in this extract (no feed)" in html
     assert html.count("Shared nothing in this extract") == 1  # its row in the overall table
     assert ">Probation</caption>" not in html and ">Police</caption>" in html  # no quarters
