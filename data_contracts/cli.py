@@ -132,8 +132,8 @@ def fail(message: str) -> NoReturn:
 
 
 def no_feed_note(input_dir: Path) -> str | None:
-    """What a command that rated or built features says of the agencies that shared no
-    feed in the extract (None when every agency did)."""
+    """What a scoring command says of the agencies that shared no feed in the extract
+    (None when every agency did)."""
     from data_contracts.reading import agencies_without_feed
     from data_contracts.vocab import AGENCY_LABELS
 
