@@ -54,12 +54,12 @@ _NAME_TOKENS: Final = frozenset(
     {
         "name", "names", "forename", "forenames", "surname", "surnames", "dob",
         "address", "addr", "postcode", "postcodes", "zip", "zipcode", "phone",
-        "telephone", "tel", "mobile", "email", "mail", "nhs", "nino",
+        "telephone", "tel", "mobile", "email", "mail", "nhs", "nino", "birthday", "bday",
     }
 )  # fmt: skip
 _NAME_FRAGMENTS: Final = (
     "firstname", "lastname", "fullname", "givenname", "familyname", "middlename",
-    "maidenname", "forename", "surname", "dateofbirth", "birthdate", "address",
+    "maidenname", "forename", "surname", "dateofbirth", "birthdate", "birthday", "address",
     "postcode", "zipcode", "nhsnumber", "nhsno", "ninumber", "nationalinsurance",
     "telephone", "phonenumber", "phoneno", "mobilenumber", "mobileno", "email",
 )  # fmt: skip

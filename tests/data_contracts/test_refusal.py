@@ -47,7 +47,7 @@ def _valid_nhs_numbers(n: int, seed: int = 1) -> list[str]:
         "Date of Birth", "date-of-birth", "address_line_1", "Home Address", "postcode",
         "post_code", "Post Code", "zip", "NHS Number", "nhs_no", "NHSNo", "ni_number", "NI No",
         "national_insurance", "phone", "Telephone", "mobile_number", "email", "E-mail",
-        "EMAIL_ADDRESS",
+        "EMAIL_ADDRESS", "Birthday", "child_birthday", "bday",
     ],
 )  # fmt: skip
 def test_identifier_column_name_refuses_the_feed(column: str) -> None:
