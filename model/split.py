@@ -12,11 +12,15 @@ left out.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
+
+# Fewer referrals than this cannot make three periods with families kept apart.
+MIN_TO_SPLIT: Final = 10
 
 
 @dataclass(frozen=True)
@@ -76,7 +80,7 @@ def temporal_group_split(referrals: pd.DataFrame, members: pd.DataFrame | None =
         validation_fraction: share of referrals (by date order) in the validation period.
         test_fraction: share of referrals (by date order) in the test period.
     """
-    if len(referrals) < 10:
+    if len(referrals) < MIN_TO_SPLIT:
         raise ValueError(f"{len(referrals)} referrals are too few to split for training")
     dates = pd.to_datetime(referrals["referral_date"]).to_numpy()
     ordered = np.sort(dates)

@@ -21,6 +21,7 @@ from sklearn.metrics import brier_score_loss
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
+from data_contracts.vocab import LABEL_WINDOW_DAYS
 from model.evaluate import (
     calibration_plot,
     classification_metrics,
@@ -37,7 +38,7 @@ from model.risk_model import (
     classifier_input,
     ventile_edges,
 )
-from model.split import Split, temporal_group_split
+from model.split import MIN_TO_SPLIT, Split, temporal_group_split
 from pipelines.feature_spec import NO_RECORD_DAYS
 from pipelines.manifest import FEATURE_NAMES, SPECS_BY_NAME, model_feature_names
 
@@ -156,6 +157,12 @@ def train_model(features: pd.DataFrame, labels: pd.DataFrame, *,
                 governance_text: str, config: TrainingConfig) -> TrainingResult:
     """Fit, calibrate and evaluate on a feature table and its labels (see module doc)."""
     data, complete = _labelled(features, labels)
+    if len(data) < MIN_TO_SPLIT:
+        raise ValueError(
+            f"{len(data):,} of {len(features):,} referrals have a complete "
+            f"{LABEL_WINDOW_DAYS}-day follow-up at the extract date, too few to train on "
+            f"(at least {MIN_TO_SPLIT}); a later extract date, or an extract reaching further "
+            "back, gives more")
     split = temporal_group_split(data, members, validation_fraction=config.validation_fraction,
                                  test_fraction=config.test_fraction)
     candidates = model_feature_names(

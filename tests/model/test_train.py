@@ -144,7 +144,8 @@ def test_training_needs_referrals_with_complete_follow_up(prepared: PreparedExtr
     governance, text = load_governance()
     assert prepared.labels is not None
     none_complete = prepared.labels.assign(follow_up_complete=False)
-    with pytest.raises(ValueError, match="too few"):
+    with pytest.raises(ValueError, match=r"^0 of [0-9,]+ referrals have a complete 365-day "
+                       "follow-up at the extract date, too few to train on"):
         train_model(prepared.features, none_complete, members=None, governance=governance,
                     governance_text=text, config=TrainingConfig(max_iter=5))
     assert isinstance(prepared.features, pd.DataFrame)
