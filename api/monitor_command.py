@@ -60,7 +60,7 @@ def monitor(
     from api.audit import commit_with_audit, operator_event
     from data_contracts.errors import FeedRejected
     from model.data import prepare_extract
-    from model.monitor_run import NoMonitoringReference, monitor_extract
+    from model.monitor_run import NoMonitoringReference, NothingToMonitor, monitor_extract
     from model.registry import RegistryError
 
     settings, store, registry = open_for_report(
@@ -70,7 +70,7 @@ def monitor(
         prepared = prepare_extract(input_dir, extract_date=parse_date_option(extract_date))
         report = monitor_extract(loaded.model, version=loaded.info.version, prepared=prepared,
                                  decisions=_decisions(store), since=parse_date_option(since))
-    except (RegistryError, FeedRejected, NoMonitoringReference) as exc:
+    except (RegistryError, FeedRejected, NoMonitoringReference, NothingToMonitor) as exc:
         fail(str(exc))
     write_monitor_report(report, output)
     with store.session() as session:

@@ -32,6 +32,10 @@ class NoMonitoringReference(ValueError):
     """The model version was trained before monitoring references were stored with it."""
 
 
+class NothingToMonitor(ValueError):
+    """The monitored window holds no referral of the extract."""
+
+
 def _rate(model: RiskModel, features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Probability, score and band name of each feature row."""
     if features.empty:
@@ -95,6 +99,12 @@ def monitor_extract(model: RiskModel, *, version: str, prepared: PreparedExtract
     settings = settings or model.governance.monitoring
     start, end = _monitored_window(reference, prepared, since)
     current = population(model, prepared.features, start=start, end=end)
+    if len(current.features) == 0:
+        dates = pd.to_datetime(prepared.features["referral_date"]).dt.date
+        held = (f"its referrals run {min(dates)} to {max(dates)}" if len(dates)
+                else "it holds no referral")
+        raise NothingToMonitor(f"no referral of the extract is dated {start} to {end} "
+                               f"({held}): nothing to monitor")
     drift_section, checks = drift(reference, current, settings)
     coverage_section, coverage_checks = coverage_change(reference, current, settings)
     matured = _matured(model, prepared)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -26,14 +27,22 @@ OUTPUT_FORMATS: Final = (".csv", ".parquet")
 
 
 class OutputFormatError(ValueError):
-    """The output file's extension names no supported format."""
+    """The output file cannot be written: its extension names no supported format, or
+    its place is not a writable folder."""
 
 
 def check_output_path(path: Path) -> None:
-    """Refuse an output file whose extension is not .csv or .parquet, before any work."""
+    """Refuse, before any work, an output file whose extension is not .csv or .parquet,
+    that is a folder, or whose nearest existing folder cannot be written to."""
     if path.suffix.lower() not in OUTPUT_FORMATS:
         raise OutputFormatError(f"{path}: the output format follows the file extension; "
                                 f"use one of {', '.join(OUTPUT_FORMATS)}")
+    if path.is_dir():
+        raise OutputFormatError(f"{path}: is a folder; name the ratings file")
+    folder = next(p for p in (path.absolute().parent, *path.absolute().parents) if p.exists())
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputFormatError(f"{path}: cannot write there ({folder} is not a folder "
+                                "this user can write to)")
 
 
 def rate_table(model: RiskModel, features: pd.DataFrame, *, model_version: str,
@@ -90,11 +99,14 @@ def _escalation_names(escalations: list[list[EscalationRule]]) -> list[str]:
 def write_table(table: pd.DataFrame, path: Path) -> None:
     """Write CSV or Parquet by the file's extension."""
     check_output_path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix.lower() == ".csv":
-        write_csv(table, path)
-    else:
-        table.to_parquet(path, index=False)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.suffix.lower() == ".csv":
+            write_csv(table, path)
+        else:
+            table.to_parquet(path, index=False)
+    except OSError as exc:
+        raise OutputFormatError(f"{path}: cannot be written ({exc.strerror or exc})") from exc
 
 
 def score_extract(input_dir: Path, output: Path, *, registry: ModelRegistry, reference: str,

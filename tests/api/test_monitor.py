@@ -75,6 +75,19 @@ def test_an_unchanged_extract_passes_the_command(
     assert "no threshold crossed" in result.stdout
 
 
+def test_a_window_without_referrals_is_refused_not_reported_as_drift(
+        trained_model: TrainedModel, tmp_path: Path) -> None:
+    database = tmp_path / "store.db"
+    init_db(f"sqlite:///{database}")
+    result = CliRunner().invoke(
+        app, ["monitor", "--input", str(trained_model.extract), "--output", str(tmp_path / "o"),
+              "--since", "2099-01-01"], env=_environment(trained_model, database))
+    assert result.exit_code == 1
+    assert result.output.startswith("error: no referral of the extract is dated 2099-01-01 to ")
+    assert "nothing to monitor" in result.output and "threshold crossed" not in result.output
+    assert not (tmp_path / "o").exists()
+
+
 def _scored(api: ApiEnv, events: int) -> str:
     case = factories.case(events=events)
     assert api.client.post("/v1/score", json=case, headers=api.headers("triage")).status_code == 200

@@ -6,8 +6,9 @@ import csv
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
-from model.score import write_table
+from model.score import OutputFormatError, check_output_path, write_table
 
 
 def test_a_ratings_csv_writes_a_formula_like_referral_id_as_text(tmp_path: Path) -> None:
@@ -16,3 +17,27 @@ def test_a_ratings_csv_writes_a_formula_like_referral_id_as_text(tmp_path: Path)
     with (tmp_path / "ratings.csv").open(encoding="utf-8", newline="") as handle:
         rows = list(csv.reader(handle))
     assert rows == [["referral_id", "probability"], ["'-2+3", "0.25"], ["R1", "0.5"]]
+
+
+@pytest.mark.parametrize("name, message", [
+    ("ratings.txt", "the output format follows the file extension"),
+    ("folder.parquet", "is a folder; name the ratings file"),
+    ("a_file/ratings.parquet", "a_file is not a folder this user can write to"),
+])
+def test_an_output_that_cannot_be_written_is_refused_before_any_work(
+        tmp_path: Path, name: str, message: str) -> None:
+    (tmp_path / "folder.parquet").mkdir()
+    (tmp_path / "a_file").write_text("x")
+    with pytest.raises(OutputFormatError, match=message):
+        check_output_path(tmp_path / name)
+    check_output_path(tmp_path / "new" / "deeper" / "ratings.parquet")  # made when written
+
+
+def test_a_failed_write_is_one_error_naming_the_file(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    def full(*_args: object, **_kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", full)
+    with pytest.raises(OutputFormatError, match=r"ratings.parquet: cannot be written \(No space"):
+        write_table(pd.DataFrame({"referral_id": ["R1"]}), tmp_path / "ratings.parquet")
