@@ -9,6 +9,7 @@ what it uses when it runs, so `safeguard --help` answers at once.
 from __future__ import annotations
 
 import logging
+import sys
 
 import typer
 
@@ -75,6 +76,13 @@ app.command("subject-access")(subject_access_command.subject_access)
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point. A file or folder a command cannot read or write (an
+    output under a file, a full disk, a path it may not write to) ends in one line naming
+    it and exit code 1, whichever command met it, never a traceback."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    app()
+    try:
+        app()
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        sys.stderr.write(f"error: {where}{' '.join(str(exc.strerror or exc).split())}\n")
+        sys.exit(1)

@@ -93,3 +93,19 @@ def test_a_store_without_its_schema_is_named_in_one_line_with_the_command_that_c
     assert len(lines) == 1 and lines[0].startswith("error: store unreachable or not migrated")
     assert "`safeguard db upgrade`" in lines[0]
     assert not (tmp_path / "sar.html").exists() and not (tmp_path / "monitor").exists()
+
+
+def test_a_path_a_command_cannot_write_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    done = subprocess.run(
+        [sys.executable, "-c", "from api.cli import main; main()", "synth", "--out",
+         str(blocker / "extract"), "--referrals", "50", "--seed", "1"],
+        capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "a_file" in lines[0], lines
+    assert blocker.read_text() == "not a folder"
