@@ -133,7 +133,9 @@ def train(
 def score(
     ctx: typer.Context,
     input: Annotated[Path, typer.Option("--input", help="Extract directory (no outcomes needed).")],
-    output: Annotated[Path, typer.Option("--output", help="Ratings file: .csv or .parquet.")],
+    output: Annotated[str, typer.Option(
+        "--output", help="Ratings file: .csv or .parquet; with --engine spark, a .parquet path "
+                         "Spark writes (a local path, hdfs://, s3a://).")],
     model: Annotated[
         str | None,
         typer.Option("--model", help="Version number or alias; default the served alias."),
@@ -154,6 +156,7 @@ def score(
     from model.score import OutputFormatError, score_extract
 
     config = cli_config(ctx)
+    # A string, not a Path: a Path would fold a URI's `//` (hdfs://host/x -> hdfs:/host/x).
     if engine is Engine.spark:
         _score_on_spark(input, output, reference=model or config.alias, registry_config=config,
                         extract_date=parse_date_option(extract_date), explain=explanations,
@@ -163,7 +166,8 @@ def score(
         task = progress.add_task("starting", total=None)
         try:
             table, info = score_extract(
-                input, output, registry=registry_from(config), reference=model or config.alias,
+                input, Path(output), registry=registry_from(config),
+                reference=model or config.alias,
                 extract_date=parse_date_option(extract_date), explain=explanations,
                 progress=lambda stage: progress.update(task, description=stage))
         except (FeedRejected, RegistryError, OutputFormatError) as exc:
@@ -171,7 +175,7 @@ def score(
     _say_scored(len(table), info, input, output, explained=explanations)
 
 
-def _say_scored(rows: int, info: VersionInfo, input: Path, output: Path, *,
+def _say_scored(rows: int, info: VersionInfo, input: Path, output: str, *,
                 explained: bool) -> None:
     """The scoring commands' closing lines: how many, with what, where; the agencies that
     shared no feed; what the contributions are on."""
@@ -186,10 +190,10 @@ def _say_scored(rows: int, info: VersionInfo, input: Path, output: Path, *,
         console.print(CONTRIBUTIONS_NOTE)
 
 
-def _score_on_spark(input: Path, output: Path, *, reference: str, registry_config: ModelCliConfig,
+def _score_on_spark(input: Path, output: str, *, reference: str, registry_config: ModelCliConfig,
                     extract_date: dt.date | None, explain: bool, master: str | None,
                     conf: list[str]) -> None:
-    if output.suffix != ".parquet":
+    if not output.endswith(".parquet"):
         fail(f"{output}: --engine spark writes Parquet; use a .parquet name")
     try:
         from model.spark_scoring import score_extract_spark
@@ -201,7 +205,7 @@ def _score_on_spark(input: Path, output: Path, *, reference: str, registry_confi
 
     try:
         rows, info = score_extract_spark(
-            input, str(output), registry=registry_from(registry_config), reference=reference,
+            input, output, registry=registry_from(registry_config), reference=reference,
             extract_date=extract_date, explain=explain, master=master,
             settings=parse_settings(conf))
     except (FeedRejected, RegistryError, ValueError) as exc:

@@ -95,14 +95,19 @@ def synth(
         raise typer.Exit(code=1)
 
 
-def manifest_path_for(output: Path) -> Path:
-    """Where the feature manifest is written beside a feature table."""
-    return output.with_name(output.stem + ".manifest.json")
+def manifest_path_for(output: str) -> str:
+    """Where the feature manifest is written beside a feature table (a path or URI)."""
+    return output.removesuffix(".parquet") + ".manifest.json"
+
+
+OutputTable = Annotated[str, typer.Option(
+    "--output", help="Feature table to write (.parquet); with --engine spark, any path Spark "
+                     "writes (a local path, hdfs://, s3a://).")]
 
 
 def features(
     input: Annotated[Path, typer.Option("--input", help="Extract directory (feeds).")],
-    output: Annotated[Path, typer.Option("--output", help="Feature table to write (.parquet).")],
+    output: OutputTable,
     extract_date: ExtractDate = None,
     engine: EngineOption = Engine.single,
     master: MasterOption = None,
@@ -110,20 +115,25 @@ def features(
 ) -> None:
     """Validate an extract and build its point-in-time feature table and manifest."""
     prepare_command_process()
-    if output.suffix != ".parquet":
+    # A string, not a Path: a Path would fold a URI's `//` (hdfs://host/x -> hdfs:/host/x).
+    if not output.endswith(".parquet"):
         fail(f"{output}: the feature table is written as Parquet; use a .parquet file name")
     started = time.perf_counter()
     day = parse_date_option(extract_date)
+    manifest = manifest_path_for(output)
     if engine is Engine.spark:
-        rows = _spark_features(input, output, day, master=master, conf=conf or [])
+        rows = _spark_features(input, output, day, master=master, conf=conf or [],
+                               manifest=manifest)
     else:
-        rows = _single_features(input, output, day)
-    from pipelines.manifest import FEATURE_NAMES, write_manifest
+        rows = _single_features(input, Path(output), day)
+        from pipelines.manifest import write_manifest
 
-    write_manifest(manifest_path_for(output))
+        write_manifest(Path(manifest))
+    from pipelines.manifest import FEATURE_NAMES
+
     console.print(
         f"{rows:,} referrals x {len(FEATURE_NAMES):,} features -> {output} "
-        f"(manifest {manifest_path_for(output).name}) in {time.perf_counter() - started:.1f} s"
+        f"(manifest {manifest.rsplit('/', 1)[-1]}) in {time.perf_counter() - started:.1f} s"
     )
 
 
@@ -149,8 +159,8 @@ def _single_features(input: Path, output: Path, day: dt.date | None) -> int:
     return len(table)
 
 
-def _spark_features(input: Path, output: Path, day: dt.date | None, *, master: str | None,
-                    conf: list[str]) -> int:
+def _spark_features(input: Path, output: str, day: dt.date | None, *, master: str | None,
+                    conf: list[str], manifest: str) -> int:
     try:
         from pipelines.spark.session import parse_settings
     except ImportError:
@@ -163,8 +173,8 @@ def _spark_features(input: Path, output: Path, day: dt.date | None, *, master: s
     except ValueError as exc:
         fail(f"--conf: {exc}")
     try:
-        return write_spark_features(input, str(output), master=master, settings=settings,
-                                    extract_date=day)
+        return write_spark_features(input, output, master=master, settings=settings,
+                                    extract_date=day, manifest=manifest)
     except FeedRejected as exc:
         fail(str(exc))
 

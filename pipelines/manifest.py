@@ -258,7 +258,12 @@ def manifest_records() -> list[dict[str, object]]:
     ]
 
 
+def manifest_json() -> str:
+    """The manifest as the JSON text written beside a feature table."""
+    payload = {"manifest_version": MANIFEST_VERSION, "features": manifest_records()}
+    return json.dumps(payload, indent=2)
+
+
 def write_manifest(path: Path) -> None:
     """Write the manifest as JSON."""
-    payload = {"manifest_version": MANIFEST_VERSION, "features": manifest_records()}
-    path.write_text(json.dumps(payload, indent=2), encoding="utf-8")
+    path.write_text(manifest_json(), encoding="utf-8")

@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame
+    from pyspark.sql import DataFrame, SparkSession
 
 BatchFunction = Callable[[Iterable[pd.DataFrame]], Iterator[pd.DataFrame]]
 
@@ -64,6 +64,21 @@ class InOneChunk:
 def write_parquet(table: DataFrame, output: str) -> None:
     """Write ``table`` as Parquet (a folder of parts) to any path Spark writes."""
     table.write.mode("overwrite").parquet(output)
+
+
+def write_text(spark: SparkSession, path: str, text: str) -> None:
+    """Write a small UTF-8 file to any path Spark writes (local, HDFS, s3a://, ...), through
+    the Hadoop file system Spark itself uses for that path."""
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    target = jvm.org.apache.hadoop.fs.Path(path)
+    system = target.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    system.setWriteChecksum(False)  # no .crc file beside it on a local disk
+    stream = system.create(target, True)
+    try:
+        stream.write(text.encode("utf-8"))
+    finally:
+        stream.close()
 
 
 def worker_error(exc: BaseException, error_name: str) -> str | None:

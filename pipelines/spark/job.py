@@ -17,7 +17,8 @@ from pathlib import Path
 import pandas as pd
 
 from data_contracts import validate_extract
-from pipelines.spark.batches import write_parquet
+from pipelines.manifest import manifest_json
+from pipelines.spark.batches import write_parquet, write_text
 from pipelines.spark.features import spark_feature_table
 from pipelines.spark.session import spark_session
 
@@ -40,12 +41,14 @@ def write_spark_features(
     master: str | None = None,
     settings: Mapping[str, str] | None = None,
     extract_date: dt.date | None = None,
+    manifest: str | None = None,
 ) -> int:
     """Validate an extract, build its feature table on Spark and write it as Parquet.
 
     Args:
-        input_dir: The extract's folder.
+        input_dir: The extract's folder (read on the driver, where validation runs).
         output: Where Spark writes the table (any path Spark writes: local, HDFS, s3a://).
+        manifest: Where to write the feature manifest (any such path), if anywhere.
         master: Spark master URL; None leaves it to the usual Spark settings.
         settings: Extra ``spark.*`` settings.
         extract_date: The extract date for the date rules (default: from the data).
@@ -59,4 +62,6 @@ def write_spark_features(
     feeds = validated_feeds(input_dir, extract_date=extract_date)
     spark = spark_session(master, settings=settings)
     write_parquet(spark_feature_table(spark, feeds), output)
+    if manifest is not None:
+        write_text(spark, manifest, manifest_json())
     return len(feeds["referrals"])

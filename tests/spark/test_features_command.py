@@ -23,7 +23,7 @@ def extract_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _features(extract: Path, output: Path, *engine: str) -> Any:
+def _features(extract: Path, output: Path | str, *engine: str) -> Any:
     args = ["features", "--input", str(extract), "--output", str(output), *engine]
     return runner.invoke(app, args)
 
@@ -65,3 +65,44 @@ def test_score_on_spark_refuses_an_output_that_is_not_parquet(tmp_path: Path) ->
     assert result.exit_code == 1
     assert result.output.startswith("error: ") and "use a .parquet name" in result.output
     assert not output.exists()
+
+
+def test_a_uri_output_reaches_spark_unchanged(
+    extract_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A Path would fold `hdfs://namenode:8020/x` into `hdfs:/namenode:8020/x`, losing
+    # the host: both commands hand Spark the string as typed.
+    import model.spark_scoring
+    import pipelines.spark.job
+
+    seen: dict[str, object] = {}
+
+    def features_job(_input: Path, output: str, **kwargs: object) -> int:
+        seen.update(features=output, manifest=kwargs["manifest"])
+        return 0
+
+    def score_job(_input: Path, output: str, **_kwargs: object) -> tuple[int, object]:
+        seen["ratings"] = output
+        raise ValueError("stopped here")
+
+    monkeypatch.setattr(pipelines.spark.job, "write_spark_features", features_job)
+    monkeypatch.setattr(model.spark_scoring, "score_extract_spark", score_job)
+    uri = "hdfs://namenode:8020/hub/features.parquet"
+    assert _features(extract_dir, uri, "--engine", "spark").exit_code == 0
+    runner.invoke(app, ["score", "--input", str(extract_dir), "--output",
+                        "s3a://bucket/ratings.parquet", "--engine", "spark"])
+    assert seen == {"features": uri, "manifest": "hdfs://namenode:8020/hub/features.manifest.json",
+                    "ratings": "s3a://bucket/ratings.parquet"}
+
+
+def test_the_manifest_is_written_through_sparks_own_file_system(
+    spark: Any, extract_dir: Path, tmp_path: Path
+) -> None:
+    uri = f"file://{tmp_path}/uri/features.parquet"
+    result = _features(extract_dir, uri, "--engine", "spark", "--master", "local[2]")
+    assert result.exit_code == 0, result.output
+    assert len(pd.read_parquet(tmp_path / "uri" / "features.parquet")) == 200
+    manifest = (tmp_path / "uri" / "features.manifest.json").read_text(encoding="utf-8")
+    assert '"manifest_version"' in manifest
+    assert sorted(p.name for p in (tmp_path / "uri").iterdir()) == [
+        "features.manifest.json", "features.parquet"]
