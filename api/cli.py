@@ -83,6 +83,8 @@ def main() -> None:
     try:
         app()
     except OSError as exc:
-        where = f"{exc.filename}: " if exc.filename else ""
-        sys.stderr.write(f"error: {where}{' '.join(str(exc.strerror or exc).split())}\n")
+        logging.getLogger(__name__).debug("the command stopped", exc_info=True)
+        where = ", ".join(str(f) for f in (exc.filename, exc.filename2) if f)
+        reason = " ".join(str(exc.strerror or exc).split()) or type(exc).__name__
+        sys.stderr.write(f"error: {where + ': ' if where else ''}{reason}\n")
         sys.exit(1)

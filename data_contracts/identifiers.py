@@ -54,7 +54,7 @@ _NAME_TOKENS: Final = frozenset(
     {
         "name", "names", "forename", "forenames", "surname", "surnames", "dob",
         "address", "addr", "postcode", "postcodes", "zip", "zipcode", "phone",
-        "telephone", "tel", "mobile", "email", "mail", "nhs", "nino", "birthday", "bday",
+        "telephone", "tel", "mobile", "email", "mail", "nhs", "nino", "bday",
     }
 )  # fmt: skip
 _NAME_FRAGMENTS: Final = (

@@ -103,8 +103,8 @@ def monitor_extract(model: RiskModel, *, version: str, prepared: PreparedExtract
         dates = pd.to_datetime(prepared.features["referral_date"]).dt.date
         held = (f"its referrals run {min(dates)} to {max(dates)}" if len(dates)
                 else "it holds no referral")
-        raise NothingToMonitor(f"no referral of the extract is dated {start} to {end} "
-                               f"({held}): nothing to monitor")
+        raise NothingToMonitor(f"no referral of the extract is dated from {start} ({held}): "
+                               "nothing to monitor")
     drift_section, checks = drift(reference, current, settings)
     coverage_section, coverage_checks = coverage_change(reference, current, settings)
     matured = _matured(model, prepared)

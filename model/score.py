@@ -39,6 +39,8 @@ def check_output_path(path: Path) -> None:
                                 f"use one of {', '.join(OUTPUT_FORMATS)}")
     if path.is_dir():
         raise OutputFormatError(f"{path}: is a folder; name the ratings file")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise OutputFormatError(f"{path}: exists and this user cannot replace it")
     folder = next(p for p in (path.absolute().parent, *path.absolute().parents) if p.exists())
     if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
         raise OutputFormatError(f"{path}: cannot write there ({folder} is not a folder "
@@ -97,15 +99,20 @@ def _escalation_names(escalations: list[list[EscalationRule]]) -> list[str]:
 
 
 def write_table(table: pd.DataFrame, path: Path) -> None:
-    """Write CSV or Parquet by the file's extension."""
+    """Write CSV or Parquet by the file's extension, whole or not at all."""
     check_output_path(path)
+    # Written beside it, then renamed over it: a failed write (a full disk) leaves the
+    # earlier file whole rather than a truncated one.
+    partial = path.with_name(f".{path.name}.partial")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.suffix.lower() == ".csv":
-            write_csv(table, path)
+            write_csv(table, partial)
         else:
-            table.to_parquet(path, index=False)
+            table.to_parquet(partial, index=False)
+        os.replace(partial, path)
     except OSError as exc:
+        partial.unlink(missing_ok=True)
         raise OutputFormatError(f"{path}: cannot be written ({exc.strerror or exc})") from exc
 
 

@@ -161,8 +161,9 @@ def train_model(features: pd.DataFrame, labels: pd.DataFrame, *,
         raise ValueError(
             f"{len(data):,} of {len(features):,} referrals have a complete "
             f"{LABEL_WINDOW_DAYS}-day follow-up at the extract date, too few to train on "
-            f"(at least {MIN_TO_SPLIT}); a later extract date, or an extract reaching further "
-            "back, gives more")
+            f"(at least {MIN_TO_SPLIT}): an extract reaching further back gives more "
+            "(--extract-date must stay the day the data were taken, or referrals still in "
+            "follow-up would be trained on as negatives)")
     split = temporal_group_split(data, members, validation_fraction=config.validation_fraction,
                                  test_fraction=config.test_fraction)
     candidates = model_feature_names(

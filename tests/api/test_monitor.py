@@ -83,7 +83,8 @@ def test_a_window_without_referrals_is_refused_not_reported_as_drift(
         app, ["monitor", "--input", str(trained_model.extract), "--output", str(tmp_path / "o"),
               "--since", "2099-01-01"], env=_environment(trained_model, database))
     assert result.exit_code == 1
-    assert result.output.startswith("error: no referral of the extract is dated 2099-01-01 to ")
+    assert result.output.startswith("error: no referral of the extract is dated from "
+                                    "2099-01-01 (its referrals run ")
     assert "nothing to monitor" in result.output and "threshold crossed" not in result.output
     assert not (tmp_path / "o").exists()
 

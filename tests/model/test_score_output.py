@@ -35,9 +35,17 @@ def test_an_output_that_cannot_be_written_is_refused_before_any_work(
 
 def test_a_failed_write_is_one_error_naming_the_file(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    def full(*_args: object, **_kwargs: object) -> None:
+    earlier = pd.DataFrame({"referral_id": ["R0"]})
+    write_table(earlier, tmp_path / "ratings.parquet")
+    real = pd.DataFrame.to_parquet
+
+    def half_then_full(self: pd.DataFrame, path: Path, **kwargs: object) -> None:
+        real(self.head(0), path, **kwargs)  # the disk fills part way through
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(pd.DataFrame, "to_parquet", full)
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", half_then_full)
     with pytest.raises(OutputFormatError, match=r"ratings.parquet: cannot be written \(No space"):
         write_table(pd.DataFrame({"referral_id": ["R1"]}), tmp_path / "ratings.parquet")
+    monkeypatch.undo()
+    assert pd.read_parquet(tmp_path / "ratings.parquet").equals(earlier)  # left whole
+    assert [p.name for p in tmp_path.iterdir()] == ["ratings.parquet"]
