@@ -132,7 +132,9 @@ def train(
 
 def score(
     ctx: typer.Context,
-    input: Annotated[Path, typer.Option("--input", help="Extract directory (no outcomes needed).")],
+    input: Annotated[str, typer.Option(
+        "--input", help="Extract directory (no outcomes needed); with --engine spark, also any "
+                        "folder Spark reads (hdfs://, s3a://).")],
     output: Annotated[str, typer.Option(
         "--output", help="Ratings file: .csv or .parquet; with --engine spark, a .parquet path "
                          "Spark writes (a local path, hdfs://, s3a://).")],
@@ -166,7 +168,7 @@ def score(
         task = progress.add_task("starting", total=None)
         try:
             table, info = score_extract(
-                input, Path(output), registry=registry_from(config),
+                Path(input), Path(output), registry=registry_from(config),
                 reference=model or config.alias,
                 extract_date=parse_date_option(extract_date), explain=explanations,
                 progress=lambda stage: progress.update(task, description=stage))
@@ -175,13 +177,13 @@ def score(
     _say_scored(len(table), info, input, output, explained=explanations)
 
 
-def _say_scored(rows: int, info: VersionInfo, input: Path, output: str, *,
+def _say_scored(rows: int, info: VersionInfo, input: str, output: str, *,
                 explained: bool) -> None:
     """The scoring commands' closing lines: how many, with what, where; the agencies that
     shared no feed; what the contributions are on."""
     console.print(f"{rows:,} referrals scored with {info.name} version {info.version} "
                   f"-> {output}")
-    note = no_feed_note(input)
+    note = no_feed_note(Path(input))
     if note:
         console.print(note)
     if explained:
@@ -190,7 +192,7 @@ def _say_scored(rows: int, info: VersionInfo, input: Path, output: str, *,
         console.print(CONTRIBUTIONS_NOTE)
 
 
-def _score_on_spark(input: Path, output: str, *, reference: str, registry_config: ModelCliConfig,
+def _score_on_spark(input: str, output: str, *, reference: str, registry_config: ModelCliConfig,
                     extract_date: dt.date | None, explain: bool, master: str | None,
                     conf: list[str]) -> None:
     if not output.endswith(".parquet"):

@@ -27,8 +27,7 @@ from model.score import rate_table
 from model.service import explainer_for
 from pipelines.spark.batches import map_batches, worker_error, write_parquet
 from pipelines.spark.features import spark_feature_table
-from pipelines.spark.job import validated_feeds
-from pipelines.spark.session import spark_session
+from pipelines.spark.job import session_and_feeds
 
 # The columns `model.score.rate_table` writes, as Spark types.
 RATING_TYPES: Final[dict[str, str]] = {
@@ -97,7 +96,7 @@ class RateBatches:
 
 
 def score_extract_spark(
-    input_dir: Path,
+    input_dir: str | Path,
     output: str,
     *,
     registry: ModelRegistry,
@@ -113,17 +112,18 @@ def score_extract_spark(
         The number of referrals scored, and the model version used.
 
     Raises:
-        FeedRejected: If the extract fails validation (no Spark session is started).
+        FeedRejected: If the extract fails validation (no Spark session is started when
+            it is a local folder).
         RegistryError: If the reference names no version, or an executor finds the
             model changed (checksum) or not reproducing its golden set: the message the
             single-machine path gives.
     """
     info = registry.resolve(reference)
-    feeds = validated_feeds(input_dir, extract_date=extract_date)
+    spark, feeds = session_and_feeds(input_dir, master=master, settings=settings,
+                                     extract_date=extract_date)
     source = ModelSource(
         registry.tracking_uri, registry.model_name, registry.artifact_root, info.version, explain
     )
-    spark = spark_session(master, settings=settings)
     ratings = map_batches(
         spark_feature_table(spark, feeds), RateBatches(source), rating_schema(explain=explain)
     )

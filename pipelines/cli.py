@@ -106,7 +106,9 @@ OutputTable = Annotated[str, typer.Option(
 
 
 def features(
-    input: Annotated[Path, typer.Option("--input", help="Extract directory (feeds).")],
+    input: Annotated[str, typer.Option(
+        "--input", help="Extract directory (feeds); with --engine spark, also any folder Spark "
+                        "reads (hdfs://, s3a://).")],
     output: OutputTable,
     extract_date: ExtractDate = None,
     engine: EngineOption = Engine.single,
@@ -125,7 +127,7 @@ def features(
         rows = _spark_features(input, output, day, master=master, conf=conf or [],
                                manifest=manifest)
     else:
-        rows = _single_features(input, Path(output), day)
+        rows = _single_features(Path(input), Path(output), day)
         from pipelines.manifest import write_manifest
 
         write_manifest(Path(manifest))
@@ -159,7 +161,7 @@ def _single_features(input: Path, output: Path, day: dt.date | None) -> int:
     return len(table)
 
 
-def _spark_features(input: Path, output: str, day: dt.date | None, *, master: str | None,
+def _spark_features(input: str, output: str, day: dt.date | None, *, master: str | None,
                     conf: list[str], manifest: str) -> int:
     try:
         from pipelines.spark.session import parse_settings

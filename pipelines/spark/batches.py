@@ -10,10 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
 import pyarrow as pa
+
+from data_contracts.errors import FeedRejected
+from data_contracts.vocab import FEED_FORMATS, FEEDS
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -97,3 +101,24 @@ def worker_error(exc: BaseException, error_name: str) -> str | None:
         if sep and (not head or head.endswith(".")):
             return message.strip()
     return None
+
+
+def copy_feed_files(spark: SparkSession, folder: str, local: Path) -> None:
+    """Copy an extract's feed files (not its other files) from any folder Spark reads
+    into a local folder, through the Hadoop file system Spark uses for that path.
+
+    Raises:
+        FeedRejected: If the path names no folder.
+    """
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    source = jvm.org.apache.hadoop.fs.Path(folder)
+    system = source.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    if not system.exists(source) or not system.getFileStatus(source).isDirectory():
+        raise FeedRejected(folder, "input directory not found")
+    for status in system.listStatus(source):
+        name = str(status.getPath().getName())
+        stem, _, suffix = name.rpartition(".")
+        if status.isFile() and stem in FEEDS and suffix.lower() in FEED_FORMATS:
+            target = jvm.org.apache.hadoop.fs.Path(str(local / name))
+            system.copyToLocalFile(False, status.getPath(), target, True)

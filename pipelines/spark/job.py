@@ -11,16 +11,21 @@ must fit the driver's memory (as it does for the single-machine engine).
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from data_contracts import validate_extract
 from pipelines.manifest import manifest_json
-from pipelines.spark.batches import write_parquet, write_text
+from pipelines.spark.batches import copy_feed_files, write_parquet, write_text
 from pipelines.spark.features import spark_feature_table
 from pipelines.spark.session import spark_session
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 
 def validated_feeds(
@@ -34,8 +39,36 @@ def validated_feeds(
     return validate_extract(input_dir, extract_date=extract_date).feeds
 
 
+def is_uri(path: str) -> bool:
+    """Whether a path names a file system by scheme (hdfs://, s3a://, file://)."""
+    return "://" in path
+
+
+def session_and_feeds(
+    input_dir: str | Path, *, master: str | None, settings: Mapping[str, str] | None,
+    extract_date: dt.date | None,
+) -> tuple[SparkSession, dict[str, pd.DataFrame]]:
+    """A Spark session and the extract's validated feeds.
+
+    A local folder is validated before any Spark work (a failing extract starts no
+    session). An extract at a URI is first copied, feed files only, through Spark's own
+    Hadoop file system to a temporary folder on the driver, and validated there by the
+    same validator: the feeds must fit the driver either way.
+
+    Raises:
+        FeedRejected: If the extract fails validation, or the URI names no folder.
+    """
+    if isinstance(input_dir, Path) or not is_uri(input_dir):
+        feeds = validated_feeds(Path(input_dir), extract_date=extract_date)
+        return spark_session(master, settings=settings), feeds
+    spark = spark_session(master, settings=settings)
+    with tempfile.TemporaryDirectory(prefix="safeguard-extract-") as folder:
+        copy_feed_files(spark, input_dir, Path(folder))
+        return spark, validated_feeds(Path(folder), extract_date=extract_date)
+
+
 def write_spark_features(
-    input_dir: Path,
+    input_dir: str | Path,
     output: str,
     *,
     master: str | None = None,
@@ -46,7 +79,8 @@ def write_spark_features(
     """Validate an extract, build its feature table on Spark and write it as Parquet.
 
     Args:
-        input_dir: The extract's folder (read on the driver, where validation runs).
+        input_dir: The extract's folder: local, or any URI Spark reads (copied to the
+            driver, where validation runs).
         output: Where Spark writes the table (any path Spark writes: local, HDFS, s3a://).
         manifest: Where to write the feature manifest (any such path), if anywhere.
         master: Spark master URL; None leaves it to the usual Spark settings.
@@ -59,8 +93,8 @@ def write_spark_features(
     Raises:
         FeedRejected: If the extract fails validation; no Spark session is started.
     """
-    feeds = validated_feeds(input_dir, extract_date=extract_date)
-    spark = spark_session(master, settings=settings)
+    spark, feeds = session_and_feeds(input_dir, master=master, settings=settings,
+                                     extract_date=extract_date)
     write_parquet(spark_feature_table(spark, feeds), output)
     if manifest is not None:
         write_text(spark, manifest, manifest_json())

@@ -23,7 +23,7 @@ def extract_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _features(extract: Path, output: Path | str, *engine: str) -> Any:
+def _features(extract: Path | str, output: Path | str, *engine: str) -> Any:
     args = ["features", "--input", str(extract), "--output", str(output), *engine]
     return runner.invoke(app, args)
 
@@ -106,3 +106,25 @@ def test_the_manifest_is_written_through_sparks_own_file_system(
     assert '"manifest_version"' in manifest
     assert sorted(p.name for p in (tmp_path / "uri").iterdir()) == [
         "features.manifest.json", "features.parquet"]
+
+
+def test_an_extract_at_a_uri_is_read_through_sparks_file_system(
+    spark: Any, extract_dir: Path, tmp_path: Path
+) -> None:
+    # file:// goes through the same Hadoop file system code as hdfs:// or s3a://: the
+    # feed files are copied to the driver and validated there, other files left behind.
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    for feed in extract_dir.iterdir():
+        (shared / feed.name).write_bytes(feed.read_bytes())
+    (shared / "notes.txt").write_text("not a feed")
+    local = _features(extract_dir, tmp_path / "local.parquet")
+    remote = _features(f"file://{shared}", tmp_path / "remote.parquet",
+                       "--engine", "spark", "--master", "local[2]")
+    assert (local.exit_code, remote.exit_code) == (0, 0), remote.output
+    assert_same_table(pd.read_parquet(tmp_path / "local.parquet"),
+                      pd.read_parquet(tmp_path / "remote.parquet"))
+    missing = _features(f"file://{tmp_path}/nowhere", tmp_path / "x.parquet",
+                        "--engine", "spark", "--master", "local[2]")
+    assert missing.exit_code == 1 and missing.output.startswith("error: ")
+    assert "input directory not found" in missing.output
