@@ -112,13 +112,23 @@ def copy_feed_files(spark: SparkSession, folder: str, local: Path) -> None:
     """
     jvm = spark.sparkContext._jvm
     assert jvm is not None
-    source = jvm.org.apache.hadoop.fs.Path(folder)
-    system = source.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
-    if not system.exists(source) or not system.getFileStatus(source).isDirectory():
-        raise FeedRejected(folder, "input directory not found")
-    for status in system.listStatus(source):
-        name = str(status.getPath().getName())
-        stem, _, suffix = name.rpartition(".")
-        if status.isFile() and stem in FEEDS and suffix.lower() in FEED_FORMATS:
-            target = jvm.org.apache.hadoop.fs.Path(str(local / name))
-            system.copyToLocalFile(False, status.getPath(), target, True)
+    try:
+        source = jvm.org.apache.hadoop.fs.Path(folder)
+        system = source.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+        if not system.exists(source) or not system.getFileStatus(source).isDirectory():
+            raise FeedRejected(folder, "input directory not found")
+        for status in system.listStatus(source):
+            name = str(status.getPath().getName())
+            stem, _, suffix = name.rpartition(".")
+            if status.isFile() and stem in FEEDS and suffix.lower() in FEED_FORMATS:
+                target = jvm.org.apache.hadoop.fs.Path(str(local / name))
+                system.copyToLocalFile(False, status.getPath(), target, True)
+    except FeedRejected:
+        raise
+    except Exception as exc:  # the JVM's error, as py4j or PySpark hands it over
+        if not type(exc).__module__.startswith(("py4j", "pyspark")):
+            raise
+        java = getattr(exc, "java_exception", None)  # py4j's: the JVM's own message
+        text = str(java.toString()) if java is not None else str(exc)
+        first = next((line for line in text.splitlines() if line.strip()), type(exc).__name__)
+        raise FeedRejected(folder, f"cannot be read ({first.strip()})") from None

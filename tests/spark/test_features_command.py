@@ -128,3 +128,8 @@ def test_an_extract_at_a_uri_is_read_through_sparks_file_system(
                         "--engine", "spark", "--master", "local[2]")
     assert missing.exit_code == 1 and missing.output.startswith("error: ")
     assert "input directory not found" in missing.output
+    unknown = _features("nosuch://host/extract", tmp_path / "x.parquet", "--engine", "spark",
+                        "--master", "local[2]")
+    assert unknown.exit_code == 1 and len(unknown.output.strip().splitlines()) == 1
+    assert 'cannot be read (org.apache.hadoop.fs.UnsupportedFileSystemException: No FileSystem ' \
+        'for scheme "nosuch")' in unknown.output
