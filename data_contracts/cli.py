@@ -132,8 +132,8 @@ def fail(message: str) -> NoReturn:
 
 
 def no_feed_note(input_dir: Path) -> str | None:
-    """What a scoring command says of the agencies that shared no feed in the extract
-    (None when every agency did)."""
+    """What a scoring command says of the agencies that shared no records in the extract:
+    no feed, or a feed without rows (None when every agency shared some)."""
     from data_contracts.reading import agencies_without_feed
     from data_contracts.vocab import AGENCY_LABELS
 
@@ -141,9 +141,9 @@ def no_feed_note(input_dir: Path) -> str | None:
     if not names:
         return None
     listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
-    return (f"{listed} shared no feed in this extract: every referral was rated without "
-            f"{'its' if len(names) == 1 else 'their'} records (not seen, which is not the "
-            "same as nothing concerning).")
+    return (f"{listed} shared no records in this extract (no feed, or one without rows): "
+            f"every referral was rated without {'its' if len(names) == 1 else 'their'} "
+            "records (not seen, which is not the same as nothing concerning).")
 
 
 def parse_date_option(text: str | None) -> dt.date | None:

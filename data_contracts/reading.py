@@ -102,14 +102,23 @@ def find_feed_files(input_dir: Path) -> ExtractFiles:
 
 
 def agencies_without_feed(input_dir: Path) -> list[str]:
-    """The agencies with no feed file in a local extract directory: they shared nothing
-    for this extract (the feed specification). Empty for a path that is not a local
-    directory (a remote path is read by Spark)."""
+    """The agencies with no feed file in a local extract directory, or a feed file of no
+    rows: they shared nothing for this extract (the feed specification). Empty for a path
+    that is not a local directory (a remote path is read by Spark)."""
     try:
         found = find_feed_files(input_dir).feeds
-    except FeedRejected:
+        return [agency for agency in AGENCIES
+                if event_feed(agency) not in found or not _has_rows(found[event_feed(agency)])]
+    except (FeedRejected, OSError, pa.ArrowException):
         return []
-    return [agency for agency in AGENCIES if event_feed(agency) not in found]
+
+
+def _has_rows(path: Path) -> bool:
+    """Whether a feed file holds any row below its header (read from its start or, for
+    Parquet, its footer: never the whole file)."""
+    if path.suffix.lower() == ".parquet":
+        return bool(pq.ParquetFile(path).metadata.num_rows)
+    return _csv_header(path)[1]
 
 
 def _csv_header(path: Path) -> tuple[list[str], bool]:

@@ -180,7 +180,7 @@ def score(
 def _say_scored(rows: int, info: VersionInfo, input: str, output: str, *,
                 explained: bool) -> None:
     """The scoring commands' closing lines: how many, with what, where; the agencies that
-    shared no feed; what the contributions are on."""
+    shared no records; what the contributions are on."""
     console.print(f"{rows:,} referrals scored with {info.name} version {info.version} "
                   f"-> {output}")
     note = no_feed_note(Path(input))

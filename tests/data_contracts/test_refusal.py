@@ -212,3 +212,16 @@ def test_feed_work_reports_the_first_failure_in_order_and_drops_work_not_started
         _in_order(work, list(range(20)), progress=False, message="")
     assert 1 in started and len(started) < 20
     assert _in_order(lambda item: item * 2, [3, 1, 2], progress=False, message="") == [6, 2, 4]
+
+
+def test_agencies_with_no_feed_or_a_feed_of_no_rows_shared_nothing(tmp_path: Path) -> None:
+    from data_contracts.reading import agencies_without_feed
+
+    header = "person_id,event_date,recorded_date,event_type,value\n"
+    (tmp_path / "events_health.csv").write_text(header)  # a header, no row
+    (tmp_path / "events_education.csv").write_text(header + "P1,2024-01-02,,ehcp,\n")
+    empty = pd.DataFrame({"person_id": pd.Series([], dtype=str)})
+    empty.to_parquet(tmp_path / "events_police.parquet")
+    empty.assign(person_id=["P1"]).to_parquet(tmp_path / "events_housing.parquet")
+    assert agencies_without_feed(tmp_path) == ["police", "health", "social_care", "probation"]
+    assert agencies_without_feed(tmp_path / "nowhere") == []  # not a local folder

@@ -54,7 +54,7 @@ def test_train_then_score_then_list_then_check(small_extract: Path, mlflow_env: 
         assert np.allclose(table["base_value"] + agency_sums, table["raw_score"], atol=1e-6)
         factors = json.loads(table["top_factors"].iloc[0])
         assert factors and {"feature", "sentence", "agency", "contribution"} <= set(factors[0])
-        assert "shared no feed" not in scored.output
+        assert "shared no records" not in scored.output
     _check_no_feed_named(small_extract, mlflow_env)
     checked = runner.invoke(app, ["model", "check", "1"])
     assert checked.exit_code == 0 and "golden cases reproduced" in checked.output
@@ -62,17 +62,27 @@ def test_train_then_score_then_list_then_check(small_extract: Path, mlflow_env: 
 
 
 def _check_no_feed_named(extract: Path, folder: Path) -> None:
-    """Scoring an extract without two agencies' feeds names them once, at the end."""
+    """Scoring an extract without health's feed and with probation's holding no row names
+    both once, at the end."""
     partial = folder / "no_health_or_probation"
     partial.mkdir()
     for feed in extract.iterdir():
-        if not feed.name.startswith(("events_health", "events_probation")):
+        if feed.name.startswith("events_probation"):
+            rows = (pd.read_csv(feed, dtype=str) if feed.suffix == ".csv"
+                    else pd.read_parquet(feed))
+            header_only = partial / feed.name
+            if feed.suffix == ".csv":
+                rows.head(0).to_csv(header_only, index=False)
+            else:
+                rows.head(0).to_parquet(header_only, index=False)
+        elif not feed.name.startswith("events_health"):
             (partial / feed.name).symlink_to(feed)
     scored = runner.invoke(app, ["score", "--input", str(partial), "--output",
                                  str(folder / "partial.parquet"), "--model", "1"])
     assert scored.exit_code == 0, scored.output
-    assert ("Health and Probation shared no feed in this extract: every referral was rated "
-            "without their records") in " ".join(scored.output.split())
+    assert ("Health and Probation shared no records in this extract (no feed, or one without "
+            "rows): every referral was rated without their records") in " ".join(
+        scored.output.split())
 
 
 def _check_fairness(registry: ModelRegistry, extract: Path, folder: Path) -> None:
