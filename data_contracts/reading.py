@@ -78,6 +78,13 @@ class ExtractFiles:
     ignored: list[str] = field(default_factory=list)
 
 
+def feed_named(file_name: str) -> str | None:
+    """The feed a file of this name holds (``events_police.csv`` -> ``events_police``),
+    or None when the name is not a feed's in a format the contract accepts."""
+    stem, _, suffix = file_name.rpartition(".")
+    return stem if stem in FEEDS and suffix.lower() in FEED_FORMATS else None
+
+
 def find_feed_files(input_dir: Path) -> ExtractFiles:
     """Map feed names to files; anything else in the directory is listed as ignored.
 
@@ -89,15 +96,13 @@ def find_feed_files(input_dir: Path) -> ExtractFiles:
     feeds: dict[str, Path] = {}
     ignored: list[str] = []
     for path in sorted(input_dir.iterdir()):
-        suffix = path.suffix.lower().lstrip(".")
-        if path.is_file() and path.stem in FEEDS and suffix in FEED_FORMATS:
-            if path.stem in feeds:
-                raise FeedRejected(
-                    path.name, f"feed '{path.stem}' given twice ({feeds[path.stem].name} too)"
-                )
-            feeds[path.stem] = path
-        else:
+        feed = feed_named(path.name) if path.is_file() else None
+        if feed is None:
             ignored.append(path.name)
+        elif feed in feeds:
+            raise FeedRejected(path.name, f"feed '{feed}' given twice ({feeds[feed].name} too)")
+        else:
+            feeds[feed] = path
     return ExtractFiles(feeds=feeds, ignored=ignored)
 
 

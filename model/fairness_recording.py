@@ -30,7 +30,7 @@ from data_contracts.vocab import AGENCIES
 from model.fairness_groups import VALUES
 from model.fairness_metrics import percentile_interval, reported, reported_pair
 from model.governance import GovernanceSettings
-from pipelines.manifest import build_manifest
+from pipelines.manifest import MANIFEST
 
 RECORDING: Final = "recording"
 RECORDING_ATTRIBUTES: Final[tuple[str, ...]] = (
@@ -52,7 +52,7 @@ def agency_records(features: pd.DataFrame) -> pd.DataFrame:
     The subject's own records, not the household's: the characteristics compared are the
     subject's, and a household's other members differ in sex, age and disability.
     """
-    counts = [s for s in build_manifest()
+    counts = [s for s in MANIFEST
               if s.kind == "count" and s.window == "ever" and s.relation == "subject"]
     columns = {f"{RECORDS_PREFIX}{agency}": features[
         [s.name for s in counts if s.agency == agency]].sum(axis=1).to_numpy(np.float64)

@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pyarrow as pa
 
 from data_contracts.errors import FeedRejected
-from data_contracts.vocab import FEED_FORMATS, FEEDS
+from data_contracts.reading import feed_named
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -70,13 +70,18 @@ def write_parquet(table: DataFrame, output: str) -> None:
     table.write.mode("overwrite").parquet(output)
 
 
-def write_text(spark: SparkSession, path: str, text: str) -> None:
-    """Write a small UTF-8 file to any path Spark writes (local, HDFS, s3a://, ...), through
-    the Hadoop file system Spark itself uses for that path."""
+def _hadoop_path(spark: SparkSession, path: str) -> tuple[Any, Any]:
+    """A path as the JVM's Hadoop ``Path``, and the file system Spark uses for it."""
     jvm = spark.sparkContext._jvm
     assert jvm is not None
     target = jvm.org.apache.hadoop.fs.Path(path)
-    system = target.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    return target, target.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+
+
+def write_text(spark: SparkSession, path: str, text: str) -> None:
+    """Write a small UTF-8 file to any path Spark writes (local, HDFS, s3a://, ...), through
+    the Hadoop file system Spark itself uses for that path."""
+    target, system = _hadoop_path(spark, path)
     system.setWriteChecksum(False)  # no .crc file beside it on a local disk
     stream = system.create(target, True)
     try:
@@ -110,18 +115,14 @@ def copy_feed_files(spark: SparkSession, folder: str, local: Path) -> None:
     Raises:
         FeedRejected: If the path names no folder.
     """
-    jvm = spark.sparkContext._jvm
-    assert jvm is not None
     try:
-        source = jvm.org.apache.hadoop.fs.Path(folder)
-        system = source.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+        source, system = _hadoop_path(spark, folder)
         if not system.exists(source) or not system.getFileStatus(source).isDirectory():
             raise FeedRejected(folder, "input directory not found")
         for status in system.listStatus(source):
             name = str(status.getPath().getName())
-            stem, _, suffix = name.rpartition(".")
-            if status.isFile() and stem in FEEDS and suffix.lower() in FEED_FORMATS:
-                target = jvm.org.apache.hadoop.fs.Path(str(local / name))
+            if status.isFile() and feed_named(name):
+                target, _ = _hadoop_path(spark, str(local / name))
                 system.copyToLocalFile(False, status.getPath(), target, True)
     except FeedRejected:
         raise
