@@ -63,12 +63,13 @@ def main() -> None:
                                      config=TrainingConfig())
         train_seconds = time.perf_counter() - started
         started = time.perf_counter()
-        scored, _ = score_extract(unseen_dir, folder / "scores.parquet", registry=registry,
-                                  reference=outcome.version.version, explain=False)
+        scored = score_extract(unseen_dir, folder / "scores.parquet", registry=registry,
+                               reference=outcome.version.version, explain=False).table
         score_seconds = time.perf_counter() - started
         prepared = prepare_extract(unseen_dir)
         assert prepared.labels is not None
         truth = pd.read_parquet(unseen_truth)
+        assert scored is not None
         table = (scored.merge(prepared.labels, on="referral_id")
                  .merge(truth[["referral_id", "true_probability"]], on="referral_id"))
         table = table[table["follow_up_complete"]]

@@ -11,6 +11,7 @@ import gc
 import logging
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Final, NoReturn
 
@@ -131,19 +132,17 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(code=1)
 
 
-def no_feed_note(input_dir: Path) -> str | None:
-    """What a scoring command says of the agencies that shared no records in the extract:
-    no feed, or a feed without rows (None when every agency shared some)."""
-    from data_contracts.reading import agencies_without_feed
-    from data_contracts.vocab import AGENCY_LABELS
-
-    names = [AGENCY_LABELS[a] for a in agencies_without_feed(input_dir)]
+def no_feed_note(agencies: Sequence[str]) -> str | None:
+    """What a scoring command says of the agencies that shared no records in the extract
+    (`data_contracts.validate.agencies_without_records`; None when every agency shared some)."""
+    names = [AGENCY_LABELS[a] for a in agencies]
     if not names:
         return None
     listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
-    return (f"{listed} shared no records in this extract (no feed, or one without rows): "
-            f"every referral was rated without {'its' if len(names) == 1 else 'their'} "
-            "records (not seen, which is not the same as nothing concerning).")
+    return (f"{listed} shared no records in this extract (no feed, a feed without rows, or "
+            f"every row quarantined): every referral was rated without "
+            f"{'its' if len(names) == 1 else 'their'} records (not seen, which is not the "
+            "same as nothing concerning).")
 
 
 def parse_date_option(text: str | None) -> dt.date | None:

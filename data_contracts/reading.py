@@ -26,7 +26,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from data_contracts.errors import FeedRejected
-from data_contracts.vocab import AGENCIES, FEED_FORMATS, FEEDS, event_feed
+from data_contracts.vocab import FEED_FORMATS, FEEDS
 
 logger = logging.getLogger(__name__)
 
@@ -104,26 +104,6 @@ def find_feed_files(input_dir: Path) -> ExtractFiles:
         else:
             feeds[feed] = path
     return ExtractFiles(feeds=feeds, ignored=ignored)
-
-
-def agencies_without_feed(input_dir: Path) -> list[str]:
-    """The agencies with no feed file in a local extract directory, or a feed file of no
-    rows: they shared nothing for this extract (the feed specification). Empty for a path
-    that is not a local directory (a remote path is read by Spark)."""
-    try:
-        found = find_feed_files(input_dir).feeds
-        return [agency for agency in AGENCIES
-                if event_feed(agency) not in found or not _has_rows(found[event_feed(agency)])]
-    except (FeedRejected, OSError, pa.ArrowException):
-        return []
-
-
-def _has_rows(path: Path) -> bool:
-    """Whether a feed file holds any row below its header (read from its start or, for
-    Parquet, its footer: never the whole file)."""
-    if path.suffix.lower() == ".parquet":
-        return bool(pq.ParquetFile(path).metadata.num_rows)
-    return _csv_header(path)[1]
 
 
 def _csv_header(path: Path) -> tuple[list[str], bool]:

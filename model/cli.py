@@ -31,7 +31,7 @@ from pipelines.cli import ConfOption, Engine, EngineOption, MasterOption
 if TYPE_CHECKING:
     from rich.progress import Progress
 
-    from model.registry import VersionInfo
+    from model.score import Scored
 
 console = Console()
 model_app = typer.Typer(help="Registered model versions: list, check (promote and rollback "
@@ -167,23 +167,23 @@ def score(
     with _progress() as progress:
         task = progress.add_task("starting", total=None)
         try:
-            table, info = score_extract(
+            scored = score_extract(
                 Path(input), Path(output), registry=registry_from(config),
                 reference=model or config.alias,
                 extract_date=parse_date_option(extract_date), explain=explanations,
                 progress=lambda stage: progress.update(task, description=stage))
         except (FeedRejected, RegistryError, OutputFormatError) as exc:
             fail(str(exc))
-    _say_scored(len(table), info, input, output, explained=explanations)
+    _say_scored(scored, output, explained=explanations)
 
 
-def _say_scored(rows: int, info: VersionInfo, input: str, output: str, *,
-                explained: bool) -> None:
+def _say_scored(scored: Scored, output: str, *, explained: bool) -> None:
     """The scoring commands' closing lines: how many, with what, where; the agencies that
     shared no records; what the contributions are on."""
-    console.print(f"{rows:,} referrals scored with {info.name} version {info.version} "
+    info = scored.info
+    console.print(f"{scored.rows:,} referrals scored with {info.name} version {info.version} "
                   f"-> {output}")
-    note = no_feed_note(Path(input))
+    note = no_feed_note(scored.shared_nothing)
     if note:
         console.print(note)
     if explained:
@@ -206,13 +206,13 @@ def _score_on_spark(input: str, output: str, *, reference: str, registry_config:
     from model.registry import RegistryError
 
     try:
-        rows, info = score_extract_spark(
+        scored = score_extract_spark(
             input, output, registry=registry_from(registry_config), reference=reference,
             extract_date=extract_date, explain=explain, master=master,
             settings=parse_settings(conf))
     except (FeedRejected, RegistryError, ValueError) as exc:
         fail(str(exc))
-    _say_scored(rows, info, input, output, explained=explain)
+    _say_scored(scored, output, explained=explain)
 
 
 @model_app.command("list")

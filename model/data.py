@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from data_contracts import validate_extract
+from data_contracts.validate import agencies_without_records
 from data_contracts.vocab import HOUSEHOLD_MEMBERS, OUTCOMES, REFERRALS
 from pipelines.features import build_features
 from pipelines.labels import build_labels
@@ -29,6 +30,7 @@ class PreparedExtract:
     extract_date: dt.date
     input_dir: Path
     quarantined: int
+    shared_nothing: tuple[str, ...]  # the agencies with no accepted record (in AGENCIES order)
 
     @cached_property
     def fingerprint(self) -> str:
@@ -77,6 +79,7 @@ def prepare_extract(input_dir: Path, *, extract_date: dt.date | None = None,
 
     say("validating the extract")
     validated = validate_extract(input_dir, extract_date=extract_date, count_persons=False)
+    shared_nothing = agencies_without_records(validated.feeds)  # before any feed is let go
     say("building point-in-time features")
     features = build_features(validated.feeds, progress=progress, release=not keep_feeds)
     labels = None
@@ -86,4 +89,4 @@ def prepare_extract(input_dir: Path, *, extract_date: dt.date | None = None,
                               validated.extract_date)
     quarantined = sum(len(frame) for frame in validated.quarantine.values())
     return PreparedExtract(validated.feeds, features, labels, validated.extract_date,
-                           input_dir, quarantined)
+                           input_dir, quarantined, shared_nothing)

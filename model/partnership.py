@@ -21,6 +21,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
+from data_contracts.validate import agencies_without_records
 from data_contracts.vocab import AGENCIES, event_feed
 from model.explain import CaseExplainer
 from model.group_sums import group_sums
@@ -52,10 +53,11 @@ def bands_without(model: RiskModel, frames: Mapping[str, pd.DataFrame], *,
     referrals feed's order (as `build_features` gives them).
     """
     full = model.rate(_matrix(features)).band
+    shared_nothing = agencies_without_records(frames)
     out = {}
     for agency in AGENCIES:
         feed = event_feed(agency)
-        if frames.get(feed) is None or not len(frames[feed]):
+        if agency in shared_nothing:
             out[agency] = full
             continue
         progress(f"scoring again without {agency.replace('_', ' ')}")
@@ -146,9 +148,11 @@ def partnership_tables(model: RiskModel, frames: Mapping[str, pd.DataFrame],
         shares.groupby("agency").agg(mean_abs_contribution=("abs_contribution", "mean")))
     overall = overall.join(_reach(features, np.full(len(features), "all"))
                            .set_index("agency")["reach"])
-    # An agency whose feed is absent shared nothing: its reach is nil by absence, which
-    # the report names rather than showing as a finding about the referrals.
-    overall["shared"] = [event_feed(agency) in frames for agency in overall.index]
+    # An agency with no accepted record (no feed, none in it, or every row quarantined)
+    # shared nothing: its reach is nil by absence, which the report names rather than
+    # showing as a finding about the referrals.
+    shared_nothing = agencies_without_records(frames)
+    overall["shared"] = [agency not in shared_nothing for agency in overall.index]
     return {"by_quarter": by_quarter, "by_need": by_need, "overall": overall.reset_index()}
 
 

@@ -8,7 +8,7 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -24,6 +24,15 @@ if TYPE_CHECKING:  # explanations (SHAP) are imported only when a score is expla
     from model.registry import ModelRegistry, VersionInfo
 
 OUTPUT_FORMATS: Final = (".csv", ".parquet")
+
+
+class Scored(NamedTuple):
+    """What a batch scoring run did (either engine)."""
+
+    rows: int  # referrals scored
+    info: VersionInfo  # the model version used
+    shared_nothing: tuple[str, ...]  # agencies with no accepted record in the extract
+    table: pd.DataFrame | None = None  # the ratings written (the single-machine engine)
 
 
 class OutputFormatError(ValueError):
@@ -118,8 +127,7 @@ def write_table(table: pd.DataFrame, path: Path) -> None:
 
 def score_extract(input_dir: Path, output: Path, *, registry: ModelRegistry, reference: str,
                   extract_date: dt.date | None = None, explain: bool = True,
-                  progress: Callable[[str], None] = lambda _stage: None
-                  ) -> tuple[pd.DataFrame, VersionInfo]:
+                  progress: Callable[[str], None] = lambda _stage: None) -> Scored:
     """Score every referral of an extract with a registered model; write CSV or Parquet."""
     check_output_path(output)
     progress(f"loading model {reference}")
@@ -146,4 +154,4 @@ def score_extract(input_dir: Path, output: Path, *, registry: ModelRegistry, ref
                        explainer=explainer)
     progress("writing")
     write_table(table, output)
-    return table, loaded.info
+    return Scored(len(table), loaded.info, prepared.shared_nothing, table)

@@ -19,11 +19,12 @@ from typing import Any, Final
 
 import pandas as pd
 
+from data_contracts.validate import agencies_without_records
 from model.explain import CaseExplainer
 from model.explain_batch import COLUMNS as EXPLANATION_COLUMNS
-from model.registry import ModelRegistry, RegistryError, VersionInfo
+from model.registry import ModelRegistry, RegistryError
 from model.risk_model import RiskModel
-from model.score import rate_table
+from model.score import Scored, rate_table
 from model.service import explainer_for
 from pipelines.spark.batches import map_batches, worker_error, write_parquet
 from pipelines.spark.features import spark_feature_table
@@ -105,11 +106,12 @@ def score_extract_spark(
     explain: bool = True,
     master: str | None = None,
     settings: Mapping[str, str] | None = None,
-) -> tuple[int, VersionInfo]:
+) -> Scored:
     """Score every referral of an extract on Spark; write the ratings as Parquet.
 
     Returns:
-        The number of referrals scored, and the model version used.
+        The number of referrals scored, the model version used, and the agencies that
+        shared no record (no table: it stays where Spark wrote it).
 
     Raises:
         FeedRejected: If the extract fails validation (no Spark session is started when
@@ -134,7 +136,7 @@ def score_extract_spark(
         if message is None:
             raise
         raise RegistryError(message) from None
-    return len(feeds["referrals"]), info
+    return Scored(len(feeds["referrals"]), info, agencies_without_records(feeds))
 
 
 def collect_ratings(frame: Any) -> pd.DataFrame:

@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pandas as pd
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -34,13 +35,21 @@ def test_an_agency_that_shared_nothing_changes_no_band(trained_model: TrainedMod
     assert not overall.loc["probation", "shared"] and overall.drop("probation")["shared"].all()
 
 
-def _report(trained_model: TrainedModel, tmp_path: Path, *, without: str = "") -> Path:
+def _report(trained_model: TrainedModel, tmp_path: Path, *, without: str = "",
+            all_quarantined: str = "") -> Path:
     """Run `safeguard report partnership` on a copy of the extract (less one agency's
-    feed when `without` names it); the store it audits into is `tmp_path/store.db`."""
+    feed when `without` names it, every row of another's breaking the feed specification
+    when `all_quarantined` does); the store it audits into is `tmp_path/store.db`."""
     extract = tmp_path / "extract"
     shutil.copytree(trained_model.extract, extract)
     for feed in extract.glob(f"events_{without}.*") if without else ():
         feed.unlink()
+    for feed in extract.glob(f"events_{all_quarantined}.*") if all_quarantined else ():
+        csv = feed.suffix == ".csv"
+        rows = pd.read_csv(feed, dtype=str) if csv else pd.read_parquet(feed)
+        assert len(rows) > 0
+        rows = rows.assign(event_type="not_an_event_type")
+        rows.to_csv(feed, index=False) if csv else rows.to_parquet(feed, index=False)
     database = tmp_path / "store.db"
     init_db(f"sqlite:///{database}")
     result = CliRunner().invoke(
@@ -70,10 +79,12 @@ def test_the_command_writes_both_reports_and_is_audited(
 
 def test_the_report_names_the_agencies_that_shared_nothing(
         trained_model: TrainedModel, tmp_path: Path) -> None:
-    out = _report(trained_model, tmp_path, without="probation")
+    out = _report(trained_model, tmp_path, without="probation", all_quarantined="housing")
     report = json.loads((out / "partnership.json").read_text())
-    assert report["not_shared"] == ["probation"]
+    assert report["not_shared"] == ["housing", "probation"]
     html = " ".join((out / "partnership.html").read_text().split())
-    assert "Probation shared nothing in this extract (no feed)" in html
-    assert html.count("Shared nothing in this extract") == 1  # its row in the overall table
+    assert ("Housing and probation shared nothing in this extract (no feed, a feed without "
+            "rows, or every row quarantined)") in html
+    assert html.count("Shared nothing in this extract") == 2  # their rows in the overall table
     assert ">Probation</caption>" not in html and ">Police</caption>" in html  # no quarters
+    assert ">Housing</caption>" not in html

@@ -18,7 +18,7 @@ from data_contracts.identifiers import (
     refuse_direct_identifiers,
 )
 from data_contracts.validate import _in_order, validate_extract, validate_frames
-from data_contracts.vocab import FEED_COLUMNS
+from data_contracts.vocab import AGENCIES, FEED_COLUMNS
 from tests.data_contracts import factories as f
 
 EXTRACT = dt.date(2024, 6, 30)
@@ -214,14 +214,20 @@ def test_feed_work_reports_the_first_failure_in_order_and_drops_work_not_started
     assert _in_order(lambda item: item * 2, [3, 1, 2], progress=False, message="") == [6, 2, 4]
 
 
-def test_agencies_with_no_feed_or_a_feed_of_no_rows_shared_nothing(tmp_path: Path) -> None:
-    from data_contracts.reading import agencies_without_feed
+def test_agencies_with_no_feed_no_rows_or_every_row_quarantined_shared_nothing(
+    tmp_path: Path,
+) -> None:
+    from data_contracts.validate import agencies_without_records
 
-    header = "person_id,event_date,recorded_date,event_type,value\n"
-    (tmp_path / "events_health.csv").write_text(header)  # a header, no row
-    (tmp_path / "events_education.csv").write_text(header + "P1,2024-01-02,,ehcp,\n")
-    empty = pd.DataFrame({"person_id": pd.Series([], dtype=str)})
-    empty.to_parquet(tmp_path / "events_police.parquet")
-    empty.assign(person_id=["P1"]).to_parquet(tmp_path / "events_housing.parquet")
-    assert agencies_without_feed(tmp_path) == ["police", "health", "social_care", "probation"]
-    assert agencies_without_feed(tmp_path / "nowhere") == []  # not a local folder
+    frames = f.extract()
+    del frames["events_social_care"]  # no feed
+    frames["events_health"] = frames["events_health"].head(0)  # a header, no row
+    frames["events_police"] = f.events("police", event_type="not_a_police_record")
+    frames["events_housing"] = pd.concat([  # one bad row of two: housing shared one record
+        f.events("housing", n=1), f.events("housing", n=1, event_date="2024-13-01")])
+    validated = validate_extract(f.write_extract(tmp_path / "extract", frames),
+                                 extract_date=EXTRACT)
+    assert len(validated.quarantine["events_police"]) == 3
+    assert len(validated.feeds["events_housing"]) == 1
+    assert agencies_without_records(validated.feeds) == ("police", "health", "social_care")
+    assert agencies_without_records({"referrals": f.referrals()}) == AGENCIES

@@ -62,27 +62,31 @@ def test_train_then_score_then_list_then_check(small_extract: Path, mlflow_env: 
 
 
 def _check_no_feed_named(extract: Path, folder: Path) -> None:
-    """Scoring an extract without health's feed and with probation's holding no row names
-    both once, at the end."""
+    """Scoring an extract without health's feed, with probation's holding no row and with
+    every police row quarantined names all three once, at the end."""
     partial = folder / "no_health_or_probation"
     partial.mkdir()
     for feed in extract.iterdir():
-        if feed.name.startswith("events_probation"):
+        if feed.name.startswith(("events_probation", "events_police")):
             rows = (pd.read_csv(feed, dtype=str) if feed.suffix == ".csv"
                     else pd.read_parquet(feed))
-            header_only = partial / feed.name
-            if feed.suffix == ".csv":
-                rows.head(0).to_csv(header_only, index=False)
+            if feed.name.startswith("events_probation"):
+                rows = rows.head(0)
             else:
-                rows.head(0).to_parquet(header_only, index=False)
+                assert len(rows) > 0
+                rows = rows.assign(event_type="not_a_police_record")
+            if feed.suffix == ".csv":
+                rows.to_csv(partial / feed.name, index=False)
+            else:
+                rows.to_parquet(partial / feed.name, index=False)
         elif not feed.name.startswith("events_health"):
             (partial / feed.name).symlink_to(feed)
     scored = runner.invoke(app, ["score", "--input", str(partial), "--output",
                                  str(folder / "partial.parquet"), "--model", "1"])
     assert scored.exit_code == 0, scored.output
-    assert ("Health and Probation shared no records in this extract (no feed, or one without "
-            "rows): every referral was rated without their records") in " ".join(
-        scored.output.split())
+    assert ("Police, Health and Probation shared no records in this extract (no feed, a feed "
+            "without rows, or every row quarantined): every referral was rated without their "
+            "records") in " ".join(scored.output.split())
 
 
 def _check_fairness(registry: ModelRegistry, extract: Path, folder: Path) -> None:

@@ -146,9 +146,10 @@ def test_scoring_an_extract_reports_a_damaged_model_first_and_a_bad_extract_othe
         score_extract(bad_extract, output, registry=registry, reference="99", explain=False)
     with pytest.raises(FeedRejected, match="referrals.csv"):
         score_extract(bad_extract, output, registry=registry, reference=version, explain=False)
-    table, info = score_extract(small_extract, output, registry=registry, reference=version,
-                                explain=False)
-    assert info.version == version and len(table) == len(prepared.features)
+    scored = score_extract(small_extract, output, registry=registry, reference=version,
+                           explain=False)
+    assert scored.info.version == version and scored.table is not None
+    assert scored.rows == len(scored.table) == len(prepared.features)
     path = _artifact_folder(registry, version) / MODEL_FILE
     document = json.loads(path.read_text())
     document["ventile_edges"][0] = 0.0

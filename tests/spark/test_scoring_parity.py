@@ -44,21 +44,38 @@ def registered(tmp_path_factory: pytest.TempPathFactory) -> tuple[ModelRegistry,
     return registry, extract
 
 
+def _probation_all_quarantined(extract: Path, folder: Path) -> Path:
+    """The extract with every probation row breaking the feed specification."""
+    folder.mkdir()
+    for feed in extract.iterdir():
+        if feed.name == "events_probation.parquet":
+            rows = pd.read_parquet(feed)
+            assert len(rows) > 0
+            rows.assign(event_type="not_a_probation_event").to_parquet(folder / feed.name)
+        else:
+            (folder / feed.name).symlink_to(feed)
+    return folder
+
+
 def test_spark_ratings_and_explanations_equal_the_single_machine_ones(
     spark: Any, registered: tuple[ModelRegistry, Path], tmp_path: Path
 ) -> None:
     registry, extract = registered
-    single, _info = score_extract(
-        extract, tmp_path / "single.parquet", registry=registry, reference="1"
-    )
-    rows, info = score_extract_spark(
+    extract = _probation_all_quarantined(extract, tmp_path / "extract")
+    scored = score_extract(extract, tmp_path / "single.parquet", registry=registry, reference="1")
+    on_spark = score_extract_spark(
         extract,
         str(tmp_path / "spark.parquet"),
         registry=registry,
         reference="1",
         settings=SETTINGS,
     )
-    assert (rows, info.version) == (len(single), "1")
+    single = scored.table
+    assert single is not None and on_spark.table is None
+    assert (on_spark.rows, on_spark.info.version) == (scored.rows, "1") == (len(single), "1")
+    # Probation shared rows, every one quarantined: it shared no record, on both engines.
+    assert on_spark.shared_nothing == scored.shared_nothing == ("probation",)
+    assert single["agencies_not_seen"].str.contains("probation").all()
     ours = pd.read_parquet(tmp_path / "spark.parquet")
     assert list(ours.columns) == list(single.columns)
     exact = [c for c in single.columns if c not in ("probability", "raw_score", "base_value")]
