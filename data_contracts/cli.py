@@ -134,7 +134,7 @@ def fail(message: str) -> NoReturn:
 
 def no_feed_note(agencies: Sequence[str]) -> str | None:
     """What a scoring command says of the agencies that shared no records in the extract
-    (`data_contracts.validate.agencies_without_records`; None when every agency shared some)."""
+    (`data_contracts.report.agencies_without_records`; None when every agency shared some)."""
     names = [AGENCY_LABELS[a] for a in agencies]
     if not names:
         return None
@@ -174,10 +174,12 @@ def _print_summary(console: Console, report: dict[str, Any]) -> None:
         coverage.add_column(header, justify="left" if header in {"agency", "shared"} else "right")
     for agency in AGENCIES:
         entry = report["agency_coverage"][agency]
-        if entry["present"]:
+        if entry["shared"]:
             coverage.add_row(
                 AGENCY_LABELS[agency], "yes", f"{entry['persons']:,}", f"{entry['records']:,}"
             )
+        elif entry["present"]:  # a feed, but no row accepted: it shared no record
+            coverage.add_row(AGENCY_LABELS[agency], "no record accepted", "0", "0")
         else:
             coverage.add_row(AGENCY_LABELS[agency], "not shared", "-", "-")
     console.print(coverage)

@@ -63,14 +63,24 @@ def feed_entry(
     }
 
 
+def agencies_without_records(feeds: Mapping[str, pd.DataFrame]) -> tuple[str, ...]:
+    """The agencies that shared no record in an extract, from its accepted rows by feed:
+    no feed, a feed of no rows, or one whose every row was quarantined. Under the feed
+    specification they shared nothing, which the practitioner must be told."""
+    return tuple(agency for agency in AGENCIES if len(feeds.get(event_feed(agency), ())) == 0)
+
+
 def agency_coverage(feeds: Mapping[str, pd.DataFrame], entries: Mapping[str, Any]) -> dict:
-    """Per agency: whether it shared a feed, and how many persons and records were accepted."""
+    """Per agency: whether it sent a feed (`present`), whether it shared any record (an
+    accepted row: `shared`), and how many persons and records were accepted."""
+    without = agencies_without_records(feeds)
     coverage = {}
     for agency in AGENCIES:
         feed = event_feed(agency)
         present = feed in entries
         coverage[agency] = {
             "present": present,
+            "shared": agency not in without,
             "persons": entries[feed]["persons"] if present else 0,
             "records": len(feeds[feed]) if present else 0,
         }

@@ -39,7 +39,7 @@ from data_contracts.reading import (
 )
 from data_contracts.report import build_report, feed_entry
 from data_contracts.schemas import DATE, feed_schema
-from data_contracts.vocab import AGENCIES, FEEDS, OUTCOMES, REFERRALS, REQUIRED_FEEDS, event_feed
+from data_contracts.vocab import FEEDS, OUTCOMES, REFERRALS, REQUIRED_FEEDS
 
 logger = logging.getLogger(__name__)
 
@@ -70,13 +70,6 @@ class ValidatedExtract:
     quarantine: dict[str, pd.DataFrame]
     report: dict[str, Any]
     extract_date: dt.date
-
-
-def agencies_without_records(feeds: Mapping[str, pd.DataFrame]) -> tuple[str, ...]:
-    """The agencies that shared no record in an extract, from its accepted rows by feed:
-    no feed, a feed of no rows, or one whose every row was quarantined. Under the feed
-    specification they shared nothing, which the practitioner must be told."""
-    return tuple(agency for agency in AGENCIES if len(feeds.get(event_feed(agency), ())) == 0)
 
 
 def infer_extract_date(parsed: Mapping[str, ParsedFeed], today: dt.date | None = None) -> dt.date:

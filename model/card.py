@@ -102,7 +102,9 @@ class ModelCard:
     misuse: tuple[str, ...]
     outcome_definition: str
     data: dict[str, Any]
-    agencies: tuple[str, ...]
+    agencies: tuple[str, ...]  # that shared records in the training extract (all when unrecorded)
+    # Agencies with no accepted record in the training extract; None: not recorded.
+    agencies_without_records: tuple[str, ...] | None
     features_by_agency: tuple[tuple[str, int], ...]
     uses_protected_characteristics: bool
     model_details: dict[str, Any]
@@ -215,6 +217,17 @@ def _data(sources: CardSources) -> dict[str, Any]:
             "quarantined_rows": report.get("quarantined_rows")}
 
 
+def _agencies(sources: CardSources) -> dict[str, Any]:
+    """The agencies that shared records in the training extract, and those that shared
+    none (the model learned nothing from their records); unknown for a version whose
+    training did not record it."""
+    recorded = (sources.training_report or {}).get("agencies_without_records")
+    if recorded is None:
+        return {"agencies": tuple(AGENCY_LABELS.values()), "agencies_without_records": None}
+    return {"agencies": tuple(label for a, label in AGENCY_LABELS.items() if a not in recorded),
+            "agencies_without_records": tuple(AGENCY_LABELS[a] for a in recorded)}
+
+
 def build_card(sources: CardSources, *, approvals: Sequence[ApprovalEntry] = (),
                generated_at: dt.datetime | None = None) -> ModelCard:
     """The card of a version from its recorded sources and its approval history."""
@@ -231,7 +244,7 @@ def build_card(sources: CardSources, *, approvals: Sequence[ApprovalEntry] = (),
         run_id=sources.info.run_id, trained_at=metadata.get("trained_at"),
         extract_date=metadata.get("extract_date"),
         intended_use=INTENDED_USE, misuse=MISUSE, outcome_definition=OUTCOME_DEFINITION,
-        data=_data(sources), agencies=tuple(AGENCY_LABELS.values()),
+        data=_data(sources), **_agencies(sources),
         features_by_agency=_features_by_agency(names),
         uses_protected_characteristics=governance.use_protected_characteristics,
         model_details={"features": len(names), "calibration": metadata.get("calibration"),

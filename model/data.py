@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from data_contracts import validate_extract
-from data_contracts.validate import agencies_without_records
+from data_contracts.report import agencies_without_records
 from data_contracts.vocab import HOUSEHOLD_MEMBERS, OUTCOMES, REFERRALS
 from pipelines.features import build_features
 from pipelines.labels import build_labels

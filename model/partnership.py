@@ -21,7 +21,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from data_contracts.validate import agencies_without_records
+from data_contracts.report import agencies_without_records
 from data_contracts.vocab import AGENCIES, event_feed
 from model.explain import CaseExplainer
 from model.group_sums import group_sums

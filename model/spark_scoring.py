@@ -19,7 +19,7 @@ from typing import Any, Final
 
 import pandas as pd
 
-from data_contracts.validate import agencies_without_records
+from data_contracts.report import agencies_without_records
 from model.explain import CaseExplainer
 from model.explain_batch import COLUMNS as EXPLANATION_COLUMNS
 from model.registry import ModelRegistry, RegistryError

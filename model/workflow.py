@@ -172,7 +172,8 @@ def train_and_register(input_dir: Path, *, registry: ModelRegistry, experiment: 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         _write_evaluation(result, folder / "evaluation",
-                          {"quarantined_rows": prepared.quarantined})
+                          {"quarantined_rows": prepared.quarantined,
+                           "agencies_without_records": list(prepared.shared_nothing)})
         registry.log_files(run_id, folder / "evaluation", "evaluation")
         progress("explaining the model for governance")
         _write_global_explanations(result, prepared, folder / "explanations")

@@ -3,6 +3,7 @@ files (`safeguard model card`), with the run (training logs it) and from the API
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -12,8 +13,13 @@ from typer.testing import CliRunner
 
 from api.cli import app as safeguard
 from api.model_card import card_for, card_html, card_markdown
-from model.card import ATRS_HEADINGS, MISUSE
-from model.card_sources import CARD_HTML_ARTIFACT, CARD_MARKDOWN_ARTIFACT, FAIRNESS_ARTIFACT
+from model.card import ATRS_HEADINGS, MISUSE, build_card
+from model.card_sources import (
+    CARD_HTML_ARTIFACT,
+    CARD_MARKDOWN_ARTIFACT,
+    FAIRNESS_ARTIFACT,
+    read_sources,
+)
 from model.registry import ModelRegistry
 from tests.api.conftest import ApiEnv, TrainedModel, register_copy
 from tests.model.fairness_fixture import fairness_group, fairness_report
@@ -63,6 +69,29 @@ def test_the_card_says_what_the_model_is_for_how_it_measured_and_what_it_must_no
     assert "no fairness audit recorded" not in markdown
     assert "agencies that share little" in markdown.lower()
     assert card.calibration_png is not None and "data:image/png;base64," in card_html(card)
+
+
+def test_the_card_names_the_agencies_that_shared_no_records_at_training(
+    trained_model: TrainedModel,
+) -> None:
+    sources = read_sources(trained_model.registry, trained_model.version)
+    assert sources.training_report is not None
+    assert sources.training_report["agencies_without_records"] == []  # the suite's extract
+    everyone = card_markdown(build_card(sources))
+    assert ("Agencies sharing records in the training extract: Police, Health, Education, "
+            "Social care, Housing, Probation.") in everyone
+    assert "Shared no records in it" not in everyone
+    report = sources.training_report | {"agencies_without_records": ["housing", "probation"]}
+    card = build_card(dataclasses.replace(sources, training_report=report))
+    assert card.agencies == ("Police", "Health", "Education", "Social care")
+    for text in (card_markdown(card), _text(card_html(card))):
+        assert ("Agencies sharing records in the training extract: Police, Health, Education, "
+                "Social care. Shared no records in it (no feed, none in it, or every row "
+                "quarantined): Housing, Probation; the model learned nothing from their "
+                "records") in text
+    del report["agencies_without_records"]  # trained before it was recorded
+    older = card_markdown(build_card(dataclasses.replace(sources, training_report=report)))
+    assert "(which of them shared records in the training extract was not recorded" in older
 
 
 def test_the_card_reports_the_fairness_audit_and_suppresses_small_counts(

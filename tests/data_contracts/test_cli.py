@@ -30,10 +30,12 @@ def test_validate_writes_report_and_quarantine(tmp_path: Path) -> None:
     frames = f.extract()
     del frames["events_health"]
     frames["events_police"].loc[0, "event_type"] = "bogus"
+    frames["events_housing"]["event_type"] = "bogus"  # every housing row quarantined
     f.write_extract(tmp_path / "in", frames)
     result = _validate(tmp_path / "in", tmp_path / "out", "--extract-date", "2024-06-30")
     assert result.exit_code == 0, result.output
     assert "not shared" in result.output and "events_police" in result.output
+    assert "no record accepted" in result.output
     report = json.loads((tmp_path / "out" / "validation.json").read_text())
     assert set(report) >= {
         "spec_version", "extract_date", "feeds", "agency_coverage", "missing_feeds",
@@ -41,6 +43,8 @@ def test_validate_writes_report_and_quarantine(tmp_path: Path) -> None:
     }  # fmt: skip
     assert report["extract_date"] == "2024-06-30"
     assert report["agency_coverage"]["health"]["present"] is False
+    assert report["agency_coverage"]["housing"] == {"present": True, "shared": False,
+                                                   "persons": 0, "records": 0}
     police = report["feeds"]["events_police"]
     assert police["read"] == police["accepted"] + police["quarantined"] == 3
     quarantine = pd.read_csv(tmp_path / "out" / "quarantine" / "events_police.csv", dtype=str)

@@ -76,7 +76,8 @@ def test_header_only_optional_feeds_are_valid_and_empty(tmp_path: Path) -> None:
     report = json.loads((tmp_path / "out" / "validation.json").read_text(encoding="utf-8"))
     for feed in ("events_police", "outcomes"):
         assert report["feeds"][feed]["read"] == report["feeds"][feed]["accepted"] == 0
-    assert report["agency_coverage"]["police"] == {"present": True, "persons": 0, "records": 0}
+    assert report["agency_coverage"]["police"] == {"present": True, "shared": False, "persons": 0,
+                                                     "records": 0}
 
 
 def test_an_empty_feed_file_is_refused_in_one_line(tmp_path: Path) -> None:

@@ -217,7 +217,7 @@ def test_feed_work_reports_the_first_failure_in_order_and_drops_work_not_started
 def test_agencies_with_no_feed_no_rows_or_every_row_quarantined_shared_nothing(
     tmp_path: Path,
 ) -> None:
-    from data_contracts.validate import agencies_without_records
+    from data_contracts.report import agencies_without_records
 
     frames = f.extract()
     del frames["events_social_care"]  # no feed

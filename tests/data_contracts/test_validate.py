@@ -91,8 +91,10 @@ def test_report_counts_and_agency_coverage() -> None:
     police = report["feeds"]["events_police"]
     assert (police["read"], police["accepted"], police["quarantined"]) == (3, 2, 1)
     assert police["reasons"] == {"event_type: not in police vocabulary": 1}
-    assert report["agency_coverage"]["police"] == {"present": True, "persons": 2, "records": 2}
-    assert report["agency_coverage"]["health"] == {"present": False, "persons": 0, "records": 0}
+    assert report["agency_coverage"]["police"] == {"present": True, "shared": True, "persons": 2,
+                                                     "records": 2}
+    assert report["agency_coverage"]["health"] == {"present": False, "shared": False, "persons": 0,
+                                                     "records": 0}
     assert set(report["agency_coverage"]) == set(AGENCIES)
     assert report["missing_feeds"] == ["outcomes", "events_health"]
     assert report["ignored_files"] == ["extra_feed"]
