@@ -21,6 +21,7 @@ from data_contracts.errors import FeedRejected
 from data_contracts.identifiers import refuse_direct_identifiers
 from data_contracts.pandera_import import pa
 from data_contracts.reading import STRING_DTYPE
+from data_contracts.schemas import DUPLICATE_DIFFERING, DUPLICATE_ROW, UNIQUE_KEY
 from data_contracts.vocab import FEED_COLUMNS, OPTIONAL_COLUMNS
 
 logger = logging.getLogger(__name__)
@@ -128,11 +129,33 @@ def run_checks(schema: pa.DataFrameSchema, typed: pd.DataFrame) -> list[Failure]
     return failures
 
 
-def reasons_for(failures: list[Failure], n_rows: int) -> tuple[np.ndarray, np.ndarray]:
-    """Mask of bad rows and, for each bad row, its reasons joined by ``"; "`` in rule order."""
+def key_failures(typed: pd.DataFrame, key: str, bad: np.ndarray) -> list[Failure]:
+    """The rows repeating the key of an earlier row, among the rows breaking no other rule
+    (so a row quarantined for another reason does not shadow a later good copy): those
+    equal to the kept row in every column, and those that differ from it."""
+    candidates = np.flatnonzero(~bad & typed[key].notna().to_numpy())
+    keys = typed[key].iloc[candidates]
+    later = keys.duplicated(keep="first").to_numpy()
+    repeated, kept_ids = candidates[later], keys[~later].to_numpy()
+    kept = pd.Series(candidates[~later], index=kept_ids).loc[keys.to_numpy()[later]].to_numpy()
+    left = typed.iloc[repeated].reset_index(drop=True)
+    right = typed.iloc[kept].reset_index(drop=True)
+    same = ((left == right).fillna(False) | (left.isna() & right.isna())).all(axis="columns")
+    identical, differing = np.zeros(len(typed), bool), np.zeros(len(typed), bool)
+    identical[repeated[same.to_numpy()]] = True
+    differing[repeated[~same.to_numpy()]] = True
+    return [(f"{key}: {DUPLICATE_ROW}", identical), (f"{key}: {DUPLICATE_DIFFERING}", differing)]
+
+
+def reasons_for(failures: list[Failure], n_rows: int, *, with_reasons: bool = True
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Mask of bad rows and, for each bad row, its reasons joined by ``"; "`` in rule order
+    (none, an empty array, without ``with_reasons``)."""
     bad = np.zeros(n_rows, dtype=bool)
     for _, mask in failures:
         bad |= mask
+    if not with_reasons:
+        return bad, np.empty(0, dtype=object)
     rows = np.flatnonzero(bad)
     reasons = np.full(len(rows), "", dtype=object)
     for reason, mask in failures:
@@ -163,6 +186,11 @@ def check_feed(parsed: ParsedFeed, schema: pa.DataFrameSchema) -> tuple[pd.DataF
         parsed.failures + run_checks(schema, parsed.typed),
         key=lambda failure: order[failure[0].partition(":")[0]],  # each names its column
     )
+    key = (schema.metadata or {}).get(UNIQUE_KEY)
+    if key is not None:
+        bad, _ = reasons_for(failures, len(parsed.typed), with_reasons=False)
+        failures = sorted(failures + key_failures(parsed.typed, key, bad),
+                          key=lambda failure: order[failure[0].partition(":")[0]])
     bad, reasons = reasons_for(failures, len(parsed.typed))
     accepted = _rows(parsed.typed, ~bad)
     for name, column in schema.columns.items():

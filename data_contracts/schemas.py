@@ -83,9 +83,13 @@ def _date(extract_date: dt.date | None) -> pa.Column:
     return pa.Column(DATE, checks)
 
 
-def _duplicate_referral(frame: pd.DataFrame) -> pd.Series:
-    # The first copy (file order) is kept; later copies are quarantined.
-    return ~frame["referral_id"].duplicated(keep="first") | frame["referral_id"].isna()
+# A feed's unique key (the schema's metadata: checked by `checking.check_feed` once the
+# other rules are, among the rows that keep them): the first such row of a key (file
+# order) is kept, each later one is quarantined with one of these reasons.
+UNIQUE_KEY: Final = "unique_key"
+DUPLICATE_ROW: Final = "duplicate of an earlier row"
+DUPLICATE_DIFFERING: Final = ("duplicate of an earlier row with other values (the earlier "
+                              "row was kept: check which is right)")
 
 
 def _age_fits_subject_type(frame: pd.DataFrame) -> pd.Series:
@@ -117,13 +121,13 @@ def referrals_schema(extract_date: dt.date | None = None) -> pa.DataFrameSchema:
             ),
         },
         checks=[
-            pa.Check(_duplicate_referral, error="referral_id: duplicate of an earlier row"),
             pa.Check(_age_fits_subject_type,
                      error=rules.AGE_NOT_SUBJECT_TYPE.quarantine_reason),
         ],
         strict=True,
         ordered=True,
         name=REFERRALS,
+        metadata={UNIQUE_KEY: "referral_id"},
     )
 
 
