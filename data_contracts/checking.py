@@ -130,9 +130,10 @@ def run_checks(schema: pa.DataFrameSchema, typed: pd.DataFrame) -> list[Failure]
 
 
 def key_failures(typed: pd.DataFrame, key: str, bad: np.ndarray) -> list[Failure]:
-    """The rows repeating the key of an earlier row, among the rows breaking no other rule
-    (so a row quarantined for another reason does not shadow a later good copy): those
-    equal to the kept row in every column, and those that differ from it."""
+    """The rows repeating a key, among the rows breaking no other rule (a row quarantined
+    for another reason does not shadow a good copy of its key). When every row of a key
+    holds the same values, the first is kept and the later ones are duplicates; when they
+    differ, which row is right cannot be told, and none of them is kept."""
     candidates = np.flatnonzero(~bad & typed[key].notna().to_numpy())
     keys = typed[key].iloc[candidates]
     later = keys.duplicated(keep="first").to_numpy()
@@ -141,10 +142,11 @@ def key_failures(typed: pd.DataFrame, key: str, bad: np.ndarray) -> list[Failure
     left = typed.iloc[repeated].reset_index(drop=True)
     right = typed.iloc[kept].reset_index(drop=True)
     same = ((left == right).fillna(False) | (left.isna() & right.isna())).all(axis="columns")
-    identical, differing = np.zeros(len(typed), bool), np.zeros(len(typed), bool)
-    identical[repeated[same.to_numpy()]] = True
-    differing[repeated[~same.to_numpy()]] = True
-    return [(f"{key}: {DUPLICATE_ROW}", identical), (f"{key}: {DUPLICATE_DIFFERING}", differing)]
+    conflicting = keys.isin(keys.to_numpy()[later][~same.to_numpy()]).to_numpy()
+    duplicate, differing = np.zeros(len(typed), bool), np.zeros(len(typed), bool)
+    duplicate[candidates[later & ~conflicting]] = True
+    differing[candidates[conflicting]] = True
+    return [(f"{key}: {DUPLICATE_ROW}", duplicate), (f"{key}: {DUPLICATE_DIFFERING}", differing)]
 
 
 def reasons_for(failures: list[Failure], n_rows: int, *, with_reasons: bool = True

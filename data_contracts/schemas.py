@@ -84,12 +84,13 @@ def _date(extract_date: dt.date | None) -> pa.Column:
 
 
 # A feed's unique key (the schema's metadata: checked by `checking.check_feed` once the
-# other rules are, among the rows that keep them): the first such row of a key (file
-# order) is kept, each later one is quarantined with one of these reasons.
+# other rules are, among the rows that keep them). Rows of a key that hold the same values
+# are one record sent more than once: the first (file order) is kept, the later ones are
+# duplicates. Rows of a key that differ cannot tell which is right: none is kept.
 UNIQUE_KEY: Final = "unique_key"
 DUPLICATE_ROW: Final = "duplicate of an earlier row"
-DUPLICATE_DIFFERING: Final = ("duplicate of an earlier row with other values (the earlier "
-                              "row was kept: check which is right)")
+DUPLICATE_DIFFERING: Final = ("on more than one row, with other values (which is right "
+                              "cannot be told: none of them is used)")
 
 
 def _age_fits_subject_type(frame: pd.DataFrame) -> pd.Series:

@@ -153,18 +153,30 @@ def test_outcome_of_a_quarantined_referral_is_quarantined() -> None:
     ]
 
 
-def test_duplicate_referral_keeps_first_copy_and_quarantines_the_rest() -> None:
+def test_a_referral_sent_twice_keeps_its_first_copy() -> None:
     frames = f.extract()
     first = f.referral_row(referral_id="R0001", person_id="P000001")
-    later = f.referral_row(referral_id="R0001", person_id="P000777")
     resent = first | {"disability": "0"}  # the same referral, its boolean written otherwise
-    frames["referrals"] = pd.DataFrame([first, later, resent, later])
+    frames["referrals"] = pd.DataFrame([first, resent, first])
     result = validate_frames(frames, extract_date=EXTRACT)
     assert result.feeds["referrals"]["person_id"].tolist() == ["P000001"]
-    differing = ("referral_id: duplicate of an earlier row with other values (the earlier row "
-                 "was kept: check which is right)")
     assert result.quarantine["referrals"]["reason"].tolist() == [
-        differing, "referral_id: duplicate of an earlier row", differing]
+        "referral_id: duplicate of an earlier row"] * 2
+    assert len(result.feeds["outcomes"]) == 1
+
+
+def test_rows_of_one_referral_id_that_differ_are_all_quarantined() -> None:
+    frames = f.extract()
+    first = f.referral_row(referral_id="R0001", person_id="P000001")
+    other = f.referral_row(referral_id="R0001", person_id="P000777")
+    frames["referrals"] = pd.DataFrame([first, first, other, f.referral_row(referral_id="R2")])
+    result = validate_frames(frames, extract_date=EXTRACT)
+    assert result.feeds["referrals"]["referral_id"].tolist() == ["R2"]
+    differing = ("referral_id: on more than one row, with other values (which is right cannot "
+                 "be told: none of them is used)")
+    assert result.quarantine["referrals"]["reason"].tolist() == [differing] * 3
+    assert result.quarantine["outcomes"]["reason"].tolist() == [
+        "referral_id: not an accepted referral"]
 
 
 def test_a_quarantined_row_does_not_shadow_a_later_good_copy_of_its_id() -> None:
