@@ -1,5 +1,6 @@
-"""`safeguard monitor` (target < 60 s) and `safeguard report partnership` (target < 5 min)
-on 100,000 referrals against a registered model.
+"""`safeguard monitor` (target < 60 s), `safeguard report partnership` (target < 5 min) and
+`safeguard score --no-explanations` (target < 8 s) on 100,000 referrals against a
+registered model: whole commands, each in its own process, as a user runs them.
 
 Trains a model on one synthetic extract (or takes the model of bench/shared_model.py,
 `--model DIR`), then times the whole `safeguard monitor`
@@ -10,7 +11,9 @@ the same run on the same extract, is `safeguard features` (validation and the fe
 build, which monitoring cannot avoid): the ratio says what monitoring adds. The
 partnership report rebuilds the features once per agency that shared records (five
 here) and explains a sample of 5,000 referrals; its ratio to the same reference says
-how close it is to those rebuilds' floor (about 6 builds).
+how close it is to those rebuilds' floor (about 6 builds). Scoring without explanations
+is the feature build plus loading the model and rating: its ratio to the same reference
+says what rating adds.
 
 The whole `safeguard features` command's own figures (wall time, peak RSS) stand beside
 bench_synth.py's reference: plain numpy and pyarrow work of the extract's size.
@@ -80,6 +83,9 @@ def main() -> None:
             args.referrals * EVENTS_PER_REFERRAL), str(folder / "plain.csv")])
         features_run = measure([str(SAFEGUARD), "features", "--input", str(newer), "--output",
                                 str(folder / "features.parquet")])
+        score_run = measure([str(SAFEGUARD), "score", "--input", str(newer), "--output",
+                             str(folder / "ratings.parquet"), "--model", version,
+                             "--no-explanations"], env)
         # Exit code 1 is expected of monitor: it reports the crossed thresholds.
         monitor_run = measure([str(SAFEGUARD), "monitor", "--input", str(newer), "--output",
                                str(folder / "monitor"), "--model", version], env, ok=(0, 1))
@@ -91,6 +97,7 @@ def main() -> None:
     monitor, code, partnership = monitor_run.wall, monitor_run.code, partnership_run.wall
     print(f"referrals                      {args.referrals:,}")
     print(f"safeguard features (reference) {reference:.1f} s")
+    print(f"safeguard score (no explan.)   {score_run.wall:.1f} s   (target < 8 s)")
     print(f"safeguard monitor              {monitor:.1f} s   (target < 60 s; exit code {code}, "
           "1 expected: housing removed)")
     print(f"ratio monitor / features       {monitor / reference:.2f}")
@@ -104,6 +111,8 @@ def main() -> None:
                "(bench_synth's reference)", plain, target=Target("<", 8.0)),
         Figure(f"{features_name}, peak RSS", features_peak, "GiB",
                "the numpy + pyarrow reference's peak RSS", plain_peak, target=Target("<", 1.5)),
+        Figure("safeguard score --no-explanations, whole command", score_run.wall, "s",
+               features_name, reference, target=Target("<", 8.0)),
         Figure("safeguard monitor, whole command", monitor, "s", features_name, reference,
                target=Target("<", 60.0)),
         Figure("safeguard report partnership, whole command", partnership, "s", features_name,
