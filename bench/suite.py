@@ -89,13 +89,14 @@ BENCHES: Final = (
           ("--extract", "{spark}", "--master", "local[2]"), lane="spark"),
     # bench_train times a training of its own: its figures are training's.
     Bench("bench_train", 4, ("--referrals", "100000"), ("--referrals", "10000"), alone=True),
-    # Its Spark figures are whole commands, each cold as a user's is. At 100,000 referrals
-    # the Spark runs need more than bench_spark's 3 GiB driver: each hands the validated
-    # feeds to the one local JVM.
+    # Its Spark figures are whole commands, each cold as a user's is; alone, because a
+    # minute-long Spark command beside the main lane's training read 92 s for 55 s quiet.
+    # At 100,000 referrals the Spark runs need more than bench_spark's 3 GiB driver: each
+    # hands the validated feeds to the one local JVM.
     Bench("bench_score", 5, ("--extract", "{main}", "--model", "{model}", "--spark",
                              "--driver-memory", "8g", "--rounds", "1"),
           ("--extract", "{main}", "--model", "{model}", "--spark", "--spark-extract",
-           "{spark}", "--rounds", "1"), lane="spark"),
+           "{spark}", "--rounds", "1"), lane="spark", alone=True),
     Bench("bench_explain", 3, ("--model", "{model}", "--referrals", "100000", "--batch-rows",
                                "100000", "--no-retry"),
           ("--model", "{model}", "--referrals", "10000", "--batch-rows", "10000", "--cases",
@@ -172,8 +173,8 @@ def run_lanes(benches: list[Bench], names: Mapping[str, str], options: argparse.
     bench's record (with the lane that ran it), and the shared model's record and each
     lane's wall seconds.
     """
-    spark = [] if options.serial else [b for b in benches if b.lane == "spark"]
     alone = runs_alone(benches, options)
+    spark = [] if options.serial else [b for b in benches if b.lane == "spark" and b not in alone]
     queue = longest_first(queue_of([b for b in benches if b not in spark and b not in alone]),
                           options.last)
     lanes = {"all": []} if options.serial else {"main": [], "spark": spark}

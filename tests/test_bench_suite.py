@@ -137,11 +137,14 @@ def test_benches_with_absolute_targets_run_alone_after_the_lanes_at_the_stated_s
     benches = [suite.Bench("spark_one", 1, lane="spark"), suite.Bench("a", 1),
                suite.Bench("train", 1, alone=True), suite.Bench("b", 1),
                suite.Bench("api", 1, group="api", alone=True),
-               suite.Bench("api_load", 1, group="api", alone=True)]
+               suite.Bench("api_load", 1, group="api", alone=True),
+               suite.Bench("spark_alone", 1, lane="spark", alone=True)]
     spans: dict[str, tuple[float, float]] = {}
+    calls: list[str] = []
 
     def run_bench(bench_: Any, _args: list[str], _work: Path, _timeout: float
                   ) -> dict[str, Any]:
+        calls.append(bench_.script)
         started = time.perf_counter()
         time.sleep(0.05)
         spans[bench_.script] = (started, time.perf_counter())
@@ -152,12 +155,14 @@ def test_benches_with_absolute_targets_run_alone_after_the_lanes_at_the_stated_s
 
     def run(**modes: bool) -> dict[str, dict[str, Any]]:
         spans.clear()
+        calls.clear()
         options = argparse.Namespace(**({"quick": False, "serial": False} | modes),
                                      timeout=10.0, last=tmp_path / "no-run.json")
         return suite.run_lanes(benches, names, options, tmp_path)[0]
 
     records = run()
-    alone = ["train", "api", "api_load"]
+    assert sorted(calls) == sorted(b.script for b in benches)  # each once
+    alone = ["train", "api", "api_load", "spark_alone"]
     assert [name for name, r in records.items() if r["lane"] == "alone"] == alone
     lanes_end = max(spans[name][1] for name in spans if name not in alone)
     starts = [spans[name][0] for name in alone]
@@ -165,6 +170,7 @@ def test_benches_with_absolute_targets_run_alone_after_the_lanes_at_the_stated_s
     assert all(spans[a][1] <= spans[b][0] for a, b in zip(alone, alone[1:], strict=False))
     for modes in ({"quick": True}, {"serial": True}):
         assert all(r["lane"] != "alone" for r in run(**modes).values()), modes
+        assert sorted(calls) == sorted(b.script for b in benches), modes
 
 
 @pytest.mark.slow

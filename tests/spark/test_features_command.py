@@ -133,3 +133,30 @@ def test_an_extract_at_a_uri_is_read_through_sparks_file_system(
     assert unknown.exit_code == 1 and len(unknown.output.strip().splitlines()) == 1
     assert 'cannot be read (org.apache.hadoop.fs.UnsupportedFileSystemException: No FileSystem ' \
         'for scheme "nosuch")' in unknown.output
+
+
+def test_an_extract_and_its_table_on_a_file_system_other_than_the_local_one(
+    spark: Any, extract_dir: Path, tmp_path: Path
+) -> None:
+    # Hadoop's view file system (viewfs://, a client-side mount table over other file
+    # systems, in every Hadoop client) stands for a remote one: the input is listed and
+    # copied, the table and the manifest written, all through Spark's Hadoop file system
+    # under another scheme. A user sets the mount table with `--conf
+    # spark.hadoop.fs.viewfs.mounttable...`; the tests' session exists already, so it is
+    # set on its Hadoop configuration.
+    hub = tmp_path / "hub"
+    (hub / "extract").mkdir(parents=True)
+    for feed in extract_dir.iterdir():
+        (hub / "extract" / feed.name).write_bytes(feed.read_bytes())
+    configuration = spark.sparkContext._jsc.hadoopConfiguration()
+    configuration.set("fs.viewfs.mounttable.hub.link./data", f"file://{hub}")
+    try:
+        result = _features("viewfs://hub/data/extract", "viewfs://hub/data/out/features.parquet",
+                           "--engine", "spark", "--master", "local[2]")
+    finally:
+        configuration.unset("fs.viewfs.mounttable.hub.link./data")
+    assert result.exit_code == 0, result.output
+    assert _features(extract_dir, tmp_path / "local.parquet").exit_code == 0
+    assert_same_table(pd.read_parquet(tmp_path / "local.parquet"),
+                      pd.read_parquet(hub / "out" / "features.parquet"))
+    assert (hub / "out" / "features.manifest.json").is_file()
