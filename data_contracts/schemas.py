@@ -66,8 +66,11 @@ def _token(*, nullable: bool = False) -> pa.Column:
     return pa.Column(STRING, check, nullable=nullable)
 
 
-def _referral_id() -> pa.Column:
-    return pa.Column(STRING, _shaped(REFERRAL_ID_PATTERN, error=NOT_A_REFERRAL_ID))
+def _referral_id(*, unique: bool = False) -> pa.Column:
+    # `unique` is for `schema.validate` on an accepted frame (a post-condition); the
+    # validator quarantines repeated keys itself (UNIQUE_KEY, below).
+    return pa.Column(STRING, _shaped(REFERRAL_ID_PATTERN, error=NOT_A_REFERRAL_ID),
+                     unique=unique)
 
 
 def _enum(values: tuple[str, ...], error: str = rules.NOT_IN_VOCABULARY) -> pa.Column:
@@ -102,7 +105,7 @@ def referrals_schema(extract_date: dt.date | None = None) -> pa.DataFrameSchema:
     """Schema of accepted referrals."""
     return pa.DataFrameSchema(
         {
-            "referral_id": _referral_id(),
+            "referral_id": _referral_id(unique=True),
             "person_id": _token(),
             "household_id": _token(nullable=True),
             "referral_date": _date(extract_date),

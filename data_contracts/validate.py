@@ -9,8 +9,9 @@ Canonical dtypes of accepted frames: strings ``string[pyarrow]`` (missing is
 ``value`` float64 (NaN when empty), ``age_years`` int64, ``imd_decile`` Int64,
 ``disability`` bool.
 
-Duplicate ``referral_id``: the first copy in file order is kept (when it passes
-every other rule) and every later copy is quarantined.
+A repeated ``referral_id`` (among the rows passing every other rule): rows holding the
+same values keep the first in file order, the later ones are quarantined; rows that
+differ are all quarantined (:func:`data_contracts.checking.key_failures`).
 """
 
 from __future__ import annotations

@@ -48,9 +48,10 @@ def bands_without(model: RiskModel, frames: Mapping[str, pd.DataFrame], *,
                   features: pd.DataFrame, progress: Progress) -> dict[str, np.ndarray]:
     """Per agency, each referral's band index had that agency shared nothing.
 
-    An agency whose feed is absent or empty shared nothing already: its bands are the
-    bands of the full extract (no rebuild). `features` are the full extract's, in the
-    referrals feed's order (as `build_features` gives them).
+    An agency with no accepted record (no feed, an empty one, or every row quarantined)
+    shared nothing already: its bands are the bands of the full extract (no rebuild).
+    `features` are the full extract's, in the referrals feed's order (as `build_features`
+    gives them).
     """
     full = model.rate(_matrix(features)).band
     shared_nothing = agencies_without_records(frames)

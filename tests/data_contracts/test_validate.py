@@ -28,6 +28,9 @@ def test_valid_extract_is_accepted_whole_with_canonical_dtypes() -> None:
         assert result.quarantine[feed].empty
         feed_schema(feed, extract_date=EXTRACT).validate(frame)  # the schema as post-condition
     referrals = result.feeds["referrals"]
+    twice = pd.concat([referrals, referrals], ignore_index=True)
+    with pytest.raises(pa.errors.SchemaError, match="referral_id"):  # it sees repeats
+        feed_schema("referrals", extract_date=EXTRACT).validate(twice)
     assert referrals["age_years"].dtype == "int64"
     assert referrals["imd_decile"].dtype == "Int64"
     assert referrals["disability"].dtype == bool
