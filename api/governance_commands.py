@@ -53,22 +53,18 @@ def _waivers(items: list[str]) -> dict[str, str]:
 
 def _decide(version: str, decision: str, reason: str, waivers: dict[str, str],
             key_file: Path | None) -> None:
+    from api.admin import open_store
     from api.approvals import ApprovalRefused, record_decision
     from api.auth import KeyHasher, authenticate_key
     from api.model_commands import _registry
     from api.roles import GOVERNANCE
-    from api.settings import Settings
-    from api.store.db import Store
     from model.registry import RegistryError
 
     key = _read_key(key_file)
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    settings = Settings()
-    store = Store(settings.database_url)
+    # The store with the audit chain's anchor, as the API's: its entries are signed.
+    settings, store = open_store("the decision is recorded and audited there")
     try:
-        reachable, why = store.ping()
-        if not reachable:
-            fail(f"{why}: run `safeguard db upgrade` first")
         user = authenticate_key(store, KeyHasher(settings.api_key_pepper.get_secret_value()), key)
         if user is None:
             fail("the API key is missing, invalid or revoked")

@@ -101,7 +101,12 @@ def _write_key(tmp_path: Path, key: str) -> str:
 def test_promote_refuses_without_an_approval_and_the_cli_approves_as_a_governance_user(
     run: Run, registry: ModelRegistry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch  # noqa: F811
 ) -> None:
-    run("db", "upgrade")
+    # The audit chain anchored, as `make demo` and a hub run it: every entry the
+    # commands append (the approval's too) is signed.
+    monkeypatch.setenv("SAFEGUARD_AUDIT_KEY_FILE", str(tmp_path / "keys" / "audit.key"))
+    monkeypatch.setenv("SAFEGUARD_AUDIT_CHECKPOINT_FILE", str(tmp_path / "checkpoints.jsonl"))
+    assert run("audit", "init-key")[0] == 0
+    assert run("db", "upgrade")[0] == 0
     log_card(registry, registry.resolve("1"))
     code, output = run("model", "promote", "1")
     assert code == 1 and "has no recorded approval" in output
@@ -124,7 +129,9 @@ def test_promote_refuses_without_an_approval_and_the_cli_approves_as_a_governanc
     actions = [(e.action, e.user_name.split("-")[0]) for e in audit_entries(tmp_path)]
     assert ("model_approve", "governance") in actions and ("model_waiver", "governance") in actions
     assert actions[-1][0] == "model_promote"
-    assert run("audit", "verify")[0] == 0
+    code, output = run("audit", "verify")
+    assert code == 0 and "OK:" in output, output
+    assert all(e.entry_mac for e in audit_entries(tmp_path))
 
 
 def test_promote_refuses_an_approval_that_does_not_waive_a_threshold_not_met(
