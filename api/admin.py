@@ -143,27 +143,23 @@ def revoke_user(name: Annotated[str, typer.Argument(help="The user whose key to 
 def verify_audit() -> None:
     """Check the chain, its signatures and checkpoints; exit 1 naming the first broken
     entry, 2 when the audit key or checkpoint file is missing or wrong."""
-    from api.audit import verify_chain
-    from api.audit_anchor import AnchoredResult, verify_anchored
+    from api.audit_anchor import NOT_ANCHORED, verify_trail
     from api.audit_key import AuditAnchorError
 
     _, store = open_store("the audit trail is kept in it")
-    anchor = store.audit_anchor
     try:
         with store.session() as session:
-            result = verify_anchored(session, anchor) if anchor else verify_chain(session)
+            result = verify_trail(session, store.audit_anchor)
     except AuditAnchorError as exc:
         _refuse(str(exc))
     finally:
         store.dispose()
     if result.ok:
         console().print(f"[green]OK[/green]: {result.reason}", soft_wrap=True)
-        if anchor is None:
-            console().print("[yellow]NOT ANCHORED[/yellow]: no audit key and checkpoint file "
-                            "are set, so a deleted tail or a rewrite would verify", soft_wrap=True)
+        if not result.anchored:
+            console().print(f"[yellow]NOT ANCHORED[/yellow]: {NOT_ANCHORED}", soft_wrap=True)
         return
-    first_broken = (result.chain if isinstance(result, AnchoredResult) else result
-                    ).first_broken_seq
+    first_broken = result.first_broken_seq
     where = f" at entry {first_broken}" if first_broken is not None else ""
     console().print(f"[red]BROKEN[/red]{where}: {result.reason}", soft_wrap=True)
     raise typer.Exit(1)

@@ -29,6 +29,9 @@ from api.store.models import AuditEntry
 
 logger = logging.getLogger(__name__)
 
+NOT_ANCHORED = ("no audit key and checkpoint file are set, so a deleted tail or a rewrite "
+                "would verify")
+
 
 @dataclass(frozen=True)
 class AnchoredResult:
@@ -68,6 +71,32 @@ def verify_anchored(
         )
         return AnchoredResult(chain, last, 0, False, reason)
     return AnchoredResult(chain, last, unanchored, True, _intact(chain.checked, last, unanchored))
+
+
+@dataclass(frozen=True)
+class TrailStatus:
+    """What `safeguard audit verify` and the governance audit page report."""
+
+    ok: bool
+    checked: int
+    first_broken_seq: int | None  # None when intact, or when the tail was cut
+    reason: str
+    anchored: bool  # signatures and checkpoints checked too (an audit key is set)
+
+
+def verify_trail(session: Session, anchor: AuditAnchor | None) -> TrailStatus:
+    """The audit trail verified as far as the settings allow: with an audit key, its
+    signatures and checkpoints too (`verify_anchored`), else its links and hashes.
+
+    Raises:
+        AuditAnchorError: As `verify_anchored`.
+    """
+    if anchor is None:
+        chain = verify_chain(session)
+        return TrailStatus(chain.ok, chain.checked, chain.first_broken_seq, chain.reason, False)
+    result = verify_anchored(session, anchor)
+    return TrailStatus(result.ok, result.chain.checked, result.chain.first_broken_seq,
+                       result.reason, True)
 
 
 def _intact(checked: int, last: Checkpoint | None, unanchored: int) -> str:

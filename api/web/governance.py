@@ -3,7 +3,8 @@
 Versions come from the model registry (`model.registry.ModelRegistry.list_versions`,
 as `safeguard model list` reads them), override rates from the store's decisions
 through the pure `model.overrides.override_rates`, the audit trail's status from
-`verify_chain` (as `safeguard audit verify`) and its search from the API's own
+`verify_trail` (as `safeguard audit verify`: with the audit key, signatures and
+checkpoints too) and its search from the API's own
 (`find_audit_entries`); reading the audit trail is itself audited. Approvals, model
 cards and fairness reports are asked of `api.web.approvals` alone.
 """
@@ -17,7 +18,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from fastapi.responses import Response
 
-from api.audit import verify_chain
+from api.audit_anchor import NOT_ANCHORED, TrailStatus, verify_trail
+from api.audit_key import AuditAnchorError
 from api.auth import GOVERNANCE
 from api.routes.deps import SessionDep
 from api.routes.records import AuditFilter, find_audit_entries, record_audit_view
@@ -128,10 +130,13 @@ def audit_page(
                          model_version=model_version or None)
     rows = find_audit_entries(session, wanted, after_seq=after_seq, limit=AUDIT_PAGE_SIZE + 1)
     entries = list(rows[:AUDIT_PAGE_SIZE])
-    verified = verify_chain(session)
+    try:
+        verified = verify_trail(session, request.app.state.store.audit_anchor)
+    except AuditAnchorError as exc:  # the key or checkpoint file is wrong: not verified
+        verified = TrailStatus(False, 0, None, str(exc), True)
     record_audit_view(session, request, user.principal, entries=len(entries))
     query: dict[str, Any] = {"user_name": user_name or "", "referral_id": referral_id or "",
                              "model_version": model_version or ""}
     return render(request, "pages/audit.html", user=user, title="Audit trail",
-                  entries=entries, verified=verified, query=query,
+                  entries=entries, verified=verified, not_anchored=NOT_ANCHORED, query=query,
                   next_after=entries[-1].seq if len(rows) > AUDIT_PAGE_SIZE else None)

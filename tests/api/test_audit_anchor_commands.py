@@ -19,6 +19,7 @@ from api.server import serve
 from api.store import Store
 from tests.api.conftest import TEST_PEPPER, issue_keys, make_settings
 from tests.api.fakes import FakeScorer
+from tests.api.web_client import signed_in_client
 from tests.api.tampering import CHECKPOINT_EVERY, make_anchor, tamper
 
 
@@ -130,3 +131,41 @@ def test_serve_with_a_missing_audit_key_stops_in_one_line(
     result = CliRunner().invoke(app, ["serve", "--host", "256.0.0.1"])
     assert result.exit_code != 0
     assert "absent.key does not exist" in result.output and result.output.count("\n") == 1
+
+
+def test_the_audit_page_verifies_the_trail_as_the_command_does(
+    fresh_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from api.audit import commit_with_audit, operator_event
+    from api.roles import GOVERNANCE
+
+    anchor = make_anchor(tmp_path, every=1000)
+    settings = make_settings(fresh_database_url, audit_key_file=tmp_path / "audit.key",
+                             audit_checkpoint_file=anchor.checkpoint_file,
+                             audit_checkpoint_every=1000)
+    keys, _ = issue_keys(settings)
+
+    def status(browser: TestClient) -> str:
+        page = browser.get("/governance/audit").text
+        return " ".join(page.split("<h2", 2)[1].split())  # the Verification section
+
+    with TestClient(create_app(settings, FakeScorer())) as client:
+        browser = signed_in_client(client, keys[GOVERNANCE])
+        intact = status(browser)
+        assert "Intact" in intact and "carries the audit key's signature" in intact
+        unsigned = Store(fresh_database_url)  # no audit key: what `model approve` once did
+        with unsigned.session() as session:
+            commit_with_audit(session, [operator_event("model_approve", model_version="1")])
+        unsigned.dispose()
+        broken = status(browser)
+    # Entries 1 and 2: the sign-in and the first view; 3: the unsigned one.
+    assert "Intact" not in broken and "The audit trail is broken at entry 3" in broken
+    assert "entry 3 carries no signature" in broken
+    monkeypatch.setenv("SAFEGUARD_DATABASE_URL", fresh_database_url)
+    monkeypatch.setenv("SAFEGUARD_AUDIT_KEY_FILE", str(tmp_path / "audit.key"))
+    monkeypatch.setenv("SAFEGUARD_AUDIT_CHECKPOINT_FILE", str(anchor.checkpoint_file))
+    app = typer.Typer()
+    register(app)
+    result = CliRunner().invoke(app, ["audit", "verify"])
+    assert result.exit_code == 1 and "BROKEN at entry 3: entry 3 carries no signature" in \
+        " ".join(result.output.split())
