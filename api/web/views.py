@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from api.routes.records import as_utc
 from api.schemas import Factor, ScoreResult
@@ -122,13 +122,22 @@ def factor_bars(factors: Sequence[Factor]) -> list[Bar]:
             for f in factors]
 
 
-def agency_bars(contributions: dict[str, float]) -> list[Bar]:
-    """Contributions by agency as bars, largest first."""
+NO_EFFECT: Final = 0.005  # a contribution shown as +0.00 or -0.00 moves nothing
+
+
+def _direction(value: float) -> str:
+    return "none" if abs(value) < NO_EFFECT else "raises" if value > 0 else "lowers"
+
+
+def agency_bars(contributions: dict[str, float], not_seen: Sequence[str] = ()) -> list[Bar]:
+    """Contributions by agency as bars, largest first; an agency that shared nothing, or
+    whose records move the score by less than 0.005, is said to have no effect."""
     largest = max((abs(v) for v in contributions.values()), default=0.0)
     ordered = sorted(contributions.items(), key=lambda item: -abs(item[1]))
     return [Bar(label=agency.replace("_", " ").capitalize(), value=value,
-                width_class=_width_class(value, largest),
-                direction="raises" if value >= 0 else "lowers") for agency, value in ordered]
+                width_class=_width_class(value, largest), direction=_direction(value),
+                sentence="Shared no records" if agency in not_seen else "")
+            for agency, value in ordered]
 
 
 def case_context(result: ScoreResult) -> dict[str, Any]:
@@ -137,7 +146,7 @@ def case_context(result: ScoreResult) -> dict[str, Any]:
         "result": result,
         "band": BandTag(result.band, result.rag),
         "factor_bars": factor_bars(result.top_factors),
-        "agency_bars": agency_bars(result.contributions_by_agency),
+        "agency_bars": agency_bars(result.contributions_by_agency, result.agencies_not_seen),
         "agencies_not_seen": [a.replace("_", " ").capitalize() for a in result.agencies_not_seen],
     }
 

@@ -19,8 +19,8 @@ from api.server import serve
 from api.store import Store
 from tests.api.conftest import TEST_PEPPER, issue_keys, make_settings
 from tests.api.fakes import FakeScorer
-from tests.api.web_client import signed_in_client
 from tests.api.tampering import CHECKPOINT_EVERY, make_anchor, tamper
+from tests.api.web_client import signed_in_client
 
 
 @pytest.fixture

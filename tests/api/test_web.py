@@ -222,3 +222,24 @@ def test_an_uploaded_case_file_is_scored_and_opens_its_case_page(api: ApiEnv) ->
     referral = case["referral"]["referral_id"]
     assert scored.status_code == 303 and scored.headers["location"] == f"/cases/{referral}"
     assert _audit_actions(api, referral) == ["score"]
+
+
+def test_an_agency_that_moves_nothing_is_shown_as_no_effect_not_as_raising() -> None:
+    from api.web.views import agency_bars
+
+    bars = {bar.label: bar for bar in agency_bars(
+        {"police": 0.8, "health": 0.0, "housing": -0.3, "education": 0.004, "probation": 0.0},
+        ["health", "probation"])}
+    assert [bars[a].direction for a in ("Police", "Housing", "Education", "Health")] == [
+        "raises", "lowers", "none", "none"]
+    assert bars["Health"].sentence == "Shared no records" and bars["Education"].sentence == ""
+
+
+def test_the_case_page_says_an_agency_that_moved_nothing_had_no_effect(api: ApiEnv) -> None:
+    referral = _scored(api)  # the fake scorer: each agency that shared records, 0.0
+    page = " ".join(signed_in_client(api.client, api.keys["triage"]).get(
+        f"/cases/{referral}").text.split())
+    section = page.split("Contributions by agency", 1)[1]
+    assert "Raises the score (+0.00)" not in section
+    assert "</dt> <dd class=\"govuk-body-s govuk-!-margin-left-0 govuk-!-margin-bottom-3\">No " \
+        "effect on the score</dd>" in section
