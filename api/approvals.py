@@ -163,7 +163,7 @@ def _problem(info: VersionInfo, latest: ModelApproval | None, hashes: ContentHas
                 f"approve it (`safeguard model approve {info.version}`)")
     by = f"by {latest.user_name} on {latest.created_at:%Y-%m-%d %H:%M}"
     if latest.decision == REJECT:
-        return f"version {info.version} was rejected {by}: {latest.reason}"
+        return rejected(latest)
     if changed := hashes.changed_since(latest):
         return (f"the approval of version {info.version} {by} is void: its "
                 f"{' and '.join(changed)} changed since it was approved")
@@ -171,6 +171,25 @@ def _problem(info: VersionInfo, latest: ModelApproval | None, hashes: ContentHas
         return (f"version {info.version} does not meet " + "; ".join(map(_describe, missing))
                 + " and its approval does not waive it")
     return None
+
+
+def rejected(decision: ModelApproval) -> str:
+    """What a rejection says of its version."""
+    return (f"version {decision.model_version} was rejected by {decision.user_name} on "
+            f"{decision.created_at:%Y-%m-%d %H:%M}: {decision.reason}")
+
+
+def latest_decision_in(settings: Settings, model_name: str, version: str
+                       ) -> ModelApproval | None:
+    """The latest approval or rejection of a version in the settings' store (None: none
+    yet); raises what the store raises."""
+    store = Store(settings.database_url)
+    try:
+        with store.session() as session:
+            history = decisions_for(session, model_name, version)
+            return history[-1] if history else None
+    finally:
+        store.dispose()
 
 
 def gate_problem(session: Session, registry: ModelRegistry, version: str) -> str | None:
@@ -181,6 +200,20 @@ def gate_problem(session: Session, registry: ModelRegistry, version: str) -> str
         return _problem(info, None, ContentHashes("", None, None), [])
     checks = acceptance_checks(read_sources(registry, info.version))
     return _problem(info, history[-1], content_hashes(registry, info.version), checks)
+
+
+def gate_state_in(settings: Settings, registry: ModelRegistry, version: str
+                  ) -> tuple[int | None, str | None]:
+    """The id of a version's latest decision (None: none yet) and why it may not be
+    served (None: it may), from the settings' store; raises what the store or the
+    registry raises (a check that could not run is not a refusal to remember)."""
+    store = Store(settings.database_url)
+    try:
+        with store.session() as session:
+            history = decisions_for(session, registry.model_name, version)
+            return (history[-1].id if history else None), gate_problem(session, registry, version)
+    finally:
+        store.dispose()
 
 
 def gate_problem_in(settings: Settings, registry: ModelRegistry, version: str) -> str | None:

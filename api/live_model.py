@@ -7,7 +7,12 @@ start-up) while it goes on scoring with the model it has, then swaps the new one
 with one assignment: a batch already being scored finishes on the model it started
 with, and names that version.
 A version that fails its checks is never served (the worker keeps its model, says why
-in its log, and does not try that version again).
+in its log, and does not try that version again). The approval gate is checked apart:
+a version refused for want of a valid approval is checked again once a governance user
+records a decision about it (so a service started before the approval becomes ready
+without a restart), and the version being served is withdrawn, within one interval, once
+its latest decision is a rejection (scoring then answers 503 with the rejection, and
+`/readyz` says so), both audited.
 
 Why each worker watches the alias rather than the process manager reloading the
 workers on a signal: `safeguard model promote` then needs neither the server's pid nor
@@ -23,12 +28,12 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from api.approvals import gate_problem_in
+from api.approvals import REJECT, gate_state_in, latest_decision_in, rejected
 from api.audit import commit_with_audit, operator_event
 from api.case_payload import CasePayload
 from api.model_scorer import scorer_for
 from api.schemas import ScoreResult
-from api.scoring import Scorer
+from api.scoring import NoModel, Scorer
 from api.settings import Settings
 from api.store.db import Store
 from model.registry import ModelRegistry
@@ -45,7 +50,10 @@ class LiveScorer:
         self.interval = settings.model_refresh_seconds
         self.settings = settings
         self.on_swap: Callable[[Scorer], None] | None = None
-        self._refused: set[str] = set()
+        self._refused: set[str] = set()  # failed a check of its content: never again
+        # Refused by the approval gate, with the id of its latest decision then (None: no
+        # decision): checked again when another decision is recorded.
+        self._gated: dict[str, int | None] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -96,14 +104,27 @@ class LiveScorer:
 
     def refresh(self, registry: ModelRegistry) -> bool:
         """Swap in the version the alias names now, if it is another one that passes its
-        checks; whether a swap happened."""
+        checks, or withdraw the one served once it is rejected; whether either happened."""
         wanted = registry.resolve(self.alias).version
-        if wanted == self.current.version or wanted in self._refused:
+        if wanted == self.current.version:
+            return self._withdraw_if_rejected()
+        if wanted in self._refused:
+            return False
+        if wanted in self._gated:
+            latest = latest_decision_in(self.settings, registry.model_name, wanted)
+            if self._gated[wanted] == (latest.id if latest is not None else None):
+                return False  # no decision since the gate refused it
+        decision, problem = gate_state_in(self.settings, registry, wanted)
+        if problem:
+            self._gated[wanted] = decision
+            logger.error("alias %r names version %s, which is not served: %s; still serving "
+                         "version %s", self.alias, wanted, problem, self.version)
+            if isinstance(self.current, NoModel):  # say the reason of now, not of start-up
+                self.current = NoModel(f"not serving {registry.model_name!r} ({self.alias}): "
+                                       f"{problem}")
             return False
         try:
             loaded = registry.load(wanted)
-            if problem := gate_problem_in(self.settings, registry, wanted):
-                raise RuntimeError(problem)
             scorer = scorer_for(loaded, alias=self.alias)
         except Exception as exc:  # noqa: BLE001 - any failure: do not serve that version
             self._refused.add(wanted)
@@ -118,12 +139,35 @@ class LiveScorer:
             self.on_swap(scorer)
         return True
 
+    def _withdraw_if_rejected(self) -> bool:
+        """Stop serving the current version once its latest decision is a rejection."""
+        if isinstance(self.current, NoModel):
+            return False
+        latest = latest_decision_in(self.settings, self.current.name, self.current.version)
+        if latest is None or latest.decision != REJECT:
+            return False
+        previous = self.current
+        self.current = NoModel(f"not serving {previous.name!r} ({self.alias}): "
+                               f"{rejected(latest)}")
+        self._gated[previous.version] = latest.id
+        logger.error("worker %d withdrew %s version %s: %s", os.getpid(), previous.name,
+                     previous.version, rejected(latest))
+        self._audit_event("model_withdrawn", model_version=previous.version,
+                          model_name=previous.name, alias=self.alias, reason=rejected(latest),
+                          pid=os.getpid())
+        if self.on_swap is not None:
+            self.on_swap(self.current)
+        return True
+
     def _audit(self, scorer: Scorer, previous: Scorer) -> None:
+        self._audit_event("model_swap", model_version=scorer.version, model_name=scorer.name,
+                          alias=self.alias, previous_version=previous.version, pid=os.getpid())
+
+    def _audit_event(self, action: str, *, model_version: str, **details: object) -> None:
         store = Store.from_settings(self.settings)
         try:
             with store.session() as session:
                 commit_with_audit(session, [operator_event(
-                    "model_swap", model_version=scorer.version, model_name=scorer.name,
-                    alias=self.alias, previous_version=previous.version, pid=os.getpid())])
+                    action, model_version=model_version, **details)])
         finally:
             store.dispose()

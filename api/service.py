@@ -79,7 +79,8 @@ def build_service(settings: Settings, *, migrate: bool = True) -> FastAPI:
         model_name=scorer.name, ready=ready, reason=reason, pid=os.getpid()))
     live = LiveScorer(settings, scorer)
     app = create_app(settings, live)
-    live.on_swap = lambda new: app.state.metrics.set_model(new.name, new.version, ready=True)
+    live.on_swap = lambda new: app.state.metrics.set_model(new.name, new.version,
+                                                           ready=new.readiness()[0])
     return app
 
 

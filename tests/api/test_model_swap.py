@@ -11,6 +11,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from api.live_model import LiveScorer
@@ -114,3 +115,43 @@ def test_a_promoted_version_that_fails_its_checks_is_never_swapped_in(
     registry.promote("1", "champion")
     assert not live.refresh(registry)
     assert _swaps(url) == []
+
+
+def test_a_rejected_champion_is_withdrawn_and_an_approval_serves_it_without_a_restart(
+    trained_model: TrainedModel, tmp_path: Path
+) -> None:
+    from api.approvals import record_decision
+    from api.roles import GOVERNANCE
+    from api.scoring import ModelUnavailable
+
+    model = trained_model.loaded
+    registry, _ = register_copy(tmp_path / "mlflow", model.model, model.golden)
+    url = f"sqlite:///{tmp_path / 'api.db'}"
+    init_db(url)
+    settings = make_settings(url, **registry_settings(registry))
+    live = LiveScorer(settings, load_scorer(settings))  # started before any approval
+    assert not live.readiness()[0] and "has no recorded approval" in live.readiness()[1]
+    assert not live.refresh(registry) and not live.refresh(registry)
+    record_test_approval(url, registry, "1")
+    assert live.refresh(registry) and live.version == "1" and live.readiness()[0]
+    assert not live.refresh(registry)  # still approved: nothing to do
+    store = Store(url)
+    with store.session() as session:
+        record_decision(session, registry, user="board-chair", role=GOVERNANCE, version="1",
+                        decision="reject", reason="calibration drifted", waivers={})
+    store.dispose()
+    assert live.refresh(registry)
+    ready, reason = live.readiness()
+    assert not ready and "version 1 was rejected by board-chair" in reason
+    assert "calibration drifted" in reason
+    with pytest.raises(ModelUnavailable, match="was rejected"):
+        live.score_cases([])
+    assert not live.refresh(registry)  # no decision since: not checked again
+    record_test_approval(url, registry, "1")
+    assert live.refresh(registry) and live.readiness()[0] and live.version == "1"
+    store = Store(url)
+    with store.session() as session:
+        actions = list(session.scalars(select(AuditEntry.action).where(
+            AuditEntry.action.in_(("model_swap", "model_withdrawn"))).order_by(AuditEntry.seq)))
+    store.dispose()
+    assert actions == ["model_swap", "model_withdrawn", "model_swap"]
