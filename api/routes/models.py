@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from api.approvals import ApprovalRefused, approval_history, record_decision
+from api.audit import AuditEvent, commit_with_audit, request_hash
 from api.auth import GOVERNANCE, AuditReader, Principal, require_roles
 from api.model_card import card_for, card_html
 from api.routes.deps import SessionDep, SettingsDep
@@ -76,7 +77,13 @@ def model_card(version: str, request: Request, principal: AuditReader, session: 
         card = card_for(registry, version, approval_history(session, registry, version))
     except RegistryError as exc:
         raise _not_found(exc) from exc
-    if "application/json" in request.headers.get("accept", ""):
+    as_json = "application/json" in request.headers.get("accept", "")
+    details = {"route": "/v1/models/{version}/card", "model_version": card.version,
+               "format": "json" if as_json else "html"}
+    commit_with_audit(session, [AuditEvent(  # read as the card page's reads are
+        user_name=principal.name, role=principal.role, action="model_card_view",
+        request_hash=request_hash(details), model_version=card.version, details=details)])
+    if as_json:
         body: dict[str, Any] = card.as_dict()
         return JSONResponse(body)
     return HTMLResponse(card_html(card, standalone=False))

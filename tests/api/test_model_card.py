@@ -9,10 +9,12 @@ import re
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from api.cli import app as safeguard
 from api.model_card import card_for, card_html, card_markdown
+from api.store import AuditEntry, Store
 from model.card import ATRS_HEADINGS, MISUSE, build_card
 from model.card_sources import (
     CARD_HTML_ARTIFACT,
@@ -157,6 +159,14 @@ def test_governance_users_get_the_card_as_html_or_json(
     # the fixture's approval is in the history, naming its user
     assert body["approvals"][-1]["user"] == "test-governance"
     assert body["approvals"][-1]["valid"] is True
+    # Each read is audited, as a read of the card's page is.
+    store = Store(model_api.settings.database_url)
+    with store.session() as session:
+        reads = list(session.scalars(select(AuditEntry).where(
+            AuditEntry.action == "model_card_view").order_by(AuditEntry.seq)))[-2:]
+    store.dispose()
+    assert [(e.role, e.details["format"], e.model_version) for e in reads] == [
+        ("governance", "html", trained_model.version), ("admin", "json", trained_model.version)]
 
 
 @pytest.mark.parametrize("role", ["triage", "data_scientist"])
