@@ -25,7 +25,8 @@ router = APIRouter(prefix="/v1", tags=["decisions"])
 # The decision's rule that needs the stored score, which its schema cannot express.
 DECISION_RULES = (
     "`reason` is required (non-blank) when `practitioner_rag` differs from the RAG of the "
-    "referral's latest score; `previous_decision_id` must name a decision on the same referral"
+    "referral's latest score, and `agrees_with_band` must then be false; "
+    "`previous_decision_id` must name a decision on the same referral"
 )
 _RESPONSES: Responses = {
     **AUTH_RESPONSES,
@@ -37,11 +38,20 @@ _RESPONSES: Responses = {
 
 
 def _check_reason(decision: DecisionIn, score: Score) -> None:
-    if decision.practitioner_rag != score.rag and not (decision.reason or "").strip():
+    if decision.practitioner_rag == score.rag:
+        return
+    if not (decision.reason or "").strip():
         raise invalid_request(
             "reason",
             f"reason is required when practitioner_rag {decision.practitioner_rag!r} "
             f"differs from the service's RAG {score.rag!r}",
+        )
+    if decision.agrees_with_band:
+        raise invalid_request(
+            "agrees_with_band",
+            f"agrees_with_band is true, but practitioner_rag {decision.practitioner_rag!r} "
+            f"differs from the service's RAG {score.rag!r}: a different RAG is an override "
+            "(agrees_with_band false)",
         )
 
 

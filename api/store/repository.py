@@ -61,6 +61,12 @@ def latest_decision(session: Session, referral_id: str) -> Decision | None:
     ).first()
 
 
+def _superseded() -> Select[int | None]:
+    """The ids of the decisions a later decision replaced."""
+    later = aliased(Decision)
+    return select(later.previous_decision_id).where(later.previous_decision_id.is_not(None))
+
+
 CURRENT_DECISION_COLUMNS = ("referral_id", "band", "rag", "practitioner_rag",
                             "agrees_with_band", "reason", "created_at")
 
@@ -68,13 +74,10 @@ CURRENT_DECISION_COLUMNS = ("referral_id", "band", "rag", "practitioner_rag",
 def current_decisions(session: Session) -> list[tuple[object, ...]]:
     """Every referral's current decision (one no later decision supersedes), with the band
     and RAG of the score it was made on: rows of `CURRENT_DECISION_COLUMNS`."""
-    later = aliased(Decision)
-    superseded = select(later.previous_decision_id).where(
-        later.previous_decision_id.is_not(None))
     query = (select(Decision.referral_id, Score.band, Score.rag, Decision.practitioner_rag,
                     Decision.agrees_with_band, Decision.reason, Decision.created_at)
              .join(Score, Score.id == Decision.score_id)
-             .where(Decision.id.not_in(superseded))
+             .where(Decision.id.not_in(_superseded()))
              .order_by(Decision.id))
     return [tuple(row) for row in session.execute(query).all()]
 
@@ -134,8 +137,11 @@ def triage_queue(session: Session, *, urgency: Sequence[str], bands: Sequence[st
 
 
 def decision_outcomes(session: Session) -> Sequence[tuple[str, str, str]]:
-    """(model version, service's RAG, practitioner's RAG) of every decision, oldest first."""
+    """(model version, service's RAG, practitioner's RAG) of every current decision (one
+    no later decision supersedes, as `current_decisions`: `safeguard monitor` counts the
+    same ones), oldest first."""
     rows = session.execute(
         select(Score.model_version, Score.rag, Decision.practitioner_rag)
-        .join(Score, Decision.score_id == Score.id).order_by(Decision.id)).all()
+        .join(Score, Decision.score_id == Score.id)
+        .where(Decision.id.not_in(_superseded())).order_by(Decision.id)).all()
     return [(version, service, practitioner) for version, service, practitioner in rows]

@@ -81,7 +81,12 @@ def test_reason_is_required_when_the_rag_differs_from_the_service(api: ApiEnv) -
     [error] = response.json()["detail"]
     assert error["field"] == "reason" and "'green'" in error["message"]
     body = factories.decision(rid, practitioner_rag="red", reason="disclosure at school today")
-    assert _decide(api, body).status_code == 201
+    contradicts = _decide(api, body)  # agrees_with_band true, though the RAG differs
+    assert contradicts.status_code == 422
+    [error] = contradicts.json()["detail"]
+    assert error["field"] == "agrees_with_band" and "a different RAG is an override" in \
+        error["message"]
+    assert _decide(api, {**body, "agrees_with_band": False}).status_code == 201
 
 
 def test_a_decision_on_a_referral_never_scored_is_404_naming_the_referral(api: ApiEnv) -> None:

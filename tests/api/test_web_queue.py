@@ -79,7 +79,15 @@ def test_filters_by_band_and_presenting_need_and_pages(queue_store: Store) -> No
     assert second.total == 5
 
 
-def test_decision_outcomes_pair_each_decision_with_its_score(queue_store: Store) -> None:
+def test_decision_outcomes_pair_each_current_decision_with_its_score(queue_store: Store
+                                                                      ) -> None:
     _fill(queue_store)
     with queue_store.session() as session:
         assert repository.decision_outcomes(session) == [("1", "amber", "red")]
+        first = session.query(Decision).filter_by(referral_id="decided").one()
+        session.add(Decision(referral_id="decided", score_id=first.score_id, practitioner="p",
+                             practitioner_rag="amber", next_step="s", agrees_with_band=True,
+                             previous_decision_id=first.id))
+        session.commit()
+        # The replaced decision no longer counts (as in `safeguard monitor`).
+        assert repository.decision_outcomes(session) == [("1", "amber", "amber")]
