@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Final
 
 from sqlalchemy import select
@@ -228,6 +229,12 @@ def gate_problem_in(settings: Settings, registry: ModelRegistry, version: str) -
         store.dispose()
 
 
+def _utc(moment: datetime) -> str:
+    """A stored time (UTC: naive from SQLite, aware from PostgreSQL) as RFC 3339, with Z."""
+    aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return f"{aware:%Y-%m-%dT%H:%M:%SZ}"
+
+
 def approval_history(session: Session, registry: ModelRegistry, version: str
                      ) -> list[ApprovalEntry]:
     """A version's approvals and rejections for its card, each saying whether it holds now."""
@@ -235,7 +242,7 @@ def approval_history(session: Session, registry: ModelRegistry, version: str
     history = decisions_for(session, info.name, info.version)
     problem = gate_problem(session, registry, info.version) if history else None
     return [ApprovalEntry(
-        decision=row.decision, user=row.user_name, at=f"{row.created_at:%Y-%m-%d %H:%M:%S}",
+        decision=row.decision, user=row.user_name, at=_utc(row.created_at),
         reason=row.reason, waivers=dict(row.waivers),
         valid=row is history[-1] and row.decision == APPROVE and problem is None,
         validity=(problem or "") if row is history[-1] else "superseded by a later decision")

@@ -117,8 +117,7 @@ class LiveScorer:
         decision, problem = gate_state_in(self.settings, registry, wanted)
         if problem:
             self._gated[wanted] = decision
-            logger.error("alias %r names version %s, which is not served: %s; still serving "
-                         "version %s", self.alias, wanted, problem, self.version)
+            self._refuse(wanted, problem)
             if isinstance(self.current, NoModel):  # say the reason of now, not of start-up
                 self.current = NoModel(f"not serving {registry.model_name!r} ({self.alias}): "
                                        f"{problem}")
@@ -128,8 +127,7 @@ class LiveScorer:
             scorer = scorer_for(loaded, alias=self.alias)
         except Exception as exc:  # noqa: BLE001 - any failure: do not serve that version
             self._refused.add(wanted)
-            logger.error("alias %r names version %s, which is not served: %s; still serving "
-                         "version %s", self.alias, wanted, exc, self.version)
+            self._refuse(wanted, str(exc))
             return False
         previous, self.current = self.current, scorer
         logger.warning("worker %d now serves %s version %s (alias %r; was %s)", os.getpid(),
@@ -138,6 +136,15 @@ class LiveScorer:
         if self.on_swap is not None:
             self.on_swap(scorer)
         return True
+
+    def _refuse(self, version: str, why: str) -> None:
+        """Log and audit a version the alias names that this worker will not serve (once
+        per refusal: a version refused by the gate is checked again only after a new
+        decision about it)."""
+        logger.error("alias %r names version %s, which is not served: %s; still serving "
+                     "version %s", self.alias, version, why, self.version)
+        self._audit_event("model_swap_refused", model_version=version, alias=self.alias,
+                          reason=why, serving=self.version, pid=os.getpid())
 
     def _withdraw_if_rejected(self) -> bool:
         """Stop serving the current version once its latest decision is a rejection."""

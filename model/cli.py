@@ -126,8 +126,9 @@ def train(
         f"labelled referrals {counts['labelled']:,}; left out, follow-up incomplete "
         f"{counts['follow_up_incomplete']:,}; split {outcome.result.split.summary()}; "
         f"calibration {outcome.result.model.calibrator.method}; "
-        f"{outcome.seconds['total']:.1f} s. Promote it with "
-        f"`safeguard model promote {outcome.version.version}`.")
+        f"{outcome.seconds['total']:.1f} s. A governance user approves it (`safeguard "
+        f"model approve {outcome.version.version}`); then promote it with `safeguard model "
+        f"promote {outcome.version.version}`.")
 
 
 def score(

@@ -159,6 +159,7 @@ def test_governance_users_get_the_card_as_html_or_json(
     # the fixture's approval is in the history, naming its user
     assert body["approvals"][-1]["user"] == "test-governance"
     assert body["approvals"][-1]["valid"] is True
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", body["approvals"][-1]["at"])
     # Each read is audited, as a read of the card's page is.
     store = Store(model_api.settings.database_url)
     with store.session() as session:

@@ -104,7 +104,8 @@ def test_a_promoted_version_that_fails_its_checks_is_never_swapped_in(
                             description="does not reproduce its golden set").version
     url = f"sqlite:///{tmp_path / 'api.db'}"
     init_db(url)
-    record_test_approval(url, registry, "1")
+    for version in ("1", bad):  # approved: its content is what fails
+        record_test_approval(url, registry, version)
     settings = make_settings(url, **registry_settings(registry))
     live = LiveScorer(settings, load_scorer(settings))
     assert live.version == "1"
@@ -115,6 +116,13 @@ def test_a_promoted_version_that_fails_its_checks_is_never_swapped_in(
     registry.promote("1", "champion")
     assert not live.refresh(registry)
     assert _swaps(url) == []
+    store = Store(url)
+    with store.session() as session:
+        refusals = [(e.model_version, e.details["reason"]) for e in session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "model_swap_refused"))]
+    store.dispose()
+    assert [version for version, _ in refusals] == [bad]  # audited once
+    assert "golden" in refusals[0][1]
 
 
 def test_a_rejected_champion_is_withdrawn_and_an_approval_serves_it_without_a_restart(
@@ -155,3 +163,9 @@ def test_a_rejected_champion_is_withdrawn_and_an_approval_serves_it_without_a_re
             AuditEntry.action.in_(("model_swap", "model_withdrawn"))).order_by(AuditEntry.seq)))
     store.dispose()
     assert actions == ["model_swap", "model_withdrawn", "model_swap"]
+    with store.session() as session:
+        refusals = list(session.scalars(select(AuditEntry.details).where(
+            AuditEntry.action == "model_swap_refused").order_by(AuditEntry.seq)))
+    store.dispose()
+    # Refused once for want of an approval; the rejection is the withdrawal's entry.
+    assert len(refusals) == 1 and "no recorded approval" in refusals[0]["reason"]
