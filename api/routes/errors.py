@@ -68,9 +68,22 @@ def omitted_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
     return listed
 
 
+def _json_error(error: Any) -> Any:
+    """FastAPI's error for a body that is not JSON (``loc`` ending in a character offset,
+    "JSON decode error") as the body's own, saying what is wrong and where, as pydantic
+    says it for the routes that parse their body themselves (`POST /v1/score`)."""
+    loc = tuple(error.get("loc", ()))
+    if error.get("type") != "json_invalid" or len(loc) != 2 or not isinstance(loc[1], int):
+        return error
+    why = (error.get("ctx") or {}).get("error") or "not JSON"
+    return {"loc": ("body",), "msg": f"Invalid JSON: {why} at character {loc[1] + 1}",
+            "type": "json_invalid"}
+
+
 async def _validation_handler(_request: Request, exc: Exception) -> JSONResponse:
     errors = exc.errors() if isinstance(exc, RequestValidationError) else []
-    return JSONResponse(status_code=422, content={"detail": omitted_errors(errors)})
+    return JSONResponse(status_code=422,
+                        content={"detail": omitted_errors([_json_error(e) for e in errors])})
 
 
 # FastAPI's answer to a body it cannot decode (not UTF-8, say): this API's is a 422.

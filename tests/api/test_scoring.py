@@ -163,13 +163,15 @@ def test_a_single_record_breaking_one_rule_among_valid_ones_is_named(
     assert [e["field"] for e in response.json()["detail"]] == [f"events.1.{field}"]
 
 
-def test_a_body_that_is_not_json_is_a_422_naming_the_body(api: ApiEnv) -> None:
-    response = api.client.post("/v1/score", content=b'{"referral": ',
+@pytest.mark.parametrize("path", ["/v1/score", "/v1/score/batch", "/v1/decisions"])
+def test_a_body_that_is_not_json_is_a_422_naming_the_body(api: ApiEnv, path: str) -> None:
+    response = api.client.post(path, content=b'{"referral_id": "R1",, }',
                                headers={**api.headers("triage"),
                                         "Content-Type": "application/json"})
     assert response.status_code == 422
     [error] = response.json()["detail"]
     assert error["field"] == "body" and error["type"] == "json_invalid"
+    assert error["message"].startswith("Invalid JSON: ") and "22" in error["message"]  # where
 
 
 def test_the_schema_documents_the_score_body_read_by_the_route(api: ApiEnv) -> None:
