@@ -16,6 +16,7 @@ from typing import Any, Final
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 
+from data_contracts.vocab import AGENCIES
 from model.contributions import ADDITIVITY_TOLERANCE, AdditivityError, TreeContributions
 from model.explanation import AGENCY_GROUPS, REFERRAL_GROUP, Explanation, FactorRecord
 from model.factors import FactorBuilder, Layout
@@ -38,6 +39,20 @@ DEFAULT_USUAL_AGENCIES: Final[dict[str, tuple[str, ...]]] = {
     "online_harm": ("police", "education"),
     "other": (),
 }
+
+
+def unused_agencies(classifier: HistGradientBoostingClassifier, layout: Layout
+                    ) -> tuple[str, ...]:
+    """The agencies (`AGENCIES` order) none of whose columns any split of the classifier's
+    trees reads, or that have no column in it at all (training drops a column that never
+    varies): their records cannot change a score (the agency shared none in the training
+    data, or none helped)."""
+    used = set()
+    for (predictor,) in classifier._predictors:
+        nodes = predictor.nodes
+        used.update(nodes["feature_idx"][~nodes["is_leaf"].astype(bool)].tolist())
+    reads = {layout.agency[column] for column in used}
+    return tuple(agency for agency in AGENCIES if agency not in reads)
 
 
 class CaseExplainer:
@@ -77,6 +92,7 @@ class CaseExplainer:
         self.compared_with = REFERENCE_SENTENCES[reference_name]
         self.shap = TreeContributions(classifier,
                                       reference_input(reference, self.model_features))
+        self.unused_agencies = unused_agencies(classifier, self.layout)
 
     @property
     def agency_groups(self) -> np.ndarray:
@@ -124,7 +140,8 @@ class CaseExplainer:
         """A factor builder (the texts it renders are kept per process, for later cases)."""
         return FactorBuilder(self.layout, top_raising=self.top_raising,
                              top_lowering=self.top_lowering, usual_agencies=self.usual_agencies,
-                             compared_with=self.compared_with)
+                             compared_with=self.compared_with,
+                             unused_agencies=self.unused_agencies)
 
     def explain_columns(self, X: np.ndarray, *, n_jobs: int) -> dict[str, Any]:
         """Explanations of many rows as JSON-encoded columns (see `model.explain_batch`)."""

@@ -26,7 +26,14 @@ import numpy as np
 
 from data_contracts.vocab import AGENCIES, PRESENTING_NEEDS
 from model.explanation import FactorRecord
-from model.sentences import DAYS_MARK, Subject, days_words, not_seen_warning, number_value
+from model.sentences import (
+    DAYS_MARK,
+    Subject,
+    days_words,
+    not_seen_warning,
+    number_value,
+    unused_warning,
+)
 
 SUBJECTS: tuple[Subject, ...] = ("child", "adult", "person")
 
@@ -125,10 +132,12 @@ def _subsets(agencies: tuple[str, ...]) -> list[tuple[str, ...]]:
 
 @functools.lru_cache(maxsize=4096)
 def warnings_for(not_seen: tuple[str, ...], usual: tuple[str, ...], need: str | None,
-                 subject: Subject) -> tuple[str, ...]:
-    """The "not seen" warnings: agencies that held nothing but usually matter for the need."""
-    return tuple(not_seen_warning(a, need, subject) for a in not_seen
-                 if a in usual and not (subject == "adult" and a == "education"))
+                 subject: Subject, unused: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The warnings about agencies: those that held nothing but usually matter for the
+    need ("not seen"), and those that held records the model makes no use of."""
+    return (*(not_seen_warning(a, need, subject) for a in not_seen
+              if a in usual and not (subject == "adult" and a == "education")),
+            *(unused_warning(a, subject) for a in unused if a not in not_seen))
 
 
 @dataclass(frozen=True)
@@ -141,10 +150,11 @@ class Context:
 
     @classmethod
     def of(cls, not_seen: np.ndarray, need: np.ndarray, subject: np.ndarray,
-           usual: Mapping[str, Sequence[str]]) -> Context:
+           usual: Mapping[str, Sequence[str]], unused: tuple[str, ...] = ()) -> Context:
         """The contexts of rows given as codes: the bit mask of the agencies (`AGENCIES`
         order) whose records-held flag is 0, the presenting need (its index in
-        `PRESENTING_NEEDS`, -1 for none) and the subject (its index in `SUBJECTS`)."""
+        `PRESENTING_NEEDS`, -1 for none) and the subject (its index in `SUBJECTS`);
+        `unused`: the agencies whose records the model makes no use of."""
         code = (not_seen * (len(PRESENTING_NEEDS) + 1) + need + 1) * len(SUBJECTS) + subject
         distinct, index = np.unique(code, return_inverse=True)
         masks, rest = np.divmod(distinct, (len(PRESENTING_NEEDS) + 1) * len(SUBJECTS))
@@ -155,7 +165,7 @@ class Context:
             named = None if n == 0 else PRESENTING_NEEDS[n - 1]
             seen.append(table[mask])
             warnings.append(warnings_for(table[mask], tuple(usual.get(named or "", ())), named,
-                                         SUBJECTS[s]))
+                                         SUBJECTS[s], unused))
         return cls(seen, warnings, index.reshape(-1))
 
 

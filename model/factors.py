@@ -197,11 +197,13 @@ class FactorBuilder:
     """Turns checked contributions of a chunk of rows into explanations."""
 
     def __init__(self, layout: Layout, *, top_raising: int, top_lowering: int,
-                 usual_agencies: Mapping[str, tuple[str, ...]], compared_with: str) -> None:
+                 usual_agencies: Mapping[str, tuple[str, ...]], compared_with: str,
+                 unused_agencies: tuple[str, ...] = ()) -> None:
         self.layout = layout
         self.top_raising = top_raising
         self.top_lowering = top_lowering
         self.usual_agencies = usual_agencies
+        self.unused_agencies = unused_agencies
         self.compared_with = compared_with
         # Texts depend only on the classifier's columns: shared by every builder of the
         # process over the same columns (kept from chunk to chunk, shared by its threads).
@@ -232,7 +234,8 @@ class FactorBuilder:
             found.raw, found.base, self.compared_with, group_sums(found.phi, layout.agencies),
             np.searchsorted(rows, np.arange(len(X) + 1)), texts, which.reshape(-1), sums,
             days, days_which,
-            Context.of(layout.not_seen(X), layout.need(X), subjects, self.usual_agencies))
+            Context.of(layout.not_seen(X), layout.need(X), subjects, self.usual_agencies,
+                       self.unused_agencies))
 
     def _open_days(self, chosen: np.ndarray, values: np.ndarray
                    ) -> tuple[list[DaysText], np.ndarray]:
