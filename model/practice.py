@@ -31,10 +31,13 @@ def rate_with_interval(k: int, n: int) -> dict[str, Any]:
 
 
 def override_direction(decisions: pd.DataFrame) -> np.ndarray:
-    """Per decision: "agreed", "up" (more concern than the band) or "down"."""
+    """Per decision: "agreed", "up" (more concern than the band) or "down". A RAG other
+    than the score's is an override whatever its ``agrees_with_band`` says (the API
+    refuses that contradiction now; a decision stored before counts as the governance
+    page counts it, by its RAG)."""
     shown = decisions["rag"].map(RAG_ORDER).to_numpy()
     chosen = decisions["practitioner_rag"].map(RAG_ORDER).to_numpy()
-    agreed = decisions["agrees_with_band"].to_numpy(dtype=bool)
+    agreed = decisions["agrees_with_band"].to_numpy(dtype=bool) & (chosen == shown)
     return np.where(agreed, "agreed", np.where(chosen > shown, "up",
                                                np.where(chosen < shown, "down", "other")))
 

@@ -19,7 +19,7 @@ from model.governance import MonitoringSettings
 from model.monitor_run import monitor_extract, population
 from model.monitoring import coverage_change
 from model.monitoring_reference import Population
-from model.practice import practice
+from model.practice import override_direction, practice
 from tests.api import factories
 from tests.api.conftest import ApiEnv, TrainedModel
 
@@ -150,3 +150,13 @@ def test_records_newly_missing_for_one_group_are_named(trained_model: TrainedMod
     assert section["now"]["by_group"]["ethnicity_group"]["black"]["shares"]["health"] == 0.0
     # Unchanged, nothing crosses.
     assert not [c for c in coverage_change(reference, current, settings)[1] if c.crossed]
+
+
+def test_a_decision_stored_agreeing_with_another_rag_counts_as_an_override() -> None:
+    # The API refuses this contradiction now; one stored before counts by its RAG, as the
+    # governance page's override rates count it.
+    decisions = pd.DataFrame({
+        "rag": ["red", "red", "amber", "green"],
+        "practitioner_rag": ["green", "red", "red", "green"],
+        "agrees_with_band": [True, True, False, False]})
+    assert override_direction(decisions).tolist() == ["down", "agreed", "up", "other"]
