@@ -14,7 +14,8 @@ champion without one (`gate_problem`). The API route and the command line both c
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
@@ -180,27 +181,38 @@ def rejected(decision: ModelApproval) -> str:
             f"{decision.created_at:%Y-%m-%d %H:%M}: {decision.reason}")
 
 
+@contextmanager
+def _session_in(settings: Settings) -> Iterator[Session]:
+    """A session on the settings' store, the store let go after it."""
+    store = Store(settings.database_url)
+    try:
+        with store.session() as session:
+            yield session
+    finally:
+        store.dispose()
+
+
 def latest_decision_in(settings: Settings, model_name: str, version: str
                        ) -> ModelApproval | None:
     """The latest approval or rejection of a version in the settings' store (None: none
     yet); raises what the store raises."""
-    store = Store(settings.database_url)
-    try:
-        with store.session() as session:
-            history = decisions_for(session, model_name, version)
-            return history[-1] if history else None
-    finally:
-        store.dispose()
+    with _session_in(settings) as session:
+        history = decisions_for(session, model_name, version)
+        return history[-1] if history else None
+
+
+def _gate(registry: ModelRegistry, info: VersionInfo, history: list[ModelApproval]
+          ) -> str | None:
+    if not history:
+        return _problem(info, None, ContentHashes("", None, None), [])
+    checks = acceptance_checks(read_sources(registry, info.version))
+    return _problem(info, history[-1], content_hashes(registry, info.version), checks)
 
 
 def gate_problem(session: Session, registry: ModelRegistry, version: str) -> str | None:
     """Why a version may not be served (None: it has a valid approval)."""
     info = registry.resolve(version)
-    history = decisions_for(session, info.name, info.version)
-    if not history:
-        return _problem(info, None, ContentHashes("", None, None), [])
-    checks = acceptance_checks(read_sources(registry, info.version))
-    return _problem(info, history[-1], content_hashes(registry, info.version), checks)
+    return _gate(registry, info, decisions_for(session, info.name, info.version))
 
 
 def gate_state_in(settings: Settings, registry: ModelRegistry, version: str
@@ -208,25 +220,18 @@ def gate_state_in(settings: Settings, registry: ModelRegistry, version: str
     """The id of a version's latest decision (None: none yet) and why it may not be
     served (None: it may), from the settings' store; raises what the store or the
     registry raises (a check that could not run is not a refusal to remember)."""
-    store = Store(settings.database_url)
-    try:
-        with store.session() as session:
-            history = decisions_for(session, registry.model_name, version)
-            return (history[-1].id if history else None), gate_problem(session, registry, version)
-    finally:
-        store.dispose()
+    info = registry.resolve(version)
+    with _session_in(settings) as session:
+        history = decisions_for(session, info.name, info.version)
+        return (history[-1].id if history else None), _gate(registry, info, history)
 
 
 def gate_problem_in(settings: Settings, registry: ModelRegistry, version: str) -> str | None:
     """`gate_problem` against the settings' store (its reason when the store cannot say)."""
-    store = Store(settings.database_url)
     try:
-        with store.session() as session:
-            return gate_problem(session, registry, version)
+        return gate_state_in(settings, registry, version)[1]
     except Exception as exc:  # noqa: BLE001 - an unknown approval is no approval
         return f"cannot check the approval of version {version}: {type(exc).__name__}: {exc}"
-    finally:
-        store.dispose()
 
 
 def _utc(moment: datetime) -> str:
