@@ -103,6 +103,12 @@ class TreeContributions:
         """The classifier's log-odds of the reference row, where explanations start."""
         return self._base
 
+    @property
+    def split_columns(self) -> frozenset[int]:
+        """The classifier's input columns that some split of its trees reads."""
+        forest = self._tree.forest
+        return frozenset(np.unique(forest.feature[~forest.is_leaf]).tolist())
+
     def of(self, X: np.ndarray) -> Contributions:
         """Contributions of the rows of the classifier's input matrix (not yet checked)."""
         phi, raw = self._tree.explain(X)

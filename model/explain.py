@@ -41,17 +41,12 @@ DEFAULT_USUAL_AGENCIES: Final[dict[str, tuple[str, ...]]] = {
 }
 
 
-def unused_agencies(classifier: HistGradientBoostingClassifier, layout: Layout
-                    ) -> tuple[str, ...]:
+def unused_agencies(split_columns: frozenset[int], layout: Layout) -> tuple[str, ...]:
     """The agencies (`AGENCIES` order) none of whose columns any split of the classifier's
-    trees reads, or that have no column in it at all (training drops a column that never
-    varies): their records cannot change a score (the agency shared none in the training
-    data, or none helped)."""
-    used = set()
-    for (predictor,) in classifier._predictors:
-        nodes = predictor.nodes
-        used.update(nodes["feature_idx"][~nodes["is_leaf"].astype(bool)].tolist())
-    reads = {layout.agency[column] for column in used}
+    trees reads (`split_columns`), or that have no column in it at all (training drops a
+    column that never varies): their records cannot change a score (the agency shared
+    none in the training data, or none helped)."""
+    reads = {layout.agency[column] for column in split_columns}
     return tuple(agency for agency in AGENCIES if agency not in reads)
 
 
@@ -92,7 +87,7 @@ class CaseExplainer:
         self.compared_with = REFERENCE_SENTENCES[reference_name]
         self.shap = TreeContributions(classifier,
                                       reference_input(reference, self.model_features))
-        self.unused_agencies = unused_agencies(classifier, self.layout)
+        self.unused_agencies = unused_agencies(self.shap.split_columns, self.layout)
 
     @property
     def agency_groups(self) -> np.ndarray:
