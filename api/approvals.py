@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from api.audit import AuditEvent, commit_with_audit, request_hash
 from api.roles import GOVERNANCE
+from api.schemas import MAX_TEXT, visible
 from api.settings import Settings
 from api.store.db import Store
 from api.store.models import ModelApproval
@@ -36,6 +37,8 @@ from model.registry import CHECKSUM_TAG, ModelRegistry, VersionInfo
 APPROVE: Final = "approve"
 REJECT: Final = "reject"
 DECISIONS: Final = (APPROVE, REJECT)
+MAX_REASON: Final = 5_000  # a decision's reason; a waiver's is at most `MAX_TEXT`
+MAX_WAIVERS: Final = 50
 
 
 class ApprovalRefused(ValueError):
@@ -92,8 +95,11 @@ def _check_waivers(checks: list[ThresholdCheck], decision: str,
     if unknown := sorted(set(waivers) - names):
         raise ApprovalRefused(f"no threshold called {', '.join(unknown)}; the thresholds are "
                               f"{', '.join(sorted(names))}")
-    if blank := sorted(name for name, why in waivers.items() if not why.strip()):
+    if blank := sorted(name for name, why in waivers.items() if not visible(why)):
         raise ApprovalRefused(f"a waiver needs its own reason: {', '.join(blank)}")
+    if long := sorted(name for name, why in waivers.items() if len(why) > MAX_TEXT):
+        raise ApprovalRefused(f"a waiver's reason is at most {MAX_TEXT:,} characters: "
+                              f"{', '.join(long)}")
     if met := sorted(c.name for c in checks if c.met and c.name in waivers):
         raise ApprovalRefused(f"{', '.join(met)} is met: there is nothing to waive")
     if decision == REJECT and waivers:
@@ -135,8 +141,13 @@ def record_decision(session: Session, registry: ModelRegistry, *, user: str, rol
     """
     if role != GOVERNANCE:
         raise PermissionError(f"role {role!r} may not approve or reject a model version")
-    if decision not in DECISIONS or not reason.strip():
+    if decision not in DECISIONS or not visible(reason):
         raise ApprovalRefused("a decision (approve or reject) and a written reason are required")
+    if len(reason) > MAX_REASON:
+        raise ApprovalRefused(f"the reason is at most {MAX_REASON:,} characters")
+    if any("\x00" in text for text in (reason, *(waivers or {}), *(waivers or {}).values())):
+        raise ApprovalRefused("the reason and the waivers must not contain a NUL character "
+                              "(U+0000)")
     info = registry.resolve(version)
     waivers = dict(waivers or {})
     hashes = content_hashes(registry, info.version)

@@ -41,7 +41,7 @@ def is_json_media_type(content_type: str | None) -> bool:
 
 def _declared_length(headers: Headers) -> int | None:
     value = headers.get("content-length")
-    return int(value) if value is not None and value.isdigit() else None
+    return int(value) if value is not None and value.isascii() and value.isdigit() else None
 
 
 def _has_body(headers: Headers) -> bool:

@@ -7,6 +7,7 @@ its records share with the feeds are in `data_contracts.rules`.
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -46,6 +47,26 @@ def refuse_nul(value: str) -> str:
     return value
 
 
+# Characters that show nothing although Unicode does not class them as blank.
+_INVISIBLE_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+_BLANK_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf"})
+
+
+def visible(text: str | None) -> bool:
+    """Whether a text holds something a reader can see: a character that is not a space,
+    a control or a format character (a zero-width space or a byte-order mark alone is as
+    blank as no text)."""
+    return any(unicodedata.category(ch) not in _BLANK_CATEGORIES
+               and ch not in _INVISIBLE_LETTERS for ch in text or "")
+
+
+def require_visible(value: str) -> str:
+    """A text refused unless `visible`: a reason or a next step must say something."""
+    if not visible(value):
+        raise ValueError("must not be blank (spaces or invisible characters only)")
+    return value
+
+
 # Every free text the API takes (body fields and query parameters) is a `PlainText`.
 PlainText = Annotated[
     str, AfterValidator(refuse_nul), Field(json_schema_extra={"pattern": "^[^\\x00]*$"})
@@ -65,8 +86,14 @@ def _rfc3339_text(value: object) -> object:
     return value
 
 
-UtcTime = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text),
-                    AfterValidator(lambda moment: moment.astimezone(UTC))]
+def _in_utc(moment: datetime) -> datetime:
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-23:59 is past the last UTC moment
+        raise ValueError("the moment in UTC is outside years 1 to 9999") from None
+
+
+UtcTime = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text), AfterValidator(_in_utc)]
 """A moment in time, in and out of the API: RFC 3339 with its UTC offset (emitted in UTC,
 as ``2026-12-04T17:02:35.163101Z``); a time without an offset is refused."""
 
@@ -153,8 +180,10 @@ class DecisionIn(StrictModel):
 
     referral_id: ReferralId
     practitioner_rag: Rag
-    next_step: Annotated[PlainText, Field(min_length=1, max_length=MAX_TEXT, pattern=r"\S")]
-    agrees_with_band: bool
+    next_step: Annotated[PlainText, Field(min_length=1, max_length=MAX_TEXT, pattern=r"\S"),
+                         AfterValidator(require_visible)]
+    # Strict: "yes", 1 or "4" are refused, not read as true or 4 (a case's fields are too).
+    agrees_with_band: bool = Field(strict=True)
     reason: ShortText | None = Field(
         default=None,
         validate_default=True,
@@ -163,6 +192,7 @@ class DecisionIn(StrictModel):
     )
     previous_decision_id: int | None = Field(
         default=None,
+        strict=True,
         ge=1,
         le=2**31 - 1,
         description="The decision this one replaces; required once the referral has a decision.",
@@ -171,7 +201,7 @@ class DecisionIn(StrictModel):
     @field_validator("reason")
     @classmethod
     def _reason_when_disagreeing(cls, reason: str | None, info: ValidationInfo) -> str | None:
-        if info.data.get("agrees_with_band") is False and not (reason or "").strip():
+        if info.data.get("agrees_with_band") is False and not visible(reason):
             raise ValueError("reason is required when agrees_with_band is false")
         return reason
 

@@ -45,7 +45,7 @@ def feed_size_limit() -> int:
     text = os.environ.get(MAX_FEED_BYTES_ENV, "").strip()
     if not text:
         return DEFAULT_MAX_FEED_BYTES
-    if not text.isdigit() or int(text) < 1:
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
         raise FeedRejected(MAX_FEED_BYTES_ENV, f"must be a whole number of bytes, got '{text}'")
     return int(text)
 

@@ -28,7 +28,7 @@ from urllib.parse import urlparse
 from urllib.request import url2pathname
 
 from model.golden import GOLDEN_FILE, check_golden_set
-from model.registry_sqlite import SqliteRegistryReader
+from model.registry_sqlite import SqliteRegistryReader, looks_numeric, version_number
 from model.risk_model import TRUSTED_TYPES, RiskModel
 from model.run_tags import KEY_PACKAGES
 
@@ -213,9 +213,12 @@ class ModelRegistry:
                 f"model {self.model_name!r} has no version or alias {reference!r}")
         from mlflow.exceptions import MlflowException
 
+        number = version_number(reference)
+        if number is None and looks_numeric(reference):
+            raise RegistryError(f"model {self.model_name!r} has no version {reference!r}")
         try:
-            if reference.isdigit():
-                return self.version_info(reference)
+            if number is not None:
+                return self.version_info(str(number))
             mv = self.client.get_model_version_by_alias(self.model_name, reference)
         except MlflowException as exc:
             raise RegistryError(

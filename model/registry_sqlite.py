@@ -35,6 +35,20 @@ MLFLOW_ALIAS_LATEST: Final = "latest"  # an alias MLflow computes, not stored
 WORKSPACE_VARIABLES: Final = ("MLFLOW_WORKSPACE", "MLFLOW_ENABLE_WORKSPACES",
                               "MLFLOW_WORKSPACE_STORE_URI")
 LOCK_TIMEOUT_SECONDS: Final = 30.0
+MAX_VERSION: Final = 2**31 - 1  # MLflow numbers versions with a 32-bit integer
+
+
+def version_number(reference: str) -> int | None:
+    """The version a reference names by number (ASCII digits, 1 to `MAX_VERSION`), else None."""
+    if not (reference.isascii() and reference.isdigit()):
+        return None
+    number = int(reference)
+    return number if 1 <= number <= MAX_VERSION else None
+
+
+def looks_numeric(reference: str) -> bool:
+    """Whether a reference is written in digits (of any script), so is no alias."""
+    return reference.isdigit()
 
 _VERSION_SQL: Final = (
     "SELECT version, creation_time, run_id, source FROM model_versions "
@@ -90,13 +104,16 @@ class SqliteRegistryReader:
         """The fields of `model.registry.VersionInfo` (but the name) for a version number or
         an alias; an empty dict when the registry has no such version or alias; None when
         MLflow must answer (the ``latest`` alias, or the file could not be read)."""
-        if not reference.isdigit() and reference.lower() == MLFLOW_ALIAS_LATEST:
+        if reference.lower() == MLFLOW_ALIAS_LATEST:
             return None
+        number = version_number(reference)
+        if number is None and looks_numeric(reference):
+            return {}  # no version is numbered so: nor is an alias
         key = (DEFAULT_WORKSPACE, self.model_name)
         try:
             with closing(self._connect()) as db:
-                if reference.isdigit():
-                    return _fields(db, key, int(reference))
+                if number is not None:
+                    return _fields(db, key, number)
                 found = db.execute(_ALIAS_SQL, (*key, reference)).fetchall()
                 return _fields(db, key, int(found[0][0])) if found else {}
         except sqlite3.Error as exc:

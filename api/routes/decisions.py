@@ -16,7 +16,7 @@ from api.routes.responses import (
     Responses,
     input_responses,
 )
-from api.schemas import DecisionIn, DecisionOut, Problem
+from api.schemas import DecisionIn, DecisionOut, Problem, visible
 from api.store import repository
 from api.store.models import Decision, Score
 
@@ -40,7 +40,7 @@ _RESPONSES: Responses = {
 def _check_reason(decision: DecisionIn, score: Score) -> None:
     if decision.practitioner_rag == score.rag:
         return
-    if not (decision.reason or "").strip():
+    if not visible(decision.reason):
         raise invalid_request(
             "reason",
             f"reason is required when practitioner_rag {decision.practitioner_rag!r} "

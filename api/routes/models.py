@@ -12,9 +12,15 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
-from api.approvals import ApprovalRefused, approval_history, record_decision
+from api.approvals import (
+    MAX_REASON,
+    MAX_WAIVERS,
+    ApprovalRefused,
+    approval_history,
+    record_decision,
+)
 from api.audit import AuditEvent, commit_with_audit, request_hash
 from api.auth import GOVERNANCE, AuditReader, Principal, require_roles
 from api.model_card import card_for, card_html
@@ -26,7 +32,7 @@ from api.routes.responses import (
     JSON_BODY_RESPONSES,
     input_responses,
 )
-from api.schemas import Problem, StrictModel
+from api.schemas import PlainText, Problem, ShortText, StrictModel, require_visible
 from api.settings import settings_registry
 from model.registry import RegistryError
 
@@ -40,9 +46,12 @@ class ApprovalIn(StrictModel):
     """A governance user's decision on a version, with a waiver per threshold it misses."""
 
     decision: Literal["approve", "reject"]
-    reason: str = Field(min_length=1, max_length=5000)
-    waivers: dict[str, str] = Field(
-        default_factory=dict, description="Threshold name -> the reason it is waived")
+    reason: Annotated[PlainText, Field(min_length=1, max_length=MAX_REASON),
+                      AfterValidator(require_visible)]
+    waivers: dict[Annotated[PlainText, Field(max_length=100)],
+                  Annotated[ShortText, AfterValidator(require_visible)]] = Field(
+        default_factory=dict, max_length=MAX_WAIVERS,
+        description="Threshold name -> the reason it is waived")
 
 
 class ApprovalOut(BaseModel):

@@ -15,6 +15,7 @@ from api.audit import AuditEvent, sha256_hex, store_with_audit
 from api.auth import ADMIN, AUTHORISED_ROUTE, TRIAGE, Principal, TriageUser, authorise
 from api.batching import MicroBatcher
 from api.case_payload import BatchIn, CasePayload
+from api.referral_people import check_subjects, people_rows
 from api.routes.deps import ScorerDep, SettingsDep, StoreDep
 from api.routes.metrics import Metrics
 from api.routes.responses import (
@@ -46,6 +47,8 @@ _SCORE_RESPONSES: Responses = {
     **AUTH_RESPONSES,
     **JSON_BODY_RESPONSES,
     **input_responses(CASE_RULES),
+    409: {"model": Problem, "description": "A referral id already scored about another "
+          "person (a referral keeps its subject): nothing is stored"},
     413: {"model": Problem, "description": "Body or batch too large"},
     503: {"model": Problem, "description": "No model is ready (the reason is given), or "
           "the store is unreachable (send it again after Retry-After seconds)"},
@@ -84,7 +87,7 @@ def _store_and_audit(
     rows, events, people = [], [], []
     for asked, result in scored:
         principal = asked.principal
-        people.extend(_people(asked.case))
+        people.extend(people_rows(asked.case))
         rows.append({
             "referral_id": result.referral_id,
             "model_name": result.model_name,
@@ -109,18 +112,8 @@ def _store_and_audit(
                 details={"score": result.score, "band": result.band, "rag": result.rag},
             )
         )
-    store_with_audit(store.engine, events,
+    store_with_audit(store.engine, events, check=check_subjects(people),
                      inserts={SCORE_TABLE: rows, REFERRAL_PERSON_TABLE: people})
-
-
-def _people(case: CasePayload) -> list[dict[str, object]]:
-    """The subject and household members of a case, for subject access requests."""
-    referral, now = case.referral, utcnow()
-    subject = {"referral_id": referral.referral_id, "person_id": referral.person_id,
-               "household_id": referral.household_id, "role": "subject", "created_at": now}
-    return [subject] + [
-        {**subject, "person_id": member.person_id, "role": member.role}
-        for member in case.household_members if member.person_id != referral.person_id]
 
 
 def _score_each(scorer: Scorer, cases: Sequence[CasePayload]

@@ -24,6 +24,7 @@ from api.audit import AuditEvent, commit_with_audit, request_hash
 from api.auth import GOVERNANCE
 from api.model_card import CARD_TEMPLATE, card_context, card_for
 from api.routes.deps import SessionDep
+from api.schemas import visible
 from api.settings import settings_registry
 from api.web.approvals import ApprovalState, approval_state
 from api.web.governance import VersionPath, version_info
@@ -109,13 +110,13 @@ def _answers(form: dict[str, str], state: ApprovalState) -> tuple[dict[str, str]
     errors = {
         name: message
         for name, message in _MESSAGES.items()
-        if not answers[name] or (name == "decision" and answers[name] not in DECISIONS)
+        if not visible(answers[name]) or (name == "decision" and answers[name] not in DECISIONS)
     }
     if answers["decision"] == APPROVE:
         for check in state.unmet:
             why = form.get(f"waiver-{check.name}", "").strip()
             answers[f"waiver-{check.name}"] = why
-            if not why:
+            if not visible(why):
                 errors[f"waiver-{check.name}"] = (
                     f"Enter the reason the {check.name} threshold is waived, or reject"
                 )

@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.audit import sha256_hex
 from api.case_payload import CasePayload
+from api.referral_people import SubjectChanged
 from api.routes.decisions import save_decision
 from api.routes.deps import SessionDep
 from api.routes.records import ReferralIdPath, record_case_view
@@ -119,13 +120,14 @@ def _decide(request: Request, user: PageUser, session: SessionDep, referral_id: 
             fields: dict[str, str]) -> Response:
     latest = repository.latest_score(session, referral_id)
     previous = fields["previous_decision_id"]
+    previous_id = int(previous) if previous.isascii() and previous.isdigit() else None
     try:
         decision = DecisionIn.model_validate({
             "referral_id": referral_id, "practitioner_rag": fields["practitioner_rag"],
             "next_step": fields["next_step"],
             "agrees_with_band": latest is not None and fields["practitioner_rag"] == latest.rag,
             "reason": fields["reason"] or None,
-            "previous_decision_id": int(previous) if previous.isdigit() else None})
+            "previous_decision_id": previous_id})
         save_decision(session, decision, user.principal)
     except (ValidationError, RequestValidationError) as exc:
         return _case_page(request, user, session, referral_id, errors=_decision_errors(exc),
@@ -184,7 +186,11 @@ async def score_referral(request: Request, user: TriagePage) -> Response:
             problems.append({"record": record, "field": field, "message": error["msg"]})
         return _score_problems(request, user, problems)
     batcher = request.app.state.score_batcher
-    result = await batcher.submit(ScoreRequest(user.principal, case, sha256_hex(body)))
+    try:
+        result = await batcher.submit(ScoreRequest(user.principal, case, sha256_hex(body)))
+    except SubjectChanged as exc:
+        return _score_problems(request, user, [
+            {"record": "Referral", "field": "person_id", "message": str(exc.detail)}])
     return RedirectResponse(f"/cases/{result.referral_id}",
                             status_code=status.HTTP_303_SEE_OTHER)
 

@@ -92,6 +92,38 @@ def test_governance_approves_over_the_api_waiving_each_unmet_threshold_by_name(
     assert {e.details["threshold"] for e in entries[1:]} == set(waivers)
 
 
+def test_an_approval_says_something_and_odd_version_numbers_are_not_found(
+    fresh_database_url: str, tmp_path: Path, trained_model: TrainedModel
+) -> None:
+    copy = _copy(tmp_path / "mlflow", trained_model)
+    settings = make_settings(fresh_database_url, **registry_settings(copy))
+    keys, _ = issue_keys(settings)
+    waivers = _waive_all(copy)
+    name = sorted(waivers)[0]
+    with TestClient(create_app(settings, FakeScorer())) as client:
+        governance = {"Authorization": f"Bearer {keys['governance']}"}
+        for body in ({"decision": "reject", "reason": "\u200b \ufeff"},
+                     {"decision": "reject", "reason": "no\x00good"},
+                     {"decision": "approve", "reason": "fine",
+                      "waivers": {**waivers, name: "\u200b"}},
+                     {"decision": "approve", "reason": "fine",
+                      "waivers": {**waivers, name: "ok\x00"}},
+                     {"decision": "approve", "reason": "fine",
+                      "waivers": {**waivers, name: "x" * 2_001}}):
+            refused = client.post("/v1/models/1/approvals", json=body, headers=governance)
+            assert refused.status_code == 422, (body, refused.text)
+        for version in ("99999999999999999999", "2147483648", "\u0663", "\u00b2", "0"):
+            for method, path in (("GET", "card"), ("POST", "approvals")):
+                answer = client.request(method, f"/v1/models/{version}/{path}",
+                                        headers=governance,
+                                        json={"decision": "reject", "reason": "no"})
+                assert answer.status_code == 404, (version, path, answer.text)
+    store = Store(fresh_database_url)
+    with store.session() as session:
+        assert list(session.scalars(select(ModelApproval))) == []
+    store.dispose()
+
+
 def _write_key(tmp_path: Path, key: str) -> str:
     path = tmp_path / "key"
     path.write_text(key + "\n", encoding="utf-8")

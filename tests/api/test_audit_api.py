@@ -49,3 +49,13 @@ def test_entries_link_to_each_other(api: ApiEnv) -> None:
     entries = _entries(api, limit=500)["entries"]
     for previous, entry in zip(entries, entries[1:], strict=False):
         assert entry["prev_hash"] == previous["entry_hash"]
+
+
+def test_a_moment_past_either_end_of_utc_time_is_refused_not_a_500(api: ApiEnv) -> None:
+    for name, moment in (("since", "9999-12-31T23:59:59-23:59"),
+                         ("until", "0001-01-01T00:00:00+14:00")):
+        response = api.client.get("/v1/audit", params={name: moment},
+                                  headers=api.headers("governance"))
+        assert response.status_code == 422, response.text
+        [error] = response.json()["detail"]
+        assert error["field"] == name and "outside years 1 to 9999" in error["message"]

@@ -67,11 +67,36 @@ def test_previous_decision_must_exist_and_belong_to_the_referral(api: ApiEnv) ->
 
 def test_reason_is_required_when_disagreeing_with_the_band(api: ApiEnv) -> None:
     rid = _scored_referral(api)
-    for reason in (None, "   "):
+    for reason in (None, "   ", "\u200b", "\ufeff\u2060 ", "\u3164"):
         body = factories.decision(rid, agrees_with_band=False, reason=reason)
         response = _decide(api, body)
         assert response.status_code == 422
         assert response.json()["detail"][0]["field"] == "reason"
+
+
+def test_an_invisible_reason_or_next_step_is_no_reason(api: ApiEnv) -> None:
+    rid = _scored_referral(api)  # the service said green
+    response = _decide(api, factories.decision(rid, practitioner_rag="red",
+                                               agrees_with_band=False, reason="\u200b"))
+    assert response.status_code == 422 and response.json()["detail"][0]["field"] == "reason"
+    response = _decide(api, factories.decision(rid, next_step="\u200b\u200b"))
+    assert response.status_code == 422 and response.json()["detail"][0]["field"] == "next_step"
+    assert _decide(api, factories.decision(rid, practitioner_rag="red", agrees_with_band=False,
+                                           reason="\u200bdisclosure")).status_code == 201
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("agrees_with_band", "yes"), ("agrees_with_band", 1), ("agrees_with_band", "true"),
+    ("previous_decision_id", "4"), ("previous_decision_id", 5.0),
+    ("previous_decision_id", True)])
+def test_a_decisions_flag_and_id_are_taken_only_as_json_types(
+        api: ApiEnv, field: str, value: object) -> None:
+    rid = _scored_referral(api)
+    response = _decide(api, {**factories.decision(rid), field: value})
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["field"] == field
+    view = api.client.get(f"/v1/referrals/{rid}", headers=api.headers("triage")).json()
+    assert view["decisions"] == []
 
 
 def test_reason_is_required_when_the_rag_differs_from_the_service(api: ApiEnv) -> None:

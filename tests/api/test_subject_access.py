@@ -91,3 +91,28 @@ def test_the_command_writes_the_report_and_is_audited(api: ApiEnv, tmp_path: Pat
     assert result.exit_code == 0, result.output
     assert referral in output.read_text()
     assert any(e.details.get("person_id") == member for e in _actions(api, "subject_access"))
+
+
+def test_a_referral_keeps_its_subject_on_either_store(backend_api: ApiEnv) -> None:
+    api, first, second = backend_api, _token(), _token()
+    case = factories.case(events=1, person_id=first, household_id=_token())
+    case["events"][0]["person_id"] = first
+    triage = api.headers("triage")
+    assert api.client.post("/v1/score", json=case, headers=triage).status_code == 200
+    assert api.client.post("/v1/score", json=case, headers=triage).status_code == 200  # again
+    rid = case["referral"]["referral_id"]
+    moved = {**case, "referral": {**case["referral"], "person_id": second}}
+    moved["events"] = [{**e, "person_id": second} for e in case["events"]]
+    answer = api.client.post("/v1/score", json=moved, headers=triage)
+    assert answer.status_code == 409 and "keeps its subject" in answer.json()["detail"]
+    fresh = factories.case(events=1)
+    other = {**fresh, "referral": {**fresh["referral"], "person_id": second}}
+    other["events"] = [{**e, "person_id": second} for e in fresh["events"]]
+    for cases in ([other, moved], [fresh, other]):  # against the store; within the batch
+        answer = api.client.post("/v1/score/batch", json={"cases": cases}, headers=triage)
+        assert answer.status_code == 409, answer.text
+    assert len(api.client.get(f"/v1/referrals/{rid}", headers=triage).json()["scores"]) == 2
+    assert api.client.get(f"/v1/referrals/{fresh['referral']['referral_id']}",
+                          headers=triage).status_code == 404  # nothing of either batch stored
+    record = api.client.get(f"/v1/subjects/{second}", headers=api.headers("governance")).json()
+    assert record["referrals"] == []
