@@ -9,11 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from data_contracts.vocab import AGENCIES
+from data_contracts.vocab import AGENCIES, AGENCY_LABELS
 
 Direction = Literal["raises", "lowers"]
+# The hub's own information: the referral's details and the earlier referrals to the hub.
 REFERRAL_GROUP: Final = "referral"
 AGENCY_GROUPS: Final[tuple[str, ...]] = (*AGENCIES, REFERRAL_GROUP)
+GROUP_LABELS: Final[dict[str, str]] = {
+    **AGENCY_LABELS, REFERRAL_GROUP: "The referral and earlier referrals to the hub"}
 
 
 @dataclass(frozen=True)

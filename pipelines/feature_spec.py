@@ -31,7 +31,7 @@ class FeatureSpec:
     name: str
     description: str
     kind: Kind
-    agency: str  # one of AGENCIES, or "referral" for referral details
+    agency: str  # one of AGENCIES, or "referral": the referral's details and earlier referrals
     relation: str  # subject, parents_carers, other_adults, children, household, referral
     window: str | None
     direction: Direction

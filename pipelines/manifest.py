@@ -141,11 +141,14 @@ def _attendance_specs() -> list[FeatureSpec]:
 
 
 def _history_specs() -> list[FeatureSpec]:
+    # The hub's own earlier referrals (the `referrals` feed), not any agency's records: they
+    # count with the referral's details, never as social care's information (a social-care
+    # `previous_referral` record is one of social care's own event types).
     specs = [
         FeatureSpec(
             name=f"subject_previous_referrals_{window}",
             description=f"Earlier referrals of the subject to the hub {WINDOW_PHRASES[window]}",
-            kind="previous_referrals", agency="social_care", relation="subject", window=window,
+            kind="previous_referrals", agency="referral", relation="subject", window=window,
             direction="increases", label_singular="earlier referral to the hub",
             label_plural="earlier referrals to the hub",
         )
@@ -154,14 +157,14 @@ def _history_specs() -> list[FeatureSpec]:
     specs.append(FeatureSpec(
         name="household_previous_referrals_ever",
         description="Earlier referrals to the hub about other members of the household",
-        kind="previous_referrals", agency="social_care", relation="household", window="ever",
+        kind="previous_referrals", agency="referral", relation="household", window="ever",
         direction="increases", label_singular="earlier referral of a household member",
         label_plural="earlier referrals of household members",
     ))
     specs.append(FeatureSpec(
         name="subject_days_since_previous_referral",
         description="Days since the subject's previous referral to the hub (empty when none)",
-        kind="previous_referrals", agency="social_care", relation="subject", window="ever",
+        kind="previous_referrals", agency="referral", relation="subject", window="ever",
         direction="decreases", unit="days",
     ))
     return specs

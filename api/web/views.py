@@ -16,6 +16,7 @@ from typing import Any, Final
 from api.routes.records import as_utc
 from api.schemas import Factor, ScoreResult
 from api.store.repository import Waiting
+from model.explanation import GROUP_LABELS
 from model.timescales import response_hours
 
 RAG_TAGS = {"red": "govuk-tag--red", "amber": "govuk-tag--orange", "green": "govuk-tag--green"}
@@ -134,7 +135,7 @@ def agency_bars(contributions: dict[str, float], not_seen: Sequence[str] = ()) -
     whose records move the score by less than 0.005, is said to have no effect."""
     largest = max((abs(v) for v in contributions.values()), default=0.0)
     ordered = sorted(contributions.items(), key=lambda item: -abs(item[1]))
-    return [Bar(label=agency.replace("_", " ").capitalize(), value=value,
+    return [Bar(label=GROUP_LABELS.get(agency, agency), value=value,
                 width_class=_width_class(value, largest), direction=_direction(value),
                 sentence="Shared no records" if agency in not_seen else "")
             for agency, value in ordered]

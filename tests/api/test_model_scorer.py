@@ -157,3 +157,25 @@ def test_served_factors_name_their_features_and_the_reference(
         # One concern (or one feature) per factor, all from the factor's agency.
         assert len({SPECS_BY_NAME[n].concern for n in factor["features"]}) == 1
         assert {SPECS_BY_NAME[n].agency for n in factor["features"]} == {factor["agency"]}
+
+
+def test_earlier_referrals_to_the_hub_are_not_social_cares_information(
+    model_api: ApiEnv, trained_model: TrainedModel
+) -> None:
+    """A case whose social care shared nothing but whose subject was referred before: the
+    earlier referrals count with the referral's details, never as social care's records
+    (a probe found social care "not seen" yet contributing, with a social-care factor)."""
+    features = trained_model.prepared.features
+    referral_id = str(features.loc[features["subject_previous_referrals_ever"] >= 2,
+                                   "referral_id"].iloc[0])
+    case = payload(trained_model, referral_id)
+    case["events"] = [e for e in case["events"] if e["agency"] != "social_care"]
+    assert case["previous_referrals"]
+    response = model_api.client.post("/v1/score", json=case, headers=model_api.headers("triage"))
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert "social_care" in result["agencies_not_seen"]
+    assert result["contributions_by_agency"]["social_care"] == pytest.approx(0.0, abs=1e-9)
+    assert all(f["agency"] != "social_care" for f in result["top_factors"])
+    history = [f for f in result["top_factors"] if "subject_previous_referrals_ever" in f["features"]]
+    assert all(f["agency"] == "referral" for f in history)
