@@ -221,18 +221,18 @@ def commit_with_audit(
 
 def store_with_audit(
     engine: Engine, events: Sequence[AuditEvent], *, inserts: Inserts | None = None,
-    check: Callable[[Connection], None] | None = None,
+    first: Callable[[Connection], None] | None = None,
 ) -> list[dict[str, Any]]:
     """`commit_with_audit` for plain inserts, on a connection of its own (no ORM session).
 
     The scoring path uses it: a session's bookkeeping costs more than the two inserts.
-    ``check`` runs first, under the chain's lock (so no other writer can slip between it
-    and the inserts); whatever it raises rolls the transaction back.
+    ``first`` (a check, or a clean-up) runs first in the same transaction, under the
+    chain's lock, so no other writer slips in between; whatever it raises rolls it back.
     """
     with _append_lock(engine), engine.begin() as connection:
         _lock_server_chain(connection)
-        if check is not None:
-            check(connection)
+        if first is not None:
+            first(connection)
         entries = _append(connection, events, inserts)
     checkpoint_if_due(engine, entries)
     return entries

@@ -112,7 +112,7 @@ def _store_and_audit(
                 details={"score": result.score, "band": result.band, "rag": result.rag},
             )
         )
-    store_with_audit(store.engine, events, check=check_subjects(people),
+    store_with_audit(store.engine, events, first=check_subjects(people),
                      inserts={SCORE_TABLE: rows, REFERRAL_PERSON_TABLE: people})
 
 

@@ -202,9 +202,23 @@ class AuthFailures(Base):
     locked_until: Mapped[datetime | None] = mapped_column(default=None)
 
 
+class EndedWebSession(Base):
+    """A web session its user signed out of: its cookie is refused from then on, though
+    its signature stays valid until it expires (`api.web.session`). Rows go once every
+    cookie they could refuse has expired."""
+
+    __tablename__ = "ended_web_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_hash: Mapped[str] = mapped_column(String(64), index=True)
+    ended_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+
+
 # The tables themselves, for plain (Core) inserts on the scoring path.
 SCORE_TABLE = cast(Table, Score.__table__)
 USER_TABLE = cast(Table, User.__table__)
 AUDIT_TABLE = cast(Table, AuditEntry.__table__)
 REFERRAL_PERSON_TABLE = cast(Table, ReferralPerson.__table__)
 AUTH_FAILURES_TABLE = cast(Table, AuthFailures.__table__)
+ENDED_SESSION_TABLE = cast(Table, EndedWebSession.__table__)

@@ -16,10 +16,18 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.responses import HTMLResponse
 from starlette.datastructures import FormData
 
-from api.auth import ADMIN, DATA_SCIENTIST, GOVERNANCE, TRIAGE, Principal, key_holder_in_store
+from api.auth import (
+    ADMIN,
+    DATA_SCIENTIST,
+    GOVERNANCE,
+    TRIAGE,
+    KeyHolder,
+    Principal,
+    key_holder_in_store,
+)
 from api.store.db import Store
 from api.templating import render_page
-from api.web.session import CSRF_FIELD, WebSession, check_csrf, read_session
+from api.web.session import CSRF_FIELD, WebSession, check_csrf, read_session, session_ended
 
 SIGN_IN_PATH = "/sign-in"
 _NAVIGATION: dict[str, tuple[tuple[str, str], ...]] = {
@@ -49,13 +57,21 @@ class PageUser:
     session: WebSession
 
 
+def _holder_of(store: Store, session: WebSession) -> KeyHolder | None:
+    """The holder of a signed-in session's key, unless it was signed out of or the key
+    is revoked."""
+    if session.key_id is None or session_ended(store, session):
+        return None
+    return key_holder_in_store(store, session.key_id)
+
+
 async def signed_in_user(request: Request) -> PageUser | None:
     """The request's signed-in user, if its session is valid and the key not revoked."""
     session = read_session(request)
     if session is None or session.key_id is None:
         return None
     store: Store = request.app.state.store
-    holder = await store.run(key_holder_in_store, store, session.key_id)
+    holder = await store.run(_holder_of, store, session)
     if holder is None:
         return None
     principal = Principal(name=holder.name, role=holder.role)

@@ -8,6 +8,9 @@ server process accepts it and nobody can forge or alter it; it expires after
 so revoking a user's key (`safeguard users revoke`) ends their sessions at once,
 and the role shown is the one the store holds now.
 
+Signing out ends the session on the server too (`end_session`): its cookie is refused
+from then on (`session_ended`), so a copy of it kept elsewhere no longer works.
+
 The cookie is HttpOnly, SameSite=Strict and Secure whenever the page was served
 over TLS. Every form carries the session's CSRF token in a hidden field and a
 post whose token does not match is refused (`check_csrf`), the sign-in form too
@@ -19,11 +22,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from typing import Final
 
 from fastapi import Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import Connection, Engine, bindparam, delete, select
+
+from api.audit import AuditEvent, store_with_audit
+from api.store.db import Store
+from api.store.models import ENDED_SESSION_TABLE, utcnow
 
 SESSION_COOKIE: Final = "safeguard_session"
 # A working shift: the cookie's signature is refused after this, whatever happens.
@@ -111,3 +121,33 @@ def check_csrf(session: WebSession | None, submitted: object) -> None:
     if session is None or not isinstance(submitted, str) or not hmac.compare_digest(
             session.csrf.encode("utf-8"), submitted.encode("utf-8")):
         raise CsrfRefused
+
+
+def _session_hash(session: WebSession) -> str:
+    """A session's name in the store: the SHA-256 of its CSRF token (random, one per
+    signed-in session, never stored as it is)."""
+    return hashlib.sha256(session.csrf.encode("utf-8")).hexdigest()
+
+
+_ENDED = select(ENDED_SESSION_TABLE.c.id).where(
+    ENDED_SESSION_TABLE.c.session_hash == bindparam("session_hash")).limit(1)
+
+
+def session_ended(store: Store, session: WebSession) -> bool:
+    """Whether the session was signed out of (its cookie still bearing a valid signature)."""
+    return store.first_row(_ENDED, {"session_hash": _session_hash(session)}) is not None
+
+
+def end_session(engine: Engine, events: Sequence[AuditEvent], session: WebSession,
+                max_age: int) -> None:
+    """Record that a session ended, with its audit entries, in one transaction; rows of
+    sessions whose cookies have expired anyway go at the same time."""
+    now = utcnow()
+
+    def purge(connection: Connection) -> None:
+        connection.execute(delete(ENDED_SESSION_TABLE).where(
+            ENDED_SESSION_TABLE.c.expires_at < now))
+
+    row = {"session_hash": _session_hash(session), "ended_at": now,
+           "expires_at": now + timedelta(seconds=max_age)}
+    store_with_audit(engine, events, inserts={ENDED_SESSION_TABLE: [row]}, first=purge)

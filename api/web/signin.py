@@ -14,7 +14,14 @@ from api.audit import AuditEvent, request_hash, store_with_audit
 from api.auth import Principal, current_principal
 from api.store.db import Store
 from api.web.pages import HOME_PAGES, SIGN_IN_PATH, AnyPage, posted_form, render, signed_in_user
-from api.web.session import WebSession, clear_session, read_session, write_session
+from api.web.session import (
+    WebSession,
+    clear_session,
+    codec_of,
+    end_session,
+    read_session,
+    write_session,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -26,13 +33,16 @@ def _safe_next(path: object) -> str | None:
     return None
 
 
+def _event(request: Request, principal: Principal, action: str) -> AuditEvent:
+    return AuditEvent(user_name=principal.name, role=principal.role, action=action,
+                      request_hash=request_hash({"method": request.method,
+                                                 "path": request.url.path}),
+                      details={"via": "web"})
+
+
 async def _audit(request: Request, principal: Principal, action: str) -> None:
     store: Store = request.app.state.store
-    event = AuditEvent(user_name=principal.name, role=principal.role, action=action,
-                       request_hash=request_hash({"method": request.method,
-                                                  "path": request.url.path}),
-                       details={"via": "web"})
-    await store.write(store_with_audit, store.engine, [event])
+    await store.write(store_with_audit, store.engine, [_event(request, principal, action)])
 
 
 @router.get("/")
@@ -87,12 +97,16 @@ async def sign_in(request: Request) -> Response:
 
 @router.post("/sign-out")
 async def sign_out(request: Request) -> Response:
-    """End the session (its cookie is removed) and return to the sign-in page."""
+    """End the session (its cookie is removed, and refused from now on wherever a copy
+    of it is) and return to the sign-in page."""
     session = read_session(request)
     await posted_form(request, session)
     user = await signed_in_user(request)
     if user is not None:
-        await _audit(request, user.principal, "sign_out")
+        store: Store = request.app.state.store
+        await store.write(end_session, store.engine, [_event(request, user.principal,
+                                                             "sign_out")],
+                          user.session, codec_of(request).max_age)
     response = RedirectResponse(f"{SIGN_IN_PATH}?signed_out=true",
                                 status_code=status.HTTP_303_SEE_OTHER)
     clear_session(request, response)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import itsdangerous.timed
@@ -116,6 +117,41 @@ def test_revoking_a_key_ends_its_sessions(api: ApiEnv) -> None:
         assert browser.get("/home", follow_redirects=False).status_code == 303
     finally:
         store.dispose()
+
+
+def test_signing_out_ends_the_session_wherever_its_cookie_is(backend_api: ApiEnv) -> None:
+    """A copy of the cookie kept from before signing out no longer opens a page or
+    records a decision (it did, until the cookie's 8 hours were up)."""
+    api = backend_api
+    started = datetime.now(UTC).isoformat()
+    rid = factories.case(events=1)
+    assert api.client.post("/v1/score", json=rid, headers=api.headers("triage")).status_code == 200
+    referral = rid["referral"]["referral_id"]
+    browser = signed_in_client(api.client, api.keys["triage"])
+    kept = browser.cookies[SESSION_COOKIE]
+    page = browser.get(f"/cases/{referral}").text
+    signed_out = browser.post("/sign-out", data={"csrf_token": csrf_token(page)},
+                              follow_redirects=False)
+    assert signed_out.status_code == 303 and SESSION_COOKIE not in browser.cookies
+    thief = TestClient(api.client.app, headers={"Accept": "text/html"})
+    thief.cookies.set(SESSION_COOKIE, kept)
+    assert thief.get("/queue", follow_redirects=False).status_code == 303
+    posted = thief.post(f"/cases/{referral}/decisions", follow_redirects=False, data={
+        "csrf_token": csrf_token(page), "practitioner_rag": "green", "next_step": "close",
+        "reason": "", "previous_decision_id": ""})
+    assert posted.status_code in (303, 403)
+    assert "/sign-in" in posted.headers.get("location", "/sign-in")
+    view = api.client.get(f"/v1/referrals/{referral}", headers=api.headers("triage")).json()
+    assert view["decisions"] == []
+    again = signed_in_client(api.client, api.keys["triage"])  # a new session works at once
+    assert again.get("/queue", follow_redirects=False).status_code == 200
+    governance = api.headers("governance")
+    triage_user = api.client.get("/v1/audit", params={"referral_id": referral},
+                                 headers=governance).json()["entries"][0]["user_name"]
+    entries = api.client.get("/v1/audit", headers=governance, params={
+        "limit": 500, "since": started, "user": triage_user}).json()["entries"]
+    assert [e["action"] for e in entries if e["action"].startswith("sign_")] == [
+        "sign_in", "sign_out", "sign_in"]
 
 
 def test_sign_in_returns_only_to_this_services_pages(api: ApiEnv) -> None:
