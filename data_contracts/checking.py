@@ -69,7 +69,7 @@ def parse_feed(feed: str, source: str, raw: pd.DataFrame, schema: pa.DataFrameSc
     Raises:
         FeedRejected: Direct identifiers, or a required column missing.
     """
-    refuse_direct_identifiers(raw, source)
+    refuse_direct_identifiers(raw, source, FEED_COLUMNS[feed])
     spec, absent = _spec_columns(feed, raw, source)
     typed: dict[str, pd.Series] = {}
     failures: list[Failure] = []

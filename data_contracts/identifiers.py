@@ -5,7 +5,11 @@ Insurance numbers, phone numbers or e-mail addresses is refused as a whole
 (:class:`~data_contracts.errors.FeedRejected`); it is never loaded.
 
 Content rules match the WHOLE stripped cell, never a substring, so pseudonymous
-tokens such as 64-character HMAC hex digests or ``P000123`` never trigger.
+tokens such as 64-character HMAC hex digests or ``P000123`` never trigger. A column
+the specification does not name (free text, say: ignored, but kept in the quarantine
+file) is also searched for identifiers written inside its text, in shapes no token or
+date takes (``lives at SW1A 1AA``, ``call 07700 900123``, ``943-476-5919``, an e-mail
+address): one such cell refuses the feed, since nothing else in that column is read.
 
 Thresholds. A column is refused when identifier-shaped cells are both *many*
 (at least 3, or every non-empty cell when there are fewer than 3) and a
@@ -33,6 +37,7 @@ pattern of every shape together rules out most columns in one pass.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from typing import Final
 
 import numpy as np
@@ -54,7 +59,8 @@ _NAME_TOKENS: Final = frozenset(
     {
         "name", "names", "forename", "forenames", "surname", "surnames", "dob",
         "address", "addr", "postcode", "postcodes", "zip", "zipcode", "phone",
-        "telephone", "tel", "mobile", "email", "mail", "nhs", "nino", "bday",
+        "telephone", "tel", "mobile", "email", "mail", "nhs", "nino", "bday", "street",
+        "birth", "born",
     }
 )  # fmt: skip
 _NAME_FRAGMENTS: Final = (
@@ -68,12 +74,22 @@ _EMAIL: Final = r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$"
 _POSTCODE: Final = r"^(?i:GIR ?0AA|[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2})$"
 _PHONE: Final = r"^(?:\+44|0044|0)[1-9][0-9]{8,9}$"  # after removing spaces, dashes, ()
 _NI_NUMBER: Final = r"^(?i:[A-CEGHJ-PR-TW-Z]{2} ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D])$"
-_NHS_SHAPE: Final = r"^(?:[0-9]{10}|[0-9]{3} [0-9]{3} [0-9]{4})$"
+_NHS_SHAPE: Final = r"^(?:[0-9]{10}|[0-9]{3}[ -][0-9]{3}[ -][0-9]{4})$"
 _NHS_WEIGHTS: Final = np.arange(10, 1, -1)
 _PHONE_SEPARATORS: Final = r"[\s()-]"
 # A cell no identifier pattern but the phone's can match (the phone's runs on cells
 # without separators): one pass instead of four.
 _ANY_SHAPE: Final = "|".join((_NHS_SHAPE, _EMAIL, _POSTCODE, _NI_NUMBER))
+# Identifiers written inside free text, each in a shape with a separator or an '@' that
+# no pseudonymous token, date or count takes.
+_WRITTEN_IN_TEXT: Final = {
+    "e-mail addresses": r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}",
+    "postcodes": r"(?i)\b(?:GIR 0AA|[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2})\b",
+    "phone numbers": r"(?:\+44 ?|\b0)[1-9][0-9]{1,4}[ -][0-9]{3,4}[ -]?[0-9]{3,4}\b",
+    "NHS numbers": r"\b[0-9]{3}[ -][0-9]{3}[ -][0-9]{4}\b",
+    "National Insurance numbers":
+        r"(?i)\b[A-CEGHJ-PR-TW-Z]{2} [0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]\b",
+}
 
 
 def identifier_column_name(column: str) -> bool:
@@ -99,7 +115,7 @@ def valid_nhs_numbers(cells: pa.Array) -> np.ndarray:
     result = np.zeros(len(cells), dtype=bool)
     if not shaped.any():
         return result
-    text = pc.replace_substring(cells.filter(pa.array(shaped)), " ", "")
+    text = pc.replace_substring_regex(cells.filter(pa.array(shaped)), "[ -]", "")
     digits = np.frombuffer("".join(text.to_pylist()).encode("ascii"), dtype=np.uint8)
     digits = (digits - ord("0")).reshape(-1, 10).astype(np.int64)
     remainder = (digits[:, :9] * _NHS_WEIGHTS).sum(axis=1) % 11
@@ -170,12 +186,25 @@ def _column_holds_identifiers(column: pd.Series) -> str | None:
     return None
 
 
-def refuse_direct_identifiers(frame: pd.DataFrame, source: str) -> None:
+def _text_mentions_identifiers(column: pd.Series) -> str | None:
+    """The kinds of identifier written inside a free-text column's cells, or None."""
+    cells = _sample(column)
+    if len(cells) == 0 or not pc.any(pc.match_substring_regex(cells, "[0-9@]")).as_py():
+        return None
+    kinds = [kind for kind, pattern in _WRITTEN_IN_TEXT.items()
+             if pc.any(pc.match_substring_regex(cells, pattern)).as_py()]
+    return ", ".join(kinds) or None
+
+
+def refuse_direct_identifiers(frame: pd.DataFrame, source: str,
+                              contract_columns: Collection[str] = ()) -> None:
     """Raise FeedRejected when a column of ``frame`` holds direct identifiers.
 
     Args:
         frame: The feed as read, all cells strings (or missing).
         source: File or feed name used in the error message.
+        contract_columns: The feed's columns in the specification; any other column is
+            also searched for identifiers written inside its text.
 
     Raises:
         FeedRejected: Naming the first offending column.
@@ -185,6 +214,8 @@ def refuse_direct_identifiers(frame: pd.DataFrame, source: str) -> None:
             raise FeedRejected(source, f"column '{column}' is a direct identifier; feed refused")
     for column in frame.columns:
         kinds = _column_holds_identifiers(frame[column])
+        if not kinds and column not in contract_columns:
+            kinds = _text_mentions_identifiers(frame[column])
         if kinds:
             raise FeedRejected(
                 source, f"column '{column}' holds direct identifiers ({kinds}); feed refused"

@@ -203,6 +203,8 @@ def outcomes_schema(
             return is_in(frame["referral_id"], known.index) | frame["referral_id"].isna()
 
         def not_before_referral(frame: pd.DataFrame) -> pd.Series:
+            if known.empty:  # every referral quarantined (`map` of an empty date series fails)
+                return pd.Series(True, index=frame.index)
             referred = frame["referral_id"].map(known)
             return ~(frame["outcome_date"] < referred)  # bool: NaT compares as False
 

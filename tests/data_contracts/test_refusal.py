@@ -89,6 +89,40 @@ def test_identifier_content_refuses_the_column(values: list[str]) -> None:
     assert _refused(values)
 
 
+@pytest.mark.parametrize(("text", "kind"), [
+    ("lives at SW1A 1AA with mum", "postcodes"),
+    ("call 07700 900123 after 5", "phone numbers"),
+    ("GP letter, NHS 943-476-5919", "NHS numbers"),
+    ("email jane@example.org", "e-mail addresses"),
+    ("NI AB 12 34 56 C on file", "National Insurance numbers"),
+])
+def test_an_identifier_written_inside_an_extra_columns_text_refuses_the_feed(
+        text: str, kind: str) -> None:
+    """A column outside the specification is ignored but kept in the quarantine file, so
+    one identifier written inside its text refuses the feed (it was copied there)."""
+    frames = f.extract()
+    frames["referrals"]["notes"] = "seen at school"
+    frames["referrals"].loc[1, "notes"] = text
+    with pytest.raises(FeedRejected, match=f"'notes' holds direct identifiers.*{kind}"):
+        validate_frames(frames, extract_date=EXTRACT)
+
+
+def test_ordinary_text_in_an_extra_column_is_only_ignored() -> None:
+    frames = f.extract()
+    frames["referrals"]["notes"] = ["seen 2024-01-10, 3 calls", "ref T000123-45", "B1 team"]
+    result = validate_frames(frames, extract_date=EXTRACT)
+    assert result.report["feeds"]["referrals"]["ignored_columns"] == ["notes"]
+
+
+def test_an_nhs_number_written_with_dashes_or_a_street_column_refuses_the_feed() -> None:
+    assert _refused([f"{n[:3]}-{n[3:6]}-{n[6:]}" for n in _valid_nhs_numbers(20)])
+    for column in ("street", "place_of_birth", "Born"):
+        frames = f.extract()
+        frames["referrals"][column] = "x"
+        with pytest.raises(FeedRejected, match=f"'{column}' is a direct identifier"):
+            validate_frames(frames, extract_date=EXTRACT)
+
+
 def test_identifier_content_in_a_specification_column_refuses_the_feed() -> None:
     frames = f.extract()
     frames["referrals"]["person_id"] = _valid_nhs_numbers(3)
