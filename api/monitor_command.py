@@ -69,7 +69,8 @@ def monitor(
         loaded = registry.load(model or settings.model_alias)
         prepared = prepare_extract(input_dir, extract_date=parse_date_option(extract_date))
         report = monitor_extract(loaded.model, version=loaded.info.version, prepared=prepared,
-                                 decisions=_decisions(store), since=parse_date_option(since))
+                                 decisions=_decisions(store),
+                                 since=parse_date_option(since, "--since"))
     except (RegistryError, FeedRejected, NoMonitoringReference, NothingToMonitor) as exc:
         fail(str(exc))
     write_monitor_report(report, output)

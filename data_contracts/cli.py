@@ -145,14 +145,21 @@ def no_feed_note(agencies: Sequence[str]) -> str | None:
             "same as nothing concerning).")
 
 
-def parse_date_option(text: str | None) -> dt.date | None:
-    """An `--extract-date` option as a date, or a one-line error."""
+def parse_date_option(text: str | None, option: str = "--extract-date") -> dt.date | None:
+    """A date option (`--extract-date` unless named) as a date, or a one-line error.
+
+    An extract date after today is refused: an extract cannot be taken in the future,
+    and referrals whose follow-up is not complete would be trained on as negatives."""
     if text is None:
         return None
     try:
-        return dt.datetime.strptime(text, "%Y-%m-%d").date()
+        day = dt.datetime.strptime(text, "%Y-%m-%d").date()
     except ValueError:
-        fail(f"--extract-date must be a date YYYY-MM-DD, got '{text}'")
+        fail(f"{option} must be a date YYYY-MM-DD, got '{text}'")
+    if option == "--extract-date" and day > dt.date.today():
+        fail(f"--extract-date {day} is after today ({dt.date.today()}): an extract is taken "
+             "on or before the day it is read")
+    return day
 
 
 def _print_summary(console: Console, report: dict[str, Any]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -62,7 +63,8 @@ def test_validate_without_referrals_fails_with_one_line(tmp_path: Path) -> None:
     assert "referrals" in result.output
 
 
-@pytest.mark.parametrize("bad_date", ["2024-13-01", "yesterday", "30/06/2024"])
+@pytest.mark.parametrize("bad_date", ["2024-13-01", "yesterday", "30/06/2024",
+                                      str(dt.date.today() + dt.timedelta(days=1))])
 def test_validate_rejects_bad_extract_date_option(tmp_path: Path, bad_date: str) -> None:
     f.write_extract(tmp_path / "in", f.extract())
     result = _validate(tmp_path / "in", tmp_path / "out", "--extract-date", bad_date)
@@ -92,3 +94,16 @@ def test_validate_unparsable_file_fails_cleanly(tmp_path: Path) -> None:
     result = _validate(tmp_path / "in", tmp_path / "out")
     assert result.exit_code != 0
     _assert_one_line_error(result.output)
+
+
+def test_a_bad_date_option_is_named_as_typed_and_only_an_extract_date_must_be_past(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import typer
+
+    from data_contracts.cli import parse_date_option
+
+    with pytest.raises(typer.Exit):
+        parse_date_option("notadate", "--since")
+    assert capsys.readouterr().err == "error: --since must be a date YYYY-MM-DD, got 'notadate'\n"
+    later = dt.date.today() + dt.timedelta(days=30)
+    assert parse_date_option(str(later), "--since") == later
