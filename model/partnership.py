@@ -4,8 +4,10 @@ Per agency and per quarter (of the referral date, or of the recorded date for de
 
 - reach: the share of referrals for which the agency held any record about the subject
   or household by the referral date (the features' records-held flag);
-- timeliness: recorded minus event date (median and 90th percentile), and the share of
-  records that would have informed a referral but were recorded only after it;
+- timeliness: recorded minus event date (median and 90th percentile; an empty recorded
+  date is the event date, as the feed specification says, and the share of records
+  without one is reported beside them), and the share of records that would have
+  informed a referral but were recorded only after it;
 - contribution: the agency's mean absolute share of the explanation (SHAP, on a sample
   of referrals), and the share of referrals whose band would have been different
   without the agency's records: the referrals are scored again with that agency's feed
@@ -93,10 +95,10 @@ def _reach(features: pd.DataFrame, quarters: np.ndarray) -> pd.DataFrame:
 def _delays(frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     delays = record_delays(frames).assign(
         quarter=lambda f: quarter_of(f["recorded_date"]))
-    timed = delays.dropna(subset=["delay_days"])
-    return timed.groupby(["agency", "quarter"]).agg(
+    return delays.groupby(["agency", "quarter"]).agg(
         records=("delay_days", "size"), median_delay_days=("delay_days", "median"),
-        p90_delay_days=("delay_days", lambda d: float(np.quantile(d, 0.9)))).reset_index()
+        p90_delay_days=("delay_days", lambda d: float(np.quantile(d, 0.9))),
+        undated_share=("dated", lambda d: 1.0 - float(d.mean()))).reset_index()
 
 
 def _late(frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:

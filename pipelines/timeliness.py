@@ -2,8 +2,9 @@
 
 Two measures per agency, from the validated feeds alone (no model):
 
-- delay: recorded date minus event date of every record (records without a recorded
-  date have no delay to measure and are counted apart);
+- delay: recorded date minus event date of every record; an empty recorded date means
+  the event date (the feed specification), so a delay of 0, and such records are
+  counted too (`dated`), since an agency that never gives one shows no delay at all;
 - late information: for every referral, the records about its subject or household
   whose event happened on or before the referral date ("would have informed it"),
   and among them those recorded only after the referral date, which the point-in-time
@@ -25,19 +26,23 @@ _N_AGENCIES = len(AGENCIES)
 
 
 def record_delays(frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """One row per record: ``agency``, ``recorded_date``, ``delay_days`` (NaN: not recorded)."""
+    """One row per record: ``agency``, ``recorded_date`` (the event date when empty),
+    ``delay_days`` (0 then) and ``dated`` (whether the feed gave a recorded date)."""
     parts = []
     for agency in AGENCIES:
         frame = frames.get(event_feed(agency))
         if frame is None or not len(frame):
             continue
         event_day, recorded = to_days(frame["event_date"]), to_days(frame["recorded_date"])
-        delay = np.where(recorded == NO_DAY, np.nan, (recorded - event_day).astype(np.float64))
+        dated = recorded != NO_DAY
+        delay = np.where(dated, recorded - event_day, 0).astype(np.float64)
+        when = pd.to_datetime(frame["recorded_date"]).fillna(pd.to_datetime(frame["event_date"]))
         parts.append(pd.DataFrame({"agency": agency, "delay_days": delay,
-                                   "recorded_date": pd.to_datetime(frame["recorded_date"])}))
+                                   "recorded_date": when.to_numpy(), "dated": dated}))
     if not parts:
         return pd.DataFrame({"agency": pd.Series(dtype=str), "delay_days": pd.Series(dtype=float),
-                             "recorded_date": pd.Series(dtype="datetime64[ns]")})
+                             "recorded_date": pd.Series(dtype="datetime64[ns]"),
+                             "dated": pd.Series(dtype=bool)})
     return pd.concat(parts, ignore_index=True)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from data_contracts.vocab import HOUSEHOLD_MEMBERS, REFERRALS, event_feed
@@ -46,9 +45,13 @@ def test_only_records_that_could_have_informed_the_referral_count() -> None:
     assert (row["informing"], row["late"]) == (3, 1)
 
 
-def test_delays_are_recorded_minus_event_dates() -> None:
+def test_delays_are_recorded_minus_event_dates_and_an_empty_recorded_date_is_the_event_date(
+) -> None:
+    """The feed specification: an empty recorded date means the event date, so a delay of
+    0, counted (it was left out, which pushed an agency's delays up), and marked undated."""
     frames = _frames([_housing("p1", "2024-05-01", "2024-05-11"),
                       _housing("p1", "2024-05-01", None)])
     delays = record_delays(frames)
-    assert delays["delay_days"].tolist()[0] == 10
-    assert np.isnan(delays["delay_days"].tolist()[1])
+    assert delays["delay_days"].tolist() == [10.0, 0.0]
+    assert delays["dated"].tolist() == [True, False]
+    assert [str(d.date()) for d in delays["recorded_date"]] == ["2024-05-11", "2024-05-01"]
