@@ -32,6 +32,7 @@ from model.fairness_recording import (
     publish_recording,
     recording_section,
 )
+from model.fairness_suppression import withheld_counts
 from model.governance import GovernanceSettings
 
 FAIRNESS_DIR: Final = "fairness"
@@ -244,21 +245,20 @@ def audit_fairness(frame: pd.DataFrame, governance: GovernanceSettings, *, model
 
 
 def for_publication(audit: FairnessAudit) -> FairnessAudit:
-    """The audit with counts under the suppression threshold, and what they disclose, removed."""
+    """The audit with counts under the suppression threshold, the counts that would give
+    them away (`withheld_counts`), and the figures they disclose, removed."""
     threshold = int(audit.tolerance["suppression_threshold"])
     groups = []
-    for group in audit.groups:
-        if group.n is not None and group.n < threshold:
+    for group, withheld in zip(audit.groups, withheld_counts(audit.groups, threshold),
+                               strict=True):
+        if "n" in withheld:
             hidden = set(METRICS)
         else:
-            hidden = {m for m, counts in DISCLOSES.items()
-                      if any((group.counts.get(c) or 0) < threshold for c in counts)}
-        small = {c for c, v in group.counts.items() if v is not None and v < threshold}
+            hidden = {m for m, counts in DISCLOSES.items() if withheld & set(counts)}
         ratio_hidden = {m for m in RATIO_METRICS if m in hidden}
         groups.append(replace(
-            group, n=None if group.n is not None and group.n < threshold else group.n,
-            counts={c: None if c in small or hidden == set(METRICS) else v
-                    for c, v in group.counts.items()},
+            group, n=None if "n" in withheld else group.n,
+            counts={c: None if c in withheld else v for c, v in group.counts.items()},
             metrics={m: None if m in hidden else v for m, v in group.metrics.items()},
             intervals={m: None if m in hidden else v for m, v in group.intervals.items()},
             ratios={m: None if m in ratio_hidden else v for m, v in group.ratios.items()},

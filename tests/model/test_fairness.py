@@ -173,6 +173,43 @@ def test_publication_suppresses_counts_under_ten() -> None:
     assert '"n": 8,' not in html["fairness.html"] and '"n": 8,' in html["fairness.json"]
 
 
+def _random_referrals(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    ethnicity = rng.choice(["white", "asian", "black", "mixed", "other", None], n,
+                           p=[0.7, 0.1, 0.08, 0.06, 0.04, 0.02])
+    frame = _referrals(list(ethnicity), sex=rng.choice(["female", "male", "unknown"], n,
+                                                       p=[0.48, 0.48, 0.04]),
+                       disability=rng.random(n) < 0.1, age_years=rng.integers(0, 18, n))
+    probability = rng.uniform(0.02, 0.9, n)
+    return frame.assign(label=(rng.random(n) < probability).astype(int),
+                        probability=probability,
+                        band=np.where(probability > 0.6, "high", "low"))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_no_withheld_count_can_be_worked_out_from_one_sum(seed: int) -> None:
+    """A probe recovered a withheld count by subtraction: asian x unknown sex had 12
+    referrals and 3 outcomes (withheld), but asian (133), asian x female (55) and asian x
+    male (75) were published, so 133 - 55 - 75 = 3. Now no sum of the published form
+    (an attribute's groups to all referrals, an intersection's to its margin, outcomes and
+    non-outcomes to n, true and false positives to selected) has one withheld member."""
+    from model.fairness_suppression import _sums
+
+    audit = audit_fairness(_random_referrals(1_500, seed), _governance(), model_version="1",
+                           n_boot=10)
+    published = for_publication(audit)
+    hidden = [{c for c, v in g.counts.items() if v is None} | ({"n"} if g.n is None else set())
+              for g in published.groups]
+    assert any(hidden), "the case has small counts to withhold"
+    for cells in _sums(audit.groups):
+        withheld = [cell for cell in cells if cell[1] in hidden[cell[0]]]
+        assert len(withheld) != 1, [(audit.groups[i].attributes, c) for i, c in withheld]
+    for group in published.groups:  # and no figure published from a withheld count
+        withheld = {c for c, v in group.counts.items() if v is None}
+        if group.n is not None and withheld & {"positives", "negatives"}:
+            assert group.metrics["observed_rate"] is None
+
+
 def test_weighted_auc_matches_sklearn_and_repeated_rows() -> None:
     rng = np.random.default_rng(1)
     y = rng.integers(0, 2, 200)

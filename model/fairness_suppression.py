@@ -1,0 +1,77 @@
+"""Which counts of a fairness audit its publication withholds: the small ones, and enough
+others that no withheld count can be worked out from the ones published.
+
+Primary suppression withholds every count under the threshold (a group under it loses
+every count). That alone can be undone by subtraction: the groups of an attribute add up
+to all referrals, an intersection's groups (ethnicity x sex) add up to their marginal
+group (ethnicity), and within a group outcomes plus non-outcomes make `n`, true plus false
+positives make `selected`. So, as statistical offices do, counts are then withheld in
+turn (secondary suppression) until no such sum has exactly one withheld member: each
+time the smallest published count of that sum is withheld too (an `n` last of all, as it
+takes the whole group with it). This stops recovery from any one sum; it does not
+guarantee against every combination of sums (`tau-argus` solves that as an optimisation),
+which the README states.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Final, Protocol
+
+from model.fairness_metrics import COUNTS
+
+Cell = tuple[int, str]  # (group index, count name)
+# Within a group: n = outcomes + non-outcomes; selected = true + false positives.
+_WITHIN: Final = (("n", "positives", "negatives"),
+                  ("selected", "true_positives", "false_positives"))
+
+
+class Counted(Protocol):
+    """A group of the audit: its attributes, its size and its counts."""
+
+    @property
+    def attributes(self) -> dict[str, str]: ...
+    @property
+    def n(self) -> int | None: ...
+    @property
+    def counts(self) -> dict[str, int | None]: ...
+
+
+def _sums(groups: Sequence[Counted]) -> Iterator[tuple[Cell, ...]]:
+    """Every set of published cells that adds up to a known total (or to each other)."""
+    for index in range(len(groups)):
+        for names in _WITHIN:
+            yield tuple((index, name) for name in names)
+    where = {tuple(sorted(g.attributes.items())): i for i, g in enumerate(groups)}
+    lines: dict[tuple[tuple[str, ...], tuple[tuple[str, str], ...]], list[int]] = {}
+    for index, group in enumerate(groups):
+        for varying in group.attributes:  # the groups differing only in this attribute
+            fixed = tuple(sorted((k, v) for k, v in group.attributes.items() if k != varying))
+            lines.setdefault((tuple(sorted(group.attributes)), fixed), []).append(index)
+    for (_, fixed), members in lines.items():
+        total = where.get(fixed) if fixed else None  # no fixed attribute: all referrals
+        if fixed and total is None:
+            continue  # the margin is not audited: its sum is not published
+        cells = [*members, *([total] if total is not None else [])]
+        for name in COUNTS:
+            yield tuple((index, name) for index in cells)
+
+
+def withheld_counts(groups: Sequence[Counted], threshold: int) -> list[frozenset[str]]:
+    """Per group, the counts (`COUNTS`, "n" among them) publication withholds."""
+    values = [{"n": g.n or 0, **{c: g.counts.get(c) or 0 for c in COUNTS if c != "n"}}
+              for g in groups]
+    withheld = [set(COUNTS) if v["n"] < threshold else {c for c in COUNTS if v[c] < threshold}
+                for v in values]
+    sums = list(_sums(groups))
+    changed = True
+    while changed:
+        changed = False
+        for cells in sums:
+            published = [cell for cell in cells if cell[1] not in withheld[cell[0]]]
+            if len(published) != len(cells) - 1 or not published:
+                continue
+            index, name = min(published, key=lambda c: (c[1] == "n", values[c[0]][c[1]]))
+            withheld[index] |= set(COUNTS) if name == "n" else {name}
+            changed = True
+    return [frozenset(names) for names in withheld]
