@@ -11,14 +11,14 @@ import gc
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Final, NoReturn
 
 import typer
 from typer.core import TyperGroup, TyperOption
 
-from data_contracts.vocab import AGENCIES, AGENCY_LABELS, FEEDS
+from data_contracts.vocab import AGENCIES, AGENCY_LABELS, FEEDS, REFERRALS
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -143,6 +143,20 @@ def no_feed_note(agencies: Sequence[str]) -> str | None:
             f"every row quarantined): every referral was rated without "
             f"{'its' if len(names) == 1 else 'their'} records (not seen, which is not the "
             "same as nothing concerning).")
+
+
+def quarantine_note(quarantined: Mapping[str, int], input_dir: object) -> str | None:
+    """What a command that builds on an extract says of its quarantined rows (None when
+    there were none): they are in nothing it wrote, and where their reasons are."""
+    if not quarantined:
+        return None
+    referrals = quarantined.get(REFERRALS, 0)
+    others = sum(n for feed, n in quarantined.items() if feed != REFERRALS)
+    parts = ([f"{referrals:,} referral row{'s' if referrals != 1 else ''} (not in this "
+              "output)"] if referrals else []) + (
+        [f"{others:,} row{'s' if others != 1 else ''} of other feeds"] if others else [])
+    return (f"Quarantined, so not used: {' and '.join(parts)}; `safeguard validate --input "
+            f"{input_dir} --report DIR` lists each with its reason.")
 
 
 def parse_date_option(text: str | None, option: str = "--extract-date") -> dt.date | None:

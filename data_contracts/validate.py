@@ -72,6 +72,10 @@ class ValidatedExtract:
     report: dict[str, Any]
     extract_date: dt.date
 
+    def quarantined_rows(self) -> dict[str, int]:
+        """Rows quarantined per feed, for the feeds that had any."""
+        return {feed: len(rows) for feed, rows in self.quarantine.items() if len(rows)}
+
 
 def infer_extract_date(parsed: Mapping[str, ParsedFeed], today: dt.date | None = None) -> dt.date:
     """The latest date in the extract that is not after today (today when there is none)."""

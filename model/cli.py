@@ -25,6 +25,7 @@ from data_contracts.cli import (
     no_feed_note,
     parse_date_option,
     prepare_command_process,
+    quarantine_note,
 )
 from pipelines.cli import ConfOption, Engine, EngineOption, MasterOption
 
@@ -175,15 +176,19 @@ def score(
                 progress=lambda stage: progress.update(task, description=stage))
         except (FeedRejected, RegistryError, OutputFormatError) as exc:
             fail(str(exc))
-    _say_scored(scored, output, explained=explanations)
+    _say_scored(scored, input, output, explained=explanations)
 
 
-def _say_scored(scored: Scored, output: str, *, explained: bool) -> None:
+def _say_scored(scored: Scored, source: str, output: str, *, explained: bool) -> None:
     """The scoring commands' closing lines: how many, with what, where; the agencies that
     shared no records; what the contributions are on."""
     info = scored.info
+    # Paths are printed whole (soft wrap): a narrow terminal would crop them to "...".
     console.print(f"{scored.rows:,} referrals scored with {info.name} version {info.version} "
-                  f"-> {output}")
+                  f"-> {output}", soft_wrap=True)
+    note = quarantine_note(scored.quarantined_rows, source)
+    if note:
+        console.print(note, soft_wrap=True)
     note = no_feed_note(scored.shared_nothing)
     if note:
         console.print(note)
@@ -213,7 +218,7 @@ def _score_on_spark(input: str, output: str, *, reference: str, registry_config:
             settings=parse_settings(conf))
     except (FeedRejected, RegistryError, ValueError) as exc:
         fail(str(exc))
-    _say_scored(scored, output, explained=explain)
+    _say_scored(scored, input, output, explained=explain)
 
 
 @model_app.command("list")

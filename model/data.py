@@ -29,8 +29,13 @@ class PreparedExtract:
     labels: pd.DataFrame | None
     extract_date: dt.date
     input_dir: Path
-    quarantined: int
+    quarantined_rows: dict[str, int]  # rows quarantined per feed (feeds with any)
     shared_nothing: tuple[str, ...]  # the agencies with no accepted record (in AGENCIES order)
+
+    @property
+    def quarantined(self) -> int:
+        """Rows quarantined, every feed together."""
+        return sum(self.quarantined_rows.values())
 
     @cached_property
     def fingerprint(self) -> str:
@@ -87,6 +92,5 @@ def prepare_extract(input_dir: Path, *, extract_date: dt.date | None = None,
         say("labelling outcomes")
         labels = build_labels(validated.feeds[REFERRALS], validated.feeds.get(OUTCOMES),
                               validated.extract_date)
-    quarantined = sum(len(frame) for frame in validated.quarantine.values())
     return PreparedExtract(validated.feeds, features, labels, validated.extract_date,
-                           input_dir, quarantined, shared_nothing)
+                           input_dir, validated.quarantined_rows(), shared_nothing)

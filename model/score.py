@@ -32,6 +32,7 @@ class Scored(NamedTuple):
     rows: int  # referrals scored
     info: VersionInfo  # the model version used
     shared_nothing: tuple[str, ...]  # agencies with no accepted record in the extract
+    quarantined_rows: dict[str, int]  # rows quarantined per feed (not scored, not used)
     table: pd.DataFrame | None = None  # the ratings written (the single-machine engine)
 
 
@@ -154,4 +155,5 @@ def score_extract(input_dir: Path, output: Path, *, registry: ModelRegistry, ref
                        explainer=explainer)
     progress("writing")
     write_table(table, output)
-    return Scored(len(table), loaded.info, prepared.shared_nothing, table)
+    return Scored(len(table), loaded.info, prepared.shared_nothing, prepared.quarantined_rows,
+                  table)

@@ -28,7 +28,7 @@ from model.score import Scored, rate_table
 from model.service import explainer_for
 from pipelines.spark.batches import map_batches, worker_error, write_parquet
 from pipelines.spark.features import spark_feature_table
-from pipelines.spark.job import session_and_feeds
+from pipelines.spark.job import session_and_extract
 
 # The columns `model.score.rate_table` writes, as Spark types.
 RATING_TYPES: Final[dict[str, str]] = {
@@ -121,8 +121,9 @@ def score_extract_spark(
             single-machine path gives.
     """
     info = registry.resolve(reference)
-    spark, feeds = session_and_feeds(input_dir, master=master, settings=settings,
-                                     extract_date=extract_date)
+    spark, extract = session_and_extract(input_dir, master=master, settings=settings,
+                                         extract_date=extract_date)
+    feeds = extract.feeds
     source = ModelSource(
         registry.tracking_uri, registry.model_name, registry.artifact_root, info.version, explain
     )
@@ -136,7 +137,8 @@ def score_extract_spark(
         if message is None:
             raise
         raise RegistryError(message) from None
-    return Scored(len(feeds["referrals"]), info, agencies_without_records(feeds))
+    return Scored(len(feeds["referrals"]), info, agencies_without_records(feeds),
+                  extract.quarantined_rows())
 
 
 def collect_ratings(frame: Any) -> pd.DataFrame:

@@ -11,7 +11,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from data_contracts.cli import ExtractDate, fail, parse_date_option, prepare_command_process
+from data_contracts.cli import (
+    ExtractDate,
+    fail,
+    parse_date_option,
+    prepare_command_process,
+    quarantine_note,
+)
 
 console = Console()
 
@@ -124,10 +130,10 @@ def features(
     day = parse_date_option(extract_date)
     manifest = manifest_path_for(output)
     if engine is Engine.spark:
-        rows = _spark_features(input, output, day, master=master, conf=conf or [],
-                               manifest=manifest)
+        rows, quarantined = _spark_features(input, output, day, master=master,
+                                            conf=conf or [], manifest=manifest)
     else:
-        rows = _single_features(Path(input), Path(output), day)
+        rows, quarantined = _single_features(Path(input), Path(output), day)
         from pipelines.manifest import write_manifest
 
         write_manifest(Path(manifest))
@@ -137,9 +143,13 @@ def features(
         f"{rows:,} referrals x {len(FEATURE_NAMES):,} features -> {output} "
         f"(manifest {manifest.rsplit('/', 1)[-1]}) in {time.perf_counter() - started:.1f} s"
     )
+    note = quarantine_note(quarantined, input)
+    if note:
+        console.print(note, soft_wrap=True)  # the path whole, never cropped to "..."
 
 
-def _single_features(input: Path, output: Path, day: dt.date | None) -> int:
+def _single_features(input: Path, output: Path, day: dt.date | None
+                     ) -> tuple[int, dict[str, int]]:
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from data_contracts import FeedRejected, validate_extract
@@ -149,20 +159,22 @@ def _single_features(input: Path, output: Path, day: dt.date | None) -> int:
                   console=console, transient=True) as progress:
         task = progress.add_task("validating feeds", total=None)
         try:
-            feeds = validate_extract(input, extract_date=day, count_persons=False).feeds
+            validated = validate_extract(input, extract_date=day, count_persons=False)
         except FeedRejected as exc:
             fail(str(exc))
+        feeds, quarantined = validated.feeds, validated.quarantined_rows()
+        del validated  # the feeds are released once encoded: hold no other reference
         # Released once encoded: the feeds are not held beside the feature matrix.
         table = build_features(feeds, release=True,
                                progress=lambda stage: progress.update(task, description=stage))
         progress.update(task, description="writing")
         output.parent.mkdir(parents=True, exist_ok=True)
         table.to_parquet(output, index=False)
-    return len(table)
+    return len(table), quarantined
 
 
 def _spark_features(input: str, output: str, day: dt.date | None, *, master: str | None,
-                    conf: list[str], manifest: str) -> int:
+                    conf: list[str], manifest: str) -> tuple[int, dict[str, int]]:
     try:
         from pipelines.spark.session import parse_settings
     except ImportError:
@@ -175,10 +187,11 @@ def _spark_features(input: str, output: str, day: dt.date | None, *, master: str
     except ValueError as exc:
         fail(f"--conf: {exc}")
     try:
-        return write_spark_features(input, output, master=master, settings=settings,
-                                    extract_date=day, manifest=manifest)
+        extract = write_spark_features(input, output, master=master, settings=settings,
+                                       extract_date=day, manifest=manifest)
     except FeedRejected as exc:
         fail(str(exc))
+    return len(extract.feeds["referrals"]), extract.quarantined_rows()
 
 
 def register(app: typer.Typer) -> None:

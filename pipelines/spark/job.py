@@ -16,9 +16,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pandas as pd
-
 from data_contracts import validate_extract
+from data_contracts.validate import ValidatedExtract
 from pipelines.manifest import manifest_json
 from pipelines.spark.batches import copy_feed_files, write_parquet, write_text
 from pipelines.spark.features import spark_feature_table
@@ -28,15 +27,13 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 
-def validated_feeds(
-    input_dir: Path, *, extract_date: dt.date | None = None
-) -> dict[str, pd.DataFrame]:
-    """The accepted rows of an extract, by feed.
+def validated(input_dir: Path, *, extract_date: dt.date | None = None) -> ValidatedExtract:
+    """The extract validated: its accepted rows by feed, and what was quarantined.
 
     Raises:
         FeedRejected: If the extract fails validation (the single-machine path's error).
     """
-    return validate_extract(input_dir, extract_date=extract_date).feeds
+    return validate_extract(input_dir, extract_date=extract_date, count_persons=False)
 
 
 def is_uri(path: str) -> bool:
@@ -44,11 +41,11 @@ def is_uri(path: str) -> bool:
     return "://" in path
 
 
-def session_and_feeds(
+def session_and_extract(
     input_dir: str | Path, *, master: str | None, settings: Mapping[str, str] | None,
     extract_date: dt.date | None,
-) -> tuple[SparkSession, dict[str, pd.DataFrame]]:
-    """A Spark session and the extract's validated feeds.
+) -> tuple[SparkSession, ValidatedExtract]:
+    """A Spark session and the extract, validated.
 
     A local folder is validated before any Spark work (a failing extract starts no
     session). An extract at a URI is first copied, feed files only, through Spark's own
@@ -59,12 +56,12 @@ def session_and_feeds(
         FeedRejected: If the extract fails validation, or the URI names no folder.
     """
     if isinstance(input_dir, Path) or not is_uri(input_dir):
-        feeds = validated_feeds(Path(input_dir), extract_date=extract_date)
-        return spark_session(master, settings=settings), feeds
+        extract = validated(Path(input_dir), extract_date=extract_date)
+        return spark_session(master, settings=settings), extract
     spark = spark_session(master, settings=settings)
     with tempfile.TemporaryDirectory(prefix="safeguard-extract-") as folder:
         copy_feed_files(spark, input_dir, Path(folder))
-        return spark, validated_feeds(Path(folder), extract_date=extract_date)
+        return spark, validated(Path(folder), extract_date=extract_date)
 
 
 def write_spark_features(
@@ -75,7 +72,7 @@ def write_spark_features(
     settings: Mapping[str, str] | None = None,
     extract_date: dt.date | None = None,
     manifest: str | None = None,
-) -> int:
+) -> ValidatedExtract:
     """Validate an extract, build its feature table on Spark and write it as Parquet.
 
     Args:
@@ -88,14 +85,14 @@ def write_spark_features(
         extract_date: The extract date for the date rules (default: from the data).
 
     Returns:
-        The number of referrals written.
+        The extract as validated (its accepted referrals are the rows written).
 
     Raises:
         FeedRejected: If the extract fails validation; no Spark session is started.
     """
-    spark, feeds = session_and_feeds(input_dir, master=master, settings=settings,
-                                     extract_date=extract_date)
-    write_parquet(spark_feature_table(spark, feeds), output)
+    spark, extract = session_and_extract(input_dir, master=master, settings=settings,
+                                         extract_date=extract_date)
+    write_parquet(spark_feature_table(spark, extract.feeds), output)
     if manifest is not None:
         write_text(spark, manifest, manifest_json())
-    return len(feeds["referrals"])
+    return extract

@@ -177,5 +177,6 @@ def test_earlier_referrals_to_the_hub_are_not_social_cares_information(
     assert "social_care" in result["agencies_not_seen"]
     assert result["contributions_by_agency"]["social_care"] == pytest.approx(0.0, abs=1e-9)
     assert all(f["agency"] != "social_care" for f in result["top_factors"])
-    history = [f for f in result["top_factors"] if "subject_previous_referrals_ever" in f["features"]]
+    history = [f for f in result["top_factors"]
+               if "subject_previous_referrals_ever" in f["features"]]
     assert all(f["agency"] == "referral" for f in history)

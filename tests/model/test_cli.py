@@ -54,7 +54,7 @@ def test_train_then_score_then_list_then_check(small_extract: Path, mlflow_env: 
         assert np.allclose(table["base_value"] + agency_sums, table["raw_score"], atol=1e-6)
         factors = json.loads(table["top_factors"].iloc[0])
         assert factors and {"feature", "sentence", "agency", "contribution"} <= set(factors[0])
-        assert "shared no records" not in scored.output
+        assert "shared no records" not in scored.output and "Quarantined" not in scored.output
     _check_no_feed_named(small_extract, mlflow_env)
     checked = runner.invoke(app, ["model", "check", "1"])
     assert checked.exit_code == 0 and "golden cases reproduced" in checked.output
@@ -87,6 +87,9 @@ def _check_no_feed_named(extract: Path, folder: Path) -> None:
     assert ("Police, Health and Probation shared no records in this extract (no feed, a feed "
             "without rows, or every row quarantined): every referral was rated without their "
             "records") in " ".join(scored.output.split())
+    police = len(pd.read_parquet(next(extract.glob("events_police.*"))))
+    assert (f"Quarantined, so not used: {police:,} rows of other feeds; `safeguard validate "
+            f"--input {partial} --report DIR` lists each") in " ".join(scored.output.split())
 
 
 def _check_fairness(registry: ModelRegistry, extract: Path, folder: Path) -> None:

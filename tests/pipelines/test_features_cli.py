@@ -48,6 +48,25 @@ def test_features_writes_one_row_per_referral_and_a_matching_manifest(
     assert manifest_names == list(table.columns[len(AUDIT_COLUMNS):])
 
 
+def test_features_says_how_many_rows_were_quarantined_and_where_to_read_why(
+    extract_dir: Path, tmp_path: Path,
+) -> None:
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for feed in extract_dir.iterdir():
+        (broken / feed.name).symlink_to(feed)
+    referrals = pd.read_csv(extract_dir / "referrals.csv", dtype=str, keep_default_na=False)
+    referrals.loc[:1, "presenting_need"] = "not_a_need"
+    (broken / "referrals.csv").unlink()
+    referrals.to_csv(broken / "referrals.csv", index=False)
+    result = _features(broken, tmp_path / "features.parquet")
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert f"{N_REFERRALS - 2} referrals x" in said
+    assert (f"Quarantined, so not used: 2 referral rows (not in this output); `safeguard "
+            f"validate --input {broken} --report DIR` lists each with its reason.") in said
+
+
 def test_features_refuses_an_output_that_is_not_parquet(extract_dir: Path, tmp_path: Path
                                                         ) -> None:
     output = tmp_path / "features.csv"

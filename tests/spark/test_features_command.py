@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
+from data_contracts import validate_extract
 from pipelines.synth import SynthConfig, generate_extract
 from tests.spark.test_features_parity import assert_same_table
 
@@ -77,9 +78,9 @@ def test_a_uri_output_reaches_spark_unchanged(
 
     seen: dict[str, object] = {}
 
-    def features_job(_input: Path, output: str, **kwargs: object) -> int:
+    def features_job(input_dir: Path, output: str, **kwargs: object) -> object:
         seen.update(features=output, manifest=kwargs["manifest"])
-        return 0
+        return validate_extract(Path(input_dir))
 
     def score_job(_input: Path, output: str, **_kwargs: object) -> tuple[int, object]:
         seen["ratings"] = output
