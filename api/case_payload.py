@@ -9,6 +9,7 @@ expected, so a practitioner can fix the case.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
@@ -17,6 +18,8 @@ from typing import Annotated, Any, NotRequired
 import numpy as np
 from pydantic import (
     AfterValidator,
+    BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
@@ -29,8 +32,9 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 from typing_extensions import TypedDict
 
-from api.schemas import PlainText, ReferralId, StrictModel
+from api.schemas import PlainText, ReferralId
 from data_contracts import rules, vocab
+from data_contracts.parsing import DATE_SHAPE
 from pipelines.case_records import EventColumns, event_columns
 
 MAX_EVENTS_PER_CASE = 5_000
@@ -78,9 +82,30 @@ def _in_plausible_range(value: date) -> date:
     return value
 
 
+class CaseModel(BaseModel):
+    """A part of a case: unknown fields refused, and, as in a feed, no value "fixed": a
+    token, id, date or word with blanks around it is refused, never stripped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+_DATE_TEXT = re.compile(DATE_SHAPE)
+
+
+def _feed_date(value: object) -> object:
+    """A date as the feeds write it: text YYYY-MM-DD (pydantic alone also takes a
+    date-time at midnight, or a number of seconds)."""
+    if isinstance(value, str) and _DATE_TEXT.match(value) and len(value) == 10:
+        return value
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    raise PydanticCustomError("date_text", "expected a date written YYYY-MM-DD")
+
+
 Token = Annotated[str, Field(pattern=vocab.TOKEN_PATTERN, max_length=vocab.TOKEN_MAX_LENGTH)]
+CaseDate = Annotated[date, BeforeValidator(_feed_date)]
 # Not before the feeds' plausible range (rules.EARLIEST_DATE), not after today.
-PastDate = Annotated[date, AfterValidator(_in_plausible_range)]
+PastDate = Annotated[CaseDate, AfterValidator(_in_plausible_range)]
 # Strict: `true` is not the number 1, nor `1` or "yes" a boolean, nor "9" a number.
 WholeNumber = Annotated[int, Strict()]
 Boolean = Annotated[bool, Strict()]
@@ -88,7 +113,7 @@ Boolean = Annotated[bool, Strict()]
 _ALL_EVENT_TYPES = tuple(sorted({t for types in vocab.EVENT_TYPES.values() for t in types}))
 
 
-class ReferralIn(StrictModel):
+class ReferralIn(CaseModel):
     """The referral being triaged: its subject and context (no direct identifiers)."""
 
     referral_id: ReferralId
@@ -115,7 +140,7 @@ class ReferralIn(StrictModel):
         return age
 
 
-class HouseholdMemberIn(StrictModel):
+class HouseholdMemberIn(CaseModel):
     """A member of the subject's household."""
 
     person_id: Token
@@ -133,13 +158,13 @@ class EventIn(TypedDict):
 
     # A validated record stays a plain dict (no model object per record): a case
     # holds hundreds, and the feature pipeline reads dicts.
-    __pydantic_config__ = ConfigDict(extra="forbid", str_strip_whitespace=True)  # type: ignore[misc]
+    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
 
     agency: Annotated[
         PlainText, Field(max_length=64, json_schema_extra={"enum": list(vocab.AGENCIES)})]
     person_id: Token
-    event_date: date
-    recorded_date: NotRequired[date | None]
+    event_date: CaseDate
+    recorded_date: NotRequired[CaseDate | None]
     event_type: Annotated[
         PlainText, Field(max_length=64, json_schema_extra={"enum": list(_ALL_EVENT_TYPES)})]
     value: NotRequired[Annotated[float | None, Field(allow_inf_nan=False, strict=True)]]
@@ -184,7 +209,7 @@ def _record_errors(events: Sequence[EventIn], broken: rules.Broken) -> list[Init
     ]
 
 
-class PreviousReferralIn(StrictModel):
+class PreviousReferralIn(CaseModel):
     """An earlier referral of the subject or a household member."""
 
     referral_id: ReferralId
@@ -192,7 +217,7 @@ class PreviousReferralIn(StrictModel):
     referral_date: PastDate
 
 
-class CasePayload(StrictModel):
+class CasePayload(CaseModel):
     """Everything the model may see about one referral."""
 
     referral: ReferralIn
@@ -234,7 +259,7 @@ class CasePayload(StrictModel):
         return self
 
 
-class BatchIn(StrictModel):
+class BatchIn(CaseModel):
     """Several cases scored in one request (at most the configured `max_batch_cases`)."""
 
     cases: list[CasePayload] = Field(min_length=1)

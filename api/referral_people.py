@@ -20,6 +20,9 @@ from api.case_payload import CasePayload
 from api.store.models import REFERRAL_PERSON_TABLE, utcnow
 
 SUBJECT = "subject"
+# A household member the household feed names a subject (of referrals of their own): not
+# this referral's subject, so stored apart.
+HOUSEHOLD_SUBJECT = "household_subject"
 
 
 def people_rows(case: CasePayload) -> list[dict[str, object]]:
@@ -28,7 +31,8 @@ def people_rows(case: CasePayload) -> list[dict[str, object]]:
     subject = {"referral_id": referral.referral_id, "person_id": referral.person_id,
                "household_id": referral.household_id, "role": SUBJECT, "created_at": now}
     return [subject] + [
-        {**subject, "person_id": member.person_id, "role": member.role}
+        {**subject, "person_id": member.person_id,
+         "role": HOUSEHOLD_SUBJECT if member.role == SUBJECT else member.role}
         for member in case.household_members if member.person_id != referral.person_id]
 
 
@@ -56,10 +60,16 @@ def check_subjects(rows: Sequence[Mapping[str, Any]]) -> Callable[[Connection], 
         changed = {str(r["referral_id"]) for r in rows if r["role"] == SUBJECT
                    and subjects[str(r["referral_id"])] != r["person_id"]}
         table = REFERRAL_PERSON_TABLE.c
-        stored = connection.execute(
-            select(table.referral_id, table.person_id).distinct()
-            .where(table.role == SUBJECT, table.referral_id.in_(sorted(subjects)))).all()
-        changed.update(referral for referral, person in stored
+        # A referral's first subject row is its subject's: before 5 December a household
+        # member the household feed named a subject was stored as one too, after it.
+        rows_stored = connection.execute(
+            select(table.referral_id, table.person_id)
+            .where(table.role == SUBJECT, table.referral_id.in_(sorted(subjects)))
+            .order_by(table.id))
+        stored: dict[str, str] = {}
+        for referral, person in rows_stored:
+            stored.setdefault(referral, person)
+        changed.update(referral for referral, person in stored.items()
                        if subjects[referral] != person)
         if changed:
             raise SubjectChanged(sorted(changed))

@@ -21,7 +21,7 @@ DATE_DTYPE: Final = "datetime64[ns]"
 # day +106751 when it converts nanoseconds to days.
 _FIRST_DAY: Final = pd.Timestamp("1678-01-01")
 _LAST_DAY: Final = pd.Timestamp.max.floor("D")
-_DATE_SHAPE: Final = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+DATE_SHAPE: Final = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _INTEGER_SHAPE: Final = r"^[+-]?[0-9]{1,9}$"
 _NUMBER_SHAPE: Final = r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
 
@@ -53,7 +53,7 @@ def _spread(codes: np.ndarray, per_unique: np.ndarray, missing: object) -> np.nd
 def parse_dates(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
     """Parse ``YYYY-MM-DD`` strings to datetime64[ns]; impossible dates are failures."""
     codes, uniques = _distinct(raw)
-    shaped = matches_fully(uniques, _DATE_SHAPE)
+    shaped = matches_fully(uniques, DATE_SHAPE)
     text = uniques.where(shaped, None).astype(object)
     parsed = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
     # datetime64[ns] spans 1677-2262. Dates outside are clipped to its first or last day,

@@ -95,3 +95,37 @@ def test_each_rule_is_met_by_both_paths_with_the_same_reason() -> None:
         record = {**base, **change}
         assert _feed_reasons(record) == reasons, change
         assert _case_reasons(record) == reasons, change
+
+
+def test_a_value_a_feed_would_quarantine_is_refused_in_a_case_not_fixed() -> None:
+    """A token, id or word with blanks around it, or a date not written YYYY-MM-DD, is a
+    bad row in a feed; a case stripped the blanks and read a date-time at midnight (or a
+    number of seconds) as a date, and scored it."""
+    feeds = feed_factories.extract()
+    feeds["referrals"].loc[0, "person_id"] = "P1\n"
+    feeds["referrals"].loc[1, "referral_source"] = " police"
+    feeds["referrals"].loc[2, "referral_date"] = "2024-01-10T00:00:00"
+    reasons = validate_frames(feeds, extract_date=dt.date(2024, 6, 30)).quarantine["referrals"]
+    assert len(reasons) == 3
+    base = factories.case(events=1)
+    for part, field, value in (
+            ("referral", "person_id", "P1\n"), ("referral", "referral_id", " R-1 "),
+            ("referral", "referral_source", " police"), ("referral", "referral_date",
+                                                         f"{TODAY}T00:00:00"),
+            ("referral", "referral_date", 1_700_000_000), ("events", "event_date", "2024-1-10"),
+            ("events", "event_date", f"{TODAY}\n"), ("events", "person_id", " P1"),
+            ("household_members", "role", "sibling ")):
+        case = json.loads(json.dumps(base))
+        if part == "referral":
+            case["referral"][field] = value
+        elif part == "events":
+            case["events"][0][field] = value
+        else:
+            case["household_members"] = [{"person_id": "H1", "role": value}]
+        try:
+            CasePayload.model_validate_json(json.dumps(case))
+        except ValidationError as exc:
+            assert {e["loc"][-1] for e in exc.errors()} == {field}, (field, value, exc)
+        else:
+            raise AssertionError(f"{part}.{field} = {value!r} was accepted")
+    assert CasePayload.model_validate_json(json.dumps(base)).referral.referral_date

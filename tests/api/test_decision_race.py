@@ -79,8 +79,8 @@ def test_twenty_simultaneous_changes_of_one_decision_store_exactly_one(
 
 
 def test_the_upgrade_refuses_a_history_forked_before_it(fresh_database_url: str) -> None:
-    # One step down: the schema just before the one-first-decision index (the latest migration).
-    command.downgrade(alembic_config(fresh_database_url), "-1")
+    # Down to the schema just before the one-first-decision index.
+    command.downgrade(alembic_config(fresh_database_url), "0006_auth_failures")
     store = Store(fresh_database_url)
     with store.session() as session:
         score = Score(

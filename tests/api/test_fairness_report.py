@@ -20,11 +20,11 @@ from model.fairness_summary import group_phrase
 from model.governance import load_governance
 
 
-def _frame(white: int, black: int, asian: int) -> pd.DataFrame:
+def _frame(white: int, black: int, asian: int, mixed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(5)
-    n = white + black + asian
+    n = white + black + asian + mixed
     probability = rng.uniform(0.05, 0.5, n)
-    ethnicity = ["white"] * white + ["black"] * black + ["asian"] * asian
+    ethnicity = ["white"] * white + ["black"] * black + ["asian"] * asian + ["mixed"] * mixed
     band = np.where(probability > 0.35, "high", "low").astype(object)
     band[white:white + black] = np.where(rng.uniform(size=black) < 0.6, "very high", "low")
     return pd.DataFrame({
@@ -35,8 +35,11 @@ def _frame(white: int, black: int, asian: int) -> pd.DataFrame:
 
 
 def test_the_report_states_each_finding_and_hides_small_counts() -> None:
+    """Asian (7 referrals) is withheld, and so is the smallest other group (mixed), or
+    Asian's counts would be all referrals' less the other groups' (secondary suppression)."""
     governance, _ = load_governance()
-    audit = audit_fairness(_frame(600, 200, 7), governance, model_version="4", n_boot=30)
+    audit = audit_fairness(_frame(600, 200, 7, mixed=150), governance, model_version="4",
+                           n_boot=30)
     page = fairness_files(audit, render_report)["fairness.html"]
     black = next(g for g in audit.groups if g.attributes == {"ethnicity_group": "black"})
     assert "selection_disparity" in black.flags
@@ -47,6 +50,11 @@ def test_the_report_states_each_finding_and_hides_small_counts() -> None:
     assert "Too small to judge" in page and "fewer than 10" in page
     asian = next(g for g in audit.groups if g.attributes == {"ethnicity_group": "asian"})
     assert asian.n == 7 and f">{asian.counts['positives']}<" not in page
+    published = {g["attributes"].get("ethnicity_group"): g for g in json.loads(
+        fairness_files(audit, None, publication=True)["fairness.json"])["groups"]
+        if set(g["attributes"]) == {"ethnicity_group"}}
+    assert published["asian"]["n"] is None and published["mixed"]["n"] is None
+    assert published["black"]["n"] == 200 and published["black"]["selection_rate"] is not None
 
 
 def test_groups_are_named_as_people_would_say_them() -> None:

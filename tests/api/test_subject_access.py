@@ -116,3 +116,23 @@ def test_a_referral_keeps_its_subject_on_either_store(backend_api: ApiEnv) -> No
                           headers=triage).status_code == 404  # nothing of either batch stored
     record = api.client.get(f"/v1/subjects/{second}", headers=api.headers("governance")).json()
     assert record["referrals"] == []
+
+
+def test_a_household_member_named_a_subject_is_not_this_referrals_subject(
+        backend_api: ApiEnv) -> None:
+    """The household feed names every child referred a `subject`: a sibling so named is a
+    member of this household, not this referral's subject, and scoring the case again is no
+    change of subject (a load test's golden cases were refused so)."""
+    api, subject, sibling = backend_api, _token(), _token()
+    case = factories.case(events=1, person_id=subject, household_id=_token())
+    case["events"][0]["person_id"] = subject
+    case["household_members"] = [{"person_id": subject, "role": "subject"},
+                                 {"person_id": sibling, "role": "subject"}]
+    triage = api.headers("triage")
+    for _ in range(2):
+        assert api.client.post("/v1/score", json=case, headers=triage).status_code == 200
+    governance = api.headers("governance")
+    record = api.client.get(f"/v1/subjects/{sibling}", headers=governance).json()
+    assert [r["roles"] for r in record["referrals"]] == [["household_subject"]]
+    mine = api.client.get(f"/v1/subjects/{subject}", headers=governance).json()
+    assert {role for r in mine["referrals"] for role in r["roles"]} == {"subject"}
