@@ -20,7 +20,7 @@ from data_contracts import parsing
 from data_contracts.errors import FeedRejected
 from data_contracts.identifiers import refuse_direct_identifiers
 from data_contracts.pandera_import import pa
-from data_contracts.reading import STRING_DTYPE
+from data_contracts.reading import ROW_AS_READ, STRING_DTYPE
 from data_contracts.schemas import DUPLICATE_DIFFERING, DUPLICATE_ROW, UNIQUE_KEY
 from data_contracts.vocab import FEED_COLUMNS, OPTIONAL_COLUMNS
 
@@ -51,6 +51,7 @@ class ParsedFeed:
     failures: list[Failure] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     absent_columns: list[str] = field(default_factory=list)
+    row_failures: list[Failure] = field(default_factory=list)  # rows unlike the header
 
 
 def _spec_columns(feed: str, raw: pd.DataFrame, source: str) -> tuple[pd.DataFrame, list[str]]:
@@ -85,12 +86,17 @@ def parse_feed(feed: str, source: str, raw: pd.DataFrame, schema: pa.DataFrameSc
             typed[name] = values
         else:
             typed[name] = cells
-    ignored = [str(c) for c in raw.columns if c not in FEED_COLUMNS[feed]]
+    ignored = [str(c) for c in raw.columns if c not in FEED_COLUMNS[feed] and c != ROW_AS_READ]
     if ignored:
         logger.warning("%s: columns not in the specification ignored: %s", source, ignored)
+    row_failures: list[Failure] = []
+    if ROW_AS_READ in raw.columns:
+        fields = len(raw.columns) - 1
+        row_failures.append((f"row: not {fields} fields as in the header row (the row as "
+                             f"read is in {ROW_AS_READ})", raw[ROW_AS_READ].notna().to_numpy()))
     # copy=False: the parsed columns are new, and the others the raw frame's, unchanged.
     return ParsedFeed(feed, source, raw, pd.DataFrame(typed, copy=False), failures, ignored,
-                      absent)
+                      absent, row_failures)
 
 
 def _check_output(check: pa.Check, target: pd.Series | pd.DataFrame) -> np.ndarray:
@@ -190,9 +196,11 @@ def check_feed(parsed: ParsedFeed, schema: pa.DataFrameSchema) -> tuple[pd.DataF
     )
     key = (schema.metadata or {}).get(UNIQUE_KEY)
     if key is not None:
-        bad, _ = reasons_for(failures, len(parsed.typed), with_reasons=False)
+        bad, _ = reasons_for(parsed.row_failures + failures, len(parsed.typed),
+                             with_reasons=False)
         failures = sorted(failures + key_failures(parsed.typed, key, bad),
                           key=lambda failure: order[failure[0].partition(":")[0]])
+    failures = parsed.row_failures + failures  # a row's shape first: its cells may be shifted
     bad, reasons = reasons_for(failures, len(parsed.typed))
     accepted = _rows(parsed.typed, ~bad)
     for name, column in schema.columns.items():

@@ -17,7 +17,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import pandas as pd
 import pyarrow as pa
@@ -34,6 +34,9 @@ STRING_DTYPE = pd.StringDtype("pyarrow")
 MAX_FEED_BYTES_ENV: Final = "SAFEGUARD_MAX_FEED_BYTES"
 DEFAULT_MAX_FEED_BYTES: Final = 1024**3  # 1 GiB: millions of rows; reading takes ~3x in memory
 HEADER_MAX_BYTES: Final = 64 * 1024
+# The column of a CSV feed's quarantine holding each row of the wrong number of fields as
+# it was read (the rows a reader cannot place in columns; empty on every other row).
+ROW_AS_READ: Final = "row_as_read"
 
 
 def feed_size_limit() -> int:
@@ -119,11 +122,29 @@ def _csv_header(path: Path) -> tuple[list[str], bool]:
     return header, bool(rest.strip()) or len(start) > HEADER_MAX_BYTES
 
 
-def read_csv_strings(path: Path) -> pa.Table:
+def _with_ragged_rows(table: pa.Table, header: list[str], lines: list[str]) -> pa.Table:
+    """The table with the rows whose number of fields is not the header's after its own
+    rows: their fields in the columns they fall in (missing ones empty, extra ones only in
+    `ROW_AS_READ`), and each line as read in `ROW_AS_READ` (empty on every other row)."""
+    parsed = [next(csv.reader([line]), []) for line in lines]
+    extra = {name: pa.array([fields[i] if i < len(fields) and fields[i] != "" else None
+                             for fields in parsed], pa.large_string())
+             for i, name in enumerate(header)}
+    as_read = pa.chunked_array([pa.nulls(table.num_rows, pa.large_string()),
+                                pa.array(lines, pa.large_string())])
+    joined = pa.concat_tables([table, pa.table(extra)])
+    return joined.append_column(ROW_AS_READ, as_read)
+
+
+def read_csv_strings(path: Path, *, keep_ragged: bool = False) -> pa.Table:
     """Read a CSV file with every column as a string; empty cells are null.
 
     Large strings (64-bit offsets): what pandas' Arrow-backed string columns hold, so
     turning the table into a frame copies no column.
+
+    A row with more or fewer fields than the header refuses the file, unless
+    ``keep_ragged``: then it is kept for the quarantine (`_with_ragged_rows`), the file's
+    other rows read as usual.
     """
     try:
         header, has_rows = _csv_header(path)
@@ -131,10 +152,17 @@ def read_csv_strings(path: Path) -> pa.Table:
             raise FeedRejected(path.name, "header repeats a column name")
         if not has_rows:
             return pa.table({name: pa.array([], pa.large_string()) for name in header})
-        return pacsv.read_csv(
+        ragged: list[str] = []
+
+        def keep(row: Any) -> str:  # a pyarrow.csv.InvalidRow
+            ragged.append(str(row.text))
+            return "skip"
+
+        table = pacsv.read_csv(
             path,
             read_options=pacsv.ReadOptions(column_names=header, skip_rows=1),
-            parse_options=pacsv.ParseOptions(newlines_in_values=False),
+            parse_options=pacsv.ParseOptions(newlines_in_values=False,
+                                             invalid_row_handler=keep if keep_ragged else None),
             convert_options=pacsv.ConvertOptions(
                 column_types=dict.fromkeys(header, pa.large_string()),
                 null_values=[""],
@@ -142,25 +170,29 @@ def read_csv_strings(path: Path) -> pa.Table:
                 quoted_strings_can_be_null=True,
             ),
         )
+        return _with_ragged_rows(table, header, ragged) if ragged else table
     except FeedRejected:
         raise
     except (OSError, UnicodeDecodeError, csv.Error, pa.ArrowException) as exc:
         raise FeedRejected(path.name, f"cannot be parsed as CSV: {exc}") from exc
 
 
-def read_table(path: Path, *, max_bytes: int | None = None) -> pa.Table:
+def read_table(path: Path, *, max_bytes: int | None = None, keep_ragged: bool = False
+               ) -> pa.Table:
     """Read a CSV or Parquet file into an Arrow table (CSV: all strings).
 
     Args:
         path: The file.
         max_bytes: The most bytes the file may hold; :func:`feed_size_limit` when None.
+        keep_ragged: Keep a CSV row of the wrong number of fields for the quarantine
+            (`read_csv_strings`) rather than refuse the file.
 
     Raises:
         FeedRejected: The file is empty, too large, or cannot be parsed.
     """
     check_feed_size(path, feed_size_limit() if max_bytes is None else max_bytes)
     if path.suffix.lower() == ".csv":
-        return read_csv_strings(path)
+        return read_csv_strings(path, keep_ragged=keep_ragged)
     try:
         return pq.read_table(path)
     except (OSError, pa.ArrowException) as exc:

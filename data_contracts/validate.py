@@ -206,7 +206,8 @@ def validate_extract(
         check_feed_size(path, limit)
 
     def read(path: Path) -> tuple[str, pd.DataFrame]:
-        return path.name, table_to_strings(read_table(path, max_bytes=limit), path.name)
+        table = read_table(path, max_bytes=limit, keep_ragged=True)
+        return path.name, table_to_strings(table, path.name)
 
     raw_feeds = dict(zip(files.feeds, _in_order(read, list(files.feeds.values()),
                                                 progress=progress, message="reading the feeds"),

@@ -223,3 +223,29 @@ def test_a_parquet_column_without_a_value_reads_as_empty_csv_cells(tmp_path: Pat
                                   read[0].feeds["events_education"])
     assert (read[1].quarantine["events_education"]["reason"].tolist()
             == read[0].quarantine["events_education"]["reason"].tolist())
+
+
+def test_a_csv_row_of_the_wrong_number_of_fields_is_quarantined_as_read(tmp_path: Path) -> None:
+    """The specification: a row that breaks it is quarantined with a reason. One row with
+    a field too many (or too few, or a line of blanks) refused the whole feed."""
+    frames = f.extract()
+    folder = f.write_extract(tmp_path / "in", frames)
+    path = folder / "events_police.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    good = lines[1]
+    lines[2:2] = [good + ",extra", ",".join(good.split(",")[:2]), "   "]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = validate_extract(folder, extract_date=dt.date(2024, 6, 30))
+    police = result.report["feeds"]["events_police"]
+    assert police["read"] == len(frames["events_police"]) + 3
+    assert police["accepted"] == len(frames["events_police"])
+    quarantined = result.quarantine["events_police"]
+    assert quarantined["row_as_read"].tolist() == [good + ",extra",
+                                                   ",".join(good.split(",")[:2]), "   "]
+    assert all(r.startswith("row: not 5 fields as in the header row") for r in
+               quarantined["reason"])
+    assert "row_as_read" not in police["ignored_columns"]
+    columns = list(frames["events_police"].columns)  # the fields fall in their columns
+    first = quarantined.iloc[0][columns].fillna("").tolist()
+    assert first == good.split(",")
+    assert quarantined.iloc[1][columns[2:]].isna().all()  # the fields a short row lacks
