@@ -16,6 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from api.approvals import REJECT, decisions_for
 from api.audit import sha256_hex
 from api.case_payload import CasePayload
 from api.referral_people import SubjectChanged
@@ -83,8 +84,11 @@ def _case_page(request: Request, user: PageUser, session: SessionDep, referral_i
     if not scores:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no score is held for this referral")
     result = ScoreResult.model_validate(scores[-1].result)
+    since = decisions_for(session, result.model_name, result.model_version)
+    rejection = since[-1] if since and since[-1].decision == REJECT else None
     return render(
         request, "pages/case.html", user=user, title=f"Referral {referral_id}",
+        rejected_on=rejection.created_at if rejection else None,
         referral_id=referral_id, scored_at=scores[-1].created_at, decisions=decisions,
         latest_decision=decisions[-1] if decisions else None, may_decide=may_decide(user),
         rag_names=RAG_NAMES, errors=errors or {}, form=form or {},
@@ -191,11 +195,17 @@ async def score_referral(request: Request, user: TriagePage) -> Response:
     except SubjectChanged as exc:
         return _score_problems(request, user, [
             {"record": "Referral", "field": "person_id", "message": str(exc.detail)}])
+    except HTTPException as exc:
+        if exc.status_code != status.HTTP_503_SERVICE_UNAVAILABLE:
+            raise
+        return _score_problems(request, user, [  # the reason, not a bare "unavailable"
+            {"record": "Service", "field": "model", "message": str(exc.detail)}],
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
     return RedirectResponse(f"/cases/{result.referral_id}",
                             status_code=status.HTTP_303_SEE_OTHER)
 
 
-def _score_problems(request: Request, user: PageUser, problems: list[dict[str, str]]
-                    ) -> Response:
+def _score_problems(request: Request, user: PageUser, problems: list[dict[str, str]], *,
+                    status_code: int = status.HTTP_400_BAD_REQUEST) -> Response:
     return render(request, "pages/score.html", user=user, title="Score a referral",
-                  problems=problems, status_code=status.HTTP_400_BAD_REQUEST)
+                  problems=problems, status_code=status_code)

@@ -154,6 +154,43 @@ def test_signing_out_ends_the_session_wherever_its_cookie_is(backend_api: ApiEnv
         "sign_in", "sign_out", "sign_in"]
 
 
+def test_a_score_from_a_rejected_version_is_marked_and_an_unready_model_gives_its_reason(
+        fresh_database_url: str) -> None:
+    """A probe withdrew the served version by rejecting it: the case pages went on showing
+    its scores with no word of it, and the score page said only "unavailable"."""
+    from api.app import create_app
+    from api.store.models import ModelApproval
+    from tests.api.conftest import issue_keys, make_settings
+    from tests.api.fakes import FakeScorer
+
+    settings = make_settings(fresh_database_url)
+    keys, _ = issue_keys(settings)
+    scorer = FakeScorer()
+    with TestClient(create_app(settings, scorer)) as client:
+        case = factories.case(events=2)
+        triage = {"Authorization": f"Bearer {keys['triage']}"}
+        assert client.post("/v1/score", json=case, headers=triage).status_code == 200
+        referral = case["referral"]["referral_id"]
+        browser = signed_in_client(client, keys["triage"])
+        assert "governance rejected" not in browser.get(f"/cases/{referral}").text
+        store = Store(fresh_database_url)
+        with store.session() as session:
+            session.add(ModelApproval(
+                model_name=scorer.name, model_version=scorer.version, decision="reject",
+                reason="miscalibrated for adults", waivers={}, user_name="board",
+                model_sha256="0" * 64))
+            session.commit()
+        store.dispose()
+        page = browser.get(f"/cases/{referral}").text
+        assert (f"This score came from model version {scorer.version}, which governance "
+                "rejected on") in " ".join(page.split())
+        scorer.ready = False
+        token = csrf_token(browser.get("/score").text)
+        refused = browser.post("/score", data={"csrf_token": token,
+                                               "case_json": json.dumps(factories.case())})
+        assert refused.status_code == 503 and "fake model not loaded" in refused.text
+
+
 def test_sign_in_returns_only_to_this_services_pages(api: ApiEnv) -> None:
     browser = TestClient(api.client.app, headers=HTML)
     token = csrf_token(browser.get("/sign-in?next=//evil.example/").text)
