@@ -82,15 +82,16 @@ class AuditEvent:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-def operator_event(action: str, *, model_version: str | None = None, **details: object
-                   ) -> AuditEvent:
+def operator_event(action: str, *, model_version: str | None = None, by: str = "cli",
+                   **details: object) -> AuditEvent:
     """An entry for something the operating-system user running a command or the service
-    did (role ``admin``): a command line action, a service start, a model swap."""
+    did (role ``admin``): a command line action (``by`` "cli"), or the service's own act
+    (``by`` "service": its start, a model swap or withdrawal), named ``by:os-user``."""
     described = {"command": action, **details}
     if model_version is not None:
         described["model_version"] = model_version
     return AuditEvent(
-        user_name=f"cli:{getpass.getuser()}",
+        user_name=f"{by}:{getpass.getuser()}",
         role=ADMIN,
         action=action,
         model_version=model_version,

@@ -175,6 +175,6 @@ class LiveScorer:
         try:
             with store.session() as session:
                 commit_with_audit(session, [operator_event(
-                    action, model_version=model_version, **details)])
+                    action, by="service", model_version=model_version, **details)])
         finally:
             store.dispose()

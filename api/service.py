@@ -75,7 +75,7 @@ def build_service(settings: Settings, *, migrate: bool = True) -> FastAPI:
     scorer = load_scorer(settings)
     ready, reason = scorer.readiness()
     audit_start(settings, operator_event(
-        "service_start", model_version=scorer.version if ready else None,
+        "service_start", by="service", model_version=scorer.version if ready else None,
         model_name=scorer.name, ready=ready, reason=reason, pid=os.getpid()))
     live = LiveScorer(settings, scorer)
     app = create_app(settings, live)

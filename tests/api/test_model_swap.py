@@ -4,6 +4,7 @@ checks."""
 
 from __future__ import annotations
 
+import getpass
 import json
 import subprocess
 import threading
@@ -159,10 +160,12 @@ def test_a_rejected_champion_is_withdrawn_and_an_approval_serves_it_without_a_re
     assert live.refresh(registry) and live.readiness()[0] and live.version == "1"
     store = Store(url)
     with store.session() as session:
-        actions = list(session.scalars(select(AuditEntry.action).where(
+        entries = list(session.execute(select(AuditEntry.action, AuditEntry.user_name).where(
             AuditEntry.action.in_(("model_swap", "model_withdrawn"))).order_by(AuditEntry.seq)))
     store.dispose()
-    assert actions == ["model_swap", "model_withdrawn", "model_swap"]
+    assert [action for action, _ in entries] == ["model_swap", "model_withdrawn", "model_swap"]
+    # The service's own acts, not a command line's.
+    assert {user for _, user in entries} == {f"service:{getpass.getuser()}"}
     with store.session() as session:
         refusals = list(session.scalars(select(AuditEntry.details).where(
             AuditEntry.action == "model_swap_refused").order_by(AuditEntry.seq)))
