@@ -80,11 +80,23 @@ def main() -> None:
     output under a file, a full disk, a path it may not write to) ends in one line naming
     it and exit code 1, whichever command met it, never a traceback."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from typer.exceptions import Abort, TyperException
+
     try:
-        app()
+        code = app(standalone_mode=False)
+    except TyperException as exc:  # a missing option, a value not allowed: one line too
+        ctx = getattr(exc, "ctx", None)
+        where = ctx.command_path if ctx is not None else "safeguard"
+        sys.stderr.write(f"error: {' '.join(exc.format_message().split())} (`{where} --help` "
+                         "lists what it takes)\n")
+        sys.exit(exc.exit_code)  # 2 for a usage error, as every command line has it
+    except Abort:  # Ctrl-C, or end of input at a prompt
+        sys.stderr.write("error: aborted\n")
+        sys.exit(1)
     except OSError as exc:
         logging.getLogger(__name__).debug("the command stopped", exc_info=True)
         where = ", ".join(str(f) for f in (exc.filename, exc.filename2) if f)
         reason = " ".join(str(exc.strerror or exc).split()) or type(exc).__name__
         sys.stderr.write(f"error: {where + ': ' if where else ''}{reason}\n")
         sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -96,3 +96,24 @@ def test_a_command_asks_for_small_pages_and_fewer_collections_unless_told_otherw
     env = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}
     assert _after_preparing(env, code) == "False 50000"
     assert _after_preparing(env | {"NUMPY_MADVISE_HUGEPAGE": "1"}, code) == "True 50000"
+
+
+def test_a_usage_error_is_one_line_naming_the_help_to_read(tmp_path: Path) -> None:
+    """Refusals are one line on standard error: a missing option or a value not allowed
+    too (Typer printed a boxed usage message over several lines); exit code 2, as for
+    every command line's usage errors; help and a refusal of bad input are unchanged."""
+    for args, said in ((["validate", "--input", str(tmp_path)], "Missing option '--report'"),
+                       (["users", "add", "x", "--role", "root"], "unknown role 'root'"),
+                       (["nosuch"], "No such command 'nosuch'")):
+        done = subprocess.run([str(SAFEGUARD), *args], capture_output=True, text=True,
+                              timeout=120)
+        assert done.returncode == 2, (args, done.stderr)
+        [line] = done.stderr.splitlines()
+        assert line.startswith("error: ") and said in line and "--help` lists" in line
+    refused = subprocess.run([str(SAFEGUARD), "validate", "--input", str(tmp_path / "none"),
+                              "--report", str(tmp_path / "r")], capture_output=True, text=True,
+                             timeout=120)
+    assert refused.returncode == 1 and refused.stderr.startswith("error: ")
+    helped = subprocess.run([str(SAFEGUARD), "--help"], capture_output=True, text=True,
+                            timeout=120)
+    assert helped.returncode == 0 and "validate" in helped.stdout
