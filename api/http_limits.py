@@ -25,6 +25,8 @@ from typing import Final
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from api.security_headers import security_headers
+
 logger = logging.getLogger(__name__)
 
 MAX_REQUEST_LINE: Final = 8 * 1024
@@ -38,6 +40,10 @@ LINGER_BYTES: Final = 1024 * 1024
 LINGER_SECONDS: Final = 2.0
 
 _REASONS: Final = {414: b"URI Too Long", 431: b"Request Header Fields Too Large"}
+# The headers every response of the app carries (its middleware never sees these).
+_SECURITY: Final = b"".join(b"%s: %s\r\n" % (name.lower().encode("latin-1"),
+                                              value.encode("latin-1"))
+                            for name, value in security_headers().items())
 
 
 def refusal_bytes(status: int, detail: str) -> bytes:
@@ -47,6 +53,7 @@ def refusal_bytes(status: int, detail: str) -> bytes:
         b"HTTP/1.1 %d %s\r\n" % (status, _REASONS[status]),
         b"content-type: application/json\r\n",
         b"content-length: %d\r\n" % len(body),
+        _SECURITY,
         b"connection: close\r\n\r\n",
         body,
     ])

@@ -44,7 +44,8 @@ def _answers(service: Served) -> bool:
 
 
 def _exchange(service: Served, head: bytes) -> tuple[int, dict[str, str]]:
-    """Send a raw request head; the status and JSON body of the answer."""
+    """Send a raw request head; the status and JSON body of the answer (which carries the
+    security headers every response of the service carries)."""
     port = int(service.base.rsplit(":", 1)[1])
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         sock.sendall(head)
@@ -52,7 +53,10 @@ def _exchange(service: Served, head: bytes) -> tuple[int, dict[str, str]]:
         while chunk := sock.recv(65536):
             answer += chunk
     status_line, _, rest = answer.partition(b"\r\n")
-    body = rest.partition(b"\r\n\r\n")[2]
+    head_lines, _, body = rest.partition(b"\r\n\r\n")
+    names = {line.partition(b":")[0].lower() for line in head_lines.split(b"\r\n")}
+    assert {b"content-security-policy", b"x-frame-options", b"x-content-type-options",
+            b"referrer-policy"} <= names, head_lines
     return int(status_line.split()[1]), json.loads(body)
 
 
