@@ -39,9 +39,10 @@ MAX_CASES_TOGETHER = 16
 # The rules of a case that its JSON Schema cannot express: refused with a 422 all the same.
 CASE_RULES = (
     "the feed contract's rules for a case's records (data_contracts/README.md): no date "
-    "after today, no record dated after its referral, `recorded_date` not before "
-    "`event_date`, each agency's own event types and the values they carry, "
-    "`age_years` consistent with `subject_type`"
+    "after today, `recorded_date` not before `event_date`, each agency's own event types "
+    "and the values they carry, `age_years` consistent with `subject_type`. A record known "
+    "only after the referral date is accepted but not counted (the point-in-time rule); "
+    "the result's `warnings` say how many"
 )
 _SCORE_RESPONSES: Responses = {
     **AUTH_RESPONSES,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -180,3 +181,25 @@ def test_earlier_referrals_to_the_hub_are_not_social_cares_information(
     history = [f for f in result["top_factors"]
                if "subject_previous_referrals_ever" in f["features"]]
     assert all(f["agency"] == "referral" for f in history)
+
+
+def test_records_known_only_after_the_referral_are_not_counted_and_the_result_says_so(
+    model_api: ApiEnv, trained_model: TrainedModel
+) -> None:
+    referral_id = busy_referrals(trained_model, 1)[0]
+    case = payload(trained_model, referral_id)
+    before = model_api.client.post("/v1/score", json=case,
+                                   headers=model_api.headers("triage")).json()
+    day = dt.date.fromisoformat(case["referral"]["referral_date"])
+    later = dict(case["events"][0], event_date=str(day + dt.timedelta(days=3)),
+                 recorded_date=None)
+    known_late = dict(case["events"][0], event_date=str(day - dt.timedelta(days=3)),
+                      recorded_date=str(day + dt.timedelta(days=1)))
+    case["events"] = [*case["events"], later, known_late]
+    after = model_api.client.post("/v1/score", json=case, headers=model_api.headers("triage"))
+    assert after.status_code == 200, after.text
+    result = after.json()
+    assert (result["score"], result["raw_score"]) == (before["score"], before["raw_score"])
+    [said] = [w for w in result["warnings"] if "not counted" in w]
+    assert said.startswith("2 records were not counted: known only after the referral date")
+    assert not [w for w in before["warnings"] if "not counted" in w]
