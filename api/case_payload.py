@@ -244,6 +244,27 @@ class CasePayload(CaseModel):
         }
 
     @model_validator(mode="after")
+    def _each_earlier_referral_once(self) -> CasePayload:
+        """A referral id names one referral, as in the feed (a repeat is quarantined there):
+        an earlier referral sent twice was counted twice, and this referral is not its own
+        earlier one."""
+        seen = {self.referral.referral_id}
+        errors = []
+        for index, earlier in enumerate(self.previous_referrals):
+            if earlier.referral_id in seen:
+                errors.append(InitErrorDetails(
+                    type=PydanticCustomError(
+                        "repeated_referral", "referral_id {referral_id} is this referral's, or "
+                        "an earlier one's already listed: each referral once",
+                        {"referral_id": repr(earlier.referral_id)}),
+                    loc=("previous_referrals", index, "referral_id"),
+                    input=earlier.referral_id))
+            seen.add(earlier.referral_id)
+        if errors:
+            raise ValidationError.from_exception_data(type(self).__name__, errors)
+        return self
+
+    @model_validator(mode="after")
     def _events_follow_the_rules(self) -> CasePayload:
         columns = event_columns(self.events)
         self._event_columns = columns

@@ -40,7 +40,8 @@ MAX_CASES_TOGETHER = 16
 CASE_RULES = (
     "the feed contract's rules for a case's records (data_contracts/README.md): no date "
     "after today, `recorded_date` not before `event_date`, each agency's own event types "
-    "and the values they carry, `age_years` consistent with `subject_type`. A record known "
+    "and the values they carry, `age_years` consistent with `subject_type`, each earlier "
+    "referral listed once and not the referral itself. A record known "
     "only after the referral date is accepted but not counted (the point-in-time rule); "
     "the result's `warnings` say how many"
 )

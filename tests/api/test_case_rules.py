@@ -129,3 +129,25 @@ def test_a_value_a_feed_would_quarantine_is_refused_in_a_case_not_fixed() -> Non
         else:
             raise AssertionError(f"{part}.{field} = {value!r} was accepted")
     assert CasePayload.model_validate_json(json.dumps(base)).referral.referral_date
+
+
+def test_an_earlier_referral_is_listed_once_and_is_not_the_referral_itself() -> None:
+    """A repeated referral id is a bad row in the feed; in a case an earlier referral sent
+    twice was counted twice (`household_previous_referrals_ever` 2 for 1)."""
+    case = factories.case(events=1)
+    referral = case["referral"]
+    earlier = {"referral_id": "R-earlier", "person_id": referral["person_id"],
+               "referral_date": "2024-01-10"}
+    itself = {**earlier, "referral_id": referral["referral_id"]}
+    for previous, index in (([earlier, earlier], 1), ([itself], 0)):
+        try:
+            CasePayload.model_validate_json(json.dumps({**case, "previous_referrals": previous}))
+        except ValidationError as exc:
+            [error] = exc.errors()
+            assert error["loc"] == ("previous_referrals", index, "referral_id")
+            assert "each referral once" in error["msg"]
+        else:
+            raise AssertionError(f"{previous} was accepted")
+    accepted = CasePayload.model_validate_json(json.dumps({**case, "previous_referrals": [
+        earlier, {**earlier, "referral_id": "R-earlier-2"}]}))
+    assert len(accepted.previous_referrals) == 2
