@@ -55,6 +55,11 @@ async def home(request: Request) -> RedirectResponse:
 
 def _sign_in_page(request: Request, session: WebSession, *, error: str | None = None,
                   next_path: str | None = None, signed_out: bool = False) -> Response:
+    # Only a visitor's session is written back here, never a signed-in one: writing it
+    # again renews its signature, which would let a kept copy of a cookie signed out of
+    # (or past its 8 hours) live on for ever.
+    if session.key_id is not None:
+        session = WebSession.anonymous()
     response = render(
         request, "pages/sign_in.html", user=None, title="Sign in", csrf_token=session.csrf,
         error=error, next_path=next_path, signed_out=signed_out,
