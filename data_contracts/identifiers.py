@@ -59,10 +59,12 @@ _NAME_TOKENS: Final = frozenset(
     {
         "name", "names", "forename", "forenames", "surname", "surnames", "dob",
         "address", "addr", "postcode", "postcodes", "zip", "zipcode", "phone",
-        "telephone", "tel", "mobile", "email", "mail", "nhs", "nino", "bday", "street",
-        "birth", "born",
+        "telephone", "tel", "mobile", "email", "mail", "nhs", "nino", "bday",
     }
 )  # fmt: skip
+# Whole names (separators removed) that name one, though as a word in a longer name they
+# need not (`birth_order`, `street_team`).
+_WHOLE_NAMES: Final = frozenset({"birth", "born", "street", "streetname", "housenumber"})
 _NAME_FRAGMENTS: Final = (
     "firstname", "lastname", "fullname", "givenname", "familyname", "middlename",
     "maidenname", "forename", "surname", "dateofbirth", "birthdate", "birthday", "address",
@@ -84,8 +86,11 @@ _ANY_SHAPE: Final = "|".join((_NHS_SHAPE, _EMAIL, _POSTCODE, _NI_NUMBER))
 # no pseudonymous token, date or count takes.
 _WRITTEN_IN_TEXT: Final = {
     "e-mail addresses": r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}",
-    "postcodes": r"(?i)\b(?:GIR 0AA|[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2})\b",
-    "phone numbers": r"(?:\+44 ?|\b0)[1-9][0-9]{1,4}[ -][0-9]{3,4}[ -]?[0-9]{3,4}\b",
+    # Capitals, as postcodes are written: "Y9 2nd warning" is no postcode.
+    "postcodes": r"\b(?:GIR 0AA|[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2})\b",
+    # UK numbers of 10 or 11 digits in their usual groups: "visits 0900 1230 1700" is none.
+    "phone numbers": (r"(?:\+44 ?|\b0)(?:[1-9][0-9]{3}[ -][0-9]{6}|[1-9][0-9]{2}[ -][0-9]{3}"
+                      r"[ -][0-9]{4}|[1-9][0-9][ -][0-9]{4}[ -][0-9]{4})\b"),
     "NHS numbers": r"\b[0-9]{3}[ -][0-9]{3}[ -][0-9]{4}\b",
     "National Insurance numbers":
         r"(?i)\b[A-CEGHJ-PR-TW-Z]{2} [0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]\b",
@@ -101,7 +106,7 @@ def identifier_column_name(column: str) -> bool:
     if {"ni", "no"} <= set(tokens) or {"ni", "number"} <= set(tokens):
         return True
     compact = "".join(tokens)
-    return any(fragment in compact for fragment in _NAME_FRAGMENTS)
+    return compact in _WHOLE_NAMES or any(fragment in compact for fragment in _NAME_FRAGMENTS)
 
 
 def _match(cells: pa.Array, pattern: str) -> np.ndarray:
@@ -187,8 +192,10 @@ def _column_holds_identifiers(column: pd.Series) -> str | None:
 
 
 def _text_mentions_identifiers(column: pd.Series) -> str | None:
-    """The kinds of identifier written inside a free-text column's cells, or None."""
-    cells = _sample(column)
+    """The kinds of identifier written inside a free-text column's cells, or None: every
+    distinct cell is searched (not a sample: one cell is enough, and it would be copied to
+    the quarantine file)."""
+    cells = pc.unique(pa.array(column.astype("string[pyarrow]")).drop_null())
     if len(cells) == 0 or not pc.any(pc.match_substring_regex(cells, "[0-9@]")).as_py():
         return None
     kinds = [kind for kind, pattern in _WRITTEN_IN_TEXT.items()

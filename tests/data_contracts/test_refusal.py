@@ -110,13 +110,16 @@ def test_an_identifier_written_inside_an_extra_columns_text_refuses_the_feed(
 def test_ordinary_text_in_an_extra_column_is_only_ignored() -> None:
     frames = f.extract()
     frames["referrals"]["notes"] = ["seen 2024-01-10, 3 calls", "ref T000123-45", "B1 team"]
+    frames["referrals"]["more"] = ["Y9 2nd warning", "visits 0900 1230 1700", "KS2 3rd visit"]
+    frames["referrals"]["birth_order"] = frames["referrals"]["street_team"] = "2"
     result = validate_frames(frames, extract_date=EXTRACT)
-    assert result.report["feeds"]["referrals"]["ignored_columns"] == ["notes"]
+    assert result.report["feeds"]["referrals"]["ignored_columns"] == [
+        "notes", "more", "birth_order", "street_team"]
 
 
 def test_an_nhs_number_written_with_dashes_or_a_street_column_refuses_the_feed() -> None:
     assert _refused([f"{n[:3]}-{n[3:6]}-{n[6:]}" for n in _valid_nhs_numbers(20)])
-    for column in ("street", "place_of_birth", "Born"):
+    for column in ("street", "birth", "Born"):
         frames = f.extract()
         frames["referrals"][column] = "x"
         with pytest.raises(FeedRejected, match=f"'{column}' is a direct identifier"):
@@ -267,3 +270,12 @@ def test_agencies_with_no_feed_no_rows_or_every_row_quarantined_shared_nothing(
     assert len(validated.feeds["events_housing"]) == 1
     assert agencies_without_records(validated.feeds) == ("police", "health", "social_care")
     assert agencies_without_records({"referrals": f.referrals()}) == AGENCIES
+
+
+def test_one_identifier_in_the_text_of_a_long_extra_column_is_found() -> None:
+    """Every cell is searched, not a sample of 100,000: the cell would be copied to the
+    quarantine file."""
+    notes = pd.Series(["seen at school"] * 150_000, dtype="string[pyarrow]")
+    notes.iloc[149_999] = "moved to M1 1AE"
+    with pytest.raises(FeedRejected, match="'notes' holds direct identifiers \\(postcodes\\)"):
+        refuse_direct_identifiers(pd.DataFrame({"notes": notes}), "referrals.csv", ("x",))
