@@ -150,6 +150,9 @@ def read_csv_strings(path: Path, *, keep_ragged: bool = False) -> pa.Table:
         header, has_rows = _csv_header(path)
         if len(set(header)) != len(header):
             raise FeedRejected(path.name, "header repeats a column name")
+        if keep_ragged and ROW_AS_READ in header:
+            raise FeedRejected(path.name, f"column '{ROW_AS_READ}' is the name the quarantine "
+                                          "gives a row as read: rename it")
         if not has_rows:
             return pa.table({name: pa.array([], pa.large_string()) for name in header})
         ragged: list[str] = []
@@ -170,6 +173,9 @@ def read_csv_strings(path: Path, *, keep_ragged: bool = False) -> pa.Table:
                 quoted_strings_can_be_null=True,
             ),
         )
+        if ragged and not table.num_rows:
+            raise FeedRejected(path.name, f"no row has the header's {len(header)} fields: "
+                                          "check the header row (a comma too many or too few?)")
         return _with_ragged_rows(table, header, ragged) if ragged else table
     except FeedRejected:
         raise

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from pandas.api.types import is_integer_dtype
 
+from data_contracts.errors import FeedRejected
 from data_contracts.pandera_import import pa
 from data_contracts.reading import STRING_DTYPE
 from data_contracts.schemas import feed_schema
@@ -249,3 +250,17 @@ def test_a_csv_row_of_the_wrong_number_of_fields_is_quarantined_as_read(tmp_path
     first = quarantined.iloc[0][columns].fillna("").tolist()
     assert first == good.split(",")
     assert quarantined.iloc[1][columns[2:]].isna().all()  # the fields a short row lacks
+
+
+def test_a_header_unlike_every_row_or_naming_the_quarantines_column_is_refused(
+        tmp_path: Path) -> None:
+    folder = f.write_extract(tmp_path / "in", f.extract())
+    path = folder / "events_police.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join([lines[0] + ",", *lines[1:]]) + "\n", encoding="utf-8")
+    with pytest.raises(FeedRejected, match="no row has the header's 6 fields"):
+        validate_extract(folder, extract_date=dt.date(2024, 6, 30))
+    path.write_text("\n".join([lines[0] + ",row_as_read", *(line + ",x" for line in lines[1:])])
+                    + "\n", encoding="utf-8")
+    with pytest.raises(FeedRejected, match="'row_as_read' is the name the quarantine gives"):
+        validate_extract(folder, extract_date=dt.date(2024, 6, 30))
