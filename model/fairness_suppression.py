@@ -2,15 +2,17 @@
 others that no withheld count can be worked out from the ones published.
 
 Primary suppression withholds every count under the threshold (a group under it loses
-every count). That alone can be undone by subtraction: the groups of an attribute add up
-to all referrals, an intersection's groups (ethnicity x sex) add up to their marginal
-group (ethnicity), and within a group outcomes plus non-outcomes make `n`, true plus false
-positives make `selected`. So, as statistical offices do, counts are then withheld in
-turn (secondary suppression) until no such sum has exactly one withheld member: each
-time the smallest published count of that sum is withheld too (an `n` last of all, as it
-takes the whole group with it). This stops recovery from any one sum; it does not
-guarantee against every combination of sums (`tau-argus` solves that as an optimisation),
-which the README states.
+every count); the counts read off published ones (`DERIVED`: false negatives, true
+negatives, the unselected) are protected as if published. That alone can be undone by
+subtraction: the groups of an attribute add up to all referrals, an intersection's groups
+(ethnicity x sex) add up to their marginal group (ethnicity), and within a group outcomes
+plus non-outcomes make `n`, true plus false positives make `selected`, and so on
+(`_WITHIN`). So, as statistical offices do, counts are then withheld in turn (secondary
+suppression) until no such sum has exactly one withheld member: each time the smallest
+published count of that sum is withheld too (a derived count by a part it is read from;
+an `n` last of all, as it takes the whole group with it). This stops recovery from any
+one sum; it does not guarantee against every combination of sums (`tau-argus` solves
+that as an optimisation), which the README states.
 """
 
 from __future__ import annotations
@@ -21,9 +23,21 @@ from typing import Final, Protocol
 from model.fairness_metrics import COUNTS
 
 Cell = tuple[int, str]  # (group index, count name)
-# Within a group: n = outcomes + non-outcomes; selected = true + false positives.
-_WITHIN: Final = (("n", "positives", "negatives"),
-                  ("selected", "true_positives", "false_positives"))
+# Counts never published but read off published ones: each is its first part less its
+# second, so it needs the same protection when small.
+DERIVED: Final[dict[str, tuple[str, str]]] = {
+    "false_negatives": ("positives", "true_positives"),
+    "true_negatives": ("negatives", "false_positives"),
+    "unselected": ("n", "selected"),
+}
+_ALL: Final = (*COUNTS, *DERIVED)
+# Within a group: n = outcomes + non-outcomes = selected + unselected; selected = true +
+# false positives; outcomes = true positives + false negatives; non-outcomes = false
+# positives + true negatives.
+_WITHIN: Final = (("n", "positives", "negatives"), ("n", "selected", "unselected"),
+                  ("selected", "true_positives", "false_positives"),
+                  ("positives", "true_positives", "false_negatives"),
+                  ("negatives", "false_positives", "true_negatives"))
 
 
 class Counted(Protocol):
@@ -53,15 +67,29 @@ def _sums(groups: Sequence[Counted]) -> Iterator[tuple[Cell, ...]]:
         if fixed and total is None:
             continue  # the margin is not audited: its sum is not published
         cells = [*members, *([total] if total is not None else [])]
-        for name in COUNTS:
+        for name in _ALL:
             yield tuple((index, name) for index in cells)
+
+
+def _to_withhold(cell: Cell, values: list[dict[str, int]]) -> Cell:
+    """The published count to withhold so that `cell` can no longer be worked out: itself,
+    or, for a derived count, the smaller published part it is read from (an `n` last)."""
+    index, name = cell
+    if name not in DERIVED:
+        return cell
+    return min(((index, part) for part in DERIVED[name]),
+               key=lambda c: (c[1] == "n", values[c[0]][c[1]]))
 
 
 def withheld_counts(groups: Sequence[Counted], threshold: int) -> list[frozenset[str]]:
     """Per group, the counts (`COUNTS`, "n" among them) publication withholds."""
-    values = [{"n": g.n or 0, **{c: g.counts.get(c) or 0 for c in COUNTS if c != "n"}}
-              for g in groups]
-    withheld = [set(COUNTS) if v["n"] < threshold else {c for c in COUNTS if v[c] < threshold}
+    values = []
+    for group in groups:
+        value = {"n": group.n or 0, **{c: group.counts.get(c) or 0 for c in COUNTS if c != "n"}}
+        values.append({**value, **{d: value[a] - value[b] for d, (a, b) in DERIVED.items()}})
+    # A derived count is never published: "withheld" when small (it must not be read
+    # off), else as good as published.
+    withheld = [set(_ALL) if v["n"] < threshold else {c for c in _ALL if v[c] < threshold}
                 for v in values]
     sums = list(_sums(groups))
     changed = True
@@ -71,7 +99,10 @@ def withheld_counts(groups: Sequence[Counted], threshold: int) -> list[frozenset
             published = [cell for cell in cells if cell[1] not in withheld[cell[0]]]
             if len(published) != len(cells) - 1 or not published:
                 continue
-            index, name = min(published, key=lambda c: (c[1] == "n", values[c[0]][c[1]]))
-            withheld[index] |= set(COUNTS) if name == "n" else {name}
+            choice = min(published, key=lambda c: (c[1] == "n", c[1] in DERIVED,
+                                                   values[c[0]][c[1]]))
+            index, name = _to_withhold(choice, values)
+            withheld[index] |= set(_ALL) if name == "n" else {
+                name, *(d for d, parts in DERIVED.items() if name in parts)}  # not read off
             changed = True
-    return [frozenset(names) for names in withheld]
+    return [frozenset(names & set(COUNTS)) for names in withheld]
