@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from api.audit import AuditEvent, commit_with_audit, request_hash
 from api.roles import GOVERNANCE
-from api.schemas import MAX_TEXT, visible
+from api.schemas import MAX_TEXT, refuse_nul, visible
 from api.settings import Settings
 from api.store.db import Store
 from api.store.models import ModelApproval
@@ -145,9 +145,11 @@ def record_decision(session: Session, registry: ModelRegistry, *, user: str, rol
         raise ApprovalRefused("a decision (approve or reject) and a written reason are required")
     if len(reason) > MAX_REASON:
         raise ApprovalRefused(f"the reason is at most {MAX_REASON:,} characters")
-    if any("\x00" in text for text in (reason, *(waivers or {}), *(waivers or {}).values())):
-        raise ApprovalRefused("the reason and the waivers must not contain a NUL character "
-                              "(U+0000)")
+    for text in (reason, *(waivers or {}), *(waivers or {}).values()):
+        try:
+            refuse_nul(text)
+        except ValueError as exc:
+            raise ApprovalRefused(f"the reason and the waivers {exc}") from None
     info = registry.resolve(version)
     waivers = dict(waivers or {})
     hashes = content_hashes(registry, info.version)

@@ -95,7 +95,7 @@ _DATE_TEXT = re.compile(DATE_SHAPE)
 def _feed_date(value: object) -> object:
     """A date as the feeds write it: text YYYY-MM-DD (pydantic alone also takes a
     date-time at midnight, or a number of seconds)."""
-    if isinstance(value, str) and _DATE_TEXT.match(value) and len(value) == 10:
+    if isinstance(value, str) and _DATE_TEXT.fullmatch(value):  # "...\n" is no date
         return value
     if isinstance(value, date) and not isinstance(value, datetime):
         return value

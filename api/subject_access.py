@@ -14,15 +14,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.referral_people import HOUSEHOLD_SUBJECT, SUBJECT
 from api.schemas import DecisionOut, ScoreResult
 from api.store import repository
 from api.store.models import AuditEntry, ReferralPerson
 
-ROLE_WORDS = {"subject": "the person the referral was about", "parent_carer": "a parent or carer",
+ROLE_WORDS = {SUBJECT: "the person the referral was about", "parent_carer": "a parent or carer",
               "other_adult": "another adult in the household", "sibling": "a brother or sister",
               "other_child": "another child in the household",
-              "household_subject": "a member of the household who is the subject of "
-                                   "referrals of their own"}
+              HOUSEHOLD_SUBJECT: "a member of the household who is the subject of referrals "
+                                 "of their own"}
 
 
 def _roles(session: Session, person_id: str) -> dict[str, dict[str, Any]]:

@@ -10,6 +10,7 @@ import datetime as dt
 import gc
 import logging
 import os
+import shlex
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -156,7 +157,7 @@ def quarantine_note(quarantined: Mapping[str, int], input_dir: object) -> str | 
               "output)"] if referrals else []) + (
         [f"{others:,} row{'s' if others != 1 else ''} of other feeds"] if others else [])
     return (f"Quarantined, so not used: {' and '.join(parts)}; `safeguard validate --input "
-            f"{input_dir} --report DIR` lists each with its reason.")
+            f"{shlex.quote(str(input_dir))} --report DIR` lists each with its reason.")
 
 
 def parse_date_option(text: str | None, option: str = "--extract-date") -> dt.date | None:

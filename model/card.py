@@ -18,6 +18,7 @@ from typing import Any, Final
 from data_contracts.vocab import AGENCY_LABELS, LABEL_WINDOW_DAYS, OUTCOME_TYPES
 from model.acceptance import VERY_HIGH_BAND, ThresholdCheck, check_acceptance, group_label
 from model.card_sources import CardSources
+from model.explanation import GROUP_LABELS
 from model.governance import GovernanceSettings, parse_governance
 from model.service import INTENDED_USE, LIMITATIONS
 from pipelines.manifest import SPECS_BY_NAME
@@ -186,7 +187,7 @@ def acceptance_checks(sources: CardSources) -> list[ThresholdCheck]:
 
 def _features_by_agency(names: Sequence[str]) -> tuple[tuple[str, int], ...]:
     counts = Counter(SPECS_BY_NAME[n].agency for n in names if n in SPECS_BY_NAME)
-    return tuple((AGENCY_LABELS.get(agency, agency.replace("_", " ").capitalize()), count)
+    return tuple((GROUP_LABELS.get(agency, agency), count)
                  for agency, count in sorted(counts.items()))
 
 

@@ -180,8 +180,9 @@ def score(
 
 
 def _say_scored(scored: Scored, source: str, output: str, *, explained: bool) -> None:
-    """The scoring commands' closing lines: how many, with what, where; the agencies that
-    shared no records; what the contributions are on."""
+    """The scoring commands' closing lines: how many, with what, where; the rows
+    quarantined (not scored); the agencies that shared no records; what the contributions
+    are on."""
     info = scored.info
     # Paths are printed whole (soft wrap): a narrow terminal would crop them to "...".
     console.print(f"{scored.rows:,} referrals scored with {info.name} version {info.version} "

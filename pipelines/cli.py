@@ -163,8 +163,7 @@ def _single_features(input: Path, output: Path, day: dt.date | None
         except FeedRejected as exc:
             fail(str(exc))
         feeds, quarantined = validated.feeds, validated.quarantined_rows()
-        del validated  # the feeds are released once encoded: hold no other reference
-        # Released once encoded: the feeds are not held beside the feature matrix.
+        del validated  # the feeds are released once encoded (not held beside the matrix)
         table = build_features(feeds, release=True,
                                progress=lambda stage: progress.update(task, description=stage))
         progress.update(task, description="writing")

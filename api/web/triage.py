@@ -192,9 +192,10 @@ async def score_referral(request: Request, user: TriagePage) -> Response:
     batcher = request.app.state.score_batcher
     try:
         result = await batcher.submit(ScoreRequest(user.principal, case, sha256_hex(body)))
-    except SubjectChanged as exc:
+    except SubjectChanged as exc:  # 409, as the API answers it
         return _score_problems(request, user, [
-            {"record": "Referral", "field": "person_id", "message": str(exc.detail)}])
+            {"record": "Referral", "field": "person_id", "message": str(exc.detail)}],
+            status_code=exc.status_code)
     except HTTPException as exc:
         if exc.status_code != status.HTTP_503_SERVICE_UNAVAILABLE:
             raise

@@ -148,7 +148,7 @@ def case_context(result: ScoreResult) -> dict[str, Any]:
         "band": BandTag(result.band, result.rag),
         "factor_bars": factor_bars(result.top_factors),
         "agency_bars": agency_bars(result.contributions_by_agency, result.agencies_not_seen),
-        "agencies_not_seen": [a.replace("_", " ").capitalize() for a in result.agencies_not_seen],
+        "agencies_not_seen": [GROUP_LABELS.get(a, a) for a in result.agencies_not_seen],
     }
 
 

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from api.store import AuditEntry, Store
+from api.store.models import ReferralPerson
 from tests.api import factories
 from tests.api.conftest import ApiEnv
 
@@ -136,3 +137,36 @@ def test_a_household_member_named_a_subject_is_not_this_referrals_subject(
     assert [r["roles"] for r in record["referrals"]] == [["household_subject"]]
     mine = api.client.get(f"/v1/subjects/{subject}", headers=governance).json()
     assert {role for r in mine["referrals"] for role in r["roles"]} == {"subject"}
+
+
+def test_the_upgrade_corrects_household_members_stored_as_the_subject(
+        fresh_database_url: str) -> None:
+    """Before migration 0009 a household member the feed named a subject was stored as the
+    referral's subject too; the upgrade keeps each referral's first subject row's person
+    as its subject and marks the others as household members who are subjects."""
+    from alembic import command
+    from sqlalchemy import insert
+
+    from api.store.db import alembic_config, init_db
+    from api.store.models import REFERRAL_PERSON_TABLE
+
+    command.downgrade(alembic_config(fresh_database_url), "0008_ended_web_sessions")
+    store = Store(fresh_database_url)
+    rows = [("R-old", "P-subject", "subject"), ("R-old", "P-sibling", "subject"),
+            ("R-old", "P-parent", "parent_carer"), ("R-old", "P-subject", "subject"),
+            ("R-other", "P-sibling", "subject")]
+    with store.engine.begin() as connection:
+        connection.execute(insert(REFERRAL_PERSON_TABLE), [
+            {"referral_id": r, "person_id": p, "role": role, "household_id": "H1"}
+            for r, p, role in rows])
+    store.dispose()
+    init_db(fresh_database_url)
+    store = Store(fresh_database_url)
+    with store.session() as session:
+        found = session.execute(select(ReferralPerson.referral_id, ReferralPerson.person_id,
+                                       ReferralPerson.role).order_by(ReferralPerson.id)).all()
+    store.dispose()
+    assert [tuple(row) for row in found] == [
+        ("R-old", "P-subject", "subject"), ("R-old", "P-sibling", "household_subject"),
+        ("R-old", "P-parent", "parent_carer"), ("R-old", "P-subject", "subject"),
+        ("R-other", "P-sibling", "subject")]
