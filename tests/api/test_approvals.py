@@ -13,6 +13,7 @@ from sqlalchemy import select
 from api.app import create_app
 from api.approvals import gate_problem
 from api.model_card import log_card
+from api.settings import Settings
 from api.store import AuditEntry, Store
 from api.store.models import ModelApproval
 from model.acceptance import unmet
@@ -50,14 +51,21 @@ def _waive_all(models: ModelRegistry, version: str = "1") -> dict[str, str]:
             for c in unmet(acceptance_checks(read_sources(models, version)))}
 
 
+def _governed(database_url: str, tmp_path: Path, trained_model: TrainedModel
+              ) -> tuple[ModelRegistry, Settings, dict[str, str], dict[str, str]]:
+    """Version 1 in a store of its own, the service's settings, a key per role, and a
+    waiver for each threshold the version misses."""
+    copy = _copy(tmp_path / "mlflow", trained_model)
+    settings = make_settings(database_url, **registry_settings(copy))
+    keys, _ = issue_keys(settings)
+    return copy, settings, keys, _waive_all(copy)
+
+
 def test_governance_approves_over_the_api_waiving_each_unmet_threshold_by_name(
     fresh_database_url: str, tmp_path: Path, trained_model: TrainedModel
 ) -> None:
-    copy = _copy(tmp_path / "mlflow", trained_model)
-    settings = make_settings(fresh_database_url, **registry_settings(copy))
-    keys, _ = issue_keys(settings)
+    copy, settings, keys, waivers = _governed(fresh_database_url, tmp_path, trained_model)
     url = "/v1/models/1/approvals"
-    waivers = _waive_all(copy)
     assert set(waivers) >= NO_AUDIT_THRESHOLDS  # no fairness audit: those fail
     with TestClient(create_app(settings, FakeScorer())) as client:
         governance = {"Authorization": f"Bearer {keys['governance']}"}
@@ -95,10 +103,7 @@ def test_governance_approves_over_the_api_waiving_each_unmet_threshold_by_name(
 def test_an_approval_says_something_and_odd_version_numbers_are_not_found(
     fresh_database_url: str, tmp_path: Path, trained_model: TrainedModel
 ) -> None:
-    copy = _copy(tmp_path / "mlflow", trained_model)
-    settings = make_settings(fresh_database_url, **registry_settings(copy))
-    keys, _ = issue_keys(settings)
-    waivers = _waive_all(copy)
+    _, settings, keys, waivers = _governed(fresh_database_url, tmp_path, trained_model)
     name = sorted(waivers)[0]
     with TestClient(create_app(settings, FakeScorer())) as client:
         governance = {"Authorization": f"Bearer {keys['governance']}"}
