@@ -205,13 +205,17 @@ def _session_in(settings: Settings) -> Iterator[Session]:
         store.dispose()
 
 
+def latest_decision(session: Session, model_name: str, version: str) -> ModelApproval | None:
+    """The latest approval or rejection of a version (None: none yet)."""
+    history = decisions_for(session, model_name, version)
+    return history[-1] if history else None
+
+
 def latest_decision_in(settings: Settings, model_name: str, version: str
                        ) -> ModelApproval | None:
-    """The latest approval or rejection of a version in the settings' store (None: none
-    yet); raises what the store raises."""
+    """`latest_decision` in the settings' store; raises what the store raises."""
     with _session_in(settings) as session:
-        history = decisions_for(session, model_name, version)
-        return history[-1] if history else None
+        return latest_decision(session, model_name, version)
 
 
 def _gate(registry: ModelRegistry, info: VersionInfo, history: list[ModelApproval]

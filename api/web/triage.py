@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from api.approvals import REJECT, decisions_for
+from api.approvals import REJECT, latest_decision
 from api.audit import sha256_hex
 from api.case_payload import CasePayload
 from api.referral_people import SubjectChanged
@@ -84,8 +84,8 @@ def _case_page(request: Request, user: PageUser, session: SessionDep, referral_i
     if not scores:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no score is held for this referral")
     result = ScoreResult.model_validate(scores[-1].result)
-    since = decisions_for(session, result.model_name, result.model_version)
-    rejection = since[-1] if since and since[-1].decision == REJECT else None
+    latest = latest_decision(session, result.model_name, result.model_version)
+    rejection = latest if latest is not None and latest.decision == REJECT else None
     return render(
         request, "pages/case.html", user=user, title=f"Referral {referral_id}",
         rejected_on=rejection.created_at if rejection else None,
