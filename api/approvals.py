@@ -176,11 +176,11 @@ def _problem(info: VersionInfo, latest: ModelApproval | None, hashes: ContentHas
     if latest is None:
         return (f"version {info.version} has no recorded approval: a governance user must "
                 f"approve it (`safeguard model approve {info.version}`)")
-    by = f"by {latest.user_name} on {latest.created_at:%Y-%m-%d %H:%M}"
     if latest.decision == REJECT:
         return rejected(latest)
     if changed := hashes.changed_since(latest):
-        return (f"the approval of version {info.version} {by} is void: its "
+        return (f"the approval of version {info.version} recorded on "
+                f"{latest.created_at:%Y-%m-%d %H:%M} is void: its "
                 f"{' and '.join(changed)} changed since it was approved")
     if missing := [c for c in unmet(checks) if c.name not in latest.waivers]:
         return (f"version {info.version} does not meet " + "; ".join(map(_describe, missing))
@@ -189,8 +189,9 @@ def _problem(info: VersionInfo, latest: ModelApproval | None, hashes: ContentHas
 
 
 def rejected(decision: ModelApproval) -> str:
-    """What a rejection says of its version."""
-    return (f"version {decision.model_version} was rejected by {decision.user_name} on "
+    """What a rejection says of its version: when and why, not who (the reason reaches the
+    unauthenticated `/readyz`; the model card's approval history names the decider)."""
+    return (f"version {decision.model_version} was rejected on "
             f"{decision.created_at:%Y-%m-%d %H:%M}: {decision.reason}")
 
 

@@ -18,6 +18,8 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from data_contracts.digits import ascii_whole_number
+
 BODY_METHODS: Final = frozenset({"POST", "PUT", "PATCH"})
 # The JSON API's routes; everything else (the web pages) may post form data.
 API_PREFIX: Final = "/v1/"
@@ -41,7 +43,7 @@ def is_json_media_type(content_type: str | None) -> bool:
 
 def _declared_length(headers: Headers) -> int | None:
     value = headers.get("content-length")
-    return int(value) if value is not None and value.isascii() and value.isdigit() else None
+    return None if value is None else ascii_whole_number(value)
 
 
 def _has_body(headers: Headers) -> bool:

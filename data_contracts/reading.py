@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from data_contracts.digits import ascii_whole_number
 from data_contracts.errors import FeedRejected
 from data_contracts.vocab import FEED_FORMATS, FEEDS
 
@@ -48,9 +49,10 @@ def feed_size_limit() -> int:
     text = os.environ.get(MAX_FEED_BYTES_ENV, "").strip()
     if not text:
         return DEFAULT_MAX_FEED_BYTES
-    if not (text.isascii() and text.isdigit()) or int(text) < 1:
+    number = ascii_whole_number(text)
+    if number is None or number < 1:
         raise FeedRejected(MAX_FEED_BYTES_ENV, f"must be a whole number of bytes, got '{text}'")
-    return int(text)
+    return number
 
 
 def check_feed_size(path: Path, max_bytes: int) -> None:

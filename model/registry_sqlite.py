@@ -24,6 +24,8 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any, Final
 
+from data_contracts.digits import ascii_whole_number
+
 logger = logging.getLogger(__name__)
 
 # MLflow's head migration (mlflow 3.17): the tables read below have these columns.
@@ -40,10 +42,8 @@ MAX_VERSION: Final = 2**31 - 1  # MLflow numbers versions with a 32-bit integer
 
 def version_number(reference: str) -> int | None:
     """The version a reference names by number (ASCII digits, 1 to `MAX_VERSION`), else None."""
-    if not (reference.isascii() and reference.isdigit()):
-        return None
-    number = int(reference)
-    return number if 1 <= number <= MAX_VERSION else None
+    number = ascii_whole_number(reference)
+    return number if number is not None and 1 <= number <= MAX_VERSION else None
 
 
 def looks_numeric(reference: str) -> bool:

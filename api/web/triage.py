@@ -29,6 +29,7 @@ from api.store import repository
 from api.store.models import utcnow
 from api.web.pages import CasePage, PageUser, TriagePage, may_decide, posted_form, render
 from api.web.views import RAG_NAMES, BandTag, case_context, error_location, queue_row
+from data_contracts.digits import ascii_whole_number
 from data_contracts.vocab import PRESENTING_NEEDS
 from model.governance import GovernanceSettings
 
@@ -123,8 +124,7 @@ def _decision_errors(exc: ValidationError | RequestValidationError) -> dict[str,
 def _decide(request: Request, user: PageUser, session: SessionDep, referral_id: str,
             fields: dict[str, str]) -> Response:
     latest = repository.latest_score(session, referral_id)
-    previous = fields["previous_decision_id"]
-    previous_id = int(previous) if previous.isascii() and previous.isdigit() else None
+    previous_id = ascii_whole_number(fields["previous_decision_id"])
     try:
         decision = DecisionIn.model_validate({
             "referral_id": referral_id, "practitioner_rag": fields["practitioner_rag"],

@@ -231,7 +231,7 @@ def test_rollback_refuses_a_previous_champion_that_was_rejected_since(
     code, output = run("model", "reject", "1", "--reason", "the audit found a fault")
     assert code == 0 and "rejected by" in output
     code, output = run("model", "rollback")
-    assert code == 1 and "version 1 was rejected by governance-" in output
+    assert code == 1 and "version 1 was rejected on " in output and "governance-" not in output
     assert registry.resolve("champion").version == "2"
     assert audit_entries(tmp_path)[-1].action == "model_rollback_refused"
 
