@@ -32,7 +32,8 @@ from api.store.models import ModelApproval
 from model.acceptance import ThresholdCheck, unmet
 from model.card import ApprovalEntry, acceptance_checks
 from model.card_sources import CARD_HTML_ARTIFACT, FAIRNESS_ARTIFACT, read_sources
-from model.registry import CHECKSUM_TAG, ModelRegistry, VersionInfo
+from model.registry import CHECKSUM_TAG, ModelRegistry, RegistryError, VersionInfo
+from model.registry_sqlite import exact_version
 
 APPROVE: Final = "approve"
 REJECT: Final = "reject"
@@ -136,7 +137,9 @@ def record_decision(session: Session, registry: ModelRegistry, *, user: str, rol
 
     Raises:
         PermissionError: The user is not a governance user.
-        model.registry.RegistryError: There is no such version.
+        model.registry.RegistryError: There is no such version, or ``version`` is not
+            written as its number (an alias or ``latest`` may name another version by the
+            time the decision is recorded).
         ApprovalRefused: The request is incomplete or the version cannot be approved as it is.
     """
     if role != GOVERNANCE:
@@ -150,6 +153,9 @@ def record_decision(session: Session, registry: ModelRegistry, *, user: str, rol
             refuse_nul(text)
         except ValueError as exc:
             raise ApprovalRefused(f"the reason and the waivers {exc}") from None
+    if not exact_version(version):
+        raise RegistryError(f"no version {version[:40]!r}: a decision names the version by its "
+                            "number, as `safeguard model list` shows it, not an alias")
     info = registry.resolve(version)
     waivers = dict(waivers or {})
     hashes = content_hashes(registry, info.version)

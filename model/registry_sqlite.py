@@ -46,6 +46,13 @@ def version_number(reference: str) -> int | None:
     return number if number is not None and 1 <= number <= MAX_VERSION else None
 
 
+def exact_version(reference: str) -> bool:
+    """Whether a reference is a version number as the registry writes it (``1``, not
+    ``01``, ``latest`` or an alias): what a governance decision must name."""
+    number = version_number(reference)
+    return number is not None and str(number) == reference
+
+
 def looks_numeric(reference: str) -> bool:
     """Whether a reference is written in digits (of any script), so is no alias."""
     return reference.isdigit()

@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 
 VersionLister = Callable[[], "list[VersionInfo]"]
-VersionPath = Annotated[str, Path(pattern=r"^[0-9]{1,10}$")]
+VersionPath = Annotated[str, Path(pattern=r"^[1-9][0-9]{0,9}$")]  # as the registry writes it
 AUDIT_PAGE_SIZE = 50
 _Text = Annotated[str | None, Query(max_length=100)]
 

@@ -123,6 +123,13 @@ def test_an_approval_says_something_and_odd_version_numbers_are_not_found(
                                         headers=governance,
                                         json={"decision": "reject", "reason": "no"})
                 assert answer.status_code == 404, (version, path, answer.text)
+        # A decision names its version by number: an alias, `latest` or "01" could name
+        # another version than the card the board read (the card itself may be read so).
+        for version in ("latest", "01", "champion"):
+            answer = client.post(f"/v1/models/{version}/approvals", headers=governance,
+                                 json={"decision": "reject", "reason": "no"})
+            assert answer.status_code == 404, (version, answer.text)
+            assert "by its number" in answer.text
     store = Store(fresh_database_url)
     with store.session() as session:
         assert list(session.scalars(select(ModelApproval))) == []
