@@ -244,6 +244,19 @@ class CasePayload(CaseModel):
         }
 
     @model_validator(mode="after")
+    def _members_have_a_household(self) -> CasePayload:
+        """Members belong to the referral's household: without its id they would not be
+        linked (as in the feeds), and their records would go uncounted without a word."""
+        if self.household_members and self.referral.household_id is None:
+            raise ValidationError.from_exception_data(type(self).__name__, [InitErrorDetails(
+                type=PydanticCustomError(
+                    "household_missing", "household_members are listed but "
+                    "referral.household_id is empty: give the household's token, or leave "
+                    "the members out"),
+                loc=("referral", "household_id"), input=None)])
+        return self
+
+    @model_validator(mode="after")
     def _each_earlier_referral_once(self) -> CasePayload:
         """A referral id names one referral, as in the feed (a repeat is quarantined there):
         an earlier referral sent twice was counted twice, and this referral is not its own

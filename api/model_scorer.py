@@ -18,10 +18,9 @@ from api.case_payload import CasePayload
 from api.schemas import Escalation, Factor, ScoreResult
 from api.scoring import NoModel, Scorer
 from api.settings import Settings, settings_registry
-from data_contracts.rules import day_of
+from api.uncounted import uncounted_warnings
 from model.registry import LoadedModel, RegistryError
 from model.service import CaseRating, CaseScorer
-from pipelines.case_records import EventColumns
 
 logger = logging.getLogger(__name__)
 
@@ -44,12 +43,12 @@ class ModelScorer:
 
     def score_cases(self, cases: Sequence[CasePayload]) -> list[ScoreResult]:
         """Rate and explain cases through the batch feature definitions; a case holding
-        records known only after its referral date is told they were not counted."""
+        what the score does not count (records known only after its referral date, say)
+        is told so (`api.uncounted`)."""
         payloads = [case.pipeline_payload() for case in cases]
         results = [self._result(rating) for rating in self.rate_payloads(payloads)]
         for case, payload, result in zip(cases, payloads, results, strict=True):
-            if warning := late_records_warning(case, payload["event_columns"]):
-                result.warnings.append(warning)
+            result.warnings.extend(uncounted_warnings(case, payload["event_columns"]))
         return results
 
     def rate_payloads(self, payloads: Sequence[Mapping[str, Any]]) -> list[CaseRating]:
@@ -95,21 +94,6 @@ class ModelScorer:
             base_value=explanation.base_value,
             compared_with=explanation.compared_with,
         )
-
-
-def late_records_warning(case: CasePayload, columns: EventColumns | None) -> str | None:
-    """What a score says of the case's records known only after its referral date, which
-    the point-in-time rule leaves out (as in every batch score); None when there are none."""
-    if columns is None or not len(columns.known_day):
-        return None
-    referral_date = case.referral.referral_date
-    late = int((columns.known_day > day_of(referral_date)).sum())
-    if not late:
-        return None
-    records = "1 record was" if late == 1 else f"{late:,} records were"
-    return (f"{records} not counted: known only after the referral date "
-            f"({referral_date:%-d %B %Y}). A score uses what was known when the referral "
-            "arrived; score a new referral to weigh later information.")
 
 
 def scorer_for(loaded: LoadedModel, *, alias: str = "") -> ModelScorer:

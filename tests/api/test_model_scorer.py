@@ -203,3 +203,43 @@ def test_records_known_only_after_the_referral_are_not_counted_and_the_result_sa
     [said] = [w for w in result["warnings"] if "not counted" in w]
     assert said.startswith("2 records were not counted: known only after the referral date")
     assert not [w for w in before["warnings"] if "not counted" in w]
+
+
+def test_what_a_case_names_no_one_for_is_not_counted_and_the_result_says_so(
+    model_api: ApiEnv, trained_model: TrainedModel
+) -> None:
+    referral_id = busy_referrals(trained_model, 1)[0]
+    case = payload(trained_model, referral_id)
+    headers = model_api.headers("triage")
+    before = model_api.client.post("/v1/score", json=case, headers=headers).json()
+    day = dt.date.fromisoformat(case["referral"]["referral_date"])
+    stranger = dict(case["events"][0], person_id="NOTINCASE1")
+    later = {"referral_id": "LATER-1", "person_id": case["referral"]["person_id"],
+             "referral_date": str(day + dt.timedelta(days=2))}
+    unnamed = {"referral_id": "OTHER-1", "person_id": "NOTINCASE1",
+               "referral_date": str(day - dt.timedelta(days=30))}
+    case["events"] = [*case["events"], stranger, stranger]
+    case["previous_referrals"] = [*case["previous_referrals"], later, unnamed]
+    after = model_api.client.post("/v1/score", json=case, headers=headers)
+    assert after.status_code == 200, after.text
+    result = after.json()
+    assert (result["score"], result["raw_score"]) == (before["score"], before["raw_score"])
+    said = [w for w in result["warnings"] if "not counted" in w]
+    assert any(w.startswith("1 earlier referral was not counted: dated after this referral")
+               for w in said), said
+    assert any(w.startswith("2 records and 1 earlier referral about people this case does "
+                            "not name") for w in said), said
+
+
+def test_household_members_without_the_household_are_refused(
+    model_api: ApiEnv, trained_model: TrainedModel
+) -> None:
+    [referral_id] = [r for r in busy_referrals(trained_model, 20)
+                     if payload(trained_model, r)["household_members"]][:1]
+    case = payload(trained_model, referral_id)
+    case["referral"]["household_id"] = None
+    refused = model_api.client.post("/v1/score", json=case, headers=model_api.headers("triage"))
+    assert refused.status_code == 422, refused.text
+    [error] = refused.json()["detail"]
+    assert error["field"] == "referral.household_id"
+    assert "household_members are listed" in error["message"]
