@@ -99,3 +99,21 @@ def test_a_page_with_its_own_policy_keeps_it_and_gets_the_rest() -> None:
     assert response.headers.get_list("content-security-policy") == ["default-src 'none'"]
     assert response.headers["x-frame-options"] == "DENY"
     assert response.headers["referrer-policy"] == "no-referrer"
+
+
+def test_data_is_never_cached_and_assets_are_left_to_the_browser(api: ApiEnv) -> None:
+    case = factories.case()
+    headers = api.headers("triage")
+    scored = api.client.post("/v1/score", json=case, headers=headers)
+    referral = api.client.get(f"/v1/referrals/{case['referral']['referral_id']}",
+                              headers=api.headers("governance"))
+    person = case["referral"]["person_id"]
+    subject = api.client.get(f"/v1/subjects/{person}", headers=api.headers("governance"))
+    refused = api.client.get("/v1/model")
+    assert [r.status_code for r in (scored, referral, subject, refused)] == [200, 200, 200, 401]
+    for response in (scored, referral, subject, refused, api.client.get("/sign-in")):
+        assert response.headers["cache-control"] == "no-store", (response.url, response.text)
+    stylesheet = next(path for path in re.findall(r'href="([^"]+\.css)"',
+                                                  api.client.get("/sign-in").text))
+    asset = api.client.get(stylesheet)
+    assert asset.status_code == 200 and "cache-control" not in asset.headers
