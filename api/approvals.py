@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from api.audit import AuditEvent, commit_with_audit, request_hash
 from api.roles import GOVERNANCE
-from api.schemas import MAX_TEXT, refuse_nul, visible
+from api.schemas import MAX_TEXT, refuse_hidden_characters, visible
 from api.settings import Settings
 from api.store.db import Store
 from api.store.models import ModelApproval
@@ -150,7 +150,7 @@ def record_decision(session: Session, registry: ModelRegistry, *, user: str, rol
         raise ApprovalRefused(f"the reason is at most {MAX_REASON:,} characters")
     for text in (reason, *(waivers or {}), *(waivers or {}).values()):
         try:
-            refuse_nul(text)
+            refuse_hidden_characters(text)
         except ValueError as exc:
             raise ApprovalRefused(f"the reason and the waivers {exc}") from None
     if not exact_version(version):

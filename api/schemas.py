@@ -39,11 +39,21 @@ ReferralId = Annotated[str, Field(min_length=1, max_length=REFERRAL_ID_MAX_LENGT
                                   pattern=REFERRAL_ID_PATTERN)]
 
 
-def refuse_nul(value: str) -> str:
-    """A text value, refused if it holds a NUL character: PostgreSQL cannot store one
-    (SQLite can), so both stores refuse it here alike, as a 422."""
+# Unicode's explicit direction controls (embeddings, overrides, isolates): one in a
+# reason can make the case page or a subject access record show its words in another
+# order than they were written. Text in a right-to-left script needs none of them.
+_DIRECTION_CONTROLS = r"\u202a-\u202e\u2066-\u2069"  # as escapes: the pattern shows them
+_REORDERING = re.compile(f"[{_DIRECTION_CONTROLS}]")
+
+
+def refuse_hidden_characters(value: str) -> str:
+    """A text value, refused if it holds a NUL character (PostgreSQL cannot store one,
+    SQLite can, so both stores refuse it here alike, as a 422) or a direction control."""
     if "\x00" in value:
         raise ValueError("must not contain a NUL character (U+0000)")
+    if found := _REORDERING.search(value):
+        raise ValueError(f"must not contain the direction control U+{ord(found[0]):04X}: "
+                         "it can show the text in another order than it was written")
     return value
 
 
@@ -69,7 +79,8 @@ def require_visible(value: str) -> str:
 
 # Every free text the API takes (body fields and query parameters) is a `PlainText`.
 PlainText = Annotated[
-    str, AfterValidator(refuse_nul), Field(json_schema_extra={"pattern": "^[^\\x00]*$"})
+    str, AfterValidator(refuse_hidden_characters),
+    Field(json_schema_extra={"pattern": f"^[^\\x00{_DIRECTION_CONTROLS}]*$"})
 ]
 ShortText = Annotated[PlainText, Field(max_length=MAX_TEXT)]
 

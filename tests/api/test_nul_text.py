@@ -62,4 +62,23 @@ def test_a_nul_in_a_case_is_refused(backend_api: ApiEnv) -> None:
 def test_the_schema_says_text_holds_no_nul(backend_api: ApiEnv) -> None:
     schema = backend_api.client.get("/openapi.json").json()
     decision = schema["components"]["schemas"]["DecisionIn"]["properties"]
-    assert decision["next_step"]["pattern"] == "^[^\\x00]*$"
+    assert decision["next_step"]["pattern"] == "^[^\\x00\\u202a-\\u202e\\u2066-\\u2069]*$"
+
+
+def test_a_direction_control_in_a_decision_is_refused_and_right_to_left_text_is_not(
+    backend_api: ApiEnv
+) -> None:
+    """U+202E in a reason showed its words reversed on the case page and in a subject
+    access record; Arabic or Hebrew text needs no such control and is kept."""
+    api = backend_api
+    rid = _scored(api)
+    for control in ("\u202e", "\u202a", "\u2066", "\u2069"):
+        body = factories.decision(rid, agrees_with_band=False, reason=f"no {control}txen")
+        response = api.client.post("/v1/decisions", json=body, headers=api.headers("triage"))
+        assert response.status_code == 422, response.text
+        [error] = response.json()["detail"]
+        assert error["field"] == "reason" and "direction control" in error["message"]
+    right_to_left = "\u0633\u0628\u0628 \u05e1\u05d9\u05d1\u05d4"  # Arabic, then Hebrew
+    body = factories.decision(rid, agrees_with_band=False, reason=right_to_left)
+    kept = api.client.post("/v1/decisions", json=body, headers=api.headers("triage"))
+    assert kept.status_code == 201, kept.text
