@@ -79,11 +79,13 @@ def add_user(
 ) -> None:
     """Create a user and print their API key, once: it is never stored or shown again."""
     from api.audit import commit_with_audit, operator_event
-    from api.auth import KeyHasher, issue_key
+    from api.auth import KeyHasher, issue_key, user_name_problem
     from api.store import repository
 
     if role not in ROLES:
         raise typer.BadParameter(f"unknown role {role!r}: expected one of {', '.join(ROLES)}")
+    if problem := user_name_problem(name):
+        fail(f"{problem}: no user was created")
     settings, store = open_store()
     try:
         with store.session() as session:

@@ -49,6 +49,23 @@ def test_unknown_role_and_duplicate_name_are_refused(cli) -> None:  # type: igno
     assert run("users", "add", "bob", "--role", "admin")[0] == 1
 
 
+@pytest.mark.parametrize(("name", "said"), [
+    ("", "must say who it is"), ("\u200b", "must say who it is"), (" eve", "no blanks around"),
+    ("e" * 101, "at most 100 characters"), ("eve\u202e", "control or invisible format"),
+    ("cli:root", "must not begin cli: or service:"), ("Service:root", "must not begin"),
+])
+def test_a_name_the_audit_trail_could_not_attribute_is_refused(  # type: ignore[no-untyped-def]
+    cli, name: str, said: str
+) -> None:
+    """An empty name made audit entries no one could be named for; `cli:root` passed for
+    the command line's own acts."""
+    run, _ = cli
+    code, output = run("users", "add", name, "--role", "triage")
+    assert code == 1 and said in output and "no user was created" in output, output
+    assert name not in run("users", "list")[1] or not name.strip()
+    assert run("users", "add", "e" * 100, "--role", "triage")[0] == 0
+
+
 def test_admin_commands_are_audited_and_verify_detects_tampering(cli) -> None:  # type: ignore[no-untyped-def]
     run, url = cli
     run("users", "add", "carol", "--role", "governance")
