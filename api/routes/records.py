@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
+from fastapi.exceptions import RequestValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -140,6 +141,20 @@ def record_audit_view(session: Session, request: Request, principal: Principal, 
     )
 
 
+_AUDIT_PARAMETERS = ("user", "referral_id", "model_version", "since", "until", "after_seq",
+                     "limit")
+
+
+def only_audit_parameters(request: Request) -> None:
+    """Refuse a query parameter the audit route does not take (422): a misspelt filter
+    (`user_name`, the web page's name for `user`) returned the whole trail unfiltered."""
+    if unknown := sorted(set(request.query_params) - set(_AUDIT_PARAMETERS)):
+        raise RequestValidationError([{
+            "loc": ("query", unknown[0]), "type": "extra_forbidden",
+            "msg": f"the audit trail takes no parameter {unknown[0]!r}: it is filtered by "
+                   f"{', '.join(_AUDIT_PARAMETERS)}"}])
+
+
 @router.get("/audit", responses={**AUTH_RESPONSES, **INPUT_RESPONSES})
 def read_audit(
     request: Request,
@@ -154,6 +169,7 @@ def read_audit(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> AuditPage:
     """Audit entries in sequence order, filtered, a page at a time (reading is audited too)."""
+    only_audit_parameters(request)  # after the caller is known: no 422 to a stranger
     rows = find_audit_entries(session, AuditFilter(user, referral_id, model_version, since, until),
                               after_seq=after_seq, limit=limit + 1)
     page = [AuditEntryOut.model_validate(r, from_attributes=True) for r in rows[:limit]]

@@ -59,3 +59,16 @@ def test_a_moment_past_either_end_of_utc_time_is_refused_not_a_500(api: ApiEnv) 
         assert response.status_code == 422, response.text
         [error] = response.json()["detail"]
         assert error["field"] == name and "outside years 1 to 9999" in error["message"]
+
+
+def test_a_filter_the_route_does_not_take_is_refused_not_ignored(api: ApiEnv) -> None:
+    """`user_name` (the web page's name for `user`) returned the whole trail unfiltered."""
+    _score(api)
+    for params in ({"user_name": "nobody"}, {"action": "score"}, {"user": "nobody", "x": "1"}):
+        response = api.client.get("/v1/audit", params=params, headers=api.headers("governance"))
+        assert response.status_code == 422, (params, response.text)
+        [error] = response.json()["detail"]
+        assert "takes no parameter" in error["message"] and "user, referral_id" in error["message"]
+    stranger = api.client.get("/v1/audit", params={"user_name": "nobody"})
+    assert stranger.status_code == 401
+    assert _entries(api, user="nobody")["entries"] == []
