@@ -32,6 +32,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from api.access_refusals import refuse
 from api.auth_limits import TOO_MANY_FAILURES, client_address, count_failure, seconds_locked
 from api.roles import ADMIN as ADMIN  # (the roles, re-exported for the routes)
 from api.roles import DATA_SCIENTIST as DATA_SCIENTIST
@@ -266,16 +267,15 @@ async def current_principal(
     return principal
 
 
-def _admit(principal: Principal, roles: tuple[str, ...]) -> Principal:
+async def _admit(request: Request, store: Store, principal: Principal,
+                 roles: tuple[str, ...]) -> Principal:
+    """The principal, if their role is one of ``roles``; else 403, audited."""
     if principal.role not in roles:
-        raise HTTPException(
-            status_code=status.HTTP_403_FORBIDDEN,
-            detail=f"role {principal.role!r} may not do this; allowed: {', '.join(roles)}",
-        )
+        raise await refuse(request, store, principal, roles)
     return principal
 
 
-def require_roles(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
+def require_roles(*roles: str) -> Callable[[Request, Store, Principal], Awaitable[Principal]]:
     """A dependency that admits only the given roles (403 for the others).
 
     It is `async` because it only compares strings: FastAPI then runs it on the event
@@ -283,9 +283,10 @@ def require_roles(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
     thread pool: a first verification runs PBKDF2, which must not block the loop.)
     """
 
-    async def dependency(principal: Annotated[Principal, Depends(current_principal)]
+    async def dependency(request: Request, store: StoreDep,
+                         principal: Annotated[Principal, Depends(current_principal)]
                          ) -> Principal:
-        return _admit(principal, roles)
+        return await _admit(request, store, principal, roles)
 
     return dependency
 
@@ -301,7 +302,7 @@ async def authorise(request: Request, *roles: str) -> Principal:
     store: Store = request.app.state.store
     principal = await current_principal(
         request, store, await _bearer(request), await _api_key_header(request))
-    return _admit(principal, roles)
+    return await _admit(request, store, principal, roles)
 
 
 # The OpenAPI security requirement of a route that calls `authorise` (what FastAPI

@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from api.auth import ROLES
+from api.store.db import Store
+from api.store.models import AuditEntry
 from tests.api import factories
 from tests.api.conftest import ApiEnv
 
@@ -69,6 +72,26 @@ def test_each_role_reaches_exactly_its_routes(
         assert status not in (401, 403), f"{role} refused on {method} {path}"
     else:
         assert status == 403, f"{role} got {status} on {method} {path}"
+
+
+def test_a_role_refused_is_audited_with_what_it_tried_to_reach(api: ApiEnv) -> None:
+    """A triage user's try at a person's subject access record, or a data scientist's
+    at a referral, is in the trail (it was only answered 403)."""
+    for role, path in (("triage", "/v1/subjects/P-wanted"),
+                       ("data_scientist", "/v1/referrals/R-wanted")):
+        assert api.client.get(path, headers=api.headers(role)).status_code == 403
+    assert api.client.get("/v1/subjects/P-wanted").status_code == 401  # no user: counted
+    store = Store(api.settings.database_url)
+    with store.session() as session:
+        refused = list(session.scalars(select(AuditEntry).where(
+            AuditEntry.action == "access_refused").order_by(AuditEntry.seq)))
+    store.dispose()
+    assert [(e.role, e.details["route"], e.details.get("person_id"), e.referral_id)
+            for e in refused[-2:]] == [
+        ("triage", "/v1/subjects/{person_id}", "P-wanted", None),
+        ("data_scientist", "/v1/referrals/{referral_id}", None, "R-wanted")]
+    assert refused[-2].details["allowed"] == ["governance", "admin"]
+    assert refused[-1].user_name.startswith("data_scientist")
 
 
 def test_the_x_api_key_header_works_like_the_bearer_token(api: ApiEnv) -> None:

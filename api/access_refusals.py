@@ -1,0 +1,43 @@
+"""Refused access is audited: a signed-in user's attempt at what their role may not do.
+
+A 403 says who tried what (method, route, and the referral, person or version it
+named): an investigation asks first who tried to reach a record they had no part in.
+A request that names no user (401) is counted per key id and address instead
+(`api.auth_limits`), and audited once it locks them out: a stranger could otherwise
+fill the trail.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from fastapi import HTTPException, Request, status
+
+from api.audit import AuditEvent, request_hash, store_with_audit
+from api.store.db import Store
+
+if TYPE_CHECKING:
+    from api.auth import Principal
+
+ACCESS_REFUSED = "access_refused"
+
+
+def refusal_event(request: Request, principal: Principal, roles: tuple[str, ...]) -> AuditEvent:
+    """The audit entry of a role's refusal of ``request``."""
+    named = {name: str(value) for name, value in request.path_params.items()}
+    route = request.scope.get("route")
+    details: dict[str, Any] = {"method": request.method,
+                               "route": getattr(route, "path", request.url.path),
+                               "allowed": list(roles), **named}
+    return AuditEvent(user_name=principal.name, role=principal.role, action=ACCESS_REFUSED,
+                      referral_id=named.get("referral_id"), model_version=named.get("version"),
+                      request_hash=request_hash(details), details=details)
+
+
+async def refuse(request: Request, store: Store, principal: Principal,
+                 roles: tuple[str, ...]) -> HTTPException:
+    """Audit the refusal; the 403 to raise."""
+    await store.write(store_with_audit, store.engine, [refusal_event(request, principal, roles)])
+    return HTTPException(
+        status_code=status.HTTP_403_FORBIDDEN,
+        detail=f"role {principal.role!r} may not do this; allowed: {', '.join(roles)}")
