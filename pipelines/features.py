@@ -111,12 +111,12 @@ def _recency_block(joined: Joined, n: int) -> tuple[np.ndarray, np.ndarray]:
     return by_type, by_agency
 
 
-def _latest_per_key(key: np.ndarray, event_day: np.ndarray, delta: np.ndarray,
+def _latest_per_key(key: np.ndarray, event_day: np.ndarray, known_day: np.ndarray,
                     value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Latest record per key by event date (ties: the most recently known); keys, values."""
     if not len(key):
         return key, value
-    order = np.lexsort((value, -delta, event_day, key))
+    order = np.lexsort((value, known_day, event_day, key))
     key_sorted = key[order]
     last = np.ones(len(order), dtype=bool)
     last[:-1] = key_sorted[1:] != key_sorted[:-1]
@@ -130,12 +130,13 @@ def _attendance_block(joined: Joined, links: Links, enc: EncodedExtract, n: int
     subject = np.flatnonzero(attendance & (joined.relation == SUBJECT))
     keys, values = _latest_per_key(joined.referral[subject],
                                    enc.event_day[joined.record[subject]],
-                                   joined.delta[subject], enc.event_value[joined.record[subject]])
+                                   enc.event_known_day[joined.record[subject]],
+                                   enc.event_value[joined.record[subject]])
     out[keys, 0] = values
     children = np.flatnonzero(attendance & (joined.relation == CHILDREN))
     link_keys, link_values = _latest_per_key(joined.link[children],
                                              enc.event_day[joined.record[children]],
-                                             joined.delta[children],
+                                             enc.event_known_day[joined.record[children]],
                                              enc.event_value[joined.record[children]])
     if len(link_keys):
         lowest = np.full(n, np.inf)

@@ -62,7 +62,10 @@ class Joined:
     referral: np.ndarray  # within the chunk
     relation: np.ndarray
     link: np.ndarray  # within the chunk
-    delta: np.ndarray  # days from known date to referral date, >= 0
+    # Days from the record's event date to the referral date, >= 0: windows ("in the last
+    # 90 days") and recency say when a thing happened; when the hub learnt of it decides
+    # only whether it counts (the point-in-time rule, `join_records`).
+    delta: np.ndarray
     type_code: np.ndarray
     agency: np.ndarray
     record: np.ndarray
@@ -147,8 +150,8 @@ def join_records(links: Links, records: Groups, enc: EncodedExtract, ref_day: np
           ) -> Joined:
     link, record = expand(links.person, records)
     ref = links.referral[link]
-    delta = ref_day[ref] - enc.event_known_day[record]
-    keep = delta >= 0
-    link, record = link[keep], record[keep]
-    return Joined(ref[keep], links.relation[link], link, delta[keep], enc.event_type[record],
-                   enc.event_agency[record], record)
+    keep = enc.event_known_day[record] <= ref_day[ref]  # known on or before the referral
+    link, record, ref = link[keep], record[keep], ref[keep]
+    delta = ref_day[ref] - enc.event_day[record]
+    return Joined(ref, links.relation[link], link, delta, enc.event_type[record],
+                  enc.event_agency[record], record)

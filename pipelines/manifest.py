@@ -36,7 +36,8 @@ from pipelines.feature_spec import (
 from pipelines.phrases import EVENT_LABELS, HOUSEHOLD_PEOPLE, RELATION_PHRASES, WINDOW_PHRASES
 
 # 3: earlier referrals to the hub are grouped with the referral's details, not social care.
-MANIFEST_VERSION: Final = 3
+# 4: windows and recency count from a record's event date, not the date it became known.
+MANIFEST_VERSION: Final = 4
 
 # Who a record is about, relative to the referral's subject. Household roles fold into
 # these groups; `subject` members other than the referred person count with the children.

@@ -69,11 +69,13 @@ def links(referrals: DataFrame, members: DataFrame) -> DataFrame:
 
 
 def known_records(linked: DataFrame, records: DataFrame) -> DataFrame:
-    """Each link's records known on or before the referral date, ``delta`` days before it."""
+    """Each link's records known on or before the referral date (the point-in-time rule),
+    ``delta`` the days from the event date to the referral date (`pipelines.links`)."""
     from pyspark.sql import functions as F
 
-    delta = F.col("ref_day") - F.col("known_day")
-    return linked.join(records, "person_id").withColumn("delta", delta).where(delta >= 0)
+    known = F.col("known_day") <= F.col("ref_day")
+    delta = F.col("ref_day") - F.col("event_day")
+    return linked.join(records, "person_id").where(known).withColumn("delta", delta)
 
 
 def cell_aggregates(known: DataFrame) -> DataFrame:
@@ -112,7 +114,7 @@ def _latest_value() -> Column:
 
     order = F.struct(
         F.col("event_day"),
-        (-F.col("delta")).alias("known"),
+        F.col("known_day").alias("known"),
         F.col("value").isNull().alias("empty"),
         F.col("value"),
     )

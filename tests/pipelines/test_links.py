@@ -54,8 +54,23 @@ def test_an_other_adults_record_known_by_the_referral_counts_as_an_other_adults(
     assert row[OTHER_ADULT_DA_365] == 1
     assert row[PARENT_DA_365] == 0 and row[CHILD_DA_365] == 0 and row[SUBJECT_DA_365] == 0
     assert row["police_records_held"] == 1
-    assert row["household_police_days_since_latest_record"] == (
-        pd.Timestamp("2024-06-01") - pd.Timestamp("2024-03-02")).days
+    assert row["household_police_days_since_latest_record"] == (  # from when it happened
+        pd.Timestamp("2024-06-01") - pd.Timestamp("2024-03-01")).days
+
+
+def test_an_old_incident_recorded_late_counts_where_it_happened_not_when_it_was_recorded(
+) -> None:
+    """A 2015 incident an agency recorded a week before the referral is known by then, so
+    it counts, but it is ten years old: not "in the last 90 days", not 7 days ago (it
+    was read so, and a DASH of 2015 escalated a case as recent)."""
+    frames = _frames([], [("p1", "2015-03-01", "2024-05-25")])
+    row = _row(frames)
+    assert row[count_feature_name("subject", "police", "domestic_abuse_incident", "ever")] == 1
+    for window in ("90d", "365d"):
+        assert row[count_feature_name("subject", "police", "domestic_abuse_incident",
+                                      window)] == 0
+    assert row["subject_police_days_since_latest_record"] == (
+        pd.Timestamp("2024-06-01") - pd.Timestamp("2015-03-01")).days
 
 
 def test_an_other_adults_record_known_only_after_the_referral_does_not_count() -> None:
