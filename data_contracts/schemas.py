@@ -50,7 +50,8 @@ INTEGER: Final = "int64"
 NULLABLE_INTEGER: Final = "Int64"
 NUMBER: Final = "float64"
 BOOLEAN: Final = "bool"
-NOT_A_REFERRAL_ID: Final = "not a referral id (1 to 100 of A-Z a-z 0-9 _ . : -)"
+NOT_A_REFERRAL_ID: Final = ("not a referral id (1 to 100 characters, no control character, "
+                             "no space at either end)")
 
 
 def _shaped(pattern: str, error: str) -> pa.Check:

@@ -196,9 +196,15 @@ VALUED_EVENT_TYPES: Final[dict[tuple[str, str], tuple[float, float]]] = {
 
 TOKEN_PATTERN: Final = r"^[A-Za-z0-9_-]{1,64}$"
 TOKEN_MAX_LENGTH: Final = 64
-# A referral id: letters, digits and _ . : - only, as the API has always required. Free
-# text here would reach the CSVs and pages the product writes (a formula, markup).
-REFERRAL_ID_PATTERN: Final = r"^[A-Za-z0-9_.:-]{1,100}$"
+# A referral id: the specification's "string", so "MASH/2023/0001" and "Ref #3" are ids:
+# 1 to 100 characters (the store's column), no control character (a line break or NUL
+# would break the files and pages written from it) or direction control (it would show
+# reordered), and no space at either end (nothing is trimmed: "R1 " is not "R1"). The
+# CSVs the product writes defuse a formula (`data_contracts.csv_output`), pages escape
+# markup, and links quote it.
+_NOT_IN_AN_ID: Final = "\\x00-\\x1f\\x7f-\\x9f\u202a-\u202e\u2066-\u2069"
+REFERRAL_ID_PATTERN: Final = (f"^[^{_NOT_IN_AN_ID} ](?:[^{_NOT_IN_AN_ID}]{{0,98}}"
+                              f"[^{_NOT_IN_AN_ID} ])?$")
 REFERRAL_ID_MAX_LENGTH: Final = 100
 
 # Booleans as the specification writes them in CSV.

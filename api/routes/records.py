@@ -34,6 +34,9 @@ from api.store.models import AuditEntry, Decision, Score
 router = APIRouter(prefix="/v1", tags=["records"])
 
 ReferralIdPath = Annotated[str, Path(min_length=1, max_length=100, pattern=REFERRAL_ID_PATTERN)]
+# A referral id may hold a slash ("MASH/2023/0001"): its route parameter takes the rest of
+# the path (sent as `/` or `%2F`, both decoded to `/` before routing).
+REFERRAL_ID_ROUTE = "{referral_id:path}"
 
 
 def _view_event(
@@ -70,7 +73,7 @@ def record_case_view(
 
 
 @router.get(
-    "/referrals/{referral_id}",
+    f"/referrals/{REFERRAL_ID_ROUTE}",
     responses={**AUTH_RESPONSES, **INPUT_RESPONSES,
                404: {"model": Problem, "description": "Nothing held"}},
 )

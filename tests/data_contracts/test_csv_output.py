@@ -33,13 +33,19 @@ def _assert_no_formula(rows: list[list[str]]) -> None:
             assert not cell.startswith(FORMULA_TRIGGERS), (cell, row)
 
 
-def test_a_referral_id_that_is_a_formula_is_quarantined_with_a_reason(extract_date) -> None:
-    referrals = f.referrals(2)
+def test_a_referral_id_like_a_formula_is_an_id_and_one_with_a_line_break_is_not(
+    extract_date
+) -> None:
+    """The specification's referral id is a string: `=HYPERLINK(...)` follows it (the CSVs
+    written from it defuse it, below); a line break or a space at an end does not."""
+    referrals = f.referrals(4)
     referrals.loc[1, "referral_id"] = HOSTILE[0]
+    referrals.loc[2, "referral_id"] = "R\n2"
+    referrals.loc[3, "referral_id"] = "R3 "
     result = validate_frames({"referrals": referrals}, extract_date=extract_date)
-    assert result.feeds["referrals"]["referral_id"].tolist() == ["R0001"]
-    reason = result.quarantine["referrals"]["reason"].iloc[0]
-    assert reason.startswith("referral_id: not a referral id")
+    assert result.feeds["referrals"]["referral_id"].tolist() == ["R0001", HOSTILE[0]]
+    reasons = result.quarantine["referrals"]["reason"].tolist()
+    assert [r.startswith("referral_id: not a referral id") for r in reasons] == [True, True]
 
 
 def test_validate_writes_quarantined_cells_and_names_as_text(tmp_path: Path) -> None:
