@@ -7,6 +7,7 @@ store of its own: the shared `model_api` app's approval is left alone."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -106,6 +107,9 @@ def test_governance_reads_the_card_and_fairness_report_and_each_view_is_audited(
     fairness = browser.get(f"/governance/versions/{version}/fairness")
     assert card.status_code == fairness.status_code == 200
     assert f"version {version}</h1>" in card.text and "Approval history" in card.text
+    tables = re.findall(r"<table[^>]*>\s*(<\w+)", card.text)  # each opens with its caption
+    assert len(tables) > 5 and set(tables) == {"<caption"}
+    assert "Approvals and rejections of this version</caption>" in card.text
     assert f"Fairness audit of model version {version}" in fairness.text
     assert "govuk-table" in fairness.text
     actions = _audit_actions(model_api, version)
