@@ -106,8 +106,16 @@ def may_decide(user: PageUser) -> bool:
 
 
 async def posted_form(request: Request, session: WebSession | None) -> FormData:
-    """The posted form, once its CSRF token is checked against the session's."""
-    form = await request.form()
+    """The posted form, once its CSRF token is checked against the session's.
+
+    A field may be as large as the body the service takes (`max_body_bytes`, which
+    `RequestBodyRules` holds): Starlette's own default of 1 MiB a field refused a
+    pasted case that the same case uploaded as a file passed.
+
+    Raises:
+        BodyTooLarge: The body grew past the limit while it was read (a chunked body).
+    """
+    form = await request.form(max_part_size=request.app.state.settings.max_body_bytes)
     check_csrf(session, form.get(CSRF_FIELD))
     return form
 

@@ -20,6 +20,7 @@ from api.approvals import REJECT, latest_decision
 from api.audit import sha256_hex
 from api.case_payload import CasePayload
 from api.referral_people import SubjectChanged
+from api.request_limits import BodyTooLarge
 from api.routes.decisions import save_decision
 from api.routes.deps import SessionDep
 from api.routes.records import ReferralIdPath, record_case_view
@@ -27,6 +28,7 @@ from api.routes.scores import ScoreRequest
 from api.schemas import DecisionIn, ScoreResult
 from api.store import repository
 from api.store.models import utcnow
+from api.web.form_messages import byte_size, decision_message, decision_text_limits, shown
 from api.web.pages import CasePage, PageUser, TriagePage, may_decide, posted_form, render
 from api.web.views import RAG_NAMES, BandTag, case_context, error_location, queue_row
 from data_contracts.digits import ascii_whole_number
@@ -36,11 +38,7 @@ from model.governance import GovernanceSettings
 router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 25
-_DECISION_MESSAGES = {
-    "practitioner_rag": "Select the RAG rating you decide on",
-    "next_step": "Enter the next step",
-    "reason": "Enter the reason your decision differs from the service's band",
-}
+_TEXTAREAS = ("next_step", "reason")
 
 
 def _bands(request: Request) -> list[BandTag]:
@@ -93,6 +91,7 @@ def _case_page(request: Request, user: PageUser, session: SessionDep, referral_i
         referral_id=referral_id, scored_at=scores[-1].created_at, decisions=decisions,
         latest_decision=decisions[-1] if decisions else None, may_decide=may_decide(user),
         rag_names=RAG_NAMES, errors=errors or {}, form=form or {},
+        text_limits=decision_text_limits(),
         recorded=request.query_params.get("recorded") == "true",
         status_code=status_code, **case_context(result))
 
@@ -117,7 +116,7 @@ def _decision_errors(exc: ValidationError | RequestValidationError) -> dict[str,
         if field == "previous_decision_id":
             errors.setdefault("history", _STALE)
         else:
-            errors.setdefault(field, _DECISION_MESSAGES.get(field, str(error.get("msg"))))
+            errors.setdefault(field, decision_message(field, error))
     return errors
 
 
@@ -135,12 +134,12 @@ def _decide(request: Request, user: PageUser, session: SessionDep, referral_id: 
         save_decision(session, decision, user.principal)
     except (ValidationError, RequestValidationError) as exc:
         return _case_page(request, user, session, referral_id, errors=_decision_errors(exc),
-                          form=fields, status_code=status.HTTP_400_BAD_REQUEST)
+                          form=_shown(fields), status_code=status.HTTP_400_BAD_REQUEST)
     except HTTPException as exc:
         if exc.status_code != status.HTTP_409_CONFLICT:
             raise
         return _case_page(request, user, session, referral_id, errors={"history": _STALE},
-                          form=fields, status_code=status.HTTP_409_CONFLICT)
+                          form=_shown(fields), status_code=status.HTTP_409_CONFLICT)
     return RedirectResponse(f"/cases/{referral_id}?recorded=true#history",
                             status_code=status.HTTP_303_SEE_OTHER)
 
@@ -152,35 +151,49 @@ async def record_decision_page(referral_id: ReferralIdPath, request: Request, us
     form = await posted_form(request, user.session)
     fields = {name: str(form.get(name) or "") for name in
               ("practitioner_rag", "next_step", "reason", "previous_decision_id")}
+    # A browser sends a textarea's line breaks as CRLF but counts each as one character,
+    # as its character count does: the text is checked and kept as the user saw it counted.
+    fields.update({name: fields[name].replace("\r\n", "\n") for name in _TEXTAREAS})
     # The store's calls block: they run in the thread pool, as the API's decision route does.
     return await run_in_threadpool(_decide, request, user, session, referral_id, fields)
+
+
+def _shown(fields: dict[str, str]) -> dict[str, str]:
+    return {name: shown(value) for name, value in fields.items()}
 
 
 @router.get("/score")
 def score_form(request: Request, user: TriagePage) -> Response:
     """Upload or paste a referral's case payload to score it."""
-    return render(request, "pages/score.html", user=user, title="Score a referral")
+    return _score_page(request, user, status_code=status.HTTP_200_OK)
 
 
-async def _payload_bytes(request: Request, user: PageUser) -> bytes:
+async def _posted_case(request: Request, user: PageUser) -> tuple[bytes, str]:
+    """The case's bytes (the file, else the paste) and the pasted text, kept for the form."""
     form = await posted_form(request, user.session)
+    pasted = form.get("case_json")
+    pasted = pasted if isinstance(pasted, str) else ""
     upload = form.get("case_file")
     if upload is not None and not isinstance(upload, str):
         data = await upload.read()
         if data.strip():
-            return data
-    pasted = form.get("case_json")
-    return pasted.encode("utf-8") if isinstance(pasted, str) else b""
+            return data, pasted
+    return pasted.encode("utf-8"), pasted
 
 
 @router.post("/score")
 async def score_referral(request: Request, user: TriagePage) -> Response:
     """Validate and score the case; problems are listed by record and field."""
-    body = await _payload_bytes(request, user)
+    try:
+        body, pasted = await _posted_case(request, user)
+    except BodyTooLarge:
+        # What was sent is not kept: it was not read to its end.
+        return _score_page(request, user,
+                           form_error=f"The case must be smaller than {_body_limit(request)}",
+                           status_code=status.HTTP_413_CONTENT_TOO_LARGE)
     if not body.strip():
-        problems = [{"record": "Case", "field": "case_file",
-                     "message": "Upload a case file or paste the case"}]
-        return _score_problems(request, user, problems)
+        return _score_page(request, user, pasted=pasted,
+                           form_error="Upload a case file or paste the case")
     try:
         case = CasePayload.model_validate_json(body)
     except ValidationError as exc:
@@ -188,25 +201,32 @@ async def score_referral(request: Request, user: TriagePage) -> Response:
         for error in exc.errors(include_url=False, include_input=False):
             record, field = error_location(error["loc"])
             problems.append({"record": record, "field": field, "message": error["msg"]})
-        return _score_problems(request, user, problems)
+        return _score_page(request, user, problems=problems, pasted=pasted)
     batcher = request.app.state.score_batcher
     try:
         result = await batcher.submit(ScoreRequest(user.principal, case, sha256_hex(body)))
     except SubjectChanged as exc:  # 409, as the API answers it
-        return _score_problems(request, user, [
-            {"record": "Referral", "field": "person_id", "message": str(exc.detail)}],
-            status_code=exc.status_code)
+        return _score_page(request, user, pasted=pasted, status_code=exc.status_code, problems=[
+            {"record": "Referral", "field": "person_id", "message": str(exc.detail)}])
     except HTTPException as exc:
         if exc.status_code != status.HTTP_503_SERVICE_UNAVAILABLE:
             raise
-        return _score_problems(request, user, [  # the reason, not a bare "unavailable"
+        # The reason no model can score it, not a bare "unavailable".
+        return _score_page(request, user, pasted=pasted, problems=[
             {"record": "Service", "field": "model", "message": str(exc.detail)}],
             status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
     return RedirectResponse(f"/cases/{result.referral_id}",
                             status_code=status.HTTP_303_SEE_OTHER)
 
 
-def _score_problems(request: Request, user: PageUser, problems: list[dict[str, str]], *,
-                    status_code: int = status.HTTP_400_BAD_REQUEST) -> Response:
+def _body_limit(request: Request) -> str:
+    return byte_size(request.app.state.settings.max_body_bytes)
+
+
+def _score_page(request: Request, user: PageUser, *,
+                problems: list[dict[str, str]] | None = None, form_error: str = "",
+                pasted: str = "", status_code: int = status.HTTP_400_BAD_REQUEST) -> Response:
+    """The Score page; after a refusal, with what the user pasted (a file cannot be kept)."""
     return render(request, "pages/score.html", user=user, title="Score a referral",
-                  problems=problems, status_code=status_code)
+                  problems=problems or [], form_error=form_error, pasted=shown(pasted),
+                  body_limit=_body_limit(request), status_code=status_code)

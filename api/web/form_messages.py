@@ -1,0 +1,65 @@
+"""What the pages' forms say when something entered is refused: what is actually wrong,
+in the form's words (GOV.UK's error-message patterns), never the schema's own message.
+
+The limits come from where the API's schema sets them (`api.schemas`, the service's
+body limit), so a page never states a number of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+from typing import Any
+
+from api.schemas import DecisionIn, visible
+
+# How a page shows the NUL a refused text held: a raw NUL is no character of HTML
+# (browsers show U+FFFD in its place); this way the page says so itself.
+NUL_MARK = "\ufffd"
+_TEXT_FIELDS = {"next_step": "Next step", "reason": "Reason"}
+_MISSING = {
+    "practitioner_rag": "Select the RAG rating you decide on",
+    "next_step": "Enter the next step",
+    "reason": "Enter the reason your decision differs from the service's band",
+}
+
+
+@cache
+def decision_text_limits() -> dict[str, int]:
+    """The most characters each free-text field of a decision takes, from `DecisionIn`."""
+    properties = DecisionIn.model_json_schema()["properties"]
+    limits = {}
+    for field in _TEXT_FIELDS:
+        schemas = [properties[field], *properties[field].get("anyOf", ())]
+        limits[field] = min(s["maxLength"] for s in schemas if "maxLength" in s)
+    return limits
+
+
+def decision_message(field: str, error: Mapping[str, Any]) -> str:
+    """The message for a decision field's problem: too long, a NUL, nothing visible, or
+    missing (a RAG rating outside the three, a reason the band requires)."""
+    label = _TEXT_FIELDS.get(field)
+    entered = error.get("input")
+    if label is None or not isinstance(entered, str):
+        return _MISSING.get(field, str(error.get("msg", "")))
+    if "too_long" in str(error.get("type")):
+        return f"{label} must be {decision_text_limits()[field]:,} characters or fewer"
+    if "\x00" in entered:
+        return (f"{label} must not include a hidden NUL character: delete the {NUL_MARK} "
+                "that marks where it was")
+    if entered.strip() and not visible(entered):
+        return f"{label} must include some visible text, not only spaces or invisible characters"
+    return _MISSING[field]
+
+
+def shown(text: str) -> str:
+    """A refused text as a form shows it again: as entered, each NUL marked."""
+    return text.replace("\x00", NUL_MARK)
+
+
+def byte_size(count: int) -> str:
+    """A number of bytes as people read a limit: "5 MiB", "64 KiB" or "1,500 bytes"."""
+    for unit, size in (("MiB", 1024 * 1024), ("KiB", 1024)):
+        if count % size == 0:
+            return f"{count // size:,} {unit}"
+    return f"{count:,} bytes"

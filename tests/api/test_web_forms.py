@@ -1,0 +1,177 @@
+"""What the pages' forms say and keep when they refuse something: the decision form's
+messages and limits, and the Score page's paste, its size limit and its errors."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from api.schemas import MAX_TEXT
+from tests.api import factories
+from tests.api.conftest import ApiEnv
+from tests.api.web_client import csrf_token, signed_in_client
+
+MIB = 1024 * 1024
+
+
+def _scored(api: ApiEnv) -> str:
+    case = factories.case(events=15)  # the fake scorer: high, red
+    response = api.client.post("/v1/score", json=case, headers=api.headers("triage"))
+    assert response.status_code == 200
+    return str(case["referral"]["referral_id"])
+
+
+def _decisions(api: ApiEnv, referral_id: str) -> list[dict[str, Any]]:
+    view = api.client.get(f"/v1/referrals/{referral_id}", headers=api.headers("admin")).json()
+    return list(view["decisions"])
+
+
+def _summary(page: str) -> dict[str, str]:
+    """The error summary's links: where each goes, and what it says."""
+    summary = page.split('class="govuk-error-summary"', 1)[1].split("</ul>", 1)[0]
+    return {href: html.unescape(text.strip()) for href, text in
+            re.findall(r'<a href="#([^"]+)">(.*?)</a>', summary, re.DOTALL)}
+
+
+def _textarea(page: str, textarea_id: str) -> str:
+    found = re.search(rf'<textarea[^>]*id="{textarea_id}"[^>]*>(.*?)</textarea>', page, re.DOTALL)
+    assert found, f"no textarea {textarea_id}"
+    return html.unescape(found.group(1))
+
+
+def test_a_refused_next_step_or_reason_says_what_is_wrong(api: ApiEnv) -> None:
+    """Each field had one fixed message: 2,001 characters, or a NUL, read "Enter the next
+    step"; an over-long reason asked for a reason."""
+    referral = _scored(api)
+    browser = signed_in_client(api.client, api.keys["triage"])
+    token = csrf_token(browser.get(f"/cases/{referral}").text)
+
+    def refused(next_step: str, *, rag: str = "red",
+                reason: str = "") -> tuple[dict[str, str], str]:
+        response = browser.post(f"/cases/{referral}/decisions", data={
+            "csrf_token": token, "practitioner_rag": rag, "next_step": next_step,
+            "reason": reason, "previous_decision_id": ""})
+        assert response.status_code == 400
+        return _summary(response.text), response.text
+
+    limit = f"{MAX_TEXT:,}"
+    assert refused("x" * (MAX_TEXT + 1))[0] == {
+        "next-step": f"Next step must be {limit} characters or fewer"}
+    assert refused("strategy", rag="amber", reason="y" * (MAX_TEXT + 1))[0] == {
+        "reason": f"Reason must be {limit} characters or fewer"}
+    assert refused("\u200b\x01")[0] == {"next-step": (
+        "Next step must include some visible text, not only spaces or invisible characters")}
+    assert refused("   ")[0] == {"next-step": "Enter the next step"}
+    assert refused("close", rag="amber")[0] == {
+        "reason": "Enter the reason your decision differs from the service's band"}
+    errors, page = refused("close\x00 case")
+    assert errors == {"next-step": "Next step must not include a hidden NUL character: "
+                      "delete the \ufffd that marks where it was"}
+    assert _textarea(page, "next-step") == "close\ufffd case" and "\x00" not in page
+    assert _decisions(api, referral) == []
+
+
+def test_the_decision_form_states_the_limits_it_applies(api: ApiEnv) -> None:
+    """The textareas count characters up to the schema's limit, and a browser's CRLF line
+    breaks count once each, as its count shows them (they counted twice)."""
+    referral = _scored(api)
+    browser = signed_in_client(api.client, api.keys["triage"])
+    page = browser.get(f"/cases/{referral}").text
+    assert page.count(f'data-maxlength="{MAX_TEXT}"') == 2
+    assert page.count(f"You can enter up to {MAX_TEXT} characters") == 2
+
+    lines = "a\r\n" * (MAX_TEXT // 2)  # MAX_TEXT characters as counted, half as many more sent
+    recorded = browser.post(f"/cases/{referral}/decisions", follow_redirects=False, data={
+        "csrf_token": csrf_token(page), "practitioner_rag": "red", "next_step": lines,
+        "reason": "", "previous_decision_id": ""})
+
+    assert recorded.status_code == 303
+    [decision] = _decisions(api, referral)
+    assert decision["next_step"] == ("a\n" * (MAX_TEXT // 2)).strip()
+
+
+def test_each_decision_in_the_history_is_headed_under_it(api: ApiEnv) -> None:
+    """The cards' titles were h2s, level with "Decision history" itself."""
+    referral = _scored(api)
+    browser = signed_in_client(api.client, api.keys["triage"])
+    token = csrf_token(browser.get(f"/cases/{referral}").text)
+    page = browser.post(f"/cases/{referral}/decisions", data={
+        "csrf_token": token, "practitioner_rag": "red", "next_step": "strategy"}).text
+    history = page.split('id="history">Decision history</h2>', 1)[1]
+    assert re.search(r'<h3 class="govuk-summary-card__title">\s*Decision \d+ by ', history)
+    assert "<h2" not in history
+
+
+def _padded(case: dict[str, Any], size: int) -> str:
+    """The case as JSON, padded with spaces (still the same JSON) to `size` characters."""
+    text = json.dumps(case)
+    return text + " " * (size - len(text))
+
+
+def test_a_pasted_case_is_taken_up_to_the_body_limit(backend_api: ApiEnv) -> None:
+    """A paste over 1 MiB (Starlette's default for one field) got the 400 page, "a problem
+    with the address", and the paste was lost; the same case as a file was scored."""
+    api = backend_api
+    assert api.settings.max_body_bytes > 2 * MIB
+    browser = signed_in_client(api.client, api.keys["triage"])
+    case = factories.case(events=3)
+    response = browser.post("/score", follow_redirects=False, files={"case_file": ("", b"")},
+                            data={"csrf_token": csrf_token(browser.get("/score").text),
+                                  "case_json": _padded(case, 2 * MIB)})
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/cases/{case['referral']['referral_id']}"
+
+
+def _chunked_form(fields: dict[str, str]) -> tuple[Iterator[bytes], dict[str, str]]:
+    """A multipart form sent in chunks, with no Content-Length (as a proxy may send it)."""
+    boundary = "sg-test-boundary"
+
+    def chunks() -> Iterator[bytes]:
+        for name, value in fields.items():
+            yield (f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+                   f"{value}\r\n").encode()
+        yield f"--{boundary}--\r\n".encode()
+
+    return chunks(), {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+
+
+def test_a_case_over_the_body_limit_gets_the_score_page_stating_the_limit(api: ApiEnv) -> None:
+    """Past the limit the form's reading stopped with the bare 413 page; the Score page
+    now says how large a case may be, before and after."""
+    browser = signed_in_client(api.client, api.keys["triage"])
+    form = browser.get("/score").text
+    assert api.settings.max_body_bytes == 64 * 1024  # the shared app's limit
+    assert "either must be smaller than 64 KiB" in form
+    content, headers = _chunked_form({"csrf_token": csrf_token(form),
+                                      "case_json": _padded(factories.case(), 65 * 1024)})
+
+    response = browser.post("/score", content=content, headers=headers)
+
+    assert response.status_code == 413
+    assert _summary(response.text) == {"case-file": "The case must be smaller than 64 KiB"}
+    assert "<title>Error: Score a referral" in response.text
+
+
+def test_the_score_page_keeps_the_pasted_case_when_it_refuses_it(api: ApiEnv) -> None:
+    """The paste was lost on every refusal; now it is shown again, escaped."""
+    browser = signed_in_client(api.client, api.keys["triage"])
+    token = csrf_token(browser.get("/score").text)
+    case = factories.case(events=2)
+    case["events"][1]["event_date"] = "</textarea><script>alert(1)</script>"
+    pasted = json.dumps(case, indent=2)
+
+    refused = browser.post("/score", data={"csrf_token": token, "case_json": pasted},
+                           files={"case_file": ("", b"")})
+    empty = browser.post("/score", data={"csrf_token": token, "case_json": " "},
+                         files={"case_file": ("", b"")})
+
+    assert refused.status_code == 400 and _summary(refused.text) == {
+        "problems": "1 problem in the case: see the list below"}
+    assert _textarea(refused.text, "case-json") == pasted
+    assert "<script>alert(1)" not in refused.text
+    assert empty.status_code == 400 and _summary(empty.text) == {
+        "case-file": "Upload a case file or paste the case"}
+
