@@ -6,7 +6,8 @@ carries a body (POST, PUT, PATCH): `/v1/score`, which reads its body itself, ref
 the same requests as the routes FastAPI reads for. (FastAPI's own body limit answers in
 plain text, unlike every other error of the API; this one raises an `HTTPException`, which the app's
 handlers answer in JSON.) The web pages' forms post HTML form data, which is theirs to
-read; the size limit holds for them too.
+read; the size limit holds for them too, as the page reads the body (a page can then
+answer with itself, stating the limit, where a refusal here could only answer JSON).
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ class RequestBodyRules:
                 and not is_json_media_type(headers.get("content-type"))):
             refusal = JSONResponse(status_code=415, content={
                 "detail": "send the body as JSON, with Content-Type: application/json"})
-        elif (_declared_length(headers) or 0) > self.max_body_bytes:
+        elif json_only and (_declared_length(headers) or 0) > self.max_body_bytes:
             refusal = JSONResponse(status_code=413, content={
                 "detail": BodyTooLarge(self.max_body_bytes).detail})
         if refusal is not None:

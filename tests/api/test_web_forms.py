@@ -145,14 +145,18 @@ def test_a_case_over_the_body_limit_gets_the_score_page_stating_the_limit(api: A
     form = browser.get("/score").text
     assert api.settings.max_body_bytes == 64 * 1024  # the shared app's limit
     assert "either must be smaller than 64 KiB" in form
-    content, headers = _chunked_form({"csrf_token": csrf_token(form),
-                                      "case_json": _padded(factories.case(), 65 * 1024)})
+    fields = {"csrf_token": csrf_token(form),
+              "case_json": _padded(factories.case(), 65 * 1024)}
+    content, headers = _chunked_form(fields)
+    chunked = browser.post("/score", content=content, headers=headers)
+    # As a browser sends it: its size declared (a JSON 413 answered that before the page).
+    declared = browser.post("/score", files={"case_file": ("", b"")}, data=fields)
+    assert declared.request.headers["content-length"]
 
-    response = browser.post("/score", content=content, headers=headers)
-
-    assert response.status_code == 413
-    assert _summary(response.text) == {"case-file": "The case must be smaller than 64 KiB"}
-    assert "<title>Error: Score a referral" in response.text
+    for response in (chunked, declared):
+        assert response.status_code == 413
+        assert _summary(response.text) == {"case-file": "The case must be smaller than 64 KiB"}
+        assert "<title>Error: Score a referral" in response.text
 
 
 def test_the_score_page_keeps_the_pasted_case_when_it_refuses_it(api: ApiEnv) -> None:
