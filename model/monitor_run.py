@@ -1,8 +1,10 @@
 """`safeguard monitor`'s work below the API: a newer extract against a model version.
 
-The monitored window is the newer extract's latest referrals over as many days as the
-model's reference period (or from a given date), so an unchanged extract is compared
-with exactly the population the reference describes.
+The monitored window is the days up to the newer extract's date, as many as the model's
+reference period spans (or from a given date); the reference period ends on the training
+extract's date by the same rule (`monitoring_reference.latest_period`), so an unchanged
+extract is compared with exactly the population the reference describes, whether or not
+its date is later than its last referral.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from model.monitoring_reference import (
     METADATA_KEY,
     Population,
     build_reference,
+    latest_period,
+    monitored_period,
     window,
 )
 from model.practice import practice
@@ -55,20 +59,16 @@ def population(model: RiskModel, features: pd.DataFrame, *, start: dt.date,
 
 def reference_for(model: RiskModel, features: pd.DataFrame, *, start: dt.date,
                   end: dt.date, outcomes: dict[str, Any]) -> dict[str, Any]:
-    """The monitoring reference of a model just trained (stored in its metadata)."""
+    """The monitoring reference of a model just trained (stored in its metadata).
+
+    Args:
+        start: The first day of the test period.
+        end: The training extract's date: the reference period ends there, as the
+            monitored period of a newer extract ends on that extract's date.
+    """
+    start, end = latest_period(end, start=start)
     return build_reference(population(model, features, start=start, end=end),
                            model_features=model.feature_names, outcomes=outcomes)
-
-
-def _monitored_window(reference: dict[str, Any], prepared: PreparedExtract,
-                      since: dt.date | None) -> tuple[dt.date, dt.date]:
-    dates = pd.to_datetime(prepared.features["referral_date"]).dt.date
-    end = max(dates) if len(dates) else prepared.extract_date
-    if since is not None:
-        return since, end
-    period = reference["period"]
-    span = dt.date.fromisoformat(period["to"]) - dt.date.fromisoformat(period["from"])
-    return end - span, end
 
 
 def _matured(model: RiskModel, prepared: PreparedExtract) -> pd.DataFrame:
@@ -97,7 +97,7 @@ def monitor_extract(model: RiskModel, *, version: str, prepared: PreparedExtract
             f"model version {version} was trained before monitoring references were "
             "stored with each version: retrain it to monitor it")
     settings = settings or model.governance.monitoring
-    start, end = _monitored_window(reference, prepared, since)
+    start, end = monitored_period(reference, extract_date=prepared.extract_date, since=since)
     current = population(model, prepared.features, start=start, end=end)
     if len(current.features) == 0:
         dates = pd.to_datetime(prepared.features["referral_date"]).dt.date

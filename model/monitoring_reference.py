@@ -6,6 +6,10 @@ one the model will meet next. For it the reference keeps each model feature's bi
 the score distribution, each agency's coverage overall and by group, and the test
 period's outcome figures. It is plain JSON inside the model version's metadata, so
 `safeguard monitor` needs no access to the training extract.
+
+One rule places both the reference period and the period `safeguard monitor` compares
+with it (`latest_period`): a period ends on its extract's date, so an unchanged extract
+is monitored over exactly the reference population.
 """
 
 from __future__ import annotations
@@ -36,6 +40,27 @@ class Population:
     score: np.ndarray
     start: dt.date
     end: dt.date
+
+
+def latest_period(extract_date: dt.date, *, start: dt.date) -> tuple[dt.date, dt.date]:
+    """The rule of every monitoring period: from `start` to the extract's date, inclusive.
+
+    The end is the extract's date, not its latest referral: the reference period was
+    stored that way, and a referral feed that stopped early shows as fewer referrals
+    in the period rather than being hidden by a period slid back to its last one.
+    """
+    return start, extract_date
+
+
+def monitored_period(reference: dict[str, Any], *, extract_date: dt.date,
+                     since: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    """The period of an extract compared with `reference`: as many days as the
+    reference period, ending on the extract's date (or from `since`)."""
+    if since is None:
+        period = reference["period"]
+        span = dt.date.fromisoformat(period["to"]) - dt.date.fromisoformat(period["from"])
+        since = extract_date - span
+    return latest_period(extract_date, start=since)
 
 
 def window(features: pd.DataFrame, *, start: dt.date, end: dt.date | None = None) -> pd.DataFrame:
