@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 
@@ -19,6 +19,11 @@ from model.drift import feature_stability, population_stability_index
 from model.evaluate import classification_metrics
 from model.governance import MonitoringSettings
 from model.monitoring_reference import Population, coverage, feature_bins, score_shares
+
+# A group's coverage gap crosses its threshold only when it widened by more than
+# sampling noise: the one-sided z of log(ratio now) - log(ratio at training) over
+# this (2.326: the 1% level; see `_beyond_noise`).
+GAP_RISE_Z: Final = 2.326
 
 
 @dataclass(frozen=True)
@@ -74,22 +79,57 @@ def _missing_ratio(group_share: float, overall_share: float) -> float:
     return (1 - group_share) / max(1 - overall_share, 1e-9)
 
 
+def _log_gap(n_group: int, group_share: float, n_all: int,
+             overall_share: float) -> tuple[float, float]:
+    """The log of a group's missing-record ratio and its sampling variance.
+
+    The variance is the delta method's, with the group's referrals and the others' as
+    two independent binomial samples (the group is part of "all referrals"); half a
+    referral is added to each count (Haldane-Anscombe) so that an empty count stays finite.
+    """
+    n_rest = max(n_all - n_group, 0)
+    missing_group = n_group * (1 - group_share)
+    missing_rest = max(n_all * (1 - overall_share) - missing_group, 0.0)
+    group = (missing_group + 0.5) / (n_group + 1)
+    rest = (missing_rest + 0.5) / (n_rest + 1)
+    weight = n_group / max(n_all, 1)
+    overall = weight * group + (1 - weight) * rest
+    variance = ((1 / group - weight / overall) ** 2 * group * (1 - group) / (n_group + 1)
+                + ((1 - weight) / overall) ** 2 * rest * (1 - rest) / (n_rest + 1))
+    return float(np.log(group / overall)), variance
+
+
+def _beyond_noise(agency: str, entry: dict[str, Any], now: dict[str, Any],
+                  old: dict[str, Any] | None, before: dict[str, Any]) -> bool:
+    """Whether a group's gap widened since training by more than sampling noise explains
+    (one-sided z test of the log ratios at `GAP_RISE_Z`)."""
+    log_now, var_now = _log_gap(entry["n"], entry["shares"][agency], now["n"],
+                                now["overall"][agency])
+    log_then, var_then = (_log_gap(old["n"], old["shares"][agency], before["n"],
+                                   before["overall"][agency]) if old else (0.0, 0.0))
+    return bool(log_now - log_then > GAP_RISE_Z * np.sqrt(var_now + var_then))
+
+
 def _agency_gap(agency: str, group: tuple[str, str], before: dict[str, Any], now: dict[str, Any],
                 entry: dict[str, Any], old: dict[str, Any] | None,
                 settings: MonitoringSettings) -> Check | None:
     """A group's records from one agency missing far more often than for all referrals
-    (None below the gap the settings name); crossed when the gap grew since training."""
+    (None below the gap the settings name); crossed when the gap widened since training
+    by the settings' share and by more than sampling noise."""
     ratio = _missing_ratio(entry["shares"][agency], now["overall"][agency])
     old_ratio = (_missing_ratio(old["shares"][agency], before["overall"][agency])
                  if old else 1.0)
     if ratio < settings.coverage_group_gap_max:
         return None
-    crossed = ratio > old_ratio * (1 + settings.coverage_group_gap_rise)
+    wider = ratio > old_ratio * (1 + settings.coverage_group_gap_rise)
+    crossed = wider and _beyond_noise(agency, entry, now, old, before)
     attribute, value = group
+    noise = (f": wider, but within the sampling noise of {old['n'] if old else 0:,} "
+             f"and {entry['n']:,} referrals" if wider and not crossed else "")
     return Check("coverage_gap", f"{agency}/{attribute}={value}", crossed,
                  f"{_agency_label(agency)} records missing {ratio:.1f} times as often for "
                  f"{attribute.replace('_', ' ')} {value} as for all referrals "
-                 f"({old_ratio:.1f} at training)")
+                 f"({old_ratio:.1f} at training{noise})")
 
 
 def _group_gaps(before: dict[str, Any], now: dict[str, Any],
