@@ -34,10 +34,16 @@ def refusal_event(request: Request, principal: Principal, roles: tuple[str, ...]
                       request_hash=request_hash(details), details=details)
 
 
+async def audit_refusal(request: Request, store: Store, principal: Principal,
+                        roles: tuple[str, ...]) -> None:
+    """Enter a role's refusal of ``request`` in the audit trail (an API route or a page)."""
+    await store.write(store_with_audit, store.engine, [refusal_event(request, principal, roles)])
+
+
 async def refuse(request: Request, store: Store, principal: Principal,
                  roles: tuple[str, ...]) -> HTTPException:
-    """Audit the refusal; the 403 to raise."""
-    await store.write(store_with_audit, store.engine, [refusal_event(request, principal, roles)])
+    """Audit the refusal; the API's 403 to raise."""
+    await audit_refusal(request, store, principal, roles)
     return HTTPException(
         status_code=status.HTTP_403_FORBIDDEN,
         detail=f"role {principal.role!r} may not do this; allowed: {', '.join(roles)}")

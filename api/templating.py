@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import jinja2
 
@@ -39,6 +40,12 @@ def when(moment: datetime | int | None) -> str:
     return f"{moment.day} {moment:%B %Y, %H:%M} UTC"
 
 
+def case_path(referral_id: str) -> str:
+    """The case page's address: the id quoted whole (a `/` as `%2F`, so a browser never
+    reads `..` in "a/../b" as a step up; the route takes either, `REFERRAL_ID_ROUTE`)."""
+    return "/cases/" + quote(referral_id, safe="")
+
+
 @lru_cache(maxsize=1)
 def template_environment() -> jinja2.Environment:
     """The one Jinja environment: the service's templates, then GOV.UK Frontend's macros."""
@@ -53,6 +60,7 @@ def template_environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     environment.filters["when"] = when
+    environment.globals["case_path"] = case_path
     environment.globals.update(
         assetPath=GOVUK_ASSETS_URL, static_url=GOVUK_STATIC_URL, serviceName=SERVICE_NAME,
     )

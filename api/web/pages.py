@@ -16,6 +16,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.responses import HTMLResponse
 from starlette.datastructures import FormData
 
+from api.access_refusals import audit_refusal
 from api.auth import (
     ADMIN,
     DATA_SCIENTIST,
@@ -85,8 +86,11 @@ def page_roles(*roles: str) -> Callable[[Request], Awaitable[PageUser]]:
     async def dependency(request: Request) -> PageUser:
         user = await signed_in_user(request)
         if user is None:
-            raise SignInRequired(request.url.path)
+            # As requested, still quoted: a referral id's `#` or `%2F` must come back so.
+            raise SignInRequired(request.scope.get("raw_path", b"").decode("latin-1")
+                                 or request.url.path)
         if user.principal.role not in roles:
+            await audit_refusal(request, request.app.state.store, user.principal, roles)
             raise HTTPException(status.HTTP_403_FORBIDDEN,
                                 f"the {user.principal.role} role may not open this page")
         return user

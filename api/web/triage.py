@@ -23,11 +23,12 @@ from api.referral_people import SubjectChanged
 from api.request_limits import BodyTooLarge
 from api.routes.decisions import save_decision
 from api.routes.deps import SessionDep
-from api.routes.records import ReferralIdPath, record_case_view
+from api.routes.records import REFERRAL_ID_ROUTE, ReferralIdPath, record_case_view
 from api.routes.scores import ScoreRequest
 from api.schemas import DecisionIn, ScoreResult
 from api.store import repository
 from api.store.models import utcnow
+from api.templating import case_path
 from api.web.form_messages import byte_size, decision_message, decision_text_limits, shown
 from api.web.pages import CasePage, PageUser, TriagePage, may_decide, posted_form, render
 from api.web.views import RAG_NAMES, BandTag, case_context, error_location, queue_row
@@ -96,7 +97,7 @@ def _case_page(request: Request, user: PageUser, session: SessionDep, referral_i
         status_code=status_code, **case_context(result))
 
 
-@router.get("/cases/{referral_id}")
+@router.get(f"/cases/{REFERRAL_ID_ROUTE}")
 def case_page(referral_id: ReferralIdPath, request: Request, user: CasePage,
               session: SessionDep) -> Response:
     """A scored referral: score, band, explanation, the decision form and history."""
@@ -140,11 +141,11 @@ def _decide(request: Request, user: PageUser, session: SessionDep, referral_id: 
             raise
         return _case_page(request, user, session, referral_id, errors={"history": _STALE},
                           form=_shown(fields), status_code=status.HTTP_409_CONFLICT)
-    return RedirectResponse(f"/cases/{referral_id}?recorded=true#history",
+    return RedirectResponse(f"{case_path(referral_id)}?recorded=true#history",
                             status_code=status.HTTP_303_SEE_OTHER)
 
 
-@router.post("/cases/{referral_id}/decisions")
+@router.post(f"/cases/{REFERRAL_ID_ROUTE}/decisions")
 async def record_decision_page(referral_id: ReferralIdPath, request: Request, user: TriagePage,
                                session: SessionDep) -> Response:
     """Record a decision through the API's own path; errors return to the form."""
@@ -215,7 +216,7 @@ async def score_referral(request: Request, user: TriagePage) -> Response:
         return _score_page(request, user, pasted=pasted, problems=[
             {"record": "Service", "field": "model", "message": str(exc.detail)}],
             status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
-    return RedirectResponse(f"/cases/{result.referral_id}",
+    return RedirectResponse(case_path(result.referral_id),
                             status_code=status.HTTP_303_SEE_OTHER)
 
 

@@ -1,0 +1,80 @@
+"""Referral ids as the feed specification allows them ("string"): with a slash, a space,
+a `#` or a `%`, each case page is reached from the queue, takes its decision and comes
+back after signing in, and a page a role may not open is refused in the audit trail."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from api.store.db import Store
+from api.store.models import AuditEntry
+from api.templating import case_path
+from tests.api import factories
+from tests.api.conftest import ApiEnv, issue_keys
+from tests.api.web_client import csrf_token, signed_in_client
+
+ODD_IDS = ("MASH/2023/0001", "Ref #3", "a/../b", "50% done?")
+
+
+def test_each_odd_referral_id_has_its_case_page_and_takes_its_decision(api: ApiEnv) -> None:
+    for referral_id in ODD_IDS:
+        case = factories.case()
+        case["referral"]["referral_id"] = referral_id
+        scored = api.client.post("/v1/score", json=case, headers=api.headers("triage"))
+        assert scored.status_code == 200, scored.text
+    browser = signed_in_client(api.client, api.keys["triage"])
+    queue = browser.get("/queue").text
+    links = {unescape(text): unescape(href) for href, text in
+             re.findall(r'<a class="govuk-link" href="(/cases/[^"]+)">([^<]+)</a>', queue)}
+    for referral_id in ODD_IDS:
+        page = browser.get(links[referral_id])
+        assert page.status_code == 200, (referral_id, links[referral_id])
+        assert referral_id in unescape(page.text)
+        action = unescape(re.search(r'<form method="post" action="([^"]+/decisions)"',
+                                    page.text)[1])
+        decided = browser.post(action, data={
+            "csrf_token": csrf_token(page.text), "practitioner_rag": "red",
+            "next_step": "strategy discussion", "reason": "new information",
+            "previous_decision_id": ""}, follow_redirects=False)
+        assert decided.status_code == 303, (referral_id, decided.text[:500])
+        assert browser.get(decided.headers["location"]).status_code == 200
+        view = api.client.get("/v1/referrals/" + links[referral_id].removeprefix("/cases/"),
+                              headers=api.headers("triage")).json()
+        assert view["referral_id"] == referral_id and len(view["decisions"]) == 1
+
+
+def test_signing_in_returns_to_the_case_whose_id_holds_a_hash_or_a_slash(api: ApiEnv) -> None:
+    """The page asked for comes back as asked, still quoted: `Ref #3` read back unquoted
+    would have lost `#3` to the address's fragment."""
+    for referral_id in ("Ref #3", "MASH/2023/0001"):
+        case = factories.case()
+        case["referral"]["referral_id"] = referral_id
+        assert api.client.post("/v1/score", json=case,
+                               headers=api.headers("triage")).status_code == 200
+        browser = TestClient(api.client.app, headers={"Accept": "text/html"})
+        asked = browser.get(case_path(referral_id), follow_redirects=False)
+        assert asked.status_code == 303
+        sign_in = browser.get(asked.headers["location"])
+        next_path = unescape(re.search(r'name="next" value="([^"]*)"', sign_in.text)[1])
+        back = browser.post("/sign-in", data={"api_key": api.keys["triage"], "next": next_path,
+                                              "csrf_token": csrf_token(sign_in.text)},
+                            follow_redirects=False)
+        assert back.headers["location"] == case_path(referral_id)
+        assert referral_id in unescape(browser.get(back.headers["location"]).text)
+
+
+def test_a_page_a_role_may_not_open_is_refused_and_audited(api: ApiEnv) -> None:
+    keys, _ = issue_keys(api.settings)  # the shared app's own may be revoked by now
+    browser = signed_in_client(api.client, keys["data_scientist"])
+    assert browser.get("/cases/R-wanted").status_code == 403
+    store = Store(api.settings.database_url)
+    with store.session() as session:
+        entry = session.scalars(select(AuditEntry).where(
+            AuditEntry.action == "access_refused").order_by(AuditEntry.seq.desc())).first()
+    store.dispose()
+    assert entry is not None and entry.role == "data_scientist"
+    assert entry.referral_id == "R-wanted" and entry.details["method"] == "GET"
