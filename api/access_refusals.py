@@ -27,7 +27,7 @@ def refusal_event(request: Request, principal: Principal, roles: tuple[str, ...]
     named = {name: str(value) for name, value in request.path_params.items()}
     route = request.scope.get("route")
     details: dict[str, Any] = {"method": request.method,
-                               "route": getattr(route, "path", request.url.path),
+                               "route": getattr(route, "path_format", request.url.path),
                                "allowed": list(roles), **named}
     return AuditEvent(user_name=principal.name, role=principal.role, action=ACCESS_REFUSED,
                       referral_id=named.get("referral_id"), model_version=named.get("version"),

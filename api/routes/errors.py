@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.batching import BatchStopped
+from api.request_limits import API_PREFIX
 from api.store.db import is_outage
 
 logger = logging.getLogger(__name__)
@@ -80,8 +81,27 @@ def _json_error(error: Any) -> Any:
             "type": "json_invalid"}
 
 
-async def _validation_handler(_request: Request, exc: Exception) -> JSONResponse:
+async def _stranger_refused(request: Request) -> Response | None:
+    """The 401 (or 429) for a caller the API never got to ask for a key: FastAPI decodes
+    a JSON body before it solves a route's dependencies, so a body that is not JSON was
+    answered 422 to anyone. None: the caller has a key for the API (or the path is a
+    page's, whose sign-in comes with its own answer)."""
+    from api.auth import ROLES, authorise  # the routes' own check (api.auth imports routes)
+
+    if not request.url.path.startswith(API_PREFIX) or hasattr(request.state, "principal"):
+        return None
+    try:
+        await authorise(request, *ROLES)
+    except StarletteHTTPException as refused:
+        return await http_exception_handler(request, refused)
+    return None
+
+
+async def _validation_handler(request: Request, exc: Exception) -> Response:
     errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    if any(error.get("type") == "json_invalid" for error in errors) and (
+            refused := await _stranger_refused(request)):
+        return refused
     return JSONResponse(status_code=422,
                         content={"detail": omitted_errors([_json_error(e) for e in errors])})
 
@@ -94,6 +114,8 @@ async def _http_error_handler(request: Request, exc: Exception) -> Response:
     """FastAPI's own, except that an undecodable body is a 422 like any other bad body."""
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 400 and exc.detail == _UNPARSED_BODY:
+        if refused := await _stranger_refused(request):
+            return refused
         error = {"loc": ("body",), "msg": "the body is not JSON in UTF-8", "type": "json_invalid"}
         return JSONResponse(status_code=422, content={"detail": field_errors([error])})
     return await http_exception_handler(request, exc)

@@ -129,3 +129,18 @@ def test_scoring_checks_the_caller_before_the_body(api: ApiEnv) -> None:
                            headers=api.headers("governance")).status_code == 403
     assert api.client.post("/v1/score", json=broken,
                            headers=api.headers("triage")).status_code == 422
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"\xff\xfe{"], ids=["not JSON", "not UTF-8"])
+@pytest.mark.parametrize("path", ["/v1/decisions", "/v1/score/batch", "/v1/score",
+                                  "/v1/models/1/approvals"])
+def test_a_stranger_with_a_body_that_is_not_json_is_asked_for_a_key_first(
+    api: ApiEnv, path: str, body: bytes
+) -> None:
+    """FastAPI decodes a body before it checks the caller: anyone got the 422 that
+    describes the route's body; a user still gets it."""
+    json_type = {"Content-Type": "application/json"}
+    stranger = api.client.post(path, content=body, headers=json_type)
+    assert stranger.status_code == 401 and stranger.headers["www-authenticate"] == "Bearer"
+    user = api.client.post(path, content=body, headers={**json_type, **api.headers("admin")})
+    assert user.status_code == 422, user.text
