@@ -44,6 +44,7 @@ def audit_fairness(
     from model.workflow import audit_extract
 
     config = cli_config(ctx)
+    output.mkdir(parents=True, exist_ok=True)  # before the work: a bad folder fails first
     try:
         with console.status("auditing fairness") as status:
             audit = audit_extract(input, registry=registry_from(config), reference=model,

@@ -65,6 +65,7 @@ def monitor(
 
     settings, store, registry = open_for_report(
         "monitoring reads practitioners' decisions from the store")
+    output.mkdir(parents=True, exist_ok=True)  # before the work: a bad folder fails first
     try:
         loaded = registry.load(model or settings.model_alias)
         prepared = prepare_extract(input_dir, extract_date=parse_date_option(extract_date))

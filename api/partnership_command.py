@@ -53,6 +53,7 @@ def partnership(
 
     settings, store, registry = open_for_report(
         "the report is audited, so the store must be reachable")
+    output.mkdir(parents=True, exist_ok=True)  # before the work: a bad folder fails first
 
     def say(stage: str) -> None:
         typer.echo(f"  {stage}", err=True)

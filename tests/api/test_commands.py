@@ -126,3 +126,33 @@ def test_a_path_a_command_cannot_write_is_one_line_not_a_traceback(tmp_path: Pat
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and "a_file" in lines[0], lines
     assert blocker.read_text() == "not a folder"
+
+
+@pytest.mark.parametrize("command", [("report", "partnership"), ("monitor",),
+                                     ("audit", "fairness", "--model", "1")])
+def test_a_report_folder_that_is_a_file_fails_before_the_work(
+    command: tuple[str, ...], tmp_path: Path
+) -> None:
+    """`report partnership --output FILE` read, explained and measured the whole extract,
+    then failed on the folder; it fails first now (the extract named here is not there)."""
+    import os
+    import subprocess
+    import sys
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    env = {**os.environ, "SAFEGUARD_DATABASE_URL": f"sqlite:///{tmp_path / 'api.db'}",
+           "SAFEGUARD_API_KEY_PEPPER": TEST_PEPPER,
+           "SAFEGUARD_MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}
+    main = [sys.executable, "-c", "from api.cli import main; main()"]
+    subprocess.run([*main, "db", "upgrade"], env=env, check=True, capture_output=True,
+                   timeout=300)
+    done = subprocess.run([*main, *command, "--input", str(tmp_path / "no_extract"),
+                           "--output", str(blocker)],
+                          env=env, capture_output=True, text=True, timeout=300)
+    lines = [line for line in done.stderr.strip().splitlines()
+             if not line.startswith("WARNING")]  # the unanchored audit chain's warning
+    assert done.returncode == 1 and len(lines) == 1, done.stderr
+    assert lines[0].startswith("error: ") and "a_file" in lines[0], lines
+    assert "no_extract" not in lines[0]
+    assert blocker.read_text() == "not a folder"
