@@ -143,8 +143,10 @@ def revoke_user(name: Annotated[str, typer.Argument(help="The user whose key to 
 
 @audit_app.command("verify")
 def verify_audit() -> None:
-    """Check the chain, its signatures and checkpoints; exit 1 naming the first broken
-    entry, 2 when the audit key or checkpoint file is missing or wrong."""
+    """Check the chain, its signatures and checkpoints, and every stored score and
+    decision against its entry; exit 1 naming the first broken entry and each row that
+    differs, has no entry or is missing, 2 when the audit key or checkpoint file is
+    missing or wrong."""
     from api.audit_anchor import NOT_ANCHORED, verify_trail
     from api.audit_key import AuditAnchorError
 
@@ -164,6 +166,8 @@ def verify_audit() -> None:
     first_broken = result.first_broken_seq
     where = f" at entry {first_broken}" if first_broken is not None else ""
     console().print(f"[red]BROKEN[/red]{where}: {result.reason}", soft_wrap=True)
+    for problem in result.records:
+        console().print(f"  {problem.sentence()}", soft_wrap=True, markup=False)
     raise typer.Exit(1)
 
 

@@ -19,7 +19,8 @@ triggers refuse it.
 of the HTTP request body exactly as received (a batch's entries share their
 batch's), so whoever kept the request they sent can show it is the one audited;
 for a decision, the canonical JSON of the decision; for a read or an
-administrative action, the canonical JSON of its description.
+administrative action, the canonical JSON of its description. The entry of a score or
+a decision also records the row it vouches for (`api.audit_records`).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from sqlalchemy import Connection, Engine, Table, insert, select, text
 from sqlalchemy.orm import Session
 
 from api.audit_key import AuditAnchor, anchor_of, checkpoint_if_due
+from api.audit_records import Rows, flush_records, insert_rows, with_records
 from api.roles import ADMIN
 from api.store.models import AUDIT_TABLE, AuditEntry, utcnow
 
@@ -173,11 +175,13 @@ _CHAIN_HEAD = select(AUDIT_TABLE.c.seq, AUDIT_TABLE.c.entry_hash).order_by(
 _INSERT_ENTRY = insert(AUDIT_TABLE)
 
 
-def _append(connection: Connection, events: Sequence[AuditEvent], inserts: Inserts | None
-            ) -> list[dict[str, Any]]:
+def _append(connection: Connection, events: Sequence[AuditEvent], inserts: Inserts | None,
+            *, written: Rows | None = None) -> list[dict[str, Any]]:
+    written = dict(written or {})
     for table, rows in (inserts or {}).items():
         if rows:
-            connection.execute(insert(table), list(rows))
+            written.update(insert_rows(connection, table, rows=rows))
+    events = with_records(events, written)  # a score's or decision's entry records its row
     head = connection.execute(_CHAIN_HEAD).first()
     seq, prev_hash = (head.seq, head.entry_hash) if head else (0, GENESIS_HASH)
     anchor, entries = anchor_of(connection.engine), []
@@ -210,8 +214,8 @@ def commit_with_audit(
         try:
             connection = session.connection()
             _lock_server_chain(connection)
-            session.flush()
-            entries = _append(connection, events, inserts)
+            written = flush_records(session)
+            entries = _append(connection, events, inserts, written=written)
             session.commit()
         except BaseException:
             session.rollback()

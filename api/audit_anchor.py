@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from api.audit import VerifyResult, verify_chain
 from api.audit_key import AuditAnchor, AuditAnchorError, Checkpoint
+from api.audit_records_check import RecordProblem, verify_records
 from api.store.db import Store
 from api.store.models import AuditEntry
 
@@ -82,21 +83,29 @@ class TrailStatus:
     first_broken_seq: int | None  # None when intact, or when the tail was cut
     reason: str
     anchored: bool  # signatures and checkpoints checked too (an audit key is set)
+    records: tuple[RecordProblem, ...] = ()  # stored rows that differ from their entries
 
 
 def verify_trail(session: Session, anchor: AuditAnchor | None) -> TrailStatus:
     """The audit trail verified as far as the settings allow: with an audit key, its
-    signatures and checkpoints too (`verify_anchored`), else its links and hashes.
+    signatures and checkpoints too (`verify_anchored`), else its links and hashes; and
+    every stored score and decision against its entry (`verify_records`).
 
     Raises:
         AuditAnchorError: As `verify_anchored`.
     """
     if anchor is None:
         chain = verify_chain(session)
-        return TrailStatus(chain.ok, chain.checked, chain.first_broken_seq, chain.reason, False)
-    result = verify_anchored(session, anchor)
-    return TrailStatus(result.ok, result.chain.checked, result.chain.first_broken_seq,
-                       result.reason, True)
+        ok, checked, broken, reason = chain.ok, chain.checked, chain.first_broken_seq, chain.reason
+    else:
+        result = verify_anchored(session, anchor)
+        ok, checked, broken = result.ok, result.chain.checked, result.chain.first_broken_seq
+        reason = result.reason
+    records = verify_records(session)
+    summary = records.summary()
+    return TrailStatus(ok and records.ok, checked, broken,
+                       f"{reason}; {summary}" if summary else reason, anchor is not None,
+                       records.problems)
 
 
 def _intact(checked: int, last: Checkpoint | None, unanchored: int) -> str:

@@ -19,8 +19,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from api.auth import Principal
 from api.case_payload import CasePayload
-from api.store import AuditEntry, Decision, Score, Store
+from api.roles import TRIAGE
+from api.routes.scores import ScoreRequest
+from api.routes.scores import _store_and_audit as store_and_audit
+from api.store import AuditEntry, Decision, Store
 from tests.api import factories
 from tests.api.conftest import empty_registry, issue_keys, make_settings
 from tests.api.fakes import FakeScorer
@@ -32,27 +36,13 @@ RACERS = 3  # clients sending each referral's first decision at once
 
 
 def _scored_referrals(url: str) -> list[str]:
-    """Referrals scored green by the fake scorer, written straight to the store (the
-    served workers need no model)."""
+    """Referrals scored green by the fake scorer, stored and audited as the service stores
+    them (the served workers need no model)."""
     cases = [CasePayload.model_validate(factories.case(events=3)) for _ in range(REFERRALS)]
     results = FakeScorer().score_cases(cases)
     store = Store(url)
-    with store.session() as session:
-        session.add_all(
-            Score(
-                referral_id=r.referral_id,
-                model_name=r.model_name,
-                model_version=r.model_version,
-                probability=r.probability,
-                score=r.score,
-                band=r.band,
-                rag=r.rag,
-                result=r.model_dump(mode="json"),
-                user_name="t",
-            )
-            for r in results
-        )
-        session.commit()
+    asked = [ScoreRequest(Principal("t", TRIAGE), case, "0" * 64) for case in cases]
+    store_and_audit(store, list(zip(asked, results, strict=True)))
     store.dispose()
     return [r.referral_id for r in results]
 

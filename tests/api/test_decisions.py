@@ -173,13 +173,16 @@ def test_a_decisions_audit_entry_names_its_user_role_referral_body_and_answer(
 ) -> None:
     rid = _scored_referral(api)
     body = factories.decision(rid, agrees_with_band=False, reason="the school's new report")
-    assert _decide(api, body).status_code == 201
+    created = _decide(api, body)
+    assert created.status_code == 201
     score, decision = api.client.get(
         "/v1/audit", params={"referral_id": rid}, headers=api.headers("admin")
     ).json()["entries"]
     assert decision["action"] == "decision" and decision["referral_id"] == rid
     assert (decision["user_name"], decision["role"]) == (score["user_name"], "triage")
+    record = decision["details"].pop("record")  # the row it vouches for (api.audit_records)
     assert decision["details"] == {"rag": "green", "agrees": False}
+    assert (record["table"], record["id"]) == ("decisions", created.json()["id"])
     assert decision["request_hash"] == request_hash(body)  # the body's canonical JSON
 
 
