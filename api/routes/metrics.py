@@ -144,7 +144,7 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, recording_send)
         finally:
-            route = getattr(scope.get("route"), "path", "unmatched")
+            route = getattr(scope.get("route"), "path_format", "unmatched")
             method = scope.get("method", "GET")
             self.metrics.latency.labels(method, route).observe(time.perf_counter() - start)
             self.metrics.requests.labels(method, route, str(status)).inc()
