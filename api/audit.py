@@ -167,7 +167,11 @@ def _lock_server_chain(connection: Connection) -> None:
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK_KEY})
 
 
-Inserts = Mapping[Table, Sequence[Mapping[str, Any]]]
+# Rows per table; a table's rows may also be a function of the rows written before it
+# (with their ids), for rows that name another's id: a score's people name the score.
+Inserts = Mapping[Table, Sequence[Mapping[str, Any]]
+                  | Callable[[Mapping[str, Sequence[Mapping[str, Any]]]],
+                             Sequence[Mapping[str, Any]]]]
 
 # Built once: every score appends, and building a statement costs more than running it.
 _CHAIN_HEAD = select(AUDIT_TABLE.c.seq, AUDIT_TABLE.c.entry_hash).order_by(
@@ -178,7 +182,8 @@ _INSERT_ENTRY = insert(AUDIT_TABLE)
 def _append(connection: Connection, events: Sequence[AuditEvent], inserts: Inserts | None,
             *, written: Rows | None = None) -> list[dict[str, Any]]:
     written = dict(written or {})
-    for table, rows in (inserts or {}).items():
+    for table, given in (inserts or {}).items():
+        rows = given(written) if callable(given) else given
         if rows:
             written.update(insert_rows(connection, table, rows=rows))
     events = with_records(events, written)  # a score's or decision's entry records its row

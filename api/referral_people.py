@@ -1,7 +1,8 @@
 """Whom a scored referral is about, and the rule that a referral keeps its subject.
 
-Each score stores the case's subject and household members (`ReferralPerson`), so a
-subject access request finds every referral naming a person. A referral id scored again
+Each score stores the case's subject and household members (`ReferralPerson`, naming
+the score), so a subject access request finds every referral, and every score of it,
+whose case named a person. A referral id scored again
 about another subject is refused (409), never stored: the referral's scores, decisions
 and audit would otherwise mix two people's records, and a subject access request for
 either would disclose the other's (the feeds' rule: a referral id on two rows with other
@@ -17,7 +18,7 @@ from fastapi import HTTPException, status
 from sqlalchemy import Connection, bindparam, select
 
 from api.case_payload import CasePayload
-from api.store.models import REFERRAL_PERSON_TABLE, utcnow
+from api.store.models import REFERRAL_PERSON_TABLE, SCORE_TABLE, utcnow
 
 SUBJECT = "subject"
 # A household member the household feed names a subject (of referrals of their own): not
@@ -34,6 +35,19 @@ def people_rows(case: CasePayload) -> list[dict[str, object]]:
         {**subject, "person_id": member.person_id,
          "role": HOUSEHOLD_SUBJECT if member.role == SUBJECT else member.role}
         for member in case.household_members if member.person_id != referral.person_id]
+
+
+def named_by(people: Sequence[Sequence[Mapping[str, object]]]
+             ) -> Callable[[Mapping[str, Sequence[Mapping[str, Any]]]], list[dict[str, object]]]:
+    """The people of each score (in the scores' order) as rows naming their score, once
+    the scores are written (an `api.audit.Inserts` function)."""
+
+    def rows(written: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[dict[str, object]]:
+        scores = written[SCORE_TABLE.name]
+        return [{**person, "score_id": score["id"]}
+                for score, named in zip(scores, people, strict=True) for person in named]
+
+    return rows
 
 
 class SubjectChanged(HTTPException):

@@ -1,8 +1,10 @@
 """Subject access: everything the service holds about one person, in plain language.
 
 Every referral in which the person was the subject or a household member, each score
-with its explanation, model version and escalations, each decision with its reason,
-and the audit entries about those referrals, so a data controller can answer a
+whose case named them (a referral scored again with another household is not the new
+members' before, nor the old members' after) with its explanation, model version and
+escalations, each decision made on those scores with its reason, and the audit entries
+about those referrals, so a data controller can answer a
 subject access request and a family can see and challenge what was used. The caller
 audits the request itself (`safeguard subject-access`, `GET /v1/subjects/{person_id}`).
 """
@@ -28,15 +30,17 @@ ROLE_WORDS = {SUBJECT: "the person the referral was about", "parent_carer": "a p
 
 def _roles(session: Session, person_id: str) -> dict[str, dict[str, Any]]:
     rows = session.execute(
-        select(ReferralPerson.referral_id, ReferralPerson.role, ReferralPerson.household_id)
+        select(ReferralPerson.referral_id, ReferralPerson.role, ReferralPerson.household_id,
+               ReferralPerson.score_id)
         .where(ReferralPerson.person_id == person_id).order_by(ReferralPerson.id)).all()
     found: dict[str, dict[str, Any]] = {}
-    for referral_id, role, household_id in rows:
-        entry = found.setdefault(referral_id, {"roles": [], "households": []})
+    for referral_id, role, household_id, score_id in rows:
+        entry = found.setdefault(referral_id, {"roles": [], "households": [], "scores": set()})
         if role not in entry["roles"]:
             entry["roles"].append(role)
         if household_id and household_id not in entry["households"]:
             entry["households"].append(household_id)
+        entry["scores"].add(score_id)  # None: stored before scores were told apart
     return found
 
 
@@ -48,11 +52,16 @@ def _audit(session: Session, referral_id: str) -> list[dict[str, Any]]:
 
 
 def _referral(session: Session, referral_id: str, found: dict[str, Any]) -> dict[str, Any]:
+    """The referral's scores whose case named the person, and the decisions made on them
+    (every score and decision, when some were stored before scores were told apart)."""
+    named = found["scores"]
+    every = None in named
     scores = [{"id": s.id, "at": s.created_at.isoformat(), "by": s.user_name,
                "result": ScoreResult.model_validate(s.result).model_dump(mode="json")}
-              for s in repository.scores_for(session, referral_id)]
+              for s in repository.scores_for(session, referral_id) if every or s.id in named]
     decisions = [DecisionOut.model_validate(d, from_attributes=True).model_dump(mode="json")
-                 for d in repository.decisions_for(session, referral_id)]
+                 for d in repository.decisions_for(session, referral_id)
+                 if every or d.score_id in named]
     return {"referral_id": referral_id, "roles": found["roles"],
             "role_words": [ROLE_WORDS.get(r, r.replace("_", " ")) for r in found["roles"]],
             "households": found["households"], "scores": scores, "decisions": decisions,

@@ -15,7 +15,7 @@ from api.audit import AuditEvent, sha256_hex, store_with_audit
 from api.auth import ADMIN, AUTHORISED_ROUTE, TRIAGE, Principal, TriageUser, authorise
 from api.batching import MicroBatcher
 from api.case_payload import BatchIn, CasePayload
-from api.referral_people import check_subjects, people_rows
+from api.referral_people import check_subjects, named_by, people_rows
 from api.routes.deps import ScorerDep, SettingsDep, StoreDep
 from api.routes.metrics import Metrics
 from api.routes.responses import (
@@ -89,7 +89,7 @@ def _store_and_audit(
     rows, events, people = [], [], []
     for asked, result in scored:
         principal = asked.principal
-        people.extend(people_rows(asked.case))
+        people.append(people_rows(asked.case))
         rows.append({
             "referral_id": result.referral_id,
             "model_name": result.model_name,
@@ -114,8 +114,9 @@ def _store_and_audit(
                 details={"score": result.score, "band": result.band, "rag": result.rag},
             )
         )
-    store_with_audit(store.engine, events, first=check_subjects(people),
-                     inserts={SCORE_TABLE: rows, REFERRAL_PERSON_TABLE: people})
+    store_with_audit(store.engine, events, first=check_subjects(
+        [person for named in people for person in named]),
+                     inserts={SCORE_TABLE: rows, REFERRAL_PERSON_TABLE: named_by(people)})
 
 
 def _score_each(scorer: Scorer, cases: Sequence[CasePayload]

@@ -144,6 +144,9 @@ class ReferralPerson(Base):
     household_id: Mapped[str | None] = mapped_column(String(100), default=None)
     role: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The score whose case named the person (None: stored before 6 December, when a
+    # referral's people were not told apart by score).
+    score_id: Mapped[int | None] = mapped_column(Integer, default=None)
 
 
 class AuditEntry(Base):

@@ -119,6 +119,35 @@ def test_a_referral_keeps_its_subject_on_either_store(backend_api: ApiEnv) -> No
     assert record["referrals"] == []
 
 
+def test_a_member_sees_only_the_scores_whose_case_named_them(backend_api: ApiEnv) -> None:
+    """A referral scored again with another household gave everyone in either household
+    every score, with its explanation of the others' records; each score now keeps the
+    people its case named (and the decisions made on it go with it)."""
+    api, subject, sibling, newcomer = backend_api, _token(), _token(), _token()
+    case = factories.case(events=1, person_id=subject, household_id=_token())
+    case["events"][0]["person_id"] = subject
+    case["household_members"] = [{"person_id": sibling, "role": "sibling"}]
+    triage, governance = api.headers("triage"), api.headers("governance")
+    assert api.client.post("/v1/score", json=case, headers=triage).status_code == 200
+    referral_id = case["referral"]["referral_id"]
+    decision = factories.decision(referral_id, practitioner_rag="amber", agrees_with_band=False,
+                                  reason="the first household")
+    assert api.client.post("/v1/decisions", json=decision, headers=triage).status_code == 201
+    case["household_members"] = [{"person_id": newcomer, "role": "parent_carer"}]
+    assert api.client.post("/v1/score", json=case, headers=triage).status_code == 200
+
+    def held(person: str) -> tuple[list[int], list[str]]:
+        [referral] = api.client.get(f"/v1/subjects/{person}",
+                                    headers=governance).json()["referrals"]
+        return ([s["id"] for s in referral["scores"]],
+                [d["reason"] for d in referral["decisions"]])
+
+    first, second = held(subject)[0]
+    assert held(subject) == ([first, second], ["the first household"])
+    assert held(sibling) == ([first], ["the first household"])
+    assert held(newcomer) == ([second], [])
+
+
 def test_a_household_member_named_a_subject_is_not_this_referrals_subject(
         backend_api: ApiEnv) -> None:
     """The household feed names every child referred a `subject`: a sibling so named is a
