@@ -208,6 +208,15 @@ class DecisionIn(StrictModel):
         le=2**31 - 1,
         description="The decision this one replaces; required once the referral has a decision.",
     )
+    score_id: int | None = Field(
+        default=None,
+        strict=True,
+        ge=1,
+        le=2**63 - 1,
+        description="The score the practitioner decided on (as the referral view and the case "
+        "page give it): refused with 409 once a newer score of the referral is held. Without "
+        "it, the decision is on the latest score.",
+    )
 
     @field_validator("reason")
     @classmethod

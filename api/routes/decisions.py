@@ -33,7 +33,8 @@ _RESPONSES: Responses = {
     **JSON_BODY_RESPONSES,
     **input_responses(DECISION_RULES),
     404: {"model": Problem, "description": "The referral was never scored"},
-    409: {"model": Problem, "description": "previous_decision_id is not the latest decision"},
+    409: {"model": Problem, "description": "previous_decision_id is not the latest decision, "
+                                           "or score_id is not the latest score"},
 }
 
 
@@ -78,7 +79,7 @@ def save_decision(session: Session, decision: DecisionIn, principal: Principal) 
 
     Raises:
         HTTPException: 404 when the referral was never scored; 409 when the decision
-            does not replace the latest one.
+            does not replace the latest one, or was made on a score no longer the latest.
         RequestValidationError: A reason is missing where one is required.
     """
     score = repository.latest_score(session, decision.referral_id)
@@ -86,6 +87,11 @@ def save_decision(session: Session, decision: DecisionIn, principal: Principal) 
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, f"referral {decision.referral_id!r} was never scored"
         )
+    if decision.score_id is not None and decision.score_id != score.id:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            f"referral {decision.referral_id!r} was scored again (score {score.id}) since score "
+            f"{decision.score_id}, the one decided on: read the new score, then decide on it")
     _check_reason(decision, score)
     _check_previous(session, decision)
     row = Decision(

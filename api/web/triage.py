@@ -89,7 +89,8 @@ def _case_page(request: Request, user: PageUser, session: SessionDep, referral_i
     return render(
         request, "pages/case.html", user=user, title=f"Referral {referral_id}",
         rejected_on=rejection.created_at if rejection else None,
-        referral_id=referral_id, scored_at=scores[-1].created_at, decisions=decisions,
+        referral_id=referral_id, scored_at=scores[-1].created_at, score_id=scores[-1].id,
+        decisions=decisions,
         latest_decision=decisions[-1] if decisions else None, may_decide=may_decide(user),
         rag_names=RAG_NAMES, errors=errors or {}, form=form or {},
         text_limits=decision_text_limits(),
@@ -106,6 +107,10 @@ def case_page(referral_id: ReferralIdPath, request: Request, user: CasePage,
 
 _STALE = ("Another decision was recorded on this referral while you were deciding: "
           "check the history below, then record yours again")
+
+
+_RESCORED = ("The referral was scored again while you were deciding: read the new score "
+             "below, then record your decision on it")
 
 
 def _decision_errors(exc: ValidationError | RequestValidationError) -> dict[str, str]:
@@ -131,7 +136,8 @@ def _decide(request: Request, user: PageUser, session: SessionDep, referral_id: 
             "next_step": fields["next_step"],
             "agrees_with_band": latest is not None and fields["practitioner_rag"] == latest.rag,
             "reason": fields["reason"] or None,
-            "previous_decision_id": previous_id})
+            "previous_decision_id": previous_id,
+            "score_id": ascii_whole_number(fields["score_id"])})
         save_decision(session, decision, user.principal)
     except (ValidationError, RequestValidationError) as exc:
         return _case_page(request, user, session, referral_id, errors=_decision_errors(exc),
@@ -139,7 +145,8 @@ def _decide(request: Request, user: PageUser, session: SessionDep, referral_id: 
     except HTTPException as exc:
         if exc.status_code != status.HTTP_409_CONFLICT:
             raise
-        return _case_page(request, user, session, referral_id, errors={"history": _STALE},
+        stale = _RESCORED if "scored again" in str(exc.detail) else _STALE
+        return _case_page(request, user, session, referral_id, errors={"history": stale},
                           form=_shown(fields), status_code=status.HTTP_409_CONFLICT)
     return RedirectResponse(f"{case_path(referral_id)}?recorded=true#history",
                             status_code=status.HTTP_303_SEE_OTHER)
@@ -151,7 +158,7 @@ async def record_decision_page(referral_id: ReferralIdPath, request: Request, us
     """Record a decision through the API's own path; errors return to the form."""
     form = await posted_form(request, user.session)
     fields = {name: str(form.get(name) or "") for name in
-              ("practitioner_rag", "next_step", "reason", "previous_decision_id")}
+              ("practitioner_rag", "next_step", "reason", "previous_decision_id", "score_id")}
     # A browser sends a textarea's line breaks as CRLF but counts each as one character,
     # as its character count does: the text is checked and kept as the user saw it counted.
     fields.update({name: fields[name].replace("\r\n", "\n") for name in _TEXTAREAS})

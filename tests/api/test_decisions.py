@@ -208,3 +208,21 @@ def test_a_decision_that_loses_a_race_to_the_store_is_told_to_reload(
     monkeypatch.undo()
     view = api.client.get(f"/v1/referrals/{rid}", headers=api.headers("triage")).json()
     assert len(view["decisions"]) == 2
+
+
+def test_a_decision_on_a_score_no_longer_the_latest_is_refused(api: ApiEnv) -> None:
+    """A decision attached to whatever score was latest when it arrived, though the
+    practitioner read an earlier one; naming the score read, it is refused once a newer
+    one is held."""
+    case = factories.case(events=3)
+    triage = api.headers("triage")
+    assert api.client.post("/v1/score", json=case, headers=triage).status_code == 200
+    rid = str(case["referral"]["referral_id"])
+    read = api.client.get(f"/v1/referrals/{rid}", headers=triage).json()["scores"][-1]["id"]
+    assert api.client.post("/v1/score", json=case, headers=triage).status_code == 200
+    stale = _decide(api, factories.decision(rid, score_id=read))
+    assert stale.status_code == 409 and "scored again" in stale.json()["detail"], stale.text
+    newest = api.client.get(f"/v1/referrals/{rid}", headers=triage).json()["scores"][-1]["id"]
+    taken = _decide(api, factories.decision(rid, score_id=newest))
+    assert taken.status_code == 201 and taken.json()["score_id"] == newest
+    assert _decide(api, factories.decision(rid, score_id="1")).status_code == 422

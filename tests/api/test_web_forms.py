@@ -179,3 +179,26 @@ def test_the_score_page_keeps_the_pasted_case_when_it_refuses_it(api: ApiEnv) ->
     assert empty.status_code == 400 and _summary(empty.text) == {
         "case-file": "Upload a case file or paste the case"}
 
+
+
+def test_a_decision_on_a_score_replaced_while_deciding_asks_to_read_the_new_one(
+    api: ApiEnv
+) -> None:
+    case = factories.case(events=3)
+    assert api.client.post("/v1/score", json=case, headers=api.headers("triage")).status_code == 200
+    rid = str(case["referral"]["referral_id"])
+    browser = signed_in_client(api.client, api.keys["triage"])
+    page = browser.get(f"/cases/{rid}").text
+    shown = re.search(r'name="score_id" value="(\d+)"', page)[1]  # type: ignore[index]
+    assert api.client.post("/v1/score", json=case, headers=api.headers("triage")).status_code == 200
+    fields = {"csrf_token": csrf_token(page), "practitioner_rag": "red",
+              "next_step": "strategy discussion", "reason": "new information",
+              "previous_decision_id": "", "score_id": shown}
+    refused = browser.post(f"/cases/{rid}/decisions", data=fields, follow_redirects=False)
+    assert refused.status_code == 409
+    assert "scored again while you were deciding" in html.unescape(refused.text)
+    newer = re.search(r'name="score_id" value="(\d+)"', refused.text)[1]  # type: ignore[index]
+    assert int(newer) > int(shown)
+    taken = browser.post(f"/cases/{rid}/decisions", data={**fields, "score_id": newer},
+                         follow_redirects=False)
+    assert taken.status_code == 303
