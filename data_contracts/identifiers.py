@@ -65,6 +65,20 @@ _NAME_TOKENS: Final = frozenset(
 # Whole names (separators removed) that name one, though as a word in a longer name they
 # need not (`birth_order`, `street_team`).
 _WHOLE_NAMES: Final = frozenset({"birth", "born", "street", "streetname", "housenumber"})
+# A name qualified by one of these words, just before it, is an organisation's or a
+# place's (`agency_name`, `School Name`, `gpPracticeName`), not a person's: the
+# specification forbids people's names. `child_name`, `officer_name`, `team_leader_name`
+# stay refused.
+_ORGANISATION_WORDS: Final = frozenset(
+    {
+        "agency", "team", "school", "college", "academy", "nursery", "service", "services",
+        "organisation", "organization", "org", "provider", "unit", "site", "setting",
+        "practice", "surgery", "clinic", "hospital", "trust", "force", "authority",
+        "council", "department", "dept", "directorate", "station", "court", "prison",
+        "office", "charity", "company", "employer", "establishment", "institution",
+    }
+)  # fmt: skip
+_NAME_WORDS: Final = frozenset({"name", "names"})
 _NAME_FRAGMENTS: Final = (
     "firstname", "lastname", "fullname", "givenname", "familyname", "middlename",
     "maidenname", "forename", "surname", "dateofbirth", "birthdate", "birthday", "address",
@@ -97,11 +111,27 @@ _WRITTEN_IN_TEXT: Final = {
 }
 
 
+def _words(column: str, *, split_camel_case: bool) -> list[str]:
+    text = column.strip()
+    if split_camel_case:  # childName -> child Name (NHSNumber and DoB stay one word)
+        text = re.sub(r"(?<=[a-z0-9])(?=[A-Z][a-z])", " ", text)
+    return [t for t in re.split(r"[^a-z0-9]+", text.lower()) if t]
+
+
+def _an_organisations_name(tokens: list[str], at: int) -> bool:
+    return at > 0 and tokens[at - 1] in _ORGANISATION_WORDS
+
+
 def identifier_column_name(column: str) -> bool:
-    """Whether a column's name says it holds a direct identifier (any case or separator)."""
-    lowered = column.strip().lower()
-    tokens = [t for t in re.split(r"[^a-z0-9]+", lowered) if t]
-    if any(t in _NAME_TOKENS for t in tokens):
+    """Whether a column's name says it holds a direct identifier (any case, separator or
+    camel case), a name qualified as an organisation's apart."""
+    return any(_names_identifier(_words(column, split_camel_case=split))
+               for split in (False, True))
+
+
+def _names_identifier(tokens: list[str]) -> bool:
+    if any(t in _NAME_TOKENS for i, t in enumerate(tokens)
+           if not (t in _NAME_WORDS and _an_organisations_name(tokens, i))):
         return True
     if {"ni", "no"} <= set(tokens) or {"ni", "number"} <= set(tokens):
         return True

@@ -47,7 +47,9 @@ def _valid_nhs_numbers(n: int, seed: int = 1) -> list[str]:
         "Date of Birth", "date-of-birth", "address_line_1", "Home Address", "postcode",
         "post_code", "Post Code", "zip", "NHS Number", "nhs_no", "NHSNo", "ni_number", "NI No",
         "national_insurance", "phone", "Telephone", "mobile_number", "email", "E-mail",
-        "EMAIL_ADDRESS", "Birthday", "child_birthday", "bday",
+        "EMAIL_ADDRESS", "Birthday", "child_birthday", "bday", "child_name", "officer_name",
+        "team_leader_name", "service_user_name", "childName", "officerName", "PersonName",
+        "name_of_school", "agency_email",
     ],
 )  # fmt: skip
 def test_identifier_column_name_refuses_the_feed(column: str) -> None:
@@ -58,6 +60,29 @@ def test_identifier_column_name_refuses_the_feed(column: str) -> None:
     message = str(caught.value)
     assert "\n" not in message
     assert f"'{column}'" in message and "events_police" in message
+
+
+@pytest.mark.parametrize("column", [
+    "agency_name", "Agency Name", "agencyName", "school_name", "team_name", "provider_name",
+    "gp_practice_name", "local_authority_name", "police_force_name", "hospital_names",
+    "Organisation-Name", "organization_name", "service_name", "unit_name", "site_name",
+])
+def test_an_organisations_name_is_not_a_persons(column: str) -> None:
+    """The specification forbids people's names: the police force that sent a record
+    ("Metropolitan Police") refused the feed as a direct identifier."""
+    frames = f.extract()
+    frames["events_police"][column] = "Metropolitan Police"
+    result = validate_frames(frames, extract_date=EXTRACT)
+    assert result.report["feeds"]["events_police"]["ignored_columns"] == [column]
+    assert result.report["feeds"]["events_police"]["accepted"] == 3
+
+
+def test_an_identifier_written_in_an_organisations_name_still_refuses_the_feed() -> None:
+    frames = f.extract()
+    frames["events_police"]["agency_name"] = "Metropolitan Police"
+    frames["events_police"].loc[2, "agency_name"] = "Met Police, PC Smith 07700 900123"
+    with pytest.raises(FeedRejected, match="'agency_name' holds direct identifiers"):
+        validate_frames(frames, extract_date=EXTRACT)
 
 
 def test_specification_columns_are_not_identifier_names() -> None:
