@@ -26,15 +26,15 @@ from data_contracts.vocab import FEED_COLUMNS, OPTIONAL_COLUMNS
 
 logger = logging.getLogger(__name__)
 
-Parser = Callable[[pd.Series], tuple[pd.Series, np.ndarray]]
+Parser = Callable[[pd.Series], tuple[pd.Series, parsing.Unparsable]]
 
-# Parser and reason for a cell that is present but unparsable, by canonical dtype.
-_PARSERS: dict[str, tuple[Parser, str]] = {
-    "datetime64[ns]": (parsing.parse_dates, "not a YYYY-MM-DD date"),
-    "int64": (parsing.parse_integers, "not a whole number"),
-    "Int64": (parsing.parse_integers, "not a whole number"),
-    "float64": (parsing.parse_numbers, "not a number"),
-    "bool": (parsing.parse_booleans, "not true/false/1/0"),
+# The parser of each canonical dtype (its reasons for a cell present but unparsable too).
+_PARSERS: dict[str, Parser] = {
+    "datetime64[ns]": parsing.parse_dates,
+    "int64": parsing.parse_integers,
+    "Int64": parsing.parse_integers,
+    "float64": parsing.parse_numbers,
+    "bool": parsing.parse_booleans,
 }
 
 Failure = tuple[str, np.ndarray]
@@ -52,6 +52,8 @@ class ParsedFeed:
     ignored_columns: list[str] = field(default_factory=list)
     absent_columns: list[str] = field(default_factory=list)
     row_failures: list[Failure] = field(default_factory=list)  # rows unlike the header
+    # the cells present but unparsable, by column (only the columns holding some)
+    unparsable: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def _spec_columns(feed: str, raw: pd.DataFrame, source: str) -> tuple[pd.DataFrame, list[str]]:
@@ -74,18 +76,19 @@ def parse_feed(feed: str, source: str, raw: pd.DataFrame, schema: pa.DataFrameSc
     spec, absent = _spec_columns(feed, raw, source)
     typed: dict[str, pd.Series] = {}
     failures: list[Failure] = []
+    unparsable: dict[str, np.ndarray] = {}
     for name, column in schema.columns.items():
         cells = spec[name]
         if not column.nullable:
             failures.append((f"{name}: missing", cells.isna().to_numpy()))
-        dtype = str(column.dtype)
-        if dtype in _PARSERS:
-            parser, reason = _PARSERS[dtype]
-            values, unparsable = parser(cells)
-            failures.append((f"{name}: {reason}", unparsable))
-            typed[name] = values
-        else:
+        parser = _PARSERS.get(str(column.dtype))
+        if parser is None:
             typed[name] = cells
+            continue
+        typed[name], reasons = parser(cells)
+        failures.extend((f"{name}: {reason}", mask) for reason, mask in reasons)
+        if reasons:
+            unparsable[name] = np.logical_or.reduce([mask for _, mask in reasons])
     ignored = [str(c) for c in raw.columns if c not in FEED_COLUMNS[feed] and c != ROW_AS_READ]
     if ignored:
         logger.warning("%s: columns not in the specification ignored: %s", source, ignored)
@@ -96,7 +99,7 @@ def parse_feed(feed: str, source: str, raw: pd.DataFrame, schema: pa.DataFrameSc
                              f"read is in {ROW_AS_READ})", raw[ROW_AS_READ].notna().to_numpy()))
     # copy=False: the parsed columns are new, and the others the raw frame's, unchanged.
     return ParsedFeed(feed, source, raw, pd.DataFrame(typed, copy=False), failures, ignored,
-                      absent, row_failures)
+                      absent, row_failures, unparsable)
 
 
 def _check_output(check: pa.Check, target: pd.Series | pd.DataFrame) -> np.ndarray:
@@ -133,6 +136,20 @@ def run_checks(schema: pa.DataFrameSchema, typed: pd.DataFrame) -> list[Failure]
     for check in schema.checks:
         failures.append((str(check.error), ~_frame_check_output(check, typed)))
     return failures
+
+
+def _judging_parsed_cells(failures: list[Failure], unparsable: dict[str, np.ndarray]
+                          ) -> list[Failure]:
+    """The failures of the rules, less the rows whose cell of the rule's field could not be
+    parsed: that cell has its one reason already, and the rule judged the missing value the
+    failed parse left (``value: abc`` of an attendance rate is not a number, not missing)."""
+    if not unparsable:
+        return failures
+    judged = []
+    for reason, mask in failures:
+        cell = unparsable.get(reason.partition(":")[0])  # each names its field first
+        judged.append((reason, mask if cell is None else mask & ~cell))
+    return judged
 
 
 def key_failures(typed: pd.DataFrame, key: str, bad: np.ndarray) -> list[Failure]:
@@ -191,7 +208,8 @@ def check_feed(parsed: ParsedFeed, schema: pa.DataFrameSchema) -> tuple[pd.DataF
     """
     order = {name: i for i, name in enumerate(schema.columns)}
     failures = sorted(
-        parsed.failures + run_checks(schema, parsed.typed),
+        parsed.failures + _judging_parsed_cells(run_checks(schema, parsed.typed),
+                                                parsed.unparsable),
         key=lambda failure: order[failure[0].partition(":")[0]],  # each names its column
     )
     key = (schema.metadata or {}).get(UNIQUE_KEY)

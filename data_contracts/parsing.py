@@ -1,8 +1,9 @@
 """Vectorised parsing of string columns into the canonical dtypes.
 
-Each parser returns the typed column and a mask of cells that were present but
-could not be parsed; missing cells are simply missing (NA/NaT/NaN). Columns with
-few distinct values (dates, ages) are parsed once per distinct value.
+Each parser returns the typed column and the cells that were present but could not be
+parsed, as masks each with its reason (only the reasons some cell has); missing cells are
+simply missing (NA/NaT/NaN). Columns with few distinct values (dates, ages) are parsed
+once per distinct value.
 """
 
 from __future__ import annotations
@@ -22,8 +23,17 @@ DATE_DTYPE: Final = "datetime64[ns]"
 _FIRST_DAY: Final = pd.Timestamp("1678-01-01")
 _LAST_DAY: Final = pd.Timestamp.max.floor("D")
 DATE_SHAPE: Final = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+NOT_A_DATE: Final = "not a YYYY-MM-DD date"
+NOT_A_CALENDAR_DATE: Final = "not a real calendar date"  # 2023-02-30, 2023-13-01
+NOT_A_WHOLE_NUMBER: Final = "not a whole number"
+NOT_A_NUMBER: Final = "not a number"
+NOT_A_BOOLEAN: Final = "not true/false/1/0"
 _INTEGER_SHAPE: Final = r"^[+-]?[0-9]{1,9}$"
 _NUMBER_SHAPE: Final = r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
+
+
+# Reasons with the masks of the cells that have them.
+Unparsable = list[tuple[str, np.ndarray]]
 
 
 def _distinct(raw: pd.Series) -> tuple[np.ndarray, pd.Series]:
@@ -50,8 +60,14 @@ def _spread(codes: np.ndarray, per_unique: np.ndarray, missing: object) -> np.nd
     return extended[codes]  # code -1 picks the appended "missing" entry
 
 
-def parse_dates(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """Parse ``YYYY-MM-DD`` strings to datetime64[ns]; impossible dates are failures."""
+def _unparsable(codes: np.ndarray, *reasons: tuple[str, np.ndarray]) -> Unparsable:
+    """Each reason some distinct cell has, with the mask of the rows it falls on."""
+    return [(reason, _spread(codes, bad, False)) for reason, bad in reasons if bad.any()]
+
+
+def parse_dates(raw: pd.Series) -> tuple[pd.Series, Unparsable]:
+    """Parse ``YYYY-MM-DD`` strings to datetime64[ns]; a date of that shape that is not in
+    the calendar (``2023-02-30``) fails with a reason of its own."""
     codes, uniques = _distinct(raw)
     shaped = matches_fully(uniques, DATE_SHAPE)
     text = uniques.where(shaped, None).astype(object)
@@ -61,22 +77,23 @@ def parse_dates(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
     parsed = parsed.where((parsed <= _LAST_DAY) | parsed.isna(), _LAST_DAY)
     parsed = parsed.where((parsed >= _FIRST_DAY) | parsed.isna(), _FIRST_DAY)
     values = parsed.astype(DATE_DTYPE).to_numpy()
-    bad_unique = parsed.isna().to_numpy()
+    not_in_calendar = shaped & parsed.isna().to_numpy()
     column = pd.Series(_spread(codes, values, np.datetime64("NaT", "ns")), index=raw.index)
-    return column, _spread(codes, bad_unique, False)
+    return column, _unparsable(codes, (NOT_A_DATE, ~shaped),
+                               (NOT_A_CALENDAR_DATE, not_in_calendar))
 
 
-def parse_integers(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
+def parse_integers(raw: pd.Series) -> tuple[pd.Series, Unparsable]:
     """Parse whole numbers to nullable Int64."""
     codes, uniques = _distinct(raw)
     shaped = matches_fully(uniques, _INTEGER_SHAPE)
     numbers = pd.to_numeric(uniques.where(shaped, None).astype(object), errors="coerce")
     values = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
     column = pd.Series(_spread(codes, values, np.nan), index=raw.index).astype("Int64")
-    return column, _spread(codes, ~shaped, False)
+    return column, _unparsable(codes, (NOT_A_WHOLE_NUMBER, ~shaped))
 
 
-def parse_numbers(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
+def parse_numbers(raw: pd.Series) -> tuple[pd.Series, Unparsable]:
     """Parse finite decimal numbers to float64 (NaN when missing)."""
     codes, uniques = _distinct(raw)
     shaped = matches_fully(uniques.str.strip(), _NUMBER_SHAPE)
@@ -84,13 +101,14 @@ def parse_numbers(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
     values = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
     bad = ~np.isfinite(values) | ~shaped
     column = pd.Series(_spread(codes, np.where(bad, np.nan, values), np.nan), index=raw.index)
-    return column, _spread(codes, bad, False)
+    return column, _unparsable(codes, (NOT_A_NUMBER, bad))
 
 
-def parse_booleans(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
+def parse_booleans(raw: pd.Series) -> tuple[pd.Series, Unparsable]:
     """Parse ``true``/``false``/``1``/``0`` (any case) to bool; missing becomes False."""
     lowered = raw.str.strip().str.lower()
     truthy = lowered.isin(sorted(TRUE_STRINGS)).to_numpy(dtype=bool)
     falsy = lowered.isin(sorted(FALSE_STRINGS)).to_numpy(dtype=bool)
     bad = raw.notna().to_numpy(dtype=bool) & ~truthy & ~falsy
-    return pd.Series(truthy, index=raw.index, dtype=bool), bad
+    unparsable = [(NOT_A_BOOLEAN, bad)] if bad.any() else []
+    return pd.Series(truthy, index=raw.index, dtype=bool), unparsable

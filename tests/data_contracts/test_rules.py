@@ -39,7 +39,9 @@ REFERRAL_CASES = [
     ({"referral_id": ""}, "referral_id: missing"),
     ({"household_id": "H#1"}, "household_id: not a pseudonymous token"),
     ({"referral_date": "01/03/2024"}, "referral_date: not a YYYY-MM-DD date"),
-    ({"referral_date": "2024-02-30"}, "referral_date: not a YYYY-MM-DD date"),
+    ({"referral_date": "2024-02-30"}, "referral_date: not a real calendar date"),
+    ({"referral_date": "2023-02-29"}, "referral_date: not a real calendar date"),
+    ({"referral_date": "2024-13-01"}, "referral_date: not a real calendar date"),
     ({"referral_date": "2024-07-01"}, "referral_date: after extract date"),
     ({"referral_source": "fax"}, "referral_source: not in vocabulary"),
     ({"presenting_need": "boredom"}, "presenting_need: not in vocabulary"),
@@ -194,6 +196,23 @@ def test_a_quarantined_row_does_not_shadow_a_later_good_copy_of_its_id() -> None
     assert result.report["feeds"]["referrals"]["read"] == 3  # read = accepted + quarantined
     # Its outcome is checked against the accepted referral's date.
     assert len(result.feeds["outcomes"]) == 1
+
+
+@pytest.mark.parametrize(("feed", "row", "reason"), [
+    ("events_education", f.event_row("education", value="abc"), "value: not a number"),
+    ("events_education", f.event_row("education", value="inf"), "value: not a number"),
+    ("events_police", f.event_row("police", event_date="2024-01-32"),
+     "event_date: not a real calendar date"),
+    ("referrals", f.referral_row(referral_id="R9", referral_date="2023-02-30"),
+     "referral_date: not a real calendar date"),
+    ("referrals", f.referral_row(referral_id="R9", referral_date="2023-2-3"),
+     "referral_date: not a YYYY-MM-DD date"),
+])
+def test_a_cell_that_cannot_be_read_has_one_reason_that_says_why(
+        feed: str, row: dict[str, str], reason: str) -> None:
+    """An attendance rate of 'abc' was also 'value: missing for attendance_rate' (it is
+    there, unreadable), and 2023-02-30 'not a YYYY-MM-DD date' (it has that shape)."""
+    assert _reasons(feed, row) == [reason]
 
 
 def test_row_breaking_several_rules_names_each_in_column_order() -> None:
