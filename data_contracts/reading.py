@@ -8,6 +8,12 @@ A file is measured before it is read: an empty file, or one over the limit of by
 per feed file (:func:`feed_size_limit`), is refused from its size alone, so reading
 never holds more than about the limit in memory. A CSV header is looked for in the
 first :data:`HEADER_MAX_BYTES` bytes only.
+
+A date column written as a timestamp with a time zone (``tz_localize('Europe/London')``)
+holds each date as the instant its day begins there: 2023-07-01 is 2023-06-30 23:00 UTC.
+Its timestamps are read as the time zone's wall-clock time, so a timestamp at local
+midnight is that local date, in summer as in winter, as a date column without a time
+zone is read.
 """
 
 from __future__ import annotations
@@ -208,9 +214,14 @@ def read_table(path: Path, *, max_bytes: int | None = None, keep_ragged: bool = 
 
 
 def _timestamp_to_string(array: pa.ChunkedArray) -> pa.ChunkedArray:
-    as_date = pc.cast(array, pa.date32())
-    midnight = pc.equal(pc.cast(as_date, array.type), array)
-    text = pc.strftime(array, format="%Y-%m-%dT%H:%M:%S")
+    """A timestamp at midnight as its date (``YYYY-MM-DD``), any other as date and time
+    (quarantined: not a date). With a time zone, midnight and the date are the zone's own,
+    and the text of a time carries its offset from UTC."""
+    local = array if array.type.tz is None else pc.local_timestamp(array)
+    as_date = pc.cast(local, pa.date32())
+    midnight = pc.equal(pc.cast(as_date, local.type), local)
+    zone = "" if array.type.tz is None else "%z"
+    text = pc.strftime(array, format=f"%Y-%m-%dT%H:%M:%S{zone}")
     return pc.if_else(midnight, pc.cast(as_date, pa.string()), text)
 
 

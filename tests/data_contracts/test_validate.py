@@ -73,6 +73,38 @@ def test_parquet_feeds_are_read(tmp_path: Path) -> None:
     assert result.report["feeds"]["referrals"]["file"] == "referrals.parquet"
 
 
+@pytest.mark.parametrize("zone", ["Europe/London", "America/New_York", "Asia/Kolkata", "UTC"])
+def test_parquet_dates_with_a_time_zone_are_the_zones_dates_summer_and_winter(
+        tmp_path: Path, zone: str) -> None:
+    """A date column written with ``tz_localize('Europe/London')`` holds local midnights:
+    its summer dates (23:00 UTC the day before) were quarantined, its winter ones taken."""
+    frames = f.extract(referrals=f.referrals(4))
+    dates = ["2024-01-15", "2024-03-31", "2024-06-01", "2023-10-29"]  # BST starts, ends
+    frames["referrals"]["referral_date"] = dates
+    f.write_extract(tmp_path, {k: v for k, v in frames.items() if k != "referrals"})
+    typed = frames["referrals"].assign(
+        referral_date=lambda d: pd.to_datetime(d["referral_date"]).dt.tz_localize(zone))
+    typed.to_parquet(tmp_path / "referrals.parquet")
+    result = validate_extract(tmp_path, extract_date=EXTRACT)
+    assert result.quarantine["referrals"].empty
+    assert result.feeds["referrals"]["referral_date"].dt.strftime("%Y-%m-%d").tolist() == dates
+
+
+def test_a_parquet_timestamp_with_a_time_of_day_is_not_a_date_whatever_its_zone(
+        tmp_path: Path) -> None:
+    frames = f.extract()
+    f.write_extract(tmp_path, {k: v for k, v in frames.items() if k != "referrals"})
+    typed = frames["referrals"].assign(referral_date=pd.to_datetime(
+        ["2024-03-01 00:00", "2024-06-01 13:45", "2024-01-10 23:00"]).tz_localize("Europe/London"))
+    typed.to_parquet(tmp_path / "referrals.parquet")
+    result = validate_extract(tmp_path, extract_date=EXTRACT)
+    quarantined = result.quarantine["referrals"]
+    first, second = quarantined["referral_date"]  # as written, with the offset from UTC
+    assert first.startswith("2024-06-01T13:45:00") and first.endswith("+0100")
+    assert second.startswith("2024-01-10T23:00:00") and second.endswith("+0000")
+    assert set(quarantined["reason"]) == {"referral_date: not a YYYY-MM-DD date"}
+
+
 def test_extract_date_is_latest_date_not_after_today() -> None:
     frames = f.extract()
     frames["events_police"].loc[0, "recorded_date"] = "2024-05-17"
