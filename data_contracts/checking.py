@@ -17,10 +17,11 @@ import numpy as np
 import pandas as pd
 
 from data_contracts import parsing
+from data_contracts.csv_reading import ROW_AS_READ
 from data_contracts.errors import FeedRejected
 from data_contracts.identifiers import refuse_direct_identifiers
 from data_contracts.pandera_import import pa
-from data_contracts.reading import ROW_AS_READ, STRING_DTYPE
+from data_contracts.reading import STRING_DTYPE
 from data_contracts.schemas import DUPLICATE_DIFFERING, DUPLICATE_ROW, UNIQUE_KEY
 from data_contracts.vocab import FEED_COLUMNS, OPTIONAL_COLUMNS
 
@@ -92,14 +93,23 @@ def parse_feed(feed: str, source: str, raw: pd.DataFrame, schema: pa.DataFrameSc
     ignored = [str(c) for c in raw.columns if c not in FEED_COLUMNS[feed] and c != ROW_AS_READ]
     if ignored:
         logger.warning("%s: columns not in the specification ignored: %s", source, ignored)
-    row_failures: list[Failure] = []
-    if ROW_AS_READ in raw.columns:
-        fields = len(raw.columns) - 1
-        row_failures.append((f"row: not {fields} fields as in the header row (the row as "
-                             f"read is in {ROW_AS_READ})", raw[ROW_AS_READ].notna().to_numpy()))
     # copy=False: the parsed columns are new, and the others the raw frame's, unchanged.
     return ParsedFeed(feed, source, raw, pd.DataFrame(typed, copy=False), failures, ignored,
-                      absent, row_failures, unparsable)
+                      absent, _ragged_row_failures(raw), unparsable)
+
+
+def _ragged_row_failures(raw: pd.DataFrame) -> list[Failure]:
+    """The rows of a CSV file unlike its header (:data:`ROW_AS_READ` holds them as read);
+    one running over several lines says a double quote was likely left open."""
+    if ROW_AS_READ not in raw.columns:
+        return []
+    unlike = f"row: not {len(raw.columns) - 1} fields as in the header row"
+    kept = f"(the row as read is in {ROW_AS_READ})"
+    as_read = raw[ROW_AS_READ]
+    several = as_read.str.contains("\n", regex=False).fillna(False).to_numpy(dtype=bool)
+    return [(f"{unlike} {kept}", as_read.notna().to_numpy() & ~several),
+            (f"{unlike}, and it runs over several lines: a double quote left unclosed? "
+             f"{kept}", several)]
 
 
 def _check_output(check: pa.Check, target: pd.Series | pd.DataFrame) -> np.ndarray:

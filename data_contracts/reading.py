@@ -6,8 +6,8 @@ so one set of rules applies whatever the file format.
 
 A file is measured before it is read: an empty file, or one over the limit of bytes
 per feed file (:func:`feed_size_limit`), is refused from its size alone, so reading
-never holds more than about the limit in memory. A CSV header is looked for in the
-first :data:`HEADER_MAX_BYTES` bytes only.
+never holds more than about the limit in memory. CSV files are read by
+:mod:`data_contracts.csv_reading`.
 
 A date column written as a timestamp with a time zone (``tz_localize('Europe/London')``)
 holds each date as the instant its day begins there: 2023-07-01 is 2023-06-30 23:00 UTC.
@@ -18,19 +18,18 @@ zone is read.
 
 from __future__ import annotations
 
-import csv
 import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from data_contracts.csv_reading import read_csv_strings
 from data_contracts.digits import ascii_whole_number
 from data_contracts.errors import FeedRejected
 from data_contracts.vocab import FEED_FORMATS, FEEDS
@@ -40,10 +39,6 @@ logger = logging.getLogger(__name__)
 STRING_DTYPE = pd.StringDtype("pyarrow")
 MAX_FEED_BYTES_ENV: Final = "SAFEGUARD_MAX_FEED_BYTES"
 DEFAULT_MAX_FEED_BYTES: Final = 1024**3  # 1 GiB: millions of rows; reading takes ~3x in memory
-HEADER_MAX_BYTES: Final = 64 * 1024
-# The column of a CSV feed's quarantine holding each row of the wrong number of fields as
-# it was read (the rows a reader cannot place in columns; empty on every other row).
-ROW_AS_READ: Final = "row_as_read"
 
 
 def feed_size_limit() -> int:
@@ -115,80 +110,6 @@ def find_feed_files(input_dir: Path) -> ExtractFiles:
         else:
             feeds[feed] = path
     return ExtractFiles(feeds=feeds, ignored=ignored)
-
-
-def _csv_header(path: Path) -> tuple[list[str], bool]:
-    """The header row, read from the first HEADER_MAX_BYTES bytes, and whether rows follow."""
-    with path.open("rb") as handle:
-        start = handle.read(HEADER_MAX_BYTES + 1)
-    line, newline, rest = start.partition(b"\n")
-    if not newline and len(start) > HEADER_MAX_BYTES:
-        raise FeedRejected(path.name, f"no header row in its first {HEADER_MAX_BYTES:,} bytes")
-    header = next(csv.reader([line.decode("utf-8-sig").rstrip("\r")]), None)
-    if not header or not any(name.strip() for name in header):
-        raise FeedRejected(path.name, "no header row")
-    return header, bool(rest.strip()) or len(start) > HEADER_MAX_BYTES
-
-
-def _with_ragged_rows(table: pa.Table, header: list[str], lines: list[str]) -> pa.Table:
-    """The table with the rows whose number of fields is not the header's after its own
-    rows: their fields in the columns they fall in (missing ones empty, extra ones only in
-    `ROW_AS_READ`), and each line as read in `ROW_AS_READ` (empty on every other row)."""
-    parsed = [next(csv.reader([line]), []) for line in lines]
-    extra = {name: pa.array([fields[i] if i < len(fields) and fields[i] != "" else None
-                             for fields in parsed], pa.large_string())
-             for i, name in enumerate(header)}
-    as_read = pa.chunked_array([pa.nulls(table.num_rows, pa.large_string()),
-                                pa.array(lines, pa.large_string())])
-    joined = pa.concat_tables([table, pa.table(extra)])
-    return joined.append_column(ROW_AS_READ, as_read)
-
-
-def read_csv_strings(path: Path, *, keep_ragged: bool = False) -> pa.Table:
-    """Read a CSV file with every column as a string; empty cells are null.
-
-    Large strings (64-bit offsets): what pandas' Arrow-backed string columns hold, so
-    turning the table into a frame copies no column.
-
-    A row with more or fewer fields than the header refuses the file, unless
-    ``keep_ragged``: then it is kept for the quarantine (`_with_ragged_rows`), the file's
-    other rows read as usual.
-    """
-    try:
-        header, has_rows = _csv_header(path)
-        if len(set(header)) != len(header):
-            raise FeedRejected(path.name, "header repeats a column name")
-        if keep_ragged and ROW_AS_READ in header:
-            raise FeedRejected(path.name, f"column '{ROW_AS_READ}' is the name the quarantine "
-                                          "gives a row as read: rename it")
-        if not has_rows:
-            return pa.table({name: pa.array([], pa.large_string()) for name in header})
-        ragged: list[str] = []
-
-        def keep(row: Any) -> str:  # a pyarrow.csv.InvalidRow
-            ragged.append(str(row.text))
-            return "skip"
-
-        table = pacsv.read_csv(
-            path,
-            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1),
-            parse_options=pacsv.ParseOptions(newlines_in_values=False,
-                                             invalid_row_handler=keep if keep_ragged else None),
-            convert_options=pacsv.ConvertOptions(
-                column_types=dict.fromkeys(header, pa.large_string()),
-                null_values=[""],
-                strings_can_be_null=True,
-                quoted_strings_can_be_null=True,
-            ),
-        )
-        if ragged and not table.num_rows:
-            raise FeedRejected(path.name, f"no row has the header's {len(header)} fields: "
-                                          "check the header row (a comma too many or too few?)")
-        return _with_ragged_rows(table, header, ragged) if ragged else table
-    except FeedRejected:
-        raise
-    except (OSError, UnicodeDecodeError, csv.Error, pa.ArrowException) as exc:
-        raise FeedRejected(path.name, f"cannot be parsed as CSV: {exc}") from exc
 
 
 def read_table(path: Path, *, max_bytes: int | None = None, keep_ragged: bool = False

@@ -210,7 +210,7 @@ def test_unparsable_csv_is_refused(tmp_path: Path) -> None:
     # Not UTF-8 (a row of the wrong number of fields is quarantined, not refused: see
     # test_validate.py).
     (tmp_path / "events_police.csv").write_bytes(b"person_id,event_date\nP\xff1,2024-01-01\n")
-    with pytest.raises(FeedRejected, match="events_police.csv: cannot be parsed"):
+    with pytest.raises(FeedRejected, match=r"events_police.csv: is not UTF-8 \(line 2 "):
         validate_extract(tmp_path)
 
 

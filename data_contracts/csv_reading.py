@@ -1,0 +1,270 @@
+"""Reading a CSV feed file: every cell a string, exactly as the agency sent it.
+
+Files are read with pyarrow (multi-threaded, no per-row Python). A CSV header is looked
+for in the first :data:`HEADER_MAX_BYTES` bytes only. Before pyarrow reads a file, the
+file is checked to be UTF-8 (mapped, not copied, in chunks of :data:`UTF8_CHUNK_BYTES`),
+so one that is not is refused naming the line of its first bad byte, whatever that line
+holds: pyarrow could not show a row of the wrong number of fields holding such a byte
+(its traceback, then a count of fields), and said nothing of the encoding.
+
+A quoted field may run over several lines, as CSV allows. pyarrow is fastest splitting a
+file into blocks at line breaks, but a block ending inside quotes then loses the rest of
+that block without a word (a police feed of 176,851 rows with a quote opening line 101:
+158,764 rows read, the other 18,087 neither accepted nor quarantined). So the rows it
+read are counted against the file's lines, and unless each line is one row the file is
+read again with quotes in mind (`_parse`). A row spanning more than
+:data:`MAX_ROW_LINES` lines refuses the file, naming the line it starts on: it is in all
+likelihood a double quote left unclosed, swallowing the records after it, which one
+quarantined row would hide.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from data_contracts.errors import FeedRejected
+
+HEADER_MAX_BYTES: Final = 64 * 1024
+UTF8_CHUNK_BYTES: Final = 16 * 1024 * 1024
+MAX_ROW_LINES: Final = 100
+# The column of a CSV feed's quarantine holding each row of the wrong number of fields as
+# it was read (the rows a reader cannot place in columns; empty on every other row).
+ROW_AS_READ: Final = "row_as_read"
+_NEWLINE: Final = ord("\n")
+
+
+def _newlines(data: np.ndarray) -> int:
+    return int(np.count_nonzero(data == _NEWLINE))
+
+
+def _not_utf8(path: Path, data: np.ndarray, chunk: slice, line: int) -> FeedRejected:
+    """The refusal of a file whose bytes ``data[chunk]`` (from ``line``) break UTF-8,
+    naming the line and the byte that breaks it."""
+    start, text = chunk.start, data[chunk].tobytes()
+    try:
+        text.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line += _newlines(data[start:start + exc.start])
+        return FeedRejected(path.name, f"is not UTF-8 (line {line} holds the byte "
+                                       f"0x{text[exc.start]:02X}): save it as UTF-8")
+    return FeedRejected(path.name, f"is not UTF-8 (from line {line}): save it as UTF-8")
+
+
+def _chunk_end(data: np.ndarray, start: int) -> int:
+    """Where a chunk of about UTF8_CHUNK_BYTES from ``start`` ends: at the end of the data,
+    or before a character the chunk's end would cut in two."""
+    end = start + UTF8_CHUNK_BYTES
+    if end >= len(data):
+        return len(data)
+    lead = end
+    while lead > end - 3 and data[lead] & 0xC0 == 0x80:  # a continuation byte
+        lead -= 1
+    return lead
+
+
+def _is_utf8(data: pa.Buffer) -> bool:
+    offsets = pa.array([0, data.size], pa.int64()).buffers()[1]
+    try:
+        pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, data]).cast(
+            pa.large_string())  # Arrow's validation of UTF-8: vectorised, no copy
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
+def utf8_line_count(path: Path) -> int:
+    """How many lines a file holds, once it is known to be UTF-8 (in the same pass: the
+    count costs next to nothing). The file is mapped, not read (no copy).
+
+    Raises:
+        FeedRejected: One line naming the file, the line and the byte.
+    """
+    if path.stat().st_size == 0:
+        return 0
+    with pa.memory_map(str(path)) as mapped:
+        buffer = mapped.read_buffer()
+        data = np.frombuffer(buffer, np.uint8)
+        start, newlines = 0, 0
+        while start < len(data):
+            end = _chunk_end(data, start)
+            if not _is_utf8(buffer.slice(start, end - start)):
+                raise _not_utf8(path, data, slice(start, end), newlines + 1)
+            newlines += _newlines(data[start:end])
+            start = end
+        return newlines + (data[-1] != _NEWLINE)  # a last line without a line break too
+
+
+def csv_header(path: Path) -> tuple[list[str], bool]:
+    """The header row, read from the first HEADER_MAX_BYTES bytes, and whether rows follow."""
+    with path.open("rb") as handle:
+        start = handle.read(HEADER_MAX_BYTES + 1)
+    line, newline, rest = start.partition(b"\n")
+    if not newline and len(start) > HEADER_MAX_BYTES:
+        raise FeedRejected(path.name, f"no header row in its first {HEADER_MAX_BYTES:,} bytes")
+    try:
+        text = line.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise FeedRejected(path.name, f"is not UTF-8 (line 1 holds the byte "
+                                      f"0x{line[exc.start]:02X}): save it as UTF-8") from None
+    header = next(csv.reader([text.rstrip("\r")]), None)
+    if not header or not any(name.strip() for name in header):
+        raise FeedRejected(path.name, "no header row")
+    return header, bool(rest.strip()) or len(start) > HEADER_MAX_BYTES
+
+
+def lines_spanned(text: str) -> int:
+    """How many lines of the file a row as read runs over."""
+    return text.count("\n") + 1
+
+
+def _row_fields(line: str) -> list[str]:
+    try:  # a quoted field may hold a line break: read the row as a file
+        return next(csv.reader(io.StringIO(line, newline="")), [])
+    except csv.Error:  # a field over the csv module's limit: the row stays as read only
+        return []
+
+
+def _with_ragged_rows(table: pa.Table, header: list[str], lines: list[str]) -> pa.Table:
+    """The table with the rows whose number of fields is not the header's after its own
+    rows: their fields in the columns they fall in (missing ones empty, extra ones only in
+    `ROW_AS_READ`), and each line as read in `ROW_AS_READ` (empty on every other row)."""
+    parsed = [_row_fields(line) for line in lines]
+    extra = {name: pa.array([fields[i] if i < len(fields) and fields[i] != "" else None
+                             for fields in parsed], pa.large_string())
+             for i, name in enumerate(header)}
+    as_read = pa.chunked_array([pa.nulls(table.num_rows, pa.large_string()),
+                                pa.array(lines, pa.large_string())])
+    joined = pa.concat_tables([table, pa.table(extra)])
+    return joined.append_column(ROW_AS_READ, as_read)
+
+
+def _read_row(reader: Any) -> bool | None:  # a csv reader
+    """True after a row is read, False at the end, None when the csv module cannot read it."""
+    try:
+        next(reader)
+    except StopIteration:
+        return False
+    except csv.Error:
+        return None
+    return True
+
+
+def _long_row_start(path: Path) -> int | None:
+    """The line of the first row running over more than MAX_ROW_LINES lines, or too long
+    for the csv module (a field over 128 KiB), or None: where the refusal of an unclosed
+    quote points. Read row by row in Python: only a file so refused pays for it."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        start = 1
+        while (read := _read_row(reader)) is not False:
+            if read is None or reader.line_num - start >= MAX_ROW_LINES:
+                return start
+            start = reader.line_num + 1
+    return None
+
+
+def _unclosed_quote(path: Path) -> FeedRejected | None:
+    """The refusal of a file holding a row that runs over too many lines, or None."""
+    start = _long_row_start(path)
+    if start is None:
+        return None
+    return FeedRejected(path.name, f"line {start:,} starts a row running over more than "
+                                   f"{MAX_ROW_LINES} lines: a double quote left unclosed is "
+                                   "the likely cause; feed refused")
+
+
+def _pyarrow_read(path: Path, header: list[str], *, keep_ragged: bool,
+                  newlines_in_values: bool) -> tuple[pa.Table, list[str]]:
+    ragged: list[str] = []
+
+    def keep(row: Any) -> str:  # a pyarrow.csv.InvalidRow
+        ragged.append(str(row.text))
+        return "skip"
+
+    table = pacsv.read_csv(
+        path,
+        read_options=pacsv.ReadOptions(column_names=header, skip_rows=1),
+        parse_options=pacsv.ParseOptions(newlines_in_values=newlines_in_values,
+                                         invalid_row_handler=keep if keep_ragged else None),
+        convert_options=pacsv.ConvertOptions(
+            column_types=dict.fromkeys(header, pa.large_string()),
+            null_values=[""],
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+            check_utf8=False,  # every byte checked before (`utf8_line_count`)
+        ),
+    )
+    return table, ragged
+
+
+def _parse(path: Path, header: list[str], lines: int, *, keep_ragged: bool
+           ) -> tuple[pa.Table, list[str]]:
+    """The rows of the header's number of fields, and each other row as read (with
+    ``keep_ragged``; without, such a row refuses the file).
+
+    First read split at every line break, each block parsed as it comes: right whenever
+    each of the file's ``lines`` after the header is one row, as the count of the rows
+    read shows (rows lost to a block ending inside quotes would leave lines over).
+    Otherwise (a quoted cell over several lines, an empty line, or a quote left open) the
+    file is read again with quotes in mind, which cannot cut blocks before parsing them.
+    """
+    try:
+        table, ragged = _pyarrow_read(path, header, keep_ragged=keep_ragged,
+                                      newlines_in_values=False)
+        one_row_a_line = table.num_rows + sum(map(lines_spanned, ragged)) == lines - 1
+    except pa.ArrowException:
+        one_row_a_line = False
+    try:
+        if not one_row_a_line:
+            table, ragged = _pyarrow_read(path, header, keep_ragged=keep_ragged,
+                                          newlines_in_values=True)
+    except pa.ArrowException as exc:
+        raise _unclosed_quote(path) or FeedRejected(
+            path.name, f"cannot be parsed as CSV: {exc}") from exc
+    if any(lines_spanned(line) > MAX_ROW_LINES for line in ragged):
+        raise _unclosed_quote(path) or FeedRejected(
+            path.name, f"a row runs over more than {MAX_ROW_LINES} lines: a double quote left "
+                       "unclosed is the likely cause; feed refused")
+    return table, ragged
+
+
+def read_csv_strings(path: Path, *, keep_ragged: bool = False) -> pa.Table:
+    """Read a CSV file with every column as a string; empty cells are null.
+
+    Large strings (64-bit offsets): what pandas' Arrow-backed string columns hold, so
+    turning the table into a frame copies no column.
+
+    A row with more or fewer fields than the header refuses the file, unless
+    ``keep_ragged``: then it is kept for the quarantine (`_with_ragged_rows`), the file's
+    other rows read as usual.
+
+    Raises:
+        FeedRejected: The file is not UTF-8, has no header, holds a row running over more
+            than MAX_ROW_LINES lines, or cannot be read or parsed.
+    """
+    try:
+        header, has_rows = csv_header(path)
+        if len(set(header)) != len(header):
+            raise FeedRejected(path.name, "header repeats a column name")
+        if keep_ragged and ROW_AS_READ in header:
+            raise FeedRejected(path.name, f"column '{ROW_AS_READ}' is the name the "
+                                          "quarantine gives a row as read: rename it")
+        if not has_rows:
+            return pa.table({name: pa.array([], pa.large_string()) for name in header})
+        lines = utf8_line_count(path)
+        table, ragged = _parse(path, header, lines, keep_ragged=keep_ragged)
+    except OSError as exc:
+        raise FeedRejected(path.name, f"cannot be read ({exc.strerror or exc})") from exc
+    except csv.Error as exc:  # the header row
+        raise FeedRejected(path.name, f"cannot be parsed as CSV: {exc}") from exc
+    if ragged and not table.num_rows:
+        raise FeedRejected(path.name, f"no row has the header's {len(header)} fields: "
+                                      "check the header row (a comma too many or too few?)")
+    return _with_ragged_rows(table, header, ragged) if ragged else table

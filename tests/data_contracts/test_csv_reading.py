@@ -1,0 +1,140 @@
+"""CSV feed files as an agency's system may write them: encodings, quotes, line breaks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from data_contracts import csv_reading
+from data_contracts.errors import FeedRejected
+from data_contracts.pseudonymise import PseudonymisationError, pseudonymise_file
+from data_contracts.validate import validate_extract
+from tests.data_contracts import factories as f
+from tests.data_contracts.test_cli import _assert_one_line_error
+from tests.data_contracts.test_cli import _validate as validate_cli
+
+EXTRACT = dt.date(2024, 6, 30)
+
+
+def _police_lines(folder: Path, n: int) -> list[str]:
+    """An extract in ``folder`` whose police feed has ``n`` rows, unquoted; its lines."""
+    frames = f.extract(events_police=f.events("police", n))
+    f.write_extract(folder, frames)
+    return (folder / "events_police.csv").read_text(encoding="utf-8").splitlines()
+
+
+def _write(path: Path, lines: list[str]) -> None:
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize("fields", [2, 12])
+def test_a_byte_not_utf8_refuses_the_file_naming_its_line_and_nothing_else(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fields: int) -> None:
+    """The byte in a row of the wrong number of fields printed pyarrow's traceback and
+    then said the row had 2 fields, not that the file was not UTF-8."""
+    unraisable: list[Any] = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    folder = f.write_extract(tmp_path / "in", f.extract())
+    row = ",".join(f.referral_row(referral_id="R\xe9F2").values()).encode("latin-1")
+    with (folder / "referrals.csv").open("ab") as handle:
+        handle.write(b",".join(row.split(b",")[:fields]) + b"\n")
+    with pytest.raises(FeedRejected) as caught:
+        validate_extract(folder, extract_date=EXTRACT)
+    assert str(caught.value) == ("referrals.csv: is not UTF-8 (line 5 holds the byte 0xE9): "
+                                 "save it as UTF-8")
+    assert unraisable == []
+
+
+@pytest.mark.parametrize("chunk", range(4, 10))  # every cut of a 2-, 3- and 4-byte character
+def test_a_character_cut_by_a_chunk_boundary_is_utf8_and_one_cut_by_the_end_is_not(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
+    monkeypatch.setattr(csv_reading, "UTF8_CHUNK_BYTES", chunk)
+    path = tmp_path / "feed.csv"
+    path.write_bytes("note\nPolicía € 😀 done\nzürich".encode())
+    assert csv_reading.utf8_line_count(path) == 3
+    path.write_bytes("note\nok\nPolicía €".encode()[:-1])
+    with pytest.raises(FeedRejected, match=r"not UTF-8 \(line 3 holds the byte 0xE2\)"):
+        csv_reading.utf8_line_count(path)
+
+
+def test_a_header_not_utf8_is_refused_as_such(tmp_path: Path) -> None:
+    folder = f.write_extract(tmp_path / "in", f.extract())
+    (folder / "referrals.csv").write_bytes(b"referral_id\xf6\nR1\n")
+    with pytest.raises(FeedRejected, match=r"not UTF-8 \(line 1 holds the byte 0xF6\)"):
+        validate_extract(folder, extract_date=EXTRACT)
+
+
+@pytest.mark.parametrize("rows", [300, 40_000])  # within one block of pyarrow's, and over 1 MB
+def test_an_unclosed_quote_early_in_a_file_refuses_it_naming_its_line(
+        tmp_path: Path, rows: int) -> None:
+    """A lone quote opening line 101 refused a small file as 'field larger than field limit
+    (131072)'; in a file of several blocks the rows after it were lost without a word."""
+    lines = _police_lines(tmp_path / "in", rows)
+    lines[100] = '"' + lines[100]
+    _write(tmp_path / "in" / "events_police.csv", lines)
+    result = validate_cli(tmp_path / "in", tmp_path / "out", "--extract-date", "2024-06-30")
+    assert result.exit_code == 1
+    _assert_one_line_error(result.output)
+    assert result.output.strip() == (
+        "error: events_police.csv: line 101 starts a row running over more than 100 lines: "
+        "a double quote left unclosed is the likely cause; feed refused")
+
+
+def test_an_unclosed_quote_near_the_end_is_one_quarantined_row_saying_so(tmp_path: Path) -> None:
+    lines = _police_lines(tmp_path / "in", 300)
+    lines[-3] = '"' + lines[-3]  # it runs over the file's last 3 lines
+    _write(tmp_path / "in" / "events_police.csv", lines)
+    result = validate_extract(tmp_path / "in", extract_date=EXTRACT)
+    police = result.report["feeds"]["events_police"]
+    assert (police["read"], police["accepted"], police["quarantined"]) == (298, 297, 1)
+    (reason,) = result.quarantine["events_police"]["reason"]
+    assert reason.startswith(
+        "row: not 5 fields as in the header row, and it runs over several lines: a double "
+        "quote left unclosed? (the row as read is in row_as_read)")  # then its cells' reasons
+    assert result.quarantine["events_police"]["row_as_read"][0] == "\n".join(lines[-3:])
+
+
+def test_a_quoted_cell_over_several_lines_is_read_in_a_file_of_any_size(tmp_path: Path) -> None:
+    """A CSV cell may hold line breaks inside quotes: past pyarrow's first block such a
+    file was refused ('CSV parser got out of sync with chunker')."""
+    frames = f.extract(events_police=f.events("police", 30_000))
+    frames["events_police"]["note"] = "seen at home,\nthen at school"
+    folder = f.write_extract(tmp_path / "in", frames)
+    assert (folder / "events_police.csv").stat().st_size > 2 * 1024 * 1024
+    result = validate_extract(folder, extract_date=EXTRACT)
+    assert result.report["feeds"]["events_police"]["accepted"] == 30_000
+    assert result.report["feeds"]["events_police"]["ignored_columns"] == ["note"]
+
+
+def test_pseudonymise_refuses_an_unclosed_quote_rather_than_write_part_of_the_file(
+        tmp_path: Path) -> None:
+    """It reads without keeping rows of the wrong number of fields: past pyarrow's first
+    block it wrote the rows before the quote and after its block, the others lost."""
+    lines = _police_lines(tmp_path / "in", 40_000)
+    lines[100] = '"' + lines[100]
+    path = tmp_path / "in" / "events_police.csv"
+    _write(path, lines)
+    with pytest.raises(PseudonymisationError, match="^events_police.csv: line 101 starts a row"):
+        pseudonymise_file(path, tmp_path / "out.csv", columns=["person_id"], key=b"k" * 32)
+    assert not (tmp_path / "out.csv").exists()
+
+
+@pytest.mark.parametrize(("newline", "blank_line", "last_newline"), [
+    ("\n", False, True), ("\r\n", False, True), ("\n", False, False), ("\r\n", True, False),
+    ("\n", True, True),
+])
+def test_every_row_is_read_whatever_the_line_breaks(
+        tmp_path: Path, newline: str, blank_line: bool, last_newline: bool) -> None:
+    """Rows are counted against the file's lines to know the fast read lost none: an empty
+    line, or none at the end, must not be taken for a lost row, nor hide one."""
+    lines = _police_lines(tmp_path / "in", 500)
+    if blank_line:
+        lines.insert(250, "")
+    text = newline.join(lines) + (newline if last_newline else "")
+    (tmp_path / "in" / "events_police.csv").write_bytes(text.encode())
+    result = validate_extract(tmp_path / "in", extract_date=EXTRACT)
+    assert result.report["feeds"]["events_police"]["accepted"] == 500
