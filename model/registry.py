@@ -19,6 +19,7 @@ import json
 import logging
 import shutil
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import metadata
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 MODEL_ARTIFACT: Final = "risk_model"
 CHECKSUM_TAG: Final = "sha256"
+# One MLflow client made at a time, across registries: making one migrates a new store.
+_CLIENT_LOCK: Final = threading.Lock()
 
 
 class RegistryError(RuntimeError):
@@ -86,10 +89,15 @@ class ModelRegistry:
 
     @cached_property
     def client(self) -> MlflowClient:
-        """MLflow's client, created (and MLflow imported) when first needed."""
-        from mlflow.tracking import MlflowClient
+        """MLflow's client, created (and MLflow imported) when first needed, by one thread
+        at a time: creating one migrates a new store, and two threads migrating one SQLite
+        store at once failed ("No such index", a 500 of the service's model card route)."""
+        with _CLIENT_LOCK:
+            if "client" in self.__dict__:  # another thread made it while this one waited
+                return self.__dict__["client"]  # type: ignore[no-any-return]
+            from mlflow.tracking import MlflowClient
 
-        return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+            return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
 
     def connect(self) -> None:
         """Import MLflow and open the store, creating a new store's tables (its alembic
