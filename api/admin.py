@@ -61,6 +61,16 @@ def open_store(needs: str | None = "the command is audited") -> tuple[Settings, 
     return settings, store
 
 
+def check_output_folder(path: Path) -> None:
+    """Exit in one line now when ``path`` cannot be a folder (it, or a folder above it, is
+    a file), not after a report's work; nothing is created until the report is written."""
+    for place in (path, *path.parents):
+        if place.exists():
+            if not place.is_dir():
+                fail(f"{place}: is a file, not a folder: choose another --output")
+            return
+
+
 def open_for_report(needs: str) -> tuple[Settings, Store, ModelRegistry]:
     """Settings, a reachable store and the model registry, for a command that reads a
     registered model and audits its own run; one line and exit 1 when the store is down

@@ -34,6 +34,7 @@ def audit_fairness(
     Per-group rates with 95% bootstrap intervals, disparities against the largest group
     of each attribute, calibration, and groups too small to judge.
     """
+    from api.admin import check_output_folder
     from api.templating import render_report
     from data_contracts import FeedRejected
     from data_contracts.cli import fail, parse_date_option
@@ -44,7 +45,7 @@ def audit_fairness(
     from model.workflow import audit_extract
 
     config = cli_config(ctx)
-    output.mkdir(parents=True, exist_ok=True)  # before the work: a bad folder fails first
+    check_output_folder(output)  # before the work, which may take minutes
     try:
         with console.status("auditing fairness") as status:
             audit = audit_extract(input, registry=registry_from(config), reference=model,

@@ -56,7 +56,7 @@ def monitor(
         help="The extract's date (YYYY-MM-DD); default the latest date in it.")] = None,
 ) -> None:
     """Drift, agency coverage, matured outcomes and practitioners' overrides since training."""
-    from api.admin import open_for_report
+    from api.admin import check_output_folder, open_for_report
     from api.audit import commit_with_audit, operator_event
     from data_contracts.errors import FeedRejected
     from model.data import prepare_extract
@@ -65,7 +65,7 @@ def monitor(
 
     settings, store, registry = open_for_report(
         "monitoring reads practitioners' decisions from the store")
-    output.mkdir(parents=True, exist_ok=True)  # before the work: a bad folder fails first
+    check_output_folder(output)  # before the work, which may take minutes
     try:
         loaded = registry.load(model or settings.model_alias)
         prepared = prepare_extract(input_dir, extract_date=parse_date_option(extract_date))

@@ -43,7 +43,7 @@ def partnership(
         help="The extract's date (YYYY-MM-DD); default the latest date in it.")] = None,
 ) -> None:
     """Reach, timeliness and contribution of each agency's information, by quarter."""
-    from api.admin import open_for_report
+    from api.admin import check_output_folder, open_for_report
     from api.audit import commit_with_audit, operator_event
     from data_contracts.errors import FeedRejected
     from model.data import prepare_extract
@@ -53,7 +53,7 @@ def partnership(
 
     settings, store, registry = open_for_report(
         "the report is audited, so the store must be reachable")
-    output.mkdir(parents=True, exist_ok=True)  # before the work: a bad folder fails first
+    check_output_folder(output)  # before the work, which may take minutes
 
     def say(stage: str) -> None:
         typer.echo(f"  {stage}", err=True)
