@@ -15,21 +15,9 @@ from api.store import Store, repository
 from api.web.session import SESSION_COOKIE, SESSION_SECONDS, SessionCodec, WebSession
 from tests.api import factories
 from tests.api.conftest import TEST_PEPPER, ApiEnv
-from tests.api.web_client import csrf_token, signed_in_client
+from tests.api.web_client import csrf_token, decisions_of, scored_referral, signed_in_client
 
 HTML = {"Accept": "text/html"}
-
-
-def _scored(api: ApiEnv, events: int = 15) -> str:
-    case = factories.case(events=events)
-    response = api.client.post("/v1/score", json=case, headers=api.headers("triage"))
-    assert response.status_code == 200
-    return str(case["referral"]["referral_id"])
-
-
-def _decisions(api: ApiEnv, referral_id: str) -> list[dict[str, Any]]:
-    view = api.client.get(f"/v1/referrals/{referral_id}", headers=api.headers("admin")).json()
-    return list(view["decisions"])
 
 
 def _audit_actions(api: ApiEnv, referral_id: str) -> list[str]:
@@ -39,7 +27,7 @@ def _audit_actions(api: ApiEnv, referral_id: str) -> list[str]:
 
 
 def test_a_decision_posted_without_its_csrf_token_is_refused(api: ApiEnv) -> None:
-    referral = _scored(api)
+    referral = scored_referral(api)
     browser = signed_in_client(api.client, api.keys["triage"])
     form = {"practitioner_rag": "red", "next_step": "strategy discussion"}
 
@@ -48,7 +36,7 @@ def test_a_decision_posted_without_its_csrf_token_is_refused(api: ApiEnv) -> Non
 
     assert missing.status_code == forged.status_code == 403
     assert "This form had expired" in missing.text
-    assert _decisions(api, referral) == []
+    assert decisions_of(api, referral) == []
 
 
 def test_the_sign_in_form_needs_its_csrf_token_too(api: ApiEnv) -> None:
@@ -139,7 +127,7 @@ def test_roles_decide_the_pages(api: ApiEnv) -> None:
 
 
 def test_every_page_view_of_a_case_is_audited(api: ApiEnv) -> None:
-    referral = _scored(api)
+    referral = scored_referral(api)
     governance = signed_in_client(api.client, api.keys["governance"])
 
     page = governance.get(f"/cases/{referral}")
@@ -149,7 +137,7 @@ def test_every_page_view_of_a_case_is_audited(api: ApiEnv) -> None:
 
 
 def test_an_override_through_the_page_is_stored_as_the_api_stores_it(api: ApiEnv) -> None:
-    referral = _scored(api)  # high, red
+    referral = scored_referral(api)  # high, red
     browser = signed_in_client(api.client, api.keys["triage"])
     token = csrf_token(browser.get(f"/cases/{referral}").text)
     form = {"csrf_token": token, "practitioner_rag": "amber", "next_step": "partner checks"}
@@ -160,13 +148,13 @@ def test_an_override_through_the_page_is_stored_as_the_api_stores_it(api: ApiEnv
 
     assert refused.status_code == 400 and 'href="#reason"' in refused.text
     assert "historic incident" in recorded.text
-    [decision] = _decisions(api, referral)
+    [decision] = decisions_of(api, referral)
     assert decision["agrees_with_band"] is False and decision["reason"] == "historic incident"
     assert "decision" in _audit_actions(api, referral)
 
 
 def test_a_stale_form_does_not_overwrite_a_newer_decision(api: ApiEnv) -> None:
-    referral = _scored(api)
+    referral = scored_referral(api)
     browser = signed_in_client(api.client, api.keys["triage"])
     token = csrf_token(browser.get(f"/cases/{referral}").text)
     form = {"csrf_token": token, "practitioner_rag": "red", "next_step": "strategy"}
@@ -175,7 +163,7 @@ def test_a_stale_form_does_not_overwrite_a_newer_decision(api: ApiEnv) -> None:
     again = browser.post(f"/cases/{referral}/decisions", data=form)  # no previous decision named
 
     assert again.status_code == 409 and "Another decision was recorded" in again.text
-    assert len(_decisions(api, referral)) == 1
+    assert len(decisions_of(api, referral)) == 1
 
 
 def test_browsers_get_error_pages_and_the_api_keeps_json(api: ApiEnv) -> None:
@@ -236,7 +224,7 @@ def test_an_agency_that_moves_nothing_is_shown_as_no_effect_not_as_raising() -> 
 
 
 def test_the_case_page_says_an_agency_that_moved_nothing_had_no_effect(api: ApiEnv) -> None:
-    referral = _scored(api)  # the fake scorer: each agency that shared records, 0.0
+    referral = scored_referral(api)  # the fake scorer: each agency that shared records, 0.0
     page = " ".join(signed_in_client(api.client, api.keys["triage"]).get(
         f"/cases/{referral}").text.split())
     section = page.split("Contributions by agency", 1)[1]

@@ -12,21 +12,9 @@ from typing import Any
 from api.schemas import MAX_TEXT
 from tests.api import factories
 from tests.api.conftest import ApiEnv
-from tests.api.web_client import csrf_token, signed_in_client
+from tests.api.web_client import csrf_token, decisions_of, scored_referral, signed_in_client
 
 MIB = 1024 * 1024
-
-
-def _scored(api: ApiEnv) -> str:
-    case = factories.case(events=15)  # the fake scorer: high, red
-    response = api.client.post("/v1/score", json=case, headers=api.headers("triage"))
-    assert response.status_code == 200
-    return str(case["referral"]["referral_id"])
-
-
-def _decisions(api: ApiEnv, referral_id: str) -> list[dict[str, Any]]:
-    view = api.client.get(f"/v1/referrals/{referral_id}", headers=api.headers("admin")).json()
-    return list(view["decisions"])
 
 
 def _summary(page: str) -> dict[str, str]:
@@ -45,7 +33,7 @@ def _textarea(page: str, textarea_id: str) -> str:
 def test_a_refused_next_step_or_reason_says_what_is_wrong(api: ApiEnv) -> None:
     """Each field had one fixed message: 2,001 characters, or a NUL, read "Enter the next
     step"; an over-long reason asked for a reason."""
-    referral = _scored(api)
+    referral = scored_referral(api)
     browser = signed_in_client(api.client, api.keys["triage"])
     token = csrf_token(browser.get(f"/cases/{referral}").text)
 
@@ -71,13 +59,13 @@ def test_a_refused_next_step_or_reason_says_what_is_wrong(api: ApiEnv) -> None:
     assert errors == {"next-step": "Next step must not include a hidden NUL character: "
                       "delete the \ufffd that marks where it was"}
     assert _textarea(page, "next-step") == "close\ufffd case" and "\x00" not in page
-    assert _decisions(api, referral) == []
+    assert decisions_of(api, referral) == []
 
 
 def test_the_decision_form_states_the_limits_it_applies(api: ApiEnv) -> None:
     """The textareas count characters up to the schema's limit, and a browser's CRLF line
     breaks count once each, as its count shows them (they counted twice)."""
-    referral = _scored(api)
+    referral = scored_referral(api)
     browser = signed_in_client(api.client, api.keys["triage"])
     page = browser.get(f"/cases/{referral}").text
     assert page.count(f'data-maxlength="{MAX_TEXT}"') == 2
@@ -89,13 +77,13 @@ def test_the_decision_form_states_the_limits_it_applies(api: ApiEnv) -> None:
         "reason": "", "previous_decision_id": ""})
 
     assert recorded.status_code == 303
-    [decision] = _decisions(api, referral)
+    [decision] = decisions_of(api, referral)
     assert decision["next_step"] == ("a\n" * (MAX_TEXT // 2)).strip()
 
 
 def test_each_decision_in_the_history_is_headed_under_it(api: ApiEnv) -> None:
     """The cards' titles were h2s, level with "Decision history" itself."""
-    referral = _scored(api)
+    referral = scored_referral(api)
     browser = signed_in_client(api.client, api.keys["triage"])
     token = csrf_token(browser.get(f"/cases/{referral}").text)
     page = browser.post(f"/cases/{referral}/decisions", data={

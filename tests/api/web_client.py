@@ -1,10 +1,17 @@
-"""Signing in to the web pages from a test client, as a browser does."""
+"""Signing in to the web pages from a test client, as a browser does; a scored referral
+and its decisions, as the web tests set them up and read them."""
 
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING, Any
 
 from fastapi.testclient import TestClient
+
+from tests.api import factories
+
+if TYPE_CHECKING:
+    from tests.api.conftest import ApiEnv
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -24,3 +31,17 @@ def signed_in_client(client: TestClient, key: str) -> TestClient:
                             follow_redirects=False)
     assert response.status_code == 303, response.text
     return browser
+
+
+def scored_referral(api: ApiEnv, events: int = 15) -> str:
+    """A referral scored through the API (15 records: the fake scorer's high, red)."""
+    case = factories.case(events=events)
+    response = api.client.post("/v1/score", json=case, headers=api.headers("triage"))
+    assert response.status_code == 200
+    return str(case["referral"]["referral_id"])
+
+
+def decisions_of(api: ApiEnv, referral_id: str) -> list[dict[str, Any]]:
+    """The referral's decisions, as the API's referral view gives them."""
+    view = api.client.get(f"/v1/referrals/{referral_id}", headers=api.headers("admin")).json()
+    return list(view["decisions"])
