@@ -111,7 +111,10 @@ def save_decision(session: Session, decision: DecisionIn, principal: Principal) 
         action="decision",
         referral_id=decision.referral_id,
         model_version=score.model_version,
-        request_hash=request_hash(decision.model_dump()),  # str, bool, int: JSON already
+        # str, bool, int: JSON already; a decision naming no score hashes as before there
+        # was `score_id` (what older entries hold is checked against the row so).
+        request_hash=request_hash(decision.model_dump(
+            exclude={"score_id"} if decision.score_id is None else None)),
         details={"rag": decision.practitioner_rag, "agrees": decision.agrees_with_band},
     )
     try:
