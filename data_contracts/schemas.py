@@ -51,7 +51,7 @@ NULLABLE_INTEGER: Final = "Int64"
 NUMBER: Final = "float64"
 BOOLEAN: Final = "bool"
 NOT_A_REFERRAL_ID: Final = ("not a referral id (1 to 100 characters, no control character, "
-                             "no space at either end)")
+                             "no space at either end, not . or ..)")
 
 
 def _shaped(pattern: str, error: str) -> pa.Check:

@@ -199,12 +199,17 @@ TOKEN_MAX_LENGTH: Final = 64
 # A referral id: the specification's "string", so "MASH/2023/0001" and "Ref #3" are ids:
 # 1 to 100 characters (the store's column), no control character (a line break or NUL
 # would break the files and pages written from it) or direction control (it would show
-# reordered), and no space at either end (nothing is trimmed: "R1 " is not "R1"). The
+# reordered), no white space at either end, Unicode's included (nothing is trimmed: "R1 "
+# is not "R1", though a form or a parser that trims would make it so), and not "." or
+# ".." (an address holding one is read as a step up a folder, whatever its quoting). The
 # CSVs the product writes defuse a formula (`data_contracts.csv_output`), pages escape
 # markup, and links quote it.
 _NOT_IN_AN_ID: Final = "\\x00-\\x1f\\x7f-\\x9f\u202a-\u202e\u2066-\u2069"
-REFERRAL_ID_PATTERN: Final = (f"^[^{_NOT_IN_AN_ID} ](?:[^{_NOT_IN_AN_ID}]{{0,98}}"
-                              f"[^{_NOT_IN_AN_ID} ])?$")
+_NOT_AT_AN_END: Final = (_NOT_IN_AN_ID + " \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f"
+                         "\u205f\u3000")
+REFERRAL_ID_PATTERN: Final = (
+    f"^(?:[^{_NOT_AT_AN_END}.]|[^{_NOT_AT_AN_END}.][^{_NOT_AT_AN_END}]|\\.[^{_NOT_AT_AN_END}.]"
+    f"|[^{_NOT_AT_AN_END}][^{_NOT_IN_AN_ID}]{{1,98}}[^{_NOT_AT_AN_END}])$")
 REFERRAL_ID_MAX_LENGTH: Final = 100
 
 # Booleans as the specification writes them in CSV.

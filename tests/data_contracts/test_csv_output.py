@@ -38,14 +38,17 @@ def test_a_referral_id_like_a_formula_is_an_id_and_one_with_a_line_break_is_not(
 ) -> None:
     """The specification's referral id is a string: `=HYPERLINK(...)` follows it (the CSVs
     written from it defuse it, below); a line break or a space at an end does not."""
-    referrals = f.referrals(4)
+    not_ids = ["R\n2", "R3 ", "R4\u00a0", "\u3000R5", ".", ".."]
+    referrals = f.referrals(3 + len(not_ids))
     referrals.loc[1, "referral_id"] = HOSTILE[0]
-    referrals.loc[2, "referral_id"] = "R\n2"
-    referrals.loc[3, "referral_id"] = "R3 "
+    referrals.loc[2, "referral_id"] = "..."  # not a step up a folder: an id
+    for row, not_id in enumerate(not_ids, start=3):
+        referrals.loc[row, "referral_id"] = not_id
     result = validate_frames({"referrals": referrals}, extract_date=extract_date)
-    assert result.feeds["referrals"]["referral_id"].tolist() == ["R0001", HOSTILE[0]]
+    assert result.feeds["referrals"]["referral_id"].tolist() == ["R0001", HOSTILE[0], "..."]
     reasons = result.quarantine["referrals"]["reason"].tolist()
-    assert [r.startswith("referral_id: not a referral id") for r in reasons] == [True, True]
+    assert len(reasons) == len(not_ids)
+    assert all(r.startswith("referral_id: not a referral id") for r in reasons), reasons
 
 
 def test_validate_writes_quarantined_cells_and_names_as_text(tmp_path: Path) -> None:
