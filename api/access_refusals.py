@@ -9,12 +9,15 @@ fill the trail.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import re
+from typing import TYPE_CHECKING, Any, Final
 
 from fastapi import HTTPException, Request, status
 
 from api.audit import AuditEvent, request_hash, store_with_audit
 from api.store.db import Store
+from data_contracts.vocab import REFERRAL_ID_PATTERN
+from model.registry_sqlite import exact_version
 
 if TYPE_CHECKING:
     from api.auth import Principal
@@ -22,16 +25,33 @@ if TYPE_CHECKING:
 ACCESS_REFUSED = "access_refused"
 
 
+# The most of a path's value an entry keeps: the store's columns hold 100 characters.
+_KEPT: Final = 100
+_REFERRAL_ID: Final = re.compile(REFERRAL_ID_PATTERN)
+
+
+def _as_asked(value: object) -> str:
+    """A path's value as the trail keeps it: the role is refused before the route checks
+    its path, so it may be anything; cut to the columns' size, a NUL (which PostgreSQL
+    cannot store) shown as U+FFFD."""
+    return str(value)[:_KEPT].replace("\x00", "\ufffd")
+
+
 def refusal_event(request: Request, principal: Principal, roles: tuple[str, ...]) -> AuditEvent:
-    """The audit entry of a role's refusal of ``request``."""
-    named = {name: str(value) for name, value in request.path_params.items()}
+    """The audit entry of a role's refusal of ``request``: the referral and version it
+    named fill the entry's columns only when they are a referral id and a version number."""
+    asked = {str(name): str(value) for name, value in request.path_params.items()}
     route = request.scope.get("route")
     details: dict[str, Any] = {"method": request.method,
                                "route": getattr(route, "path_format", request.url.path),
-                               "allowed": list(roles), **named}
-    return AuditEvent(user_name=principal.name, role=principal.role, action=ACCESS_REFUSED,
-                      referral_id=named.get("referral_id"), model_version=named.get("version"),
-                      request_hash=request_hash(details), details=details)
+                               "allowed": list(roles),
+                               **{name: _as_asked(value) for name, value in asked.items()}}
+    referral_id, version = asked.get("referral_id"), asked.get("version")
+    return AuditEvent(
+        user_name=principal.name, role=principal.role, action=ACCESS_REFUSED,
+        referral_id=referral_id if referral_id and _REFERRAL_ID.fullmatch(referral_id) else None,
+        model_version=version if version and exact_version(version) else None,
+        request_hash=request_hash(details), details=details)
 
 
 async def audit_refusal(request: Request, store: Store, principal: Principal,

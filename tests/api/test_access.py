@@ -94,6 +94,25 @@ def test_a_role_refused_is_audited_with_what_it_tried_to_reach(api: ApiEnv) -> N
     assert refused[-1].user_name.startswith("data_scientist")
 
 
+def test_a_refusal_naming_no_referral_id_is_audited_on_either_store(
+    backend_api: ApiEnv
+) -> None:
+    """The role is refused before the route checks its path: a value over the columns'
+    100 characters, or holding a NUL, made PostgreSQL's insert fail (a 500, no entry)."""
+    api = backend_api
+    for asked in ("R" * 150, "a%00b"):
+        response = api.client.get(f"/v1/referrals/{asked}",
+                                  headers=api.headers("data_scientist"))
+        assert response.status_code == 403, response.text
+    store = Store(api.settings.database_url)
+    with store.session() as session:
+        refused = list(session.scalars(select(AuditEntry).where(
+            AuditEntry.action == "access_refused").order_by(AuditEntry.seq)))[-2:]
+    store.dispose()
+    assert [e.referral_id for e in refused] == [None, None]
+    assert [e.details["referral_id"] for e in refused] == ["R" * 100, "a\ufffdb"]
+
+
 def test_the_x_api_key_header_works_like_the_bearer_token(api: ApiEnv) -> None:
     response = api.client.get("/v1/model", headers={"X-API-Key": api.keys["data_scientist"]})
     assert response.status_code == 200
