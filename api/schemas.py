@@ -44,6 +44,8 @@ ReferralId = Annotated[str, Field(min_length=1, max_length=REFERRAL_ID_MAX_LENGT
 # order than they were written. Text in a right-to-left script needs none of them.
 _DIRECTION_CONTROLS = r"\u202a-\u202e\u2066-\u2069"  # as escapes: the pattern shows them
 _REORDERING = re.compile(f"[{_DIRECTION_CONTROLS}]")
+# Every character free text refuses (`refuse_hidden_characters`): NUL and the above.
+HIDDEN_CHARACTERS = re.compile(f"[\\x00{_DIRECTION_CONTROLS}]")
 
 
 def refuse_hidden_characters(value: str) -> str:

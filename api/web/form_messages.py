@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
-from api.schemas import DecisionIn, visible
+from api.schemas import HIDDEN_CHARACTERS, DecisionIn, visible
 
 # How a page shows the NUL a refused text held: a raw NUL is no character of HTML
 # (browsers show U+FFFD in its place); this way the page says so itself.
@@ -47,14 +47,18 @@ def decision_message(field: str, error: Mapping[str, Any]) -> str:
     if "\x00" in entered:
         return (f"{label} must not include a hidden NUL character: delete the {NUL_MARK} "
                 "that marks where it was")
+    if HIDDEN_CHARACTERS.search(entered):
+        return (f"{label} must not include a hidden direction control (it can show words "
+                f"out of order): delete the {NUL_MARK} that marks where it was")
     if entered.strip() and not visible(entered):
         return f"{label} must include some visible text, not only spaces or invisible characters"
     return _MISSING[field]
 
 
 def shown(text: str) -> str:
-    """A refused text as a form shows it again: as entered, each NUL marked."""
-    return text.replace("\x00", NUL_MARK)
+    """A refused text as a form shows it again: as entered, each hidden character (a NUL,
+    a direction control) marked."""
+    return HIDDEN_CHARACTERS.sub(NUL_MARK, text)
 
 
 def byte_size(count: int) -> str:

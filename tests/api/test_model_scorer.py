@@ -216,17 +216,18 @@ def test_what_a_case_names_no_one_for_is_not_counted_and_the_result_says_so(
     stranger = dict(case["events"][0], person_id="NOTINCASE1")
     later = {"referral_id": "LATER-1", "person_id": case["referral"]["person_id"],
              "referral_date": str(day + dt.timedelta(days=2))}
+    same_day = {**later, "referral_id": "SAME-DAY-1", "referral_date": str(day)}
     unnamed = {"referral_id": "OTHER-1", "person_id": "NOTINCASE1",
                "referral_date": str(day - dt.timedelta(days=30))}
     case["events"] = [*case["events"], stranger, stranger]
-    case["previous_referrals"] = [*case["previous_referrals"], later, unnamed]
+    case["previous_referrals"] = [*case["previous_referrals"], later, same_day, unnamed]
     after = model_api.client.post("/v1/score", json=case, headers=headers)
     assert after.status_code == 200, after.text
     result = after.json()
     assert (result["score"], result["raw_score"]) == (before["score"], before["raw_score"])
     said = [w for w in result["warnings"] if "not counted" in w]
-    assert any(w.startswith("1 earlier referral was not counted: dated after this referral")
-               for w in said), said
+    assert any(w.startswith("2 earlier referrals were not counted: dated on or after this "
+                            "referral's date") for w in said), said
     assert any(w.startswith("2 records and 1 earlier referral about people this case does "
                             "not name") for w in said), said
 

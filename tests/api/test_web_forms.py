@@ -59,6 +59,10 @@ def test_a_refused_next_step_or_reason_says_what_is_wrong(api: ApiEnv) -> None:
     assert errors == {"next-step": "Next step must not include a hidden NUL character: "
                       "delete the \ufffd that marks where it was"}
     assert _textarea(page, "next-step") == "close\ufffd case" and "\x00" not in page
+    errors, page = refused("strategy", rag="amber", reason="new \u202efacts")
+    assert errors == {"reason": "Reason must not include a hidden direction control (it can "
+                      "show words out of order): delete the \ufffd that marks where it was"}
+    assert _textarea(page, "reason") == "new \ufffdfacts" and "\u202e" not in page
     assert decisions_of(api, referral) == []
 
 
