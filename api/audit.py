@@ -201,7 +201,8 @@ def _append(connection: Connection, events: Sequence[AuditEvent], inserts: Inser
 
 
 def commit_with_audit(
-    session: Session, events: Sequence[AuditEvent], *, inserts: Inserts | None = None
+    session: Session, events: Sequence[AuditEvent], *, inserts: Inserts | None = None,
+    first: Callable[[Connection], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Append ``events`` to the chain and commit them with the session's pending work.
 
@@ -209,7 +210,8 @@ def commit_with_audit(
     as plain inserts) and their audit entries commit in one transaction: either all
     are stored or none is. Nothing may have been flushed before the call: writes
     happen only once the append lock is held, so two writers can never each hold
-    what the other waits for.
+    what the other waits for. ``first`` (a check) runs under the lock before anything is
+    written, as `store_with_audit`'s does; whatever it raises rolls the session back.
 
     Returns:
         The new entries' rows (column: value), in chain order.
@@ -219,6 +221,8 @@ def commit_with_audit(
         try:
             connection = session.connection()
             _lock_server_chain(connection)
+            if first is not None:
+                first(connection)
             written = flush_records(session)
             entries = _append(connection, events, inserts, written=written)
             session.commit()

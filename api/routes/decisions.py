@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import APIRouter, HTTPException, status
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -36,6 +39,33 @@ _RESPONSES: Responses = {
     409: {"model": Problem, "description": "previous_decision_id is not the latest decision, "
                                            "or score_id is not the latest score"},
 }
+
+
+class ScoreReplaced(HTTPException):
+    """The decision was made on a score the referral no longer has as its latest: 409."""
+
+    def __init__(self, referral_id: str, *, decided_on: int, latest: int) -> None:
+        super().__init__(
+            status.HTTP_409_CONFLICT,
+            f"referral {referral_id!r} was scored again (score {latest}) since score "
+            f"{decided_on}, the one decided on: read the new score, then decide on it")
+
+
+_LATEST_SCORE = (select(Score.id).where(Score.referral_id == bindparam("referral_id"))
+                 .order_by(Score.id.desc()).limit(1))
+
+
+def _still_latest(referral_id: str, score_id: int) -> Callable[[Connection], None]:
+    """A `commit_with_audit` check: the score decided on is still the referral's latest
+    under the chain's lock (a score stored between the read and the write would otherwise
+    leave the decision on the older one)."""
+
+    def check(connection: Connection) -> None:
+        latest = connection.execute(_LATEST_SCORE, {"referral_id": referral_id}).scalar()
+        if latest != score_id:
+            raise ScoreReplaced(referral_id, decided_on=score_id, latest=int(latest or 0))
+
+    return check
 
 
 def _check_reason(decision: DecisionIn, score: Score) -> None:
@@ -88,10 +118,7 @@ def save_decision(session: Session, decision: DecisionIn, principal: Principal) 
             status.HTTP_404_NOT_FOUND, f"referral {decision.referral_id!r} was never scored"
         )
     if decision.score_id is not None and decision.score_id != score.id:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT,
-            f"referral {decision.referral_id!r} was scored again (score {score.id}) since score "
-            f"{decision.score_id}, the one decided on: read the new score, then decide on it")
+        raise ScoreReplaced(decision.referral_id, decided_on=decision.score_id, latest=score.id)
     _check_reason(decision, score)
     _check_previous(session, decision)
     row = Decision(
@@ -118,7 +145,7 @@ def save_decision(session: Session, decision: DecisionIn, principal: Principal) 
         details={"rag": decision.practitioner_rag, "agrees": decision.agrees_with_band},
     )
     try:
-        commit_with_audit(session, [event])
+        commit_with_audit(session, [event], first=_still_latest(decision.referral_id, score.id))
     except IntegrityError as exc:
         # The store's unique indexes (one first decision per referral, one successor per
         # decision) decide a race the check above could not see: the loser learns it here.

@@ -21,7 +21,7 @@ from api.audit import sha256_hex
 from api.case_payload import CasePayload
 from api.referral_people import SubjectChanged
 from api.request_limits import BodyTooLarge
-from api.routes.decisions import save_decision
+from api.routes.decisions import ScoreReplaced, save_decision
 from api.routes.deps import SessionDep
 from api.routes.records import REFERRAL_ID_ROUTE, ReferralIdPath, record_case_view
 from api.routes.scores import ScoreRequest
@@ -145,7 +145,7 @@ def _decide(request: Request, user: PageUser, session: SessionDep, referral_id: 
     except HTTPException as exc:
         if exc.status_code != status.HTTP_409_CONFLICT:
             raise
-        stale = _RESCORED if "scored again" in str(exc.detail) else _STALE
+        stale = _RESCORED if isinstance(exc, ScoreReplaced) else _STALE
         return _case_page(request, user, session, referral_id, errors={"history": stale},
                           form=_shown(fields), status_code=status.HTTP_409_CONFLICT)
     return RedirectResponse(f"{case_path(referral_id)}?recorded=true#history",

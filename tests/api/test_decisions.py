@@ -226,3 +226,38 @@ def test_a_decision_on_a_score_no_longer_the_latest_is_refused(api: ApiEnv) -> N
     taken = _decide(api, factories.decision(rid, score_id=newest))
     assert taken.status_code == 201 and taken.json()["score_id"] == newest
     assert _decide(api, factories.decision(rid, score_id="1")).status_code == 422
+
+
+def test_a_score_stored_while_a_decision_is_checked_refuses_it(
+    backend_api: ApiEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The score decided on was compared with the latest before the chain's lock was
+    taken: a score stored in between left the decision on the older one."""
+    from sqlalchemy import insert
+
+    from api.routes import decisions
+    from api.store.db import Store
+    from api.store.models import SCORE_TABLE
+
+    api = backend_api
+    rid = _scored_referral(api)
+    read = api.client.get(f"/v1/referrals/{rid}",
+                          headers=api.headers("triage")).json()["scores"][-1]
+    checked = decisions._check_previous
+
+    def scored_meanwhile(session: Any, decision: Any) -> None:
+        checked(session, decision)
+        store = Store(api.settings.database_url)
+        with store.engine.begin() as connection:  # another worker's score of the referral
+            connection.execute(insert(SCORE_TABLE), [{
+                "referral_id": rid, "model_name": "m", "model_version": "1",
+                "probability": 0.5, "score": 10, "band": "medium", "rag": "amber",
+                "result": read["result"], "user_name": "other-worker"}])
+        store.dispose()
+
+    monkeypatch.setattr(decisions, "_check_previous", scored_meanwhile)
+    refused = _decide(api, factories.decision(rid, score_id=read["id"]))
+    assert refused.status_code == 409 and "scored again" in refused.json()["detail"]
+    monkeypatch.setattr(decisions, "_check_previous", checked)
+    view = api.client.get(f"/v1/referrals/{rid}", headers=api.headers("triage")).json()
+    assert view["decisions"] == []
