@@ -231,3 +231,17 @@ def test_the_case_page_says_an_agency_that_moved_nothing_had_no_effect(api: ApiE
     assert "Raises the score (+0.00)" not in section
     assert "</dt> <dd class=\"govuk-body-s govuk-!-margin-left-0 govuk-!-margin-bottom-3\">No " \
         "effect on the score</dd>" in section
+
+
+def test_the_audit_trail_is_verified_when_its_page_opens_not_on_each_search(
+    api: ApiEnv
+) -> None:
+    """Every page and search verified the whole trail and every score and decision again
+    (about 6 s of CPU at 50,000 of each); the opening view still does."""
+    scored_referral(api)
+    browser = signed_in_client(api.client, api.keys["governance"])
+    opening = browser.get("/governance/audit").text
+    assert "Intact" in opening and "verify it now" not in opening
+    for query in ({"user_name": "nobody"}, {"after_seq": "1"}):
+        searched = browser.get("/governance/audit", params=query).text
+        assert "verify it now" in searched and "Intact" not in searched
