@@ -89,8 +89,9 @@ def add_user(
 ) -> None:
     """Create a user and print their API key, once: it is never stored or shown again."""
     from api.audit import commit_with_audit, operator_event
-    from api.auth import KeyHasher, issue_key, user_name_problem
+    from api.auth import KeyHasher, issue_key
     from api.store import repository
+    from api.user_names import user_name_problem
 
     if role not in ROLES:
         raise typer.BadParameter(f"unknown role {role!r}: expected one of {', '.join(ROLES)}")

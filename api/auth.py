@@ -21,7 +21,6 @@ import logging
 import re
 import secrets
 import threading
-import unicodedata
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Final
@@ -40,9 +39,9 @@ from api.roles import GOVERNANCE as GOVERNANCE
 from api.roles import ROLES as ROLES
 from api.roles import TRIAGE as TRIAGE
 from api.routes.deps import StoreDep
-from api.schemas import visible
 from api.store.db import Store
 from api.store.models import USER_TABLE, User
+from api.user_names import MAX_USER_NAME, user_name_problem
 
 logger = logging.getLogger(__name__)
 
@@ -113,26 +112,6 @@ class KeyHasher:
         names no active user, so that its refusal takes as long as a wrong secret's)."""
         hmac.compare_digest(self.hash(secret, _NO_SALT), _NO_HASH)
         return False
-
-
-# The audit trail names the operator's and the service's own acts "cli:<os user>" and
-# "service:<os user>" (`api.audit.operator_event`): no API user may look like either.
-_RESERVED_PREFIXES: Final = ("cli:", "service:")
-MAX_USER_NAME: Final = 100  # the users table's column, and every user_name column
-
-
-def user_name_problem(name: str) -> str | None:
-    """Why a name cannot be a user's (the audit trail attributes every act to it), or None."""
-    if not visible(name) or name != name.strip():
-        return "a user's name must say who it is, with no blanks around it"
-    if len(name) > MAX_USER_NAME:
-        return f"a user's name is at most {MAX_USER_NAME} characters"
-    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in name):
-        return "a user's name must not hold control or invisible format characters"
-    if name.lower().startswith(_RESERVED_PREFIXES):
-        return (f"a user's name must not begin {' or '.join(_RESERVED_PREFIXES)}: the audit "
-                "trail names the command line's and the service's own acts so")
-    return None
 
 
 def issue_key(session: Session, hasher: KeyHasher, *, name: str, role: str) -> IssuedKey:
