@@ -4,6 +4,7 @@ and a real model (trained on a small synthetic extract) with an app serving it."
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -124,7 +125,14 @@ NO_LOCKOUTS = {"auth_failures_per_key": 10**6, "auth_failures_per_address": 10**
 
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:
-    """Settings for tests: a real pepper, the given database, no lockouts unless asked."""
+    """Settings for tests: a real pepper, the given database, no lockouts unless asked, and
+    an MLflow store of their own unless given one. (The default, var/mlflow.db, was one file
+    for every test and both test processes: on a clean clone two of them could create it at
+    once, and MLflow's migrations failed, a 500 of the card route, "No such index".)"""
+    if "mlflow_tracking_uri" not in overrides:
+        own = Path(tempfile.mkdtemp(prefix="sg-test-mlflow-"))
+        overrides |= {"mlflow_tracking_uri": f"sqlite:///{own / 'mlflow.db'}",
+                      "mlflow_artifact_root": str(own / "artifacts")}
     return Settings(
         environment="test",
         database_url=database_url,
