@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fastapi import APIRouter, HTTPException, status
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -51,17 +51,13 @@ class ScoreReplaced(HTTPException):
             f"{decided_on}, the one decided on: read the new score, then decide on it")
 
 
-_LATEST_SCORE = (select(Score.id).where(Score.referral_id == bindparam("referral_id"))
-                 .order_by(Score.id.desc()).limit(1))
-
-
 def _still_latest(referral_id: str, score_id: int) -> Callable[[Connection], None]:
     """A `commit_with_audit` check: the score decided on is still the referral's latest
     under the chain's lock (a score stored between the read and the write would otherwise
     leave the decision on the older one)."""
 
     def check(connection: Connection) -> None:
-        latest = connection.execute(_LATEST_SCORE, {"referral_id": referral_id}).scalar()
+        latest = repository.latest_score_id(connection, referral_id)
         if latest != score_id:
             raise ScoreReplaced(referral_id, decided_on=score_id, latest=int(latest or 0))
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Select, case, exists, func, select
+from sqlalchemy import Connection, Select, case, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from api.store.models import Decision, Score, User, utcnow
@@ -37,11 +38,22 @@ def scores_for(session: Session, referral_id: str) -> Sequence[Score]:
     ).all()
 
 
+def _latest_score_of(referral_id: str, *columns: Any) -> Select[Any]:
+    """The query of a referral's most recent score (its newest id)."""
+    return (select(*columns).where(Score.referral_id == referral_id)
+            .order_by(Score.id.desc()).limit(1))
+
+
 def latest_score(session: Session, referral_id: str) -> Score | None:
     """The most recent score of a referral."""
-    return session.scalars(
-        select(Score).where(Score.referral_id == referral_id).order_by(Score.id.desc()).limit(1)
-    ).first()
+    return session.scalars(_latest_score_of(referral_id, Score)).first()
+
+
+def latest_score_id(connection: Connection, referral_id: str) -> int | None:
+    """The id of a referral's most recent score, on a plain connection (a check run
+    under the audit chain's lock, `api.audit.commit_with_audit`)."""
+    found = connection.execute(_latest_score_of(referral_id, Score.id)).scalar()
+    return None if found is None else int(found)
 
 
 def decisions_for(session: Session, referral_id: str) -> Sequence[Decision]:

@@ -16,7 +16,8 @@ from api.schemas import HIDDEN_CHARACTERS, DecisionIn, visible
 # How a page shows the NUL a refused text held: a raw NUL is no character of HTML
 # (browsers show U+FFFD in its place); this way the page says so itself.
 NUL_MARK = "\ufffd"
-_TEXT_FIELDS = {"next_step": "Next step", "reason": "Reason"}
+# The decision's free-text fields (the form's text boxes), by their labels.
+TEXT_FIELDS = {"next_step": "Next step", "reason": "Reason"}
 _MISSING = {
     "practitioner_rag": "Select the RAG rating you decide on",
     "next_step": "Enter the next step",
@@ -29,7 +30,7 @@ def decision_text_limits() -> dict[str, int]:
     """The most characters each free-text field of a decision takes, from `DecisionIn`."""
     properties = DecisionIn.model_json_schema()["properties"]
     limits = {}
-    for field in _TEXT_FIELDS:
+    for field in TEXT_FIELDS:
         schemas = [properties[field], *properties[field].get("anyOf", ())]
         limits[field] = min(s["maxLength"] for s in schemas if "maxLength" in s)
     return limits
@@ -38,7 +39,7 @@ def decision_text_limits() -> dict[str, int]:
 def decision_message(field: str, error: Mapping[str, Any]) -> str:
     """The message for a decision field's problem: too long, a NUL, nothing visible, or
     missing (a RAG rating outside the three, a reason the band requires)."""
-    label = _TEXT_FIELDS.get(field)
+    label = TEXT_FIELDS.get(field)
     entered = error.get("input")
     if label is None or not isinstance(entered, str):
         return _MISSING.get(field, str(error.get("msg", "")))

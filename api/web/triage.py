@@ -29,7 +29,13 @@ from api.schemas import DecisionIn, ScoreResult
 from api.store import repository
 from api.store.models import utcnow
 from api.templating import case_path
-from api.web.form_messages import byte_size, decision_message, decision_text_limits, shown
+from api.web.form_messages import (
+    TEXT_FIELDS,
+    byte_size,
+    decision_message,
+    decision_text_limits,
+    shown,
+)
 from api.web.pages import CasePage, PageUser, TriagePage, may_decide, posted_form, render
 from api.web.views import RAG_NAMES, BandTag, case_context, error_location, queue_row
 from data_contracts.digits import ascii_whole_number
@@ -39,7 +45,6 @@ from model.governance import GovernanceSettings
 router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 25
-_TEXTAREAS = ("next_step", "reason")
 
 
 def _bands(request: Request) -> list[BandTag]:
@@ -161,7 +166,7 @@ async def record_decision_page(referral_id: ReferralIdPath, request: Request, us
               ("practitioner_rag", "next_step", "reason", "previous_decision_id", "score_id")}
     # A browser sends a textarea's line breaks as CRLF but counts each as one character,
     # as its character count does: the text is checked and kept as the user saw it counted.
-    fields.update({name: fields[name].replace("\r\n", "\n") for name in _TEXTAREAS})
+    fields.update({name: fields[name].replace("\r\n", "\n") for name in TEXT_FIELDS})
     # The store's calls block: they run in the thread pool, as the API's decision route does.
     return await run_in_threadpool(_decide, request, user, session, referral_id, fields)
 
