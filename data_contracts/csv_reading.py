@@ -40,8 +40,17 @@ ROW_AS_READ: Final = "row_as_read"
 _NEWLINE: Final = ord("\n")
 
 
+_UNCLOSED: Final = "a double quote left unclosed is the likely cause; feed refused"
+
+
 def _newlines(data: np.ndarray) -> int:
     return int(np.count_nonzero(data == _NEWLINE))
+
+
+def _bad_byte(path: Path, line: int, byte: int) -> FeedRejected:
+    """The refusal of a file not in UTF-8, naming the line and the byte that breaks it."""
+    return FeedRejected(path.name, f"is not UTF-8 (line {line} holds the byte 0x{byte:02X}): "
+                                   "save it as UTF-8")
 
 
 def _not_utf8(path: Path, data: np.ndarray, chunk: slice, line: int) -> FeedRejected:
@@ -51,9 +60,8 @@ def _not_utf8(path: Path, data: np.ndarray, chunk: slice, line: int) -> FeedReje
     try:
         text.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line += _newlines(data[start:start + exc.start])
-        return FeedRejected(path.name, f"is not UTF-8 (line {line} holds the byte "
-                                       f"0x{text[exc.start]:02X}): save it as UTF-8")
+        return _bad_byte(path, line + _newlines(data[start:start + exc.start]),
+                         text[exc.start])
     return FeedRejected(path.name, f"is not UTF-8 (from line {line}): save it as UTF-8")
 
 
@@ -111,8 +119,7 @@ def csv_header(path: Path) -> tuple[list[str], bool]:
     try:
         text = line.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise FeedRejected(path.name, f"is not UTF-8 (line 1 holds the byte "
-                                      f"0x{line[exc.start]:02X}): save it as UTF-8") from None
+        raise _bad_byte(path, 1, line[exc.start]) from None
     header = next(csv.reader([text.rstrip("\r")]), None)
     if not header or not any(name.strip() for name in header):
         raise FeedRejected(path.name, "no header row")
@@ -176,8 +183,7 @@ def _unclosed_quote(path: Path) -> FeedRejected | None:
     if start is None:
         return None
     return FeedRejected(path.name, f"line {start:,} starts a row running over more than "
-                                   f"{MAX_ROW_LINES} lines: a double quote left unclosed is "
-                                   "the likely cause; feed refused")
+                                   f"{MAX_ROW_LINES} lines: {_UNCLOSED}")
 
 
 def _pyarrow_read(path: Path, header: list[str], *, keep_ragged: bool,
@@ -230,8 +236,7 @@ def _parse(path: Path, header: list[str], lines: int, *, keep_ragged: bool
             path.name, f"cannot be parsed as CSV: {exc}") from exc
     if any(lines_spanned(line) > MAX_ROW_LINES for line in ragged):
         raise _unclosed_quote(path) or FeedRejected(
-            path.name, f"a row runs over more than {MAX_ROW_LINES} lines: a double quote left "
-                       "unclosed is the likely cause; feed refused")
+            path.name, f"a row runs over more than {MAX_ROW_LINES} lines: {_UNCLOSED}")
     return table, ragged
 
 
