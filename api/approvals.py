@@ -24,8 +24,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.audit import AuditEvent, commit_with_audit, request_hash
+from api.free_text import MAX_TEXT, refuse_hidden_characters, visible
 from api.roles import GOVERNANCE
-from api.schemas import MAX_TEXT, refuse_hidden_characters, visible
 from api.settings import Settings
 from api.store.db import Store
 from api.store.models import ModelApproval

@@ -32,7 +32,8 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 from typing_extensions import TypedDict
 
-from api.schemas import PlainText, ReferralId
+from api.free_text import PlainText
+from api.schemas import ReferralId
 from data_contracts import rules, vocab
 from data_contracts.parsing import DATE_SHAPE
 from pipelines.case_records import EventColumns, event_columns

@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Final
 
-from api.schemas import visible
+from api.free_text import visible
 
 # The audit trail names the operator's and the service's own acts "cli:<os user>" and
 # "service:<os user>" (`api.audit.operator_event`): no API user may look like either.

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from api.audit import AuditEvent, commit_with_audit, request_hash
 from api.auth import Principal, TriageUser
+from api.free_text import visible
 from api.routes.deps import SessionDep
 from api.routes.errors import invalid_request
 from api.routes.responses import (
@@ -19,7 +20,7 @@ from api.routes.responses import (
     Responses,
     input_responses,
 )
-from api.schemas import DecisionIn, DecisionOut, Problem, visible
+from api.schemas import DecisionIn, DecisionOut, Problem
 from api.store import repository
 from api.store.models import Decision, Score
 

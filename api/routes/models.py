@@ -23,6 +23,7 @@ from api.approvals import (
 )
 from api.audit import AuditEvent, commit_with_audit, request_hash
 from api.auth import GOVERNANCE, AuditReader, Principal, require_roles
+from api.free_text import PlainText, ShortText, require_visible
 from api.model_card import card_for, card_html
 from api.routes.deps import SessionDep, SettingsDep
 from api.routes.errors import invalid_request
@@ -32,7 +33,7 @@ from api.routes.responses import (
     JSON_BODY_RESPONSES,
     input_responses,
 )
-from api.schemas import PlainText, Problem, ShortText, StrictModel, require_visible
+from api.schemas import Problem, StrictModel
 from api.settings import settings_registry
 from model.registry import RegistryError
 

@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
-from api.schemas import HIDDEN_CHARACTERS, DecisionIn, visible
+from api.free_text import HIDDEN_CHARACTERS, visible
+from api.schemas import DecisionIn
 
 # How a page shows the NUL a refused text held: a raw NUL is no character of HTML
 # (browsers show U+FFFD in its place); this way the page says so itself.

@@ -22,9 +22,9 @@ from api.approvals import APPROVE, DECISIONS, ApprovalRefused, approval_history
 from api.approvals import record_decision as record_approval
 from api.audit import AuditEvent, commit_with_audit, request_hash
 from api.auth import GOVERNANCE
+from api.free_text import visible
 from api.model_card import CARD_TEMPLATE, card_context, card_for
 from api.routes.deps import SessionDep
-from api.schemas import visible
 from api.settings import settings_registry
 from api.web.approvals import ApprovalState, approval_state
 from api.web.governance import VersionPath, version_info

@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from api.schemas import MAX_TEXT
+from api.free_text import MAX_TEXT
 from tests.api import factories
 from tests.api.conftest import ApiEnv
 from tests.api.web_client import csrf_token, decisions_of, scored_referral, signed_in_client
