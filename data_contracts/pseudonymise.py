@@ -116,7 +116,7 @@ def pseudonymise_file(
         frame[column] = pseudonymise_series(frame[column], key)
     output_path.parent.mkdir(parents=True, exist_ok=True)
     if output_path.suffix.lower() == ".csv":
-        write_csv(frame, output_path)
+        write_csv(frame, output_path, feed=True)
     else:
         pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), output_path)
     logger.info("pseudonymised %d rows of %s", len(frame), input_path.name)

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from data_contracts import validate_frames
-from data_contracts.csv_output import FORMULA_TRIGGERS, write_csv
+from data_contracts.csv_output import FORMULA_TRIGGERS, read_cell, write_csv
 from tests.data_contracts import factories as f
 from tests.data_contracts.test_cli import _validate as validate_cli
 
@@ -81,9 +81,12 @@ def test_the_writer_neutralises_text_and_keeps_numbers(tmp_path: Path, as_arrow:
     assert read["count"].tolist() == frame["count"].tolist()
 
 
-def test_pseudonymise_writes_passed_through_cells_as_text(tmp_path: Path, monkeypatch) -> None:
+def test_pseudonymise_passes_other_cells_through_as_they_were(tmp_path: Path, monkeypatch) -> None:
+    """A pseudonymised feed is read by the pipeline again: a leading quote added to the
+    referral id ``=1+1`` would make it another referral's id (``'=1+1``, also an id)."""
     source = tmp_path / "raw.csv"
-    pd.DataFrame({"person_id": ["alice", "bob"], "note": ["=1+1", "@A1"]}).to_csv(
+    ids = ["=1+1", "'=1+1", "@A1", "plain, with a comma"]
+    pd.DataFrame({"person_id": ["alice", "bob", "carol", "dan"], "referral_id": ids}).to_csv(
         source, index=False
     )
     monkeypatch.setenv("SAFEGUARD_PSEUDONYMISATION_KEY", "k" * 64)
@@ -92,8 +95,22 @@ def test_pseudonymise_writes_passed_through_cells_as_text(tmp_path: Path, monkey
     )
     assert result.exit_code == 0, result.output
     rows = _cells(tmp_path / "out.csv")
-    _assert_no_formula(rows)
-    assert [row[1] for row in rows[1:]] == ["'=1+1", "'@A1"]
+    assert rows[0] == ["person_id", "referral_id"]
+    assert [row[1] for row in rows[1:]] == ids
+
+
+def test_no_two_texts_are_written_alike_and_reading_back_undoes_the_quote(
+    tmp_path: Path,
+) -> None:
+    """``=1+1`` is written ``'=1+1``, so a text that already was ``'=1+1`` gets one more
+    quote: dropping one leading quote from each cell gives every text back."""
+    texts = ["=1+1", "'=1+1", "-", "'-", "'", "''", "plain", "it's"]
+    for data in (pd.DataFrame({"id": texts}), pa.table({"id": texts})):
+        write_csv(data, tmp_path / "ids.csv")
+        written = [row[0] for row in _cells(tmp_path / "ids.csv")[1:]]
+        _assert_no_formula([written])
+        assert len(set(written)) == len(texts)
+        assert [read_cell(cell) for cell in written] == texts
 
 
 _WRITERS = re.compile(r"\.to_csv\(|csv\.writer\(|csv\.DictWriter\(|\.write_csv\(")
