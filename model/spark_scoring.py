@@ -1,10 +1,11 @@
 """`safeguard score --engine spark`: the registered model's ratings, computed on Spark.
 
-The driver validates the extract and resolves the model reference to a version number
-(nothing downloaded there); the feature table is built on Spark from the manifest
-(`pipelines.spark`), and each executor's Python worker loads the registered model once
-through `ModelRegistry.load` — the very check the service runs: checksum against the
-registry's tag, golden set re-scored — then rates and explains its batches with
+The driver loads the registered model through `ModelRegistry.load` — the very check the
+service runs: checksum against the registry's tag, golden set re-scored — so a changed
+model is refused in a line before Spark starts or any output is touched (as the
+single-machine path refuses it), then validates the extract; the feature table is built
+on Spark from the manifest (`pipelines.spark`), and each executor's Python worker loads
+the model once through the same check, then rates and explains its batches with
 `model.score.rate_table`, the single-machine scorer. No pyspark import here: Spark is
 driven through `pipelines.spark`.
 """
@@ -116,11 +117,12 @@ def score_extract_spark(
     Raises:
         FeedRejected: If the extract fails validation (no Spark session is started when
             it is a local folder).
-        RegistryError: If the reference names no version, or an executor finds the
-            model changed (checksum) or not reproducing its golden set: the message the
-            single-machine path gives.
+        RegistryError: If the reference names no version, or the driver or an executor
+            finds the model changed (checksum) or not reproducing its golden set: the
+            message the single-machine path gives.
     """
     info = registry.resolve(reference)
+    registry.load(info.version)  # refused here, before Spark starts, if it has changed
     spark, extract = session_and_extract(input_dir, master=master, settings=settings,
                                          extract_date=extract_date)
     feeds = extract.feeds

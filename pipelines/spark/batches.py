@@ -8,6 +8,7 @@ level (a loaded model) is built once per worker, not once per batch.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,8 +67,29 @@ class InOneChunk:
 
 
 def write_parquet(table: DataFrame, output: str) -> None:
-    """Write ``table`` as Parquet (a folder of parts) to any path Spark writes."""
-    table.write.mode("overwrite").parquet(output)
+    """Write ``table`` as Parquet (a folder of parts) to any path Spark writes.
+
+    The parts are written to a folder beside ``output`` and take its place only once all
+    are written: a run that fails (a worker's error, a lost executor) leaves the previous
+    output as it was, where Spark's own overwrite would have deleted it first.
+    """
+    spark = table.sparkSession
+    named, system = _hadoop_path(spark, output)
+    target = system.makeQualified(named)  # a relative path has no parent to write beside
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    partial = jvm.org.apache.hadoop.fs.Path(
+        target.getParent(), f".{target.getName()}.partial-{uuid.uuid4().hex}"
+    )
+    try:
+        table.write.parquet(str(partial.toString()))
+        if system.exists(target):
+            system.delete(target, True)
+        if not system.rename(partial, target):
+            raise OSError(f"{output}: cannot move the written parts into place")
+    finally:
+        if system.exists(partial):
+            system.delete(partial, True)
 
 
 def _hadoop_path(spark: SparkSession, path: str) -> tuple[Any, Any]:

@@ -19,6 +19,7 @@ from pipelines.encode import NO_DAY, to_days
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql.types import StructType
 
 ROW: str = "_row"  # a referral's position in the referrals feed: the output's order
 
@@ -99,9 +100,20 @@ _SCHEMAS = {
 }
 
 
+def _arrow_schema(frame: pd.DataFrame) -> StructType:
+    import pyarrow as pa
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    return from_arrow_schema(pa.Schema.from_pandas(frame, preserve_index=False))
+
+
 def to_spark(spark: SparkSession, feeds: Mapping[str, pd.DataFrame]) -> SparkFeeds:
     """Hand validated feeds (canonical dtypes, `data_contracts.validate`) to Spark."""
-    referrals = spark.createDataFrame(referral_frame(feeds[REFERRALS]))
+    frame = referral_frame(feeds[REFERRALS])
+    # Spark infers a schema from the rows; with none (every referral quarantined) it is
+    # read from the frame's Arrow types, so the result is an empty table, not an error.
+    referrals = (spark.createDataFrame(frame) if len(frame)
+                 else spark.createDataFrame(frame, schema=_arrow_schema(frame)))
     members = spark.createDataFrame(member_frame(feeds), schema=_SCHEMAS["members"])
     records = spark.createDataFrame(record_frame(feeds), schema=_SCHEMAS["records"])
     return SparkFeeds(referrals, members, records)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from data_contracts import validate_extract
+from data_contracts.errors import FeedRejected
 from data_contracts.validate import ValidatedExtract
 from pipelines.manifest import manifest_json
 from pipelines.spark.batches import copy_feed_files, write_parquet, write_text
@@ -61,7 +62,11 @@ def session_and_extract(
     spark = spark_session(master, settings=settings)
     with tempfile.TemporaryDirectory(prefix="safeguard-extract-") as folder:
         copy_feed_files(spark, input_dir, Path(folder))
-        return spark, validated(Path(folder), extract_date=extract_date)
+        try:
+            return spark, validated(Path(folder), extract_date=extract_date)
+        except FeedRejected as exc:  # named as the user named it, not the copy's folder
+            raise FeedRejected(exc.source.replace(folder, input_dir.rstrip("/"), 1),
+                               exc.problem.replace(folder, input_dir.rstrip("/"))) from None
 
 
 def write_spark_features(

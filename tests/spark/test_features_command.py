@@ -161,3 +161,38 @@ def test_an_extract_and_its_table_on_a_file_system_other_than_the_local_one(
     assert_same_table(pd.read_parquet(tmp_path / "local.parquet"),
                       pd.read_parquet(hub / "out" / "features.parquet"))
     assert (hub / "out" / "features.manifest.json").is_file()
+
+
+def test_a_refusal_of_an_extract_at_a_uri_names_it_as_the_user_did(
+    spark: Any, extract_dir: Path, tmp_path: Path
+) -> None:
+    """Validation runs on a copy in a temporary folder: the error names the URI."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "events_police.csv").write_bytes((extract_dir / "events_police.csv").read_bytes())
+    result = _features(f"file://{shared}/", tmp_path / "x.parquet", "--engine", "spark",
+                       "--master", "local[2]")
+    assert result.exit_code == 1
+    assert result.output.strip() == (
+        f"error: file://{shared}: required feed 'referrals' missing "
+        "(referrals.csv or referrals.parquet)")
+
+
+def test_an_extract_whose_every_referral_is_quarantined_gives_an_empty_table_on_both(
+    spark: Any, extract_dir: Path, tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for feed in extract_dir.iterdir():
+        (broken / feed.name).write_bytes(feed.read_bytes())
+    referrals = pd.read_csv(broken / "referrals.csv", dtype=str)
+    referrals.assign(age_years="130").to_csv(broken / "referrals.csv", index=False)
+    single = _features(broken, tmp_path / "single.parquet")
+    on_spark = _features(broken, tmp_path / "spark.parquet", "--engine", "spark",
+                         "--master", "local[2]")
+    assert (single.exit_code, on_spark.exit_code) == (0, 0), on_spark.output
+    assert "0 referrals x" in on_spark.output
+    ours, theirs = pd.read_parquet(tmp_path / "spark.parquet"), pd.read_parquet(
+        tmp_path / "single.parquet")
+    assert len(ours) == len(theirs) == 0
+    assert list(ours.columns) == list(theirs.columns)

@@ -85,26 +85,58 @@ def test_spark_ratings_and_explanations_equal_the_single_machine_ones(
     assert single["top_factors"].str.len().gt(2).any(), "no explanation to compare"
 
 
-def test_a_changed_model_folder_fails_on_the_executors_with_the_services_message(
-    spark: Any, registered: tuple[ModelRegistry, Path], tmp_path: Path
-) -> None:
-    registry, extract = registered
+def _changed_copy(registry: ModelRegistry) -> str:
+    """A new version registering version 1's model, then one of its files changed."""
     loaded = registry.load("1")
     run_id = registry.start_run("t", run_name="copy")
     version = registry.register(run_id, loaded.model, loaded.golden, description="copy").version
     folder = Path(urlparse(registry.resolve(version).source).path)
     target = next(p for p in sorted(folder.rglob("*.json")))
     target.write_text(target.read_text(encoding="utf-8") + " ", encoding="utf-8")
+    return version
+
+
+def _previous_ratings(path: Path) -> bytes:
+    path.mkdir()
+    (path / "part-0.parquet").write_bytes(b"the ratings of an earlier run")
+    return (path / "part-0.parquet").read_bytes()
+
+
+def test_a_changed_model_is_refused_before_spark_starts_and_earlier_ratings_are_kept(
+    registered: tuple[ModelRegistry, Path], tmp_path: Path
+) -> None:
+    """No `spark` fixture: the driver's own check refuses it before any session."""
+    registry, extract = registered
+    version = _changed_copy(registry)
     with pytest.raises(RegistryError) as single:
         registry.load(version)
+    output = tmp_path / "ratings.parquet"
+    before = _previous_ratings(output)
     with pytest.raises(RegistryError) as on_spark:
-        score_extract_spark(
-            extract,
-            str(tmp_path / "ratings.parquet"),
-            registry=registry,
-            reference=version,
-            explain=False,
-            settings=SETTINGS,
-        )
+        score_extract_spark(extract, str(output), registry=registry, reference=version,
+                            explain=False, settings=SETTINGS)
     assert str(on_spark.value) == str(single.value)
     assert "checksum" in str(on_spark.value)
+    assert (output / "part-0.parquet").read_bytes() == before
+
+
+def test_the_executors_check_the_model_themselves_and_a_failed_run_keeps_earlier_ratings(
+    spark: Any, registered: tuple[ModelRegistry, Path], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The driver's check is skipped here (as if the model changed after it): each
+    executor's Python worker loads the model through the service's check and refuses it."""
+    registry, extract = registered
+    version = _changed_copy(registry)
+    with pytest.raises(RegistryError) as single:
+        registry.load(version)
+    monkeypatch.setattr(ModelRegistry, "load", lambda self, version: None)  # the driver's only
+    output = tmp_path / "ratings.parquet"
+    before = _previous_ratings(output)
+    with pytest.raises(RegistryError) as on_spark:
+        score_extract_spark(extract, str(output), registry=registry, reference=version,
+                            explain=False, settings=SETTINGS)
+    assert str(on_spark.value) == str(single.value)
+    assert "checksum" in str(on_spark.value)
+    assert (output / "part-0.parquet").read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["ratings.parquet"]  # no partial folder left
