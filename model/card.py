@@ -19,6 +19,8 @@ from data_contracts.vocab import AGENCY_LABELS, LABEL_WINDOW_DAYS, OUTCOME_TYPES
 from model.acceptance import VERY_HIGH_BAND, ThresholdCheck, check_acceptance, group_label
 from model.card_sources import CardSources
 from model.explanation import GROUP_LABELS
+from model.fairness import for_publication
+from model.fairness_report import audit_from_document
 from model.governance import GovernanceSettings, parse_governance
 from model.service import INTENDED_USE, LIMITATIONS
 from pipelines.manifest import SPECS_BY_NAME
@@ -55,7 +57,6 @@ KNOWN_LIMITATIONS: Final = (
     "by agency, beside its calibration); it does not remove it.",
     LIMITATIONS,
 )
-PUBLICATION_MIN_COUNT: Final = 10
 _PERFORMANCE: Final = (("roc_auc", "ROC AUC"), ("average_precision", "Average precision"),
                        ("brier", "Brier score"), ("ece", "Expected calibration error"))
 
@@ -73,9 +74,14 @@ class ApprovalEntry:
     validity: str
 
 
+# A group size publication withholds: under the threshold, or one that would give such a
+# count away by subtraction.
+WITHHELD: Final = "withheld"
+
+
 @dataclass(frozen=True)
 class FairnessRow:
-    """One group of the fairness report, as published (counts under 10 suppressed)."""
+    """One group of the fairness report, as published (`for_publication`: None where withheld)."""
 
     group: str
     n: str
@@ -192,23 +198,25 @@ def _features_by_agency(names: Sequence[str]) -> tuple[tuple[str, int], ...]:
 
 
 def _fairness_rows(fairness: dict[str, Any] | None) -> tuple[FairnessRow, ...]:
+    """The groups as the audit's publication shows them (`for_publication`): a count
+    under the threshold, a count that would give one away, and every rate read from such
+    a count withheld, as on the report's own page."""
+    if fairness is None:
+        return ()
+    audit = audit_from_document(fairness)
+    published = audit if audit.publication else for_publication(audit)
     rows = []
-    for group in (fairness or {}).get("groups", []):
-        n = int(group.get("n", 0))
-        hidden = n < PUBLICATION_MIN_COUNT
-
-        def value(key: str, hidden: bool = hidden, group: dict[str, Any] = group
-                  ) -> float | None:
-            return None if hidden else _number(group.get(key))
-
+    for group in published.groups:
         rows.append(FairnessRow(
-            group=group_label(group), n=f"<{PUBLICATION_MIN_COUNT}" if hidden else str(n),
-            observed_rate=value("observed_rate"), mean_predicted=value("mean_predicted"),
-            selection_rate=value("selection_rate"),
-            false_positive_rate=value("false_positive_rate"),
-            true_positive_rate=value("true_positive_rate"),
-            selection_rate_ratio=value("selection_rate_ratio"),
-            flags=tuple(group.get("flags", []))))
+            group=group_label({"attributes": group.attributes}),
+            n=WITHHELD if group.n is None else str(group.n),
+            observed_rate=group.metrics["observed_rate"],
+            mean_predicted=group.metrics["mean_predicted"],
+            selection_rate=group.metrics["selection_rate"],
+            false_positive_rate=group.metrics["false_positive_rate"],
+            true_positive_rate=group.metrics["true_positive_rate"],
+            selection_rate_ratio=group.ratios["selection_rate"],
+            flags=group.flags))
     return tuple(rows)
 
 

@@ -88,7 +88,7 @@ def _row(group: GroupResult) -> dict[str, Any]:
     return {
         "label": " / ".join(value_label(v) for v in group.attributes.values()),
         "who": group_phrase(group.attributes),
-        "n": "fewer than 10" if group.n is None else f"{group.n:,}",
+        "n": "withheld" if group.n is None else f"{group.n:,}",
         "observed": _percent(group.metrics["observed_rate"]),
         "predicted": _percent(group.metrics["mean_predicted"]),
         "gap": "-" if gap is None else f"{gap * 100:+.1f}",

@@ -103,15 +103,26 @@ def test_the_card_reports_the_fairness_audit_and_suppresses_small_counts(
     registry, version = register_copy(tmp_path / "mlflow", model.model, model.golden, alias=None)
     report = fairness_report([
         fairness_group({"ethnicity_group": "white"}, n=2000, reference=True),
+        fairness_group({"ethnicity_group": "asian"}, n=35),  # 7 outcomes
+        fairness_group({"ethnicity_group": "other"}, n=30),
         fairness_group({"ethnicity_group": "black", "sex": "male"}, ratio=1.4,
                        flags=("selection_disparity",)),
         fairness_group({"ethnicity_group": "mixed"}, n=7, flags=("too_small",)),
     ])
     _log_fairness(registry, version, report, tmp_path)
     markdown = card_markdown(card_for(registry, version))
+    rows = {line.split(" | ")[0][2:]: line.split(" | ")[1:] for line in markdown.splitlines()
+            if line.startswith("| ethnicity_group=")}
     assert "| ethnicity_group=black, sex=male | 400 | 20.0% |" in markdown
     assert "selection_disparity" in markdown
-    assert "| ethnicity_group=mixed | <10 | - |" in markdown  # never a count under 10
+    assert rows["ethnicity_group=mixed"][:2] == ["withheld", "-"]  # never a count under 10
+    # Mixed's 7 would be all referrals less the groups published: the smallest of these
+    # is withheld too (secondary suppression, as in the report).
+    assert rows["ethnicity_group=other"][:2] == ["withheld", "-"]
+    # 35 referrals: n is published, but an observed rate of 20% would give away its 7
+    # outcomes, and a true positive rate its 4 true positives (the report's own rule).
+    assert rows["ethnicity_group=asian"][:3] == ["35", "-", "20.0%"]  # mean predicted stays
+    assert rows["ethnicity_group=asian"][5:7] == ["-", "-"]
     assert "max_selection_rate_disparity" in markdown and "1.400" in markdown
 
 

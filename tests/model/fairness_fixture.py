@@ -21,6 +21,12 @@ def fairness_group(attributes: dict[str, str], *, n: int = 400, ratio: float = 1
         group[f"{metric}_ci"] = [value - 0.02, value + 0.02]
     for metric in ("selection_rate", "false_positive_rate", "true_positive_rate"):
         group[f"{metric}_ratio"] = ratio
+    positives = round(0.2 * n)
+    true_positives = round(0.6 * ratio * positives)
+    false_positives = round(0.1 * ratio * (n - positives))
+    group["counts"] = {"n": n, "positives": positives, "negatives": n - positives,
+                       "selected": true_positives + false_positives,
+                       "true_positives": true_positives, "false_positives": false_positives}
     return group
 
 
