@@ -267,5 +267,7 @@ def for_publication(audit: FairnessAudit) -> FairnessAudit:
             suppressed=tuple(m for m in METRICS if m in hidden)))
     extra = dict(audit.extra)
     if RECORDING in extra:
-        extra[RECORDING] = publish_recording(extra[RECORDING], threshold)
+        sizes = frozenset(next(iter(g.attributes.items())) for g in groups
+                          if len(g.attributes) == 1 and g.n is None)
+        extra[RECORDING] = publish_recording(extra[RECORDING], threshold, sizes)
     return replace(audit, groups=tuple(groups), publication=True, extra=extra)

@@ -10,7 +10,12 @@ largest group, with a bootstrap interval from the same resamples as the rest of 
 audit. A ratio whose whole interval lies outside the disparity tolerance is marked as
 differing, when the group is large enough to judge and both it and the largest group
 hold at least `suppression_threshold` records (a bootstrap of fewer says little, and
-publication would suppress it).
+publication would suppress it). A group large enough to judge that holds fewer records
+than that (none, when an agency shares nothing about a local area or a community) is
+judged by its count instead: it differs when even the upper end of the count's exact
+Poisson interval is below the disparity tolerance's share of the records the largest
+group's rate leads one to expect (`few_records`, with `expected_records`): the strongest
+sign of missing information, which a bootstrap of a zero cannot show.
 
 A difference is not, on its own, unfairness: need differs between groups too (schools
 hold more records about disabled children). It is read beside the group's calibration:
@@ -25,6 +30,7 @@ from typing import Any, Final
 
 import numpy as np
 import pandas as pd
+from scipy.stats import chi2
 
 from data_contracts.vocab import AGENCIES
 from model.fairness_groups import VALUES
@@ -58,6 +64,11 @@ def agency_records(features: pd.DataFrame) -> pd.DataFrame:
         [s.name for s in counts if s.agency == agency]].sum(axis=1).to_numpy(np.float64)
         for agency in AGENCIES}
     return pd.DataFrame({"referral_id": features["referral_id"].to_numpy(), **columns})
+
+
+def poisson_upper(count: float, level: float) -> float:
+    """The upper end of the exact (Garwood) two-sided interval of a Poisson count."""
+    return float(chi2.ppf((1 + level) / 2, 2 * (count + 1)) / 2)
 
 
 def _interval(samples: np.ndarray, quantiles: list[float]) -> list[float] | None:
@@ -99,11 +110,17 @@ def recording_section(attributes: pd.DataFrame, records: pd.DataFrame, counts: n
             for i, group in enumerate(groups):
                 ratio = means[i] / means[reference] if means[reference] > 0 else np.nan
                 interval = _interval(ratio_samples[:, [i]], quantiles)
-                judged = (n[i] >= settings.min_group_size and i != reference
-                          and min(totals[i], totals[reference]) >= settings.suppression_threshold)
-                differs = bool(judged and interval is not None and (
-                    interval[1] < settings.disparity_lower
-                    or interval[0] > settings.disparity_upper))
+                comparable = (n[i] >= settings.min_group_size and i != reference
+                              and totals[reference] >= settings.suppression_threshold)
+                expected = n[i] * means[reference]
+                few = bool(comparable and totals[i] < settings.suppression_threshold)
+                if few:
+                    differs = bool(poisson_upper(totals[i], settings.interval_level)
+                                   < settings.disparity_lower * expected)
+                else:
+                    differs = bool(comparable and interval is not None and (
+                        interval[1] < settings.disparity_lower
+                        or interval[0] > settings.disparity_upper))
                 rows.append({
                     "attribute": attribute, "group": group, "agency": agency, "n": int(n[i]),
                     "records": int(totals[i]), "holders": int(holders[i]),
@@ -113,26 +130,38 @@ def recording_section(attributes: pd.DataFrame, records: pd.DataFrame, counts: n
                     "ratio": reported(ratio), "ratio_ci": interval,
                     "is_reference": i == reference,
                     "too_small": bool(n[i] < settings.min_group_size),
+                    "few_records": few, "expected_records": round(float(expected), 1),
                     "differs": differs, "suppressed": False})
     return {"measure": MEASURE, "attributes": list(RECORDING_ATTRIBUTES), "agencies": agencies,
             "differing": sum(r["differs"] for r in rows), "rows": rows}
 
 
-def publish_recording(section: dict[str, Any], threshold: int) -> dict[str, Any]:
+def publish_recording(section: dict[str, Any], threshold: int,
+                      sizes_withheld: frozenset[tuple[str, str]] = frozenset()) -> dict[str, Any]:
     """The section for publication: a row resting on fewer than `threshold` referrals,
-    records or referrals holding a record keeps only its names and marks, and a group
+    records or referrals holding a record keeps only its names and marks (and its number
+    of referrals, when that is not small: it gives no record count away), and a group
     compared with a largest group so withheld loses its ratio (it would give that
-    group's figure back)."""
+    group's figure back).
+
+    Args:
+        sizes_withheld: The (attribute, group) pairs whose number of referrals the
+            audit's publication withholds (`withheld_counts`, which may withhold one
+            that is not small, so that a small one cannot be worked out): their rows
+            are withheld whole, as a count and a rate per referral give the size back.
+    """
     def small(row: dict[str, Any]) -> bool:
-        return any(row.get(c) is not None and row[c] < threshold
-                   for c in ("n", "records", "holders"))
+        return (row["attribute"], row["group"]) in sizes_withheld or any(
+            row.get(c) is not None and row[c] < threshold for c in ("n", "records", "holders"))
 
     withheld_references = {(r["attribute"], r["agency"]) for r in section["rows"]
                            if r["is_reference"] and small(r)}
     rows = []
     for row in section["rows"]:
         if small(row):
-            row = {**row, **dict.fromkeys(DISCLOSING), "suppressed": True}
+            size = row["n"] >= threshold and (row["attribute"], row["group"]) not in sizes_withheld
+            row = {**row, **dict.fromkeys(DISCLOSING), **({"n": row["n"]} if size else {}),
+                   "suppressed": True}
         elif (row["attribute"], row["agency"]) in withheld_references:
             row = {**row, "ratio": None, "ratio_ci": None}
         rows.append(row)

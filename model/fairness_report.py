@@ -143,16 +143,23 @@ def recording_context(section: dict[str, Any], minimum: int) -> dict[str, Any]:
                        "title": ATTRIBUTE_LABELS[attribute],
                        "rows": [{"label": value_label(group),
                                  "is_reference": cells[(group, agencies[0])]["is_reference"],
-                                 "cells": [_cell(cells[(group, a)]) for a in agencies]}
+                                 "cells": [_cell(cells[(group, a)], minimum) for a in agencies]}
                                 for group in groups]})
-    stated = sorted((r for r in section["rows"] if r["differs"] and r["ratio_ci"] is not None),
-                    key=lambda r: -abs(np.log(r["ratio"])))
+    # Missing information first: a group large enough to judge that the agency told the
+    # model (almost) nothing about, most records expected first.
+    missing = sorted((r for r in section["rows"] if r["differs"] and r.get("few_records")),
+                     key=lambda r: -r["expected_records"])
+    stated = sorted((r for r in section["rows"] if r["differs"] and not r.get("few_records")
+                     and r["ratio_ci"] is not None), key=lambda r: -abs(np.log(r["ratio"])))
     few = [f"{AGENCY_LABELS[agency]} by {_mid_sentence(ATTRIBUTE_LABELS[attribute])}"
            for (attribute, agency), r in references.items()
            if r["records"] is None or r["records"] < minimum]
     return {"agencies": [AGENCY_LABELS[a] for a in agencies], "tables": tables,
-            "sentences": [_recording_sentence(r, references[(r["attribute"], r["agency"])])
-                          for r in stated],
+            "sentences": [
+                *(_missing_sentence(r, references[(r["attribute"], r["agency"])], minimum)
+                  for r in missing),
+                *(_recording_sentence(r, references[(r["attribute"], r["agency"])])
+                  for r in stated)],
             "not_compared": few, "measure": section["measure"]}
 
 
@@ -169,7 +176,20 @@ def _recording_sentence(row: dict[str, Any], reference: dict[str, Any]) -> str:
             f"{high:.2f}).")
 
 
-def _cell(row: dict[str, Any]) -> dict[str, Any]:
+def _missing_sentence(row: dict[str, Any], reference: dict[str, Any], minimum: int) -> str:
+    held = "no records" if row["records"] == 0 else f"fewer than {minimum} records"
+    about = f"{row['n']:,} referrals" if row["n"] is not None else "its referrals"
+    return (f"{AGENCY_LABELS[row['agency']]}: the model saw {held} from the agency about "
+            f"{group_phrase({row['attribute']: row['group']})} ({about}), where the rate of "
+            f"{group_phrase({row['attribute']: reference['group']})} would lead one to expect "
+            f"about {row['expected_records']:,.0f}: missing information (their scores rest "
+            "on less than other groups' do).")
+
+
+def _cell(row: dict[str, Any], minimum: int) -> dict[str, Any]:
+    if row.get("few_records") and row["differs"]:
+        held = "none" if row["records"] == 0 else f"under {minimum} records"
+        return {"value": held, "ratio": "", "differs": True}
     if row["records_per_referral"] is None:
         return {"value": "-", "ratio": "", "differs": False}
     ratio = "" if row["is_reference"] or row["ratio"] is None else f"x{row['ratio']:.2f}"

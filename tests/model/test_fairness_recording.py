@@ -96,6 +96,8 @@ def test_without_record_columns_the_audit_has_no_recording_part() -> None:
 def test_the_json_round_trips_and_publication_hides_the_figures_of_small_groups() -> None:
     frame = _planted(black_health=0.5)
     frame.loc[frame.index[:5], "ethnicity_group"] = "other"  # 5 referrals: under 10
+    # 12 referrals: the group whose size is withheld so that the 5 cannot be worked out.
+    frame.loc[frame.index[5:17], "ethnicity_group"] = "mixed"
     audit = audit_fairness(frame, GOVERNANCE, model_version="1")
     document = json.loads(fairness_files(audit, None)["fairness.json"])
     assert document["recording"]["rows"] == audit.extra["recording"]["rows"]
@@ -131,8 +133,9 @@ def test_publication_withholds_figures_resting_on_few_records_or_holders() -> No
     published = for_publication(audit).extra
     hidden = _row(published, "housing", "black")
     assert hidden["suppressed"] and all(hidden[k] is None for k in (
-        "n", "records", "holders", "records_per_referral", "share_with_records", "ratio",
+        "records", "holders", "records_per_referral", "share_with_records", "ratio",
         "ratio_ci"))
+    assert hidden["n"] == 400  # not small, and it gives no record count away
     assert _row(published, "housing", "white")["records"] == 500  # not small: kept
     assert _row(published, "police", "white")["suppressed"]
     police_black = _row(published, "police", "black")
@@ -163,6 +166,59 @@ def test_the_strongest_difference_is_stated_first() -> None:
                            model_version="1")
     sentences = report_context(audit)["recording"]["sentences"]
     assert [s.split(" subjects")[0] for s in sentences] == ["Police: Asian", "Police: Black"]
+
+
+def test_an_agency_that_shared_nothing_about_a_group_is_the_first_finding() -> None:
+    """Housing shares nothing about 300 Black subjects (a local area's feed missing): a
+    zero has no bootstrap interval worth the name, so the count is judged against what
+    the largest group's rate leads one to expect; publication says "fewer than 10"."""
+    from api.templating import render_report
+
+    rng = np.random.default_rng(5)
+    white, black, asian = 1_000, 300, 200
+    housing = np.concatenate([rng.poisson(0.8, white), np.zeros(black), rng.poisson(0.8, asian)])
+    police = rng.poisson(1.0, white + black + asian)
+    # Probation: the largest group holds 10 records in 1,000 referrals, so 2 expected
+    # among 200 Asian subjects: none is no finding.
+    probation = np.zeros(white + black + asian)
+    probation[:10] = 1
+    audit = audit_fairness(_frame({"housing": list(housing), "police": list(police),
+                                   "probation": list(probation)},
+                                  ["white"] * white + ["black"] * black + ["asian"] * asian),
+                           GOVERNANCE, model_version="1")
+    missing = _row(audit.extra, "housing", "black")
+    assert missing["records"] == 0 and missing["few_records"] and missing["differs"]
+    assert 200 < missing["expected_records"] < 280
+    assert not _row(audit.extra, "housing", "asian")["differs"]
+    rare = _row(audit.extra, "probation", "asian")
+    assert rare["records"] == 0 and rare["few_records"] and not rare["differs"]
+    published = for_publication(audit).extra
+    shown = _row(published, "housing", "black")
+    assert shown["records"] is None and shown["n"] == 300 and shown["differs"]
+    sentences = report_context(audit)["recording"]["sentences"]
+    assert sentences[0].startswith(
+        "Housing: the model saw fewer than 10 records from the agency about Black subjects "
+        "(300 referrals), where the rate of White subjects would lead one to expect about ")
+    assert not any("Probation" in text for text in sentences)
+    html = fairness_files(audit, render_report)["fairness.html"]
+    assert "under 10 records" in html and ">0.000<" not in html
+
+
+def test_a_group_whose_size_publication_withholds_loses_its_recording_row() -> None:
+    """5 referrals of `other` are withheld, so the next smallest group's size is too
+    (else all referrals less the rest would give the 5 back): its records per referral
+    would give that size back with its record count, so its row goes whole."""
+    frame = _planted(black_health=0.5)
+    frame.loc[frame.index[:5], "ethnicity_group"] = "other"
+    frame.loc[frame.index[5:205], "ethnicity_group"] = "asian"
+    audit = audit_fairness(frame, GOVERNANCE, model_version="1")
+    published = for_publication(audit)
+    sizes = {g.attributes["ethnicity_group"]: g.n for g in published.groups
+             if set(g.attributes) == {"ethnicity_group"}}
+    assert sizes["other"] is None and sizes["asian"] is None and sizes["white"] == 795
+    asian = _row(published.extra, "health", "asian")
+    assert asian["suppressed"] and asian["n"] is None and asian["records"] is None
+    assert not _row(published.extra, "health", "white")["suppressed"]
 
 
 def test_a_rated_referral_without_a_feature_row_is_refused() -> None:
