@@ -89,7 +89,9 @@ def monitor_extract(model: RiskModel, *, version: str, prepared: PreparedExtract
 
     Args:
         decisions: Current decisions, one per referral (``referral_id``, ``band``,
-            ``rag``, ``practitioner_rag``, ``agrees_with_band``, ``reason``).
+            ``rag``, ``practitioner_rag``, ``agrees_with_band``, ``reason``, and the
+            ``model_version`` of the score each was made on): only those made on this
+            version's scores are counted; the others are counted by version.
     """
     reference = model.metadata.get(METADATA_KEY)
     if reference is None:
@@ -114,12 +116,15 @@ def monitor_extract(model: RiskModel, *, version: str, prepared: PreparedExtract
         reference, y=matured["label"].to_numpy(dtype=np.int64), probability=probability,
         band=bands, band_names=band_names, settings=settings)
     attributes = prepared.features.drop(columns=list(FEATURE_NAMES), errors="ignore")
-    joined = decisions.merge(attributes, on="referral_id", how="left")
+    on_version = decisions["model_version"].astype(str) == version
+    elsewhere = decisions.loc[~on_version, "model_version"].astype(str).value_counts()
+    joined = decisions.loc[on_version].merge(attributes, on="referral_id", how="left")
     if prepared.labels is not None:
         joined = joined.merge(prepared.labels[["referral_id", "label"]], on="referral_id",
                               how="left")
     practice_section, practice_checks = practice(joined, band_names=band_names,
                                                  settings=settings)
+    practice_section["other_versions"] = {str(v): int(n) for v, n in sorted(elsewhere.items())}
     every: list[Check] = checks + coverage_checks + outcome_checks + practice_checks
     return {
         "model_version": version,

@@ -80,14 +80,16 @@ def _superseded() -> Select[int | None]:
 
 
 CURRENT_DECISION_COLUMNS = ("referral_id", "band", "rag", "practitioner_rag",
-                            "agrees_with_band", "reason", "created_at")
+                            "agrees_with_band", "reason", "created_at", "model_version")
 
 
 def current_decisions(session: Session) -> list[tuple[object, ...]]:
     """Every referral's current decision (one no later decision supersedes), with the band
-    and RAG of the score it was made on: rows of `CURRENT_DECISION_COLUMNS`."""
+    and RAG of the score it was made on and that score's model version: rows of
+    `CURRENT_DECISION_COLUMNS`."""
     query = (select(Decision.referral_id, Score.band, Score.rag, Decision.practitioner_rag,
-                    Decision.agrees_with_band, Decision.reason, Decision.created_at)
+                    Decision.agrees_with_band, Decision.reason, Decision.created_at,
+                    Score.model_version)
              .join(Score, Score.id == Decision.score_id)
              .where(Decision.id.not_in(_superseded()))
              .order_by(Decision.id))

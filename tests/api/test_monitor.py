@@ -44,6 +44,27 @@ def test_the_training_extract_itself_crosses_no_threshold(trained_model: Trained
     assert report["matured_outcomes"]["n"] == 0  # nothing matured since training
 
 
+def test_only_decisions_on_the_versions_own_scores_are_counted(
+        trained_model: TrainedModel) -> None:
+    """Decisions made on version 1's scores say nothing of how practitioners take
+    version 2's: monitoring version 2 counts them apart, by version."""
+    referrals = trained_model.prepared.features["referral_id"].astype(str).tolist()[:30]
+    rows = [(referral, "low", "green", "red", False, "a disclosure", None,
+             trained_model.version if i < 10 else "99")
+            for i, referral in enumerate(referrals)]
+    decisions = pd.DataFrame(rows, columns=list(CURRENT_DECISION_COLUMNS))
+    report = monitor_extract(trained_model.loaded.model, version=trained_model.version,
+                             prepared=trained_model.prepared, decisions=decisions,
+                             settings=MonitoringSettings(min_decisions=5))
+    practice = report["practice"]
+    assert practice["overall"]["n"] == 10 and practice["other_versions"] == {"99": 20}
+    assert "overrode 100% of 10 decisions on the low band" in " ".join(report["crossed"])
+    from api.templating import render_report
+
+    html = render_report("reports/monitor.html", title="Model monitoring", report=report)
+    assert "Not counted here, made on other versions' scores: 20 on version 99." in html
+
+
 def test_a_stopped_feed_is_named_and_the_command_fails(
         trained_model: TrainedModel, tmp_path: Path) -> None:
     newer = tmp_path / "newer"

@@ -20,7 +20,7 @@ from pipelines.synth import SynthConfig, generate_extract
 # The extract is taken five months after its last referral (events and outcomes run on).
 MONTHS_AFTER = dt.timedelta(days=150)
 NO_DECISIONS = pd.DataFrame(columns=["referral_id", "band", "rag", "practitioner_rag",
-                                     "agrees_with_band", "reason"])
+                                     "agrees_with_band", "reason", "model_version"])
 
 
 @pytest.fixture(scope="module")
