@@ -22,7 +22,8 @@ def audit_fairness(
     output: Annotated[Path, typer.Option("--output", help="Folder for fairness.json and .html.")],
     extract_date: ExtractDate = None,
     resamples: Annotated[
-        int | None, typer.Option(min=1, help="Bootstrap resamples; default: the settings'.")
+        int | None, typer.Option(max=10_000, help="Bootstrap resamples, at least 100; "
+                                 "default: the settings'.")
     ] = None,
     publication: Annotated[
         bool, typer.Option("--publication", help="Suppress counts under the threshold in the "
@@ -41,9 +42,13 @@ def audit_fairness(
     from model.cli import cli_config, console, registry_from
     from model.fairness import FAIRNESS_HTML, FAIRNESS_JSON
     from model.fairness_report import fairness_files
+    from model.governance import MIN_RESAMPLES
     from model.registry import RegistryError
     from model.workflow import audit_extract
 
+    if resamples is not None and resamples < MIN_RESAMPLES:
+        fail(f"--resamples {resamples}: at least {MIN_RESAMPLES} (with fewer, each end of a "
+             "95% interval rests on two or three resamples)")
     config = cli_config(ctx)
     check_output_folder(output)  # before the work, which may take minutes
     try:

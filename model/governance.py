@@ -12,7 +12,7 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -75,6 +75,10 @@ class MonitoringSettings(_Frozen):
     min_decisions: int = Field(default=30, ge=1)
 
 
+# The fewest bootstrap resamples an audit takes: with fewer, each end of a 95% interval
+# rests on two or three resamples (with 1, every interval has no width).
+MIN_RESAMPLES: Final = 100
+
 class FairnessSettings(_Frozen):
     """How the fairness audit judges a model (`model.fairness`); the `[fairness]` table."""
 
@@ -84,8 +88,8 @@ class FairnessSettings(_Frozen):
     min_group_size: int = Field(default=100, ge=1)
     suppression_threshold: int = Field(default=10, ge=0)
     selected_from_band: str = Field(default="high", min_length=1)
-    bootstrap_resamples: int = Field(default=200, ge=1, le=10_000)
-    train_bootstrap_resamples: int = Field(default=100, ge=1, le=10_000)
+    bootstrap_resamples: int = Field(default=200, ge=MIN_RESAMPLES, le=10_000)
+    train_bootstrap_resamples: int = Field(default=100, ge=MIN_RESAMPLES, le=10_000)
     interval_level: float = Field(default=0.95, gt=0, lt=1)
     seed: int = Field(default=0, ge=0)
 

@@ -102,7 +102,7 @@ def _check_fairness(registry: ModelRegistry, extract: Path, folder: Path) -> Non
     assert registry.read_artifact("1", "fairness/nothing.json") is None
     out = folder / "audit"
     audited = runner.invoke(app, ["audit", "fairness", "--model", "1", "--input", str(extract),
-                                  "--output", str(out), "--resamples", "20"])
+                                  "--output", str(out), "--resamples", "100"])
     assert audited.exit_code == 0, audited.output
     document = json.loads((out / "fairness.json").read_text(encoding="utf-8"))
     assert document["model_version"] == "1" and document["n_labelled"] > logged["n_labelled"]
@@ -146,3 +146,12 @@ def test_a_missing_extract_is_a_clear_error(tmp_path: Path, mlflow_env: Path) ->
     assert not (mlflow_env / "mlflow.db").exists()
     listed = runner.invoke(app, ["model", "list"])
     assert listed.exit_code == 0 and "no versions" in listed.output
+
+
+def test_an_audit_with_too_few_resamples_is_refused(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["audit", "fairness", "--model", "1", "--input", str(tmp_path),
+                                 "--output", str(tmp_path / "out"), "--resamples", "1"])
+    assert result.exit_code == 1
+    assert result.output.strip() == ("error: --resamples 1: at least 100 (with fewer, each end "
+                                     "of a 95% interval rests on two or three resamples)")
+    assert not (tmp_path / "out").exists()
