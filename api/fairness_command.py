@@ -40,7 +40,7 @@ def audit_fairness(
     from data_contracts import FeedRejected
     from data_contracts.cli import fail, parse_date_option
     from model.cli import cli_config, console, registry_from
-    from model.fairness import FAIRNESS_HTML, FAIRNESS_JSON
+    from model.fairness import AUDITED, FAIRNESS_HTML, FAIRNESS_JSON
     from model.fairness_report import fairness_files
     from model.governance import MIN_RESAMPLES
     from model.registry import RegistryError
@@ -71,6 +71,13 @@ def audit_fairness(
         f"{len(audit.groups)} groups, {len(audit.flagged())} flagged "
         f"({', '.join(f'{flag} {n}' for flag, n in counts.items() if n)}){differing} -> "
         f"{output / FAIRNESS_JSON}, {output / FAIRNESS_HTML}")
+    covered = audit.extra.get(AUDITED) or {}
+    if covered.get("before_test_period"):
+        console.print(
+            f"warning: {covered['before_test_period']:,} of the audited referrals are dated "
+            f"before the model's test period (from {covered['model_test_from']}): if this "
+            "extract is, or overlaps, the training extract, the model learned from their "
+            "outcomes and its figures on them look better than on new referrals")
 
 
 def register(audit_app: typer.Typer) -> None:

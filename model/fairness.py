@@ -48,6 +48,8 @@ RATIO_METRICS: Final = {"selection_rate": "selection_disparity",
                         "false_positive_rate": "fpr_disparity",
                         "true_positive_rate": "tpr_disparity"}
 MISCALIBRATED, TOO_SMALL = "miscalibrated", "too_small"
+# The part of an audit saying what it covered (`model.workflow.audited_referrals`).
+AUDITED: Final = "audited"
 FLAGS: Final = (*RATIO_METRICS.values(), MISCALIBRATED, TOO_SMALL)
 # The counts each metric discloses (suppressed in publication when under the threshold).
 DISCLOSES: Final[dict[str, tuple[str, ...]]] = {

@@ -18,13 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 import model.openmp  # noqa: F401  (first: sets the OpenMP wait policy before scikit-learn loads)
 from data_contracts.csv_output import write_csv
 from data_contracts.reading import find_feed_files
 from data_contracts.vocab import OUTCOMES, REFERRALS
 from model.data import PreparedExtract, prepare_extract
-from model.fairness import FAIRNESS_DIR, FairnessAudit, audit_fairness
+from model.fairness import AUDITED, FAIRNESS_DIR, FairnessAudit, audit_fairness
 from model.fairness_report import ReportRenderer, audit_frame, fairness_files
 from model.golden import build_golden_set
 from model.governance import HEADLINE_METRICS, load_governance
@@ -32,6 +33,7 @@ from model.importance import global_importance
 from model.monitor_run import reference_for
 from model.monitoring_reference import METADATA_KEY as MONITORING_KEY
 from model.registry import ModelRegistry, VersionInfo
+from model.risk_model import RiskModel
 from model.run_tags import environment_tags
 from model.score import rate_table
 from model.score import score_extract as score_extract  # its home is model.score now
@@ -223,8 +225,27 @@ def audit_extract(input_dir: Path, *, registry: ModelRegistry, reference: str,
     ratings = rate_table(loaded.model, labelled, model_version=loaded.info.version)
     progress("auditing fairness")
     frame = audit_frame(prepared.feeds[REFERRALS], prepared.labels, ratings, labelled)
-    return audit_fairness(frame, loaded.model.governance, model_version=loaded.info.version,
-                          n_boot=n_boot)
+    audit = audit_fairness(frame, loaded.model.governance, model_version=loaded.info.version,
+                           n_boot=n_boot)
+    return replace(audit, extra={**audit.extra, AUDITED: audited_referrals(
+        loaded.model, labelled, extract_date=prepared.extract_date)})
+
+
+def audited_referrals(model: RiskModel, labelled: pd.DataFrame, *,
+                      extract_date: dt.date) -> dict[str, Any]:
+    """What an audit covered: the extract's date, its labelled referrals' dates, and how
+    many are dated before the model's test period (its training and validation referrals,
+    when the extract is or overlaps the training extract: outcomes the model learned from,
+    on which its figures look better than they will on new referrals)."""
+    dates = pd.to_datetime(labelled["referral_date"])
+    period = model.metadata.get(MONITORING_KEY, {}).get("period", {})
+    test_from = period.get("from")
+    before = (None if test_from is None
+              else int((dates < pd.Timestamp(test_from)).sum()))
+    return {"extract_date": extract_date.isoformat(),
+            "referrals_from": dates.min().date().isoformat() if len(dates) else None,
+            "referrals_to": dates.max().date().isoformat() if len(dates) else None,
+            "model_test_from": test_from, "before_test_period": before}
 
 
 def default_config(seed: int) -> TrainingConfig:

@@ -114,6 +114,15 @@ def _check_fairness(registry: ModelRegistry, extract: Path, folder: Path) -> Non
     differing = document["recording"]["differing"]
     assert f"records per referral differ for {differing} group x agency" in " ".join(
         audited.output.split())
+    # The training extract audited again: the report says so, with what it covered.
+    covered = document["audited"]
+    model_test_from = covered["model_test_from"]
+    assert covered["referrals_from"] < model_test_from <= covered["referrals_to"]
+    assert 0 < covered["before_test_period"] < document["n_labelled"]
+    assert f"before the model's test period (from {model_test_from})" in " ".join(
+        audited.output.split())
+    assert f"{covered['before_test_period']:,} of them are dated before" in page
+    assert f"Extract of {covered['extract_date']}" in page
     without = folder / "no_outcomes"
     without.mkdir()
     for feed in extract.iterdir():
