@@ -18,7 +18,13 @@ from data_contracts.vocab import AGENCIES
 from model.drift import feature_stability, population_stability_index
 from model.evaluate import classification_metrics
 from model.governance import MonitoringSettings
-from model.monitoring_reference import Population, coverage, feature_bins, score_shares
+from model.monitoring_reference import (
+    RECENT_WINDOW,
+    Population,
+    coverage,
+    feature_bins,
+    score_shares,
+)
 
 # A group's coverage gap crosses its threshold only when it widened by more than
 # sampling noise: the one-sided z of log(ratio now) - log(ratio at training) over
@@ -66,12 +72,14 @@ def drift(reference: dict[str, Any], population: Population,
 
 
 def _coverage_drop(agency: str, before: float, now: float,
-                   settings: MonitoringSettings) -> Check:
+                   settings: MonitoringSettings, *, recent: bool = False) -> Check:
     crossed = (before >= settings.coverage_min_training_share
                and now < before * settings.coverage_min_ratio)
-    return Check("coverage", agency, crossed,
-                 f"{_agency_label(agency)} records for {before:.0%} of referrals at training, "
-                 f"{now:.0%} now")
+    records = (f"records dated in the {RECENT_WINDOW[:-1]} days before the referral" if recent
+               else "records")
+    return Check("coverage", f"{agency} ({RECENT_WINDOW})" if recent else agency, crossed,
+                 f"{_agency_label(agency)} {records} for {before:.0%} of referrals at "
+                 f"training, {now:.0%} now")
 
 
 def _missing_ratio(group_share: float, overall_share: float) -> float:
@@ -152,6 +160,9 @@ def coverage_change(reference: dict[str, Any], population: Population,
     before, now = reference["coverage"], coverage(population.features)
     checks = [_coverage_drop(a, before["overall"][a], now["overall"][a], settings)
               for a in AGENCIES]
+    if "recent" in before:  # a version trained before 6 December has none
+        checks += [_coverage_drop(a, before["recent"][a], now["recent"][a], settings,
+                                  recent=True) for a in AGENCIES]
     checks += _group_gaps(before, now, settings)
     return {"training": before, "now": now}, checks
 

@@ -25,6 +25,7 @@ import pandas as pd
 from data_contracts.vocab import AGENCIES
 from model.drift import Bins, reference_bins
 from pipelines.feature_spec import coverage_feature_name
+from pipelines.manifest import MANIFEST
 
 METADATA_KEY: Final = "monitoring_reference"
 # The characteristics coverage is broken down by (columns of the feature table).
@@ -109,7 +110,25 @@ def coverage(features: pd.DataFrame) -> dict[str, Any]:
                          "shares": {a: float(flags[labels == value].mean())
                                     for a, flags in held.items()}}
             for value in sorted(set(labels.tolist()))}
-    return {"n": len(features), "overall": overall, "by_group": by_group}
+    return {"n": len(features), "overall": overall, "by_group": by_group,
+            "recent": recent_coverage(features)}
+
+
+# A feed that stops leaves older records held for years, so "any record" hardly moves;
+# records dated in the last window before the referral fall within weeks.
+RECENT_WINDOW: Final = "90d"
+
+
+def recent_coverage(features: pd.DataFrame) -> dict[str, float]:
+    """Per agency, the share of referrals with a record about the subject or household
+    dated in the `RECENT_WINDOW` before the referral (known by the referral date)."""
+    shares = {}
+    for agency in AGENCIES:
+        names = [s.name for s in MANIFEST if s.kind == "count" and s.agency == agency
+                 and s.window == RECENT_WINDOW and s.name in features]
+        held = features[names].to_numpy(dtype=np.float64).sum(axis=1) > 0 if names else []
+        shares[agency] = float(np.mean(held)) if len(held) else 0.0
+    return shares
 
 
 def build_reference(population: Population, *, model_features: Sequence[str],

@@ -15,6 +15,7 @@ from api.cli import app
 from api.store import init_db
 from api.store.db import Store
 from api.store.repository import CURRENT_DECISION_COLUMNS, current_decisions
+from model.data import prepare_extract
 from model.governance import MonitoringSettings
 from model.monitor_run import monitor_extract, population
 from model.monitoring import coverage_change
@@ -83,6 +84,29 @@ def test_a_stopped_feed_is_named_and_the_command_fails(
     assert report["coverage"]["now"]["overall"]["housing"] == 0.0
     html = (tmp_path / "out" / "monitor.html").read_text()
     assert "Agency coverage" in html and "housing records for" in html
+
+
+def test_a_feed_that_stops_is_named_by_its_recent_records(
+        trained_model: TrainedModel, tmp_path: Path) -> None:
+    """Police stop sharing when the monitored period starts: subjects' older police
+    records stay held, so "any record" falls little; records of the last 90 days fall."""
+    newer = tmp_path / "newer"
+    shutil.copytree(trained_model.extract, newer)
+    period = trained_model.loaded.model.metadata["monitoring_reference"]["period"]
+    police = pd.read_parquet(newer / "events_police.parquet")
+    kept = pd.to_datetime(police["event_date"]) < pd.Timestamp(period["from"])
+    police.loc[kept].to_parquet(newer / "events_police.parquet")
+    prepared = prepare_extract(newer, extract_date=trained_model.prepared.extract_date)
+    report = monitor_extract(trained_model.loaded.model, version=trained_model.version,
+                             prepared=prepared, decisions=NO_DECISIONS)
+    coverage = report["coverage"]
+    before, now = coverage["training"]["recent"]["police"], coverage["now"]["recent"]["police"]
+    assert now < before / 2
+    [recent] = [c for c in report["checks"] if c["subject"] == "police (90d)"]
+    assert recent["crossed"] and recent["message"] == (
+        f"police records dated in the 90 days before the referral for {before:.0%} of "
+        f"referrals at training, {now:.0%} now")
+    assert recent["message"] in report["crossed"]
 
 
 def test_an_unchanged_extract_passes_the_command(
