@@ -241,7 +241,9 @@ def list_models(ctx: typer.Context) -> None:
                       *(f"{v.metrics[k]:.4f}" if k in v.metrics else "-" for k in
                         ("test_roc_auc", "test_average_precision", "test_brier", "test_ece",
                          "baseline_roc_auc")))
-    console.print(table)
+    # Piped, the console is 80 columns wide and would cut cells ("champi…"): as wide as
+    # the table needs instead.
+    (console if console.is_terminal else Console(width=1_000)).print(table)
 
 
 @model_app.command("check")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,9 @@ def test_train_then_score_then_list_then_check(small_extract: Path, mlflow_env: 
     assert "version 1 registered" in trained.output and "roc_auc" in trained.output
     listed = runner.invoke(app, ["model", "list"])
     assert listed.exit_code == 0 and "1" in listed.output
+    # Piped (not a terminal), no cell is cut to fit 80 columns.
+    assert "…" not in listed.output and "registered (UTC)" in listed.output
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", listed.output)
     registry = ModelRegistry(f"sqlite:///{mlflow_env / 'mlflow.db'}",
                              model_name="cli-test-model")
     run_id = registry.resolve("1").run_id
