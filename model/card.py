@@ -51,9 +51,8 @@ KNOWN_LIMITATIONS: Final = (
     "harm a child suffered, and it inherits their thresholds and practice.",
     "Agencies that share little make scores less reliable: a child unknown to an agency "
     "that did not share looks like a child without concerns.",
-    "Recording bias: groups that are recorded more (or less) often by an agency, whether by "
-    "real practice or, in the synthetic data, by planted disparities, get scores that carry "
-    "that difference. The fairness audit measures it (each group's records per referral "
+    "Recording bias: groups that are recorded more (or less) often by an agency get scores "
+    "that carry that difference. The fairness audit measures it (each group's records per referral "
     "by agency, beside its calibration); it does not remove it.",
     LIMITATIONS,
 )
