@@ -38,7 +38,8 @@ def partnership(
     model: Annotated[str | None, typer.Option(
         help="Version or alias; default the served alias (champion).")] = None,
     sample: Annotated[int, typer.Option(
-        min=1, help="Referrals explained for each agency's share of the explanation.")] = 5_000,
+        help="Referrals explained for each agency's share of the explanation "
+        "(a random sample; at least 100).")] = 5_000,
     extract_date: Annotated[str | None, typer.Option(
         help="The extract's date (YYYY-MM-DD); default the latest date in it.")] = None,
 ) -> None:
@@ -47,10 +48,13 @@ def partnership(
     from api.audit import commit_with_audit, operator_event
     from data_contracts.errors import FeedRejected
     from model.data import prepare_extract
-    from model.partnership import partnership_report, partnership_tables
+    from model.partnership import MIN_EXPLANATION_SAMPLE, partnership_report, partnership_tables
     from model.registry import RegistryError
     from model.service import explainer_for
 
+    if sample < MIN_EXPLANATION_SAMPLE:
+        fail(f"--sample {sample}: at least {MIN_EXPLANATION_SAMPLE} (a mean share of the "
+             "explanation over fewer referrals moves with the sample drawn)")
     settings, store, registry = open_for_report(
         "the report is audited, so the store must be reachable")
     check_output_folder(output)  # before the work, which may take minutes

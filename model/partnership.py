@@ -34,6 +34,9 @@ from pipelines.manifest import FEATURE_NAMES
 from pipelines.timeliness import late_information, record_delays
 
 EXPLANATION_SAMPLE: Final = 5_000
+# The fewest referrals a sample may hold (all of them when the extract has fewer): a mean
+# share over fewer moves with the sample drawn.
+MIN_EXPLANATION_SAMPLE: Final = 100
 Progress = Callable[[str], None]
 
 
@@ -156,7 +159,8 @@ def partnership_tables(model: RiskModel, frames: Mapping[str, pd.DataFrame],
     # showing as a finding about the referrals.
     shared_nothing = agencies_without_records(frames)
     overall["shared"] = [agency not in shared_nothing for agency in overall.index]
-    return {"by_quarter": by_quarter, "by_need": by_need, "overall": overall.reset_index()}
+    return {"by_quarter": by_quarter, "by_need": by_need, "overall": overall.reset_index(),
+            "explained": pd.DataFrame({"referrals": [shares["referral_id"].nunique()]})}
 
 
 def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
@@ -176,6 +180,8 @@ def partnership_report(tables: dict[str, pd.DataFrame], *, model_version: str,
         "model_version": model_version, "extract_date": extract_date.isoformat(),
         "generated_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
         "referrals": referrals,
+        # The referrals the mean shares of the explanation rest on (a random sample).
+        "explained_referrals": int(tables["explained"]["referrals"].iloc[0]),
         "overall": _records(tables["overall"]),
         "not_shared": [str(a) for a, shared in
                        zip(tables["overall"]["agency"], tables["overall"]["shared"], strict=True)

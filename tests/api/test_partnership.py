@@ -70,11 +70,25 @@ def test_the_command_writes_both_reports_and_is_audited(
     assert len(quarters) > 4 and all(0 <= row["reach"] <= 1 for row in quarters)
     html = (tmp_path / "out" / "partnership.html").read_text()
     assert "arrived too late" in html and "By quarter" in html
+    assert report["explained_referrals"] == 200  # --sample 200 of 3,000
+    assert "200 referrals explained" in html
     store = Store(f"sqlite:///{database}")
     with store.session() as session:
         actions = session.scalars(select(AuditEntry.action)).all()
     store.dispose()
     assert actions == ["report_partnership"]
+
+
+def test_a_sample_too_small_to_mean_anything_is_refused(
+        trained_model: TrainedModel, tmp_path: Path) -> None:
+    database = tmp_path / "store.db"
+    init_db(f"sqlite:///{database}")
+    result = CliRunner().invoke(
+        app, ["report", "partnership", "--input", str(trained_model.extract), "--output",
+              str(tmp_path / "out"), "--sample", "1"], env=_environment(trained_model, database))
+    assert result.exit_code == 1
+    assert result.output.strip().startswith("error: --sample 1: at least 100")
+    assert not (tmp_path / "out").exists()
 
 
 def test_the_report_names_the_agencies_that_shared_nothing(
