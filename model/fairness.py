@@ -40,7 +40,8 @@ FAIRNESS_JSON: Final = "fairness.json"
 FAIRNESS_HTML: Final = "fairness.html"
 FAIRNESS_ARTIFACT: Final = f"{FAIRNESS_DIR}/{FAIRNESS_JSON}"
 FAIRNESS_HTML_ARTIFACT: Final = f"{FAIRNESS_DIR}/{FAIRNESS_HTML}"
-REFERENCE_RULE: Final = "largest group"
+REFERENCE_RULE: Final = ("largest group; for an intersection, the largest group sharing "
+                         "its other values")
 # Frame columns the audit needs beside the referral attributes.
 LABEL, PROBABILITY, BAND = "label", "probability", "band"
 SELECTED = "_selected"
@@ -164,10 +165,24 @@ def _ratios(resampled: dict[str, np.ndarray], table: pd.DataFrame, group: int, r
     return ratios, intervals
 
 
+def reference_groups(keys: list[tuple[str, ...]], n: np.ndarray) -> list[int]:
+    """Each group's reference: the largest group of its attribute, or for an intersection
+    (ethnicity x sex) the largest sharing its other values (White female subjects for
+    Black female subjects), so that a finding about ethnicity is not one about sex or
+    age too (`REFERENCE_RULE`)."""
+    largest: dict[tuple[str, ...], int] = {}
+    for i, key in enumerate(keys):
+        stratum = key[1:]
+        if stratum not in largest or n[i] > n[largest[stratum]]:
+            largest[stratum] = i
+    return [largest[key[1:]] for key in keys]
+
+
 def _attribute_set_results(data: pd.DataFrame, attributes: tuple[str, ...],
                            counts: np.ndarray, governance: GovernanceSettings
                            ) -> list[GroupResult]:
-    """Every group of one attribute or intersection, flagged against its largest group."""
+    """Every group of one attribute or intersection, flagged against its reference
+    (`reference_groups`)."""
     y, p, s = (data[c].to_numpy(np.float64) for c in (LABEL, PROBABILITY, SELECTED))
     table = point_estimates(y, p, s, data[list(attributes)])
     keys = [tuple(str(v) for v in key) for key in table.index]
@@ -177,13 +192,14 @@ def _attribute_set_results(data: pd.DataFrame, attributes: tuple[str, ...],
     resampled = bootstrap_metrics(y, p, s, codes, n_groups=len(keys), counts=counts).metrics
     level = governance.fairness.interval_level
     quantiles = [(1 - level) / 2, (1 + level) / 2]
-    reference = int(np.argmax(table["n"].to_numpy()))
+    references = reference_groups(keys, table["n"].to_numpy())
     results = []
     for i, key in enumerate(keys):
         row = table.iloc[i]
         metrics = {m: reported(row[m]) for m in METRICS}
         intervals = {m: reported_pair(percentile_interval(resampled[m][:, [i]], quantiles)[:, 0])
                      for m in METRICS}
+        reference = references[i]
         ratios, ratio_intervals = _ratios(resampled, table, i, reference, quantiles)
         n = int(row["n"])
         results.append(GroupResult(

@@ -205,12 +205,18 @@ def report_context(audit: FairnessAudit) -> dict[str, Any]:
     for attributes in published.attributes:
         names = tuple(attributes.split("*"))
         groups = [g for g in published.groups if tuple(g.attributes) == names]
-        reference = next((g for g in groups if g.is_reference), None)
+        # One reference for an attribute; an intersection's groups each have the largest
+        # sharing their other values (`reference_groups`): no single line to draw.
+        single = len(names) == 1
+        reference = next((g for g in groups if g.is_reference), None) if single else None
         title = " by ".join(ATTRIBUTE_LABELS[n].lower() for n in names).capitalize()
         sections.append({
             "id": "-".join(names).replace("_", "-"), "title": title,
             "rows": [_row(g) for g in groups],
-            "reference": group_phrase(reference.attributes) if reference else "",
+            "reference": (f"{group_phrase(reference.attributes)}, the largest group"
+                          if reference else "" if single else
+                          f"the largest {ATTRIBUTE_LABELS[names[0]].lower()} of the same "
+                          f"{' and '.join(ATTRIBUTE_LABELS[n].lower() for n in names[1:])}"),
             "charts": [
                 _chart(groups, "selection_rate", flag="selection_disparity",
                        centre=reference.metrics["selection_rate"] if reference else None),

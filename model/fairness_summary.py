@@ -2,7 +2,9 @@
 
 One sentence per flag of each group large enough to judge, e.g. "Black subjects are
 placed in the high or very high bands 1.4 times as often as White subjects (the
-largest group)." Built from the audit as published (suppressed figures stay out).
+largest group)." An intersection's reference shares its other values ("... as White
+female subjects (the largest group of female subjects)"). Built from the audit as
+published (suppressed figures stay out).
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ def _ratio_sentence(metric: str, group: GroupResult, reference: str, bands: str)
     who = group_phrase(group.attributes)
     if metric == "selection_rate":
         return (f"{who} are placed in the {bands} bands {times_phrase(ratio)} as often as "
-                f"{reference} (the largest group).")
+                f"{reference} ({largest_phrase(group.attributes)}).")
     if metric == "false_positive_rate":
         return (f"Among {who} who did not go on to have the outcome, {times_phrase(ratio)} as many "
                 f"are placed in the {bands} bands as among {reference} (false positive rate).")
@@ -90,14 +92,27 @@ def _bands_phrase(audit: FairnessAudit) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
+def _stratum(attributes: dict[str, str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A group's attribute names and the values it shares with its reference (those
+    after the first: an intersection's reference shares them, `reference_groups`)."""
+    return tuple(attributes), tuple(attributes.values())[1:]
+
+
+def largest_phrase(attributes: dict[str, str]) -> str:
+    """What a group's reference is: "the largest group", or for an intersection "the
+    largest group of female subjects"."""
+    shared = dict(list(attributes.items())[1:])
+    return f"the largest group of {group_phrase(shared)}" if shared else "the largest group"
+
+
 def finding_sentences(audit: FairnessAudit) -> list[str]:
     """A sentence per flag (disparity or miscalibration) of every group judged."""
     bands = _bands_phrase(audit)
-    references = {tuple(g.attributes): group_phrase(g.attributes)
+    references = {_stratum(g.attributes): group_phrase(g.attributes)
                   for g in audit.groups if g.is_reference}
     sentences = []
     for group in audit.flagged():
-        reference = references.get(tuple(group.attributes), "the largest group")
+        reference = references.get(_stratum(group.attributes), largest_phrase(group.attributes))
         for metric, flag in RATIO_METRICS.items():
             if flag in group.flags and (text := _ratio_sentence(metric, group, reference, bands)):
                 sentences.append(text)
