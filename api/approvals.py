@@ -1,28 +1,27 @@
 """The approval gate: governance users approve or reject a model version's exact content.
 
-An approval names the SHA-256 of the version's model folder, of its fairness report
-(`fairness/fairness.json`) and of its model card as logged at training
-(`card/model_card.html`), and waives, by name and each with its own reason, the
-acceptance thresholds the version does not meet. It is valid while it is the
-version's latest decision, all three files are unchanged, and every threshold the
-version misses is waived in it. `safeguard model promote` and `rollback` move the
-served alias only to a version with a valid approval, and the service serves no
-champion without one (`gate_problem`). The API route and the command line both call
-`record_decision`; every approval, rejection and waiver is an audit entry naming the user.
+An approval names the SHA-256 of the version's model folder and of every file its
+card and acceptance checks read (`api.approval_content`), and waives, by name and
+each with its own reason, the acceptance thresholds the version does not meet. It is
+valid while it is the version's latest decision, all that it names is unchanged, and
+every threshold the version misses is waived in it. `safeguard model
+promote` and `rollback` move the served alias only to a version with a valid approval,
+and the service serves no champion without one (`gate_problem`). The API route, the
+web form and the command line all call `record_decision`; every approval, rejection
+and waiver is an audit entry naming the user.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.approval_content import ContentHashes, content_hashes, covers_too_little
 from api.audit import AuditEvent, commit_with_audit, request_hash
 from api.free_text import MAX_TEXT, refuse_hidden_characters, visible
 from api.roles import GOVERNANCE
@@ -31,8 +30,8 @@ from api.store.db import Store
 from api.store.models import ModelApproval
 from model.acceptance import ThresholdCheck, unmet
 from model.card import ApprovalEntry, acceptance_checks
-from model.card_sources import CARD_HTML_ARTIFACT, FAIRNESS_ARTIFACT, read_sources
-from model.registry import CHECKSUM_TAG, ModelRegistry, RegistryError, VersionInfo
+from model.card_sources import read_sources
+from model.registry import ModelRegistry, RegistryError, VersionInfo
 from model.registry_sqlite import exact_version
 
 APPROVE: Final = "approve"
@@ -44,35 +43,6 @@ MAX_WAIVERS: Final = 50
 
 class ApprovalRefused(ValueError):
     """The approval or rejection cannot be recorded; the message says why."""
-
-
-@dataclass(frozen=True)
-class ContentHashes:
-    """SHA-256 of what an approval covers (None: the version has no such file)."""
-
-    model: str
-    fairness: str | None
-    card: str | None
-
-    def changed_since(self, approval: ModelApproval) -> list[str]:
-        """What differs from the content the approval names."""
-        named = {"model folder": approval.model_sha256, "fairness report":
-                 approval.fairness_sha256, "model card": approval.card_sha256}
-        now = {"model folder": self.model, "fairness report": self.fairness,
-               "model card": self.card}
-        return [what for what in named if named[what] != now[what]]
-
-
-def _sha256(data: bytes | None) -> str | None:
-    return None if data is None else hashlib.sha256(data).hexdigest()
-
-
-def content_hashes(registry: ModelRegistry, version: str) -> ContentHashes:
-    """The hashes of a version's model folder, fairness report and card as stored now."""
-    return ContentHashes(
-        model=registry.model_checksum(version),
-        fairness=_sha256(registry.read_artifact(version, FAIRNESS_ARTIFACT)),
-        card=_sha256(registry.read_artifact(version, CARD_HTML_ARTIFACT)))
 
 
 def decisions_for(session: Session, model_name: str, version: str) -> list[ModelApproval]:
@@ -116,7 +86,8 @@ def _events(user: str, role: str, row: ModelApproval, checks: list[ThresholdChec
             ) -> list[AuditEvent]:
     details = {"model_name": row.model_name, "decision": row.decision, "reason": row.reason,
                "waivers": dict(row.waivers), "model_sha256": row.model_sha256,
-               "fairness_sha256": row.fairness_sha256, "card_sha256": row.card_sha256}
+               "fairness_sha256": row.fairness_sha256, "card_sha256": row.card_sha256,
+               "sources_sha256": row.sources_sha256}
     events = [AuditEvent(user_name=user, role=role, action=f"model_{row.decision}",
                          request_hash=request_hash(details), model_version=row.model_version,
                          details=details)]
@@ -158,32 +129,32 @@ def record_decision(session: Session, registry: ModelRegistry, *, user: str, rol
                             "number, as `safeguard model list` shows it, not an alias")
     info = registry.resolve(version)
     waivers = dict(waivers or {})
-    hashes = content_hashes(registry, info.version)
-    if hashes.model != info.tags.get(CHECKSUM_TAG):
+    sources = read_sources(registry, info.version)
+    hashes = content_hashes(registry, info, sources)
+    if hashes.model != hashes.checksum_tag:
         raise ApprovalRefused(f"version {info.version}: the stored model folder does not match "
                               "the registry's checksum; it was changed or damaged")
     if hashes.card is None:
         raise ApprovalRefused(f"version {info.version} has no model card logged with its run: "
                               f"log it with `safeguard model card {info.version} --log` and "
                               "read it before deciding")
-    checks = acceptance_checks(read_sources(registry, info.version))
+    checks = acceptance_checks(sources)  # from the very bytes hashed
     _check_waivers(checks, decision, waivers)
     row = ModelApproval(model_name=info.name, model_version=info.version, decision=decision,
                         reason=reason.strip(), waivers=waivers, user_name=user,
                         model_sha256=hashes.model, fairness_sha256=hashes.fairness,
-                        card_sha256=hashes.card)
+                        card_sha256=hashes.card, sources_sha256=dict(hashes.files))
     session.add(row)
     commit_with_audit(session, _events(user, role, row, checks))
     return row
 
 
-def _problem(info: VersionInfo, latest: ModelApproval | None, hashes: ContentHashes,
+def _problem(info: VersionInfo, latest: ModelApproval, hashes: ContentHashes,
              checks: list[ThresholdCheck]) -> str | None:
-    if latest is None:
-        return (f"version {info.version} has no recorded approval: a governance user must "
-                f"approve it (`safeguard model approve {info.version}`)")
     if latest.decision == REJECT:
         return rejected(latest)
+    if too_little := covers_too_little(latest):
+        return too_little
     if changed := hashes.changed_since(latest):
         return (f"the approval of version {info.version} recorded on "
                 f"{latest.created_at:%Y-%m-%d %H:%M} is void: its "
@@ -228,9 +199,11 @@ def latest_decision_in(settings: Settings, model_name: str, version: str
 def _gate(registry: ModelRegistry, info: VersionInfo, history: list[ModelApproval]
           ) -> str | None:
     if not history:
-        return _problem(info, None, ContentHashes("", None, None), [])
-    checks = acceptance_checks(read_sources(registry, info.version))
-    return _problem(info, history[-1], content_hashes(registry, info.version), checks)
+        return (f"version {info.version} has no recorded approval: a governance user must "
+                f"approve it (`safeguard model approve {info.version}`)")
+    sources = read_sources(registry, info.version)
+    return _problem(info, history[-1], content_hashes(registry, info, sources),
+                    acceptance_checks(sources))
 
 
 def gate_problem(session: Session, registry: ModelRegistry, version: str) -> str | None:

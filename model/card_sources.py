@@ -6,10 +6,16 @@ and explanation tables, the calibration plot and the fairness report. `read_sour
 fills it through the registry (the one MLflow module); `model.card` builds the card
 from it without any I/O. A file the run does not hold is None, never an error: a card
 says "not recorded".
+
+`read_sources` reads each file once, and `CardSources.digests` holds the SHA-256 of
+the very bytes the record was built from (`RECORDED_FILES`, with the cards logged at
+training, and the run's metrics and parameters): what an approval names, so every
+figure a board is shown, and every figure the acceptance checks read, is covered by it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from dataclasses import dataclass
@@ -34,6 +40,14 @@ _TABLES: Final = {
 }
 CALIBRATION_PLOT: Final = "evaluation/calibration.png"
 TRAINING_REPORT: Final = "evaluation/training_report.json"
+# Every file of the run a card or the acceptance checks read, and the cards logged at
+# training: an approval names the SHA-256 of each (None: the run has no such file).
+RECORDED_FILES: Final = (MODEL_DOCUMENT_ARTIFACT, TRAINING_REPORT, *_TABLES.values(),
+                         CALIBRATION_PLOT, FAIRNESS_ARTIFACT, CARD_HTML_ARTIFACT,
+                         CARD_MARKDOWN_ARTIFACT)
+# What the run holds beside its files, named as its digests are.
+RUN_METRICS: Final = "run metrics"
+RUN_PARAMETERS: Final = "run parameters"
 
 
 @dataclass(frozen=True)
@@ -47,6 +61,18 @@ class CardSources:
     tables: dict[str, pd.DataFrame]
     calibration_png: bytes | None
     fairness: dict[str, Any] | None
+    # SHA-256 of each of `RECORDED_FILES` as read (None: no such file), and of the run's
+    # metrics and parameters (`RUN_METRICS`, `RUN_PARAMETERS`).
+    digests: dict[str, str | None]
+
+
+def sha256(data: bytes | None) -> str | None:
+    """The SHA-256 of some bytes, in hex (None: no bytes, no such file)."""
+    return None if data is None else hashlib.sha256(data).hexdigest()
+
+
+def _canonical(values: dict[str, Any]) -> bytes:
+    return json.dumps(values, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
 def _json(data: bytes | None) -> dict[str, Any] | None:
@@ -57,20 +83,21 @@ def _json(data: bytes | None) -> dict[str, Any] | None:
 
 
 def read_sources(registry: ModelRegistry, version: str) -> CardSources:
-    """The sources of a version's card, from its run."""
+    """The sources of a version's card, from its run, with the digests of what was read."""
     info = registry.resolve(version)
-    tables = {}
-    for name, path in _TABLES.items():
-        data = registry.read_artifact(info.version, path)
-        if data is not None:
-            tables[name] = pd.read_csv(io.BytesIO(data))
+    files = {path: registry.read_artifact(info.version, path) for path in RECORDED_FILES}
+    params = registry.run_params(info.version)
+    tables = {name: pd.read_csv(io.BytesIO(data)) for name, path in _TABLES.items()
+              if (data := files[path]) is not None}
     return CardSources(
         info=info,
-        params=registry.run_params(info.version),
-        model_document=_json(registry.read_artifact(info.version, MODEL_DOCUMENT_ARTIFACT))
-        or {},
-        training_report=_json(registry.read_artifact(info.version, TRAINING_REPORT)),
+        params=params,
+        model_document=_json(files[MODEL_DOCUMENT_ARTIFACT]) or {},
+        training_report=_json(files[TRAINING_REPORT]),
         tables=tables,
-        calibration_png=registry.read_artifact(info.version, CALIBRATION_PLOT),
-        fairness=_json(registry.read_artifact(info.version, FAIRNESS_ARTIFACT)),
+        calibration_png=files[CALIBRATION_PLOT],
+        fairness=_json(files[FAIRNESS_ARTIFACT]),
+        digests={**{path: sha256(data) for path, data in files.items()},
+                 RUN_METRICS: sha256(_canonical(dict(info.metrics))),
+                 RUN_PARAMETERS: sha256(_canonical(dict(params)))},
     )

@@ -69,6 +69,10 @@ class ApprovalOut(BaseModel):
     model_sha256: str
     fairness_sha256: str | None
     card_sha256: str | None
+    sources_sha256: dict[str, str | None] | None = Field(
+        description="SHA-256 of each file the card and acceptance checks read, by path, "
+                    "and of the run's metrics and parameters (None: the version has no "
+                    "such file)")
 
 
 def _not_found(exc: RegistryError) -> HTTPException:

@@ -174,7 +174,10 @@ class ModelApproval(Base):
     """A governance user's approval or rejection of one model version's exact content.
 
     It names the SHA-256 of the model folder, of the fairness report and of the model
-    card file (None: the version had none); it is void once any of them differs.
+    card file (None: the version had none), and, since migration 0011, of every file its
+    card and acceptance checks read (`sources_sha256`, by path; None: recorded before,
+    so it must be given again); it is void once any of them differs
+    (`api.approval_content`).
     """
 
     __tablename__ = "model_approvals"
@@ -190,6 +193,8 @@ class ModelApproval(Base):
     model_sha256: Mapped[str] = mapped_column(String(64))
     fairness_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
     card_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
+    sources_sha256: Mapped[dict[str, str | None] | None] = mapped_column(
+        JSON(none_as_null=True), default=None)
 
 
 class AuthFailures(Base):

@@ -189,7 +189,7 @@ def test_promote_refuses_an_approval_that_does_not_waive_a_threshold_not_met(
         row = session.scalars(select(ModelApproval)).one()
         session.add(ModelApproval(**{**{c: getattr(row, c) for c in (
             "model_name", "model_version", "decision", "reason", "user_name", "model_sha256",
-            "fairness_sha256", "card_sha256")}, "waivers": {}}))
+            "fairness_sha256", "card_sha256", "sources_sha256")}, "waivers": {}}))
         session.commit()
     store.dispose()
     code, output = run("model", "promote", "1")
@@ -200,9 +200,11 @@ def test_promote_refuses_an_approval_that_does_not_waive_a_threshold_not_met(
     assert registry.list_versions()[0].aliases == ()
 
 
-@pytest.mark.parametrize("changed", ["model folder", "fairness report"])
+@pytest.mark.parametrize(("changed", "named"), [
+    ("model folder", "model folder and risk_model/risk_model.json"),
+    ("fairness report", "fairness/fairness.json")])
 def test_an_approval_is_void_once_the_content_it_names_changes(
-    run: Run, registry: ModelRegistry, tmp_path: Path, changed: str  # noqa: F811
+    run: Run, registry: ModelRegistry, tmp_path: Path, changed: str, named: str  # noqa: F811
 ) -> None:
     run("db", "upgrade")
     folder = tmp_path / "fairness"
@@ -216,9 +218,9 @@ def test_an_approval_is_void_once_the_content_it_names_changes(
         [stored] = Path(str(registry.artifact_root)).rglob("fairness/fairness.json")
     stored.write_text(stored.read_text(encoding="utf-8") + " ", encoding="utf-8")
     code, output = run("model", "promote", "1")
-    assert code == 1 and f"is void: its {changed} changed since it was approved" in output
+    assert code == 1 and f"is void: its {named} changed since it was approved" in output
     entry = audit_entries(tmp_path)[-1]
-    assert entry.action == "model_promote_refused" and changed in entry.details["reason"]
+    assert entry.action == "model_promote_refused" and named in entry.details["reason"]
 
 
 def test_rollback_refuses_a_previous_champion_that_was_rejected_since(
