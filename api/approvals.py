@@ -1,19 +1,20 @@
 """The approval gate: governance users approve or reject a model version's exact content.
 
 An approval names the SHA-256 of the version's model folder and of every file its
-card and acceptance checks read (`api.approval_content`), and waives, by name and
-each with its own reason, the acceptance thresholds the version does not meet. It is
-valid while it is the version's latest decision, all that it names is unchanged, and
-every threshold the version misses is waived in it. `safeguard model
+card and acceptance checks read (`api.approval_content`), and waives, by name, once
+each and each with its own reason, the acceptance thresholds the version does not
+meet. It is valid while it is the version's latest decision, all that it names is
+unchanged, and every threshold the version misses is waived in it. `safeguard model
 promote` and `rollback` move the served alias only to a version with a valid approval,
 and the service serves no champion without one (`gate_problem`). The API route, the
-web form and the command line all call `record_decision`; every approval, rejection
-and waiver is an audit entry naming the user.
+web form and the command line all call `record_decision` (and `one_waiver_each`, where
+a threshold can be named twice); every approval, rejection and waiver is an audit entry
+naming the user.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Final
@@ -43,6 +44,26 @@ MAX_WAIVERS: Final = 50
 
 class ApprovalRefused(ValueError):
     """The approval or rejection cannot be recorded; the message says why."""
+
+
+class RepeatedWaiver(ApprovalRefused):
+    """One threshold waived more than once (one reason would silently replace another)."""
+
+    def __init__(self, threshold: str) -> None:
+        super().__init__(f"{threshold} is waived more than once: waive each threshold once, "
+                         "with one reason")
+        self.threshold = threshold
+
+
+def one_waiver_each(waivers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Waivers given as (threshold, reason) pairs, as a mapping; raises `RepeatedWaiver`
+    when a threshold is named twice (the command line's, the API's and the form's rule)."""
+    found: dict[str, str] = {}
+    for name, why in waivers:
+        if name in found:
+            raise RepeatedWaiver(name)
+        found[name] = why
+    return found
 
 
 def decisions_for(session: Session, model_name: str, version: str) -> list[ModelApproval]:

@@ -42,13 +42,18 @@ def _read_key(key_file: Path | None) -> str:
 
 
 def _waivers(items: list[str]) -> dict[str, str]:
-    waivers = {}
+    from api.approvals import ApprovalRefused, one_waiver_each
+
+    pairs = []
     for item in items:
         name, sep, reason = item.partition("=")
         if not sep or not name.strip() or not reason.strip():
             fail(f"--waive {item!r}: expected THRESHOLD=REASON")
-        waivers[name.strip()] = reason.strip()
-    return waivers
+        pairs.append((name.strip(), reason.strip()))
+    try:
+        return one_waiver_each(pairs)
+    except ApprovalRefused as exc:
+        fail(f"--waive: {exc}")
 
 
 def _decide(version: str, decision: str, reason: str, waivers: dict[str, str],

@@ -7,6 +7,7 @@ plain functions that FastAPI runs in its thread pool.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -19,6 +20,7 @@ from api.approvals import (
     MAX_WAIVERS,
     ApprovalRefused,
     approval_history,
+    one_waiver_each,
     record_decision,
 )
 from api.audit import AuditEvent, commit_with_audit, request_hash
@@ -75,6 +77,32 @@ class ApprovalOut(BaseModel):
                     "such file)")
 
 
+class _JsonObject(list[tuple[str, Any]]):
+    """A JSON object as its (key, value) pairs, every one kept (`json.loads` keeps only
+    the last value of a key named twice)."""
+
+
+async def _each_key_once(request: Request) -> None:
+    """Refuse (422) an approval body that names a key twice, a threshold among its
+    waivers above all: the second reason would silently replace the first."""
+    try:
+        body = json.loads(await request.body(), object_pairs_hook=_JsonObject)
+    except ValueError:
+        return  # not JSON: FastAPI has refused it already
+    if not isinstance(body, _JsonObject):
+        return  # not an object: the schema refuses it
+    fields: dict[str, Any] = {}
+    for key, value in body:
+        if key in fields:
+            raise invalid_request(key, f"the body names {key} more than once")
+        fields[key] = value
+    if isinstance(waivers := fields.get("waivers"), _JsonObject):
+        try:
+            one_waiver_each(waivers)
+        except ApprovalRefused as exc:
+            raise invalid_request("waivers", str(exc)) from None
+
+
 def _not_found(exc: RegistryError) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, str(exc))
 
@@ -106,9 +134,11 @@ def model_card(version: str, request: Request, principal: AuditReader, session: 
 @router.post("/{version}/approvals", status_code=status.HTTP_201_CREATED, responses={
     **AUTH_RESPONSES, **_NOT_FOUND, **JSON_BODY_RESPONSES,
     **input_responses("a threshold the version does not meet must be waived, by name and "
-                      "with a reason; a rejection carries no waivers")})
+                      "with a reason, once; a rejection carries no waivers; no key is named "
+                      "twice")})
 def approve_version(version: str, approval: ApprovalIn, principal: GovernanceUser,
-                    session: SessionDep, settings: SettingsDep) -> ApprovalOut:
+                    _keys: Annotated[None, Depends(_each_key_once)], session: SessionDep,
+                    settings: SettingsDep) -> ApprovalOut:
     """Approve or reject a version's exact content; waive, by name and with a reason, each
     acceptance threshold it does not meet (governance users only)."""
     try:

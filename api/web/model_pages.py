@@ -18,7 +18,14 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from api.approvals import APPROVE, DECISIONS, ApprovalRefused, approval_history
+from api.approvals import (
+    APPROVE,
+    DECISIONS,
+    ApprovalRefused,
+    RepeatedWaiver,
+    approval_history,
+    one_waiver_each,
+)
 from api.approvals import record_decision as record_approval
 from api.audit import AuditEvent, commit_with_audit, request_hash
 from api.auth import GOVERNANCE
@@ -104,20 +111,32 @@ def _state(request: Request, session: Session, version: str) -> ApprovalState:
     return state
 
 
-def _answers(form: dict[str, str], state: ApprovalState) -> tuple[dict[str, str], dict[str, str]]:
-    """The decision, reason and waivers posted, and what is missing, field by field."""
+WAIVER_PREFIX = "waiver-"
+
+
+def _answers(
+    fields: list[tuple[str, str]], state: ApprovalState
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The decision, reason and waivers posted, and what is missing or repeated, field by
+    field (a waiver field posted twice is refused: one reason would replace the other)."""
+    form = dict(fields)
     answers = {"decision": form.get("decision", ""), "reason": form.get("reason", "").strip()}
     errors = {
         name: message
         for name, message in _MESSAGES.items()
         if not visible(answers[name]) or (name == "decision" and answers[name] not in DECISIONS)
     }
+    try:
+        one_waiver_each((name.removeprefix(WAIVER_PREFIX), value) for name, value in fields
+                        if name.startswith(WAIVER_PREFIX))
+    except RepeatedWaiver as exc:
+        errors[f"{WAIVER_PREFIX}{exc.threshold}"] = str(exc)
     if answers["decision"] == APPROVE:
         for check in state.unmet:
-            why = form.get(f"waiver-{check.name}", "").strip()
-            answers[f"waiver-{check.name}"] = why
-            if not visible(why):
-                errors[f"waiver-{check.name}"] = (
+            why = form.get(f"{WAIVER_PREFIX}{check.name}", "").strip()
+            answers[f"{WAIVER_PREFIX}{check.name}"] = why
+            if not visible(why) and f"{WAIVER_PREFIX}{check.name}" not in errors:
+                errors[f"{WAIVER_PREFIX}{check.name}"] = (
                     f"Enter the reason the {check.name} threshold is waived, or reject"
                 )
     return answers, errors
@@ -155,9 +174,10 @@ def decide_form(
     return _form_page(request, user, version, _state(request, session, version))
 
 
-async def _posted(request: Request, user: PageUser) -> dict[str, str]:
+async def _posted(request: Request, user: PageUser) -> list[tuple[str, str]]:
+    """The form's text fields, each as posted (a field posted twice, twice)."""
     form = await posted_form(request, user.session)
-    return {name: value for name, value in form.items() if isinstance(value, str)}
+    return [(name, value) for name, value in form.multi_items() if isinstance(value, str)]
 
 
 @router.post("/governance/versions/{version}/decide")
@@ -165,9 +185,10 @@ async def check_answers(
     version: VersionPath, request: Request, user: ApproverPage, session: SessionDep
 ) -> Response:
     """Check your answers (or the form again, with an error summary, when incomplete)."""
-    form = await _posted(request, user)
+    fields = await _posted(request, user)
+    form = dict(fields)
     state = await run_in_threadpool(_state, request, session, version)
-    answers, errors = _answers(form, state)
+    answers, errors = _answers(fields, state)
     if errors or form.get("change"):
         code = status.HTTP_400_BAD_REQUEST if errors and not form.get("change") else 200
         return _form_page(
@@ -192,13 +213,14 @@ async def check_answers(
 
 
 def _confirm(
-    request: Request, user: PageUser, session: Session, version: str, form: dict[str, str]
+    request: Request, user: PageUser, session: Session, version: str,
+    fields: list[tuple[str, str]],
 ) -> Response:
     state = _state(request, session, version)
-    answers, errors = _answers(form, state)
+    answers, errors = _answers(fields, state)
     if not errors:
         waivers = {
-            c.name: answers[f"waiver-{c.name}"]
+            c.name: answers[f"{WAIVER_PREFIX}{c.name}"]
             for c in state.unmet
             if answers["decision"] == APPROVE
         }
@@ -237,5 +259,5 @@ async def confirm_decision(
     version: VersionPath, request: Request, user: ApproverPage, session: SessionDep
 ) -> Response:
     """Record the checked decision through the API's own function (audited as the API's)."""
-    form = await _posted(request, user)
-    return await run_in_threadpool(_confirm, request, user, session, version, form)
+    fields = await _posted(request, user)
+    return await run_in_threadpool(_confirm, request, user, session, version, fields)

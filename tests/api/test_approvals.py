@@ -136,6 +136,54 @@ def test_an_approval_says_something_and_odd_version_numbers_are_not_found(
     store.dispose()
 
 
+def _approval_rows(database_url: str) -> list[ModelApproval]:
+    store = Store(database_url)
+    with store.session() as session:
+        rows = list(session.scalars(select(ModelApproval)))
+    store.dispose()
+    return rows
+
+
+def test_a_threshold_waived_twice_in_the_body_is_refused_not_replaced(
+    fresh_database_url: str, tmp_path: Path, trained_model: TrainedModel
+) -> None:
+    _, settings, keys, waivers = _governed(fresh_database_url, tmp_path, trained_model)
+    name = sorted(waivers)[0]
+    pairs = [f"{json.dumps(k)}: {json.dumps(v)}" for k, v in [*waivers.items(), (name, "other")]]
+    twice = '{"decision": "approve", "reason": "fine", "waivers": {' + ", ".join(pairs) + "}}"
+    reason_twice = ('{"decision": "approve", "reason": "fine", "reason": "other", "waivers": '
+                    + json.dumps(waivers) + "}")
+    url, as_json = "/v1/models/1/approvals", {"Content-Type": "application/json"}
+    with TestClient(create_app(settings, FakeScorer())) as client:
+        assert client.post(url, content=twice, headers=as_json).status_code == 401
+        governance = {**as_json, "Authorization": f"Bearer {keys['governance']}"}
+        refused = client.post(url, content=twice, headers=governance)
+        assert refused.status_code == 422, refused.text
+        [error] = refused.json()["detail"]
+        assert error["field"] == "waivers"
+        assert error["message"] == (f"{name} is waived more than once: waive each threshold "
+                                    "once, with one reason")
+        refused = client.post(url, content=reason_twice, headers=governance)
+        assert refused.status_code == 422 and "names reason more than once" in refused.text
+    assert _approval_rows(fresh_database_url) == []
+
+
+def test_the_command_line_refuses_a_threshold_waived_twice(
+    run: Run, registry: ModelRegistry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    assert run("db", "upgrade")[0] == 0
+    log_card(registry, registry.resolve("1"))
+    keys, _ = issue_keys(make_settings(f"sqlite:///{tmp_path / 'api.db'}"))
+    monkeypatch.setenv("SAFEGUARD_API_KEY", keys["governance"])
+    waives = [f"--waive={name}={why}" for name, why in _waive_all(registry).items()]
+    code, output = run("model", "approve", "1", "--reason", "board of 4 December", *waives,
+                       "--waive", "max_selection_rate_disparity=other")
+    assert code == 1 and output == ("error: --waive: max_selection_rate_disparity is waived "
+                                    "more than once: waive each threshold once, with one "
+                                    "reason\n"), output
+    assert _approval_rows(f"sqlite:///{tmp_path / 'api.db'}") == []
+
+
 def _write_key(tmp_path: Path, key: str) -> str:
     path = tmp_path / "key"
     path.write_text(key + "\n", encoding="utf-8")

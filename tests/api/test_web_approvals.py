@@ -204,3 +204,25 @@ def test_the_governance_page_shows_the_latest_monitoring_report_once_written(
     assert page.status_code == 200 and "Agency coverage" in page.text
     triage = signed_in_client(api.client, api.keys["triage"])
     assert triage.get("/governance/reports/monitor").status_code == 403
+
+
+def test_a_waiver_field_posted_twice_is_refused_not_replaced(governed: Governed) -> None:
+    api = governed.api
+    name = governed.unmet_names()[0]
+    browser = signed_in_client(api.client, api.keys["governance"])
+    path = f"/governance/versions/{governed.version}/decide"
+    token = csrf_token(browser.get(path).text)
+    form = {
+        "csrf_token": token,
+        "decision": "approve",
+        "reason": "board meeting 4 December",
+        **{f"waiver-{n}": f"accepted for {n}" for n in governed.unmet_names()},
+        f"waiver-{name}": ["a first reason", "a second reason"],
+    }
+    before = _approvals(api)
+    for step in (path, path + "/confirm"):
+        response = browser.post(step, data=form, follow_redirects=False)
+        assert response.status_code == 400, step
+        assert "govuk-error-summary" in response.text
+        assert f"{name} is waived more than once" in response.text
+    assert _approvals(api) == before
