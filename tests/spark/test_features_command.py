@@ -29,6 +29,16 @@ def _features(extract: Path | str, output: Path | str, *engine: str) -> Any:
     return runner.invoke(app, args)
 
 
+def _with_referrals(extract: Path, folder: Path, **columns: str) -> Path:
+    """A copy of the extract whose referrals feed has ``columns`` set on every row."""
+    folder.mkdir()
+    for feed in extract.iterdir():
+        (folder / feed.name).write_bytes(feed.read_bytes())
+    referrals = pd.read_csv(folder / "referrals.csv", dtype=str)
+    referrals.assign(**columns).to_csv(folder / "referrals.csv", index=False)
+    return folder
+
+
 def test_spark_engine_writes_the_single_machine_table_as_parquet(
     spark: Any, extract_dir: Path, tmp_path: Path
 ) -> None:
@@ -44,12 +54,7 @@ def test_spark_engine_writes_the_single_machine_table_as_parquet(
 def test_spark_engine_refuses_a_failing_extract_with_the_same_one_line_error(
     extract_dir: Path, tmp_path: Path
 ) -> None:
-    broken = tmp_path / "broken"
-    broken.mkdir()
-    for feed in extract_dir.iterdir():
-        (broken / feed.name).write_bytes(feed.read_bytes())
-    referrals = pd.read_csv(broken / "referrals.csv", dtype=str)
-    referrals.assign(surname="Smith").to_csv(broken / "referrals.csv", index=False)
+    broken = _with_referrals(extract_dir, tmp_path / "broken", surname="Smith")
     single = _features(broken, tmp_path / "single.parquet")
     spark = _features(broken, tmp_path / "spark.parquet", "--engine", "spark")
     assert (spark.exit_code, spark.output.strip()) == (single.exit_code, single.output.strip())
@@ -181,12 +186,7 @@ def test_a_refusal_of_an_extract_at_a_uri_names_it_as_the_user_did(
 def test_an_extract_whose_every_referral_is_quarantined_gives_an_empty_table_on_both(
     spark: Any, extract_dir: Path, tmp_path: Path
 ) -> None:
-    broken = tmp_path / "broken"
-    broken.mkdir()
-    for feed in extract_dir.iterdir():
-        (broken / feed.name).write_bytes(feed.read_bytes())
-    referrals = pd.read_csv(broken / "referrals.csv", dtype=str)
-    referrals.assign(age_years="130").to_csv(broken / "referrals.csv", index=False)
+    broken = _with_referrals(extract_dir, tmp_path / "broken", age_years="130")
     single = _features(broken, tmp_path / "single.parquet")
     on_spark = _features(broken, tmp_path / "spark.parquet", "--engine", "spark",
                          "--master", "local[2]")
