@@ -35,7 +35,7 @@ from scipy.stats import chi2
 from data_contracts.vocab import AGENCIES
 from model.fairness_groups import VALUES
 from model.fairness_metrics import percentile_interval, reported, reported_pair
-from model.governance import GovernanceSettings
+from model.governance import FairnessSettings, GovernanceSettings
 from pipelines.manifest import MANIFEST
 
 RECORDING: Final = "recording"
@@ -69,6 +69,18 @@ def agency_records(features: pd.DataFrame) -> pd.DataFrame:
 def poisson_upper(count: float, level: float) -> float:
     """The upper end of the exact (Garwood) two-sided interval of a Poisson count."""
     return float(chi2.ppf((1 + level) / 2, 2 * (count + 1)) / 2)
+
+
+def _differs(records: float, expected: float, interval: list[float] | None, *, few: bool,
+             settings: FairnessSettings) -> bool:
+    """Whether a group large enough to judge differs from the largest group: by its
+    count's exact interval against what the largest group's rate leads one to expect
+    when it holds few records, else by its ratio's bootstrap interval."""
+    if few:
+        return bool(poisson_upper(records, settings.interval_level) < (
+            settings.disparity_lower * expected))
+    return interval is not None and (interval[1] < settings.disparity_lower
+                                     or interval[0] > settings.disparity_upper)
 
 
 def _interval(samples: np.ndarray, quantiles: list[float]) -> list[float] | None:
@@ -114,13 +126,8 @@ def recording_section(attributes: pd.DataFrame, records: pd.DataFrame, counts: n
                               and totals[reference] >= settings.suppression_threshold)
                 expected = n[i] * means[reference]
                 few = bool(comparable and totals[i] < settings.suppression_threshold)
-                if few:
-                    differs = bool(poisson_upper(totals[i], settings.interval_level)
-                                   < settings.disparity_lower * expected)
-                else:
-                    differs = bool(comparable and interval is not None and (
-                        interval[1] < settings.disparity_lower
-                        or interval[0] > settings.disparity_upper))
+                differs = bool(comparable) and _differs(totals[i], expected, interval, few=few,
+                                                  settings=settings)
                 rows.append({
                     "attribute": attribute, "group": group, "agency": agency, "n": int(n[i]),
                     "records": int(totals[i]), "holders": int(holders[i]),
