@@ -75,11 +75,24 @@ app.add_typer(partnership_command.report_app, name="report", cls=QuickHelpGroup)
 app.command("subject-access")(subject_access_command.subject_access)
 
 
+def _unusable_stores() -> tuple[type[Exception], ...]:
+    """The errors that say a command cannot use the model registry the settings name (it
+    names it, password hidden). Imported only once a command has failed: building the
+    command line imports no part of the registry."""
+    from model.registry_reach import RegistryError
+
+    return (RegistryError,)
+
+
 def main() -> None:
     """Console-script entry point. A file or folder a command cannot read or write (an
-    output under a file, a full disk, a path it may not write to) ends in one line naming
-    it and exit code 1, whichever command met it, never a traceback."""
+    output under a file, a full disk, a path it may not write to) and a model registry
+    that cannot be reached each end in one line and exit code 1, whichever command met
+    them, never a traceback."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # MLflow's HTTP retries each log a line naming the request; the command's own error
+    # says which registry could not be reached.
+    logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
     from typer.exceptions import Abort, TyperException
 
     try:
@@ -98,5 +111,9 @@ def main() -> None:
         where = ", ".join(str(f) for f in (exc.filename, exc.filename2) if f)
         reason = " ".join(str(exc.strerror or exc).split()) or type(exc).__name__
         sys.stderr.write(f"error: {where + ': ' if where else ''}{reason}\n")
+        sys.exit(1)
+    except _unusable_stores() as exc:  # the tuple is made only when an exception gets here
+        logging.getLogger(__name__).debug("the command stopped", exc_info=True)
+        sys.stderr.write(f"error: {' '.join(str(exc).split())}\n")
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)

@@ -36,7 +36,7 @@ from api.schemas import ScoreResult
 from api.scoring import NoModel, Scorer
 from api.settings import Settings
 from api.store.db import Store
-from model.registry import ModelRegistry
+from model.registry import ModelRegistry, RegistryUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +98,12 @@ class LiveScorer:
         while not self._stop.wait(self.interval):
             try:
                 self.refresh(registry)
+            except RegistryUnavailable as exc:  # keep serving a model that passed its checks
+                logger.warning("checking alias %r: %s; still serving version %s", self.alias,
+                               exc, self.version)
+                if isinstance(self.current, NoModel):  # say the reason of now
+                    self.current = NoModel(f"not serving {registry.model_name!r} "
+                                           f"({self.alias}): {RegistryUnavailable.WITHOUT_ADDRESS}")
             except Exception:  # noqa: BLE001 - keep serving; try again next time
                 logger.exception("checking alias %r failed; still serving version %s",
                                  self.alias, self.version)

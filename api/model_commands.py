@@ -39,14 +39,17 @@ def _registry(settings: Settings) -> ModelRegistry:
 
 
 def _version_of(registry: ModelRegistry, reference: str) -> str | None:
-    """The version a reference names (``latest`` is the newest), or None when it names none."""
-    from model.registry import RegistryError
+    """The version a reference names (``latest`` is the newest), or None when it names none
+    (a registry that cannot be reached raises `RegistryUnavailable`: it names nothing)."""
+    from model.registry import RegistryError, RegistryUnavailable
 
     if reference == "latest":
         versions = registry.list_versions()
         return versions[0].version if versions else None
     try:
         return registry.resolve(reference).version
+    except RegistryUnavailable:
+        raise
     except RegistryError:
         return None
 

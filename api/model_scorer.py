@@ -4,7 +4,8 @@
 golden set re-scored, a valid approval recorded for exactly its content, one warm-up
 case explained) and returns a `ModelScorer`;
 when anything fails it returns `NoModel` with the reason, so the service starts,
-answers 503 and says why on `/readyz` instead of serving an unknown model.
+answers 503 and says why on `/readyz` instead of serving an unknown model (a registry
+that cannot be reached is said to be so, not taken for one without the model).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from api.schemas import Escalation, Factor, ScoreResult
 from api.scoring import NoModel, Scorer
 from api.settings import Settings, settings_registry
 from api.uncounted import uncounted_warnings
-from model.registry import LoadedModel, RegistryError
+from model.registry import LoadedModel, RegistryError, RegistryUnavailable
 from model.service import CaseRating, CaseScorer
 
 logger = logging.getLogger(__name__)
@@ -112,6 +113,10 @@ def load_scorer(settings: Settings) -> Scorer:
         if problem := gate_problem_in(settings, registry, loaded.info.version):
             raise RegistryError(f"not serving {settings.model_name!r} ({alias}): {problem}")
         scorer = scorer_for(loaded, alias=alias)
+    except RegistryUnavailable as exc:  # /readyz says why to anyone: the log says where
+        logger.error("%s", exc)
+        reason = f"not serving {settings.model_name!r} ({alias}): " \
+                 f"{RegistryUnavailable.WITHOUT_ADDRESS}"
     except RegistryError as exc:
         reason = str(exc)
     except Exception as exc:  # noqa: BLE001 - any failure means "do not serve this model"

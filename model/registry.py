@@ -24,11 +24,15 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
 from model.golden import GOLDEN_FILE, check_golden_set
+
+# The registry's errors are imported from here by its callers (their home: registry_reach).
+from model.registry_reach import GuardedClient, RegistryError, prepare_for, reaching
+from model.registry_reach import RegistryUnavailable as RegistryUnavailable
 from model.registry_sqlite import SqliteRegistryReader, looks_numeric, version_number
 from model.risk_model import TRUSTED_TYPES, RiskModel
 from model.run_tags import KEY_PACKAGES
@@ -41,10 +45,6 @@ MODEL_ARTIFACT: Final = "risk_model"
 CHECKSUM_TAG: Final = "sha256"
 # One MLflow client made at a time, across registries: making one migrates a new store.
 _CLIENT_LOCK: Final = threading.Lock()
-
-
-class RegistryError(RuntimeError):
-    """The registry cannot provide the model asked for; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -91,13 +91,17 @@ class ModelRegistry:
     def client(self) -> MlflowClient:
         """MLflow's client, created (and MLflow imported) when first needed, by one thread
         at a time: creating one migrates a new store, and two threads migrating one SQLite
-        store at once failed ("No such index", a 500 of the service's model card route)."""
+        store at once failed ("No such index", a 500 of the service's model card route).
+        Its calls raise `RegistryUnavailable` when the registry cannot be reached
+        (`model.registry_reach`), as does making it for a database that does not answer."""
         with _CLIENT_LOCK:
             if "client" in self.__dict__:  # another thread made it while this one waited
                 return self.__dict__["client"]  # type: ignore[no-any-return]
+            prepare_for(self.tracking_uri)
             from mlflow.tracking import MlflowClient
 
-            return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+            client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+            return cast("MlflowClient", GuardedClient(client, tracking_uri=self.tracking_uri))
 
     def connect(self) -> None:
         """Import MLflow and open the store, creating a new store's tables (its alembic
@@ -156,8 +160,9 @@ class ModelRegistry:
         info = self.resolve(version)
         with tempfile.TemporaryDirectory() as tmp:
             try:
-                local = download_artifacts(run_id=info.run_id, artifact_path=path, dst_path=tmp,
-                                           tracking_uri=self.tracking_uri)
+                with reaching(self.tracking_uri):  # unreachable is not "no such file"
+                    local = download_artifacts(run_id=info.run_id, artifact_path=path,
+                                               dst_path=tmp, tracking_uri=self.tracking_uri)
             except (MlflowException, OSError):
                 return None
             found = Path(local)
@@ -201,7 +206,8 @@ class ModelRegistry:
                            dict(mv.tags or {}), dict(metrics))
 
     def list_versions(self) -> list[VersionInfo]:
-        """Every registered version, newest first (empty when nothing is registered)."""
+        """Every registered version, newest first (empty when nothing is registered; an
+        unreachable registry raises `RegistryUnavailable`)."""
         from mlflow.exceptions import MlflowException
 
         try:

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request, status
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.batching import BatchStopped
 from api.request_limits import API_PREFIX
 from api.store.db import is_outage
+from model.registry_reach import RegistryError, RegistryUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +56,17 @@ def field_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
 def invalid_request(field: str, message: str) -> RequestValidationError:
     """A 422 about one body field, raised from a route (a rule pydantic cannot see)."""
     return RequestValidationError([{"loc": ("body", field), "msg": message, "type": "value_error"}])
+
+
+def registry_refusal(exc: RegistryError) -> HTTPException:
+    """404 for a version (or file) the registry does not have; 503 when the registry
+    cannot be reached, which is not the version's absence (the log names the registry)."""
+    if isinstance(exc, RegistryUnavailable):
+        logger.warning("%s: answering 503", exc)
+        return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
+                             RegistryUnavailable.WITHOUT_ADDRESS,
+                             headers={"Retry-After": str(STORE_RETRY_AFTER_SECONDS)})
+    return HTTPException(status.HTTP_404_NOT_FOUND, str(exc))
 
 
 def omitted_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, Request, status
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import AfterValidator, BaseModel, Field
 
@@ -28,21 +28,20 @@ from api.auth import GOVERNANCE, AuditReader, Principal, require_roles
 from api.free_text import PlainText, ShortText, require_visible
 from api.model_card import card_for, card_html
 from api.routes.deps import SessionDep, SettingsDep
-from api.routes.errors import invalid_request
+from api.routes.errors import invalid_request, registry_refusal
 from api.routes.responses import (
     AUTH_RESPONSES,
     INPUT_RESPONSES,
     JSON_BODY_RESPONSES,
+    REGISTRY_RESPONSES,
     input_responses,
 )
-from api.schemas import Problem, StrictModel
+from api.schemas import StrictModel
 from api.settings import settings_registry
 from model.registry import RegistryError
 
 router = APIRouter(prefix="/v1/models", tags=["governance"])
 GovernanceUser = Annotated[Principal, Depends(require_roles(GOVERNANCE))]
-_NOT_FOUND: dict[int | str, dict[str, object]] = {
-    404: {"model": Problem, "description": "No such model version"}}
 
 
 class ApprovalIn(StrictModel):
@@ -103,12 +102,8 @@ async def _each_key_once(request: Request) -> None:
             raise invalid_request("waivers", str(exc)) from None
 
 
-def _not_found(exc: RegistryError) -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, str(exc))
-
-
 @router.get("/{version}/card", responses={
-    **AUTH_RESPONSES, **_NOT_FOUND, **INPUT_RESPONSES,
+    **AUTH_RESPONSES, **REGISTRY_RESPONSES, **INPUT_RESPONSES,
     200: {"content": {"text/html": {}, "application/json": {}},
           "description": "The model card: HTML, or JSON with `Accept: application/json`"}})
 def model_card(version: str, request: Request, principal: AuditReader, session: SessionDep,
@@ -118,7 +113,7 @@ def model_card(version: str, request: Request, principal: AuditReader, session: 
     try:
         card = card_for(registry, version, approval_history(session, registry, version))
     except RegistryError as exc:
-        raise _not_found(exc) from exc
+        raise registry_refusal(exc) from exc
     as_json = "application/json" in request.headers.get("accept", "")
     details = {"route": "/v1/models/{version}/card", "model_version": card.version,
                "format": "json" if as_json else "html"}
@@ -132,7 +127,7 @@ def model_card(version: str, request: Request, principal: AuditReader, session: 
 
 
 @router.post("/{version}/approvals", status_code=status.HTTP_201_CREATED, responses={
-    **AUTH_RESPONSES, **_NOT_FOUND, **JSON_BODY_RESPONSES,
+    **AUTH_RESPONSES, **REGISTRY_RESPONSES, **JSON_BODY_RESPONSES,
     **input_responses("a threshold the version does not meet must be waived, by name and "
                       "with a reason, once; a rejection carries no waivers; no key is named "
                       "twice")})
@@ -147,7 +142,7 @@ def approve_version(version: str, approval: ApprovalIn, principal: GovernanceUse
                               decision=approval.decision, reason=approval.reason,
                               waivers=approval.waivers)
     except RegistryError as exc:
-        raise _not_found(exc) from exc
+        raise registry_refusal(exc) from exc
     except ApprovalRefused as exc:
         raise invalid_request("waivers", str(exc)) from exc
     return ApprovalOut.model_validate(row, from_attributes=True)

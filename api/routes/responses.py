@@ -31,6 +31,15 @@ AUTH_RESPONSES: Final[Responses] = {
 }
 
 
+# A route that reads a version from the model registry (`api.routes.errors.registry_refusal`).
+REGISTRY_RESPONSES: Final[Responses] = {
+    404: {"model": Problem, "description": "No such model version"},
+    503: {"model": Problem, "headers": _RETRY_AFTER, "description": (
+        "The store is unreachable, or the model registry is: send it again after "
+        "`Retry-After` seconds")},
+}
+
+
 def input_responses(rules: str = "") -> Responses:
     """The 422 of a route that takes input; ``rules`` names the rules the schema cannot
     express, which are refused with 422 too."""

@@ -30,6 +30,7 @@ from api.web.pages import GovernancePage, render
 from api.web.reports import latest_reports
 from model.governance import HEADLINE_METRICS
 from model.overrides import DecisionRecord, override_rates
+from model.registry_reach import RegistryError
 
 if TYPE_CHECKING:
     from model.registry import VersionInfo
@@ -60,7 +61,8 @@ def _versions(request: Request) -> tuple[list[VersionInfo], str | None]:
     try:
         return lister(), None
     except Exception as exc:  # noqa: BLE001 - the page says the registry is unavailable
-        logger.warning("the model registry could not be read (%s)", type(exc).__name__)
+        said = str(exc) if isinstance(exc, RegistryError) else type(exc).__name__
+        logger.warning("the model registry could not be read: %s", said)
         return [], "The model registry could not be read; try again later"
 
 
@@ -84,9 +86,10 @@ def version_info(request: Request, version: str) -> VersionInfo:
     """The registered version named in a page's path (404 when there is none)."""
     versions, problem = _versions(request)
     found = next((info for info in versions if info.version == version), None)
+    if found is None and problem:  # the registry could not say: not "not registered"
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, problem)
     if found is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND,
-                            problem or f"model version {version} is not registered")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"model version {version} is not registered")
     return found
 
 

@@ -32,6 +32,7 @@ from api.auth import GOVERNANCE
 from api.free_text import visible
 from api.model_card import CARD_TEMPLATE, card_context, card_for
 from api.routes.deps import SessionDep
+from api.routes.errors import registry_refusal
 from api.settings import settings_registry
 from api.web.approvals import ApprovalState, approval_state
 from api.web.governance import VersionPath, version_info
@@ -79,7 +80,7 @@ def card_page(
     try:
         card = card_for(registry, version, approval_history(session, registry, version))
     except RegistryError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+        raise registry_refusal(exc) from exc
     _record_view(session, user, "model_card_view", version)
     return render(request, CARD_TEMPLATE, user=user, **card_context(card))
 
@@ -94,7 +95,7 @@ def fairness_page(
     try:
         data = _registry(request).read_artifact(version, FAIRNESS_ARTIFACT)
     except RegistryError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+        raise registry_refusal(exc) from exc
     if data is None:
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, f"no fairness audit was logged with version {version}"
