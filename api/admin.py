@@ -61,6 +61,21 @@ def open_store(needs: str | None = "the command is audited") -> tuple[Settings, 
     return settings, store
 
 
+def migrate(url: str) -> None:
+    """Bring the store at ``url`` to the latest schema, or end in one line saying why not
+    (an unusable URL: `api.store.urls.StoreUrlError`, made one line by `api.cli.main`)."""
+    from api.store import init_db
+    from api.store.urls import StoreUrlError
+
+    try:
+        init_db(url)
+    except StoreUrlError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure: say it in one line
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        fail(f"cannot bring the database up to date ({type(exc).__name__}): {reason}")
+
+
 def check_output_folder(path: Path) -> None:
     """Exit in one line now when ``path`` cannot be a folder (it, or a folder above it, is
     a file), not after a report's work; nothing is created until the report is written."""
@@ -245,10 +260,9 @@ def _refuse(message: str) -> NoReturn:
 def upgrade_db() -> None:
     """Bring the database to the latest schema (creating it if needed)."""
     from api.audit import commit_with_audit, operator_event
-    from api.store import init_db
 
     settings, store = open_store(needs=None)
-    init_db(settings.database_url)
+    migrate(settings.database_url)
     with store.session() as session:
         commit_with_audit(session, [operator_event("db_upgrade")])
     store.dispose()

@@ -76,19 +76,20 @@ app.command("subject-access")(subject_access_command.subject_access)
 
 
 def _unusable_stores() -> tuple[type[Exception], ...]:
-    """The errors that say a command cannot use the model registry the settings name (it
-    names it, password hidden). Imported only once a command has failed: building the
-    command line imports no part of the registry."""
+    """The errors that say a command cannot use the model registry or the database the
+    settings name (each names it, password hidden). Imported only once a command has
+    failed: building the command line imports neither."""
+    from api.store.urls import StoreUrlError
     from model.registry_reach import RegistryError
 
-    return (RegistryError,)
+    return RegistryError, StoreUrlError
 
 
 def main() -> None:
     """Console-script entry point. A file or folder a command cannot read or write (an
-    output under a file, a full disk, a path it may not write to) and a model registry
-    that cannot be reached each end in one line and exit code 1, whichever command met
-    them, never a traceback."""
+    output under a file, a full disk, a path it may not write to), a model registry that
+    cannot be reached and a database URL the store cannot use each end in one line and
+    exit code 1, whichever command met them, never a traceback."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # MLflow's HTTP retries each log a line naming the request; the command's own error
     # says which registry could not be reached.

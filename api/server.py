@@ -181,16 +181,6 @@ def run_gunicorn(options: dict[str, Any]) -> int:
     return 0
 
 
-def _migrate(url: str) -> None:
-    from api.store import init_db
-
-    try:
-        init_db(url)
-    except Exception as exc:  # noqa: BLE001 - any failure: say it in one line
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        fail(f"cannot bring the database up to date ({type(exc).__name__}): {reason}")
-
-
 def _check_audit_anchor(settings: Settings) -> None:
     """A missing or unreadable audit key is one line here, not a traceback per worker."""
     from api.audit_key import AuditAnchor, AuditAnchorError
@@ -216,6 +206,7 @@ def serve(
 ) -> None:
     """Serve the API: migrate, then each worker loads the model by alias (not ready if it
     fails) and listens."""
+    from api.admin import migrate
     from api.settings import MULTIPROCESS_METRICS_ENV, Settings
 
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
@@ -225,7 +216,7 @@ def serve(
         sock = listening_socket(host, port)
     except ListenError as exc:
         fail(str(exc))
-    _migrate(settings.database_url)
+    migrate(settings.database_url)
     typer.echo(f"starting {workers} worker(s); OpenAPI page: http://{host}:{port}/docs")
     with tempfile.TemporaryDirectory(prefix="safeguard-metrics-") as metrics_dir:
         os.environ[MULTIPROCESS_METRICS_ENV] = metrics_dir  # /metrics adds the files up

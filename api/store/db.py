@@ -22,6 +22,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from starlette.concurrency import run_in_threadpool
 
 from api.audit_key import AuditAnchor, anchor_of, attach_anchor
+from api.store.urls import checked_url
 
 if TYPE_CHECKING:
     from api.settings import Settings
@@ -63,9 +64,14 @@ def _dump_json(value: Any) -> str:
 
 
 def make_engine(url: str) -> Engine:
-    """Create the one engine a process uses (never one per request)."""
-    if is_sqlite(url):
-        database = make_url(url).database
+    """Create the one engine a process uses (never one per request).
+
+    Raises:
+        api.store.urls.StoreUrlError: The URL names no store the service can use.
+    """
+    parsed = checked_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         # A pool as large as the busiest moment, so connections are reused, not reopened;
