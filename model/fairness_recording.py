@@ -36,7 +36,7 @@ from data_contracts.vocab import AGENCIES
 from model.fairness_groups import VALUES
 from model.fairness_metrics import percentile_interval, reported, reported_pair
 from model.governance import FairnessSettings, GovernanceSettings
-from pipelines.manifest import MANIFEST
+from pipelines.manifest_lookup import count_features
 
 RECORDING: Final = "recording"
 RECORDING_ATTRIBUTES: Final[tuple[str, ...]] = (
@@ -58,11 +58,9 @@ def agency_records(features: pd.DataFrame) -> pd.DataFrame:
     The subject's own records, not the household's: the characteristics compared are the
     subject's, and a household's other members differ in sex, age and disability.
     """
-    counts = [s for s in MANIFEST
-              if s.kind == "count" and s.window == "ever" and s.relation == "subject"]
     columns = {f"{RECORDS_PREFIX}{agency}": features[
-        [s.name for s in counts if s.agency == agency]].sum(axis=1).to_numpy(np.float64)
-        for agency in AGENCIES}
+        count_features(agency, window="ever", relation="subject")].sum(axis=1)
+        .to_numpy(np.float64) for agency in AGENCIES}
     return pd.DataFrame({"referral_id": features["referral_id"].to_numpy(), **columns})
 
 

@@ -25,7 +25,7 @@ import pandas as pd
 from data_contracts.vocab import AGENCIES
 from model.drift import Bins, reference_bins
 from pipelines.feature_spec import coverage_feature_name
-from pipelines.manifest import MANIFEST
+from pipelines.manifest_lookup import count_features
 
 METADATA_KEY: Final = "monitoring_reference"
 # The characteristics coverage is broken down by (columns of the feature table).
@@ -124,8 +124,7 @@ def recent_coverage(features: pd.DataFrame) -> dict[str, float]:
     dated in the `RECENT_WINDOW` before the referral (known by the referral date)."""
     shares = {}
     for agency in AGENCIES:
-        names = [s.name for s in MANIFEST if s.kind == "count" and s.agency == agency
-                 and s.window == RECENT_WINDOW and s.name in features]
+        names = [n for n in count_features(agency, window=RECENT_WINDOW) if n in features]
         held = features[names].to_numpy(dtype=np.float64).sum(axis=1) > 0 if names else []
         shares[agency] = float(np.mean(held)) if len(held) else 0.0
     return shares

@@ -57,6 +57,14 @@ def columns_of(names: Sequence[str], wanted: Sequence[str]) -> list[int]:
     return [position[name] for name in wanted]
 
 
+def count_features(agency: str, *, window: str, relation: str | None = None) -> list[str]:
+    """The count features of an agency's records in a window (``"90d"``, ``"ever"``),
+    about one relation (``"subject"``) or, by default, the subject and every household
+    member, in manifest order."""
+    return [s.name for s in MANIFEST if s.kind == "count" and s.agency == agency
+            and s.window == window and (relation is None or s.relation == relation)]
+
+
 # The blocks the feature build writes, in manifest order, each a test on a spec.
 BLOCKS: Final[tuple[tuple[str, Callable[[FeatureSpec], bool]], ...]] = (
     ("counts", lambda s: s.kind == "count"),
