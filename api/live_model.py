@@ -33,7 +33,7 @@ from api.audit import commit_with_audit, operator_event
 from api.case_payload import CasePayload
 from api.model_scorer import scorer_for
 from api.schemas import ScoreResult
-from api.scoring import NoModel, Scorer
+from api.scoring import NoModel, Scorer, not_serving
 from api.settings import Settings
 from api.store.db import Store
 from model.registry import ModelRegistry, RegistryUnavailable
@@ -102,8 +102,8 @@ class LiveScorer:
                 logger.warning("checking alias %r: %s; still serving version %s", self.alias,
                                exc, self.version)
                 if isinstance(self.current, NoModel):  # say the reason of now
-                    self.current = NoModel(f"not serving {registry.model_name!r} "
-                                           f"({self.alias}): {RegistryUnavailable.WITHOUT_ADDRESS}")
+                    self.current = NoModel(not_serving(registry.model_name, self.alias,
+                                                       RegistryUnavailable.WITHOUT_ADDRESS))
             except Exception:  # noqa: BLE001 - keep serving; try again next time
                 logger.exception("checking alias %r failed; still serving version %s",
                                  self.alias, self.version)
@@ -125,8 +125,7 @@ class LiveScorer:
             self._gated[wanted] = decision
             self._refuse(wanted, problem)
             if isinstance(self.current, NoModel):  # say the reason of now, not of start-up
-                self.current = NoModel(f"not serving {registry.model_name!r} ({self.alias}): "
-                                       f"{problem}")
+                self.current = NoModel(not_serving(registry.model_name, self.alias, problem))
             return False
         try:
             loaded = registry.load(wanted)
@@ -160,8 +159,7 @@ class LiveScorer:
         if latest is None or latest.decision != REJECT:
             return False
         previous = self.current
-        self.current = NoModel(f"not serving {previous.name!r} ({self.alias}): "
-                               f"{rejected(latest)}")
+        self.current = NoModel(not_serving(previous.name, self.alias, rejected(latest)))
         self._gated[previous.version] = latest.id
         logger.error("worker %d withdrew %s version %s: %s", os.getpid(), previous.name,
                      previous.version, rejected(latest))

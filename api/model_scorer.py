@@ -17,7 +17,7 @@ from typing import Any
 from api.approvals import gate_problem_in
 from api.case_payload import CasePayload
 from api.schemas import Escalation, Factor, ScoreResult
-from api.scoring import NoModel, Scorer
+from api.scoring import NoModel, Scorer, not_serving
 from api.settings import Settings, settings_registry
 from api.uncounted import uncounted_warnings
 from model.registry import LoadedModel, RegistryError, RegistryUnavailable
@@ -111,12 +111,11 @@ def load_scorer(settings: Settings) -> Scorer:
         registry = settings_registry(settings)
         loaded = registry.load(alias)
         if problem := gate_problem_in(settings, registry, loaded.info.version):
-            raise RegistryError(f"not serving {settings.model_name!r} ({alias}): {problem}")
+            raise RegistryError(not_serving(settings.model_name, alias, problem))
         scorer = scorer_for(loaded, alias=alias)
     except RegistryUnavailable as exc:  # /readyz says why to anyone: the log says where
         logger.error("%s", exc)
-        reason = f"not serving {settings.model_name!r} ({alias}): " \
-                 f"{RegistryUnavailable.WITHOUT_ADDRESS}"
+        reason = not_serving(settings.model_name, alias, RegistryUnavailable.WITHOUT_ADDRESS)
     except RegistryError as exc:
         reason = str(exc)
     except Exception as exc:  # noqa: BLE001 - any failure means "do not serve this model"

@@ -66,3 +66,8 @@ class NoModel:
     def model_info(self) -> dict[str, Any]:
         """Describe the absence of a model."""
         return {"name": self.name, "version": self.version, "ready": False, "reason": self.reason}
+
+
+def not_serving(model_name: str, alias: str, why: str) -> str:
+    """The reason `/readyz` gives for not serving the model an alias names."""
+    return f"not serving {model_name!r} ({alias}): {why}"
