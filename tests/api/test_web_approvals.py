@@ -151,6 +151,16 @@ def test_the_confirm_post_needs_its_csrf_token(governed: Governed) -> None:
     assert _approvals(api) == before
 
 
+def _approval_form(governed: Governed, token: str) -> dict[str, object]:
+    """An approval as the form posts it, each unmet threshold waived with a reason."""
+    return {
+        "csrf_token": token,
+        "decision": "approve",
+        "reason": "board meeting 4 December",
+        **{f"waiver-{name}": f"accepted for {name}" for name in governed.unmet_names()},
+    }
+
+
 def test_an_approval_through_check_your_answers_is_recorded_as_the_api_records_it(
     governed: Governed,
 ) -> None:
@@ -158,12 +168,7 @@ def test_an_approval_through_check_your_answers_is_recorded_as_the_api_records_i
     browser = signed_in_client(api.client, api.keys["governance"])
     path = f"/governance/versions/{version}/decide"
     token = csrf_token(browser.get(path).text)
-    form = {
-        "csrf_token": token,
-        "decision": "approve",
-        "reason": "board meeting 4 December",
-        **{f"waiver-{name}": f"accepted for {name}" for name in governed.unmet_names()},
-    }
+    form = _approval_form(governed, token)
     check = browser.post(path, data=form)
     assert check.status_code == 200 and "Check your answers" in check.text
     assert all(f"Waiver: {name}" in check.text for name in governed.unmet_names())
@@ -213,10 +218,7 @@ def test_a_waiver_field_posted_twice_is_refused_not_replaced(governed: Governed)
     path = f"/governance/versions/{governed.version}/decide"
     token = csrf_token(browser.get(path).text)
     form = {
-        "csrf_token": token,
-        "decision": "approve",
-        "reason": "board meeting 4 December",
-        **{f"waiver-{n}": f"accepted for {n}" for n in governed.unmet_names()},
+        **_approval_form(governed, token),
         f"waiver-{name}": ["a first reason", "a second reason"],
     }
     before = _approvals(api)
