@@ -98,7 +98,9 @@ def install_error_pages(app: FastAPI) -> None:
 
     async def sign_in_first(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, SignInRequired)
-        return RedirectResponse(f"{SIGN_IN_PATH}?next={quote(exc.next_path)}",
+        # Only that a form was lost goes in the address, never what it held.
+        unsaved = "&unsaved=true" if exc.unsaved else ""
+        return RedirectResponse(f"{SIGN_IN_PATH}?next={quote(exc.next_path)}{unsaved}",
                                 status_code=status.HTTP_303_SEE_OTHER)
 
     async def csrf_refused(_request: Request, _exc: Exception) -> Response:

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.responses import HTMLResponse
+from fastapi.routing import iter_route_contexts
 from starlette.datastructures import FormData
 
 from api.access_refusals import audit_refusal
@@ -43,11 +44,13 @@ HOME_PAGES = {TRIAGE: "/queue", ADMIN: "/queue", GOVERNANCE: "/governance",
 
 
 class SignInRequired(Exception):
-    """The page needs a signed-in user; `next_path` is where to return afterwards."""
+    """The page needs a signed-in user; `next_path` is where to return afterwards, and
+    `unsaved` whether a posted form was refused (what it held is not kept)."""
 
-    def __init__(self, next_path: str) -> None:
+    def __init__(self, next_path: str, *, unsaved: bool = False) -> None:
         super().__init__(next_path)
         self.next_path = next_path
+        self.unsaved = unsaved
 
 
 @dataclass(frozen=True)
@@ -80,15 +83,38 @@ async def signed_in_user(request: Request) -> PageUser | None:
     return PageUser(principal=principal, session=session)
 
 
+def _page_asked_for(request: Request) -> str:
+    """Where to return after signing in: the page asked for or, for a posted form, the
+    page the form is on (a post's own address may have no page, or name another one:
+    `/cases/R1/decisions` reads as the case page of a referral "R1/decisions").
+
+    A form's page is the page route whose path the post's route path is, or begins
+    with: `/cases/{referral_id:path}` for `/cases/{referral_id:path}/decisions`. The
+    address keeps the request's own quoting (a referral id's `#` or `%2F` comes back so).
+    """
+    path = request.scope.get("raw_path", b"").decode("latin-1") or request.url.path
+    if request.method in ("GET", "HEAD"):
+        return path
+    routes = list(iter_route_contexts(request.app.routes))
+    posted = next((route.path for route in routes
+                   if route.original_route is request.scope.get("route")), "")
+    pages = sorted((route.path for route in routes
+                    if route.path and "GET" in (route.methods or ())), key=len, reverse=True)
+    page = next((page for page in pages if f"{posted}/".startswith(f"{page}/")), None)
+    if not posted or page is None:
+        return "/"
+    extra = posted[len(page):].count("/")  # the post's segments past its page's
+    return path.rsplit("/", extra)[0] if extra else path
+
+
 def page_roles(*roles: str) -> Callable[[Request], Awaitable[PageUser]]:
     """A dependency admitting signed-in users of the given roles (sign in first; 403 else)."""
 
     async def dependency(request: Request) -> PageUser:
         user = await signed_in_user(request)
         if user is None:
-            # As requested, still quoted: a referral id's `#` or `%2F` must come back so.
-            raise SignInRequired(request.scope.get("raw_path", b"").decode("latin-1")
-                                 or request.url.path)
+            raise SignInRequired(_page_asked_for(request),
+                                 unsaved=request.method not in ("GET", "HEAD"))
         if user.principal.role not in roles:
             await audit_refusal(request, request.app.state.store, user.principal, roles)
             raise HTTPException(status.HTTP_403_FORBIDDEN,

@@ -54,7 +54,8 @@ async def home(request: Request) -> RedirectResponse:
 
 
 def _sign_in_page(request: Request, session: WebSession, *, error: str | None = None,
-                  next_path: str | None = None, signed_out: bool = False) -> Response:
+                  next_path: str | None = None, signed_out: bool = False,
+                  unsaved: bool = False) -> Response:
     # Only a visitor's session is written back here, never a signed-in one: writing it
     # again renews its signature, which would let a kept copy of a cookie signed out of
     # (or past its 8 hours) live on for ever.
@@ -62,18 +63,20 @@ def _sign_in_page(request: Request, session: WebSession, *, error: str | None = 
         session = WebSession.anonymous()
     response = render(
         request, "pages/sign_in.html", user=None, title="Sign in", csrf_token=session.csrf,
-        error=error, next_path=next_path, signed_out=signed_out,
+        error=error, next_path=next_path, signed_out=signed_out, unsaved=unsaved,
         status_code=status.HTTP_401_UNAUTHORIZED if error else status.HTTP_200_OK)
     write_session(request, response, session)
     return response
 
 
 @router.get(SIGN_IN_PATH)
-async def sign_in_form(request: Request, next: str | None = None, signed_out: bool = False
-                       ) -> Response:
-    """The sign-in form (a visitor's session, for its CSRF token, starts here)."""
+async def sign_in_form(request: Request, next: str | None = None, signed_out: bool = False,
+                       unsaved: bool = False) -> Response:
+    """The sign-in form (a visitor's session, for its CSRF token, starts here); `unsaved`
+    when a form was posted after the session had ended (what it held was not kept)."""
     session = read_session(request) or WebSession.anonymous()
-    return _sign_in_page(request, session, next_path=_safe_next(next), signed_out=signed_out)
+    return _sign_in_page(request, session, next_path=_safe_next(next), signed_out=signed_out,
+                         unsaved=unsaved)
 
 
 @router.post(SIGN_IN_PATH)
