@@ -1,11 +1,14 @@
 """Signing in and out: `/`, `/sign-in`, `/sign-out` and the home page of roles without pages.
 
 The API key is checked by the API's own check (`api.auth.current_principal`), so a
-revoked key, a wrong secret and a malformed key are refused alike. Signing in and
-out are in the audit trail.
+revoked key, a wrong secret and a malformed key are refused alike, and a key id or
+address locked out after failed attempts is told so, and for how long, as the API's
+429 tells it. Signing in and out are in the audit trail.
 """
 
 from __future__ import annotations
+
+import math
 
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import RedirectResponse, Response
@@ -24,6 +27,7 @@ from api.web.session import (
 )
 
 router = APIRouter(include_in_schema=False)
+_NOT_RECOGNISED = "Enter a valid API key: this one is not recognised, or has been revoked"
 
 
 def _safe_next(path: object) -> str | None:
@@ -53,9 +57,23 @@ async def home(request: Request) -> RedirectResponse:
     return RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
 
 
+def _refused(exc: HTTPException) -> tuple[str, int, dict[str, str]]:
+    """What the page says of a refused key, its status and headers: what the API answers,
+    no more (a lockout names neither the key id nor the address that caused it)."""
+    retry_after = (exc.headers or {}).get("Retry-After", "")
+    if exc.status_code != status.HTTP_429_TOO_MANY_REQUESTS or not retry_after.isdigit():
+        return (_NOT_RECOGNISED, status.HTTP_401_UNAUTHORIZED, {})
+    minutes = max(1, math.ceil(int(retry_after) / 60))
+    wait = f"{minutes} minute{'' if minutes == 1 else 's'}"
+    return (f"Sign-in is locked after too many failed attempts with this key or from this "
+            f"address: wait {wait}, then try again",
+            exc.status_code, {"Retry-After": retry_after})
+
+
 def _sign_in_page(request: Request, session: WebSession, *, error: str | None = None,
                   next_path: str | None = None, signed_out: bool = False,
-                  unsaved: bool = False) -> Response:
+                  unsaved: bool = False, status_code: int = status.HTTP_200_OK,
+                  headers: dict[str, str] | None = None) -> Response:
     # Only a visitor's session is written back here, never a signed-in one: writing it
     # again renews its signature, which would let a kept copy of a cookie signed out of
     # (or past its 8 hours) live on for ever.
@@ -64,7 +82,8 @@ def _sign_in_page(request: Request, session: WebSession, *, error: str | None = 
     response = render(
         request, "pages/sign_in.html", user=None, title="Sign in", csrf_token=session.csrf,
         error=error, next_path=next_path, signed_out=signed_out, unsaved=unsaved,
-        status_code=status.HTTP_401_UNAUTHORIZED if error else status.HTTP_200_OK)
+        status_code=status_code)
+    response.headers.update(headers or {})
     write_session(request, response, session)
     return response
 
@@ -91,10 +110,10 @@ async def sign_in(request: Request) -> Response:
     try:
         principal = await current_principal(request, store, None,
                                             key if isinstance(key, str) and key else None)
-    except HTTPException:
-        return _sign_in_page(request, session, next_path=next_path,
-                             error="Enter a valid API key: this one is not recognised, "
-                                   "or has been revoked")
+    except HTTPException as exc:
+        error, code, headers = _refused(exc)
+        return _sign_in_page(request, session, next_path=next_path, error=error,
+                             status_code=code, headers=headers)
     key_id = str(key).strip().partition(".")[0]
     await _audit(request, principal, "sign_in")
     target = next_path or HOME_PAGES.get(principal.role, "/home")

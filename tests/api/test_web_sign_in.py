@@ -10,7 +10,8 @@ from fastapi.testclient import TestClient
 
 from api.templating import case_path
 from tests.api import factories
-from tests.api.conftest import ApiEnv
+from tests.api.conftest import ApiEnv, issue_keys, make_settings
+from tests.api.test_auth_limits import PER_KEY, worker
 from tests.api.web_client import csrf_token, decisions_of
 
 HTML = {"Accept": "text/html"}
@@ -60,3 +61,25 @@ def test_a_form_posted_after_the_session_ended_returns_to_its_page_and_says_it_w
     visitor = TestClient(api.client.app, headers=HTML, cookies=EXPIRED)
     asked = visitor.get("/queue", follow_redirects=False).headers["location"]
     assert asked == "/sign-in?next=/queue" and "not saved" not in visitor.get(asked).text
+
+
+def test_a_locked_out_key_is_told_so_and_for_how_long(fresh_database_url: str) -> None:
+    """The page said "not recognised, or has been revoked" of a lockout (the API's 429),
+    the right key included: the user had no way to know that waiting would do."""
+    keys, _ = issue_keys(make_settings(fresh_database_url))
+    key_id = keys["triage"].partition(".")[0]
+
+    def sign_in(browser: TestClient, key: str) -> tuple[int, str, str | None]:
+        token = csrf_token(browser.get("/sign-in", headers=HTML).text)
+        page = browser.post("/sign-in", headers=HTML, follow_redirects=False,
+                            data={"api_key": key, "csrf_token": token})
+        return page.status_code, unescape(page.text), page.headers.get("Retry-After")
+
+    with worker(fresh_database_url, lockout=300) as browser:
+        for attempt in range(PER_KEY):
+            code, text, _ = sign_in(browser, f"{key_id}.wrong-{attempt}")
+            assert code == 401 and "this one is not recognised" in text
+        code, text, retry_after = sign_in(browser, keys["triage"])
+    assert code == 429 and retry_after is not None and 240 < int(retry_after) <= 300
+    assert "locked after too many failed attempts" in text and "wait 5 minutes" in text
+    assert "not recognised" not in text and key_id not in text and "10.0.0.1" not in text
