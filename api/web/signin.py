@@ -1,4 +1,4 @@
-"""Signing in and out: `/`, `/sign-in`, `/sign-out` and the home page of roles without pages.
+"""Signing in and out: `/`, `/sign-in`, `/sign-out`, and `/home` (the pages a role uses).
 
 The API key is checked by the API's own check (`api.auth.current_principal`), so a
 revoked key, a wrong secret and a malformed key are refused alike, and a key id or
@@ -142,5 +142,6 @@ async def sign_out(request: Request) -> Response:
 
 @router.get("/home")
 def role_home(request: Request, user: AnyPage) -> Response:
-    """The home page of a role with no pages of its own (it uses the API)."""
+    """Your account: the pages your role uses, or that it uses the API (the home page of
+    a role with no pages; every role may open it)."""
     return render(request, "pages/home.html", user=user, title="Your account")

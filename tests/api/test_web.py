@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from api.store import Store, repository
 from api.web.session import SESSION_COOKIE, SESSION_SECONDS, SessionCodec, WebSession
 from tests.api import factories
-from tests.api.conftest import TEST_PEPPER, ApiEnv
+from tests.api.conftest import TEST_PEPPER, ApiEnv, issue_keys
 from tests.api.web_client import csrf_token, decisions_of, scored_referral, signed_in_client
 
 HTML = {"Accept": "text/html"}
@@ -124,6 +124,18 @@ def test_roles_decide_the_pages(api: ApiEnv) -> None:
     assert governance.get("/", follow_redirects=False).headers["location"] == "/governance"
     assert triage.get("/", follow_redirects=False).headers["location"] == "/queue"
     assert "Model governance" not in triage.get("/queue").text  # not in its navigation
+
+
+def test_your_account_lists_the_pages_of_a_role_that_has_them(api: ApiEnv) -> None:
+    """Triage, governance and admin were told their role "has no pages in this service"."""
+    keys, _ = issue_keys(api.settings)  # the shared app's data scientist's is revoked above
+    for role, pages in (("triage", ["/queue", "/score"]),
+                        ("governance", ["/governance", "/governance/audit"]),
+                        ("admin", ["/queue", "/score", "/governance", "/governance/audit"]),
+                        ("data_scientist", [])):
+        main = signed_in_client(api.client, keys[role]).get("/home").text.split("<main")[1]
+        assert re.findall(r'<li><a class="govuk-link" href="([^"]+)"', main) == pages, role
+        assert ("has no pages in this service" in main) == (not pages), role
 
 
 def test_every_page_view_of_a_case_is_audited(api: ApiEnv) -> None:
