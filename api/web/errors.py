@@ -5,7 +5,7 @@ accepts HTML; everyone else gets the JSON errors the API has always given (the
 handlers registered before these are kept and called). No page shows a stack
 trace or an exception's message: a 500 page gives only an error id, which the log
 line names. A visitor who is not signed in is sent to sign in; a form without its
-session's CSRF token gets the 403 page.
+session's CSRF token gets a 403 page of its own (not the role's).
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ _TITLES = {
     500: "Sorry, there is a problem with the service",
     503: "Sorry, the service is unavailable",
 }
-_CSRF_MESSAGE = ("This form had expired or did not come from this service. Go back, "
-                 "reload the page and try again.")
+# A form refused for its CSRF token has its own page: its role has nothing to do with it.
+_CSRF_PAGE = ("errors/csrf.html", "Your form could not be sent")
 
 
 def wants_page(path: str, accept: str) -> bool:
@@ -45,13 +45,15 @@ def wants_page(path: str, accept: str) -> bool:
     return not path.startswith(API_PREFIXES) and "text/html" in accept
 
 
-def error_page(status_code: int, *, message: str = "", error_id: str = "") -> HTMLResponse:
-    """The error page for a status code (403, 404 and 500 have their own templates)."""
+def error_page(status_code: int, *, message: str = "", error_id: str = "",
+               page: tuple[str, str] | None = None) -> HTMLResponse:
+    """The error page for a status code (403, 404 and 500 have their own templates), or
+    the `page` (template, title) given."""
     template = f"errors/{status_code}.html" if status_code in (403, 404, 500) else \
         "errors/error.html"
-    html = render_page(template, title=_TITLES.get(status_code, "There is a problem"),
-                       status_code=status_code, message=message, error_id=error_id,
-                       user=None, navigation=[])
+    template, title = page or (template, _TITLES.get(status_code, "There is a problem"))
+    html = render_page(template, title=title, status_code=status_code, message=message,
+                       error_id=error_id, user=None, navigation=[])
     return HTMLResponse(html, status_code=status_code, headers={"Cache-Control": "no-store"})
 
 
@@ -104,7 +106,7 @@ def install_error_pages(app: FastAPI) -> None:
                                 status_code=status.HTTP_303_SEE_OTHER)
 
     async def csrf_refused(_request: Request, _exc: Exception) -> Response:
-        return error_page(status.HTTP_403_FORBIDDEN, message=_CSRF_MESSAGE)
+        return error_page(status.HTTP_403_FORBIDDEN, page=_CSRF_PAGE)
 
     app.add_exception_handler(SignInRequired, sign_in_first)
     app.add_exception_handler(CsrfRefused, csrf_refused)
