@@ -160,9 +160,10 @@ def render(request: Request, template: str, *, user: PageUser | None,
            status_code: int = status.HTTP_200_OK, **context: Any) -> HTMLResponse:
     """A page from `api/templates/`, with the user, the navigation and the CSRF token."""
     principal = user.principal if user else None
+    visitor_token = context.pop("csrf_token", "")
     html = render_page(
         template, user=principal, csrf_field=CSRF_FIELD,
-        csrf_token=user.session.csrf if user else context.pop("csrf_token", ""),
+        csrf_token=user.session.csrf if user else visitor_token,
         navigation=navigation(principal.role if principal else None, request.url.path),
         **context,
     )

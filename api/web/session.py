@@ -8,8 +8,9 @@ server process accepts it and nobody can forge or alter it; it expires after
 so revoking a user's key (`safeguard users revoke`) ends their sessions at once,
 and the role shown is the one the store holds now.
 
-Signing out ends the session on the server too (`end_session`): its cookie is refused
-from then on (`session_ended`), so a copy of it kept elsewhere no longer works.
+Signing out, or signing in again over an open session, ends the session on the server
+too (`end_session`): its cookie is refused from then on (`session_ended`), so a copy of
+it kept elsewhere no longer works.
 
 The cookie is HttpOnly, SameSite=Strict and Secure whenever the page was served
 over TLS. Every form carries the session's CSRF token in a hidden field and a

@@ -16,7 +16,15 @@ from fastapi.responses import RedirectResponse, Response
 from api.audit import AuditEvent, request_hash, store_with_audit
 from api.auth import Principal, current_principal
 from api.store.db import Store
-from api.web.pages import HOME_PAGES, SIGN_IN_PATH, AnyPage, posted_form, render, signed_in_user
+from api.web.pages import (
+    HOME_PAGES,
+    SIGN_IN_PATH,
+    AnyPage,
+    PageUser,
+    posted_form,
+    render,
+    signed_in_user,
+)
 from api.web.session import (
     WebSession,
     clear_session,
@@ -44,9 +52,17 @@ def _event(request: Request, principal: Principal, action: str) -> AuditEvent:
                       details={"via": "web"})
 
 
-async def _audit(request: Request, principal: Principal, action: str) -> None:
+async def _audit(request: Request, events: list[AuditEvent], *, ending: PageUser | None
+                 ) -> None:
+    """Write audit entries; with the session `ending`, its sign-out first and the end of the
+    session (its cookie refused from then on) in the same transaction."""
     store: Store = request.app.state.store
-    await store.write(store_with_audit, store.engine, [_event(request, principal, action)])
+    if ending is None:
+        await store.write(store_with_audit, store.engine, events)
+        return
+    await store.write(end_session, store.engine,
+                      [_event(request, ending.principal, "sign_out"), *events],
+                      ending.session, codec_of(request).max_age)
 
 
 @router.get("/")
@@ -70,21 +86,25 @@ def _refused(exc: HTTPException) -> tuple[str, int, dict[str, str]]:
             exc.status_code, {"Retry-After": retry_after})
 
 
-def _sign_in_page(request: Request, session: WebSession, *, error: str | None = None,
-                  next_path: str | None = None, signed_out: bool = False,
-                  unsaved: bool = False, status_code: int = status.HTTP_200_OK,
+def _sign_in_page(request: Request, session: WebSession, *, user: PageUser | None,
+                  error: str | None = None, next_path: str | None = None,
+                  signed_out: bool = False, unsaved: bool = False,
+                  status_code: int = status.HTTP_200_OK,
                   headers: dict[str, str] | None = None) -> Response:
+    """The sign-in form; a signed-in `user` is told who they are signed in as (signing in
+    with another key ends their session first, `sign_in`)."""
     # Only a visitor's session is written back here, never a signed-in one: writing it
     # again renews its signature, which would let a kept copy of a cookie signed out of
-    # (or past its 8 hours) live on for ever.
-    if session.key_id is not None:
+    # (or past its 8 hours) live on for ever. A signed-in user's is left as it is.
+    if user is None and session.key_id is not None:
         session = WebSession.anonymous()
     response = render(
-        request, "pages/sign_in.html", user=None, title="Sign in", csrf_token=session.csrf,
+        request, "pages/sign_in.html", user=user, title="Sign in", csrf_token=session.csrf,
         error=error, next_path=next_path, signed_out=signed_out, unsaved=unsaved,
         status_code=status_code)
     response.headers.update(headers or {})
-    write_session(request, response, session)
+    if user is None:
+        write_session(request, response, session)
     return response
 
 
@@ -94,16 +114,18 @@ async def sign_in_form(request: Request, next: str | None = None, signed_out: bo
     """The sign-in form (a visitor's session, for its CSRF token, starts here); `unsaved`
     when a form was posted after the session had ended (what it held was not kept)."""
     session = read_session(request) or WebSession.anonymous()
-    return _sign_in_page(request, session, next_path=_safe_next(next), signed_out=signed_out,
-                         unsaved=unsaved)
+    return _sign_in_page(request, session, user=await signed_in_user(request),
+                         next_path=_safe_next(next), signed_out=signed_out, unsaved=unsaved)
 
 
 @router.post(SIGN_IN_PATH)
 async def sign_in(request: Request) -> Response:
-    """Check the key as the API does; a valid one gives a new signed-in session."""
+    """Check the key as the API does; a valid one gives a new signed-in session, ending
+    (and auditing the end of) the one that was signed in, if any."""
     session = read_session(request)
     form = await posted_form(request, session)
     assert session is not None  # posted_form refuses a post without one
+    current = await signed_in_user(request)
     next_path = _safe_next(form.get("next"))
     key = form.get("api_key")
     store: Store = request.app.state.store
@@ -112,10 +134,10 @@ async def sign_in(request: Request) -> Response:
                                             key if isinstance(key, str) and key else None)
     except HTTPException as exc:
         error, code, headers = _refused(exc)
-        return _sign_in_page(request, session, next_path=next_path, error=error,
-                             status_code=code, headers=headers)
+        return _sign_in_page(request, session, user=current, next_path=next_path,
+                             error=error, status_code=code, headers=headers)
     key_id = str(key).strip().partition(".")[0]
-    await _audit(request, principal, "sign_in")
+    await _audit(request, [_event(request, principal, "sign_in")], ending=current)
     target = next_path or HOME_PAGES.get(principal.role, "/home")
     response = RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
     write_session(request, response, session.signed_in(key_id))
@@ -130,10 +152,7 @@ async def sign_out(request: Request) -> Response:
     await posted_form(request, session)
     user = await signed_in_user(request)
     if user is not None:
-        store: Store = request.app.state.store
-        await store.write(end_session, store.engine, [_event(request, user.principal,
-                                                             "sign_out")],
-                          user.session, codec_of(request).max_age)
+        await _audit(request, [], ending=user)
     response = RedirectResponse(f"{SIGN_IN_PATH}?signed_out=true",
                                 status_code=status.HTTP_303_SEE_OTHER)
     clear_session(request, response)

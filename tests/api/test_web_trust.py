@@ -1,5 +1,5 @@
-"""What lets a user trust the pages: signing out ends a session wherever its cookie is,
-and a score from a version governance has since rejected says so."""
+"""What lets a user trust the pages: signing out (or in again) ends a session wherever its
+cookie is, and a score from a version governance has since rejected says so."""
 
 from __future__ import annotations
 
@@ -55,6 +55,35 @@ def test_signing_out_ends_the_session_wherever_its_cookie_is(backend_api: ApiEnv
         "limit": 500, "since": started, "user": triage_user}).json()["entries"]
     assert [e["action"] for e in entries if e["action"].startswith("sign_")] == [
         "sign_in", "sign_out", "sign_in"]
+
+
+def test_signing_in_again_ends_the_open_session_wherever_its_cookie_is(
+    backend_api: ApiEnv,
+) -> None:
+    """Opening the sign-in page while signed in replaced the cookie in the browser only:
+    no sign_out in the audit trail, and a kept copy of the old cookie still opened pages."""
+    api = backend_api
+    started = datetime.now(UTC).isoformat()
+    browser = signed_in_client(api.client, api.keys["triage"])
+    kept = browser.cookies[SESSION_COOKIE]
+    page = browser.get("/sign-in")
+    assert "You are signed in as" in page.text and "set-cookie" not in page.headers
+    wrong = browser.post("/sign-in", data={"api_key": api.revoked_key,
+                                           "csrf_token": csrf_token(page.text)})
+    assert wrong.status_code == 401 and "You are signed in as" in wrong.text
+    assert browser.get("/queue", follow_redirects=False).status_code == 200  # still signed in
+    again = browser.post("/sign-in", data={"api_key": api.keys["governance"],
+                                           "csrf_token": csrf_token(page.text)},
+                         follow_redirects=False)
+    assert again.status_code == 303 and again.headers["location"] == "/governance"
+    assert browser.get("/governance", follow_redirects=False).status_code == 200
+    thief = TestClient(api.client.app, headers={"Accept": "text/html"})
+    thief.cookies.set(SESSION_COOKIE, kept)
+    assert thief.get("/queue", follow_redirects=False).status_code == 303
+    entries = api.client.get("/v1/audit", headers=api.headers("governance"), params={
+        "limit": 500, "since": started}).json()["entries"]
+    assert [(e["role"], e["action"]) for e in entries if e["action"].startswith("sign_")] == [
+        ("triage", "sign_in"), ("triage", "sign_out"), ("governance", "sign_in")]
 
 
 def test_a_score_from_a_rejected_version_is_marked_and_an_unready_model_gives_its_reason(
