@@ -4,13 +4,15 @@ A request gets an HTML error page when it is not for the JSON API and its browse
 accepts HTML; everyone else gets the JSON errors the API has always given (the
 handlers registered before these are kept and called). No page shows a stack
 trace or an exception's message: a 500 page gives only an error id, which the log
-line names. A visitor who is not signed in is sent to sign in; a form without its
-session's CSRF token gets a 403 page of its own (not the role's).
+line names. A signed-in user's error page keeps their account bar and navigation.
+A visitor who is not signed in is sent to sign in; a form without its session's CSRF
+token gets a 403 page of its own (not the role's).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request, status
@@ -20,8 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 from starlette.types import Scope
 
-from api.templating import render_page
-from api.web.pages import SIGN_IN_PATH, SignInRequired
+from api.web.pages import SIGN_IN_PATH, PageUser, SignInRequired, page_response, signed_in_user
 from api.web.session import CsrfRefused
 
 Handler = Callable[[Request, Exception], Awaitable[Response] | Response]
@@ -46,15 +47,23 @@ def wants_page(path: str, accept: str) -> bool:
 
 
 def error_page(status_code: int, *, message: str = "", error_id: str = "",
-               page: tuple[str, str] | None = None) -> HTMLResponse:
+               page: tuple[str, str] | None = None, user: PageUser | None = None,
+               path: str = "") -> HTMLResponse:
     """The error page for a status code (403, 404 and 500 have their own templates), or
-    the `page` (template, title) given."""
+    the `page` (template, title) given; with a signed-in `user`'s account bar and
+    navigation (`path`: the address asked for)."""
     template = f"errors/{status_code}.html" if status_code in (403, 404, 500) else \
         "errors/error.html"
     template, title = page or (template, _TITLES.get(status_code, "There is a problem"))
-    html = render_page(template, title=title, status_code=status_code, message=message,
-                       error_id=error_id, user=None, navigation=[])
-    return HTMLResponse(html, status_code=status_code, headers={"Cache-Control": "no-store"})
+    return page_response(template, user=user, path=path, status_code=status_code,
+                         title=title, message=message, error_id=error_id)
+
+
+async def _error_page_for(request: Request, status_code: int, **details: Any) -> Response:
+    """The error page answering `request`, as signed in as the request is (a 5xx page asks
+    the store nothing: the store may be what failed)."""
+    user = await signed_in_user(request) if status_code < 500 else None
+    return error_page(status_code, user=user, path=request.url.path, **details)
 
 
 def server_error_page(scope: Scope, error_id: str) -> Response | None:
@@ -73,10 +82,11 @@ def _page_message(exc: HTTPException) -> str:
     return exc.detail if exc.status_code in (403, 404) and isinstance(exc.detail, str) else ""
 
 
-def _wrap(previous: Handler | None, page: Callable[[Request, Exception], Response]) -> Handler:
+def _wrap(previous: Handler | None,
+          page: Callable[[Request, Exception], Awaitable[Response]]) -> Handler:
     async def handler(request: Request, exc: Exception) -> Response:
         if wants_page(request.url.path, request.headers.get("accept", "")) or previous is None:
-            return page(request, exc)
+            return await page(request, exc)
         result = previous(request, exc)
         return await result if isinstance(result, Awaitable) else result
 
@@ -86,12 +96,12 @@ def _wrap(previous: Handler | None, page: Callable[[Request, Exception], Respons
 def install_error_pages(app: FastAPI) -> None:
     """Serve error pages to browsers; call after the API's own handlers are installed."""
 
-    def http_page(_request: Request, exc: Exception) -> Response:
+    async def http_page(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
-        return error_page(exc.status_code, message=_page_message(exc))
+        return await _error_page_for(request, exc.status_code, message=_page_message(exc))
 
-    def invalid_page(_request: Request, _exc: Exception) -> Response:
-        return error_page(status.HTTP_400_BAD_REQUEST)
+    async def invalid_page(request: Request, _exc: Exception) -> Response:
+        return await _error_page_for(request, status.HTTP_400_BAD_REQUEST)
 
     api_http = app.exception_handlers.get(HTTPException, http_exception_handler)
     app.add_exception_handler(HTTPException, _wrap(api_http, http_page))
@@ -105,8 +115,8 @@ def install_error_pages(app: FastAPI) -> None:
         return RedirectResponse(f"{SIGN_IN_PATH}?next={quote(exc.next_path)}{unsaved}",
                                 status_code=status.HTTP_303_SEE_OTHER)
 
-    async def csrf_refused(_request: Request, _exc: Exception) -> Response:
-        return error_page(status.HTTP_403_FORBIDDEN, page=_CSRF_PAGE)
+    async def csrf_refused(request: Request, _exc: Exception) -> Response:
+        return await _error_page_for(request, status.HTTP_403_FORBIDDEN, page=_CSRF_PAGE)
 
     app.add_exception_handler(SignInRequired, sign_in_first)
     app.add_exception_handler(CsrfRefused, csrf_refused)

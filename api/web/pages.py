@@ -156,16 +156,24 @@ def navigation(role: str | None, path: str) -> list[dict[str, Any]]:
             for href, text in _NAVIGATION.get(role or "", ())]
 
 
-def render(request: Request, template: str, *, user: PageUser | None,
-           status_code: int = status.HTTP_200_OK, **context: Any) -> HTMLResponse:
-    """A page from `api/templates/`, with the user, the navigation and the CSRF token."""
+def page_response(template: str, *, user: PageUser | None, path: str,
+                  status_code: int = status.HTTP_200_OK, **context: Any) -> HTMLResponse:
+    """A page from `api/templates/`, with the user, the navigation (`path` is the page's
+    address, marked in it) and the CSRF token; never cached."""
     principal = user.principal if user else None
     visitor_token = context.pop("csrf_token", "")
     html = render_page(
         template, user=principal, csrf_field=CSRF_FIELD,
         csrf_token=user.session.csrf if user else visitor_token,
-        navigation=navigation(principal.role if principal else None, request.url.path),
+        navigation=navigation(principal.role if principal else None, path),
         **context,
     )
     return HTMLResponse(html, status_code=status_code,
                         headers={"Cache-Control": "no-store"})
+
+
+def render(request: Request, template: str, *, user: PageUser | None,
+           status_code: int = status.HTTP_200_OK, **context: Any) -> HTMLResponse:
+    """The page answering `request` (`page_response` at the request's address)."""
+    return page_response(template, user=user, path=request.url.path,
+                         status_code=status_code, **context)

@@ -188,6 +188,7 @@ def test_browsers_get_error_pages_and_the_api_keeps_json(api: ApiEnv) -> None:
     api_error = browser.get("/v1/referrals/R-never-scored", headers=api.headers("triage"))
 
     assert page.status_code == 404 and "Page not found" in page.text
+    assert "Signed in as" in page.text and 'href="/queue"' in page.text  # bar, navigation
     assert api_error.status_code == 404 and api_error.json()["detail"]
     assert api.client.get("/no-such-page").json() == {"detail": "Not Found"}
 
