@@ -98,8 +98,9 @@ def current_decisions(session: Session) -> list[tuple[object, ...]]:
 
 @dataclass(frozen=True)
 class Waiting:
-    """A referral awaiting a decision: its newest score, and when it was first scored
-    (its arrival: scoring it again does not restart its clock)."""
+    """A referral awaiting a decision: its newest score, and when it arrived: its first
+    score since its last decision (scoring it again does not restart its clock; a score
+    after a decision is new work, so its clock starts then)."""
 
     score: Score
     arrived: datetime
@@ -114,16 +115,30 @@ class QueuePage:
 
 
 def _awaiting_decision(bands: Sequence[str], need: str | None) -> Select[Score]:
-    """The newest score of each referral that has no decision, filtered."""
+    """The newest score of each referral when no decision was made on it, filtered: a
+    decision is on the score it was made on, so a referral scored again after a decision
+    waits again (the queue's rows and its count both come from this query)."""
     newer = aliased(Score)
     query = select(Score).where(
         ~exists().where(newer.referral_id == Score.referral_id, newer.id > Score.id),
-        ~exists().where(Decision.referral_id == Score.referral_id))
+        ~exists().where(Decision.referral_id == Score.referral_id,
+                        Decision.score_id == Score.id))
     if bands:
         query = query.where(Score.band.in_(bands))
     if need:
         query = query.where(Score.presenting_need == need)
     return query
+
+
+def _arrival() -> Any:
+    """When the referral of the outer `Score` arrived: its first score newer than every
+    score a decision was made on."""
+    first = aliased(Score)
+    decided_up_to = (select(func.coalesce(func.max(Decision.score_id), 0))
+                     .where(Decision.referral_id == first.referral_id).scalar_subquery())
+    return (select(func.min(first.created_at))
+            .where(first.referral_id == Score.referral_id, first.id > decided_up_to)
+            .scalar_subquery())
 
 
 def triage_queue(session: Session, *, urgency: Sequence[str], bands: Sequence[str] = (),
@@ -142,9 +157,7 @@ def triage_queue(session: Session, *, urgency: Sequence[str], bands: Sequence[st
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rank = case({name: index for index, name in enumerate(urgency)}, value=Score.band,
                 else_=len(urgency))
-    first = aliased(Score)
-    arrived = (select(func.min(first.created_at)).where(first.referral_id == Score.referral_id)
-               .scalar_subquery())
+    arrived = _arrival()
     rows = session.execute(query.add_columns(arrived).order_by(rank, arrived, Score.id)
                            .offset(offset).limit(limit)).all()
     return QueuePage(waiting=[Waiting(score, when) for score, when in rows], total=total)

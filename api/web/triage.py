@@ -37,7 +37,14 @@ from api.web.form_messages import (
     shown,
 )
 from api.web.pages import CasePage, PageUser, TriagePage, may_decide, posted_form, render
-from api.web.views import RAG_NAMES, BandTag, case_context, error_location, queue_row
+from api.web.views import (
+    RAG_NAMES,
+    BandTag,
+    case_context,
+    decision_history,
+    error_location,
+    queue_row,
+)
 from data_contracts.digits import ascii_whole_number
 from data_contracts.vocab import PRESENTING_NEEDS
 from model.governance import GovernanceSettings
@@ -95,7 +102,7 @@ def _case_page(request: Request, user: PageUser, session: SessionDep, referral_i
         request, "pages/case.html", user=user, title=f"Referral {referral_id}",
         rejected_on=rejection.created_at if rejection else None,
         referral_id=referral_id, scored_at=scores[-1].created_at, score_id=scores[-1].id,
-        decisions=decisions,
+        history=decision_history(decisions, scores),
         latest_decision=decisions[-1] if decisions else None, may_decide=may_decide(user),
         rag_names=RAG_NAMES, errors=errors or {}, form=form or {},
         text_limits=decision_text_limits(),

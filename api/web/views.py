@@ -15,6 +15,7 @@ from typing import Any, Final
 
 from api.routes.records import as_utc
 from api.schemas import Factor, ScoreResult
+from api.store.models import Decision, Score
 from api.store.repository import Waiting
 from model.explanation import GROUP_LABELS
 from model.timescales import response_hours
@@ -150,6 +151,29 @@ def case_context(result: ScoreResult) -> dict[str, Any]:
         "agency_bars": agency_bars(result.contributions_by_agency, result.agencies_not_seen),
         "agencies_not_seen": [GROUP_LABELS.get(a, a) for a in result.agencies_not_seen],
     }
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """A decision as the case page's history shows it, with the score it was made on."""
+
+    decision: Decision
+    score: int
+    band: BandTag
+    scored_at: datetime
+    on_latest: bool  # made on the referral's newest score (the one the page shows)
+
+
+def decision_history(decisions: Sequence[Decision], scores: Sequence[Score]
+                     ) -> list[HistoryEntry]:
+    """The referral's decisions, newest first, each beside the score it was made on."""
+    by_id = {score.id: score for score in scores}
+    latest = scores[-1].id if scores else None
+    return [HistoryEntry(decision, score=made_on.score,
+                         band=BandTag(made_on.band, made_on.rag),
+                         scored_at=made_on.created_at, on_latest=made_on.id == latest)
+            for decision in reversed(decisions)
+            for made_on in [by_id[decision.score_id]]]
 
 
 def error_location(loc: Sequence[Any]) -> tuple[str, str]:

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy.orm import Session
 
 from api.store import Decision, Score, Store, repository
 
@@ -77,6 +78,36 @@ def test_filters_by_band_and_presenting_need_and_pages(queue_store: Store) -> No
     assert _ids(need) == ["high-old"] and need.total == 1
     assert _ids(second) == ["high-new", "rescored"]
     assert second.total == 5
+
+
+def _decide(session: Session, referral_id: str) -> None:
+    """A decision on the referral's newest score, as `save_decision` stores one."""
+    score = repository.latest_score(session, referral_id)
+    assert score is not None
+    session.add(Decision(referral_id=referral_id, score_id=score.id, practitioner="p",
+                         practitioner_rag="green", next_step="NFA", agrees_with_band=True))
+    session.commit()
+
+
+def test_a_referral_scored_again_after_its_decision_waits_again(queue_store: Store) -> None:
+    """The decision was made on the older score: the newer one has none, so the referral
+    is back, in every view of the queue, its clock started by the new score."""
+    _fill(queue_store)
+    with queue_store.session() as session:
+        session.add(_score("redecided", "low", minutes=3))
+        session.commit()
+        _decide(session, "redecided")
+        session.add(_score("redecided", "high", minutes=45))
+        session.commit()
+        page = repository.triage_queue(session, urgency=URGENCY)
+        high = repository.triage_queue(session, urgency=URGENCY, bands=["high"])
+
+    assert _ids(page) == ["very-high", "high-old", "high-new", "redecided", "rescored",
+                          "low-old"]
+    assert page.total == 6 and high.total == 3 and _ids(high)[-1] == "redecided"
+    back = page.waiting[3]
+    assert back.score.band == "high"
+    assert _aware(back.arrived) == START + timedelta(minutes=45)
 
 
 def test_decision_outcomes_pair_each_current_decision_with_its_score(queue_store: Store

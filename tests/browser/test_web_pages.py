@@ -77,7 +77,7 @@ def test_triage_overrides_a_band_with_a_reason_and_it_is_in_history_and_audit(
                          reason="Police confirm the incident was historic")
     assert "Your decision has been recorded" in page.inner_text("main")
     assert "Police confirm the incident was historic" in case.history()
-    assert "differs from the band" in case.history()
+    assert "differs from that score's band" in case.history()
 
     with page.expect_navigation():
         page.get_by_role("button", name="Sign out").click()

@@ -1,0 +1,67 @@
+"""Decisions on the case page: the history names the score each was made on, a referral
+scored again after a decision waits again, and what the page says after a decision."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from api.store import Store, repository
+from tests.api import factories
+from tests.api.conftest import ApiEnv
+from tests.api.web_client import csrf_token, decisions_of, signed_in_client
+
+
+def _text(page: str) -> str:
+    """A page's text, its markup and runs of blanks gone (as a reader sees it)."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+
+
+def _score(api: ApiEnv, referral_id: str, *, events: int) -> None:
+    case = factories.case(events=events, referral_id=referral_id)
+    response = api.client.post("/v1/score", json=case, headers=api.headers("triage"))
+    assert response.status_code == 200, response.text
+
+
+def _queue_ids(browser: object, query: str = "") -> list[str]:
+    page = browser.get(f"/queue{query}").text  # type: ignore[attr-defined]
+    return re.findall(r'href="/cases/([^"]+)"', page)
+
+
+def test_a_referral_scored_again_after_a_decision_is_back_in_the_queue(api: ApiEnv) -> None:
+    referral = factories.referral_id()
+    _score(api, referral, events=3)  # low, green
+    decided = api.client.post("/v1/decisions", json=factories.decision(
+        referral, next_step="NFA"), headers=api.headers("triage"))
+    assert decided.status_code == 201, decided.text
+    browser = signed_in_client(api.client, api.keys["triage"])
+    assert referral not in _queue_ids(browser)
+
+    _score(api, referral, events=15)  # high, red: the decision was on the low score
+
+    assert referral in _queue_ids(browser)
+    assert referral in _queue_ids(browser, "?band=high")
+    page = _text(browser.get(f"/cases/{referral}").text)
+    history = page.split("Decision history", 1)[1]
+    assert "Made on Score 4 out of 20, band Low (Green), scored" in history
+    assert "(an earlier score than the one above)" in history
+    assert "Green (agrees with that score's band)" in history
+
+
+def test_the_history_says_a_decision_on_the_score_shown_is_on_it(api: ApiEnv) -> None:
+    referral = factories.referral_id()
+    _score(api, referral, events=15)
+    browser = signed_in_client(api.client, api.keys["triage"])
+    token = csrf_token(browser.get(f"/cases/{referral}").text)
+    browser.post(f"/cases/{referral}/decisions", data={
+        "csrf_token": token, "practitioner_rag": "red", "next_step": "strategy discussion"})
+    store = Store(api.settings.database_url)
+    with store.session() as session:
+        score = repository.latest_score(session, referral)
+    store.dispose()
+    assert score is not None and len(decisions_of(api, referral)) == 1
+
+    history = _text(browser.get(f"/cases/{referral}").text).split("Decision history", 1)[1]
+
+    assert f"Made on Score {score.score} out of 20, band High (Red), scored" in history
+    assert "earlier score" not in history
