@@ -8,8 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Final, Literal
 
-_RAG_URGENCY = {"green": 0, "amber": 1, "red": 2}
+RAG_URGENCY: Final = {"green": 0, "amber": 1, "red": 2}
+Direction = Literal["agreed", "up", "down"]
+
+
+def override_direction(service_rag: str, practitioner_rag: str) -> Direction:
+    """Whether a practitioner agreed with the service's RAG or overrode it: "up" (more
+    concern than the band) or "down". By the RAG alone: the API refuses a decision whose
+    ``agrees_with_band`` says otherwise, and one stored before is counted by its RAG (the
+    governance page's override rates and `safeguard monitor` both count this way)."""
+    change = RAG_URGENCY.get(practitioner_rag, 0) - RAG_URGENCY.get(service_rag, 0)
+    return "up" if change > 0 else "down" if change < 0 else "agreed"
 
 
 @dataclass(frozen=True)
@@ -47,11 +58,10 @@ def override_rates(records: Iterable[DecisionRecord]) -> list[OverrideRate]:
     for record in records:
         row = counts.setdefault(record.model_version, [0, 0, 0])
         row[0] += 1
-        change = (_RAG_URGENCY.get(record.practitioner_rag, 0)
-                  - _RAG_URGENCY.get(record.service_rag, 0))
-        if change > 0:
+        direction = override_direction(record.service_rag, record.practitioner_rag)
+        if direction == "up":
             row[1] += 1
-        elif change < 0:
+        elif direction == "down":
             row[2] += 1
     return [OverrideRate(version, *row) for version, row in
             sorted(counts.items(), key=lambda item: (len(item[0]), item[0]))]

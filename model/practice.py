@@ -17,8 +17,8 @@ from scipy.stats import binomtest
 from model.governance import MonitoringSettings
 from model.monitoring import Check
 from model.monitoring_reference import COVERAGE_GROUPS, group_labels
+from model.overrides import override_direction
 
-RAG_ORDER: Final = {"green": 0, "amber": 1, "red": 2}
 TOP_REASONS: Final = 10
 
 
@@ -30,16 +30,12 @@ def rate_with_interval(k: int, n: int) -> dict[str, Any]:
     return {"k": k, "n": n, "rate": k / n, "ci": [float(interval.low), float(interval.high)]}
 
 
-def override_direction(decisions: pd.DataFrame) -> np.ndarray:
-    """Per decision: "agreed", "up" (more concern than the band) or "down". A RAG other
-    than the score's is an override whatever its ``agrees_with_band`` says (the API
-    refuses that contradiction now; a decision stored before counts as the governance
-    page counts it, by its RAG)."""
-    shown = decisions["rag"].map(RAG_ORDER).to_numpy()
-    chosen = decisions["practitioner_rag"].map(RAG_ORDER).to_numpy()
-    agreed = decisions["agrees_with_band"].to_numpy(dtype=bool) & (chosen == shown)
-    return np.where(agreed, "agreed", np.where(chosen > shown, "up",
-                                               np.where(chosen < shown, "down", "other")))
+def override_directions(decisions: pd.DataFrame) -> np.ndarray:
+    """Per decision: "agreed", "up" or "down", as `model.overrides.override_direction`
+    says (the governance page's override rates count the same way)."""
+    return np.array([override_direction(shown, chosen) for shown, chosen in
+                     zip(decisions["rag"], decisions["practitioner_rag"], strict=True)],
+                    dtype="U6")
 
 
 def _summary(direction: np.ndarray) -> dict[str, Any]:
@@ -69,7 +65,7 @@ def _outcomes(decisions: pd.DataFrame, direction: np.ndarray) -> dict[str, Any]:
 def practice(decisions: pd.DataFrame, *, band_names: Sequence[str],
              settings: MonitoringSettings) -> tuple[dict[str, Any], list[Check]]:
     """Agreement and overrides overall, by band and by group; reasons; outcomes."""
-    direction = override_direction(decisions)
+    direction = override_directions(decisions)
     bands = decisions["band"].astype(str).to_numpy()
     section: dict[str, Any] = {
         "overall": _summary(direction),

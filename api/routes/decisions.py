@@ -29,7 +29,8 @@ router = APIRouter(prefix="/v1", tags=["decisions"])
 # The decision's rule that needs the stored score, which its schema cannot express.
 DECISION_RULES = (
     "`reason` is required (non-blank) when `practitioner_rag` differs from the RAG of the "
-    "referral's latest score, and `agrees_with_band` must then be false; "
+    "referral's latest score, and `agrees_with_band` must then be false; when it is that "
+    "RAG, `agrees_with_band` must be true; "
     "`previous_decision_id` must name a decision on the same referral"
 )
 _RESPONSES: Responses = {
@@ -66,7 +67,17 @@ def _still_latest(referral_id: str, score_id: int) -> Callable[[Connection], Non
 
 
 def _check_reason(decision: DecisionIn, score: Score) -> None:
+    """A RAG other than the score's is an override, with a reason; the score's own RAG
+    agrees with the band (the override rates and `safeguard monitor` count by the RAG:
+    `model.overrides.override_direction`)."""
     if decision.practitioner_rag == score.rag:
+        if not decision.agrees_with_band:
+            raise invalid_request(
+                "agrees_with_band",
+                f"agrees_with_band is false, but practitioner_rag {decision.practitioner_rag!r} "
+                f"is the service's RAG: the same RAG agrees with the band (agrees_with_band "
+                "true); to differ from the band, give another RAG and a reason",
+            )
         return
     if not visible(decision.reason):
         raise invalid_request(

@@ -114,6 +114,22 @@ def test_reason_is_required_when_the_rag_differs_from_the_service(api: ApiEnv) -
     assert _decide(api, {**body, "agrees_with_band": False}).status_code == 201
 
 
+def test_the_bands_own_rag_said_to_disagree_is_refused(api: ApiEnv) -> None:
+    """The governance page and `safeguard monitor` count a decision by its RAG: one giving
+    the band's RAG yet saying it disagrees would be read as agreement by one reader and as
+    an override by the other, so it is refused."""
+    rid = _scored_referral(api)  # the service said green
+    body = factories.decision(rid, agrees_with_band=False, reason="I disagree")
+    contradicts = _decide(api, body)
+    assert contradicts.status_code == 422
+    [error] = contradicts.json()["detail"]
+    assert error["field"] == "agrees_with_band"
+    assert "the same RAG agrees with the band" in error["message"]
+    view = api.client.get(f"/v1/referrals/{rid}", headers=api.headers("triage")).json()
+    assert view["decisions"] == []
+    assert _decide(api, {**body, "agrees_with_band": True}).status_code == 201
+
+
 def test_a_decision_on_a_referral_never_scored_is_404_naming_the_referral(api: ApiEnv) -> None:
     # The detail tells this 404 from a mistyped URL's ("Not Found").
     rid = factories.referral_id()
@@ -172,7 +188,8 @@ def test_a_decisions_audit_entry_names_its_user_role_referral_body_and_answer(
     api: ApiEnv,
 ) -> None:
     rid = _scored_referral(api)
-    body = factories.decision(rid, agrees_with_band=False, reason="the school's new report")
+    body = factories.decision(rid, practitioner_rag="amber", agrees_with_band=False,
+                              reason="the school's new report")
     created = _decide(api, body)
     assert created.status_code == 201
     score, decision = api.client.get(
@@ -181,7 +198,7 @@ def test_a_decisions_audit_entry_names_its_user_role_referral_body_and_answer(
     assert decision["action"] == "decision" and decision["referral_id"] == rid
     assert (decision["user_name"], decision["role"]) == (score["user_name"], "triage")
     record = decision["details"].pop("record")  # the row it vouches for (api.audit_records)
-    assert decision["details"] == {"rag": "green", "agrees": False}
+    assert decision["details"] == {"rag": "amber", "agrees": False}
     assert (record["table"], record["id"]) == ("decisions", created.json()["id"])
     assert decision["request_hash"] == request_hash(body)  # the body's canonical JSON
 

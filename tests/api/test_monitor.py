@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from api.cli import app
-from api.store import init_db
+from api.store import Decision, Score, init_db, repository
 from api.store.db import Store
 from api.store.repository import CURRENT_DECISION_COLUMNS, current_decisions
 from model.data import prepare_extract
@@ -20,7 +21,8 @@ from model.governance import MonitoringSettings
 from model.monitor_run import monitor_extract, population
 from model.monitoring import coverage_change
 from model.monitoring_reference import Population
-from model.practice import override_direction, practice
+from model.overrides import DecisionRecord, override_rates
+from model.practice import practice
 from tests.api import factories
 from tests.api.conftest import ApiEnv, TrainedModel
 
@@ -197,11 +199,40 @@ def test_records_newly_missing_for_one_group_are_named(trained_model: TrainedMod
     assert not [c for c in coverage_change(reference, current, settings)[1] if c.crossed]
 
 
-def test_a_decision_stored_agreeing_with_another_rag_counts_as_an_override() -> None:
-    # The API refuses this contradiction now; one stored before counts by its RAG, as the
-    # governance page's override rates count it.
-    decisions = pd.DataFrame({
-        "rag": ["red", "red", "amber", "green"],
-        "practitioner_rag": ["green", "red", "red", "green"],
-        "agrees_with_band": [True, True, False, False]})
-    assert override_direction(decisions).tolist() == ["down", "agreed", "up", "other"]
+def _decided(session: Session, referral: str, *, band: str, rag: str, chosen: str,
+             agrees: bool) -> None:
+    """A score and a decision on it, stored as they are (some before the API refused a
+    RAG contradicting agrees_with_band)."""
+    score = Score(referral_id=referral, model_name="m", model_version="1", probability=0.5,
+                  score=10, band=band, rag=rag, result={}, user_name="t")
+    session.add(score)
+    session.flush()
+    session.add(Decision(referral_id=referral, score_id=score.id, practitioner="p",
+                         practitioner_rag=chosen, next_step="s", agrees_with_band=agrees,
+                         reason=None if agrees else "a reason"))
+
+
+def test_the_governance_page_and_monitor_count_the_same_overrides(
+        fresh_database_url: str) -> None:
+    """The override rates (governance page) and `safeguard monitor` read the same current
+    decisions and tell agreement from overrides by the one rule, the RAG, whatever a
+    decision stored before the API's check says of itself."""
+    store = Store(fresh_database_url)
+    with store.session() as session:
+        _decided(session, "agreed", band="low", rag="green", chosen="green", agrees=True)
+        _decided(session, "raised", band="low", rag="green", chosen="amber", agrees=False)
+        _decided(session, "says-differs", band="high", rag="red", chosen="red", agrees=False)
+        _decided(session, "says-agrees", band="high", rag="red", chosen="amber", agrees=True)
+        session.commit()
+        outcomes = repository.decision_outcomes(session)
+        frame = pd.DataFrame(current_decisions(session), columns=list(CURRENT_DECISION_COLUMNS))
+    store.dispose()
+    [rate] = override_rates(DecisionRecord(*row) for row in outcomes)
+
+    section, _ = practice(frame, band_names=["low", "high"], settings=MonitoringSettings())
+
+    overall = section["overall"]
+    assert (rate.decisions, rate.raised, rate.lowered) == (4, 1, 1)
+    assert (overall["n"], overall["override_up"]["k"], overall["override_down"]["k"]) == (
+        rate.decisions, rate.raised, rate.lowered)
+    assert overall["agreement"]["k"] == rate.decisions - rate.overridden == 2

@@ -79,6 +79,7 @@ def test_a_direction_control_in_a_decision_is_refused_and_right_to_left_text_is_
         [error] = response.json()["detail"]
         assert error["field"] == "reason" and "direction control" in error["message"]
     right_to_left = "\u0633\u0628\u0628 \u05e1\u05d9\u05d1\u05d4"  # Arabic, then Hebrew
-    body = factories.decision(rid, agrees_with_band=False, reason=right_to_left)
+    body = factories.decision(rid, practitioner_rag="amber", agrees_with_band=False,
+                              reason=right_to_left)
     kept = api.client.post("/v1/decisions", json=body, headers=api.headers("triage"))
     assert kept.status_code == 201, kept.text

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from model.governance import load_governance
-from model.overrides import DecisionRecord, override_rates
+from model.overrides import DecisionRecord, override_direction, override_rates
 from model.timescales import response_hours
 
 
@@ -36,3 +36,11 @@ def test_override_rates_count_raised_and_lowered_decisions_per_version() -> None
     assert (rates[0].decisions, rates[0].raised, rates[0].lowered) == (3, 1, 1)
     assert rates[0].rate == pytest.approx(2 / 3)
     assert rates[1].rate == 0.0 and override_rates([]) == []
+
+
+@pytest.mark.parametrize(("service", "practitioner", "direction"), [
+    ("amber", "red", "up"), ("red", "green", "down"), ("red", "red", "agreed"),
+    ("green", "amber", "up")])
+def test_a_decision_is_an_override_by_its_rag(service: str, practitioner: str,
+                                               direction: str) -> None:
+    assert override_direction(service, practitioner) == direction
