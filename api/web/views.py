@@ -8,6 +8,7 @@ steps of 5): the Content-Security-Policy allows no inline style.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,16 +25,22 @@ RAG_TAGS = {"red": "govuk-tag--red", "amber": "govuk-tag--orange", "green": "gov
 RAG_NAMES = {"red": "Red", "amber": "Amber", "green": "Green"}
 
 
-def duration_text(hours: float) -> str:
-    """A duration in words: minutes under an hour, hours under two days, days beyond."""
-    if hours < 1:
-        minutes = max(0, int(hours * 60))
-        return f"{minutes} minute{'s' if minutes != 1 else ''}"
-    if hours < 48:
-        whole = int(hours)
-        return f"{whole} hour{'s' if whole != 1 else ''}"
-    days = int(hours // 24)
-    return f"{days} days"
+def _counted(number: int, unit: str) -> str:
+    return f"{number} {unit}{'s' if number != 1 else ''}"
+
+
+def duration_text(minutes: int) -> str:
+    """Whole minutes in words: minutes under an hour, hours and minutes under two days,
+    days and hours beyond (never rounded up past what the minutes say)."""
+    if minutes < 1:
+        return "less than a minute"
+    if minutes < 60:
+        return _counted(minutes, "minute")
+    if minutes < 48 * 60:
+        hours, rest = divmod(minutes, 60)
+        return _counted(hours, "hour") + (f" {_counted(rest, 'minute')}" if rest else "")
+    days, rest = divmod(minutes // 60, 24)
+    return _counted(days, "day") + (f" {_counted(rest, 'hour')}" if rest else "")
 
 
 @dataclass(frozen=True)
@@ -68,9 +75,14 @@ class QueueRow:
     timescale: str
 
     @property
+    def _waited_minutes(self) -> int:
+        """Whole minutes waited (a minute counts once it has passed)."""
+        return math.floor(self.waited_hours * 60)
+
+    @property
     def waited(self) -> str:
         """How long the referral has waited, in words."""
-        return duration_text(self.waited_hours)
+        return duration_text(self._waited_minutes)
 
     @property
     def overdue(self) -> bool:
@@ -79,11 +91,13 @@ class QueueRow:
 
     @property
     def time_left(self) -> str:
-        """Time left, or how long overdue, against the band's timescale."""
+        """Time left, or how long overdue, against the band's timescale: in whole minutes,
+        so the time waited and the time left add up to the timescale (2 hours left of a
+        2-hour timescale at 0 minutes waited)."""
         if self.due_hours is None:
             return "No deadline in the timescale"
-        remaining = self.due_hours - self.waited_hours
-        if remaining < 0:
+        remaining = round(self.due_hours * 60) - self._waited_minutes
+        if self.overdue:
             return f"Overdue by {duration_text(-remaining)}"
         return f"{duration_text(remaining)} left"
 

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from api.store import Decision, Score, Store, repository
+from api.web.views import duration_text, queue_row
 
 URGENCY = ["very high", "high", "medium", "low"]
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -122,3 +123,28 @@ def test_decision_outcomes_pair_each_current_decision_with_its_score(queue_store
         session.commit()
         # The replaced decision no longer counts (as in `safeguard monitor`).
         assert repository.decision_outcomes(session) == [("1", "amber", "amber")]
+
+
+@pytest.mark.parametrize(("timescale", "waited", "left"), [
+    ("within 2 hours", timedelta(seconds=20), "2 hours left"),
+    ("within 2 hours", timedelta(minutes=1, seconds=30), "1 hour 59 minutes left"),
+    ("within 2 hours", timedelta(hours=1, minutes=30), "30 minutes left"),
+    ("within 2 hours", timedelta(hours=2, seconds=30), "Overdue by less than a minute"),
+    ("within 2 hours", timedelta(hours=3, minutes=5), "Overdue by 1 hour 5 minutes"),
+    ("within 24 hours", timedelta(0), "24 hours left"),
+    ("within 24 hours", timedelta(minutes=5), "23 hours 55 minutes left"),
+    ("within 5 working days", timedelta(0), "5 days left"),
+    ("within 5 working days", timedelta(hours=2, minutes=10), "4 days 21 hours left"),
+])
+def test_time_left_and_time_waited_add_up_to_the_timescale(
+        timescale: str, waited: timedelta, left: str) -> None:
+    score = _score("r", "high", minutes=0)
+    score.result = {"response_timescale": timescale}
+    row = queue_row(repository.Waiting(score, START), START + waited)
+    assert row.time_left == left
+
+
+def test_time_waited_is_told_in_whole_minutes_hours_and_days() -> None:
+    assert [duration_text(m) for m in (0, 1, 59, 60, 61, 47 * 60, 48 * 60 + 59, 73 * 60)] == [
+        "less than a minute", "1 minute", "59 minutes", "1 hour", "1 hour 1 minute",
+        "47 hours", "2 days", "3 days 1 hour"]
