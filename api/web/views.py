@@ -130,19 +130,20 @@ def _width_class(size: float, largest: float) -> str:
     return f"sg-bar--w{min(100, round(share * 20) * 5)}"
 
 
-def factor_bars(factors: Sequence[Factor]) -> list[Bar]:
-    """The top factors as bars scaled to the largest contribution."""
-    largest = max((abs(f.contribution) for f in factors), default=0.0)
-    return [Bar(label=f.feature, value=f.contribution, direction=f.direction,
-                width_class=_width_class(f.contribution, largest), sentence=f.sentence)
-            for f in factors]
-
-
 NO_EFFECT: Final = 0.005  # a contribution shown as +0.00 or -0.00 moves nothing
 
 
 def _direction(value: float) -> str:
     return "none" if abs(value) < NO_EFFECT else "raises" if value > 0 else "lowers"
+
+
+def factor_bars(factors: Sequence[Factor]) -> list[Bar]:
+    """The top factors as bars scaled to the largest contribution; one that moves the
+    score by less than 0.005 is said to have no effect, as an agency's is."""
+    largest = max((abs(f.contribution) for f in factors), default=0.0)
+    return [Bar(label=f.feature, value=f.contribution, direction=_direction(f.contribution),
+                width_class=_width_class(f.contribution, largest), sentence=f.sentence)
+            for f in factors]
 
 
 def agency_bars(contributions: dict[str, float], not_seen: Sequence[str] = ()) -> list[Bar]:

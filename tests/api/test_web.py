@@ -250,6 +250,32 @@ def test_the_case_page_says_an_agency_that_moved_nothing_had_no_effect(api: ApiE
         "effect on the score</dd>" in section
 
 
+def test_a_factor_that_moves_nothing_is_no_effect_as_an_agency_is() -> None:
+    from api.schemas import Factor
+    from api.web.views import factor_bars
+
+    def factor(contribution: float) -> Factor:
+        return Factor(feature="f", value=1, contribution=contribution,
+                      direction="raises" if contribution > 0 else "lowers", agency=None,
+                      sentence="s")
+
+    assert [bar.direction for bar in factor_bars(
+        [factor(0.8), factor(-0.004), factor(0.0049), factor(-0.3)])] == [
+        "raises", "none", "none", "lowers"]
+
+
+def test_the_case_page_shows_what_its_explanation_note_speaks_of(api: ApiEnv) -> None:
+    referral = scored_referral(api, events=0)  # the fake scorer: probability 0, factor 0.00
+    page = " ".join(signed_in_client(api.client, api.keys["triage"]).get(
+        f"/cases/{referral}").text.split())
+    factors = page.split("What the score is based on", 1)[1].split("Contributions by agency")[0]
+    assert "the score (+0.00)" not in factors and "(-0.00)" not in factors
+    assert "No effect on the score" in factors
+    assert "calibration then maps that score to the probability shown" in factors
+    assert "Ranking score +0.00: the base value +0.00 plus the contributions" in factors
+    assert re.search(r"Probability\s*</dt>\s*<dd[^>]*>\s*0\.0%", page)
+
+
 def test_the_audit_trail_is_verified_when_its_page_opens_not_on_each_search(
     api: ApiEnv
 ) -> None:
