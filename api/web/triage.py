@@ -28,7 +28,7 @@ from api.routes.scores import ScoreRequest
 from api.schemas import DecisionIn, ScoreResult
 from api.store import repository
 from api.store.models import utcnow
-from api.templating import case_path
+from api.templating import case_path, when
 from api.web.form_messages import (
     TEXT_FIELDS,
     byte_size,
@@ -96,17 +96,21 @@ def _case_page(request: Request, user: PageUser, session: SessionDep, referral_i
     if not scores:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no score is held for this referral")
     result = ScoreResult.model_validate(scores[-1].result)
-    latest = latest_decision(session, result.model_name, result.model_version)
-    rejection = latest if latest is not None and latest.decision == REJECT else None
+    approval = latest_decision(session, result.model_name, result.model_version)
+    rejection = approval if approval is not None and approval.decision == REJECT else None
+    latest = decisions[-1] if decisions else None
     return render(
         request, "pages/case.html", user=user, title=f"Referral {referral_id}",
         rejected_on=rejection.created_at if rejection else None,
         referral_id=referral_id, scored_at=scores[-1].created_at, score_id=scores[-1].id,
         history=decision_history(decisions, scores),
-        latest_decision=decisions[-1] if decisions else None, may_decide=may_decide(user),
+        latest_decision=latest, may_decide=may_decide(user),
         rag_names=RAG_NAMES, errors=errors or {}, form=form or {},
         text_limits=decision_text_limits(),
-        recorded=request.query_params.get("recorded") == "true",
+        # Said only when true: the current decision is this user's (`?recorded=true` is
+        # only where recording one sends them; anyone can type it).
+        recorded=(request.query_params.get("recorded") == "true" and latest is not None
+                  and latest.practitioner == user.principal.name),
         status_code=status_code, **case_context(result))
 
 
@@ -123,6 +127,17 @@ _STALE = ("Another decision was recorded on this referral while you were decidin
 
 _RESCORED = ("The referral was scored again while you were deciding: read the new score "
              "below, then record your decision on it")
+
+
+_ALREADY_YOURS = ("Your decision on this referral was already recorded on {when}: check "
+                  "the history below; to change it, record a new decision")
+
+
+def _conflict(request: Request, user: PageUser, session: SessionDep, referral_id: str,
+              message: str, fields: dict[str, str]) -> Response:
+    """The case page again, saying why the decision was not recorded (409)."""
+    return _case_page(request, user, session, referral_id, errors={"history": message},
+                      form=_shown(fields), status_code=status.HTTP_409_CONFLICT)
 
 
 def _decision_errors(exc: ValidationError | RequestValidationError) -> dict[str, str]:
@@ -157,9 +172,15 @@ def _decide(request: Request, user: PageUser, session: SessionDep, referral_id: 
     except HTTPException as exc:
         if exc.status_code != status.HTTP_409_CONFLICT:
             raise
-        stale = _RESCORED if isinstance(exc, ScoreReplaced) else _STALE
-        return _case_page(request, user, session, referral_id, errors={"history": stale},
-                          form=_shown(fields), status_code=status.HTTP_409_CONFLICT)
+        if isinstance(exc, ScoreReplaced):
+            return _conflict(request, user, session, referral_id, _RESCORED, fields)
+        mine = repository.latest_decision(session, referral_id)
+        if mine is None or mine.practitioner != user.principal.name:
+            return _conflict(request, user, session, referral_id, _STALE, fields)
+        # Theirs (a second click, another tab): the form is not filled again, or a
+        # second submit would record the same decision twice.
+        return _conflict(request, user, session, referral_id,
+                         _ALREADY_YOURS.format(when=when(mine.created_at)), {})
     return RedirectResponse(f"{case_path(referral_id)}?recorded=true#history",
                             status_code=status.HTTP_303_SEE_OTHER)
 

@@ -172,9 +172,11 @@ def test_an_override_through_the_page_is_stored_as_the_api_stores_it(api: ApiEnv
 def test_a_stale_form_does_not_overwrite_a_newer_decision(api: ApiEnv) -> None:
     referral = scored_referral(api)
     browser = signed_in_client(api.client, api.keys["triage"])
+    other = signed_in_client(api.client, api.keys["admin"])
     token = csrf_token(browser.get(f"/cases/{referral}").text)
     form = {"csrf_token": token, "practitioner_rag": "red", "next_step": "strategy"}
-    assert browser.post(f"/cases/{referral}/decisions", data=form).status_code == 200
+    theirs = {**form, "csrf_token": csrf_token(other.get(f"/cases/{referral}").text)}
+    assert other.post(f"/cases/{referral}/decisions", data=theirs).status_code == 200
 
     again = browser.post(f"/cases/{referral}/decisions", data=form)  # no previous decision named
 

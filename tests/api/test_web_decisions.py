@@ -65,3 +65,44 @@ def test_the_history_says_a_decision_on_the_score_shown_is_on_it(api: ApiEnv) ->
 
     assert f"Made on Score {score.score} out of 20, band High (Red), scored" in history
     assert "earlier score" not in history
+
+
+def _decision_form(browser: object, referral: str) -> dict[str, str]:
+    page = browser.get(f"/cases/{referral}").text  # type: ignore[attr-defined]
+    return {"csrf_token": csrf_token(page), "practitioner_rag": "red",
+            "next_step": "strategy discussion", "previous_decision_id": "",
+            "score_id": re.search(r'name="score_id" value="(\d+)"', page)[1]}  # type: ignore[index]
+
+
+def test_a_second_click_on_ones_own_first_decision_says_it_was_recorded(api: ApiEnv) -> None:
+    referral = factories.referral_id()
+    _score(api, referral, events=15)
+    browser = signed_in_client(api.client, api.keys["triage"])
+    form = _decision_form(browser, referral)
+    assert browser.post(f"/cases/{referral}/decisions", data=form).status_code == 200
+
+    again = browser.post(f"/cases/{referral}/decisions", data=form)
+
+    assert again.status_code == 409
+    said = _text(again.text)
+    assert "Your decision on this referral was already recorded on" in said
+    assert "Another decision" not in said and "Your decision has been recorded" not in said
+    # The form is not filled again: submitting it once more would record it twice.
+    assert "strategy discussion</textarea>" not in again.text
+    assert len(decisions_of(api, referral)) == 1
+
+
+def test_the_recorded_banner_shows_only_over_the_users_own_decision(api: ApiEnv) -> None:
+    referral = factories.referral_id()
+    _score(api, referral, events=15)
+    triage = signed_in_client(api.client, api.keys["triage"])
+    governance = signed_in_client(api.client, api.keys["governance"])
+    banner = "Your decision has been recorded"
+    address = f"/cases/{referral}?recorded=true"
+    assert banner not in triage.get(address).text  # no decision yet
+
+    recorded = triage.post(f"/cases/{referral}/decisions", data=_decision_form(triage, referral))
+
+    assert banner in recorded.text
+    assert banner not in governance.get(address).text  # not theirs (they cannot decide)
+    assert banner not in triage.get(f"/cases/{referral}").text
