@@ -33,6 +33,7 @@ from data_contracts.vocab import (
     HOUSEHOLD_ROLES,
     IMD_DECILES,
     MAX_AGE,
+    NOT_A_REFERRAL_ID,
     OUTCOME_TYPES,
     OUTCOMES,
     PRESENTING_NEEDS,
@@ -50,8 +51,6 @@ INTEGER: Final = "int64"
 NULLABLE_INTEGER: Final = "Int64"
 NUMBER: Final = "float64"
 BOOLEAN: Final = "bool"
-NOT_A_REFERRAL_ID: Final = ("not a referral id (1 to 100 characters, no control character, "
-                             "no space at either end, not . or ..)")
 
 
 def _shaped(pattern: str, error: str) -> pa.Check:

@@ -211,6 +211,9 @@ REFERRAL_ID_PATTERN: Final = (
     f"^(?:[^{_NOT_AT_AN_END}.]|[^{_NOT_AT_AN_END}.][^{_NOT_AT_AN_END}]|\\.[^{_NOT_AT_AN_END}.]"
     f"|[^{_NOT_AT_AN_END}][^{_NOT_IN_AN_ID}]{{1,98}}[^{_NOT_AT_AN_END}])$")
 REFERRAL_ID_MAX_LENGTH: Final = 100
+# What a feed's quarantine and the Score page say of an id the pattern refuses.
+NOT_A_REFERRAL_ID: Final = ("not a referral id (1 to 100 characters, no control character, "
+                            "no space at either end, not . or ..)")
 
 # Booleans as the specification writes them in CSV.
 TRUE_STRINGS: Final[frozenset[str]] = frozenset({"true", "1"})

@@ -41,8 +41,8 @@ from api.web.views import (
     RAG_NAMES,
     BandTag,
     case_context,
+    case_problems,
     decision_history,
-    error_location,
     queue_row,
 )
 from data_contracts.digits import ascii_whole_number
@@ -236,12 +236,13 @@ async def score_referral(request: Request, user: TriagePage) -> Response:
         return _score_page(request, user, pasted=pasted,
                            form_error="Upload a case file or paste the case")
     try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return _score_page(request, user, pasted=pasted, form_error=_NOT_UTF8)
+    try:
         case = CasePayload.model_validate_json(body)
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors(include_url=False, include_input=False):
-            record, field = error_location(error["loc"])
-            problems.append({"record": record, "field": field, "message": error["msg"]})
+        problems = case_problems(exc.errors(include_url=False, include_input=False))
         return _score_page(request, user, problems=problems, pasted=pasted)
     batcher = request.app.state.score_batcher
     try:
@@ -252,10 +253,9 @@ async def score_referral(request: Request, user: TriagePage) -> Response:
     except HTTPException as exc:
         if exc.status_code != status.HTTP_503_SERVICE_UNAVAILABLE:
             raise
-        # The reason no model can score it, not a bare "unavailable".
-        return _score_page(request, user, pasted=pasted, problems=[
-            {"record": "Service", "field": "model", "message": str(exc.detail)}],
-            status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
+        # The service's fault, not the case's: the reason no model can score it.
+        return _score_page(request, user, pasted=pasted, unavailable=str(exc.detail),
+                           status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
     return RedirectResponse(case_path(result.referral_id),
                             status_code=status.HTTP_303_SEE_OTHER)
 
@@ -264,10 +264,17 @@ def _body_limit(request: Request) -> str:
     return byte_size(request.app.state.settings.max_body_bytes)
 
 
+_NOT_UTF8 = ("The case file must be UTF-8 text: save it as UTF-8 (JSON's encoding) and "
+             "upload it again")
+
+
 def _score_page(request: Request, user: PageUser, *,
                 problems: list[dict[str, str]] | None = None, form_error: str = "",
-                pasted: str = "", status_code: int = status.HTTP_400_BAD_REQUEST) -> Response:
-    """The Score page; after a refusal, with what the user pasted (a file cannot be kept)."""
+                unavailable: str = "", pasted: str = "",
+                status_code: int = status.HTTP_400_BAD_REQUEST) -> Response:
+    """The Score page; after a refusal, with what the user pasted (a file cannot be kept):
+    the problems in the case, the form's one error, or why the service cannot score."""
     return render(request, "pages/score.html", user=user, title="Score a referral",
-                  problems=problems or [], form_error=form_error, pasted=shown(pasted),
-                  body_limit=_body_limit(request), status_code=status_code)
+                  problems=problems or [], form_error=form_error, unavailable=unavailable,
+                  pasted=shown(pasted), body_limit=_body_limit(request),
+                  status_code=status_code)

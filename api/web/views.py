@@ -18,6 +18,7 @@ from api.routes.records import as_utc
 from api.schemas import Factor, ScoreResult
 from api.store.models import Decision, Score
 from api.store.repository import Waiting
+from data_contracts.vocab import NOT_A_REFERRAL_ID, REFERRAL_ID_PATTERN
 from model.explanation import GROUP_LABELS
 from model.timescales import response_hours
 
@@ -189,6 +190,20 @@ def decision_history(decisions: Sequence[Decision], scores: Sequence[Score]
                          scored_at=made_on.created_at, on_latest=made_on.id == latest)
             for decision in reversed(decisions)
             for made_on in [by_id[decision.score_id]]]
+
+
+def case_problems(errors: Sequence[Any]) -> list[dict[str, str]]:
+    """A case's validation errors as the Score page lists them: record, field, problem
+    (a referral id the pattern refuses in the words a feed's quarantine uses, not the
+    pattern itself)."""
+    problems = []
+    for error in errors:
+        record, field = error_location(error["loc"])
+        message = str(error["msg"])
+        if (error.get("ctx") or {}).get("pattern") == REFERRAL_ID_PATTERN:
+            message = NOT_A_REFERRAL_ID[:1].upper() + NOT_A_REFERRAL_ID[1:]
+        problems.append({"record": record, "field": field, "message": message})
+    return problems
 
 
 def error_location(loc: Sequence[Any]) -> tuple[str, str]:

@@ -194,3 +194,26 @@ def test_a_decision_on_a_score_replaced_while_deciding_asks_to_read_the_new_one(
     taken = browser.post(f"/cases/{rid}/decisions", data={**fields, "score_id": newer},
                          follow_redirects=False)
     assert taken.status_code == 303
+
+
+def test_the_score_page_says_what_is_wrong_with_an_id_or_a_files_encoding(
+        api: ApiEnv) -> None:
+    """A referral id the rule refuses is named in the words a feed's quarantine uses (it
+    gave the pattern, 400 characters of it); a file not in UTF-8 is said to be so (it was
+    "Invalid JSON: expected value at line 1 column 1")."""
+    browser = signed_in_client(api.client, api.keys["triage"])
+    token = csrf_token(browser.get("/score").text)
+    for bad_id in ("..", "R\u202e1"):
+        case = factories.case(referral_id=bad_id)
+        refused = browser.post("/score", data={"csrf_token": token,
+                                               "case_json": json.dumps(case)})
+        said = html.unescape(refused.text)
+        assert refused.status_code == 400
+        assert "Not a referral id (1 to 100 characters, no control character" in said
+        assert "String should match pattern" not in said
+    latin1 = json.dumps(factories.case()).replace("police", "polic\u00e9").encode("latin-1")
+    upload = browser.post("/score", data={"csrf_token": token},
+                          files={"case_file": ("case.json", latin1, "application/json")})
+    assert upload.status_code == 400 and _summary(upload.text) == {
+        "case-file": "The case file must be UTF-8 text: save it as UTF-8 (JSON's encoding) "
+                     "and upload it again"}

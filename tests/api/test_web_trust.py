@@ -3,6 +3,7 @@ cookie is, and a score from a version governance has since rejected says so."""
 
 from __future__ import annotations
 
+import html
 import json
 from datetime import UTC, datetime
 
@@ -121,3 +122,7 @@ def test_a_score_from_a_rejected_version_is_marked_and_an_unready_model_gives_it
         refused = browser.post("/score", data={"csrf_token": token,
                                                "case_json": json.dumps(factories.case())})
         assert refused.status_code == 503 and "fake model not loaded" in refused.text
+        said = " ".join(html.unescape(refused.text).split())
+        assert "The service cannot score referrals at the moment" in said
+        assert "Nothing is wrong with the case" in said
+        assert "could not be scored" not in said and "Problems in the case" not in said
