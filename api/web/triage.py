@@ -17,13 +17,18 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from api.approvals import REJECT, latest_decision
-from api.audit import sha256_hex
+from api.audit import commit_with_audit, sha256_hex
 from api.case_payload import CasePayload
 from api.referral_people import SubjectChanged
 from api.request_limits import BodyTooLarge
 from api.routes.decisions import ScoreReplaced, save_decision
 from api.routes.deps import SessionDep
-from api.routes.records import REFERRAL_ID_ROUTE, ReferralIdPath, record_case_view
+from api.routes.records import (
+    REFERRAL_ID_ROUTE,
+    ReferralIdPath,
+    _view_event,
+    record_case_view,
+)
 from api.routes.scores import ScoreRequest
 from api.schemas import DecisionIn, ScoreResult
 from api.store import repository
@@ -74,6 +79,8 @@ def queue_page(
     found = repository.triage_queue(
         session, urgency=[b.name for b in bands], bands=chosen, need=chosen_need,
         offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    _record_queue_view(session, request, user, bands=chosen, need=chosen_need, page=page,
+                       listed=len(found.waiting), waiting=found.total)
     now = utcnow()
     pages = max(1, -(-found.total // PAGE_SIZE))
 
@@ -87,6 +94,19 @@ def queue_page(
         rows=[queue_row(waiting, now) for waiting in found.waiting], total=found.total,
         bands=bands, chosen_bands=chosen, needs=PRESENTING_NEEDS, chosen_need=chosen_need,
         page=page, pages=pages, page_link=page_link)
+
+
+def _record_queue_view(session: SessionDep, request: Request, user: PageUser, *,
+                       bands: list[str], need: str | None, page: int, listed: int,
+                       waiting: int) -> None:
+    """Put a view of the queue in the audit trail, as a case view and a reading of the
+    trail are: its filters, its page, how many referrals it listed and how many wait
+    (not each id, as a reading of the trail lists no entry: a case opened from the
+    queue is audited as a case view, naming its referral)."""
+    details = {"bands": bands, "need": need, "page": page, "listed": listed,
+               "waiting": waiting}
+    commit_with_audit(session, [_view_event(request, user.principal, "queue_view",
+                                            details=details)])
 
 
 def _case_page(request: Request, user: PageUser, session: SessionDep, referral_id: str, *,

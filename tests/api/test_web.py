@@ -10,8 +10,9 @@ from typing import Any
 import itsdangerous.timed
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
-from api.store import Store, repository
+from api.store import AuditEntry, Store, repository
 from api.web.session import SESSION_COOKIE, SESSION_SECONDS, SessionCodec, WebSession
 from tests.api import factories
 from tests.api.conftest import TEST_PEPPER, ApiEnv, issue_keys
@@ -150,6 +151,24 @@ def test_every_page_view_of_a_case_is_audited(api: ApiEnv) -> None:
 
     assert page.status_code == 200 and "Record your decision" not in page.text
     assert _audit_actions(api, referral) == ["score", "case_view"]
+
+
+def test_every_view_of_the_queue_is_audited_with_its_filters_and_count(api: ApiEnv) -> None:
+    scored_referral(api)  # high
+    browser = signed_in_client(api.client, api.keys["triage"])
+
+    page = browser.get("/queue", params={"band": "high", "need": "domestic_abuse"})
+
+    store = Store(api.settings.database_url)
+    with store.session() as session:
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "queue_view")
+                                .order_by(AuditEntry.seq.desc()).limit(1)).one()
+    store.dispose()
+    listed = len(re.findall(r'href="/cases/', page.text))
+    assert entry.role == "triage" and entry.referral_id is None
+    assert entry.details == {"bands": ["high"], "need": "domestic_abuse", "page": 1,
+                             "listed": listed, "waiting": entry.details["waiting"]}
+    assert listed >= 1 and entry.details["waiting"] >= listed
 
 
 def test_an_override_through_the_page_is_stored_as_the_api_stores_it(api: ApiEnv) -> None:
