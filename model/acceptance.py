@@ -2,14 +2,16 @@
 
 A pure function of the version's test metrics, its outcome rates by band and its
 fairness report (the JSON of `fairness/fairness.json`, or None when no audit was
-recorded: then every fairness threshold fails, "no fairness audit recorded").
+recorded: then every fairness threshold fails, "no fairness audit recorded"). Given the
+report as published too, a check whose worst group's figure publication withholds says
+so instead of giving the figure (whether it is met is still judged on the full report).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, Final
 
@@ -36,6 +38,7 @@ class ThresholdCheck:
     measured: float | None
     met: bool
     detail: str = ""
+    withheld: bool = False  # measured, but withheld from publication (`measured` None)
 
 
 def _finite(value: object) -> float | None:
@@ -79,6 +82,18 @@ def _worst(groups: Iterable[Mapping[str, Any]], measure: Callable[[Mapping[str, 
     return worst
 
 
+def _shown(check: ThresholdCheck, where: str, measure: Callable[[Mapping[str, Any]],
+           float | None], published: Mapping[str, Any] | None) -> ThresholdCheck:
+    """The check as published: its figure withheld when the report as published withholds
+    it from the worst group (it gives a withheld rate back)."""
+    if published is None or check.measured is None:
+        return check
+    same = [g for g in published.get("groups", []) if group_label(g) == where]
+    if same and measure(same[0]) is not None:
+        return check
+    return replace(check, measured=None, withheld=True)
+
+
 def _disparity(group: Mapping[str, Any], *, key: str) -> float | None:
     """A ratio read both ways: 0.8 and 1.25 are the same disparity, 1.25."""
     ratio = _finite(group.get(key))
@@ -92,8 +107,8 @@ def _calibration_gap(group: Mapping[str, Any]) -> float | None:
     return None if gap is None else abs(gap)
 
 
-def _fairness_checks(thresholds: AcceptanceThresholds,
-                     fairness: Mapping[str, Any] | None) -> list[ThresholdCheck]:
+def _fairness_checks(thresholds: AcceptanceThresholds, fairness: Mapping[str, Any] | None,
+                     published: Mapping[str, Any] | None) -> list[ThresholdCheck]:
     wanted: list[tuple[str, str, Callable[[Mapping[str, Any]], float | None]]] = [
         (name, f"largest {label} disparity of a group against the reference group",
          partial(_disparity, key=key))
@@ -109,15 +124,18 @@ def _fairness_checks(thresholds: AcceptanceThresholds,
                                          NO_FAIRNESS_AUDIT))
             continue
         value, where = _worst(_judged_groups(fairness), measure)
-        checks.append(_at_most(name, description, required, value,
-                               f"worst group: {where}" if where else ""))
+        check = _at_most(name, description, required, value,
+                         f"worst group: {where}" if where else "")
+        checks.append(_shown(check, where, measure, published))
     return checks
 
 
 def check_acceptance(thresholds: AcceptanceThresholds, *, metrics: Mapping[str, float],
                      very_high_band_precision: float | None,
-                     fairness: Mapping[str, Any] | None) -> list[ThresholdCheck]:
-    """How a version measures against each threshold, in the settings' order."""
+                     fairness: Mapping[str, Any] | None,
+                     published: Mapping[str, Any] | None = None) -> list[ThresholdCheck]:
+    """How a version measures against each threshold, in the settings' order (with
+    `published`, the fairness report as published, as a published card shows them)."""
     return [
         _at_least("min_roc_auc", "ROC AUC on the test referrals", thresholds.min_roc_auc,
                   _finite(metrics.get("test_roc_auc"))),
@@ -126,7 +144,7 @@ def check_acceptance(thresholds: AcceptanceThresholds, *, metrics: Mapping[str, 
         _at_least("min_very_high_band_precision",
                   "outcome rate of the test referrals in the very-high band (its precision)",
                   thresholds.min_very_high_band_precision, _finite(very_high_band_precision)),
-        *_fairness_checks(thresholds, fairness),
+        *_fairness_checks(thresholds, fairness, published),
     ]
 
 

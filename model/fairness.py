@@ -15,7 +15,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from model.fairness_groups import ATTRIBUTE_SETS, attribute_frame
+from model.fairness_groups import ATTRIBUTE_SETS, attribute_frame, stratum
 from model.fairness_metrics import (
     COUNTS,
     METRICS,
@@ -262,18 +262,29 @@ def audit_fairness(frame: pd.DataFrame, governance: GovernanceSettings, *, model
         extra=extra)
 
 
+def _disclosed(withheld: frozenset[str]) -> set[str]:
+    """The metrics a group's withheld counts disclose (every one without its size)."""
+    if "n" in withheld:
+        return set(METRICS)
+    return {m for m, counts in DISCLOSES.items() if withheld & set(counts)}
+
+
 def for_publication(audit: FairnessAudit) -> FairnessAudit:
     """The audit with counts under the suppression threshold, the counts that would give
-    them away (`withheld_counts`), and the figures they disclose, removed."""
+    them away (`withheld_counts`), and the figures they disclose, removed. A ratio is
+    withheld whenever either of its two rates is, the group's or its reference's: beside
+    the one rate published it gives the other back."""
     threshold = int(audit.tolerance["suppression_threshold"])
+    withheld_by_group = withheld_counts(audit.groups, threshold)
+    hidden_by_group = [_disclosed(withheld) for withheld in withheld_by_group]
+    of_reference = {stratum(g.attributes): hidden for g, hidden
+                    in zip(audit.groups, hidden_by_group, strict=True) if g.is_reference}
     groups = []
-    for group, withheld in zip(audit.groups, withheld_counts(audit.groups, threshold),
-                               strict=True):
-        if "n" in withheld:
-            hidden = set(METRICS)
-        else:
-            hidden = {m for m, counts in DISCLOSES.items() if withheld & set(counts)}
-        ratio_hidden = {m for m in RATIO_METRICS if m in hidden}
+    for group, withheld, hidden in zip(audit.groups, withheld_by_group, hidden_by_group,
+                                       strict=True):
+        # No reference found (a report edited by hand): no ratio is known to be safe.
+        rates = hidden | of_reference.get(stratum(group.attributes), set(METRICS))
+        ratio_hidden = {m for m in RATIO_METRICS if m in rates}
         groups.append(replace(
             group, n=None if "n" in withheld else group.n,
             counts={c: None if c in withheld else v for c, v in group.counts.items()},

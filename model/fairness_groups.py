@@ -69,6 +69,13 @@ _VALUE_LABELS: Final[dict[str, str]] = {
 }
 
 
+def stratum(attributes: dict[str, str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """What a group shares with its reference: its attribute names and the values after
+    the first (an intersection's reference shares them; a single attribute's groups all
+    share one reference, the largest)."""
+    return tuple(attributes), tuple(attributes.values())[1:]
+
+
 def value_label(value: str) -> str:
     """A group value as a table shows it, e.g. ``10 to 15`` or ``not recorded``."""
     return _VALUE_LABELS.get(value, value.replace("_", " ").capitalize())

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Final
 
 from model.fairness import MISCALIBRATED, RATIO_METRICS, FairnessAudit, GroupResult
-from model.fairness_groups import NOT_RECORDED
+from model.fairness_groups import NOT_RECORDED, stratum
 
 _BEFORE: Final[dict[str, dict[str, str]]] = {
     "ethnicity_group": {"asian": "Asian", "black": "Black", "white": "White"},
@@ -92,12 +92,6 @@ def _bands_phrase(audit: FairnessAudit) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
-def _stratum(attributes: dict[str, str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """A group's attribute names and the values it shares with its reference (those
-    after the first: an intersection's reference shares them, `reference_groups`)."""
-    return tuple(attributes), tuple(attributes.values())[1:]
-
-
 def largest_phrase(attributes: dict[str, str]) -> str:
     """What a group's reference is: "the largest group", or for an intersection "the
     largest group of female subjects"."""
@@ -108,11 +102,11 @@ def largest_phrase(attributes: dict[str, str]) -> str:
 def finding_sentences(audit: FairnessAudit) -> list[str]:
     """A sentence per flag (disparity or miscalibration) of every group judged."""
     bands = _bands_phrase(audit)
-    references = {_stratum(g.attributes): group_phrase(g.attributes)
+    references = {stratum(g.attributes): group_phrase(g.attributes)
                   for g in audit.groups if g.is_reference}
     sentences = []
     for group in audit.flagged():
-        reference = references.get(_stratum(group.attributes), largest_phrase(group.attributes))
+        reference = references.get(stratum(group.attributes), largest_phrase(group.attributes))
         for metric, flag in RATIO_METRICS.items():
             if flag in group.flags and (text := _ratio_sentence(metric, group, reference, bands)):
                 sentences.append(text)

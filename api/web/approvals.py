@@ -131,7 +131,7 @@ def approval_state(session: Session, version: str, *, registry: ModelRegistry) -
             summary=NOT_AVAILABLE,
             tasks=tuple(ApprovalTask(name, status="Cannot be checked") for name in APPROVAL_TASKS),
         )
-    checks = acceptance_checks(sources)
+    checks = acceptance_checks(sources, published=True)  # beside the card: as it shows them
     latest = history[-1] if history else None
     return ApprovalState(
         available=True,

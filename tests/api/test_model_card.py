@@ -15,16 +15,19 @@ from typer.testing import CliRunner
 from api.cli import app as safeguard
 from api.model_card import card_for, card_html, card_markdown
 from api.store import AuditEntry, Store
-from model.card import ATRS_HEADINGS, MISUSE, build_card
+from model.card import ATRS_HEADINGS, MISUSE, acceptance_checks, build_card
 from model.card_sources import (
     CARD_HTML_ARTIFACT,
     CARD_MARKDOWN_ARTIFACT,
     FAIRNESS_ARTIFACT,
     read_sources,
 )
+from model.fairness import audit_fairness
+from model.governance import load_governance
 from model.registry import ModelRegistry
 from tests.api.conftest import ApiEnv, TrainedModel, register_copy
 from tests.model.fairness_fixture import fairness_group, fairness_report
+from tests.model.test_fairness import reference_rate_withheld
 
 
 def _text(html: str) -> str:
@@ -105,6 +108,7 @@ def test_the_card_reports_the_fairness_audit_and_suppresses_small_counts(
         fairness_group({"ethnicity_group": "white"}, n=2000, reference=True),
         fairness_group({"ethnicity_group": "asian"}, n=35),  # 7 outcomes
         fairness_group({"ethnicity_group": "other"}, n=30),
+        fairness_group({"ethnicity_group": "white", "sex": "male"}, n=1000, reference=True),
         fairness_group({"ethnicity_group": "black", "sex": "male"}, ratio=1.4,
                        flags=("selection_disparity",)),
         fairness_group({"ethnicity_group": "mixed"}, n=7, flags=("too_small",)),
@@ -124,6 +128,31 @@ def test_the_card_reports_the_fairness_audit_and_suppresses_small_counts(
     assert rows["ethnicity_group=asian"][:3] == ["35", "-", "20.0%"]  # mean predicted stays
     assert rows["ethnicity_group=asian"][5:7] == ["-", "-"]
     assert "max_selection_rate_disparity" in markdown and "1.400" in markdown
+
+
+def test_the_card_withholds_a_ratio_and_a_measure_read_off_a_withheld_rate(
+    tmp_path: Path, trained_model: TrainedModel
+) -> None:
+    """The reference's true positive rate is withheld: black subjects' ratio to it (3.0),
+    beside their own published rate, would give it back; so would the acceptance
+    check's measure of it (the worst group's)."""
+    model = trained_model.loaded
+    registry, version = register_copy(tmp_path / "mlflow", model.model, model.golden, alias=None)
+    governance, _ = load_governance()
+    audit = audit_fairness(reference_rate_withheld(), governance, model_version=version,
+                           n_boot=10)
+    _log_fairness(registry, version, audit.document(), tmp_path)
+    card = card_for(registry, version)
+    [check] = [c for c in card.acceptance if c.name == "max_true_positive_rate_disparity"]
+    assert check.withheld and check.measured is None and not check.met
+    assert check.detail == "worst group: ethnicity_group=black"
+    line = next(x for x in card_markdown(card).splitlines() if check.name in x)
+    assert "| withheld (worst group: ethnicity_group=black) | NO |" in line
+    [black] = [r for r in card.fairness_rows if r.group == "ethnicity_group=black"]
+    assert black.true_positive_rate == pytest.approx(0.75)  # its own rate stays published
+    [full] = [c for c in acceptance_checks(read_sources(registry, version))
+              if c.name == check.name]
+    assert full.measured == pytest.approx(3.0)  # the gate judges the full report
 
 
 def _log_fairness(registry: ModelRegistry, version: str, report: dict[str, object],

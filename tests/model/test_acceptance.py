@@ -74,3 +74,22 @@ def test_without_a_fairness_audit_every_fairness_threshold_fails() -> None:
         "max_selection_rate_disparity", "max_false_positive_rate_disparity",
         "max_true_positive_rate_disparity", "max_group_calibration_gap"}
     assert all(c.detail == NO_FAIRNESS_AUDIT and c.measured is None for c in failing)
+
+
+def test_a_figure_the_published_report_withholds_is_withheld_from_the_check() -> None:
+    """Black subjects' true positive ratio (1.6) is withheld in the published report (the
+    reference's rate is): the check as published says so, and is still judged on it."""
+    full = fairness_report([fairness_group({"sex": "female"}, n=3000, reference=True),
+                            fairness_group({"sex": "male"}, ratio=1.6)])
+    published = fairness_report([fairness_group({"sex": "female"}, n=3000, reference=True),
+                                 {**fairness_group({"sex": "male"}, ratio=1.6),
+                                  "true_positive_rate_ratio": None}])
+    found = {c.name: c for c in check_acceptance(
+        AcceptanceThresholds(), metrics=GOOD_METRICS, very_high_band_precision=0.5,
+        fairness=full, published=published)}
+    shown = found["max_true_positive_rate_disparity"]
+    assert shown.withheld and shown.measured is None and not shown.met
+    assert shown.detail == "worst group: sex=male"
+    selection = found["max_selection_rate_disparity"]  # published: shown as measured
+    assert not selection.withheld and selection.measured == pytest.approx(1.6)
+    assert not checks(fairness=full)["max_true_positive_rate_disparity"].withheld

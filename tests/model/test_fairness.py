@@ -176,6 +176,60 @@ def test_publication_suppresses_counts_under_ten() -> None:
     assert '"n": 8,' not in html["fairness.html"] and '"n": 8,' in html["fairness.json"]
 
 
+def _cases(count: int, *, label: int, band: str) -> dict[str, list[object]]:
+    return {"label": [label] * count, "probability": [0.5] * count, "band": [band] * count}
+
+
+def reference_rate_withheld() -> pd.DataFrame:
+    """White subjects (the reference) have 5 true positives of 20 outcomes: their true
+    positive rate is withheld. Black subjects' own rate (60 of 80) is published, and 3.0
+    times the reference's."""
+    parts = {"white": [(5, 1, "high"), (15, 1, "low"), (30, 0, "high"), (450, 0, "low")],
+             "black": [(60, 1, "high"), (20, 1, "low"), (50, 0, "high"), (270, 0, "low")],
+             # the smallest other true positives, withheld so that the sum gives none back
+             "mixed": [(12, 1, "high"), (20, 1, "low"), (15, 0, "high"), (103, 0, "low")]}
+    return pd.concat([_referrals([group] * count).assign(**_cases(count, label=y, band=band))
+                      for group, cases in parts.items() for count, y, band in cases],
+                     ignore_index=True)
+
+
+def test_a_ratio_is_withheld_when_the_reference_rate_is() -> None:
+    """Black subjects' ratio to the reference's withheld rate, beside their own published
+    rate, would give the reference's back: it goes too, with its sentence."""
+    frame = reference_rate_withheld()
+    audit = audit_fairness(frame, _governance(), model_version="1", n_boot=10)
+    published = for_publication(audit)
+    full = _group(audit.document(), ethnicity_group="black")
+    shown = _group(published.document(), ethnicity_group="black")
+    white = _group(published.document(), ethnicity_group="white")
+    assert full["true_positive_rate_ratio"] == pytest.approx(3.0)
+    assert white["true_positive_rate"] is None and shown["true_positive_rate"] == 0.75
+    assert shown["true_positive_rate_ratio"] is None
+    assert shown["true_positive_rate_ratio_ci"] is None
+    assert shown["selection_rate_ratio"] is not None  # both selection rates are published
+    assert any("true positive rate" in s for s in finding_sentences(audit))
+    assert not any("true positive rate" in s for s in finding_sentences(published))
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_no_published_ratio_has_a_withheld_rate_on_either_side(seed: int) -> None:
+    from model.fairness_groups import stratum
+
+    audit = audit_fairness(_random_referrals(1_500, seed), _governance(), model_version="1",
+                           n_boot=10)
+    groups = for_publication(audit).groups
+    references = {stratum(g.attributes): g for g in groups if g.is_reference}
+    checked = 0
+    for group in groups:
+        reference = references[stratum(group.attributes)]
+        for metric, ratio in group.ratios.items():
+            if ratio is not None:
+                checked += 1
+                assert group.metrics[metric] is not None, (group.attributes, metric)
+                assert reference.metrics[metric] is not None, (group.attributes, metric)
+    assert checked
+
+
 def _random_referrals(n: int, seed: int) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     ethnicity = rng.choice(["white", "asian", "black", "mixed", "other", None], n,
