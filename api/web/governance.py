@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from fastapi.responses import Response
 
+from api.approvals import REJECT, latest_decision
 from api.audit_anchor import NOT_ANCHORED, TrailStatus, verify_trail
 from api.audit_key import AuditAnchorError
 from api.auth import GOVERNANCE
@@ -70,6 +71,17 @@ def _metrics(info: VersionInfo) -> list[tuple[str, float | None]]:
     return [(name, info.metrics.get(name)) for name in HEADLINE_METRICS]
 
 
+def served_version(request: Request, session: SessionDep) -> str | None:
+    """The version this service scores with now (None: none). A version rejected since it
+    was loaded is not served: each worker withdraws it within `model_refresh_seconds`
+    (`api.live_model`), and the pages say so at once."""
+    scorer = request.app.state.scorer
+    if not scorer.readiness()[0]:
+        return None
+    latest = latest_decision(session, scorer.name, scorer.version)
+    return None if latest is not None and latest.decision == REJECT else scorer.version
+
+
 @router.get("/governance")
 def governance_page(request: Request, user: GovernancePage, session: SessionDep) -> Response:
     """The champion and other versions with headline metrics; override rates."""
@@ -78,6 +90,7 @@ def governance_page(request: Request, user: GovernancePage, session: SessionDep)
     rates = override_rates(DecisionRecord(*row) for row in repository.decision_outcomes(session))
     return render(request, "pages/governance.html", user=user, title="Model governance",
                   versions=versions, problem=problem, champion_alias=settings.model_alias,
+                  served=served_version(request, session),
                   metric_names=HEADLINE_METRICS, metrics_of=_metrics, rates=rates,
                   reports=latest_reports(settings))
 
@@ -106,7 +119,8 @@ def version_page(version: VersionPath, request: Request, user: GovernancePage,
     settings: Settings = request.app.state.settings
     return render(request, "pages/version.html", user=user, title=f"Model version {version}",
                   info=info, champion_alias=settings.model_alias,
-                  metrics=sorted(info.metrics.items()), card_url=model_card_url(version),
+                  served=served_version(request, session), metrics=sorted(info.metrics.items()),
+                  card_url=model_card_url(version),
                   approval=_approval(request, session, version))
 
 

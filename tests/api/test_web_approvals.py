@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,6 +18,7 @@ from sqlalchemy import func, select
 
 from api.app import create_app
 from api.model_card import log_card
+from api.model_scorer import load_scorer
 from api.monitor_command import write_monitor_report
 from api.store import Store, init_db
 from api.store.models import ModelApproval
@@ -30,6 +32,7 @@ from tests.api.conftest import (
     TrainedModel,
     issue_keys,
     make_settings,
+    record_test_approval,
     register_copy,
     registry_settings,
 )
@@ -228,3 +231,27 @@ def test_a_waiver_field_posted_twice_is_refused_not_replaced(governed: Governed)
         assert "govuk-error-summary" in response.text
         assert f"{name} is waived more than once" in response.text
     assert _approvals(api) == before
+
+
+def test_a_rejected_champion_is_not_shown_as_serving(
+    trained_model: TrainedModel, tmp_path: Path
+) -> None:
+    loaded = trained_model.loaded
+    registry, version = register_copy(tmp_path / "mlflow", loaded.model, loaded.golden)
+    url = f"sqlite:///{tmp_path / 'api.db'}"
+    init_db(url)
+    record_test_approval(url, registry, version)
+    settings = make_settings(url, **registry_settings(registry))
+    keys, _ = issue_keys(settings)
+    with TestClient(create_app(settings, load_scorer(settings))) as client:
+        browser = signed_in_client(client, keys["governance"])
+        page = f"/governance/versions/{version}"
+        assert "Serving (aliases: champion)" in browser.get(page).text
+        assert "Champion (serving)" in browser.get("/governance").text
+        token = csrf_token(browser.get(page + "/decide").text)
+        done = browser.post(page + "/decide/confirm", follow_redirects=False, data={
+            "csrf_token": token, "decision": "reject", "reason": "not fit for purpose"})
+        assert done.status_code == 303
+        shown = browser.get(page).text
+        assert "Not serving (aliases: champion)" in shown and "Serving (" not in shown
+        assert "Champion (not serving)" in browser.get("/governance").text
