@@ -57,6 +57,7 @@ class ApprovalState:
     fairness_report_url: str | None = None
     checks: tuple[ThresholdCheck, ...] = ()
     approved: bool = False
+    latest_decision: str | None = None  # approve or reject; None: no decision yet
 
     @property
     def unmet(self) -> list[ThresholdCheck]:
@@ -140,4 +141,5 @@ def approval_state(session: Session, version: str, *, registry: ModelRegistry) -
         fairness_report_url=fairness_report_url(version) if sources.fairness else None,
         checks=tuple(checks),
         approved=latest is not None and latest.valid,
+        latest_decision=latest.decision if latest is not None else None,
     )

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from fastapi.responses import Response
 
-from api.approvals import REJECT, latest_decision
+from api.approvals import APPROVE, REJECT, latest_decision
 from api.audit_anchor import NOT_ANCHORED, TrailStatus, verify_trail
 from api.audit_key import AuditAnchorError
 from api.auth import GOVERNANCE
@@ -127,13 +127,17 @@ def version_page(version: VersionPath, request: Request, user: GovernancePage,
 @router.get("/governance/versions/{version}/approval")
 def approval_page(version: VersionPath, request: Request, user: GovernancePage,
                   session: SessionDep) -> Response:
-    """The approval task list of a version."""
+    """The approval task list of a version (after a decision, a banner saying it was
+    recorded, when the version's latest decision is that one)."""
     info = version_info(request, version)
+    approval = _approval(request, session, version)
+    recorded = request.query_params.get("recorded")
+    decided = {"approved": APPROVE, "rejected": REJECT}.get(recorded or "")
     return render(request, "pages/approval.html", user=user,
                   title=f"Approve model version {version}", info=info,
-                  card_url=model_card_url(version), approval=_approval(request, session, version),
+                  card_url=model_card_url(version), approval=approval,
                   may_approve=user.principal.role == GOVERNANCE,
-                  recorded=request.query_params.get("recorded"))
+                  recorded=recorded if decided and decided == approval.latest_decision else None)
 
 
 @router.get("/governance/audit")

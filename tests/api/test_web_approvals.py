@@ -185,6 +185,8 @@ def test_an_approval_through_check_your_answers_is_recorded_as_the_api_records_i
     task_list = browser.get(done.headers["location"]).text
     assert "Your decision was recorded" in task_list and "board meeting 4 December" in task_list
     assert "is approved and may be served" in task_list and "Waived" in task_list
+    claimed = browser.get(f"/governance/versions/{version}/approval?recorded=rejected").text
+    assert "Your decision was recorded" not in claimed  # the banner says only what is so
     assert "model_approve" in _audit_actions(api, version)
 
 
