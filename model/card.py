@@ -21,6 +21,7 @@ from model.card_sources import CardSources
 from model.explanation import GROUP_LABELS
 from model.fairness import FairnessAudit, for_publication
 from model.fairness_report import audit_from_document
+from model.fairness_summary import flag_bounds, ratio_text
 from model.governance import GovernanceSettings, parse_governance
 from model.service import INTENDED_USE, LIMITATIONS
 from pipelines.manifest import SPECS_BY_NAME
@@ -91,6 +92,8 @@ class FairnessRow:
     true_positive_rate: float | None
     selection_rate_ratio: float | None
     flags: tuple[str, ...]
+    # As shown: enough digits to fall on its flag's side of each bound (`ratio_text`).
+    selection_rate_ratio_text: str = "-"
 
 
 @dataclass(frozen=True)
@@ -227,7 +230,9 @@ def _fairness_rows(fairness: dict[str, Any] | None) -> tuple[FairnessRow, ...]:
             false_positive_rate=group.metrics["false_positive_rate"],
             true_positive_rate=group.metrics["true_positive_rate"],
             selection_rate_ratio=group.ratios["selection_rate"],
-            flags=group.flags))
+            flags=group.flags,
+            selection_rate_ratio_text="-" if group.ratios["selection_rate"] is None else
+            ratio_text(group.ratios["selection_rate"], flag_bounds(published))))
     return tuple(rows)
 
 

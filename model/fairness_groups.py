@@ -77,8 +77,10 @@ def stratum(attributes: dict[str, str]) -> tuple[tuple[str, ...], tuple[str, ...
 
 
 def value_label(value: str) -> str:
-    """A group value as a table shows it, e.g. ``10 to 15`` or ``not recorded``."""
-    return _VALUE_LABELS.get(value, value.replace("_", " ").capitalize())
+    """A group value as a table shows it, in sentence case as its neighbours: ``10 to 15``,
+    ``Adult at risk``, ``Not recorded``."""
+    label = _VALUE_LABELS.get(value, value.replace("_", " "))
+    return label[:1].upper() + label[1:]
 
 
 def _banded(values: pd.Series, bands: tuple[tuple[str, int, int], ...]) -> np.ndarray:

@@ -27,7 +27,13 @@ from model.fairness import (
 from model.fairness_groups import ATTRIBUTE_LABELS, SOURCE_COLUMNS, value_label
 from model.fairness_metrics import METRICS
 from model.fairness_recording import RECORDING, RECORDS_PREFIX, agency_records
-from model.fairness_summary import finding_sentences, group_phrase, times_phrase
+from model.fairness_summary import (
+    finding_sentences,
+    flag_bounds,
+    group_phrase,
+    ratio_text,
+    times_phrase,
+)
 
 FAIRNESS_TEMPLATE: Final = "reports/fairness.html"
 # (template name, context) -> HTML; `api.templating.render_report` is one.
@@ -79,11 +85,7 @@ def _interval(group: GroupResult, metric: str, *, signed: bool = False) -> str:
     return f"{_percent(pair[0], signed=signed)} to {_percent(pair[1], signed=signed)}"
 
 
-def _ratio(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}"
-
-
-def _row(group: GroupResult) -> dict[str, Any]:
+def _row(group: GroupResult, bounds: tuple[float, float]) -> dict[str, Any]:
     gap = group.metrics["calibration_gap"]
     return {
         "label": " / ".join(value_label(v) for v in group.attributes.values()),
@@ -99,7 +101,8 @@ def _row(group: GroupResult) -> dict[str, Any]:
         "fpr": _percent(group.metrics["false_positive_rate"]),
         "precision": _percent(group.metrics["precision"]),
         "auc": "-" if group.metrics["roc_auc"] is None else f"{group.metrics['roc_auc']:.3f}",
-        "ratios": {m: _ratio(v) for m, v in group.ratios.items()},
+        "ratios": {m: "-" if v is None else ratio_text(v, bounds)
+                   for m, v in group.ratios.items()},
         "is_reference": group.is_reference, "flags": [FLAG_LABELS[f] for f in group.flags],
         "findings": [f for f in group.flags if f != "too_small"],
         "suppressed": bool(group.suppressed),
@@ -209,14 +212,14 @@ def report_context(audit: FairnessAudit) -> dict[str, Any]:
         # sharing their other values (`reference_groups`): no single line to draw.
         single = len(names) == 1
         reference = next((g for g in groups if g.is_reference), None) if single else None
-        title = " by ".join(ATTRIBUTE_LABELS[n].lower() for n in names).capitalize()
+        words = [_mid_sentence(ATTRIBUTE_LABELS[n]) for n in names]  # "deprivation (IMD ..."
         sections.append({
-            "id": "-".join(names).replace("_", "-"), "title": title,
-            "rows": [_row(g) for g in groups],
+            "id": "-".join(names).replace("_", "-"),
+            "title": " by ".join([ATTRIBUTE_LABELS[names[0]], *words[1:]]),
+            "rows": [_row(g, flag_bounds(published)) for g in groups],
             "reference": (f"{group_phrase(reference.attributes)}, the largest group"
                           if reference else "" if single else
-                          f"the largest {ATTRIBUTE_LABELS[names[0]].lower()} of the same "
-                          f"{' and '.join(ATTRIBUTE_LABELS[n].lower() for n in names[1:])}"),
+                          f"the largest {words[0]} of the same {' and '.join(words[1:])}"),
             "charts": [
                 _chart(groups, "selection_rate", flag="selection_disparity",
                        centre=reference.metrics["selection_rate"] if reference else None),

@@ -56,22 +56,37 @@ def group_phrase(attributes: dict[str, str]) -> str:
     return " ".join([*before, noun, *after])
 
 
-def times_phrase(ratio: float) -> str:
-    return f"{ratio:.2f}".rstrip("0").rstrip(".") + " times"
+def ratio_text(ratio: float, bounds: tuple[float, float] | None = None) -> str:
+    """A ratio with two decimals, or as many more as it takes (up to the six the audit
+    keeps) to fall on the same side of each flag bound as the ratio itself: 0.797954,
+    flagged under a bound of 0.8, reads "0.798", never "0.80"."""
+    for places in range(2, 7):
+        text = f"{ratio:.{places}f}"
+        if bounds is None or all((float(text) < bound) == (ratio < bound)
+                                 and (float(text) > bound) == (ratio > bound)
+                                 for bound in bounds):
+            return text
+    return text
 
 
-def _ratio_sentence(metric: str, group: GroupResult, reference: str, bands: str) -> str | None:
+def times_phrase(ratio: float, bounds: tuple[float, float] | None = None) -> str:
+    """E.g. "1.4 times" (`ratio_text`, its trailing zeros dropped)."""
+    return ratio_text(ratio, bounds).rstrip("0").rstrip(".") + " times"
+
+
+def _ratio_sentence(metric: str, group: GroupResult, reference: str, bands: str,
+                    bounds: tuple[float, float]) -> str | None:
     ratio = group.ratios[metric]
     if ratio is None:
         return None
-    who = group_phrase(group.attributes)
+    who, times = group_phrase(group.attributes), times_phrase(ratio, bounds)
     if metric == "selection_rate":
-        return (f"{who} are placed in the {bands} bands {times_phrase(ratio)} as often as "
+        return (f"{who} are placed in the {bands} bands {times} as often as "
                 f"{reference} ({largest_phrase(group.attributes)}).")
     if metric == "false_positive_rate":
-        return (f"Among {who} who did not go on to have the outcome, {times_phrase(ratio)} as many "
+        return (f"Among {who} who did not go on to have the outcome, {times} as many "
                 f"are placed in the {bands} bands as among {reference} (false positive rate).")
-    return (f"Among {who} who went on to have the outcome, {times_phrase(ratio)} as many are "
+    return (f"Among {who} who went on to have the outcome, {times} as many are "
             f"placed in the {bands} bands as among {reference} (true positive rate).")
 
 
@@ -85,6 +100,12 @@ def _calibration_sentence(group: GroupResult) -> str | None:
             f"was observed: {predicted:.1%} on average against an observed rate of "
             f"{observed:.1%} (a gap of {gap * 100:+.1f} points, 95% interval "
             f"{interval[0] * 100:+.1f} to {interval[1] * 100:+.1f}).")
+
+
+def flag_bounds(audit: FairnessAudit) -> tuple[float, float]:
+    """The ratios beyond which a disparity is flagged (`disparity_lower`, `_upper`)."""
+    return (float(audit.tolerance.get("disparity_lower", 0.8)),
+            float(audit.tolerance.get("disparity_upper", 1.25)))
 
 
 def _bands_phrase(audit: FairnessAudit) -> str:
@@ -102,13 +123,15 @@ def largest_phrase(attributes: dict[str, str]) -> str:
 def finding_sentences(audit: FairnessAudit) -> list[str]:
     """A sentence per flag (disparity or miscalibration) of every group judged."""
     bands = _bands_phrase(audit)
+    bounds = flag_bounds(audit)
     references = {stratum(g.attributes): group_phrase(g.attributes)
                   for g in audit.groups if g.is_reference}
     sentences = []
     for group in audit.flagged():
         reference = references.get(stratum(group.attributes), largest_phrase(group.attributes))
         for metric, flag in RATIO_METRICS.items():
-            if flag in group.flags and (text := _ratio_sentence(metric, group, reference, bands)):
+            text = _ratio_sentence(metric, group, reference, bands, bounds)
+            if flag in group.flags and text:
                 sentences.append(text)
         if MISCALIBRATED in group.flags and (text := _calibration_sentence(group)):
             sentences.append(text)

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from api.approvals import APPROVE, approval_history
+from api.templating import when
 from model.acceptance import ThresholdCheck, unmet
 from model.card import ApprovalEntry, acceptance_checks
 from model.card_sources import read_sources
@@ -102,7 +104,7 @@ def _waivers_task(checks: list[ThresholdCheck], latest: ApprovalEntry | None) ->
 def _approval_task(latest: ApprovalEntry | None) -> ApprovalTask:
     if latest is None:
         return ApprovalTask(APPROVAL_TASKS[2], "Not started", "No approval or rejection yet")
-    by = f"by {latest.user} on {latest.at} UTC: {latest.reason}"
+    by = f"by {latest.user} on {when(datetime.fromisoformat(latest.at))}: {latest.reason}"
     if latest.valid:
         return ApprovalTask(APPROVAL_TASKS[2], "Approved", f"Approved {by}", done=True)
     if latest.decision == APPROVE:

@@ -10,13 +10,14 @@ import pandas as pd
 
 from api.templating import render_report
 from model.fairness import audit_fairness
+from model.fairness_groups import value_label
 from model.fairness_report import (
     FAIRNESS_TEMPLATE,
     audit_from_document,
     fairness_files,
     report_context,
 )
-from model.fairness_summary import group_phrase
+from model.fairness_summary import group_phrase, ratio_text, times_phrase
 from model.governance import load_governance
 
 
@@ -76,3 +77,22 @@ def test_the_report_rendered_again_from_its_json_is_the_report_itself() -> None:
     assert again.document() == audit.document()
     assert render_report(FAIRNESS_TEMPLATE, **report_context(again)) == \
         render_report(FAIRNESS_TEMPLATE, **report_context(audit))
+
+
+def test_a_ratio_is_shown_on_its_flags_side_of_each_bound() -> None:
+    """0.797954 is flagged under a bound of 0.8: "0.80" beside the flag contradicted it."""
+    bounds = (0.8, 1.25)
+    assert ratio_text(0.797954, bounds) == "0.798" and ratio_text(0.8, bounds) == "0.80"
+    assert ratio_text(1.250004, bounds) == "1.250004" and ratio_text(1.4, bounds) == "1.40"
+    assert times_phrase(0.797954, bounds) == "0.798 times"
+    assert times_phrase(2.0, bounds) == "2 times"
+
+
+def test_headings_and_group_labels_are_in_sentence_case() -> None:
+    governance, _ = load_governance()
+    audit = audit_fairness(_frame(600, 200, 7, mixed=150), governance, model_version="4",
+                           n_boot=10)
+    titles = [s["title"] for s in report_context(audit)["sections"]]
+    assert "Deprivation (IMD deciles)" in titles and "Ethnicity group by age band" in titles
+    assert [value_label(v) for v in ("adult_at_risk", "child", "not_recorded", "10_to_15")] \
+        == ["Adult at risk", "Child", "Not recorded", "10 to 15"]

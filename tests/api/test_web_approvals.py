@@ -119,6 +119,16 @@ def test_governance_reads_the_card_and_fairness_report_and_each_view_is_audited(
     assert {"model_card_view", "fairness_report_view"} <= set(actions)
 
 
+def test_the_version_page_shows_counts_as_whole_numbers(
+    model_api: ApiEnv, trained_model: TrainedModel
+) -> None:
+    browser = signed_in_client(model_api.client, model_api.keys["governance"])
+    page = browser.get(f"/governance/versions/{trained_model.version}").text
+    iterations = int(trained_model.loaded.info.metrics["n_iter"])
+    assert re.search(rf">n iter</dt>\s*<dd[^>]*>{iterations}</dd>", page)
+    assert re.search(r">test roc auc</dt>\s*<dd[^>]*>0\.\d{4}</dd>", page)
+
+
 def test_approving_without_a_waiver_for_an_unmet_threshold_shows_the_error_summary(
     governed: Governed,
 ) -> None:
@@ -185,6 +195,8 @@ def test_an_approval_through_check_your_answers_is_recorded_as_the_api_records_i
     task_list = browser.get(done.headers["location"]).text
     assert "Your decision was recorded" in task_list and "board meeting 4 December" in task_list
     assert "is approved and may be served" in task_list and "Waived" in task_list
+    assert re.search(r"Approved by [\w-]+ on \d{1,2} [A-Z][a-z]+ \d{4}, \d\d:\d\d UTC: "
+                     "board meeting 4 December", task_list)  # as other pages write times
     claimed = browser.get(f"/governance/versions/{version}/approval?recorded=rejected").text
     assert "Your decision was recorded" not in claimed  # the banner says only what is so
     assert "model_approve" in _audit_actions(api, version)
