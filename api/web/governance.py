@@ -22,11 +22,13 @@ from api.approvals import APPROVE, REJECT, latest_decision
 from api.audit_anchor import NOT_ANCHORED, TrailStatus, verify_trail
 from api.audit_key import AuditAnchorError
 from api.auth import GOVERNANCE
+from api.free_text import HIDDEN_CHARACTERS
 from api.routes.deps import SessionDep
 from api.routes.records import AuditFilter, find_audit_entries, record_audit_view
 from api.settings import Settings, settings_registry
 from api.store import repository
 from api.web.approvals import ApprovalState, approval_state, model_card_url
+from api.web.form_messages import NUL_MARK, shown
 from api.web.pages import GovernancePage, render
 from api.web.reports import latest_reports
 from model.governance import HEADLINE_METRICS
@@ -140,6 +142,18 @@ def approval_page(version: VersionPath, request: Request, user: GovernancePage,
                   recorded=recorded if decided and decided == approval.latest_decision else None)
 
 
+# The audit search's fields, by their labels on the page.
+_SEARCH_FIELDS = {"user_name": "User", "referral_id": "Referral", "model_version": "Model version"}
+
+
+def _search_errors(query: dict[str, str]) -> dict[str, str]:
+    """A message for each search field holding a character no stored value holds (a NUL,
+    which PostgreSQL cannot even compare, or a direction control), as the API refuses."""
+    return {name: f"{label} must not include a hidden character (a NUL or a direction "
+                  f"control): delete the {NUL_MARK} that marks where it was"
+            for name, label in _SEARCH_FIELDS.items() if HIDDEN_CHARACTERS.search(query[name])}
+
+
 @router.get("/governance/audit")
 def audit_page(
     request: Request, user: GovernancePage, session: SessionDep,
@@ -151,6 +165,13 @@ def audit_page(
     The whole trail and every score and decision are verified on the page's opening view
     (no search, first page): about 6 s of CPU for 50,000 scores and 50,000 decisions, which
     each further page or search of the same visit repeated."""
+    query: dict[str, Any] = {"user_name": user_name or "", "referral_id": referral_id or "",
+                             "model_version": model_version or ""}
+    if errors := _search_errors(query):
+        return render(request, "pages/audit.html", user=user, title="Audit trail",
+                      entries=[], verified=None, not_anchored=NOT_ANCHORED, errors=errors,
+                      query={name: shown(value) for name, value in query.items()},
+                      next_after=None, status_code=status.HTTP_400_BAD_REQUEST)
     wanted = AuditFilter(user=user_name or None, referral_id=referral_id or None,
                          model_version=model_version or None)
     rows = find_audit_entries(session, wanted, after_seq=after_seq, limit=AUDIT_PAGE_SIZE + 1)
@@ -162,8 +183,6 @@ def audit_page(
         except AuditAnchorError as exc:  # the key or checkpoint file is wrong: not verified
             verified = TrailStatus(False, 0, None, str(exc), True)
     record_audit_view(session, request, user.principal, entries=len(entries))
-    query: dict[str, Any] = {"user_name": user_name or "", "referral_id": referral_id or "",
-                             "model_version": model_version or ""}
     return render(request, "pages/audit.html", user=user, title="Audit trail",
                   entries=entries, verified=verified, not_anchored=NOT_ANCHORED, query=query,
-                  next_after=entries[-1].seq if len(rows) > AUDIT_PAGE_SIZE else None)
+                  errors={}, next_after=entries[-1].seq if len(rows) > AUDIT_PAGE_SIZE else None)

@@ -310,3 +310,18 @@ def test_the_audit_trail_is_verified_when_its_page_opens_not_on_each_search(
     for query in ({"user_name": "nobody"}, {"after_seq": "1"}):
         searched = browser.get("/governance/audit", params=query).text
         assert "verify it now" in searched and "Intact" not in searched
+
+
+@pytest.mark.parametrize("field", ["user_name", "referral_id", "model_version"])
+@pytest.mark.parametrize("hidden", ["\x00", "\u202e"])
+def test_an_audit_search_with_a_hidden_character_is_refused_on_the_page(
+    backend_api: ApiEnv, field: str, hidden: str
+) -> None:
+    """A NUL reached PostgreSQL's comparison: a 500 there (a DataError); a 400 page with
+    the error beside the field on both stores, as the API's 422."""
+    browser = signed_in_client(backend_api.client, backend_api.keys["governance"])
+    response = browser.get("/governance/audit", params={field: f"a{hidden}b"})
+    assert response.status_code == 400 and "govuk-error-summary" in response.text
+    assert f'href="#{field.replace("_", "-")}"' in response.text
+    assert "must not include a hidden character" in response.text
+    assert "a\ufffdb" in response.text and hidden not in response.text
