@@ -136,12 +136,28 @@ def find_audit_entries(session: Session, wanted: AuditFilter, *, after_seq: int,
     return session.scalars(query.order_by(AuditEntry.seq).limit(limit)).all()
 
 
+def _search_terms(wanted: AuditFilter, after_seq: int) -> dict[str, object]:
+    """What a search of the trail asked for (ids, a user name and times: nothing from a
+    case), the filters given only."""
+    terms: dict[str, object] = {
+        "user": wanted.user, "referral_id": wanted.referral_id,
+        "model_version": wanted.model_version,
+        "since": as_utc(wanted.since).isoformat() if wanted.since else None,
+        "until": as_utc(wanted.until).isoformat() if wanted.until else None,
+        "after_seq": after_seq or None}
+    return {name: value for name, value in terms.items() if value is not None}
+
+
 def record_audit_view(session: Session, request: Request, principal: Principal, *,
-                      entries: int) -> None:
-    """Put a reading of the audit trail in the audit trail."""
-    commit_with_audit(
-        session, [_view_event(request, principal, "audit_view", details={"entries": entries})]
-    )
+                      wanted: AuditFilter, after_seq: int, entries: int) -> None:
+    """Put a reading of the audit trail in the audit trail, with what it searched for (so
+    that the trail answers who searched a referral's or a user's history): the referral
+    and version searched also in their columns, where the trail's own search finds them."""
+    event = _view_event(request, principal, "audit_view", referral_id=wanted.referral_id,
+                        model_version=wanted.model_version,
+                        details={"entries": entries,
+                                 "search": _search_terms(wanted, after_seq)})
+    commit_with_audit(session, [event])
 
 
 _AUDIT_PARAMETERS = ("user", "referral_id", "model_version", "since", "until", "after_seq",
@@ -173,9 +189,10 @@ def read_audit(
 ) -> AuditPage:
     """Audit entries in sequence order, filtered, a page at a time (reading is audited too)."""
     only_audit_parameters(request)  # after the caller is known: no 422 to a stranger
-    rows = find_audit_entries(session, AuditFilter(user, referral_id, model_version, since, until),
-                              after_seq=after_seq, limit=limit + 1)
+    wanted = AuditFilter(user, referral_id, model_version, since, until)
+    rows = find_audit_entries(session, wanted, after_seq=after_seq, limit=limit + 1)
     page = [AuditEntryOut.model_validate(r, from_attributes=True) for r in rows[:limit]]
-    record_audit_view(session, request, principal, entries=len(page))
+    record_audit_view(session, request, principal, wanted=wanted, after_seq=after_seq,
+                      entries=len(page))
     next_after = page[-1].seq if len(rows) > limit else None
     return AuditPage(entries=page, next_after_seq=next_after)

@@ -182,7 +182,8 @@ def audit_page(
             verified = verify_trail(session, request.app.state.store.audit_anchor)
         except AuditAnchorError as exc:  # the key or checkpoint file is wrong: not verified
             verified = TrailStatus(False, 0, None, str(exc), True)
-    record_audit_view(session, request, user.principal, entries=len(entries))
+    record_audit_view(session, request, user.principal, wanted=wanted, after_seq=after_seq,
+                      entries=len(entries))
     return render(request, "pages/audit.html", user=user, title="Audit trail",
                   entries=entries, verified=verified, not_anchored=NOT_ANCHORED, query=query,
                   errors={}, next_after=entries[-1].seq if len(rows) > AUDIT_PAGE_SIZE else None)

@@ -72,3 +72,24 @@ def test_a_filter_the_route_does_not_take_is_refused_not_ignored(api: ApiEnv) ->
     stranger = api.client.get("/v1/audit", params={"user_name": "nobody"})
     assert stranger.status_code == 401
     assert _entries(api, user="nobody")["entries"] == []
+
+
+def test_a_search_of_the_trail_is_recorded_with_what_it_searched_for(api: ApiEnv) -> None:
+    """The entry of a search held only its number of results, so the trail could not say
+    who searched a referral's history; it now names the referral (in its column too)."""
+    from sqlalchemy import select
+
+    from api.store import AuditEntry, Store
+
+    rid = _score(api)
+    since = datetime.now(UTC) - timedelta(hours=1)
+    _entries(api, referral_id=rid, since=since.isoformat())
+    [searched] = [e for e in _entries(api, referral_id=rid)["entries"]
+                  if e["action"] == "audit_view"]
+    store = Store(api.settings.database_url)
+    with store.session() as session:
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.seq == searched["seq"])).one()
+        details = entry.details
+    store.dispose()
+    assert details == {"entries": 1, "search": {"referral_id": rid,  # its score
+                                                "since": since.isoformat()}}
