@@ -187,10 +187,12 @@ def _problem(info: VersionInfo, latest: ModelApproval, hashes: ContentHashes,
 
 
 def rejected(decision: ModelApproval) -> str:
-    """What a rejection says of its version: when and why, not who (the reason reaches the
-    unauthenticated `/readyz`; the model card's approval history names the decider)."""
-    return (f"version {decision.model_version} was rejected on "
-            f"{decision.created_at:%Y-%m-%d %H:%M}: {decision.reason}")
+    """What a rejection says of its version: that governance rejected it, and when. Not
+    who, nor its free-text reason, which may name a person: this reaches the
+    unauthenticated `/readyz` and the triage users' pages. The governance pages (the
+    approval task list, the model card's approval history) and the audit trail keep both."""
+    return (f"version {decision.model_version} was rejected by governance on "
+            f"{decision.created_at:%Y-%m-%d %H:%M}")
 
 
 @contextmanager

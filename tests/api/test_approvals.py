@@ -13,6 +13,7 @@ from sqlalchemy import select
 from api.app import create_app
 from api.approvals import gate_problem
 from api.model_card import log_card
+from api.model_scorer import load_scorer
 from api.settings import Settings
 from api.store import AuditEntry, Store
 from api.store.models import ModelApproval
@@ -288,7 +289,8 @@ def test_rollback_refuses_a_previous_champion_that_was_rejected_since(
     code, output = run("model", "reject", "1", "--reason", "the audit found a fault")
     assert code == 0 and "rejected by" in output
     code, output = run("model", "rollback")
-    assert code == 1 and "version 1 was rejected on " in output and "governance-" not in output
+    assert code == 1 and "version 1 was rejected by governance on " in output
+    assert "governance-" not in output
     assert registry.resolve("champion").version == "2"
     assert audit_entries(tmp_path)[-1].action == "model_rollback_refused"
 
@@ -303,7 +305,9 @@ def test_the_service_does_not_serve_a_champion_without_a_valid_approval(
     keys, _ = issue_keys(settings)
     with TestClient(create_app(settings, FakeScorer())) as client:
         rejected = client.post("/v1/models/1/approvals", json={
-            "decision": "reject", "reason": "withdrawn"},
+            "decision": "reject", "reason": "withdrawn: ask jane.doe@example.org"},
             headers={"Authorization": f"Bearer {keys['governance']}"})
         assert rejected.status_code == 201
-    assert_not_ready(settings, "version 1 was rejected", "withdrawn")
+    assert_not_ready(settings, "version 1 was rejected by governance on ")
+    # The free-text reason may name a person: /readyz answers anyone.
+    assert "jane.doe" not in load_scorer(settings).readiness()[1]

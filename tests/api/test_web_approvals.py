@@ -184,6 +184,7 @@ def test_an_approval_through_check_your_answers_is_recorded_as_the_api_records_i
     form = _approval_form(governed, token)
     check = browser.post(path, data=form)
     assert check.status_code == 200 and "Check your answers" in check.text
+    assert "in the approval history of its model card, which is meant for publication" in check.text
     assert all(f"Waiver: {name}" in check.text for name in governed.unmet_names())
     changing = browser.post(path, data={**form, "change": "yes"})
     assert changing.status_code == 200 and "Approve or reject this version" in changing.text
