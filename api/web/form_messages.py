@@ -37,6 +37,21 @@ def decision_text_limits() -> dict[str, int]:
     return limits
 
 
+def text_problem(label: str, entered: str, limit: int, *, too_long: bool = False
+                 ) -> str | None:
+    """What is wrong with a free text a form takes (None: nothing of these): over its
+    limit (or `too_long`, as the schema found it), a NUL, a direction control."""
+    if too_long or len(entered) > limit:
+        return f"{label} must be {limit:,} characters or fewer"
+    if "\x00" in entered:
+        return (f"{label} must not include a hidden NUL character: delete the {NUL_MARK} "
+                "that marks where it was")
+    if HIDDEN_CHARACTERS.search(entered):
+        return (f"{label} must not include a hidden direction control (it can show words "
+                f"out of order): delete the {NUL_MARK} that marks where it was")
+    return None
+
+
 def decision_message(field: str, error: Mapping[str, Any]) -> str:
     """The message for a decision field's problem: too long, a NUL, nothing visible, or
     missing (a RAG rating outside the three, a reason the band requires)."""
@@ -44,14 +59,10 @@ def decision_message(field: str, error: Mapping[str, Any]) -> str:
     entered = error.get("input")
     if label is None or not isinstance(entered, str):
         return _MISSING.get(field, str(error.get("msg", "")))
-    if "too_long" in str(error.get("type")):
-        return f"{label} must be {decision_text_limits()[field]:,} characters or fewer"
-    if "\x00" in entered:
-        return (f"{label} must not include a hidden NUL character: delete the {NUL_MARK} "
-                "that marks where it was")
-    if HIDDEN_CHARACTERS.search(entered):
-        return (f"{label} must not include a hidden direction control (it can show words "
-                f"out of order): delete the {NUL_MARK} that marks where it was")
+    too_long = "too_long" in str(error.get("type"))
+    if problem := text_problem(label, entered, decision_text_limits()[field],
+                               too_long=too_long):
+        return problem
     if entered.strip() and not visible(entered):
         return f"{label} must include some visible text, not only spaces or invisible characters"
     return _MISSING[field]

@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from api.approvals import (
     APPROVE,
     DECISIONS,
+    MAX_REASON,
     ApprovalRefused,
     RepeatedWaiver,
     approval_history,
@@ -29,12 +30,13 @@ from api.approvals import (
 from api.approvals import record_decision as record_approval
 from api.audit import AuditEvent, commit_with_audit, request_hash
 from api.auth import GOVERNANCE
-from api.free_text import visible
+from api.free_text import MAX_TEXT, visible
 from api.model_card import CARD_TEMPLATE, card_context, card_for
 from api.routes.deps import SessionDep
 from api.routes.errors import registry_refusal
 from api.settings import settings_registry
 from api.web.approvals import ApprovalState, approval_state
+from api.web.form_messages import shown, text_problem
 from api.web.governance import VersionPath, version_info
 from api.web.pages import GovernancePage, PageUser, page_roles, posted_form, render
 from model.fairness_report import FAIRNESS_TEMPLATE, audit_from_document, report_context
@@ -115,31 +117,41 @@ def _state(request: Request, session: Session, version: str) -> ApprovalState:
 WAIVER_PREFIX = "waiver-"
 
 
+def _text(form: dict[str, str], name: str) -> str:
+    """A posted text as the user saw it counted: a browser sends a line break as CRLF but
+    its character count counts one character (as the triage form keeps it)."""
+    return form.get(name, "").replace("\r\n", "\n").strip()
+
+
 def _answers(
     fields: list[tuple[str, str]], state: ApprovalState
 ) -> tuple[dict[str, str], dict[str, str]]:
-    """The decision, reason and waivers posted, and what is missing or repeated, field by
-    field (a waiver field posted twice is refused: one reason would replace the other)."""
+    """The decision, reason and waivers posted, and what is missing, repeated, too long or
+    hidden, field by field (a waiver field posted twice is refused: one reason would
+    replace the other), all at the first submit as at the confirmation."""
     form = dict(fields)
-    answers = {"decision": form.get("decision", ""), "reason": form.get("reason", "").strip()}
+    answers = {"decision": form.get("decision", ""), "reason": _text(form, "reason")}
     errors = {
         name: message
         for name, message in _MESSAGES.items()
         if not visible(answers[name]) or (name == "decision" and answers[name] not in DECISIONS)
     }
+    if problem := text_problem("Reason", answers["reason"], MAX_REASON):
+        errors["reason"] = problem
     try:
         one_waiver_each((name.removeprefix(WAIVER_PREFIX), value) for name, value in fields
                         if name.startswith(WAIVER_PREFIX))
     except RepeatedWaiver as exc:
-        errors[f"{WAIVER_PREFIX}{exc.threshold}"] = str(exc)
+        errors[f"{WAIVER_PREFIX}{exc.threshold}"] = str(exc)  # it opens with the name
     if answers["decision"] == APPROVE:
         for check in state.unmet:
-            why = form.get(f"{WAIVER_PREFIX}{check.name}", "").strip()
-            answers[f"{WAIVER_PREFIX}{check.name}"] = why
-            if not visible(why) and f"{WAIVER_PREFIX}{check.name}" not in errors:
-                errors[f"{WAIVER_PREFIX}{check.name}"] = (
-                    f"Enter the reason the {check.name} threshold is waived, or reject"
-                )
+            field = f"{WAIVER_PREFIX}{check.name}"
+            answers[field] = why = _text(form, field)
+            problem = (text_problem(f"The reason to waive {check.name}", why, MAX_TEXT)
+                       or (None if visible(why) else
+                           f"Enter the reason the {check.name} threshold is waived, or reject"))
+            if problem:
+                errors.setdefault(field, problem)
     return answers, errors
 
 
@@ -160,8 +172,9 @@ def _form_page(
         title=f"Approve or reject model version {version}",
         version=version,
         approval=state,
-        form=answers or {},
+        form={name: shown(value) for name, value in (answers or {}).items()},
         errors=errors or {},
+        limits={"reason": MAX_REASON, "waiver": MAX_TEXT},
         status_code=status_code,
     )
 
@@ -236,8 +249,8 @@ def _confirm(
                 reason=answers["reason"],
                 waivers=waivers,
             )
-        except ApprovalRefused as exc:
-            errors = {"decision": str(exc)}
+        except ApprovalRefused as exc:  # the version changed since the form was checked
+            errors = {"decision": f"The decision could not be recorded: {exc}"}
     if errors:
         return _form_page(
             request,

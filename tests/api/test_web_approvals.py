@@ -270,3 +270,30 @@ def test_a_rejected_champion_is_not_shown_as_serving(
         shown = browser.get(page).text
         assert "Not serving (aliases: champion)" in shown and "Serving (" not in shown
         assert "Champion (not serving)" in browser.get("/governance").text
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("reason", "fit \u202e for purpose", "Reason must not include a hidden direction control"),
+    ("reason", "fit\x00", "Reason must not include a hidden NUL character"),
+    ("reason", "x" * 20_001, "Reason must be 5,000 characters or fewer"),
+    ("waiver", "y" * 2_001, "must be 2,000 characters or fewer"),
+    ("waiver", "a\x00b", "must not include a hidden NUL character"),
+])
+def test_the_decision_form_checks_its_texts_at_the_first_submit_on_their_own_field(
+    governed: Governed, field: str, value: str, message: str
+) -> None:
+    """The check page accepted these (200) and only Confirm refused them (400), with the
+    error linked to the radios in the API's own words."""
+    api = governed.api
+    browser = signed_in_client(api.client, api.keys["governance"])
+    path = f"/governance/versions/{governed.version}/decide"
+    form_page = browser.get(path).text
+    assert 'data-maxlength="5000"' in form_page and 'data-maxlength="2000"' in form_page
+    form = _approval_form(governed, csrf_token(form_page))
+    name = "reason" if field == "reason" else f"waiver-{governed.unmet_names()[0]}"
+    response = browser.post(path, data={**form, name: value})
+    assert response.status_code == 400 and "Check your answers" not in response.text
+    summary = response.text.split('class="govuk-error-summary', 1)[1].split("</div>", 3)
+    assert f'href="#{name}"' in "".join(summary) and 'href="#decision"' not in "".join(summary)
+    assert message in response.text
+    assert f'id="{name}-error"' in response.text  # beside the field itself
