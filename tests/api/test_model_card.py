@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 
 from api.cli import app as safeguard
 from api.model_card import card_for, card_html, card_markdown
-from api.store import AuditEntry, Store
+from api.store import AuditEntry, Store, init_db
+from api.web.approvals import approval_state
 from model.card import ATRS_HEADINGS, MISUSE, acceptance_checks, build_card
 from model.card_sources import (
     CARD_HTML_ARTIFACT,
@@ -135,7 +136,7 @@ def test_the_card_withholds_a_ratio_and_a_measure_read_off_a_withheld_rate(
 ) -> None:
     """The reference's true positive rate is withheld: black subjects' ratio to it (3.0),
     beside their own published rate, would give it back; so would the acceptance
-    check's measure of it (the worst group's)."""
+    check's measure of it (the worst group's), on the card and in the approval form."""
     model = trained_model.loaded
     registry, version = register_copy(tmp_path / "mlflow", model.model, model.golden, alias=None)
     governance, _ = load_governance()
@@ -153,6 +154,14 @@ def test_the_card_withholds_a_ratio_and_a_measure_read_off_a_withheld_rate(
     [full] = [c for c in acceptance_checks(read_sources(registry, version))
               if c.name == check.name]
     assert full.measured == pytest.approx(3.0)  # the gate judges the full report
+    url = f"sqlite:///{tmp_path / 'api.db'}"
+    init_db(url)
+    store = Store(url)
+    with store.session() as session:  # the approval form's hints, beside the card
+        state = approval_state(session, version, registry=registry)
+    store.dispose()
+    [hint] = [c for c in state.unmet if c.name == check.name]
+    assert hint.withheld and hint.measured is None
 
 
 def _log_fairness(registry: ModelRegistry, version: str, report: dict[str, object],
