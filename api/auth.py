@@ -212,20 +212,14 @@ def authenticate_key(store: Store, hasher: KeyHasher, key: str) -> Principal | N
     return Principal(name=user.name, role=user.role)
 
 
-async def current_principal(
-    request: Request,
-    store: StoreDep,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    api_key: Annotated[str | None, Depends(_api_key_header)],
-) -> Principal:
-    """Authenticate the request from its bearer token or X-API-Key header (401 otherwise).
+async def verified_key_holder(request: Request, store: Store, key: str | None) -> KeyHolder:
+    """The active holder of ``key``, once the key is checked (401, or 429 locked out).
 
     The user is looked up (revocation included) on every request, through `Store.run`.
     A key this worker has verified before costs one SHA-256. Any other key is checked
     with PBKDF2 in the thread pool (the event loop must not wait on it), unless failed
     authentications have locked its key id or the caller's address out (429).
     """
-    key = bearer.credentials if bearer is not None else api_key
     if not key:
         raise _UNAUTHORISED
     parts = split_key(key)
@@ -241,6 +235,19 @@ async def current_principal(
                             holder_name=user.name if user else None)
         raise _UNAUTHORISED
     assert user is not None
+    return user
+
+
+async def current_principal(
+    request: Request,
+    store: StoreDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    api_key: Annotated[str | None, Depends(_api_key_header)],
+) -> Principal:
+    """Authenticate the request from its bearer token or X-API-Key header (401 otherwise,
+    `verified_key_holder`)."""
+    user = await verified_key_holder(
+        request, store, bearer.credentials if bearer is not None else api_key)
     principal = Principal(name=user.name, role=user.role)
     request.state.principal = principal
     return principal

@@ -62,15 +62,17 @@ class PageUser:
 
 
 def _holder_of(store: Store, session: WebSession) -> KeyHolder | None:
-    """The holder of a signed-in session's key, unless it was signed out of or the key
-    is revoked."""
+    """The holder of a signed-in session's key, unless it was signed out of, the key is
+    revoked, or the session was not signed in with this key (`WebSession.holds_key`)."""
     if session.key_id is None or session_ended(store, session):
         return None
-    return key_holder_in_store(store, session.key_id)
+    holder = key_holder_in_store(store, session.key_id)
+    return holder if holder is not None and session.holds_key(holder.key_hash) else None
 
 
 async def signed_in_user(request: Request) -> PageUser | None:
-    """The request's signed-in user, if its session is valid and the key not revoked."""
+    """The request's signed-in user, if its session is valid, bound to its key, and the
+    key not revoked."""
     session = read_session(request)
     if session is None or session.key_id is None:
         return None

@@ -1,12 +1,17 @@
 """The web pages' session: a signed, expiring cookie and the CSRF token tied to it.
 
 Signing in with an API key (checked exactly as the API checks it, `api.auth`) gives
-a cookie that names the user's key id and carries a random CSRF token. The cookie
-is signed (itsdangerous) with a key derived from the service's pepper, so every
-server process accepts it and nobody can forge or alter it; it expires after
-`SESSION_SECONDS` however busy it is. The key is looked up again on every request,
-so revoking a user's key (`safeguard users revoke`) ends their sessions at once,
-and the role shown is the one the store holds now.
+a cookie that names the user's key id, carries a random CSRF token, and binds the
+session to the key: an HMAC of the token keyed by the key's stored hash (`key_binding`).
+The cookie is signed (itsdangerous) with a key derived from the service's pepper, so
+every server process accepts it and nobody can alter it; it expires after
+`SESSION_SECONDS` however busy it is. The signature alone does not make a user: the
+pepper and a key id (which logs and lock-out entries name) would forge one. The key is
+looked up again on every request, and the binding checked against the hash it holds
+(`WebSession.holds_key`, one HMAC), so only a sign-in with the key's secret (or the
+stored hash itself) gives a session; revoking a user's key (`safeguard users revoke`),
+or giving them a new one, ends their sessions at once, and the role shown is the one
+the store holds now.
 
 Signing out, or signing in again over an open session, ends the session on the server
 too (`end_session`): its cookie is refused from then on (`session_ended`), so a copy of
@@ -41,28 +46,45 @@ SESSION_COOKIE: Final = "safeguard_session"
 SESSION_SECONDS: Final = 8 * 60 * 60
 CSRF_FIELD: Final = "csrf_token"
 _SIGNING_PURPOSE = b"safeguard web session cookie"
+_BINDING_PURPOSE = b"safeguard web session key binding\x00"
 
 
 class CsrfRefused(Exception):
     """A form arrived without the CSRF token of the session that showed it."""
 
 
+def _key_binding(key_hash: str, csrf: str) -> str:
+    """What ties a session to the key it was signed in with: an HMAC of its CSRF token
+    keyed by the key's stored hash (which only the store holds, and a new key changes)."""
+    return hmac.new(key_hash.encode("utf-8"), _BINDING_PURPOSE + csrf.encode("utf-8"),
+                    hashlib.sha256).hexdigest()
+
+
 @dataclass(frozen=True)
 class WebSession:
-    """What the cookie holds: the signed-in key's id (None before signing in) and the
-    CSRF token of the session's forms."""
+    """What the cookie holds: the signed-in key's id and its binding (None before signing
+    in) and the CSRF token of the session's forms."""
 
     csrf: str
     key_id: str | None = None
+    key_binding: str | None = None
 
     @classmethod
     def anonymous(cls) -> WebSession:
         """A new session with a fresh CSRF token and nobody signed in."""
         return cls(csrf=secrets.token_urlsafe(32))
 
-    def signed_in(self, key_id: str) -> WebSession:
-        """The session after signing in: a new CSRF token (never the one seen before)."""
-        return replace(self.anonymous(), key_id=key_id)
+    def signed_in(self, key_id: str, *, key_hash: str) -> WebSession:
+        """The session after signing in with the key whose stored hash is `key_hash`: a new
+        CSRF token (never the one seen before), bound to that key."""
+        fresh = self.anonymous()
+        return replace(fresh, key_id=key_id, key_binding=_key_binding(key_hash, fresh.csrf))
+
+    def holds_key(self, key_hash: str) -> bool:
+        """Whether the session was signed in with the key whose stored hash is `key_hash`
+        (a cookie made with the pepper and a key id alone is not)."""
+        return self.key_binding is not None and hmac.compare_digest(
+            self.key_binding, _key_binding(key_hash, self.csrf))
 
 
 class SessionCodec:
@@ -75,7 +97,8 @@ class SessionCodec:
 
     def dumps(self, session: WebSession) -> str:
         """The cookie value of a session."""
-        return self._serializer.dumps({"csrf": session.csrf, "key_id": session.key_id})
+        return self._serializer.dumps({"csrf": session.csrf, "key_id": session.key_id,
+                                       "key_binding": session.key_binding})
 
     def loads(self, value: str | None) -> WebSession | None:
         """The session a cookie value holds, or None if it is missing, forged or expired."""
@@ -85,10 +108,11 @@ class SessionCodec:
             data = self._serializer.loads(value, max_age=self.max_age)
         except BadSignature:  # SignatureExpired is a BadSignature too
             return None
-        csrf, key_id = data.get("csrf"), data.get("key_id")
-        if not isinstance(csrf, str) or not (key_id is None or isinstance(key_id, str)):
+        csrf, key_id, binding = data.get("csrf"), data.get("key_id"), data.get("key_binding")
+        if not isinstance(csrf, str) or not all(
+                value is None or isinstance(value, str) for value in (key_id, binding)):
             return None
-        return WebSession(csrf=csrf, key_id=key_id)
+        return WebSession(csrf=csrf, key_id=key_id, key_binding=binding)
 
 
 def codec_of(request: Request) -> SessionCodec:

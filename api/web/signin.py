@@ -1,6 +1,6 @@
 """Signing in and out: `/`, `/sign-in`, `/sign-out`, and `/home` (the pages a role uses).
 
-The API key is checked by the API's own check (`api.auth.current_principal`), so a
+The API key is checked by the API's own check (`api.auth.verified_key_holder`), so a
 revoked key, a wrong secret and a malformed key are refused alike, and a key id or
 address locked out after failed attempts is told so, and for how long, as the API's
 429 tells it. Signing in and out are in the audit trail.
@@ -14,7 +14,7 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import RedirectResponse, Response
 
 from api.audit import AuditEvent, request_hash, store_with_audit
-from api.auth import Principal, current_principal
+from api.auth import Principal, verified_key_holder
 from api.store.db import Store
 from api.web.pages import (
     HOME_PAGES,
@@ -130,17 +130,17 @@ async def sign_in(request: Request) -> Response:
     key = form.get("api_key")
     store: Store = request.app.state.store
     try:
-        principal = await current_principal(request, store, None,
-                                            key if isinstance(key, str) and key else None)
+        holder = await verified_key_holder(request, store, key if isinstance(key, str) else None)
     except HTTPException as exc:
         error, code, headers = _refused(exc)
         return _sign_in_page(request, session, user=current, next_path=next_path,
                              error=error, status_code=code, headers=headers)
+    principal = Principal(name=holder.name, role=holder.role)
     key_id = str(key).strip().partition(".")[0]
     await _audit(request, [_event(request, principal, "sign_in")], ending=current)
     target = next_path or HOME_PAGES.get(principal.role, "/home")
     response = RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
-    write_session(request, response, session.signed_in(key_id))
+    write_session(request, response, session.signed_in(key_id, key_hash=holder.key_hash))
     return response
 
 

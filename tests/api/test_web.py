@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from api.store import AuditEntry, Store, repository
-from api.web.session import SESSION_COOKIE, SESSION_SECONDS, SessionCodec, WebSession
+from api.web.session import SESSION_COOKIE, SESSION_SECONDS, SessionCodec
 from tests.api import factories
 from tests.api.conftest import TEST_PEPPER, ApiEnv, issue_keys
 from tests.api.web_client import csrf_token, decisions_of, scored_referral, signed_in_client
@@ -76,8 +76,9 @@ def test_a_wrong_or_revoked_key_is_refused_with_the_error_summary(api: ApiEnv) -
 def test_an_expired_or_altered_cookie_sends_the_user_to_sign_in(
     api: ApiEnv, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    session = WebSession("t", api.keys["triage"].partition(".")[0])
-    current = SessionCodec(TEST_PEPPER).dumps(session)
+    current = signed_in_client(api.client, api.keys["triage"]).cookies[SESSION_COOKIE]
+    session = SessionCodec(TEST_PEPPER).loads(current)
+    assert session is not None
     signed_at = int(time.time()) - SESSION_SECONDS - 60  # a shift and a minute ago
     with monkeypatch.context() as patched:
         patched.setattr(itsdangerous.timed.TimestampSigner, "get_timestamp",

@@ -1,5 +1,6 @@
 """Signing in to the pages: back to a form's page after the session ended, a key locked
-out after failed attempts, and signing in over a session that is still open."""
+out after failed attempts, a session only a sign-in with the key gives, and signing out
+of a session that has ended."""
 
 from __future__ import annotations
 
@@ -7,12 +8,17 @@ import re
 from html import unescape
 
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
+from api.auth import KeyHasher
+from api.store import Store
+from api.store.models import USER_TABLE
 from api.templating import case_path
+from api.web.session import SESSION_COOKIE, SessionCodec, WebSession
 from tests.api import factories
-from tests.api.conftest import ApiEnv, issue_keys, make_settings
+from tests.api.conftest import TEST_PEPPER, ApiEnv, issue_keys, make_settings
 from tests.api.test_auth_limits import PER_KEY, worker
-from tests.api.web_client import csrf_token, decisions_of
+from tests.api.web_client import csrf_token, decisions_of, signed_in_client
 
 HTML = {"Accept": "text/html"}
 EXPIRED = {"safeguard_session": "expired"}
@@ -83,3 +89,47 @@ def test_a_locked_out_key_is_told_so_and_for_how_long(fresh_database_url: str) -
     assert code == 429 and retry_after is not None and 240 < int(retry_after) <= 300
     assert "locked after too many failed attempts" in text and "wait 5 minutes" in text
     assert "not recognised" not in text and key_id not in text and "10.0.0.1" not in text
+
+
+def test_a_cookie_signed_with_the_pepper_and_a_key_id_is_no_session(
+    fresh_database_url: str,
+) -> None:
+    """Key ids are not secret (the log and the lock-out entries name them): a cookie signed
+    with the pepper and a governance key id opened the audit trail as that user, with no
+    sign-in. A signed-in cookie still works on every worker (no worker's memory in it)."""
+    keys, _ = issue_keys(make_settings(fresh_database_url))
+    key_id = keys["governance"].partition(".")[0]
+    codec = SessionCodec(TEST_PEPPER)
+    forged = [codec.dumps(WebSession(csrf="x" * 43, key_id=key_id, key_binding=binding))
+              for binding in (None, "0" * 64)]
+    with worker(fresh_database_url) as first, worker(fresh_database_url) as second:
+        for cookie in forged:
+            browser = TestClient(first.app, headers=HTML, cookies={SESSION_COOKIE: cookie})
+            refused = browser.get("/governance/audit", follow_redirects=False)
+            assert refused.status_code == 303
+            assert refused.headers["location"] == "/sign-in?next=/governance/audit"
+            assert "You are signed in as" not in browser.get("/sign-in").text
+        signed_in = signed_in_client(first, keys["governance"]).cookies[SESSION_COOKIE]
+        elsewhere = TestClient(second.app, headers=HTML, cookies={SESSION_COOKIE: signed_in})
+        assert elsewhere.get("/governance/audit", follow_redirects=False).status_code == 200
+
+
+def test_a_new_key_under_a_key_id_ends_the_sessions_of_the_old_one(
+    fresh_database_url: str,
+) -> None:
+    keys, _ = issue_keys(make_settings(fresh_database_url))
+    key_id = keys["triage"].partition(".")[0]
+    salt = "ab" * 16
+    with worker(fresh_database_url) as client:
+        browser = signed_in_client(client, keys["triage"])
+        assert browser.get("/queue", follow_redirects=False).status_code == 200
+        store = Store(fresh_database_url)
+        with store.session() as session:
+            session.execute(update(USER_TABLE).where(USER_TABLE.c.key_id == key_id).values(
+                key_salt=salt, key_hash=KeyHasher(TEST_PEPPER).hash("new-secret", salt)))
+            session.commit()
+        store.dispose()
+        assert browser.get("/queue", follow_redirects=False).status_code == 303
+        renewed = signed_in_client(client, f"{key_id}.new-secret")
+        assert renewed.get("/queue", follow_redirects=False).status_code == 200
+
