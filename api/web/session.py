@@ -20,7 +20,8 @@ it kept elsewhere no longer works.
 The cookie is HttpOnly, SameSite=Strict and Secure whenever the page was served
 over TLS. Every form carries the session's CSRF token in a hidden field and a
 post whose token does not match is refused (`check_csrf`), the sign-in form too
-(a visitor who is not signed in has a session with a token and no user).
+(a visitor who is not signed in has a session with a token and no user); only signing
+out when no session is live has nothing to check (`api.web.signin.sign_out`).
 """
 
 from __future__ import annotations

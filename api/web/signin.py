@@ -147,11 +147,16 @@ async def sign_in(request: Request) -> Response:
 @router.post("/sign-out")
 async def sign_out(request: Request) -> Response:
     """End the session (its cookie is removed, and refused from now on wherever a copy
-    of it is) and return to the sign-in page."""
-    session = read_session(request)
-    await posted_form(request, session)
+    of it is) and return to the sign-in page.
+
+    Only a live session's sign-out needs the form's CSRF token (no other site may sign a
+    user out). With none (expired, signed out already, its key revoked) there is nothing
+    to end and no token to check: the cookie is cleared and the signed-out page shown,
+    not the expired-form page.
+    """
     user = await signed_in_user(request)
     if user is not None:
+        await posted_form(request, user.session)
         await _audit(request, [], ending=user)
     response = RedirectResponse(f"{SIGN_IN_PATH}?signed_out=true",
                                 status_code=status.HTTP_303_SEE_OTHER)

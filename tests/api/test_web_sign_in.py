@@ -133,3 +133,25 @@ def test_a_new_key_under_a_key_id_ends_the_sessions_of_the_old_one(
         renewed = signed_in_client(client, f"{key_id}.new-secret")
         assert renewed.get("/queue", follow_redirects=False).status_code == 200
 
+
+def test_signing_out_of_a_session_that_has_ended_signs_out(api: ApiEnv) -> None:
+    """"Sign out" on a page left open past its session's end (its 8 hours, or a sign-out
+    in another tab) gave the 403 expired-form page: there was no session to check the
+    form's token against. A live session's sign-out still needs its own token."""
+    browser = signed_in_client(api.client, api.keys["triage"])
+    token = csrf_token(browser.get("/queue").text)
+    ended = browser.cookies[SESSION_COOKIE]
+    assert browser.post("/sign-out", data={"csrf_token": token},
+                        follow_redirects=False).status_code == 303  # the other tab
+    for cookies in ({}, EXPIRED, {SESSION_COOKIE: ended}):
+        stale = TestClient(api.client.app, headers=HTML, cookies=cookies)
+        out = stale.post("/sign-out", data={"csrf_token": token}, follow_redirects=False)
+        assert out.status_code == 303 and out.headers["location"] == "/sign-in?signed_out=true"
+        cleared = out.headers["set-cookie"].lower()
+        assert cleared.startswith(f"{SESSION_COOKIE}=") and "max-age=0" in cleared
+        assert "You have signed out" in stale.get(out.headers["location"]).text
+    live = signed_in_client(api.client, api.keys["triage"])
+    for data in ({}, {"csrf_token": token}):  # none, or another session's
+        refused = live.post("/sign-out", data=data, follow_redirects=False)
+        assert refused.status_code == 403 and "Your form could not be sent" in refused.text
+    assert live.get("/queue", follow_redirects=False).status_code == 200
