@@ -103,10 +103,11 @@ def add_user(
     role: Annotated[str, typer.Option(help=f"One of: {', '.join(ROLES)}.")],
 ) -> None:
     """Create a user and print their API key, once: it is never stored or shown again."""
-    from api.audit import commit_with_audit, operator_event
+    from api.audit import commit_with_audit
+    from api.audit_governance_check import user_added
     from api.auth import KeyHasher, issue_key
     from api.store import repository
-    from api.user_names import user_name_problem
+    from api.user_names import name_taken, user_name_problem
 
     if role not in ROLES:
         raise typer.BadParameter(f"unknown role {role!r}: expected one of {', '.join(ROLES)}")
@@ -115,12 +116,13 @@ def add_user(
     settings, store = open_store()
     try:
         with store.session() as session:
-            if repository.user_by_name(session, name) is not None:
-                console().print(f"[red]user {name!r} already exists[/red]")
+            if taken := name_taken(name, (user.name for user in repository.list_users(session))):
+                alike = "" if taken == name else " (names differing only in case are one name)"
+                console().print(f"[red]user {taken!r} already exists{alike}[/red]")
                 raise typer.Exit(1)
             issued = issue_key(session, KeyHasher(settings.api_key_pepper.get_secret_value()),
                                name=name, role=role)
-            commit_with_audit(session, [operator_event("user_add", name=name, role=role)])
+            commit_with_audit(session, [user_added(issued.user)])
     finally:
         store.dispose()
     console().print(f"Created {name} ({role}). API key, shown only this once:")
@@ -152,16 +154,17 @@ def list_users() -> None:
 @users_app.command("revoke")
 def revoke_user(name: Annotated[str, typer.Argument(help="The user whose key to revoke.")]) -> None:
     """Revoke a user's key at once; their next request gets 401."""
-    from api.audit import commit_with_audit, operator_event
+    from api.audit import commit_with_audit
+    from api.audit_governance_check import user_revoked
     from api.store import repository
 
     _, store = open_store()
     try:
         with store.session() as session:
-            if repository.revoke_user(session, name) is None:
+            if (user := repository.revoke_user(session, name)) is None:
                 console().print(f"[red]no user {name!r}[/red]")
                 raise typer.Exit(1)
-            commit_with_audit(session, [operator_event("user_revoke", name=name)])
+            commit_with_audit(session, [user_revoked(user)])
     finally:
         store.dispose()
     console().print(f"Revoked {name}.")

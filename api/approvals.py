@@ -4,7 +4,9 @@ An approval names the SHA-256 of the version's model folder and of every file it
 card and acceptance checks read (`api.approval_content`), and waives, by name, once
 each and each with its own reason, the acceptance thresholds the version does not
 meet. It is valid while it is the version's latest decision, all that it names is
-unchanged, and every threshold the version misses is waived in it. `safeguard model
+unchanged, every threshold the version misses is waived in it, and it is the latest
+decision about the version in the audit trail, signed (`api.approval_trail`: a row
+written into the database directly is no approval). `safeguard model
 promote` and `rollback` move the served alias only to a version with a valid approval,
 and the service serves no champion without one (`gate_problem`). The API route, the
 web form and the command line all call `record_decision` (and `one_waiver_each`, where
@@ -23,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.approval_content import ContentHashes, content_hashes, covers_too_little
+from api.approval_trail import decision_details, trail_problem
 from api.audit import AuditEvent, commit_with_audit, request_hash
 from api.free_text import MAX_TEXT, refuse_hidden_characters, visible
 from api.roles import GOVERNANCE
@@ -105,10 +108,7 @@ def _check_waivers(checks: list[ThresholdCheck], decision: str,
 
 def _events(user: str, role: str, row: ModelApproval, checks: list[ThresholdCheck]
             ) -> list[AuditEvent]:
-    details = {"model_name": row.model_name, "decision": row.decision, "reason": row.reason,
-               "waivers": dict(row.waivers), "model_sha256": row.model_sha256,
-               "fairness_sha256": row.fairness_sha256, "card_sha256": row.card_sha256,
-               "sources_sha256": row.sources_sha256}
+    details = decision_details(row)
     events = [AuditEvent(user_name=user, role=role, action=f"model_{row.decision}",
                          request_hash=request_hash(details), model_version=row.model_version,
                          details=details)]
@@ -197,8 +197,9 @@ def rejected(decision: ModelApproval) -> str:
 
 @contextmanager
 def _session_in(settings: Settings) -> Iterator[Session]:
-    """A session on the settings' store, the store let go after it."""
-    store = Store(settings.database_url)
+    """A session on the settings' store (with its audit key: the gate checks the
+    signature of the decision it relies on), the store let go after it."""
+    store = Store.from_settings(settings)
     try:
         with store.session() as session:
             yield session
@@ -219,20 +220,21 @@ def latest_decision_in(settings: Settings, model_name: str, version: str
         return latest_decision(session, model_name, version)
 
 
-def _gate(registry: ModelRegistry, info: VersionInfo, history: list[ModelApproval]
-          ) -> str | None:
+def _gate(session: Session, registry: ModelRegistry, info: VersionInfo,
+          history: list[ModelApproval]) -> str | None:
     if not history:
         return (f"version {info.version} has no recorded approval: a governance user must "
                 f"approve it (`safeguard model approve {info.version}`)")
     sources = read_sources(registry, info.version)
-    return _problem(info, history[-1], content_hashes(registry, info, sources),
-                    acceptance_checks(sources))
+    return (_problem(info, history[-1], content_hashes(registry, info, sources),
+                     acceptance_checks(sources))
+            or trail_problem(session, history[-1]))  # a row the trail does not hold is none
 
 
 def gate_problem(session: Session, registry: ModelRegistry, version: str) -> str | None:
     """Why a version may not be served (None: it has a valid approval)."""
     info = registry.resolve(version)
-    return _gate(registry, info, decisions_for(session, info.name, info.version))
+    return _gate(session, registry, info, decisions_for(session, info.name, info.version))
 
 
 def gate_state_in(settings: Settings, registry: ModelRegistry, version: str
@@ -243,7 +245,7 @@ def gate_state_in(settings: Settings, registry: ModelRegistry, version: str
     info = registry.resolve(version)
     with _session_in(settings) as session:
         history = decisions_for(session, info.name, info.version)
-        return (history[-1].id if history else None), _gate(registry, info, history)
+        return (history[-1].id if history else None), _gate(session, registry, info, history)
 
 
 def gate_problem_in(settings: Settings, registry: ModelRegistry, version: str) -> str | None:

@@ -23,8 +23,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.audit import VerifyResult, verify_chain
+from api.audit_governance_check import verify_governance
 from api.audit_key import AuditAnchor, AuditAnchorError, Checkpoint
-from api.audit_records_check import RecordProblem, verify_records
+from api.audit_people import PEOPLE_TABLE, unchecked_people
+from api.audit_records_check import RecordProblem, RecordsResult, verify_records
 from api.store.db import Store
 from api.store.models import AuditEntry
 
@@ -89,7 +91,8 @@ class TrailStatus:
 def verify_trail(session: Session, anchor: AuditAnchor | None) -> TrailStatus:
     """The audit trail verified as far as the settings allow: with an audit key, its
     signatures and checkpoints too (`verify_anchored`), else its links and hashes; and
-    every stored score and decision against its entry (`verify_records`).
+    every stored score and decision (`verify_records`), user and model decision
+    (`verify_governance`) against its entries.
 
     Raises:
         AuditAnchorError: As `verify_anchored`.
@@ -101,8 +104,13 @@ def verify_trail(session: Session, anchor: AuditAnchor | None) -> TrailStatus:
         result = verify_anchored(session, anchor)
         ok, checked, broken = result.ok, result.chain.checked, result.chain.first_broken_seq
         reason = result.reason
-    records = verify_records(session)
+    records, governance = verify_records(session), verify_governance(session)
+    records = RecordsResult(records.problems + governance.problems,
+                            {**records.matched, **governance.matched}, records.partly)
     summary = records.summary()
+    if records.ok and (unnamed := unchecked_people(session.connection())):
+        summary += (f"; {unnamed} {PEOPLE_TABLE} rows name no score (stored before migration "
+                    "0010): not checked")
     return TrailStatus(ok and records.ok, checked, broken,
                        f"{reason}; {summary}" if summary else reason, anchor is not None,
                        records.problems)

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import JSON, Connection, Table, insert
 from sqlalchemy.orm import Session
 
+from api.audit_people import PEOPLE_FIELD, people_list, people_of_scores
 from api.store.db import JsonText
 from api.store.models import SCORE_TABLE, Decision, as_utc
 
@@ -63,8 +64,9 @@ SCORES = RecordedTable(
     held={"referral_id": "referral_id", "model_version": "model_version",
           "user_name": "user_name", "score": "details.score", "band": "details.band",
           "rag": "details.rag"},
-    recorded=("model_name", "probability", "presenting_need", "result", "created_at"),
-    digested=frozenset({"presenting_need", "result"}),
+    recorded=("model_name", "probability", "presenting_need", "result", "created_at",
+              PEOPLE_FIELD),
+    digested=frozenset({"presenting_need", "result", PEOPLE_FIELD}),
 )
 DECISIONS = RecordedTable(
     cast(Table, Decision.__table__), "decision",
@@ -118,9 +120,9 @@ def insert_rows(connection: Connection, table: Table, *, rows: Sequence[Mapping[
                 ) -> dict[str, list[Mapping[str, Any]]]:
     """Insert ``rows``; for a table entries vouch for, return them with their ids."""
     statement = _INSERT_RETURNING_ID.get(table.name)
-    if statement is None:
+    if statement is None:  # a score's people among them, which its entry records
         connection.execute(insert(table), list(rows))
-        return {}
+        return {table.name: list(rows)}
     if len(rows) == 1:  # its id comes back unasked (SQLite's lastrowid, PostgreSQL's RETURNING)
         inserted = connection.execute(_INSERT[table.name], rows[0]).inserted_primary_key
         return {table.name: [{**rows[0], "id": inserted[0] if inserted else None}]}
@@ -148,9 +150,14 @@ def with_records(events: Sequence[AuditEvent], written: Rows) -> list[AuditEvent
             pair off one to one, referral to referral (a caller's mistake: nothing is
             stored).
     """
-    events = list(events)
+    events, people = list(events), people_of_scores(written)
     for name, rows in written.items():
-        spec = RECORDED[name]
+        spec = RECORDED.get(name)
+        if spec is None:
+            continue
+        if spec is SCORES:
+            rows = [{**row, PEOPLE_FIELD: people_list(people.get(row["id"], ()))}
+                    for row in rows]
         vouching = [index for index, event in enumerate(events) if event.action == spec.action]
         if len(vouching) != len(rows) or any(
                 events[index].referral_id != row["referral_id"]

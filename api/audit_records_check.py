@@ -25,11 +25,13 @@ from sqlalchemy import Connection, Select, Text, cast, select
 from sqlalchemy.orm import Session
 
 from api.audit import request_hash
+from api.audit_people import PEOPLE_TABLE, with_people
 from api.audit_records import (
     DECISION_REQUEST_FIELDS,
     DECISIONS,
     RECORD,
     RECORDED,
+    SCORES,
     RecordedTable,
     evidence,
 )
@@ -52,6 +54,7 @@ class RecordProblem:
     fields: tuple[str, ...] = ()  # the fields that differ
     maybe: tuple[str, ...] = ()  # one or more of these differ (the entry holds their hash)
     referral_id: str | None = None
+    named: str = ""  # what a missing row was, when not a referral's (a user, a decision)
 
     def sentence(self) -> str:
         """The problem in one sentence."""
@@ -62,7 +65,8 @@ class RecordProblem:
             return f"audit entry {self.entry_seq} vouches for {row}, as an earlier entry does"
         if self.kind == "missing":
             if self.row_id is None:
-                row = f"a {self.table} row of referral {self.referral_id}"
+                row = f"a {self.table} row" + (
+                    f" ({self.named})" if self.named else f" of referral {self.referral_id}")
             return f"{row} is missing: audit entry {self.entry_seq} vouches for it"
         differs = ", ".join(self.fields)
         if self.maybe:
@@ -93,7 +97,7 @@ class RecordsResult:
                      else "1 stored record differs")
             return (f"{count} from the audit trail: {shown}"
                     + (f"; and {more} more" if more > 0 else ""))
-        return "; ".join(self._matched(name) for name in RECORDED if self.matched.get(name))
+        return "; ".join(self._matched(name) for name in self.matched if self.matched[name])
 
     def _matched(self, name: str) -> str:
         line = f"{self.matched[name]} {name} match their audit entries"
@@ -130,9 +134,11 @@ class _TableCheck:
         self.unlinked: dict[str, list[_Held]] = defaultdict(list)
 
     def run(self, connection: Connection) -> None:
-        last_id = None
-        for row, entry in _merged(_rows(connection, self.spec),
-                                  _linked_entries(connection, self.spec)):
+        last_id, rows = None, _rows(connection, self.spec)
+        if self.spec is SCORES:  # with the people each score's case named
+            rows = with_people(connection, rows, orphan=lambda person: self.problems.append(
+                RecordProblem(PEOPLE_TABLE, "no entry", person, None)))
+        for row, entry in _merged(rows, _linked_entries(connection, self.spec)):
             if entry is None:
                 self.unlinked[row["referral_id"]].append(_held_of_row(self.spec, row))
             elif row is None:

@@ -30,6 +30,7 @@ from api.settings import Settings
 from api.store.db import Store
 from api.store.models import AUTH_FAILURES_TABLE as FAILURES
 from api.store.models import utcnow
+from api.user_names import UNAUTHENTICATED
 
 logger = logging.getLogger(__name__)
 
@@ -160,5 +161,5 @@ def _lockout_event(request: Request, lockout: Lockout, holder_name: str | None) 
     if holder_name is not None and lockout.scope == KEY_SCOPE:
         details["key_holder"] = holder_name
     described = {"method": request.method, "path": request.url.path, **details}
-    return AuditEvent(user_name="unauthenticated", role="none", action="auth_lockout",
+    return AuditEvent(user_name=UNAUTHENTICATED, role="none", action="auth_lockout",
                       request_hash=request_hash(described), details=details)

@@ -20,6 +20,8 @@ from threadpoolctl import threadpool_limits
 
 from api.app import create_app
 from api.approvals import record_decision
+from api.audit import commit_with_audit
+from api.audit_governance_check import user_added, user_revoked
 from api.auth import GOVERNANCE, ROLES, KeyHasher, issue_key
 from api.model_card import log_card
 from api.model_scorer import load_scorer
@@ -143,16 +145,16 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
 
 def issue_keys(settings: Settings) -> tuple[dict[str, str], str]:
     hasher = KeyHasher(TEST_PEPPER)
-    store = Store(settings.database_url)
-    with store.session() as session:
-        keys = {
-            role: issue_key(session, hasher, name=f"{role}-{uuid.uuid4().hex[:6]}", role=role).key
-            for role in ROLES
-        }
+    store = Store.from_settings(settings)
+    with store.session() as session:  # audited as `safeguard users add|revoke` audit them
+        issued = [issue_key(session, hasher, name=f"{role}-{uuid.uuid4().hex[:6]}", role=role)
+                  for role in ROLES]
         revoked = issue_key(session, hasher, name=f"gone-{uuid.uuid4().hex[:6]}", role="admin")
-        session.flush()
-        repository.revoke_user(session, revoked.user.name)
-        session.commit()
+        commit_with_audit(session, [user_added(i.user) for i in (*issued, revoked)])
+        gone = repository.revoke_user(session, revoked.user.name)
+        assert gone is not None
+        commit_with_audit(session, [user_revoked(gone)])
+        keys = {i.user.role: i.key for i in issued}
     store.dispose()
     return keys, revoked.key
 
@@ -246,7 +248,8 @@ def record_test_approval(database_url: str, registry: ModelRegistry, version: st
         log_card(registry, info)
     waivers = {check.name: "test fixture: a small synthetic extract"
                for check in unmet(acceptance_checks(read_sources(registry, info.version)))}
-    store = Store(database_url)
+    # With the audit key the environment names, if any: the gate checks the signature.
+    store = Store.from_settings(make_settings(database_url, mlflow_tracking_uri="unused"))
     with store.session() as session:
         record_decision(session, registry, user="test-governance", role=GOVERNANCE,
                         version=info.version, decision="approve",

@@ -99,7 +99,7 @@ def test_the_service_signs_what_it_audits_and_anchors_its_head_when_it_stops(
             assert "entry_mac" not in response.text
         assert anchor.read_checkpoints() == []  # none due yet: every 1,000 entries
     checkpoints = anchor.read_checkpoints()
-    assert [c.seq for c in checkpoints] == [3]
+    assert [c.seq for c in checkpoints] == [9]  # 1 to 6: the users issue_keys adds, revokes
     store = Store(fresh_database_url)
     with store.session() as session:
         result = verify_anchored(session, anchor)
@@ -158,14 +158,15 @@ def test_the_audit_page_verifies_the_trail_as_the_command_does(
             commit_with_audit(session, [operator_event("model_approve", model_version="1")])
         unsigned.dispose()
         broken = status(browser)
-    # Entries 1 and 2: the sign-in and the first view; 3: the unsigned one.
-    assert "Intact" not in broken and "The audit trail is broken at entry 3" in broken
-    assert "entry 3 carries no signature" in broken
+    # Entries 1 to 6: the users added and the one revoked; 7 and 8: the sign-in and the
+    # first view; 9: the unsigned one.
+    assert "Intact" not in broken and "The audit trail is broken at entry 9" in broken
+    assert "entry 9 carries no signature" in broken
     monkeypatch.setenv("SAFEGUARD_DATABASE_URL", fresh_database_url)
     monkeypatch.setenv("SAFEGUARD_AUDIT_KEY_FILE", str(tmp_path / "audit.key"))
     monkeypatch.setenv("SAFEGUARD_AUDIT_CHECKPOINT_FILE", str(anchor.checkpoint_file))
     app = typer.Typer()
     register(app)
     result = CliRunner().invoke(app, ["audit", "verify"])
-    assert result.exit_code == 1 and "BROKEN at entry 3: entry 3 carries no signature" in \
+    assert result.exit_code == 1 and "BROKEN at entry 9: entry 9 carries no signature" in \
         " ".join(result.output.split())

@@ -112,6 +112,31 @@ def test_an_edited_decision_is_named_with_its_fields(trail: Trail) -> None:
     assert f"decisions row {first} differs from audit entry" in status.reason
 
 
+@pytest.mark.parametrize("change", ["deleted", "stranger", "no score"])
+def test_the_people_a_score_named_are_checked_against_its_entry(trail: Trail, change: str
+                                                                ) -> None:
+    """Subject access reads referral_people: a row deleted drops a referral from someone's
+    report, a row added hands a stranger the scores of the referral."""
+    scored = trail.score_ids[1]
+    if change == "deleted":
+        trail.execute("DELETE FROM referral_people WHERE score_id = :id AND role = 'subject'",
+                      id=scored)
+    else:
+        named = scored if change == "stranger" else max(trail.score_ids) + 10
+        trail.execute("INSERT INTO referral_people (referral_id, person_id, household_id, role, "
+                      "created_at, score_id) SELECT referral_id, 'PSTRANGER1', household_id, "
+                      "'other_adult', created_at, :named FROM referral_people WHERE score_id = "
+                      ":id AND role = 'subject'", id=scored, named=named)
+    status = trail.verify()
+    assert not status.ok and status.first_broken_seq is None
+    if change == "no score":
+        [problem] = status.records
+        assert (problem.table, problem.kind) == ("referral_people", "no entry")
+        assert f"referral_people row {problem.row_id} has no audit entry" in status.reason
+    else:
+        assert _problems(status) == [("scores", "differs", scored, ("people",))]
+
+
 @pytest.mark.parametrize(("column", "sql"), [
     ("result", "result = :result"),
     ("probability", "probability = 0.01"),
@@ -190,8 +215,8 @@ def test_older_entries_check_what_they_hold_and_say_what_they_cannot(
     status = older_trail.verify()
     assert status.ok, status.reason
     assert ("3 scores match their audit entries (3 against entries older than row records: "
-            "their model_name, probability, presenting_need, result, created_at not checked)"
-            ) in status.reason
+            "their model_name, probability, presenting_need, result, created_at, people not "
+            "checked)") in status.reason
     assert "their score_id, created_at not checked" in status.reason
     first, latest = older_trail.decision_ids
     older_trail.execute("UPDATE decisions SET practitioner_rag = 'red', reason = 'changed', "
