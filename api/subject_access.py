@@ -3,17 +3,26 @@
 Every referral in which the person was the subject or a household member, each score
 whose case named them (a referral scored again with another household is not the new
 members' before, nor the old members' after) with its explanation, model version and
-escalations, each decision made on those scores with its reason, and the audit entries
-about those referrals, so a data controller can answer a
-subject access request and a family can see and challenge what was used. The caller
-audits the request itself (`safeguard subject-access`, `GET /v1/subjects/{person_id}`).
+escalations, each decision made on those scores with its reason, the audit entries
+about those referrals, and the audit entries that name the person themselves (a subject
+access request, a refused try at one), so a data controller can answer a subject access
+request and a family can see and challenge what was used. The caller audits the request
+itself (`safeguard subject-access`, `GET /v1/subjects/{person_id}`).
+
+Much of it is about other people: a referral in which the person was a household member
+is about its subject (a child's explanation in a parent's report), an explanation's
+household factors are about the other members, and practitioners' reasons may name
+anyone. The controller must review such information before release (UK GDPR Art. 15(4);
+DPA 2018 Sch. 2 Part 3), so the record keeps all of it, and says of each referral the
+requester's role there and of each factor whom it is about (`THIRD_PARTY`, `FREE_TEXT`).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from functools import cache
+from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, String, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from api.referral_people import HOUSEHOLD_SUBJECT, SUBJECT
@@ -26,6 +35,24 @@ ROLE_WORDS = {SUBJECT: "the person the referral was about", "parent_carer": "a p
               "other_child": "another child in the household",
               HOUSEHOLD_SUBJECT: "a member of the household who is the subject of referrals "
                                  "of their own"}
+THIRD_PARTY: Final = "information about other people: review before release"
+FREE_TEXT: Final = "a practitioner's words, which may name other people: review before release"
+# Whom a factor is about, by what its feature concerns (`pipelines.feature_spec`), read
+# by whether the requester is the referral's subject.
+_ABOUT: Final = {
+    (True, "subject"): "the person", (True, "referral"): "the referral",
+    (True, "household"): "other members of the household",
+    (False, "subject"): "the referral's subject, another person",
+    (False, "referral"): "the referral",
+    (False, "household"): "the household, which includes the person and others",
+}
+
+
+@cache
+def _concerns() -> dict[str, str]:
+    from pipelines.manifest import build_manifest
+
+    return {spec.name: spec.concerns for spec in build_manifest()}
 
 
 def _roles(session: Session, person_id: str) -> dict[str, dict[str, Any]]:
@@ -44,33 +71,69 @@ def _roles(session: Session, person_id: str) -> dict[str, dict[str, Any]]:
     return found
 
 
+def _entry(row: AuditEntry) -> dict[str, Any]:
+    return {"seq": row.seq, "at": row.created_at.isoformat(), "user": row.user_name,
+            "role": row.role, "action": row.action, "model_version": row.model_version}
+
+
 def _audit(session: Session, referral_id: str) -> list[dict[str, Any]]:
     rows = session.scalars(select(AuditEntry).where(AuditEntry.referral_id == referral_id)
                            .order_by(AuditEntry.seq)).all()
-    return [{"seq": r.seq, "at": r.created_at.isoformat(), "user": r.user_name, "role": r.role,
-             "action": r.action, "model_version": r.model_version} for r in rows]
+    return [_entry(row) for row in rows]
+
+
+def person_named(dialect: str) -> ColumnElement[str]:
+    """The person an entry's details name, spelt as migration 0012 indexes it."""
+    if dialect == "sqlite":
+        return func.json_extract(AuditEntry.details, literal_column("'$.person_id'"),
+                                 type_=String)
+    return AuditEntry.details.op("->>", return_type=String)(literal_column("'person_id'"))
+
+
+def _audit_naming(session: Session, person_id: str) -> list[dict[str, Any]]:
+    """Entries whose details name the person (an index seek, not a scan of the trail)."""
+    named = person_named(session.get_bind().dialect.name)
+    rows = session.scalars(select(AuditEntry).where(named == person_id)
+                           .order_by(AuditEntry.seq)).all()
+    return [{**_entry(row), "referral_id": row.referral_id} for row in rows]
+
+
+def _score(stored: Any, *, own: bool) -> dict[str, Any]:
+    result = ScoreResult.model_validate(stored.result).model_dump(mode="json")
+    concerns = _concerns()
+    for factor in result["top_factors"]:
+        factor["about"] = _ABOUT.get((own, concerns.get(factor["feature"], "household")),
+                                     "other people")
+        factor["third_party"] = factor["about"] not in ("the person", "the referral")
+    return {"id": stored.id, "at": stored.created_at.isoformat(), "by": stored.user_name,
+            "result": result}
 
 
 def _referral(session: Session, referral_id: str, found: dict[str, Any]) -> dict[str, Any]:
     """The referral's scores whose case named the person, and the decisions made on them
     (every score and decision, when some were stored before scores were told apart)."""
-    named = found["scores"]
+    named, own = found["scores"], SUBJECT in found["roles"]
     every = None in named
-    scores = [{"id": s.id, "at": s.created_at.isoformat(), "by": s.user_name,
-               "result": ScoreResult.model_validate(s.result).model_dump(mode="json")}
-              for s in repository.scores_for(session, referral_id) if every or s.id in named]
-    decisions = [DecisionOut.model_validate(d, from_attributes=True).model_dump(mode="json")
+    scores = [_score(s, own=own) for s in repository.scores_for(session, referral_id)
+              if every or s.id in named]
+    decisions = [{**DecisionOut.model_validate(d, from_attributes=True).model_dump(mode="json"),
+                  "release_review": FREE_TEXT if d.reason else None}
                  for d in repository.decisions_for(session, referral_id)
                  if every or d.score_id in named]
     return {"referral_id": referral_id, "roles": found["roles"],
             "role_words": [ROLE_WORDS.get(r, r.replace("_", " ")) for r in found["roles"]],
+            "requester_is_subject": own, "release_review": None if own else THIRD_PARTY,
             "households": found["households"], "scores": scores, "decisions": decisions,
             "audit": _audit(session, referral_id)}
 
 
 def subject_access_record(session: Session, person_id: str) -> dict[str, Any]:
-    """Every referral held that names the person, with its scores, decisions and audit."""
+    """Every referral held that names the person, with its scores, decisions and audit,
+    the person's own referrals first; and the other audit entries naming the person."""
     found = _roles(session, person_id)
     referrals = [_referral(session, rid, entry) for rid, entry in found.items()]
+    referrals.sort(key=lambda referral: not referral["requester_is_subject"])  # stable
     households = sorted({h for entry in found.values() for h in entry["households"]})
-    return {"person_id": person_id, "households": households, "referrals": referrals}
+    return {"person_id": person_id, "households": households, "referrals": referrals,
+            "audit_naming_person": _audit_naming(session, person_id),
+            "third_party_referrals": sum(not r["requester_is_subject"] for r in referrals)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Annotated
@@ -32,7 +33,16 @@ def subject_access(
         commit_with_audit(session, [operator_event(
             "subject_access", person_id=person_id, referrals=len(record["referrals"]))])
     store.dispose()
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(render_report("reports/subject_access.html", title="Subject access",
-                                    record=record), encoding="utf-8")
+    _write_private(output, render_report("reports/subject_access.html", title="Subject access",
+                                         record=record))
     typer.echo(f"{len(record['referrals'])} referrals naming {person_id}: {output}")
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` readable by its owner only (mode 0600, as the audit key): a report
+    about a person is theirs and the controller's, not every local user's."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as report:
+        os.fchmod(report.fileno(), 0o600)  # a file that was there keeps its mode otherwise
+        report.write(text)

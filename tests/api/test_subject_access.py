@@ -85,12 +85,15 @@ def test_the_command_writes_the_report_and_is_audited(api: ApiEnv, tmp_path: Pat
     member = _token()
     referral = _score(api, subject=_token(), household=_token(), member=member)
     output = tmp_path / "sar.html"
+    output.write_text("an older report", encoding="utf-8")
+    output.chmod(0o644)
     result = CliRunner().invoke(
         app, ["subject-access", "--person-id", member, "--output", str(output)],
         env={"SAFEGUARD_DATABASE_URL": api.settings.database_url,
              "SAFEGUARD_ENVIRONMENT": "test"})
     assert result.exit_code == 0, result.output
     assert referral in output.read_text()
+    assert output.stat().st_mode & 0o777 == 0o600  # about a person: the owner's only
     assert any(e.details.get("person_id") == member for e in _actions(api, "subject_access"))
 
 
@@ -199,3 +202,70 @@ def test_the_upgrade_corrects_household_members_stored_as_the_subject(
         ("R-old", "P-subject", "subject"), ("R-old", "P-sibling", "household_subject"),
         ("R-old", "P-parent", "parent_carer"), ("R-old", "P-subject", "subject"),
         ("R-other", "P-sibling", "subject")]
+
+
+def test_a_household_members_report_marks_what_is_about_other_people(api: ApiEnv,
+                                                                      tmp_path: Path) -> None:
+    """A parent's report holds their child's referral: it is all there (the controller
+    decides), but marked as about another person, to be reviewed before release."""
+    parent, child = _token(), _token()
+    about_child = _score(api, subject=child, household=_token(), member=parent)
+    decision = factories.decision(about_child, practitioner_rag="amber", agrees_with_band=False,
+                                  reason="school reports bruising")
+    assert api.client.post("/v1/decisions", json=decision,
+                           headers=api.headers("triage")).status_code == 201
+    own = _score(api, subject=parent, household=_token(), member=_token())
+    record = api.client.get(f"/v1/subjects/{parent}", headers=api.headers("governance")).json()
+    assert [r["referral_id"] for r in record["referrals"]] == [own, about_child]
+    mine, theirs = record["referrals"]
+    assert mine["requester_is_subject"] and mine["release_review"] is None
+    assert not theirs["requester_is_subject"] and theirs["roles"] == ["parent_carer"]
+    assert theirs["release_review"] == "information about other people: review before release"
+    assert theirs["decisions"][0]["reason"] == "school reports bruising"  # nothing dropped
+    assert "review before release" in theirs["decisions"][0]["release_review"]
+    assert record["third_party_referrals"] == 1
+    factors = [f for r in record["referrals"] for s in r["scores"]
+               for f in s["result"]["top_factors"]]
+    assert factors and all("about" in f and "third_party" in f for f in factors)
+    page = api.client.get(f"/v1/subjects/{parent}", headers={
+        **api.headers("governance"), "Accept": "text/html"}).text
+    own_at, others_at = page.index("Referrals about this person"), page.index(
+        "Referrals about other people that name this person (1)")
+    assert own_at < page.index(f"Referral {own}") < others_at < page.index(
+        f"Referral {about_child}")
+    assert "Information about other people: review before release: this referral was about " \
+           "another person" in page
+
+
+def test_the_report_lists_the_audit_entries_that_name_the_person(api: ApiEnv) -> None:
+    """Entries with no referral that name the person: a refused try at their record, an
+    earlier subject access request."""
+    person = _token()
+    _score(api, subject=person, household=_token(), member=_token())
+    refused = api.client.get(f"/v1/subjects/{person}", headers=api.headers("triage"))
+    assert refused.status_code == 403
+    first = api.client.get(f"/v1/subjects/{person}", headers=api.headers("governance")).json()
+    assert [e["action"] for e in first["audit_naming_person"]] == ["access_refused"]
+    second = api.client.get(f"/v1/subjects/{person}", headers=api.headers("admin")).json()
+    assert [(e["action"], e["user"].split("-")[0]) for e in second["audit_naming_person"]] == [
+        ("access_refused", "triage"), ("subject_access", "governance")]
+    other = api.client.get(f"/v1/subjects/{_token()}", headers=api.headers("governance")).json()
+    assert other["audit_naming_person"] == []
+
+
+def test_entries_naming_a_person_are_found_through_the_index(store: Store) -> None:
+    from sqlalchemy import text
+
+    from api.subject_access import person_named
+
+    named = person_named(store.engine.dialect.name)
+    query = select(AuditEntry.seq).where(named == "P1").order_by(AuditEntry.seq)
+    compiled = query.compile(dialect=store.engine.dialect, compile_kwargs={"literal_binds": True})
+    with store.engine.connect() as connection:
+        if store.is_sqlite:
+            plan = " ".join(str(row) for row in connection.execute(
+                text(f"EXPLAIN QUERY PLAN {compiled}")))
+        else:
+            connection.execute(text("SET enable_seqscan = off"))
+            plan = " ".join(str(row) for row in connection.execute(text(f"EXPLAIN {compiled}")))
+    assert "ix_audit_entries_person" in plan, plan
