@@ -104,6 +104,8 @@ def verify_trail(session: Session, anchor: AuditAnchor | None) -> TrailStatus:
         result = verify_anchored(session, anchor)
         ok, checked, broken = result.ok, result.chain.checked, result.chain.first_broken_seq
         reason = result.reason
+        if ok and result.last_anchored is None and checked:
+            ok, reason = _no_checkpoint(anchor, checked)
     records, governance = verify_records(session), verify_governance(session)
     records = RecordsResult(records.problems + governance.problems,
                             {**records.matched, **governance.matched}, records.partly)
@@ -114,6 +116,25 @@ def verify_trail(session: Session, anchor: AuditAnchor | None) -> TrailStatus:
     return TrailStatus(ok and records.ok, checked, broken,
                        f"{reason}; {summary}" if summary else reason, anchor is not None,
                        records.problems)
+
+
+def _no_checkpoint(anchor: AuditAnchor, checked: int) -> tuple[bool, str]:
+    """Whether a chain no checkpoint anchors can pass, and why: only while none was due
+    yet (one is written every `every` entries), and said so. Past that, the checkpoint
+    file was deleted or emptied, or the settings name the wrong file."""
+    file = anchor.checkpoint_file
+    state = "is empty" if file.exists() else "does not exist"
+    if checked < anchor.every:
+        return True, (f"{checked} entries, chain intact; NOT ANCHORED yet: the checkpoint file "
+                      f"{file} {state}, and no checkpoint was due (one every {anchor.every} "
+                      "entries, and one when the service stops); anchor the chain now with "
+                      "`safeguard audit checkpoint`, or, if one was written, "
+                      "SAFEGUARD_AUDIT_CHECKPOINT_FILE names the wrong file")
+    return False, (f"{checked} entries and no checkpoint: the checkpoint file {file} {state}, "
+                   f"though one was due at entry {anchor.every}; nothing vouches for the "
+                   "chain's end. SAFEGUARD_AUDIT_CHECKPOINT_FILE names the wrong file, or the "
+                   "file was deleted or emptied (restore it); if the chain has truly never "
+                   "been anchored, anchor it now with `safeguard audit checkpoint`")
 
 
 def _intact(checked: int, last: Checkpoint | None, unanchored: int) -> str:

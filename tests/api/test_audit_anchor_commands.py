@@ -170,3 +170,35 @@ def test_the_audit_page_verifies_the_trail_as_the_command_does(
     result = CliRunner().invoke(app, ["audit", "verify"])
     assert result.exit_code == 1 and "BROKEN at entry 9: entry 9 carries no signature" in \
         " ".join(result.output.split())
+
+
+@pytest.mark.parametrize("file", ["deleted", "emptied", "mistyped"])
+def test_verify_fails_when_no_checkpoint_anchors_a_chain_that_was_due_one(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, file: str  # type: ignore[no-untyped-def]
+) -> None:
+    checkpoints = tmp_path / "checkpoints.jsonl"
+    assert checkpoints.read_text()  # three entries, a checkpoint every 2: one was written
+    if file == "deleted":
+        checkpoints.unlink()
+    elif file == "emptied":
+        checkpoints.write_text("")
+    else:
+        monkeypatch.setenv("SAFEGUARD_AUDIT_CHECKPOINT_FILE", str(tmp_path / "checkpoint.jsonl"))
+    code, output = cli("audit", "verify")
+    output = " ".join(output.split())
+    assert code == 1 and "3 entries and no checkpoint" in output, output
+    assert ("is empty" if file == "emptied" else "does not exist") in output
+    assert "SAFEGUARD_AUDIT_CHECKPOINT_FILE names the wrong file" in output
+
+
+def test_a_chain_no_checkpoint_was_due_for_yet_verifies_and_says_it_is_not_anchored(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+) -> None:
+    (tmp_path / "checkpoints.jsonl").unlink()
+    monkeypatch.setenv("SAFEGUARD_AUDIT_CHECKPOINT_EVERY", "100")
+    code, output = cli("audit", "verify")
+    output = " ".join(output.split())
+    assert code == 0 and "NOT ANCHORED yet" in output and "no checkpoint was due" in output
+    assert cli("audit", "checkpoint")[0] == 0  # the first anchoring is not refused
+    code, output = cli("audit", "verify")
+    assert code == 0 and "last anchored entry 3" in output and "NOT ANCHORED" not in output
