@@ -30,6 +30,7 @@ import getpass
 import hashlib
 import json
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -157,9 +158,12 @@ def _append_lock(engine: Engine) -> Iterator[None]:
             return
         # flock is per open file, so threads share the thread lock above and each
         # append opens the lock file afresh; the lock goes when the file closes.
-        with open(f"{database}.audit-lock", "a") as lock_file:
+        lock_file = os.open(f"{database}.audit-lock", os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
             fcntl.flock(lock_file, fcntl.LOCK_EX)
             yield
+        finally:
+            os.close(lock_file)
 
 
 def _lock_server_chain(connection: Connection) -> None:

@@ -1,7 +1,8 @@
 """Which database URLs the store can use: SQLite and PostgreSQL (psycopg), nothing else.
 
 Checked before an engine is made (`api.store.db.make_engine`), so a URL naming another
-database, a driver that is not installed or no database at all is one line saying so,
+database, a driver that is not installed, a port that is not a number, an SQLite database
+in memory or no database at all is one line saying so,
 its password hidden, not SQLAlchemy's traceback from deep inside the first command.
 """
 
@@ -31,20 +32,33 @@ def _refusal(url: str, problem: str) -> StoreUrlError:
                          f"supports {' and '.join(SUPPORTED.values())}")
 
 
+def _in_memory(parsed: URL) -> bool:
+    database = parsed.database or ""
+    return (database in ("", ":memory:") or "mode=memory" in database
+            or parsed.query.get("mode") == "memory")
+
+
 def checked_url(url: str) -> URL:
     """The parsed URL when the store can use it: SQLite or PostgreSQL, driver installed.
 
     Raises:
-        StoreUrlError: It is not a database URL, names another database, or a driver
-            that is not installed.
+        StoreUrlError: It is not a database URL (or its port is not a number), names
+            another database, SQLite in memory, or a driver that is not installed.
     """
     try:
         parsed = make_url(url)
     except sa_exc.ArgumentError:
         raise _refusal(url, "not a database URL") from None
+    except ValueError:  # a port that is not a number (SQLAlchemy's int() says only that)
+        raise _refusal(url, "its port is not a number (host:port, or [IPv6 address]:port)"
+                       ) from None
     backend = parsed.get_backend_name()
     if backend not in SUPPORTED:
         raise _refusal(url, f"{backend} is not supported")
+    if backend == "sqlite" and _in_memory(parsed):
+        raise _refusal(url, "an SQLite database in memory is lost when the process ends and "
+                       "is seen by no other process (each command, each server worker): "
+                       "name a file")
     try:
         parsed.get_dialect().import_dbapi()
     except (sa_exc.NoSuchModuleError, ImportError) as exc:

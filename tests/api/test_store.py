@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -153,3 +154,19 @@ def test_a_result_already_encoded_as_json_is_stored_as_that_json(store: Store) -
         session.commit()
         # Encoded twice, the second would come back as a string.
         assert [s.result for s in repository.scores_for(session, rid)] == [result, result]
+
+
+def test_an_sqlite_store_the_service_creates_is_its_owners_only(tmp_path: Path) -> None:
+    from api.audit import commit_with_audit, operator_event
+    from api.store import init_db
+
+    url = f"sqlite:///{tmp_path / 'var' / 'safeguard.db'}"
+    init_db(url)
+    store = Store(url)
+    with store.session() as session:
+        commit_with_audit(session, [operator_event("db_upgrade")])
+        made = sorted(path.name for path in (tmp_path / "var").iterdir())
+        modes = {path.name: path.stat().st_mode & 0o777 for path in (tmp_path / "var").iterdir()}
+    store.dispose()
+    assert "safeguard.db" in made and "safeguard.db.audit-lock" in made
+    assert set(modes.values()) == {0o600}, modes  # the WAL and shared-memory files too
