@@ -118,7 +118,8 @@ async def _validation_handler(request: Request, exc: Exception) -> Response:
                         content={"detail": omitted_errors([_json_error(e) for e in errors])})
 
 
-# FastAPI's answer to a body it cannot decode (not UTF-8, say): this API's is a 422.
+# FastAPI's answer to a body it cannot decode (not UTF-8, or JSON nested deeper than the
+# decoder's recursion limit, its cause a RecursionError): this API's is a 422.
 _UNPARSED_BODY = "There was an error parsing the body"
 
 
@@ -128,7 +129,9 @@ async def _http_error_handler(request: Request, exc: Exception) -> Response:
     if exc.status_code == 400 and exc.detail == _UNPARSED_BODY:
         if refused := await _stranger_refused(request):
             return refused
-        error = {"loc": ("body",), "msg": "the body is not JSON in UTF-8", "type": "json_invalid"}
+        why = ("the body's JSON is nested too deeply to read"
+               if isinstance(exc.__cause__, RecursionError) else "the body is not JSON in UTF-8")
+        error = {"loc": ("body",), "msg": why, "type": "json_invalid"}
         return JSONResponse(status_code=422, content={"detail": field_errors([error])})
     return await http_exception_handler(request, exc)
 

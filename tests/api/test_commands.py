@@ -47,12 +47,16 @@ def test_unknown_role_and_duplicate_name_are_refused(cli) -> None:  # type: igno
     assert run("users", "add", "bob", "--role", "superuser")[0] != 0
     assert run("users", "add", "bob", "--role", "admin")[0] == 0
     assert run("users", "add", "bob", "--role", "admin")[0] == 1
+    code, output = run("users", "add", "BOB", "--role", "triage")  # one name to whoever reads
+    assert code == 1 and "user 'bob' already exists" in " ".join(output.split()), output
+    assert "BOB" not in run("users", "list")[1]
 
 
 @pytest.mark.parametrize(("name", "said"), [
     ("", "must say who it is"), ("\u200b", "must say who it is"), (" eve", "no blanks around"),
     ("e" * 101, "at most 100 characters"), ("eve\u202e", "control or invisible format"),
     ("cli:root", "must not begin cli: or service:"), ("Service:root", "must not begin"),
+    ("unauthenticated", "must not be 'unauthenticated'"), ("Unauthenticated", "must not be"),
 ])
 def test_a_name_the_audit_trail_could_not_attribute_is_refused(  # type: ignore[no-untyped-def]
     cli, name: str, said: str

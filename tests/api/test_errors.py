@@ -57,3 +57,16 @@ def test_the_app_works_end_to_end_on_each_backend(database_url: str) -> None:
     with store.session() as session:
         assert verify_chain(session).ok
     store.dispose()
+
+
+@pytest.mark.parametrize(("body", "said"), [
+    (b"[" * 5000 + b"]" * 5000, "the body's JSON is nested too deeply to read"),
+    (b'{"referral_id": "\xff"}', "the body is not JSON in UTF-8"),
+])
+def test_a_body_that_cannot_be_decoded_says_why(api: ApiEnv, body: bytes, said: str) -> None:
+    """Valid JSON nested deeper than the decoder reads was called not JSON at all."""
+    response = api.client.post("/v1/decisions", content=body, headers={
+        **api.headers("triage"), "Content-Type": "application/json"})
+    assert response.status_code == 422, response.text
+    [error] = response.json()["detail"]
+    assert (error["field"], error["message"]) == ("body", said)
