@@ -165,13 +165,20 @@ _AUDIT_PARAMETERS = ("user", "referral_id", "model_version", "since", "until", "
 
 
 def only_audit_parameters(request: Request) -> None:
-    """Refuse a query parameter the audit route does not take (422): a misspelt filter
-    (`user_name`, the web page's name for `user`) returned the whole trail unfiltered."""
+    """Refuse a query parameter the audit route does not take, or one given twice (422): a
+    misspelt filter (`user_name`, the web page's name for `user`) returned the whole trail
+    unfiltered, and of a repeated one only the last was used."""
     if unknown := sorted(set(request.query_params) - set(_AUDIT_PARAMETERS)):
         raise RequestValidationError([{
             "loc": ("query", unknown[0]), "type": "extra_forbidden",
             "msg": f"the audit trail takes no parameter {unknown[0]!r}: it is filtered by "
                    f"{', '.join(_AUDIT_PARAMETERS)}"}])
+    if repeated := sorted(name for name in set(request.query_params)
+                          if len(request.query_params.getlist(name)) > 1):
+        raise RequestValidationError([{  # only the last was used, silently
+            "loc": ("query", repeated[0]), "type": "value_error",
+            "msg": f"{repeated[0]!r} is given more than once: the audit trail is filtered by "
+                   "one value of each"}])
 
 
 @router.get("/audit", responses={**AUTH_RESPONSES, **INPUT_RESPONSES})

@@ -74,6 +74,15 @@ def test_a_filter_the_route_does_not_take_is_refused_not_ignored(api: ApiEnv) ->
     assert _entries(api, user="nobody")["entries"] == []
 
 
+def test_a_filter_given_twice_is_refused_not_half_used(api: ApiEnv) -> None:
+    """Of `referral_id=A&referral_id=B` only B was used, silently."""
+    response = api.client.get("/v1/audit?referral_id=A&referral_id=B",
+                              headers=api.headers("governance"))
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert error["field"] == "referral_id" and "more than once" in error["message"]
+
+
 def test_a_search_of_the_trail_is_recorded_with_what_it_searched_for(api: ApiEnv) -> None:
     """The entry of a search held only its number of results, so the trail could not say
     who searched a referral's history; it now names the referral (in its column too)."""
