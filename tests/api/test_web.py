@@ -12,6 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from api.audit import commit_with_audit
+from api.audit_governance_check import user_revoked
 from api.store import AuditEntry, Store, repository
 from api.web.session import SESSION_COOKIE, SESSION_SECONDS, SessionCodec
 from tests.api import factories
@@ -106,8 +108,9 @@ def test_revoking_a_key_ends_its_sessions(api: ApiEnv) -> None:
         name = user.name
     try:
         with store.session() as session:
-            repository.revoke_user(session, name)
-            session.commit()
+            gone = repository.revoke_user(session, name)
+            assert gone is not None  # audited, as `safeguard users revoke` does: the trail
+            commit_with_audit(session, [user_revoked(gone)])  # verifies users against it
         assert browser.get("/home", follow_redirects=False).status_code == 303
     finally:
         store.dispose()
