@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -136,16 +137,31 @@ def find_audit_entries(session: Session, wanted: AuditFilter, *, after_seq: int,
     return session.scalars(query.order_by(AuditEntry.seq).limit(limit)).all()
 
 
-def _search_terms(wanted: AuditFilter, after_seq: int) -> dict[str, object]:
-    """What a search of the trail asked for (ids, a user name and times: nothing from a
-    case), the filters given only."""
+def _search_terms(session: Session, wanted: AuditFilter, after_seq: int
+                  ) -> tuple[dict[str, object], str | None]:
+    """What a search of the trail asked for, the filters given only, and the referral it
+    names if the store holds one. A user name or referral id the store does not hold is
+    kept as its SHA-256 (`user_sha256`, `referral_id_sha256`): a caller may paste a key
+    into a filter, and a secret never goes in the trail (the search is still found by
+    hashing the text searched for)."""
     terms: dict[str, object] = {
-        "user": wanted.user, "referral_id": wanted.referral_id,
         "model_version": wanted.model_version,
         "since": as_utc(wanted.since).isoformat() if wanted.since else None,
         "until": as_utc(wanted.until).isoformat() if wanted.until else None,
         "after_seq": after_seq or None}
-    return {name: value for name, value in terms.items() if value is not None}
+    referral = wanted.referral_id
+    if referral is not None and repository.latest_score(session, referral) is None:
+        terms["referral_id_sha256"], referral = _digest(referral), None
+    if wanted.user is not None:
+        known = repository.user_by_name(session, wanted.user) is not None
+        terms["user" if known else "user_sha256"] = (
+            wanted.user if known else _digest(wanted.user))
+    terms["referral_id"] = referral
+    return {name: value for name, value in terms.items() if value is not None}, referral
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def record_audit_view(session: Session, request: Request, principal: Principal, *,
@@ -153,10 +169,10 @@ def record_audit_view(session: Session, request: Request, principal: Principal, 
     """Put a reading of the audit trail in the audit trail, with what it searched for (so
     that the trail answers who searched a referral's or a user's history): the referral
     and version searched also in their columns, where the trail's own search finds them."""
-    event = _view_event(request, principal, "audit_view", referral_id=wanted.referral_id,
+    search, referral = _search_terms(session, wanted, after_seq)
+    event = _view_event(request, principal, "audit_view", referral_id=referral,
                         model_version=wanted.model_version,
-                        details={"entries": entries,
-                                 "search": _search_terms(wanted, after_seq)})
+                        details={"entries": entries, "search": search})
     commit_with_audit(session, [event])
 
 

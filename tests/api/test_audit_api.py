@@ -102,3 +102,27 @@ def test_a_search_of_the_trail_is_recorded_with_what_it_searched_for(api: ApiEnv
     store.dispose()
     assert details == {"entries": 1, "search": {"referral_id": rid,  # its score
                                                 "since": since.isoformat()}}
+
+
+def test_a_search_for_text_the_store_does_not_hold_is_recorded_as_its_digest(
+    api: ApiEnv,
+) -> None:
+    """A caller may paste a key into a filter: only names and referrals the store holds
+    are written as they are; anything else as its SHA-256, never in the entry's columns."""
+    import hashlib
+
+    from sqlalchemy import select
+
+    from api.store import AuditEntry, Store
+
+    pasted = api.keys["triage"]
+    _entries(api, user=pasted, referral_id=pasted)
+    store = Store(api.settings.database_url)
+    with store.session() as session:
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "audit_view")
+                                .order_by(AuditEntry.seq.desc()).limit(1)).one()
+        details, column = entry.details, entry.referral_id
+    store.dispose()
+    digest = hashlib.sha256(pasted.encode("utf-8")).hexdigest()
+    assert details["search"] == {"user_sha256": digest, "referral_id_sha256": digest}
+    assert column is None and pasted not in str(details)
