@@ -1,10 +1,11 @@
 """Row-level checking of one feed against its pandera schema, fully vectorised.
 
 A feed goes through two steps. :func:`parse_feed` turns the all-string frame into
-the schema's canonical dtypes, noting missing and unparsable cells. Once the
-extract date is known, :func:`check_feed` runs every pandera check of the schema
-as a whole-column operation and turns the failing masks into one short reason per
-bad row, e.g. ``event_type: not in police vocabulary; recorded_date: before event_date``.
+the schema's canonical dtypes, noting missing and unparsable cells. :func:`run_checks`
+then runs every pandera check of the schema as a whole-column operation, and
+:func:`feed_failures` orders the failing masks so that each bad row gets one short
+reason, e.g. ``event_type: not in police vocabulary; recorded_date: before event_date``
+(:mod:`data_contracts.quarantining` splits the rows once the extract date is known).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -24,6 +26,9 @@ from data_contracts.pandera_import import pa
 from data_contracts.reading import STRING_DTYPE
 from data_contracts.schemas import DUPLICATE_DIFFERING, DUPLICATE_ROW, UNIQUE_KEY
 from data_contracts.vocab import FEED_COLUMNS, OPTIONAL_COLUMNS
+
+if TYPE_CHECKING:
+    from data_contracts.quarantining import ProvisionalCheck
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +60,7 @@ class ParsedFeed:
     row_failures: list[Failure] = field(default_factory=list)  # rows unlike the header
     # the cells present but unparsable, by column (only the columns holding some)
     unparsable: dict[str, np.ndarray] = field(default_factory=dict)
+    provisional: ProvisionalCheck | None = None  # once checked before the extract date is known
 
 
 def _spec_columns(feed: str, raw: pd.DataFrame, source: str) -> tuple[pd.DataFrame, list[str]]:
@@ -137,14 +143,25 @@ def _frame_check_output(check: pa.Check, frame: pd.DataFrame) -> np.ndarray:
     return output.reindex(frame.index, fill_value=True).to_numpy()
 
 
-def run_checks(schema: pa.DataFrameSchema, typed: pd.DataFrame) -> list[Failure]:
-    """Failing-row masks of every column and frame-wide check of ``schema``."""
+def _named_checks(schema: pa.DataFrameSchema) -> list[tuple[str, pa.Check, str | None]]:
+    """Every check of ``schema`` in order, with its reason and the column it reads (None:
+    the frame)."""
+    return ([(f"{name}: {check.error}", check, name)
+             for name, column in schema.columns.items() for check in column.checks]
+            + [(str(check.error), check, None) for check in schema.checks])
+
+
+def run_checks(schema: pa.DataFrameSchema, typed: pd.DataFrame, *,
+               only: Callable[[str], bool] | None = None) -> list[Failure]:
+    """Failing-row masks of every column and frame-wide check of ``schema`` (of those whose
+    reason ``only`` accepts, when given)."""
     failures: list[Failure] = []
-    for name, column in schema.columns.items():
-        for check in column.checks:
-            failures.append((f"{name}: {check.error}", ~_check_output(check, typed[name])))
-    for check in schema.checks:
-        failures.append((str(check.error), ~_frame_check_output(check, typed)))
+    for reason, check, column in _named_checks(schema):
+        if only is not None and not only(reason):
+            continue
+        passing = (_frame_check_output(check, typed) if column is None
+                   else _check_output(check, typed[column]))
+        failures.append((reason, ~passing))
     return failures
 
 
@@ -201,39 +218,30 @@ def reasons_for(failures: list[Failure], n_rows: int, *, with_reasons: bool = Tr
     return bad, reasons
 
 
-def _rows(frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
-    """The rows of ``frame`` where ``keep`` holds, numbered from 0. Column by column, so
-    an Arrow column is filtered by the mask: ``frame.loc[keep]`` gathers it row by row.
-    The filtered columns are new arrays, taken as they are (``copy=False``): copying
-    stacked the date and number columns into one block, a second copy of each."""
-    columns = {name: frame[name].array[keep] for name in frame.columns}
-    return pd.DataFrame(columns, index=pd.RangeIndex(int(keep.sum())), copy=False)
+def check_failures(parsed: ParsedFeed, schema: pa.DataFrameSchema, *,
+                   only: Callable[[str], bool] | None = None) -> list[Failure]:
+    """`run_checks` of a parsed feed, less the rows whose cell of a check's field could
+    not be parsed (`_judging_parsed_cells`)."""
+    return _judging_parsed_cells(run_checks(schema, parsed.typed, only=only), parsed.unparsable)
 
 
-def check_feed(parsed: ParsedFeed, schema: pa.DataFrameSchema) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split a parsed feed into accepted rows (canonical dtypes) and quarantined rows.
+def feed_failures(parsed: ParsedFeed, schema: pa.DataFrameSchema,
+                  rule_failures: list[Failure]) -> list[Failure]:
+    """Every failure of a feed, given its rules', in the order of its rows' reasons: a row's
+    shape first (its cells may be shifted), then column by column, each column's parse
+    failures, checks (in the schema's order) and repeated keys in turn."""
+    columns = {name: i for i, name in enumerate(schema.columns)}
+    named = [reason for reason, _ in parsed.failures] + [r for r, _, _ in _named_checks(schema)]
+    rank = {reason: i for i, reason in reversed(list(enumerate(named)))}
 
-    Returns:
-        The accepted frame and the quarantine frame (raw strings plus ``reason``).
-    """
-    order = {name: i for i, name in enumerate(schema.columns)}
-    failures = sorted(
-        parsed.failures + _judging_parsed_cells(run_checks(schema, parsed.typed),
-                                                parsed.unparsable),
-        key=lambda failure: order[failure[0].partition(":")[0]],  # each names its column
-    )
+    def in_order(failures: list[Failure]) -> list[Failure]:
+        return sorted(failures, key=lambda failure: (
+            columns[failure[0].partition(":")[0]], rank.get(failure[0], len(rank))))
+
+    failures = in_order(rule_failures)
     key = (schema.metadata or {}).get(UNIQUE_KEY)
     if key is not None:
         bad, _ = reasons_for(parsed.row_failures + failures, len(parsed.typed),
                              with_reasons=False)
-        failures = sorted(failures + key_failures(parsed.typed, key, bad),
-                          key=lambda failure: order[failure[0].partition(":")[0]])
-    failures = parsed.row_failures + failures  # a row's shape first: its cells may be shifted
-    bad, reasons = reasons_for(failures, len(parsed.typed))
-    accepted = _rows(parsed.typed, ~bad)
-    for name, column in schema.columns.items():
-        if str(column.dtype) == "int64":
-            accepted[name] = accepted[name].astype("int64")
-    quarantine = _rows(parsed.raw, bad)  # the rows of `reasons`, in order
-    quarantine["reason"] = pd.Series(reasons, dtype=STRING_DTYPE)
-    return accepted, quarantine
+        failures = in_order(failures + key_failures(parsed.typed, key, bad))
+    return parsed.row_failures + failures

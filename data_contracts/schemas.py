@@ -86,7 +86,7 @@ def _date(extract_date: dt.date | None) -> pa.Column:
     return pa.Column(DATE, checks)
 
 
-# A feed's unique key (the schema's metadata: checked by `checking.check_feed` once the
+# A feed's unique key (the schema's metadata: checked by `checking.feed_failures` once the
 # other rules are, among the rows that keep them). Rows of a key that hold the same values
 # are one record sent more than once: the first (file order) is kept, the later ones are
 # duplicates. Rows of a key that differ cannot tell which is right: none is kept.
@@ -94,6 +94,24 @@ UNIQUE_KEY: Final = "unique_key"
 DUPLICATE_ROW: Final = "duplicate of an earlier row"
 DUPLICATE_DIFFERING: Final = ("on more than one row, with other values (which is right "
                               "cannot be told: none of them is used)")
+
+
+# The cross-feed rules of an outcome, which read the accepted referrals.
+NOT_AN_ACCEPTED_REFERRAL: Final = "referral_id: not an accepted referral"
+OUTCOME_BEFORE_REFERRAL: Final = "outcome_date: before referral_date"
+
+
+def is_date_after_extract(reason: str) -> bool:
+    """Whether a check (by its reason, ``<field>: <reason>``) is of a date after the extract
+    date."""
+    return reason.partition(": ")[2] == rules.AFTER_EXTRACT_DATE
+
+
+def turns_on_extract_date(reason: str) -> bool:
+    """Whether a check's outcome (by its reason) can change with the extract date: a date
+    after it, and an outcome's referral, accepted or not by that date."""
+    return is_date_after_extract(reason) or reason in (NOT_AN_ACCEPTED_REFERRAL,
+                                                       OUTCOME_BEFORE_REFERRAL)
 
 
 def _age_fits_subject_type(frame: pd.DataFrame) -> pd.Series:
@@ -209,8 +227,8 @@ def outcomes_schema(
             return ~(frame["outcome_date"] < referred)  # bool: NaT compares as False
 
         checks = [
-            pa.Check(names_accepted_referral, error="referral_id: not an accepted referral"),
-            pa.Check(not_before_referral, error="outcome_date: before referral_date"),
+            pa.Check(names_accepted_referral, error=NOT_AN_ACCEPTED_REFERRAL),
+            pa.Check(not_before_referral, error=OUTCOME_BEFORE_REFERRAL),
         ]
     return pa.DataFrameSchema(
         {

@@ -1,7 +1,8 @@
 """Validation of a whole extract: the entry points other layers call.
 
 Flow: read every feed as strings -> refuse direct identifiers and missing columns ->
-parse to canonical dtypes -> settle the extract date -> run each feed's schema
+parse to canonical dtypes -> settle the extract date (when not given, the latest date
+of the rows that break no rule: :func:`infer_extract_date`) -> run each feed's schema
 (referrals first, since outcomes must name an accepted referral) -> report.
 
 Canonical dtypes of accepted frames: strings ``string[pyarrow]`` (missing is
@@ -25,11 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-import numpy as np
 import pandas as pd
 
-from data_contracts.checking import ParsedFeed, check_feed, parse_feed
+from data_contracts.checking import ParsedFeed, parse_feed
 from data_contracts.errors import FeedRejected
+from data_contracts.quarantining import check_feed, check_provisionally
 from data_contracts.reading import (
     check_feed_size,
     feed_size_limit,
@@ -78,21 +79,32 @@ class ValidatedExtract:
 
 
 def infer_extract_date(parsed: Mapping[str, ParsedFeed], today: dt.date | None = None) -> dt.date:
-    """The latest date in the extract that is not after today (today when there is none)."""
+    """The latest date of the rows that break no rule with today as the extract date (today
+    when there is none): a row quarantined for any reason never sets it.
+
+    Each feed is checked with today as its extract date (`check_provisionally`), keeping
+    the failures that cannot change with the extract date for `check_feed`, which then
+    checks only the rules that can: one pass over the rules, as with a date given.
+    """
     today = today or dt.date.today()
-    limit = np.datetime64(today.isoformat(), "ns")
-    latest = None
-    for feed in parsed.values():
-        for column in feed.typed.columns:
-            if feed.typed[column].dtype != DATE:
-                continue
-            values = feed.typed[column].to_numpy()
-            values = values[values <= limit]  # NaT compares False, so it drops out
-            if len(values) and (latest is None or values.max() > latest):
-                latest = values.max()
-    if latest is None:
-        return today
-    return pd.Timestamp(latest).date()
+    latest: pd.Timestamp | None = None
+    referral_dates = None
+    for feed, parsed_feed in parsed.items():
+        schema = feed_schema(feed, extract_date=today,
+                             referral_dates=referral_dates if feed == OUTCOMES else None)
+        passing = check_provisionally(parsed_feed, schema)
+        typed = parsed_feed.typed
+        if feed == REFERRALS:
+            referral_dates = _referral_dates(typed.loc[passing, ["referral_id", "referral_date"]])
+        days = [latest, *(typed[column][passing].max() for column in typed.columns
+                          if typed[column].dtype == DATE)]
+        latest = max((day for day in days if not pd.isna(day)), default=None)
+    return today if latest is None else latest.date()
+
+
+def _referral_dates(referrals: pd.DataFrame) -> pd.Series:
+    """``referral_date`` of referrals by ``referral_id``, for the outcomes' rules."""
+    return referrals.set_index("referral_id")["referral_date"]
 
 
 def _in_order(function: Callable[[_Item], _Result], items: Sequence[_Item], *,
@@ -153,11 +165,11 @@ def _validate_raw(
         parsed_feed = parsed.pop(feed)
         referral_dates = None
         if feed == OUTCOMES:
-            referrals = feeds[REFERRALS]
-            referral_dates = referrals.set_index("referral_id")["referral_date"]
+            referral_dates = _referral_dates(feeds[REFERRALS])
         schema = feed_schema(feed, extract_date=extract_date, referral_dates=referral_dates)
         with _status(progress, f"checking {parsed_feed.source}"):
-            feeds[feed], quarantine[feed] = check_feed(parsed_feed, schema)
+            feeds[feed], quarantine[feed] = check_feed(parsed_feed, schema,
+                                                       extract_date=extract_date)
         entries[feed] = feed_entry(parsed_feed, feeds[feed], quarantine[feed], feeds,
                                    count_persons=count_persons)
         del parsed_feed

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from data_contracts.validate import validate_frames
@@ -53,3 +53,61 @@ def test_read_equals_accepted_plus_quarantined(
         assert len(result.feeds[feed]) == entry["accepted"]
         assert len(result.quarantine[feed]) == entry["quarantined"]
         assert sum(entry["reasons"].values()) == entry["quarantined"]
+
+
+# Dates around the latest good one (2024-06-01): later ones, not after today or after it.
+DAYS = ["2024-01-10", "2024-03-01", "2024-06-01", "2025-02-01", "2999-01-01", ""]
+referral_cells = st.fixed_dictionaries({
+    "referral_id": st.sampled_from(["R1", "R2", "R3", "R4"]),  # repeated: duplicates
+    "referral_date": st.sampled_from(DAYS),
+    "age_years": st.sampled_from(["9", "9", "200"]),
+    "sex": st.sampled_from(["female", "male"]),  # rows of a repeated id may differ
+})
+event_cells = st.fixed_dictionaries({
+    "event_date": st.sampled_from(DAYS),
+    "recorded_date": st.sampled_from(DAYS),
+    "event_type": st.sampled_from(["arrest", "arrest", "bogus"]),
+})
+outcome_cells = st.fixed_dictionaries({
+    "referral_id": st.sampled_from(["R1", "R2", "R3", "R4", "R9"]),
+    "outcome_type": st.just("looked_after"),
+    "outcome_date": st.sampled_from(DAYS),
+})
+
+
+def _latest_accepted_date(feeds: dict[str, pd.DataFrame]) -> dt.date | None:
+    days = [frame[column].max() for frame in feeds.values() for column in frame.columns
+            if pd.api.types.is_datetime64_dtype(frame[column])]
+    found = [day for day in days if not pd.isna(day)]
+    return max(found).date() if found else None
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@example(  # R1's two rows differ until the later is after the extract date, 2024-03-01
+    referrals=[{"referral_id": "R1", "referral_date": "2024-01-10", "sex": "female"},
+               {"referral_id": "R1", "referral_date": "2025-02-01", "sex": "male"},
+               {"referral_id": "R2", "referral_date": "2024-03-01"}],
+    events=[],
+    outcomes=[{"referral_id": "R1", "outcome_type": "looked_after", "outcome_date": "2024-02-01"},
+              {"referral_id": "R2", "outcome_type": "bogus", "outcome_date": "2024-03-01"}])
+@given(referrals=st.lists(referral_cells, min_size=1, max_size=8),
+       events=st.lists(event_cells, max_size=8), outcomes=st.lists(outcome_cells, max_size=4))
+def test_the_extract_date_from_the_data_is_the_latest_date_of_an_accepted_row(
+    referrals: list[dict[str, str]], events: list[dict[str, str]],
+    outcomes: list[dict[str, str]],
+) -> None:
+    frames = {
+        "referrals": pd.DataFrame([f.referral_row(**cells) for cells in referrals]),
+        "events_police": pd.DataFrame([f.event_row(**cells) for cells in events],
+                                      columns=list(f.event_row())),
+        "outcomes": pd.DataFrame(outcomes, columns=["referral_id", "outcome_type",
+                                                    "outcome_date"]),
+    }
+    inferred = validate_frames(frames)
+    latest = _latest_accepted_date(inferred.feeds)
+    assert inferred.extract_date == (latest or dt.date.today())
+    given_date = validate_frames(frames, extract_date=inferred.extract_date)
+    assert inferred.report == given_date.report
+    for feed in frames:  # the very rows, and reasons, of that date given
+        pd.testing.assert_frame_equal(inferred.feeds[feed], given_date.feeds[feed])
+        pd.testing.assert_frame_equal(inferred.quarantine[feed], given_date.quarantine[feed])

@@ -117,6 +117,24 @@ def test_extract_date_is_latest_date_not_after_today() -> None:
     ]
 
 
+def test_a_quarantined_row_never_sets_the_extract_date() -> None:
+    # A police record of 2024-11-01 recorded before it happened is a bad row: the latest
+    # date of the extract is the accepted rows' latest (2024-04-01, an outcome's), and the
+    # bad row is also after that extract date.
+    frames = f.extract()
+    frames["events_police"].loc[0, ["event_date", "recorded_date"]] = ["2024-11-01", "2024-10-01"]
+    frames["referrals"].loc[1, ["referral_date", "sex"]] = ["2024-12-01", "?"]
+    result = validate_frames(frames)
+    assert result.extract_date == dt.date(2024, 4, 1)
+    assert result.quarantine["events_police"]["reason"].tolist() == [
+        "event_date: after extract date; recorded_date: after extract date; "
+        "recorded_date: before event_date"
+    ]
+    assert result.quarantine["referrals"]["reason"].tolist() == [
+        "referral_date: after extract date; sex: not in vocabulary"
+    ]
+
+
 def test_report_counts_and_agency_coverage() -> None:
     frames = f.extract()
     del frames["events_health"], frames["outcomes"]
