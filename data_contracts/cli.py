@@ -10,6 +10,7 @@ import datetime as dt
 import gc
 import logging
 import os
+import re
 import shlex
 import sys
 from collections.abc import Mapping, Sequence
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Final, NoReturn
 import typer
 from typer.core import TyperGroup, TyperOption
 
-from data_contracts.vocab import AGENCIES, AGENCY_LABELS, FEEDS, REFERRALS
+from data_contracts.vocab import AGENCIES, AGENCY_LABELS, DATE_SHAPE, FEEDS, REFERRALS
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -167,9 +168,12 @@ def parse_date_option(text: str | None, option: str = "--extract-date") -> dt.da
     and referrals whose follow-up is not complete would be trained on as negatives."""
     if text is None:
         return None
+    # The shape first: strptime alone takes 2025-6-30, and fromisoformat 20250630.
     try:
-        day = dt.datetime.strptime(text, "%Y-%m-%d").date()
-    except ValueError:
+        day = dt.date.fromisoformat(text) if re.fullmatch(DATE_SHAPE, text) else None
+    except ValueError:  # the shape, but no calendar day: 2025-02-30
+        day = None
+    if day is None:
         fail(f"{option} must be a date YYYY-MM-DD, got '{text}'")
     if option == "--extract-date" and day > dt.date.today():
         fail(f"--extract-date {day} is after today ({dt.date.today()}): an extract is taken "
@@ -206,8 +210,23 @@ def _print_summary(console: Console, report: dict[str, Any]) -> None:
             coverage.add_row(AGENCY_LABELS[agency], "not shared", "-", "-")
     console.print(coverage)
     _print_reasons(console, report)
-    if report["ignored_files"]:
-        console.print(f"Ignored files: {', '.join(report['ignored_files'])}")
+    if report["ignored_files"]:  # names as they are: no rich markup in them
+        console.print(f"Ignored files (not feed names): {', '.join(_ignored_files(report))}",
+                      markup=False, highlight=False, soft_wrap=True)
+
+
+def _ignored_files(report: dict[str, Any]) -> list[str]:
+    """The files a validation ignored, each with the feed file it was likely meant to be
+    when that feed is missing (`events-police.csv (did you mean events_police.csv?)`)."""
+    from data_contracts.reading import feed_file_meant, feed_named
+
+    named = []
+    for name in report["ignored_files"]:
+        meant = feed_file_meant(name)
+        if meant is not None and feed_named(meant) in report["missing_feeds"]:
+            name = f"{name} (did you mean {meant}?)"
+        named.append(name)
+    return named
 
 
 REASONS_SHOWN = 10  # the most frequent quarantine reasons printed after a validation

@@ -15,14 +15,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from data_contracts.vocab import FALSE_STRINGS, TRUE_STRINGS
+from data_contracts.vocab import DATE_SHAPE, FALSE_STRINGS, TRUE_STRINGS
 
 DATE_DTYPE: Final = "datetime64[ns]"
 # Not the very first day of datetime64[ns] (1677-09-22): numpy turns that one into
 # day +106751 when it converts nanoseconds to days.
 _FIRST_DAY: Final = pd.Timestamp("1678-01-01")
 _LAST_DAY: Final = pd.Timestamp.max.floor("D")
-DATE_SHAPE: Final = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 NOT_A_DATE: Final = "not a YYYY-MM-DD date"
 NOT_A_CALENDAR_DATE: Final = "not a real calendar date"  # 2023-02-30, 2023-13-01
 NOT_A_WHOLE_NUMBER: Final = "not a whole number"

@@ -18,8 +18,10 @@ zone is read.
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -32,7 +34,7 @@ import pyarrow.parquet as pq
 from data_contracts.csv_reading import read_csv_strings
 from data_contracts.digits import ascii_whole_number
 from data_contracts.errors import FeedRejected
-from data_contracts.vocab import FEED_FORMATS, FEEDS
+from data_contracts.vocab import AGENCIES, FEED_FORMATS, FEEDS, event_feed
 
 logger = logging.getLogger(__name__)
 
@@ -86,9 +88,31 @@ class ExtractFiles:
 
 def feed_named(file_name: str) -> str | None:
     """The feed a file of this name holds (``events_police.csv`` -> ``events_police``),
-    or None when the name is not a feed's in a format the contract accepts."""
-    stem, _, suffix = file_name.rpartition(".")
-    return stem if stem in FEEDS and suffix.lower() in FEED_FORMATS else None
+    or None when the name is not a feed's in a format the contract accepts.
+
+    Case is not minded, in the feed's name as in its format (``Events_Police.CSV``): a
+    system that writes names in capitals would otherwise have its feed ignored, and the
+    practitioner told that the agency shared nothing.
+    """
+    stem, _, suffix = file_name.lower().rpartition(".")
+    return stem if stem in FEEDS and suffix in FEED_FORMATS else None
+
+
+def feed_file_meant(file_name: str) -> str | None:
+    """The feed file an ignored file was likely meant to be, for a hint: a feed's name
+    written with other separators (``events-police.csv``), nearly (``referral.csv``), as
+    its agency's (``police.csv``) or in another format (``events_police.xlsx``, which
+    suggests ``events_police.csv``); None when it looks like no feed."""
+    stem, dot, suffix = file_name.lower().rpartition(".")
+    if not dot:
+        stem, suffix = suffix, ""
+    stem = re.sub(r"[\s.-]+", "_", stem.strip())
+    if stem in AGENCIES:
+        stem = event_feed(stem)
+    close = difflib.get_close_matches(stem, FEEDS, n=1, cutoff=0.8)
+    if not close:
+        return None
+    return f"{close[0]}.{suffix if suffix in FEED_FORMATS else FEED_FORMATS[0]}"
 
 
 def find_feed_files(input_dir: Path) -> ExtractFiles:

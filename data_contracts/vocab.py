@@ -215,6 +215,9 @@ REFERRAL_ID_MAX_LENGTH: Final = 100
 NOT_A_REFERRAL_ID: Final = ("not a referral id (1 to 100 characters, no control character, "
                             "no space at either end, not . or ..)")
 
+# A date as the specification writes it (feeds, options): YYYY-MM-DD, ASCII digits.
+DATE_SHAPE: Final = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+
 # Booleans as the specification writes them in CSV.
 TRUE_STRINGS: Final[frozenset[str]] = frozenset({"true", "1"})
 FALSE_STRINGS: Final[frozenset[str]] = frozenset({"false", "0"})

@@ -63,13 +63,27 @@ def test_validate_without_referrals_fails_with_one_line(tmp_path: Path) -> None:
     assert "referrals" in result.output
 
 
-@pytest.mark.parametrize("bad_date", ["2024-13-01", "yesterday", "30/06/2024",
-                                      str(dt.date.today() + dt.timedelta(days=1))])
+@pytest.mark.parametrize("bad_date", [
+    "2024-13-01", "2024-02-30", "yesterday", "30/06/2024", "2024-6-30", "2024-06-3",
+    "20240630", "2024-06-30\n", "２０２４-06-30", str(dt.date.today() + dt.timedelta(days=1)),
+])
 def test_validate_rejects_bad_extract_date_option(tmp_path: Path, bad_date: str) -> None:
     f.write_extract(tmp_path / "in", f.extract())
     result = _validate(tmp_path / "in", tmp_path / "out", "--extract-date", bad_date)
     assert result.exit_code != 0
     _assert_one_line_error(result.output)
+
+
+def test_validate_names_the_feed_file_an_ignored_file_was_likely_meant_as(tmp_path: Path
+                                                                         ) -> None:
+    f.write_extract(tmp_path / "in", f.extract())
+    (tmp_path / "in" / "events_health.csv").rename(tmp_path / "in" / "events-health.csv")
+    (tmp_path / "in" / "events_police.csv.bak").write_text("person_id\n")  # police is there
+    (tmp_path / "in" / "[red]notes.txt").write_text("not a feed")
+    result = _validate(tmp_path / "in", tmp_path / "out", "--extract-date", "2024-06-30")
+    assert result.exit_code == 0, result.output
+    assert ("Ignored files (not feed names): [red]notes.txt, events-health.csv (did you mean "
+            "events_health.csv?), events_police.csv.bak\n") in result.output
 
 
 def test_validate_missing_directory_fails_cleanly(tmp_path: Path) -> None:
@@ -105,5 +119,10 @@ def test_a_bad_date_option_is_named_as_typed_and_only_an_extract_date_must_be_pa
     with pytest.raises(typer.Exit):
         parse_date_option("notadate", "--since")
     assert capsys.readouterr().err == "error: --since must be a date YYYY-MM-DD, got 'notadate'\n"
+    with pytest.raises(typer.Exit):  # the shape the option's help names, digit for digit
+        parse_date_option("2024-6-30")
+    assert capsys.readouterr().err == (
+        "error: --extract-date must be a date YYYY-MM-DD, got '2024-6-30'\n")
+    assert parse_date_option("2024-06-30") == dt.date(2024, 6, 30)
     later = dt.date.today() + dt.timedelta(days=30)
     assert parse_date_option(str(later), "--since") == later

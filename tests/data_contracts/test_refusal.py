@@ -17,6 +17,7 @@ from data_contracts.identifiers import (
     identifier_column_name,
     refuse_direct_identifiers,
 )
+from data_contracts.reading import feed_file_meant, feed_named
 from data_contracts.validate import _in_order, validate_extract, validate_frames
 from data_contracts.vocab import AGENCIES, FEED_COLUMNS
 from tests.data_contracts import factories as f
@@ -235,6 +236,37 @@ def test_unknown_files_are_ignored_and_listed(tmp_path: Path) -> None:
     (tmp_path / "events_fire.csv").write_text("a\n1\n")
     result = validate_extract(tmp_path, extract_date=EXTRACT)
     assert result.report["ignored_files"] == ["README.txt", "events_fire.csv"]
+
+
+@pytest.mark.parametrize("name", ["EVENTS_POLICE.csv", "Events_Police.CSV", "events_police.Csv"])
+def test_a_feed_file_name_is_read_whatever_its_case(tmp_path: Path, name: str) -> None:
+    f.write_extract(tmp_path, f.extract())
+    (tmp_path / "events_police.csv").rename(tmp_path / name)
+    result = validate_extract(tmp_path, extract_date=EXTRACT)
+    assert result.report["feeds"]["events_police"]["file"] == name
+    assert len(result.feeds["events_police"]) == 3 and result.report["ignored_files"] == []
+
+
+def test_a_feed_named_twice_in_two_cases_is_refused(tmp_path: Path) -> None:
+    f.write_extract(tmp_path, f.extract())
+    f.events("police").to_csv(tmp_path / "EVENTS_POLICE.csv", index=False)
+    if len(list(tmp_path.iterdir())) == 9:  # a file system that does not mind case
+        pytest.skip("EVENTS_POLICE.csv is events_police.csv on this file system")
+    with pytest.raises(FeedRejected, match="feed 'events_police' given twice"):
+        validate_extract(tmp_path)
+
+
+@pytest.mark.parametrize(("name", "meant"), [
+    ("events-police.csv", "events_police.csv"), ("Events Police.CSV", "events_police.csv"),
+    ("referral.csv", "referrals.csv"), ("police.csv", "events_police.csv"),
+    ("events_socialcare.parquet", "events_social_care.parquet"),
+    ("events_police.xlsx", "events_police.csv"), ("outcome", "outcomes.csv"),
+    ("README.txt", None), ("events_fire.csv", None), ("household.csv", None),
+])
+def test_an_ignored_file_names_the_feed_file_it_was_likely_meant_as(
+        name: str, meant: str | None) -> None:
+    assert feed_named(name) is None
+    assert feed_file_meant(name) == meant
 
 
 @pytest.mark.parametrize("seed", range(20))
