@@ -15,15 +15,12 @@ import shlex
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Final, NoReturn
+from typing import Annotated, Any, Final, NoReturn
 
 import typer
 from typer.core import TyperGroup, TyperOption
 
-from data_contracts.vocab import AGENCIES, AGENCY_LABELS, DATE_SHAPE, FEEDS, REFERRALS
-
-if TYPE_CHECKING:
-    from rich.console import Console
+from data_contracts.vocab import AGENCY_LABELS, DATE_SHAPE, REFERRALS
 
 logger = logging.getLogger(__name__)
 
@@ -181,76 +178,6 @@ def parse_date_option(text: str | None, option: str = "--extract-date") -> dt.da
     return day
 
 
-def _print_summary(console: Console, report: dict[str, Any]) -> None:
-    from rich.table import Table
-
-    feeds = Table(title=f"Extract of {report['extract_date']}")
-    for header in ("feed", "read", "accepted", "quarantined"):
-        feeds.add_column(header, justify="left" if header == "feed" else "right")
-    for feed in FEEDS:
-        entry = report["feeds"].get(feed)
-        if entry is None:
-            feeds.add_row(feed, "-", "-", "-")
-        else:
-            counts = (entry["read"], entry["accepted"], entry["quarantined"])
-            feeds.add_row(feed, *(f"{n:,}" for n in counts))
-    console.print(feeds)
-    coverage = Table(title="Agency coverage")
-    for header in ("agency", "shared", "persons", "records"):
-        coverage.add_column(header, justify="left" if header in {"agency", "shared"} else "right")
-    for agency in AGENCIES:
-        entry = report["agency_coverage"][agency]
-        if entry["shared"]:
-            coverage.add_row(
-                AGENCY_LABELS[agency], "yes", f"{entry['persons']:,}", f"{entry['records']:,}"
-            )
-        elif entry["present"]:  # a feed, but no row accepted: it shared no record
-            coverage.add_row(AGENCY_LABELS[agency], "no record accepted", "0", "0")
-        else:
-            coverage.add_row(AGENCY_LABELS[agency], "not shared", "-", "-")
-    console.print(coverage)
-    _print_reasons(console, report)
-    if report["ignored_files"]:  # names as they are: no rich markup in them
-        console.print(f"Ignored files (not feed names): {', '.join(_ignored_files(report))}",
-                      markup=False, highlight=False, soft_wrap=True)
-
-
-def _ignored_files(report: dict[str, Any]) -> list[str]:
-    """The files a validation ignored, each with the feed file it was likely meant to be
-    when that feed is missing (`events-police.csv (did you mean events_police.csv?)`)."""
-    from data_contracts.reading import feed_file_meant, feed_named
-
-    named = []
-    for name in report["ignored_files"]:
-        meant = feed_file_meant(name)
-        if meant is not None and feed_named(meant) in report["missing_feeds"]:
-            name = f"{name} (did you mean {meant}?)"
-        named.append(name)
-    return named
-
-
-REASONS_SHOWN = 10  # the most frequent quarantine reasons printed after a validation
-
-
-def _print_reasons(console: Console, report: dict[str, Any]) -> None:
-    from rich.table import Table
-
-    rows = [
-        (count, feed, reason)
-        for feed, entry in report["feeds"].items()
-        for reason, count in entry["reasons"].items()
-    ]
-    if not rows:
-        return
-    table = Table(title="Most frequent quarantine reasons")
-    table.add_column("feed")
-    table.add_column("reason")
-    table.add_column("rows", justify="right")
-    for count, feed, reason in sorted(rows, key=lambda row: -row[0])[:REASONS_SHOWN]:
-        table.add_row(feed, reason, f"{count:,}")
-    console.print(table)
-
-
 def validate(
     input_dir: InputDir,
     report_dir: ReportDir,
@@ -263,21 +190,29 @@ def validate(
 
     from data_contracts.errors import FeedRejected
     from data_contracts.report import write_validation_report
+    from data_contracts.summary import print_summary
     from data_contracts.validate import validate_extract
 
     when = parse_date_option(extract_date)
-    try:
-        result = validate_extract(input_dir, extract_date=when, max_feed_bytes=max_feed_bytes)
+    try:  # an optional feed refused is set aside: the others are checked and reported
+        result = validate_extract(input_dir, extract_date=when, max_feed_bytes=max_feed_bytes,
+                                  set_aside_refused=True)
         write_validation_report(result, report_dir)
     except FeedRejected as exc:
         fail(str(exc))
     except OSError as exc:
         fail(f"{report_dir}: cannot write the report ({exc.strerror or exc})")
-    _print_summary(Console(), result.report)
+    print_summary(Console(), result.report)
     quarantined = sum(entry["quarantined"] for entry in result.report["feeds"].values())
     if quarantined:
         noun = "row" if quarantined == 1 else "rows"
         typer.echo(f"{quarantined:,} {noun} quarantined: see {report_dir / 'quarantine'}")
+    if result.refused:  # the report is written, and the extract is still not usable
+        first, *others = result.refused.values()
+        more = ""
+        if others:
+            more = f"{len(others)} more feed{'s' if len(others) > 1 else ''} refused; "
+        fail(f"{first} ({more}every other feed checked: see {report_dir / 'validation.json'})")
 
 
 def pseudonymise(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     import datetime as dt
 
     from data_contracts.checking import ParsedFeed
+    from data_contracts.errors import FeedRejected
     from data_contracts.validate import ValidatedExtract
 
 logger = logging.getLogger(__name__)
@@ -70,19 +71,21 @@ def agencies_without_records(feeds: Mapping[str, pd.DataFrame]) -> tuple[str, ..
     return tuple(agency for agency in AGENCIES if len(feeds.get(event_feed(agency), ())) == 0)
 
 
-def agency_coverage(feeds: Mapping[str, pd.DataFrame], entries: Mapping[str, Any]) -> dict:
-    """Per agency: whether it sent a feed (`present`), whether it shared any record (an
-    accepted row: `shared`), and how many persons and records were accepted."""
+def agency_coverage(feeds: Mapping[str, pd.DataFrame], entries: Mapping[str, Any],
+                    refused: Collection[str] = ()) -> dict:
+    """Per agency: whether it sent a feed (`present`: one refused too), whether it shared
+    any record (an accepted row: `shared`), and how many persons and records were
+    accepted."""
     without = agencies_without_records(feeds)
     coverage = {}
     for agency in AGENCIES:
         feed = event_feed(agency)
-        present = feed in entries
+        loaded = feed in entries
         coverage[agency] = {
-            "present": present,
+            "present": loaded or feed in refused,
             "shared": agency not in without,
-            "persons": entries[feed]["persons"] if present else 0,
-            "records": len(feeds[feed]) if present else 0,
+            "persons": entries[feed]["persons"] if loaded else 0,
+            "records": len(feeds[feed]) if loaded else 0,
         }
     return coverage
 
@@ -93,14 +96,18 @@ def build_report(
     entries: dict[str, dict[str, Any]],
     feeds: Mapping[str, pd.DataFrame],
     ignored_files: list[str],
+    refused: Mapping[str, FeedRejected],
 ) -> dict[str, Any]:
-    """The whole ``validation.json`` document."""
+    """The whole ``validation.json`` document; a feed refused (never loaded) is in
+    ``refused_feeds``, with its file and reason, not in ``feeds`` nor ``missing_feeds``."""
     return {
         "spec_version": SPEC_VERSION,
         "extract_date": extract_date.isoformat(),
         "feeds": {feed: entries[feed] for feed in FEEDS if feed in entries},
-        "agency_coverage": agency_coverage(feeds, entries),
-        "missing_feeds": [feed for feed in FEEDS if feed not in entries],
+        "refused_feeds": {feed: {"file": refusal.source, "reason": refusal.problem}
+                          for feed, refusal in refused.items()},
+        "agency_coverage": agency_coverage(feeds, entries, refused),
+        "missing_feeds": [feed for feed in FEEDS if feed not in entries and feed not in refused],
         "ignored_files": sorted(ignored_files),
     }
 

@@ -22,7 +22,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -39,6 +39,7 @@ from data_contracts.reading import (
     read_table,
     table_to_strings,
 )
+from data_contracts.refusals import FeedRefusals
 from data_contracts.report import build_report, feed_entry
 from data_contracts.schemas import DATE, feed_schema
 from data_contracts.vocab import FEEDS, OUTCOMES, REFERRALS, REQUIRED_FEEDS
@@ -66,12 +67,15 @@ class ValidatedExtract:
         quarantine: Rejected rows per feed, as read (strings), plus a ``reason`` column.
         report: Exactly what goes into ``validation.json``.
         extract_date: The extract date used for the date rules.
+        refused: Optional feeds refused and set aside (never loaded), by feed, in feed
+            order: only when asked for (`validate_extract`); otherwise a refusal raises.
     """
 
     feeds: dict[str, pd.DataFrame]
     quarantine: dict[str, pd.DataFrame]
     report: dict[str, Any]
     extract_date: dt.date
+    refused: dict[str, FeedRejected] = field(default_factory=dict)
 
     def quarantined_rows(self) -> dict[str, int]:
         """Rows quarantined per feed, for the feeds that had any."""
@@ -117,6 +121,22 @@ def _in_order(function: Callable[[_Item], _Result], items: Sequence[_Item], *,
         return list(pool.map(function, items))
 
 
+def _each_feed(function: Callable[[str], _Result], feeds: Sequence[str], *,
+               refusals: FeedRefusals, progress: bool, message: str) -> dict[str, _Result]:
+    """``function`` of each feed, as `_in_order`, less the feeds refused and set aside
+    (`FeedRefusals.refuse`: else a refusal raises)."""
+    def attempt(feed: str) -> _Result | None:
+        try:
+            return function(feed)
+        except FeedRejected as refusal:
+            refusals.refuse(feed, refusal)
+            return None
+
+    results = _in_order(attempt, feeds, progress=progress, message=message)
+    return {feed: result for feed, result in zip(feeds, results, strict=True)
+            if result is not None}
+
+
 @contextlib.contextmanager
 def _status(progress: bool, message: str) -> Iterator[None]:
     if not progress:
@@ -133,6 +153,7 @@ def _validate_raw(
     *,
     extract_date: dt.date | None,
     ignored_files: list[str],
+    refusals: FeedRefusals,
     progress: bool = False,
     count_persons: bool = True,
 ) -> ValidatedExtract:
@@ -155,8 +176,8 @@ def _validate_raw(
         return parse_feed(feed, source, raw, feed_schema(feed))
 
     present = [feed for feed in FEEDS if feed in raw_feeds]
-    parsed = dict(zip(present, _in_order(parse, present, progress=progress,
-                                         message="parsing the feeds"), strict=True))
+    parsed = _each_feed(parse, present, refusals=refusals, progress=progress,
+                        message="parsing the feeds")
     extract_date = extract_date or infer_extract_date(parsed)
     feeds: dict[str, pd.DataFrame] = {}
     quarantine: dict[str, pd.DataFrame] = {}
@@ -174,10 +195,10 @@ def _validate_raw(
                                    count_persons=count_persons)
         del parsed_feed
         logger.info("%s: %s", feed, {k: entries[feed][k] for k in ("read", "accepted")})
-    report = build_report(
-        extract_date=extract_date, entries=entries, feeds=feeds, ignored_files=ignored_files
-    )
-    return ValidatedExtract(feeds, quarantine, report, extract_date)
+    refused = refusals.in_feed_order()
+    report = build_report(extract_date=extract_date, entries=entries, feeds=feeds,
+                          ignored_files=ignored_files, refused=refused)
+    return ValidatedExtract(feeds, quarantine, report, extract_date, refused)
 
 
 def validate_extract(
@@ -187,11 +208,12 @@ def validate_extract(
     progress: bool = False,
     max_feed_bytes: int | None = None,
     count_persons: bool = True,
+    set_aside_refused: bool = False,
 ) -> ValidatedExtract:
     """Validate the extract in ``input_dir`` (one ``<feed>.csv`` or ``.parquet`` per feed).
 
     Every feed file is measured before any is read: an empty one, or one over the
-    limit, refuses the extract at once.
+    limit, is refused at once.
 
     Args:
         input_dir: Directory holding the feed files; other files are ignored and listed.
@@ -204,6 +226,10 @@ def validate_extract(
             counting hashes every identifier once more (0.4-0.5 s for 100,000 referrals):
             the commands that build features from the feeds, and never write the report,
             skip it. What is accepted or quarantined is the same either way.
+        set_aside_refused: An optional feed refused (:mod:`data_contracts.refusals`) is
+            set aside, listed in ``refused`` and the report, and the other feeds are
+            validated; else (the commands that build on the extract) it refuses the
+            extract.
 
     Raises:
         FeedRejected: The extract cannot be used (see the message, one line).
@@ -214,18 +240,23 @@ def validate_extract(
             str(input_dir), "required feed 'referrals' missing (referrals.csv or referrals.parquet)"
         )
     limit = feed_size_limit() if max_feed_bytes is None else max_feed_bytes
-    for path in files.feeds.values():
-        check_feed_size(path, limit)
+    refusals = FeedRefusals(set_aside=set_aside_refused)
+    paths = {feed: files.feeds[feed] for feed in FEEDS if feed in files.feeds}
+    for feed, path in list(paths.items()):
+        try:
+            check_feed_size(path, limit)
+        except FeedRejected as refusal:
+            refusals.refuse(feed, refusal)
+            del paths[feed]
 
-    def read(path: Path) -> tuple[str, pd.DataFrame]:
-        table = read_table(path, max_bytes=limit, keep_ragged=True)
-        return path.name, table_to_strings(table, path.name)
+    def read(feed: str) -> tuple[str, pd.DataFrame]:
+        table = read_table(paths[feed], max_bytes=limit, keep_ragged=True)
+        return paths[feed].name, table_to_strings(table, paths[feed].name)
 
-    raw_feeds = dict(zip(files.feeds, _in_order(read, list(files.feeds.values()),
-                                                progress=progress, message="reading the feeds"),
-                         strict=True))
+    raw_feeds = _each_feed(read, list(paths), refusals=refusals, progress=progress,
+                           message="reading the feeds")
     return _validate_raw(raw_feeds, extract_date=extract_date, ignored_files=files.ignored,
-                         progress=progress, count_persons=count_persons)
+                         refusals=refusals, progress=progress, count_persons=count_persons)
 
 
 def validate_frames(
@@ -246,4 +277,5 @@ def validate_frames(
         if feed in FEEDS
     }
     ignored = [str(name) for name in frames if name not in FEEDS]
-    return _validate_raw(raw_feeds, extract_date=extract_date, ignored_files=ignored)
+    return _validate_raw(raw_feeds, extract_date=extract_date, ignored_files=ignored,
+                         refusals=FeedRefusals())

@@ -102,12 +102,59 @@ def test_validate_identifier_column_fails_naming_it(tmp_path: Path) -> None:
     assert "referrals.csv" in result.output and "'postcode'" in result.output
 
 
+def test_validate_sets_a_refused_agency_feed_aside_reports_the_others_and_fails(
+        tmp_path: Path) -> None:
+    frames = f.extract()
+    frames["events_health"]["nhs_number"] = "943 476 5919"
+    frames["events_police"].loc[0, "event_type"] = "bogus"
+    f.write_extract(tmp_path / "in", frames)
+    (tmp_path / "in" / "events_housing.csv").write_bytes(b"")
+    result = _validate(tmp_path / "in", tmp_path / "out", "--extract-date", "2024-06-30")
+    assert result.exit_code == 1
+    _assert_one_line_error(result.stderr)
+    assert result.stderr == (
+        "error: events_health.csv: column 'nhs_number' is a direct identifier; feed refused "
+        "(1 more feed refused; every other feed checked: see "
+        f"{tmp_path / 'out' / 'validation.json'})\n")
+    assert "feed refused" in result.stdout  # the agency coverage's row
+    report = json.loads((tmp_path / "out" / "validation.json").read_text())
+    assert report["refused_feeds"] == {
+        "events_health": {"file": "events_health.csv",
+                          "reason": "column 'nhs_number' is a direct identifier; feed refused"},
+        "events_housing": {"file": "events_housing.csv",
+                           "reason": "is empty (0 bytes): a feed holds at least its header row"},
+    }
+    assert "events_health" not in report["feeds"] and "events_health" not in report["missing_feeds"]
+    assert report["agency_coverage"]["health"] == {"present": True, "shared": False,
+                                                  "persons": 0, "records": 0}
+    assert report["feeds"]["events_police"]["quarantined"] == 1  # the others checked
+    written = {path.name for path in (tmp_path / "out" / "quarantine").iterdir()}
+    assert "events_police.csv" in written and "events_health.csv" not in written
+
+
+def test_a_command_building_on_an_extract_refuses_it_with_a_refused_agency_feed(
+        tmp_path: Path) -> None:
+    frames = f.extract()
+    frames["events_health"]["nhs_number"] = "943 476 5919"
+    f.write_extract(tmp_path / "in", frames)
+    args = ["features", "--input", str(tmp_path / "in"), "--output", str(tmp_path / "f.parquet")]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1
+    _assert_one_line_error(result.output)
+    assert result.output.strip() == (
+        "error: events_health.csv: column 'nhs_number' is a direct identifier; feed refused; "
+        "the whole extract is refused with it (correct the file, or take it out to go on "
+        "without it)")
+    assert not (tmp_path / "f.parquet").exists()
+
+
 def test_validate_unparsable_file_fails_cleanly(tmp_path: Path) -> None:
     f.write_extract(tmp_path / "in", f.extract())
     (tmp_path / "in" / "outcomes.csv").write_bytes(b"referral_id,outcome_type\n\xff\xfe,\x00\n")
     result = _validate(tmp_path / "in", tmp_path / "out")
     assert result.exit_code != 0
-    _assert_one_line_error(result.output)
+    _assert_one_line_error(result.stderr)
+    assert "outcomes.csv: is not UTF-8 (line 2 holds the byte 0xFF)" in result.stderr
 
 
 def test_a_bad_date_option_is_named_as_typed_and_only_an_extract_date_must_be_past(

@@ -23,7 +23,7 @@ import pathlib, sys
 from typer.testing import CliRunner
 from api.cli import app
 result = CliRunner().invoke(app, sys.argv[1:])
-print(result.output.strip())
+print(result.stderr.strip())
 print("exit", result.exit_code)
 status = pathlib.Path("/proc/self/status").read_text().splitlines()
 print("peak_rss_kib", next(line.split()[1] for line in status if line.startswith("VmHWM:")))
@@ -80,13 +80,29 @@ def test_header_only_optional_feeds_are_valid_and_empty(tmp_path: Path) -> None:
                                                      "records": 0}
 
 
-def test_an_empty_feed_file_is_refused_in_one_line(tmp_path: Path) -> None:
+def test_an_empty_feed_file_is_refused_in_one_line_after_the_others_are_reported(
+        tmp_path: Path) -> None:
     folder = f.write_extract(tmp_path / "in", {"referrals": f.referrals()})
     (folder / "events_health.csv").write_bytes(b"")
-    line = _one_line_error(_validate(folder, tmp_path / "out").output)
-    assert line == (
-        "error: events_health.csv: is empty (0 bytes): a feed holds at least its header row"
+    result = _validate(folder, tmp_path / "out")
+    assert result.exit_code == 1
+    assert _one_line_error(result.stderr) == (
+        "error: events_health.csv: is empty (0 bytes): a feed holds at least its header row "
+        f"(every other feed checked: see {tmp_path / 'out' / 'validation.json'})"
     )
+    report = json.loads((tmp_path / "out" / "validation.json").read_text(encoding="utf-8"))
+    assert report["refused_feeds"] == {"events_health": {
+        "file": "events_health.csv",
+        "reason": "is empty (0 bytes): a feed holds at least its header row"}}
+    assert report["feeds"]["referrals"]["accepted"] == 3
+
+
+def test_an_empty_referrals_file_refuses_the_extract_with_no_report(tmp_path: Path) -> None:
+    folder = f.write_extract(tmp_path / "in", {"referrals": f.referrals()})
+    (folder / "referrals.csv").write_bytes(b"")
+    line = _one_line_error(_validate(folder, tmp_path / "out").output)
+    assert line == "error: referrals.csv: is empty (0 bytes): a feed holds at least its header row"
+    assert not (tmp_path / "out").exists()
 
 
 def test_an_oversized_feed_is_refused_from_its_size_in_bounded_memory(tmp_path: Path) -> None:
@@ -96,7 +112,8 @@ def test_an_oversized_feed_is_refused_from_its_size_in_bounded_memory(tmp_path: 
     output, peak = _measured_validate(folder, tmp_path / "out", "--max-feed-bytes", "1000000")
     assert _one_line_error(output) == (
         "error: events_police.csv: is 2,147,483,648 bytes, over the limit of 1,000,000 bytes "
-        "per feed file (--max-feed-bytes or SAFEGUARD_MAX_FEED_BYTES)"
+        "per feed file (--max-feed-bytes or SAFEGUARD_MAX_FEED_BYTES) (every other feed "
+        f"checked: see {tmp_path / 'out' / 'validation.json'})"
     )
     assert peak < 400 * MIB, f"peak RSS {peak / MIB:.0f} MiB"
 
@@ -117,6 +134,7 @@ def test_a_file_without_a_header_line_is_refused_reading_only_its_start(tmp_path
         handle.truncate(256 * MIB)  # under the limit: one 256 MiB line of NUL bytes
     output, peak = _measured_validate(folder, tmp_path / "out")
     assert _one_line_error(output) == (
-        "error: events_police.csv: no header row in its first 65,536 bytes"
+        "error: events_police.csv: no header row in its first 65,536 bytes (every other feed "
+        f"checked: see {tmp_path / 'out' / 'validation.json'})"
     )
     assert peak < 400 * MIB, f"peak RSS {peak / MIB:.0f} MiB"
