@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final, Literal
 
-RAG_URGENCY: Final = {"green": 0, "amber": 1, "red": 2}
+_RAG_URGENCY: Final = {"green": 0, "amber": 1, "red": 2}
 Direction = Literal["agreed", "up", "down"]
 
 
@@ -19,7 +19,7 @@ def override_direction(service_rag: str, practitioner_rag: str) -> Direction:
     concern than the band) or "down". By the RAG alone: the API refuses a decision whose
     ``agrees_with_band`` says otherwise, and one stored before is counted by its RAG (the
     governance page's override rates and `safeguard monitor` both count this way)."""
-    change = RAG_URGENCY.get(practitioner_rag, 0) - RAG_URGENCY.get(service_rag, 0)
+    change = _RAG_URGENCY.get(practitioner_rag, 0) - _RAG_URGENCY.get(service_rag, 0)
     return "up" if change > 0 else "down" if change < 0 else "agreed"
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.audit import AuditEvent, commit_with_audit, request_hash
+from api.audit import AuditEvent, commit_with_audit, request_hash, sha256_hex
 from api.auth import AuditReader, CaseReader, Principal
 from api.routes.deps import SessionDep
 from api.routes.responses import AUTH_RESPONSES, INPUT_RESPONSES
@@ -151,17 +150,13 @@ def _search_terms(session: Session, wanted: AuditFilter, after_seq: int
         "after_seq": after_seq or None}
     referral = wanted.referral_id
     if referral is not None and repository.latest_score(session, referral) is None:
-        terms["referral_id_sha256"], referral = _digest(referral), None
+        terms["referral_id_sha256"], referral = sha256_hex(referral.encode("utf-8")), None
     if wanted.user is not None:
         known = repository.user_by_name(session, wanted.user) is not None
         terms["user" if known else "user_sha256"] = (
-            wanted.user if known else _digest(wanted.user))
+            wanted.user if known else sha256_hex(wanted.user.encode("utf-8")))
     terms["referral_id"] = referral
     return {name: value for name, value in terms.items() if value is not None}, referral
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def record_audit_view(session: Session, request: Request, principal: Principal, *,
