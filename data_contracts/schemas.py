@@ -34,6 +34,7 @@ from data_contracts.vocab import (
     IMD_DECILES,
     MAX_AGE,
     NOT_A_REFERRAL_ID,
+    NOT_A_TOKEN,
     OUTCOME_TYPES,
     OUTCOMES,
     PRESENTING_NEEDS,
@@ -62,7 +63,7 @@ def _shaped(pattern: str, error: str) -> pa.Check:
 
 
 def _token(*, nullable: bool = False) -> pa.Column:
-    check = _shaped(TOKEN_PATTERN, error="not a pseudonymous token")
+    check = _shaped(TOKEN_PATTERN, error=NOT_A_TOKEN)
     return pa.Column(STRING, check, nullable=nullable)
 
 

@@ -196,6 +196,7 @@ VALUED_EVENT_TYPES: Final[dict[tuple[str, str], tuple[float, float]]] = {
 
 TOKEN_PATTERN: Final = r"^[A-Za-z0-9_-]{1,64}$"
 TOKEN_MAX_LENGTH: Final = 64
+NOT_A_TOKEN: Final = "not a pseudonymous token (1 to 64 letters, digits, - or _)"
 # A referral id: the specification's "string", so "MASH/2023/0001" and "Ref #3" are ids:
 # 1 to 100 characters (the store's column), no control character (a line break or NUL
 # would break the files and pages written from it) or direction control (it would show
@@ -214,6 +215,9 @@ REFERRAL_ID_MAX_LENGTH: Final = 100
 # What a feed's quarantine and the Score page say of an id the pattern refuses.
 NOT_A_REFERRAL_ID: Final = ("not a referral id (1 to 100 characters, no control character, "
                             "no space at either end, not . or ..)")
+# What an identifier refused by its pattern is called, in place of the pattern itself.
+NOT_AN_IDENTIFIER: Final[dict[str, str]] = {REFERRAL_ID_PATTERN: NOT_A_REFERRAL_ID,
+                                            TOKEN_PATTERN: NOT_A_TOKEN}
 
 # A date as the specification writes it (feeds, options): YYYY-MM-DD, ASCII digits.
 DATE_SHAPE: Final = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"

@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.batching import BatchStopped
 from api.request_limits import API_PREFIX
 from api.store.db import is_outage
+from data_contracts.vocab import NOT_AN_IDENTIFIER
 from model.registry_reach import RegistryError, RegistryUnavailable
 
 logger = logging.getLogger(__name__)
@@ -36,12 +37,20 @@ STORE_RETRY_AFTER_SECONDS = 5
 _BODY_LIMIT_MODULE = "starlette.middleware.body_limit"
 
 
+def error_message(error: Any) -> str:
+    """A pydantic error's message, an identifier its pattern refused named in words (the
+    feeds' quarantine says the same), not shown the pattern."""
+    if named := NOT_AN_IDENTIFIER.get((error.get("ctx") or {}).get("pattern", "")):
+        return named[:1].upper() + named[1:]
+    return str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+
+
 def field_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
     """Pydantic errors as ``{field, message, type}``, without the submitted values."""
     formatted = []
     for error in errors:
         loc = [part for part in error.get("loc", ()) if part not in ("body", "query", "path")]
-        message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+        message = error_message(error)
         formatted.append(
             {
                 "field": ".".join(str(part) for part in loc) or "body",

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
+from api.routes.errors import error_message
 from api.routes.records import as_utc
 from api.schemas import Factor, ScoreResult
 from api.store.models import Decision, Score
 from api.store.repository import Waiting
-from data_contracts.vocab import NOT_A_REFERRAL_ID, REFERRAL_ID_PATTERN
 from model.explanation import GROUP_LABELS
 from model.timescales import response_hours
 
@@ -194,15 +194,11 @@ def decision_history(decisions: Sequence[Decision], scores: Sequence[Score]
 
 def case_problems(errors: Sequence[Any]) -> list[dict[str, str]]:
     """A case's validation errors as the Score page lists them: record, field, problem
-    (a referral id the pattern refuses in the words a feed's quarantine uses, not the
-    pattern itself)."""
+    (`error_message`: an identifier its pattern refuses in words, not the pattern)."""
     problems = []
     for error in errors:
         record, field = error_location(error["loc"])
-        message = str(error["msg"])
-        if (error.get("ctx") or {}).get("pattern") == REFERRAL_ID_PATTERN:
-            message = NOT_A_REFERRAL_ID[:1].upper() + NOT_A_REFERRAL_ID[1:]
-        problems.append({"record": record, "field": field, "message": message})
+        problems.append({"record": record, "field": field, "message": error_message(error)})
     return problems
 
 

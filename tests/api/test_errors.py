@@ -70,3 +70,20 @@ def test_a_body_that_cannot_be_decoded_says_why(api: ApiEnv, body: bytes, said: 
     assert response.status_code == 422, response.text
     [error] = response.json()["detail"]
     assert (error["field"], error["message"]) == ("body", said)
+
+
+@pytest.mark.parametrize(("method", "path", "body", "field", "said"), [
+    ("get", "/v1/referrals/%20R1", None, "referral_id", "Not a referral id (1 to 100"),
+    ("post", "/v1/decisions", factories.decision(".."), "referral_id",
+     "Not a referral id (1 to 100"),
+    ("post", "/v1/score", factories.case(person_id="Jane Doe"), "referral.person_id",
+     "Not a pseudonymous token (1 to 64 letters"),
+])
+def test_an_identifier_refused_is_named_in_words_not_by_its_pattern(
+        api: ApiEnv, method: str, path: str, body: object, field: str, said: str) -> None:
+    """The JSON API answered "String should match pattern '^(?:[^\\x00-...'"."""
+    response = api.client.request(method.upper(), path, json=body, headers=api.headers("triage"))
+    assert response.status_code == 422, response.text
+    [error] = [e for e in response.json()["detail"] if e["field"] == field]
+    assert error["message"].startswith(said)
+    assert "should match pattern" not in response.text and "A-Za-z" not in response.text
