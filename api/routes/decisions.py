@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fastapi import APIRouter, HTTPException, status
+from fastapi.exceptions import RequestValidationError
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -112,14 +113,51 @@ def _check_previous(session: Session, decision: DecisionIn) -> None:
         )
 
 
+DECISION_REFUSED = "decision_refused"
+
+
+def _body_hash(decision: DecisionIn) -> str:
+    """The decision's body as its audit entry hashes it: str, bool, int are JSON already; a
+    decision naming no score hashes as before there was `score_id` (what older entries
+    hold is checked against the row so)."""
+    return request_hash(decision.model_dump(
+        exclude={"score_id"} if decision.score_id is None else None))
+
+
+def _refusal_event(decision: DecisionIn, principal: Principal,
+                   refused: HTTPException | RequestValidationError) -> AuditEvent:
+    """The audit entry of a decision the store's state refused (never scored, not the
+    latest decision, a score since replaced, a reason missing): the answer says what the
+    store holds about the referral, so it is an access like a case view."""
+    if isinstance(refused, HTTPException):
+        answer: dict[str, object] = {"status": refused.status_code, "why": str(refused.detail)}
+    else:
+        answer = {"status": status.HTTP_422_UNPROCESSABLE_ENTITY,
+                  "why": "; ".join(str(error.get("msg")) for error in refused.errors())}
+    return AuditEvent(
+        user_name=principal.name, role=principal.role, action=DECISION_REFUSED,
+        referral_id=decision.referral_id,
+        request_hash=_body_hash(decision), details={**answer, "rag": decision.practitioner_rag})
+
+
 def save_decision(session: Session, decision: DecisionIn, principal: Principal) -> Decision:
-    """Check and store a decision with its audit entry (the API's route and the case page).
+    """Check and store a decision with its audit entry (the API's route and the case page);
+    a refusal is audited too (`DECISION_REFUSED`).
 
     Raises:
         HTTPException: 404 when the referral was never scored; 409 when the decision
             does not replace the latest one, or was made on a score no longer the latest.
         RequestValidationError: A reason is missing where one is required.
     """
+    try:
+        return _save_decision(session, decision, principal)
+    except (HTTPException, RequestValidationError) as refused:
+        session.rollback()
+        commit_with_audit(session, [_refusal_event(decision, principal, refused)])
+        raise
+
+
+def _save_decision(session: Session, decision: DecisionIn, principal: Principal) -> Decision:
     score = repository.latest_score(session, decision.referral_id)
     if score is None:
         raise HTTPException(
@@ -146,10 +184,7 @@ def save_decision(session: Session, decision: DecisionIn, principal: Principal) 
         action="decision",
         referral_id=decision.referral_id,
         model_version=score.model_version,
-        # str, bool, int: JSON already; a decision naming no score hashes as before there
-        # was `score_id` (what older entries hold is checked against the row so).
-        request_hash=request_hash(decision.model_dump(
-            exclude={"score_id"} if decision.score_id is None else None)),
+        request_hash=_body_hash(decision),
         details={"rag": decision.practitioner_rag, "agrees": decision.agrees_with_band},
     )
     try:

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from api.audit import request_hash
-from api.store import repository
+from api.audit import request_hash, verify_chain
+from api.store import Store, repository
 from tests.api import factories
 from tests.api.conftest import ApiEnv
 
@@ -278,3 +278,40 @@ def test_a_score_stored_while_a_decision_is_checked_refuses_it(
     monkeypatch.setattr(decisions, "_check_previous", checked)
     view = api.client.get(f"/v1/referrals/{rid}", headers=api.headers("triage")).json()
     assert view["decisions"] == []
+
+
+def test_a_decision_the_store_refuses_is_audited_with_its_answer(api: ApiEnv) -> None:
+    """A refusal says what the store holds (never scored, a decision already made, a
+    reason owed): it was an access the trail did not hold."""
+    never = factories.referral_id()
+    assert _decide(api, factories.decision(never)).status_code == 404
+    rid = _scored_referral(api)
+    assert _decide(api, factories.decision(rid)).status_code == 201
+    assert _decide(api, factories.decision(rid)).status_code == 409
+    owed = factories.decision(rid, practitioner_rag="red")  # the service said green
+    assert _decide(api, owed).status_code == 422  # no reason given for the override
+    unknown = factories.decision(rid, previous_decision_id=999_999,
+                                 next_step="disclosure at school")
+    assert _decide(api, unknown).status_code == 422
+
+    def entries(referral_id: str) -> list[dict[str, Any]]:
+        return list(api.client.get("/v1/audit", params={"referral_id": referral_id},
+                                   headers=api.headers("admin")).json()["entries"])
+
+    [refused] = entries(never)
+    assert (refused["action"], refused["details"]["status"]) == ("decision_refused", 404)
+    assert refused["details"]["why"] == f"referral {never!r} was never scored"
+    assert refused["request_hash"] == request_hash(factories.decision(never))
+    held = entries(rid)
+    answers = [(e["action"], e["details"].get("status")) for e in held]
+    assert answers == [("score", None), ("decision", None), ("decision_refused", 409),
+                       ("decision_refused", 422), ("decision_refused", 422)]
+    assert "reason is required" in held[-2]["details"]["why"]
+    assert "does not exist" in held[-1]["details"]["why"]
+    assert "disclosure" not in str(held)  # free text stays out of the trail
+    view = api.client.get(f"/v1/referrals/{rid}", headers=api.headers("triage")).json()
+    assert len(view["decisions"]) == 1  # nothing refused was stored
+    store = Store(api.settings.database_url)
+    with store.session() as session:
+        assert verify_chain(session).ok
+    store.dispose()
