@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import shutil
 import tempfile
 import threading
@@ -41,6 +42,11 @@ if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
 
 logger = logging.getLogger(__name__)
+# MLflow (imported by this module's methods, nowhere else) drew a "Downloading artifacts:
+# 100%|...|" bar per file read and logged INFO lines ("Creating initial MLflow database
+# tables") on standard error around a command's own line; either variable set shows them.
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
 MODEL_ARTIFACT: Final = "risk_model"
 CHECKSUM_TAG: Final = "sha256"
 # One MLflow client made at a time, across registries: making one migrates a new store.
