@@ -38,7 +38,7 @@ def partnership(
     model: Annotated[str | None, typer.Option(
         help="Version or alias; default the served alias (champion).")] = None,
     sample: Annotated[int, typer.Option(
-        help="Referrals explained for each agency's share of the explanation "
+        help="Referrals explained for each agency's mean contribution to the score "
         "(a random sample; at least 100).")] = 5_000,
     extract_date: Annotated[str | None, typer.Option(
         help="The extract's date (YYYY-MM-DD); default the latest date in it.")] = None,
@@ -53,8 +53,8 @@ def partnership(
     from model.service import explainer_for
 
     if sample < MIN_EXPLANATION_SAMPLE:
-        fail(f"--sample {sample}: at least {MIN_EXPLANATION_SAMPLE} (a mean share of the "
-             "explanation over fewer referrals moves with the sample drawn)")
+        fail(f"--sample {sample}: at least {MIN_EXPLANATION_SAMPLE} (a mean contribution "
+             "over fewer referrals moves with the sample drawn)")
     settings, store, registry = open_for_report(
         "the report is audited, so the store must be reachable")
     check_output_folder(output)  # before the work, which may take minutes

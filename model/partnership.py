@@ -1,17 +1,23 @@
 """Partnership evidence: does each agency's information reach the hub, in time, and matter?
 
-Per agency and per quarter (of the referral date, or of the recorded date for delays):
+Per agency and per quarter (of the referral date, or of the recorded date for records
+and delays):
 
 - reach: the share of referrals for which the agency held any record about the subject
-  or household by the referral date (the features' records-held flag);
+  or household by the referral date (the features' records-held flag), and the share
+  with a record dated in the 90 days before the referral (monitoring's recent coverage):
+  the first cannot fall when a feed stops, the second falls within weeks;
+- records: how many the agency recorded in the quarter, and the quarters in which they
+  fell far below its usual level (`model.record_falls`);
 - timeliness: recorded minus event date (median and 90th percentile; an empty recorded
   date is the event date, as the feed specification says, and the share of records
-  without one is reported beside them), and the share of records that would have
-  informed a referral but were recorded only after it;
-- contribution: the agency's mean absolute share of the explanation (SHAP, on a sample
-  of referrals), and the share of referrals whose band would have been different
-  without the agency's records: the referrals are scored again with that agency's feed
-  removed, through the same feature build as every score.
+  without one is reported beside them), for every quarter records were recorded in,
+  referrals or not; and the share of records that would have informed a referral but
+  were recorded only after it;
+- contribution: the agency's mean absolute contribution to the explanation (SHAP, in
+  log-odds, on a sample of referrals), and the share of referrals whose band would have
+  been different without the agency's records: the referrals are scored again with that
+  agency's feed removed, through the same feature build as every score.
 """
 
 from __future__ import annotations
@@ -27,15 +33,18 @@ from data_contracts.report import agencies_without_records
 from data_contracts.vocab import AGENCIES, event_feed
 from model.explain import CaseExplainer
 from model.group_sums import group_sums
+from model.monitoring_reference import RECENT_WINDOW, recent_coverage
+from model.record_falls import record_falls
 from model.risk_model import RiskModel
 from pipelines.feature_spec import coverage_feature_name
 from pipelines.features import build_features
 from pipelines.manifest import FEATURE_NAMES
+from pipelines.manifest_lookup import count_features
 from pipelines.timeliness import late_information, record_delays
 
 EXPLANATION_SAMPLE: Final = 5_000
 # The fewest referrals a sample may hold (all of them when the extract has fewer): a mean
-# share over fewer moves with the sample drawn.
+# contribution over fewer moves with the sample drawn.
 MIN_EXPLANATION_SAMPLE: Final = 100
 Progress = Callable[[str], None]
 
@@ -92,7 +101,19 @@ def _reach(features: pd.DataFrame, quarters: np.ndarray) -> pd.DataFrame:
     frame = pd.DataFrame({"quarter": np.tile(quarters, len(AGENCIES)),
                           "agency": np.repeat(AGENCIES, len(quarters)),
                           "held": np.concatenate([held[a] for a in AGENCIES])})
-    return frame.groupby(["agency", "quarter"]).agg(reach=("held", "mean")).reset_index()
+    reach = frame.groupby(["agency", "quarter"]).agg(reach=("held", "mean")).reset_index()
+    return reach.merge(_recent_reach(features, quarters), on=["agency", "quarter"])
+
+
+def _recent_reach(features: pd.DataFrame, quarters: np.ndarray) -> pd.DataFrame:
+    """Per agency and quarter, monitoring's recent coverage of the quarter's referrals."""
+    names = [n for a in AGENCIES for n in count_features(a, window=RECENT_WINDOW)
+             if n in features]
+    counts = features[names].reset_index(drop=True)
+    rows = [{"agency": agency, "quarter": quarter, "recent_reach": share}
+            for quarter, index in pd.Series(quarters).groupby(quarters).groups.items()
+            for agency, share in recent_coverage(counts.loc[index]).items()]
+    return pd.DataFrame(rows, columns=["agency", "quarter", "recent_reach"])
 
 
 def _delays(frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
@@ -132,9 +153,12 @@ def partnership_tables(model: RiskModel, frames: Mapping[str, pd.DataFrame],
     quarters = quarter_of(features["referral_date"])
     needs = frames["referrals"]["presenting_need"].astype(str).to_numpy()
     progress("reach and timeliness")
+    # Outer: records and delays of a quarter without referrals are kept (by the quarter
+    # they were recorded in); a referral quarter without any record has none.
     by_quarter = (_reach(features, quarters)
                   .merge(_late(frames), on=["agency", "quarter"], how="left")
-                  .merge(_delays(frames), on=["agency", "quarter"], how="left"))
+                  .merge(_delays(frames), on=["agency", "quarter"], how="outer"))
+    by_quarter["records"] = by_quarter["records"].fillna(0).astype(np.int64)
     progress("explaining a sample of referrals")
     shares = agency_contributions(explainer, features, sample=sample).merge(
         pd.DataFrame({"referral_id": features["referral_id"].to_numpy(), "quarter": quarters}),
@@ -147,13 +171,16 @@ def partnership_tables(model: RiskModel, frames: Mapping[str, pd.DataFrame],
         band_changed_share=("changed", "mean"),
         band_lower_without_share=("lower_without", "mean")).reset_index()
     by_quarter = (by_quarter.merge(mean_abs, on=["agency", "quarter"], how="left")
-                  .merge(changed, on=["agency", "quarter"], how="left"))
+                  .merge(changed, on=["agency", "quarter"], how="left")
+                  .sort_values(["agency", "quarter"], ignore_index=True))
     by_need = changes.groupby(["presenting_need", "agency"]).agg(
         referrals=("changed", "size"), band_changed_share=("changed", "mean")).reset_index()
-    overall = changes.groupby("agency").agg(band_changed_share=("changed", "mean")).join(
+    overall = changes.groupby("agency").agg(
+        band_changed_share=("changed", "mean"),
+        band_lower_without_share=("lower_without", "mean")).join(
         shares.groupby("agency").agg(mean_abs_contribution=("abs_contribution", "mean")))
     overall = overall.join(_reach(features, np.full(len(features), "all"))
-                           .set_index("agency")["reach"])
+                           .set_index("agency")[["reach", "recent_reach"]])
     # An agency with no accepted record (no feed, none in it, or every row quarantined)
     # shared nothing: its reach is nil by absence, which the report names rather than
     # showing as a finding about the referrals.
@@ -170,23 +197,35 @@ def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
 
 def partnership_report(tables: dict[str, pd.DataFrame], *, model_version: str,
                        extract_date: dt.date, referrals: int) -> dict[str, Any]:
-    """The JSON-ready report, with the agencies that matter most for each need."""
+    """The JSON-ready report, with the agencies that matter most for each need and the
+    quarters in which an agency's records fell away (`record_falls`)."""
     by_need = tables["by_need"].sort_values(["presenting_need", "band_changed_share"],
                                             ascending=[True, False])
     most = {need: [row["agency"] for _, row in group.head(3).iterrows()
                    if row["band_changed_share"] > 0]
             for need, group in by_need.groupby("presenting_need")}
+    by_quarter = tables["by_quarter"]
+    shared = [str(a) for a, ok in zip(tables["overall"]["agency"], tables["overall"]["shared"],
+                                      strict=True) if ok]
+    referral_quarters = sorted(set(by_quarter.loc[by_quarter["reach"].notna(), "quarter"]))
+    falls = record_falls(by_quarter, extract_date=extract_date, shared=shared,
+                         referral_quarters=referral_quarters)
     return {
         "model_version": model_version, "extract_date": extract_date.isoformat(),
         "generated_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
         "referrals": referrals,
-        # The referrals the mean shares of the explanation rest on (a random sample).
+        # From the first referral's quarter to the extract date's: the page's quarters (the
+        # JSON's by_quarter also holds the records and delays of earlier quarters).
+        "period": {"from_quarter": referral_quarters[0] if referral_quarters else None,
+                   "to_quarter": str(pd.Period(extract_date, freq="Q"))},
+        # The referrals the mean contributions rest on (a random sample).
         "explained_referrals": int(tables["explained"]["referrals"].iloc[0]),
         "overall": _records(tables["overall"]),
         "not_shared": [str(a) for a, shared in
                        zip(tables["overall"]["agency"], tables["overall"]["shared"], strict=True)
                        if not shared],
-        "by_quarter": _records(tables["by_quarter"]),
+        "by_quarter": _records(by_quarter),
+        "record_falls": falls,
         "by_need": _records(by_need),
         "most_important_by_need": most,
     }

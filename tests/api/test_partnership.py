@@ -36,12 +36,18 @@ def test_an_agency_that_shared_nothing_changes_no_band(trained_model: TrainedMod
 
 
 def _report(trained_model: TrainedModel, tmp_path: Path, *, without: str = "",
-            all_quarantined: str = "") -> Path:
+            all_quarantined: str = "", stopped: tuple[str, str] = ("", "")) -> Path:
     """Run `safeguard report partnership` on a copy of the extract (less one agency's
     feed when `without` names it, every row of another's breaking the feed specification
-    when `all_quarantined` does); the store it audits into is `tmp_path/store.db`."""
+    when `all_quarantined` does, the records of `stopped[0]` recorded from `stopped[1]`
+    on left out); the store it audits into is `tmp_path/store.db`."""
     extract = tmp_path / "extract"
     shutil.copytree(trained_model.extract, extract)
+    agency, since = stopped
+    for feed in extract.glob(f"events_{agency}.parquet") if agency else ():
+        rows = pd.read_parquet(feed)
+        known = pd.to_datetime(rows["recorded_date"]).fillna(pd.to_datetime(rows["event_date"]))
+        rows[known < pd.Timestamp(since)].to_parquet(feed, index=False)
     for feed in extract.glob(f"events_{without}.*") if without else ():
         feed.unlink()
     for feed in extract.glob(f"events_{all_quarantined}.*") if all_quarantined else ():
@@ -66,7 +72,9 @@ def test_the_command_writes_both_reports_and_is_audited(
     report = json.loads((tmp_path / "out" / "partnership.json").read_text())
     agencies = {row["agency"] for row in report["overall"]}
     assert agencies == {"police", "health", "education", "social_care", "housing", "probation"}
-    quarters = [row for row in report["by_quarter"] if row["agency"] == "police"]
+    # Quarters of referrals (the rest hold the records and delays of earlier quarters).
+    quarters = [row for row in report["by_quarter"]
+                if row["agency"] == "police" and row["reach"] is not None]
     assert len(quarters) > 4 and all(0 <= row["reach"] <= 1 for row in quarters)
     html = (tmp_path / "out" / "partnership.html").read_text()
     assert "arrived too late" in html and "By quarter" in html
@@ -102,3 +110,33 @@ def test_the_report_names_the_agencies_that_shared_nothing(
     assert html.count("Shared nothing in this extract") == 2  # their rows in the overall table
     assert ">Probation</caption>" not in html and ">Police</caption>" in html  # no quarters
     assert ">Housing</caption>" not in html
+
+
+def test_a_feed_that_stopped_is_named_and_its_recent_reach_falls(
+        trained_model: TrainedModel, tmp_path: Path) -> None:
+    out = _report(trained_model, tmp_path, stopped=("housing", "2025-10-01"))
+    report = json.loads((out / "partnership.json").read_text())
+    assert report["period"] == {"from_quarter": "2020Q1", "to_quarter": "2026Q3"}
+    assert [f["text"] for f in report["record_falls"]] == [
+        "housing: no records recorded from 2025Q4 to the extract date (2026-09-30)"]
+    housing = {row["quarter"]: row for row in report["by_quarter"] if row["agency"] == "housing"}
+    # Any record ever held hardly moves; a record in the 90 days before the referral stops.
+    before = [housing[q] for q in ("2024Q4", "2025Q1", "2025Q2", "2025Q3")]
+    after = [housing[q] for q in ("2026Q1", "2026Q2", "2026Q3")]
+    assert min(r["reach"] for r in after) > 0.3 and min(r["reach"] for r in before) > 0.25
+    assert [r["recent_reach"] for r in after] == [0.0, 0.0, 0.0]
+    assert min(r["recent_reach"] for r in before) > 0.01
+    assert housing["2026Q2"]["records"] == 0 and housing["2025Q2"]["records"] > 50
+    # Records recorded before the first referral keep their delays (no referral that quarter).
+    assert housing["2019Q4"]["reach"] is None and housing["2019Q4"]["records"] > 50
+    assert housing["2019Q4"]["median_delay_days"] is not None
+    html = " ".join((out / "partnership.html").read_text().split())
+    assert "Housing: no records recorded from 2025Q4 to the extract date (2026-09-30)" in html
+    assert "Records recorded" in html and "Recent reach (90 days)" in html
+    assert "Mean absolute contribution to the score (log-odds, 200 referrals explained)" in html
+    assert "share of the explanation" not in html
+    # Bands lower without an agency are among those that differ, and shown beside them.
+    for row in report["overall"]:
+        assert 0 <= row["band_lower_without_share"] <= row["band_changed_share"]
+    assert "Of which lower without it" in html and "monotonic constraints" in html
+    assert ">2020Q1</th>" in html and ">2019Q4</th>" not in html  # the referral period only

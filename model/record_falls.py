@@ -1,0 +1,108 @@
+"""Quarters in which an agency's records fell far below its own usual level.
+
+Reach counts any record ever held, so it hardly moves when a feed stops: older records
+stay held for years. The number of records an agency recorded in each quarter falls at
+once, so the partnership report names each quarter of the referral period (from the
+first referral's quarter to the extract date's) in which an agency that shared records
+recorded none, or fewer than `FALL_SHARE` of its usual level: the median of the same
+quarter of the year over the period when it holds at least `SEASONAL_YEARS` of them
+(schools record little in some terms), else the median of every quarter. The extract
+date's quarter is judged on the days it covers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any, Final
+
+import pandas as pd
+
+# A quarter with fewer records than this share of the agency's usual level is named.
+FALL_SHARE: Final = 0.5
+# The fewest quarters of one quarter of the year (Q1, ...) the usual level is read from.
+SEASONAL_YEARS: Final = 3
+
+
+def _covered(period: pd.Period, extract_date: dt.date) -> float:
+    """The share of the quarter's days up to the extract date (1 for a past quarter)."""
+    start, end = period.start_time.date(), period.end_time.date()
+    if extract_date >= end:
+        return 1.0
+    return ((extract_date - start).days + 1) / ((end - start).days + 1)
+
+
+def _usual(per: list[dict[str, Any]]) -> None:
+    """Each quarter's usual level (records per whole quarter) and the words for it."""
+    pace = pd.Series([row["records"] / row["covered"] for row in per])
+    of_year = pd.Series([row["period"].quarter for row in per])
+    for row, quarter in zip(per, of_year, strict=True):
+        same = pace[of_year == quarter]
+        seasonal = len(same) >= SEASONAL_YEARS
+        row["usual"] = float((same if seasonal else pace).median())
+        row["usual_words"] = (f"its median Q{quarter} ({row['usual']:,.0f})" if seasonal
+                              else f"its median quarter ({row['usual']:,.0f})")
+
+
+def _text(agency: str, run: list[dict[str, Any]], *, last: str,
+          extract_date: dt.date) -> str:
+    name = agency.replace("_", " ")
+    first_q, last_q = run[0]["quarter"], run[-1]["quarter"]
+    if all(row["records"] == 0 for row in run):
+        if last_q == last:
+            return (f"{name}: no records recorded from {first_q} to the extract date "
+                    f"({extract_date.isoformat()})")
+        span = first_q if first_q == last_q else f"{first_q} to {last_q}"
+        return f"{name}: no records recorded in {span}"
+    row = run[0]
+    partial = (f" up to the extract date ({extract_date.isoformat()}), "
+               "judged on the days covered" if row["covered"] < 1 else "")
+    return (f"{name}: {row['records']:,} records recorded in {first_q}{partial}, under "
+            f"{FALL_SHARE:.0%} of {row['usual_words']}")
+
+
+def _runs(per: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The quarters named: consecutive quarters without any record as one run, every
+    other quarter below `FALL_SHARE` of its usual level on its own."""
+    runs: list[list[dict[str, Any]]] = []
+    for i, row in enumerate(per):
+        none = row["records"] == 0
+        if not none and row["records"] >= FALL_SHARE * row["usual"] * row["covered"]:
+            continue
+        if none and runs and runs[-1][-1]["records"] == 0 and runs[-1][-1] is per[i - 1]:
+            runs[-1].append(row)
+        else:
+            runs.append([row])
+    return runs
+
+
+def record_falls(records: pd.DataFrame, *, referral_quarters: Sequence[str],
+                 extract_date: dt.date, shared: Sequence[str]) -> list[dict[str, Any]]:
+    """The falls in each sharing agency's records over the referral period.
+
+    `records` has ``agency``, ``quarter`` and ``records`` (recorded in the quarter; a
+    quarter absent or empty has none). Each entry: ``agency``, ``from_quarter``,
+    ``to_quarter``, ``records`` (over the entry's quarters), ``usual_quarter_records``
+    (of its first quarter) and ``text``.
+    """
+    if not len(referral_quarters):
+        return []
+    period = pd.period_range(min(referral_quarters), pd.Period(extract_date, freq="Q"),
+                             freq="Q")
+    last = str(period[-1])
+    counts = records.assign(records=records["records"].fillna(0)).groupby(
+        ["agency", "quarter"])["records"].sum()
+    falls: list[dict[str, Any]] = []
+    for agency in shared:
+        per = [{"quarter": str(p), "period": p, "records": int(counts.get((agency, str(p)), 0)),
+                "covered": _covered(p, extract_date)} for p in period]
+        if not any(row["records"] for row in per):
+            continue  # shared nothing in the period: nothing to compare with
+        _usual(per)
+        falls += [{"agency": agency, "from_quarter": run[0]["quarter"],
+                   "to_quarter": run[-1]["quarter"],
+                   "records": sum(row["records"] for row in run),
+                   "usual_quarter_records": run[0]["usual"],
+                   "text": _text(agency, run, last=last, extract_date=extract_date)}
+                  for run in _runs(per)]
+    return falls

@@ -1,0 +1,72 @@
+"""The quarters in which an agency's records fell far below its own usual level."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from model.record_falls import record_falls
+
+QUARTERS = ["2024Q1", "2024Q2", "2024Q3", "2024Q4", "2025Q1", "2025Q2"]
+
+
+def _records(counts: dict[str, list[int | None]]) -> pd.DataFrame:
+    rows = [{"agency": agency, "quarter": quarter, "records": n}
+            for agency, per in counts.items() for quarter, n in zip(QUARTERS, per, strict=True)
+            if n is not None]
+    return pd.DataFrame(rows)
+
+
+def _falls(counts: dict[str, list[int | None]], *, extract_date: dt.date = dt.date(2025, 6, 30),
+           shared: tuple[str, ...] = ("health", "housing")) -> list[dict]:
+    return record_falls(_records(counts), referral_quarters=QUARTERS, extract_date=extract_date,
+                        shared=list(shared))
+
+
+def test_a_feed_that_stopped_is_named_from_its_first_empty_quarter() -> None:
+    # Quarters without a row (no record recorded) count as none.
+    falls = _falls({"housing": [2400, 2300, 2450, 0, None, None],
+                    "health": [7600, 7500, 7700, 7600, 7650, 7580]})
+    assert [f["text"] for f in falls] == [
+        "housing: no records recorded from 2024Q4 to the extract date (2025-06-30)"]
+    assert (falls[0]["from_quarter"], falls[0]["to_quarter"]) == ("2024Q4", "2025Q2")
+
+
+def test_a_quarter_under_half_the_median_is_named_with_its_count() -> None:
+    falls = _falls({"health": [7600, 7500, 961, 7600, 7650, 3900],
+                    "housing": [2400, 2300, 0, 0, 2400, 2350]})
+    assert [f["text"] for f in falls] == [
+        "health: 961 records recorded in 2024Q3, under 50% of its median quarter (7,550)",
+        "housing: no records recorded in 2024Q3 to 2024Q4"]
+    assert falls[0]["records"] == 961 and falls[0]["usual_quarter_records"] == 7550
+
+
+def test_the_extract_dates_quarter_is_judged_on_the_days_it_covers() -> None:
+    # 2025-05-15 covers 45 of 91 days of 2025Q2: 3,000 records is a usual pace, 1,000 not.
+    usual = _falls({"health": [7600, 7500, 7700, 7600, 7650, 3000]},
+                   extract_date=dt.date(2025, 5, 15), shared=("health",))
+    assert usual == []
+    low = _falls({"health": [7600, 7500, 7700, 7600, 7650, 1000]},
+                 extract_date=dt.date(2025, 5, 15), shared=("health",))
+    assert [f["text"] for f in low] == [
+        "health: 1,000 records recorded in 2025Q2 up to the extract date (2025-05-15), judged "
+        "on the days covered, under 50% of its median quarter (7,600)"]
+
+
+def test_agencies_that_shared_nothing_or_steadily_are_not_named() -> None:
+    assert _falls({"health": [5, 6, 4, 5, 6, 5], "housing": [0, 0, 0, 0, 0, 0]}) == []
+    assert _falls({"probation": [0, 0, 0, 0, 0, 0]}, shared=("probation",)) == []
+
+
+def test_a_quarter_of_the_year_that_is_always_low_is_judged_against_itself() -> None:
+    # Three years in which schools record under half as much in every Q1: usual, not a
+    # fall; a Q3 at the level of a Q1 is.
+    quarters = [str(p) for p in pd.period_range("2022Q1", "2024Q4", freq="Q")]
+    per_year = [450, 1200, 1150, 900]
+    counts = per_year * 2 + [450, 1200, 480, 900]
+    records = pd.DataFrame({"agency": "education", "quarter": quarters, "records": counts})
+    falls = record_falls(records, referral_quarters=quarters, extract_date=dt.date(2024, 12, 31),
+                         shared=["education"])
+    assert [f["text"] for f in falls] == [
+        "education: 480 records recorded in 2024Q3, under 50% of its median Q3 (1,150)"]
