@@ -1,9 +1,15 @@
-"""`safeguard subject-access`: everything held about one person, as an HTML file (audited)."""
+"""`safeguard subject-access`: everything held about one person, as an HTML file (audited).
+
+The report is written to a private file beside the output first, the audit entry saying
+it was disclosed is committed, and only then is the file renamed into place: a report
+that cannot be written leaves no entry, and a written report always has one.
+"""
 
 from __future__ import annotations
 
 import os
 import re
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -27,22 +33,36 @@ def subject_access(
         fail(f"--person-id {person_id!r} is not a pseudonymous token ({TOKEN_PATTERN})")
     if output.suffix.lower() not in (".html", ".htm"):
         fail(f"{output}: the subject access report is HTML; name a .html file")
+    if output.is_dir():
+        fail(f"{output}: a folder; name the .html file to write")
     _, store = open_store("the record is read from it, and the request audited")
     with store.session() as session:
         record = subject_access_record(session, person_id)
-        commit_with_audit(session, [operator_event(
-            "subject_access", person_id=person_id, referrals=len(record["referrals"]))])
+        staged = _write_private(output, render_report(
+            "reports/subject_access.html", title="Subject access", record=record))
+        try:
+            commit_with_audit(session, [operator_event(
+                "subject_access", person_id=person_id, referrals=len(record["referrals"]))])
+        except BaseException:
+            staged.unlink(missing_ok=True)
+            raise
     store.dispose()
-    _write_private(output, render_report("reports/subject_access.html", title="Subject access",
-                                         record=record))
+    os.replace(staged, output)
     typer.echo(f"{len(record['referrals'])} referrals naming {person_id}: {output}")
 
 
-def _write_private(path: Path, text: str) -> None:
-    """Write ``text`` readable by its owner only (mode 0600, as the audit key): a report
-    about a person is theirs and the controller's, not every local user's."""
+def _write_private(path: Path, text: str) -> Path:
+    """Write ``text`` to a new file beside ``path``, readable by its owner only (mode
+    0600, as the audit key: a report about a person is theirs and the controller's, not
+    every local user's), and return it; the caller renames it onto ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as report:
-        os.fchmod(report.fileno(), 0o600)  # a file that was there keeps its mode otherwise
-        report.write(text)
+    descriptor, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
+                                        suffix=".part")  # mode 0600
+    staged = Path(name)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as report:
+            report.write(text)
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        raise
+    return staged

@@ -95,6 +95,22 @@ def test_the_command_writes_the_report_and_is_audited(api: ApiEnv, tmp_path: Pat
     assert referral in output.read_text()
     assert output.stat().st_mode & 0o777 == 0o600  # about a person: the owner's only
     assert any(e.details.get("person_id") == member for e in _actions(api, "subject_access"))
+    assert [p.name for p in tmp_path.iterdir()] == ["sar.html"]  # no staged file left
+
+
+def test_a_report_that_cannot_be_written_leaves_no_audit_entry(api: ApiEnv,
+                                                                tmp_path: Path) -> None:
+    member = _token()
+    _score(api, subject=_token(), household=_token(), member=member)
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    env = {"SAFEGUARD_DATABASE_URL": api.settings.database_url, "SAFEGUARD_ENVIRONMENT": "test"}
+    for output in (blocker / "sar.html", tmp_path):  # inside a file; a folder
+        result = CliRunner().invoke(
+            app, ["subject-access", "--person-id", member, "--output", str(output)], env=env)
+        assert result.exit_code != 0
+    assert not any(e.details.get("person_id") == member for e in _actions(api, "subject_access"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]  # nothing left behind
 
 
 def test_a_referral_keeps_its_subject_on_either_store(backend_api: ApiEnv) -> None:
