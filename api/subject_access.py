@@ -14,11 +14,15 @@ is about its subject (a child's explanation in a parent's report), an explanatio
 household factors are about the other members, and practitioners' reasons may name
 anyone. The controller must review such information before release (UK GDPR Art. 15(4);
 DPA 2018 Sch. 2 Part 3), so the record keeps all of it, and says of each referral the
-requester's role there and of each factor whom it is about (`THIRD_PARTY`, `FREE_TEXT`).
+requester's role there, and of each factor and each escalation rule that fired whom it is
+about (`THIRD_PARTY`, `FREE_TEXT`). A rule is read by the features the governance
+settings name for it (the same name in `rules`); a rule not found there may rest on
+anyone's records in the household.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any, Final
 
@@ -27,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from api.referral_people import HOUSEHOLD_SUBJECT, SUBJECT
 from api.schemas import DecisionOut, ScoreResult
+from api.settings import Settings
 from api.store import repository
 from api.store.models import AuditEntry, ReferralPerson
 
@@ -98,23 +103,34 @@ def _audit_naming(session: Session, person_id: str) -> list[dict[str, Any]]:
     return [{**_entry(row), "referral_id": row.referral_id} for row in rows]
 
 
-def _score(stored: Any, *, own: bool) -> dict[str, Any]:
-    result = ScoreResult.model_validate(stored.result).model_dump(mode="json")
+def _about(features: Sequence[str] | None, *, own: bool) -> tuple[str, bool]:
+    """Whom information read from `features` is about (None: not known, so possibly the
+    subject or anyone in the household), and whether that includes another person."""
     concerns = _concerns()
+    kinds = ({"subject", "household"} if features is None
+             else {concerns.get(name, "household") for name in features})
+    about = " or ".join(_ABOUT.get((own, kind), "other people") for kind in
+                        sorted(kinds, key=["subject", "referral", "household"].index))
+    return about, about not in ("the person", "the referral")
+
+
+def _score(stored: Any, *, own: bool, rules: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+    result = ScoreResult.model_validate(stored.result).model_dump(mode="json")
     for factor in result["top_factors"]:
-        factor["about"] = _ABOUT.get((own, concerns.get(factor["feature"], "household")),
-                                     "other people")
-        factor["third_party"] = factor["about"] not in ("the person", "the referral")
+        factor["about"], factor["third_party"] = _about([factor["feature"]], own=own)
+    for rule in result["escalations"]:
+        rule["about"], rule["third_party"] = _about(rules.get(rule["rule"]), own=own)
     return {"id": stored.id, "at": stored.created_at.isoformat(), "by": stored.user_name,
             "result": result}
 
 
-def _referral(session: Session, referral_id: str, found: dict[str, Any]) -> dict[str, Any]:
+def _referral(session: Session, referral_id: str, found: dict[str, Any],
+              rules: Mapping[str, Sequence[str]]) -> dict[str, Any]:
     """The referral's scores whose case named the person, and the decisions made on them
     (every score and decision, when some were stored before scores were told apart)."""
     named, own = found["scores"], SUBJECT in found["roles"]
     every = None in named
-    scores = [_score(s, own=own) for s in repository.scores_for(session, referral_id)
+    scores = [_score(s, own=own, rules=rules) for s in repository.scores_for(session, referral_id)
               if every or s.id in named]
     decisions = [{**DecisionOut.model_validate(d, from_attributes=True).model_dump(mode="json"),
                   "release_review": FREE_TEXT if d.reason else None}
@@ -127,13 +143,25 @@ def _referral(session: Session, referral_id: str, found: dict[str, Any]) -> dict
             "audit": _audit(session, referral_id)}
 
 
-def subject_access_record(session: Session, person_id: str) -> dict[str, Any]:
+def subject_access_record(session: Session, person_id: str, *,
+                          rules: Mapping[str, Sequence[str]]) -> dict[str, Any]:
     """Every referral held that names the person, with its scores, decisions and audit,
-    the person's own referrals first; and the other audit entries naming the person."""
+    the person's own referrals first; and the other audit entries naming the person.
+
+    `rules` maps each escalation rule's name to the features it reads (`rule_features`).
+    """
     found = _roles(session, person_id)
-    referrals = [_referral(session, rid, entry) for rid, entry in found.items()]
+    referrals = [_referral(session, rid, entry, rules) for rid, entry in found.items()]
     referrals.sort(key=lambda referral: not referral["requester_is_subject"])  # stable
     households = sorted({h for entry in found.values() for h in entry["households"]})
     return {"person_id": person_id, "households": households, "referrals": referrals,
             "audit_naming_person": _audit_naming(session, person_id),
             "third_party_referrals": sum(not r["requester_is_subject"] for r in referrals)}
+
+
+def rule_features(settings: Settings) -> dict[str, tuple[str, ...]]:
+    """The features each escalation rule of the governance settings in force reads."""
+    from model.governance import load_governance
+
+    governance = load_governance(settings.governance_settings_path)[0]
+    return {rule.name: rule.features for rule in governance.escalation_rules}

@@ -25,7 +25,7 @@ def subject_access(
     """Every referral naming the person, with scores, explanations, decisions and audit."""
     from api.admin import open_store
     from api.audit import commit_with_audit, operator_event
-    from api.subject_access import subject_access_record
+    from api.subject_access import rule_features, subject_access_record
     from api.templating import render_report
     from data_contracts.vocab import TOKEN_PATTERN
 
@@ -35,9 +35,10 @@ def subject_access(
         fail(f"{output}: the subject access report is HTML; name a .html file")
     if output.is_dir():
         fail(f"{output}: a folder; name the .html file to write")
-    _, store = open_store("the record is read from it, and the request audited")
+    settings, store = open_store("the record is read from it, and the request audited")
+    rules = rule_features(settings)
     with store.session() as session:
-        record = subject_access_record(session, person_id)
+        record = subject_access_record(session, person_id, rules=rules)
         staged = _write_private(output, render_report(
             "reports/subject_access.html", title="Subject access", record=record))
         try:

@@ -11,7 +11,7 @@ from api.auth import AuditReader
 from api.routes.deps import SessionDep
 from api.routes.records import _view_event
 from api.routes.responses import AUTH_RESPONSES, INPUT_RESPONSES
-from api.subject_access import subject_access_record
+from api.subject_access import rule_features, subject_access_record
 from data_contracts.vocab import TOKEN_MAX_LENGTH, TOKEN_PATTERN
 
 router = APIRouter(prefix="/v1", tags=["records"])
@@ -29,7 +29,8 @@ def subject_access(person_id: PersonIdPath, request: Request, principal: AuditRe
     entries; the request is itself audited (governance and admin roles only)."""
     from api.audit import commit_with_audit
 
-    record = subject_access_record(session, person_id)
+    record = subject_access_record(session, person_id,
+                                   rules=rule_features(request.app.state.settings))
     commit_with_audit(session, [_view_event(
         request, principal, "subject_access",
         details={"person_id": person_id, "referrals": len(record["referrals"])})])

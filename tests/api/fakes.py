@@ -6,11 +6,18 @@ from collections.abc import Sequence
 from typing import Any
 
 from api.case_payload import CasePayload
-from api.schemas import Factor, ScoreResult
+from api.schemas import Escalation, Factor, ScoreResult
 from data_contracts.vocab import AGENCIES
 from model.registry import VersionInfo
 
 _BANDS = ((5, "low", "green", "within 5 working days"), (12, "medium", "amber", "within 24 hours"))
+
+
+# Rules of the default governance settings the fake fires when a case holds an event of
+# the type (whatever its date or person): a rule reading household adults' records, and
+# one reading the subject's only.
+_RULES = {"dash_high_risk": ("recent_dash_high_risk", "high"),
+          "child_protection_plan": ("current_child_protection_plan", "high")}
 
 
 def _band(score: int) -> tuple[str, str, str]:
@@ -40,6 +47,7 @@ class FakeScorer:
         score = 1 + round(probability * 19)
         band, rag, timescale = _band(score)
         seen = {event["agency"] for event in case.events}
+        fired = sorted({_RULES[e["event_type"]] for e in case.events if e["event_type"] in _RULES})
         return ScoreResult(
             referral_id=case.referral.referral_id,
             model_name=self.name,
@@ -63,6 +71,8 @@ class FakeScorer:
             agencies_not_seen=[agency for agency in AGENCIES if agency not in seen],
             raw_score=probability,
             base_value=0.0,
+            escalations=[Escalation(rule=rule, description=f"the {rule} rule",
+                                    minimum_band=band) for rule, band in fired],
         )
 
     def model_info(self) -> dict[str, Any]:

@@ -253,6 +253,38 @@ def test_a_household_members_report_marks_what_is_about_other_people(api: ApiEnv
            "another person" in page
 
 
+def test_escalations_that_may_rest_on_other_peoples_records_are_marked(api: ApiEnv) -> None:
+    """An escalation rule reading household adults' records (DASH high-risk) is marked
+    for review in the person's own referral, as a household factor is; one reading the
+    subject's records only (a child protection plan) is not; in another's referral, all are."""
+    parent, child = _token(), _token()
+    events = [factories.event(event_type="dash_high_risk"),
+              factories.event(agency="social_care", event_type="child_protection_plan")]
+    for subject, member in ((parent, _token()), (child, parent)):
+        case = factories.case(events=0, person_id=subject, household_id=_token())
+        case["household_members"] = [{"person_id": member, "role": "parent_carer"}]
+        case["events"] = [{**event, "person_id": subject} for event in events]
+        assert api.client.post("/v1/score", json=case,
+                               headers=api.headers("triage")).status_code == 200
+    record = api.client.get(f"/v1/subjects/{parent}", headers=api.headers("governance")).json()
+    mine, theirs = ({r["rule"]: (r["about"], r["third_party"])
+                     for r in referral["scores"][0]["result"]["escalations"]}
+                    for referral in record["referrals"])
+    assert mine == {
+        "current_child_protection_plan": ("the person", False),
+        "recent_dash_high_risk": ("the person or other members of the household", True)}
+    assert theirs["recent_dash_high_risk"] == (
+        "the referral's subject, another person or the household, which includes the person "
+        "and others", True)
+    assert all(third_party for _, third_party in theirs.values())
+    page = " ".join(api.client.get(f"/v1/subjects/{parent}", headers={
+        **api.headers("governance"), "Accept": "text/html"}).text.split())
+    assert ("the recent_dash_high_risk rule (about the person or other members of the "
+            "household) <strong class=\"govuk-tag govuk-tag--orange\">May rest on information "
+            "about other people: review before release</strong>") in page
+    assert "the current_child_protection_plan rule (about the person)</li>" in page
+
+
 def test_the_report_lists_the_audit_entries_that_name_the_person(api: ApiEnv) -> None:
     """Entries with no referral that name the person: a refused try at their record, an
     earlier subject access request."""
