@@ -28,6 +28,7 @@ def subject_access(
     from api.subject_access import rule_features, subject_access_record
     from api.templating import render_report
     from data_contracts.vocab import TOKEN_PATTERN
+    from model.governance import GovernanceError
 
     if not re.fullmatch(TOKEN_PATTERN, person_id):
         fail(f"--person-id {person_id!r} is not a pseudonymous token ({TOKEN_PATTERN})")
@@ -36,7 +37,11 @@ def subject_access(
     if output.is_dir():
         fail(f"{output}: a folder; name the .html file to write")
     settings, store = open_store("the record is read from it, and the request audited")
-    rules = rule_features(settings)
+    try:
+        rules = rule_features(settings)
+    except GovernanceError as exc:
+        store.dispose()
+        fail(str(exc))
     with store.session() as session:
         record = subject_access_record(session, person_id, rules=rules)
         staged = _write_private(output, render_report(

@@ -102,15 +102,17 @@ def test_a_report_that_cannot_be_written_leaves_no_audit_entry(api: ApiEnv,
                                                                 tmp_path: Path) -> None:
     member = _token()
     _score(api, subject=_token(), household=_token(), member=member)
-    blocker = tmp_path / "a_file"
+    blocker, folder = tmp_path / "a_file", tmp_path / "a_folder.html"
     blocker.write_text("not a folder", encoding="utf-8")
+    folder.mkdir()
     env = {"SAFEGUARD_DATABASE_URL": api.settings.database_url, "SAFEGUARD_ENVIRONMENT": "test"}
-    for output in (blocker / "sar.html", tmp_path):  # inside a file; a folder
+    for output in (blocker / "sar.html", folder):  # inside a file; a folder
         result = CliRunner().invoke(
             app, ["subject-access", "--person-id", member, "--output", str(output)], env=env)
         assert result.exit_code != 0
     assert not any(e.details.get("person_id") == member for e in _actions(api, "subject_access"))
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]  # nothing left behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file", "a_folder.html"]
+    assert not any(folder.iterdir())  # nothing left behind
 
 
 def test_a_referral_keeps_its_subject_on_either_store(backend_api: ApiEnv) -> None:
