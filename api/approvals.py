@@ -3,15 +3,16 @@
 An approval names the SHA-256 of the version's model folder and of every file its
 card and acceptance checks read (`api.approval_content`), and waives, by name, once
 each and each with its own reason, the acceptance thresholds the version does not
-meet. It is valid while it is the version's latest decision, all that it names is
-unchanged, every threshold the version misses is waived in it, and it is the latest
-decision about the version in the audit trail, signed (`api.approval_trail`: a row
-written into the database directly is no approval). `safeguard model
-promote` and `rollback` move the served alias only to a version with a valid approval,
-and the service serves no champion without one (`gate_problem`). The API route, the
-web form and the command line all call `record_decision` (and `one_waiver_each`, where
-a threshold can be named twice); every approval, rejection and waiver is an audit entry
-naming the user.
+meet (a fairness threshold's waiver covers every group beyond it: the refusal, the
+waiver's audit entry and the card name each, with its figure). It is valid while it is
+the version's latest decision, all that it names is unchanged, every threshold the
+version misses is waived in it, and it is the latest decision about the version in the
+audit trail, signed (`api.approval_trail`: a row written into the database directly is
+no approval). `safeguard model promote` and `rollback` move the served alias only to a
+version with a valid approval, and the service serves no champion without one
+(`gate_problem`). The API route, the web form and the command line all call
+`record_decision` (and `one_waiver_each`, where a threshold can be named twice); every
+approval, rejection and waiver is an audit entry naming the user.
 """
 
 from __future__ import annotations
@@ -114,8 +115,12 @@ def _events(user: str, role: str, row: ModelApproval, checks: list[ThresholdChec
                          details=details)]
     by_name = {check.name: check for check in checks}
     for name, why in sorted(row.waivers.items()):
+        check = by_name[name]
         waived = {"model_name": row.model_name, "threshold": name, "reason": why,
-                  "required": by_name[name].required, "measured": by_name[name].measured}
+                  "required": check.required, "measured": check.measured,
+                  # what the waiver covers: every group beyond the threshold, each figure
+                  "groups": [{"group": g.group, "metric": g.metric, "value": g.value,
+                              "note": g.note} for g in check.groups]}
         events.append(AuditEvent(user_name=user, role=role, action="model_waiver",
                                  request_hash=request_hash(waived),
                                  model_version=row.model_version, details=waived))

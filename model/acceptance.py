@@ -2,30 +2,45 @@
 
 A pure function of the version's test metrics, its outcome rates by band and its
 fairness report (the JSON of `fairness/fairness.json`, or None when no audit was
-recorded: then every fairness threshold fails, "no fairness audit recorded"). Given the
-report as published too, a check whose worst group's figure publication withholds says
-so instead of giving the figure (whether it is met is still judged on the full report).
+recorded: then every fairness threshold fails, "no fairness audit recorded"). A fairness
+check names every judged group beyond its threshold with its figure (`GroupFigure`):
+what a waiver of it covers. A group with a rate of 0 against a reference's above 0, or
+the reverse, is beyond any threshold (its ratio is 0 or undefined, never skipped).
+Given the report as published too, a figure publication withholds is withheld from the
+check as well (whether it is met is still judged on the full report).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from functools import partial
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
+from model.fairness_groups import stratum
 from model.governance import AcceptanceThresholds
 
 NO_FAIRNESS_AUDIT: Final = "no fairness audit recorded"
 VERY_HIGH_BAND: Final = "very high"
 # The fairness report's flag for a group too small to judge: such groups never fail a threshold.
 TOO_SMALL_FLAG: Final = "too_small"
-_DISPARITIES: Final = {
-    "max_selection_rate_disparity": ("selection_rate_ratio", "selection rate"),
-    "max_false_positive_rate_disparity": ("false_positive_rate_ratio", "false positive rate"),
-    "max_true_positive_rate_disparity": ("true_positive_rate_ratio", "true positive rate"),
-}
+
+
+@dataclass(frozen=True)
+class GroupFigure:
+    """A judged group beyond a fairness threshold, with the figure that puts it there."""
+
+    group: str  # e.g. ``ethnicity_group=asian, sex=female``
+    metric: str  # e.g. "selection rate ratio", "calibration gap"
+    value: float | None  # None: withheld from publication, or an undefined ratio (`note`)
+    note: str = ""
+    withheld: bool = False
+
+    def text(self) -> str:
+        """E.g. ``ethnicity_group=asian (selection rate ratio 0.57)``."""
+        shown = ("withheld from publication" if self.withheld else
+                 "undefined" if self.value is None else f"{self.value:.4g}")
+        return f"{self.group} ({self.metric} {shown}{': ' + self.note if self.note else ''})"
 
 
 @dataclass(frozen=True)
@@ -39,6 +54,8 @@ class ThresholdCheck:
     met: bool
     detail: str = ""
     withheld: bool = False  # measured, but withheld from publication (`measured` None)
+    # A fairness threshold's judged groups beyond it, worst first: what a waiver covers.
+    groups: tuple[GroupFigure, ...] = ()
 
 
 def _finite(value: object) -> float | None:
@@ -71,51 +88,103 @@ def group_label(group: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in sorted(group.get("attributes", {}).items()))
 
 
-def _worst(groups: Iterable[Mapping[str, Any]], measure: Callable[[Mapping[str, Any]],
-           float | None]) -> tuple[float | None, str]:
-    """The largest measure over the groups, and the group it belongs to."""
-    worst: tuple[float | None, str] = (None, "")
-    for group in groups:
-        value = measure(group)
-        if value is not None and (worst[0] is None or value > worst[0]):
-            worst = (value, group_label(group))
-    return worst
+def _references(fairness: Mapping[str, Any]) -> dict[Any, Mapping[str, Any]]:
+    return {stratum(dict(g.get("attributes", {}))): g for g in fairness.get("groups", [])
+            if g.get("is_reference")}
 
 
-def _shown(check: ThresholdCheck, where: str, measure: Callable[[Mapping[str, Any]],
-           float | None], published: Mapping[str, Any] | None) -> ThresholdCheck:
-    """The check as published: its figure withheld when the report as published withholds
-    it from the worst group (it gives a withheld rate back)."""
-    if published is None or check.measured is None:
-        return check
-    same = [g for g in published.get("groups", []) if group_label(g) == where]
-    if same and measure(same[0]) is not None:
-        return check
-    return replace(check, measured=None, withheld=True)
+@dataclass(frozen=True)
+class _Measure:
+    """What a fairness threshold reads from each group: the figure shown (`key`, under
+    the name `metric`) and its size against the threshold (`size`: a ratio read both
+    ways, a gap without its sign; math.inf for a rate of 0 on one side only)."""
+
+    metric: str
+    key: str
+    rate: str | None  # the rate a ratio compares (None: the calibration gap)
+
+    def size(self, group: Mapping[str, Any], reference: Mapping[str, Any] | None
+             ) -> float | None:
+        value = _finite(group.get(self.key))
+        if self.rate is None:
+            return None if value is None else abs(value)
+        if value is not None:
+            return math.inf if value <= 0 else max(value, 1 / value)
+        # Undefined ratio: unbounded when only the reference group's rate is 0.
+        own = _finite(group.get(self.rate))
+        base = None if reference is None else _finite(reference.get(self.rate))
+        return math.inf if own is not None and own > 0 and base == 0 else None
+
+    def figure(self, group: Mapping[str, Any], *, withheld: bool) -> GroupFigure:
+        value = None if withheld else _finite(group.get(self.key))
+        note = ""
+        if not withheld and self.rate is not None and value is None:
+            note = "the reference group's rate is 0 and this group's is not"
+        elif not withheld and self.rate is not None and value == 0:
+            note = "this group's rate is 0 and the reference group's is not"
+        return GroupFigure(group_label(group), self.metric, value, note, withheld)
 
 
-def _disparity(group: Mapping[str, Any], *, key: str) -> float | None:
-    """A ratio read both ways: 0.8 and 1.25 are the same disparity, 1.25."""
-    ratio = _finite(group.get(key))
-    if ratio is None or ratio <= 0:
-        return None
-    return max(ratio, 1 / ratio)
+def groups_text(groups: Sequence[GroupFigure]) -> str:
+    """The groups beyond a threshold as one line: "groups beyond it: ...; ..."."""
+    return "groups beyond it: " + "; ".join(g.text() for g in groups)
 
 
-def _calibration_gap(group: Mapping[str, Any]) -> float | None:
-    gap = _finite(group.get("calibration_gap"))
-    return None if gap is None else abs(gap)
+_DISPARITIES: Final = {
+    "max_selection_rate_disparity": _Measure("selection rate ratio", "selection_rate_ratio",
+                                             "selection_rate"),
+    "max_false_positive_rate_disparity": _Measure(
+        "false positive rate ratio", "false_positive_rate_ratio", "false_positive_rate"),
+    "max_true_positive_rate_disparity": _Measure(
+        "true positive rate ratio", "true_positive_rate_ratio", "true_positive_rate"),
+}
+_GAP: Final = _Measure("calibration gap", "calibration_gap", None)
+
+
+def _fairness_check(name: str, description: str, required: float, measure: _Measure,
+                    fairness: Mapping[str, Any], published: Mapping[str, Any] | None
+                    ) -> ThresholdCheck:
+    """One fairness threshold over the judged groups: the largest size measured, and
+    every group beyond the threshold (as published, when `published` is given: a figure
+    it withholds is withheld here too; met or not is judged on the full report)."""
+    references = _references(fairness)
+    sized = [(size, g) for g in _judged_groups(fairness)
+             if (size := measure.size(g, references.get(stratum(dict(g["attributes"])))))
+             is not None]
+    sized.sort(key=lambda pair: -pair[0])
+    shown_refs = _references(published) if published is not None else {}
+    shown = ({group_label(g): g for g in published.get("groups", [])}
+             if published is not None else None)
+
+    def withheld(group: Mapping[str, Any]) -> bool:
+        if shown is None:
+            return False
+        same = shown.get(group_label(group))
+        return same is None or measure.size(
+            same, shown_refs.get(stratum(dict(same["attributes"])))) is None
+
+    beyond = tuple(measure.figure(g, withheld=withheld(g)) for size, g in sized
+                   if size > required)
+    worst = sized[0][0] if sized else None
+    if worst is None:
+        return ThresholdCheck(name, description, f"<= {required:g}", None, False,
+                              "not measured")
+    where = sized[0][1]
+    detail = groups_text(beyond) if beyond else f"worst group: {group_label(where)}"
+    hide = withheld(where) or math.isinf(worst)  # an unbounded size has no figure
+    return ThresholdCheck(name, description, f"<= {required:g}",
+                          None if hide else worst, not beyond, detail,
+                          withheld=withheld(where), groups=beyond)
 
 
 def _fairness_checks(thresholds: AcceptanceThresholds, fairness: Mapping[str, Any] | None,
                      published: Mapping[str, Any] | None) -> list[ThresholdCheck]:
-    wanted: list[tuple[str, str, Callable[[Mapping[str, Any]], float | None]]] = [
-        (name, f"largest {label} disparity of a group against the reference group",
-         partial(_disparity, key=key))
-        for name, (key, label) in _DISPARITIES.items()]
+    wanted = [(name, f"largest {measure.metric.removesuffix(' ratio')} disparity of a group "
+               "against the reference group", measure)
+              for name, measure in _DISPARITIES.items()]
     wanted.append(("max_group_calibration_gap",
                    "largest gap between mean predicted probability and observed outcome rate "
-                   "in a group", _calibration_gap))
+                   "in a group", _GAP))
     checks = []
     for name, description, measure in wanted:
         required = float(getattr(thresholds, name))
@@ -123,10 +192,8 @@ def _fairness_checks(thresholds: AcceptanceThresholds, fairness: Mapping[str, An
             checks.append(ThresholdCheck(name, description, f"<= {required:g}", None, False,
                                          NO_FAIRNESS_AUDIT))
             continue
-        value, where = _worst(_judged_groups(fairness), measure)
-        check = _at_most(name, description, required, value,
-                         f"worst group: {where}" if where else "")
-        checks.append(_shown(check, where, measure, published))
+        checks.append(_fairness_check(name, description, required, measure, fairness,
+                                      published))
     return checks
 
 

@@ -21,7 +21,7 @@ from model.card_sources import CardSources
 from model.explanation import GROUP_LABELS
 from model.fairness import FairnessAudit, for_publication
 from model.fairness_report import audit_from_document
-from model.fairness_summary import flag_bounds, ratio_text
+from model.fairness_summary import flag_bounds, ratio_with_interval
 from model.governance import GovernanceSettings, parse_governance
 from model.service import INTENDED_USE, LIMITATIONS
 from pipelines.manifest import SPECS_BY_NAME
@@ -92,7 +92,8 @@ class FairnessRow:
     true_positive_rate: float | None
     selection_rate_ratio: float | None
     flags: tuple[str, ...]
-    # As shown: enough digits to fall on its flag's side of each bound (`ratio_text`).
+    # As shown: enough digits to fall on its flag's side of each bound (`ratio_text`),
+    # with its 95% interval where the audit computed one.
     selection_rate_ratio_text: str = "-"
 
 
@@ -232,7 +233,8 @@ def _fairness_rows(fairness: dict[str, Any] | None) -> tuple[FairnessRow, ...]:
             selection_rate_ratio=group.ratios["selection_rate"],
             flags=group.flags,
             selection_rate_ratio_text="-" if group.ratios["selection_rate"] is None else
-            ratio_text(group.ratios["selection_rate"], flag_bounds(published))))
+            ratio_with_interval(group.ratios["selection_rate"],
+                                group.ratio_intervals["selection_rate"], flag_bounds(published))))
     return tuple(rows)
 
 

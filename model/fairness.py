@@ -15,6 +15,13 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
+from model.fairness_flags import (
+    FLAGS,
+    RATIO_METRICS,
+    TOO_SMALL,
+    group_flags,
+    ratios_to_reference,
+)
 from model.fairness_groups import ATTRIBUTE_SETS, attribute_frame, stratum
 from model.fairness_metrics import (
     COUNTS,
@@ -45,13 +52,8 @@ REFERENCE_RULE: Final = ("largest group; for an intersection, the largest group 
 # Frame columns the audit needs beside the referral attributes.
 LABEL, PROBABILITY, BAND = "label", "probability", "band"
 SELECTED = "_selected"
-RATIO_METRICS: Final = {"selection_rate": "selection_disparity",
-                        "false_positive_rate": "fpr_disparity",
-                        "true_positive_rate": "tpr_disparity"}
-MISCALIBRATED, TOO_SMALL = "miscalibrated", "too_small"
 # The part of an audit saying what it covered (`model.workflow.audited_referrals`).
 AUDITED: Final = "audited"
-FLAGS: Final = (*RATIO_METRICS.values(), MISCALIBRATED, TOO_SMALL)
 # The counts each metric discloses (suppressed in publication when under the threshold).
 DISCLOSES: Final[dict[str, tuple[str, ...]]] = {
     "observed_rate": ("positives", "negatives"), "mean_predicted": (),
@@ -130,41 +132,6 @@ class FairnessAudit:
         }
 
 
-def _flags(interval: tuple[float, float] | None, ratios: dict[str, float | None], n: int,
-           governance: GovernanceSettings) -> tuple[str, ...]:
-    """The flags of a group from its calibration-gap interval and disparity ratios."""
-    settings = governance.fairness
-    if n < settings.min_group_size:
-        return (TOO_SMALL,)
-    flags = [flag for metric, flag in RATIO_METRICS.items()
-             if (ratio := ratios[metric]) is not None
-             and not settings.disparity_lower <= ratio <= settings.disparity_upper]
-    tolerance = settings.calibration_tolerance
-    if interval is not None and (interval[0] > tolerance or interval[1] < -tolerance):
-        flags.append(MISCALIBRATED)
-    return tuple(flags)
-
-
-def _ratios(resampled: dict[str, np.ndarray], table: pd.DataFrame, group: int, reference: int,
-            quantiles: list[float]) -> tuple[dict[str, float | None],
-                                             dict[str, tuple[float, float] | None]]:
-    """Each disparity ratio of a group to the reference group, with its interval (the
-    ratio in each resample, so both groups are resampled together)."""
-    ratios: dict[str, float | None] = {}
-    intervals: dict[str, tuple[float, float] | None] = {}
-    for metric in RATIO_METRICS:
-        base = float(table.iloc[reference][metric])
-        if not np.isfinite(base) or base <= 0:
-            ratios[metric] = intervals[metric] = None
-            continue
-        ratios[metric] = reported(float(table.iloc[group][metric]) / base)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            paired = resampled[metric][:, [group]] / resampled[metric][:, [reference]]
-        paired[~np.isfinite(paired)] = np.nan
-        intervals[metric] = reported_pair(percentile_interval(paired, quantiles)[:, 0])
-    return ratios, intervals
-
-
 def reference_groups(keys: list[tuple[str, ...]], n: np.ndarray) -> list[int]:
     """Each group's reference: the largest group of its attribute, or for an intersection
     (ethnicity x sex) the largest sharing its other values (White female subjects for
@@ -200,14 +167,16 @@ def _attribute_set_results(data: pd.DataFrame, attributes: tuple[str, ...],
         intervals = {m: reported_pair(percentile_interval(resampled[m][:, [i]], quantiles)[:, 0])
                      for m in METRICS}
         reference = references[i]
-        ratios, ratio_intervals = _ratios(resampled, table, i, reference, quantiles)
+        ratios, ratio_intervals, without = ratios_to_reference(resampled, table, i, reference,
+                                                               quantiles)
         n = int(row["n"])
         results.append(GroupResult(
             attributes=dict(zip(attributes, key, strict=True)), n=n,
             counts={c: int(row[c]) for c in COUNTS if c != "n"}, metrics=metrics,
             intervals=intervals, ratios=ratios, ratio_intervals=ratio_intervals,
             is_reference=i == reference,
-            flags=_flags(intervals["calibration_gap"], ratios, n, governance)))
+            flags=group_flags(intervals["calibration_gap"], ratios, n, governance,
+                              without_ratio=without)))
     return results
 
 

@@ -35,6 +35,7 @@ from scipy.stats import chi2
 from data_contracts.vocab import AGENCIES
 from model.fairness_groups import VALUES
 from model.fairness_metrics import percentile_interval, reported, reported_pair
+from model.fairness_suppression import gives_away_small, is_small
 from model.governance import FairnessSettings, GovernanceSettings
 from pipelines.manifest_lookup import count_features
 
@@ -44,7 +45,8 @@ RECORDING_ATTRIBUTES: Final[tuple[str, ...]] = (
 # The audit frame's column of an agency's records per referral.
 RECORDS_PREFIX: Final = "records_"
 # What a row of the section discloses, withheld in publication when a count behind it
-# (referrals, records, referrals holding a record) is under the suppression threshold.
+# (referrals, records, referrals holding a record or holding none) is under the
+# suppression threshold.
 DISCLOSING: Final = ("n", "records", "holders", "records_per_referral",
                      "records_per_referral_ci", "share_with_records", "ratio", "ratio_ci")
 MEASURE: Final = ("records per referral from the agency about the referred person, known on "
@@ -144,7 +146,8 @@ def recording_section(attributes: pd.DataFrame, records: pd.DataFrame, counts: n
 def publish_recording(section: dict[str, Any], threshold: int,
                       sizes_withheld: frozenset[tuple[str, str]] = frozenset()) -> dict[str, Any]:
     """The section for publication: a row resting on fewer than `threshold` referrals,
-    records or referrals holding a record keeps only its names and marks (and its number
+    records, referrals holding a record or referrals holding none keeps only its names
+    and marks (and its number
     of referrals, when that is not small: it gives no record count away), and a group
     compared with a largest group so withheld loses its ratio (it would give that
     group's figure back).
@@ -157,14 +160,18 @@ def publish_recording(section: dict[str, Any], threshold: int,
     """
     def small(row: dict[str, Any]) -> bool:
         return (row["attribute"], row["group"]) in sizes_withheld or any(
-            row.get(c) is not None and row[c] < threshold for c in ("n", "records", "holders"))
+            row.get(c) is not None and is_small(row[c], threshold)
+            for c in ("n", "records")) or (
+            row.get("holders") is not None and gives_away_small(row["holders"], row["n"],
+                                                                 threshold))
 
     withheld_references = {(r["attribute"], r["agency"]) for r in section["rows"]
                            if r["is_reference"] and small(r)}
     rows = []
     for row in section["rows"]:
         if small(row):
-            size = row["n"] >= threshold and (row["attribute"], row["group"]) not in sizes_withheld
+            size = (not is_small(row["n"], threshold)
+                    and (row["attribute"], row["group"]) not in sizes_withheld)
             row = {**row, **dict.fromkeys(DISCLOSING), **({"n": row["n"]} if size else {}),
                    "suppressed": True}
         elif (row["attribute"], row["agency"]) in withheld_references:

@@ -19,11 +19,11 @@ from model.fairness import (
     FAIRNESS_HTML,
     FAIRNESS_JSON,
     LABEL,
-    RATIO_METRICS,
     FairnessAudit,
     GroupResult,
     for_publication,
 )
+from model.fairness_flags import RATIO_METRICS
 from model.fairness_groups import ATTRIBUTE_LABELS, SOURCE_COLUMNS, value_label
 from model.fairness_metrics import METRICS
 from model.fairness_recording import RECORDING, RECORDS_PREFIX, agency_records
@@ -201,9 +201,11 @@ def _cell(row: dict[str, Any], minimum: int) -> dict[str, Any]:
             "differs": row["differs"]}
 
 
-def report_context(audit: FairnessAudit) -> dict[str, Any]:
-    """What `FAIRNESS_TEMPLATE` shows: the published audit, its findings and its charts."""
-    published = audit if audit.publication else for_publication(audit)
+def report_context(audit: FairnessAudit, *, publication: bool = True) -> dict[str, Any]:
+    """What `FAIRNESS_TEMPLATE` shows: the audit, its findings and its charts; as
+    published (`for_publication`), or with `publication=False` every figure, for the
+    governance board (the page says it is not for publication)."""
+    published = audit if audit.publication or not publication else for_publication(audit)
     sections = []
     for attributes in published.attributes:
         names = tuple(attributes.split("*"))
@@ -228,7 +230,8 @@ def report_context(audit: FairnessAudit) -> dict[str, Any]:
     return {"title": f"Fairness audit of model version {published.model_version}",
             "audit": published.document(), "sentences": finding_sentences(published),
             "sections": sections, "tolerance": published.tolerance,
-            "flag_labels": FLAG_LABELS,
+            "flag_labels": FLAG_LABELS, "internal": not published.publication,
+            "judged": sum("too_small" not in g.flags for g in published.groups),
             "recording": (recording_context(
                 published.extra[RECORDING], int(published.tolerance["suppression_threshold"]))
                 if RECORDING in published.extra else None)}
@@ -236,12 +239,13 @@ def report_context(audit: FairnessAudit) -> dict[str, Any]:
 
 def fairness_files(audit: FairnessAudit, render: ReportRenderer | None, *,
                    publication: bool = False) -> dict[str, str]:
-    """``fairness.json`` (full, or the publication form) and, with a renderer,
-    ``fairness.html`` (always the publication form)."""
+    """``fairness.json`` and, with a renderer, ``fairness.html``: both full (the HTML
+    marked as not for publication), or both in the publication form."""
     shown = for_publication(audit) if publication else audit
     files = {FAIRNESS_JSON: json.dumps(shown.document(), indent=1) + "\n"}
     if render is not None:
-        files[FAIRNESS_HTML] = render(FAIRNESS_TEMPLATE, **report_context(audit))
+        files[FAIRNESS_HTML] = render(FAIRNESS_TEMPLATE,
+                                      **report_context(audit, publication=publication))
     return files
 
 

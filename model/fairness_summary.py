@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from model.fairness import MISCALIBRATED, RATIO_METRICS, FairnessAudit, GroupResult
+from model.fairness import FairnessAudit, GroupResult
+from model.fairness_flags import MISCALIBRATED, RATIO_METRICS
 from model.fairness_groups import NOT_RECORDED, stratum
 
 _BEFORE: Final[dict[str, dict[str, str]]] = {
@@ -69,25 +70,67 @@ def ratio_text(ratio: float, bounds: tuple[float, float] | None = None) -> str:
     return text
 
 
+def ratio_with_interval(ratio: float, interval: tuple[float, float] | None,
+                        bounds: tuple[float, float] | None = None) -> str:
+    """E.g. "0.47 (0.42 to 0.53)": the ratio and, where the audit computed one, its interval."""
+    text = ratio_text(ratio, bounds)
+    if interval is None:
+        return text
+    return f"{text} ({ratio_text(interval[0], bounds)} to {ratio_text(interval[1], bounds)})"
+
+
 def times_phrase(ratio: float, bounds: tuple[float, float] | None = None) -> str:
     """E.g. "1.4 times" (`ratio_text`, its trailing zeros dropped)."""
     return ratio_text(ratio, bounds).rstrip("0").rstrip(".") + " times"
 
 
-def _ratio_sentence(metric: str, group: GroupResult, reference: str, bands: str,
-                    bounds: tuple[float, float]) -> str | None:
-    ratio = group.ratios[metric]
-    if ratio is None:
+_NAMES: Final = {"selection_rate": "selection rate", "false_positive_rate":
+          "false positive rate", "true_positive_rate": "true positive rate"}
+_AMONG: Final = {"selection_rate": "", "false_positive_rate":
+                 " who did not go on to have the outcome",
+                 "true_positive_rate": " who went on to have the outcome"}
+
+
+def _interval_words(interval: tuple[float, float] | None,
+                    bounds: tuple[float, float]) -> str:
+    """"; 95% interval 0.42 to 0.53", and when it includes 1, that it includes no
+    difference (the flag is on the point estimate)."""
+    if interval is None:
+        return ""
+    low, high = (ratio_text(end, bounds) for end in interval)
+    same = ", which includes no difference" if interval[0] <= 1 <= interval[1] else ""
+    return f"; 95% interval {low} to {high}{same}"
+
+
+def _zero_sentence(metric: str, group: GroupResult, who: str, reference: GroupResult | None,
+                   bands: str) -> str | None:
+    """A rate of 0 on one side only, which no ratio (or a ratio of 0) says plainly."""
+    own = group.metrics[metric]
+    base = None if reference is None else reference.metrics[metric]
+    if own is None or base is None or reference is None:
         return None
-    who, times = group_phrase(group.attributes), times_phrase(ratio, bounds)
+    ratio = ("ratio 0" if group.ratios[metric] == 0 else
+             "no ratio: the largest group's rate is 0")
+    return (f"{own:.1%} of {who}{_AMONG[metric]} are placed in the {bands} bands, against "
+            f"{base:.1%} of {group_phrase(reference.attributes)}{_AMONG[metric]} "
+            f"({_NAMES[metric]}, {ratio}).")
+
+
+def _ratio_sentence(metric: str, group: GroupResult, reference: GroupResult | None,
+                    bands: str, bounds: tuple[float, float]) -> str | None:
+    ratio = group.ratios[metric]
+    who = group_phrase(group.attributes)
+    if ratio is None or ratio == 0:
+        return _zero_sentence(metric, group, who, reference, bands)
+    times = times_phrase(ratio, bounds)
+    than = (group_phrase(reference.attributes) if reference is not None
+            else largest_phrase(group.attributes))
+    interval = _interval_words(group.ratio_intervals[metric], bounds)
     if metric == "selection_rate":
         return (f"{who} are placed in the {bands} bands {times} as often as "
-                f"{reference} ({largest_phrase(group.attributes)}).")
-    if metric == "false_positive_rate":
-        return (f"Among {who} who did not go on to have the outcome, {times} as many "
-                f"are placed in the {bands} bands as among {reference} (false positive rate).")
-    return (f"Among {who} who went on to have the outcome, {times} as many are "
-            f"placed in the {bands} bands as among {reference} (true positive rate).")
+                f"{than} ({largest_phrase(group.attributes)}{interval}).")
+    return (f"Among {who}{_AMONG[metric]}, {times} as many are placed in the {bands} bands "
+            f"as among {than} ({_NAMES[metric]}{interval}).")
 
 
 def _calibration_sentence(group: GroupResult) -> str | None:
@@ -99,7 +142,8 @@ def _calibration_sentence(group: GroupResult) -> str | None:
     return (f"For {group_phrase(group.attributes)} the model predicts a {direction} risk than "
             f"was observed: {predicted:.1%} on average against an observed rate of "
             f"{observed:.1%} (a gap of {gap * 100:+.1f} points, 95% interval "
-            f"{interval[0] * 100:+.1f} to {interval[1] * 100:+.1f}).")
+            f"{interval[0] * 100:+.1f} to {interval[1] * 100:+.1f}). The gap may come from how "
+            "this group's outcomes were recorded (label bias), not only from the model.")
 
 
 def flag_bounds(audit: FairnessAudit) -> tuple[float, float]:
@@ -124,11 +168,10 @@ def finding_sentences(audit: FairnessAudit) -> list[str]:
     """A sentence per flag (disparity or miscalibration) of every group judged."""
     bands = _bands_phrase(audit)
     bounds = flag_bounds(audit)
-    references = {stratum(g.attributes): group_phrase(g.attributes)
-                  for g in audit.groups if g.is_reference}
+    references = {stratum(g.attributes): g for g in audit.groups if g.is_reference}
     sentences = []
     for group in audit.flagged():
-        reference = references.get(stratum(group.attributes), largest_phrase(group.attributes))
+        reference = references.get(stratum(group.attributes))
         for metric, flag in RATIO_METRICS.items():
             text = _ratio_sentence(metric, group, reference, bands, bounds)
             if flag in group.flags and text:

@@ -40,6 +40,19 @@ _WITHIN: Final = (("n", "positives", "negatives"), ("n", "selected", "unselected
                   ("negatives", "false_positives", "true_negatives"))
 
 
+def is_small(count: int, threshold: int) -> bool:
+    """The one small-number rule: a count of people under the threshold (0 included) is
+    withheld from publication, and so is a count whose complement in a published whole
+    is (`gives_away_small`)."""
+    return count < threshold
+
+
+def gives_away_small(part: int, whole: int, threshold: int) -> bool:
+    """Whether publishing `part` beside `whole` discloses a small count: the part itself,
+    or the rest of the whole (23 referrals, 21 with a record: 2 without one)."""
+    return is_small(part, threshold) or is_small(whole - part, threshold)
+
+
 class Counted(Protocol):
     """A group of the audit: its attributes, its size and its counts."""
 
@@ -89,8 +102,8 @@ def withheld_counts(groups: Sequence[Counted], threshold: int) -> list[frozenset
         values.append({**value, **{d: value[a] - value[b] for d, (a, b) in DERIVED.items()}})
     # A derived count is never published: "withheld" when small (it must not be read
     # off), else as good as published.
-    withheld = [set(_ALL) if v["n"] < threshold else {c for c in _ALL if v[c] < threshold}
-                for v in values]
+    withheld = [set(_ALL) if is_small(v["n"], threshold)
+                else {c for c in _ALL if is_small(v[c], threshold)} for v in values]
     sums = list(_sums(groups))
     changed = True
     while changed:

@@ -17,8 +17,9 @@ from model.fairness_report import (
     fairness_files,
     report_context,
 )
-from model.fairness_summary import group_phrase, ratio_text, times_phrase
+from model.fairness_summary import finding_sentences, group_phrase, ratio_text, times_phrase
 from model.governance import load_governance
+from tests.model.fairness_fixture import fairness_group, fairness_report
 
 
 def _frame(white: int, black: int, asian: int, mixed: int = 0) -> pd.DataFrame:
@@ -41,12 +42,14 @@ def test_the_report_states_each_finding_and_hides_small_counts() -> None:
     governance, _ = load_governance()
     audit = audit_fairness(_frame(600, 200, 7, mixed=150), governance, model_version="4",
                            n_boot=30)
-    page = fairness_files(audit, render_report)["fairness.html"]
+    page = fairness_files(audit, render_report, publication=True)["fairness.html"]
     black = next(g for g in audit.groups if g.attributes == {"ethnicity_group": "black"})
     assert "selection_disparity" in black.flags
     ratio = f"{black.ratios['selection_rate']:.2f}".rstrip("0").rstrip(".")
+    low, high = (ratio_text(end, (0.8, 1.25)) for end in black.ratio_intervals["selection_rate"])
     assert (f"Black subjects are placed in the high or very high bands {ratio} times as often "
-            "as White subjects (the largest group).") in page
+            f"as White subjects (the largest group; 95% interval {low} to {high}).") in page
+    assert "Not for publication" not in page
     assert "Fairness audit of model version 4" in page and "<svg" in page
     assert "Too small to judge" in page and ">withheld<" in page
     asian = next(g for g in audit.groups if g.attributes == {"ethnicity_group": "asian"})
@@ -96,3 +99,57 @@ def test_headings_and_group_labels_are_in_sentence_case() -> None:
     assert "Deprivation (IMD deciles)" in titles and "Ethnicity group by age band" in titles
     assert [value_label(v) for v in ("adult_at_risk", "child", "not_recorded", "10_to_15")] \
         == ["Adult at risk", "Child", "Not recorded", "10 to 15"]
+
+
+def test_the_boards_own_page_shows_every_figure_and_says_it_is_not_for_publication() -> None:
+    """Without --publication the page is the board's: suppression must not withhold the
+    figures it judges (a group of 23 once withheld every figure of 7,721 male subjects)."""
+    governance, _ = load_governance()
+    audit = audit_fairness(_frame(600, 200, 7, mixed=150), governance, model_version="4",
+                           n_boot=30)
+    page = fairness_files(audit, render_report)["fairness.html"]
+    assert "Not for publication" in page and ">withheld<" not in page
+    mixed = next(g for g in audit.groups if g.attributes == {"ethnicity_group": "mixed"})
+    assert ">150<" in page and mixed.n == 150  # withheld in publication (secondary)
+
+
+def test_a_tiny_extract_says_no_group_reached_the_minimum_size() -> None:
+    governance, _ = load_governance()
+    audit = audit_fairness(_frame(40, 20, 0), governance, model_version="4", n_boot=100)
+    page = fairness_files(audit, render_report)["fairness.html"]
+    assert "No group reached 100 referrals, so no group was judged." in page
+    assert "No group large enough to judge is flagged" not in page
+
+
+def _sentences(*groups: dict[str, object]) -> list[str]:
+    return finding_sentences(audit_from_document(fairness_report(list(groups))))
+
+
+def test_a_disparity_finding_gives_its_interval_and_says_when_it_includes_no_difference(
+) -> None:
+    white = fairness_group({"ethnicity_group": "white"}, n=3000, reference=True)
+    mixed = {**fairness_group({"ethnicity_group": "mixed"}, ratio=1.27,
+                              flags=("fpr_disparity",)),
+             "false_positive_rate_ratio_ci": [0.89, 1.64]}
+    asian = {**fairness_group({"ethnicity_group": "asian"}, ratio=0.47,
+                              flags=("selection_disparity",)),
+             "selection_rate_ratio_ci": [0.42, 0.53]}
+    assert _sentences(white, mixed, asian) == [
+        "Among subjects of mixed ethnicity who did not go on to have the outcome, 1.27 times as "
+        "many are placed in the high or very high bands as among White subjects (false "
+        "positive rate; 95% interval 0.89 to 1.64, which includes no difference).",
+        "Asian subjects are placed in the high or very high bands 0.47 times as often as "
+        "White subjects (the largest group; 95% interval 0.42 to 0.53)."]
+
+
+def test_a_calibration_gap_may_lie_in_the_recorded_outcomes_not_the_model() -> None:
+    """Outcomes over-recorded for a group (label bias) look like a model predicting too
+    low: the finding must not send a board to "fix" the model."""
+    white = fairness_group({"ethnicity_group": "white"}, n=3000, reference=True)
+    mixed = {**fairness_group({"ethnicity_group": "mixed"}, gap=-0.1, flags=("miscalibrated",)),
+             "calibration_gap_ci": [-0.124, -0.079]}
+    [sentence] = _sentences(white, mixed)
+    assert sentence.startswith("For subjects of mixed ethnicity the model predicts a lower risk")
+    assert sentence.endswith("(a gap of -10.0 points, 95% interval -12.4 to -7.9). The gap may "
+                             "come from how this group's outcomes were recorded (label bias), "
+                             "not only from the model.")

@@ -89,7 +89,64 @@ def test_a_figure_the_published_report_withholds_is_withheld_from_the_check() ->
         fairness=full, published=published)}
     shown = found["max_true_positive_rate_disparity"]
     assert shown.withheld and shown.measured is None and not shown.met
-    assert shown.detail == "worst group: sex=male"
+    assert shown.detail == ("groups beyond it: sex=male (true positive rate ratio withheld "
+                            "from publication)")
     selection = found["max_selection_rate_disparity"]  # published: shown as measured
     assert not selection.withheld and selection.measured == pytest.approx(1.6)
     assert not checks(fairness=full)["max_true_positive_rate_disparity"].withheld
+
+
+def _zero(group: dict[str, Any], metric: str, *, ratio: float | None) -> dict[str, Any]:
+    """The group with one rate changed to 0 (its ratio given as `ratio`)."""
+    return {**group, metric: 0.0, f"{metric}_ratio": ratio}
+
+
+def test_a_group_never_selected_is_beyond_the_threshold_not_skipped() -> None:
+    """A ratio of 0 (a judged group nobody selects) is the largest disparity there is:
+    until 10 December the check skipped it and read the threshold as met."""
+    report = fairness_report([fairness_group({"ethnicity_group": "white"}, n=2000,
+                                             reference=True),
+                              _zero(fairness_group({"ethnicity_group": "asian"},
+                                                   flags=("selection_disparity",)),
+                                    "selection_rate", ratio=0.0)])
+    check = checks(fairness=report)["max_selection_rate_disparity"]
+    assert not check.met and check.measured is None
+    assert check.detail == ("groups beyond it: ethnicity_group=asian (selection rate ratio 0: "
+                            "this group's rate is 0 and the reference group's is not)")
+
+
+def test_a_rate_against_a_reference_rate_of_zero_is_beyond_the_threshold() -> None:
+    """The reference group's false positive rate is 0 and another group's is not: the
+    ratio is undefined (null in the report), and the threshold is not met."""
+    reference = _zero(fairness_group({"ethnicity_group": "white"}, n=2000, reference=True),
+                      "false_positive_rate", ratio=None)
+    report = fairness_report([reference, {**fairness_group({"ethnicity_group": "black"}),
+                                          "false_positive_rate_ratio": None}])
+    check = checks(fairness=report)["max_false_positive_rate_disparity"]
+    assert not check.met
+    assert [(g.group, g.value, g.note) for g in check.groups] == [
+        ("ethnicity_group=black", None,
+         "the reference group's rate is 0 and this group's is not")]
+    both_zero = fairness_report([  # no rate on either side: no disparity
+        reference, _zero(fairness_group({"ethnicity_group": "black"}), "false_positive_rate",
+                         ratio=None),
+        fairness_group({"sex": "female"}, n=3000, reference=True),
+        fairness_group({"sex": "male"}, ratio=1.1)])
+    assert checks(fairness=both_zero)["max_false_positive_rate_disparity"].met
+
+
+def test_a_check_names_every_group_beyond_it_worst_first() -> None:
+    """A waiver covers every group beyond a threshold, so the check names each, not only
+    the worst (a reason about deprivation silently waived an ethnicity disparity)."""
+    report = fairness_report([
+        fairness_group({"deprivation_group": "deciles_3_4"}, n=3000, reference=True),
+        fairness_group({"deprivation_group": "deciles_1_2"}, ratio=1.6),
+        fairness_group({"deprivation_group": "deciles_9_10"}, ratio=1.2),
+        fairness_group({"ethnicity_group": "white"}, n=3000, reference=True),
+        fairness_group({"ethnicity_group": "asian"}, ratio=0.7)])
+    check = checks(fairness=report)["max_selection_rate_disparity"]
+    assert check.measured == pytest.approx(1.6)
+    assert [(g.group, g.value) for g in check.groups] == [
+        ("deprivation_group=deciles_1_2", 1.6), ("ethnicity_group=asian", 0.7)]
+    assert check.detail == ("groups beyond it: deprivation_group=deciles_1_2 (selection rate "
+                            "ratio 1.6); ethnicity_group=asian (selection rate ratio 0.7)")

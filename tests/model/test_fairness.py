@@ -172,8 +172,14 @@ def test_publication_suppresses_counts_under_ten() -> None:
     assert published["n"] is None and published["observed_rate"] is None
     assert published["selection_rate_ci"] is None and "observed_rate" in published["suppressed"]
     assert published["flags"] == ["too_small"]
-    html = fairness_files(audit, lambda name, **context: json.dumps(context["audit"]))
-    assert '"n": 8,' not in html["fairness.html"] and '"n": 8,' in html["fairness.json"]
+    def render(name: str, **context: object) -> str:
+        return json.dumps(context["audit"])
+
+    published_files = fairness_files(audit, render, publication=True)
+    assert '"n": 8,' not in published_files["fairness.html"]
+    assert '"n": 8,' not in published_files["fairness.json"]
+    board = fairness_files(audit, render)  # the board's own copy, both files whole
+    assert '"n": 8,' in board["fairness.html"] and '"n": 8,' in board["fairness.json"]
 
 
 def _cases(count: int, *, label: int, band: str) -> dict[str, list[object]]:
@@ -382,3 +388,20 @@ def test_an_intersection_is_compared_within_its_other_values() -> None:
     assert largest_phrase({"ethnicity_group": "black", "sex": "male"}) == (
         "the largest group of male subjects")
     assert largest_phrase({"ethnicity_group": "black"}) == "the largest group"
+
+
+def test_a_rate_against_a_reference_rate_of_zero_is_flagged_and_stated() -> None:
+    """White subjects (the reference) have no false positives, Black subjects 30 of 150 (20%):
+    no ratio can be given, and that is the largest disparity there is, not none at all."""
+    parts = {"white": [(100, 1, "high"), (400, 0, "low")],
+             "black": [(50, 1, "high"), (30, 0, "high"), (120, 0, "low")]}
+    frame = pd.concat([_referrals([group] * count).assign(**_cases(count, label=y, band=band))
+                       for group, cases in parts.items() for count, y, band in cases],
+                      ignore_index=True)
+    audit = audit_fairness(frame, _governance(), model_version="1", n_boot=20)
+    black = _group(audit.document(), ethnicity_group="black")
+    assert black["false_positive_rate_ratio"] is None and "fpr_disparity" in black["flags"]
+    assert ("20.0% of Black subjects who did not go on to have the outcome are placed in the "
+            "high or very high bands, against 0.0% of White subjects who did not go on to have "
+            "the outcome (false positive rate, no ratio: the largest group's rate is 0)."
+            ) in finding_sentences(audit)

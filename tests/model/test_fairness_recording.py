@@ -144,6 +144,21 @@ def test_publication_withholds_figures_resting_on_few_records_or_holders() -> No
     assert any(text.startswith("Police by ethnicity") for text in context["not_compared"])
 
 
+def test_publication_withholds_a_row_where_few_referrals_hold_no_record() -> None:
+    """200 Black subjects, 195 with a health record: publishing 200 and 195 (or a share of
+    97.5%) gives away the 5 without one, as a probe read 23 and 21 off a published row."""
+    white, black = 1_000, 200
+    health = [1.0] * 500 + [0.0] * (white - 500) + [2.0] * 195 + [0.0] * (black - 195)
+    audit = audit_fairness(_frame({"health": health}, ["white"] * white + ["black"] * black),
+                           GOVERNANCE, model_version="1", n_boot=100)
+    assert _row(audit.extra, "health", "black")["holders"] == 195
+    published = for_publication(audit).extra
+    hidden = _row(published, "health", "black")
+    assert hidden["suppressed"] and hidden["holders"] is None
+    assert hidden["share_with_records"] is None and hidden["n"] == 200
+    assert _row(published, "health", "white")["holders"] == 500  # 500 with none: kept
+
+
 def test_a_difference_withheld_in_publication_leaves_no_sentence_and_no_error() -> None:
     # Groups of 8 are judged when the board sets min_group_size under the suppression
     # threshold; publication withholds them, and the report still renders.
@@ -200,8 +215,10 @@ def test_an_agency_that_shared_nothing_about_a_group_is_the_first_finding() -> N
         "Housing: the model saw fewer than 10 records from the agency about Black subjects "
         "(300 referrals), where the rate of White subjects would lead one to expect about ")
     assert not any("Probation" in text for text in sentences)
-    html = fairness_files(audit, render_report)["fairness.html"]
+    html = fairness_files(audit, render_report, publication=True)["fairness.html"]
     assert "under 10 records" in html and ">0.000<" not in html
+    board = fairness_files(audit, render_report)["fairness.html"]  # every figure
+    assert "the model saw no records from the agency about Black subjects" in board
 
 
 def test_a_group_whose_size_publication_withholds_loses_its_recording_row() -> None:

@@ -1,0 +1,72 @@
+"""A group's disparity ratios to its reference and the flags the audit gives it.
+
+A ratio is a group's rate over its reference group's. A ratio of 0 (the group's rate is
+0, its reference's is not) is the largest disparity there is, and so is a rate above 0
+against a reference rate of 0 (`unbounded`: the ratio itself is undefined and reported
+null): both are flagged, never dropped, as the acceptance checks count them unmet too.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+from model.fairness_metrics import percentile_interval, reported, reported_pair
+from model.governance import GovernanceSettings
+
+RATIO_METRICS: Final = {"selection_rate": "selection_disparity",
+                        "false_positive_rate": "fpr_disparity",
+                        "true_positive_rate": "tpr_disparity"}
+MISCALIBRATED, TOO_SMALL = "miscalibrated", "too_small"
+FLAGS: Final = (*RATIO_METRICS.values(), MISCALIBRATED, TOO_SMALL)
+
+
+def unbounded(rate: float | None, reference_rate: float | None) -> bool:
+    """Whether a group's rate has no ratio to its reference's because only the
+    reference's is 0 (a disparity beyond any tolerance)."""
+    return (rate is not None and reference_rate is not None and np.isfinite(rate)
+            and rate > 0 and reference_rate == 0)
+
+
+def group_flags(interval: tuple[float, float] | None, ratios: dict[str, float | None], n: int,
+                governance: GovernanceSettings, *, without_ratio: frozenset[str] = frozenset()
+                ) -> tuple[str, ...]:
+    """The flags of a group from its calibration-gap interval and disparity ratios
+    (`without_ratio`: the metrics whose ratio is `unbounded`)."""
+    settings = governance.fairness
+    if n < settings.min_group_size:
+        return (TOO_SMALL,)
+    flags = [flag for metric, flag in RATIO_METRICS.items()
+             if metric in without_ratio or ((ratio := ratios[metric]) is not None
+             and not settings.disparity_lower <= ratio <= settings.disparity_upper)]
+    tolerance = settings.calibration_tolerance
+    if interval is not None and (interval[0] > tolerance or interval[1] < -tolerance):
+        flags.append(MISCALIBRATED)
+    return tuple(flags)
+
+
+def ratios_to_reference(resampled: dict[str, np.ndarray], table: pd.DataFrame, group: int,
+                        reference: int, quantiles: list[float]
+                        ) -> tuple[dict[str, float | None],
+                                   dict[str, tuple[float, float] | None], frozenset[str]]:
+    """Each disparity ratio of a group to the reference group, with its interval (the
+    ratio in each resample, so both groups are resampled together), and the metrics
+    whose ratio is `unbounded`."""
+    ratios: dict[str, float | None] = {}
+    intervals: dict[str, tuple[float, float] | None] = {}
+    without: set[str] = set()
+    for metric in RATIO_METRICS:
+        base = float(table.iloc[reference][metric])
+        if not np.isfinite(base) or base <= 0:
+            ratios[metric] = intervals[metric] = None
+            if unbounded(float(table.iloc[group][metric]), base):
+                without.add(metric)
+            continue
+        ratios[metric] = reported(float(table.iloc[group][metric]) / base)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            paired = resampled[metric][:, [group]] / resampled[metric][:, [reference]]
+        paired[~np.isfinite(paired)] = np.nan
+        intervals[metric] = reported_pair(percentile_interval(paired, quantiles)[:, 0])
+    return ratios, intervals, frozenset(without)

@@ -1,0 +1,74 @@
+"""What a fairness waiver covers: every group beyond the threshold, named in the refusal,
+in the waiver's audit entry and on the card, so that a reason written about one group
+cannot silently waive another (a probe's reason about deprivation deciles waived an
+Asian selection disparity that the refusal never named)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from api.approvals import ApprovalRefused, approval_history, record_decision
+from api.model_card import card_for, card_markdown, log_card
+from api.roles import GOVERNANCE
+from api.store import AuditEntry, Store, init_db
+from model.acceptance import unmet
+from model.card import acceptance_checks
+from model.card_sources import FAIRNESS_ARTIFACT, read_sources
+from model.registry import ModelRegistry
+from tests.api.conftest import TrainedModel, register_copy
+from tests.model.fairness_fixture import fairness_group, fairness_report
+
+DEPRIVATION = "deprivation_group=deciles_1_2 (selection rate ratio 1.6)"
+ASIAN = "ethnicity_group=asian (selection rate ratio 0.7)"
+
+
+def _version_with_two_disparities(folder: Path, trained_model: TrainedModel) -> ModelRegistry:
+    model = trained_model.loaded
+    registry, version = register_copy(folder / "mlflow", model.model, model.golden, alias=None)
+    report = fairness_report([
+        fairness_group({"deprivation_group": "deciles_3_4"}, n=3000, reference=True),
+        fairness_group({"deprivation_group": "deciles_1_2"}, ratio=1.6,
+                       flags=("selection_disparity",)),
+        fairness_group({"ethnicity_group": "white"}, n=3000, reference=True),
+        fairness_group({"ethnicity_group": "asian"}, ratio=0.7,
+                       flags=("selection_disparity",))])
+    logged = folder / "fairness"
+    logged.mkdir()
+    (logged / "fairness.json").write_text(json.dumps(report), encoding="utf-8")
+    registry.log_files(registry.resolve(version).run_id, logged,
+                       FAIRNESS_ARTIFACT.rpartition("/")[0])
+    log_card(registry, registry.resolve(version))
+    return registry
+
+
+def test_a_waiver_names_every_group_it_covers(tmp_path: Path,
+                                              trained_model: TrainedModel) -> None:
+    registry = _version_with_two_disparities(tmp_path, trained_model)
+    url = f"sqlite:///{tmp_path / 'api.db'}"
+    init_db(url)
+    store = Store(url)
+    waivers = {c.name: "deprivation deciles differ in need"
+               for c in unmet(acceptance_checks(read_sources(registry, "1")))}
+    with store.session() as session:
+        with pytest.raises(ApprovalRefused) as refused:
+            record_decision(session, registry, user="gov", role=GOVERNANCE, version="1",
+                            decision="approve", reason="pilot")
+        assert (f"max_selection_rate_disparity (required <= 1.25, measured 1.6; groups beyond "
+                f"it: {DEPRIVATION}; {ASIAN})") in str(refused.value)
+        record_decision(session, registry, user="gov", role=GOVERNANCE, version="1",
+                        decision="approve", reason="pilot", waivers=waivers)
+        [entry] = [e for e in session.scalars(select(AuditEntry).where(
+            AuditEntry.action == "model_waiver"))
+            if e.details["threshold"] == "max_selection_rate_disparity"]
+        assert [(g["group"], g["value"]) for g in entry.details["groups"]] == [
+            ("deprivation_group=deciles_1_2", 1.6), ("ethnicity_group=asian", 0.7)]
+        history = approval_history(session, registry, "1")
+    store.dispose()
+    [row] = [line for line in card_markdown(card_for(registry, "1", history)).splitlines()
+             if "deprivation deciles differ in need" in line]
+    assert (f"max_selection_rate_disparity (covering {DEPRIVATION}; {ASIAN}): deprivation "
+            "deciles differ in need") in row
