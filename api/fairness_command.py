@@ -1,8 +1,9 @@
 """`safeguard audit fairness`: the fairness audit of a registered model on an extract.
 
-Writes `fairness.json` (every figure, for the governance board and the approval gate;
-`--publication` suppresses small counts as the HTML does) and `fairness.html` (tables,
-interval plots and findings in plain words, meant for publication) into a folder.
+Writes `fairness.json` and `fairness.html` (tables, interval plots and findings in plain
+words) into a folder: both with every figure, for the governance board and the approval
+gate (the page says it is not for publication), or with `--publication` both with small
+counts suppressed.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ def audit_fairness(
                                  "default: the settings'.")
     ] = None,
     publication: Annotated[
-        bool, typer.Option("--publication", help="Suppress counts under the threshold in the "
-                                                 "JSON too (the HTML always is).")
+        bool, typer.Option("--publication", help="Suppress counts under the threshold, and "
+                                                 "those giving one away, in the JSON and HTML.")
     ] = False,
 ) -> None:
     """Audit a model's fairness on an extract's labelled referrals (JSON and HTML).
