@@ -103,7 +103,7 @@ def _zero(group: dict[str, Any], metric: str, *, ratio: float | None) -> dict[st
 
 def test_a_group_never_selected_is_beyond_the_threshold_not_skipped() -> None:
     """A ratio of 0 (a judged group nobody selects) is the largest disparity there is:
-    until 10 December the check skipped it and read the threshold as met."""
+    until 6 December the check skipped it and read the threshold as met."""
     report = fairness_report([fairness_group({"ethnicity_group": "white"}, n=2000,
                                              reference=True),
                               _zero(fairness_group({"ethnicity_group": "asian"},
