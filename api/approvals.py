@@ -277,5 +277,19 @@ def approval_history(session: Session, registry: ModelRegistry, version: str
         decision=row.decision, user=row.user_name, at=_utc(row.created_at),
         reason=row.reason, waivers=dict(row.waivers),
         valid=row is history[-1] and row.decision == APPROVE and problem is None,
-        validity=(problem or "") if row is history[-1] else "superseded by a later decision")
+        validity=(problem or "") if row is history[-1] else _SUPERSEDED,
+        in_force=_in_force(row, latest=row is history[-1], problem=problem))
         for row in history]
+
+
+_SUPERSEDED: Final = "superseded by a later decision"
+
+
+def _in_force(row: ModelApproval, *, latest: bool, problem: str | None) -> str:
+    """Whether a decision holds, as the card's history says it: the latest rejection holds
+    (the card said "no (version 2 was rejected ...)", as if it no longer did)."""
+    if not latest:
+        return f"no ({_SUPERSEDED})"
+    if row.decision == REJECT:
+        return "yes: the version may not be served"
+    return "yes" if problem is None else f"no ({problem})"

@@ -70,8 +70,9 @@ class ApprovalEntry:
     at: str
     reason: str
     waivers: dict[str, str]
-    valid: bool
+    valid: bool  # the latest decision, an approval the gate still accepts
     validity: str
+    in_force: str = ""  # what the card says: "yes", "no (why)", a rejection "yes: ..."
 
 
 # A group size publication withholds: under the threshold, or one that would give such a

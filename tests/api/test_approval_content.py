@@ -78,7 +78,7 @@ def test_an_edited_outcome_rate_by_band_voids_the_approval_that_waived_it(
     code, output = run("model", "card", "1", "--output", str(tmp_path / "card"))
     assert code == 0, output
     card = (tmp_path / "card" / "model_card.md").read_text(encoding="utf-8")
-    assert "| approve |" in card and "Still valid |" in card
+    assert "| approve |" in card and "In force |" in card
     assert "no (the approval of version 1 recorded on" in card
     assert f"its {RATES_BY_BAND} changed since it was approved" in card
     code, output = run("model", "promote", "1")

@@ -72,3 +72,28 @@ def test_a_waiver_names_every_group_it_covers(tmp_path: Path,
              if "deprivation deciles differ in need" in line]
     assert (f"max_selection_rate_disparity (covering {DEPRIVATION}; {ASIAN}): deprivation "
             "deciles differ in need") in row
+
+
+def test_the_cards_history_says_a_rejection_is_in_force(tmp_path: Path,
+                                                        trained_model: TrainedModel) -> None:
+    """The card said "Still valid: no (version 1 was rejected ...)" of the rejection in
+    force, as if it no longer held."""
+    registry = _version_with_two_disparities(tmp_path, trained_model)
+    url = f"sqlite:///{tmp_path / 'api.db'}"
+    init_db(url)
+    store = Store(url)
+    waivers = {c.name: "deprivation deciles differ in need"
+               for c in unmet(acceptance_checks(read_sources(registry, "1")))}
+    with store.session() as session:
+        record_decision(session, registry, user="gov", role=GOVERNANCE, version="1",
+                        decision="approve", reason="pilot", waivers=waivers)
+        record_decision(session, registry, user="gov", role=GOVERNANCE, version="1",
+                        decision="reject", reason="the Asian disparity needs review")
+        history = approval_history(session, registry, "1")
+    store.dispose()
+    lines = card_markdown(card_for(registry, "1", history)).splitlines()
+    [approval] = [line for line in lines if "| approve |" in line]
+    [rejection] = [line for line in lines if "| reject |" in line]
+    assert approval.endswith("| no (superseded by a later decision) |")
+    assert rejection.endswith("| yes: the version may not be served |")
+    assert "| In force |" in "\n".join(lines)
