@@ -22,6 +22,7 @@ from model.explanation import GROUP_LABELS
 from model.fairness import FairnessAudit, for_publication
 from model.fairness_report import audit_from_document
 from model.fairness_summary import flag_bounds, ratio_with_interval
+from model.finite_json import finite
 from model.governance import GovernanceSettings, parse_governance
 from model.service import INTENDED_USE, LIMITATIONS
 from pipelines.manifest import SPECS_BY_NAME
@@ -142,18 +143,7 @@ class ModelCard:
         values.pop("calibration_png")
         values.pop("fairness_document")  # the report itself is `fairness/fairness.json`
         values["has_calibration_plot"] = self.calibration_png is not None
-        return _clean(values)
-
-
-def _clean(value: Any) -> Any:
-    """NaN and infinities become None, tuples lists: JSON without surprises."""
-    if isinstance(value, dict):
-        return {key: _clean(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(item) for item in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+        return finite(values)
 
 
 def _number(value: object) -> float | None:
@@ -167,7 +157,7 @@ def _rows(sources: CardSources, name: str, limit: int | None = None) -> tuple[di
     if table is None:
         return ()
     records = table.head(limit).to_dict("records") if limit else table.to_dict("records")
-    return tuple(_clean(record) for record in records)
+    return tuple(finite(record) for record in records)
 
 
 def very_high_band_precision(sources: CardSources) -> float | None:
