@@ -35,11 +35,15 @@ def _decisions(store: Store) -> pd.DataFrame:
 
 
 def write_monitor_report(report: dict[str, Any], output: Path) -> None:
-    """monitor.json and monitor.html in `output`."""
+    """monitor.json and monitor.html in `output` (a figure that could not be computed,
+    NaN or infinite, is null: neither is JSON)."""
     from api.templating import render_report
+    from model.finite_json import finite
 
     output.mkdir(parents=True, exist_ok=True)
-    (output / MONITOR_JSON).write_text(json.dumps(report, indent=1), encoding="utf-8")
+    report = finite(report)
+    (output / MONITOR_JSON).write_text(json.dumps(report, indent=1, allow_nan=False),
+                                       encoding="utf-8")
     html = render_report("reports/monitor.html", title="Model monitoring", report=report)
     (output / MONITOR_HTML).write_text(html, encoding="utf-8")
 
@@ -50,8 +54,9 @@ def monitor(
     model: Annotated[str | None, typer.Option(
         help="Version or alias; default the served alias (champion).")] = None,
     since: Annotated[str | None, typer.Option(
-        help="Monitor referrals from this date (YYYY-MM-DD); default the latest period "
-             "as long as the model's reference period.")] = None,
+        help="Monitor referrals from this date (YYYY-MM-DD); default from the day after "
+             "the training extract's date, at most as long as the model's reference "
+             "period.")] = None,
     extract_date: Annotated[str | None, typer.Option(
         help="The extract's date (YYYY-MM-DD); default the latest date in it.")] = None,
 ) -> None:
@@ -82,6 +87,12 @@ def monitor(
     typer.echo(f"monitored {report['window']['referrals']:,} referrals "
                f"({report['window']['from']} to {report['window']['to']}) against model "
                f"version {loaded.info.version}: {output / MONITOR_HTML}")
+    typer.echo(f"window: {report['window']['rule']}")
+    if not report["window"]["judged"]:
+        typer.echo(f"drift and coverage: too few referrals to judge (at least "
+                   f"{report['thresholds']['min_window_referrals']:,}): shown, not judged")
+    if note := report["matured_outcomes"].get("note"):
+        typer.echo(f"matured outcomes: {note}")
     if report["crossed"]:
         for message in report["crossed"]:
             typer.echo(f"threshold crossed: {message}", err=True)

@@ -71,6 +71,7 @@ class MonitoringSettings(_Frozen):
     roc_auc_drop_max: float = Field(default=0.05, gt=0)
     ece_rise_max: float = Field(default=0.03, gt=0)
     min_matured_referrals: int = Field(default=200, ge=1)
+    min_window_referrals: int = Field(default=500, ge=1)
     override_rate_max: float = Field(default=0.5, gt=0, le=1)
     min_decisions: int = Field(default=30, ge=1)
 

@@ -1,10 +1,11 @@
 """`safeguard monitor`'s work below the API: a newer extract against a model version.
 
-The monitored window is the days up to the newer extract's date, as many as the model's
-reference period spans (or from a given date); the reference period ends on the training
-extract's date by the same rule (`monitoring_reference.latest_period`), so an unchanged
-extract is compared with exactly the population the reference describes, whether or not
-its date is later than its last referral.
+The monitored window ends on the newer extract's date and starts the day after the
+training extract's date, as many days back as the model's reference period at most
+(`monitoring_reference.monitored_period`; or from a given date); the reference period
+ends on the training extract's date by the same rule (`monitoring_reference.latest_period`),
+so an unchanged extract is compared with exactly the population the reference describes,
+whether or not its date is later than its last referral.
 """
 
 from __future__ import annotations
@@ -15,10 +16,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from data_contracts.vocab import LABEL_WINDOW_DAYS
+from data_contracts.vocab import LABEL_WINDOW_DAYS, OUTCOMES
 from model.data import PreparedExtract
 from model.governance import MonitoringSettings
-from model.monitoring import Check, coverage_change, drift, matured_outcomes
+from model.monitoring import (
+    Check,
+    coverage_change,
+    drift,
+    matured_outcomes,
+    outcome_figures,
+    too_few_to_judge,
+)
 from model.monitoring_reference import (
     METADATA_KEY,
     Population,
@@ -57,18 +65,54 @@ def population(model: RiskModel, features: pd.DataFrame, *, start: dt.date,
     return Population(rows, score, start, end)
 
 
+# Which referrals the outcome figures at training describe (stored with them): the
+# same kind as the matured referrals monitored, so the two columns compare like with like.
+REFERENCE_OUTCOMES_POPULATION = (
+    "every referral of the test period whose 365-day follow-up was complete at the "
+    "training extract's date (later referrals of a family included, as in monitoring)")
+
+
+def reference_outcomes(model: RiskModel, features: pd.DataFrame, labels: pd.DataFrame, *,
+                       start: dt.date) -> dict[str, Any]:
+    """The outcome figures at training: all test-period referrals with a complete follow-up.
+
+    Not only the test referrals the model was evaluated on, which leave out a family's
+    later referrals: matured referrals are monitored without that rule, and a probe's 573
+    evaluated referrals had an outcome rate of 13.4% where all 3,088 had 29.2%.
+    """
+    rows = window(features, start=start).merge(labels, on="referral_id")
+    rows = rows.loc[rows["follow_up_complete"].to_numpy(dtype=bool)]
+    probability, _, bands = _rate(model, rows)
+    figures = outcome_figures(rows["label"].to_numpy(dtype=np.int64), probability, bands,
+                              [band.name for band in model.governance.bands])
+    return {**figures, "population": REFERENCE_OUTCOMES_POPULATION}
+
+
 def reference_for(model: RiskModel, features: pd.DataFrame, *, start: dt.date,
-                  end: dt.date, outcomes: dict[str, Any]) -> dict[str, Any]:
+                  end: dt.date, labels: pd.DataFrame) -> dict[str, Any]:
     """The monitoring reference of a model just trained (stored in its metadata).
 
     Args:
         start: The first day of the test period.
         end: The training extract's date: the reference period ends there, as the
             monitored period of a newer extract ends on that extract's date.
+        labels: The training extract's labels (`pipelines.labels.build_labels`).
     """
     start, end = latest_period(end, start=start)
     return build_reference(population(model, features, start=start, end=end),
-                           model_features=model.feature_names, outcomes=outcomes)
+                           model_features=model.feature_names,
+                           outcomes=reference_outcomes(model, features, labels, start=start))
+
+
+def _outcomes_missing(prepared: PreparedExtract) -> str | None:
+    """Why the extract's outcomes cannot be judged (None when they can)."""
+    feed = prepared.feeds.get(OUTCOMES)
+    if feed is None or prepared.labels is None:
+        return "the extract has no outcomes feed"
+    if len(feed) == 0:
+        return ("the extract's outcomes feed holds no accepted row, read as not supplied "
+                "rather than as no referral having had an outcome")
+    return None
 
 
 def _matured(model: RiskModel, prepared: PreparedExtract) -> pd.DataFrame:
@@ -99,7 +143,10 @@ def monitor_extract(model: RiskModel, *, version: str, prepared: PreparedExtract
             f"model version {version} was trained before monitoring references were "
             "stored with each version: retrain it to monitor it")
     settings = settings or model.governance.monitoring
-    start, end = monitored_period(reference, extract_date=prepared.extract_date, since=since)
+    period = monitored_period(reference, extract_date=prepared.extract_date,
+                              referral_dates=prepared.features["referral_date"],
+                              min_referrals=settings.min_window_referrals, since=since)
+    start, end = period.start, period.end
     current = population(model, prepared.features, start=start, end=end)
     if len(current.features) == 0:
         dates = pd.to_datetime(prepared.features["referral_date"]).dt.date
@@ -109,29 +156,34 @@ def monitor_extract(model: RiskModel, *, version: str, prepared: PreparedExtract
                                "nothing to monitor")
     drift_section, checks = drift(reference, current, settings)
     coverage_section, coverage_checks = coverage_change(reference, current, settings)
-    matured = _matured(model, prepared)
+    checks += coverage_checks
+    if len(current.features) < settings.min_window_referrals:
+        checks = too_few_to_judge(checks, len(current.features), settings.min_window_referrals)
+    missing = _outcomes_missing(prepared)
+    labels = None if missing else prepared.labels
+    matured = _matured(model, prepared)  # counted even when their outcomes are unknown
     probability, _, bands = _rate(model, matured)
     band_names = [band.name for band in model.governance.bands]
     outcomes_section, outcome_checks = matured_outcomes(
         reference, y=matured["label"].to_numpy(dtype=np.int64), probability=probability,
-        band=bands, band_names=band_names, settings=settings)
+        band=bands, band_names=band_names, settings=settings, not_assessed=missing)
     attributes = prepared.features.drop(columns=list(FEATURE_NAMES), errors="ignore")
     on_version = decisions["model_version"].astype(str) == version
     elsewhere = decisions.loc[~on_version, "model_version"].astype(str).value_counts()
     joined = decisions.loc[on_version].merge(attributes, on="referral_id", how="left")
-    if prepared.labels is not None:
-        joined = joined.merge(prepared.labels[["referral_id", "label"]], on="referral_id",
-                              how="left")
+    if labels is not None:
+        joined = joined.merge(labels[["referral_id", "label"]], on="referral_id", how="left")
     practice_section, practice_checks = practice(joined, band_names=band_names,
                                                  settings=settings)
     practice_section["other_versions"] = {str(v): int(n) for v, n in sorted(elsewhere.items())}
-    every: list[Check] = checks + coverage_checks + outcome_checks + practice_checks
+    every: list[Check] = checks + outcome_checks + practice_checks
     return {
         "model_version": version,
         "generated_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
         "reference_period": reference["period"],
         "window": {"from": start.isoformat(), "to": end.isoformat(),
-                   "referrals": len(current.features)},
+                   "referrals": len(current.features), "rule": period.rule,
+                   "judged": len(current.features) >= settings.min_window_referrals},
         "thresholds": settings.model_dump(),
         "drift": drift_section, "coverage": coverage_section,
         "matured_outcomes": outcomes_section, "practice": practice_section,

@@ -9,7 +9,7 @@ that crossed a threshold of the governance settings (`[monitoring]`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Final
 
 import numpy as np
@@ -30,6 +30,10 @@ from model.monitoring_reference import (
 # sampling noise: the one-sided z of log(ratio now) - log(ratio at training) over
 # this (2.326: the 1% level; see `_beyond_noise`).
 GAP_RISE_Z: Final = 2.326
+# ... and when the group has at least this many referrals without the agency's records:
+# with fewer, the z test is not to be trusted (a probe's one-quarter extract crossed on
+# 1 of 176 referrals against 2 of 1,566).
+GAP_MIN_MISSING: Final = 10
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,7 @@ class Check:
     subject: str
     crossed: bool
     message: str
+    assessed: bool = True  # False: not judged (too few referrals, no outcomes), never crossed
 
     def to_json(self) -> dict[str, Any]:
         """As written in monitor.json."""
@@ -48,6 +53,14 @@ class Check:
 
 def _agency_label(agency: str) -> str:
     return agency.replace("_", " ")
+
+
+def too_few_to_judge(checks: list[Check], n: int, minimum: int) -> list[Check]:
+    """`checks` of a window of `n` referrals, fewer than `minimum`: shown, not judged."""
+    return [replace(check, crossed=False, assessed=False,
+                    message=f"{check.message}: too few referrals to judge ({n:,}; "
+                            f"at least {minimum:,})")
+            for check in checks]
 
 
 def drift(reference: dict[str, Any], population: Population,
@@ -118,26 +131,40 @@ def _beyond_noise(agency: str, entry: dict[str, Any], now: dict[str, Any],
     return bool(log_now - log_then > GAP_RISE_Z * np.sqrt(var_now + var_then))
 
 
+def _missing(n: int, share: float) -> int:
+    return round(n * (1 - share))
+
+
 def _agency_gap(agency: str, group: tuple[str, str], before: dict[str, Any], now: dict[str, Any],
                 entry: dict[str, Any], old: dict[str, Any] | None,
                 settings: MonitoringSettings) -> Check | None:
     """A group's records from one agency missing far more often than for all referrals
     (None below the gap the settings name); crossed when the gap widened since training
-    by the settings' share and by more than sampling noise."""
+    by the settings' share and by more than sampling noise, on at least `GAP_MIN_MISSING`
+    of the group's referrals without a record."""
     ratio = _missing_ratio(entry["shares"][agency], now["overall"][agency])
     old_ratio = (_missing_ratio(old["shares"][agency], before["overall"][agency])
                  if old else 1.0)
     if ratio < settings.coverage_group_gap_max:
         return None
     wider = ratio > old_ratio * (1 + settings.coverage_group_gap_rise)
-    crossed = wider and _beyond_noise(agency, entry, now, old, before)
+    missing = _missing(entry["n"], entry["shares"][agency])
+    enough = missing >= GAP_MIN_MISSING
+    crossed = wider and enough and _beyond_noise(agency, entry, now, old, before)
     attribute, value = group
-    noise = (f": wider, but within the sampling noise of {old['n'] if old else 0:,} "
-             f"and {entry['n']:,} referrals" if wider and not crossed else "")
+    if wider and not enough:
+        noise = f": wider, but too few missing records to judge (fewer than {GAP_MIN_MISSING})"
+    elif wider and not crossed:
+        noise = (f": wider, but within the sampling noise of {old['n'] if old else 0:,} "
+                 f"and {entry['n']:,} referrals")
+    else:
+        noise = ""
+    counts = (f"{missing:,} of {entry['n']:,} against "
+              f"{_missing(now['n'], now['overall'][agency]):,} of {now['n']:,}")
     return Check("coverage_gap", f"{agency}/{attribute}={value}", crossed,
                  f"{_agency_label(agency)} records missing {ratio:.1f} times as often for "
                  f"{attribute.replace('_', ' ')} {value} as for all referrals "
-                 f"({old_ratio:.1f} at training{noise})")
+                 f"({counts}; {old_ratio:.1f} at training{noise})")
 
 
 def _group_gaps(before: dict[str, Any], now: dict[str, Any],
@@ -167,35 +194,66 @@ def coverage_change(reference: dict[str, Any], population: Population,
     return {"training": before, "now": now}, checks
 
 
-def matured_outcomes(reference: dict[str, Any], *, y: np.ndarray, probability: np.ndarray,
-                     band: Sequence[str], band_names: Sequence[str],
-                     settings: MonitoringSettings) -> tuple[dict[str, Any], list[Check]]:
-    """ROC AUC, ECE and outcome rate by band of referrals matured since training."""
-    training = reference["outcomes"]
-    n = len(y)
-    section: dict[str, Any] = {"n": n, "training": training}
-    if n == 0:
-        section["note"] = "no referral's 365-day follow-up has completed since training"
-        return section, []
+def outcome_figures(y: np.ndarray, probability: np.ndarray, band: Sequence[str],
+                    band_names: Sequence[str]) -> dict[str, Any]:
+    """ROC AUC, ECE and outcome rate, overall and by band, of referrals with known outcomes.
+
+    ROC AUC is None, with the reason in `roc_auc_note`, when every referral had an
+    outcome or none did.
+    """
     metrics = classification_metrics(y, probability)
     labels = np.asarray(band)
-    section["now"] = {
-        "roc_auc": metrics["roc_auc"], "ece": metrics["ece"],
+    figures: dict[str, Any] = {
+        "n": len(y), "roc_auc": metrics["roc_auc"], "ece": metrics["ece"],
         "outcome_rate": metrics["outcome_rate"],
         "rates_by_band": {b: {"n": int((labels == b).sum()),
                               "observed_rate": float(y[labels == b].mean())
                               if (labels == b).any() else None} for b in band_names}}
+    if not np.isfinite(metrics["roc_auc"]):
+        figures["roc_auc"] = None
+        figures["roc_auc_note"] = (f"cannot be computed: all {len(y):,} referrals "
+                                   f"{'had an outcome' if y.all() else 'had no outcome'}")
+    return figures
+
+
+def _not_assessed(reason: str) -> list[Check]:
+    return [Check("outcomes", "roc_auc", False, f"ROC AUC not assessed: {reason}", False),
+            Check("outcomes", "ece", False, f"ECE not assessed: {reason}", False)]
+
+
+def matured_outcomes(reference: dict[str, Any], *, y: np.ndarray, probability: np.ndarray,
+                     band: Sequence[str], band_names: Sequence[str],
+                     settings: MonitoringSettings,
+                     not_assessed: str | None = None) -> tuple[dict[str, Any], list[Check]]:
+    """ROC AUC, ECE and outcome rate by band of referrals matured since training.
+
+    Args:
+        not_assessed: Why outcomes cannot be judged at all (no outcomes feed): then no
+            figure is computed, and the checks say why, crossing nothing.
+    """
+    training = reference["outcomes"]
+    n = len(y)
+    section: dict[str, Any] = {"n": n, "training": training}
+    if not_assessed is not None:
+        section["note"] = (f"not assessed: {not_assessed} (the 365-day follow-up of {n:,} "
+                           "referrals completed since training)")
+        return section, _not_assessed(not_assessed)
+    if n == 0:
+        section["note"] = "no referral's 365-day follow-up has completed since training"
+        return section, _not_assessed(section["note"])
+    now = section["now"] = outcome_figures(y, probability, band, band_names)
     if n < settings.min_matured_referrals:
         section["note"] = (f"{n} matured referrals: too few to judge "
                            f"(at least {settings.min_matured_referrals})")
-        return section, []
-    auc_drop = training["roc_auc"] - metrics["roc_auc"]
-    ece_rise = metrics["ece"] - training["ece"]
-    return section, [
-        Check("outcomes", "roc_auc", bool(auc_drop > settings.roc_auc_drop_max),
-              f"ROC AUC {metrics['roc_auc']:.3f} on {n:,} matured referrals, "
-              f"{training['roc_auc']:.3f} at training"),
-        Check("outcomes", "ece", bool(ece_rise > settings.ece_rise_max),
-              f"ECE {metrics['ece']:.3f} on {n:,} matured referrals, "
-              f"{training['ece']:.3f} at training"),
-    ]
+        return section, _not_assessed(section["note"])
+    if now["roc_auc"] is None or training.get("roc_auc") is None:
+        auc = Check("outcomes", "roc_auc", False, "ROC AUC not assessed: "
+                    + (now.get("roc_auc_note") or "none was computed at training"), False)
+    else:
+        auc = Check("outcomes", "roc_auc",
+                    bool(training["roc_auc"] - now["roc_auc"] > settings.roc_auc_drop_max),
+                    f"ROC AUC {now['roc_auc']:.3f} on {n:,} matured referrals, "
+                    f"{training['roc_auc']:.3f} at training")
+    return section, [auc, Check(
+        "outcomes", "ece", bool(now["ece"] - training["ece"] > settings.ece_rise_max),
+        f"ECE {now['ece']:.3f} on {n:,} matured referrals, {training['ece']:.3f} at training")]

@@ -53,15 +53,47 @@ def latest_period(extract_date: dt.date, *, start: dt.date) -> tuple[dt.date, dt
     return start, extract_date
 
 
+@dataclass(frozen=True)
+class MonitoredPeriod:
+    """The dates monitored, and in words why these."""
+
+    start: dt.date
+    end: dt.date
+    rule: str
+
+
 def monitored_period(reference: dict[str, Any], *, extract_date: dt.date,
-                     since: dt.date | None = None) -> tuple[dt.date, dt.date]:
-    """The period of an extract compared with `reference`: as many days as the
-    reference period, ending on the extract's date (or from `since`)."""
-    if since is None:
-        period = reference["period"]
-        span = dt.date.fromisoformat(period["to"]) - dt.date.fromisoformat(period["from"])
-        since = extract_date - span
-    return latest_period(extract_date, start=since)
+                     referral_dates: pd.Series, min_referrals: int,
+                     since: dt.date | None = None) -> MonitoredPeriod:
+    """The period of an extract compared with `reference`, ending on the extract's date.
+
+    From `since` when given. Else as many days as the reference period, but starting no
+    earlier than the day after the training extract's date (where the reference period
+    ends) when at least `min_referrals` referrals are dated from then: a window reaching
+    back into the reference period would dilute any change since training with the
+    very referrals it is compared with. With fewer, the whole span is kept, and `rule`
+    says by how many days it overlaps the reference period.
+    """
+    if since is not None:
+        return MonitoredPeriod(*latest_period(extract_date, start=since), f"from {since} (--since)")
+    period = reference["period"]
+    trained = dt.date.fromisoformat(period["to"])
+    span = trained - dt.date.fromisoformat(period["from"])
+    spanned = extract_date - span
+    if spanned > trained:
+        return MonitoredPeriod(spanned, extract_date, f"the latest {span.days + 1:,} days, as "
+                               "many as the reference period")
+    dates = pd.to_datetime(referral_dates).dt.date
+    after = int(((dates > trained) & (dates <= extract_date)).sum())
+    if after >= min_referrals:
+        return MonitoredPeriod(trained + dt.timedelta(days=1), extract_date,
+                               f"from the day after the training extract's date ({trained}): "
+                               f"the referrals the model's reference period does not hold")
+    overlap = (trained - spanned).days + 1
+    return MonitoredPeriod(spanned, extract_date, (
+        f"as many days as the reference period, overlapping it by {overlap:,} days: only "
+        f"{after:,} referrals are dated after the training extract's date ({trained}), "
+        f"fewer than {min_referrals:,}; a change since training is diluted (use --since)"))
 
 
 def window(features: pd.DataFrame, *, start: dt.date, end: dt.date | None = None) -> pd.DataFrame:

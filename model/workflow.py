@@ -87,16 +87,10 @@ def _write_evaluation(result: TrainingResult, folder: Path, extras: dict[str, ob
 
 def _monitoring_reference(result: TrainingResult, prepared: PreparedExtract) -> dict[str, Any]:
     """What `safeguard monitor` compares with: the referrals from the test period on."""
-    by_band = result.tables["rates_by_band"]
-    outcomes = {"roc_auc": result.metrics["test_roc_auc"], "ece": result.metrics["test_ece"],
-                "outcome_rate": result.metrics["test_outcome_rate"],
-                "rates_by_band": {str(band): {"n": int(row["referrals"]),
-                                              "observed_rate": None if row["referrals"] == 0
-                                              else float(row["outcome_rate"])}
-                                  for band, row in by_band.iterrows()}}
+    assert prepared.labels is not None
     return reference_for(result.model, prepared.features,
                          start=result.split.test_cutoff.date(), end=prepared.extract_date,
-                         outcomes=outcomes)
+                         labels=prepared.labels)
 
 
 def audit_test_period(result: TrainingResult, prepared: PreparedExtract, *, version: str,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -236,3 +238,118 @@ def test_the_governance_page_and_monitor_count_the_same_overrides(
     assert (overall["n"], overall["override_up"]["k"], overall["override_down"]["k"]) == (
         rate.decisions, rate.raised, rate.lowered)
     assert overall["agreement"]["k"] == rate.decisions - rate.overridden == 2
+
+
+def _strict_json(text: str) -> dict:
+    def refuse(constant: str) -> None:
+        raise ValueError(f"{constant} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_monitor_json_holds_no_nan_anywhere(tmp_path: Path) -> None:
+    from api.monitor_command import write_monitor_report
+
+    report = {"window": {"from": "2026-01-01", "to": "2026-06-30", "referrals": 9,
+                         "rule": "from 2026-01-01 (--since)", "judged": False},
+              "reference_period": {"from": "2025-01-01", "to": "2025-12-31", "referrals": 9},
+              "model_version": "1", "generated_at": "now", "crossed": [], "checks": [],
+              "thresholds": {"min_window_referrals": 500},
+              "drift": {"score_psi": 0.1, "features": {"x": float("inf")},
+                        "features_over_threshold": 0},
+              "coverage": {"training": {"overall": {}}, "now": {"overall": {}, "recent": {}}},
+              "matured_outcomes": {"n": 300, "training": {"roc_auc": float("nan")}},
+              "practice": {"overall": {"n": 0, "agreement": {"rate": None}}, "by_band": {},
+                           "by_group": {}}}
+    write_monitor_report(report, tmp_path)
+    written = _strict_json((tmp_path / "monitor.json").read_text())
+    assert written["drift"]["features"]["x"] is None
+    assert written["matured_outcomes"]["training"]["roc_auc"] is None
+
+
+@pytest.mark.parametrize("outcomes", ["removed", "header only"])
+def test_an_extract_without_outcomes_is_not_read_as_nothing_having_happened(
+        trained_model: TrainedModel, tmp_path: Path, outcomes: str) -> None:
+    """With the model trained 400 days before the extract was taken, a year of referrals
+    has matured; with no outcome rows they were all labelled negative (a probe: ECE
+    0.326 crossed, ROC AUC NaN in monitor.json, 0% in every band)."""
+    from api.monitor_command import write_monitor_report
+
+    newer = tmp_path / "newer"
+    shutil.copytree(trained_model.extract, newer)
+    feed = newer / "outcomes.parquet"
+    if outcomes == "removed":
+        feed.unlink()
+    else:
+        pd.read_parquet(feed).iloc[:0].to_parquet(feed)
+    model = copy.copy(trained_model.loaded.model)
+    trained = trained_model.prepared.extract_date - dt.timedelta(days=400)
+    model.metadata = {**model.metadata, "extract_date": trained.isoformat()}
+    report = monitor_extract(model, version=trained_model.version,
+                             prepared=prepare_extract(newer), decisions=NO_DECISIONS)
+    write_monitor_report(report, tmp_path / "out")
+    report = _strict_json((tmp_path / "out" / "monitor.json").read_text())
+    matured = report["matured_outcomes"]
+    assert matured["n"] > 200  # matured referrals there were; their outcomes are unknown
+    assert matured["note"].startswith("not assessed: the extract")
+    assert "now" not in matured
+    outcome_checks = [c for c in report["checks"] if c["kind"] == "outcomes"]
+    assert outcome_checks and not any(c["crossed"] or c["assessed"] for c in outcome_checks)
+    assert not any("ECE" in line or "ROC" in line for line in report["crossed"])
+    html = (tmp_path / "out" / "monitor.html").read_text()
+    assert not re.search(r"\bnan\b", html, re.IGNORECASE) and "Not assessed: the extract" in html
+
+
+def test_the_command_says_why_outcomes_were_not_assessed(
+        trained_model: TrainedModel, tmp_path: Path) -> None:
+    newer = tmp_path / "newer"
+    shutil.copytree(trained_model.extract, newer)
+    (newer / "outcomes.parquet").unlink()
+    database = tmp_path / "store.db"
+    init_db(f"sqlite:///{database}")
+    result = CliRunner().invoke(
+        app, ["monitor", "--input", str(newer), "--output", str(tmp_path / "out")],
+        env=_environment(trained_model, database))
+    assert result.exit_code == 0, result.output
+    assert ("matured outcomes: not assessed: the extract has no outcomes feed (the 365-day "
+            "follow-up of 0 referrals completed since training)") in result.stdout
+    assert "window: as many days as the reference period, overlapping it by" in result.stdout
+
+
+def test_training_outcome_rates_are_shown_with_their_counts_and_population(
+        trained_model: TrainedModel) -> None:
+    from api.templating import render_report
+
+    training = trained_model.loaded.model.metadata["monitoring_reference"]["outcomes"]
+    period_from = trained_model.loaded.model.metadata["monitoring_reference"]["period"]["from"]
+    # Every test-period referral with a complete follow-up, a family's later ones included.
+    frame = trained_model.prepared.features.merge(trained_model.prepared.labels, on="referral_id")
+    labelled = frame[(pd.to_datetime(frame["referral_date"]) >= pd.Timestamp(period_from))
+                     & frame["follow_up_complete"]]
+    assert training["n"] == len(labelled) > 0
+    assert training["outcome_rate"] == pytest.approx(labelled["label"].astype(float).mean())
+    assert sum(entry["n"] for entry in training["rates_by_band"].values()) == len(labelled)
+    later = prepare_extract(trained_model.extract,
+                            extract_date=trained_model.prepared.extract_date
+                            + dt.timedelta(days=400))
+    report = monitor_extract(trained_model.loaded.model, version=trained_model.version,
+                             prepared=later, decisions=NO_DECISIONS)
+    assert report["matured_outcomes"]["n"] > 0
+    html = render_report("reports/monitor.html", title="Model monitoring", report=report)
+    assert f"the {training['n']:,} referrals that were every referral of the test period" in html
+    for entry in training["rates_by_band"].values():
+        if entry["observed_rate"] is not None:
+            assert f"{entry['observed_rate']:.0%} ({entry['n']:,})" in html
+
+
+def test_a_window_of_a_few_referrals_is_shown_not_judged(trained_model: TrainedModel) -> None:
+    since = trained_model.prepared.extract_date - dt.timedelta(days=20)
+    report = monitor_extract(trained_model.loaded.model, version=trained_model.version,
+                             prepared=trained_model.prepared, decisions=NO_DECISIONS,
+                             since=since)
+    n = report["window"]["referrals"]
+    assert 0 < n < 500 and report["window"]["judged"] is False
+    assert report["crossed"] == []
+    judged = [c for c in report["checks"] if c["kind"] in ("drift", "coverage", "coverage_gap")]
+    assert judged and not any(c["assessed"] for c in judged)
+    assert judged[0]["message"].endswith(f": too few referrals to judge ({n:,}; at least 500)")

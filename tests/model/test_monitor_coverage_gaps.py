@@ -63,22 +63,37 @@ def test_samples_of_unchanged_data_seldom_alarm_and_a_planted_drop_does() -> Non
     assert found >= drops * 0.95
 
 
+def _frame(asian: int, asian_missing: int, n: int, missing: int) -> pd.DataFrame:
+    """`n` referrals, `asian` of them Asian subjects'; health records missing for
+    `asian_missing` of theirs and `missing` in all."""
+    held = np.ones(n)
+    held[:asian_missing] = 0.0
+    held[asian:asian + missing - asian_missing] = 0.0
+    group = np.where(np.arange(n) < asian, "asian", "white")
+    return pd.DataFrame({"ethnicity_group": group} | {
+        coverage_feature_name(a): held if a == "health" else np.ones(n) for a in AGENCIES})
+
+
 def test_the_probes_sample_is_listed_as_within_noise_not_crossed() -> None:
     # The probe's figures: 29 of 179 Asian subjects' referrals without health records at
     # training (163 of 2,147 overall), 39 of 160 now (196 of 2,487): 2.1 then, 3.1 now.
-    def frame(asian: int, asian_missing: int, n: int, missing: int) -> pd.DataFrame:
-        held = np.ones(n)
-        held[:asian_missing] = 0.0
-        held[asian:asian + missing - asian_missing] = 0.0
-        group = np.where(np.arange(n) < asian, "asian", "white")
-        return pd.DataFrame({"ethnicity_group": group} | {
-            coverage_feature_name(a): held if a == "health" else np.ones(n) for a in AGENCIES})
-
+    frame = _frame
     gap = _asian_health(_checks(frame(179, 29, 2_147, 163), frame(160, 39, 2_487, 196)))
     assert gap is not None and not gap.crossed
     assert gap.message == ("health records missing 3.1 times as often for ethnicity group "
-                           "asian as for all referrals (2.1 at training: wider, but within "
-                           "the sampling noise of 179 and 160 referrals)")
+                           "asian as for all referrals (39 of 160 against 196 of 2,487; 2.1 at "
+                           "training: wider, but within the sampling noise of 179 and 160 "
+                           "referrals)")
     # All of the group's health records gone: far beyond noise.
     gone = _asian_health(_checks(frame(179, 29, 2_147, 163), frame(160, 160, 2_487, 317)))
     assert gone is not None and gone.crossed
+
+
+def test_a_gap_resting_on_one_missing_record_is_not_crossed() -> None:
+    # A probe's one-quarter extract: 1 of 176 referrals in the group without police
+    # records against 2 of 1,566 overall, "4.4 times as often"; 0.9 at training, on a
+    # group large enough that the z test alone called it beyond noise.
+    gap = _asian_health(_checks(_frame(1_000, 9, 5_000, 50), _frame(176, 1, 1_566, 2)))
+    assert gap is not None and not gap.crossed
+    assert "(1 of 176 against 2 of 1,566; 0.9 at training: wider, but too few missing " \
+        "records to judge (fewer than 10))" in gap.message

@@ -49,17 +49,55 @@ def test_an_unchanged_extract_dated_after_its_last_referral_is_the_reference_pop
     report = monitor_extract(model, version=outcome.version.version, prepared=prepared,
                              decisions=NO_DECISIONS)
     reference = model.metadata[METADATA_KEY]
-    assert report["window"] == reference["period"]  # same dates, same count
+    window = {key: report["window"][key] for key in ("from", "to", "referrals")}
+    assert window == reference["period"]  # same dates, same count
     assert report["crossed"] == []
     assert report["drift"]["score_psi"] == pytest.approx(0.0, abs=1e-12)
     assert max(report["drift"]["features"].values()) == pytest.approx(0.0, abs=1e-12)
     assert report["coverage"]["now"] == report["coverage"]["training"]
 
 
-def test_a_newer_extract_is_monitored_over_the_reference_span_up_to_its_own_date() -> None:
-    reference = {"period": {"from": "2024-12-09", "to": "2026-11-30", "referrals": 2147}}
-    start, end = monitored_period(reference, extract_date=dt.date(2027, 5, 31))
-    assert end == dt.date(2027, 5, 31)
-    assert end - start == dt.date(2026, 11, 30) - dt.date(2024, 12, 9)
+REFERENCE = {"period": {"from": "2024-12-09", "to": "2026-11-30", "referrals": 2147}}
+TRAINED = dt.date(2026, 11, 30)
+
+
+def _dates(first: dt.date, last: dt.date, n: int) -> pd.Series:
+    return pd.Series(pd.date_range(first, last, periods=n))
+
+
+def test_a_newer_extract_long_after_training_is_monitored_over_the_reference_span() -> None:
+    end = dt.date(2029, 5, 31)
+    period = monitored_period(REFERENCE, extract_date=end,
+                              referral_dates=_dates(dt.date(2027, 1, 1), end, 3_000),
+                              min_referrals=500)
+    assert period.end == end and period.start > TRAINED
+    assert end - period.start == TRAINED - dt.date(2024, 12, 9)
     since = dt.date(2027, 1, 1)
-    assert monitored_period(reference, extract_date=end, since=since) == (since, end)
+    given = monitored_period(REFERENCE, extract_date=end, referral_dates=_dates(since, end, 10),
+                             min_referrals=500, since=since)
+    assert (given.start, given.end) == (since, end)
+
+
+def test_the_default_window_starts_after_the_training_extract_when_enough_referrals_do() -> None:
+    """A year after training, a window as long as the 2-year reference period would reach
+    a year back into it and dilute a feed that went quiet since (the probe's housing)."""
+    end = dt.date(2027, 11, 30)
+    period = monitored_period(REFERENCE, extract_date=end,
+                              referral_dates=_dates(dt.date(2023, 1, 1), end, 5_000),
+                              min_referrals=500)
+    assert period.start == TRAINED + dt.timedelta(days=1) and period.end == end
+    assert period.rule.startswith("from the day after the training extract's date (2026-11-30)")
+
+
+def test_with_too_few_referrals_after_training_the_window_overlaps_and_says_so() -> None:
+    end = dt.date(2027, 1, 31)
+    dates = pd.concat([_dates(dt.date(2023, 1, 1), TRAINED, 5_000),
+                       _dates(dt.date(2026, 12, 1), end, 100)])
+    period = monitored_period(REFERENCE, extract_date=end, referral_dates=dates,
+                              min_referrals=500)
+    assert end - period.start == TRAINED - dt.date(2024, 12, 9)
+    overlap = (TRAINED - period.start).days + 1
+    assert period.rule == (
+        f"as many days as the reference period, overlapping it by {overlap:,} days: only "
+        "100 referrals are dated after the training extract's date (2026-11-30), fewer "
+        "than 500; a change since training is diluted (use --since)")
