@@ -164,7 +164,8 @@ def _agency_gap(agency: str, group: tuple[str, str], before: dict[str, Any], now
     return Check("coverage_gap", f"{agency}/{attribute}={value}", crossed,
                  f"{_agency_label(agency)} records missing {ratio:.1f} times as often for "
                  f"{attribute.replace('_', ' ')} {value} as for all referrals "
-                 f"({counts}; {old_ratio:.1f} at training{noise})")
+                 f"({counts}; {old_ratio:.1f} at training{noise})",
+                 assessed=enough or not wider)
 
 
 def _group_gaps(before: dict[str, Any], now: dict[str, Any],
