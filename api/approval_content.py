@@ -17,7 +17,13 @@ from dataclasses import dataclass
 from typing import Final
 
 from api.store.models import ModelApproval
-from model.card_sources import CARD_HTML_ARTIFACT, FAIRNESS_ARTIFACT, CardSources
+from model.card_sources import (
+    CARD_HTML_ARTIFACT,
+    FAIRNESS_ARTIFACT,
+    RECORDED_FILES,
+    RECORDED_WORDS,
+    CardSources,
+)
 from model.registry import CHECKSUM_TAG, ModelRegistry, VersionInfo
 
 MODEL_FOLDER: Final = "model folder"
@@ -53,6 +59,14 @@ class ContentHashes:
         changed += [name for name in sorted(set(named) | set(self.files))
                     if named.get(name) != self.files.get(name)]
         return changed
+
+
+def approval_covers() -> str:
+    """What an approval covers, in words (the model card and `safeguard model approve
+    --help` say it): the model folder, each recorded file, the run's metrics and parameters."""
+    files = ", ".join(RECORDED_WORDS[path] for path in RECORDED_FILES)
+    return (f"the SHA-256 of the model folder (which must match the registry's checksum) "
+            f"and of {files}, and the run's metrics and parameters")
 
 
 def content_hashes(registry: ModelRegistry, info: VersionInfo, sources: CardSources

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
+from api.approval_content import approval_covers
 from api.templating import render_page, render_report, template_environment
 from model.card import ApprovalEntry, ModelCard, build_card
 from model.card_sources import read_sources
@@ -55,7 +56,8 @@ def card_context(card: ModelCard) -> dict[str, Any]:
             "calibration_src": _data_uri(card.calibration_png),
             "fairness_sections": fairness["sections"] if fairness else [],
             "recording": fairness["recording"] if fairness else None,
-            "tolerance": fairness["tolerance"] if fairness else None}
+            "tolerance": fairness["tolerance"] if fairness else None,
+            "approval_covers": approval_covers()}
 
 
 def card_html(card: ModelCard, *, standalone: bool = True) -> str:
@@ -70,7 +72,8 @@ def card_markdown(card: ModelCard) -> str:
     fairness = _fairness(card)
     return template.render(card=card, calibration_src=CALIBRATION_FILE
                            if card.calibration_png is not None else None,
-                           recording=fairness["recording"] if fairness else None)
+                           recording=fairness["recording"] if fairness else None,
+                           approval_covers=approval_covers())
 
 
 def write_card(card: ModelCard, output: Path) -> list[Path]:

@@ -157,7 +157,10 @@ def _rows(sources: CardSources, name: str, limit: int | None = None) -> tuple[di
     if table is None:
         return ()
     records = table.head(limit).to_dict("records") if limit else table.to_dict("records")
-    return tuple(finite(record) for record in records)
+    # An agency's key ("social_care") is shown as the explanations name it ("Social care").
+    return tuple(finite(record) | ({"agency_label": GROUP_LABELS.get(record["agency"],
+                                                                      record["agency"])}
+                                   if "agency" in record else {}) for record in records)
 
 
 def very_high_band_precision(sources: CardSources) -> float | None:

@@ -45,6 +45,17 @@ TRAINING_REPORT: Final = "evaluation/training_report.json"
 RECORDED_FILES: Final = (MODEL_DOCUMENT_ARTIFACT, TRAINING_REPORT, *_TABLES.values(),
                          CALIBRATION_PLOT, FAIRNESS_ARTIFACT, CARD_HTML_ARTIFACT,
                          CARD_MARKDOWN_ARTIFACT)
+# Each recorded file in words, as the card and `safeguard model approve --help` say what
+# an approval covers (the card named three files when it covered ten).
+RECORDED_WORDS: Final[dict[str, str]] = {
+    MODEL_DOCUMENT_ARTIFACT: "the model's own document", TRAINING_REPORT: "the training report",
+    _TABLES["rates_by_band"]: "the outcome rates by band",
+    _TABLES["rates_by_score"]: "the outcome rates by score",
+    _TABLES["importance_by_factor"]: "the mean SHAP table by factor",
+    _TABLES["importance_by_agency"]: "the mean SHAP table by agency",
+    CALIBRATION_PLOT: "the calibration plot", FAIRNESS_ARTIFACT: "the fairness report",
+    CARD_HTML_ARTIFACT: "the model card as logged at training (HTML)",
+    CARD_MARKDOWN_ARTIFACT: "the model card as logged at training (Markdown)"}
 # What the run holds beside its files, named as its digests are.
 RUN_METRICS: Final = "run metrics"
 RUN_PARAMETERS: Final = "run parameters"

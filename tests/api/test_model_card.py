@@ -276,3 +276,24 @@ def test_the_card_says_what_the_model_saw_about_each_group(
     sentence = ("Police: Black subjects had 2.25 times the records per referral of White "
                 "subjects (95% interval 1.90 to 2.60).")
     assert sentence in card_markdown(card) and sentence in _text(card_html(card))
+
+
+def test_the_card_names_everything_an_approval_covers(trained_model: TrainedModel) -> None:
+    """The card's mitigations named the model folder, the fairness report and the card,
+    when an approval covered every recorded file and the run's metrics and parameters."""
+    from model.card_sources import RECORDED_FILES, RECORDED_WORDS
+
+    card = card_for(trained_model.registry, trained_model.version)
+    for text in (card_markdown(card), card_html(card)):
+        said = " ".join(text.split()).replace("&#39;", "'")
+        assert all(RECORDED_WORDS[path] in said for path in RECORDED_FILES)
+        assert "the run's metrics and parameters; it is void if any of them changes" in said
+
+
+def test_the_cards_global_explanations_name_agencies_as_the_explanations_do(
+        trained_model: TrainedModel) -> None:
+    """The card listed "social_care" beside "Social care" elsewhere."""
+    card = card_for(trained_model.registry, trained_model.version)
+    text = card_markdown(card)
+    assert "- Social care: mean absolute contribution" in text
+    assert "social_care" not in text
