@@ -47,9 +47,15 @@ def _summary(direction: np.ndarray) -> dict[str, Any]:
 
 
 def _top_reasons(decisions: pd.DataFrame, direction: np.ndarray) -> list[dict[str, Any]]:
-    reasons = decisions.loc[direction != "agreed", "reason"].dropna().astype(str)
-    counts = reasons.str.strip().str.lower().value_counts().head(TOP_REASONS)
-    return [{"reason": reason, "count": int(count)} for reason, count in counts.items()]
+    """The commonest override reasons, as the practitioner first wrote each: grouped
+    ignoring case and spacing, never shown folded ("DA incidents" keeps its acronym)."""
+    reasons = decisions.loc[direction != "agreed", "reason"].dropna().astype(str).str.strip()
+    key = reasons.str.split().str.join(" ").str.casefold()
+    counts = key.value_counts(sort=False)
+    # Most frequent first; a tie keeps the order in which the reasons first appear.
+    counts = counts.iloc[np.argsort(-counts.to_numpy(), kind="stable")].head(TOP_REASONS)
+    written = reasons.groupby(key, sort=False).first()
+    return [{"reason": written[folded], "count": int(count)} for folded, count in counts.items()]
 
 
 def _outcomes(decisions: pd.DataFrame, direction: np.ndarray) -> dict[str, Any]:

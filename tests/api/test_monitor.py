@@ -171,7 +171,8 @@ def test_override_rates_from_decisions_recorded_through_the_api(api: ApiEnv) -> 
     low = section["by_band"]["low"]
     assert (low["n"], low["agreement"]["k"], low["override_up"]["k"]) == (3, 1, 2)
     assert low["override_down"]["k"] == 0
-    assert section["top_override_reasons"] == [{"reason": "disclosure at school today",
+    # Grouped ignoring case and spacing, shown as first written (not lower-cased).
+    assert section["top_override_reasons"] == [{"reason": "Disclosure at school today",
                                                 "count": 2}]
     interval = low["override_up"]["ci"]
     assert interval[0] < 2 / 3 < interval[1]
@@ -212,6 +213,23 @@ def _decided(session: Session, referral: str, *, band: str, rag: str, chosen: st
     session.add(Decision(referral_id=referral, score_id=score.id, practitioner="p",
                          practitioner_rag=chosen, next_step="s", agrees_with_band=agrees,
                          reason=None if agrees else "a reason"))
+
+
+def test_override_reasons_keep_the_practitioners_spelling() -> None:
+    """Acronyms (DA, MARAC) mean something: a reason is shown as first written, counted
+    with its other spellings, the commonest first."""
+    reasons = ["DA incidents are historic", "MARAC referral made", "da incidents  are historic",
+               "DA Incidents are historic", "MARAC referral made"]
+    frame = pd.DataFrame({"referral_id": [f"R{i}" for i in range(5)], "band": "low",
+                          "rag": "green", "practitioner_rag": "amber",
+                          "agrees_with_band": False, "reason": reasons,
+                          "created_at": None, "model_version": "1"})
+
+    section, _ = practice(frame, band_names=["low"], settings=MonitoringSettings())
+
+    assert section["top_override_reasons"] == [
+        {"reason": "DA incidents are historic", "count": 3},
+        {"reason": "MARAC referral made", "count": 2}]
 
 
 def test_the_governance_page_and_monitor_count_the_same_overrides(
