@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -27,6 +29,10 @@ from data_contracts import cli as contracts_cli
 from data_contracts.cli import QuickHelpGroup
 from model import cli as model_cli
 from pipelines import cli as pipelines_cli
+
+if TYPE_CHECKING:
+    from model.registry import ModelRegistry
+    from model.version_list import Standing
 
 app = typer.Typer(
     name="safeguard",
@@ -55,11 +61,20 @@ def _log_card(*args: object) -> None:
     log_card(*args)  # type: ignore[arg-type]
 
 
+def _standings(registry: ModelRegistry, versions: Sequence[str], *,
+               check_gate: bool) -> dict[str, Standing]:
+    from api.version_standing import standings
+
+    return standings(registry, versions, check_gate=check_gate)
+
+
 @app.callback()
 def _settings_for_commands(ctx: typer.Context) -> None:
     # How the model layer's commands read the service settings (only when one runs),
-    # and how training logs a version's model card (rendered with the service's templates).
-    ctx.obj = model_cli.ConfigSource(_model_cli_config, card_writer=_log_card)
+    # how training logs a version's model card (rendered with the service's templates),
+    # and where a version stands with governance (the store's decisions).
+    ctx.obj = model_cli.ConfigSource(_model_cli_config, card_writer=_log_card,
+                                     standings=_standings)
 
 
 contracts_cli.register(app)

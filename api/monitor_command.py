@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from api.store.db import Store
+    from model.registry import ModelRegistry
 
 MONITOR_JSON = "monitor.json"
 MONITOR_HTML = "monitor.html"
@@ -32,6 +33,16 @@ def _decisions(store: Store) -> pd.DataFrame:
     with store.session() as session:
         rows = current_decisions(session)
     return pd.DataFrame(rows, columns=list(CURRENT_DECISION_COLUMNS))
+
+
+def _warn_if_rejected(store: Store, registry: ModelRegistry, version: str) -> None:
+    """One line on standard error when governance rejected the monitored version."""
+    from api.version_standing import standing
+
+    with store.session() as session:
+        warning = standing(session, registry, version, check_gate=False).warning
+    if warning:
+        typer.echo(warning, err=True)
 
 
 def write_monitor_report(report: dict[str, Any], output: Path) -> None:
@@ -73,6 +84,7 @@ def monitor(
     check_output_folder(output)  # before the work, which may take minutes
     try:
         loaded = registry.load(model or settings.model_alias)
+        _warn_if_rejected(store, registry, loaded.info.version)
         prepared = prepare_extract(input_dir, extract_date=parse_date_option(extract_date))
         report = monitor_extract(loaded.model, version=loaded.info.version, prepared=prepared,
                                  decisions=_decisions(store),

@@ -9,6 +9,7 @@ itself and nothing is set at import.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,9 +33,12 @@ from pipelines.cli import ConfOption, Engine, EngineOption, MasterOption
 if TYPE_CHECKING:
     from rich.progress import Progress
 
+    from model.registry import ModelRegistry
     from model.score import Scored
+    from model.version_list import Standing
 
 console = Console()
+UNKNOWN = "unknown"  # a version's standing when the store cannot be read
 model_app = typer.Typer(help="Registered model versions: list, check (promote and rollback "
                         "are added by the API).", no_args_is_help=True, cls=QuickHelpGroup)
 
@@ -60,6 +64,9 @@ class ConfigSource:
     read: Callable[[], ModelCliConfig]
     # Logs a new version's model card with its run (rendered by the layer above).
     card_writer: Callable[..., None] | None = None
+    # Each version's approval standing from the service's store (registry, versions,
+    # check_gate=...) -> {version: model.version_list.Standing}; read by the layer above.
+    standings: Callable[..., dict[str, Standing]] | None = None
 
 
 def cli_config(ctx: typer.Context) -> ModelCliConfig:
@@ -67,6 +74,8 @@ def cli_config(ctx: typer.Context) -> ModelCliConfig:
     source = ctx.find_object(ConfigSource)
     if source is None:
         fail("the model commands are not configured; run them through `safeguard`")
+    # MLflow's download progress bars would fill the output of every artefact read.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     return source.read()
 
 
@@ -99,6 +108,7 @@ def train(
     prepare_command_process()
     from data_contracts import FeedRejected
     from model.governance import GovernanceError
+    from model.split import describe_split
     from model.workflow import default_config, train_and_register
 
     config = cli_config(ctx)
@@ -125,11 +135,27 @@ def train(
     console.print(table)
     console.print(
         f"labelled referrals {counts['labelled']:,}; left out, follow-up incomplete "
-        f"{counts['follow_up_incomplete']:,}; split {outcome.result.split.summary()}; "
-        f"calibration {outcome.result.model.calibrator.method}; "
-        f"{outcome.seconds['total']:.1f} s. A governance user approves it (`safeguard "
-        f"model approve {outcome.version.version}`); then promote it with `safeguard model "
-        f"promote {outcome.version.version}`.")
+        f"{counts['follow_up_incomplete']:,}. Split by date: "
+        f"{describe_split(outcome.result.split.summary())}. Calibration "
+        f"{outcome.result.model.calibrator.method}; {outcome.seconds['total']:.1f} s.")
+    console.print(_approval_hint(registry_from(config), outcome.version.version), soft_wrap=True)
+
+
+def _approval_hint(registry: ModelRegistry, version: str) -> str:
+    """What a governance user runs next: an approval as it will be accepted (each missed
+    acceptance threshold waived by name), then the promotion."""
+    from model.acceptance import unmet
+    from model.card import acceptance_checks
+    from model.card_sources import read_sources
+
+    missed = unmet(acceptance_checks(read_sources(registry, version)))
+    waivers = "".join(f' --waive "{check.name}=..."' for check in missed)
+    misses = (f"; it misses {len(missed)} acceptance threshold{'s' * (len(missed) > 1)}, "
+              "each waived by name with its own reason or the version rejected "
+              f"(`safeguard model reject {version} --reason \"...\"`)" if missed else "")
+    return (f"A governance user reads its card (`safeguard model card {version} --output DIR`) "
+            f'and approves it: `safeguard model approve {version} --reason "..."{waivers}`'
+            f"{misses}; then `safeguard model promote {version}` serves it.")
 
 
 def score(
@@ -160,6 +186,7 @@ def score(
     from model.score import OutputFormatError, score_extract
 
     config = cli_config(ctx)
+    warn_if_rejected(ctx, registry_from(config), model or config.alias)
     # A string, not a Path: a Path would fold a URI's `//` (hdfs://host/x -> hdfs:/host/x).
     if engine is Engine.spark:
         _score_on_spark(input, output, reference=model or config.alias, registry_config=config,
@@ -177,6 +204,26 @@ def score(
         except (FeedRejected, RegistryError, OutputFormatError) as exc:
             fail(str(exc))
     _say_scored(scored, input, output, explained=explanations)
+
+
+def warn_if_rejected(ctx: typer.Context, registry: ModelRegistry, reference: str) -> None:
+    """One line on standard error when governance rejected the version `reference` names
+    (the command goes on: research on a rejected version is allowed, silently it is not)."""
+    from model.registry import RegistryError
+
+    source = ctx.find_object(ConfigSource)
+    if source is None or source.standings is None:
+        return
+    try:
+        version = registry.resolve(reference).version
+    except RegistryError:
+        return  # the command itself says there is no such version
+    found = source.standings(registry, [version], check_gate=False).get(version)
+    if found is not None and found.warning:
+        typer.echo(found.warning, err=True)
+    elif found is not None and found.status == UNKNOWN:
+        typer.echo(f"warning: whether governance rejected version {version} is not known: "
+                   f"{found.detail}", err=True)
 
 
 def _say_scored(scored: Scored, source: str, output: str, *, explained: bool) -> None:
@@ -222,30 +269,6 @@ def _score_on_spark(input: str, output: str, *, reference: str, registry_config:
     _say_scored(scored, input, output, explained=explain)
 
 
-@model_app.command("list")
-def list_models(ctx: typer.Context) -> None:
-    """Registered versions with their aliases and headline test metrics."""
-    config = cli_config(ctx)
-    versions = registry_from(config).list_versions()
-    if not versions:
-        console.print(f"no versions of {config.model_name!r} are registered yet; "
-                      "run `safeguard train`")
-        return
-    table = Table(title=f"{config.model_name}")
-    for column in ("version", "aliases", "registered (UTC)", "ROC AUC", "avg precision",
-                   "Brier", "ECE", "baseline AUC"):
-        table.add_column(column)
-    for v in versions:
-        created = dt.datetime.fromtimestamp(v.created_at / 1000, dt.UTC)
-        table.add_row(v.version, ", ".join(v.aliases) or "-", created.strftime("%Y-%m-%d %H:%M"),
-                      *(f"{v.metrics[k]:.4f}" if k in v.metrics else "-" for k in
-                        ("test_roc_auc", "test_average_precision", "test_brier", "test_ece",
-                         "baseline_roc_auc")))
-    # Piped, the console is 80 columns wide and would cut cells ("champi…"): as wide as
-    # the table needs instead.
-    (console if console.is_terminal else Console(width=1_000)).print(table)
-
-
 @model_app.command("check")
 def check_model(
     ctx: typer.Context,
@@ -269,4 +292,7 @@ def register(app: typer.Typer) -> None:
     """Add this layer's commands to the `safeguard` app."""
     app.command("train")(train)
     app.command("score")(score)
+    import model.compare  # noqa: F401  (adds `model compare` to the group)
+    import model.version_list  # noqa: F401  (adds `model list` to the group)
+
     app.add_typer(model_app, name="model")

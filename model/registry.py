@@ -255,6 +255,10 @@ class ModelRegistry:
         """The parameters logged with a version's training run."""
         return dict(self.client.get_run(self.resolve(version).run_id).data.params)
 
+    def run_tags(self, version: str) -> dict[str, str]:
+        """The tags of a version's training run (its extract's date and fingerprint...)."""
+        return dict(self.client.get_run(self.resolve(version).run_id).data.tags)
+
     def model_checksum(self, version: str) -> str:
         """The SHA-256 of the version's model folder as stored now (`directory_checksum`)."""
         info = self.resolve(version)

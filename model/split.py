@@ -11,8 +11,9 @@ left out.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
@@ -46,6 +47,16 @@ class Split:
             "validation_left_out_seen_family": self.left_out_validation,
             "test_left_out_seen_family": self.left_out_test,
         }
+
+
+def describe_split(summary: Mapping[str, Any]) -> str:
+    """A split's `Split.summary` in words: each set's referrals, dates and families left out."""
+    return (f"train {summary['train_referrals']:,} referrals (before "
+            f"{summary['validation_from']}); validation {summary['validation_referrals']:,} "
+            f"(from {summary['validation_from']}; "
+            f"{summary['validation_left_out_seen_family']:,} left out, family seen in "
+            f"training); test {summary['test_referrals']:,} (from {summary['test_from']}; "
+            f"{summary['test_left_out_seen_family']:,} left out, family seen earlier)")
 
 
 def family_groups(referrals: pd.DataFrame, members: pd.DataFrame | None) -> np.ndarray:

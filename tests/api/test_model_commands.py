@@ -234,3 +234,53 @@ def test_serve_says_in_one_line_when_the_database_is_unreachable(
     assert code == 1, output
     [line] = output.strip().splitlines()
     assert line.startswith("error: cannot bring the database up to date (OperationalError)")
+
+
+def _reject(tmp_path: Path, registry: ModelRegistry, version: str, reason: str) -> None:
+    from api.approvals import record_decision
+    from api.roles import GOVERNANCE
+    from tests.api.conftest import make_settings
+
+    store = Store.from_settings(make_settings(f"sqlite:///{tmp_path / 'api.db'}",
+                                              mlflow_tracking_uri="unused"))
+    with store.session() as session:
+        record_decision(session, registry, user="test-board", role=GOVERNANCE, version=version,
+                        decision="reject", reason=reason)
+    store.dispose()
+
+
+def _row(output: str, version: str) -> str:
+    return next(line for line in output.splitlines() if line.startswith(f"│ {version} "))
+
+
+def test_list_shows_approvals_and_score_and_monitor_name_a_rejection(
+    run: Run, registry: ModelRegistry, tmp_path: Path, trained_model: TrainedModel
+) -> None:
+    code, output = run("model", "list")  # no store yet: nothing to say, and none created
+    assert code == 0 and "not recorded" in _row(output, "1")
+    assert not (tmp_path / "api.db").exists()
+    run("db", "upgrade")
+    run_id = registry.start_run("t", run_name="second")
+    registry.register(run_id, trained_model.loaded.model, trained_model.loaded.golden,
+                      description="a second version")
+    approve(tmp_path, registry, "1", "2")
+    assert run("model", "promote", "1")[0] == 0
+    _reject(tmp_path, registry, "2", "Final: DA  figures not checked against MARAC records")
+    code, output = run("model", "list")
+    assert code == 0, output
+    assert "approved (test-governance," in _row(output, "1")
+    assert "champion (not served" not in _row(output, "1")
+    assert "rejected (test-board," in _row(output, "2")
+    assert "an earlier approval withdrawn" in _row(output, "2")
+    _reject(tmp_path, registry, "1", "withdrawn")
+    assert "champion (not served: rejected)" in _row(run("model", "list")[1], "1")
+
+    code, output = run("score", "--input", str(trained_model.extract), "--output",
+                       str(tmp_path / "s.csv"), "--model", "2", "--no-explanations")
+    assert code == 0, output  # research on a rejected version is allowed, not silently
+    assert ("warning: version 2 was rejected by governance (test-board, "
+            in output) and "'Final: DA figures not checked against MARAC records'" in output
+    code, output = run("monitor", "--input", str(trained_model.extract), "--output",
+                       str(tmp_path / "m"), "--model", "1")
+    assert "warning: version 1 was rejected by governance (test-board, " in output
+    assert "'withdrawn'" in output

@@ -23,6 +23,7 @@ def mlflow_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("SAFEGUARD_MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     monkeypatch.setenv("SAFEGUARD_MLFLOW_ARTIFACT_ROOT", str(tmp_path / "artifacts"))
     monkeypatch.setenv("SAFEGUARD_MODEL_NAME", "cli-test-model")
+    monkeypatch.setenv("SAFEGUARD_DATABASE_URL", f"sqlite:///{tmp_path / 'store.db'}")
     return tmp_path
 
 
@@ -30,13 +31,21 @@ def test_train_then_score_then_list_then_check(small_extract: Path, mlflow_env: 
     trained = runner.invoke(app, ["train", "--input", str(small_extract), "--seed", "1"])
     assert trained.exit_code == 0, trained.output
     assert "version 1 registered" in trained.output and "roc_auc" in trained.output
+    registry = ModelRegistry(f"sqlite:///{mlflow_env / 'mlflow.db'}",
+                             model_name="cli-test-model")
+    _check_train_output(" ".join(trained.output.split()), registry)
     listed = runner.invoke(app, ["model", "list"])
     assert listed.exit_code == 0 and "1" in listed.output
+    # What the test metrics were measured on; no store yet: no approval to show.
+    tags = registry.client.get_run(registry.resolve("1").run_id).data.tags
+    report = json.loads(registry.read_artifact("1", "evaluation/training_report.json") or b"")
+    row = next(line for line in listed.output.splitlines() if line.startswith("│ 1 "))
+    assert f"{tags['extract_date']} ({tags['extract_fingerprint'][:12]})" in row
+    assert f"from {report['split']['test_from']}, {report['split']['test_referrals']:,}" in row
+    assert "not recorded" in row and not (mlflow_env / "store.db").exists()
     # Piped (not a terminal), no cell is cut to fit 80 columns.
     assert "…" not in listed.output and "registered (UTC)" in listed.output
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", listed.output)
-    registry = ModelRegistry(f"sqlite:///{mlflow_env / 'mlflow.db'}",
-                             model_name="cli-test-model")
     run_id = registry.resolve("1").run_id
     logged = {Path(a.path).name for folder in ("evaluation", "explanations")
               for a in registry.client.list_artifacts(run_id, folder)}
@@ -63,6 +72,46 @@ def test_train_then_score_then_list_then_check(small_extract: Path, mlflow_env: 
     checked = runner.invoke(app, ["model", "check", "1"])
     assert checked.exit_code == 0 and "golden cases reproduced" in checked.output
     _check_fairness(registry, small_extract, mlflow_env)
+    _check_compare(registry, small_extract, mlflow_env)
+
+
+def _check_train_output(output: str, registry: ModelRegistry) -> None:
+    """The split in words, and an approval command that will be accepted as written."""
+    from model.acceptance import unmet
+    from model.card import acceptance_checks
+    from model.card_sources import read_sources
+
+    assert "{'" not in output and "Split by date: train " in output
+    assert re.search(r"validation [\d,]+ \(from \d{4}-\d\d-\d\d; [\d,]+ left out, family seen "
+                     r"in training\); test [\d,]+ \(from ", output)
+    missed = [c.name for c in unmet(acceptance_checks(read_sources(registry, "1")))]
+    assert missed  # the small extract misses some: each is named in the hint
+    waivers = "".join(f' --waive "{name}=..."' for name in missed)
+    assert f'`safeguard model approve 1 --reason "..."{waivers}`' in output
+    assert "`safeguard model promote 1`" in output
+
+
+def _check_compare(registry: ModelRegistry, extract: Path, folder: Path) -> None:
+    """Version 1 and a copy of it compared on their training extract: the same figures,
+    no difference beyond the noise, and the extract named as their training extract."""
+    loaded = registry.load("1")
+    registry.register(registry.start_run("t", run_name="copy"), loaded.model, loaded.golden,
+                      description="a copy of version 1")
+    twice = runner.invoke(app, ["model", "compare", "1", "1", "--input", str(extract)])
+    assert twice.exit_code == 1 and "named more than once" in twice.output
+    out = folder / "compare.json"
+    compared = runner.invoke(app, ["model", "compare", "1", "2", "--input", str(extract),
+                                   "--output", str(out)])
+    assert compared.exit_code == 0, compared.output
+    document = json.loads(out.read_text(encoding="utf-8"))
+    [difference] = document["differences"]
+    assert difference["roc_auc"] == 0 and not difference["beyond_noise"]
+    assert document["referrals"] > 100 and 0 < document["outcomes"] < document["referrals"]
+    assert "within the noise, neither is shown better" in " ".join(compared.output.split())
+    assert "note: this is version 1's training extract" in compared.output
+    assert "note: this is version 2's training extract" in compared.output
+    alone = runner.invoke(app, ["model", "compare", "1", "--input", str(extract)])
+    assert alone.exit_code == 1 and "two or more versions" in alone.output
 
 
 def _check_no_feed_named(extract: Path, folder: Path) -> None:

@@ -1,0 +1,107 @@
+"""Where registered versions stand with governance, for the command line: each one's
+approval standing (`safeguard model list`) and a one-line warning when a version a
+command is about to use was rejected (`safeguard score`, `safeguard monitor`: scoring a
+rejected version for research is allowed, silently is not).
+
+Read only, from the decisions `api.approvals` records: a store that does not exist yet
+is not created (it can hold no decision), and one that cannot be read makes each
+standing "unknown", never an error that stops the command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+from model.cli import UNKNOWN
+from model.version_list import APPROVED, Standing
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from api.settings import Settings
+    from api.store.db import Store
+    from api.store.models import ModelApproval
+    from model.registry import ModelRegistry
+
+REJECTED: Final = "rejected"
+REASON_SHOWN: Final = 80  # characters of a rejection's reason in the warning
+
+
+def rejection_warning(decision: ModelApproval) -> str:
+    """A rejection in one line: who, when, and the start of the reason."""
+    reason = " ".join(decision.reason.split())
+    if len(reason) > REASON_SHOWN:
+        reason = reason[:REASON_SHOWN - 1] + "…"
+    return (f"warning: version {decision.model_version} was rejected by governance "
+            f"({decision.user_name}, {decision.created_at:%Y-%m-%d %H:%M}: {reason!r}); "
+            "its scores are for research, not for triage")
+
+
+def standing(session: Session, registry: ModelRegistry, version: str, *,
+             check_gate: bool = True) -> Standing:
+    """A version's standing from its latest decision; with `check_gate`, an approval is
+    also checked as promotion checks it (`api.approvals.gate_problem`: content unchanged,
+    every missed threshold waived, the audit trail agrees)."""
+    from api.approvals import APPROVE, REJECT, decisions_for, gate_problem
+
+    history = decisions_for(session, registry.model_name, version)
+    if not history:
+        return Standing("awaiting approval")
+    latest = history[-1]
+    who = f"{latest.user_name}, {latest.created_at:%Y-%m-%d %H:%M}"
+    if latest.decision == REJECT:
+        if any(row.decision == APPROVE for row in history):
+            who += "; an earlier approval withdrawn"
+        return Standing(REJECTED, who, warning=rejection_warning(latest))
+    problem = gate_problem(session, registry, version) if check_gate else None
+    return Standing(APPROVED, who) if problem is None else Standing("approval not valid",
+                                                                    problem)
+
+
+def _existing_store(settings: Settings) -> Store | None:
+    """The settings' store, or None when it is an SQLite file that does not exist."""
+    from sqlalchemy.engine import make_url
+
+    from api.store.db import Store, is_sqlite
+
+    if is_sqlite(settings.database_url):
+        database = make_url(settings.database_url).database
+        if database and not database.startswith("file:") and not Path(database).exists():
+            return None
+    return Store.from_settings(settings)
+
+
+def standings(registry: ModelRegistry, versions: Sequence[str], *,
+              check_gate: bool = True) -> dict[str, Standing]:
+    """The standing of each version in the settings' store (none without a store)."""
+    from api.settings import Settings
+
+    try:
+        store = _existing_store(Settings())
+    except Exception as exc:  # noqa: BLE001 - an unreadable store is an unknown standing
+        return dict.fromkeys(versions, Standing(UNKNOWN, _why(exc)))
+    if store is None:
+        return {}
+    try:
+        reachable, reason = store.ping()
+        if not reachable:
+            return dict.fromkeys(versions, Standing(UNKNOWN, reason))
+        with store.session() as session:
+            return {version: _one(session, registry, version, check_gate=check_gate)
+                    for version in versions}
+    finally:
+        store.dispose()
+
+
+def _one(session: Session, registry: ModelRegistry, version: str, *,
+         check_gate: bool) -> Standing:
+    try:
+        return standing(session, registry, version, check_gate=check_gate)
+    except Exception as exc:  # noqa: BLE001 - one version's check failing is not the list's
+        return Standing(UNKNOWN, _why(exc))
+
+
+def _why(exc: Exception) -> str:
+    return f"cannot read its approval: {type(exc).__name__}: {' '.join(str(exc).split())}"

@@ -1,0 +1,86 @@
+"""`safeguard model list`: the registered versions, what each one's test metrics were
+measured on, and where each stands with governance.
+
+Each version's test metrics come from its own test referrals: versions trained on
+different extracts are not measured on the same referrals, so the table names each
+version's training extract and test period beside its figures, and says how to compare
+versions on one extract (`safeguard model compare`). The approval standing comes from
+the service's store, read by the layer above (`ConfigSource.standings`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Final
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from model.cli import ConfigSource, cli_config, console, model_app, registry_from
+
+APPROVED: Final = "approved"
+METRICS: Final = ("test_roc_auc", "test_average_precision", "test_brier", "test_ece",
+                  "baseline_roc_auc")
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What governance decided about a version, as the store holds it."""
+
+    status: str  # approved, rejected, awaiting approval, approval not valid, unknown
+    detail: str = ""  # who decided and when; why an approval is not valid
+    warning: str | None = None  # a rejection in one line, for a command about to use it
+
+    def cell(self) -> str:
+        """As a table cell."""
+        return f"{self.status} ({self.detail})" if self.detail else self.status
+
+
+def _aliases(aliases: tuple[str, ...], served: str, standing: Standing | None) -> str:
+    """The aliases; the served one marked when its version may not be served."""
+    if standing is None or standing.status == APPROVED:
+        return ", ".join(aliases) or "-"
+    return ", ".join(f"{a} (not served: {standing.status})" if a == served else a
+                     for a in aliases) or "-"
+
+
+@model_app.command("list")
+def list_models(ctx: typer.Context) -> None:
+    """Registered versions: aliases, approval, training extract, test period and test metrics."""
+    from model.provenance import provenance
+
+    config = cli_config(ctx)
+    registry = registry_from(config)
+    versions = registry.list_versions()
+    if not versions:
+        console.print(f"no versions of {config.model_name!r} are registered yet; "
+                      "run `safeguard train`")
+        return
+    source = ctx.find_object(ConfigSource)
+    standings = (source.standings(registry, [v.version for v in versions], check_gate=True)
+                 if source is not None and source.standings is not None else {})
+    table = Table(title=f"{config.model_name}")
+    for column in ("version", "aliases", "approval", "registered (UTC)", "training extract",
+                   "test referrals", "ROC AUC", "avg precision", "Brier", "ECE",
+                   "baseline AUC"):
+        table.add_column(column)
+    extracts = set()
+    for v in versions:
+        created = dt.datetime.fromtimestamp(v.created_at / 1000, dt.UTC)
+        where = provenance(registry, v.version)
+        extracts.add(where.fingerprint)
+        standing = standings.get(v.version)
+        table.add_row(v.version, _aliases(v.aliases, config.alias, standing),
+                      standing.cell() if standing else "not recorded",
+                      created.strftime("%Y-%m-%d %H:%M"), where.extract(), where.test_period(),
+                      *(f"{v.metrics[k]:.4f}" if k in v.metrics else "-" for k in METRICS))
+    # Piped, the console is 80 columns wide and would cut cells ("champi…"): as wide as
+    # the table needs instead.
+    wide = console if console.is_terminal else Console(width=1_000)
+    wide.print(table)
+    if len(extracts) > 1:
+        wide.print("Each version's test metrics are on its own test referrals, from different "
+                   "extracts here: not like for like. `safeguard model compare V1 V2 --input "
+                   "DIR` scores versions on the same referrals.")

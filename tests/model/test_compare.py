@@ -1,0 +1,31 @@
+"""`model.compare`: a paired interval that tells a real difference from noise."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from model.compare import Difference, paired_auc_interval, verdict
+
+
+def _outcomes(n: int = 2_000) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(7)
+    risk = rng.normal(size=n)
+    return (rng.random(n) < 1 / (1 + np.exp(-2 * risk))).astype(int), risk
+
+
+def test_a_clearly_better_ranking_is_beyond_the_noise() -> None:
+    y, risk = _outcomes()
+    noisy = risk + np.random.default_rng(1).normal(scale=2.0, size=len(y))
+    low, high = paired_auc_interval(y, noisy, risk, resamples=200)
+    better = Difference("2", "1", roc_auc=(low + high) / 2, low=low, high=high)
+    assert low > 0.05 and better.beyond_noise
+    assert verdict(better).startswith("version 2 ranks referrals better than version 1")
+
+
+def test_two_near_identical_rankings_are_within_the_noise() -> None:
+    y, risk = _outcomes()
+    jitter = risk + np.random.default_rng(2).normal(scale=0.01, size=len(y))
+    low, high = paired_auc_interval(y, risk, jitter, resamples=200)
+    same = Difference("2", "1", roc_auc=0.0, low=low, high=high)
+    assert low < 0 < high and not same.beyond_noise
+    assert "within the noise, neither is shown better" in verdict(same)
