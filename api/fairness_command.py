@@ -73,12 +73,26 @@ def audit_fairness(
         f"({', '.join(f'{flag} {n}' for flag, n in counts.items() if n)}){differing} -> "
         f"{output / FAIRNESS_JSON}, {output / FAIRNESS_HTML}")
     covered = audit.extra.get(AUDITED) or {}
-    if covered.get("before_test_period"):
-        console.print(
-            f"warning: {covered['before_test_period']:,} of the audited referrals are dated "
-            f"before the model's test period (from {covered['model_test_from']}): if this "
-            "extract is, or overlaps, the training extract, the model learned from their "
-            "outcomes and its figures on them look better than on new referrals")
+    if before := covered.get("before_test_period"):
+        console.print(_before_test_period(before, covered), soft_wrap=True)
+
+
+def _before_test_period(before: int, covered: dict[str, object]) -> str:
+    """What referrals dated before the model's test period mean here: certainly learned
+    from on its training extract (same fingerprint); on another extract, only if it comes
+    from the same hub (a later extract holds the earlier referrals too)."""
+    counted = (f"{before:,} of the audited referrals are dated before the model's test "
+               f"period (from {covered['model_test_from']})")
+    if covered.get("training_extract"):
+        return (f"warning: this is the model's training extract: {counted}; it learned from "
+                "their outcomes and its figures on them look better than on new referrals")
+    if covered.get("training_extract") is False:
+        return (f"note: {counted}. This is not the model's training extract (its fingerprint "
+                "differs); if it comes from the same hub, it overlaps it, and the model "
+                "learned from those referrals' outcomes")
+    return (f"warning: {counted}: if this extract is, or overlaps, the training extract, the "
+            "model learned from their outcomes and its figures on them look better than on "
+            "new referrals")
 
 
 def register(audit_app: typer.Typer) -> None:

@@ -222,15 +222,19 @@ def audit_extract(input_dir: Path, *, registry: ModelRegistry, reference: str,
     audit = audit_fairness(frame, loaded.model.governance, model_version=loaded.info.version,
                            n_boot=n_boot)
     return replace(audit, extra={**audit.extra, AUDITED: audited_referrals(
-        loaded.model, labelled, extract_date=prepared.extract_date)})
+        loaded.model, labelled, extract_date=prepared.extract_date,
+        fingerprint=prepared.fingerprint)})
 
 
-def audited_referrals(model: RiskModel, labelled: pd.DataFrame, *,
-                      extract_date: dt.date) -> dict[str, Any]:
-    """What an audit covered: the extract's date, its labelled referrals' dates, and how
+def audited_referrals(model: RiskModel, labelled: pd.DataFrame, *, extract_date: dt.date,
+                      fingerprint: str | None = None) -> dict[str, Any]:
+    """What an audit covered: the extract's date, its labelled referrals' dates, how
     many are dated before the model's test period (its training and validation referrals,
     when the extract is or overlaps the training extract: outcomes the model learned from,
-    on which its figures look better than they will on new referrals)."""
+    on which its figures look better than they will on new referrals), and whether the
+    extract is the very one the model was trained on (its fingerprint; None: not known).
+    A different fingerprint does not rule out an overlap: a later extract of the same hub
+    holds the earlier referrals too."""
     dates = pd.to_datetime(labelled["referral_date"])
     period = model.metadata.get(MONITORING_KEY, {}).get("period", {})
     test_from = period.get("from")
@@ -239,7 +243,10 @@ def audited_referrals(model: RiskModel, labelled: pd.DataFrame, *,
     return {"extract_date": extract_date.isoformat(),
             "referrals_from": dates.min().date().isoformat() if len(dates) else None,
             "referrals_to": dates.max().date().isoformat() if len(dates) else None,
-            "model_test_from": test_from, "before_test_period": before}
+            "model_test_from": test_from, "before_test_period": before,
+            "training_extract": (None if fingerprint is None
+                                 or "extract_fingerprint" not in model.metadata
+                                 else model.metadata["extract_fingerprint"] == fingerprint)}
 
 
 def default_config(seed: int) -> TrainingConfig:

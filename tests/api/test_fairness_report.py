@@ -153,3 +153,26 @@ def test_a_calibration_gap_may_lie_in_the_recorded_outcomes_not_the_model() -> N
     assert sentence.endswith("(a gap of -10.0 points, 95% interval -12.4 to -7.9). The gap may "
                              "come from how this group's outcomes were recorded (label bias), "
                              "not only from the model.")
+
+
+def test_an_audit_says_whether_its_extract_is_the_models_training_extract() -> None:
+    """Referrals before the test period are certainly learned from only on the training
+    extract itself; another extract (another fingerprint) is named as not that one."""
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from api.fairness_command import _before_test_period
+    from model.monitoring_reference import METADATA_KEY
+    from model.workflow import audited_referrals
+
+    model = SimpleNamespace(metadata={"extract_fingerprint": "abc",
+                                      METADATA_KEY: {"period": {"from": "2024-09-01"}}})
+    labelled = pd.DataFrame({"referral_date": ["2024-01-05", "2024-10-01"]})
+    day = dt.date(2025, 9, 30)
+    same = audited_referrals(model, labelled, extract_date=day, fingerprint="abc")  # type: ignore[arg-type]
+    other = audited_referrals(model, labelled, extract_date=day, fingerprint="def")  # type: ignore[arg-type]
+    assert (same["training_extract"], other["training_extract"]) == (True, False)
+    assert same["before_test_period"] == other["before_test_period"] == 1
+    assert _before_test_period(1, same).startswith("warning: this is the model's training extract")
+    assert _before_test_period(1, other).startswith("note: 1 of the audited referrals")
+    assert "is not the model's training extract" in _before_test_period(1, other)

@@ -172,8 +172,11 @@ def _check_fairness(registry: ModelRegistry, extract: Path, folder: Path) -> Non
     model_test_from = covered["model_test_from"]
     assert covered["referrals_from"] < model_test_from <= covered["referrals_to"]
     assert 0 < covered["before_test_period"] < document["n_labelled"]
-    assert f"before the model's test period (from {model_test_from})" in " ".join(
-        audited.output.split())
+    said = " ".join(audited.output.split())
+    assert covered["training_extract"] is True
+    assert (f"warning: this is the model's training extract: {covered['before_test_period']:,} "
+            f"of the audited referrals are dated before the model's test period (from "
+            f"{model_test_from})") in said
     assert f"{covered['before_test_period']:,} of them are dated before" in page
     assert f"Extract of {covered['extract_date']}" in page
     without = folder / "no_outcomes"
