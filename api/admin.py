@@ -8,7 +8,6 @@ the command line stays fast.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -92,7 +91,6 @@ def open_for_report(needs: str) -> tuple[Settings, Store, ModelRegistry]:
     (`needs` says what the command needs it for)."""
     from api.settings import settings_registry
 
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     settings, store = open_store(needs)
     return settings, store, settings_registry(settings)
 

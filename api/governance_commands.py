@@ -66,7 +66,6 @@ def _decide(version: str, decision: str, reason: str, waivers: dict[str, str],
     from model.registry import RegistryError
 
     key = _read_key(key_file)
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     # The store with the audit chain's anchor, as the API's: its entries are signed.
     settings, store = open_store("the decision is recorded and audited there")
     try:
@@ -125,7 +124,6 @@ def card(
     from model.card_sources import CARD_HTML_ARTIFACT
     from model.registry import RegistryError
 
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     settings = Settings()
     registry, store = _registry(settings), Store(settings.database_url)
     try:

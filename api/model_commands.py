@@ -8,7 +8,6 @@ A running service notices the move itself (`api.live_model`): no restart.
 
 from __future__ import annotations
 
-import os
 import re
 from typing import TYPE_CHECKING, Annotated
 
@@ -58,7 +57,6 @@ def _open(alias: str | None) -> tuple[Settings, Store, str]:
     """Settings, a store that is reachable and migrated (moves are audited), the alias."""
     from api.admin import open_store
 
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     settings, store = open_store("the move is audited")
     alias = alias or settings.model_alias
     if not _ALIAS.fullmatch(alias):

@@ -209,7 +209,6 @@ def serve(
     from api.admin import migrate
     from api.settings import MULTIPROCESS_METRICS_ENV, Settings
 
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     settings = Settings()
     _check_audit_anchor(settings)
     try:

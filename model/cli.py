@@ -9,7 +9,6 @@ itself and nothing is set at import.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,8 +73,6 @@ def cli_config(ctx: typer.Context) -> ModelCliConfig:
     source = ctx.find_object(ConfigSource)
     if source is None:
         fail("the model commands are not configured; run them through `safeguard`")
-    # MLflow's download progress bars would fill the output of every artefact read.
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     return source.read()
 
 

@@ -42,9 +42,8 @@ if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
 
 logger = logging.getLogger(__name__)
-# MLflow (imported by this module's methods, nowhere else) drew a "Downloading artifacts:
-# 100%|...|" bar per file read and logged INFO lines ("Creating initial MLflow database
-# tables") on standard error around a command's own line; either variable set shows them.
+# MLflow (imported by this module's methods only) drew a progress bar per file read and
+# logged INFO lines on a command's standard error: either variable set shows them.
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
 MODEL_ARTIFACT: Final = "risk_model"
