@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 from alembic import context
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 
 from api.store.db import make_engine
 from api.store.models import Base
+from api.store.version_table import VERSION_TABLE, carry_over_revision
 
 config = context.config
 target_metadata = Base.metadata
 
 
 def _run(connection: Connection) -> None:
+    carry_over_revision(connection, ScriptDirectory.from_config(config))
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
+        version_table=VERSION_TABLE,  # not MLflow's `alembic_version`: one database may hold both
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -71,15 +71,17 @@ def _drop_postgres_database(name: str) -> None:
     admin.dispose()
 
 
-def _migrated_database(backend: str, tmp_dir: Path) -> Iterator[str]:
+def _migrated_database(backend: str, tmp_dir: Path, *, migrate: bool = True) -> Iterator[str]:
     if backend == "sqlite":
         url = f"sqlite:///{tmp_dir / f'{uuid.uuid4().hex}.db'}"
-        init_db(url)
+        if migrate:
+            init_db(url)
         yield url
         return
     name, url = _create_postgres_database()
     try:
-        init_db(url)
+        if migrate:
+            init_db(url)
         yield url
     finally:
         _drop_postgres_database(name)
@@ -98,6 +100,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 def fresh_database_url(request: pytest.FixtureRequest, tmp_path: Path):
     """A migrated database of a test's own (for tests that tamper with the audit trail)."""
     yield from _migrated_database(request.param, tmp_path)
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path):
+    """A database of a test's own with no tables at all (not migrated)."""
+    yield from _migrated_database(request.param, tmp_path, migrate=False)
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from api.auth import KeyHasher, issue_key, key_holder_in_store
 from api.store import Decision, Score, Store, repository
 from api.store.db import JsonText
 from api.store.models import USER_TABLE
+from api.store.version_table import VERSION_TABLE
 
 HASHER = KeyHasher("store-test-pepper-" + "y" * 32)
 
@@ -39,7 +40,7 @@ def _score(referral_id: str, result: Any = None) -> Score:
 
 def test_migrations_create_every_table(store: Store) -> None:
     tables = set(inspect(store.engine).get_table_names())
-    assert {"users", "scores", "decisions", "audit_entries", "alembic_version"} <= tables
+    assert {"users", "scores", "decisions", "audit_entries", VERSION_TABLE} <= tables
     assert store.ping()[0]
 
 
