@@ -9,7 +9,7 @@ the command line stays fast.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -29,18 +29,20 @@ db_app = typer.Typer(help="The service's database.", no_args_is_help=True)
 
 
 def console() -> Console:
-    """The terminal the commands print to."""
+    """The terminal the commands print to; piped, as wide as a line needs (80 columns
+    cut a table's cells short: "probe-data_scient…", "2026-12-06T08:46:…")."""
     from rich.console import Console
 
-    return Console()
+    terminal = Console()
+    return terminal if terminal.is_terminal else Console(width=1_000)
 
 
 def open_store(needs: str | None = "the command is audited") -> tuple[Settings, Store]:
     """The settings and a store on the database they name (the caller disposes of it).
 
-    Exit 2 in one line when the audit key file named cannot be read; unless `needs` is
-    None, exit 1 in one line when the store is unreachable or has no schema yet, saying
-    what the command `needs` it for and how to create the schema.
+    Exit 1 in one line when the audit key file named cannot be read, and, unless `needs`
+    is None, when the store is unreachable or has no schema yet, saying what the command
+    `needs` it for and how to create the schema.
     """
     from api.audit_key import AuditAnchorError
     from api.settings import Settings
@@ -50,7 +52,7 @@ def open_store(needs: str | None = "the command is audited") -> tuple[Settings, 
     try:
         store = Store.from_settings(settings)
     except AuditAnchorError as exc:
-        _refuse(str(exc))
+        fail(str(exc))
     if needs is not None:
         reachable, reason = store.ping()
         if not reachable:
@@ -116,8 +118,7 @@ def add_user(
         with store.session() as session:
             if taken := name_taken(name, (user.name for user in repository.list_users(session))):
                 alike = "" if taken == name else " (names differing only in case are one name)"
-                console().print(f"[red]user {taken!r} already exists{alike}[/red]")
-                raise typer.Exit(1)
+                fail(f"user {taken!r} already exists{alike}: no user was created")
             issued = issue_key(session, KeyHasher(settings.api_key_pepper.get_secret_value()),
                                name=name, role=role)
             commit_with_audit(session, [user_added(issued.user)])
@@ -151,7 +152,8 @@ def list_users() -> None:
 
 @users_app.command("revoke")
 def revoke_user(name: Annotated[str, typer.Argument(help="The user whose key to revoke.")]) -> None:
-    """Revoke a user's key at once; their next request gets 401."""
+    """Revoke a user's key at once; their next request gets 401. A key already revoked
+    stays as it is (exit 0, nothing audited again)."""
     from api.audit import commit_with_audit
     from api.audit_governance_check import user_revoked
     from api.store import repository
@@ -159,21 +161,28 @@ def revoke_user(name: Annotated[str, typer.Argument(help="The user whose key to 
     _, store = open_store()
     try:
         with store.session() as session:
-            if (user := repository.revoke_user(session, name)) is None:
-                console().print(f"[red]no user {name!r}[/red]")
-                raise typer.Exit(1)
-            commit_with_audit(session, [user_revoked(user)])
+            user = repository.user_by_name(session, name)
+            if user is None:
+                fail(f"no user {name!r}: nothing was revoked")
+            if (earlier := user.revoked_at) is None:
+                repository.revoke_user(session, name)  # the same row: `user` is revoked
+                commit_with_audit(session, [user_revoked(user)])
     finally:
         store.dispose()
-    console().print(f"Revoked {name}.")
+    if earlier is not None:
+        console().print(f"{name}'s key was already revoked on "
+                        f"{earlier.isoformat(timespec='seconds')}; nothing changed.",
+                        soft_wrap=True, markup=False)
+        return
+    console().print(f"Revoked {name}.", markup=False)
 
 
 @audit_app.command("verify")
 def verify_audit() -> None:
     """Check the chain, its signatures and checkpoints, and every stored score and
     decision against its entry; exit 1 naming the first broken entry and each row that
-    differs, has no entry or is missing, 2 when the audit key or checkpoint file is
-    missing or wrong."""
+    differs, has no entry or is missing, or in one line when the audit key or checkpoint
+    file is missing or wrong."""
     from api.audit_anchor import NOT_ANCHORED, verify_trail
     from api.audit_key import AuditAnchorError
 
@@ -182,7 +191,7 @@ def verify_audit() -> None:
         with store.session() as session:
             result = verify_trail(session, store.audit_anchor)
     except AuditAnchorError as exc:
-        _refuse(str(exc))
+        fail(str(exc))
     finally:
         store.dispose()
     if result.ok:
@@ -211,7 +220,7 @@ def checkpoint_audit(
     anchor = store.audit_anchor
     if anchor is None:
         store.dispose()
-        _refuse("set SAFEGUARD_AUDIT_KEY_FILE and SAFEGUARD_AUDIT_CHECKPOINT_FILE first")
+        fail("set SAFEGUARD_AUDIT_KEY_FILE and SAFEGUARD_AUDIT_CHECKPOINT_FILE first")
     try:
         with store.session() as session:
             adopt = unsigned_prefix(session) if adopt_unsigned else 0
@@ -219,7 +228,7 @@ def checkpoint_audit(
             checkpoint = (checkpoint_head(session, anchor, adopt_unsigned=adopt)
                           if result.ok else None)
     except AuditAnchorError as exc:
-        _refuse(str(exc))
+        fail(str(exc))
     finally:
         store.dispose()
     if not result.ok:
@@ -243,18 +252,13 @@ def init_audit_key(
     from api.audit_key import AuditAnchorError, create_key_file
 
     if path is None:
-        _refuse("SAFEGUARD_AUDIT_KEY_FILE is not set")
+        fail("SAFEGUARD_AUDIT_KEY_FILE is not set")
     try:
         create_key_file(path)
     except AuditAnchorError as exc:
-        _refuse(str(exc))
+        fail(str(exc))
     console().print(f"Created the audit key file {path} (keep it out of the database's backups).",
                     soft_wrap=True)
-
-
-def _refuse(message: str) -> NoReturn:
-    console().print(f"[red]ERROR[/red]: {message}", soft_wrap=True)
-    raise typer.Exit(2)
 
 
 @db_app.command("upgrade")

@@ -31,8 +31,9 @@ def user_name_problem(name: str) -> str | None:
     if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in name):
         return "a user's name must not hold control or invisible format characters"
     if name_key(name).startswith(_RESERVED_PREFIXES):
-        return (f"a user's name must not begin {' or '.join(_RESERVED_PREFIXES)}: the audit "
-                "trail names the command line's and the service's own acts so")
+        reserved = " or ".join(repr(prefix) for prefix in _RESERVED_PREFIXES)
+        return (f"a user's name must not begin with {reserved}: the audit trail names the "
+                "command line's and the service's own acts so")
     if name_key(name) == UNAUTHENTICATED:
         return (f"a user's name must not be {UNAUTHENTICATED!r}: the audit trail names a "
                 "caller locked out for failed keys so")

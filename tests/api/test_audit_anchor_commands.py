@@ -76,8 +76,8 @@ def test_a_missing_or_wrong_key_is_one_line(cli, tmp_path: Path, problem: str) -
     if problem == "wrong":
         create_key_file(key_file)
     code, output = cli("audit", "verify")
-    assert code == 2
-    assert output.startswith("ERROR: ") and output.count("\n") == 1, output
+    assert code == 1
+    assert output.startswith("error: ") and output.count("\n") == 1, output
     assert ("does not exist" if problem == "missing" else "wrong key file") in output
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -55,7 +56,8 @@ def test_unknown_role_and_duplicate_name_are_refused(cli) -> None:  # type: igno
 @pytest.mark.parametrize(("name", "said"), [
     ("", "must say who it is"), ("\u200b", "must say who it is"), (" eve", "no blanks around"),
     ("e" * 101, "at most 100 characters"), ("eve\u202e", "control or invisible format"),
-    ("cli:root", "must not begin cli: or service:"), ("Service:root", "must not begin"),
+    ("cli:root", "must not begin with 'cli:' or 'service:': the audit trail"),
+    ("Service:root", "must not begin"),
     ("unauthenticated", "must not be 'unauthenticated'"), ("Unauthenticated", "must not be"),
 ])
 def test_a_name_the_audit_trail_could_not_attribute_is_refused(  # type: ignore[no-untyped-def]
@@ -70,11 +72,49 @@ def test_a_name_the_audit_trail_could_not_attribute_is_refused(  # type: ignore[
     assert run("users", "add", "e" * 100, "--role", "triage")[0] == 0
 
 
+def test_admin_refusals_are_one_line_on_standard_error_with_exit_code_1(  # type: ignore[no-untyped-def]
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As every other command's (README, "Command line"): they printed `ERROR: ...` or a
+    bare sentence on standard output, and exit code 2 for a missing audit key file."""
+    run, _ = cli
+    assert run("users", "add", "bob", "--role", "triage")[0] == 0
+    app = typer.Typer()
+    register(app)
+    refused = [(("users", "add", "bob", "--role", "triage"), "user 'bob' already exists"),
+               (("users", "revoke", "nobody"), "no user 'nobody'")]
+    for args, said in refused:
+        result = CliRunner().invoke(app, list(args))
+        assert result.exit_code == 1 and result.stdout == "", result.output
+        assert result.stderr.startswith("error: ") and said in result.stderr, result.stderr
+        assert result.stderr.count("\n") == 1, result.stderr
+    monkeypatch.setenv("SAFEGUARD_AUDIT_KEY_FILE", str(tmp_path / "no.key"))
+    monkeypatch.setenv("SAFEGUARD_AUDIT_CHECKPOINT_FILE", str(tmp_path / "checkpoints.jsonl"))
+    for args in (("db", "upgrade"), ("audit", "verify"), ("users", "list")):
+        result = CliRunner().invoke(app, list(args))
+        assert result.exit_code == 1 and result.stdout == "", (args, result.output)
+        assert result.stderr.startswith("error: ") and "does not exist" in result.stderr
+        assert result.stderr.count("\n") == 1, result.stderr
+
+
+def test_users_list_piped_shows_whole_names_and_times(cli) -> None:  # type: ignore[no-untyped-def]
+    """At 80 columns (not a terminal) the table cut both: "probe-data_scient…"."""
+    run, _ = cli
+    name = "a-rather-long-name-for-a-data-scientist-at-the-hub-" + "x" * 20
+    assert run("users", "add", name, "--role", "data_scientist")[0] == 0
+    code, listing = run("users", "list")
+    assert code == 0 and name in listing, listing
+    assert re.search(r"\b20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", listing), listing
+
+
 def test_admin_commands_are_audited_and_verify_detects_tampering(cli) -> None:  # type: ignore[no-untyped-def]
     run, url = cli
     run("users", "add", "carol", "--role", "governance")
     run("users", "list")
     assert run("users", "revoke", "carol")[0] == 0
+    code, output = run("users", "revoke", "carol")  # again: said, not revoked (or audited) twice
+    assert code == 0 and "carol's key was already revoked on 20" in output, output
+    assert "Revoked" not in output
     assert run("users", "revoke", "nobody")[0] == 1
     code, output = run("audit", "verify")
     assert code == 0 and "4 entries" in output
