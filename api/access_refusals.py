@@ -1,4 +1,5 @@
-"""Refused access is audited: a signed-in user's attempt at what their role may not do.
+"""Refused access is audited: a signed-in user's attempt at what their role may not do
+(through the API, a web page, or a command run with their key).
 
 A 403 says who tried what (method, route, and the referral, person or version it
 named): an investigation asks first who tried to reach a record they had no part in.
@@ -46,7 +47,22 @@ def refusal_event(request: Request, principal: Principal, roles: tuple[str, ...]
                                "route": getattr(route, "path_format", request.url.path),
                                "allowed": list(roles),
                                **{name: _as_asked(value) for name, value in asked.items()}}
-    referral_id, version = asked.get("referral_id"), asked.get("version")
+    return _refusal(principal, details, referral_id=asked.get("referral_id"),
+                    version=asked.get("version"))
+
+
+def command_refusal_event(principal: Principal, roles: tuple[str, ...], *, command: str,
+                          version: str) -> AuditEvent:
+    """The audit entry of a role's refusal of a command run with a user's key (`safeguard
+    model approve|reject`): as the API's refusal of the same act, the command in place
+    of the method and route."""
+    details: dict[str, Any] = {"command": command, "allowed": list(roles),
+                               "version": _as_asked(version)}
+    return _refusal(principal, details, referral_id=None, version=version)
+
+
+def _refusal(principal: Principal, details: dict[str, Any], *, referral_id: str | None,
+             version: str | None) -> AuditEvent:
     return AuditEvent(
         user_name=principal.name, role=principal.role, action=ACCESS_REFUSED,
         referral_id=referral_id if referral_id and _REFERRAL_ID.fullmatch(referral_id) else None,

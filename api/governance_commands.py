@@ -58,8 +58,10 @@ def _waivers(items: list[str]) -> dict[str, str]:
 
 def _decide(version: str, decision: str, reason: str, waivers: dict[str, str],
             key_file: Path | None) -> None:
+    from api.access_refusals import command_refusal_event
     from api.admin import open_store
     from api.approvals import ApprovalRefused, record_decision
+    from api.audit import store_with_audit
     from api.auth import KeyHasher, authenticate_key
     from api.model_commands import _registry
     from api.roles import GOVERNANCE
@@ -72,7 +74,9 @@ def _decide(version: str, decision: str, reason: str, waivers: dict[str, str],
         user = authenticate_key(store, KeyHasher(settings.api_key_pepper.get_secret_value()), key)
         if user is None:
             fail("the API key is missing, invalid or revoked")
-        if user.role != GOVERNANCE:
+        if user.role != GOVERNANCE:  # audited, as the API's refusal of the same act
+            store_with_audit(store.engine, [command_refusal_event(
+                user, (GOVERNANCE,), command=f"model {decision}", version=version)])
             fail(f"role {user.role!r} may not approve or reject a model version; "
                  "a governance user's key is needed")
         with store.session() as session:

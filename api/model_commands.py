@@ -9,7 +9,7 @@ A running service notices the move itself (`api.live_model`): no restart.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -18,6 +18,7 @@ from data_contracts.cli import fail
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from api.audit import AuditEvent
     from api.settings import Settings
     from api.store.db import Store
     from model.registry import ModelRegistry
@@ -66,6 +67,17 @@ def _open(alias: str | None) -> tuple[Settings, Store, str]:
     return settings, store, alias
 
 
+def _refuse(store: Store, refusal: AuditEvent, said: str) -> NoReturn:
+    """Audit a refused move (``{action}_refused``, naming the version it would have
+    named, if any, and why) and end the command, saying `said`."""
+    from api.audit import commit_with_audit
+
+    with store.session() as session:
+        commit_with_audit(session, [refusal])
+    store.dispose()
+    fail(said)
+
+
 def _move(store: Store, registry: ModelRegistry, *, action: str, target: str, alias: str,
           previous: str | None) -> None:
     """Check `target`, point `alias` at it, audit it, and say so."""
@@ -76,11 +88,9 @@ def _move(store: Store, registry: ModelRegistry, *, action: str, target: str, al
     try:
         with store.session() as session:  # approval first: it names what changed since
             problem = gate_problem(session, registry, target)
-            if problem:  # the refusal is audited too
-                commit_with_audit(session, [operator_event(
-                    f"{action}_refused", model_version=target, alias=alias, reason=problem)])
-        if problem:
-            fail(f"not moved: {problem}")
+        if problem:  # the refusal is audited too
+            _refuse(store, operator_event(f"{action}_refused", model_version=target,
+                                          alias=alias, reason=problem), f"not moved: {problem}")
         registry.load(target)  # refuse a version that fails its checksum or golden set
         info = registry.promote(target, alias)
     except RegistryError as exc:
@@ -137,14 +147,22 @@ def rollback(alias: AliasOption = None) -> None:
     with store.session() as session:
         moved_to, previous = _last_move(session, alias)
     if moved_to is None:
-        fail(f"no promotion of {alias!r} is recorded in the audit trail: nothing to roll back")
-    if moved_to != current:
-        fail(f"{alias!r} names version {current or 'nothing'}, not version {moved_to} as its "
-             "last recorded move left it: promote the version you want explicitly")
-    if previous is None:
-        fail(f"version {moved_to} was the first {alias!r}: there is no earlier one to go back to")
-    _move(store, registry, action="model_rollback", target=previous, alias=alias,
-          previous=current)
+        problem = f"no promotion of {alias!r} is recorded in the audit trail: nothing to roll back"
+    elif moved_to != current:
+        problem = (f"{alias!r} names version {current or 'nothing'}, not version {moved_to} "
+                   "as its last recorded move left it: promote the version you want explicitly")
+    elif previous is None:
+        problem = (f"version {moved_to} was the first {alias!r}: there is no earlier one to "
+                   "go back to")
+    else:
+        _move(store, registry, action="model_rollback", target=previous, alias=alias,
+              previous=current)
+        return
+    from api.audit import operator_event
+
+    # Audited as a refused target is (`_move`): no version to go back to is named.
+    _refuse(store, operator_event("model_rollback_refused", alias=alias, reason=problem,
+                                  current_version=current), problem)
 
 
 def register(model_app: typer.Typer) -> None:

@@ -207,10 +207,18 @@ def test_promote_refuses_without_an_approval_and_the_cli_approves_as_a_governanc
     keys, _ = issue_keys(make_settings(f"sqlite:///{tmp_path / 'api.db'}"))
     code, output = run("model", "approve", "1", "--reason", "ok")
     assert code == 1 and "SAFEGUARD_API_KEY" in output  # never a key on the command line
-    for role in ("triage", "data_scientist"):
-        code, output = run("model", "approve", "1", "--reason", "ok",
+    for role, decision in (("triage", "approve"), ("data_scientist", "approve"),
+                           ("data_scientist", "reject")):
+        code, output = run("model", decision, "1", "--reason", "ok",
                            "--key-file", _write_key(tmp_path, keys[role]))
         assert code == 1 and f"role {role!r} may not approve" in output
+        # Audited as the API's 403 for the same act is (it was not).
+        refused = audit_entries(tmp_path)[-1]
+        assert (refused.action, refused.role, refused.model_version) == (
+            "access_refused", role, "1")
+        assert refused.user_name.startswith(f"{role}-")
+        assert refused.details == {"command": f"model {decision}", "allowed": ["governance"],
+                                   "version": "1"}
     monkeypatch.setenv("SAFEGUARD_API_KEY", keys["governance"])
     code, output = run("model", "approve", "1", "--reason", "ok")
     assert code == 1 and "Waive each by name" in output

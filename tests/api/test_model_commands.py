@@ -99,16 +99,27 @@ def test_promote_latest_names_the_newest_version_and_the_one_it_replaces(
     assert (entry.model_version, entry.details["previous_version"]) == ("2", "1")
 
 
+def assert_rollback_refused(tmp_path: Path, reason: str, *, current: str | None) -> None:
+    """The last audit entry is the refused rollback (README: "refusals too"), naming why."""
+    entry = audit_entries(tmp_path)[-1]
+    assert (entry.action, entry.model_version, entry.role) == (
+        "model_rollback_refused", None, "admin")
+    assert entry.details["alias"] == "champion" and reason in entry.details["reason"]
+    assert entry.details["current_version"] == current
+
+
 def test_rollback_restores_the_previous_champion_after_checking_it_and_audits_it(
     run: Run, registry: ModelRegistry, tmp_path: Path, trained_model: TrainedModel
 ) -> None:
     run("db", "upgrade")
     code, output = run("model", "rollback")
     assert code == 1 and "no promotion of 'champion' is recorded" in output
+    assert_rollback_refused(tmp_path, "no promotion of 'champion' is recorded", current=None)
     approve(tmp_path, registry, "1")
     run("model", "promote", "1")
     code, output = run("model", "rollback")
     assert code == 1 and "version 1 was the first 'champion'" in output
+    assert_rollback_refused(tmp_path, "version 1 was the first 'champion'", current="1")
     run_id = registry.start_run("t", run_name="second")
     registry.register(run_id, trained_model.loaded.model, trained_model.loaded.golden,
                       description="a second version")
@@ -125,6 +136,7 @@ def test_rollback_restores_the_previous_champion_after_checking_it_and_audits_it
     registry.promote("1", "champion")  # moved outside safeguard: not rolled back blindly
     code, output = run("model", "rollback")
     assert code == 1 and "promote the version you want explicitly" in output
+    assert_rollback_refused(tmp_path, "promote the version you want explicitly", current="1")
     assert registry.resolve("champion").version == "1"
     assert run("audit", "verify")[0] == 0
 
