@@ -27,6 +27,21 @@ KeyFileOption = Annotated[Path | None, typer.Option(
     "--key-file", help=f"File holding a governance user's API key (else ${KEY_ENV}).")]
 ReasonOption = Annotated[str, typer.Option("--reason", help="Why: recorded and audited.")]
 VersionArgument = Annotated[str, typer.Argument(help="Version number.")]
+# What an approval covers is `api.approval_content`'s to say (`model.card_sources.
+# RECORDED_FILES`); importing it to build this help would take seconds, so the files are
+# named here and a test holds the two to one list. (Lines unbroken: the help keeps breaks.)
+APPROVE_HELP: Final = (
+    "Approve a version's exact content as a governance user, waiving by name, with a "
+    "reason, every acceptance threshold it misses."
+    "\n\n"
+    "The approval names the SHA-256 of the version's model folder and of each file of its "
+    "run that its model card and acceptance checks read, with the cards logged at training "
+    "(risk_model/risk_model.json, evaluation/training_report.json, "
+    "evaluation/rates_by_band.csv, evaluation/rates_by_score.csv, "
+    "explanations/mean_abs_shap_by_factor.csv, explanations/mean_abs_shap_by_agency.csv, "
+    "evaluation/calibration.png, fairness/fairness.json, card/model_card.html, "
+    "card/model_card.md), and of the run's metrics and parameters: once any of them "
+    "changes, the approval no longer holds.")
 
 
 def _read_key(key_file: Path | None) -> str:
@@ -102,8 +117,7 @@ def approve(
         "--waive", help="THRESHOLD=REASON: waive a threshold the version does not meet.")] = None,
     key_file: KeyFileOption = None,
 ) -> None:
-    """Approve a version's exact content (model folder, fairness report, model card) as a
-    governance user; every threshold it misses must be waived by name with a reason."""
+    """Approve a version's exact content as a governance user (`APPROVE_HELP`)."""
     _decide(version, "approve", reason, _waivers(waive or []), key_file)
 
 
@@ -152,6 +166,6 @@ def card(
 
 def register(model_app: typer.Typer) -> None:
     """Add `approve`, `reject` and `card` to the `model` command group."""
-    model_app.command("approve")(approve)
+    model_app.command("approve", help=APPROVE_HELP)(approve)
     model_app.command("reject")(reject)
     model_app.command("card")(card)

@@ -38,8 +38,10 @@ if TYPE_CHECKING:
 
 console = Console()
 UNKNOWN = "unknown"  # a version's standing when the store cannot be read
-model_app = typer.Typer(help="Registered model versions: list, check (promote and rollback "
-                        "are added by the API).", no_args_is_help=True, cls=QuickHelpGroup)
+model_app = typer.Typer(help="Registered model versions: list and check them, approve or "
+                        "reject them (a governance user), write their model cards, and "
+                        "promote a version to be served or roll back to the one before.",
+                        no_args_is_help=True, cls=QuickHelpGroup)
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,17 @@ and an approval recorded before it named them all must be given again."""
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from alembic import command
+from typer.testing import CliRunner
 
 from api.approvals import gate_problem
+from api.cli import app as safeguard
+from api.governance_commands import APPROVE_HELP
 from api.store import Store, init_db
 from api.store.db import alembic_config
 from model.acceptance import VERY_HIGH_BAND
@@ -19,6 +23,7 @@ from model.card import acceptance_checks
 from model.card_sources import (
     CARD_MARKDOWN_ARTIFACT,
     FAIRNESS_ARTIFACT,
+    RECORDED_FILES,
     TRAINING_REPORT,
     read_sources,
 )
@@ -140,3 +145,16 @@ def test_an_approval_recorded_before_it_named_every_file_must_be_given_again(
     with store.session() as session:
         assert gate_problem(session, registry, "1") is None
     store.dispose()
+
+
+def test_the_approve_help_names_every_file_an_approval_covers() -> None:
+    """It named the model folder, fairness report and card only: a board read that the
+    evaluation and SHAP tables, the calibration plot and the run's metrics were not
+    covered. The help names the files itself (importing this module takes seconds)."""
+    named = set(re.findall(r"[\w/]+\.(?:json|csv|png|html|md)\b", APPROVE_HELP))
+    assert named == set(RECORDED_FILES), named ^ set(RECORDED_FILES)
+    assert "model folder" in APPROVE_HELP and "run's metrics and parameters" in APPROVE_HELP
+    shown = " ".join(CliRunner().invoke(safeguard, ["model", "approve", "--help"]).output.split())
+    assert "explanations/mean_abs_shap_by_agency.csv" in shown
+    group = " ".join(CliRunner().invoke(safeguard, ["model", "--help"]).output.split())
+    assert "added by the API" not in group and "approve or reject them" in group, group
