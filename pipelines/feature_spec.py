@@ -72,6 +72,22 @@ class FeatureSpec:
         return self.unit == "days" and self.direction == "decreases"
 
     @property
+    def model_input(self) -> bool:
+        """Whether a model may read this feature (a protected characteristic only when
+        governance allows: `pipelines.manifest.model_feature_names`).
+
+        Not the records-held flags (kind ``coverage``): any record an agency holds, of a
+        concern or not, turns its flag from 0 to 1, so a flag the model read could carry
+        "a record is held" against the very records of concern it flags (a model learnt
+        "records held lowers risk", and one old domestic-abuse incident then lowered a
+        score from 7 to 2). They stay in the feature table for what reads them beside
+        the model ("not seen", partnership evidence, monitoring coverage); the model still
+        knows an agency held nothing, from its days-since-latest-record features, which
+        are constrained so that a record present can only raise the score.
+        """
+        return self.kind != "coverage"
+
+    @property
     def is_concern(self) -> bool:
         """Whether records of this feature are a concern: more of them, or more recent ones,
         can only raise the score (a monotonic constraint), never lower it."""

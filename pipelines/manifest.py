@@ -3,7 +3,9 @@
 The manifest is the single definition of the feature set. The batch build, the
 single-case build, monotonic constraints and plain-language explanations all
 read it. Each entry says what a feature counts, from which agency, over which
-window, about whom, and which way a domain expert expects it to push risk.
+window, about whom, which way a domain expert expects it to push risk, and whether
+a model may read it (`FeatureSpec.model_input`: the records-held flags are kept for
+"not seen", partnership and monitoring, never as model inputs).
 """
 
 from __future__ import annotations
@@ -63,6 +65,10 @@ COUNTED_EVENTS: Final[tuple[tuple[str, str], ...]] = tuple(
     for event_type in EVENT_TYPES[agency]
     if event_type != "attendance_rate"
 )
+# Event types whose records are a concern: every feature of them has a monotonic constraint,
+# so one more such record, about anyone the referral links, never lowers a score.
+CONCERN_EVENTS: Final[tuple[tuple[str, str], ...]] = tuple(
+    pair for pair in COUNTED_EVENTS if pair[1] not in NEUTRAL_EVENT_TYPES)
 
 
 
@@ -250,14 +256,16 @@ SPECS_BY_NAME: Final[dict[str, FeatureSpec]] = {spec.name: spec for spec in MANI
 
 
 def model_feature_names(*, use_protected_characteristics: bool = False) -> list[str]:
-    """Features a model may use; protected characteristics only when governance allows."""
-    return [s.name for s in MANIFEST if use_protected_characteristics or not s.protected]
+    """Features a model may use (`FeatureSpec.model_input`: never the records-held flags);
+    protected characteristics only when governance allows."""
+    return [s.name for s in MANIFEST
+            if s.model_input and (use_protected_characteristics or not s.protected)]
 
 
 def manifest_records() -> list[dict[str, object]]:
     """The manifest as JSON-ready records, with derived fields spelled out."""
     return [
-        {**asdict(spec), "concerns": spec.concerns,
+        {**asdict(spec), "concerns": spec.concerns, "model_input": spec.model_input,
          "monotonic_constraint": spec.monotonic_constraint}
         for spec in MANIFEST
     ]
