@@ -45,14 +45,21 @@ def _version_with_two_disparities(folder: Path, trained_model: TrainedModel) -> 
     return registry
 
 
-def test_a_waiver_names_every_group_it_covers(tmp_path: Path,
-                                              trained_model: TrainedModel) -> None:
-    registry = _version_with_two_disparities(tmp_path, trained_model)
-    url = f"sqlite:///{tmp_path / 'api.db'}"
+def _waived(folder: Path, trained_model: TrainedModel
+            ) -> tuple[ModelRegistry, Store, dict[str, str]]:
+    """The version of two disparities, a fresh store, and a waiver of every unmet check
+    reasoned about one of them."""
+    registry = _version_with_two_disparities(folder, trained_model)
+    url = f"sqlite:///{folder / 'api.db'}"
     init_db(url)
-    store = Store(url)
     waivers = {c.name: "deprivation deciles differ in need"
                for c in unmet(acceptance_checks(read_sources(registry, "1")))}
+    return registry, Store(url), waivers
+
+
+def test_a_waiver_names_every_group_it_covers(tmp_path: Path,
+                                              trained_model: TrainedModel) -> None:
+    registry, store, waivers = _waived(tmp_path, trained_model)
     with store.session() as session:
         with pytest.raises(ApprovalRefused) as refused:
             record_decision(session, registry, user="gov", role=GOVERNANCE, version="1",
@@ -78,12 +85,7 @@ def test_the_cards_history_says_a_rejection_is_in_force(tmp_path: Path,
                                                         trained_model: TrainedModel) -> None:
     """The card said "Still valid: no (version 1 was rejected ...)" of the rejection in
     force, as if it no longer held."""
-    registry = _version_with_two_disparities(tmp_path, trained_model)
-    url = f"sqlite:///{tmp_path / 'api.db'}"
-    init_db(url)
-    store = Store(url)
-    waivers = {c.name: "deprivation deciles differ in need"
-               for c in unmet(acceptance_checks(read_sources(registry, "1")))}
+    registry, store, waivers = _waived(tmp_path, trained_model)
     with store.session() as session:
         record_decision(session, registry, user="gov", role=GOVERNANCE, version="1",
                         decision="approve", reason="pilot", waivers=waivers)
