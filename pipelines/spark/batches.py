@@ -78,8 +78,11 @@ def write_parquet(table: DataFrame, output: str) -> None:
     target = system.makeQualified(named)  # a relative path has no parent to write beside
     jvm = spark.sparkContext._jvm
     assert jvm is not None
+    # Named beside it as a string: Hadoop's Path(parent, child) parses the child alone,
+    # and would read a colon in the name ("feat 09:00.parquet") as a URI scheme.
     partial = jvm.org.apache.hadoop.fs.Path(
-        target.getParent(), f".{target.getName()}.partial-{uuid.uuid4().hex}"
+        f"{str(target.getParent().toString()).rstrip('/')}/"
+        f".{target.getName()}.partial-{uuid.uuid4().hex}"
     )
     try:
         table.write.parquet(str(partial.toString()))
@@ -92,10 +95,22 @@ def write_parquet(table: DataFrame, output: str) -> None:
             system.delete(partial, True)
 
 
+def is_uri(path: str) -> bool:
+    """Whether a path names a file system by scheme (hdfs://, s3a://, file://)."""
+    return "://" in path
+
+
 def _hadoop_path(spark: SparkSession, path: str) -> tuple[Any, Any]:
-    """A path as the JVM's Hadoop ``Path``, and the file system Spark uses for it."""
+    """A path as the JVM's Hadoop ``Path``, and the file system Spark uses for it.
+
+    A relative path without a scheme is given a leading ``./``: Hadoop reads the text
+    before a colon in its first part as a URI scheme ("feat 09:00.parquet" would be
+    scheme "feat 09"), and with ``./`` the colon is part of a name, as on the local disk.
+    """
     jvm = spark.sparkContext._jvm
     assert jvm is not None
+    if not is_uri(path) and not path.startswith("/"):
+        path = f"./{path}"
     target = jvm.org.apache.hadoop.fs.Path(path)
     return target, target.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
 
@@ -103,8 +118,15 @@ def _hadoop_path(spark: SparkSession, path: str) -> tuple[Any, Any]:
 def write_text(spark: SparkSession, path: str, text: str) -> None:
     """Write a small UTF-8 file to any path Spark writes (local, HDFS, s3a://, ...), through
     the Hadoop file system Spark itself uses for that path."""
+    from py4j.java_gateway import is_instance_of
+
     target, system = _hadoop_path(spark, path)
-    system.setWriteChecksum(False)  # no .crc file beside it on a local disk
+    checksummed = "org.apache.hadoop.fs.ChecksumFileSystem"
+    if is_instance_of(spark.sparkContext._gateway, system, checksummed):
+        # The local disk's: written without its .crc file beside it, whose name Hadoop
+        # would parse again (reading a colon in it as a URI scheme).
+        system = system.getRawFileSystem()
+    system.setWriteChecksum(False)  # nor one on a local disk mounted under another scheme
     stream = system.create(target, True)
     try:
         stream.write(text.encode("utf-8"))

@@ -20,7 +20,7 @@ from data_contracts import validate_extract
 from data_contracts.errors import FeedRejected
 from data_contracts.validate import ValidatedExtract
 from pipelines.manifest import manifest_json
-from pipelines.spark.batches import copy_feed_files, write_parquet, write_text
+from pipelines.spark.batches import copy_feed_files, is_uri, write_parquet, write_text
 from pipelines.spark.features import spark_feature_table
 from pipelines.spark.session import spark_session
 
@@ -35,11 +35,6 @@ def validated(input_dir: Path, *, extract_date: dt.date | None = None) -> Valida
         FeedRejected: If the extract fails validation (the single-machine path's error).
     """
     return validate_extract(input_dir, extract_date=extract_date, count_persons=False)
-
-
-def is_uri(path: str) -> bool:
-    """Whether a path names a file system by scheme (hdfs://, s3a://, file://)."""
-    return "://" in path
 
 
 def session_and_extract(
