@@ -27,7 +27,13 @@ from data_contracts.cli import (
     prepare_command_process,
     quarantine_note,
 )
-from pipelines.cli import ConfOption, Engine, EngineOption, MasterOption
+from pipelines.cli import (
+    ConfOption,
+    Engine,
+    EngineOption,
+    MasterOption,
+    check_engine_options,
+)
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -180,6 +186,7 @@ def score(
 ) -> None:
     """Score every referral of an extract with a registered model, and explain each score."""
     prepare_command_process()
+    check_engine_options(engine, master, conf)
     from data_contracts import FeedRejected
     from model.registry import RegistryError
     from model.score import OutputFormatError, score_extract

@@ -35,6 +35,17 @@ MasterOption = Annotated[str | None, typer.Option(
 ConfOption = Annotated[list[str] | None, typer.Option(help="Spark setting key=value (repeat).")]
 
 
+def check_engine_options(engine: Engine, master: str | None, conf: list[str] | None) -> None:
+    """Refuse ``--master`` or ``--conf`` without ``--engine spark`` as a usage error (exit
+    2): a cluster's URL given with the engine forgotten would run on this machine unseen.
+
+    Raises:
+        typer.BadParameter: If either is given to the single-machine engine.
+    """
+    if engine is not Engine.spark and (master is not None or conf):
+        raise typer.BadParameter("--master and --conf are Spark's: add --engine spark")
+
+
 class FeedFormat(StrEnum):
     csv = "csv"
     parquet = "parquet"
@@ -123,6 +134,7 @@ def features(
 ) -> None:
     """Validate an extract and build its point-in-time feature table and manifest."""
     prepare_command_process()
+    check_engine_options(engine, master, conf)
     # A string, not a Path: a Path would fold a URI's `//` (hdfs://host/x -> hdfs:/host/x).
     if not output.endswith(".parquet"):
         fail(f"{output}: the feature table is written as Parquet; use a .parquet file name")

@@ -104,7 +104,9 @@ def test_a_usage_error_is_one_line_naming_the_help_to_read(tmp_path: Path) -> No
     every command line's usage errors; help and a refusal of bad input are unchanged."""
     for args, said in ((["validate", "--input", str(tmp_path)], "Missing option '--report'"),
                        (["users", "add", "x", "--role", "root"], "unknown role 'root'"),
-                       (["nosuch"], "No such command 'nosuch'")):
+                       (["nosuch"], "No such command 'nosuch'"),
+                       (["features", "--input", str(tmp_path), "--output", "x.parquet",
+                         "--master", "spark://hub:7077"], "are Spark's: add --engine spark")):
         done = subprocess.run([str(SAFEGUARD), *args], capture_output=True, text=True,
                               timeout=120)
         assert done.returncode == 2, (args, done.stderr)

@@ -78,6 +78,21 @@ def test_features_refuses_an_output_that_is_not_parquet(extract_dir: Path, tmp_p
     assert not output.exists()
 
 
+@pytest.mark.parametrize("command", ["features", "score"])
+@pytest.mark.parametrize("spark_option", [["--master", "spark://hub:7077"], ["--conf", "foo"],
+                                          ["--conf", "spark.executor.memory=8g"]])
+def test_spark_options_without_the_spark_engine_are_a_usage_error(
+    extract_dir: Path, tmp_path: Path, command: str, spark_option: list[str]
+) -> None:
+    # Not run on this machine unseen: a cluster's URL given with --engine spark forgotten.
+    output = tmp_path / "out.parquet"
+    result = runner.invoke(app, [command, "--input", str(extract_dir), "--output", str(output),
+                                 *spark_option])
+    assert result.exit_code == 2
+    assert "--master and --conf are Spark's: add --engine spark" in result.output
+    assert not output.exists()
+
+
 def test_build_gives_the_same_table_whatever_the_chunk_size(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
