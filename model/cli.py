@@ -259,6 +259,7 @@ def _score_on_spark(input: str, output: str, *, reference: str, registry_config:
         fail(f"{output}: --engine spark writes Parquet; use a .parquet name")
     try:
         from model.spark_scoring import score_extract_spark
+        from pipelines.spark.errors import SessionRefused
         from pipelines.spark.session import parse_settings
     except ImportError:
         fail("--engine spark needs the spark extra: pip install 'safeguard-risk[spark]'")
@@ -270,7 +271,7 @@ def _score_on_spark(input: str, output: str, *, reference: str, registry_config:
             input, output, registry=registry_from(registry_config), reference=reference,
             extract_date=extract_date, explain=explain, master=master,
             settings=parse_settings(conf))
-    except (FeedRejected, RegistryError, ValueError) as exc:
+    except (FeedRejected, RegistryError, SessionRefused, ValueError) as exc:
         fail(str(exc))
     _say_scored(scored, input, output, explained=explain)
 

@@ -187,6 +187,7 @@ def _single_features(input: Path, output: Path, day: dt.date | None
 def _spark_features(input: str, output: str, day: dt.date | None, *, master: str | None,
                     conf: list[str], manifest: str) -> tuple[int, dict[str, int]]:
     try:
+        from pipelines.spark.errors import SessionRefused
         from pipelines.spark.session import parse_settings
     except ImportError:
         fail("--engine spark needs the spark extra: pip install 'safeguard-risk[spark]'")
@@ -200,7 +201,7 @@ def _spark_features(input: str, output: str, day: dt.date | None, *, master: str
     try:
         extract = write_spark_features(input, output, master=master, settings=settings,
                                        extract_date=day, manifest=manifest)
-    except FeedRejected as exc:
+    except (FeedRejected, SessionRefused) as exc:
         fail(str(exc))
     return len(extract.feeds["referrals"]), extract.quarantined_rows()
 

@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from data_contracts.errors import FeedRejected
 from data_contracts.reading import feed_named
+from pipelines.spark.errors import jvm_error_line
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -170,10 +171,8 @@ def copy_feed_files(spark: SparkSession, folder: str, local: Path) -> None:
                 system.copyToLocalFile(False, status.getPath(), target, True)
     except FeedRejected:
         raise
-    except Exception as exc:  # the JVM's error, as py4j or PySpark hands it over
-        if not type(exc).__module__.startswith(("py4j", "pyspark")):
+    except Exception as exc:
+        reason = jvm_error_line(exc)
+        if reason is None:
             raise
-        java = getattr(exc, "java_exception", None)  # py4j's: the JVM's own message
-        text = str(java.toString()) if java is not None else str(exc)
-        first = next((line for line in text.splitlines() if line.strip()), type(exc).__name__)
-        raise FeedRejected(folder, f"cannot be read ({first.strip()})") from None
+        raise FeedRejected(folder, f"cannot be read ({reason})") from None

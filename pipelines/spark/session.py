@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Final
 
 from data_contracts import PYSPARK_PANDAS_WARNING
+from pipelines.spark.errors import session_refused
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -52,6 +53,10 @@ def spark_session(
             own default is ``local[*]``.
         settings: Extra ``spark.*`` settings, over `DEFAULT_SETTINGS`.
         app_name: The application's name in the cluster's listings.
+
+    Raises:
+        SessionRefused: If Spark refuses a setting (``spark.sql.shuffle.partitions=0``) or
+            the session does not start: Spark's reason in one line.
     """
     from pyspark.sql import SparkSession
 
@@ -66,7 +71,15 @@ def spark_session(
     quiet = {} if sys.stderr.isatty() else {"spark.ui.showConsoleProgress": "false"}
     for key, value in {**DEFAULT_SETTINGS, **quiet, **(settings or {})}.items():
         builder = builder.config(key, value)
-    session = builder.getOrCreate()
+    try:
+        session = builder.getOrCreate()
+        # SQL settings are checked when first read, else at the job's first step.
+        session.conf.get("spark.sql.session.timeZone")
+    except Exception as exc:
+        refused = session_refused(exc, settings or {})
+        if refused is None:
+            raise
+        raise refused from None
     session.sparkContext.setLogLevel("ERROR")
     return session
 

@@ -140,3 +140,27 @@ def test_the_executors_check_the_model_themselves_and_a_failed_run_keeps_earlier
     assert "checksum" in str(on_spark.value)
     assert (output / "part-0.parquet").read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["ratings.parquet"]  # no partial folder left
+
+
+def test_score_names_a_setting_spark_refuses_in_one_line(
+    spark: Any, registered: tuple[ModelRegistry, Path], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    registry, extract = registered
+    monkeypatch.setenv("SAFEGUARD_MLFLOW_TRACKING_URI", registry.tracking_uri)
+    monkeypatch.setenv("SAFEGUARD_MLFLOW_ARTIFACT_ROOT", str(registry.artifact_root))
+    monkeypatch.setenv("SAFEGUARD_MODEL_NAME", registry.model_name)
+    output = tmp_path / "ratings.parquet"
+    result = CliRunner().invoke(app, [
+        "score", "--input", str(extract), "--output", str(output), "--model", "1",
+        "--engine", "spark", "--master", "local[2]",
+        "--conf", "spark.sql.parquet.compression.codec=bogus"])
+    assert result.exit_code == 1
+    [line] = result.output.strip().splitlines()
+    assert line.startswith("error: --conf spark.sql.parquet.compression.codec=bogus: ")
+    assert "It should be one of" in line and "SQLSTATE" not in line
+    assert not output.exists()
