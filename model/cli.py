@@ -246,6 +246,9 @@ def _say_scored(scored: Scored, source: str, output: str, *, explained: bool) ->
     note = no_feed_note(scored.shared_nothing)
     if note:
         console.print(note)
+    from model.score import POINT_IN_TIME_NOTE
+
+    console.print(POINT_IN_TIME_NOTE)
     if explained:
         from model.sentences import CONTRIBUTIONS_NOTE
 

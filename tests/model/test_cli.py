@@ -68,6 +68,7 @@ def test_train_then_score_then_list_then_check(small_extract: Path, mlflow_env: 
         factors = json.loads(table["top_factors"].iloc[0])
         assert factors and {"feature", "sentence", "agency", "contribution"} <= set(factors[0])
         assert "shared no records" not in scored.output and "Quarantined" not in scored.output
+        assert "known only after that date are not counted" in " ".join(scored.output.split())
     _check_no_feed_named(small_extract, mlflow_env)
     checked = runner.invoke(app, ["model", "check", "1"])
     assert checked.exit_code == 0 and "golden cases reproduced" in checked.output
