@@ -44,7 +44,8 @@ from model.factors import forget_texts
 from model.reference import reference_values
 from model.risk_model import classifier_input, one_openmp_thread
 from pipelines.features import build_features
-from pipelines.manifest import SPECS_BY_NAME, model_feature_names
+from pipelines.manifest import FEATURE_NAMES, SPECS_BY_NAME, model_feature_names
+from pipelines.manifest_lookup import columns_of
 from pipelines.synth import SynthConfig, generate_extract
 
 TARGET_CASE_MS = 5.0
@@ -68,7 +69,7 @@ def build_matrix(referrals: int, seed: int, shared: Path | None = None
         truth = pq.read_table(truth_path).to_pandas()
     table = build_features(frames).merge(truth[["referral_id", "label"]], on="referral_id",
                                          how="left")
-    X = table[model_feature_names()].to_numpy(np.float32)
+    X = table[list(FEATURE_NAMES)].to_numpy(np.float32)  # the table `safeguard score` explains
     y = table["label"].astype("Float64").fillna(-1).to_numpy(np.float64)
     days = table["referral_date"].to_numpy("datetime64[D]").astype(np.int64)
     return X, y, days
@@ -98,7 +99,7 @@ def train(X: np.ndarray, y: np.ndarray, days: np.ndarray, *, max_iter: int,
     cut = int(0.8 * len(labelled))
     fit_rows, test_rows = labelled[:cut], labelled[cut:]
     names = model_feature_names()
-    X = classifier_input(X, tuple(names))
+    X = classifier_input(X[:, columns_of(FEATURE_NAMES, names)], tuple(names))
     classifier = HistGradientBoostingClassifier(
         learning_rate=0.1, max_iter=max_iter, max_leaf_nodes=max_leaf_nodes,
         early_stopping=True, validation_fraction=0.1, n_iter_no_change=20, random_state=0,
@@ -179,7 +180,7 @@ def time_batch(explainer: CaseExplainer, X: np.ndarray, n_jobs: int, repeats: in
 
 def time_predict(explainer: CaseExplainer, X: np.ndarray, calls: int) -> float:
     """The reference of `time_case`: median ms of the bare classifier on one case."""
-    rows = classifier_input(X, explainer.model_features)
+    rows = explainer.layout.model_input(X)
     with one_openmp_thread():
         for i in range(20):
             explainer.classifier.decision_function(rows[i:i + 1])
@@ -224,15 +225,16 @@ def run(X: np.ndarray, y: np.ndarray, days: np.ndarray, args: argparse.Namespace
     names = model_feature_names()
     if shared is not None:
         classifier, auc, names = shared_classifier(shared)
-        X = X[:, [model_feature_names().index(name) for name in names]]  # the model's columns
     else:
         classifier, auc = train(X, y, days, max_iter=max_iter, max_leaf_nodes=max_leaf_nodes)
     print(f"\nmodel: max_iter={max_iter} (early stopping kept {classifier.n_iter_}), "
           f"max_leaf_nodes={max_leaf_nodes}; test AUC {auc:.4f}; "
           f"trained in {time.perf_counter() - started:.1f} s")
     labelled = np.flatnonzero(y >= 0)
-    explainer = CaseExplainer(classifier, names,
-                              reference=reference_values(names, X[labelled]))
+    # As the service explains: the whole feature table (records-held flags for "not seen"),
+    # the classifier's columns named apart.
+    explainer = CaseExplainer(classifier, FEATURE_NAMES, model_features=names, reference=(
+        reference_values(names, X[labelled][:, columns_of(FEATURE_NAMES, names)])))
     case_ms = time_case(explainer, X, args.cases)
     print(f"  one case, in-process:          {case_ms:8.2f} ms median of {args.cases}"
           f"  (target < {TARGET_CASE_MS} ms)")
