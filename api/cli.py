@@ -9,6 +9,7 @@ what it uses when it runs, so `safeguard --help` answers at once.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -109,6 +110,10 @@ def main() -> None:
     # MLflow's HTTP retries each log a line naming the request; the command's own error
     # says which registry could not be reached.
     logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
+    # MLflow drew a "Downloading artifacts" bar per file read and logged INFO lines on a
+    # command's standard error (train: ten bars); either variable set shows them.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
     from typer.exceptions import Abort, TyperException
 
     try:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import shutil
 import tempfile
 import threading
@@ -42,10 +41,6 @@ if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
 
 logger = logging.getLogger(__name__)
-# MLflow (imported by this module's methods only) drew a progress bar per file read and
-# logged INFO lines on a command's standard error: either variable set shows them.
-os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
 MODEL_ARTIFACT: Final = "risk_model"
 CHECKSUM_TAG: Final = "sha256"
 # One MLflow client made at a time, across registries: making one migrates a new store.

@@ -296,3 +296,22 @@ def test_list_shows_approvals_and_score_and_monitor_name_a_rejection(
                        str(tmp_path / "m"), "--model", "1")
     assert "warning: version 1 was rejected by governance (test-board, " in output
     assert "'withdrawn'" in output
+
+
+def test_a_command_reading_a_versions_files_prints_no_mlflow_bars_or_info_lines(
+        tmp_path: Path, registry: ModelRegistry) -> None:
+    """`safeguard train` drew ten "Downloading artifacts: 100%|...|" bars and MLflow's INFO
+    lines on standard error around its own lines; `api.cli.main` turns both off."""
+    import subprocess
+    import sys
+
+    env = {name: value for name, value in os.environ.items() if not name.startswith("MLFLOW_")}
+    env |= {"SAFEGUARD_MLFLOW_TRACKING_URI": registry.tracking_uri,
+            "SAFEGUARD_MLFLOW_ARTIFACT_ROOT": str(registry.artifact_root),
+            "SAFEGUARD_MODEL_NAME": registry.model_name}
+    done = subprocess.run([sys.executable, "-c", "from api.cli import main; main()", "model",
+                           "card", "1", "--output", str(tmp_path / "card")],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "card" / "model_card.md").exists()
+    assert "Downloading artifacts" not in done.stderr and " INFO " not in done.stderr
