@@ -67,7 +67,10 @@ def _runs(per: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     runs: list[list[dict[str, Any]]] = []
     for i, row in enumerate(per):
         none = row["records"] == 0
-        if not none and row["records"] >= FALL_SHARE * row["usual"] * row["covered"]:
+        expected = FALL_SHARE * row["usual"] * row["covered"]
+        # Under one record expected (a quarter of a few days, a small agency), none is news
+        # of nothing: it is no fall.
+        if row["records"] >= expected or expected < 1:
             continue
         if none and runs and runs[-1][-1]["records"] == 0 and runs[-1][-1] is per[i - 1]:
             runs[-1].append(row)
@@ -97,7 +100,16 @@ def record_falls(records: pd.DataFrame, *, referral_quarters: Sequence[str],
         per = [{"quarter": str(p), "period": p, "records": int(counts.get((agency, str(p)), 0)),
                 "covered": _covered(p, extract_date)} for p in period]
         if not any(row["records"] for row in per):
-            continue  # shared nothing in the period: nothing to compare with
+            if not counts.get(agency, pd.Series(dtype=float)).sum():
+                continue  # nothing recorded at all: nothing to compare with
+            # Records shared, all recorded before the period: the feed stopped before it.
+            falls.append({"agency": agency, "from_quarter": per[0]["quarter"],
+                          "to_quarter": last, "records": 0, "usual_quarter_records": None,
+                          "text": f"{agency.replace('_', ' ')}: no records recorded from "
+                                  f"{per[0]['quarter']} to the extract date "
+                                  f"({extract_date.isoformat()}), none in the referral "
+                                  "period"})
+            continue
         _usual(per)
         falls += [{"agency": agency, "from_quarter": run[0]["quarter"],
                    "to_quarter": run[-1]["quarter"],

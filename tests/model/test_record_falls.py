@@ -70,3 +70,23 @@ def test_a_quarter_of_the_year_that_is_always_low_is_judged_against_itself() -> 
                          shared=["education"])
     assert [f["text"] for f in falls] == [
         "education: 480 records recorded in 2024Q3, under 50% of its median Q3 (1,150)"]
+
+
+def test_none_where_under_one_record_was_expected_is_no_fall() -> None:
+    """An extract dated early in its quarter (a day covered) or a small agency's quiet
+    quarter was called a stopped feed."""
+    falls = _falls({"health": [9, 8, 10, 9, 9, None], "housing": [1, 0, 1, 1, 0, 1]},
+                   extract_date=dt.date(2025, 4, 2))
+    assert falls == []
+
+
+def test_a_feed_that_stopped_before_the_referral_period_is_named() -> None:
+    """An agency whose records were all recorded before the first referral's quarter was
+    skipped as having shared nothing in the period, while its reach still looked whole."""
+    falls = record_falls(pd.DataFrame({"agency": ["housing"], "quarter": ["2023Q2"],
+                                       "records": [2400]}),
+                         referral_quarters=QUARTERS, extract_date=dt.date(2025, 6, 30),
+                         shared=["housing"])
+    assert [f["text"] for f in falls] == [
+        "housing: no records recorded from 2024Q1 to the extract date (2025-06-30), none in "
+        "the referral period"]
