@@ -93,8 +93,9 @@ def _move(store: Store, registry: ModelRegistry, *, action: str, target: str, al
                                           alias=alias, reason=problem), f"not moved: {problem}")
         registry.load(target)  # refuse a version that fails its checksum or golden set
         info = registry.promote(target, alias)
-    except RegistryError as exc:
-        fail(f"not moved: {exc}")
+    except RegistryError as exc:  # a checksum or golden set failed: tampering, perhaps
+        _refuse(store, operator_event(f"{action}_refused", model_version=target, alias=alias,
+                                      reason=str(exc)), f"not moved: {exc}")
     with store.session() as session:
         commit_with_audit(session, [operator_event(
             action, model_version=info.version, model_name=info.name, alias=alias,

@@ -82,6 +82,27 @@ def test_promote_moves_the_alias_and_audits_who_did_it(
     assert run("audit", "verify")[0] == 0
 
 
+def test_a_version_failing_its_checks_at_promotion_is_refused_and_audited(
+    run: Run, registry: ModelRegistry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Approved, but its golden set no longer reproduces (or its checksum fails): the
+    refusal ended the command without an entry, unlike every other refused move."""
+    from model.registry import RegistryError
+
+    def fails(self: ModelRegistry, version: str) -> None:
+        raise RegistryError(f"version {version}: golden case 3 gave 0.41, not 0.40")
+
+    assert run("db", "upgrade")[0] == 0
+    approve(tmp_path, registry, "1")
+    monkeypatch.setattr(ModelRegistry, "load", fails)
+    code, output = run("model", "promote", "1")
+    assert code == 1 and "not moved: version 1: golden case 3" in output, output
+    entry = audit_entries(tmp_path)[-1]
+    assert (entry.action, entry.model_version) == ("model_promote_refused", "1")
+    assert "golden case 3" in entry.details["reason"]
+    assert registry.list_versions()[0].aliases == ()
+
+
 def test_promote_latest_names_the_newest_version_and_the_one_it_replaces(
     run: Run, registry: ModelRegistry, tmp_path: Path, trained_model: TrainedModel
 ) -> None:
