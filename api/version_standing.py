@@ -100,6 +100,9 @@ def _one(session: Session, registry: ModelRegistry, version: str, *,
     try:
         return standing(session, registry, version, check_gate=check_gate)
     except Exception as exc:  # noqa: BLE001 - one version's check failing is not the list's
+        # PostgreSQL aborts the transaction on an SQL error: every later version would
+        # read "unknown: InFailedSqlTransaction" without this.
+        session.rollback()
         return Standing(UNKNOWN, _why(exc))
 
 
