@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -319,3 +320,27 @@ def test_entries_naming_a_person_are_found_through_the_index(store: Store) -> No
             connection.execute(text("SET enable_seqscan = off"))
             plan = " ".join(str(row) for row in connection.execute(text(f"EXPLAIN {compiled}")))
     assert "ix_audit_entries_person" in plan, plan
+
+
+def test_governance_settings_unreadable_since_start_up_flag_every_escalation(
+        api: ApiEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The route read the escalation rules anew and answered 500 when the settings file
+    had been broken since start-up; the record is owed, each escalation then marked."""
+    from api.routes import subjects
+    from model.governance import GovernanceError
+
+    def unreadable(settings: object) -> dict[str, tuple[str, ...]]:
+        raise GovernanceError("governance.toml: not valid TOML")
+
+    parent = _token()
+    case = factories.case(events=0, person_id=parent, household_id=_token())
+    case["events"] = [{**factories.event(agency="social_care",
+                                         event_type="child_protection_plan"),
+                       "person_id": parent}]
+    assert api.client.post("/v1/score", json=case,
+                           headers=api.headers("triage")).status_code == 200
+    monkeypatch.setattr(subjects, "rule_features", unreadable)
+    response = api.client.get(f"/v1/subjects/{parent}", headers=api.headers("governance"))
+    assert response.status_code == 200, response.text
+    [escalation] = response.json()["referrals"][0]["scores"][0]["result"]["escalations"]
+    assert escalation["third_party"] is True
