@@ -84,8 +84,11 @@ def _overlap_warnings(loaded: list[LoadedModel], fingerprint: str, start: pd.Tim
         version, test_from = each.info.version, _test_from(each)
         if each.model.metadata.get("extract_fingerprint") == fingerprint:
             held_out = test_from is not None and start >= pd.Timestamp(test_from)
+            period = ("its test period is not recorded" if test_from is None else
+                      f"its test period (from {test_from}) is "
+                      f"{'held out' if held_out else 'not all that is compared'}")
             found.append(f"{'note' if held_out else 'warning'}: this is version {version}'s "
-                         f"training extract; its test period (from {test_from}) is held out")
+                         f"training extract; {period}")
         if test_from is not None and start < pd.Timestamp(test_from):
             before = int((dates < pd.Timestamp(test_from)).sum())
             if before:
@@ -111,6 +114,8 @@ def paired_auc_interval(y: np.ndarray, first: np.ndarray, other: np.ndarray, *,
         if y[pick].min() == y[pick].max():
             continue
         found.append(roc_auc_score(y[pick], other[pick]) - roc_auc_score(y[pick], first[pick]))
+    if not found:  # every resample held one class: one or two outcomes in all
+        return float("nan"), float("nan")
     low, high = np.percentile(found, [2.5, 97.5])
     return float(low), float(high)
 
@@ -170,6 +175,9 @@ def verdict(difference: Difference) -> str:
     """A difference in words: which version is better, and whether beyond the noise."""
     better, worse = ((difference.version, difference.against) if difference.roc_auc > 0
                      else (difference.against, difference.version))
+    if difference.low != difference.low:  # NaN: no resample held both classes
+        return (f"versions {difference.version} and {difference.against} differ by ROC AUC "
+                f"{difference.roc_auc:+.4f}: too few outcomes to judge the difference")
     interval = f"{difference.roc_auc:+.4f}, 95% interval {difference.low:+.4f} to " \
                f"{difference.high:+.4f}"
     if difference.beyond_noise:

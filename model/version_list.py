@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from model.cli import ConfigSource, cli_config, console, model_app, registry_from
+from model.cli import UNKNOWN, ConfigSource, cli_config, console, model_app, registry_from
 
 APPROVED: Final = "approved"
 METRICS: Final = ("test_roc_auc", "test_average_precision", "test_brier", "test_ece",
@@ -40,7 +40,7 @@ class Standing:
 
 def _aliases(aliases: tuple[str, ...], served: str, standing: Standing | None) -> str:
     """The aliases; the served one marked when its version may not be served."""
-    if standing is None or standing.status == APPROVED:
+    if standing is None or standing.status in (APPROVED, UNKNOWN):  # unknown: say nothing
         return ", ".join(aliases) or "-"
     return ", ".join(f"{a} (not served: {standing.status})" if a == served else a
                      for a in aliases) or "-"

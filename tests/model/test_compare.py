@@ -29,3 +29,12 @@ def test_two_near_identical_rankings_are_within_the_noise() -> None:
     same = Difference("2", "1", roc_auc=0.0, low=low, high=high)
     assert low < 0 < high and not same.beyond_noise
     assert "within the noise, neither is shown better" in verdict(same)
+
+
+def test_one_outcome_in_all_is_too_few_to_judge_not_a_crash() -> None:
+    """Every resample held one class: np.percentile of nothing raised IndexError."""
+    y = np.zeros(200, dtype=int)  # as a resample of a window with one outcome may be
+    low, high = paired_auc_interval(y, np.arange(200.0), np.arange(200.0)[::-1], resamples=5)
+    assert np.isnan(low) and np.isnan(high)
+    said = verdict(Difference("2", "1", roc_auc=-0.99, low=low, high=high))
+    assert said.endswith("too few outcomes to judge the difference")
