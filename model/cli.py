@@ -143,24 +143,9 @@ def train(
         f"{counts['follow_up_incomplete']:,}. Split by date: "
         f"{describe_split(outcome.result.split.summary())}. Calibration "
         f"{outcome.result.model.calibrator.method}; {outcome.seconds['total']:.1f} s.")
-    console.print(_approval_hint(registry_from(config), outcome.version.version), soft_wrap=True)
+    from model.approval_hint import approval_hint
 
-
-def _approval_hint(registry: ModelRegistry, version: str) -> str:
-    """What a governance user runs next: an approval as it will be accepted (each missed
-    acceptance threshold waived by name), then the promotion."""
-    from model.acceptance import unmet
-    from model.card import acceptance_checks
-    from model.card_sources import read_sources
-
-    missed = unmet(acceptance_checks(read_sources(registry, version)))
-    waivers = "".join(f' --waive "{check.name}=..."' for check in missed)
-    misses = (f"; it misses {len(missed)} acceptance threshold{'s' * (len(missed) > 1)}, "
-              "each waived by name with its own reason or the version rejected "
-              f"(`safeguard model reject {version} --reason \"...\"`)" if missed else "")
-    return (f"A governance user reads its card (`safeguard model card {version} --output DIR`) "
-            f'and approves it: `safeguard model approve {version} --reason "..."{waivers}`'
-            f"{misses}; then `safeguard model promote {version}` serves it.")
+    console.print(approval_hint(registry_from(config), outcome.version.version), soft_wrap=True)
 
 
 def score(

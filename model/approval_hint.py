@@ -1,0 +1,28 @@
+"""What `safeguard train` says a governance user runs next for a new version: its card,
+an approval as it will be accepted (each missed acceptance threshold waived by name, or the
+version rejected), then the promotion (a hint of `safeguard model approve N` alone failed
+as written: `--reason` is required, and a waiver for each missed threshold)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from model.registry import ModelRegistry
+
+
+def approval_hint(registry: ModelRegistry, version: str) -> str:
+    """What a governance user runs next: an approval as it will be accepted (each missed
+    acceptance threshold waived by name), then the promotion."""
+    from model.acceptance import unmet
+    from model.card import acceptance_checks
+    from model.card_sources import read_sources
+
+    missed = unmet(acceptance_checks(read_sources(registry, version)))
+    waivers = "".join(f' --waive "{check.name}=..."' for check in missed)
+    misses = (f"; it misses {len(missed)} acceptance threshold{'s' * (len(missed) > 1)}, "
+              "each waived by name with its own reason or the version rejected "
+              f"(`safeguard model reject {version} --reason \"...\"`)" if missed else "")
+    return (f"A governance user reads its card (`safeguard model card {version} --output DIR`) "
+            f'and approves it: `safeguard model approve {version} --reason "..."{waivers}`'
+            f"{misses}; then `safeguard model promote {version}` serves it.")
