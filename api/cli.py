@@ -76,6 +76,13 @@ def _settings_for_commands(ctx: typer.Context) -> None:
     # and where a version stands with governance (the store's decisions).
     ctx.obj = model_cli.ConfigSource(_model_cli_config, card_writer=_log_card,
                                      standings=_standings)
+    # MLflow drew a "Downloading artifacts" bar per file read and logged INFO lines on a
+    # command's standard error (train: ten bars), however the command line is run (the
+    # entry point, a test runner) and whether or not MLflow is imported yet; either
+    # variable set shows them.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    logging.getLogger("mlflow").setLevel(os.environ["MLFLOW_LOGGING_LEVEL"].upper())
 
 
 contracts_cli.register(app)
@@ -110,10 +117,6 @@ def main() -> None:
     # MLflow's HTTP retries each log a line naming the request; the command's own error
     # says which registry could not be reached.
     logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
-    # MLflow drew a "Downloading artifacts" bar per file read and logged INFO lines on a
-    # command's standard error (train: ten bars); either variable set shows them.
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
     from typer.exceptions import Abort, TyperException
 
     try:

@@ -154,6 +154,8 @@ def test_score_names_a_setting_spark_refuses_in_one_line(
     monkeypatch.setenv("SAFEGUARD_MLFLOW_TRACKING_URI", registry.tracking_uri)
     monkeypatch.setenv("SAFEGUARD_MLFLOW_ARTIFACT_ROOT", str(registry.artifact_root))
     monkeypatch.setenv("SAFEGUARD_MODEL_NAME", registry.model_name)
+    # No store yet (a file that does not exist): no word on the version's standing.
+    monkeypatch.setenv("SAFEGUARD_DATABASE_URL", f"sqlite:///{tmp_path / 'none.db'}")
     output = tmp_path / "ratings.parquet"
     result = CliRunner().invoke(app, [
         "score", "--input", str(extract), "--output", str(output), "--model", "1",
