@@ -82,7 +82,9 @@ def _settings_for_commands(ctx: typer.Context) -> None:
     # variable set shows them.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
-    logging.getLogger("mlflow").setLevel(os.environ["MLFLOW_LOGGING_LEVEL"].upper())
+    level = os.environ["MLFLOW_LOGGING_LEVEL"].upper()  # a name logging does not know: WARNING
+    logging.getLogger("mlflow").setLevel(logging.getLevelNamesMapping().get(level,
+                                                                            logging.WARNING))
 
 
 contracts_cli.register(app)
