@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from sqlalchemy.orm import Session
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from api.cli import app
 from api.store import Decision, Score, init_db, repository
@@ -38,6 +38,20 @@ def _environment(trained_model: TrainedModel, database: Path) -> dict[str, str]:
             "SAFEGUARD_MLFLOW_ARTIFACT_ROOT": settings["mlflow_artifact_root"],
             "SAFEGUARD_MODEL_NAME": settings["model_name"],
             "SAFEGUARD_ENVIRONMENT": "test"}
+
+
+def _monitor_without(trained_model: TrainedModel, tmp_path: Path, feed: str,
+                     *options: str) -> Result:
+    """`safeguard monitor` on a copy of the training extract without `feed`, into
+    ``tmp_path/out``, against a fresh store."""
+    newer = tmp_path / "newer"
+    shutil.copytree(trained_model.extract, newer)
+    (newer / feed).unlink()
+    database = tmp_path / "store.db"
+    init_db(f"sqlite:///{database}")
+    return CliRunner().invoke(
+        app, ["monitor", "--input", str(newer), "--output", str(tmp_path / "out"), *options],
+        env=_environment(trained_model, database))
 
 
 def test_the_training_extract_itself_crosses_no_threshold(trained_model: TrainedModel) -> None:
@@ -72,15 +86,8 @@ def test_only_decisions_on_the_versions_own_scores_are_counted(
 
 def test_a_stopped_feed_is_named_and_the_command_fails(
         trained_model: TrainedModel, tmp_path: Path) -> None:
-    newer = tmp_path / "newer"
-    shutil.copytree(trained_model.extract, newer)
-    (newer / "events_housing.parquet").unlink()
-    database = tmp_path / "store.db"
-    init_db(f"sqlite:///{database}")
-    result = CliRunner().invoke(
-        app, ["monitor", "--input", str(newer), "--output", str(tmp_path / "out"),
-              "--model", trained_model.version],
-        env=_environment(trained_model, database))
+    result = _monitor_without(trained_model, tmp_path, "events_housing.parquet",
+                              "--model", trained_model.version)
     assert result.exit_code == 1, result.output
     crossed = [line for line in result.stderr.splitlines() if "threshold crossed" in line]
     assert any("housing records for" in line and "0% now" in line for line in crossed)
@@ -320,14 +327,7 @@ def test_an_extract_without_outcomes_is_not_read_as_nothing_having_happened(
 
 def test_the_command_says_why_outcomes_were_not_assessed(
         trained_model: TrainedModel, tmp_path: Path) -> None:
-    newer = tmp_path / "newer"
-    shutil.copytree(trained_model.extract, newer)
-    (newer / "outcomes.parquet").unlink()
-    database = tmp_path / "store.db"
-    init_db(f"sqlite:///{database}")
-    result = CliRunner().invoke(
-        app, ["monitor", "--input", str(newer), "--output", str(tmp_path / "out")],
-        env=_environment(trained_model, database))
+    result = _monitor_without(trained_model, tmp_path, "outcomes.parquet")
     assert result.exit_code == 0, result.output
     assert ("matured outcomes: not assessed: the extract has no outcomes feed (the 365-day "
             "follow-up of 0 referrals completed since training)") in result.stdout
