@@ -16,12 +16,12 @@ from typing import Any, Final
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 
-from data_contracts.vocab import AGENCIES
 from model.contributions import ADDITIVITY_TOLERANCE, AdditivityError, TreeContributions
 from model.explanation import AGENCY_GROUPS, REFERRAL_GROUP, Explanation, FactorRecord
 from model.factors import FactorBuilder, Layout
 from model.governance import ReferenceName
 from model.reference import REFERENCE_SENTENCES, reference_input
+from model.unused_records import UnusedRecords
 
 __all__ = [
     "ADDITIVITY_TOLERANCE", "AGENCY_GROUPS", "REFERRAL_GROUP", "AdditivityError",
@@ -39,15 +39,6 @@ DEFAULT_USUAL_AGENCIES: Final[dict[str, tuple[str, ...]]] = {
     "online_harm": ("police", "education"),
     "other": (),
 }
-
-
-def unused_agencies(split_columns: frozenset[int], layout: Layout) -> tuple[str, ...]:
-    """The agencies (`AGENCIES` order) none of whose columns any split of the classifier's
-    trees reads (`split_columns`), or that have no column in it at all (training drops a
-    column that never varies): their records cannot change a score (the agency shared
-    none in the training data, or none helped)."""
-    reads = {layout.agency[column] for column in split_columns}
-    return tuple(agency for agency in AGENCIES if agency not in reads)
 
 
 class CaseExplainer:
@@ -87,7 +78,16 @@ class CaseExplainer:
         self.compared_with = REFERENCE_SENTENCES[reference_name]
         self.shap = TreeContributions(classifier,
                                       reference_input(reference, self.model_features))
-        self.unused_agencies = unused_agencies(self.shap.split_columns, self.layout)
+        # What no split reads: records of it cannot change a score (`model.unused_records`).
+        self.unused = UnusedRecords.of(
+            [self.layout.names[column] for column in self.shap.split_columns],
+            self.feature_names)
+
+    @property
+    def unused_agencies(self) -> tuple[str, ...]:
+        """The agencies (`AGENCIES` order) none of whose columns any split reads (or that
+        have no column at all: training drops a column that never varies)."""
+        return self.unused.agencies
 
     @property
     def agency_groups(self) -> np.ndarray:
@@ -136,7 +136,7 @@ class CaseExplainer:
         return FactorBuilder(self.layout, top_raising=self.top_raising,
                              top_lowering=self.top_lowering, usual_agencies=self.usual_agencies,
                              compared_with=self.compared_with,
-                             unused_agencies=self.unused_agencies)
+                             unused=self.unused)
 
     def explain_columns(self, X: np.ndarray, *, n_jobs: int) -> dict[str, Any]:
         """Explanations of many rows as JSON-encoded columns (see `model.explain_batch`)."""

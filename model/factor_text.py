@@ -32,8 +32,8 @@ from model.sentences import (
     days_words,
     not_seen_warning,
     number_value,
-    unused_warning,
 )
+from model.unused_records import NO_UNUSED, UnusedRecords, unused_types_warning, unused_warning
 
 SUBJECTS: tuple[Subject, ...] = ("child", "adult", "person")
 
@@ -132,12 +132,15 @@ def _subsets(agencies: tuple[str, ...]) -> list[tuple[str, ...]]:
 
 @functools.lru_cache(maxsize=4096)
 def warnings_for(not_seen: tuple[str, ...], usual: tuple[str, ...], need: str | None,
-                 subject: Subject, unused: tuple[str, ...] = ()) -> tuple[str, ...]:
+                 subject: Subject, unused: tuple[str, ...] = (),
+                 unused_types: tuple[tuple[str, str], ...] = ()) -> tuple[str, ...]:
     """The warnings about agencies: those that held nothing but usually matter for the
-    need ("not seen"), and those that held records the model makes no use of."""
+    need ("not seen"), those that held records the model makes no use of, and the types of
+    record held that the model makes no use of (`model.unused_records`)."""
     return (*(not_seen_warning(a, need, subject) for a in not_seen
               if a in usual and not (subject == "adult" and a == "education")),
-            *(unused_warning(a, subject) for a in unused if a not in not_seen))
+            *(unused_warning(a, subject) for a in unused if a not in not_seen),
+            *((unused_types_warning(unused_types, subject),) if unused_types else ()))
 
 
 @dataclass(frozen=True)
@@ -150,22 +153,29 @@ class Context:
 
     @classmethod
     def of(cls, not_seen: np.ndarray, need: np.ndarray, subject: np.ndarray,
-           usual: Mapping[str, Sequence[str]], unused: tuple[str, ...] = ()) -> Context:
+           usual: Mapping[str, Sequence[str]], unused: UnusedRecords = NO_UNUSED,
+           held: np.ndarray | None = None) -> Context:
         """The contexts of rows given as codes: the bit mask of the agencies (`AGENCIES`
         order) whose records-held flag is 0, the presenting need (its index in
         `PRESENTING_NEEDS`, -1 for none) and the subject (its index in `SUBJECTS`);
-        `unused`: the agencies whose records the model makes no use of."""
+        `unused`: what the model makes no use of, and `held` the bit mask of its unused
+        types of which each row's family holds records (`UnusedRecords.present`)."""
         code = (not_seen * (len(PRESENTING_NEEDS) + 1) + need + 1) * len(SUBJECTS) + subject
-        distinct, index = np.unique(code, return_inverse=True)
+        held_sets, held_index = np.unique(np.zeros(len(code), dtype=np.int64) if held is None
+                                          else held, return_inverse=True)
+        distinct, index = np.unique(code * len(held_sets) + held_index.reshape(-1),
+                                    return_inverse=True)
+        distinct, held_which = np.divmod(distinct, len(held_sets))
         masks, rest = np.divmod(distinct, (len(PRESENTING_NEEDS) + 1) * len(SUBJECTS))
         needs, subjects = np.divmod(rest, len(SUBJECTS))
         table = _subsets(AGENCIES)
         seen, warnings = [], []
-        for mask, n, s in zip(masks.tolist(), needs.tolist(), subjects.tolist(), strict=True):
+        for mask, n, s, h in zip(masks.tolist(), needs.tolist(), subjects.tolist(),
+                                 held_sets[held_which].tolist(), strict=True):
             named = None if n == 0 else PRESENTING_NEEDS[n - 1]
             seen.append(table[mask])
             warnings.append(warnings_for(table[mask], tuple(usual.get(named or "", ())), named,
-                                         SUBJECTS[s], unused))
+                                         SUBJECTS[s], unused.agencies, unused.types_of(h)))
         return cls(seen, warnings, index.reshape(-1))
 
 

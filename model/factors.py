@@ -31,6 +31,7 @@ from model.group_sums import group_sums
 from model.risk_model import classifier_input
 from model.sentences import DAYS_SLOT, days_event, display_value, factor_sentence
 from model.top_columns import top_columns
+from model.unused_records import NO_UNUSED, UnusedRecords
 from pipelines.feature_spec import ADULT_AT_RISK, coverage_feature_name, need_feature_name
 from pipelines.manifest_lookup import check_names, columns_of, spec_of
 
@@ -198,12 +199,12 @@ class FactorBuilder:
 
     def __init__(self, layout: Layout, *, top_raising: int, top_lowering: int,
                  usual_agencies: Mapping[str, tuple[str, ...]], compared_with: str,
-                 unused_agencies: tuple[str, ...] = ()) -> None:
+                 unused: UnusedRecords = NO_UNUSED) -> None:
         self.layout = layout
         self.top_raising = top_raising
         self.top_lowering = top_lowering
         self.usual_agencies = usual_agencies
-        self.unused_agencies = unused_agencies
+        self.unused = unused
         self.compared_with = compared_with
         # Texts depend only on the classifier's columns: shared by every builder of the
         # process over the same columns (kept from chunk to chunk, shared by its threads).
@@ -235,7 +236,7 @@ class FactorBuilder:
             np.searchsorted(rows, np.arange(len(X) + 1)), texts, which.reshape(-1), sums,
             days, days_which,
             Context.of(layout.not_seen(X), layout.need(X), subjects, self.usual_agencies,
-                       self.unused_agencies))
+                       self.unused, self.unused.present(X)))
 
     def _open_days(self, chosen: np.ndarray, values: np.ndarray
                    ) -> tuple[list[DaysText], np.ndarray]:

@@ -219,15 +219,6 @@ def not_seen_warning(agency: str, need: str | None, subject: Subject) -> str:
             "referrals.")
 
 
-def unused_warning(agency: str, subject: Subject) -> str:
-    """The warning that an agency shared records the model in use makes no use of (no
-    split of any of its trees reads them: none reached its training data, or none helped)."""
-    label = AGENCY_LABELS[agency]
-    return (f"{label} records were shared about {SUBJECT_PHRASES[subject]} or household, "
-            f"but the model in use makes no use of {label.lower()} records (none reached "
-            "its training data, or none helped it): they cannot change this score.")
-
-
 def direction_words(contribution: float) -> str:
     """Which way a contribution moved the score, in words."""
     if contribution > 0:

@@ -15,7 +15,6 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 
 from data_contracts.vocab import AGENCIES, PRESENTING_NEEDS
 from model import explain_batch
-from model.data import PreparedExtract
 from model.explain import (
     AGENCY_GROUPS,
     AdditivityError,
@@ -27,7 +26,6 @@ from model.governance import ReferenceName
 from model.importance import global_importance
 from model.reference import COMPARED_WITH, REFERENCE_SENTENCES, reference_values
 from model.risk_model import classifier_input
-from model.train import TrainingResult
 from pipelines.manifest import SPECS_BY_NAME
 from tests.model.strategies import feature_value
 
@@ -350,39 +348,3 @@ def test_rows_given_as_lists_with_none_for_empty_values_are_explained_as_numbers
     rows = [[None if np.isnan(v) else float(v) for v in row] for row in cases[:5]]
     assert any(v is None for row in rows for v in row)
     assert explainer.explain(rows) == explainer.explain(cases[:5])  # type: ignore[arg-type]
-
-
-def test_records_of_an_agency_the_model_makes_no_use_of_are_named_on_each_case(
-    prepared: PreparedExtract, trained: TrainingResult
-) -> None:
-    from model.explain_batch import COLUMNS
-    from model.governance import load_governance
-    from model.service import explainer_for
-    from model.train import TrainingConfig, train_model
-    from pipelines.feature_spec import coverage_feature_name
-    from pipelines.features import build_features
-    from pipelines.manifest import FEATURE_NAMES
-
-    # Trained where housing shared nothing: no column of its is read by any tree.
-    governance, text = load_governance()
-    without = build_features({k: v for k, v in prepared.feeds.items() if k != "events_housing"})
-    model = train_model(without, prepared.labels, members=prepared.members,
-                        governance=governance, governance_text=text,
-                        config=TrainingConfig(max_iter=20)).model
-    explainer = explainer_for(model)
-    assert "housing" in explainer.unused_agencies
-    assert "housing" not in explainer_for(trained.model).unused_agencies
-    # Cases whose family housing holds records about: each says they cannot count.
-    features = prepared.features
-    held = features[features[coverage_feature_name("housing")] > 0].head(50)
-    empty = features[features[coverage_feature_name("housing")] == 0].head(50)
-    assert len(held) and len(empty)
-    unused = "but the model in use makes no use of housing records"
-    for rows, expected in ((held, True), (empty, False)):
-        matrix = rows[list(FEATURE_NAMES)].to_numpy(np.float64)
-        for explanation in explainer.explain(matrix):
-            assert any(unused in w for w in explanation.warnings) is expected
-        # The batch path (safeguard score) says the same.
-        batch = explainer.explain_columns(matrix, n_jobs=1)
-        assert set(COLUMNS) <= set(batch)
-        assert all((unused in warnings) is expected for warnings in batch["warnings"])
