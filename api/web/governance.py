@@ -33,6 +33,7 @@ from api.web.pages import GovernancePage, render
 from api.web.reports import latest_reports
 from model.governance import HEADLINE_METRICS
 from model.overrides import DecisionRecord, override_rates
+from model.provenance import Provenance, provenance
 from model.registry_reach import RegistryError
 
 if TYPE_CHECKING:
@@ -90,8 +91,11 @@ def governance_page(request: Request, user: GovernancePage, session: SessionDep)
     versions, problem = _versions(request)
     settings: Settings = request.app.state.settings
     rates = override_rates(DecisionRecord(*row) for row in repository.decision_outcomes(session))
+    decisions = {info.version: latest_decision(session, info.name, info.version)
+                 for info in versions}
     return render(request, "pages/governance.html", user=user, title="Model governance",
                   versions=versions, problem=problem, champion_alias=settings.model_alias,
+                  decisions=decisions, approve=APPROVE,
                   served=served_version(request, session),
                   metric_names=HEADLINE_METRICS, metrics_of=_metrics, rates=rates,
                   reports=latest_reports(settings))
@@ -108,6 +112,16 @@ def version_info(request: Request, version: str) -> VersionInfo:
     return found
 
 
+def _provenance(request: Request, version: str) -> Provenance | None:
+    """A version's training extract and test period (None: its run could not be read; the
+    page says so rather than failing)."""
+    try:
+        return provenance(settings_registry(request.app.state.settings), version)
+    except Exception as exc:  # noqa: BLE001 - the page says the run could not be read
+        logger.warning("version %s's run could not be read: %s", version, type(exc).__name__)
+        return None
+
+
 def _approval(request: Request, session: SessionDep, version: str) -> ApprovalState:
     return approval_state(session, version,
                           registry=settings_registry(request.app.state.settings))
@@ -121,6 +135,7 @@ def version_page(version: VersionPath, request: Request, user: GovernancePage,
     settings: Settings = request.app.state.settings
     return render(request, "pages/version.html", user=user, title=f"Model version {version}",
                   info=info, champion_alias=settings.model_alias,
+                  provenance=_provenance(request, version),
                   served=served_version(request, session), metrics=sorted(info.metrics.items()),
                   card_url=model_card_url(version),
                   approval=_approval(request, session, version))

@@ -26,6 +26,7 @@ from model.acceptance import unmet
 from model.card import acceptance_checks
 from model.card_sources import read_sources
 from model.monitor_run import monitor_extract
+from model.provenance import provenance
 from model.registry import ModelRegistry
 from tests.api.conftest import (
     ApiEnv,
@@ -127,6 +128,14 @@ def test_the_version_page_shows_counts_as_whole_numbers(
     iterations = int(trained_model.loaded.info.metrics["n_iter"])
     assert re.search(rf">n iter</dt>\s*<dd[^>]*>{iterations}</dd>", page)
     assert re.search(r">test roc auc</dt>\s*<dd[^>]*>0\.\d{4}</dd>", page)
+    # What the metrics were measured on, as `safeguard model list` shows it.
+    registry = ModelRegistry(model_api.settings.mlflow_tracking_uri,
+                             model_name=model_api.settings.model_name,
+                             artifact_root=model_api.settings.mlflow_artifact_root)
+    found = provenance(registry, trained_model.version)
+    assert found.extract_date and found.test_from  # recorded by training
+    for key, value in (("Training extract", found.extract()), ("Test period", found.test_period())):
+        assert re.search(rf">\s*{key}\s*</dt>\s*<dd[^>]*>\s*{re.escape(value)}\s*</dd>", page)
 
 
 def test_approving_without_a_waiver_for_an_unmet_threshold_shows_the_error_summary(
@@ -262,14 +271,19 @@ def test_a_rejected_champion_is_not_shown_as_serving(
         browser = signed_in_client(client, keys["governance"])
         page = f"/governance/versions/{version}"
         assert "Serving (aliases: champion)" in browser.get(page).text
-        assert "Champion (serving)" in browser.get("/governance").text
+        listed = browser.get("/governance").text
+        assert "Champion (serving)" in listed and "Governance decision</th>" in listed
+        assert re.search(r"<td[^>]*>Approved by [\w-]+, \d{1,2} [A-Z][a-z]+ \d{4}", listed)
         token = csrf_token(browser.get(page + "/decide").text)
         done = browser.post(page + "/decide/confirm", follow_redirects=False, data={
             "csrf_token": token, "decision": "reject", "reason": "not fit for purpose"})
         assert done.status_code == 303
         shown = browser.get(page).text
         assert "Not serving (aliases: champion)" in shown and "Serving (" not in shown
-        assert "Champion (not serving)" in browser.get("/governance").text
+        listed = browser.get("/governance").text
+        assert "Champion (not serving)" in listed
+        assert re.search(r"<td[^>]*>Rejected by [\w-]+, \d{1,2} [A-Z][a-z]+ \d{4}", listed)
+        assert "<td class=\"govuk-table__cell\">Approved by" not in listed
 
 
 @pytest.mark.parametrize(("field", "value", "message"), [
