@@ -14,6 +14,7 @@ from data_contracts.vocab import EVENT_FEEDS, FEED_FORMATS, FEEDS
 from pipelines.synth.config import SynthConfig, spawn_generators
 from pipelines.synth.corrupt import Corruption, corrupt_tables
 from pipelines.synth.model import SyntheticData, generate_data
+from pipelines.synth.planted import PLANTED_SUFFIX, write_planted
 from pipelines.synth.tables import extract_tables, referral_ids, truth_table
 from pipelines.synth.writer import write_corruptions, write_feed, write_truth
 
@@ -31,6 +32,7 @@ class ExtractSummary:
     out_dir: Path
     truth_path: Path
     corruptions_path: Path
+    planted_path: Path
     rows: dict[str, int]
     n_corruptions: int
     base_rate: float  # share labelled 1 among referrals with complete follow-up
@@ -55,6 +57,7 @@ class ExtractSummary:
         table.add_row("incomplete follow-up", f"{self.incomplete_share:.3f}")
         table.add_row("truth file (never train on it)", str(self.truth_path))
         table.add_row("corruptions file", str(self.corruptions_path))
+        table.add_row("planted disparities file", str(self.planted_path))
         table.add_row("seconds", f"{self.seconds:.1f}")
         return table
 
@@ -83,7 +86,7 @@ def generate_extract(
     truth_path: Path | None = None,
     data: SyntheticData | None = None,
 ) -> ExtractSummary:
-    """Generate a synthetic extract into ``out_dir``; truth and corruptions go beside it.
+    """Generate a synthetic extract into ``out_dir``; truth, corruptions and planted go beside it.
 
     Args:
         config: What to generate.
@@ -101,6 +104,7 @@ def generate_extract(
     out_dir = Path(out_dir)
     truth_path = Path(truth_path) if truth_path else beside(out_dir, TRUTH_SUFFIX)
     corruptions_path = beside(out_dir, CORRUPTIONS_SUFFIX)
+    planted_path = beside(out_dir, PLANTED_SUFFIX)
     _check_outside(out_dir, truth_path)
     data = data if data is not None else generate_data(config)
     tables = extract_tables(data)
@@ -122,11 +126,13 @@ def generate_extract(
         for future in written:
             future.result()
     write_corruptions(corruptions, corruptions_path)
+    write_planted(data.planted, planted_path, config=config)
     complete = data.truth.follow_up_complete
     summary = ExtractSummary(
         out_dir=out_dir,
         truth_path=truth_path,
         corruptions_path=corruptions_path,
+        planted_path=planted_path,
         rows={feed: table.num_rows for feed, table in tables.items()},
         n_corruptions=len(corruptions),
         base_rate=float(data.truth.label[complete].mean()) if complete.any() else float("nan"),

@@ -11,6 +11,7 @@ from pipelines.synth.config import SynthConfig, spawn_generators
 from pipelines.synth.events import Events, background_events, person_factors, record
 from pipelines.synth.outcomes import Outcomes, Truth, draw_outcomes, draw_truth
 from pipelines.synth.plant import plant_disparities
+from pipelines.synth.planted import PlantedEffect, planted_effects
 from pipelines.synth.population import Population, build_population
 from pipelines.synth.referrals import Referrals, build_referrals
 from pipelines.synth.risk import Memberships, calibrated_intercept, risk_score
@@ -38,6 +39,7 @@ class SyntheticData:
     truth: Truth
     outcomes: Outcomes
     intercepts: tuple[float, float]  # children's, adults at risk's
+    planted: tuple[PlantedEffect, ...] = ()  # each mechanism's setting and realised effect
 
     @property
     def memberships(self) -> Memberships:
@@ -71,6 +73,7 @@ def generate_data(config: SynthConfig) -> SyntheticData:
     del recorded, logged
     score = risk_score(referrals, memberships_of(population), true_events)
     events = plant_disparities(true_events, population, config, factors, rng["disparities"])
+    planted = planted_effects(true_events, events, population, config)
     del true_events
     logger.info(
         "generated %d persons, %d referrals, %d records",
@@ -86,4 +89,4 @@ def generate_data(config: SynthConfig) -> SyntheticData:
     logit = score + np.where(adult, intercepts[1], intercepts[0])
     truth = draw_truth(referrals, logit, config.extract_day, rng=rng["truth"])
     outcomes = draw_outcomes(referrals, truth, config.extract_day, rng=rng["outcomes"])
-    return SyntheticData(population, referrals, events, truth, outcomes, intercepts)
+    return SyntheticData(population, referrals, events, truth, outcomes, intercepts, planted)

@@ -32,7 +32,7 @@ def extra_records(
     EXTRA_RECORD_SPREAD_DAYS either side, so the group's records grow by ``strength``
     while their true risk stays the same.
     """
-    mine = np.flatnonzero(_affected(events, population, disparity))
+    mine = np.flatnonzero(affected(events, population, disparity))
     copies = np.repeat(mine, rng.poisson(strength - 1.0, mine.size))
     shift = rng.integers(-EXTRA_RECORD_SPREAD_DAYS, EXTRA_RECORD_SPREAD_DAYS + 1, copies.size)
     day = events.event_day[copies] + shift
@@ -43,7 +43,7 @@ def extra_records(
     return record(extra, config.extract_day, rng=rng)
 
 
-def _affected(events: Events, population: Population, disparity: Disparity) -> np.ndarray:
+def affected(events: Events, population: Population, disparity: Disparity) -> np.ndarray:
     """Per record: about a member of the group, from the disparity's agency."""
     agencies = [AGENCIES.index(agency) for agency in disparity.agencies]
     return np.isin(AGENCY_OF_CODE[events.code], agencies) & in_group(population, disparity)[
@@ -56,7 +56,7 @@ def absent(
     rng: np.random.Generator,
 ) -> np.ndarray:
     """Missing information: which records the agency holds about the group but did not share."""
-    return _affected(events, population, disparity) & (rng.random(events.size) < strength)
+    return affected(events, population, disparity) & (rng.random(events.size) < strength)
 
 
 def plant_disparities(

@@ -3,6 +3,7 @@ documented direction at default strengths, and no group once they are switched o
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,6 +112,40 @@ def test_recording_bias_gives_the_group_more_records_of_the_agency(
 
     ratio = records_per_referral(extracts["default"]) / records_per_referral(extracts["none"])
     assert ratio == pytest.approx(disparity.default, rel=0.25)
+
+
+def _group_records(extract: Path, disparity: Disparity) -> int:
+    """Rows of the disparity's agencies about members of households of its group."""
+    referrals = pd.read_parquet(extract / "referrals.parquet")
+    households = set(referrals.loc[referrals["ethnicity_group"] == disparity.ethnicity_group,
+                                   "household_id"])
+    members = pd.read_parquet(extract / "household_members.parquet")
+    persons = set(members.loc[members["household_id"].isin(households), "person_id"])
+    return sum(int(pd.read_parquet(extract / f"events_{agency}.parquet")["person_id"]
+                   .isin(persons).sum()) for agency in disparity.agencies)
+
+
+@pytest.mark.parametrize("setting", ["default", "none"])
+def test_the_planted_record_beside_the_extract_says_what_it_holds(
+    extracts: dict[str, Path], setting: str
+) -> None:
+    extract = extracts[setting]
+    record = json.loads((extract.parent / f"{extract.name}.planted.json").read_text())
+    entries = {entry["name"]: entry for entry in record["disparities"]}
+    assert set(entries) == set(DISPARITY_BY_NAME)
+    for name, disparity in DISPARITY_BY_NAME.items():
+        entry = entries[name]
+        assert entry["strength"] == (disparity.default if setting == "default" else disparity.off)
+        assert entry["active"] is (setting == "default")
+        # Counted again from the files: the `none` extract holds the records as they happened.
+        # (A person listed in two households may count for a group twice: hence 2%.)
+        assert entry["true_records"] == pytest.approx(
+            _group_records(extracts["none"], disparity), rel=0.02)
+        assert entry["extract_records"] == pytest.approx(
+            _group_records(extract, disparity), rel=0.02)
+        expected = disparity.default if disparity.kind == RECORDING_BIAS else 1 - disparity.default
+        assert entry["realised_ratio"] == pytest.approx(
+            expected if setting == "default" else 1.0, rel=0.05)
 
 
 @pytest.mark.parametrize("disparity", DISPARITIES, ids=lambda d: d.name)
