@@ -19,6 +19,7 @@ from model.fairness import (
     FAIRNESS_HTML,
     FAIRNESS_JSON,
     LABEL,
+    PERSON,
     FairnessAudit,
     GroupResult,
     for_publication,
@@ -57,7 +58,7 @@ def audit_frame(referrals: pd.DataFrame, labels: pd.DataFrame, ratings: pd.DataF
     """
     labelled = labels.loc[labels["follow_up_complete"].to_numpy(dtype=bool),
                           ["referral_id", LABEL]]
-    columns = ["referral_id", *(c for c in SOURCE_COLUMNS if c in referrals)]
+    columns = ["referral_id", *(c for c in (PERSON, *SOURCE_COLUMNS) if c in referrals)]
     frame = (ratings[["referral_id", "probability", "band"]]
              .merge(labelled, on="referral_id", how="inner", validate="one_to_one")
              .merge(referrals[columns], on="referral_id", how="left", validate="one_to_one"))

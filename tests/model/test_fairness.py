@@ -16,6 +16,7 @@ from model.fairness_groups import NOT_RECORDED, attribute_frame
 from model.fairness_metrics import (
     bootstrap_metrics,
     percentile_interval,
+    person_clusters,
     resample_counts,
     weighted_auc,
 )
@@ -324,6 +325,18 @@ def test_weighted_auc_matches_sklearn_and_repeated_rows() -> None:
     repeated = np.repeat(np.arange(200), counts)
     assert weighted_auc(y, p, counts[None, :].astype(float))[0] == pytest.approx(
         roc_auc_score(y[repeated], p[repeated]))
+
+
+def test_a_clustered_resample_draws_each_persons_referrals_together() -> None:
+    clusters = person_clusters(pd.Series(["a", "b", "a", None, "c", "a", None]))
+    assert clusters.tolist() == [0, 1, 0, 3, 2, 0, 4]  # a referral with no person stands alone
+    counts = resample_counts(7, n_boot=200, seed=0, clusters=clusters)
+    assert (counts[:, 0] == counts[:, 2]).all() and (counts[:, 0] == counts[:, 5]).all()
+    # Five clusters drawn five times: each resample draws 5 clusters, however many rows.
+    drawn_clusters = counts[:, [0, 1, 3, 4, 6]].sum(axis=1)
+    assert (drawn_clusters == 5).all() and (counts[:, 3] != counts[:, 6]).any()
+    assert (resample_counts(7, n_boot=5, seed=1, clusters=np.arange(7))
+            == resample_counts(7, n_boot=5, seed=1)).all()
 
 
 def test_vectorised_bootstrap_agrees_with_fairlearns_own() -> None:

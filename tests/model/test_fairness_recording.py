@@ -248,3 +248,38 @@ def test_a_rated_referral_without_a_feature_row_is_refused() -> None:
     referrals = pd.DataFrame({"referral_id": ["A", "B"], "sex": ["female", "male"]})
     with pytest.raises(ValueError, match="1 rated referrals have no feature row, e.g. 'B'"):
         audit_frame(referrals, labels, ratings, features)
+
+
+def _repeated_person_frame() -> pd.DataFrame:
+    """2,000 White subjects (one referral each, Poisson(1) health records) and 150 referrals
+    of six Black subjects, 25 each: one of them holds 12 records, the others none."""
+    rng = np.random.default_rng(3)
+    n_white = 2_000
+    health = [*rng.poisson(1.0, n_white).astype(float), *[12.0] * 25, *[0.0] * 125]
+    frame = _frame({"health": health}, ["white"] * n_white + ["black"] * 150)
+    persons = [f"W{i}" for i in range(n_white)] + [f"B{i // 25}" for i in range(150)]
+    return frame.assign(person_id=persons)
+
+
+def test_a_persons_referrals_are_one_draw_of_the_bootstrap() -> None:
+    frame = _repeated_person_frame()
+    row = _row(audit_fairness(frame, GOVERNANCE, model_version="1").extra, "health", "black")
+    # Six people, one with records: whether the group holds twice the records is not known.
+    assert 1.6 < row["ratio"] < 2.4
+    assert row["ratio_ci"][0] < 0.8 and not row["differs"]
+    # Drawn referral by referral, the one person's 25 referrals looked like 25 people's.
+    apart = audit_fairness(frame.drop(columns="person_id"), GOVERNANCE, model_version="1")
+    assert _row(apart.extra, "health", "black")["differs"]
+
+
+def test_the_audit_frame_keeps_each_referrals_person() -> None:
+    names = [s.name for s in build_manifest()]
+    features = pd.DataFrame(0, index=range(2), columns=names).assign(referral_id=["A", "B"])
+    ratings = pd.DataFrame({"referral_id": ["A", "B"], "probability": [0.1, 0.2],
+                            "band": ["low", "low"]})
+    labels = pd.DataFrame({"referral_id": ["A", "B"], "follow_up_complete": [True, True],
+                           "label": [0, 1]})
+    referrals = pd.DataFrame({"referral_id": ["A", "B"], "person_id": ["p1", "p1"],
+                              "sex": ["female", "female"]})
+    frame = audit_frame(referrals, labels, ratings, features)
+    assert frame["person_id"].tolist() == ["p1", "p1"]
