@@ -22,6 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 from starlette.types import Scope
 
+from api.routes.errors import error_message
 from api.web.pages import SIGN_IN_PATH, PageUser, SignInRequired, page_response, signed_in_user
 from api.web.session import CsrfRefused
 
@@ -82,6 +83,16 @@ def _page_message(exc: HTTPException) -> str:
     return exc.detail if exc.status_code in (403, 404) and isinstance(exc.detail, str) else ""
 
 
+def _address_problem(exc: RequestValidationError) -> str:
+    """What is wrong with the address, in words: the first problem of its path or query
+    (the field named, never the value sent, which may be a pasted key)."""
+    for error in exc.errors():
+        loc = [str(part) for part in error.get("loc", ())]
+        if len(loc) > 1 and loc[0] in ("path", "query"):
+            return f"{'.'.join(loc[1:])} in the address: {error_message(error)}."
+    return ""
+
+
 def _wrap(previous: Handler | None,
           page: Callable[[Request, Exception], Awaitable[Response]]) -> Handler:
     async def handler(request: Request, exc: Exception) -> Response:
@@ -100,8 +111,10 @@ def install_error_pages(app: FastAPI) -> None:
         assert isinstance(exc, HTTPException)
         return await _error_page_for(request, exc.status_code, message=_page_message(exc))
 
-    async def invalid_page(request: Request, _exc: Exception) -> Response:
-        return await _error_page_for(request, status.HTTP_400_BAD_REQUEST)
+    async def invalid_page(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        return await _error_page_for(request, status.HTTP_400_BAD_REQUEST,
+                                     message=_address_problem(exc))
 
     api_http = app.exception_handlers.get(HTTPException, http_exception_handler)
     app.add_exception_handler(HTTPException, _wrap(api_http, http_page))

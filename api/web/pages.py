@@ -165,7 +165,7 @@ def page_response(template: str, *, user: PageUser | None, path: str,
     principal = user.principal if user else None
     visitor_token = context.pop("csrf_token", "")
     html = render_page(
-        template, user=principal, csrf_field=CSRF_FIELD,
+        template, user=principal, csrf_field=CSRF_FIELD, status_code=status_code,
         csrf_token=user.session.csrf if user else visitor_token,
         navigation=navigation(principal.role if principal else None, path),
         **context,

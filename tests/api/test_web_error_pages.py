@@ -1,0 +1,39 @@
+"""Error pages for a bad address: they say what is wrong with it, and their status code."""
+
+from __future__ import annotations
+
+import re
+
+from tests.api.conftest import ApiEnv
+from tests.api.web_client import signed_in_client
+
+
+def _text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def test_a_referral_id_too_long_for_the_address_is_named_with_the_error_code(
+    api: ApiEnv,
+) -> None:
+    """The 400 page read "The service could not do what was asked (error )." and no more."""
+    browser = signed_in_client(api.client, api.keys["triage"])
+    page = browser.get("/cases/" + "A" * 101)
+
+    assert page.status_code == 400
+    text = _text(page.text)
+    assert "(error 400)" in text
+    assert "referral_id in the address: String should have at most 100 characters." in text
+    assert "A" * 101 not in page.text  # the address's value is never shown back
+
+
+def test_a_bad_query_value_is_named_and_a_report_name_not_offered_is_explained(
+    api: ApiEnv,
+) -> None:
+    browser = signed_in_client(api.client, api.keys["admin"])
+    queue = _text(browser.get("/queue?page=0").text)
+    report = browser.get("/governance/reports/secret-key-pasted")
+
+    assert "page in the address: Input should be greater than or equal to 1." in queue
+    assert report.status_code == 400 and "(error 400)" in report.text
+    assert "name in the address: " in _text(report.text)
+    assert "secret-key-pasted" not in report.text
