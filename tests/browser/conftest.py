@@ -109,6 +109,44 @@ def served_model_app(
     yield from _serve(create_app(settings, FakeScorer()), keys)
 
 
+def _write_reports(trained_model: TrainedModel, folder: Path) -> None:  # noqa: F811
+    """The monitoring and partnership reports of the trained model on its own extract, as
+    `safeguard monitor` and `safeguard report partnership` write them into `folder`."""
+    from api.monitor_command import write_monitor_report
+    from api.partnership_command import write_partnership_report
+    from model.monitor_run import monitor_extract
+    from model.partnership import partnership_report, partnership_tables
+    from model.service import explainer_for
+    from tests.api.test_monitor import NO_DECISIONS
+
+    model, prepared = trained_model.loaded.model, trained_model.prepared
+    write_monitor_report(monitor_extract(model, version=trained_model.version,
+                                         prepared=prepared, decisions=NO_DECISIONS),
+                         folder / "monitor")
+    tables = partnership_tables(model, prepared.feeds, prepared.features,
+                                explainer=explainer_for(model), sample=200)
+    write_partnership_report(partnership_report(
+        tables, model_version=trained_model.version, extract_date=prepared.extract_date,
+        referrals=len(prepared.features)), folder / "partnership")
+
+
+@pytest.fixture(scope="session")
+def served_reports_app(
+    trained_model: TrainedModel,  # noqa: F811 - the fixture imported above
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[ServedApp]:
+    """As `served_model_app`, with the trained model's monitoring and partnership reports
+    in its reports folder (`SAFEGUARD_REPORTS_DIR`)."""
+    folder = tmp_path_factory.mktemp("browser_reports")
+    _write_reports(trained_model, folder / "reports")
+    url = f"sqlite:///{folder / 'api.db'}"
+    init_db(url)
+    settings = make_settings(url, reports_dir=folder / "reports",
+                             **trained_model.settings_overrides())
+    keys, _ = issue_keys(settings)
+    yield from _serve(create_app(settings, FakeScorer()), keys)
+
+
 @pytest.fixture(scope="session")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as driver:
@@ -185,3 +223,9 @@ def offline_page(browser: Browser, served_app: ServedApp) -> Iterator[OfflinePag
 def model_page(browser: Browser, served_model_app: ServedApp) -> Iterator[OfflinePage]:
     """As `offline_page`, on the app over the really trained model."""
     yield from _offline(browser, served_model_app)
+
+
+@pytest.fixture
+def reports_page(browser: Browser, served_reports_app: ServedApp) -> Iterator[OfflinePage]:
+    """As `offline_page`, on the app showing the trained model's oversight reports."""
+    yield from _offline(browser, served_reports_app)
