@@ -25,6 +25,17 @@ _MISSING = {
     "reason": "Enter the reason your decision differs from the service's band",
 }
 
+# Why a decision was not recorded (409): the case changed while the user was deciding.
+STALE_DECISION = ("Another decision was recorded on this referral while you were "
+                  "deciding: check the history below, then record yours again")
+RESCORED = ("The referral was scored again while you were deciding: read the new score "
+            "below, then record your decision on it")
+ALREADY_YOURS = ("Your decision on this referral was already recorded on {when}: check "
+                 "the history below; to change it, record a new decision")
+YOURS_DIFFERS = ("You recorded a different decision on this referral on {when} (in another "
+                 "tab or window): check the history below; what you entered here is kept, "
+                 "so record it again to change that decision")
+
 
 @cache
 def decision_text_limits() -> dict[str, int]:

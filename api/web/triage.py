@@ -32,10 +32,14 @@ from api.routes.records import (
 from api.routes.scores import ScoreRequest
 from api.schemas import DecisionIn, ScoreResult
 from api.store import repository
-from api.store.models import utcnow
+from api.store.models import Decision, utcnow
 from api.templating import case_path, when
 from api.web.form_messages import (
+    ALREADY_YOURS,
+    RESCORED,
+    STALE_DECISION,
     TEXT_FIELDS,
+    YOURS_DIFFERS,
     byte_size,
     decision_message,
     decision_text_limits,
@@ -141,16 +145,11 @@ def case_page(referral_id: ReferralIdPath, request: Request, user: CasePage,
     return _case_page(request, user, session, referral_id)
 
 
-_STALE = ("Another decision was recorded on this referral while you were deciding: "
-          "check the history below, then record yours again")
-
-
-_RESCORED = ("The referral was scored again while you were deciding: read the new score "
-             "below, then record your decision on it")
-
-
-_ALREADY_YOURS = ("Your decision on this referral was already recorded on {when}: check "
-                  "the history below; to change it, record a new decision")
+def _repeats(decision: Decision, fields: dict[str, str]) -> bool:
+    """Whether the form sent says what `decision` says (a second click), as it is stored."""
+    return (decision.practitioner_rag == fields["practitioner_rag"]
+            and decision.next_step == fields["next_step"].strip()
+            and (decision.reason or "") == fields["reason"].strip())
 
 
 def _conflict(request: Request, user: PageUser, session: SessionDep, referral_id: str,
@@ -167,7 +166,7 @@ def _decision_errors(exc: ValidationError | RequestValidationError) -> dict[str,
         field = next((str(part) for part in reversed(error.get("loc", ()))
                       if isinstance(part, str) and part != "body"), "")
         if field == "previous_decision_id":
-            errors.setdefault("history", _STALE)
+            errors.setdefault("history", STALE_DECISION)
         else:
             errors.setdefault(field, decision_message(field, error))
     return errors
@@ -193,14 +192,17 @@ def _decide(request: Request, user: PageUser, session: SessionDep, referral_id: 
         if exc.status_code != status.HTTP_409_CONFLICT:
             raise
         if isinstance(exc, ScoreReplaced):
-            return _conflict(request, user, session, referral_id, _RESCORED, fields)
+            return _conflict(request, user, session, referral_id, RESCORED, fields)
         mine = repository.latest_decision(session, referral_id)
         if mine is None or mine.practitioner != user.principal.name:
-            return _conflict(request, user, session, referral_id, _STALE, fields)
-        # Theirs (a second click, another tab): the form is not filled again, or a
-        # second submit would record the same decision twice.
+            return _conflict(request, user, session, referral_id, STALE_DECISION, fields)
+        if not _repeats(mine, fields):  # theirs from another tab: what they sent is kept
+            return _conflict(request, user, session, referral_id,
+                             YOURS_DIFFERS.format(when=when(mine.created_at)), fields)
+        # The same decision (a second click): the form is not filled again, or a second
+        # submit would record it twice.
         return _conflict(request, user, session, referral_id,
-                         _ALREADY_YOURS.format(when=when(mine.created_at)), {})
+                         ALREADY_YOURS.format(when=when(mine.created_at)), {})
     return RedirectResponse(f"{case_path(referral_id)}?recorded=true#history",
                             status_code=status.HTTP_303_SEE_OTHER)
 

@@ -106,3 +106,32 @@ def test_the_recorded_banner_shows_only_over_the_users_own_decision(api: ApiEnv)
     assert banner in recorded.text
     assert banner not in governance.get(address).text  # not theirs (they cannot decide)
     assert banner not in triage.get(f"/cases/{referral}").text
+
+
+def test_a_different_decision_from_a_second_tab_is_kept_to_record_again(api: ApiEnv) -> None:
+    """Decided in one tab, then differently in a second one opened before: the second was
+    answered as a repeated click, its form emptied, and what the user wrote there lost."""
+    referral = factories.referral_id()
+    _score(api, referral, events=15)
+    browser = signed_in_client(api.client, api.keys["triage"])
+    first_tab, second_tab = _decision_form(browser, referral), _decision_form(browser, referral)
+    assert browser.post(f"/cases/{referral}/decisions", data=first_tab).status_code == 200
+    second_tab |= {"practitioner_rag": "amber", "next_step": "partner checks",
+                   "reason": "the school confirms attendance is good"}
+
+    refused = browser.post(f"/cases/{referral}/decisions", data=second_tab)
+
+    assert refused.status_code == 409
+    said = _text(refused.text)
+    assert "You recorded a different decision on this referral on" in said
+    assert "already recorded" not in said
+    assert "the school confirms attendance is good</textarea>" in refused.text
+    assert "partner checks</textarea>" in refused.text
+    assert re.search(r'value="amber"\s+checked', refused.text)
+    assert len(decisions_of(api, referral)) == 1
+    kept = {"csrf_token": csrf_token(refused.text), **{name: second_tab[name] for name in (
+        "practitioner_rag", "next_step", "reason", "score_id")},
+        "previous_decision_id": re.search(r'name="previous_decision_id" value="(\d+)"',
+                                          refused.text)[1]}  # type: ignore[index]
+    assert browser.post(f"/cases/{referral}/decisions", data=kept).status_code == 200
+    assert [d["reason"] for d in decisions_of(api, referral)][-1] == second_tab["reason"]
