@@ -19,12 +19,18 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from fastapi.responses import Response
 
 from api.approvals import APPROVE, REJECT, latest_decision
+from api.audit import commit_with_audit
 from api.audit_anchor import NOT_ANCHORED, TrailStatus, verify_trail
 from api.audit_key import AuditAnchorError
 from api.auth import GOVERNANCE
 from api.free_text import HIDDEN_CHARACTERS
 from api.routes.deps import SessionDep
-from api.routes.records import AuditFilter, find_audit_entries, record_audit_view
+from api.routes.records import (
+    AuditFilter,
+    _view_event,
+    find_audit_entries,
+    record_audit_view,
+)
 from api.settings import Settings, settings_registry
 from api.store import repository
 from api.web.approvals import ApprovalState, approval_state, model_card_url
@@ -93,6 +99,10 @@ def governance_page(request: Request, user: GovernancePage, session: SessionDep)
     rates = override_rates(DecisionRecord(*row) for row in repository.decision_outcomes(session))
     decisions = {info.version: latest_decision(session, info.name, info.version)
                  for info in versions}
+    # Override rates are read from practitioners' decisions: the view is audited, as
+    # reading a case or the queue is.
+    commit_with_audit(session, [_view_event(request, user.principal, "governance_view",
+                                            details={"versions": len(versions)})])
     return render(request, "pages/governance.html", user=user, title="Model governance",
                   versions=versions, problem=problem, champion_alias=settings.model_alias,
                   decisions=decisions, approve=APPROVE,

@@ -19,8 +19,11 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi import Path as PathParam
 from fastapi.responses import Response
 
+from api.audit import commit_with_audit
 from api.monitor_command import MONITOR_JSON
 from api.partnership_command import PARTNERSHIP_JSON
+from api.routes.deps import SessionDep
+from api.routes.records import _view_event
 from api.settings import Settings
 from api.web.pages import GovernancePage, render
 
@@ -97,12 +100,19 @@ def latest_reports(settings: Settings) -> list[LatestReport]:
 
 
 @router.get("/governance/reports/{name}")
-def report_page(name: ReportName, request: Request, user: GovernancePage) -> Response:
-    """The latest report of a kind, as its command last wrote it."""
+def report_page(name: ReportName, request: Request, user: GovernancePage,
+                session: SessionDep) -> Response:
+    """The latest report of a kind, as its command last wrote it (the view is audited: the
+    monitoring report quotes practitioners' override reasons)."""
     path = _file(request.app.state.settings, name)
     if path is None or not path.is_file():
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {name} report has been written yet")
     report: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    version = report.get("model_version")
+    details = {"report": name, "generated_at": report.get("generated_at")}
+    commit_with_audit(session, [_view_event(
+        request, user.principal, "oversight_report_view", details=details,
+        model_version=None if version is None else str(version))])
     return render(
         request, REPORTS[name].template, user=user, title=REPORTS[name].title, report=report
     )

@@ -176,6 +176,29 @@ def test_every_view_of_the_queue_is_audited_with_its_filters_and_count(api: ApiE
     assert listed >= 1 and entry.details["waiting"] >= listed
 
 
+def _latest_entry(api: ApiEnv, action: str) -> AuditEntry | None:
+    store = Store(api.settings.database_url)
+    with store.session() as session:
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == action)
+                                .order_by(AuditEntry.seq.desc()).limit(1)).one_or_none()
+    store.dispose()
+    return entry
+
+
+def test_every_view_of_the_governance_page_is_audited(api: ApiEnv) -> None:
+    """The page shows override rates read from practitioners' decisions; it was not audited."""
+    browser = signed_in_client(api.client, api.keys["governance"])
+    before = _latest_entry(api, "governance_view")
+
+    assert browser.get("/governance").status_code == 200
+
+    entry = _latest_entry(api, "governance_view")
+    assert entry is not None and (before is None or entry.seq > before.seq)
+    assert entry.user_name.startswith("governance-")
+    assert entry.role == "governance" and entry.details is not None
+    assert set(entry.details) == {"versions"}
+
+
 def test_an_override_through_the_page_is_stored_as_the_api_stores_it(api: ApiEnv) -> None:
     referral = scored_referral(api)  # high, red
     browser = signed_in_client(api.client, api.keys["triage"])
