@@ -35,6 +35,7 @@ from api.web.session import (
 )
 
 router = APIRouter(include_in_schema=False)
+_MISSING_KEY = "Enter your API key"
 _NOT_RECOGNISED = "Enter a valid API key: this one is not recognised, or has been revoked"
 
 
@@ -129,6 +130,9 @@ async def sign_in(request: Request) -> Response:
     next_path = _safe_next(form.get("next"))
     key = form.get("api_key")
     store: Store = request.app.state.store
+    if not isinstance(key, str) or not key.strip():  # nothing entered: nothing to check
+        return _sign_in_page(request, session, user=current, next_path=next_path,
+                             error=_MISSING_KEY, status_code=status.HTTP_400_BAD_REQUEST)
     try:
         holder = await verified_key_holder(request, store, key if isinstance(key, str) else None)
     except HTTPException as exc:

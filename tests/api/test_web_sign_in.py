@@ -155,3 +155,18 @@ def test_signing_out_of_a_session_that_has_ended_signs_out(api: ApiEnv) -> None:
         refused = live.post("/sign-out", data=data, follow_redirects=False)
         assert refused.status_code == 403 and "Your form could not be sent" in refused.text
     assert live.get("/queue", follow_redirects=False).status_code == 200
+
+
+def test_an_empty_key_is_asked_for_not_called_unrecognised(api: ApiEnv) -> None:
+    """GOV.UK's pattern for a required field left empty: "Enter your API key" (the page said
+    the key entered was not recognised, or revoked, when none was entered)."""
+    for entered in ("", "   "):
+        browser = TestClient(api.client.app, headers={"Accept": "text/html"})
+        token = csrf_token(browser.get("/sign-in").text)
+        page = browser.post("/sign-in", data={"api_key": entered, "csrf_token": token})
+
+        assert page.status_code == 400 and "<title>Error: " in page.text
+        summary = unescape(page.text.split("govuk-error-summary", 1)[1])
+        assert re.search(r'href="#api-key"[^>]*>\s*Enter your API key\s*<', summary)
+        assert "not recognised" not in page.text
+        assert browser.get("/queue", follow_redirects=False).status_code == 303
