@@ -29,6 +29,11 @@ DEMO_APPROVE_PY := import subprocess; from api.settings import Settings as S; fr
   "approve", v, "--key-file", "$(DEMO_STATE)/governance.key", "--reason", "make demo: the demo \
   governance user approves the model trained on the synthetic demo extract", *["--waive=%s=%s" \
   % (c.name, why(c)) for c in missed]], check=True)
+# The demo's port, checked before anything is reset or trained: a port in use (another
+# service, another demo) ends `make demo` at once in one line saying how to choose another.
+DEMO_PORT_PY := import sys; from api.server import port_refusal; why = port_refusal( \
+  "$(DEMO_HOST)", $(DEMO_PORT)); why and sys.exit("make demo: " + why + "; choose another \
+  port: DEMO_PORT=8125 make demo")
 # Front-end assets the service serves itself (never a CDN): npm packages pinned in
 # package.json and package-lock.json, copied into an ignored folder of the app.
 SWAGGER_UI := api/static/vendor/swagger-ui
@@ -46,6 +51,7 @@ WRK_DEBS := wrk libluajit-5.1-2 libluajit-5.1-common
 
 help:
 	@echo "make demo   - set up, generate an extract, train, create users, approve, promote, serve on :8000"
+	@echo "              (DEMO_PORT=8125 make demo: another port; checked before anything runs)"
 	@echo "make test   - set up and run the whole test suite"
 	@echo "make lint   - ruff, mypy and the secret scan (detect-secrets, .secrets.baseline)"
 	@echo "make bench  - speed, memory and model-quality figures beside their references"
@@ -103,6 +109,7 @@ demo: export SAFEGUARD_MLFLOW_ARTIFACT_ROOT = $(CURDIR)/$(DEMO_STATE)/mlartifact
 demo: export SAFEGUARD_AUDIT_KEY_FILE = $(CURDIR)/$(DEMO_STATE)/audit.key
 demo: export SAFEGUARD_AUDIT_CHECKPOINT_FILE = $(CURDIR)/$(DEMO_STATE)/audit-checkpoints.jsonl
 demo: $(STAMP) $(ASSETS_STAMP)
+	@$(BIN)/python -c '$(DEMO_PORT_PY)'
 	rm -rf $(DEMO_DIR) $(DEMO_STATE)
 	mkdir -p $(DEMO_STATE)
 	$(BIN)/safeguard audit init-key

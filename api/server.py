@@ -66,6 +66,16 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def port_refusal(host: str, port: int) -> str | None:
+    """Why the service could not listen on host:port, or None when it could (the socket is
+    closed again at once). `make demo` asks before it resets or trains anything."""
+    try:
+        listening_socket(host, port).close()
+    except ListenError as exc:
+        return str(exc)
+    return None
+
+
 def tune_gc_for_serving() -> None:
     """Once per worker, after its app (and model) is loaded.
 
