@@ -54,7 +54,8 @@ def subject_access(
             raise
     store.dispose()
     os.replace(staged, output)
-    typer.echo(f"{len(record['referrals'])} referrals naming {person_id}: {output}")
+    found = len(record["referrals"])
+    typer.echo(f"{found} {'referral' if found == 1 else 'referrals'} naming {person_id}: {output}")
 
 
 def _write_private(path: Path, text: str) -> Path:
