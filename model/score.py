@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from data_contracts.csv_output import write_csv
+from data_contracts.output_paths import file_place_refusal
 from model.data import prepare_extract
 from model.risk_model import Ratings, RiskModel
 from pipelines.manifest import FEATURE_NAMES
@@ -54,14 +55,9 @@ def check_output_path(path: Path) -> None:
     if path.suffix.lower() not in OUTPUT_FORMATS:
         raise OutputFormatError(f"{path}: the output format follows the file extension; "
                                 f"use one of {', '.join(OUTPUT_FORMATS)}")
-    if path.is_dir():
-        raise OutputFormatError(f"{path}: is a folder; name the ratings file")
-    if path.exists() and not os.access(path, os.W_OK):
-        raise OutputFormatError(f"{path}: exists and this user cannot replace it")
-    folder = next(p for p in (path.absolute().parent, *path.absolute().parents) if p.exists())
-    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
-        raise OutputFormatError(f"{path}: cannot write there ({folder} is not a folder "
-                                "this user can write to)")
+    refusal = file_place_refusal(path, what="ratings file")
+    if refusal:
+        raise OutputFormatError(refusal)
 
 
 def rate_table(model: RiskModel, features: pd.DataFrame, *, model_version: str,

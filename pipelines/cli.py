@@ -138,6 +138,12 @@ def features(
     # A string, not a Path: a Path would fold a URI's `//` (hdfs://host/x -> hdfs:/host/x).
     if not output.endswith(".parquet"):
         fail(f"{output}: the feature table is written as Parquet; use a .parquet file name")
+    if engine is Engine.single:  # before the work (Spark's writer judges its own paths)
+        from data_contracts.output_paths import file_place_refusal
+
+        refusal = file_place_refusal(Path(output), what="feature table")
+        if refusal:
+            fail(refusal)
     started = time.perf_counter()
     day = parse_date_option(extract_date)
     manifest = manifest_path_for(output)

@@ -78,6 +78,24 @@ def test_features_refuses_an_output_that_is_not_parquet(extract_dir: Path, tmp_p
     assert not output.exists()
 
 
+@pytest.mark.parametrize("name, message", [
+    ("a_file/features.parquet", "a_file is not a folder this user can write to"),
+    ("folder.parquet", "is a folder; name the feature table"),
+])
+def test_features_refuses_an_output_it_cannot_write_before_any_work(
+    tmp_path: Path, name: str, message: str
+) -> None:
+    # It validated and built the whole table first, then said "a_file: File exists".
+    (tmp_path / "a_file").write_text("not a folder")
+    (tmp_path / "folder.parquet").mkdir()
+    result = _features(tmp_path / "no_extract", tmp_path / name)  # no input: no work done
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith("error: ") and message in result.output, result.output
+    assert "no_extract" not in result.output
+    assert (tmp_path / "a_file").read_text() == "not a folder"
+    assert not any((tmp_path / "folder.parquet").iterdir())
+
+
 @pytest.mark.parametrize("command", ["features", "score"])
 @pytest.mark.parametrize("spark_option", [["--master", "spark://hub:7077"], ["--conf", "foo"],
                                           ["--conf", "spark.executor.memory=8g"]])
