@@ -142,4 +142,12 @@ def main() -> None:
         logging.getLogger(__name__).debug("the command stopped", exc_info=True)
         sys.stderr.write(f"error: {' '.join(str(exc).split())}\n")
         sys.exit(1)
+    except ValueError as exc:  # settings refused (pydantic's ValidationError); else raised
+        from api.settings import settings_refusal
+
+        refusal = settings_refusal(exc)
+        if refusal is None:
+            raise
+        sys.stderr.write(f"error: {' '.join(refusal.split())}\n")
+        sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)

@@ -114,6 +114,23 @@ class Settings(BaseSettings):
         return []
 
 
+def settings_refusal(exc: Exception) -> str | None:
+    """One line for settings the environment gives and `Settings` refuses (each variable
+    and why, never its value, which may be a secret), or None for any other error: the
+    command line says it in place of pydantic's traceback of some 50 lines."""
+    from pydantic import ValidationError
+
+    if not isinstance(exc, ValidationError) or exc.title != Settings.__name__:
+        return None
+    reasons = []
+    for error in exc.errors(include_url=False, include_input=False, include_context=False):
+        field = str(error["loc"][0]) if error["loc"] else ""
+        name = field if field.isupper() else f"SAFEGUARD_{field.upper()}"
+        message = error["msg"].removeprefix("Value error, ")
+        reasons.append(f"{name}: {message}" if field else message)
+    return "settings refused: " + "; ".join(reasons)
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process-wide settings, read from the environment once."""

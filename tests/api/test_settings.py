@@ -65,3 +65,31 @@ def test_production_refuses_an_absent_or_shared_audit_key(tmp_path: Path) -> Non
         Settings(**production, audit_key_file=tmp_path / "audit.key")
     with pytest.raises(ValidationError, match="open to group or others"):
         Settings(**production, audit_key_file=_audit_key(tmp_path, 0o644))
+
+
+SHORT_PEPPER = "secret-but-short"  # pragma: allowlist secret
+
+
+@pytest.mark.parametrize("command", [("users", "list"), ("serve", "--port", "1")])
+@pytest.mark.parametrize("settings, said", [
+    ({"SAFEGUARD_ENVIRONMENT": "production", "SAFEGUARD_API_KEY_PEPPER": SHORT_PEPPER},
+     "SAFEGUARD_API_KEY_PEPPER is shorter than 32 chars"),
+    ({"SAFEGUARD_ENVIRONMENT": "staging"}, "SAFEGUARD_ENVIRONMENT: Input should be"),
+    ({"SAFEGUARD_MODEL_REFRESH_SECONDS": "-1"}, "SAFEGUARD_MODEL_REFRESH_SECONDS: Input should"),
+])
+def test_settings_refused_are_one_line_naming_the_variable_never_its_value(
+    command: tuple[str, ...], settings: dict[str, str], said: str, tmp_path: Path
+) -> None:
+    # Until 6 December each was pydantic's traceback of about 50 lines, on every command.
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "SAFEGUARD_DATABASE_URL": f"sqlite:///{tmp_path / 'api.db'}",
+           **settings}
+    done = subprocess.run([sys.executable, "-c", "from api.cli import main; main()", *command],
+                          env=env, capture_output=True, text=True, timeout=120, check=False)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 1 and len(lines) == 1, done.stderr
+    assert lines[0].startswith("error: settings refused: ") and said in lines[0], lines
+    assert SHORT_PEPPER not in done.stderr + done.stdout
