@@ -150,4 +150,22 @@ def main() -> None:
             raise
         sys.stderr.write(f"error: {' '.join(refusal.split())}\n")
         sys.exit(1)
+    except Exception as exc:
+        _store_outage_line(exc)
+        raise
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _store_outage_line(exc: Exception) -> None:
+    """Exit 1 in one line when ``exc`` says the database could not be used once the
+    command was under way (read-only, its disk full, gone): SQLAlchemy's traceback would
+    print the statement with its parameters (a new user's key hash, a person's token)."""
+    from api.store.db import is_outage, outage_reason
+
+    if not is_outage(exc):
+        return
+    logging.getLogger(__name__).debug("the command stopped", exc_info=True)
+    sys.stderr.write(f"error: the database could not be used ({outage_reason(exc)}); the "
+                     "write under way was rolled back: check that the database is reachable, "
+                     "writable and has room, then run the command again\n")
+    sys.exit(1)

@@ -17,7 +17,7 @@ from api.live_model import LiveScorer
 from api.model_scorer import load_scorer
 from api.settings import Settings
 from api.store import init_db
-from api.store.db import Store, is_outage
+from api.store.db import Store, is_outage, outage_reason
 
 console = Console()
 logger = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ def audit_start(settings: Settings, event: AuditEvent) -> None:
         if not is_outage(exc):
             raise
         logger.warning("store unreachable at start (%s): the start will be audited when it "
-                       "returns", type(exc).__name__)
+                       "returns", outage_reason(exc))
         threading.Thread(target=_retry_until_stored, args=(settings, event), name="start-audit",
                          daemon=True).start()
 

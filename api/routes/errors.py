@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.batching import BatchStopped
 from api.request_limits import API_PREFIX
-from api.store.db import is_outage
+from api.store.db import is_outage, outage_reason
 from data_contracts.vocab import NOT_AN_IDENTIFIER
 from model.registry_reach import RegistryError, RegistryUnavailable
 
@@ -160,7 +160,7 @@ def install_error_handlers(app: FastAPI) -> None:
 def _store_unavailable(exc: Exception) -> JSONResponse:
     """503 with Retry-After: the store cannot be reached (a write may or may not have
     landed; a retried decision then meets 409, never a second copy)."""
-    logger.warning("store unavailable (%s): answering 503", type(exc).__name__)
+    logger.warning("store unavailable (%s): answering 503", outage_reason(exc))
     return JSONResponse(
         status_code=503, headers={"Retry-After": str(STORE_RETRY_AFTER_SECONDS)},
         content={"detail": "the store is unavailable, so the request was not acknowledged: "

@@ -36,6 +36,8 @@ T = TypeVar("T")
 MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
 # How long a PostgreSQL connection attempt may take before the store counts as unreachable.
 CONNECT_TIMEOUT_SECONDS = 5
+# The most of a driver's message that an outage's log line or error keeps (`outage_reason`).
+_REASON_CHARS = 200
 
 
 def is_sqlite(url: str) -> bool:
@@ -113,6 +115,15 @@ def is_outage(exc: BaseException) -> bool:
     if isinstance(exc, sa_exc.TimeoutError):  # no pooled connection came free in time
         return True
     return isinstance(exc, _driver_outage_errors())
+
+
+def outage_reason(exc: BaseException) -> str:
+    """An outage in a few words for an operator: the driver's error and the first line of
+    its message (`OperationalError: database or disk is full`), never SQLAlchemy's text
+    of the statement and its parameters, which may hold a case's details or a key's hash."""
+    driver = exc.orig if isinstance(exc, sa_exc.DBAPIError) and exc.orig is not None else exc
+    said = next(iter(str(driver).strip().splitlines()), "")[:_REASON_CHARS]
+    return f"{type(driver).__name__}: {said}" if said else type(driver).__name__
 
 
 @functools.cache
