@@ -82,7 +82,7 @@ def _move(store: Store, registry: ModelRegistry, *, action: str, target: str, al
           previous: str | None) -> None:
     """Check `target`, point `alias` at it, audit it, and say so."""
     from api.approvals import gate_problem
-    from api.audit import commit_with_audit, operator_event
+    from api.audit import operator_event
     from model.registry import RegistryError
 
     try:
@@ -96,14 +96,41 @@ def _move(store: Store, registry: ModelRegistry, *, action: str, target: str, al
     except RegistryError as exc:  # a checksum or golden set failed: tampering, perhaps
         _refuse(store, operator_event(f"{action}_refused", model_version=target, alias=alias,
                                       reason=str(exc)), f"not moved: {exc}")
-    with store.session() as session:
-        commit_with_audit(session, [operator_event(
-            action, model_version=info.version, model_name=info.name, alias=alias,
-            previous_version=previous)])
+    _audit_move(store, registry, operator_event(
+        action, model_version=info.version, model_name=info.name, alias=alias,
+        previous_version=previous), alias=alias, previous=previous)
     store.dispose()
     typer.echo(f"{info.name} version {info.version} is now {alias!r} "
                f"(was {previous or 'unset'}). Running services swap it in within their "
                "refresh interval (SAFEGUARD_MODEL_REFRESH_SECONDS).")
+
+
+def _audit_move(store: Store, registry: ModelRegistry, move: AuditEvent, *, alias: str,
+                previous: str | None) -> None:
+    """Audit a move just made; when the store cannot take the entry (read-only, its disk
+    full, gone), put the alias back where it was and end the command saying so: a move
+    nobody can be named for would also leave `rollback` nothing to go back to."""
+    from api.audit import commit_with_audit
+    from api.store.db import is_outage, outage_reason
+
+    try:
+        with store.session() as session:
+            commit_with_audit(session, [move])
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        _put_back(registry, alias, previous)
+        store.dispose()
+        fail(f"not moved: the move could not be audited ({outage_reason(exc)}), so {alias!r} "
+             f"{'names version ' + previous if previous else 'is unset'} again")
+
+
+def _put_back(registry: ModelRegistry, alias: str, previous: str | None) -> None:
+    """Point ``alias`` at the version it named before a move (unset, if none)."""
+    if previous is None:
+        registry.unset_alias(alias)
+    else:
+        registry.promote(previous, alias)
 
 
 def promote(

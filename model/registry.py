@@ -245,6 +245,10 @@ class ModelRegistry:
         self.client.set_registered_model_alias(self.model_name, alias, info.version)
         return self.version_info(info.version)
 
+    def unset_alias(self, alias: str) -> None:
+        """Remove an alias (the version it named stays registered)."""
+        self.client.delete_registered_model_alias(self.model_name, alias)
+
     def run_params(self, version: str) -> dict[str, str]:
         """The parameters logged with a version's training run."""
         return dict(self.client.get_run(self.resolve(version).run_id).data.params)

@@ -162,6 +162,32 @@ def test_rollback_restores_the_previous_champion_after_checking_it_and_audits_it
     assert run("audit", "verify")[0] == 0
 
 
+def test_a_move_the_store_cannot_audit_is_undone(
+    run: Run, registry: ModelRegistry, tmp_path: Path, trained_model: TrainedModel,
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read-only store (or a full disk) took the alias move but not its entry: the
+    alias moved with nobody named for it, and a traceback showed the INSERT."""
+    run("db", "upgrade")
+    approve(tmp_path, registry, "1")
+    read_only = f"sqlite:///file:{tmp_path / 'api.db'}?mode=ro&uri=true"
+    monkeypatch.setenv("SAFEGUARD_DATABASE_URL", read_only)
+    code, output = run("model", "promote", "1")
+    assert code == 1 and "not moved: the move could not be audited (OperationalError: " \
+        "attempt to write a readonly database), so 'champion' is unset again" in output, output
+    assert registry.list_versions()[0].aliases == ()
+    monkeypatch.setenv("SAFEGUARD_DATABASE_URL", f"sqlite:///{tmp_path / 'api.db'}")
+    assert run("model", "promote", "1")[0] == 0
+    run_id = registry.start_run("t", run_name="second")
+    registry.register(run_id, trained_model.loaded.model, trained_model.loaded.golden,
+                      description="a second version")
+    approve(tmp_path, registry, "2")
+    monkeypatch.setenv("SAFEGUARD_DATABASE_URL", read_only)
+    code, output = run("model", "promote", "2")
+    assert code == 1 and "so 'champion' names version 1 again" in output, output
+    assert registry.resolve("champion").version == "1"
+
+
 def test_an_unknown_version_is_refused_and_nothing_is_audited(
     run: Run, registry: ModelRegistry, tmp_path: Path
 ) -> None:
