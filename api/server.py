@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import os
+import signal
 import socket
 import tempfile
 import threading
@@ -111,6 +112,7 @@ def _worker_class() -> type:
         # The protocol is uvicorn's httptools one with limits on request heads
         # (`api.http_limits`): gunicorn's limit_request_* settings do not reach it.
         CONFIG_KWARGS = {"loop": "uvloop", "http": LimitedHttpToolsProtocol}
+        orphaned = False  # its arbiter is gone, and it is stopping (`callback_notify`)
 
         def load_wsgi(self) -> None:
             """Build the app, checking in with the arbiter meanwhile (a model takes
@@ -123,6 +125,18 @@ def _worker_class() -> type:
                 super().load_wsgi()
             finally:
                 loaded.set()
+
+        async def callback_notify(self) -> None:
+            """Check in with the arbiter, and stop (finishing the requests in flight) once
+            it is gone: gunicorn's own workers do, uvicorn's did not, and a worker left
+            by a killed arbiter served on with no one to replace it, holding the port."""
+            self.notify()
+            if self.orphaned or os.getppid() == self.ppid:
+                return
+            self.log.warning("the arbiter (pid %d) is gone: worker %d stops", self.ppid,
+                             os.getpid())
+            self.orphaned = True  # once: uvicorn's SIGTERM handler drains and exits
+            os.kill(os.getpid(), signal.SIGTERM)
 
     return ServiceWorker
 
