@@ -104,14 +104,16 @@ def make_engine(url: str) -> Engine:
 
 def is_outage(exc: BaseException) -> bool:
     """Whether an error means the store cannot be reached or used just now (down,
-    restarting, refusing connections, its file unopenable, every connection busy),
+    restarting, refusing connections, its file unopenable or read-only, its disk full, a
+    PostgreSQL standby refusing writes, every connection busy),
     rather than a fault of the request; the service answers 503 and the client retries.
 
     SQLAlchemy wraps the driver's errors; `Store.first_row` raises the driver's own.
     """
     if isinstance(exc, sa_exc.DBAPIError):
         return exc.connection_invalidated or isinstance(
-            exc, sa_exc.OperationalError | sa_exc.InterfaceError)
+            exc, sa_exc.OperationalError | sa_exc.InterfaceError) or isinstance(
+            exc.orig, _driver_outage_errors())
     if isinstance(exc, sa_exc.TimeoutError):  # no pooled connection came free in time
         return True
     return isinstance(exc, _driver_outage_errors())
@@ -132,7 +134,11 @@ def _driver_outage_errors() -> tuple[type[BaseException], ...]:
 
     import psycopg
 
-    return (sqlite3.OperationalError, psycopg.OperationalError, psycopg.InterfaceError)
+    # A read-only transaction: a hot standby after a failover, a database set read-only.
+    from psycopg.errors import ReadOnlySqlTransaction
+
+    return (sqlite3.OperationalError, psycopg.OperationalError, psycopg.InterfaceError,
+            ReadOnlySqlTransaction)
 
 
 def alembic_config(url: str) -> Config:
