@@ -10,6 +10,7 @@ the specification does not name (free text, say: ignored, but kept in the quaran
 file) is also searched for identifiers written inside its text, in shapes no token or
 date takes (``lives at SW1A 1AA``, ``call 07700 900123``, ``943-476-5919``, an e-mail
 address): one such cell refuses the feed, since nothing else in that column is read.
+So is a specification column that takes free text (a referral id, read and stored).
 
 Thresholds. A column is refused when identifier-shaped cells are both *many*
 (at least 3, or every non-empty cell when there are fewer than 3) and a
@@ -46,7 +47,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from data_contracts.errors import FeedRejected
-from data_contracts.vocab import TOKEN_PATTERN
+from data_contracts.vocab import FREE_TEXT_COLUMNS, TOKEN_PATTERN
 
 CONTENT_SAMPLE_SIZE: Final = 100_000
 MIN_MATCHES: Final = 3
@@ -240,7 +241,8 @@ def refuse_direct_identifiers(frame: pd.DataFrame, source: str,
     Args:
         frame: The feed as read, all cells strings (or missing).
         source: File or feed name used in the error message.
-        contract_columns: The feed's columns in the specification; any other column is
+        contract_columns: The feed's columns in the specification; any other column,
+            and any of them taking free text (``FREE_TEXT_COLUMNS``: a referral id), is
             also searched for identifiers written inside its text.
 
     Raises:
@@ -251,7 +253,7 @@ def refuse_direct_identifiers(frame: pd.DataFrame, source: str,
             raise FeedRejected(source, f"column '{column}' is a direct identifier; feed refused")
     for column in frame.columns:
         kinds = _column_holds_identifiers(frame[column])
-        if not kinds and column not in contract_columns:
+        if not kinds and (column not in contract_columns or column in FREE_TEXT_COLUMNS):
             kinds = _text_mentions_identifiers(frame[column])
         if kinds:
             raise FeedRejected(

@@ -212,6 +212,10 @@ REFERRAL_ID_PATTERN: Final = (
     f"^(?:[^{_NOT_AT_AN_END}.]|[^{_NOT_AT_AN_END}.][^{_NOT_AT_AN_END}]|\\.[^{_NOT_AT_AN_END}.]"
     f"|[^{_NOT_AT_AN_END}][^{_NOT_IN_AN_ID}]{{1,98}}[^{_NOT_AT_AN_END}])$")
 REFERRAL_ID_MAX_LENGTH: Final = 100
+# Columns of the specification that take free text (its "string"): like a column it does
+# not name, each is searched for identifiers written inside its text
+# (`data_contracts.identifiers`), since `Jane Smith 07700 900123` is a referral id's shape.
+FREE_TEXT_COLUMNS: Final[frozenset[str]] = frozenset({"referral_id"})
 # What a feed's quarantine and the Score page say of an id the pattern refuses.
 NOT_A_REFERRAL_ID: Final = ("not a referral id (1 to 100 characters, no control character, "
                             "no space at either end, not . or ..)")

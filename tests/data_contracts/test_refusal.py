@@ -133,6 +133,30 @@ def test_an_identifier_written_inside_an_extra_columns_text_refuses_the_feed(
         validate_frames(frames, extract_date=EXTRACT)
 
 
+@pytest.mark.parametrize(("feed", "text", "kind"), [
+    ("referrals", "Jane Smith 07700 900123", "phone numbers"),
+    ("referrals", "ref for jane.doe@example.com", "e-mail addresses"),
+    ("referrals", "MASH SW1A 1AA", "postcodes"),
+    ("outcomes", "R 943-476-5919", "NHS numbers"),
+])
+def test_an_identifier_written_inside_one_referral_id_refuses_the_feed(
+        feed: str, text: str, kind: str) -> None:
+    """A referral id is free text (spaces allowed), read and stored: one identifier in it
+    refuses the feed, as in a column the specification does not name (it was accepted)."""
+    frames = f.extract()
+    frames[feed]["referral_id"] = frames[feed]["referral_id"].astype(object)
+    frames[feed].loc[0, "referral_id"] = text
+    with pytest.raises(FeedRejected, match=f"'referral_id' holds direct identifiers.*{kind}"):
+        validate_frames(frames, extract_date=EXTRACT)
+
+
+def test_referral_ids_in_a_case_systems_shapes_are_not_identifiers() -> None:
+    frames = f.extract()
+    frames["referrals"]["referral_id"] = ["MASH/2023/0001", "Ref #3", "2024-06-01 12"]
+    result = validate_frames(frames, extract_date=EXTRACT)
+    assert result.report["feeds"]["referrals"]["accepted"] == 3
+
+
 def test_ordinary_text_in_an_extra_column_is_only_ignored() -> None:
     frames = f.extract()
     frames["referrals"]["notes"] = ["seen 2024-01-10, 3 calls", "ref T000123-45", "B1 team"]
