@@ -63,9 +63,21 @@ class ParsedFeed:
     provisional: ProvisionalCheck | None = None  # once checked before the extract date is known
 
 
+def _refuse_misnamed(absent: list[str], columns: pd.Index, source: str) -> None:
+    """Refuse a column the specification names, written in another case or with blanks
+    around it: taken as an absent optional column, `Recorded_Date` emptied every recorded
+    date, and records known only after a referral counted towards it."""
+    written = {str(c).strip().casefold(): str(c) for c in columns if c != ROW_AS_READ}
+    for name in absent:
+        if name in written:
+            raise FeedRejected(source, f"column '{written[name]}' is not named as the "
+                               f"specification names it ('{name}'): rename it")
+
+
 def _spec_columns(feed: str, raw: pd.DataFrame, source: str) -> tuple[pd.DataFrame, list[str]]:
     """The specification's columns of ``raw``; optional columns may be absent (all empty)."""
     absent = [c for c in FEED_COLUMNS[feed] if c not in raw.columns]
+    _refuse_misnamed(absent, raw.columns, source)
     required_absent = [c for c in absent if c not in OPTIONAL_COLUMNS[feed]]
     if required_absent:
         raise FeedRejected(source, f"required column '{required_absent[0]}' missing")

@@ -222,6 +222,24 @@ def test_missing_required_column_is_refused(tmp_path: Path) -> None:
         validate_extract(f.write_extract(tmp_path, frames))
 
 
+@pytest.mark.parametrize(("feed", "column", "written"), [
+    ("events_police", "recorded_date", "Recorded_Date"),
+    ("events_police", "recorded_date", "recorded_date "),
+    ("referrals", "household_id", "HOUSEHOLD_ID"),
+    ("referrals", "referral_id", "Referral_ID"),
+])
+def test_a_column_named_in_another_case_or_with_blanks_is_refused_not_taken_as_absent(
+        tmp_path: Path, feed: str, column: str, written: str) -> None:
+    """`Recorded_Date` was read as an absent optional column and ignored: every recorded
+    date was dropped and records known after a referral counted towards it."""
+    frames = f.extract()
+    frames[feed] = frames[feed].rename(columns={column: written})
+    with pytest.raises(FeedRejected, match=(
+            f"{feed}\\.csv: column '{written}' is not named as the specification names it "
+            f"\\('{column}'\\): rename it")):
+        validate_extract(f.write_extract(tmp_path, frames), extract_date=EXTRACT)
+
+
 def test_absent_optional_column_reads_as_empty(tmp_path: Path) -> None:
     frames = f.extract()
     frames["events_police"] = frames["events_police"].drop(columns="value")
