@@ -65,7 +65,12 @@ _NAME_TOKENS: Final = frozenset(
 )  # fmt: skip
 # Whole names (separators removed) that name one, though as a word in a longer name they
 # need not (`birth_order`, `street_team`).
-_WHOLE_NAMES: Final = frozenset({"birth", "born", "street", "streetname", "housenumber"})
+_WHOLE_NAMES: Final = frozenset({"birth", "born", "street", "streetname", "housenumber",
+                                  "houseno", "dob", "bdate"})  # `d_o_b`, `D.O.B.`
+# `birth` or `born` beside a word of a date (`born_on`, `date_born`, `birth_dt`) names a
+# date of birth, which no content check can tell from any other date.
+_BIRTH_WORDS: Final = frozenset({"birth", "born"})
+_DATE_WORDS: Final = frozenset({"date", "dt", "d", "day", "on", "when"})
 # A name qualified by one of these words, just before it, is an organisation's or a
 # place's (`agency_name`, `School Name`, `gpPracticeName`), not a person's: the
 # specification forbids people's names. `child_name`, `officer_name`, `team_leader_name`
@@ -137,6 +142,8 @@ def _names_identifier(tokens: list[str]) -> bool:
     if {"ni", "no"} <= set(tokens) or {"ni", "number"} <= set(tokens):
         return True
     compact = "".join(tokens)
+    if _BIRTH_WORDS & set(tokens) and _DATE_WORDS & set(tokens):
+        return True
     return compact in _WHOLE_NAMES or any(fragment in compact for fragment in _NAME_FRAGMENTS)
 
 

@@ -50,7 +50,8 @@ def _valid_nhs_numbers(n: int, seed: int = 1) -> list[str]:
         "national_insurance", "phone", "Telephone", "mobile_number", "email", "E-mail",
         "EMAIL_ADDRESS", "Birthday", "child_birthday", "bday", "child_name", "officer_name",
         "team_leader_name", "service_user_name", "childName", "officerName", "PersonName",
-        "name_of_school", "agency_email",
+        "name_of_school", "agency_email", "d_o_b", "D.O.B.", "born_on", "date_born",
+        "birth_dt", "bdate", "house_no",
     ],
 )  # fmt: skip
 def test_identifier_column_name_refuses_the_feed(column: str) -> None:
