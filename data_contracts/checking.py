@@ -64,10 +64,16 @@ class ParsedFeed:
 
 
 def _refuse_misnamed(absent: list[str], columns: pd.Index, source: str) -> None:
-    """Refuse a column the specification names, written in another case or with blanks
-    around it: taken as an absent optional column, `Recorded_Date` emptied every recorded
-    date, and records known only after a referral counted towards it."""
+    """Refuse a header split by another separator than commas, or a column the
+    specification names written in another case or with blanks around it (taken as an
+    absent optional column, `Recorded_Date` emptied every recorded date, and records
+    known only after a referral counted towards it)."""
     written = {str(c).strip().casefold(): str(c) for c in columns if c != ROW_AS_READ}
+    if absent and len(written) == 1:
+        [only] = written.values()
+        if separator := next((sep for sep in ";\t|" if sep in only), None):
+            raise FeedRejected(source, f"the header row is one column, split by "
+                               f"{separator!r}: a feed's columns are separated by commas")
     for name in absent:
         if name in written:
             raise FeedRejected(source, f"column '{written[name]}' is not named as the "

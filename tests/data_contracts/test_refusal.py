@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from pathlib import Path
 
@@ -239,6 +240,19 @@ def test_a_column_named_in_another_case_or_with_blanks_is_refused_not_taken_as_a
             f"{feed}\\.csv: column '{written}' is not named as the specification names it "
             f"\\('{column}'\\): rename it")):
         validate_extract(f.write_extract(tmp_path, frames), extract_date=EXTRACT)
+
+
+@pytest.mark.parametrize("separator", [";", "\t"])
+def test_a_header_split_by_another_separator_is_refused_naming_it(
+        tmp_path: Path, separator: str) -> None:
+    """It was refused as 'required column 'person_id' missing', which it held."""
+    frames = f.extract()
+    f.write_extract(tmp_path, frames)
+    frames["events_police"].to_csv(tmp_path / "events_police.csv", index=False, sep=separator)
+    with pytest.raises(FeedRejected, match=(
+            "events_police\\.csv: the header row is one column, split by "
+            f"{re.escape(repr(separator))}: a feed's columns are separated by commas")):
+        validate_extract(tmp_path, extract_date=EXTRACT)
 
 
 def test_absent_optional_column_reads_as_empty(tmp_path: Path) -> None:
