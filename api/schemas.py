@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from api.free_text import MAX_TEXT, PlainText, ShortText, require_visible, visible
+from data_contracts.identifiers import identifiers_written_in
 from data_contracts.vocab import REFERRAL_ID_MAX_LENGTH
 from data_contracts.vocab import REFERRAL_ID_PATTERN as REFERRAL_ID_PATTERN
 from model.sentences import CONTRIBUTIONS_NOTE
@@ -33,8 +34,16 @@ DECISION_SUPPORT_NOTICE = (
 
 Rag = Literal["red", "amber", "green"]
 
+def _refuse_identifiers(value: str) -> str:
+    """A referral id holding a direct identifier in its text, refused as a feed is."""
+    if kinds := identifiers_written_in(value):
+        raise ValueError(f"must not hold a direct identifier ({kinds})")
+    return value
+
+
 ReferralId = Annotated[str, Field(min_length=1, max_length=REFERRAL_ID_MAX_LENGTH,
-                                  pattern=REFERRAL_ID_PATTERN)]
+                                  pattern=REFERRAL_ID_PATTERN),
+                       AfterValidator(_refuse_identifiers)]
 
 
 # RFC 3339 `date-time`, as the OpenAPI document declares: a date, a time and a UTC offset.

@@ -234,10 +234,24 @@ def _text_mentions_identifiers(column: pd.Series) -> str | None:
     distinct cell is searched (not a sample: one cell is enough, and it would be copied to
     the quarantine file)."""
     cells = pc.unique(pa.array(column.astype("string[pyarrow]")).drop_null())
-    if len(cells) == 0 or not pc.any(pc.match_substring_regex(cells, "[0-9@]")).as_py():
+    if len(cells) == 0 or not pc.any(pc.match_substring_regex(cells, _ANY_IN_TEXT)).as_py():
         return None
     kinds = [kind for kind, pattern in _WRITTEN_IN_TEXT.items()
              if pc.any(pc.match_substring_regex(cells, pattern)).as_py()]
+    return ", ".join(kinds) or None
+
+
+# Every pattern at once, to rule out a column in one pass (a column of referral ids, all
+# with digits, took five: 0.11-0.15 s for 100,000 ids against 0.02-0.04 s).
+_ANY_IN_TEXT: Final = "|".join(f"(?:{pattern})" for pattern in _WRITTEN_IN_TEXT.values())
+_WRITTEN_IN_TEXT_RE: Final = {kind: re.compile(pattern, re.ASCII)  # \b as RE2 reads it
+                               for kind, pattern in _WRITTEN_IN_TEXT.items()}
+
+
+def identifiers_written_in(text: str) -> str | None:
+    """The kinds of identifier written inside one free text (a case's referral id), by the
+    patterns a feed's free-text column is searched with, or None."""
+    kinds = [kind for kind, pattern in _WRITTEN_IN_TEXT_RE.items() if pattern.search(text)]
     return ", ".join(kinds) or None
 
 

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from api.case_payload import CasePayload, _utc_today
+from data_contracts.errors import FeedRejected
 from data_contracts.validate import validate_frames
 from data_contracts.vocab import AGENCIES, EVENT_TYPES, event_feed
 from tests.api import factories
@@ -129,6 +130,38 @@ def test_a_value_a_feed_would_quarantine_is_refused_in_a_case_not_fixed() -> Non
         else:
             raise AssertionError(f"{part}.{field} = {value!r} was accepted")
     assert CasePayload.model_validate_json(json.dumps(base)).referral.referral_date
+
+
+def test_a_referral_id_holding_an_identifier_is_refused_in_a_case_as_in_a_feed() -> None:
+    """A feed whose referral id holds a phone number is refused; a case took it and stored
+    it."""
+    feeds = feed_factories.extract()
+    feeds["referrals"].loc[0, "referral_id"] = "Jane Smith 07700 900123"
+    try:
+        validate_frames(feeds, extract_date=dt.date(2024, 6, 30))
+    except FeedRejected as exc:
+        assert "'referral_id' holds direct identifiers (phone numbers)" in str(exc)
+    else:
+        raise AssertionError("the feed was accepted")
+    base = factories.case(events=1)
+    for value, kind in (("Jane Smith 07700 900123", "phone numbers"),
+                        ("ref jane.doe@example.com", "e-mail addresses")):
+        for where in ("referral", "previous"):
+            case = json.loads(json.dumps(base))
+            if where == "referral":
+                case["referral"]["referral_id"] = value
+            else:
+                case["previous_referrals"] = [{"referral_id": value, "referral_date": "2024-01-10",
+                                               "person_id": case["referral"]["person_id"]}]
+            try:
+                CasePayload.model_validate_json(json.dumps(case))
+            except ValidationError as exc:
+                [error] = exc.errors()
+                assert error["loc"][-1] == "referral_id" and kind in error["msg"], exc
+            else:
+                raise AssertionError(f"{where} referral id {value!r} was accepted")
+    base["referral"]["referral_id"] = "MASH/2023/0001 #3"
+    assert CasePayload.model_validate_json(json.dumps(base)).referral.referral_id
 
 
 def test_an_earlier_referral_is_listed_once_and_is_not_the_referral_itself() -> None:
