@@ -13,10 +13,9 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, Final
+from typing import Any, Final
 
 from fastapi import APIRouter, HTTPException, Request, status
-from fastapi import Path as PathParam
 from fastapi.responses import Response
 
 from api.audit import commit_with_audit
@@ -54,7 +53,6 @@ REPORTS: Final = {
         "safeguard report partnership --input EXTRACT --output {folder}",
     ),
 }
-ReportName = Annotated[str, PathParam(pattern=r"^(monitor|partnership)$")]
 
 
 @dataclass(frozen=True)
@@ -100,10 +98,13 @@ def latest_reports(settings: Settings) -> list[LatestReport]:
 
 
 @router.get("/governance/reports/{name}")
-def report_page(name: ReportName, request: Request, user: GovernancePage,
+def report_page(name: str, request: Request, user: GovernancePage,
                 session: SessionDep) -> Response:
     """The latest report of a kind, as its command last wrote it (the view is audited: the
-    monitoring report quotes practitioners' override reasons)."""
+    monitoring report quotes practitioners' override reasons). A name no kind has is a page
+    not found, as any unknown address is (never named back: it may be a pasted key)."""
+    if name not in REPORTS:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "there is no report of that name")
     path = _file(request.app.state.settings, name)
     if path is None or not path.is_file():
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {name} report has been written yet")
