@@ -8,14 +8,17 @@ role may not open the page gets the 403 page.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import unquote
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.responses import HTMLResponse
 from fastapi.routing import iter_route_contexts
 from starlette.datastructures import FormData
+from starlette.routing import compile_path
 
 from api.access_refusals import audit_refusal
 from api.auth import (
@@ -107,6 +110,25 @@ def _page_asked_for(request: Request) -> str:
         return "/"
     extra = posted[len(page):].count("/")  # the post's segments past its page's
     return path.rsplit("/", extra)[0] if extra else path
+
+
+def refuse_form_address(request: Request) -> None:
+    """Answer 404 when the address, as sent, is a form's and no page's: a GET of
+    `/cases/R1/decisions`, where the decision form posts, is read by the case page's route as
+    the case of a referral "R1/decisions" (and was audited as a view of it). That referral's
+    page is `/cases/R1%2Fdecisions`, as `case_path` writes it: the address is matched with
+    each `/` as sent, a `%2F` kept quoted, against the routes no GET is sent to.
+
+    Raises:
+        HTTPException: 404, when a route that takes no GET has this address.
+    """
+    raw = request.scope.get("raw_path", b"").decode("latin-1") or request.url.path
+    raw = raw.removeprefix(request.scope.get("root_path", ""))
+    sent = "%2F".join(unquote(part) for part in re.split("%2[Ff]", raw))
+    if any(route.path and "GET" not in (route.methods or ("GET",))
+           and compile_path(route.path)[0].match(sent)
+           for route in iter_route_contexts(request.app.routes)):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "there is no page at this address")
 
 
 def page_roles(*roles: str) -> Callable[[Request], Awaitable[PageUser]]:

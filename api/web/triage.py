@@ -45,7 +45,15 @@ from api.web.form_messages import (
     decision_text_limits,
     shown,
 )
-from api.web.pages import CasePage, PageUser, TriagePage, may_decide, posted_form, render
+from api.web.pages import (
+    CasePage,
+    PageUser,
+    TriagePage,
+    may_decide,
+    posted_form,
+    refuse_form_address,
+    render,
+)
 from api.web.views import (
     RAG_NAMES,
     BandTag,
@@ -142,6 +150,7 @@ def _case_page(request: Request, user: PageUser, session: SessionDep, referral_i
 def case_page(referral_id: ReferralIdPath, request: Request, user: CasePage,
               session: SessionDep) -> Response:
     """A scored referral: score, band, explanation, the decision form and history."""
+    refuse_form_address(request)  # not audited as a view: no referral's page is there
     return _case_page(request, user, session, referral_id)
 
 

@@ -15,7 +15,7 @@ from api.store.models import AuditEntry
 from api.templating import case_path
 from tests.api import factories
 from tests.api.conftest import ApiEnv, issue_keys
-from tests.api.web_client import csrf_token, signed_in_client
+from tests.api.web_client import csrf_token, scored_referral, signed_in_client
 
 ODD_IDS = ("MASH/2023/0001", "Ref #3", "a/../b", "50% done?")
 
@@ -80,3 +80,43 @@ def test_a_page_a_role_may_not_open_is_refused_and_audited(api: ApiEnv) -> None:
     store.dispose()
     assert entry is not None and entry.role == "data_scientist"
     assert entry.referral_id == "R-wanted" and entry.details["method"] == "GET"
+
+
+def _case_views_since(api: ApiEnv, seq: int) -> list[str | None]:
+    """The referral ids of the case views audited after entry `seq`."""
+    store = Store(api.settings.database_url)
+    with store.session() as session:
+        found = session.scalars(select(AuditEntry.referral_id).where(
+            AuditEntry.action == "case_view", AuditEntry.seq > seq)).all()
+    store.dispose()
+    return list(found)
+
+
+def _last_seq(api: ApiEnv) -> int:
+    store = Store(api.settings.database_url)
+    with store.session() as session:
+        last = session.scalars(select(AuditEntry.seq).order_by(AuditEntry.seq.desc())).first()
+    store.dispose()
+    return int(last or 0)
+
+
+def test_a_decision_forms_address_is_no_page_and_no_case_view(api: ApiEnv) -> None:
+    """`GET /cases/R1/decisions` was audited as a view of a referral "R1/decisions"; a
+    referral whose id ends so still has its page, at the address the service writes."""
+    referral_id = scored_referral(api)
+    named = factories.case()
+    named["referral"]["referral_id"] = "MASH/decisions"
+    assert api.client.post("/v1/score", json=named,
+                           headers=api.headers("triage")).status_code == 200
+    browser = signed_in_client(api.client, api.keys["triage"])
+    before = _last_seq(api)
+
+    for address in (f"/cases/{referral_id}/decisions", "/cases/R-none/decisions",
+                    "/cases/MASH/decisions"):
+        page = browser.get(address)
+        assert page.status_code == 404, address
+        assert "Page not found" in page.text
+    assert _case_views_since(api, before) == []
+
+    assert browser.get(case_path("MASH/decisions")).status_code == 200
+    assert _case_views_since(api, before) == ["MASH/decisions"]
