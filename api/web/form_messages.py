@@ -11,6 +11,9 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+
 from api.free_text import HIDDEN_CHARACTERS, visible
 from api.schemas import DecisionIn
 
@@ -91,3 +94,16 @@ def byte_size(count: int) -> str:
         if count % size == 0:
             return f"{count // size:,} {unit}"
     return f"{count:,} bytes"
+
+
+def decision_errors(exc: ValidationError | RequestValidationError) -> dict[str, str]:
+    """Each field's first problem, in the words of the form (never the value sent)."""
+    errors: dict[str, str] = {}
+    for error in exc.errors():
+        field = next((str(part) for part in reversed(error.get("loc", ()))
+                      if isinstance(part, str) and part != "body"), "")
+        if field == "previous_decision_id":
+            errors.setdefault("history", STALE_DECISION)
+        else:
+            errors.setdefault(field, decision_message(field, error))
+    return errors

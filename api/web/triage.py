@@ -41,7 +41,7 @@ from api.web.form_messages import (
     TEXT_FIELDS,
     YOURS_DIFFERS,
     byte_size,
-    decision_message,
+    decision_errors,
     decision_text_limits,
     shown,
 )
@@ -168,19 +168,6 @@ def _conflict(request: Request, user: PageUser, session: SessionDep, referral_id
                       form=_shown(fields), status_code=status.HTTP_409_CONFLICT)
 
 
-def _decision_errors(exc: ValidationError | RequestValidationError) -> dict[str, str]:
-    """Each field's first problem, in the words of the form (never the value sent)."""
-    errors: dict[str, str] = {}
-    for error in exc.errors():
-        field = next((str(part) for part in reversed(error.get("loc", ()))
-                      if isinstance(part, str) and part != "body"), "")
-        if field == "previous_decision_id":
-            errors.setdefault("history", STALE_DECISION)
-        else:
-            errors.setdefault(field, decision_message(field, error))
-    return errors
-
-
 def _decide(request: Request, user: PageUser, session: SessionDep, referral_id: str,
             fields: dict[str, str]) -> Response:
     latest = repository.latest_score(session, referral_id)
@@ -195,7 +182,7 @@ def _decide(request: Request, user: PageUser, session: SessionDep, referral_id: 
             "score_id": ascii_whole_number(fields["score_id"])})
         save_decision(session, decision, user.principal)
     except (ValidationError, RequestValidationError) as exc:
-        return _case_page(request, user, session, referral_id, errors=_decision_errors(exc),
+        return _case_page(request, user, session, referral_id, errors=decision_errors(exc),
                           form=_shown(fields), status_code=status.HTTP_400_BAD_REQUEST)
     except HTTPException as exc:
         if exc.status_code != status.HTTP_409_CONFLICT:
