@@ -52,7 +52,7 @@ def card_context(card: ModelCard) -> dict[str, Any]:
     with the fairness report's interval charts, drawn as the report draws them, and its
     sentences on what the model saw about each group."""
     fairness = _fairness(card)
-    return {"card": card, "title": f"Model card: {card.name} version {card.version}",
+    return {"card": card, "title": f"{card.name} version {card.version} - Model card",
             "calibration_src": _data_uri(card.calibration_png),
             "fairness_sections": fairness["sections"] if fairness else [],
             "recording": fairness["recording"] if fairness else None,

@@ -161,7 +161,7 @@ def approval_page(version: VersionPath, request: Request, user: GovernancePage,
     recorded = request.query_params.get("recorded")
     decided = {"approved": APPROVE, "rejected": REJECT}.get(recorded or "")
     return render(request, "pages/approval.html", user=user,
-                  title=f"Approve model version {version}", info=info,
+                  title=f"Approval task list - Model version {version}", info=info,
                   card_url=model_card_url(version), approval=approval,
                   may_approve=user.principal.role == GOVERNANCE,
                   recorded=recorded if decided and decided == approval.latest_decision else None)

@@ -132,7 +132,7 @@ def _case_page(request: Request, user: PageUser, session: SessionDep, referral_i
     rejection = approval if approval is not None and approval.decision == REJECT else None
     latest = decisions[-1] if decisions else None
     return render(
-        request, "pages/case.html", user=user, title=f"Referral {referral_id}",
+        request, "pages/case.html", user=user, title=f"{referral_id} - Referral",
         rejected_on=rejection.created_at if rejection else None,
         referral_id=referral_id, scored_at=scores[-1].created_at, score_id=scores[-1].id,
         history=decision_history(decisions, scores),

@@ -93,9 +93,13 @@ def accessibility_problems(page: Page) -> list[str]:
 def check_page(page: Page, name: str) -> None:
     """At both widths: no moderate, serious or critical axe violation, nothing wider than the
     window (a wide table scrolls in its own box), and a full-page screenshot saved as
-    test-output/screenshots/<name>-<width>.png; nothing wider than a 320 px window either."""
+    test-output/screenshots/<name>-<width>.png; nothing wider than a 320 px window either;
+    a title that begins with the page's <h1> (after "Error: ", when the page says so)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     problems: list[str] = []
+    heading, title = page.locator("h1").inner_text().strip(), page.title()
+    if not title.removeprefix("Error: ").startswith(heading):  # GOV.UK's title pattern
+        problems.append(f"the title {title!r} does not begin with the heading {heading!r}")
     page.set_viewport_size({"width": REFLOW_WIDTH, "height": 900})
     wide = page.evaluate("document.documentElement.scrollWidth")
     if wide > REFLOW_WIDTH:

@@ -1,0 +1,62 @@
+"""What frames every page: its <title> begins with its <h1> (GOV.UK's pattern, so a screen
+reader's tab list and the heading agree)."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import ApiEnv, TrainedModel
+from tests.api.web_client import csrf_token, scored_referral, signed_in_client
+
+
+def _text(html: str) -> str:
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
+
+
+def _heading_and_title(html: str) -> tuple[str, str]:
+    heading = re.search(r"<h1[^>]*>(.*?)</h1>", html, re.DOTALL)
+    title = re.search(r"<title[^>]*>(.*?)</title>", html, re.DOTALL)
+    assert heading and title, "a page without its <h1> or <title>"
+    return _text(heading[1]), _text(title[1]).removeprefix("Error: ")
+
+
+def _titles_begin_with_headings(browser: TestClient, paths: list[str]) -> dict[str, str]:
+    """Each page whose title does not begin with its heading: path -> "title | heading"."""
+    wrong = {}
+    for path in paths:
+        page = browser.get(path)
+        assert page.status_code in (200, 404), (path, page.status_code)
+        heading, title = _heading_and_title(page.text)
+        if not title.startswith(heading):
+            wrong[path] = f"{title} | {heading}"
+    return wrong
+
+
+def test_each_triage_pages_title_begins_with_its_heading(api: ApiEnv) -> None:
+    """The case page's title was "Referral R1", its heading "R1"."""
+    referral = scored_referral(api)
+    browser = signed_in_client(api.client, api.keys["triage"])
+    paths = ["/queue", "/score", f"/cases/{referral}", "/home", "/sign-in", "/no-such-page"]
+    assert _titles_begin_with_headings(browser, paths) == {}
+
+
+def test_each_governance_pages_title_begins_with_its_heading(
+    model_api: ApiEnv, trained_model: TrainedModel
+) -> None:
+    """The approval page's title was "Approve model version 1", its heading "Approval task
+    list"; the model card's "Model card: ... version 1", its heading "... version 1"."""
+    browser = signed_in_client(model_api.client, model_api.keys["governance"])
+    base = f"/governance/versions/{trained_model.version}"
+    paths = ["/governance", "/governance/audit", base, f"{base}/card", f"{base}/fairness",
+             f"{base}/approval", f"{base}/decide"]
+    assert _titles_begin_with_headings(browser, paths) == {}
+    checked = browser.post(f"{base}/decide", data={
+        "csrf_token": csrf_token(browser.get(f"{base}/decide").text), "decision": "reject",
+        "reason": "a title test: never confirmed"})
+    assert checked.status_code == 200
+    heading, title = _heading_and_title(checked.text)
+    assert heading == "Check your answers before recording your decision"
+    assert title.startswith(heading)
