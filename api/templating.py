@@ -29,11 +29,28 @@ GOVUK_STATIC_URL = "/static/govuk-frontend"
 SERVICE_NAME = "Safeguarding risk scoring"
 
 
-def when(moment: datetime | int | None) -> str:
+def _iso_time(text: str) -> datetime | None:
+    """`text` read as an ISO 8601 date and time (None: a date alone, or not a time)."""
+    if len(text) <= len("2026-12-04"):
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def when(moment: datetime | int | str | None) -> str:
     """A time as people read it, in UTC ("4 December 2026, 21:03 UTC"); an int is
-    milliseconds since 1970 (as the model registry records times)."""
+    milliseconds since 1970 (as the model registry records times), a string an ISO 8601
+    time (as reports' JSON records them: "2026-12-04T21:03:00Z"). A string that is no
+    such time (a date alone, a report's own words) is shown as it is."""
     if moment is None:
         return ""
+    if isinstance(moment, str):
+        parsed = _iso_time(moment)
+        if parsed is None:
+            return moment
+        moment = parsed
     if isinstance(moment, int):
         moment = datetime.fromtimestamp(moment / 1000, tz=UTC)
     moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -33,3 +33,12 @@ def test_a_page_links_the_services_own_assets(report_template: str) -> None:
     html = templating.render_page(report_template, title="Queue")
     assert f'href="{templating.GOVUK_STATIC_URL}/govuk-frontend.min.css"' in html
     assert "<style>" not in html and 'src="/static/js/govuk-init.js"' in html
+
+
+def test_a_time_a_report_records_as_text_is_shown_as_pages_show_times() -> None:
+    """The fairness page printed "audited 2026-12-06T11:42:56Z"."""
+    assert templating.when("2026-12-06T11:42:56Z") == "6 December 2026, 11:42 UTC"
+    assert templating.when("2026-12-06T12:42:56+01:00") == "6 December 2026, 11:42 UTC"
+    assert templating.when("2026-12-06T11:42:56") == "6 December 2026, 11:42 UTC"  # naive: UTC
+    for not_a_time in ("2026-12-04", "now", ""):
+        assert templating.when(not_a_time) == not_a_time

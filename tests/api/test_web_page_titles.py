@@ -1,5 +1,5 @@
 """What frames every page: its <title> begins with its <h1> (GOV.UK's pattern, so a screen
-reader's tab list and the heading agree)."""
+reader's tab list and the heading agree), and its times read as people read them."""
 
 from __future__ import annotations
 
@@ -60,3 +60,14 @@ def test_each_governance_pages_title_begins_with_its_heading(
     heading, title = _heading_and_title(checked.text)
     assert heading == "Check your answers before recording your decision"
     assert title.startswith(heading)
+
+
+def test_the_fairness_page_shows_when_it_was_audited_as_pages_show_times(
+    model_api: ApiEnv, trained_model: TrainedModel
+) -> None:
+    """It printed "audited 2026-12-06T11:42:56Z"."""
+    browser = signed_in_client(model_api.client, model_api.keys["governance"])
+    text = _text(browser.get(f"/governance/versions/{trained_model.version}/fairness").text)
+    audited = re.search(r"audited ([^.]+)\.", text)
+    assert audited, text[:500]
+    assert re.fullmatch(r"\d{1,2} [A-Z][a-z]+ \d{4}, \d\d:\d\d UTC", audited[1]), audited[1]
