@@ -73,6 +73,11 @@ def _record_view(session: Session, user: PageUser, action: str, version: str) ->
     )
 
 
+def _version_page(version: str) -> tuple[str, str]:
+    """The back link from a version's card or fairness report: its version's page."""
+    return f"Model version {version}", f"/governance/versions/{version}"
+
+
 @router.get("/governance/versions/{version}/card")
 def card_page(
     version: VersionPath, request: Request, user: GovernancePage, session: SessionDep
@@ -84,7 +89,8 @@ def card_page(
     except RegistryError as exc:
         raise registry_refusal(exc) from exc
     _record_view(session, user, "model_card_view", version)
-    return render(request, CARD_TEMPLATE, user=user, **card_context(card))
+    return render(request, CARD_TEMPLATE, user=user, back_link=_version_page(version),
+                  **card_context(card))
 
 
 @router.get("/governance/versions/{version}/fairness")
@@ -104,7 +110,8 @@ def fairness_page(
         )
     audit = audit_from_document(json.loads(data.decode("utf-8")))
     _record_view(session, user, "fairness_report_view", version)
-    return render(request, FAIRNESS_TEMPLATE, user=user, **report_context(audit))
+    return render(request, FAIRNESS_TEMPLATE, user=user, back_link=_version_page(version),
+                  **report_context(audit))
 
 
 def _state(request: Request, session: Session, version: str) -> ApprovalState:

@@ -115,5 +115,6 @@ def report_page(name: str, request: Request, user: GovernancePage,
         request, user.principal, "oversight_report_view", details=details,
         model_version=None if version is None else str(version))])
     return render(
-        request, REPORTS[name].template, user=user, title=REPORTS[name].title, report=report
+        request, REPORTS[name].template, user=user, title=REPORTS[name].title, report=report,
+        back_link=("Model governance", "/governance"),
     )

@@ -234,6 +234,7 @@ def test_the_governance_page_shows_the_latest_monitoring_report_once_written(
     assert "safeguard report partnership --input EXTRACT" in after  # not written yet
     page = browser.get("/governance/reports/monitor")
     assert page.status_code == 200 and "Agency coverage" in page.text
+    assert '<a href="/governance" class="govuk-back-link">Model governance</a>' in page.text
     # Audited: the report quotes practitioners' override reasons.
     viewed = _audit_actions(api, trained_model.version)
     assert viewed.count("oversight_report_view") == 1

@@ -1,5 +1,6 @@
 """What frames every page: its <title> begins with its <h1> (GOV.UK's pattern, so a screen
-reader's tab list and the heading agree), and its times read as people read them."""
+reader's tab list and the heading agree), a page under another links back to it, and its
+times read as people read them."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from fastapi.testclient import TestClient
 
 from tests.api.conftest import ApiEnv, TrainedModel
 from tests.api.web_client import csrf_token, scored_referral, signed_in_client
+
+_BACK_LINK = re.compile(r'<a href="([^"]+)" class="govuk-back-link">([^<]+)</a>')
 
 
 def _text(html: str) -> str:
@@ -33,6 +36,11 @@ def _titles_begin_with_headings(browser: TestClient, paths: list[str]) -> dict[s
         if not title.startswith(heading):
             wrong[path] = f"{title} | {heading}"
     return wrong
+
+
+def _back_link(html: str) -> tuple[str, str] | None:
+    found = _BACK_LINK.search(html)
+    return (unescape(found[1]), found[2]) if found else None
 
 
 def test_each_triage_pages_title_begins_with_its_heading(api: ApiEnv) -> None:
@@ -60,6 +68,27 @@ def test_each_governance_pages_title_begins_with_its_heading(
     heading, title = _heading_and_title(checked.text)
     assert heading == "Check your answers before recording your decision"
     assert title.startswith(heading)
+
+
+def test_a_case_page_links_back_to_where_its_reader_came_from(api: ApiEnv) -> None:
+    """Triage open a case from the queue, governance from the audit trail (they may not
+    open the queue); the case page had no back link."""
+    referral = scored_referral(api)
+    queue, trail = ("/queue", "Triage queue"), ("/governance/audit", "Audit trail")
+    for role, back in (("triage", queue), ("admin", queue), ("governance", trail)):
+        page = signed_in_client(api.client, api.keys[role]).get(f"/cases/{referral}")
+        assert page.status_code == 200 and _back_link(page.text) == back, role
+
+
+def test_a_model_card_and_fairness_report_link_back_to_their_version(
+    model_api: ApiEnv, trained_model: TrainedModel
+) -> None:
+    browser = signed_in_client(model_api.client, model_api.keys["governance"])
+    version = trained_model.version
+    back = (f"/governance/versions/{version}", f"Model version {version}")
+    for page in ("card", "fairness"):
+        html = browser.get(f"/governance/versions/{version}/{page}").text
+        assert _back_link(html) == back, page
 
 
 def test_the_fairness_page_shows_when_it_was_audited_as_pages_show_times(
