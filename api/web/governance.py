@@ -35,7 +35,7 @@ from api.settings import Settings, settings_registry
 from api.store import repository
 from api.web.approvals import ApprovalState, approval_state, model_card_url
 from api.web.form_messages import NUL_MARK, shown
-from api.web.pages import GovernancePage, render
+from api.web.pages import PAGE_METHODS, GovernancePage, render
 from api.web.reports import latest_reports
 from model.governance import HEADLINE_METRICS
 from model.overrides import DecisionRecord, override_rates
@@ -91,7 +91,7 @@ def served_version(request: Request, session: SessionDep) -> str | None:
     return None if latest is not None and latest.decision == REJECT else scorer.version
 
 
-@router.get("/governance")
+@router.api_route("/governance", methods=PAGE_METHODS)
 def governance_page(request: Request, user: GovernancePage, session: SessionDep) -> Response:
     """The champion and other versions with headline metrics; override rates."""
     versions, problem = _versions(request)
@@ -137,7 +137,7 @@ def _approval(request: Request, session: SessionDep, version: str) -> ApprovalSt
                           registry=settings_registry(request.app.state.settings))
 
 
-@router.get("/governance/versions/{version}")
+@router.api_route("/governance/versions/{version}", methods=PAGE_METHODS)
 def version_page(version: VersionPath, request: Request, user: GovernancePage,
                  session: SessionDep) -> Response:
     """One version: its metrics, model card, fairness report and approval."""
@@ -151,7 +151,7 @@ def version_page(version: VersionPath, request: Request, user: GovernancePage,
                   approval=_approval(request, session, version))
 
 
-@router.get("/governance/versions/{version}/approval")
+@router.api_route("/governance/versions/{version}/approval", methods=PAGE_METHODS)
 def approval_page(version: VersionPath, request: Request, user: GovernancePage,
                   session: SessionDep) -> Response:
     """The approval task list of a version (after a decision, a banner saying it was
@@ -179,7 +179,7 @@ def _search_errors(query: dict[str, str]) -> dict[str, str]:
             for name, label in _SEARCH_FIELDS.items() if HIDDEN_CHARACTERS.search(query[name])}
 
 
-@router.get("/governance/audit")
+@router.api_route("/governance/audit", methods=PAGE_METHODS)
 def audit_page(
     request: Request, user: GovernancePage, session: SessionDep,
     user_name: _Text = None, referral_id: _Text = None, model_version: _Text = None,

@@ -38,7 +38,7 @@ from api.settings import settings_registry
 from api.web.approvals import ApprovalState, approval_state
 from api.web.form_messages import shown, text_problem
 from api.web.governance import VersionPath, version_info
-from api.web.pages import GovernancePage, PageUser, page_roles, posted_form, render
+from api.web.pages import PAGE_METHODS, GovernancePage, PageUser, page_roles, posted_form, render
 from model.fairness_report import FAIRNESS_TEMPLATE, audit_from_document, report_context
 from model.registry import ModelRegistry, RegistryError
 
@@ -78,7 +78,7 @@ def _version_page(version: str) -> tuple[str, str]:
     return f"Model version {version}", f"/governance/versions/{version}"
 
 
-@router.get("/governance/versions/{version}/card")
+@router.api_route("/governance/versions/{version}/card", methods=PAGE_METHODS)
 def card_page(
     version: VersionPath, request: Request, user: GovernancePage, session: SessionDep
 ) -> Response:
@@ -93,7 +93,7 @@ def card_page(
                   **card_context(card))
 
 
-@router.get("/governance/versions/{version}/fairness")
+@router.api_route("/governance/versions/{version}/fairness", methods=PAGE_METHODS)
 def fairness_page(
     version: VersionPath, request: Request, user: GovernancePage, session: SessionDep
 ) -> Response:
@@ -186,7 +186,7 @@ def _form_page(
     )
 
 
-@router.get("/governance/versions/{version}/decide")
+@router.api_route("/governance/versions/{version}/decide", methods=PAGE_METHODS)
 def decide_form(
     version: VersionPath, request: Request, user: ApproverPage, session: SessionDep
 ) -> Response:

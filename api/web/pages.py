@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 from urllib.parse import unquote
 
 from fastapi import Depends, HTTPException, Request, status
@@ -35,6 +35,9 @@ from api.templating import render_page
 from api.web.session import CSRF_FIELD, WebSession, check_csrf, read_session, session_ended
 
 SIGN_IN_PATH = "/sign-in"
+# A page answers HEAD as it answers GET (its headers, no body), for uptime monitors: FastAPI
+# adds HEAD to no route of its own accord, as Starlette's `Route` does.
+PAGE_METHODS: Final = ["GET", "HEAD"]
 _NAVIGATION: dict[str, tuple[tuple[str, str], ...]] = {
     TRIAGE: (("/queue", "Triage queue"), ("/score", "Score a referral")),
     GOVERNANCE: (("/governance", "Model governance"), ("/governance/audit", "Audit trail")),

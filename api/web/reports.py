@@ -24,7 +24,7 @@ from api.partnership_command import PARTNERSHIP_JSON
 from api.routes.deps import SessionDep
 from api.routes.records import _view_event
 from api.settings import Settings
-from api.web.pages import GovernancePage, render
+from api.web.pages import PAGE_METHODS, GovernancePage, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -97,7 +97,7 @@ def latest_reports(settings: Settings) -> list[LatestReport]:
     return found
 
 
-@router.get("/governance/reports/{name}")
+@router.api_route("/governance/reports/{name}", methods=PAGE_METHODS)
 def report_page(name: str, request: Request, user: GovernancePage,
                 session: SessionDep) -> Response:
     """The latest report of a kind, as its command last wrote it (the view is audited: the

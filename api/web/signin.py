@@ -18,6 +18,7 @@ from api.auth import Principal, verified_key_holder
 from api.store.db import Store
 from api.web.pages import (
     HOME_PAGES,
+    PAGE_METHODS,
     SIGN_IN_PATH,
     AnyPage,
     PageUser,
@@ -66,7 +67,7 @@ async def _audit(request: Request, events: list[AuditEvent], *, ending: PageUser
                       ending.session, codec_of(request).max_age)
 
 
-@router.get("/")
+@router.api_route("/", methods=PAGE_METHODS)
 async def home(request: Request) -> RedirectResponse:
     """The signed-in user's home page, or the sign-in page."""
     user = await signed_in_user(request)
@@ -109,7 +110,7 @@ def _sign_in_page(request: Request, session: WebSession, *, user: PageUser | Non
     return response
 
 
-@router.get(SIGN_IN_PATH)
+@router.api_route(SIGN_IN_PATH, methods=PAGE_METHODS)
 async def sign_in_form(request: Request, next: str | None = None, signed_out: bool = False,
                        unsaved: bool = False) -> Response:
     """The sign-in form (a visitor's session, for its CSRF token, starts here); `unsaved`
@@ -168,7 +169,7 @@ async def sign_out(request: Request) -> Response:
     return response
 
 
-@router.get("/home")
+@router.api_route("/home", methods=PAGE_METHODS)
 def role_home(request: Request, user: AnyPage) -> Response:
     """Your account: the pages your role uses, or that it uses the API (the home page of
     a role with no pages; every role may open it)."""

@@ -46,6 +46,7 @@ from api.web.form_messages import (
     shown,
 )
 from api.web.pages import (
+    PAGE_METHODS,
     CasePage,
     PageUser,
     TriagePage,
@@ -77,7 +78,7 @@ def _bands(request: Request) -> list[BandTag]:
     return [BandTag(band.name, band.rag) for band in reversed(governance.bands)]
 
 
-@router.get("/queue")
+@router.api_route("/queue", methods=PAGE_METHODS)
 def queue_page(
     request: Request, user: TriagePage, session: SessionDep,
     band: Annotated[list[str] | None, Query(max_length=10)] = None,
@@ -146,7 +147,7 @@ def _case_page(request: Request, user: PageUser, session: SessionDep, referral_i
         status_code=status_code, **case_context(result))
 
 
-@router.get(f"/cases/{REFERRAL_ID_ROUTE}")
+@router.api_route(f"/cases/{REFERRAL_ID_ROUTE}", methods=PAGE_METHODS)
 def case_page(referral_id: ReferralIdPath, request: Request, user: CasePage,
               session: SessionDep) -> Response:
     """A scored referral: score, band, explanation, the decision form and history."""
@@ -221,7 +222,7 @@ def _shown(fields: dict[str, str]) -> dict[str, str]:
     return {name: shown(value) for name, value in fields.items()}
 
 
-@router.get("/score")
+@router.api_route("/score", methods=PAGE_METHODS)
 def score_form(request: Request, user: TriagePage) -> Response:
     """Upload or paste a referral's case payload to score it."""
     return _score_page(request, user, status_code=status.HTTP_200_OK)
