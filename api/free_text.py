@@ -51,9 +51,19 @@ def require_visible(value: str) -> str:
     return value
 
 
+_NO_HIDDEN_CHARACTERS = AfterValidator(refuse_hidden_characters)
+_NO_HIDDEN_IN_SCHEMA = Field(json_schema_extra={"pattern": f"^[^\\x00{_DIRECTION_CONTROLS}]*$"})
+
 # Every free text the API takes (body fields and query parameters) is a `PlainText`.
-PlainText = Annotated[
-    str, AfterValidator(refuse_hidden_characters),
-    Field(json_schema_extra={"pattern": f"^[^\\x00{_DIRECTION_CONTROLS}]*$"})
-]
-ShortText = Annotated[PlainText, Field(max_length=MAX_TEXT)]
+PlainText = Annotated[str, _NO_HIDDEN_CHARACTERS, _NO_HIDDEN_IN_SCHEMA]
+# A text's length is checked on the string, before `refuse_hidden_characters`, so a
+# refusal counts characters ("String should have at most 2000 characters"): a limit
+# put on `PlainText` from outside runs after its validator, and pydantic then says
+# "Value should have at most 2000 items".
+ShortText = Annotated[str, Field(max_length=MAX_TEXT), _NO_HIDDEN_CHARACTERS,
+                      _NO_HIDDEN_IN_SCHEMA]
+# Text that must say something (a decision's next step): 1 to MAX_TEXT characters, one
+# of them visible.
+StatedText = Annotated[str, Field(min_length=1, max_length=MAX_TEXT, pattern=r"\S"),
+                       _NO_HIDDEN_CHARACTERS, _NO_HIDDEN_IN_SCHEMA,
+                       AfterValidator(require_visible)]

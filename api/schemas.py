@@ -21,7 +21,7 @@ from pydantic import (
     field_validator,
 )
 
-from api.free_text import MAX_TEXT, PlainText, ShortText, require_visible, visible
+from api.free_text import ShortText, StatedText, visible
 from data_contracts.identifiers import identifiers_written_in
 from data_contracts.vocab import REFERRAL_ID_MAX_LENGTH
 from data_contracts.vocab import REFERRAL_ID_PATTERN as REFERRAL_ID_PATTERN
@@ -153,8 +153,7 @@ class DecisionIn(StrictModel):
 
     referral_id: ReferralId
     practitioner_rag: Rag
-    next_step: Annotated[PlainText, Field(min_length=1, max_length=MAX_TEXT, pattern=r"\S"),
-                         AfterValidator(require_visible)]
+    next_step: StatedText
     # Strict: "yes", 1 or "4" are refused, not read as true or 4 (a case's fields are too).
     agrees_with_band: bool = Field(strict=True)
     reason: ShortText | None = Field(

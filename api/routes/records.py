@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from api.audit import AuditEvent, commit_with_audit, request_hash, sha256_hex
 from api.auth import AuditReader, CaseReader, Principal
+from api.free_text import PlainText
 from api.routes.deps import SessionDep
 from api.routes.responses import AUTH_RESPONSES, INPUT_RESPONSES
 from api.schemas import (
@@ -21,7 +22,6 @@ from api.schemas import (
     AuditEntryOut,
     AuditPage,
     DecisionOut,
-    PlainText,
     Problem,
     ReferralView,
     ScoreResult,

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from api.audit import request_hash, verify_chain
+from api.free_text import MAX_TEXT
 from api.store import Store, repository
 from tests.api import factories
 from tests.api.conftest import ApiEnv
@@ -83,6 +84,18 @@ def test_an_invisible_reason_or_next_step_is_no_reason(api: ApiEnv) -> None:
     assert response.status_code == 422 and response.json()["detail"][0]["field"] == "next_step"
     assert _decide(api, factories.decision(rid, practitioner_rag="red", agrees_with_band=False,
                                            reason="\u200bdisclosure")).status_code == 201
+
+
+@pytest.mark.parametrize("field", ["next_step", "reason"])
+def test_an_over_long_text_is_refused_in_characters(api: ApiEnv, field: str) -> None:
+    """A next step past 2,000 characters was refused as "at most 2000 items"."""
+    body = factories.decision("R-TOO-LONG", practitioner_rag="red", agrees_with_band=False,
+                              reason="disclosure")
+    response = _decide(api, {**body, field: "x" * (MAX_TEXT + 1)})
+    assert response.status_code == 422
+    (error,) = response.json()["detail"]
+    assert error["field"] == field
+    assert error["message"] == f"String should have at most {MAX_TEXT} characters"
 
 
 @pytest.mark.parametrize(("field", "value"), [
