@@ -177,10 +177,17 @@ _UNAUTHORISED = HTTPException(
 )
 
 
+def _key_in_store(store: Store, key_id: str) -> tuple[KeyHolder | None, str | None]:
+    """`key_holder_in_store`, and the name of whoever key ``key_id`` was issued to, revoked
+    or not (a lock-out's audit entry names them), from the same one look-up."""
+    row = store.first_row(_KEY_HOLDER, {"key_id": key_id})
+    return _active(row), None if row is None else row[0]
+
+
 def key_holder_in_store(store: Store, key_id: str) -> KeyHolder | None:
     """The user holding key ``key_id``, unless there is none or the key is revoked (the
     look-up every request makes, through `Store.first_row`)."""
-    return _active(store.first_row(_KEY_HOLDER, {"key_id": key_id}))
+    return _key_in_store(store, key_id)[0]
 
 
 async def _verify_slowly(request: Request, store: Store, key_id: str, secret: str,
@@ -227,12 +234,11 @@ async def verified_key_holder(request: Request, store: Store, key: str | None) -
         await count_failure(request, store, key_id=None, holder_name=None)
         raise _UNAUTHORISED
     key_id, secret = parts
-    user = await store.run(key_holder_in_store, store, key_id)
+    user, issued_to = await store.run(_key_in_store, store, key_id)
     hasher: KeyHasher = request.app.state.key_hasher
     admitted = user is not None and hasher.verify_cached(secret, stored_hash=user.key_hash)
     if not admitted and not await _verify_slowly(request, store, key_id, secret, user):
-        await count_failure(request, store, key_id=key_id,
-                            holder_name=user.name if user else None)
+        await count_failure(request, store, key_id=key_id, holder_name=issued_to)
         raise _UNAUTHORISED
     assert user is not None
     return user

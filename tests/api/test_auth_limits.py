@@ -67,6 +67,22 @@ def test_wrong_secrets_lock_the_key_id_out_across_workers_and_others_keep_workin
     assert lockout["key_holder"].startswith("triage-")  # type: ignore[union-attr]
 
 
+def test_a_revoked_keys_lockout_names_the_holder_it_was_issued_to(
+    fresh_database_url: str,
+) -> None:
+    """The entry named nobody for a revoked key (only a live key's holder was named),
+    though whoever guesses at it, or still holds it, is what an investigation asks."""
+    _, revoked = issue_keys(make_settings(fresh_database_url))
+    revoked_id = revoked.split(".")[0]
+    with worker(fresh_database_url) as client:
+        answers = [_model(client, key) for key in (revoked, *(
+            f"{revoked_id}.wrong-{n}" for n in range(PER_KEY)))]
+    assert answers == [401] * PER_KEY + [429]
+    (lockout,) = _audited_lockouts(fresh_database_url)
+    assert lockout["scope"] == "key_id" and lockout["subject"] == revoked_id
+    assert str(lockout["key_holder"]).startswith("gone-")
+
+
 def test_guesses_from_one_address_lock_that_address_out_only(fresh_database_url: str) -> None:
     keys, _ = issue_keys(make_settings(fresh_database_url))
     with worker(fresh_database_url) as guesser, worker(fresh_database_url,
