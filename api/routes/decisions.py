@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, status
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 from api.audit import AuditEvent, commit_with_audit, request_hash
 from api.auth import Principal, TriageUser
 from api.free_text import visible
+from api.json_keys import each_key_once
 from api.routes.deps import SessionDep
 from api.routes.errors import invalid_request
 from api.routes.responses import (
@@ -32,7 +34,7 @@ DECISION_RULES = (
     "`reason` is required (non-blank) when `practitioner_rag` differs from the RAG of the "
     "referral's latest score, and `agrees_with_band` must then be false; when it is that "
     "RAG, `agrees_with_band` must be true; "
-    "`previous_decision_id` must name a decision on the same referral"
+    "`previous_decision_id` must name a decision on the same referral; no key is named twice"
 )
 _RESPONSES: Responses = {
     **AUTH_RESPONSES,
@@ -201,7 +203,8 @@ def _save_decision(session: Session, decision: DecisionIn, principal: Principal)
 
 @router.post("/decisions", status_code=status.HTTP_201_CREATED, responses=_RESPONSES)
 def record_decision(
-    decision: DecisionIn, principal: TriageUser, session: SessionDep
+    decision: DecisionIn, principal: TriageUser,
+    _keys: Annotated[None, Depends(each_key_once)], session: SessionDep
 ) -> DecisionOut:
     """Record a decision; a change is a new decision naming the one it replaces."""
     row = save_decision(session, decision, principal)

@@ -7,7 +7,6 @@ plain functions that FastAPI runs in its thread pool.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -19,13 +18,14 @@ from api.approvals import (
     MAX_REASON,
     MAX_WAIVERS,
     ApprovalRefused,
+    RepeatedWaiver,
     approval_history,
-    one_waiver_each,
     record_decision,
 )
 from api.audit import AuditEvent, commit_with_audit, request_hash
 from api.auth import GOVERNANCE, AuditReader, Principal, require_roles
 from api.free_text import PlainText, ShortText, require_visible
+from api.json_keys import refusal, repeated_key
 from api.model_card import card_for, card_html
 from api.routes.deps import SessionDep, SettingsDep
 from api.routes.errors import invalid_request, registry_refusal
@@ -76,30 +76,16 @@ class ApprovalOut(BaseModel):
                     "such file)")
 
 
-class _JsonObject(list[tuple[str, Any]]):
-    """A JSON object as its (key, value) pairs, every one kept (`json.loads` keeps only
-    the last value of a key named twice)."""
-
-
 async def _each_key_once(request: Request) -> None:
-    """Refuse (422) an approval body that names a key twice, a threshold among its
-    waivers above all: the second reason would silently replace the first."""
-    try:
-        body = json.loads(await request.body(), object_pairs_hook=_JsonObject)
-    except ValueError:
-        return  # not JSON: FastAPI has refused it already
-    if not isinstance(body, _JsonObject):
-        return  # not an object: the schema refuses it
-    fields: dict[str, Any] = {}
-    for key, value in body:
-        if key in fields:
-            raise invalid_request(key, f"the body names {key} more than once")
-        fields[key] = value
-    if isinstance(waivers := fields.get("waivers"), _JsonObject):
-        try:
-            one_waiver_each(waivers)
-        except ApprovalRefused as exc:
-            raise invalid_request("waivers", str(exc)) from None
+    """Refuse (422) an approval body that names a key twice (`api.json_keys`), a
+    threshold among its waivers above all: the second reason would silently replace the
+    first."""
+    found = repeated_key(await request.body())
+    if found is None:
+        return
+    if found.within == ("waivers",):
+        raise invalid_request("waivers", str(RepeatedWaiver(found.key)))
+    raise refusal(found)
 
 
 @router.get("/{version}/card", responses={

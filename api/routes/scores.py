@@ -15,6 +15,7 @@ from api.audit import AuditEvent, sha256_hex, store_with_audit
 from api.auth import ADMIN, AUTHORISED_ROUTE, TRIAGE, Principal, TriageUser, authorise
 from api.batching import MicroBatcher
 from api.case_payload import BatchIn, CasePayload
+from api.json_keys import case_keys_named, each_key_once, refuse_repeated_keys
 from api.referral_people import check_subjects, named_by, people_rows
 from api.routes.deps import ScorerDep, SettingsDep, StoreDep
 from api.routes.metrics import Metrics
@@ -43,7 +44,7 @@ CASE_RULES = (
     "and the values they carry, `age_years` consistent with `subject_type`, each earlier "
     "referral listed once and not the referral itself. A record known "
     "only after the referral date is accepted but not counted (the point-in-time rule); "
-    "the result's `warnings` say how many"
+    "the result's `warnings` say how many. No object names a key twice"
 )
 _SCORE_RESPONSES: Responses = {
     **AUTH_RESPONSES,
@@ -214,6 +215,7 @@ async def case_body(request: Request) -> ReceivedCase:
         raise RequestValidationError(
             [{**error, "loc": ("body", *error["loc"])} for error in exc.errors(include_url=False)]
         ) from None
+    refuse_repeated_keys(body, keys_named=case_keys_named(case))
     return ReceivedCase(case, sha256_hex(body))
 
 
@@ -267,6 +269,7 @@ def score_batch(
     request: Request,
     principal: TriageUser,
     _within_limit: Annotated[None, Depends(batch_within_limit)],
+    _keys: Annotated[None, Depends(each_key_once)],
     store: StoreDep,
     scorer: ScorerDep,
     request_hash: Annotated[str, Depends(body_hash)],

@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from api.approvals import REJECT, latest_decision
 from api.audit import commit_with_audit, sha256_hex
 from api.case_payload import CasePayload
+from api.json_keys import case_keys_named, repeated_key
 from api.referral_people import SubjectChanged
 from api.request_limits import BodyTooLarge
 from api.routes.decisions import ScoreReplaced, save_decision
@@ -263,6 +264,9 @@ async def score_referral(request: Request, user: TriagePage) -> Response:
     except ValidationError as exc:
         problems = case_problems(exc.errors(include_url=False, include_input=False))
         return _score_page(request, user, problems=problems, pasted=pasted)
+    if repeated := repeated_key(body, keys_named=case_keys_named(case)):
+        return _score_page(request, user, problems=case_problems([repeated.error()]),
+                           pasted=pasted)
     batcher = request.app.state.score_batcher
     try:
         result = await batcher.submit(ScoreRequest(user.principal, case, sha256_hex(body)))
