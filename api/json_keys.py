@@ -86,7 +86,7 @@ def repeated_key(body: bytes | str, *, keys_named: int | None = None) -> Repeate
     decoded again (a colon inside a text only sends the body the slow way).
     """
     if keys_named is not None:
-        colons = body.count(b":" if isinstance(body, bytes) else ":")
+        colons = body.count(b":") if isinstance(body, bytes) else body.count(":")
         if colons == keys_named:
             return None
     objects = _Objects()
