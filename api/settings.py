@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     auth_failures_per_address: int = Field(default=50, ge=1)
     auth_failure_window_seconds: float = Field(default=300.0, gt=0)
     auth_lockout_seconds: float = Field(default=300.0, gt=0)
+    # How long `/readyz` answers 503 after a write the store refused (read-only, disk
+    # full, a standby): each worker is ready again that long after its last refusal.
+    refused_write_not_ready_seconds: float = Field(default=30.0, ge=0)
 
     @model_validator(mode="after")
     def _refuse_unsafe_production_values(self) -> Settings:

@@ -23,6 +23,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from starlette.concurrency import run_in_threadpool
 
 from api.audit_key import AuditAnchor, anchor_of, attach_anchor
+from api.store.refused_writes import RefusedWrites
 from api.store.urls import checked_url
 
 if TYPE_CHECKING:
@@ -163,12 +164,19 @@ def init_db(url: str) -> None:
 
 
 class Store:
-    """The engine and session factory of one database, shared by all requests."""
+    """The engine and session factory of one database, shared by all requests.
 
-    def __init__(self, url: str, *, audit_anchor: AuditAnchor | None = None) -> None:
+    ``refused_write_not_ready``: seconds `ping` says not ready after a write the store
+    refused as an outage (the setting `refused_write_not_ready_seconds`; 0: never).
+    """
+
+    def __init__(self, url: str, *, audit_anchor: AuditAnchor | None = None,
+                 refused_write_not_ready: float = 0.0) -> None:
         self.url = url
         self.engine = make_engine(url)
         attach_anchor(self.engine, audit_anchor)  # its appends sign and checkpoint
+        self.refused_writes = RefusedWrites(self.engine, window=refused_write_not_ready,
+                                            is_outage=is_outage)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         self._compiled: dict[Select[Any], SQLCompiler] = {}
         self._writer: ThreadPoolExecutor | None = None
@@ -180,7 +188,8 @@ class Store:
         Raises:
             api.audit_key.AuditAnchorError: The audit key file is missing or unreadable.
         """
-        return cls(settings.database_url, audit_anchor=AuditAnchor.from_settings(settings))
+        return cls(settings.database_url, audit_anchor=AuditAnchor.from_settings(settings),
+                   refused_write_not_ready=settings.refused_write_not_ready_seconds)
 
     @property
     def audit_anchor(self) -> AuditAnchor | None:
@@ -265,7 +274,10 @@ class Store:
             connection.close()
 
     def ping(self) -> tuple[bool, str]:
-        """Whether the database answers and has the schema; the reason when not."""
+        """Whether the database answers, has the schema and has not refused a write
+        lately (`RefusedWrites`); the reason when not."""
+        if refused := self.refused_writes.recent():
+            return False, refused
         try:
             with self.engine.connect() as connection:
                 connection.execute(text("SELECT 1 FROM audit_entries WHERE 1 = 0"))

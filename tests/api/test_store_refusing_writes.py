@@ -6,6 +6,7 @@ person's token)."""
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,34 @@ def test_a_refused_write_is_a_503_logged_with_the_drivers_reason(
     refused = REFUSED[make_url(fresh_database_url).get_backend_name()]
     assert f"store unavailable ({refused}): answering 503" in caplog.text
     assert "INSERT INTO" not in caplog.text
+
+
+def test_readyz_is_not_ready_for_a_while_after_a_refused_write(
+    fresh_database_url: str,
+) -> None:
+    """`/readyz` (a read) said ready while every write was answered 503, so a load
+    balancer kept sending this instance work it could not acknowledge."""
+    keys, _ = issue_keys(make_settings(fresh_database_url))
+    triage = {"Authorization": f"Bearer {keys['triage']}"}
+    settings = make_settings(read_only(fresh_database_url), refused_write_not_ready_seconds=1.0)
+    with TestClient(create_app(settings, FakeScorer())) as client:
+        assert client.get("/readyz").status_code == 200  # nothing refused yet
+        assert client.post("/v1/score", json=factories.case(), headers=triage).status_code == 503
+        held = client.get("/readyz")
+        time.sleep(1.1)
+        recovered = client.get("/readyz")
+    assert held.status_code == 503, held.text
+    [reason] = held.json()["reasons"]
+    driver = REFUSED[make_url(fresh_database_url).get_backend_name()].split(":")[0]
+    assert reason.startswith("the store refused a write 0 s ago (" + driver + ")"), reason
+    assert recovered.status_code == 200, recovered.text
+
+
+def test_a_store_taking_writes_stays_ready(fresh_database_url: str) -> None:
+    keys, _ = issue_keys(make_settings(fresh_database_url))
+    settings = make_settings(fresh_database_url)
+    with TestClient(create_app(settings, FakeScorer())) as client:
+        assert client.post("/v1/score", json=factories.case(), headers={
+            "Authorization": f"Bearer {keys['triage']}"}).status_code == 200
+        assert client.get("/readyz").json()["checks"]["store"] == {
+            "ok": True, "reason": "store reachable"}
