@@ -70,10 +70,14 @@ class UnusedRecords:
         specs = [spec_of(name) for name in read]
         agencies_read = {spec.agency for spec in specs}
         types_read = {(spec.agency, spec.event_type) for spec in specs}
+        # A feature of an agency's records of any type (days since its latest record)
+        # reads every type: a record of one no count reads still moves it.
+        every_type_read = {spec.agency for spec in specs
+                           if spec.from_records and spec.event_type is None}
         present = set(names)
         types = tuple(pair for pair in COUNTED_EVENTS
-                      if pair[0] in agencies_read and pair not in types_read
-                      and set(_ever_counts(*pair)) <= present)
+                      if pair[0] in agencies_read and pair[0] not in every_type_read
+                      and pair not in types_read and set(_ever_counts(*pair)) <= present)
         wanted = [name for pair in types for name in _ever_counts(*pair)]
         columns = np.array(columns_of(names, wanted), dtype=np.intp)
         return cls(tuple(a for a in AGENCIES if a not in agencies_read), types,

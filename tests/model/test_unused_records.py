@@ -20,9 +20,12 @@ AGENCY_UNUSED = "but the model in use makes no use of housing records"
 TYPE_UNUSED = "makes no use of records of these types"
 
 
-def _trained_without(prepared: PreparedExtract, feeds: dict[str, pd.DataFrame]):  # type: ignore[no-untyped-def]
+def _trained_without(prepared: PreparedExtract, feeds: dict[str, pd.DataFrame],  # type: ignore[no-untyped-def]
+                     emptied: tuple[str, ...] = ()):
     governance, text = load_governance()
-    return train_model(build_features(feeds), prepared.labels, members=prepared.members,
+    features = build_features(feeds)
+    features[list(emptied)] = np.nan  # never varies: training drops the column
+    return train_model(features, prepared.labels, members=prepared.members,
                        governance=governance, governance_text=text,
                        config=TrainingConfig(max_iter=20)).model
 
@@ -60,11 +63,13 @@ def test_records_of_a_type_the_model_makes_no_use_of_are_named_on_each_case(
     prepared: PreparedExtract
 ) -> None:
     # Trained where police shared every type but domestic-abuse incidents: police columns
-    # are read, domestic-abuse incident columns never (they were all 0 in training).
+    # are read, domestic-abuse incident columns never (they were all 0 in training), nor
+    # the days since police's latest record of any type (which such a record would move).
     police = prepared.feeds["events_police"]
     feeds = {**prepared.feeds,
              "events_police": police[police["event_type"] != "domestic_abuse_incident"]}
-    explainer = explainer_for(_trained_without(prepared, feeds))
+    explainer = explainer_for(_trained_without(prepared, feeds, emptied=(
+        "subject_police_days_since_latest_record", "household_police_days_since_latest_record")))
     assert "police" not in explainer.unused_agencies
     assert ("police", "domestic_abuse_incident") in explainer.unused.types
     features = prepared.features
@@ -112,3 +117,43 @@ def test_types_are_looked_for_only_where_the_explainer_has_their_counts() -> Non
 def test_the_warning_names_whom_the_case_is_about(subject: str) -> None:
     words = {"child": "this child", "adult": "this adult", "person": "the person referred"}
     assert words[subject] in unused_types_warning([("health", "self_harm")], subject)
+
+
+def test_no_type_is_unused_where_the_agencys_latest_record_of_any_type_is_read() -> None:
+    """`subject_police_days_since_latest_record` moves with a police record of any type:
+    no police type is one the model "makes no use of"."""
+    read = [count_feature_name("subject", "police", "arrest", "90d"),
+            "subject_police_days_since_latest_record"]
+    found = UnusedRecords.of(read, FEATURE_NAMES)
+    assert not any(agency == "police" for agency, _ in found.types)
+
+
+@pytest.mark.parametrize("emptied", [False, True])
+def test_a_record_the_warning_says_cannot_change_the_score_does_not(
+    prepared: PreparedExtract, trained: TrainingResult, emptied: bool
+) -> None:
+    """End to end: a record of each type the explanation calls unused, added to a case,
+    leaves its score as it was (one police online-harm concern took a score from 7 to
+    10 while its explanation said such records cannot change it)."""
+    from pipelines.case import build_case_features
+    from tests.api import factories
+
+    model = trained.model
+    if emptied:  # as above: police domestic-abuse incidents truly unused
+        police = prepared.feeds["events_police"]
+        model = _trained_without(prepared, {**prepared.feeds, "events_police": police[
+            police["event_type"] != "domestic_abuse_incident"]}, emptied=(
+            "subject_police_days_since_latest_record",
+            "household_police_days_since_latest_record"))
+    explainer = explainer_for(model)
+    assert ("police", "domestic_abuse_incident") in explainer.unused.types or not emptied
+    base = factories.case(events=0)
+    before = model.rate(build_case_features(base)).score.tolist()
+    for agency, event_type in explainer.unused.types:
+        with_one = {**base, "events": [factories.event(
+            agency=agency, event_type=event_type, event_date="2024-05-20",
+            recorded_date="2024-05-21", value=None)]}
+        features = build_case_features(with_one)
+        [explanation] = explainer.explain(features)
+        assert any(TYPE_UNUSED in w for w in explanation.warnings)
+        assert model.rate(features).score.tolist() == before, (agency, event_type)
