@@ -71,6 +71,8 @@ _WHOLE_NAMES: Final = frozenset({"birth", "born", "street", "streetname", "house
 # date of birth, which no content check can tell from any other date.
 _BIRTH_WORDS: Final = frozenset({"birth", "born"})
 _DATE_WORDS: Final = frozenset({"date", "dt", "d", "day", "on", "when"})
+_BIRTH_DATE_NAMES: Final = frozenset({first + second for b in _BIRTH_WORDS for d in _DATE_WORDS
+                                      for first, second in ((b, d), (d, b))})
 # A name qualified by one of these words, just before it, is an organisation's or a
 # place's (`agency_name`, `School Name`, `gpPracticeName`), not a person's: the
 # specification forbids people's names. `child_name`, `officer_name`, `team_leader_name`
@@ -143,6 +145,8 @@ def _names_identifier(tokens: list[str]) -> bool:
         return True
     compact = "".join(tokens)
     if _BIRTH_WORDS & set(tokens) and _DATE_WORDS & set(tokens):
+        return True
+    if compact in _BIRTH_DATE_NAMES:  # the same written as one word (`BIRTHDT`, `dateborn`)
         return True
     return compact in _WHOLE_NAMES or any(fragment in compact for fragment in _NAME_FRAGMENTS)
 

@@ -52,7 +52,8 @@ def _valid_nhs_numbers(n: int, seed: int = 1) -> list[str]:
         "EMAIL_ADDRESS", "Birthday", "child_birthday", "bday", "child_name", "officer_name",
         "team_leader_name", "service_user_name", "childName", "officerName", "PersonName",
         "name_of_school", "agency_email", "d_o_b", "D.O.B.", "born_on", "date_born",
-        "birth_dt", "bdate", "house_no",
+        "birth_dt", "bdate", "house_no", "BIRTHDT", "BirthDT", "birthdt", "DATEBORN",
+        "dateborn", "bornon",
     ],
 )  # fmt: skip
 def test_identifier_column_name_refuses_the_feed(column: str) -> None:
