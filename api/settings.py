@@ -59,7 +59,7 @@ class Settings(BaseSettings):
     model_name: str = "safeguard-risk"
     model_alias: str = "champion"
     # How often each server worker checks which version the alias names (0: never).
-    model_refresh_seconds: float = Field(default=10.0, ge=0)
+    model_refresh_seconds: float = Field(default=10.0, ge=0, allow_inf_nan=False)
     governance_settings_path: Path | None = None
     # Where `safeguard monitor --output DIR/monitor` and `safeguard report partnership
     # --output DIR/partnership` write: the governance page shows the latest of each.
@@ -78,11 +78,11 @@ class Settings(BaseSettings):
     # (`api.auth_limits`); counted over a window, then locked out for a while.
     auth_failures_per_key: int = Field(default=10, ge=1)
     auth_failures_per_address: int = Field(default=50, ge=1)
-    auth_failure_window_seconds: float = Field(default=300.0, gt=0)
-    auth_lockout_seconds: float = Field(default=300.0, gt=0)
+    auth_failure_window_seconds: float = Field(default=300.0, gt=0, allow_inf_nan=False)
+    auth_lockout_seconds: float = Field(default=300.0, gt=0, allow_inf_nan=False)
     # How long `/readyz` answers 503 after a write the store refused (read-only, disk
     # full, a standby): each worker is ready again that long after its last refusal.
-    refused_write_not_ready_seconds: float = Field(default=30.0, ge=0)
+    refused_write_not_ready_seconds: float = Field(default=30.0, ge=0, allow_inf_nan=False)
 
     @model_validator(mode="after")
     def _refuse_unsafe_production_values(self) -> Settings:

@@ -39,7 +39,7 @@ ReferralIdPath = Annotated[str, Path(min_length=1, max_length=100, pattern=REFER
 REFERRAL_ID_ROUTE = "{referral_id:path}"
 
 
-def _view_event(
+def view_event(
     request: Request, principal: Principal, action: str, **fields: object
 ) -> AuditEvent:
     described = {"method": request.method, "path": request.url.path, "query": request.url.query}
@@ -59,7 +59,7 @@ def record_case_view(
     (the API's case view and the case page both read a case through this)."""
     scores = repository.scores_for(session, referral_id)
     decisions = repository.decisions_for(session, referral_id)
-    event = _view_event(
+    event = view_event(
         request,
         principal,
         "case_view",
@@ -165,7 +165,7 @@ def record_audit_view(session: Session, request: Request, principal: Principal, 
     that the trail answers who searched a referral's or a user's history): the referral
     and version searched also in their columns, where the trail's own search finds them."""
     search, referral = _search_terms(session, wanted, after_seq)
-    event = _view_event(request, principal, "audit_view", referral_id=referral,
+    event = view_event(request, principal, "audit_view", referral_id=referral,
                         model_version=wanted.model_version,
                         details={"entries": entries, "search": search})
     commit_with_audit(session, [event])

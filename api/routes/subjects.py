@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from api.auth import AuditReader
 from api.routes.deps import SessionDep
-from api.routes.records import _view_event
+from api.routes.records import view_event
 from api.routes.responses import AUTH_RESPONSES, INPUT_RESPONSES
 from api.subject_access import rule_features, subject_access_record
 from data_contracts.vocab import TOKEN_MAX_LENGTH, TOKEN_PATTERN
@@ -39,7 +39,7 @@ def subject_access(person_id: PersonIdPath, request: Request, principal: AuditRe
                        "possibly about anyone in the household", type(exc).__name__)
         rules = {}
     record = subject_access_record(session, person_id, rules=rules)
-    commit_with_audit(session, [_view_event(
+    commit_with_audit(session, [view_event(
         request, principal, "subject_access",
         details={"person_id": person_id, "referrals": len(record["referrals"])})])
     if "text/html" in request.headers.get("accept", ""):

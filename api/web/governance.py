@@ -27,9 +27,9 @@ from api.free_text import HIDDEN_CHARACTERS
 from api.routes.deps import SessionDep
 from api.routes.records import (
     AuditFilter,
-    _view_event,
     find_audit_entries,
     record_audit_view,
+    view_event,
 )
 from api.settings import Settings, settings_registry
 from api.store import repository
@@ -101,7 +101,7 @@ def governance_page(request: Request, user: GovernancePage, session: SessionDep)
                  for info in versions}
     # Override rates are read from practitioners' decisions: the view is audited, as
     # reading a case or the queue is.
-    commit_with_audit(session, [_view_event(request, user.principal, "governance_view",
+    commit_with_audit(session, [view_event(request, user.principal, "governance_view",
                                             details={"versions": len(versions)})])
     return render(request, "pages/governance.html", user=user, title="Model governance",
                   versions=versions, problem=problem, champion_alias=settings.model_alias,

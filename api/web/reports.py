@@ -22,7 +22,7 @@ from api.audit import commit_with_audit
 from api.monitor_command import MONITOR_JSON
 from api.partnership_command import PARTNERSHIP_JSON
 from api.routes.deps import SessionDep
-from api.routes.records import _view_event
+from api.routes.records import view_event
 from api.settings import Settings
 from api.web.pages import PAGE_METHODS, GovernancePage, render
 
@@ -111,7 +111,7 @@ def report_page(name: str, request: Request, user: GovernancePage,
     report: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     version = report.get("model_version")
     details = {"report": name, "generated_at": report.get("generated_at")}
-    commit_with_audit(session, [_view_event(
+    commit_with_audit(session, [view_event(
         request, user.principal, "oversight_report_view", details=details,
         model_version=None if version is None else str(version))])
     return render(

@@ -24,12 +24,7 @@ from api.referral_people import SubjectChanged
 from api.request_limits import BodyTooLarge
 from api.routes.decisions import ScoreReplaced, save_decision
 from api.routes.deps import SessionDep
-from api.routes.records import (
-    REFERRAL_ID_ROUTE,
-    ReferralIdPath,
-    _view_event,
-    record_case_view,
-)
+from api.routes.records import REFERRAL_ID_ROUTE, ReferralIdPath, record_case_view, view_event
 from api.routes.scores import ScoreRequest
 from api.schemas import DecisionIn, ScoreResult
 from api.store import repository
@@ -119,7 +114,7 @@ def _record_queue_view(session: SessionDep, request: Request, user: PageUser, *,
     queue is audited as a case view, naming its referral)."""
     details = {"bands": bands, "need": need, "page": page, "listed": listed,
                "waiting": waiting}
-    commit_with_audit(session, [_view_event(request, user.principal, "queue_view",
+    commit_with_audit(session, [view_event(request, user.principal, "queue_view",
                                             details=details)])
 
 

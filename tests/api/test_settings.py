@@ -93,3 +93,17 @@ def test_settings_refused_are_one_line_naming_the_variable_never_its_value(
     assert done.returncode == 1 and len(lines) == 1, done.stderr
     assert lines[0].startswith("error: settings refused: ") and said in lines[0], lines
     assert SHORT_PEPPER not in done.stderr + done.stdout
+
+
+@pytest.mark.parametrize("name", ["model_refresh_seconds", "auth_failure_window_seconds",
+                                  "auth_lockout_seconds", "refused_write_not_ready_seconds"])
+@pytest.mark.parametrize("value", ["inf", "nan"])
+def test_a_time_setting_is_a_finite_number_of_seconds(
+        monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
+    # inf passed `ge=0`: a refresh interval of inf ended the alias watcher in an
+    # OverflowError, and a not-ready window of inf kept /readyz at 503 until a restart.
+    monkeypatch.setenv(f"SAFEGUARD_{name.upper()}", value)
+    with pytest.raises(ValidationError, match=name):
+        Settings()
+    monkeypatch.setenv(f"SAFEGUARD_{name.upper()}", "12.5")
+    assert getattr(Settings(), name) == 12.5
