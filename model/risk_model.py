@@ -42,6 +42,9 @@ CLASSIFIER_FILE: Final = "model.skops"  # the name MLflow's sklearn flavour uses
 FOREST_FILE: Final = "forest.npz"
 MODEL_FILE: Final = "risk_model.json"
 N_SCORES: Final = 20
+# How `RiskModel.score_of` scores a probability equal to several tied ventile edges.
+TIED_EDGES_UPPER: Final = "upper"
+TIED_EDGES_MIDDLE: Final = "middle"
 # Types the classifier file may hold beyond those skops trusts by default (checked on load).
 TRUSTED_TYPES: Final = ["sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"]
 CalibrationMethod = Literal["isotonic", "sigmoid"]
@@ -106,6 +109,10 @@ class RiskModel:
     governance: GovernanceSettings
     governance_text: str
     metadata: dict[str, Any] = field(default_factory=dict)
+    # How a probability equal to several tied ventile edges is scored (`score_of`):
+    # "middle" for versions trained since 6 December, "upper" (the highest of the tied
+    # scores) for versions whose document does not say, as they were scored then.
+    tied_edges: str = TIED_EDGES_UPPER
     classifier_file: bytes | None = field(default=None, repr=False, compare=False)
     # The classifier's trees; not an argument, so `dataclasses.replace` never pairs
     # another classifier with these trees.
@@ -165,8 +172,20 @@ class RiskModel:
         return self._predictor
 
     def score_of(self, probability: np.ndarray) -> np.ndarray:
-        """Score 1 to 20: the ventile of the probability among the training referrals."""
-        return np.searchsorted(self.ventile_edges, probability, side="right") + 1
+        """Score 1 to 20: the ventile of the probability among the training referrals.
+
+        A probability on one edge takes the higher score. Isotonic calibration gives
+        many training referrals one probability, and then several edges are equal: such
+        a probability lies across all their ventiles, and takes the middle one of them
+        (`tied_edges` "middle"). Taking the highest put a probability below the training
+        referrals' median in score 17 ("high") when a plateau spanned the 25th to the 80th
+        percentiles (a probe's extract: 57% of referrals "high", none "medium")."""
+        upper = np.searchsorted(self.ventile_edges, probability, side="right")
+        if self.tied_edges == TIED_EDGES_UPPER:
+            return upper + 1
+        lower = np.searchsorted(self.ventile_edges, probability, side="left")
+        # One edge or none between lower and upper: `upper`, as before.
+        return (lower + upper + 1) // 2 + 1
 
     def rate(self, features: np.ndarray, *, raw_score: np.ndarray | None = None) -> Ratings:
         """Rate full manifest feature rows (n x all manifest features).
@@ -199,6 +218,7 @@ class RiskModel:
             "feature_names": list(self.feature_names),
             "calibrator": {"method": self.calibrator.method, "params": self.calibrator.params},
             "ventile_edges": self.ventile_edges.tolist(),
+            **({} if self.tied_edges == TIED_EDGES_UPPER else {"tied_edges": self.tied_edges}),
             "governance_toml": self.governance_text,
             "metadata": self.metadata,
         }
@@ -221,6 +241,7 @@ class RiskModel:
             feature_names=tuple(document["feature_names"]),
             calibrator=Calibrator(calibrator["method"], calibrator["params"]),
             ventile_edges=np.asarray(document["ventile_edges"]),
+            tied_edges=_tied_edges(document.get("tied_edges", TIED_EDGES_UPPER), directory),
             governance=parse_governance(document["governance_toml"], source=str(directory)),
             governance_text=document["governance_toml"],
             metadata=document["metadata"],
@@ -270,6 +291,12 @@ def _threadpools() -> ThreadpoolController:
 def one_openmp_thread() -> Any:
     """A context in which scikit-learn's OpenMP code runs on one thread."""
     return _threadpools().limit(limits=1, user_api="openmp")  # pragma: no mutate (speed only)
+
+
+def _tied_edges(rule: object, directory: Path) -> str:
+    if rule not in (TIED_EDGES_UPPER, TIED_EDGES_MIDDLE):
+        raise ValueError(f"{directory / MODEL_FILE}: unknown tied_edges rule {rule!r}")
+    return str(rule)
 
 
 def ventile_edges(training_probability: np.ndarray) -> np.ndarray:

@@ -32,6 +32,7 @@ from model.forest_predict import ForestPredictor
 from model.governance import GovernanceSettings
 from model.reference import reference_values
 from model.risk_model import (
+    TIED_EDGES_MIDDLE,
     CalibrationMethod,
     Calibrator,
     RiskModel,
@@ -196,7 +197,7 @@ def train_model(features: pd.DataFrame, labels: pd.DataFrame, *,
         calibrator, calibration_scores = choose_calibrator(raw_val, y[va], seed=config.seed)
         edges = ventile_edges(calibrator.transform(walk.raw_scores(Xc[tr], every)))
         model = RiskModel(classifier, tuple(names), calibrator, edges, governance,
-                          governance_text, metadata={
+                          governance_text, tied_edges=TIED_EDGES_MIDDLE, metadata={
                               "calibration": calibrator.method,
                               "n_iter": int(classifier.n_iter_),
                               "explanation_reference": reference_values(

@@ -15,7 +15,15 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from threadpoolctl import threadpool_limits
 
 from model.governance import GovernanceError, load_governance
-from model.risk_model import N_SCORES, Calibrator, RiskModel, classifier_input, ventile_edges
+from model.risk_model import (
+    N_SCORES,
+    TIED_EDGES_MIDDLE,
+    TIED_EDGES_UPPER,
+    Calibrator,
+    RiskModel,
+    classifier_input,
+    ventile_edges,
+)
 from pipelines.feature_spec import NO_RECORD_DAYS
 from pipelines.manifest import FEATURE_NAMES, model_feature_names
 
@@ -77,6 +85,39 @@ def test_a_probability_on_a_ventile_edge_takes_the_higher_score(tiny_model: Risk
     edges = tiny_model.ventile_edges
     assert tiny_model.score_of(edges[:1]).tolist() == [2]
     assert tiny_model.score_of(np.array([edges[0] - 1e-9, edges[-1] + 1e-9])).tolist() == [1, 20]
+
+
+def test_a_probability_across_tied_edges_takes_the_middle_of_their_scores(
+        tiny_model: RiskModel, tmp_path: Path) -> None:
+    # Isotonic calibration: 55% of the training referrals share one probability, 0.05,
+    # below the mean; the edges from the 6th to the 15th twentieth are all 0.05.
+    training = np.concatenate([np.full(25, 0.02), np.full(55, 0.05), np.linspace(0.1, 0.6, 20)])
+    edges = ventile_edges(training)
+    assert (edges == 0.05).sum() == 10
+    model = replace(tiny_model, ventile_edges=edges, tied_edges=TIED_EDGES_MIDDLE)
+    # It lies across scores 6 to 16: the middle one, 11 (medium), never 16 (high).
+    assert model.score_of(np.array([0.05])).tolist() == [11]
+    # Untied edges and probabilities between edges score as before.
+    upper = replace(model, tied_edges=TIED_EDGES_UPPER)
+    between = np.array([0.0, 0.03, 0.07, 0.3, 0.99, edges[-1]])
+    assert model.score_of(between).tolist() == upper.score_of(between).tolist()
+    assert upper.score_of(np.array([0.05])).tolist() == [16]
+    # The rule is saved with the model and read back.
+    model.save(tmp_path / "middle", write_classifier=True)
+    assert RiskModel.load(tmp_path / "middle").score_of(np.array([0.05])).tolist() == [11]
+
+
+def test_a_model_document_without_a_tied_edges_rule_scores_ties_as_it_was_trained_to(
+        tiny_model: RiskModel, tmp_path: Path) -> None:
+    edges = ventile_edges(np.concatenate([np.full(60, 0.05), np.linspace(0.1, 0.6, 40)]))
+    replace(tiny_model, ventile_edges=edges).save(tmp_path / "old", write_classifier=True)
+    document = json.loads((tmp_path / "old" / "risk_model.json").read_text())
+    assert "tied_edges" not in document  # as versions registered before 6 December
+    assert RiskModel.load(tmp_path / "old").score_of(np.array([0.05])).tolist() == [12]
+    document["tied_edges"] = "lowest"
+    (tmp_path / "old" / "risk_model.json").write_text(json.dumps(document))
+    with pytest.raises(ValueError, match="unknown tied_edges rule 'lowest'"):
+        RiskModel.load(tmp_path / "old")
 
 
 def test_a_saved_model_rates_exactly_as_before(tiny_model: RiskModel, rows: np.ndarray,

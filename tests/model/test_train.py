@@ -11,7 +11,7 @@ import pytest
 from model.data import PreparedExtract
 from model.evaluate import expected_calibration_error
 from model.governance import load_governance
-from model.risk_model import Calibrator
+from model.risk_model import TIED_EDGES_MIDDLE, Calibrator
 from model.train import TrainingConfig, TrainingResult, train_model
 from pipelines.case import build_case_features, case_payload_from_frames
 from pipelines.manifest import FEATURE_NAMES, model_feature_names
@@ -170,3 +170,10 @@ def test_the_baseline_imputes_the_same_medians_as_scikit_learn() -> None:
                               keep_empty_features=True).fit(X)
     np.testing.assert_array_equal(imputer.transform(X), reference.transform(X))
     assert imputer.statistics_[4] == 0.0
+
+
+def test_a_trained_model_scores_a_probability_across_tied_edges_in_their_middle(
+        trained: TrainingResult) -> None:
+    # Isotonic calibration ties many training referrals: a version trained now says so in
+    # its document, and never scores a tied probability at the top of its ventiles.
+    assert trained.model.tied_edges == TIED_EDGES_MIDDLE
