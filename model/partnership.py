@@ -186,8 +186,11 @@ def partnership_tables(model: RiskModel, frames: Mapping[str, pd.DataFrame],
     # showing as a finding about the referrals.
     shared_nothing = agencies_without_records(frames)
     overall["shared"] = [agency not in shared_nothing for agency in overall.index]
+    dates = pd.to_datetime(features["referral_date"])
     return {"by_quarter": by_quarter, "by_need": by_need, "overall": overall.reset_index(),
-            "explained": pd.DataFrame({"referrals": [shares["referral_id"].nunique()]})}
+            "explained": pd.DataFrame({"referrals": [shares["referral_id"].nunique()]}),
+            "first_referral": pd.DataFrame({"date": [dates.min().date() if len(dates)
+                                                     else None]})}
 
 
 def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
@@ -207,16 +210,17 @@ def partnership_report(tables: dict[str, pd.DataFrame], *, model_version: str,
     by_quarter = tables["by_quarter"]
     shared = [str(a) for a, ok in zip(tables["overall"]["agency"], tables["overall"]["shared"],
                                       strict=True) if ok]
-    referral_quarters = sorted(set(by_quarter.loc[by_quarter["reach"].notna(), "quarter"]))
+    first_referral = tables["first_referral"]["date"].iloc[0]
     falls = record_falls(by_quarter, extract_date=extract_date, shared=shared,
-                         referral_quarters=referral_quarters)
+                         first_referral=first_referral)
     return {
         "model_version": model_version, "extract_date": extract_date.isoformat(),
         "generated_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
         "referrals": referrals,
         # From the first referral's quarter to the extract date's: the page's quarters (the
         # JSON's by_quarter also holds the records and delays of earlier quarters).
-        "period": {"from_quarter": referral_quarters[0] if referral_quarters else None,
+        "period": {"from_quarter": str(pd.Period(first_referral, freq="Q"))
+                   if first_referral else None,
                    "to_quarter": str(pd.Period(extract_date, freq="Q"))},
         # The referrals the mean contributions rest on (a random sample).
         "explained_referrals": int(tables["explained"]["referrals"].iloc[0]),

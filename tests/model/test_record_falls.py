@@ -9,6 +9,7 @@ import pandas as pd
 from model.record_falls import record_falls
 
 QUARTERS = ["2024Q1", "2024Q2", "2024Q3", "2024Q4", "2025Q1", "2025Q2"]
+FIRST = dt.date(2024, 1, 1)  # the first referral's date
 
 
 def _records(counts: dict[str, list[int | None]]) -> pd.DataFrame:
@@ -20,7 +21,7 @@ def _records(counts: dict[str, list[int | None]]) -> pd.DataFrame:
 
 def _falls(counts: dict[str, list[int | None]], *, extract_date: dt.date = dt.date(2025, 6, 30),
            shared: tuple[str, ...] = ("health", "housing")) -> list[dict]:
-    return record_falls(_records(counts), referral_quarters=QUARTERS, extract_date=extract_date,
+    return record_falls(_records(counts), first_referral=FIRST, extract_date=extract_date,
                         shared=list(shared))
 
 
@@ -66,7 +67,8 @@ def test_a_quarter_of_the_year_that_is_always_low_is_judged_against_itself() -> 
     per_year = [450, 1200, 1150, 900]
     counts = per_year * 2 + [450, 1200, 480, 900]
     records = pd.DataFrame({"agency": "education", "quarter": quarters, "records": counts})
-    falls = record_falls(records, referral_quarters=quarters, extract_date=dt.date(2024, 12, 31),
+    falls = record_falls(records, first_referral=dt.date(2022, 1, 1),
+                         extract_date=dt.date(2024, 12, 31),
                          shared=["education"])
     assert [f["text"] for f in falls] == [
         "education: 480 records recorded in 2024Q3, under 50% of its median Q3 (1,150)"]
@@ -85,8 +87,35 @@ def test_a_feed_that_stopped_before_the_referral_period_is_named() -> None:
     skipped as having shared nothing in the period, while its reach still looked whole."""
     falls = record_falls(pd.DataFrame({"agency": ["housing"], "quarter": ["2023Q2"],
                                        "records": [2400]}),
-                         referral_quarters=QUARTERS, extract_date=dt.date(2025, 6, 30),
+                         first_referral=FIRST, extract_date=dt.date(2025, 6, 30),
                          shared=["housing"])
     assert [f["text"] for f in falls] == [
         "housing: no records recorded from 2024Q1 to the extract date (2025-06-30), none in "
         "the referral period"]
+
+
+def _from_december(counts: list[int], *, earlier: int | None = None) -> list[dict]:
+    """Health's records from 2017Q4, whose first referral is dated 1 December 2017
+    (`earlier`: records recorded in 2017Q3, before the referral period)."""
+    quarters = [str(p) for p in pd.period_range("2017Q4", "2019Q4", freq="Q")]
+    rows = [{"agency": "health", "quarter": q, "records": n}
+            for q, n in zip(quarters, counts, strict=True)]
+    if earlier is not None:
+        rows.append({"agency": "health", "quarter": "2017Q3", "records": earlier})
+    return record_falls(pd.DataFrame(rows), first_referral=dt.date(2017, 12, 1),
+                        extract_date=dt.date(2019, 12, 31), shared=["health"])
+
+
+def test_a_first_quarter_the_extract_covers_in_part_is_judged_on_its_days() -> None:
+    """A probe's extract began in December 2017: every agency's 2017Q4, a month of
+    records, was named "under 50% of its median Q4"."""
+    steady = [3300, 3350, 3400, 3300, 3350, 3400, 3300, 3350]
+    assert _from_december([1100, *steady]) == []
+    # A month of records at under half the usual pace is still a fall, said to be judged
+    # on the days from the first referral; its own pace is not part of the usual level.
+    assert [f["text"] for f in _from_december([400, *steady])] == [
+        "health: 400 records recorded in 2017Q4 from the first referral (2017-12-01), "
+        "judged on the days covered, under 50% of its median quarter (3,350)"]
+    # A feed reaching back before the first referral covers the whole quarter.
+    assert [f["from_quarter"] for f in _from_december([1100, *steady], earlier=3300)] == [
+        "2017Q4"]
