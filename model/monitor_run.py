@@ -23,10 +23,12 @@ from model.monitoring import (
     Check,
     coverage_change,
     drift,
+    enough_to_judge,
     matured_outcomes,
     outcome_figures,
     too_few_to_judge,
 )
+from model.monitoring_quarters import coverage_by_quarter
 from model.monitoring_reference import (
     METADATA_KEY,
     Population,
@@ -156,8 +158,10 @@ def monitor_extract(model: RiskModel, *, version: str, prepared: PreparedExtract
                                "nothing to monitor")
     drift_section, checks = drift(reference, current, settings)
     coverage_section, coverage_checks = coverage_change(reference, current, settings)
-    checks += coverage_checks
-    if len(current.features) < settings.min_window_referrals:
+    coverage_section["by_quarter"], quarter_checks = coverage_by_quarter(reference, current,
+                                                                         settings)
+    checks += coverage_checks + quarter_checks
+    if not enough_to_judge(len(current.features), settings):
         checks = too_few_to_judge(checks, len(current.features), settings.min_window_referrals)
     missing = _outcomes_missing(prepared)
     labels = None if missing else prepared.labels
@@ -183,7 +187,7 @@ def monitor_extract(model: RiskModel, *, version: str, prepared: PreparedExtract
         "reference_period": reference["period"],
         "window": {"from": start.isoformat(), "to": end.isoformat(),
                    "referrals": len(current.features), "rule": period.rule,
-                   "judged": len(current.features) >= settings.min_window_referrals},
+                   "judged": enough_to_judge(len(current.features), settings)},
         "thresholds": settings.model_dump(),
         "drift": drift_section, "coverage": coverage_section,
         "matured_outcomes": outcomes_section, "practice": practice_section,

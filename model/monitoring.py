@@ -55,6 +55,12 @@ def _agency_label(agency: str) -> str:
     return agency.replace("_", " ")
 
 
+def enough_to_judge(n: int, settings: MonitoringSettings) -> bool:
+    """Whether `n` referrals (a window, or a quarter of it) are enough to judge drift and
+    coverage on (`min_window_referrals`)."""
+    return n >= settings.min_window_referrals
+
+
 def too_few_to_judge(checks: list[Check], n: int, minimum: int) -> list[Check]:
     """`checks` of a window of `n` referrals, fewer than `minimum`: shown, not judged."""
     return [replace(check, crossed=False, assessed=False,
@@ -84,15 +90,26 @@ def drift(reference: dict[str, Any], population: Population,
     return section, checks
 
 
+def coverage_fell(before: float, now: float, settings: MonitoringSettings) -> bool:
+    """Whether an agency's coverage fell below the settings' share of its coverage at
+    training (for agencies that covered enough referrals then to tell)."""
+    return (before >= settings.coverage_min_training_share
+            and now < before * settings.coverage_min_ratio)
+
+
+def coverage_words(agency: str, *, recent: bool) -> tuple[str, str]:
+    """A coverage check's subject and the words for what is counted."""
+    if recent:
+        return (f"{agency} ({RECENT_WINDOW})", f"{_agency_label(agency)} records dated in "
+                f"the {RECENT_WINDOW[:-1]} days before the referral")
+    return agency, f"{_agency_label(agency)} records"
+
+
 def _coverage_drop(agency: str, before: float, now: float,
                    settings: MonitoringSettings, *, recent: bool = False) -> Check:
-    crossed = (before >= settings.coverage_min_training_share
-               and now < before * settings.coverage_min_ratio)
-    records = (f"records dated in the {RECENT_WINDOW[:-1]} days before the referral" if recent
-               else "records")
-    return Check("coverage", f"{agency} ({RECENT_WINDOW})" if recent else agency, crossed,
-                 f"{_agency_label(agency)} {records} for {before:.0%} of referrals at "
-                 f"training, {now:.0%} now")
+    subject, records = coverage_words(agency, recent=recent)
+    return Check("coverage", subject, coverage_fell(before, now, settings),
+                 f"{records} for {before:.0%} of referrals at training, {now:.0%} now")
 
 
 def _missing_ratio(group_share: float, overall_share: float) -> float:

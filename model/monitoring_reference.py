@@ -126,14 +126,24 @@ def group_labels(features: pd.DataFrame, attribute: str) -> np.ndarray:
     return np.array([_group_label(v) for v in features[attribute].astype(object)], dtype=object)
 
 
+def _held(features: pd.DataFrame) -> dict[str, np.ndarray]:
+    return {agency: features[coverage_feature_name(agency)].to_numpy(dtype=np.float64) > 0
+            for agency in AGENCIES}
+
+
+def overall_coverage(features: pd.DataFrame) -> dict[str, float]:
+    """Per agency, the share of referrals for which it held any record."""
+    return {agency: float(flags.mean()) if len(flags) else 0.0
+            for agency, flags in _held(features).items()}
+
+
 def coverage(features: pd.DataFrame) -> dict[str, Any]:
     """Per agency, the share of referrals for which it held any record, overall and by group.
 
     By group, each entry is ``{"n": referrals, "shares": {agency: share}}``.
     """
-    held = {agency: features[coverage_feature_name(agency)].to_numpy(dtype=np.float64) > 0
-            for agency in AGENCIES}
-    overall = {agency: float(flags.mean()) if len(flags) else 0.0 for agency, flags in held.items()}
+    held = _held(features)
+    overall = overall_coverage(features)
     by_group: dict[str, dict[str, Any]] = {}
     for attribute in COVERAGE_GROUPS:
         labels = group_labels(features, attribute)

@@ -120,6 +120,39 @@ def test_a_feed_that_stops_is_named_by_its_recent_records(
     assert recent["message"] in report["crossed"]
 
 
+def test_a_feed_that_stops_part_way_through_the_window_is_named_by_quarter(
+        trained_model: TrainedModel, tmp_path: Path) -> None:
+    """Police stop sharing on 1 January 2026, a year into the monitored window: the
+    quarters after it are named, and monitor.json and monitor.html show each quarter."""
+    from api.monitor_command import write_monitor_report
+
+    newer = tmp_path / "newer"
+    shutil.copytree(trained_model.extract, newer)
+    police = pd.read_parquet(newer / "events_police.parquet")
+    kept = pd.to_datetime(police["event_date"]) < pd.Timestamp("2026-01-01")
+    police.loc[kept].to_parquet(newer / "events_police.parquet")
+    prepared = prepare_extract(newer, extract_date=trained_model.prepared.extract_date)
+    # The test extract has 100 to 160 referrals a quarter: judged from 100.
+    report = monitor_extract(trained_model.loaded.model, version=trained_model.version,
+                             prepared=prepared, decisions=NO_DECISIONS,
+                             since=dt.date(2025, 1, 1),
+                             settings=MonitoringSettings(min_window_referrals=100))
+    quarters = {q["quarter"]: q for q in report["coverage"]["by_quarter"]}
+    assert list(quarters)[0] == "2025Q1" and quarters["2026Q3"]["recent"]["police"] == 0.0
+    assert quarters["2026Q3"]["below"]["recent"] == ["police"]
+    [check] = [c for c in report["checks"] if c["subject"] == "police (90d) by quarter"]
+    assert check["crossed"] and check["message"] in report["crossed"]
+    assert check["message"].startswith("police records dated in the 90 days before the "
+                                       "referral for ")
+    assert "2026Q3 0% of " in check["message"]
+    write_monitor_report(report, tmp_path / "out")
+    written = json.loads((tmp_path / "out" / "monitor.json").read_text())
+    assert written["coverage"]["by_quarter"][-1]["quarter"] == list(quarters)[-1]
+    html = (tmp_path / "out" / "monitor.html").read_text()
+    assert "Records dated in the 90 days before the referral, by quarter" in html
+    assert "under half" in html and "2026Q3" in html
+
+
 def test_an_unchanged_extract_passes_the_command(
         trained_model: TrainedModel, tmp_path: Path) -> None:
     database = tmp_path / "store.db"
