@@ -44,6 +44,7 @@ def audit_fairness(
     from model.fairness import AUDITED, FAIRNESS_HTML, FAIRNESS_JSON
     from model.fairness_report import fairness_files
     from model.governance import MIN_RESAMPLES
+    from model.outcome_gaps import OUTCOME_GAPS, gap_warnings
     from model.registry import RegistryError
     from model.workflow import audit_extract
 
@@ -75,6 +76,9 @@ def audit_fairness(
     covered = audit.extra.get(AUDITED) or {}
     if before := covered.get("before_test_period"):
         console.print(_before_test_period(before, covered), soft_wrap=True)
+    for line in gap_warnings(audit.extra.get(OUTCOME_GAPS, []),
+                             counted_as="they were audited as referrals without an outcome"):
+        typer.echo(line, err=True)
 
 
 def _before_test_period(before: int, covered: dict[str, object]) -> str:

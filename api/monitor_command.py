@@ -77,6 +77,7 @@ def monitor(
     from data_contracts.errors import FeedRejected
     from model.data import prepare_extract
     from model.monitor_run import NoMonitoringReference, NothingToMonitor, monitor_extract
+    from model.outcome_gaps import OUTCOME_GAPS, gap_warnings
     from model.registry import RegistryError
 
     settings, store, registry = open_for_report(
@@ -105,6 +106,10 @@ def monitor(
                    f"{report['thresholds']['min_window_referrals']:,}): shown, not judged")
     if note := report["matured_outcomes"].get("note"):
         typer.echo(f"matured outcomes: {note}")
+    for line in gap_warnings(report["matured_outcomes"].get(OUTCOME_GAPS, []),
+                             counted_as="those matured since training were counted as "
+                                        "matured without an outcome"):
+        typer.echo(line, err=True)
     if report["crossed"]:
         for message in report["crossed"]:
             typer.echo(f"threshold crossed: {message}", err=True)

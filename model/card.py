@@ -24,6 +24,7 @@ from model.fairness_report import audit_from_document
 from model.fairness_summary import flag_bounds, ratio_with_interval
 from model.finite_json import finite
 from model.governance import GovernanceSettings, parse_governance
+from model.outcome_gaps import OUTCOME_GAPS, OutcomeGap
 from model.service import INTENDED_USE, LIMITATIONS
 from pipelines.manifest import SPECS_BY_NAME
 
@@ -235,7 +236,11 @@ def _fairness_rows(fairness: dict[str, Any] | None) -> tuple[FairnessRow, ...]:
 def _data(sources: CardSources) -> dict[str, Any]:
     report = sources.training_report or {}
     return {"split": report.get("split", {}), "counts": report.get("counts", {}),
-            "quarantined_rows": report.get("quarantined_rows")}
+            "quarantined_rows": report.get("quarantined_rows"), "since": report.get("since"),
+            # Stretches whose outcomes looked unrecorded (`model.outcome_gaps`), as
+            # sentences; None: not checked when this version was trained.
+            "outcome_gaps": None if OUTCOME_GAPS not in report else [
+                OutcomeGap.from_json(gap).describe() for gap in report[OUTCOME_GAPS]]}
 
 
 def _agencies(sources: CardSources) -> dict[str, Any]:

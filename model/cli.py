@@ -108,11 +108,15 @@ def train(
     governance: Annotated[
         Path | None, typer.Option(help="Governance settings TOML (bands, escalation rules).")
     ] = None,
+    since: Annotated[str | None, typer.Option(
+        help="Train, validate and test only on referrals from this date (YYYY-MM-DD), e.g. "
+             "where outcomes were not recorded before it; default every referral.")] = None,
 ) -> None:
     """Train, calibrate, evaluate and register a new model version from an extract."""
     prepare_command_process()
     from data_contracts import FeedRejected
     from model.governance import GovernanceError
+    from model.outcome_gaps import gap_warnings
     from model.split import describe_split
     from model.workflow import default_config, train_and_register
 
@@ -125,7 +129,8 @@ def train(
             outcome = train_and_register(
                 input, registry=registry_from(config), experiment=experiment,
                 config=default_config(seed), governance_path=governance or config.governance_path,
-                extract_date=day, progress=lambda stage: progress.update(task, description=stage),
+                extract_date=day, since=parse_date_option(since, "--since"),
+                progress=lambda stage: progress.update(task, description=stage),
                 render_report=config.render_report,
                 card_writer=source.card_writer if source else None)
         except (FeedRejected, GovernanceError, ValueError) as exc:
@@ -143,6 +148,10 @@ def train(
         f"{counts['follow_up_incomplete']:,}. Split by date: "
         f"{describe_split(outcome.result.split.summary())}. Calibration "
         f"{outcome.result.model.calibrator.method}; {outcome.seconds['total']:.1f} s.")
+    for line in gap_warnings([gap.to_json() for gap in outcome.result.outcome_gaps],
+                             counted_as="they were trained on as negatives",
+                             since_option="--since"):
+        typer.echo(line, err=True)
     from model.approval_hint import approval_hint
 
     console.print(approval_hint(registry_from(config), outcome.version.version), soft_wrap=True)

@@ -37,6 +37,7 @@ from model.monitoring_reference import (
     monitored_period,
     window,
 )
+from model.outcome_gaps import OUTCOME_GAPS, outcome_gaps
 from model.practice import practice
 from model.risk_model import RiskModel
 from pipelines.manifest import FEATURE_NAMES
@@ -128,6 +129,21 @@ def _matured(model: RiskModel, prepared: PreparedExtract) -> pd.DataFrame:
     return frame.loc[(frame["follow_up_complete"] & after).to_numpy()]
 
 
+def _gaps_since_training(prepared: PreparedExtract, matured: pd.DataFrame
+                         ) -> list[dict[str, Any]]:
+    """Stretches of the extract's labelled referrals whose outcomes look unrecorded (judged
+    against the whole extract's), those reaching the referrals matured since training."""
+    if prepared.labels is None or matured.empty:
+        return []
+    frame = prepared.features[["referral_id", "referral_date"]].merge(prepared.labels,
+                                                                      on="referral_id")
+    frame = frame.loc[frame["follow_up_complete"].to_numpy(dtype=bool)]
+    first = pd.to_datetime(matured["referral_date"]).min().date().isoformat()
+    return [gap.to_json() for gap in outcome_gaps(frame["referral_date"],
+                                                   frame["label"].to_numpy(dtype=np.int64))
+            if gap.last_referral >= first]
+
+
 def monitor_extract(model: RiskModel, *, version: str, prepared: PreparedExtract,
                     decisions: pd.DataFrame, settings: MonitoringSettings | None = None,
                     since: dt.date | None = None) -> dict[str, Any]:
@@ -171,6 +187,7 @@ def monitor_extract(model: RiskModel, *, version: str, prepared: PreparedExtract
     outcomes_section, outcome_checks = matured_outcomes(
         reference, y=matured["label"].to_numpy(dtype=np.int64), probability=probability,
         band=bands, band_names=band_names, settings=settings, not_assessed=missing)
+    outcomes_section[OUTCOME_GAPS] = [] if missing else _gaps_since_training(prepared, matured)
     attributes = prepared.features.drop(columns=list(FEATURE_NAMES), errors="ignore")
     on_version = decisions["model_version"].astype(str) == version
     elsewhere = decisions.loc[~on_version, "model_version"].astype(str).value_counts()

@@ -30,6 +30,7 @@ from model.evaluate import (
 )
 from model.forest_predict import ForestPredictor
 from model.governance import GovernanceSettings
+from model.outcome_gaps import OutcomeGap, outcome_gaps
 from model.reference import reference_values
 from model.risk_model import (
     TIED_EDGES_MIDDLE,
@@ -77,6 +78,9 @@ class TrainingResult:
     test_ids: list[str]
     test_arrays: dict[str, np.ndarray]
     counts: dict[str, int] = field(default_factory=dict)
+    # Stretches of the labelled referrals whose outcomes look unrecorded (`model.outcome_gaps`).
+    outcome_gaps: list[OutcomeGap] = field(default_factory=list)
+    since: dt.date | None = None  # training used only referrals from this date (`--since`)
 
 
 def fit_classifier(X: np.ndarray, y: np.ndarray, X_val: np.ndarray, y_val: np.ndarray, *,
@@ -147,21 +151,33 @@ def _constant_columns(X: np.ndarray) -> np.ndarray:
     return np.asarray(same.all(axis=0))
 
 
-def _labelled(features: pd.DataFrame, labels: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+def _labelled(features: pd.DataFrame, labels: pd.DataFrame, since: dt.date | None
+              ) -> tuple[pd.DataFrame, np.ndarray, int]:
+    """The referrals to train on (follow-up complete, dated from `since`), which referrals
+    have a complete follow-up, and how many of those are dated before `since`."""
     merged = features.merge(labels, on="referral_id", how="left", validate="one_to_one")
     complete = merged["follow_up_complete"].fillna(False).to_numpy(dtype=bool)
-    return merged.loc[complete].reset_index(drop=True), complete
+    kept = complete.copy()
+    if since is not None:
+        kept &= (pd.to_datetime(merged["referral_date"]) >= pd.Timestamp(since)).to_numpy()
+    return merged.loc[kept].reset_index(drop=True), complete, int((complete & ~kept).sum())
 
 
 def train_model(features: pd.DataFrame, labels: pd.DataFrame, *,
                 members: pd.DataFrame | None, governance: GovernanceSettings,
-                governance_text: str, config: TrainingConfig) -> TrainingResult:
-    """Fit, calibrate and evaluate on a feature table and its labels (see module doc)."""
-    data, complete = _labelled(features, labels)
+                governance_text: str, config: TrainingConfig,
+                since: dt.date | None = None) -> TrainingResult:
+    """Fit, calibrate and evaluate on a feature table and its labels (see module doc).
+
+    `since`: train, validate and test only on referrals dated from then (their features
+    still read every earlier record), e.g. when outcomes were not recorded before it.
+    """
+    data, complete, before_since = _labelled(features, labels, since)
     if len(data) < MIN_TO_SPLIT:
+        dated = "" if since is None else f" (dated from {since}: {before_since:,} earlier left out)"
         raise ValueError(
             f"{len(data):,} of {len(features):,} referrals have a complete "
-            f"{LABEL_WINDOW_DAYS}-day follow-up at the extract date, too few to train on "
+            f"{LABEL_WINDOW_DAYS}-day follow-up at the extract date{dated}, too few to train on "
             f"(at least {MIN_TO_SPLIT}): an extract reaching further back gives more "
             "(--extract-date must stay the day the data were taken, or referrals still in "
             "follow-up would be trained on as negatives)")
@@ -219,11 +235,12 @@ def train_model(features: pd.DataFrame, labels: pd.DataFrame, *,
     }
     counts = {"referrals": len(features), "follow_up_incomplete": int((~complete).sum()),
               "features_constant_in_training": len(candidates) - len(names),
-              "labelled": len(data), "positives": int(y.sum())}
+              "labelled": len(data), "positives": int(y.sum()), "before_since": before_since}
     arrays = {"y": y[te], "probability": ratings.probability, "score": ratings.score,
               "baseline_probability": baseline_p}
     return TrainingResult(model, baseline, split, metrics, tables,
-                          data["referral_id"].iloc[te].astype(str).tolist(), arrays, counts)
+                          data["referral_id"].iloc[te].astype(str).tolist(), arrays, counts,
+                          outcome_gaps(data["referral_date"], y), since)
 
 
 def training_plots(result: TrainingResult, out_dir: Path) -> list[Path]:

@@ -32,6 +32,7 @@ from model.governance import HEADLINE_METRICS, load_governance
 from model.importance import global_importance
 from model.monitor_run import reference_for
 from model.monitoring_reference import METADATA_KEY as MONITORING_KEY
+from model.outcome_gaps import OUTCOME_GAPS, outcome_gaps
 from model.registry import ModelRegistry, VersionInfo
 from model.risk_model import RiskModel
 from model.run_tags import environment_tags
@@ -81,7 +82,9 @@ def _write_evaluation(result: TrainingResult, folder: Path, extras: dict[str, ob
     for name, table in result.tables.items():
         label = name.removeprefix("rates_by_")
         write_csv(table.rename_axis(label).reset_index(), folder / f"{name}.csv")
-    report = {"split": result.split.summary(), "counts": result.counts, **extras}
+    report = {"split": result.split.summary(), "counts": result.counts,
+              "since": None if result.since is None else result.since.isoformat(),
+              OUTCOME_GAPS: [gap.to_json() for gap in result.outcome_gaps], **extras}
     (folder / "training_report.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
 
 
@@ -112,6 +115,7 @@ def audit_test_period(result: TrainingResult, prepared: PreparedExtract, *, vers
 def train_and_register(input_dir: Path, *, registry: ModelRegistry, experiment: str,
                        config: TrainingConfig, governance_path: Path | None = None,
                        extract_date: dt.date | None = None,
+                       since: dt.date | None = None,
                        progress: Progress = _quiet,
                        render_report: ReportRenderer | None = None,
                        card_writer: CardWriter | None = None) -> TrainOutcome:
@@ -120,6 +124,7 @@ def train_and_register(input_dir: Path, *, registry: ModelRegistry, experiment: 
     The run also gets the fairness audit of the test period under `fairness/`: its JSON,
     and its HTML report when a renderer is given (the command line passes the service's).
     Last, the model card (`card_writer`), which names the version and reads the audit.
+    `since`: train only on referrals dated from then (`model.train.train_model`).
     """
     seconds: dict[str, float] = {}
     started = time.perf_counter()
@@ -143,7 +148,7 @@ def train_and_register(input_dir: Path, *, registry: ModelRegistry, experiment: 
         progress("fitting, calibrating and evaluating")
         result = train_model(prepared.features, prepared.labels, members=prepared.members,
                              governance=governance, governance_text=governance_text,
-                             config=config)
+                             config=config, since=since)
         result.model.metadata |= trained_on(prepared.extract_date) | {
             "extract_fingerprint": fingerprint.result(),
             "headline_metrics": {k: result.metrics[k] for k in HEADLINE_METRICS},
@@ -221,9 +226,11 @@ def audit_extract(input_dir: Path, *, registry: ModelRegistry, reference: str,
     frame = audit_frame(prepared.feeds[REFERRALS], prepared.labels, ratings, labelled)
     audit = audit_fairness(frame, loaded.model.governance, model_version=loaded.info.version,
                            n_boot=n_boot)
+    y = prepared.labels.loc[complete, "label"].to_numpy(dtype=np.int64)
+    gaps = outcome_gaps(labelled["referral_date"], y)
     return replace(audit, extra={**audit.extra, AUDITED: audited_referrals(
         loaded.model, labelled, extract_date=prepared.extract_date,
-        fingerprint=prepared.fingerprint)})
+        fingerprint=prepared.fingerprint), OUTCOME_GAPS: [gap.to_json() for gap in gaps]})
 
 
 def audited_referrals(model: RiskModel, labelled: pd.DataFrame, *, extract_date: dt.date,
