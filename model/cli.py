@@ -117,7 +117,7 @@ def train(
     from data_contracts import FeedRejected
     from model.governance import GovernanceError
     from model.outcome_gaps import gap_warnings
-    from model.split import describe_split
+    from model.split import describe_split, describe_test_period
     from model.workflow import default_config, train_and_register
 
     config = cli_config(ctx)
@@ -147,7 +147,8 @@ def train(
         f"labelled referrals {counts['labelled']:,}; left out, follow-up incomplete "
         f"{counts['follow_up_incomplete']:,}. Split by date: "
         f"{describe_split(outcome.result.split.summary())}. Calibration "
-        f"{outcome.result.model.calibrator.method}; {outcome.seconds['total']:.1f} s.")
+        f"{outcome.result.model.calibrator.method}; {outcome.seconds['total']:.1f} s. "
+        f"{describe_test_period(metrics, outcome.result.split.summary())}")
     for line in gap_warnings([gap.to_json() for gap in outcome.result.outcome_gaps],
                              counted_as="they were trained on as negatives",
                              since_option="--since"):

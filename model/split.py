@@ -12,7 +12,7 @@ left out.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import numpy as np
@@ -20,6 +20,8 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+# The prefix of the model's metrics on every referral of the test period (`Split.test_period`).
+TEST_PERIOD_PREFIX: Final = "test_period_"
 # Fewer referrals than this cannot make three periods with families kept apart.
 MIN_TO_SPLIT: Final = 10
 
@@ -35,6 +37,9 @@ class Split:
     test_cutoff: pd.Timestamp
     left_out_validation: int
     left_out_test: int
+    # Every referral of the test period, families seen earlier included: those the
+    # service will score too (`model.train` reports the model's metrics on them beside).
+    test_period: np.ndarray = field(default_factory=lambda: np.arange(0))
 
     def summary(self) -> dict[str, object]:
         """Counts and cut-off dates, for the training report."""
@@ -46,6 +51,7 @@ class Split:
             "test_from": self.test_cutoff.date().isoformat(),
             "validation_left_out_seen_family": self.left_out_validation,
             "test_left_out_seen_family": self.left_out_test,
+            "test_period_referrals": int(len(self.test_period)),
         }
 
 
@@ -112,4 +118,16 @@ def temporal_group_split(referrals: pd.DataFrame, members: pd.DataFrame | None =
         test_cutoff=pd.Timestamp(test_cutoff),
         left_out_validation=int(((period == 1) & ~keep).sum()),
         left_out_test=int(((period == 2) & ~keep).sum()),
+        test_period=positions[period == 2],
     )
+
+
+def describe_test_period(metrics: Mapping[str, float], summary: Mapping[str, Any]) -> str:
+    """The model's figures on every referral of the test period, in words (empty for a
+    version trained before they were measured)."""
+    if f"{TEST_PERIOD_PREFIX}roc_auc" not in metrics:
+        return ""
+    return (f"On every referral of the test period ({summary['test_period_referrals']:,}, "
+            "families seen earlier included, as the service scores them): ROC AUC "
+            f"{metrics[f'{TEST_PERIOD_PREFIX}roc_auc']:.4f}, ECE "
+            f"{metrics[f'{TEST_PERIOD_PREFIX}ece']:.4f}.")

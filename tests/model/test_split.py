@@ -67,7 +67,12 @@ def test_the_training_report_states_the_counts_cut_offs_and_left_out_families() 
         "train_referrals": 60, "validation_referrals": 20, "test_referrals": 19,
         "validation_from": "2021-03-02", "test_from": "2021-03-22",
         "validation_left_out_seen_family": 0, "test_left_out_seen_family": 1,
+        "test_period_referrals": 20,
     }
+    # Every referral of the test period, the one of a family seen earlier included.
+    split = temporal_group_split(refs)
+    assert sorted(split.test_period) == list(range(80, 100))
+    assert set(split.test) == set(split.test_period) - {95}
 
 
 def _daily(n: int) -> pd.DataFrame:

@@ -177,3 +177,28 @@ def test_a_trained_model_scores_a_probability_across_tied_edges_in_their_middle(
     # Isotonic calibration ties many training referrals: a version trained now says so in
     # its document, and never scores a tied probability at the top of its ventiles.
     assert trained.model.tied_edges == TIED_EDGES_MIDDLE
+
+
+def test_the_model_is_also_measured_on_every_referral_of_the_test_period(
+        trained: TrainingResult, prepared: PreparedExtract) -> None:
+    from model.evaluate import classification_metrics
+    from model.split import TEST_PERIOD_PREFIX, describe_test_period
+
+    split, metrics = trained.split, trained.metrics
+    # The held-out set keeps new families only; the whole period has the others too.
+    assert split.left_out_test > 0
+    assert len(split.test_period) == len(split.test) + split.left_out_test
+    assert set(split.test) < set(split.test_period)
+    # Recomputed from the model's own ratings of those referrals.
+    from model.train import _labelled
+
+    data = _labelled(prepared.features, prepared.labels, None)[0]
+    rows = data.iloc[split.test_period]
+    expected = classification_metrics(rows["label"].to_numpy(dtype=np.int64), trained.model.rate(
+        rows[list(FEATURE_NAMES)].to_numpy(np.float32)).probability)
+    for key in ("roc_auc", "ece", "n"):
+        assert metrics[f"{TEST_PERIOD_PREFIX}{key}"] == pytest.approx(expected[key])
+    assert metrics[f"{TEST_PERIOD_PREFIX}n"] != metrics["test_n"]
+    words = describe_test_period(metrics, split.summary())
+    assert f"({len(split.test_period):,}, families seen earlier included" in words
+    assert describe_test_period({"test_roc_auc": 0.7}, split.summary()) == ""
