@@ -34,8 +34,6 @@ def test_port_refusal_names_a_port_in_use_and_passes_a_free_one() -> None:
 
 
 def test_make_demo_stops_at_once_on_a_port_in_use() -> None:
-    if shutil.which("make") is None:
-        pytest.skip("make is not installed")
     prerequisites = [".venv/.installed", "api/static/vendor/.installed"]
     if subprocess.run(["make", "-q", *prerequisites], cwd=ROOT, check=False).returncode:
         pytest.skip("the demo's prerequisites are not installed (make install, make assets)")

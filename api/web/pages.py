@@ -18,7 +18,6 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.responses import HTMLResponse
 from fastapi.routing import iter_route_contexts
 from starlette.datastructures import FormData
-from starlette.routing import compile_path
 
 from api.access_refusals import audit_refusal
 from api.auth import (
@@ -129,7 +128,7 @@ def refuse_form_address(request: Request) -> None:
     raw = raw.removeprefix(request.scope.get("root_path", ""))
     sent = "%2F".join(unquote(part) for part in re.split("%2[Ff]", raw))
     if any(route.path and "GET" not in (route.methods or ("GET",))
-           and compile_path(route.path)[0].match(sent)
+           and route.path_regex.match(sent)
            for route in iter_route_contexts(request.app.routes)):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "there is no page at this address")
 
