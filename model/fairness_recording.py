@@ -7,21 +7,28 @@ and often faintly. This table shows them directly: for each protected characteri
 each group's records per referral from each agency about the referred person, known on
 the referral date (school attendance returns aside), as a ratio to the
 largest group, with a bootstrap interval from the same resamples as the rest of the
-audit. A ratio whose whole interval lies outside the disparity tolerance is marked as
+audit. The ratio compares like with like: agencies' remits differ by age by design
+(schools hold no records about adults), so it is age-standardised (indirectly, by
+`AGE_BANDS`): each group's records over the records every referral's age band holds on
+average, over the same for the largest group. Without it, a group with more adults
+(disabled subjects) had "0.51 times the records per referral" from education of one
+with fewer, where among children alone it had 0.96 times. A ratio whose whole interval lies outside the disparity tolerance is marked as
 differing, when the group is large enough to judge and both it and the largest group
 hold at least `suppression_threshold` records (a bootstrap of fewer says little, and
 publication would suppress it). A group large enough to judge that holds fewer records
 than that (none, when an agency shares nothing about a local area or a community) is
 judged by its count instead: it differs when even the upper end of the count's exact
 Poisson interval is below the disparity tolerance's share of the records the largest
-group's rate leads one to expect (`few_records`, with `expected_records`): the strongest
+group's rate, age band for age band, leads one to expect (`few_records`, with
+`expected_records`): the strongest
 sign of missing information, which a bootstrap of a zero cannot show.
 
 A difference is not, on its own, unfairness: need differs between groups too (schools
 hold more records about disabled children). It is read beside the group's calibration:
 more records with a predicted risk above the observed rate points to recording bias;
 fewer records with a predicted risk below it points to missing information. Age band
-and subject type are left out: agencies' remits differ by age by design.
+and subject type are not compared here, only standardised for: agencies' remits differ
+by age by design.
 """
 
 from __future__ import annotations
@@ -51,6 +58,11 @@ DISCLOSING: Final = ("n", "records", "holders", "records_per_referral",
                      "records_per_referral_ci", "share_with_records", "ratio", "ratio_ci")
 MEASURE: Final = ("records per referral from the agency about the referred person, known on "
                   "the referral date (school attendance returns aside)")
+STANDARDISATION: Final = (
+    "Each ratio is age-standardised: the group's records against what the largest group's "
+    "rate, age band for age band, leads one to expect of the group's referrals, as "
+    "agencies' remits differ by age (schools hold no records about adults). The records "
+    "per referral shown are not standardised.")
 
 
 def agency_records(features: pd.DataFrame) -> pd.DataFrame:
@@ -83,6 +95,19 @@ def _differs(records: float, expected: float, interval: list[float] | None, *, f
                                      or interval[0] > settings.disparity_upper)
 
 
+def _indicators(values: np.ndarray, levels: list[str] | None = None) -> np.ndarray:
+    """One float32 column per level (by default every age band) marking the referrals
+    that have it."""
+    levels = levels if levels is not None else list(VALUES["age_band"])
+    return np.stack([values == level for level in levels], axis=1).astype(np.float32)
+
+
+def _rates(records: np.ndarray, referrals: np.ndarray) -> np.ndarray:
+    """Records per referral, 0 where there are no referrals."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(referrals > 0, records / np.where(referrals > 0, referrals, 1), 0.0)
+
+
 def _interval(samples: np.ndarray, quantiles: list[float]) -> list[float] | None:
     pair = reported_pair(percentile_interval(samples, quantiles)[:, 0])
     return None if pair is None else list(pair)
@@ -102,29 +127,46 @@ def recording_section(attributes: pd.DataFrame, records: pd.DataFrame, counts: n
     quantiles = [(1 - settings.interval_level) / 2, (1 + settings.interval_level) / 2]
     agencies = [a for a in AGENCIES if f"{RECORDS_PREFIX}{a}" in records
                 and records[f"{RECORDS_PREFIX}{a}"].to_numpy().sum() > 0]
+    bands = _indicators(attributes["age_band"].astype(str).to_numpy())
+    resampled_bands = (counts @ bands).astype(np.float64)
     rows: list[dict[str, Any]] = []
     for attribute in RECORDING_ATTRIBUTES:
         values = attributes[attribute].astype(str).to_numpy()
         groups = [v for v in VALUES[attribute] if (values == v).any()]
-        design = np.stack([values == g for g in groups], axis=1).astype(np.float32)
+        design = _indicators(values, groups)
         n = design.sum(axis=0).astype(np.float64)
         reference = int(np.argmax(n))
         resampled_n = (counts @ design).astype(np.float64)
+        # Referrals of each group in each age band: (referrals x groups*bands).
+        joint = (design[:, :, None] * bands[:, None, :]).reshape(len(design), -1)
+        resampled_joint = (counts @ joint).astype(np.float64).reshape(
+            len(counts), len(groups), bands.shape[1])
         for agency in agencies:
             x = records[f"{RECORDS_PREFIX}{agency}"].to_numpy(np.float64)
             totals = x @ design
             means = totals / n
             holders = (x > 0).astype(np.float64) @ design
+            # What each group would hold at every age band's average rate.
+            standard = _rates(x @ bands, bands.sum(axis=0))
+            expected_at_standard = (joint.sum(axis=0).reshape(len(groups), -1) @ standard)
             with np.errstate(divide="ignore", invalid="ignore"):
                 resampled = (counts @ (design * x[:, None].astype(np.float32))) / resampled_n
-                ratio_samples = resampled / resampled[:, [reference]]
+                resampled_standard = _rates(counts @ (bands * x[:, None].astype(np.float32)),
+                                            resampled_bands)
+                standardised = (resampled * resampled_n / np.einsum(
+                    "bgs,bs->bg", resampled_joint, resampled_standard))
+                ratio_samples = standardised / standardised[:, [reference]]
+                observed_over_expected = totals / expected_at_standard
             ratio_samples[~np.isfinite(ratio_samples)] = np.nan
             for i, group in enumerate(groups):
-                ratio = means[i] / means[reference] if means[reference] > 0 else np.nan
+                ratio = (observed_over_expected[i] / observed_over_expected[reference]
+                         if totals[reference] > 0 else np.nan)
                 interval = _interval(ratio_samples[:, [i]], quantiles)
                 comparable = (n[i] >= settings.min_group_size and i != reference
                               and totals[reference] >= settings.suppression_threshold)
-                expected = n[i] * means[reference]
+                # The largest group's rate, age band for age band, over this group's referrals.
+                expected = float(expected_at_standard[i] * observed_over_expected[reference]
+                                 ) if totals[reference] > 0 else 0.0
                 few = bool(comparable and totals[i] < settings.suppression_threshold)
                 differs = bool(comparable) and _differs(totals[i], expected, interval, few=few,
                                                   settings=settings)
@@ -139,7 +181,7 @@ def recording_section(attributes: pd.DataFrame, records: pd.DataFrame, counts: n
                     "too_small": bool(n[i] < settings.min_group_size),
                     "few_records": few, "expected_records": round(float(expected), 1),
                     "differs": differs, "suppressed": False})
-    return {"measure": MEASURE, "attributes": list(RECORDING_ATTRIBUTES), "agencies": agencies,
+    return {"measure": MEASURE, "standardisation": STANDARDISATION, "attributes": list(RECORDING_ATTRIBUTES), "agencies": agencies,
             "differing": sum(r["differs"] for r in rows), "rows": rows}
 
 

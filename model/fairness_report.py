@@ -155,16 +155,20 @@ def recording_context(section: dict[str, Any], minimum: int) -> dict[str, Any]:
                      key=lambda r: -r["expected_records"])
     stated = sorted((r for r in section["rows"] if r["differs"] and not r.get("few_records")
                      and r["ratio_ci"] is not None), key=lambda r: -abs(np.log(r["ratio"])))
+    # Audits before 6 December compared crude rates.
+    age_for_age = ", age for age" if section.get("standardisation") else ""
     few = [f"{AGENCY_LABELS[agency]} by {_mid_sentence(ATTRIBUTE_LABELS[attribute])}"
            for (attribute, agency), r in references.items()
            if r["records"] is None or r["records"] < minimum]
     return {"agencies": [AGENCY_LABELS[a] for a in agencies], "tables": tables,
             "sentences": [
-                *(_missing_sentence(r, references[(r["attribute"], r["agency"])], minimum)
+                *(_missing_sentence(r, references[(r["attribute"], r["agency"])], minimum,
+                                    age_for_age)
                   for r in missing),
-                *(_recording_sentence(r, references[(r["attribute"], r["agency"])])
+                *(_recording_sentence(r, references[(r["attribute"], r["agency"])], age_for_age)
                   for r in stated)],
-            "not_compared": few, "measure": section["measure"]}
+            "not_compared": few, "measure": section["measure"],
+            "standardisation": section.get("standardisation")}
 
 
 def _mid_sentence(label: str) -> str:
@@ -172,20 +176,22 @@ def _mid_sentence(label: str) -> str:
     return label[:1].lower() + label[1:]
 
 
-def _recording_sentence(row: dict[str, Any], reference: dict[str, Any]) -> str:
+def _recording_sentence(row: dict[str, Any], reference: dict[str, Any], age_for_age: str) -> str:
     attribute, (low, high) = row["attribute"], row["ratio_ci"]
     return (f"{AGENCY_LABELS[row['agency']]}: {group_phrase({attribute: row['group']})} had "
             f"{times_phrase(row['ratio'])} the records per referral of "
-            f"{group_phrase({attribute: reference['group']})} (95% interval {low:.2f} to "
-            f"{high:.2f}).")
+            f"{group_phrase({attribute: reference['group']})}{age_for_age} (95% interval "
+            f"{low:.2f} to {high:.2f}).")
 
 
-def _missing_sentence(row: dict[str, Any], reference: dict[str, Any], minimum: int) -> str:
+def _missing_sentence(row: dict[str, Any], reference: dict[str, Any], minimum: int,
+                      age_for_age: str) -> str:
     held = "no records" if row["records"] == 0 else f"fewer than {minimum} records"
     about = f"{row['n']:,} referrals" if row["n"] is not None else "its referrals"
     return (f"{AGENCY_LABELS[row['agency']]}: the model saw {held} from the agency about "
             f"{group_phrase({row['attribute']: row['group']})} ({about}), where the rate of "
-            f"{group_phrase({row['attribute']: reference['group']})} would lead one to expect "
+            f"{group_phrase({row['attribute']: reference['group']})}{age_for_age}, would lead "
+            "one to expect "
             f"about {row['expected_records']:,.0f}: missing information (their scores rest "
             "on less than other groups' do).")
 

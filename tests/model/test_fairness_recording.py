@@ -77,6 +77,32 @@ def test_a_group_with_half_the_records_differs_and_an_equal_agency_does_not() ->
     assert audit.extra["recording"]["differing"] == 1
 
 
+def _adults_and_children(disabled_education: float) -> pd.DataFrame:
+    """Schools hold records about children only; 70% of disabled subjects are adults
+    against 15% of the others; a disabled child holds `disabled_education` times the
+    education records of another child."""
+    rng = np.random.default_rng(3)
+    disabled = np.r_[np.ones(600, bool), np.zeros(2_000, bool)]
+    adult = rng.uniform(size=disabled.size) < np.where(disabled, 0.7, 0.15)
+    education = np.where(adult, 0, rng.poisson(np.where(disabled, 3.0 * disabled_education, 3.0)))
+    frame = _frame({"education": list(education.astype(float))}, ["white"] * disabled.size)
+    return frame.assign(disability=disabled, age_years=np.where(adult, 40, 8),
+                        subject_type=np.where(adult, "adult_at_risk", "child"))
+
+
+@pytest.mark.parametrize(("planted", "differs"), [(1.0, False), (0.5, True)])
+def test_records_are_compared_age_band_for_age_band(planted: float, differs: bool) -> None:
+    # Crude rates differ about threefold for the age mix alone: 3 x 0.3 against 3 x 0.85.
+    audit = audit_fairness(_adults_and_children(planted), GOVERNANCE, model_version="1")
+    row = _row(audit.extra, "education", "yes", attribute="disability")
+    assert row["records_per_referral"] < 0.5 * _row(audit.extra, "education", "no",
+                                                    attribute="disability")["records_per_referral"]
+    assert row["differs"] is differs
+    assert abs(row["ratio"] - planted) < 0.12
+    assert row["ratio_ci"][0] <= row["ratio"] <= row["ratio_ci"][1]
+    assert "age-standardised" in audit.extra["recording"]["standardisation"]
+
+
 def test_small_groups_and_sparse_records_are_shown_but_not_judged() -> None:
     audit = audit_fairness(_planted(black_health=0.1, n_black=60), GOVERNANCE, model_version="1")
     small = _row(audit.extra, "health", "black")
@@ -115,6 +141,7 @@ def test_the_report_names_each_difference_in_words() -> None:
     assert "What the model saw about each group" in html
     assert "Health: Black subjects had 0." in html and "the records per referral of White" in html
     assert html.count(">differs</strong>") == 1
+    assert "Each ratio is age-standardised" in html and "age for age (95% interval" in html
 
 
 def test_publication_withholds_figures_resting_on_few_records_or_holders() -> None:
@@ -213,7 +240,8 @@ def test_an_agency_that_shared_nothing_about_a_group_is_the_first_finding() -> N
     sentences = report_context(audit)["recording"]["sentences"]
     assert sentences[0].startswith(
         "Housing: the model saw fewer than 10 records from the agency about Black subjects "
-        "(300 referrals), where the rate of White subjects would lead one to expect about ")
+        "(300 referrals), where the rate of White subjects, age for age, would lead one to expect "
+        "about ")
     assert not any("Probation" in text for text in sentences)
     html = fairness_files(audit, render_report, publication=True)["fairness.html"]
     assert "under 10 records" in html and ">0.000<" not in html
