@@ -43,6 +43,7 @@ def audit_fairness(
     from model.cli import cli_config, console, registry_from
     from model.fairness import AUDITED, FAIRNESS_HTML, FAIRNESS_JSON
     from model.fairness_report import fairness_files
+    from model.fairness_summary import headline
     from model.governance import MIN_RESAMPLES
     from model.outcome_gaps import OUTCOME_GAPS, gap_warnings
     from model.registry import RegistryError
@@ -68,11 +69,14 @@ def audit_fairness(
     differing = ("" if recording is None else
                  f"; records per referral differ for {recording['differing']} group x agency "
                  "pairs")
+    possible = audit.possible_counts()
     console.print(
         f"model version {audit.model_version}: {audit.n_labelled:,} labelled referrals, "
         f"{len(audit.groups)} groups, {len(audit.flagged())} flagged "
-        f"({', '.join(f'{flag} {n}' for flag, n in counts.items() if n)}){differing} -> "
-        f"{output / FAIRNESS_JSON}, {output / FAIRNESS_HTML}")
+        f"({', '.join(f'{flag} {n}' for flag, n in counts.items() if n)}"
+        f"{'; possible only: ' if any(possible.values()) else ''}"
+        f"{', '.join(f'{flag} {n}' for flag, n in possible.items() if n)}): "
+        f"{headline(audit)}{differing} -> {output / FAIRNESS_JSON}, {output / FAIRNESS_HTML}")
     covered = audit.extra.get(AUDITED) or {}
     if before := covered.get("before_test_period"):
         console.print(_before_test_period(before, covered), soft_wrap=True)

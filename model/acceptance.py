@@ -8,6 +8,17 @@ what a waiver of it covers. A group with a rate of 0 against a reference's above
 the reverse, is beyond any threshold (its ratio is 0 or undefined, never skipped).
 Given the report as published too, a figure publication withholds is withheld from the
 check as well (whether it is met is still judged on the full report).
+
+A disparity threshold is judged on the ratio's 95% interval as the audit recorded it
+(`model.fairness_flags`): a group beyond the threshold on its point estimate fails it
+when its interval excludes 1 (a difference the audit can tell from none). When the
+interval includes 1 it is a *possible* disparity: listed on the check (`possible`, and
+in its detail) for the board to read, but not failing it and needing no waiver, as the
+audit cannot tell it from no disparity (the four-fifths rule's own guidance asks for more
+data there, not a finding). A ratio with no recorded interval (an audit written without
+one, an undefined or unbounded ratio) is judged on its point estimate, as before. So a
+version fails no threshold it met before this rule, and no earlier approval loses a
+waiver it needs.
 """
 
 from __future__ import annotations
@@ -56,6 +67,9 @@ class ThresholdCheck:
     withheld: bool = False  # measured, but withheld from publication (`measured` None)
     # A fairness threshold's judged groups beyond it, worst first: what a waiver covers.
     groups: tuple[GroupFigure, ...] = ()
+    # A disparity threshold's possible disparities: beyond it on the point estimate, but
+    # the interval includes 1; shown, not failing it (no waiver needed).
+    possible: tuple[GroupFigure, ...] = ()
 
 
 def _finite(value: object) -> float | None:
@@ -115,19 +129,39 @@ class _Measure:
         base = None if reference is None else _finite(reference.get(self.rate))
         return math.inf if own is not None and own > 0 and base == 0 else None
 
-    def figure(self, group: Mapping[str, Any], *, withheld: bool) -> GroupFigure:
+    def possible(self, group: Mapping[str, Any]) -> bool:
+        """Whether the ratio's recorded interval includes 1 (a possible disparity)."""
+        interval = group.get(f"{self.key}_ci") if self.rate is not None else None
+        if not isinstance(interval, list | tuple) or len(interval) != 2:
+            return False
+        low, high = (_finite(end) for end in interval)
+        return low is not None and high is not None and low <= 1 <= high
+
+    def figure(self, group: Mapping[str, Any], *, withheld: bool,
+               interval: bool = False) -> GroupFigure:
+        """The group's figure on a check (`interval`: with its ratio's 95% interval)."""
         value = None if withheld else _finite(group.get(self.key))
         note = ""
         if not withheld and self.rate is not None and value is None:
             note = "the reference group's rate is 0 and this group's is not"
         elif not withheld and self.rate is not None and value == 0:
             note = "this group's rate is 0 and the reference group's is not"
+        elif not withheld and interval:
+            low, high = group[f"{self.key}_ci"]
+            note = f"95% interval {low:.4g} to {high:.4g}"
         return GroupFigure(group_label(group), self.metric, value, note, withheld)
 
 
 def groups_text(groups: Sequence[GroupFigure]) -> str:
     """The groups beyond a threshold as one line: "groups beyond it: ...; ..."."""
     return "groups beyond it: " + "; ".join(g.text() for g in groups)
+
+
+def possible_text(groups: Sequence[GroupFigure]) -> str:
+    """A threshold's possible disparities as one line (not counted against it)."""
+    return ("possible disparities, not counted (beyond it on the point estimate, but the "
+            "95% interval includes no disparity: more referrals needed to tell): "
+            + "; ".join(g.text() for g in groups))
 
 
 _DISPARITIES: Final = {
@@ -163,18 +197,23 @@ def _fairness_check(name: str, description: str, required: float, measure: _Meas
         return same is None or measure.size(
             same, shown_refs.get(stratum(dict(same["attributes"])))) is None
 
-    beyond = tuple(measure.figure(g, withheld=withheld(g)) for size, g in sized
-                   if size > required)
+    over = [g for size, g in sized if size > required]
+    possible = tuple(measure.figure(g, withheld=withheld(g), interval=True) for g in over
+                     if measure.possible(g))
+    beyond = tuple(measure.figure(g, withheld=withheld(g)) for g in over
+                   if not measure.possible(g))
     worst = sized[0][0] if sized else None
     if worst is None:
         return ThresholdCheck(name, description, f"<= {required:g}", None, False,
                               "not measured")
     where = sized[0][1]
-    detail = groups_text(beyond) if beyond else f"worst group: {group_label(where)}"
+    detail = "; ".join(part for part in (
+        groups_text(beyond) if beyond else f"worst group: {group_label(where)}",
+        possible_text(possible) if possible else "") if part)
     hide = withheld(where) or math.isinf(worst)  # an unbounded size has no figure
     return ThresholdCheck(name, description, f"<= {required:g}",
                           None if hide else worst, not beyond, detail,
-                          withheld=withheld(where), groups=beyond)
+                          withheld=withheld(where), groups=beyond, possible=possible)
 
 
 def _fairness_checks(thresholds: AcceptanceThresholds, fairness: Mapping[str, Any] | None,

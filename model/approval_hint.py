@@ -5,10 +5,20 @@ as written: `--reason` is required, and a waiver for each missed threshold)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from model.registry import ModelRegistry
+
+
+def fairness_line(fairness: dict[str, Any] | None) -> str:
+    """What the fairness audit of the test period found, as a sentence (with its space)."""
+    from model.fairness_report import audit_from_document
+    from model.fairness_summary import headline
+
+    if fairness is None:
+        return "No fairness audit recorded. "
+    return f"Fairness audit of the test period: {headline(audit_from_document(fairness))}. "
 
 
 def approval_hint(registry: ModelRegistry, version: str) -> str:
@@ -18,11 +28,19 @@ def approval_hint(registry: ModelRegistry, version: str) -> str:
     from model.card import acceptance_checks
     from model.card_sources import read_sources
 
-    missed = unmet(acceptance_checks(read_sources(registry, version)))
+    sources = read_sources(registry, version)
+    checks = acceptance_checks(sources)
+    missed = unmet(checks)
     waivers = "".join(f' --waive "{check.name}=..."' for check in missed)
     misses = (f"; it misses {len(missed)} acceptance threshold{'s' * (len(missed) > 1)}, "
               "each waived by name with its own reason or the version rejected "
               f"(`safeguard model reject {version} --reason \"...\"`)" if missed else "")
-    return (f"A governance user reads its card (`safeguard model card {version} --output DIR`) "
+    possible = sum(len(check.possible) for check in checks)
+    if possible:
+        misses += (f"; {possible} possible disparit{'ies' if possible > 1 else 'y'} beyond a "
+                   "threshold on the point estimate, with an interval including no "
+                   "disparity, count against none and need no waiver")
+    return (f"{fairness_line(sources.fairness)}"
+            f"A governance user reads its card (`safeguard model card {version} --output DIR`) "
             f'and approves it: `safeguard model approve {version} --reason "..."{waivers}`'
             f"{misses}; then `safeguard model promote {version}` serves it.")

@@ -21,7 +21,7 @@ from model.card_sources import CardSources
 from model.explanation import GROUP_LABELS
 from model.fairness import FairnessAudit, for_publication
 from model.fairness_report import audit_from_document
-from model.fairness_summary import flag_bounds, ratio_with_interval
+from model.fairness_summary import flag_bounds, headline, ratio_with_interval
 from model.finite_json import finite
 from model.governance import GovernanceSettings, parse_governance
 from model.outcome_gaps import OUTCOME_GAPS, OutcomeGap
@@ -98,6 +98,8 @@ class FairnessRow:
     # As shown: enough digits to fall on its flag's side of each bound (`ratio_text`),
     # with its 95% interval where the audit computed one.
     selection_rate_ratio_text: str = "-"
+    # The flags (of `flags`) that are possible disparities: their interval includes 1.
+    possible: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -226,11 +228,23 @@ def _fairness_rows(fairness: dict[str, Any] | None) -> tuple[FairnessRow, ...]:
             false_positive_rate=group.metrics["false_positive_rate"],
             true_positive_rate=group.metrics["true_positive_rate"],
             selection_rate_ratio=group.ratios["selection_rate"],
-            flags=group.flags,
+            flags=group.flags, possible=group.possible,
             selection_rate_ratio_text="-" if group.ratios["selection_rate"] is None else
             ratio_with_interval(group.ratios["selection_rate"],
                                 group.ratio_intervals["selection_rate"], flag_bounds(published))))
     return tuple(rows)
+
+
+def _fairness_summary(fairness: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The audit's heading figures, with how many groups have a finding and how many
+    possible disparities only (read from an audit written before they were recorded too)."""
+    if fairness is None:
+        return None
+    audit = audit_from_document(fairness)
+    return {**{key: fairness.get(key) for key in
+               ("generated_at", "n_labelled", "reference_rule", "tolerance", "summary")},
+            "groups_with_findings": len(audit.with_findings()),
+            "possible_only_groups": len(audit.possible_only()), "headline": headline(audit)}
 
 
 def _data(sources: CardSources) -> dict[str, Any]:
@@ -280,9 +294,7 @@ def build_card(sources: CardSources, *, approvals: Sequence[ApprovalEntry] = (),
         calibration_png=sources.calibration_png,
         rates_by_band=_rows(sources, "rates_by_band"),
         rates_by_score=_rows(sources, "rates_by_score"),
-        fairness_summary=None if sources.fairness is None else {
-            key: sources.fairness.get(key) for key in
-            ("generated_at", "n_labelled", "reference_rule", "tolerance", "summary")},
+        fairness_summary=_fairness_summary(sources.fairness),
         fairness_rows=_fairness_rows(sources.fairness),
         importance_by_agency=_rows(sources, "importance_by_agency"),
         importance_by_factor=_rows(sources, "importance_by_factor", limit=15),

@@ -20,6 +20,7 @@ from model.fairness_flags import (
     RATIO_METRICS,
     TOO_SMALL,
     group_flags,
+    possible_disparities,
     ratios_to_reference,
 )
 from model.fairness_groups import ATTRIBUTE_SETS, attribute_frame, stratum
@@ -84,6 +85,13 @@ class GroupResult:
     is_reference: bool
     flags: tuple[str, ...]
     suppressed: tuple[str, ...] = ()
+    # The disparity flags (of `flags`) whose ratio's interval includes 1: possible
+    # disparities, not findings (`possible_disparities`).
+    possible: tuple[str, ...] = ()
+
+    def findings(self) -> tuple[str, ...]:
+        """The flags that are findings: every flag but too small and the possible ones."""
+        return tuple(f for f in self.flags if f != TOO_SMALL and f not in self.possible)
 
     def document(self) -> dict[str, Any]:
         """The group as `fairness.json` writes it."""
@@ -97,7 +105,8 @@ class GroupResult:
             out[f"{name}_ratio"] = self.ratios[name]
             out[f"{name}_ratio_ci"] = list(interval) if interval is not None else None
         out |= {"is_reference": self.is_reference, "flags": list(self.flags),
-                "counts": dict(self.counts), "suppressed": list(self.suppressed)}
+                "possible_flags": list(self.possible), "counts": dict(self.counts),
+                "suppressed": list(self.suppressed)}
         return out
 
 
@@ -119,8 +128,23 @@ class FairnessAudit:
         return {flag: sum(flag in g.flags for g in self.groups) for flag in FLAGS}
 
     def flagged(self) -> list[GroupResult]:
-        """Groups with a disparity or calibration flag (too small is not a finding)."""
+        """Groups with a disparity or calibration flag, possible ones included (too small
+        is not a finding)."""
         return [g for g in self.groups if set(g.flags) - {TOO_SMALL}]
+
+    def with_findings(self) -> list[GroupResult]:
+        """Groups with a finding: a disparity whose interval excludes 1, or a calibration
+        gap whose interval lies beyond its tolerance."""
+        return [g for g in self.groups if g.findings()]
+
+    def possible_only(self) -> list[GroupResult]:
+        """Groups flagged with possible disparities only (no finding)."""
+        return [g for g in self.groups if g.possible and not g.findings()]
+
+    def possible_counts(self) -> dict[str, int]:
+        """How many groups carry each disparity flag as a possible one."""
+        return {flag: sum(flag in g.possible for g in self.groups)
+                for flag in RATIO_METRICS.values()}
 
     def document(self) -> dict[str, Any]:
         """`fairness.json` (see the README for its contract)."""
@@ -130,7 +154,10 @@ class FairnessAudit:
             "tolerance": dict(self.tolerance), "attributes": list(self.attributes),
             "publication": self.publication, **self.extra,
             "groups": [g.document() for g in self.groups],
-            "summary": {"flagged_groups": len(self.flagged()), "flags": self.flag_counts()},
+            "summary": {"flagged_groups": len(self.flagged()), "flags": self.flag_counts(),
+                        "groups_with_findings": len(self.with_findings()),
+                        "possible_only_groups": len(self.possible_only()),
+                        "possible_flags": self.possible_counts()},
         }
 
 
@@ -172,13 +199,14 @@ def _attribute_set_results(data: pd.DataFrame, attributes: tuple[str, ...],
         ratios, ratio_intervals, without = ratios_to_reference(resampled, table, i, reference,
                                                                quantiles)
         n = int(row["n"])
+        flags = group_flags(intervals["calibration_gap"], ratios, n, governance,
+                            without_ratio=without)
         results.append(GroupResult(
             attributes=dict(zip(attributes, key, strict=True)), n=n,
             counts={c: int(row[c]) for c in COUNTS if c != "n"}, metrics=metrics,
             intervals=intervals, ratios=ratios, ratio_intervals=ratio_intervals,
-            is_reference=i == reference,
-            flags=group_flags(intervals["calibration_gap"], ratios, n, governance,
-                              without_ratio=without)))
+            is_reference=i == reference, flags=flags,
+            possible=possible_disparities(flags, ratio_intervals)))
     return results
 
 

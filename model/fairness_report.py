@@ -24,7 +24,7 @@ from model.fairness import (
     GroupResult,
     for_publication,
 )
-from model.fairness_flags import RATIO_METRICS
+from model.fairness_flags import RATIO_METRICS, possible_disparities
 from model.fairness_groups import ATTRIBUTE_LABELS, SOURCE_COLUMNS, value_label
 from model.fairness_metrics import METRICS
 from model.fairness_recording import RECORDING, RECORDS_PREFIX, agency_records
@@ -32,6 +32,7 @@ from model.fairness_summary import (
     finding_sentences,
     flag_bounds,
     group_phrase,
+    possible_sentences,
     ratio_text,
     times_phrase,
 )
@@ -43,6 +44,17 @@ FLAG_LABELS: Final = {
     "selection_disparity": "Selection disparity", "fpr_disparity": "False positive disparity",
     "tpr_disparity": "True positive disparity", "miscalibrated": "Miscalibrated",
     "too_small": "Too small to judge"}
+# A disparity flag whose interval includes 1, no disparity (`GroupResult.possible`).
+POSSIBLE_LABEL: Final = "possible: its interval includes no disparity"
+
+
+def flag_tags(group: GroupResult) -> list[dict[str, str]]:
+    """Each flag of a group as a tag: its words and its kind ("finding", "possible" or
+    "small"), so a possible disparity never reads as a finding."""
+    kinds = {f: "small" if f == "too_small" else "possible" if f in group.possible
+             else "finding" for f in group.flags}
+    return [{"text": FLAG_LABELS[f] + (f" ({POSSIBLE_LABEL})" if kind == "possible" else ""),
+             "kind": kind} for f, kind in kinds.items()]
 
 
 def audit_frame(referrals: pd.DataFrame, labels: pd.DataFrame, ratings: pd.DataFrame,
@@ -104,8 +116,8 @@ def _row(group: GroupResult, bounds: tuple[float, float]) -> dict[str, Any]:
         "auc": "-" if group.metrics["roc_auc"] is None else f"{group.metrics['roc_auc']:.3f}",
         "ratios": {m: "-" if v is None else ratio_text(v, bounds)
                    for m, v in group.ratios.items()},
-        "is_reference": group.is_reference, "flags": [FLAG_LABELS[f] for f in group.flags],
-        "findings": [f for f in group.flags if f != "too_small"],
+        "is_reference": group.is_reference, "flags": flag_tags(group),
+        "findings": list(group.findings()), "possible": list(group.possible),
         "suppressed": bool(group.suppressed),
     }
 
@@ -120,7 +132,8 @@ def _chart(groups: list[GroupResult], metric: str, *, centre: float | None,
             continue
         points.append({"label": " / ".join(value_label(v) for v in g.attributes.values()),
                        "value": value, "low": interval[0], "high": interval[1],
-                       "flagged": flag in g.flags, "small": "too_small" in g.flags})
+                       "flagged": flag in g.findings(), "possible": flag in g.possible,
+                       "small": "too_small" in g.flags})
     ends = [abs(float(p[end])) for p in points for end in ("low", "high")] or [0.1]
     if metric == "calibration_gap":
         bound = max(max(ends), 0.05)
@@ -236,6 +249,9 @@ def report_context(audit: FairnessAudit, *, publication: bool = True) -> dict[st
         })
     return {"title": f"Fairness audit of model version {published.model_version}",
             "audit": published.document(), "sentences": finding_sentences(published),
+            "possible_sentences": possible_sentences(published),
+            "found_groups": len(published.with_findings()),
+            "possible_groups": len(published.possible_only()),
             "sections": sections, "tolerance": published.tolerance,
             "flag_labels": FLAG_LABELS, "internal": not published.publication,
             "judged": sum("too_small" not in g.flags for g in published.groups),
@@ -260,6 +276,15 @@ def _pair_of(value: Any) -> tuple[float, float] | None:
     return None if value is None else (float(value[0]), float(value[1]))
 
 
+def _possible(group: dict[str, Any]) -> tuple[str, ...]:
+    """A group's possible disparities as recorded, or for an audit written before they
+    were (no `possible_flags`), read from its recorded ratio intervals."""
+    if "possible_flags" in group:
+        return tuple(group["possible_flags"])
+    return possible_disparities(tuple(group.get("flags", ())),
+                                {m: _pair_of(group.get(f"{m}_ratio_ci")) for m in RATIO_METRICS})
+
+
 def audit_from_document(document: dict[str, Any]) -> FairnessAudit:
     """The audit a `fairness.json` records (what `FairnessAudit.document` wrote), so that
     its report can be rendered again from the JSON logged with a version's run."""
@@ -270,7 +295,8 @@ def audit_from_document(document: dict[str, Any]) -> FairnessAudit:
         ratios={name: g.get(f"{name}_ratio") for name in RATIO_METRICS},
         ratio_intervals={name: _pair_of(g.get(f"{name}_ratio_ci")) for name in RATIO_METRICS},
         is_reference=bool(g.get("is_reference")), flags=tuple(g.get("flags", ())),
-        suppressed=tuple(g.get("suppressed", ()))) for g in document.get("groups", []))
+        suppressed=tuple(g.get("suppressed", ())), possible=_possible(g))
+        for g in document.get("groups", []))
     written = {"model_version", "generated_at", "n_labelled", "reference_rule", "tolerance",
                "attributes", "publication", "groups", "summary"}
     return FairnessAudit(

@@ -12,7 +12,12 @@ from __future__ import annotations
 from typing import Final
 
 from model.fairness import FairnessAudit, GroupResult
-from model.fairness_flags import MISCALIBRATED, RATIO_METRICS
+from model.fairness_flags import (
+    MISCALIBRATED,
+    RATIO_METRICS,
+    beyond_tolerance,
+    includes_parity,
+)
 from model.fairness_groups import NOT_RECORDED, stratum
 
 _BEFORE: Final[dict[str, dict[str, str]]] = {
@@ -93,13 +98,21 @@ _AMONG: Final = {"selection_rate": "", "false_positive_rate":
 
 def _interval_words(interval: tuple[float, float] | None,
                     bounds: tuple[float, float]) -> str:
-    """"; 95% interval 0.42 to 0.53", and when it includes 1, that it includes no
-    difference (the flag is on the point estimate)."""
+    """"; 95% interval 0.42 to 0.53" and what it says: that it includes 1, no difference
+    (a possible disparity), that it lies wholly outside the tolerance, or that it shows a
+    difference that may still lie within the tolerance."""
     if interval is None:
         return ""
     low, high = (ratio_text(end, bounds) for end in interval)
-    same = ", which includes no difference" if interval[0] <= 1 <= interval[1] else ""
-    return f"; 95% interval {low} to {high}{same}"
+    if includes_parity(interval):
+        said = ", which includes no difference"
+    elif beyond_tolerance(interval, *bounds):
+        said = ", wholly outside the tolerance"
+    else:
+        said = (f": a difference, though the interval reaches back inside the tolerance "
+                f"({ratio_text(bounds[0])} to {ratio_text(bounds[1])}), so it may be smaller "
+                "than the tolerance")
+    return f"; 95% interval {low} to {high}{said}"
 
 
 def _zero_sentence(metric: str, group: GroupResult, who: str, reference: GroupResult | None,
@@ -164,18 +177,45 @@ def largest_phrase(attributes: dict[str, str]) -> str:
     return f"the largest group of {group_phrase(shared)}" if shared else "the largest group"
 
 
-def finding_sentences(audit: FairnessAudit) -> list[str]:
-    """A sentence per flag (disparity or miscalibration) of every group judged."""
+POSSIBLE_WORDS: Final = ("Possible disparity only: the audit cannot tell it from no "
+                         "disparity; more referrals are needed to tell.")
+
+
+def _sentences(audit: FairnessAudit, *, possible: bool) -> list[str]:
     bands = _bands_phrase(audit)
     bounds = flag_bounds(audit)
     references = {stratum(g.attributes): g for g in audit.groups if g.is_reference}
     sentences = []
     for group in audit.flagged():
         reference = references.get(stratum(group.attributes))
+        wanted = group.possible if possible else group.findings()
         for metric, flag in RATIO_METRICS.items():
             text = _ratio_sentence(metric, group, reference, bands, bounds)
-            if flag in group.flags and text:
-                sentences.append(text)
-        if MISCALIBRATED in group.flags and (text := _calibration_sentence(group)):
+            if flag in wanted and text:
+                sentences.append(f"{text} {POSSIBLE_WORDS}" if possible else text)
+        if MISCALIBRATED in wanted and (text := _calibration_sentence(group)):
             sentences.append(text)
     return [s[0].upper() + s[1:] for s in sentences]
+
+
+def finding_sentences(audit: FairnessAudit) -> list[str]:
+    """A sentence per finding of every group judged: a disparity whose whole interval lies
+    beyond the tolerance, or a miscalibration."""
+    return _sentences(audit, possible=False)
+
+
+def possible_sentences(audit: FairnessAudit) -> list[str]:
+    """A sentence per possible disparity: flagged on its point estimate, its interval
+    reaching back inside the tolerance (`model.fairness_flags.possible_disparities`)."""
+    return _sentences(audit, possible=True)
+
+
+def headline(audit: FairnessAudit) -> str:
+    """The audit's findings in one sentence, e.g. for `safeguard train`'s summary."""
+    found, possible = len(audit.with_findings()), len(audit.possible_only())
+    low, high = (ratio_text(b) for b in flag_bounds(audit))
+    return (f"{found} group{'s' * (found != 1)} with a finding (a ratio outside {low} to "
+            f"{high} whose 95% interval excludes no disparity, or a miscalibration); "
+            f"{possible} more with possible disparities only (outside the tolerance on the "
+            "point estimate, but the interval includes no disparity: more referrals are "
+            "needed to tell)")

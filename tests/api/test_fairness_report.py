@@ -17,7 +17,13 @@ from model.fairness_report import (
     fairness_files,
     report_context,
 )
-from model.fairness_summary import finding_sentences, group_phrase, ratio_text, times_phrase
+from model.fairness_summary import (
+    finding_sentences,
+    group_phrase,
+    possible_sentences,
+    ratio_text,
+    times_phrase,
+)
 from model.governance import load_governance
 from tests.model.fairness_fixture import fairness_group, fairness_report
 
@@ -48,7 +54,8 @@ def test_the_report_states_each_finding_and_hides_small_counts() -> None:
     ratio = f"{black.ratios['selection_rate']:.2f}".rstrip("0").rstrip(".")
     low, high = (ratio_text(end, (0.8, 1.25)) for end in black.ratio_intervals["selection_rate"])
     assert (f"Black subjects are placed in the high or very high bands {ratio} times as often "
-            f"as White subjects (the largest group; 95% interval {low} to {high}).") in page
+            f"as White subjects (the largest group; 95% interval {low} to {high}, wholly "
+            "outside the tolerance).") in page
     assert "Not for publication" not in page
     assert "Fairness audit of model version 4" in page and "<svg" in page
     assert "Too small to judge" in page and ">withheld<" in page
@@ -134,12 +141,18 @@ def test_a_disparity_finding_gives_its_interval_and_says_when_it_includes_no_dif
     asian = {**fairness_group({"ethnicity_group": "asian"}, ratio=0.47,
                               flags=("selection_disparity",)),
              "selection_rate_ratio_ci": [0.42, 0.53]}
+    # A ratio whose interval includes 1 is a possible disparity, said as one, not a
+    # finding (it was one on its point estimate until 6 December).
     assert _sentences(white, mixed, asian) == [
+        "Asian subjects are placed in the high or very high bands 0.47 times as often as "
+        "White subjects (the largest group; 95% interval 0.42 to 0.53, wholly outside the "
+        "tolerance)."]
+    assert possible_sentences(audit_from_document(fairness_report([white, mixed, asian]))) == [
         "Among subjects of mixed ethnicity who did not go on to have the outcome, 1.27 times as "
         "many are placed in the high or very high bands as among White subjects (false "
-        "positive rate; 95% interval 0.89 to 1.64, which includes no difference).",
-        "Asian subjects are placed in the high or very high bands 0.47 times as often as "
-        "White subjects (the largest group; 95% interval 0.42 to 0.53)."]
+        "positive rate; 95% interval 0.89 to 1.64, which includes no difference). Possible "
+        "disparity only: the audit cannot tell it from no disparity; more referrals are "
+        "needed to tell."]
 
 
 def test_a_calibration_gap_may_lie_in_the_recorded_outcomes_not_the_model() -> None:
@@ -176,3 +189,23 @@ def test_an_audit_says_whether_its_extract_is_the_models_training_extract() -> N
     assert _before_test_period(1, same).startswith("warning: this is the model's training extract")
     assert _before_test_period(1, other).startswith("note: 1 of the audited referrals")
     assert "is not the model's training extract" in _before_test_period(1, other)
+
+
+def test_the_page_sets_possible_disparities_apart_from_findings() -> None:
+    white = fairness_group({"ethnicity_group": "white"}, n=3000, reference=True)
+    mixed = {**fairness_group({"ethnicity_group": "mixed"}, ratio=1.27,
+                              flags=("fpr_disparity",)),
+             "false_positive_rate_ratio_ci": [0.89, 1.64]}
+    asian = {**fairness_group({"ethnicity_group": "asian"}, ratio=0.47,
+                              flags=("selection_disparity",)),
+             "selection_rate_ratio_ci": [0.42, 0.53]}
+    audit = audit_from_document(fairness_report([white, mixed, asian]))
+    page = fairness_files(audit, render_report)["fairness.html"]
+    findings, possible = page.split('id="possible"')
+    assert "1 group has a finding" in findings and "Asian subjects are placed" in findings
+    assert "Among subjects of mixed ethnicity" not in findings
+    assert "Possible disparities: more referrals needed" in possible
+    assert "1 more group is flagged with possible disparities only" in possible
+    assert "Among subjects of mixed ethnicity" in possible
+    assert ("False positive disparity (possible: its interval includes no disparity)"
+            in possible)

@@ -131,6 +131,36 @@ def test_the_card_reports_the_fairness_audit_and_suppresses_small_counts(
     assert "max_selection_rate_disparity" in markdown and "1.400" in markdown
 
 
+def test_the_card_says_which_flag_is_a_finding_and_which_a_possible_disparity(
+    tmp_path: Path, trained_model: TrainedModel
+) -> None:
+    """Two ratios of 1.4: Black subjects' interval (1.3 to 1.5) excludes no disparity, a
+    finding that fails the threshold; mixed subjects' (0.9 to 2.1, 150 referrals)
+    includes it: a possible disparity, shown as one, failing nothing. The report is in
+    the form written before possible flags were recorded: they are read from it."""
+    model = trained_model.loaded
+    registry, version = register_copy(tmp_path / "mlflow", model.model, model.golden, alias=None)
+    black, mixed = (
+        {**fairness_group({"ethnicity_group": group}, n=n, ratio=1.4,
+                          flags=("selection_disparity",)),
+         "selection_rate_ratio_ci": interval}
+        for group, n, interval in (("black", 1400, [1.3, 1.5]), ("mixed", 150, [0.9, 2.1])))
+    report = fairness_report([fairness_group({"ethnicity_group": "white"}, n=3000,
+                                             reference=True), black, mixed])
+    _log_fairness(registry, version, report, tmp_path)
+    card = card_for(registry, version)
+    markdown = card_markdown(card)
+    rows = {line.split(" | ")[0][2:]: line.split(" | ")[-1] for line in markdown.splitlines()
+            if line.startswith("| ethnicity_group=")}
+    assert rows["ethnicity_group=black"] == "selection_disparity |"
+    assert rows["ethnicity_group=mixed"] == (
+        "selection_disparity (possible: its interval includes no disparity) |")
+    assert "1 group with a finding" in markdown and "1 more with possible disparities" in markdown
+    [check] = [c for c in card.acceptance if c.name == "max_selection_rate_disparity"]
+    assert not check.met and [g.group for g in check.groups] == ["ethnicity_group=black"]
+    assert [g.group for g in check.possible] == ["ethnicity_group=mixed"]
+
+
 def test_the_card_withholds_a_ratio_and_a_measure_read_off_a_withheld_rate(
     tmp_path: Path, trained_model: TrainedModel
 ) -> None:

@@ -150,3 +150,36 @@ def test_a_check_names_every_group_beyond_it_worst_first() -> None:
         ("deprivation_group=deciles_1_2", 1.6), ("ethnicity_group=asian", 0.7)]
     assert check.detail == ("groups beyond it: deprivation_group=deciles_1_2 (selection rate "
                             "ratio 1.6); ethnicity_group=asian (selection rate ratio 0.7)")
+
+
+def _with_interval(group: dict[str, Any], low: float, high: float) -> dict[str, Any]:
+    return {**group, **{f"{m}_ratio_ci": [low, high] for m in
+                        ("selection_rate", "false_positive_rate", "true_positive_rate")}}
+
+
+def test_a_possible_disparity_is_listed_but_fails_no_threshold() -> None:
+    """A ratio of 1.4 whose interval (0.9 to 2.1) includes no disparity: the board reads
+    it on the check, but it fails nothing and needs no waiver."""
+    report = fairness_report([
+        fairness_group({"ethnicity_group": "white"}, n=3000, reference=True),
+        _with_interval(fairness_group({"ethnicity_group": "mixed"}, n=150, ratio=1.4,
+                                      flags=("selection_disparity",)), 0.9, 2.1)])
+    check = checks(fairness=report)["max_selection_rate_disparity"]
+    assert check.met and check.groups == ()
+    [figure] = check.possible
+    assert figure.group == "ethnicity_group=mixed" and figure.value == pytest.approx(1.4)
+    assert "possible disparities, not counted" in check.detail
+    assert "95% interval 0.9 to 2.1" in check.detail
+
+
+def test_a_disparity_whose_interval_excludes_none_still_fails() -> None:
+    report = fairness_report([
+        fairness_group({"ethnicity_group": "white"}, n=3000, reference=True),
+        _with_interval(fairness_group({"ethnicity_group": "black"}, n=1400, ratio=1.35,
+                                      flags=("fpr_disparity",)), 1.2, 1.52),
+        _with_interval(fairness_group({"ethnicity_group": "mixed"}, n=150, ratio=1.4), 0.9, 2.1)])
+    check = checks(fairness=report)["max_false_positive_rate_disparity"]
+    assert not check.met
+    assert [g.group for g in check.groups] == ["ethnicity_group=black"]
+    assert [g.group for g in check.possible] == ["ethnicity_group=mixed"]
+    assert check.detail.startswith("groups beyond it: ethnicity_group=black")

@@ -20,8 +20,8 @@ from model.fairness_metrics import (
     resample_counts,
     weighted_auc,
 )
-from model.fairness_report import fairness_files
-from model.fairness_summary import finding_sentences, largest_phrase
+from model.fairness_report import audit_from_document, fairness_files
+from model.fairness_summary import finding_sentences, largest_phrase, possible_sentences
 from model.governance import (
     GovernanceError,
     GovernanceSettings,
@@ -418,3 +418,56 @@ def test_a_rate_against_a_reference_rate_of_zero_is_flagged_and_stated() -> None
             "high or very high bands, against 0.0% of White subjects who did not go on to have "
             "the outcome (false positive rate, no ratio: the largest group's rate is 0)."
             ) in finding_sentences(audit)
+
+
+def _selected(group: str, n: int, selected: int) -> pd.DataFrame:
+    """`n` referrals of one ethnicity group, `selected` of them placed high; outcomes
+    one in four, spread evenly over selected and not."""
+    frame = _referrals([group] * n)
+    return frame.assign(label=[int(i % 4 == 0) for i in range(n)], probability=0.25,
+                        band=["high"] * selected + ["low"] * (n - selected))
+
+
+def test_a_flag_whose_interval_includes_no_disparity_is_possible_not_a_finding() -> None:
+    """Black subjects 1.3 times as often selected on 120 referrals (interval about 0.9
+    to 1.8): flagged on the point estimate, but the audit cannot tell it from no
+    disparity. Asian subjects twice as often on 1,500 referrals: a finding."""
+    frame = pd.concat([_selected("white", 2000, 400), _selected("black", 120, 31),
+                       _selected("asian", 1500, 600)], ignore_index=True)
+    audit = audit_fairness(frame, _governance(), model_version="1", n_boot=200)
+    document = audit.document()
+    black = _group(document, ethnicity_group="black")
+    asian = _group(document, ethnicity_group="asian")
+    assert "selection_disparity" in black["flags"]  # the four-fifths point test stays
+    low, high = black["selection_rate_ratio_ci"]
+    assert low <= 1 <= high and "selection_disparity" in black["possible_flags"]
+    assert "selection_disparity" in asian["flags"] and asian["possible_flags"] == []
+    summary = document["summary"]
+    # each group four times: by ethnicity, and by ethnicity and sex, disability, age band
+    assert summary["possible_only_groups"] == summary["groups_with_findings"] == 4
+    assert summary["possible_flags"]["selection_disparity"] == 4
+    findings = finding_sentences(audit)
+    [finding] = [s for s in findings if s.startswith("Asian subjects are placed")]
+    assert "wholly outside the tolerance" in finding
+    assert not [s for s in findings if s.startswith("Black")]
+    [possible] = [s for s in possible_sentences(audit) if s.startswith("Black subjects are")]
+    assert possible.endswith("Possible disparity only: the audit cannot tell it from no "
+                             "disparity; more referrals are needed to tell.")
+
+
+def test_an_audit_written_before_possible_flags_reads_them_from_its_intervals() -> None:
+    """Audits logged with earlier versions have no `possible_flags`: they still load, and
+    a flag whose recorded interval includes 1 reads as possible."""
+    frame = pd.concat([_selected("white", 2000, 400), _selected("black", 120, 31)],
+                      ignore_index=True)
+    document = audit_fairness(frame, _governance(), model_version="1", n_boot=200).document()
+    for group in document["groups"]:
+        del group["possible_flags"]
+    for key in ("groups_with_findings", "possible_only_groups", "possible_flags"):
+        del document["summary"][key]
+    old = audit_from_document(json.loads(json.dumps(document)))
+    [black] = [g for g in old.groups if g.attributes == {"ethnicity_group": "black"}]
+    recorded = _group(audit_fairness(frame, _governance(), model_version="1",
+                                     n_boot=200).document(), ethnicity_group="black")
+    assert "selection_disparity" in black.possible and black.findings() == ()
+    assert list(black.possible) == recorded["possible_flags"]
