@@ -215,7 +215,7 @@ def headline(audit: FairnessAudit) -> str:
     found, possible = len(audit.with_findings()), len(audit.possible_only())
     low, high = (ratio_text(b) for b in flag_bounds(audit))
     return (f"{found} group{'s' * (found != 1)} with a finding (a ratio outside {low} to "
-            f"{high} whose 95% interval excludes no disparity, or a miscalibration); "
+            f"{high} whose 95% interval excludes 1, no disparity; or a miscalibration); "
             f"{possible} more with possible disparities only (outside the tolerance on the "
             "point estimate, but the interval includes no disparity: more referrals are "
             "needed to tell)")

@@ -134,7 +134,7 @@ def test_the_card_reports_the_fairness_audit_and_suppresses_small_counts(
 def test_the_card_says_which_flag_is_a_finding_and_which_a_possible_disparity(
     tmp_path: Path, trained_model: TrainedModel
 ) -> None:
-    """Two ratios of 1.4: Black subjects' interval (1.3 to 1.5) excludes no disparity, a
+    """Two ratios of 1.4: Black subjects' interval (1.3 to 1.5) excludes 1 (no disparity), a
     finding that fails the threshold; mixed subjects' (0.9 to 2.1, 150 referrals)
     includes it: a possible disparity, shown as one, failing nothing. The report is in
     the form written before possible flags were recorded: they are read from it."""

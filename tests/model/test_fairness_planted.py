@@ -19,7 +19,8 @@ fewer records to multiply and which over-selection ratio crosses the board's 1.2
 varies with the draw, so either over-selection flag counts as the finding. Without the
 planted mechanisms, groups of 100-300 test referrals still draw chance flags (Asian
 subjects' false positive rate ratio 1.26 in this draw): the planted finding itself must
-vanish, not every flag.
+vanish, not every flag. Those chance flags are possible disparities (their interval
+includes 1), not findings; the planted ones stay findings.
 """
 
 from __future__ import annotations
