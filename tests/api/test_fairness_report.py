@@ -125,7 +125,7 @@ def test_a_tiny_extract_says_no_group_reached_the_minimum_size() -> None:
     audit = audit_fairness(_frame(40, 20, 0), governance, model_version="4", n_boot=100)
     page = fairness_files(audit, render_report)["fairness.html"]
     assert "No group reached 100 referrals, so no group was judged." in page
-    assert "No group large enough to judge is flagged" not in page
+    assert "No group large enough to judge has a finding" not in page
 
 
 def _sentences(*groups: dict[str, object]) -> list[str]:
