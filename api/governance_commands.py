@@ -138,29 +138,37 @@ def card(
     from api.model_card import card_for, log_card, write_card
     from api.model_commands import _registry
     from api.settings import Settings
-    from api.store.db import Store
+    from api.version_standing import existing_store
     from model.card_sources import CARD_HTML_ARTIFACT
     from model.registry import RegistryError
 
     settings = Settings()
-    registry, store = _registry(settings), Store(settings.database_url)
+    # No SQLite file: no store, so nothing recorded (and none created by reading it).
+    registry, store = _registry(settings), existing_store(settings)
     try:
         info = registry.resolve(version)
+        history = []
+        if store is not None:
+            # A store that cannot be read is refused, not read as empty: the card said
+            # "No approval or rejection has been recorded" of an approved version.
+            reachable, reason = store.ping()
+            if not reachable:
+                fail(f"cannot read the approval history of version {info.version}: {reason}; "
+                     "start the database, or create its schema with `safeguard db upgrade`")
+            with store.session() as session:
+                history = approval_history(session, registry, info.version)
         if log and registry.read_artifact(info.version, CARD_HTML_ARTIFACT) is None:
             log_card(registry, info)
             typer.echo(f"model card logged with the run of version {info.version}")
         elif log:
             fail(f"version {info.version} already has a card logged (approvals name it); "
                  "it is never replaced")
-        history = []
-        if store.ping()[0]:
-            with store.session() as session:
-                history = approval_history(session, registry, info.version)
         written = write_card(card_for(registry, info.version, history), output)
     except RegistryError as exc:
         fail(str(exc))
     finally:
-        store.dispose()
+        if store is not None:
+            store.dispose()
     typer.echo(f"model card of version {info.version}: " + ", ".join(map(str, written)))
 
 

@@ -60,8 +60,9 @@ def standing(session: Session, registry: ModelRegistry, version: str, *,
                                                                     problem)
 
 
-def _existing_store(settings: Settings) -> Store | None:
-    """The settings' store, or None when it is an SQLite file that does not exist."""
+def existing_store(settings: Settings) -> Store | None:
+    """The settings' store, or None when it is an SQLite file that does not exist (opening
+    it would create an empty database file, which every command then finds "not migrated")."""
     from sqlalchemy.engine import make_url
 
     from api.store.db import Store, is_sqlite
@@ -79,7 +80,7 @@ def standings(registry: ModelRegistry, versions: Sequence[str], *,
     from api.settings import Settings
 
     try:
-        store = _existing_store(Settings())
+        store = existing_store(Settings())
     except Exception as exc:  # noqa: BLE001 - an unreadable store is an unknown standing
         return dict.fromkeys(versions, Standing(UNKNOWN, _why(exc)))
     if store is None:

@@ -224,6 +224,38 @@ def test_the_command_writes_the_card_as_html_and_markdown(
     assert "<style>" in html and ATRS_HEADINGS[-1] in html
     assert "![Calibration plot](calibration.png)" in markdown
     assert (tmp_path / "card" / "calibration.png").stat().st_size > 1000
+    # No store there, so nothing was recorded in it; the card did not create one either (an
+    # empty database file made `model list` and `users add` report a store "not migrated").
+    assert "No approval or rejection has been recorded" in markdown
+    assert not (tmp_path / "none.db").exists()
+
+
+@pytest.mark.parametrize("store", ["empty", "unreachable"])
+def test_the_command_refuses_a_card_whose_approval_history_it_cannot_read(
+    trained_model: TrainedModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store: str
+) -> None:
+    """A store without its schema, or one that does not answer, holds an approval history
+    the card cannot read: it said "No approval or rejection has been recorded" of an
+    approved version (an independent probe, 6 December)."""
+    registry = trained_model.registry
+    database = tmp_path / "store.db"
+    if store == "empty":
+        database.touch()
+        url = f"sqlite:///{database}"
+    else:
+        url = "postgresql+psycopg://nobody@127.0.0.1:9/none"
+    for name, value in {"SAFEGUARD_DATABASE_URL": url,
+                        "SAFEGUARD_MLFLOW_TRACKING_URI": registry.tracking_uri,
+                        "SAFEGUARD_MLFLOW_ARTIFACT_ROOT": str(registry.artifact_root),
+                        "SAFEGUARD_MODEL_NAME": registry.model_name}.items():
+        monkeypatch.setenv(name, value)
+    result = CliRunner().invoke(safeguard, ["model", "card", trained_model.version,
+                                            "--output", str(tmp_path / "card")])
+    assert result.exit_code == 1, result.output
+    last = result.output.strip().splitlines()[-1]
+    assert last.startswith("error: cannot read the approval history of version "), last
+    assert "store unreachable or not migrated" in last and "db upgrade" in last
+    assert not (tmp_path / "card").exists()
 
 
 def test_governance_users_get_the_card_as_html_or_json(
