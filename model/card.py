@@ -15,9 +15,10 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Final
 
-from data_contracts.vocab import AGENCY_LABELS, LABEL_WINDOW_DAYS, OUTCOME_TYPES
+from data_contracts.vocab import AGENCY_LABELS
 from model.acceptance import VERY_HIGH_BAND, ThresholdCheck, check_acceptance, group_label
 from model.card_sources import CardSources
+from model.card_text import ATRS_HEADINGS, KNOWN_LIMITATIONS, MISUSE, OUTCOME_DEFINITION
 from model.explanation import GROUP_LABELS
 from model.fairness import FairnessAudit, for_publication
 from model.fairness_report import audit_from_document
@@ -25,40 +26,9 @@ from model.fairness_summary import flag_bounds, headline, ratio_with_interval
 from model.finite_json import finite
 from model.governance import GovernanceSettings, parse_governance
 from model.outcome_gaps import OUTCOME_GAPS, OutcomeGap
-from model.service import INTENDED_USE, LIMITATIONS
+from model.service import INTENDED_USE
 from pipelines.manifest import SPECS_BY_NAME
 
-# The ATRS (v3) sections, in order: the card uses these exact headings.
-ATRS_HEADINGS: Final = (
-    "Tier 1 - Overview",
-    "Tier 2 - Owner and Responsibility",
-    "Tier 2 - Description and Rationale",
-    "Tier 2 - Decision-Making Process",
-    "Tier 2 - Tool Specification",
-    "Tier 2 - Risks, Mitigations and Impact Assessments",
-)
-MISUSE: Final = (
-    "It is never an automated decision: a practitioner reads the referral, decides and "
-    "records the decision and its reasons.",
-    "It is never used to decide eligibility for a service or support.",
-    "It is never used for enforcement, investigation or any sanction against a person.",
-    "It is not a measure of immediate danger: what the referral itself says comes first.",
-)
-OUTCOME_DEFINITION: Final = (
-    f"Any recorded safeguarding outcome ({', '.join(t.replace('_', ' ') for t in OUTCOME_TYPES)})"
-    f" within {LABEL_WINDOW_DAYS} days after the referral date. Referrals whose "
-    f"{LABEL_WINDOW_DAYS}-day follow-up is not complete at the extract date are left out of "
-    "training and evaluation, never counted as negatives.")
-KNOWN_LIMITATIONS: Final = (
-    "The outcome is a proxy recorded by services: it measures what services did, not the "
-    "harm a child suffered, and it inherits their thresholds and practice.",
-    "Agencies that share little make scores less reliable: a child unknown to an agency "
-    "that did not share looks like a child without concerns.",
-    "Recording bias: groups that are recorded more (or less) often by an agency get scores "
-    "that carry that difference. The fairness audit measures it (each group's records per referral "
-    "by agency, beside its calibration); it does not remove it.",
-    LIMITATIONS,
-)
 _PERFORMANCE: Final = (("roc_auc", "ROC AUC"), ("average_precision", "Average precision"),
                        ("brier", "Brier score"), ("ece", "Expected calibration error"))
 

@@ -5,23 +5,23 @@ information (one group's records more often absent) change what the model sees a
 group before they change its calibration, which shows them only through the outcomes,
 and often faintly. This table shows them directly: for each protected characteristic,
 each group's records per referral from each agency about the referred person, known on
-the referral date (school attendance returns aside), as a ratio to the
-largest group, with a bootstrap interval from the same resamples as the rest of the
-audit. The ratio compares like with like: agencies' remits differ by age by design
-(schools hold no records about adults), so it is age-standardised (indirectly, by
-`AGE_BANDS`): each group's records over the records every referral's age band holds on
-average, over the same for the largest group. Without it, a group with more adults
-(disabled subjects) had "0.51 times the records per referral" from education of one
-with fewer, where among children alone it had 0.96 times. A ratio whose whole interval lies outside the disparity tolerance is marked as
-differing, when the group is large enough to judge and both it and the largest group
-hold at least `suppression_threshold` records (a bootstrap of fewer says little, and
-publication would suppress it). A group large enough to judge that holds fewer records
-than that (none, when an agency shares nothing about a local area or a community) is
-judged by its count instead: it differs when even the upper end of the count's exact
-Poisson interval is below the disparity tolerance's share of the records the largest
-group's rate, age band for age band, leads one to expect (`few_records`, with
-`expected_records`): the strongest
-sign of missing information, which a bootstrap of a zero cannot show.
+the referral date (school attendance returns aside), as a ratio to the largest group,
+with a bootstrap interval from the same resamples as the rest of the audit. The ratio
+compares like with like: agencies' remits differ by age by design (schools hold no
+records about adults), so it is age-standardised (indirectly, by `AGE_BANDS`): each
+group's records over the records every referral's age band holds on average, over the
+same for the largest group. Without it, a group with more adults (disabled subjects) had
+"0.51 times the records per referral" from education of one with fewer, where among
+children alone it had 0.96 times. A ratio whose whole interval lies outside the
+disparity tolerance is marked as differing, when the group is large enough to judge and
+both it and the largest group hold at least `suppression_threshold` records (a bootstrap
+of fewer says little, and publication would suppress it). A group large enough to judge
+that holds fewer records than that (none, when an agency shares nothing about a local
+area or a community) is judged by its count instead: it differs when even the upper end
+of the count's exact Poisson interval is below the disparity tolerance's share of the
+records the largest group's rate, age band for age band, leads one to expect
+(`few_records`, with `expected_records`): the strongest sign of missing information,
+which a bootstrap of a zero cannot show.
 
 A difference is not, on its own, unfairness: need differs between groups too (schools
 hold more records about disabled children). It is read beside the group's calibration:
@@ -181,7 +181,8 @@ def recording_section(attributes: pd.DataFrame, records: pd.DataFrame, counts: n
                     "too_small": bool(n[i] < settings.min_group_size),
                     "few_records": few, "expected_records": round(float(expected), 1),
                     "differs": differs, "suppressed": False})
-    return {"measure": MEASURE, "standardisation": STANDARDISATION, "attributes": list(RECORDING_ATTRIBUTES), "agencies": agencies,
+    return {"measure": MEASURE, "standardisation": STANDARDISATION,
+            "attributes": list(RECORDING_ATTRIBUTES), "agencies": agencies,
             "differing": sum(r["differs"] for r in rows), "rows": rows}
 
 

@@ -14,7 +14,6 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from data_contracts.vocab import AGENCY_LABELS
 from model.fairness import (
     FAIRNESS_HTML,
     FAIRNESS_JSON,
@@ -34,8 +33,8 @@ from model.fairness_summary import (
     group_phrase,
     possible_sentences,
     ratio_text,
-    times_phrase,
 )
+from model.recording_report import mid_sentence, recording_context
 
 FAIRNESS_TEMPLATE: Final = "reports/fairness.html"
 # (template name, context) -> HTML; `api.templating.render_report` is one.
@@ -143,84 +142,6 @@ def _chart(groups: list[GroupResult], metric: str, *, centre: float | None,
     return {"metric": metric, "points": points, "low": low, "high": high, "centre": centre}
 
 
-def recording_context(section: dict[str, Any], minimum: int) -> dict[str, Any]:
-    """What the report shows of the section: a table per characteristic (a row per group,
-    a column per agency), a sentence per difference (strongest first, naming both
-    groups), and the agencies the largest group holds fewer than `minimum` records from,
-    too few to compare with."""
-    agencies = list(section["agencies"])
-    references = {(r["attribute"], r["agency"]): r for r in section["rows"]
-                  if r["is_reference"]}
-    tables = []
-    for attribute in section["attributes"]:
-        cells = {(r["group"], r["agency"]): r for r in section["rows"]
-                 if r["attribute"] == attribute}
-        groups = list(dict.fromkeys(group for group, _ in cells))
-        tables.append({"id": f"recording-{attribute}".replace("_", "-"),
-                       "title": ATTRIBUTE_LABELS[attribute],
-                       "rows": [{"label": value_label(group),
-                                 "is_reference": cells[(group, agencies[0])]["is_reference"],
-                                 "cells": [_cell(cells[(group, a)], minimum) for a in agencies]}
-                                for group in groups]})
-    # Missing information first: a group large enough to judge that the agency told the
-    # model (almost) nothing about, most records expected first.
-    missing = sorted((r for r in section["rows"] if r["differs"] and r.get("few_records")),
-                     key=lambda r: -r["expected_records"])
-    stated = sorted((r for r in section["rows"] if r["differs"] and not r.get("few_records")
-                     and r["ratio_ci"] is not None), key=lambda r: -abs(np.log(r["ratio"])))
-    # Audits before 6 December compared crude rates.
-    age_for_age = ", age for age" if section.get("standardisation") else ""
-    few = [f"{AGENCY_LABELS[agency]} by {_mid_sentence(ATTRIBUTE_LABELS[attribute])}"
-           for (attribute, agency), r in references.items()
-           if r["records"] is None or r["records"] < minimum]
-    return {"agencies": [AGENCY_LABELS[a] for a in agencies], "tables": tables,
-            "sentences": [
-                *(_missing_sentence(r, references[(r["attribute"], r["agency"])], minimum,
-                                    age_for_age)
-                  for r in missing),
-                *(_recording_sentence(r, references[(r["attribute"], r["agency"])], age_for_age)
-                  for r in stated)],
-            "not_compared": few, "measure": section["measure"],
-            "standardisation": section.get("standardisation")}
-
-
-def _mid_sentence(label: str) -> str:
-    """A label inside a sentence: its first letter lower-cased, acronyms kept (IMD)."""
-    return label[:1].lower() + label[1:]
-
-
-def _recording_sentence(row: dict[str, Any], reference: dict[str, Any], age_for_age: str) -> str:
-    attribute, (low, high) = row["attribute"], row["ratio_ci"]
-    return (f"{AGENCY_LABELS[row['agency']]}: {group_phrase({attribute: row['group']})} had "
-            f"{times_phrase(row['ratio'])} the records per referral of "
-            f"{group_phrase({attribute: reference['group']})}{age_for_age} (95% interval "
-            f"{low:.2f} to {high:.2f}).")
-
-
-def _missing_sentence(row: dict[str, Any], reference: dict[str, Any], minimum: int,
-                      age_for_age: str) -> str:
-    held = "no records" if row["records"] == 0 else f"fewer than {minimum} records"
-    about = f"{row['n']:,} referrals" if row["n"] is not None else "its referrals"
-    return (f"{AGENCY_LABELS[row['agency']]}: the model saw {held} from the agency about "
-            f"{group_phrase({row['attribute']: row['group']})} ({about}), where the rate of "
-            f"{group_phrase({row['attribute']: reference['group']})}{age_for_age}, would lead "
-            "one to expect "
-            f"about {row['expected_records']:,.0f}: missing information (their scores rest "
-            "on less than other groups' do).")
-
-
-def _cell(row: dict[str, Any], minimum: int) -> dict[str, Any]:
-    if row.get("few_records") and row["differs"]:
-        held = "none" if row["records"] == 0 else f"under {minimum} records"
-        return {"value": held, "ratio": "", "differs": True}
-    if row["records_per_referral"] is None:
-        return {"value": "-", "ratio": "", "differs": False}
-    ratio = "" if row["is_reference"] or row["ratio"] is None else f"x{row['ratio']:.2f}"
-    value = row["records_per_referral"]
-    return {"value": f"{value:.2f}" if value >= 0.1 else f"{value:.3f}", "ratio": ratio,
-            "differs": row["differs"]}
-
-
 def report_context(audit: FairnessAudit, *, publication: bool = True) -> dict[str, Any]:
     """What `FAIRNESS_TEMPLATE` shows: the audit, its findings and its charts; as
     published (`for_publication`), or with `publication=False` every figure, for the
@@ -234,7 +155,7 @@ def report_context(audit: FairnessAudit, *, publication: bool = True) -> dict[st
         # sharing their other values (`reference_groups`): no single line to draw.
         single = len(names) == 1
         reference = next((g for g in groups if g.is_reference), None) if single else None
-        words = [_mid_sentence(ATTRIBUTE_LABELS[n]) for n in names]  # "deprivation (IMD ..."
+        words = [mid_sentence(ATTRIBUTE_LABELS[n]) for n in names]  # "deprivation (IMD ..."
         sections.append({
             "id": "-".join(names).replace("_", "-"),
             "title": " by ".join([ATTRIBUTE_LABELS[names[0]], *words[1:]]),
