@@ -27,7 +27,9 @@ NOT_A_CALENDAR_DATE: Final = "not a real calendar date"  # 2023-02-30, 2023-13-0
 NOT_A_WHOLE_NUMBER: Final = "not a whole number"
 NOT_A_NUMBER: Final = "not a number"
 NOT_A_BOOLEAN: Final = "not true/false/1/0"
-_INTEGER_SHAPE: Final = r"^[+-]?[0-9]{1,9}$"
+# A whole number may be written with zero decimals ("7.0"), as spreadsheets and Parquet
+# floats write them; "7.5" is not one.
+_INTEGER_SHAPE: Final = r"^[+-]?[0-9]{1,9}(?:\.0*)?$"
 _NUMBER_SHAPE: Final = r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
 
 

@@ -59,7 +59,17 @@ REFERRAL_CASES = [
     ({"imd_decile": "0"}, "imd_decile: outside 1 to 10"),
     ({"imd_decile": "11"}, "imd_decile: outside 1 to 10"),
     ({"imd_decile": "3.5"}, "imd_decile: not a whole number"),
+    ({"imd_decile": "3.50"}, "imd_decile: not a whole number"),
+    ({"age_years": "1e1"}, "age_years: not a whole number"),
 ]
+
+
+@pytest.mark.parametrize("written", ["9.0", "9.", "9.000", "09", "+9"])
+def test_a_whole_number_may_be_written_with_zero_decimals(written: str) -> None:
+    # As a spreadsheet or a float column converted to text writes it; the same number in
+    # a Parquet float column was already accepted.
+    row = f.referral_row(referral_id="R9999", age_years=written, imd_decile=written)
+    assert _reasons("referrals", row) == []
 
 
 @pytest.mark.parametrize("token", ["P1", "a_b-C9", "x" * 64, "P1\n", "P1\n\n", "\nP1", "P 1",
