@@ -45,7 +45,7 @@ def subject_access(
     with store.session() as session:
         record = subject_access_record(session, person_id, rules=rules)
         staged = _write_private(output, render_report(
-            "reports/subject_access.html", title="Subject access", record=record))
+            "reports/subject_access.html", record=record))
         try:
             commit_with_audit(session, [operator_event(
                 "subject_access", person_id=person_id, referrals=len(record["referrals"]))])

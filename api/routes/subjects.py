@@ -45,6 +45,5 @@ def subject_access(person_id: PersonIdPath, request: Request, principal: AuditRe
     if "text/html" in request.headers.get("accept", ""):
         from api.templating import render_page
 
-        return HTMLResponse(render_page("reports/subject_access.html",
-                                        title="Subject access", record=record))
+        return HTMLResponse(render_page("reports/subject_access.html", record=record))
     return JSONResponse(record)

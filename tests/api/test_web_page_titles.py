@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import re
 from html import unescape
+from pathlib import Path
 
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
+from api.cli import app
+from tests.api import factories
 from tests.api.conftest import ApiEnv, TrainedModel
 from tests.api.web_client import csrf_token, scored_referral, signed_in_client
 
@@ -100,3 +104,27 @@ def test_the_fairness_page_shows_when_it_was_audited_as_pages_show_times(
     audited = re.search(r"audited ([^.]+)\.", text)
     assert audited, text[:500]
     assert re.fullmatch(r"\d{1,2} [A-Z][a-z]+ \d{4}, \d\d:\d\d UTC", audited[1]), audited[1]
+
+
+def test_the_subject_access_reports_title_begins_with_its_heading(
+    api: ApiEnv, tmp_path: Path
+) -> None:
+    """The report served as HTML and the one `safeguard subject-access` writes for offline
+    reading were titled "Subject access", their heading "What this service holds about
+    person ..."."""
+    case = factories.case(events=1)
+    person = str(case["referral"]["person_id"])
+    assert api.client.post("/v1/score", json=case, headers=api.headers("triage")).is_success
+    served = api.client.get(f"/v1/subjects/{person}",
+                            headers={**api.headers("governance"), "Accept": "text/html"})
+    output = tmp_path / "sar.html"
+    written = CliRunner().invoke(
+        app, ["subject-access", "--person-id", person, "--output", str(output)],
+        env={"SAFEGUARD_DATABASE_URL": api.settings.database_url,
+             "SAFEGUARD_ENVIRONMENT": "test"})
+    assert served.status_code == 200 and written.exit_code == 0, written.output
+    for html in (served.text, output.read_text(encoding="utf-8")):
+        heading, title = _heading_and_title(html)
+        assert heading == f"What this service holds about person {person}"
+        assert title.startswith(heading), title
+
