@@ -128,3 +128,30 @@ def test_the_subject_access_reports_title_begins_with_its_heading(
         assert heading == f"What this service holds about person {person}"
         assert title.startswith(heading), title
 
+
+def test_check_your_answers_goes_back_to_the_decision_form_with_the_answers(
+    model_api: ApiEnv, trained_model: TrainedModel
+) -> None:
+    """GOV.UK's "check answers" pattern has a back link to the question; this page had
+    none (only its "Change your answers" button). Back submits that button's form: a link
+    would open the form empty."""
+    browser = signed_in_client(model_api.client, model_api.keys["governance"])
+    base = f"/governance/versions/{trained_model.version}"
+    reason = "a back link test: never confirmed"
+    checked = browser.post(f"{base}/decide", data={
+        "csrf_token": csrf_token(browser.get(f"{base}/decide").text), "decision": "reject",
+        "reason": reason})
+    assert checked.status_code == 200
+    back = re.search(r'<nav aria-label="Back">\s*<button type="submit" form="([^"]+)"'
+                     r' class="govuk-back-link[^"]*">([^<]+)</button>', checked.text)
+    assert back and back[2] == "Approve or reject this version", checked.text[:3000]
+    form = re.search(rf'<form method="post" action="([^"]+)" id="{back[1]}"[^>]*>(.*?)</form>',
+                     checked.text, re.DOTALL)
+    assert form and form[1] == f"{base}/decide"
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form[2]))
+    again = browser.post(form[1], data=fields)
+    assert again.status_code == 200
+    heading, _ = _heading_and_title(again.text)
+    assert heading == "Approve or reject this version"
+    assert re.search(r'value="reject" checked', again.text)
+    assert f">{reason}</textarea>" in again.text

@@ -240,6 +240,14 @@ def test_governance_reads_the_card_and_fairness_report_and_approves_a_version(
     assert "Check your answers" in page.locator("h1").inner_text()
     assert "Agreed at the board of 4 December" in page.inner_text(".govuk-summary-list")
     check_page(page, "check-decision")
+    # Back, as GOV.UK's back link: the form again, with everything entered kept.
+    with page.expect_navigation():
+        page.get_by_role("button", name="Approve or reject this version").click()
+    assert page.get_by_label("Reason for your decision").input_value().startswith(
+        "Agreed at the board of 4 December")
+    assert page.get_by_label("Approve version").is_checked()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Continue").click()
     approval.confirm()
     assert "Your decision was recorded" in page.inner_text("main")
     assert approval.task_status("Approval recorded") == "Approved"
