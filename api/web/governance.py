@@ -35,7 +35,7 @@ from api.settings import Settings, settings_registry
 from api.store import repository
 from api.web.approvals import ApprovalState, approval_state, model_card_url
 from api.web.form_messages import NUL_MARK, shown
-from api.web.pages import PAGE_METHODS, GovernancePage, render
+from api.web.pages import PAGE_METHODS, GovernancePage, PageUser, render
 from api.web.reports import latest_reports
 from model.governance import HEADLINE_METRICS
 from model.overrides import DecisionRecord, override_rates
@@ -137,18 +137,29 @@ def _approval(request: Request, session: SessionDep, version: str) -> ApprovalSt
                           registry=settings_registry(request.app.state.settings))
 
 
+def _record_version_view(session: SessionDep, request: Request, user: PageUser,
+                         action: str, version: str) -> None:
+    """Put a view of a version's page in the audit trail, as its card's and fairness
+    report's are: they show its approvals (who, why, each waiver) and the groups beyond
+    each threshold, read from the same full report."""
+    commit_with_audit(session, [view_event(request, user.principal, action,
+                                            model_version=version,
+                                            details={"model_version": version})])
+
+
 @router.api_route("/governance/versions/{version}", methods=PAGE_METHODS)
 def version_page(version: VersionPath, request: Request, user: GovernancePage,
                  session: SessionDep) -> Response:
     """One version: its metrics, model card, fairness report and approval."""
     info = version_info(request, version)
     settings: Settings = request.app.state.settings
+    approval = _approval(request, session, version)
+    _record_version_view(session, request, user, "model_version_view", version)
     return render(request, "pages/version.html", user=user, title=f"Model version {version}",
                   info=info, champion_alias=settings.model_alias,
                   provenance=_provenance(request, version),
                   served=served_version(request, session), metrics=sorted(info.metrics.items()),
-                  card_url=model_card_url(version),
-                  approval=_approval(request, session, version))
+                  card_url=model_card_url(version), approval=approval)
 
 
 @router.api_route("/governance/versions/{version}/approval", methods=PAGE_METHODS)
@@ -158,6 +169,7 @@ def approval_page(version: VersionPath, request: Request, user: GovernancePage,
     recorded, when the version's latest decision is that one)."""
     info = version_info(request, version)
     approval = _approval(request, session, version)
+    _record_version_view(session, request, user, "approval_view", version)
     recorded = request.query_params.get("recorded")
     decided = {"approved": APPROVE, "rejected": REJECT}.get(recorded or "")
     return render(request, "pages/approval.html", user=user,

@@ -192,7 +192,9 @@ def decide_form(
 ) -> Response:
     """The decision form: approve or reject, a reason, a waiver per threshold missed."""
     version_info(request, version)
-    return _form_page(request, user, version, _state(request, session, version))
+    state = _state(request, session, version)
+    _record_view(session, user, "approval_form_view", version)  # as the task list's view
+    return _form_page(request, user, version, state)
 
 
 async def _posted(request: Request, user: PageUser) -> list[tuple[str, str]]:

@@ -1,0 +1,69 @@
+"""Every page that shows what the service holds puts its view in the audit trail, as the
+API's reads do; a page added later is audited or listed here as showing nothing held."""
+
+from __future__ import annotations
+
+from fastapi.routing import iter_route_contexts
+from sqlalchemy import func, select
+
+from api.store import AuditEntry, Store
+from tests.api.conftest import ApiEnv, TrainedModel
+from tests.api.web_client import scored_referral, signed_in_client
+
+# Pages that show nothing the service holds: a form to fill, a way in, a signpost.
+SHOWS_NOTHING_HELD = {"/", "/sign-in", "/home", "/score"}
+# The JSON API and its documentation: audited by their own routes' tests.
+NOT_PAGES = ("/v1/", "/docs", "/redoc", "/openapi", "/healthz", "/readyz", "/metrics",
+             "/static/", "/assets")
+
+
+def _page_routes(api: ApiEnv) -> set[str]:
+    routes = iter_route_contexts(api.client.app.routes)  # type: ignore[attr-defined]
+    return {route.path for route in routes if route.path and "GET" in (route.methods or ())
+            and not route.path.startswith(NOT_PAGES)}
+
+
+def _newest_entry(api: ApiEnv) -> tuple[int, str | None]:
+    store = Store(api.settings.database_url)
+    with store.session() as session:
+        seq = session.scalar(select(func.max(AuditEntry.seq))) or 0
+        user = session.scalar(select(AuditEntry.user_name).where(AuditEntry.seq == seq))
+    store.dispose()
+    return seq, user
+
+
+def test_every_page_showing_what_is_held_audits_each_view(
+    model_api: ApiEnv, trained_model: TrainedModel
+) -> None:
+    """A version's page, its approval task list (every group beyond a threshold, with its
+    figure, from the full fairness report) and the decision form (the same) were read
+    unaudited, while the card and fairness report beside them were audited."""
+    referral, version = scored_referral(model_api), trained_model.version
+    base = f"/governance/versions/{version}"
+    opened = {  # route path -> (role, address opened)
+        "/queue": ("triage", "/queue"),
+        "/cases/{referral_id:path}": ("triage", f"/cases/{referral}"),
+        "/governance": ("governance", "/governance"),
+        "/governance/audit": ("governance", "/governance/audit"),
+        "/governance/versions/{version}": ("governance", base),
+        "/governance/versions/{version}/approval": ("governance", f"{base}/approval"),
+        "/governance/versions/{version}/decide": ("governance", f"{base}/decide"),
+        "/governance/versions/{version}/card": ("governance", f"{base}/card"),
+        "/governance/versions/{version}/fairness": ("governance", f"{base}/fairness"),
+        # No report is written in this app: the 404 names no report (audited when there is
+        # one: tests/browser and test_web's report tests).
+        "/governance/reports/{name}": ("", ""),
+    }
+    assert _page_routes(model_api) == set(opened) | SHOWS_NOTHING_HELD
+    browsers = {role: signed_in_client(model_api.client, model_api.keys[role])
+                for role in ("triage", "governance")}
+    unaudited = []
+    for route, (role, address) in opened.items():
+        if not address:
+            continue
+        before, _ = _newest_entry(model_api)
+        assert browsers[role].get(address).status_code == 200, address
+        after, user = _newest_entry(model_api)
+        if after == before or user is None or not user.startswith(f"{role}-"):
+            unaudited.append(route)
+    assert unaudited == []
