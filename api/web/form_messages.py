@@ -106,4 +106,8 @@ def decision_errors(exc: ValidationError | RequestValidationError) -> dict[str, 
             errors.setdefault("history", STALE_DECISION)
         else:
             errors.setdefault(field, decision_message(field, error))
+    if "practitioner_rag" in errors and errors.get("reason") == _MISSING["reason"]:
+        # No rating chosen: no decision differs from the band yet, so none needs a reason
+        # (a reason refused for what it holds, too long or hidden, is still said).
+        del errors["reason"]
     return errors

@@ -135,3 +135,23 @@ def test_a_different_decision_from_a_second_tab_is_kept_to_record_again(api: Api
                                           refused.text)[1]}  # type: ignore[index]
     assert browser.post(f"/cases/{referral}/decisions", data=kept).status_code == 200
     assert [d["reason"] for d in decisions_of(api, referral)][-1] == second_tab["reason"]
+
+
+def test_a_form_without_a_rating_asks_for_the_rating_not_for_a_reason(api: ApiEnv) -> None:
+    """With no RAG rating chosen the summary also said "Enter the reason your decision
+    differs from the service's band": no decision was there to differ."""
+    referral = factories.referral_id()
+    _score(api, referral, events=15)  # high, red
+    browser = signed_in_client(api.client, api.keys["triage"])
+    for next_step in ("", "strategy discussion"):
+        page = browser.post(f"/cases/{referral}/decisions", data={
+            **_decision_form(browser, referral), "practitioner_rag": "",
+            "next_step": next_step})
+        assert page.status_code == 400
+        summary = _text(page.text.split('class="govuk-error-summary', 1)[1].split("</ul>")[0])
+        assert "Select the RAG rating you decide on" in summary
+        assert "reason" not in summary.lower(), summary
+    differs = browser.post(f"/cases/{referral}/decisions", data={
+        **_decision_form(browser, referral), "practitioner_rag": "green", "next_step": "NFA"})
+    assert "Enter the reason your decision differs from the service" in _text(differs.text)
+    assert decisions_of(api, referral) == []
