@@ -19,8 +19,18 @@ from api.routes.records import as_utc
 from api.schemas import Factor, ScoreResult
 from api.store.models import Decision, Score
 from api.store.repository import Waiting
+from data_contracts.vocab import LABEL_WINDOW_DAYS, OUTCOME_TYPES
 from model.explanation import GROUP_LABELS
 from model.timescales import response_hours
+
+# What the probability shown is the chance of: the training label (`data_contracts`), in
+# words, and that it is what services recorded, not harm (the model card's limitation).
+PROBABILITY_KEY: Final = "Chance of a recorded safeguarding outcome"
+PROBABILITY_MEANS: Final = (
+    f"within {LABEL_WINDOW_DAYS} days of the referral: "
+    f"{', '.join(t.replace('_', ' ') for t in OUTCOME_TYPES[:-1])} or "
+    f"{OUTCOME_TYPES[-1].replace('_', ' ')}, as estimated from past referrals. It measures "
+    "what services went on to record, not the harm a child or adult suffered.")
 
 RAG_TAGS = {"red": "govuk-tag--red", "amber": "govuk-tag--orange", "green": "govuk-tag--green"}
 RAG_NAMES = {"red": "Red", "amber": "Amber", "green": "Green"}
@@ -162,6 +172,8 @@ def case_context(result: ScoreResult) -> dict[str, Any]:
     """What the case page shows about a score."""
     return {
         "result": result,
+        "probability_key": PROBABILITY_KEY,
+        "probability_means": PROBABILITY_MEANS,
         "band": BandTag(result.band, result.rag),
         "factor_bars": factor_bars(result.top_factors),
         "agency_bars": agency_bars(result.contributions_by_agency, result.agencies_not_seen),

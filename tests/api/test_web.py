@@ -16,6 +16,7 @@ from api.audit import commit_with_audit
 from api.audit_governance_check import user_revoked
 from api.store import AuditEntry, Store, repository
 from api.web.session import SESSION_COOKIE, SESSION_SECONDS, SessionCodec
+from data_contracts.vocab import LABEL_WINDOW_DAYS, OUTCOME_TYPES
 from tests.api import factories
 from tests.api.conftest import TEST_PEPPER, ApiEnv, issue_keys
 from tests.api.web_client import csrf_token, decisions_of, scored_referral, signed_in_client
@@ -326,7 +327,23 @@ def test_the_case_page_shows_what_its_explanation_note_speaks_of(api: ApiEnv) ->
     assert "No effect on the score" in factors
     assert "calibration then maps that score to the probability shown" in factors
     assert "Ranking score +0.00: the base value +0.00 plus the contributions" in factors
-    assert re.search(r"Probability\s*</dt>\s*<dd[^>]*>\s*0\.0%", page)
+    assert re.search(r"Chance of a recorded safeguarding outcome\s*</dt>\s*<dd[^>]*>\s*0\.0%",
+                     page)
+
+
+def test_the_case_page_says_what_its_probability_is_the_chance_of(api: ApiEnv) -> None:
+    """It said "Probability 12.7%", of nothing named: read as the chance of harm, while the
+    model estimates the chance that services record an outcome (the training label)."""
+    referral = scored_referral(api)
+    page = " ".join(re.sub(r"<[^>]+>", " ", signed_in_client(
+        api.client, api.keys["triage"]).get(f"/cases/{referral}").text).split())
+    shown = re.search(r"Chance of a recorded safeguarding outcome (\d+\.\d)% within (\d+) "
+                      r"days of the referral: ([^.]+), as estimated from past referrals\. It "
+                      r"measures what services went on to record, not the harm", page)
+    assert shown, page[:2000]
+    assert int(shown[2]) == LABEL_WINDOW_DAYS
+    assert all(kind.replace("_", " ") in shown[3] for kind in OUTCOME_TYPES)
+    assert "Probability" not in page
 
 
 def test_the_audit_trail_is_verified_when_its_page_opens_not_on_each_search(
