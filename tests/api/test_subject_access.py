@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from pathlib import Path
 
@@ -345,3 +346,19 @@ def test_governance_settings_unreadable_since_start_up_flag_every_escalation(
     assert response.status_code == 200, response.text
     [escalation] = response.json()["referrals"][0]["scores"][0]["result"]["escalations"]
     assert escalation["third_party"] is True
+
+
+def test_the_report_says_agencies_shared_nothing_not_that_they_hold_nothing(
+    api: ApiEnv
+) -> None:
+    """It said "Agencies that held no records about the person or household": the service
+    knows only what was shared with the referral (the case page says "No records were
+    shared by"), and a person may read it as those agencies holding nothing about them."""
+    subject = _token()
+    _score(api, subject=subject, household=_token(), member=_token())
+    html = api.client.get(f"/v1/subjects/{subject}",
+                          headers={**api.headers("governance"), "Accept": "text/html"}).text
+    said = " ".join(html.split())
+    assert "held no records" not in said
+    assert re.search(r"Agencies that shared no records about the person or household with "
+                     r"this referral: [a-z ,]+\.", said), said
