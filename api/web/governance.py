@@ -33,7 +33,7 @@ from api.routes.records import (
 )
 from api.settings import Settings, settings_registry
 from api.store import repository
-from api.web.approvals import ApprovalState, approval_state, model_card_url
+from api.web.approvals import approval_state, model_card_url, page_registry
 from api.web.form_messages import NUL_MARK, shown
 from api.web.pages import PAGE_METHODS, GovernancePage, PageUser, render
 from api.web.reports import latest_reports
@@ -43,7 +43,7 @@ from model.provenance import Provenance, provenance
 from model.registry_reach import RegistryError
 
 if TYPE_CHECKING:
-    from model.registry import VersionInfo
+    from model.registry import ModelRegistry, VersionInfo
 
 logger = logging.getLogger(__name__)
 
@@ -122,19 +122,16 @@ def version_info(request: Request, version: str) -> VersionInfo:
     return found
 
 
-def _provenance(request: Request, version: str) -> Provenance | None:
+def _provenance(registry: ModelRegistry, version: str) -> Provenance | None:
     """A version's training extract and test period (None: its run could not be read; the
     page says so rather than failing)."""
     try:
-        return provenance(settings_registry(request.app.state.settings), version)
+        return provenance(registry, version)
     except Exception as exc:  # noqa: BLE001 - the page says the run could not be read
         logger.warning("version %s's run could not be read: %s", version, type(exc).__name__)
         return None
 
 
-def _approval(request: Request, session: SessionDep, version: str) -> ApprovalState:
-    return approval_state(session, version,
-                          registry=settings_registry(request.app.state.settings))
 
 
 def _record_version_view(session: SessionDep, request: Request, user: PageUser,
@@ -153,11 +150,12 @@ def version_page(version: VersionPath, request: Request, user: GovernancePage,
     """One version: its metrics, model card, fairness report and approval."""
     info = version_info(request, version)
     settings: Settings = request.app.state.settings
-    approval = _approval(request, session, version)
+    registry = page_registry(settings)
+    approval = approval_state(session, version, registry=registry)
     _record_version_view(session, request, user, "model_version_view", version)
     return render(request, "pages/version.html", user=user, title=f"Model version {version}",
                   info=info, champion_alias=settings.model_alias,
-                  provenance=_provenance(request, version),
+                  provenance=_provenance(registry, version),
                   served=served_version(request, session), metrics=sorted(info.metrics.items()),
                   card_url=model_card_url(version), approval=approval)
 
@@ -168,7 +166,8 @@ def approval_page(version: VersionPath, request: Request, user: GovernancePage,
     """The approval task list of a version (after a decision, a banner saying it was
     recorded, when the version's latest decision is that one)."""
     info = version_info(request, version)
-    approval = _approval(request, session, version)
+    approval = approval_state(session, version,
+                              registry=page_registry(request.app.state.settings))
     _record_version_view(session, request, user, "approval_view", version)
     recorded = request.query_params.get("recorded")
     decided = {"approved": APPROVE, "rejected": REJECT}.get(recorded or "")

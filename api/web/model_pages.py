@@ -35,7 +35,7 @@ from api.model_card import CARD_TEMPLATE, card_context, card_for
 from api.routes.deps import SessionDep
 from api.routes.errors import registry_refusal
 from api.settings import settings_registry
-from api.web.approvals import ApprovalState, approval_state
+from api.web.approvals import ApprovalState, approval_state, page_registry
 from api.web.form_messages import shown, text_problem
 from api.web.governance import VersionPath, version_info
 from api.web.pages import PAGE_METHODS, GovernancePage, PageUser, page_roles, posted_form, render
@@ -53,7 +53,8 @@ _MESSAGES = {
 
 
 def _registry(request: Request) -> ModelRegistry:
-    return settings_registry(request.app.state.settings)
+    """The registry for one page's reads, each made once (`page_registry`)."""
+    return page_registry(request.app.state.settings)
 
 
 def _record_view(session: Session, user: PageUser, action: str, version: str) -> None:
@@ -250,7 +251,7 @@ def _confirm(
         try:
             record_approval(
                 session,
-                _registry(request),
+                settings_registry(request.app.state.settings),  # read afresh to record
                 user=user.principal.name,
                 role=user.principal.role,
                 version=version,

@@ -8,6 +8,7 @@ store of its own: the shared `model_api` app's approval is left alone."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -315,3 +316,25 @@ def test_the_decision_form_checks_its_texts_at_the_first_submit_on_their_own_fie
     assert f'href="#{name}"' in "".join(summary) and 'href="#decision"' not in "".join(summary)
     assert message in response.text
     assert f'id="{name}-error"' in response.text  # beside the field itself
+
+
+def test_a_version_page_reads_each_recorded_file_once(
+    model_api: ApiEnv, trained_model: TrainedModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The approval task list read each of the card's recorded files twice (the page's
+    figures, then the gate's validity: 1.6 s a page on the demo's registry); so did the
+    version's page, its card and the decision form."""
+    reads: Counter[tuple[str, str]] = Counter()
+    read = ModelRegistry.read_artifact
+
+    def counted(registry: ModelRegistry, version: str, path: str) -> bytes | None:
+        reads[(version, path)] += 1
+        return read(registry, version, path)
+
+    monkeypatch.setattr(ModelRegistry, "read_artifact", counted)
+    browser = signed_in_client(model_api.client, model_api.keys["governance"])
+    base = f"/governance/versions/{trained_model.version}"
+    for page in (base, f"{base}/approval", f"{base}/card", f"{base}/decide"):
+        reads.clear()
+        assert browser.get(page).status_code == 200, page
+        assert reads and max(reads.values()) == 1, (page, reads)
