@@ -27,7 +27,8 @@ class Provenance:
     extract_date: str | None
     fingerprint: str | None
     test_from: str | None
-    test_referrals: int | None
+    test_referrals: int | None  # held out: families not seen earlier
+    test_period_referrals: int | None = None  # every referral of the period
 
     def extract(self) -> str:
         """The training extract as a table cell: its date and short fingerprint."""
@@ -37,11 +38,17 @@ class Provenance:
         return f"{self.extract_date or '?'} ({short or 'no fingerprint'})"
 
     def test_period(self) -> str:
-        """The test referrals as a table cell: from when, and how many."""
+        """The test referrals as a table cell: from when, how many were held out, and of how
+        many in the period (the `test_*` and `test_period_*` metrics' referrals: the version
+        page said "2,659 referrals" above "test period n 3,267")."""
         if self.test_from is None:
             return "not recorded"
-        counted = "" if self.test_referrals is None else f", {self.test_referrals:,} referrals"
-        return f"from {self.test_from}{counted}"
+        if self.test_referrals is None:
+            return f"from {self.test_from}"
+        of = ("" if self.test_period_referrals is None
+              else f"; {self.test_period_referrals:,} in the period")
+        return (f"from {self.test_from}, {self.test_referrals:,} referrals held out "
+                f"(families not seen earlier{of})")
 
 
 def provenance(registry: ModelRegistry, version: str) -> Provenance:
@@ -53,4 +60,6 @@ def provenance(registry: ModelRegistry, version: str) -> Provenance:
     return Provenance(extract_date=tags.get("extract_date"),
                       fingerprint=tags.get("extract_fingerprint"),
                       test_from=split.get("test_from"),
-                      test_referrals=int(count) if count is not None else None)
+                      test_referrals=int(count) if count is not None else None,
+                      test_period_referrals=(int(split["test_period_referrals"])
+                                             if "test_period_referrals" in split else None))

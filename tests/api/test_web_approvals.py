@@ -338,3 +338,20 @@ def test_a_version_page_reads_each_recorded_file_once(
         reads.clear()
         assert browser.get(page).status_code == 200, page
         assert reads and max(reads.values()) == 1, (page, reads)
+
+
+def test_the_version_pages_test_period_agrees_with_its_metrics(
+    model_api: ApiEnv, trained_model: TrainedModel
+) -> None:
+    """The page said "Test period: from 2024-09-15, 2,659 referrals" above "test period n
+    3,267": 2,659 were the held-out referrals of new families (`test n`), the period held
+    3,267 (the demo's version 1)."""
+    browser = signed_in_client(model_api.client, model_api.keys["governance"])
+    page = " ".join(re.sub(r"<[^>]+>", " ", browser.get(
+        f"/governance/versions/{trained_model.version}").text).split())
+    metrics = trained_model.loaded.info.metrics
+    held_out, in_period = int(metrics["test_n"]), int(metrics["test_period_n"])
+    cell = re.search(r"Test period (from \d{4}-\d\d-\d\d[^A-Z]*)", page)
+    assert cell, page[:3000]
+    assert re.fullmatch(rf"from \d{{4}}-\d\d-\d\d, {held_out:,} referrals held out \(families "
+                        rf"not seen earlier; {in_period:,} in the period\) ", cell[1]), cell[1]
