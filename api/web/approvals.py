@@ -19,8 +19,9 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
-from api.approvals import APPROVE, approval_history
+from api.approvals import APPROVE, approval_history, latest_decision
 from api.settings import Settings, settings_registry
+from api.store.models import ModelApproval
 from api.templating import when
 from model.acceptance import ThresholdCheck, unmet
 from model.card import ApprovalEntry, acceptance_checks
@@ -187,3 +188,24 @@ def approval_state(session: Session, version: str, *, registry: ModelRegistry) -
         approved=latest is not None and latest.valid,
         latest_decision=latest.decision if latest is not None else None,
     )
+
+
+# The hidden field of check your answers naming the version's latest decision it was
+# checked against ("" when none): a confirmation is recorded only while it still is.
+SEEN_FIELD = "previous_approval_id"
+
+
+def latest_seen(session: Session, model_name: str, version: str) -> str:
+    """The id of the version's latest decision, as check your answers carries it."""
+    latest = latest_decision(session, model_name, version)
+    return "" if latest is None else str(latest.id)
+
+
+def decided_since(session: Session, model_name: str, version: str, seen: str | None
+                  ) -> ModelApproval | None:
+    """The version's latest decision when it is not the one its confirmation was checked
+    against (None: unchanged, or a post without the field, as before it was sent)."""
+    latest = latest_decision(session, model_name, version)
+    if seen is None or seen == ("" if latest is None else str(latest.id)):
+        return None
+    return latest

@@ -35,7 +35,15 @@ from api.model_card import CARD_TEMPLATE, card_context, card_for
 from api.routes.deps import SessionDep
 from api.routes.errors import registry_refusal
 from api.settings import settings_registry
-from api.web.approvals import ApprovalState, approval_state, page_registry
+from api.templating import when
+from api.web.approvals import (
+    SEEN_FIELD,
+    ApprovalState,
+    approval_state,
+    decided_since,
+    latest_seen,
+    page_registry,
+)
 from api.web.form_messages import shown, text_problem
 from api.web.governance import VersionPath, version_info
 from api.web.pages import PAGE_METHODS, GovernancePage, PageUser, page_roles, posted_form, render
@@ -233,6 +241,8 @@ async def check_answers(
         approval=state,
         answers=answers,
         approve=answers["decision"] == APPROVE,
+        seen_field=SEEN_FIELD,
+        seen=latest_seen(session, request.app.state.settings.model_name, version),
     )
 
 
@@ -242,7 +252,18 @@ def _confirm(
 ) -> Response:
     state = _state(request, session, version)
     answers, errors = _answers(fields, state)
-    if not errors:
+    done = "approved" if answers["decision"] == APPROVE else "rejected"
+    since = decided_since(session, request.app.state.settings.model_name, version,
+                          dict(fields).get(SEEN_FIELD))
+    if since is not None and not errors:
+        if (since.user_name, since.decision, since.reason) == (
+                user.principal.name, answers["decision"], answers["reason"]):
+            return _recorded(version, done)  # a second click: recorded once, as the first
+        errors = {"decision": f"A decision on version {version} was recorded while you were "
+                              f"deciding ({since.decision}, by {since.user_name}, on "
+                              f"{when(since.created_at)}): read the approval task list, "
+                              "then record yours again"}
+    elif not errors:
         waivers = {
             c.name: answers[f"{WAIVER_PREFIX}{c.name}"]
             for c in state.unmet
@@ -269,9 +290,13 @@ def _confirm(
             state,
             answers=answers,
             errors=errors,
-            status_code=status.HTTP_400_BAD_REQUEST,
+            status_code=(status.HTTP_409_CONFLICT if since is not None
+                         else status.HTTP_400_BAD_REQUEST),
         )
-    done = "approved" if answers["decision"] == APPROVE else "rejected"
+    return _recorded(version, done)
+
+
+def _recorded(version: str, done: str) -> Response:
     return RedirectResponse(
         f"/governance/versions/{version}/approval?recorded={done}",
         status_code=status.HTTP_303_SEE_OTHER,

@@ -355,3 +355,35 @@ def test_the_version_pages_test_period_agrees_with_its_metrics(
     assert cell, page[:3000]
     assert re.fullmatch(rf"from \d{{4}}-\d\d-\d\d, {held_out:,} referrals held out \(families "
                         rf"not seen earlier; {in_period:,} in the period\) ", cell[1]), cell[1]
+
+
+def _confirm_form(check_page: str) -> dict[str, str]:
+    """The hidden fields of check your answers' confirmation form, as the page posts them."""
+    form = re.search(r'<form method="post" action="[^"]+/decide/confirm"[^>]*>(.*?)</form>',
+                     check_page, re.DOTALL)
+    assert form, check_page[:2000]
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form[1]))
+
+
+def test_confirming_twice_records_the_decision_once(governed: Governed) -> None:
+    """A second click on "Confirm and record decision" (or the page resent) recorded the
+    same approval again, twice in the card's published approval history; a confirmation
+    from a second tab, after another decision was recorded, replaced it unseen."""
+    api, version = governed.api, governed.version
+    browser = signed_in_client(api.client, api.keys["governance"])
+    path = f"/governance/versions/{version}/decide"
+    form = _approval_form(governed, csrf_token(browser.get(path).text))
+    first_tab = _confirm_form(browser.post(path, data=form).text)
+    second_tab = _confirm_form(browser.post(path, data={
+        **form, "decision": "reject", "reason": "second tab: not ready"}).text)
+    before = _approvals(api)
+    done = browser.post(path + "/confirm", data=first_tab, follow_redirects=False)
+    again = browser.post(path + "/confirm", data=first_tab, follow_redirects=False)
+    assert done.status_code == again.status_code == 303
+    assert again.headers["location"] == done.headers["location"]  # "was recorded"
+    assert _approvals(api) == before + 1
+    stale = browser.post(path + "/confirm", data=second_tab)
+    assert stale.status_code == 409 and "govuk-error-summary" in stale.text
+    assert "was recorded while you were deciding" in " ".join(stale.text.split())
+    assert "second tab: not ready</textarea>" in stale.text  # what was entered is kept
+    assert _approvals(api) == before + 1
