@@ -54,16 +54,18 @@ def _version_of(registry: ModelRegistry, reference: str) -> str | None:
         return None
 
 
-def _open(alias: str | None) -> tuple[Settings, Store, str]:
-    """Settings, a store that is reachable and migrated (moves are audited), the alias."""
+def _open(alias: str | None, *, action: str) -> tuple[Settings, Store, str]:
+    """Settings, a store that is reachable and migrated (moves are audited), the alias (an
+    alias MLflow would refuse ends the command, audited as ``{action}_refused``)."""
     from api.admin import open_store
+    from api.audit import operator_event
 
     settings, store = open_store("the move is audited")
     alias = alias or settings.model_alias
     if not _ALIAS.fullmatch(alias):
-        store.dispose()
-        fail(f"alias {alias!r} is not allowed: letters, digits, _ and -, "
-             "not `latest` and not a version-like name such as v1")
+        problem = (f"alias {alias!r} is not allowed: letters, digits, _ and -, "
+                   "not `latest` and not a version-like name such as v1")
+        _refuse(store, operator_event(f"{action}_refused", alias=alias, reason=problem), problem)
     return settings, store, alias
 
 
@@ -141,12 +143,16 @@ def promote(
 ) -> None:
     """Check a version (checksum, golden set, approval), point the alias at it, and audit
     who did it."""
-    settings, store, alias = _open(alias)
+    settings, store, alias = _open(alias, action="model_promote")
     registry = _registry(settings)
     target = _version_of(registry, version)
-    if target is None:
-        fail(f"model {settings.model_name!r} has no version {version!r}; "
-             "`safeguard model list` shows the registered versions")
+    if target is None:  # audited like every other refused move: who asked for what, and why
+        from api.audit import operator_event
+
+        problem = f"model {settings.model_name!r} has no version {version!r}"
+        _refuse(store, operator_event("model_promote_refused", alias=alias, reason=problem,
+                                      requested_version=version),
+                f"{problem}; `safeguard model list` shows the registered versions")
     _move(store, registry, action="model_promote", target=target, alias=alias,
           previous=_version_of(registry, alias))
 
@@ -169,7 +175,7 @@ def rollback(alias: AliasOption = None) -> None:
     """Point the alias back at the version it named before its last promotion (or
     rollback), after checking that version again (its approval must still hold); audited
     like a promotion."""
-    settings, store, alias = _open(alias)
+    settings, store, alias = _open(alias, action="model_rollback")
     registry = _registry(settings)
     current = _version_of(registry, alias)
     with store.session() as session:

@@ -188,15 +188,32 @@ def test_a_move_the_store_cannot_audit_is_undone(
     assert registry.resolve("champion").version == "1"
 
 
-def test_an_unknown_version_is_refused_and_nothing_is_audited(
+def test_an_unknown_version_is_refused_and_the_refusal_is_audited(
     run: Run, registry: ModelRegistry, tmp_path: Path
 ) -> None:
+    """Like every other refused move, the trail names who asked for which version and why."""
     run("db", "upgrade")
-    before = len(audit_entries(tmp_path))
     code, output = run("model", "promote", "99")
     assert code == 1 and "no version '99'" in output
-    assert len(audit_entries(tmp_path)) == before
+    entry = audit_entries(tmp_path)[-1]
+    assert (entry.action, entry.model_version, entry.role) == ("model_promote_refused", None,
+                                                               "admin")
+    assert entry.user_name == f"cli:{getpass.getuser()}"
+    assert entry.details["requested_version"] == "99" and entry.details["alias"] == "champion"
+    assert "no version '99'" in entry.details["reason"]
     assert registry.list_versions()[0].aliases == ()
+
+
+@pytest.mark.parametrize("command", [("promote", "1"), ("rollback",)])
+def test_an_alias_mlflow_would_refuse_is_refused_and_audited(
+    run: Run, registry: ModelRegistry, tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    run("db", "upgrade")
+    code, output = run("model", *command, "--alias", "v2")
+    assert code == 1 and "alias 'v2' is not allowed" in output, output
+    entry = audit_entries(tmp_path)[-1]
+    assert (entry.action, entry.details["alias"]) == (f"model_{command[0]}_refused", "v2")
+    assert "not allowed" in entry.details["reason"]
 
 
 def test_promote_refuses_before_the_database_exists(run: Run, registry: ModelRegistry) -> None:
