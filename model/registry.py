@@ -6,39 +6,44 @@ folder in skops format, plus the calibrator, score ventiles, governance settings
 (`risk_model.json`), the classifier's trees (`forest.npz`) and the golden set; its
 SHA-256 is stored as a version tag and checked on every load.
 
-MLflow is imported when a method first needs it. Resolving and loading a version from
-a local SQLite store reads MLflow's tables directly (`model.registry_sqlite`) and
-copies a local artefact folder, so `safeguard score` and the service's start-up do not
-import MLflow; the checks of a loaded version are the same on either route.
+MLflow is imported when a method first needs it. Resolving, listing and loading versions
+from a local SQLite store reads MLflow's tables directly (`model.registry_sqlite`), and a
+local store's files are copied or read in place (`model.registry_files`), so `safeguard
+score`, `safeguard model list` and the service's start-up do not import MLflow; the
+checks of a loaded version are the same on either route.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import shutil
 import tempfile
 import threading
 from dataclasses import dataclass, field
 from functools import cached_property
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, cast
-from urllib.parse import urlparse
-from urllib.request import url2pathname
 
-from model.golden import GOLDEN_FILE, check_golden_set
+from model.golden import GOLDEN_FILE
+from model.registry_files import (
+    copy_local_folder,
+    directory_checksum,
+    load_checked_folder,
+    local_path,
+    read_local_file,
+)
 
 # The registry's errors are imported from here by its callers (their home: registry_reach).
 from model.registry_reach import GuardedClient, RegistryError, prepare_for, reaching
 from model.registry_reach import RegistryUnavailable as RegistryUnavailable
 from model.registry_sqlite import SqliteRegistryReader, looks_numeric, version_number
-from model.risk_model import TRUSTED_TYPES, RiskModel
-from model.run_tags import KEY_PACKAGES
+from model.risk_model import TRUSTED_TYPES
+from model.run_tags import pinned_requirements
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
+
+    from model.risk_model import RiskModel
 
 logger = logging.getLogger(__name__)
 MODEL_ARTIFACT: Final = "risk_model"
@@ -68,15 +73,6 @@ class LoadedModel:
     model: RiskModel
     info: VersionInfo
     golden: list[dict[str, Any]]
-
-
-def directory_checksum(directory: Path) -> str:
-    """SHA-256 over every file's relative path and bytes, in a stable order."""
-    digest = hashlib.sha256()
-    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
-        digest.update(path.relative_to(directory).as_posix().encode() + b"\0")
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
 
 
 class ModelRegistry:
@@ -153,11 +149,15 @@ class ModelRegistry:
         self.log_text(run_id, json.dumps(payload, indent=1) + "\n", artifact_file)
 
     def read_artifact(self, version: str, path: str) -> bytes | None:
-        """The bytes of one artifact of a version's run (None when the run has no such file)."""
+        """The bytes of one artifact of a version's run (None when the run has no such file);
+        read in place from a local store (`model.registry_files`)."""
+        info = self.resolve(version)
+        root = local_path(self._run_fields(info.run_id)["artifact_uri"])
+        if root is not None:
+            return read_local_file(root, path)
         from mlflow.artifacts import download_artifacts
         from mlflow.exceptions import MlflowException
 
-        info = self.resolve(version)
         with tempfile.TemporaryDirectory() as tmp:
             try:
                 with reaching(self.tracking_uri):  # unreachable is not "no such file"
@@ -178,7 +178,7 @@ class ModelRegistry:
             folder = Path(tmp) / MODEL_ARTIFACT
             mlflow.sklearn.save_model(
                 model.classifier, str(folder), serialization_format="skops",
-                skops_trusted_types=TRUSTED_TYPES, pip_requirements=_requirements(),
+                skops_trusted_types=TRUSTED_TYPES, pip_requirements=pinned_requirements(),
             )
             model.save(folder, write_classifier=False)
             (folder / GOLDEN_FILE).write_text(json.dumps(golden), encoding="utf-8")
@@ -208,6 +208,9 @@ class ModelRegistry:
     def list_versions(self) -> list[VersionInfo]:
         """Every registered version, newest first (empty when nothing is registered; an
         unreachable registry raises `RegistryUnavailable`)."""
+        listed = reader.versions() if (reader := self._reader()) else None
+        if listed is not None:
+            return [VersionInfo(self.model_name, **fields) for fields in listed]
         from mlflow.exceptions import MlflowException
 
         try:
@@ -255,7 +258,16 @@ class ModelRegistry:
 
     def run_tags(self, version: str) -> dict[str, str]:
         """The tags of a version's training run (its extract's date and fingerprint...)."""
-        return dict(self.client.get_run(self.resolve(version).run_id).data.tags)
+        return dict(self._run_fields(self.resolve(version).run_id)["tags"])
+
+    def _run_fields(self, run_id: str) -> dict[str, Any]:
+        """A run's ``artifact_uri`` and ``tags``: from a local SQLite store's tables when it
+        can be read so (`model.registry_sqlite`), else from MLflow."""
+        from_store = reader.run_fields(run_id) if (reader := self._reader()) else None
+        if from_store:
+            return from_store
+        run = self.client.get_run(run_id)
+        return {"artifact_uri": str(run.info.artifact_uri), "tags": dict(run.data.tags)}
 
     def model_checksum(self, version: str) -> str:
         """The SHA-256 of the version's model folder as stored now (`directory_checksum`)."""
@@ -267,44 +279,19 @@ class ModelRegistry:
         """Download, verify the checksum, load without unpickling, and re-score the golden set."""
         info = self.resolve(reference)
         with tempfile.TemporaryDirectory() as tmp:
-            folder = _download(info, Path(tmp))
-            checksum = directory_checksum(folder)
-            if checksum != info.tags.get(CHECKSUM_TAG):
-                raise RegistryError(
-                    f"model version {info.version}: artifact checksum {checksum[:12]} does not "
-                    f"match the registry's {info.tags.get(CHECKSUM_TAG, 'none')[:12]}; "
-                    "the stored model was changed or damaged")
-            model = RiskModel.load(folder)
-            golden = json.loads((folder / GOLDEN_FILE).read_text(encoding="utf-8"))
-        if check_golden and (problems := check_golden_set(model, golden)):
-            # The reason is shown on unauthenticated probes: no referral ids in it.
-            logger.warning("model version %s golden set: %s", info.version, "; ".join(problems))
-            raise RegistryError(
-                f"model version {info.version} does not reproduce its golden set "
-                f"({len(problems)} differences over {len(golden)} reference cases)")
+            model, golden = load_checked_folder(
+                _download(info, Path(tmp)), version=info.version,
+                checksum=info.tags.get(CHECKSUM_TAG), check_golden=check_golden)
         return LoadedModel(model, info, golden)
 
 
 def _download(info: VersionInfo, destination: Path) -> Path:
     """A copy of a version's artefact folder (what is checked is what is loaded): copied
     from a local folder, else downloaded by MLflow."""
-    source = urlparse(info.source)
-    if source.scheme == "file" and source.netloc in ("", "localhost"):
-        local = Path(url2pathname(source.path))
-        if not local.is_dir():
-            raise RegistryError(f"model version {info.version}: its artefact folder {local} "
-                                "is missing")
-        return Path(shutil.copytree(local, destination / local.name))
+    copied = copy_local_folder(info.source, destination, version=info.version)
+    if copied is not None:
+        return copied
     from mlflow.artifacts import download_artifacts
 
     return Path(download_artifacts(artifact_uri=info.source, dst_path=str(destination)))
 
-
-def _requirements() -> list[str]:
-    pins = []
-    for package in KEY_PACKAGES:
-        try:
-            pins.append(f"{package}=={metadata.version(package)}")
-        except metadata.PackageNotFoundError:
-            continue
-    return pins

@@ -68,6 +68,11 @@ _ALIASES_SQL: Final = ("SELECT alias FROM registered_model_aliases "
 _TAGS_SQL: Final = ('SELECT "key", value FROM model_version_tags '
                     "WHERE workspace = ? AND name = ? AND version = ?")
 _METRICS_SQL: Final = 'SELECT "key", value, is_nan FROM latest_metrics WHERE run_uuid = ?'
+_VERSIONS_SQL: Final = (
+    "SELECT version FROM model_versions WHERE workspace = ? AND name = ? AND "
+    "(current_stage IS NULL OR current_stage != ?) ORDER BY version DESC")
+_RUN_SQL: Final = "SELECT artifact_uri FROM runs WHERE run_uuid = ?"
+_RUN_TAGS_SQL: Final = 'SELECT "key", value FROM tags WHERE run_uuid = ?'
 
 
 def sqlite_path(tracking_uri: str) -> Path | None:
@@ -123,6 +128,33 @@ class SqliteRegistryReader:
                     return _fields(db, key, number)
                 found = db.execute(_ALIAS_SQL, (*key, reference)).fetchall()
                 return _fields(db, key, int(found[0][0])) if found else {}
+        except sqlite3.Error as exc:
+            logger.debug("reading %s through MLflow: %s", self.path, exc)
+            return None
+
+
+    def versions(self) -> list[dict[str, Any]] | None:
+        """`version_fields` of every registered version, newest first, in one connection
+        (None when the file could not be read: MLflow must answer)."""
+        key = (DEFAULT_WORKSPACE, self.model_name)
+        try:
+            with closing(self._connect()) as db:
+                numbers = [int(n) for (n,) in db.execute(_VERSIONS_SQL, (*key, DELETED_STAGE))]
+                return [_fields(db, key, number) for number in numbers]
+        except sqlite3.Error as exc:
+            logger.debug("reading %s through MLflow: %s", self.path, exc)
+            return None
+
+    def run_fields(self, run_id: str) -> dict[str, Any] | None:
+        """A run's ``artifact_uri`` and ``tags``; an empty dict when there is no such run;
+        None when the file could not be read."""
+        try:
+            with closing(self._connect()) as db:
+                found = db.execute(_RUN_SQL, (run_id,)).fetchall()
+                if not found:
+                    return {}
+                return {"artifact_uri": str(found[0][0]),
+                        "tags": dict(db.execute(_RUN_TAGS_SQL, (run_id,)).fetchall())}
         except sqlite3.Error as exc:
             logger.debug("reading %s through MLflow: %s", self.path, exc)
             return None

@@ -1,5 +1,6 @@
 """The tags a training run records about where it ran: Python, the platform, the key
-packages' versions and the git commit of this code (`environment_tags`)."""
+packages' versions and the git commit of this code (`environment_tags`); the same
+packages pinned as a registered model's requirements (`pinned_requirements`)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,18 @@ def environment_tags() -> dict[str, str]:
     tags["git_commit"] = _git("rev-parse", "HEAD") or "unknown"
     tags["git_dirty"] = str(bool(_git("status", "--porcelain", "--untracked-files=no")))
     return tags
+
+
+def pinned_requirements() -> list[str]:
+    """The key packages installed here, pinned (``scikit-learn==1.5.2``): what a registered
+    model folder says it needs."""
+    pins = []
+    for package in KEY_PACKAGES:
+        try:
+            pins.append(f"{package}=={metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            continue
+    return pins
 
 
 def _git(*args: str) -> str:

@@ -1,0 +1,88 @@
+"""A registered version's files, for `model.registry` alone: the checksum of its model
+folder, a copy of that folder, loading it checked (checksum, golden set), and one file of
+its run read where it lies.
+
+A local store's files (``file://`` URIs, as `safeguard train` writes them by default) are
+read in place, without MLflow: asking MLflow to download one file costs a command the
+import of MLflow's artifact modules and a run lookup per file, about a second for each
+version `safeguard model list` shows. Any other store's files are downloaded by MLflow
+(`model.registry`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+from urllib.request import url2pathname
+
+from model.golden import GOLDEN_FILE, check_golden_set
+from model.registry_reach import RegistryError
+from model.risk_model import RiskModel
+
+logger = logging.getLogger(__name__)
+
+
+def directory_checksum(directory: Path) -> str:
+    """SHA-256 over every file's relative path and bytes, in a stable order."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(directory).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def local_path(uri: str) -> Path | None:
+    """The folder a ``file:`` URI on this machine names (None for any other URI)."""
+    parsed = urlparse(uri)
+    if parsed.scheme != "file" or parsed.netloc not in ("", "localhost"):
+        return None
+    return Path(url2pathname(parsed.path))
+
+
+def copy_local_folder(source: str, destination: Path, *, version: str) -> Path | None:
+    """A copy of a version's local artefact folder under `destination` (what is checked is
+    what is loaded); None when its source is not a local folder."""
+    local = local_path(source)
+    if local is None:
+        return None
+    if not local.is_dir():
+        raise RegistryError(f"model version {version}: its artefact folder {local} is missing")
+    return Path(shutil.copytree(local, destination / local.name))
+
+
+def read_local_file(root: Path, path: str) -> bytes | None:
+    """The bytes of `path` inside a run's local artefact folder (None when the run has no
+    such file, or the path would lead out of the folder)."""
+    base = root.resolve()
+    found = (base / path).resolve()
+    if not found.is_relative_to(base):
+        return None
+    try:
+        return found.read_bytes() if found.is_file() else None
+    except OSError:
+        return None
+
+
+def load_checked_folder(folder: Path, *, version: str, checksum: str | None,
+                        check_golden: bool) -> tuple[RiskModel, list[dict[str, Any]]]:
+    """The model and golden set of a version's folder, after checking the folder against the
+    checksum the registry holds and (with `check_golden`) re-scoring the golden set."""
+    found = directory_checksum(folder)
+    if found != checksum:
+        raise RegistryError(
+            f"model version {version}: artifact checksum {found[:12]} does not match the "
+            f"registry's {(checksum or 'none')[:12]}; the stored model was changed or damaged")
+    model = RiskModel.load(folder)
+    golden = json.loads((folder / GOLDEN_FILE).read_text(encoding="utf-8"))
+    if check_golden and (problems := check_golden_set(model, golden)):
+        # The reason is shown on unauthenticated probes: no referral ids in it.
+        logger.warning("model version %s golden set: %s", version, "; ".join(problems))
+        raise RegistryError(
+            f"model version {version} does not reproduce its golden set "
+            f"({len(problems)} differences over {len(golden)} reference cases)")
+    return model, golden
