@@ -103,9 +103,9 @@ def add_user(
     role: Annotated[str, typer.Option(help=f"One of: {', '.join(ROLES)}.")],
 ) -> None:
     """Create a user and print their API key, once: it is never stored or shown again."""
+    from api.api_keys import KeyHasher, issue_key
     from api.audit import commit_with_audit
     from api.audit_governance_check import user_added
-    from api.auth import KeyHasher, issue_key
     from api.store import repository
     from api.user_names import name_taken, user_name_problem
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from api.api_keys import KeyHasher
 from api.audit_anchor import checkpoint_at_shutdown
-from api.auth import KeyHasher
 from api.auth_limits import FailureLimits
 from api.docs import SWAGGER_UI_DIR, install_docs
 from api.request_limits import RequestBodyRules

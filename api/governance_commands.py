@@ -75,9 +75,10 @@ def _decide(version: str, decision: str, reason: str, waivers: dict[str, str],
             key_file: Path | None) -> None:
     from api.access_refusals import command_refusal_event
     from api.admin import open_store
+    from api.api_keys import KeyHasher
     from api.approvals import ApprovalRefused, record_decision
     from api.audit import store_with_audit
-    from api.auth import KeyHasher, authenticate_key
+    from api.auth import authenticate_key
     from api.model_commands import _registry
     from api.roles import GOVERNANCE
     from model.registry import RegistryError

@@ -191,7 +191,7 @@ def approve_champion(state: Path, url: str) -> None:
 
 def add_user(state: Path) -> str:
     """A fresh database with one triage user and the champion approved; the user's key."""
-    from api.auth import KeyHasher, issue_key
+    from api.api_keys import KeyHasher, issue_key
     from api.store import Store, init_db
 
     for leftover in ("api.db", "api.db-wal", "api.db-shm"):  # a stale WAL would corrupt

@@ -22,8 +22,8 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from results import Figure, add_json_argument, write_figures
 
+from api.api_keys import KeyHasher, issue_key
 from api.app import create_app
-from api.auth import KeyHasher, issue_key
 from api.scoring import NoModel
 from api.settings import Settings
 from api.store import Store, init_db

@@ -55,7 +55,7 @@ FLAT = 0.10
 def add_users(state: Path) -> dict[str, str]:
     """A fresh database with a triage and a governance user and the champion approved;
     their keys."""
-    from api.auth import KeyHasher, issue_key
+    from api.api_keys import KeyHasher, issue_key
     from api.store import Store, init_db
 
     for leftover in ("api.db", "api.db-wal", "api.db-shm"):

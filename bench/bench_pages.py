@@ -28,8 +28,8 @@ import httpx
 from pydantic import SecretStr
 from results import Figure, Target, add_json_argument, write_figures
 
+from api.api_keys import KeyHasher, issue_key
 from api.app import create_app
-from api.auth import KeyHasher, issue_key
 from api.schemas import Escalation, Factor, ScoreResult
 from api.settings import Settings
 from api.store import Store, init_db

@@ -18,11 +18,12 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 from threadpoolctl import threadpool_limits
 
+from api.api_keys import KeyHasher, issue_key
 from api.app import create_app
 from api.approvals import record_decision
 from api.audit import commit_with_audit
 from api.audit_governance_check import user_added, user_revoked
-from api.auth import GOVERNANCE, ROLES, KeyHasher, issue_key
+from api.auth import GOVERNANCE, ROLES
 from api.model_card import log_card
 from api.model_scorer import load_scorer
 from api.settings import Settings

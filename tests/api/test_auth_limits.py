@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from api.api_keys import KeyHasher
 from api.app import create_app
-from api.auth import KeyHasher
 from api.store import AuditEntry, Store
 from tests.api.conftest import issue_keys, make_settings
 from tests.api.fakes import FakeScorer

@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from api import auth
+from api import api_keys
+from api.api_keys import KeyHasher, issue_key, split_key
 from api.app import create_app
-from api.auth import KeyHasher, Principal, authenticate_key, issue_key, split_key
+from api.auth import Principal, authenticate_key
 from api.auth_limits import TOO_MANY_FAILURES
 from api.store import Store, init_db, repository
 from tests.api.conftest import ApiEnv, issue_keys, make_settings
@@ -47,7 +48,7 @@ def test_a_verified_secret_is_remembered_and_only_that_secret_is_admitted_from_m
 def test_the_memory_of_verified_keys_is_emptied_when_it_reaches_its_limit(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(auth, "_VERIFIED_CACHE_MAX", 3)
+    monkeypatch.setattr(api_keys, "_VERIFIED_CACHE_MAX", 3)
     hasher, salt = KeyHasher(PEPPER), "ef" * 16
     stored = {secret: hasher.hash(secret, salt) for secret in ("a", "b", "c", "d")}
     for secret in ("a", "b", "c"):

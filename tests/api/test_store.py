@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import bindparam, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
-from api.auth import KeyHasher, issue_key, key_holder_in_store
+from api.api_keys import KeyHasher, issue_key
+from api.auth import key_holder_in_store
 from api.store import Decision, Score, Store, repository
 from api.store.db import JsonText
 from api.store.models import USER_TABLE

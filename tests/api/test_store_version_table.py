@@ -11,7 +11,7 @@ from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 
-from api.auth import KeyHasher, issue_key
+from api.api_keys import KeyHasher, issue_key
 from api.store import Store, init_db, repository
 from api.store.db import alembic_config
 from api.store.version_table import SHARED_VERSION_TABLE, VERSION_TABLE

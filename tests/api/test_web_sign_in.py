@@ -10,7 +10,7 @@ from html import unescape
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from api.auth import KeyHasher
+from api.api_keys import KeyHasher
 from api.store import Store
 from api.store.models import USER_TABLE
 from api.templating import case_path
