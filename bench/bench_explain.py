@@ -41,8 +41,9 @@ from data_contracts import validate_extract
 from model.explain import CaseExplainer
 from model.explain_batch import CHUNK_ROWS  # the bare figure uses these chunks
 from model.factors import forget_texts
+from model.model_matrix import classifier_input
 from model.reference import reference_values
-from model.risk_model import classifier_input, one_openmp_thread
+from model.risk_model import one_openmp_thread
 from pipelines.features import build_features
 from pipelines.manifest import FEATURE_NAMES, SPECS_BY_NAME, model_feature_names
 from pipelines.manifest_lookup import columns_of

@@ -43,8 +43,8 @@ from shared_model import ALIAS, add_model_argument, model_registry
 
 from data_contracts.cli import prepare_command_process
 from model.data import prepare_extract
+from model.model_matrix import classifier_input
 from model.registry import ModelRegistry
-from model.risk_model import classifier_input
 from model.train import TrainingConfig
 from model.workflow import score_extract, train_and_register
 from pipelines.manifest import FEATURE_NAMES

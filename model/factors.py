@@ -28,7 +28,7 @@ from model.factor_text import (
     row_hashes,
 )
 from model.group_sums import group_sums
-from model.risk_model import classifier_input
+from model.model_matrix import classifier_input
 from model.sentences import DAYS_SLOT, days_event, display_value, factor_sentence
 from model.top_columns import top_columns
 from model.unused_records import NO_UNUSED, UnusedRecords

@@ -37,7 +37,7 @@ class ForestPredictor:
                  no_record: np.ndarray, no_record_value: float) -> None:
         """`trees`: the fitted classifier, or its trees (`Forest`). `no_record`: per
         classifier feature, whether an empty value is read as `no_record_value` (as
-        `model.risk_model.classifier_input` does) rather than as missing."""
+        `model.model_matrix.classifier_input` does) rather than as missing."""
         self.forest = trees if isinstance(trees, Forest) else Forest.of(trees)
         self.n_features = self.forest.n_features
         self.no_record = np.asarray(no_record, dtype=np.bool_)

@@ -21,7 +21,7 @@ from typing import Final, get_args
 import numpy as np
 
 from model.governance import ReferenceName
-from model.risk_model import classifier_input
+from model.model_matrix import classifier_input
 from pipelines.manifest_lookup import spec_of
 
 # What every explanation compares with, in one sentence per reference the governance

@@ -29,9 +29,9 @@ from threadpoolctl import ThreadpoolController
 
 from model.explain_kernel import Forest
 from model.governance import EscalationRule, GovernanceSettings, parse_governance
+from model.model_matrix import model_columns, no_record_flags
 from pipelines.feature_spec import NO_RECORD_DAYS
 from pipelines.manifest import FEATURE_NAMES
-from pipelines.manifest_lookup import spec_of
 
 if TYPE_CHECKING:  # scikit-learn, skops and numba are imported when first needed
     from sklearn.ensemble import HistGradientBoostingClassifier
@@ -48,7 +48,6 @@ TIED_EDGES_MIDDLE: Final = "middle"
 # Types the classifier file may hold beyond those skops trusts by default (checked on load).
 TRUSTED_TYPES: Final = ["sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"]
 CalibrationMethod = Literal["isotonic", "sigmoid"]
-_COLUMN: Final = {name: i for i, name in enumerate(FEATURE_NAMES)}
 
 
 @dataclass(frozen=True)
@@ -133,7 +132,7 @@ class RiskModel:
 
     def model_matrix(self, features: np.ndarray) -> np.ndarray:
         """The classifier's columns of a full manifest feature matrix."""
-        return features[:, [_COLUMN[name] for name in self.feature_names]]
+        return features[:, model_columns(self.feature_names)]
 
     @property
     def reference(self) -> dict[str, float | None]:
@@ -168,7 +167,7 @@ class RiskModel:
             from model.forest_predict import ForestPredictor
 
             self._predictor = ForestPredictor(
-                self.trees, _no_record_flags(self.feature_names), NO_RECORD_DAYS)
+                self.trees, no_record_flags(self.feature_names), NO_RECORD_DAYS)
         return self._predictor
 
     def score_of(self, probability: np.ndarray) -> np.ndarray:
@@ -196,7 +195,7 @@ class RiskModel:
                 (an explanation computes them), so they are not predicted twice.
         """
         if raw_score is None:  # read from the manifest rows where they are: no copy
-            raw = self.predictor.raw_scores(features, _model_columns(self.feature_names))
+            raw = self.predictor.raw_scores(features, model_columns(self.feature_names))
         else:
             raw = raw_score
         probability = self.calibrator.transform(raw)
@@ -249,37 +248,6 @@ class RiskModel:
         model.forest = (Forest.load(forest_path) if forest_path.exists()
                         else Forest.of(model.classifier))
         return model
-
-
-@lru_cache(maxsize=64)
-def _no_record_columns(names: tuple[str, ...]) -> np.ndarray:
-    return np.flatnonzero(_no_record_flags(names))
-
-
-def _no_record_flags(names: tuple[str, ...]) -> np.ndarray:
-    """Per feature, whether the classifier reads an empty value as `NO_RECORD_DAYS`."""
-    return np.array([spec_of(name).no_record_as_days for name in names], dtype=np.bool_)
-
-
-@lru_cache(maxsize=64)
-def _model_columns(names: tuple[str, ...]) -> np.ndarray:
-    """Where the classifier's features are among the manifest's (`model_matrix`)."""
-    return np.array([_COLUMN[name] for name in names], dtype=np.int64)
-
-
-def classifier_input(model_matrix: np.ndarray, feature_names: tuple[str, ...]) -> np.ndarray:
-    """What the classifier reads: the features as float32 (the feature table's type), with
-    "no such record" (empty) in a constrained days-since feature as
-    `pipelines.manifest.NO_RECORD_DAYS`.
-
-    One dtype everywhere matters: SHAP and the classifier then route a value lying on a
-    split threshold the same way, and contributions add up exactly.
-    """
-    X = np.array(model_matrix, dtype=np.float32)  # a copy, which the next lines change
-    columns = _no_record_columns(tuple(feature_names))
-    part = X[:, columns]
-    X[:, columns] = np.where(np.isnan(part), NO_RECORD_DAYS, part)
-    return X
 
 
 @lru_cache(maxsize=1)

@@ -30,6 +30,7 @@ from model.evaluate import (
 )
 from model.forest_predict import ForestPredictor
 from model.governance import GovernanceSettings
+from model.model_matrix import classifier_input
 from model.outcome_gaps import OutcomeGap, outcome_gaps
 from model.reference import reference_values
 from model.risk_model import (
@@ -37,7 +38,6 @@ from model.risk_model import (
     CalibrationMethod,
     Calibrator,
     RiskModel,
-    classifier_input,
     ventile_edges,
 )
 from model.split import MIN_TO_SPLIT, TEST_PERIOD_PREFIX, Split, temporal_group_split

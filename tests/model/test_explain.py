@@ -24,8 +24,8 @@ from model.explain import (
 from model.explain_kernel import ReferenceShap
 from model.governance import ReferenceName
 from model.importance import global_importance
+from model.model_matrix import classifier_input
 from model.reference import COMPARED_WITH, REFERENCE_SENTENCES, reference_values
-from model.risk_model import classifier_input
 from pipelines.manifest import SPECS_BY_NAME
 from tests.model.strategies import feature_value
 

@@ -16,8 +16,8 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from data_contracts.vocab import AGENCIES, PRESENTING_NEEDS
 from model.explain import AGENCY_GROUPS, CaseExplainer, Explanation
 from model.governance import GovernanceError, default_settings_text, parse_governance
+from model.model_matrix import classifier_input
 from model.reference import COMPARED_WITH, REFERENCE_SENTENCES, reference_values
-from model.risk_model import classifier_input
 from pipelines.manifest import SPECS_BY_NAME
 from tests.model.strategies import feature_value
 

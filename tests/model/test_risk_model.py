@@ -15,13 +15,13 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from threadpoolctl import threadpool_limits
 
 from model.governance import GovernanceError, load_governance
+from model.model_matrix import classifier_input
 from model.risk_model import (
     N_SCORES,
     TIED_EDGES_MIDDLE,
     TIED_EDGES_UPPER,
     Calibrator,
     RiskModel,
-    classifier_input,
     ventile_edges,
 )
 from pipelines.feature_spec import NO_RECORD_DAYS
