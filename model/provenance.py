@@ -29,6 +29,7 @@ class Provenance:
     test_from: str | None
     test_referrals: int | None  # held out: families not seen earlier
     test_period_referrals: int | None = None  # every referral of the period
+    missing: str | None = None  # why the run's files could not be read (moved, deleted)
 
     def extract(self) -> str:
         """The training extract as a table cell: its date and short fingerprint."""
@@ -41,6 +42,8 @@ class Provenance:
         """The test referrals as a table cell: from when, how many were held out, and of how
         many in the period (the `test_*` and `test_period_*` metrics' referrals: the version
         page said "2,659 referrals" above "test period n 3,267")."""
+        if self.missing is not None:
+            return "files missing"
         if self.test_from is None:
             return "not recorded"
         if self.test_referrals is None:
@@ -53,8 +56,15 @@ class Provenance:
 
 def provenance(registry: ModelRegistry, version: str) -> Provenance:
     """A version's training extract and test period, read from its run."""
+    from model.registry import RegistryError
+
     tags = registry.run_tags(version)
-    report = registry.read_artifact(version, TRAINING_REPORT)
+    try:
+        report = registry.read_artifact(version, TRAINING_REPORT)
+    except RegistryError as exc:  # the list goes on: one version's files are not the list's
+        return Provenance(extract_date=tags.get("extract_date"),
+                          fingerprint=tags.get("extract_fingerprint"), test_from=None,
+                          test_referrals=None, missing=str(exc))
     split = (json.loads(report) if report else {}).get("split", {})
     count = split.get("test_referrals")
     return Provenance(extract_date=tags.get("extract_date"),

@@ -150,9 +150,13 @@ class ModelRegistry:
 
     def read_artifact(self, version: str, path: str) -> bytes | None:
         """The bytes of one artifact of a version's run (None when the run has no such file);
-        read in place from a local store (`model.registry_files`)."""
+        read in place from a local store (`model.registry_files`), whose run folder must be
+        there: a missing folder raises `RegistryError` (a card would say "not recorded")."""
         info = self.resolve(version)
         root = local_path(self._run_fields(info.run_id)["artifact_uri"])
+        if root is not None and not root.is_dir():  # not "the run has no such file"
+            raise RegistryError(f"model version {info.version}: its run's artefact folder "
+                                f"{root} is missing (moved or deleted)")
         if root is not None:
             return read_local_file(root, path)
         from mlflow.artifacts import download_artifacts

@@ -66,11 +66,12 @@ def list_models(ctx: typer.Context) -> None:
                    "test referrals", "ROC AUC", "avg precision", "Brier", "ECE",
                    "baseline AUC"):
         table.add_column(column)
-    extracts = set()
+    extracts, missing = set(), []
     for v in versions:
         created = dt.datetime.fromtimestamp(v.created_at / 1000, dt.UTC)
         where = provenance(registry, v.version)
         extracts.add(where.fingerprint)
+        missing += [where.missing] if where.missing else []
         standing = standings.get(v.version)
         table.add_row(v.version, _aliases(v.aliases, config.alias, standing),
                       standing.cell() if standing else "not recorded",
@@ -84,3 +85,6 @@ def list_models(ctx: typer.Context) -> None:
         wide.print("Each version's test metrics are on its own test referrals, from different "
                    "extracts here: not like for like. `safeguard model compare V1 V2 --input "
                    "DIR` scores versions on the same referrals.")
+    for reason in missing:
+        wide.print(f"warning: {reason}: its card, checks and scoring fail until it is back",
+                   soft_wrap=True)

@@ -140,3 +140,18 @@ def test_listing_versions_does_not_import_mlflow(registry: ModelRegistry,
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           cwd=ROOT, check=True, timeout=300)
     assert json.loads(done.stdout.splitlines()[-1]) == [2, 2, True, False]
+
+
+def test_a_moved_run_folder_is_an_error_not_a_file_never_recorded(
+        registry: ModelRegistry, two_versions: tuple[str, str]) -> None:
+    """The store's files moved: `model card` wrote a card saying "no fairness audit
+    recorded" and "not measured", and `model list` said the test period was not recorded."""
+    from model.provenance import provenance
+
+    run_folder = Path(registry.resolve(two_versions[0]).source.removeprefix("file://")).parent
+    run_folder.rename(run_folder.with_name("moved"))
+    with pytest.raises(RegistryError, match="artefact folder .* is missing"):
+        registry.read_artifact(two_versions[0], f"{MODEL_ARTIFACT}/{MODEL_FILE}")
+    where = provenance(registry, two_versions[0])
+    assert where.test_period() == "files missing" and "is missing" in (where.missing or "")
+    assert provenance(registry, two_versions[1]).missing is None
