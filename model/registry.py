@@ -96,7 +96,9 @@ class ModelRegistry:
             prepare_for(self.tracking_uri)
             from mlflow.tracking import MlflowClient
 
-            client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+            with reaching(self.tracking_uri):  # opening a SQLite file that is no database
+                client = MlflowClient(tracking_uri=self.tracking_uri,
+                                      registry_uri=self.tracking_uri)
             return cast("MlflowClient", GuardedClient(client, tracking_uri=self.tracking_uri))
 
     def connect(self) -> None:

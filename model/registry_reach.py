@@ -99,13 +99,18 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
 
 def unreachable(exc: BaseException) -> bool:
     """Whether an error (or one it was raised from) means the tracking server or the
-    database did not answer: a connection refused or timed out, a database gone away."""
+    database did not answer: a connection refused or timed out, a database gone away, or
+    a SQLite store that is no database ("file is not a database": a traceback before)."""
+    import sqlite3
+
     import requests
     from sqlalchemy import exc as sa_exc
 
     return any(isinstance(seen, requests.ConnectionError | requests.Timeout |
                           sa_exc.OperationalError | sa_exc.InterfaceError)
                or getattr(seen, "error_code", None) == "TEMPORARILY_UNAVAILABLE"
+               # exactly this class: its subclasses (IntegrityError...) are not unreadable
+               or type(getattr(seen, "orig", None)) is sqlite3.DatabaseError
                for seen in _chain(exc))
 
 

@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -61,6 +62,20 @@ def test_a_database_store_that_is_down_is_said_in_seconds_not_minutes() -> None:
     OperationalError (a 232-line traceback from `safeguard model list`)."""
     _assert_unreachable(_registry(DOWN_DATABASE).list_versions,
                         address="postgresql://mlflow:***@127.0.0.1:5999/mlflow")
+
+
+@pytest.mark.parametrize("read", [
+    lambda r: r.list_versions(), lambda r: r.resolve("champion"), lambda r: r.load("1"),
+], ids=["list", "alias", "load"])
+def test_a_sqlite_store_that_is_no_database_is_one_line_not_a_traceback(
+        read: object, tmp_path: Path) -> None:
+    """A damaged store file: SQLAlchemy's DatabaseError ("file is not a database") came out
+    of `safeguard model list` and `model check` as a traceback."""
+    store = tmp_path / "mlflow.db"
+    store.write_bytes(b"not a database, " * 400)
+    _assert_unreachable(lambda: read(_registry(f"sqlite:///{store}")),  # type: ignore[operator]
+                        address=f"sqlite:///{store}")
+    assert store.read_bytes() == b"not a database, " * 400  # left as it was
 
 
 def test_a_database_store_without_its_driver_cannot_be_opened() -> None:
