@@ -36,7 +36,12 @@ from model.registry_files import (
 # The registry's errors are imported from here by its callers (their home: registry_reach).
 from model.registry_reach import GuardedClient, RegistryError, prepare_for, reaching
 from model.registry_reach import RegistryUnavailable as RegistryUnavailable
-from model.registry_sqlite import SqliteRegistryReader, looks_numeric, version_number
+from model.registry_sqlite import (
+    SqliteRegistryReader,
+    looks_numeric,
+    missing_store,
+    version_number,
+)
 from model.risk_model import TRUSTED_TYPES
 from model.run_tags import pinned_requirements
 
@@ -108,6 +113,12 @@ class ModelRegistry:
         _ = self.client
 
     def _reader(self) -> SqliteRegistryReader | None:
+        """The local store's tables, read directly (None: ask MLflow). A local store that
+        does not exist is refused: reading it through MLflow would create an empty one."""
+        if (absent := missing_store(self.tracking_uri)) is not None:
+            raise RegistryUnavailable(
+                f"no MLflow store at {absent}: `safeguard train` creates one, or, if it moved, "
+                "SAFEGUARD_MLFLOW_TRACKING_URI names where it is now")
         return SqliteRegistryReader.for_store(self.tracking_uri, model_name=self.model_name)
 
     def _experiment_id(self, name: str) -> str:

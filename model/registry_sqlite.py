@@ -83,6 +83,15 @@ def sqlite_path(tracking_uri: str) -> Path | None:
     return path if path.is_file() else None
 
 
+def missing_store(tracking_uri: str) -> Path | None:
+    """The file a plain ``sqlite:///`` tracking URI names, when it does not exist (MLflow
+    would create an empty store there on a read, and a moved store would look empty)."""
+    if not tracking_uri.startswith(SQLITE_PREFIX) or "?" in tracking_uri:
+        return None
+    path = Path(tracking_uri.removeprefix(SQLITE_PREFIX))
+    return None if path.name in ("", ":memory:") or path.exists() else path
+
+
 class SqliteRegistryReader:
     """Registered versions of one model name, read from MLflow's SQLite tables."""
 

@@ -243,7 +243,7 @@ def empty_registry(folder: Path) -> ModelRegistry:
         f"sqlite:///{database}", model_name=MODEL_NAME, artifact_root=str(folder / "artifacts")
     )
     if "db" not in _EMPTY_MLFLOW_DB:
-        registry.list_versions()  # creates and migrates the database
+        registry.connect()  # creates and migrates the database
         _EMPTY_MLFLOW_DB["db"] = database.read_bytes()
     return registry
 

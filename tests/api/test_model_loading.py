@@ -68,7 +68,8 @@ def test_no_model_with_the_alias_means_not_ready(tmp_path: Path) -> None:
 def test_an_unreachable_registry_means_not_ready(tmp_path: Path) -> None:
     (tmp_path / "a-file").write_text("not a folder", encoding="utf-8")
     unusable = f"sqlite:///{tmp_path / 'a-file' / 'mlflow.db'}"
-    assert_not_ready(settings_for(tmp_path, mlflow_tracking_uri=unusable), "could not be loaded")
+    # A store path that cannot exist is an unreachable registry (its address not shown).
+    assert_not_ready(settings_for(tmp_path, mlflow_tracking_uri=unusable), "cannot be reached")
 
 
 def test_a_changed_artifact_fails_its_checksum_and_is_not_served(

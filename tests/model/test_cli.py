@@ -192,10 +192,23 @@ def _check_fairness(registry: ModelRegistry, extract: Path, folder: Path) -> Non
 
 
 def test_no_champion_yet_is_a_clear_error(small_extract: Path, mlflow_env: Path) -> None:
+    ModelRegistry(f"sqlite:///{mlflow_env / 'mlflow.db'}", model_name="cli-test-model").connect()
     result = runner.invoke(app, ["score", "--input", str(small_extract), "--output",
                                  str(mlflow_env / "out.csv")])
     assert result.exit_code == 1
     assert "no version or alias 'champion'" in result.output
+
+
+@pytest.mark.parametrize("command", [["model", "list"], ["model", "check", "1"]])
+def test_a_store_that_is_not_there_is_named_not_created_empty(
+        mlflow_env: Path, command: list[str]) -> None:
+    """A moved store (or a new checkout): reading it made MLflow create an empty store in
+    its place, and `model list` said "no versions ... are registered yet"."""
+    result = runner.invoke(app, command)
+    said = result.output + str(result.exception or "")  # (`api.cli.main` prints it in one line)
+    assert result.exit_code == 1
+    assert f"no MLflow store at {mlflow_env / 'mlflow.db'}" in " ".join(said.split())
+    assert not (mlflow_env / "mlflow.db").exists()
 
 
 def test_an_unknown_output_format_is_refused_before_any_work(
