@@ -26,22 +26,17 @@ from typing import TYPE_CHECKING, Any, Final, cast
 
 from model.golden import GOLDEN_FILE
 from model.registry_files import (
-    copy_local_folder,
     directory_checksum,
+    download_version,
     load_checked_folder,
     local_path,
     read_local_file,
 )
 
 # The registry's errors are imported from here by its callers (their home: registry_reach).
-from model.registry_reach import GuardedClient, RegistryError, prepare_for, reaching
+from model.registry_reach import GuardedClient, RegistryError, opening, prepare_for, reaching
 from model.registry_reach import RegistryUnavailable as RegistryUnavailable
-from model.registry_sqlite import (
-    SqliteRegistryReader,
-    looks_numeric,
-    missing_store,
-    version_number,
-)
+from model.registry_sqlite import SqliteRegistryReader, looks_numeric, missing_store, version_number
 from model.risk_model import TRUSTED_TYPES
 from model.run_tags import pinned_requirements
 
@@ -92,7 +87,8 @@ class ModelRegistry:
     def client(self) -> MlflowClient:
         """MLflow's client, created (and MLflow imported) when first needed, by one thread
         at a time: creating one migrates a new store, and two threads migrating one SQLite
-        store at once failed ("No such index", a 500 of the service's model card route).
+        store at once failed ("No such index", a 500 of the service's model card route);
+        and by one process at a time for a local store (`model.registry_reach.opening`).
         Its calls raise `RegistryUnavailable` when the registry cannot be reached
         (`model.registry_reach`), as does making it for a database that does not answer."""
         with _CLIENT_LOCK:
@@ -101,7 +97,7 @@ class ModelRegistry:
             prepare_for(self.tracking_uri)
             from mlflow.tracking import MlflowClient
 
-            with reaching(self.tracking_uri):  # opening a SQLite file that is no database
+            with opening(self.tracking_uri), reaching(self.tracking_uri):
                 client = MlflowClient(tracking_uri=self.tracking_uri,
                                       registry_uri=self.tracking_uri)
             return cast("MlflowClient", GuardedClient(client, tracking_uri=self.tracking_uri))
@@ -290,25 +286,16 @@ class ModelRegistry:
         """The SHA-256 of the version's model folder as stored now (`directory_checksum`)."""
         info = self.resolve(version)
         with tempfile.TemporaryDirectory() as tmp:
-            return directory_checksum(_download(info, Path(tmp)))
+            folder = download_version(info.source, Path(tmp), version=info.version)
+            return directory_checksum(folder)
 
     def load(self, reference: str, *, check_golden: bool = True) -> LoadedModel:
         """Download, verify the checksum, load without unpickling, and re-score the golden set."""
         info = self.resolve(reference)
         with tempfile.TemporaryDirectory() as tmp:
-            model, golden = load_checked_folder(
-                _download(info, Path(tmp)), version=info.version,
-                checksum=info.tags.get(CHECKSUM_TAG), check_golden=check_golden)
+            folder = download_version(info.source, Path(tmp), version=info.version)
+            model, golden = load_checked_folder(folder, version=info.version,
+                                                checksum=info.tags.get(CHECKSUM_TAG),
+                                                check_golden=check_golden)
         return LoadedModel(model, info, golden)
-
-
-def _download(info: VersionInfo, destination: Path) -> Path:
-    """A copy of a version's artefact folder (what is checked is what is loaded): copied
-    from a local folder, else downloaded by MLflow."""
-    copied = copy_local_folder(info.source, destination, version=info.version)
-    if copied is not None:
-        return copied
-    from mlflow.artifacts import download_artifacts
-
-    return Path(download_artifacts(artifact_uri=info.source, dst_path=str(destination)))
 

@@ -55,6 +55,17 @@ def copy_local_folder(source: str, destination: Path, *, version: str) -> Path |
     return Path(shutil.copytree(local, destination / local.name))
 
 
+def download_version(source: str, destination: Path, *, version: str) -> Path:
+    """A copy of a version's artefact folder under `destination` (what is checked is what
+    is loaded): copied from a local folder, else downloaded by MLflow."""
+    copied = copy_local_folder(source, destination, version=version)
+    if copied is not None:
+        return copied
+    from mlflow.artifacts import download_artifacts
+
+    return Path(download_artifacts(artifact_uri=source, dst_path=str(destination)))
+
+
 def read_local_file(root: Path, path: str) -> bytes | None:
     """The bytes of `path` inside a run's local artefact folder (None when the run has no
     such file, or the path would lead out of the folder)."""

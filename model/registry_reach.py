@@ -18,11 +18,13 @@ driver's connect timeout, and the registry is not opened when it fails.
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, ClassVar, Final
 
 from data_contracts.uris import masked_uri
@@ -174,3 +176,23 @@ class GuardedClient:
 
         return call
 
+
+
+@contextmanager
+def opening(tracking_uri: str) -> Iterator[None]:
+    """One process at a time inside the block for a local SQLite store (a lock file beside
+    it): opening a new store migrates it, and two `safeguard train` started together on a
+    new store failed, one of them after its whole fit ("table datasets already exists")."""
+    if not tracking_uri.startswith("sqlite:///") or "?" in tracking_uri:
+        yield
+        return
+    database = Path(tracking_uri.removeprefix("sqlite:///"))
+    try:
+        database.parent.mkdir(parents=True, exist_ok=True)
+        lock = open(database.with_name(database.name + ".open-lock"), "a")  # noqa: SIM115
+    except OSError:  # no folder can be made there: MLflow says why the store cannot open
+        yield
+        return
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        yield

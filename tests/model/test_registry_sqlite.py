@@ -155,3 +155,19 @@ def test_a_moved_run_folder_is_an_error_not_a_file_never_recorded(
     where = provenance(registry, two_versions[0])
     assert where.test_period() == "files missing" and "is missing" in (where.missing or "")
     assert provenance(registry, two_versions[1]).missing is None
+
+
+def test_two_processes_opening_a_new_store_at_once_both_open_it(tmp_path: Path) -> None:
+    """Two `safeguard train` started together on a new store: one failed after its whole
+    fit, "cannot be reached (table datasets already exists)", both migrating the store."""
+    uri = f"sqlite:///{tmp_path / 'new' / 'mlflow.db'}"
+    script = ("from model.registry import ModelRegistry\n"
+              f"registry = ModelRegistry({uri!r}, model_name='m')\n"
+              "registry.connect()\n"
+              "print(registry.list_versions())\n")
+    started = [subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+               for _ in range(2)]
+    for each in started:
+        out, err = each.communicate(timeout=300)
+        assert each.returncode == 0 and out.strip() == "[]", err[-400:]
