@@ -223,8 +223,9 @@ def test_a_missing_extract_is_a_clear_error(tmp_path: Path, mlflow_env: Path) ->
     assert result.exit_code == 1 and "nowhere" in result.output
     # refused before training opens (and so creates) the MLflow store in the background
     assert not (mlflow_env / "mlflow.db").exists()
-    listed = runner.invoke(app, ["model", "list"])
-    assert listed.exit_code == 0 and "no versions" in listed.output
+    listed = runner.invoke(app, ["model", "list"])  # names the store, does not create it
+    assert listed.exit_code == 1 and "no MLflow store at" in str(listed.exception)
+    assert not (mlflow_env / "mlflow.db").exists()
 
 
 def test_an_audit_with_too_few_resamples_is_refused(tmp_path: Path) -> None:
