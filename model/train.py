@@ -175,12 +175,15 @@ def train_model(features: pd.DataFrame, labels: pd.DataFrame, *,
     data, complete, before_since = _labelled(features, labels, since)
     if len(data) < MIN_TO_SPLIT:
         dated = "" if since is None else f" (dated from {since}: {before_since:,} earlier left out)"
+        # --since left out the referrals that had one: an older extract would not bring them.
+        more = ("an earlier --since keeps more" if since is not None and before_since else
+                "an extract reaching further back gives more (--extract-date must stay the "
+                "day the data were taken, or referrals still in follow-up would be trained "
+                "on as negatives)")
         raise ValueError(
             f"{len(data):,} of {len(features):,} referrals have a complete "
             f"{LABEL_WINDOW_DAYS}-day follow-up at the extract date{dated}, too few to train on "
-            f"(at least {MIN_TO_SPLIT}): an extract reaching further back gives more "
-            "(--extract-date must stay the day the data were taken, or referrals still in "
-            "follow-up would be trained on as negatives)")
+            f"(at least {MIN_TO_SPLIT}): {more}")
     split = temporal_group_split(data, members, validation_fraction=config.validation_fraction,
                                  test_fraction=config.test_fraction)
     candidates = model_feature_names(

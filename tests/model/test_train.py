@@ -151,6 +151,21 @@ def test_training_needs_referrals_with_complete_follow_up(prepared: PreparedExtr
     assert isinstance(prepared.features, pd.DataFrame)
 
 
+def test_a_since_that_leaves_too_few_says_to_move_since_not_the_extract(
+        prepared: PreparedExtract) -> None:
+    """`train --since` after the last referral with a complete follow-up advised "an
+    extract reaching further back", which --since would cut again."""
+    import datetime as dt
+
+    governance, text = load_governance()
+    assert prepared.labels is not None
+    with pytest.raises(ValueError, match=r"earlier left out\), too few to train on "
+                       r"\(at least \d+\): an earlier --since keeps more$"):
+        train_model(prepared.features, prepared.labels, members=None, governance=governance,
+                    governance_text=text, config=TrainingConfig(max_iter=5),
+                    since=dt.date(2100, 1, 1))
+
+
 def test_the_baseline_imputes_the_same_medians_as_scikit_learn() -> None:
     """The baseline's per-column median (`fit_baseline`) is scikit-learn's median
     strategy: same filled matrix and missing-value flags; a column with no recorded
