@@ -2,7 +2,7 @@
 
 A sentence says what a feature's value is for one case in words a practitioner would
 use ("2 arrests involving this child in the last 12 months"), then which way the model
-moved the score ("(raises risk)"). It never shows a feature name. Every kind of feature
+moved the score ("(raises the score)"). It never shows a feature name. Every kind of feature
 renders for any value, zero, and a missing value (NaN or None), which the feature build
 uses for "no such record" in the days-since features and for unknown attendance.
 """
@@ -220,15 +220,17 @@ def not_seen_warning(agency: str, need: str | None, subject: Subject) -> str:
 
 
 def direction_words(contribution: float) -> str:
-    """Which way a contribution moved the score, in words."""
+    """Which way a contribution moved the score, in words: the model's score, not the
+    person's risk (until 6 December "raises risk", read as a cause: "7 free school meals
+    records (lowers risk)")."""
     if contribution > 0:
-        return "raises risk"
-    return "lowers risk" if contribution < 0 else "no effect on risk"
+        return "raises the score"
+    return "lowers the score" if contribution < 0 else "no effect on the score"
 
 
 def sentence_for(name: str, value: float | None, contribution: float, *,
                  subject: Subject = "child") -> str:
-    """A factor's sentence, e.g. "Attendance 97% in the latest term on record (lowers risk)".
+    """A factor's sentence, e.g. "Attendance 97% in the latest term on record (lowers the score)".
 
     Args:
         name: A manifest feature name.
@@ -275,7 +277,7 @@ def factor_sentence(names: Sequence[str], values: Sequence[float | None], contri
                     *, subject: Subject = "child") -> str:
     """A factor's sentence: one feature's (`sentence_for`), or one concern's counts and
     recency together, e.g. "3 police domestic-abuse incidents involving a parent or carer
-    in the household in the last 12 months, 51 on record (raises risk)".
+    in the household in the last 12 months, 51 on record (raises the score)".
 
     Args:
         names: The factor's manifest features, in manifest order.

@@ -194,7 +194,7 @@ def test_the_issue_sentences_no_longer_say_lowers_risk(
     old = np.asarray(average.shap_values(classifier_input(X, NAMES))).reshape(1, -1)
     assert old[0, [COLUMN[n] for n in group]].sum() < 0
     factors = {f.features: f for f in explainer.explain(X)[0].top_factors}
-    assert factors[group].sentence == f"{words} (raises risk)"
+    assert factors[group].sentence == f"{words} (raises the score)"
     assert factors[group].direction == "raises" and factors[group].contribution > 0
     assert not any(f.sentence.startswith(words) for f in factors.values()
                    if f.direction == "lowers")

@@ -40,7 +40,7 @@ def assert_plain(sentence: str, name: str) -> None:
     assert "_" not in sentence, sentence
     assert not re.search(r"\b(nan|None|inf)\b", sentence), sentence
     assert sentence[0].isupper() or sentence[0].isdigit(), sentence
-    assert sentence.endswith(("(raises risk)", "(lowers risk)")), sentence
+    assert sentence.endswith(("(raises the score)", "(lowers the score)")), sentence
 
 
 @pytest.mark.parametrize("name", FEATURE_NAMES)
@@ -63,18 +63,18 @@ def test_every_feature_renders_realistic_zero_and_missing_values(name: str) -> N
     (2.0, "2 arrests involving this child in the last 12 months"),
 ])
 def test_counts_use_correct_plurals(value: float, expected: str) -> None:
-    assert sentence_for("subject_police_arrest_365d", value, 0.3) == f"{expected} (raises risk)"
+    assert sentence_for("subject_police_arrest_365d", value, 0.3) == f"{expected} (raises the score)"
 
 
 def test_count_in_the_household_names_who_and_when() -> None:
     sentence = sentence_for("other_adults_police_domestic_abuse_incident_365d", 3.0, 0.5)
     assert sentence == ("3 police domestic-abuse incidents involving another adult in the "
-                        "household in the last 12 months (raises risk)")
+                        "household in the last 12 months (raises the score)")
 
 
 def test_attendance_is_a_percentage() -> None:
     assert sentence_for("subject_latest_attendance_pct", 97.0, -0.3) == (
-        "Attendance 97% in the latest term on record (lowers risk)")
+        "Attendance 97% in the latest term on record (lowers the score)")
     assert "88.5%" in sentence_for("children_lowest_latest_attendance_pct", 88.5, 0.1)
     assert "No school attendance" in sentence_for("subject_latest_attendance_pct", math.nan, 0.1)
 
@@ -86,25 +86,25 @@ def test_days_since_reads_as_days_before_the_referral() -> None:
     assert "on the day of the referral" in sentence_for(name, 0.0, 0.2)
     assert "about 2 years" in sentence_for(name, 800.0, 0.2)
     assert sentence_for(name, math.nan, -0.2) == (
-        "No unexplained injuries involving this child on record (lowers risk)")
+        "No unexplained injuries involving this child on record (lowers the score)")
 
 
 def test_no_records_held_and_referral_details() -> None:
     assert sentence_for("police_records_held", 0.0, -0.4) == (
-        "No police records held for this child or household (lowers risk)")
+        "No police records held for this child or household (lowers the score)")
     assert sentence_for("referral_source_police", 1.0, 0.2) == (
-        "Referred by the police (raises risk)")
-    assert sentence_for("age_years", 14.0, 0.1) == "Aged 14 (raises risk)"
-    assert sentence_for("age_years", math.nan, 0.1) == "Age not recorded (raises risk)"
+        "Referred by the police (raises the score)")
+    assert sentence_for("age_years", 14.0, 0.1) == "Aged 14 (raises the score)"
+    assert sentence_for("age_years", math.nan, 0.1) == "Age not recorded (raises the score)"
 
 
 def test_sentences_name_an_adult_at_risk_as_an_adult() -> None:
     sentence = sentence_for("social_care_records_held", 0.0, 0.2, subject="adult")
-    assert sentence == "No social care records held for this adult or household (raises risk)"
+    assert sentence == "No social care records held for this adult or household (raises the score)"
 
 
 def test_zero_contribution_says_no_effect() -> None:
-    assert sentence_for("age_years", 9.0, 0.0) == "Aged 9 (no effect on risk)"
+    assert sentence_for("age_years", 9.0, 0.0) == "Aged 9 (no effect on the score)"
 
 
 @pytest.mark.parametrize(("name", "value", "expected"), [
