@@ -19,13 +19,14 @@ import hashlib
 import io
 import json
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-import pandas as pd
-
-from model.fairness import FAIRNESS_ARTIFACT as FAIRNESS_ARTIFACT
 from model.registry import MODEL_ARTIFACT, ModelRegistry, VersionInfo
 from model.risk_model import MODEL_FILE
+from model.run_artifacts import FAIRNESS_ARTIFACT as FAIRNESS_ARTIFACT
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # Where each file sits in a version's run (written by `model.workflow`; the fairness
 # report's place is `model.fairness.FAIRNESS_ARTIFACT`).
@@ -98,6 +99,8 @@ def read_sources(registry: ModelRegistry, version: str) -> CardSources:
     info = registry.resolve(version)
     files = {path: registry.read_artifact(info.version, path) for path in RECORDED_FILES}
     params = registry.run_params(info.version)
+    import pandas as pd  # only when a card is read: `model list` reads no table
+
     tables = {name: pd.read_csv(io.BytesIO(data)) for name, path in _TABLES.items()
               if (data := files[path]) is not None}
     return CardSources(

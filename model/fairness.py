@@ -43,12 +43,12 @@ from model.fairness_recording import (
 )
 from model.fairness_suppression import withheld_counts
 from model.governance import GovernanceSettings
+from model.run_artifacts import FAIRNESS_ARTIFACT as FAIRNESS_ARTIFACT
+from model.run_artifacts import FAIRNESS_DIR as FAIRNESS_DIR
+from model.run_artifacts import FAIRNESS_HTML as FAIRNESS_HTML
+from model.run_artifacts import FAIRNESS_HTML_ARTIFACT as FAIRNESS_HTML_ARTIFACT
+from model.run_artifacts import FAIRNESS_JSON as FAIRNESS_JSON
 
-FAIRNESS_DIR: Final = "fairness"
-FAIRNESS_JSON: Final = "fairness.json"
-FAIRNESS_HTML: Final = "fairness.html"
-FAIRNESS_ARTIFACT: Final = f"{FAIRNESS_DIR}/{FAIRNESS_JSON}"
-FAIRNESS_HTML_ARTIFACT: Final = f"{FAIRNESS_DIR}/{FAIRNESS_HTML}"
 REFERENCE_RULE: Final = ("largest group; for an intersection, the largest group sharing "
                          "its other values")
 # Frame columns the audit needs beside the referral attributes.

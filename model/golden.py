@@ -15,9 +15,9 @@ import pandas as pd
 
 from data_contracts.vocab import HOUSEHOLD_MEMBERS, REFERRALS
 from model.risk_model import RiskModel
+from model.run_artifacts import GOLDEN_FILE as GOLDEN_FILE
 from pipelines.case import build_case_features, case_payload_from_frames
 
-GOLDEN_FILE: Final = "golden_cases.json"
 GOLDEN_SIZE: Final = 25
 TOLERANCE: Final = 1e-9
 

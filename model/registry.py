@@ -24,7 +24,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, cast
 
-from model.golden import GOLDEN_FILE
 from model.registry_files import (
     directory_checksum,
     download_version,
@@ -38,6 +37,7 @@ from model.registry_reach import GuardedClient, RegistryError, opening, prepare_
 from model.registry_reach import RegistryUnavailable as RegistryUnavailable
 from model.registry_sqlite import SqliteRegistryReader, looks_numeric, missing_store, version_number
 from model.risk_model import TRUSTED_TYPES
+from model.run_artifacts import GOLDEN_FILE
 from model.run_tags import pinned_requirements
 
 if TYPE_CHECKING:

@@ -16,13 +16,15 @@ import json
 import logging
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
-from model.golden import GOLDEN_FILE, check_golden_set
 from model.registry_reach import RegistryError
-from model.risk_model import RiskModel
+from model.run_artifacts import GOLDEN_FILE
+
+if TYPE_CHECKING:
+    from model.risk_model import RiskModel
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +90,9 @@ def load_checked_folder(folder: Path, *, version: str, checksum: str | None,
         raise RegistryError(
             f"model version {version}: artifact checksum {found[:12]} does not match the "
             f"registry's {(checksum or 'none')[:12]}; the stored model was changed or damaged")
+    from model.golden import check_golden_set  # pandas and the case builder: only to load
+    from model.risk_model import RiskModel
+
     model = RiskModel.load(folder)
     golden = json.loads((folder / GOLDEN_FILE).read_text(encoding="utf-8"))
     if check_golden and (problems := check_golden_set(model, golden)):

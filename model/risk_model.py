@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from model.explain_kernel import Forest
 from model.governance import EscalationRule, GovernanceSettings, parse_governance
 from model.model_matrix import model_columns, no_record_flags
 from pipelines.feature_spec import NO_RECORD_DAYS
@@ -36,6 +35,7 @@ from pipelines.manifest import FEATURE_NAMES
 if TYPE_CHECKING:  # scikit-learn, skops and numba are imported when first needed
     from sklearn.ensemble import HistGradientBoostingClassifier
 
+    from model.explain_kernel import Forest
     from model.forest_predict import ForestPredictor
 
 CLASSIFIER_FILE: Final = "model.skops"  # the name MLflow's sklearn flavour uses
@@ -157,6 +157,8 @@ class RiskModel:
         """The classifier's trees: from their file when loaded, else read from the
         classifier once."""
         if self.forest is None:
+            from model.explain_kernel import Forest  # numba: only once the trees are read
+
             self.forest = Forest.of(self.classifier)
         return self.forest
 
@@ -245,6 +247,8 @@ class RiskModel:
             governance_text=document["governance_toml"],
             metadata=document["metadata"],
         )
+        from model.explain_kernel import Forest
+
         model.forest = (Forest.load(forest_path) if forest_path.exists()
                         else Forest.of(model.classifier))
         return model

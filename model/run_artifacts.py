@@ -1,0 +1,15 @@
+"""Where a registered version's files lie in its run and model folder: names only, so a
+command that lists or checks versions (`safeguard model list`) imports none of the
+modules that write them (the fairness audit's scipy, the golden set's pandas)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+FAIRNESS_DIR: Final = "fairness"
+FAIRNESS_JSON: Final = "fairness.json"
+FAIRNESS_HTML: Final = "fairness.html"
+FAIRNESS_ARTIFACT: Final = f"{FAIRNESS_DIR}/{FAIRNESS_JSON}"
+FAIRNESS_HTML_ARTIFACT: Final = f"{FAIRNESS_DIR}/{FAIRNESS_HTML}"
+# The golden set, in the model folder beside the model (`model.golden`).
+GOLDEN_FILE: Final = "golden_cases.json"
