@@ -75,6 +75,8 @@ def monitor(
     from api.admin import check_output_folder, open_for_report
     from api.audit import commit_with_audit, operator_event
     from data_contracts.errors import FeedRejected
+    from model.calibration_check import KIND as CALIBRATION
+    from model.calibration_check import WATCH
     from model.data import prepare_extract
     from model.monitor_run import NoMonitoringReference, NothingToMonitor, monitor_extract
     from model.outcome_gaps import OUTCOME_GAPS, gap_warnings
@@ -110,6 +112,9 @@ def monitor(
                              counted_as="those matured since training were counted as "
                                         "matured without an outcome"):
         typer.echo(line, err=True)
+    for check in report["checks"]:
+        if check["kind"] == CALIBRATION and check["message"].endswith(WATCH):
+            typer.echo(f"to watch: {check['message']}")
     if report["crossed"]:
         for message in report["crossed"]:
             typer.echo(f"threshold crossed: {message}", err=True)

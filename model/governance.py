@@ -70,6 +70,8 @@ class MonitoringSettings(_Frozen):
     min_group_referrals: int = Field(default=100, ge=1)
     roc_auc_drop_max: float = Field(default=0.05, gt=0)
     ece_rise_max: float = Field(default=0.03, gt=0)
+    calibration_ratio_lower: float = Field(default=0.8, gt=0, le=1)
+    calibration_ratio_upper: float = Field(default=1.25, ge=1)
     min_matured_referrals: int = Field(default=200, ge=1)
     min_window_referrals: int = Field(default=500, ge=1)
     override_rate_max: float = Field(default=0.5, gt=0, le=1)

@@ -214,7 +214,8 @@ def coverage_change(reference: dict[str, Any], population: Population,
 
 def outcome_figures(y: np.ndarray, probability: np.ndarray, band: Sequence[str],
                     band_names: Sequence[str]) -> dict[str, Any]:
-    """ROC AUC, ECE and outcome rate, overall and by band, of referrals with known outcomes.
+    """ROC AUC, ECE, outcome rate and mean predicted probability, overall and by band, of
+    referrals with known outcomes.
 
     ROC AUC is None, with the reason in `roc_auc_note`, when every referral had an
     outcome or none did.
@@ -224,8 +225,11 @@ def outcome_figures(y: np.ndarray, probability: np.ndarray, band: Sequence[str],
     figures: dict[str, Any] = {
         "n": len(y), "roc_auc": metrics["roc_auc"], "ece": metrics["ece"],
         "outcome_rate": metrics["outcome_rate"],
+        "mean_predicted": float(probability.mean()) if len(y) else None,
         "rates_by_band": {b: {"n": int((labels == b).sum()),
                               "observed_rate": float(y[labels == b].mean())
+                              if (labels == b).any() else None,
+                              "mean_predicted": float(probability[labels == b].mean())
                               if (labels == b).any() else None} for b in band_names}}
     if not np.isfinite(metrics["roc_auc"]):
         figures["roc_auc"] = None

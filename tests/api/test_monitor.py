@@ -404,3 +404,87 @@ def test_a_window_of_a_few_referrals_is_shown_not_judged(trained_model: TrainedM
     judged = [c for c in report["checks"] if c["kind"] in ("drift", "coverage", "coverage_gap")]
     assert judged and not any(c["assessed"] for c in judged)
     assert judged[0]["message"].endswith(f": too few referrals to judge ({n:,}; at least 500)")
+
+
+def _aged_model(trained_model: TrainedModel, days: int) -> object:
+    """The trained model as if its training extract had been taken `days` earlier."""
+    model = copy.copy(trained_model.loaded.model)
+    trained = trained_model.prepared.extract_date - dt.timedelta(days=days)
+    model.metadata = {**model.metadata, "extract_date": trained.isoformat()}
+    return model
+
+
+def _with_more_outcomes(extract: Path, folder: Path, *, since: dt.date, factor: float) -> Path:
+    """A copy of `extract` whose referrals from `since` have `factor` times their outcomes
+    (an outcome added for randomly chosen referrals without one)."""
+    shutil.copytree(extract, folder)
+    referrals = pd.read_parquet(folder / "referrals.parquet")
+    outcomes = pd.read_parquet(folder / "outcomes.parquet")
+    dates = pd.to_datetime(referrals["referral_date"])
+    later = referrals.loc[dates.ge(pd.Timestamp(since)).to_numpy()]
+    had = later["referral_id"].isin(outcomes["referral_id"])
+    without = later.loc[~had.to_numpy()]
+    share = (factor - 1) * had.mean() / (1 - had.mean())
+    chosen = without.sample(frac=share, random_state=0)
+    added = pd.DataFrame({"referral_id": chosen["referral_id"].to_numpy(),
+                          "outcome_type": "child_protection_plan",
+                          "outcome_date": (pd.to_datetime(chosen["referral_date"])
+                                           + pd.Timedelta(days=30)).dt.strftime("%Y-%m-%d")})
+    pd.concat([outcomes, added], ignore_index=True).to_parquet(folder / "outcomes.parquet",
+                                                               index=False)
+    return folder
+
+
+def test_outcomes_running_well_above_the_predictions_fail_monitoring(
+        trained_model: TrainedModel, tmp_path: Path) -> None:
+    """Calibration in the large: the observed outcome rate of the matured referrals
+    against the mean predicted, judged however small the change in ECE."""
+    from api.monitor_command import write_monitor_report
+
+    model = _aged_model(trained_model, 400)
+    since = trained_model.prepared.extract_date - dt.timedelta(days=765)
+    newer = _with_more_outcomes(trained_model.extract, tmp_path / "newer", since=since,
+                                factor=1.8)
+    report = monitor_extract(model, version=trained_model.version,  # type: ignore[arg-type]
+                             prepared=prepare_extract(newer), decisions=NO_DECISIONS)
+    write_monitor_report(report, tmp_path / "out")
+    written = _strict_json((tmp_path / "out" / "monitor.json").read_text())
+    overall = written["matured_outcomes"]["calibration"]["overall"]
+    assert overall["n"] >= 200 and overall["interval"][0] > 1.25
+    assert overall["verdict"] == "outside tolerance"
+    assert any(line.startswith("calibration (all bands): the model predicted "
+                               f"{overall['mean_predicted']:.1%} and "
+                               f"{overall['observed_rate']:.1%} was observed")
+               for line in written["crossed"])
+    html = (tmp_path / "out" / "monitor.html").read_text()
+    assert "Calibration in the large" in html and "outside tolerance" in html
+
+
+def test_the_training_extracts_own_matured_outcomes_are_within_tolerance(
+        trained_model: TrainedModel) -> None:
+    report = monitor_extract(_aged_model(trained_model, 400),  # type: ignore[arg-type]
+                             version=trained_model.version, prepared=trained_model.prepared,
+                             decisions=NO_DECISIONS)
+    [overall] = [c for c in report["checks"] if c["subject"] == "observed_expected"]
+    assert overall["assessed"] and not overall["crossed"], overall["message"]
+
+
+def test_a_report_of_a_version_trained_before_calibration_was_monitored_renders(
+        trained_model: TrainedModel) -> None:
+    """Old monitor.json: no mean predicted at training, no calibration section."""
+    from api.templating import render_report
+
+    model = _aged_model(trained_model, 400)
+    reference = copy.deepcopy(model.metadata["monitoring_reference"])  # type: ignore[attr-defined]
+    del reference["outcomes"]["mean_predicted"]
+    model.metadata = {**model.metadata, "monitoring_reference": reference}  # type: ignore[attr-defined]
+    report = monitor_extract(model, version=trained_model.version,  # type: ignore[arg-type]
+                             prepared=trained_model.prepared, decisions=NO_DECISIONS)
+    html = render_report("reports/monitor.html", title="Model monitoring", report=report)
+    assert "Mean predicted probability, all bands" in html and "not recorded" in html
+    old = copy.deepcopy(report)
+    del old["matured_outcomes"]["calibration"], old["matured_outcomes"]["now"]["mean_predicted"]
+    del old["thresholds"]["calibration_ratio_lower"], old["thresholds"]["calibration_ratio_upper"]
+    old["checks"] = [c for c in old["checks"] if c["kind"] != "calibration"]
+    html = render_report("reports/monitor.html", title="Model monitoring", report=old)
+    assert "Calibration in the large" not in html and "Expected calibration error" in html

@@ -1,0 +1,143 @@
+"""Calibration-in-the-large in `safeguard monitor`: as many outcomes as the model predicted?
+
+A probe's model predicted a mean of 8.3% against 12.4% observed on 2,000+ matured
+referrals (a third too low) and passed, its ECE rising 0.014 -> 0.040 (under
+`ece_rise_max`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from model.calibration_check import calibration_checks, matured_calibration, observed_expected
+from model.governance import MonitoringSettings
+from model.monitoring import matured_outcomes
+
+BANDS = ["low", "medium", "high"]
+REFERENCE = {"outcomes": {"n": 3_000, "roc_auc": 0.75, "ece": 0.014, "outcome_rate": 0.083,
+                          "rates_by_band": {}}}
+SETTINGS = MonitoringSettings()
+
+
+def _referrals(n: int, *, outcomes_per_prediction: float, seed: int = 0
+               ) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """`n` referrals predicted at a mean near 8%, whose outcomes follow the predictions
+    times `outcomes_per_prediction`."""
+    rng = np.random.default_rng(seed)
+    probability = rng.beta(0.8, 9.0, n)
+    y = (rng.random(n) < np.minimum(probability * outcomes_per_prediction, 1)).astype(np.int64)
+    band = np.select([probability > 0.2, probability > 0.08], ["high", "medium"], "low")
+    return y, probability, band.tolist()
+
+
+def _monitored(n: int, *, outcomes_per_prediction: float,
+               seed: int = 0) -> tuple[dict, list]:
+    y, probability, band = _referrals(n, outcomes_per_prediction=outcomes_per_prediction,
+                                      seed=seed)
+    section, checks = matured_outcomes(REFERENCE, y=y, probability=probability, band=band,
+                                       band_names=BANDS, settings=SETTINGS)
+    checks += matured_calibration(section, y=y, probability=probability, band=band,
+                                  band_names=BANDS, settings=SETTINGS)
+    return section, checks
+
+
+def _overall(checks: list) -> object:
+    [check] = [c for c in checks if c.subject == "observed_expected"]
+    return check
+
+
+def test_outcomes_half_as_many_again_as_predicted_are_flagged() -> None:
+    section, checks = _monitored(2_400, outcomes_per_prediction=1.5)
+    overall = section["calibration"]["overall"]
+    assert overall["interval"][0] > SETTINGS.calibration_ratio_upper
+    check = _overall(checks)
+    assert check.crossed and check.assessed
+    assert "it under-predicts by about a third" in check.message
+    assert check.message.startswith(f"calibration (all bands): the model predicted "
+                                    f"{overall['mean_predicted']:.1%} and "
+                                    f"{overall['observed_rate']:.1%} was observed")
+
+
+def test_the_probe_passed_on_ece_alone() -> None:
+    """Why the check is needed: on the same referrals ECE stays within its threshold."""
+    section, checks = _monitored(2_400, outcomes_per_prediction=1.5)
+    [ece] = [c for c in checks if c.subject == "ece"]
+    assert section["now"]["ece"] - REFERENCE["outcomes"]["ece"] < SETTINGS.ece_rise_max
+    assert not ece.crossed and _overall(checks).crossed
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_well_calibrated_model_on_a_few_thousand_referrals_is_not_flagged(seed: int) -> None:
+    section, checks = _monitored(3_000, outcomes_per_prediction=1.0, seed=seed)
+    low, high = section["calibration"]["overall"]["interval"]
+    assert low < 1 < high
+    assert not any(c.crossed for c in checks if c.kind == "calibration")
+    assert _overall(checks).assessed
+
+
+def test_over_prediction_is_flagged_too() -> None:
+    section, checks = _monitored(3_000, outcomes_per_prediction=0.6)
+    ratio = section["calibration"]["overall"]["ratio"]
+    check = _overall(checks)
+    assert check.crossed and ratio < 2 / 3
+    assert f"it predicted {1 / ratio:.1f} times as many outcomes as were observed" in check.message
+
+
+def test_the_probes_figures_read_as_it_under_predicts_by_about_a_third() -> None:
+    figures = {"overall": observed_expected(np.r_[np.ones(260), np.zeros(1_840)],
+                                            np.full(2_100, 0.083)), "by_band": {}}
+    [check] = calibration_checks(figures, SETTINGS)
+    assert check.crossed and figures["overall"]["verdict"] == "outside tolerance"
+    assert check.message.startswith("calibration (all bands): the model predicted 8.3% and "
+                                    "12.4% was observed (260 of 2,100 matured referrals): "
+                                    "it under-predicts by about a third")
+
+
+def test_an_estimate_outside_the_tolerance_on_too_wide_an_interval_is_to_watch() -> None:
+    # 34 of 200 against 12%: 1.42, its interval about 1.01 to 1.91.
+    figures = {"overall": observed_expected(np.r_[np.ones(34), np.zeros(166)],
+                                            np.full(200, 0.12)), "by_band": {}}
+    [check] = calibration_checks(figures, SETTINGS)
+    assert not check.crossed and check.assessed and figures["overall"]["verdict"] == "watch"
+    assert check.message.endswith("watch the next run")
+
+
+def test_too_few_matured_referrals_are_shown_not_judged() -> None:
+    section, checks = _monitored(150, outcomes_per_prediction=3.0)
+    assert section["calibration"]["overall"]["n"] == 150
+    assert section["calibration"]["overall"]["ratio"] > 1.5  # shown
+    check = _overall(checks)
+    assert not check.crossed and not check.assessed
+    assert check.message == ("calibration (all bands) not assessed: 150 matured referrals, "
+                             "too few to judge (at least 200)")
+
+
+def test_a_band_is_judged_only_on_enough_of_its_own_referrals() -> None:
+    section, checks = _monitored(2_400, outcomes_per_prediction=1.5)
+    for name in BANDS:
+        entry = section["calibration"]["by_band"][name]
+        [check] = [c for c in checks if c.subject == f"observed_expected/band={name}"]
+        assert check.assessed == (entry["n"] >= SETTINGS.min_matured_referrals)
+
+
+def test_without_outcomes_calibration_is_not_assessed_and_nothing_computed() -> None:
+    y, probability, band = _referrals(500, outcomes_per_prediction=1.0)
+    section, _ = matured_outcomes(REFERENCE, y=np.zeros(500, dtype=np.int64),
+                                  probability=probability, band=band, band_names=BANDS,
+                                  settings=SETTINGS,
+                                  not_assessed="the extract has no outcomes feed")
+    [check] = matured_calibration(section, y=y, probability=probability, band=band,
+                                  band_names=BANDS, settings=SETTINGS)
+    assert "calibration" not in section and not check.assessed and not check.crossed
+    assert check.message.endswith("not assessed: the extract has no outcomes feed (the 365-day "
+                                  "follow-up of 500 referrals completed since training)")
+
+
+def test_the_interval_is_the_exact_binomial_one_over_the_mean_predicted() -> None:
+    # 124 of 1,000 observed against a mean prediction of 8.3%.
+    entry = observed_expected(np.r_[np.ones(124), np.zeros(876)], np.full(1_000, 0.083))
+    assert entry["ratio"] == pytest.approx(0.124 / 0.083)
+    # Clopper-Pearson 95% for 124/1000: 0.1042 to 0.1460.
+    assert entry["interval"] == pytest.approx([0.1042 / 0.083, 0.1460 / 0.083], abs=1e-3)
+    assert observed_expected(np.empty(0), np.empty(0))["ratio"] is None
