@@ -2,7 +2,7 @@
 
 The observed outcome rate against the mean predicted probability, as an observed/expected
 (O/E) ratio with a 95% interval, overall and by band. ECE alone is weak here: at base
-rates near 10% a model predicting 8.3% where 12.4% was observed (a third too low) had
+rates near 10% a probe's model predicting 8.3% where 12.4% was observed (a third too low) had
 an ECE of 0.040, within `ece_rise_max` of its 0.014 at training.
 
 The interval is exact (Clopper-Pearson) for the observed rate, divided by the mean
