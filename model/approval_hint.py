@@ -45,3 +45,16 @@ def approval_hint(registry: ModelRegistry, version: str) -> str:
             f"A governance user reads its card (`safeguard model card {version} --output DIR`) "
             f'and approves it: `safeguard model approve {version} --reason "..."{waivers}`'
             f"{misses}; then `safeguard model promote {version}` serves it.")
+
+
+def promotion_hint(reference: str, *, served_alias: str) -> str:
+    """What to run when no version has the number or alias `reference` (as `model check`
+    says it): an alias is pointed at an approved version by a promotion."""
+    from model.registry_sqlite import looks_numeric, version_number
+
+    listing = "`safeguard model list` shows the versions"
+    if version_number(reference) is not None or looks_numeric(reference):
+        return f"{listing}."
+    alias = "" if reference == served_alias else f" --alias {reference}"
+    return (f"no version has that alias yet: once a version is approved, "
+            f"`safeguard model promote VERSION{alias}` points it there ({listing}).")

@@ -34,6 +34,7 @@ from model.registry_files import (
 
 # The registry's errors are imported from here by its callers (their home: registry_reach).
 from model.registry_reach import GuardedClient, RegistryError, opening, prepare_for, reaching
+from model.registry_reach import NoSuchVersion as NoSuchVersion
 from model.registry_reach import RegistryUnavailable as RegistryUnavailable
 from model.registry_sqlite import SqliteRegistryReader, looks_numeric, missing_store, version_number
 from model.risk_model import TRUSTED_TYPES
@@ -239,19 +240,19 @@ class ModelRegistry:
         if from_store:
             return VersionInfo(self.model_name, **from_store)
         if from_store is not None:
-            raise RegistryError(
+            raise NoSuchVersion(
                 f"model {self.model_name!r} has no version or alias {reference!r}")
         from mlflow.exceptions import MlflowException
 
         number = version_number(reference)
         if number is None and looks_numeric(reference):
-            raise RegistryError(f"model {self.model_name!r} has no version {reference!r}")
+            raise NoSuchVersion(f"model {self.model_name!r} has no version {reference!r}")
         try:
             if number is not None:
                 return self.version_info(str(number))
             mv = self.client.get_model_version_by_alias(self.model_name, reference)
         except MlflowException as exc:
-            raise RegistryError(
+            raise NoSuchVersion(
                 f"model {self.model_name!r} has no version or alias {reference!r}") from exc
         return self.version_info(str(mv.version))
 

@@ -45,6 +45,10 @@ class RegistryError(RuntimeError):
     """The registry cannot provide the model asked for; the message says why."""
 
 
+class NoSuchVersion(RegistryError):
+    """The registry answered: it holds no version of that number, or with that alias."""
+
+
 class RegistryUnavailable(RegistryError):
     """The registry cannot be reached or opened; the message names it, password hidden
     (`WITHOUT_ADDRESS` says so without naming it, for answers anyone may read)."""

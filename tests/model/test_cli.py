@@ -211,6 +211,24 @@ def test_a_store_that_is_not_there_is_named_not_created_empty(
     assert not (mlflow_env / "mlflow.db").exists()
 
 
+def test_model_check_without_the_alias_says_what_to_run(mlflow_env: Path) -> None:
+    """It said only "no version or alias 'champion'"; the line now says how an alias is
+    set (a promotion, after an approval) and where the versions are listed."""
+    ModelRegistry(f"sqlite:///{mlflow_env / 'mlflow.db'}", model_name="cli-test-model").connect()
+    for args, promote in ((["model", "check"], "`safeguard model promote VERSION`"),
+                          (["model", "check", "challenger"],
+                           "`safeguard model promote VERSION --alias challenger`")):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 1
+        line = " ".join(result.output.split())
+        assert promote in line and "approved" in line
+        assert "`safeguard model list` shows the versions" in line
+        assert len(result.output.strip().splitlines()) == 1
+    numbered = runner.invoke(app, ["model", "check", "7"])
+    assert numbered.exit_code == 1 and "no version or alias '7'" in numbered.output
+    assert "promote" not in numbered.output and "model list" in numbered.output
+
+
 def test_an_unknown_output_format_is_refused_before_any_work(
         small_extract: Path, mlflow_env: Path) -> None:
     result = runner.invoke(app, ["score", "--input", str(small_extract), "--output",
