@@ -114,13 +114,19 @@ def train(
 ) -> None:
     """Train, calibrate, evaluate and register a new model version from an extract."""
     prepare_command_process()
+    from model.registry_reach import RegistryError, prepare_for
+
+    config = cli_config(ctx)
+    try:  # before the fit's imports (seconds), as `train_and_register` does before the fit
+        prepare_for(config.tracking_uri)
+    except RegistryError as exc:
+        fail(str(exc))
     from data_contracts import FeedRejected
     from model.governance import GovernanceError
     from model.outcome_gaps import gap_warnings
     from model.split import describe_split, describe_test_period
     from model.workflow import default_config, train_and_register
 
-    config = cli_config(ctx)
     source = ctx.find_object(ConfigSource)
     day = parse_date_option(extract_date)
     with _progress() as progress:
@@ -133,7 +139,7 @@ def train(
                 progress=lambda stage: progress.update(task, description=stage),
                 render_report=config.render_report,
                 card_writer=source.card_writer if source else None)
-        except (FeedRejected, GovernanceError, ValueError) as exc:
+        except (FeedRejected, GovernanceError, RegistryError, ValueError) as exc:
             fail(str(exc))
     metrics, counts = outcome.result.metrics, outcome.result.counts
     table = Table(title=f"{config.model_name} version {outcome.version.version} registered")

@@ -103,6 +103,11 @@ class ModelRegistry:
                                       registry_uri=self.tracking_uri)
             return cast("MlflowClient", GuardedClient(client, tracking_uri=self.tracking_uri))
 
+    def check_reachable(self) -> None:
+        """Raise `RegistryUnavailable` at once when the store cannot be reached or opened
+        (`model.registry_reach.prepare_for`: no MLflow import, a fraction of a second)."""
+        prepare_for(self.tracking_uri)
+
     def connect(self) -> None:
         """Import MLflow and open the store, creating a new store's tables (its alembic
         migrations): seconds of work, which training does on a background thread while it

@@ -13,7 +13,9 @@ seconds (defaults here, unless set: 2 retries, 1 s, 15 s; MLflow's own, 7, 2 s a
 120 s, took minutes to say that a server was down). A database store
 has no such setting: MLflow retries opening it 10 times over about 100 s
 (`mlflow.store.db.utils.MAX_RETRY_COUNT`), so one connection is tried first, with the
-driver's connect timeout, and the registry is not opened when it fails.
+driver's connect timeout, and the registry is not opened when it fails. A local SQLite
+file is read once (its table list), so one that is damaged or no database is said at
+once, not by MLflow's traceback after `safeguard train` has fitted.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ HTTP_SETTINGS: Final = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
                         "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
                         "MLFLOW_HTTP_REQUEST_TIMEOUT": "15"}
 CONNECT_TIMEOUT_SECONDS: Final = 5
-# The database stores MLflow opens with SQLAlchemy (SQLite is a local file: not probed).
+# The database stores MLflow opens with SQLAlchemy, tried by connecting (SQLite: by reading).
 DATABASE_SCHEMES: Final = ("postgresql", "mysql", "mssql")
 # The dialects whose drivers take `connect_timeout` (psycopg, MySQLdb, PyMySQL).
 _CONNECT_TIMEOUT_DIALECTS: Final = ("postgresql", "mysql")
@@ -70,6 +72,8 @@ def prepare_for(tracking_uri: str) -> None:
             os.environ.setdefault(name, value)
     elif scheme in DATABASE_SCHEMES:
         _try_connecting(tracking_uri, dialect=scheme)
+    elif scheme == "sqlite":
+        _try_reading_sqlite(tracking_uri)
 
 
 def _try_connecting(tracking_uri: str, *, dialect: str) -> None:
@@ -91,6 +95,28 @@ def _try_connecting(tracking_uri: str, *, dialect: str) -> None:
         raise _unavailable(tracking_uri, exc) from exc
     finally:
         engine.dispose()
+
+
+def _try_reading_sqlite(tracking_uri: str) -> None:
+    """Read the table list of a plain ``sqlite:///`` store's file, when there is one (a
+    new store's file is MLflow's to create)."""
+    import sqlite3
+    from contextlib import closing
+
+    from model.registry_sqlite import LOCK_TIMEOUT_SECONDS, SQLITE_PREFIX
+
+    if not tracking_uri.startswith(SQLITE_PREFIX) or "?" in tracking_uri:
+        return
+    path = Path(tracking_uri.removeprefix(SQLITE_PREFIX))
+    if not path.exists():
+        return
+    try:
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
+                                     timeout=LOCK_TIMEOUT_SECONDS)) as db:
+            db.execute("SELECT count(*) FROM sqlite_master").fetchall()
+    except sqlite3.Error as exc:
+        raise RegistryUnavailable(f"the model registry at {masked_uri(tracking_uri)} cannot "
+                                  f"be opened: {_first_line(exc)}") from exc
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:

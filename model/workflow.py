@@ -132,9 +132,11 @@ def train_and_register(input_dir: Path, *, registry: ModelRegistry, experiment: 
     # Work that needs none of the data, done on background threads while the extract is
     # read and the model fits: MLflow's import and store (mostly Python, about 4.5 CPU
     # seconds with a new store's migrations) and the git commands of the run's tags. A
-    # missing extract folder is refused before any of it starts; on any failure the work
-    # not yet started is dropped rather than waited for.
+    # missing extract folder, or a store that cannot be reached or opened, is refused
+    # before any of it starts (the store's error came after the fit); on any failure the
+    # work not yet started is dropped rather than waited for.
     find_feed_files(input_dir)
+    registry.check_reachable()
     background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="train-setup")
     try:
         store_ready = background.submit(registry.connect)

@@ -229,6 +229,21 @@ def test_model_check_without_the_alias_says_what_to_run(mlflow_env: Path) -> Non
     assert "promote" not in numbered.output and "model list" in numbered.output
 
 
+def test_train_on_a_damaged_store_is_one_line_before_any_work(
+        mlflow_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """It printed a 120-line traceback once the model had fitted."""
+    (mlflow_env / "mlflow.db").write_bytes(bytes(range(256)) * 20)
+    import model.workflow
+
+    monkeypatch.setattr(model.workflow, "train_and_register",
+                        lambda *_, **__: pytest.fail("trained"))
+    result = runner.invoke(app, ["train", "--input", str(mlflow_env / "no-extract")])
+    assert result.exit_code == 1, result.output
+    assert result.output.strip().splitlines() == [
+        f"error: the model registry at sqlite:///{mlflow_env / 'mlflow.db'} cannot be "
+        "opened: file is not a database"]
+
+
 def test_an_unknown_output_format_is_refused_before_any_work(
         small_extract: Path, mlflow_env: Path) -> None:
     result = runner.invoke(app, ["score", "--input", str(small_extract), "--output",

@@ -128,3 +128,31 @@ def test_a_server_that_answers_without_the_version_is_not_called_unreachable(
 @pytest.mark.postgres
 def test_a_database_store_that_answers_is_opened() -> None:
     prepare_for(TEST_POSTGRES)  # one connection, then MLflow's own
+
+
+@pytest.mark.parametrize("damage", ["not a database", "a folder"])
+def test_a_damaged_sqlite_store_is_said_before_mlflow_opens_it(
+        tmp_path: Path, damage: str) -> None:
+    """MLflow said it with a 120-line SQLAlchemy traceback, from its background thread,
+    only once `safeguard train` had fitted; `check_reachable` reads the file at once."""
+    store = tmp_path / "mlflow.db"
+    if damage == "a folder":
+        store.mkdir()
+    else:
+        store.write_bytes(bytes(range(256)) * 20)
+    uri = f"sqlite:///{store}"
+    started = time.monotonic()
+    with pytest.raises(RegistryUnavailable) as raised:
+        _registry(uri).check_reachable()
+    assert time.monotonic() - started < 1
+    message = str(raised.value)
+    assert message.startswith(f"the model registry at {uri} cannot be opened: ")
+    assert "\n" not in message
+
+
+def test_a_sqlite_store_that_is_new_or_sound_passes_the_check(tmp_path: Path) -> None:
+    registry = _registry(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    registry.check_reachable()  # no file yet: MLflow creates it
+    assert not (tmp_path / "mlflow.db").exists()
+    registry.connect()
+    registry.check_reachable()
