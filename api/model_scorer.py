@@ -77,6 +77,7 @@ class ModelScorer:
             band=rating.band,
             rag=rating.rag,  # type: ignore[arg-type]  # governance bands allow only the three
             response_timescale=rating.response_timescale,
+            model_band=rating.model_band,
             escalations=[
                 Escalation(rule=rule.name, description=rule.description,
                            minimum_band=rule.minimum_band)

@@ -115,6 +115,9 @@ class ScoreResult(BaseModel):
     band: str
     rag: Rag
     response_timescale: str
+    # None in scores stored before it was kept.
+    model_band: str | None = Field(default=None, description="The band the score alone "
+                                   "gives; `band` is higher when an escalation rule raised it.")
     escalations: list[Escalation] = Field(default_factory=list)
     top_factors: list[Factor] = Field(default_factory=list)
     contributions_by_agency: dict[str, float] = Field(default_factory=dict)

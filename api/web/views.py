@@ -9,7 +9,7 @@ steps of 5): the Content-Security-Policy allows no inline style.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -73,6 +73,33 @@ class BandTag:
 
 
 @dataclass(frozen=True)
+class BandRaise:
+    """A band an escalation rule raised above the score's own: the band the score alone
+    gives, and the rules that set the band (their descriptions, as the case page lists)."""
+
+    own_band: str
+    rules: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        """The raise in words, the same on the queue and the case page."""
+        rules = "an escalation rule" if len(self.rules) < 2 else "escalation rules"
+        return f"Raised from {self.own_band.capitalize()} by {rules}"
+
+
+def band_raise(result: Mapping[str, Any], *, band: str) -> BandRaise | None:
+    """How escalation rules raised `band` above the score's own, from a stored result;
+    None when the band is the score's own, or the result predates keeping the score's own
+    band (a rule that fired on a band already as high raised nothing)."""
+    own = result.get("model_band")
+    if not own or own == band:
+        return None
+    rules = tuple(str(rule.get("description", "")) for rule in result.get("escalations", ())
+                  if isinstance(rule, Mapping) and rule.get("minimum_band") == band)
+    return BandRaise(str(own), rules)
+
+
+@dataclass(frozen=True)
 class QueueRow:
     """One referral in the triage queue."""
 
@@ -84,6 +111,7 @@ class QueueRow:
     waited_hours: float
     due_hours: float | None
     timescale: str
+    raised: BandRaise | None = None
 
     @property
     def _waited_minutes(self) -> int:
@@ -122,7 +150,8 @@ def queue_row(waiting: Waiting, now: datetime) -> QueueRow:
         referral_id=score.referral_id, score=score.score, band=BandTag(score.band, score.rag),
         presenting_need=score.presenting_need, arrived=arrived,
         waited_hours=(now - arrived).total_seconds() / 3600,
-        due_hours=response_hours(timescale), timescale=timescale)
+        due_hours=response_hours(timescale), timescale=timescale,
+        raised=band_raise(score.result, band=score.band))
 
 
 @dataclass(frozen=True)
@@ -175,6 +204,8 @@ def case_context(result: ScoreResult) -> dict[str, Any]:
         "probability_key": PROBABILITY_KEY,
         "probability_means": PROBABILITY_MEANS,
         "band": BandTag(result.band, result.rag),
+        "raised": band_raise(result.model_dump(include={"model_band", "escalations"}),
+                             band=result.band),
         "factor_bars": factor_bars(result.top_factors),
         "agency_bars": agency_bars(result.contributions_by_agency, result.agencies_not_seen),
         "agencies_not_seen": [GROUP_LABELS.get(a, a) for a in result.agencies_not_seen],

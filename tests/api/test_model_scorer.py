@@ -81,6 +81,7 @@ def test_a_served_score_equals_the_batch_rating_of_the_same_referral(
     assert (served["score"], served["band"], served["rag"]) == (
         batch["score"], batch["band"], batch["rag"])
     assert [e["rule"] for e in served["escalations"]] == json.loads(batch["escalations"])
+    assert served["model_band"] == batch["model_band"]
 
 
 def test_a_checked_case_hands_on_columns_that_give_the_features_of_its_records(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 import time
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import itsdangerous.timed
@@ -14,7 +16,8 @@ from sqlalchemy import select
 
 from api.audit import commit_with_audit
 from api.audit_governance_check import user_revoked
-from api.store import AuditEntry, Store, repository
+from api.schemas import Escalation, ScoreResult
+from api.store import AuditEntry, Score, Store, repository
 from api.web.session import SESSION_COOKIE, SESSION_SECONDS, SessionCodec
 from data_contracts.vocab import LABEL_WINDOW_DAYS, OUTCOME_TYPES
 from tests.api import factories
@@ -373,3 +376,42 @@ def test_an_audit_search_with_a_hidden_character_is_refused_on_the_page(
     assert f'href="#{field.replace("_", "-")}"' in response.text
     assert "must not include a hidden character" in response.text
     assert "a\ufffdb" in response.text and hidden not in response.text
+
+
+def test_the_queue_says_which_bands_an_escalation_rule_raised(api: ApiEnv) -> None:
+    """A score of 11 showed as "High (Red)" with nothing saying why; only the case page
+    listed the rule. The row now says so in words (not by colour), the rule one click on."""
+    rule = {"rule": "recent_dash_high_risk", "minimum_band": "very high",
+            "description": "A police DASH high-risk assessment in the last 90 days"}
+    arrived = datetime(2020, 1, 1, tzinfo=UTC)  # the longest waiting: first of its band
+    store = Store(api.settings.database_url)
+    with store.session() as session:
+        for referral_id, own in ((f"RAISED-{uuid.uuid4().hex[:8]}", "medium"),
+                                 (f"OWN-{uuid.uuid4().hex[:8]}", "very high")):
+            result = ScoreResult(
+                referral_id=referral_id, model_name="m", model_version="1", probability=0.4,
+                score=11, band="very high", rag="red", response_timescale="within 2 hours",
+                model_band=own, escalations=[Escalation(**rule)], raw_score=-0.4,
+                base_value=-1.0)
+            session.add(Score(referral_id=referral_id, model_name="m", model_version="1",
+                              probability=0.4, score=11, band="very high", rag="red",
+                              user_name="t", created_at=arrived, presenting_need="domestic_abuse",
+                              result=result.model_dump(mode="json")))
+        session.commit()
+    store.dispose()
+    browser = signed_in_client(api.client, api.keys["triage"])
+
+    page = browser.get("/queue", params={"band": "very high"}).text
+
+    rows = {row.split("</a>")[0].rsplit(">", 1)[-1]: row
+            for row in page.split('<th scope="row"')[1:]}
+    raised = next(row for name, row in rows.items() if name.startswith("RAISED-"))
+    own = next(row for name, row in rows.items() if name.startswith("OWN-"))
+    assert "Raised from Medium by an escalation rule</span></summary>" in raised
+    assert "A police DASH high-risk assessment in the last 90 days" in raised
+    assert "Raised from" not in own and "A police DASH" not in own
+    raised_id = next(name for name in rows if name.startswith("RAISED-"))
+    case_page = " ".join(browser.get(f"/cases/{raised_id}").text.split())
+    assert ("Raised from Medium by an escalation rule (<a class=\"govuk-link\" "
+            "href=\"#escalation-rules\">see the rules that fired</a>)") in case_page
+    assert 'id="escalation-rules">Escalation rules that fired' in case_page

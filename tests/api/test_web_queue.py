@@ -148,3 +148,30 @@ def test_time_waited_is_told_in_whole_minutes_hours_and_days() -> None:
     assert [duration_text(m) for m in (0, 1, 59, 60, 61, 47 * 60, 48 * 60 + 59, 73 * 60)] == [
         "less than a minute", "1 minute", "59 minutes", "1 hour", "1 hour 1 minute",
         "47 hours", "2 days", "3 days 1 hour"]
+
+
+DASH = {"rule": "recent_dash_high_risk", "description": "A police DASH high-risk assessment",
+        "minimum_band": "high"}
+MAPPA = {"rule": "mappa_nominal_in_household", "description": "A MAPPA nominal in the home",
+         "minimum_band": "medium"}
+
+
+@pytest.mark.parametrize(("model_band", "escalations", "raised"), [
+    ("medium", [DASH, MAPPA], ("Medium", ["A police DASH high-risk assessment"])),
+    ("high", [DASH], None),  # the rule fired on a band already as high: it raised nothing
+    (None, [DASH], None),  # stored before the score's own band was kept: not claimed
+    ("high", [], None),
+])
+def test_a_row_says_when_an_escalation_rule_raised_its_band(
+        model_band: str | None, escalations: list[dict[str, str]],
+        raised: tuple[str, list[str]] | None) -> None:
+    score = _score("r", "high", minutes=0)
+    score.result = {"response_timescale": "within 2 hours", "model_band": model_band,
+                    "escalations": escalations}
+    row = queue_row(repository.Waiting(score, START), START)
+    if raised is None:
+        assert row.raised is None
+        return
+    assert row.raised is not None
+    assert row.raised.text == f"Raised from {raised[0]} by an escalation rule"
+    assert list(row.raised.rules) == raised[1]
