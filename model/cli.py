@@ -280,34 +280,12 @@ def _score_on_spark(input: str, output: str, *, reference: str, registry_config:
     _say_scored(scored, input, output, explained=explain)
 
 
-@model_app.command("check")
-def check_model(
-    ctx: typer.Context,
-    model: Annotated[
-        str | None, typer.Argument(help="Version number or alias; default the served alias.")
-    ] = None,
-) -> None:
-    """Verify a model's checksum and re-score its golden set; exit 1 on any difference."""
-    from model.approval_hint import promotion_hint
-    from model.registry import NoSuchVersion, RegistryError
-
-    config = cli_config(ctx)
-    reference = model or config.alias
-    try:
-        loaded = registry_from(config).load(reference)
-    except NoSuchVersion as exc:
-        fail(f"{exc}; {promotion_hint(reference, served_alias=config.alias)}")
-    except RegistryError as exc:
-        fail(str(exc))
-    console.print(f"{loaded.info.name} version {loaded.info.version}: checksum verified, "
-                  f"{len(loaded.golden)} golden cases reproduced")
-
-
 def register(app: typer.Typer) -> None:
     """Add this layer's commands to the `safeguard` app."""
     app.command("train")(train)
     app.command("score")(score)
     import model.compare  # noqa: F401  (adds `model compare` to the group)
+    import model.model_check  # noqa: F401  (adds `model check` to the group)
     import model.version_list  # noqa: F401  (adds `model list` to the group)
 
     app.add_typer(model_app, name="model")

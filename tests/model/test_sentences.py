@@ -63,7 +63,8 @@ def test_every_feature_renders_realistic_zero_and_missing_values(name: str) -> N
     (2.0, "2 arrests involving this child in the last 12 months"),
 ])
 def test_counts_use_correct_plurals(value: float, expected: str) -> None:
-    assert sentence_for("subject_police_arrest_365d", value, 0.3) == f"{expected} (raises the score)"
+    assert (sentence_for("subject_police_arrest_365d", value, 0.3)
+            == f"{expected} (raises the score)")
 
 
 def test_count_in_the_household_names_who_and_when() -> None:
