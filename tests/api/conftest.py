@@ -142,6 +142,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
     once, and MLflow's migrations failed, a 500 of the card route, "No such index".)"""
     if "mlflow_tracking_uri" not in overrides:
         own = Path(tempfile.mkdtemp(prefix="sg-test-mlflow-"))
+        empty_registry(own)  # a service's store exists: a missing one is refused (503)
         overrides |= {"mlflow_tracking_uri": f"sqlite:///{own / 'mlflow.db'}",
                       "mlflow_artifact_root": str(own / "artifacts")}
     return Settings(
@@ -174,6 +175,7 @@ def api_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiEnv]:
     folder = tmp_path_factory.mktemp("api")
     url = f"sqlite:///{folder / 'api.db'}"
     init_db(url)
+    empty_registry(folder)  # a service's store exists: a missing one is refused (503)
     settings = make_settings(url, max_batch_cases=5, max_body_bytes=64 * 1024,
                              mlflow_tracking_uri=f"sqlite:///{folder / 'mlflow.db'}",
                              mlflow_artifact_root=str(folder / "mlartifacts"))
