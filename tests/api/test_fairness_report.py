@@ -132,8 +132,9 @@ def _sentences(*groups: dict[str, object]) -> list[str]:
     return finding_sentences(audit_from_document(fairness_report(list(groups))))
 
 
-def test_a_disparity_finding_gives_its_interval_and_says_when_it_includes_no_difference(
-) -> None:
+def _possible_and_certain() -> tuple[dict[str, object], ...]:
+    """The reference, a group flagged whose interval includes 1 (possible), and a group
+    flagged whose interval excludes it (a finding)."""
     white = fairness_group({"ethnicity_group": "white"}, n=3000, reference=True)
     mixed = {**fairness_group({"ethnicity_group": "mixed"}, ratio=1.27,
                               flags=("fpr_disparity",)),
@@ -141,6 +142,12 @@ def test_a_disparity_finding_gives_its_interval_and_says_when_it_includes_no_dif
     asian = {**fairness_group({"ethnicity_group": "asian"}, ratio=0.47,
                               flags=("selection_disparity",)),
              "selection_rate_ratio_ci": [0.42, 0.53]}
+    return white, mixed, asian
+
+
+def test_a_disparity_finding_gives_its_interval_and_says_when_it_includes_no_difference(
+) -> None:
+    white, mixed, asian = _possible_and_certain()
     # A ratio whose interval includes 1 is a possible disparity, said as one, not a
     # finding (it was one on its point estimate until 6 December).
     assert _sentences(white, mixed, asian) == [
@@ -192,13 +199,7 @@ def test_an_audit_says_whether_its_extract_is_the_models_training_extract() -> N
 
 
 def test_the_page_sets_possible_disparities_apart_from_findings() -> None:
-    white = fairness_group({"ethnicity_group": "white"}, n=3000, reference=True)
-    mixed = {**fairness_group({"ethnicity_group": "mixed"}, ratio=1.27,
-                              flags=("fpr_disparity",)),
-             "false_positive_rate_ratio_ci": [0.89, 1.64]}
-    asian = {**fairness_group({"ethnicity_group": "asian"}, ratio=0.47,
-                              flags=("selection_disparity",)),
-             "selection_rate_ratio_ci": [0.42, 0.53]}
+    white, mixed, asian = _possible_and_certain()
     audit = audit_from_document(fairness_report([white, mixed, asian]))
     page = fairness_files(audit, render_report)["fairness.html"]
     findings, possible = page.split('id="possible"')

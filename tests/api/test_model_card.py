@@ -7,6 +7,7 @@ import dataclasses
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -207,17 +208,24 @@ def _log_fairness(registry: ModelRegistry, version: str, report: dict[str, objec
                        FAIRNESS_ARTIFACT.rpartition("/")[0])
 
 
-def test_the_command_writes_the_card_as_html_and_markdown(
-    trained_model: TrainedModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _card_command(trained_model: TrainedModel, tmp_path: Path,
+                  monkeypatch: pytest.MonkeyPatch, database_url: str) -> Any:
+    """`safeguard model card VERSION --output tmp_path/card` with the given store."""
     registry = trained_model.registry
-    for name, value in {"SAFEGUARD_DATABASE_URL": f"sqlite:///{tmp_path / 'none.db'}",
+    for name, value in {"SAFEGUARD_DATABASE_URL": database_url,
                         "SAFEGUARD_MLFLOW_TRACKING_URI": registry.tracking_uri,
                         "SAFEGUARD_MLFLOW_ARTIFACT_ROOT": str(registry.artifact_root),
                         "SAFEGUARD_MODEL_NAME": registry.model_name}.items():
         monkeypatch.setenv(name, value)
-    result = CliRunner().invoke(safeguard, ["model", "card", trained_model.version,
-                                            "--output", str(tmp_path / "card")])
+    return CliRunner().invoke(safeguard, ["model", "card", trained_model.version,
+                                          "--output", str(tmp_path / "card")])
+
+
+def test_the_command_writes_the_card_as_html_and_markdown(
+    trained_model: TrainedModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = _card_command(trained_model, tmp_path, monkeypatch,
+                           f"sqlite:///{tmp_path / 'none.db'}")
     assert result.exit_code == 0, result.output
     html = (tmp_path / "card" / "model_card.html").read_text(encoding="utf-8")
     markdown = (tmp_path / "card" / "model_card.md").read_text(encoding="utf-8")
@@ -237,20 +245,13 @@ def test_the_command_refuses_a_card_whose_approval_history_it_cannot_read(
     """A store without its schema, or one that does not answer, holds an approval history
     the card cannot read: it said "No approval or rejection has been recorded" of an
     approved version (an independent probe, 6 December)."""
-    registry = trained_model.registry
     database = tmp_path / "store.db"
     if store == "empty":
         database.touch()
         url = f"sqlite:///{database}"
     else:
         url = "postgresql+psycopg://nobody@127.0.0.1:9/none"
-    for name, value in {"SAFEGUARD_DATABASE_URL": url,
-                        "SAFEGUARD_MLFLOW_TRACKING_URI": registry.tracking_uri,
-                        "SAFEGUARD_MLFLOW_ARTIFACT_ROOT": str(registry.artifact_root),
-                        "SAFEGUARD_MODEL_NAME": registry.model_name}.items():
-        monkeypatch.setenv(name, value)
-    result = CliRunner().invoke(safeguard, ["model", "card", trained_model.version,
-                                            "--output", str(tmp_path / "card")])
+    result = _card_command(trained_model, tmp_path, monkeypatch, url)
     assert result.exit_code == 1, result.output
     last = result.output.strip().splitlines()[-1]
     assert last.startswith("error: cannot read the approval history of version "), last
