@@ -37,13 +37,13 @@ def _registry(uri: str) -> ModelRegistry:
     return ModelRegistry(uri, model_name="safeguard-risk")
 
 
-def _assert_unreachable(call: object, *, address: str) -> None:
+def _assert_unreachable(call: object, *, address: str, why: str = "cannot be reached") -> None:
     started = time.monotonic()
     with pytest.raises(RegistryUnavailable) as raised:
         call()  # type: ignore[operator]
     assert time.monotonic() - started < SECONDS_ALLOWED
     message = str(raised.value)
-    assert f"the model registry at {address} cannot be reached" in message, message
+    assert f"the model registry at {address} {why}" in message, message
     assert "s3cret-pw" not in message and "\n" not in message
     assert "no version" not in message and "registered" not in message
 
@@ -74,7 +74,8 @@ def test_a_sqlite_store_that_is_no_database_is_one_line_not_a_traceback(
     store = tmp_path / "mlflow.db"
     store.write_bytes(b"not a database, " * 400)
     _assert_unreachable(lambda: read(_registry(f"sqlite:///{store}")),  # type: ignore[operator]
-                        address=f"sqlite:///{store}")
+                        address=f"sqlite:///{store}",
+                        why="cannot be opened: file is not a database")
     assert store.read_bytes() == b"not a database, " * 400  # left as it was
 
 
