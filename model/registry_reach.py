@@ -26,7 +26,6 @@ import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, ClassVar, Final
 
 from data_contracts.uris import masked_uri
@@ -103,12 +102,10 @@ def _try_reading_sqlite(tracking_uri: str) -> None:
     import sqlite3
     from contextlib import closing
 
-    from model.registry_sqlite import LOCK_TIMEOUT_SECONDS, SQLITE_PREFIX
+    from model.registry_sqlite import LOCK_TIMEOUT_SECONDS, named_file
 
-    if not tracking_uri.startswith(SQLITE_PREFIX) or "?" in tracking_uri:
-        return
-    path = Path(tracking_uri.removeprefix(SQLITE_PREFIX))
-    if not path.exists():
+    path = named_file(tracking_uri)
+    if path is None or not path.exists():
         return
     try:
         with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
@@ -213,10 +210,12 @@ def opening(tracking_uri: str) -> Iterator[None]:
     """One process at a time inside the block for a local SQLite store (a lock file beside
     it): opening a new store migrates it, and two `safeguard train` started together on a
     new store failed, one of them after its whole fit ("table datasets already exists")."""
-    if not tracking_uri.startswith("sqlite:///") or "?" in tracking_uri:
+    from model.registry_sqlite import named_file
+
+    database = named_file(tracking_uri)
+    if database is None:
         yield
         return
-    database = Path(tracking_uri.removeprefix("sqlite:///"))
     try:
         database.parent.mkdir(parents=True, exist_ok=True)
         lock = open(database.with_name(database.name + ".open-lock"), "a")  # noqa: SIM115

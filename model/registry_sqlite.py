@@ -75,21 +75,25 @@ _RUN_SQL: Final = "SELECT artifact_uri FROM runs WHERE run_uuid = ?"
 _RUN_TAGS_SQL: Final = 'SELECT "key", value FROM tags WHERE run_uuid = ?'
 
 
-def sqlite_path(tracking_uri: str) -> Path | None:
-    """The database file a plain ``sqlite:///`` tracking URI names (None for any other)."""
+def named_file(tracking_uri: str) -> Path | None:
+    """The path a plain ``sqlite:///`` tracking URI names, there or not (None for any
+    other URI, and for one with query parameters)."""
     if not tracking_uri.startswith(SQLITE_PREFIX) or "?" in tracking_uri:
         return None
-    path = Path(tracking_uri.removeprefix(SQLITE_PREFIX))
-    return path if path.is_file() else None
+    return Path(tracking_uri.removeprefix(SQLITE_PREFIX))
+
+
+def sqlite_path(tracking_uri: str) -> Path | None:
+    """The database file a plain ``sqlite:///`` tracking URI names (None for any other)."""
+    path = named_file(tracking_uri)
+    return path if path is not None and path.is_file() else None
 
 
 def missing_store(tracking_uri: str) -> Path | None:
     """The file a plain ``sqlite:///`` tracking URI names, when it does not exist (MLflow
     would create an empty store there on a read, and a moved store would look empty)."""
-    if not tracking_uri.startswith(SQLITE_PREFIX) or "?" in tracking_uri:
-        return None
-    path = Path(tracking_uri.removeprefix(SQLITE_PREFIX))
-    return None if path.name in ("", ":memory:") or path.exists() else path
+    path = named_file(tracking_uri)
+    return None if path is None or path.name in ("", ":memory:") or path.exists() else path
 
 
 class SqliteRegistryReader:
