@@ -129,6 +129,7 @@ def recording_section(attributes: pd.DataFrame, records: pd.DataFrame, counts: n
                 and records[f"{RECORDS_PREFIX}{a}"].to_numpy().sum() > 0]
     bands = _indicators(attributes["age_band"].astype(str).to_numpy())
     resampled_bands = (counts @ bands).astype(np.float64)
+    band_sizes = bands.sum(axis=0)
     rows: list[dict[str, Any]] = []
     for attribute in RECORDING_ATTRIBUTES:
         values = attributes[attribute].astype(str).to_numpy()
@@ -141,14 +142,15 @@ def recording_section(attributes: pd.DataFrame, records: pd.DataFrame, counts: n
         joint = (design[:, :, None] * bands[:, None, :]).reshape(len(design), -1)
         resampled_joint = (counts @ joint).astype(np.float64).reshape(
             len(counts), len(groups), bands.shape[1])
+        group_band_sizes = joint.sum(axis=0).reshape(len(groups), -1)
         for agency in agencies:
             x = records[f"{RECORDS_PREFIX}{agency}"].to_numpy(np.float64)
             totals = x @ design
             means = totals / n
             holders = (x > 0).astype(np.float64) @ design
             # What each group would hold at every age band's average rate.
-            standard = _rates(x @ bands, bands.sum(axis=0))
-            expected_at_standard = (joint.sum(axis=0).reshape(len(groups), -1) @ standard)
+            standard = _rates(x @ bands, band_sizes)
+            expected_at_standard = group_band_sizes @ standard
             with np.errstate(divide="ignore", invalid="ignore"):
                 resampled = (counts @ (design * x[:, None].astype(np.float32))) / resampled_n
                 resampled_standard = _rates(counts @ (bands * x[:, None].astype(np.float32)),
