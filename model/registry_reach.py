@@ -13,9 +13,10 @@ seconds (defaults here, unless set: 2 retries, 1 s, 15 s; MLflow's own, 7, 2 s a
 120 s, took minutes to say that a server was down). A database store
 has no such setting: MLflow retries opening it 10 times over about 100 s
 (`mlflow.store.db.utils.MAX_RETRY_COUNT`), so one connection is tried first, with the
-driver's connect timeout, and the registry is not opened when it fails. A local SQLite
-file is read once (its table list), so one that is damaged or no database is said at
-once, not by MLflow's traceback after `safeguard train` has fitted.
+driver's connect timeout, and the registry is not opened when it fails; an HTTP server
+is asked once for its health page (any answer will do). A local SQLite file is read once
+(its table list), so one that is damaged or no database is said at once, not by MLflow's
+traceback after `safeguard train` has fitted.
 """
 
 from __future__ import annotations
@@ -60,19 +61,37 @@ class RegistryUnavailable(RegistryError):
 
 def prepare_for(tracking_uri: str) -> None:
     """Before MLflow first uses ``tracking_uri``: bound its HTTP retries (unless set),
-    and try one connection to a database store.
+    ask a server once, try one connection to a database store, read a SQLite file.
 
     Raises:
-        RegistryUnavailable: The database cannot be reached, or its driver is missing.
+        RegistryUnavailable: The server or database cannot be reached, its driver is
+            missing, or the SQLite file cannot be read.
     """
     scheme = tracking_uri.partition(":")[0].partition("+")[0].lower()
     if scheme in ("http", "https"):
         for name, value in HTTP_SETTINGS.items():
             os.environ.setdefault(name, value)
+        _try_asking(tracking_uri)
     elif scheme in DATABASE_SCHEMES:
         _try_connecting(tracking_uri, dialect=scheme)
     elif scheme == "sqlite":
         _try_reading_sqlite(tracking_uri)
+
+
+def _try_asking(tracking_uri: str) -> None:
+    """One request to a tracking server's health page: any answer will do (MLflow's own
+    calls say what a refusal means); none, within the connect timeout and
+    `MLFLOW_HTTP_REQUEST_TIMEOUT`, is `RegistryUnavailable`. `safeguard train` found a
+    server down only once it had fitted, MLflow retrying for seconds more."""
+    import requests
+
+    wait = float(os.environ.get("MLFLOW_HTTP_REQUEST_TIMEOUT")
+                 or HTTP_SETTINGS["MLFLOW_HTTP_REQUEST_TIMEOUT"])
+    try:
+        requests.get(tracking_uri.rstrip("/") + "/health", allow_redirects=False,
+                     timeout=(CONNECT_TIMEOUT_SECONDS, wait)).close()
+    except (requests.ConnectionError, requests.Timeout) as exc:
+        raise _unavailable(tracking_uri, exc) from exc
 
 
 def _try_connecting(tracking_uri: str, *, dialect: str) -> None:
