@@ -28,7 +28,7 @@ from typing import Any
 
 import uvloop
 from bare_fleet import bench_registry
-from bench_api import ROOT, add_user, pick_case, state_settings
+from bench_service import ROOT, add_user, pick_case, state_settings
 from results import Figure, add_json_argument, write_figures
 from threadpoolctl import threadpool_limits
 

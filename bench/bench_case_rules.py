@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import bench_api
+import bench_service
 from results import Figure, add_json_argument, write_figures
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,7 +36,7 @@ def pick_case(state: Path) -> dict[str, Any]:
 
         generate_extract(SynthConfig(n_referrals=3000, seed=7, file_format="parquet",
                                      corrupt=False), out_dir=extract)
-    return bench_api.pick_case(state)
+    return bench_service.pick_case(state)
 
 
 def _cpu_per_call(call: Callable[[], Any], repeats: int) -> float:
