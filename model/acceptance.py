@@ -18,10 +18,7 @@ audit cannot tell it from no disparity (the four-fifths rule's own guidance asks
 data there, not a finding). A ratio with no recorded interval (an audit written without
 one, an undefined or unbounded ratio) is judged on its point estimate, as before. So a
 version fails no threshold it met before this rule, and no earlier approval loses a
-waiver it needs. The calibration gap is read alike: a gap beyond the threshold whose 95%
-interval includes 0 (no gap) is a possible gap, not counted (until 6 December it was
-judged on its point estimate alone: a group of 100 with no gap at all is beyond 0.05 by
-chance about one time in six, as its observed rate's standard error is about 3.6 points).
+waiver it needs.
 """
 
 from __future__ import annotations
@@ -70,9 +67,8 @@ class ThresholdCheck:
     withheld: bool = False  # measured, but withheld from publication (`measured` None)
     # A fairness threshold's judged groups beyond it, worst first: what a waiver covers.
     groups: tuple[GroupFigure, ...] = ()
-    # A fairness threshold's possible disparities (or gaps): beyond it on the point
-    # estimate, but the interval includes 1 (a gap's: 0); shown, not failing it (no
-    # waiver needed).
+    # A disparity threshold's possible disparities: beyond it on the point estimate, but
+    # the interval includes 1; shown, not failing it (no waiver needed).
     possible: tuple[GroupFigure, ...] = ()
 
 
@@ -133,24 +129,13 @@ class _Measure:
         base = None if reference is None else _finite(reference.get(self.rate))
         return math.inf if own is not None and own > 0 and base == 0 else None
 
-    @property
-    def parity(self) -> float:
-        """The figure that means no disparity: a ratio of 1, a gap of 0."""
-        return 1.0 if self.rate is not None else 0.0
-
-    @property
-    def kind(self) -> str:
-        """What a figure beyond the threshold is: "disparity" or "gap"."""
-        return "disparity" if self.rate is not None else "gap"
-
     def possible(self, group: Mapping[str, Any]) -> bool:
-        """Whether the figure's recorded interval includes no disparity (a ratio's 1, a
-        gap's 0): a possible disparity or gap."""
-        interval = group.get(f"{self.key}_ci")
+        """Whether the ratio's recorded interval includes 1 (a possible disparity)."""
+        interval = group.get(f"{self.key}_ci") if self.rate is not None else None
         if not isinstance(interval, list | tuple) or len(interval) != 2:
             return False
         low, high = (_finite(end) for end in interval)
-        return low is not None and high is not None and low <= self.parity <= high
+        return low is not None and high is not None and low <= 1 <= high
 
     def figure(self, group: Mapping[str, Any], *, withheld: bool,
                interval: bool = False) -> GroupFigure:
@@ -172,11 +157,10 @@ def groups_text(groups: Sequence[GroupFigure]) -> str:
     return "groups beyond it: " + "; ".join(g.text() for g in groups)
 
 
-def possible_text(groups: Sequence[GroupFigure], kind: str = "disparity") -> str:
-    """A threshold's possible disparities (or gaps) as one line (not counted against it)."""
-    plural = "disparities" if kind == "disparity" else f"{kind}s"
-    return (f"possible {plural}, not counted (beyond it on the point estimate, but the "
-            f"95% interval includes no {kind}: more referrals needed to tell): "
+def possible_text(groups: Sequence[GroupFigure]) -> str:
+    """A threshold's possible disparities as one line (not counted against it)."""
+    return ("possible disparities, not counted (beyond it on the point estimate, but the "
+            "95% interval includes no disparity: more referrals needed to tell): "
             + "; ".join(g.text() for g in groups))
 
 
@@ -225,7 +209,7 @@ def _fairness_check(name: str, description: str, required: float, measure: _Meas
     where = sized[0][1]
     detail = "; ".join(part for part in (
         groups_text(beyond) if beyond else f"worst group: {group_label(where)}",
-        possible_text(possible, measure.kind) if possible else "") if part)
+        possible_text(possible) if possible else "") if part)
     hide = withheld(where) or math.isinf(worst)  # an unbounded size has no figure
     return ThresholdCheck(name, description, f"<= {required:g}",
                           None if hide else worst, not beyond, detail,

@@ -37,11 +37,10 @@ def approval_hint(registry: ModelRegistry, version: str) -> str:
               f"(`safeguard model reject {version} --reason \"...\"`)" if missed else "")
     possible = sum(len(check.possible) for check in checks)
     if possible:
-        misses += (f"; {possible} figure{'s' * (possible > 1)} beyond a threshold on the "
-                   f"point estimate {'are' if possible > 1 else 'is a'} possible "
-                   f"disparit{'ies' if possible > 1 else 'y'} or gap{'s' * (possible > 1)} "
-                   "only (the 95% interval includes none): counted against no threshold, no "
-                   "waiver needed")
+        misses += (f"; {possible} ratio{'s' * (possible > 1)} beyond a threshold on the point "
+                   f"estimate {'are' if possible > 1 else 'is a'} possible "
+                   f"disparit{'ies' if possible > 1 else 'y'} only (the 95% interval includes "
+                   "no disparity): counted against no threshold, no waiver needed")
     return (f"{fairness_line(sources.fairness)}"
             f"A governance user reads its card (`safeguard model card {version} --output DIR`) "
             f'and approves it: `safeguard model approve {version} --reason "..."{waivers}`'
