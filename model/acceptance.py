@@ -18,7 +18,10 @@ audit cannot tell it from no disparity (the four-fifths rule's own guidance asks
 data there, not a finding). A ratio with no recorded interval (an audit written without
 one, an undefined or unbounded ratio) is judged on its point estimate, as before. So a
 version fails no threshold it met before this rule, and no earlier approval loses a
-waiver it needs.
+waiver it needs. The calibration gap stays judged on its point estimate: read on its
+interval as the ratios are, an independent probe's planted under-prediction of one
+group (139 test referrals, gap -0.091, interval -0.157 to +0.0003) passed with no waiver
+needed; the gate errs towards a waiver with a reason (6 December).
 """
 
 from __future__ import annotations
