@@ -10,12 +10,14 @@ through `model.explain_batch`, which serialises the same records.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 
+from data_contracts.vocab import AGENCIES
 from model.contributions import ADDITIVITY_TOLERANCE, AdditivityError, TreeContributions
 from model.explanation import AGENCY_GROUPS, REFERRAL_GROUP, Explanation, FactorRecord
 from model.factors import FactorBuilder, Layout
@@ -82,6 +84,17 @@ class CaseExplainer:
         self.unused = UnusedRecords.of(
             [self.layout.names[column] for column in self.shap.split_columns],
             self.feature_names)
+        # The agencies that shared no records in the extract explained (`for_extract`).
+        self.shared_nothing: tuple[str, ...] = ()
+
+    def for_extract(self, shared_nothing: Sequence[str]) -> CaseExplainer:
+        """This explainer for the referrals of an extract in which `shared_nothing`
+        agencies shared no records at all: each explanation warns of them first, in place
+        of "no records were seen", which read as if the agency had looked and held none
+        (an extract without its police feed gave lower scores with the same warnings)."""
+        explainer = copy.copy(self)
+        explainer.shared_nothing = tuple(a for a in AGENCIES if a in set(shared_nothing))
+        return explainer
 
     @property
     def unused_agencies(self) -> tuple[str, ...]:
@@ -136,7 +149,7 @@ class CaseExplainer:
         return FactorBuilder(self.layout, top_raising=self.top_raising,
                              top_lowering=self.top_lowering, usual_agencies=self.usual_agencies,
                              compared_with=self.compared_with,
-                             unused=self.unused)
+                             unused=self.unused, shared_nothing=self.shared_nothing)
 
     def explain_columns(self, X: np.ndarray, *, n_jobs: int) -> dict[str, Any]:
         """Explanations of many rows as JSON-encoded columns (see `model.explain_batch`)."""

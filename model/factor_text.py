@@ -32,6 +32,7 @@ from model.sentences import (
     days_words,
     not_seen_warning,
     number_value,
+    shared_nothing_warning,
 )
 from model.unused_records import NO_UNUSED, UnusedRecords, unused_types_warning, unused_warning
 
@@ -133,12 +134,17 @@ def _subsets(agencies: tuple[str, ...]) -> list[tuple[str, ...]]:
 @functools.lru_cache(maxsize=4096)
 def warnings_for(not_seen: tuple[str, ...], usual: tuple[str, ...], need: str | None,
                  subject: Subject, unused: tuple[str, ...] = (),
-                 unused_types: tuple[tuple[str, str], ...] = ()) -> tuple[str, ...]:
-    """The warnings about agencies: those that held nothing but usually matter for the
-    need ("not seen"), those that held records the model makes no use of, and the types of
-    record held that the model makes no use of (`model.unused_records`)."""
-    return (*(not_seen_warning(a, need, subject) for a in not_seen
-              if a in usual and not (subject == "adult" and a == "education")),
+                 unused_types: tuple[tuple[str, str], ...] = (),
+                 shared_nothing: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The warnings about agencies: those that shared no records in the whole extract
+    (`shared_nothing`, first: whatever they hold, none could be seen), those that held
+    nothing but usually matter for the need ("not seen"), those that held records the model
+    makes no use of, and the types of record held that the model makes no use of
+    (`model.unused_records`)."""
+    return (*(shared_nothing_warning(a, subject) for a in shared_nothing),
+            *(not_seen_warning(a, need, subject) for a in not_seen
+              if a in usual and not (subject == "adult" and a == "education")
+              and a not in shared_nothing),
             *(unused_warning(a, subject) for a in unused if a not in not_seen),
             *((unused_types_warning(unused_types, subject),) if unused_types else ()))
 
@@ -154,12 +160,13 @@ class Context:
     @classmethod
     def of(cls, not_seen: np.ndarray, need: np.ndarray, subject: np.ndarray,
            usual: Mapping[str, Sequence[str]], unused: UnusedRecords = NO_UNUSED,
-           held: np.ndarray | None = None) -> Context:
+           held: np.ndarray | None = None, shared_nothing: tuple[str, ...] = ()) -> Context:
         """The contexts of rows given as codes: the bit mask of the agencies (`AGENCIES`
         order) whose records-held flag is 0, the presenting need (its index in
         `PRESENTING_NEEDS`, -1 for none) and the subject (its index in `SUBJECTS`);
         `unused`: what the model makes no use of, and `held` the bit mask of its unused
-        types of which each row's family holds records (`UnusedRecords.present`)."""
+        types of which each row's family holds records (`UnusedRecords.present`);
+        `shared_nothing`: the agencies that shared no records in the whole extract."""
         code = (not_seen * (len(PRESENTING_NEEDS) + 1) + need + 1) * len(SUBJECTS) + subject
         held_sets, held_index = np.unique(np.zeros(len(code), dtype=np.int64) if held is None
                                           else held, return_inverse=True)
@@ -175,7 +182,8 @@ class Context:
             named = None if n == 0 else PRESENTING_NEEDS[n - 1]
             seen.append(table[mask])
             warnings.append(warnings_for(table[mask], tuple(usual.get(named or "", ())), named,
-                                         SUBJECTS[s], unused.agencies, unused.types_of(h)))
+                                         SUBJECTS[s], unused.agencies, unused.types_of(h),
+                                         shared_nothing))
         return cls(seen, warnings, index.reshape(-1))
 
 

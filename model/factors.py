@@ -199,8 +199,10 @@ class FactorBuilder:
 
     def __init__(self, layout: Layout, *, top_raising: int, top_lowering: int,
                  usual_agencies: Mapping[str, tuple[str, ...]], compared_with: str,
-                 unused: UnusedRecords = NO_UNUSED) -> None:
+                 unused: UnusedRecords = NO_UNUSED,
+                 shared_nothing: tuple[str, ...] = ()) -> None:
         self.layout = layout
+        self.shared_nothing = shared_nothing  # agencies with no record in the whole extract
         self.top_raising = top_raising
         self.top_lowering = top_lowering
         self.usual_agencies = usual_agencies
@@ -236,7 +238,7 @@ class FactorBuilder:
             np.searchsorted(rows, np.arange(len(X) + 1)), texts, which.reshape(-1), sums,
             days, days_which,
             Context.of(layout.not_seen(X), layout.need(X), subjects, self.usual_agencies,
-                       self.unused, self.unused.present(X)))
+                       self.unused, self.unused.present(X), self.shared_nothing))
 
     def _open_days(self, chosen: np.ndarray, values: np.ndarray
                    ) -> tuple[list[DaysText], np.ndarray]:

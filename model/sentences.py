@@ -219,6 +219,16 @@ def not_seen_warning(agency: str, need: str | None, subject: Subject) -> str:
             "referrals.")
 
 
+def shared_nothing_warning(agency: str, subject: Subject) -> str:
+    """The warning that an agency shared no records in the whole extract: none could be
+    seen for this referral, whatever the agency holds (not the same as holding nothing)."""
+    label = AGENCY_LABELS[agency]
+    return (f"{label} shared no records in this extract: none could be seen for "
+            f"{SUBJECT_PHRASES[subject]} or household, and the score was made without "
+            f"{label.lower()} information (not seen, which is not the same as nothing "
+            "concerning).")
+
+
 def direction_words(contribution: float) -> str:
     """Which way a contribution moved the score, in words: the model's score, not the
     person's risk (until 6 December "raises risk", read as a cause: "7 free school meals

@@ -66,6 +66,7 @@ class ModelSource:
     artifact_root: str | None
     version: str
     explain: bool
+    shared_nothing: tuple[str, ...] = ()  # agencies with no record in the extract scored
 
 
 # Per Python worker: models loaded (and checked) once, reused by every later batch.
@@ -79,7 +80,8 @@ def loaded_model(source: ModelSource) -> tuple[RiskModel, CaseExplainer | None]:
             source.tracking_uri, model_name=source.model_name, artifact_root=source.artifact_root
         )
         model = registry.load(source.version).model
-        _LOADED[source] = (model, explainer_for(model) if source.explain else None)
+        _LOADED[source] = (model, explainer_for(model).for_extract(source.shared_nothing)
+                           if source.explain else None)
     return _LOADED[source]
 
 
@@ -126,9 +128,9 @@ def score_extract_spark(
     spark, extract = session_and_extract(input_dir, master=master, settings=settings,
                                          extract_date=extract_date)
     feeds = extract.feeds
-    source = ModelSource(
-        registry.tracking_uri, registry.model_name, registry.artifact_root, info.version, explain
-    )
+    shared_nothing = agencies_without_records(feeds)
+    source = ModelSource(registry.tracking_uri, registry.model_name, registry.artifact_root,
+                         info.version, explain, shared_nothing)
     ratings = map_batches(
         spark_feature_table(spark, feeds), RateBatches(source), rating_schema(explain=explain)
     )
@@ -139,8 +141,7 @@ def score_extract_spark(
         if message is None:
             raise
         raise RegistryError(message) from None
-    return Scored(len(feeds["referrals"]), info, agencies_without_records(feeds),
-                  extract.quarantined_rows())
+    return Scored(len(feeds["referrals"]), info, shared_nothing, extract.quarantined_rows())
 
 
 def collect_ratings(frame: Any) -> pd.DataFrame:

@@ -141,6 +141,16 @@ def _check_no_feed_named(extract: Path, folder: Path) -> None:
     assert ("Police, Health and Probation shared no records in this extract (no feed, a feed "
             "without rows, or every row quarantined): every referral was rated without their "
             "records") in " ".join(scored.output.split())
+    # Each referral says so too, first, in place of "no police records were seen", which
+    # read as if police had looked and held none (scores fell, warnings unchanged).
+    ratings = pd.read_parquet(folder / "partial.parquet")
+    for warnings in ratings["warnings"].map(json.loads):
+        assert [w.split(" shared no records in this extract")[0] for w in warnings[:3]] == [
+            "Police", "Health", "Probation"], warnings
+        assert not any(w.startswith(("No police records", "No health records",
+                                     "No probation records")) for w in warnings), warnings
+    assert re.search(r"none could be seen for (this child|this adult|the person referred) "
+                     "or household", ratings["warnings"].iloc[0])
     police = len(pd.read_parquet(next(extract.glob("events_police.*"))))
     assert (f"Quarantined, so not used: {police:,} rows of other feeds; `safeguard validate "
             f"--input {partial} --report DIR` lists each") in " ".join(scored.output.split())
