@@ -207,6 +207,10 @@ def test_no_champion_yet_is_a_clear_error(small_extract: Path, mlflow_env: Path)
                                  str(mlflow_env / "out.csv")])
     assert result.exit_code == 1
     assert "no version or alias 'champion'" in result.output
+    # and what to run: it said only that (an independent probe, 6 December)
+    line = " ".join(result.output.split())
+    assert "`safeguard model promote VERSION`" in line and "approved" in line, line
+    assert "`safeguard model list` shows the versions" in line
 
 
 @pytest.mark.parametrize("command", [["model", "list"], ["model", "check", "1"]])
