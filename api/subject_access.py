@@ -22,7 +22,9 @@ anyone's records in the household.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from functools import cache
 from typing import Any, Final
 
@@ -34,12 +36,23 @@ from api.schemas import DecisionOut, ScoreResult
 from api.settings import Settings
 from api.store import repository
 from api.store.models import AuditEntry, ReferralPerson
+from model.golden_people import AGENCY_RECORDS, CASE_SUBJECT, EARLIER_REFERRAL, search_golden_sets
+from model.registry import ModelRegistry, RegistryUnavailable
+
+logger = logging.getLogger(__name__)
 
 ROLE_WORDS = {SUBJECT: "the person the referral was about", "parent_carer": "a parent or carer",
               "other_adult": "another adult in the household", "sibling": "a brother or sister",
               "other_child": "another child in the household",
               HOUSEHOLD_SUBJECT: "a member of the household who is the subject of referrals "
                                  "of their own"}
+# In a golden case a household member named "subject" is the subject of referrals of
+# their own, as in the household feed.
+GOLDEN_ROLE_WORDS: Final = {
+    **ROLE_WORDS, SUBJECT: ROLE_WORDS[HOUSEHOLD_SUBJECT],
+    CASE_SUBJECT: "the person the reference case's referral was about",
+    EARLIER_REFERRAL: "the person of an earlier referral the case lists",
+    AGENCY_RECORDS: "the person of agency records the case holds"}
 THIRD_PARTY: Final = "information about other people: review before release"
 FREE_TEXT: Final = "a practitioner's words, which may name other people: review before release"
 # Whom a factor is about, by what its feature concerns (`pipelines.feature_spec`), read
@@ -143,10 +156,45 @@ def _referral(session: Session, referral_id: str, found: dict[str, Any],
             "audit": _audit(session, referral_id)}
 
 
+def golden_sets_record(registry: ModelRegistry, person_id: str, *,
+                       show_address: bool) -> dict[str, Any]:
+    """The registered versions whose golden sets name the person, each case with the
+    person's roles in words and, when the case is about someone else, `release_review`.
+    A registry that cannot be reached says so (without its address unless `show_address`:
+    the log says where)."""
+    found = asdict(search_golden_sets(registry, person_id))
+    if found["unavailable"] and not show_address:
+        logger.error("subject access: golden sets not searched: %s", found["unavailable"])
+        found["unavailable"] = RegistryUnavailable.WITHOUT_ADDRESS
+    for version in found["versions"]:
+        for case in version["cases"]:
+            case["role_words"] = [GOLDEN_ROLE_WORDS.get(r, r.replace("_", " "))
+                                  for r in case["roles"]]
+            case["release_review"] = None if case["requester_is_subject"] else THIRD_PARTY
+    return found
+
+
+def audit_details(record: Mapping[str, Any]) -> dict[str, Any]:
+    """What a subject access entry records: the person, the referrals found, and that the
+    model versions' golden sets were searched (which, and which name the person) or not."""
+    golden = record["model_golden_sets"]
+    searched: dict[str, Any] = {"searched": golden["searched"]}
+    if golden["searched"]:
+        searched |= {"versions": golden["versions_searched"],
+                     "naming_person": [v["version"] for v in golden["versions"]],
+                     "unreadable": sorted(golden["unreadable"])}
+    else:
+        searched["reason"] = golden["unavailable"]
+    return {"person_id": record["person_id"], "referrals": len(record["referrals"]),
+            "model_golden_sets": searched}
+
+
 def subject_access_record(session: Session, person_id: str, *,
-                          rules: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+                          rules: Mapping[str, Sequence[str]],
+                          golden: Mapping[str, Any]) -> dict[str, Any]:
     """Every referral held that names the person, with its scores, decisions and audit,
-    the person's own referrals first; and the other audit entries naming the person.
+    the person's own referrals first; the other audit entries naming the person; and the
+    model versions' golden sets naming them (`golden`, from `golden_sets_record`).
 
     `rules` maps each escalation rule's name to the features it reads (`rule_features`).
     """
@@ -156,6 +204,7 @@ def subject_access_record(session: Session, person_id: str, *,
     households = sorted({h for entry in found.values() for h in entry["households"]})
     return {"person_id": person_id, "households": households, "referrals": referrals,
             "audit_naming_person": _audit_naming(session, person_id),
+            "model_golden_sets": dict(golden),
             "third_party_referrals": sum(not r["requester_is_subject"] for r in referrals)}
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -22,10 +23,17 @@ def subject_access(
     person_id: Annotated[str, typer.Option("--person-id", help="The person's pseudonymous token.")],
     output: Annotated[Path, typer.Option(help="The HTML file to write.")],
 ) -> None:
-    """Every referral naming the person, with scores, explanations, decisions and audit."""
+    """Every referral naming the person, with scores, explanations, decisions and audit, and
+    every registered model version whose golden set (reference cases) names them."""
     from api.admin import open_store
     from api.audit import commit_with_audit, operator_event
-    from api.subject_access import rule_features, subject_access_record
+    from api.settings import settings_registry
+    from api.subject_access import (
+        audit_details,
+        golden_sets_record,
+        rule_features,
+        subject_access_record,
+    )
     from api.templating import render_report
     from data_contracts.vocab import TOKEN_PATTERN
     from model.governance import GovernanceError
@@ -42,13 +50,14 @@ def subject_access(
     except GovernanceError as exc:
         store.dispose()
         fail(str(exc))
+    golden = golden_sets_record(settings_registry(settings), person_id, show_address=True)
     with store.session() as session:
-        record = subject_access_record(session, person_id, rules=rules)
+        record = subject_access_record(session, person_id, rules=rules, golden=golden)
         staged = _write_private(output, render_report(
             "reports/subject_access.html", record=record))
         try:
-            commit_with_audit(session, [operator_event(
-                "subject_access", person_id=person_id, referrals=len(record["referrals"]))])
+            commit_with_audit(session, [operator_event("subject_access",
+                                                       **audit_details(record))])
         except BaseException:
             staged.unlink(missing_ok=True)
             raise
@@ -56,6 +65,26 @@ def subject_access(
     os.replace(staged, output)
     found = len(record["referrals"])
     typer.echo(f"{found} {'referral' if found == 1 else 'referrals'} naming {person_id}: {output}")
+    _echo_golden(golden)
+
+
+def _echo_golden(golden: Mapping[str, Any]) -> None:
+    """One line on the model versions' golden sets: which name the person, or that they
+    could not be searched (to standard error: the report is incomplete)."""
+    if not golden["searched"]:
+        typer.echo(f"warning: model versions' golden sets not searched: {golden['unavailable']}; "
+                   "the report says so", err=True)
+        return
+    naming = [str(v["version"]) for v in golden["versions"]]
+    searched = len(golden["versions_searched"])
+    if naming:
+        typer.echo(f"named in the golden set (reference cases) of model "
+                   f"{'version' if len(naming) == 1 else 'versions'} {', '.join(naming)} "
+                   f"(of {searched} searched)")
+    else:
+        typer.echo(f"named in no model version's golden set ({searched} searched)")
+    for version, why in golden["unreadable"].items():
+        typer.echo(f"warning: model version {version}: {why}", err=True)
 
 
 def _write_private(path: Path, text: str) -> Path:

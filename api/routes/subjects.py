@@ -12,7 +12,13 @@ from api.auth import AuditReader
 from api.routes.deps import SessionDep
 from api.routes.records import view_event
 from api.routes.responses import AUTH_RESPONSES, INPUT_RESPONSES
-from api.subject_access import rule_features, subject_access_record
+from api.settings import settings_registry
+from api.subject_access import (
+    audit_details,
+    golden_sets_record,
+    rule_features,
+    subject_access_record,
+)
 from data_contracts.vocab import TOKEN_MAX_LENGTH, TOKEN_PATTERN
 from model.governance import GovernanceError
 
@@ -29,7 +35,8 @@ PersonIdPath = Annotated[str, Path(max_length=TOKEN_MAX_LENGTH, pattern=TOKEN_PA
 def subject_access(person_id: PersonIdPath, request: Request, principal: AuditReader,
                    session: SessionDep) -> Any:
     """Every referral naming the person, with scores, explanations, decisions and audit
-    entries; the request is itself audited (governance and admin roles only)."""
+    entries, and every registered model version whose golden set names them; the request
+    is itself audited (governance and admin roles only)."""
     from api.audit import commit_with_audit
 
     try:
@@ -38,10 +45,11 @@ def subject_access(person_id: PersonIdPath, request: Request, principal: AuditRe
         logger.warning("governance settings unreadable (%s): every escalation read as "
                        "possibly about anyone in the household", type(exc).__name__)
         rules = {}
-    record = subject_access_record(session, person_id, rules=rules)
-    commit_with_audit(session, [view_event(
-        request, principal, "subject_access",
-        details={"person_id": person_id, "referrals": len(record["referrals"])})])
+    golden = golden_sets_record(settings_registry(request.app.state.settings), person_id,
+                                show_address=False)
+    record = subject_access_record(session, person_id, rules=rules, golden=golden)
+    commit_with_audit(session, [view_event(request, principal, "subject_access",
+                                           details=audit_details(record))])
     if "text/html" in request.headers.get("accept", ""):
         from api.templating import render_page
 
