@@ -55,7 +55,10 @@ def calibration_figures(y: np.ndarray, probability: np.ndarray, band: Sequence[s
 
 def _how_far(ratio: float) -> str:
     """The ratio in words a board reads at once, against what was observed: 8.3% predicted
-    where 12.4% was observed "under-predicts by about a third"."""
+    where 12.4% was observed "under-predicts by about a third"; none observed (a ratio
+    of 0, a band's 0 of 300 against 1%) says so rather than dividing by it."""
+    if ratio == 0:
+        return "no outcome was observed where some were predicted"
     share = abs(1 / ratio - 1)
     if share < 0.05:
         return "right on average (within 5%)"

@@ -141,3 +141,14 @@ def test_the_interval_is_the_exact_binomial_one_over_the_mean_predicted() -> Non
     # Clopper-Pearson 95% for 124/1000: 0.1042 to 0.1460.
     assert entry["interval"] == pytest.approx([0.1042 / 0.083, 0.1460 / 0.083], abs=1e-3)
     assert observed_expected(np.empty(0), np.empty(0))["ratio"] is None
+
+
+def test_a_band_with_no_outcome_is_judged_not_a_crash() -> None:
+    # 0 of 300 matured referrals against 1% predicted (3 expected): the ratio is 0, and
+    # its words divided by it (ZeroDivisionError ended `safeguard monitor`).
+    figures = {"overall": observed_expected(np.zeros(300, dtype=np.int64), np.full(300, 0.01)),
+               "by_band": {}}
+    [check] = calibration_checks(figures, SETTINGS)
+    assert figures["overall"]["ratio"] == 0 and check.assessed
+    assert "no outcome was observed where some were predicted" in check.message
+    assert "(observed/expected 0.00, 95% interval 0.00 to" in check.message
