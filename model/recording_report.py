@@ -34,7 +34,7 @@ def recording_context(section: dict[str, Any], minimum: int) -> dict[str, Any]:
     # Missing information first: a group large enough to judge that the agency told the
     # model (almost) nothing about, most records expected first.
     missing = sorted((r for r in section["rows"] if r["differs"] and r.get("few_records")),
-                     key=lambda r: -r["expected_records"])
+                     key=lambda r: -(r["expected_records"] or 0))
     stated = sorted((r for r in section["rows"] if r["differs"] and not r.get("few_records")
                      and r["ratio_ci"] is not None), key=lambda r: -abs(np.log(r["ratio"])))
     # Audits before 6 December compared crude rates.
@@ -70,11 +70,13 @@ def _missing_sentence(row: dict[str, Any], reference: dict[str, Any], minimum: i
                       age_for_age: str) -> str:
     held = "no records" if row["records"] == 0 else f"fewer than {minimum} records"
     about = f"{row['n']:,} referrals" if row["n"] is not None else "its referrals"
+    # Withheld in publication with the group's size (it would give the size back).
+    expected = ("more" if row["expected_records"] is None
+                else f"about {row['expected_records']:,.0f}")
     return (f"{AGENCY_LABELS[row['agency']]}: the model saw {held} from the agency about "
             f"{group_phrase({row['attribute']: row['group']})} ({about}), where the rate of "
             f"{group_phrase({row['attribute']: reference['group']})}{age_for_age}, would lead "
-            "one to expect "
-            f"about {row['expected_records']:,.0f}: missing information (their scores rest "
+            f"one to expect {expected}: missing information (their scores rest "
             "on less than other groups' do).")
 
 

@@ -311,3 +311,36 @@ def test_the_audit_frame_keeps_each_referrals_person() -> None:
                               "sex": ["female", "female"]})
     frame = audit_frame(referrals, labels, ratings, features)
     assert frame["person_id"].tolist() == ["p1", "p1"]
+
+
+def test_publication_withholds_the_records_expected_of_a_withheld_group() -> None:
+    """A row's expected records is its referrals times the largest group's published rate:
+    9.7 over 1.93 gave back the 5 referrals of a group whose size was withheld, and 23.2
+    the 12 of the group withheld beside it."""
+    frame = _planted(black_health=0.5)
+    frame.loc[frame.index[:5], "ethnicity_group"] = "other"
+    frame.loc[frame.index[5:17], "ethnicity_group"] = "mixed"
+    audit = audit_fairness(frame, GOVERNANCE, model_version="1")
+    assert _row(audit.extra, "health", "other")["expected_records"] > 0  # the board's copy
+    published = for_publication(audit).extra
+    for group in ("other", "mixed"):
+        assert _row(published, "health", group)["expected_records"] is None
+    assert _row(published, "health", "black")["expected_records"] is not None  # n shown
+
+
+def test_a_withheld_finding_of_missing_information_still_reads() -> None:
+    # 0 housing records about 300 Black subjects whose size publication withholds.
+    from model.recording_report import recording_context
+
+    rng = np.random.default_rng(5)
+    housing = np.concatenate([rng.poisson(0.8, 1_000), np.zeros(300)])
+    audit = audit_fairness(_frame({"housing": list(housing)},
+                                  ["white"] * 1_000 + ["black"] * 300), GOVERNANCE,
+                           model_version="1")
+    section = for_publication(audit).extra["recording"]
+    rows = [{**r, "n": None, "expected_records": None} if r["group"] == "black" else r
+            for r in section["rows"]]
+    [sentence] = recording_context({**section, "rows": rows}, THRESHOLD)["sentences"]
+    assert sentence.endswith("(its referrals), where the rate of White subjects, age for age, "
+                             "would lead one to expect more: missing information (their "
+                             "scores rest on less than other groups' do).")
