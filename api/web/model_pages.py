@@ -216,10 +216,12 @@ async def _posted(request: Request, user: PageUser) -> list[tuple[str, str]]:
 async def check_answers(
     version: VersionPath, request: Request, user: ApproverPage, session: SessionDep
 ) -> Response:
-    """Check your answers (or the form again, with an error summary, when incomplete)."""
+    """Check your answers (or the form again, with an error summary, when incomplete);
+    audited as the form's view: either shows the thresholds the version missed."""
     fields = await _posted(request, user)
     form = dict(fields)
     state = await run_in_threadpool(_state, request, session, version)
+    await run_in_threadpool(_record_view, session, user, "approval_form_view", version)
     answers, errors = _answers(fields, state)
     if errors or form.get("change"):
         code = status.HTTP_400_BAD_REQUEST if errors and not form.get("change") else 200

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from api.store import AuditEntry, Store
 from tests.api.conftest import ApiEnv, TrainedModel
-from tests.api.web_client import scored_referral, signed_in_client
+from tests.api.web_client import csrf_token, scored_referral, signed_in_client
 
 # Pages that show nothing the service holds: a form to fill, a way in, a signpost.
 SHOWS_NOTHING_HELD = {"/", "/sign-in", "/home", "/score"}
@@ -67,3 +67,21 @@ def test_every_page_showing_what_is_held_audits_each_view(
         if after == before or user is None or not user.startswith(f"{role}-"):
             unaudited.append(route)
     assert unaudited == []
+
+
+def test_the_decision_form_shown_again_by_a_post_is_audited(
+    model_api: ApiEnv, trained_model: TrainedModel
+) -> None:
+    """"Change your answers" (a POST to the form's address) shows the form again, with
+    every threshold missed and its figure, as its GET does: audited as that view is."""
+    base = f"/governance/versions/{trained_model.version}/decide"
+    browser = signed_in_client(model_api.client, model_api.keys["governance"])
+    token = csrf_token(browser.get(base).text)
+    for form in ({"decision": "reject", "reason": "Not yet", "change": "yes"},  # change
+                 {"decision": "approve", "reason": ""},  # incomplete: the form again
+                 {"decision": "reject", "reason": "Not yet"}):  # check your answers
+        before, _ = _newest_entry(model_api)
+        response = browser.post(base, data={**form, "csrf_token": token})
+        assert response.status_code in (200, 400), response.text
+        after, user = _newest_entry(model_api)
+        assert after > before and user is not None and user.startswith("governance-"), form
