@@ -17,12 +17,12 @@ approval, rejection and waiver is an audit entry naming the user.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Final
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from api.approval_content import ContentHashes, content_hashes, covers_too_little
@@ -129,8 +129,10 @@ def _events(user: str, role: str, row: ModelApproval, checks: list[ThresholdChec
 
 def record_decision(session: Session, registry: ModelRegistry, *, user: str, role: str,
                     version: str, decision: str, reason: str,
-                    waivers: Mapping[str, str] | None = None) -> ModelApproval:
-    """Record an approval or rejection of a version's current content, with its audit entries.
+                    waivers: Mapping[str, str] | None = None,
+                    first: Callable[[Connection], None] | None = None) -> ModelApproval:
+    """Record an approval or rejection of a version's current content, with its audit
+    entries; `first` (a check, `commit_with_audit`'s) runs under the audit's lock.
 
     Raises:
         PermissionError: The user is not a governance user.
@@ -171,7 +173,7 @@ def record_decision(session: Session, registry: ModelRegistry, *, user: str, rol
                         model_sha256=hashes.model, fairness_sha256=hashes.fairness,
                         card_sha256=hashes.card, sources_sha256=dict(hashes.files))
     session.add(row)
-    commit_with_audit(session, _events(user, role, row, checks))
+    commit_with_audit(session, _events(user, role, row, checks), first=first)
     return row
 
 

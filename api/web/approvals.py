@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from api.approvals import APPROVE, approval_history, latest_decision
@@ -209,3 +210,26 @@ def decided_since(session: Session, model_name: str, version: str, seen: str | N
     if seen is None or seen == ("" if latest is None else str(latest.id)):
         return None
     return latest
+
+
+class DecidedMeanwhile(RuntimeError):
+    """A decision on the version was recorded after its confirmation was checked."""
+
+
+def still_latest(model_name: str, version: str, seen: str | None
+                 ) -> Callable[[Connection], None] | None:
+    """`decided_since` again, under the audit's lock as the decision is written
+    (`record_decision`'s `first`): two confirmations sent at once (a double click) both
+    found the decision unchanged before either was written, and both were recorded."""
+    if seen is None:
+        return None
+
+    def check(connection: Connection) -> None:
+        latest = connection.scalar(
+            select(ModelApproval.id).where(ModelApproval.model_name == model_name,
+                                           ModelApproval.model_version == version)
+            .order_by(ModelApproval.id.desc()).limit(1))
+        if seen != ("" if latest is None else str(latest)):
+            raise DecidedMeanwhile(version)
+
+    return check

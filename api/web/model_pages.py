@@ -39,10 +39,12 @@ from api.templating import when
 from api.web.approvals import (
     SEEN_FIELD,
     ApprovalState,
+    DecidedMeanwhile,
     approval_state,
     decided_since,
     latest_seen,
     page_registry,
+    still_latest,
 )
 from api.web.form_messages import shown, text_problem
 from api.web.governance import VersionPath, version_info
@@ -255,17 +257,9 @@ def _confirm(
     state = _state(request, session, version)
     answers, errors = _answers(fields, state)
     done = "approved" if answers["decision"] == APPROVE else "rejected"
-    since = decided_since(session, request.app.state.settings.model_name, version,
-                          dict(fields).get(SEEN_FIELD))
-    if since is not None and not errors:
-        if (since.user_name, since.decision, since.reason) == (
-                user.principal.name, answers["decision"], answers["reason"]):
-            return _recorded(version, done)  # a second click: recorded once, as the first
-        errors = {"decision": f"A decision on version {version} was recorded while you were "
-                              f"deciding ({since.decision}, by {since.user_name}, on "
-                              f"{when(since.created_at)}): read the approval task list, "
-                              "then record yours again"}
-    elif not errors:
+    name, seen = request.app.state.settings.model_name, dict(fields).get(SEEN_FIELD)
+    since = decided_since(session, name, version, seen)
+    if since is None and not errors:
         waivers = {
             c.name: answers[f"{WAIVER_PREFIX}{c.name}"]
             for c in state.unmet
@@ -281,9 +275,20 @@ def _confirm(
                 decision=answers["decision"],
                 reason=answers["reason"],
                 waivers=waivers,
+                first=still_latest(name, version, seen),  # checked again as it is written
             )
         except ApprovalRefused as exc:  # the version changed since the form was checked
             errors = {"decision": f"The decision could not be recorded: {exc}"}
+        except DecidedMeanwhile:  # sent at once with another (a double click)
+            since = decided_since(session, name, version, seen)
+    if since is not None and not errors:
+        if (since.user_name, since.decision, since.reason) == (
+                user.principal.name, answers["decision"], answers["reason"]):
+            return _recorded(version, done)  # a second click: recorded once, as the first
+        errors = {"decision": f"A decision on version {version} was recorded while you were "
+                              f"deciding ({since.decision}, by {since.user_name}, on "
+                              f"{when(since.created_at)}): read the approval task list, "
+                              "then record yours again"}
     if errors:
         return _form_page(
             request,

@@ -365,6 +365,24 @@ def _confirm_form(check_page: str) -> dict[str, str]:
     return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form[1]))
 
 
+def test_a_double_click_records_the_decision_once(governed: Governed) -> None:
+    """Two confirmations sent at once (a double click on "Confirm and record decision")
+    both found the decision unchanged before either was written: both were recorded."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    api, version = governed.api, governed.version
+    browser = signed_in_client(api.client, api.keys["governance"])
+    path = f"/governance/versions/{version}/decide"
+    form = _approval_form(governed, csrf_token(browser.get(path).text))
+    confirm = _confirm_form(browser.post(path, data=form).text)
+    before = _approvals(api)
+    with ThreadPoolExecutor(2) as pool:
+        sent = list(pool.map(lambda _: browser.post(path + "/confirm", data=confirm,
+                                                    follow_redirects=False), range(2)))
+    assert [response.status_code for response in sent] == [303, 303]
+    assert _approvals(api) == before + 1
+
+
 def test_confirming_twice_records_the_decision_once(governed: Governed) -> None:
     """A second click on "Confirm and record decision" (or the page resent) recorded the
     same approval again, twice in the card's published approval history; a confirmation
