@@ -9,10 +9,14 @@ the referral date (school attendance returns aside), as a ratio to the largest g
 with a bootstrap interval from the same resamples as the rest of the audit. The ratio
 compares like with like: agencies' remits differ by age by design (schools hold no
 records about adults), so it is age-standardised (indirectly, by `AGE_BANDS`): each
-group's records over the records every referral's age band holds on average, over the
-same for the largest group. Without it, a group with more adults (disabled subjects) had
-"0.51 times the records per referral" from education of one with fewer, where among
-children alone it had 0.96 times. A ratio whose whole interval lies outside the
+group's records over what the largest group's records per referral, age band for age
+band, would give the group's referrals (in an age band the largest group has no referral
+in, every referral's rate there). Without it, a group with more adults (disabled
+subjects) had "0.51 times the records per referral" from education of one with fewer,
+where among children alone it had 0.96 times. The standard is the largest group's own
+rates, not every referral's: against every referral's, a group recorded exactly as the
+largest group age for age read 2.04 times its records when a third group's records
+followed another age pattern. A ratio whose whole interval lies outside the
 disparity tolerance is marked as differing, when the group is large enough to judge and
 both it and the largest group hold at least `suppression_threshold` records (a bootstrap
 of fewer says little, and publication would suppress it). A group large enough to judge
@@ -148,13 +152,20 @@ def recording_section(attributes: pd.DataFrame, records: pd.DataFrame, counts: n
             totals = x @ design
             means = totals / n
             holders = (x > 0).astype(np.float64) @ design
-            # What each group would hold at every age band's average rate.
-            standard = _rates(x @ bands, band_sizes)
+            # What each group would hold at the largest group's rate in each age band
+            # (every referral's, in a band the largest group has no referral in).
+            in_reference = x * design[:, reference]
+            standard = np.where(group_band_sizes[reference] > 0,
+                                _rates(in_reference @ bands, group_band_sizes[reference]),
+                                _rates(x @ bands, band_sizes))
             expected_at_standard = group_band_sizes @ standard
             with np.errstate(divide="ignore", invalid="ignore"):
                 resampled = (counts @ (design * x[:, None].astype(np.float32))) / resampled_n
-                resampled_standard = _rates(counts @ (bands * x[:, None].astype(np.float32)),
-                                            resampled_bands)
+                resampled_standard = np.where(
+                    resampled_joint[:, reference] > 0,
+                    _rates(counts @ (bands * in_reference[:, None].astype(np.float32)),
+                           resampled_joint[:, reference]),
+                    _rates(counts @ (bands * x[:, None].astype(np.float32)), resampled_bands))
                 standardised = (resampled * resampled_n / np.einsum(
                     "bgs,bs->bg", resampled_joint, resampled_standard))
                 ratio_samples = standardised / standardised[:, [reference]]

@@ -344,3 +344,29 @@ def test_a_withheld_finding_of_missing_information_still_reads() -> None:
     assert sentence.endswith("(its referrals), where the rate of White subjects, age for age, "
                              "would lead one to expect more: missing information (their "
                              "scores rest on less than other groups' do).")
+
+
+def test_a_group_recorded_as_the_largest_is_age_for_age_no_different() -> None:
+    """White and Black subjects hold the same health records age for age (2 a child, 1 an
+    adult), Black subjects being all children; Asian subjects follow another age pattern
+    (none a child, 6 an adult). Standardised to every referral's rates, Black subjects
+    read 2.04 times White subjects' records, 'age for age', and differed."""
+    def block(group: str, children: int, adults: int, child: float, adult: float
+              ) -> pd.DataFrame:
+        return pd.DataFrame({"ethnicity_group": group,
+                             "age_years": [8] * children + [40] * adults,
+                             "subject_type": ["child"] * children + ["adult_at_risk"] * adults,
+                             "records_health": [child] * children + [adult] * adults})
+
+    frame = pd.concat([block("white", 1_000, 1_000, 2.0, 1.0), block("black", 400, 0, 2.0, 1.0),
+                       block("asian", 600, 600, 0.0, 6.0)], ignore_index=True)
+    rng = np.random.default_rng(0)
+    frame = frame.assign(referral_id=[f"R{i}" for i in range(len(frame))], sex="female",
+                         disability=False, imd_decile=3, label=rng.integers(0, 2, len(frame)),
+                         probability=rng.uniform(0, 1, len(frame)), band="low")
+    audit = audit_fairness(frame, GOVERNANCE, model_version="1")
+    black = _row(audit.extra, "health", "black")
+    assert black["ratio"] == pytest.approx(1.0) and not black["differs"]
+    assert black["expected_records"] == pytest.approx(800.0)  # 400 children at 2
+    asian = _row(audit.extra, "health", "asian")  # 3,600 against 600 x 2 + 600 x 1
+    assert asian["ratio"] == pytest.approx(2.0) and asian["differs"]
