@@ -209,7 +209,7 @@ def publish_recording(section: dict[str, Any], threshold: int,
     group's figure back). A row's `expected_records` goes with its number of referrals
     (it is about that number times the largest group's rate, which is published: 9.7
     over 1.93 gave a withheld group of 5 back) and with a withheld largest group's
-    figures (it scales with that group's records).
+    figures (it scales with that group's records; its own row's is its records).
 
     Args:
         sizes_withheld: The (attribute, group) pairs whose number of referrals the
@@ -233,7 +233,8 @@ def publish_recording(section: dict[str, Any], threshold: int,
                     and (row["attribute"], row["group"]) not in sizes_withheld)
             row = {**row, **dict.fromkeys(DISCLOSING), **({"n": row["n"]} if size else {}),
                    "suppressed": True}
-            row |= {} if size else {"expected_records": None}
+            # The largest group's expected records are its records.
+            row |= {} if size and not row["is_reference"] else {"expected_records": None}
         if (row["attribute"], row["agency"]) in withheld_references and not row["is_reference"]:
             row = {**row, "ratio": None, "ratio_ci": None, "expected_records": None}
         rows.append(row)

@@ -167,6 +167,9 @@ def test_publication_withholds_figures_resting_on_few_records_or_holders() -> No
     assert _row(published, "police", "white")["suppressed"]
     police_black = _row(published, "police", "black")
     assert police_black["records"] == 200 and police_black["ratio"] is None
+    # The largest group's expected records are its 8 records; the others' scale with them.
+    assert _row(published, "police", "white")["expected_records"] is None
+    assert police_black["expected_records"] is None
     context = report_context(audit)["recording"]
     assert any(text.startswith("Police by ethnicity") for text in context["not_compared"])
 
