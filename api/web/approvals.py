@@ -229,7 +229,7 @@ def still_latest(model_name: str, version: str, seen: str | None
             select(ModelApproval.id).where(ModelApproval.model_name == model_name,
                                            ModelApproval.model_version == version)
             .order_by(ModelApproval.id.desc()).limit(1))
-        if seen != ("" if latest is None else str(latest)):
+        if latest is not None and seen != str(latest):  # as `decided_since` judges
             raise DecidedMeanwhile(version)
 
     return check

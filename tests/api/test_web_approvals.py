@@ -405,3 +405,20 @@ def test_confirming_twice_records_the_decision_once(governed: Governed) -> None:
     assert "was recorded while you were deciding" in " ".join(stale.text.split())
     assert "second tab: not ready</textarea>" in stale.text  # what was entered is kept
     assert _approvals(api) == before + 1
+
+
+def test_the_check_under_the_lock_judges_as_the_first_check(tmp_path: Path) -> None:
+    """`still_latest` refuses only where `decided_since` finds a decision: a confirmation
+    naming no decision of a version without one is recorded, not answered 'was recorded'
+    with nothing recorded."""
+    from api.web.approvals import decided_since, still_latest
+
+    url = f"sqlite:///{tmp_path / 'api.db'}"
+    init_db(url)
+    store = Store(url)
+    with store.session() as session:
+        assert decided_since(session, "m", "1", "no such id") is None
+        check = still_latest("m", "1", "no such id")
+        assert check is not None
+        check(session.connection())  # raises nothing
+    store.dispose()
