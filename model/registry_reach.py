@@ -103,7 +103,8 @@ def _try_connecting(tracking_uri: str, *, dialect: str) -> None:
     try:
         engine = create_engine(tracking_uri, poolclass=NullPool, connect_args=(
             timeout if dialect in _CONNECT_TIMEOUT_DIALECTS else {}))
-    except (ImportError, sa_exc.ArgumentError) as exc:  # no such driver, or a bad URL
+    # No such driver, or a bad URL (a port not a number: SQLAlchemy's ValueError).
+    except (ImportError, ValueError, sa_exc.ArgumentError) as exc:
         raise RegistryUnavailable(f"the model registry at {masked_uri(tracking_uri)} cannot "
                                   f"be opened: {_first_line(exc)}") from exc
     try:

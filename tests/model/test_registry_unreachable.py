@@ -85,6 +85,14 @@ def test_a_database_store_without_its_driver_cannot_be_opened() -> None:
         _registry(MYSQL_STORE).resolve("champion")
 
 
+def test_a_database_address_whose_port_is_no_number_is_one_line_not_a_traceback() -> None:
+    # `safeguard model list` ended in SQLAlchemy's ValueError traceback.
+    _assert_unreachable(lambda: _registry("postgresql://mlflow:s3cret-pw@db:54x2/mlflow"
+                                          ).resolve("champion"),
+                        address="postgresql://mlflow:***@db:54x2/mlflow",
+                        why="cannot be opened: invalid literal for int() with base 10: '54x2'")
+
+
 def test_mlflow_http_settings_bound_the_retries_unless_set(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "5")
