@@ -92,6 +92,9 @@ def _try_asking(tracking_uri: str) -> None:
                      timeout=(CONNECT_TIMEOUT_SECONDS, wait)).close()
     except (requests.ConnectionError, requests.Timeout) as exc:
         raise _unavailable(tracking_uri, exc) from exc
+    except requests.RequestException as exc:  # no address at all: its message prints it whole
+        raise RegistryUnavailable(f"the model registry at {masked_uri(tracking_uri)} cannot "
+                                  f"be opened: {type(exc).__name__}") from None
 
 
 def _try_connecting(tracking_uri: str, *, dialect: str) -> None:

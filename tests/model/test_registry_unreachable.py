@@ -93,6 +93,17 @@ def test_a_database_address_whose_port_is_no_number_is_one_line_not_a_traceback(
                         why="cannot be opened: invalid literal for int() with base 10: '54x2'")
 
 
+@pytest.mark.parametrize(("uri", "address"), [
+    ("http://mlflow:s3cret-pw@", "http://mlflow:***@"),
+    ("http://mlflow:s3cret-pw@127.0.0.1:50x0", "http://mlflow:***@127.0.0.1:50x0"),
+])
+def test_a_server_address_that_is_no_address_is_refused_without_its_password(
+        uri: str, address: str) -> None:
+    # requests' InvalidURL printed "Invalid URL 'http://mlflow:s3cret-pw@/health'".
+    _assert_unreachable(lambda: _registry(uri).resolve("champion"), address=address,
+                        why="cannot be opened: InvalidURL")
+
+
 def test_mlflow_http_settings_bound_the_retries_unless_set(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "5")
