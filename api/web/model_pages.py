@@ -290,6 +290,7 @@ def _confirm(
                               f"{when(since.created_at)}): read the approval task list, "
                               "then record yours again"}
     if errors:
+        _record_view(session, user, "approval_form_view", version)  # the form again
         return _form_page(
             request,
             user,

@@ -400,8 +400,11 @@ def test_confirming_twice_records_the_decision_once(governed: Governed) -> None:
     assert done.status_code == again.status_code == 303
     assert again.headers["location"] == done.headers["location"]  # "was recorded"
     assert _approvals(api) == before + 1
+    views = Counter(_audit_actions(api, version))["approval_form_view"]
     stale = browser.post(path + "/confirm", data=second_tab)
     assert stale.status_code == 409 and "govuk-error-summary" in stale.text
+    # The form shown again (the thresholds missed) is audited as its other views are.
+    assert Counter(_audit_actions(api, version))["approval_form_view"] == views + 1
     assert "was recorded while you were deciding" in " ".join(stale.text.split())
     assert "second tab: not ready</textarea>" in stale.text  # what was entered is kept
     assert _approvals(api) == before + 1
