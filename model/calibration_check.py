@@ -77,9 +77,13 @@ def _how_far(ratio: float) -> str:
 def verdict(entry: dict[str, Any], settings: MonitoringSettings) -> str:
     """How an O/E entry is judged: "too few to judge"; "outside tolerance" (its interval
     wholly outside it: crossed); "watch" (the estimate outside, its interval excluding 1
-    but reaching back inside the tolerance: not crossed); or "within tolerance"."""
-    if entry["n"] < settings.min_matured_referrals or entry["interval"] is None:
+    but reaching back inside the tolerance: not crossed); or "within tolerance". Enough
+    referrals all predicted at exactly 0 (an isotonic calibrator's lowest step) have no
+    ratio: outside tolerance when any outcome followed, else within it."""
+    if entry["n"] < settings.min_matured_referrals or entry["mean_predicted"] is None:
         return "too few to judge"
+    if entry["interval"] is None:
+        return "outside tolerance" if entry["outcomes"] else "within tolerance"
     low, high = entry["interval"]
     lower, upper = settings.calibration_ratio_lower, settings.calibration_ratio_upper
     if high < lower or low > upper:
@@ -96,6 +100,13 @@ def _judge(entry: dict[str, Any], subject: str, where: str,
         return Check(KIND, subject, False,
                      f"calibration ({where}) not assessed: {entry['n']:,} matured referrals, "
                      f"too few to judge (at least {settings.min_matured_referrals:,})", False)
+    if entry["interval"] is None:  # nothing predicted
+        return Check(KIND, subject, entry["verdict"] == "outside tolerance",
+                     f"calibration ({where}): the model predicted 0% and "
+                     f"{entry['observed_rate']:.1%} was observed ({entry['outcomes']:,} of "
+                     f"{entry['n']:,} matured referrals): "
+                     + ("outcomes followed where none were predicted" if entry["outcomes"]
+                        else "none predicted and none observed"))
     low, high = entry["interval"]
     watch = f": {WATCH}" if entry["verdict"] == "watch" else ""
     return Check(KIND, subject, entry["verdict"] == "outside tolerance",

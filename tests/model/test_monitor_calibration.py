@@ -152,3 +152,15 @@ def test_a_band_with_no_outcome_is_judged_not_a_crash() -> None:
     assert figures["overall"]["ratio"] == 0 and check.assessed
     assert "no outcome was observed where some were predicted" in check.message
     assert "(observed/expected 0.00, 95% interval 0.00 to" in check.message
+
+
+@pytest.mark.parametrize(("outcomes", "crossed"), [(5, True), (0, False)])
+def test_referrals_all_predicted_at_zero_are_judged(outcomes: int, crossed: bool) -> None:
+    # An isotonic calibrator's lowest step is exactly 0: 300 matured referrals with 5
+    # outcomes read "not assessed: 300 matured referrals, too few to judge (at least 200)".
+    y = np.r_[np.ones(outcomes, dtype=np.int64), np.zeros(300 - outcomes, dtype=np.int64)]
+    figures = {"overall": observed_expected(y, np.zeros(300)), "by_band": {}}
+    [check] = calibration_checks(figures, SETTINGS)
+    assert check.assessed and check.crossed is crossed
+    assert "too few" not in check.message
+    assert check.message.startswith("calibration (all bands): the model predicted 0% and ")
