@@ -27,6 +27,11 @@ INTERVAL_METHOD: Final = "exact (Clopper-Pearson) 95% interval of the observed r
 KIND: Final = "calibration"
 # Ends the message of an estimate outside the tolerance whose interval reaches inside it.
 WATCH: Final = "outside the tolerance, but its interval reaches inside it: watch the next run"
+# The verdict, and the end of the message, of an estimate outside the tolerance whose
+# interval includes 1 (as predicted): "within tolerance" said what was not shown.
+UNDETERMINED: Final = "more referrals needed"
+UNDETERMINED_NOTE: Final = ("outside the tolerance, but its interval includes 1 (as many as "
+                            "predicted): more matured referrals are needed to tell")
 
 
 def observed_expected(y: np.ndarray, probability: np.ndarray) -> dict[str, Any]:
@@ -77,7 +82,8 @@ def _how_far(ratio: float) -> str:
 def verdict(entry: dict[str, Any], settings: MonitoringSettings) -> str:
     """How an O/E entry is judged: "too few to judge"; "outside tolerance" (its interval
     wholly outside it: crossed); "watch" (the estimate outside, its interval excluding 1
-    but reaching back inside the tolerance: not crossed); or "within tolerance". Enough
+    but reaching back inside the tolerance: not crossed); "more referrals needed" (the
+    estimate outside, its interval including 1); or "within tolerance". Enough
     referrals all predicted at exactly 0 (an isotonic calibrator's lowest step) have no
     ratio: outside tolerance when any outcome followed, else within it."""
     if entry["n"] < settings.min_matured_referrals or entry["mean_predicted"] is None:
@@ -88,8 +94,8 @@ def verdict(entry: dict[str, Any], settings: MonitoringSettings) -> str:
     lower, upper = settings.calibration_ratio_lower, settings.calibration_ratio_upper
     if high < lower or low > upper:
         return "outside tolerance"
-    if not lower <= entry["ratio"] <= upper and (high < 1 or low > 1):
-        return "watch"
+    if not lower <= entry["ratio"] <= upper:
+        return "watch" if high < 1 or low > 1 else UNDETERMINED
     return "within tolerance"
 
 
@@ -108,7 +114,8 @@ def _judge(entry: dict[str, Any], subject: str, where: str,
                      + ("outcomes followed where none were predicted" if entry["outcomes"]
                         else "none predicted and none observed"))
     low, high = entry["interval"]
-    watch = f": {WATCH}" if entry["verdict"] == "watch" else ""
+    watch = {"watch": f": {WATCH}", UNDETERMINED: f": {UNDETERMINED_NOTE}"}.get(
+        entry["verdict"], "")
     return Check(KIND, subject, entry["verdict"] == "outside tolerance",
                  f"calibration ({where}): the model predicted {entry['mean_predicted']:.1%} "
                  f"and {entry['observed_rate']:.1%} was observed ({entry['outcomes']:,} of "

@@ -103,6 +103,20 @@ def test_an_estimate_outside_the_tolerance_on_too_wide_an_interval_is_to_watch()
     assert check.message.endswith("watch the next run")
 
 
+def test_an_estimate_outside_the_tolerance_whose_interval_includes_1_is_not_called_within(
+        ) -> None:
+    """28 of 200 against 10%: 1.40, its interval about 0.95 to 1.96. It read "within
+    tolerance", which the figures do not show; nor do they show it outside."""
+    figures = {"overall": observed_expected(np.r_[np.ones(28), np.zeros(172)],
+                                            np.full(200, 0.10)), "by_band": {}}
+    [check] = calibration_checks(figures, SETTINGS)
+    low, high = figures["overall"]["interval"]
+    assert low < 1 < high and figures["overall"]["ratio"] == pytest.approx(1.4)
+    assert not check.crossed and check.assessed
+    assert figures["overall"]["verdict"] == "more referrals needed"
+    assert check.message.endswith("more matured referrals are needed to tell")
+
+
 def test_too_few_matured_referrals_are_shown_not_judged() -> None:
     section, checks = _monitored(150, outcomes_per_prediction=3.0)
     assert section["calibration"]["overall"]["n"] == 150
