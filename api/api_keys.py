@@ -30,7 +30,8 @@ _VERIFIED_CACHE_MAX = 10_000
 # What a refusal of a key that names no user checks the secret against: the same work.
 _NO_SALT: Final = "00" * 16
 _NO_HASH: Final = "00" * 32
-# Key ids are issued as hex (`issue_key`); anything else is no key id at all.
+# Key ids are issued as hex (`issue_key`); the shape taken as a key id is wider (up to 32
+# letters, digits, `_` or `-`), and anything else is no key id at all.
 _KEY_ID = re.compile(r"[0-9A-Za-z_-]{1,32}")
 
 

@@ -37,7 +37,7 @@ def model_columns(names: tuple[str, ...]) -> np.ndarray:
 def classifier_input(model_matrix: np.ndarray, feature_names: tuple[str, ...]) -> np.ndarray:
     """What the classifier reads: the features as float32 (the feature table's type), with
     "no such record" (empty) in a constrained days-since feature as
-    `pipelines.manifest.NO_RECORD_DAYS`.
+    `pipelines.feature_spec.NO_RECORD_DAYS`.
 
     One dtype everywhere matters: SHAP and the classifier then route a value lying on a
     split threshold the same way, and contributions add up exactly.

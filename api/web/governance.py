@@ -132,8 +132,6 @@ def _provenance(registry: ModelRegistry, version: str) -> Provenance | None:
         return None
 
 
-
-
 def _record_version_view(session: SessionDep, request: Request, user: PageUser,
                          action: str, version: str) -> None:
     """Put a view of a version's page in the audit trail, as its card's and fairness
