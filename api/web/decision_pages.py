@@ -153,15 +153,8 @@ async def check_answers(
     answers, errors = _answers(fields, state)
     if errors or form.get("change"):
         code = status.HTTP_400_BAD_REQUEST if errors and not form.get("change") else 200
-        return _form_page(
-            request,
-            user,
-            version,
-            state,
-            answers=answers,
-            errors={} if form.get("change") else errors,
-            status_code=code,
-        )
+        return _form_page(request, user, version, state, answers=answers,
+                          errors={} if form.get("change") else errors, status_code=code)
     return render(
         request,
         "pages/check_decision.html",
@@ -217,16 +210,9 @@ def _confirm(
                               "then record yours again"}
     if errors:
         record_view(session, user, "approval_form_view", version)  # the form again
-        return _form_page(
-            request,
-            user,
-            version,
-            state,
-            answers=answers,
-            errors=errors,
-            status_code=(status.HTTP_409_CONFLICT if since is not None
-                         else status.HTTP_400_BAD_REQUEST),
-        )
+        return _form_page(request, user, version, state, answers=answers, errors=errors,
+                          status_code=(status.HTTP_409_CONFLICT if since is not None
+                                       else status.HTTP_400_BAD_REQUEST))
     return _recorded(version, done)
 
 
