@@ -1,12 +1,13 @@
 """What an explanation says in words: a chosen factor's record and JSON, and a case's context.
 
-A factor's text depends only on the factor, its members' values, its direction and whom
-the case is about, so it is rendered once per such key (`FactorText`) and kept per
-process; a row's explanation reuses it with its own contribution. The number of days of
-its recency is left open in the key and the text (`model.sentences.DAYS_SLOT`): a
-`DaysText` per distinct number of days fills it, so a text is not rendered again for
-every number of days. A case's context (the
-agencies that held no record and the warnings about them) depends only on which agencies
+A factor's text depends only on the factor, its members' values, its direction, whom
+the case is about and, for a factor about household members, whether the referral names a
+household (`model.household_sentences`), so it is rendered once per such key
+(`FactorText`) and kept per process; a row's explanation reuses it with its own
+contribution. The number of days of its recency is left open in the key and the text
+(`model.sentences.DAYS_SLOT`): a `DaysText` per distinct number of days fills it, so a
+text is not rendered again for every number of days. A case's context (the agencies
+that held no record and the warnings about them) depends only on which agencies
 held records, the presenting need and whom the case is about (`Context`), so it too is
 rendered once per distinct combination.
 """
@@ -196,6 +197,19 @@ def row_hashes(keys: np.ndarray) -> np.ndarray:
         mixed = (mixed ^ (mixed >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
         hashed = (hashed ^ mixed ^ (mixed >> np.uint64(31))) * np.uint64(0x9E3779B97F4A7C15)
     return hashed
+
+
+def distinct_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of a float matrix without NaN, and each row's index among them.
+
+    ``np.unique(axis=0)`` sorts whole rows, slowly; rows are hashed to one integer instead,
+    and the result checked, falling back to ``np.unique`` should two rows share a hash.
+    """
+    _, first, which = np.unique(row_hashes(keys), return_index=True, return_inverse=True)
+    if np.array_equal(keys[first][which], keys):
+        return keys[first], which
+    distinct, which = np.unique(keys, axis=0, return_inverse=True)
+    return distinct, which.reshape(-1)
 
 
 class TextCache:

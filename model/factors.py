@@ -25,14 +25,20 @@ from model.factor_text import (
     FactorText,
     TextCache,
     days_text,
-    row_hashes,
+    distinct_rows,
 )
 from model.group_sums import group_sums
+from model.household_sentences import unnamed_household_sentence
 from model.model_matrix import classifier_input
 from model.sentences import DAYS_SLOT, days_event, display_value, factor_sentence
 from model.top_columns import top_columns
 from model.unused_records import NO_UNUSED, UnusedRecords
-from pipelines.feature_spec import ADULT_AT_RISK, coverage_feature_name, need_feature_name
+from pipelines.feature_spec import (
+    ADULT_AT_RISK,
+    HOUSEHOLD_KNOWN,
+    coverage_feature_name,
+    need_feature_name,
+)
 from pipelines.manifest_lookup import check_names, columns_of, spec_of
 
 
@@ -78,6 +84,8 @@ class Layout:
     factor_names: tuple[tuple[str, ...], ...]  # names of each factor's columns
     days_slot: np.ndarray  # per factor, where its (first) days member sits in it, else -1
     days_event: np.ndarray  # per factor, that member's `model.sentences.days_event`
+    household: int  # column of the household-named flag (-1: the columns lack it)
+    about_household: np.ndarray  # per factor, whether its members are about household members
 
     @classmethod
     def of(cls, names: Sequence[str], model_names: Sequence[str]) -> Layout:
@@ -95,6 +103,8 @@ class Layout:
         factors = tuple(tuple(j for j, c in enumerate(concern) if c == key) for key in keys)
         factor_names = tuple(tuple(model_names[j] for j in factor) for factor in factors)
         days = np.array([_days_member(f) for f in factor_names], dtype=np.intp).reshape(-1, 2)
+        about = np.array([all(spec_of(n).about_household_members for n in f)
+                          for f in factor_names], dtype=bool)
         width = max((len(f) for f in factors), default=1)
         member_index = np.full((len(factors), width), len(model_names), dtype=np.intp)
         for k, factor in enumerate(factors):
@@ -104,7 +114,8 @@ class Layout:
             _one_hot(agency, AGENCY_GROUPS), factors, _one_hot(concern, keys), member_index,
             tuple(columns_of(names, [coverage_feature_name(a) for a in AGENCIES])),
             tuple(columns_of(names, [need_feature_name(n) for n in PRESENTING_NEEDS])),
-            columns_of(names, [ADULT_AT_RISK])[0], factor_names, days[:, 0], days[:, 1])
+            columns_of(names, [ADULT_AT_RISK])[0], factor_names, days[:, 0], days[:, 1],
+            names.index(HOUSEHOLD_KNOWN) if HOUSEHOLD_KNOWN in names else -1, about)
 
     @staticmethod
     def headline(members: Sequence[str]) -> int:
@@ -134,6 +145,14 @@ class Layout:
         hot = X[:, list(self.needs)] == 1
         return np.where(hot.any(axis=1), hot.argmax(axis=1), -1)
 
+    def unnamed_household(self, X: np.ndarray) -> np.ndarray:
+        """Per row, whether the referral names no household (its flag 0): its household
+        features count nobody (`model.household_sentences`). Columns without the flag
+        (explainers of a few columns, in tests) read every household as named."""
+        if self.household < 0:
+            return np.zeros(len(X), dtype=bool)
+        return X[:, self.household] == 0
+
     def subject(self, X: np.ndarray) -> np.ndarray:
         """Per row, whether the person referred is a child, an adult at risk, or unknown
         (NaN), as an index in `model.factor_text.SUBJECTS`."""
@@ -141,21 +160,9 @@ class Layout:
         return np.where(np.isnan(flags), SUBJECTS.index("person"), (flags != 0).astype(np.int64))
 
 
-def distinct_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct rows of a float matrix without NaN, and each row's index among them.
-
-    ``np.unique(axis=0)`` sorts whole rows, slowly; rows are hashed to one integer instead,
-    and the result checked, falling back to ``np.unique`` should two rows share a hash.
-    """
-    _, first, which = np.unique(row_hashes(keys), return_index=True, return_inverse=True)
-    if np.array_equal(keys[first][which], keys):
-        return keys[first], which
-    distinct, which = np.unique(keys, axis=0, return_inverse=True)
-    return distinct, which.reshape(-1)
-
-
 # Texts kept per set of classifier columns in a process (its threads share them, from
-# chunk to chunk), found by their keys: factor, direction, subject, member values.
+# chunk to chunk), found by their keys: factor, direction and household not named,
+# subject, member values.
 _TEXTS: dict[tuple[str, ...], TextCache] = {}
 
 
@@ -226,12 +233,18 @@ class FactorBuilder:
         columns = self._member_columns[chosen]
         values = X[rows[:, None], np.maximum(columns, 0)].astype(np.float64)
         values = np.where((columns < 0) | ~np.isfinite(values), np.inf, values)
+        # Household members' values when no household is named: not known (empty), their
+        # texts keyed apart from a named household's empty values.
+        unnamed = layout.unnamed_household(X)[rows] & layout.about_household[chosen]
+        values[unnamed] = np.inf
         days, days_which = self._open_days(chosen, values)
         sums = by_factor[rows, chosen]
         subjects = layout.subject(X)
-        # One text per distinct (factor, member values, direction, subject): found in
-        # arrays, so only distinct keys reach Python (and the cache).
-        keys, which = distinct_rows(np.column_stack([chosen, sums > 0, subjects[rows], values]))
+        # One text per distinct (factor, direction and household unnamed as one code,
+        # subject, member values): found in arrays, so only distinct keys reach Python (and
+        # the cache); the code spares the hash a column.
+        keys, which = distinct_rows(np.column_stack([chosen, (sums > 0) + 2 * unnamed,
+                                                     subjects[rows], values]))
         texts = self._texts.get(keys, self._render)
         return ChunkExplanations(
             found.raw, found.base, self.compared_with, group_sums(found.phi, layout.agencies),
@@ -275,15 +288,18 @@ class FactorBuilder:
             list(context.warnings[c])) for i, c in enumerate(context.index.tolist())]
 
     def _render(self, key: Sequence[float]) -> FactorText:
-        """The text of a key row: factor, direction (1: raises), subject, member values
+        """The text of a key row: factor, a code (1: raises the score, + 2: a factor about
+        household members of a referral naming no household), subject, member values
         (empty as inf, days left open as `DAYS_SLOT`)."""
-        k, raises, subject = int(key[0]), bool(key[1]), SUBJECTS[int(key[2])]
-        members = self.layout.factor_names[k]
+        k, subject = int(key[0]), SUBJECTS[int(key[2])]
+        unnamed, raises = divmod(int(key[1]), 2)
+        members, sign = self.layout.factor_names[k], 1.0 if raises else -1.0
         values = _known(key[3:3 + len(members)])
         head = headline(members)
         days_value = values[head] == DAYS_SLOT  # the factor reports its days: filled per row
         return FactorText.of(FactorRecord(
             members[head], None if days_value else display_value(members[head], values[head]),
             0.0, "raises" if raises else "lowers", self.layout.agency[self.layout.factors[k][0]],
-            factor_sentence(members, values, 1.0 if raises else -1.0, subject=subject),
-            members), days_value=days_value)
+            unnamed_household_sentence(members, sign) if unnamed else
+            factor_sentence(members, values, sign, subject=subject), members),
+            days_value=days_value)

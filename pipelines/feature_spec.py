@@ -18,6 +18,11 @@ Kind = Literal[
 # Kinds of feature read from agency records (the rest are details of the referral).
 RECORD_KINDS: Final = frozenset({"count", "recency", "coverage", "attendance",
                                  "previous_referrals"})
+# Relations of the members of the subject's household (the rest: the subject, the referral).
+HOUSEHOLD_RELATIONS: Final = frozenset({"parents_carers", "other_adults", "children",
+                                        "household"})
+# The flag saying whether the referral names the subject's household (feed: household_id).
+HOUSEHOLD_KNOWN: Final = "household_known"
 # The model reads "no such record" in a days-since feature (empty in the feature table)
 # as this many days, so that "no record" sits beyond every real gap: with a decreasing
 # monotonic constraint, a record present can then only raise the score.
@@ -47,6 +52,15 @@ class FeatureSpec:
         if self.relation in ("subject", "referral"):
             return self.relation
         return "household"
+
+    @property
+    def about_household_members(self) -> bool:
+        """Whether the value is read from the members of the subject's household (how many
+        there are, or records about them): not known when the referral names no household
+        (`HOUSEHOLD_KNOWN` 0), though the feature build then leaves it 0 or empty. Not the
+        records-held flags (about the subject or household) nor `HOUSEHOLD_KNOWN` itself."""
+        return (self.relation in HOUSEHOLD_RELATIONS and self.kind != "coverage"
+                and self.name != HOUSEHOLD_KNOWN)
 
     @property
     def monotonic_constraint(self) -> int:

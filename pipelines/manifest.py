@@ -25,6 +25,7 @@ from data_contracts.vocab import (
 )
 from pipelines.feature_spec import (
     ADULT_AT_RISK,
+    HOUSEHOLD_KNOWN,
     Direction,
     FeatureSpec,
     count_feature_name,
@@ -188,7 +189,7 @@ def _household_specs() -> list[FeatureSpec]:
         )
         for relation, (_singular, plural) in HOUSEHOLD_PEOPLE.items()
     ] + [FeatureSpec(
-        name="household_known",
+        name=HOUSEHOLD_KNOWN,
         description="Whether the referral names the subject's household",
         kind="household", agency="referral", relation="household", window=None,
         direction="none", unit="flag",

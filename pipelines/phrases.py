@@ -27,7 +27,7 @@ from pipelines.feature_spec import (
 __all__ = [
     "AGENCY_LABELS", "ETHNICITY_WORDS", "EVENT_LABELS", "FLAG_PHRASES", "HOUSEHOLD_PEOPLE",
     "NEED_PHRASES", "RELATION_PHRASES", "SHORT_RELATIONS", "SHORT_WINDOWS", "SOURCE_PHRASES",
-    "SUBJECT_PHRASES", "WINDOW_PHRASES",
+    "SUBJECT_PHRASES", "UNNAMED_HOUSEHOLD", "WINDOW_PHRASES",
 ]
 
 # Who a record is about, relative to the referral's subject.
@@ -51,6 +51,9 @@ HOUSEHOLD_PEOPLE: Final[dict[str, tuple[str, str]]] = {
     "other_adults": ("other adult", "other adults"),
     "children": ("other child", "other children"),
 }
+# What a sentence about household members starts with when the referral names no
+# household (the feed's household_id empty): their records could not be looked up.
+UNNAMED_HOUSEHOLD: Final = "No household was named with this referral"
 
 WINDOW_PHRASES: Final[dict[str, str]] = {
     "90d": "in the last 3 months",

@@ -245,3 +245,33 @@ def test_household_members_without_the_household_are_refused(
     [error] = refused.json()["detail"]
     assert error["field"] == "referral.household_id"
     assert "household_members are listed" in error["message"]
+
+
+def test_a_case_naming_no_household_is_told_its_household_is_not_known(
+    model_api: ApiEnv, trained_model: TrainedModel
+) -> None:
+    """Served as the batch job explains it: the household factors of a referral without a
+    household_id say no household was named (a probe found "No parents or carers in the
+    household" for 501 of 1,219 such referrals), with no value."""
+    from model.service import explainer_for
+    from pipelines.manifest import SPECS_BY_NAME
+    from pipelines.phrases import UNNAMED_HOUSEHOLD
+
+    features = trained_model.prepared.features
+    unnamed = features[features["household_known"] == 0].head(12)
+    model = trained_model.loaded.model
+    batch = rate_table(model, unnamed, model_version=trained_model.version,
+                       explainer=explainer_for(model), n_jobs=1)
+    household = 0
+    for referral_id, factors in zip(batch["referral_id"], batch["top_factors"], strict=True):
+        case = payload(trained_model, referral_id)
+        assert not case["referral"].get("household_id") and not case["household_members"]
+        served = model_api.client.post("/v1/score", json=case,
+                                       headers=model_api.headers("triage")).json()
+        assert served["top_factors"] == json.loads(factors)
+        for factor in served["top_factors"]:
+            if all(SPECS_BY_NAME[n].about_household_members for n in factor["features"]):
+                assert factor["sentence"].startswith(f"{UNNAMED_HOUSEHOLD}: ")
+                assert factor["value"] is None
+                household += 1
+    assert household
