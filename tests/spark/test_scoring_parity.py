@@ -76,6 +76,9 @@ def test_spark_ratings_and_explanations_equal_the_single_machine_ones(
     # Probation shared rows, every one quarantined: it shared no record, on both engines.
     assert on_spark.shared_nothing == scored.shared_nothing == ("probation",)
     assert single["agencies_not_seen"].str.contains("probation").all()
+    # and every referral's warnings say so first (the executors are told too: compared below)
+    assert single["warnings"].str.startswith('["Probation shared no records in this '
+                                             'extract').all()
     ours = pd.read_parquet(tmp_path / "spark.parquet")
     assert list(ours.columns) == list(single.columns)
     exact = [c for c in single.columns if c not in ("probability", "raw_score", "base_value")]
