@@ -27,8 +27,9 @@ def extract_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _features(extract_dir: Path, output: Path):  # noqa: ANN202
-    return runner.invoke(app, ["features", "--input", str(extract_dir), "--output", str(output)])
+def _features(extract_dir: Path, output: Path, *options: str):  # noqa: ANN202
+    return runner.invoke(app, ["features", "--input", str(extract_dir), "--output", str(output),
+                               *options])
 
 
 def test_features_writes_one_row_per_referral_and_a_matching_manifest(
@@ -65,6 +66,22 @@ def test_features_says_how_many_rows_were_quarantined_and_where_to_read_why(
     assert f"{N_REFERRALS - 2} referrals x" in said
     assert (f"Quarantined, so not used: 2 referral rows (not in this output); `safeguard "
             f"validate --input {broken} --report DIR` lists each with its reason.") in said
+    assert "No referral was accepted" not in said
+
+
+def test_an_extract_date_before_every_referral_says_why_the_output_is_empty(
+    extract_dir: Path, tmp_path: Path,
+) -> None:
+    """Every referral after the extract date is a bad row: "0 referrals" said no more."""
+    result = _features(extract_dir, tmp_path / "features.parquet", "--extract-date",
+                       "2000-01-01")
+    said = " ".join(result.output.split())
+    assert result.exit_code == 0, result.output
+    assert f"0 referrals x {len(FEATURE_NAMES)} features" in said
+    assert (f"Quarantined, so not used: {N_REFERRALS} referral rows (not in this output)"
+            in said)
+    assert ("No referral was accepted, so the output is empty: is the extract date right? "
+            "A date after it is a bad row.") in said
 
 
 def test_features_refuses_an_output_that_is_not_parquet(extract_dir: Path, tmp_path: Path
