@@ -89,12 +89,25 @@ def _try_asking(tracking_uri: str) -> None:
                  or HTTP_SETTINGS["MLFLOW_HTTP_REQUEST_TIMEOUT"])
     try:
         requests.get(tracking_uri.rstrip("/") + "/health", allow_redirects=False,
-                     timeout=(CONNECT_TIMEOUT_SECONDS, wait)).close()
+                     timeout=(CONNECT_TIMEOUT_SECONDS, wait), **_tls_settings()).close()
     except (requests.ConnectionError, requests.Timeout) as exc:
         raise _unavailable(tracking_uri, exc) from exc
     except requests.RequestException as exc:  # no address at all: its message prints it whole
         raise RegistryUnavailable(f"the model registry at {masked_uri(tracking_uri)} cannot "
                                   f"be opened: {type(exc).__name__}") from None
+
+
+def _tls_settings() -> dict[str, Any]:
+    """`verify` and `cert` as MLflow's own requests take them (`MlflowHostCreds`): a server
+    with a private certificate authority (`MLFLOW_TRACKING_SERVER_CERT_PATH`), or with
+    verification turned off (`MLFLOW_TRACKING_INSECURE_TLS`), was refused as unreachable
+    by the check though MLflow reached it."""
+    server_cert = os.environ.get("MLFLOW_TRACKING_SERVER_CERT_PATH")
+    insecure = os.environ.get("MLFLOW_TRACKING_INSECURE_TLS", "").lower() in ("true", "1")
+    settings: dict[str, Any] = {"verify": server_cert or not insecure}
+    if client_cert := os.environ.get("MLFLOW_TRACKING_CLIENT_CERT_PATH"):
+        settings["cert"] = client_cert
+    return settings
 
 
 def _try_connecting(tracking_uri: str, *, dialect: str) -> None:
