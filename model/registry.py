@@ -24,6 +24,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, cast
 
+from data_contracts.uris import masked_uri
 from model.registry_files import (
     directory_checksum,
     download_version,
@@ -226,7 +227,7 @@ class ModelRegistry:
 
     def list_versions(self) -> list[VersionInfo]:
         """Every registered version, newest first (empty when nothing is registered; an
-        unreachable registry raises `RegistryUnavailable`)."""
+        unreachable registry, or one that refuses the listing, raises `RegistryUnavailable`)."""
         listed = reader.versions() if (reader := self._reader()) else None
         if listed is not None:
             return [VersionInfo(self.model_name, **fields) for fields in listed]
@@ -234,8 +235,14 @@ class ModelRegistry:
 
         try:
             found = self.client.search_model_versions(f"name = '{self.model_name}'")
-        except MlflowException:
-            return []
+        except MlflowException as exc:
+            if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+                return []
+            # A login required, permission denied, a server's failure: not "none registered"
+            # (subject access said no golden set named a person it had not searched).
+            raise RegistryUnavailable(
+                f"the model registry at {masked_uri(self.tracking_uri)} refused to list the "
+                f"versions of {self.model_name!r} ({exc.error_code})") from exc
         versions = sorted((int(mv.version) for mv in found), reverse=True)
         return [self.version_info(str(v)) for v in versions]
 
