@@ -29,7 +29,6 @@ PURPOSE: Final = ("reference cases stored with a model version and scored again 
 CASE_SUBJECT: Final = "case_subject"
 EARLIER_REFERRAL: Final = "earlier_referral"
 AGENCY_RECORDS: Final = "agency_records"
-_GOLDEN_PATH: Final = f"risk_model/{GOLDEN_FILE}"  # `model.registry.MODEL_ARTIFACT`'s folder
 
 
 @dataclass(frozen=True)
@@ -110,7 +109,7 @@ def search_golden_sets(registry: ModelRegistry, person_id: str) -> GoldenSearch:
     A registry that cannot be reached gives `searched=False` and why (never "nothing
     held"); a version whose golden file cannot be read is listed in `unreadable`.
     """
-    from model.registry import RegistryError, RegistryUnavailable
+    from model.registry import MODEL_ARTIFACT, RegistryError, RegistryUnavailable
 
     try:
         versions = registry.list_versions()
@@ -120,7 +119,7 @@ def search_golden_sets(registry: ModelRegistry, person_id: str) -> GoldenSearch:
     needle = json.dumps(person_id).encode()  # as the JSON file spells it, quotes and all
     for info in versions:
         try:
-            data = registry.read_artifact(info.version, _GOLDEN_PATH)
+            data = registry.read_artifact(info.version, f"{MODEL_ARTIFACT}/{GOLDEN_FILE}")
             if data is None:
                 search.unreadable[info.version] = "it has no golden set file"
                 continue
