@@ -207,9 +207,13 @@ def decided_since(session: Session, model_name: str, version: str, seen: str | N
     """The version's latest decision when it is not the one its confirmation was checked
     against (None: unchanged, or a post without the field, as before it was sent)."""
     latest = latest_decision(session, model_name, version)
-    if seen is None or seen == ("" if latest is None else str(latest.id)):
-        return None
-    return latest
+    return latest if _moved_on(seen, None if latest is None else latest.id) else None
+
+
+def _moved_on(seen: str | None, latest: int | None) -> bool:
+    """Whether the latest decision's id is not the one a confirmation was checked
+    against (`seen`: "" when none; None, a post without the field, is never moved on)."""
+    return seen is not None and latest is not None and seen != str(latest)
 
 
 class DecidedMeanwhile(RuntimeError):
@@ -229,7 +233,7 @@ def still_latest(model_name: str, version: str, seen: str | None
             select(ModelApproval.id).where(ModelApproval.model_name == model_name,
                                            ModelApproval.model_version == version)
             .order_by(ModelApproval.id.desc()).limit(1))
-        if latest is not None and seen != str(latest):  # as `decided_since` judges
+        if _moved_on(seen, latest):  # as `decided_since` judges
             raise DecidedMeanwhile(version)
 
     return check
