@@ -58,3 +58,13 @@ def promotion_hint(reference: str, *, served_alias: str) -> str:
     alias = "" if reference == served_alias else f" --alias {reference}"
     return (f"no version has that alias yet: once a version is approved, "
             f"`safeguard model promote VERSION{alias}` points it there ({listing}).")
+
+
+def refusal_line(exc: Exception, reference: str, *, served_alias: str) -> str:
+    """A command's one-line refusal: the error, and, when `reference` names no version,
+    what to run (`promotion_hint`)."""
+    from model.registry import NoSuchVersion
+
+    if not isinstance(exc, NoSuchVersion):
+        return str(exc)
+    return f"{exc}; {promotion_hint(reference, served_alias=served_alias)}"

@@ -189,8 +189,8 @@ def score(
     prepare_command_process()
     check_engine_options(engine, master, conf)
     from data_contracts import FeedRejected
-    from model.approval_hint import promotion_hint
-    from model.registry import NoSuchVersion, RegistryError
+    from model.approval_hint import refusal_line
+    from model.registry import RegistryError
     from model.score import OutputFormatError, score_extract
 
     config = cli_config(ctx)
@@ -209,10 +209,8 @@ def score(
                 reference=model or config.alias,
                 extract_date=parse_date_option(extract_date), explain=explanations,
                 progress=lambda stage: progress.update(task, description=stage))
-        except NoSuchVersion as exc:
-            fail(f"{exc}; {promotion_hint(model or config.alias, served_alias=config.alias)}")
         except (FeedRejected, RegistryError, OutputFormatError) as exc:
-            fail(str(exc))
+            fail(refusal_line(exc, model or config.alias, served_alias=config.alias))
     _say_scored(scored, input, output, explained=explanations)
 
 
@@ -271,18 +269,16 @@ def _score_on_spark(input: str, output: str, *, reference: str, registry_config:
     except ImportError:
         fail("--engine spark needs the spark extra: pip install 'safeguard-risk[spark]'")
     from data_contracts import FeedRejected
-    from model.approval_hint import promotion_hint
-    from model.registry import NoSuchVersion, RegistryError
+    from model.approval_hint import refusal_line
+    from model.registry import RegistryError
 
     try:
         scored = score_extract_spark(
             input, output, registry=registry_from(registry_config), reference=reference,
             extract_date=extract_date, explain=explain, master=master,
             settings=parse_settings(conf))
-    except NoSuchVersion as exc:
-        fail(f"{exc}; {promotion_hint(reference, served_alias=registry_config.alias)}")
     except (FeedRejected, RegistryError, SessionRefused, ValueError) as exc:
-        fail(str(exc))
+        fail(refusal_line(exc, reference, served_alias=registry_config.alias))
     _say_scored(scored, input, output, explained=explain)
 
 

@@ -18,16 +18,14 @@ def check_model(
     ] = None,
 ) -> None:
     """Verify a model's checksum and re-score its golden set; exit 1 on any difference."""
-    from model.approval_hint import promotion_hint
-    from model.registry import NoSuchVersion, RegistryError
+    from model.approval_hint import refusal_line
+    from model.registry import RegistryError
 
     config = cli_config(ctx)
     reference = model or config.alias
     try:
         loaded = registry_from(config).load(reference)
-    except NoSuchVersion as exc:
-        fail(f"{exc}; {promotion_hint(reference, served_alias=config.alias)}")
     except RegistryError as exc:
-        fail(str(exc))
+        fail(refusal_line(exc, reference, served_alias=config.alias))
     console.print(f"{loaded.info.name} version {loaded.info.version}: checksum verified, "
                   f"{len(loaded.golden)} golden cases reproduced")
