@@ -97,12 +97,16 @@ def build_report(
     feeds: Mapping[str, pd.DataFrame],
     ignored_files: list[str],
     refused: Mapping[str, FeedRejected],
+    extract_date_warning: str | None = None,
 ) -> dict[str, Any]:
     """The whole ``validation.json`` document; a feed refused (never loaded) is in
-    ``refused_feeds``, with its file and reason, not in ``feeds`` nor ``missing_feeds``."""
+    ``refused_feeds``, with its file and reason, not in ``feeds`` nor ``missing_feeds``;
+    ``extract_date_warning`` when the extract date taken from the data stands alone
+    (:mod:`data_contracts.extract_date`), else null."""
     return {
         "spec_version": SPEC_VERSION,
         "extract_date": extract_date.isoformat(),
+        "extract_date_warning": extract_date_warning,
         "feeds": {feed: entries[feed] for feed in FEEDS if feed in entries},
         "refused_feeds": {feed: {"file": refusal.source, "reason": refusal.problem}
                           for feed, refusal in refused.items()},

@@ -30,7 +30,9 @@ import pandas as pd
 
 from data_contracts.checking import ParsedFeed, parse_feed
 from data_contracts.errors import FeedRejected
-from data_contracts.quarantining import check_feed, check_provisionally
+from data_contracts.extract_date import infer_extract_date
+from data_contracts.extract_date import referral_dates as referral_dates_of
+from data_contracts.quarantining import check_feed
 from data_contracts.reading import (
     check_feed_size,
     feed_size_limit,
@@ -41,7 +43,7 @@ from data_contracts.reading import (
 )
 from data_contracts.refusals import FeedRefusals
 from data_contracts.report import build_report, feed_entry
-from data_contracts.schemas import DATE, feed_schema
+from data_contracts.schemas import feed_schema
 from data_contracts.vocab import FEEDS, OUTCOMES, REFERRALS, REQUIRED_FEEDS
 
 logger = logging.getLogger(__name__)
@@ -80,35 +82,6 @@ class ValidatedExtract:
     def quarantined_rows(self) -> dict[str, int]:
         """Rows quarantined per feed, for the feeds that had any."""
         return {feed: len(rows) for feed, rows in self.quarantine.items() if len(rows)}
-
-
-def infer_extract_date(parsed: Mapping[str, ParsedFeed], today: dt.date | None = None) -> dt.date:
-    """The latest date of the rows that break no rule with today as the extract date (today
-    when there is none): a row quarantined for any reason never sets it.
-
-    Each feed is checked with today as its extract date (`check_provisionally`), keeping
-    the failures that cannot change with the extract date for `check_feed`, which then
-    checks only the rules that can: one pass over the rules, as with a date given.
-    """
-    today = today or dt.date.today()
-    latest: pd.Timestamp | None = None
-    referral_dates = None
-    for feed, parsed_feed in parsed.items():
-        schema = feed_schema(feed, extract_date=today,
-                             referral_dates=referral_dates if feed == OUTCOMES else None)
-        passing = check_provisionally(parsed_feed, schema)
-        typed = parsed_feed.typed
-        if feed == REFERRALS:
-            referral_dates = _referral_dates(typed.loc[passing, ["referral_id", "referral_date"]])
-        days = [latest, *(typed[column][passing].max() for column in typed.columns
-                          if typed[column].dtype == DATE)]
-        latest = max((day for day in days if not pd.isna(day)), default=None)
-    return today if latest is None else latest.date()
-
-
-def _referral_dates(referrals: pd.DataFrame) -> pd.Series:
-    """``referral_date`` of referrals by ``referral_id``, for the outcomes' rules."""
-    return referrals.set_index("referral_id")["referral_date"]
 
 
 def _in_order(function: Callable[[_Item], _Result], items: Sequence[_Item], *,
@@ -178,7 +151,12 @@ def _validate_raw(
     present = [feed for feed in FEEDS if feed in raw_feeds]
     parsed = _each_feed(parse, present, refusals=refusals, progress=progress,
                         message="parsing the feeds")
-    extract_date = extract_date or infer_extract_date(parsed)
+    date_warning = None
+    if extract_date is None:
+        inferred = infer_extract_date(parsed)
+        extract_date, date_warning = inferred.day, inferred.warning
+        if date_warning:
+            logger.warning("%s", date_warning)
     feeds: dict[str, pd.DataFrame] = {}
     quarantine: dict[str, pd.DataFrame] = {}
     entries: dict[str, dict[str, Any]] = {}
@@ -186,7 +164,7 @@ def _validate_raw(
         parsed_feed = parsed.pop(feed)
         referral_dates = None
         if feed == OUTCOMES:
-            referral_dates = _referral_dates(feeds[REFERRALS])
+            referral_dates = referral_dates_of(feeds[REFERRALS])
         schema = feed_schema(feed, extract_date=extract_date, referral_dates=referral_dates)
         with _status(progress, f"checking {parsed_feed.source}"):
             feeds[feed], quarantine[feed] = check_feed(parsed_feed, schema,
@@ -197,7 +175,8 @@ def _validate_raw(
         logger.info("%s: %s", feed, {k: entries[feed][k] for k in ("read", "accepted")})
     refused = refusals.in_feed_order()
     report = build_report(extract_date=extract_date, entries=entries, feeds=feeds,
-                          ignored_files=ignored_files, refused=refused)
+                          ignored_files=ignored_files, refused=refused,
+                          extract_date_warning=date_warning)
     return ValidatedExtract(feeds, quarantine, report, extract_date, refused)
 
 
