@@ -144,13 +144,11 @@ def no_feed_note(agencies: Sequence[str]) -> str | None:
             "same as nothing concerning).")
 
 
-def quarantine_note(quarantined: Mapping[str, int], input_dir: object,
-                    written: int | None = None) -> str | None:
+def quarantine_note(quarantined: Mapping[str, int], input_dir: object) -> str | None:
     """What a command that builds on an extract says of its quarantined rows (None when
-    there were none): they are in nothing it wrote, and where their reasons are; and,
-    when it wrote no referral (`written` 0) because every one was quarantined, that its
-    output is empty and the likeliest cause (a wrong `--extract-date`: "0 referrals
-    scored" said nothing more, and the command succeeded)."""
+    there were none): they are in nothing it wrote, and where their reasons are. (An
+    extract whose every referral was quarantined is refused before any work:
+    `data_contracts.validate.no_referral_accepted`.)"""
     if not quarantined:
         return None
     referrals = quarantined.get(REFERRALS, 0)
@@ -158,10 +156,8 @@ def quarantine_note(quarantined: Mapping[str, int], input_dir: object,
     parts = ([f"{referrals:,} referral row{'s' if referrals != 1 else ''} (not in this "
               "output)"] if referrals else []) + (
         [f"{others:,} row{'s' if others != 1 else ''} of other feeds"] if others else [])
-    empty = (" No referral was accepted, so the output is empty: is the extract date right? "
-             "A date after it is a bad row." if written == 0 and referrals else "")
     return (f"Quarantined, so not used: {' and '.join(parts)}; `safeguard validate --input "
-            f"{shlex.quote(str(input_dir))} --report DIR` lists each with its reason.{empty}")
+            f"{shlex.quote(str(input_dir))} --report DIR` lists each with its reason.")
 
 
 def parse_date_option(text: str | None, option: str = "--extract-date") -> dt.date | None:

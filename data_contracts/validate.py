@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import shlex
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -211,7 +212,8 @@ def validate_extract(
             extract.
 
     Raises:
-        FeedRejected: The extract cannot be used (see the message, one line).
+        FeedRejected: The extract cannot be used (see the message, one line); unless
+            ``set_aside_refused``, also when no referral row was accepted.
     """
     files = find_feed_files(Path(input_dir))
     if REFERRALS not in files.feeds:
@@ -234,8 +236,22 @@ def validate_extract(
 
     raw_feeds = _each_feed(read, list(paths), refusals=refusals, progress=progress,
                            message="reading the feeds")
-    return _validate_raw(raw_feeds, extract_date=extract_date, ignored_files=files.ignored,
-                         refusals=refusals, progress=progress, count_persons=count_persons)
+    result = _validate_raw(raw_feeds, extract_date=extract_date, ignored_files=files.ignored,
+                           refusals=refusals, progress=progress, count_persons=count_persons)
+    if not set_aside_refused and result.feeds[REFERRALS].empty:
+        raise FeedRejected(paths[REFERRALS].name, no_referral_accepted(result, input_dir))
+    return result
+
+
+def no_referral_accepted(result: ValidatedExtract, input_dir: Path) -> str:
+    """Why a command that builds on the extract refuses it when every referral row was
+    quarantined: its output would be empty (until 6 December the command wrote an empty
+    table and succeeded), and a wrong extract date is the likeliest cause."""
+    rows = len(result.quarantine[REFERRALS])
+    return (f"no referral was accepted (all {rows:,} rows quarantined), so there is nothing "
+            f"to build on: is the extract date, {result.extract_date}, right? A date after "
+            f"it is a bad row. `safeguard validate --input {shlex.quote(str(input_dir))} "
+            "--report DIR` lists each row with its reason")
 
 
 def validate_frames(

@@ -242,7 +242,7 @@ def _say_scored(scored: Scored, source: str, output: str, *, explained: bool) ->
     # Paths are printed whole (soft wrap): a narrow terminal would crop them to "...".
     console.print(f"{scored.rows:,} referrals scored with {info.name} version {info.version} "
                   f"-> {output}", soft_wrap=True)
-    note = quarantine_note(scored.quarantined_rows, source, written=scored.rows)
+    note = quarantine_note(scored.quarantined_rows, source)
     if note:
         console.print(note, soft_wrap=True)
     note = no_feed_note(scored.shared_nothing)

@@ -70,6 +70,13 @@ def test_train_then_score_then_list_then_check(small_extract: Path, mlflow_env: 
         assert "shared no records" not in scored.output and "Quarantined" not in scored.output
         assert "known only after that date are not counted" in " ".join(scored.output.split())
     _check_no_feed_named(small_extract, mlflow_env)
+    # An extract date before every referral: refused in one line, no empty table written.
+    empty = runner.invoke(app, ["score", "--input", str(small_extract), "--output",
+                                str(mlflow_env / "empty.csv"), "--model", "1",
+                                "--extract-date", "2000-01-01"])
+    assert empty.exit_code == 1 and not (mlflow_env / "empty.csv").exists()
+    assert " ".join(empty.output.split()).startswith(
+        "error: referrals.parquet: no referral was accepted (all "), empty.output
     checked = runner.invoke(app, ["model", "check", "1"])
     assert checked.exit_code == 0 and "golden cases reproduced" in checked.output
     _check_fairness(registry, small_extract, mlflow_env)

@@ -66,22 +66,22 @@ def test_features_says_how_many_rows_were_quarantined_and_where_to_read_why(
     assert f"{N_REFERRALS - 2} referrals x" in said
     assert (f"Quarantined, so not used: 2 referral rows (not in this output); `safeguard "
             f"validate --input {broken} --report DIR` lists each with its reason.") in said
-    assert "No referral was accepted" not in said
 
 
-def test_an_extract_date_before_every_referral_says_why_the_output_is_empty(
+def test_an_extract_date_before_every_referral_is_refused_saying_why(
     extract_dir: Path, tmp_path: Path,
 ) -> None:
-    """Every referral after the extract date is a bad row: "0 referrals" said no more."""
-    result = _features(extract_dir, tmp_path / "features.parquet", "--extract-date",
-                       "2000-01-01")
+    """Every referral after the extract date is a bad row: the command wrote an empty table,
+    said "0 referrals" and succeeded."""
+    output = tmp_path / "features.parquet"
+    result = _features(extract_dir, output, "--extract-date", "2000-01-01")
     said = " ".join(result.output.split())
-    assert result.exit_code == 0, result.output
-    assert f"0 referrals x {len(FEATURE_NAMES)} features" in said
-    assert (f"Quarantined, so not used: {N_REFERRALS} referral rows (not in this output)"
-            in said)
-    assert ("No referral was accepted, so the output is empty: is the extract date right? "
-            "A date after it is a bad row.") in said
+    assert result.exit_code == 1, result.output
+    assert said == (f"error: referrals.csv: no referral was accepted (all {N_REFERRALS:,} rows "
+                    "quarantined), so there is nothing to build on: is the extract date, "
+                    "2000-01-01, right? A date after it is a bad row. `safeguard validate "
+                    f"--input {extract_dir} --report DIR` lists each row with its reason")
+    assert not output.exists()
 
 
 def test_features_refuses_an_output_that_is_not_parquet(extract_dir: Path, tmp_path: Path
