@@ -75,13 +75,23 @@ def ratio_text(ratio: float, bounds: tuple[float, float] | None = None) -> str:
     return text
 
 
+def interval_ends(interval: tuple[float, float],
+                  bounds: tuple[float, float] | None = None) -> tuple[str, str]:
+    """An interval's ends as `ratio_text` writes them, each also on its side of 1 (no
+    disparity), which decides a finding: an upper end of 0.9996 read "1.00" beside
+    words saying the interval excludes 1."""
+    sides = (*(bounds or ()), 1.0)
+    return ratio_text(interval[0], sides), ratio_text(interval[1], sides)
+
+
 def ratio_with_interval(ratio: float, interval: tuple[float, float] | None,
                         bounds: tuple[float, float] | None = None) -> str:
     """E.g. "0.47 (0.42 to 0.53)": the ratio and, where the audit computed one, its interval."""
     text = ratio_text(ratio, bounds)
     if interval is None:
         return text
-    return f"{text} ({ratio_text(interval[0], bounds)} to {ratio_text(interval[1], bounds)})"
+    low, high = interval_ends(interval, bounds)
+    return f"{text} ({low} to {high})"
 
 
 def times_phrase(ratio: float, bounds: tuple[float, float] | None = None) -> str:
@@ -103,7 +113,7 @@ def _interval_words(interval: tuple[float, float] | None,
     difference that may still lie within the tolerance."""
     if interval is None:
         return ""
-    low, high = (ratio_text(end, bounds) for end in interval)
+    low, high = interval_ends(interval, bounds)
     if includes_parity(interval):
         said = ", which includes no difference"
     elif beyond_tolerance(interval, *bounds):

@@ -22,6 +22,7 @@ from model.fairness_summary import (
     group_phrase,
     possible_sentences,
     ratio_text,
+    ratio_with_interval,
     times_phrase,
 )
 from model.governance import load_governance
@@ -96,6 +97,23 @@ def test_a_ratio_is_shown_on_its_flags_side_of_each_bound() -> None:
     assert ratio_text(1.250004, bounds) == "1.250004" and ratio_text(1.4, bounds) == "1.40"
     assert times_phrase(0.797954, bounds) == "0.798 times"
     assert times_phrase(2.0, bounds) == "2 times"
+
+
+def test_an_interval_end_is_shown_on_its_side_of_one() -> None:
+    """An interval excluding 1 by a hair (0.41 to 0.9996) is a finding: its upper end
+    read "1.00" on the card and in the finding's sentence, beside words saying the
+    interval shows a difference."""
+    bounds = (0.8, 1.25)
+    assert ratio_with_interval(0.7, (0.41, 0.9996), bounds) == "0.70 (0.41 to 0.9996)"
+    assert ratio_with_interval(1.4, (1.0004, 1.6), bounds) == "1.40 (1.0004 to 1.60)"
+    assert ratio_with_interval(0.7, (0.41, 1.0), bounds) == "0.70 (0.41 to 1.00)"
+    black = fairness_group({"ethnicity_group": "black"}, ratio=0.7,
+                           flags=("selection_disparity",))
+    black["selection_rate_ratio_ci"] = [0.41, 0.9996]
+    audit = audit_from_document(fairness_report([
+        fairness_group({"ethnicity_group": "white"}, n=2000, reference=True), black]))
+    [sentence] = [s for s in finding_sentences(audit) if "placed in" in s]
+    assert "95% interval 0.41 to 0.9996: a difference" in sentence
 
 
 def test_headings_and_group_labels_are_in_sentence_case() -> None:
