@@ -82,7 +82,8 @@ def _describe(check: ThresholdCheck) -> str:
     if check.measured is None:
         return f"{check.name} (required {check.required}; {check.detail or 'not measured'})"
     detail = f"; {check.detail}" if check.detail else ""
-    return f"{check.name} (required {check.required}, measured {check.measured:.4g}{detail})"
+    measured = check.measured_text(4, "g")
+    return f"{check.name} (required {check.required}, measured {measured}{detail})"
 
 
 def _check_waivers(checks: list[ThresholdCheck], decision: str,

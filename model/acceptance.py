@@ -40,6 +40,19 @@ VERY_HIGH_BAND: Final = "very high"
 TOO_SMALL_FLAG: Final = "too_small"
 
 
+def on_its_side(value: float, bounds: tuple[float, ...], places: int = 4,
+                kind: str = "g") -> str:
+    """`value` with `places` digits (format `kind`), or as many more as it takes (up to 6
+    more) to fall on the same side of each bound as the value itself: 1.25004 beyond a
+    threshold of 1.25 reads "1.25004", never "1.25"."""
+    for digits in range(places, places + 7):
+        text = f"{value:.{digits}{kind}}"
+        if all((float(text) < bound) == (value < bound)
+               and (float(text) > bound) == (value > bound) for bound in bounds):
+            return text
+    return text
+
+
 @dataclass(frozen=True)
 class GroupFigure:
     """A judged group beyond a fairness threshold, with the figure that puts it there."""
@@ -49,11 +62,14 @@ class GroupFigure:
     value: float | None  # None: withheld from publication, or an undefined ratio (`note`)
     note: str = ""
     withheld: bool = False
+    # Where the figure crosses its threshold (a ratio: 1/threshold and the threshold; a
+    # gap: -threshold and the threshold): `text` shows it on its side of each.
+    bounds: tuple[float, ...] = ()
 
     def text(self) -> str:
         """E.g. ``ethnicity_group=asian (selection rate ratio 0.57)``."""
         shown = ("withheld from publication" if self.withheld else
-                 "undefined" if self.value is None else f"{self.value:.4g}")
+                 "undefined" if self.value is None else on_its_side(self.value, self.bounds))
         return f"{self.group} ({self.metric} {shown}{': ' + self.note if self.note else ''})"
 
 
@@ -73,6 +89,16 @@ class ThresholdCheck:
     # A disparity threshold's possible disparities: beyond it on the point estimate, but
     # the interval includes 1; shown, not failing it (no waiver needed).
     possible: tuple[GroupFigure, ...] = ()
+    threshold: float | None = None  # the number in `required`
+
+    def measured_text(self, places: int = 3, kind: str = "f") -> str:
+        """`measured` in format `kind` ("f": `places` decimals; "g": significant digits),
+        with as many more digits as it takes (up to 6 more) to stay on its side of the
+        threshold: a ROC AUC of 0.69996 read "0.700" beside ">= 0.7" and "NO"."""
+        if self.measured is None:
+            return "not measured"
+        bounds = () if self.threshold is None else (self.threshold,)
+        return on_its_side(self.measured, bounds, places, kind)
 
 
 def _finite(value: object) -> float | None:
@@ -85,14 +111,16 @@ def _at_least(name: str, description: str, required: float, measured: float | No
               detail: str = "") -> ThresholdCheck:
     met = measured is not None and measured >= required
     return ThresholdCheck(name, description, f">= {required:g}", measured, met,
-                          detail or ("" if measured is not None else "not measured"))
+                          detail or ("" if measured is not None else "not measured"),
+                          threshold=required)
 
 
 def _at_most(name: str, description: str, required: float, measured: float | None,
              detail: str = "") -> ThresholdCheck:
     met = measured is not None and measured <= required
     return ThresholdCheck(name, description, f"<= {required:g}", measured, met,
-                          detail or ("" if measured is not None else "not measured"))
+                          detail or ("" if measured is not None else "not measured"),
+                          threshold=required)
 
 
 def _judged_groups(fairness: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -140,7 +168,7 @@ class _Measure:
         low, high = (_finite(end) for end in interval)
         return low is not None and high is not None and low <= 1 <= high
 
-    def figure(self, group: Mapping[str, Any], *, withheld: bool,
+    def figure(self, group: Mapping[str, Any], *, withheld: bool, required: float,
                interval: bool = False) -> GroupFigure:
         """The group's figure on a check (`interval`: with its ratio's 95% interval)."""
         value = None if withheld else _finite(group.get(self.key))
@@ -152,7 +180,8 @@ class _Measure:
         elif not withheld and interval:
             low, high = group[f"{self.key}_ci"]
             note = f"95% interval {low:.4g} to {high:.4g}"
-        return GroupFigure(group_label(group), self.metric, value, note, withheld)
+        bounds = (1 / required, required) if self.rate is not None else (-required, required)
+        return GroupFigure(group_label(group), self.metric, value, note, withheld, bounds)
 
 
 def groups_text(groups: Sequence[GroupFigure]) -> str:
@@ -201,9 +230,10 @@ def _fairness_check(name: str, description: str, required: float, measure: _Meas
             same, shown_refs.get(stratum(dict(same["attributes"])))) is None
 
     over = [g for size, g in sized if size > required]
-    possible = tuple(measure.figure(g, withheld=withheld(g), interval=True) for g in over
+    possible = tuple(measure.figure(g, withheld=withheld(g), required=required,
+                                   interval=True) for g in over
                      if measure.possible(g))
-    beyond = tuple(measure.figure(g, withheld=withheld(g)) for g in over
+    beyond = tuple(measure.figure(g, withheld=withheld(g), required=required) for g in over
                    if not measure.possible(g))
     worst = sized[0][0] if sized else None
     if worst is None:
@@ -216,7 +246,8 @@ def _fairness_check(name: str, description: str, required: float, measure: _Meas
     hide = withheld(where) or math.isinf(worst)  # an unbounded size has no figure
     return ThresholdCheck(name, description, f"<= {required:g}",
                           None if hide else worst, not beyond, detail,
-                          withheld=withheld(where), groups=beyond, possible=possible)
+                          withheld=withheld(where), groups=beyond, possible=possible,
+                          threshold=required)
 
 
 def _fairness_checks(thresholds: AcceptanceThresholds, fairness: Mapping[str, Any] | None,

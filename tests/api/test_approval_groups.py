@@ -99,3 +99,35 @@ def test_the_cards_history_says_a_rejection_is_in_force(tmp_path: Path,
     assert approval.endswith("| no (superseded by a later decision) |")
     assert rejection.endswith("| yes: the version may not be served |")
     assert "| In force |" in "\n".join(lines)
+
+
+def test_a_measure_just_beyond_its_threshold_reads_beyond_it(tmp_path: Path,
+                                                           trained_model: TrainedModel) -> None:
+    """A largest disparity of 1.25004 fails "<= 1.25": the card's three decimals read
+    "1.250" beside "NO", and the group's figure and the refusal's four significant
+    digits "1.25"."""
+    model = trained_model.loaded
+    registry, version = register_copy(tmp_path / "mlflow", model.model, model.golden, alias=None)
+    logged = tmp_path / "fairness"
+    logged.mkdir()
+    (logged / "fairness.json").write_text(json.dumps(fairness_report([
+        fairness_group({"ethnicity_group": "white"}, n=3000, reference=True),
+        fairness_group({"ethnicity_group": "black"}, ratio=1.25004,
+                       flags=("selection_disparity",))])), encoding="utf-8")
+    registry.log_files(registry.resolve(version).run_id, logged,
+                       FAIRNESS_ARTIFACT.rpartition("/")[0])
+    log_card(registry, registry.resolve(version))
+    [row] = [line for line in card_markdown(card_for(registry, version, [])).splitlines()
+             if line.startswith("| `max_selection_rate_disparity`")]
+    assert "| <= 1.25 | 1.25004 (groups beyond it" in row and row.endswith("| NO |")
+    assert "ethnicity_group=black (selection rate ratio 1.25004)" in row
+    init_db(url := f"sqlite:///{tmp_path / 'api.db'}")
+    store = Store(url)
+    with store.session() as session, pytest.raises(ApprovalRefused) as refused:
+        record_decision(session, registry, user="gov", role=GOVERNANCE, version=version,
+                        decision="approve", reason="pilot")
+    store.dispose()
+    assert "max_selection_rate_disparity (required <= 1.25, measured 1.25; " not in str(
+        refused.value)
+    assert "max_selection_rate_disparity (required <= 1.25, measured 1.25004; " in str(
+        refused.value)

@@ -183,3 +183,28 @@ def test_a_disparity_whose_interval_excludes_none_still_fails() -> None:
     assert [g.group for g in check.groups] == ["ethnicity_group=black"]
     assert [g.group for g in check.possible] == ["ethnicity_group=mixed"]
     assert check.detail.startswith("groups beyond it: ethnicity_group=black")
+
+
+def test_a_measure_is_shown_on_its_side_of_the_threshold() -> None:
+    """A ROC AUC of 0.69996 fails ">= 0.7": the card's three decimals read "0.700" and the
+    approval's four significant digits "0.7" beside "NO" and "does not meet"."""
+    flagged = fairness_group({"ethnicity_group": "black"}, ratio=1.25004,
+                             flags=("selection_disparity",))
+    found = checks(metrics={"test_roc_auc": 0.69996, "test_ece": 0.05004}, fairness=fairness_report(
+        [fairness_group({"ethnicity_group": "white"}, n=2000, reference=True), flagged]))
+    roc_auc, ece = found["min_roc_auc"], found["max_ece"]
+    selection = found["max_selection_rate_disparity"]
+    assert not roc_auc.met and not ece.met and not selection.met
+    assert roc_auc.measured_text() == "0.69996" and roc_auc.measured_text(4, "g") == "0.69996"
+    assert ece.measured_text() == "0.05004" and selection.measured_text() == "1.25004"
+    assert [g.text() for g in selection.groups] == [
+        "ethnicity_group=black (selection rate ratio 1.25004)"]
+    low = checks(fairness=fairness_report([
+        fairness_group({"ethnicity_group": "white"}, n=2000, reference=True),
+        fairness_group({"ethnicity_group": "black"}, ratio=0.79998,
+                       flags=("selection_disparity",))]))["max_selection_rate_disparity"]
+    assert [g.text() for g in low.groups] == [
+        "ethnicity_group=black (selection rate ratio 0.79998)"]
+    met = checks(metrics={"test_roc_auc": 0.7, "test_ece": 0.02})["min_roc_auc"]
+    assert met.met and met.measured_text() == "0.700" and met.measured_text(4, "g") == "0.7"
+    assert checks(metrics={})["min_roc_auc"].measured_text() == "not measured"
