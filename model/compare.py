@@ -6,8 +6,9 @@ version named on one extract's referrals with a complete follow-up, dated from t
 latest of the versions' test periods (referrals none of them was trained on, when the
 extract comes from the hub they were trained on), and reports each one's ROC AUC,
 average precision, Brier score and ECE, with a paired bootstrap interval of each
-version's ROC AUC difference from the first: an interval that excludes 0 is a difference
-larger than the noise of this many referrals.
+version's ROC AUC difference from the first (a person's referrals drawn together, as in
+the fairness audit): an interval that excludes 0 is a difference larger than the noise
+of this many referrals.
 """
 
 from __future__ import annotations
@@ -101,19 +102,29 @@ def _overlap_warnings(loaded: list[LoadedModel], fingerprint: str, start: pd.Tim
 
 
 def paired_auc_interval(y: np.ndarray, first: np.ndarray, other: np.ndarray, *,
-                        resamples: int = RESAMPLES, seed: int = 0) -> tuple[float, float]:
+                        resamples: int = RESAMPLES, seed: int = 0,
+                        clusters: np.ndarray | None = None) -> tuple[float, float]:
     """95% bootstrap interval of ROC AUC(other) - ROC AUC(first), the same referrals
-    resampled for both (resamples with one class only are skipped)."""
+    resampled for both (resamples with one class only are skipped).
+
+    With `clusters` (a code 0..k-1 per referral: its person's, `person_clusters`) a
+    person's referrals are drawn together, as the fairness audit draws them: they share
+    one record history, and drawn apart they made the interval too narrow, a difference
+    "larger than the noise" that a person-level resample does not show.
+    """
     import numpy as np
     from sklearn.metrics import roc_auc_score
 
-    rng = np.random.default_rng(seed)
+    from model.fairness_metrics import resample_counts
+
+    counts = resample_counts(len(y), n_boot=resamples, seed=seed, clusters=clusters)
     found = []
-    for _ in range(resamples):
-        pick = rng.integers(0, len(y), len(y))
-        if y[pick].min() == y[pick].max():
+    for weight in counts:
+        drawn = weight > 0
+        if y[drawn].min() == y[drawn].max():
             continue
-        found.append(roc_auc_score(y[pick], other[pick]) - roc_auc_score(y[pick], first[pick]))
+        found.append(roc_auc_score(y[drawn], other[drawn], sample_weight=weight[drawn])
+                     - roc_auc_score(y[drawn], first[drawn], sample_weight=weight[drawn]))
     if not found:  # every resample held one class: one or two outcomes in all
         return float("nan"), float("nan")
     low, high = np.percentile(found, [2.5, 97.5])
@@ -134,6 +145,7 @@ def compare_on_extract(input_dir: Path, *, registry: ModelRegistry, references: 
 
     from model.data import prepare_extract
     from model.evaluate import classification_metrics
+    from model.fairness_metrics import person_clusters
     from model.score import rate_table
 
     named = [registry.resolve(reference).version for reference in references]
@@ -157,10 +169,11 @@ def compare_on_extract(input_dir: Path, *, registry: ModelRegistry, references: 
               ["probability"].to_numpy() for each in loaded}
     measured = {v: classification_metrics(y, p) for v, p in scores.items()}
     first = loaded[0].info.version
+    persons = person_clusters(window["person_id"]) if "person_id" in window else None
     differences = [Difference(version, first,
                               measured[version]["roc_auc"] - measured[first]["roc_auc"],
                               *paired_auc_interval(y, scores[first], probability,
-                                                   resamples=resamples))
+                                                   resamples=resamples, clusters=persons))
                    for version, probability in list(scores.items())[1:]]
     return Comparison(
         extract_date=prepared.extract_date.isoformat(), referrals_from=str(start.date()),

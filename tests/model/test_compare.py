@@ -38,3 +38,20 @@ def test_one_outcome_in_all_is_too_few_to_judge_not_a_crash() -> None:
     assert np.isnan(low) and np.isnan(high)
     said = verdict(Difference("2", "1", roc_auc=-0.99, low=low, high=high))
     assert said.endswith("too few outcomes to judge the difference")
+
+
+def test_a_persons_referrals_are_drawn_together() -> None:
+    """Each of 400 people referred five times alike: their 2,000 referrals carry the
+    information of 400, and the interval is as wide as 400 people's. Drawn one referral
+    at a time it was about 1/sqrt(5) as wide: a difference "beyond the noise" that the
+    people themselves do not show."""
+    y, risk = _outcomes(400)
+    other = risk + np.random.default_rng(3).normal(scale=1.0, size=len(y))
+    people = paired_auc_interval(y, risk, other, resamples=400)
+    five = np.repeat(np.arange(len(y)), 5)
+    together = paired_auc_interval(y[five], risk[five], other[five], resamples=400,
+                                   clusters=five)
+    apart = paired_auc_interval(y[five], risk[five], other[five], resamples=400)
+    width = people[1] - people[0]
+    assert abs((together[1] - together[0]) / width - 1) < 0.2
+    assert (apart[1] - apart[0]) / width < 0.6
