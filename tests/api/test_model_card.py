@@ -70,6 +70,12 @@ def test_the_card_says_what_the_model_is_for_how_it_measured_and_what_it_must_no
     assert f"| ROC AUC | {metrics['test_roc_auc']:.3f} | {metrics['baseline_roc_auc']:.3f} |" \
         in markdown
     assert "| very high |" in markdown  # outcome rates by band
+    # The band shown, as the fairness audit's selection and the very-high precision read
+    # it: a referral an escalation rule raised from low is counted in its raised band,
+    # so the band table's counts are not the score table's summed over the band's scores.
+    assert "Outcome rates by band shown, after escalation rules (test referrals):" in markdown
+    assert "Outcome rates by band shown, after escalation rules (test referrals)" in _text(
+        card_html(card))
     assert "Police |" in markdown and "Education |" in markdown  # features by agency
     assert "`min_roc_auc`" in markdown and "`max_selection_rate_disparity`" in markdown
     # Training logged the test period's fairness audit, which the card measures against.
