@@ -48,6 +48,7 @@ from model.run_artifacts import FAIRNESS_DIR as FAIRNESS_DIR
 from model.run_artifacts import FAIRNESS_HTML as FAIRNESS_HTML
 from model.run_artifacts import FAIRNESS_HTML_ARTIFACT as FAIRNESS_HTML_ARTIFACT
 from model.run_artifacts import FAIRNESS_JSON as FAIRNESS_JSON
+from model.score_intervals import at_a_bound
 
 REFERENCE_RULE: Final = ("largest group; for an intersection, the largest group sharing "
                          "its other values")
@@ -193,7 +194,8 @@ def _attribute_set_results(data: pd.DataFrame, attributes: tuple[str, ...],
     for i, key in enumerate(keys):
         row = table.iloc[i]
         metrics = {m: reported(row[m]) for m in METRICS}
-        intervals = {m: reported_pair(percentile_interval(resampled[m][:, [i]], quantiles)[:, 0])
+        intervals = {m: at_a_bound(row, m, level)  # a rate of 0 or 1: Wilson's
+                     or reported_pair(percentile_interval(resampled[m][:, [i]], quantiles)[:, 0])
                      for m in METRICS}
         reference = references[i]
         ratios, ratio_intervals, without = ratios_to_reference(resampled, table, i, reference,

@@ -28,6 +28,7 @@ import pandas as pd
 
 from model.fairness_metrics import percentile_interval, reported, reported_pair
 from model.governance import GovernanceSettings
+from model.score_intervals import PROPORTIONS, score_ratio_interval
 
 RATIO_METRICS: Final = {"selection_rate": "selection_disparity",
                         "false_positive_rate": "fpr_disparity",
@@ -85,7 +86,14 @@ def ratios_to_reference(resampled: dict[str, np.ndarray], table: pd.DataFrame, g
                                    dict[str, tuple[float, float] | None], frozenset[str]]:
     """Each disparity ratio of a group to the reference group, with its interval (the
     ratio in each resample, so both groups are resampled together), and the metrics
-    whose ratio is `unbounded`."""
+    whose ratio is `unbounded`.
+
+    Where either rate is 0 or 1 every resample gives the same rate, and the bootstrap
+    interval shrinks to a point: a group of 150 with 2 outcomes, neither selected, had
+    a true positive rate ratio of 0 "with interval (0, 0)", a finding (Fisher's exact
+    test against its reference: p = 0.17). There the interval is the score interval of
+    the two rates' counts (`model.score_intervals`): 0 to 1.12 for that group.
+    """
     ratios: dict[str, float | None] = {}
     intervals: dict[str, tuple[float, float] | None] = {}
     without: set[str] = set()
@@ -96,7 +104,15 @@ def ratios_to_reference(resampled: dict[str, np.ndarray], table: pd.DataFrame, g
             if unbounded(float(table.iloc[group][metric]), base):
                 without.add(metric)
             continue
-        ratios[metric] = reported(float(table.iloc[group][metric]) / base)
+        rate = float(table.iloc[group][metric])
+        ratios[metric] = reported(rate / base)
+        if rate in (0, 1) or base == 1:
+            counted, out_of = PROPORTIONS[metric]
+            interval = score_ratio_interval(
+                *(float(table.iloc[row][column]) for row in (group, reference)
+                  for column in (counted, out_of)), level=quantiles[1] - quantiles[0])
+            intervals[metric] = None if interval is None else reported_pair(np.array(interval))
+            continue
         with np.errstate(divide="ignore", invalid="ignore"):
             paired = resampled[metric][:, [group]] / resampled[metric][:, [reference]]
         paired[~np.isfinite(paired)] = np.nan

@@ -1,0 +1,97 @@
+"""Intervals of a rate, and of a ratio of two rates, where the percentile bootstrap
+collapses.
+
+When a group's rate is 0 or 1 (2 outcomes, neither selected), every resample gives the
+same rate, and the bootstrap interval of the rate, and of its ratio to the reference
+group's, shrinks to a point: (0, 0) read as a finding on two outcomes. There the fairness
+audit takes score intervals, which stay honest at 0 and 1: Wilson's for a rate
+(`wilson_interval`), and for a ratio the Miettinen-Nurminen interval (Miettinen and
+Nurminen, "Comparative analysis of two rates", Statistics in Medicine 4, 1985): the
+ratios phi whose score statistic, with both rates estimated under p1 = phi * p2, is
+within the chi-square quantile of the level (`score_ratio_interval`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Final
+
+import numpy as np
+from scipy.stats import chi2, norm
+
+from model.fairness_metrics import reported_pair
+
+# The audit's proportions as counts of its table: (what is counted, out of how many).
+PROPORTIONS: Final = {"observed_rate": ("positives", "n"), "selection_rate": ("selected", "n"),
+                      "true_positive_rate": ("true_positives", "positives"),
+                      "false_positive_rate": ("false_positives", "negatives"),
+                      "precision": ("true_positives", "selected")}
+
+# Bisection steps on log(phi): far below the 6 places the audit reports.
+_STEPS = 200
+_LOG_RANGE = 30.0  # phi from e^-30 to e^30
+
+
+def _statistic(phi: float, x1: float, n1: float, x2: float, n2: float) -> float:
+    """The Miettinen-Nurminen score statistic (chi-square, 1 df) of ratio ``phi``."""
+    total = n1 + n2
+    a, b, c = total * phi, -(n1 * phi + x1 + n2 + x2 * phi), x1 + x2
+    p2 = (-b - math.sqrt(max(b * b - 4 * a * c, 0.0))) / (2 * a)
+    p1 = min(phi * p2, 1.0)
+    variance = (p1 * (1 - p1) / n1 + phi * phi * p2 * (1 - p2) / n2) * total / (total - 1)
+    difference = x1 / n1 - phi * x2 / n2
+    if variance <= 0:
+        return 0.0 if difference == 0 else math.inf
+    return difference * difference / variance
+
+
+def _edge(inside: float, outside: float, accepted: float, counts: tuple[float, ...]) -> float:
+    """The ratio between log-ratios ``inside`` (accepted) and ``outside`` (not) where the
+    statistic crosses ``accepted``."""
+    for _ in range(_STEPS):
+        middle = (inside + outside) / 2
+        if _statistic(math.exp(middle), *counts) <= accepted:
+            inside = middle
+        else:
+            outside = middle
+    return math.exp(inside)
+
+
+def score_ratio_interval(x1: float, n1: float, x2: float, n2: float,
+                         level: float) -> tuple[float, float] | None:
+    """The interval of (x1/n1) / (x2/n2) at ``level``; None when either group has no
+    denominator or the reference's rate is 0 (the ratio is unbounded)."""
+    if n1 <= 0 or n2 <= 1 or x2 <= 0:
+        return None
+    counts = (x1, n1, x2, n2)
+    accepted = float(chi2.ppf(level, 1))
+    estimate = (x1 / n1) / (x2 / n2)
+    centre = math.log(estimate) if estimate > 0 else -_LOG_RANGE
+    lower = 0.0 if x1 == 0 else _edge(centre, -_LOG_RANGE, accepted, counts)
+    upper = _edge(centre, _LOG_RANGE, accepted, counts)
+    return lower, upper
+
+
+def wilson_interval(x: float, n: float, level: float) -> tuple[float, float] | None:
+    """Wilson's score interval of the rate x/n at ``level`` (None without a denominator)."""
+    if n <= 0:
+        return None
+    z = float(norm.ppf((1 + level) / 2))
+    rate, spread = x / n, z * z / n
+    centre = (rate + spread / 2) / (1 + spread)
+    half = z * math.sqrt(rate * (1 - rate) / n + spread / (4 * n)) / (1 + spread)
+    return max(centre - half, 0.0), min(centre + half, 1.0)
+
+
+def at_a_bound(counts: Mapping[str, float], metric: str, level: float
+               ) -> tuple[float, float] | None:
+    """A proportion's Wilson interval when its rate is 0 or 1 (the bootstrap's interval is
+    then a point); None for a rate between, or a metric that is no proportion."""
+    if metric not in PROPORTIONS:
+        return None
+    counted, out_of = (float(counts[column]) for column in PROPORTIONS[metric])
+    if out_of <= 0 or 0 < counted < out_of:
+        return None
+    interval = wilson_interval(counted, out_of, level)
+    return None if interval is None else reported_pair(np.array(interval))
