@@ -144,11 +144,14 @@ def no_feed_note(agencies: Sequence[str]) -> str | None:
             "same as nothing concerning).")
 
 
-def quarantine_note(quarantined: Mapping[str, int], input_dir: object) -> str | None:
+def quarantine_note(quarantined: Mapping[str, int], input_dir: object,
+                    extract_date: dt.date | None = None) -> str | None:
     """What a command that builds on an extract says of its quarantined rows (None when
-    there were none): they are in nothing it wrote, and where their reasons are. (An
-    extract whose every referral was quarantined is refused before any work:
-    `data_contracts.validate.no_referral_accepted`.)"""
+    there were none): they are in nothing it wrote, and where their reasons are (the
+    `safeguard validate` it names carries the command's `--extract-date`, when given:
+    without it validate takes the extract date from the data, and another date
+    quarantines other rows). (An extract whose every referral was quarantined is refused
+    before any work: `data_contracts.validate.no_referral_accepted`.)"""
     if not quarantined:
         return None
     referrals = quarantined.get(REFERRALS, 0)
@@ -156,8 +159,9 @@ def quarantine_note(quarantined: Mapping[str, int], input_dir: object) -> str | 
     parts = ([f"{referrals:,} referral row{'s' if referrals != 1 else ''} (not in this "
               "output)"] if referrals else []) + (
         [f"{others:,} row{'s' if others != 1 else ''} of other feeds"] if others else [])
+    dated = f" --extract-date {extract_date.isoformat()}" if extract_date else ""
     return (f"Quarantined, so not used: {' and '.join(parts)}; `safeguard validate --input "
-            f"{shlex.quote(str(input_dir))} --report DIR` lists each with its reason.")
+            f"{shlex.quote(str(input_dir))}{dated} --report DIR` lists each with its reason.")
 
 
 def parse_date_option(text: str | None, option: str = "--extract-date") -> dt.date | None:

@@ -239,19 +239,22 @@ def validate_extract(
     result = _validate_raw(raw_feeds, extract_date=extract_date, ignored_files=files.ignored,
                            refusals=refusals, progress=progress, count_persons=count_persons)
     if not set_aside_refused and result.feeds[REFERRALS].empty:
-        raise FeedRejected(paths[REFERRALS].name, no_referral_accepted(result, input_dir))
+        raise FeedRejected(paths[REFERRALS].name, no_referral_accepted(
+            result, input_dir, given=extract_date is not None))
     return result
 
 
-def no_referral_accepted(result: ValidatedExtract, input_dir: Path) -> str:
+def no_referral_accepted(result: ValidatedExtract, input_dir: Path, *, given: bool) -> str:
     """Why a command that builds on the extract refuses it when every referral row was
     quarantined: its output would be empty (until 6 December the command wrote an empty
-    table and succeeded), and a wrong extract date is the likeliest cause."""
+    table and succeeded), and a wrong extract date is the likeliest cause. The validate
+    command named carries the extract date when it was `given`."""
     rows = len(result.quarantine[REFERRALS])
+    dated = f" --extract-date {result.extract_date}" if given else ""
     return (f"no referral was accepted (all {rows:,} rows quarantined), so there is nothing "
             f"to build on: is the extract date, {result.extract_date}, right? A date after "
-            f"it is a bad row. `safeguard validate --input {shlex.quote(str(input_dir))} "
-            "--report DIR` lists each row with its reason")
+            f"it is a bad row. `safeguard validate --input {shlex.quote(str(input_dir))}"
+            f"{dated} --report DIR` lists each row with its reason")
 
 
 def validate_frames(

@@ -211,7 +211,8 @@ def score(
                 progress=lambda stage: progress.update(task, description=stage))
         except (FeedRejected, RegistryError, OutputFormatError) as exc:
             fail(refusal_line(exc, model or config.alias, served_alias=config.alias))
-    _say_scored(scored, input, output, explained=explanations)
+    _say_scored(scored, input, output, explained=explanations,
+                extract_date=parse_date_option(extract_date))
 
 
 def warn_if_rejected(ctx: typer.Context, registry: ModelRegistry, reference: str) -> None:
@@ -234,7 +235,8 @@ def warn_if_rejected(ctx: typer.Context, registry: ModelRegistry, reference: str
                    f"{found.detail}", err=True)
 
 
-def _say_scored(scored: Scored, source: str, output: str, *, explained: bool) -> None:
+def _say_scored(scored: Scored, source: str, output: str, *, explained: bool,
+                extract_date: dt.date | None = None) -> None:
     """The scoring commands' closing lines: how many, with what, where; the rows
     quarantined (not scored); the agencies that shared no records; what the contributions
     are on."""
@@ -242,7 +244,7 @@ def _say_scored(scored: Scored, source: str, output: str, *, explained: bool) ->
     # Paths are printed whole (soft wrap): a narrow terminal would crop them to "...".
     console.print(f"{scored.rows:,} referrals scored with {info.name} version {info.version} "
                   f"-> {output}", soft_wrap=True)
-    note = quarantine_note(scored.quarantined_rows, source)
+    note = quarantine_note(scored.quarantined_rows, source, extract_date=extract_date)
     if note:
         console.print(note, soft_wrap=True)
     note = no_feed_note(scored.shared_nothing)
@@ -279,7 +281,7 @@ def _score_on_spark(input: str, output: str, *, reference: str, registry_config:
             settings=parse_settings(conf))
     except (FeedRejected, RegistryError, SessionRefused, ValueError) as exc:
         fail(refusal_line(exc, reference, served_alias=registry_config.alias))
-    _say_scored(scored, input, output, explained=explain)
+    _say_scored(scored, input, output, explained=explain, extract_date=extract_date)
 
 
 def register(app: typer.Typer) -> None:

@@ -161,7 +161,7 @@ def features(
         f"{rows:,} referrals x {len(FEATURE_NAMES):,} features -> {output} "
         f"(manifest {manifest.rsplit('/', 1)[-1]}) in {time.perf_counter() - started:.1f} s"
     )
-    note = quarantine_note(quarantined, input)
+    note = quarantine_note(quarantined, input, extract_date=day)
     if note:
         console.print(note, soft_wrap=True)  # the path whole, never cropped to "..."
 

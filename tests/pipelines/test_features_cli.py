@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -68,6 +69,27 @@ def test_features_says_how_many_rows_were_quarantined_and_where_to_read_why(
             f"validate --input {broken} --report DIR` lists each with its reason.") in said
 
 
+def test_the_validate_it_names_carries_the_extract_date_given(
+    extract_dir: Path, tmp_path: Path,
+) -> None:
+    """Without `--extract-date`, validate dates the extract from the data, and another
+    date quarantines other rows: the command named must list the rows this one set aside."""
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for feed in extract_dir.iterdir():
+        (broken / feed.name).symlink_to(feed)
+    referrals = pd.read_csv(extract_dir / "referrals.csv", dtype=str, keep_default_na=False)
+    referrals.loc[:1, "presenting_need"] = "not_a_need"
+    (broken / "referrals.csv").unlink()
+    referrals.to_csv(broken / "referrals.csv", index=False)
+    today = dt.date.today().isoformat()
+    result = _features(broken, tmp_path / "features.parquet", "--extract-date", today)
+    said = " ".join(result.output.split())
+    assert result.exit_code == 0, result.output
+    assert (f"`safeguard validate --input {broken} --extract-date {today} --report "
+            "DIR` lists each with its reason.") in said
+
+
 def test_an_extract_date_before_every_referral_is_refused_saying_why(
     extract_dir: Path, tmp_path: Path,
 ) -> None:
@@ -80,7 +102,8 @@ def test_an_extract_date_before_every_referral_is_refused_saying_why(
     assert said == (f"error: referrals.csv: no referral was accepted (all {N_REFERRALS:,} rows "
                     "quarantined), so there is nothing to build on: is the extract date, "
                     "2000-01-01, right? A date after it is a bad row. `safeguard validate "
-                    f"--input {extract_dir} --report DIR` lists each row with its reason")
+                    f"--input {extract_dir} --extract-date 2000-01-01 --report DIR` lists each row "
+                    "with its reason")
     assert not output.exists()
 
 
