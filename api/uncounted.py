@@ -64,8 +64,9 @@ def _strangers(case: CasePayload, columns: EventColumns | None) -> str | None:
         if count]
     if not parts:
         return None
+    verb = "was" if records + referrals == 1 else "were"
     return (f"{' and '.join(parts)} about people this case does not name (neither its "
-            "subject nor a member of its household) were not counted: add them to "
+            f"subject nor a member of its household) {verb} not counted: add them to "
             "household_members if they belong to the household.")
 
 
