@@ -100,7 +100,9 @@ class RecordsResult:
         return "; ".join(self._matched(name) for name in self.matched if self.matched[name])
 
     def _matched(self, name: str) -> str:
-        line = f"{self.matched[name]} {name} match their audit entries"
+        count = self.matched[name]
+        line = (f"1 {name.removesuffix('s')} matches its audit entry" if count == 1
+                else f"{count} {name} match their audit entries")
         if self.partly.get(name):
             unchecked = ", ".join(_unchecked(RECORDED[name]))
             line += (f" ({self.partly[name]} against entries older than row records: "

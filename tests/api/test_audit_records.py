@@ -245,3 +245,12 @@ def test_a_score_stored_with_another_referrals_entry_is_refused(trail: Trail) ->
     with trail.store.engine.connect() as connection:
         stored = connection.execute(text("SELECT count(*) FROM scores")).scalar()
     assert stored == len(trail.score_ids) and trail.verify().ok
+
+
+def test_one_matching_row_is_counted_in_the_singular() -> None:
+    """`safeguard audit verify` read "1 decisions match their audit entries"."""
+    from api.audit_records_check import RecordsResult
+
+    said = RecordsResult((), {"scores": 2, "decisions": 1, "model_approvals": 1}).summary()
+    assert said == ("2 scores match their audit entries; 1 decision matches its audit entry; "
+                    "1 model_approval matches its audit entry")
