@@ -135,7 +135,9 @@ def train_and_register(input_dir: Path, *, registry: ModelRegistry, experiment: 
     # missing extract folder, or a store that cannot be reached or opened, is refused
     # before any of it starts (the store's error came after the fit); on any failure the
     # work not yet started is dropped rather than waited for.
-    find_feed_files(input_dir)
+    if OUTCOMES not in find_feed_files(input_dir).feeds:
+        raise ValueError(f"{input_dir}: training needs outcomes; the extract has no outcomes "
+                         "feed (outcomes.csv or outcomes.parquet)")
     registry.check_reachable()
     background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="train-setup")
     try:

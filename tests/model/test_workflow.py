@@ -42,3 +42,21 @@ def test_a_tracking_server_that_is_down_is_refused_before_the_extract_is_read(
                                   "cannot be reached")
     assert time.monotonic() - started < 5
 
+
+
+def test_an_extract_without_outcomes_is_refused_before_it_is_read(
+        small_extract: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A probe's extract without outcomes was validated and split, then refused as "the
+    training referrals have only one outcome class", the missing feed unnamed."""
+    folder = tmp_path / "no_outcomes"
+    folder.mkdir()
+    for feed in small_extract.iterdir():
+        if not feed.name.startswith("outcomes."):
+            (folder / feed.name).symlink_to(feed)
+    monkeypatch.setattr(workflow, "prepare_extract",
+                        lambda folder, **_: pytest.fail("the extract was read"))
+    registry = ModelRegistry(f"sqlite:///{tmp_path / 'mlflow.db'}", model_name="safeguard-risk")
+    with pytest.raises(ValueError, match="training needs outcomes; the extract has no "
+                                         "outcomes feed"):
+        workflow.train_and_register(folder, registry=registry, experiment="t",
+                                    config=workflow.default_config(0))
