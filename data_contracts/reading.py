@@ -122,7 +122,9 @@ def find_feed_files(input_dir: Path) -> ExtractFiles:
         FeedRejected: The directory is missing, or a feed comes in two formats.
     """
     if not input_dir.is_dir():
-        raise FeedRejected(str(input_dir), "input directory not found")
+        raise FeedRejected(str(input_dir), "is a file, not the extract's directory (the folder "
+                           "holding its feeds)" if input_dir.exists()
+                           else "input directory not found")
     feeds: dict[str, Path] = {}
     ignored: list[str] = []
     for path in sorted(input_dir.iterdir()):

@@ -92,6 +92,17 @@ def test_validate_missing_directory_fails_cleanly(tmp_path: Path) -> None:
     _assert_one_line_error(result.output)
 
 
+def test_validate_given_a_feed_file_for_the_extract_says_it_is_a_file(tmp_path: Path) -> None:
+    """`--input extract/referrals.csv` read "input directory not found", of a file there."""
+    feed = tmp_path / "referrals.csv"
+    feed.write_text("referral_id\n")
+    result = _validate(feed, tmp_path / "out")
+    assert result.exit_code == 1
+    _assert_one_line_error(result.output)
+    assert "is a file, not the extract's directory" in result.output
+    assert "not found" not in result.output
+
+
 def test_validate_identifier_column_fails_naming_it(tmp_path: Path) -> None:
     frames = f.extract()
     frames["referrals"]["postcode"] = "SW1A 1AA"
