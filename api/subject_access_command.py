@@ -44,6 +44,11 @@ def subject_access(
         fail(f"{output}: the subject access report is HTML; name a .html file")
     if output.is_dir():
         fail(f"{output}: a folder; name the .html file to write")
+    from data_contracts.output_paths import file_place_refusal
+
+    refusal = file_place_refusal(output, what="subject access report")
+    if refusal:  # before the record is read: "sa.html: File exists" named no problem
+        fail(refusal)
     settings, store = open_store("the record is read from it, and the request audited")
     try:
         rules = rule_features(settings)

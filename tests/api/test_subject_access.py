@@ -118,6 +118,19 @@ def test_a_report_that_cannot_be_written_leaves_no_audit_entry(api: ApiEnv,
     assert not any(folder.iterdir())  # nothing left behind
 
 
+def test_a_report_inside_a_file_is_refused_in_words(api: ApiEnv, tmp_path: Path) -> None:
+    """`--output report.html/sar.html` read "error: report.html: File exists"."""
+    blocker = tmp_path / "report.html"
+    blocker.write_text("not a folder", encoding="utf-8")
+    env = {"SAFEGUARD_DATABASE_URL": api.settings.database_url, "SAFEGUARD_ENVIRONMENT": "test"}
+    result = CliRunner().invoke(
+        app, ["subject-access", "--person-id", _token(), "--output", str(blocker / "sar.html")],
+        env=env)
+    assert result.exit_code == 1
+    assert (f"{blocker / 'sar.html'}: cannot write there ({blocker} is not a folder this user "
+            "can write to)") in " ".join(result.output.split())
+
+
 def test_a_referral_keeps_its_subject_on_either_store(backend_api: ApiEnv) -> None:
     api, first, second = backend_api, _token(), _token()
     case = factories.case(events=1, person_id=first, household_id=_token())
