@@ -164,6 +164,18 @@ class Bar:
     direction: str
     sentence: str = ""
 
+    @property
+    def effect(self) -> str:
+        """What a factor's bar says of its contribution, in the words of its sentence: one
+        under 0.005 either way is not "No effect on the score" beneath "(lowers the
+        score)", as the page read, but "Lowers the score by less than 0.01"."""
+        if self.direction != "none":
+            verb = "Raises" if self.direction == "raises" else "Lowers"
+            return f"{verb} the score ({self.value:+.2f})"
+        if self.value == 0:
+            return "No effect on the score"
+        return f"{'Raises' if self.value > 0 else 'Lowers'} the score by less than 0.01"
+
 
 def _width_class(size: float, largest: float) -> str:
     share = abs(size) / largest if largest > 0 else 0.0

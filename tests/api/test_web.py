@@ -321,6 +321,24 @@ def test_a_factor_that_moves_nothing_is_no_effect_as_an_agency_is() -> None:
         "raises", "none", "none", "lowers"]
 
 
+def test_a_factor_under_the_no_effect_line_says_which_way_as_its_sentence_does() -> None:
+    """A probe's case page read "Aged 1 (lowers the score)" above "No effect on the score"
+    for a contribution of -0.005."""
+    from api.schemas import Factor
+    from api.web.views import factor_bars
+
+    def factor(contribution: float) -> Factor:
+        return Factor(feature="f", value=1, contribution=contribution,
+                      direction="raises" if contribution > 0 else "lowers", agency=None,
+                      sentence="s")
+
+    assert [bar.effect for bar in factor_bars(
+        [factor(0.8), factor(-0.004), factor(0.0049), factor(0.0), factor(-0.3)])] == [
+        "Raises the score (+0.80)", "Lowers the score by less than 0.01",
+        "Raises the score by less than 0.01", "No effect on the score",
+        "Lowers the score (-0.30)"]
+
+
 def test_the_case_page_shows_what_its_explanation_note_speaks_of(api: ApiEnv) -> None:
     referral = scored_referral(api, events=0)  # the fake scorer: probability 0, factor 0.00
     page = " ".join(signed_in_client(api.client, api.keys["triage"]).get(
