@@ -108,9 +108,10 @@ def ratios_to_reference(resampled: dict[str, np.ndarray], table: pd.DataFrame, g
         ratios[metric] = reported(rate / base)
         if rate in (0, 1) or base == 1:
             counted, out_of = PROPORTIONS[metric]
+            own, base_row = table.iloc[group], table.iloc[reference]
             interval = score_ratio_interval(
-                *(float(table.iloc[row][column]) for row in (group, reference)
-                  for column in (counted, out_of)), level=quantiles[1] - quantiles[0])
+                float(own[counted]), float(own[out_of]), float(base_row[counted]),
+                float(base_row[out_of]), level=quantiles[1] - quantiles[0])
             intervals[metric] = None if interval is None else reported_pair(np.array(interval))
             continue
         with np.errstate(divide="ignore", invalid="ignore"):

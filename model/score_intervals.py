@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 from scipy.stats import chi2, norm
 
 from model.fairness_metrics import reported_pair
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # The audit's proportions as counts of its table: (what is counted, out of how many).
 PROPORTIONS: Final = {"observed_rate": ("positives", "n"), "selection_rate": ("selected", "n"),
@@ -84,7 +87,7 @@ def wilson_interval(x: float, n: float, level: float) -> tuple[float, float] | N
     return max(centre - half, 0.0), min(centre + half, 1.0)
 
 
-def at_a_bound(counts: Mapping[str, float], metric: str, level: float
+def at_a_bound(counts: Mapping[str, float] | pd.Series, metric: str, level: float
                ) -> tuple[float, float] | None:
     """A proportion's Wilson interval when its rate is 0 or 1 (the bootstrap's interval is
     then a point); None for a rate between, or a metric that is no proportion."""
