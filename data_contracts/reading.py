@@ -115,6 +115,13 @@ def feed_file_meant(file_name: str) -> str | None:
     return f"{close[0]}.{suffix if suffix in FEED_FORMATS else FEED_FORMATS[0]}"
 
 
+def not_a_folder(*, exists: bool) -> str:
+    """Why an ``--input`` that is no folder is refused (`exists`: it names a file)."""
+    if exists:
+        return "is a file, not the extract's directory (the folder holding its feeds)"
+    return "input directory not found"
+
+
 def find_feed_files(input_dir: Path) -> ExtractFiles:
     """Map feed names to files; anything else in the directory is listed as ignored.
 
@@ -122,9 +129,7 @@ def find_feed_files(input_dir: Path) -> ExtractFiles:
         FeedRejected: The directory is missing, or a feed comes in two formats.
     """
     if not input_dir.is_dir():
-        raise FeedRejected(str(input_dir), "is a file, not the extract's directory (the folder "
-                           "holding its feeds)" if input_dir.exists()
-                           else "input directory not found")
+        raise FeedRejected(str(input_dir), not_a_folder(exists=input_dir.exists()))
     feeds: dict[str, Path] = {}
     ignored: list[str] = []
     for path in sorted(input_dir.iterdir()):

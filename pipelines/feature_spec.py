@@ -56,8 +56,9 @@ class FeatureSpec:
     @property
     def about_household_members(self) -> bool:
         """Whether the value is read from the members of the subject's household (how many
-        there are, or records about them): not known when the referral names no household
-        (`HOUSEHOLD_KNOWN` 0), though the feature build then leaves it 0 or empty. Not the
+        there are, or records about them): not known when the referral names no household,
+        or one that household_members lists nowhere (`HOUSEHOLD_KNOWN` 0), though the
+        feature build then leaves it 0 or empty. Not the
         records-held flags (about the subject or household) nor `HOUSEHOLD_KNOWN` itself."""
         return (self.relation in HOUSEHOLD_RELATIONS and self.kind != "coverage"
                 and self.name != HOUSEHOLD_KNOWN)

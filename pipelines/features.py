@@ -190,6 +190,17 @@ def _one_hot(codes: np.ndarray, size: int) -> np.ndarray:
     return out
 
 
+def household_listed(enc: EncodedExtract) -> np.ndarray:
+    """`HOUSEHOLD_KNOWN` of each referral: it names a household and ``household_members``
+    lists someone in it. A household named but listed nowhere (the feed absent, or
+    without its rows) is not known either: its counts of people read 0, which is not
+    "no other children in the household" (a probe's explanations said that, as fact,
+    of an extract without the feed)."""
+    listed = np.bincount(enc.member_household,  # one entry at least: read at 0 for -1
+                         minlength=max(int(enc.ref_household.max(initial=0)) + 1, 1)) > 0
+    return (enc.ref_household >= 0) & listed[np.maximum(enc.ref_household, 0)]
+
+
 def _context_block(enc: EncodedExtract, links: Links) -> np.ndarray:
     n = enc.n_referrals
     others = links.relation[n:]
@@ -199,7 +210,7 @@ def _context_block(enc: EncodedExtract, links: Links) -> np.ndarray:
     ]
     return np.column_stack([
         *per_relation,
-        enc.ref_household >= 0,
+        household_listed(enc),
         enc.ref_age,
         enc.ref_adult,
         _one_hot(enc.ref_need, len(PRESENTING_NEEDS)),

@@ -190,7 +190,8 @@ def _household_specs() -> list[FeatureSpec]:
         for relation, (_singular, plural) in HOUSEHOLD_PEOPLE.items()
     ] + [FeatureSpec(
         name=HOUSEHOLD_KNOWN,
-        description="Whether the referral names the subject's household",
+        description="Whether the referral names the subject's household and household_members "
+                    "lists it",
         kind="household", agency="referral", relation="household", window=None,
         direction="none", unit="flag",
     )]

@@ -52,8 +52,9 @@ HOUSEHOLD_PEOPLE: Final[dict[str, tuple[str, str]]] = {
     "children": ("other child", "other children"),
 }
 # What a sentence about household members starts with when the referral names no
-# household (the feed's household_id empty): their records could not be looked up.
-UNNAMED_HOUSEHOLD: Final = "No household was named with this referral"
+# household (the feed's household_id empty), or names one that household_members lists
+# nowhere: who is in it, and so their records, could not be looked up.
+UNNAMED_HOUSEHOLD: Final = "No household members were named or shared for this referral"
 
 WINDOW_PHRASES: Final[dict[str, str]] = {
     "90d": "in the last 3 months",
@@ -136,9 +137,9 @@ ETHNICITY_WORDS: Final[dict[str, str]] = {
 def _flag_phrases() -> dict[str, tuple[str, str, str]]:
     """(when 1, when 0, when missing) for every yes/no feature outside the agency records."""
     phrases = {
-        "household_known": ("The referral names the household",
-                            "The referral does not name a household",
-                            "Not known whether the referral names a household"),
+        "household_known": ("The household's members were shared",
+                            "No household members were named or shared for this referral",
+                            "Not known whether the household's members were shared"),
         ADULT_AT_RISK: ("The person referred is an adult at risk",
                         "The person referred is a child",
                         "Not recorded whether the person referred is a child"),

@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 
 from data_contracts.errors import FeedRejected
-from data_contracts.reading import feed_named
+from data_contracts.reading import feed_named, not_a_folder
 from pipelines.spark.errors import jvm_error_line
 
 if TYPE_CHECKING:
@@ -163,7 +163,7 @@ def copy_feed_files(spark: SparkSession, folder: str, local: Path) -> None:
     try:
         source, system = _hadoop_path(spark, folder)
         if not system.exists(source) or not system.getFileStatus(source).isDirectory():
-            raise FeedRejected(folder, "input directory not found")
+            raise FeedRejected(folder, not_a_folder(exists=bool(system.exists(source))))
         for status in system.listStatus(source):
             name = str(status.getPath().getName())
             if status.isFile() and feed_named(name):

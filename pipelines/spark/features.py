@@ -42,6 +42,10 @@ if TYPE_CHECKING:
     from pyspark.sql.types import StructType
 
 
+# A referral's household is listed in household_members (null: not named, or not listed).
+LISTED = "_household_listed"
+
+
 def _flags(column: str, values: tuple[str, ...], name: object) -> dict[str, Column]:
     from pyspark.sql import functions as F
 
@@ -54,7 +58,8 @@ def referral_columns() -> dict[str, Column]:
     from pyspark.sql import functions as F
 
     return {
-        "household_known": F.col("household_id").isNotNull().cast("double"),
+        # as `pipelines.features.household_listed`: named, and listed in household_members
+        "household_known": F.col(LISTED).isNotNull().cast("double"),
         "age_years": F.col("age_years").cast("double"),
         ADULT_AT_RISK: (F.col("subject_type") == "adult_at_risk").cast("double"),
         **_flags("presenting_need", PRESENTING_NEEDS, need_feature_name),
@@ -111,7 +116,8 @@ def spark_feature_table(spark: SparkSession, feeds: Mapping[str, pd.DataFrame]) 
         for name in AUDIT_COLUMNS
     ]
     details = [expr.alias(name) for name, expr in referral_columns().items()]
-    table = frames.referrals.select(ROW, *audit, *details)
+    listed = frames.members.select("household_id").distinct().withColumn(LISTED, F.lit(1.0))
+    table = frames.referrals.join(listed, "household_id", "left").select(ROW, *audit, *details)
     for part in (
         cell_aggregates(known),
         value_aggregates(known, frames.referrals, _specs("attendance")),

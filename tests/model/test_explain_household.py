@@ -115,10 +115,12 @@ def test_every_household_feature_has_a_sentence_when_no_household_is_named() -> 
         assert sentence.startswith(f"{UNNAMED_HOUSEHOLD}: ")
         assert sentence.endswith("(raises the score)")
     assert unnamed_household_sentence(["household_parents_carers_count"], -0.1) == (
-        "No household was named with this referral: the number of parents or carers in it "
+        "No household members were named or shared for this referral: the number of parents "
+        "or carers in it "
         "is not known (lowers the score)")
     assert unnamed_household_sentence(PARENT_DA, 0.2) == (
-        "No household was named with this referral: police domestic-abuse incidents "
+        "No household members were named or shared for this referral: police domestic-abuse "
+        "incidents "
         "involving a parent or carer in the household could not be counted "
         "(raises the score)")
     with pytest.raises(ValueError, match="not every feature"):
@@ -138,7 +140,8 @@ def test_a_referral_naming_no_household_is_not_told_its_household_is_empty(
     # The household_known factor keeps its own sentence.
     flags = [f for e in explainer.explain(unnamed) for f in e.top_factors
              if f.features == ("household_known",)]
-    assert flags and all(f.sentence.startswith("The referral does not name a household")
+    assert flags and all(f.sentence.startswith(
+        "No household members were named or shared for this referral")
                          for f in flags)
 
 

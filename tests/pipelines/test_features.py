@@ -439,3 +439,22 @@ def test_the_first_category_of_each_vocabulary_is_one_hot_encoded_too() -> None:
     assert (row["presenting_need_abuse_neglect"], row["referral_source_police"],
             row["sex_female"], row["ethnicity_asian"]) == (1, 1, 1, 1)
     assert row[[c for c in FEATURE_NAMES if c.startswith(("sex_", "ethnicity_"))]].sum() == 2
+
+
+def test_a_household_known_only_when_household_members_lists_it() -> None:
+    """A household named but listed nowhere (or the feed absent) is not known: its counts
+    of people read 0, which is not 'no other children in the household'."""
+    referrals = [referral(referral_id="R1", person_id="p1", household_id="h1"),
+                 referral(referral_id="R2", person_id="p2", household_id="h2"),
+                 referral(referral_id="R3", person_id="p3", household_id=None)]
+    members = _members([("h1", "p1", "subject"), ("h1", "m1", "parent_carer")])
+    listed = _features(referrals, members=members)
+    assert listed["household_known"].tolist() == [1.0, 0.0, 0.0]
+    assert listed["household_parents_carers_count"].tolist() == [1.0, 0.0, 0.0]
+    assert _features(referrals)["household_known"].tolist() == [0.0, 0.0, 0.0]
+    frames = {"referrals": referrals_frame(referrals), "household_members": members}
+    table = build_features(frames).set_index("referral_id")
+    for referral_id in ("R1", "R2", "R3"):  # the live path judges a case the same way
+        live = build_case_features(case_payload_for(frames, referral_id))
+        np.testing.assert_array_equal(
+            live[0], table.loc[referral_id, list(FEATURE_NAMES)].to_numpy(dtype=np.float32))

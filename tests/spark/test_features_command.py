@@ -148,6 +148,10 @@ def test_an_extract_at_a_uri_is_read_through_sparks_file_system(
                         "--engine", "spark", "--master", "local[2]")
     assert missing.exit_code == 1 and missing.output.startswith("error: ")
     assert "input directory not found" in missing.output
+    a_file = _features(f"file://{shared}/notes.txt", tmp_path / "x.parquet",
+                       "--engine", "spark", "--master", "local[2]")
+    assert a_file.exit_code == 1 and a_file.output.startswith("error: ")
+    assert "is a file, not the extract's directory" in a_file.output
     unknown = _features("nosuch://host/extract", tmp_path / "x.parquet", "--engine", "spark",
                         "--master", "local[2]")
     assert unknown.exit_code == 1 and len(unknown.output.strip().splitlines()) == 1

@@ -61,3 +61,17 @@ def test_a_record_recorded_after_the_referral_counts_on_neither_engine(spark: An
     spark_table = collect_feature_table(spark_feature_table(spark, feeds))
     assert spark_table[DA_SUBJECT_EVER].tolist() == [0.0, 1.0]
     assert_same_table(build_features(feeds), spark_table)
+
+
+def test_a_household_listed_nowhere_is_not_known_on_either_engine(spark: Any) -> None:
+    referrals = referrals_frame([referral(referral_id="R1", person_id="p1", household_id="h1"),
+                                 referral(referral_id="R2", person_id="p2", household_id="h2"),
+                                 referral(referral_id="R3", person_id="p3", household_id=None)])
+    members = pd.DataFrame([("h1", "p1", "subject")], columns=["household_id", "person_id",
+                                                              "role"])
+    for feeds in ({"referrals": referrals, "household_members": members},
+                  {"referrals": referrals}):
+        spark_table = collect_feature_table(spark_feature_table(spark, feeds))
+        assert spark_table["household_known"].tolist() == (
+            [1.0, 0.0, 0.0] if "household_members" in feeds else [0.0, 0.0, 0.0])
+        assert_same_table(build_features(feeds), spark_table)
