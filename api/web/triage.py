@@ -85,13 +85,18 @@ def queue_page(
     bands = _bands(request)
     chosen = [name for name in band or () if name in {b.name for b in bands}]
     chosen_need = need if need in PRESENTING_NEEDS else None
-    found = repository.triage_queue(
-        session, urgency=[b.name for b in bands], bands=chosen, need=chosen_need,
-        offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    urgency = [b.name for b in bands]
+    found = repository.triage_queue(session, urgency=urgency, bands=chosen, need=chosen_need,
+                                     offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    pages = max(1, -(-found.total // PAGE_SIZE))
+    if page > pages:  # past the end (the queue shrank since the link was made): the last page
+        page = pages
+        found = repository.triage_queue(session, urgency=urgency, bands=chosen,
+                                         need=chosen_need, offset=(page - 1) * PAGE_SIZE,
+                                         limit=PAGE_SIZE)
     _record_queue_view(session, request, user, bands=chosen, need=chosen_need, page=page,
                        listed=len(found.waiting), waiting=found.total)
     now = utcnow()
-    pages = max(1, -(-found.total // PAGE_SIZE))
 
     def page_link(number: int) -> str:
         kept = [("band", name) for name in chosen]
