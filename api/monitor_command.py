@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from api.report_files import write_whole
 from data_contracts.cli import fail, parse_date_option
 
 if TYPE_CHECKING:
@@ -53,10 +54,9 @@ def write_monitor_report(report: dict[str, Any], output: Path) -> None:
 
     output.mkdir(parents=True, exist_ok=True)
     report = finite(report)
-    (output / MONITOR_JSON).write_text(json.dumps(report, indent=1, allow_nan=False),
-                                       encoding="utf-8")
+    write_whole(output / MONITOR_JSON, json.dumps(report, indent=1, allow_nan=False))
     html = render_report("reports/monitor.html", title="Model monitoring", report=report)
-    (output / MONITOR_HTML).write_text(html, encoding="utf-8")
+    write_whole(output / MONITOR_HTML, html)
 
 
 def monitor(

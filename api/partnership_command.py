@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
+from api.report_files import write_whole
 from data_contracts.cli import fail, parse_date_option
 
 report_app = typer.Typer(help="Reports for the safeguarding partnership.", no_args_is_help=True)
@@ -26,9 +27,9 @@ def write_partnership_report(report: dict[str, Any], output: Path) -> None:
     from api.templating import render_report
 
     output.mkdir(parents=True, exist_ok=True)
-    (output / PARTNERSHIP_JSON).write_text(json.dumps(report, indent=1), encoding="utf-8")
+    write_whole(output / PARTNERSHIP_JSON, json.dumps(report, indent=1))
     html = render_report("reports/partnership.html", title="Partnership evidence", report=report)
-    (output / PARTNERSHIP_HTML).write_text(html, encoding="utf-8")
+    write_whole(output / PARTNERSHIP_HTML, html)
 
 
 @report_app.command("partnership")

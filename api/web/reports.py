@@ -24,6 +24,7 @@ from api.partnership_command import PARTNERSHIP_JSON
 from api.routes.deps import SessionDep
 from api.routes.records import view_event
 from api.settings import Settings
+from api.web.errors import error_page
 from api.web.pages import PAGE_METHODS, GovernancePage, render
 
 router = APIRouter(include_in_schema=False)
@@ -97,6 +98,15 @@ def latest_reports(settings: Settings) -> list[LatestReport]:
     return found
 
 
+def _read_report(path: Path) -> dict[str, Any] | None:
+    """A report's JSON, or None when the file is not a whole report (cut short, not UTF-8)."""
+    try:
+        report = json.loads(path.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return report if isinstance(report, dict) else None
+
+
 @router.api_route("/governance/reports/{name}", methods=PAGE_METHODS)
 def report_page(name: str, request: Request, user: GovernancePage,
                 session: SessionDep) -> Response:
@@ -108,7 +118,14 @@ def report_page(name: str, request: Request, user: GovernancePage,
     path = _file(request.app.state.settings, name)
     if path is None or not path.is_file():
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {name} report has been written yet")
-    report: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    report = _read_report(path)
+    if report is None:
+        # Not JSON the command wrote whole (copied in part, edited, or from another tool):
+        # said so, with how to write it again, rather than a 500.
+        return error_page(status.HTTP_503_SERVICE_UNAVAILABLE, user=user, path=request.url.path,
+                          message=f"The latest {REPORTS[name].title.lower()} report cannot be "
+                                  f"read: write it again with "
+                                  f"{REPORTS[name].command.format(folder=path.parent)}")
     version = report.get("model_version")
     details = {"report": name, "generated_at": report.get("generated_at")}
     commit_with_audit(session, [view_event(
