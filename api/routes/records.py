@@ -118,11 +118,14 @@ class AuditFilter:
     until: datetime | None = None
 
 
-def find_audit_entries(session: Session, wanted: AuditFilter, *, after_seq: int, limit: int
-                       ) -> Sequence[AuditEntry]:
+def find_audit_entries(session: Session, wanted: AuditFilter, *, after_seq: int, limit: int,
+                       before_seq: int | None = None) -> Sequence[AuditEntry]:
     """Audit entries after `after_seq` matching `wanted`, in sequence order (the API's
-    audit route and the audit page both search through this)."""
+    audit route and the audit page both search through this); with `before_seq`, the
+    last `limit` of those before it (the audit page's latest and earlier entries)."""
     query = select(AuditEntry).where(AuditEntry.seq > after_seq)
+    if before_seq is not None:
+        query = query.where(AuditEntry.seq < before_seq)
     if wanted.user is not None:
         query = query.where(AuditEntry.user_name == wanted.user)
     if wanted.referral_id is not None:
@@ -133,11 +136,13 @@ def find_audit_entries(session: Session, wanted: AuditFilter, *, after_seq: int,
         query = query.where(AuditEntry.created_at >= as_utc(wanted.since))
     if wanted.until is not None:
         query = query.where(AuditEntry.created_at <= as_utc(wanted.until))
-    return session.scalars(query.order_by(AuditEntry.seq).limit(limit)).all()
+    if before_seq is None:
+        return session.scalars(query.order_by(AuditEntry.seq).limit(limit)).all()
+    return session.scalars(query.order_by(AuditEntry.seq.desc()).limit(limit)).all()[::-1]
 
 
-def _search_terms(session: Session, wanted: AuditFilter, after_seq: int
-                  ) -> tuple[dict[str, object], str | None]:
+def _search_terms(session: Session, wanted: AuditFilter, after_seq: int,
+                  before_seq: int | None) -> tuple[dict[str, object], str | None]:
     """What a search of the trail asked for, the filters given only, and the referral it
     names if the store holds one. A user name or referral id the store does not hold is
     kept as its SHA-256 (`user_sha256`, `referral_id_sha256`): a caller may paste a key
@@ -147,7 +152,7 @@ def _search_terms(session: Session, wanted: AuditFilter, after_seq: int
         "model_version": wanted.model_version,
         "since": as_utc(wanted.since).isoformat() if wanted.since else None,
         "until": as_utc(wanted.until).isoformat() if wanted.until else None,
-        "after_seq": after_seq or None}
+        "after_seq": after_seq or None, "before_seq": before_seq}
     referral = wanted.referral_id
     if referral is not None and repository.latest_score(session, referral) is None:
         terms["referral_id_sha256"], referral = sha256_hex(referral.encode("utf-8")), None
@@ -160,11 +165,12 @@ def _search_terms(session: Session, wanted: AuditFilter, after_seq: int
 
 
 def record_audit_view(session: Session, request: Request, principal: Principal, *,
-                      wanted: AuditFilter, after_seq: int, entries: int) -> None:
+                      wanted: AuditFilter, after_seq: int, entries: int,
+                      before_seq: int | None = None) -> None:
     """Put a reading of the audit trail in the audit trail, with what it searched for (so
     that the trail answers who searched a referral's or a user's history): the referral
     and version searched also in their columns, where the trail's own search finds them."""
-    search, referral = _search_terms(session, wanted, after_seq)
+    search, referral = _search_terms(session, wanted, after_seq, before_seq)
     event = view_event(request, principal, "audit_view", referral_id=referral,
                         model_version=wanted.model_version,
                         details={"entries": entries, "search": search})

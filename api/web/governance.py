@@ -32,7 +32,7 @@ from api.routes.records import (
     view_event,
 )
 from api.settings import Settings, settings_registry
-from api.store import repository
+from api.store import AuditEntry, repository
 from api.web.approvals import approval_state, model_card_url, page_registry
 from api.web.form_messages import NUL_MARK, shown
 from api.web.pages import PAGE_METHODS, GovernancePage, PageUser, render
@@ -193,6 +193,7 @@ def audit_page(
     request: Request, user: GovernancePage, session: SessionDep,
     user_name: _Text = None, referral_id: _Text = None, model_version: _Text = None,
     after_seq: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    before_seq: Annotated[int | None, Query(ge=1, le=2**62)] = None,
 ) -> Response:
     """The audit trail's verification status and a search of its entries.
 
@@ -208,16 +209,39 @@ def audit_page(
                       next_after=None, status_code=status.HTTP_400_BAD_REQUEST)
     wanted = AuditFilter(user=user_name or None, referral_id=referral_id or None,
                          model_version=model_version or None)
-    rows = find_audit_entries(session, wanted, after_seq=after_seq, limit=AUDIT_PAGE_SIZE + 1)
-    entries = list(rows[:AUDIT_PAGE_SIZE])
+    entries, earlier, later = _audit_entries(session, wanted, after_seq, before_seq)
     verified: TrailStatus | None = None
-    if after_seq == 0 and wanted == AuditFilter():
+    if after_seq == 0 and before_seq is None and wanted == AuditFilter():
         try:
             verified = verify_trail(session, request.app.state.store.audit_anchor)
         except AuditAnchorError as exc:  # the key or checkpoint file is wrong: not verified
             verified = TrailStatus(False, 0, None, str(exc), True)
     record_audit_view(session, request, user.principal, wanted=wanted, after_seq=after_seq,
-                      entries=len(entries))
+                      before_seq=before_seq, entries=len(entries))
     return render(request, "pages/audit.html", user=user, title="Audit trail",
                   entries=entries, verified=verified, not_anchored=NOT_ANCHORED, query=query,
-                  errors={}, next_after=entries[-1].seq if len(rows) > AUDIT_PAGE_SIZE else None)
+                  errors={}, next_after=later, earlier_before=earlier, latest=LATEST)
+
+
+LATEST = 2**62  # `before_seq` of the latest entries: past any entry's number
+
+
+def _audit_entries(session: SessionDep, wanted: AuditFilter, after_seq: int,
+                   before_seq: int | None) -> tuple[list[AuditEntry], int | None, int | None]:
+    """A page of the entries searched for, oldest first: the first after `after_seq`, or
+    the last before `before_seq`; and the `before_seq` of the earlier entries and the
+    `after_seq` of the later ones, where there are any (a trail of 100,000 entries was
+    read from its first, 50 at a time, with no way to its latest)."""
+    rows = find_audit_entries(session, wanted, after_seq=after_seq, before_seq=before_seq,
+                              limit=AUDIT_PAGE_SIZE + 1)
+    if before_seq is None:
+        entries = list(rows[:AUDIT_PAGE_SIZE])
+        more_later = len(rows) > AUDIT_PAGE_SIZE
+    else:
+        entries = list(rows[-AUDIT_PAGE_SIZE:])
+        more_later = bool(entries) and bool(
+            find_audit_entries(session, wanted, after_seq=entries[-1].seq, limit=1))
+    more_earlier = bool(entries) and bool(
+        find_audit_entries(session, wanted, after_seq=0, before_seq=entries[0].seq, limit=1))
+    return (entries, entries[0].seq if more_earlier else None,
+            entries[-1].seq if more_later else None)
