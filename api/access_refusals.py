@@ -3,7 +3,8 @@
 
 A 403 says who tried what (method, route, and the referral, person or version it
 named): an investigation asks first who tried to reach a record they had no part in.
-A request that names no user (401) is counted per key id and address instead
+A signed-in user's form refused for its CSRF token is entered too (`form_refused`). A
+request that names no user (401) is counted per key id and address instead
 (`api.auth_limits`), and audited once it locks them out: a stranger could otherwise
 fill the trail.
 """
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from api.auth import Principal
 
 ACCESS_REFUSED = "access_refused"
+FORM_REFUSED = "form_refused"
 
 
 # The most of a path's value an entry keeps: the store's columns hold 100 characters.
@@ -41,14 +43,26 @@ def _as_asked(value: object) -> str:
 def refusal_event(request: Request, principal: Principal, roles: tuple[str, ...]) -> AuditEvent:
     """The audit entry of a role's refusal of ``request``: the referral and version it
     named fill the entry's columns only when they are a referral id and a version number."""
+    return _request_refusal(request, principal, ACCESS_REFUSED, allowed=list(roles))
+
+
+def form_refusal_event(request: Request, principal: Principal) -> AuditEvent:
+    """The audit entry of a signed-in user's form refused for its CSRF token (a form from
+    an ended session, or a post made for them by another page): as a role's refusal, what
+    it was posted to, the referral or version it named."""
+    return _request_refusal(request, principal, FORM_REFUSED,
+                            refused="the form's CSRF token is not its session's")
+
+
+def _request_refusal(request: Request, principal: Principal, action: str,
+                     **said: object) -> AuditEvent:
     asked = {str(name): str(value) for name, value in request.path_params.items()}
     route = request.scope.get("route")
     details: dict[str, Any] = {"method": request.method,
                                "route": getattr(route, "path_format", request.url.path),
-                               "allowed": list(roles),
-                               **{name: _as_asked(value) for name, value in asked.items()}}
+                               **said, **{name: _as_asked(value) for name, value in asked.items()}}
     return _refusal(principal, details, referral_id=asked.get("referral_id"),
-                    version=asked.get("version"))
+                    version=asked.get("version"), action=action)
 
 
 def command_refusal_event(principal: Principal, roles: tuple[str, ...], *, command: str,
@@ -62,9 +76,9 @@ def command_refusal_event(principal: Principal, roles: tuple[str, ...], *, comma
 
 
 def _refusal(principal: Principal, details: dict[str, Any], *, referral_id: str | None,
-             version: str | None) -> AuditEvent:
+             version: str | None, action: str = ACCESS_REFUSED) -> AuditEvent:
     return AuditEvent(
-        user_name=principal.name, role=principal.role, action=ACCESS_REFUSED,
+        user_name=principal.name, role=principal.role, action=action,
         referral_id=referral_id if referral_id and _REFERRAL_ID.fullmatch(referral_id) else None,
         model_version=version if version and exact_version(version) else None,
         request_hash=request_hash(details), details=details)

@@ -6,7 +6,8 @@ handlers registered before these are kept and called). No page shows a stack
 trace or an exception's message: a 500 page gives only an error id, which the log
 line names. A signed-in user's error page keeps their account bar and navigation.
 A visitor who is not signed in is sent to sign in; a form without its session's CSRF
-token gets a 403 page of its own (not the role's).
+token gets a 403 page of its own (not the role's), and a signed-in user's is audited
+(`form_refused`), as a role's refusal is.
 """
 
 from __future__ import annotations
@@ -22,7 +23,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 from starlette.types import Scope
 
+from api.access_refusals import form_refusal_event
+from api.audit import store_with_audit
 from api.routes.errors import error_message
+from api.store.db import Store
 from api.web.pages import SIGN_IN_PATH, PageUser, SignInRequired, page_response, signed_in_user
 from api.web.session import CsrfRefused
 
@@ -129,7 +133,13 @@ def install_error_pages(app: FastAPI) -> None:
                                 status_code=status.HTTP_303_SEE_OTHER)
 
     async def csrf_refused(request: Request, _exc: Exception) -> Response:
-        return await _error_page_for(request, status.HTTP_403_FORBIDDEN, page=_CSRF_PAGE)
+        user = await signed_in_user(request)
+        if user is not None:  # a visitor's refused sign-in names no one: not audited
+            store: Store = request.app.state.store
+            await store.write(store_with_audit, store.engine,
+                              [form_refusal_event(request, user.principal)])
+        return error_page(status.HTTP_403_FORBIDDEN, user=user, path=request.url.path,
+                          page=_CSRF_PAGE)
 
     app.add_exception_handler(SignInRequired, sign_in_first)
     app.add_exception_handler(CsrfRefused, csrf_refused)

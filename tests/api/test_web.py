@@ -50,6 +50,29 @@ def test_a_decision_posted_without_its_csrf_token_is_refused(api: ApiEnv) -> Non
     assert decisions_of(api, referral) == []
 
 
+def test_a_signed_in_users_form_refused_for_its_csrf_token_is_audited(api: ApiEnv) -> None:
+    """The role's 403 was in the trail, the refused form's 403 was not: who posted what,
+    to which referral, with a token not their session's."""
+    referral = scored_referral(api)
+    browser = signed_in_client(api.client, api.keys["triage"])
+    form = {"practitioner_rag": "red", "next_step": "strategy discussion"}
+
+    refused = browser.post(f"/cases/{referral}/decisions", data={**form, "csrf_token": "x"})
+
+    assert refused.status_code == 403 and "Signed in as" in refused.text
+    assert _audit_actions(api, referral) == ["score", "form_refused"]
+    entry = _latest_entry(api, "form_refused")
+    assert entry is not None and entry.role == "triage" and entry.referral_id == referral
+    assert entry.user_name.startswith("triage-")
+    assert entry.details == {"method": "POST", "route": "/cases/{referral_id}/decisions",
+                             "refused": "the form's CSRF token is not its session's",
+                             "referral_id": referral}
+    visitor = TestClient(api.client.app, headers=HTML)  # no one to name: not audited
+    assert visitor.post("/sign-in", data={"api_key": "x"}).status_code == 403
+    latest = _latest_entry(api, "form_refused")
+    assert latest is not None and latest.seq == entry.seq
+
+
 def test_the_sign_in_form_needs_its_csrf_token_too(api: ApiEnv) -> None:
     browser = TestClient(api.client.app, headers=HTML)
     response = browser.post("/sign-in", data={"api_key": api.keys["triage"]})
