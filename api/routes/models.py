@@ -22,7 +22,7 @@ from api.approvals import (
     approval_history,
     record_decision,
 )
-from api.audit import AuditEvent, commit_with_audit, request_hash
+from api.audit import AuditEvent, commit_with_audit, request_hash, sha256_hex
 from api.auth import GOVERNANCE, AuditReader, Principal, require_roles
 from api.free_text import PlainText, ShortText, require_visible
 from api.json_keys import refusal, repeated_key
@@ -39,6 +39,7 @@ from api.routes.responses import (
 from api.schemas import StrictModel
 from api.settings import settings_registry
 from model.registry import RegistryError
+from model.registry_sqlite import exact_version
 
 router = APIRouter(prefix="/v1/models", tags=["governance"])
 GovernanceUser = Annotated[Principal, Depends(require_roles(GOVERNANCE))]
@@ -96,20 +97,36 @@ def model_card(version: str, request: Request, principal: AuditReader, session: 
                settings: SettingsDep) -> Response:
     """A version's model card (ATRS layout) with its approval history."""
     registry = settings_registry(settings)
+    as_json = "application/json" in request.headers.get("accept", "")
     try:
         card = card_for(registry, version, approval_history(session, registry, version))
     except RegistryError as exc:
-        raise registry_refusal(exc) from exc
-    as_json = "application/json" in request.headers.get("accept", "")
-    details = {"route": "/v1/models/{version}/card", "model_version": card.version,
-               "format": "json" if as_json else "html"}
-    commit_with_audit(session, [AuditEvent(  # read as the card page's reads are
-        user_name=principal.name, role=principal.role, action="model_card_view",
-        request_hash=request_hash(details), model_version=card.version, details=details)])
+        refused = registry_refusal(exc)
+        if refused.status_code == status.HTTP_404_NOT_FOUND:  # audited as a case view's 404
+            _audit_card_read(session, principal, version, as_json=as_json, found=False)
+        raise refused from exc
+    _audit_card_read(session, principal, card.version, as_json=as_json, found=True)
     if as_json:
         body: dict[str, Any] = card.as_dict()
         return JSONResponse(body)
     return HTMLResponse(card_html(card, standalone=False))
+
+
+def _audit_card_read(session: SessionDep, principal: Principal, version: str, *,
+                     as_json: bool, found: bool) -> None:
+    """Enter a read of a card (as the card page's reads are), or of one the registry does
+    not have: its reference kept if a version number, else as its SHA-256 (it may be
+    anything typed into the address, a pasted key too)."""
+    details: dict[str, Any] = {"route": "/v1/models/{version}/card",
+                               "format": "json" if as_json else "html"}
+    kept = found or exact_version(version)
+    details |= {"model_version": version} if kept else {
+        "asked_sha256": sha256_hex(version.encode("utf-8"))}
+    details |= {} if found else {"found": False}
+    commit_with_audit(session, [AuditEvent(
+        user_name=principal.name, role=principal.role, action="model_card_view",
+        request_hash=request_hash(details), model_version=version if kept else None,
+        details=details)])
 
 
 @router.post("/{version}/approvals", status_code=status.HTTP_201_CREATED, responses={

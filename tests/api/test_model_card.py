@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from api.audit import sha256_hex
 from api.cli import app as safeguard
 from api.model_card import card_for, card_html, card_markdown
 from api.store import AuditEntry, Store, init_db
@@ -303,6 +304,28 @@ def test_an_unknown_version_has_no_card(model_api: ApiEnv) -> None:
     response = model_api.client.get("/v1/models/999/card",
                                     headers=model_api.headers("governance"))
     assert response.status_code == 404
+
+
+def test_a_read_of_a_card_the_registry_does_not_have_is_audited(api: ApiEnv) -> None:
+    """A case view that finds nothing is in the trail (found: false); a card read that
+    found nothing was not: who asked for which version, and when, was lost."""
+    typed = "ab12cd34.not-a-version"  # anything typed into the address: kept hashed
+
+    for reference in ("998", typed):
+        response = api.client.get(f"/v1/models/{reference}/card",
+                                  headers=api.headers("governance"))
+        assert response.status_code == 404
+
+    store = Store(api.settings.database_url)
+    with store.session() as session:
+        reads = list(session.scalars(select(AuditEntry).where(
+            AuditEntry.action == "model_card_view").order_by(AuditEntry.seq)))[-2:]
+    store.dispose()
+    assert [(e.role, e.model_version, e.details.get("found")) for e in reads] == [
+        ("governance", "998", False), ("governance", None, False)]
+    assert reads[0].details["model_version"] == "998"
+    assert reads[1].details["asked_sha256"] == sha256_hex(typed.encode("utf-8"))
+    assert typed not in str(reads[1].details)
 
 
 def test_the_card_draws_the_fairness_reports_interval_charts(trained_model: TrainedModel
