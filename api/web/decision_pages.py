@@ -37,7 +37,7 @@ from api.web.approvals import (
     still_latest,
 )
 from api.web.form_messages import shown, text_problem
-from api.web.governance import VersionPath, version_info
+from api.web.governance import VersionPath, registered_version
 from api.web.model_pages import page_registry_of, record_view
 from api.web.pages import PAGE_METHODS, PageUser, page_roles, posted_form, render
 
@@ -128,7 +128,7 @@ def decide_form(
     version: VersionPath, request: Request, user: ApproverPage, session: SessionDep
 ) -> Response:
     """The decision form: approve or reject, a reason, a waiver per threshold missed."""
-    version_info(request, version)
+    registered_version(request, session, user, "approval_form_view", version)
     state = _state(request, session, version)
     record_view(session, user, "approval_form_view", version)  # as the task list's view
     return _form_page(request, user, version, state)

@@ -133,20 +133,32 @@ def _provenance(registry: ModelRegistry, version: str) -> Provenance | None:
 
 
 def _record_version_view(session: SessionDep, request: Request, user: PageUser,
-                         action: str, version: str) -> None:
+                         action: str, version: str, *, found: bool = True) -> None:
     """Put a view of a version's page in the audit trail, as its card's and fairness
     report's are: they show its approvals (who, why, each waiver) and the groups beyond
-    each threshold, read from the same full report."""
+    each threshold, read from the same full report. A version not registered is entered
+    too (`found: false`), as a case view that finds nothing is."""
+    details: dict[str, Any] = {"model_version": version} | ({} if found else {"found": False})
     commit_with_audit(session, [view_event(request, user.principal, action,
-                                            model_version=version,
-                                            details={"model_version": version})])
+                                            model_version=version, details=details)])
+
+
+def registered_version(request: Request, session: SessionDep, user: PageUser, action: str,
+                       version: str) -> VersionInfo:
+    """`version_info`, a version not registered audited as a view of it (`action`)."""
+    try:
+        return version_info(request, version)
+    except HTTPException as exc:
+        if exc.status_code == status.HTTP_404_NOT_FOUND:
+            _record_version_view(session, request, user, action, version, found=False)
+        raise
 
 
 @router.api_route("/governance/versions/{version}", methods=PAGE_METHODS)
 def version_page(version: VersionPath, request: Request, user: GovernancePage,
                  session: SessionDep) -> Response:
     """One version: its metrics, model card, fairness report and approval."""
-    info = version_info(request, version)
+    info = registered_version(request, session, user, "model_version_view", version)
     settings: Settings = request.app.state.settings
     registry = page_registry(settings)
     approval = approval_state(session, version, registry=registry)
@@ -163,7 +175,7 @@ def approval_page(version: VersionPath, request: Request, user: GovernancePage,
                   session: SessionDep) -> Response:
     """The approval task list of a version (after a decision, a banner saying it was
     recorded, when the version's latest decision is that one)."""
-    info = version_info(request, version)
+    info = registered_version(request, session, user, "approval_view", version)
     approval = approval_state(session, version,
                               registry=page_registry(request.app.state.settings))
     _record_version_view(session, request, user, "approval_view", version)

@@ -34,8 +34,11 @@ def page_registry_of(request: Request) -> ModelRegistry:
     return page_registry(request.app.state.settings)
 
 
-def record_view(session: Session, user: PageUser, action: str, version: str) -> None:
-    details = {"page": action, "model_version": version}
+def record_view(session: Session, user: PageUser, action: str, version: str, *,
+                found: bool = True) -> None:
+    """Enter a view of a version's page (one the registry does not have: `found: false`)."""
+    details: dict[str, object] = {"page": action, "model_version": version}
+    details |= {} if found else {"found": False}
     commit_with_audit(
         session,
         [
@@ -49,6 +52,16 @@ def record_view(session: Session, user: PageUser, action: str, version: str) -> 
             )
         ],
     )
+
+
+def _refused(session: Session, user: PageUser, action: str, version: str,
+             exc: RegistryError) -> HTTPException:
+    """The registry's refusal to raise; a version (or file) it does not have is audited as
+    a view that found nothing."""
+    refused = registry_refusal(exc)
+    if refused.status_code == status.HTTP_404_NOT_FOUND:
+        record_view(session, user, action, version, found=False)
+    return refused
 
 
 def _version_page(version: str) -> tuple[str, str]:
@@ -65,7 +78,7 @@ def card_page(
     try:
         card = card_for(registry, version, approval_history(session, registry, version))
     except RegistryError as exc:
-        raise registry_refusal(exc) from exc
+        raise _refused(session, user, "model_card_view", version, exc) from exc
     record_view(session, user, "model_card_view", version)
     return render(request, CARD_TEMPLATE, user=user, back_link=_version_page(version),
                   **card_context(card))
@@ -81,8 +94,9 @@ def fairness_page(
     try:
         data = page_registry_of(request).read_artifact(version, FAIRNESS_ARTIFACT)
     except RegistryError as exc:
-        raise registry_refusal(exc) from exc
+        raise _refused(session, user, "fairness_report_view", version, exc) from exc
     if data is None:
+        record_view(session, user, "fairness_report_view", version, found=False)
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, f"no fairness audit was logged with version {version}"
         )

@@ -85,3 +85,26 @@ def test_the_decision_form_shown_again_by_a_post_is_audited(
         assert response.status_code in (200, 400), response.text
         after, user = _newest_entry(model_api)
         assert after > before and user is not None and user.startswith("governance-"), form
+
+
+def test_a_version_page_of_a_version_not_registered_is_audited_as_a_view_of_it(
+    api: ApiEnv
+) -> None:
+    """A case page that finds nothing is in the trail (found: false); a version's pages that
+    found nothing were not: who asked for which version, and when, was lost."""
+    browser = signed_in_client(api.client, api.keys["governance"])
+    pages = {"": "model_version_view", "/approval": "approval_view",
+             "/decide": "approval_form_view", "/card": "model_card_view",
+             "/fairness": "fairness_report_view"}
+    for page, action in pages.items():
+        before = _newest_entry(api)[0]
+
+        response = browser.get(f"/governance/versions/997{page}")
+
+        assert response.status_code == 404, page
+        store = Store(api.settings.database_url)
+        with store.session() as session:
+            entries = list(session.scalars(select(AuditEntry).where(AuditEntry.seq > before)))
+        store.dispose()
+        assert [(e.action, e.role, e.model_version, e.details.get("found"))
+                for e in entries] == [(action, "governance", "997", False)], page
