@@ -44,6 +44,7 @@ from data_contracts.reading import (
 )
 from data_contracts.refusals import FeedRefusals
 from data_contracts.report import build_report, feed_entry
+from data_contracts.rules import AFTER_EXTRACT_DATE
 from data_contracts.schemas import feed_schema
 from data_contracts.vocab import FEEDS, OUTCOMES, REFERRALS, REQUIRED_FEEDS
 
@@ -249,11 +250,15 @@ def no_referral_accepted(result: ValidatedExtract, input_dir: Path, *, given: bo
     quarantined: its output would be empty (until 6 December the command wrote an empty
     table and succeeded), and a wrong extract date is the likeliest cause. The validate
     command named carries the extract date when it was `given`."""
-    rows = len(result.quarantine[REFERRALS])
+    reasons = result.quarantine[REFERRALS]["reason"].astype(str)
+    commonest = reasons.value_counts()
     dated = f" --extract-date {result.extract_date}" if given else ""
-    return (f"no referral was accepted (all {rows:,} rows quarantined), so there is nothing "
-            f"to build on: is the extract date, {result.extract_date}, right? A date after "
-            f"it is a bad row. `safeguard validate --input {shlex.quote(str(input_dir))}"
+    late = reasons.str.contains(AFTER_EXTRACT_DATE, regex=False).sum()
+    why = (f" Is the extract date, {result.extract_date}, right? A date after it is a bad row "
+           f"({late:,} of them)." if late else "")
+    return (f"no referral was accepted (all {len(reasons):,} rows quarantined; the commonest "
+            f"reason: {commonest.index[0]}, {commonest.iloc[0]:,} rows), so there is nothing "
+            f"to build on.{why} `safeguard validate --input {shlex.quote(str(input_dir))}"
             f"{dated} --report DIR` lists each row with its reason")
 
 

@@ -10,6 +10,7 @@ the reports' own templates. Nothing is shown that no command has written.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any, Final
 
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import Response
+from jinja2 import UndefinedError
 
 from api.audit import commit_with_audit
 from api.monitor_command import MONITOR_JSON
@@ -26,6 +28,8 @@ from api.routes.records import view_event
 from api.settings import Settings
 from api.web.errors import error_page
 from api.web.pages import PAGE_METHODS, GovernancePage, render
+
+logger = logging.getLogger(__name__)
 
 router = APIRouter(include_in_schema=False)
 
@@ -119,7 +123,16 @@ def report_page(name: str, request: Request, user: GovernancePage,
     if path is None or not path.is_file():
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {name} report has been written yet")
     report = _read_report(path)
-    if report is None:
+    page = None
+    if report is not None:
+        try:  # a JSON object of another shape (another tool's, an older command's) fails here
+            page = render(request, REPORTS[name].template, user=user,
+                          title=REPORTS[name].title, report=report,
+                          back_link=("Model governance", "/governance"))
+        except (TypeError, KeyError, AttributeError, ValueError, UndefinedError):
+            logger.warning("the %s report at %s is not of the shape its page reads", name, path,
+                           exc_info=True)
+    if report is None or page is None:
         # Not JSON the command wrote whole (copied in part, edited, or from another tool):
         # said so, with how to write it again, rather than a 500.
         return error_page(status.HTTP_503_SERVICE_UNAVAILABLE, user=user, path=request.url.path,
@@ -131,7 +144,4 @@ def report_page(name: str, request: Request, user: GovernancePage,
     commit_with_audit(session, [view_event(
         request, user.principal, "oversight_report_view", details=details,
         model_version=None if version is None else str(version))])
-    return render(
-        request, REPORTS[name].template, user=user, title=REPORTS[name].title, report=report,
-        back_link=("Model governance", "/governance"),
-    )
+    return page

@@ -33,6 +33,9 @@ def reporting(tmp_path: Path) -> Iterator[ApiEnv]:
     ("monitor", MONITOR_JSON, b'{"model_version": "1", "generated_at": "2026-12-'),
     ("partnership", PARTNERSHIP_JSON, b'{"quarters": [\xff'),
     ("monitor", MONITOR_JSON, b"[]"),
+    # JSON objects of another shape: an older command's, another tool's
+    ("partnership", PARTNERSHIP_JSON, b"{}"),
+    ("monitor", MONITOR_JSON, b'{"model_version": "1", "generated_at": "2026-12-01"}'),
 ])
 def test_a_report_file_that_is_not_a_whole_report_is_said_so_not_a_500(
     reporting: ApiEnv, name: str, file: str, written: bytes

@@ -100,8 +100,10 @@ def test_an_extract_date_before_every_referral_is_refused_saying_why(
     said = " ".join(result.output.split())
     assert result.exit_code == 1, result.output
     assert said == (f"error: referrals.csv: no referral was accepted (all {N_REFERRALS:,} rows "
-                    "quarantined), so there is nothing to build on: is the extract date, "
-                    "2000-01-01, right? A date after it is a bad row. `safeguard validate "
+                    "quarantined; the commonest reason: referral_date: after extract date, "
+                    f"{N_REFERRALS:,} rows), so there is nothing to build on. Is the extract "
+                    "date, 2000-01-01, right? A date after it is a bad row "
+                    f"({N_REFERRALS:,} of them). `safeguard validate "
                     f"--input {extract_dir} --extract-date 2000-01-01 --report DIR` lists each row "
                     "with its reason")
     assert not output.exists()

@@ -201,16 +201,18 @@ def test_a_refusal_of_an_extract_at_a_uri_names_it_as_the_user_did(
         "(referrals.csv or referrals.parquet)")
 
 
-def test_an_extract_whose_every_referral_is_quarantined_gives_an_empty_table_on_both(
+def test_an_extract_whose_every_referral_is_quarantined_is_refused_alike_on_both(
     spark: Any, extract_dir: Path, tmp_path: Path
 ) -> None:
+    """Both wrote an empty table and succeeded; both refuse it now, in the same words."""
     broken = _with_referrals(extract_dir, tmp_path / "broken", age_years="130")
     single = _features(broken, tmp_path / "single.parquet")
     on_spark = _features(broken, tmp_path / "spark.parquet", "--engine", "spark",
                          "--master", "local[2]")
-    assert (single.exit_code, on_spark.exit_code) == (0, 0), on_spark.output
-    assert "0 referrals x" in on_spark.output
-    ours, theirs = pd.read_parquet(tmp_path / "spark.parquet"), pd.read_parquet(
-        tmp_path / "single.parquet")
-    assert len(ours) == len(theirs) == 0
-    assert list(ours.columns) == list(theirs.columns)
+    assert (single.exit_code, on_spark.exit_code) == (1, 1), on_spark.output
+    assert single.output.strip() == on_spark.output.strip()
+    said = " ".join(single.output.split())
+    assert said.startswith("error: referrals.csv: no referral was accepted (all ")
+    assert "the commonest reason: age_years: " in said and "extract date" not in said
+    assert not (tmp_path / "single.parquet").exists()
+    assert not (tmp_path / "spark.parquet").exists()
