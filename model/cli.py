@@ -149,8 +149,10 @@ def train(
     for key in ("roc_auc", "average_precision", "brier", "ece"):
         table.add_row(key, f"{metrics[f'test_{key}']:.4f}", f"{metrics[f'baseline_{key}']:.4f}")
     console.print(table)
+    given = "given" if day is not None else "from the data, as no --extract-date was given"
     console.print(
-        f"labelled referrals {counts['labelled']:,}; left out, follow-up incomplete "
+        f"Extract date {outcome.result.model.metadata['extract_date']} ({given}). "
+        f"Labelled referrals {counts['labelled']:,}; left out, follow-up incomplete "
         f"{counts['follow_up_incomplete']:,}. Split by date: "
         f"{describe_split(outcome.result.split.summary())}. Calibration "
         f"{outcome.result.model.calibrator.method}; {outcome.seconds['total']:.1f} s. "

@@ -90,6 +90,8 @@ def _check_train_output(output: str, registry: ModelRegistry) -> None:
     from model.card_sources import read_sources
 
     assert "{'" not in output and "Split by date: train " in output
+    assert re.search(r"Extract date \d{4}-\d\d-\d\d \(from the data, as no --extract-date was "
+                     r"given\)\. Labelled referrals [\d,]+;", output), output
     assert re.search(r"validation [\d,]+ \(from \d{4}-\d\d-\d\d; [\d,]+ left out, family seen "
                      r"in training\); test [\d,]+ \(from ", output)
     missed = [c.name for c in unmet(acceptance_checks(read_sources(registry, "1")))]
