@@ -3,7 +3,9 @@
 
 A 403 says who tried what (method, route, and the referral, person or version it
 named): an investigation asks first who tried to reach a record they had no part in.
-A signed-in user's form refused for its CSRF token is entered too (`form_refused`). A
+A signed-in user's form refused for its CSRF token is entered too (`form_refused`), and
+so is a signed-in user's request refused for its address, query or body
+(`request_invalid`: the 422 or 400, with the fields at fault, never their values). A
 request that names no user (401) is counted per key id and address instead
 (`api.auth_limits`), and audited once it locks them out: a stranger could otherwise
 fill the trail.
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
 
 ACCESS_REFUSED = "access_refused"
 FORM_REFUSED = "form_refused"
+REQUEST_INVALID = "request_invalid"
 
 
 # The most of a path's value an entry keeps: the store's columns hold 100 characters.
@@ -52,6 +55,16 @@ def form_refusal_event(request: Request, principal: Principal) -> AuditEvent:
     it was posted to, the referral or version it named."""
     return _request_refusal(request, principal, FORM_REFUSED,
                             refused="the form's CSRF token is not its session's")
+
+
+def invalid_request_event(request: Request, principal: Principal,
+                          problems: list[dict[str, Any]]) -> AuditEvent:
+    """The audit entry of a signed-in user's request refused for its path, query or body
+    (`problems`: the validation errors): as a role's refusal, with the fields at fault,
+    never the values sent (a value may be a pasted key or a child's record)."""
+    fields = sorted({".".join(str(part) for part in problem.get("loc", ()))
+                     for problem in problems})
+    return _request_refusal(request, principal, REQUEST_INVALID, fields=fields[:20])
 
 
 def _request_refusal(request: Request, principal: Principal, action: str,

@@ -7,7 +7,8 @@ trace or an exception's message: a 500 page gives only an error id, which the lo
 line names. A signed-in user's error page keeps their account bar and navigation.
 A visitor who is not signed in is sent to sign in; a form without its session's CSRF
 token gets a 403 page of its own (not the role's), and a signed-in user's is audited
-(`form_refused`), as a role's refusal is.
+(`form_refused`), as a role's refusal is; so is a signed-in user's request refused for
+its address, query or body (`request_invalid`, through the API or a page).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 from starlette.types import Scope
 
-from api.access_refusals import form_refusal_event
+from api.access_refusals import form_refusal_event, invalid_request_event
 from api.audit import store_with_audit
 from api.routes.errors import error_message
 from api.store.db import Store
@@ -97,9 +98,21 @@ def _address_problem(exc: RequestValidationError) -> str:
     return ""
 
 
+async def audit_invalid(request: Request, exc: RequestValidationError) -> None:
+    """Enter a signed-in user's request refused for its address, query or body (a request
+    that names no user is not: a stranger could otherwise fill the trail)."""
+    principal = getattr(request.state, "principal", None)
+    if principal is not None:
+        store: Store = request.app.state.store
+        await store.write(store_with_audit, store.engine,
+                          [invalid_request_event(request, principal, list(exc.errors()))])
+
+
 def _wrap(previous: Handler | None,
           page: Callable[[Request, Exception], Awaitable[Response]]) -> Handler:
     async def handler(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, RequestValidationError):
+            await audit_invalid(request, exc)
         if wants_page(request.url.path, request.headers.get("accept", "")) or previous is None:
             return await page(request, exc)
         result = previous(request, exc)

@@ -456,3 +456,25 @@ def test_the_queue_says_which_bands_an_escalation_rule_raised(api: ApiEnv) -> No
     assert ("Raised from Medium by an escalation rule (<a class=\"govuk-link\" "
             "href=\"#escalation-rules\">see the rules that fired</a>)") in case_page
     assert 'id="escalation-rules">Escalation rules that fired' in case_page
+
+
+def test_a_signed_in_users_invalid_request_is_audited_without_its_values(api: ApiEnv) -> None:
+    """A 403 was in the trail, a 422 (or a page's 400) was not: who asked for what, with
+    the fields at fault and never the values sent."""
+    before = _latest_entry(api, "request_invalid")
+    refused = api.client.get("/v1/audit", params={"limit": "0"}, headers=api.headers("governance"))
+    assert refused.status_code == 422
+    entry = _latest_entry(api, "request_invalid")
+    assert entry is not None and (before is None or entry.seq > before.seq)
+    assert entry.role == "governance" and entry.details == {
+        "method": "GET", "route": "/v1/audit", "fields": ["query.limit"]}
+    browser = signed_in_client(api.client, api.keys["triage"])
+    page = browser.get("/queue", params={"page": "-1"})
+    assert page.status_code == 400
+    entry = _latest_entry(api, "request_invalid")
+    assert entry is not None and entry.role == "triage"
+    assert entry.details == {"method": "GET", "route": "/queue", "fields": ["query.page"]}
+    anonymous = api.client.get("/v1/audit", params={"limit": "0"})  # names no one: not entered
+    assert anonymous.status_code in (401, 422)
+    latest = _latest_entry(api, "request_invalid")
+    assert latest is not None and latest.seq == entry.seq
