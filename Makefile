@@ -18,12 +18,13 @@ DEMO_CASE_PY := import json; from api.settings import Settings as S; from model.
   artifact_root=s.mlflow_artifact_root); case = r.load(s.model_alias).golden[-1]["payload"]; \
   open("$(DEMO_DIR)/case.json", "w").write(json.dumps(case, indent=1))
 # The demo governance user approves the newest version, waiving by name (with the reason)
-# each acceptance threshold the small synthetic demo extract misses.
-DEMO_APPROVE_PY := import subprocess; from api.settings import Settings as S; from model.registry \
-  import ModelRegistry as R; from model.acceptance import unmet; from model.card import \
-  acceptance_checks; from model.card_sources import read_sources; s = S(); r = R( \
-  s.mlflow_tracking_uri, model_name=s.model_name, artifact_root=s.mlflow_artifact_root); \
-  v = r.list_versions()[0].version; missed = unmet(acceptance_checks(read_sources(r, v))); \
+# each acceptance threshold the small synthetic demo extract misses (judged against the
+# board's thresholds, the settings' governance file, as `safeguard model approve` judges).
+DEMO_APPROVE_PY := import subprocess; from api.settings import Settings as S, board_thresholds as B; \
+  from model.registry import ModelRegistry as R; from model.acceptance import unmet; from model.card \
+  import acceptance_checks; from model.card_sources import read_sources; s = S(); r = R( \
+  s.mlflow_tracking_uri, model_name=s.model_name, artifact_root=s.mlflow_artifact_root); v = \
+  r.list_versions()[0].version; missed = unmet(acceptance_checks(read_sources(r, v), board=B(s))); \
   why = lambda c: "demo only, not a board decision: the synthetic demo extract misses it (" + \
   (c.detail or "measured %.3g" % c.measured) + ")"; subprocess.run(["$(BIN)/safeguard", "model", \
   "approve", v, "--key-file", "$(DEMO_STATE)/governance.key", "--reason", "make demo: the demo \

@@ -30,12 +30,13 @@ from api.approval_trail import decision_details, trail_problem
 from api.audit import AuditEvent, commit_with_audit, request_hash
 from api.free_text import MAX_TEXT, refuse_hidden_characters, visible
 from api.roles import GOVERNANCE
-from api.settings import Settings
+from api.settings import Settings, board_thresholds
 from api.store.db import Store
 from api.store.models import ModelApproval
 from model.acceptance import ThresholdCheck, unmet
 from model.card import ApprovalEntry, acceptance_checks
 from model.card_sources import read_sources
+from model.governance import AcceptanceThresholds
 from model.registry import ModelRegistry, RegistryError, VersionInfo
 from model.registry_sqlite import exact_version
 
@@ -131,9 +132,11 @@ def _events(user: str, role: str, row: ModelApproval, checks: list[ThresholdChec
 def record_decision(session: Session, registry: ModelRegistry, *, user: str, role: str,
                     version: str, decision: str, reason: str,
                     waivers: Mapping[str, str] | None = None,
+                    board: AcceptanceThresholds | None,
                     first: Callable[[Connection], None] | None = None) -> ModelApproval:
     """Record an approval or rejection of a version's current content, with its audit
-    entries; `first` (a check, `commit_with_audit`'s) runs under the audit's lock.
+    entries, judged against the board's thresholds `board` too (`board_thresholds`; None:
+    as trained); `first` (a check, `commit_with_audit`'s) runs under the audit's lock.
 
     Raises:
         PermissionError: The user is not a governance user.
@@ -167,7 +170,7 @@ def record_decision(session: Session, registry: ModelRegistry, *, user: str, rol
         raise ApprovalRefused(f"version {info.version} has no model card logged with its run: "
                               f"log it with `safeguard model card {info.version} --log` and "
                               "read it before deciding")
-    checks = acceptance_checks(sources)  # from the very bytes hashed
+    checks = acceptance_checks(sources, board=board)  # from the very bytes hashed
     _check_waivers(checks, decision, waivers)
     row = ModelApproval(model_name=info.name, model_version=info.version, decision=decision,
                         reason=reason.strip(), waivers=waivers, user_name=user,
@@ -229,20 +232,23 @@ def latest_decision_in(settings: Settings, model_name: str, version: str
 
 
 def _gate(session: Session, registry: ModelRegistry, info: VersionInfo,
-          history: list[ModelApproval]) -> str | None:
+          history: list[ModelApproval], board: AcceptanceThresholds | None) -> str | None:
     if not history:
         return (f"version {info.version} has no recorded approval: a governance user must "
                 f"approve it (`safeguard model approve {info.version}`)")
     sources = read_sources(registry, info.version)
     return (_problem(info, history[-1], content_hashes(registry, info, sources),
-                     acceptance_checks(sources))
+                     acceptance_checks(sources, board=board))
             or trail_problem(session, history[-1]))  # a row the trail does not hold is none
 
 
-def gate_problem(session: Session, registry: ModelRegistry, version: str) -> str | None:
-    """Why a version may not be served (None: it has a valid approval)."""
+def gate_problem(session: Session, registry: ModelRegistry, version: str, *,
+                 board: AcceptanceThresholds | None) -> str | None:
+    """Why a version may not be served (None: it has a valid approval), its thresholds
+    judged against the board's (`board`) too."""
     info = registry.resolve(version)
-    return _gate(session, registry, info, decisions_for(session, info.name, info.version))
+    return _gate(session, registry, info, decisions_for(session, info.name, info.version),
+                 board)
 
 
 def gate_state_in(settings: Settings, registry: ModelRegistry, version: str
@@ -253,7 +259,8 @@ def gate_state_in(settings: Settings, registry: ModelRegistry, version: str
     info = registry.resolve(version)
     with _session_in(settings) as session:
         history = decisions_for(session, info.name, info.version)
-        return (history[-1].id if history else None), _gate(session, registry, info, history)
+        return ((history[-1].id if history else None),
+                _gate(session, registry, info, history, board_thresholds(settings)))
 
 
 def gate_problem_in(settings: Settings, registry: ModelRegistry, version: str) -> str | None:
@@ -270,12 +277,13 @@ def _utc(moment: datetime) -> str:
     return f"{aware:%Y-%m-%dT%H:%M:%SZ}"
 
 
-def approval_history(session: Session, registry: ModelRegistry, version: str
-                     ) -> list[ApprovalEntry]:
-    """A version's approvals and rejections for its card, each saying whether it holds now."""
+def approval_history(session: Session, registry: ModelRegistry, version: str, *,
+                     board: AcceptanceThresholds | None) -> list[ApprovalEntry]:
+    """A version's approvals and rejections for its card, each saying whether it holds now
+    (as `gate_problem` judges it against `board`)."""
     info = registry.resolve(version)
     history = decisions_for(session, info.name, info.version)
-    problem = gate_problem(session, registry, info.version) if history else None
+    problem = gate_problem(session, registry, info.version, board=board) if history else None
     return [ApprovalEntry(
         decision=row.decision, user=row.user_name, at=_utc(row.created_at),
         reason=row.reason, waivers=dict(row.waivers),

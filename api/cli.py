@@ -32,7 +32,7 @@ from model import cli as model_cli
 from pipelines import cli as pipelines_cli
 
 if TYPE_CHECKING:
-    from model.registry import ModelRegistry
+    from model.registry import ModelRegistry, VersionInfo
     from model.version_list import Standing
 
 app = typer.Typer(
@@ -56,10 +56,13 @@ def _model_cli_config() -> model_cli.ModelCliConfig:
         governance_path=settings.governance_settings_path, render_report=render_report)
 
 
-def _log_card(*args: object) -> None:
+def _log_card(registry: ModelRegistry, version: VersionInfo) -> None:
     from api.model_card import log_card
+    from api.settings import Settings, board_thresholds
 
-    log_card(*args)  # type: ignore[arg-type]
+    # Its checks judged against the board's thresholds (the service's settings), not
+    # only the `--governance` file training was given.
+    log_card(registry, version, board=board_thresholds(Settings()))
 
 
 def _standings(registry: ModelRegistry, versions: Sequence[str], *,

@@ -79,7 +79,7 @@ def _decide(version: str, decision: str, reason: str, waivers: dict[str, str],
     from api.approvals import ApprovalRefused, record_decision
     from api.audit import store_with_audit
     from api.auth import authenticate_key
-    from api.model_commands import _registry
+    from api.model_commands import _registry, board_of
     from api.roles import GOVERNANCE
     from model.registry import RegistryError
 
@@ -98,7 +98,7 @@ def _decide(version: str, decision: str, reason: str, waivers: dict[str, str],
         with store.session() as session:
             row = record_decision(session, _registry(settings), user=user.name, role=user.role,
                                   version=version, decision=decision, reason=reason,
-                                  waivers=waivers)
+                                  waivers=waivers, board=board_of(settings))
             done = "approved" if decision == "approve" else "rejected"
             summary = "\n".join([
                 f"{row.model_name} version {row.model_version} {done} by {row.user_name}: "
@@ -137,7 +137,7 @@ def card(
     """Write a version's model card (model_card.html, model_card.md) with its approvals."""
     from api.approvals import approval_history
     from api.model_card import card_for, log_card, write_card
-    from api.model_commands import _registry
+    from api.model_commands import _registry, board_of
     from api.settings import Settings
     from api.version_standing import existing_store
     from model.card_sources import CARD_HTML_ARTIFACT
@@ -146,6 +146,7 @@ def card(
     settings = Settings()
     # No SQLite file: no store, so nothing recorded (and none created by reading it).
     registry, store = _registry(settings), existing_store(settings)
+    board = board_of(settings)  # the card's checks, as the gate judges them
     try:
         info = registry.resolve(version)
         history = []
@@ -157,14 +158,14 @@ def card(
                 fail(f"cannot read the approval history of version {info.version}: {reason}; "
                      "start the database, or create its schema with `safeguard db upgrade`")
             with store.session() as session:
-                history = approval_history(session, registry, info.version)
+                history = approval_history(session, registry, info.version, board=board)
         if log and registry.read_artifact(info.version, CARD_HTML_ARTIFACT) is None:
-            log_card(registry, info)
+            log_card(registry, info, board=board)
             typer.echo(f"model card logged with the run of version {info.version}")
         elif log:
             fail(f"version {info.version} already has a card logged (approvals name it); "
                  "it is never replaced")
-        written = write_card(card_for(registry, info.version, history), output)
+        written = write_card(card_for(registry, info.version, history, board=board), output)
     except RegistryError as exc:
         fail(str(exc))
     finally:

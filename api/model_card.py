@@ -21,6 +21,7 @@ from api.templating import render_page, render_report, template_environment
 from model.card import ApprovalEntry, ModelCard, build_card
 from model.card_sources import read_sources
 from model.fairness_report import audit_from_document, report_context
+from model.governance import AcceptanceThresholds
 from model.registry import ModelRegistry, VersionInfo
 
 logger = logging.getLogger(__name__)
@@ -33,9 +34,11 @@ CARD_TEMPLATE: Final = f"reports/{CARD_HTML}"
 
 
 def card_for(registry: ModelRegistry, version: str,
-             approvals: Sequence[ApprovalEntry] = ()) -> ModelCard:
-    """The card of a registered version, with the approval history given."""
-    return build_card(read_sources(registry, version), approvals=approvals)
+             approvals: Sequence[ApprovalEntry] = (), *,
+             board: AcceptanceThresholds | None) -> ModelCard:
+    """The card of a registered version, with the approval history given, its acceptance
+    checks judged against the board's thresholds (`board`) as the gate judges them."""
+    return build_card(read_sources(registry, version), board=board, approvals=approvals)
 
 
 def _data_uri(png: bytes | None) -> str | None:
@@ -88,9 +91,11 @@ def write_card(card: ModelCard, output: Path) -> list[Path]:
     return written
 
 
-def log_card(registry: ModelRegistry, version: VersionInfo) -> None:
-    """Render a new version's card (no approvals yet) and log it with its run (`card/`)."""
-    card = card_for(registry, version.version)
+def log_card(registry: ModelRegistry, version: VersionInfo, *,
+             board: AcceptanceThresholds | None) -> None:
+    """Render a new version's card (no approvals yet, its checks judged against `board`)
+    and log it with its run (`card/`)."""
+    card = card_for(registry, version.version, board=board)
     with tempfile.TemporaryDirectory() as tmp:
         write_card(card, Path(tmp))
         registry.log_files(version.run_id, Path(tmp), CARD_FOLDER)

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from api.audit import AuditEvent
     from api.settings import Settings
     from api.store.db import Store
+    from model.governance import AcceptanceThresholds
     from model.registry import ModelRegistry
 
 # MLflow refuses "latest" and version-like names (v1) as aliases; say so before it does.
@@ -36,6 +37,18 @@ def _registry(settings: Settings) -> ModelRegistry:
     from api.settings import settings_registry
 
     return settings_registry(settings)
+
+
+def board_of(settings: Settings) -> AcceptanceThresholds:
+    """The board's acceptance thresholds in force (`api.settings.board_thresholds`); a
+    settings file that cannot be read or is invalid ends the command in one line."""
+    from api.settings import board_thresholds
+    from model.governance import GovernanceError
+
+    try:
+        return board_thresholds(settings)
+    except GovernanceError as exc:
+        fail(f"the board's governance settings: {exc}")
 
 
 def _version_of(registry: ModelRegistry, reference: str) -> str | None:
@@ -81,15 +94,16 @@ def _refuse(store: Store, refusal: AuditEvent, said: str) -> NoReturn:
 
 
 def _move(store: Store, registry: ModelRegistry, *, action: str, target: str, alias: str,
-          previous: str | None) -> None:
-    """Check `target`, point `alias` at it, audit it, and say so."""
+          previous: str | None, board: AcceptanceThresholds) -> None:
+    """Check `target` (its thresholds against the board's, `board`), point `alias` at it,
+    audit it, and say so."""
     from api.approvals import gate_problem
     from api.audit import operator_event
     from model.registry import RegistryError
 
     try:
         with store.session() as session:  # approval first: it names what changed since
-            problem = gate_problem(session, registry, target)
+            problem = gate_problem(session, registry, target, board=board)
         if problem:  # the refusal is audited too
             _refuse(store, operator_event(f"{action}_refused", model_version=target,
                                           alias=alias, reason=problem), f"not moved: {problem}")
@@ -154,7 +168,7 @@ def promote(
                                       requested_version=version),
                 f"{problem}; `safeguard model list` shows the registered versions")
     _move(store, registry, action="model_promote", target=target, alias=alias,
-          previous=_version_of(registry, alias))
+          previous=_version_of(registry, alias), board=board_of(settings))
 
 
 def _last_move(session: Session, alias: str) -> tuple[str | None, str | None]:
@@ -190,7 +204,7 @@ def rollback(alias: AliasOption = None) -> None:
                    "go back to")
     else:
         _move(store, registry, action="model_rollback", target=previous, alias=alias,
-              previous=current)
+              previous=current, board=board_of(settings))
         return
     from api.audit import operator_event
 

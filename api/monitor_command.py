@@ -41,7 +41,7 @@ def _warn_if_rejected(store: Store, registry: ModelRegistry, version: str) -> No
     from api.version_standing import standing
 
     with store.session() as session:
-        warning = standing(session, registry, version, check_gate=False).warning
+        warning = standing(session, registry, version, board=None, check_gate=False).warning
     if warning:
         typer.echo(warning, err=True)
 

@@ -16,6 +16,7 @@ from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
+    from model.governance import AcceptanceThresholds
     from model.registry import ModelRegistry
 
 logger = logging.getLogger(__name__)
@@ -146,3 +147,13 @@ def settings_registry(settings: Settings) -> ModelRegistry:
 
     return ModelRegistry(settings.mlflow_tracking_uri, model_name=settings.model_name,
                          artifact_root=settings.mlflow_artifact_root)
+
+
+def board_thresholds(settings: Settings) -> AcceptanceThresholds:
+    """The acceptance thresholds of the board's governance settings in force (the file
+    SAFEGUARD_GOVERNANCE_SETTINGS_PATH names; the shipped model/governance.toml when
+    unset): a version trained under looser ones is judged at the board's figure
+    (`model.agreed_thresholds`), read afresh each time (a small file)."""
+    from model.governance import load_governance
+
+    return load_governance(settings.governance_settings_path)[0].acceptance

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from api.settings import Settings
     from api.store.db import Store
     from api.store.models import ModelApproval
+    from model.governance import AcceptanceThresholds
     from model.registry import ModelRegistry
 
 REJECTED: Final = "rejected"
@@ -40,7 +41,7 @@ def rejection_warning(decision: ModelApproval) -> str:
 
 
 def standing(session: Session, registry: ModelRegistry, version: str, *,
-             check_gate: bool = True) -> Standing:
+             board: AcceptanceThresholds | None, check_gate: bool = True) -> Standing:
     """A version's standing from its latest decision; with `check_gate`, an approval is
     also checked as promotion checks it (`api.approvals.gate_problem`: content unchanged,
     every missed threshold waived, the audit trail agrees)."""
@@ -55,7 +56,7 @@ def standing(session: Session, registry: ModelRegistry, version: str, *,
         if any(row.decision == APPROVE for row in history):
             who += "; an earlier approval withdrawn"
         return Standing(REJECTED, who, warning=rejection_warning(latest))
-    problem = gate_problem(session, registry, version) if check_gate else None
+    problem = gate_problem(session, registry, version, board=board) if check_gate else None
     return Standing(APPROVED, who) if problem is None else Standing("approval not valid",
                                                                     problem)
 
@@ -77,10 +78,12 @@ def existing_store(settings: Settings) -> Store | None:
 def standings(registry: ModelRegistry, versions: Sequence[str], *,
               check_gate: bool = True) -> dict[str, Standing]:
     """The standing of each version in the settings' store (none without a store)."""
-    from api.settings import Settings
+    from api.settings import Settings, board_thresholds
 
     try:
-        store = existing_store(Settings())
+        settings = Settings()
+        store = existing_store(settings)
+        board = board_thresholds(settings) if check_gate else None
     except Exception as exc:  # noqa: BLE001 - an unreadable store is an unknown standing
         return dict.fromkeys(versions, Standing(UNKNOWN, _why(exc)))
     if store is None:
@@ -90,16 +93,17 @@ def standings(registry: ModelRegistry, versions: Sequence[str], *,
         if not reachable:
             return dict.fromkeys(versions, Standing(UNKNOWN, reason))
         with store.session() as session:
-            return {version: _one(session, registry, version, check_gate=check_gate)
+            return {version: _one(session, registry, version, board=board,
+                                  check_gate=check_gate)
                     for version in versions}
     finally:
         store.dispose()
 
 
 def _one(session: Session, registry: ModelRegistry, version: str, *,
-         check_gate: bool) -> Standing:
+         board: AcceptanceThresholds | None, check_gate: bool) -> Standing:
     try:
-        return standing(session, registry, version, check_gate=check_gate)
+        return standing(session, registry, version, board=board, check_gate=check_gate)
     except Exception as exc:  # noqa: BLE001 - one version's check failing is not the list's
         # PostgreSQL aborts the transaction on an SQL error: every later version would
         # read "unknown: InFailedSqlTransaction" without this.

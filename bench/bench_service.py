@@ -18,17 +18,29 @@ import subprocess
 import sys
 import time
 import urllib.request
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bare_fleet import bench_registry
 from threadpoolctl import threadpool_limits
+
+if TYPE_CHECKING:
+    from model.governance import AcceptanceThresholds
 
 ROOT = Path(__file__).resolve().parents[1]
 SAFEGUARD = ROOT / ".venv" / "bin" / "safeguard"
 BENCH_PEPPER = "bench-only-pepper-" + "b" * 32
 # The case: a referral with this many agency records (a realistic, busy one).
 CASE_RECORDS = (200, 400)
+
+
+def bench_board() -> AcceptanceThresholds:
+    """The acceptance thresholds the bench's service judges versions against (the
+    governance settings this environment names, as its `safeguard serve` reads them)."""
+    from api.settings import Settings, board_thresholds
+
+    return board_thresholds(Settings())
 
 
 def state_settings(state: Path) -> dict[str, str]:
@@ -66,7 +78,8 @@ def ensure_model(state: Path, referrals: int, fresh: bool) -> None:
     from api.model_card import log_card
 
     outcome = train_and_register(extract, registry=registry, experiment="bench",
-                                 config=default_config(0), card_writer=log_card)
+                                 config=default_config(0),
+                                 card_writer=partial(log_card, board=bench_board()))
     registry.promote(outcome.version.version, "champion")
 
 
@@ -132,14 +145,15 @@ def approve_champion(state: Path, url: str) -> None:
 
     registry = bench_registry(state_settings(state))
     info = registry.resolve("champion")
+    board = bench_board()  # as the bench's service judges the version
     if registry.read_artifact(info.version, CARD_HTML_ARTIFACT) is None:
-        log_card(registry, info)
-    missed = unmet(acceptance_checks(read_sources(registry, info.version)))
+        log_card(registry, info, board=board)
+    missed = unmet(acceptance_checks(read_sources(registry, info.version), board=board))
     store = Store(url)
     with store.session() as session:
         record_decision(session, registry, user="bench", role=GOVERNANCE, version=info.version,
                         decision="approve", reason="bench_api: a benchmark, not a decision",
-                        waivers={c.name: "benchmark only" for c in missed})
+                        waivers={c.name: "benchmark only" for c in missed}, board=board)
     store.dispose()
 
 

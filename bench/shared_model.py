@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import time
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -45,6 +46,8 @@ def train_shared_model(extract: Path, folder: Path, truth: Path | None = None) -
 
     The generator's `truth` of the extract, when given, is linked in as ``truth.parquet``
     (bench_explain.py takes its labels from it)."""
+    from bench_service import bench_board
+
     from api.model_card import log_card
     from model.train import TrainingConfig
     from model.workflow import train_and_register
@@ -57,7 +60,8 @@ def train_shared_model(extract: Path, folder: Path, truth: Path | None = None) -
         (folder / "truth.parquet").symlink_to(truth.resolve())
     registry = model_registry(folder)
     outcome = train_and_register(folder / "extract", registry=registry, experiment="bench",
-                                 config=TrainingConfig(), card_writer=log_card)
+                                 config=TrainingConfig(),
+                                 card_writer=partial(log_card, board=bench_board()))
     registry.promote(outcome.version.version, ALIAS)
     print("stages: " + ", ".join(f"{k} {v:.1f} s" for k, v in outcome.seconds.items()))
     return outcome.version.version

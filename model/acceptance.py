@@ -90,6 +90,9 @@ class ThresholdCheck:
     # the interval includes 1; shown, not failing it (no waiver needed).
     possible: tuple[GroupFigure, ...] = ()
     threshold: float | None = None  # the number in `required`
+    # The version's own threshold where the board's is stricter (it is judged at the
+    # board's: `model.agreed_thresholds`); None: judged at its own.
+    trained_threshold: float | None = None
 
     def measured_text(self, places: int = 3, kind: str = "f") -> str:
         """`measured` in format `kind` ("f": `places` decimals; "g": significant digits),

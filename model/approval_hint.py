@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from model.governance import AcceptanceThresholds
     from model.registry import ModelRegistry
 
 
@@ -21,15 +22,17 @@ def fairness_line(fairness: dict[str, Any] | None) -> str:
     return f"Fairness audit of the test period: {headline(audit_from_document(fairness))}. "
 
 
-def approval_hint(registry: ModelRegistry, version: str) -> str:
+def approval_hint(registry: ModelRegistry, version: str, *,
+                  board: AcceptanceThresholds | None) -> str:
     """What a governance user runs next: an approval as it will be accepted (each missed
-    acceptance threshold waived by name), then the promotion."""
+    acceptance threshold waived by name, judged against `board` as the gate judges it),
+    then the promotion."""
     from model.acceptance import unmet
     from model.card import acceptance_checks
     from model.card_sources import read_sources
 
     sources = read_sources(registry, version)
-    checks = acceptance_checks(sources)
+    checks = acceptance_checks(sources, board=board)
     missed = unmet(checks)
     waivers = "".join(f' --waive "{check.name}=..."' for check in missed)
     misses = (f"; it misses {len(missed)} acceptance threshold{'s' * (len(missed) > 1)}, "

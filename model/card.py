@@ -17,6 +17,7 @@ from typing import Any, Final
 
 from data_contracts.vocab import AGENCY_LABELS
 from model.acceptance import VERY_HIGH_BAND, ThresholdCheck, check_acceptance, group_label
+from model.agreed_thresholds import agreed_thresholds, board_notes
 from model.card_sources import CardSources
 from model.card_text import ATRS_HEADINGS, KNOWN_LIMITATIONS, MISUSE, OUTCOME_DEFINITION
 from model.explanation import GROUP_LABELS
@@ -24,7 +25,7 @@ from model.fairness import FairnessAudit, for_publication
 from model.fairness_report import audit_from_document
 from model.fairness_summary import flag_bounds, headline, ratio_with_interval
 from model.finite_json import finite
-from model.governance import GovernanceSettings, parse_governance
+from model.governance import AcceptanceThresholds, GovernanceSettings, parse_governance
 from model.outcome_gaps import OUTCOME_GAPS, OutcomeGap
 from model.service import INTENDED_USE
 from pipelines.manifest import SPECS_BY_NAME
@@ -162,16 +163,19 @@ def _published(fairness: dict[str, Any] | None) -> FairnessAudit | None:
     return audit if audit.publication else for_publication(audit)
 
 
-def acceptance_checks(sources: CardSources, *, published: bool = False
-                      ) -> list[ThresholdCheck]:
-    """The version against the acceptance thresholds it was trained under; `published`:
-    as the card publishes them, a figure the published fairness report withholds
-    withheld (met or not is judged on the full report either way)."""
+def acceptance_checks(sources: CardSources, *, board: AcceptanceThresholds | None = None,
+                      published: bool = False) -> list[ThresholdCheck]:
+    """The version against the acceptance thresholds it was trained under, each at the
+    board's figure where that is stricter (`board`: the thresholds of the board's settings
+    in force; None: as trained, `model.agreed_thresholds`); `published`: as the card
+    publishes them, a figure the published fairness report withholds withheld (met or
+    not is judged on the full report either way)."""
     shown = _published(sources.fairness) if published else None
-    return check_acceptance(governance_of(sources).acceptance, metrics=sources.info.metrics,
-                            very_high_band_precision=very_high_band_precision(sources),
-                            fairness=sources.fairness,
-                            published=shown.document() if shown is not None else None)
+    thresholds, looser = agreed_thresholds(governance_of(sources).acceptance, board)
+    return board_notes(check_acceptance(
+        thresholds, metrics=sources.info.metrics,
+        very_high_band_precision=very_high_band_precision(sources), fairness=sources.fairness,
+        published=shown.document() if shown is not None else None), looser)
 
 
 def _features_by_agency(names: Sequence[str]) -> tuple[tuple[str, int], ...]:
@@ -238,9 +242,11 @@ def _agencies(sources: CardSources) -> dict[str, Any]:
             "agencies_without_records": tuple(AGENCY_LABELS[a] for a in recorded)}
 
 
-def build_card(sources: CardSources, *, approvals: Sequence[ApprovalEntry] = (),
+def build_card(sources: CardSources, *, board: AcceptanceThresholds | None = None,
+               approvals: Sequence[ApprovalEntry] = (),
                generated_at: dt.datetime | None = None) -> ModelCard:
-    """The card of a version from its recorded sources and its approval history."""
+    """The card of a version from its recorded sources and its approval history, its
+    acceptance checks judged as `acceptance_checks` judges them against `board`."""
     governance = governance_of(sources)
     metadata = sources.model_document.get("metadata", {})
     names = sources.model_document.get("feature_names", [])
@@ -271,7 +277,7 @@ def build_card(sources: CardSources, *, approvals: Sequence[ApprovalEntry] = (),
         limitations=KNOWN_LIMITATIONS,
         bands=tuple(band.model_dump() for band in governance.bands),
         escalation_rules=tuple(rule.model_dump() for rule in governance.escalation_rules),
-        acceptance=tuple(acceptance_checks(sources, published=True)),
+        acceptance=tuple(acceptance_checks(sources, board=board, published=True)),
         approvals=tuple(approvals),
         fairness_document=sources.fairness,
     )

@@ -162,8 +162,12 @@ def train(
                              since_option="--since"):
         typer.echo(line, err=True)
     from model.approval_hint import approval_hint
+    from model.governance import load_governance
 
-    console.print(approval_hint(registry_from(config), outcome.version.version), soft_wrap=True)
+    # As the gate judges it: against the board's thresholds (the service's settings) too.
+    board = load_governance(config.governance_path)[0].acceptance
+    console.print(approval_hint(registry_from(config), outcome.version.version, board=board),
+                  soft_wrap=True)
 
 
 def score(

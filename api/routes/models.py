@@ -37,7 +37,7 @@ from api.routes.responses import (
     input_responses,
 )
 from api.schemas import StrictModel
-from api.settings import settings_registry
+from api.settings import board_thresholds, settings_registry
 from model.registry import RegistryError
 from model.registry_sqlite import exact_version
 
@@ -99,7 +99,9 @@ def model_card(version: str, request: Request, principal: AuditReader, session: 
     registry = settings_registry(settings)
     as_json = "application/json" in request.headers.get("accept", "")
     try:
-        card = card_for(registry, version, approval_history(session, registry, version))
+        board = board_thresholds(settings)
+        card = card_for(registry, version,
+                        approval_history(session, registry, version, board=board), board=board)
     except RegistryError as exc:
         refused = registry_refusal(exc)
         if refused.status_code == status.HTTP_404_NOT_FOUND:  # audited as a case view's 404
@@ -143,7 +145,7 @@ def approve_version(version: str, approval: ApprovalIn, principal: GovernanceUse
         row = record_decision(session, settings_registry(settings), user=principal.name,
                               role=principal.role, version=version,
                               decision=approval.decision, reason=approval.reason,
-                              waivers=approval.waivers)
+                              waivers=approval.waivers, board=board_thresholds(settings))
     except RegistryError as exc:
         raise registry_refusal(exc) from exc
     except ApprovalRefused as exc:

@@ -27,6 +27,7 @@ from api.templating import when
 from model.acceptance import ThresholdCheck, unmet
 from model.card import ApprovalEntry, acceptance_checks
 from model.card_sources import read_sources
+from model.governance import AcceptanceThresholds
 from model.registry import ModelRegistry, VersionInfo
 
 logger = logging.getLogger(__name__)
@@ -115,14 +116,17 @@ APPROVAL_TASKS = ("Acceptance thresholds met", "Waivers recorded", "Approval rec
 
 def _thresholds_task(checks: list[ThresholdCheck]) -> ApprovalTask:
     missed = unmet(checks)
+    looser = [c.name for c in checks if c.trained_threshold is not None]
+    board = (". Trained under looser thresholds than the board's, so judged at the board's: "
+             + ", ".join(looser)) if looser else ""
     if not missed:
         return ApprovalTask(
-            APPROVAL_TASKS[0], "Met", f"All {len(checks)} thresholds met", done=True
+            APPROVAL_TASKS[0], "Met", f"All {len(checks)} thresholds met{board}", done=True
         )
     return ApprovalTask(
         APPROVAL_TASKS[0],
         f"{len(missed)} of {len(checks)} not met",
-        "Not met: " + ", ".join(c.name for c in missed),
+        "Not met: " + ", ".join(c.name for c in missed) + board,
     )
 
 
@@ -162,11 +166,13 @@ def _summary(version: str, latest: ApprovalEntry | None) -> str:
     return f"Version {version} may not be served: {latest.validity}"
 
 
-def approval_state(session: Session, version: str, *, registry: ModelRegistry) -> ApprovalState:
-    """The approval of `version`: thresholds met, waivers, the approval recorded."""
+def approval_state(session: Session, version: str, *, registry: ModelRegistry,
+                   board: AcceptanceThresholds | None) -> ApprovalState:
+    """The approval of `version`: thresholds met (judged against the board's, `board`,
+    as the gate judges them), waivers, the approval recorded."""
     try:
         sources = read_sources(registry, version)
-        history = approval_history(session, registry, version)
+        history = approval_history(session, registry, version, board=board)
     except Exception as exc:  # noqa: BLE001 - the pages say the approval cannot be read
         logger.warning(
             "the approval of version %s could not be read (%s)", version, type(exc).__name__
@@ -178,7 +184,7 @@ def approval_state(session: Session, version: str, *, registry: ModelRegistry) -
         )
     # The board's own page: every figure it would waive, none withheld (the card, meant
     # for publication, withholds a small count's; the gate judges the full report anyway).
-    checks = acceptance_checks(sources)
+    checks = acceptance_checks(sources, board=board)
     latest = history[-1] if history else None
     return ApprovalState(
         available=True,

@@ -25,7 +25,7 @@ from api.approvals import record_decision as record_approval
 from api.auth import GOVERNANCE
 from api.free_text import MAX_TEXT, visible
 from api.routes.deps import SessionDep
-from api.settings import settings_registry
+from api.settings import board_thresholds, settings_registry
 from api.templating import when
 from api.web.approvals import (
     SEEN_FIELD,
@@ -52,7 +52,8 @@ _MESSAGES = {
 
 
 def _state(request: Request, session: Session, version: str) -> ApprovalState:
-    state = approval_state(session, version, registry=page_registry_of(request))
+    state = approval_state(session, version, registry=page_registry_of(request),
+                           board=board_thresholds(request.app.state.settings))
     if not state.available:
         raise HTTPException(status.HTTP_404_NOT_FOUND, state.summary)
     return state
@@ -194,6 +195,7 @@ def _confirm(
                 decision=answers["decision"],
                 reason=answers["reason"],
                 waivers=waivers,
+                board=board_thresholds(request.app.state.settings),
                 first=still_latest(name, version, seen),  # checked again as it is written
             )
         except ApprovalRefused as exc:  # the version changed since the form was checked

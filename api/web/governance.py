@@ -31,7 +31,7 @@ from api.routes.records import (
     record_audit_view,
     view_event,
 )
-from api.settings import Settings, settings_registry
+from api.settings import Settings, board_thresholds, settings_registry
 from api.store import AuditEntry, repository
 from api.web.approvals import approval_state, model_card_url, page_registry
 from api.web.form_messages import NUL_MARK, shown
@@ -161,7 +161,8 @@ def version_page(version: VersionPath, request: Request, user: GovernancePage,
     info = registered_version(request, session, user, "model_version_view", version)
     settings: Settings = request.app.state.settings
     registry = page_registry(settings)
-    approval = approval_state(session, version, registry=registry)
+    approval = approval_state(session, version, registry=registry,
+                              board=board_thresholds(settings))
     _record_version_view(session, request, user, "model_version_view", version)
     return render(request, "pages/version.html", user=user, title=f"Model version {version}",
                   info=info, champion_alias=settings.model_alias,
@@ -176,8 +177,9 @@ def approval_page(version: VersionPath, request: Request, user: GovernancePage,
     """The approval task list of a version (after a decision, a banner saying it was
     recorded, when the version's latest decision is that one)."""
     info = registered_version(request, session, user, "approval_view", version)
-    approval = approval_state(session, version,
-                              registry=page_registry(request.app.state.settings))
+    settings: Settings = request.app.state.settings
+    approval = approval_state(session, version, registry=page_registry(settings),
+                              board=board_thresholds(settings))
     _record_version_view(session, request, user, "approval_view", version)
     recorded = request.query_params.get("recorded")
     decided = {"approved": APPROVE, "rejected": REJECT}.get(recorded or "")

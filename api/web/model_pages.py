@@ -19,6 +19,7 @@ from api.audit import AuditEvent, commit_with_audit, request_hash
 from api.model_card import CARD_TEMPLATE, card_context, card_for
 from api.routes.deps import SessionDep
 from api.routes.errors import registry_refusal
+from api.settings import board_thresholds
 from api.web.approvals import page_registry
 from api.web.governance import VersionPath
 from api.web.pages import PAGE_METHODS, GovernancePage, PageUser, render
@@ -76,7 +77,9 @@ def card_page(
     """The version's model card with its approval history (the view is audited)."""
     registry = page_registry_of(request)
     try:
-        card = card_for(registry, version, approval_history(session, registry, version))
+        board = board_thresholds(request.app.state.settings)
+        card = card_for(registry, version,
+                        approval_history(session, registry, version, board=board), board=board)
     except RegistryError as exc:
         raise _refused(session, user, "model_card_view", version, exc) from exc
     record_view(session, user, "model_card_view", version)

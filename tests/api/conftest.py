@@ -4,10 +4,12 @@ and a real model (trained on a small synthetic extract) with an app serving it."
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,7 @@ from model.acceptance import unmet
 from model.card import acceptance_checks
 from model.card_sources import CARD_HTML_ARTIFACT, read_sources
 from model.data import PreparedExtract, prepare_extract
+from model.governance import default_settings_text
 from model.registry import LoadedModel, ModelRegistry
 from model.risk_model import RiskModel
 from model.train import TrainingConfig
@@ -256,7 +259,7 @@ def record_test_approval(database_url: str, registry: ModelRegistry, version: st
     version misses (the small test extracts miss some), so that the version may be served."""
     info = registry.resolve(version)
     if registry.read_artifact(info.version, CARD_HTML_ARTIFACT) is None:
-        log_card(registry, info)
+        log_card(registry, info, board=None)
     waivers = {check.name: "test fixture: a small synthetic extract"
                for check in unmet(acceptance_checks(read_sources(registry, info.version)))}
     # With the audit key the environment names, if any: the gate checks the signature.
@@ -264,8 +267,29 @@ def record_test_approval(database_url: str, registry: ModelRegistry, version: st
     with store.session() as session:
         record_decision(session, registry, user="test-governance", role=GOVERNANCE,
                         version=info.version, decision="approve",
-                        reason="test fixture approval", waivers=waivers)
+                        reason="test fixture approval", waivers=waivers, board=None)
     store.dispose()
+
+
+# The performance thresholds a board may tighten past what the trained version measures.
+_TIGHTENED = ("max_ece", "min_roc_auc", "min_very_high_band_precision")
+
+
+def stricter_board(trained_model: TrainedModel, folder: Path) -> tuple[Path, str]:
+    """TEST HELPER: a board's settings file, the shipped one with one threshold that the
+    trained version meets as trained tightened past its figure (so the version was trained
+    under a looser threshold than the board's); the file and that threshold's name."""
+    checks = acceptance_checks(read_sources(trained_model.registry, trained_model.version))
+    met = next(c for name in _TIGHTENED for c in checks
+               if c.name == name and c.met and c.measured is not None)
+    assert met.measured is not None
+    tighter = met.measured / 2 if met.name.startswith("max_") else (1 + met.measured) / 2
+    text, found = re.subn(rf"(?m)^{met.name} = .*$", f"{met.name} = {tighter:.6f}",
+                          default_settings_text())
+    assert found == 1
+    path = folder / "board.toml"
+    path.write_text(text, encoding="utf-8")
+    return path, met.name
 
 
 def register_copy(
@@ -295,7 +319,7 @@ def trained_model(tmp_path_factory: pytest.TempPathFactory) -> TrainedModel:
     with threadpool_limits(1):
         outcome = train_and_register(
             extract, registry=registry, experiment="t", config=TrainingConfig(max_iter=40),
-            card_writer=log_card,
+            card_writer=partial(log_card, board=None),
         )
     registry.promote(outcome.version.version, "champion")
     return TrainedModel(

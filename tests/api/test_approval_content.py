@@ -114,14 +114,15 @@ def test_a_changed_run_metric_or_checksum_tag_voids_the_approval(
     record_test_approval(url, registry, "1")
     store = Store(url)
     with store.session() as session:
-        assert gate_problem(session, registry, "1") is None
+        assert gate_problem(session, registry, "1", board=None) is None
         info = registry.resolve("1")
         registry.client.log_metric(info.run_id, "test_roc_auc", 0.99)
-        assert "is void: its run metrics changed" in str(gate_problem(session, registry, "1"))
+        assert "is void: its run metrics changed" in str(
+            gate_problem(session, registry, "1", board=None))
         record_test_approval(url, registry, "1")  # approved again, as the metrics are now
-        assert gate_problem(session, registry, "1") is None
+        assert gate_problem(session, registry, "1", board=None) is None
         registry.client.set_model_version_tag(registry.model_name, "1", CHECKSUM_TAG, "0" * 64)
-        problem = str(gate_problem(session, registry, "1"))
+        problem = str(gate_problem(session, registry, "1", board=None))
     store.dispose()
     assert f"is void: its registry checksum (the '{CHECKSUM_TAG}' tag) changed" in problem
 
@@ -136,14 +137,14 @@ def test_an_approval_recorded_before_it_named_every_file_must_be_given_again(
     init_db(fresh_database_url)
     store = Store(fresh_database_url)
     with store.session() as session:
-        problem = str(gate_problem(session, registry, "1"))
+        problem = str(gate_problem(session, registry, "1", board=None))
     store.dispose()
     assert "names only its model folder, fairness report and HTML card" in problem
     assert "must approve it again (`safeguard model approve 1`)" in problem
     record_test_approval(fresh_database_url, registry, "1")
     store = Store(fresh_database_url)
     with store.session() as session:
-        assert gate_problem(session, registry, "1") is None
+        assert gate_problem(session, registry, "1", board=None) is None
     store.dispose()
 
 

@@ -41,7 +41,7 @@ def _version_with_two_disparities(folder: Path, trained_model: TrainedModel) -> 
     (logged / "fairness.json").write_text(json.dumps(report), encoding="utf-8")
     registry.log_files(registry.resolve(version).run_id, logged,
                        FAIRNESS_ARTIFACT.rpartition("/")[0])
-    log_card(registry, registry.resolve(version))
+    log_card(registry, registry.resolve(version), board=None)
     return registry
 
 
@@ -63,19 +63,20 @@ def test_a_waiver_names_every_group_it_covers(tmp_path: Path,
     with store.session() as session:
         with pytest.raises(ApprovalRefused) as refused:
             record_decision(session, registry, user="gov", role=GOVERNANCE, version="1",
-                            decision="approve", reason="pilot")
+                            decision="approve", reason="pilot", board=None)
         assert (f"max_selection_rate_disparity (required <= 1.25, measured 1.6; groups beyond "
                 f"it: {DEPRIVATION}; {ASIAN})") in str(refused.value)
         record_decision(session, registry, user="gov", role=GOVERNANCE, version="1",
-                        decision="approve", reason="pilot", waivers=waivers)
+                        decision="approve", reason="pilot", waivers=waivers, board=None)
         [entry] = [e for e in session.scalars(select(AuditEntry).where(
             AuditEntry.action == "model_waiver"))
             if e.details["threshold"] == "max_selection_rate_disparity"]
         assert [(g["group"], g["value"]) for g in entry.details["groups"]] == [
             ("deprivation_group=deciles_1_2", 1.6), ("ethnicity_group=asian", 0.7)]
-        history = approval_history(session, registry, "1")
+        history = approval_history(session, registry, "1", board=None)
     store.dispose()
-    [row] = [line for line in card_markdown(card_for(registry, "1", history)).splitlines()
+    card = card_for(registry, "1", history, board=None)
+    [row] = [line for line in card_markdown(card).splitlines()
              if "deprivation deciles differ in need" in line]
     assert (f"max_selection_rate_disparity (covering {DEPRIVATION}; {ASIAN}): deprivation "
             "deciles differ in need") in row
@@ -88,12 +89,12 @@ def test_the_cards_history_says_a_rejection_is_in_force(tmp_path: Path,
     registry, store, waivers = _waived(tmp_path, trained_model)
     with store.session() as session:
         record_decision(session, registry, user="gov", role=GOVERNANCE, version="1",
-                        decision="approve", reason="pilot", waivers=waivers)
+                        decision="approve", reason="pilot", waivers=waivers, board=None)
         record_decision(session, registry, user="gov", role=GOVERNANCE, version="1",
-                        decision="reject", reason="the Asian disparity needs review")
-        history = approval_history(session, registry, "1")
+                        decision="reject", reason="the Asian disparity needs review", board=None)
+        history = approval_history(session, registry, "1", board=None)
     store.dispose()
-    lines = card_markdown(card_for(registry, "1", history)).splitlines()
+    lines = card_markdown(card_for(registry, "1", history, board=None)).splitlines()
     [approval] = [line for line in lines if "| approve |" in line]
     [rejection] = [line for line in lines if "| reject |" in line]
     assert approval.endswith("| no (superseded by a later decision) |")
@@ -116,8 +117,9 @@ def test_a_measure_just_beyond_its_threshold_reads_beyond_it(tmp_path: Path,
                        flags=("selection_disparity",))])), encoding="utf-8")
     registry.log_files(registry.resolve(version).run_id, logged,
                        FAIRNESS_ARTIFACT.rpartition("/")[0])
-    log_card(registry, registry.resolve(version))
-    [row] = [line for line in card_markdown(card_for(registry, version, [])).splitlines()
+    log_card(registry, registry.resolve(version), board=None)
+    card = card_for(registry, version, [], board=None)
+    [row] = [line for line in card_markdown(card).splitlines()
              if line.startswith("| `max_selection_rate_disparity`")]
     assert "| <= 1.25 | 1.25004 (groups beyond it" in row and row.endswith("| NO |")
     assert "ethnicity_group=black (selection rate ratio 1.25004)" in row
@@ -125,7 +127,7 @@ def test_a_measure_just_beyond_its_threshold_reads_beyond_it(tmp_path: Path,
     store = Store(url)
     with store.session() as session, pytest.raises(ApprovalRefused) as refused:
         record_decision(session, registry, user="gov", role=GOVERNANCE, version=version,
-                        decision="approve", reason="pilot")
+                        decision="approve", reason="pilot", board=None)
     store.dispose()
     assert "max_selection_rate_disparity (required <= 1.25, measured 1.25; " not in str(
         refused.value)

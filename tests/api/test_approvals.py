@@ -9,25 +9,30 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from typer.testing import CliRunner
 
 from api.app import create_app
 from api.approvals import gate_problem
+from api.cli import app as safeguard
 from api.model_card import log_card
 from api.model_scorer import load_scorer
-from api.settings import Settings
+from api.settings import Settings, board_thresholds
 from api.store import AuditEntry, Store
 from api.store.models import ModelApproval
 from model.acceptance import unmet
+from model.approval_hint import approval_hint
 from model.card import acceptance_checks
 from model.card_sources import read_sources
 from model.registry import CHECKSUM_TAG, ModelRegistry
 from tests.api.conftest import (
+    TEST_PEPPER,
     TrainedModel,
     issue_keys,
     make_settings,
     record_test_approval,
     register_copy,
     registry_settings,
+    stricter_board,
 )
 from tests.api.fakes import FakeScorer
 from tests.api.test_model_commands import Run, audit_entries, registry, run  # noqa: F401
@@ -43,7 +48,7 @@ def _copy(folder: Path, trained_model: TrainedModel, *, alias: str | None = None
     """The trained model as version 1 of a store of its own, with its card logged."""
     model = trained_model.loaded
     copy = register_copy(folder, model.model, model.golden, alias=alias)[0]
-    log_card(copy, copy.resolve("1"))
+    log_card(copy, copy.resolve("1"), board=None)
     return copy
 
 
@@ -91,7 +96,7 @@ def test_governance_approves_over_the_api_waiving_each_unmet_threshold_by_name(
     assert body["fairness_sha256"] is None and len(body["card_sha256"]) == 64
     store = Store(fresh_database_url)
     with store.session() as session:
-        assert gate_problem(session, copy, "1") is None
+        assert gate_problem(session, copy, "1", board=None) is None
         entries = list(session.scalars(select(AuditEntry).where(
             AuditEntry.action.in_(("model_approve", "model_waiver"))).order_by(AuditEntry.seq)))
     store.dispose()
@@ -173,7 +178,7 @@ def test_the_command_line_refuses_a_threshold_waived_twice(
     run: Run, registry: ModelRegistry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch  # noqa: F811
 ) -> None:
     assert run("db", "upgrade")[0] == 0
-    log_card(registry, registry.resolve("1"))
+    log_card(registry, registry.resolve("1"), board=None)
     keys, _ = issue_keys(make_settings(f"sqlite:///{tmp_path / 'api.db'}"))
     monkeypatch.setenv("SAFEGUARD_API_KEY", keys["governance"])
     waives = [f"--waive={name}={why}" for name, why in _waive_all(registry).items()]
@@ -200,7 +205,7 @@ def test_promote_refuses_without_an_approval_and_the_cli_approves_as_a_governanc
     monkeypatch.setenv("SAFEGUARD_AUDIT_CHECKPOINT_FILE", str(tmp_path / "checkpoints.jsonl"))
     assert run("audit", "init-key")[0] == 0
     assert run("db", "upgrade")[0] == 0
-    log_card(registry, registry.resolve("1"))
+    log_card(registry, registry.resolve("1"), board=None)
     code, output = run("model", "promote", "1")
     assert code == 1 and "has no recorded approval" in output
     assert audit_entries(tmp_path)[-1].action == "model_promote_refused"
@@ -239,7 +244,7 @@ def test_promote_refuses_an_approval_that_does_not_waive_a_threshold_not_met(
     run: Run, registry: ModelRegistry, tmp_path: Path  # noqa: F811
 ) -> None:
     run("db", "upgrade")
-    log_card(registry, registry.resolve("1"))
+    log_card(registry, registry.resolve("1"), board=None)
     record_test_approval(f"sqlite:///{tmp_path / 'api.db'}", registry, "1")
     store = Store(f"sqlite:///{tmp_path / 'api.db'}")
     with store.session() as session:  # an approval without the waivers (not via the API)
@@ -319,3 +324,79 @@ def test_the_service_does_not_serve_a_champion_without_a_valid_approval(
     assert_not_ready(settings, "version 1 was rejected by governance on ")
     # The free-text reason may name a person: /readyz answers anyone.
     assert "jane.doe" not in load_scorer(settings).readiness()[1]
+
+
+def test_a_threshold_looser_than_the_boards_is_judged_at_the_boards_over_the_api(
+    fresh_database_url: str, tmp_path: Path, trained_model: TrainedModel
+) -> None:
+    board_file, name = stricter_board(trained_model, tmp_path)
+    models, version = trained_model.registry, trained_model.version
+    as_trained = {c.name: "small synthetic extract"
+                  for c in unmet(acceptance_checks(read_sources(models, version)))}
+    assert name not in as_trained
+    settings = make_settings(fresh_database_url, governance_settings_path=board_file,
+                             **trained_model.settings_overrides())
+    keys, _ = issue_keys(settings)
+    governance = {"Authorization": f"Bearer {keys['governance']}"}
+    url = f"/v1/models/{version}/approvals"
+    with TestClient(create_app(settings, FakeScorer())) as client:
+        refused = client.post(url, headers=governance, json={
+            "decision": "approve", "reason": "the board met", "waivers": as_trained})
+        card = client.get(f"/v1/models/{version}/card",
+                          headers={**governance, "Accept": "application/json"}).json()
+        approved = client.post(url, headers=governance, json={
+            "decision": "approve", "reason": "the board met",
+            "waivers": {**as_trained, name: "the board accepts it for the pilot"}})
+    assert refused.status_code == 422
+    message = refused.json()["detail"][0]["message"]
+    assert f"does not meet {name} (required" in message
+    assert "the board's threshold: the version was trained under" in message
+    [shown] = [c for c in card["acceptance"] if c["name"] == name]
+    assert not shown["met"] and "the version was trained under" in shown["detail"]
+    assert approved.status_code == 201, approved.text
+    store = Store(fresh_database_url)
+    with store.session() as session:
+        assert gate_problem(session, models, version, board=board_thresholds(settings)) is None
+    store.dispose()
+
+
+def test_promote_and_approve_judge_against_the_boards_settings_in_force(
+    trained_model: TrainedModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An approval recorded against the version's own thresholds does not carry it past a
+    board whose thresholds are stricter; the command line says which, and what to waive."""
+    board_file, name = stricter_board(trained_model, tmp_path)
+    models, version = trained_model.registry, trained_model.version
+    url = f"sqlite:///{tmp_path / 'api.db'}"
+    for variable, value in {"SAFEGUARD_DATABASE_URL": url, "SAFEGUARD_API_KEY_PEPPER": TEST_PEPPER,
+                            "SAFEGUARD_MLFLOW_TRACKING_URI": models.tracking_uri,
+                            "SAFEGUARD_MLFLOW_ARTIFACT_ROOT": str(models.artifact_root),
+                            "SAFEGUARD_MODEL_NAME": models.model_name}.items():
+        monkeypatch.setenv(variable, value)
+    runner = CliRunner()
+
+    def command(*args: str) -> tuple[int, str]:
+        result = runner.invoke(safeguard, list(args))
+        return result.exit_code, result.output
+
+    assert command("db", "upgrade")[0] == 0
+    record_test_approval(url, models, version)  # each threshold it misses as trained waived
+    monkeypatch.setenv("SAFEGUARD_GOVERNANCE_SETTINGS_PATH", str(board_file))
+    code, output = command("model", "promote", version)
+    assert code == 1 and f"does not meet {name} (required" in output, output
+    assert "trained under" in output and "its approval does not waive it" in output
+    keys, _ = issue_keys(make_settings(url))
+    monkeypatch.setenv("SAFEGUARD_API_KEY", keys["governance"])
+    board = board_thresholds(Settings())
+    missed = [c.name for c in unmet(acceptance_checks(read_sources(models, version),
+                                                      board=board))]
+    assert name in missed
+    waives = [f"--waive={n}=small extract" for n in missed if n != name]
+    code, output = command("model", "approve", version, "--reason", "board of 6 December", *waives)
+    assert code == 1 and f"does not meet {name} (required" in output, output
+    code, output = command("model", "approve", version, "--reason", "board of 6 December", *waives,
+                       f"--waive={name}=accepted for the pilot")
+    assert code == 0 and f"waived {name}: accepted for the pilot" in output, output
+    hint = approval_hint(models, version, board=board)
+    assert f'--waive "{name}=..."' in hint
+    assert f'--waive "{name}=..."' not in approval_hint(models, version, board=None)

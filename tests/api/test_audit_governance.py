@@ -48,7 +48,7 @@ def _verify(run: Run) -> str:  # noqa: F811
 def test_an_approval_written_into_the_database_is_no_approval(
     run: Run, registry: ModelRegistry, anchored: Store  # noqa: F811
 ) -> None:
-    log_card(registry, registry.resolve("1"))
+    log_card(registry, registry.resolve("1"), board=None)
     info, sources = registry.resolve("1"), read_sources(registry, "1")
     hashes = content_hashes(registry, info, sources)
     with anchored.session() as session:  # hashes and waivers as an approval would name them
@@ -74,7 +74,7 @@ def test_a_deleted_rejection_does_not_bring_the_approval_before_it_back(
     approve(tmp_path, registry, "1")
     with anchored.session() as session:
         record_decision(session, registry, user="governance-y", role=GOVERNANCE, version="1",
-                        decision="reject", reason="unfair to one group")
+                        decision="reject", reason="unfair to one group", board=None)
     _execute(anchored, "DELETE FROM model_approvals WHERE decision = 'reject'")
     code, output = run("model", "promote", "1")
     output = " ".join(output.split())

@@ -49,7 +49,7 @@ def test_training_logs_the_card_with_the_run(trained_model: TrainedModel) -> Non
 def test_the_card_of_a_trained_model_has_every_atrs_section_in_order(
     trained_model: TrainedModel,
 ) -> None:
-    card = card_for(trained_model.registry, trained_model.version)
+    card = card_for(trained_model.registry, trained_model.version, board=None)
     html, markdown = _text(card_html(card)), card_markdown(card)
     for text in (html, markdown):
         positions = [text.find(heading) for heading in ATRS_HEADINGS]
@@ -63,7 +63,7 @@ def test_the_card_of_a_trained_model_has_every_atrs_section_in_order(
 def test_the_card_says_what_the_model_is_for_how_it_measured_and_what_it_must_not_do(
     trained_model: TrainedModel,
 ) -> None:
-    card = card_for(trained_model.registry, trained_model.version)
+    card = card_for(trained_model.registry, trained_model.version, board=None)
     markdown = card_markdown(card)
     assert all(line in markdown for line in MISUSE)
     assert "365 days" in markdown and "MASH" in markdown
@@ -123,7 +123,7 @@ def test_the_card_reports_the_fairness_audit_and_suppresses_small_counts(
         fairness_group({"ethnicity_group": "mixed"}, n=7, flags=("too_small",)),
     ])
     _log_fairness(registry, version, report, tmp_path)
-    markdown = card_markdown(card_for(registry, version))
+    markdown = card_markdown(card_for(registry, version, board=None))
     rows = {line.split(" | ")[0][2:]: line.split(" | ")[1:] for line in markdown.splitlines()
             if line.startswith("| ethnicity_group=")}
     assert "| ethnicity_group=black, sex=male | 400 | 20.0% |" in markdown
@@ -156,7 +156,7 @@ def test_the_card_says_which_flag_is_a_finding_and_which_a_possible_disparity(
     report = fairness_report([fairness_group({"ethnicity_group": "white"}, n=3000,
                                              reference=True), black, mixed])
     _log_fairness(registry, version, report, tmp_path)
-    card = card_for(registry, version)
+    card = card_for(registry, version, board=None)
     markdown = card_markdown(card)
     rows = {line.split(" | ")[0][2:]: line.split(" | ")[-1] for line in markdown.splitlines()
             if line.startswith("| ethnicity_group=")}
@@ -182,7 +182,7 @@ def test_the_card_withholds_a_ratio_and_a_measure_read_off_a_withheld_rate(
     audit = audit_fairness(reference_rate_withheld(), governance, model_version=version,
                            n_boot=10)
     _log_fairness(registry, version, audit.document(), tmp_path)
-    card = card_for(registry, version)
+    card = card_for(registry, version, board=None)
     [check] = [c for c in card.acceptance if c.name == "max_true_positive_rate_disparity"]
     assert check.withheld and check.measured is None and not check.met
     assert check.detail.startswith("groups beyond it: ethnicity_group=black (true positive "
@@ -199,7 +199,7 @@ def test_the_card_withholds_a_ratio_and_a_measure_read_off_a_withheld_rate(
     init_db(url)
     store = Store(url)
     with store.session() as session:  # the approval form's hints, beside the card
-        state = approval_state(session, version, registry=registry)
+        state = approval_state(session, version, registry=registry, board=None)
     store.dispose()
     [hint] = [c for c in state.unmet if c.name == check.name]
     assert not hint.withheld and hint.measured == pytest.approx(3.0)
@@ -331,7 +331,7 @@ def test_a_read_of_a_card_the_registry_does_not_have_is_audited(api: ApiEnv) -> 
 def test_the_card_draws_the_fairness_reports_interval_charts(trained_model: TrainedModel
                                                               ) -> None:
     # Training logged the test period's audit; the card draws its charts as the report does.
-    card = card_for(trained_model.registry, trained_model.version)
+    card = card_for(trained_model.registry, trained_model.version, board=None)
     assert card.fairness_document is not None
     html = card_html(card)
     charts = re.findall(r'<svg [^>]*role="img" aria-label="([^"]+)"', html)
@@ -344,7 +344,7 @@ def test_the_card_says_what_the_model_saw_about_each_group(
     tmp_path: Path, trained_model: TrainedModel
 ) -> None:
     # The trained model's own card: training's audit carries the recording part.
-    card = card_for(trained_model.registry, trained_model.version)
+    card = card_for(trained_model.registry, trained_model.version, board=None)
     assert card.fairness_document is not None and "recording" in card.fairness_document
     assert "What the model saw about each group" in card_markdown(card)
     # A logged report with one difference: both forms name it in a sentence.
@@ -364,7 +364,7 @@ def test_the_card_says_what_the_model_saw_about_each_group(
             {**row, "group": "black", "ratio": 2.25, "ratio_ci": [1.9, 2.6],
              "is_reference": False, "differs": True}]}
     _log_fairness(registry, version, report, tmp_path)
-    card = card_for(registry, version)
+    card = card_for(registry, version, board=None)
     sentence = ("Police: Black subjects had 2.25 times the records per referral of White "
                 "subjects (95% interval 1.90 to 2.60).")
     assert sentence in card_markdown(card) and sentence in _text(card_html(card))
@@ -375,7 +375,7 @@ def test_the_card_names_everything_an_approval_covers(trained_model: TrainedMode
     when an approval covered every recorded file and the run's metrics and parameters."""
     from model.card_sources import RECORDED_FILES, RECORDED_WORDS
 
-    card = card_for(trained_model.registry, trained_model.version)
+    card = card_for(trained_model.registry, trained_model.version, board=None)
     for text in (card_markdown(card), card_html(card)):
         said = " ".join(text.split()).replace("&#39;", "'")
         assert all(RECORDED_WORDS[path] in said for path in RECORDED_FILES)
@@ -385,7 +385,7 @@ def test_the_card_names_everything_an_approval_covers(trained_model: TrainedMode
 def test_the_cards_global_explanations_name_agencies_as_the_explanations_do(
         trained_model: TrainedModel) -> None:
     """The card listed "social_care" beside "Social care" elsewhere."""
-    card = card_for(trained_model.registry, trained_model.version)
+    card = card_for(trained_model.registry, trained_model.version, board=None)
     text = card_markdown(card)
     assert "- Social care: mean absolute contribution" in text
     assert "social_care" not in text

@@ -321,7 +321,7 @@ def _reject(tmp_path: Path, registry: ModelRegistry, version: str, reason: str) 
                                               mlflow_tracking_uri="unused"))
     with store.session() as session:
         record_decision(session, registry, user="test-board", role=GOVERNANCE, version=version,
-                        decision="reject", reason=reason)
+                        decision="reject", reason=reason, board=None)
     store.dispose()
 
 

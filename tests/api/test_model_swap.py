@@ -147,7 +147,7 @@ def test_a_rejected_champion_is_withdrawn_and_an_approval_serves_it_without_a_re
     store = Store(url)
     with store.session() as session:
         record_decision(session, registry, user="board-chair", role=GOVERNANCE, version="1",
-                        decision="reject", reason="calibration drifted", waivers={})
+                        decision="reject", reason="calibration drifted", waivers={}, board=None)
     store.dispose()
     assert live.refresh(registry)
     ready, reason = live.readiness()

@@ -7,6 +7,7 @@ store of its own: the shared `model_api` app's approval is left alone."""
 
 from __future__ import annotations
 
+import html
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -37,6 +38,7 @@ from tests.api.conftest import (
     record_test_approval,
     register_copy,
     registry_settings,
+    stricter_board,
 )
 from tests.api.fakes import FakeScorer
 from tests.api.test_monitor import NO_DECISIONS
@@ -63,7 +65,7 @@ def governed(
     folder = tmp_path_factory.mktemp("governed")
     loaded = trained_model.loaded
     registry, version = register_copy(folder / "mlflow", loaded.model, loaded.golden, alias=None)
-    log_card(registry, registry.resolve(version))
+    log_card(registry, registry.resolve(version), board=None)
     url = f"sqlite:///{folder / 'api.db'}"
     init_db(url)
     settings = make_settings(url, reports_dir=folder / "reports", **registry_settings(registry))
@@ -425,3 +427,38 @@ def test_the_check_under_the_lock_judges_as_the_first_check(tmp_path: Path) -> N
         assert check is not None
         check(session.connection())  # raises nothing
     store.dispose()
+
+
+def test_the_approval_pages_judge_against_the_boards_thresholds(
+    trained_model: TrainedModel, tmp_path: Path
+) -> None:
+    """A version trained under a threshold looser than the board's (the service's
+    governance settings): the task list, the decision form and its error say so, and the
+    threshold needs a waiver like any other it misses."""
+    board_file, name = stricter_board(trained_model, tmp_path)
+    version = trained_model.version
+    url = f"sqlite:///{tmp_path / 'api.db'}"
+    init_db(url)
+    settings = make_settings(url, governance_settings_path=board_file,
+                             **trained_model.settings_overrides())
+    keys, _ = issue_keys(settings)
+    as_trained = {f"waiver-{c.name}": "small synthetic extract" for c in unmet(
+        acceptance_checks(read_sources(trained_model.registry, version)))}
+    with TestClient(create_app(settings, FakeScorer())) as client:
+        browser = signed_in_client(client, keys["governance"])
+        task_list = browser.get(f"/governance/versions/{version}/approval").text
+        path = f"/governance/versions/{version}/decide"
+        form = browser.get(path).text
+        token = csrf_token(form)
+        answers = {"csrf_token": token, "decision": "approve", "reason": "board of 6 December",
+                   **as_trained}
+        refused = browser.post(path, data=answers)
+        check = browser.post(path, data={**answers, f"waiver-{name}": "accepted for the pilot"})
+    task_list = html.unescape(task_list)
+    assert ("Trained under looser thresholds than the board's, so judged at the board's: "
+            f"{name}") in task_list
+    assert name in task_list.split("Not met: ")[1].split(".")[0]
+    assert f"Reason to waive {name}" in form and "the version was trained under" in form
+    assert refused.status_code == 400
+    assert f"Enter the reason the {name} threshold is waived" in refused.text
+    assert check.status_code == 200 and f"Waiver: {name}" in check.text
