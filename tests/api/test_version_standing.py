@@ -29,7 +29,7 @@ def test_one_versions_failed_check_leaves_the_next_readable(
     monkeypatch.setattr(approvals, "decisions_for", broken_for_one)
     registry: Any = SimpleNamespace(model_name="standing-test")
     with store.session() as session:
-        first = _one(session, registry, "1", check_gate=False)
-        second = _one(session, registry, "2", check_gate=False)
+        first = _one(session, registry, "1", board=None, check_gate=False)
+        second = _one(session, registry, "2", board=None, check_gate=False)
     assert first.status == "unknown"
     assert (second.status, second.detail) == ("awaiting approval", "")
