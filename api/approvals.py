@@ -3,8 +3,9 @@
 An approval names the SHA-256 of the version's model folder and of every file its
 card and acceptance checks read (`api.approval_content`), and waives, by name, once
 each and each with its own reason, the acceptance thresholds the version does not
-meet (a fairness threshold's waiver covers every group beyond it: the refusal, the
-waiver's audit entry and the card name each, with its figure). It is valid while it is
+meet, each at the board's figure where the version's own is looser (`board`,
+`model.agreed_thresholds`; a fairness threshold's waiver covers every group beyond it: the
+refusal, the waiver's audit entry and the card name each, with its figure). It is valid while it is
 the version's latest decision, all that it names is unchanged, every threshold the
 version misses is waived in it, and it is the latest decision about the version in the
 audit trail, signed (`api.approval_trail`: a row written into the database directly is

@@ -106,7 +106,9 @@ def train(
     experiment: Annotated[str, typer.Option(help="MLflow experiment name.")] = "safeguard-risk",
     seed: Annotated[int, typer.Option(help="Random seed; same extract and seed, same model.")] = 0,
     governance: Annotated[
-        Path | None, typer.Option(help="Governance settings TOML (bands, escalation rules).")
+        Path | None, typer.Option(help="Governance settings TOML (bands, escalation rules); "
+                                  "acceptance thresholds looser than the board's "
+                                  "(SAFEGUARD_GOVERNANCE_SETTINGS_PATH) are judged at the board's.")
     ] = None,
     since: Annotated[str | None, typer.Option(
         help="Train, validate and test only on referrals from this date (YYYY-MM-DD), e.g. "
