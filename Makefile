@@ -109,6 +109,9 @@ demo: export SAFEGUARD_MLFLOW_ARTIFACT_ROOT = $(CURDIR)/$(DEMO_STATE)/mlartifact
 # The audit chain's anchor: a key (mode 0600) and checkpoint file the database does not hold.
 demo: export SAFEGUARD_AUDIT_KEY_FILE = $(CURDIR)/$(DEMO_STATE)/audit.key
 demo: export SAFEGUARD_AUDIT_CHECKPOINT_FILE = $(CURDIR)/$(DEMO_STATE)/audit-checkpoints.jsonl
+# Where the governance pages read the oversight reports (`safeguard monitor` and `safeguard
+# report partnership` write there): without it the demo's pages could never show them.
+demo: export SAFEGUARD_REPORTS_DIR = $(CURDIR)/$(DEMO_STATE)/reports
 demo: $(STAMP) $(ASSETS_STAMP)
 	@$(BIN)/python -c '$(DEMO_PORT_PY)'
 	rm -rf $(DEMO_DIR) $(DEMO_STATE)
@@ -133,11 +136,15 @@ demo: $(STAMP) $(ASSETS_STAMP)
 	  > $(DEMO_STATE)/env.sh
 	@printf 'export SAFEGUARD_AUDIT_KEY_FILE=%s\nexport SAFEGUARD_AUDIT_CHECKPOINT_FILE=%s\n' \
 	  "$$SAFEGUARD_AUDIT_KEY_FILE" "$$SAFEGUARD_AUDIT_CHECKPOINT_FILE" >> $(DEMO_STATE)/env.sh
+	@printf 'export SAFEGUARD_REPORTS_DIR=%s\n' "$$SAFEGUARD_REPORTS_DIR" >> $(DEMO_STATE)/env.sh
 	@echo "Keep the keys above: they are not shown again. To run safeguard commands against"
 	@echo "the demo's database and models: . $(DEMO_STATE)/env.sh"
 	@echo "Try: curl -s -H \"Authorization: Bearer <triage key>\" -H 'Content-Type: application/json' \\"
 	@echo "       --data @$(DEMO_DIR)/case.json http://$(DEMO_HOST):$(DEMO_PORT)/v1/score"
 	@echo "Web pages: http://$(DEMO_HOST):$(DEMO_PORT)/   (sign in with one of the keys above)"
+	@echo "Oversight reports on the governance page: after . $(DEMO_STATE)/env.sh, run"
+	@echo "  safeguard monitor --input $(DEMO_DIR)/extract --output \$$SAFEGUARD_REPORTS_DIR/monitor"
+	@echo "  safeguard report partnership --input $(DEMO_DIR)/extract --output \$$SAFEGUARD_REPORTS_DIR/partnership"
 	@echo "OpenAPI page: http://$(DEMO_HOST):$(DEMO_PORT)/docs   (Ctrl-C stops the service)"
 	$(BIN)/safeguard serve --host $(DEMO_HOST) --port $(DEMO_PORT) --workers $(DEMO_WORKERS)
 
