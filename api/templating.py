@@ -11,10 +11,11 @@ package.json and pyproject.toml: govuk-frontend-jinja 4.1.0 matches GOV.UK Front
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 from urllib.parse import quote
 
 import jinja2
@@ -63,6 +64,23 @@ def case_path(referral_id: str) -> str:
     return "/cases/" + quote(referral_id, safe="")
 
 
+# A recorded metric's name as a page shows it: the terms as the model card writes them
+# ("test_roc_auc" read "test roc auc" on the governance page until 6 December).
+_METRIC_TERMS: Final = (("roc auc", "ROC AUC"), ("ece", "ECE"), ("brier", "Brier"))
+_METRIC_NAMES: Final = {"n_iter": "boosting iterations"}
+
+
+def metric_label(name: str) -> str:
+    """`test_roc_auc` as "Test ROC AUC", `test_period_n` as "Test period referrals"."""
+    words = name.split("_")
+    if len(words) > 1 and words[-1] == "n":
+        words[-1] = "referrals"
+    text = _METRIC_NAMES.get(name, " ".join(words))
+    for term, label in _METRIC_TERMS:
+        text = re.sub(rf"\b{term}\b", label, text)
+    return text[:1].upper() + text[1:]
+
+
 @lru_cache(maxsize=1)
 def template_environment() -> jinja2.Environment:
     """The one Jinja environment: the service's templates, then GOV.UK Frontend's macros."""
@@ -77,6 +95,7 @@ def template_environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     environment.filters["when"] = when
+    environment.filters["metric_label"] = metric_label
     environment.globals["case_path"] = case_path
     environment.globals.update(
         assetPath=GOVUK_ASSETS_URL, static_url=GOVUK_STATIC_URL, serviceName=SERVICE_NAME,

@@ -129,8 +129,8 @@ def test_the_version_page_shows_counts_as_whole_numbers(
     browser = signed_in_client(model_api.client, model_api.keys["governance"])
     page = browser.get(f"/governance/versions/{trained_model.version}").text
     iterations = int(trained_model.loaded.info.metrics["n_iter"])
-    assert re.search(rf">n iter</dt>\s*<dd[^>]*>{iterations}</dd>", page)
-    assert re.search(r">test roc auc</dt>\s*<dd[^>]*>0\.\d{4}</dd>", page)
+    assert re.search(rf">Boosting iterations</dt>\s*<dd[^>]*>{iterations}</dd>", page)
+    assert re.search(r">Test ROC AUC</dt>\s*<dd[^>]*>0\.\d{4}</dd>", page)
     # What the metrics were measured on, as `safeguard model list` shows it.
     registry = ModelRegistry(model_api.settings.mlflow_tracking_uri,
                              model_name=model_api.settings.model_name,
