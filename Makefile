@@ -143,8 +143,8 @@ demo: $(STAMP) $(ASSETS_STAMP)
 	@echo "       --data @$(DEMO_DIR)/case.json http://$(DEMO_HOST):$(DEMO_PORT)/v1/score"
 	@echo "Web pages: http://$(DEMO_HOST):$(DEMO_PORT)/   (sign in with one of the keys above)"
 	@echo "Oversight reports on the governance page: after . $(DEMO_STATE)/env.sh, run"
-	@echo "  safeguard monitor --input $(DEMO_DIR)/extract --output \$$SAFEGUARD_REPORTS_DIR/monitor"
-	@echo "  safeguard report partnership --input $(DEMO_DIR)/extract --output \$$SAFEGUARD_REPORTS_DIR/partnership"
+	@echo "  $(BIN)/safeguard monitor --input $(DEMO_DIR)/extract --output \$$SAFEGUARD_REPORTS_DIR/monitor"
+	@echo "  $(BIN)/safeguard report partnership --input $(DEMO_DIR)/extract --output \$$SAFEGUARD_REPORTS_DIR/partnership"
 	@echo "OpenAPI page: http://$(DEMO_HOST):$(DEMO_PORT)/docs   (Ctrl-C stops the service)"
 	$(BIN)/safeguard serve --host $(DEMO_HOST) --port $(DEMO_PORT) --workers $(DEMO_WORKERS)
 
