@@ -114,6 +114,14 @@ class ApprovalState:
 APPROVAL_TASKS = ("Acceptance thresholds met", "Waivers recorded", "Approval recorded")
 
 
+def _missed(check: ThresholdCheck) -> str:
+    """A threshold missed, as the decision form words it: what is required, what the
+    version measured, and every group beyond it (the task list named the threshold only)."""
+    beyond = f"; {check.detail}" if check.detail else ""
+    measured = check.measured_text(4, "g")
+    return f"{check.name} (required {check.required}, measured {measured}{beyond})"
+
+
 def _thresholds_task(checks: list[ThresholdCheck]) -> ApprovalTask:
     missed = unmet(checks)
     looser = [c.name for c in checks if c.trained_threshold is not None]
@@ -126,7 +134,7 @@ def _thresholds_task(checks: list[ThresholdCheck]) -> ApprovalTask:
     return ApprovalTask(
         APPROVAL_TASKS[0],
         f"{len(missed)} of {len(checks)} not met",
-        "Not met: " + ", ".join(c.name for c in missed) + board,
+        "Not met: " + "; ".join(_missed(c) for c in missed) + board,
     )
 
 
