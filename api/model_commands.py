@@ -155,8 +155,9 @@ def promote(
     ],
     alias: AliasOption = None,
 ) -> None:
-    """Check a version (checksum, golden set, approval), point the alias at it, and audit
-    who did it."""
+    """Check a version (checksum, golden set, approval), point the alias at it; audited.
+
+    The entry says who moved the alias, from which version to which."""
     settings, store, alias = _open(alias, action="model_promote")
     registry = _registry(settings)
     target = _version_of(registry, version)
@@ -186,9 +187,10 @@ def _last_move(session: Session, alias: str) -> tuple[str | None, str | None]:
 
 
 def rollback(alias: AliasOption = None) -> None:
-    """Point the alias back at the version it named before its last promotion (or
-    rollback), after checking that version again (its approval must still hold); audited
-    like a promotion."""
+    """Point the alias back at the version it named before its last move; audited.
+
+    The version it named before its last promotion (or rollback) is checked again first:
+    its approval must still hold. Audited like a promotion."""
     settings, store, alias = _open(alias, action="model_rollback")
     registry = _registry(settings)
     current = _version_of(registry, alias)

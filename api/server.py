@@ -228,8 +228,9 @@ def serve(
         bool, typer.Option(help="Log every request line (paths only, never bodies).")
     ] = False,
 ) -> None:
-    """Serve the API: migrate, then each worker loads the model by alias (not ready if it
-    fails) and listens."""
+    """Serve the API: migrate, then each worker loads the model by alias, and listens.
+
+    A worker whose model does not load is not ready (/readyz) until it does."""
     from api.admin import migrate
     from api.settings import MULTIPROCESS_METRICS_ENV, Settings
 

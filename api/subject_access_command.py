@@ -23,7 +23,9 @@ def subject_access(
     person_id: Annotated[str, typer.Option("--person-id", help="The person's pseudonymous token.")],
     output: Annotated[Path, typer.Option(help="The HTML file to write.")],
 ) -> None:
-    """Every referral naming the person, with scores, explanations, decisions and audit, and
+    """Everything held about one person: their referrals, and model versions naming them.
+
+    Every referral naming the person, with scores, explanations, decisions and audit, and
     every registered model version whose golden set (reference cases) names them."""
     from api.admin import open_store
     from api.audit import commit_with_audit, operator_event
