@@ -243,10 +243,15 @@ def _fairness_check(name: str, description: str, required: float, measure: _Meas
         return ThresholdCheck(name, description, f"<= {required:g}", None, False,
                               "not measured")
     where = sized[0][1]
+    hide = withheld(where) or math.isinf(worst)  # an unbounded size has no figure
+    raw = _finite(where.get(measure.key)) if measure.rate is not None else None
+    # A ratio below 1 is measured read the other way: "measured 2.947" matched no group
+    # listed (its ratio, 0.3394, is 1/2.947).
+    inverted = (f"measured read both ways: {group_label(where)}'s ratio {raw:.4g} is "
+                f"1/{worst:.4g}" if raw is not None and 0 < raw < 1 and not hide else "")
     detail = "; ".join(part for part in (
         groups_text(beyond) if beyond else f"worst group: {group_label(where)}",
-        possible_text(possible) if possible else "") if part)
-    hide = withheld(where) or math.isinf(worst)  # an unbounded size has no figure
+        possible_text(possible) if possible else "", inverted) if part)
     return ThresholdCheck(name, description, f"<= {required:g}",
                           None if hide else worst, not beyond, detail,
                           withheld=withheld(where), groups=beyond, possible=possible,

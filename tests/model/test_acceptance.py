@@ -56,6 +56,10 @@ def test_a_disparity_counts_both_ways() -> None:
     assert failing == {"max_selection_rate_disparity", "max_false_positive_rate_disparity",
                        "max_true_positive_rate_disparity"}
     assert found["max_true_positive_rate_disparity"].measured == pytest.approx(1 / 0.7)
+    # the figure measured is the group's ratio read the other way: said, or it matches none
+    assert ("measured read both ways: sex=male's ratio 0.7 is 1/1.429"
+            in found["max_true_positive_rate_disparity"].detail)
+    assert "read both ways" not in checks()["max_selection_rate_disparity"].detail  # 1.1
 
 
 def test_a_miscalibrated_group_fails_the_calibration_gap() -> None:
