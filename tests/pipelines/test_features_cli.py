@@ -50,10 +50,8 @@ def test_features_writes_one_row_per_referral_and_a_matching_manifest(
     assert manifest_names == list(table.columns[len(AUDIT_COLUMNS):])
 
 
-def test_features_says_how_many_rows_were_quarantined_and_where_to_read_why(
-    extract_dir: Path, tmp_path: Path,
-) -> None:
-    broken = tmp_path / "broken"
+def _two_bad_referrals(extract_dir: Path, broken: Path) -> Path:
+    """The extract with its first two referrals' presenting need not in the vocabulary."""
     broken.mkdir()
     for feed in extract_dir.iterdir():
         (broken / feed.name).symlink_to(feed)
@@ -61,6 +59,13 @@ def test_features_says_how_many_rows_were_quarantined_and_where_to_read_why(
     referrals.loc[:1, "presenting_need"] = "not_a_need"
     (broken / "referrals.csv").unlink()
     referrals.to_csv(broken / "referrals.csv", index=False)
+    return broken
+
+
+def test_features_says_how_many_rows_were_quarantined_and_where_to_read_why(
+    extract_dir: Path, tmp_path: Path,
+) -> None:
+    broken = _two_bad_referrals(extract_dir, tmp_path / "broken")
     result = _features(broken, tmp_path / "features.parquet")
     assert result.exit_code == 0, result.output
     said = " ".join(result.output.split())
@@ -74,14 +79,7 @@ def test_the_validate_it_names_carries_the_extract_date_given(
 ) -> None:
     """Without `--extract-date`, validate dates the extract from the data, and another
     date quarantines other rows: the command named must list the rows this one set aside."""
-    broken = tmp_path / "broken"
-    broken.mkdir()
-    for feed in extract_dir.iterdir():
-        (broken / feed.name).symlink_to(feed)
-    referrals = pd.read_csv(extract_dir / "referrals.csv", dtype=str, keep_default_na=False)
-    referrals.loc[:1, "presenting_need"] = "not_a_need"
-    (broken / "referrals.csv").unlink()
-    referrals.to_csv(broken / "referrals.csv", index=False)
+    broken = _two_bad_referrals(extract_dir, tmp_path / "broken")
     today = dt.date.today().isoformat()
     result = _features(broken, tmp_path / "features.parquet", "--extract-date", today)
     said = " ".join(result.output.split())
