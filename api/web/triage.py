@@ -97,6 +97,11 @@ def queue_page(
     _record_queue_view(session, request, user, bands=chosen, need=chosen_need, page=page,
                        listed=len(found.waiting), waiting=found.total)
     now = utcnow()
+    # The case page warns of a score from a version governance rejected; the queue did not.
+    rejected = {version for version in {(w.score.model_name, w.score.model_version)
+                                        for w in found.waiting}
+                if (decided := latest_decision(session, *version)) is not None
+                and decided.decision == REJECT}
 
     def page_link(number: int) -> str:
         kept = [("band", name) for name in chosen]
@@ -105,7 +110,7 @@ def queue_page(
 
     return render(
         request, "pages/queue.html", user=user, title="Triage queue",
-        rows=[queue_row(waiting, now) for waiting in found.waiting], total=found.total,
+        rows=[queue_row(waiting, now, rejected) for waiting in found.waiting], total=found.total,
         bands=bands, chosen_bands=chosen, needs=PRESENTING_NEEDS, chosen_need=chosen_need,
         page=page, pages=pages, page_link=page_link)
 

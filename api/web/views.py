@@ -9,7 +9,7 @@ steps of 5): the Content-Security-Policy allows no inline style.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -112,6 +112,7 @@ class QueueRow:
     due_hours: float | None
     timescale: str
     raised: BandRaise | None = None
+    rejected: bool = False  # scored by a model version governance has since rejected
 
     @property
     def _waited_minutes(self) -> int:
@@ -141,8 +142,10 @@ class QueueRow:
         return f"{duration_text(remaining)} left"
 
 
-def queue_row(waiting: Waiting, now: datetime) -> QueueRow:
-    """A waiting referral as a queue row, its waiting time measured up to `now`."""
+def queue_row(waiting: Waiting, now: datetime,
+              rejected: Collection[tuple[str, str]] = ()) -> QueueRow:
+    """A waiting referral as a queue row, its waiting time measured up to `now`
+    (`rejected`: the (model name, version) pairs governance has rejected)."""
     score = waiting.score
     timescale = str(score.result.get("response_timescale", ""))
     arrived = as_utc(waiting.arrived)
@@ -151,7 +154,8 @@ def queue_row(waiting: Waiting, now: datetime) -> QueueRow:
         presenting_need=score.presenting_need, arrived=arrived,
         waited_hours=(now - arrived).total_seconds() / 3600,
         due_hours=response_hours(timescale), timescale=timescale,
-        raised=band_raise(score.result, band=score.band))
+        raised=band_raise(score.result, band=score.band),
+        rejected=(score.model_name, score.model_version) in rejected)
 
 
 @dataclass(frozen=True)

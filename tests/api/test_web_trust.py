@@ -106,6 +106,7 @@ def test_a_score_from_a_rejected_version_is_marked_and_an_unready_model_gives_it
         referral = case["referral"]["referral_id"]
         browser = signed_in_client(client, keys["triage"])
         assert "governance rejected" not in browser.get(f"/cases/{referral}").text
+        assert "Rejected model" not in browser.get("/queue").text
         store = Store(fresh_database_url)
         with store.session() as session:
             session.add(ModelApproval(
@@ -117,6 +118,9 @@ def test_a_score_from_a_rejected_version_is_marked_and_an_unready_model_gives_it
         page = browser.get(f"/cases/{referral}").text
         assert (f"This score came from model version {scorer.version}, which governance "
                 "rejected on") in " ".join(page.split())
+        queue = " ".join(browser.get("/queue").text.split())  # the queue said nothing of it
+        assert ("Rejected model</strong><br><span class=\"govuk-body-s\">Scored by a model "
+                "version governance rejected: see the case") in queue
         scorer.ready = False
         token = csrf_token(browser.get("/score").text)
         refused = browser.post("/score", data={"csrf_token": token,
