@@ -18,7 +18,15 @@ from fastapi.staticfiles import StaticFiles
 from api.docs import script_hash
 from api.settings import Settings
 from api.templating import GOVUK_ASSETS_URL, GOVUK_FRONTEND_DIR, GOVUK_STATIC_URL
-from api.web import decision_pages, governance, model_pages, reports, signin, triage
+from api.web import (
+    decision_pages,
+    governance,
+    model_pages,
+    reports,
+    signin,
+    subject_pages,
+    triage,
+)
 from api.web.errors import error_page, install_error_pages
 from api.web.session import SessionCodec
 from model.governance import load_governance
@@ -51,7 +59,7 @@ def install_web(app: FastAPI, settings: Settings) -> list[str]:
         app.mount(f"/static/{folder}", StaticFiles(directory=STATIC_DIR / folder),
                   name=f"service-{folder}")
     for router in (signin.router, triage.router, governance.router, model_pages.router,
-                   decision_pages.router, reports.router):
+                   decision_pages.router, reports.router, subject_pages.router):
         app.include_router(router)
     install_error_pages(app)
     return page_script_sources()

@@ -39,9 +39,11 @@ SIGN_IN_PATH = "/sign-in"
 PAGE_METHODS: Final = ["GET", "HEAD"]
 _NAVIGATION: dict[str, tuple[tuple[str, str], ...]] = {
     TRIAGE: (("/queue", "Triage queue"), ("/score", "Score a referral")),
-    GOVERNANCE: (("/governance", "Model governance"), ("/governance/audit", "Audit trail")),
+    GOVERNANCE: (("/governance", "Model governance"), ("/governance/audit", "Audit trail"),
+                 ("/governance/subjects", "Subject access")),
     ADMIN: (("/queue", "Triage queue"), ("/score", "Score a referral"),
-            ("/governance", "Model governance"), ("/governance/audit", "Audit trail")),
+            ("/governance", "Model governance"), ("/governance/audit", "Audit trail"),
+            ("/governance/subjects", "Subject access")),
     DATA_SCIENTIST: (),
 }
 HOME_PAGES = {TRIAGE: "/queue", ADMIN: "/queue", GOVERNANCE: "/governance",

@@ -167,8 +167,10 @@ def test_your_account_lists_the_pages_of_a_role_that_has_them(api: ApiEnv) -> No
     """Triage, governance and admin were told their role "has no pages in this service"."""
     keys = api.keys
     for role, pages in (("triage", ["/queue", "/score"]),
-                        ("governance", ["/governance", "/governance/audit"]),
-                        ("admin", ["/queue", "/score", "/governance", "/governance/audit"]),
+                        ("governance", ["/governance", "/governance/audit",
+                                        "/governance/subjects"]),
+                        ("admin", ["/queue", "/score", "/governance", "/governance/audit",
+                                   "/governance/subjects"]),
                         ("data_scientist", [])):
         main = signed_in_client(api.client, keys[role]).get("/home").text.split("<main")[1]
         assert re.findall(r'<li><a class="govuk-link" href="([^"]+)"', main) == pages, role

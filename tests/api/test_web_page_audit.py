@@ -10,8 +10,9 @@ from api.store import AuditEntry, Store
 from tests.api.conftest import ApiEnv, TrainedModel
 from tests.api.web_client import csrf_token, scored_referral, signed_in_client
 
-# Pages that show nothing the service holds: a form to fill, a way in, a signpost.
-SHOWS_NOTHING_HELD = {"/", "/sign-in", "/home", "/score"}
+# Pages that show nothing the service holds: a form to fill, a way in, a signpost (the
+# subject access form's answer is a POST, audited: tests/api/test_web_subjects.py).
+SHOWS_NOTHING_HELD = {"/", "/sign-in", "/home", "/score", "/governance/subjects"}
 # The JSON API and its documentation: audited by their own routes' tests.
 NOT_PAGES = ("/v1/", "/docs", "/redoc", "/openapi", "/healthz", "/readyz", "/metrics",
              "/static/", "/assets")

@@ -174,6 +174,21 @@ def test_governance_opens_versions_a_version_its_approval_and_the_audit_trail(
     page.goto(offline_page.served.url(AuditPage.path))
     assert "Intact" in AuditPage(page).status()
 
+    with page.expect_navigation():  # subject access from the browser, not only with a key
+        page.get_by_role("link", name="Subject access").click()
+    check_page(page, "subject-form")
+    page.get_by_label("The person's pseudonymous token").fill("not a token")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Show what is held").click()
+    assert "Enter the person's pseudonymous token" in page.inner_text(".govuk-error-summary")
+    offline_page.expected_status(400)  # the form shown again with its error
+    check_page(page, "subject-form-error")
+    page.get_by_label("The person's pseudonymous token").fill("P000001")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Show what is held").click()
+    assert "What this service holds about person P000001" in page.inner_text("h1")
+    check_page(page, "subject-record")
+
 
 def test_scoring_a_pasted_case_lists_problems_then_opens_the_case(
     offline_page: OfflinePage,
