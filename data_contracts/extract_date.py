@@ -25,9 +25,9 @@ from data_contracts.vocab import OUTCOMES, REFERRALS
 
 __all__ = ["InferredDate", "infer_extract_date", "referral_dates"]
 
-# The rest of an extract "ends" at the date of its LATEST_ROWS-th latest dated value
-# (a thousandth of its dated values, at least 5 and at most 50): when that is more than
-# QUIET_DAYS before the latest date, the latest stands alone. A hub's extract has records
+# The latest date stands alone when fewer than a thousandth of the extract's dated values
+# (at least 5, at most 50: LATEST_ROWS) fall in the QUIET_DAYS up to it, and the rest
+# end before them. A hub's extract has records
 # in the weeks before it was taken; a three-month silence before its latest few rows
 # is a date to check, not a conclusion.
 LATEST_ROWS = (5, 50)
@@ -54,11 +54,13 @@ def infer_extract_date(parsed: Mapping[str, ParsedFeed],
 
     Each feed is checked with today as its extract date (`check_provisionally`), keeping
     the failures that cannot change with the extract date for `check_feed`, which then
-    checks only the rules that can: one pass over the rules, as with a date given.
+    checks only the rules that can: one pass over the rules, as with a date given. The
+    latest date is each column's maximum; only then is each column asked how many of its
+    dates fall in the `QUIET_DAYS` up to it (a comparison over the column the parse made,
+    no copy: 100,000 referrals' 4.8 million records in about 0.05 s).
     """
     today = today or dt.date.today()
-    latest: list[tuple[pd.Timestamp, str]] = []  # the latest values of each date column
-    dated = 0
+    columns: list[_DateColumn] = []
     dates = None
     for feed, parsed_feed in parsed.items():
         schema = feed_schema(feed, extract_date=today,
@@ -67,49 +69,61 @@ def infer_extract_date(parsed: Mapping[str, ParsedFeed],
         typed = parsed_feed.typed
         if feed == REFERRALS:
             dates = referral_dates(typed.loc[passing, ["referral_id", "referral_date"]])
-        for column in typed.columns:
-            if typed[column].dtype == DATE:
-                values = _latest_values(typed[column][passing].to_numpy())
-                dated += values.dated
-                latest += [(pd.Timestamp(day), f"{feed}.{column}") for day in values.latest]
-    if not latest:
+        columns += [_DateColumn(f"{feed}.{name}", typed[name].to_numpy(), np.asarray(passing))
+                    for name in typed.columns if typed[name].dtype == DATE]
+    found = [(latest, column) for column in columns if (latest := column.latest()) is not None]
+    if not found:
         return InferredDate(today)
-    latest.sort(key=lambda item: item[0], reverse=True)
-    return InferredDate(latest[0][0].date(), lonely_date_warning(latest, dated))
+    day, where = max(found, key=lambda pair: pair[0])
+    return InferredDate(day.date(), lonely_date_warning(day, where.name, columns))
 
 
 @dataclass(frozen=True)
-class _Latest:
-    dated: int  # how many values hold a date
-    latest: np.ndarray  # the latest `LATEST_ROWS[1]` of them (or all), in no order
+class _DateColumn:
+    """One date column of a feed as parsed, and which of its rows break no rule."""
+
+    name: str  # feed.column
+    days: np.ndarray  # datetime64, NaT where empty
+    passing: np.ndarray  # bool per row
+
+    def latest(self) -> pd.Timestamp | None:
+        kept = self.days[self.passing]
+        return None if not len(kept) or np.isnat(latest := kept.max()) else pd.Timestamp(latest)
+
+    def counted(self, since: pd.Timestamp) -> int:
+        """How many of its passing dates are after ``since``."""
+        return int(np.count_nonzero(self.passing & (self.days > since.to_datetime64())))
+
+    def dated(self) -> int:
+        return int(np.count_nonzero(self.passing & ~np.isnat(self.days)))
+
+    def latest_until(self, until: pd.Timestamp) -> pd.Timestamp | None:
+        """Its latest passing date on or before ``until``."""
+        kept = self.days[self.passing & (self.days <= until.to_datetime64())]
+        return pd.Timestamp(kept.max()) if len(kept) else None
 
 
-def _latest_values(days: np.ndarray) -> _Latest:
-    """A date column's count of dates and its latest ones: a partition, a quarter of the
-    time of `Series.nlargest` (3.8 million records' dates are read whenever the extract
-    date is not given)."""
-    days = days[~np.isnat(days)]
-    keep = min(LATEST_ROWS[1], len(days))
-    return _Latest(len(days), np.partition(days, len(days) - keep)[len(days) - keep:]
-                   if keep else days)
-
-
-def lonely_date_warning(latest: list[tuple[pd.Timestamp, str]], dated: int) -> str | None:
-    """The warning when the latest date stands alone: fewer than a thousandth of the dated
-    values (at least 5, at most 50) fall in the `QUIET_DAYS` up to it, and the rest end
-    more than `QUIET_DAYS` before it. ``latest``: (date, feed.column), latest first."""
-    rows = min(max(LATEST_ROWS[0], dated // 1000), LATEST_ROWS[1])
-    if len(latest) < rows + 1:
-        return None
-    day, where = latest[0]
+def lonely_date_warning(day: pd.Timestamp, where: str,
+                        columns: list[_DateColumn]) -> str | None:
+    """The warning when the latest date, ``day`` (of column ``where``), stands alone: fewer
+    than a thousandth of the dated values (at least 5, at most 50) fall in the
+    `QUIET_DAYS` up to it, and the rest end more than `QUIET_DAYS` before it."""
     quiet_from = day - pd.Timedelta(days=QUIET_DAYS)
-    alone = [item for item in latest if item[0] > quiet_from]
-    if len(alone) >= rows:
+    alone = sum(column.counted(quiet_from) for column in columns)
+    if alone >= LATEST_ROWS[0] and alone >= LATEST_ROWS[1]:
+        return None  # the usual case, decided without counting every dated value
+    dated = sum(column.dated() for column in columns)
+    rows = min(max(LATEST_ROWS[0], dated // 1000), LATEST_ROWS[1])
+    if alone >= rows or dated <= rows:  # a tiny extract is not judged
         return None
-    rest = latest[len(alone)][0]
-    noun = "value is" if len(alone) == 1 else "values are"
+    earlier = [found for column in columns
+               if (found := column.latest_until(quiet_from)) is not None]
+    if not earlier:
+        return None
+    rest = max(earlier)
+    noun = "value is" if alone == 1 else "values are"
     return (f"the extract date {day.date()} was taken from the data (the latest date, in "
-            f"{where}), but only {len(alone)} dated {noun} in the {QUIET_DAYS} days up to it; "
+            f"{where}), but only {alone} dated {noun} in the {QUIET_DAYS} days up to it; "
             f"the rest of the extract ends on {rest.date()}, {(day - rest).days} days earlier. "
             "If the extract was taken earlier, give --extract-date: referrals whose 365-day "
             "follow-up ends before the extract date count as complete, and those without an "
