@@ -103,7 +103,7 @@ def golden(tmp_path: Path) -> Iterator[GoldenEnv]:
         yield GoldenEnv(api, registry, people, versions)
 
 
-def _entries(api: ApiEnv) -> list[AuditEntry]:
+def subject_access_entries(api: ApiEnv) -> list[AuditEntry]:
     store = Store(api.settings.database_url)
     with store.session() as session:
         rows = list(session.scalars(select(AuditEntry)
@@ -145,7 +145,7 @@ def test_a_person_in_a_golden_set_is_reported_with_version_role_and_records(
     assert f"Model version {golden.versions[0]}" in html
     assert "a parent or carer" in html and "scored again every time" in html
     assert "The service holds no referral naming this person" not in html
-    details = _entries(api)[-1].details
+    details = subject_access_entries(api)[-1].details
     assert details["person_id"] == people.parent
     assert details["model_golden_sets"] == {"searched": True, "versions": golden.versions[::-1],
                                             "naming_person": [golden.versions[0]],
@@ -176,7 +176,7 @@ def test_the_command_reports_the_versions_naming_the_person(golden: GoldenEnv,
             f"{golden.versions[0]} (of 2 searched)") in result.output
     report = output.read_text(encoding="utf-8")
     assert "R-earlier" in report and "ae attendance of 2023-11-04" in report
-    details = _entries(golden.api)[-1].details
+    details = subject_access_entries(golden.api)[-1].details
     assert details["model_golden_sets"]["naming_person"] == [golden.versions[0]]
 
 
@@ -195,7 +195,7 @@ def test_a_registry_that_is_down_is_said_not_read_as_nothing_held(down: ApiEnv,
     html = down.client.get(f"/v1/subjects/{person}",
                            headers={**down.headers("governance"), "Accept": "text/html"}).text
     assert "This record is incomplete" in html and "127.0.0.1" not in html
-    assert _entries(down)[-1].details["model_golden_sets"] == {
+    assert subject_access_entries(down)[-1].details["model_golden_sets"] == {
         "searched": False, "reason": RegistryUnavailable.WITHOUT_ADDRESS}
 
     output = tmp_path / "sar.html"
@@ -207,4 +207,4 @@ def test_a_registry_that_is_down_is_said_not_read_as_nothing_held(down: ApiEnv,
     assert ("warning: model versions' golden sets not searched: the model registry at "
             "http://mlflow:***@127.0.0.1:5998 cannot be reached") in result.output
     assert "This record is incomplete" in output.read_text(encoding="utf-8")
-    assert _entries(down)[-1].details["model_golden_sets"]["searched"] is False
+    assert subject_access_entries(down)[-1].details["model_golden_sets"]["searched"] is False
