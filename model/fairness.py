@@ -48,7 +48,7 @@ from model.run_artifacts import FAIRNESS_DIR as FAIRNESS_DIR
 from model.run_artifacts import FAIRNESS_HTML as FAIRNESS_HTML
 from model.run_artifacts import FAIRNESS_HTML_ARTIFACT as FAIRNESS_HTML_ARTIFACT
 from model.run_artifacts import FAIRNESS_JSON as FAIRNESS_JSON
-from model.score_intervals import at_a_bound
+from model.score_intervals import bound_rate_interval
 
 REFERENCE_RULE: Final = ("largest group; for an intersection, the largest group sharing "
                          "its other values")
@@ -194,7 +194,7 @@ def _attribute_set_results(data: pd.DataFrame, attributes: tuple[str, ...],
     for i, key in enumerate(keys):
         row = table.iloc[i]
         metrics = {m: reported(row[m]) for m in METRICS}
-        intervals = {m: at_a_bound(row, m, level)  # a rate of 0 or 1: Wilson's
+        intervals = {m: bound_rate_interval(row, m, level)  # a rate of 0 or 1: Wilson's
                      or reported_pair(percentile_interval(resampled[m][:, [i]], quantiles)[:, 0])
                      for m in METRICS}
         reference = references[i]

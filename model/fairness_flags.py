@@ -28,7 +28,7 @@ import pandas as pd
 
 from model.fairness_metrics import percentile_interval, reported, reported_pair
 from model.governance import GovernanceSettings
-from model.score_intervals import PROPORTIONS, score_ratio_interval
+from model.score_intervals import PROPORTIONS, at_a_bound, score_ratio_interval
 
 RATIO_METRICS: Final = {"selection_rate": "selection_disparity",
                         "false_positive_rate": "fpr_disparity",
@@ -104,11 +104,10 @@ def ratios_to_reference(resampled: dict[str, np.ndarray], table: pd.DataFrame, g
             if unbounded(float(table.iloc[group][metric]), base):
                 without.add(metric)
             continue
-        rate = float(table.iloc[group][metric])
-        ratios[metric] = reported(rate / base)
-        if rate in (0, 1) or base == 1:
+        own, base_row = table.iloc[group], table.iloc[reference]
+        ratios[metric] = reported(float(own[metric]) / base)
+        if at_a_bound(own, metric) or at_a_bound(base_row, metric):
             counted, out_of = PROPORTIONS[metric]
-            own, base_row = table.iloc[group], table.iloc[reference]
             interval = score_ratio_interval(
                 float(own[counted]), float(own[out_of]), float(base_row[counted]),
                 float(base_row[out_of]), level=quantiles[1] - quantiles[0])

@@ -5,7 +5,7 @@ When a group's rate is 0 or 1 (2 outcomes, neither selected), every resample giv
 same rate, and the bootstrap interval of the rate, and of its ratio to the reference
 group's, shrinks to a point: (0, 0) read as a finding on two outcomes. There the fairness
 audit takes score intervals, which stay honest at 0 and 1: Wilson's for a rate
-(`wilson_interval`), and for a ratio the Miettinen-Nurminen interval (Miettinen and
+(`bound_rate_interval`), and for a ratio the Miettinen-Nurminen interval (Miettinen and
 Nurminen, "Comparative analysis of two rates", Statistics in Medicine 4, 1985): the
 ratios phi whose score statistic, with both rates estimated under p1 = phi * p2, is
 within the chi-square quantile of the level (`score_ratio_interval`).
@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Final
 
 import numpy as np
-from scipy.stats import chi2, norm
+from scipy.stats import binomtest, chi2
 
 from model.fairness_metrics import reported_pair
 
@@ -76,25 +76,22 @@ def score_ratio_interval(x1: float, n1: float, x2: float, n2: float,
     return lower, upper
 
 
-def wilson_interval(x: float, n: float, level: float) -> tuple[float, float] | None:
-    """Wilson's score interval of the rate x/n at ``level`` (None without a denominator)."""
-    if n <= 0:
-        return None
-    z = float(norm.ppf((1 + level) / 2))
-    rate, spread = x / n, z * z / n
-    centre = (rate + spread / 2) / (1 + spread)
-    half = z * math.sqrt(rate * (1 - rate) / n + spread / (4 * n)) / (1 + spread)
-    return max(centre - half, 0.0), min(centre + half, 1.0)
-
-
-def at_a_bound(counts: Mapping[str, float] | pd.Series, metric: str, level: float
-               ) -> tuple[float, float] | None:
-    """A proportion's Wilson interval when its rate is 0 or 1 (the bootstrap's interval is
-    then a point); None for a rate between, or a metric that is no proportion."""
+def at_a_bound(counts: Mapping[str, float] | pd.Series, metric: str) -> bool:
+    """Whether a proportion's rate is 0 or 1 (with a denominator), where every bootstrap
+    resample gives the same rate; False for a metric that is no proportion."""
     if metric not in PROPORTIONS:
-        return None
+        return False
     counted, out_of = (float(counts[column]) for column in PROPORTIONS[metric])
-    if out_of <= 0 or 0 < counted < out_of:
+    return out_of > 0 and counted in (0, out_of)
+
+
+def bound_rate_interval(counts: Mapping[str, float] | pd.Series, metric: str, level: float
+                        ) -> tuple[float, float] | None:
+    """A proportion's Wilson interval when its rate is 0 or 1 (`at_a_bound`; scipy's, as
+    `model.practice` takes it); None for a rate between, or a metric that is no
+    proportion."""
+    if not at_a_bound(counts, metric):
         return None
-    interval = wilson_interval(counted, out_of, level)
-    return None if interval is None else reported_pair(np.array(interval))
+    counted, out_of = (int(counts[column]) for column in PROPORTIONS[metric])
+    interval = binomtest(counted, out_of).proportion_ci(confidence_level=level, method="wilson")
+    return reported_pair(np.array([interval.low, interval.high]))

@@ -10,7 +10,7 @@ from scipy.optimize import minimize_scalar
 from model.acceptance import check_acceptance, unmet
 from model.fairness import audit_fairness
 from model.governance import load_governance
-from model.score_intervals import _statistic, score_ratio_interval, wilson_interval
+from model.score_intervals import _statistic, bound_rate_interval, score_ratio_interval
 
 
 def _statistic_by_search(phi: float, x1: int, n1: int, x2: int, n2: int) -> float:
@@ -55,8 +55,11 @@ def test_the_ratio_interval_covers_the_true_ratio_as_its_level_says() -> None:
 
 
 def test_wilson_interval_of_no_success_in_two() -> None:
-    low, high = wilson_interval(0, 2, 0.95)
+    low, high = bound_rate_interval({"true_positives": 0, "positives": 2},
+                                    "true_positive_rate", 0.95)
     assert low == 0 and high == pytest.approx(0.65762, abs=1e-5)
+    assert bound_rate_interval({"true_positives": 1, "positives": 2},  # between: bootstrap
+                               "true_positive_rate", 0.95) is None
 
 
 def _audit_frame(outcomes_in_group: int) -> pd.DataFrame:
