@@ -14,7 +14,7 @@ import logging
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from api.approval_content import approval_covers
 from api.templating import render_page, render_report, template_environment
@@ -23,6 +23,11 @@ from model.card_sources import read_sources
 from model.fairness_report import audit_from_document, report_context
 from model.governance import AcceptanceThresholds
 from model.registry import ModelRegistry, VersionInfo
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from api.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +44,18 @@ def card_for(registry: ModelRegistry, version: str,
     """The card of a registered version, with the approval history given, its acceptance
     checks judged against the board's thresholds (`board`) as the gate judges them."""
     return build_card(read_sources(registry, version), board=board, approvals=approvals)
+
+
+def card_with_history(session: Session, registry: ModelRegistry, version: str,
+                      settings: Settings) -> ModelCard:
+    """The card the API and the card page show: with its approval history from the store,
+    both judged against the board's thresholds in force (`api.settings.board_thresholds`)."""
+    from api.approvals import approval_history
+    from api.settings import board_thresholds
+
+    board = board_thresholds(settings)
+    return card_for(registry, version, approval_history(session, registry, version, board=board),
+                    board=board)
 
 
 def _data_uri(png: bytes | None) -> str | None:

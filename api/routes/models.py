@@ -19,14 +19,13 @@ from api.approvals import (
     MAX_WAIVERS,
     ApprovalRefused,
     RepeatedWaiver,
-    approval_history,
     record_decision,
 )
 from api.audit import AuditEvent, commit_with_audit, request_hash, sha256_hex
 from api.auth import GOVERNANCE, AuditReader, Principal, require_roles
 from api.free_text import PlainText, ShortText, require_visible
 from api.json_keys import refusal, repeated_key
-from api.model_card import card_for, card_html
+from api.model_card import card_html, card_with_history
 from api.routes.deps import SessionDep, SettingsDep
 from api.routes.errors import invalid_request, registry_refusal
 from api.routes.responses import (
@@ -99,9 +98,7 @@ def model_card(version: str, request: Request, principal: AuditReader, session: 
     registry = settings_registry(settings)
     as_json = "application/json" in request.headers.get("accept", "")
     try:
-        board = board_thresholds(settings)
-        card = card_for(registry, version,
-                        approval_history(session, registry, version, board=board), board=board)
+        card = card_with_history(session, registry, version, settings)
     except RegistryError as exc:
         refused = registry_refusal(exc)
         if refused.status_code == status.HTTP_404_NOT_FOUND:  # audited as a case view's 404

@@ -14,12 +14,10 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from api.approvals import approval_history
 from api.audit import AuditEvent, commit_with_audit, request_hash
-from api.model_card import CARD_TEMPLATE, card_context, card_for
+from api.model_card import CARD_TEMPLATE, card_context, card_with_history
 from api.routes.deps import SessionDep
 from api.routes.errors import registry_refusal
-from api.settings import board_thresholds
 from api.web.approvals import page_registry
 from api.web.governance import VersionPath
 from api.web.pages import PAGE_METHODS, GovernancePage, PageUser, render
@@ -77,9 +75,7 @@ def card_page(
     """The version's model card with its approval history (the view is audited)."""
     registry = page_registry_of(request)
     try:
-        board = board_thresholds(request.app.state.settings)
-        card = card_for(registry, version,
-                        approval_history(session, registry, version, board=board), board=board)
+        card = card_with_history(session, registry, version, request.app.state.settings)
     except RegistryError as exc:
         raise _refused(session, user, "model_card_view", version, exc) from exc
     record_view(session, user, "model_card_view", version)
