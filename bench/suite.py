@@ -104,7 +104,7 @@ BENCHES: Final = (
     Bench("bench_fairness", 2, ("--labelled", "30000", "--resamples", "200"),
           ("--labelled", "3000", "--resamples", "50")),
     Bench("bench_oversight", 5, ("--referrals", "100000", "--model", "{model}"),
-          ("--referrals", "10000", "--model", "{model}"), alone=True),
+          ("--referrals", "10000", "--model", "{model}", "--rounds", "1"), alone=True),
     # The three API benches serve the shared model from its folder (their state).
     Bench("bench_api", 6, ("--state", "{model}", "--duration", "10", "--pairs", "3"),
           ("--state", "{model}", "--duration", "3", "--pairs", "1",
