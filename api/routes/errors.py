@@ -1,5 +1,6 @@
-"""Error responses: field-level 422s, 503 while stopping or while the store is unreachable,
-and a safe 500 that never echoes or logs a payload.
+"""Error responses: field-level 422s, 503 while stopping, while the store is unreachable or
+while the board's governance settings cannot be read, and a safe 500 that never echoes or
+logs a payload.
 
 Every 422 has one shape, `api.schemas.ValidationProblem` (`field_errors`), every other
 error `api.schemas.Problem`; `api.routes.responses` documents both on every route.
@@ -24,6 +25,7 @@ from api.batching import BatchStopped
 from api.request_limits import API_PREFIX
 from api.store.db import is_outage, outage_reason
 from data_contracts.vocab import NOT_AN_IDENTIFIER
+from model.governance import GovernanceError
 from model.registry_reach import RegistryError, RegistryUnavailable
 
 logger = logging.getLogger(__name__)
@@ -150,11 +152,27 @@ async def _stopping_handler(_request: Request, _exc: Exception) -> JSONResponse:
                         content={"detail": "the service is stopping: send the request again"})
 
 
+async def _governance_handler(request: Request, exc: Exception) -> Response:
+    """503 saying why: the board's governance settings file (read afresh on each request
+    that judges a version against it) was edited into one that cannot be read. Nothing
+    judged against it is shown or recorded until it is corrected; not a 500 with an id."""
+    logger.error("%s: answering 503", exc)
+    refused = StarletteHTTPException(
+        status.HTTP_503_SERVICE_UNAVAILABLE,
+        f"The board's governance settings cannot be read, so nothing judged against them "
+        f"was shown or recorded: {exc}. Correct the file; the service reads it again on the "
+        "next request.")
+    handler = request.app.exception_handlers.get(StarletteHTTPException, _http_error_handler)
+    return await handler(request, refused)
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """Register the 422 handler, and 503 for a request caught by the service stopping."""
+    """Register the 422 handler, and 503 for a request caught by the service stopping or
+    by the board's governance settings unreadable."""
     app.add_exception_handler(RequestValidationError, _validation_handler)
     app.add_exception_handler(StarletteHTTPException, _http_error_handler)
     app.add_exception_handler(BatchStopped, _stopping_handler)
+    app.add_exception_handler(GovernanceError, _governance_handler)
 
 
 def _store_unavailable(exc: Exception) -> JSONResponse:

@@ -84,8 +84,10 @@ def server_error_page(scope: Scope, error_id: str) -> Response | None:
 
 
 def _page_message(exc: HTTPException) -> str:
-    # Page routes' own messages are written for people; anything else gets the title only.
-    return exc.detail if exc.status_code in (403, 404) and isinstance(exc.detail, str) else ""
+    # Page routes' own messages (and the 503s' reasons) are written for people; anything
+    # else gets the title only.
+    return exc.detail if exc.status_code in (403, 404, 503) and isinstance(exc.detail, str) \
+        else ""
 
 
 def _address_problem(exc: RequestValidationError) -> str:
