@@ -37,8 +37,8 @@ from api.web.approvals import (
     still_latest,
 )
 from api.web.form_messages import shown, text_problem
-from api.web.governance import VersionPath, registered_version
-from api.web.model_pages import page_registry_of, record_view
+from api.web.governance import VersionPath, record_version_view, registered_version
+from api.web.model_pages import page_registry_of
 from api.web.pages import PAGE_METHODS, PageUser, page_roles, posted_form, render
 
 router = APIRouter(include_in_schema=False)
@@ -131,7 +131,8 @@ def decide_form(
     """The decision form: approve or reject, a reason, a waiver per threshold missed."""
     registered_version(request, session, user, "approval_form_view", version)
     state = _state(request, session, version)
-    record_view(session, user, "approval_form_view", version)  # as the task list's view
+    # As the task list's view.
+    record_version_view(session, request, user, "approval_form_view", version)
     return _form_page(request, user, version, state)
 
 
@@ -150,7 +151,8 @@ async def check_answers(
     fields = await _posted(request, user)
     form = dict(fields)
     state = await run_in_threadpool(_state, request, session, version)
-    await run_in_threadpool(record_view, session, user, "approval_form_view", version)
+    await run_in_threadpool(record_version_view, session, request, user,
+                            "approval_form_view", version)
     answers, errors = _answers(fields, state)
     if errors or form.get("change"):
         code = status.HTTP_400_BAD_REQUEST if errors and not form.get("change") else 200
@@ -211,7 +213,7 @@ def _confirm(
                               f"{when(since.created_at)}): read the approval task list, "
                               "then record yours again"}
     if errors:
-        record_view(session, user, "approval_form_view", version)  # the form again
+        record_version_view(session, request, user, "approval_form_view", version)  # the form again
         return _form_page(request, user, version, state, answers=answers, errors=errors,
                           status_code=(status.HTTP_409_CONFLICT if since is not None
                                        else status.HTTP_400_BAD_REQUEST))

@@ -43,6 +43,8 @@ from model.provenance import Provenance, provenance
 from model.registry_reach import RegistryError
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from model.registry import ModelRegistry, VersionInfo
 
 logger = logging.getLogger(__name__)
@@ -132,12 +134,12 @@ def _provenance(registry: ModelRegistry, version: str) -> Provenance | None:
         return None
 
 
-def _record_version_view(session: SessionDep, request: Request, user: PageUser,
-                         action: str, version: str, *, found: bool = True) -> None:
-    """Put a view of a version's page in the audit trail, as its card's and fairness
-    report's are: they show its approvals (who, why, each waiver) and the groups beyond
-    each threshold, read from the same full report. A version not registered is entered
-    too (`found: false`), as a case view that finds nothing is."""
+def record_version_view(session: Session, request: Request, user: PageUser,
+                        action: str, version: str, *, found: bool = True) -> None:
+    """Put a view of a version's page in the audit trail (its page, approval task list,
+    decision form, card, fairness report): they show its approvals (who, why, each waiver)
+    and the groups beyond each threshold. A version not registered is entered too
+    (`found: false`), as a case view that finds nothing is."""
     details: dict[str, Any] = {"model_version": version} | ({} if found else {"found": False})
     commit_with_audit(session, [view_event(request, user.principal, action,
                                             model_version=version, details=details)])
@@ -150,7 +152,7 @@ def registered_version(request: Request, session: SessionDep, user: PageUser, ac
         return version_info(request, version)
     except HTTPException as exc:
         if exc.status_code == status.HTTP_404_NOT_FOUND:
-            _record_version_view(session, request, user, action, version, found=False)
+            record_version_view(session, request, user, action, version, found=False)
         raise
 
 
@@ -163,7 +165,7 @@ def version_page(version: VersionPath, request: Request, user: GovernancePage,
     registry = page_registry(settings)
     approval = approval_state(session, version, registry=registry,
                               board=board_thresholds(settings))
-    _record_version_view(session, request, user, "model_version_view", version)
+    record_version_view(session, request, user, "model_version_view", version)
     return render(request, "pages/version.html", user=user, title=f"Model version {version}",
                   info=info, champion_alias=settings.model_alias,
                   provenance=_provenance(registry, version),
@@ -180,7 +182,7 @@ def approval_page(version: VersionPath, request: Request, user: GovernancePage,
     settings: Settings = request.app.state.settings
     approval = approval_state(session, version, registry=page_registry(settings),
                               board=board_thresholds(settings))
-    _record_version_view(session, request, user, "approval_view", version)
+    record_version_view(session, request, user, "approval_view", version)
     recorded = request.query_params.get("recorded")
     decided = {"approved": APPROVE, "rejected": REJECT}.get(recorded or "")
     return render(request, "pages/approval.html", user=user,

@@ -14,12 +14,11 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from api.audit import AuditEvent, commit_with_audit, request_hash
 from api.model_card import CARD_TEMPLATE, card_context, card_with_history
 from api.routes.deps import SessionDep
 from api.routes.errors import registry_refusal
 from api.web.approvals import page_registry
-from api.web.governance import VersionPath
+from api.web.governance import VersionPath, record_version_view
 from api.web.pages import PAGE_METHODS, GovernancePage, PageUser, render
 from model.fairness_report import FAIRNESS_TEMPLATE, audit_from_document, report_context
 from model.registry import ModelRegistry, RegistryError
@@ -33,33 +32,13 @@ def page_registry_of(request: Request) -> ModelRegistry:
     return page_registry(request.app.state.settings)
 
 
-def record_view(session: Session, user: PageUser, action: str, version: str, *,
-                found: bool = True) -> None:
-    """Enter a view of a version's page (one the registry does not have: `found: false`)."""
-    details: dict[str, object] = {"page": action, "model_version": version}
-    details |= {} if found else {"found": False}
-    commit_with_audit(
-        session,
-        [
-            AuditEvent(
-                user_name=user.principal.name,
-                role=user.principal.role,
-                action=action,
-                request_hash=request_hash(details),
-                model_version=version,
-                details=details,
-            )
-        ],
-    )
-
-
-def _refused(session: Session, user: PageUser, action: str, version: str,
-             exc: RegistryError) -> HTTPException:
+def _refused(session: Session, request: Request, user: PageUser, action: str,
+             version: str, exc: RegistryError) -> HTTPException:
     """The registry's refusal to raise; a version (or file) it does not have is audited as
     a view that found nothing."""
     refused = registry_refusal(exc)
     if refused.status_code == status.HTTP_404_NOT_FOUND:
-        record_view(session, user, action, version, found=False)
+        record_version_view(session, request, user, action, version, found=False)
     return refused
 
 
@@ -77,8 +56,8 @@ def card_page(
     try:
         card = card_with_history(session, registry, version, request.app.state.settings)
     except RegistryError as exc:
-        raise _refused(session, user, "model_card_view", version, exc) from exc
-    record_view(session, user, "model_card_view", version)
+        raise _refused(session, request, user, "model_card_view", version, exc) from exc
+    record_version_view(session, request, user, "model_card_view", version)
     return render(request, CARD_TEMPLATE, user=user, back_link=_version_page(version),
                   **card_context(card))
 
@@ -93,13 +72,13 @@ def fairness_page(
     try:
         data = page_registry_of(request).read_artifact(version, FAIRNESS_ARTIFACT)
     except RegistryError as exc:
-        raise _refused(session, user, "fairness_report_view", version, exc) from exc
+        raise _refused(session, request, user, "fairness_report_view", version, exc) from exc
     if data is None:
-        record_view(session, user, "fairness_report_view", version, found=False)
+        record_version_view(session, request, user, "fairness_report_view", version, found=False)
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, f"no fairness audit was logged with version {version}"
         )
     audit = audit_from_document(json.loads(data.decode("utf-8")))
-    record_view(session, user, "fairness_report_view", version)
+    record_version_view(session, request, user, "fairness_report_view", version)
     return render(request, FAIRNESS_TEMPLATE, user=user, back_link=_version_page(version),
                   **report_context(audit))
