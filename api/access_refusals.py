@@ -5,10 +5,11 @@ A 403 says who tried what (method, route, and the referral, person or version it
 named): an investigation asks first who tried to reach a record they had no part in.
 A signed-in user's form refused for its CSRF token is entered too (`form_refused`), and
 so is a signed-in user's request refused for its address, query or body
-(`request_invalid`: the 422 or 400, with the fields at fault, never their values). A
-request that names no user (401) is counted per key id and address instead
-(`api.auth_limits`), and audited once it locks them out: a stranger could otherwise
-fill the trail.
+(`request_invalid`: the 422 or 400, with the fields at fault, never their values), and
+a decision on a model version the registry does not have (`model_decision_refused`,
+`found: false`, as a card read that finds nothing). A request that names no user (401)
+is counted per key id and address instead (`api.auth_limits`), and audited once it
+locks them out: a stranger could otherwise fill the trail.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from fastapi import HTTPException, Request, status
 
-from api.audit import AuditEvent, request_hash, store_with_audit
+from api.audit import AuditEvent, request_hash, sha256_hex, store_with_audit
 from api.store.db import Store
 from data_contracts.vocab import REFERRAL_ID_PATTERN
 from model.registry_sqlite import exact_version
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 ACCESS_REFUSED = "access_refused"
 FORM_REFUSED = "form_refused"
 REQUEST_INVALID = "request_invalid"
+MODEL_DECISION_REFUSED = "model_decision_refused"
 
 
 # The most of a path's value an entry keeps: the store's columns hold 100 characters.
@@ -76,6 +78,24 @@ def _request_refusal(request: Request, principal: Principal, action: str,
                                **said, **{name: _as_asked(value) for name, value in asked.items()}}
     return _refusal(principal, details, referral_id=asked.get("referral_id"),
                     version=asked.get("version"), action=action)
+
+
+def asked_version(version: str) -> dict[str, str]:
+    """A version asked for as an entry's details keep it: its number, else the SHA-256 of
+    what was sent (anything typed into an address, a pasted key too)."""
+    if exact_version(version):
+        return {"model_version": version}
+    return {"asked_sha256": sha256_hex(version.encode("utf-8"))}
+
+
+def unregistered_decision_event(user: str, role: str, *, version: str,
+                                decision: str) -> AuditEvent:
+    """The audit entry of a decision (approve or reject) on a version the registry does not
+    have: who asked, to decide what, on which version (`found: false`)."""
+    details: dict[str, Any] = {**asked_version(version), "decision": decision, "found": False}
+    return AuditEvent(user_name=user, role=role, action=MODEL_DECISION_REFUSED,
+                      model_version=version if exact_version(version) else None,
+                      request_hash=request_hash(details), details=details)
 
 
 def command_refusal_event(principal: Principal, roles: tuple[str, ...], *, command: str,

@@ -26,6 +26,7 @@ from typing import Final
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
+from api.access_refusals import unregistered_decision_event
 from api.approval_content import ContentHashes, content_hashes, covers_too_little
 from api.approval_trail import decision_details, trail_problem
 from api.audit import AuditEvent, commit_with_audit, request_hash
@@ -38,7 +39,7 @@ from model.acceptance import ThresholdCheck, unmet
 from model.card import ApprovalEntry, acceptance_checks
 from model.card_sources import read_sources
 from model.governance import AcceptanceThresholds
-from model.registry import ModelRegistry, RegistryError, VersionInfo
+from model.registry import ModelRegistry, RegistryError, RegistryUnavailable, VersionInfo
 from model.registry_sqlite import exact_version
 
 APPROVE: Final = "approve"
@@ -143,7 +144,7 @@ def record_decision(session: Session, registry: ModelRegistry, *, user: str, rol
         PermissionError: The user is not a governance user.
         model.registry.RegistryError: There is no such version, or ``version`` is not
             written as its number (an alias or ``latest`` may name another version by the
-            time the decision is recorded).
+            time the decision is recorded): audited, naming the user and what was asked.
         ApprovalRefused: The request is incomplete or the version cannot be approved as it is.
     """
     if role != GOVERNANCE:
@@ -157,10 +158,16 @@ def record_decision(session: Session, registry: ModelRegistry, *, user: str, rol
             refuse_hidden_characters(text)
         except ValueError as exc:
             raise ApprovalRefused(f"the reason and the waivers {exc}") from None
-    if not exact_version(version):
-        raise RegistryError(f"no version {version[:40]!r}: a decision names the version by its "
-                            "number, as `safeguard model list` shows it, not an alias")
-    info = registry.resolve(version)
+    try:
+        if not exact_version(version):
+            raise RegistryError(f"no version {version[:40]!r}: a decision names the version "
+                                "by its number, as `safeguard model list` shows it, not an alias")
+        info = registry.resolve(version)
+    except RegistryError as exc:
+        if not isinstance(exc, RegistryUnavailable):  # a 503 says nothing of the version
+            commit_with_audit(session, [unregistered_decision_event(
+                user, role, version=version, decision=decision)])
+        raise
     waivers = dict(waivers or {})
     sources = read_sources(registry, info.version)
     hashes = content_hashes(registry, info, sources)

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Request, status
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import AfterValidator, BaseModel, Field
 
+from api.access_refusals import asked_version
 from api.approvals import (
     MAX_REASON,
     MAX_WAIVERS,
@@ -21,7 +22,7 @@ from api.approvals import (
     RepeatedWaiver,
     record_decision,
 )
-from api.audit import AuditEvent, commit_with_audit, request_hash, sha256_hex
+from api.audit import AuditEvent, commit_with_audit, request_hash
 from api.auth import GOVERNANCE, AuditReader, Principal, require_roles
 from api.free_text import PlainText, ShortText, require_visible
 from api.json_keys import refusal, repeated_key
@@ -119,8 +120,7 @@ def _audit_card_read(session: SessionDep, principal: Principal, version: str, *,
     details: dict[str, Any] = {"route": "/v1/models/{version}/card",
                                "format": "json" if as_json else "html"}
     kept = found or exact_version(version)
-    details |= {"model_version": version} if kept else {
-        "asked_sha256": sha256_hex(version.encode("utf-8"))}
+    details |= {"model_version": version} if found else asked_version(version)
     details |= {} if found else {"found": False}
     commit_with_audit(session, [AuditEvent(
         user_name=principal.name, role=principal.role, action="model_card_view",

@@ -13,6 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from api.access_refusals import MODEL_DECISION_REFUSED
 from api.approvals import (
     APPROVE,
     DECISIONS,
@@ -150,6 +151,8 @@ async def check_answers(
     audited as the form's view: either shows the thresholds the version missed."""
     fields = await _posted(request, user)
     form = dict(fields)
+    await run_in_threadpool(registered_version, request, session, user, "approval_form_view",
+                            version)
     state = await run_in_threadpool(_state, request, session, version)
     await run_in_threadpool(record_version_view, session, request, user,
                             "approval_form_view", version)
@@ -233,4 +236,7 @@ async def confirm_decision(
 ) -> Response:
     """Record the checked decision through the API's own function (audited as the API's)."""
     fields = await _posted(request, user)
+    # A version not registered: refused and audited as the API's decision on it is.
+    await run_in_threadpool(registered_version, request, session, user,
+                            MODEL_DECISION_REFUSED, version)
     return await run_in_threadpool(_confirm, request, user, session, version, fields)

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from api.app import create_app
 from api.approvals import gate_problem
+from api.audit import sha256_hex
 from api.cli import app as safeguard
 from api.model_card import log_card
 from api.model_scorer import load_scorer
@@ -26,6 +27,7 @@ from model.card_sources import read_sources
 from model.registry import CHECKSUM_TAG, ModelRegistry
 from tests.api.conftest import (
     TEST_PEPPER,
+    ApiEnv,
     TrainedModel,
     issue_keys,
     make_settings,
@@ -400,3 +402,48 @@ def test_promote_and_approve_judge_against_the_boards_settings_in_force(
     hint = approval_hint(models, version, board=board)
     assert f'--waive "{name}=..."' in hint
     assert f'--waive "{name}=..."' not in approval_hint(models, version, board=None)
+
+
+def _entries(database_url: str, action: str) -> list[AuditEntry]:
+    store = Store(database_url)
+    with store.session() as session:
+        entries = list(session.scalars(select(AuditEntry).where(
+            AuditEntry.action == action).order_by(AuditEntry.seq)))
+    store.dispose()
+    return entries
+
+
+def test_a_decision_on_a_version_not_registered_is_audited(api: ApiEnv) -> None:
+    """A card read that finds nothing is in the trail (found: false); a decision posted on
+    a version the registry does not have answered 404 and entered nothing: who tried to
+    approve which version, and when, was lost."""
+    typed = "ab12cd34.not-a-version"  # anything typed into the address: kept hashed
+    for version, decision in (("997", "approve"), (typed, "reject")):
+        answer = api.client.post(f"/v1/models/{version}/approvals",
+                                 headers=api.headers("governance"),
+                                 json={"decision": decision, "reason": "board of 4 December"})
+        assert answer.status_code == 404, answer.text
+
+    refused = _entries(api.settings.database_url, "model_decision_refused")[-2:]
+    assert [(e.role, e.model_version, e.details) for e in refused] == [
+        ("governance", "997", {"model_version": "997", "decision": "approve", "found": False}),
+        ("governance", None, {"asked_sha256": sha256_hex(typed.encode("utf-8")),
+                              "decision": "reject", "found": False})]
+    assert all(e.user_name.startswith("governance-") for e in refused)
+
+
+def test_the_command_line_audits_a_decision_on_a_version_not_registered(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    assert run("db", "upgrade")[0] == 0
+    keys, _ = issue_keys(make_settings(f"sqlite:///{tmp_path / 'api.db'}"))
+    monkeypatch.setenv("SAFEGUARD_API_KEY", keys["governance"])
+
+    code, output = run("model", "reject", "7", "--reason", "board of 4 December")
+
+    assert code == 1, output
+    refused = audit_entries(tmp_path)[-1]
+    assert (refused.action, refused.role, refused.model_version, refused.details) == (
+        "model_decision_refused", "governance", "7",
+        {"model_version": "7", "decision": "reject", "found": False})
+    assert refused.user_name.startswith("governance-")

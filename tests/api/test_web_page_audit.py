@@ -111,3 +111,30 @@ def test_a_version_page_of_a_version_not_registered_is_audited_as_a_view_of_it(
         assert [(e.action, e.role, e.model_version, e.details)
                 for e in entries] == [(action, "governance", "997",
                                        {"model_version": "997", "found": False})], page
+
+
+def test_a_decision_posted_on_a_version_not_registered_is_audited(api: ApiEnv) -> None:
+    """The decision form's posts (check your answers, the confirmation) on a version the
+    registry does not have answered 404 and entered nothing, while its GET was audited."""
+    browser = signed_in_client(api.client, api.keys["governance"])
+    token = csrf_token(browser.get("/governance").text)
+    posts = {"/decide": "approval_form_view", "/decide/confirm": "model_decision_refused"}
+    for page, action in posts.items():
+        before = _newest_entry(api)[0]
+
+        response = browser.post(f"/governance/versions/997{page}", data={
+            "csrf_token": token, "decision": "reject", "reason": "Not yet"})
+
+        assert response.status_code == 404, page
+        entries = _entries_after(api, before)
+        assert [(e.action, e.role, e.model_version, e.details.get("found"))
+                for e in entries] == [(action, "governance", "997", False)], page
+        assert entries[0].user_name.startswith("governance-")
+
+
+def _entries_after(api: ApiEnv, seq: int) -> list[AuditEntry]:
+    store = Store(api.settings.database_url)
+    with store.session() as session:
+        entries = list(session.scalars(select(AuditEntry).where(AuditEntry.seq > seq)))
+    store.dispose()
+    return entries
