@@ -3,7 +3,8 @@
 
 A 403 says who tried what (method, route, and the referral, person or version it
 named): an investigation asks first who tried to reach a record they had no part in.
-A signed-in user's form refused for its CSRF token is entered too (`form_refused`), and
+A signed-in user's form refused for its CSRF token or a hidden field changed is entered
+too (`form_refused`), and
 so is a signed-in user's request refused for its address, query or body
 (`request_invalid`: the 422 or 400, with the fields at fault, never their values), and
 a decision on a model version the registry does not have (`model_decision_refused`,
@@ -51,12 +52,11 @@ def refusal_event(request: Request, principal: Principal, roles: tuple[str, ...]
     return _request_refusal(request, principal, ACCESS_REFUSED, allowed=list(roles))
 
 
-def form_refusal_event(request: Request, principal: Principal) -> AuditEvent:
+def form_refusal_event(request: Request, principal: Principal, why: str) -> AuditEvent:
     """The audit entry of a signed-in user's form refused for its CSRF token (a form from
-    an ended session, or a post made for them by another page): as a role's refusal, what
-    it was posted to, the referral or version it named."""
-    return _request_refusal(request, principal, FORM_REFUSED,
-                            refused="the form's CSRF token is not its session's")
+    an ended session, or a post made for them by another page) or a hidden field changed
+    (`why`): as a role's refusal, what it was posted to, the referral or version it named."""
+    return _request_refusal(request, principal, FORM_REFUSED, refused=why)
 
 
 def invalid_request_event(request: Request, principal: Principal,

@@ -6,9 +6,10 @@ handlers registered before these are kept and called). No page shows a stack
 trace or an exception's message: a 500 page gives only an error id, which the log
 line names. A signed-in user's error page keeps their account bar and navigation.
 A visitor who is not signed in is sent to sign in; a form without its session's CSRF
-token gets a 403 page of its own (not the role's), and a signed-in user's is audited
-(`form_refused`), as a role's refusal is; so is a signed-in user's request refused for
-its address, query or body (`request_invalid`, through the API or a page).
+token gets a 403 page of its own (not the role's), a form with a hidden field changed
+the same page (400), and a signed-in user's is audited (`form_refused`), as a role's
+refusal is; so is a signed-in user's request refused for its address, query or body
+(`request_invalid`, through the API or a page).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from api.audit import store_with_audit
 from api.routes.errors import error_message
 from api.store.db import Store
 from api.web.pages import SIGN_IN_PATH, PageUser, SignInRequired, page_response, signed_in_user
-from api.web.session import CsrfRefused
+from api.web.session import FormRefused
 
 Handler = Callable[[Request, Exception], Awaitable[Response] | Response]
 
@@ -43,8 +44,9 @@ _TITLES = {
     500: "Sorry, there is a problem with the service",
     503: "Sorry, the service is unavailable",
 }
-# A form refused for its CSRF token has its own page: its role has nothing to do with it.
-_CSRF_PAGE = ("errors/csrf.html", "Your form could not be sent")
+# A form refused for its CSRF token, or a hidden field changed, has its own page: its role
+# has nothing to do with it.
+_FORM_PAGE = ("errors/form_refused.html", "Your form could not be sent")
 
 
 def wants_page(path: str, accept: str) -> bool:
@@ -54,15 +56,15 @@ def wants_page(path: str, accept: str) -> bool:
 
 def error_page(status_code: int, *, message: str = "", error_id: str = "",
                page: tuple[str, str] | None = None, user: PageUser | None = None,
-               path: str = "") -> HTMLResponse:
+               path: str = "", **context: Any) -> HTMLResponse:
     """The error page for a status code (403, 404 and 500 have their own templates), or
-    the `page` (template, title) given; with a signed-in `user`'s account bar and
-    navigation (`path`: the address asked for)."""
+    the `page` (template, title) given, with its `context`; with a signed-in `user`'s
+    account bar and navigation (`path`: the address asked for)."""
     template = f"errors/{status_code}.html" if status_code in (403, 404, 500) else \
         "errors/error.html"
     template, title = page or (template, _TITLES.get(status_code, "There is a problem"))
     return page_response(template, user=user, path=path, status_code=status_code,
-                         title=title, message=message, error_id=error_id)
+                         title=title, message=message, error_id=error_id, **context)
 
 
 async def _error_page_for(request: Request, status_code: int, **details: Any) -> Response:
@@ -147,14 +149,15 @@ def install_error_pages(app: FastAPI) -> None:
         return RedirectResponse(f"{SIGN_IN_PATH}?next={quote(exc.next_path)}{unsaved}",
                                 status_code=status.HTTP_303_SEE_OTHER)
 
-    async def csrf_refused(request: Request, _exc: Exception) -> Response:
+    async def form_refused(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, FormRefused)
         user = await signed_in_user(request)
         if user is not None:  # a visitor's refused sign-in names no one: not audited
             store: Store = request.app.state.store
             await store.write(store_with_audit, store.engine,
-                              [form_refusal_event(request, user.principal)])
-        return error_page(status.HTTP_403_FORBIDDEN, user=user, path=request.url.path,
-                          page=_CSRF_PAGE)
+                              [form_refusal_event(request, user.principal, exc.why)])
+        return error_page(exc.status_code, user=user, path=request.url.path,
+                          page=_FORM_PAGE, field=exc.field)
 
     app.add_exception_handler(SignInRequired, sign_in_first)
-    app.add_exception_handler(CsrfRefused, csrf_refused)
+    app.add_exception_handler(FormRefused, form_refused)

@@ -50,8 +50,25 @@ _SIGNING_PURPOSE = b"safeguard web session cookie"
 _BINDING_PURPOSE = b"safeguard web session key binding\x00"
 
 
-class CsrfRefused(Exception):
+class FormRefused(Exception):
+    """A form not as the service's page made it, refused whole (nothing in it is saved):
+    a page of its own, and a signed-in user's is audited (`form_refused`) with `why`."""
+
+    status_code = 400
+    why = "the form is not as its page made it"
+
+    def __init__(self, field: str | None = None) -> None:
+        super().__init__(field)
+        self.field = field  # the hidden field changed (None: the form as a whole)
+        if field is not None:
+            self.why = f"the form's hidden {field} field is not as its page made it"
+
+
+class CsrfRefused(FormRefused):
     """A form arrived without the CSRF token of the session that showed it."""
+
+    status_code = 403
+    why = "the form's CSRF token is not its session's"
 
 
 def _key_binding(key_hash: str, csrf: str) -> str:

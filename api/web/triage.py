@@ -51,6 +51,7 @@ from api.web.pages import (
     refuse_form_address,
     render,
 )
+from api.web.session import FormRefused
 from api.web.views import (
     RAG_NAMES,
     BandTag,
@@ -179,16 +180,21 @@ def _decide(request: Request, user: PageUser, session: SessionDep, referral_id: 
             fields: dict[str, str]) -> Response:
     latest = repository.latest_score(session, referral_id)
     previous_id = ascii_whole_number(fields["previous_decision_id"])
+    # The page always gives the score it showed: without a number there, the form was
+    # changed (a decision with none would be recorded on whatever score is latest).
+    if (score_id := ascii_whole_number(fields["score_id"])) is None:
+        raise FormRefused("score_id")
     try:
         decision = DecisionIn.model_validate({
             "referral_id": referral_id, "practitioner_rag": fields["practitioner_rag"],
             "next_step": fields["next_step"],
             "agrees_with_band": latest is not None and fields["practitioner_rag"] == latest.rag,
             "reason": fields["reason"] or None,
-            "previous_decision_id": previous_id,
-            "score_id": ascii_whole_number(fields["score_id"])})
+            "previous_decision_id": previous_id, "score_id": score_id})
         save_decision(session, decision, user.principal)
     except (ValidationError, RequestValidationError) as exc:
+        if any("score_id" in error.get("loc", ()) for error in exc.errors()):
+            raise FormRefused("score_id") from exc  # a number no score has (0, too large)
         return _case_page(request, user, session, referral_id, errors=decision_errors(exc),
                           form=_shown(fields), status_code=status.HTTP_400_BAD_REQUEST)
     except HTTPException as exc:

@@ -22,7 +22,13 @@ from api.web.session import SESSION_COOKIE, SESSION_SECONDS, SessionCodec
 from data_contracts.vocab import LABEL_WINDOW_DAYS, OUTCOME_TYPES
 from tests.api import factories
 from tests.api.conftest import TEST_PEPPER, ApiEnv, issue_keys
-from tests.api.web_client import csrf_token, decisions_of, scored_referral, signed_in_client
+from tests.api.web_client import (
+    case_form,
+    csrf_token,
+    decisions_of,
+    scored_referral,
+    signed_in_client,
+)
 
 HTML = {"Accept": "text/html"}
 
@@ -231,8 +237,8 @@ def test_every_view_of_the_governance_page_is_audited(api: ApiEnv) -> None:
 def test_an_override_through_the_page_is_stored_as_the_api_stores_it(api: ApiEnv) -> None:
     referral = scored_referral(api)  # high, red
     browser = signed_in_client(api.client, api.keys["triage"])
-    token = csrf_token(browser.get(f"/cases/{referral}").text)
-    form = {"csrf_token": token, "practitioner_rag": "amber", "next_step": "partner checks"}
+    form = {**case_form(browser.get(f"/cases/{referral}").text), "practitioner_rag": "amber",
+            "next_step": "partner checks"}
 
     refused = browser.post(f"/cases/{referral}/decisions", data=form)
     recorded = browser.post(f"/cases/{referral}/decisions",
@@ -249,9 +255,9 @@ def test_a_stale_form_does_not_overwrite_a_newer_decision(api: ApiEnv) -> None:
     referral = scored_referral(api)
     browser = signed_in_client(api.client, api.keys["triage"])
     other = signed_in_client(api.client, api.keys["admin"])
-    token = csrf_token(browser.get(f"/cases/{referral}").text)
-    form = {"csrf_token": token, "practitioner_rag": "red", "next_step": "strategy"}
-    theirs = {**form, "csrf_token": csrf_token(other.get(f"/cases/{referral}").text)}
+    form = {**case_form(browser.get(f"/cases/{referral}").text), "practitioner_rag": "red",
+            "next_step": "strategy"}
+    theirs = {**form, **case_form(other.get(f"/cases/{referral}").text)}
     assert other.post(f"/cases/{referral}/decisions", data=theirs).status_code == 200
 
     again = browser.post(f"/cases/{referral}/decisions", data=form)  # no previous decision named

@@ -6,10 +6,12 @@ from __future__ import annotations
 import html
 import re
 
-from api.store import Store, repository
+from sqlalchemy import select
+
+from api.store import AuditEntry, Store, repository
 from tests.api import factories
 from tests.api.conftest import ApiEnv
-from tests.api.web_client import csrf_token, decisions_of, signed_in_client
+from tests.api.web_client import case_form, csrf_token, decisions_of, signed_in_client
 
 
 def _text(page: str) -> str:
@@ -52,9 +54,9 @@ def test_the_history_says_a_decision_on_the_score_shown_is_on_it(api: ApiEnv) ->
     referral = factories.referral_id()
     _score(api, referral, events=15)
     browser = signed_in_client(api.client, api.keys["triage"])
-    token = csrf_token(browser.get(f"/cases/{referral}").text)
     browser.post(f"/cases/{referral}/decisions", data={
-        "csrf_token": token, "practitioner_rag": "red", "next_step": "strategy discussion"})
+        **case_form(browser.get(f"/cases/{referral}").text), "practitioner_rag": "red",
+        "next_step": "strategy discussion"})
     store = Store(api.settings.database_url)
     with store.session() as session:
         score = repository.latest_score(session, referral)
@@ -69,9 +71,8 @@ def test_the_history_says_a_decision_on_the_score_shown_is_on_it(api: ApiEnv) ->
 
 def _decision_form(browser: object, referral: str) -> dict[str, str]:
     page = browser.get(f"/cases/{referral}").text  # type: ignore[attr-defined]
-    return {"csrf_token": csrf_token(page), "practitioner_rag": "red",
-            "next_step": "strategy discussion", "previous_decision_id": "",
-            "score_id": re.search(r'name="score_id" value="(\d+)"', page)[1]}  # type: ignore[index]
+    return {**case_form(page), "practitioner_rag": "red",
+            "next_step": "strategy discussion", "previous_decision_id": ""}
 
 
 def test_a_second_click_on_ones_own_first_decision_says_it_was_recorded(api: ApiEnv) -> None:
@@ -154,4 +155,68 @@ def test_a_form_without_a_rating_asks_for_the_rating_not_for_a_reason(api: ApiEn
     differs = browser.post(f"/cases/{referral}/decisions", data={
         **_decision_form(browser, referral), "practitioner_rag": "green", "next_step": "NFA"})
     assert "Enter the reason your decision differs from the service" in _text(differs.text)
+    assert decisions_of(api, referral) == []
+
+
+def _audit_entries(api: ApiEnv, action: str) -> list[AuditEntry]:
+    store = Store(api.settings.database_url)
+    with store.session() as session:
+        entries = list(session.scalars(select(AuditEntry).where(
+            AuditEntry.action == action).order_by(AuditEntry.seq)))
+    store.dispose()
+    return entries
+
+
+# What a changed hidden score_id was: not a number, empty, missing (None), a number no
+# score has, another script's digit.
+CHANGED_SCORE_IDS = ("abc", "", None, "0", "-1", "1.5", "99999999999999999999", "\u0663")
+
+
+def test_a_form_whose_score_id_was_changed_is_refused_and_audited(api: ApiEnv) -> None:
+    """The hidden score_id, changed, showed pydantic's own words ("Input should be greater
+    than or equal to 1"), or (not a number, or empty) recorded the decision on whatever
+    score was latest, unaudited as a refusal."""
+    referral = factories.referral_id()
+    _score(api, referral, events=15)
+    browser = signed_in_client(api.client, api.keys["triage"])
+    before = len(_audit_entries(api, "form_refused"))
+    for changed in CHANGED_SCORE_IDS:
+        form = {**_decision_form(browser, referral), "score_id": changed}
+        if changed is None:
+            del form["score_id"]
+
+        refused = browser.post(f"/cases/{referral}/decisions", data=form)
+
+        said = _text(refused.text)
+        assert refused.status_code == 400, (changed, said[:300])
+        assert "Your form could not be sent" in said and "This form could not be read" in said
+        assert "Input should" not in said and "Nothing in it was saved" in said
+    assert decisions_of(api, referral) == []
+    entries = _audit_entries(api, "form_refused")[before:]
+    assert len(entries) == len(CHANGED_SCORE_IDS)
+    assert {(e.role, e.referral_id) for e in entries} == {("triage", referral)}
+    assert all(e.user_name.startswith("triage-") for e in entries)
+    assert entries[-1].details == {
+        "method": "POST", "route": "/cases/{referral_id}/decisions", "referral_id": referral,
+        "refused": "the form's hidden score_id field is not as its page made it"}
+    assert browser.post(f"/cases/{referral}/decisions",  # the page's own form is taken
+                        data=_decision_form(browser, referral)).status_code == 200
+
+
+def test_the_apis_decision_with_a_score_id_no_score_has_is_refused_and_audited(
+    api: ApiEnv
+) -> None:
+    """The API's route refuses the same values with a 422 naming the field, audited as a
+    request refused (`request_invalid`), never with the value sent."""
+    referral = factories.referral_id()
+    _score(api, referral, events=3)
+    before = len(_audit_entries(api, "request_invalid"))
+    for changed in ("abc", "", "7", 0, -1, 1.5, 2**63, True):
+        refused = api.client.post("/v1/decisions", headers=api.headers("triage"),
+                                  json=factories.decision(referral, score_id=changed))
+        assert refused.status_code == 422, (changed, refused.text)
+        assert [error["field"] for error in refused.json()["detail"]] == ["score_id"]
+    entries = _audit_entries(api, "request_invalid")[before:]
+    assert [e.details for e in entries] == [
+        {"method": "POST", "route": "/v1/decisions", "fields": ["body.score_id"]}] * 8
     assert decisions_of(api, referral) == []

@@ -12,7 +12,13 @@ from typing import Any
 from api.free_text import MAX_TEXT
 from tests.api import factories
 from tests.api.conftest import ApiEnv
-from tests.api.web_client import csrf_token, decisions_of, scored_referral, signed_in_client
+from tests.api.web_client import (
+    case_form,
+    csrf_token,
+    decisions_of,
+    scored_referral,
+    signed_in_client,
+)
 
 MIB = 1024 * 1024
 
@@ -35,12 +41,12 @@ def test_a_refused_next_step_or_reason_says_what_is_wrong(api: ApiEnv) -> None:
     step"; an over-long reason asked for a reason."""
     referral = scored_referral(api)
     browser = signed_in_client(api.client, api.keys["triage"])
-    token = csrf_token(browser.get(f"/cases/{referral}").text)
+    hidden = case_form(browser.get(f"/cases/{referral}").text)
 
     def refused(next_step: str, *, rag: str = "red",
                 reason: str = "") -> tuple[dict[str, str], str]:
         response = browser.post(f"/cases/{referral}/decisions", data={
-            "csrf_token": token, "practitioner_rag": rag, "next_step": next_step,
+            **hidden, "practitioner_rag": rag, "next_step": next_step,
             "reason": reason, "previous_decision_id": ""})
         assert response.status_code == 400
         return _summary(response.text), response.text
@@ -77,7 +83,7 @@ def test_the_decision_form_states_the_limits_it_applies(api: ApiEnv) -> None:
 
     lines = "a\r\n" * (MAX_TEXT // 2)  # MAX_TEXT characters as counted, half as many more sent
     recorded = browser.post(f"/cases/{referral}/decisions", follow_redirects=False, data={
-        "csrf_token": csrf_token(page), "practitioner_rag": "red", "next_step": lines,
+        **case_form(page), "practitioner_rag": "red", "next_step": lines,
         "reason": "", "previous_decision_id": ""})
 
     assert recorded.status_code == 303
@@ -89,9 +95,9 @@ def test_each_decision_in_the_history_is_headed_under_it(api: ApiEnv) -> None:
     """The cards' titles were h2s, level with "Decision history" itself."""
     referral = scored_referral(api)
     browser = signed_in_client(api.client, api.keys["triage"])
-    token = csrf_token(browser.get(f"/cases/{referral}").text)
+    hidden = case_form(browser.get(f"/cases/{referral}").text)
     page = browser.post(f"/cases/{referral}/decisions", data={
-        "csrf_token": token, "practitioner_rag": "red", "next_step": "strategy"}).text
+        **hidden, "practitioner_rag": "red", "next_step": "strategy"}).text
     history = page.split('id="history">Decision history</h2>', 1)[1]
     assert re.search(r'<h3 class="govuk-summary-card__title">\s*Decision \d+ by ', history)
     assert "<h2" not in history

@@ -15,7 +15,7 @@ from api.store.models import AuditEntry
 from api.templating import case_path
 from tests.api import factories
 from tests.api.conftest import ApiEnv, issue_keys
-from tests.api.web_client import csrf_token, scored_referral, signed_in_client
+from tests.api.web_client import case_form, csrf_token, scored_referral, signed_in_client
 
 ODD_IDS = ("MASH/2023/0001", "Ref #3", "a/../b", "50% done?")
 
@@ -39,7 +39,7 @@ def test_each_odd_referral_id_has_its_case_page_and_takes_its_decision(api: ApiE
         action = unescape(re.search(r'<form method="post" action="([^"]+/decisions)"',
                                     page.text)[1])
         decided = browser.post(action, data={
-            "csrf_token": csrf_token(page.text), "practitioner_rag": "red",
+            **case_form(page.text), "practitioner_rag": "red",
             "next_step": "strategy discussion", "reason": "new information",
             "previous_decision_id": ""}, follow_redirects=False)
         assert decided.status_code == 303, (referral_id, decided.text[:500])

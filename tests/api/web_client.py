@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from tests.api.conftest import ApiEnv
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+_SCORE_ID = re.compile(r'name="score_id" value="(\d+)"')
 
 
 def csrf_token(html: str) -> str:
@@ -21,6 +22,14 @@ def csrf_token(html: str) -> str:
     found = _CSRF.search(html)
     assert found, "the page has no form with a CSRF token"
     return found.group(1)
+
+
+def case_form(html: str) -> dict[str, str]:
+    """The hidden fields a case page's decision form sends back, as a browser sends them:
+    its CSRF token and the score the page shows (a form without it is refused)."""
+    found = _SCORE_ID.search(html)
+    assert found, "the page has no decision form"
+    return {"csrf_token": csrf_token(html), "score_id": found.group(1)}
 
 
 def signed_in_client(client: TestClient, key: str) -> TestClient:
