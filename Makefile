@@ -8,6 +8,9 @@ DEMO_DIR ?= demo
 DEMO_REFERRALS ?= 20000
 # The demo's own service state (database, MLflow store), reset on every run.
 DEMO_STATE ?= var/demo
+# The demo's API-key pepper: random, made anew with its state (mode 0600, never printed;
+# env.sh reads it from there).
+DEMO_PEPPER = $(DEMO_STATE)/api-key-pepper
 DEMO_HOST ?= 127.0.0.1
 DEMO_PORT ?= 8000
 DEMO_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); [ $$n -gt 4 ] && n=4; echo $$n)
@@ -48,7 +51,7 @@ CHROMIUM ?= /usr/bin/chromium
 TOOLS := var/tools
 WRK_DEBS := wrk libluajit-5.1-2 libluajit-5.1-common
 
-.PHONY: help install assets browser demo test lint bench clean postgres wrk mutation
+.PHONY: help install assets browser demo demo-state test lint bench clean postgres wrk mutation
 
 help:
 	@echo "make demo   - set up, generate an extract, train, create users, approve, promote, serve on :8000"
@@ -103,6 +106,18 @@ postgres:
 	   pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start) || \
 	  echo "PostgreSQL is not available; the PostgreSQL store tests will say so"
 
+# The demo's state, reset, and its pepper: a prerequisite of `demo`, so that the pepper
+# exists when make reads it into the environment of the demo's commands (as their recipe
+# starts), as a real service reads its own (it was the development placeholder, and each
+# of the demo's commands and workers warned so: a dozen warnings in every `make demo`).
+demo-state: $(STAMP)
+	@$(BIN)/python -c '$(DEMO_PORT_PY)'
+	rm -rf $(DEMO_DIR) $(DEMO_STATE)
+	mkdir -p $(DEMO_STATE)
+	@umask 077 && $(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(48))' \
+	  > $(DEMO_PEPPER)
+
+demo: export SAFEGUARD_API_KEY_PEPPER = $(shell cat $(DEMO_PEPPER) 2>/dev/null)
 demo: export SAFEGUARD_DATABASE_URL = sqlite:///$(CURDIR)/$(DEMO_STATE)/safeguard.db
 demo: export SAFEGUARD_MLFLOW_TRACKING_URI = sqlite:///$(CURDIR)/$(DEMO_STATE)/mlflow.db
 demo: export SAFEGUARD_MLFLOW_ARTIFACT_ROOT = $(CURDIR)/$(DEMO_STATE)/mlartifacts
@@ -112,10 +127,7 @@ demo: export SAFEGUARD_AUDIT_CHECKPOINT_FILE = $(CURDIR)/$(DEMO_STATE)/audit-che
 # Where the governance pages read the oversight reports (`safeguard monitor` and `safeguard
 # report partnership` write there): without it the demo's pages could never show them.
 demo: export SAFEGUARD_REPORTS_DIR = $(CURDIR)/$(DEMO_STATE)/reports
-demo: $(STAMP) $(ASSETS_STAMP)
-	@$(BIN)/python -c '$(DEMO_PORT_PY)'
-	rm -rf $(DEMO_DIR) $(DEMO_STATE)
-	mkdir -p $(DEMO_STATE)
+demo: $(STAMP) $(ASSETS_STAMP) demo-state
 	$(BIN)/safeguard audit init-key
 	$(BIN)/safeguard synth --out $(DEMO_DIR)/extract --referrals $(DEMO_REFERRALS) --seed 42 --format parquet
 	$(BIN)/safeguard validate --input $(DEMO_DIR)/extract --report $(DEMO_DIR)/validation
@@ -137,6 +149,8 @@ demo: $(STAMP) $(ASSETS_STAMP)
 	@printf 'export SAFEGUARD_AUDIT_KEY_FILE=%s\nexport SAFEGUARD_AUDIT_CHECKPOINT_FILE=%s\n' \
 	  "$$SAFEGUARD_AUDIT_KEY_FILE" "$$SAFEGUARD_AUDIT_CHECKPOINT_FILE" >> $(DEMO_STATE)/env.sh
 	@printf 'export SAFEGUARD_REPORTS_DIR=%s\n' "$$SAFEGUARD_REPORTS_DIR" >> $(DEMO_STATE)/env.sh
+	@printf 'export SAFEGUARD_API_KEY_PEPPER=%s\n' '"$$(cat $(CURDIR)/$(DEMO_PEPPER))"' \
+	  >> $(DEMO_STATE)/env.sh
 	@echo "Keep the keys above: they are not shown again. To run safeguard commands against"
 	@echo "the demo's database and models: . $(DEMO_STATE)/env.sh"
 	@echo "Try: curl -s -H \"Authorization: Bearer <triage key>\" -H 'Content-Type: application/json' \\"

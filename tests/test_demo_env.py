@@ -7,8 +7,15 @@ shown without stopping it and starting `safeguard serve` again by hand."""
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
+import sys
+import uuid
 from pathlib import Path
+
+from pydantic import SecretStr
+
+from api.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,3 +46,37 @@ def test_env_sh_sets_every_variable_the_demo_serves_with() -> None:
     written = set(re.findall(r"export (SAFEGUARD_\w+)=%s", printed))  # env.sh's printf lines
     assert "SAFEGUARD_REPORTS_DIR" in exported
     assert exported <= written, f"not written to env.sh: {sorted(exported - written)}"
+
+
+def test_the_demos_commands_run_with_a_random_pepper_of_its_own(tmp_path: Path) -> None:
+    """The demo ran with the development placeholder pepper, and each of its commands and
+    workers warned so (a dozen times a run). Its first command, here a stand-in that keeps
+    the pepper it was given and stops the demo, gets the random pepper made in the demo's
+    state, readable by its owner alone and never printed."""
+    bin_dir, probe = tmp_path / "bin", tmp_path / "pepper-seen"
+    bin_dir.mkdir()
+    for name, script in (("python", f'exec "{sys.executable}" "$@"'),
+                         ("safeguard", f'printf %s "$SAFEGUARD_API_KEY_PEPPER" > "{probe}"; '
+                                       "exit 3")):
+        (bin_dir / name).write_text(f"#!/bin/sh\n{script}\n")
+        (bin_dir / name).chmod(0o700)
+    state = Path("var") / f"test-demo-pepper-{uuid.uuid4().hex}"  # ignored by git
+    seen = []
+    try:
+        for _ in range(2):
+            done = subprocess.run(
+                ["make", "demo", f"BIN={bin_dir}", "-o", ".venv/.installed",
+                 "-o", "api/static/vendor/.installed", "DEMO_PORT=0",
+                 f"DEMO_DIR={state}/demo", f"DEMO_STATE={state}"],
+                cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+            assert done.returncode != 0 and probe.exists(), done.stderr
+            pepper = probe.read_text()
+            assert pepper == (ROOT / state / "api-key-pepper").read_text().strip()
+            assert (ROOT / state / "api-key-pepper").stat().st_mode & 0o777 == 0o600
+            assert pepper not in done.stdout + done.stderr
+            problems = Settings(api_key_pepper=SecretStr(pepper)).unsafe_values()
+            assert not [problem for problem in problems if "PEPPER" in problem], problems
+            seen.append(pepper)
+    finally:
+        shutil.rmtree(ROOT / state, ignore_errors=True)
+    assert seen[0] != seen[1]  # made anew with the demo's state, never a fixed value
