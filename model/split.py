@@ -2,7 +2,7 @@
 
 Referrals are cut by date into train, validation and test periods (never shuffled).
 People and households are then kept on one side: persons and households linked by
-a referral or by household membership form a group (a connected component), and a
+a referral or by household membership form a group (a family, `model.families`), and a
 later-period referral whose group already appears in an earlier period is left out
 of that later set. Training keeps every early referral; the held-out sets measure
 what the model does for families it has never seen, and the report counts what was
@@ -17,8 +17,8 @@ from typing import Any, Final
 
 import numpy as np
 import pandas as pd
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
+
+from model.families import family_groups
 
 # The prefix of the model's metrics on every referral of the test period (`Split.test_period`).
 TEST_PERIOD_PREFIX: Final = "test_period_"
@@ -63,28 +63,6 @@ def describe_split(summary: Mapping[str, Any]) -> str:
             f"{summary['validation_left_out_seen_family']:,} left out, family seen in "
             f"training); test {summary['test_referrals']:,} (from {summary['test_from']}; "
             f"{summary['test_left_out_seen_family']:,} left out, family seen earlier)")
-
-
-def family_groups(referrals: pd.DataFrame, members: pd.DataFrame | None) -> np.ndarray:
-    """Group number per referral: connected persons and households share a group."""
-    person_keys = [referrals["person_id"].astype("string")]
-    house_keys = [referrals["household_id"].astype("string")]
-    if members is not None and len(members):
-        person_keys.append(members["person_id"].astype("string"))
-        house_keys.append(members["household_id"].astype("string"))
-    # Only the keys' values matter: they are numbered, whatever their index.
-    person_code, person_index = pd.factorize(pd.concat(person_keys))
-    house_code, house_index = pd.factorize(pd.concat(house_keys))  # missing household -> -1
-    n_persons = len(person_index)
-    n_nodes = n_persons + len(house_index)
-    linked = house_code >= 0
-    graph = coo_matrix(
-        (np.ones(int(linked.sum())), (person_code[linked], n_persons + house_code[linked])),
-        shape=(n_nodes, n_nodes),
-    )
-    # Weakly connected (the default): the direction of a person-household edge is ignored.
-    _, labels = connected_components(graph)
-    return labels[person_code[: len(referrals)]]
 
 
 def temporal_group_split(referrals: pd.DataFrame, members: pd.DataFrame | None = None, *,

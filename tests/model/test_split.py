@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from model.split import family_groups, temporal_group_split
+from model.families import family_groups
+from model.split import temporal_group_split
 
 
 def _referrals(rows: list[tuple[str, str, str | None, str]]) -> pd.DataFrame:

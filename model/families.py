@@ -1,0 +1,62 @@
+"""Families: referrals linked through the persons and households they name.
+
+A person's referrals share that person's record history; referrals of different people
+in one household share the household's records (a referral's features count its
+household members' records) and often its outcomes. So referrals are linked when they
+share a ``person_id`` or a ``household_id``, directly or through other referrals (a
+connected component of the graph of referrals, persons and households), and each such
+family is one unit wherever referrals must not be taken as independent: the temporal
+split keeps a family on one side (`model.split`), and the bootstraps draw a family's
+referrals together (`model.fairness_metrics.resample_counts`, for the fairness audit and
+`safeguard model compare`).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import numpy as np
+import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+PERSON: Final = "person_id"
+HOUSEHOLD: Final = "household_id"
+
+
+def _tokens(frame: pd.DataFrame, column: str) -> pd.Series:
+    """A column's tokens as strings, missing (NA) where empty or absent."""
+    if column not in frame:
+        return pd.Series(pd.NA, index=frame.index, dtype="string")
+    return frame[column].astype("string")
+
+
+def family_groups(referrals: pd.DataFrame, members: pd.DataFrame | None = None) -> np.ndarray:
+    """A family code per referral, 0..k-1: referrals linked by a person or a household
+    (`model.families`) share one; with `members` (household membership, ``household_id``
+    and ``person_id``), a person is also linked to every household they belong to.
+
+    A referral naming neither a person nor a household (or whose frame has neither
+    column) is a family of its own.
+    """
+    n = len(referrals)
+    persons, households = [_tokens(referrals, PERSON)], [_tokens(referrals, HOUSEHOLD)]
+    if members is not None and len(members):
+        persons.append(_tokens(members, PERSON))
+        households.append(_tokens(members, HOUSEHOLD))
+    # Only the tokens' values matter: they are numbered, whatever their index.
+    person_code, person_index = pd.factorize(pd.concat(persons))  # missing -> -1
+    house_code, house_index = pd.factorize(pd.concat(households))
+    # Nodes: the referrals, then the persons, then the households.
+    person_node, house_node = n + person_code, n + len(person_index) + house_code
+    referral_node = np.arange(n)
+    edges = [(referral_node[person_code[:n] >= 0], person_node[:n][person_code[:n] >= 0]),
+             (referral_node[house_code[:n] >= 0], house_node[:n][house_code[:n] >= 0])]
+    both = (person_code[n:] >= 0) & (house_code[n:] >= 0)
+    edges.append((person_node[n:][both], house_node[n:][both]))
+    rows, cols = (np.concatenate(ends) for ends in zip(*edges, strict=True))
+    size = n + len(person_index) + len(house_index)
+    graph = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(size, size))
+    # Weakly connected (the default): the direction of an edge is ignored.
+    _, labels = connected_components(graph)
+    return pd.factorize(labels[:n])[0]
