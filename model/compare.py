@@ -6,9 +6,9 @@ version named on one extract's referrals with a complete follow-up, dated from t
 latest of the versions' test periods (referrals none of them was trained on, when the
 extract comes from the hub they were trained on), and reports each one's ROC AUC,
 average precision, Brier score and ECE, with a paired bootstrap interval of each
-version's ROC AUC difference from the first (a person's referrals drawn together, as in
-the fairness audit): an interval that excludes 0 is a difference larger than the noise
-of this many referrals.
+version's ROC AUC difference from the first (a family's referrals drawn together,
+`model.families`, as in the fairness audit): an interval that excludes 0 is a difference
+larger than the noise of this many referrals.
 """
 
 from __future__ import annotations
@@ -107,10 +107,10 @@ def paired_auc_interval(y: np.ndarray, first: np.ndarray, other: np.ndarray, *,
     """95% bootstrap interval of ROC AUC(other) - ROC AUC(first), the same referrals
     resampled for both (resamples with one class only are skipped).
 
-    With `clusters` (a code 0..k-1 per referral: its person's, `person_clusters`) a
-    person's referrals are drawn together, as the fairness audit draws them: they share
-    one record history, and drawn apart they made the interval too narrow, a difference
-    "larger than the noise" that a person-level resample does not show.
+    With `clusters` (a code 0..k-1 per referral: its family's, `model.families`) a
+    family's referrals are drawn together, as the fairness audit draws them: they share
+    record histories, and drawn apart they made the interval too narrow, a difference
+    "larger than the noise" that a resample of whole families does not show.
     """
     import numpy as np
     from sklearn.metrics import roc_auc_score
@@ -131,6 +131,25 @@ def paired_auc_interval(y: np.ndarray, first: np.ndarray, other: np.ndarray, *,
     return float(low), float(high)
 
 
+def auc_differences(window: pd.DataFrame, measured: dict[str, dict[str, float]],
+                    scores: dict[str, np.ndarray], *, resamples: int = RESAMPLES
+                    ) -> list[Difference]:
+    """Each version's ROC AUC difference from the first's (`scores`, in order, on the
+    referrals of `window`, with their ``label``), with its paired interval: a family's
+    referrals drawn together (`model.families`)."""
+    import numpy as np
+
+    from model.families import family_groups
+
+    y = window["label"].to_numpy(dtype=np.int64)
+    families = family_groups(window)
+    (first, probability), *others = scores.items()
+    return [Difference(version, first, measured[version]["roc_auc"] - measured[first]["roc_auc"],
+                       *paired_auc_interval(y, probability, other, resamples=resamples,
+                                            clusters=families))
+            for version, other in others]
+
+
 def compare_on_extract(input_dir: Path, *, registry: ModelRegistry, references: list[str],
                        extract_date: dt.date | None = None, since: dt.date | None = None,
                        resamples: int = RESAMPLES) -> Comparison:
@@ -145,7 +164,6 @@ def compare_on_extract(input_dir: Path, *, registry: ModelRegistry, references: 
 
     from model.data import prepare_extract
     from model.evaluate import classification_metrics
-    from model.fairness_metrics import person_clusters
     from model.score import rate_table
 
     named = [registry.resolve(reference).version for reference in references]
@@ -168,18 +186,11 @@ def compare_on_extract(input_dir: Path, *, registry: ModelRegistry, references: 
     scores = {each.info.version: rate_table(each.model, window, model_version=each.info.version)
               ["probability"].to_numpy() for each in loaded}
     measured = {v: classification_metrics(y, p) for v, p in scores.items()}
-    first = loaded[0].info.version
-    persons = person_clusters(window["person_id"]) if "person_id" in window else None
-    differences = [Difference(version, first,
-                              measured[version]["roc_auc"] - measured[first]["roc_auc"],
-                              *paired_auc_interval(y, scores[first], probability,
-                                                   resamples=resamples, clusters=persons))
-                   for version, probability in list(scores.items())[1:]]
     return Comparison(
         extract_date=prepared.extract_date.isoformat(), referrals_from=str(start.date()),
         referrals=len(y), outcomes=int(y.sum()),
         metrics={v: {k: measured[v][k] for k in METRICS} for v in scores},
-        differences=differences,
+        differences=auc_differences(window, measured, scores, resamples=resamples),
         warnings=_overlap_warnings(loaded, prepared.fingerprint, start,
                                    dates[keep].reset_index(drop=True)))
 

@@ -29,7 +29,6 @@ from model.fairness_metrics import (
     METRICS,
     bootstrap_metrics,
     percentile_interval,
-    person_clusters,
     point_estimates,
     reported,
     reported_pair,
@@ -42,6 +41,7 @@ from model.fairness_recording import (
     recording_section,
 )
 from model.fairness_suppression import withheld_counts
+from model.families import family_groups
 from model.governance import GovernanceSettings
 from model.run_artifacts import FAIRNESS_ARTIFACT as FAIRNESS_ARTIFACT
 from model.run_artifacts import FAIRNESS_DIR as FAIRNESS_DIR
@@ -54,7 +54,6 @@ REFERENCE_RULE: Final = ("largest group; for an intersection, the largest group 
                          "its other values")
 # Frame columns the audit needs beside the referral attributes.
 LABEL, PROBABILITY, BAND = "label", "probability", "band"
-PERSON: Final = "person_id"  # optional: the bootstrap then draws a person's referrals together
 SELECTED = "_selected"
 # The part of an audit saying what it covered (`model.workflow.audited_referrals`).
 AUDITED: Final = "audited"
@@ -235,7 +234,8 @@ def audit_fairness(frame: pd.DataFrame, governance: GovernanceSettings, *, model
             `model.fairness_groups.SOURCE_COLUMNS` (missing values are "not recorded");
             with ``records_<agency>`` columns (`model.fairness_recording.agency_records`),
             the audit also says what information the model saw about each group; with
-            ``person_id``, a person's referrals are resampled together.
+            ``person_id`` and ``household_id``, a family's referrals are resampled
+            together (`model.families`).
         governance: Bands and the `[fairness]` settings.
         model_version: The version audited, recorded in the result.
         n_boot: Bootstrap resamples (default: the settings' `bootstrap_resamples`).
@@ -248,11 +248,11 @@ def audit_fairness(frame: pd.DataFrame, governance: GovernanceSettings, *, model
         PROBABILITY: frame[PROBABILITY].to_numpy(dtype=np.float64),
         SELECTED: frame[BAND].isin(governance.selected_bands()).to_numpy(np.float64)})
     data = data.reset_index(drop=True)
-    # A person's referrals share one record history (and often one outcome history), so
-    # they are one draw of the bootstrap, not several: drawn apart, a few people referred
-    # many times made tight intervals, and clean extracts showed differences by chance.
-    clusters = person_clusters(frame[PERSON].reset_index(drop=True)) if PERSON in frame else None
-    counts = resample_counts(len(data), n_boot=n_boot, seed=settings.seed, clusters=clusters)
+    # A family's referrals share record histories (and often outcomes), so they are one
+    # draw of the bootstrap, not several: drawn apart, a few people referred many times
+    # made tight intervals, and clean extracts showed differences by chance.
+    counts = resample_counts(len(data), n_boot=n_boot, seed=settings.seed,
+                             clusters=family_groups(frame))
     groups = [g for attributes in ATTRIBUTE_SETS
               for g in _attribute_set_results(data, attributes, counts, governance)]
     records = frame[[c for c in frame.columns if str(c).startswith(RECORDS_PREFIX)]]

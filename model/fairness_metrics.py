@@ -7,11 +7,11 @@ band with the audit's eight metrics on 30,000 referrals, about 38 CPU minutes fo
 nine attribute sets at 200 resamples (`bench/bench_fairness.py`). So the intervals come
 from the same percentile bootstrap done at once for all groups: each resample is a
 vector of counts (how often each referral was drawn, as
-`DataFrame.sample(frac=1, replace=True)` draws them; with the referrals' persons known,
-a person's referrals are drawn together, since each carries the same record history),
-and every metric is a ratio of count-weighted sums, computed for every resample and
-group with one matrix product; ROC AUC is the weighted Mann-Whitney statistic. The
-intervals are the `ci_quantiles` of these resamples, as fairlearn's.
+`DataFrame.sample(frac=1, replace=True)` draws them; with the referrals' families known,
+`model.families`, a family's referrals are drawn together), and every metric is a ratio
+of count-weighted sums, computed for every resample and group with one matrix product;
+ROC AUC is the weighted Mann-Whitney statistic. The intervals are the `ci_quantiles` of
+these resamples, as fairlearn's.
 """
 
 from __future__ import annotations
@@ -82,8 +82,9 @@ def resample_counts(n: int, *, n_boot: int, seed: int,
                     clusters: np.ndarray | None = None) -> np.ndarray:
     """How often each of `n` rows is drawn in each of `n_boot` resamples (n_boot x n).
 
-    With `clusters` (a code 0..k-1 per row), whole clusters are drawn, so that the rows of
-    one cluster (the referrals of one person) are drawn together, as often as it is.
+    With `clusters` (a code 0..k-1 per row, each used: `model.families.family_groups`),
+    whole clusters are drawn, so that the rows of one cluster are drawn together, as often
+    as it is.
     """
     codes = np.arange(n) if clusters is None else np.asarray(clusters, dtype=np.int64)
     k = int(codes.max()) + 1 if n else 0
@@ -92,14 +93,6 @@ def resample_counts(n: int, *, n_boot: int, seed: int,
     for b in range(n_boot):
         counts[b] = np.bincount(rng.integers(0, k, size=k), minlength=k)[codes]
     return counts
-
-
-def person_clusters(person_ids: pd.Series) -> np.ndarray:
-    """A cluster code per referral: its person's (a referral with no person is its own)."""
-    codes, uniques = pd.factorize(person_ids)
-    alone = codes < 0
-    codes[alone] = len(uniques) + np.arange(int(alone.sum()))
-    return codes
 
 
 def weighted_auc(y: np.ndarray, p: np.ndarray, weights: np.ndarray) -> np.ndarray:

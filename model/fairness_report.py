@@ -18,7 +18,6 @@ from model.fairness import (
     FAIRNESS_HTML,
     FAIRNESS_JSON,
     LABEL,
-    PERSON,
     FairnessAudit,
     GroupResult,
     for_publication,
@@ -34,6 +33,7 @@ from model.fairness_summary import (
     possible_sentences,
     ratio_text,
 )
+from model.families import HOUSEHOLD, PERSON
 from model.recording_report import mid_sentence, recording_context
 
 FAIRNESS_TEMPLATE: Final = "reports/fairness.html"
@@ -69,7 +69,8 @@ def audit_frame(referrals: pd.DataFrame, labels: pd.DataFrame, ratings: pd.DataF
     """
     labelled = labels.loc[labels["follow_up_complete"].to_numpy(dtype=bool),
                           ["referral_id", LABEL]]
-    columns = ["referral_id", *(c for c in (PERSON, *SOURCE_COLUMNS) if c in referrals)]
+    columns = ["referral_id",
+               *(c for c in (PERSON, HOUSEHOLD, *SOURCE_COLUMNS) if c in referrals)]
     frame = (ratings[["referral_id", "probability", "band"]]
              .merge(labelled, on="referral_id", how="inner", validate="one_to_one")
              .merge(referrals[columns], on="referral_id", how="left", validate="one_to_one"))

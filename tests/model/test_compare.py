@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
-from model.compare import Difference, paired_auc_interval, verdict
+from model.compare import Difference, auc_differences, paired_auc_interval, verdict
 
 
 def _outcomes(n: int = 2_000) -> tuple[np.ndarray, np.ndarray]:
@@ -55,3 +56,23 @@ def test_a_persons_referrals_are_drawn_together() -> None:
     width = people[1] - people[0]
     assert abs((together[1] - together[0]) / width - 1) < 0.2
     assert (apart[1] - apart[0]) / width < 0.6
+
+
+def test_a_households_referrals_are_drawn_together() -> None:
+    """400 households of three people, each referred with one outcome and one rating for
+    the household: the interval is as wide as 400 referrals', not 1,200's."""
+    y, risk = _outcomes(400)
+    other = risk + np.random.default_rng(3).normal(scale=1.0, size=len(y))
+    three = np.repeat(np.arange(len(y)), 3)
+    window = pd.DataFrame({"person_id": [f"p{i}" for i in range(len(three))],
+                           "household_id": [f"h{i}" for i in three], "label": y[three]})
+    measured = {"1": {"roc_auc": 0.75}, "2": {"roc_auc": 0.5}}
+    [household] = auc_differences(window, measured, {"1": risk[three], "2": other[three]},
+                                  resamples=400)
+    [person] = auc_differences(window.drop(columns="household_id"), measured,
+                               {"1": risk[three], "2": other[three]}, resamples=400)
+    alone = paired_auc_interval(y, risk, other, resamples=400)
+    width = alone[1] - alone[0]
+    assert household.roc_auc == -0.25 and household.against == "1"
+    assert abs((household.high - household.low) / width - 1) < 0.2
+    assert (person.high - person.low) / width < 0.7

@@ -16,12 +16,12 @@ from model.fairness_groups import NOT_RECORDED, attribute_frame
 from model.fairness_metrics import (
     bootstrap_metrics,
     percentile_interval,
-    person_clusters,
     resample_counts,
     weighted_auc,
 )
 from model.fairness_report import audit_from_document, fairness_files
 from model.fairness_summary import finding_sentences, largest_phrase, possible_sentences
+from model.families import family_groups
 from model.governance import (
     GovernanceError,
     GovernanceSettings,
@@ -349,8 +349,8 @@ def test_weighted_auc_matches_sklearn_and_repeated_rows() -> None:
 
 
 def test_a_clustered_resample_draws_each_persons_referrals_together() -> None:
-    clusters = person_clusters(pd.Series(["a", "b", "a", None, "c", "a", None]))
-    assert clusters.tolist() == [0, 1, 0, 3, 2, 0, 4]  # a referral with no person stands alone
+    clusters = family_groups(pd.DataFrame({"person_id": ["a", "b", "a", None, "c", "a", None]}))
+    assert clusters.tolist() == [0, 1, 0, 2, 3, 0, 4]  # a referral with no person stands alone
     counts = resample_counts(7, n_boot=200, seed=0, clusters=clusters)
     assert (counts[:, 0] == counts[:, 2]).all() and (counts[:, 0] == counts[:, 5]).all()
     # Five clusters drawn five times: each resample draws 5 clusters, however many rows.
@@ -358,6 +358,25 @@ def test_a_clustered_resample_draws_each_persons_referrals_together() -> None:
     assert (drawn_clusters == 5).all() and (counts[:, 3] != counts[:, 6]).any()
     assert (resample_counts(7, n_boot=5, seed=1, clusters=np.arange(7))
             == resample_counts(7, n_boot=5, seed=1)).all()
+
+
+def test_a_households_referrals_are_one_draw_of_the_audits_bootstrap() -> None:
+    """Black subjects referred with a sibling, each pair with one outcome: 100 households'
+    information, not 200 people's, and the intervals say so (with persons alone, every
+    referral a person of its own, they were as narrow as 200 people's)."""
+    frame = _sized(600, 200, seed=4)
+    black = np.flatnonzero(frame["ethnicity_group"] == "black")
+    frame.loc[black, "label"] = np.repeat(frame.loc[black[::2], "label"].to_numpy(), 2)
+    households = [f"w{i}" for i in range(600)] + [f"b{i // 2}" for i in range(200)]
+    frame = frame.assign(person_id=[f"p{i}" for i in range(800)], household_id=households)
+
+    def width(audit_frame: pd.DataFrame) -> float:
+        document = audit_fairness(audit_frame, _governance(), model_version="1",
+                                  n_boot=300).document()
+        low, high = _group(document, ethnicity_group="black")["observed_rate_ci"]
+        return high - low
+
+    assert width(frame) > 1.25 * width(frame.drop(columns="household_id"))
 
 
 def test_vectorised_bootstrap_agrees_with_fairlearns_own() -> None:

@@ -303,17 +303,18 @@ def test_a_persons_referrals_are_one_draw_of_the_bootstrap() -> None:
     assert _row(apart.extra, "health", "black")["differs"]
 
 
-def test_the_audit_frame_keeps_each_referrals_person() -> None:
+def test_the_audit_frame_keeps_each_referrals_person_and_household() -> None:
     names = [s.name for s in build_manifest()]
     features = pd.DataFrame(0, index=range(2), columns=names).assign(referral_id=["A", "B"])
     ratings = pd.DataFrame({"referral_id": ["A", "B"], "probability": [0.1, 0.2],
                             "band": ["low", "low"]})
     labels = pd.DataFrame({"referral_id": ["A", "B"], "follow_up_complete": [True, True],
                            "label": [0, 1]})
-    referrals = pd.DataFrame({"referral_id": ["A", "B"], "person_id": ["p1", "p1"],
-                              "sex": ["female", "female"]})
+    referrals = pd.DataFrame({"referral_id": ["A", "B"], "person_id": ["p1", "p2"],
+                              "household_id": ["h1", "h1"], "sex": ["female", "female"]})
     frame = audit_frame(referrals, labels, ratings, features)
-    assert frame["person_id"].tolist() == ["p1", "p1"]
+    assert frame["person_id"].tolist() == ["p1", "p2"]
+    assert frame["household_id"].tolist() == ["h1", "h1"]  # one family for the bootstrap
 
 
 def test_publication_withholds_the_records_expected_of_a_withheld_group() -> None:
