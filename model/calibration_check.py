@@ -9,7 +9,11 @@ The interval is exact (Clopper-Pearson) for the observed rate, divided by the me
 predicted probability: the predictions are the model's own numbers for these referrals,
 so the uncertainty is in the outcomes. It is conservative (at least 95% coverage), which
 suits a check that fails the command only when the whole interval lies outside the
-tolerance `[calibration_ratio_lower, calibration_ratio_upper]` of `[monitoring]`.
+tolerance `[calibration_ratio_lower, calibration_ratio_upper]` of `[monitoring]`. A
+family's referrals (`model.families`) often share their outcomes, so the interval is
+taken on the effective number of referrals, their number over the design effect
+(`model.families.design_effect`; Korn and Graubard's exact interval for clustered
+samples): siblings referred together with one outcome count as fewer than two.
 """
 
 from __future__ import annotations
@@ -18,12 +22,15 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 import numpy as np
-from scipy.stats import binomtest
+from scipy.stats import beta, binomtest
 
+from model.families import design_effect
 from model.governance import MonitoringSettings
 from model.monitoring import Check
 
-INTERVAL_METHOD: Final = "exact (Clopper-Pearson) 95% interval of the observed rate"
+INTERVAL_METHOD: Final = ("exact (Clopper-Pearson) 95% interval of the observed rate, on the "
+                          "effective number of referrals when families' outcomes go together "
+                          "(Korn and Graubard)")
 KIND: Final = "calibration"
 # Ends the message of an estimate outside the tolerance whose interval reaches inside it.
 WATCH: Final = "outside the tolerance, but its interval reaches inside it: watch the next run"
@@ -34,27 +41,44 @@ UNDETERMINED_NOTE: Final = ("outside the tolerance, but its interval includes 1 
                             "predicted): more matured referrals are needed to tell")
 
 
-def observed_expected(y: np.ndarray, probability: np.ndarray) -> dict[str, Any]:
+def exact_interval(k: int, n: int, effect: float = 1.0) -> tuple[float, float]:
+    """The Clopper-Pearson 95% interval of k of n referrals; with a design effect above 1,
+    Korn and Graubard's: the same on n / effect referrals, k / effect of them outcomes."""
+    if effect == 1.0:
+        found = binomtest(k, n).proportion_ci(confidence_level=0.95, method="exact")
+        return float(found.low), float(found.high)
+    x, m = k / effect, n / effect
+    return (float(beta.ppf(0.025, x, m - x + 1)) if k else 0.0,
+            float(beta.ppf(0.975, x + 1, m - x)) if k < n else 1.0)
+
+
+def observed_expected(y: np.ndarray, probability: np.ndarray,
+                      families: np.ndarray | None = None) -> dict[str, Any]:
     """Observed outcome rate, mean predicted probability and their ratio, with its
-    interval (None where no referral, or nothing was predicted)."""
+    interval (None where no referral, or nothing was predicted); with `families` (a code
+    per referral, `model.families.family_groups`), a family's referrals are not counted
+    as independent (`exact_interval`)."""
     n, k = len(y), int(np.sum(y))
     expected = float(np.mean(probability)) if n else None
     entry: dict[str, Any] = {"n": n, "outcomes": k, "observed_rate": k / n if n else None,
                              "mean_predicted": expected, "ratio": None, "interval": None}
     if n and expected:
-        low, high = binomtest(k, n).proportion_ci(confidence_level=0.95, method="exact")
+        low, high = exact_interval(k, n, design_effect(y, families))
         entry["ratio"] = k / n / expected
-        entry["interval"] = [float(low) / expected, float(high) / expected]
+        entry["interval"] = [low / expected, high / expected]
     return entry
 
 
 def calibration_figures(y: np.ndarray, probability: np.ndarray, band: Sequence[str],
-                        band_names: Sequence[str]) -> dict[str, Any]:
+                        band_names: Sequence[str], families: np.ndarray | None = None
+                        ) -> dict[str, Any]:
     """O/E of all the referrals and of each band's, and how the interval was taken."""
     labels = np.asarray(band)
-    return {"overall": observed_expected(y, probability),
-            "by_band": {name: observed_expected(y[labels == name], probability[labels == name])
-                        for name in band_names},
+    return {"overall": observed_expected(y, probability, families),
+            "by_band": {name: observed_expected(
+                y[labels == name], probability[labels == name],
+                None if families is None else families[labels == name])
+                for name in band_names},
             "interval_method": INTERVAL_METHOD}
 
 
@@ -137,12 +161,15 @@ def calibration_checks(figures: dict[str, Any], settings: MonitoringSettings) ->
 
 def matured_calibration(section: dict[str, Any], *, y: np.ndarray, probability: np.ndarray,
                         band: Sequence[str], band_names: Sequence[str],
-                        settings: MonitoringSettings) -> list[Check]:
+                        settings: MonitoringSettings,
+                        families: np.ndarray | None = None) -> list[Check]:
     """O/E of the matured referrals, added to their section (`model.monitoring.
     matured_outcomes`) as ``calibration``, and its checks: none judged where the section
-    says outcomes cannot be (its note says why), shown but not judged on too few."""
+    says outcomes cannot be (its note says why), shown but not judged on too few; with
+    `families`, a family's referrals are not counted as independent."""
     if "now" not in section:
         return [Check(KIND, "observed_expected", False, "calibration (observed/expected) "
                       f"not assessed: {section.get('note', 'no matured outcomes')}", False)]
-    figures = section["calibration"] = calibration_figures(y, probability, band, band_names)
+    figures = section["calibration"] = calibration_figures(y, probability, band, band_names,
+                                                           families)
     return calibration_checks(figures, settings)

@@ -60,3 +60,17 @@ def family_groups(referrals: pd.DataFrame, members: pd.DataFrame | None = None) 
     # Weakly connected (the default): the direction of an edge is ignored.
     _, labels = connected_components(graph)
     return pd.factorize(labels[:n])[0]
+
+
+def design_effect(y: np.ndarray, families: np.ndarray | None) -> float:
+    """How many times the variance of a rate of `y` (0/1 per referral) is the binomial
+    variance when each family's referrals go together: the cluster-robust variance of the
+    mean (the squared sum of each family's residuals) over the binomial one (each
+    referral's), at least 1. It is 1 without families, when every referral is a family of
+    its own, and at a rate of 0 or 1 (no variance to compare)."""
+    residual = np.asarray(y, dtype=np.float64) - (np.mean(y) if len(y) else 0.0)
+    binomial = float(np.sum(residual**2))
+    if families is None or binomial == 0:
+        return 1.0
+    clustered = float(np.sum(np.bincount(families, weights=residual) ** 2))
+    return max(1.0, clustered / binomial)

@@ -19,6 +19,7 @@ import pandas as pd
 from data_contracts.vocab import LABEL_WINDOW_DAYS, OUTCOMES
 from model.calibration_check import matured_calibration
 from model.data import PreparedExtract
+from model.families import family_groups
 from model.governance import MonitoringSettings
 from model.monitoring import (
     Check,
@@ -190,7 +191,7 @@ def monitor_extract(model: RiskModel, *, version: str, prepared: PreparedExtract
         band=bands, band_names=band_names, settings=settings, not_assessed=missing)
     outcome_checks += matured_calibration(
         outcomes_section, y=matured["label"].to_numpy(dtype=np.int64), probability=probability,
-        band=bands, band_names=band_names, settings=settings)
+        band=bands, band_names=band_names, settings=settings, families=family_groups(matured))
     outcomes_section[OUTCOME_GAPS] = [] if missing else _gaps_since_training(prepared, matured)
     attributes = prepared.features.drop(columns=list(FEATURE_NAMES), errors="ignore")
     on_version = decisions["model_version"].astype(str) == version

@@ -488,3 +488,22 @@ def test_a_report_of_a_version_trained_before_calibration_was_monitored_renders(
     old["checks"] = [c for c in old["checks"] if c["kind"] != "calibration"]
     html = render_report("reports/monitor.html", title="Model monitoring", report=old)
     assert "Calibration in the large" not in html and "Expected calibration error" in html
+
+
+def test_calibrations_interval_counts_a_family_once_not_each_referral(
+        trained_model: TrainedModel) -> None:
+    """A year of referrals matured (the model dated 400 days before the extract): the
+    observed/expected interval is taken on the families' effective number of referrals,
+    wider than the exact interval of as many independent referrals."""
+    from model.calibration_check import exact_interval
+
+    model = copy.copy(trained_model.loaded.model)
+    trained = trained_model.prepared.extract_date - dt.timedelta(days=400)
+    model.metadata = {**model.metadata, "extract_date": trained.isoformat()}
+    report = monitor_extract(model, version=trained_model.version,
+                             prepared=trained_model.prepared, decisions=NO_DECISIONS)
+    overall = report["matured_outcomes"]["calibration"]["overall"]
+    low, high = (end / overall["mean_predicted"]
+                 for end in exact_interval(overall["outcomes"], overall["n"]))
+    assert overall["n"] > 200
+    assert overall["interval"][0] < low and overall["interval"][1] > high

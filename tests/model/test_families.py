@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from model.fairness_metrics import bootstrap_metrics, percentile_interval, resample_counts
-from model.families import family_groups
+from model.families import design_effect, family_groups
 
 
 def _referrals(persons: list[str | None], households: list[str | None]) -> pd.DataFrame:
@@ -80,3 +80,11 @@ def test_an_interval_widens_when_a_households_outcomes_are_one(households: int, 
     apart = _interval_width(outcome, None)
     together = _interval_width(outcome, family_groups(frame))
     assert together > 1.3 * apart
+
+
+def test_the_design_effect_is_the_family_size_when_a_family_shares_its_outcome() -> None:
+    pairs = np.repeat(np.arange(50), 2)
+    y = np.repeat(np.arange(50) % 5 == 0, 2).astype(float)
+    assert design_effect(y, pairs) == 2.0
+    assert design_effect(y, np.arange(100)) == design_effect(y, None) == 1.0
+    assert design_effect(np.zeros(100), pairs) == 1.0  # a rate of 0: nothing to compare

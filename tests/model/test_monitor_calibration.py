@@ -10,7 +10,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model.calibration_check import calibration_checks, matured_calibration, observed_expected
+from model.calibration_check import (
+    calibration_checks,
+    matured_calibration,
+    observed_expected,
+    verdict,
+)
 from model.governance import MonitoringSettings
 from model.monitoring import matured_outcomes
 
@@ -155,6 +160,23 @@ def test_the_interval_is_the_exact_binomial_one_over_the_mean_predicted() -> Non
     # Clopper-Pearson 95% for 124/1000: 0.1042 to 0.1460.
     assert entry["interval"] == pytest.approx([0.1042 / 0.083, 0.1460 / 0.083], abs=1e-3)
     assert observed_expected(np.empty(0), np.empty(0))["ratio"] is None
+
+
+def test_a_familys_shared_outcome_counts_once_not_once_per_referral() -> None:
+    """124 of 1,000 against 8.3%, in 250 households of four referred together, each
+    household with one outcome: the information of 250 referrals, not 1,000. Counted
+    referral by referral the interval (1.26 to 1.76) lay wholly above the tolerance;
+    on the households' effective number it reaches back inside it (1.03 to 2.06)."""
+    y = np.repeat(np.r_[np.ones(31), np.zeros(219)], 4)
+    probability = np.full(1_000, 0.083)
+    alone = observed_expected(y, probability)
+    together = observed_expected(y, probability, np.repeat(np.arange(250), 4))
+    assert together["ratio"] == alone["ratio"]
+    assert together["interval"] == pytest.approx([1.034, 2.065], abs=1e-3)
+    assert (verdict(alone, SETTINGS), verdict(together, SETTINGS)) == ("outside tolerance",
+                                                                       "watch")
+    # Every referral a family of its own: the exact interval, unchanged.
+    assert observed_expected(y, probability, np.arange(1_000))["interval"] == alone["interval"]
 
 
 def test_a_band_with_no_outcome_is_judged_not_a_crash() -> None:
