@@ -6,9 +6,11 @@ household members' records) and often its outcomes. So referrals are linked when
 share a ``person_id`` or a ``household_id``, directly or through other referrals (a
 connected component of the graph of referrals, persons and households), and each such
 family is one unit wherever referrals must not be taken as independent: the temporal
-split keeps a family on one side (`model.split`), and the bootstraps draw a family's
-referrals together (`model.fairness_metrics.resample_counts`, for the fairness audit and
-`safeguard model compare`).
+split keeps a family on one side (`model.split`); the bootstraps of the fairness audit
+and of `safeguard model compare` draw a family's referrals together
+(`model.fairness_metrics.resample_counts`); and the exact interval of `safeguard
+monitor`'s observed/expected ratio is taken on the effective number of referrals
+(`design_effect`, `model.calibration_check`).
 """
 
 from __future__ import annotations
@@ -47,14 +49,16 @@ def family_groups(referrals: pd.DataFrame, members: pd.DataFrame | None = None) 
     # Only the tokens' values matter: they are numbered, whatever their index.
     person_code, person_index = pd.factorize(pd.concat(persons))  # missing -> -1
     house_code, house_index = pd.factorize(pd.concat(households))
-    # Nodes: the referrals, then the persons, then the households.
+    # Nodes: the referrals, then the persons, then the households. Edges: a referral to
+    # its person and to its household; a member to their household.
     person_node, house_node = n + person_code, n + len(person_index) + house_code
-    referral_node = np.arange(n)
-    edges = [(referral_node[person_code[:n] >= 0], person_node[:n][person_code[:n] >= 0]),
-             (referral_node[house_code[:n] >= 0], house_node[:n][house_code[:n] >= 0])]
-    both = (person_code[n:] >= 0) & (house_code[n:] >= 0)
-    edges.append((person_node[n:][both], house_node[n:][both]))
-    rows, cols = (np.concatenate(ends) for ends in zip(*edges, strict=True))
+    named_person, named_house = person_code[:n] >= 0, house_code[:n] >= 0
+    member = (person_code[n:] >= 0) & (house_code[n:] >= 0)
+    referral = np.arange(n)
+    rows = np.concatenate([referral[named_person], referral[named_house],
+                           person_node[n:][member]])
+    cols = np.concatenate([person_node[:n][named_person], house_node[:n][named_house],
+                           house_node[n:][member]])
     size = n + len(person_index) + len(house_index)
     graph = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(size, size))
     # Weakly connected (the default): the direction of an edge is ignored.
