@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from data_contracts import parsing
-from data_contracts.csv_reading import ROW_AS_READ
+from data_contracts.csv_reading import LINE_END, ROW_AS_READ
 from data_contracts.errors import FeedRejected
 from data_contracts.identifiers import refuse_direct_identifiers
 from data_contracts.pandera_import import pa
@@ -130,7 +130,7 @@ def _ragged_row_failures(raw: pd.DataFrame) -> list[Failure]:
     unlike = f"row: not {len(raw.columns) - 1} fields as in the header row"
     kept = f"(the row as read is in {ROW_AS_READ})"
     as_read = raw[ROW_AS_READ]
-    several = as_read.str.contains("\n", regex=False).fillna(False).to_numpy(dtype=bool)
+    several = as_read.str.contains(LINE_END).fillna(False).to_numpy(dtype=bool)
     return [(f"{unlike} {kept}", as_read.notna().to_numpy() & ~several),
             (f"{unlike}, and it runs over several lines: a double quote left unclosed? "
              f"{kept}", several)]

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 from typing import Any, Final
 
@@ -37,6 +38,8 @@ MAX_ROW_LINES: Final = 100
 # The column of a CSV feed's quarantine holding each row of the wrong number of fields as
 # it was read (the rows a reader cannot place in columns; empty on every other row).
 ROW_AS_READ: Final = "row_as_read"
+# A line's end inside a row as read: CRLF, LF, or CR alone (`_first_line`).
+LINE_END: Final = r"\r\n?|\n"
 _NEWLINE: Final = ord("\n")
 
 
@@ -109,18 +112,29 @@ def utf8_line_count(path: Path) -> int:
         return newlines + (data[-1] != _NEWLINE)  # a last line without a line break too
 
 
+def _first_line(start: bytes) -> tuple[bytes, bytes] | None:
+    """The first line of ``start`` and what follows its end, or None when it has no end
+    there. A line ends at a line feed, or a carriage return (CRLF, or CR alone as old Mac
+    programs write it; pyarrow reads all three)."""
+    ends = [at for at in (start.find(b"\n"), start.find(b"\r")) if at >= 0]
+    if not ends:
+        return None
+    return start[:min(ends)], start[min(ends) + 1:]
+
+
 def csv_header(path: Path) -> tuple[list[str], bool]:
     """The header row, read from the first HEADER_MAX_BYTES bytes, and whether rows follow."""
     with path.open("rb") as handle:
         start = handle.read(HEADER_MAX_BYTES + 1)
-    line, newline, rest = start.partition(b"\n")
-    if not newline and len(start) > HEADER_MAX_BYTES:
+    first = _first_line(start)
+    if first is None and len(start) > HEADER_MAX_BYTES:
         raise FeedRejected(path.name, f"no header row in its first {HEADER_MAX_BYTES:,} bytes")
+    line, rest = first or (start, b"")
     try:
         text = line.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise _bad_byte(path, 1, line[exc.start]) from None
-    header = next(csv.reader([text.rstrip("\r")]), None)
+    header = next(csv.reader([text]), None)
     if not header or not any(name.strip() for name in header):
         raise FeedRejected(path.name, "no header row")
     return header, bool(rest.strip()) or len(start) > HEADER_MAX_BYTES
@@ -128,7 +142,7 @@ def csv_header(path: Path) -> tuple[list[str], bool]:
 
 def lines_spanned(text: str) -> int:
     """How many lines of the file a row as read runs over."""
-    return text.count("\n") + 1
+    return len(re.findall(LINE_END, text)) + 1
 
 
 def _row_fields(line: str) -> list[str]:

@@ -27,8 +27,8 @@ def _police_lines(folder: Path, n: int) -> list[str]:
     return (folder / "events_police.csv").read_text(encoding="utf-8").splitlines()
 
 
-def _write(path: Path, lines: list[str]) -> None:
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+def _write(path: Path, lines: list[str], newline: str = "\n") -> None:
+    path.write_bytes((newline.join(lines) + newline).encode())
 
 
 @pytest.mark.parametrize("fields", [2, 12])
@@ -68,14 +68,19 @@ def test_a_header_not_utf8_is_refused_as_such(tmp_path: Path) -> None:
         validate_extract(folder, extract_date=EXTRACT)
 
 
-@pytest.mark.parametrize("rows", [300, 40_000])  # within one block of pyarrow's, and over 1 MB
+@pytest.mark.parametrize(("rows", "newline"), [
+    (300, "\n"), (40_000, "\n"),  # within one block of pyarrow's, and over 1 MB
+    (300, "\r"), (40_000, "\r"),  # lines ending in a carriage return alone
+])
 def test_an_unclosed_quote_early_in_a_file_refuses_it_naming_its_line(
-        tmp_path: Path, rows: int) -> None:
+        tmp_path: Path, rows: int, newline: str) -> None:
     """A lone quote opening line 101 refused a small file as 'field larger than field limit
-    (131072)'; in a file of several blocks the rows after it were lost without a word."""
+    (131072)'; in a file of several blocks the rows after it were lost without a word
+    (and in a file whose lines end in CR alone, the rows it swallowed were one quarantined
+    row: its lines were counted at line feeds only)."""
     lines = _police_lines(tmp_path / "in", rows)
     lines[100] = '"' + lines[100]
-    _write(tmp_path / "in" / "events_police.csv", lines)
+    _write(tmp_path / "in" / "events_police.csv", lines, newline)
     result = validate_cli(tmp_path / "in", tmp_path / "out", "--extract-date", "2024-06-30")
     assert result.exit_code == 1
     _assert_one_line_error(result.stderr)
@@ -84,10 +89,12 @@ def test_an_unclosed_quote_early_in_a_file_refuses_it_naming_its_line(
         "a double quote left unclosed is the likely cause; feed refused (every other feed")
 
 
-def test_an_unclosed_quote_near_the_end_is_one_quarantined_row_saying_so(tmp_path: Path) -> None:
+@pytest.mark.parametrize("newline", ["\n", "\r", "\r\n"])
+def test_an_unclosed_quote_near_the_end_is_one_quarantined_row_saying_so(
+        tmp_path: Path, newline: str) -> None:
     lines = _police_lines(tmp_path / "in", 300)
     lines[-3] = '"' + lines[-3]  # it runs over the file's last 3 lines
-    _write(tmp_path / "in" / "events_police.csv", lines)
+    _write(tmp_path / "in" / "events_police.csv", lines, newline)
     result = validate_extract(tmp_path / "in", extract_date=EXTRACT)
     police = result.report["feeds"]["events_police"]
     assert (police["read"], police["accepted"], police["quarantined"]) == (298, 297, 1)
@@ -95,7 +102,7 @@ def test_an_unclosed_quote_near_the_end_is_one_quarantined_row_saying_so(tmp_pat
     assert reason.startswith(
         "row: not 5 fields as in the header row, and it runs over several lines: a double "
         "quote left unclosed? (the row as read is in row_as_read)")  # then its cells' reasons
-    assert result.quarantine["events_police"]["row_as_read"][0] == "\n".join(lines[-3:])
+    assert result.quarantine["events_police"]["row_as_read"][0] == newline.join(lines[-3:])
 
 
 def test_a_quoted_cell_over_several_lines_is_read_in_a_file_of_any_size(tmp_path: Path) -> None:
@@ -125,12 +132,15 @@ def test_pseudonymise_refuses_an_unclosed_quote_rather_than_write_part_of_the_fi
 
 @pytest.mark.parametrize(("newline", "blank_line", "last_newline"), [
     ("\n", False, True), ("\r\n", False, True), ("\n", False, False), ("\r\n", True, False),
-    ("\n", True, True),
+    ("\n", True, True), ("\r", False, True), ("\r", True, False),
 ])
 def test_every_row_is_read_whatever_the_line_breaks(
         tmp_path: Path, newline: str, blank_line: bool, last_newline: bool) -> None:
     """Rows are counted against the file's lines to know the fast read lost none: an empty
-    line, or none at the end, must not be taken for a lost row, nor hide one."""
+    line, or none at the end, must not be taken for a lost row, nor hide one. Lines may
+    end in a carriage return alone (a spreadsheet's "CSV (Macintosh)"): a file of more than
+    64 KiB was refused as having "no header row in its first 65,536 bytes", a smaller one
+    with the csv module's "new-line character seen in unquoted field"."""
     lines = _police_lines(tmp_path / "in", 500)
     if blank_line:
         lines.insert(250, "")
