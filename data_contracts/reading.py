@@ -182,7 +182,11 @@ def _float_to_string(array: pa.ChunkedArray) -> pa.ChunkedArray:
     finite = pc.is_finite(array)
     integral = pc.and_(finite, pc.equal(pc.floor(array), array))
     as_int = pc.cast(pc.if_else(integral, array, 0), pa.int64(), safe=False)
-    return pc.if_else(integral, pc.cast(as_int, pa.string()), pc.cast(array, pa.string()))
+    text = pc.if_else(integral, pc.cast(as_int, pa.string()), pc.cast(array, pa.string()))
+    # NaN is a float without a value as numpy and pandas write it (pandas reads it as
+    # missing, and its own Parquet writer makes it null): an empty cell. Infinities stay
+    # text ("inf"), no number.
+    return pc.if_else(pc.is_nan(array), pa.scalar(None, pa.string()), text)
 
 
 def column_to_strings(array: pa.ChunkedArray, source: str, name: str) -> pa.ChunkedArray:

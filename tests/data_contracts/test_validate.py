@@ -276,6 +276,34 @@ def test_a_parquet_column_without_a_value_reads_as_empty_csv_cells(tmp_path: Pat
             == read[0].quarantine["events_education"]["reason"].tolist())
 
 
+def test_nan_in_a_parquet_float_column_reads_as_an_empty_cell(tmp_path: Path) -> None:
+    """NaN is how numpy and pandas write a float without a value: a Parquet file written
+    from numpy arrays (pandas' own writer turns NaN into null) had every police record
+    quarantined as 'value: not a number', and every referral without a deprivation decile
+    as 'imd_decile: not a whole number', where the same frame in memory
+    (`validate_frames`) or as CSV read them as empty. An infinity is still no number."""
+    import numpy as np
+    import pyarrow
+    import pyarrow.parquet as pq
+
+    frames = f.extract(referrals=f.referrals(3, imd_decile=""))
+    frames["referrals"].loc[0, "imd_decile"] = "4"
+    frames["events_police"].loc[2, "value"] = "inf"
+    f.write_extract(tmp_path / "csv", frames)
+    f.write_extract(tmp_path / "parquet", {k: v for k, v in frames.items()
+                                           if k not in ("referrals", "events_police")})
+    for feed, column in (("referrals", "imd_decile"), ("events_police", "value")):
+        numbers = np.array([float(v) if v else np.nan for v in frames[feed][column]])
+        table = pyarrow.Table.from_pandas(frames[feed].drop(columns=[column]))
+        pq.write_table(table.append_column(column, pyarrow.array(numbers)),
+                       tmp_path / "parquet" / f"{feed}.parquet")
+    read = [validate_extract(tmp_path / kind, extract_date=EXTRACT) for kind in ("csv", "parquet")]
+    for feed in ("referrals", "events_police"):
+        pd.testing.assert_frame_equal(read[1].feeds[feed], read[0].feeds[feed])
+    assert read[1].report["feeds"]["referrals"]["accepted"] == 3
+    assert read[1].quarantine["events_police"]["reason"].tolist() == ["value: not a number"]
+
+
 def test_a_csv_row_of_the_wrong_number_of_fields_is_quarantined_as_read(tmp_path: Path) -> None:
     """The specification: a row that breaks it is quarantined with a reason. One row with
     a field too many (or too few, or a line of blanks) refused the whole feed."""
