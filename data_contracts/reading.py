@@ -19,6 +19,7 @@ zone is read.
 from __future__ import annotations
 
 import difflib
+import json
 import logging
 import os
 import re
@@ -189,6 +190,16 @@ def _float_to_string(array: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.if_else(pc.is_nan(array), pa.scalar(None, pa.string()), text)
 
 
+def _nested_to_json(array: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A list, struct or map column as the JSON text of each cell: a column the
+    specification does not name is then ignored, and searched for identifiers, as text
+    (it refused the feed as 'an unreadable type'; a spreadsheet-minded export of tags or
+    codes is such a column)."""
+    cells = [None if value is None else json.dumps(value, ensure_ascii=False, default=str)
+             for value in array.to_pylist()]
+    return pa.chunked_array([pa.array(cells, pa.large_string())])
+
+
 def column_to_strings(array: pa.ChunkedArray, source: str, name: str) -> pa.ChunkedArray:
     """Normalise one typed Arrow column to (large) strings as a CSV would have carried them."""
     kind = array.type
@@ -206,9 +217,13 @@ def column_to_strings(array: pa.ChunkedArray, source: str, name: str) -> pa.Chun
             return pc.cast(_float_to_string(array), pa.large_string())
         if pa.types.is_null(kind):
             return pa.chunked_array([pa.nulls(len(array), pa.large_string())])
+        if pa.types.is_nested(kind):
+            return _nested_to_json(array)
         return pc.cast(array, pa.large_string())
     except pa.ArrowException as exc:
-        raise FeedRejected(source, f"column '{name}' has an unreadable type {kind}") from exc
+        raise FeedRejected(source, f"column '{name}' ({kind}) cannot be read as text, as every "
+                                   "column is (each is checked for direct identifiers): write "
+                                   "it as UTF-8 text") from exc
 
 
 def _empty_as_null(array: pa.ChunkedArray) -> pa.ChunkedArray:

@@ -281,6 +281,57 @@ def test_unparsable_parquet_is_refused(tmp_path: Path) -> None:
         validate_extract(tmp_path)
 
 
+def _police_parquet_with(tmp_path: Path, name: str, column: object) -> None:
+    import pyarrow
+    import pyarrow.parquet as pq
+
+    f.write_extract(tmp_path, f.extract())
+    (tmp_path / "events_police.csv").unlink()
+    table = pyarrow.Table.from_pandas(f.events("police")).append_column(name, column)
+    pq.write_table(table, tmp_path / "events_police.parquet")
+
+
+@pytest.mark.parametrize(("cells", "kind"), [
+    ([["a", "b"], [], None], "list<string>"),
+    ([{"code": 1}, {"code": 2}, None], "struct<code: int64>"),
+    ([[("k", "v")], [], None], "map<string, string>"),
+])
+def test_a_parquet_column_of_lists_or_records_not_in_the_specification_is_ignored(
+        tmp_path: Path, cells: list[object], kind: str) -> None:
+    """A list, struct or map column refused the whole feed as 'an unreadable type', though
+    the feed followed the specification; it is read as JSON text, like any other column
+    the specification does not name (ignored, and searched for identifiers)."""
+    import pyarrow
+
+    types = {"list<string>": pyarrow.list_(pyarrow.string()),
+             "struct<code: int64>": pyarrow.struct([("code", pyarrow.int64())]),
+             "map<string, string>": pyarrow.map_(pyarrow.string(), pyarrow.string())}
+    _police_parquet_with(tmp_path, "tags", pyarrow.array(cells, types[kind]))
+    result = validate_extract(tmp_path, extract_date=EXTRACT)
+    police = result.report["feeds"]["events_police"]
+    assert (police["accepted"], police["ignored_columns"]) == (3, ["tags"])
+
+
+def test_a_parquet_list_column_holding_phone_numbers_refuses_the_feed(tmp_path: Path) -> None:
+    import pyarrow
+
+    phones = [["07700 900123"], ["07700 900456"], ["07700 900789"]]
+    _police_parquet_with(tmp_path, "contacts", pyarrow.array(phones))
+    with pytest.raises(FeedRejected, match=r"column 'contacts' holds direct identifiers \(phone"):
+        validate_extract(tmp_path, extract_date=EXTRACT)
+
+
+def test_a_parquet_column_that_is_not_text_is_refused_saying_what_to_do(tmp_path: Path) -> None:
+    import pyarrow
+
+    _police_parquet_with(tmp_path, "blob", pyarrow.array([b"\xff\x00"] * 3))
+    with pytest.raises(FeedRejected) as caught:
+        validate_extract(tmp_path, extract_date=EXTRACT)
+    assert str(caught.value).startswith(
+        "events_police.parquet: column 'blob' (binary) cannot be read as text, as every "
+        "column is (each is checked for direct identifiers): write it as UTF-8 text;")
+
+
 def test_feed_in_two_formats_is_refused(tmp_path: Path) -> None:
     f.write_extract(tmp_path, f.extract())
     f.events("health").to_parquet(tmp_path / "events_health.parquet")
