@@ -42,7 +42,7 @@ def print_summary(console: Console, report: dict[str, Any]) -> None:
         elif event_feed(agency) in report["refused_feeds"]:
             coverage.add_row(AGENCY_LABELS[agency], "feed refused", "-", "-")
         elif entry["present"]:  # a feed, but no row accepted: it shared no record
-            coverage.add_row(AGENCY_LABELS[agency], "no record accepted", "0", "0")
+            coverage.add_row(AGENCY_LABELS[agency], _no_record(report, agency), "0", "0")
         else:
             coverage.add_row(AGENCY_LABELS[agency], "not shared", "-", "-")
     console.print(coverage)
@@ -50,6 +50,14 @@ def print_summary(console: Console, report: dict[str, Any]) -> None:
     if report["ignored_files"]:  # names as they are: no rich markup in them
         console.print(f"Ignored files (not feed names): {', '.join(_ignored_files(report))}",
                       markup=False, highlight=False, soft_wrap=True)
+
+
+def _no_record(report: dict[str, Any], agency: str) -> str:
+    """Why an agency's feed shared no record: it held none (a header row only), or none of
+    its rows was accepted ('no record accepted' said of a header-only feed suggested rows
+    had been refused)."""
+    read = report["feeds"].get(event_feed(agency), {}).get("read")
+    return "header only" if read == 0 else "no record accepted"
 
 
 def _ignored_files(report: dict[str, Any]) -> list[str]:

@@ -32,11 +32,15 @@ def test_validate_writes_report_and_quarantine(tmp_path: Path) -> None:
     del frames["events_health"]
     frames["events_police"].loc[0, "event_type"] = "bogus"
     frames["events_housing"]["event_type"] = "bogus"  # every housing row quarantined
+    frames["events_probation"] = frames["events_probation"].iloc[:0]  # a header row only
     f.write_extract(tmp_path / "in", frames)
     result = _validate(tmp_path / "in", tmp_path / "out", "--extract-date", "2024-06-30")
     assert result.exit_code == 0, result.output
     assert "not shared" in result.output and "events_police" in result.output
-    assert "no record accepted" in result.output
+    coverage = {line.split()[1]: line for line in result.output.splitlines()
+                if line.startswith("│ ") and line.split()[1] in ("Housing", "Probation")}
+    assert "no record accepted" in coverage["Housing"]
+    assert "header only" in coverage["Probation"]
     report = json.loads((tmp_path / "out" / "validation.json").read_text())
     assert set(report) >= {
         "spec_version", "extract_date", "feeds", "agency_coverage", "missing_feeds",
