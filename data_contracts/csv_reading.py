@@ -24,7 +24,7 @@ import csv
 import io
 import re
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -41,13 +41,14 @@ ROW_AS_READ: Final = "row_as_read"
 # A line's end inside a row as read: CRLF, LF, or CR alone (`_first_line`).
 LINE_END: Final = r"\r\n?|\n"
 _NEWLINE: Final = ord("\n")
+_RETURN: Final = ord("\r")
 
 
 _UNCLOSED: Final = "a double quote left unclosed is the likely cause; feed refused"
 
 
-def _newlines(data: np.ndarray) -> int:
-    return int(np.count_nonzero(data == _NEWLINE))
+def _newlines(data: np.ndarray, line_end: int) -> int:
+    return int(np.count_nonzero(data == line_end))
 
 
 def _bad_byte(path: Path, line: int, byte: int) -> FeedRejected:
@@ -56,14 +57,15 @@ def _bad_byte(path: Path, line: int, byte: int) -> FeedRejected:
                                    "save it as UTF-8")
 
 
-def _not_utf8(path: Path, data: np.ndarray, chunk: slice, line: int) -> FeedRejected:
+def _not_utf8(path: Path, data: np.ndarray, chunk: slice, line: int, line_end: int
+              ) -> FeedRejected:
     """The refusal of a file whose bytes ``data[chunk]`` (from ``line``) break UTF-8,
     naming the line and the byte that breaks it."""
     start, text = chunk.start, data[chunk].tobytes()
     try:
         text.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return _bad_byte(path, line + _newlines(data[start:start + exc.start]),
+        return _bad_byte(path, line + _newlines(data[start:start + exc.start], line_end),
                          text[exc.start])
     return FeedRejected(path.name, f"is not UTF-8 (from line {line}): save it as UTF-8")
 
@@ -90,9 +92,11 @@ def _is_utf8(data: pa.Buffer) -> bool:
     return True
 
 
-def utf8_line_count(path: Path) -> int:
+def utf8_line_count(path: Path, line_end: int = _NEWLINE) -> int:
     """How many lines a file holds, once it is known to be UTF-8 (in the same pass: the
-    count costs next to nothing). The file is mapped, not read (no copy).
+    count costs next to nothing). The file is mapped, not read (no copy). Lines end at
+    ``line_end``: a line feed (CRLF too), or a carriage return in a file whose lines end
+    in CR alone (`CsvHeader.line_end`).
 
     Raises:
         FeedRejected: One line naming the file, the line and the byte.
@@ -106,30 +110,42 @@ def utf8_line_count(path: Path) -> int:
         while start < len(data):
             end = _chunk_end(data, start)
             if not _is_utf8(buffer.slice(start, end - start)):
-                raise _not_utf8(path, data, slice(start, end), newlines + 1)
-            newlines += _newlines(data[start:end])
+                raise _not_utf8(path, data, slice(start, end), newlines + 1, line_end)
+            newlines += _newlines(data[start:end], line_end)
             start = end
-        return newlines + (data[-1] != _NEWLINE)  # a last line without a line break too
+        return newlines + (data[-1] != line_end)  # a last line without a line break too
 
 
-def _first_line(start: bytes) -> tuple[bytes, bytes] | None:
-    """The first line of ``start`` and what follows its end, or None when it has no end
-    there. A line ends at a line feed, or a carriage return (CRLF, or CR alone as old Mac
-    programs write it; pyarrow reads all three)."""
+class CsvHeader(NamedTuple):
+    """A CSV file's header row, whether rows follow, and the byte ending its lines."""
+
+    names: list[str]
+    has_rows: bool
+    # A line feed (of LF or CRLF), or a carriage return when the header's ends alone, as
+    # old Mac programs and a spreadsheet's "CSV (Macintosh)" write them (pyarrow reads all
+    # three): a file over 64 KiB was refused as having "no header row".
+    line_end: int
+
+
+def _first_line(start: bytes) -> tuple[bytes, bytes, int] | None:
+    """The first line of ``start``, what follows its end and the byte ending it, or None
+    when it has no end there."""
     ends = [at for at in (start.find(b"\n"), start.find(b"\r")) if at >= 0]
     if not ends:
         return None
-    return start[:min(ends)], start[min(ends) + 1:]
+    at = min(ends)
+    alone = start[at] == _RETURN and start[at + 1:at + 2] != b"\n"
+    return start[:at], start[at + 1:], _RETURN if alone else _NEWLINE
 
 
-def csv_header(path: Path) -> tuple[list[str], bool]:
+def csv_header(path: Path) -> CsvHeader:
     """The header row, read from the first HEADER_MAX_BYTES bytes, and whether rows follow."""
     with path.open("rb") as handle:
         start = handle.read(HEADER_MAX_BYTES + 1)
     first = _first_line(start)
     if first is None and len(start) > HEADER_MAX_BYTES:
         raise FeedRejected(path.name, f"no header row in its first {HEADER_MAX_BYTES:,} bytes")
-    line, rest = first or (start, b"")
+    line, rest, line_end = first or (start, b"", _NEWLINE)
     try:
         text = line.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -137,7 +153,7 @@ def csv_header(path: Path) -> tuple[list[str], bool]:
     header = next(csv.reader([text]), None)
     if not header or not any(name.strip() for name in header):
         raise FeedRejected(path.name, "no header row")
-    return header, bool(rest.strip()) or len(start) > HEADER_MAX_BYTES
+    return CsvHeader(header, bool(rest.strip()) or len(start) > HEADER_MAX_BYTES, line_end)
 
 
 def lines_spanned(text: str) -> int:
@@ -269,7 +285,7 @@ def read_csv_strings(path: Path, *, keep_ragged: bool = False) -> pa.Table:
             than MAX_ROW_LINES lines, or cannot be read or parsed.
     """
     try:
-        header, has_rows = csv_header(path)
+        header, has_rows, line_end = csv_header(path)
         if len(set(header)) != len(header):
             raise FeedRejected(path.name, "header repeats a column name")
         if keep_ragged and ROW_AS_READ in header:
@@ -277,7 +293,7 @@ def read_csv_strings(path: Path, *, keep_ragged: bool = False) -> pa.Table:
                                           "quarantine gives a row as read: rename it")
         if not has_rows:
             return pa.table({name: pa.array([], pa.large_string()) for name in header})
-        lines = utf8_line_count(path)
+        lines = utf8_line_count(path, line_end)
         table, ragged = _parse(path, header, lines, keep_ragged=keep_ragged)
     except OSError as exc:
         raise FeedRejected(path.name, f"cannot be read ({exc.strerror or exc})") from exc

@@ -61,6 +61,22 @@ def test_a_character_cut_by_a_chunk_boundary_is_utf8_and_one_cut_by_the_end_is_n
         csv_reading.utf8_line_count(path)
 
 
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_a_byte_not_utf8_is_placed_on_its_line_whatever_the_line_ends(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, newline: str) -> None:
+    """Lines were counted at line feeds only: in a file whose lines end in CR alone every
+    bad byte was said to be on line 1. Across chunks too."""
+    monkeypatch.setattr(csv_reading, "UTF8_CHUNK_BYTES", 5)
+    path = tmp_path / "feed.csv"
+    path.write_bytes(newline.join(["note", "ok", "fine", "R\xe9F"]).encode("latin-1")
+                     + newline.encode())
+    with pytest.raises(FeedRejected, match=r"not UTF-8 \(line 4 holds the byte 0xE9\)"):
+        csv_reading.read_csv_strings(path)
+    path.write_bytes(newline.join(["note", "ok", "fine", "last"]).encode())
+    assert csv_reading.read_csv_strings(path).column("note").to_pylist() == [
+        "ok", "fine", "last"]
+
+
 def test_a_header_not_utf8_is_refused_as_such(tmp_path: Path) -> None:
     folder = f.write_extract(tmp_path / "in", f.extract())
     (folder / "referrals.csv").write_bytes(b"referral_id\xf6\nR1\n")
