@@ -306,8 +306,8 @@ def display_value(name: str, value: float | None) -> DisplayValue:
     """A feature value for display: None when missing, float for percentages, else int."""
     if value is None or math.isnan(value):
         return None
-    if spec_of(name).unit == "percent":
-        return float(value)
+    if spec_of(name).unit == "percent":  # 7 digits: float32 features hold 96.7 as 96.6999969
+        return float(f"{value:.7g}")
     return number_value(value)
 
 

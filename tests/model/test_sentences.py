@@ -113,6 +113,8 @@ def test_zero_contribution_says_no_effect() -> None:
     ("police_records_held", 1.0, 1),
     ("subject_police_arrest_days_since_latest", 45.0, 45),
     ("subject_latest_attendance_pct", 97.0, 97.0),
+    ("subject_latest_attendance_pct", 96.69999694824219, 96.7),  # 96.7 in float32 features
+    ("children_lowest_latest_attendance_pct", 87.25, 87.25),
     ("subject_police_arrest_days_since_latest", math.nan, None),
     ("subject_latest_attendance_pct", None, None),
 ])
