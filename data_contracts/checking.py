@@ -124,13 +124,15 @@ def parse_feed(feed: str, source: str, raw: pd.DataFrame, schema: pa.DataFrameSc
 
 def _ragged_row_failures(raw: pd.DataFrame) -> list[Failure]:
     """The rows of a CSV file unlike its header (:data:`ROW_AS_READ` holds them as read);
-    one running over several lines says a double quote was likely left open."""
+    one running over several lines with an odd number of double quotes says one was likely
+    left open (a quoted cell holding a line break, its quotes closed, is no such row)."""
     if ROW_AS_READ not in raw.columns:
         return []
     unlike = f"row: not {len(raw.columns) - 1} fields as in the header row"
     kept = f"(the row as read is in {ROW_AS_READ})"
     as_read = raw[ROW_AS_READ]
-    several = as_read.str.contains(LINE_END).fillna(False).to_numpy(dtype=bool)
+    several = (as_read.str.contains(LINE_END) & (as_read.str.count('"') % 2 == 1)
+               ).fillna(False).to_numpy(dtype=bool)
     return [(f"{unlike} {kept}", as_read.notna().to_numpy() & ~several),
             (f"{unlike}, and it runs over several lines: a double quote left unclosed? "
              f"{kept}", several)]

@@ -121,6 +121,18 @@ def test_an_unclosed_quote_near_the_end_is_one_quarantined_row_saying_so(
     assert result.quarantine["events_police"]["row_as_read"][0] == newline.join(lines[-3:])
 
 
+def test_a_row_of_too_many_fields_with_a_closed_quoted_line_break_is_not_an_unclosed_quote(
+        tmp_path: Path) -> None:
+    """Its quarantine reason asked 'a double quote left unclosed?' of a row whose quotes
+    were closed: only its number of fields was wrong."""
+    lines = _police_lines(tmp_path / "in", 3)
+    lines.append(lines[1] + ',"seen at home,\nthen at school"')
+    _write(tmp_path / "in" / "events_police.csv", lines)
+    result = validate_extract(tmp_path / "in", extract_date=EXTRACT)
+    (reason,) = result.quarantine["events_police"]["reason"]
+    assert reason == "row: not 5 fields as in the header row (the row as read is in row_as_read)"
+
+
 def test_a_quoted_cell_over_several_lines_is_read_in_a_file_of_any_size(tmp_path: Path) -> None:
     """A CSV cell may hold line breaks inside quotes: past pyarrow's first block such a
     file was refused ('CSV parser got out of sync with chunker')."""
