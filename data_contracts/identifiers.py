@@ -259,6 +259,21 @@ def identifiers_written_in(text: str) -> str | None:
     return ", ".join(kinds) or None
 
 
+# A yes/no flag's cells: a column of them (`email_consent`, `address_known`, `dob_known`)
+# holds no identifier, whatever its name says it is about.
+_FLAG_CELLS: Final = frozenset({"true", "false", "yes", "no", "y", "n", "1", "0"})
+
+
+def _flags_only(column: pd.Series) -> bool:
+    """Whether every cell of a column is empty or a yes/no flag (all of them, not a
+    sample): the specification refuses a column that holds identifiers, and a column so
+    named that holds only flags, or nothing, holds none (an agency's `email_consent`
+    refused its feed as 'a direct identifier')."""
+    cells = pc.unique(pa.array(column.astype("string[pyarrow]")).drop_null())
+    return len(cells) <= 4 * len(_FLAG_CELLS) and all(
+        cell.strip().lower() in _FLAG_CELLS for cell in cells.to_pylist())
+
+
 def refuse_direct_identifiers(frame: pd.DataFrame, source: str,
                               contract_columns: Collection[str] = ()) -> None:
     """Raise FeedRejected when a column of ``frame`` holds direct identifiers.
@@ -274,7 +289,7 @@ def refuse_direct_identifiers(frame: pd.DataFrame, source: str,
         FeedRejected: Naming the first offending column.
     """
     for column in frame.columns:
-        if identifier_column_name(str(column)):
+        if identifier_column_name(str(column)) and not _flags_only(frame[column]):
             raise FeedRejected(source, f"column '{column}' is a direct identifier; feed refused")
     for column in frame.columns:
         kinds = _column_holds_identifiers(frame[column])

@@ -81,6 +81,29 @@ def test_an_organisations_name_is_not_a_persons(column: str) -> None:
     assert result.report["feeds"]["events_police"]["accepted"] == 3
 
 
+@pytest.mark.parametrize(("column", "flags"), [
+    ("email_consent", ["true", "false", ""]), ("address_known", ["Y", "N", "Y"]),
+    ("dob_known", ["1", "0", "1"]), ("has_email", ["", "", ""]),
+    ("phone_contact_made", ["Yes", "No", " no "]),
+])
+def test_a_yes_no_flag_named_after_an_identifier_holds_none(
+        column: str, flags: list[str]) -> None:
+    """The specification refuses a column that holds identifiers: a column of yes/no flags
+    (or of nothing) holds none, and refused its feed as 'a direct identifier'."""
+    frames = f.extract()
+    frames["events_police"][column] = flags
+    result = validate_frames(frames, extract_date=EXTRACT)
+    assert result.report["feeds"]["events_police"]["ignored_columns"] == [column]
+    assert result.report["feeds"]["events_police"]["accepted"] == 3
+
+
+def test_a_column_named_after_an_identifier_holding_one_value_not_a_flag_is_refused() -> None:
+    frames = f.extract()
+    frames["events_police"]["email_consent"] = ["true", "false", "jo@example.org"]
+    with pytest.raises(FeedRejected, match="'email_consent' is a direct identifier"):
+        validate_frames(frames, extract_date=EXTRACT)
+
+
 def test_an_identifier_written_in_an_organisations_name_still_refuses_the_feed() -> None:
     frames = f.extract()
     frames["events_police"]["agency_name"] = "Metropolitan Police"
