@@ -35,7 +35,10 @@ from data_contracts.extract_date import infer_extract_date
 from data_contracts.extract_date import referral_dates as referral_dates_of
 from data_contracts.quarantining import check_feed
 from data_contracts.reading import (
+    ExtractFiles,
     check_feed_size,
+    feed_file_meant,
+    feed_named,
     feed_size_limit,
     find_feed_files,
     frame_to_strings,
@@ -221,6 +224,7 @@ def validate_extract(
         raise FeedRejected(
             str(input_dir), "required feed 'referrals' missing (referrals.csv or referrals.parquet)"
         )
+    _warn_misnamed(files)
     limit = feed_size_limit() if max_feed_bytes is None else max_feed_bytes
     refusals = FeedRefusals(set_aside=set_aside_refused)
     paths = {feed: files.feeds[feed] for feed in FEEDS if feed in files.feeds}
@@ -243,6 +247,17 @@ def validate_extract(
         raise FeedRejected(paths[REFERRALS].name, no_referral_accepted(
             result, input_dir, given=extract_date is not None))
     return result
+
+
+def _warn_misnamed(files: ExtractFiles) -> None:
+    """Warn of each ignored file that looks like a feed the extract lacks: every command
+    then says so on standard error, not only `validate`'s summary (`score` said only that
+    the police "shared no records" beside an ignored `events_police.csv.gz`)."""
+    for name in files.ignored:
+        meant = feed_file_meant(name)
+        if meant is not None and feed_named(meant) not in files.feeds:
+            logger.warning("%s ignored: not a feed file's name (did you mean %s?); the "
+                           "extract is read without that feed", name, meant)
 
 
 def no_referral_accepted(result: ValidatedExtract, input_dir: Path, *, given: bool) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import time
 from pathlib import Path
@@ -377,6 +378,19 @@ def test_a_feed_file_name_is_read_whatever_its_case(tmp_path: Path, name: str) -
     result = validate_extract(tmp_path, extract_date=EXTRACT)
     assert result.report["feeds"]["events_police"]["file"] == name
     assert len(result.feeds["events_police"]) == 3 and result.report["ignored_files"] == []
+
+
+def test_an_ignored_file_like_a_missing_feed_is_warned_of_by_every_command(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """`validate` named it in its summary; `score` only said police shared no records."""
+    f.write_extract(tmp_path, f.extract())
+    (tmp_path / "events_police.csv").rename(tmp_path / "events-police.csv")
+    (tmp_path / "README.txt").write_text("hello")
+    with caplog.at_level(logging.WARNING, logger="data_contracts.validate"):
+        validate_extract(tmp_path, extract_date=EXTRACT)
+    assert [record.getMessage() for record in caplog.records] == [
+        "events-police.csv ignored: not a feed file's name (did you mean events_police.csv?); "
+        "the extract is read without that feed"]
 
 
 def test_a_feed_named_twice_in_two_cases_is_refused(tmp_path: Path) -> None:
