@@ -200,7 +200,9 @@ def _decide(request: Request, user: PageUser, session: SessionDep, referral_id: 
     except HTTPException as exc:
         if exc.status_code != status.HTTP_409_CONFLICT:
             raise
-        if isinstance(exc, ScoreReplaced):
+        if isinstance(exc, ScoreReplaced):  # the page's score, unless the number was changed
+            if score_id not in {score.id for score in repository.scores_for(session, referral_id)}:
+                raise FormRefused("score_id") from exc
             return _conflict(request, user, session, referral_id, RESCORED, fields)
         mine = repository.latest_decision(session, referral_id)
         if mine is None or mine.practitioner != user.principal.name:

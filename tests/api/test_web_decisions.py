@@ -220,3 +220,34 @@ def test_the_apis_decision_with_a_score_id_no_score_has_is_refused_and_audited(
     assert [e.details for e in entries] == [
         {"method": "POST", "route": "/v1/decisions", "fields": ["body.score_id"]}] * 8
     assert decisions_of(api, referral) == []
+
+
+def test_a_score_id_changed_to_a_score_the_referral_never_had_is_refused_and_audited(
+    api: ApiEnv
+) -> None:
+    """A hidden score_id changed to another number (another referral's score, or one no
+    score has yet) said "the referral was scored again while you were deciding", which it
+    was not, and went unaudited: only the referral's own earlier score, from a page shown
+    before it was scored again, says so."""
+    referral, other = factories.referral_id(), factories.referral_id()
+    _score(api, other, events=3)
+    _score(api, referral, events=15)
+    browser = signed_in_client(api.client, api.keys["triage"])
+    store = Store(api.settings.database_url)
+    with store.session() as session:
+        theirs = repository.latest_score(session, other).id  # type: ignore[union-attr]
+        mine = repository.latest_score(session, referral).id  # type: ignore[union-attr]
+    store.dispose()
+    before = len(_audit_entries(api, "form_refused"))
+    for changed in (theirs, mine + 1000):
+        refused = browser.post(f"/cases/{referral}/decisions",
+                               data={**_decision_form(browser, referral), "score_id": changed})
+        said = _text(refused.text)
+        assert refused.status_code == 400, (changed, said[:300])
+        assert "This form could not be read" in said and "scored again" not in said
+    assert len(_audit_entries(api, "form_refused")) == before + 2
+    assert decisions_of(api, referral) == []
+    stale = _decision_form(browser, referral)  # the page shown before it is scored again
+    _score(api, referral, events=15)
+    again = browser.post(f"/cases/{referral}/decisions", data=stale)
+    assert again.status_code == 409 and "scored again" in _text(again.text)
