@@ -89,10 +89,13 @@ def asked_version(version: str) -> dict[str, str]:
 
 
 def unregistered_decision_event(user: str, role: str, *, version: str,
-                                decision: str) -> AuditEvent:
+                                decision: str | None) -> AuditEvent:
     """The audit entry of a decision (approve or reject) on a version the registry does not
-    have: who asked, to decide what, on which version (`found: false`)."""
-    details: dict[str, Any] = {**asked_version(version), "decision": decision, "found": False}
+    have: who asked, to decide what (None: a form's field that was neither), on which
+    version (`found: false`)."""
+    details: dict[str, Any] = {**asked_version(version),
+                               **({} if decision is None else {"decision": decision}),
+                               "found": False}
     return AuditEvent(user_name=user, role=role, action=MODEL_DECISION_REFUSED,
                       model_version=version if exact_version(version) else None,
                       request_hash=request_hash(details), details=details)

@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from api.access_refusals import MODEL_DECISION_REFUSED
+from api.access_refusals import unregistered_decision_event
 from api.approvals import (
     APPROVE,
     DECISIONS,
@@ -23,6 +23,7 @@ from api.approvals import (
     one_waiver_each,
 )
 from api.approvals import record_decision as record_approval
+from api.audit import commit_with_audit
 from api.auth import GOVERNANCE
 from api.free_text import MAX_TEXT, visible
 from api.routes.deps import SessionDep
@@ -38,7 +39,12 @@ from api.web.approvals import (
     still_latest,
 )
 from api.web.form_messages import shown, text_problem
-from api.web.governance import VersionPath, record_version_view, registered_version
+from api.web.governance import (
+    VersionPath,
+    record_version_view,
+    registered_version,
+    version_info,
+)
 from api.web.model_pages import page_registry_of
 from api.web.pages import PAGE_METHODS, PageUser, page_roles, posted_form, render
 
@@ -236,7 +242,21 @@ async def confirm_decision(
 ) -> Response:
     """Record the checked decision through the API's own function (audited as the API's)."""
     fields = await _posted(request, user)
-    # A version not registered: refused and audited as the API's decision on it is.
-    await run_in_threadpool(registered_version, request, session, user,
-                            MODEL_DECISION_REFUSED, version)
+    await run_in_threadpool(_registered_to_decide, request, session, user, version,
+                            dict(fields).get("decision", ""))
     return await run_in_threadpool(_confirm, request, user, session, version, fields)
+
+
+def _registered_to_decide(request: Request, session: Session, user: PageUser, version: str,
+                          decision: str) -> None:
+    """A version not registered: refused (404) and audited as the API's decision on it is
+    (`model_decision_refused`), with the decision asked when it is one (a field changed
+    into anything else, a pasted key too, is not kept)."""
+    try:
+        version_info(request, version)
+    except HTTPException as exc:
+        if exc.status_code == status.HTTP_404_NOT_FOUND:
+            commit_with_audit(session, [unregistered_decision_event(
+                user.principal.name, user.principal.role, version=version,
+                decision=decision if decision in DECISIONS else None)])
+        raise

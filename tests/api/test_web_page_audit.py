@@ -138,3 +138,23 @@ def _entries_after(api: ApiEnv, seq: int) -> list[AuditEntry]:
         entries = list(session.scalars(select(AuditEntry).where(AuditEntry.seq > seq)))
     store.dispose()
     return entries
+
+
+def test_a_confirmed_decision_on_a_version_not_registered_is_entered_as_the_apis(
+    api: ApiEnv
+) -> None:
+    """The confirmation's entry (`model_decision_refused`, said to be audited "as the API's
+    decision on it is") was a page view's, without the decision asked for; a decision
+    field changed into anything else (a pasted key too) is not kept."""
+    browser = signed_in_client(api.client, api.keys["governance"])
+    token = csrf_token(browser.get("/governance").text)
+    for decision in ("reject", "approve", "sk-pasted-key-0123456789"):  # pragma: allowlist secret
+        before = _newest_entry(api)[0]
+
+        response = browser.post("/governance/versions/997/decide/confirm", data={
+            "csrf_token": token, "decision": decision, "reason": "Not yet"})
+
+        assert response.status_code == 404
+        asked = {"decision": decision} if decision in ("reject", "approve") else {}
+        assert [(e.action, e.model_version, e.details) for e in _entries_after(api, before)] == [
+            ("model_decision_refused", "997", {"model_version": "997", **asked, "found": False})]
