@@ -265,13 +265,14 @@ _FLAG_CELLS: Final = frozenset({"true", "false", "yes", "no", "y", "n", "1", "0"
 
 
 def _flags_only(column: pd.Series) -> bool:
-    """Whether every cell of a column is empty or a yes/no flag (all of them, not a
-    sample): the specification refuses a column that holds identifiers, and a column so
-    named that holds only flags, or nothing, holds none (an agency's `email_consent`
-    refused its feed as 'a direct identifier')."""
-    cells = pc.unique(pa.array(column.astype("string[pyarrow]")).drop_null())
+    """Whether every cell of a column is empty (or blank, as `_sample` reads it) or a
+    yes/no flag (all of them, not a sample): the specification refuses a column that holds
+    identifiers, and a column so named that holds only flags, or nothing, holds none (an
+    agency's `email_consent` refused its feed as 'a direct identifier')."""
+    cells = pc.unique(pc.utf8_trim_whitespace(
+        pa.array(column.astype("string[pyarrow]")).drop_null()))
     return len(cells) <= 4 * len(_FLAG_CELLS) and all(
-        cell.strip().lower() in _FLAG_CELLS for cell in cells.to_pylist())
+        cell.lower() in _FLAG_CELLS or not cell for cell in cells.to_pylist())
 
 
 def refuse_direct_identifiers(frame: pd.DataFrame, source: str,

@@ -86,6 +86,7 @@ def test_an_organisations_name_is_not_a_persons(column: str) -> None:
     ("email_consent", ["true", "false", ""]), ("address_known", ["Y", "N", "Y"]),
     ("dob_known", ["1", "0", "1"]), ("has_email", ["", "", ""]),
     ("phone_contact_made", ["Yes", "No", " no "]),
+    ("email_consent", ["true", " ", "false"]),  # blank, as the content checks read it
 ])
 def test_a_yes_no_flag_named_after_an_identifier_holds_none(
         column: str, flags: list[str]) -> None:
