@@ -118,15 +118,15 @@ demo-state: $(STAMP)
 	  > $(DEMO_PEPPER)
 
 demo: export SAFEGUARD_API_KEY_PEPPER = $(shell cat $(DEMO_PEPPER) 2>/dev/null)
-demo: export SAFEGUARD_DATABASE_URL = sqlite:///$(CURDIR)/$(DEMO_STATE)/safeguard.db
-demo: export SAFEGUARD_MLFLOW_TRACKING_URI = sqlite:///$(CURDIR)/$(DEMO_STATE)/mlflow.db
-demo: export SAFEGUARD_MLFLOW_ARTIFACT_ROOT = $(CURDIR)/$(DEMO_STATE)/mlartifacts
+demo: export SAFEGUARD_DATABASE_URL = sqlite:///$(abspath $(DEMO_STATE))/safeguard.db
+demo: export SAFEGUARD_MLFLOW_TRACKING_URI = sqlite:///$(abspath $(DEMO_STATE))/mlflow.db
+demo: export SAFEGUARD_MLFLOW_ARTIFACT_ROOT = $(abspath $(DEMO_STATE))/mlartifacts
 # The audit chain's anchor: a key (mode 0600) and checkpoint file the database does not hold.
-demo: export SAFEGUARD_AUDIT_KEY_FILE = $(CURDIR)/$(DEMO_STATE)/audit.key
-demo: export SAFEGUARD_AUDIT_CHECKPOINT_FILE = $(CURDIR)/$(DEMO_STATE)/audit-checkpoints.jsonl
+demo: export SAFEGUARD_AUDIT_KEY_FILE = $(abspath $(DEMO_STATE))/audit.key
+demo: export SAFEGUARD_AUDIT_CHECKPOINT_FILE = $(abspath $(DEMO_STATE))/audit-checkpoints.jsonl
 # Where the governance pages read the oversight reports (`safeguard monitor` and `safeguard
 # report partnership` write there): without it the demo's pages could never show them.
-demo: export SAFEGUARD_REPORTS_DIR = $(CURDIR)/$(DEMO_STATE)/reports
+demo: export SAFEGUARD_REPORTS_DIR = $(abspath $(DEMO_STATE))/reports
 demo: $(STAMP) $(ASSETS_STAMP) demo-state
 	$(BIN)/safeguard audit init-key
 	$(BIN)/safeguard synth --out $(DEMO_DIR)/extract --referrals $(DEMO_REFERRALS) --seed 42 --format parquet
@@ -149,7 +149,7 @@ demo: $(STAMP) $(ASSETS_STAMP) demo-state
 	@printf 'export SAFEGUARD_AUDIT_KEY_FILE=%s\nexport SAFEGUARD_AUDIT_CHECKPOINT_FILE=%s\n' \
 	  "$$SAFEGUARD_AUDIT_KEY_FILE" "$$SAFEGUARD_AUDIT_CHECKPOINT_FILE" >> $(DEMO_STATE)/env.sh
 	@printf 'export SAFEGUARD_REPORTS_DIR=%s\n' "$$SAFEGUARD_REPORTS_DIR" >> $(DEMO_STATE)/env.sh
-	@printf 'export SAFEGUARD_API_KEY_PEPPER=%s\n' '"$$(cat $(CURDIR)/$(DEMO_PEPPER))"' \
+	@printf 'export SAFEGUARD_API_KEY_PEPPER=%s\n' '"$$(cat $(abspath $(DEMO_PEPPER)))"' \
 	  >> $(DEMO_STATE)/env.sh
 	@echo "Keep the keys above: they are not shown again. To run safeguard commands against"
 	@echo "the demo's database and models: . $(DEMO_STATE)/env.sh"

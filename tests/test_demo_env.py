@@ -37,7 +37,7 @@ def _dry_run() -> str:
 
 def test_the_demo_serves_with_a_reports_folder_in_its_own_state() -> None:
     exported = dict(re.findall(r"^demo: (SAFEGUARD_\w+) = (.*)$", _dry_run(), re.MULTILINE))
-    assert exported.get("SAFEGUARD_REPORTS_DIR") == "$(CURDIR)/$(DEMO_STATE)/reports"
+    assert exported.get("SAFEGUARD_REPORTS_DIR") == "$(abspath $(DEMO_STATE))/reports"
 
 
 def test_env_sh_sets_every_variable_the_demo_serves_with() -> None:
@@ -80,3 +80,26 @@ def test_the_demos_commands_run_with_a_random_pepper_of_its_own(tmp_path: Path) 
     finally:
         shutil.rmtree(ROOT / state, ignore_errors=True)
     assert seen[0] != seen[1]  # made anew with the demo's state, never a fixed value
+
+
+def test_an_absolute_demo_state_is_where_the_demo_and_env_sh_look(tmp_path: Path) -> None:
+    """`DEMO_STATE=/abs/path make demo` made every state path `$(CURDIR)//abs/path/...`:
+    the database, MLflow store and audit files in no folder that exists, and env.sh's
+    pepper read from a file that is not there (sourced, it set an empty pepper)."""
+    bin_dir, probe, state = tmp_path / "bin", tmp_path / "seen", tmp_path / "state"
+    bin_dir.mkdir()
+    for name, script in (("python", f'exec "{sys.executable}" "$@"'),
+                         ("safeguard", 'printf "%s\\n%s\\n" "$SAFEGUARD_DATABASE_URL" '
+                                       f'"$SAFEGUARD_REPORTS_DIR" > "{probe}"; exit 3')):
+        (bin_dir / name).write_text(f"#!/bin/sh\n{script}\n")
+        (bin_dir / name).chmod(0o700)
+    common = [f"BIN={bin_dir}", "-o", ".venv/.installed", "-o", "api/static/vendor/.installed",
+              "DEMO_PORT=0", f"DEMO_DIR={tmp_path / 'demo'}", f"DEMO_STATE={state}"]
+    done = subprocess.run(["make", "demo", *common], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.returncode != 0 and probe.exists(), done.stderr
+    assert probe.read_text().split("\n")[:2] == [f"sqlite:///{state}/safeguard.db",
+                                                   f"{state}/reports"]
+    recipe = subprocess.run(["make", "-n", "demo", *common], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120, check=True).stdout
+    assert f"\"$(cat {state}/api-key-pepper)\"" in recipe  # env.sh's line
