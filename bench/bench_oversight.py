@@ -123,7 +123,8 @@ def main() -> None:
     write_figures(args.json, "bench_oversight", [
         Figure(features_name, reference, "s", "numpy + pyarrow work of the extract's size "
                "(bench_synth's reference)", plain, target=Target("<", 8.0)),
-        Figure(f"{features_name}, peak RSS", features_peak, "GiB",
+        Figure(f"safeguard features, whole command, peak RSS{' (highest round)' if median else ''}",
+               features_peak, "GiB",
                "the numpy + pyarrow reference's peak RSS", plain_peak, target=Target("<", 1.5)),
         Figure(f"safeguard score --no-explanations, whole command{median}", score_run.wall, "s",
                features_name, reference, target=Target("<", 8.0)),
