@@ -7,13 +7,16 @@ an ECE of 0.040, within `ece_rise_max` of its 0.014 at training.
 
 The interval is exact (Clopper-Pearson) for the observed rate, divided by the mean
 predicted probability: the predictions are the model's own numbers for these referrals,
-so the uncertainty is in the outcomes. It is conservative (at least 95% coverage), which
-suits a check that fails the command only when the whole interval lies outside the
-tolerance `[calibration_ratio_lower, calibration_ratio_upper]` of `[monitoring]`. A
+so the uncertainty is in the outcomes. For independent referrals it is conservative (at
+least 95% coverage), which suits a check that fails the command only when the whole
+interval lies outside the tolerance `[calibration_ratio_lower, calibration_ratio_upper]`
+of `[monitoring]`. A
 family's referrals (`model.families`) often share their outcomes, so the interval is
 taken on the effective number of referrals, their number over the design effect
 (`model.families.design_effect`; Korn and Graubard's exact interval for clustered
-samples): siblings referred together with one outcome count as fewer than two.
+samples, with their degrees-of-freedom factor): siblings referred together with one
+outcome count as fewer than two. With few families its coverage falls below 95% (0.91 at
+30 families sharing outcomes, simulated), as any interval on an estimated design effect's.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 import numpy as np
-from scipy.stats import beta, binomtest
+from scipy.stats import beta, binomtest, t
 
 from model.families import design_effect
 from model.governance import MonitoringSettings
@@ -41,13 +44,23 @@ UNDETERMINED_NOTE: Final = ("outside the tolerance, but its interval includes 1 
                             "predicted): more matured referrals are needed to tell")
 
 
-def exact_interval(k: int, n: int, effect: float = 1.0) -> tuple[float, float]:
+def exact_interval(k: int, n: int, effect: float = 1.0,
+                   families: int | None = None) -> tuple[float, float]:
     """The Clopper-Pearson 95% interval of k of n referrals; with a design effect above 1,
-    Korn and Graubard's: the same on n / effect referrals, k / effect of them outcomes."""
-    if effect == 1.0:
+    or fewer `families` than referrals, Korn and Graubard's (1998): the same on the
+    effective number of referrals, n / effect, times their degrees-of-freedom factor
+    (t of n - 1 over t of families - 1, squared: few families widen it), k in proportion.
+    One family of several referrals says nothing of the variation between families: the
+    interval is then all of [0, 1]."""
+    if families is not None and families < 2 <= n:
+        return 0.0, 1.0
+    m = n / effect
+    if families is not None and families < n:
+        m *= (t.ppf(0.975, n - 1) / t.ppf(0.975, families - 1)) ** 2
+    if m == n:
         found = binomtest(k, n).proportion_ci(confidence_level=0.95, method="exact")
         return float(found.low), float(found.high)
-    x, m = k / effect, n / effect
+    x = k * m / n
     return (float(beta.ppf(0.025, x, m - x + 1)) if k else 0.0,
             float(beta.ppf(0.975, x + 1, m - x)) if k < n else 1.0)
 
@@ -63,7 +76,8 @@ def observed_expected(y: np.ndarray, probability: np.ndarray,
     entry: dict[str, Any] = {"n": n, "outcomes": k, "observed_rate": k / n if n else None,
                              "mean_predicted": expected, "ratio": None, "interval": None}
     if n and expected:
-        low, high = exact_interval(k, n, design_effect(y, families))
+        low, high = exact_interval(k, n, design_effect(y, families),
+                                   None if families is None else len(np.unique(families)))
         entry["ratio"] = k / n / expected
         entry["interval"] = [low / expected, high / expected]
     return entry

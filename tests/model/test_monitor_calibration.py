@@ -12,6 +12,7 @@ import pytest
 
 from model.calibration_check import (
     calibration_checks,
+    exact_interval,
     matured_calibration,
     observed_expected,
     verdict,
@@ -166,17 +167,31 @@ def test_a_familys_shared_outcome_counts_once_not_once_per_referral() -> None:
     """124 of 1,000 against 8.3%, in 250 households of four referred together, each
     household with one outcome: the information of 250 referrals, not 1,000. Counted
     referral by referral the interval (1.26 to 1.76) lay wholly above the tolerance;
-    on the households' effective number it reaches back inside it (1.03 to 2.06)."""
+    on the households' effective number it reaches back inside it (1.03 to 2.07)."""
     y = np.repeat(np.r_[np.ones(31), np.zeros(219)], 4)
     probability = np.full(1_000, 0.083)
     alone = observed_expected(y, probability)
     together = observed_expected(y, probability, np.repeat(np.arange(250), 4))
     assert together["ratio"] == alone["ratio"]
-    assert together["interval"] == pytest.approx([1.034, 2.065], abs=1e-3)
+    assert together["interval"] == pytest.approx([1.033, 2.067], abs=1e-3)
     assert (verdict(alone, SETTINGS), verdict(together, SETTINGS)) == ("outside tolerance",
                                                                        "watch")
     # Every referral a family of its own: the exact interval, unchanged.
     assert observed_expected(y, probability, np.arange(1_000))["interval"] == alone["interval"]
+
+
+def test_few_families_widen_the_interval_by_korn_and_graubards_factor() -> None:
+    """10 of 100 referrals in 10 families: the interval is taken on the families' degrees of
+    freedom too (Korn and Graubard's factor, t of 99 over t of 9, squared), wider than the
+    exact interval of 100 independent referrals even when the design effect is 1; in 100
+    families of one it is that exact interval, and one family says nothing (0 to 1)."""
+    alone = exact_interval(10, 100)
+    assert exact_interval(10, 100, 1.0, 100) == alone
+    low, high = exact_interval(10, 100, 1.0, 10)
+    assert low < alone[0] and high > alone[1]
+    assert (low, high) == pytest.approx((0.0433, 0.1897), abs=1e-4)
+    assert exact_interval(10, 100, 1.0, 1) == (0.0, 1.0)
+    assert exact_interval(0, 1, 1.0, 1) == exact_interval(0, 1)
 
 
 def test_a_band_with_no_outcome_is_judged_not_a_crash() -> None:
