@@ -14,9 +14,9 @@ from model.fairness_summary import group_phrase, times_phrase
 
 def recording_context(section: dict[str, Any], minimum: int) -> dict[str, Any]:
     """What the report shows of the section: a table per characteristic (a row per group,
-    a column per agency), a sentence per difference (strongest first, naming both
-    groups), and the agencies the largest group holds fewer than `minimum` records from,
-    too few to compare with."""
+    a column per agency), a sentence per difference (each group's strongest first, see
+    `_each_group_first`; naming both groups), and the agencies the largest group holds
+    fewer than `minimum` records from, too few to compare with."""
     agencies = list(section["agencies"])
     references = {(r["attribute"], r["agency"]): r for r in section["rows"]
                   if r["is_reference"]}
@@ -44,13 +44,31 @@ def recording_context(section: dict[str, Any], minimum: int) -> dict[str, Any]:
            if r["records"] is None or r["records"] < minimum]
     return {"agencies": [AGENCY_LABELS[a] for a in agencies], "tables": tables,
             "sentences": [
-                *(_missing_sentence(r, references[(r["attribute"], r["agency"])], minimum,
-                                    age_for_age)
-                  for r in missing),
-                *(_recording_sentence(r, references[(r["attribute"], r["agency"])], age_for_age)
-                  for r in stated)],
+                (_missing_sentence(r, references[(r["attribute"], r["agency"])], minimum,
+                                   age_for_age) if r.get("few_records") else
+                 _recording_sentence(r, references[(r["attribute"], r["agency"])], age_for_age))
+                for r in _each_group_first(missing, stated)],
             "not_compared": few, "measure": section["measure"],
             "standardisation": section.get("standardisation")}
+
+
+def _each_group_first(missing: list[dict[str, Any]], stated: list[dict[str, Any]]
+                      ) -> list[dict[str, Any]]:
+    """The rows in rounds: every group's strongest difference, then every group's second...,
+    each round in the order given (missing information first, then by strength).
+
+    The card lists the first ten: strongest first alone, one characteristic whose groups
+    differ at every agency (deprivation: need follows it) filled them, and an agency
+    recording half as much about one ethnic group, found by the audit, never reached it.
+    """
+    rounds: dict[tuple[str, str], int] = {}
+    ranked = []
+    for order, row in enumerate([*missing, *stated]):
+        key = (row["attribute"], row["group"])
+        rounds[key] = rounds.get(key, -1) + 1
+        ranked.append((rounds[key], order, row))
+    ranked.sort(key=lambda item: item[:2])
+    return [row for _, _, row in ranked]
 
 
 def mid_sentence(label: str) -> str:

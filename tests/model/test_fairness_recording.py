@@ -213,6 +213,29 @@ def test_the_strongest_difference_is_stated_first() -> None:
     assert [s.split(" subjects")[0] for s in sentences] == ["Police: Asian", "Police: Black"]
 
 
+def test_the_card_lists_each_groups_strongest_difference_before_any_seconds() -> None:
+    """Records follow deprivation at every agency (need does), and health records half as
+    much about Asian subjects: the card lists ten sentences, and strongest first alone
+    gave all ten to deprivation, the Asian subjects' health records in none."""
+    rng = np.random.default_rng(7)
+    n_white, n_asian = 2_600, 400
+    imd = rng.choice([1, 3, 5, 6, 8, 10], size=n_white + n_asian, p=[.15, .15, .2, .2, .15, .15])
+    need = np.select([imd <= 2, imd <= 4, imd <= 6, imd <= 8], [3.0, 1.6, 1.0, 0.6], 0.35)
+    asian = np.arange(n_white + n_asian) >= n_white
+    records = {agency: list(rng.poisson(0.8 * need * np.where(asian & (agency == "health"),
+                                                              0.55, 1.0)))
+               for agency in ("police", "health", "education", "social_care", "housing")}
+    frame = _frame(records, ["white"] * n_white + ["asian"] * n_asian).assign(imd_decile=imd)
+    audit = audit_fairness(frame, GOVERNANCE, model_version="1")
+    assert _row(audit.extra, "health", "asian")["differs"]
+    sentences = report_context(audit)["recording"]["sentences"]
+    assert len(sentences) > 10
+    assert any(s.startswith("Health: Asian subjects had 0.") for s in sentences[:10])
+    # Each group's strongest first: the four deprivation groups and the Asian subjects.
+    firsts = [s.split(" had ")[0].split(": ", 1)[1] for s in sentences[:5]]
+    assert len(set(firsts)) == 5
+
+
 def test_an_agency_that_shared_nothing_about_a_group_is_the_first_finding() -> None:
     """Housing shares nothing about 300 Black subjects (a local area's feed missing): a
     zero has no bootstrap interval worth the name, so the count is judged against what
