@@ -21,11 +21,11 @@ disparity tolerance is marked as differing, when the group is large enough to ju
 both it and the largest group hold at least `suppression_threshold` records (a bootstrap
 of fewer says little, and publication would suppress it). A group large enough to judge
 that holds fewer records than that (none, when an agency shares nothing about a local
-area or a community) is judged by its count instead: it differs when even the upper end
-of the count's exact Poisson interval is below the disparity tolerance's share of the
-records the largest group's rate, age band for age band, leads one to expect
-(`few_records`, with `expected_records`): the strongest sign of missing information,
-which a bootstrap of a zero cannot show.
+area or a community) is judged by a count instead: it differs when even the upper end
+of the exact Poisson interval of its referrals holding a record is below the disparity
+tolerance's share of those the largest group's share, age band for age band, leads one
+to expect (`few_records`; the sentence states `expected_records`): the strongest sign of
+missing information, which a bootstrap of a zero cannot show.
 
 A difference is not, on its own, unfairness: need differs between groups too (schools
 hold more records about disabled children). It is read beside the group's calibration:
@@ -87,14 +87,22 @@ def poisson_upper(count: float, level: float) -> float:
     return float(chi2.ppf((1 + level) / 2, 2 * (count + 1)) / 2)
 
 
-def _differs(records: float, expected: float, interval: list[float] | None, *, few: bool,
-             settings: FairnessSettings) -> bool:
-    """Whether a group large enough to judge differs from the largest group: by its
-    count's exact interval against what the largest group's rate leads one to expect
-    when it holds few records, else by its ratio's bootstrap interval."""
+def _differs(holders: float, expected_holders: float, interval: list[float] | None, *,
+             few: bool, settings: FairnessSettings) -> bool:
+    """Whether a group large enough to judge differs from the largest group: when it
+    holds few records, by the exact interval of its referrals holding a record against
+    what the largest group's share holding one, age band for age band, leads one to
+    expect; else by its ratio's bootstrap interval.
+
+    Holders, not records: records come in clusters (one person's many A&E attendances,
+    a probation nominal's several records), so a count of records is no Poisson count,
+    and judged as one, 10 records where about 20 were expected made "missing
+    information" of chance in extracts with no difference planted; a referral holds a
+    record or not.
+    """
     if few:
-        return bool(poisson_upper(records, settings.interval_level) < (
-            settings.disparity_lower * expected))
+        return bool(poisson_upper(holders, settings.interval_level) < (
+            settings.disparity_lower * expected_holders))
     return interval is not None and (interval[1] < settings.disparity_lower
                                      or interval[0] > settings.disparity_upper)
 
@@ -159,6 +167,12 @@ def recording_section(attributes: pd.DataFrame, records: pd.DataFrame, counts: n
                                 _rates(in_reference @ bands, group_band_sizes[reference]),
                                 _rates(x @ bands, band_sizes))
             expected_at_standard = group_band_sizes @ standard
+            # The same for the referrals holding a record (the judgement of few records).
+            holding = (x > 0).astype(np.float64)
+            expected_holders = group_band_sizes @ np.where(
+                group_band_sizes[reference] > 0,
+                _rates((holding * design[:, reference]) @ bands, group_band_sizes[reference]),
+                _rates(holding @ bands, band_sizes))
             with np.errstate(divide="ignore", invalid="ignore"):
                 resampled = (counts @ (design * x[:, None].astype(np.float32))) / resampled_n
                 resampled_standard = np.where(
@@ -181,8 +195,8 @@ def recording_section(attributes: pd.DataFrame, records: pd.DataFrame, counts: n
                 expected = float(expected_at_standard[i] * observed_over_expected[reference]
                                  ) if totals[reference] > 0 else 0.0
                 few = bool(comparable and totals[i] < settings.suppression_threshold)
-                differs = bool(comparable) and _differs(totals[i], expected, interval, few=few,
-                                                  settings=settings)
+                differs = bool(comparable) and _differs(holders[i], expected_holders[i],
+                                                        interval, few=few, settings=settings)
                 rows.append({
                     "attribute": attribute, "group": group, "agency": agency, "n": int(n[i]),
                     "records": int(totals[i]), "holders": int(holders[i]),

@@ -275,6 +275,25 @@ def test_an_agency_that_shared_nothing_about_a_group_is_the_first_finding() -> N
     assert "the model saw no records from the agency about Black subjects" in board
 
 
+def test_few_records_clustered_in_few_people_are_not_missing_information() -> None:
+    """Probation records come in clusters: 20 of 1,000 White subjects hold 15 each, and 3
+    of 200 Black subjects hold 3 each. 9 records where 60 were expected read as a Poisson
+    count made "missing information" of it, though Black subjects hold a record as often
+    (3 where 4 were expected)."""
+    white, black = 1_000, 200
+    probation = np.zeros(white + black)
+    probation[:20] = 15
+    probation[white:white + 3] = 3
+    police = np.random.default_rng(9).poisson(1.0, white + black)
+    audit = audit_fairness(_frame({"probation": list(probation), "police": list(police)},
+                                  ["white"] * white + ["black"] * black),
+                           GOVERNANCE, model_version="1")
+    row = _row(audit.extra, "probation", "black")
+    assert row["few_records"] and row["records"] == 9 and row["expected_records"] == 60
+    assert not row["differs"]
+    assert report_context(audit)["recording"]["sentences"] == []
+
+
 def test_a_group_whose_size_publication_withholds_loses_its_recording_row() -> None:
     """5 referrals of `other` are withheld, so the next smallest group's size is too
     (else all referrals less the rest would give the 5 back): its records per referral
