@@ -9,8 +9,9 @@ published (suppressed figures stay out).
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
+from data_contracts.vocab import AGENCY_LABELS
 from model.fairness import FairnessAudit, GroupResult
 from model.fairness_flags import (
     MISCALIBRATED,
@@ -19,6 +20,7 @@ from model.fairness_flags import (
     includes_parity,
 )
 from model.fairness_groups import NOT_RECORDED, stratum
+from model.fairness_recording import RECORDING
 
 _BEFORE: Final[dict[str, dict[str, str]]] = {
     "ethnicity_group": {"asian": "Asian", "black": "Black", "white": "White"},
@@ -156,7 +158,45 @@ def _ratio_sentence(metric: str, group: GroupResult, reference: GroupResult | No
             f"as among {than} ({_NAMES[metric]}{interval}).")
 
 
-def _calibration_sentence(group: GroupResult) -> str | None:
+def _records_beside(group: GroupResult, recording: dict[str, Any] | None, gap: float) -> str:
+    """What the audit's recording part says of a miscalibrated group, when it points the
+    same way: fewer records and a predicted risk below the observed rate point to missing
+    information, more records and one above it to recording bias (`fairness_recording`).
+
+    Only label bias was named: a health feed recording half as much about Asian subjects,
+    found in the same report, stood apart from their under-prediction it explains.
+    """
+    if recording is None or len(group.attributes) != 1:
+        return ""
+    [(attribute, value)] = group.attributes.items()
+    fewer = gap < 0
+    agencies = [AGENCY_LABELS[r["agency"]] for r in recording["rows"]
+                if r["attribute"] == attribute and r["group"] == value and r["differs"]
+                and _fewer_records(r) is fewer]
+    if not agencies:
+        return ""
+    named = agencies[0] if len(agencies) == 1 else (
+        ", ".join(agencies[:-1]) + " and " + agencies[-1])
+    if fewer:
+        return (f" {named} held fewer records per referral about them than about the "
+                "largest group, age for age: fewer records and a predicted risk below the "
+                "observed rate point to missing information (see what the model saw about "
+                "each group).")
+    return (f" {named} held more records per referral about them than about the largest "
+            "group, age for age: more records and a predicted risk above the observed rate "
+            "point to recording bias (see what the model saw about each group).")
+
+
+def _fewer_records(row: dict[str, Any]) -> bool | None:
+    """Whether a differing recording row holds fewer records than the largest group's
+    rate leads one to expect (None: its ratio withheld from publication)."""
+    if row.get("few_records"):
+        return True
+    return None if row["ratio"] is None else bool(row["ratio"] < 1)
+
+
+def _calibration_sentence(group: GroupResult, recording: dict[str, Any] | None = None
+                          ) -> str | None:
     gap, interval = group.metrics["calibration_gap"], group.intervals["calibration_gap"]
     predicted, observed = group.metrics["mean_predicted"], group.metrics["observed_rate"]
     if gap is None or interval is None or predicted is None or observed is None:
@@ -166,7 +206,8 @@ def _calibration_sentence(group: GroupResult) -> str | None:
             f"was observed: {predicted:.1%} on average against an observed rate of "
             f"{observed:.1%} (a gap of {gap * 100:+.1f} points, 95% interval "
             f"{interval[0] * 100:+.1f} to {interval[1] * 100:+.1f}). The gap may come from how "
-            "this group's outcomes were recorded (label bias), not only from the model.")
+            "this group's outcomes were recorded (label bias), not only from the model."
+            f"{_records_beside(group, recording, gap)}")
 
 
 def flag_bounds(audit: FairnessAudit) -> tuple[float, float]:
@@ -203,7 +244,8 @@ def _sentences(audit: FairnessAudit, *, possible: bool) -> list[str]:
             text = _ratio_sentence(metric, group, reference, bands, bounds)
             if flag in wanted and text:
                 sentences.append(f"{text} {POSSIBLE_WORDS}" if possible else text)
-        if MISCALIBRATED in wanted and (text := _calibration_sentence(group)):
+        if MISCALIBRATED in wanted and (
+                text := _calibration_sentence(group, audit.extra.get(RECORDING))):
             sentences.append(text)
     return [s[0].upper() + s[1:] for s in sentences]
 

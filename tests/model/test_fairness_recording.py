@@ -294,6 +294,31 @@ def test_few_records_clustered_in_few_people_are_not_missing_information() -> No
     assert report_context(audit)["recording"]["sentences"] == []
 
 
+def test_an_under_predicted_group_with_fewer_records_reads_missing_information() -> None:
+    """Asian subjects: half the health records and a predicted risk below the observed
+    rate; Black subjects: as under-predicted, with the records of White subjects. Only
+    the Asian subjects' finding names the health records and missing information."""
+    from model.fairness_summary import finding_sentences
+
+    rng = np.random.default_rng(11)
+    white, asian, black = 1_500, 400, 400
+    asian_rows = slice(white, white + asian)
+    health = rng.poisson(2.0, white + asian + black)
+    health[asian_rows] = rng.poisson(1.0, asian)
+    frame = _frame({"health": list(health), "police": list(rng.poisson(1.0, len(health)))},
+                   ["white"] * white + ["asian"] * asian + ["black"] * black)
+    frame.loc[white:, "probability"] = rng.uniform(0, 0.5, asian + black)  # under-predicted
+    audit = audit_fairness(frame, GOVERNANCE, model_version="1")
+    said = {s.split(" the model predicts")[0]: s for s in finding_sentences(audit)
+            if " the model predicts a lower risk" in s}
+    assert {"For Asian subjects", "For Black subjects"} <= said.keys()
+    assert said["For Asian subjects"].endswith(
+        "Health held fewer records per referral about them than about the largest group, age "
+        "for age: fewer records and a predicted risk below the observed rate point to missing "
+        "information (see what the model saw about each group).")
+    assert "records" not in said["For Black subjects"]
+
+
 def test_a_group_whose_size_publication_withholds_loses_its_recording_row() -> None:
     """5 referrals of `other` are withheld, so the next smallest group's size is too
     (else all referrals less the rest would give the 5 back): its records per referral
