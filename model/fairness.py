@@ -27,7 +27,9 @@ from model.fairness_groups import ATTRIBUTE_SETS, attribute_frame, stratum
 from model.fairness_metrics import (
     COUNTS,
     METRICS,
+    OVERALL,
     bootstrap_metrics,
+    overall_calibration,
     percentile_interval,
     point_estimates,
     reported,
@@ -257,8 +259,9 @@ def audit_fairness(frame: pd.DataFrame, governance: GovernanceSettings, *, model
               for g in _attribute_set_results(data, attributes, counts, governance)]
     records = frame[[c for c in frame.columns if str(c).startswith(RECORDS_PREFIX)]]
     records = records.reset_index(drop=True)
-    extra = ({RECORDING: recording_section(data, records, counts, governance)}
-             if len(records.columns) else {})
+    extra = {OVERALL: overall_calibration(data[LABEL], data[PROBABILITY])} | (
+        {RECORDING: recording_section(data, records, counts, governance)}
+        if len(records.columns) else {})
     when = (generated_at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     return FairnessAudit(
         model_version=str(model_version),

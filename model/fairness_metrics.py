@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
@@ -165,3 +165,15 @@ def reported_pair(values: np.ndarray) -> tuple[float, float] | None:
     """An interval's two ends as reported; None when either is undefined."""
     low, high = (reported(v) for v in values)
     return None if low is None or high is None else (low, high)
+
+
+# The calibration of every referral audited, beside which each group's gap is read: part of
+# a group's gap may be the model's drift over all referrals, not the group's own.
+OVERALL: Final = "overall_calibration"
+
+
+def overall_calibration(label: pd.Series, probability: pd.Series) -> dict[str, Any]:
+    """Mean predicted, observed rate and their gap over all the referrals audited."""
+    predicted, observed = float(probability.mean()), float(label.mean())
+    return {"n": len(label), "mean_predicted": predicted, "observed_rate": observed,
+            "calibration_gap": predicted - observed}

@@ -20,6 +20,7 @@ from model.fairness_flags import (
     includes_parity,
 )
 from model.fairness_groups import NOT_RECORDED, stratum
+from model.fairness_metrics import OVERALL
 from model.fairness_recording import RECORDING
 
 _BEFORE: Final[dict[str, dict[str, str]]] = {
@@ -195,8 +196,19 @@ def _fewer_records(row: dict[str, Any]) -> bool | None:
     return None if row["ratio"] is None else bool(row["ratio"] < 1)
 
 
-def _calibration_sentence(group: GroupResult, recording: dict[str, Any] | None = None
-                          ) -> str | None:
+def _overall_beside(overall: dict[str, Any] | None) -> str:
+    """The gap over every referral audited, beside a group's (part of a group's gap may be
+    the model's drift over all of them); nothing from an audit that did not record it."""
+    if not overall or overall.get("calibration_gap") is None:
+        return ""
+    return (f" Over all {overall['n']:,} referrals audited the gap is "
+            f"{overall['calibration_gap'] * 100:+.1f} points ({overall['mean_predicted']:.1%} "
+            f"predicted, {overall['observed_rate']:.1%} observed): the part of this group's "
+            "gap in the same direction may be the model's, for every group.")
+
+
+def _calibration_sentence(group: GroupResult, recording: dict[str, Any] | None = None,
+                          overall: dict[str, Any] | None = None) -> str | None:
     gap, interval = group.metrics["calibration_gap"], group.intervals["calibration_gap"]
     predicted, observed = group.metrics["mean_predicted"], group.metrics["observed_rate"]
     if gap is None or interval is None or predicted is None or observed is None:
@@ -205,8 +217,9 @@ def _calibration_sentence(group: GroupResult, recording: dict[str, Any] | None =
     return (f"For {group_phrase(group.attributes)} the model predicts a {direction} risk than "
             f"was observed: {predicted:.1%} on average against an observed rate of "
             f"{observed:.1%} (a gap of {gap * 100:+.1f} points, 95% interval "
-            f"{interval[0] * 100:+.1f} to {interval[1] * 100:+.1f}). The gap may come from how "
-            "this group's outcomes were recorded (label bias), not only from the model."
+            f"{interval[0] * 100:+.1f} to {interval[1] * 100:+.1f})."
+            f"{_overall_beside(overall)} The gap may come from how this group's outcomes were "
+            "recorded (label bias), not only from the model."
             f"{_records_beside(group, recording, gap)}")
 
 
@@ -245,7 +258,8 @@ def _sentences(audit: FairnessAudit, *, possible: bool) -> list[str]:
             if flag in wanted and text:
                 sentences.append(f"{text} {POSSIBLE_WORDS}" if possible else text)
         if MISCALIBRATED in wanted and (
-                text := _calibration_sentence(group, audit.extra.get(RECORDING))):
+                text := _calibration_sentence(group, audit.extra.get(RECORDING),
+                                              audit.extra.get(OVERALL))):
             sentences.append(text)
     return [s[0].upper() + s[1:] for s in sentences]
 

@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from api.templating import render_report
 from model.fairness import audit_fairness
@@ -191,6 +192,28 @@ def test_a_calibration_gap_may_lie_in_the_recorded_outcomes_not_the_model() -> N
     assert sentence.endswith("(a gap of -10.0 points, 95% interval -12.4 to -7.9). The gap may "
                              "come from how this group's outcomes were recorded (label bias), "
                              "not only from the model.")
+
+
+def test_a_groups_calibration_gap_is_read_beside_every_referrals() -> None:
+    """A model predicting 1.4 points low for everyone makes part of each group's gap: an
+    independent extract's Black subjects' -2.6 points, with no disparity planted, was half
+    the model's drift, and the finding did not say so."""
+    white = fairness_group({"ethnicity_group": "white"}, n=3000, reference=True)
+    black = {**fairness_group({"ethnicity_group": "black"}, gap=-0.026, flags=("miscalibrated",)),
+             "calibration_gap_ci": [-0.041, -0.011]}
+    document = {**fairness_report([white, black]), "overall_calibration": {
+        "n": 24132, "mean_predicted": 0.136, "observed_rate": 0.150, "calibration_gap": -0.014}}
+    [sentence] = finding_sentences(audit_from_document(document))
+    assert ("(a gap of -2.6 points, 95% interval -4.1 to -1.1). Over all 24,132 referrals "
+            "audited the gap is -1.4 points (13.6% predicted, 15.0% observed): the part of "
+            "this group's gap in the same direction may be the model's, for every group. The "
+            "gap may come from") in sentence
+    governance, _ = load_governance()
+    audit = audit_fairness(_frame(400, 300, 0), governance, model_version="4", n_boot=50)
+    overall = audit.document()["overall_calibration"]
+    assert overall["n"] == audit.n_labelled
+    assert overall["calibration_gap"] == pytest.approx(
+        overall["mean_predicted"] - overall["observed_rate"])
 
 
 def test_an_audit_says_whether_its_extract_is_the_models_training_extract() -> None:
