@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -114,6 +115,14 @@ def feed_file_meant(file_name: str) -> str | None:
     if not close:
         return None
     return f"{close[0]}.{suffix if suffix in FEED_FORMATS else FEED_FORMATS[0]}"
+
+
+def missing_feed_meant(file_name: str, missing: Collection[str]) -> str | None:
+    """The feed file an ignored file was likely meant to be (`feed_file_meant`), when that
+    feed is one of the `missing` (the warning every command gives and `validate`'s
+    summary both ask this)."""
+    meant = feed_file_meant(file_name)
+    return meant if meant is not None and feed_named(meant) in missing else None
 
 
 def not_a_folder(*, exists: bool) -> str:

@@ -63,12 +63,11 @@ def _no_record(report: dict[str, Any], agency: str) -> str:
 def _ignored_files(report: dict[str, Any]) -> list[str]:
     """The files a validation ignored, each with the feed file it was likely meant to be
     when that feed is missing (`events-police.csv (did you mean events_police.csv?)`)."""
-    from data_contracts.reading import feed_file_meant, feed_named
+    from data_contracts.reading import missing_feed_meant
 
     named = []
     for name in report["ignored_files"]:
-        meant = feed_file_meant(name)
-        if meant is not None and feed_named(meant) in report["missing_feeds"]:
+        if meant := missing_feed_meant(name, report["missing_feeds"]):
             name = f"{name} (did you mean {meant}?)"
         named.append(name)
     return named

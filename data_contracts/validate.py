@@ -37,11 +37,10 @@ from data_contracts.quarantining import check_feed
 from data_contracts.reading import (
     ExtractFiles,
     check_feed_size,
-    feed_file_meant,
-    feed_named,
     feed_size_limit,
     find_feed_files,
     frame_to_strings,
+    missing_feed_meant,
     read_table,
     table_to_strings,
 )
@@ -253,9 +252,9 @@ def _warn_misnamed(files: ExtractFiles) -> None:
     """Warn of each ignored file that looks like a feed the extract lacks: every command
     then says so on standard error, not only `validate`'s summary (`score` said only that
     the police "shared no records" beside an ignored `events_police.csv.gz`)."""
+    missing = [feed for feed in FEEDS if feed not in files.feeds]
     for name in files.ignored:
-        meant = feed_file_meant(name)
-        if meant is not None and feed_named(meant) not in files.feeds:
+        if meant := missing_feed_meant(name, missing):
             logger.warning("%s ignored: not a feed file's name (did you mean %s?); the "
                            "extract is read without that feed", name, meant)
 
