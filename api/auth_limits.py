@@ -136,7 +136,7 @@ def record_failure(engine: Engine, *, key_id: str | None, address: str, limits: 
 
 
 def client_address(request: Request) -> str:
-    """The address a request came from (the proxy's, behind one: see the README)."""
+    """The address a request came from (the proxy's, behind one: see docs/service.md)."""
     return request.client.host if request.client else "unknown"
 
 

@@ -2,7 +2,7 @@
 
 A pure function of a frame of labelled, rated referrals and the governance settings;
 it reads no file and no store. `FairnessAudit.document()` is the `fairness.json`
-contract documented in the README ("Fairness audit"); `publication=True` gives the
+contract documented in docs/fairness.md; `publication=True` gives the
 form meant for publication, with small counts suppressed.
 """
 
@@ -149,7 +149,7 @@ class FairnessAudit:
                 for flag in RATIO_METRICS.values()}
 
     def document(self) -> dict[str, Any]:
-        """`fairness.json` (see the README for its contract)."""
+        """`fairness.json` (see docs/fairness.md for its contract)."""
         return {
             "model_version": self.model_version, "generated_at": self.generated_at,
             "n_labelled": self.n_labelled, "reference_rule": REFERENCE_RULE,

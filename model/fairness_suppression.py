@@ -18,7 +18,7 @@ the smallest alone withheld the outcomes of the smallest named ethnic group to p
 referrals, 47 outcomes) lost its observed rate and gap from the card, where
 "unknown" ethnicity (202, 45) could have gone instead. This stops recovery from any
 one sum; it does not guarantee against every combination of sums (`tau-argus` solves
-that as an optimisation), which the README states.
+that as an optimisation), which docs/fairness.md states.
 """
 
 from __future__ import annotations

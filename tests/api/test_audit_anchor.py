@@ -220,7 +220,7 @@ def test_entries_written_before_the_key_must_be_adopted_once(
 def test_deleting_unanchored_entries_from_the_end_is_the_residual_risk(
     chain: Store, anchor: AuditAnchor
 ) -> None:
-    """What the README says stays unseen: the tail after the last checkpoint."""
+    """What docs/audit-trail.md says stays unseen: the tail after the last checkpoint."""
     _append(chain, 7, 1)
     assert _verify(chain, anchor).unanchored == 1
     tamper(chain, "delete_last", recompute=False)

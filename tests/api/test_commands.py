@@ -75,7 +75,7 @@ def test_a_name_the_audit_trail_could_not_attribute_is_refused(  # type: ignore[
 def test_admin_refusals_are_one_line_on_standard_error_with_exit_code_1(  # type: ignore[no-untyped-def]
     cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """As every other command's (README, "Command line"): they printed `ERROR: ...` or a
+    """As every other command's (docs/command-line.md): they printed `ERROR: ...` or a
     bare sentence on standard output, and exit code 2 for a missing audit key file."""
     run, _ = cli
     assert run("users", "add", "bob", "--role", "triage")[0] == 0

@@ -5,7 +5,7 @@ records rebuilt into features by `pipelines.case`), then again with one record m
 domestic-abuse incident, or one record of any other event type of concern (the
 manifest's constrained ones), about the subject or a member of the household, known
 before the referral. The raw score (the model's log-odds) may stay or rise, never fall:
-what the README promises ("more domestic-abuse incidents never lowers the score").
+what docs/explanations.md promises ("more domestic-abuse incidents never lowers the score").
 
 Before the records-held flags stopped being model inputs, going from no police record to
 one old incident flipped `police_records_held` from 0 to 1, a column with no constraint,
