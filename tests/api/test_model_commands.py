@@ -121,7 +121,7 @@ def test_promote_latest_names_the_newest_version_and_the_one_it_replaces(
 
 
 def assert_rollback_refused(tmp_path: Path, reason: str, *, current: str | None) -> None:
-    """The last audit entry is the refused rollback (docs/command-line.md: "refusals too"), naming why."""
+    """The last audit entry is the refused rollback (docs/command-line.md), naming why."""
     entry = audit_entries(tmp_path)[-1]
     assert (entry.action, entry.model_version, entry.role) == (
         "model_rollback_refused", None, "admin")
