@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import re
+import stat
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,16 +61,25 @@ def feed_size_limit() -> int:
     return number
 
 
+NOT_A_FILE = ("is a folder, not a file: a feed is one .csv or .parquet file (a Parquet folder "
+              "of parts, as Spark writes, is not read: write it as one file)")
+
+
 def check_feed_size(path: Path, max_bytes: int) -> None:
-    """Refuse an empty feed file, or one over ``max_bytes``, from its size alone.
+    """Refuse an empty feed file, one over ``max_bytes``, or a folder named as a feed,
+    from its size and kind alone.
 
     Raises:
         FeedRejected: One line naming the file, its size and the limit.
     """
     try:
-        size = path.stat().st_size
+        status = path.stat()
     except OSError as exc:
         raise FeedRejected(path.name, f"cannot be read ({exc.strerror or exc})") from exc
+    if not stat.S_ISREG(status.st_mode):
+        raise FeedRejected(path.name, NOT_A_FILE if stat.S_ISDIR(status.st_mode)
+                           else "is not a regular file: a feed is one .csv or .parquet file")
+    size = status.st_size
     if size == 0:
         raise FeedRejected(path.name, "is empty (0 bytes): a feed holds at least its header row")
     if size > max_bytes:
@@ -143,7 +153,9 @@ def find_feed_files(input_dir: Path) -> ExtractFiles:
     feeds: dict[str, Path] = {}
     ignored: list[str] = []
     for path in sorted(input_dir.iterdir()):
-        feed = feed_named(path.name) if path.is_file() else None
+        # A folder (a Spark export's Parquet parts) or other non-file named as a feed is
+        # the feed, refused when measured: ignoring it said that agency shared nothing.
+        feed = feed_named(path.name)
         if feed is None:
             ignored.append(path.name)
         elif feed in feeds:

@@ -166,7 +166,12 @@ def copy_feed_files(spark: SparkSession, folder: str, local: Path) -> None:
             raise FeedRejected(folder, not_a_folder(exists=bool(system.exists(source))))
         for status in system.listStatus(source):
             name = str(status.getPath().getName())
-            if status.isFile() and feed_named(name):
+            if feed_named(name) and status.isDirectory():
+                # A folder named as a feed (a Spark export's parts) is refused by the
+                # validation of the copy, as on one machine: not copied, it was taken
+                # for an agency that shared nothing.
+                (local / name).mkdir()
+            elif status.isFile() and feed_named(name):
                 target, _ = _hadoop_path(spark, str(local / name))
                 system.copyToLocalFile(False, status.getPath(), target, True)
     except FeedRejected:

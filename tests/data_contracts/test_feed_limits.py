@@ -138,3 +138,30 @@ def test_a_file_without_a_header_line_is_refused_reading_only_its_start(tmp_path
         f"checked: see {tmp_path / 'out' / 'validation.json'})"
     )
     assert peak < 400 * MIB, f"peak RSS {peak / MIB:.0f} MiB"
+
+
+def test_a_folder_named_as_an_agency_feed_is_refused_not_taken_as_shared_nothing(
+        tmp_path: Path) -> None:
+    # A Spark export writes `events_police.parquet/` as a folder of parts: it was ignored
+    # ("not a feed file's name (did you mean events_police.parquet?)") and the police
+    # taken to have shared nothing, in every score.
+    folder = f.write_extract(tmp_path / "in", {"referrals": f.referrals()})
+    police = {"events_police": f.extract()["events_police"]}
+    f.write_extract(folder / "events_police.parquet", police)
+    result = _validate(folder, tmp_path / "out")
+    assert result.exit_code == 1
+    reason = ("is a folder, not a file: a feed is one .csv or .parquet file (a Parquet "
+              "folder of parts, as Spark writes, is not read: write it as one file)")
+    assert _one_line_error(result.stderr) == (
+        f"error: events_police.parquet: {reason} "
+        f"(every other feed checked: see {tmp_path / 'out' / 'validation.json'})")
+    report = json.loads((tmp_path / "out" / "validation.json").read_text(encoding="utf-8"))
+    assert report["refused_feeds"] == {"events_police": {"file": "events_police.parquet",
+                                                         "reason": reason}}
+
+
+def test_a_folder_named_as_the_referrals_feed_is_named_as_such(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    (folder / "referrals.csv").mkdir(parents=True)
+    line = _one_line_error(_validate(folder, tmp_path / "out").output)
+    assert line.startswith("error: referrals.csv: is a folder, not a file"), line

@@ -216,3 +216,20 @@ def test_an_extract_whose_every_referral_is_quarantined_is_refused_alike_on_both
     assert "the commonest reason: age_years: " in said and "extract date" not in said
     assert not (tmp_path / "single.parquet").exists()
     assert not (tmp_path / "spark.parquet").exists()
+
+
+def test_a_folder_named_as_a_feed_at_a_uri_is_refused_as_on_one_machine(
+    extract_dir: Path, tmp_path: Path
+) -> None:
+    """It was not copied, and the police were taken to have shared nothing."""
+    shared = tmp_path / "shared"
+    (shared / "events_police.parquet").mkdir(parents=True)
+    (shared / "referrals.csv").write_bytes((extract_dir / "referrals.csv").read_bytes())
+    pd.read_csv(extract_dir / "events_police.csv").to_parquet(
+        shared / "events_police.parquet" / "part-00000.parquet")
+    single = _features(shared, tmp_path / "single.parquet")
+    on_spark = _features(f"file://{shared}/", tmp_path / "x.parquet", "--engine", "spark",
+                         "--master", "local[2]")
+    assert (single.exit_code, on_spark.exit_code) == (1, 1), on_spark.output
+    assert on_spark.output.strip() == single.output.strip()
+    assert single.output.startswith("error: events_police.parquet: is a folder, not a file")
