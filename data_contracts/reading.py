@@ -182,9 +182,21 @@ def read_table(path: Path, *, max_bytes: int | None = None, keep_ragged: bool = 
     if path.suffix.lower() == ".csv":
         return read_csv_strings(path, keep_ragged=keep_ragged)
     try:
+        refuse_repeated_names(pq.read_schema(path).names, path.name)
         return pq.read_table(path)
     except (OSError, pa.ArrowException) as exc:
         raise FeedRejected(path.name, f"cannot be parsed as Parquet: {exc}") from exc
+
+
+def refuse_repeated_names(names: list[str], source: str) -> None:
+    """Refuse columns repeating a name, naming it (pyarrow refused a Parquet file's in its
+    own words: `Multiple matches for FieldRef.Name(event_type) in person_id: string ...`)."""
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise FeedRejected(source, f"repeats the column name '{name}': a column holds "
+                                       "one field")
+        seen.add(name)
 
 
 def _timestamp_to_string(array: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -258,8 +270,7 @@ def _empty_as_null(array: pa.ChunkedArray) -> pa.ChunkedArray:
 def table_to_strings(table: pa.Table, source: str) -> pd.DataFrame:
     """All-string pandas frame (Arrow-backed strings, missing as NA) from an Arrow table."""
     names = [str(n) for n in table.column_names]
-    if len(set(names)) != len(names):
-        raise FeedRejected(source, "repeats a column name")
+    refuse_repeated_names(names, source)
     columns = {
         name: pd.Series(
             pd.arrays.ArrowStringArray(

@@ -165,3 +165,21 @@ def test_a_folder_named_as_the_referrals_feed_is_named_as_such(tmp_path: Path) -
     (folder / "referrals.csv").mkdir(parents=True)
     line = _one_line_error(_validate(folder, tmp_path / "out").output)
     assert line.startswith("error: referrals.csv: is a folder, not a file"), line
+
+
+def test_a_parquet_feed_repeating_a_column_name_is_refused_naming_it(tmp_path: Path) -> None:
+    # pyarrow's dataset reader refused it as "cannot be parsed as Parquet: Multiple matches
+    # for FieldRef.Name(event_type) in person_id: string ... __fragment_index: int32 ...".
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = f.write_extract(tmp_path / "in", {"referrals": f.referrals()})
+    police = pa.Table.from_pandas(f.extract()["events_police"], preserve_index=False)
+    doubled = pa.Table.from_arrays([*police.columns, police.column("event_type")],
+                                   names=[*police.column_names, "event_type"])
+    pq.write_table(doubled, folder / "events_police.parquet")
+    result = _validate(folder, tmp_path / "out")
+    assert result.exit_code == 1
+    assert _one_line_error(result.stderr) == (
+        "error: events_police.parquet: repeats the column name 'event_type': a column holds "
+        f"one field (every other feed checked: see {tmp_path / 'out' / 'validation.json'})")
