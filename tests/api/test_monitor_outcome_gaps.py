@@ -49,3 +49,28 @@ def test_matured_referrals_without_recorded_outcomes_are_named(
     write_monitor_report(report, tmp_path / "out")
     html = (tmp_path / "out" / "monitor.html").read_text()
     assert f"<strong>Warning:</strong> {gap['description']}; those matured" in html
+
+
+def test_an_agency_whose_records_fell_is_said_first_and_its_features_drift_in_one_line() -> None:
+    # A police feed left out crossed 75 feature thresholds, one line each, and the fall of
+    # the police records, their cause, came last.
+    from api.monitor_command import crossed_lines
+
+    def check(kind: str, subject: str, message: str) -> dict[str, object]:
+        return {"kind": kind, "subject": subject, "message": message, "crossed": True}
+
+    checks = [check("drift", "score", "score distribution PSI 0.772 (threshold 0.25)"),
+              *(check("drift", f"subject_police_{t}_ever", f"feature subject_police_{t}_ever")
+                for t in ("arrest", "missing_episode")),
+              check("drift", "household_police_days_since_latest_record", "feature household"),
+              check("drift", "subject_health_self_harm_ever", "feature subject_health_self_harm"),
+              check("coverage", "police", "police records for 99% of referrals, 0% now"),
+              check("coverage", "police (90d)", "police records in 90 days: 37%, 0% now"),
+              check("coverage", "education/disability=yes", "education for disabled fell")]
+    lines = crossed_lines([c["message"] for c in checks], checks)  # type: ignore[misc]
+    assert lines == [
+        "police records for 99% of referrals, 0% now", "police records in 90 days: 37%, 0% now",
+        "score distribution PSI 0.772 (threshold 0.25)", "feature subject_health_self_harm",
+        "education for disabled fell",
+        "3 police features drifted past the PSI threshold, as police records fell (above): "
+        "monitor.json lists each"]
