@@ -7,6 +7,7 @@ import copy
 import datetime as dt
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -56,7 +57,7 @@ def test_an_agency_whose_records_fell_is_said_first_and_its_features_drift_in_on
     # the police records, their cause, came last.
     from api.monitor_command import crossed_lines
 
-    def check(kind: str, subject: str, message: str) -> dict[str, object]:
+    def check(kind: str, subject: str, message: str) -> dict[str, Any]:
         return {"kind": kind, "subject": subject, "message": message, "crossed": True}
 
     checks = [check("drift", "score", "score distribution PSI 0.772 (threshold 0.25)"),
@@ -67,7 +68,7 @@ def test_an_agency_whose_records_fell_is_said_first_and_its_features_drift_in_on
               check("coverage", "police", "police records for 99% of referrals, 0% now"),
               check("coverage", "police (90d)", "police records in 90 days: 37%, 0% now"),
               check("coverage", "education/disability=yes", "education for disabled fell")]
-    lines = crossed_lines([c["message"] for c in checks], checks)  # type: ignore[misc]
+    lines = crossed_lines([c["message"] for c in checks], checks)
     assert lines == [
         "police records for 99% of referrals, 0% now", "police records in 90 days: 37%, 0% now",
         "score distribution PSI 0.772 (threshold 0.25)", "feature subject_health_self_harm",
