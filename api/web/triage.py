@@ -7,6 +7,7 @@ through `save_decision`, a new referral through the scoring batcher.
 
 from __future__ import annotations
 
+import codecs
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -243,13 +244,14 @@ def score_form(request: Request, user: TriagePage) -> Response:
 
 
 async def _posted_case(request: Request, user: PageUser) -> tuple[bytes, str]:
-    """The case's bytes (the file, else the paste) and the pasted text, kept for the form."""
+    """The case's bytes (the file, less a UTF-8 byte-order mark, else the paste) and the
+    pasted text, kept for the form."""
     form = await posted_form(request, user.session)
     pasted = form.get("case_json")
     pasted = pasted if isinstance(pasted, str) else ""
     upload = form.get("case_file")
     if upload is not None and not isinstance(upload, str):
-        data = await upload.read()
+        data = (await upload.read()).removeprefix(codecs.BOM_UTF8)
         if data.strip():
             return data, pasted
     return pasted.encode("utf-8"), pasted

@@ -223,3 +223,16 @@ def test_the_score_page_says_what_is_wrong_with_an_id_or_a_files_encoding(
     assert upload.status_code == 400 and _summary(upload.text) == {
         "case-file": "The case file must be UTF-8 text: save it as UTF-8 (JSON's encoding) "
                      "and upload it again"}
+
+
+def test_a_case_file_saved_with_a_byte_order_mark_is_scored(api: ApiEnv) -> None:
+    # Windows Notepad saves UTF-8 with a byte-order mark: the upload was refused as
+    # "Invalid JSON: expected value at line 1 column 1", a character no one can see.
+    browser = signed_in_client(api.client, api.keys["triage"])
+    token = csrf_token(browser.get("/score").text)
+    case = factories.case(referral_id="R-BOM-1")
+    upload = browser.post("/score", data={"csrf_token": token}, follow_redirects=False,
+                          files={"case_file": ("case.json", b"\xef\xbb\xbf" + json.dumps(case)
+                                               .encode("utf-8"), "application/json")})
+    assert upload.status_code == 303, _summary(upload.text)
+    assert upload.headers["location"].endswith("/cases/R-BOM-1")
