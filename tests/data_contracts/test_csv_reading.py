@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from data_contracts import csv_reading
+from data_contracts import csv_lines, csv_reading
 from data_contracts.errors import FeedRejected
 from data_contracts.pseudonymise import PseudonymisationError, pseudonymise_file
 from data_contracts.validate import validate_extract
@@ -52,13 +52,13 @@ def test_a_byte_not_utf8_refuses_the_file_naming_its_line_and_nothing_else(
 @pytest.mark.parametrize("chunk", range(4, 10))  # every cut of a 2-, 3- and 4-byte character
 def test_a_character_cut_by_a_chunk_boundary_is_utf8_and_one_cut_by_the_end_is_not(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
-    monkeypatch.setattr(csv_reading, "UTF8_CHUNK_BYTES", chunk)
+    monkeypatch.setattr(csv_lines, "UTF8_CHUNK_BYTES", chunk)
     path = tmp_path / "feed.csv"
     path.write_bytes("note\nPolicía € 😀 done\nzürich".encode())
-    assert csv_reading.utf8_line_count(path) == 3
+    assert csv_lines.utf8_line_count(path) == 3
     path.write_bytes("note\nok\nPolicía €".encode()[:-1])
     with pytest.raises(FeedRejected, match=r"not UTF-8 \(line 3 holds the byte 0xE2\)"):
-        csv_reading.utf8_line_count(path)
+        csv_lines.utf8_line_count(path)
 
 
 @pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
@@ -66,7 +66,7 @@ def test_a_byte_not_utf8_is_placed_on_its_line_whatever_the_line_ends(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, newline: str) -> None:
     """Lines were counted at line feeds only: in a file whose lines end in CR alone every
     bad byte was said to be on line 1. Across chunks too."""
-    monkeypatch.setattr(csv_reading, "UTF8_CHUNK_BYTES", 5)
+    monkeypatch.setattr(csv_lines, "UTF8_CHUNK_BYTES", 5)
     path = tmp_path / "feed.csv"
     path.write_bytes(newline.join(["note", "ok", "fine", "R\xe9F"]).encode("latin-1")
                      + newline.encode())
