@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from data_contracts import parsing
-from data_contracts.csv_reading import LINE_END, ROW_AS_READ
+from data_contracts.csv_quotes import LINE_END, UNCLOSED_ROW
+from data_contracts.csv_reading import ROW_AS_READ, UNCLOSED_QUOTE
 from data_contracts.errors import FeedRejected
 from data_contracts.identifiers import refuse_direct_identifiers
 from data_contracts.pandera_import import pa
@@ -97,6 +98,7 @@ def parse_feed(feed: str, source: str, raw: pd.DataFrame, schema: pa.DataFrameSc
     Raises:
         FeedRejected: Direct identifiers, or a required column missing.
     """
+    raw, unclosed = _without_unclosed_marks(raw)
     refuse_direct_identifiers(raw, source, FEED_COLUMNS[feed])
     spec, absent = _spec_columns(feed, raw, source)
     typed: dict[str, pd.Series] = {}
@@ -119,23 +121,35 @@ def parse_feed(feed: str, source: str, raw: pd.DataFrame, schema: pa.DataFrameSc
         logger.warning("%s: columns not in the specification ignored: %s", source, ignored)
     # copy=False: the parsed columns are new, and the others the raw frame's, unchanged.
     return ParsedFeed(feed, source, raw, pd.DataFrame(typed, copy=False), failures, ignored,
-                      absent, _ragged_row_failures(raw), unparsable)
+                      absent, _ragged_row_failures(raw, unclosed), unparsable)
 
 
-def _ragged_row_failures(raw: pd.DataFrame) -> list[Failure]:
+def _without_unclosed_marks(raw: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """The frame without the reader's mark of the rows holding a double quote left
+    unclosed (:data:`UNCLOSED_QUOTE`), and the mask of those rows."""
+    if UNCLOSED_QUOTE not in raw.columns:
+        return raw, np.zeros(len(raw), dtype=bool)
+    return (raw.drop(columns=[UNCLOSED_QUOTE]),
+            raw[UNCLOSED_QUOTE].notna().to_numpy(dtype=bool))
+
+
+def _ragged_row_failures(raw: pd.DataFrame, unclosed: np.ndarray) -> list[Failure]:
     """The rows of a CSV file unlike its header (:data:`ROW_AS_READ` holds them as read);
     one running over several lines with an odd number of double quotes says one was likely
-    left open (a quoted cell holding a line break, its quotes closed, is no such row)."""
+    left open (a quoted cell holding a line break, its quotes closed, is no such row). The
+    ``unclosed`` rows are the lines of a double quote left unclosed in a column that
+    cannot hold a line break, whose lines the reader read again (`csv_quotes`)."""
     if ROW_AS_READ not in raw.columns:
         return []
     unlike = f"row: not {len(raw.columns) - 1} fields as in the header row"
     kept = f"(the row as read is in {ROW_AS_READ})"
     as_read = raw[ROW_AS_READ]
     several = (as_read.str.contains(LINE_END) & (as_read.str.count('"') % 2 == 1)
-               ).fillna(False).to_numpy(dtype=bool)
-    return [(f"{unlike} {kept}", as_read.notna().to_numpy() & ~several),
+               ).fillna(False).to_numpy(dtype=bool) & ~unclosed
+    return [(f"{unlike} {kept}", as_read.notna().to_numpy() & ~several & ~unclosed),
             (f"{unlike}, and it runs over several lines: a double quote left unclosed? "
-             f"{kept}", several)]
+             f"{kept}", several),
+            (f"row: {UNCLOSED_ROW} {kept}", unclosed)]
 
 
 def _check_output(check: pa.Check, target: pd.Series | pd.DataFrame) -> np.ndarray:

@@ -165,8 +165,8 @@ def find_feed_files(input_dir: Path) -> ExtractFiles:
     return ExtractFiles(feeds=feeds, ignored=ignored)
 
 
-def read_table(path: Path, *, max_bytes: int | None = None, keep_ragged: bool = False
-               ) -> pa.Table:
+def read_table(path: Path, *, max_bytes: int | None = None, keep_ragged: bool = False,
+               one_line: Collection[str] = ()) -> pa.Table:
     """Read a CSV or Parquet file into an Arrow table (CSV: all strings).
 
     Args:
@@ -174,13 +174,15 @@ def read_table(path: Path, *, max_bytes: int | None = None, keep_ragged: bool = 
         max_bytes: The most bytes the file may hold; :func:`feed_size_limit` when None.
         keep_ragged: Keep a CSV row of the wrong number of fields for the quarantine
             (`read_csv_strings`) rather than refuse the file.
+        one_line: The CSV columns whose cells cannot hold a line break (the feed's
+            specified columns): one holding one is a double quote left unclosed.
 
     Raises:
         FeedRejected: The file is empty, too large, or cannot be parsed.
     """
     check_feed_size(path, feed_size_limit() if max_bytes is None else max_bytes)
     if path.suffix.lower() == ".csv":
-        return read_csv_strings(path, keep_ragged=keep_ragged)
+        return read_csv_strings(path, keep_ragged=keep_ragged, one_line=one_line)
     try:
         refuse_repeated_names(pq.read_schema(path).names, path.name)
         return pq.read_table(path)

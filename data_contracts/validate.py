@@ -48,7 +48,7 @@ from data_contracts.refusals import FeedRefusals
 from data_contracts.report import build_report, feed_entry
 from data_contracts.rules import AFTER_EXTRACT_DATE
 from data_contracts.schemas import feed_schema
-from data_contracts.vocab import FEEDS, OUTCOMES, REFERRALS, REQUIRED_FEEDS
+from data_contracts.vocab import FEED_COLUMNS, FEEDS, OUTCOMES, REFERRALS, REQUIRED_FEEDS
 
 logger = logging.getLogger(__name__)
 
@@ -235,7 +235,8 @@ def validate_extract(
             del paths[feed]
 
     def read(feed: str) -> tuple[str, pd.DataFrame]:
-        table = read_table(paths[feed], max_bytes=limit, keep_ragged=True)
+        table = read_table(paths[feed], max_bytes=limit, keep_ragged=True,
+                           one_line=FEED_COLUMNS[feed])
         return paths[feed].name, table_to_strings(table, paths[feed].name)
 
     raw_feeds = _each_feed(read, list(paths), refusals=refusals, progress=progress,

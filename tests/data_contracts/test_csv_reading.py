@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,10 +15,11 @@ from data_contracts.errors import FeedRejected
 from data_contracts.pseudonymise import PseudonymisationError, pseudonymise_file
 from data_contracts.validate import validate_extract
 from tests.data_contracts import factories as f
-from tests.data_contracts.test_cli import _assert_one_line_error
 from tests.data_contracts.test_cli import _validate as validate_cli
 
 EXTRACT = dt.date(2024, 6, 30)
+UNCLOSED = ("row: a double quote left unclosed swallowed the lines after it, read again as "
+            "rows of their own (the row as read is in row_as_read)")
 
 
 def _police_lines(folder: Path, n: int) -> list[str]:
@@ -88,37 +90,102 @@ def test_a_header_not_utf8_is_refused_as_such(tmp_path: Path) -> None:
     (300, "\n"), (40_000, "\n"),  # within one block of pyarrow's, and over 1 MB
     (300, "\r"), (40_000, "\r"),  # lines ending in a carriage return alone
 ])
-def test_an_unclosed_quote_early_in_a_file_refuses_it_naming_its_line(
+def test_an_unclosed_quote_early_in_a_file_is_one_quarantined_line_the_others_read(
         tmp_path: Path, rows: int, newline: str) -> None:
     """A lone quote opening line 101 refused a small file as 'field larger than field limit
     (131072)'; in a file of several blocks the rows after it were lost without a word
     (and in a file whose lines end in CR alone, the rows it swallowed were one quarantined
-    row: its lines were counted at line feeds only)."""
+    row: its lines were counted at line feeds only). Then it refused the feed, and with it
+    the extract, naming the line: each of the lines it swallowed is a record of its own."""
     lines = _police_lines(tmp_path / "in", rows)
     lines[100] = '"' + lines[100]
     _write(tmp_path / "in" / "events_police.csv", lines, newline)
     result = validate_cli(tmp_path / "in", tmp_path / "out", "--extract-date", "2024-06-30")
-    assert result.exit_code == 1
-    _assert_one_line_error(result.stderr)
-    assert result.stderr.startswith(
-        "error: events_police.csv: line 101 starts a row running over more than 100 lines: "
-        "a double quote left unclosed is the likely cause; feed refused (every other feed")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads((tmp_path / "out" / "validation.json").read_text(encoding="utf-8"))
+    police = report["feeds"]["events_police"]
+    assert (police["read"], police["accepted"], police["quarantined"]) == (rows, rows - 1, 1)
+    assert list(police["reasons"])[0].startswith(UNCLOSED)
 
 
 @pytest.mark.parametrize("newline", ["\n", "\r", "\r\n"])
-def test_an_unclosed_quote_near_the_end_is_one_quarantined_row_saying_so(
+def test_an_unclosed_quote_near_the_end_is_one_quarantined_line_the_others_read(
         tmp_path: Path, newline: str) -> None:
+    """The quote's line and the two after it were one quarantined row: two records
+    neither accepted nor quarantined as themselves."""
     lines = _police_lines(tmp_path / "in", 300)
     lines[-3] = '"' + lines[-3]  # it runs over the file's last 3 lines
     _write(tmp_path / "in" / "events_police.csv", lines, newline)
     result = validate_extract(tmp_path / "in", extract_date=EXTRACT)
     police = result.report["feeds"]["events_police"]
-    assert (police["read"], police["accepted"], police["quarantined"]) == (298, 297, 1)
+    assert (police["read"], police["accepted"], police["quarantined"]) == (300, 299, 1)
     (reason,) = result.quarantine["events_police"]["reason"]
-    assert reason.startswith(
-        "row: not 5 fields as in the header row, and it runs over several lines: a double "
-        "quote left unclosed? (the row as read is in row_as_read)")  # then its cells' reasons
-    assert result.quarantine["events_police"]["row_as_read"][0] == newline.join(lines[-3:])
+    assert reason.startswith(UNCLOSED)  # then its cells' reasons
+    assert result.quarantine["events_police"]["row_as_read"][0] == lines[-3]
+
+
+def _stray_quotes(lines: list[str], opening: int, closing: int, column: int) -> list[str]:
+    """``lines`` with a double quote opening field ``column`` of line ``opening`` and
+    another opening that field of line ``closing``."""
+    for at in (opening, closing):
+        fields = lines[at].split(",")
+        fields[column] = '"' + fields[column]
+        lines[at] = ",".join(fields)
+    return lines
+
+
+@pytest.mark.parametrize(("rows", "newline"), [(300, "\n"), (300, "\r\n"), (300, "\r"),
+                                               (40_000, "\n")])
+@pytest.mark.parametrize(("column", "closing"), [
+    (3, 7),  # event_type: the next quote, 6 lines on, closes the first
+    (4, 7),  # value, the last column: each quote swallows to the next, the last to the end
+])
+def test_stray_quotes_leaving_the_header_s_fields_lose_no_record(
+        tmp_path: Path, rows: int, newline: str, column: int, closing: int) -> None:
+    """A quote opened by mistake swallowed every line up to the next quote into one cell:
+    when that left the header's number of fields the row was one quarantined row ('value:
+    not a number'), the records it swallowed neither accepted nor quarantined, and the
+    quarantine did not say a quote was left unclosed."""
+    lines = _stray_quotes(_police_lines(tmp_path / "in", rows), 101, 101 + closing, column)
+    _write(tmp_path / "in" / "events_police.csv", lines, newline)
+    result = validate_extract(tmp_path / "in", extract_date=EXTRACT)
+    police = result.report["feeds"]["events_police"]
+    assert police["read"] == rows == police["accepted"] + police["quarantined"]
+    quarantine = result.quarantine["events_police"]
+    unclosed = quarantine[quarantine["reason"].str.startswith(UNCLOSED)]
+    assert unclosed["row_as_read"].tolist() == [lines[101], lines[101 + closing]]
+    assert police["quarantined"] == 2  # the second quote, read again, swallows the rest
+    accepted = set(result.feeds["events_police"]["person_id"])
+    assert {line.split(",")[0] for line in lines[102:101 + closing]} <= accepted
+
+
+def test_a_stray_quote_in_a_column_the_specification_does_not_name_loses_no_record(
+        tmp_path: Path) -> None:
+    """A note column may hold line breaks, but not the records a stray quote swallowed:
+    every row of the feed was accepted, the swallowed records silently gone."""
+    lines = _police_lines(tmp_path / "in", 20)
+    lines = [lines[0] + ",note", *(line + ",seen at home" for line in lines[1:])]
+    lines = _stray_quotes(lines, 5, 9, 5)
+    lines[9] += '"'  # the quote opening line 9 closes there: its note holds one
+    lines[12] = lines[12].replace("seen at home", '"seen at home,\nthen at school"')
+    _write(tmp_path / "in" / "events_police.csv", lines)
+    result = validate_extract(tmp_path / "in", extract_date=EXTRACT)
+    police = result.report["feeds"]["events_police"]
+    assert (police["read"], police["accepted"], police["quarantined"]) == (20, 19, 1)
+    assert result.quarantine["events_police"]["row_as_read"].tolist() == [lines[5]]
+    assert result.quarantine["events_police"]["reason"].tolist() == [UNCLOSED]
+
+
+def test_a_stray_quote_refuses_a_file_read_without_its_bad_rows(tmp_path: Path) -> None:
+    """Pseudonymisation keeps no bad row: it wrote the swallowed records inside one cell."""
+    lines = _stray_quotes(_police_lines(tmp_path, 10), 3, 6, 1)
+    path = tmp_path / "events_police.csv"
+    _write(path, lines)
+    with pytest.raises(FeedRejected, match=(
+            r"^events_police.csv: line 4 leaves a double quote unclosed in column "
+            r"'event_date', swallowing the lines after it into that cell: close it \(or "
+            r"double it\); feed refused$")):
+        csv_reading.read_csv_strings(path, one_line=["person_id", "event_date"])
 
 
 def test_a_row_of_too_many_fields_with_a_closed_quoted_line_break_is_not_an_unclosed_quote(

@@ -342,3 +342,26 @@ def test_a_header_unlike_every_row_or_naming_the_quarantines_column_is_refused(
                     + "\n", encoding="utf-8")
     with pytest.raises(FeedRejected, match="'row_as_read' is the name the quarantine gives"):
         validate_extract(folder, extract_date=dt.date(2024, 6, 30))
+
+
+def test_a_quote_left_open_in_the_last_column_loses_no_referral(tmp_path: Path) -> None:
+    """A quote opening the last cell of a referral swallowed the referrals up to the next
+    quote into it: one referral quarantined ('imd_decile: not a whole number'), the four
+    it swallowed neither accepted nor quarantined, scored by nothing."""
+    folder = f.write_extract(tmp_path / "in", f.extract(referrals=f.referrals(12)))
+    path = folder / "referrals.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[3] = lines[3][:-1] + '"3'  # referral R0003 leaves its quote open
+    lines[8] += '"'  # R0008's stray quote closed it
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = validate_extract(folder, extract_date=EXTRACT)
+    referrals = result.report["feeds"]["referrals"]
+    assert (referrals["read"], referrals["accepted"], referrals["quarantined"]) == (12, 10, 2)
+    quarantine = result.quarantine["referrals"]
+    assert quarantine["referral_id"].tolist() == ["R0008", "R0003"]
+    assert quarantine["reason"].tolist() == [
+        "imd_decile: not a whole number",
+        "row: a double quote left unclosed swallowed the lines after it, read again as rows "
+        "of their own (the row as read is in row_as_read)"]
+    assert quarantine["row_as_read"].tolist()[1] == lines[3]
+    assert {"R0004", "R0005", "R0006", "R0007"} <= set(result.feeds["referrals"]["referral_id"])
