@@ -27,7 +27,8 @@ import pyarrow.parquet as pq
 
 from data_contracts.csv_output import write_csv
 from data_contracts.errors import FeedRejected
-from data_contracts.reading import STRING_DTYPE, read_table
+from data_contracts.reading import STRING_DTYPE, feed_named, read_table
+from data_contracts.vocab import FEED_COLUMNS
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,15 @@ _FORMATS: Final = (".csv", ".parquet")
 
 class PseudonymisationError(ValueError):
     """Pseudonymisation cannot proceed; the message never contains the key."""
+
+
+def _one_line_columns(path: Path, columns: Sequence[str]) -> set[str]:
+    """The columns of a file that cannot hold a line break: those pseudonymised, and the
+    specification's of the feed the file's name names. A double quote left unclosed in
+    one refuses the file (`csv_quotes`): the rows it swallowed were written inside one
+    cell, their identifiers as they were."""
+    feed = feed_named(path.name)
+    return set(columns) | set(FEED_COLUMNS[feed] if feed else ())
 
 
 def load_key(key_file: Path | None = None) -> bytes:
@@ -104,7 +114,7 @@ def pseudonymise_file(
     if not input_path.is_file():
         raise PseudonymisationError(f"input {input_path} not found")
     try:
-        table = read_table(input_path)
+        table = read_table(input_path, one_line=_one_line_columns(input_path, columns))
     except FeedRejected as exc:
         raise PseudonymisationError(str(exc)) from exc
     missing = [c for c in columns if c not in table.column_names]

@@ -176,16 +176,22 @@ def test_a_stray_quote_in_a_column_the_specification_does_not_name_loses_no_reco
     assert result.quarantine["events_police"]["reason"].tolist() == [UNCLOSED]
 
 
-def test_a_stray_quote_refuses_a_file_read_without_its_bad_rows(tmp_path: Path) -> None:
-    """Pseudonymisation keeps no bad row: it wrote the swallowed records inside one cell."""
+@pytest.mark.parametrize("name", ["events_police.csv", "police_raw.csv"])
+def test_pseudonymise_refuses_a_stray_quote_rather_than_pass_identifiers_through(
+        tmp_path: Path, name: str) -> None:
+    """It keeps no bad row: the records a stray quote swallowed were written inside one
+    cell of one row, their identifiers as they came, not pseudonymised. A file not named
+    as a feed has only its pseudonymised columns known to hold no line break: the
+    swallowed lines read as rows tell it."""
     lines = _stray_quotes(_police_lines(tmp_path, 10), 3, 6, 1)
-    path = tmp_path / "events_police.csv"
+    path = tmp_path / name
     _write(path, lines)
-    with pytest.raises(FeedRejected, match=(
-            r"^events_police.csv: line 4 leaves a double quote unclosed in column "
-            r"'event_date', swallowing the lines after it into that cell: close it \(or "
-            r"double it\); feed refused$")):
-        csv_reading.read_csv_strings(path, one_line=["person_id", "event_date"])
+    with pytest.raises(PseudonymisationError, match=(
+            rf"^{name}: line 4 leaves a double quote unclosed in column 'event_date', "
+            r"swallowing the lines after it into that cell: close it \(or double it\); "
+            r"feed refused$")):
+        pseudonymise_file(path, tmp_path / "out.csv", columns=["person_id"], key=b"k" * 32)
+    assert not (tmp_path / "out.csv").exists()
 
 
 def test_a_row_of_too_many_fields_with_a_closed_quoted_line_break_is_not_an_unclosed_quote(
@@ -220,7 +226,8 @@ def test_pseudonymise_refuses_an_unclosed_quote_rather_than_write_part_of_the_fi
     lines[100] = '"' + lines[100]
     path = tmp_path / "in" / "events_police.csv"
     _write(path, lines)
-    with pytest.raises(PseudonymisationError, match="^events_police.csv: line 101 starts a row"):
+    with pytest.raises(PseudonymisationError, match=(
+            "^events_police.csv: line 101 leaves a double quote unclosed in column 'person_id'")):
         pseudonymise_file(path, tmp_path / "out.csv", columns=["person_id"], key=b"k" * 32)
     assert not (tmp_path / "out.csv").exists()
 
