@@ -248,8 +248,8 @@ def _read_rows(path: Path, handle: TextIO, header: list[str], one_line: set[int]
     next(reader, None)  # the header row (`csv_lines.csv_header`)
     lines.next_row()
     while (fields := next(reader, None)) is not None:
-        taken, cut = lines.next_row()
-        at = _glued_at(fields, one_line, len(header))
+        taken, cut = lines.next_row()  # a field holds a line break only over several lines
+        at = _glued_at(fields, one_line, len(header)) if len(taken) > 1 else None
         if at is None and cut:
             raise long_row_refusal(path, start)
         if at is not None and not keep_ragged:
@@ -287,6 +287,11 @@ def read_again(path: Path, header: list[str], one_line: Collection[str], *,
                               keep_ragged=keep_ragged)
         except csv.Error:
             raise ragged_refusal(path) from None
-    columns = {name: pa.array([row[i] or None for row in rows.rows], pa.large_string())
-               for i, name in enumerate(header)}
+    cells = zip(*rows.rows, strict=True) if rows.rows else ([] for _ in header)
+    columns = {name: _empty_as_null(pa.array(column, pa.large_string()))
+               for name, column in zip(header, cells, strict=True)}
     return CsvRows(pa.table(columns), rows.ragged, rows.unclosed)
+
+
+def _empty_as_null(cells: pa.Array) -> pa.Array:
+    return pc.if_else(pc.equal(cells, ""), pa.scalar(None, pa.large_string()), cells)

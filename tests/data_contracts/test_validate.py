@@ -342,6 +342,10 @@ def test_a_header_unlike_every_row_or_naming_the_quarantines_column_is_refused(
                     + "\n", encoding="utf-8")
     with pytest.raises(FeedRejected, match="'row_as_read' is the name the quarantine gives"):
         validate_extract(folder, extract_date=dt.date(2024, 6, 30))
+    path.write_text("\n".join([lines[0] + ",row_with_unclosed_quote",
+                               *(line + ",x" for line in lines[1:])]) + "\n", encoding="utf-8")
+    with pytest.raises(FeedRejected, match="'row_with_unclosed_quote' is a name the reader keeps"):
+        validate_extract(folder, extract_date=dt.date(2024, 6, 30))
 
 
 def test_a_quote_left_open_in_the_last_column_loses_no_referral(tmp_path: Path) -> None:
