@@ -277,9 +277,10 @@ def read_again(path: Path, header: list[str], one_line: Collection[str], *,
     unclosed row, and the lines after it are read again as rows of their own.
 
     Raises:
-        FeedRejected: A row runs over more than MAX_ROW_LINES lines, or is too long for
-            the csv module (a field over 128 KiB); or, without ``keep_ragged``, a quote
-            is left unclosed (naming its line and column).
+        FeedRejected: A row that holds no quote left unclosed runs over more than
+            MAX_ROW_LINES lines, or a row is too long for the csv module (a field over
+            128 KiB); or, without ``keep_ragged``, a quote is left unclosed (naming its
+            line and column) or a row has the wrong number of fields.
     """
     with path.open(encoding="utf-8-sig", newline="") as handle:
         try:
