@@ -144,14 +144,29 @@ def _parse(path: Path, header: list[str], lines: int, *, keep_ragged: bool,
 
 
 def _check_header(path: Path, header: list[str], *, keep_ragged: bool) -> None:
-    if len(set(header)) != len(header):
-        raise FeedRejected(path.name, "header repeats a column name")
+    if header[0].strip().lower().startswith("sep="):
+        raise FeedRejected(path.name, "line 1 is a spreadsheet's 'sep=' line, not the header "
+                                      "row: delete it")
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        names = ", ".join(f"'{name}'" for name in repeated)
+        raise FeedRejected(path.name, f"header repeats the column name {names}: a column "
+                                      "holds one field")
     if keep_ragged and ROW_AS_READ in header:
         raise FeedRejected(path.name, f"column '{ROW_AS_READ}' is the name the "
                                       "quarantine gives a row as read: rename it")
     if keep_ragged and UNCLOSED_QUOTE in header:
         raise FeedRejected(path.name, f"column '{UNCLOSED_QUOTE}' is a name the reader "
                                       "keeps for itself: rename it")
+
+
+def _no_row_fits(path: Path, header: list[str]) -> FeedRejected:
+    if len(header) == 1:  # a title line above the header
+        return FeedRejected(path.name, "line 1, read as the header row, holds one field and "
+                                       "no row has one: is it a title above the header? "
+                                       "Delete it")
+    return FeedRejected(path.name, f"no row has the header's {len(header)} fields: check the "
+                                   "header row (a comma too many or too few?)")
 
 
 def read_csv_strings(path: Path, *, keep_ragged: bool = False,
@@ -186,8 +201,7 @@ def read_csv_strings(path: Path, *, keep_ragged: bool = False,
     except csv.Error as exc:  # the header row
         raise FeedRejected(path.name, f"cannot be parsed as CSV: {exc}") from exc
     if ragged and not table.num_rows and not unclosed:
-        raise FeedRejected(path.name, f"no row has the header's {len(header)} fields: "
-                                      "check the header row (a comma too many or too few?)")
+        raise _no_row_fits(path, header)
     if not ragged and not unclosed:
         return table
     return _with_ragged_rows(table, header, ragged, unclosed)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -345,6 +346,27 @@ def test_a_header_unlike_every_row_or_naming_the_quarantines_column_is_refused(
     path.write_text("\n".join([lines[0] + ",row_with_unclosed_quote",
                                *(line + ",x" for line in lines[1:])]) + "\n", encoding="utf-8")
     with pytest.raises(FeedRejected, match="'row_with_unclosed_quote' is a name the reader keeps"):
+        validate_extract(folder, extract_date=dt.date(2024, 6, 30))
+
+
+@pytest.mark.parametrize(("first", "header", "says"), [
+    ("Police extract 2024-06-30", True, "line 1, read as the header row, holds one field "
+     "and no row has one: is it a title above the header"),
+    ("sep=,", True, "line 1 is a spreadsheet's 'sep=' line, not the header row"),
+    (None, False, "header repeats the column name 'event_type'"),
+])
+def test_a_line_above_the_header_or_a_repeated_column_is_refused_saying_so(
+        tmp_path: Path, first: str | None, header: bool, says: str) -> None:
+    """A title line or Excel's 'sep=,' above the header was refused as "no row has the
+    header's 1 (2) fields: ... a comma too many or too few?"; a repeated column as "header
+    repeats a column name", naming none."""
+    folder = f.write_extract(tmp_path / "in", f.extract())
+    path = folder / "events_police.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    if first is None:
+        lines = [lines[0] + ",event_type", *(line + ",x" for line in lines[1:])]
+    path.write_text("\n".join([first, *lines] if header else lines) + "\n", encoding="utf-8")
+    with pytest.raises(FeedRejected, match=re.escape(says)):
         validate_extract(folder, extract_date=dt.date(2024, 6, 30))
 
 
