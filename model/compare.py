@@ -139,10 +139,10 @@ def auc_differences(window: pd.DataFrame, measured: dict[str, dict[str, float]],
     referrals drawn together (`model.families`)."""
     import numpy as np
 
-    from model.families import family_groups
+    from model.families import families_of
 
     y = window["label"].to_numpy(dtype=np.int64)
-    families = family_groups(window)
+    families = families_of(window)
     (first, probability), *others = scores.items()
     return [Difference(version, first, measured[version]["roc_auc"] - measured[first]["roc_auc"],
                        *paired_auc_interval(y, probability, other, resamples=resamples,
@@ -164,6 +164,7 @@ def compare_on_extract(input_dir: Path, *, registry: ModelRegistry, references: 
 
     from model.data import prepare_extract
     from model.evaluate import classification_metrics
+    from model.families import with_families
     from model.score import rate_table
 
     named = [registry.resolve(reference).version for reference in references]
@@ -174,6 +175,7 @@ def compare_on_extract(input_dir: Path, *, registry: ModelRegistry, references: 
     prepared = prepare_extract(input_dir, extract_date=extract_date)
     assert prepared.labels is not None
     data = prepared.features.merge(prepared.labels, on="referral_id", how="left")
+    data = with_families(data, prepared.features, prepared.members)
     starts = [pd.Timestamp(t) for each in loaded if (t := _test_from(each)) is not None]
     start = pd.Timestamp(since) if since else max(starts, default=pd.Timestamp.min)
     dates = pd.to_datetime(data["referral_date"])

@@ -43,7 +43,7 @@ from model.fairness_recording import (
     recording_section,
 )
 from model.fairness_suppression import withheld_counts
-from model.families import family_groups
+from model.families import families_of
 from model.governance import GovernanceSettings
 from model.run_artifacts import FAIRNESS_ARTIFACT as FAIRNESS_ARTIFACT
 from model.run_artifacts import FAIRNESS_DIR as FAIRNESS_DIR
@@ -235,9 +235,9 @@ def audit_fairness(frame: pd.DataFrame, governance: GovernanceSettings, *, model
             ``band`` (the band shown, after escalation), and the referral columns of
             `model.fairness_groups.SOURCE_COLUMNS` (missing values are "not recorded");
             with ``records_<agency>`` columns (`model.fairness_recording.agency_records`),
-            the audit also says what information the model saw about each group; with
-            ``person_id`` and ``household_id``, a family's referrals are resampled
-            together (`model.families`).
+            the audit also says what information the model saw about each group; a
+            family's referrals (its ``family``, else ``person_id`` and ``household_id``:
+            `model.families.families_of`) are resampled together.
         governance: Bands and the `[fairness]` settings.
         model_version: The version audited, recorded in the result.
         n_boot: Bootstrap resamples (default: the settings' `bootstrap_resamples`).
@@ -254,7 +254,7 @@ def audit_fairness(frame: pd.DataFrame, governance: GovernanceSettings, *, model
     # draw of the bootstrap, not several: drawn apart, a few people referred many times
     # made tight intervals, and clean extracts showed differences by chance.
     counts = resample_counts(len(data), n_boot=n_boot, seed=settings.seed,
-                             clusters=family_groups(frame))
+                             clusters=families_of(frame))
     groups = [g for attributes in ATTRIBUTE_SETS
               for g in _attribute_set_results(data, attributes, counts, governance)]
     records = frame[[c for c in frame.columns if str(c).startswith(RECORDS_PREFIX)]]

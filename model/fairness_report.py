@@ -33,7 +33,7 @@ from model.fairness_summary import (
     possible_sentences,
     ratio_text,
 )
-from model.families import HOUSEHOLD, PERSON
+from model.families import HOUSEHOLD, PERSON, with_families
 from model.recording_report import mid_sentence, recording_context
 
 FAIRNESS_TEMPLATE: Final = "reports/fairness.html"
@@ -57,7 +57,8 @@ def flag_tags(group: GroupResult) -> list[dict[str, str]]:
 
 
 def audit_frame(referrals: pd.DataFrame, labels: pd.DataFrame, ratings: pd.DataFrame,
-                features: pd.DataFrame | None = None) -> pd.DataFrame:
+                features: pd.DataFrame | None = None, *,
+                members: pd.DataFrame | None = None) -> pd.DataFrame:
     """The referrals an audit judges: rated (``probability``, ``band``) and with a label.
 
     Args:
@@ -66,6 +67,8 @@ def audit_frame(referrals: pd.DataFrame, labels: pd.DataFrame, ratings: pd.DataF
         ratings: ``referral_id``, ``probability``, ``band`` (`model.score.rate_table`).
         features: The rated referrals' feature rows, for the records each agency held
             about each group (`model.fairness_recording`); None leaves that part out.
+        members: Household membership: with `referrals`, it forms each referral's family
+            (`model.families.with_families`), whose referrals the audit draws together.
     """
     labelled = labels.loc[labels["follow_up_complete"].to_numpy(dtype=bool),
                           ["referral_id", LABEL]]
@@ -82,6 +85,7 @@ def audit_frame(referrals: pd.DataFrame, labels: pd.DataFrame, ratings: pd.DataF
         if missing.any():
             raise ValueError(f"{int(missing.sum())} rated referrals have no feature row, "
                              f"e.g. {frame.loc[missing, 'referral_id'].iloc[0]!r}")
+    frame = with_families(frame, referrals, members)
     return frame.assign(**{LABEL: frame[LABEL].astype(np.int64)})
 
 

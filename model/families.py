@@ -8,9 +8,17 @@ connected component of the graph of referrals, persons and households), and each
 family is one unit wherever referrals must not be taken as independent: the temporal
 split keeps a family on one side (`model.split`); the bootstraps of the fairness audit
 and of `safeguard model compare` draw a family's referrals together
-(`model.fairness_metrics.resample_counts`); and the exact interval of `safeguard
-monitor`'s observed/expected ratio is taken on the effective number of referrals
-(`design_effect`, `model.calibration_check`).
+(`model.fairness_metrics.resample_counts`); and `safeguard monitor`'s intervals and its
+"too few to judge" rule take the effective number of referrals (`design_effect`,
+`model.calibration_check`, `model.practice`, `model.monitoring`).
+
+Household membership (the household_members feed) links a person to every household they
+belong to, so a child referred from one address and an adult referred from another are
+one family when the adult lives in the child's household. Every one of those uses forms
+families by the same links, over every referral of the extract (`with_families`), as
+the split does: until 7 December the audit, compare and monitor linked only the referrals
+they judged, by person and household, and a household's members referred apart counted
+as unrelated.
 """
 
 from __future__ import annotations
@@ -24,6 +32,8 @@ from scipy.sparse.csgraph import connected_components
 
 PERSON: Final = "person_id"
 HOUSEHOLD: Final = "household_id"
+# A frame's column of family codes over the whole extract (`with_families`).
+FAMILY: Final = "family"
 
 
 def _tokens(frame: pd.DataFrame, column: str) -> pd.Series:
@@ -78,3 +88,24 @@ def design_effect(y: np.ndarray, families: np.ndarray | None) -> float:
         return 1.0
     clustered = float(np.sum(np.bincount(families, weights=residual) ** 2))
     return max(1.0, clustered / binomial)
+
+
+def with_families(frame: pd.DataFrame, referrals: pd.DataFrame,
+                  members: pd.DataFrame | None) -> pd.DataFrame:
+    """`frame` (rows with a ``referral_id``) with a `FAMILY` column: each referral's family
+    formed over all the extract's `referrals` and its household `members`, as the split
+    forms them; a referral not among `referrals` is a family of its own."""
+    codes = pd.Series(family_groups(referrals, members),
+                      index=referrals["referral_id"].to_numpy()).groupby(level=0).first()
+    found = frame["referral_id"].map(codes).to_numpy(dtype=np.float64, copy=True)
+    alone = np.isnan(found)
+    found[alone] = len(referrals) + np.arange(int(alone.sum()))  # past every family's code
+    return frame.assign(**{FAMILY: found.astype(np.int64)})
+
+
+def families_of(frame: pd.DataFrame) -> np.ndarray:
+    """A family code per row of `frame`, 0..k-1: its `FAMILY` column (`with_families`)
+    when it has one, else its rows linked by person and household (`family_groups`)."""
+    if FAMILY in frame:
+        return pd.factorize(frame[FAMILY])[0]
+    return family_groups(frame)

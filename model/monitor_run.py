@@ -19,7 +19,7 @@ import pandas as pd
 from data_contracts.vocab import LABEL_WINDOW_DAYS, OUTCOMES
 from model.calibration_check import matured_calibration
 from model.data import PreparedExtract
-from model.families import family_groups
+from model.families import families_of, with_families
 from model.governance import MonitoringSettings
 from model.monitoring import (
     Check,
@@ -183,7 +183,8 @@ def monitor_extract(model: RiskModel, *, version: str, prepared: PreparedExtract
         checks = too_few_to_judge(checks, len(current.features), settings.min_window_referrals)
     missing = _outcomes_missing(prepared)
     labels = None if missing else prepared.labels
-    matured = _matured(model, prepared)  # counted even when their outcomes are unknown
+    matured = with_families(_matured(model, prepared),  # counted even when outcomes unknown
+                            prepared.features, prepared.members)
     probability, _, bands = _rate(model, matured)
     band_names = [band.name for band in model.governance.bands]
     outcomes_section, outcome_checks = matured_outcomes(
@@ -191,7 +192,7 @@ def monitor_extract(model: RiskModel, *, version: str, prepared: PreparedExtract
         band=bands, band_names=band_names, settings=settings, not_assessed=missing)
     outcome_checks += matured_calibration(
         outcomes_section, y=matured["label"].to_numpy(dtype=np.int64), probability=probability,
-        band=bands, band_names=band_names, settings=settings, families=family_groups(matured))
+        band=bands, band_names=band_names, settings=settings, families=families_of(matured))
     outcomes_section[OUTCOME_GAPS] = [] if missing else _gaps_since_training(prepared, matured)
     attributes = prepared.features.drop(columns=list(FEATURE_NAMES), errors="ignore")
     on_version = decisions["model_version"].astype(str) == version

@@ -107,7 +107,8 @@ def audit_test_period(result: TrainingResult, prepared: PreparedExtract, *, vers
     governance = result.model.governance
     rows = prepared.features.set_index("referral_id").loc[result.test_ids].reset_index()
     ratings = rate_table(result.model, rows, model_version=version)
-    frame = audit_frame(prepared.feeds[REFERRALS], prepared.labels, ratings, rows)
+    frame = audit_frame(prepared.feeds[REFERRALS], prepared.labels, ratings, rows,
+                        members=prepared.members)
     return audit_fairness(frame, governance, model_version=version,
                           n_boot=n_boot or governance.fairness.train_bootstrap_resamples)
 
@@ -227,7 +228,8 @@ def audit_extract(input_dir: Path, *, registry: ModelRegistry, reference: str,
     labelled = prepared.features.loc[complete].reset_index(drop=True)
     ratings = rate_table(loaded.model, labelled, model_version=loaded.info.version)
     progress("auditing fairness")
-    frame = audit_frame(prepared.feeds[REFERRALS], prepared.labels, ratings, labelled)
+    frame = audit_frame(prepared.feeds[REFERRALS], prepared.labels, ratings, labelled,
+                        members=prepared.members)
     audit = audit_fairness(frame, loaded.model.governance, model_version=loaded.info.version,
                            n_boot=n_boot)
     y = prepared.labels.loc[complete, "label"].to_numpy(dtype=np.int64)

@@ -88,3 +88,34 @@ def test_the_design_effect_is_the_family_size_when_a_family_shares_its_outcome()
     assert design_effect(y, pairs) == 2.0
     assert design_effect(y, np.arange(100)) == design_effect(y, None) == 1.0
     assert design_effect(np.zeros(100), pairs) == 1.0  # a rate of 0: nothing to compare
+
+
+def test_the_audit_compare_and_monitor_link_a_household_through_its_members() -> None:
+    """A child referred from household h1 and an adult referred from h2 who is listed as
+    a member of h1: one family, as the split forms it (until 7 December the audit,
+    compare and monitor linked only by the referrals' own person and household, and the
+    two were drawn apart). Families are formed over every referral of the extract: C,
+    unlabelled and so not audited, links p3's referral (D) to the adult's."""
+    from model.fairness_report import audit_frame
+    from model.families import FAMILY, families_of, with_families
+
+    referrals = pd.DataFrame({"referral_id": ["A", "B", "C", "D", "E"],
+                              "person_id": ["child", "adult", "adult", "p3", "other"],
+                              "household_id": ["h1", "h2", "h3", "h3", "h9"],
+                              "sex": ["female"] * 5})
+    members = pd.DataFrame({"household_id": ["h1", "h1", "h2"],
+                            "person_id": ["child", "adult", "adult"]})
+    labelled = ["A", "B", "D", "E"]
+    ratings = pd.DataFrame({"referral_id": labelled, "probability": 0.1, "band": "low"})
+    labels = pd.DataFrame({"referral_id": labelled, "follow_up_complete": True,
+                           "label": [0, 1, 0, 1]})
+    frame = audit_frame(referrals, labels, ratings, members=members)
+    family = dict(zip(frame["referral_id"], families_of(frame), strict=True))
+    assert family["A"] == family["B"] == family["D"] != family["E"]
+    apart = audit_frame(referrals, labels, ratings)  # no membership feed: B and A apart
+    family = dict(zip(apart["referral_id"], families_of(apart), strict=True))
+    assert family["A"] != family["B"] == family["D"]
+    # A referral the extract does not hold (a decision on another extract's): its own.
+    found = with_families(pd.DataFrame({"referral_id": ["A", "Z", "Y", "B"]}), referrals,
+                          members)[FAMILY].tolist()
+    assert found[0] == found[3] and len(set(found)) == 3
