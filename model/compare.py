@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from model.registry import LoadedModel, ModelRegistry
 
 RESAMPLES: Final = 1_000
+BLOCK: Final = 100  # resamples drawn and scored at once
 METRICS: Final = ("roc_auc", "average_precision", "brier", "ece")
 
 
@@ -113,21 +114,19 @@ def paired_auc_interval(y: np.ndarray, first: np.ndarray, other: np.ndarray, *,
     "larger than the noise" that a resample of whole families does not show.
     """
     import numpy as np
-    from sklearn.metrics import roc_auc_score
 
-    from model.fairness_metrics import resample_counts
+    from model.fairness_metrics import resample_counts, weighted_auc
 
     counts = resample_counts(len(y), n_boot=resamples, seed=seed, clusters=clusters)
-    found = []
-    for weight in counts:
-        drawn = weight > 0
-        if y[drawn].min() == y[drawn].max():
-            continue
-        found.append(roc_auc_score(y[drawn], other[drawn], sample_weight=weight[drawn])
-                     - roc_auc_score(y[drawn], first[drawn], sample_weight=weight[drawn]))
-    if not found:  # every resample held one class: one or two outcomes in all
+    # A block of resamples at a time: weighted_auc copies its weights as float64 (all
+    # 1,000 resamples of 20,000 referrals: 0.16 GB a copy).
+    differences = np.concatenate([
+        weighted_auc(y, other, counts[b:b + BLOCK]) - weighted_auc(y, first, counts[b:b + BLOCK])
+        for b in range(0, resamples, BLOCK)])
+    differences = differences[~np.isnan(differences)]  # resamples with one class only
+    if not len(differences):  # every resample held one class: one or two outcomes in all
         return float("nan"), float("nan")
-    low, high = np.percentile(found, [2.5, 97.5])
+    low, high = np.percentile(differences, [2.5, 97.5])
     return float(low), float(high)
 
 

@@ -76,3 +76,31 @@ def test_a_households_referrals_are_drawn_together() -> None:
     assert household.roc_auc == -0.25 and household.against == "1"
     assert abs((household.high - household.low) / width - 1) < 0.2
     assert (person.high - person.low) / width < 0.7
+
+
+def test_the_interval_is_the_sklearn_loops_without_calling_it(monkeypatch) -> None:
+    """The paired bootstrap scores every resample at once (`weighted_auc`, the fairness
+    audit's): the same interval as scoring each with sklearn's roc_auc_score, which took
+    about 20 ms a resample at 20,000 referrals (ties half, as sklearn counts them)."""
+    import sklearn.metrics
+
+    from model.fairness_metrics import resample_counts
+
+    y, risk = _outcomes(500)
+    first = np.round(risk, 1)  # ties
+    other = np.round(risk + np.random.default_rng(4).normal(scale=1.0, size=len(y)), 1)
+    clusters = np.arange(len(y)) // 2
+    found = []
+    for weight in resample_counts(len(y), n_boot=150, seed=0, clusters=clusters):
+        drawn = weight > 0
+        found.append(sklearn.metrics.roc_auc_score(y[drawn], other[drawn],
+                                                   sample_weight=weight[drawn])
+                     - sklearn.metrics.roc_auc_score(y[drawn], first[drawn],
+                                                     sample_weight=weight[drawn]))
+
+    def refused(*_args: object, **_kwargs: object) -> float:
+        raise AssertionError("roc_auc_score called once per resample")
+
+    monkeypatch.setattr(sklearn.metrics, "roc_auc_score", refused)
+    low, high = paired_auc_interval(y, first, other, resamples=150, clusters=clusters)
+    assert np.allclose((low, high), np.percentile(found, [2.5, 97.5]), atol=1e-9)
