@@ -197,7 +197,9 @@ def monitor_extract(model: RiskModel, *, version: str, prepared: PreparedExtract
     attributes = prepared.features.drop(columns=list(FEATURE_NAMES), errors="ignore")
     on_version = decisions["model_version"].astype(str) == version
     elsewhere = decisions.loc[~on_version, "model_version"].astype(str).value_counts()
-    joined = decisions.loc[on_version].merge(attributes, on="referral_id", how="left")
+    joined = with_families(decisions.loc[on_version].merge(attributes, on="referral_id",
+                                                           how="left"),
+                           prepared.features, prepared.members)
     if labels is not None:
         joined = joined.merge(labels[["referral_id", "label"]], on="referral_id", how="left")
     practice_section, practice_checks = practice(joined, band_names=band_names,

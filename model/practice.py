@@ -3,6 +3,13 @@
 Takes practitioners' current decisions (one row per referral: the band they were
 shown, the RAG they chose, the reason) joined by the caller to the referral's
 characteristics and, where the 365-day follow-up has completed, its outcome.
+
+A family's referrals (`model.families`: a person referred again, children of one
+household) are often decided alike, by one practitioner reading one history, so they are
+not independent draws: each rate's interval is Wilson's on the effective number of
+decisions, their number over the rate's design effect (`model.families.design_effect`),
+as the calibration check takes its interval. Until 7 December the decisions were counted
+as independent, and a family decided alike many times made an interval too narrow.
 """
 
 from __future__ import annotations
@@ -12,8 +19,9 @@ from typing import Any, Final
 
 import numpy as np
 import pandas as pd
-from scipy.stats import binomtest
+from scipy.stats import norm
 
+from model.families import design_effect, families_of
 from model.governance import MonitoringSettings
 from model.monitoring import Check
 from model.monitoring_reference import COVERAGE_GROUPS, group_labels
@@ -22,12 +30,31 @@ from model.overrides import override_direction
 TOP_REASONS: Final = 10
 
 
-def rate_with_interval(k: int, n: int) -> dict[str, Any]:
-    """A proportion with its 95% Wilson interval (None when n is 0)."""
+def wilson_interval(rate: float, n: float, level: float = 0.95) -> tuple[float, float]:
+    """Wilson's score interval of a proportion `rate` of `n` (an effective number may be
+    fractional)."""
+    z = float(norm.ppf(0.5 + level / 2))
+    centre = (rate + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * np.sqrt(rate * (1 - rate) / n + z * z / (4 * n * n))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def rate_with_interval(k: int, n: int, effect: float = 1.0) -> dict[str, Any]:
+    """A proportion with its 95% Wilson interval (None when n is 0), on the effective
+    number n / `effect` (a design effect, `model.families.design_effect`), which the
+    entry gives as ``effective_n`` when below n."""
     if n == 0:
         return {"k": 0, "n": 0, "rate": None, "ci": None}
-    interval = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
-    return {"k": k, "n": n, "rate": k / n, "ci": [float(interval.low), float(interval.high)]}
+    low, high = wilson_interval(k / n, n / effect)
+    entry = {"k": k, "n": n, "rate": k / n, "ci": [low, high]}
+    return entry | ({"effective_n": round(n / effect, 1)} if effect > 1 else {})
+
+
+def rate_of(counted: np.ndarray, families: np.ndarray) -> dict[str, Any]:
+    """The share of `counted` (True/False per decision) with its interval, a family's
+    decisions not taken as independent."""
+    return rate_with_interval(int(counted.sum()), len(counted),
+                              design_effect(counted, families))
 
 
 def override_directions(decisions: pd.DataFrame) -> np.ndarray:
@@ -38,12 +65,11 @@ def override_directions(decisions: pd.DataFrame) -> np.ndarray:
                     dtype="U6")
 
 
-def _summary(direction: np.ndarray) -> dict[str, Any]:
-    n = len(direction)
-    return {"n": n,
-            "agreement": rate_with_interval(int((direction == "agreed").sum()), n),
-            "override_up": rate_with_interval(int((direction == "up").sum()), n),
-            "override_down": rate_with_interval(int((direction == "down").sum()), n)}
+def _summary(direction: np.ndarray, families: np.ndarray) -> dict[str, Any]:
+    return {"n": len(direction),
+            "agreement": rate_of(direction == "agreed", families),
+            "override_up": rate_of(direction == "up", families),
+            "override_down": rate_of(direction == "down", families)}
 
 
 def _top_reasons(decisions: pd.DataFrame, direction: np.ndarray) -> list[dict[str, Any]]:
@@ -58,30 +84,35 @@ def _top_reasons(decisions: pd.DataFrame, direction: np.ndarray) -> list[dict[st
     return [{"reason": written[folded], "count": int(count)} for folded, count in counts.items()]
 
 
-def _outcomes(decisions: pd.DataFrame, direction: np.ndarray) -> dict[str, Any]:
+def _outcomes(decisions: pd.DataFrame, direction: np.ndarray,
+              families: np.ndarray) -> dict[str, Any]:
     if "label" not in decisions:
         return {}
     label = pd.to_numeric(decisions["label"], errors="coerce").to_numpy(dtype=np.float64)
     matured = ~np.isnan(label)
-    return {kind: rate_with_interval(int(label[matured & (direction == kind)].sum()),
-                                     int((matured & (direction == kind)).sum()))
-            for kind in ("agreed", "up", "down")}
+    return {kind: rate_of(label[chosen] == 1, families[chosen])
+            for kind in ("agreed", "up", "down")
+            for chosen in [matured & (direction == kind)]}
 
 
 def practice(decisions: pd.DataFrame, *, band_names: Sequence[str],
              settings: MonitoringSettings) -> tuple[dict[str, Any], list[Check]]:
-    """Agreement and overrides overall, by band and by group; reasons; outcomes."""
+    """Agreement and overrides overall, by band and by group; reasons; outcomes. A
+    family's decisions (`model.families.families_of`) are not taken as independent."""
     direction = override_directions(decisions)
+    families = families_of(decisions)
     bands = decisions["band"].astype(str).to_numpy()
     section: dict[str, Any] = {
-        "overall": _summary(direction),
-        "by_band": {b: _summary(direction[bands == b]) for b in band_names},
-        "by_group": {attribute: {value: _summary(direction[labels == value])
+        "overall": _summary(direction, families),
+        "by_band": {b: _summary(direction[bands == b], families[bands == b])
+                    for b in band_names},
+        "by_group": {attribute: {value: _summary(direction[labels == value],
+                                                 families[labels == value])
                                  for value in sorted(set(labels.tolist()))}
                      for attribute in COVERAGE_GROUPS
                      for labels in [group_labels(decisions, attribute)]},
         "top_override_reasons": _top_reasons(decisions, direction),
-        "outcome_rate_by_decision": _outcomes(decisions, direction),
+        "outcome_rate_by_decision": _outcomes(decisions, direction, families),
     }
     checks = []
     for band, summary in section["by_band"].items():
