@@ -105,8 +105,11 @@ def monitor(
                f"version {loaded.info.version}: {output / MONITOR_HTML}")
     typer.echo(f"window: {report['window']['rule']}")
     if not report["window"]["judged"]:
-        typer.echo(f"drift and coverage: too few referrals to judge (at least "
-                   f"{report['thresholds']['min_window_referrals']:,}): shown, not judged")
+        n, worth = report["window"]["referrals"], report["window"]["effective_referrals"]
+        typer.echo(f"drift and coverage: too few referrals to judge ({n:,}"
+                   + (f", worth {worth:,.0f} as families repeat" if worth < n else "")
+                   + f"; at least {report['thresholds']['min_window_referrals']:,}): "
+                   "shown, not judged")
     if note := report["matured_outcomes"].get("note"):
         typer.echo(f"matured outcomes: {note}")
     for line in gap_warnings(report["matured_outcomes"].get(OUTCOME_GAPS, []),

@@ -35,6 +35,7 @@ from model.monitoring_reference import (
     METADATA_KEY,
     Population,
     build_reference,
+    effective_referrals,
     latest_period,
     monitored_period,
     window,
@@ -63,11 +64,13 @@ def _rate(model: RiskModel, features: pd.DataFrame) -> tuple[np.ndarray, np.ndar
 
 
 def population(model: RiskModel, features: pd.DataFrame, *, start: dt.date,
-               end: dt.date) -> Population:
-    """The referrals dated `start` to `end`, scored by `model`."""
+               end: dt.date, members: pd.DataFrame | None = None) -> Population:
+    """The referrals dated `start` to `end`, scored by `model`, with their families
+    (formed over all of `features` and the household `members`, `model.families`)."""
     rows = window(features, start=start, end=end)
     _, score, _ = _rate(model, rows)
-    return Population(rows, score, start, end)
+    return Population(rows, score, start, end, families_of(with_families(rows, features,
+                                                                         members)))
 
 
 # Which referrals the outcome figures at training describe (stored with them): the
@@ -167,7 +170,8 @@ def monitor_extract(model: RiskModel, *, version: str, prepared: PreparedExtract
                               referral_dates=prepared.features["referral_date"],
                               min_referrals=settings.min_window_referrals, since=since)
     start, end = period.start, period.end
-    current = population(model, prepared.features, start=start, end=end)
+    current = population(model, prepared.features, start=start, end=end,
+                         members=prepared.members)
     if len(current.features) == 0:
         dates = pd.to_datetime(prepared.features["referral_date"]).dt.date
         held = (f"its referrals run {min(dates)} to {max(dates)}" if len(dates)
@@ -179,8 +183,10 @@ def monitor_extract(model: RiskModel, *, version: str, prepared: PreparedExtract
     coverage_section["by_quarter"], quarter_checks = coverage_by_quarter(reference, current,
                                                                          settings)
     checks += coverage_checks + quarter_checks
-    if not enough_to_judge(len(current.features), settings):
-        checks = too_few_to_judge(checks, len(current.features), settings.min_window_referrals)
+    effective = effective_referrals(current.features, current.families)
+    if not enough_to_judge(effective, settings):
+        checks = too_few_to_judge(checks, len(current.features), settings.min_window_referrals,
+                                  effective)
     missing = _outcomes_missing(prepared)
     labels = None if missing else prepared.labels
     matured = with_families(_matured(model, prepared),  # counted even when outcomes unknown
@@ -212,7 +218,8 @@ def monitor_extract(model: RiskModel, *, version: str, prepared: PreparedExtract
         "reference_period": reference["period"],
         "window": {"from": start.isoformat(), "to": end.isoformat(),
                    "referrals": len(current.features), "rule": period.rule,
-                   "judged": enough_to_judge(len(current.features), settings)},
+                   "effective_referrals": round(effective, 1),
+                   "judged": enough_to_judge(effective, settings)},
         "thresholds": settings.model_dump(),
         "drift": drift_section, "coverage": coverage_section,
         "matured_outcomes": outcomes_section, "practice": practice_section,

@@ -23,6 +23,8 @@ from model.monitoring_reference import (
     Population,
     coverage,
     feature_bins,
+    group_labels,
+    missing_design_effects,
     score_shares,
 )
 
@@ -55,16 +57,21 @@ def _agency_label(agency: str) -> str:
     return agency.replace("_", " ")
 
 
-def enough_to_judge(n: int, settings: MonitoringSettings) -> bool:
-    """Whether `n` referrals (a window, or a quarter of it) are enough to judge drift and
-    coverage on (`min_window_referrals`)."""
+def enough_to_judge(n: float, settings: MonitoringSettings) -> bool:
+    """Whether `n` referrals (a window, or a quarter of it; their effective number where
+    families repeat, `monitoring_reference.effective_referrals`) are enough to judge drift
+    and coverage on (`min_window_referrals`)."""
     return n >= settings.min_window_referrals
 
 
-def too_few_to_judge(checks: list[Check], n: int, minimum: int) -> list[Check]:
-    """`checks` of a window of `n` referrals, fewer than `minimum`: shown, not judged."""
+def too_few_to_judge(checks: list[Check], n: int, minimum: int,
+                     effective: float | None = None) -> list[Check]:
+    """`checks` of a window of `n` referrals, worth `effective` independent ones (fewer
+    than `minimum`): shown, not judged."""
+    worth = (f", worth {effective:,.0f} as families repeat"
+             if effective is not None and effective < n else "")
     return [replace(check, crossed=False, assessed=False,
-                    message=f"{check.message}: too few referrals to judge ({n:,}; "
+                    message=f"{check.message}: too few referrals to judge ({n:,}{worth}; "
                             f"at least {minimum:,})")
             for check in checks]
 
@@ -117,13 +124,14 @@ def _missing_ratio(group_share: float, overall_share: float) -> float:
     return (1 - group_share) / max(1 - overall_share, 1e-9)
 
 
-def _log_gap(n_group: int, group_share: float, n_all: int,
-             overall_share: float) -> tuple[float, float]:
+def _log_gap(n_group: int, group_share: float, n_all: int, overall_share: float,
+             effects: tuple[float, float] = (1.0, 1.0)) -> tuple[float, float]:
     """The log of a group's missing-record ratio and its sampling variance.
 
     The variance is the delta method's, with the group's referrals and the others' as
-    two independent binomial samples (the group is part of "all referrals"); half a
-    referral is added to each count (Haldane-Anscombe) so that an empty count stays finite.
+    two independent samples (the group is part of "all referrals"), each binomial times
+    its design effect (`effects`: a family's referrals share records); half a referral
+    is added to each count (Haldane-Anscombe) so that an empty count stays finite.
     """
     n_rest = max(n_all - n_group, 0)
     missing_group = n_group * (1 - group_share)
@@ -133,18 +141,22 @@ def _log_gap(n_group: int, group_share: float, n_all: int,
     weight = n_group / max(n_all, 1)
     overall = weight * group + (1 - weight) * rest
     variance = ((1 / group - weight / overall) ** 2 * group * (1 - group) / (n_group + 1)
-                + ((1 - weight) / overall) ** 2 * rest * (1 - rest) / (n_rest + 1))
+                * effects[0]
+                + ((1 - weight) / overall) ** 2 * rest * (1 - rest) / (n_rest + 1) * effects[1])
     return float(np.log(group / overall)), variance
 
 
 def _beyond_noise(agency: str, entry: dict[str, Any], now: dict[str, Any],
-                  old: dict[str, Any] | None, before: dict[str, Any]) -> bool:
+                  old: dict[str, Any] | None, before: dict[str, Any],
+                  effects: tuple[float, float]) -> bool:
     """Whether a group's gap widened since training by more than sampling noise explains
-    (one-sided z test of the log ratios at `GAP_RISE_Z`)."""
+    (one-sided z test of the log ratios at `GAP_RISE_Z`), a family's referrals not taken
+    as independent: the window's design effects (`effects`) stand for the reference
+    period's too, whose families are not stored."""
     log_now, var_now = _log_gap(entry["n"], entry["shares"][agency], now["n"],
-                                now["overall"][agency])
+                                now["overall"][agency], effects)
     log_then, var_then = (_log_gap(old["n"], old["shares"][agency], before["n"],
-                                   before["overall"][agency]) if old else (0.0, 0.0))
+                                   before["overall"][agency], effects) if old else (0.0, 0.0))
     return bool(log_now - log_then > GAP_RISE_Z * np.sqrt(var_now + var_then))
 
 
@@ -154,7 +166,7 @@ def _missing(n: int, share: float) -> int:
 
 def _agency_gap(agency: str, group: tuple[str, str], before: dict[str, Any], now: dict[str, Any],
                 entry: dict[str, Any], old: dict[str, Any] | None,
-                settings: MonitoringSettings) -> Check | None:
+                settings: MonitoringSettings, effects: tuple[float, float]) -> Check | None:
     """A group's records from one agency missing far more often than for all referrals
     (None below the gap the settings name); crossed when the gap widened since training
     by the settings' share and by more than sampling noise, on at least `GAP_MIN_MISSING`
@@ -167,7 +179,7 @@ def _agency_gap(agency: str, group: tuple[str, str], before: dict[str, Any], now
     wider = ratio > old_ratio * (1 + settings.coverage_group_gap_rise)
     missing = _missing(entry["n"], entry["shares"][agency])
     enough = missing >= GAP_MIN_MISSING
-    crossed = wider and enough and _beyond_noise(agency, entry, now, old, before)
+    crossed = wider and enough and _beyond_noise(agency, entry, now, old, before, effects)
     attribute, value = group
     if wider and not enough:
         noise = f": wider, but too few missing records to judge (fewer than {GAP_MIN_MISSING})"
@@ -185,16 +197,19 @@ def _agency_gap(agency: str, group: tuple[str, str], before: dict[str, Any], now
                  assessed=enough or not wider)
 
 
-def _group_gaps(before: dict[str, Any], now: dict[str, Any],
+def _group_gaps(before: dict[str, Any], now: dict[str, Any], population: Population,
                 settings: MonitoringSettings) -> list[Check]:
     checks = []
     for attribute, groups in now["by_group"].items():
+        labels = group_labels(population.features, attribute)
         for value, entry in groups.items():
             if entry["n"] < settings.min_group_referrals:
                 continue
             old = before["by_group"].get(attribute, {}).get(value)
-            gaps = (_agency_gap(agency, (attribute, value), before, now, entry, old, settings)
-                    for agency in AGENCIES)
+            effects = missing_design_effects(population.features, population.families,
+                                             labels == value)
+            gaps = (_agency_gap(agency, (attribute, value), before, now, entry, old, settings,
+                                effects[agency]) for agency in AGENCIES)
             checks += [gap for gap in gaps if gap is not None]
     return checks
 
@@ -208,7 +223,7 @@ def coverage_change(reference: dict[str, Any], population: Population,
     if "recent" in before:  # a version trained before 6 December has none
         checks += [_coverage_drop(a, before["recent"][a], now["recent"][a], settings,
                                   recent=True) for a in AGENCIES]
-    checks += _group_gaps(before, now, settings)
+    checks += _group_gaps(before, now, population, settings)
     return {"training": before, "now": now}, checks
 
 

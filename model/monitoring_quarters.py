@@ -15,20 +15,28 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from data_contracts.vocab import AGENCIES
 from model.governance import MonitoringSettings
 from model.monitoring import Check, coverage_fell, coverage_words, enough_to_judge
-from model.monitoring_reference import Population, overall_coverage, recent_coverage
+from model.monitoring_reference import (
+    Population,
+    effective_referrals,
+    overall_coverage,
+    recent_coverage,
+)
 
 MEASURES = ("overall", "recent")  # any record held; one dated in the 90 days before
 
 
 def _quarter(rows: pd.DataFrame, period: pd.Period, *, start: dt.date, end: dt.date,
-             settings: MonitoringSettings) -> dict[str, Any]:
+             families: np.ndarray | None, settings: MonitoringSettings) -> dict[str, Any]:
+    effective = effective_referrals(rows, families)
     return {"quarter": str(period), "from": start.isoformat(), "to": end.isoformat(),
-            "referrals": len(rows), "judged": enough_to_judge(len(rows), settings),
+            "referrals": len(rows), "effective_referrals": round(effective, 1),
+            "judged": enough_to_judge(effective, settings),
             "overall": overall_coverage(rows), "recent": recent_coverage(rows)}
 
 
@@ -40,8 +48,10 @@ def quarters_of(population: Population, settings: MonitoringSettings) -> list[di
     for period in pd.period_range(population.start, population.end, freq="Q"):
         start = max(population.start, period.start_time.date())
         end = min(population.end, period.end_time.date())
-        rows = population.features.loc[(dates >= start) & (dates <= end)]
-        quarters.append(_quarter(rows, period, start=start, end=end, settings=settings))
+        inside = (dates >= start) & (dates <= end)
+        families = None if population.families is None else population.families[inside]
+        quarters.append(_quarter(population.features.loc[inside], period, start=start,
+                                 end=end, families=families, settings=settings))
     return quarters
 
 

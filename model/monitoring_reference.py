@@ -24,6 +24,7 @@ import pandas as pd
 
 from data_contracts.vocab import AGENCIES
 from model.drift import Bins, reference_bins
+from model.families import design_effect
 from pipelines.feature_spec import coverage_feature_name
 from pipelines.manifest_lookup import count_features
 
@@ -41,6 +42,8 @@ class Population:
     score: np.ndarray
     start: dt.date
     end: dt.date
+    # A family code per referral (`model.families.families_of`); None: each its own.
+    families: np.ndarray | None = None
 
 
 def latest_period(extract_date: dt.date, *, start: dt.date) -> tuple[dt.date, dt.date]:
@@ -134,6 +137,29 @@ def _held(features: pd.DataFrame) -> dict[str, np.ndarray]:
 def overall_coverage(features: pd.DataFrame) -> dict[str, float]:
     """Per agency, the share of referrals for which it held any record."""
     return {agency: float(flags.mean()) if len(flags) else 0.0
+            for agency, flags in _held(features).items()}
+
+
+def effective_referrals(features: pd.DataFrame, families: np.ndarray | None) -> float:
+    """How many independent referrals `features`' rows are worth where families repeat:
+    their number over the largest design effect (`model.families.design_effect`) of the
+    agencies' coverage flags. A person's referrals share one record history, and a
+    household's share its records, so a family referred ten times tells little more of
+    an agency's coverage than once. Their number without `families`."""
+    if families is None or not len(features):
+        return float(len(features))
+    effect = max(design_effect(flags, families) for flags in _held(features).values())
+    return len(features) / effect
+
+
+def missing_design_effects(features: pd.DataFrame, families: np.ndarray | None,
+                           in_group: np.ndarray) -> dict[str, tuple[float, float]]:
+    """Per agency, the design effect of "no record from the agency" among a group's
+    referrals (`in_group`) and among the others' (1 and 1 without `families`)."""
+    if families is None:
+        return {agency: (1.0, 1.0) for agency in AGENCIES}
+    return {agency: (design_effect(~flags[in_group], families[in_group]),
+                     design_effect(~flags[~in_group], families[~in_group]))
             for agency, flags in _held(features).items()}
 
 
