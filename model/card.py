@@ -22,7 +22,7 @@ from model.card_sources import CardSources
 from model.card_text import ATRS_HEADINGS, KNOWN_LIMITATIONS, MISUSE, OUTCOME_DEFINITION
 from model.explanation import GROUP_LABELS
 from model.fairness import FairnessAudit, for_publication
-from model.fairness_report import audit_from_document
+from model.fairness_report import audit_from_document, possible_label
 from model.fairness_summary import flag_bounds, headline, ratio_with_interval
 from model.finite_json import finite
 from model.governance import AcceptanceThresholds, GovernanceSettings, parse_governance
@@ -69,8 +69,13 @@ class FairnessRow:
     # As shown: enough digits to fall on its flag's side of each bound (`ratio_text`),
     # with its 95% interval where the audit computed one.
     selection_rate_ratio_text: str = "-"
-    # The flags (of `flags`) that are possible disparities: their interval includes 1.
+    # The flags (of `flags`) that are possible, not findings (`GroupResult.possible`).
     possible: tuple[str, ...] = ()
+
+    def flag_text(self) -> str:
+        """The flags as the card lists them, a possible one with what makes it possible."""
+        return ", ".join(f + (f" ({possible_label(f)})" if f in self.possible else "")
+                         for f in self.flags) or "-"
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from model.fairness_flags import (
     RATIO_METRICS,
     TOO_SMALL,
     group_flags,
-    possible_disparities,
+    possible_flags,
     ratios_to_reference,
 )
 from model.fairness_groups import ATTRIBUTE_SETS, attribute_frame, stratum
@@ -87,8 +87,7 @@ class GroupResult:
     is_reference: bool
     flags: tuple[str, ...]
     suppressed: tuple[str, ...] = ()
-    # The disparity flags (of `flags`) whose ratio's interval includes 1: possible
-    # disparities, not findings (`possible_disparities`).
+    # The flags (of `flags`) that are possible, not findings (`possible_flags`).
     possible: tuple[str, ...] = ()
 
     def findings(self) -> tuple[str, ...]:
@@ -144,9 +143,9 @@ class FairnessAudit:
         return [g for g in self.groups if g.possible and not g.findings()]
 
     def possible_counts(self) -> dict[str, int]:
-        """How many groups carry each disparity flag as a possible one."""
+        """How many groups carry each flag (but too small) as a possible one."""
         return {flag: sum(flag in g.possible for g in self.groups)
-                for flag in RATIO_METRICS.values()}
+                for flag in FLAGS if flag != TOO_SMALL}
 
     def document(self) -> dict[str, Any]:
         """`fairness.json` (see docs/fairness.md for its contract)."""
@@ -202,14 +201,16 @@ def _attribute_set_results(data: pd.DataFrame, attributes: tuple[str, ...],
         ratios, ratio_intervals, without = ratios_to_reference(resampled, table, i, reference,
                                                                quantiles)
         n = int(row["n"])
+        gap = (metrics["calibration_gap"], resampled["calibration_gap"][:, i])
         flags = group_flags(intervals["calibration_gap"], ratios, n, governance,
-                            without_ratio=without)
+                            without_ratio=without, gap=gap)
         results.append(GroupResult(
             attributes=dict(zip(attributes, key, strict=True)), n=n,
             counts={c: int(row[c]) for c in COUNTS if c != "n"}, metrics=metrics,
             intervals=intervals, ratios=ratios, ratio_intervals=ratio_intervals,
             is_reference=i == reference, flags=flags,
-            possible=possible_disparities(flags, ratio_intervals)))
+            possible=possible_flags(flags, ratio_intervals, intervals["calibration_gap"],
+                                    governance.fairness.calibration_tolerance)))
     return results
 
 
@@ -236,8 +237,7 @@ def audit_fairness(frame: pd.DataFrame, governance: GovernanceSettings, *, model
             `model.fairness_groups.SOURCE_COLUMNS` (missing values are "not recorded");
             with ``records_<agency>`` columns (`model.fairness_recording.agency_records`),
             the audit also says what information the model saw about each group; a
-            family's referrals (its ``family``, else ``person_id`` and ``household_id``:
-            `model.families.families_of`) are resampled together.
+            family's referrals are resampled together (`model.families.families_of`).
         governance: Bands and the `[fairness]` settings.
         model_version: The version audited, recorded in the result.
         n_boot: Bootstrap resamples (default: the settings' `bootstrap_resamples`).

@@ -43,8 +43,16 @@ FLAG_LABELS: Final = {
     "selection_disparity": "Selection disparity", "fpr_disparity": "False positive disparity",
     "tpr_disparity": "True positive disparity", "miscalibrated": "Miscalibrated",
     "too_small": "Too small to judge"}
-# A disparity flag whose interval includes 1, no disparity (`GroupResult.possible`).
+# A disparity flag whose interval includes 1, no disparity (`GroupResult.possible`), and
+# a possible miscalibration (`model.fairness_flags.possible_miscalibration`).
 POSSIBLE_LABEL: Final = "possible: its interval includes no disparity"
+POSSIBLE_GAP_LABEL: Final = ("possible: its 90% interval excludes no gap, its 95% interval "
+                             "reaches inside the tolerance")
+
+
+def possible_label(flag: str) -> str:
+    """What makes a flag possible, not a finding (`GroupResult.possible`)."""
+    return POSSIBLE_GAP_LABEL if flag == "miscalibrated" else POSSIBLE_LABEL
 
 
 def flag_tags(group: GroupResult) -> list[dict[str, str]]:
@@ -52,7 +60,7 @@ def flag_tags(group: GroupResult) -> list[dict[str, str]]:
     "small"), so a possible disparity never reads as a finding."""
     kinds = {f: "small" if f == "too_small" else "possible" if f in group.possible
              else "finding" for f in group.flags}
-    return [{"text": FLAG_LABELS[f] + (f" ({POSSIBLE_LABEL})" if kind == "possible" else ""),
+    return [{"text": FLAG_LABELS[f] + (f" ({possible_label(f)})" if kind == "possible" else ""),
              "kind": kind} for f, kind in kinds.items()]
 
 

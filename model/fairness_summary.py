@@ -243,6 +243,9 @@ def largest_phrase(attributes: dict[str, str]) -> str:
 
 POSSIBLE_WORDS: Final = ("Possible disparity only: the audit cannot tell it from no "
                          "disparity; more referrals are needed to tell.")
+POSSIBLE_GAP_WORDS: Final = ("Possible miscalibration only: its 90% interval excludes no gap, "
+                             "but its 95% interval reaches back inside the tolerance; more "
+                             "referrals are needed to tell.")
 
 
 def _sentences(audit: FairnessAudit, *, possible: bool) -> list[str]:
@@ -260,7 +263,7 @@ def _sentences(audit: FairnessAudit, *, possible: bool) -> list[str]:
         if MISCALIBRATED in wanted and (
                 text := _calibration_sentence(group, audit.extra.get(RECORDING),
                                               audit.extra.get(OVERALL))):
-            sentences.append(text)
+            sentences.append(f"{text} {POSSIBLE_GAP_WORDS}" if possible else text)
     return [s[0].upper() + s[1:] for s in sentences]
 
 
@@ -271,8 +274,8 @@ def finding_sentences(audit: FairnessAudit) -> list[str]:
 
 
 def possible_sentences(audit: FairnessAudit) -> list[str]:
-    """A sentence per possible disparity: flagged on its point estimate, its interval
-    reaching back inside the tolerance (`model.fairness_flags.possible_disparities`)."""
+    """A sentence per possible disparity or miscalibration: flagged on its point estimate,
+    its interval reaching back inside the tolerance (`model.fairness_flags.possible_flags`)."""
     return _sentences(audit, possible=True)
 
 
@@ -282,6 +285,6 @@ def headline(audit: FairnessAudit) -> str:
     low, high = (ratio_text(b) for b in flag_bounds(audit))
     return (f"{found} group{'s' * (found != 1)} with a finding (a ratio outside {low} to "
             f"{high} whose 95% interval excludes 1, no disparity; or a miscalibration); "
-            f"{possible} more with possible disparities only (outside the tolerance on the "
-            "point estimate, but the interval includes no disparity: more referrals are "
-            "needed to tell)")
+            f"{possible} more with possible disparities or miscalibrations only (outside the "
+            "tolerance on the point estimate, but the interval includes no disparity, or "
+            "reaches back inside the tolerance: more referrals are needed to tell)")

@@ -246,8 +246,8 @@ def test_the_page_sets_possible_disparities_apart_from_findings() -> None:
     findings, possible = page.split('id="possible"')
     assert "1 group has a finding" in findings and "Asian subjects are placed" in findings
     assert "Among subjects of mixed ethnicity" not in findings
-    assert "Possible disparities: more referrals needed" in possible
-    assert "1 more group is flagged with possible disparities only" in possible
+    assert "Possible disparities and miscalibrations: more referrals needed" in possible
+    assert "1 more group is flagged with possible disparities or miscalibrations only" in possible
     assert "Among subjects of mixed ethnicity" in possible
     assert ("False positive disparity (possible: its interval includes no disparity)"
             in possible)
