@@ -21,6 +21,12 @@ from model.calibration_check import matured_calibration
 from model.data import PreparedExtract
 from model.families import families_of, with_families
 from model.governance import MonitoringSettings
+from model.monitor_groups import (
+    REFERENCE_KEY,
+    group_calibration,
+    recent_by_group,
+    recent_group_coverage,
+)
 from model.monitoring import (
     Check,
     coverage_change,
@@ -107,9 +113,10 @@ def reference_for(model: RiskModel, features: pd.DataFrame, *, start: dt.date,
         labels: The training extract's labels (`pipelines.labels.build_labels`).
     """
     start, end = latest_period(end, start=start)
-    return build_reference(population(model, features, start=start, end=end),
-                           model_features=model.feature_names,
-                           outcomes=reference_outcomes(model, features, labels, start=start))
+    current = population(model, features, start=start, end=end)
+    return {**build_reference(current, model_features=model.feature_names,
+                              outcomes=reference_outcomes(model, features, labels, start=start)),
+            REFERENCE_KEY: recent_by_group(current.features, current.families)}
 
 
 def _outcomes_missing(prepared: PreparedExtract) -> str | None:
@@ -182,7 +189,9 @@ def monitor_extract(model: RiskModel, *, version: str, prepared: PreparedExtract
     coverage_section, coverage_checks = coverage_change(reference, current, settings)
     coverage_section["by_quarter"], quarter_checks = coverage_by_quarter(reference, current,
                                                                          settings)
-    checks += coverage_checks + quarter_checks
+    coverage_section["recent_by_group"], group_checks = recent_group_coverage(
+        reference, current.features, current.families, settings)
+    checks += coverage_checks + quarter_checks + group_checks
     effective = effective_referrals(current.features, current.families)
     if not enough_to_judge(effective, settings):
         checks = too_few_to_judge(checks, len(current.features), settings.min_window_referrals,
@@ -196,9 +205,12 @@ def monitor_extract(model: RiskModel, *, version: str, prepared: PreparedExtract
     outcomes_section, outcome_checks = matured_outcomes(
         reference, y=matured["label"].to_numpy(dtype=np.int64), probability=probability,
         band=bands, band_names=band_names, settings=settings, not_assessed=missing)
+    y, families = matured["label"].to_numpy(dtype=np.int64), families_of(matured)
     outcome_checks += matured_calibration(
-        outcomes_section, y=matured["label"].to_numpy(dtype=np.int64), probability=probability,
-        band=bands, band_names=band_names, settings=settings, families=families_of(matured))
+        outcomes_section, y=y, probability=probability, band=bands, band_names=band_names,
+        settings=settings, families=families)
+    outcome_checks += group_calibration(outcomes_section, matured, y=y, probability=probability,
+                                        families=families, settings=settings)
     outcomes_section[OUTCOME_GAPS] = [] if missing else _gaps_since_training(prepared, matured)
     attributes = prepared.features.drop(columns=list(FEATURE_NAMES), errors="ignore")
     on_version = decisions["model_version"].astype(str) == version

@@ -1,0 +1,246 @@
+"""Monitoring by protected group: each group's recent records and its matured outcomes.
+
+Two changes the overall checks could not see (a probe, planted after a model's training
+date): the health feed kept 15% of the records about Black families (Black referrals with
+a subject health record in the prior 90 days fell 27.2% -> 8.2%, others 28.9% -> 28.5%),
+and Asian subjects' outcomes doubled (28.0% of 189 matured referrals against a predicted
+14%). Both passed: coverage by group asked only whether a group ever had a record from
+the agency, and observed/expected was judged overall and by band only.
+
+- *Recent coverage by group*: per agency, the share of a group's referrals with a record
+  dated in the `RECENT_WINDOW` before the referral, now against the group's own share at
+  training (stored in the monitoring reference as `REFERENCE_KEY`). Listed when it fell
+  below `coverage_min_ratio` of it; crossed when, besides, the ratio's one-sided upper
+  bound at the 1% level (`FALL_Z`) is below 1, its variance the delta method's on both
+  periods' counts, each times its design effect (`model.families.design_effect`: a
+  family's referrals share the household's records); too few to judge when either period
+  would hold fewer than `MIN_RECORDS` of the group's records at the training share.
+- *Observed/expected by group*: `model.calibration_check`'s O/E and verdict for each
+  group of the fairness audit's attributes (`GROUP_ATTRIBUTES`), judged from
+  `min_group_referrals` matured referrals (a group is smaller than a band).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+
+from data_contracts.vocab import AGENCIES
+from model.calibration_check import observed_expected, verdict
+from model.fairness_groups import attribute_frame, value_label
+from model.families import design_effect
+from model.governance import MonitoringSettings
+from model.monitoring import Check, coverage_words
+from model.monitoring_reference import RECENT_WINDOW
+from pipelines.manifest_lookup import count_features
+
+REFERENCE_KEY: Final = "recent_coverage_by_group"
+GROUP_ATTRIBUTES: Final[tuple[str, ...]] = ("ethnicity_group", "sex", "age_band", "disability")
+FALL_Z: Final = 2.326  # one-sided, the 1% level (as the coverage gap's test)
+MIN_RECORDS: Final = 10  # fewer of a group's records expected: too few to judge
+COVERAGE_KIND: Final = "coverage_group_recent"
+CALIBRATION_KIND: Final = "calibration_group"
+
+
+def _recent_held(features: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Per agency, whether each referral had a record dated in the `RECENT_WINDOW`."""
+    held = {}
+    for agency in AGENCIES:
+        names = [n for n in count_features(agency, window=RECENT_WINDOW) if n in features]
+        held[agency] = (
+            features[names].to_numpy(dtype=np.float64).sum(axis=1) > 0
+            if names
+            else np.zeros(len(features), dtype=bool)
+        )
+    return held
+
+
+def _group_masks(features: pd.DataFrame) -> dict[str, dict[str, np.ndarray]]:
+    """Each attribute's groups (the fairness audit's), as boolean masks."""
+    frame = attribute_frame(features)
+    masks: dict[str, dict[str, np.ndarray]] = {}
+    for attribute in GROUP_ATTRIBUTES:
+        labels = frame[attribute].to_numpy(dtype=object)
+        masks[attribute] = {str(v): labels == v for v in sorted(set(labels.tolist()))}
+    return masks
+
+
+def recent_by_group(features: pd.DataFrame, families: np.ndarray) -> dict[str, Any]:
+    """Per group, referrals, and per agency the recent share and its design effect."""
+    held = _recent_held(features)
+    out: dict[str, Any] = {}
+    for attribute, groups in _group_masks(features).items():
+        out[attribute] = {
+            value: {
+                "n": int(mask.sum()),
+                "shares": {a: float(flags[mask].mean()) for a, flags in held.items()},
+                "design_effect": {
+                    a: design_effect(flags[mask].astype(np.int64), families[mask])
+                    for a, flags in held.items()
+                },
+            }
+            for value, mask in groups.items()
+        }
+    return out
+
+
+def _log_ratio(now: dict[str, Any], old: dict[str, Any], agency: str) -> tuple[float, float]:
+    """log(share now / share at training) and its variance (delta method, each period's
+    binomial variance times its design effect; half a referral added to each count)."""
+    parts = []
+    for entry in (now, old):
+        n = entry["n"]
+        share = (entry["shares"][agency] * n + 0.5) / (n + 1)
+        parts.append((share, entry["design_effect"][agency] * (1 - share) / ((n + 1) * share)))
+    return float(np.log(parts[0][0] / parts[1][0])), parts[0][1] + parts[1][1]
+
+
+def _fall(
+    attribute: str,
+    value: str,
+    agency: str,
+    now: dict[str, Any],
+    old: dict[str, Any],
+    overall: tuple[float, float],
+    settings: MonitoringSettings,
+) -> Check | None:
+    """A group's recent records from one agency fallen below `coverage_min_ratio` of its
+    share at training (None when not), crossed when beyond sampling noise."""
+    before, after = old["shares"][agency], now["shares"][agency]
+    if (
+        before < settings.coverage_min_training_share
+        or after >= before * settings.coverage_min_ratio
+    ):
+        return None
+    log_ratio, variance = _log_ratio(now, old, agency)
+    upper = float(np.exp(log_ratio + FALL_Z * np.sqrt(variance)))
+    enough = min(now["n"], old["n"]) * before >= MIN_RECORDS
+    subject, records = coverage_words(agency, recent=True)
+    group = f"{attribute.replace('_', ' ')} {value_label(value).lower()}"
+    note = (
+        ""
+        if not enough
+        else f"; fell by more than sampling noise (upper bound {upper:.2f} of the ratio)"
+        if upper < 1
+        else f"; within the sampling noise (upper bound {upper:.2f})"
+    )
+    return Check(
+        COVERAGE_KIND,
+        f"{subject}/{attribute}={value}",
+        enough and upper < 1,
+        f"{records} for {before:.0%} of {group} referrals at training ({old['n']:,}), "
+        f"{after:.0%} now ({round(after * now['n']):,} of {now['n']:,}); all referrals "
+        f"{overall[0]:.0%} at training, {overall[1]:.0%} now{note}"
+        + (
+            ""
+            if enough
+            else f": too few records to judge (fewer than {MIN_RECORDS} "
+            "expected at the training share)"
+        ),
+        assessed=enough,
+    )
+
+
+def recent_group_coverage(
+    reference: dict[str, Any],
+    features: pd.DataFrame,
+    families: np.ndarray,
+    settings: MonitoringSettings,
+) -> tuple[dict[str, Any], list[Check]]:
+    """Each group's recent coverage at training and now, and the falls (see the module)."""
+    now = recent_by_group(features, families)
+    before = reference.get(REFERENCE_KEY)
+    if before is None:
+        return {
+            "training": None,
+            "now": now,
+            "note": "not assessed: this version was "
+            "trained before recent coverage by group was stored with it",
+        }, []
+    overall_before = reference["coverage"].get("recent", {})
+    overall_now = {a: float(f.mean()) if len(f) else 0.0 for a, f in _recent_held(features).items()}
+    checks = []
+    for attribute, groups in now.items():
+        for value, entry in groups.items():
+            old = before.get(attribute, {}).get(value)
+            if old is None or entry["n"] < settings.min_group_referrals:
+                continue
+            falls = (
+                _fall(
+                    attribute,
+                    value,
+                    a,
+                    entry,
+                    old,
+                    (overall_before.get(a, float("nan")), overall_now[a]),
+                    settings,
+                )
+                for a in AGENCIES
+            )
+            checks += [fall for fall in falls if fall is not None]
+    return {"training": before, "now": now}, checks
+
+
+def _calibration_check(
+    attribute: str, value: str, entry: dict[str, Any], settings: MonitoringSettings
+) -> Check:
+    group = f"{attribute.replace('_', ' ')} {value_label(value).lower()}"
+    subject = f"observed_expected/{attribute}={value}"
+    if entry["verdict"] == "too few to judge":
+        return Check(
+            CALIBRATION_KIND,
+            subject,
+            False,
+            f"calibration ({group}) not assessed: {entry['n']:,} matured referrals, "
+            f"too few to judge (at least {settings.min_group_referrals:,})",
+            False,
+        )
+    if entry["interval"] is None:
+        return Check(
+            CALIBRATION_KIND,
+            subject,
+            entry["verdict"] == "outside tolerance",
+            f"calibration ({group}): the model predicted 0% and "
+            f"{entry['observed_rate']:.1%} was observed",
+        )
+    low, high = entry["interval"]
+    return Check(
+        CALIBRATION_KIND,
+        subject,
+        entry["verdict"] == "outside tolerance",
+        f"calibration ({group}): the model predicted {entry['mean_predicted']:.1%} "
+        f"and {entry['observed_rate']:.1%} was observed ({entry['outcomes']:,} of "
+        f"{entry['n']:,} matured referrals): observed/expected {entry['ratio']:.2f}, "
+        f"95% interval {low:.2f} to {high:.2f}; tolerance "
+        f"{settings.calibration_ratio_lower:g} to {settings.calibration_ratio_upper:g}"
+        f" ({entry['verdict']})",
+    )
+
+
+def group_calibration(
+    section: dict[str, Any],
+    matured: pd.DataFrame,
+    *,
+    y: np.ndarray,
+    probability: np.ndarray,
+    families: np.ndarray,
+    settings: MonitoringSettings,
+) -> list[Check]:
+    """O/E of each group's matured referrals, added to the section as
+    ``calibration_by_group``; none where the section says outcomes cannot be judged."""
+    if "now" not in section:
+        return []
+    per_group = settings.model_copy(update={"min_matured_referrals": settings.min_group_referrals})
+    figures: dict[str, Any] = {}
+    checks = []
+    for attribute, groups in _group_masks(matured).items():
+        figures[attribute] = {}
+        for value, mask in groups.items():
+            entry = observed_expected(y[mask], probability[mask], families[mask])
+            entry["verdict"] = verdict(entry, per_group)
+            figures[attribute][value] = entry
+            checks.append(_calibration_check(attribute, value, entry, settings))
+    section["calibration_by_group"] = figures
+    return checks

@@ -1,0 +1,131 @@
+"""`safeguard monitor` by protected group: recent records and matured outcomes.
+
+A probe planted two disparities after a model's training date and monitor said "no
+threshold crossed": (f) the health feed kept 15% of the records about Black families
+(recent health coverage of Black referrals 27.2% -> 8.2%); (g) Asian subjects' outcomes
+doubled (28.0% of 189 matured referrals against about 14% predicted).
+
+The extract factory here takes the small synthetic extract, moves every referral two
+years on (so that all of them are dated, and matured, after the model's training date)
+and plants either, both or neither. Each referral is there twice (a second referral of
+the same person and household, so of the same family: the interval counts the pair as
+about one), so that as many Asian referrals matured as in the probe (189).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from model.data import PreparedExtract
+from model.monitor_groups import CALIBRATION_KIND, COVERAGE_KIND, REFERENCE_KEY
+from model.monitor_run import monitor_extract, reference_for
+from model.monitoring_reference import METADATA_KEY, RECENT_WINDOW
+from model.risk_model import RiskModel
+from model.train import TrainingResult
+from pipelines.manifest_lookup import count_features
+
+SHIFT = dt.timedelta(days=730)
+NO_DECISIONS = pd.DataFrame(columns=["referral_id", "band", "rag", "practitioner_rag",
+                                     "agrees_with_band", "reason", "model_version"])
+
+
+@pytest.fixture(scope="module")
+def model(trained: TrainingResult, prepared: PreparedExtract) -> Iterator[RiskModel]:
+    """The small model, its monitoring reference taken over every referral of its extract
+    (so that groups are as large at training as in the monitored window)."""
+    assert prepared.labels is not None
+    model = trained.model
+    saved = model.metadata.get(METADATA_KEY)
+    first = pd.to_datetime(prepared.features["referral_date"]).min().date()
+    model.metadata[METADATA_KEY] = reference_for(model, prepared.features, start=first,
+                                                 end=prepared.extract_date, labels=prepared.labels)
+    model.metadata.setdefault("extract_date", prepared.extract_date.isoformat())
+    yield model
+    model.metadata[METADATA_KEY] = saved
+
+
+def _of(features: pd.DataFrame, group: str) -> np.ndarray:
+    return (features["ethnicity_group"].astype("string") == group).fillna(False).to_numpy(bool)
+
+
+def newer_extract(prepared: PreparedExtract, *, black_health_kept: float | None = None,
+                  asian_outcomes_times: float | None = None, seed: int = 0) -> PreparedExtract:
+    """The extract two years on; with `black_health_kept`, only that share of Black
+    referrals' recent health records remain; with `asian_outcomes_times`, Asian
+    subjects' outcome rate is that many times what it was."""
+    assert prepared.labels is not None
+    rng = np.random.default_rng(seed)
+    features, labels = prepared.features.copy(), prepared.labels.copy()
+    dates = pd.to_datetime(features["referral_date"]) + pd.Timedelta(SHIFT)
+    features["referral_date"] = dates.dt.date if features["referral_date"].dtype == object \
+        else dates.astype(features["referral_date"].dtype)
+    if black_health_kept is not None:
+        names = [n for n in count_features("health", window=RECENT_WINDOW) if n in features]
+        drop = _of(features, "black") & (rng.random(len(features)) >= black_health_kept)
+        features.loc[drop, names] = 0
+    if asian_outcomes_times is not None:
+        asian = labels["referral_id"].isin(
+            features.loc[_of(features, "asian"), "referral_id"]).to_numpy()
+        rate = float(labels.loc[asian, "label"].mean())
+        flip = rate * (asian_outcomes_times - 1) / (1 - rate)
+        labels.loc[asian & labels["label"].eq(0).fillna(False).to_numpy(bool)
+                   & (rng.random(len(labels)) < flip), "label"] = 1
+    copy = {"referral_id": lambda frame: frame["referral_id"].astype(str) + "-again"}
+    return dataclasses.replace(
+        prepared, features=pd.concat([features, features.assign(**copy)], ignore_index=True),
+        labels=pd.concat([labels, labels.assign(**copy)], ignore_index=True),
+        extract_date=prepared.extract_date + SHIFT)
+
+
+def _monitor(model: RiskModel, newer: PreparedExtract) -> dict[str, Any]:
+    first = pd.to_datetime(newer.features["referral_date"]).min().date()
+    return monitor_extract(model, version="1", prepared=newer, decisions=NO_DECISIONS,
+                           since=first)
+
+
+def _crossed(report: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [c for c in report["checks"] if c["kind"] == kind and c["crossed"]]
+
+
+def test_the_probes_two_disparities_cross_naming_group_and_agency(
+        model: RiskModel, prepared: PreparedExtract) -> None:
+    report = _monitor(model, newer_extract(prepared, black_health_kept=0.15,
+                                           asian_outcomes_times=2.0))
+    [coverage] = _crossed(report, COVERAGE_KIND)
+    assert coverage["subject"] == f"health ({RECENT_WINDOW})/ethnicity_group=black"
+    assert "ethnicity group black" in coverage["message"]
+    assert coverage["message"].startswith("health records dated in the 90 days")
+    [outcomes] = _crossed(report, CALIBRATION_KIND)
+    assert outcomes["subject"] == "observed_expected/ethnicity_group=asian"
+    assert "outside tolerance" in outcomes["message"]
+    assert coverage["message"] in report["crossed"] and outcomes["message"] in report["crossed"]
+    # Before this check, the overall figures crossed nothing for either.
+    assert not any(c["crossed"] for c in report["checks"]
+                   if c["subject"] in ("health (90d)", "observed_expected"))
+    entry = report["matured_outcomes"]["calibration_by_group"]["ethnicity_group"]["asian"]
+    assert entry["interval"][0] > 1.25
+
+
+def test_the_same_extract_with_nothing_planted_stays_quiet(
+        model: RiskModel, prepared: PreparedExtract) -> None:
+    report = _monitor(model, newer_extract(prepared))
+    assert _crossed(report, COVERAGE_KIND) == [] and _crossed(report, CALIBRATION_KIND) == []
+    groups = report["matured_outcomes"]["calibration_by_group"]
+    assert set(groups) == {"ethnicity_group", "sex", "age_band", "disability"}
+    assert report["coverage"]["recent_by_group"]["training"] == model.metadata[
+        METADATA_KEY][REFERENCE_KEY]
+
+
+def test_a_small_group_is_too_few_to_judge(model: RiskModel,
+                                           prepared: PreparedExtract) -> None:
+    report = _monitor(model, newer_extract(prepared))
+    small = [c for c in report["checks"] if c["kind"] == CALIBRATION_KIND
+             and not c["assessed"]]
+    assert small and all("too few to judge" in c["message"] for c in small)
