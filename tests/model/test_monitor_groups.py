@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import html
+import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,7 +27,14 @@ import pandas as pd
 import pytest
 
 from model.data import PreparedExtract
-from model.monitor_groups import CALIBRATION_KIND, COVERAGE_KIND, REFERENCE_KEY
+from model.families import family_groups
+from model.governance import MonitoringSettings
+from model.monitor_groups import (
+    CALIBRATION_KIND,
+    COVERAGE_KIND,
+    REFERENCE_KEY,
+    recent_group_coverage,
+)
 from model.monitor_run import monitor_extract, reference_for
 from model.monitoring_reference import METADATA_KEY, RECENT_WINDOW
 from model.risk_model import RiskModel
@@ -129,3 +139,29 @@ def test_a_small_group_is_too_few_to_judge(model: RiskModel,
     small = [c for c in report["checks"] if c["kind"] == CALIBRATION_KIND
              and not c["assessed"]]
     assert small and all("too few to judge" in c["message"] for c in small)
+
+
+def test_the_page_and_json_show_both(model: RiskModel, prepared: PreparedExtract,
+                                     tmp_path: Path) -> None:
+    from api.monitor_command import write_monitor_report
+
+    report = _monitor(model, newer_extract(prepared, black_health_kept=0.15,
+                                           asian_outcomes_times=2.0))
+    write_monitor_report(report, tmp_path)
+    page = (tmp_path / "monitor.html").read_text(encoding="utf-8")
+    written = json.loads((tmp_path / "monitor.json").read_text(encoding="utf-8"))
+    assert "Observed against expected by group" in page and "Ethnicity group: asian" in page
+    assert "Recent records by group" in page
+    [fall] = _crossed(written, COVERAGE_KIND)
+    assert html.escape(fall["message"], quote=False) in page
+    assert written["matured_outcomes"]["calibration_by_group"]["ethnicity_group"]["asian"][
+        "verdict"] == "outside tolerance"
+
+
+def test_a_version_trained_before_has_no_group_reference_and_is_not_judged(
+        prepared: PreparedExtract) -> None:
+    features = newer_extract(prepared, black_health_kept=0.0).features
+    section, checks = recent_group_coverage({"coverage": {}}, features,
+                                            family_groups(features), MonitoringSettings())
+    assert checks == [] and section["training"] is None
+    assert section["note"].startswith("not assessed: this version was trained before")
