@@ -32,7 +32,7 @@ from model.calibration_check import observed_expected, verdict
 from model.fairness_groups import attribute_frame, value_label
 from model.families import design_effect
 from model.governance import MonitoringSettings
-from model.monitoring import Check, coverage_words
+from model.monitoring import Check, coverage_fell, coverage_words
 from model.monitoring_reference import RECENT_WINDOW
 from pipelines.manifest_lookup import count_features
 
@@ -97,6 +97,25 @@ def _log_ratio(now: dict[str, Any], old: dict[str, Any], agency: str) -> tuple[f
     return float(np.log(parts[0][0] / parts[1][0])), parts[0][1] + parts[1][1]
 
 
+def _fall_words(
+    attribute: str,
+    value: str,
+    agency: str,
+    now: dict[str, Any],
+    old: dict[str, Any],
+    overall: tuple[float, float],
+) -> str:
+    """What fell, for whom, with the counts and all referrals' shares beside it."""
+    _, records = coverage_words(agency, recent=True)
+    before, after = old["shares"][agency], now["shares"][agency]
+    group = f"{attribute.replace('_', ' ')} {value_label(value).lower()}"
+    return (
+        f"{records} for {before:.0%} of {group} referrals at training ({old['n']:,}), "
+        f"{after:.0%} now ({round(after * now['n']):,} of {now['n']:,}); all referrals "
+        f"{overall[0]:.0%} at training, {overall[1]:.0%} now"
+    )
+
+
 def _fall(
     attribute: str,
     value: str,
@@ -107,7 +126,8 @@ def _fall(
     settings: MonitoringSettings,
 ) -> Check | None:
     """A group's recent records from one agency fallen below `coverage_min_ratio` of its
-    share at training (None when not), crossed when beyond sampling noise."""
+    share at training (None when not), crossed when beyond sampling noise, unless all
+    referrals' share fell as far (the agency's own check crosses then)."""
     before, after = old["shares"][agency], now["shares"][agency]
     if (
         before < settings.coverage_min_training_share
@@ -117,28 +137,23 @@ def _fall(
     log_ratio, variance = _log_ratio(now, old, agency)
     upper = float(np.exp(log_ratio + FALL_Z * np.sqrt(variance)))
     enough = min(now["n"], old["n"]) * before >= MIN_RECORDS
-    subject, records = coverage_words(agency, recent=True)
-    group = f"{attribute.replace('_', ' ')} {value_label(value).lower()}"
-    note = (
-        ""
-        if not enough
-        else f"; fell by more than sampling noise (upper bound {upper:.2f} of the ratio)"
-        if upper < 1
-        else f"; within the sampling noise (upper bound {upper:.2f})"
-    )
+    everyone = coverage_fell(*overall, settings)
+    if not enough:
+        note = (
+            f": too few records to judge (fewer than {MIN_RECORDS} expected at the training share)"
+        )
+    elif everyone:
+        note = "; all referrals' share fell as far: the agency's own check names it"
+    elif upper < 1:
+        note = f"; fell by more than sampling noise (upper bound {upper:.2f} of the ratio)"
+    else:
+        note = f"; within the sampling noise (upper bound {upper:.2f} of the ratio)"
+    subject = f"{coverage_words(agency, recent=True)[0]}/{attribute}={value}"
     return Check(
         COVERAGE_KIND,
-        f"{subject}/{attribute}={value}",
-        enough and upper < 1,
-        f"{records} for {before:.0%} of {group} referrals at training ({old['n']:,}), "
-        f"{after:.0%} now ({round(after * now['n']):,} of {now['n']:,}); all referrals "
-        f"{overall[0]:.0%} at training, {overall[1]:.0%} now{note}"
-        + (
-            ""
-            if enough
-            else f": too few records to judge (fewer than {MIN_RECORDS} "
-            "expected at the training share)"
-        ),
+        subject,
+        enough and not everyone and upper < 1,
+        _fall_words(attribute, value, agency, now, old, overall) + note,
         assessed=enough,
     )
 

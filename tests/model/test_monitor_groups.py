@@ -66,10 +66,12 @@ def _of(features: pd.DataFrame, group: str) -> np.ndarray:
 
 
 def newer_extract(prepared: PreparedExtract, *, black_health_kept: float | None = None,
-                  asian_outcomes_times: float | None = None, seed: int = 0) -> PreparedExtract:
+                  asian_outcomes_times: float | None = None, everyone_health_kept: bool = True,
+                  seed: int = 0) -> PreparedExtract:
     """The extract two years on; with `black_health_kept`, only that share of Black
     referrals' recent health records remain; with `asian_outcomes_times`, Asian
-    subjects' outcome rate is that many times what it was."""
+    subjects' outcome rate is that many times what it was; without
+    `everyone_health_kept`, the health feed's recent records are gone for everyone."""
     assert prepared.labels is not None
     rng = np.random.default_rng(seed)
     features, labels = prepared.features.copy(), prepared.labels.copy()
@@ -80,6 +82,9 @@ def newer_extract(prepared: PreparedExtract, *, black_health_kept: float | None 
         names = [n for n in count_features("health", window=RECENT_WINDOW) if n in features]
         drop = _of(features, "black") & (rng.random(len(features)) >= black_health_kept)
         features.loc[drop, names] = 0
+    if not everyone_health_kept:
+        features.loc[:, [n for n in count_features("health", window=RECENT_WINDOW)
+                         if n in features]] = 0
     if asian_outcomes_times is not None:
         asian = labels["referral_id"].isin(
             features.loc[_of(features, "asian"), "referral_id"]).to_numpy()
@@ -165,3 +170,14 @@ def test_a_version_trained_before_has_no_group_reference_and_is_not_judged(
                                             family_groups(features), MonitoringSettings())
     assert checks == [] and section["training"] is None
     assert section["note"].startswith("not assessed: this version was trained before")
+
+
+def test_a_feed_stopping_for_everyone_is_named_once_by_the_agencys_own_check(
+        model: RiskModel, prepared: PreparedExtract) -> None:
+    report = _monitor(model, newer_extract(prepared, everyone_health_kept=False))
+    falls = [c for c in report["checks"] if c["kind"] == COVERAGE_KIND]
+    assert falls and not any(c["crossed"] for c in falls)
+    assert all("the agency's own check names it" in c["message"]
+               for c in falls if c["assessed"])
+    assert f"health ({RECENT_WINDOW})" in [c["subject"] for c in report["checks"]
+                                           if c["crossed"]]
