@@ -71,7 +71,8 @@ def _group_masks(features: pd.DataFrame) -> dict[str, dict[str, np.ndarray]]:
     return masks
 
 
-def recent_by_group(features: pd.DataFrame, families: np.ndarray) -> dict[str, Any]:
+def recent_by_group(features: pd.DataFrame, families: np.ndarray | None
+                    ) -> dict[str, Any]:
     """Per group, referrals, and per agency the recent share and its design effect."""
     held = _recent_held(features)
     out: dict[str, Any] = {}
@@ -81,7 +82,8 @@ def recent_by_group(features: pd.DataFrame, families: np.ndarray) -> dict[str, A
                 "n": int(mask.sum()),
                 "shares": {a: float(flags[mask].mean()) for a, flags in held.items()},
                 "design_effect": {
-                    a: design_effect(flags[mask].astype(np.int64), families[mask])
+                    a: design_effect(flags[mask].astype(np.int64),
+                                      None if families is None else families[mask])
                     for a, flags in held.items()
                 },
             }
@@ -186,7 +188,7 @@ def _pairs(
 def recent_group_coverage(
     reference: dict[str, Any],
     features: pd.DataFrame,
-    families: np.ndarray,
+    families: np.ndarray | None,
     settings: MonitoringSettings,
 ) -> tuple[dict[str, Any], list[Check]]:
     """Each group's recent coverage at training and now, and the falls (see the module):
