@@ -22,6 +22,7 @@ from model.fairness_flags import (
     group_flags,
     possible_flags,
     ratios_to_reference,
+    tolerance_of,
 )
 from model.fairness_groups import ATTRIBUTE_SETS, attribute_frame, stratum
 from model.fairness_metrics import (
@@ -36,6 +37,7 @@ from model.fairness_metrics import (
     reported_pair,
     resample_counts,
 )
+from model.fairness_multiplicity import CORRECTION, corrected, standard_errors
 from model.fairness_recording import (
     RECORDING,
     RECORDS_PREFIX,
@@ -89,6 +91,11 @@ class GroupResult:
     suppressed: tuple[str, ...] = ()
     # The flags (of `flags`) that are possible, not findings (`possible_flags`).
     possible: tuple[str, ...] = ()
+    # Each flag's p-value after correction for the groups compared, and the flags of
+    # `possible` put there by it alone (`model.fairness_multiplicity`).
+    adjusted_p: dict[str, float] = field(default_factory=dict)
+    after_correction: tuple[str, ...] = ()
+    standard_errors: dict[str, float | None] = field(default_factory=dict)
 
     def findings(self) -> tuple[str, ...]:
         """The flags that are findings: every flag but too small and the possible ones."""
@@ -107,6 +114,7 @@ class GroupResult:
             out[f"{name}_ratio_ci"] = list(interval) if interval is not None else None
         out |= {"is_reference": self.is_reference, "flags": list(self.flags),
                 "possible_flags": list(self.possible), "counts": dict(self.counts),
+                "adjusted_p": dict(self.adjusted_p), "chance_flags": list(self.after_correction),
                 "suppressed": list(self.suppressed)}
         return out
 
@@ -134,8 +142,7 @@ class FairnessAudit:
         return [g for g in self.groups if set(g.flags) - {TOO_SMALL}]
 
     def with_findings(self) -> list[GroupResult]:
-        """Groups with a finding: a disparity whose interval excludes 1, or a calibration
-        gap whose interval lies beyond its tolerance."""
+        """Groups with a finding (`GroupResult.findings`)."""
         return [g for g in self.groups if g.findings()]
 
     def possible_only(self) -> list[GroupResult]:
@@ -143,7 +150,7 @@ class FairnessAudit:
         return [g for g in self.groups if g.possible and not g.findings()]
 
     def possible_counts(self) -> dict[str, int]:
-        """How many groups carry each flag (but too small) as a possible one."""
+        """How many groups carry each flag as a possible one (not a finding)."""
         return {flag: sum(flag in g.possible for g in self.groups)
                 for flag in FLAGS if flag != TOO_SMALL}
 
@@ -209,21 +216,10 @@ def _attribute_set_results(data: pd.DataFrame, attributes: tuple[str, ...],
             counts={c: int(row[c]) for c in COUNTS if c != "n"}, metrics=metrics,
             intervals=intervals, ratios=ratios, ratio_intervals=ratio_intervals,
             is_reference=i == reference, flags=flags,
+            standard_errors=standard_errors(resampled, i, reference),
             possible=possible_flags(flags, ratio_intervals, intervals["calibration_gap"],
                                     governance.fairness.calibration_tolerance)))
     return results
-
-
-def tolerance_of(governance: GovernanceSettings, *, n_boot: int) -> dict[str, Any]:
-    """The settings an audit was judged by, as `fairness.json` records them."""
-    settings = governance.fairness
-    return {"disparity_lower": settings.disparity_lower,
-            "disparity_upper": settings.disparity_upper,
-            "calibration": settings.calibration_tolerance,
-            "min_group_size": settings.min_group_size,
-            "suppression_threshold": settings.suppression_threshold,
-            "interval_level": settings.interval_level, "bootstrap_resamples": n_boot,
-            "seed": settings.seed, "selected_bands": list(governance.selected_bands())}
 
 
 def audit_fairness(frame: pd.DataFrame, governance: GovernanceSettings, *, model_version: str,
@@ -255,11 +251,13 @@ def audit_fairness(frame: pd.DataFrame, governance: GovernanceSettings, *, model
     # made tight intervals, and clean extracts showed differences by chance.
     counts = resample_counts(len(data), n_boot=n_boot, seed=settings.seed,
                              clusters=families_of(frame))
-    groups = [g for attributes in ATTRIBUTE_SETS
-              for g in _attribute_set_results(data, attributes, counts, governance)]
+    groups, correction = corrected([g for attributes in ATTRIBUTE_SETS for g in
+                                    _attribute_set_results(data, attributes, counts,
+                                                           governance)], settings)
     records = frame[[c for c in frame.columns if str(c).startswith(RECORDS_PREFIX)]]
     records = records.reset_index(drop=True)
-    extra = {OVERALL: overall_calibration(data[LABEL], data[PROBABILITY])} | (
+    extra = {OVERALL: overall_calibration(data[LABEL], data[PROBABILITY]),
+             CORRECTION: correction} | (
         {RECORDING: recording_section(data, records, counts, governance)}
         if len(records.columns) else {})
     when = (generated_at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
@@ -302,7 +300,8 @@ def for_publication(audit: FairnessAudit) -> FairnessAudit:
             ratios={m: None if m in ratio_hidden else v for m, v in group.ratios.items()},
             ratio_intervals={m: None if m in ratio_hidden else v
                              for m, v in group.ratio_intervals.items()},
-            suppressed=tuple(m for m in METRICS if m in hidden)))
+            suppressed=tuple(m for m in METRICS if m in hidden),
+            adjusted_p={} if hidden or ratio_hidden else group.adjusted_p))
     extra = dict(audit.extra)
     if RECORDING in extra:
         sizes = frozenset(next(iter(g.attributes.items())) for g in groups

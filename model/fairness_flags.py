@@ -31,7 +31,7 @@ planted disparities, every planted effect flagged before is still a finding.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
@@ -158,3 +158,15 @@ def ratios_to_reference(resampled: dict[str, np.ndarray], table: pd.DataFrame, g
         paired[~np.isfinite(paired)] = np.nan
         intervals[metric] = reported_pair(percentile_interval(paired, quantiles)[:, 0])
     return ratios, intervals, frozenset(without)
+
+
+def tolerance_of(governance: GovernanceSettings, *, n_boot: int) -> dict[str, Any]:
+    """The settings an audit was judged by, as `fairness.json` records them."""
+    settings = governance.fairness
+    return {"disparity_lower": settings.disparity_lower,
+            "disparity_upper": settings.disparity_upper,
+            "calibration": settings.calibration_tolerance,
+            "min_group_size": settings.min_group_size,
+            "suppression_threshold": settings.suppression_threshold,
+            "interval_level": settings.interval_level, "bootstrap_resamples": n_boot,
+            "seed": settings.seed, "selected_bands": list(governance.selected_bands())}

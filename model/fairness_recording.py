@@ -46,6 +46,7 @@ from scipy.stats import chi2
 from data_contracts.vocab import AGENCIES
 from model.fairness_groups import VALUES
 from model.fairness_metrics import percentile_interval, reported, reported_pair
+from model.fairness_multiplicity import corrected_recording, spread
 from model.fairness_suppression import gives_away_small, is_small
 from model.governance import FairnessSettings, GovernanceSettings
 from pipelines.manifest_lookup import count_features
@@ -118,6 +119,11 @@ def _rates(records: np.ndarray, referrals: np.ndarray) -> np.ndarray:
     """Records per referral, 0 where there are no referrals."""
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(referrals > 0, records / np.where(referrals > 0, referrals, 1), 0.0)
+
+
+def _log_spread(samples: np.ndarray) -> float | None:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return spread(np.log(samples))
 
 
 def _interval(samples: np.ndarray, quantiles: list[float]) -> list[float] | None:
@@ -207,7 +213,9 @@ def recording_section(attributes: pd.DataFrame, records: pd.DataFrame, counts: n
                     "is_reference": i == reference,
                     "too_small": bool(n[i] < settings.min_group_size),
                     "few_records": few, "expected_records": round(float(expected), 1),
-                    "differs": differs, "suppressed": False})
+                    "differs": differs, "suppressed": False,
+                    "log_se": _log_spread(ratio_samples[:, i])})
+    rows = corrected_recording(rows, settings)
     return {"measure": MEASURE, "standardisation": STANDARDISATION,
             "attributes": list(RECORDING_ATTRIBUTES), "agencies": agencies,
             "differing": sum(r["differs"] for r in rows), "rows": rows}

@@ -48,6 +48,8 @@ FLAG_LABELS: Final = {
 POSSIBLE_LABEL: Final = "possible: its interval includes no disparity"
 POSSIBLE_GAP_LABEL: Final = ("possible: its 90% interval excludes no gap, its 95% interval "
                              "reaches inside the tolerance")
+# A flag not a finding after correction for the many groups compared (`after_correction`).
+CHANCE_LABEL: Final = "possible: not a finding after correction for the groups compared"
 
 
 def possible_label(flag: str) -> str:
@@ -60,7 +62,9 @@ def flag_tags(group: GroupResult) -> list[dict[str, str]]:
     "small"), so a possible disparity never reads as a finding."""
     kinds = {f: "small" if f == "too_small" else "possible" if f in group.possible
              else "finding" for f in group.flags}
-    return [{"text": FLAG_LABELS[f] + (f" ({possible_label(f)})" if kind == "possible" else ""),
+    return [{"text": FLAG_LABELS[f] + (
+        f" ({CHANCE_LABEL})" if f in group.after_correction else
+        f" ({possible_label(f)})" if kind == "possible" else ""),
              "kind": kind} for f, kind in kinds.items()]
 
 
@@ -229,7 +233,8 @@ def audit_from_document(document: dict[str, Any]) -> FairnessAudit:
         ratios={name: g.get(f"{name}_ratio") for name in RATIO_METRICS},
         ratio_intervals={name: _pair_of(g.get(f"{name}_ratio_ci")) for name in RATIO_METRICS},
         is_reference=bool(g.get("is_reference")), flags=tuple(g.get("flags", ())),
-        suppressed=tuple(g.get("suppressed", ())), possible=_possible(g))
+        suppressed=tuple(g.get("suppressed", ())), possible=_possible(g),
+        adjusted_p=dict(g.get("adjusted_p", {})), after_correction=tuple(g.get("chance_flags", ())))
         for g in document.get("groups", []))
     written = {"model_version", "generated_at", "n_labelled", "reference_rule", "tolerance",
                "attributes", "publication", "groups", "summary"}

@@ -21,6 +21,7 @@ from model.fairness_flags import (
 )
 from model.fairness_groups import NOT_RECORDED, stratum
 from model.fairness_metrics import OVERALL
+from model.fairness_multiplicity import correction_words
 from model.fairness_recording import RECORDING
 
 _BEFORE: Final[dict[str, dict[str, str]]] = {
@@ -256,14 +257,20 @@ def _sentences(audit: FairnessAudit, *, possible: bool) -> list[str]:
     for group in audit.flagged():
         reference = references.get(stratum(group.attributes))
         wanted = group.possible if possible else group.findings()
-        for metric, flag in RATIO_METRICS.items():
-            text = _ratio_sentence(metric, group, reference, bands, bounds)
-            if flag in wanted and text:
-                sentences.append(f"{text} {POSSIBLE_WORDS}" if possible else text)
-        if MISCALIBRATED in wanted and (
-                text := _calibration_sentence(group, audit.extra.get(RECORDING),
-                                              audit.extra.get(OVERALL))):
-            sentences.append(f"{text} {POSSIBLE_GAP_WORDS}" if possible else text)
+        texts = {flag: _ratio_sentence(metric, group, reference, bands, bounds)
+                 for metric, flag in RATIO_METRICS.items()}
+        texts[MISCALIBRATED] = _calibration_sentence(group, audit.extra.get(RECORDING),
+                                                     audit.extra.get(OVERALL))
+        for flag, text in texts.items():
+            if flag not in wanted or not text:
+                continue
+            words = correction_words(audit, group, flag)
+            plain = possible and flag not in group.after_correction
+            if plain:
+                kind = POSSIBLE_GAP_WORDS if flag == MISCALIBRATED else POSSIBLE_WORDS
+                sentences.append(f"{text} {kind}")
+            else:
+                sentences.append(text + words)
     return [s[0].upper() + s[1:] for s in sentences]
 
 
@@ -284,7 +291,9 @@ def headline(audit: FairnessAudit) -> str:
     found, possible = len(audit.with_findings()), len(audit.possible_only())
     low, high = (ratio_text(b) for b in flag_bounds(audit))
     return (f"{found} group{'s' * (found != 1)} with a finding (a ratio outside {low} to "
-            f"{high} whose 95% interval excludes 1, no disparity; or a miscalibration); "
-            f"{possible} more with possible disparities or miscalibrations only (outside the "
-            "tolerance on the point estimate, but the interval includes no disparity, or "
-            "reaches back inside the tolerance: more referrals are needed to tell)")
+            f"{high} whose 95% interval leaves out 1, the ratio of equal rates; or a "
+            "calibration gap whose interval lies beyond its tolerance; each still a finding "
+            f"after correction for the many groups compared); {possible} more with possible "
+            "findings only (beyond the tolerance on the point estimate, but the interval "
+            "includes equal rates or reaches back inside the tolerance, or the evidence does "
+            "not survive the correction: more referrals are needed to tell)")

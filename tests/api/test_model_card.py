@@ -163,7 +163,7 @@ def test_the_card_says_which_flag_is_a_finding_and_which_a_possible_disparity(
     assert rows["ethnicity_group=black"] == "selection_disparity |"
     assert rows["ethnicity_group=mixed"] == (
         "selection_disparity (possible: its interval includes no disparity) |")
-    assert "1 group with a finding" in markdown and "1 more with possible disparities" in markdown
+    assert "1 group with a finding" in markdown and "1 more with possible findings only" in markdown
     [check] = [c for c in card.acceptance if c.name == "max_selection_rate_disparity"]
     assert not check.met and [g.group for g in check.groups] == ["ethnicity_group=black"]
     assert [g.group for g in check.possible] == ["ethnicity_group=mixed"]

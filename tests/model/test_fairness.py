@@ -454,10 +454,11 @@ def test_a_rate_against_a_reference_rate_of_zero_is_flagged_and_stated() -> None
     audit = audit_fairness(frame, _governance(), model_version="1", n_boot=20)
     black = _group(audit.document(), ethnicity_group="black")
     assert black["false_positive_rate_ratio"] is None and "fpr_disparity" in black["flags"]
-    assert ("20.0% of Black subjects who did not go on to have the outcome are placed in the "
-            "high or very high bands, against 0.0% of White subjects who did not go on to have "
-            "the outcome (false positive rate, no ratio: the largest group's rate is 0)."
-            ) in finding_sentences(audit)
+    assert any(s.startswith(
+        "20.0% of Black subjects who did not go on to have the outcome are placed in the "
+        "high or very high bands, against 0.0% of White subjects who did not go on to have "
+        "the outcome (false positive rate, no ratio: the largest group's rate is 0).")
+        for s in finding_sentences(audit))
 
 
 def _selected(group: str, n: int, selected: int) -> pd.DataFrame:
