@@ -22,6 +22,11 @@ def audit_fairness(
     input: Annotated[Path, typer.Option("--input", help="Extract directory with outcomes.")],
     output: Annotated[Path, typer.Option("--output", help="Folder for fairness.json and .html.")],
     extract_date: ExtractDate = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Audit only the labelled referrals dated on "
+                                 "or after this day (YYYY-MM-DD); families still span the "
+                                 "whole extract.")
+    ] = None,
     resamples: Annotated[
         int | None, typer.Option(max=10_000, help="Bootstrap resamples, at least 100; "
                                  "default: the settings'.")
@@ -52,13 +57,14 @@ def audit_fairness(
     if resamples is not None and resamples < MIN_RESAMPLES:
         fail(f"--resamples {resamples}: at least {MIN_RESAMPLES} (with fewer, each end of a "
              "95% interval rests on two or three resamples)")
+    since_day = parse_date_option(since, "--since")
     config = cli_config(ctx)
     check_output_folder(output)  # before the work, which may take minutes
     try:
         with console.status("auditing fairness") as status:
             audit = audit_extract(input, registry=registry_from(config), reference=model,
                                   extract_date=parse_date_option(extract_date), n_boot=resamples,
-                                  progress=lambda stage: status.update(stage))
+                                  since=since_day, progress=lambda stage: status.update(stage))
     except (FeedRejected, RegistryError, ValueError) as exc:
         fail(str(exc))
     output.mkdir(parents=True, exist_ok=True)

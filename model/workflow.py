@@ -24,6 +24,7 @@ import model.openmp  # noqa: F401  (first: sets the OpenMP wait policy before sc
 from data_contracts.csv_output import write_csv
 from data_contracts.reading import find_feed_files
 from data_contracts.vocab import OUTCOMES, REFERRALS
+from model.audit_since import referrals_since
 from model.data import PreparedExtract, prepare_extract
 from model.fairness import AUDITED, FAIRNESS_DIR, FairnessAudit, audit_fairness
 from model.fairness_report import ReportRenderer, audit_frame, fairness_files
@@ -206,14 +207,16 @@ def train_and_register(input_dir: Path, *, registry: ModelRegistry, experiment: 
 
 def audit_extract(input_dir: Path, *, registry: ModelRegistry, reference: str,
                   extract_date: dt.date | None = None, n_boot: int | None = None,
-                  progress: Progress = _quiet) -> FairnessAudit:
+                  since: dt.date | None = None, progress: Progress = _quiet) -> FairnessAudit:
     """The fairness audit of a registered model on an extract with outcomes.
 
-    Its labelled referrals (follow-up complete) are rated by the batch path
-    (`model.score.rate_table`), then audited with the model's own governance settings.
+    Its labelled referrals (follow-up complete; with `since`, those dated on or after
+    it, `model.audit_since`) are rated by the batch path (`model.score.rate_table`), then
+    audited with the model's own governance settings.
 
     Raises:
-        ValueError: When the extract has no outcomes feed or no labelled referral.
+        ValueError: When the extract has no outcomes feed or no labelled referral (since
+            `since`).
     """
     progress(f"loading model {reference}")
     loaded = registry.load(reference)
@@ -225,18 +228,20 @@ def audit_extract(input_dir: Path, *, registry: ModelRegistry, reference: str,
                    else "no referral with a complete follow-up")
         raise ValueError(f"{input_dir}: a fairness audit needs outcomes; the extract has {missing}")
     progress("scoring the labelled referrals")
-    labelled = prepared.features.loc[complete].reset_index(drop=True)
+    labelled = referrals_since(prepared.features.loc[complete].reset_index(drop=True), since)
     ratings = rate_table(loaded.model, labelled, model_version=loaded.info.version)
     progress("auditing fairness")
     frame = audit_frame(prepared.feeds[REFERRALS], prepared.labels, ratings, labelled,
                         members=prepared.members)
     audit = audit_fairness(frame, loaded.model.governance, model_version=loaded.info.version,
                            n_boot=n_boot)
-    y = prepared.labels.loc[complete, "label"].to_numpy(dtype=np.int64)
-    gaps = outcome_gaps(labelled["referral_date"], y)
-    return replace(audit, extra={**audit.extra, AUDITED: audited_referrals(
-        loaded.model, labelled, extract_date=prepared.extract_date,
-        fingerprint=prepared.fingerprint), OUTCOME_GAPS: [gap.to_json() for gap in gaps]})
+    y = frame.set_index("referral_id").loc[labelled["referral_id"], "label"]
+    gaps = outcome_gaps(labelled["referral_date"], y.to_numpy(dtype=np.int64))
+    covered = audited_referrals(loaded.model, labelled, extract_date=prepared.extract_date,
+                                fingerprint=prepared.fingerprint)
+    return replace(audit, extra={**audit.extra, AUDITED: covered | {
+        "since": None if since is None else since.isoformat()},
+        OUTCOME_GAPS: [gap.to_json() for gap in gaps]})
 
 
 def audited_referrals(model: RiskModel, labelled: pd.DataFrame, *, extract_date: dt.date,

@@ -75,3 +75,28 @@ def test_a_since_that_is_no_date_is_refused(small_extract: Path, mlflow_env: Pat
                                             ) -> None:
     result = runner.invoke(app, ["train", "--input", str(small_extract), "--since", "2021-7-1"])
     assert result.exit_code == 1 and "--since must be a date YYYY-MM-DD" in result.output
+
+
+def test_audit_fairness_since_audits_the_later_referrals_only(
+        gapped: Path, mlflow_env: Path) -> None:  # noqa: F811
+    assert runner.invoke(app, ["train", "--input", str(gapped), "--seed", "1"]).exit_code == 0
+    out = mlflow_env / "since"
+    audited = runner.invoke(app, ["audit", "fairness", "--model", "1", "--input", str(gapped),
+                                  "--output", str(out), "--resamples", "100", "--since", CUT])
+    assert audited.exit_code == 0, audited.output
+    assert "outcomes look unrecorded" not in audited.stderr  # the gap is before CUT
+    document = json.loads((out / "fairness.json").read_text())
+    assert document["audited"]["since"] == CUT and document["outcome_gaps"] == []
+    assert document["audited"]["referrals_from"] >= CUT
+    referrals = pd.read_parquet(gapped / "referrals.parquet")
+    later = (referrals["referral_date"].astype(str) >= CUT).sum()
+    assert 0 < document["n_labelled"] <= later
+
+    for since, said in (("2021-13-01", "--since must be a date YYYY-MM-DD, got '2021-13-01'"),
+                        ("2999-01-01", "--since 2999-01-01: no labelled referral is dated on or "
+                                       "after it (the extract's labelled referrals run from")):
+        refused = runner.invoke(app, ["audit", "fairness", "--model", "1", "--input",
+                                      str(gapped), "--output", str(mlflow_env / "x"),
+                                      "--since", since])
+        assert refused.exit_code != 0 and said in refused.output, refused.output
+        assert not (mlflow_env / "x" / "fairness.json").exists()
