@@ -12,14 +12,25 @@ if TYPE_CHECKING:
     from model.registry import ModelRegistry
 
 
-def fairness_line(fairness: dict[str, Any] | None) -> str:
-    """What the fairness audit of the test period found, as a sentence (with its space)."""
+def fairness_line(fairness: dict[str, Any] | None, version: str = "N") -> str:
+    """What the fairness audit of the test period found, as sentences (with a space
+    after): its headline, the groups too small to judge there but far from their
+    prediction (`model.small_groups`), and the audit of the whole extract to run."""
     from model.fairness_report import audit_from_document
     from model.fairness_summary import headline
+    from model.small_groups import small_groups_apart
 
+    whole = (f"Before approval, audit the whole extract: `safeguard audit fairness --model "
+             f"{version} --input DIR --output DIR` (the test period holds a fifth of the "
+             "referrals, and groups too small to judge there may be judged on the whole). ")
     if fairness is None:
-        return "No fairness audit recorded. "
-    return f"Fairness audit of the test period: {headline(audit_from_document(fairness))}. "
+        return "No fairness audit recorded. " + whole
+    apart = len(small_groups_apart(fairness))
+    small = (f"{apart} group{'s' * (apart != 1)} too small to judge there "
+             f"{'have' if apart != 1 else 'has'} an observed outcome rate whose exact 95% "
+             "interval leaves the model's prediction out (named on the card). " if apart else "")
+    return (f"Fairness audit of the test period: {headline(audit_from_document(fairness))}. "
+            f"{small}{whole}")
 
 
 def approval_hint(registry: ModelRegistry, version: str, *,
@@ -44,7 +55,7 @@ def approval_hint(registry: ModelRegistry, version: str, *,
                    f"estimate {'are' if possible > 1 else 'is a'} possible "
                    f"disparit{'ies' if possible > 1 else 'y'} only (the 95% interval includes "
                    "no disparity): counted against no threshold, no waiver needed")
-    return (f"{fairness_line(sources.fairness)}"
+    return (f"{fairness_line(sources.fairness, version)}"
             f"A governance user reads its card (`safeguard model card {version} --output DIR`) "
             f'and approves it: `safeguard model approve {version} --reason "..."{waivers}`'
             f"{misses}; then `safeguard model promote {version}` serves it.")

@@ -28,6 +28,7 @@ from model.finite_json import finite
 from model.governance import AcceptanceThresholds, GovernanceSettings, parse_governance
 from model.outcome_gaps import OUTCOME_GAPS, OutcomeGap
 from model.service import INTENDED_USE
+from model.small_groups import small_group_sentences
 from pipelines.manifest import SPECS_BY_NAME
 
 _PERFORMANCE: Final = (("roc_auc", "ROC AUC"), ("average_precision", "Average precision"),
@@ -220,10 +221,13 @@ def _fairness_summary(fairness: dict[str, Any] | None) -> dict[str, Any] | None:
     if fairness is None:
         return None
     audit = audit_from_document(fairness)
+    published = audit if audit.publication else for_publication(audit)
     return {**{key: fairness.get(key) for key in
                ("generated_at", "n_labelled", "reference_rule", "tolerance", "summary")},
             "groups_with_findings": len(audit.with_findings()),
-            "possible_only_groups": len(audit.possible_only()), "headline": headline(audit)}
+            "possible_only_groups": len(audit.possible_only()), "headline": headline(audit),
+            # Groups too small to judge, yet far from their prediction (`model.small_groups`).
+            "small_groups": small_group_sentences(fairness, published.document())}
 
 
 def _data(sources: CardSources) -> dict[str, Any]:

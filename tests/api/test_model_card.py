@@ -18,6 +18,7 @@ from api.cli import app as safeguard
 from api.model_card import card_for, card_html, card_markdown
 from api.store import AuditEntry, Store, init_db
 from api.web.approvals import approval_state
+from model.approval_hint import approval_hint
 from model.card import ATRS_HEADINGS, MISUSE, acceptance_checks, build_card
 from model.card_sources import (
     CARD_HTML_ARTIFACT,
@@ -188,7 +189,10 @@ def test_the_card_withholds_a_ratio_and_a_measure_read_off_a_withheld_rate(
     assert check.detail.startswith("groups beyond it: ethnicity_group=black (true positive "
                                    "rate ratio withheld from publication); ")
     line = next(x for x in card_markdown(card).splitlines() if check.name in x)
-    assert "| withheld (groups beyond it: ethnicity_group=black (true positive rate" in line
+    assert ("| withheld from publication: a rate behind it rests on a count under 10, or one "
+            "that would give such a count away; the figure is in the full fairness report "
+            "(fairness/fairness.json in the version's run) and on the approval form (groups "
+            "beyond it: ethnicity_group=black (true positive rate") in line
     assert "3.0" not in line
     [black] = [r for r in card.fairness_rows if r.group == "ethnicity_group=black"]
     assert black.true_positive_rate == pytest.approx(0.75)  # its own rate stays published
@@ -389,3 +393,42 @@ def test_the_cards_global_explanations_name_agencies_as_the_explanations_do(
     text = card_markdown(card)
     assert "- Social care: mean absolute contribution" in text
     assert "social_care" not in text
+
+
+def _probe_small_group() -> dict[str, Any]:
+    """A report whose only Black subjects are 23 test referrals (too small to judge),
+    8 with the outcome (34.8%) against 15.4% predicted: the probe's case."""
+    black = fairness_group({"ethnicity_group": "black"}, n=23, flags=("too_small",))
+    black |= {"observed_rate": 8 / 23, "mean_predicted": 0.154,
+              "calibration_gap": 0.154 - 8 / 23}
+    black["counts"] = {"positives": 8, "negatives": 15, "selected": 4, "true_positives": 3,
+                       "false_positives": 1}
+    mixed = fairness_group({"ethnicity_group": "mixed"}, n=30, flags=("too_small",))
+    return fairness_report([fairness_group({"ethnicity_group": "white"}, n=2000,
+                                           reference=True), black, mixed])
+
+
+def test_the_card_names_a_small_group_far_from_its_prediction(
+    tmp_path: Path, trained_model: TrainedModel
+) -> None:
+    model = trained_model.loaded
+    registry, version = register_copy(tmp_path / "mlflow", model.model, model.golden, alias=None)
+    _log_fairness(registry, version, _probe_small_group(), tmp_path)
+    card = card_for(registry, version, board=None)
+    [sentence] = card.fairness_summary["small_groups"]  # not mixed: 20% predicted, 20% seen
+    assert sentence.startswith("Black subjects: too few referrals to judge (23 labelled "
+                               "referrals), but the outcome rate observed among them lies "
+                               "above the risk the model predicted for them (15.4% on average)")
+    assert "Audit the whole extract (`safeguard audit fairness`) before approval" in sentence
+    assert "34.8" not in sentence and " 8 " not in sentence  # a count under 10: withheld
+    markdown, html = card_markdown(card), _text(card_html(card))
+    assert f"**Too small to judge, but far from the prediction:** {sentence}" in markdown
+    assert sentence in html
+    for text in (markdown, html):
+        assert "before approval, run `safeguard audit fairness` on the whole extract".replace(
+            "`", "" if text is html else "`") in text
+    hint = approval_hint(registry, version, board=None)
+    assert ("1 group too small to judge there has an observed outcome rate whose exact 95% "
+            "interval leaves the model's prediction out (named on the card). Before approval, "
+            f"audit the whole extract: `safeguard audit fairness --model {version} --input DIR "
+            "--output DIR`") in hint

@@ -99,6 +99,8 @@ def _check_train_output(output: str, registry: ModelRegistry) -> None:
     waivers = "".join(f' --waive "{name}=..."' for name in missed)
     assert f'`safeguard model approve 1 --reason "..."{waivers}`' in output
     assert "`safeguard model promote 1`" in output
+    assert ("Before approval, audit the whole extract: `safeguard audit fairness --model 1 "
+            "--input DIR --output DIR`") in output
 
 
 def _check_compare(registry: ModelRegistry, extract: Path, folder: Path) -> None:
