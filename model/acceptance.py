@@ -11,17 +11,16 @@ check as well (whether it is met is still judged on the full report).
 
 A disparity threshold is judged on the ratio's 95% interval as the audit recorded it
 (`model.fairness_flags`): a group beyond the threshold on its point estimate fails it
-when its interval excludes 1 (a difference the audit can tell from none). When the
-interval includes 1 it is a *possible* disparity: listed on the check (`possible`, and
-in its detail) for the board to read, but not failing it and needing no waiver, as the
-audit cannot tell it from no disparity (the four-fifths rule's own guidance asks for more
-data there, not a finding). A ratio with no recorded interval (an audit written without
-one, an undefined or unbounded ratio) is judged on its point estimate, as before. So a
-version fails no threshold it met before this rule, and no earlier approval loses a
-waiver it needs. The calibration gap stays judged on its point estimate: read on its
-interval as the ratios are, an independent probe's planted under-prediction of one
-group (139 test referrals, gap -0.091, interval -0.157 to +0.0003) passed with no waiver
-needed; the gate errs towards a waiver with a reason (6 December).
+when its interval excludes 1 and the difference stands the audit's correction for its
+many comparisons (`model.fairness_multiplicity`; `chance_flags` lists those that do
+not). Otherwise it is a *possible* disparity: listed on the check (`possible`, and in
+its detail), failing nothing and needing no waiver, as the audit cannot tell it from
+chance (the four-fifths rule's own guidance asks for more data there). A ratio with no
+recorded interval (an undefined or unbounded ratio) is judged on its point estimate,
+unless the correction listed it. The calibration gap stays judged on its point estimate:
+read on its interval, an independent probe's planted under-prediction of one group (139
+test referrals, gap -0.091, interval -0.157 to +0.0003) passed with no waiver needed;
+the gate errs towards a waiver with a reason (6 December).
 """
 
 from __future__ import annotations
@@ -31,6 +30,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from model.fairness_flags import RATIO_METRICS
 from model.fairness_groups import stratum
 from model.governance import AcceptanceThresholds
 
@@ -164,7 +164,10 @@ class _Measure:
         return math.inf if own is not None and own > 0 and base == 0 else None
 
     def possible(self, group: Mapping[str, Any]) -> bool:
-        """Whether the ratio's recorded interval includes 1 (a possible disparity)."""
+        """Whether the ratio's recorded interval includes 1, or its difference did not
+        stand the audit's correction for many comparisons (`chance_flags`)."""
+        if self.rate is not None and RATIO_METRICS[self.rate] in group.get("chance_flags", ()):
+            return True
         interval = group.get(f"{self.key}_ci") if self.rate is not None else None
         if not isinstance(interval, list | tuple) or len(interval) != 2:
             return False
@@ -195,7 +198,8 @@ def groups_text(groups: Sequence[GroupFigure]) -> str:
 def possible_text(groups: Sequence[GroupFigure]) -> str:
     """A threshold's possible disparities as one line (not counted against it)."""
     return ("possible disparities, not counted (beyond it on the point estimate, but the "
-            "95% interval includes no disparity: more referrals needed to tell): "
+            "95% interval includes 1, equal rates, or the difference does not stand "
+            "correction for the audit's many comparisons: more referrals needed to tell): "
             + "; ".join(g.text() for g in groups))
 
 

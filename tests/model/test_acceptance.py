@@ -189,6 +189,23 @@ def test_a_disparity_whose_interval_excludes_none_still_fails() -> None:
     assert check.detail.startswith("groups beyond it: ethnicity_group=black")
 
 
+def test_a_disparity_not_standing_the_correction_for_many_comparisons_fails_nothing() -> None:
+    """Its interval (1.05 to 1.9) excludes 1, but among the audit's comparisons the
+    difference is one chance gives somewhere (`chance_flags`): possible, no waiver."""
+    mixed = _with_interval(fairness_group({"ethnicity_group": "mixed"}, n=150, ratio=1.4,
+                                          flags=("fpr_disparity",)), 1.05, 1.9)
+    report = fairness_report([
+        fairness_group({"ethnicity_group": "white"}, n=3000, reference=True),
+        mixed | {"chance_flags": ["fpr_disparity"]}])
+    check = checks(fairness=report)["max_false_positive_rate_disparity"]
+    assert check.met and check.groups == ()
+    assert [g.group for g in check.possible] == ["ethnicity_group=mixed"]
+    assert "does not stand correction for the audit's many comparisons" in check.detail
+    assert not checks(fairness=fairness_report([
+        fairness_group({"ethnicity_group": "white"}, n=3000, reference=True), mixed])
+    )["max_false_positive_rate_disparity"].met  # without the correction's word, it fails
+
+
 def test_a_measure_is_shown_on_its_side_of_the_threshold() -> None:
     """A ROC AUC of 0.69996 fails ">= 0.7": the card's three decimals read "0.700" and the
     approval's four significant digits "0.7" beside "NO" and "does not meet"."""
