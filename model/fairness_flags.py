@@ -13,7 +13,9 @@ tolerance) and statistically significant; one "based on small numbers" that is n
 significant is not a finding, and more data are wanted. So a flag whose interval
 includes 1 (no disparity) is *possible* (`possible_disparities`): the audit cannot tell
 it from equal rates, and more referrals are needed to tell. A flag whose interval
-excludes 1 is a finding, said with whether its whole interval lies beyond the tolerance.
+excludes 1 is a finding (when it also stands the correction for many comparisons,
+`model.fairness_multiplicity`), said with whether its whole interval lies beyond the
+tolerance.
 
 A group is miscalibrated (a finding) when the 95% interval of its calibration gap lies
 wholly beyond the tolerance. A gap beyond the tolerance on its point estimate whose 90%
