@@ -103,14 +103,8 @@ def _log_ratio(now: dict[str, Any], old: dict[str, Any], agency: str) -> tuple[f
     return float(np.log(parts[0][0] / parts[1][0])), parts[0][1] + parts[1][1]
 
 
-def _fall_words(
-    attribute: str,
-    value: str,
-    agency: str,
-    now: dict[str, Any],
-    old: dict[str, Any],
-    overall: tuple[float, float],
-) -> str:
+def _fall_words(attribute: str, value: str, agency: str, now: dict[str, Any],
+                old: dict[str, Any], overall: tuple[float, float]) -> str:
     """What fell, for whom, with the counts and all referrals' shares beside it."""
     _, records = coverage_words(agency, recent=True)
     before, after = old["shares"][agency], now["shares"][agency]
@@ -122,16 +116,9 @@ def _fall_words(
     )
 
 
-def _fall(
-    attribute: str,
-    value: str,
-    agency: str,
-    now: dict[str, Any],
-    old: dict[str, Any],
-    overall: tuple[float, float],
-    settings: MonitoringSettings,
-    z: float,
-) -> Check | None:
+def _fall(attribute: str, value: str, agency: str, now: dict[str, Any],
+          old: dict[str, Any], overall: tuple[float, float], settings: MonitoringSettings,
+          z: float) -> Check | None:
     """A group's recent records from one agency fallen below `coverage_min_ratio` of its
     share at training (None when not), crossed when beyond sampling noise, unless all
     referrals' share fell as far (the agency's own check crosses then)."""

@@ -15,6 +15,7 @@ from model.monitoring import Check, coverage_change, too_few_to_judge
 from model.monitoring_quarters import coverage_by_quarter
 from model.monitoring_reference import Population, coverage, effective_referrals
 from pipelines.feature_spec import coverage_feature_name
+from tests.model.test_monitor_coverage_gaps import _frame
 
 SETTINGS = MonitoringSettings()
 DAY = dt.date(2026, 2, 1)
@@ -63,17 +64,6 @@ def test_the_too_few_message_says_what_the_referrals_are_worth() -> None:
     assert plain.message.endswith("too few referrals to judge (400; at least 500)")
 
 
-def _gap_frame(asian: int, asian_missing: int, n: int, missing: int) -> pd.DataFrame:
-    """`n` referrals, `asian` of them Asian subjects'; health records missing for
-    `asian_missing` of theirs and `missing` in all."""
-    held = np.ones(n)
-    held[:asian_missing] = 0.0
-    held[asian:asian + missing - asian_missing] = 0.0
-    group = np.where(np.arange(n) < asian, "asian", "white")
-    return pd.DataFrame({"ethnicity_group": group} | {
-        coverage_feature_name(a): held if a == "health" else np.ones(n) for a in AGENCIES})
-
-
 def _asian_health(population: Population, reference: pd.DataFrame) -> Check:
     checks = coverage_change({"coverage": coverage(reference)}, population, SETTINGS)[1]
     return next(c for c in checks if c.subject == "health/ethnicity_group=asian")
@@ -83,8 +73,8 @@ def test_a_gap_widened_by_a_few_families_referred_often_is_within_the_noise() ->
     """32 Asian subjects, 12 without health records (6 of 36 at training), each referred
     five times alike: 60 of 160 referrals without, but the evidence of 12 of 32 people.
     Taken as 160 independent referrals the gap crossed; with the families it is noise."""
-    before, _ = _repeated(_gap_frame(36, 6, 430, 33), 5)
-    now, families = _repeated(_gap_frame(32, 12, 500, 44), 5)
+    before, _ = _repeated(_frame(36, 6, 430, 33), 5)
+    now, families = _repeated(_frame(32, 12, 500, 44), 5)
     score = np.ones(len(now), dtype=np.int64)
     apart = _asian_health(Population(now, score, DAY, DAY), before)
     together = _asian_health(Population(now, score, DAY, DAY, families), before)
