@@ -79,6 +79,7 @@ def monitor(
     from model.calibration_check import KIND as CALIBRATION
     from model.calibration_check import WATCH
     from model.data import prepare_extract
+    from model.monitor_groups import CALIBRATION_KIND
     from model.monitor_run import NoMonitoringReference, NothingToMonitor, monitor_extract
     from model.outcome_gaps import OUTCOME_GAPS, gap_warnings
     from model.registry import RegistryError
@@ -117,7 +118,8 @@ def monitor(
                                         "matured without an outcome"):
         typer.echo(line, err=True)
     for check in report["checks"]:
-        if check["kind"] == CALIBRATION and check["message"].endswith(WATCH):
+        if check["kind"] in (CALIBRATION, CALIBRATION_KIND) and (
+                check["message"].endswith(WATCH)):
             typer.echo(f"to watch: {check['message']}")
     if report["crossed"]:
         for message in crossed_lines(report["crossed"], report["checks"]):

@@ -186,6 +186,9 @@ class _Measure:
         elif not withheld and interval:
             low, high = group[f"{self.key}_ci"]
             note = f"95% interval {low:.4g} to {high:.4g}"
+            if self.rate is not None and (
+                    RATIO_METRICS[self.rate] in group.get("chance_flags", ())):
+                note += ", not standing the correction for many comparisons"
         bounds = (1 / required, required) if self.rate is not None else (-required, required)
         return GroupFigure(group_label(group), self.metric, value, note, withheld, bounds)
 

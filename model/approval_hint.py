@@ -54,7 +54,9 @@ def approval_hint(registry: ModelRegistry, version: str, *,
         misses += (f"; {possible} ratio{'s' * (possible > 1)} beyond a threshold on the point "
                    f"estimate {'are' if possible > 1 else 'is a'} possible "
                    f"disparit{'ies' if possible > 1 else 'y'} only (the 95% interval includes "
-                   "no disparity): counted against no threshold, no waiver needed")
+                   "equal rates, or the difference does not stand the correction for the "
+                   "audit's many comparisons): counted against no threshold, no waiver "
+                   "needed")
     return (f"{fairness_line(sources.fairness, version)}"
             f"A governance user reads its card (`safeguard model card {version} --output DIR`) "
             f'and approves it: `safeguard model approve {version} --reason "..."{waivers}`'

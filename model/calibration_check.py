@@ -137,15 +137,16 @@ def verdict(entry: dict[str, Any], settings: MonitoringSettings) -> str:
     return "within tolerance"
 
 
-def _judge(entry: dict[str, Any], subject: str, where: str,
-           settings: MonitoringSettings) -> Check:
+def judge_entry(entry: dict[str, Any], subject: str, where: str,
+                settings: MonitoringSettings, kind: str = KIND) -> Check:
+    """One O/E entry's verdict (written into it) and check, of `kind`."""
     entry["verdict"] = verdict(entry, settings)
     if entry["verdict"] == "too few to judge":
-        return Check(KIND, subject, False,
+        return Check(kind, subject, False,
                      f"calibration ({where}) not assessed: {entry['n']:,} matured referrals, "
                      f"too few to judge (at least {settings.min_matured_referrals:,})", False)
     if entry["interval"] is None:  # nothing predicted
-        return Check(KIND, subject, entry["verdict"] == "outside tolerance",
+        return Check(kind, subject, entry["verdict"] == "outside tolerance",
                      f"calibration ({where}): the model predicted 0% and "
                      f"{entry['observed_rate']:.1%} was observed ({entry['outcomes']:,} of "
                      f"{entry['n']:,} matured referrals): "
@@ -154,7 +155,7 @@ def _judge(entry: dict[str, Any], subject: str, where: str,
     low, high = entry["interval"]
     watch = {"watch": f": {WATCH}", UNDETERMINED: f": {UNDETERMINED_NOTE}"}.get(
         entry["verdict"], "")
-    return Check(KIND, subject, entry["verdict"] == "outside tolerance",
+    return Check(kind, subject, entry["verdict"] == "outside tolerance",
                  f"calibration ({where}): the model predicted {entry['mean_predicted']:.1%} "
                  f"and {entry['observed_rate']:.1%} was observed ({entry['outcomes']:,} of "
                  f"{entry['n']:,} matured referrals): {_how_far(entry['ratio'])} "
@@ -166,9 +167,9 @@ def _judge(entry: dict[str, Any], subject: str, where: str,
 def calibration_checks(figures: dict[str, Any], settings: MonitoringSettings) -> list[Check]:
     """Each O/E's check (overall, and each band with a matured referral), its verdict
     written into `figures`."""
-    checks = [_judge(figures["overall"], "observed_expected", "all bands", settings)]
+    checks = [judge_entry(figures["overall"], "observed_expected", "all bands", settings)]
     for name, entry in figures["by_band"].items():
-        check = _judge(entry, f"observed_expected/band={name}", f"{name} band", settings)
+        check = judge_entry(entry, f"observed_expected/band={name}", f"{name} band", settings)
         checks += [check] if entry["n"] else []
     return checks
 

@@ -70,13 +70,16 @@ class FairnessRow:
     # As shown: enough digits to fall on its flag's side of each bound (`ratio_text`),
     # with its 95% interval where the audit computed one.
     selection_rate_ratio_text: str = "-"
-    # The flags (of `flags`) that are possible, not findings (`GroupResult.possible`).
+    # The flags (of `flags`) that are possible, not findings (`GroupResult.possible`), and
+    # those the correction for many comparisons made so (`GroupResult.after_correction`).
     possible: tuple[str, ...] = ()
+    chance: tuple[str, ...] = ()
 
     def flag_text(self) -> str:
         """The flags as the card lists them, a possible one with what makes it possible."""
-        return ", ".join(f + (f" ({possible_label(f)})" if f in self.possible else "")
-                         for f in self.flags) or "-"
+        return ", ".join(
+            f + (f" ({possible_label(f, chance=f in self.chance)})" if f in self.possible
+                 else "") for f in self.flags) or "-"
 
 
 @dataclass(frozen=True)
@@ -208,7 +211,7 @@ def _fairness_rows(fairness: dict[str, Any] | None) -> tuple[FairnessRow, ...]:
             false_positive_rate=group.metrics["false_positive_rate"],
             true_positive_rate=group.metrics["true_positive_rate"],
             selection_rate_ratio=group.ratios["selection_rate"],
-            flags=group.flags, possible=group.possible,
+            flags=group.flags, possible=group.possible, chance=group.after_correction,
             selection_rate_ratio_text="-" if group.ratios["selection_rate"] is None else
             ratio_with_interval(group.ratios["selection_rate"],
                                 group.ratio_intervals["selection_rate"], flag_bounds(published))))

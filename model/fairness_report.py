@@ -25,6 +25,7 @@ from model.fairness import (
 from model.fairness_flags import RATIO_METRICS, possible_disparities
 from model.fairness_groups import ATTRIBUTE_LABELS, SOURCE_COLUMNS, value_label
 from model.fairness_metrics import METRICS
+from model.fairness_multiplicity import CORRECTION
 from model.fairness_recording import RECORDING, RECORDS_PREFIX, agency_records
 from model.fairness_summary import (
     finding_sentences,
@@ -46,14 +47,18 @@ FLAG_LABELS: Final = {
 # A disparity flag whose interval includes 1, no disparity (`GroupResult.possible`), and
 # a possible miscalibration (`model.fairness_flags.possible_miscalibration`).
 POSSIBLE_LABEL: Final = "possible: its interval includes no disparity"
-POSSIBLE_GAP_LABEL: Final = ("possible: its 90% interval excludes no gap, its 95% interval "
-                             "reaches inside the tolerance")
+POSSIBLE_GAP_LABEL: Final = ("possible: its 90% interval leaves out a gap of 0, its 95% "
+                             "interval reaches inside the tolerance")
 # A flag not a finding after correction for the many groups compared (`after_correction`).
 CHANCE_LABEL: Final = "possible: not a finding after correction for the groups compared"
 
 
-def possible_label(flag: str) -> str:
-    """What makes a flag possible, not a finding (`GroupResult.possible`)."""
+def possible_label(flag: str, *, chance: bool = False) -> str:
+    """What makes a flag possible, not a finding (`GroupResult.possible`); `chance`: the
+    correction for many comparisons made it so (`GroupResult.after_correction`), whatever
+    its interval."""
+    if chance:
+        return CHANCE_LABEL
     return POSSIBLE_GAP_LABEL if flag == "miscalibrated" else POSSIBLE_LABEL
 
 
@@ -63,8 +68,8 @@ def flag_tags(group: GroupResult) -> list[dict[str, str]]:
     kinds = {f: "small" if f == "too_small" else "possible" if f in group.possible
              else "finding" for f in group.flags}
     return [{"text": FLAG_LABELS[f] + (
-        f" ({CHANCE_LABEL})" if f in group.after_correction else
-        f" ({possible_label(f)})" if kind == "possible" else ""),
+        f" ({possible_label(f, chance=f in group.after_correction)})" if kind == "possible"
+        else ""),
              "kind": kind} for f, kind in kinds.items()]
 
 
@@ -193,6 +198,7 @@ def report_context(audit: FairnessAudit, *, publication: bool = True) -> dict[st
             "sections": sections, "tolerance": published.tolerance,
             "flag_labels": FLAG_LABELS, "internal": not published.publication,
             "judged": sum("too_small" not in g.flags for g in published.groups),
+            "comparisons": (published.extra.get(CORRECTION) or {}).get("comparisons"),
             "recording": (recording_context(
                 published.extra[RECORDING], int(published.tolerance["suppression_threshold"]))
                 if RECORDING in published.extra else None)}

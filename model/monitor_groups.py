@@ -30,7 +30,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from data_contracts.vocab import AGENCIES
-from model.calibration_check import observed_expected, verdict
+from model.calibration_check import judge_entry, observed_expected
 from model.fairness_groups import attribute_frame, value_label
 from model.families import design_effect
 from model.governance import MonitoringSettings
@@ -211,42 +211,6 @@ def recent_group_coverage(
     return section, [fall for fall in falls if fall is not None]
 
 
-def _calibration_check(
-    attribute: str, value: str, entry: dict[str, Any], settings: MonitoringSettings
-) -> Check:
-    group = f"{attribute.replace('_', ' ')} {value_label(value).lower()}"
-    subject = f"observed_expected/{attribute}={value}"
-    if entry["verdict"] == "too few to judge":
-        return Check(
-            CALIBRATION_KIND,
-            subject,
-            False,
-            f"calibration ({group}) not assessed: {entry['n']:,} matured referrals, "
-            f"too few to judge (at least {settings.min_group_referrals:,})",
-            False,
-        )
-    if entry["interval"] is None:
-        return Check(
-            CALIBRATION_KIND,
-            subject,
-            entry["verdict"] == "outside tolerance",
-            f"calibration ({group}): the model predicted 0% and "
-            f"{entry['observed_rate']:.1%} was observed",
-        )
-    low, high = entry["interval"]
-    return Check(
-        CALIBRATION_KIND,
-        subject,
-        entry["verdict"] == "outside tolerance",
-        f"calibration ({group}): the model predicted {entry['mean_predicted']:.1%} "
-        f"and {entry['observed_rate']:.1%} was observed ({entry['outcomes']:,} of "
-        f"{entry['n']:,} matured referrals): observed/expected {entry['ratio']:.2f}, "
-        f"95% interval {low:.2f} to {high:.2f}; tolerance "
-        f"{settings.calibration_ratio_lower:g} to {settings.calibration_ratio_upper:g}"
-        f" ({entry['verdict']})",
-    )
-
-
 def group_calibration(
     section: dict[str, Any],
     matured: pd.DataFrame,
@@ -267,8 +231,10 @@ def group_calibration(
         figures[attribute] = {}
         for value, mask in groups.items():
             entry = observed_expected(y[mask], probability[mask], families[mask])
-            entry["verdict"] = verdict(entry, per_group)
             figures[attribute][value] = entry
-            checks.append(_calibration_check(attribute, value, entry, settings))
+            checks.append(judge_entry(
+                entry, f"observed_expected/{attribute}={value}",
+                f"{attribute.replace('_', ' ')} {value_label(value).lower()}", per_group,
+                kind=CALIBRATION_KIND))
     section["calibration_by_group"] = figures
     return checks

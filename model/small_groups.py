@@ -9,7 +9,8 @@ the exact (Clopper-Pearson) 95% interval of a small group's observed rate lies w
 beyond the risk the model predicted for it, a gap that big is unlikely by chance for
 that group, and the card names it with a request to audit the whole extract
 (`safeguard audit fairness`) before approval. It is not a finding and fails no
-threshold: among some 50 small groups, one may do this by chance, which the sentence says.
+threshold: among some 50 small groups, two or three may do this by chance, which the
+sentence says.
 The sentence gives only figures the published audit shows (`for_publication`).
 """
 
@@ -73,6 +74,8 @@ def small_group_sentences(fairness: Mapping[str, Any] | None,
             f"rate observed among them lies {group['direction']} the risk the model "
             f"predicted for them{said} by more than chance easily gives: the exact 95% "
             "interval of the observed rate leaves the prediction out. Audit the whole "
-            "extract (`safeguard audit fairness`) before approval; among the "
-            f"{small} groups too small to judge, one may do this by chance.")
+            "extract (`safeguard audit fairness`) before approval: this is no finding, as "
+            "an exact 95% interval leaves the truth out at most one time in twenty, so "
+            f"among the {small} groups too small to judge up to about "
+            f"{max(1, round(small / 20))} may do this by chance.")
     return sentences

@@ -122,13 +122,14 @@ def test_the_probes_two_disparities_cross_naming_group_and_agency(
     assert coverage["message"].startswith("health records dated in the 90 days")
     [outcomes] = _crossed(report, CALIBRATION_KIND)
     assert outcomes["subject"] == "observed_expected/ethnicity_group=asian"
-    assert "outside tolerance" in outcomes["message"]
+    assert "ethnicity group asian" in outcomes["message"] and "observed/expected" in (
+        outcomes["message"])
     assert coverage["message"] in report["crossed"] and outcomes["message"] in report["crossed"]
     # Before this check, the overall figures crossed nothing for either.
     assert not any(c["crossed"] for c in report["checks"]
                    if c["subject"] in ("health (90d)", "observed_expected"))
     entry = report["matured_outcomes"]["calibration_by_group"]["ethnicity_group"]["asian"]
-    assert entry["interval"][0] > 1.25
+    assert entry["interval"][0] > 1.25 and entry["verdict"] == "outside tolerance"
 
 
 def test_the_same_extract_with_nothing_planted_stays_quiet(
