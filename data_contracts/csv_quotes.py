@@ -106,10 +106,21 @@ def _breaks(text: str) -> bool:
     return "\n" in text or "\r" in text
 
 
-def _holds_rows(text: str, width: int) -> bool:
-    """Whether a line of ``text`` after its first reads as a row of ``width`` fields: the
-    records a quote opened in a free-text column swallowed."""
-    return any(len(row_fields(line)) == width for line in re.split(LINE_END, text)[1:])
+def _reads_as_row(fields: list[str], width: int, one_line: Collection[int]) -> bool:
+    """Whether a line's fields read as a record: the header's ``width`` of them, the
+    ``one_line`` ones (ids, dates, codes: never padded) without blanks at either end and
+    not all empty. A note's line "mother, father, two siblings, GP" has as many commas,
+    but blanks after them."""
+    kept = [fields[i] for i in one_line if i < len(fields)]
+    return len(fields) == width and all(f == f.strip() for f in kept) and (
+        not kept or any(kept))
+
+
+def _holds_rows(text: str, width: int, one_line: Collection[int]) -> bool:
+    """Whether a line of ``text`` after its first reads as a record (`_reads_as_row`):
+    the records a quote opened in a free-text column swallowed."""
+    return any(_reads_as_row(row_fields(line), width, one_line)
+               for line in re.split(LINE_END, text)[1:])
 
 
 def _glued_at(fields: list[str], one_line: Collection[int], width: int) -> int | None:
@@ -117,7 +128,7 @@ def _glued_at(fields: list[str], one_line: Collection[int], width: int) -> int |
     ``one_line`` fields holding a line break, or another holding lines that read as rows
     of the header's ``width`` fields."""
     return next((i for i, field in enumerate(fields) if _breaks(field)
-                 and (i in one_line or _holds_rows(field, width))), None)
+                 and (i in one_line or _holds_rows(field, width, one_line))), None)
 
 
 def _one_line_indices(header: list[str], one_line: Collection[str]) -> set[int]:
@@ -142,7 +153,8 @@ def _holds_line_break(column: pa.ChunkedArray) -> bool:
     return False
 
 
-def _free_text_holds_rows(column: pa.ChunkedArray, width: int) -> bool:
+def _free_text_holds_rows(column: pa.ChunkedArray, width: int, one_line: Collection[int]
+                          ) -> bool:
     """`_holds_rows` of the cells of a column that may hold line breaks, in Python only
     for those holding one and the commas of a row (vectorised)."""
     if width < 2 or not _holds_line_break(column):
@@ -150,16 +162,16 @@ def _free_text_holds_rows(column: pa.ChunkedArray, width: int) -> bool:
     broken = column.filter(pc.or_(pc.match_substring(column, "\n"),
                                   pc.match_substring(column, "\r")))
     maybe = broken.filter(pc.greater_equal(pc.count_substring(broken, ","), width - 1))
-    return any(_holds_rows(text, width) for text in maybe.to_pylist())
+    return any(_holds_rows(text, width, one_line) for text in maybe.to_pylist())
 
 
 def table_holds_glued_row(table: pa.Table, one_line: Collection[str]) -> bool:
     """Whether a row of ``table`` holds a double quote left unclosed (`_glued_at`), its
     cells looked at column by column (in Python only the few `_free_text_holds_rows`
     keeps)."""
-    width = table.num_columns
+    width, indices = table.num_columns, _one_line_indices(table.column_names, one_line)
     return any(_holds_line_break(table.column(name)) if name in one_line
-               else _free_text_holds_rows(table.column(name), width)
+               else _free_text_holds_rows(table.column(name), width, indices)
                for name in table.column_names)
 
 

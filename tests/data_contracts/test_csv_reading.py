@@ -176,6 +176,21 @@ def test_a_stray_quote_in_a_column_the_specification_does_not_name_loses_no_reco
     assert result.quarantine["events_police"]["reason"].tolist() == [UNCLOSED]
 
 
+def test_a_note_whose_line_has_a_rows_commas_is_a_note(tmp_path: Path) -> None:
+    """A quoted note over two lines, the second with as many commas as a row ("mother,
+    father, ..."), was taken for a quote left unclosed: its row quarantined and the
+    note's line accepted as a record of person 'mother' (a review's repro)."""
+    lines = _police_lines(tmp_path / "in", 6)
+    lines = [lines[0] + ",note", *(line + ",seen" for line in lines[1:])]
+    lines[2] = lines[2][:-len("seen")] + ('"Present at scene:\nmother, father, two siblings, '
+                                          'neighbour, PCSO, GP"')
+    _write(tmp_path / "in" / "events_police.csv", lines)
+    result = validate_extract(tmp_path / "in", extract_date=EXTRACT)
+    police = result.report["feeds"]["events_police"]
+    assert (police["read"], police["accepted"], police["quarantined"]) == (6, 6, 0)
+    assert "mother" not in set(result.feeds["events_police"]["person_id"])
+
+
 @pytest.mark.parametrize("name", ["events_police.csv", "police_raw.csv"])
 def test_pseudonymise_refuses_a_stray_quote_rather_than_pass_identifiers_through(
         tmp_path: Path, name: str) -> None:
