@@ -130,7 +130,7 @@ def _fall(attribute: str, value: str, agency: str, now: dict[str, Any],
         return None
     log_ratio, variance = _log_ratio(now, old, agency)
     upper = float(np.exp(log_ratio + z * np.sqrt(variance)))
-    enough = min(now["n"], old["n"]) * before >= MIN_RECORDS
+    enough = _enough(now, old, agency)
     everyone = coverage_fell(*overall, settings)
     if not enough:
         note = (
@@ -152,12 +152,17 @@ def _fall(attribute: str, value: str, agency: str, now: dict[str, Any],
     )
 
 
+def _enough(now: dict[str, Any], old: dict[str, Any], agency: str) -> bool:
+    """Whether `MIN_RECORDS` of the group's records are expected at its training share."""
+    return bool(min(now["n"], old["n"]) * old["shares"][agency] >= MIN_RECORDS)
+
+
 def _pairs(
     before: dict[str, Any], now: dict[str, Any], settings: MonitoringSettings
 ) -> list[tuple[str, str, str]]:
-    """The (attribute, group, agency) triples judged: groups of at least
+    """The (attribute, group, agency) triples looked at: groups of at least
     `min_group_referrals` then and now, agencies with records for at least
-    `coverage_min_training_share` of the group at training and `MIN_RECORDS` expected."""
+    `coverage_min_training_share` of the group at training (judged when `_enough`)."""
     pairs = []
     for attribute, groups in now.items():
         for value, entry in groups.items():
@@ -193,7 +198,9 @@ def recent_group_coverage(
     overall_before = reference["coverage"].get("recent", {})
     overall_now = {a: float(f.mean()) if len(f) else 0.0 for a, f in _recent_held(features).items()}
     pairs = _pairs(before, now, settings)
-    z = float(norm.isf(FALSE_ALARM / max(len(pairs), 1)))
+    # The level is shared among the pairs judged: those too few to judge are listed only.
+    judged = sum(_enough(now[g][v], before[g][v], a) for g, v, a in pairs)
+    z = float(norm.isf(FALSE_ALARM / max(judged, 1)))
     falls = (
         _fall(
             attribute,
@@ -207,7 +214,7 @@ def recent_group_coverage(
         )
         for attribute, value, a in pairs
     )
-    section = {"training": before, "now": now, "judged": len(pairs), "z": z}
+    section = {"training": before, "now": now, "judged": judged, "z": z}
     return section, [fall for fall in falls if fall is not None]
 
 
@@ -221,8 +228,10 @@ def group_calibration(
     settings: MonitoringSettings,
 ) -> list[Check]:
     """O/E of each group's matured referrals, added to the section as
-    ``calibration_by_group``; none where the section says outcomes cannot be judged."""
-    if "now" not in section:
+    ``calibration_by_group``; none where the section says outcomes cannot be judged, or
+    too few referrals matured to judge them over all (`min_matured_referrals`): a group
+    is no surer than the whole."""
+    if "now" not in section or len(y) < settings.min_matured_referrals:
         return []
     per_group = settings.model_copy(update={"min_matured_referrals": settings.min_group_referrals})
     figures: dict[str, Any] = {}

@@ -103,7 +103,8 @@ def reference_outcomes(model: RiskModel, features: pd.DataFrame, labels: pd.Data
 
 
 def reference_for(model: RiskModel, features: pd.DataFrame, *, start: dt.date,
-                  end: dt.date, labels: pd.DataFrame) -> dict[str, Any]:
+                  end: dt.date, labels: pd.DataFrame,
+                  members: pd.DataFrame | None = None) -> dict[str, Any]:
     """The monitoring reference of a model just trained (stored in its metadata).
 
     Args:
@@ -111,9 +112,10 @@ def reference_for(model: RiskModel, features: pd.DataFrame, *, start: dt.date,
         end: The training extract's date: the reference period ends there, as the
             monitored period of a newer extract ends on that extract's date.
         labels: The training extract's labels (`pipelines.labels.build_labels`).
+        members: Household membership, linking families as monitoring links them.
     """
     start, end = latest_period(end, start=start)
-    current = population(model, features, start=start, end=end)
+    current = population(model, features, start=start, end=end, members=members)
     return {**build_reference(current, model_features=model.feature_names,
                               outcomes=reference_outcomes(model, features, labels, start=start)),
             REFERENCE_KEY: recent_by_group(current.features, current.families)}

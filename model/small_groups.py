@@ -11,7 +11,8 @@ that group, and the card names it with a request to audit the whole extract
 (`safeguard audit fairness`) before approval. It is not a finding and fails no
 threshold: among some 50 small groups, two or three may do this by chance, which the
 sentence says.
-The sentence gives only figures the published audit shows (`for_publication`).
+The sentence gives only figures the published audit shows (`for_publication`), and names
+no group whose counts it withholds (its direction would give them away).
 """
 
 from __future__ import annotations
@@ -65,7 +66,9 @@ def small_group_sentences(fairness: Mapping[str, Any] | None,
     sentences = []
     for group in small_groups_apart(fairness):
         own = shown.get(repr(sorted(group["attributes"].items()))) or {}
-        size = f"{own['n']:,} labelled referrals" if own.get("n") else "under 10 referrals"
+        if not own.get("n"):  # suppressed: "above" or "below" would give its count away
+            continue
+        size = f"{own['n']:,} labelled referrals"
         said = (f" ({own['mean_predicted']:.1%} on average)"
                 if own.get("mean_predicted") is not None else "")
         who = group_phrase(group["attributes"])

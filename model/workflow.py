@@ -94,7 +94,7 @@ def _monitoring_reference(result: TrainingResult, prepared: PreparedExtract) -> 
     assert prepared.labels is not None
     return reference_for(result.model, prepared.features,
                          start=result.split.test_cutoff.date(), end=prepared.extract_date,
-                         labels=prepared.labels)
+                         labels=prepared.labels, members=prepared.members)
 
 
 def audit_test_period(result: TrainingResult, prepared: PreparedExtract, *, version: str,

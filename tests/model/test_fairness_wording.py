@@ -75,3 +75,49 @@ def test_a_groups_observed_expected_to_watch_ends_as_the_command_prints_it() -> 
                         kind=CALIBRATION_KIND)
     assert entry["verdict"] == "watch" and not check.crossed
     assert check.kind == CALIBRATION_KIND and check.message.endswith(WATCH)
+
+
+def test_groups_observed_expected_waits_for_enough_matured_referrals_over_all() -> None:
+    """150 matured referrals: too few to judge over all (at least 200), yet two groups of
+    them crossed, judged from 100 (a review's repro)."""
+    import numpy as np
+    import pandas as pd
+
+    from model.monitor_groups import group_calibration
+    from model.monitoring import matured_outcomes
+
+    n, settings = 150, MonitoringSettings()
+    matured = pd.DataFrame({"sex": ["F"] * n, "ethnicity_group": ["white"] * n,
+                            "age_years": [7] * n, "disability": [False] * n,
+                            "imd_decile": [5] * n, "subject_type": ["child"] * n})
+    y = (np.random.default_rng(0).random(n) < 0.45).astype(np.int64)
+    probability, band = np.full(n, 0.15), np.array(["low"] * n)
+    section, _ = matured_outcomes({"outcomes": {"roc_auc": 0.7, "ece": 0.02}}, y=y,
+                                  probability=probability, band=band, band_names=["low"],
+                                  settings=settings)
+    assert group_calibration(section, matured, y=y, probability=probability,
+                             families=np.arange(n), settings=settings) == []
+
+
+def test_a_small_group_whose_counts_are_withheld_is_not_named() -> None:
+    """Named with its direction, a group of 4 all with the outcome gave its count away."""
+    full = {"groups": [{"attributes": {"ethnicity_group": "other"}, "n": 4,
+                        "mean_predicted": 0.2, "flags": ["too_small"],
+                        "counts": {"positives": 4}}]}
+    published = {"groups": [{"attributes": {"ethnicity_group": "other"}, "n": None,
+                             "mean_predicted": None, "flags": ["too_small"]}]}
+    assert small_group_sentences(full, published) == []
+    assert len(small_group_sentences(full)) == 1  # the full report shows its counts
+
+
+def test_pairs_too_few_to_judge_share_no_part_of_the_level() -> None:
+    """Six agencies' pairs of a group of 100 holding 6% of records (6 expected, under 10)
+    were counted among those judged, widening every other pair's bound."""
+    from model.monitor_groups import _enough, _pairs
+
+    entry = {"n": 100, "shares": dict.fromkeys(("police", "health", "education",
+                                               "social_care", "housing", "probation"), 0.06),
+             "design_effect": {}}
+    pairs = _pairs({"sex": {"F": entry}}, {"sex": {"F": entry}}, MonitoringSettings())
+    assert len(pairs) == 6
+    assert not any(_enough(entry, entry, agency) for _, _, agency in pairs)
