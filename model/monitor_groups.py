@@ -35,8 +35,7 @@ from model.fairness_groups import attribute_frame, value_label
 from model.families import design_effect
 from model.governance import MonitoringSettings
 from model.monitoring import Check, coverage_fell, coverage_words
-from model.monitoring_reference import RECENT_WINDOW
-from pipelines.manifest_lookup import count_features
+from model.monitoring_reference import held_shares, recent_held
 
 REFERENCE_KEY: Final = "recent_coverage_by_group"
 GROUP_ATTRIBUTES: Final[tuple[str, ...]] = ("ethnicity_group", "sex", "age_band", "disability")
@@ -46,19 +45,6 @@ FALSE_ALARM: Final = 0.01
 MIN_RECORDS: Final = 10  # fewer of a group's records expected: too few to judge
 COVERAGE_KIND: Final = "coverage_group_recent"
 CALIBRATION_KIND: Final = "calibration_group"
-
-
-def _recent_held(features: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Per agency, whether each referral had a record dated in the `RECENT_WINDOW`."""
-    held = {}
-    for agency in AGENCIES:
-        names = [n for n in count_features(agency, window=RECENT_WINDOW) if n in features]
-        held[agency] = (
-            features[names].to_numpy(dtype=np.float64).sum(axis=1) > 0
-            if names
-            else np.zeros(len(features), dtype=bool)
-        )
-    return held
 
 
 def _group_masks(features: pd.DataFrame) -> dict[str, dict[str, np.ndarray]]:
@@ -71,10 +57,11 @@ def _group_masks(features: pd.DataFrame) -> dict[str, dict[str, np.ndarray]]:
     return masks
 
 
-def recent_by_group(features: pd.DataFrame, families: np.ndarray | None
-                    ) -> dict[str, Any]:
-    """Per group, referrals, and per agency the recent share and its design effect."""
-    held = _recent_held(features)
+def recent_by_group(features: pd.DataFrame, families: np.ndarray | None,
+                    held: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
+    """Per group, referrals, and per agency the recent share and its design effect
+    (`held`: `recent_held` of `features`, when the caller has it)."""
+    held = recent_held(features) if held is None else held
     out: dict[str, Any] = {}
     for attribute, groups in _group_masks(features).items():
         out[attribute] = {
@@ -186,7 +173,8 @@ def recent_group_coverage(
     """Each group's recent coverage at training and now, and the falls (see the module):
     the 1% level is shared among every group and agency judged (Bonferroni), so that a
     run of unchanged data seldom crosses any."""
-    now = recent_by_group(features, families)
+    held = recent_held(features)
+    now = recent_by_group(features, families, held)
     before = reference.get(REFERENCE_KEY)
     if before is None:
         return {
@@ -196,7 +184,7 @@ def recent_group_coverage(
             "trained before recent coverage by group was stored with it",
         }, []
     overall_before = reference["coverage"].get("recent", {})
-    overall_now = {a: float(f.mean()) if len(f) else 0.0 for a, f in _recent_held(features).items()}
+    overall_now = held_shares(held)
     pairs = _pairs(before, now, settings)
     # The level is shared among the pairs judged: those too few to judge are listed only.
     judged = sum(_enough(now[g][v], before[g][v], a) for g, v, a in pairs)

@@ -134,10 +134,15 @@ def _held(features: pd.DataFrame) -> dict[str, np.ndarray]:
             for agency in AGENCIES}
 
 
+def held_shares(held: dict[str, np.ndarray]) -> dict[str, float]:
+    """Per agency, the share of referrals its flags mark (0 of none)."""
+    return {agency: float(flags.mean()) if len(flags) else 0.0
+            for agency, flags in held.items()}
+
+
 def overall_coverage(features: pd.DataFrame) -> dict[str, float]:
     """Per agency, the share of referrals for which it held any record."""
-    return {agency: float(flags.mean()) if len(flags) else 0.0
-            for agency, flags in _held(features).items()}
+    return held_shares(_held(features))
 
 
 def effective_referrals(features: pd.DataFrame, families: np.ndarray | None) -> float:
@@ -187,15 +192,21 @@ def coverage(features: pd.DataFrame) -> dict[str, Any]:
 RECENT_WINDOW: Final = "90d"
 
 
-def recent_coverage(features: pd.DataFrame) -> dict[str, float]:
-    """Per agency, the share of referrals with a record about the subject or household
+def recent_held(features: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Per agency, whether each referral had a record about the subject or household
     dated in the `RECENT_WINDOW` before the referral (known by the referral date)."""
-    shares = {}
+    held = {}
     for agency in AGENCIES:
         names = [n for n in count_features(agency, window=RECENT_WINDOW) if n in features]
-        held = features[names].to_numpy(dtype=np.float64).sum(axis=1) > 0 if names else []
-        shares[agency] = float(np.mean(held)) if len(held) else 0.0
-    return shares
+        held[agency] = (features[names].to_numpy(dtype=np.float64).sum(axis=1) > 0 if names
+                        else np.zeros(len(features), dtype=bool))
+    return held
+
+
+def recent_coverage(features: pd.DataFrame) -> dict[str, float]:
+    """Per agency, the share of referrals with a record in the `RECENT_WINDOW` before it
+    (`recent_held`)."""
+    return held_shares(recent_held(features))
 
 
 def build_reference(population: Population, *, model_features: Sequence[str],
