@@ -19,24 +19,15 @@ from typing import Any, Final
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 from model.families import design_effect, families_of
 from model.governance import MonitoringSettings
 from model.monitoring import Check
 from model.monitoring_reference import COVERAGE_GROUPS, group_labels
 from model.overrides import override_direction
+from model.score_intervals import wilson_interval
 
 TOP_REASONS: Final = 10
-
-
-def wilson_interval(rate: float, n: float, level: float = 0.95) -> tuple[float, float]:
-    """Wilson's score interval of a proportion `rate` of `n` (an effective number may be
-    fractional)."""
-    z = float(norm.ppf(0.5 + level / 2))
-    centre = (rate + z * z / (2 * n)) / (1 + z * z / n)
-    half = z / (1 + z * z / n) * np.sqrt(rate * (1 - rate) / n + z * z / (4 * n * n))
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def rate_with_interval(k: int, n: int, effect: float = 1.0) -> dict[str, Any]:

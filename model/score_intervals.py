@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Final
 
 import numpy as np
-from scipy.stats import binomtest, chi2
+from scipy.stats import chi2, norm
 
 from model.fairness_metrics import reported_pair
 
@@ -85,13 +85,21 @@ def at_a_bound(counts: Mapping[str, float] | pd.Series, metric: str) -> bool:
     return out_of > 0 and counted in (0, out_of)
 
 
+def wilson_interval(rate: float, n: float, level: float = 0.95) -> tuple[float, float]:
+    """Wilson's score interval of a proportion `rate` of `n` (an effective number may be
+    fractional)."""
+    z = float(norm.ppf(0.5 + level / 2))
+    centre = (rate + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * np.sqrt(rate * (1 - rate) / n + z * z / (4 * n * n))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
 def bound_rate_interval(counts: Mapping[str, float] | pd.Series, metric: str, level: float
                         ) -> tuple[float, float] | None:
-    """A proportion's Wilson interval when its rate is 0 or 1 (`at_a_bound`; scipy's, as
-    `model.practice` takes it); None for a rate between, or a metric that is no
-    proportion."""
+    """A proportion's Wilson interval when its rate is 0 or 1 (`at_a_bound`;
+    `wilson_interval`, as `model.practice` takes it); None for a rate between, or a metric
+    that is no proportion."""
     if not at_a_bound(counts, metric):
         return None
     counted, out_of = (int(counts[column]) for column in PROPORTIONS[metric])
-    interval = binomtest(counted, out_of).proportion_ci(confidence_level=level, method="wilson")
-    return reported_pair(np.array([interval.low, interval.high]))
+    return reported_pair(np.array(wilson_interval(counted / out_of, out_of, level)))

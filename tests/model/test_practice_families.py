@@ -14,7 +14,7 @@ SETTINGS = MonitoringSettings()
 
 
 def test_wilson_on_a_whole_number_is_scipys() -> None:
-    from model.practice import wilson_interval
+    from model.score_intervals import wilson_interval
 
     for k, n in ((0, 5), (3, 10), (10, 10), (37, 200)):
         found = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
