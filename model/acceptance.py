@@ -163,10 +163,15 @@ class _Measure:
         base = None if reference is None else _finite(reference.get(self.rate))
         return math.inf if own is not None and own > 0 and base == 0 else None
 
+    def by_chance(self, group: Mapping[str, Any]) -> bool:
+        """Whether the ratio's difference did not stand the audit's correction for many
+        comparisons (`chance_flags`)."""
+        return self.rate is not None and (
+            RATIO_METRICS[self.rate] in group.get("chance_flags", ()))
+
     def possible(self, group: Mapping[str, Any]) -> bool:
-        """Whether the ratio's recorded interval includes 1, or its difference did not
-        stand the audit's correction for many comparisons (`chance_flags`)."""
-        if self.rate is not None and RATIO_METRICS[self.rate] in group.get("chance_flags", ()):
+        """Whether the ratio's recorded interval includes 1, or it is `by_chance`."""
+        if self.by_chance(group):
             return True
         interval = group.get(f"{self.key}_ci") if self.rate is not None else None
         if not isinstance(interval, list | tuple) or len(interval) != 2:
@@ -186,8 +191,7 @@ class _Measure:
         elif not withheld and interval:
             low, high = group[f"{self.key}_ci"]
             note = f"95% interval {low:.4g} to {high:.4g}"
-            if self.rate is not None and (
-                    RATIO_METRICS[self.rate] in group.get("chance_flags", ())):
+            if self.by_chance(group):
                 note += ", not standing the correction for many comparisons"
         bounds = (1 / required, required) if self.rate is not None else (-required, required)
         return GroupFigure(group_label(group), self.metric, value, note, withheld, bounds)
