@@ -153,16 +153,20 @@ def corrected(groups: Sequence[GroupResult], settings: FairnessSettings
 
 def corrected_recording(rows: list[dict[str, Any]], settings: FairnessSettings
                         ) -> list[dict[str, Any]]:
-    """The recording rows (each with its ratio's log standard error, `log_se`, taken
-    out) with `adjusted_p`: a row judged by its bootstrap interval differs only when its
-    adjusted p-value is at most 1 - `interval_level` (one judged by its count,
-    `few_records`, keeps its exact test)."""
+    """The recording rows (each with its ratio's log standard error, `log_se`, and its
+    count test's p-value, `few_p`, taken out) with `adjusted_p`: a row differs only when
+    its adjusted p-value is at most 1 - `interval_level`, one judged by its bootstrap
+    interval and one judged by its count (`few_records`, its exact one-sided p-value)
+    alike one family: judged alone, the count test made "missing information" of chance
+    in a small group somewhere among the many compared."""
     lower, upper = math.log(settings.disparity_lower), math.log(settings.disparity_upper)
-    out = [{k: v for k, v in r.items() if k != "log_se"} | {"adjusted_p": None} for r in rows]
-    judged = [i for i, r in enumerate(rows) if not (r["is_reference"] or r["too_small"]
-              or r["few_records"]) and r["ratio"] and r.get("log_se")]
-    raw = [beyond_p_value(math.log(rows[i]["ratio"]), rows[i]["log_se"], lower, upper)
-           for i in judged]
+    out = [{k: v for k, v in r.items() if k not in ("log_se", "few_p")}
+           | {"adjusted_p": None} for r in rows]
+    judged = [i for i, r in enumerate(rows) if not (r["is_reference"] or r["too_small"])
+              and (r.get("few_p") is not None if r["few_records"]
+                   else bool(r["ratio"] and r.get("log_se")))]
+    raw = [rows[i]["few_p"] if rows[i]["few_records"] else beyond_p_value(
+        math.log(rows[i]["ratio"]), rows[i]["log_se"], lower, upper) for i in judged]
     alpha = 1 - settings.interval_level
     for i, p in zip(judged, adjusted(raw), strict=True):
         out[i]["adjusted_p"] = p

@@ -41,7 +41,7 @@ from typing import Any, Final
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2
+from scipy.stats import chi2, poisson
 
 from data_contracts.vocab import AGENCIES
 from model.fairness_groups import VALUES
@@ -86,6 +86,15 @@ def agency_records(features: pd.DataFrame) -> pd.DataFrame:
 def poisson_upper(count: float, level: float) -> float:
     """The upper end of the exact (Garwood) two-sided interval of a Poisson count."""
     return float(chi2.ppf((1 + level) / 2, 2 * (count + 1)) / 2)
+
+
+def few_p_value(holders: float, expected_holders: float, settings: FairnessSettings
+                ) -> float:
+    """One-sided exact p-value of so few referrals holding a record (at most `holders`)
+    were the group's share at the disparity tolerance's share of what the largest
+    group's share, age band for age band, leads one to expect (the null hypothesis
+    nearest a difference)."""
+    return float(poisson.cdf(holders, settings.disparity_lower * expected_holders))
 
 
 def _differs(holders: float, expected_holders: float, interval: list[float] | None, *,
@@ -214,7 +223,9 @@ def recording_section(attributes: pd.DataFrame, records: pd.DataFrame, counts: n
                     "too_small": bool(n[i] < settings.min_group_size),
                     "few_records": few, "expected_records": round(float(expected), 1),
                     "differs": differs, "suppressed": False,
-                    "log_se": _log_spread(ratio_samples[:, i])})
+                    "log_se": _log_spread(ratio_samples[:, i]),
+                    "few_p": few_p_value(holders[i], expected_holders[i], settings)
+                    if few else None})
     rows = corrected_recording(rows, settings)
     return {"measure": MEASURE, "standardisation": STANDARDISATION,
             "attributes": list(RECORDING_ATTRIBUTES), "agencies": agencies,

@@ -89,3 +89,28 @@ def test_a_recording_difference_must_stand_after_correction_for_every_row() -> N
     assert rows[0]["differs"] and not out[0]["differs"] and out[0]["adjusted_p"] > 0.05
     assert out[1]["differs"] and out[1]["adjusted_p"] < 1e-6
     assert "log_se" not in out[0]
+
+
+def test_a_count_judged_recording_row_is_corrected_with_the_others() -> None:
+    """A small group holding no record where about 5 referrals holding one were expected
+    differs by its exact count test alone (upper end 3.7 under 0.8 x 5), by chance one
+    time in 55; among 60 rows it is no finding. No record where 250 were expected stays
+    one."""
+    from model.fairness_recording import few_p_value, poisson_upper
+
+    governance, _ = load_governance()
+    settings = governance.fairness
+
+    def few(group: str, holders: float, expected: float) -> dict[str, object]:
+        return {"group": group, "agency": "housing", "ratio": 0.0, "ratio_ci": None,
+                "is_reference": False, "too_small": False, "few_records": True,
+                "differs": poisson_upper(holders, settings.interval_level)
+                < settings.disparity_lower * expected,
+                "few_p": few_p_value(holders, expected, settings)}
+
+    rows = [few("chance", 0, 5.0), few("planted", 0, 250.0),
+            *(_row(f"g{i}", 1.0, (0.8, 1.25)) for i in range(58))]
+    out = corrected_recording(rows, settings)
+    assert rows[0]["differs"] and not out[0]["differs"] and out[0]["adjusted_p"] > 0.05
+    assert out[1]["differs"] and out[1]["adjusted_p"] < 1e-6
+    assert "few_p" not in out[0]
