@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -207,8 +208,14 @@ async def case_body(request: Request) -> ReceivedCase:
     FastAPI would decode the JSON into Python objects first and validate those: for a
     case of a few hundred records that costs as much again. The errors are the same
     422, field by field.
+
+    A leading UTF-8 byte-order mark is ignored (RFC 8259 allows it; Windows tools write
+    one), as the batch route's decoder and the Score page's upload ignore it; pydantic's
+    parser refused it as "Invalid JSON ... line 1 column 1". The hash is of the body as
+    received, mark and all, as the batch route's.
     """
-    body = await request.body()
+    received = await request.body()
+    body = received.removeprefix(codecs.BOM_UTF8)
     try:
         case = CasePayload.model_validate_json(body)
     except ValidationError as exc:
@@ -216,7 +223,7 @@ async def case_body(request: Request) -> ReceivedCase:
             [{**error, "loc": ("body", *error["loc"])} for error in exc.errors(include_url=False)]
         ) from None
     refuse_repeated_keys(body, keys_named=case_keys_named(case))
-    return ReceivedCase(case, sha256_hex(body))
+    return ReceivedCase(case, sha256_hex(received))
 
 
 async def body_hash(request: Request) -> str:
