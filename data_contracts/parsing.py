@@ -25,11 +25,15 @@ _LAST_DAY: Final = pd.Timestamp.max.floor("D")
 NOT_A_DATE: Final = "not a YYYY-MM-DD date"
 NOT_A_CALENDAR_DATE: Final = "not a real calendar date"  # 2023-02-30, 2023-13-01
 NOT_A_WHOLE_NUMBER: Final = "not a whole number"
+SIGNED_WHOLE_NUMBER: Final = "has a sign (+ or -): whole numbers are plain digits"
 NOT_A_NUMBER: Final = "not a number"
 NOT_A_BOOLEAN: Final = "not true/false/1/0"
 # A whole number may be written with zero decimals ("7.0"), as spreadsheets and Parquet
-# floats write them; "7.5" is not one.
-_INTEGER_SHAPE: Final = r"^[+-]?[0-9]{1,9}(?:\.0*)?$"
+# floats write them; "7.5" is not one. The contract's whole numbers (an age, a decile)
+# are never negative, so a sign is refused with a reason of its own: "-0" and "+7" were
+# read as 0 and 7 and accepted, where a sign marks a value someone has mistyped.
+_INTEGER_SHAPE: Final = r"^[0-9]{1,9}(?:\.0*)?$"
+_SIGNED_INTEGER_SHAPE: Final = r"^[+-][0-9]{1,9}(?:\.0*)?$"
 _NUMBER_SHAPE: Final = r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
 
 
@@ -85,13 +89,16 @@ def parse_dates(raw: pd.Series) -> tuple[pd.Series, Unparsable]:
 
 
 def parse_integers(raw: pd.Series) -> tuple[pd.Series, Unparsable]:
-    """Parse whole numbers to nullable Int64."""
+    """Parse whole numbers written in plain digits to nullable Int64; one written with a
+    sign fails with a reason of its own."""
     codes, uniques = _distinct(raw)
     shaped = matches_fully(uniques, _INTEGER_SHAPE)
+    signed = matches_fully(uniques, _SIGNED_INTEGER_SHAPE)
     numbers = pd.to_numeric(uniques.where(shaped, None).astype(object), errors="coerce")
     values = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
     column = pd.Series(_spread(codes, values, np.nan), index=raw.index).astype("Int64")
-    return column, _unparsable(codes, (NOT_A_WHOLE_NUMBER, ~shaped))
+    return column, _unparsable(codes, (SIGNED_WHOLE_NUMBER, signed),
+                               (NOT_A_WHOLE_NUMBER, ~shaped & ~signed))
 
 
 def parse_numbers(raw: pd.Series) -> tuple[pd.Series, Unparsable]:
