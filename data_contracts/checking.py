@@ -21,6 +21,7 @@ import pandas as pd
 from data_contracts import parsing
 from data_contracts.csv_quotes import LINE_END, UNCLOSED_ROW
 from data_contracts.csv_reading import ROW_AS_READ, UNCLOSED_QUOTE
+from data_contracts.csv_stray_quotes import STRAY_QUOTE, STRAY_QUOTE_REASON
 from data_contracts.errors import FeedRejected
 from data_contracts.identifiers import refuse_direct_identifiers
 from data_contracts.pandera_import import pa
@@ -99,10 +100,10 @@ def parse_feed(feed: str, source: str, raw: pd.DataFrame, schema: pa.DataFrameSc
         FeedRejected: Direct identifiers, or a required column missing.
     """
     raw, unclosed = _without_unclosed_marks(raw)
+    raw, failures = _without_stray_marks(raw)
     refuse_direct_identifiers(raw, source, FEED_COLUMNS[feed])
     spec, absent = _spec_columns(feed, raw, source)
     typed: dict[str, pd.Series] = {}
-    failures: list[Failure] = []
     unparsable: dict[str, np.ndarray] = {}
     for name, column in schema.columns.items():
         cells = spec[name]
@@ -131,6 +132,17 @@ def _without_unclosed_marks(raw: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray
         return raw, np.zeros(len(raw), dtype=bool)
     return (raw.drop(columns=[UNCLOSED_QUOTE]),
             raw[UNCLOSED_QUOTE].notna().to_numpy(dtype=bool))
+
+
+def _without_stray_marks(raw: pd.DataFrame) -> tuple[pd.DataFrame, list[Failure]]:
+    """The frame without the reader's mark of the cells holding a stray double quote
+    (:data:`STRAY_QUOTE`, naming each one's column), and their failures."""
+    if STRAY_QUOTE not in raw.columns:
+        return raw, []
+    marks = raw[STRAY_QUOTE]
+    return raw.drop(columns=[STRAY_QUOTE]), [
+        (f"{column}: {STRAY_QUOTE_REASON}", (marks == column).fillna(False).to_numpy(bool))
+        for column in marks.dropna().unique()]
 
 
 def _ragged_row_failures(raw: pd.DataFrame, unclosed: np.ndarray) -> list[Failure]:

@@ -32,6 +32,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from data_contracts.csv_stray_quotes import STRAY_QUOTE, quote_columns, stray_column, stray_refusal
 from data_contracts.errors import FeedRejected
 
 MAX_ROW_LINES: Final = 100
@@ -231,6 +232,7 @@ class _Rows(NamedTuple):
     rows: list[list[str]]
     ragged: list[str]
     unclosed: list[str]
+    stray: list[str | None]  # per row: the column holding a stray quote (`csv_stray_quotes`)
 
 
 def _as_read(lines: list[str]) -> str:
@@ -249,19 +251,20 @@ def _refuse_unclosed(path: Path, header: list[str], line: int, at: int) -> FeedR
                                    "that cell: close it (or double it); feed refused")
 
 
-def _read_rows(path: Path, handle: TextIO, header: list[str], one_line: set[int], *,
+def _read_rows(path: Path, handle: TextIO, header: list[str], one_line: Collection[str], *,
                keep_ragged: bool) -> _Rows:
     """The rows of ``handle`` after its header, those of an unclosed quote split off
-    (`read_again`). A row running over more than MAX_ROW_LINES lines is cut there: unless
-    it holds an unclosed quote, it refuses the file."""
-    lines = _Lines(handle)
-    reader = csv.reader(lines)
-    out, start = _Rows([], [], []), 2
+    (`read_again`), each marked with its column holding a stray quote. A row running over
+    more than MAX_ROW_LINES lines is cut there: unless it holds an unclosed quote, it
+    refuses the file."""
+    lines, quoted = _Lines(handle), quote_columns(header, one_line)
+    reader, indices = csv.reader(lines), _one_line_indices(header, one_line)
+    out, start = _Rows([], [], [], []), 2
     next(reader, None)  # the header row (`csv_lines.csv_header`)
     lines.next_row()
     while (fields := next(reader, None)) is not None:
         taken, cut = lines.next_row()  # a field holds a line break only over several lines
-        at = _glued_at(fields, one_line, len(header)) if len(taken) > 1 else None
+        at = _glued_at(fields, indices, len(header)) if len(taken) > 1 else None
         if at is None and cut:
             raise long_row_refusal(path, start)
         if at is not None and not keep_ragged:
@@ -273,6 +276,9 @@ def _read_rows(path: Path, handle: TextIO, header: list[str], one_line: set[int]
             taken = taken[:own]
         elif len(fields) == len(header):
             out.rows.append(fields)
+            out.stray.append(stray := stray_column(_as_read(taken), header, quoted))
+            if stray and not keep_ragged:
+                raise stray_refusal(path, start, stray)
         elif fields and not keep_ragged:
             raise FeedRejected(path.name, f"cannot be parsed as CSV: line {start:,} has "
                                           f"{len(fields)} fields, not the header's {len(header)}")
@@ -291,18 +297,19 @@ def read_again(path: Path, header: list[str], one_line: Collection[str], *,
     Raises:
         FeedRejected: A row that holds no quote left unclosed runs over more than
             MAX_ROW_LINES lines, or a row is too long for the csv module (a field over
-            128 KiB); or, without ``keep_ragged``, a quote is left unclosed (naming its
-            line and column) or a row has the wrong number of fields.
+            128 KiB); or, without ``keep_ragged``, a quote is left unclosed or astray
+            (naming its line and column) or a row has the wrong number of fields.
     """
     with path.open(encoding="utf-8-sig", newline="") as handle:
         try:
-            rows = _read_rows(path, handle, header, _one_line_indices(header, one_line),
-                              keep_ragged=keep_ragged)
+            rows = _read_rows(path, handle, header, one_line, keep_ragged=keep_ragged)
         except csv.Error:
             raise ragged_refusal(path) from None
     cells = zip(*rows.rows, strict=True) if rows.rows else ([] for _ in header)
     columns = {name: _empty_as_null(pa.array(column, pa.large_string()))
                for name, column in zip(header, cells, strict=True)}
+    if any(rows.stray):
+        columns[STRAY_QUOTE] = pa.array(rows.stray, pa.large_string())
     return CsvRows(pa.table(columns), rows.ragged, rows.unclosed)
 
 

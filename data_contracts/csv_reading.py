@@ -36,6 +36,7 @@ from data_contracts.csv_quotes import (
     table_holds_glued_row,
     unclosed_quote,
 )
+from data_contracts.csv_stray_quotes import STRAY_QUOTE, holds_quote
 from data_contracts.errors import FeedRejected
 
 # The column of a CSV feed's quarantine holding each row of the wrong number of fields, or
@@ -64,7 +65,7 @@ def _with_ragged_rows(table: pa.Table, header: list[str], ragged: list[str],
     extra = {name: pa.array([fields[i] if i < len(fields) and fields[i] != "" else None
                              for fields in parsed], pa.large_string())
              for i, name in enumerate(header)}
-    joined = pa.concat_tables([table, pa.table(extra)])
+    joined = pa.concat_tables([table, pa.table(extra)], promote_options="default")
     joined = joined.append_column(ROW_AS_READ, _after_rows(table.num_rows, list(lines)))
     if not unclosed:
         return joined
@@ -121,7 +122,8 @@ def _parse(path: Path, header: list[str], lines: int, *, keep_ragged: bool,
     file is read again with quotes in mind, which cannot cut blocks before parsing them.
     When each line is one row, only a row of the wrong number of fields can run over
     several lines, and only such rows are looked at for a quote left unclosed: a file
-    holding one is read again row by row.
+    holding one is read again row by row. So is a file whose referral ids hold a double
+    quote, to tell a stray one (`csv_stray_quotes`).
     """
     try:
         table, ragged = _pyarrow_read(path, header, keep_ragged=keep_ragged,
@@ -136,7 +138,8 @@ def _parse(path: Path, header: list[str], lines: int, *, keep_ragged: bool,
     except pa.ArrowException as exc:
         return _unread(path, header, exc, keep_ragged=keep_ragged, one_line=one_line)
     if one_line and (ragged_holds_glued_row(ragged, header, one_line) or (
-            not one_row_a_line and table_holds_glued_row(table, one_line))):
+            not one_row_a_line and table_holds_glued_row(table, one_line))
+                     or holds_quote(table, one_line)):
         return read_again(path, header, one_line, keep_ragged=keep_ragged)
     if any(lines_spanned(line) > MAX_ROW_LINES for line in ragged):
         raise ragged_refusal(path)
@@ -155,9 +158,10 @@ def _check_header(path: Path, header: list[str], *, keep_ragged: bool) -> None:
     if keep_ragged and ROW_AS_READ in header:
         raise FeedRejected(path.name, f"column '{ROW_AS_READ}' is the name the "
                                       "quarantine gives a row as read: rename it")
-    if keep_ragged and UNCLOSED_QUOTE in header:
-        raise FeedRejected(path.name, f"column '{UNCLOSED_QUOTE}' is a name the reader "
-                                      "keeps for itself: rename it")
+    for kept in (UNCLOSED_QUOTE, STRAY_QUOTE):
+        if keep_ragged and kept in header:
+            raise FeedRejected(path.name, f"column '{kept}' is a name the reader keeps "
+                                          "for itself: rename it")
 
 
 def _no_row_fits(path: Path, header: list[str]) -> FeedRejected:
