@@ -23,6 +23,7 @@ as unrelated.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
@@ -90,17 +91,38 @@ def design_effect(y: np.ndarray, families: np.ndarray | None) -> float:
     return max(1.0, clustered / binomial)
 
 
+@dataclass(frozen=True)
+class ExtractFamilies:
+    """Each referral's family over a whole extract and its household members, formed once
+    (`form`) for as many frames of its referrals as need a `FAMILY` column (`attach`)."""
+
+    codes: pd.Series  # the family code of each referral_id
+    referrals: int  # how many referrals they were formed over (codes from here: alone)
+
+    @classmethod
+    def form(cls, referrals: pd.DataFrame, members: pd.DataFrame | None) -> ExtractFamilies:
+        """The families of the extract's `referrals` and household `members`, as the split
+        forms them (`family_groups`)."""
+        codes = pd.Series(family_groups(referrals, members),
+                          index=referrals["referral_id"].to_numpy()).groupby(level=0).first()
+        return cls(codes, len(referrals))
+
+    def attach(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """`frame` (rows with a ``referral_id``) with a `FAMILY` column: each referral's
+        family; a referral not of the extract is a family of its own."""
+        found = frame["referral_id"].map(self.codes).to_numpy(dtype=np.float64, copy=True)
+        alone = np.isnan(found)
+        found[alone] = self.referrals + np.arange(int(alone.sum()))  # past every family's code
+        return frame.assign(**{FAMILY: found.astype(np.int64)})
+
+
 def with_families(frame: pd.DataFrame, referrals: pd.DataFrame,
                   members: pd.DataFrame | None) -> pd.DataFrame:
     """`frame` (rows with a ``referral_id``) with a `FAMILY` column: each referral's family
     formed over all the extract's `referrals` and its household `members`, as the split
-    forms them; a referral not among `referrals` is a family of its own."""
-    codes = pd.Series(family_groups(referrals, members),
-                      index=referrals["referral_id"].to_numpy()).groupby(level=0).first()
-    found = frame["referral_id"].map(codes).to_numpy(dtype=np.float64, copy=True)
-    alone = np.isnan(found)
-    found[alone] = len(referrals) + np.arange(int(alone.sum()))  # past every family's code
-    return frame.assign(**{FAMILY: found.astype(np.int64)})
+    forms them; a referral not among `referrals` is a family of its own. A caller with
+    several frames of one extract forms its families once (`ExtractFamilies`)."""
+    return ExtractFamilies.form(referrals, members).attach(frame)
 
 
 def families_of(frame: pd.DataFrame) -> np.ndarray:

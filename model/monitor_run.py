@@ -19,7 +19,7 @@ import pandas as pd
 from data_contracts.vocab import LABEL_WINDOW_DAYS, OUTCOMES
 from model.calibration_check import matured_calibration
 from model.data import PreparedExtract
-from model.families import families_of, with_families
+from model.families import ExtractFamilies, families_of
 from model.governance import MonitoringSettings
 from model.monitor_groups import (
     REFERENCE_KEY,
@@ -70,13 +70,15 @@ def _rate(model: RiskModel, features: pd.DataFrame) -> tuple[np.ndarray, np.ndar
 
 
 def population(model: RiskModel, features: pd.DataFrame, *, start: dt.date,
-               end: dt.date, members: pd.DataFrame | None = None) -> Population:
-    """The referrals dated `start` to `end`, scored by `model`, with their families
-    (formed over all of `features` and the household `members`, `model.families`)."""
+               end: dt.date, families: ExtractFamilies | None = None) -> Population:
+    """The referrals dated `start` to `end`, scored by `model`, with their `families`
+    (formed over the whole extract and its household members; by default over all of
+    `features` alone)."""
     rows = window(features, start=start, end=end)
     _, score, _ = _rate(model, rows)
-    return Population(rows, score, start, end, families_of(with_families(rows, features,
-                                                                         members)))
+    if families is None:
+        families = ExtractFamilies.form(features, None)
+    return Population(rows, score, start, end, families_of(families.attach(rows)))
 
 
 # Which referrals the outcome figures at training describe (stored with them): the
@@ -115,7 +117,8 @@ def reference_for(model: RiskModel, features: pd.DataFrame, *, start: dt.date,
         members: Household membership, linking families as monitoring links them.
     """
     start, end = latest_period(end, start=start)
-    current = population(model, features, start=start, end=end, members=members)
+    current = population(model, features, start=start, end=end,
+                         families=ExtractFamilies.form(features, members))
     return {**build_reference(current, model_features=model.feature_names,
                               outcomes=reference_outcomes(model, features, labels, start=start)),
             REFERENCE_KEY: recent_by_group(current.features, current.families)}
@@ -179,8 +182,9 @@ def monitor_extract(model: RiskModel, *, version: str, prepared: PreparedExtract
                               referral_dates=prepared.features["referral_date"],
                               min_referrals=settings.min_window_referrals, since=since)
     start, end = period.start, period.end
-    current = population(model, prepared.features, start=start, end=end,
-                         members=prepared.members)
+    # Formed once: the window's referrals, the matured ones and the decided ones overlap.
+    families = ExtractFamilies.form(prepared.features, prepared.members)
+    current = population(model, prepared.features, start=start, end=end, families=families)
     if len(current.features) == 0:
         dates = pd.to_datetime(prepared.features["referral_date"]).dt.date
         held = (f"its referrals run {min(dates)} to {max(dates)}" if len(dates)
@@ -200,26 +204,24 @@ def monitor_extract(model: RiskModel, *, version: str, prepared: PreparedExtract
                                   effective)
     missing = _outcomes_missing(prepared)
     labels = None if missing else prepared.labels
-    matured = with_families(_matured(model, prepared),  # counted even when outcomes unknown
-                            prepared.features, prepared.members)
+    matured = families.attach(_matured(model, prepared))  # counted even when outcomes unknown
     probability, _, bands = _rate(model, matured)
     band_names = [band.name for band in model.governance.bands]
     outcomes_section, outcome_checks = matured_outcomes(
         reference, y=matured["label"].to_numpy(dtype=np.int64), probability=probability,
         band=bands, band_names=band_names, settings=settings, not_assessed=missing)
-    y, families = matured["label"].to_numpy(dtype=np.int64), families_of(matured)
+    y, matured_families = matured["label"].to_numpy(dtype=np.int64), families_of(matured)
     outcome_checks += matured_calibration(
         outcomes_section, y=y, probability=probability, band=bands, band_names=band_names,
-        settings=settings, families=families)
+        settings=settings, families=matured_families)
     outcome_checks += group_calibration(outcomes_section, matured, y=y, probability=probability,
-                                        families=families, settings=settings)
+                                        families=matured_families, settings=settings)
     outcomes_section[OUTCOME_GAPS] = [] if missing else _gaps_since_training(prepared, matured)
     attributes = prepared.features.drop(columns=list(FEATURE_NAMES), errors="ignore")
     on_version = decisions["model_version"].astype(str) == version
     elsewhere = decisions.loc[~on_version, "model_version"].astype(str).value_counts()
-    joined = with_families(decisions.loc[on_version].merge(attributes, on="referral_id",
-                                                           how="left"),
-                           prepared.features, prepared.members)
+    joined = families.attach(decisions.loc[on_version].merge(attributes, on="referral_id",
+                                                             how="left"))
     if labels is not None:
         joined = joined.merge(labels[["referral_id", "label"]], on="referral_id", how="left")
     practice_section, practice_checks = practice(joined, band_names=band_names,

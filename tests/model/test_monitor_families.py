@@ -4,16 +4,29 @@ the families' design effect."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import numpy as np
 import pandas as pd
+import pytest
 
+import model.families
 from data_contracts.vocab import AGENCIES
+from model.data import PreparedExtract
+from model.families import families_of, with_families
 from model.governance import MonitoringSettings
+from model.monitor_run import monitor_extract, reference_for
 from model.monitoring import Check, coverage_change, too_few_to_judge
 from model.monitoring_quarters import coverage_by_quarter
-from model.monitoring_reference import Population, coverage, effective_referrals
+from model.monitoring_reference import (
+    METADATA_KEY,
+    Population,
+    coverage,
+    effective_referrals,
+    window,
+)
+from model.train import TrainingResult
 from pipelines.feature_spec import coverage_feature_name
 from tests.model.test_monitor_coverage_gaps import _frame
 
@@ -84,3 +97,41 @@ def test_a_gap_widened_by_a_few_families_referred_often_is_within_the_noise() ->
     # Families of one referral each: the same test as referrals taken one at a time.
     alone = _asian_health(Population(now, score, DAY, DAY, np.arange(len(now))), before)
     assert alone.crossed
+
+
+def test_a_run_forms_the_extracts_families_once(
+        trained: TrainingResult, prepared: PreparedExtract,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The window's, the matured and the decided referrals are all families of one extract
+    (`model.families.with_families`), which a run formed three times over, once per frame,
+    until 7 December: now once, over the whole extract, and the window's families are
+    those formed for the window alone (`monitor.json` of a 100,000-referral extract was
+    the same, `generated_at` apart, before and after)."""
+    assert prepared.labels is not None
+    first = pd.to_datetime(prepared.features["referral_date"]).min().date()
+    metadata = trained.model.metadata | {
+        METADATA_KEY: reference_for(trained.model, prepared.features, start=first,
+                                    end=prepared.extract_date, labels=prepared.labels,
+                                    members=prepared.members),
+        "extract_date": prepared.extract_date.isoformat()}
+    risk_model = dataclasses.replace(trained.model, metadata=metadata)
+    decided = prepared.features["referral_id"].astype(str).head(40)
+    decisions = pd.DataFrame({"referral_id": decided, "band": "low", "rag": "green",
+                              "practitioner_rag": "green", "agrees_with_band": True,
+                              "reason": None, "model_version": "1"})
+    formed: list[int] = []
+    family_groups = model.families.family_groups
+
+    def counted(referrals: pd.DataFrame, members: pd.DataFrame | None = None) -> np.ndarray:
+        formed.append(len(referrals))
+        return family_groups(referrals, members)
+
+    monkeypatch.setattr(model.families, "family_groups", counted)
+    report = monitor_extract(risk_model, version="1", prepared=prepared, decisions=decisions,
+                             since=first)
+    assert formed == [len(prepared.features)]
+    monkeypatch.undo()
+    rows = window(prepared.features, start=first)
+    apart = families_of(with_families(rows, prepared.features, prepared.members))
+    assert report["window"]["effective_referrals"] == round(effective_referrals(rows, apart), 1)
+    assert report["window"]["effective_referrals"] < len(rows)  # families do repeat here
