@@ -81,6 +81,15 @@ def metric_label(name: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def group_name(attribute: str, value: str) -> str:
+    """A protected group as a table row names it, in the fairness audit's words
+    (`model.fairness_summary.group_phrase`): ``disability``, ``yes`` as "Disabled subjects"."""
+    from model.fairness_summary import group_phrase
+
+    phrase = group_phrase({attribute: value})
+    return phrase[:1].upper() + phrase[1:]
+
+
 @lru_cache(maxsize=1)
 def template_environment() -> jinja2.Environment:
     """The one Jinja environment: the service's templates, then GOV.UK Frontend's macros."""
@@ -97,6 +106,7 @@ def template_environment() -> jinja2.Environment:
     environment.filters["when"] = when
     environment.filters["metric_label"] = metric_label
     environment.globals["case_path"] = case_path
+    environment.globals["group_name"] = group_name
     environment.globals.update(
         assetPath=GOVUK_ASSETS_URL, static_url=GOVUK_STATIC_URL, serviceName=SERVICE_NAME,
     )

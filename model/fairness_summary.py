@@ -54,9 +54,13 @@ def _after(attribute: str, value: str) -> str:
 
 
 def group_phrase(attributes: dict[str, str]) -> str:
-    """Who a group is, e.g. ``Black female subjects`` or ``White subjects aged 10 to 15``."""
+    """Who a group is, e.g. ``Black female subjects`` or ``White subjects aged 10 to 15``.
+
+    A value may have spaces for its underscores (``not recorded``, as monitoring's
+    coverage groups name a missing value): it names the same group."""
     before, after, noun = [], [], "subjects"
-    for attribute, value in attributes.items():
+    for attribute, spaced in attributes.items():
+        value = spaced.replace(" ", "_")
         if attribute == "subject_type" and value in _NOUNS:
             noun = _NOUNS[value]
         elif value in _BEFORE.get(attribute, {}):

@@ -31,7 +31,8 @@ from scipy.stats import norm
 
 from data_contracts.vocab import AGENCIES
 from model.calibration_check import judge_entry, observed_expected
-from model.fairness_groups import attribute_frame, value_label
+from model.fairness_groups import attribute_frame
+from model.fairness_summary import group_phrase
 from model.families import design_effect
 from model.governance import MonitoringSettings
 from model.monitoring import Check, coverage_fell, coverage_words
@@ -95,9 +96,9 @@ def _fall_words(attribute: str, value: str, agency: str, now: dict[str, Any],
     """What fell, for whom, with the counts and all referrals' shares beside it."""
     _, records = coverage_words(agency, recent=True)
     before, after = old["shares"][agency], now["shares"][agency]
-    group = f"{attribute.replace('_', ' ')} {value_label(value).lower()}"
     return (
-        f"{records} for {before:.0%} of {group} referrals at training ({old['n']:,}), "
+        f"{records} for {before:.0%} of the referrals of {group_phrase({attribute: value})} "
+        f"at training ({old['n']:,}), "
         f"{after:.0%} now ({round(after * now['n']):,} of {now['n']:,}); all referrals "
         f"{overall[0]:.0%} at training, {overall[1]:.0%} now"
     )
@@ -231,7 +232,7 @@ def group_calibration(
             figures[attribute][value] = entry
             checks.append(judge_entry(
                 entry, f"observed_expected/{attribute}={value}",
-                f"{attribute.replace('_', ' ')} {value_label(value).lower()}", per_group,
+                group_phrase({attribute: value}), per_group,
                 kind=CALIBRATION_KIND))
     section["calibration_by_group"] = figures
     return checks

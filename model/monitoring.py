@@ -17,6 +17,7 @@ import numpy as np
 from data_contracts.vocab import AGENCIES
 from model.drift import feature_stability, population_stability_index
 from model.evaluate import classification_metrics
+from model.fairness_summary import group_phrase
 from model.governance import MonitoringSettings
 from model.monitoring_reference import (
     RECENT_WINDOW,
@@ -192,7 +193,7 @@ def _agency_gap(agency: str, group: tuple[str, str], before: dict[str, Any], now
               f"{_missing(now['n'], now['overall'][agency]):,} of {now['n']:,}")
     return Check("coverage_gap", f"{agency}/{attribute}={value}", crossed,
                  f"{_agency_label(agency)} records missing {ratio:.1f} times as often for "
-                 f"{attribute.replace('_', ' ')} {value} as for all referrals "
+                 f"{group_phrase({attribute: value})} as for all referrals "
                  f"({counts}; {old_ratio:.1f} at training{noise})",
                  assessed=enough or not wider)
 

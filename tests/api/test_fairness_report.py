@@ -79,6 +79,9 @@ def test_groups_are_named_as_people_would_say_them() -> None:
         "subjects with no deprivation decile recorded")
     assert group_phrase({"ethnicity_group": "mixed", "disability": "yes"}) == (
         "disabled subjects of mixed ethnicity")
+    # Monitoring's coverage groups name a missing value with a space: the same group.
+    assert group_phrase({"sex": "not recorded"}) == "subjects with sex not recorded"
+    assert group_phrase({"age_band": "not recorded"}) == group_phrase({"age_band": "not_recorded"})
 
 
 def test_the_report_rendered_again_from_its_json_is_the_report_itself() -> None:

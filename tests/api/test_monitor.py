@@ -78,10 +78,17 @@ def test_only_decisions_on_the_versions_own_scores_are_counted(
     practice = report["practice"]
     assert practice["overall"]["n"] == 10 and practice["other_versions"] == {"99": 20}
     assert "overrode 100% of 10 decisions on the low band" in " ".join(report["crossed"])
-    from api.templating import render_report
+    from api.templating import group_name, render_report
 
     html = render_report("reports/monitor.html", title="Model monitoring", report=report)
     assert "Not counted here, made on other versions' scores: 20 on version 99." in html
+    # Each group's overrides named as the fairness audit names it ("Disabled subjects"),
+    # not by its value in the extract ("yes").
+    assert group_name("disability", "yes") == "Disabled subjects"
+    for attribute, groups in practice["by_group"].items():
+        for value in groups:
+            assert f">{group_name(attribute, value)}</th>" in html
+            assert f">{value}</th>" not in html
 
 
 def test_a_stopped_feed_is_named_and_the_command_fails(
@@ -238,6 +245,7 @@ def test_records_newly_missing_for_one_group_are_named(trained_model: TrainedMod
     crossed = [c for c in checks if c.crossed]
     assert [c.subject for c in crossed] == ["health/ethnicity_group=black"]
     assert "health records missing" in crossed[0].message
+    assert "as often for Black subjects as for all referrals" in crossed[0].message
     assert section["now"]["by_group"]["ethnicity_group"]["black"]["shares"]["health"] == 0.0
     # Unchanged, nothing crosses.
     assert not [c for c in coverage_change(reference, current, settings)[1] if c.crossed]

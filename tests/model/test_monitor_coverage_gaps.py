@@ -80,8 +80,8 @@ def test_the_probes_sample_is_listed_as_within_noise_not_crossed() -> None:
     frame = _frame
     gap = _asian_health(_checks(frame(179, 29, 2_147, 163), frame(160, 39, 2_487, 196)))
     assert gap is not None and not gap.crossed
-    assert gap.message == ("health records missing 3.1 times as often for ethnicity group "
-                           "asian as for all referrals (39 of 160 against 196 of 2,487; 2.1 at "
+    assert gap.message == ("health records missing 3.1 times as often for Asian subjects as "
+                           "for all referrals (39 of 160 against 196 of 2,487; 2.1 at "
                            "training: wider, but within the sampling noise of 179 and 160 "
                            "referrals)")
     # All of the group's health records gone: far beyond noise.
