@@ -31,7 +31,7 @@ from scipy.stats import norm
 
 from data_contracts.vocab import AGENCIES
 from model.calibration_check import judge_entry, observed_expected
-from model.fairness_groups import attribute_frame
+from model.fairness_groups import VALUES, attribute_frame
 from model.fairness_summary import group_phrase
 from model.families import design_effect
 from model.governance import MonitoringSettings
@@ -49,12 +49,15 @@ CALIBRATION_KIND: Final = "calibration_group"
 
 
 def _group_masks(features: pd.DataFrame) -> dict[str, dict[str, np.ndarray]]:
-    """Each attribute's groups (the fairness audit's), as boolean masks."""
+    """Each attribute's groups (the fairness audit's), as boolean masks, in the audit's
+    reading order (ages youngest first, "not recorded" last)."""
     frame = attribute_frame(features)
     masks: dict[str, dict[str, np.ndarray]] = {}
     for attribute in GROUP_ATTRIBUTES:
         labels = frame[attribute].to_numpy(dtype=object)
-        masks[attribute] = {str(v): labels == v for v in sorted(set(labels.tolist()))}
+        order = {value: i for i, value in enumerate(VALUES[attribute])}
+        found = sorted(set(labels.tolist()), key=lambda v: (order.get(v, len(order)), v))
+        masks[attribute] = {str(v): labels == v for v in found}
     return masks
 
 

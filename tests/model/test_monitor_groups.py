@@ -28,6 +28,7 @@ import pandas as pd
 import pytest
 
 from model.data import PreparedExtract
+from model.fairness_groups import VALUES
 from model.families import family_groups
 from model.governance import MonitoringSettings
 from model.monitor_groups import (
@@ -138,6 +139,9 @@ def test_the_same_extract_with_nothing_planted_stays_quiet(
     assert _crossed(report, COVERAGE_KIND) == [] and _crossed(report, CALIBRATION_KIND) == []
     groups = report["matured_outcomes"]["calibration_by_group"]
     assert set(groups) == {"ethnicity_group", "sex", "age_band", "disability"}
+    # In the fairness audit's reading order: "1 to 4" after "under 1", not after "18 to 64".
+    ages = list(groups["age_band"])
+    assert ages == [age for age in VALUES["age_band"] if age in ages] and len(ages) > 2
     assert report["coverage"]["recent_by_group"]["training"] == model.metadata[
         METADATA_KEY][REFERENCE_KEY]
 
