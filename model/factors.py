@@ -18,6 +18,7 @@ import numpy as np
 from data_contracts.vocab import AGENCIES, PRESENTING_NEEDS
 from model.contributions import Contributions
 from model.explanation import AGENCY_GROUPS, Explanation, FactorRecord
+from model.factor_sentences import factor_sentence
 from model.factor_text import (
     SUBJECTS,
     Context,
@@ -30,7 +31,7 @@ from model.factor_text import (
 from model.group_sums import group_sums
 from model.household_sentences import unnamed_household_sentence
 from model.model_matrix import classifier_input
-from model.sentences import DAYS_SLOT, days_event, display_value, factor_sentence
+from model.sentences import DAYS_SLOT, days_event, display_value
 from model.top_columns import top_columns
 from model.unused_records import NO_UNUSED, UnusedRecords
 from pipelines.feature_spec import (

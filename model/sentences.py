@@ -9,9 +9,8 @@ uses for "no such record" in the days-since features and for unknown attendance.
 
 from __future__ import annotations
 
-import functools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Final, Literal
 
 from pipelines.manifest import (
@@ -63,7 +62,8 @@ def is_missing(value: float | None) -> bool:
     return value is None or math.isnan(value)
 
 
-def _whole(value: float) -> int:
+def whole(value: float) -> int:
+    """A count, an age or a number of days as the whole number a sentence says."""
     return int(round(value))
 
 
@@ -80,7 +80,7 @@ def _percent(value: float) -> str:
 def _days_before(days: float, event: str) -> str:
     if days == DAYS_SLOT:
         return DAYS_MARK
-    n = _whole(days)
+    n = whole(days)
     if n == 0:
         return f"on the day of {event}"
     text = f"{n} day{'' if n == 1 else 's'}"
@@ -112,7 +112,7 @@ def _count(spec: FeatureSpec, value: float | None, who: str) -> str:
     where = f"{_involving(spec, who)} {WINDOW_PHRASES[spec.window or 'ever']}"
     if value is None:
         return f"Number of {spec.label_plural} {where} not known"
-    return f"{_quantity(_whole(value), spec.label_singular, spec.label_plural)} {where}"
+    return f"{_quantity(whole(value), spec.label_singular, spec.label_plural)} {where}"
 
 
 def _recency(spec: FeatureSpec, value: float | None, who: str) -> str:
@@ -157,7 +157,7 @@ def _previous_referrals(spec: FeatureSpec, value: float | None, who: str) -> str
         singular, plural = f"{spec.label_singular} to the hub", f"{spec.label_plural} to the hub"
     if value is None:
         return f"Number of {plural} not known"
-    return _quantity(_whole(value), singular, plural)
+    return _quantity(whole(value), singular, plural)
 
 
 def _household(spec: FeatureSpec, value: float | None, who: str) -> str:
@@ -166,7 +166,7 @@ def _household(spec: FeatureSpec, value: float | None, who: str) -> str:
     singular, plural = HOUSEHOLD_WORDS[spec.name]
     if value is None:
         return f"Number of {plural} in the household not known"
-    return f"{_quantity(_whole(value), singular, plural)} in the household"
+    return f"{_quantity(whole(value), singular, plural)} in the household"
 
 
 def _flag(spec: FeatureSpec, value: float | None, who: str) -> str:
@@ -180,11 +180,11 @@ def _context(spec: FeatureSpec, value: float | None, who: str) -> str:
     if spec.name == "age_years":
         if value is None:
             return "Age not recorded"
-        return "Aged under 1" if value < 1 else f"Aged {_whole(value)}"
+        return "Aged under 1" if value < 1 else f"Aged {whole(value)}"
     if spec.name == "imd_decile_value":
         if value is None:
             return "Deprivation of the home area not known"
-        return f"Home area in deprivation decile {_whole(value)} of 10, 1 being the most deprived"
+        return f"Home area in deprivation decile {whole(value)} of 10, 1 being the most deprived"
     return _flag(spec, value, who)
 
 
@@ -249,57 +249,6 @@ def sentence_for(name: str, value: float | None, contribution: float, *,
         subject: Whether the person referred is a child, an adult at risk, or unknown.
     """
     return f"{describe(name, value, subject=subject)} ({direction_words(contribution)})"
-
-
-def _concern(specs: Sequence[FeatureSpec], values: Sequence[float | None], who: str) -> str:
-    """One concern's counts over each window and its recency, e.g. "3 arrests involving this
-    child in the last 12 months, 5 on record, the latest 20 days before the referral"."""
-    counts = [(s, _whole(v)) for s, v in zip(specs, values, strict=True)
-              if s.unit == "records" and v is not None]
-    present = tuple((s.name, n) for s, n in counts if n > 0)
-    if not present:
-        spec, value = (counts[-1] if counts else (specs[-1], values[-1]))
-        return _BY_KIND[spec.kind](spec, value, who)
-    return _counts_words(present, who) + "".join(
-        _latest_words(s.name, v) for s, v in zip(specs, values, strict=True)
-        if s.unit == "days" and v is not None)
-
-
-@functools.lru_cache(maxsize=65_536)
-def _counts_words(present: tuple[tuple[str, int], ...], who: str) -> str:
-    """The counts above zero of one concern, the first in full, then each larger window's."""
-    first, shown = spec_of(present[0][0]), present[0][1]
-    text = _BY_KIND[first.kind](first, float(shown), who)
-    for name, n in present[1:]:
-        if n > shown:
-            text += f", {n} {WINDOW_PHRASES[spec_of(name).window or 'ever']}"
-            shown = n
-    return text
-
-
-def _latest_words(name: str, days: float) -> str:
-    """A concern's recency after its counts, e.g. ", the latest 20 days before the referral"."""
-    event = days_event(name)
-    return f", {('the latest', 'the previous one')[event]} {_days_before(days, DAY_EVENTS[event])}"
-
-
-def factor_sentence(names: Sequence[str], values: Sequence[float | None], contribution: float,
-                    *, subject: Subject = "child") -> str:
-    """A factor's sentence: one feature's (`sentence_for`), or one concern's counts and
-    recency together, e.g. "3 police domestic-abuse incidents involving a parent or carer
-    in the household in the last 12 months, 51 on record (raises the score)".
-
-    Args:
-        names: The factor's manifest features, in manifest order.
-        values: Their values for the case; None or NaN when missing.
-        contribution: The factor's summed contribution (its sign matters).
-        subject: Whether the person referred is a child, an adult at risk, or unknown.
-    """
-    if len(names) == 1:
-        return sentence_for(names[0], values[0], contribution, subject=subject)
-    known = [None if is_missing(v) else v for v in values]
-    text = _concern([spec_of(n) for n in names], known, SUBJECT_PHRASES[subject])
-    return f"{text} ({direction_words(contribution)})"
 
 
 def display_value(name: str, value: float | None) -> DisplayValue:

@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from model.factor_sentences import factor_sentence
 from model.labels import short_label
 from model.sentences import (
     DAYS_MARK,
@@ -15,7 +16,6 @@ from model.sentences import (
     days_event,
     days_words,
     display_value,
-    factor_sentence,
     sentence_for,
 )
 from pipelines.manifest import FEATURE_NAMES, SPECS_BY_NAME
