@@ -35,12 +35,13 @@ from api.roles import GOVERNANCE
 from api.settings import Settings, board_thresholds
 from api.store.db import Store
 from api.store.models import ModelApproval
-from model.acceptance import ThresholdCheck, unmet
+from model.acceptance import unmet
 from model.card import ApprovalEntry, acceptance_checks
 from model.card_sources import read_sources
 from model.governance import AcceptanceThresholds
 from model.registry import ModelRegistry, RegistryError, RegistryUnavailable, VersionInfo
 from model.registry_sqlite import exact_version
+from model.threshold_checks import ThresholdCheck
 
 APPROVE: Final = "approve"
 REJECT: Final = "reject"

@@ -33,75 +33,12 @@ from typing import Any, Final
 from model.fairness_flags import RATIO_METRICS
 from model.fairness_groups import stratum
 from model.governance import AcceptanceThresholds
+from model.threshold_checks import GroupFigure, ThresholdCheck, groups_text, possible_text
 
 NO_FAIRNESS_AUDIT: Final = "no fairness audit recorded"
 VERY_HIGH_BAND: Final = "very high"
 # The fairness report's flag for a group too small to judge: such groups never fail a threshold.
 TOO_SMALL_FLAG: Final = "too_small"
-
-
-def on_its_side(value: float, bounds: tuple[float, ...], places: int = 4,
-                kind: str = "g") -> str:
-    """`value` with `places` digits (format `kind`), or as many more as it takes (up to 6
-    more) to fall on the same side of each bound as the value itself: 1.25004 beyond a
-    threshold of 1.25 reads "1.25004", never "1.25"."""
-    for digits in range(places, places + 7):
-        text = f"{value:.{digits}{kind}}"
-        if all((float(text) < bound) == (value < bound)
-               and (float(text) > bound) == (value > bound) for bound in bounds):
-            return text
-    return text
-
-
-@dataclass(frozen=True)
-class GroupFigure:
-    """A judged group beyond a fairness threshold, with the figure that puts it there."""
-
-    group: str  # e.g. ``ethnicity_group=asian, sex=female``
-    metric: str  # e.g. "selection rate ratio", "calibration gap"
-    value: float | None  # None: withheld from publication, or an undefined ratio (`note`)
-    note: str = ""
-    withheld: bool = False
-    # Where the figure crosses its threshold (a ratio: 1/threshold and the threshold; a
-    # gap: -threshold and the threshold): `text` shows it on its side of each.
-    bounds: tuple[float, ...] = ()
-
-    def text(self) -> str:
-        """E.g. ``ethnicity_group=asian (selection rate ratio 0.57)``."""
-        shown = ("withheld from publication" if self.withheld else
-                 "undefined" if self.value is None else on_its_side(self.value, self.bounds))
-        return f"{self.group} ({self.metric} {shown}{': ' + self.note if self.note else ''})"
-
-
-@dataclass(frozen=True)
-class ThresholdCheck:
-    """One threshold: what is required, what the version measured, whether it is met."""
-
-    name: str
-    description: str
-    required: str
-    measured: float | None
-    met: bool
-    detail: str = ""
-    withheld: bool = False  # measured, but withheld from publication (`measured` None)
-    # A fairness threshold's judged groups beyond it, worst first: what a waiver covers.
-    groups: tuple[GroupFigure, ...] = ()
-    # A disparity threshold's possible disparities: beyond it on the point estimate, but
-    # the interval includes 1; shown, not failing it (no waiver needed).
-    possible: tuple[GroupFigure, ...] = ()
-    threshold: float | None = None  # the number in `required`
-    # The version's own threshold where the board's is stricter (it is judged at the
-    # board's: `model.agreed_thresholds`); None: judged at its own.
-    trained_threshold: float | None = None
-
-    def measured_text(self, places: int = 3, kind: str = "f") -> str:
-        """`measured` in format `kind` ("f": `places` decimals; "g": significant digits),
-        with as many more digits as it takes (up to 6 more) to stay on its side of the
-        threshold: a ROC AUC of 0.69996 read "0.700" beside ">= 0.7" and "NO"."""
-        if self.measured is None:
-            return "not measured"
-        bounds = () if self.threshold is None else (self.threshold,)
-        return on_its_side(self.measured, bounds, places, kind)
 
 
 def _finite(value: object) -> float | None:
@@ -195,19 +132,6 @@ class _Measure:
                 note += ", not standing the correction for many comparisons"
         bounds = (1 / required, required) if self.rate is not None else (-required, required)
         return GroupFigure(group_label(group), self.metric, value, note, withheld, bounds)
-
-
-def groups_text(groups: Sequence[GroupFigure]) -> str:
-    """The groups beyond a threshold as one line: "groups beyond it: ...; ..."."""
-    return "groups beyond it: " + "; ".join(g.text() for g in groups)
-
-
-def possible_text(groups: Sequence[GroupFigure]) -> str:
-    """A threshold's possible disparities as one line (not counted against it)."""
-    return ("possible disparities, not counted (beyond it on the point estimate, but the "
-            "95% interval includes 1, equal rates, or the difference does not stand "
-            "correction for the audit's many comparisons: more referrals needed to tell): "
-            + "; ".join(g.text() for g in groups))
 
 
 _DISPARITIES: Final = {

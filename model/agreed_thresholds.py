@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from model.acceptance import ThresholdCheck
 from model.governance import AcceptanceThresholds
+from model.threshold_checks import ThresholdCheck
 
 # A threshold's name says which way is looser: a lower `min_`, a higher `max_`.
 _MINIMUM = "min_"

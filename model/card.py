@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Final
 
 from data_contracts.vocab import AGENCY_LABELS
-from model.acceptance import VERY_HIGH_BAND, ThresholdCheck, check_acceptance, group_label
+from model.acceptance import VERY_HIGH_BAND, check_acceptance, group_label
 from model.agreed_thresholds import agreed_thresholds, board_notes
 from model.card_sources import CardSources
 from model.card_text import ATRS_HEADINGS, KNOWN_LIMITATIONS, MISUSE, OUTCOME_DEFINITION
@@ -29,6 +29,7 @@ from model.governance import AcceptanceThresholds, GovernanceSettings, parse_gov
 from model.outcome_gaps import OUTCOME_GAPS, OutcomeGap
 from model.service import INTENDED_USE
 from model.small_groups import small_group_sentences
+from model.threshold_checks import ThresholdCheck
 from pipelines.manifest import SPECS_BY_NAME
 
 _PERFORMANCE: Final = (("roc_auc", "ROC AUC"), ("average_precision", "Average precision"),

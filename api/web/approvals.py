@@ -24,11 +24,12 @@ from api.approvals import APPROVE, approval_history, latest_decision
 from api.settings import Settings, settings_registry
 from api.store.models import ModelApproval
 from api.templating import when
-from model.acceptance import ThresholdCheck, unmet
+from model.acceptance import unmet
 from model.card import ApprovalEntry, acceptance_checks
 from model.card_sources import read_sources
 from model.governance import AcceptanceThresholds
 from model.registry import ModelRegistry, VersionInfo
+from model.threshold_checks import ThresholdCheck
 
 logger = logging.getLogger(__name__)
 _Read = TypeVar("_Read")

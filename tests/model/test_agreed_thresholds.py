@@ -10,12 +10,13 @@ import re
 import pandas as pd
 import pytest
 
-from model.acceptance import ThresholdCheck, unmet
+from model.acceptance import unmet
 from model.agreed_thresholds import looser_than_board
 from model.card import acceptance_checks, build_card
 from model.card_sources import CardSources
 from model.governance import AcceptanceThresholds, default_settings_text, load_governance
 from model.registry import VersionInfo
+from model.threshold_checks import ThresholdCheck
 from tests.model.fairness_fixture import fair_report
 
 BOARD = load_governance()[0].acceptance  # the shipped settings: max_ece 0.05, min_roc_auc 0.7
