@@ -135,7 +135,7 @@ def card(
         "--log", help="Also log the card with the version's run, when it has none yet.")] = False,
 ) -> None:
     """Write a version's model card (model_card.html, model_card.md) with its approvals."""
-    from api.approvals import approval_history
+    from api.approval_history import approval_history
     from api.model_card import card_for, log_card, write_card
     from api.model_commands import _registry, board_of
     from api.settings import Settings

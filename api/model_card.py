@@ -50,7 +50,7 @@ def card_with_history(session: Session, registry: ModelRegistry, version: str,
                       settings: Settings) -> ModelCard:
     """The card the API and the card page show: with its approval history from the store,
     both judged against the board's thresholds in force (`api.settings.board_thresholds`)."""
-    from api.approvals import approval_history
+    from api.approval_history import approval_history
     from api.settings import board_thresholds
 
     board = board_thresholds(settings)

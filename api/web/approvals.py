@@ -4,7 +4,7 @@ The governance pages ask this module, and only this module, about approvals: the
 version page and the approval task list show whatever `approval_state` returns. It
 reads the gate's own answers: the acceptance checks of the version
 (`model.card.acceptance_checks` on `model.card_sources.read_sources`) and its
-approval history with each decision's validity (`api.approvals.approval_history`,
+approval history with each decision's validity (`api.approval_history.approval_history`,
 which holds an approval valid while the content it names is unchanged and it waives
 every threshold missed). Nothing is decided here.
 """
@@ -20,7 +20,8 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
-from api.approvals import APPROVE, approval_history, latest_decision
+from api.approval_history import approval_history
+from api.approvals import APPROVE, latest_decision
 from api.settings import Settings, settings_registry
 from api.store.models import ModelApproval
 from api.templating import when

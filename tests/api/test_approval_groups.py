@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from api.approvals import ApprovalRefused, approval_history, record_decision
+from api.approval_history import approval_history
+from api.approvals import ApprovalRefused, record_decision
 from api.model_card import card_for, card_markdown, log_card
 from api.roles import GOVERNANCE
 from api.store import AuditEntry, Store, init_db
