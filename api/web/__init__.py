@@ -23,6 +23,7 @@ from api.web import (
     governance,
     model_pages,
     reports,
+    score_pages,
     signin,
     subject_pages,
     triage,
@@ -58,8 +59,9 @@ def install_web(app: FastAPI, settings: Settings) -> list[str]:
     for folder in ("js", "css"):
         app.mount(f"/static/{folder}", StaticFiles(directory=STATIC_DIR / folder),
                   name=f"service-{folder}")
-    for router in (signin.router, triage.router, governance.router, model_pages.router,
-                   decision_pages.router, reports.router, subject_pages.router):
+    for router in (signin.router, triage.router, score_pages.router, governance.router,
+                   model_pages.router, decision_pages.router, reports.router,
+                   subject_pages.router):
         app.include_router(router)
     install_error_pages(app)
     return page_script_sources()

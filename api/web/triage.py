@@ -1,13 +1,13 @@
-"""Pages for triage staff: the queue, a case, recording a decision, scoring a referral.
+"""Pages for triage staff: the queue, a case, recording a decision (scoring a referral:
+`api.web.score_pages`).
 
 Each goes through the code the API uses: the queue through the store's queries, a
 case view through `record_case_view` (audited as the API's views are), a decision
-through `save_decision`, a new referral through the scoring batcher.
+through `save_decision`.
 """
 
 from __future__ import annotations
 
-import codecs
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -18,15 +18,10 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from api.approvals import REJECT, latest_decision
-from api.audit import commit_with_audit, sha256_hex
-from api.case_payload import CasePayload
-from api.json_keys import case_keys_named, repeated_key
-from api.referral_people import SubjectChanged
-from api.request_limits import BodyTooLarge
+from api.audit import commit_with_audit
 from api.routes.decisions import ScoreReplaced, save_decision
 from api.routes.deps import SessionDep
 from api.routes.records import REFERRAL_ID_ROUTE, ReferralIdPath, record_case_view, view_event
-from api.routes.scores import ScoreRequest
 from api.schemas import DecisionIn, ScoreResult
 from api.store import repository
 from api.store.models import Decision, utcnow
@@ -37,7 +32,6 @@ from api.web.form_messages import (
     STALE_DECISION,
     TEXT_FIELDS,
     YOURS_DIFFERS,
-    byte_size,
     decision_errors,
     decision_text_limits,
     shown,
@@ -57,7 +51,6 @@ from api.web.views import (
     RAG_NAMES,
     BandTag,
     case_context,
-    case_problems,
     decision_history,
     queue_row,
 )
@@ -235,84 +228,3 @@ async def record_decision_page(referral_id: ReferralIdPath, request: Request, us
 
 def _shown(fields: dict[str, str]) -> dict[str, str]:
     return {name: shown(value) for name, value in fields.items()}
-
-
-@router.api_route("/score", methods=PAGE_METHODS)
-def score_form(request: Request, user: TriagePage) -> Response:
-    """Upload or paste a referral's case payload to score it."""
-    return _score_page(request, user, status_code=status.HTTP_200_OK)
-
-
-async def _posted_case(request: Request, user: PageUser) -> tuple[bytes, str]:
-    """The case's bytes (the file, less a UTF-8 byte-order mark, else the paste) and the
-    pasted text, kept for the form."""
-    form = await posted_form(request, user.session)
-    pasted = form.get("case_json")
-    pasted = pasted if isinstance(pasted, str) else ""
-    upload = form.get("case_file")
-    if upload is not None and not isinstance(upload, str):
-        data = (await upload.read()).removeprefix(codecs.BOM_UTF8)
-        if data.strip():
-            return data, pasted
-    return pasted.encode("utf-8"), pasted
-
-
-@router.post("/score")
-async def score_referral(request: Request, user: TriagePage) -> Response:
-    """Validate and score the case; problems are listed by record and field."""
-    try:
-        body, pasted = await _posted_case(request, user)
-    except BodyTooLarge:
-        # What was sent is not kept: it was not read to its end.
-        return _score_page(request, user,
-                           form_error=f"The case must be smaller than {_body_limit(request)}",
-                           status_code=status.HTTP_413_CONTENT_TOO_LARGE)
-    if not body.strip():
-        return _score_page(request, user, pasted=pasted,
-                           form_error="Upload a case file or paste the case")
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError:
-        return _score_page(request, user, pasted=pasted, form_error=_NOT_UTF8)
-    try:
-        case = CasePayload.model_validate_json(body)
-    except ValidationError as exc:
-        problems = case_problems(exc.errors(include_url=False, include_input=False))
-        return _score_page(request, user, problems=problems, pasted=pasted)
-    if repeated := repeated_key(body, keys_named=case_keys_named(case)):
-        return _score_page(request, user, problems=case_problems([repeated.error()]),
-                           pasted=pasted)
-    batcher = request.app.state.score_batcher
-    try:
-        result = await batcher.submit(ScoreRequest(user.principal, case, sha256_hex(body)))
-    except SubjectChanged as exc:  # 409, as the API answers it
-        return _score_page(request, user, pasted=pasted, status_code=exc.status_code, problems=[
-            {"record": "Referral", "field": "person_id", "message": str(exc.detail)}])
-    except HTTPException as exc:
-        if exc.status_code != status.HTTP_503_SERVICE_UNAVAILABLE:
-            raise
-        # The service's fault, not the case's: the reason no model can score it.
-        return _score_page(request, user, pasted=pasted, unavailable=str(exc.detail),
-                           status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
-    return RedirectResponse(case_path(result.referral_id),
-                            status_code=status.HTTP_303_SEE_OTHER)
-
-
-def _body_limit(request: Request) -> str:
-    return byte_size(request.app.state.settings.max_body_bytes)
-
-
-_NOT_UTF8 = ("The case file must be UTF-8 text: save it as UTF-8 (JSON's encoding) and "
-             "upload it again")
-
-
-def _score_page(request: Request, user: PageUser, *,
-                problems: list[dict[str, str]] | None = None, form_error: str = "",
-                unavailable: str = "", pasted: str = "",
-                status_code: int = status.HTTP_400_BAD_REQUEST) -> Response:
-    """The Score page; after a refusal, with what the user pasted (a file cannot be kept):
-    the problems in the case, the form's one error, or why the service cannot score."""
-    return render(request, "pages/score.html", user=user, title="Score a referral",
-                  problems=problems or [], form_error=form_error, unavailable=unavailable,
-                  pasted=shown(pasted), body_limit=_body_limit(request),
-                  status_code=status_code)
