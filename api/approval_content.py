@@ -24,7 +24,8 @@ from model.card_sources import (
     RECORDED_WORDS,
     CardSources,
 )
-from model.registry import CHECKSUM_TAG, ModelRegistry, VersionInfo
+from model.registry import CHECKSUM_TAG, ModelRegistry
+from model.registry_records import VersionInfo
 
 MODEL_FOLDER: Final = "model folder"
 CHECKSUM: Final = f"registry checksum (the {CHECKSUM_TAG!r} tag)"

@@ -38,7 +38,8 @@ from model.acceptance import unmet
 from model.card import acceptance_checks
 from model.card_sources import read_sources
 from model.governance import AcceptanceThresholds
-from model.registry import ModelRegistry, RegistryError, RegistryUnavailable, VersionInfo
+from model.registry import ModelRegistry, RegistryError, RegistryUnavailable
+from model.registry_records import VersionInfo
 from model.registry_sqlite import exact_version
 from model.threshold_checks import ThresholdCheck
 

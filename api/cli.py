@@ -32,7 +32,8 @@ from model import cli as model_cli
 from pipelines import cli as pipelines_cli
 
 if TYPE_CHECKING:
-    from model.registry import ModelRegistry, VersionInfo
+    from model.registry import ModelRegistry
+    from model.registry_records import VersionInfo
     from model.version_list import Standing
 
 app = typer.Typer(

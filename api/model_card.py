@@ -22,7 +22,8 @@ from model.card import ApprovalEntry, ModelCard, build_card
 from model.card_sources import read_sources
 from model.fairness_report import audit_from_document, report_context
 from model.governance import AcceptanceThresholds
-from model.registry import ModelRegistry, VersionInfo
+from model.registry import ModelRegistry
+from model.registry_records import VersionInfo
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

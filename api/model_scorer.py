@@ -20,7 +20,8 @@ from api.schemas import Escalation, Factor, ScoreResult
 from api.scoring import NoModel, Scorer, not_serving
 from api.settings import Settings, settings_registry
 from api.uncounted import uncounted_warnings
-from model.registry import LoadedModel, RegistryError, RegistryUnavailable
+from model.registry import RegistryError, RegistryUnavailable
+from model.registry_records import LoadedModel
 from model.service import CaseRating, CaseScorer
 
 logger = logging.getLogger(__name__)

@@ -21,7 +21,8 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from model.registry import MODEL_ARTIFACT, ModelRegistry, VersionInfo
+from model.registry import MODEL_ARTIFACT, ModelRegistry
+from model.registry_records import VersionInfo
 from model.risk_model import MODEL_FILE
 from model.run_artifacts import FAIRNESS_ARTIFACT as FAIRNESS_ARTIFACT
 

@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-    from model.registry import LoadedModel, ModelRegistry
+    from model.registry import ModelRegistry
+    from model.registry_records import LoadedModel
 
 RESAMPLES: Final = 1_000
 BLOCK: Final = 100  # resamples drawn and scored at once

@@ -19,7 +19,6 @@ import json
 import logging
 import tempfile
 import threading
-from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, cast
@@ -37,6 +36,7 @@ from model.registry_files import (
 from model.registry_reach import GuardedClient, RegistryError, opening, prepare_for, reaching
 from model.registry_reach import NoSuchVersion as NoSuchVersion
 from model.registry_reach import RegistryUnavailable as RegistryUnavailable
+from model.registry_records import LoadedModel, VersionInfo
 from model.registry_sqlite import SqliteRegistryReader, looks_numeric, missing_store, version_number
 from model.risk_model import TRUSTED_TYPES
 from model.run_artifacts import GOLDEN_FILE
@@ -52,29 +52,6 @@ MODEL_ARTIFACT: Final = "risk_model"
 CHECKSUM_TAG: Final = "sha256"
 # One MLflow client made at a time, across registries: making one migrates a new store.
 _CLIENT_LOCK: Final = threading.Lock()
-
-
-@dataclass(frozen=True)
-class VersionInfo:
-    """A registered model version as users see it."""
-
-    name: str
-    version: str
-    aliases: tuple[str, ...]
-    created_at: int
-    run_id: str
-    source: str
-    tags: dict[str, str]
-    metrics: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class LoadedModel:
-    """A model loaded from the registry, checksum verified and golden set re-scored."""
-
-    model: RiskModel
-    info: VersionInfo
-    golden: list[dict[str, Any]]
 
 
 class ModelRegistry:

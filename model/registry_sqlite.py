@@ -126,7 +126,7 @@ class SqliteRegistryReader:
         return sqlite3.connect(uri, uri=True, timeout=LOCK_TIMEOUT_SECONDS)
 
     def version_fields(self, reference: str) -> dict[str, Any] | None:
-        """The fields of `model.registry.VersionInfo` (but the name) for a version number or
+        """The fields of `model.registry_records.VersionInfo` (but the name) for a version number or
         an alias; an empty dict when the registry has no such version or alias; None when
         MLflow must answer (the ``latest`` alias, or the file could not be read)."""
         if reference.lower() == MLFLOW_ALIAS_LATEST:

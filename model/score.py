@@ -22,7 +22,8 @@ from pipelines.manifest import FEATURE_NAMES
 if TYPE_CHECKING:  # explanations (SHAP) are imported only when a score is explained
     from model.explain import CaseExplainer
     from model.governance import EscalationRule
-    from model.registry import ModelRegistry, VersionInfo
+    from model.registry import ModelRegistry
+    from model.registry_records import VersionInfo
 
 OUTPUT_FORMATS: Final = (".csv", ".parquet")
 # What a batch score says once of the point-in-time rule: on a historical extract nearly

@@ -14,7 +14,7 @@ import numpy as np
 
 from model.explain import CaseExplainer, Explanation
 from model.governance import EscalationRule
-from model.registry import LoadedModel
+from model.registry_records import LoadedModel
 from model.risk_model import RiskModel
 from model.sentences import CONTRIBUTIONS_NOTE
 from pipelines.case import build_cases_features

@@ -34,7 +34,8 @@ from model.importance import global_importance
 from model.monitor_run import reference_for
 from model.monitoring_reference import METADATA_KEY as MONITORING_KEY
 from model.outcome_gaps import OUTCOME_GAPS, outcome_gaps
-from model.registry import ModelRegistry, VersionInfo
+from model.registry import ModelRegistry
+from model.registry_records import VersionInfo
 from model.risk_model import RiskModel
 from model.run_tags import environment_tags
 from model.score import rate_table

@@ -29,7 +29,8 @@ from model.acceptance import unmet
 from model.card import ApprovalEntry, acceptance_checks
 from model.card_sources import read_sources
 from model.governance import AcceptanceThresholds
-from model.registry import ModelRegistry, VersionInfo
+from model.registry import ModelRegistry
+from model.registry_records import VersionInfo
 from model.threshold_checks import ThresholdCheck
 
 logger = logging.getLogger(__name__)

@@ -45,7 +45,8 @@ from model.registry_reach import RegistryError
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from model.registry import ModelRegistry, VersionInfo
+    from model.registry import ModelRegistry
+    from model.registry_records import VersionInfo
 
 logger = logging.getLogger(__name__)
 

@@ -35,7 +35,8 @@ from model.card import acceptance_checks
 from model.card_sources import CARD_HTML_ARTIFACT, read_sources
 from model.data import PreparedExtract, prepare_extract
 from model.governance import default_settings_text
-from model.registry import LoadedModel, ModelRegistry
+from model.registry import ModelRegistry
+from model.registry_records import LoadedModel
 from model.risk_model import RiskModel
 from model.train import TrainingConfig
 from model.workflow import train_and_register

@@ -8,7 +8,7 @@ from typing import Any
 from api.case_payload import CasePayload
 from api.schemas import Escalation, Factor, ScoreResult
 from data_contracts.vocab import AGENCIES
-from model.registry import VersionInfo
+from model.registry_records import VersionInfo
 
 _BANDS = ((5, "low", "green", "within 5 working days"), (12, "medium", "amber", "within 24 hours"))
 

@@ -15,7 +15,7 @@ from model.agreed_thresholds import looser_than_board
 from model.card import acceptance_checks, build_card
 from model.card_sources import CardSources
 from model.governance import AcceptanceThresholds, default_settings_text, load_governance
-from model.registry import VersionInfo
+from model.registry_records import VersionInfo
 from model.threshold_checks import ThresholdCheck
 from tests.model.fairness_fixture import fair_report
 

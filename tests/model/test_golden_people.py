@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from model.golden_people import golden_cases_naming, search_golden_sets
-from model.registry import RegistryError, RegistryUnavailable, VersionInfo
+from model.registry import RegistryError, RegistryUnavailable
+from model.registry_records import VersionInfo
 
 
 def _case(subject: str = "S1", **payload: Any) -> dict[str, Any]:

@@ -13,7 +13,8 @@ import pytest
 
 from model.data import PreparedExtract
 from model.golden import build_golden_set
-from model.registry import MODEL_ARTIFACT, ModelRegistry, RegistryError, VersionInfo
+from model.registry import MODEL_ARTIFACT, ModelRegistry, RegistryError
+from model.registry_records import VersionInfo
 from model.registry_sqlite import KNOWN_SCHEMA, SqliteRegistryReader
 from model.risk_model import MODEL_FILE
 from model.train import TrainingResult
