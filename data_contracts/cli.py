@@ -20,7 +20,7 @@ from typing import Annotated, Any, Final, NoReturn
 import typer
 from typer.core import TyperGroup, TyperOption
 
-from data_contracts.vocab import AGENCY_LABELS, DATE_SHAPE, REFERRALS
+from data_contracts.vocab import AGENCY_LABELS, DATE_SHAPE, REFERRALS, event_feed
 
 logger = logging.getLogger(__name__)
 
@@ -131,17 +131,31 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(code=1)
 
 
-def no_feed_note(agencies: Sequence[str]) -> str | None:
+def _listed(names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def no_feed_note(agencies: Sequence[str],
+                 quarantined: Mapping[str, int] | None = None) -> str | None:
     """What a scoring command says of the agencies that shared no records in the extract
-    (`data_contracts.report.agencies_without_records`; None when every agency shared some)."""
+    (`data_contracts.report.agencies_without_records`; None when every agency shared some).
+    An agency whose feed held rows that were all quarantined is named apart, with how many:
+    it did send records (a date format, say, rejected them all), and "shared no records"
+    alone sent the reader to ask it for data it had sent rather than to correct the file."""
     names = [AGENCY_LABELS[a] for a in agencies]
     if not names:
         return None
-    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
-    return (f"{listed} shared no records in this extract (no feed, a feed without rows, or "
-            f"every row quarantined): every referral was rated without "
+    note = (f"{_listed(names)} shared no records in this extract (no feed, a feed without "
+            f"rows, or every row quarantined): every referral was rated without "
             f"{'its' if len(names) == 1 else 'their'} records (not seen, which is not the "
             "same as nothing concerning).")
+    rejected = [(AGENCY_LABELS[a], n) for a in agencies
+                if (n := (quarantined or {}).get(event_feed(a), 0))]
+    if rejected:
+        note += (" Every row was quarantined: " + _listed(
+            [f"{label} ({n:,} rows)" for label, n in rejected]) + "; correct the feed and "
+            "score again (`safeguard validate` lists each row with its reason).")
+    return note
 
 
 def quarantine_note(quarantined: Mapping[str, int], input_dir: object,

@@ -258,7 +258,7 @@ def _say_scored(scored: Scored, source: str, output: str, *, explained: bool,
     note = quarantine_note(scored.quarantined_rows, source, extract_date=extract_date)
     if note:
         console.print(note, soft_wrap=True)
-    note = no_feed_note(scored.shared_nothing)
+    note = no_feed_note(scored.shared_nothing, scored.quarantined_rows)
     if note:
         console.print(note)
     from model.score import POINT_IN_TIME_NOTE

@@ -188,3 +188,20 @@ def test_a_bad_date_option_is_named_as_typed_and_only_an_extract_date_must_be_pa
     assert parse_date_option("2024-06-30") == dt.date(2024, 6, 30)
     later = dt.date.today() + dt.timedelta(days=30)
     assert parse_date_option(str(later), "--since") == later
+
+
+def test_no_feed_note_names_a_feed_whose_every_row_was_quarantined() -> None:
+    """An agency that sent rows, all quarantined (a date format, say), is named apart with
+    how many, so that the reader corrects the file rather than asks it for data it sent."""
+    from data_contracts.cli import no_feed_note
+
+    note = no_feed_note(["police", "housing"], {"events_police": 5898, "referrals": 3})
+    assert note is not None and note.startswith(
+        "Police and Housing shared no records in this extract (no feed, a feed without rows, "
+        "or every row quarantined)")
+    assert note.endswith("Every row was quarantined: Police (5,898 rows); correct the feed "
+                         "and score again (`safeguard validate` lists each row with its "
+                         "reason).")
+    assert "Every row was quarantined" not in (no_feed_note(["housing"], {"events_police": 4})
+                                              or "")
+    assert no_feed_note([], {"events_police": 4}) is None
