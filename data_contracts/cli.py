@@ -135,26 +135,30 @@ def _listed(names: Sequence[str]) -> str:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
-def no_feed_note(agencies: Sequence[str],
-                 quarantined: Mapping[str, int] | None = None) -> str | None:
+def no_feed_note(agencies: Sequence[str], quarantined: Mapping[str, int] | None = None, *,
+                 training: bool = False) -> str | None:
     """What a scoring command says of the agencies that shared no records in the extract
     (`data_contracts.report.agencies_without_records`; None when every agency shared some).
     An agency whose feed held rows that were all quarantined is named apart, with how many:
     it did send records (a date format, say, rejected them all), and "shared no records"
-    alone sent the reader to ask it for data it had sent rather than to correct the file."""
+    alone sent the reader to ask it for data it had sent rather than to correct the file.
+    `training`: said by `safeguard train`, of the model learning nothing from them."""
     names = [AGENCY_LABELS[a] for a in agencies]
     if not names:
         return None
+    their = "its" if len(names) == 1 else "their"
     note = (f"{_listed(names)} shared no records in this extract (no feed, a feed without "
-            f"rows, or every row quarantined): every referral was rated without "
-            f"{'its' if len(names) == 1 else 'their'} records (not seen, which is not the "
-            "same as nothing concerning).")
+            "rows, or every row quarantined): " + (
+                f"the model learns nothing from {their} records." if training else
+                f"every referral was rated without {their} records (not seen, which is not "
+                "the same as nothing concerning)."))
     rejected = [(AGENCY_LABELS[a], n) for a in agencies
                 if (n := (quarantined or {}).get(event_feed(a), 0))]
     if rejected:
         note += (" Every row was quarantined: " + _listed(
             [f"{label} ({n:,} rows)" for label, n in rejected]) + "; correct the feed and "
-            "score again (`safeguard validate` lists each row with its reason).")
+            f"{'train' if training else 'score'} again (`safeguard validate` lists each "
+            "row with its reason).")
     return note
 
 

@@ -162,6 +162,10 @@ def train(
         f"{describe_split(outcome.result.split.summary())}. Calibration "
         f"{outcome.result.model.calibrator.method}; {outcome.seconds['total']:.1f} s. "
         f"{describe_test_period(metrics, outcome.result.split.summary())}")
+    for note in (quarantine_note(outcome.quarantined_rows, input, extract_date=day),
+                 no_feed_note(outcome.shared_nothing, outcome.quarantined_rows, training=True)):
+        if note:  # as scoring says them: a model trained without an agency says so
+            console.print(note, soft_wrap=True)
     for line in gap_warnings([gap.to_json() for gap in outcome.result.outcome_gaps],
                              counted_as="they were trained on as negatives",
                              since_option="--since"):

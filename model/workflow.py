@@ -12,7 +12,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from importlib import import_module
 from pathlib import Path
 from typing import Any
@@ -58,6 +58,8 @@ class TrainOutcome:
     version: VersionInfo
     result: TrainingResult
     seconds: dict[str, float]
+    quarantined_rows: dict[str, int] = field(default_factory=dict)  # per feed, as scoring's
+    shared_nothing: tuple[str, ...] = ()  # agencies with no accepted record
 
 
 def _quiet(_stage: str) -> None:
@@ -203,7 +205,8 @@ def train_and_register(input_dir: Path, *, registry: ModelRegistry, experiment: 
         progress("writing the model card")
         card_writer(registry, version)
     seconds["total"] = time.perf_counter() - started
-    return TrainOutcome(version, result, seconds)
+    return TrainOutcome(version, result, seconds, prepared.quarantined_rows,
+                        prepared.shared_nothing)
 
 
 def audit_extract(input_dir: Path, *, registry: ModelRegistry, reference: str,

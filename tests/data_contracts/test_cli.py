@@ -205,3 +205,13 @@ def test_no_feed_note_names_a_feed_whose_every_row_was_quarantined() -> None:
     assert "Every row was quarantined" not in (no_feed_note(["housing"], {"events_police": 4})
                                               or "")
     assert no_feed_note([], {"events_police": 4}) is None
+
+
+def test_no_feed_note_for_training_says_the_model_learns_nothing_from_them() -> None:
+    from data_contracts.cli import no_feed_note
+
+    note = no_feed_note(["police"], {"events_police": 12}, training=True) or ""
+    assert note == ("Police shared no records in this extract (no feed, a feed without rows, "
+                    "or every row quarantined): the model learns nothing from its records. "
+                    "Every row was quarantined: Police (12 rows); correct the feed and train "
+                    "again (`safeguard validate` lists each row with its reason).")

@@ -126,9 +126,9 @@ def _check_compare(registry: ModelRegistry, extract: Path, folder: Path) -> None
     assert alone.exit_code == 1 and "two or more versions" in alone.output
 
 
-def _check_no_feed_named(extract: Path, folder: Path) -> None:
-    """Scoring an extract without health's feed, with probation's holding no row and with
-    every police row quarantined names all three once, at the end."""
+def _without_three_agencies(extract: Path, folder: Path) -> Path:
+    """The extract without health's feed, probation's holding no row and every police row
+    quarantined (an event type not in its vocabulary)."""
     partial = folder / "no_health_or_probation"
     partial.mkdir()
     for feed in extract.iterdir():
@@ -146,6 +146,29 @@ def _check_no_feed_named(extract: Path, folder: Path) -> None:
                 rows.to_parquet(partial / feed.name, index=False)
         elif not feed.name.startswith("events_health"):
             (partial / feed.name).symlink_to(feed)
+    return partial
+
+
+def test_training_names_an_agency_whose_every_row_was_quarantined(
+        small_extract: Path, mlflow_env: Path) -> None:
+    """A model trained without police (every row of its feed rejected) was registered with
+    nothing said of it but the model card's line: training says so as scoring does."""
+    partial = _without_three_agencies(small_extract, mlflow_env)
+    police = len(pd.read_parquet(next(small_extract.glob("events_police.*"))))
+    trained = runner.invoke(app, ["train", "--input", str(partial)])
+    assert trained.exit_code == 0, trained.output
+    said = " ".join(trained.output.split())
+    assert ("Police, Health and Probation shared no records in this extract (no feed, a feed "
+            "without rows, or every row quarantined): the model learns nothing from their "
+            f"records. Every row was quarantined: Police ({police:,} rows); correct the feed "
+            "and train again") in said, said
+    assert f"Quarantined, so not used: {police:,} rows of other feeds" in said
+
+
+def _check_no_feed_named(extract: Path, folder: Path) -> None:
+    """Scoring an extract without health's feed, with probation's holding no row and with
+    every police row quarantined names all three once, at the end."""
+    partial = _without_three_agencies(extract, folder)
     scored = runner.invoke(app, ["score", "--input", str(partial), "--output",
                                  str(folder / "partial.parquet"), "--model", "1"])
     assert scored.exit_code == 0, scored.output
@@ -165,6 +188,8 @@ def _check_no_feed_named(extract: Path, folder: Path) -> None:
     police = len(pd.read_parquet(next(extract.glob("events_police.*"))))
     assert (f"Quarantined, so not used: {police:,} rows of other feeds; `safeguard validate "
             f"--input {partial} --report DIR` lists each") in " ".join(scored.output.split())
+    assert (f"Every row was quarantined: Police ({police:,} rows); correct the feed and score "
+            "again") in " ".join(scored.output.split())
 
 
 def _check_fairness(registry: ModelRegistry, extract: Path, folder: Path) -> None:
