@@ -16,7 +16,7 @@ from api.auth import Principal, TriageUser
 from api.free_text import visible
 from api.json_keys import each_key_once
 from api.routes.deps import SessionDep
-from api.routes.errors import invalid_request
+from api.routes.errors import AuditedInvalid, invalid_request
 from api.routes.responses import (
     AUTH_RESPONSES,
     JSON_BODY_RESPONSES,
@@ -149,13 +149,16 @@ def save_decision(session: Session, decision: DecisionIn, principal: Principal) 
     Raises:
         HTTPException: 404 when the referral was never scored; 409 when the decision
             does not replace the latest one, or was made on a score no longer the latest.
-        RequestValidationError: A reason is missing where one is required.
+        AuditedInvalid: A reason is missing where one is required, or the decision it
+            replaces does not exist for the referral (entered once, as a refusal).
     """
     try:
         return _save_decision(session, decision, principal)
     except (HTTPException, RequestValidationError) as refused:
         session.rollback()
         commit_with_audit(session, [_refusal_event(decision, principal, refused)])
+        if isinstance(refused, RequestValidationError):
+            raise AuditedInvalid(refused.errors()) from refused
         raise
 
 

@@ -69,6 +69,12 @@ def invalid_request(field: str, message: str) -> RequestValidationError:
     return RequestValidationError([{"loc": ("body", field), "msg": message, "type": "value_error"}])
 
 
+class AuditedInvalid(RequestValidationError):
+    """A 422 its route has entered in the audit trail already, under its own action (a
+    decision refused on what the store holds is `decision_refused`, with the referral):
+    the error handlers do not enter it again as `request_invalid`."""
+
+
 def registry_refusal(exc: RegistryError) -> HTTPException:
     """404 for a version (or file) the registry does not have; 503 when the registry
     cannot be reached, which is not the version's absence (the log names the registry)."""

@@ -27,7 +27,7 @@ from starlette.types import Scope
 
 from api.access_refusals import form_refusal_event, invalid_request_event
 from api.audit import store_with_audit
-from api.routes.errors import error_message
+from api.routes.errors import AuditedInvalid, error_message
 from api.store.db import Store
 from api.web.pages import SIGN_IN_PATH, PageUser, SignInRequired, page_response, signed_in_user
 from api.web.session import FormRefused
@@ -104,9 +104,10 @@ def _address_problem(exc: RequestValidationError) -> str:
 
 async def audit_invalid(request: Request, exc: RequestValidationError) -> None:
     """Enter a signed-in user's request refused for its address, query or body (a request
-    that names no user is not: a stranger could otherwise fill the trail)."""
+    that names no user is not: a stranger could otherwise fill the trail; one its route
+    entered already, `AuditedInvalid`, is not entered twice)."""
     principal = getattr(request.state, "principal", None)
-    if principal is not None:
+    if principal is not None and not isinstance(exc, AuditedInvalid):
         store: Store = request.app.state.store
         await store.write(store_with_audit, store.engine,
                           [invalid_request_event(request, principal, list(exc.errors()))])

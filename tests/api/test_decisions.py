@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from api.audit import request_hash, verify_chain
 from api.free_text import MAX_TEXT
-from api.store import Store, repository
+from api.store import AuditEntry, Store, repository
 from tests.api import factories
 from tests.api.conftest import ApiEnv
 
@@ -328,3 +329,31 @@ def test_a_decision_the_store_refuses_is_audited_with_its_answer(api: ApiEnv) ->
     with store.session() as session:
         assert verify_chain(session).ok
     store.dispose()
+
+
+def _entries_made(api: ApiEnv, body: dict[str, Any]) -> list[tuple[str, str | None]]:
+    """Every audit entry (action, referral) a decision posted with `body` made, whatever
+    it names."""
+    store = Store(api.settings.database_url)
+    with store.session() as session:
+        last = session.scalar(select(AuditEntry.seq).order_by(AuditEntry.seq.desc()).limit(1))
+    _decide(api, body)
+    with store.session() as session:
+        made = [(entry.action, entry.referral_id) for entry in session.scalars(
+            select(AuditEntry).where(AuditEntry.seq > (last or 0)).order_by(AuditEntry.seq))]
+    store.dispose()
+    return made
+
+
+def test_a_refusal_on_what_the_store_holds_is_one_audit_entry(backend_api: ApiEnv) -> None:
+    """A reason owed (422) was entered twice: `decision_refused` with the referral, then
+    `request_invalid` without it, as if the request had been wrong on its own. A request
+    wrong on its own is still `request_invalid`, once. On each store."""
+    api = backend_api
+    rid = _scored_referral(api)  # the service said green
+    owed = factories.decision(rid, practitioner_rag="red")  # an override without a reason
+    assert _entries_made(api, owed) == [("decision_refused", rid)]
+    unknown = factories.decision(rid, previous_decision_id=999_999)
+    assert _entries_made(api, unknown) == [("decision_refused", rid)]
+    wrong = factories.decision(rid, practitioner_rag="purple")
+    assert _entries_made(api, wrong) == [("request_invalid", None)]
