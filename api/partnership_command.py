@@ -48,6 +48,7 @@ def partnership(
     from api.admin import check_output_folder, open_for_report
     from api.audit import commit_with_audit, operator_event
     from data_contracts.errors import FeedRejected
+    from model.cli import console
     from model.data import prepare_extract
     from model.partnership import MIN_EXPLANATION_SAMPLE, partnership_report, partnership_tables
     from model.registry import RegistryError
@@ -60,18 +61,17 @@ def partnership(
         "the report is audited, so the store must be reachable")
     check_output_folder(output)  # before the work, which may take minutes
 
-    def say(stage: str) -> None:
-        typer.echo(f"  {stage}", err=True)
-
-    try:
-        loaded = registry.load(model or settings.model_alias)
-        prepared = prepare_extract(input_dir, extract_date=parse_date_option(extract_date),
-                                   with_labels=False, progress=say)
-    except (RegistryError, FeedRejected) as exc:
-        fail(str(exc))
-    tables = partnership_tables(loaded.model, prepared.feeds, prepared.features,
-                                explainer=explainer_for(loaded.model), sample=sample,
-                                progress=say)
+    # The stage under way, erased when done: a refusal leaves its one line and nothing else.
+    with console.status("loading the model") as status:
+        try:
+            loaded = registry.load(model or settings.model_alias)
+            prepared = prepare_extract(input_dir, extract_date=parse_date_option(extract_date),
+                                       with_labels=False, progress=status.update)
+        except (RegistryError, FeedRejected) as exc:
+            fail(str(exc))
+        tables = partnership_tables(loaded.model, prepared.feeds, prepared.features,
+                                    explainer=explainer_for(loaded.model), sample=sample,
+                                    progress=status.update)
     report = partnership_report(tables, model_version=loaded.info.version,
                                 extract_date=prepared.extract_date,
                                 referrals=len(prepared.features))

@@ -15,12 +15,16 @@ import shlex
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Final, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, Final, NoReturn
 
 import typer
 from typer.core import TyperGroup, TyperOption
 
 from data_contracts.vocab import AGENCY_LABELS, DATE_SHAPE, REFERRALS, event_feed
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
 
 logger = logging.getLogger(__name__)
 
@@ -123,6 +127,17 @@ class QuickHelpGroup(TyperGroup):
         if option is not None and option.default is None:
             option.default = False
         return option
+
+
+def stage_progress(console: Console) -> Progress:
+    """A spinner naming the stage under way, with the time taken, drawn on a terminal and
+    erased when done (as a `console.status`). Piped or captured it is off: Rich's progress
+    then wrote an empty line to standard output as it stopped, and a refusal is one line
+    on standard error, nothing else."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                    console=console, transient=True, disable=not console.is_interactive)
 
 
 def fail(message: str) -> NoReturn:

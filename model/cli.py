@@ -26,6 +26,7 @@ from data_contracts.cli import (
     parse_date_option,
     prepare_command_process,
     quarantine_note,
+    stage_progress,
 )
 from pipelines.cli import (
     ConfOption,
@@ -36,8 +37,6 @@ from pipelines.cli import (
 )
 
 if TYPE_CHECKING:
-    from rich.progress import Progress
-
     from model.registry import ModelRegistry
     from model.score import Scored
     from model.version_list import Standing
@@ -92,13 +91,6 @@ def registry_from(config: ModelCliConfig):  # type: ignore[no-untyped-def]
                          artifact_root=config.artifact_root)
 
 
-def _progress() -> Progress:
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                    console=console, transient=True)
-
-
 def train(
     ctx: typer.Context,
     input: Annotated[Path, typer.Option("--input", help="Extract directory (feeds, outcomes).")],
@@ -134,7 +126,7 @@ def train(
 
     source = ctx.find_object(ConfigSource)
     day = parse_date_option(extract_date)
-    with _progress() as progress:
+    with stage_progress(console) as progress:
         task = progress.add_task("starting", total=None)
         try:
             outcome = train_and_register(
@@ -216,7 +208,7 @@ def score(
                         extract_date=parse_date_option(extract_date), explain=explanations,
                         master=master, conf=conf or [])
         return
-    with _progress() as progress:
+    with stage_progress(console) as progress:
         task = progress.add_task("starting", total=None)
         try:
             scored = score_extract(

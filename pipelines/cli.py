@@ -17,6 +17,7 @@ from data_contracts.cli import (
     parse_date_option,
     prepare_command_process,
     quarantine_note,
+    stage_progress,
 )
 
 console = Console()
@@ -168,13 +169,10 @@ def features(
 
 def _single_features(input: Path, output: Path, day: dt.date | None
                      ) -> tuple[int, dict[str, int]]:
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
     from data_contracts import FeedRejected, validate_extract
     from pipelines.features import build_features
 
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                  console=console, transient=True) as progress:
+    with stage_progress(console) as progress:
         task = progress.add_task("validating feeds", total=None)
         try:
             validated = validate_extract(input, extract_date=day, count_persons=False)

@@ -22,8 +22,9 @@ SECRET = "s3cret-pw"  # pragma: allowlist secret (the tests' URLs hold it: never
 def one_line_failure(tmp_path: Path, *args: str, **env: str) -> str:
     """Run a command with a migrated SQLite store and an empty registry of its own unless
     ``env`` says otherwise (``{tmp}`` in an argument: ``tmp_path``; ``{port}``: a free
-    port); check that it ended with exit code 1 in time, saying one line (beside the
-    development settings' warnings) and no password; return that line."""
+    port); check that it ended with exit code 1 in time, saying one line on standard error
+    (beside the development settings' warnings), nothing on standard output, and no
+    password; return that line."""
     base = {name: value for name, value in os.environ.items()
             if name not in MLFLOW_HTTP_SETTINGS}
     base |= {"SAFEGUARD_DATABASE_URL": f"sqlite:///{tmp_path / 'api.db'}",
@@ -36,6 +37,7 @@ def one_line_failure(tmp_path: Path, *args: str, **env: str) -> str:
     lines = [line for line in done.stderr.strip().splitlines()
              if not line.startswith("WARNING api.settings")]
     assert done.returncode == 1 and len(lines) == 1, done.stderr
+    assert done.stdout == "", repr(done.stdout)
     assert SECRET not in done.stderr + done.stdout
     return lines[0]
 
