@@ -16,7 +16,7 @@ quote opens on are one unclosed row, for the quarantine, and the lines after it 
 again as rows of their own. A row is given no more than MAX_ROW_LINES lines there: cut,
 one without a quote left unclosed refuses the file, naming the line it starts on; read
 without ``one_line`` columns, so does any row of the wrong number of fields running over
-more (`unclosed_quote`).
+more (`csv_long_rows.unclosed_quote`).
 """
 
 from __future__ import annotations
@@ -26,22 +26,21 @@ import io
 import re
 from collections.abc import Collection, Iterator
 from pathlib import Path
-from typing import Any, Final, NamedTuple, TextIO
+from typing import Final, NamedTuple, TextIO
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from data_contracts.csv_long_rows import MAX_ROW_LINES, long_row_refusal, ragged_refusal
 from data_contracts.csv_stray_quotes import STRAY_QUOTE, quote_columns, stray_column, stray_refusal
 from data_contracts.errors import FeedRejected
 
-MAX_ROW_LINES: Final = 100
 # A line's end inside a row as read: CRLF, LF, or CR alone (`csv_lines._first_line`).
 LINE_END: Final = r"\r\n?|\n"
 _LINE_END_AT_END: Final = re.compile(f"(?:{LINE_END})$")
 _NEWLINE: Final = ord("\n")
 _RETURN: Final = ord("\r")
-_UNCLOSED: Final = "a double quote left unclosed is the likely cause; feed refused"
 # What the quarantine says of an unclosed row (`read_again`).
 UNCLOSED_ROW: Final = ("a double quote left unclosed swallowed the lines after it, read again "
                        "as rows of their own")
@@ -59,48 +58,6 @@ def row_fields(line: str) -> list[str]:
     except csv.Error:  # a field over the csv module's limit: the row stays as read only
         return []
 
-
-def _read_row(reader: Any) -> bool | None:  # a csv reader
-    """True after a row is read, False at the end, None when the csv module cannot read it."""
-    try:
-        next(reader)
-    except StopIteration:
-        return False
-    except csv.Error:
-        return None
-    return True
-
-
-def _long_row_start(path: Path) -> int | None:
-    """The line of the first row running over more than MAX_ROW_LINES lines, or too long
-    for the csv module (a field over 128 KiB), or None: where the refusal of an unclosed
-    quote points. Read row by row in Python: only a file so refused pays for it."""
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.reader(handle)
-        start = 1
-        while (read := _read_row(reader)) is not False:
-            if read is None or reader.line_num - start >= MAX_ROW_LINES:
-                return start
-            start = reader.line_num + 1
-    return None
-
-
-def long_row_refusal(path: Path, start: int) -> FeedRejected:
-    """The refusal of a file whose row from line ``start`` runs over too many lines."""
-    return FeedRejected(path.name, f"line {start:,} starts a row running over more than "
-                                   f"{MAX_ROW_LINES} lines: {_UNCLOSED}")
-
-
-def unclosed_quote(path: Path) -> FeedRejected | None:
-    """The refusal of a file holding a row that runs over too many lines, or None."""
-    start = _long_row_start(path)
-    return None if start is None else long_row_refusal(path, start)
-
-
-def ragged_refusal(path: Path) -> FeedRejected:
-    """The refusal of a file of which a row of too many lines was kept as read."""
-    return unclosed_quote(path) or FeedRejected(
-        path.name, f"a row runs over more than {MAX_ROW_LINES} lines: {_UNCLOSED}")
 
 
 def _breaks(text: str) -> bool:

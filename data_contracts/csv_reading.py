@@ -11,7 +11,7 @@ read are counted against the file's lines, and unless each line is one row the f
 read again with quotes in mind (`_parse`). Then a double quote left unclosed shows
 (`data_contracts.csv_quotes`): a cell holding a line break in a column that cannot hold
 one, whose lines are read again as rows of their own, or a row of the wrong number of
-fields spanning more than MAX_ROW_LINES lines.
+fields spanning more than MAX_ROW_LINES lines (`data_contracts.csv_long_rows`).
 """
 
 from __future__ import annotations
@@ -25,16 +25,14 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from data_contracts.csv_lines import csv_header, utf8_line_count
+from data_contracts.csv_long_rows import MAX_ROW_LINES, ragged_refusal, unclosed_quote
 from data_contracts.csv_quotes import (
-    MAX_ROW_LINES,
     CsvRows,
     lines_spanned,
     ragged_holds_glued_row,
-    ragged_refusal,
     read_again,
     row_fields,
     table_holds_glued_row,
-    unclosed_quote,
 )
 from data_contracts.csv_stray_quotes import STRAY_QUOTE, holds_quote
 from data_contracts.errors import FeedRejected
