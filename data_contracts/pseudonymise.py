@@ -27,7 +27,8 @@ import pyarrow.parquet as pq
 
 from data_contracts.csv_output import write_csv
 from data_contracts.errors import FeedRejected
-from data_contracts.reading import STRING_DTYPE, feed_named, read_table
+from data_contracts.feed_files import feed_named
+from data_contracts.reading import STRING_DTYPE, read_table
 from data_contracts.vocab import FEED_COLUMNS
 
 logger = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""Finding and reading feed files: every cell as a string, exactly as the agency sent it.
+"""Reading feed files: every cell as a string, exactly as the agency sent it.
 
 Files are read with pyarrow (multi-threaded, no per-row Python). Typed inputs
 (Parquet files, typed in-memory frames) are normalised to the same all-string form,
@@ -7,7 +7,8 @@ so one set of rules applies whatever the file format.
 A file is measured before it is read: an empty file, or one over the limit of bytes
 per feed file (:func:`feed_size_limit`), is refused from its size alone, so reading
 never holds more than about the limit in memory. CSV files are read by
-:mod:`data_contracts.csv_reading`.
+:mod:`data_contracts.csv_reading`; an extract's feed files are found in its folder by
+:mod:`data_contracts.feed_files`.
 
 A date column written as a timestamp with a time zone (``tz_localize('Europe/London')``)
 holds each date as the instant its day begins there: 2023-07-01 is 2023-06-30 23:00 UTC.
@@ -18,14 +19,11 @@ zone is read.
 
 from __future__ import annotations
 
-import difflib
 import json
 import logging
 import os
-import re
 import stat
 from collections.abc import Collection
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
@@ -37,7 +35,6 @@ import pyarrow.parquet as pq
 from data_contracts.csv_reading import read_csv_strings
 from data_contracts.digits import ascii_whole_number
 from data_contracts.errors import FeedRejected
-from data_contracts.vocab import AGENCIES, FEED_FORMATS, FEEDS, event_feed
 
 logger = logging.getLogger(__name__)
 
@@ -88,81 +85,6 @@ def check_feed_size(path: Path, max_bytes: int) -> None:
             f"is {size:,} bytes, over the limit of {max_bytes:,} bytes per feed file "
             f"(--max-feed-bytes or {MAX_FEED_BYTES_ENV})",
         )
-
-
-@dataclass(frozen=True)
-class ExtractFiles:
-    """The feed files found in an input directory."""
-
-    feeds: dict[str, Path] = field(default_factory=dict)
-    ignored: list[str] = field(default_factory=list)
-
-
-def feed_named(file_name: str) -> str | None:
-    """The feed a file of this name holds (``events_police.csv`` -> ``events_police``),
-    or None when the name is not a feed's in a format the contract accepts.
-
-    Case is not minded, in the feed's name as in its format (``Events_Police.CSV``): a
-    system that writes names in capitals would otherwise have its feed ignored, and the
-    practitioner told that the agency shared nothing.
-    """
-    stem, _, suffix = file_name.lower().rpartition(".")
-    return stem if stem in FEEDS and suffix in FEED_FORMATS else None
-
-
-def feed_file_meant(file_name: str) -> str | None:
-    """The feed file an ignored file was likely meant to be, for a hint: a feed's name
-    written with other separators (``events-police.csv``), nearly (``referral.csv``), as
-    its agency's (``police.csv``) or in another format (``events_police.xlsx``, which
-    suggests ``events_police.csv``); None when it looks like no feed."""
-    stem, dot, suffix = file_name.lower().rpartition(".")
-    if not dot:
-        stem, suffix = suffix, ""
-    stem = re.sub(r"[\s.-]+", "_", stem.strip())
-    if stem in AGENCIES:
-        stem = event_feed(stem)
-    close = difflib.get_close_matches(stem, FEEDS, n=1, cutoff=0.8)
-    if not close:
-        return None
-    return f"{close[0]}.{suffix if suffix in FEED_FORMATS else FEED_FORMATS[0]}"
-
-
-def missing_feed_meant(file_name: str, missing: Collection[str]) -> str | None:
-    """The feed file an ignored file was likely meant to be (`feed_file_meant`), when that
-    feed is one of the `missing` (the warning every command gives and `validate`'s
-    summary both ask this)."""
-    meant = feed_file_meant(file_name)
-    return meant if meant is not None and feed_named(meant) in missing else None
-
-
-def not_a_folder(*, exists: bool) -> str:
-    """Why an ``--input`` that is no folder is refused (`exists`: it names a file)."""
-    if exists:
-        return "is a file, not the extract's directory (the folder holding its feeds)"
-    return "input directory not found"
-
-
-def find_feed_files(input_dir: Path) -> ExtractFiles:
-    """Map feed names to files; anything else in the directory is listed as ignored.
-
-    Raises:
-        FeedRejected: The directory is missing, or a feed comes in two formats.
-    """
-    if not input_dir.is_dir():
-        raise FeedRejected(str(input_dir), not_a_folder(exists=input_dir.exists()))
-    feeds: dict[str, Path] = {}
-    ignored: list[str] = []
-    for path in sorted(input_dir.iterdir()):
-        # A folder (a Spark export's Parquet parts) or other non-file named as a feed is
-        # the feed, refused when measured: ignoring it said that agency shared nothing.
-        feed = feed_named(path.name)
-        if feed is None:
-            ignored.append(path.name)
-        elif feed in feeds:
-            raise FeedRejected(path.name, f"feed '{feed}' given twice ({feeds[feed].name} too)")
-        else:
-            feeds[feed] = path
-    return ExtractFiles(feeds=feeds, ignored=ignored)
 
 
 def read_table(path: Path, *, max_bytes: int | None = None, keep_ragged: bool = False,

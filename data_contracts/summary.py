@@ -63,7 +63,7 @@ def _no_record(report: dict[str, Any], agency: str) -> str:
 def _ignored_files(report: dict[str, Any]) -> list[str]:
     """The files a validation ignored, each with the feed file it was likely meant to be
     when that feed is missing (`events-police.csv (did you mean events_police.csv?)`)."""
-    from data_contracts.reading import missing_feed_meant
+    from data_contracts.feed_files import missing_feed_meant
 
     named = []
     for name in report["ignored_files"]:

@@ -33,14 +33,12 @@ from data_contracts.checking import ParsedFeed, parse_feed
 from data_contracts.errors import FeedRejected
 from data_contracts.extract_date import infer_extract_date
 from data_contracts.extract_date import referral_dates as referral_dates_of
+from data_contracts.feed_files import ExtractFiles, find_feed_files, missing_feed_meant
 from data_contracts.quarantining import check_feed
 from data_contracts.reading import (
-    ExtractFiles,
     check_feed_size,
     feed_size_limit,
-    find_feed_files,
     frame_to_strings,
-    missing_feed_meant,
     read_table,
     table_to_strings,
 )

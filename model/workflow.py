@@ -22,7 +22,7 @@ import pandas as pd
 
 import model.openmp  # noqa: F401  (first: sets the OpenMP wait policy before scikit-learn loads)
 from data_contracts.csv_output import write_csv
-from data_contracts.reading import find_feed_files
+from data_contracts.feed_files import find_feed_files
 from data_contracts.vocab import OUTCOMES, REFERRALS
 from model.audit_since import referrals_since
 from model.data import PreparedExtract, prepare_extract

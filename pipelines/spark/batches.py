@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 
 from data_contracts.errors import FeedRejected
-from data_contracts.reading import feed_named, not_a_folder
+from data_contracts.feed_files import feed_named, not_a_folder
 from pipelines.spark.errors import jvm_error_line
 
 if TYPE_CHECKING:
