@@ -15,11 +15,8 @@ import pytest
 
 from data_contracts.errors import FeedRejected
 from data_contracts.feed_files import feed_file_meant, feed_named
-from data_contracts.identifiers import (
-    _take_in_order,
-    identifier_column_name,
-    refuse_direct_identifiers,
-)
+from data_contracts.identifier_names import identifier_column_name
+from data_contracts.identifiers import _take_in_order, refuse_direct_identifiers
 from data_contracts.validate import _in_order, validate_extract, validate_frames
 from data_contracts.vocab import AGENCIES, FEED_COLUMNS
 from tests.data_contracts import factories as f
