@@ -26,7 +26,8 @@ from api.audit import VerifyResult, verify_chain
 from api.audit_governance_check import verify_governance
 from api.audit_key import AuditAnchor, AuditAnchorError, Checkpoint
 from api.audit_people import PEOPLE_TABLE, unchecked_people
-from api.audit_records_check import RecordProblem, RecordsResult, verify_records
+from api.audit_record_problems import RecordProblem, RecordsResult
+from api.audit_records_check import verify_records
 from api.store.db import Store
 from api.store.models import AuditEntry
 

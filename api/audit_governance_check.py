@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from api.approval_trail import IN_GOVERNANCE_ACTIONS, decision_entries, differing_fields
 from api.audit import AuditEvent, operator_event, sha256_hex
-from api.audit_records_check import RecordProblem
+from api.audit_record_problems import RecordProblem
 from api.store.models import AuditEntry, ModelApproval, User, as_utc
 
 USERS, APPROVALS = "users", "model_approvals"

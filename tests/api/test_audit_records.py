@@ -249,7 +249,7 @@ def test_a_score_stored_with_another_referrals_entry_is_refused(trail: Trail) ->
 
 def test_one_matching_row_is_counted_in_the_singular() -> None:
     """`safeguard audit verify` read "1 decisions match their audit entries"."""
-    from api.audit_records_check import RecordsResult
+    from api.audit_record_problems import RecordsResult
 
     said = RecordsResult((), {"scores": 2, "decisions": 1, "model_approvals": 1}).summary()
     assert said == ("2 scores match their audit entries; 1 decision matches its audit entry; "
