@@ -1,24 +1,22 @@
 """The fairness audit: per-group metrics with intervals, disparity ratios and flags.
 
 A pure function of a frame of labelled, rated referrals and the governance settings;
-it reads no file and no store. `FairnessAudit.document()` is the `fairness.json`
-contract documented in docs/fairness.md; `publication=True` gives the
-form meant for publication, with small counts suppressed.
+it reads no file and no store. `FairnessAudit.document()` (`model.fairness_results`) is
+the `fairness.json` contract documented in docs/fairness.md; `publication=True` gives
+the form meant for publication, with small counts suppressed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field, replace
-from typing import Any, Final
+from dataclasses import replace
+from typing import Final
 
 import numpy as np
 import pandas as pd
 
 from model.fairness_flags import (
-    FLAGS,
     RATIO_METRICS,
-    TOO_SMALL,
     group_flags,
     possible_flags,
     ratios_to_reference,
@@ -44,6 +42,10 @@ from model.fairness_recording import (
     publish_recording,
     recording_section,
 )
+from model.fairness_results import (  # model/card.py, model/fairness_summary.py import them here
+    FairnessAudit,
+    GroupResult,
+)
 from model.fairness_suppression import withheld_counts
 from model.families import families_of
 from model.governance import GovernanceSettings
@@ -54,8 +56,6 @@ from model.run_artifacts import FAIRNESS_HTML_ARTIFACT as FAIRNESS_HTML_ARTIFACT
 from model.run_artifacts import FAIRNESS_JSON as FAIRNESS_JSON
 from model.score_intervals import bound_rate_interval
 
-REFERENCE_RULE: Final = ("largest group; for an intersection, the largest group sharing "
-                         "its other values")
 # Frame columns the audit needs beside the referral attributes.
 LABEL, PROBABILITY, BAND = "label", "probability", "band"
 SELECTED = "_selected"
@@ -69,104 +69,6 @@ DISCLOSES: Final[dict[str, tuple[str, ...]]] = {
     "false_positive_rate": ("false_positives", "negatives"),
     "precision": ("true_positives", "selected"), "roc_auc": ("positives", "negatives"),
 }
-
-
-@dataclass(frozen=True)
-class GroupResult:
-    """One group of one attribute (or intersection) with its metrics and flags.
-
-    `metrics` and `intervals` are keyed by `METRICS`; None where undefined (ROC AUC of a
-    group with one outcome class) or suppressed for publication (listed in `suppressed`).
-    """
-
-    attributes: dict[str, str]
-    n: int | None
-    counts: dict[str, int | None]
-    metrics: dict[str, float | None]
-    intervals: dict[str, tuple[float, float] | None]
-    ratios: dict[str, float | None]
-    ratio_intervals: dict[str, tuple[float, float] | None]
-    is_reference: bool
-    flags: tuple[str, ...]
-    suppressed: tuple[str, ...] = ()
-    # The flags (of `flags`) that are possible, not findings (`possible_flags`).
-    possible: tuple[str, ...] = ()
-    # Each flag's p-value after correction for the groups compared, and the flags of
-    # `possible` put there by it alone (`model.fairness_multiplicity`).
-    adjusted_p: dict[str, float] = field(default_factory=dict)
-    after_correction: tuple[str, ...] = ()
-    standard_errors: dict[str, float | None] = field(default_factory=dict)
-
-    def findings(self) -> tuple[str, ...]:
-        """The flags that are findings: every flag but too small and the possible ones."""
-        return tuple(f for f in self.flags if f != TOO_SMALL and f not in self.possible)
-
-    def document(self) -> dict[str, Any]:
-        """The group as `fairness.json` writes it."""
-        out: dict[str, Any] = {"attributes": dict(self.attributes), "n": self.n}
-        for name in METRICS:
-            interval = self.intervals[name]
-            out[name] = self.metrics[name]
-            out[f"{name}_ci"] = list(interval) if interval is not None else None
-        for name in RATIO_METRICS:
-            interval = self.ratio_intervals[name]
-            out[f"{name}_ratio"] = self.ratios[name]
-            out[f"{name}_ratio_ci"] = list(interval) if interval is not None else None
-        out |= {"is_reference": self.is_reference, "flags": list(self.flags),
-                "possible_flags": list(self.possible), "counts": dict(self.counts),
-                "adjusted_p": dict(self.adjusted_p), "chance_flags": list(self.after_correction),
-                "suppressed": list(self.suppressed)}
-        return out
-
-
-@dataclass(frozen=True)
-class FairnessAudit:
-    """The audit of one model on one set of labelled referrals."""
-
-    model_version: str
-    generated_at: str
-    n_labelled: int
-    tolerance: dict[str, Any]
-    attributes: tuple[str, ...]
-    groups: tuple[GroupResult, ...]
-    publication: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def flag_counts(self) -> dict[str, int]:
-        """How many groups carry each flag (every flag listed, zero included)."""
-        return {flag: sum(flag in g.flags for g in self.groups) for flag in FLAGS}
-
-    def flagged(self) -> list[GroupResult]:
-        """Groups with a disparity or calibration flag, possible ones included (too small
-        is not a finding)."""
-        return [g for g in self.groups if set(g.flags) - {TOO_SMALL}]
-
-    def with_findings(self) -> list[GroupResult]:
-        """Groups with a finding (`GroupResult.findings`)."""
-        return [g for g in self.groups if g.findings()]
-
-    def possible_only(self) -> list[GroupResult]:
-        """Groups flagged with possible disparities only (no finding)."""
-        return [g for g in self.groups if g.possible and not g.findings()]
-
-    def possible_counts(self) -> dict[str, int]:
-        """How many groups carry each flag as a possible one (not a finding)."""
-        return {flag: sum(flag in g.possible for g in self.groups)
-                for flag in FLAGS if flag != TOO_SMALL}
-
-    def document(self) -> dict[str, Any]:
-        """`fairness.json` (see docs/fairness.md for its contract)."""
-        return {
-            "model_version": self.model_version, "generated_at": self.generated_at,
-            "n_labelled": self.n_labelled, "reference_rule": REFERENCE_RULE,
-            "tolerance": dict(self.tolerance), "attributes": list(self.attributes),
-            "publication": self.publication, **self.extra,
-            "groups": [g.document() for g in self.groups],
-            "summary": {"flagged_groups": len(self.flagged()), "flags": self.flag_counts(),
-                        "groups_with_findings": len(self.with_findings()),
-                        "possible_only_groups": len(self.possible_only()),
-                        "possible_flags": self.possible_counts()},
-        }
 
 
 def reference_groups(keys: list[tuple[str, ...]], n: np.ndarray) -> list[int]:

@@ -44,7 +44,7 @@ from model.fairness_groups import stratum
 from model.score_intervals import PROPORTIONS, at_a_bound
 
 if TYPE_CHECKING:
-    from model.fairness import FairnessAudit, GroupResult
+    from model.fairness_results import FairnessAudit, GroupResult
     from model.governance import FairnessSettings
 
 METHOD: Final = "Benjamini-Hochberg false discovery rate"

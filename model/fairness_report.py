@@ -14,19 +14,13 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from model.fairness import (
-    FAIRNESS_HTML,
-    FAIRNESS_JSON,
-    LABEL,
-    FairnessAudit,
-    GroupResult,
-    for_publication,
-)
+from model.fairness import FAIRNESS_HTML, FAIRNESS_JSON, LABEL, for_publication
 from model.fairness_flags import RATIO_METRICS, possible_disparities
 from model.fairness_groups import ATTRIBUTE_LABELS, SOURCE_COLUMNS, value_label
 from model.fairness_metrics import METRICS
 from model.fairness_multiplicity import CORRECTION
 from model.fairness_recording import RECORDING, RECORDS_PREFIX, agency_records
+from model.fairness_results import FairnessAudit, GroupResult
 from model.fairness_summary import (
     finding_sentences,
     flag_bounds,

@@ -26,8 +26,9 @@ from data_contracts.feed_files import find_feed_files
 from data_contracts.vocab import OUTCOMES, REFERRALS
 from model.audit_since import referrals_since
 from model.data import PreparedExtract, prepare_extract
-from model.fairness import AUDITED, FAIRNESS_DIR, FairnessAudit, audit_fairness
+from model.fairness import AUDITED, FAIRNESS_DIR, audit_fairness
 from model.fairness_report import ReportRenderer, audit_frame, fairness_files
+from model.fairness_results import FairnessAudit
 from model.golden import build_golden_set
 from model.governance import HEADLINE_METRICS, load_governance
 from model.importance import global_importance

@@ -30,8 +30,8 @@ from pathlib import Path
 import pytest
 
 from model.data import prepare_extract
-from model.fairness import FairnessAudit, GroupResult
 from model.fairness_flags import RATIO_METRICS
+from model.fairness_results import FairnessAudit, GroupResult
 from model.fairness_summary import finding_sentences
 from model.governance import load_governance
 from model.train import TrainingConfig, train_model
