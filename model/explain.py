@@ -20,7 +20,8 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from data_contracts.vocab import AGENCIES
 from model.contributions import ADDITIVITY_TOLERANCE, AdditivityError, TreeContributions
 from model.explanation import AGENCY_GROUPS, REFERRAL_GROUP, Explanation, FactorRecord
-from model.factors import FactorBuilder, Layout
+from model.factor_layout import Layout
+from model.factors import FactorBuilder
 from model.governance import ReferenceName
 from model.reference import REFERENCE_SENTENCES, reference_input
 from model.unused_records import UnusedRecords
