@@ -20,6 +20,8 @@ from urllib.parse import quote
 
 import jinja2
 
+from data_contracts.vocab import AGENCIES
+
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 # Where `make assets` copies GOV.UK Frontend's compiled files.
 GOVUK_FRONTEND_DIR = Path(__file__).parent / "static" / "vendor" / "govuk-frontend"
@@ -107,6 +109,7 @@ def template_environment() -> jinja2.Environment:
     environment.filters["metric_label"] = metric_label
     environment.globals["case_path"] = case_path
     environment.globals["group_name"] = group_name
+    environment.globals["agencies"] = AGENCIES  # the one order of agencies in every table
     environment.globals.update(
         assetPath=GOVUK_ASSETS_URL, static_url=GOVUK_STATIC_URL, serviceName=SERVICE_NAME,
     )

@@ -1,0 +1,61 @@
+"""What the governance board reads on `monitor.html`: plain words, one order, counts
+written as the rest of the service writes them."""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from api.store.repository import CURRENT_DECISION_COLUMNS
+from api.templating import render_report
+from data_contracts.vocab import AGENCIES
+from model.monitor_run import monitor_extract
+from tests.api.conftest import TrainedModel
+
+
+def _decisions(trained_model: TrainedModel) -> pd.DataFrame:
+    """A decision on each of the extract's referrals, on this version's scores: a third
+    raised, the rest agreed."""
+    ids = trained_model.prepared.features["referral_id"].astype(str).tolist()
+    rows = [(r, "low", "green", "red" if i % 3 == 0 else "green", i % 3 != 0, "a disclosure",
+             None, trained_model.version) for i, r in enumerate(ids)]
+    return pd.DataFrame(rows, columns=list(CURRENT_DECISION_COLUMNS))
+
+
+@pytest.fixture(scope="module")
+def report(trained_model: TrainedModel) -> dict[str, Any]:
+    """The training extract monitored against its own model, with 3,000 decisions."""
+    return monitor_extract(trained_model.loaded.model, version=trained_model.version,
+                           prepared=trained_model.prepared, decisions=_decisions(trained_model))
+
+
+def _page(report: dict[str, Any]) -> str:
+    return render_report("reports/monitor.html", title="Model monitoring", report=report)
+
+
+def _text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def test_every_agency_table_lists_the_agencies_in_one_order(report: dict[str, Any]) -> None:
+    """The reference stored with a version comes back from the registry with its keys
+    sorted: the quarter tables listed education first, the coverage table police."""
+    shown = copy.deepcopy(report)
+    training = shown["coverage"]["training"]
+    for measure in ("overall", "recent"):
+        training[measure] = dict(sorted(training[measure].items()))
+    html = _page(shown)
+    names = [a.replace("_", " ").capitalize() for a in AGENCIES]
+    headers = re.findall(r"<thead.*?</thead>", html, flags=re.S)
+    quarter_heads = [h for h in headers if ">Quarter<" in h]
+    assert len(quarter_heads) == 2
+    for head in quarter_heads:
+        cells = [c.strip() for c in re.findall(r"<th[^>]*>([^<]*)</th>", head)]
+        assert cells[2:] == names
+    coverage = html.split("Coverage at training and now", 1)[1].split("</tbody>", 1)[0]
+    rows = [c.strip() for c in re.findall(r'<th scope="row"[^>]*>([^<]*)</th>', coverage)]
+    assert rows == names
