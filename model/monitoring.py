@@ -281,8 +281,8 @@ def matured_outcomes(reference: dict[str, Any], *, y: np.ndarray, probability: n
         return section, _not_assessed(section["note"])
     now = section["now"] = outcome_figures(y, probability, band, band_names)
     if n < settings.min_matured_referrals:
-        section["note"] = (f"{n} matured referrals: too few to judge "
-                           f"(at least {settings.min_matured_referrals})")
+        section["note"] = (f"{n:,} matured referrals: too few to judge "
+                           f"(at least {settings.min_matured_referrals:,})")
         return section, _not_assessed(section["note"])
     if now["roc_auc"] is None or training.get("roc_auc") is None:
         auc = Check("outcomes", "roc_auc", False, "ROC AUC not assessed: "

@@ -112,6 +112,6 @@ def practice(decisions: pd.DataFrame, *, band_names: Sequence[str],
         overridden = 1 - summary["agreement"]["rate"]
         checks.append(Check(
             "practice", band, bool(overridden > settings.override_rate_max),
-            f"practitioners overrode {overridden:.0%} of {summary['n']} decisions "
+            f"practitioners overrode {overridden:.0%} of {summary['n']:,} decisions "
             f"on the {band} band (threshold {settings.override_rate_max:.0%})"))
     return section, checks

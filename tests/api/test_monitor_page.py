@@ -59,3 +59,14 @@ def test_every_agency_table_lists_the_agencies_in_one_order(report: dict[str, An
     coverage = html.split("Coverage at training and now", 1)[1].split("</tbody>", 1)[0]
     rows = [c.strip() for c in re.findall(r'<th scope="row"[^>]*>([^<]*)</th>', coverage)]
     assert rows == names
+
+
+def test_the_practitioners_section_writes_counts_with_thousands_separators(
+        report: dict[str, Any]) -> None:
+    """"3000 current decisions", "1984 of 3000" beside "1,036 referrals" elsewhere."""
+    section = _text(_page(report)).split("Practitioners and the score", 1)[1]
+    assert section.startswith(" 3,000 current decisions")
+    assert "of 3,000)" in section
+    assert re.findall(r"\d{4,}", section) == []
+    [band] = [c for c in report["checks"] if c["kind"] == "practice" and c["subject"] == "low"]
+    assert "of 3,000 decisions on the low band" in band["message"]
