@@ -27,6 +27,7 @@ from model.monitoring_reference import (
     group_labels,
     missing_design_effects,
     score_shares,
+    stored_coverage,
 )
 
 # A group's coverage gap crosses its threshold only when it widened by more than
@@ -218,7 +219,7 @@ def _group_gaps(before: dict[str, Any], now: dict[str, Any], population: Populat
 def coverage_change(reference: dict[str, Any], population: Population,
                     settings: MonitoringSettings) -> tuple[dict[str, Any], list[Check]]:
     """Each agency's coverage at training and now, overall and by group."""
-    before, now = reference["coverage"], coverage(population.features)
+    before, now = stored_coverage(reference), coverage(population.features)
     checks = [_coverage_drop(a, before["overall"][a], now["overall"][a], settings)
               for a in AGENCIES]
     if "recent" in before:  # a version trained before 6 December has none

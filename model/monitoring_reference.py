@@ -24,6 +24,7 @@ import pandas as pd
 
 from data_contracts.vocab import AGENCIES
 from model.drift import Bins, reference_bins
+from model.fairness_groups import NOT_RECORDED, attribute_frame
 from model.families import design_effect
 from pipelines.feature_spec import coverage_feature_name
 from pipelines.manifest_lookup import count_features
@@ -114,19 +115,23 @@ def score_shares(score: np.ndarray) -> list[float]:
     return (counts / max(int(counts.sum()), 1)).tolist()
 
 
-def _group_label(value: object) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
-        return "not recorded"
-    if isinstance(value, (bool, np.bool_)):
-        return "yes" if value else "no"
-    return str(value)
-
-
 def group_labels(features: pd.DataFrame, attribute: str) -> np.ndarray:
-    """Each referral's group for a characteristic ("not recorded" when missing)."""
-    if attribute not in features:
-        return np.full(len(features), "not recorded", dtype=object)
-    return np.array([_group_label(v) for v in features[attribute].astype(object)], dtype=object)
+    """Each referral's group for a characteristic, named as the fairness audit names it
+    (`model.fairness_groups.attribute_frame`: "not_recorded" when missing)."""
+    return attribute_frame(features)[attribute].to_numpy(dtype=object)
+
+
+# Coverage by group stored with a version before 7 December named a missing value so.
+_STORED_NOT_RECORDED: Final = "not recorded"
+
+
+def stored_coverage(reference: dict[str, Any]) -> dict[str, Any]:
+    """The reference's coverage, its groups named as `group_labels` names them now."""
+    stored = reference["coverage"]
+    by_group = {attribute: {NOT_RECORDED if value == _STORED_NOT_RECORDED else value: entry
+                            for value, entry in groups.items()}
+                for attribute, groups in stored.get("by_group", {}).items()}
+    return {**stored, "by_group": by_group}
 
 
 def _held(features: pd.DataFrame) -> dict[str, np.ndarray]:
