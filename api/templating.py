@@ -92,6 +92,14 @@ def group_name(attribute: str, value: str) -> str:
     return phrase[:1].upper() + phrase[1:]
 
 
+def feature_label(name: str) -> str | None:
+    """A model feature's plain label, as the model card's tables name it
+    (`model.labels.short_label`); None of a name the manifest no longer has."""
+    from model.labels import known_label
+
+    return known_label(name)
+
+
 @lru_cache(maxsize=1)
 def template_environment() -> jinja2.Environment:
     """The one Jinja environment: the service's templates, then GOV.UK Frontend's macros."""
@@ -109,6 +117,7 @@ def template_environment() -> jinja2.Environment:
     environment.filters["metric_label"] = metric_label
     environment.globals["case_path"] = case_path
     environment.globals["group_name"] = group_name
+    environment.globals["feature_label"] = feature_label
     environment.globals["agencies"] = AGENCIES  # the one order of agencies in every table
     environment.globals.update(
         assetPath=GOVUK_ASSETS_URL, static_url=GOVUK_STATIC_URL, serviceName=SERVICE_NAME,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from model.sentences import HOUSEHOLD_WORDS
-from pipelines.manifest_lookup import spec_of
+from pipelines.manifest_lookup import UnknownFeatureError, spec_of
 from pipelines.phrases import AGENCY_LABELS, FLAG_PHRASES, SHORT_RELATIONS, SHORT_WINDOWS
 
 
@@ -49,3 +49,12 @@ def short_label(name: str) -> str:
     if spec.name in FLAG_PHRASES:
         return FLAG_PHRASES[spec.name][0]
     return {"age_years": "age", "imd_decile_value": "deprivation decile"}[spec.name]
+
+
+def known_label(name: str) -> str | None:
+    """`short_label` of a feature the manifest has; None of one it no longer has (a
+    model version trained on an older manifest names it in its monitoring reference)."""
+    try:
+        return short_label(name)
+    except UnknownFeatureError:
+        return None

@@ -19,6 +19,7 @@ from model.drift import feature_stability, population_stability_index
 from model.evaluate import classification_metrics
 from model.fairness_summary import group_phrase
 from model.governance import MonitoringSettings
+from model.labels import known_label
 from model.monitoring_reference import (
     RECENT_WINDOW,
     Population,
@@ -78,6 +79,12 @@ def too_few_to_judge(checks: list[Check], n: int, minimum: int,
             for check in checks]
 
 
+def _feature_words(name: str) -> str:
+    """A feature as a check names it: its plain label (`model.labels`), then its name."""
+    label = known_label(name)
+    return f"'{label}' ({name})" if label else name
+
+
 def drift(reference: dict[str, Any], population: Population,
           settings: MonitoringSettings) -> tuple[dict[str, Any], list[Check]]:
     """PSI of every model feature and of the score, against the reference."""
@@ -91,8 +98,8 @@ def drift(reference: dict[str, Any], population: Population,
     checks = [Check("drift", "score", score_psi > settings.score_psi_max,
                     f"score distribution PSI {score_psi:.3f} "
                     f"(threshold {settings.score_psi_max:g})")]
-    checks += [Check("drift", name, True,
-                     f"feature {name} PSI {psi:.3f} (threshold {settings.feature_psi_max:g})")
+    checks += [Check("drift", name, True, f"feature {_feature_words(name)} PSI {psi:.3f} "
+                     f"(threshold {settings.feature_psi_max:g})")
                for name, psi in drifted]
     section = {"score_psi": score_psi, "features": dict(ranked),
                "features_over_threshold": len(drifted)}

@@ -4,7 +4,10 @@ written as the rest of the service writes them."""
 from __future__ import annotations
 
 import copy
+import dataclasses
+import datetime as dt
 import re
+from html import escape
 from typing import Any
 
 import pandas as pd
@@ -13,7 +16,11 @@ import pytest
 from api.store.repository import CURRENT_DECISION_COLUMNS
 from api.templating import render_report
 from data_contracts.vocab import AGENCIES
-from model.monitor_run import monitor_extract
+from model.governance import MonitoringSettings
+from model.labels import short_label
+from model.monitor_run import monitor_extract, population
+from model.monitoring import drift
+from model.monitoring_reference import METADATA_KEY
 from tests.api.conftest import TrainedModel
 
 
@@ -70,3 +77,24 @@ def test_the_practitioners_section_writes_counts_with_thousands_separators(
     assert re.findall(r"\d{4,}", section) == []
     [band] = [c for c in report["checks"] if c["kind"] == "practice" and c["subject"] == "low"]
     assert "of 3,000 decisions on the low band" in band["message"]
+
+
+def test_drifted_features_are_named_in_plain_words_beside_their_names(
+        trained_model: TrainedModel, report: dict[str, Any]) -> None:
+    """The drift table and its checks read "parents_carers_health_ae_attendance_ever":
+    now the model card's label first, the name kept beside it."""
+    name = "parents_carers_health_ae_attendance_ever"
+    label = "A&E attendances, parent/carer, ever"
+    assert short_label(name) == label
+    shown = copy.deepcopy(report)
+    shown["drift"]["features"] = {name: 0.4, **shown["drift"]["features"]}
+    html = _page(shown)
+    table = html.split("The 15 features that moved most", 1)[1].split("</tbody>", 1)[0]
+    assert f'{escape(label)} <code class="govuk-body-s">{name}</code>' in table
+    model = trained_model.loaded.model
+    features = trained_model.prepared.features
+    current = population(model, features, start=dt.date(2000, 1, 1), end=dt.date(2100, 1, 1))
+    moved = dataclasses.replace(current, features=features.assign(**{name: 50.0}))
+    _, checks = drift(model.metadata[METADATA_KEY], moved, MonitoringSettings())
+    [check] = [c for c in checks if c.subject == name]
+    assert check.crossed and check.message.startswith(f"feature '{label}' ({name}) PSI ")
