@@ -190,19 +190,24 @@ def _agency_gap(agency: str, group: tuple[str, str], before: dict[str, Any], now
     enough = missing >= GAP_MIN_MISSING
     crossed = wider and enough and _beyond_noise(agency, entry, now, old, before, effects)
     attribute, value = group
-    if wider and not enough:
-        noise = f": wider, but too few missing records to judge (fewer than {GAP_MIN_MISSING})"
-    elif wider and not crossed:
-        noise = (f": wider, but within the sampling noise of {old['n'] if old else 0:,} "
-                 f"and {entry['n']:,} referrals")
+    if crossed:
+        verdict = (f"crossed: more than {settings.coverage_group_gap_rise:.0%} wider than at "
+                   "training, beyond sampling noise")
+    elif wider and not enough:
+        verdict = ("not judged: wider than at training, but too few missing records to "
+                   f"judge (fewer than {GAP_MIN_MISSING})")
+    elif wider:
+        verdict = (f"not crossed: wider than at training, but within the sampling noise of "
+                   f"{old['n'] if old else 0:,} and {entry['n']:,} referrals")
     else:
-        noise = ""
+        verdict = (f"not crossed: no more than {settings.coverage_group_gap_rise:.0%} wider "
+                   "than at training")
     counts = (f"{missing:,} of {entry['n']:,} against "
               f"{_missing(now['n'], now['overall'][agency]):,} of {now['n']:,}")
     return Check("coverage_gap", f"{agency}/{attribute}={value}", crossed,
                  f"{_agency_label(agency)} records missing {ratio:.1f} times as often for "
                  f"{group_phrase({attribute: value})} as for all referrals "
-                 f"({counts}; {old_ratio:.1f} at training{noise})",
+                 f"({counts}; {old_ratio:.1f} times at training): {verdict}",
                  assessed=enough or not wider)
 
 

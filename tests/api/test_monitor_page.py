@@ -98,3 +98,19 @@ def test_drifted_features_are_named_in_plain_words_beside_their_names(
     _, checks = drift(model.metadata[METADATA_KEY], moved, MonitoringSettings())
     [check] = [c for c in checks if c.subject == name]
     assert check.crossed and check.message.startswith(f"feature '{label}' ({name}) PSI ")
+
+
+def test_the_page_says_why_a_group_with_missing_records_is_listed(
+        report: dict[str, Any]) -> None:
+    shown = copy.deepcopy(report)
+    message = ("health records missing 2.5 times as often for Asian subjects as for all "
+               "referrals (50 of 200 against 200 of 2,000; 2.5 times at training): not "
+               "crossed: no more than 25% wider than at training")
+    shown["checks"].append({"kind": "coverage_gap", "subject": "health/ethnicity_group=asian",
+                            "crossed": False, "message": message, "assessed": True})
+    text = _text(_page(shown))
+    listed = text.split("Groups whose records are missing far more often", 1)[1]
+    assert listed.startswith(" Groups of at least 100 referrals whose records from an agency "
+                             "are missing at least 2.0 times as often as for all referrals, "
+                             "listed whether or not the gap has changed.")
+    assert f"{message} not crossed" in listed

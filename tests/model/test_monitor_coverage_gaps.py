@@ -81,9 +81,9 @@ def test_the_probes_sample_is_listed_as_within_noise_not_crossed() -> None:
     gap = _asian_health(_checks(frame(179, 29, 2_147, 163), frame(160, 39, 2_487, 196)))
     assert gap is not None and not gap.crossed
     assert gap.message == ("health records missing 3.1 times as often for Asian subjects as "
-                           "for all referrals (39 of 160 against 196 of 2,487; 2.1 at "
-                           "training: wider, but within the sampling noise of 179 and 160 "
-                           "referrals)")
+                           "for all referrals (39 of 160 against 196 of 2,487; 2.1 times at "
+                           "training): not crossed: wider than at training, but within the "
+                           "sampling noise of 179 and 160 referrals")
     # All of the group's health records gone: far beyond noise.
     gone = _asian_health(_checks(frame(179, 29, 2_147, 163), frame(160, 160, 2_487, 317)))
     assert gone is not None and gone.crossed
@@ -95,5 +95,20 @@ def test_a_gap_resting_on_one_missing_record_is_not_crossed() -> None:
     # group large enough that the z test alone called it beyond noise.
     gap = _asian_health(_checks(_frame(1_000, 9, 5_000, 50), _frame(176, 1, 1_566, 2)))
     assert gap is not None and not gap.crossed and not gap.assessed
-    assert "(1 of 176 against 2 of 1,566; 0.9 at training: wider, but too few missing " \
-        "records to judge (fewer than 10))" in gap.message
+    assert gap.message.endswith("(1 of 176 against 2 of 1,566; 0.9 times at training): not "
+                                "judged: wider than at training, but too few missing "
+                                "records to judge (fewer than 10)")
+
+
+def test_every_listed_gap_says_whether_it_crossed() -> None:
+    """A gap as wide as at training was listed ending "...; 2.5 at training)", under a
+    heading of gaps to act on, with no word of whether it crossed."""
+    standing = _asian_health(_checks(_frame(200, 50, 2_000, 200), _frame(200, 50, 2_000, 200)))
+    assert standing is not None and not standing.crossed and standing.assessed
+    assert standing.message.endswith("(50 of 200 against 200 of 2,000; 2.5 times at "
+                                     "training): not crossed: no more than 25% wider than "
+                                     "at training")
+    gone = _asian_health(_checks(_frame(179, 29, 2_147, 163), _frame(160, 160, 2_487, 317)))
+    assert gone is not None and gone.crossed
+    assert gone.message.endswith("2.1 times at training): crossed: more than 25% wider than "
+                                 "at training, beyond sampling noise")
