@@ -20,6 +20,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
+from data_contracts.vocab import LABEL_WINDOW_DAYS
 from model.families import design_effect, families_of
 from model.governance import MonitoringSettings
 from model.monitoring import Check
@@ -86,6 +87,19 @@ def _outcomes(decisions: pd.DataFrame, direction: np.ndarray,
             for chosen in [matured & (direction == kind)]}
 
 
+def _follow_up(decisions: pd.DataFrame) -> dict[str, Any]:
+    """How many decided referrals' follow-up has completed (their outcome is known), and
+    the day the first of the others' completes (its referral date plus the follow-up)."""
+    if "label" not in decisions:
+        return {}
+    matured = pd.to_numeric(decisions["label"], errors="coerce").notna().to_numpy()
+    dated = decisions.get("referral_date", pd.Series(pd.NaT, index=decisions.index))
+    dates = pd.to_datetime(dated, errors="coerce").loc[~matured].dropna()
+    first = (dates.min() + pd.Timedelta(days=LABEL_WINDOW_DAYS)).date() if len(dates) else None
+    return {"decided": len(decisions), "matured": int(matured.sum()),
+            "days": LABEL_WINDOW_DAYS, "first_completes": first and first.isoformat()}
+
+
 def practice(decisions: pd.DataFrame, *, band_names: Sequence[str],
              settings: MonitoringSettings) -> tuple[dict[str, Any], list[Check]]:
     """Agreement and overrides overall, by band and by group; reasons; outcomes. A
@@ -104,6 +118,7 @@ def practice(decisions: pd.DataFrame, *, band_names: Sequence[str],
                      for labels in [group_labels(decisions, attribute)]},
         "top_override_reasons": _top_reasons(decisions, direction),
         "outcome_rate_by_decision": _outcomes(decisions, direction, families),
+        "outcome_follow_up": _follow_up(decisions),
     }
     checks = []
     for band, summary in section["by_band"].items():

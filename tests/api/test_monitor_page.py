@@ -114,3 +114,27 @@ def test_the_page_says_why_a_group_with_missing_records_is_listed(
                              "are missing at least 2.0 times as often as for all referrals, "
                              "listed whether or not the gap has changed.")
     assert f"{message} not crossed" in listed
+
+
+def test_outcomes_of_decisions_not_yet_followed_up_say_why_there_are_none(
+        trained_model: TrainedModel) -> None:
+    """Decisions on referrals whose 365-day follow-up is still running showed "-" against
+    each kind of decision, with no word of why."""
+    prepared = trained_model.prepared
+    labels = prepared.labels
+    assert labels is not None
+    waiting = labels.loc[~labels["follow_up_complete"].to_numpy(dtype=bool), "referral_id"]
+    decisions = _decisions(trained_model)
+    decisions = decisions.loc[decisions["referral_id"].isin(set(waiting.astype(str)))]
+    dates = prepared.features.set_index("referral_id").loc[list(waiting), "referral_date"]
+    first = (pd.to_datetime(dates).min() + pd.Timedelta(days=365)).date().isoformat()
+    shown = monitor_extract(trained_model.loaded.model, version=trained_model.version,
+                            prepared=prepared, decisions=decisions)
+    n = len(decisions)
+    assert shown["practice"]["outcome_follow_up"] == {
+        "decided": n, "matured": 0, "days": 365, "first_completes": first}
+    text = _text(_page(shown)).split("How the cases turned out (matured outcomes)", 1)[1]
+    assert text.startswith(f" None of the {n:,} decided referrals has completed its 365-day "
+                           f"follow-up yet; the first will on {first}, so there is no "
+                           "outcome to show.")
+    assert " - " not in text.split("Decision support only", 1)[0]
