@@ -396,7 +396,11 @@ def test_training_outcome_rates_are_shown_with_their_counts_and_population(
                              prepared=later, decisions=NO_DECISIONS)
     assert report["matured_outcomes"]["n"] > 0
     html = render_report("reports/monitor.html", title="Model monitoring", report=report)
-    assert f"the {training['n']:,} referrals that were every referral of the test period" in html
+    period = trained_model.loaded.model.metadata["monitoring_reference"]["period"]
+    assert (f"At training: {training['n']:,} referrals, those of the test period (from "
+            f"{period_from}) whose 365-day follow-up had completed by the training "
+            f"extract's date ({period['to']}). A family's later referrals are counted, as "
+            "they are in the figures now.") in html
     for entry in training["rates_by_band"].values():
         if entry["observed_rate"] is not None:
             assert f"{entry['observed_rate']:.0%} ({entry['n']:,})" in html
