@@ -85,8 +85,8 @@ def metric_label(name: str) -> str:
 
 def group_name(attribute: str, value: str) -> str:
     """A protected group as a table row names it, in the fairness audit's words
-    (`model.fairness_summary.group_phrase`): ``disability``, ``yes`` as "Disabled subjects"."""
-    from model.fairness_summary import group_phrase
+    (`model.fairness_groups.group_phrase`): ``disability``, ``yes`` as "Disabled subjects"."""
+    from model.fairness_groups import group_phrase
 
     phrase = group_phrase({attribute: value})
     return phrase[:1].upper() + phrase[1:]

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from model.fairness_flags import RATIO_METRICS
-from model.fairness_groups import stratum
+from model.fairness_groups import group_phrase, stratum
 from model.governance import AcceptanceThresholds
 from model.threshold_checks import GroupFigure, ThresholdCheck, groups_text, possible_text
 
@@ -68,9 +68,16 @@ def _judged_groups(fairness: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [g for g in fairness.get("groups", []) if TOO_SMALL_FLAG not in g.get("flags", [])]
 
 
-def group_label(group: Mapping[str, Any]) -> str:
-    """A group's attributes as text, e.g. ``ethnicity_group=black, sex=female``."""
+def group_key(group: Mapping[str, Any]) -> str:
+    """A group's attributes as a key to match it by across reports (full and published),
+    e.g. ``ethnicity_group=black, sex=female``; people read `group_name`."""
     return ", ".join(f"{k}={v}" for k, v in sorted(group.get("attributes", {}).items()))
+
+
+def group_name(group: Mapping[str, Any]) -> str:
+    """A group as a check names it to people, as the fairness report does
+    (`model.fairness_groups.group_phrase`), e.g. ``Black female subjects``."""
+    return group_phrase(dict(group.get("attributes", {})))
 
 
 def _references(fairness: Mapping[str, Any]) -> dict[Any, Mapping[str, Any]]:
@@ -131,7 +138,7 @@ class _Measure:
             if self.by_chance(group):
                 note += ", not standing the correction for many comparisons"
         bounds = (1 / required, required) if self.rate is not None else (-required, required)
-        return GroupFigure(group_label(group), self.metric, value, note, withheld, bounds)
+        return GroupFigure(group_name(group), self.metric, value, note, withheld, bounds)
 
 
 _DISPARITIES: Final = {
@@ -157,13 +164,13 @@ def _fairness_check(name: str, description: str, required: float, measure: _Meas
              is not None]
     sized.sort(key=lambda pair: -pair[0])
     shown_refs = _references(published) if published is not None else {}
-    shown = ({group_label(g): g for g in published.get("groups", [])}
+    shown = ({group_key(g): g for g in published.get("groups", [])}
              if published is not None else None)
 
     def withheld(group: Mapping[str, Any]) -> bool:
         if shown is None:
             return False
-        same = shown.get(group_label(group))
+        same = shown.get(group_key(group))
         return same is None or measure.size(
             same, shown_refs.get(stratum(dict(same["attributes"])))) is None
 
@@ -182,10 +189,10 @@ def _fairness_check(name: str, description: str, required: float, measure: _Meas
     raw = _finite(where.get(measure.key)) if measure.rate is not None else None
     # A ratio below 1 is measured read the other way: "measured 2.947" matched no group
     # listed (its ratio, 0.3394, is 1/2.947).
-    inverted = (f"measured read both ways: {group_label(where)}'s ratio {raw:.4g} is "
+    inverted = (f"measured read both ways: the ratio of {group_name(where)}, {raw:.4g}, is "
                 f"1/{worst:.4g}" if raw is not None and 0 < raw < 1 and not hide else "")
     detail = "; ".join(part for part in (
-        groups_text(beyond) if beyond else f"worst group: {group_label(where)}",
+        groups_text(beyond) if beyond else f"worst group: {group_name(where)}",
         possible_text(possible) if possible else "", inverted) if part)
     return ThresholdCheck(name, description, f"<= {required:g}",
                           None if hide else worst, not beyond, detail,

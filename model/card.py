@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Final
 
 from data_contracts.vocab import AGENCY_LABELS
-from model.acceptance import VERY_HIGH_BAND, check_acceptance, group_label
+from model.acceptance import VERY_HIGH_BAND, check_acceptance, group_name
 from model.agreed_thresholds import agreed_thresholds, board_notes
 from model.card_sources import CardSources
 from model.card_text import ATRS_HEADINGS, KNOWN_LIMITATIONS, MISUSE, OUTCOME_DEFINITION
@@ -194,6 +194,10 @@ def _features_by_agency(names: Sequence[str]) -> tuple[tuple[str, int], ...]:
                  for agency, count in sorted(counts.items()))
 
 
+def _sentence_case(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def _fairness_rows(fairness: dict[str, Any] | None) -> tuple[FairnessRow, ...]:
     """The groups as the audit's publication shows them (`for_publication`): a count
     under the threshold, a count that would give one away, and every rate read from such
@@ -204,7 +208,7 @@ def _fairness_rows(fairness: dict[str, Any] | None) -> tuple[FairnessRow, ...]:
     rows = []
     for group in published.groups:
         rows.append(FairnessRow(
-            group=group_label({"attributes": group.attributes}),
+            group=_sentence_case(group_name({"attributes": group.attributes})),
             n=WITHHELD if group.n is None else str(group.n),
             observed_rate=group.metrics["observed_rate"],
             mean_predicted=group.metrics["mean_predicted"],

@@ -16,7 +16,7 @@ import pandas as pd
 
 from model.fairness import FAIRNESS_HTML, FAIRNESS_JSON, LABEL, for_publication
 from model.fairness_flags import RATIO_METRICS, possible_disparities
-from model.fairness_groups import ATTRIBUTE_LABELS, SOURCE_COLUMNS, value_label
+from model.fairness_groups import ATTRIBUTE_LABELS, SOURCE_COLUMNS, group_phrase, value_label
 from model.fairness_metrics import METRICS
 from model.fairness_multiplicity import CORRECTION
 from model.fairness_recording import RECORDING, RECORDS_PREFIX, agency_records
@@ -24,7 +24,6 @@ from model.fairness_results import FairnessAudit, GroupResult
 from model.fairness_summary import (
     finding_sentences,
     flag_bounds,
-    group_phrase,
     possible_sentences,
     ratio_text,
 )

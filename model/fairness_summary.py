@@ -19,56 +19,10 @@ from model.fairness_flags import (
     beyond_tolerance,
     includes_parity,
 )
-from model.fairness_groups import NOT_RECORDED, stratum
+from model.fairness_groups import group_phrase, stratum
 from model.fairness_metrics import OVERALL
 from model.fairness_multiplicity import correction_words
 from model.fairness_recording import RECORDING
-
-_BEFORE: Final[dict[str, dict[str, str]]] = {
-    "ethnicity_group": {"asian": "Asian", "black": "Black", "white": "White"},
-    "sex": {"female": "female", "male": "male"},
-    "disability": {"yes": "disabled", "no": "non-disabled"},
-}
-_AFTER: Final[dict[str, dict[str, str]]] = {
-    "ethnicity_group": {"mixed": "of mixed ethnicity", "other": "of other ethnicity",
-                        "unknown": "of unknown ethnicity"},
-    "sex": {"unknown": "of unknown sex"},
-    "deprivation_group": {NOT_RECORDED: "with no deprivation decile recorded"},
-}
-_NOUNS: Final = {"child": "children", "adult_at_risk": "adults at risk"}
-_ATTRIBUTE_WORDS: Final = {"ethnicity_group": "ethnicity", "deprivation_group": "deprivation",
-                           "age_band": "age", "subject_type": "subject type"}
-
-
-def _after(attribute: str, value: str) -> str:
-    if value in _AFTER.get(attribute, {}):
-        return _AFTER[attribute][value]
-    if value == NOT_RECORDED:
-        return f"with {_ATTRIBUTE_WORDS.get(attribute, attribute)} not recorded"
-    if attribute == "age_band":
-        return "aged " + value.replace("_", " ")
-    if attribute == "deprivation_group":
-        low, high = value.removeprefix("deciles_").split("_")
-        return f"living in IMD deciles {low}-{high}"
-    return value.replace("_", " ")
-
-
-def group_phrase(attributes: dict[str, str]) -> str:
-    """Who a group is, e.g. ``Black female subjects`` or ``White subjects aged 10 to 15``.
-
-    A value may have spaces for its underscores (``not recorded``, as a monitor.json
-    written before 7 December names a missing value): it names the same group."""
-    before, after, noun = [], [], "subjects"
-    for attribute, spaced in attributes.items():
-        value = spaced.replace(" ", "_")
-        if attribute == "subject_type" and value in _NOUNS:
-            noun = _NOUNS[value]
-        elif value in _BEFORE.get(attribute, {}):
-            before.append(_BEFORE[attribute][value])
-        else:
-            after.append(_after(attribute, value))
-    return " ".join([*before, noun, *after])
-
 
 def ratio_text(ratio: float, bounds: tuple[float, float] | None = None) -> str:
     """A ratio with two decimals, or as many more as it takes (up to the six the audit

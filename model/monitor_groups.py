@@ -31,8 +31,7 @@ from scipy.stats import norm
 
 from data_contracts.vocab import AGENCIES
 from model.calibration_check import judge_entry, observed_expected
-from model.fairness_groups import VALUES, attribute_frame
-from model.fairness_summary import group_phrase
+from model.fairness_groups import VALUES, attribute_frame, group_phrase
 from model.families import design_effect
 from model.governance import MonitoringSettings
 from model.monitoring import Check, coverage_fell, coverage_words

@@ -17,7 +17,7 @@ import numpy as np
 from data_contracts.vocab import AGENCIES
 from model.drift import feature_stability, population_stability_index
 from model.evaluate import classification_metrics
-from model.fairness_summary import group_phrase
+from model.fairness_groups import group_phrase
 from model.governance import MonitoringSettings
 from model.labels import known_label
 from model.monitoring_reference import (

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 
 from data_contracts.vocab import AGENCY_LABELS
-from model.fairness_groups import ATTRIBUTE_LABELS, value_label
-from model.fairness_summary import group_phrase, times_phrase
+from model.fairness_groups import ATTRIBUTE_LABELS, group_phrase, value_label
+from model.fairness_summary import times_phrase
 
 
 def recording_context(section: dict[str, Any], minimum: int) -> dict[str, Any]:

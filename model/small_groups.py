@@ -23,6 +23,7 @@ from typing import Any, Final
 from scipy.stats import binomtest
 
 from model.fairness_flags import TOO_SMALL
+from model.fairness_groups import group_phrase
 
 LEVEL: Final = 0.95
 
@@ -56,8 +57,6 @@ def small_group_sentences(fairness: Mapping[str, Any] | None,
                           published: Mapping[str, Any] | None = None) -> list[str]:
     """A sentence per small group apart (`small_groups_apart`), with the figures the
     published report (`published`; default: the full one) shows of it."""
-    from model.fairness_summary import group_phrase
-
     if fairness is None:
         return []
     shown = {repr(sorted(g["attributes"].items())): g

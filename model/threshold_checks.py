@@ -28,7 +28,7 @@ def on_its_side(value: float, bounds: tuple[float, ...], places: int = 4,
 class GroupFigure:
     """A judged group beyond a fairness threshold, with the figure that puts it there."""
 
-    group: str  # e.g. ``ethnicity_group=asian, sex=female``
+    group: str  # as people read it (`model.acceptance.group_name`): ``Asian female subjects``
     metric: str  # e.g. "selection rate ratio", "calibration gap"
     value: float | None  # None: withheld from publication, or an undefined ratio (`note`)
     note: str = ""
@@ -38,7 +38,7 @@ class GroupFigure:
     bounds: tuple[float, ...] = ()
 
     def text(self) -> str:
-        """E.g. ``ethnicity_group=asian (selection rate ratio 0.57)``."""
+        """E.g. ``Asian subjects (selection rate ratio 0.57)``."""
         shown = ("withheld from publication" if self.withheld else
                  "undefined" if self.value is None else on_its_side(self.value, self.bounds))
         return f"{self.group} ({self.metric} {shown}{': ' + self.note if self.note else ''})"

@@ -23,8 +23,8 @@ from model.registry import ModelRegistry
 from tests.api.conftest import TrainedModel, register_copy
 from tests.model.fairness_fixture import fairness_group, fairness_report
 
-DEPRIVATION = "deprivation_group=deciles_1_2 (selection rate ratio 1.6)"
-ASIAN = "ethnicity_group=asian (selection rate ratio 0.7)"
+DEPRIVATION = "subjects living in IMD deciles 1-2 (selection rate ratio 1.6)"
+ASIAN = "Asian subjects (selection rate ratio 0.7)"
 
 
 def _version_with_two_disparities(folder: Path, trained_model: TrainedModel) -> ModelRegistry:
@@ -73,7 +73,7 @@ def test_a_waiver_names_every_group_it_covers(tmp_path: Path,
             AuditEntry.action == "model_waiver"))
             if e.details["threshold"] == "max_selection_rate_disparity"]
         assert [(g["group"], g["value"]) for g in entry.details["groups"]] == [
-            ("deprivation_group=deciles_1_2", 1.6), ("ethnicity_group=asian", 0.7)]
+            ("subjects living in IMD deciles 1-2", 1.6), ("Asian subjects", 0.7)]
         history = approval_history(session, registry, "1", board=None)
     store.dispose()
     card = card_for(registry, "1", history, board=None)
@@ -123,7 +123,7 @@ def test_a_measure_just_beyond_its_threshold_reads_beyond_it(tmp_path: Path,
     [row] = [line for line in card_markdown(card).splitlines()
              if line.startswith("| `max_selection_rate_disparity`")]
     assert "| <= 1.25 | 1.25004 (groups beyond it" in row and row.endswith("| NO |")
-    assert "ethnicity_group=black (selection rate ratio 1.25004)" in row
+    assert "Black subjects (selection rate ratio 1.25004)" in row
     init_db(url := f"sqlite:///{tmp_path / 'api.db'}")
     store = Store(url)
     with store.session() as session, pytest.raises(ApprovalRefused) as refused:

@@ -18,9 +18,9 @@ from model.fairness_report import (
     fairness_files,
     report_context,
 )
+from model.fairness_groups import group_phrase
 from model.fairness_summary import (
     finding_sentences,
-    group_phrase,
     possible_sentences,
     ratio_text,
     ratio_with_interval,

@@ -126,17 +126,17 @@ def test_the_card_reports_the_fairness_audit_and_suppresses_small_counts(
     _log_fairness(registry, version, report, tmp_path)
     markdown = card_markdown(card_for(registry, version, board=None))
     rows = {line.split(" | ")[0][2:]: line.split(" | ")[1:] for line in markdown.splitlines()
-            if line.startswith("| ethnicity_group=")}
-    assert "| ethnicity_group=black, sex=male | 400 | 20.0% |" in markdown
+            if line.startswith("| ") and "subjects" in line.split(" | ")[0].lower()}
+    assert "| Black male subjects | 400 | 20.0% |" in markdown  # as the report names them
     assert "selection_disparity" in markdown
-    assert rows["ethnicity_group=mixed"][:2] == ["withheld", "-"]  # never a count under 10
+    assert rows["Subjects of mixed ethnicity"][:2] == ["withheld", "-"]  # never a count under 10
     # Mixed's 7 would be all referrals less the groups published: the smallest of these
     # is withheld too (secondary suppression, as in the report).
-    assert rows["ethnicity_group=other"][:2] == ["withheld", "-"]
+    assert rows["Subjects of other ethnicity"][:2] == ["withheld", "-"]
     # 35 referrals: n is published, but an observed rate of 20% would give away its 7
     # outcomes, and a true positive rate its 4 true positives (the report's own rule).
-    assert rows["ethnicity_group=asian"][:3] == ["35", "-", "20.0%"]  # mean predicted stays
-    assert rows["ethnicity_group=asian"][5:7] == ["-", "-"]
+    assert rows["Asian subjects"][:3] == ["35", "-", "20.0%"]  # mean predicted stays
+    assert rows["Asian subjects"][5:7] == ["-", "-"]
     assert "max_selection_rate_disparity" in markdown and "1.400" in markdown
 
 
@@ -160,14 +160,14 @@ def test_the_card_says_which_flag_is_a_finding_and_which_a_possible_disparity(
     card = card_for(registry, version, board=None)
     markdown = card_markdown(card)
     rows = {line.split(" | ")[0][2:]: line.split(" | ")[-1] for line in markdown.splitlines()
-            if line.startswith("| ethnicity_group=")}
-    assert rows["ethnicity_group=black"] == "selection_disparity |"
-    assert rows["ethnicity_group=mixed"] == (
+            if line.startswith("| ") and "subjects" in line.split(" | ")[0].lower()}
+    assert rows["Black subjects"] == "selection_disparity |"
+    assert rows["Subjects of mixed ethnicity"] == (
         "selection_disparity (possible: its interval includes no disparity) |")
     assert "1 group with a finding" in markdown and "1 more with possible findings only" in markdown
     [check] = [c for c in card.acceptance if c.name == "max_selection_rate_disparity"]
-    assert not check.met and [g.group for g in check.groups] == ["ethnicity_group=black"]
-    assert [g.group for g in check.possible] == ["ethnicity_group=mixed"]
+    assert not check.met and [g.group for g in check.groups] == ["Black subjects"]
+    assert [g.group for g in check.possible] == ["subjects of mixed ethnicity"]
 
 
 def test_the_card_withholds_a_ratio_and_a_measure_read_off_a_withheld_rate(
@@ -186,15 +186,15 @@ def test_the_card_withholds_a_ratio_and_a_measure_read_off_a_withheld_rate(
     card = card_for(registry, version, board=None)
     [check] = [c for c in card.acceptance if c.name == "max_true_positive_rate_disparity"]
     assert check.withheld and check.measured is None and not check.met
-    assert check.detail.startswith("groups beyond it: ethnicity_group=black (true positive "
-                                   "rate ratio withheld from publication); ")
+    assert check.detail.startswith("groups beyond it: Black subjects (true positive rate "
+                                   "ratio withheld from publication); ")
     line = next(x for x in card_markdown(card).splitlines() if check.name in x)
     assert ("| withheld from publication: a rate behind it rests on a count under 10, or one "
             "that would give such a count away; the figure is in the full fairness report "
             "(fairness/fairness.json in the version's run) and on the approval form (groups "
-            "beyond it: ethnicity_group=black (true positive rate") in line
+            "beyond it: Black subjects (true positive rate") in line
     assert "3.0" not in line
-    [black] = [r for r in card.fairness_rows if r.group == "ethnicity_group=black"]
+    [black] = [r for r in card.fairness_rows if r.group == "Black subjects"]
     assert black.true_positive_rate == pytest.approx(0.75)  # its own rate stays published
     [full] = [c for c in acceptance_checks(read_sources(registry, version))
               if c.name == check.name]
@@ -207,7 +207,7 @@ def test_the_card_withholds_a_ratio_and_a_measure_read_off_a_withheld_rate(
     store.dispose()
     [hint] = [c for c in state.unmet if c.name == check.name]
     assert not hint.withheld and hint.measured == pytest.approx(3.0)
-    assert "ethnicity_group=black (true positive rate ratio 3)" in hint.detail
+    assert "Black subjects (true positive rate ratio 3)" in hint.detail
 
 
 def _log_fairness(registry: ModelRegistry, version: str, report: dict[str, object],

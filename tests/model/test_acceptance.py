@@ -33,7 +33,7 @@ def test_a_good_version_meets_every_threshold_and_says_what_it_measured() -> Non
     assert found["min_roc_auc"].measured == 0.81 and found["min_roc_auc"].required == ">= 0.7"
     # the group of 8 is too small to judge: its ratio of 3 fails nothing
     assert found["max_selection_rate_disparity"].measured == pytest.approx(1.1)
-    assert "ethnicity_group=black" in found["max_selection_rate_disparity"].detail
+    assert found["max_selection_rate_disparity"].detail == "worst group: Black subjects"
 
 
 @pytest.mark.parametrize(("metrics", "precision", "failing"), [
@@ -57,7 +57,7 @@ def test_a_disparity_counts_both_ways() -> None:
                        "max_true_positive_rate_disparity"}
     assert found["max_true_positive_rate_disparity"].measured == pytest.approx(1 / 0.7)
     # the figure measured is the group's ratio read the other way: said, or it matches none
-    assert ("measured read both ways: sex=male's ratio 0.7 is 1/1.429"
+    assert ("measured read both ways: the ratio of male subjects, 0.7, is 1/1.429"
             in found["max_true_positive_rate_disparity"].detail)
     assert "read both ways" not in checks()["max_selection_rate_disparity"].detail  # 1.1
 
@@ -93,7 +93,7 @@ def test_a_figure_the_published_report_withholds_is_withheld_from_the_check() ->
         fairness=full, published=published)}
     shown = found["max_true_positive_rate_disparity"]
     assert shown.withheld and shown.measured is None and not shown.met
-    assert shown.detail == ("groups beyond it: sex=male (true positive rate ratio withheld "
+    assert shown.detail == ("groups beyond it: male subjects (true positive rate ratio withheld "
                             "from publication)")
     selection = found["max_selection_rate_disparity"]  # published: shown as measured
     assert not selection.withheld and selection.measured == pytest.approx(1.6)
@@ -115,7 +115,7 @@ def test_a_group_never_selected_is_beyond_the_threshold_not_skipped() -> None:
                                     "selection_rate", ratio=0.0)])
     check = checks(fairness=report)["max_selection_rate_disparity"]
     assert not check.met and check.measured is None
-    assert check.detail == ("groups beyond it: ethnicity_group=asian (selection rate ratio 0: "
+    assert check.detail == ("groups beyond it: Asian subjects (selection rate ratio 0: "
                             "this group's rate is 0 and the reference group's is not)")
 
 
@@ -129,7 +129,7 @@ def test_a_rate_against_a_reference_rate_of_zero_is_beyond_the_threshold() -> No
     check = checks(fairness=report)["max_false_positive_rate_disparity"]
     assert not check.met
     assert [(g.group, g.value, g.note) for g in check.groups] == [
-        ("ethnicity_group=black", None,
+        ("Black subjects", None,
          "the reference group's rate is 0 and this group's is not")]
     both_zero = fairness_report([  # no rate on either side: no disparity
         reference, _zero(fairness_group({"ethnicity_group": "black"}), "false_positive_rate",
@@ -151,9 +151,9 @@ def test_a_check_names_every_group_beyond_it_worst_first() -> None:
     check = checks(fairness=report)["max_selection_rate_disparity"]
     assert check.measured == pytest.approx(1.6)
     assert [(g.group, g.value) for g in check.groups] == [
-        ("deprivation_group=deciles_1_2", 1.6), ("ethnicity_group=asian", 0.7)]
-    assert check.detail == ("groups beyond it: deprivation_group=deciles_1_2 (selection rate "
-                            "ratio 1.6); ethnicity_group=asian (selection rate ratio 0.7)")
+        ("subjects living in IMD deciles 1-2", 1.6), ("Asian subjects", 0.7)]
+    assert check.detail == ("groups beyond it: subjects living in IMD deciles 1-2 (selection "
+                            "rate ratio 1.6); Asian subjects (selection rate ratio 0.7)")
 
 
 def _with_interval(group: dict[str, Any], low: float, high: float) -> dict[str, Any]:
@@ -171,7 +171,7 @@ def test_a_possible_disparity_is_listed_but_fails_no_threshold() -> None:
     check = checks(fairness=report)["max_selection_rate_disparity"]
     assert check.met and check.groups == ()
     [figure] = check.possible
-    assert figure.group == "ethnicity_group=mixed" and figure.value == pytest.approx(1.4)
+    assert figure.group == "subjects of mixed ethnicity" and figure.value == pytest.approx(1.4)
     assert "possible disparities, not counted" in check.detail
     assert "95% interval 0.9 to 2.1" in check.detail
 
@@ -184,9 +184,9 @@ def test_a_disparity_whose_interval_excludes_none_still_fails() -> None:
         _with_interval(fairness_group({"ethnicity_group": "mixed"}, n=150, ratio=1.4), 0.9, 2.1)])
     check = checks(fairness=report)["max_false_positive_rate_disparity"]
     assert not check.met
-    assert [g.group for g in check.groups] == ["ethnicity_group=black"]
-    assert [g.group for g in check.possible] == ["ethnicity_group=mixed"]
-    assert check.detail.startswith("groups beyond it: ethnicity_group=black")
+    assert [g.group for g in check.groups] == ["Black subjects"]
+    assert [g.group for g in check.possible] == ["subjects of mixed ethnicity"]
+    assert check.detail.startswith("groups beyond it: Black subjects")
 
 
 def test_a_disparity_not_standing_the_correction_for_many_comparisons_fails_nothing() -> None:
@@ -199,7 +199,7 @@ def test_a_disparity_not_standing_the_correction_for_many_comparisons_fails_noth
         mixed | {"chance_flags": ["fpr_disparity"]}])
     check = checks(fairness=report)["max_false_positive_rate_disparity"]
     assert check.met and check.groups == ()
-    assert [g.group for g in check.possible] == ["ethnicity_group=mixed"]
+    assert [g.group for g in check.possible] == ["subjects of mixed ethnicity"]
     assert "does not stand correction for the audit's many comparisons" in check.detail
     assert not checks(fairness=fairness_report([
         fairness_group({"ethnicity_group": "white"}, n=3000, reference=True), mixed])
@@ -219,13 +219,13 @@ def test_a_measure_is_shown_on_its_side_of_the_threshold() -> None:
     assert roc_auc.measured_text() == "0.69996" and roc_auc.measured_text(4, "g") == "0.69996"
     assert ece.measured_text() == "0.05004" and selection.measured_text() == "1.25004"
     assert [g.text() for g in selection.groups] == [
-        "ethnicity_group=black (selection rate ratio 1.25004)"]
+        "Black subjects (selection rate ratio 1.25004)"]
     low = checks(fairness=fairness_report([
         fairness_group({"ethnicity_group": "white"}, n=2000, reference=True),
         fairness_group({"ethnicity_group": "black"}, ratio=0.79998,
                        flags=("selection_disparity",))]))["max_selection_rate_disparity"]
     assert [g.text() for g in low.groups] == [
-        "ethnicity_group=black (selection rate ratio 0.79998)"]
+        "Black subjects (selection rate ratio 0.79998)"]
     met = checks(metrics={"test_roc_auc": 0.7, "test_ece": 0.02})["min_roc_auc"]
     assert met.met and met.measured_text() == "0.700" and met.measured_text(4, "g") == "0.7"
     assert checks(metrics={})["min_roc_auc"].measured_text() == "not measured"

@@ -74,8 +74,8 @@ def test_a_loosened_fairness_threshold_is_judged_at_the_boards_figure_too() -> N
     assert not unmet(acceptance_checks(sources))
     [check] = unmet(acceptance_checks(sources, board=BOARD))
     assert check.name == "max_selection_rate_disparity" and check.required == "<= 1.25"
-    assert check.detail.startswith("groups beyond it: ethnicity_group=black (selection rate "
-                                   "ratio 1.6)")
+    assert check.detail.startswith("groups beyond it: Black subjects (selection rate ratio "
+                                   "1.6)")
     assert check.detail.endswith("; the board's threshold: the version was trained "
                                  "under <= 2")
 

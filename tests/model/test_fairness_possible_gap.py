@@ -57,7 +57,7 @@ def test_outcomes_at_one_and_a_half_times_the_prediction_are_a_possible_miscalib
                          "of 0, but its 95% interval reaches back inside the tolerance; more "
                          "referrals are needed to tell.")
     # The card's table (as published) says it, as the full report's tags do.
-    [row] = [r for r in _fairness_rows(document) if r.group == "ethnicity_group=black"]
+    [row] = [r for r in _fairness_rows(document) if r.group == "Black subjects"]
     assert row.flag_text() == ("miscalibrated (possible: its 90% interval leaves out a gap "
                                "of 0, its 95% interval reaches inside the tolerance)")
     assert {"text": "Miscalibrated (possible: its 90% interval leaves out a gap of 0, its 95% "

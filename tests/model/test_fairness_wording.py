@@ -20,7 +20,7 @@ from model.small_groups import small_group_sentences
 
 
 def _row(possible: tuple[str, ...], chance: tuple[str, ...]) -> FairnessRow:
-    return FairnessRow(group="ethnicity_group=asian", n="275", observed_rate=0.207,
+    return FairnessRow(group="Asian subjects", n="275", observed_rate=0.207,
                        mean_predicted=0.152, selection_rate=None, false_positive_rate=None,
                        true_positive_rate=None, selection_rate_ratio=None,
                        flags=("miscalibrated",), possible=possible, chance=chance)
