@@ -24,6 +24,7 @@ from model.fairness_metrics import OVERALL
 from model.fairness_multiplicity import correction_words
 from model.fairness_recording import RECORDING
 
+
 def ratio_text(ratio: float, bounds: tuple[float, float] | None = None) -> str:
     """A ratio with two decimals, or as many more as it takes (up to the six the audit
     keeps) to fall on the same side of each flag bound as the ratio itself: 0.797954,

@@ -11,14 +11,13 @@ import pytest
 
 from api.templating import render_report
 from model.fairness import audit_fairness
-from model.fairness_groups import value_label
+from model.fairness_groups import group_phrase, value_label
 from model.fairness_report import (
     FAIRNESS_TEMPLATE,
     audit_from_document,
     fairness_files,
     report_context,
 )
-from model.fairness_groups import group_phrase
 from model.fairness_summary import (
     finding_sentences,
     possible_sentences,
