@@ -21,8 +21,9 @@ from model.agreed_thresholds import agreed_thresholds, board_notes
 from model.card_sources import CardSources
 from model.card_text import ATRS_HEADINGS, KNOWN_LIMITATIONS, MISUSE, OUTCOME_DEFINITION
 from model.explanation import GROUP_LABELS
-from model.fairness import FairnessAudit, for_publication
+from model.fairness import for_publication
 from model.fairness_report import audit_from_document, possible_label
+from model.fairness_results import FairnessAudit
 from model.fairness_summary import flag_bounds, headline, ratio_with_interval
 from model.finite_json import finite
 from model.governance import AcceptanceThresholds, GovernanceSettings, parse_governance

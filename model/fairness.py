@@ -42,7 +42,7 @@ from model.fairness_recording import (
     publish_recording,
     recording_section,
 )
-from model.fairness_results import (  # model/card.py, model/fairness_summary.py import them here
+from model.fairness_results import (
     FairnessAudit,
     GroupResult,
 )

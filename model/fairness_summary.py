@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any, Final
 
 from data_contracts.vocab import AGENCY_LABELS
-from model.fairness import FairnessAudit, GroupResult
 from model.fairness_flags import (
     MISCALIBRATED,
     RATIO_METRICS,
@@ -23,6 +22,7 @@ from model.fairness_groups import group_phrase, stratum
 from model.fairness_metrics import OVERALL
 from model.fairness_multiplicity import correction_words
 from model.fairness_recording import RECORDING
+from model.fairness_results import FairnessAudit, GroupResult
 
 
 def ratio_text(ratio: float, bounds: tuple[float, float] | None = None) -> str:

@@ -16,7 +16,6 @@ from api.approvals import ApprovalRefused, record_decision
 from api.model_card import card_for, card_markdown, log_card
 from api.roles import GOVERNANCE
 from api.store import AuditEntry, Store, init_db
-from api.web.approvals import approval_state
 from model.acceptance import unmet
 from model.card import acceptance_checks
 from model.card_sources import FAIRNESS_ARTIFACT, read_sources
