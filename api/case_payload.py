@@ -9,7 +9,6 @@ expected, so a practitioner can fix the case.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
@@ -35,7 +34,7 @@ from typing_extensions import TypedDict
 from api.free_text import PlainText
 from api.schemas import ReferralId
 from data_contracts import rules, vocab
-from data_contracts.parsing import DATE_SHAPE
+from data_contracts.parsing import HOLDS_A_TIME, NOT_A_DATE, date_text
 from pipelines.case_records import EventColumns, event_columns
 
 MAX_EVENTS_PER_CASE = 5_000
@@ -90,17 +89,20 @@ class CaseModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-_DATE_TEXT = re.compile(DATE_SHAPE)
-
-
 def _feed_date(value: object) -> object:
-    """A date as the feeds write it: text YYYY-MM-DD (pydantic alone also takes a
-    date-time at midnight, or a number of seconds)."""
-    if isinstance(value, str) and _DATE_TEXT.fullmatch(value):  # "...\n" is no date
-        return value
+    """A date as the feeds write it and read it (`data_contracts.parsing.date_text`): text
+    YYYY-MM-DD, alone or with a midnight time; not one followed by a line break, nor (as
+    pydantic alone would take) a number of seconds."""
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
-    raise PydanticCustomError("date_text", "expected a date written YYYY-MM-DD")
+    reason, message = NOT_A_DATE, "expected a date written YYYY-MM-DD"
+    if isinstance(value, str):
+        try:
+            return date_text(value)
+        except ValueError as exc:
+            if str(exc) == HOLDS_A_TIME:  # the feeds' reason: a time of day is no date
+                reason = message = HOLDS_A_TIME
+    raise PydanticCustomError("date_text", message, {"reason": reason})
 
 
 Token = Annotated[str, Field(pattern=vocab.TOKEN_PATTERN, max_length=vocab.TOKEN_MAX_LENGTH)]

@@ -8,6 +8,7 @@ once per distinct value.
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 import numpy as np
@@ -23,6 +24,8 @@ DATE_DTYPE: Final = "datetime64[ns]"
 _FIRST_DAY: Final = pd.Timestamp("1678-01-01")
 _LAST_DAY: Final = pd.Timestamp.max.floor("D")
 NOT_A_DATE: Final = "not a YYYY-MM-DD date"
+HOLDS_A_TIME: Final = ("holds a time of day: a date is YYYY-MM-DD, alone or with a midnight "
+                       "time (00:00:00)")
 NOT_A_CALENDAR_DATE: Final = "not a real calendar date"  # 2023-02-30, 2023-13-01
 NOT_A_WHOLE_NUMBER: Final = "not a whole number"
 SIGNED_WHOLE_NUMBER: Final = "has a sign (+ or -): whole numbers are plain digits"
@@ -35,6 +38,18 @@ NOT_A_BOOLEAN: Final = "not true/false/1/0"
 _INTEGER_SHAPE: Final = r"^[0-9]{1,9}(?:\.0*)?$"
 _SIGNED_INTEGER_SHAPE: Final = r"^[+-][0-9]{1,9}(?:\.0*)?$"
 _NUMBER_SHAPE: Final = r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
+# A date written with a time of day, as a database export writes a date column: "T" or a
+# space, hours and minutes, optional seconds with an optional fraction, and an optional
+# zone ("Z", or an offset "+01", "+0100", "+01:00"). At midnight it is its date, as a
+# Parquet timestamp at midnight (in its own zone) is (`data_contracts.reading`):
+# "2024-03-22 00:00:00", "2024-03-22T00:00:00.000Z", "2024-06-22 00:00:00+01". Any other
+# time means the column holds moments, not dates: refused, saying so.
+_DAY: Final = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T]"
+_ZONE: Final = r"(?:Z|[+-][0-9]{2}(?::?[0-9]{2})?)?$"
+_MIDNIGHT_SHAPE: Final = _DAY + r"00:00(?::00(?:\.0+)?)?" + _ZONE
+_TIMED_SHAPE: Final = _DAY + r"[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?" + _ZONE
+_DATE_TEXT, _MIDNIGHT_TEXT, _TIMED_TEXT = map(re.compile, (DATE_SHAPE, _MIDNIGHT_SHAPE,
+                                                          _TIMED_SHAPE))
 
 
 # Reasons with the masks of the cells that have them.
@@ -71,21 +86,42 @@ def _unparsable(codes: np.ndarray, *reasons: tuple[str, np.ndarray]) -> Unparsab
 
 
 def parse_dates(raw: pd.Series) -> tuple[pd.Series, Unparsable]:
-    """Parse ``YYYY-MM-DD`` strings to datetime64[ns]; a date of that shape that is not in
-    the calendar (``2023-02-30``) fails with a reason of its own."""
+    """Parse ``YYYY-MM-DD`` strings, alone or with a midnight time, to datetime64[ns]; a
+    date with another time of day, and one of that shape not in the calendar
+    (``2023-02-30``), fail with reasons of their own."""
     codes, uniques = _distinct(raw)
-    shaped = matches_fully(uniques, DATE_SHAPE)
-    text = uniques.where(shaped, None).astype(object)
+    dated = matches_fully(uniques, DATE_SHAPE)
+    timed = np.zeros(len(uniques), dtype=bool)
+    if not dated.all():  # a feed's dates are usually all plain dates
+        midnight = matches_fully(uniques, _MIDNIGHT_SHAPE)
+        timed = matches_fully(uniques, _TIMED_SHAPE) & ~midnight
+        uniques = uniques.where(~midnight, uniques.str.slice(0, 10))
+        dated |= midnight
+    text = uniques.where(dated, None).astype(object)
     parsed = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
     # datetime64[ns] spans 1677-2262. Dates outside are clipped to its first or last day,
     # so they fail the plausible-range rules (before 1900-01-01, after the extract date).
     parsed = parsed.where((parsed <= _LAST_DAY) | parsed.isna(), _LAST_DAY)
     parsed = parsed.where((parsed >= _FIRST_DAY) | parsed.isna(), _FIRST_DAY)
     values = parsed.astype(DATE_DTYPE).to_numpy()
-    not_in_calendar = shaped & parsed.isna().to_numpy()
+    not_in_calendar = dated & parsed.isna().to_numpy()
     column = pd.Series(_spread(codes, values, np.datetime64("NaT", "ns")), index=raw.index)
-    return column, _unparsable(codes, (NOT_A_DATE, ~shaped),
+    return column, _unparsable(codes, (NOT_A_DATE, ~dated & ~timed), (HOLDS_A_TIME, timed),
                                (NOT_A_CALENDAR_DATE, not_in_calendar))
+
+
+def date_text(text: str) -> str:
+    """The ``YYYY-MM-DD`` of one date as :func:`parse_dates` reads it (a live case's
+    dates, which the service then parses), or ValueError with parse_dates' reason.
+
+    Python's ``fullmatch`` takes what Arrow's RE2 takes: ``$`` cannot end the match
+    before a final newline.
+    """
+    if _DATE_TEXT.fullmatch(text):
+        return text
+    if _MIDNIGHT_TEXT.fullmatch(text):
+        return text[:10]
+    raise ValueError(HOLDS_A_TIME if _TIMED_TEXT.fullmatch(text) else NOT_A_DATE)
 
 
 def parse_integers(raw: pd.Series) -> tuple[pd.Series, Unparsable]:

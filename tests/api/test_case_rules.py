@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -98,21 +99,45 @@ def test_each_rule_is_met_by_both_paths_with_the_same_reason() -> None:
         assert _case_reasons(record) == reasons, change
 
 
+@pytest.mark.parametrize("written", [
+    "2024-03-22", "2024-03-22 00:00:00", "2024-03-22T00:00:00.000Z", "2024-03-22T00:00:00+01:00",
+    "2024-03-22 14:30:00", "2024-03-22T00:00:00.5", "2024-03-22 00:00:00\n", "22/03/2024"])
+def test_a_date_with_a_time_is_read_alike_by_a_feed_and_a_case(written: str) -> None:
+    """A feed reads a midnight time as its date (as it reads a Parquet timestamp at
+    midnight) and quarantines another time of day saying so: a case does the same."""
+    row = feed_factories.event_row(event_date=written, recorded_date="")
+    frames = {"referrals": pd.DataFrame([feed_factories.referral_row()]),
+              "events_police": pd.DataFrame([row])}
+    result = validate_frames(frames, extract_date=TODAY)
+    quarantine = result.quarantine["events_police"]
+    case = factories.case(events=1)
+    case["events"][0].update(event_date=written, recorded_date=None)
+    try:
+        payload = CasePayload.model_validate_json(json.dumps(case))
+    except ValidationError as refused:
+        assert [f"{e['loc'][-1]}: {e['ctx']['reason']}" for e in refused.errors()] == (
+            quarantine["reason"].tolist())
+    else:
+        assert quarantine.empty
+        assert payload.events[0]["event_date"] == dt.date(2024, 3, 22)
+        assert result.feeds["events_police"]["event_date"].iloc[0] == pd.Timestamp(2024, 3, 22)
+
+
 def test_a_value_a_feed_would_quarantine_is_refused_in_a_case_not_fixed() -> None:
-    """A token, id or word with blanks around it, or a date not written YYYY-MM-DD, is a
-    bad row in a feed; a case stripped the blanks and read a date-time at midnight (or a
-    number of seconds) as a date, and scored it."""
+    """A token, id or word with blanks around it, or a date not written YYYY-MM-DD (nor
+    with a midnight time), is a bad row in a feed; a case stripped the blanks and read a
+    number of seconds as a date, and scored it."""
     feeds = feed_factories.extract()
     feeds["referrals"].loc[0, "person_id"] = "P1\n"
     feeds["referrals"].loc[1, "referral_source"] = " police"
-    feeds["referrals"].loc[2, "referral_date"] = "2024-01-10T00:00:00"
+    feeds["referrals"].loc[2, "referral_date"] = "2024-01-10T09:00:00"
     reasons = validate_frames(feeds, extract_date=dt.date(2024, 6, 30)).quarantine["referrals"]
     assert len(reasons) == 3
     base = factories.case(events=1)
     for part, field, value in (
             ("referral", "person_id", "P1\n"), ("referral", "referral_id", " R-1 "),
             ("referral", "referral_source", " police"), ("referral", "referral_date",
-                                                         f"{TODAY}T00:00:00"),
+                                                         f"{TODAY}T09:00:00"),
             ("referral", "referral_date", 1_700_000_000), ("events", "event_date", "2024-1-10"),
             ("events", "event_date", f"{TODAY}\n"), ("events", "person_id", " P1"),
             ("household_members", "role", "sibling ")):

@@ -103,7 +103,8 @@ def test_a_parquet_timestamp_with_a_time_of_day_is_not_a_date_whatever_its_zone(
     first, second = quarantined["referral_date"]  # as written, with the offset from UTC
     assert first.startswith("2024-06-01T13:45:00") and first.endswith("+0100")
     assert second.startswith("2024-01-10T23:00:00") and second.endswith("+0000")
-    assert set(quarantined["reason"]) == {"referral_date: not a YYYY-MM-DD date"}
+    assert set(quarantined["reason"]) == {"referral_date: holds a time of day: a date is "
+                                          "YYYY-MM-DD, alone or with a midnight time (00:00:00)"}
 
 
 def test_extract_date_is_latest_date_not_after_today() -> None:
