@@ -27,7 +27,7 @@ from data_contracts.identifiers import refuse_direct_identifiers
 from data_contracts.pandera_import import pa
 from data_contracts.reading import STRING_DTYPE
 from data_contracts.schemas import DUPLICATE_DIFFERING, DUPLICATE_ROW, UNIQUE_KEY
-from data_contracts.vocab import FEED_COLUMNS, OPTIONAL_COLUMNS
+from data_contracts.vocab import CODED_COLUMNS, FEED_COLUMNS, OPTIONAL_COLUMNS
 
 if TYPE_CHECKING:
     from data_contracts.quarantining import ProvisionalCheck
@@ -109,7 +109,7 @@ def parse_feed(feed: str, source: str, raw: pd.DataFrame, schema: pa.DataFrameSc
         cells = spec[name]
         if not column.nullable:
             failures.append((f"{name}: missing", cells.isna().to_numpy()))
-        parser = _PARSERS.get(str(column.dtype))
+        parser = parsing.parse_codes if name in CODED_COLUMNS else _PARSERS.get(str(column.dtype))
         if parser is None:
             typed[name] = cells
             continue

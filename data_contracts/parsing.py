@@ -31,6 +31,9 @@ NOT_A_WHOLE_NUMBER: Final = "not a whole number"
 SIGNED_WHOLE_NUMBER: Final = "has a sign (+ or -): whole numbers are plain digits"
 NOT_A_NUMBER: Final = "not a number"
 NOT_A_BOOLEAN: Final = "not true/false/1/0"
+# A coded value written with blanks around it (" police", "police\t"), as the column
+# names' rule says of a header (`data_contracts.checking`): not accepted, the cause named.
+PADDED_CODE: Final = "not in vocabulary: has blanks (spaces or tabs) at either end"
 # A whole number may be written with zero decimals ("7.0"), as spreadsheets and Parquet
 # floats write them; "7.5" is not one. The contract's whole numbers (an age, a decile)
 # are never negative, so a sign is refused with a reason of its own: "-0" and "+7" were
@@ -146,6 +149,15 @@ def parse_numbers(raw: pd.Series) -> tuple[pd.Series, Unparsable]:
     bad = ~np.isfinite(values) | ~shaped
     column = pd.Series(_spread(codes, np.where(bad, np.nan, values), np.nan), index=raw.index)
     return column, _unparsable(codes, (NOT_A_NUMBER, bad))
+
+
+def parse_codes(raw: pd.Series) -> tuple[pd.Series, Unparsable]:
+    """A column of vocabulary values as it is (the schema checks its vocabulary); a value
+    with blanks at either end, which no vocabulary's value has, fails with a reason of its
+    own, in place of the vocabulary's."""
+    codes, uniques = _distinct(raw)
+    padded = (uniques != uniques.str.strip()).to_numpy(dtype=bool)
+    return raw, _unparsable(codes, (PADDED_CODE, padded))
 
 
 def parse_booleans(raw: pd.Series) -> tuple[pd.Series, Unparsable]:

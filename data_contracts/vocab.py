@@ -192,6 +192,12 @@ VALUED_EVENT_TYPES: Final[dict[tuple[str, str], tuple[float, float]]] = {
     ("education", "attendance_rate"): (0.0, 100.0),
 }
 
+# The columns whose values come from a vocabulary above, in every feed that has them. The
+# vocabularies are exact: nothing is trimmed or folded to match one.
+CODED_COLUMNS: Final[frozenset[str]] = frozenset({
+    "referral_source", "presenting_need", "subject_type", "sex", "ethnicity_group", "role",
+    "outcome_type", "event_type"})
+
 # --- Identifiers ----------------------------------------------------------------------
 
 TOKEN_PATTERN: Final = r"^[A-Za-z0-9_-]{1,64}$"
