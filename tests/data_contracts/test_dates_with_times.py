@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from data_contracts.parsing import date_text, parse_dates
 from data_contracts.validate import validate_extract, validate_frames
 from tests.data_contracts import factories as f
 from tests.data_contracts.test_rules import EXTRACT, _reasons
@@ -86,3 +87,19 @@ def test_csv_reads_a_midnight_as_parquet_does(tmp_path: Path) -> None:
             for kind in ("csv", "parquet")]
     assert read[0]["referral_date"].dt.strftime("%Y-%m-%d").tolist() == dates
     pd.testing.assert_frame_equal(*read)
+
+
+@pytest.mark.parametrize("written", [
+    *MIDNIGHTS, "2024-03-22", "2024-03-22\n", "2024-03-22 00:00:00\n", "2024-03-22T00:00Z\n",
+    "2024-03-22 14:30:00", "2024-03-22 14:30:00\n", "\n2024-03-22", "2024-03-22T00:00:00+1",
+    "2024-03-22T00:00:00+01:0", "2024-03-22T00:00:00.0+01", "2024-03-22 00:00:00.000001"])
+def test_the_services_reading_of_one_date_is_the_feeds(written: str) -> None:
+    """`date_text` (a live case's dates, Python's `re`) reads a date as `parse_dates`
+    (Arrow's RE2) does: Python's `$` also matches before a final line break."""
+    column, unparsable = parse_dates(pd.Series([written], dtype="string[pyarrow]"))
+    try:
+        assert pd.Timestamp(date_text(written)) == column.iloc[0]
+    except ValueError as refused:
+        assert [reason for reason, _ in unparsable] == [str(refused)]
+    else:
+        assert unparsable == []
