@@ -125,7 +125,7 @@ def refuse_repeated_names(names: list[str], source: str) -> None:
 
 def _timestamp_to_string(array: pa.ChunkedArray) -> pa.ChunkedArray:
     """A timestamp at midnight as its date (``YYYY-MM-DD``), any other as date and time
-    (quarantined: not a date). With a time zone, midnight and the date are the zone's own,
+    (quarantined: holds a time of day). With a time zone, midnight and the date are the zone's own,
     and the text of a time carries its offset from UTC."""
     local = array if array.type.tz is None else pc.local_timestamp(array)
     as_date = pc.cast(local, pa.date32())
