@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Final, NoReturn
 import typer
 from typer.core import TyperGroup, TyperOption
 
-from data_contracts.vocab import AGENCY_LABELS, DATE_SHAPE, REFERRALS, event_feed
+from data_contracts.vocab import AGENCY_LABELS, DATE_SHAPE, HOUSEHOLD_MEMBERS, REFERRALS, event_feed
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -175,6 +175,22 @@ def no_feed_note(agencies: Sequence[str], quarantined: Mapping[str, int] | None 
             f"{'train' if training else 'score'} again (`safeguard validate` lists each "
             "row with its reason).")
     return note
+
+
+def household_note(missing: bool, quarantined: Mapping[str, int] | None = None, *,
+                   training: bool = False) -> str | None:
+    """What a command that builds features says when the extract linked no household member
+    (`data_contracts.report.without_household_members`; None when it did): the feed is
+    optional, and without it records about a subject's parents and carers silently
+    counted for no referral. `training`: said by `safeguard train`."""
+    if not missing:
+        return None
+    rows = (quarantined or {}).get(HOUSEHOLD_MEMBERS, 0)
+    why = (f"Every household_members row was quarantined ({rows:,})" if rows
+           else "No household_members feed (or a feed without rows)")
+    return (f"{why}: records about parents, carers and other household members could not "
+            "be counted for any referral" + ("; the model learns nothing from them." if training
+                                             else "."))
 
 
 def quarantine_note(quarantined: Mapping[str, int], input_dir: object,

@@ -18,7 +18,15 @@ import pandas as pd
 
 from data_contracts.csv_output import write_csv
 from data_contracts.reading import is_in
-from data_contracts.vocab import AGENCIES, FEEDS, OUTCOMES, REFERRALS, SPEC_VERSION, event_feed
+from data_contracts.vocab import (
+    AGENCIES,
+    FEEDS,
+    HOUSEHOLD_MEMBERS,
+    OUTCOMES,
+    REFERRALS,
+    SPEC_VERSION,
+    event_feed,
+)
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -69,6 +77,14 @@ def agencies_without_records(feeds: Mapping[str, pd.DataFrame]) -> tuple[str, ..
     no feed, a feed of no rows, or one whose every row was quarantined. Under the feed
     specification they shared nothing, which the practitioner must be told."""
     return tuple(agency for agency in AGENCIES if len(feeds.get(event_feed(agency), ())) == 0)
+
+
+def without_household_members(feeds: Mapping[str, pd.DataFrame]) -> bool:
+    """Whether an extract's accepted rows hold no household membership (no
+    `household_members` feed, which the specification makes optional, or none of its rows
+    accepted): then no record about a subject's parents, carers or other household members
+    can be linked to any referral."""
+    return len(feeds.get(HOUSEHOLD_MEMBERS, ())) == 0
 
 
 def agency_coverage(feeds: Mapping[str, pd.DataFrame], entries: Mapping[str, Any],

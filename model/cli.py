@@ -22,6 +22,7 @@ from data_contracts.cli import (
     ExtractDate,
     QuickHelpGroup,
     fail,
+    household_note,
     no_feed_note,
     parse_date_option,
     prepare_command_process,
@@ -155,7 +156,9 @@ def train(
         f"{outcome.result.model.calibrator.method}; {outcome.seconds['total']:.1f} s. "
         f"{describe_test_period(metrics, outcome.result.split.summary())}")
     for note in (quarantine_note(outcome.quarantined_rows, input, extract_date=day),
-                 no_feed_note(outcome.shared_nothing, outcome.quarantined_rows, training=True)):
+                 no_feed_note(outcome.shared_nothing, outcome.quarantined_rows, training=True),
+                 household_note(outcome.without_household, outcome.quarantined_rows,
+                                training=True)):
         if note:  # as scoring says them: a model trained without an agency says so
             console.print(note, soft_wrap=True)
     for line in gap_warnings([gap.to_json() for gap in outcome.result.outcome_gaps],
@@ -245,18 +248,17 @@ def warn_if_rejected(ctx: typer.Context, registry: ModelRegistry, reference: str
 def _say_scored(scored: Scored, source: str, output: str, *, explained: bool,
                 extract_date: dt.date | None = None) -> None:
     """The scoring commands' closing lines: how many, with what, where; the rows
-    quarantined (not scored); the agencies that shared no records; what the contributions
-    are on."""
+    quarantined (not scored); the agencies that shared no records; no household member
+    linked; what the contributions are on."""
     info = scored.info
     # Paths are printed whole (soft wrap): a narrow terminal would crop them to "...".
     console.print(f"{scored.rows:,} referrals scored with {info.name} version {info.version} "
                   f"-> {output}", soft_wrap=True)
-    note = quarantine_note(scored.quarantined_rows, source, extract_date=extract_date)
-    if note:
-        console.print(note, soft_wrap=True)
-    note = no_feed_note(scored.shared_nothing, scored.quarantined_rows)
-    if note:
-        console.print(note)
+    for note in (quarantine_note(scored.quarantined_rows, source, extract_date=extract_date),
+                 no_feed_note(scored.shared_nothing, scored.quarantined_rows),
+                 household_note(scored.without_household, scored.quarantined_rows)):
+        if note:
+            console.print(note, soft_wrap=True)
     from model.score import POINT_IN_TIME_NOTE
 
     console.print(POINT_IN_TIME_NOTE)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from data_contracts import validate_extract
-from data_contracts.report import agencies_without_records
+from data_contracts.report import agencies_without_records, without_household_members
 from data_contracts.vocab import HOUSEHOLD_MEMBERS, OUTCOMES, REFERRALS
 from pipelines.features import build_features
 from pipelines.labels import build_labels
@@ -31,6 +31,7 @@ class PreparedExtract:
     input_dir: Path
     quarantined_rows: dict[str, int]  # rows quarantined per feed (feeds with any)
     shared_nothing: tuple[str, ...]  # the agencies with no accepted record (in AGENCIES order)
+    without_household: bool = False  # no household membership accepted: none linked
 
     @property
     def quarantined(self) -> int:
@@ -85,6 +86,7 @@ def prepare_extract(input_dir: Path, *, extract_date: dt.date | None = None,
     say("validating the extract")
     validated = validate_extract(input_dir, extract_date=extract_date, count_persons=False)
     shared_nothing = agencies_without_records(validated.feeds)  # before any feed is let go
+    without_household = without_household_members(validated.feeds)
     say("building point-in-time features")
     features = build_features(validated.feeds, progress=progress, release=not keep_feeds)
     labels = None
@@ -93,4 +95,5 @@ def prepare_extract(input_dir: Path, *, extract_date: dt.date | None = None,
         labels = build_labels(validated.feeds[REFERRALS], validated.feeds.get(OUTCOMES),
                               validated.extract_date)
     return PreparedExtract(validated.feeds, features, labels, validated.extract_date,
-                           input_dir, validated.quarantined_rows(), shared_nothing)
+                           input_dir, validated.quarantined_rows(), shared_nothing,
+                           without_household)

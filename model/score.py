@@ -43,6 +43,7 @@ class Scored(NamedTuple):
     shared_nothing: tuple[str, ...]  # agencies with no accepted record in the extract
     quarantined_rows: dict[str, int]  # rows quarantined per feed (not scored, not used)
     table: pd.DataFrame | None = None  # the ratings written (the single-machine engine)
+    without_household: bool = False  # the extract linked no household member
 
 
 class OutputFormatError(ValueError):
@@ -160,4 +161,4 @@ def score_extract(input_dir: Path, output: Path, *, registry: ModelRegistry, ref
     progress("writing")
     write_table(table, output)
     return Scored(len(table), loaded.info, prepared.shared_nothing, prepared.quarantined_rows,
-                  table)
+                  table, prepared.without_household)

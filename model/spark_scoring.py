@@ -20,7 +20,7 @@ from typing import Any, Final
 
 import pandas as pd
 
-from data_contracts.report import agencies_without_records
+from data_contracts.report import agencies_without_records, without_household_members
 from model.explain import CaseExplainer
 from model.explain_batch import COLUMNS as EXPLANATION_COLUMNS
 from model.registry import ModelRegistry, RegistryError
@@ -129,6 +129,7 @@ def score_extract_spark(
                                          extract_date=extract_date)
     feeds = extract.feeds
     shared_nothing = agencies_without_records(feeds)
+    without_household = without_household_members(feeds)
     source = ModelSource(registry.tracking_uri, registry.model_name, registry.artifact_root,
                          info.version, explain, shared_nothing)
     ratings = map_batches(
@@ -141,7 +142,8 @@ def score_extract_spark(
         if message is None:
             raise
         raise RegistryError(message) from None
-    return Scored(len(feeds["referrals"]), info, shared_nothing, extract.quarantined_rows())
+    return Scored(len(feeds["referrals"]), info, shared_nothing, extract.quarantined_rows(),
+                  without_household=without_household)
 
 
 def collect_ratings(frame: Any) -> pd.DataFrame:

@@ -61,6 +61,7 @@ class TrainOutcome:
     seconds: dict[str, float]
     quarantined_rows: dict[str, int] = field(default_factory=dict)  # per feed, as scoring's
     shared_nothing: tuple[str, ...] = ()  # agencies with no accepted record
+    without_household: bool = False  # the extract linked no household member
 
 
 def _quiet(_stage: str) -> None:
@@ -207,7 +208,7 @@ def train_and_register(input_dir: Path, *, registry: ModelRegistry, experiment: 
         card_writer(registry, version)
     seconds["total"] = time.perf_counter() - started
     return TrainOutcome(version, result, seconds, prepared.quarantined_rows,
-                        prepared.shared_nothing)
+                        prepared.shared_nothing, prepared.without_household)
 
 
 def audit_extract(input_dir: Path, *, registry: ModelRegistry, reference: str,

@@ -14,6 +14,7 @@ from rich.console import Console
 from data_contracts.cli import (
     ExtractDate,
     fail,
+    household_note,
     parse_date_option,
     prepare_command_process,
     quarantine_note,
@@ -149,10 +150,10 @@ def features(
     day = parse_date_option(extract_date)
     manifest = manifest_path_for(output)
     if engine is Engine.spark:
-        rows, quarantined = _spark_features(input, output, day, master=master,
-                                            conf=conf or [], manifest=manifest)
+        rows, quarantined, unlinked = _spark_features(input, output, day, master=master,
+                                                      conf=conf or [], manifest=manifest)
     else:
-        rows, quarantined = _single_features(Path(input), Path(output), day)
+        rows, quarantined, unlinked = _single_features(Path(input), Path(output), day)
         from pipelines.manifest import write_manifest
 
         write_manifest(Path(manifest))
@@ -162,14 +163,18 @@ def features(
         f"{rows:,} referrals x {len(FEATURE_NAMES):,} features -> {output} "
         f"(manifest {manifest.rsplit('/', 1)[-1]}) in {time.perf_counter() - started:.1f} s"
     )
-    note = quarantine_note(quarantined, input, extract_date=day)
-    if note:
-        console.print(note, soft_wrap=True)  # the path whole, never cropped to "..."
+    for note in (quarantine_note(quarantined, input, extract_date=day),
+                 household_note(unlinked, quarantined)):
+        if note:
+            console.print(note, soft_wrap=True)  # the path whole, never cropped to "..."
 
 
 def _single_features(input: Path, output: Path, day: dt.date | None
-                     ) -> tuple[int, dict[str, int]]:
+                     ) -> tuple[int, dict[str, int], bool]:
+    """Referrals written, rows quarantined per feed, and whether no household member
+    was linked (`data_contracts.report.without_household_members`)."""
     from data_contracts import FeedRejected, validate_extract
+    from data_contracts.report import without_household_members
     from pipelines.features import build_features
 
     with stage_progress(console) as progress:
@@ -179,17 +184,18 @@ def _single_features(input: Path, output: Path, day: dt.date | None
         except FeedRejected as exc:
             fail(str(exc))
         feeds, quarantined = validated.feeds, validated.quarantined_rows()
+        unlinked = without_household_members(feeds)  # before the feeds are released
         del validated  # the feeds are released once encoded (not held beside the matrix)
         table = build_features(feeds, release=True,
                                progress=lambda stage: progress.update(task, description=stage))
         progress.update(task, description="writing")
         output.parent.mkdir(parents=True, exist_ok=True)
         table.to_parquet(output, index=False)
-    return len(table), quarantined
+    return len(table), quarantined, unlinked
 
 
 def _spark_features(input: str, output: str, day: dt.date | None, *, master: str | None,
-                    conf: list[str], manifest: str) -> tuple[int, dict[str, int]]:
+                    conf: list[str], manifest: str) -> tuple[int, dict[str, int], bool]:
     try:
         from pipelines.spark.errors import SessionRefused
         from pipelines.spark.session import parse_settings
@@ -207,7 +213,10 @@ def _spark_features(input: str, output: str, day: dt.date | None, *, master: str
                                        extract_date=day, manifest=manifest)
     except (FeedRejected, SessionRefused) as exc:
         fail(str(exc))
-    return len(extract.feeds["referrals"]), extract.quarantined_rows()
+    from data_contracts.report import without_household_members
+
+    return (len(extract.feeds["referrals"]), extract.quarantined_rows(),
+            without_household_members(extract.feeds))
 
 
 def register(app: typer.Typer) -> None:

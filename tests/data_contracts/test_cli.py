@@ -215,3 +215,25 @@ def test_no_feed_note_for_training_says_the_model_learns_nothing_from_them() -> 
                     "or every row quarantined): the model learns nothing from its records. "
                     "Every row was quarantined: Police (12 rows); correct the feed and train "
                     "again (`safeguard validate` lists each row with its reason).")
+
+
+def test_household_note_says_no_household_member_could_be_counted() -> None:
+    """The household_members feed is optional: without accepted rows of it, records about
+    a subject's parents and carers count for no referral, and the closing notes say so."""
+    import pandas as pd
+
+    from data_contracts.cli import household_note
+    from data_contracts.report import without_household_members
+
+    members = pd.DataFrame({"household_id": ["H1"], "person_id": ["P1"], "role": ["subject"]})
+    assert not without_household_members({"household_members": members})
+    assert without_household_members({"household_members": members.iloc[:0]})
+    assert without_household_members({"referrals": members})
+    assert household_note(False) is None
+    assert household_note(True, {"events_police": 3}) == (
+        "No household_members feed (or a feed without rows): records about parents, carers "
+        "and other household members could not be counted for any referral.")
+    assert household_note(True, {"household_members": 1_204}, training=True) == (
+        "Every household_members row was quarantined (1,204): records about parents, carers "
+        "and other household members could not be counted for any referral; the model "
+        "learns nothing from them.")

@@ -48,6 +48,7 @@ def test_features_writes_one_row_per_referral_and_a_matching_manifest(
     manifest = json.loads((tmp_path / "out" / "features.manifest.json").read_text())
     manifest_names = [feature["name"] for feature in manifest["features"]]
     assert manifest_names == list(table.columns[len(AUDIT_COLUMNS):])
+    assert "household_members" not in result.output  # the feed is there: nothing to say
 
 
 def _two_bad_referrals(extract_dir: Path, broken: Path) -> Path:
@@ -72,6 +73,29 @@ def test_features_says_how_many_rows_were_quarantined_and_where_to_read_why(
     assert f"{N_REFERRALS - 2} referrals x" in said
     assert (f"Quarantined, so not used: 2 referral rows (not in this output); `safeguard "
             f"validate --input {broken} --report DIR` lists each with its reason.") in said
+
+
+def test_features_says_when_no_household_member_could_be_linked(
+    extract_dir: Path, tmp_path: Path,
+) -> None:
+    """The household_members feed is optional: without it (or with every row of it
+    quarantined) records about parents and carers counted for no referral, unsaid."""
+    absent, rejected = tmp_path / "absent", tmp_path / "rejected"
+    for folder in (absent, rejected):
+        folder.mkdir()
+        for feed in extract_dir.iterdir():
+            if feed.name != "household_members.csv":
+                (folder / feed.name).symlink_to(feed)
+    members = pd.read_csv(extract_dir / "household_members.csv", dtype=str)
+    members.assign(role="not_a_role").to_csv(rejected / "household_members.csv", index=False)
+    said = {folder: " ".join(_features(folder, tmp_path / f"{folder.name}.parquet").output.split())
+            for folder in (absent, rejected)}
+    assert said[absent].endswith(
+        "No household_members feed (or a feed without rows): records about parents, carers "
+        "and other household members could not be counted for any referral."), said[absent]
+    assert (f"Every household_members row was quarantined ({len(members):,}): records about "
+            "parents, carers and other household members could not be counted for any "
+            "referral.") in said[rejected], said[rejected]
 
 
 def test_the_validate_it_names_carries_the_extract_date_given(

@@ -51,6 +51,24 @@ def test_spark_engine_writes_the_single_machine_table_as_parquet(
     assert_same_table(pd.read_parquet(single), pd.read_parquet(spark_out))
 
 
+def test_spark_engine_says_no_household_member_was_linked(
+    spark: Any, extract_dir: Path, tmp_path: Path
+) -> None:
+    """As the single-machine engine: without the optional household_members feed, records
+    about parents and carers counted for no referral, and the command says so."""
+    partial = tmp_path / "no_members"
+    partial.mkdir()
+    for feed in extract_dir.iterdir():
+        if feed.name != "household_members.csv":
+            (partial / feed.name).symlink_to(feed)
+    result = _features(partial, tmp_path / "spark.parquet", "--engine", "spark",
+                       "--master", "local[2]")
+    assert result.exit_code == 0, result.output
+    assert ("No household_members feed (or a feed without rows): records about parents, "
+            "carers and other household members could not be counted for any referral."
+            ) in " ".join(result.output.split())
+
+
 def test_spark_engine_refuses_a_failing_extract_with_the_same_one_line_error(
     extract_dir: Path, tmp_path: Path
 ) -> None:
