@@ -1,7 +1,9 @@
 """Where registered versions stand with governance, for the command line: each one's
 approval standing (`safeguard model list`) and a one-line warning when a version a
 command is about to use was rejected (`safeguard score`, `safeguard monitor`: scoring a
-rejected version for research is allowed, silently is not).
+rejected version for research is allowed, silently is not); `safeguard score` also warns
+of a version awaiting approval or whose approval is not valid
+(`model.version_list.Standing.use_warning`).
 
 Read only, from the decisions `api.approvals` records: a store that does not exist yet
 is not created (it can hold no decision), and one that cannot be read makes each
@@ -15,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from model.cli import UNKNOWN
-from model.version_list import APPROVED, Standing
+from model.version_list import APPROVED, AWAITING, NOT_VALID, Standing
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -49,7 +51,7 @@ def standing(session: Session, registry: ModelRegistry, version: str, *,
 
     history = decisions_for(session, registry.model_name, version)
     if not history:
-        return Standing("awaiting approval")
+        return Standing(AWAITING)
     latest = history[-1]
     who = f"{latest.user_name}, {latest.created_at:%Y-%m-%d %H:%M}"
     if latest.decision == REJECT:
@@ -57,8 +59,7 @@ def standing(session: Session, registry: ModelRegistry, version: str, *,
             who += "; an earlier approval withdrawn"
         return Standing(REJECTED, who, warning=rejection_warning(latest))
     problem = gate_problem(session, registry, version, board=board) if check_gate else None
-    return Standing(APPROVED, who) if problem is None else Standing("approval not valid",
-                                                                    problem)
+    return Standing(APPROVED, who) if problem is None else Standing(NOT_VALID, problem)
 
 
 def existing_store(settings: Settings) -> Store | None:

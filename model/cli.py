@@ -198,51 +198,50 @@ def score(
     """Score every referral of an extract with a registered model, and explain each score."""
     prepare_command_process()
     check_engine_options(engine, master, conf)
+    config, day = cli_config(ctx), parse_date_option(extract_date)
+    # A string, not a Path: a Path would fold a URI's `//` (hdfs://host/x -> hdfs:/host/x).
+    if engine is Engine.spark:
+        scored = _score_on_spark(input, output, reference=model or config.alias,
+                                 registry_config=config, extract_date=day, explain=explanations,
+                                 master=master, conf=conf or [])
+    else:
+        scored = _score_here(ctx, input, output, reference=model or config.alias,
+                             extract_date=day, explain=explanations)
+    _say_scored(scored, input, output, explained=explanations, extract_date=day)
+    # Last, once the ratings are written: a refusal stays one line on standard error.
+    warn_unless_approved(ctx, registry_from(config), scored.info.version)
+
+
+def _score_here(ctx: typer.Context, input: str, output: str, *, reference: str,
+                extract_date: dt.date | None, explain: bool) -> Scored:
     from data_contracts import FeedRejected
     from model.approval_hint import refusal_line
     from model.registry import RegistryError
     from model.score import OutputFormatError, score_extract
 
     config = cli_config(ctx)
-    warn_if_rejected(ctx, registry_from(config), model or config.alias)
-    # A string, not a Path: a Path would fold a URI's `//` (hdfs://host/x -> hdfs:/host/x).
-    if engine is Engine.spark:
-        _score_on_spark(input, output, reference=model or config.alias, registry_config=config,
-                        extract_date=parse_date_option(extract_date), explain=explanations,
-                        master=master, conf=conf or [])
-        return
     with stage_progress(console) as progress:
         task = progress.add_task("starting", total=None)
         try:
-            scored = score_extract(
-                Path(input), Path(output), registry=registry_from(config),
-                reference=model or config.alias,
-                extract_date=parse_date_option(extract_date), explain=explanations,
+            return score_extract(
+                Path(input), Path(output), registry=registry_from(config), reference=reference,
+                extract_date=extract_date, explain=explain,
                 progress=lambda stage: progress.update(task, description=stage))
         except (FeedRejected, RegistryError, OutputFormatError) as exc:
-            fail(refusal_line(exc, model or config.alias, served_alias=config.alias))
-    _say_scored(scored, input, output, explained=explanations,
-                extract_date=parse_date_option(extract_date))
+            fail(refusal_line(exc, reference, served_alias=config.alias))
 
 
-def warn_if_rejected(ctx: typer.Context, registry: ModelRegistry, reference: str) -> None:
-    """One line on standard error when governance rejected the version `reference` names
-    (the command goes on: research on a rejected version is allowed, silently it is not)."""
-    from model.registry import RegistryError
-
+def warn_unless_approved(ctx: typer.Context, registry: ModelRegistry, version: str) -> None:
+    """One line on standard error when the version scored with was rejected, awaits
+    approval, has an approval that is not valid, or its standing cannot be read (the
+    ratings are written: testing or research on such a version is allowed, silently it
+    is not). Nothing without a store: it holds no decision to read."""
     source = ctx.find_object(ConfigSource)
     if source is None or source.standings is None:
         return
-    try:
-        version = registry.resolve(reference).version
-    except RegistryError:
-        return  # the command itself says there is no such version
-    found = source.standings(registry, [version], check_gate=False).get(version)
-    if found is not None and found.warning:
-        typer.echo(found.warning, err=True)
-    elif found is not None and found.status == UNKNOWN:
-        typer.echo(f"warning: whether governance rejected version {version} is not known: "
-                   f"{found.detail}", err=True)
+    found = source.standings(registry, [version], check_gate=True).get(version)
+    if found is not None and (warning := found.use_warning(version)):
+        typer.echo(warning, err=True)
 
 
 def _say_scored(scored: Scored, source: str, output: str, *, explained: bool,
@@ -270,7 +269,7 @@ def _say_scored(scored: Scored, source: str, output: str, *, explained: bool,
 
 def _score_on_spark(input: str, output: str, *, reference: str, registry_config: ModelCliConfig,
                     extract_date: dt.date | None, explain: bool, master: str | None,
-                    conf: list[str]) -> None:
+                    conf: list[str]) -> Scored:
     if not output.endswith(".parquet"):
         fail(f"{output}: --engine spark writes Parquet; use a .parquet name")
     try:
@@ -290,7 +289,7 @@ def _score_on_spark(input: str, output: str, *, reference: str, registry_config:
             settings=parse_settings(conf))
     except (FeedRejected, RegistryError, SessionRefused, ValueError) as exc:
         fail(refusal_line(exc, reference, served_alias=registry_config.alias))
-    _say_scored(scored, input, output, explained=explain, extract_date=extract_date)
+    return scored
 
 
 def register(app: typer.Typer) -> None:

@@ -21,6 +21,9 @@ from rich.table import Table
 from model.cli import UNKNOWN, ConfigSource, cli_config, console, model_app, registry_from
 
 APPROVED: Final = "approved"
+AWAITING: Final = "awaiting approval"  # no decision recorded yet
+NOT_VALID: Final = "approval not valid"  # approved, but the gate refuses it (`detail`: why)
+FOR_TESTING: Final = "its scores are for testing, not for triage"
 METRICS: Final = ("test_roc_auc", "test_average_precision", "test_brier", "test_ece",
                   "baseline_roc_auc")
 
@@ -36,6 +39,21 @@ class Standing:
     def cell(self) -> str:
         """As a table cell."""
         return f"{self.status} ({self.detail})" if self.detail else self.status
+
+    def use_warning(self, version: str) -> str | None:
+        """The line a command about to score with the version says on standard error (None
+        when it is approved): rejected, awaiting approval, approval not valid, or unknown."""
+        if self.warning:
+            return self.warning
+        if self.status == AWAITING:
+            return f"warning: version {version} is awaiting approval: {FOR_TESTING}"
+        if self.status == NOT_VALID:
+            return (f"warning: the approval of version {version} is not valid: {FOR_TESTING} "
+                    f"({self.detail})")
+        if self.status == UNKNOWN:
+            return (f"warning: whether governance approved version {version} is not known: "
+                    f"{self.detail}")
+        return None
 
 
 def _aliases(aliases: tuple[str, ...], served: str, standing: Standing | None) -> str:
