@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Final
 import typer
 
 from data_contracts.cli import ExtractDate, fail, parse_date_option
+from data_contracts.vocab import LABEL_WINDOW_DAYS
 from model.cli import cli_config, console, model_app, registry_from
 
 if TYPE_CHECKING:
@@ -150,6 +151,18 @@ def auc_differences(window: pd.DataFrame, measured: dict[str, dict[str, float]],
             for version, other in others]
 
 
+def _one_kind(y: np.ndarray, start: dt.date, extract_date: dt.date) -> str:
+    """Why the window's labelled referrals cannot rank versions: there are none, or all
+    had an outcome, or none had (a ROC AUC needs referrals of both kinds)."""
+    window = (f"dated from {start} with a complete {LABEL_WINDOW_DAYS}-day follow-up at the "
+              f"extract date ({extract_date})")
+    if len(y) == 0:
+        return f"no referral is {window}"
+    which = f"all {len(y):,} referrals" if len(y) > 1 else "the one referral"
+    return (f"{which} {window} had {'an outcome' if y.all() else 'no outcome'}: comparing "
+            "needs some with an outcome and some without")
+
+
 def compare_on_extract(input_dir: Path, *, registry: ModelRegistry, references: list[str],
                        extract_date: dt.date | None = None, since: dt.date | None = None,
                        resamples: int = RESAMPLES) -> Comparison:
@@ -157,7 +170,8 @@ def compare_on_extract(input_dir: Path, *, registry: ModelRegistry, references: 
     test periods (or `since`) and compare them.
 
     Raises:
-        ValueError: The extract has no labelled referral in the window.
+        ValueError: The extract has no labelled referral in the window, or its labelled
+            referrals all had an outcome or all had none.
     """
     import numpy as np
     import pandas as pd
@@ -183,8 +197,8 @@ def compare_on_extract(input_dir: Path, *, registry: ModelRegistry, references: 
     window = data.loc[keep].reset_index(drop=True)
     y = window["label"].to_numpy(dtype=np.int64)
     if len(np.unique(y)) < 2:
-        raise ValueError(f"{input_dir}: {len(y):,} referrals with a complete follow-up dated "
-                         f"from {start.date()}, not both outcomes: nothing to compare on")
+        raise ValueError(f"{input_dir}: {_one_kind(y, start.date(), prepared.extract_date)}: "
+                         "nothing to compare on")
     scores = {each.info.version: rate_table(each.model, window, model_version=each.info.version)
               ["probability"].to_numpy() for each in loaded}
     measured = {v: classification_metrics(y, p) for v, p in scores.items()}

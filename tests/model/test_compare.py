@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 import pandas as pd
+import pytest
 
 from model.compare import Difference, auc_differences, paired_auc_interval, verdict
+from model.data import PreparedExtract
 
 
 def _outcomes(n: int = 2_000) -> tuple[np.ndarray, np.ndarray]:
@@ -104,3 +109,42 @@ def test_the_interval_is_the_sklearn_loops_without_calling_it(monkeypatch) -> No
     monkeypatch.setattr(sklearn.metrics, "roc_auc_score", refused)
     low, high = paired_auc_interval(y, first, other, resamples=150, clusters=clusters)
     assert np.allclose((low, high), np.percentile(found, [2.5, 97.5]), atol=1e-9)
+
+
+def test_nothing_to_compare_on_says_what_the_window_lacks(
+        prepared: PreparedExtract, monkeypatch: pytest.MonkeyPatch) -> None:
+    """"…dated from 2025-01-01, not both outcomes" left the reader to guess: the window's
+    referrals with a complete follow-up are none, or all had an outcome, or none had."""
+    import dataclasses
+    import datetime as dt
+    from types import SimpleNamespace
+
+    import model.data
+    from model.compare import compare_on_extract
+
+    version = SimpleNamespace(version="1")
+    registry: Any = SimpleNamespace(resolve=lambda _: version, load=lambda _: SimpleNamespace(
+        info=version, model=SimpleNamespace(metadata={})))
+    labels = prepared.labels
+    assert labels is not None
+    day = prepared.extract_date
+
+    def refusal(since: dt.date, label: int | None = None) -> str:
+        given = prepared if label is None else dataclasses.replace(
+            prepared, labels=labels.assign(label=labels["label"].where(
+                ~labels["follow_up_complete"].astype(bool), label)))
+        monkeypatch.setattr(model.data, "prepare_extract", lambda *_a, **_k: given)
+        with pytest.raises(ValueError) as refused:
+            compare_on_extract(Path("hub"), registry=registry, references=["1"], since=since)
+        return str(refused.value)
+
+    window = "with a complete 365-day follow-up at the extract date"
+    assert refusal(day) == (f"hub: no referral is dated from {day} {window} ({day}): nothing "
+                            "to compare on")
+    complete = labels["follow_up_complete"].astype(bool)
+    start = dt.date(2000, 1, 1)
+    assert refusal(start, 0) == (
+        f"hub: all {int(complete.sum()):,} referrals dated from {start} {window} ({day}) had "
+        "no outcome: comparing needs some with an outcome and some without: nothing to "
+        "compare on")
+    assert " had an outcome: comparing needs" in refusal(start, 1)
