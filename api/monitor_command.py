@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from api.report_files import write_whole
-from data_contracts.cli import fail, parse_date_option
-from data_contracts.vocab import AGENCIES
+from data_contracts.cli import fail, household_note, parse_date_option
+from data_contracts.vocab import AGENCIES, HOUSEHOLD_MEMBERS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -105,6 +105,10 @@ def monitor(
                f"({report['window']['from']} to {report['window']['to']}) against model "
                f"version {loaded.info.version}: {output / MONITOR_HTML}")
     typer.echo(f"window: {report['window']['rule']}")
+    if note := household_note(prepared.without_household, prepared.quarantined_rows,
+                              trained_with_them=loaded.model.metadata.get(HOUSEHOLD_MEMBERS)
+                              is True):
+        typer.echo(note)  # before the thresholds it may have crossed
     if not report["window"]["judged"]:
         n, worth = report["window"]["referrals"], report["window"]["effective_referrals"]
         typer.echo(f"drift and coverage: too few referrals to judge ({n:,}"

@@ -178,19 +178,24 @@ def no_feed_note(agencies: Sequence[str], quarantined: Mapping[str, int] | None 
 
 
 def household_note(missing: bool, quarantined: Mapping[str, int] | None = None, *,
-                   training: bool = False) -> str | None:
+                   training: bool = False, trained_with_them: bool = False) -> str | None:
     """What a command that builds features says when the extract linked no household member
     (`data_contracts.report.without_household_members`; None when it did): the feed is
     optional, and without it records about a subject's parents and carers silently
-    counted for no referral. `training`: said by `safeguard train`."""
+    counted for no referral. `training`: said by `safeguard train`; `trained_with_them`:
+    by `safeguard monitor` of a model whose training extract linked them (every agency's
+    household records then fall, which its checks would lay at the agencies' door)."""
     if not missing:
         return None
     rows = (quarantined or {}).get(HOUSEHOLD_MEMBERS, 0)
     why = (f"Every household_members row was quarantined ({rows:,})" if rows
            else "No household_members feed (or a feed without rows)")
+    then = ("; the model learns nothing from them." if training else
+            "; the model was trained on an extract that had them, so drift and falls in "
+            "agencies' records may come from this, not from the agencies." if trained_with_them
+            else ".")
     return (f"{why}: records about parents, carers and other household members could not "
-            "be counted for any referral" + ("; the model learns nothing from them." if training
-                                             else "."))
+            f"be counted for any referral{then}")
 
 
 def quarantine_note(quarantined: Mapping[str, int], input_dir: object,

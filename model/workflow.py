@@ -23,7 +23,7 @@ import pandas as pd
 import model.openmp  # noqa: F401  (first: sets the OpenMP wait policy before scikit-learn loads)
 from data_contracts.csv_output import write_csv
 from data_contracts.feed_files import find_feed_files
-from data_contracts.vocab import OUTCOMES, REFERRALS
+from data_contracts.vocab import HOUSEHOLD_MEMBERS, OUTCOMES, REFERRALS
 from model.audit_since import referrals_since
 from model.data import PreparedExtract, prepare_extract
 from model.fairness import AUDITED, FAIRNESS_DIR, audit_fairness
@@ -163,6 +163,7 @@ def train_and_register(input_dir: Path, *, registry: ModelRegistry, experiment: 
         result.model.metadata |= trained_on(prepared.extract_date) | {
             "extract_fingerprint": fingerprint.result(),
             "headline_metrics": {k: result.metrics[k] for k in HEADLINE_METRICS},
+            HOUSEHOLD_MEMBERS: not prepared.without_household,  # read by `safeguard monitor`
         }
         result.model.metadata[MONITORING_KEY] = _monitoring_reference(result, prepared)
         seconds["fit"] = time.perf_counter() - started - seconds["prepare"]

@@ -170,6 +170,7 @@ def test_an_unchanged_extract_passes_the_command(
         env=_environment(trained_model, database))
     assert result.exit_code == 0, result.output
     assert "no threshold crossed" in result.stdout
+    assert "household_members" not in result.output  # linked as at training: nothing to say
 
 
 def test_a_window_without_referrals_is_refused_not_reported_as_drift(

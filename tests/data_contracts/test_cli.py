@@ -237,3 +237,7 @@ def test_household_note_says_no_household_member_could_be_counted() -> None:
         "Every household_members row was quarantined (1,204): records about parents, carers "
         "and other household members could not be counted for any referral; the model "
         "learns nothing from them.")
+    assert (household_note(True, trained_with_them=True) or "").endswith(
+        "could not be counted for any referral; the model was trained on an extract that had "
+        "them, so drift and falls in agencies' records may come from this, not from the "
+        "agencies.")
