@@ -95,7 +95,8 @@ def _feed_date(value: object) -> object:
     pydantic alone would take) a number of seconds."""
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
-    reason, message = NOT_A_DATE, "expected a date written YYYY-MM-DD"
+    reason, message = NOT_A_DATE, ("expected a date written YYYY-MM-DD, alone or with a "
+                                   "midnight time")
     if isinstance(value, str):
         try:
             return date_text(value)

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from api.report_files import write_whole
-from data_contracts.cli import fail, household_note, parse_date_option
+from data_contracts.cli import fail, parse_date_option
+from data_contracts.closing_notes import household_note
 from data_contracts.vocab import AGENCIES, HOUSEHOLD_MEMBERS
 
 if TYPE_CHECKING:

@@ -22,13 +22,11 @@ from data_contracts.cli import (
     ExtractDate,
     QuickHelpGroup,
     fail,
-    household_note,
-    no_feed_note,
     parse_date_option,
     prepare_command_process,
-    quarantine_note,
     stage_progress,
 )
+from data_contracts.closing_notes import household_note, no_feed_note, quarantine_note
 from pipelines.cli import (
     ConfOption,
     Engine,
@@ -155,7 +153,8 @@ def train(
         f"{describe_split(outcome.result.split.summary())}. Calibration "
         f"{outcome.result.model.calibrator.method}; {outcome.seconds['total']:.1f} s. "
         f"{describe_test_period(metrics, outcome.result.split.summary())}")
-    for note in (quarantine_note(outcome.quarantined_rows, input, extract_date=day),
+    for note in (quarantine_note(outcome.quarantined_rows, input, extract_date=day,
+                                 training=True),
                  no_feed_note(outcome.shared_nothing, outcome.quarantined_rows, training=True),
                  household_note(outcome.without_household, outcome.quarantined_rows,
                                 training=True)):

@@ -102,7 +102,7 @@ def group_phrase(attributes: dict[str, str]) -> str:
     """Who a group is, e.g. ``Black female subjects`` or ``White subjects aged 10 to 15``.
 
     A value may have spaces for its underscores (``not recorded``, as monitoring's
-    coverage groups name a missing value): it names the same group."""
+    coverage stored before 7 December names a missing value): it names the same group."""
     before, after, noun = [], [], "subjects"
     for attribute, spaced in attributes.items():
         value = spaced.replace(" ", "_")

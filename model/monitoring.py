@@ -190,6 +190,7 @@ def _agency_gap(agency: str, group: tuple[str, str], before: dict[str, Any], now
     enough = missing >= GAP_MIN_MISSING
     crossed = wider and enough and _beyond_noise(agency, entry, now, old, before, effects)
     attribute, value = group
+    at_training = f"{old_ratio:.1f} times at training" if old else "not present at training"
     if crossed:
         verdict = (f"crossed: more than {settings.coverage_group_gap_rise:.0%} wider than at "
                    "training, beyond sampling noise")
@@ -207,7 +208,7 @@ def _agency_gap(agency: str, group: tuple[str, str], before: dict[str, Any], now
     return Check("coverage_gap", f"{agency}/{attribute}={value}", crossed,
                  f"{_agency_label(agency)} records missing {ratio:.1f} times as often for "
                  f"{group_phrase({attribute: value})} as for all referrals "
-                 f"({counts}; {old_ratio:.1f} times at training): {verdict}",
+                 f"({counts}; {at_training}): {verdict}",
                  assessed=enough or not wider)
 
 

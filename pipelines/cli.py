@@ -14,12 +14,11 @@ from rich.console import Console
 from data_contracts.cli import (
     ExtractDate,
     fail,
-    household_note,
     parse_date_option,
     prepare_command_process,
-    quarantine_note,
     stage_progress,
 )
+from data_contracts.closing_notes import household_note, quarantine_note
 
 console = Console()
 

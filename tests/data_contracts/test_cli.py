@@ -193,7 +193,7 @@ def test_a_bad_date_option_is_named_as_typed_and_only_an_extract_date_must_be_pa
 def test_no_feed_note_names_a_feed_whose_every_row_was_quarantined() -> None:
     """An agency that sent rows, all quarantined (a date format, say), is named apart with
     how many, so that the reader corrects the file rather than asks it for data it sent."""
-    from data_contracts.cli import no_feed_note
+    from data_contracts.closing_notes import no_feed_note
 
     note = no_feed_note(["police", "housing"], {"events_police": 5898, "referrals": 3})
     assert note is not None and note.startswith(
@@ -208,7 +208,7 @@ def test_no_feed_note_names_a_feed_whose_every_row_was_quarantined() -> None:
 
 
 def test_no_feed_note_for_training_says_the_model_learns_nothing_from_them() -> None:
-    from data_contracts.cli import no_feed_note
+    from data_contracts.closing_notes import no_feed_note
 
     note = no_feed_note(["police"], {"events_police": 12}, training=True) or ""
     assert note == ("Police shared no records in this extract (no feed, a feed without rows, "
@@ -222,7 +222,7 @@ def test_household_note_says_no_household_member_could_be_counted() -> None:
     a subject's parents and carers count for no referral, and the closing notes say so."""
     import pandas as pd
 
-    from data_contracts.cli import household_note
+    from data_contracts.closing_notes import household_note
     from data_contracts.report import without_household_members
 
     members = pd.DataFrame({"household_id": ["H1"], "person_id": ["P1"], "role": ["subject"]})
@@ -241,3 +241,15 @@ def test_household_note_says_no_household_member_could_be_counted() -> None:
         "could not be counted for any referral; the model was trained on an extract that had "
         "them, so drift and falls in agencies' records may come from this, not from the "
         "agencies.")
+
+
+def test_quarantine_note_for_training_names_no_output() -> None:
+    """`safeguard train` writes no output of rows: its note said the quarantined referral
+    rows were "not in this output"."""
+    from data_contracts.closing_notes import quarantine_note
+
+    counts = {"referrals": 2, "events_police": 3}
+    assert "2 referral rows (not in this output) and 3 rows of other feeds" in str(
+        quarantine_note(counts, "x"))
+    trained = str(quarantine_note(counts, "x", training=True))
+    assert "2 referral rows (not trained on) and 3 rows of other feeds" in trained

@@ -112,3 +112,12 @@ def test_every_listed_gap_says_whether_it_crossed() -> None:
     assert gone is not None and gone.crossed
     assert gone.message.endswith("2.1 times at training): crossed: more than 25% wider than "
                                  "at training, beyond sampling noise")
+
+
+def test_a_group_absent_at_training_is_not_given_a_training_figure() -> None:
+    """A group with no referral at training read "1.0 times at training", a figure
+    nobody measured."""
+    new = _asian_health(_checks(_frame(0, 0, 2_000, 100), _frame(200, 50, 2_000, 200)))
+    assert new is not None
+    assert "(50 of 200 against 200 of 2,000; not present at training): " in new.message
+    assert "times at training" not in new.message
