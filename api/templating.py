@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 import jinja2
 
-from data_contracts.vocab import AGENCIES
+from data_contracts.vocab import AGENCIES, LABEL_WINDOW_DAYS
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 # Where `make assets` copies GOV.UK Frontend's compiled files.
@@ -119,6 +119,7 @@ def template_environment() -> jinja2.Environment:
     environment.globals["group_name"] = group_name
     environment.globals["feature_label"] = feature_label
     environment.globals["agencies"] = AGENCIES  # the one order of agencies in every table
+    environment.globals["follow_up_days"] = LABEL_WINDOW_DAYS  # the outcome follow-up
     environment.globals.update(
         assetPath=GOVUK_ASSETS_URL, static_url=GOVUK_STATIC_URL, serviceName=SERVICE_NAME,
     )

@@ -84,8 +84,8 @@ def population(model: RiskModel, features: pd.DataFrame, *, start: dt.date,
 # Which referrals the outcome figures at training describe (stored with them): the
 # same kind as the matured referrals monitored, so the two columns compare like with like.
 REFERENCE_OUTCOMES_POPULATION = (
-    "every referral of the test period whose 365-day follow-up was complete at the "
-    "training extract's date (later referrals of a family included, as in monitoring)")
+    f"every referral of the test period whose {LABEL_WINDOW_DAYS}-day follow-up was complete "
+    "at the training extract's date (later referrals of a family included, as in monitoring)")
 
 
 def reference_outcomes(model: RiskModel, features: pd.DataFrame, labels: pd.DataFrame, *,
