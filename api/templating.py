@@ -83,13 +83,12 @@ def metric_label(name: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def group_name(attribute: str, value: str) -> str:
+def group_title(attribute: str, value: str) -> str:
     """A protected group as a table row names it, in the fairness audit's words
-    (`model.fairness_groups.group_phrase`): ``disability``, ``yes`` as "Disabled subjects"."""
-    from model.fairness_groups import group_phrase
+    (`model.fairness_groups.group_title`): ``disability``, ``yes`` as "Disabled subjects"."""
+    from model.fairness_groups import group_title as title
 
-    phrase = group_phrase({attribute: value})
-    return phrase[:1].upper() + phrase[1:]
+    return title({attribute: value})
 
 
 def feature_label(name: str) -> str | None:
@@ -116,7 +115,7 @@ def template_environment() -> jinja2.Environment:
     environment.filters["when"] = when
     environment.filters["metric_label"] = metric_label
     environment.globals["case_path"] = case_path
-    environment.globals["group_name"] = group_name
+    environment.globals["group_title"] = group_title
     environment.globals["feature_label"] = feature_label
     environment.globals["agencies"] = AGENCIES  # the one order of agencies in every table
     environment.globals["follow_up_days"] = LABEL_WINDOW_DAYS  # the outcome follow-up

@@ -16,12 +16,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Final
 
 from data_contracts.vocab import AGENCY_LABELS
-from model.acceptance import VERY_HIGH_BAND, check_acceptance, group_name
+from model.acceptance import VERY_HIGH_BAND, check_acceptance
 from model.agreed_thresholds import agreed_thresholds, board_notes
 from model.card_sources import CardSources
 from model.card_text import ATRS_HEADINGS, KNOWN_LIMITATIONS, MISUSE, OUTCOME_DEFINITION
 from model.explanation import GROUP_LABELS
 from model.fairness import for_publication
+from model.fairness_groups import group_title
 from model.fairness_report import audit_from_document, possible_label
 from model.fairness_results import FairnessAudit
 from model.fairness_summary import flag_bounds, headline, ratio_with_interval
@@ -195,10 +196,6 @@ def _features_by_agency(names: Sequence[str]) -> tuple[tuple[str, int], ...]:
                  for agency, count in sorted(counts.items()))
 
 
-def _sentence_case(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
 def _fairness_rows(fairness: dict[str, Any] | None) -> tuple[FairnessRow, ...]:
     """The groups as the audit's publication shows them (`for_publication`): a count
     under the threshold, a count that would give one away, and every rate read from such
@@ -209,7 +206,7 @@ def _fairness_rows(fairness: dict[str, Any] | None) -> tuple[FairnessRow, ...]:
     rows = []
     for group in published.groups:
         rows.append(FairnessRow(
-            group=_sentence_case(group_name({"attributes": group.attributes})),
+            group=group_title(dict(group.attributes)),
             n=WITHHELD if group.n is None else str(group.n),
             observed_rate=group.metrics["observed_rate"],
             mean_predicted=group.metrics["mean_predicted"],

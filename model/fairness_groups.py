@@ -115,6 +115,12 @@ def group_phrase(attributes: dict[str, str]) -> str:
     return " ".join([*before, noun, *after])
 
 
+def group_title(attributes: dict[str, str]) -> str:
+    """`group_phrase` as a table row or a heading starts it: ``Disabled subjects``."""
+    phrase = group_phrase(attributes)
+    return phrase[:1].upper() + phrase[1:]
+
+
 def stratum(attributes: dict[str, str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """What a group shares with its reference: its attribute names and the values after
     the first (an intersection's reference shares them; a single attribute's groups all

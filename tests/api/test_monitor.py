@@ -78,16 +78,16 @@ def test_only_decisions_on_the_versions_own_scores_are_counted(
     practice = report["practice"]
     assert practice["overall"]["n"] == 10 and practice["other_versions"] == {"99": 20}
     assert "overrode 100% of 10 decisions on the low band" in " ".join(report["crossed"])
-    from api.templating import group_name, render_report
+    from api.templating import group_title, render_report
 
     html = render_report("reports/monitor.html", title="Model monitoring", report=report)
     assert "Not counted here, made on other versions' scores: 20 on version 99." in html
     # Each group's overrides named as the fairness audit names it ("Disabled subjects"),
     # not by its value in the extract ("yes").
-    assert group_name("disability", "yes") == "Disabled subjects"
+    assert group_title("disability", "yes") == "Disabled subjects"
     for attribute, groups in practice["by_group"].items():
         for value in groups:
-            assert f">{group_name(attribute, value)}</th>" in html
+            assert f">{group_title(attribute, value)}</th>" in html
             assert f">{value}</th>" not in html
 
 
