@@ -178,7 +178,7 @@ def matured_calibration(section: dict[str, Any], *, y: np.ndarray, probability: 
                         band: Sequence[str], band_names: Sequence[str],
                         settings: MonitoringSettings,
                         families: np.ndarray | None = None) -> list[Check]:
-    """O/E of the matured referrals, added to their section (`model.monitoring.
+    """O/E of the matured referrals, added to their section (`model.monitoring_outcomes.
     matured_outcomes`) as ``calibration``, and its checks: none judged where the section
     says outcomes cannot be (its note says why), shown but not judged on too few; with
     `families`, a family's referrals are not counted as independent."""

@@ -27,15 +27,8 @@ from model.monitor_groups import (
     recent_by_group,
     recent_group_coverage,
 )
-from model.monitoring import (
-    Check,
-    coverage_change,
-    drift,
-    enough_to_judge,
-    matured_outcomes,
-    outcome_figures,
-    too_few_to_judge,
-)
+from model.monitoring import Check, coverage_change, drift, enough_to_judge, too_few_to_judge
+from model.monitoring_outcomes import matured_outcomes, outcome_figures
 from model.monitoring_quarters import coverage_by_quarter
 from model.monitoring_reference import (
     METADATA_KEY,

@@ -84,7 +84,7 @@ def test_groups_observed_expected_waits_for_enough_matured_referrals_over_all() 
     import pandas as pd
 
     from model.monitor_groups import group_calibration
-    from model.monitoring import matured_outcomes
+    from model.monitoring_outcomes import matured_outcomes
 
     n, settings = 150, MonitoringSettings()
     matured = pd.DataFrame({"sex": ["F"] * n, "ethnicity_group": ["white"] * n,

@@ -18,7 +18,7 @@ from model.calibration_check import (
     verdict,
 )
 from model.governance import MonitoringSettings
-from model.monitoring import matured_outcomes
+from model.monitoring_outcomes import matured_outcomes
 
 BANDS = ["low", "medium", "high"]
 REFERENCE = {"outcomes": {"n": 3_000, "roc_auc": 0.75, "ece": 0.014, "outcome_rate": 0.083,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from model.governance import MonitoringSettings
-from model.monitoring import matured_outcomes
+from model.monitoring_outcomes import matured_outcomes
 
 BANDS = ["low", "high"]
 REFERENCE = {"outcomes": {"n": 300, "roc_auc": 0.75, "ece": 0.04, "outcome_rate": 0.3,
