@@ -15,8 +15,7 @@ import typer
 
 from api.report_files import write_whole
 from data_contracts.cli import fail, parse_date_option
-from data_contracts.closing_notes import household_note
-from data_contracts.vocab import AGENCIES, HOUSEHOLD_MEMBERS
+from data_contracts.vocab import AGENCIES
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -81,7 +80,12 @@ def monitor(
     from model.calibration_check import WATCH
     from model.data import prepare_extract
     from model.monitor_groups import CALIBRATION_KIND
-    from model.monitor_run import NoMonitoringReference, NothingToMonitor, monitor_extract
+    from model.monitor_run import (
+        EXTRACT_NOTES,
+        NoMonitoringReference,
+        NothingToMonitor,
+        monitor_extract,
+    )
     from model.outcome_gaps import OUTCOME_GAPS, gap_warnings
     from model.registry import RegistryError
 
@@ -106,10 +110,8 @@ def monitor(
                f"({report['window']['from']} to {report['window']['to']}) against model "
                f"version {loaded.info.version}: {output / MONITOR_HTML}")
     typer.echo(f"window: {report['window']['rule']}")
-    if note := household_note(prepared.without_household, prepared.quarantined_rows,
-                              trained_with_them=loaded.model.metadata.get(HOUSEHOLD_MEMBERS)
-                              is True):
-        typer.echo(note)  # before the thresholds it may have crossed
+    for note in report[EXTRACT_NOTES].values():  # in monitor.json and on the page too
+        typer.echo(note)  # before the thresholds a missing feed may have crossed
     if not report["window"]["judged"]:
         n, worth = report["window"]["referrals"], report["window"]["effective_referrals"]
         typer.echo(f"drift and coverage: too few referrals to judge ({n:,}"

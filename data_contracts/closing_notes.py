@@ -16,13 +16,15 @@ def _listed(names: Sequence[str]) -> str:
 
 
 def no_feed_note(agencies: Sequence[str], quarantined: Mapping[str, int] | None = None, *,
-                 training: bool = False) -> str | None:
+                 training: bool = False, again: str | None = None) -> str | None:
     """What a scoring command says of the agencies that shared no records in the extract
     (`data_contracts.report.agencies_without_records`; None when every agency shared some).
     An agency whose feed held rows that were all quarantined is named apart, with how many:
     it did send records (a date format, say, rejected them all), and "shared no records"
     alone sent the reader to ask it for data it had sent rather than to correct the file.
-    `training`: said by `safeguard train`, of the model learning nothing from them."""
+    `training`: said by `safeguard train`, of the model learning nothing from them;
+    `again`: the command to run again once the feed is corrected (by default `score`, or
+    `train` when training)."""
     names = [AGENCY_LABELS[a] for a in agencies]
     if not names:
         return None
@@ -37,7 +39,7 @@ def no_feed_note(agencies: Sequence[str], quarantined: Mapping[str, int] | None 
     if rejected:
         note += (" Every row was quarantined: " + _listed(
             [f"{label} ({n:,} rows)" for label, n in rejected]) + "; correct the feed and "
-            f"{'train' if training else 'score'} again (`safeguard validate` lists each "
+            f"{again or ('train' if training else 'score')} again (`safeguard validate` lists each "
             "row with its reason).")
     return note
 

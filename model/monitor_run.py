@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from data_contracts.vocab import LABEL_WINDOW_DAYS, OUTCOMES
+from data_contracts.closing_notes import household_note, no_feed_note, quarantine_note
+from data_contracts.vocab import HOUSEHOLD_MEMBERS, LABEL_WINDOW_DAYS, OUTCOMES
 from model.calibration_check import matured_calibration
 from model.data import PreparedExtract
 from model.families import ExtractFamilies, families_of
@@ -43,6 +44,10 @@ from model.outcome_gaps import OUTCOME_GAPS, outcome_gaps
 from model.practice import practice
 from model.risk_model import RiskModel
 from pipelines.manifest import FEATURE_NAMES
+
+
+# monitor.json's key for what the extract lacked (`extract_notes`), as the command says it.
+EXTRACT_NOTES = "extract_notes"
 
 
 class NoMonitoringReference(ValueError):
@@ -154,6 +159,24 @@ def _gaps_since_training(prepared: PreparedExtract, matured: pd.DataFrame
             if gap.last_referral >= first]
 
 
+def extract_notes(model: RiskModel, prepared: PreparedExtract) -> dict[str, str]:
+    """What the command says as it closes of the extract it monitored, for the report too
+    (a board reads the report, not the terminal): its quarantined rows (`quarantined`),
+    the agencies that shared no records in it (`agencies_without_records`) and a missing
+    household_members feed (`household_members`); only those that apply, in that order."""
+    trained_with_them = model.metadata.get(HOUSEHOLD_MEMBERS) is True
+    notes = {
+        "quarantined": quarantine_note(prepared.quarantined_rows, prepared.input_dir,
+                                       prepared.extract_date),
+        "agencies_without_records": no_feed_note(prepared.shared_nothing,
+                                                 prepared.quarantined_rows, again="monitor"),
+        "household_members": household_note(prepared.without_household,
+                                            prepared.quarantined_rows,
+                                            trained_with_them=trained_with_them),
+    }
+    return {name: note for name, note in notes.items() if note}
+
+
 def monitor_extract(model: RiskModel, *, version: str, prepared: PreparedExtract,
                     decisions: pd.DataFrame, settings: MonitoringSettings | None = None,
                     since: dt.date | None = None) -> dict[str, Any]:
@@ -229,6 +252,7 @@ def monitor_extract(model: RiskModel, *, version: str, prepared: PreparedExtract
                    "referrals": len(current.features), "rule": period.rule,
                    "effective_referrals": round(effective, 1),
                    "judged": enough_to_judge(effective, settings)},
+        EXTRACT_NOTES: extract_notes(model, prepared),
         "thresholds": settings.model_dump(),
         "drift": drift_section, "coverage": coverage_section,
         "matured_outcomes": outcomes_section, "practice": practice_section,
