@@ -45,7 +45,6 @@ from model.practice import practice
 from model.risk_model import RiskModel
 from pipelines.manifest import FEATURE_NAMES
 
-
 # monitor.json's key for what the extract lacked (`extract_notes`), as the command says it.
 EXTRACT_NOTES = "extract_notes"
 
