@@ -77,7 +77,7 @@ def monitor(
     from api.audit import commit_with_audit, operator_event
     from data_contracts.errors import FeedRejected
     from model.calibration_check import KIND as CALIBRATION
-    from model.calibration_check import WATCH
+    from model.calibration_check import WATCH_NEXT
     from model.data import prepare_extract
     from model.monitor_groups import CALIBRATION_KIND
     from model.monitor_run import (
@@ -126,7 +126,7 @@ def monitor(
         typer.echo(line, err=True)
     for check in report["checks"]:
         if check["kind"] in (CALIBRATION, CALIBRATION_KIND) and (
-                check["message"].endswith(WATCH)):
+                check["message"].endswith(WATCH_NEXT)):
             typer.echo(f"to watch: {check['message']}")
     if report["crossed"]:
         for message in crossed_lines(report["crossed"], report["checks"]):

@@ -35,13 +35,27 @@ INTERVAL_METHOD: Final = ("exact (Clopper-Pearson) 95% interval of the observed 
                           "effective number of referrals when families' outcomes go together "
                           "(Korn and Graubard)")
 KIND: Final = "calibration"
+# Ends every message of an estimate to watch (the command prints them as "to watch:").
+WATCH_NEXT: Final = "watch the next run"
 # Ends the message of an estimate outside the tolerance whose interval reaches inside it.
-WATCH: Final = "outside the tolerance, but its interval reaches inside it: watch the next run"
+WATCH: Final = f"outside the tolerance, but its interval reaches inside it: {WATCH_NEXT}"
 # The verdict, and the end of the message, of an estimate outside the tolerance whose
 # interval includes 1 (as predicted): "within tolerance" said what was not shown.
 UNDETERMINED: Final = "more referrals needed"
 UNDETERMINED_NOTE: Final = ("outside the tolerance, but its interval includes 1 (as many as "
                             "predicted): more matured referrals are needed to tell")
+
+
+def effective_number(n: int, effect: float = 1.0, families: int | None = None) -> float | None:
+    """The effective number of `n` referrals for the interval (`exact_interval`): n over
+    the design effect, times the degrees-of-freedom factor of `families` (at the 95%
+    level); None for one family of several referrals."""
+    if families is not None and families < 2 <= n:
+        return None
+    m = n / effect
+    if families is not None and families < n:
+        m *= (t.ppf(0.975, n - 1) / t.ppf(0.975, families - 1)) ** 2
+    return m
 
 
 def exact_interval(k: int, n: int, effect: float = 1.0,
@@ -52,11 +66,9 @@ def exact_interval(k: int, n: int, effect: float = 1.0,
     (t of n - 1 over t of families - 1, squared: few families widen it), k in proportion.
     One family of several referrals says nothing of the variation between families: the
     interval is then all of [0, 1]."""
-    if families is not None and families < 2 <= n:
+    m = effective_number(n, effect, families)
+    if m is None:
         return 0.0, 1.0
-    m = n / effect
-    if families is not None and families < n:
-        m *= (t.ppf(0.975, n - 1) / t.ppf(0.975, families - 1)) ** 2
     if m == n:
         found = binomtest(k, n).proportion_ci(confidence_level=0.95, method="exact")
         return float(found.low), float(found.high)
@@ -76,11 +88,35 @@ def observed_expected(y: np.ndarray, probability: np.ndarray,
     entry: dict[str, Any] = {"n": n, "outcomes": k, "observed_rate": k / n if n else None,
                              "mean_predicted": expected, "ratio": None, "interval": None}
     if n and expected:
-        low, high = exact_interval(k, n, design_effect(y, families),
-                                   None if families is None else len(np.unique(families)))
+        effect = design_effect(y, families)
+        counted = None if families is None else len(np.unique(families))
+        low, high = exact_interval(k, n, effect, counted)
         entry["ratio"] = k / n / expected
         entry["interval"] = [low / expected, high / expected]
+        entry["effective_referrals"] = effective_number(n, effect, counted)
     return entry
+
+
+def tolerance_p_value(entry: dict[str, Any], settings: MonitoringSettings) -> float | None:
+    """The two-sided p-value of an O/E entry against the tolerance, the dual of its
+    interval: below 0.05 exactly when the 95% interval lies wholly outside the tolerance
+    (`verdict`'s "outside tolerance"), so a correction for many comparisons can judge it
+    at a stricter level (None where the entry has no interval).
+
+    Twice the one-sided p-value at the tolerance's nearer end: the exact binomial tail on
+    the effective number of referrals, as a beta probability (the Clopper-Pearson duality;
+    for a fractional number, the interval's own beta). With fewer families than
+    referrals, the degrees-of-freedom factor is the 95% interval's at every level."""
+    if entry["interval"] is None:
+        return None
+    m, k, n = entry.get("effective_referrals"), entry["outcomes"], entry["n"]
+    if m is None:  # one family of several referrals: an interval of all of [0, 1]
+        return 1.0
+    x, expected = k * m / n, entry["mean_predicted"]
+    above = float(beta.cdf(settings.calibration_ratio_upper * expected, x, m - x + 1)) if k else 1.0
+    below = (float(beta.sf(settings.calibration_ratio_lower * expected, x + 1, m - x))
+             if k < n else 1.0)
+    return min(1.0, 2 * min(above, below))
 
 
 def calibration_figures(y: np.ndarray, probability: np.ndarray, band: Sequence[str],

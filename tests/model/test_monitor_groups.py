@@ -168,8 +168,17 @@ def test_the_page_and_json_show_both(model: RiskModel, prepared: PreparedExtract
     assert "Recent records by group" in page
     [fall] = _crossed(written, COVERAGE_KIND)
     assert html.escape(fall["message"], quote=False) in page
-    assert written["matured_outcomes"]["calibration_by_group"]["ethnicity_group"]["asian"][
-        "verdict"] == "outside tolerance"
+    asian = written["matured_outcomes"]["calibration_by_group"]["ethnicity_group"]["asian"]
+    assert asian["verdict"] == "outside tolerance" and asian["adjusted_p"] <= 0.05
+    # Judged after correction for the groups compared, and the page says for how many.
+    correction = written["matured_outcomes"]["calibration_by_group_correction"]
+    judged = [c for c in written["checks"] if c["kind"] == CALIBRATION_KIND and c["assessed"]]
+    assert correction["comparisons"] == len(judged) > 10
+    assert (f"Judged after correction for the {correction['comparisons']} groups compared "
+            "(Benjamini-Hochberg false discovery rate, at 5%)") in " ".join(page.split())
+    [crossed] = _crossed(written, CALIBRATION_KIND)
+    assert (f"; outside it after correction for the {correction['comparisons']} groups "
+            "compared (adjusted p ") in crossed["message"]
 
 
 def test_a_version_trained_before_has_no_group_reference_and_is_not_judged(
