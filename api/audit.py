@@ -6,11 +6,11 @@ numbers run 1, 2, 3... without gaps. Editing, inserting or deleting an entry
 therefore breaks the chain at a place `verify_chain` can name; a rewrite that
 recomputes every later hash, or a deleted tail, is caught only against what the
 database does not hold (the key and checkpoints of `api.audit_key`, checked by
-`api.audit_anchor`). Appends are
-serialised so the chain never forks: on SQLite by a thread lock and an exclusive
-lock on a file beside the database (so several server processes and the CLI can
-append to one file), on PostgreSQL by a transaction-scoped advisory lock, and by
-a unique sequence number underneath both. The service's event loop never takes
+`api.audit_anchor`). Appends are serialised so the chain never forks
+(`api.audit_lock`): on SQLite by a thread lock and an exclusive lock on a file beside
+the database (so several server processes and the CLI can append to one file), on
+PostgreSQL by a transaction-scoped advisory lock, and by a unique sequence number
+underneath both. The service's event loop never takes
 these locks itself: it hands its appends to the store's writer thread
 (`Store.write`). Nothing in the service updates or deletes an entry, and database
 triggers refuse it.
@@ -25,23 +25,20 @@ a decision also records the row it vouches for (`api.audit_records`).
 
 from __future__ import annotations
 
-import fcntl
 import getpass
 import hashlib
 import json
 import logging
-import os
-import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, insert, select, text
+from sqlalchemy import Connection, Engine, Table, insert, select
 from sqlalchemy.orm import Session
 
 from api.audit_key import AuditAnchor, anchor_of, checkpoint_if_due
+from api.audit_lock import append_lock, lock_server_chain
 from api.audit_records import Rows, flush_records, insert_rows, with_records
 from api.roles import ADMIN
 from api.store.models import AUDIT_TABLE, AuditEntry, utcnow
@@ -49,8 +46,6 @@ from api.store.models import AUDIT_TABLE, AuditEntry, utcnow
 logger = logging.getLogger(__name__)
 
 GENESIS_HASH = "0" * 64
-_ADVISORY_LOCK_KEY = 0x5AFE_A0D1  # any constant shared by every writer of this database
-_SQLITE_WRITE_LOCK = threading.Lock()
 
 
 def canonical_json(value: Any) -> bytes:
@@ -145,32 +140,6 @@ def _row_hash(row: Mapping[str, Any]) -> str:
     return sha256_hex(canonical_json(fields) + row["prev_hash"].encode("ascii"))
 
 
-@contextmanager
-def _append_lock(engine: Engine) -> Iterator[None]:
-    """On SQLite, hold this process's and every other process's appends off the chain."""
-    database = engine.url.database
-    if engine.dialect.name != "sqlite":
-        yield  # PostgreSQL: `_lock_server_chain`, inside the transaction
-        return
-    with _SQLITE_WRITE_LOCK:
-        if not database or database == ":memory:" or database.startswith("file:"):
-            yield  # a private in-memory database: only this process can reach it
-            return
-        # flock is per open file, so threads share the thread lock above and each
-        # append opens the lock file afresh; the lock goes when the file closes.
-        lock_file = os.open(f"{database}.audit-lock", os.O_WRONLY | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(lock_file, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(lock_file)
-
-
-def _lock_server_chain(connection: Connection) -> None:
-    if connection.dialect.name != "sqlite":
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK_KEY})
-
-
 # Rows per table; a table's rows may also be a function of the rows written before it
 # (with their ids), for rows that name another's id: a score's people name the score.
 Inserts = Mapping[Table, Sequence[Mapping[str, Any]]
@@ -221,10 +190,10 @@ def commit_with_audit(
         The new entries' rows (column: value), in chain order.
     """
     engine = session.get_bind().engine
-    with _append_lock(engine):
+    with append_lock(engine):
         try:
             connection = session.connection()
-            _lock_server_chain(connection)
+            lock_server_chain(connection)
             if first is not None:
                 first(connection)
             written = flush_records(session)
@@ -247,8 +216,8 @@ def store_with_audit(
     ``first`` (a check, or a clean-up) runs first in the same transaction, under the
     chain's lock, so no other writer slips in between; whatever it raises rolls it back.
     """
-    with _append_lock(engine), engine.begin() as connection:
-        _lock_server_chain(connection)
+    with append_lock(engine), engine.begin() as connection:
+        lock_server_chain(connection)
         if first is not None:
             first(connection)
         entries = _append(connection, events, inserts)
