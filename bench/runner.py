@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from suite import Bench
+    from benches import Bench
 
 ROOT = Path(__file__).resolve().parents[1]
 
