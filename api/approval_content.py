@@ -70,10 +70,12 @@ def approval_covers() -> str:
             f"and of {files}, and the run's metrics and parameters")
 
 
-def content_hashes(registry: ModelRegistry, info: VersionInfo, sources: CardSources
-                   ) -> ContentHashes:
-    """The hashes of a version's model folder and of the sources its card was built from."""
-    return ContentHashes(model=registry.model_checksum(info.version),
+def content_hashes(registry: ModelRegistry, info: VersionInfo, sources: CardSources, *,
+                   model_sha256: str | None = None) -> ContentHashes:
+    """The hashes of a version's model folder and of the sources its card was built from;
+    the folder's is `model_sha256` when given (its hash as a command read and used it:
+    `model.score.Scored.model_sha256`), else the folder is read and hashed now."""
+    return ContentHashes(model=model_sha256 or registry.model_checksum(info.version),
                          checksum_tag=info.tags.get(CHECKSUM_TAG), files=dict(sources.digests))
 
 

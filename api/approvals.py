@@ -241,23 +241,26 @@ def latest_decision_in(settings: Settings, model_name: str, version: str
 
 
 def _gate(session: Session, registry: ModelRegistry, info: VersionInfo,
-          history: list[ModelApproval], board: AcceptanceThresholds | None) -> str | None:
+          history: list[ModelApproval], board: AcceptanceThresholds | None, *,
+          model_sha256: str | None = None) -> str | None:
     if not history:
         return (f"version {info.version} has no recorded approval: a governance user must "
                 f"approve it (`safeguard model approve {info.version}`)")
     sources = read_sources(registry, info.version)
-    return (_problem(info, history[-1], content_hashes(registry, info, sources),
-                     acceptance_checks(sources, board=board))
+    hashes = content_hashes(registry, info, sources, model_sha256=model_sha256)
+    return (_problem(info, history[-1], hashes, acceptance_checks(sources, board=board))
             or trail_problem(session, history[-1]))  # a row the trail does not hold is none
 
 
 def gate_problem(session: Session, registry: ModelRegistry, version: str, *,
-                 board: AcceptanceThresholds | None) -> str | None:
+                 board: AcceptanceThresholds | None, model_sha256: str | None = None
+                 ) -> str | None:
     """Why a version may not be served (None: it has a valid approval), its thresholds
-    judged against the board's (`board`) too."""
+    judged against the board's (`board`) too; `model_sha256`: its model folder's hash as
+    the caller has just read it (`content_hashes`), so the folder is not read again."""
     info = registry.resolve(version)
     return _gate(session, registry, info, decisions_for(session, info.name, info.version),
-                 board)
+                 board, model_sha256=model_sha256)
 
 
 def gate_state_in(settings: Settings, registry: ModelRegistry, version: str

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import typer
@@ -66,11 +66,11 @@ def _log_card(registry: ModelRegistry, version: VersionInfo) -> None:
     log_card(registry, version, board=board_thresholds(Settings()))
 
 
-def _standings(registry: ModelRegistry, versions: Sequence[str], *,
-               check_gate: bool) -> dict[str, Standing]:
+def _standings(registry: ModelRegistry, versions: Sequence[str], *, check_gate: bool,
+               folder_hashes: Mapping[str, str] | None = None) -> dict[str, Standing]:
     from api.version_standing import standings
 
-    return standings(registry, versions, check_gate=check_gate)
+    return standings(registry, versions, check_gate=check_gate, folder_hashes=folder_hashes)
 
 
 @app.callback()

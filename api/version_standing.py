@@ -12,7 +12,7 @@ standing "unknown", never an error that stops the command.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -43,10 +43,12 @@ def rejection_warning(decision: ModelApproval) -> str:
 
 
 def standing(session: Session, registry: ModelRegistry, version: str, *,
-             board: AcceptanceThresholds | None, check_gate: bool = True) -> Standing:
+             board: AcceptanceThresholds | None, check_gate: bool = True,
+             model_sha256: str | None = None) -> Standing:
     """A version's standing from its latest decision; with `check_gate`, an approval is
     also checked as promotion checks it (`api.approvals.gate_problem`: content unchanged,
-    every missed threshold waived, the audit trail agrees)."""
+    every missed threshold waived, the audit trail agrees; `model_sha256`: the model
+    folder's hash as the caller read it, not read again)."""
     from api.approvals import APPROVE, REJECT, decisions_for, gate_problem
 
     history = decisions_for(session, registry.model_name, version)
@@ -58,7 +60,8 @@ def standing(session: Session, registry: ModelRegistry, version: str, *,
         if any(row.decision == APPROVE for row in history):
             who += "; an earlier approval withdrawn"
         return Standing(REJECTED, who, warning=rejection_warning(latest))
-    problem = gate_problem(session, registry, version, board=board) if check_gate else None
+    problem = (gate_problem(session, registry, version, board=board, model_sha256=model_sha256)
+               if check_gate else None)
     return Standing(APPROVED, who) if problem is None else Standing(NOT_VALID, problem)
 
 
@@ -76,9 +79,11 @@ def existing_store(settings: Settings) -> Store | None:
     return Store.from_settings(settings)
 
 
-def standings(registry: ModelRegistry, versions: Sequence[str], *,
-              check_gate: bool = True) -> dict[str, Standing]:
-    """The standing of each version in the settings' store (none without a store)."""
+def standings(registry: ModelRegistry, versions: Sequence[str], *, check_gate: bool = True,
+              folder_hashes: Mapping[str, str] | None = None) -> dict[str, Standing]:
+    """The standing of each version in the settings' store (none without a store);
+    `folder_hashes`: the SHA-256 of versions' model folders as the caller has just read
+    them (`safeguard score`'s load checked the folder it scored with), not read again."""
     from api.settings import Settings, board_thresholds
 
     try:
@@ -95,16 +100,19 @@ def standings(registry: ModelRegistry, versions: Sequence[str], *,
             return dict.fromkeys(versions, Standing(UNKNOWN, reason))
         with store.session() as session:
             return {version: _one(session, registry, version, board=board,
-                                  check_gate=check_gate)
+                                  check_gate=check_gate,
+                                  model_sha256=(folder_hashes or {}).get(version))
                     for version in versions}
     finally:
         store.dispose()
 
 
 def _one(session: Session, registry: ModelRegistry, version: str, *,
-         board: AcceptanceThresholds | None, check_gate: bool) -> Standing:
+         board: AcceptanceThresholds | None, check_gate: bool,
+         model_sha256: str | None = None) -> Standing:
     try:
-        return standing(session, registry, version, board=board, check_gate=check_gate)
+        return standing(session, registry, version, board=board, check_gate=check_gate,
+                        model_sha256=model_sha256)
     except Exception as exc:  # noqa: BLE001 - one version's check failing is not the list's
         # PostgreSQL aborts the transaction on an SQL error: every later version would
         # read "unknown: InFailedSqlTransaction" without this.

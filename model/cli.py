@@ -62,7 +62,8 @@ class ConfigSource:
     # Logs a new version's model card with its run (rendered by the layer above).
     card_writer: Callable[..., None] | None = None
     # Each version's approval standing from the service's store (registry, versions,
-    # check_gate=...) -> {version: model.version_list.Standing}; read by the layer above.
+    # check_gate=..., folder_hashes=...: model folders' hashes as already read)
+    # -> {version: model.version_list.Standing}; read by the layer above.
     standings: Callable[..., dict[str, Standing]] | None = None
 
 

@@ -39,11 +39,20 @@ class Scored(NamedTuple):
     """What a batch scoring run did (either engine)."""
 
     rows: int  # referrals scored
-    info: VersionInfo  # the model version used
+    info: VersionInfo  # the model version used (its checksum tag: `model_sha256`)
     shared_nothing: tuple[str, ...]  # agencies with no accepted record in the extract
     quarantined_rows: dict[str, int]  # rows quarantined per feed (not scored, not used)
     table: pd.DataFrame | None = None  # the ratings written (the single-machine engine)
     without_household: bool = False  # the extract linked no household member
+
+    @property
+    def model_sha256(self) -> str | None:
+        """The SHA-256 of the model folder scored with: its checksum tag, which every load
+        of it (`ModelRegistry.load`; on Spark the driver's and each worker's) hashed the
+        folder and checked against, or refused it."""
+        from model.registry import CHECKSUM_TAG
+
+        return self.info.tags.get(CHECKSUM_TAG)
 
 
 class OutputFormatError(ValueError):

@@ -61,7 +61,7 @@ def score(
                              extract_date=day, explain=explanations)
     _say_scored(scored, input, output, explained=explanations, extract_date=day)
     # Last, once the ratings are written: a refusal stays one line on standard error.
-    warn_unless_approved(ctx, registry_from(config), scored.info.version)
+    warn_unless_approved(ctx, registry_from(config), scored)
 
 
 def _score_here(ctx: typer.Context, input: str, output: str, *, reference: str,
@@ -83,15 +83,22 @@ def _score_here(ctx: typer.Context, input: str, output: str, *, reference: str,
             fail(refusal_line(exc, reference, served_alias=config.alias))
 
 
-def warn_unless_approved(ctx: typer.Context, registry: ModelRegistry, version: str) -> None:
+def warn_unless_approved(ctx: typer.Context, registry: ModelRegistry, scored: Scored) -> None:
     """One line on standard error when the version scored with was rejected, awaits
     approval, has an approval that is not valid, or its standing cannot be read (the
     ratings are written: testing or research on such a version is allowed, silently it
-    is not). Nothing without a store: it holds no decision to read."""
+    is not). Nothing without a store: it holds no decision to read. The approval is
+    checked against the model folder's hash as the load read it (`Scored.model_sha256`):
+    the folder is not copied and hashed again; the files the card is built from are read
+    by the check (among them the model's own document, which the load parsed but keeps
+    no bytes of)."""
     source = ctx.find_object(ConfigSource)
     if source is None or source.standings is None:
         return
-    found = source.standings(registry, [version], check_gate=True).get(version)
+    version = scored.info.version
+    folder_hashes = {version: scored.model_sha256} if scored.model_sha256 else {}
+    found = source.standings(registry, [version], check_gate=True,
+                             folder_hashes=folder_hashes).get(version)
     if found is not None and (warning := found.use_warning(version)):
         typer.echo(warning, err=True)
 

@@ -6,12 +6,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+from sqlalchemy import update
 from typer.testing import CliRunner
 
+from api.approval_content import CHECKSUM, MODEL_FOLDER
 from api.cli import app as safeguard
+from api.store import Store
+from api.store.models import ModelApproval
 from model.card_sources import CARD_MARKDOWN_ARTIFACT
 from model.registry import ModelRegistry
-from tests.api.conftest import TrainedModel, record_test_approval
+from tests.api.conftest import TrainedModel, make_settings, record_test_approval
 from tests.api.test_approval_content import _stored
 from tests.api.test_model_commands import Run, registry, run  # noqa: F401
 
@@ -46,3 +51,31 @@ def test_score_warns_of_a_version_awaiting_approval_or_whose_approval_is_void(
                            "(the approval of version 1 recorded on "), line
     assert line.endswith(f"is void: its {CARD_MARKDOWN_ARTIFACT} changed since it was "
                          "approved)"), line
+
+
+def test_score_checks_the_approval_against_the_model_folder_its_load_read(
+    run: Run, registry: ModelRegistry, tmp_path: Path,  # noqa: F811
+    trained_model: TrainedModel, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The load hashed the folder and checked it against the checksum tag: the approval
+    # check takes that hash, never a second copy of the folder read for it alone.
+    assert run("db", "upgrade")[0] == 0
+    database = f"sqlite:///{tmp_path / 'api.db'}"
+    record_test_approval(database, registry, "1")
+    reread: list[str] = []
+    monkeypatch.setattr(ModelRegistry, "model_checksum",
+                        lambda _self, version: reread.append(version) or "")
+    code, out, err = _score(trained_model.extract, tmp_path / "approved.csv")
+    assert code == 0 and "warning" not in out + err, out + err
+    assert reread == []
+    # Still checked: an approval naming another model folder does not hold.
+    with Store.from_settings(make_settings(database, mlflow_tracking_uri="unused")).session(
+    ) as session:
+        session.execute(update(ModelApproval).values(model_sha256="0" * 64))
+        session.commit()
+    code, out, err = _score(trained_model.extract, tmp_path / "other.csv")
+    [line] = err.splitlines()
+    assert code == 0 and line.startswith(
+        f"warning: the approval of version 1 is not valid: {FOR_TESTING} "), line
+    assert f"its {MODEL_FOLDER} and {CHECKSUM} changed since it was approved" in line, line
+    assert reread == []
