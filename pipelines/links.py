@@ -1,10 +1,12 @@
 """The vectorised join behind the features: referrals linked to people, people to records.
 
 Every referral is linked to its subject and to the other members of its household
-(one link per person, the most adult role winning), and every link is expanded to that
-person's records, which are grouped by person so a link's records are one contiguous
-slice. The expansion runs over chunks of referrals holding at most `CHUNK_ROWS`
-(link, record) rows, which bounds the working memory whatever the extract size.
+(one link per person, the most adult role winning; each role's group depends on the
+referral's subject type, `pipelines.manifest.ROLE_TO_RELATION`), and every link is
+expanded to that person's records, which are grouped by person so a link's records are
+one contiguous slice. The expansion runs over chunks of referrals holding at most
+`CHUNK_ROWS` (link, record) rows, which bounds the working memory whatever the extract
+size.
 """
 
 from __future__ import annotations
@@ -21,14 +23,15 @@ from pipelines.manifest import RELATIONS, ROLE_TO_RELATION
 
 SUBJECT: Final = 0
 CHILDREN: Final = RELATIONS.index("children")
-# When a person holds several roles in one household, the most adult role wins.
-_ROLE_PRIORITY: Final = np.array([
-    {"parent_carer": 0, "other_adult": 1, "sibling": 2, "other_child": 3, "subject": 4}[role]
-    for role in HOUSEHOLD_ROLES
-] + [9])  # index -1: unknown role
-_ROLE_RELATION: Final = np.array(
-    [RELATIONS.index(ROLE_TO_RELATION[role]) for role in HOUSEHOLD_ROLES] + [CHILDREN]
-)
+# The relation code of each household role (columns: `HOUSEHOLD_ROLES`, then an unknown
+# role, code -1, which counts with the children), by the referral's subject type (rows:
+# `ROLE_TABLE_ROWS`, so `EncodedExtract.ref_adult` picks the row).
+ROLE_TABLE_ROWS: Final = ("child", "adult_at_risk")
+ROLE_RELATION: Final = np.array([
+    [RELATIONS.index(ROLE_TO_RELATION[subject_type][role]) for role in HOUSEHOLD_ROLES]
+    + [CHILDREN]
+    for subject_type in ROLE_TABLE_ROWS
+])
 
 # (link, record) rows expanded at once, and referrals per chunk: together they bound the
 # build's working memory whatever the extract size (about 70 MB beside the output matrix
@@ -113,16 +116,16 @@ def referral_links(enc: EncodedExtract) -> Links:
     person = enc.member_person[member]
     keep = person != enc.ref_person[ref]
     ref, person, role = ref[keep], person[keep], enc.member_role[member[keep]]
-    # One link per (referral, person): the most adult role wins.
-    order = np.lexsort((_ROLE_PRIORITY[role], person, ref))
-    ref, person, role = ref[order], person[order], role[order]
+    relation = ROLE_RELATION[enc.ref_adult[ref].astype(np.intp), role]
+    # One link per (referral, person): the most adult relation (the lowest code) wins.
+    order = np.lexsort((relation, person, ref))
+    ref, person, relation = ref[order], person[order], relation[order]
     first = np.ones(len(ref), dtype=bool)
     first[1:] = (ref[1:] != ref[:-1]) | (person[1:] != person[:-1])
     return Links(
         referral=np.concatenate([np.arange(n), ref[first]]),
         person=np.concatenate([enc.ref_person, person[first]]),
-        relation=np.concatenate([np.full(n, SUBJECT),
-                                 _ROLE_RELATION[role[first]]]),
+        relation=np.concatenate([np.full(n, SUBJECT), relation[first]]),
     )
 
 

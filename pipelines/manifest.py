@@ -22,6 +22,7 @@ from data_contracts.vocab import (
     PRESENTING_NEEDS,
     REFERRAL_SOURCES,
     SEXES,
+    SUBJECT_TYPES,
 )
 from pipelines.feature_spec import (
     ADULT_AT_RISK,
@@ -40,17 +41,28 @@ from pipelines.phrases import EVENT_LABELS, HOUSEHOLD_PEOPLE, RELATION_PHRASES, 
 
 # 3: earlier referrals to the hub are grouped with the referral's details, not social care.
 # 4: windows and recency count from a record's event date, not the date it became known.
-MANIFEST_VERSION: Final = 4
+# 5: another member whose role is `subject` counts with the other adults when the referral's
+#    subject is an adult at risk (with the children, as before, when it is a child).
+MANIFEST_VERSION: Final = 5
 
-# Who a record is about, relative to the referral's subject. Household roles fold into
-# these groups; `subject` members other than the referred person count with the children.
+# Who a record is about, relative to the referral's subject; after the subject, the most
+# adult group first (a person holding several roles in one household counts once, in the
+# first of their groups: `pipelines.links`).
 RELATIONS: Final[tuple[str, ...]] = ("subject", "parents_carers", "other_adults", "children")
-ROLE_TO_RELATION: Final[dict[str, str]] = {
-    "parent_carer": "parents_carers",
-    "other_adult": "other_adults",
-    "sibling": "children",
-    "other_child": "children",
-    "subject": "children",
+# Another member whose role is `subject` was referred in their own right; the feed gives
+# no age for them, and people referred from one household are most often of one group
+# (siblings; an elderly couple), so they count with the referral's subject's own group.
+CO_SUBJECT_RELATION: Final[dict[str, str]] = {"child": "children", "adult_at_risk": "other_adults"}
+# Household roles fold into the groups by the referral's subject type (type -> role -> group).
+ROLE_TO_RELATION: Final[dict[str, dict[str, str]]] = {
+    subject_type: {
+        "parent_carer": "parents_carers",
+        "other_adult": "other_adults",
+        "sibling": "children",
+        "other_child": "children",
+        "subject": CO_SUBJECT_RELATION[subject_type],
+    }
+    for subject_type in SUBJECT_TYPES
 }
 WINDOWS: Final[tuple[tuple[str, int | None], ...]] = (("90d", 90), ("365d", 365), ("ever", None))
 # Event types where more records are not, on their own, a sign of more risk
@@ -70,8 +82,6 @@ COUNTED_EVENTS: Final[tuple[tuple[str, str], ...]] = tuple(
 # so one more such record, about anyone the referral links, never lowers a score.
 CONCERN_EVENTS: Final[tuple[tuple[str, str], ...]] = tuple(
     pair for pair in COUNTED_EVENTS if pair[1] not in NEUTRAL_EVENT_TYPES)
-
-
 
 
 def _count_specs() -> list[FeatureSpec]:

@@ -1,8 +1,9 @@
 """The manifest compiled to a Spark plan: a grouped join and conditional counts.
 
 Referrals are linked to their subject and household members (the most adult role
-winning), links are joined to the agency records known on or before the referral date,
-and one grouped aggregation turns each (relation, agency, event type) into conditional
+winning; each role's group by the referral's subject type, as `pipelines.links` has it),
+links are joined to the agency records known on or before the referral date, and one
+grouped aggregation turns each (relation, agency, event type) into conditional
 counts per window and the days since the latest record (`cell_aggregates`), which
 `pipelines.spark.scatter` turns into the count, recency and coverage features. Every
 other feature is an expression generated from its `FeatureSpec` (`feature_column`): the
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Final
 
 from data_contracts.vocab import HOUSEHOLD_ROLES
 from pipelines.feature_spec import FeatureSpec
-from pipelines.links import _ROLE_PRIORITY, _ROLE_RELATION
+from pipelines.links import ROLE_RELATION, ROLE_TABLE_ROWS
 from pipelines.manifest import RELATIONS, WINDOWS
 from pipelines.spark.frames import ROW
 from pipelines.spark.scatter import LATEST, MEASURES, RECORD_TYPES, relations_of
@@ -27,43 +28,37 @@ if TYPE_CHECKING:
 SUBJECT: Final = RELATIONS[0]
 
 
+def _relation_code() -> Column:
+    """A member's relation code (`pipelines.links.ROLE_RELATION`): by its role, in the row
+    of the referral's subject type; the lowest code is the most adult."""
+    from pyspark.sql import functions as F
+
+    def by_role(row: int) -> Column:
+        codes = ROLE_RELATION[row]
+        table = F.create_map(*[F.lit(x) for role, code in zip(HOUSEHOLD_ROLES, codes[:-1],
+                                                              strict=True)
+                               for x in (role, int(code))])
+        return F.coalesce(table[F.col("role")], F.lit(int(codes[-1])))
+
+    adult = F.col("subject_type") == ROLE_TABLE_ROWS[1]  # as `EncodedExtract.ref_adult`
+    return F.when(adult, by_role(1)).otherwise(by_role(0))
+
+
 def links(referrals: DataFrame, members: DataFrame) -> DataFrame:
     """One row per (referral, person): the subject, then each other household member."""
     from pyspark.sql import functions as F
 
-    priority = F.create_map(
-        *[
-            F.lit(x)
-            for role, code in zip(HOUSEHOLD_ROLES, _ROLE_PRIORITY, strict=False)
-            for x in (role, int(code))
-        ]
-    )
-    relation = F.create_map(
-        *[
-            F.lit(x)
-            for role, code in zip(HOUSEHOLD_ROLES, _ROLE_RELATION, strict=False)
-            for x in (role, RELATIONS[code])
-        ]
-    )
+    names = F.array(*[F.lit(relation) for relation in RELATIONS])
     subject = referrals.select(ROW, "person_id", F.lit(SUBJECT).alias("relation"), "ref_day")
     named = referrals.where(F.col("household_id").isNotNull()).select(
-        ROW, F.col("person_id").alias("_subject"), "household_id", "ref_day"
+        ROW, F.col("person_id").alias("_subject"), "household_id", "subject_type", "ref_day"
     )
     others = (
         named.join(members, "household_id")
         .where(F.col("person_id") != F.col("_subject"))
         .groupBy(ROW, "person_id", "ref_day")
-        .agg(
-            F.min(
-                F.struct(
-                    F.coalesce(priority[F.col("role")], F.lit(int(_ROLE_PRIORITY[-1]))).alias("p"),
-                    F.coalesce(relation[F.col("role")], F.lit(RELATIONS[_ROLE_RELATION[-1]])).alias(
-                        "relation"
-                    ),
-                )
-            ).alias("best")
-        )
-        .select(ROW, "person_id", F.col("best.relation").alias("relation"), "ref_day")
+        .agg(F.min(_relation_code()).alias("_code"))  # the most adult role wins
+        .select(ROW, "person_id", names[F.col("_code")].alias("relation"), "ref_day")
     )
     return subject.unionByName(others)
 

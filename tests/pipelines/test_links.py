@@ -111,6 +111,59 @@ def test_a_person_listed_as_other_adult_and_child_counts_once_as_the_adult() -> 
     assert row[OTHER_ADULT_DA_365] == 1 and row[CHILD_DA_365] == 0
 
 
+def _adult_at_risk(**overrides: Any) -> dict[str, Any]:
+    return referral(referral_date="2024-06-01", subject_type="adult_at_risk", age_years=69,
+                    **overrides)
+
+
+def test_an_adult_at_risks_co_resident_subject_counts_as_an_other_adult() -> None:
+    """A 69-year-old's spouse, referred too (role `subject`), read as "1 other child in
+    the household", their police records counted with the children's."""
+    frames = _frames([("spouse", "subject")], [("spouse", "2024-03-01", None)],
+                     refs=[_adult_at_risk()])
+    row = _row(frames)
+    assert (row["household_parents_carers_count"], row["household_other_adults_count"],
+            row["household_children_count"]) == (0, 1, 0)
+    assert (row[OTHER_ADULT_DA_365], row[CHILD_DA_365]) == (1, 0)
+
+
+def test_a_childs_co_resident_subject_still_counts_as_a_child() -> None:
+    frames = _frames([("brother", "subject")], [("brother", "2024-03-01", None)])
+    row = _row(frames)
+    assert (row["household_other_adults_count"], row["household_children_count"]) == (0, 1)
+    assert (row[OTHER_ADULT_DA_365], row[CHILD_DA_365]) == (0, 1)
+
+
+def test_one_household_of_a_child_and_an_adult_at_risk_each_counts_the_other_by_its_own_type(
+) -> None:
+    """Both referred from one household: for each referral the other counts with the
+    referral's own group, and a live case gets the same row as the batch."""
+    frames = _frames([("gran", "subject")], [("p1", "2024-02-01", None),
+                                             ("gran", "2024-03-01", None)],
+                     refs=[referral(referral_date="2024-06-01"),
+                           _adult_at_risk(referral_id="R2", person_id="gran")])
+    table = build_features(frames).set_index("referral_id")
+    assert (table.loc["R1", OTHER_ADULT_DA_365], table.loc["R1", CHILD_DA_365]) == (0, 1)
+    assert (table.loc["R2", OTHER_ADULT_DA_365], table.loc["R2", CHILD_DA_365]) == (1, 0)
+    for referral_id in ("R1", "R2"):
+        live = build_case_features(case_payload_for(frames, referral_id))[0]
+        np.testing.assert_array_equal(
+            live, table.loc[referral_id, list(FEATURE_NAMES)].to_numpy(dtype=np.float64))
+
+
+@pytest.mark.parametrize(("roles", "counts"), [
+    (("other_child", "subject"), (0, 1, 0)),  # the subject's group, an adult's, wins
+    (("subject", "parent_carer"), (1, 0, 0)),  # a parent or carer is more adult still
+])
+def test_an_adult_at_risks_member_listed_twice_counts_once_in_the_most_adult_group(
+    roles: tuple[str, str], counts: tuple[int, int, int]
+) -> None:
+    frames = _frames([("spouse", role) for role in roles], [], refs=[_adult_at_risk()])
+    row = _row(frames)
+    assert (row["household_parents_carers_count"], row["household_other_adults_count"],
+            row["household_children_count"]) == counts
+
+
 def test_an_other_adult_of_another_household_is_not_linked() -> None:
     frames = _frames([], [("lodger", "2024-02-01", None)])
     frames["household_members"] = pd.concat([frames["household_members"], pd.DataFrame(

@@ -13,6 +13,9 @@ from pipelines.spark.features import collect_feature_table, spark_feature_table
 from tests.pipelines.factories import events_frame, random_extract, referral, referrals_frame
 
 DA_SUBJECT_EVER = count_feature_name("subject", "police", "domestic_abuse_incident", "ever")
+DA_OTHER_ADULTS_EVER = count_feature_name("other_adults", "police", "domestic_abuse_incident",
+                                          "ever")
+DA_CHILDREN_EVER = count_feature_name("children", "police", "domestic_abuse_incident", "ever")
 
 
 def _exact(spec_unit: str) -> bool:
@@ -75,3 +78,28 @@ def test_a_household_listed_nowhere_is_not_known_on_either_engine(spark: Any) ->
         assert spark_table["household_known"].tolist() == (
             [1.0, 0.0, 0.0] if "household_members" in feeds else [0.0, 0.0, 0.0])
         assert_same_table(build_features(feeds), spark_table)
+
+
+def test_a_co_resident_subject_counts_with_the_referrals_own_group_on_both_engines(
+    spark: Any,
+) -> None:
+    """A household's member referred in their own right (role `subject`) is another adult
+    for an adult at risk (h1: a couple) and another child for a child (h2: siblings)."""
+    referrals = referrals_frame([
+        referral(referral_id="R1", person_id="p1", household_id="h1",
+                 subject_type="adult_at_risk", age_years=69),
+        referral(referral_id="R2", person_id="c1", household_id="h2"),
+    ])
+    members = pd.DataFrame([("h1", "p1", "subject"), ("h1", "spouse", "subject"),
+                            ("h2", "c1", "subject"), ("h2", "c2", "subject")],
+                           columns=["household_id", "person_id", "role"])
+    incident = {"event_date": "2024-03-01", "recorded_date": None,
+                "event_type": "domestic_abuse_incident", "value": None}
+    police = events_frame([{**incident, "person_id": person} for person in ("spouse", "c2")])
+    feeds = {"referrals": referrals, "household_members": members, "events_police": police}
+    spark_table = collect_feature_table(spark_feature_table(spark, feeds))
+    assert spark_table["household_other_adults_count"].tolist() == [1.0, 0.0]
+    assert spark_table["household_children_count"].tolist() == [0.0, 1.0]
+    assert spark_table[DA_OTHER_ADULTS_EVER].tolist() == [1.0, 0.0]
+    assert spark_table[DA_CHILDREN_EVER].tolist() == [0.0, 1.0]
+    assert_same_table(build_features(feeds), spark_table)
