@@ -52,5 +52,7 @@ class Explanation:
     compared_with: str  # the reference the base value scores, in one sentence
     top_factors: list[FactorRecord]
     contributions_by_agency: dict[str, float]
+    # The agencies that held no record about the subject or household, but education for
+    # an adult at risk (`model.factor_text.worth_telling`).
     agencies_not_seen: list[str]
     warnings: list[str]

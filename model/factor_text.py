@@ -132,6 +132,16 @@ def _subsets(agencies: tuple[str, ...]) -> list[tuple[str, ...]]:
             for mask in range(1 << len(agencies))]
 
 
+def worth_telling(not_seen: tuple[str, ...], subject: Subject,
+                  shared_nothing: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The agencies of `not_seen` (which held no record about the case) whose silence the
+    practitioner is told of: all but education for an adult at risk, since schools hold no
+    records about adults (most adults' referrals would list it, as noise), unless education
+    shared no records in the whole extract (`shared_nothing`), which they must be told."""
+    return tuple(a for a in not_seen
+                 if not (subject == "adult" and a == "education") or a in shared_nothing)
+
+
 @functools.lru_cache(maxsize=4096)
 def warnings_for(not_seen: tuple[str, ...], usual: tuple[str, ...], need: str | None,
                  subject: Subject, unused: tuple[str, ...] = (),
@@ -143,9 +153,8 @@ def warnings_for(not_seen: tuple[str, ...], usual: tuple[str, ...], need: str | 
     makes no use of, and the types of record held that the model makes no use of
     (`model.unused_records`)."""
     return (*(shared_nothing_warning(a, subject) for a in shared_nothing),
-            *(not_seen_warning(a, need, subject) for a in not_seen
-              if a in usual and not (subject == "adult" and a == "education")
-              and a not in shared_nothing),
+            *(not_seen_warning(a, need, subject) for a in worth_telling(not_seen, subject)
+              if a in usual and a not in shared_nothing),
             *(unused_warning(a, subject) for a in unused if a not in not_seen),
             *((unused_types_warning(unused_types, subject),) if unused_types else ()))
 
@@ -154,7 +163,8 @@ def warnings_for(not_seen: tuple[str, ...], usual: tuple[str, ...], need: str | 
 class Context:
     """The distinct contexts of a chunk's rows, and which one each row has."""
 
-    not_seen: list[tuple[str, ...]]  # per distinct context, the agencies that held nothing
+    # Per distinct context, the agencies that held nothing, as told (`worth_telling`).
+    not_seen: list[tuple[str, ...]]
     warnings: list[tuple[str, ...]]  # per distinct context, the warnings about them
     index: np.ndarray  # per row, its context
 
@@ -181,7 +191,7 @@ class Context:
         for mask, n, s, h in zip(masks.tolist(), needs.tolist(), subjects.tolist(),
                                  held_sets[held_which].tolist(), strict=True):
             named = None if n == 0 else PRESENTING_NEEDS[n - 1]
-            seen.append(table[mask])
+            seen.append(worth_telling(table[mask], SUBJECTS[s], shared_nothing))
             warnings.append(warnings_for(table[mask], tuple(usual.get(named or "", ())), named,
                                          SUBJECTS[s], unused.agencies, unused.types_of(h),
                                          shared_nothing))

@@ -203,13 +203,14 @@ def factor_bars(factors: Sequence[Factor]) -> list[Bar]:
 
 
 def agency_bars(contributions: dict[str, float], not_seen: Sequence[str] = ()) -> list[Bar]:
-    """Contributions by agency as bars, largest first; an agency that shared nothing, or
+    """Contributions by agency as bars, largest first; an agency that shared no records
+    with the referral (`not_seen`: the explanation's, `model.factor_text.worth_telling`), or
     whose records move the score by less than 0.005, is said to have no effect."""
     largest = max((abs(v) for v in contributions.values()), default=0.0)
     ordered = sorted(contributions.items(), key=lambda item: -abs(item[1]))
     return [Bar(label=GROUP_LABELS.get(agency, agency), value=value,
                 width_class=_width_class(value, largest), direction=_direction(value),
-                sentence="Shared no records" if agency in not_seen else "")
+                sentence="No records shared with this referral" if agency in not_seen else "")
             for agency, value in ordered]
 
 

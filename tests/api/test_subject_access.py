@@ -373,5 +373,5 @@ def test_the_report_says_agencies_shared_nothing_not_that_they_hold_nothing(
                           headers={**api.headers("governance"), "Accept": "text/html"}).text
     said = " ".join(html.split())
     assert "held no records" not in said
-    assert re.search(r"Agencies that shared no records about the person or household with "
-                     r"this referral: [a-z ,]+\.", said), said
+    assert re.search(r"Agencies the explanation named as sharing no records about the "
+                     r"person or household with this referral: [a-z ,]+\.", said), said

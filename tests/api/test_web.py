@@ -325,7 +325,8 @@ def test_an_agency_that_moves_nothing_is_shown_as_no_effect_not_as_raising() -> 
         ["health", "probation"])}
     assert [bars[a].direction for a in ("Police", "Housing", "Education", "Health")] == [
         "raises", "lowers", "none", "none"]
-    assert bars["Health"].sentence == "Shared no records" and bars["Education"].sentence == ""
+    assert bars["Health"].sentence == "No records shared with this referral"
+    assert bars["Education"].sentence == ""
 
 
 def test_the_case_page_says_an_agency_that_moved_nothing_had_no_effect(api: ApiEnv) -> None:

@@ -234,10 +234,15 @@ def test_no_education_warning_for_an_adult_at_risk(explainer: CaseExplainer,
     case[0, COLUMN["presenting_need_radicalisation"]] = 1.0
     case[0, COLUMN["subject_is_adult_at_risk"]] = 1.0
     explanation = explainer.explain(case)[0]
-    assert explanation.agencies_not_seen == list(AGENCIES)
+    # Schools hold no records about adults: education is not listed as not seen either.
+    assert explanation.agencies_not_seen == [a for a in AGENCIES if a != "education"]
     assert explanation.warnings == [
         "No police records were seen for this adult or household; police information usually "
         "matters for radicalisation referrals."]
+    # Unless education shared nothing in the whole extract, which the practitioner is told.
+    whole = explainer.for_extract(["education"]).explain(case)[0]
+    assert whole.agencies_not_seen == list(AGENCIES)
+    assert whole.warnings[0].startswith("Education shared no records in this extract")
 
 
 def test_explanations_are_plain_json_ready_records(explainer: CaseExplainer,
