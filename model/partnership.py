@@ -198,6 +198,21 @@ def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
     return [{str(k): v for k, v in row.items()} for row in clean.to_dict(orient="records")]
 
 
+def band_changes_mostly(overall: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """The agencies most of whose differing bands would be lower without them, and those
+    most of whose would be higher (`overall`'s rows: band changed and lower shares); an
+    agency with as many each way, none differing, or not measured is in neither."""
+    mostly: dict[str, list[str]] = {"lower": [], "higher": []}
+    for row in overall:
+        changed, lower = row.get("band_changed_share"), row.get("band_lower_without_share")
+        if changed is None or lower is None or not changed > 0:
+            continue
+        higher = changed - lower  # shares of the same referrals: the rest rose
+        if not np.isclose(lower, higher, rtol=1e-9, atol=0.0):
+            mostly["lower" if lower > higher else "higher"].append(str(row["agency"]))
+    return mostly
+
+
 def partnership_report(tables: dict[str, pd.DataFrame], *, model_version: str,
                        extract_date: dt.date, referrals: int) -> dict[str, Any]:
     """The JSON-ready report, with the agencies that matter most for each need and the
@@ -213,6 +228,7 @@ def partnership_report(tables: dict[str, pd.DataFrame], *, model_version: str,
     first_referral = tables["first_referral"]["date"].iloc[0]
     falls = record_falls(by_quarter, extract_date=extract_date, shared=shared,
                          first_referral=first_referral)
+    overall = _records(tables["overall"])
     return {
         "model_version": model_version, "extract_date": extract_date.isoformat(),
         "generated_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
@@ -224,7 +240,8 @@ def partnership_report(tables: dict[str, pd.DataFrame], *, model_version: str,
                    "to_quarter": str(pd.Period(extract_date, freq="Q"))},
         # The referrals the mean contributions rest on (a random sample).
         "explained_referrals": int(tables["explained"]["referrals"].iloc[0]),
-        "overall": _records(tables["overall"]),
+        "overall": overall,
+        "band_changes_mostly": band_changes_mostly(overall),
         "not_shared": [str(a) for a, shared in
                        zip(tables["overall"]["agency"], tables["overall"]["shared"], strict=True)
                        if not shared],

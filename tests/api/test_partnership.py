@@ -140,3 +140,28 @@ def test_a_feed_that_stopped_is_named_and_its_recent_reach_falls(
         assert 0 <= row["band_lower_without_share"] <= row["band_changed_share"]
     assert "Of which lower without it" in html and "monotonic constraints" in html
     assert ">2020Q1</th>" in html and ">2019Q4</th>" not in html  # the referral period only
+
+
+def test_the_page_says_which_way_most_differing_bands_move_as_its_table_does() -> None:
+    from api.templating import render_report
+    from model.partnership import band_changes_mostly
+
+    overall = [
+        {"agency": "education", "reach": 0.79, "recent_reach": 0.17, "shared": True,
+         "mean_abs_contribution": 0.28, "band_changed_share": 0.164,
+         "band_lower_without_share": 0.051},
+        {"agency": "police", "reach": 0.92, "recent_reach": 0.27, "shared": True,
+         "mean_abs_contribution": 0.66, "band_changed_share": 0.454,
+         "band_lower_without_share": 0.454}]
+    report = {"model_version": "1", "extract_date": "2026-06-30", "referrals": 20_000,
+              "overall": overall, "band_changes_mostly": band_changes_mostly(overall),
+              "not_shared": [], "by_quarter": [], "record_falls": [], "by_need": [],
+              "most_important_by_need": {}, "period": {}}
+    html = " ".join(render_report("reports/partnership.html", title="Partnership evidence",
+                                  report=report).split())
+    assert ("For Police, most of the bands that would differ without the agency would be "
+            "lower. For Education, most of the bands that would differ without the agency "
+            "would be higher.") in html
+    # Records-held flags are not model inputs: no band moves through them.
+    assert "whether it held any record" not in html
+    assert "Most bands that would differ without an agency would be lower" not in html
