@@ -44,10 +44,11 @@ _SIGNED_INTEGER_SHAPE: Final = r"^[+-][0-9]{1,9}(?:\.0*)?$"
 _NUMBER_SHAPE: Final = r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
 # A date written with a time of day, as a database export writes a date column: "T" or a
 # space, hours and minutes, optional seconds with an optional fraction, and an optional
-# zone ("Z", or an offset "+01", "+0100", "+01:00"). At midnight it is its date, as a
-# Parquet timestamp at midnight (in its own zone) is (`data_contracts.reading`):
+# zone ("Z", or an offset "+01", "+0100", "+01:00"). At midnight it is its date:
 # "2024-03-22 00:00:00", "2024-03-22T00:00:00.000Z", "2024-06-22 00:00:00+01". Any other
-# time means the column holds moments, not dates: refused, saying so.
+# time means the column holds moments, not dates: refused, saying so. A Parquet timestamp
+# column comes here as such text, the wall-clock time of its own zone with the offset
+# (`data_contracts.reading`), so its midnights are judged here too.
 _DAY: Final = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T]"
 _ZONE: Final = r"(?:Z|[+-][0-9]{2}(?::?[0-9]{2})?)?$"
 _MIDNIGHT_SHAPE: Final = _DAY + r"00:00(?::00(?:\.0+)?)?" + _ZONE

@@ -10,15 +10,18 @@ never holds more than about the limit in memory. CSV files are read by
 :mod:`data_contracts.csv_reading`; an extract's feed files are found in its folder by
 :mod:`data_contracts.feed_files`.
 
-A date column written as a timestamp with a time zone (``tz_localize('Europe/London')``)
-holds each date as the instant its day begins there: 2023-07-01 is 2023-06-30 23:00 UTC.
-Its timestamps are read as the time zone's wall-clock time, so a timestamp at local
-midnight is that local date, in summer as in winter, as a date column without a time
-zone is read.
+A timestamp column is read as the text of each date and time of day, and
+`data_contracts.parsing` alone decides which is a date (a midnight). A date column
+written with a time zone (``tz_localize('Europe/London')``) holds each date as the
+instant its day begins there: 2023-07-01 is 2023-06-30 23:00 UTC. Its timestamps are
+written as the zone's wall-clock time with the offset (``2023-07-01T00:00:00+0100``), so
+a timestamp at local midnight is that local date, in summer as in winter, as a date
+column without a time zone is read.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -124,15 +127,35 @@ def refuse_repeated_names(names: list[str], source: str) -> None:
 
 
 def _timestamp_to_string(array: pa.ChunkedArray) -> pa.ChunkedArray:
-    """A timestamp at midnight as its date (``YYYY-MM-DD``), any other as date and time
-    (quarantined: holds a time of day). With a time zone, midnight and the date are the zone's own,
-    and the text of a time carries its offset from UTC."""
+    """Each timestamp as the text of its date and time of day (``2024-03-22T00:00:00``),
+    with a time zone its wall-clock time there and its offset from UTC (``+0100``), as a
+    database export writes a date column: `data_contracts.parsing.parse_dates` reads a
+    midnight as its date and quarantines any other time of day. Seconds carry a fraction
+    only in a column where some timestamp has one.
+
+    Cast to text, not `pc.strftime` (1.1 s for a million timestamps, against 0.03 s): the
+    offset is written once per distinct offset (`_utc_offsets`).
+    """
+    with contextlib.suppress(pa.ArrowInvalid):  # raised when some timestamp has a fraction
+        array = pc.cast(array, pa.timestamp("s", array.type.tz))
     local = array if array.type.tz is None else pc.local_timestamp(array)
-    as_date = pc.cast(local, pa.date32())
-    midnight = pc.equal(pc.cast(as_date, local.type), local)
-    zone = "" if array.type.tz is None else "%z"
-    text = pc.strftime(array, format=f"%Y-%m-%dT%H:%M:%S{zone}")
-    return pc.if_else(midnight, pc.cast(as_date, pa.string()), text)
+    text = pc.replace_substring(pc.cast(local, pa.string()), " ", "T", max_replacements=1)
+    if array.type.tz is None:
+        return text
+    return pc.binary_join_element_wise(text, _utc_offsets(array, local), "")
+
+
+def _utc_offsets(array: pa.ChunkedArray, local: pa.ChunkedArray) -> pa.ChunkedArray:
+    """The offset from UTC of each timestamp of ``array`` (``local`` its wall-clock time),
+    written as ``%z`` writes it: ``+0100``, ``-0500``, ``+0530``."""
+    per_second = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}[array.type.unit]
+    seconds = pc.divide(pc.subtract(pc.cast(local, pa.int64()), pc.cast(array, pa.int64())),
+                        per_second)
+    distinct = pc.unique(seconds)
+    written = [None if offset is None else
+               f"{'-' if offset < 0 else '+'}{abs(offset) // 3600:02d}{abs(offset) // 60 % 60:02d}"
+               for offset in distinct.to_pylist()]
+    return pc.take(pa.array(written, pa.string()), pc.index_in(seconds, value_set=distinct))
 
 
 def _float_to_string(array: pa.ChunkedArray) -> pa.ChunkedArray:

@@ -89,6 +89,25 @@ def test_csv_reads_a_midnight_as_parquet_does(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(*read)
 
 
+def test_a_parquet_timestamp_is_read_as_written_and_its_midnight_judged_as_text(
+        tmp_path: Path) -> None:
+    """A Parquet timestamp column reaches the date rule as the text of its date and time,
+    with its offset in its zone, and `parse_dates` alone says which is a date: a row
+    quarantined for another cell shows its date as the file holds it (the reader wrote
+    `2024-06-01` for a midnight it had judged itself)."""
+    frames = f.extract(referrals=f.referrals(2))
+    frames["referrals"].loc[1, "sex"] = "bogus"
+    f.write_extract(tmp_path, {k: v for k, v in frames.items() if k != "referrals"})
+    frames["referrals"].assign(referral_date=pd.to_datetime(["2024-03-01", "2024-06-01"])
+                               .tz_localize("Europe/London")).to_parquet(
+        tmp_path / "referrals.parquet")
+    result = validate_extract(tmp_path, extract_date=EXTRACT)
+    assert result.feeds["referrals"]["referral_date"].tolist() == [pd.Timestamp("2024-03-01")]
+    quarantined = result.quarantine["referrals"]
+    assert quarantined["referral_date"].tolist() == ["2024-06-01T00:00:00+0100"]
+    assert quarantined["reason"].tolist() == ["sex: not in vocabulary"]
+
+
 @pytest.mark.parametrize("written", [
     *MIDNIGHTS, "2024-03-22", "2024-03-22\n", "2024-03-22 00:00:00\n", "2024-03-22T00:00Z\n",
     "2024-03-22 14:30:00", "2024-03-22 14:30:00\n", "\n2024-03-22", "2024-03-22T00:00:00+1",
