@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from data_contracts.parsing import date_text, parse_dates
 from data_contracts.validate import validate_extract, validate_frames
@@ -122,3 +124,35 @@ def test_the_services_reading_of_one_date_is_the_feeds(written: str) -> None:
         assert [reason for reason, _ in unparsable] == [str(refused)]
     else:
         assert unparsable == []
+
+
+def _piece(*written: str) -> st.SearchStrategy[str]:
+    return st.sampled_from(["", *written])
+
+
+# A date, perhaps a time of day and a zone, and now and then a character out of place.
+_WRITTEN = st.tuples(
+    st.sampled_from(["2024-03-22", "2023-02-29", "1999-12-31", "22/03/2024", "2024-3-22"]),
+    _piece(" ", "T", "t", "  "), _piece("00:00", "14:30", "24:00", "0:00", "00"),
+    _piece(":00", ":01", ":0"), _piece(".", ".000", ".5"),
+    _piece("Z", "+01", "-0500", "+01:00", "+1", " UTC"), _piece("\n", " ", "x"),
+).map("".join)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_WRITTEN, min_size=1, max_size=40))
+def test_a_case_s_date_reads_as_a_feed_s_whatever_is_written(texts: list[str]) -> None:
+    """`date_text` and `parse_dates` follow one rule (`parsing._DATE_WRITINGS`): for any
+    writing, the same date (or, off the calendar, the service's own parse refuses it) or
+    the same reason."""
+    column, unparsable = parse_dates(pd.Series(texts, dtype="string[pyarrow]"))
+    for row, text in enumerate(texts):
+        reasons = [reason for reason, mask in unparsable if mask[row]]
+        try:
+            day = date_text(text)
+        except ValueError as refused:
+            assert reasons == [str(refused)], text
+        else:
+            calendar = [] if pd.notna(column.iloc[row]) else ["not a real calendar date"]
+            assert reasons == calendar, text
+            assert calendar or day == f"{column.iloc[row]:%Y-%m-%d}", text
