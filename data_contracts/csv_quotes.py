@@ -33,7 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from data_contracts.csv_long_rows import MAX_ROW_LINES, long_row_refusal, ragged_refusal
-from data_contracts.csv_stray_quotes import STRAY_QUOTE, quote_columns, stray_column, stray_refusal
+from data_contracts.csv_stray_quotes import STRAY_QUOTE, quote_columns, stray_quote, stray_refusal
 from data_contracts.errors import FeedRejected
 
 # A line's end inside a row as read: CRLF, LF, or CR alone (`csv_lines._first_line`).
@@ -211,7 +211,8 @@ def _refuse_unclosed(path: Path, header: list[str], line: int, at: int) -> FeedR
 def _read_rows(path: Path, handle: TextIO, header: list[str], one_line: Collection[str], *,
                keep_ragged: bool) -> _Rows:
     """The rows of ``handle`` after its header, those of an unclosed quote split off
-    (`read_again`), each marked with its column holding a stray quote. A row running over
+    (`read_again`), each marked with its column holding a stray quote (that cell as
+    written). A row running over
     more than MAX_ROW_LINES lines is cut there: unless it holds an unclosed quote, it
     refuses the file."""
     lines, quoted = _Lines(handle), quote_columns(header, one_line)
@@ -232,10 +233,13 @@ def _read_rows(path: Path, handle: TextIO, header: list[str], one_line: Collecti
             lines.give_back(taken[own:])
             taken = taken[:own]
         elif len(fields) == len(header):
-            out.rows.append(fields)
-            out.stray.append(stray := stray_column(_as_read(taken), header, quoted))
+            stray = stray_quote(_as_read(taken), header, quoted)
             if stray and not keep_ragged:
-                raise stray_refusal(path, start, stray)
+                raise stray_refusal(path, start, stray.column)
+            if stray:  # the cell as the file writes it, for the quarantine
+                fields[header.index(stray.column)] = stray.written
+            out.rows.append(fields)
+            out.stray.append(stray.column if stray else None)
         elif fields and not keep_ragged:
             raise FeedRejected(path.name, f"cannot be parsed as CSV: line {start:,} has "
                                           f"{len(fields)} fields, not the header's {len(header)}")

@@ -34,7 +34,12 @@ from data_contracts.csv_quotes import (
     row_fields,
     table_holds_glued_row,
 )
-from data_contracts.csv_stray_quotes import STRAY_QUOTE, holds_quote
+from data_contracts.csv_stray_quotes import (
+    STRAY_QUOTE,
+    holds_quote,
+    quote_columns,
+    text_after_closing_quote,
+)
 from data_contracts.errors import FeedRejected
 
 # The column of a CSV feed's quarantine holding each row of the wrong number of fields, or
@@ -121,7 +126,8 @@ def _parse(path: Path, header: list[str], lines: int, *, keep_ragged: bool,
     When each line is one row, only a row of the wrong number of fields can run over
     several lines, and only such rows are looked at for a quote left unclosed: a file
     holding one is read again row by row. So is a file whose referral ids hold a double
-    quote, to tell a stray one (`csv_stray_quotes`).
+    quote, or whose quotes close a value with text after it, to tell a stray one
+    (`csv_stray_quotes`).
     """
     try:
         table, ragged = _pyarrow_read(path, header, keep_ragged=keep_ragged,
@@ -137,11 +143,18 @@ def _parse(path: Path, header: list[str], lines: int, *, keep_ragged: bool,
         return _unread(path, header, exc, keep_ragged=keep_ragged, one_line=one_line)
     if one_line and (ragged_holds_glued_row(ragged, header, one_line) or (
             not one_row_a_line and table_holds_glued_row(table, one_line))
-                     or holds_quote(table, one_line)):
+                     or _may_hold_stray_quote(path, table, one_line)):
         return read_again(path, header, one_line, keep_ragged=keep_ragged)
     if any(lines_spanned(line) > MAX_ROW_LINES for line in ragged):
         raise ragged_refusal(path)
     return CsvRows(table, ragged, [])
+
+
+def _may_hold_stray_quote(path: Path, table: pa.Table, one_line: Collection[str]) -> bool:
+    """Whether a referral id may hold a stray double quote (`csv_stray_quotes`): one holds
+    a quote, or a quote of the file closes a value with text after it."""
+    return bool(quote_columns(table.column_names, one_line)) and (
+        holds_quote(table, one_line) or text_after_closing_quote(path))
 
 
 def _check_header(path: Path, header: list[str], *, keep_ragged: bool) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from data_contracts.csv_stray_quotes import stray_column
+from data_contracts.csv_stray_quotes import StrayQuote, stray_quote, text_after_closing_quote
 from data_contracts.pseudonymise import PseudonymisationError, pseudonymise_file
 from data_contracts.validate import validate_extract
 from tests.data_contracts import factories as f
@@ -18,17 +18,17 @@ STRAY = ('referral_id: holds a stray double quote (") outside CSV quoting: a val
 HEADER = ["referral_id", "person_id", "note"]
 
 
-@pytest.mark.parametrize(("row", "column"), [
-    ('R3",P3,x', "referral_id"),  # a stray closing quote
-    ('R"3,P3,x', "referral_id"),
-    ('"R3"x,P3,x', "referral_id"),  # text after a closing quote: read as R3x
+@pytest.mark.parametrize(("row", "written"), [
+    ('R3",P3,x', 'R3"'),  # a stray closing quote
+    ('R"3,P3,x', 'R"3'),
+    ('"R3"x,P3,x', '"R3"x'),  # text after a closing quote: read as R3x
     ('"R""3",P3,x', None),  # the id R"3, as CSV writes it
     ('"R,3",P3,"he said ""no"""', None),
     ('R3,P"3,x', None),  # a token holding a quote breaks the token's own rule
     ('R3,P3,"seen at home,\nthen ""school"""', None),
 ])
-def test_only_a_quote_outside_csv_quoting_is_a_stray(row: str, column: str | None) -> None:
-    assert stray_column(row, HEADER, [0]) == column
+def test_only_a_quote_outside_csv_quoting_is_a_stray(row: str, written: str | None) -> None:
+    assert stray_quote(row, HEADER, [0]) == (written and StrayQuote("referral_id", written))
 
 
 def _referrals_file(folder: Path) -> list[str]:
@@ -68,3 +68,62 @@ def test_pseudonymise_refuses_a_stray_quote_in_a_referral_id(tmp_path: Path) -> 
         pseudonymise_file(tmp_path / "referrals.csv", tmp_path / "out.csv",
                           columns=["person_id"], key=b"k" * 32)
     assert not (tmp_path / "out.csv").exists()
+
+
+def _one_stray_after_a_closing_quote(folder: Path) -> Path:
+    """An extract of four referrals in ``folder`` whose referrals file writes R0003 as
+    `"R0003"x`, and no other id with a quote."""
+    path = f.write_extract(folder, f.extract(referrals=f.referrals(4))) / "referrals.csv"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("\nR0003,", '\n"R0003"x,', 1), encoding="utf-8")
+    return path
+
+
+def test_text_after_a_closing_quote_is_quarantined_though_no_other_id_holds_a_quote(
+        tmp_path: Path) -> None:
+    """`"R0003"x` was read as the id R0003x and accepted when no other referral id held a
+    quote: the quarantine now shows it as the file writes it, saying why."""
+    _one_stray_after_a_closing_quote(tmp_path / "in")
+    result = validate_extract(tmp_path / "in", extract_date=EXTRACT)
+    referrals = result.report["feeds"]["referrals"]
+    assert (referrals["read"], referrals["accepted"], referrals["quarantined"]) == (4, 3, 1)
+    quarantine = result.quarantine["referrals"]
+    assert quarantine["referral_id"].tolist() == ['"R0003"x']
+    assert quarantine["reason"].tolist() == [STRAY]
+    assert result.feeds["referrals"]["referral_id"].tolist() == ["R0001", "R0002", "R0004"]
+
+
+def test_pseudonymise_refuses_text_after_a_closing_quote_naming_its_line(
+        tmp_path: Path) -> None:
+    _one_stray_after_a_closing_quote(tmp_path)
+    with pytest.raises(PseudonymisationError, match=(
+            r'^referrals.csv: line 4, column \'referral_id\' holds a stray double quote')):
+        pseudonymise_file(tmp_path / "referrals.csv", tmp_path / "out.csv",
+                          columns=["person_id"], key=b"k" * 32)
+
+
+def test_text_after_a_closing_quote_beside_an_id_holding_a_quote_shows_as_written(
+        tmp_path: Path) -> None:
+    """Read row by row (another id holds a quote), `"R0004"x` was quarantined as R0004x,
+    an id the agency's file does not hold."""
+    _referrals_file(tmp_path / "in")
+    path = tmp_path / "in" / "referrals.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace("\nR0004,", '\n"R0004"x,', 1),
+                    encoding="utf-8")
+    quarantine = validate_extract(tmp_path / "in", extract_date=EXTRACT).quarantine["referrals"]
+    assert quarantine["referral_id"].tolist() == ['R0003"', '"R0004"x', 'R00"05']
+
+
+@pytest.mark.parametrize(("text", "after"), [
+    ('"R3"x,P3\n', True),
+    ('R1,P1\n"R3" ,P3\n', True),  # a blank after the closing quote
+    ('"R1","P1"\r\n"R""2","P2"\r\n', False),  # every field quoted, as R's write.csv
+    ('R1,"he said ""no""",x\n"R2","a\nb"\n"R3",""\n', False),
+    ('R1,P1\n"R2",P2', False),  # the file's end after a closing quote
+])
+def test_a_quote_closing_a_value_is_followed_by_a_comma_or_a_line_end(
+        tmp_path: Path, text: str, after: bool) -> None:
+    """Only a file whose quotes may close a value early is read row by row: one whose
+    every field is quoted keeps the fast read."""
+    (tmp_path / "referrals.csv").write_bytes(("referral_id,person_id\n" + text).encode())
+    assert text_after_closing_quote(tmp_path / "referrals.csv") is after
