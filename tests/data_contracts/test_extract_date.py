@@ -24,8 +24,19 @@ def _referrals_until(last: dt.date, n: int = 40) -> pd.DataFrame:
         ignore_index=True)
 
 
-def _with_stray_event(day: str) -> dict[str, pd.DataFrame]:
-    frames = f.extract(referrals=_referrals_until(dt.date(2024, 6, 28)))
+def _daily_referrals_until(last: dt.date, days: int = 425) -> pd.DataFrame:
+    """Two referrals a day for ``days`` days up to ``last``: a hub's volume, in miniature."""
+    dates = [(last - dt.timedelta(days=back // 2)).isoformat() for back in range(2 * days)]
+    return f.referrals(2 * days).assign(referral_date=dates)
+
+
+def _with_stray_event(day: str, referrals: pd.DataFrame | None = None
+                      ) -> dict[str, pd.DataFrame]:
+    """The extract with one police event on ``day``; weekly referrals up to 2024-06-28
+    unless ``referrals`` are given."""
+    if referrals is None:
+        referrals = _referrals_until(dt.date(2024, 6, 28))
+    frames = f.extract(referrals=referrals)
     stray = f.events("police", 1, event_date=day, recorded_date="")
     frames["events_police"] = pd.concat([frames["events_police"], stray], ignore_index=True)
     return frames
@@ -37,12 +48,46 @@ def test_a_date_far_after_the_rest_sets_the_extract_date_with_a_warning(
         result = validate_frames(_with_stray_event("2026-11-30"))
     assert result.extract_date == dt.date(2026, 11, 30)  # the specification's default
     warning = result.report["extract_date_warning"]
-    assert warning.startswith("the extract date 2026-11-30 was taken from the data (the "
-                              "latest date, in events_police.event_date), but only 1 dated "
-                              "value is in the 90 days up to it; the rest of the extract "
-                              "ends on 2024-06-28, 885 days earlier. If the extract was "
-                              "taken earlier, give --extract-date")
+    assert warning.startswith("the extract date 2026-11-30 was taken from the data (its "
+                              "latest date), but it stands alone: only 1 dated value is "
+                              "after 2024-06-28, where the rest of the extract ends, 885 days "
+                              "earlier: events_police.event_date 2026-11-30 (1 row); no feed "
+                              "holds a date in the 884 days between. If the extract was "
+                              "taken earlier, give --extract-date (--extract-date 2024-06-28 "
+                              "if the rest is complete)")
     assert [record.getMessage() for record in caplog.records] == [warning]
+
+
+def test_a_date_two_months_after_a_busy_extract_warns() -> None:
+    # One police row 63 days after every other date set the extract date unremarked (the
+    # silence was under 90 days): two referrals a day would have put 126 dates in it.
+    referrals = _daily_referrals_until(dt.date(2024, 6, 28))
+    result = validate_frames(_with_stray_event("2024-08-30", referrals))
+    assert result.extract_date == dt.date(2024, 8, 30)
+    warning = result.report["extract_date_warning"]
+    assert ("only 1 dated value is after 2024-06-28, where the rest of the extract ends, 63 "
+            "days earlier: events_police.event_date 2024-08-30 (1 row); no feed holds a date "
+            "in the 62 days between (the rest holds about 2 dated values a day). If the "
+            "extract was taken earlier, give --extract-date (--extract-date 2024-06-28 if "
+            "the rest is complete): with 2024-08-30, 126 more referrals count as having their "
+            "365-day follow-up complete") in warning
+
+
+@pytest.mark.parametrize("day", ["2024-06-30", "2024-07-18"])
+def test_no_warning_when_a_busy_extract_runs_almost_up_to_its_latest_date(day: str) -> None:
+    # The last day holds one row, after a silence of two days, then of twenty (under four
+    # weeks): an extract taken in the morning, a quiet fortnight.
+    referrals = _daily_referrals_until(dt.date(2024, 6, 28))
+    result = validate_frames(_with_stray_event(day, referrals))
+    assert result.extract_date == dt.date.fromisoformat(day)
+    assert result.report["extract_date_warning"] is None
+
+
+def test_a_sparse_extract_is_not_warned_of_two_months_of_silence() -> None:
+    # A referral a week: two months without a date is not out of the ordinary.
+    result = validate_frames(_with_stray_event("2024-08-30"))
+    assert result.extract_date == dt.date(2024, 8, 30)
+    assert result.report["extract_date_warning"] is None
 
 
 def test_no_warning_when_the_extract_runs_up_to_its_latest_date() -> None:
@@ -60,7 +105,10 @@ def test_a_few_late_rows_alone_still_warn_and_enough_do_not() -> None:
     frames = _with_stray_event("2026-11-30")
     late = f.events("police", 3, event_date="2026-11-20", recorded_date="")
     frames["events_police"] = pd.concat([frames["events_police"], late], ignore_index=True)
-    assert "only 4 dated values are" in validate_frames(frames).report["extract_date_warning"]
+    warning = validate_frames(frames).report["extract_date_warning"]
+    assert ("only 4 dated values are after 2024-06-28, where the rest of the extract ends, 885 "
+            "days earlier: events_police.event_date 2026-11-20 to 2026-11-30 (4 rows)"
+            ) in warning
     frames = f.extract(referrals=_referrals_until(dt.date(2026, 11, 30)))
     assert validate_frames(frames).report["extract_date_warning"] is None
 
