@@ -62,12 +62,20 @@ class Rule:
 
 AFTER_EXTRACT_DATE: Final = "after extract date"
 BEFORE_EARLIEST_DATE: Final = f"before {EARLIEST_DATE.isoformat()}"
-NOT_IN_VOCABULARY: Final = "not in vocabulary"
+
+
+def not_one_of(allowed: tuple[str, ...], vocabulary: str = "") -> str:
+    """The reason of a value outside a vocabulary: the values it allows, so the person
+    fixing a feed need not look them up. The value itself is not in it (the quarantined row
+    holds it): a column's reason stays one line of the validation report's counts, however
+    many different values a feed got wrong. ``vocabulary``: its name, when the field's
+    vocabulary depends on another (an agency's event types)."""
+    return f"not one of {f'the {vocabulary}: ' if vocabulary else ''}{', '.join(allowed)}"
 
 
 def in_vocabulary(field: str, allowed: tuple[str, ...]) -> Rule:
     """A field whose value must be one of `allowed` (an enumeration of the specification)."""
-    return Rule(field, NOT_IN_VOCABULARY,
+    return Rule(field, not_one_of(allowed),
                 f"unknown {field} {{{field}!r}}: expected one of {', '.join(allowed)}")
 
 
@@ -95,7 +103,7 @@ def date_out_of_range(field: str, value: dt.date, today: dt.date) -> str | None:
 
 UNKNOWN_AGENCY: Final = in_vocabulary("agency", AGENCIES)
 EVENT_TYPE_RULES: Final[dict[str, Rule]] = {
-    agency: Rule("event_type", f"not in {agency} vocabulary",
+    agency: Rule("event_type", not_one_of(EVENT_TYPES[agency], f"{agency} event types"),
                  f"event_type {{event_type!r}} is not in the {agency} vocabulary: "
                  f"expected one of {', '.join(EVENT_TYPES[agency])}")
     for agency in AGENCIES

@@ -74,8 +74,8 @@ def _referral_id(*, unique: bool = False) -> pa.Column:
                      unique=unique)
 
 
-def _enum(values: tuple[str, ...], error: str = rules.NOT_IN_VOCABULARY) -> pa.Column:
-    return pa.Column(STRING, pa.Check.isin(list(values), error=error))
+def _enum(values: tuple[str, ...]) -> pa.Column:
+    return pa.Column(STRING, pa.Check.isin(list(values), error=rules.not_one_of(values)))
 
 
 def _date(extract_date: dt.date | None) -> pa.Column:

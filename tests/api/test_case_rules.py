@@ -82,7 +82,8 @@ def test_each_rule_is_met_by_both_paths_with_the_same_reason() -> None:
             "recorded_date": None, "event_type": "arrest", "value": None}
     cases = [
         ({}, []),
-        ({"event_type": "ehcp"}, ["event_type: not in police vocabulary"]),
+        ({"event_type": "ehcp"}, ["event_type: not one of the police event types: "
+                                  + ", ".join(EVENT_TYPES["police"])]),
         ({"event_date": TODAY + dt.timedelta(days=1)}, ["event_date: after extract date"]),
         ({"recorded_date": TODAY + dt.timedelta(days=1)}, ["recorded_date: after extract date"]),
         ({"recorded_date": ten_days_ago - dt.timedelta(days=1)},

@@ -54,7 +54,8 @@ def test_validate_writes_report_and_quarantine(tmp_path: Path) -> None:
     assert police["read"] == police["accepted"] + police["quarantined"] == 3
     quarantine = pd.read_csv(tmp_path / "out" / "quarantine" / "events_police.csv", dtype=str)
     assert quarantine.loc[0, "event_type"] == "bogus"
-    assert quarantine.loc[0, "reason"] == "event_type: not in police vocabulary"
+    assert quarantine.loc[0, "reason"].startswith("event_type: not one of the police event types: "
+                                                   "domestic_abuse_incident, ")
 
 
 def test_validate_without_referrals_fails_with_one_line(tmp_path: Path) -> None:

@@ -16,8 +16,10 @@ from data_contracts.pandera_import import pa
 from data_contracts.reading import STRING_DTYPE
 from data_contracts.schemas import feed_schema
 from data_contracts.validate import validate_extract, validate_frames
-from data_contracts.vocab import AGENCIES, FEED_COLUMNS, FEEDS
+from data_contracts.vocab import AGENCIES, EVENT_TYPES, FEED_COLUMNS, FEEDS
 from tests.data_contracts import factories as f
+
+POLICE_TYPES = ", ".join(EVENT_TYPES["police"])
 
 EXTRACT = dt.date(2024, 6, 30)
 
@@ -133,8 +135,17 @@ def test_a_quarantined_row_never_sets_the_extract_date() -> None:
         "recorded_date: before event_date"
     ]
     assert result.quarantine["referrals"]["reason"].tolist() == [
-        "referral_date: after extract date; sex: not in vocabulary"
+        "referral_date: after extract date; sex: not one of female, male, unknown"
     ]
+
+
+def test_values_outside_a_vocabulary_are_counted_under_one_reason_listing_it() -> None:
+    # The reason said "sex: not in vocabulary": what the column takes had to be looked up.
+    # It names no value, so three wrong values stay one line of the report's counts.
+    frames = f.extract(referrals=f.referrals(4).assign(sex=["Female", "F", "M", "female"]))
+    report = validate_frames(frames, extract_date=EXTRACT).report
+    assert report["feeds"]["referrals"]["reasons"] == {
+        "sex: not one of female, male, unknown": 3}
 
 
 def test_report_counts_and_agency_coverage() -> None:
@@ -146,7 +157,8 @@ def test_report_counts_and_agency_coverage() -> None:
     assert report["spec_version"] == 1
     police = report["feeds"]["events_police"]
     assert (police["read"], police["accepted"], police["quarantined"]) == (3, 2, 1)
-    assert police["reasons"] == {"event_type: not in police vocabulary": 1}
+    assert police["reasons"] == {
+        f"event_type: not one of the police event types: {POLICE_TYPES}": 1}
     assert report["agency_coverage"]["police"] == {"present": True, "shared": True, "persons": 2,
                                                      "records": 2}
     assert report["agency_coverage"]["health"] == {"present": False, "shared": False, "persons": 0,
@@ -237,7 +249,7 @@ def test_a_quarantine_holds_every_cell_and_its_reason_as_text() -> None:
         assert len(quarantine) == 1
         assert (quarantine.dtypes == STRING_DTYPE).all()
     assert result.quarantine["events_police"]["reason"].tolist() == [
-        "event_type: not in police vocabulary"
+        f"event_type: not one of the police event types: {POLICE_TYPES}"
     ]
 
 
