@@ -97,8 +97,10 @@ class _DateColumn:
     passing: np.ndarray  # bool per row
 
     def latest(self) -> pd.Timestamp | None:
-        kept = self.days[self.passing]
-        return None if not len(kept) or np.isnat(latest := kept.max()) else pd.Timestamp(latest)
+        # Empty cells left out: numpy's max of an array holding NaT is NaT, which left out
+        # every recorded_date of a feed with one empty.
+        kept = self.days[self.passing & ~np.isnat(self.days)]
+        return pd.Timestamp(kept.max()) if len(kept) else None
 
     def counted(self, since: pd.Timestamp) -> int:
         """How many of its passing dates are after ``since``."""

@@ -107,7 +107,7 @@ def test_a_parquet_timestamp_is_read_as_written_and_its_midnight_judged_as_text(
     assert result.feeds["referrals"]["referral_date"].tolist() == [pd.Timestamp("2024-03-01")]
     quarantined = result.quarantine["referrals"]
     assert quarantined["referral_date"].tolist() == ["2024-06-01T00:00:00+0100"]
-    assert quarantined["reason"].tolist() == ["sex: not in vocabulary"]
+    assert quarantined["reason"].tolist() == ["sex: not one of female, male, unknown"]
 
 
 @pytest.mark.parametrize("written", [

@@ -90,6 +90,11 @@ def _latest_accepted_date(feeds: dict[str, pd.DataFrame]) -> dt.date | None:
     events=[],
     outcomes=[{"referral_id": "R1", "outcome_type": "looked_after", "outcome_date": "2024-02-01"},
               {"referral_id": "R2", "outcome_type": "bogus", "outcome_date": "2024-03-01"}])
+@example(  # the latest date is a recorded_date in a column with an empty cell (numpy's NaT)
+    referrals=[{"referral_id": "R1", "referral_date": "2024-01-10"}],
+    events=[{"event_date": "2024-01-10", "recorded_date": "", "event_type": "arrest"},
+            {"event_date": "2024-03-01", "recorded_date": "2024-06-01", "event_type": "arrest"}],
+    outcomes=[])
 @given(referrals=st.lists(referral_cells, min_size=1, max_size=8),
        events=st.lists(event_cells, max_size=8), outcomes=st.lists(outcome_cells, max_size=4))
 def test_the_extract_date_from_the_data_is_the_latest_date_of_an_accepted_row(
