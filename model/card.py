@@ -55,6 +55,7 @@ class ApprovalEntry:
 # A group size publication withholds: under the threshold, or one that would give such a
 # count away by subtraction.
 WITHHELD: Final = "withheld"
+NO_REFERRALS: Final = "no referrals"  # a rate of a score or band no test referral reached
 
 
 @dataclass(frozen=True)
@@ -143,10 +144,12 @@ def _rows(sources: CardSources, name: str, limit: int | None = None) -> tuple[di
     if table is None:
         return ()
     records = table.head(limit).to_dict("records") if limit else table.to_dict("records")
-    # An agency's key ("social_care") is shown as the explanations name it ("Social care").
-    return tuple(finite(record) | ({"agency_label": GROUP_LABELS.get(record["agency"],
-                                                                      record["agency"])}
-                                   if "agency" in record else {}) for record in records)
+    # An agency's key ("social_care") is shown as the explanations name it ("Social care");
+    # a score or band no test referral reached has no rate (NaN), and said "None".
+    return tuple({key: NO_REFERRALS if value is None and record.get("referrals") == 0 else value
+                  for key, value in finite(record).items()}
+                 | ({"agency_label": GROUP_LABELS.get(record["agency"], record["agency"])}
+                    if "agency" in record else {}) for record in records)
 
 
 def very_high_band_precision(sources: CardSources) -> float | None:

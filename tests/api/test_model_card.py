@@ -4,11 +4,14 @@ files (`safeguard model card`), with the run (training logs it) and from the API
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
@@ -24,13 +27,16 @@ from model.card_sources import (
     CARD_HTML_ARTIFACT,
     CARD_MARKDOWN_ARTIFACT,
     FAIRNESS_ARTIFACT,
+    CardSources,
     read_sources,
 )
+from model.evaluate import rates_by
 from model.fairness import audit_fairness
-from model.governance import load_governance
+from model.governance import default_settings_text, load_governance
 from model.registry import ModelRegistry
+from model.registry_records import VersionInfo
 from tests.api.conftest import ApiEnv, TrainedModel, register_copy
-from tests.model.fairness_fixture import fairness_group, fairness_report
+from tests.model.fairness_fixture import fair_report, fairness_group, fairness_report
 from tests.model.test_fairness import reference_rate_withheld
 
 
@@ -432,3 +438,25 @@ def test_the_card_names_a_small_group_far_from_its_prediction(
             "interval leaves the model's prediction out (named on the card). Before approval, "
             f"audit the whole extract: `safeguard audit fairness --model {version} --input DIR "
             "--output DIR`") in hint
+
+
+def test_a_score_no_test_referral_reached_says_no_referrals_not_none() -> None:
+    """An isotonic calibrator left scores empty, and the card's rates-by-score table
+    printed "None" for their outcome rate and mean probability (a probe's extract)."""
+    scores = np.array([1, 1, 3, 20])  # scores 2 and 4 to 19: no test referral
+    table = rates_by(np.array([0, 1, 0, 1]), np.array([0.1, 0.2, 0.3, 0.9]), scores,
+                     range(1, 21))
+    written = io.StringIO()
+    table.rename_axis("score").reset_index().to_csv(written, index=False)
+    info = VersionInfo(name="safeguard-risk", version="3", aliases=(), created_at=0,
+                       run_id="run", source="", tags={}, metrics={})
+    card = build_card(CardSources(
+        info=info, params={}, model_document={"governance_toml": default_settings_text()},
+        training_report=None, calibration_png=None, fairness=fair_report(), digests={},
+        tables={"rates_by_score": pd.read_csv(io.StringIO(written.getvalue()))}))
+    markdown, html = card_markdown(card), _text(card_html(card))
+    assert "| 2 | 0 | no referrals | no referrals |" in markdown
+    assert "| 1 | 2 | 0.500 | 0.150 |" in markdown  # a score with referrals: its rates
+    assert "2 0 no referrals no referrals 3 1" in html
+    for text in (markdown, html):
+        assert "None" not in text
