@@ -22,11 +22,13 @@ import json
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
+from model.calibration import CalibrationMethod as CalibrationMethod
+from model.calibration import Calibrator as Calibrator
 from model.governance import EscalationRule, GovernanceSettings, parse_governance
 from model.model_matrix import model_columns, no_record_flags
 from pipelines.feature_spec import NO_RECORD_DAYS
@@ -47,37 +49,6 @@ TIED_EDGES_UPPER: Final = "upper"
 TIED_EDGES_MIDDLE: Final = "middle"
 # Types the classifier file may hold beyond those skops trusts by default (checked on load).
 TRUSTED_TYPES: Final = ["sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"]
-CalibrationMethod = Literal["isotonic", "sigmoid"]
-
-
-@dataclass(frozen=True)
-class Calibrator:
-    """Maps the model's log-odds to a calibrated probability (monotone, stored as numbers)."""
-
-    method: CalibrationMethod
-    params: dict[str, list[float]]
-
-    @classmethod
-    def fit(cls, method: CalibrationMethod, raw: np.ndarray, y: np.ndarray) -> Calibrator:
-        """Fit an isotonic or sigmoid (Platt) calibrator on held-out log-odds and labels."""
-        from sklearn.isotonic import IsotonicRegression
-        from sklearn.linear_model import LogisticRegression
-
-        if method == "isotonic":
-            # 0/1 labels keep the fit in [0, 1]; `transform` interpolates, clipping at the ends.
-            iso = IsotonicRegression().fit(raw, y)
-            return cls(method, {"x": iso.X_thresholds_.tolist(), "y": iso.y_thresholds_.tolist()})
-        unpenalised = LogisticRegression(C=1e6)  # pragma: no mutate (any large C: the same fit)
-        platt = unpenalised.fit(raw[:, np.newaxis], y)
-        return cls(method, {"a": [float(platt.coef_[0, 0])], "b": [float(platt.intercept_[0])]})
-
-    def transform(self, raw: np.ndarray) -> np.ndarray:
-        """Calibrated probabilities for log-odds."""
-        raw = np.asarray(raw, dtype=np.float64)
-        if self.method == "isotonic":
-            return np.interp(raw, self.params["x"], self.params["y"])
-        a, b = self.params["a"][0], self.params["b"][0]
-        return 1.0 / (1.0 + np.exp(-(a * raw + b)))
 
 
 @dataclass(frozen=True)
@@ -175,12 +146,18 @@ class RiskModel:
     def score_of(self, probability: np.ndarray) -> np.ndarray:
         """Score 1 to 20: the ventile of the probability among the training referrals.
 
-        A probability on one edge takes the higher score. Isotonic calibration gives
-        many training referrals one probability, and then several edges are equal: such
-        a probability lies across all their ventiles, and takes the middle one of them
-        (`tied_edges` "middle"). Taking the highest put a probability below the training
-        referrals' median in score 17 ("high") when a plateau spanned the 25th to the 80th
-        percentiles (a probe's extract: 57% of referrals "high", none "medium")."""
+        A probability on one edge takes the higher score. When many training referrals
+        share one probability several edges are equal: such a probability lies across all
+        their ventiles, and takes the middle one of them (`tied_edges` "middle"). Taking
+        the highest put a probability below the training referrals' median in score 17
+        ("high") when a plateau of the (plain) isotonic calibrator of older versions
+        spanned the 25th to the 80th percentiles (a probe's extract: 57% of referrals
+        "high", none "medium"). Calibrators fitted now (`model.calibration`) rise strictly
+        inside their data, so ties are left only where the log-odds themselves tie.
+
+        Ties are not broken by the log-odds: a score is the ventile of the probability a
+        practitioner is shown, so two referrals shown the same chance never differ in
+        score or band."""
         upper = np.searchsorted(self.ventile_edges, probability, side="right")
         if self.tied_edges == TIED_EDGES_UPPER:
             return upper + 1

@@ -17,11 +17,11 @@ import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import brier_score_loss
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from data_contracts.vocab import LABEL_WINDOW_DAYS
+from model.calibration import choose_calibrator
 from model.evaluate import (
     calibration_plot,
     classification_metrics,
@@ -33,13 +33,7 @@ from model.governance import GovernanceSettings
 from model.model_matrix import classifier_input
 from model.outcome_gaps import OutcomeGap, outcome_gaps
 from model.reference import reference_values
-from model.risk_model import (
-    TIED_EDGES_MIDDLE,
-    CalibrationMethod,
-    Calibrator,
-    RiskModel,
-    ventile_edges,
-)
+from model.risk_model import TIED_EDGES_MIDDLE, RiskModel, ventile_edges
 from model.split import MIN_TO_SPLIT, TEST_PERIOD_PREFIX, Split, temporal_group_split
 from pipelines.feature_spec import NO_RECORD_DAYS
 from pipelines.manifest import FEATURE_NAMES, SPECS_BY_NAME, model_feature_names
@@ -126,22 +120,6 @@ def fit_baseline(X: np.ndarray, y: np.ndarray, *, config: TrainingConfig) -> Pip
         LogisticRegression(C=config.baseline_c, max_iter=2000),
     )
     return baseline.fit(X, y)
-
-
-def choose_calibrator(raw: np.ndarray, y: np.ndarray, *, seed: int
-                      ) -> tuple[Calibrator, dict[str, float]]:
-    """Isotonic or sigmoid, whichever has the lower Brier score in 2-fold validation."""
-    halves = np.array_split(np.random.default_rng(seed).permutation(len(y)), 2)
-    brier: dict[str, float] = {}
-    methods: tuple[CalibrationMethod, ...] = ("isotonic", "sigmoid")
-    for method in methods:
-        losses = []
-        for fit_part, check_part in (halves, halves[::-1]):
-            fitted = Calibrator.fit(method, raw[fit_part], y[fit_part])
-            losses.append(brier_score_loss(y[check_part], fitted.transform(raw[check_part])))
-        brier[f"calibration_brier_{method}"] = float(np.mean(losses))
-    best = min(methods, key=lambda m: brier[f"calibration_brier_{m}"])
-    return Calibrator.fit(best, raw, y), brier
 
 
 def _constant_columns(X: np.ndarray) -> np.ndarray:

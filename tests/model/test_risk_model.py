@@ -189,12 +189,6 @@ def test_a_fitted_isotonic_calibrator_follows_the_outcome_rate_and_stays_a_proba
     assert min(calibrator.params["y"]) >= 0.0 and max(calibrator.params["y"]) <= 1.0
 
 
-def test_a_fitted_isotonic_calibrator_clips_all_or_nothing_outcomes_to_zero_and_one() -> None:
-    raw = np.linspace(-3, 3, 200)
-    calibrator = Calibrator.fit("isotonic", raw, (raw > 0).astype(int))
-    assert calibrator.transform(np.array([-3.0, 3.0])).tolist() == [0.0, 1.0]
-
-
 def test_saving_without_the_classifier_writes_the_trees_and_the_model_document(
     tiny_model: RiskModel, tmp_path: Path
 ) -> None:
