@@ -153,7 +153,7 @@ class RiskModel:
         ("high") when a plateau of the (plain) isotonic calibrator of older versions
         spanned the 25th to the 80th percentiles (a probe's extract: 57% of referrals
         "high", none "medium"). Calibrators fitted now (`model.calibration`) rise strictly
-        inside their data, so ties are left only where the log-odds themselves tie.
+        inside their data: ties are left where the log-odds tie, or beyond its ends.
 
         Ties are not broken by the log-odds: a score is the ventile of the probability a
         practitioner is shown, so two referrals shown the same chance never differ in
