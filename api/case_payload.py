@@ -1,20 +1,19 @@
 """The case a referral is scored on (`POST /v1/score`, `/v1/score/batch`), in the feed
-vocabulary.
+vocabulary: its fields and their types.
 
 Vocabularies come from `data_contracts.vocab`, and the rules a case's records share
 with the feeds (dates, event types, values, age and subject type) with their messages
 from `data_contracts.rules`; each message names the field, the bad value and what was
-expected, so a practitioner can fix the case.
+expected, so a practitioner can fix the case. The rules over several fields or records
+are checked by `api.case_rules`.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime
+from collections.abc import Callable
+from datetime import date, datetime
 from typing import Annotated, Any, NotRequired
 
-import numpy as np
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -28,9 +27,10 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic_core import PydanticCustomError
 from typing_extensions import TypedDict
 
+from api.case_rules import household_errors, record_errors, repeated_referral_errors, utc_today
 from api.free_text import PlainText
 from api.schemas import ReferralId
 from data_contracts import rules, vocab
@@ -61,22 +61,8 @@ def _enum(name: str, allowed: tuple[str, ...]) -> Any:
     ]
 
 
-_today_cache: tuple[float, date] = (0.0, date.min)
-
-
-def _utc_today() -> date:
-    """Today's UTC date, read from the clock once per UTC day (a case holds hundreds of dates)."""
-    global _today_cache
-    now = time.time()
-    expires, day = _today_cache
-    if now >= expires:
-        day = datetime.now(UTC).date()
-        _today_cache = ((now // 86_400 + 1) * 86_400, day)
-    return day
-
-
 def _in_plausible_range(value: date) -> date:
-    problem = rules.date_out_of_range("referral_date", value, _utc_today())
+    problem = rules.date_out_of_range("referral_date", value, utc_today())
     if problem:
         raise ValueError(problem)
     return value
@@ -156,7 +142,7 @@ class EventIn(TypedDict):
 
     The types are checked field by field; the rules of `data_contracts.rules` (the
     agency, its event types, which need a value and in what range, the dates) are
-    checked by `CasePayload` column by column over all records, since a case holds
+    checked by `api.case_rules` column by column over all records, since a case holds
     hundreds of them; each error still names its record and field.
     """
 
@@ -172,45 +158,6 @@ class EventIn(TypedDict):
     event_type: Annotated[
         PlainText, Field(max_length=64, json_schema_extra={"enum": list(_ALL_EVENT_TYPES)})]
     value: NotRequired[Annotated[float | None, Field(allow_inf_nan=False, strict=True)]]
-
-
-_AGENCY_CODES = {agency: code for code, agency in enumerate(vocab.AGENCIES)}
-
-
-def _rows_to_screen(columns: EventColumns) -> rules.EventRows:
-    """The rows from the columns the scorer reads anyway, when every record is in the
-    vocabulary: enough to tell whether any record breaks a rule (a fraction of reading
-    the records again). The known day stands in for the recorded date: it is the event
-    date when none is recorded, which breaks a rule only where the event date does."""
-    return rules.EventRows(agency=None, pair=columns.pair,
-                           event_day=columns.event_day, recorded_day=columns.known_day,
-                           value=columns.value)
-
-
-def _rows_to_name(events: Sequence[EventIn], columns: EventColumns) -> rules.EventRows:
-    """The exact rows, to name each record's broken rules."""
-    agency = [_AGENCY_CODES.get(event["agency"], rules.OUTSIDE_VOCABULARY) for event in events]
-    recorded = [event.get("recorded_date") for event in events]
-    return rules.EventRows(
-        agency=np.array(agency, np.int64), pair=columns.pair, event_day=columns.event_day,
-        recorded_day=np.array([rules.MISSING_DAY if day is None else rules.day_of(day)
-                               for day in recorded], np.int64),
-        value=columns.value)
-
-
-def _record_errors(events: Sequence[EventIn], broken: rules.Broken) -> list[InitErrorDetails]:
-    """One error per rule a record breaks, by record and then in field order."""
-    found = sorted((int(index), order, rule) for order, (rule, mask) in enumerate(broken)
-                   for index in np.flatnonzero(mask))
-    return [
-        InitErrorDetails(
-            type=PydanticCustomError("value_error", "{message}", {
-                "message": rule.explain(events[index]), "reason": rule.reason}),
-            loc=("events", index, rule.field),
-            input=events[index].get(rule.field),
-        )
-        for index, _, rule in found
-    ]
 
 
 class PreviousReferralIn(CaseModel):
@@ -233,7 +180,7 @@ class CasePayload(CaseModel):
         default_factory=list, max_length=MAX_PREVIOUS_REFERRALS
     )
 
-    # The records as columns, read while checking them (`_events_follow_the_rules`).
+    # The records as columns, read while checking them (`_follows_the_rules`).
     _event_columns: EventColumns | None = PrivateAttr(default=None)
 
     def pipeline_payload(self) -> dict[str, Any]:
@@ -248,52 +195,20 @@ class CasePayload(CaseModel):
         }
 
     @model_validator(mode="after")
-    def _members_have_a_household(self) -> CasePayload:
-        """Members belong to the referral's household: without its id they would not be
-        linked (as in the feeds), and their records would go uncounted without a word."""
-        if self.household_members and self.referral.household_id is None:
-            raise ValidationError.from_exception_data(type(self).__name__, [InitErrorDetails(
-                type=PydanticCustomError(
-                    "household_missing", "household_members are listed but "
-                    "referral.household_id is empty: give the household's token, or leave "
-                    "the members out"),
-                loc=("referral", "household_id"), input=None)])
-        return self
-
-    @model_validator(mode="after")
-    def _each_earlier_referral_once(self) -> CasePayload:
-        """A referral id names one referral, as in the feed (a repeat is quarantined there):
-        an earlier referral sent twice was counted twice, and this referral is not its own
-        earlier one."""
-        seen = {self.referral.referral_id}
-        errors = []
-        for index, earlier in enumerate(self.previous_referrals):
-            if earlier.referral_id in seen:
-                errors.append(InitErrorDetails(
-                    type=PydanticCustomError(
-                        "repeated_referral", "referral_id {referral_id} is this referral's, or "
-                        "an earlier one's already listed: each referral once",
-                        {"referral_id": repr(earlier.referral_id)}),
-                    loc=("previous_referrals", index, "referral_id"),
-                    input=earlier.referral_id))
-            seen.add(earlier.referral_id)
-        if errors:
-            raise ValidationError.from_exception_data(type(self).__name__, errors)
-        return self
-
-    @model_validator(mode="after")
-    def _events_follow_the_rules(self) -> CasePayload:
+    def _follows_the_rules(self) -> CasePayload:
+        """The rules of `api.case_rules`: every one the case breaks, in one error."""
         columns = event_columns(self.events)
         self._event_columns = columns
-        if not self.events:
-            return self
-        today = rules.day_of(_utc_today())
-        if not columns.unknown and not rules.broken_event_rules(_rows_to_screen(columns), today):
-            return self
-        broken = rules.broken_event_rules(_rows_to_name(self.events, columns), today)
-        if broken:
-            raise ValidationError.from_exception_data(
-                type(self).__name__, _record_errors(self.events, broken))
+        referral = self.referral
+        errors = [
+            *household_errors(members_listed=bool(self.household_members),
+                              household_id=referral.household_id),
+            *repeated_referral_errors(referral.referral_id, [
+                (index, earlier.referral_id)
+                for index, earlier in enumerate(self.previous_referrals)]),
+            *record_errors(self.events, columns)]
+        if errors:
+            raise ValidationError.from_exception_data(type(self).__name__, errors)
         return self
 
 

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import codecs
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
-from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
 
 from api.audit import AuditEvent, sha256_hex, store_with_audit
 from api.auth import ADMIN, AUTHORISED_ROUTE, TRIAGE, Principal, TriageUser, authorise
 from api.batching import MicroBatcher
+from api.case_bodies import CasesRoute, case_body
 from api.case_payload import BatchIn, CasePayload
-from api.json_keys import case_keys_named, each_key_once, refuse_repeated_keys
+from api.json_encoding import utf8_json
+from api.json_keys import each_key_once
 from api.referral_people import check_subjects, named_by, people_rows
 from api.routes.deps import ScorerDep, SettingsDep, StoreDep
 from api.routes.metrics import Metrics
@@ -33,7 +32,8 @@ from api.store.models import REFERRAL_PERSON_TABLE, SCORE_TABLE, utcnow
 
 logger = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/v1", tags=["scoring"])
+# Every problem of a refused case in one 422 (`CasesRoute`), on both routes.
+router = APIRouter(prefix="/v1", tags=["scoring"], route_class=CasesRoute)
 
 # The most single-case requests scored in one go (a few milliseconds each).
 MAX_CASES_TOGETHER = 16
@@ -45,7 +45,10 @@ CASE_RULES = (
     "and the values they carry, `age_years` consistent with `subject_type`, each earlier "
     "referral listed once and not the referral itself. A record known "
     "only after the referral date is accepted but not counted (the point-in-time rule); "
-    "the result's `warnings` say how many. No object names a key twice"
+    "the result's `warnings` say how many. No object names a key twice. A 422 lists every "
+    "problem of a case at once: its fields' errors and these rules, each checked unless a "
+    "field it reads is itself in error. The body is JSON in UTF-8 (a byte-order mark is "
+    "ignored); one in UTF-16 or UTF-32 is refused"
 )
 _SCORE_RESPONSES: Responses = {
     **AUTH_RESPONSES,
@@ -193,39 +196,6 @@ def case_batcher(store: Store, scorer: Scorer, metrics: Metrics
     return MicroBatcher(score_together, max_items=MAX_CASES_TOGETHER)
 
 
-@dataclass(frozen=True, slots=True)
-class ReceivedCase:
-    """A validated case and the SHA-256 of the request body it came in."""
-
-    case: CasePayload
-    request_hash: str
-
-
-async def case_body(request: Request) -> ReceivedCase:
-    """The body as a `CasePayload` (parsed and validated in one pass from the JSON bytes),
-    with the SHA-256 of those bytes for the audit trail.
-
-    FastAPI would decode the JSON into Python objects first and validate those: for a
-    case of a few hundred records that costs as much again. The errors are the same
-    422, field by field.
-
-    A leading UTF-8 byte-order mark is ignored (RFC 8259 allows it; Windows tools write
-    one), as the batch route's decoder and the Score page's upload ignore it; pydantic's
-    parser refused it as "Invalid JSON ... line 1 column 1". The hash is of the body as
-    received, mark and all, as the batch route's.
-    """
-    received = await request.body()
-    body = received.removeprefix(codecs.BOM_UTF8)
-    try:
-        case = CasePayload.model_validate_json(body)
-    except ValidationError as exc:
-        raise RequestValidationError(
-            [{**error, "loc": ("body", *error["loc"])} for error in exc.errors(include_url=False)]
-        ) from None
-    refuse_repeated_keys(body, keys_named=case_keys_named(case))
-    return ReceivedCase(case, sha256_hex(received))
-
-
 async def body_hash(request: Request) -> str:
     """SHA-256 of the request body as received (the audit's request hash for a score)."""
     return sha256_hex(await request.body())
@@ -275,6 +245,7 @@ def score_batch(
     batch: BatchIn,
     request: Request,
     principal: TriageUser,
+    _utf8: Annotated[None, Depends(utf8_json)],
     _within_limit: Annotated[None, Depends(batch_within_limit)],
     _keys: Annotated[None, Depends(each_key_once)],
     store: StoreDep,

@@ -17,14 +17,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from api.case_payload import CasePayload, _utc_today
+from api.case_payload import CasePayload
+from api.case_rules import utc_today
 from data_contracts.errors import FeedRejected
 from data_contracts.validate import validate_frames
 from data_contracts.vocab import AGENCIES, EVENT_TYPES, event_feed
 from tests.api import factories
 from tests.data_contracts import factories as feed_factories
 
-TODAY = _utc_today()
+TODAY = utc_today()
 ALL_TYPES = sorted({t for types in EVENT_TYPES.values() for t in types} | {"bogus"})
 
 

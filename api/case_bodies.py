@@ -1,0 +1,108 @@
+"""The bodies of the scoring routes read as cases, every problem of a refused case
+listed in one 422: the errors of its fields and, beside them, the rules still checkable
+on its valid fields (`api.case_rules.rules_beside`). Pydantic checks a case's rules over
+several fields only once all its fields are valid, so a case came back once for a wrong
+type and again for a date out of order.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from pydantic import ValidationError
+
+from api.audit import sha256_hex
+from api.case_payload import CasePayload
+from api.case_rules import rules_beside
+from api.json_encoding import utf8_body
+from api.json_keys import case_keys_named, refuse_repeated_keys
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedCase:
+    """A validated case and the SHA-256 of the request body it came in."""
+
+    case: CasePayload
+    request_hash: str
+
+
+def _decoded(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+
+
+async def case_body(request: Request) -> ReceivedCase:
+    """The body as a `CasePayload` (parsed and validated in one pass from the JSON bytes),
+    with the SHA-256 of those bytes for the audit trail.
+
+    FastAPI would decode the JSON into Python objects first and validate those: for a
+    case of a few hundred records that costs as much again. The errors are the same
+    422, field by field; a refused case is decoded to check its rules beside them.
+
+    The body is UTF-8, a leading byte-order mark ignored (`api.json_encoding`). The hash
+    is of the body as received, mark and all, as the batch route's.
+    """
+    received = await request.body()
+    body = utf8_body(received)
+    try:
+        case = CasePayload.model_validate_json(body)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        if not any(error["type"] == "json_invalid" for error in errors):
+            errors += rules_beside(_decoded(body), errors)
+        raise RequestValidationError(
+            [{**error, "loc": ("body", *error["loc"])} for error in errors]) from None
+    refuse_repeated_keys(body, keys_named=case_keys_named(case))
+    return ReceivedCase(case, sha256_hex(received))
+
+
+def batch_problems(errors: Sequence[Any], batch: Any) -> list[Any]:
+    """A refused batch's errors (FastAPI's, located in the body), each case's followed by
+    the rules still checkable on it."""
+    cases = batch.get("cases") if isinstance(batch, dict) else None
+    if not isinstance(cases, list):
+        return list(errors)
+    def case_of(error: Any) -> int | None:
+        loc = tuple(error.get("loc", ()))
+        return loc[2] if loc[:2] == ("body", "cases") and len(loc) > 2 \
+            and isinstance(loc[2], int) and loc[2] < len(cases) else None
+
+    problems: list[Any] = []
+    for position, error in enumerate(errors):
+        problems.append(error)
+        index = case_of(error)
+        if index is None or (position + 1 < len(errors)
+                             and case_of(errors[position + 1]) == index):
+            continue  # the case's rules follow its last error
+        found = [{**mine, "loc": tuple(mine["loc"])[3:]} for mine in errors
+                 if case_of(mine) == index]
+        problems += [{**rule, "loc": ("body", "cases", index, *rule["loc"])}
+                     for rule in rules_beside(cases[index], found)]
+    return problems
+
+
+class CasesRoute(APIRoute):
+    """A route whose body holds cases (`BatchIn`, read by FastAPI): its 422 lists every
+    problem of each case (`batch_problems`), as `case_body` does for one."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def every_problem(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                if type(exc) is not RequestValidationError or exc.body is None:
+                    raise
+                raise RequestValidationError(batch_problems(exc.errors(), exc.body),
+                                             body=exc.body) from None
+
+        return every_problem

@@ -1,0 +1,215 @@
+"""The rules of a case beyond its fields' types, each error naming its field: its records
+against the feed contract's rules (`data_contracts.rules`, checked column by column: a
+case holds hundreds of records), its household and its earlier referrals.
+
+`CasePayload` checks them once every field of a case is valid, all at once. A case
+refused for its fields is checked here too, on its fields that are valid
+(`rules_beside`), so that one 422 lists every problem of the case: a rule is left out
+only where a field it reads is itself invalid.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime
+from typing import Any, Final
+
+import numpy as np
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
+
+from data_contracts import rules, vocab
+from data_contracts.parsing import date_text
+from pipelines.case_records import EventColumns, event_columns
+
+# The context key marking an error as a rule's, not a field's (the rules were checked).
+RULE: Final = "case_rule"
+
+_today_cache: tuple[float, date] = (0.0, date.min)
+
+
+def utc_today() -> date:
+    """Today's UTC date, read from the clock once per UTC day (a case holds hundreds of dates)."""
+    global _today_cache
+    now = time.time()
+    expires, day = _today_cache
+    if now >= expires:
+        day = datetime.now(UTC).date()
+        _today_cache = ((now // 86_400 + 1) * 86_400, day)
+    return day
+
+
+def _error(kind: str, template: str, loc: tuple[str | int, ...], value: Any,
+           **context: Any) -> InitErrorDetails:
+    return InitErrorDetails(type=PydanticCustomError(kind, template, {**context, RULE: True}),
+                            loc=loc, input=value)
+
+
+def household_errors(*, members_listed: bool, household_id: str | None
+                     ) -> list[InitErrorDetails]:
+    """Members belong to the referral's household: without its id they would not be
+    linked (as in the feeds), and their records would go uncounted without a word."""
+    if not members_listed or household_id is not None:
+        return []
+    return [_error("household_missing", "household_members are listed but "
+                   "referral.household_id is empty: give the household's token, or leave the "
+                   "members out", ("referral", "household_id"), None)]
+
+
+def repeated_referral_errors(referral_id: str | None, earlier: Iterable[tuple[int, str]]
+                             ) -> list[InitErrorDetails]:
+    """A referral id names one referral, as in the feed (a repeat is quarantined there):
+    an earlier referral (`earlier`: its index and id) sent twice was counted twice, and
+    this referral is not its own earlier one."""
+    seen = set() if referral_id is None else {referral_id}
+    errors = []
+    for index, earlier_id in earlier:
+        if earlier_id in seen:
+            errors.append(_error(
+                "repeated_referral", "referral_id {referral_id} is this referral's, or an "
+                "earlier one's already listed: each referral once",
+                ("previous_referrals", index, "referral_id"), earlier_id,
+                referral_id=repr(earlier_id)))
+        seen.add(earlier_id)
+    return errors
+
+
+_AGENCY_CODES = {agency: code for code, agency in enumerate(vocab.AGENCIES)}
+
+
+def _rows_to_screen(columns: EventColumns) -> rules.EventRows:
+    """The rows from the columns the scorer reads anyway, when every record is in the
+    vocabulary: enough to tell whether any record breaks a rule (a fraction of reading
+    the records again). The known day stands in for the recorded date: it is the event
+    date when none is recorded, which breaks a rule only where the event date does."""
+    return rules.EventRows(agency=None, pair=columns.pair,
+                           event_day=columns.event_day, recorded_day=columns.known_day,
+                           value=columns.value)
+
+
+def _rows_to_name(events: Sequence[Mapping[str, Any]], columns: EventColumns
+                  ) -> rules.EventRows:
+    """The exact rows, to name each record's broken rules."""
+    agency = [_AGENCY_CODES.get(event["agency"], rules.OUTSIDE_VOCABULARY) for event in events]
+    recorded = [event.get("recorded_date") for event in events]
+    return rules.EventRows(
+        agency=np.array(agency, np.int64), pair=columns.pair, event_day=columns.event_day,
+        recorded_day=np.array([rules.MISSING_DAY if day is None else rules.day_of(day)
+                               for day in recorded], np.int64),
+        value=columns.value)
+
+
+def _reads(rule: rules.Rule) -> tuple[str, ...]:
+    """The fields of a record a rule reads: its own, and those it is judged against."""
+    if rule is rules.RECORDED_BEFORE_EVENT:
+        return ("recorded_date", "event_date")
+    return (rule.field, *_ALSO_READS.get(rule.field, ()))
+
+
+# An event type is judged against its agency's vocabulary, a value against its event type.
+_ALSO_READS: Final = {"event_type": ("agency",), "value": ("agency", "event_type")}
+
+
+def record_errors(events: Sequence[Mapping[str, Any]], columns: EventColumns, *,
+                  invalid: Mapping[int, frozenset[str]] | None = None
+                  ) -> list[InitErrorDetails]:
+    """One error per rule a record breaks, by record and then in field order; none for a
+    rule reading a field `invalid` names for its record (those fields stand in as None)."""
+    if not events:
+        return []
+    today = rules.day_of(utc_today())
+    if not columns.unknown and not rules.broken_event_rules(_rows_to_screen(columns), today):
+        return []
+    broken = rules.broken_event_rules(_rows_to_name(events, columns), today)
+    invalid = invalid or {}
+    found = sorted((int(index), order, rule) for order, (rule, mask) in enumerate(broken)
+                   for index in np.flatnonzero(mask)
+                   if invalid.get(int(index), frozenset()).isdisjoint(_reads(rule)))
+    return [_error("value_error", "{message}", ("events", index, rule.field),
+                   events[index].get(rule.field), message=rule.explain(events[index]),
+                   reason=rule.reason)
+            for index, _, rule in found]
+
+
+_EVENT_FIELDS: Final = ("agency", "person_id", "event_date", "recorded_date", "event_type",
+                        "value")
+
+
+class _Refused:
+    """Where a refused case's errors lie: a field is invalid when an error lies in it or
+    in what holds it (a record that is not an object, a list too long)."""
+
+    def __init__(self, errors: Sequence[Mapping[str, Any]]) -> None:
+        self.at = {tuple(error["loc"]) for error in errors}
+        self.within = {loc[:n] for loc in self.at for n in range(len(loc) + 1)}
+
+    def invalid(self, *loc: str | int) -> bool:
+        return loc in self.within or any(loc[:n] in self.at for n in range(len(loc)))
+
+
+_INVALID: Final = object()
+
+
+def _valid(refused: _Refused, holder: Any, *loc: str | int) -> Any:
+    """The value at `loc` (None when absent) if it is valid, else `_INVALID`."""
+    return _INVALID if refused.invalid(*loc) or not isinstance(holder, dict) \
+        else holder.get(loc[-1])
+
+
+def _date(text: str) -> date | object:
+    """A valid date as `api.case_payload` reads it (`_INVALID` should that differ)."""
+    try:
+        return date.fromisoformat(date_text(text))
+    except ValueError:
+        return _INVALID
+
+
+def _records(events: list[Any], refused: _Refused
+             ) -> tuple[list[dict[str, Any]], dict[int, frozenset[str]]]:
+    """The records with their valid fields as validation reads them, the others None,
+    and each record's invalid fields."""
+    records: list[dict[str, Any]] = []
+    invalid: dict[int, frozenset[str]] = {}
+    for index, event in enumerate(events):
+        record: dict[str, Any] = {}
+        for name in _EVENT_FIELDS:
+            value = _valid(refused, event, "events", index, name)
+            if name.endswith("_date") and isinstance(value, str):
+                value = _date(value)
+            record[name] = None if value is _INVALID else value
+            if value is _INVALID:
+                invalid[index] = invalid.get(index, frozenset()) | {name}
+        records.append(record)
+    return records, invalid
+
+
+def rules_beside(case: Any, errors: Sequence[Mapping[str, Any]]) -> list[ErrorDetails]:
+    """The rule errors of a case refused for its fields (`errors`, located within `case`,
+    its decoded JSON), checked on its valid fields; none where the rules were checked
+    already (every error is a rule's), nor where a rule reads an invalid field."""
+    if not isinstance(case, dict) or all(RULE in (e.get("ctx") or {}) for e in errors):
+        return []
+    refused = _Refused(errors)
+    referral = case.get("referral")
+    found: list[InitErrorDetails] = []
+    household_id = _valid(refused, referral, "referral", "household_id")
+    members = case.get("household_members")
+    if household_id is not _INVALID and ("household_members",) not in refused.at:
+        found += household_errors(members_listed=isinstance(members, list) and bool(members),
+                                  household_id=household_id)
+    earlier = case.get("previous_referrals")
+    if isinstance(earlier, list) and ("previous_referrals",) not in refused.at:
+        referral_id = _valid(refused, referral, "referral", "referral_id")
+        found += repeated_referral_errors(
+            None if referral_id is _INVALID else referral_id,
+            [(index, earlier_id) for index, one in enumerate(earlier)
+             if (earlier_id := _valid(refused, one, "previous_referrals", index,
+                                      "referral_id")) is not _INVALID])
+    events = case.get("events")
+    if isinstance(events, list) and events and ("events",) not in refused.at:
+        records, invalid = _records(events, refused)
+        found += record_errors(records, event_columns(records), invalid=invalid)
+    if not found:
+        return []
+    return ValidationError.from_exception_data("CasePayload", found).errors(include_url=False)

@@ -1,0 +1,110 @@
+"""One 422 lists every problem of a case: the errors of its fields and the rules over
+several fields or records (checked by pydantic only once every field is valid), on
+`POST /v1/score` and `/v1/score/batch` alike; a rule reading an invalid field is left
+out, not guessed. And a JSON body is UTF-8 on both routes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from api.store import Store
+from api.store.models import AuditEntry
+from tests.api import factories
+from tests.api.conftest import ApiEnv
+
+PATHS = ["/v1/score", "/v1/score/batch"]
+
+
+def _post(api: ApiEnv, path: str, case: dict[str, Any]) -> dict[str, str]:
+    """The 422's errors by field (without a batch's ``cases.0.``), each in the shape
+    the service's 422s have, one a field."""
+    body = case if path == "/v1/score" else {"cases": [case]}
+    response = api.client.post(path, json=body, headers=api.headers("triage"))
+    assert response.status_code == 422, response.text
+    errors = response.json()["detail"]
+    assert all(set(error) == {"field", "loc", "message", "type"} for error in errors)
+    fields = {error["field"].removeprefix("cases.0."): error["message"] for error in errors}
+    assert len(fields) == len(errors), errors
+    return fields
+
+
+def _refusals(api: ApiEnv) -> int:
+    store = Store(api.settings.database_url)
+    with store.session() as session:
+        count = session.scalar(select(func.count()).select_from(AuditEntry).where(
+            AuditEntry.action == "request_invalid"))
+    store.dispose()
+    return int(count or 0)
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_a_wrong_type_and_a_broken_rule_are_both_in_one_422_audited_once(
+        api: ApiEnv, path: str) -> None:
+    case = factories.case(events=0, age_years="9")  # a number written as text
+    case["events"] = [factories.event(event_date="2024-03-02", recorded_date="2024-03-01")]
+    before = _refusals(api)
+    fields = _post(api, path, case)
+    assert set(fields) == {"referral.age_years", "events.0.recorded_date"}
+    assert "before event_date 2024-03-02" in fields["events.0.recorded_date"]
+    assert _refusals(api) == before + 1
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_every_rule_of_the_case_comes_with_a_bad_enum(api: ApiEnv, path: str) -> None:
+    case = factories.case(events=0, sex="Female", household_id=None)
+    case["previous_referrals"] = [{"referral_id": case["referral"]["referral_id"],
+                                   "person_id": "P1", "referral_date": "2024-01-01"}]
+    case["events"] = [factories.event(), factories.event(event_date="2999-01-01",
+                                                         recorded_date=None)]
+    fields = _post(api, path, case)
+    assert set(fields) == {"referral.sex", "referral.household_id",
+                           "previous_referrals.0.referral_id", "events.1.event_date"}
+    assert "in the future" in fields["events.1.event_date"]
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_the_case_rules_are_listed_together_when_every_field_is_valid(
+        api: ApiEnv, path: str) -> None:
+    # The household's rule stopped the case before its records' rules were checked.
+    case = factories.case(events=0, household_id=None)
+    case["events"] = [factories.event(agency="fire_service")]
+    assert set(_post(api, path, case)) == {"referral.household_id", "events.0.agency"}
+
+
+@pytest.mark.parametrize(("bad", "fields"), [
+    # the recorded date is not judged against an event date that is no date
+    ({"event_date": "2024-13-01", "recorded_date": "2024-03-01"}, {"events.0.event_date"}),
+    # nor a value against an event type that is no text
+    ({"event_type": 7, "value": 2.0}, {"events.0.event_type"}),
+    # nor an event type needing a value against a value that is no number
+    ({"agency": "education", "event_type": "attendance_rate", "value": "95"},
+     {"events.0.value"}),
+    # a record that is no object is not judged at all
+    (None, {"events.0"}),
+])
+def test_a_rule_reading_an_invalid_field_is_left_out(
+        api: ApiEnv, bad: dict[str, Any] | None, fields: set[str]) -> None:
+    case = factories.case(events=0)
+    case["events"] = [None if bad is None else factories.event(**bad)]
+    assert set(_post(api, "/v1/score", case)) == fields  # one error each
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-32"])
+@pytest.mark.parametrize("path", PATHS)
+def test_a_body_not_in_utf8_is_refused_alike_on_both_routes(
+        api: ApiEnv, path: str, encoding: str) -> None:
+    # The batch route scored a UTF-16 body (json.loads guesses the encoding) that
+    # /v1/score refused as "Invalid JSON".
+    case = factories.case(events=1)
+    document = case if path == "/v1/score" else {"cases": [case]}
+    body = json.dumps(document).encode(encoding)
+    response = api.client.post(path, content=body, headers={
+        **api.headers("triage"), "Content-Type": "application/json"})
+    assert response.status_code == 422, response.text
+    [error] = response.json()["detail"]
+    assert error["field"] == "body" and error["type"] == "json_invalid"
+    assert f"reads as {encoding.upper()[:6]}, not UTF-8" in error["message"]
