@@ -16,6 +16,7 @@ from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from api.audit import sha256_hex
 from api.case_payload import CasePayload
@@ -39,6 +40,14 @@ def _decoded(body: bytes) -> Any:
         return None
 
 
+def every_problem(body: bytes, errors: list[ErrorDetails]) -> list[ErrorDetails]:
+    """The errors of a case refused from its JSON `body`, followed by the rules still
+    checkable on it (none when the body is not JSON)."""
+    if any(error["type"] == "json_invalid" for error in errors):
+        return errors
+    return [*errors, *rules_beside(_decoded(body), errors)]
+
+
 async def case_body(request: Request) -> ReceivedCase:
     """The body as a `CasePayload` (parsed and validated in one pass from the JSON bytes),
     with the SHA-256 of those bytes for the audit trail.
@@ -55,11 +64,9 @@ async def case_body(request: Request) -> ReceivedCase:
     try:
         case = CasePayload.model_validate_json(body)
     except ValidationError as exc:
-        errors = exc.errors(include_url=False)
-        if not any(error["type"] == "json_invalid" for error in errors):
-            errors += rules_beside(_decoded(body), errors)
         raise RequestValidationError(
-            [{**error, "loc": ("body", *error["loc"])} for error in errors]) from None
+            [{**error, "loc": ("body", *error["loc"])}
+             for error in every_problem(body, exc.errors(include_url=False))]) from None
     refuse_repeated_keys(body, keys_named=case_keys_named(case))
     return ReceivedCase(case, sha256_hex(received))
 

@@ -13,6 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from api.audit import sha256_hex
+from api.case_bodies import every_problem
 from api.case_payload import CasePayload
 from api.json_keys import case_keys_named, repeated_key
 from api.referral_people import SubjectChanged
@@ -66,7 +67,8 @@ async def score_referral(request: Request, user: TriagePage) -> Response:
     try:
         case = CasePayload.model_validate_json(body)
     except ValidationError as exc:
-        problems = case_problems(exc.errors(include_url=False, include_input=False))
+        problems = case_problems(every_problem(body, exc.errors(include_url=False,
+                                                                include_input=False)))
         return _score_page(request, user, problems=problems, pasted=pasted)
     if repeated := repeated_key(body, keys_named=case_keys_named(case)):
         return _score_page(request, user, problems=case_problems([repeated.error()]),

@@ -236,3 +236,16 @@ def test_a_case_file_saved_with_a_byte_order_mark_is_scored(api: ApiEnv) -> None
                                                .encode("utf-8"), "application/json")})
     assert upload.status_code == 303, _summary(upload.text)
     assert upload.headers["location"].endswith("/cases/R-BOM-1")
+
+
+def test_the_score_page_lists_a_wrong_type_and_a_broken_rule_at_once(api: ApiEnv) -> None:
+    # The rules over several fields were checked only once every field was valid: the
+    # practitioner mended the type, sent the case again, and only then met the rule.
+    browser = signed_in_client(api.client, api.keys["triage"])
+    token = csrf_token(browser.get("/score").text)
+    case = factories.case(events=0, disability="no")
+    case["events"] = [factories.event(event_date="2024-03-02", recorded_date="2024-03-01")]
+    refused = browser.post("/score", data={"csrf_token": token, "case_json": json.dumps(case)})
+    assert refused.status_code == 400 and _summary(refused.text) == {
+        "problems": "2 problems in the case: see the list below"}
+    assert "recorded_date 2024-03-01 is before event_date 2024-03-02" in refused.text
