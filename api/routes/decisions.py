@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from api.audit import AuditEvent, commit_with_audit, request_hash
 from api.auth import Principal, TriageUser
 from api.free_text import visible
+from api.json_encoding import utf8_json
 from api.json_keys import each_key_once
 from api.routes.deps import SessionDep
 from api.routes.errors import AuditedInvalid, invalid_request
@@ -207,6 +208,7 @@ def _save_decision(session: Session, decision: DecisionIn, principal: Principal)
 @router.post("/decisions", status_code=status.HTTP_201_CREATED, responses=_RESPONSES)
 def record_decision(
     decision: DecisionIn, principal: TriageUser,
+    _utf8: Annotated[None, Depends(utf8_json)],
     _keys: Annotated[None, Depends(each_key_once)], session: SessionDep
 ) -> DecisionOut:
     """Record a decision; a change is a new decision naming the one it replaces."""

@@ -25,6 +25,7 @@ from api.approvals import (
 from api.audit import AuditEvent, commit_with_audit, request_hash
 from api.auth import GOVERNANCE, AuditReader, Principal, require_roles
 from api.free_text import PlainText, ShortText, require_visible
+from api.json_encoding import utf8_json
 from api.json_keys import refusal, repeated_key
 from api.model_card import card_html, card_with_history
 from api.routes.deps import SessionDep, SettingsDep
@@ -134,6 +135,7 @@ def _audit_card_read(session: SessionDep, principal: Principal, version: str, *,
                       "with a reason, once; a rejection carries no waivers; no key is named "
                       "twice")})
 def approve_version(version: str, approval: ApprovalIn, principal: GovernanceUser,
+                    _utf8: Annotated[None, Depends(utf8_json)],
                     _keys: Annotated[None, Depends(_each_key_once)], session: SessionDep,
                     settings: SettingsDep) -> ApprovalOut:
     """Approve or reject a version's exact content; waive, by name and with a reason, each

@@ -1,11 +1,10 @@
 """One 422 lists every problem of a case: the errors of its fields and the rules over
 several fields or records (checked by pydantic only once every field is valid), on
 `POST /v1/score` and `/v1/score/batch` alike; a rule reading an invalid field is left
-out, not guessed. And a JSON body is UTF-8 on both routes."""
+out, not guessed."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -91,20 +90,3 @@ def test_a_rule_reading_an_invalid_field_is_left_out(
     case = factories.case(events=0)
     case["events"] = [None if bad is None else factories.event(**bad)]
     assert set(_post(api, "/v1/score", case)) == fields  # one error each
-
-
-@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-32"])
-@pytest.mark.parametrize("path", PATHS)
-def test_a_body_not_in_utf8_is_refused_alike_on_both_routes(
-        api: ApiEnv, path: str, encoding: str) -> None:
-    # The batch route scored a UTF-16 body (json.loads guesses the encoding) that
-    # /v1/score refused as "Invalid JSON".
-    case = factories.case(events=1)
-    document = case if path == "/v1/score" else {"cases": [case]}
-    body = json.dumps(document).encode(encoding)
-    response = api.client.post(path, content=body, headers={
-        **api.headers("triage"), "Content-Type": "application/json"})
-    assert response.status_code == 422, response.text
-    [error] = response.json()["detail"]
-    assert error["field"] == "body" and error["type"] == "json_invalid"
-    assert f"reads as {encoding.upper()[:6]}, not UTF-8" in error["message"]
