@@ -3,8 +3,9 @@
 `json.loads`, and so FastAPI's reading of a body, also takes UTF-16 and UTF-32 (it
 guesses the encoding from the first bytes), while pydantic's parser (`POST /v1/score`)
 takes UTF-8 only: the batch route scored a UTF-16 body that the single route refused as
-"Invalid JSON". The routes that take a case refuse such a body alike, with a 422 saying
-what to send; a UTF-8 byte-order mark is ignored (Windows tools write one).
+"Invalid JSON". Every route taking a JSON body (scores, decisions, approvals) refuses
+such a body alike, with a 422 saying what to send; a UTF-8 byte-order mark is ignored
+(Windows tools write one).
 """
 
 from __future__ import annotations
