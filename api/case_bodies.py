@@ -77,23 +77,26 @@ def batch_problems(errors: Sequence[Any], batch: Any) -> list[Any]:
     cases = batch.get("cases") if isinstance(batch, dict) else None
     if not isinstance(cases, list):
         return list(errors)
+
     def case_of(error: Any) -> int | None:
         loc = tuple(error.get("loc", ()))
         return loc[2] if loc[:2] == ("body", "cases") and len(loc) > 2 \
             and isinstance(loc[2], int) and loc[2] < len(cases) else None
 
+    by_case: dict[int, list[Any]] = {}
+    for error in errors:
+        if (index := case_of(error)) is not None:
+            by_case.setdefault(index, []).append({**error, "loc": tuple(error["loc"])[3:]})
+    rules = {index: [{**rule, "loc": ("body", "cases", index, *rule["loc"])}
+                     for rule in rules_beside(cases[index], found)]
+             for index, found in by_case.items()}
     problems: list[Any] = []
-    for position, error in enumerate(errors):
+    for position, error in enumerate(errors):  # pydantic lists a batch's errors by case
         problems.append(error)
         index = case_of(error)
-        if index is None or (position + 1 < len(errors)
-                             and case_of(errors[position + 1]) == index):
-            continue  # the case's rules follow its last error
-        found = [{**mine, "loc": tuple(mine["loc"])[3:]} for mine in errors
-                 if case_of(mine) == index]
-        problems += [{**rule, "loc": ("body", "cases", index, *rule["loc"])}
-                     for rule in rules_beside(cases[index], found)]
-    return problems
+        if position + 1 == len(errors) or case_of(errors[position + 1]) != index:
+            problems += rules.pop(index, []) if index is not None else []
+    return [*problems, *(rule for rest in rules.values() for rule in rest)]
 
 
 class CasesRoute(APIRoute):
@@ -103,7 +106,7 @@ class CasesRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
-        async def every_problem(request: Request) -> Response:
+        async def listing_every_problem(request: Request) -> Response:
             try:
                 return await handler(request)
             except RequestValidationError as exc:
@@ -112,4 +115,4 @@ class CasesRoute(APIRoute):
                 raise RequestValidationError(batch_problems(exc.errors(), exc.body),
                                              body=exc.body) from None
 
-        return every_problem
+        return listing_every_problem

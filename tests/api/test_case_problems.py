@@ -90,3 +90,15 @@ def test_a_rule_reading_an_invalid_field_is_left_out(
     case = factories.case(events=0)
     case["events"] = [None if bad is None else factories.event(**bad)]
     assert set(_post(api, "/v1/score", case)) == fields  # one error each
+
+
+def test_a_batch_lists_each_cases_problems_in_turn_each_once(api: ApiEnv) -> None:
+    first = factories.case(events=0, age_years="9")
+    first["events"] = [factories.event(event_date="2024-03-02", recorded_date="2024-03-01")]
+    second = factories.case(events=0, household_id=None)  # its rules were checked already
+    response = api.client.post("/v1/score/batch", json={"cases": [first, second]},
+                               headers=api.headers("triage"))
+    assert response.status_code == 422, response.text
+    assert [error["field"] for error in response.json()["detail"]] == [
+        "cases.0.referral.age_years", "cases.0.events.0.recorded_date",
+        "cases.1.referral.household_id"]
