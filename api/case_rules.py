@@ -16,7 +16,6 @@ from datetime import UTC, date, datetime
 from typing import Any, Final
 
 import numpy as np
-from pydantic import ValidationError
 from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 
 from data_contracts import rules, vocab
@@ -157,31 +156,42 @@ def _valid(refused: _Refused, holder: Any, *loc: str | int) -> Any:
         else holder.get(loc[-1])
 
 
-def _date(text: str) -> date | object:
-    """A valid date as `api.case_payload` reads it (`_INVALID` should that differ)."""
+def _date(text: str) -> date | None:
+    """A valid date as `api.case_payload` reads it (None should that differ)."""
     try:
         return date.fromisoformat(date_text(text))
     except ValueError:
-        return _INVALID
+        return None
 
 
 def _records(events: list[Any], refused: _Refused
              ) -> tuple[list[dict[str, Any]], dict[int, frozenset[str]]]:
     """The records with their valid fields as validation reads them, the others None,
-    and each record's invalid fields."""
-    records: list[dict[str, Any]] = []
+    and each record's invalid fields (a record that is no object: all of them)."""
     invalid: dict[int, frozenset[str]] = {}
+    for loc in refused.at:  # a field the record should not hold spoils none of the others
+        if len(loc) > 2 and loc[0] == "events" and loc[2] in _EVENT_FIELDS \
+                and isinstance(index := loc[1], int):
+            invalid[index] = invalid.get(index, frozenset()) | {loc[2]}
+    records: list[dict[str, Any]] = []
     for index, event in enumerate(events):
-        record: dict[str, Any] = {}
-        for name in _EVENT_FIELDS:
-            value = _valid(refused, event, "events", index, name)
-            if name.endswith("_date") and isinstance(value, str):
-                value = _date(value)
-            record[name] = None if value is _INVALID else value
-            if value is _INVALID:
-                invalid[index] = invalid.get(index, frozenset()) | {name}
+        if not isinstance(event, dict) or ("events", index) in refused.at:
+            invalid[index] = frozenset(_EVENT_FIELDS)
+            event = {}
+        bad = invalid.get(index, frozenset())
+        record = {name: None if name in bad else event.get(name) for name in _EVENT_FIELDS}
+        for name in ("event_date", "recorded_date"):
+            if isinstance(written := record[name], str):
+                record[name] = _date(written)
         records.append(record)
     return records, invalid
+
+
+def _as_raised(found: Sequence[InitErrorDetails]) -> list[ErrorDetails]:
+    """Errors as pydantic's `ValidationError.errors()` gives them."""
+    return [ErrorDetails(type=kind.type, loc=error["loc"], msg=kind.message(),
+                         input=error["input"], ctx=kind.context or {})
+            for error in found if isinstance(kind := error["type"], PydanticCustomError)]
 
 
 def rules_beside(case: Any, errors: Sequence[Mapping[str, Any]]) -> list[ErrorDetails]:
@@ -212,4 +222,4 @@ def rules_beside(case: Any, errors: Sequence[Mapping[str, Any]]) -> list[ErrorDe
         found += record_errors(records, event_columns(records), invalid=invalid)
     if not found:
         return []
-    return ValidationError.from_exception_data("CasePayload", found).errors(include_url=False)
+    return _as_raised(found)
