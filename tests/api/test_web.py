@@ -380,8 +380,10 @@ def test_the_case_page_shows_what_its_explanation_note_speaks_of(api: ApiEnv) ->
     assert "No effect on the score" in factors
     assert "calibration then maps that score to the probability shown" in factors
     assert "Ranking score +0.00: the base value +0.00 plus the contributions" in factors
-    assert re.search(r"Chance of a recorded safeguarding outcome\s*</dt>\s*<dd[^>]*>\s*0\.0%",
+    # a chance below 0.05% is "under 0.1%", never "0.0%": nothing is ruled out
+    assert re.search(r"Chance of a recorded safeguarding outcome\s*</dt>\s*<dd[^>]*>\s*under 0\.1%",
                      page)
+    assert "0.0%" not in page
 
 
 def test_the_case_page_says_what_its_probability_is_the_chance_of(api: ApiEnv) -> None:
