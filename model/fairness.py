@@ -29,6 +29,7 @@ from model.fairness_metrics import (
     OVERALL,
     bootstrap_metrics,
     overall_calibration,
+    overall_gap_resamples,
     percentile_interval,
     point_estimates,
     reported,
@@ -59,6 +60,7 @@ from model.score_intervals import bound_rate_interval
 # Frame columns the audit needs beside the referral attributes.
 LABEL, PROBABILITY, BAND = "label", "probability", "band"
 SELECTED = "_selected"
+GAP: Final = "calibration_gap"
 # The part of an audit saying what it covered (`model.workflow.audited_referrals`).
 AUDITED: Final = "audited"
 # The counts each metric discloses (suppressed in publication when under the threshold).
@@ -85,10 +87,11 @@ def reference_groups(keys: list[tuple[str, ...]], n: np.ndarray) -> list[int]:
 
 
 def _attribute_set_results(data: pd.DataFrame, attributes: tuple[str, ...],
-                           counts: np.ndarray, governance: GovernanceSettings
-                           ) -> list[GroupResult]:
+                           counts: np.ndarray, governance: GovernanceSettings,
+                           overall: tuple[float, np.ndarray]) -> list[GroupResult]:
     """Every group of one attribute or intersection, flagged against its reference
-    (`reference_groups`)."""
+    (`reference_groups`); its calibration judged beside `overall` (the gap over every
+    referral audited, and its value in each resample)."""
     y, p, s = (data[c].to_numpy(np.float64) for c in (LABEL, PROBABILITY, SELECTED))
     table = point_estimates(y, p, s, data[list(attributes)])
     keys = [tuple(str(v) for v in key) for key in table.index]
@@ -99,6 +102,10 @@ def _attribute_set_results(data: pd.DataFrame, attributes: tuple[str, ...],
     level = governance.fairness.interval_level
     quantiles = [(1 - level) / 2, (1 + level) / 2]
     references = reference_groups(keys, table["n"].to_numpy())
+    # Each group's gap less the overall gap, resample by resample: both are drawn from the
+    # same resample, so the interval of the difference counts the group's share in the whole.
+    beyond = resampled[GAP] - overall[1][:, None]
+    judged = {**resampled, GAP: beyond}
     results = []
     for i, key in enumerate(keys):
         row = table.iloc[i]
@@ -110,17 +117,19 @@ def _attribute_set_results(data: pd.DataFrame, attributes: tuple[str, ...],
         ratios, ratio_intervals, without = ratios_to_reference(resampled, table, i, reference,
                                                                quantiles)
         n = int(row["n"])
-        gap = (metrics["calibration_gap"], resampled["calibration_gap"][:, i])
-        flags = group_flags(intervals["calibration_gap"], ratios, n, governance,
-                            without_ratio=without, gap=gap)
+        gap = (reported(row[GAP] - overall[0]), beyond[:, i])
+        gap_interval = reported_pair(percentile_interval(beyond[:, [i]], quantiles)[:, 0])
+        flags = group_flags(gap_interval, ratios, n, governance, without_ratio=without,
+                            gap=gap)
         results.append(GroupResult(
             attributes=dict(zip(attributes, key, strict=True)), n=n,
             counts={c: int(row[c]) for c in COUNTS if c != "n"}, metrics=metrics,
             intervals=intervals, ratios=ratios, ratio_intervals=ratio_intervals,
             is_reference=i == reference, flags=flags,
-            standard_errors=standard_errors(resampled, i, reference),
-            possible=possible_flags(flags, ratio_intervals, intervals["calibration_gap"],
-                                    governance.fairness.calibration_tolerance)))
+            standard_errors=standard_errors(judged, i, reference),
+            possible=possible_flags(flags, ratio_intervals, gap_interval,
+                                    governance.fairness.calibration_tolerance),
+            gap_beyond_overall=gap[0], gap_beyond_overall_interval=gap_interval))
     return results
 
 
@@ -153,13 +162,20 @@ def audit_fairness(frame: pd.DataFrame, governance: GovernanceSettings, *, model
     # made tight intervals, and clean extracts showed differences by chance.
     counts = resample_counts(len(data), n_boot=n_boot, seed=settings.seed,
                              clusters=families_of(frame))
+    # The whole model's gap is one finding of its own; each group's is judged beside it.
+    everyone = overall_gap_resamples(data[LABEL].to_numpy(np.float64),
+                                     data[PROBABILITY].to_numpy(np.float64), counts)
+    overall = overall_calibration(data[LABEL], data[PROBABILITY], resampled=everyone,
+                                  level=settings.interval_level,
+                                  tolerance=settings.calibration_tolerance)
+    judged_beside = (float(overall["calibration_gap"]), everyone)
     groups, correction = corrected([g for attributes in ATTRIBUTE_SETS for g in
                                     _attribute_set_results(data, attributes, counts,
-                                                           governance)], settings)
+                                                           governance, judged_beside)],
+                                   settings)
     records = frame[[c for c in frame.columns if str(c).startswith(RECORDS_PREFIX)]]
     records = records.reset_index(drop=True)
-    extra = {OVERALL: overall_calibration(data[LABEL], data[PROBABILITY]),
-             CORRECTION: correction} | (
+    extra = {OVERALL: overall, CORRECTION: correction} | (
         {RECORDING: recording_section(data, records, counts, governance)}
         if len(records.columns) else {})
     when = (generated_at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
@@ -203,6 +219,9 @@ def for_publication(audit: FairnessAudit) -> FairnessAudit:
             ratio_intervals={m: None if m in ratio_hidden else v
                              for m, v in group.ratio_intervals.items()},
             suppressed=tuple(m for m in METRICS if m in hidden),
+            gap_beyond_overall=None if GAP in hidden else group.gap_beyond_overall,
+            gap_beyond_overall_interval=(None if GAP in hidden
+                                         else group.gap_beyond_overall_interval),
             adjusted_p={} if hidden or ratio_hidden else group.adjusted_p))
     extra = dict(audit.extra)
     if RECORDING in extra:

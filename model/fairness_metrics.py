@@ -172,8 +172,30 @@ def reported_pair(values: np.ndarray) -> tuple[float, float] | None:
 OVERALL: Final = "overall_calibration"
 
 
-def overall_calibration(label: pd.Series, probability: pd.Series) -> dict[str, Any]:
-    """Mean predicted, observed rate and their gap over all the referrals audited."""
+def overall_gap_resamples(y: np.ndarray, probability: np.ndarray, counts: np.ndarray
+                          ) -> np.ndarray:
+    """The calibration gap over every referral in each resample (`counts`: resamples x rows),
+    drawn with the groups' own, so a group's gap beside it is read resample by resample."""
+    difference = np.asarray(probability, dtype=np.float64) - np.asarray(y, dtype=np.float64)
+    drawn = counts.astype(np.float64)
+    return _ratio(drawn @ difference, drawn.sum(axis=1))
+
+
+def overall_calibration(label: pd.Series, probability: pd.Series, *,
+                        resampled: np.ndarray | None = None, level: float = 0.95,
+                        tolerance: float | None = None) -> dict[str, Any]:
+    """Mean predicted, observed rate and their gap over all the referrals audited; with
+    `resampled` (`overall_gap_resamples`), the gap's percentile interval and, with
+    `tolerance`, whether the whole model is miscalibrated (the interval wholly beyond it):
+    a finding of its own, said once, not one per group."""
     predicted, observed = float(probability.mean()), float(label.mean())
-    return {"n": len(label), "mean_predicted": predicted, "observed_rate": observed,
-            "calibration_gap": predicted - observed}
+    out: dict[str, Any] = {"n": len(label), "mean_predicted": predicted,
+                           "observed_rate": observed, "calibration_gap": predicted - observed}
+    if resampled is not None:
+        ends = percentile_interval(resampled[:, None], [(1 - level) / 2, (1 + level) / 2])
+        interval = reported_pair(ends[:, 0])
+        out["calibration_gap_ci"] = None if interval is None else list(interval)
+        if tolerance is not None:
+            out["miscalibrated"] = interval is not None and (
+                interval[0] > tolerance or interval[1] < -tolerance)
+    return out

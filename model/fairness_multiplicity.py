@@ -106,8 +106,11 @@ def _p_values(group: GroupResult, reference: GroupResult | None,
     """Each flag's unadjusted p-value for one group judged."""
     tolerance = settings.calibration_tolerance
     ses = group.standard_errors
-    out = {MISCALIBRATED: beyond_p_value(group.metrics[GAP], ses.get(GAP), -tolerance,
-                                         tolerance)}
+    # The gap judged is the group's beside the overall gap (`gap_beyond_overall`; its
+    # standard error is of that difference), or for an audit without it the gap itself.
+    gap = (group.gap_beyond_overall if group.gap_beyond_overall is not None
+           else group.metrics[GAP])
+    out = {MISCALIBRATED: beyond_p_value(gap, ses.get(GAP), -tolerance, tolerance)}
     for metric, flag in RATIO_METRICS.items():
         if reference is None or group.is_reference:
             continue

@@ -20,7 +20,7 @@ from model.fairness_groups import ATTRIBUTE_LABELS, SOURCE_COLUMNS, group_phrase
 from model.fairness_metrics import METRICS
 from model.fairness_multiplicity import CORRECTION
 from model.fairness_recording import RECORDING, RECORDS_PREFIX, agency_records
-from model.fairness_results import FairnessAudit, GroupResult
+from model.fairness_results import BEYOND_OVERALL, FairnessAudit, GroupResult
 from model.fairness_summary import (
     finding_sentences,
     flag_bounds,
@@ -233,7 +233,9 @@ def audit_from_document(document: dict[str, Any]) -> FairnessAudit:
         ratio_intervals={name: _pair_of(g.get(f"{name}_ratio_ci")) for name in RATIO_METRICS},
         is_reference=bool(g.get("is_reference")), flags=tuple(g.get("flags", ())),
         suppressed=tuple(g.get("suppressed", ())), possible=_possible(g),
-        adjusted_p=dict(g.get("adjusted_p", {})), after_correction=tuple(g.get("chance_flags", ())))
+        adjusted_p=dict(g.get("adjusted_p", {})), after_correction=tuple(g.get("chance_flags", ())),
+        gap_beyond_overall=g.get(BEYOND_OVERALL),
+        gap_beyond_overall_interval=_pair_of(g.get(f"{BEYOND_OVERALL}_ci")))
         for g in document.get("groups", []))
     written = {"model_version", "generated_at", "n_labelled", "reference_rule", "tolerance",
                "attributes", "publication", "groups", "summary"}

@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from model.fairness_flags import FLAGS, RATIO_METRICS, TOO_SMALL
-from model.fairness_metrics import METRICS
+from model.fairness_metrics import METRICS, OVERALL
 
+# A group's calibration gap beside the gap over every referral audited, in `fairness.json`.
+BEYOND_OVERALL: Final = "calibration_gap_beyond_overall"
 REFERENCE_RULE: Final = ("largest group; for an intersection, the largest group sharing "
                          "its other values")
 
@@ -40,6 +42,12 @@ class GroupResult:
     adjusted_p: dict[str, float] = field(default_factory=dict)
     after_correction: tuple[str, ...] = ()
     standard_errors: dict[str, float | None] = field(default_factory=dict)
+    # The calibration gap less the gap over every referral audited (`OVERALL`), with its
+    # interval (the difference in each resample): what the miscalibration flag judges, so
+    # that a model off for everyone is one finding, not one per group (None: suppressed,
+    # or an audit written before 7 December).
+    gap_beyond_overall: float | None = None
+    gap_beyond_overall_interval: tuple[float, float] | None = None
 
     def findings(self) -> tuple[str, ...]:
         """The flags that are findings: every flag but too small and the possible ones."""
@@ -52,6 +60,9 @@ class GroupResult:
             interval = self.intervals[name]
             out[name] = self.metrics[name]
             out[f"{name}_ci"] = list(interval) if interval is not None else None
+        out[BEYOND_OVERALL] = self.gap_beyond_overall
+        out[f"{BEYOND_OVERALL}_ci"] = (None if self.gap_beyond_overall_interval is None
+                                       else list(self.gap_beyond_overall_interval))
         for name in RATIO_METRICS:
             interval = self.ratio_intervals[name]
             out[f"{name}_ratio"] = self.ratios[name]
@@ -89,6 +100,10 @@ class FairnessAudit:
         """Groups with a finding (`GroupResult.findings`)."""
         return [g for g in self.groups if g.findings()]
 
+    def overall_miscalibrated(self) -> bool:
+        """Whether the model is miscalibrated over every referral audited (`OVERALL`)."""
+        return bool((self.extra.get(OVERALL) or {}).get("miscalibrated"))
+
     def possible_only(self) -> list[GroupResult]:
         """Groups flagged with possible disparities only (no finding)."""
         return [g for g in self.groups if g.possible and not g.findings()]
@@ -108,6 +123,7 @@ class FairnessAudit:
             "groups": [g.document() for g in self.groups],
             "summary": {"flagged_groups": len(self.flagged()), "flags": self.flag_counts(),
                         "groups_with_findings": len(self.with_findings()),
+                        "overall_miscalibrated": self.overall_miscalibrated(),
                         "possible_only_groups": len(self.possible_only()),
                         "possible_flags": self.possible_counts()},
         }

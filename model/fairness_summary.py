@@ -156,15 +156,22 @@ def _fewer_records(row: dict[str, Any]) -> bool | None:
     return None if row["ratio"] is None else bool(row["ratio"] < 1)
 
 
-def _overall_beside(overall: dict[str, Any] | None) -> str:
-    """The gap over every referral audited, beside a group's (part of a group's gap may be
-    the model's drift over all of them); nothing from an audit that did not record it."""
+def _overall_beside(group: GroupResult, overall: dict[str, Any] | None) -> str:
+    """The gap over every referral audited, beside a group's, and the group's gap beyond it
+    (what the flag judges: part of a group's gap may be the model's, for every group);
+    nothing from an audit that did not record it."""
     if not overall or overall.get("calibration_gap") is None:
         return ""
-    return (f" Over all {overall['n']:,} referrals audited the gap is "
+    said = (f" Over all {overall['n']:,} referrals audited the gap is "
             f"{overall['calibration_gap'] * 100:+.1f} points ({overall['mean_predicted']:.1%} "
-            f"predicted, {overall['observed_rate']:.1%} observed): the part of this group's "
-            "gap in the same direction may be the model's, for every group.")
+            f"predicted, {overall['observed_rate']:.1%} observed)")
+    beyond, interval = group.gap_beyond_overall, group.gap_beyond_overall_interval
+    if beyond is None or interval is None:
+        return (f"{said}: the part of this group's gap in the same direction may be the "
+                "model's, for every group.")
+    return (f"{said}; this group's gap is {beyond * 100:+.1f} points beside it (95% "
+            f"interval {interval[0] * 100:+.1f} to {interval[1] * 100:+.1f}), which is what "
+            "the audit judges: the model's gap for everyone is not the group's.")
 
 
 def _calibration_sentence(group: GroupResult, recording: dict[str, Any] | None = None,
@@ -173,14 +180,33 @@ def _calibration_sentence(group: GroupResult, recording: dict[str, Any] | None =
     predicted, observed = group.metrics["mean_predicted"], group.metrics["observed_rate"]
     if gap is None or interval is None or predicted is None or observed is None:
         return None
-    direction = "higher" if gap > 0 else "lower"
+    judged = group.gap_beyond_overall if group.gap_beyond_overall is not None else gap
+    direction = "higher" if judged > 0 else "lower"
     return (f"For {group_phrase(group.attributes)} the model predicts a {direction} risk than "
             f"was observed: {predicted:.1%} on average against an observed rate of "
             f"{observed:.1%} (a gap of {gap * 100:+.1f} points, 95% interval "
             f"{interval[0] * 100:+.1f} to {interval[1] * 100:+.1f})."
-            f"{_overall_beside(overall)} The gap may come from how this group's outcomes were "
-            "recorded (label bias), not only from the model."
-            f"{_records_beside(group, recording, gap)}")
+            f"{_overall_beside(group, overall)} The gap may come from how this group's "
+            "outcomes were recorded (label bias), not only from the model."
+            f"{_records_beside(group, recording, judged)}")
+
+
+def overall_sentence(audit: FairnessAudit) -> str | None:
+    """The model's miscalibration over every referral audited, said once (None: it is
+    within the tolerance, or the audit did not judge it)."""
+    overall = audit.extra.get(OVERALL) or {}
+    interval = overall.get("calibration_gap_ci")
+    if not audit.overall_miscalibrated() or interval is None:
+        return None
+    gap = overall["calibration_gap"]
+    return (f"Over all {overall['n']:,} referrals audited the model predicts a "
+            f"{'higher' if gap > 0 else 'lower'} risk than was observed: "
+            f"{overall['mean_predicted']:.1%} on average against an observed rate of "
+            f"{overall['observed_rate']:.1%} (a gap of {gap * 100:+.1f} points, 95% interval "
+            f"{interval[0] * 100:+.1f} to {interval[1] * 100:+.1f}). The whole model is "
+            "miscalibrated on these referrals, for every group alike (drift, or outcomes "
+            "recorded differently since training); each group's gap is judged beside it, so "
+            "this is not a finding about any group.")
 
 
 def flag_bounds(audit: FairnessAudit) -> tuple[float, float]:
@@ -235,8 +261,10 @@ def _sentences(audit: FairnessAudit, *, possible: bool) -> list[str]:
 
 def finding_sentences(audit: FairnessAudit) -> list[str]:
     """A sentence per finding of every group judged: a disparity whose whole interval lies
-    beyond the tolerance, or a miscalibration."""
-    return _sentences(audit, possible=False)
+    beyond the tolerance, or a miscalibration beside the model's overall gap; the overall
+    miscalibration, when there is one, first (`overall_sentence`)."""
+    overall = overall_sentence(audit)
+    return [*([overall] if overall else []), *_sentences(audit, possible=False)]
 
 
 def possible_sentences(audit: FairnessAudit) -> list[str]:
@@ -249,9 +277,14 @@ def headline(audit: FairnessAudit) -> str:
     """The audit's findings in one sentence, e.g. for `safeguard train`'s summary."""
     found, possible = len(audit.with_findings()), len(audit.possible_only())
     low, high = (ratio_text(b) for b in flag_bounds(audit))
-    return (f"{found} group{'s' * (found != 1)} with a finding (a ratio outside {low} to "
+    overall = audit.extra.get(OVERALL) or {}
+    whole = (f"the model as a whole is miscalibrated (gap "
+             f"{overall['calibration_gap'] * 100:+.1f} points over all referrals audited; each "
+             "group's gap is judged beside it); " if audit.overall_miscalibrated() else "")
+    return (f"{whole}{found} group{'s' * (found != 1)} with a finding (a ratio outside {low} to "
             f"{high} whose 95% interval leaves out 1, the ratio of equal rates; or a "
-            "calibration gap whose interval lies beyond its tolerance; each still a finding "
+            "calibration gap, beside the overall gap, whose interval lies beyond its "
+            "tolerance; each still a finding "
             f"after correction for the many groups compared); {possible} more with possible "
             "findings only (beyond the tolerance on the point estimate, but the interval "
             "includes equal rates or reaches back inside the tolerance, or the evidence does "
