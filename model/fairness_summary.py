@@ -204,9 +204,8 @@ def overall_sentence(audit: FairnessAudit) -> str | None:
             f"{overall['mean_predicted']:.1%} on average against an observed rate of "
             f"{overall['observed_rate']:.1%} (a gap of {gap * 100:+.1f} points, 95% interval "
             f"{interval[0] * 100:+.1f} to {interval[1] * 100:+.1f}). The whole model is "
-            "miscalibrated on these referrals, for every group alike (drift, or outcomes "
-            "recorded differently since training); each group's gap is judged beside it, so "
-            "this is not a finding about any group.")
+            "miscalibrated on these referrals, for every group alike; each group's gap is "
+            "judged beside it, so this is not a finding about any group.")
 
 
 def flag_bounds(audit: FairnessAudit) -> tuple[float, float]:
