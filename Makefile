@@ -133,6 +133,7 @@ demo: $(STAMP) $(ASSETS_STAMP) demo-state
 	$(BIN)/safeguard validate --input $(DEMO_DIR)/extract --report $(DEMO_DIR)/validation
 	$(BIN)/safeguard features --input $(DEMO_DIR)/extract --output $(DEMO_DIR)/features/features.parquet
 	$(BIN)/safeguard train --input $(DEMO_DIR)/extract
+	$(BIN)/safeguard audit fairness --model latest --input $(DEMO_DIR)/extract --output $(DEMO_DIR)/fairness
 	$(BIN)/safeguard db upgrade
 	@for role in $(DEMO_ROLES); do \
 	  $(BIN)/safeguard users add demo-$$role --role $$role > $(DEMO_STATE)/user.out || exit 1; \

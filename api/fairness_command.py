@@ -9,11 +9,15 @@ counts suppressed.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from data_contracts.cli import ExtractDate
+
+if TYPE_CHECKING:
+    from model.fairness_results import FairnessAudit
+    from model.registry import ModelRegistry
 
 
 def audit_fairness(
@@ -60,9 +64,10 @@ def audit_fairness(
     since_day = parse_date_option(since, "--since")
     config = cli_config(ctx)
     check_output_folder(output)  # before the work, which may take minutes
+    registry = registry_from(config)
     try:
         with console.status("auditing fairness") as status:
-            audit = audit_extract(input, registry=registry_from(config), reference=model,
+            audit = audit_extract(input, registry=registry, reference=model,
                                   extract_date=parse_date_option(extract_date), n_boot=resamples,
                                   since=since_day, progress=lambda stage: status.update(stage))
     except (FeedRejected, RegistryError, ValueError) as exc:
@@ -70,6 +75,11 @@ def audit_fairness(
     output.mkdir(parents=True, exist_ok=True)
     for name, text in fairness_files(audit, render_report, publication=publication).items():
         (output / name).write_text(text, encoding="utf-8")
+    try:
+        recorded = _record_with_run(registry, audit, fairness_files(audit, render_report))
+    except RegistryError as exc:
+        fail(f"{exc}; the audit's files are in {output}, but the approval gate cannot judge "
+             "it until it is recorded with the version: run the audit again")
     counts = audit.flag_counts()
     recording = audit.extra.get("recording")
     differing = ("" if recording is None else
@@ -89,6 +99,24 @@ def audit_fairness(
     for line in gap_warnings(audit.extra.get(OUTCOME_GAPS, []),
                              counted_as="they were audited as referrals without an outcome"):
         typer.echo(line, err=True)
+    console.print(recorded, soft_wrap=True)
+
+
+def _record_with_run(registry: ModelRegistry, audit: FairnessAudit, files: dict[str, str]
+                     ) -> str:
+    """Record the audit, every figure kept, with the version's run (replacing the audit
+    before it), where the approval gate reads it (`model.audit_acceptance`); what to say."""
+    from model.fairness import FAIRNESS_HTML, FAIRNESS_JSON
+    from model.run_artifacts import EXTRACT_AUDIT_ARTIFACT, EXTRACT_AUDIT_HTML_ARTIFACT
+
+    info = registry.resolve(audit.model_version)
+    registry.log_text(info.run_id, files[FAIRNESS_JSON], EXTRACT_AUDIT_ARTIFACT)
+    registry.log_text(info.run_id, files[FAIRNESS_HTML], EXTRACT_AUDIT_HTML_ARTIFACT)
+    return (f"recorded with version {info.version} as {EXTRACT_AUDIT_ARTIFACT} (every figure "
+            "kept): its approval is judged on this audit, each finding beyond a fairness "
+            "threshold waived by name (`audit_...`); any approval of it recorded before this "
+            "audit no longer holds: a governance user approves it again "
+            f"(`safeguard model approve {info.version}`)")
 
 
 def _before_test_period(before: int, covered: dict[str, object]) -> str:

@@ -40,7 +40,8 @@ APPROVE_HELP: Final = (
     "evaluation/rates_by_band.csv, evaluation/rates_by_score.csv, "
     "explanations/mean_abs_shap_by_factor.csv, explanations/mean_abs_shap_by_agency.csv, "
     "evaluation/calibration.png, fairness/fairness.json, card/model_card.html, "
-    "card/model_card.md), and of the run's metrics and parameters: once any of them "
+    "card/model_card.md, and the latest fairness audit of an extract, "
+    "fairness_audit/fairness.json), and of the run's metrics and parameters: once any of them "
     "changes, the approval no longer holds.")
 
 

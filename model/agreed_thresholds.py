@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from model.audit_acceptance import AUDIT_PREFIX
 from model.governance import AcceptanceThresholds
 from model.threshold_checks import ThresholdCheck
 
@@ -48,11 +49,12 @@ def board_notes(checks: Sequence[ThresholdCheck], looser: dict[str, float]
     """The checks, each judged at the board's figure saying what it was trained under."""
     noted = []
     for check in checks:
-        if check.name in looser:
-            side = ">=" if check.name.startswith(_MINIMUM) else "<="
-            note = (f"the board's threshold: the version was trained under "
-                    f"{side} {looser[check.name]:g}")
+        # A check of the fairness audit of an extract judges the threshold it is named after.
+        name = check.name.removeprefix(AUDIT_PREFIX)
+        if name in looser:
+            side = ">=" if name.startswith(_MINIMUM) else "<="
+            note = f"the board's threshold: the version was trained under {side} {looser[name]:g}"
             check = replace(check, detail=f"{check.detail}; {note}" if check.detail else note,
-                            trained_threshold=looser[check.name])
+                            trained_threshold=looser[name])
         noted.append(check)
     return noted

@@ -18,6 +18,7 @@ from typing import Any, Final
 from data_contracts.vocab import AGENCY_LABELS
 from model.acceptance import VERY_HIGH_BAND, check_acceptance
 from model.agreed_thresholds import agreed_thresholds, board_notes
+from model.audit_acceptance import audit_checks
 from model.card_sources import CardSources
 from model.card_text import ATRS_HEADINGS, KNOWN_LIMITATIONS, MISUSE, OUTCOME_DEFINITION
 from model.explanation import GROUP_LABELS
@@ -180,17 +181,18 @@ def _published(fairness: dict[str, Any] | None) -> FairnessAudit | None:
 
 def acceptance_checks(sources: CardSources, *, board: AcceptanceThresholds | None = None,
                       published: bool = False) -> list[ThresholdCheck]:
-    """The version against the acceptance thresholds it was trained under, each at the
-    board's figure where that is stricter (`board`: the thresholds of the board's settings
-    in force; None: as trained, `model.agreed_thresholds`); `published`: as the card
-    publishes them, a figure the published fairness report withholds withheld (met or
-    not is judged on the full report either way)."""
-    shown = _published(sources.fairness) if published else None
+    """The version against its acceptance thresholds, each at the board's figure where that
+    is stricter (`board`: the board's in force; None: as trained, `model.agreed_thresholds`),
+    and the latest audit of an extract's (`model.audit_acceptance`); `published`: as the card
+    publishes them, a figure a published report withholds withheld (met or not: full one)."""
+    shown, audited = (_published(s) if published else None for s in (sources.fairness,
+                                                                       sources.extract_audit))
     thresholds, looser = agreed_thresholds(governance_of(sources).acceptance, board)
-    return board_notes(check_acceptance(
+    return board_notes([*check_acceptance(
         thresholds, metrics=sources.info.metrics,
         very_high_band_precision=very_high_band_precision(sources), fairness=sources.fairness,
-        published=shown.document() if shown is not None else None), looser)
+        published=shown.document() if shown is not None else None), *audit_checks(
+        thresholds, sources.extract_audit, published=audited and audited.document())], looser)
 
 
 def _features_by_agency(names: Sequence[str]) -> tuple[tuple[str, int], ...]:

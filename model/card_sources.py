@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Final
 from model.registry import MODEL_ARTIFACT, ModelRegistry
 from model.registry_records import VersionInfo
 from model.risk_model import MODEL_FILE
+from model.run_artifacts import EXTRACT_AUDIT_ARTIFACT
 from model.run_artifacts import FAIRNESS_ARTIFACT as FAIRNESS_ARTIFACT
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ TRAINING_REPORT: Final = "evaluation/training_report.json"
 # training: an approval names the SHA-256 of each (None: the run has no such file).
 RECORDED_FILES: Final = (MODEL_DOCUMENT_ARTIFACT, TRAINING_REPORT, *_TABLES.values(),
                          CALIBRATION_PLOT, FAIRNESS_ARTIFACT, CARD_HTML_ARTIFACT,
-                         CARD_MARKDOWN_ARTIFACT)
+                         CARD_MARKDOWN_ARTIFACT, EXTRACT_AUDIT_ARTIFACT)
 # Each recorded file in words, as the card and `safeguard model approve --help` say what
 # an approval covers (the card named three files when it covered ten).
 RECORDED_WORDS: Final[dict[str, str]] = {
@@ -57,7 +58,8 @@ RECORDED_WORDS: Final[dict[str, str]] = {
     _TABLES["importance_by_agency"]: "the mean SHAP table by agency",
     CALIBRATION_PLOT: "the calibration plot", FAIRNESS_ARTIFACT: "the fairness report",
     CARD_HTML_ARTIFACT: "the model card as logged at training (HTML)",
-    CARD_MARKDOWN_ARTIFACT: "the model card as logged at training (Markdown)"}
+    CARD_MARKDOWN_ARTIFACT: "the model card as logged at training (Markdown)",
+    EXTRACT_AUDIT_ARTIFACT: "the latest fairness audit of an extract"}
 # What the run holds beside its files, named as its digests are.
 RUN_METRICS: Final = "run metrics"
 RUN_PARAMETERS: Final = "run parameters"
@@ -77,6 +79,8 @@ class CardSources:
     # SHA-256 of each of `RECORDED_FILES` as read (None: no such file), and of the run's
     # metrics and parameters (`RUN_METRICS`, `RUN_PARAMETERS`).
     digests: dict[str, str | None]
+    # The latest fairness audit of an extract (`safeguard audit fairness`; None: none).
+    extract_audit: dict[str, Any] | None = None
 
 
 def sha256(data: bytes | None) -> str | None:
@@ -115,4 +119,5 @@ def read_sources(registry: ModelRegistry, version: str) -> CardSources:
         digests={**{path: sha256(data) for path, data in files.items()},
                  RUN_METRICS: sha256(_canonical(dict(info.metrics))),
                  RUN_PARAMETERS: sha256(_canonical(dict(params)))},
+        extract_audit=_json(files[EXTRACT_AUDIT_ARTIFACT]),
     )

@@ -11,5 +11,11 @@ FAIRNESS_JSON: Final = "fairness.json"
 FAIRNESS_HTML: Final = "fairness.html"
 FAIRNESS_ARTIFACT: Final = f"{FAIRNESS_DIR}/{FAIRNESS_JSON}"
 FAIRNESS_HTML_ARTIFACT: Final = f"{FAIRNESS_DIR}/{FAIRNESS_HTML}"
+# The latest fairness audit of an extract (`safeguard audit fairness`), every figure kept,
+# recorded with the version's run for the approval gate (`model.audit_acceptance`); each
+# audit replaces the one before.
+EXTRACT_AUDIT_DIR: Final = "fairness_audit"
+EXTRACT_AUDIT_ARTIFACT: Final = f"{EXTRACT_AUDIT_DIR}/{FAIRNESS_JSON}"
+EXTRACT_AUDIT_HTML_ARTIFACT: Final = f"{EXTRACT_AUDIT_DIR}/{FAIRNESS_HTML}"
 # The golden set, in the model folder beside the model (`model.golden`).
 GOLDEN_FILE: Final = "golden_cases.json"

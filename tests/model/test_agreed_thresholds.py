@@ -37,7 +37,7 @@ def _trained_under(metrics: dict[str, float] = METRICS, **thresholds: float) -> 
                        training_report=None, calibration_png=None,
                        tables={"rates_by_band": pd.DataFrame(
                            [{"band": "very high", "outcome_rate": 0.5}])},
-                       fairness=fair_report(), digests={})
+                       fairness=fair_report(), digests={}, extract_audit=fair_report())
 
 
 def _by_name(sources: CardSources, board: AcceptanceThresholds | None
@@ -55,7 +55,11 @@ def test_a_threshold_loosened_at_training_is_judged_at_the_boards_figure() -> No
     assert check.required == "<= 0.05" and check.measured == pytest.approx(0.08)
     assert check.detail == "the board's threshold: the version was trained under <= 0.1"
     assert check.trained_threshold == 0.1 and check.threshold == 0.05
-    assert {c.name for c in checks} == set(AcceptanceThresholds.model_fields)  # none added
+    # None added but the fairness audit of an extract's own (`model.audit_acceptance`).
+    fairness = {n for n in AcceptanceThresholds.model_fields if n.startswith("max_") and
+                n != "max_ece"}
+    assert {c.name for c in checks} == set(AcceptanceThresholds.model_fields) | {
+        f"audit_{name}" for name in fairness}
 
 
 def test_a_loosened_threshold_says_so_even_when_the_version_meets_the_boards() -> None:
@@ -70,14 +74,22 @@ def test_a_loosened_fairness_threshold_is_judged_at_the_boards_figure_too() -> N
     report = fair_report()
     report["groups"][1]["selection_rate_ratio"] = 1.6  # black: beyond 1.25, within 2
     report["groups"][1]["selection_rate_ratio_ci"] = [1.4, 1.8]
-    sources = dataclasses.replace(sources, fairness=report)
+    audited = fair_report()  # the whole extract's audit: a finding, wholly beyond 1.25
+    audited["groups"][1] |= {"selection_rate_ratio": 1.6, "selection_rate_ratio_ci": [1.4, 1.8],
+                             "flags": ["selection_disparity"], "possible_flags": []}
+    sources = dataclasses.replace(sources, fairness=report, extract_audit=audited)
     assert not unmet(acceptance_checks(sources))
-    [check] = unmet(acceptance_checks(sources, board=BOARD))
+    check, audit = unmet(acceptance_checks(sources, board=BOARD))
     assert check.name == "max_selection_rate_disparity" and check.required == "<= 1.25"
     assert check.detail.startswith("groups beyond it: Black subjects (selection rate ratio "
                                    "1.6)")
     assert check.detail.endswith("; the board's threshold: the version was trained "
                                  "under <= 2")
+    # The audit of an extract judges the same threshold, at the board's figure too.
+    assert audit.name == "audit_max_selection_rate_disparity" and audit.required == "<= 1.25"
+    assert "groups beyond it: Black subjects (selection rate ratio 1.6" in audit.detail
+    assert audit.detail.endswith("; the board's threshold: the version was trained under <= 2")
+    assert audit.trained_threshold == 2.0
 
 
 def test_a_version_trained_under_the_boards_settings_is_judged_as_before() -> None:
