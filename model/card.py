@@ -181,18 +181,18 @@ def _published(fairness: dict[str, Any] | None) -> FairnessAudit | None:
 
 def acceptance_checks(sources: CardSources, *, board: AcceptanceThresholds | None = None,
                       published: bool = False) -> list[ThresholdCheck]:
-    """The version against its acceptance thresholds, each at the board's figure where that
-    is stricter (`board`: the board's in force; None: as trained, `model.agreed_thresholds`),
-    and the latest audit of an extract's (`model.audit_acceptance`); `published`: as the card
-    publishes them, a figure a published report withholds withheld (met or not: full one)."""
-    shown, audited = (_published(s) if published else None for s in (sources.fairness,
-                                                                       sources.extract_audit))
+    """The version against its acceptance thresholds and its latest audit of an extract's
+    (`model.audit_acceptance`), each at the board's figure (`board`) where stricter; `published`:
+    as the card publishes them, a figure publication withholds withheld (met: judged in full)."""
+    shown, audited = (_published(s) if published else None
+                      for s in (sources.fairness, sources.extract_audit))
     thresholds, looser = agreed_thresholds(governance_of(sources).acceptance, board)
-    return board_notes([*check_acceptance(
-        thresholds, metrics=sources.info.metrics,
-        very_high_band_precision=very_high_band_precision(sources), fairness=sources.fairness,
-        published=shown.document() if shown is not None else None), *audit_checks(
-        thresholds, sources.extract_audit, published=audited and audited.document())], looser)
+    checks = [*check_acceptance(thresholds, metrics=sources.info.metrics,
+              very_high_band_precision=very_high_band_precision(sources),
+              fairness=sources.fairness, published=shown.document() if shown else None),
+              *audit_checks(thresholds, sources.extract_audit,
+                            published=audited.document() if audited else None)]
+    return board_notes(checks, looser)
 
 
 def _features_by_agency(names: Sequence[str]) -> tuple[tuple[str, int], ...]:
