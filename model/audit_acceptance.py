@@ -139,6 +139,18 @@ def _withheld(figures: list[tuple[float, GroupFigure, bool]], key: str,
     return out
 
 
+def _possible_text(possible: tuple[GroupFigure, ...], shown: int = 8) -> str:
+    """The groups beyond a threshold on the point estimate only, by name (their figures
+    are on the check): on a whole extract they may be dozens, and a detail is read whole."""
+    if not possible:
+        return ""
+    names = [figure.group for figure in possible[:shown]]
+    more = f" and {len(possible) - shown} more" if len(possible) > shown else ""
+    return (f"{len(possible)} more beyond it on the point estimate only (the 95% interval "
+            "reaching back to it, or not a finding of the audit; no waiver needed): "
+            f"{', '.join(names)}{more}")
+
+
 def _check(name: str, description: str, required: float,
            figures: list[tuple[float, GroupFigure, bool]], covered: str) -> ThresholdCheck:
     figures = sorted(figures, key=lambda f: -f[0])
@@ -148,10 +160,7 @@ def _check(name: str, description: str, required: float,
     worst = figures[0][0] if figures else None
     hidden = bool(figures) and figures[0][1].withheld
     detail = "; ".join(part for part in (
-        covered, groups_text(failing) if failing else "",
-        ("beyond it on the point estimate only, its 95% interval reaching back to it, or "
-         "not a finding of the audit (no waiver needed): "
-         + "; ".join(f.text() for f in possible)) if possible else "") if part)
+        covered, groups_text(failing) if failing else "", _possible_text(possible)) if part)
     return ThresholdCheck(f"{AUDIT_PREFIX}{name}", description, f"<= {required:g}",
                           None if worst is None or math.isinf(worst) or hidden else worst,
                           not failing, detail, withheld=hidden, groups=failing,

@@ -88,3 +88,18 @@ def test_a_ratio_wholly_beyond_the_threshold_fails_its_own_check() -> None:
     assert not selection.met and [g.group for g in selection.groups] == ["Asian subjects"]
     # The same ratio with no finding's flag (its interval including 1) fails nothing.
     assert checks["audit_max_false_positive_rate_disparity"].met
+
+
+def test_dozens_of_possible_groups_keep_the_detail_short() -> None:
+    """A whole extract's audit lists dozens of groups beyond a threshold on the point
+    estimate only; `make demo` quotes a check's detail as its waiver's reason (at most
+    2,000 characters), and listed with their figures they ran past it."""
+    groups = [fairness_group({"ethnicity_group": "white"}, n=12_000, reference=True)]
+    for i in range(40):
+        group = fairness_group({"ethnicity_group": "black", "age_band": f"band_{i}"},
+                               ratio=1.3, flags=("selection_disparity",))
+        groups.append(group | {"selection_rate_ratio_ci": [0.9, 1.7]})
+    [selection] = [c for c in audit_checks(BOARD, fairness_report(groups))
+                   if c.name == "audit_max_selection_rate_disparity"]
+    assert selection.met and len(selection.possible) == 40
+    assert len(selection.detail) < 1_000 and "and 32 more" in selection.detail
