@@ -66,21 +66,20 @@ def household_note(missing: bool, quarantined: Mapping[str, int] | None = None, 
 
 
 def quarantine_note(quarantined: Mapping[str, int], input_dir: object,
-                    extract_date: dt.date | None = None, *, training: bool = False
-                    ) -> str | None:
+                    extract_date: dt.date | None = None, *,
+                    unused: str = "not in this output") -> str | None:
     """What a command that builds on an extract says of its quarantined rows (None when
     there were none): they are in nothing it wrote, and where their reasons are (the
     `safeguard validate` it names carries the command's `--extract-date`, when given:
     without it validate takes the extract date from the data, and another date
-    quarantines other rows; `training`: `safeguard train`'s, which writes no output of
-    rows). (An extract whose every referral was quarantined is refused
+    quarantines other rows; `unused`: what became of the quarantined referrals, for a
+    command that writes no output of rows: "not trained on", "not monitored"). (An extract whose every referral was quarantined is refused
     before any work: `data_contracts.validate.no_referral_accepted`.)"""
     if not quarantined:
         return None
     referrals = quarantined.get(REFERRALS, 0)
     others = sum(n for feed, n in quarantined.items() if feed != REFERRALS)
-    where = "not trained on" if training else "not in this output"
-    parts = ([f"{referrals:,} referral row{'s' if referrals != 1 else ''} ({where})"]
+    parts = ([f"{referrals:,} referral row{'s' if referrals != 1 else ''} ({unused})"]
              if referrals else []) + (
         [f"{others:,} row{'s' if others != 1 else ''} of other feeds"] if others else [])
     dated = f" --extract-date {extract_date.isoformat()}" if extract_date else ""

@@ -33,8 +33,8 @@ NOT_A_NUMBER: Final = "not a number"
 NOT_A_BOOLEAN: Final = "not true/false/1/0"
 # A coded value written with blanks around it (" police", "police\t"), as the column
 # names' rule says of a header (`data_contracts.checking`): not accepted, the cause named.
-PADDED_CODE: Final = ("not in vocabulary: has blanks (spaces, tabs or other white space) at "
-                      "either end")
+PADDED_CODE: Final = ("has blanks (spaces, tabs or other white space) at either end, which "
+                      "no value of its vocabulary has")
 # A whole number may be written with zero decimals ("7.0"), as spreadsheets and Parquet
 # floats write them; "7.5" is not one. The contract's whole numbers (an age, a decile)
 # are never negative, so a sign is refused with a reason of its own: "-0" and "+7" were

@@ -147,7 +147,7 @@ def train(
         f"{outcome.result.model.calibrator.method}; {outcome.seconds['total']:.1f} s. "
         f"{describe_test_period(metrics, outcome.result.split.summary())}")
     for note in (quarantine_note(outcome.quarantined_rows, input, extract_date=day,
-                                 training=True),
+                                 unused="not trained on"),
                  no_feed_note(outcome.shared_nothing, outcome.quarantined_rows, training=True),
                  household_note(outcome.without_household, outcome.quarantined_rows,
                                 training=True)):

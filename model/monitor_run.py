@@ -166,7 +166,7 @@ def extract_notes(model: RiskModel, prepared: PreparedExtract) -> dict[str, str]
     trained_with_them = model.metadata.get(HOUSEHOLD_MEMBERS) is True
     notes = {
         "quarantined": quarantine_note(prepared.quarantined_rows, prepared.input_dir,
-                                       prepared.extract_date),
+                                       prepared.extract_date, unused="not monitored"),
         "agencies_without_records": no_feed_note(prepared.shared_nothing,
                                                  prepared.quarantined_rows, again="monitor"),
         "household_members": household_note(prepared.without_household,

@@ -27,6 +27,9 @@ def test_an_agency_whose_every_row_was_quarantined_is_named_in_the_report(
     shutil.copytree(trained_model.extract, newer)
     police = pd.read_parquet(newer / "events_police.parquet")
     police.assign(event_type="not_a_police_record").to_parquet(newer / "events_police.parquet")
+    referrals = pd.read_parquet(newer / "referrals.parquet")
+    referrals.loc[0, "sex"] = "not_a_sex"  # one referral row quarantined: not monitored
+    referrals.to_parquet(newer / "referrals.parquet")
     database = tmp_path / "store.db"
     init_db(f"sqlite:///{database}")
     result = CliRunner().invoke(
@@ -43,7 +46,8 @@ def test_an_agency_whose_every_row_was_quarantined_is_named_in_the_report(
         f"Every row was quarantined: Police ({len(police):,} rows); correct the feed and "
         "monitor again (`safeguard validate` lists each row with its reason).")
     assert notes["quarantined"].startswith(
-        f"Quarantined, so not used: {len(police):,} rows of other feeds; `safeguard validate "
+        f"Quarantined, so not used: 1 referral row (not monitored) and {len(police):,} rows "
+        f"of other feeds; `safeguard validate "
         f"--input {newer} --extract-date ")
     said = " ".join(result.stdout.split())
     html = " ".join((tmp_path / "out" / "monitor.html").read_text().split())

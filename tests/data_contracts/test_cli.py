@@ -252,5 +252,5 @@ def test_quarantine_note_for_training_names_no_output() -> None:
     counts = {"referrals": 2, "events_police": 3}
     assert "2 referral rows (not in this output) and 3 rows of other feeds" in str(
         quarantine_note(counts, "x"))
-    trained = str(quarantine_note(counts, "x", training=True))
+    trained = str(quarantine_note(counts, "x", unused="not trained on"))
     assert "2 referral rows (not trained on) and 3 rows of other feeds" in trained

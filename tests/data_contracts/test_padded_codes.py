@@ -9,7 +9,8 @@ from data_contracts.vocab import CODED_COLUMNS, EVENT_FEEDS, FEEDS
 from tests.data_contracts import factories as f
 from tests.data_contracts.test_rules import _reasons
 
-PADDED = "not in vocabulary: has blanks (spaces, tabs or other white space) at either end"
+PADDED = ("has blanks (spaces, tabs or other white space) at either end, which no value of "
+          "its vocabulary has")
 _ROWS = {
     "referrals": f.referral_row(referral_id="R9999"),
     "household_members": {"household_id": "H000001", "person_id": "P000009", "role": "sibling"},
