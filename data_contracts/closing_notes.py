@@ -73,8 +73,9 @@ def quarantine_note(quarantined: Mapping[str, int], input_dir: object,
     `safeguard validate` it names carries the command's `--extract-date`, when given:
     without it validate takes the extract date from the data, and another date
     quarantines other rows; `unused`: what became of the quarantined referrals, for a
-    command that writes no output of rows: "not trained on", "not monitored"). (An extract whose every referral was quarantined is refused
-    before any work: `data_contracts.validate.no_referral_accepted`.)"""
+    command that writes no output of rows: "not trained on", "not monitored"). (An
+    extract whose every referral was quarantined is refused before any work:
+    `data_contracts.validate.no_referral_accepted`.)"""
     if not quarantined:
         return None
     referrals = quarantined.get(REFERRALS, 0)
