@@ -30,13 +30,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from model.band_precision import BandRate, precision_check
 from model.fairness_flags import RATIO_METRICS
 from model.fairness_groups import group_phrase, stratum
 from model.governance import AcceptanceThresholds
 from model.threshold_checks import GroupFigure, ThresholdCheck, groups_text, possible_text
 
 NO_FAIRNESS_AUDIT: Final = "no fairness audit recorded"
-VERY_HIGH_BAND: Final = "very high"
 # The fairness report's flag for a group too small to judge: such groups never fail a threshold.
 TOO_SMALL_FLAG: Final = "too_small"
 
@@ -221,7 +221,7 @@ def _fairness_checks(thresholds: AcceptanceThresholds, fairness: Mapping[str, An
 
 
 def check_acceptance(thresholds: AcceptanceThresholds, *, metrics: Mapping[str, float],
-                     very_high_band_precision: float | None,
+                     very_high_band_precision: BandRate | float | None,
                      fairness: Mapping[str, Any] | None,
                      published: Mapping[str, Any] | None = None) -> list[ThresholdCheck]:
     """How a version measures against each threshold, in the settings' order (with
@@ -231,9 +231,7 @@ def check_acceptance(thresholds: AcceptanceThresholds, *, metrics: Mapping[str, 
                   _finite(metrics.get("test_roc_auc"))),
         _at_most("max_ece", "expected calibration error on the test referrals",
                  thresholds.max_ece, _finite(metrics.get("test_ece"))),
-        _at_least("min_very_high_band_precision",
-                  "outcome rate of the test referrals in the very-high band (its precision)",
-                  thresholds.min_very_high_band_precision, _finite(very_high_band_precision)),
+        precision_check(thresholds.min_very_high_band_precision, very_high_band_precision),
         *_fairness_checks(thresholds, fairness, published),
     ]
 

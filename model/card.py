@@ -16,9 +16,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Final
 
 from data_contracts.vocab import AGENCY_LABELS
-from model.acceptance import VERY_HIGH_BAND, check_acceptance
+from model.acceptance import check_acceptance
 from model.agreed_thresholds import agreed_thresholds, board_notes
 from model.audit_acceptance import audit_checks
+from model.band_precision import band_rate
+from model.card_evaluation import EvaluatedOn, evaluated_on, withhold_small_rows
 from model.card_sources import CardSources
 from model.card_text import ATRS_HEADINGS, KNOWN_LIMITATIONS, MISUSE, OUTCOME_DEFINITION
 from model.explanation import GROUP_LABELS
@@ -124,6 +126,8 @@ class ModelCard:
     headings: tuple[str, ...] = ATRS_HEADINGS
     # The fairness report as logged (its charts are drawn from it); None: no audit.
     fairness_document: dict[str, Any] | None = None
+    # Which referrals the figures come from, the whole test period's beside (None: not built).
+    evaluated_on: EvaluatedOn | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The card as JSON-ready values (the calibration plot left out)."""
@@ -153,14 +157,6 @@ def _rows(sources: CardSources, name: str, limit: int | None = None) -> tuple[di
                     if "agency" in record else {}) for record in records)
 
 
-def very_high_band_precision(sources: CardSources) -> float | None:
-    """The outcome rate of the test referrals in the very-high band."""
-    for row in _rows(sources, "rates_by_band"):
-        if row.get("band") == VERY_HIGH_BAND:
-            return _number(row.get("outcome_rate"))
-    return None
-
-
 def governance_of(sources: CardSources) -> GovernanceSettings:
     """The governance settings the version was trained with (thresholds included)."""
     text = sources.model_document.get("governance_toml")
@@ -181,15 +177,20 @@ def _published(fairness: dict[str, Any] | None) -> FairnessAudit | None:
 
 def acceptance_checks(sources: CardSources, *, board: AcceptanceThresholds | None = None,
                       published: bool = False) -> list[ThresholdCheck]:
-    """The version against its acceptance thresholds and its latest audit of an extract's
-    (`model.audit_acceptance`), each at the board's figure (`board`) where stricter; `published`:
-    as the card publishes them, a figure publication withholds withheld (met: judged in full)."""
+    """The version against the acceptance thresholds it was trained under and its latest
+    audit of an extract's (`model.audit_acceptance`), each at the board's figure where
+    that is stricter (`board`: the thresholds of the board's settings in force; None: as
+    trained, `model.agreed_thresholds`); `published`: as the card publishes them, a figure
+    the published fairness report withholds withheld (met or not is judged on the full
+    report either way)."""
     shown, audited = (_published(s) if published else None
                       for s in (sources.fairness, sources.extract_audit))
-    thresholds, looser = agreed_thresholds(governance_of(sources).acceptance, board)
+    governance = governance_of(sources)
+    thresholds, looser = agreed_thresholds(governance.acceptance, board)
+    band = band_rate(_rows(sources, "rates_by_band"), minimum=governance.fairness.min_group_size)
     checks = [*check_acceptance(thresholds, metrics=sources.info.metrics,
-              very_high_band_precision=very_high_band_precision(sources),
-              fairness=sources.fairness, published=shown.document() if shown else None),
+              very_high_band_precision=band, fairness=sources.fairness,
+              published=shown.document() if shown else None),
               *audit_checks(thresholds, sources.extract_audit,
                             published=audited.document() if audited else None)]
     return board_notes(checks, looser)
@@ -272,6 +273,7 @@ def build_card(sources: CardSources, *, board: AcceptanceThresholds | None = Non
     names = sources.model_document.get("feature_names", [])
     metrics = sources.info.metrics
     moment = generated_at or dt.datetime.now(dt.UTC)
+    suppress = governance.fairness.suppression_threshold  # as the fairness rows: counts shown
     return ModelCard(
         name=sources.info.name, version=sources.info.version,
         generated_at=moment.replace(microsecond=0).isoformat(),
@@ -288,8 +290,9 @@ def build_card(sources: CardSources, *, board: AcceptanceThresholds | None = Non
         performance=tuple((label, _number(metrics.get(f"test_{key}")),
                            _number(metrics.get(f"baseline_{key}"))) for key, label in _PERFORMANCE),
         calibration_png=sources.calibration_png,
-        rates_by_band=_rows(sources, "rates_by_band"),
-        rates_by_score=_rows(sources, "rates_by_score"),
+        evaluated_on=evaluated_on(metrics, (sources.training_report or {}).get("split")),
+        rates_by_band=withhold_small_rows(_rows(sources, "rates_by_band"), suppress),
+        rates_by_score=withhold_small_rows(_rows(sources, "rates_by_score"), suppress),
         fairness_summary=_fairness_summary(sources.fairness),
         fairness_rows=_fairness_rows(sources.fairness),
         importance_by_agency=_rows(sources, "importance_by_agency"),

@@ -7,11 +7,12 @@ leave as typed records (`model.explain`), never as SHAP objects.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Final
 
 import numpy as np
 
+from model.card_evaluation import evaluated_on
 from model.explain import CaseExplainer, Explanation
 from model.governance import EscalationRule
 from model.registry_records import LoadedModel
@@ -108,6 +109,8 @@ class CaseScorer:
             "trained_at": metadata.get("trained_at"),
             "extract_date": metadata.get("extract_date"),
             "headline_metrics": metadata.get("headline_metrics", {}),
+            # Which referrals those figures come from, the whole test period's beside.
+            "evaluated_on": asdict(evaluated_on(self.loaded.info.metrics)),
             "calibration": self.model.calibrator.method,
             "features": len(self.model.feature_names),
             "uses_protected_characteristics":

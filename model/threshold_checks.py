@@ -64,6 +64,9 @@ class ThresholdCheck:
     # The version's own threshold where the board's is stricter (it is judged at the
     # board's: `model.agreed_thresholds`); None: judged at its own.
     trained_threshold: float | None = None
+    # False: measured on too few referrals to judge (`model.band_precision`): not met,
+    # and said so ("not judged"), not "NO".
+    judged: bool = True
 
     def measured_text(self, places: int = 3, kind: str = "f") -> str:
         """`measured` in format `kind` ("f": `places` decimals; "g": significant digits),

@@ -18,7 +18,7 @@ from api.cli import app as safeguard
 from api.governance_commands import APPROVE_HELP
 from api.store import Store, init_db
 from api.store.db import alembic_config
-from model.acceptance import VERY_HIGH_BAND
+from model.band_precision import VERY_HIGH_BAND
 from model.card import acceptance_checks
 from model.card_sources import (
     CARD_MARKDOWN_ARTIFACT,
@@ -62,10 +62,13 @@ def _precision_check(models: ModelRegistry) -> tuple[float | None, bool]:
     return check.measured, check.met
 
 
-def _set_very_high_rate(models: ModelRegistry, rate: float) -> None:
+def _set_very_high_rate(models: ModelRegistry, rate: float, referrals: int | None = None
+                        ) -> None:
     stored = _stored(models, RATES_BY_BAND)
     table = pd.read_csv(io.BytesIO(stored.read_bytes()))
     table.loc[table["band"] == VERY_HIGH_BAND, "outcome_rate"] = rate
+    if referrals is not None:  # a rate on too few referrals is not judged, so never met
+        table.loc[table["band"] == VERY_HIGH_BAND, "referrals"] = referrals
     stored.write_text(table.to_csv(index=False), encoding="utf-8")
 
 
@@ -78,7 +81,7 @@ def test_an_edited_outcome_rate_by_band_voids_the_approval_that_waived_it(
     _set_very_high_rate(registry, 0.05)  # missed, so waived at approval
     record_test_approval(f"sqlite:///{tmp_path / 'api.db'}", registry, "1")
     assert _precision_check(registry) == (0.05, False)
-    _set_very_high_rate(registry, 0.95)  # edited after the approval: now "met"
+    _set_very_high_rate(registry, 0.95, 500)  # edited after the approval: now "met"
     assert _precision_check(registry) == (0.95, True)
     code, output = run("model", "card", "1", "--output", str(tmp_path / "card"))
     assert code == 0, output

@@ -7,6 +7,7 @@ import dataclasses
 import io
 import json
 import re
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -460,3 +461,27 @@ def test_a_score_no_test_referral_reached_says_no_referrals_not_none() -> None:
     assert "2 0 no referrals no referrals 3 1" in html
     for text in (markdown, html):
         assert "None" not in text
+
+
+def test_the_card_and_the_model_endpoint_say_which_referrals_the_figures_come_from(
+    model_api: ApiEnv, trained_model: TrainedModel
+) -> None:
+    metrics = trained_model.registry.resolve(trained_model.version).metrics
+    held_out, period = int(metrics["test_n"]), int(metrics["test_period_n"])
+    assert held_out < period  # the suite's extract has families referred twice
+    said = (f"{held_out:,} referrals from families not seen in training (of {period:,} "
+            "referrals in the test period)")
+    url = f"/v1/models/{trained_model.version}/card"
+    body = model_api.client.get(url, headers={**model_api.headers("governance"),
+                                              "Accept": "application/json"}).json()
+    on = body["evaluated_on"]
+    assert said in on["text"] and (on["held_out"], on["period"]) == (held_out, period)
+    assert ["ROC AUC", metrics["test_roc_auc"], metrics["test_period_roc_auc"]] in on["figures"]
+    page = unescape(_text(model_api.client.get(
+        url, headers=model_api.headers("governance")).text))
+    assert "Which referrals these figures come from: the test period (from " in page
+    assert said in page and "no family's outcomes both taught and judged the model" in page
+    assert f"Whole test period ({period:,} referrals)" in page
+    model = model_api.client.get("/v1/model", headers=model_api.headers("data_scientist")).json()
+    assert said in model["evaluated_on"]["text"]
+    assert model["evaluated_on"]["figures"] == on["figures"]

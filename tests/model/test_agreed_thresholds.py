@@ -36,7 +36,7 @@ def _trained_under(metrics: dict[str, float] = METRICS, **thresholds: float) -> 
     return CardSources(info=info, params={}, model_document={"governance_toml": text},
                        training_report=None, calibration_png=None,
                        tables={"rates_by_band": pd.DataFrame(
-                           [{"band": "very high", "outcome_rate": 0.5}])},
+                           [{"band": "very high", "referrals": 200, "outcome_rate": 0.5}])},
                        fairness=fair_report(), digests={}, extract_audit=fair_report())
 
 
