@@ -444,9 +444,10 @@ def test_the_card_names_a_small_group_far_from_its_prediction(
 def test_a_score_no_test_referral_reached_says_no_referrals_not_none() -> None:
     """An isotonic calibrator left scores empty, and the card's rates-by-score table
     printed "None" for their outcome rate and mean probability (a probe's extract)."""
-    scores = np.array([1, 1, 3, 20])  # scores 2 and 4 to 19: no test referral
-    table = rates_by(np.array([0, 1, 0, 1]), np.array([0.1, 0.2, 0.3, 0.9]), scores,
-                     range(1, 21))
+    # scores 2 and 4 to 19: no test referral; score 1: ten, enough to publish its rates
+    scores = np.array([1] * 10 + [3, 20])
+    table = rates_by(np.array([0, 1] * 5 + [0, 1]), np.array([0.1, 0.2] * 5 + [0.3, 0.9]),
+                     scores, range(1, 21))
     written = io.StringIO()
     table.rename_axis("score").reset_index().to_csv(written, index=False)
     info = VersionInfo(name="safeguard-risk", version="3", aliases=(), created_at=0,
@@ -457,7 +458,7 @@ def test_a_score_no_test_referral_reached_says_no_referrals_not_none() -> None:
         tables={"rates_by_score": pd.read_csv(io.StringIO(written.getvalue()))}))
     markdown, html = card_markdown(card), _text(card_html(card))
     assert "| 2 | 0 | no referrals | no referrals |" in markdown
-    assert "| 1 | 2 | 0.500 | 0.150 |" in markdown  # a score with referrals: its rates
+    assert "| 1 | 10 | 0.500 | 0.150 |" in markdown  # a score with referrals: its rates
     assert "2 0 no referrals no referrals 3 1" in html
     for text in (markdown, html):
         assert "None" not in text
