@@ -3,8 +3,8 @@
 The tracking URI is passed in by the caller (from settings or a command option),
 never set at import. A registered version's artifact is an MLflow sklearn model
 folder in skops format, plus the calibrator, score ventiles, governance settings
-(`risk_model.json`), the classifier's trees (`forest.npz`) and the golden set; its
-SHA-256 is stored as a version tag and checked on every load.
+(`risk_model.json`), the classifier's trees (`forest.npz`), the golden set and the feature
+manifest it was trained on; its SHA-256 is stored as a version tag and checked on every load.
 
 MLflow is imported when a method first needs it. Resolving, listing and loading versions
 from a local SQLite store reads MLflow's tables directly (`model.registry_sqlite`), and a
@@ -19,7 +19,7 @@ import json
 import logging
 import tempfile
 import threading
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, cast
 
@@ -39,8 +39,10 @@ from model.registry_reach import RegistryUnavailable as RegistryUnavailable
 from model.registry_records import LoadedModel, VersionInfo
 from model.registry_sqlite import SqliteRegistryReader, looks_numeric, missing_store, version_number
 from model.risk_model import TRUSTED_TYPES
-from model.run_artifacts import GOLDEN_FILE
+from model.run_artifacts import FEATURE_MANIFEST, GOLDEN_FILE
+from model.run_artifacts import MODEL_ARTIFACT as MODEL_ARTIFACT  # its home: run_artifacts
 from model.run_tags import pinned_requirements
+from pipelines.manifest import write_manifest
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
@@ -48,7 +50,6 @@ if TYPE_CHECKING:
     from model.risk_model import RiskModel
 
 logger = logging.getLogger(__name__)
-MODEL_ARTIFACT: Final = "risk_model"
 CHECKSUM_TAG: Final = "sha256"
 # One MLflow client made at a time, across registries: making one migrates a new store.
 _CLIENT_LOCK: Final = threading.Lock()
@@ -167,7 +168,8 @@ class ModelRegistry:
 
     def register(self, run_id: str, model: RiskModel, golden: list[dict[str, Any]], *,
                  description: str) -> VersionInfo:
-        """Save the model in the run and register it as a new version of the model name."""
+        """Save the model in the run and register it as a new version of the model name;
+        its folder records this release's feature manifest, which `model` was fitted on."""
         import mlflow.sklearn  # heavy; only needed when registering
         from mlflow.exceptions import MlflowException
 
@@ -179,6 +181,7 @@ class ModelRegistry:
             )
             model.save(folder, write_classifier=False)
             (folder / GOLDEN_FILE).write_text(json.dumps(golden), encoding="utf-8")
+            write_manifest(folder / FEATURE_MANIFEST)  # what `load` compares with this release's
             checksum = directory_checksum(folder)
             self.client.log_artifacts(run_id, str(folder), MODEL_ARTIFACT)
         self.client.set_terminated(run_id)
@@ -280,12 +283,14 @@ class ModelRegistry:
             return directory_checksum(folder)
 
     def load(self, reference: str, *, check_golden: bool = True) -> LoadedModel:
-        """Download, verify the checksum, load without unpickling, and re-score the golden set."""
+        """Download, verify the checksum and the feature manifest the version was trained on
+        (`model.trained_manifest`), load without unpickling, and re-score the golden set."""
         info = self.resolve(reference)
         with tempfile.TemporaryDirectory() as tmp:
             folder = download_version(info.source, Path(tmp), version=info.version)
             model, golden = load_checked_folder(folder, version=info.version,
                                                 checksum=info.tags.get(CHECKSUM_TAG),
-                                                check_golden=check_golden)
+                                                check_golden=check_golden,
+                                                run_file=partial(self.read_artifact, info.version))
         return LoadedModel(model, info, golden)
 

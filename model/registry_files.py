@@ -1,6 +1,6 @@
 """A registered version's files, for `model.registry` alone: the checksum of its model
-folder, a copy of that folder, loading it checked (checksum, golden set), and one file of
-its run read where it lies.
+folder, a copy of that folder, loading it checked (checksum, feature manifest, golden set),
+and one file of its run read where it lies.
 
 A local store's files (``file://`` URIs, as `safeguard train` writes them by default) are
 read in place, without MLflow: asking MLflow to download one file costs a command the
@@ -21,7 +21,8 @@ from urllib.parse import urlparse
 from urllib.request import url2pathname
 
 from model.registry_reach import RegistryError
-from model.run_artifacts import GOLDEN_FILE
+from model.run_artifacts import FEATURE_MANIFEST, GOLDEN_FILE
+from model.trained_manifest import RunFile, check_manifest
 
 if TYPE_CHECKING:
     from model.risk_model import RiskModel
@@ -82,14 +83,18 @@ def read_local_file(root: Path, path: str) -> bytes | None:
 
 
 def load_checked_folder(folder: Path, *, version: str, checksum: str | None,
-                        check_golden: bool) -> tuple[RiskModel, list[dict[str, Any]]]:
+                        check_golden: bool, run_file: RunFile,
+                        ) -> tuple[RiskModel, list[dict[str, Any]]]:
     """The model and golden set of a version's folder, after checking the folder against the
-    checksum the registry holds and (with `check_golden`) re-scoring the golden set."""
+    checksum the registry holds, that the version was trained on this release's feature
+    manifest (`model.trained_manifest`; `run_file`: a file of its run, for a version whose
+    folder holds no copy) and (with `check_golden`) re-scoring the golden set."""
     found = directory_checksum(folder)
     if found != checksum:
         raise RegistryError(
             f"model version {version}: artifact checksum {found[:12]} does not match the "
             f"registry's {(checksum or 'none')[:12]}; the stored model was changed or damaged")
+    check_manifest(version, read_local_file(folder, FEATURE_MANIFEST), run_file)
     from model.golden import check_golden_set  # pandas and the case builder: only to load
     from model.risk_model import RiskModel
 

@@ -19,3 +19,9 @@ EXTRACT_AUDIT_ARTIFACT: Final = f"{EXTRACT_AUDIT_DIR}/{FAIRNESS_JSON}"
 EXTRACT_AUDIT_HTML_ARTIFACT: Final = f"{EXTRACT_AUDIT_DIR}/{FAIRNESS_HTML}"
 # The golden set, in the model folder beside the model (`model.golden`).
 GOLDEN_FILE: Final = "golden_cases.json"
+# The model folder inside a version's run (the registered version's source).
+MODEL_ARTIFACT: Final = "risk_model"
+# The feature manifest a version was trained on (`model.trained_manifest`): a copy in the
+# model folder, and the run's evaluation copy every `safeguard train` has written.
+FEATURE_MANIFEST: Final = "feature_manifest.json"
+RUN_FEATURE_MANIFEST: Final = f"evaluation/{FEATURE_MANIFEST}"

@@ -1,5 +1,6 @@
 """`safeguard model list`: the registered versions, what each one's test metrics were
-measured on, and where each stands with governance.
+measured on, where each stands with governance, and whether this release may serve it
+(the feature manifest it was trained on, `model.trained_manifest`).
 
 Each version's test metrics come from its own test referrals: versions trained on
 different extracts are not measured on the same referrals, so the table names each
@@ -12,7 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Final
+from functools import partial
+from typing import TYPE_CHECKING, Final
 
 import typer
 from rich.console import Console
@@ -20,10 +22,14 @@ from rich.table import Table
 
 from model.cli import UNKNOWN, ConfigSource, cli_config, console, model_app, registry_from
 
+if TYPE_CHECKING:
+    from model.registry import ModelRegistry
+
 APPROVED: Final = "approved"
 AWAITING: Final = "awaiting approval"  # no decision recorded yet
 NOT_VALID: Final = "approval not valid"  # approved, but the gate refuses it (`detail`: why)
 FOR_TESTING: Final = "its scores are for testing, not for triage"
+OTHER_MANIFEST: Final = "trained on another feature manifest"  # `model.trained_manifest`
 METRICS: Final = ("test_roc_auc", "test_average_precision", "test_brier", "test_ece",
                   "baseline_roc_auc")
 
@@ -56,12 +62,33 @@ class Standing:
         return None
 
 
-def _aliases(aliases: tuple[str, ...], served: str, standing: Standing | None) -> str:
-    """The aliases; the served one marked when its version may not be served."""
-    if standing is None or standing.status in (APPROVED, UNKNOWN):  # unknown: say nothing
+def _aliases(aliases: tuple[str, ...], served: str, standing: Standing | None, *,
+             unservable: bool = False) -> str:
+    """The aliases; the served one marked when its version may not be served (`unservable`:
+    trained on another feature manifest than this release builds)."""
+    why = (OTHER_MANIFEST if unservable
+           else None if standing is None or standing.status in (APPROVED, UNKNOWN)
+           else standing.status)  # unknown: say nothing
+    if why is None:
         return ", ".join(aliases) or "-"
-    return ", ".join(f"{a} (not served: {standing.status})" if a == served else a
-                     for a in aliases) or "-"
+    return ", ".join(f"{a} (not served: {why})" if a == served else a for a in aliases) or "-"
+
+
+def _manifest(registry: ModelRegistry, version: str) -> tuple[str, str | None]:
+    """The version's feature manifest as a table cell, and why this release may not serve
+    it (None: it may); `model.trained_manifest` reads it as a load does."""
+    from model.registry import RegistryError
+    from model.run_artifacts import FEATURE_MANIFEST, MODEL_ARTIFACT
+    from model.trained_manifest import manifest_problem, recorded_manifest
+
+    read = partial(registry.read_artifact, version)
+    try:
+        trained = recorded_manifest(read(f"{MODEL_ARTIFACT}/{FEATURE_MANIFEST}"), read)
+    except RegistryError:  # its run's files are missing: the list's warning says so
+        return "files missing", None
+    problem = manifest_problem(version, trained)
+    cell = "not recorded" if trained is None else str(trained)
+    return (cell, None) if problem is None else (f"{cell} (not servable)", problem)
 
 
 @model_app.command("list")
@@ -80,19 +107,22 @@ def list_models(ctx: typer.Context) -> None:
     standings = (source.standings(registry, [v.version for v in versions], check_gate=True)
                  if source is not None and source.standings is not None else {})
     table = Table(title=f"{config.model_name}")
-    for column in ("version", "aliases", "approval", "registered (UTC)", "training extract",
-                   "test referrals", "ROC AUC", "avg precision", "Brier", "ECE",
-                   "baseline AUC"):
+    for column in ("version", "aliases", "approval", "feature manifest", "registered (UTC)",
+                   "training extract", "test referrals", "ROC AUC", "avg precision", "Brier",
+                   "ECE", "baseline AUC"):
         table.add_column(column)
-    extracts, missing = set(), []
+    extracts, missing, unservable = set(), [], []
     for v in versions:
         created = dt.datetime.fromtimestamp(v.created_at / 1000, dt.UTC)
         where = provenance(registry, v.version)
         extracts.add(where.fingerprint)
         missing += [where.missing] if where.missing else []
+        manifest, problem = _manifest(registry, v.version)
+        unservable += [problem] if problem else []
         standing = standings.get(v.version)
-        table.add_row(v.version, _aliases(v.aliases, config.alias, standing),
-                      standing.cell() if standing else "not recorded",
+        table.add_row(v.version,
+                      _aliases(v.aliases, config.alias, standing, unservable=bool(problem)),
+                      standing.cell() if standing else "not recorded", manifest,
                       created.strftime("%Y-%m-%d %H:%M"), where.extract(), where.test_period(),
                       *(f"{v.metrics[k]:.4f}" if k in v.metrics else "-" for k in METRICS))
     # Piped, the console is 80 columns wide and would cut cells ("champi…"): as wide as
@@ -106,3 +136,5 @@ def list_models(ctx: typer.Context) -> None:
     for reason in missing:
         wide.print(f"warning: {reason}: its card, checks and scoring fail until it is back",
                    soft_wrap=True)
+    for reason in unservable:
+        wide.print(f"not servable: {reason}", soft_wrap=True)

@@ -38,6 +38,7 @@ from model.outcome_gaps import OUTCOME_GAPS, outcome_gaps
 from model.registry import ModelRegistry
 from model.registry_records import VersionInfo
 from model.risk_model import RiskModel
+from model.run_artifacts import FEATURE_MANIFEST
 from model.run_tags import environment_tags
 from model.score import rate_table
 from model.score import score_extract as score_extract  # its home is model.score now
@@ -84,7 +85,7 @@ def _write_global_explanations(result: TrainingResult, prepared: PreparedExtract
 def _write_evaluation(result: TrainingResult, folder: Path, extras: dict[str, object]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     training_plots(result, folder)
-    write_manifest(folder / "feature_manifest.json")
+    write_manifest(folder / FEATURE_MANIFEST)  # the run's copy (`model.trained_manifest`)
     for name, table in result.tables.items():
         label = name.removeprefix("rates_by_")
         write_csv(table.rename_axis(label).reset_index(), folder / f"{name}.csv")
