@@ -1,5 +1,5 @@
 """A registered version trained on another feature manifest than this release builds is
-refused wherever it is loaded (`safeguard score`, `model check`), before its golden set is
+refused wherever it is loaded (`safeguard score`, on Spark too, `model check`), before its golden set is
 re-scored, and `safeguard model list` shows it not servable; a current version loads."""
 
 from __future__ import annotations
@@ -98,7 +98,11 @@ def test_the_commands_refuse_it_and_the_list_shows_it_not_servable(
     out = tmp_path / "ratings.csv"
     scored = runner.invoke(app, ["score", "--input", str(small_extract), "--output", str(out)])
     assert scored.exit_code == 1 and REFUSAL in " ".join(scored.output.split())
-    assert not out.exists()
+    spark_out = tmp_path / "ratings.parquet"
+    on_spark = runner.invoke(app, ["score", "--input", str(small_extract), "--output",
+                                   str(spark_out), "--engine", "spark"])
+    assert on_spark.exit_code == 1 and REFUSAL in " ".join(on_spark.output.split())
+    assert not out.exists() and not spark_out.exists()
     checked = runner.invoke(app, ["model", "check", "1"])
     assert checked.exit_code == 1 and REFUSAL in " ".join(checked.output.split())
     listed = runner.invoke(app, ["model", "list"])
