@@ -1,6 +1,7 @@
 """A registered version trained on another feature manifest than this release builds is
-refused wherever it is loaded (`safeguard score`, on Spark too, `model check`), before its golden set is
-re-scored, and `safeguard model list` shows it not servable; a current version loads."""
+refused wherever it is loaded (`safeguard score`, on Spark too, `model check`), before its
+golden set is re-scored, and `safeguard model list` shows it not servable; a current
+version loads."""
 
 from __future__ import annotations
 
