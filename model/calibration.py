@@ -11,12 +11,14 @@ Two methods, fitted on the validation referrals (held out from the classifier's 
   score (16, "high"): ventile edges tied across the step.
 
 Neither method ever gives exactly 0 or 1 (a practitioner told "0%" is told something no
-data can show): every isotonic step's rate is smoothed towards the calibration set's
-outcome rate by one referral's weight (an m-estimate, as Zadrozny and Elkan 2001 smooth
-leaf frequencies), so a step of m referrals with no outcome reads rate/(m+1), not 0;
-and both methods are bounded by what the whole calibration set could tell
-(`_bounds`). Versions saved before these bounds (no "bounds" in their document) rate as
-they always did, so their golden sets still reproduce.
+data can show), whatever its calibration set, even one with a single outcome class:
+every isotonic step's rate is smoothed towards the calibration set's outcome rate by one
+referral's weight (an m-estimate, as Zadrozny and Elkan 2001 smooth leaf frequencies),
+so a step of m referrals with no outcome reads rate/(m+1), not 0; that set's rate is
+itself taken as (k + 1/2)/(n + 1) (`_set_rate`), never 0 or 1; and both methods are
+bounded by what the whole calibration set could tell (`_bounds`). Versions saved before
+these bounds (no "bounds" in their document) rate as they always did, so their golden
+sets still reproduce.
 
 `choose_calibrator` takes isotonic only where it can be trusted (`MIN_ISOTONIC_*`) and
 only when it beats sigmoid by more than the noise of the comparison.
@@ -67,6 +69,13 @@ class Calibrator:
         if method == "isotonic":
             x, p = _centred_isotonic(raw, y)
             return cls(method, {"x": x.tolist(), "y": p.tolist(), "bounds": bounds})
+        if np.unique(y).size < 2:
+            # One outcome only (a half of a small set in `choose_calibrator`): Platt's fit
+            # has no finite optimum (a level line at log-odds -inf or +inf), and
+            # scikit-learn refuses it. Its limit, held to the bounds: the bound itself.
+            level = bounds[1] if np.any(y) else bounds[0]
+            return cls(method, {"a": [0.0], "b": [float(np.log(level / (1.0 - level)))],
+                                "bounds": bounds})
         from sklearn.linear_model import LogisticRegression
 
         unpenalised = LogisticRegression(C=1e6)  # pragma: no mutate (any large C: the same fit)
@@ -95,11 +104,18 @@ def _smoothed(outcomes: np.ndarray, referrals: np.ndarray, rate: float) -> np.nd
     return (outcomes + rate) / (referrals + 1.0)
 
 
+def _set_rate(y: np.ndarray) -> float:
+    """The calibration set's outcome rate, k outcomes of n, by the Krichevsky-Trofimov
+    rule (k + 1/2) / (n + 1), the mean under a Jeffreys prior: never 0 or 1, even for a
+    set of one outcome, and within 1/(2(n + 1)) of k/n."""
+    return (float(np.sum(y)) + 0.5) / (y.size + 1.0)
+
+
 def _bounds(y: np.ndarray) -> list[float]:
     """The lowest and highest probability a calibration set of n referrals supports: the
     smoothed rate of a group of all n with no outcome, and of all n with one. No step of
     the set can claim less; sigmoid's extrapolation beyond the data is held to it."""
-    rate = float(y.mean())
+    rate = _set_rate(y)
     n = np.array([float(y.size)])
     return [float(_smoothed(np.zeros(1), n, rate)[0]), float(_smoothed(n, n, rate)[0])]
 
@@ -119,7 +135,7 @@ def _centred_isotonic(raw: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.nd
     referrals = np.bincount(step).astype(np.float64)
     outcomes = np.bincount(step, weights=y)
     centres = np.bincount(step, weights=raw) / referrals
-    rates = _smoothed(outcomes, referrals, float(y.mean()))
+    rates = _smoothed(outcomes, referrals, _set_rate(y))
     pooled = IsotonicRegression().fit(centres, rates, sample_weight=referrals + 1.0)
     rates = pooled.predict(centres)
     # Steps the second pooling joined become one knot, at their referrals' mean log-odds.

@@ -104,14 +104,45 @@ def test_a_step_of_all_or_nothing_outcomes_is_still_neither_0_nor_1() -> None:
         assert 0 < low < 0.01 and 0.99 < high < 1, method
 
 
+@pytest.mark.parametrize("outcome", [0, 1])
+@pytest.mark.parametrize("method", ["isotonic", "sigmoid"])
+def test_a_calibration_set_of_one_outcome_still_gives_neither_0_nor_1(
+        method: str, outcome: int) -> None:
+    # Training refuses a validation set of one class, but a calibrator is also fitted on
+    # each half of it (`choose_calibrator`): an all-negative set gave isotonic a rate of
+    # exactly 0 and sigmoid an error from scikit-learn.
+    raw = np.linspace(-4, 1, 3_000)
+    calibrator = Calibrator.fit(method, raw, np.full(raw.size, outcome))  # type: ignore[arg-type]
+    probability = calibrator.transform(np.concatenate([[-1e300, -1e6], raw, [1e6, 1e300]]))
+    assert np.all((probability > 0) & (probability < 1))
+    # No more than the set can tell: about 1 in 3,000 at most, from 3,000 referrals.
+    distance = probability if outcome == 0 else 1 - probability
+    assert np.all(distance < 1 / 3_000)
+
+
+def test_one_referral_of_an_outcome_leaves_half_the_comparison_with_none() -> None:
+    # Training accepts this validation set (both outcomes); one half of the 2-fold
+    # comparison holds no outcome, and sigmoid's fit on it raised.
+    raw = np.linspace(-3, 0, 600)
+    y = (np.arange(raw.size) == raw.size - 1).astype(np.int64)
+    calibrator, figures = choose_calibrator(raw, y, seed=0)
+    assert calibrator.method == "sigmoid"
+    assert np.isfinite(figures["calibration_brier_sigmoid"])
+    probability = calibrator.transform(raw)
+    assert np.all((probability > 0) & (probability < 1))
+
+
 @settings(max_examples=40, deadline=None)
 @given(raw=st.lists(st.floats(-30, 30), min_size=4, max_size=120),
-       seed=st.integers(0, 2**32 - 1), method=st.sampled_from(["isotonic", "sigmoid"]))
+       seed=st.integers(0, 2**32 - 1), method=st.sampled_from(["isotonic", "sigmoid"]),
+       outcome_rate=st.sampled_from([0.0, 0.5, 1.0]))
 def test_no_calibrator_ever_gives_a_probability_of_0_or_1(
-        raw: list[float], seed: int, method: str) -> None:
+        raw: list[float], seed: int, method: str, outcome_rate: float) -> None:
     log_odds = np.asarray(raw)
-    y = (np.random.default_rng(seed).uniform(size=log_odds.size) < 0.5).astype(np.int64)
-    y[:2] = [0, 1]  # both outcomes, as training requires
+    draws = np.random.default_rng(seed).uniform(size=log_odds.size)
+    y = (draws < outcome_rate).astype(np.int64)
+    if outcome_rate == 0.5:
+        y[:2] = [0, 1]  # both outcomes (else one only: a half of a small set)
     calibrator = Calibrator.fit(method, log_odds, y)  # type: ignore[arg-type]
     grid = np.sort(np.concatenate([log_odds, [-1e300, -1e6, 0.0, 1e6, 1e300]]))
     probability = calibrator.transform(grid)
