@@ -6,9 +6,13 @@ Two methods, fitted on the validation referrals (held out from the classifier's 
 - isotonic: any monotone shape, but a step function that overfits a small set. Fitted
   here as a *centred* isotonic regression (Oron and Flournoy, 2017): each step's rate is
   placed at the mean log-odds of its referrals and the map runs straight between them,
-  so it is strictly increasing inside the data, not flat over a step. On a probe's
-  extract plain isotonic steps put 31% of all referrals on one probability, hence one
-  score (16, "high"): ventile edges tied across the step.
+  so it is strictly increasing between the first step's centre and the last's, not flat
+  over a step. Below the first centre and above the last it is level, as in the
+  method's own implementation (the R package cir): the lower half of the first step and
+  the upper half of the last share their step's probability, and no data tell a slope
+  there (extrapolating the end segments' slopes was no more accurate in simulation).
+  On a probe's extract plain isotonic steps put 31% of all referrals on one
+  probability, hence one score (16, "high"): ventile edges tied across the step.
 
 Neither method ever gives exactly 0 or 1 (a practitioner told "0%" is told something no
 data can show), whatever its calibration set, even one with a single outcome class:

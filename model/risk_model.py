@@ -152,8 +152,10 @@ class RiskModel:
         the highest put a probability below the training referrals' median in score 17
         ("high") when a plateau of the (plain) isotonic calibrator of older versions
         spanned the 25th to the 80th percentiles (a probe's extract: 57% of referrals
-        "high", none "medium"). Calibrators fitted now (`model.calibration`) rise strictly
-        inside their data: ties are left where the log-odds tie, or beyond its ends.
+        "high", none "medium"). Calibrators fitted now (`model.calibration`) leave ties
+        only where the log-odds tie, where a probability reaches the calibrator's bounds,
+        and, for isotonic, in the lower half of its first step and the upper half of its
+        last (level below the first step's centre and above the last's).
 
         Ties are not broken by the log-odds: a score is the ventile of the probability a
         practitioner is shown, so two referrals shown the same chance never differ in
