@@ -21,19 +21,14 @@ from model.agreed_thresholds import agreed_thresholds, board_notes
 from model.audit_acceptance import audit_checks
 from model.band_precision import band_rate
 from model.card_evaluation import EvaluatedOn, evaluated_on, withhold_small_rows
+from model.card_fairness import FairnessRow, fairness_rows, fairness_summary, published_audit
 from model.card_sources import CardSources
 from model.card_text import ATRS_HEADINGS, KNOWN_LIMITATIONS, MISUSE, OUTCOME_DEFINITION
 from model.explanation import GROUP_LABELS
-from model.fairness import for_publication
-from model.fairness_groups import group_title
-from model.fairness_report import audit_from_document, possible_label
-from model.fairness_results import FairnessAudit
-from model.fairness_summary import flag_bounds, headline, ratio_with_interval
 from model.finite_json import finite
 from model.governance import AcceptanceThresholds, GovernanceSettings, parse_governance
 from model.outcome_gaps import OUTCOME_GAPS, OutcomeGap
 from model.service import INTENDED_USE
-from model.small_groups import small_group_sentences
 from model.threshold_checks import ThresholdCheck
 from pipelines.manifest import SPECS_BY_NAME
 
@@ -55,38 +50,7 @@ class ApprovalEntry:
     in_force: str = ""  # what the card says: "yes", "no (why)", a rejection "yes: ..."
 
 
-# A group size publication withholds: under the threshold, or one that would give such a
-# count away by subtraction.
-WITHHELD: Final = "withheld"
 NO_REFERRALS: Final = "no referrals"  # a rate of a score or band no test referral reached
-
-
-@dataclass(frozen=True)
-class FairnessRow:
-    """One group of the fairness report, as published (`for_publication`: None where withheld)."""
-
-    group: str
-    n: str
-    observed_rate: float | None
-    mean_predicted: float | None
-    selection_rate: float | None
-    false_positive_rate: float | None
-    true_positive_rate: float | None
-    selection_rate_ratio: float | None
-    flags: tuple[str, ...]
-    # As shown: enough digits to fall on its flag's side of each bound (`ratio_text`),
-    # with its 95% interval where the audit computed one.
-    selection_rate_ratio_text: str = "-"
-    # The flags (of `flags`) that are possible, not findings (`GroupResult.possible`), and
-    # those the correction for many comparisons made so (`GroupResult.after_correction`).
-    possible: tuple[str, ...] = ()
-    chance: tuple[str, ...] = ()
-
-    def flag_text(self) -> str:
-        """The flags as the card lists them, a possible one with what makes it possible."""
-        return ", ".join(
-            f + (f" ({possible_label(f, chance=f in self.chance)})" if f in self.possible
-                 else "") for f in self.flags) or "-"
 
 
 @dataclass(frozen=True)
@@ -167,14 +131,6 @@ def governance_of(sources: CardSources) -> GovernanceSettings:
     return parse_governance(text, source=f"model version {sources.info.version}")
 
 
-def _published(fairness: dict[str, Any] | None) -> FairnessAudit | None:
-    """The fairness audit as published (`for_publication`); None: no audit recorded."""
-    if fairness is None:
-        return None
-    audit = audit_from_document(fairness)
-    return audit if audit.publication else for_publication(audit)
-
-
 def acceptance_checks(sources: CardSources, *, board: AcceptanceThresholds | None = None,
                       published: bool = False) -> list[ThresholdCheck]:
     """The version against the acceptance thresholds it was trained under and its latest
@@ -183,7 +139,7 @@ def acceptance_checks(sources: CardSources, *, board: AcceptanceThresholds | Non
     trained, `model.agreed_thresholds`); `published`: as the card publishes them, a figure
     the published fairness report withholds withheld (met or not is judged on the full
     report either way)."""
-    shown, audited = (_published(s) if published else None
+    shown, audited = (published_audit(s) if published else None
                       for s in (sources.fairness, sources.extract_audit))
     governance = governance_of(sources)
     thresholds, looser = agreed_thresholds(governance.acceptance, board)
@@ -200,46 +156,6 @@ def _features_by_agency(names: Sequence[str]) -> tuple[tuple[str, int], ...]:
     counts = Counter(SPECS_BY_NAME[n].agency for n in names if n in SPECS_BY_NAME)
     return tuple((GROUP_LABELS.get(agency, agency), count)
                  for agency, count in sorted(counts.items()))
-
-
-def _fairness_rows(fairness: dict[str, Any] | None) -> tuple[FairnessRow, ...]:
-    """The groups as the audit's publication shows them (`for_publication`): a count
-    under the threshold, a count that would give one away, and every rate read from such
-    a count withheld, as on the report's own page."""
-    published = _published(fairness)
-    if published is None:
-        return ()
-    rows = []
-    for group in published.groups:
-        rows.append(FairnessRow(
-            group=group_title(dict(group.attributes)),
-            n=WITHHELD if group.n is None else str(group.n),
-            observed_rate=group.metrics["observed_rate"],
-            mean_predicted=group.metrics["mean_predicted"],
-            selection_rate=group.metrics["selection_rate"],
-            false_positive_rate=group.metrics["false_positive_rate"],
-            true_positive_rate=group.metrics["true_positive_rate"],
-            selection_rate_ratio=group.ratios["selection_rate"],
-            flags=group.flags, possible=group.possible, chance=group.after_correction,
-            selection_rate_ratio_text="-" if group.ratios["selection_rate"] is None else
-            ratio_with_interval(group.ratios["selection_rate"],
-                                group.ratio_intervals["selection_rate"], flag_bounds(published))))
-    return tuple(rows)
-
-
-def _fairness_summary(fairness: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The audit's heading figures, with how many groups have a finding and how many
-    possible disparities only (read from an audit written before they were recorded too)."""
-    if fairness is None:
-        return None
-    audit = audit_from_document(fairness)
-    published = audit if audit.publication else for_publication(audit)
-    return {**{key: fairness.get(key) for key in
-               ("generated_at", "n_labelled", "reference_rule", "tolerance", "summary")},
-            "groups_with_findings": len(audit.with_findings()),
-            "possible_only_groups": len(audit.possible_only()), "headline": headline(audit),
-            # Groups too small to judge, yet far from their prediction (`model.small_groups`).
-            "small_groups": small_group_sentences(fairness, published.document())}
 
 
 def _data(sources: CardSources) -> dict[str, Any]:
@@ -293,8 +209,8 @@ def build_card(sources: CardSources, *, board: AcceptanceThresholds | None = Non
         evaluated_on=evaluated_on(metrics, (sources.training_report or {}).get("split")),
         rates_by_band=withhold_small_rows(_rows(sources, "rates_by_band"), suppress),
         rates_by_score=withhold_small_rows(_rows(sources, "rates_by_score"), suppress),
-        fairness_summary=_fairness_summary(sources.fairness),
-        fairness_rows=_fairness_rows(sources.fairness),
+        fairness_summary=fairness_summary(sources.fairness),
+        fairness_rows=fairness_rows(sources.fairness),
         importance_by_agency=_rows(sources, "importance_by_agency"),
         importance_by_factor=_rows(sources, "importance_by_factor", limit=15),
         limitations=KNOWN_LIMITATIONS,

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from model.acceptance import check_acceptance, unmet
-from model.card import _fairness_rows
+from model.card_fairness import fairness_rows as _fairness_rows
 from model.fairness import audit_fairness
 from model.fairness_report import flag_tags
 from model.fairness_summary import finding_sentences, possible_sentences
