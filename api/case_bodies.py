@@ -4,7 +4,8 @@ on its valid fields (`api.case_rules.rules_beside`). Pydantic checks a case's ru
 several fields only once all its fields are valid, so a case came back once for a wrong
 type and again for a date out of order. Where the errors of the fields alone fill a
 422 (`MAX_ERRORS_LISTED`), the rules are not checked: they would not be listed, and a
-hostile body of thousands of bad records cost five times as much to answer.
+hostile body of thousands of bad records cost five times as much to answer. Short of
+that, the rules' errors are built only as far as the 422 lists them, the rest counted.
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ from pydantic_core import ErrorDetails
 
 from api.audit import sha256_hex
 from api.case_payload import CasePayload
-from api.case_rules import rules_beside
+from api.case_rules import Found, rules_beside
 from api.json_encoding import utf8_body
 from api.json_keys import case_keys_named, refuse_repeated_keys
-from api.routes.errors import MAX_ERRORS_LISTED
+from api.routes.errors import MAX_ERRORS_LISTED, CountedInvalid
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,12 +44,16 @@ def _decoded(body: bytes) -> Any:
         return None
 
 
-def every_problem(body: bytes, errors: list[ErrorDetails]) -> list[ErrorDetails]:
+def every_problem(body: bytes, errors: list[ErrorDetails], *,
+                  listed: int | None = None) -> Found:
     """The errors of a case refused from its JSON `body`, followed by the rules still
-    checkable on it (none when the body is not JSON, nor when the errors fill a 422)."""
+    checkable on it (none when the body is not JSON, nor when the errors fill a 422);
+    past the first `listed` in all (None: no end), the rules' are counted, not built."""
     if len(errors) >= MAX_ERRORS_LISTED or any(e["type"] == "json_invalid" for e in errors):
-        return errors
-    return [*errors, *rules_beside(_decoded(body), errors)]
+        return Found(errors)
+    rules = rules_beside(_decoded(body), errors,
+                         budget=None if listed is None else listed - len(errors))
+    return Found([*errors, *rules.errors], rules.more)
 
 
 async def case_body(request: Request) -> ReceivedCase:
@@ -67,19 +72,20 @@ async def case_body(request: Request) -> ReceivedCase:
     try:
         case = CasePayload.model_validate_json(body)
     except ValidationError as exc:
-        raise RequestValidationError(
-            [{**error, "loc": ("body", *error["loc"])}
-             for error in every_problem(body, exc.errors(include_url=False))]) from None
+        found = every_problem(body, exc.errors(include_url=False), listed=MAX_ERRORS_LISTED)
+        raise CountedInvalid([{**error, "loc": ("body", *error["loc"])}
+                              for error in found.errors], more=found.more) from None
     refuse_repeated_keys(body, keys_named=case_keys_named(case))
     return ReceivedCase(case, sha256_hex(received))
 
 
-def batch_problems(errors: Sequence[Any], batch: Any) -> list[Any]:
+def batch_problems(errors: Sequence[Any], batch: Any) -> Found:
     """A refused batch's errors (FastAPI's, located in the body), each case's followed by
-    the rules still checkable on it."""
+    the rules still checkable on it, built only as far as a 422 lists them
+    (`MAX_ERRORS_LISTED`), the rest counted."""
     cases = batch.get("cases") if isinstance(batch, dict) else None
     if not isinstance(cases, list) or len(errors) >= MAX_ERRORS_LISTED:
-        return list(errors)
+        return Found(list(errors))
 
     def case_of(error: Any) -> int | None:
         loc = tuple(error.get("loc", ()))
@@ -90,16 +96,19 @@ def batch_problems(errors: Sequence[Any], batch: Any) -> list[Any]:
     for error in errors:
         if (index := case_of(error)) is not None:
             by_case.setdefault(index, []).append({**error, "loc": tuple(error["loc"])[3:]})
-    rules = {index: [{**rule, "loc": ("body", "cases", index, *rule["loc"])}
-                     for rule in rules_beside(cases[index], found)]
-             for index, found in by_case.items()}
     problems: list[Any] = []
+    more = 0
     for position, error in enumerate(errors):  # pydantic lists a batch's errors by case
         problems.append(error)
         index = case_of(error)
-        if position + 1 == len(errors) or case_of(errors[position + 1]) != index:
-            problems += rules.pop(index, []) if index is not None else []
-    return [*problems, *(rule for rest in rules.values() for rule in rest)]
+        if index in by_case and (position + 1 == len(errors)
+                                 or case_of(errors[position + 1]) != index):
+            rules = rules_beside(cases[index], by_case.pop(index),
+                                 budget=MAX_ERRORS_LISTED - len(problems))
+            problems += [{**rule, "loc": ("body", "cases", index, *rule["loc"])}
+                         for rule in rules.errors]
+            more += rules.more
+    return Found(problems, more)
 
 
 class CasesRoute(APIRoute):
@@ -115,7 +124,7 @@ class CasesRoute(APIRoute):
             except RequestValidationError as exc:
                 if type(exc) is not RequestValidationError or exc.body is None:
                     raise
-                raise RequestValidationError(batch_problems(exc.errors(), exc.body),
-                                             body=exc.body) from None
+                found = batch_problems(exc.errors(), exc.body)
+                raise CountedInvalid(found.errors, more=found.more, body=exc.body) from None
 
         return listing_every_problem

@@ -11,9 +11,9 @@ only where a field it reads is itself invalid.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import numpy as np
 from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
@@ -56,22 +56,31 @@ def household_errors(*, members_listed: bool, household_id: str | None
                    "members out", ("referral", "household_id"), None)]
 
 
+def _repeats(referral_id: str | None, earlier: Iterable[tuple[int, str]]
+             ) -> list[tuple[int, str]]:
+    """The earlier referrals (index and id) whose id was named already."""
+    seen = set() if referral_id is None else {referral_id}
+    repeats = []
+    for index, earlier_id in earlier:
+        if earlier_id in seen:
+            repeats.append((index, earlier_id))
+        seen.add(earlier_id)
+    return repeats
+
+
+def _repeat_error(index: int, earlier_id: str) -> InitErrorDetails:
+    return _error("repeated_referral", "referral_id {referral_id} is this referral's, or an "
+                  "earlier one's already listed: each referral once",
+                  ("previous_referrals", index, "referral_id"), earlier_id,
+                  referral_id=repr(earlier_id))
+
+
 def repeated_referral_errors(referral_id: str | None, earlier: Iterable[tuple[int, str]]
                              ) -> list[InitErrorDetails]:
     """A referral id names one referral, as in the feed (a repeat is quarantined there):
     an earlier referral (`earlier`: its index and id) sent twice was counted twice, and
     this referral is not its own earlier one."""
-    seen = set() if referral_id is None else {referral_id}
-    errors = []
-    for index, earlier_id in earlier:
-        if earlier_id in seen:
-            errors.append(_error(
-                "repeated_referral", "referral_id {referral_id} is this referral's, or an "
-                "earlier one's already listed: each referral once",
-                ("previous_referrals", index, "referral_id"), earlier_id,
-                referral_id=repr(earlier_id)))
-        seen.add(earlier_id)
-    return errors
+    return [_repeat_error(*repeat) for repeat in _repeats(referral_id, earlier)]
 
 
 _AGENCY_CODES = {agency: code for code, agency in enumerate(vocab.AGENCIES)}
@@ -110,25 +119,49 @@ def _reads(rule: rules.Rule) -> tuple[str, ...]:
 _ALSO_READS: Final = {"event_type": ("agency",), "value": ("agency", "event_type")}
 
 
-def record_errors(events: Sequence[Mapping[str, Any]], columns: EventColumns, *,
-                  invalid: Mapping[int, frozenset[str]] | None = None
+class BrokenRecords:
+    """The rules a case's records break: how many (`count`), and the errors of the first
+    of them, built only as far as asked (`errors`), as a 422 lists 50: building an error
+    costs far more than counting it. A rule reading a field `invalid` names for its
+    record (those fields stand in as None) is left out."""
+
+    def __init__(self, events: Sequence[Mapping[str, Any]], columns: EventColumns, *,
+                 invalid: Mapping[int, frozenset[str]] | None = None) -> None:
+        self.events = events
+        self.rules: list[rules.Rule] = []
+        self.broken = np.zeros((0, len(events)), bool)  # rule by record
+        today = rules.day_of(utc_today())
+        if not events or (not columns.unknown
+                          and not rules.broken_event_rules(_rows_to_screen(columns), today)):
+            return
+        found = rules.broken_event_rules(_rows_to_name(events, columns), today)
+        self.rules = [rule for rule, _ in found]
+        self.broken = np.vstack([mask for _, mask in found])
+        for order, rule in enumerate(self.rules):
+            reads = _reads(rule)
+            self.broken[order, [index for index, fields in (invalid or {}).items()
+                                if index < len(events) and not fields.isdisjoint(reads)]] = False
+
+    @property
+    def count(self) -> int:
+        return int(np.count_nonzero(self.broken))
+
+    def errors(self, limit: int | None = None) -> list[InitErrorDetails]:
+        """One error per rule a record breaks, by record and then in field order: the
+        first `limit` of them (all when None)."""
+        record, order = np.nonzero(self.broken.T)
+        return [_error("value_error", "{message}", ("events", index, rule.field),
+                       self.events[index].get(rule.field),
+                       message=rule.explain(self.events[index]), reason=rule.reason)
+                for index, rule in zip(record[:limit].tolist(),
+                                       [self.rules[at] for at in order[:limit].tolist()],
+                                       strict=True)]
+
+
+def record_errors(events: Sequence[Mapping[str, Any]], columns: EventColumns
                   ) -> list[InitErrorDetails]:
-    """One error per rule a record breaks, by record and then in field order; none for a
-    rule reading a field `invalid` names for its record (those fields stand in as None)."""
-    if not events:
-        return []
-    today = rules.day_of(utc_today())
-    if not columns.unknown and not rules.broken_event_rules(_rows_to_screen(columns), today):
-        return []
-    broken = rules.broken_event_rules(_rows_to_name(events, columns), today)
-    invalid = invalid or {}
-    found = sorted((int(index), order, rule) for order, (rule, mask) in enumerate(broken)
-                   for index in np.flatnonzero(mask)
-                   if invalid.get(int(index), frozenset()).isdisjoint(_reads(rule)))
-    return [_error("value_error", "{message}", ("events", index, rule.field),
-                   events[index].get(rule.field), message=rule.explain(events[index]),
-                   reason=rule.reason)
-            for index, _, rule in found]
+    """One error per rule a record breaks, by record and then in field order."""
+    return BrokenRecords(events, columns).errors()
 
 
 _EVENT_FIELDS: Final = ("agency", "person_id", "event_date", "recorded_date", "event_type",
@@ -194,32 +227,61 @@ def _as_raised(found: Sequence[InitErrorDetails]) -> list[ErrorDetails]:
             for error in found if isinstance(kind := error["type"], PydanticCustomError)]
 
 
-def rules_beside(case: Any, errors: Sequence[Mapping[str, Any]]) -> list[ErrorDetails]:
+class Found(NamedTuple):
+    """Errors as listed, and how many more there are: counted, not built."""
+
+    errors: list[ErrorDetails]
+    more: int = 0
+
+
+class _Listing:
+    """Rule errors built in turn while within a budget (None: no end), the rest counted."""
+
+    def __init__(self, budget: int | None) -> None:
+        self.budget = budget
+        self.built: list[InitErrorDetails] = []
+        self.more = 0
+
+    def add(self, count: int, first: Callable[[int | None], list[InitErrorDetails]]) -> None:
+        """Add `count` errors, `first(n)` building the first n (None: all)."""
+        room = None if self.budget is None else max(0, self.budget - len(self.built))
+        shown = first(room) if count else []
+        self.built += shown
+        self.more += count - len(shown)
+
+
+def _earlier_repeats(case: dict[str, Any], refused: _Refused) -> list[tuple[int, str]]:
+    earlier = case.get("previous_referrals")
+    if not isinstance(earlier, list) or ("previous_referrals",) in refused.at:
+        return []
+    referral_id = _valid(refused, case.get("referral"), "referral", "referral_id")
+    return _repeats(None if referral_id is _INVALID else referral_id,
+                    [(index, earlier_id) for index, one in enumerate(earlier)
+                     if (earlier_id := _valid(refused, one, "previous_referrals", index,
+                                              "referral_id")) is not _INVALID])
+
+
+def rules_beside(case: Any, errors: Sequence[Mapping[str, Any]], *,
+                 budget: int | None = None) -> Found:
     """The rule errors of a case refused for its fields (`errors`, located within `case`,
     its decoded JSON), checked on its valid fields; none where the rules were checked
-    already (every error is a rule's), nor where a rule reads an invalid field."""
+    already (every error is a rule's), nor where a rule reads an invalid field. Past the
+    first `budget` (None: no end) the errors are counted, not built."""
     if not isinstance(case, dict) or all(RULE in (e.get("ctx") or {}) for e in errors):
-        return []
+        return Found([])
     refused = _Refused(errors)
-    referral = case.get("referral")
-    found: list[InitErrorDetails] = []
-    household_id = _valid(refused, referral, "referral", "household_id")
+    listing = _Listing(budget)
+    household_id = _valid(refused, case.get("referral"), "referral", "household_id")
     members = case.get("household_members")
     if household_id is not _INVALID and ("household_members",) not in refused.at:
-        found += household_errors(members_listed=isinstance(members, list) and bool(members),
-                                  household_id=household_id)
-    earlier = case.get("previous_referrals")
-    if isinstance(earlier, list) and ("previous_referrals",) not in refused.at:
-        referral_id = _valid(refused, referral, "referral", "referral_id")
-        found += repeated_referral_errors(
-            None if referral_id is _INVALID else referral_id,
-            [(index, earlier_id) for index, one in enumerate(earlier)
-             if (earlier_id := _valid(refused, one, "previous_referrals", index,
-                                      "referral_id")) is not _INVALID])
+        household = household_errors(members_listed=isinstance(members, list) and bool(members),
+                                     household_id=household_id)
+        listing.add(len(household), lambda n: household[:n])
+    repeats = _earlier_repeats(case, refused)
+    listing.add(len(repeats), lambda n: [_repeat_error(*one) for one in repeats[:n]])
     events = case.get("events")
     if isinstance(events, list) and events and ("events",) not in refused.at:
         records, invalid = _records(events, refused)
-        found += record_errors(records, event_columns(records), invalid=invalid)
-    if not found:
-        return []
-    return _as_raised(found)
+        broken = BrokenRecords(records, event_columns(records), invalid=invalid)
+        listing.add(broken.count, broken.errors)
+    return Found(_as_raised(listing.built), listing.more)

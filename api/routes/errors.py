@@ -69,6 +69,16 @@ def invalid_request(field: str, message: str) -> RequestValidationError:
     return RequestValidationError([{"loc": ("body", field), "msg": message, "type": "value_error"}])
 
 
+class CountedInvalid(RequestValidationError):
+    """A 422 with `more` errors besides its `errors()`, counted but never built as they lie
+    past the ones a 422 lists (`MAX_ERRORS_LISTED`): a case's broken rules, thousands of
+    them in a hostile body, each costly to build."""
+
+    def __init__(self, errors: Sequence[Any], *, more: int, body: Any = None) -> None:
+        super().__init__(errors, body=body)
+        self.more = more
+
+
 class AuditedInvalid(RequestValidationError):
     """A 422 its route has entered in the audit trail already, under its own action (a
     decision refused on what the store holds is `decision_refused`, with the referral):
@@ -86,11 +96,12 @@ def registry_refusal(exc: RegistryError) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, str(exc))
 
 
-def omitted_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
+def omitted_errors(errors: Sequence[Any], *, counted: int = 0) -> list[dict[str, Any]]:
     """At most MAX_ERRORS_LISTED errors, then one saying how many more were left out
-    (a body of many bad records once gave a 106 MB answer)."""
+    (a body of many bad records once gave a 106 MB answer): those past the first, and
+    those `counted` but never built (`CountedInvalid`)."""
     listed = field_errors(errors[:MAX_ERRORS_LISTED])
-    more = len(errors) - MAX_ERRORS_LISTED
+    more = max(0, len(errors) - MAX_ERRORS_LISTED) + counted
     if more > 0:
         message = f"{more:,} more errors not listed (the first {MAX_ERRORS_LISTED} are)"
         listed.append({"field": "body", "loc": ["body"], "message": message,
@@ -131,8 +142,9 @@ async def _validation_handler(request: Request, exc: Exception) -> Response:
     if any(error.get("type") == "json_invalid" for error in errors) and (
             refused := await _stranger_refused(request)):
         return refused
-    return JSONResponse(status_code=422,
-                        content={"detail": omitted_errors([_json_error(e) for e in errors])})
+    counted = exc.more if isinstance(exc, CountedInvalid) else 0
+    return JSONResponse(status_code=422, content={
+        "detail": omitted_errors([_json_error(e) for e in errors], counted=counted)})
 
 
 # FastAPI's answer to a body it cannot decode (not UTF-8, or JSON nested deeper than the

@@ -68,7 +68,7 @@ async def score_referral(request: Request, user: TriagePage) -> Response:
         case = CasePayload.model_validate_json(body)
     except ValidationError as exc:
         problems = case_problems(every_problem(body, exc.errors(include_url=False,
-                                                                include_input=False)))
+                                                                include_input=False)).errors)
         return _score_page(request, user, problems=problems, pasted=pasted)
     if repeated := repeated_key(body, keys_named=case_keys_named(case)):
         return _score_page(request, user, problems=case_problems([repeated.error()]),

@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from api import case_rules
+from api.routes.errors import MAX_ERRORS_LISTED
 from api.store import Store
 from api.store.models import AuditEntry
 from tests.api import factories
@@ -114,3 +116,72 @@ def test_when_the_fields_errors_fill_the_422_the_rules_are_not_checked(api: ApiE
     errors = response.json()["detail"]
     assert len(errors) == 51 and errors[-1]["type"] == "too_many_errors"
     assert errors[-1]["message"].startswith("10 more errors not listed")
+
+
+def _broken(records: int, *, repeats: int = 0) -> dict[str, Any]:
+    """A case with one wrong type, `records` records each recorded before its event and
+    `repeats` earlier referrals each naming the referral itself."""
+    case = factories.case(events=0, age_years="9")
+    case["events"] = [factories.event(event_date="2024-03-02", recorded_date="2024-03-01")
+                      for _ in range(records)]
+    case["previous_referrals"] = [{"referral_id": case["referral"]["referral_id"],
+                                   "person_id": "P1", "referral_date": "2024-01-01"}] * repeats
+    return case
+
+
+@pytest.fixture
+def rule_errors_built(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many rule errors the service builds (a one-item list), counted as they are."""
+    built = [0]
+    build = case_rules._error
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        built[0] += 1
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(case_rules, "_error", counting)
+    return built
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize(("records", "repeats"), [(300, 0), (0, 300), (150, 150)])
+def test_a_cases_broken_rules_past_the_422s_are_counted_not_built(
+        api: ApiEnv, rule_errors_built: list[int], path: str, records: int,
+        repeats: int) -> None:
+    # A wrong type and thousands of broken records cost a second of CPU to answer a batch:
+    # every rule error was built, of which the 422 lists the first few.
+    body = _broken(records, repeats=repeats)
+    response = api.client.post(path, json=body if path == "/v1/score" else {"cases": [body]},
+                               headers=api.headers("triage"))
+    assert response.status_code == 422, response.text
+    errors = response.json()["detail"]
+    prefix = "" if path == "/v1/score" else "cases.0."
+    first = [f"{prefix}previous_referrals.{i}.referral_id" for i in range(repeats)]
+    first += [f"{prefix}events.{i}.recorded_date" for i in range(records)]
+    assert [error["field"] for error in errors[:MAX_ERRORS_LISTED]] == [
+        f"{prefix}referral.age_years", *first[:MAX_ERRORS_LISTED - 1]]
+    assert errors[-1] == {"field": "body", "loc": ["body"], "type": "too_many_errors",
+                          "message": "251 more errors not listed (the first 50 are)"}
+    assert rule_errors_built[0] == MAX_ERRORS_LISTED - 1
+
+
+@pytest.mark.parametrize(("records", "listed", "built"), [
+    # the second case's rules fill the 422 after the first case's and its own wrong type
+    ((10, 100, 5), [(0, 10), (1, 38)], 48),
+    # the first case's alone: the second's wrong type is past the 422, its rules counted
+    ((100, 5), [(0, 49)], 49),
+])
+def test_a_batchs_rule_errors_are_built_as_far_as_the_422_lists_them_in_turn(
+        api: ApiEnv, rule_errors_built: list[int], records: tuple[int, ...],
+        listed: list[tuple[int, int]], built: int) -> None:
+    response = api.client.post("/v1/score/batch", json={"cases": [_broken(n) for n in records]},
+                               headers=api.headers("triage"))
+    assert response.status_code == 422, response.text
+    errors = response.json()["detail"]
+    assert [error["field"] for error in errors[:MAX_ERRORS_LISTED]] == [
+        field for index, shown in listed for field in (
+            f"cases.{index}.referral.age_years",
+            *(f"cases.{index}.events.{i}.recorded_date" for i in range(shown)))]
+    more = len(records) + sum(records) - MAX_ERRORS_LISTED  # a wrong type and its records
+    assert errors[-1]["message"] == f"{more} more errors not listed (the first 50 are)"
+    assert rule_errors_built[0] == built
