@@ -176,6 +176,10 @@ def test_the_page_and_json_show_both(model: RiskModel, prepared: PreparedExtract
     assert correction["comparisons"] == len(judged) > 10
     assert (f"Judged after correction for the {correction['comparisons']} groups compared "
             "(Benjamini-Hochberg false discovery rate, at 5%)") in " ".join(page.split())
+    # both ways a group is marked watch, as the command line says them (a probe's Black
+    # subjects, 1.14 to 1.97, were watch for the second, which the page did not name)
+    assert ("marked watch, as is one whose estimate lies outside the tolerance and whose "
+            "interval excludes 1 but reaches back inside it") in " ".join(page.split())
     [crossed] = _crossed(written, CALIBRATION_KIND)
     assert (f"; outside it after correction for the {correction['comparisons']} groups "
             "compared (adjusted p ") in crossed["message"]
