@@ -29,7 +29,7 @@ def audit_fairness(
     since: Annotated[
         str | None, typer.Option("--since", help="Audit only the labelled referrals dated on "
                                  "or after this day (YYYY-MM-DD); families still span the "
-                                 "whole extract.")
+                                 "whole extract; not recorded for approval.")
     ] = None,
     resamples: Annotated[
         int | None, typer.Option(max=10_000, help="Bootstrap resamples, at least 100; "
@@ -76,7 +76,7 @@ def audit_fairness(
     for name, text in fairness_files(audit, render_report, publication=publication).items():
         (output / name).write_text(text, encoding="utf-8")
     try:
-        recorded = _record_with_run(registry, audit, fairness_files(audit, render_report))
+        recorded, kept = _record_with_run(registry, audit, fairness_files(audit, render_report))
     except RegistryError as exc:
         fail(f"{exc}; the audit's files are in {output}, but the approval gate cannot judge "
              "it until it is recorded with the version: run the audit again")
@@ -99,24 +99,36 @@ def audit_fairness(
     for line in gap_warnings(audit.extra.get(OUTCOME_GAPS, []),
                              counted_as="they were audited as referrals without an outcome"):
         typer.echo(line, err=True)
-    console.print(recorded, soft_wrap=True)
+    if kept:
+        console.print(recorded, soft_wrap=True)
+    else:
+        typer.echo(recorded, err=True)
 
 
 def _record_with_run(registry: ModelRegistry, audit: FairnessAudit, files: dict[str, str]
-                     ) -> str:
+                     ) -> tuple[str, bool]:
     """Record the audit, every figure kept, with the version's run (replacing the audit
-    before it), where the approval gate reads it (`model.audit_acceptance`); what to say."""
+    before it), where the approval gate reads it (`model.audit_acceptance`), when it may
+    replace it (`model.audit_record`); what to say, and whether it was recorded."""
+    import json
+
+    from model.audit_record import not_recorded_reason
     from model.fairness import FAIRNESS_HTML, FAIRNESS_JSON
     from model.run_artifacts import EXTRACT_AUDIT_ARTIFACT, EXTRACT_AUDIT_HTML_ARTIFACT
 
     info = registry.resolve(audit.model_version)
+    before = registry.read_artifact(info.version, EXTRACT_AUDIT_ARTIFACT)
+    reason = not_recorded_reason(json.loads(files[FAIRNESS_JSON]),
+                                 None if before is None else json.loads(before))
+    if reason is not None:
+        return reason, False
     registry.log_text(info.run_id, files[FAIRNESS_JSON], EXTRACT_AUDIT_ARTIFACT)
     registry.log_text(info.run_id, files[FAIRNESS_HTML], EXTRACT_AUDIT_HTML_ARTIFACT)
     return (f"recorded with version {info.version} as {EXTRACT_AUDIT_ARTIFACT} (every figure "
             "kept): its approval is judged on this audit, each finding beyond a fairness "
             "threshold waived by name (`audit_...`); any approval of it recorded before this "
             "audit no longer holds: a governance user approves it again "
-            f"(`safeguard model approve {info.version}`)")
+            f"(`safeguard model approve {info.version}`)"), True
 
 
 def _before_test_period(before: int, covered: dict[str, object]) -> str:

@@ -248,7 +248,9 @@ def audit_extract(input_dir: Path, *, registry: ModelRegistry, reference: str,
     covered = audited_referrals(loaded.model, labelled, extract_date=prepared.extract_date,
                                 fingerprint=prepared.fingerprint)
     return replace(audit, extra={**audit.extra, AUDITED: covered | {
-        "since": None if since is None else since.isoformat()},
+        "since": None if since is None else since.isoformat(),
+        "labelled_in_extract": int(complete.sum()),  # `model.audit_record` compares
+        "default_resamples": loaded.model.governance.fairness.bootstrap_resamples},
         OUTCOME_GAPS: [gap.to_json() for gap in gaps]})
 
 

@@ -56,8 +56,7 @@ def test_approval_needs_the_extract_audit_and_a_waiver_for_each_of_its_findings(
     # The audit is recorded with the version's run, every figure kept (even --publication).
     out = tmp_path / "audit"
     code, output = run("audit", "fairness", "--model", "1", "--input",
-                       str(trained_model.extract), "--output", str(out), "--resamples", "100",
-                       "--publication")
+                       str(trained_model.extract), "--output", str(out), "--publication")
     assert code == 0, output
     said = " ".join(output.split())
     assert f"recorded with version 1 as {EXTRACT_AUDIT_ARTIFACT}" in said
@@ -76,6 +75,18 @@ def test_approval_needs_the_extract_audit_and_a_waiver_for_each_of_its_findings(
     said = " ".join(output.split())
     assert code == 1 and "audit_max_group_calibration_gap" in said, output
     assert "Black subjects (calibration gap beside the overall gap -0.101" in said
+    # A narrower audit (part of the extract, or fewer resamples) leaves it recorded.
+    planted = registry.read_artifact("1", EXTRACT_AUDIT_ARTIFACT)
+    for narrow in (["--since", recorded["audited"]["model_test_from"]], ["--resamples", "100"]):
+        code, output = run("audit", "fairness", "--model", "1", "--input",
+                           str(trained_model.extract), "--output", str(tmp_path / "narrow"),
+                           *narrow)
+        said = " ".join(output.split())
+        assert code == 0 and "not recorded for approval: " in said, output
+        assert "the recorded audit of the extract dated" in said and "stays" in said
+        assert registry.read_artifact("1", EXTRACT_AUDIT_ARTIFACT) == planted
+    code, output = run("model", "approve", "1", "--reason", "ok", "--key-file", key, *others)
+    assert code == 1 and "audit_max_group_calibration_gap" in " ".join(output.split())
     code, output = run("model", "approve", "1", "--reason", "board of 7 December", "--key-file",
                        key, *others, "--waive=audit_max_group_calibration_gap=label bias "
                        "under review with the police")
