@@ -39,16 +39,23 @@ def approval_hint(registry: ModelRegistry, version: str, *,
     acceptance threshold waived by name, judged against `board` as the gate judges it),
     then the promotion."""
     from model.acceptance import unmet
+    from model.audit_acceptance import AUDIT_PREFIX, FAIRNESS_AUDIT_RECORDED
     from model.card import acceptance_checks
     from model.card_sources import read_sources
 
     sources = read_sources(registry, version)
     checks = acceptance_checks(sources, board=board)
-    missed = unmet(checks)
+    # Never audited on an extract: the audit above is run first, not waived (the hint
+    # said to audit, then offered `--waive "fairness_audit_recorded=..."` to copy).
+    missed = [c for c in unmet(checks) if c.name != FAIRNESS_AUDIT_RECORDED]
+    audit_first = len(missed) < len(unmet(checks))
     waivers = "".join(f' --waive "{check.name}=..."' for check in missed)
     misses = (f"; it misses {len(missed)} acceptance threshold{'s' * (len(missed) > 1)}, "
               "each waived by name with its own reason or the version rejected "
               f"(`safeguard model reject {version} --reason \"...\"`)" if missed else "")
+    if audit_first:
+        misses += (f"; a finding of the audit beyond a fairness threshold is waived the same "
+                   f"way (`{AUDIT_PREFIX}...`, named by the refusal)")
     possible = sum(len(check.possible) for check in checks)
     if possible:
         misses += (f"; {possible} ratio{'s' * (possible > 1)} beyond a threshold on the point "
@@ -59,7 +66,8 @@ def approval_hint(registry: ModelRegistry, version: str, *,
                    "needed")
     return (f"{fairness_line(sources.fairness, version)}"
             f"A governance user reads its card (`safeguard model card {version} --output DIR`) "
-            f'and approves it: `safeguard model approve {version} --reason "..."{waivers}`'
+            f"{'and, once that audit is recorded, ' if audit_first else 'and '}"
+            f'approves it: `safeguard model approve {version} --reason "..."{waivers}`'
             f"{misses}; then `safeguard model promote {version}` serves it.")
 
 
