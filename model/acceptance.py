@@ -34,7 +34,13 @@ from model.band_precision import BandRate, precision_check
 from model.fairness_flags import RATIO_METRICS
 from model.fairness_groups import group_phrase, stratum
 from model.governance import AcceptanceThresholds
-from model.threshold_checks import GroupFigure, ThresholdCheck, groups_text, possible_text
+from model.threshold_checks import (
+    GroupFigure,
+    ThresholdCheck,
+    groups_text,
+    possible_text,
+    read_both_ways,
+)
 
 NO_FAIRNESS_AUDIT: Final = "no fairness audit recorded"
 # The fairness report's flag for a group too small to judge: such groups never fail a threshold.
@@ -187,10 +193,7 @@ def _fairness_check(name: str, description: str, required: float, measure: _Meas
     where = sized[0][1]
     hide = withheld(where) or math.isinf(worst)  # an unbounded size has no figure
     raw = _finite(where.get(measure.key)) if measure.rate is not None else None
-    # A ratio below 1 is measured read the other way: "measured 2.947" matched no group
-    # listed (its ratio, 0.3394, is 1/2.947).
-    inverted = (f"measured read both ways: the ratio of {group_name(where)}, {raw:.4g}, is "
-                f"1/{worst:.4g}" if raw is not None and 0 < raw < 1 and not hide else "")
+    inverted = "" if hide else read_both_ways(group_name(where), raw, worst)
     detail = "; ".join(part for part in (
         groups_text(beyond) if beyond else f"worst group: {group_name(where)}",
         possible_text(possible) if possible else "", inverted) if part)

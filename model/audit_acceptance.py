@@ -7,8 +7,9 @@ judge"), while `safeguard audit fairness` on the whole extract found their risk
 predicted 10.1 points below the observed rate (95% interval -11.8 to -8.0), twice the
 board's `max_group_calibration_gap`, and the version was approved without anyone
 waiving it. So `safeguard audit fairness` records its report with the version's run
-(`EXTRACT_AUDIT_ARTIFACT`, the latest audit replacing the one before), an approval
-covers it (its SHA-256, `model.card_sources.RECORDED_FILES`), and these checks judge it
+(`EXTRACT_AUDIT_ARTIFACT`; a later audit replaces it unless it is narrower,
+`model.audit_record`), an approval covers it (its SHA-256,
+`model.card_sources.RECORDED_FILES`), and these checks judge it
 against the same fairness thresholds, each under its own name (`AUDIT_PREFIX` and the
 threshold's) and waived as the others are.
 
@@ -36,7 +37,7 @@ from model.fairness_groups import group_phrase
 from model.fairness_metrics import OVERALL
 from model.fairness_results import BEYOND_OVERALL
 from model.governance import AcceptanceThresholds
-from model.threshold_checks import GroupFigure, ThresholdCheck, groups_text
+from model.threshold_checks import GroupFigure, ThresholdCheck, groups_text, read_both_ways
 
 # A check of the audit is named as the threshold it judges, with this before it.
 AUDIT_PREFIX: Final = "audit_"
@@ -159,10 +160,15 @@ def _check(name: str, description: str, required: float,
                      if size > required and not fails)
     worst = figures[0][0] if figures else None
     hidden = bool(figures) and figures[0][1].withheld
+    measured = None if worst is None or math.isinf(worst) or hidden else worst
+    # A ratio below 1 is measured read the other way: say so first, or "measured 9.637"
+    # matches none of the ratios listed (0.1038).
+    inverted = "" if measured is None or not figures[0][1].metric.endswith("ratio") else (
+        read_both_ways(figures[0][1].group, figures[0][1].value, measured))
     detail = "; ".join(part for part in (
-        covered, groups_text(failing) if failing else "", _possible_text(possible)) if part)
-    return ThresholdCheck(f"{AUDIT_PREFIX}{name}", description, f"<= {required:g}",
-                          None if worst is None or math.isinf(worst) or hidden else worst,
+        inverted, covered, groups_text(failing) if failing else "", _possible_text(possible))
+        if part)
+    return ThresholdCheck(f"{AUDIT_PREFIX}{name}", description, f"<= {required:g}", measured,
                           not failing, detail, withheld=hidden, groups=failing,
                           possible=possible, threshold=required)
 

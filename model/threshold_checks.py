@@ -78,6 +78,15 @@ class ThresholdCheck:
         return on_its_side(self.measured, bounds, places, kind)
 
 
+def read_both_ways(group: str, ratio: float | None, measured: float | None) -> str:
+    """What a ratio check's measured figure is, when the ratio furthest from 1 is below 1
+    and so measured read the other way ("" otherwise): "measured 2.947" matched no group
+    listed (its ratio, 0.3394, is 1/2.947)."""
+    if ratio is None or measured is None or not 0 < ratio < 1:
+        return ""
+    return f"measured read both ways: the ratio of {group}, {ratio:.4g}, is 1/{measured:.4g}"
+
+
 def groups_text(groups: Sequence[GroupFigure]) -> str:
     """The groups beyond a threshold as one line: "groups beyond it: ...; ..."."""
     return "groups beyond it: " + "; ".join(g.text() for g in groups)

@@ -86,6 +86,10 @@ def test_a_ratio_wholly_beyond_the_threshold_fails_its_own_check() -> None:
     checks = _by_name(_probe(asian))
     selection = checks["audit_max_selection_rate_disparity"]
     assert not selection.met and [g.group for g in selection.groups] == ["Asian subjects"]
+    # Measured read both ways (1/0.6), and said so: the figure listed is 0.6.
+    assert selection.measured == 1 / 0.6 and selection.detail.startswith(
+        "measured read both ways: the ratio of Asian subjects, 0.6, is 1/1.667; ")
+    assert "selection rate ratio 0.6:" in selection.groups[0].text()
     # The same ratio with no finding's flag (its interval including 1) fails nothing.
     assert checks["audit_max_false_positive_rate_disparity"].met
 
