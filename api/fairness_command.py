@@ -33,7 +33,8 @@ def audit_fairness(
     ] = None,
     resamples: Annotated[
         int | None, typer.Option(max=10_000, help="Bootstrap resamples, at least 100; "
-                                 "default: the settings'.")
+                                 "default: the settings' (fewer: not recorded for "
+                                 "approval).")
     ] = None,
     publication: Annotated[
         bool, typer.Option("--publication", help="Suppress counts under the threshold, and "
