@@ -18,6 +18,7 @@ import pandas as pd
 from model.fairness_flags import (
     RATIO_METRICS,
     group_flags,
+    judge_calibration,
     possible_flags,
     ratios_to_reference,
     tolerance_of,
@@ -28,8 +29,9 @@ from model.fairness_metrics import (
     METRICS,
     OVERALL,
     bootstrap_metrics,
+    gap_beside_overall,
     overall_calibration,
-    overall_gap_resamples,
+    overall_resamples,
     percentile_interval,
     point_estimates,
     reported,
@@ -88,10 +90,11 @@ def reference_groups(keys: list[tuple[str, ...]], n: np.ndarray) -> list[int]:
 
 def _attribute_set_results(data: pd.DataFrame, attributes: tuple[str, ...],
                            counts: np.ndarray, governance: GovernanceSettings,
-                           overall: tuple[float, np.ndarray]) -> list[GroupResult]:
+                           overall: tuple[np.ndarray, np.ndarray]) -> list[GroupResult]:
     """Every group of one attribute or intersection, flagged against its reference
-    (`reference_groups`); its calibration judged beside `overall` (the gap over every
-    referral audited, and its value in each resample)."""
+    (`reference_groups`); its calibration judged on its own gap and beside the whole
+    model's (`overall`: the mean predicted and observed rate over every referral audited,
+    each in every resample; `gap_beside_overall`)."""
     y, p, s = (data[c].to_numpy(np.float64) for c in (LABEL, PROBABILITY, SELECTED))
     table = point_estimates(y, p, s, data[list(attributes)])
     keys = [tuple(str(v) for v in key) for key in table.index]
@@ -102,10 +105,12 @@ def _attribute_set_results(data: pd.DataFrame, attributes: tuple[str, ...],
     level = governance.fairness.interval_level
     quantiles = [(1 - level) / 2, (1 + level) / 2]
     references = reference_groups(keys, table["n"].to_numpy())
-    # Each group's gap less the overall gap, resample by resample: both are drawn from the
-    # same resample, so the interval of the difference counts the group's share in the whole.
-    beyond = resampled[GAP] - overall[1][:, None]
-    judged = {**resampled, GAP: beyond}
+    # Each group's gap beside the whole model's, resample by resample: both are drawn from
+    # the same resample, so its interval counts the group's share in the whole.
+    beyond = gap_beside_overall(resampled["mean_predicted"], resampled["observed_rate"],
+                                overall[0][:, None], overall[1][:, None])
+    predicted_all, observed_all = (float(np.mean(data[c])) for c in (PROBABILITY, LABEL))
+    tolerance = governance.fairness.calibration_tolerance
     results = []
     for i, key in enumerate(keys):
         row = table.iloc[i]
@@ -117,19 +122,22 @@ def _attribute_set_results(data: pd.DataFrame, attributes: tuple[str, ...],
         ratios, ratio_intervals, without = ratios_to_reference(resampled, table, i, reference,
                                                                quantiles)
         n = int(row["n"])
-        gap = (reported(row[GAP] - overall[0]), beyond[:, i])
-        gap_interval = reported_pair(percentile_interval(beyond[:, [i]], quantiles)[:, 0])
-        flags = group_flags(gap_interval, ratios, n, governance, without_ratio=without,
-                            gap=gap)
+        beside = (reported(gap_beside_overall(row["mean_predicted"], row["observed_rate"],
+                                              predicted_all, observed_all)),
+                  reported_pair(percentile_interval(beyond[:, [i]], quantiles)[:, 0]),
+                  beyond[:, i])
+        flagged, found = judge_calibration(
+            (metrics[GAP], intervals[GAP], resampled[GAP][:, i]), beside, tolerance)
+        flags = group_flags(ratios, n, governance, without_ratio=without,
+                            miscalibrated=flagged)
         results.append(GroupResult(
             attributes=dict(zip(attributes, key, strict=True)), n=n,
             counts={c: int(row[c]) for c in COUNTS if c != "n"}, metrics=metrics,
             intervals=intervals, ratios=ratios, ratio_intervals=ratio_intervals,
             is_reference=i == reference, flags=flags,
-            standard_errors=standard_errors(judged, i, reference),
-            possible=possible_flags(flags, ratio_intervals, gap_interval,
-                                    governance.fairness.calibration_tolerance),
-            gap_beyond_overall=gap[0], gap_beyond_overall_interval=gap_interval))
+            standard_errors=standard_errors(resampled, i, reference, beside=beyond),
+            possible=possible_flags(flags, ratio_intervals, found),
+            gap_beyond_overall=beside[0], gap_beyond_overall_interval=beside[1]))
     return results
 
 
@@ -163,15 +171,15 @@ def audit_fairness(frame: pd.DataFrame, governance: GovernanceSettings, *, model
     counts = resample_counts(len(data), n_boot=n_boot, seed=settings.seed,
                              clusters=families_of(frame))
     # The whole model's gap is one finding of its own; each group's is judged beside it.
-    everyone = overall_gap_resamples(data[LABEL].to_numpy(np.float64),
-                                     data[PROBABILITY].to_numpy(np.float64), counts)
-    overall = overall_calibration(data[LABEL], data[PROBABILITY], resampled=everyone,
+    everyone = overall_resamples(data[LABEL].to_numpy(np.float64),
+                                 data[PROBABILITY].to_numpy(np.float64), counts)
+    overall = overall_calibration(data[LABEL], data[PROBABILITY],
+                                  resampled=everyone[0] - everyone[1],
                                   level=settings.interval_level,
                                   tolerance=settings.calibration_tolerance)
-    judged_beside = (float(overall["calibration_gap"]), everyone)
     groups, correction = corrected([g for attributes in ATTRIBUTE_SETS for g in
                                     _attribute_set_results(data, attributes, counts,
-                                                           governance, judged_beside)],
+                                                           governance, everyone)],
                                    settings)
     records = frame[[c for c in frame.columns if str(c).startswith(RECORDS_PREFIX)]]
     records = records.reset_index(drop=True)

@@ -18,9 +18,14 @@ excludes 1 is a finding (when it also stands the correction for many comparisons
 tolerance.
 
 A group is miscalibrated (a finding) when the 95% interval of its calibration gap lies
-wholly beyond the tolerance. A gap beyond the tolerance on its point estimate whose 90%
-interval excludes 0 (no gap), but whose 95% interval reaches back inside the tolerance, is
-a *possible* miscalibration (`possible_miscalibration`): shown, not a finding. Until 7
+wholly beyond the tolerance, and so does that of its gap beside the whole model's
+miscalibration scaled to its risk (`model.fairness_metrics.gap_beside_overall`), on the
+same side (`judge_calibration`): a model under-predicting everyone by a quarter is one
+overall finding, not one for each group whose risk makes a quarter more than the
+tolerance, nor one for a low-risk group whose own gap is within it. Both gaps beyond the
+tolerance on their point estimates, on one side, with 90% intervals excluding 0 (no gap),
+but a 95% interval reaching back inside the tolerance, is a *possible* miscalibration:
+shown, not a finding. Until 7
 December it was not shown at all: outcomes planted at 1.5 times the model's prediction for
 one ethnic group, on half a 20,000-referral synthetic test period, were a finding in 9 of
 16 samples, and a possible miscalibration in 4 of the other 7; on the same referrals with
@@ -58,37 +63,51 @@ def unbounded(rate: float | None, reference_rate: float | None) -> bool:
             and rate > 0 and reference_rate == 0)
 
 
-def possible_miscalibration(interval: tuple[float, float] | None,
-                            gap: tuple[float | None, np.ndarray], tolerance: float) -> bool:
-    """Whether a calibration gap (`gap`: its point estimate and its value in each
-    resample) is beyond `tolerance` and its `POSSIBLE_GAP_LEVEL` interval excludes 0, while
-    its 95% `interval` does not lie wholly beyond the tolerance (a finding)."""
-    point, resampled = gap
-    if (point is None or interval is None or abs(point) <= tolerance
-            or interval[0] > tolerance or interval[1] < -tolerance):
-        return False
+# A calibration gap: its point estimate, its 95% interval, and its value in each resample.
+Gap = tuple[float | None, tuple[float, float] | None, np.ndarray]
+
+
+def beyond_side(interval: tuple[float, float] | None, tolerance: float) -> int:
+    """+1 (-1) when the whole interval lies above (below) +/-`tolerance`, else 0."""
+    if interval is None:
+        return 0
+    return 1 if interval[0] > tolerance else -1 if interval[1] < -tolerance else 0
+
+
+def judge_calibration(own: Gap, beside: Gap | None, tolerance: float) -> tuple[bool, bool]:
+    """Whether a group is flagged miscalibrated, and whether that is a finding.
+
+    A finding: the 95% interval of its own gap and that of its gap beside the whole
+    model's (`model.fairness_metrics.gap_beside_overall`; without one, the own gap alone)
+    each lie wholly beyond `tolerance`, on the same side. Possible (`POSSIBLE_GAP_LEVEL`):
+    both point estimates beyond the tolerance on the same side and both 90% intervals
+    excluding 0 on that side, but not a finding."""
+    gaps = (own,) if beside is None else (own, beside)
+    sides = {beyond_side(interval, tolerance) for _, interval, _ in gaps}
+    if sides in ({1}, {-1}):
+        return True, True
+    beyond = [point for point, _, _ in gaps if point is not None and abs(point) > tolerance]
+    if len(beyond) < len(gaps) or len({point > 0 for point in beyond}) != 1:
+        return False, False
     ends = (0.5 - POSSIBLE_GAP_LEVEL / 2, 0.5 + POSSIBLE_GAP_LEVEL / 2)
-    low, high = percentile_interval(np.asarray(resampled)[:, None], ends)[:, 0]
-    return bool(low > 0 or high < 0)
+    resampled = np.column_stack([np.asarray(samples, dtype=np.float64)
+                                 for _, _, samples in gaps])
+    low, high = percentile_interval(resampled, ends)
+    return bool((low > 0).all() if beyond[0] > 0 else (high < 0).all()), False
 
 
-def group_flags(interval: tuple[float, float] | None, ratios: dict[str, float | None], n: int,
-                governance: GovernanceSettings, *, without_ratio: frozenset[str] = frozenset(),
-                gap: tuple[float | None, np.ndarray] | None = None) -> tuple[str, ...]:
-    """The flags of a group from its calibration-gap interval and disparity ratios
-    (`without_ratio`: the metrics whose ratio is `unbounded`); with `gap` (its point
-    estimate and resamples), a possible miscalibration is flagged too."""
+def group_flags(ratios: dict[str, float | None], n: int, governance: GovernanceSettings, *,
+                without_ratio: frozenset[str] = frozenset(), miscalibrated: bool = False
+                ) -> tuple[str, ...]:
+    """The flags of a group from its disparity ratios (`without_ratio`: the metrics whose
+    ratio is `unbounded`) and whether its calibration is flagged (`judge_calibration`)."""
     settings = governance.fairness
     if n < settings.min_group_size:
         return (TOO_SMALL,)
     flags = [flag for metric, flag in RATIO_METRICS.items()
              if metric in without_ratio or ((ratio := ratios[metric]) is not None
              and not settings.disparity_lower <= ratio <= settings.disparity_upper)]
-    tolerance = settings.calibration_tolerance
-    if (interval is not None and (interval[0] > tolerance or interval[1] < -tolerance)
-            or gap is not None and possible_miscalibration(interval, gap, tolerance)):
-        flags.append(MISCALIBRATED)
-    return tuple(flags)
+    return (*flags, MISCALIBRATED) if miscalibrated else tuple(flags)
 
 
 def includes_parity(interval: tuple[float, float] | None) -> bool:
@@ -111,15 +130,11 @@ def possible_disparities(flags: tuple[str, ...],
 
 
 def possible_flags(flags: tuple[str, ...], intervals: dict[str, tuple[float, float] | None],
-                   gap_interval: tuple[float, float] | None, tolerance: float
-                   ) -> tuple[str, ...]:
+                   calibration_found: bool) -> tuple[str, ...]:
     """The possible disparities (`possible_disparities`), and the miscalibration flag
-    when the gap's 95% interval (`gap_interval`) does not lie wholly beyond `tolerance`
-    (`possible_miscalibration`): flags, not findings."""
-    wholly = gap_interval is not None and (gap_interval[0] > tolerance
-                                           or gap_interval[1] < -tolerance)
+    when it is not a finding (`judge_calibration`): flags, not findings."""
     return possible_disparities(flags, intervals) + (
-        (MISCALIBRATED,) if MISCALIBRATED in flags and not wholly else ())
+        (MISCALIBRATED,) if MISCALIBRATED in flags and not calibration_found else ())
 
 
 def ratios_to_reference(resampled: dict[str, np.ndarray], table: pd.DataFrame, group: int,

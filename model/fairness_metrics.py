@@ -168,26 +168,40 @@ def reported_pair(values: np.ndarray) -> tuple[float, float] | None:
 
 
 # The calibration of every referral audited, beside which each group's gap is read: part of
-# a group's gap may be the model's drift over all referrals, not the group's own.
+# a group's gap may be the model's miscalibration over all referrals, not the group's own.
 OVERALL: Final = "overall_calibration"
 
 
-def overall_gap_resamples(y: np.ndarray, probability: np.ndarray, counts: np.ndarray
-                          ) -> np.ndarray:
-    """The calibration gap over every referral in each resample (`counts`: resamples x rows),
-    drawn with the groups' own, so a group's gap beside it is read resample by resample."""
-    difference = np.asarray(probability, dtype=np.float64) - np.asarray(y, dtype=np.float64)
+def overall_resamples(y: np.ndarray, probability: np.ndarray, counts: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """The mean predicted and the observed rate over every referral in each resample
+    (`counts`: resamples x rows), drawn with the groups' own, so a group's gap beside the
+    whole model's is read resample by resample."""
     drawn = counts.astype(np.float64)
-    return _ratio(drawn @ difference, drawn.sum(axis=1))
+    n = drawn.sum(axis=1)
+    return (_ratio(drawn @ np.asarray(probability, dtype=np.float64), n),
+            _ratio(drawn @ np.asarray(y, dtype=np.float64), n))
+
+
+def gap_beside_overall(predicted: Any, observed: Any, predicted_all: Any,
+                       observed_all: Any) -> Any:
+    """A group's calibration gap beside the whole model's miscalibration, scaled to the
+    group's risk: its predictions recalibrated by the overall observed/predicted ratio,
+    less its observed rate (predicted - observed, as `calibration_gap`). The model's
+    error grows with the risk (a model predicting 11% where 13.8% happen predicts 4.6%
+    where 5.8% do), so the overall gap subtracted as points made a low-risk group stand
+    out on an extract with nothing planted. Arrays broadcast (resamples x groups)."""
+    scale = _ratio(observed_all, predicted_all)
+    return predicted * scale - observed
 
 
 def overall_calibration(label: pd.Series, probability: pd.Series, *,
                         resampled: np.ndarray | None = None, level: float = 0.95,
                         tolerance: float | None = None) -> dict[str, Any]:
     """Mean predicted, observed rate and their gap over all the referrals audited; with
-    `resampled` (`overall_gap_resamples`), the gap's percentile interval and, with
-    `tolerance`, whether the whole model is miscalibrated (the interval wholly beyond it):
-    a finding of its own, said once, not one per group."""
+    `resampled` (the gap in each resample, from `overall_resamples`), its percentile
+    interval and, with `tolerance`, whether the whole model is miscalibrated (the interval
+    wholly beyond it): a finding of its own, said once, not one per group."""
     predicted, observed = float(probability.mean()), float(label.mean())
     out: dict[str, Any] = {"n": len(label), "mean_predicted": predicted,
                            "observed_rate": observed, "calibration_gap": predicted - observed}

@@ -25,8 +25,9 @@ read off them, a tenth of chance differences looked a third surer than they were
 the audit used a score interval (a rate of 0 or 1) or the standard error is undefined,
 a ratio's p-value is Fisher's exact test of the two groups' counts. The tests: a ratio
 against 1 (the audit's own reading of a disparity); a calibration gap against its
-tolerance (the gap's whole interval beyond it); a recording ratio against the
-disparity tolerance. The intervals shown stay each group's own 95% intervals.
+tolerance (the gap's whole interval beyond it), the group's own gap and its gap beside
+the whole model's each, the larger p-value judged (both must hold); a recording ratio
+against the disparity tolerance. The intervals shown stay each group's own 95% intervals.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ METHOD: Final = "Benjamini-Hochberg false discovery rate"
 # `fairness.json`'s record of the correction (absent from audits before 7 December).
 CORRECTION: Final = "correction"
 GAP: Final = "calibration_gap"
+# The standard error of a group's gap beside the whole model's.
+BESIDE: Final = "calibration_gap_beside"
 
 
 def spread(samples: np.ndarray) -> float | None:
@@ -62,11 +65,14 @@ def spread(samples: np.ndarray) -> float | None:
     return spread if spread > 0 else None
 
 
-def standard_errors(resampled: dict[str, np.ndarray], group: int, reference: int
-                    ) -> dict[str, float | None]:
-    """A group's bootstrap standard errors: of its calibration gap, and of the log of each
-    ratio to its reference (`resampled`: metric -> resamples x groups)."""
+def standard_errors(resampled: dict[str, np.ndarray], group: int, reference: int, *,
+                    beside: np.ndarray | None = None) -> dict[str, float | None]:
+    """A group's bootstrap standard errors: of its calibration gap, of its gap beside the
+    whole model's (`beside`: resamples x groups), and of the log of each ratio to its
+    reference (`resampled`: metric -> resamples x groups)."""
     out = {GAP: spread(resampled[GAP][:, group])}
+    if beside is not None:
+        out[BESIDE] = spread(beside[:, group])
     for metric in RATIO_METRICS:
         with np.errstate(divide="ignore", invalid="ignore"):
             logs = np.log(resampled[metric][:, group] / resampled[metric][:, reference])
@@ -106,11 +112,14 @@ def _p_values(group: GroupResult, reference: GroupResult | None,
     """Each flag's unadjusted p-value for one group judged."""
     tolerance = settings.calibration_tolerance
     ses = group.standard_errors
-    # The gap judged is the group's beside the overall gap (`gap_beyond_overall`; its
-    # standard error is of that difference), or for an audit without it the gap itself.
-    gap = (group.gap_beyond_overall if group.gap_beyond_overall is not None
-           else group.metrics[GAP])
-    out = {MISCALIBRATED: beyond_p_value(gap, ses.get(GAP), -tolerance, tolerance)}
+    # A finding needs both its own gap and its gap beside the whole model's beyond the
+    # tolerance: the p-value of both at once is the larger of the two (an
+    # intersection-union test); an audit without the second judges the first alone.
+    judged = [(group.metrics[GAP], ses.get(GAP))] + (
+        [] if group.gap_beyond_overall is None
+        else [(group.gap_beyond_overall, ses.get(BESIDE))])
+    each = [beyond_p_value(gap, se, -tolerance, tolerance) for gap, se in judged]
+    out = {MISCALIBRATED: None if None in each else max(p for p in each if p is not None)}
     for metric, flag in RATIO_METRICS.items():
         if reference is None or group.is_reference:
             continue

@@ -11,7 +11,7 @@ from typing import Any, Final
 from model.fairness_flags import FLAGS, RATIO_METRICS, TOO_SMALL
 from model.fairness_metrics import METRICS, OVERALL
 
-# A group's calibration gap beside the gap over every referral audited, in `fairness.json`.
+# A group's calibration gap beside the whole model's (scaled to its risk), in `fairness.json`.
 BEYOND_OVERALL: Final = "calibration_gap_beyond_overall"
 REFERENCE_RULE: Final = ("largest group; for an intersection, the largest group sharing "
                          "its other values")
@@ -42,10 +42,12 @@ class GroupResult:
     adjusted_p: dict[str, float] = field(default_factory=dict)
     after_correction: tuple[str, ...] = ()
     standard_errors: dict[str, float | None] = field(default_factory=dict)
-    # The calibration gap less the gap over every referral audited (`OVERALL`), with its
-    # interval (the difference in each resample): what the miscalibration flag judges, so
-    # that a model off for everyone is one finding, not one per group (None: suppressed,
-    # or an audit written before 7 December).
+    # The calibration gap beside the whole model's miscalibration scaled to the group's
+    # risk (`model.fairness_metrics.gap_beside_overall`: its mean predicted times the overall
+    # observed/predicted ratio, less its observed rate; earlier on 7 December, its gap less
+    # the overall gap), with its interval (within each resample). A finding needs it and the
+    # group's own gap wholly beyond the tolerance, on one side (None: suppressed, or an audit
+    # written before 7 December).
     gap_beyond_overall: float | None = None
     gap_beyond_overall_interval: tuple[float, float] | None = None
 

@@ -157,21 +157,24 @@ def _fewer_records(row: dict[str, Any]) -> bool | None:
 
 
 def _overall_beside(group: GroupResult, overall: dict[str, Any] | None) -> str:
-    """The gap over every referral audited, beside a group's, and the group's gap beyond it
-    (what the flag judges: part of a group's gap may be the model's, for every group);
-    nothing from an audit that did not record it."""
+    """The whole model's calibration beside a group's, and the group's gap beside it (its
+    predictions scaled by the overall observed/predicted ratio, less its observed rate:
+    `gap_beside_overall`), its own clause; nothing from an audit that did not record it."""
     if not overall or overall.get("calibration_gap") is None:
         return ""
     said = (f" Over all {overall['n']:,} referrals audited the gap is "
             f"{overall['calibration_gap'] * 100:+.1f} points ({overall['mean_predicted']:.1%} "
             f"predicted, {overall['observed_rate']:.1%} observed)")
     beyond, interval = group.gap_beyond_overall, group.gap_beyond_overall_interval
-    if beyond is None or interval is None:
+    if beyond is None or interval is None or not overall.get("mean_predicted"):
         return (f"{said}: the part of this group's gap in the same direction may be the "
                 "model's, for every group.")
-    return (f"{said}; this group's gap is {beyond * 100:+.1f} points beside it (95% "
-            f"interval {interval[0] * 100:+.1f} to {interval[1] * 100:+.1f}), which is what "
-            "the audit judges: the model's gap for everyone is not the group's.")
+    scale = overall["observed_rate"] / overall["mean_predicted"]
+    return (f"{said}. Beside the whole model's miscalibration, scaled to this group's risk "
+            f"(its predictions times {scale:.2f}, the observed/predicted ratio over all "
+            f"referrals), its gap is {beyond * 100:+.1f} points (95% interval "
+            f"{interval[0] * 100:+.1f} to {interval[1] * 100:+.1f}): the part that is the "
+            "group's own.")
 
 
 def _calibration_sentence(group: GroupResult, recording: dict[str, Any] | None = None,
@@ -180,15 +183,15 @@ def _calibration_sentence(group: GroupResult, recording: dict[str, Any] | None =
     predicted, observed = group.metrics["mean_predicted"], group.metrics["observed_rate"]
     if gap is None or interval is None or predicted is None or observed is None:
         return None
-    judged = group.gap_beyond_overall if group.gap_beyond_overall is not None else gap
-    direction = "higher" if judged > 0 else "lower"
+    # The words follow the group's own figures: predicted above observed is "higher".
+    direction = "higher" if predicted > observed else "lower"
     return (f"For {group_phrase(group.attributes)} the model predicts a {direction} risk than "
             f"was observed: {predicted:.1%} on average against an observed rate of "
             f"{observed:.1%} (a gap of {gap * 100:+.1f} points, 95% interval "
             f"{interval[0] * 100:+.1f} to {interval[1] * 100:+.1f})."
             f"{_overall_beside(group, overall)} The gap may come from how this group's "
             "outcomes were recorded (label bias), not only from the model."
-            f"{_records_beside(group, recording, judged)}")
+            f"{_records_beside(group, recording, gap)}")
 
 
 def overall_sentence(audit: FairnessAudit) -> str | None:
@@ -282,8 +285,8 @@ def headline(audit: FairnessAudit) -> str:
              "group's gap is judged beside it); " if audit.overall_miscalibrated() else "")
     return (f"{whole}{found} group{'s' * (found != 1)} with a finding (a ratio outside {low} to "
             f"{high} whose 95% interval leaves out 1, the ratio of equal rates; or a "
-            "calibration gap, beside the overall gap, whose interval lies beyond its "
-            "tolerance; each still a finding "
+            "calibration gap whose interval lies beyond its tolerance, as does the gap "
+            "beside the whole model's scaled to the group's risk; each still a finding "
             f"after correction for the many groups compared); {possible} more with possible "
             "findings only (beyond the tolerance on the point estimate, but the interval "
             "includes equal rates or reaches back inside the tolerance, or the evidence does "
