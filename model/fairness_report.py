@@ -38,9 +38,9 @@ FLAG_LABELS: Final = {
     "tpr_disparity": "True positive disparity", "miscalibrated": "Miscalibrated",
     "too_small": "Too small to judge"}
 # A disparity flag whose interval includes 1, no disparity (`GroupResult.possible`), and
-# a possible miscalibration (`model.fairness_flags.possible_miscalibration`).
+# a possible miscalibration (`model.fairness_flags.judge_calibration`).
 POSSIBLE_LABEL: Final = "possible: its interval includes no disparity"
-POSSIBLE_GAP_LABEL: Final = ("possible: its 90% interval leaves out a gap of 0, its 95% "
+POSSIBLE_GAP_LABEL: Final = ("possible: its 90% intervals leave out a gap of 0, a 95% "
                              "interval reaches inside the tolerance")
 # A flag not a finding after correction for the many groups compared (`after_correction`).
 CHANCE_LABEL: Final = "possible: not a finding after correction for the groups compared"

@@ -231,9 +231,10 @@ def largest_phrase(attributes: dict[str, str]) -> str:
 
 POSSIBLE_WORDS: Final = ("Possible disparity only: the audit cannot tell it from no "
                          "disparity; more referrals are needed to tell.")
-POSSIBLE_GAP_WORDS: Final = ("Possible miscalibration only: its 90% interval leaves out a gap "
-                             "of 0, but its 95% interval reaches back inside the tolerance; "
-                             "more referrals are needed to tell.")
+POSSIBLE_GAP_WORDS: Final = ("Possible miscalibration only: its 90% intervals (of its own gap "
+                             "and beside the whole model's) leave out a gap of 0, but a 95% "
+                             "interval reaches back inside the tolerance; more referrals are "
+                             "needed to tell.")
 
 
 def _sentences(audit: FairnessAudit, *, possible: bool) -> list[str]:

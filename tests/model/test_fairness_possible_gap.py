@@ -53,14 +53,15 @@ def test_outcomes_at_one_and_a_half_times_the_prediction_are_a_possible_miscalib
     [said] = [s for s in possible_sentences(audit) if s.startswith("For Black subjects the")]
     assert said.startswith("For Black subjects the model predicts a lower risk than was "
                            "observed: 10.0% on average against an observed rate of 15.0%")
-    assert said.endswith("Possible miscalibration only: its 90% interval leaves out a gap "
-                         "of 0, but its 95% interval reaches back inside the tolerance; more "
-                         "referrals are needed to tell.")
+    assert said.endswith("Possible miscalibration only: its 90% intervals (of its own gap "
+                         "and beside the whole model's) leave out a gap of 0, but a 95% "
+                         "interval reaches back inside the tolerance; more referrals are "
+                         "needed to tell.")
     # The card's table (as published) says it, as the full report's tags do.
     [row] = [r for r in _fairness_rows(document) if r.group == "Black subjects"]
-    assert row.flag_text() == ("miscalibrated (possible: its 90% interval leaves out a gap "
-                               "of 0, its 95% interval reaches inside the tolerance)")
-    assert {"text": "Miscalibrated (possible: its 90% interval leaves out a gap of 0, its 95% "
+    assert row.flag_text() == ("miscalibrated (possible: its 90% intervals leave out a gap "
+                               "of 0, a 95% interval reaches inside the tolerance)")
+    assert {"text": "Miscalibrated (possible: its 90% intervals leave out a gap of 0, a 95% "
             "interval reaches inside the tolerance)", "kind": "possible"} in flag_tags(black)
     # The approval gate judges the gap as before: 5 points is within its 0.05.
     checks = check_acceptance(governance.acceptance, metrics={"test_roc_auc": 0.8,
