@@ -17,8 +17,9 @@ A group fails a check when the audit calls it a finding (not a possible one, nor
 that falls to the correction for many comparisons) and its 95% interval lies wholly
 beyond the threshold: the whole extract holds enough referrals to ask that much. A
 group beyond the threshold on its point estimate only is listed as possible, failing
-nothing. Calibration is judged beside the model's overall gap (the group's gap less the
-gap over every referral audited, `calibration_gap_beyond_overall`), and the overall gap
+nothing. Calibration is judged beside the model's overall gap (the group's gap beside
+the whole model's miscalibration scaled to its risk, `calibration_gap_beyond_overall`,
+of a group the audit found miscalibrated on its own gap too), and the overall gap
 is judged too, as "every referral audited": a model off for everyone is one figure, not
 one per group. A version with no such audit fails `FAIRNESS_AUDIT_RECORDED` ("no
 fairness audit of an extract recorded"), as a version without its test-period audit
