@@ -11,8 +11,10 @@ in its log, and does not try that version again). The approval gate is checked a
 a version refused for want of a valid approval is checked again once a governance user
 records a decision about it (so a service started before the approval becomes ready
 without a restart), and the version being served is withdrawn, within one interval, once
-its latest decision is a rejection (scoring then answers 503 with the rejection, and
-`/readyz` says so), both audited.
+its approval no longer holds for any reason start-up would refuse it: a rejection, an
+approval voided by a later fairness audit or another file it hashed changing
+(`api.served_approval`, which checks in full only when what the gate reads has changed);
+scoring then answers 503 with the reason, and `/readyz` says so, both audited.
 
 Why each worker watches the alias rather than the process manager reloading the
 workers on a signal: `safeguard model promote` then needs neither the server's pid nor
@@ -34,6 +36,7 @@ from api.case_payload import CasePayload
 from api.model_scorer import scorer_for
 from api.schemas import ScoreResult
 from api.scoring import NoModel, Scorer, not_serving
+from api.served_approval import ServedApproval
 from api.settings import Settings
 from api.store.db import Store
 from model.registry import ModelRegistry, RegistryUnavailable
@@ -54,6 +57,7 @@ class LiveScorer:
         # Refused by the approval gate, with the id of its latest decision then (None: no
         # decision): checked again when another decision is recorded.
         self._gated: dict[str, int | None] = {}
+        self._approval = ServedApproval(settings)  # the served version's, while it runs
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -110,10 +114,11 @@ class LiveScorer:
 
     def refresh(self, registry: ModelRegistry) -> bool:
         """Swap in the version the alias names now, if it is another one that passes its
-        checks, or withdraw the one served once it is rejected; whether either happened."""
+        checks, or withdraw the one served once its approval no longer holds; whether either
+        happened."""
         wanted = registry.resolve(self.alias).version
         if wanted == self.current.version:
-            return self._withdraw_if_rejected()
+            return self._withdraw_if_not_approved(registry)
         if wanted in self._refused:
             return False
         if wanted in self._gated:
@@ -151,20 +156,27 @@ class LiveScorer:
         self._audit_event("model_swap_refused", model_version=version, alias=self.alias,
                           reason=why, serving=self.version, pid=os.getpid())
 
-    def _withdraw_if_rejected(self) -> bool:
-        """Stop serving the current version once its latest decision is a rejection."""
+    def _withdraw_if_not_approved(self, registry: ModelRegistry) -> bool:
+        """Stop serving the current version once its latest decision is a rejection, or
+        its approval no longer holds for another reason start-up would refuse it."""
         if isinstance(self.current, NoModel):
             return False
         latest = latest_decision_in(self.settings, self.current.name, self.current.version)
-        if latest is None or latest.decision != REJECT:
+        decision = latest.id if latest is not None else None
+        if latest is not None and latest.decision == REJECT:
+            why: str | None = rejected(latest)  # read alone: no file needs reading for it
+        else:
+            answer = self._approval.check(registry, self.current.version, decision)
+            decision, why = answer.decision, answer.problem
+        if why is None:
             return False
         previous = self.current
-        self.current = NoModel(not_serving(previous.name, self.alias, rejected(latest)))
-        self._gated[previous.version] = latest.id
+        self.current = NoModel(not_serving(previous.name, self.alias, why))
+        self._gated[previous.version] = decision  # served again after a new decision
         logger.error("worker %d withdrew %s version %s: %s", os.getpid(), previous.name,
-                     previous.version, rejected(latest))
+                     previous.version, why)
         self._audit_event("model_withdrawn", model_version=previous.version,
-                          model_name=previous.name, alias=self.alias, reason=rejected(latest),
+                          model_name=previous.name, alias=self.alias, reason=why,
                           pid=os.getpid())
         if self.on_swap is not None:
             self.on_swap(self.current)

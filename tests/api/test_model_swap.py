@@ -174,3 +174,55 @@ def test_a_rejected_champion_is_withdrawn_and_an_approval_serves_it_without_a_re
     store.dispose()
     # Refused once for want of an approval; the rejection is the withdrawal's entry.
     assert len(refusals) == 1 and "no recorded approval" in refusals[0]["reason"]
+
+
+def test_a_champion_whose_approval_a_later_audit_voids_is_withdrawn_while_running(
+    trained_model: TrainedModel, tmp_path: Path, fresh_database_url: str,
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The probe's finding: a later fairness audit voided the champion's approval, and a
+    fresh service refused it, while the one already running served it on. The full check
+    runs only when what it reads has changed."""
+    from fastapi.testclient import TestClient
+
+    from api import served_approval
+    from api.app import create_app
+    from model.run_artifacts import EXTRACT_AUDIT_ARTIFACT, FAIRNESS_ARTIFACT
+    from tests.api import factories
+
+    model = trained_model.loaded
+    registry, _ = register_copy(tmp_path / "mlflow", model.model, model.golden)
+    settings = make_settings(fresh_database_url, **registry_settings(registry))
+    keys, _ = issue_keys(settings)
+    record_test_approval(fresh_database_url, registry, "1")
+    live = LiveScorer(settings, load_scorer(settings))
+    headers = {"Authorization": f"Bearer {keys['triage']}"}
+    full_checks: list[str] = []
+    gate = served_approval.gate_state_in
+    monkeypatch.setattr(served_approval, "gate_state_in",
+                        lambda *args: full_checks.append(args[2]) or gate(*args))
+    with TestClient(create_app(settings, live)) as client:
+        assert client.post("/v1/score", json=factories.case(), headers=headers).status_code == 200
+        assert not live.refresh(registry) and not live.refresh(registry)  # nothing to do
+        assert full_checks == ["1"]  # the first refresh's; the second found nothing changed
+        # `safeguard audit fairness` records a new audit of an extract with the run.
+        audit = registry.read_artifact("1", FAIRNESS_ARTIFACT) or b"{}"
+        registry.log_text(registry.resolve("1").run_id, audit.decode("utf-8"),
+                          EXTRACT_AUDIT_ARTIFACT)
+        assert live.refresh(registry)
+        refused = client.post("/v1/score", json=factories.case(), headers=headers)
+        ready = client.get("/readyz")
+        assert refused.status_code == 503 and ready.status_code == 503
+        for said in (refused.text, ready.text):
+            assert "is void: its fairness_audit/fairness.json changed" in said, said
+        assert not live.refresh(registry)  # withdrawn once, not again each interval
+        record_test_approval(fresh_database_url, registry, "1")
+        assert live.refresh(registry) and live.readiness()[0]
+        assert client.post("/v1/score", json=factories.case(), headers=headers).status_code == 200
+    store = Store(fresh_database_url)
+    with store.session() as session:
+        entries = list(session.execute(select(AuditEntry.action, AuditEntry.details).where(
+            AuditEntry.action.in_(("model_swap", "model_withdrawn"))).order_by(AuditEntry.seq)))
+    store.dispose()
+    assert [action for action, _ in entries] == ["model_withdrawn", "model_swap"]
+    assert "fairness_audit/fairness.json changed" in entries[0][1]["reason"]
