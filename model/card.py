@@ -48,6 +48,10 @@ class ApprovalEntry:
     valid: bool  # the latest decision, an approval the gate still accepts
     validity: str
     in_force: str = ""  # what the card says: "yes", "no (why)", a rejection "yes: ..."
+    # What each waiver covered when it was given, as its audit entry recorded it (e.g.
+    # "covering Asian subjects (selection rate ratio 0.7)"; "": no group to name), not
+    # what the version's reports say now (a later audit replaces them).
+    covered: dict[str, str] = field(default_factory=dict)
 
 
 NO_REFERRALS: Final = "no referrals"  # a rate of a score or band no test referral reached

@@ -134,3 +134,32 @@ def test_a_measure_just_beyond_its_threshold_reads_beyond_it(tmp_path: Path,
         refused.value)
     assert "max_selection_rate_disparity (required <= 1.25, measured 1.25004; " in str(
         refused.value)
+
+
+def test_the_history_shows_what_a_waiver_covered_when_given_not_the_reports_of_now(
+        tmp_path: Path, trained_model: TrainedModel) -> None:
+    """The probe's card described the first approval's waiver with a later audit's groups
+    and figures: it covered the groups of the report it was given against."""
+    registry, store, waivers = _waived(tmp_path, trained_model)
+    with store.session() as session:
+        record_decision(session, registry, user="gov", role=GOVERNANCE, version="1",
+                        decision="approve", reason="pilot", waivers=waivers, board=None)
+    # A later report (as a later audit replaces `fairness_audit/fairness.json`): other
+    # groups, another figure.
+    later = tmp_path / "later"
+    later.mkdir()
+    (later / "fairness.json").write_text(json.dumps(fairness_report([
+        fairness_group({"ethnicity_group": "white"}, n=3000, reference=True),
+        fairness_group({"ethnicity_group": "black"}, ratio=1.9,
+                       flags=("selection_disparity",))])), encoding="utf-8")
+    registry.log_files(registry.resolve("1").run_id, later, FAIRNESS_ARTIFACT.rpartition("/")[0])
+    with store.session() as session:
+        history = approval_history(session, registry, "1", board=None)
+    store.dispose()
+    card = card_for(registry, "1", history, board=None)
+    [row] = [line for line in card_markdown(card).splitlines()
+             if "deprivation deciles differ in need" in line]
+    assert (f"max_selection_rate_disparity (covering {DEPRIVATION}; {ASIAN}): deprivation "
+            "deciles differ in need") in row
+    assert "Black subjects" not in row and "1.9" not in row
+    assert "fairness/fairness.json changed" in row  # the approval no longer holds
