@@ -10,11 +10,12 @@ board tightened that the approval does not waive, an approval the audit trail do
 The full check reads every file the card is built from and hashes the model folder, too
 much every few seconds; so a refresh reads only what can change the answer, cheaply: the
 latest decision about the version, the registry's record of it (its checksum tag, the run's
-metrics), the bytes of each file the approval names (`RECORDED_FILES`, small documents,
-hashed without parsing), the model folder's files' sizes and times when it is a local
-folder, and the board's thresholds; and runs the full check only when any of those
-differs from the last full check, or `FULL_CHECK_SECONDS` have passed since it (what the
-fingerprint cannot see: an audit entry altered, a model folder in a remote store).
+metrics), the size and modification time of each file of its run and model folder (in a
+remote store: the bytes of each file the approval names, `RECORDED_FILES`, small
+documents, hashed without parsing; not the model folder) and the board's thresholds; and
+runs the full check only when any of those differs from the last full check's, or
+`FULL_CHECK_SECONDS` have passed since it (for what the fingerprint cannot see: an audit
+entry altered, a remote model folder changed).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Final
 
 from api.approvals import gate_state_in
@@ -42,10 +44,9 @@ class GateAnswer:
     problem: str | None
 
 
-def _folder_stamp(source: str) -> tuple[tuple[str, int, int], ...]:
-    """Each file of a local model folder with its size and modification time (empty for a
-    folder in a remote store: the periodic full check covers it)."""
-    folder = local_path(source)
+def _stamp(folder: Path | None) -> tuple[tuple[str, int, int], ...]:
+    """Each file of a local folder with its size and modification time in nanoseconds
+    (empty for no folder)."""
     if folder is None or not folder.is_dir():
         return ()
     stamps = []
@@ -67,10 +68,12 @@ class ServedApproval:
                     ) -> str:
         """A digest of what the full check reads that can change while a version is served."""
         info = registry.resolve(version)
+        run_folder = registry.run_folder(info)
+        files = (_stamp(run_folder) if run_folder is not None else  # else a remote store's:
+                 [sha256(registry.read_artifact(info.version, path)) for path in RECORDED_FILES])
         digest = hashlib.sha256(repr((
             decision, sorted(info.tags.items()), sorted(info.metrics.items()), info.source,
-            [sha256(registry.read_artifact(info.version, path)) for path in RECORDED_FILES],
-            _folder_stamp(info.source), board_thresholds(self.settings))).encode())
+            files, _stamp(local_path(info.source)), board_thresholds(self.settings))).encode())
         return digest.hexdigest()
 
     def check(self, registry: ModelRegistry, version: str, decision: int | None

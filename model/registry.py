@@ -147,7 +147,7 @@ class ModelRegistry:
         read in place from a local store (`model.registry_files`), whose run folder must be
         there: a missing folder raises `RegistryError` (a card would say "not recorded")."""
         info = self.resolve(version)
-        root = local_path(self._run_fields(info.run_id)["artifact_uri"])
+        root = self.run_folder(info)
         if root is not None and not root.is_dir():  # not "the run has no such file"
             raise RegistryError(f"model version {info.version}: its run's artefact folder "
                                 f"{root} is missing (moved or deleted)")
@@ -165,6 +165,10 @@ class ModelRegistry:
                 return None
             found = Path(local)
             return found.read_bytes() if found.is_file() else None
+
+    def run_folder(self, info: VersionInfo) -> Path | None:
+        """The local folder of a version's run files (None: they are in a remote store)."""
+        return local_path(self._run_fields(info.run_id)["artifact_uri"])
 
     def register(self, run_id: str, model: RiskModel, golden: list[dict[str, Any]], *,
                  description: str) -> VersionInfo:
