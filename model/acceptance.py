@@ -33,6 +33,7 @@ from typing import Any, Final
 from model.band_precision import BandRate, precision_check
 from model.fairness_flags import RATIO_METRICS
 from model.fairness_groups import group_phrase, stratum
+from model.finite_json import finite_number
 from model.governance import AcceptanceThresholds
 from model.threshold_checks import (
     GroupFigure,
@@ -46,11 +47,6 @@ NO_FAIRNESS_AUDIT: Final = "no fairness audit recorded"
 # The fairness report's flag for a group too small to judge: such groups never fail a threshold.
 TOO_SMALL_FLAG: Final = "too_small"
 
-
-def _finite(value: object) -> float | None:
-    if isinstance(value, int | float) and math.isfinite(value):
-        return float(value)
-    return None
 
 
 def _at_least(name: str, description: str, required: float, measured: float | None,
@@ -103,14 +99,14 @@ class _Measure:
 
     def size(self, group: Mapping[str, Any], reference: Mapping[str, Any] | None
              ) -> float | None:
-        value = _finite(group.get(self.key))
+        value = finite_number(group.get(self.key))
         if self.rate is None:
             return None if value is None else abs(value)
         if value is not None:
             return math.inf if value <= 0 else max(value, 1 / value)
         # Undefined ratio: unbounded when only the reference group's rate is 0.
-        own = _finite(group.get(self.rate))
-        base = None if reference is None else _finite(reference.get(self.rate))
+        own = finite_number(group.get(self.rate))
+        base = None if reference is None else finite_number(reference.get(self.rate))
         return math.inf if own is not None and own > 0 and base == 0 else None
 
     def by_chance(self, group: Mapping[str, Any]) -> bool:
@@ -126,13 +122,13 @@ class _Measure:
         interval = group.get(f"{self.key}_ci") if self.rate is not None else None
         if not isinstance(interval, list | tuple) or len(interval) != 2:
             return False
-        low, high = (_finite(end) for end in interval)
+        low, high = (finite_number(end) for end in interval)
         return low is not None and high is not None and low <= 1 <= high
 
     def figure(self, group: Mapping[str, Any], *, withheld: bool, required: float,
                interval: bool = False) -> GroupFigure:
         """The group's figure on a check (`interval`: with its ratio's 95% interval)."""
-        value = None if withheld else _finite(group.get(self.key))
+        value = None if withheld else finite_number(group.get(self.key))
         note = ""
         if not withheld and self.rate is not None and value is None:
             note = "the reference group's rate is 0 and this group's is not"
@@ -192,7 +188,7 @@ def _fairness_check(name: str, description: str, required: float, measure: _Meas
                               "not measured")
     where = sized[0][1]
     hide = withheld(where) or math.isinf(worst)  # an unbounded size has no figure
-    raw = _finite(where.get(measure.key)) if measure.rate is not None else None
+    raw = finite_number(where.get(measure.key)) if measure.rate is not None else None
     inverted = "" if hide else read_both_ways(group_name(where), raw, worst)
     detail = "; ".join(part for part in (
         groups_text(beyond) if beyond else f"worst group: {group_name(where)}",
@@ -231,9 +227,9 @@ def check_acceptance(thresholds: AcceptanceThresholds, *, metrics: Mapping[str, 
     `published`, the fairness report as published, as a published card shows them)."""
     return [
         _at_least("min_roc_auc", "ROC AUC on the test referrals", thresholds.min_roc_auc,
-                  _finite(metrics.get("test_roc_auc"))),
+                  finite_number(metrics.get("test_roc_auc"))),
         _at_most("max_ece", "expected calibration error on the test referrals",
-                 thresholds.max_ece, _finite(metrics.get("test_ece"))),
+                 thresholds.max_ece, finite_number(metrics.get("test_ece"))),
         precision_check(thresholds.min_very_high_band_precision, very_high_band_precision),
         *_fairness_checks(thresholds, fairness, published),
     ]

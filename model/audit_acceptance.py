@@ -37,6 +37,7 @@ from model.fairness_flags import MISCALIBRATED, RATIO_METRICS, TOO_SMALL
 from model.fairness_groups import group_phrase
 from model.fairness_metrics import OVERALL
 from model.fairness_results import BEYOND_OVERALL
+from model.finite_json import finite_number
 from model.governance import AcceptanceThresholds
 from model.threshold_checks import GroupFigure, ThresholdCheck, groups_text, read_both_ways
 
@@ -52,15 +53,10 @@ _GAP: Final = "max_group_calibration_gap"
 EVERYONE: Final = "every referral audited (the whole model)"
 
 
-def _number(value: object) -> float | None:
-    if isinstance(value, int | float) and math.isfinite(value):
-        return float(value)
-    return None
-
 
 def _pair(value: object) -> tuple[float, float] | None:
     if isinstance(value, list | tuple) and len(value) == 2:
-        low, high = (_number(end) for end in value)
+        low, high = (finite_number(end) for end in value)
         if low is not None and high is not None:
             return low, high
     return None
@@ -73,7 +69,7 @@ def _beyond(interval: tuple[float, float] | None, low: float, high: float) -> bo
 def _ratio_figure(group: Mapping[str, Any], metric: str, required: float
                   ) -> tuple[float, GroupFigure, bool] | None:
     """A group's ratio as (its size read both ways, its figure, whether it fails)."""
-    value = _number(group.get(f"{metric}_ratio"))
+    value = finite_number(group.get(f"{metric}_ratio"))
     if value is None or group.get("is_reference"):
         return None
     size = math.inf if value <= 0 else max(value, 1 / value)
@@ -102,7 +98,7 @@ def _gap_figures(audit: Mapping[str, Any], judged: list[Mapping[str, Any]], requ
                  ) -> list[tuple[float, GroupFigure, bool]]:
     """Each group's gap beside the overall gap, and the overall gap itself."""
     overall = audit.get(OVERALL) or {}
-    found = [_gap_figure(EVERYONE, _number(overall.get("calibration_gap")),
+    found = [_gap_figure(EVERYONE, finite_number(overall.get("calibration_gap")),
                          _pair(overall.get("calibration_gap_ci")), required,
                          finding=bool(overall.get("miscalibrated")), metric="calibration gap")]
     for group in judged:
@@ -110,7 +106,7 @@ def _gap_figures(audit: Mapping[str, Any], judged: list[Mapping[str, Any]], requ
         finding = (MISCALIBRATED in group.get("flags", ())
                    and MISCALIBRATED not in group.get("possible_flags", ()))
         found.append(_gap_figure(
-            group_phrase(dict(group["attributes"])), _number(group.get(beside)),
+            group_phrase(dict(group["attributes"])), finite_number(group.get(beside)),
             _pair(group.get(f"{beside}_ci")), required, finding=finding,
             metric=("calibration gap beside the overall gap" if beside == BEYOND_OVERALL
                     else "calibration gap")))

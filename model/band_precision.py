@@ -11,11 +11,11 @@ nothing measured does (`model.acceptance`).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from model.finite_json import finite_number
 from model.threshold_checks import ThresholdCheck
 
 VERY_HIGH_BAND: Final = "very high"
@@ -37,19 +37,14 @@ class BandRate:
         return self.referrals is None or self.referrals < self.minimum
 
 
-def _finite(value: object) -> float | None:
-    if isinstance(value, int | float) and math.isfinite(value):
-        return float(value)
-    return None
-
 
 def band_rate(rows: Iterable[Mapping[str, Any]], *, minimum: int,
               band: str = VERY_HIGH_BAND) -> BandRate:
     """A band's rate and count from the rates-by-band table's rows (`model.train`)."""
     for row in rows:
         if row.get("band") == band:
-            count = _finite(row.get("referrals"))
-            return BandRate(_finite(row.get("outcome_rate")),
+            count = finite_number(row.get("referrals"))
+            return BandRate(finite_number(row.get("outcome_rate")),
                             None if count is None else int(count), minimum)
     return BandRate(None, 0, minimum)
 
@@ -57,7 +52,7 @@ def band_rate(rows: Iterable[Mapping[str, Any]], *, minimum: int,
 def precision_check(required: float, band: BandRate | float | None) -> ThresholdCheck:
     """`min_very_high_band_precision` against its threshold. A bare rate (no count: the
     callers that test other thresholds) is judged as measured."""
-    measured = band.rate if isinstance(band, BandRate) else _finite(band)
+    measured = band.rate if isinstance(band, BandRate) else finite_number(band)
     if measured is None:
         return ThresholdCheck(NAME, DESCRIPTION, f">= {required:g}", None, False,
                               "not measured", threshold=required)

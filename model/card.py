@@ -9,7 +9,6 @@ the UK Algorithmic Transparency Recording Standard (ATRS). `api.model_card` rend
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -25,7 +24,7 @@ from model.card_fairness import FairnessRow, fairness_rows, fairness_summary, pu
 from model.card_sources import CardSources
 from model.card_text import ATRS_HEADINGS, KNOWN_LIMITATIONS, MISUSE, OUTCOME_DEFINITION
 from model.explanation import GROUP_LABELS
-from model.finite_json import finite
+from model.finite_json import finite, finite_number
 from model.governance import AcceptanceThresholds, GovernanceSettings, parse_governance
 from model.outcome_gaps import OUTCOME_GAPS, OutcomeGap
 from model.service import INTENDED_USE
@@ -105,11 +104,6 @@ class ModelCard:
         values["has_calibration_plot"] = self.calibration_png is not None
         return finite(values)
 
-
-def _number(value: object) -> float | None:
-    if isinstance(value, int | float) and math.isfinite(value):
-        return float(value)
-    return None
 
 
 def _rows(sources: CardSources, name: str, limit: int | None = None) -> tuple[dict[str, Any], ...]:
@@ -207,8 +201,9 @@ def build_card(sources: CardSources, *, board: AcceptanceThresholds | None = Non
         uses_protected_characteristics=governance.use_protected_characteristics,
         model_details={"features": len(names), "calibration": metadata.get("calibration"),
                        "params": dict(sorted(sources.params.items()))},
-        performance=tuple((label, _number(metrics.get(f"test_{key}")),
-                           _number(metrics.get(f"baseline_{key}"))) for key, label in _PERFORMANCE),
+        performance=tuple((label, finite_number(metrics.get(f"test_{key}")),
+                           finite_number(metrics.get(f"baseline_{key}")))
+                          for key, label in _PERFORMANCE),
         calibration_png=sources.calibration_png,
         evaluated_on=evaluated_on(metrics, (sources.training_report or {}).get("split")),
         rates_by_band=withhold_small_rows(_rows(sources, "rates_by_band"), suppress),

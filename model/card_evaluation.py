@@ -17,11 +17,11 @@ rates, as the card's fairness table does.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from model.finite_json import finite_number
 from model.split import TEST_PERIOD_PREFIX
 
 HELD_OUT_PREFIX: Final = "test_"
@@ -53,15 +53,10 @@ class EvaluatedOn:
     whole_period_recorded: bool
 
 
-def _number(value: object) -> float | None:
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        return float(value)
-    return None
-
 
 def _count(*values: object) -> int | None:
     for value in values:
-        if (number := _number(value)) is not None:
+        if (number := finite_number(value)) is not None:
             return int(number)
     return None
 
@@ -83,8 +78,8 @@ def evaluated_on(metrics: Mapping[str, float],
     since = f" (from {test_from})" if test_from else ""
     text = (f"test period{since}: {_counted(held_out)} referrals from families not seen in "
             f"training ({of})")
-    figures = tuple((label, _number(metrics.get(f"{HELD_OUT_PREFIX}{key}")),
-                     _number(metrics.get(f"{TEST_PERIOD_PREFIX}{key}")))
+    figures = tuple((label, finite_number(metrics.get(f"{HELD_OUT_PREFIX}{key}")),
+                     finite_number(metrics.get(f"{TEST_PERIOD_PREFIX}{key}")))
                     for key, label in HEADLINE)
     return EvaluatedOn(held_out, period, test_from, text, WHY_HELD_OUT, figures,
                        whole_period_recorded=any(whole is not None for _, _, whole in figures))

@@ -15,3 +15,11 @@ def finite(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+def finite_number(value: object) -> float | None:
+    """`value` as a float when it is a finite number (not a bool), else None: a figure read
+    from a JSON document, a run's metrics or a table, where null, NaN or text mean none."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
