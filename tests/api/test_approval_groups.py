@@ -17,7 +17,7 @@ from api.model_card import card_for, card_markdown, log_card
 from api.roles import GOVERNANCE
 from api.store import AuditEntry, Store, init_db
 from model.acceptance import unmet
-from model.card import acceptance_checks
+from model.card import ApprovalEntry, acceptance_checks
 from model.card_sources import FAIRNESS_ARTIFACT, read_sources
 from model.registry import ModelRegistry
 from tests.api.conftest import TrainedModel, register_copy
@@ -58,6 +58,14 @@ def _waived(folder: Path, trained_model: TrainedModel
     return registry, Store(url), waivers
 
 
+def _waiver_row(registry: ModelRegistry, history: list[ApprovalEntry]) -> str:
+    """The card's approval-history row of the waiver `_waived` records."""
+    card = card_for(registry, "1", history, board=None)
+    [row] = [line for line in card_markdown(card).splitlines()
+             if "deprivation deciles differ in need" in line]
+    return row
+
+
 def test_a_waiver_names_every_group_it_covers(tmp_path: Path,
                                               trained_model: TrainedModel) -> None:
     registry, store, waivers = _waived(tmp_path, trained_model)
@@ -76,9 +84,7 @@ def test_a_waiver_names_every_group_it_covers(tmp_path: Path,
             ("subjects living in IMD deciles 1-2", 1.6), ("Asian subjects", 0.7)]
         history = approval_history(session, registry, "1", board=None)
     store.dispose()
-    card = card_for(registry, "1", history, board=None)
-    [row] = [line for line in card_markdown(card).splitlines()
-             if "deprivation deciles differ in need" in line]
+    row = _waiver_row(registry, history)
     assert (f"max_selection_rate_disparity (covering {DEPRIVATION}; {ASIAN}): deprivation "
             "deciles differ in need") in row
 
@@ -156,9 +162,7 @@ def test_the_history_shows_what_a_waiver_covered_when_given_not_the_reports_of_n
     with store.session() as session:
         history = approval_history(session, registry, "1", board=None)
     store.dispose()
-    card = card_for(registry, "1", history, board=None)
-    [row] = [line for line in card_markdown(card).splitlines()
-             if "deprivation deciles differ in need" in line]
+    row = _waiver_row(registry, history)
     assert (f"max_selection_rate_disparity (covering {DEPRIVATION}; {ASIAN}): deprivation "
             "deciles differ in need") in row
     assert "Black subjects" not in row and "1.9" not in row
