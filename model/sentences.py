@@ -20,6 +20,7 @@ from pipelines.manifest import (
 )
 from pipelines.manifest_lookup import spec_of
 from pipelines.phrases import (
+    ADULTS_CHILDREN,
     AGENCY_LABELS,
     FLAG_PHRASES,
     HOUSEHOLD_PEOPLE,
@@ -43,6 +44,7 @@ _MANIFEST_NAMES: Final = frozenset(FEATURE_NAMES)
 # Household-count feature -> the people it counts (singular, plural).
 HOUSEHOLD_WORDS: Final = {household_count_feature_name(relation): words
                             for relation, words in HOUSEHOLD_PEOPLE.items()}
+_CHILDREN_COUNT: Final = household_count_feature_name("children")
 _FLAGS: Final = FLAG_PHRASES
 if set(_FLAGS) - _MANIFEST_NAMES:
     raise RuntimeError("sentences for features the manifest does not have: "
@@ -104,8 +106,18 @@ def _agency(spec: FeatureSpec) -> str:
     return AGENCY_LABELS[spec.agency].lower()
 
 
+def _adults_children(spec: FeatureSpec, who: str) -> bool:
+    """Whether the feature is about the household's children and the person referred an
+    adult at risk (then they are not "other" children, nor siblings)."""
+    children = spec.relation == "children" or spec.name == _CHILDREN_COUNT
+    return children and who == SUBJECT_PHRASES["adult"]
+
+
 def _involving(spec: FeatureSpec, who: str) -> str:
-    return f"involving {who}" if spec.relation == "subject" else RELATION_PHRASES[spec.relation]
+    if spec.relation == "subject":
+        return f"involving {who}"
+    return ADULTS_CHILDREN["relation"] if _adults_children(spec, who) else (
+        RELATION_PHRASES[spec.relation])
 
 
 def _count(spec: FeatureSpec, value: float | None, who: str) -> str:
@@ -137,7 +149,9 @@ def _coverage(spec: FeatureSpec, value: float | None, who: str) -> str:
 
 
 def _attendance(spec: FeatureSpec, value: float | None, who: str) -> str:
-    whose = who if spec.relation == "subject" else "the other children in the household"
+    whose = who if spec.relation == "subject" else (
+        ADULTS_CHILDREN["whose"] if _adults_children(spec, who)
+        else "the other children in the household")
     if value is None:
         return f"No school attendance on record for {whose}"
     if spec.relation == "subject":
@@ -164,6 +178,8 @@ def _household(spec: FeatureSpec, value: float | None, who: str) -> str:
     if spec.name not in HOUSEHOLD_WORDS:
         return _flag(spec, value, who)
     singular, plural = HOUSEHOLD_WORDS[spec.name]
+    if _adults_children(spec, who):
+        singular, plural = ADULTS_CHILDREN["singular"], ADULTS_CHILDREN["plural"]
     if value is None:
         return f"Number of {plural} in the household not known"
     return f"{_quantity(whole(value), singular, plural)} in the household"

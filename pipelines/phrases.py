@@ -25,7 +25,7 @@ from pipelines.feature_spec import (
 )
 
 __all__ = [
-    "AGENCY_LABELS", "ETHNICITY_WORDS", "EVENT_LABELS", "FLAG_PHRASES", "HOUSEHOLD_PEOPLE",
+    "ADULTS_CHILDREN", "AGENCY_LABELS", "ETHNICITY_WORDS", "EVENT_LABELS", "FLAG_PHRASES", "HOUSEHOLD_PEOPLE",
     "NEED_PHRASES", "RELATION_PHRASES", "SHORT_RELATIONS", "SHORT_WINDOWS", "SOURCE_PHRASES",
     "SUBJECT_PHRASES", "UNNAMED_HOUSEHOLD", "WINDOW_PHRASES",
 ]
@@ -50,6 +50,12 @@ HOUSEHOLD_PEOPLE: Final[dict[str, tuple[str, str]]] = {
     "parents_carers": ("parent or carer", "parents or carers"),
     "other_adults": ("other adult", "other adults"),
     "children": ("other child", "other children"),
+}
+# The household's children when the person referred is an adult at risk: not "other"
+# children, nor the adult's siblings (the feature counts the same people).
+ADULTS_CHILDREN: Final[dict[str, str]] = {
+    "relation": "involving a child in the household", "singular": "child",
+    "plural": "children", "whose": "the children in the household",
 }
 # What a sentence about household members starts with when the referral names no
 # household (the feed's household_id empty), or names one that household_members lists

@@ -73,6 +73,21 @@ def test_count_in_the_household_names_who_and_when() -> None:
                         "household in the last 12 months (raises the score)")
 
 
+def test_an_adults_household_children_are_not_other_children_nor_siblings() -> None:
+    """A 70-year-old's case read "No other children in the household" (probe, 7 December):
+    the children of an adult at risk's household are "children", as they are counted."""
+    assert sentence_for("household_children_count", 0.0, 0.2, subject="adult") == (
+        "No children in the household (raises the score)")
+    assert sentence_for("household_children_count", 1.0, 0.2, subject="child") == (
+        "1 other child in the household (raises the score)")
+    assert sentence_for("children_police_arrest_365d", 2.0, 0.2, subject="adult") == (
+        "2 arrests involving a child in the household in the last 12 months (raises the score)")
+    assert "sibling or other child" in sentence_for("children_police_arrest_365d", 2.0, 0.2)
+    assert sentence_for("children_lowest_latest_attendance_pct", 80.0, 0.1, subject="adult") == (
+        "Lowest latest-term attendance among the children in the household: 80% "
+        "(raises the score)")
+
+
 def test_attendance_is_a_percentage() -> None:
     assert sentence_for("subject_latest_attendance_pct", 97.0, -0.3) == (
         "Attendance 97% in the latest term on record (lowers the score)")
