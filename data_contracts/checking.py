@@ -100,11 +100,12 @@ def parse_feed(feed: str, source: str, raw: pd.DataFrame, schema: pa.DataFrameSc
         FeedRejected: Direct identifiers, or a required column missing.
     """
     raw, unclosed = _without_unclosed_marks(raw)
-    raw, failures = _without_stray_marks(raw)
+    raw, stray = _without_stray_marks(raw)
+    failures = [(f"{name}: {STRAY_QUOTE_REASON}", mask) for name, mask in stray.items()]
     refuse_direct_identifiers(raw, source, FEED_COLUMNS[feed])
     spec, absent = _spec_columns(feed, raw, source)
     typed: dict[str, pd.Series] = {}
-    unparsable: dict[str, np.ndarray] = {}
+    unparsable: dict[str, np.ndarray] = dict(stray)  # a stray's cell has its one reason
     for name, column in schema.columns.items():
         cells = spec[name]
         if not column.nullable:
@@ -114,9 +115,12 @@ def parse_feed(feed: str, source: str, raw: pd.DataFrame, schema: pa.DataFrameSc
             typed[name] = cells
             continue
         typed[name], reasons = parser(cells)
+        if name in stray:
+            reasons = [(reason, mask & ~stray[name]) for reason, mask in reasons]
         failures.extend((f"{name}: {reason}", mask) for reason, mask in reasons)
-        if reasons:
-            unparsable[name] = np.logical_or.reduce([mask for _, mask in reasons])
+        masks = [mask for _, mask in reasons] + ([stray[name]] if name in stray else [])
+        if masks:
+            unparsable[name] = np.logical_or.reduce(masks)
     ignored = [str(c) for c in raw.columns if c not in FEED_COLUMNS[feed] and c != ROW_AS_READ]
     if ignored:
         logger.warning("%s: columns not in the specification ignored: %s", source, ignored)
@@ -134,15 +138,15 @@ def _without_unclosed_marks(raw: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray
             raw[UNCLOSED_QUOTE].notna().to_numpy(dtype=bool))
 
 
-def _without_stray_marks(raw: pd.DataFrame) -> tuple[pd.DataFrame, list[Failure]]:
+def _without_stray_marks(raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     """The frame without the reader's mark of the cells holding a stray double quote
-    (:data:`STRAY_QUOTE`, naming each one's column), and their failures."""
+    (:data:`STRAY_QUOTE`, naming each one's column), and their mask by column."""
     if STRAY_QUOTE not in raw.columns:
-        return raw, []
+        return raw, {}
     marks = raw[STRAY_QUOTE]
-    return raw.drop(columns=[STRAY_QUOTE]), [
-        (f"{column}: {STRAY_QUOTE_REASON}", (marks == column).fillna(False).to_numpy(bool))
-        for column in marks.dropna().unique()]
+    return raw.drop(columns=[STRAY_QUOTE]), {
+        str(column): (marks == column).fillna(False).to_numpy(bool)
+        for column in marks.dropna().unique()}
 
 
 def _ragged_row_failures(raw: pd.DataFrame, unclosed: np.ndarray) -> list[Failure]:

@@ -126,7 +126,8 @@ def _parse(path: Path, header: list[str], lines: int, *, keep_ragged: bool,
     When each line is one row, only a row of the wrong number of fields can run over
     several lines, and only such rows are looked at for a quote left unclosed: a file
     holding one is read again row by row. So is a file whose referral ids hold a double
-    quote, or whose quotes close a value with text after it, to tell a stray one
+    quote, or whose quotes close a value with text after it (`"P3"4`, read as P34), to
+    tell a stray one
     (`csv_stray_quotes`).
     """
     try:
@@ -151,9 +152,9 @@ def _parse(path: Path, header: list[str], lines: int, *, keep_ragged: bool,
 
 
 def _may_hold_stray_quote(path: Path, table: pa.Table, one_line: Collection[str]) -> bool:
-    """Whether a referral id may hold a stray double quote (`csv_stray_quotes`): one holds
-    a quote, or a quote of the file closes a value with text after it."""
-    return bool(quote_columns(table.column_names, one_line)) and (
+    """Whether a cell may hold a stray double quote (`csv_stray_quotes`): a referral id
+    holds a quote, or a quote of the file closes a value with text after it."""
+    return bool(quote_columns(table.column_names, one_line).after_close) and (
         holds_quote(table, one_line) or text_after_closing_quote(path))
 
 

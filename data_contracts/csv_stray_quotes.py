@@ -1,14 +1,16 @@
-"""A stray double quote in a CSV cell that may hold one: a referral id, the
-specification's "string".
+"""A stray double quote in a CSV cell: a referral id's (the specification's "string"), or
+text after a quoted value's closing quote in any column that cannot hold a line break.
 
 CSV writes a cell holding a double quote in quotes, the quote doubled: `"R""3"` is the
 id `R"3`. A quote anywhere else is a stray, which pyarrow and the csv module
 keep in the cell: `R3"` was read as the id `R3"` and accepted, beside the feed's own R3.
-Text after a quoted value's closing quote is one too: `"R3"x` is read as `R3x`, no quote
-left in the cell to see. A token, a code, a date or a number holding a quote breaks its
-own rule; a referral id does not, so only the CSV text tells a stray from a quote of the
-value. A file whose referral ids hold a quote, or whose quotes close a value with text
-after it (`text_after_closing_quote`, a scan of its bytes), is read row by row
+A token, a code, a date or a number holding a quote breaks its own rule; a referral id
+does not, so only the CSV text tells a stray from a quote of the value. Text after a
+quoted value's closing quote is a stray in any column (`one_line`, those the
+specification names): `"R3"x` is read as `R3x` and `"P3"4` as the token `P34`, no quote
+left in the cell to see, no rule broken, the row given another id. A file whose referral
+ids hold a quote, or whose quotes close a value with text after it
+(`text_after_closing_quote`, a scan of its bytes), is read row by row
 (`csv_quotes.read_again`; only such a file pays for it), and a row whose text holds a
 stray one is marked (`STRAY_QUOTE`) for the quarantine, the cell written as in the file,
 or, without a quarantine to keep it, refuses the file.
@@ -46,16 +48,29 @@ _MAY_FOLLOW: Final = np.isin(np.arange(256), list(b',\n\r"'))
 _SCAN_BYTES: Final = 16 * 1024 * 1024
 
 
-def quote_columns(header: list[str], one_line: Collection[str]) -> list[int]:
-    """The columns of ``header`` whose cells may hold a double quote and cannot hold a
-    line break (`FREE_TEXT_COLUMNS` among ``one_line``)."""
-    return [i for i, name in enumerate(header) if name in FREE_TEXT_COLUMNS and name in one_line]
+class QuoteColumns(NamedTuple):
+    """The columns, by index, a stray double quote is looked for in: ``any_quote``, a
+    quote anywhere outside CSV quoting (a referral id, which may hold one); ``after_close``,
+    text after a quoted value's closing quote (every column that cannot hold a line break,
+    the referral id's among them)."""
+
+    any_quote: frozenset[int]
+    after_close: frozenset[int]
+
+
+def quote_columns(header: list[str], one_line: Collection[str]) -> QuoteColumns:
+    """The columns of ``header`` that cannot hold a line break (``one_line``), where text
+    after a closing quote is a stray, and among them those that may hold a double quote
+    (`FREE_TEXT_COLUMNS`), where any quote outside CSV quoting is."""
+    kept = frozenset(i for i, name in enumerate(header) if name in one_line)
+    return QuoteColumns(frozenset(i for i in kept if header[i] in FREE_TEXT_COLUMNS), kept)
 
 
 def holds_quote(table: pa.Table, one_line: Collection[str]) -> bool:
-    """Whether a cell of ``table``'s `quote_columns` holds a double quote (vectorised)."""
+    """Whether a cell of ``table``'s columns that may hold a double quote holds one
+    (`quote_columns`' ``any_quote``; vectorised)."""
     return any(pc.any(pc.match_substring(table.column(i), '"')).as_py()
-               for i in quote_columns(table.column_names, one_line))
+               for i in quote_columns(table.column_names, one_line).any_quote)
 
 
 def text_after_closing_quote(path: Path) -> bool:
@@ -77,7 +92,15 @@ def text_after_closing_quote(path: Path) -> bool:
     return False
 
 
-def _stray_fields(text: str) -> list[tuple[int, str]]:
+class _Stray(NamedTuple):
+    """A field of a row holding a stray double quote."""
+
+    field: int  # its index in the row
+    written: str  # the field as the file writes it
+    after_close: bool  # text after a closing quote (`"R3"x`), not a quote in a bare field
+
+
+def _stray_fields(text: str) -> list[_Stray]:
     """The fields of a row (its CSV text as read) holding a stray double quote, each with
     its text as written: in a field not quoted, or after a quoted field's closing quote
     (`"R3"x`, read as R3x)."""
@@ -88,7 +111,7 @@ def _stray_fields(text: str) -> list[tuple[int, str]]:
         end = len(text) if end < 0 else end
         astray = '"' in text[at:end] if closed is None else end != closed.end()
         if astray:
-            stray.append((index, text[at:end]))
+            stray.append(_Stray(index, text[at:end], closed is not None))
         at, index = end + 1, index + 1
     return stray
 
@@ -100,13 +123,14 @@ class StrayQuote(NamedTuple):
     written: str
 
 
-def stray_quote(text: str, header: list[str], columns: Collection[int]) -> StrayQuote | None:
-    """The first of ``columns`` (`quote_columns`) whose field of the row ``text`` holds a
-    stray double quote, with the field as written (`"R3"x`, read as `R3x`), or None."""
-    if '"' not in text or not columns:
+def stray_quote(text: str, header: list[str], columns: QuoteColumns) -> StrayQuote | None:
+    """The first field of the row ``text`` holding a stray double quote in ``columns``
+    (`quote_columns`), with the field as written (`"R3"x`, read as `R3x`), or None."""
+    if '"' not in text or not columns.after_close:
         return None
-    return next((StrayQuote(header[i], written) for i, written in _stray_fields(text)
-                 if i in columns), None)
+    return next((StrayQuote(header[s.field], s.written) for s in _stray_fields(text)
+                 if s.field in (columns.after_close if s.after_close else columns.any_quote)),
+                None)
 
 
 def stray_refusal(path: Path, line: int, column: str) -> FeedRejected:

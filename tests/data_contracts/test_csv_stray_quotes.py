@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from data_contracts.csv_stray_quotes import StrayQuote, stray_quote, text_after_closing_quote
+from data_contracts.csv_stray_quotes import (
+    StrayQuote,
+    quote_columns,
+    stray_quote,
+    text_after_closing_quote,
+)
 from data_contracts.pseudonymise import PseudonymisationError, pseudonymise_file
 from data_contracts.validate import validate_extract
 from tests.data_contracts import factories as f
@@ -18,17 +23,22 @@ STRAY = ('referral_id: holds a stray double quote (") outside CSV quoting: a val
 HEADER = ["referral_id", "person_id", "note"]
 
 
-@pytest.mark.parametrize(("row", "written"), [
-    ('R3",P3,x', 'R3"'),  # a stray closing quote
-    ('R"3,P3,x', 'R"3'),
-    ('"R3"x,P3,x', '"R3"x'),  # text after a closing quote: read as R3x
+@pytest.mark.parametrize(("row", "stray"), [
+    ('R3",P3,x', StrayQuote("referral_id", 'R3"')),  # a stray closing quote
+    ('R"3,P3,x', StrayQuote("referral_id", 'R"3')),
+    ('"R3"x,P3,x', StrayQuote("referral_id", '"R3"x')),  # text after a closing quote: R3x
     ('"R""3",P3,x', None),  # the id R"3, as CSV writes it
     ('"R,3",P3,"he said ""no"""', None),
     ('R3,P"3,x', None),  # a token holding a quote breaks the token's own rule
+    ('R3,"P3"4,x', StrayQuote("person_id", '"P3"4')),  # read as the token P34: none
+    ('R3,"P3" ,x', StrayQuote("person_id", '"P3" ')),
+    ('R3,P3,"x"y', None),  # a column the specification does not name
     ('R3,P3,"seen at home,\nthen ""school"""', None),
 ])
-def test_only_a_quote_outside_csv_quoting_is_a_stray(row: str, written: str | None) -> None:
-    assert stray_quote(row, HEADER, [0]) == (written and StrayQuote("referral_id", written))
+def test_only_a_quote_outside_csv_quoting_is_a_stray(row: str, stray: StrayQuote | None
+                                                     ) -> None:
+    columns = quote_columns(HEADER, ["referral_id", "person_id"])
+    assert stray_quote(row, HEADER, columns) == stray
 
 
 def _referrals_file(folder: Path) -> list[str]:
@@ -127,3 +137,46 @@ def test_a_quote_closing_a_value_is_followed_by_a_comma_or_a_line_end(
     every field is quoted keeps the fast read."""
     (tmp_path / "referrals.csv").write_bytes(("referral_id,person_id\n" + text).encode())
     assert text_after_closing_quote(tmp_path / "referrals.csv") is after
+
+
+def _text_after_a_closing_quote(folder: Path, feed: str, cell: str, written: str) -> Path:
+    """An extract in ``folder`` of four referrals and four police events whose ``feed``
+    file writes the first ``cell`` of its line 4 (person P000003's) as ``written``, and no
+    cell with a quote of its own."""
+    frames = f.extract(referrals=f.referrals(4), events_police=f.events("police", 4))
+    path = f.write_extract(folder, frames) / f"{feed}.csv"
+    lines = path.read_text(encoding="utf-8").split("\n")
+    fields = lines[3].split(",")
+    fields[fields.index(cell)] = written
+    lines[3] = ",".join(fields)
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("feed", "column", "cell", "written"), [
+    ("referrals", "person_id", "P000003", '"P000003"4'),
+    ("events_police", "person_id", "P000003", '"P000003"4'),
+    ("events_police", "event_date", "2024-01-10", '"2024-01-10"1'),
+])
+def test_text_after_a_closing_quote_in_any_column_is_quarantined_saying_so(
+        tmp_path: Path, feed: str, column: str, cell: str, written: str) -> None:
+    """`"P000003"4` was read as the token P0000034, which breaks no token's rule: the row
+    accepted as another person's (a feed without referral ids was not looked at). Its
+    quarantine gives the one reason, not also the written cell's as a token's."""
+    _text_after_a_closing_quote(tmp_path / "in", feed, cell, written)
+    result = validate_extract(tmp_path / "in", extract_date=EXTRACT)
+    report = result.report["feeds"][feed]
+    assert (report["read"], report["accepted"], report["quarantined"]) == (4, 3, 1)
+    quarantine = result.quarantine[feed]
+    assert quarantine[column].tolist() == [written]
+    assert quarantine["reason"].tolist() == [STRAY.replace("referral_id", column, 1)]
+    assert "P0000034" not in set(result.feeds[feed]["person_id"])
+
+
+def test_pseudonymise_refuses_text_after_a_token_s_closing_quote(tmp_path: Path) -> None:
+    """Pseudonymised as P0000034, the row would have become another person's for good."""
+    path = _text_after_a_closing_quote(tmp_path, "events_police", "P000003", '"P000003"4')
+    with pytest.raises(PseudonymisationError, match=(
+            r'^events_police.csv: line 4, column \'person_id\' holds a stray double quote')):
+        pseudonymise_file(path, tmp_path / "out.csv", columns=["person_id"], key=b"k" * 32)
+    assert not (tmp_path / "out.csv").exists()
