@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from api.audit import sha256_hex
 from api.case_bodies import every_problem
 from api.case_payload import CasePayload
+from api.json_encoding import not_utf8
 from api.json_keys import case_keys_named, repeated_key
 from api.referral_people import SubjectChanged
 from api.request_limits import BodyTooLarge
@@ -60,6 +61,10 @@ async def score_referral(request: Request, user: TriagePage) -> Response:
     if not body.strip():
         return _score_page(request, user, pasted=pasted,
                            form_error="Upload a case file or paste the case")
+    if written := not_utf8(body):  # UTF-16 without a byte-order mark decodes as UTF-8
+        return _score_page(request, user, pasted=pasted, form_error=(
+            f"The case file reads as {written}, not UTF-8: a case must be UTF-8 JSON, so "
+            "save it as UTF-8 and upload it again"))
     try:
         body.decode("utf-8")
     except UnicodeDecodeError:
