@@ -98,7 +98,11 @@ DUPLICATE_DIFFERING: Final = ("on more than one row, with other values (which is
 
 
 # The cross-feed rules of an outcome, which read the accepted referrals.
-NOT_AN_ACCEPTED_REFERRAL: Final = "referral_id: not an accepted referral"
+# An outcome naming a referral the feed never sent, or one its quarantine holds (a
+# duplicate, a bad row): until 7 December "not an accepted referral", which a probe read
+# as saying nothing of the quarantined duplicate its outcome named.
+NOT_AN_ACCEPTED_REFERRAL: Final = ("referral_id: names no accepted referral (the referrals "
+                                   "feed has no such row, or quarantined it)")
 OUTCOME_BEFORE_REFERRAL: Final = "outcome_date: before referral_date"
 
 

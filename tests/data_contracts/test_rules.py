@@ -11,7 +11,7 @@ from pydantic import Field, TypeAdapter, ValidationError
 
 from data_contracts import rules
 from data_contracts.pandera_import import pa
-from data_contracts.schemas import feed_schema
+from data_contracts.schemas import NOT_AN_ACCEPTED_REFERRAL, feed_schema
 from data_contracts.validate import validate_frames
 from data_contracts.vocab import EVENT_FEEDS, EVENT_TYPES, TOKEN_PATTERN
 from tests.data_contracts import factories as f
@@ -157,7 +157,7 @@ def test_household_rule_quarantines_with_reason(overrides: dict[str, str], reaso
 @pytest.mark.parametrize(
     ("overrides", "reason"),
     [
-        ({"referral_id": "R7777"}, "referral_id: not an accepted referral"),
+        ({"referral_id": "R7777"}, NOT_AN_ACCEPTED_REFERRAL),
         ({"outcome_type": "prison"}, "outcome_type: not one of "),
         ({"outcome_date": "2024-02-29"}, "outcome_date: before referral_date"),
         ({"outcome_date": "2024-07-01"}, "outcome_date: after extract date"),
@@ -176,7 +176,7 @@ def test_outcome_of_a_quarantined_referral_is_quarantined() -> None:
     frames["referrals"].loc[0, "sex"] = "robot"  # R0001, which the outcome names
     result = validate_frames(frames, extract_date=EXTRACT)
     assert result.quarantine["outcomes"]["reason"].tolist() == [
-        "referral_id: not an accepted referral"
+        NOT_AN_ACCEPTED_REFERRAL
     ]
 
 
@@ -203,7 +203,7 @@ def test_rows_of_one_referral_id_that_differ_are_all_quarantined() -> None:
                  "be told: none of them is used)")
     assert result.quarantine["referrals"]["reason"].tolist() == [differing] * 3
     assert result.quarantine["outcomes"]["reason"].tolist() == [
-        "referral_id: not an accepted referral"]
+        NOT_AN_ACCEPTED_REFERRAL]
 
 
 def test_a_quarantined_row_does_not_shadow_a_later_good_copy_of_its_id() -> None:
