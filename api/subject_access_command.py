@@ -12,7 +12,7 @@ import re
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 import typer
 
@@ -72,7 +72,15 @@ def subject_access(
     os.replace(staged, output)
     found = len(record["referrals"])
     typer.echo(f"{found} {'referral' if found == 1 else 'referrals'} naming {person_id}: {output}")
+    typer.echo(NOT_SEARCHED)
     _echo_golden(golden)
+
+
+# What a subject access request does not reach: a probe's person with referrals in the
+# batch extract and its `scores.csv` read "0 referrals naming" them (7 December).
+NOT_SEARCHED: Final = ("not searched: the agencies' extracts and files written by batch "
+                       "commands (features, score), which are not held in the service's "
+                       "store: search them where they are kept")
 
 
 def _echo_golden(golden: Mapping[str, Any]) -> None:

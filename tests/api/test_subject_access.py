@@ -95,7 +95,9 @@ def test_the_command_writes_the_report_and_is_audited(api: ApiEnv, tmp_path: Pat
              "SAFEGUARD_ENVIRONMENT": "test"})
     assert result.exit_code == 0, result.output
     assert f"1 referral naming {member}: {output}" in result.output  # "1 referrals" until 6 Dec
+    assert "not searched: the agencies' extracts and files written by batch" in result.output
     assert referral in output.read_text()
+    assert "<strong>Not searched</strong>: the agencies' extracts" in output.read_text()
     assert output.stat().st_mode & 0o777 == 0o600  # about a person: the owner's only
     assert any(e.details.get("person_id") == member for e in _actions(api, "subject_access"))
     assert [p.name for p in tmp_path.iterdir()] == ["sar.html"]  # no staged file left
