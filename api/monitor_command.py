@@ -79,7 +79,7 @@ def monitor(
     from model.calibration_check import KIND as CALIBRATION
     from model.calibration_check import WATCH_NEXT
     from model.data import prepare_extract
-    from model.monitor_groups import CALIBRATION_KIND
+    from model.monitor_group_outcomes import CALIBRATION_KIND
     from model.monitor_run import (
         EXTRACT_NOTES,
         NoMonitoringReference,

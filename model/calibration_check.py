@@ -97,8 +97,10 @@ def observed_expected(y: np.ndarray, probability: np.ndarray,
     return entry
 
 
-def tolerance_p_value(entry: dict[str, Any], settings: MonitoringSettings) -> float | None:
-    """The two-sided p-value of an O/E entry against the tolerance, the dual of its
+def tolerance_p_value(entry: dict[str, Any], settings: MonitoringSettings, *,
+                      bounds: tuple[float, float] | None = None) -> float | None:
+    """The two-sided p-value of an O/E entry against the tolerance (or other `bounds`:
+    (1, 1) tests as many outcomes as predicted, `verdict`'s "watch"), the dual of its
     interval: below 0.05 exactly when the 95% interval lies wholly outside the tolerance
     (`verdict`'s "outside tolerance"), so a correction for many comparisons can judge it
     at a stricter level (None where the entry has no interval).
@@ -113,9 +115,9 @@ def tolerance_p_value(entry: dict[str, Any], settings: MonitoringSettings) -> fl
     if m is None:  # one family of several referrals: an interval of all of [0, 1]
         return 1.0
     x, expected = k * m / n, entry["mean_predicted"]
-    above = float(beta.cdf(settings.calibration_ratio_upper * expected, x, m - x + 1)) if k else 1.0
-    below = (float(beta.sf(settings.calibration_ratio_lower * expected, x + 1, m - x))
-             if k < n else 1.0)
+    lower, upper = bounds or (settings.calibration_ratio_lower, settings.calibration_ratio_upper)
+    above = float(beta.cdf(upper * expected, x, m - x + 1)) if k else 1.0
+    below = float(beta.sf(lower * expected, x + 1, m - x)) if k < n else 1.0
     return min(1.0, 2 * min(above, below))
 
 

@@ -1,4 +1,5 @@
-"""Monitoring by protected group: each group's recent records and its matured outcomes.
+"""Monitoring by protected group: each group's recent records (its matured outcomes are
+`model.monitor_group_outcomes`'s).
 
 Two changes the overall checks could not see (a probe, planted after a model's training
 date): the health feed kept 15% of the records about Black families (Black referrals with
@@ -16,25 +17,12 @@ the agency, and observed/expected was judged overall and by band only.
   periods' counts, each times its design effect (`model.families.design_effect`: a
   family's referrals share the household's records); too few to judge when either period
   would hold fewer than `MIN_RECORDS` of the group's records at the training share.
-- *Observed/expected by group*: `model.calibration_check`'s O/E and verdict for each
-  group of the fairness audit's attributes (`GROUP_ATTRIBUTES`), judged from
-  `min_group_referrals` matured referrals (a group is smaller than a band). Up to 22
-  groups are compared in a run (the four attributes' values, each with "not recorded"),
-  each with a 95% interval: alone, a group whose interval lies outside the tolerance by
-  chance came up in 46% of runs of 20 groups of pure noise
-  (`tests/model/test_monitor_group_correction.py`; 2.3% after correction). So the groups
-  judged in a run are one family, corrected as the fairness audit corrects its own
-  (`model.fairness_multiplicity.adjusted`: Benjamini-Hochberg, at `ALPHA`, 5%) on each
-  group's p-value against the tolerance (`calibration_check.tolerance_p_value`, the dual
-  of its interval): a group is outside tolerance only when its adjusted p-value is at
-  most 5%; one outside before correction but not after is to watch. The groups overlap
-  (a referral is in one group of each attribute), so their tests are positively
-  dependent, under which Benjamini-Hochberg still bounds the false discovery rate.
+- *Observed/expected by group*: `model.monitor_group_outcomes`'s, over the same groups
+  (`group_masks`).
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any, Final
 
 import numpy as np
@@ -42,9 +30,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from data_contracts.vocab import AGENCIES
-from model.calibration_check import WATCH_NEXT, judge_entry, observed_expected, tolerance_p_value
 from model.fairness_groups import VALUES, attribute_frame, group_phrase
-from model.fairness_multiplicity import METHOD, adjusted, p_text
 from model.families import design_effect
 from model.governance import MonitoringSettings
 from model.monitoring import Check, coverage_fell, coverage_words
@@ -57,14 +43,9 @@ GROUP_ATTRIBUTES: Final[tuple[str, ...]] = ("ethnicity_group", "sex", "age_band"
 FALSE_ALARM: Final = 0.01
 MIN_RECORDS: Final = 10  # fewer of a group's records expected: too few to judge
 COVERAGE_KIND: Final = "coverage_group_recent"
-CALIBRATION_KIND: Final = "calibration_group"
-# The false discovery rate of the groups' O/E flags: the level of their 95% intervals.
-ALPHA: Final = 0.05
-# The matured outcomes section's record of the correction (absent before 7 December).
-CORRECTION_KEY: Final = "calibration_by_group_correction"
 
 
-def _group_masks(features: pd.DataFrame) -> dict[str, dict[str, np.ndarray]]:
+def group_masks(features: pd.DataFrame) -> dict[str, dict[str, np.ndarray]]:
     """Each attribute's groups (the fairness audit's), as boolean masks, in the audit's
     reading order (ages youngest first, "not recorded" last)."""
     frame = attribute_frame(features)
@@ -83,7 +64,7 @@ def recent_by_group(features: pd.DataFrame, families: np.ndarray | None,
     (`held`: `recent_held` of `features`, when the caller has it)."""
     held = recent_held(features) if held is None else held
     out: dict[str, Any] = {}
-    for attribute, groups in _group_masks(features).items():
+    for attribute, groups in group_masks(features).items():
         out[attribute] = {
             value: {
                 "n": int(mask.sum()),
@@ -224,64 +205,3 @@ def recent_group_coverage(
     )
     section = {"training": before, "now": now, "judged": judged, "z": z}
     return section, [fall for fall in falls if fall is not None]
-
-
-def _corrected(entries: list[dict[str, Any]], checks: list[Check],
-               settings: MonitoringSettings) -> tuple[list[Check], dict[str, Any]]:
-    """The groups' checks after the correction for the groups compared (see the module):
-    each judged entry gets its `p_value` and `adjusted_p`; a crossed check whose adjusted
-    p-value exceeds `ALPHA` no longer crosses (its entry's verdict "watch"), and each
-    message says how it stands after correction."""
-    judged = [(i, p) for i, entry in enumerate(entries)
-              if entry["verdict"] != "too few to judge"
-              and (p := tolerance_p_value(entry, settings)) is not None]
-    n = len(judged)
-    out = list(checks)
-    for (i, p), adjusted_p in zip(judged, adjusted([p for _, p in judged]), strict=True):
-        entries[i]["p_value"], entries[i]["adjusted_p"] = round(p, 6), adjusted_p
-        if not checks[i].crossed or adjusted_p is None:
-            continue
-        if adjusted_p > ALPHA:
-            entries[i]["verdict"] = "watch"
-            out[i] = replace(checks[i], crossed=False, message=(
-                f"{checks[i].message}: outside the tolerance, but not after correction for "
-                f"the {n} groups compared (adjusted p {p_text(adjusted_p)}): {WATCH_NEXT}"))
-        else:
-            out[i] = replace(checks[i], message=(
-                f"{checks[i].message}; outside it after correction for the {n} groups "
-                f"compared (adjusted p {p_text(adjusted_p)})"))
-    return out, {"method": METHOD, "level": ALPHA, "comparisons": n}
-
-
-def group_calibration(
-    section: dict[str, Any],
-    matured: pd.DataFrame,
-    *,
-    y: np.ndarray,
-    probability: np.ndarray,
-    families: np.ndarray,
-    settings: MonitoringSettings,
-) -> list[Check]:
-    """O/E of each group's matured referrals, added to the section as
-    ``calibration_by_group`` (with the correction's record, `CORRECTION_KEY`), its
-    checks corrected for the groups compared; none where the section says outcomes
-    cannot be judged, or too few referrals matured to judge them over all
-    (`min_matured_referrals`): a group is no surer than the whole."""
-    if "now" not in section or len(y) < settings.min_matured_referrals:
-        return []
-    per_group = settings.model_copy(update={"min_matured_referrals": settings.min_group_referrals})
-    figures: dict[str, Any] = {}
-    entries, checks = [], []
-    for attribute, groups in _group_masks(matured).items():
-        figures[attribute] = {}
-        for value, mask in groups.items():
-            entry = observed_expected(y[mask], probability[mask], families[mask])
-            figures[attribute][value] = entry
-            entries.append(entry)
-            checks.append(judge_entry(
-                entry, f"observed_expected/{attribute}={value}",
-                group_phrase({attribute: value}), per_group,
-                kind=CALIBRATION_KIND))
-    section["calibration_by_group"] = figures
-    checks, section[CORRECTION_KEY] = _corrected(entries, checks, per_group)
-    return checks

@@ -22,12 +22,8 @@ from model.calibration_check import matured_calibration
 from model.data import PreparedExtract
 from model.families import ExtractFamilies, families_of
 from model.governance import MonitoringSettings
-from model.monitor_groups import (
-    REFERENCE_KEY,
-    group_calibration,
-    recent_by_group,
-    recent_group_coverage,
-)
+from model.monitor_group_outcomes import group_calibration
+from model.monitor_groups import REFERENCE_KEY, recent_by_group, recent_group_coverage
 from model.monitoring import Check, coverage_change, drift, enough_to_judge, too_few_to_judge
 from model.monitoring_outcomes import matured_outcomes, outcome_figures
 from model.monitoring_quarters import coverage_by_quarter

@@ -14,10 +14,12 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any, Final
 
 import numpy as np
+from scipy.stats import norm
 
 from data_contracts.vocab import AGENCIES
 from model.drift import feature_stability, population_stability_index
 from model.fairness_groups import group_phrase
+from model.fairness_multiplicity import METHOD, adjusted, p_text
 from model.governance import MonitoringSettings
 from model.labels import known_label
 from model.monitoring_reference import (
@@ -32,9 +34,13 @@ from model.monitoring_reference import (
 )
 
 # A group's coverage gap crosses its threshold only when it widened by more than
-# sampling noise: the one-sided z of log(ratio now) - log(ratio at training) over
-# this (2.326: the 1% level; see `_beyond_noise`).
-GAP_RISE_Z: Final = 2.326
+# sampling noise: the one-sided p-value of log(ratio now) - log(ratio at training) (see
+# `_widening_p`), adjusted for every group and agency judged in the run as the fairness
+# audit adjusts its comparisons (`model.fairness_multiplicity.adjusted`, Benjamini-
+# Hochberg), at most this false discovery rate (with one comparison, the 1% test alone).
+GAP_LEVEL: Final = 0.01
+# monitor.json's record of that correction (coverage section; absent before 7 December).
+GAP_CORRECTION_KEY: Final = "group_gap_correction"
 # ... and when the group has at least this many referrals without the agency's records:
 # with fewer, the z test is not to be trusted (a probe's one-quarter extract crossed on
 # 1 of 176 referrals against 2 of 1,566).
@@ -155,51 +161,71 @@ def _log_gap(n_group: int, group_share: float, n_all: int, overall_share: float,
     return float(np.log(group / overall)), variance
 
 
-def _beyond_noise(agency: str, entry: dict[str, Any], now: dict[str, Any],
-                  old: dict[str, Any] | None, before: dict[str, Any],
-                  effects: tuple[float, float]) -> bool:
-    """Whether a group's gap widened since training by more than sampling noise explains
-    (one-sided z test of the log ratios at `GAP_RISE_Z`), a family's referrals not taken
-    as independent: the window's design effects (`effects`) stand for the reference
-    period's too, whose families are not stored."""
+def _widening_p(agency: str, entry: dict[str, Any], now: dict[str, Any],
+                old: dict[str, Any] | None, before: dict[str, Any],
+                effects: tuple[float, float]) -> float | None:
+    """The one-sided p-value of a group's gap having widened since training by no more
+    than sampling noise explains (a z test of the log ratios), a family's referrals not
+    taken as independent: the window's design effects (`effects`) stand for the reference
+    period's too, whose families are not stored. None for a group of every referral then
+    and now (no others to compare it with)."""
     log_now, var_now = _log_gap(entry["n"], entry["shares"][agency], now["n"],
                                 now["overall"][agency], effects)
     log_then, var_then = (_log_gap(old["n"], old["shares"][agency], before["n"],
                                    before["overall"][agency], effects) if old else (0.0, 0.0))
-    return bool(log_now - log_then > GAP_RISE_Z * np.sqrt(var_now + var_then))
+    if var_now + var_then <= 0:
+        return None
+    return float(norm.sf((log_now - log_then) / np.sqrt(var_now + var_then)))
 
 
 def _missing(n: int, share: float) -> int:
     return round(n * (1 - share))
 
 
-def _agency_gap(agency: str, group: tuple[str, str], before: dict[str, Any], now: dict[str, Any],
-                entry: dict[str, Any], old: dict[str, Any] | None,
-                settings: MonitoringSettings, effects: tuple[float, float]) -> Check | None:
-    """A group's records from one agency missing far more often than for all referrals
-    (None below the gap the settings name); crossed when the gap widened since training
-    by the settings' share and by more than sampling noise, on at least `GAP_MIN_MISSING`
-    of the group's referrals without a record."""
-    ratio = _missing_ratio(entry["shares"][agency], now["overall"][agency])
-    old_ratio = (_missing_ratio(old["shares"][agency], before["overall"][agency])
-                 if old else 1.0)
-    if ratio < settings.coverage_group_gap_max:
-        return None
-    wider = ratio > old_ratio * (1 + settings.coverage_group_gap_rise)
-    missing = _missing(entry["n"], entry["shares"][agency])
-    enough = missing >= GAP_MIN_MISSING
-    crossed = wider and enough and _beyond_noise(agency, entry, now, old, before, effects)
+def _gap_figures(agency: str, group: tuple[str, str], before: dict[str, Any],
+                 now: dict[str, Any], effects: tuple[float, float]) -> dict[str, Any]:
+    """A group's gap from one agency now and at training, and, on at least
+    `GAP_MIN_MISSING` of the group's referrals without a record, its widening's p-value
+    (`_widening_p`; None on fewer: not judged)."""
     attribute, value = group
+    entry = now["by_group"][attribute][value]
+    old = before["by_group"].get(attribute, {}).get(value)
+    missing = _missing(entry["n"], entry["shares"][agency])
+    return {"agency": agency, "group": group, "entry": entry, "old": old, "missing": missing,
+            "ratio": _missing_ratio(entry["shares"][agency], now["overall"][agency]),
+            "old_ratio": (_missing_ratio(old["shares"][agency], before["overall"][agency])
+                          if old else 1.0),
+            "p": (_widening_p(agency, entry, now, old, before, effects)
+                  if missing >= GAP_MIN_MISSING else None)}
+
+
+def _agency_gap(gap: dict[str, Any], comparisons: int, now: dict[str, Any],
+                settings: MonitoringSettings) -> Check:
+    """A group's records from one agency missing far more often than for all referrals;
+    crossed when the gap widened since training by the settings' share and by more than
+    sampling noise after correction for the `comparisons` judged (adjusted p-value at most
+    `GAP_LEVEL`), on at least `GAP_MIN_MISSING` of the group's referrals without a record."""
+    agency, (attribute, value), entry, old = gap["agency"], gap["group"], gap["entry"], gap["old"]
+    ratio, old_ratio, missing, p = gap["ratio"], gap["old_ratio"], gap["missing"], gap["p"]
+    adjusted_p = gap.get("adjusted_p")
+    wider = ratio > old_ratio * (1 + settings.coverage_group_gap_rise)
+    crossed = wider and adjusted_p is not None and adjusted_p <= GAP_LEVEL
     at_training = f"{old_ratio:.1f} times at training" if old else "not present at training"
+    after = f"after correction for the {comparisons} group and agency pairs judged"
+    ps = ("" if p is None or adjusted_p is None
+          else f" (p {p_text(p)}, adjusted p {p_text(adjusted_p)})")
     if crossed:
         verdict = (f"crossed: more than {settings.coverage_group_gap_rise:.0%} wider than at "
-                   "training, beyond sampling noise")
-    elif wider and not enough:
+                   f"training, beyond sampling noise {after}{ps}")
+    elif wider and p is None:
         verdict = ("not judged: wider than at training, but too few missing records to "
                    f"judge (fewer than {GAP_MIN_MISSING})")
+    elif wider and p is not None and p <= GAP_LEVEL:
+        verdict = ("not crossed: wider than at training and beyond sampling noise alone, "
+                   f"but not {after}{ps}")
     elif wider:
         verdict = (f"not crossed: wider than at training, but within the sampling noise of "
-                   f"{old['n'] if old else 0:,} and {entry['n']:,} referrals")
+                   f"{old['n'] if old else 0:,} and {entry['n']:,} referrals{ps}")
     else:
         verdict = (f"not crossed: no more than {settings.coverage_group_gap_rise:.0%} wider "
                    "than at training")
@@ -209,24 +235,33 @@ def _agency_gap(agency: str, group: tuple[str, str], before: dict[str, Any], now
                  f"{_agency_label(agency)} records missing {ratio:.1f} times as often for "
                  f"{group_phrase({attribute: value})} as for all referrals "
                  f"({counts}; {at_training}): {verdict}",
-                 assessed=enough or not wider)
+                 assessed=p is not None or not wider)
 
 
 def _group_gaps(before: dict[str, Any], now: dict[str, Any], population: Population,
-                settings: MonitoringSettings) -> list[Check]:
-    checks = []
+                settings: MonitoringSettings) -> tuple[list[Check], dict[str, Any]]:
+    """The gaps listed (at least `coverage_group_gap_max`), each group of at least
+    `min_group_referrals` and agency judged one family of comparisons (see `GAP_LEVEL`),
+    and the correction's record, with each listed gap's raw and adjusted p-value."""
+    gaps = []
     for attribute, groups in now["by_group"].items():
         labels = group_labels(population.features, attribute)
         for value, entry in groups.items():
             if entry["n"] < settings.min_group_referrals:
                 continue
-            old = before["by_group"].get(attribute, {}).get(value)
             effects = missing_design_effects(population.features, population.families,
                                              labels == value)
-            gaps = (_agency_gap(agency, (attribute, value), before, now, entry, old, settings,
-                                effects[agency]) for agency in AGENCIES)
-            checks += [gap for gap in gaps if gap is not None]
-    return checks
+            gaps += [_gap_figures(agency, (attribute, value), before, now, effects[agency])
+                     for agency in AGENCIES]
+    judged = [gap for gap in gaps if gap["p"] is not None]
+    for gap, adjusted_p in zip(judged, adjusted([gap["p"] for gap in judged]), strict=True):
+        gap["adjusted_p"] = adjusted_p
+    listed = [gap for gap in gaps if gap["ratio"] >= settings.coverage_group_gap_max]
+    checks = [_agency_gap(gap, len(judged), now, settings) for gap in listed]
+    p_values = {check.subject: {"p_value": round(gap["p"], 6), "adjusted_p": gap["adjusted_p"]}
+                for gap, check in zip(listed, checks, strict=True) if gap["p"] is not None}
+    return checks, {"method": METHOD, "level": GAP_LEVEL, "comparisons": len(judged),
+                    "p_values": p_values}
 
 
 def coverage_change(reference: dict[str, Any], population: Population,
@@ -238,5 +273,5 @@ def coverage_change(reference: dict[str, Any], population: Population,
     if "recent" in before:  # a version trained before 6 December has none
         checks += [_coverage_drop(a, before["recent"][a], now["recent"][a], settings,
                                   recent=True) for a in AGENCIES]
-    checks += _group_gaps(before, now, population, settings)
-    return {"training": before, "now": now}, checks
+    gaps, correction = _group_gaps(before, now, population, settings)
+    return {"training": before, "now": now, GAP_CORRECTION_KEY: correction}, checks + gaps

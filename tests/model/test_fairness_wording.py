@@ -15,7 +15,7 @@ from model.card import FairnessRow
 from model.fairness_multiplicity import p_text
 from model.fairness_report import CHANCE_LABEL, POSSIBLE_GAP_LABEL, possible_label
 from model.governance import MonitoringSettings
-from model.monitor_groups import CALIBRATION_KIND
+from model.monitor_group_outcomes import CALIBRATION_KIND
 from model.small_groups import small_group_sentences
 
 
@@ -83,7 +83,7 @@ def test_groups_observed_expected_waits_for_enough_matured_referrals_over_all() 
     import numpy as np
     import pandas as pd
 
-    from model.monitor_groups import group_calibration
+    from model.monitor_group_outcomes import group_calibration
     from model.monitoring_outcomes import matured_outcomes
 
     n, settings = 150, MonitoringSettings()

@@ -83,7 +83,8 @@ def test_the_probes_sample_is_listed_as_within_noise_not_crossed() -> None:
     assert gap.message == ("health records missing 3.1 times as often for Asian subjects as "
                            "for all referrals (39 of 160 against 196 of 2,487; 2.1 times at "
                            "training): not crossed: wider than at training, but within the "
-                           "sampling noise of 179 and 160 referrals")
+                           "sampling noise of 179 and 160 referrals (p = 0.033, adjusted p = "
+                           "0.066)")
     # All of the group's health records gone: far beyond noise.
     gone = _asian_health(_checks(frame(179, 29, 2_147, 163), frame(160, 160, 2_487, 317)))
     assert gone is not None and gone.crossed
@@ -111,7 +112,9 @@ def test_every_listed_gap_says_whether_it_crossed() -> None:
     gone = _asian_health(_checks(_frame(179, 29, 2_147, 163), _frame(160, 160, 2_487, 317)))
     assert gone is not None and gone.crossed
     assert gone.message.endswith("2.1 times at training): crossed: more than 25% wider than "
-                                 "at training, beyond sampling noise")
+                                 "at training, beyond sampling noise after correction for the "
+                                 "2 group and agency pairs judged (p < 0.0001, adjusted p < "
+                                 "0.0001)")
 
 
 def test_a_group_absent_at_training_is_not_given_a_training_figure() -> None:

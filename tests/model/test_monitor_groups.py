@@ -31,8 +31,8 @@ from model.data import PreparedExtract
 from model.fairness_groups import VALUES
 from model.families import family_groups
 from model.governance import MonitoringSettings
+from model.monitor_group_outcomes import CALIBRATION_KIND
 from model.monitor_groups import (
-    CALIBRATION_KIND,
     COVERAGE_KIND,
     REFERENCE_KEY,
     recent_by_group,
@@ -177,9 +177,18 @@ def test_the_page_and_json_show_both(model: RiskModel, prepared: PreparedExtract
     assert (f"Judged after correction for the {correction['comparisons']} groups compared "
             "(Benjamini-Hochberg false discovery rate, at 5%)") in " ".join(page.split())
     # both ways a group is marked watch, as the command line says them (a probe's Black
-    # subjects, 1.14 to 1.97, were watch for the second, which the page did not name)
-    assert ("marked watch, as is one whose estimate lies outside the tolerance and whose "
-            "interval excludes 1 but reaches back inside it") in " ".join(page.split())
+    # subjects, 1.14 to 1.97, were watch for the second, which the page did not name),
+    # watch corrected for the groups compared as well
+    assert ("a group whose estimate lies outside the tolerance (or whose interval did, "
+            "before correction) is marked watch only when its adjusted p-value against 1 "
+            "(as many outcomes as predicted) is at most 0.05") in " ".join(page.split())
+    assert correction["verdicts"] == ["outside tolerance", "watch"]
+    # The coverage gaps by group too: the pairs compared, in monitor.json and on the page.
+    gaps = written["coverage"]["group_gap_correction"]
+    assert gaps["method"] == correction["method"] and gaps["comparisons"] > 10
+    assert (f"Judged after correction for the {gaps['comparisons']} group and agency pairs "
+            "compared (Benjamini-Hochberg false discovery rate, at 1%)") in " ".join(
+                page.split())
     [crossed] = _crossed(written, CALIBRATION_KIND)
     assert (f"; outside it after correction for the {correction['comparisons']} groups "
             "compared (adjusted p ") in crossed["message"]
