@@ -13,7 +13,9 @@ no approval). `safeguard model promote` and `rollback` move the served alias onl
 version with a valid approval, and the service serves no champion without one
 (`gate_problem`). The API route, the web form and the command line all call
 `record_decision` (and `one_waiver_each`, where a threshold can be named twice); every
-approval, rejection and waiver is an audit entry naming the user.
+approval, rejection and waiver is an audit entry naming the user. A version trained on
+another feature manifest than this release builds is never approved (it can never be
+served: `model.trained_manifest.manifest_problem` is the refusal); it may be rejected.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from model.registry import ModelRegistry, RegistryError, RegistryUnavailable
 from model.registry_records import VersionInfo
 from model.registry_sqlite import exact_version
 from model.threshold_checks import ThresholdCheck
+from model.trained_manifest import manifest_problem
 
 APPROVE: Final = "approve"
 REJECT: Final = "reject"
@@ -175,6 +178,9 @@ def record_decision(session: Session, registry: ModelRegistry, *, user: str, rol
     if hashes.model != hashes.checksum_tag:
         raise ApprovalRefused(f"version {info.version}: the stored model folder does not match "
                               "the registry's checksum; it was changed or damaged")
+    if decision == APPROVE and (unservable := manifest_problem(info.version,
+                                                              sources.trained_manifest)):
+        raise ApprovalRefused(unservable)  # as every load refuses it: it can never be served
     if hashes.card is None:
         raise ApprovalRefused(f"version {info.version} has no model card logged with its run: "
                               f"log it with `safeguard model card {info.version} --log` and "

@@ -27,9 +27,11 @@ from model.explanation import GROUP_LABELS
 from model.finite_json import finite, finite_number
 from model.governance import AcceptanceThresholds, GovernanceSettings, parse_governance
 from model.outcome_gaps import OUTCOME_GAPS, OutcomeGap
+from model.run_artifacts import EXTRACT_DATE_WARNINGS
 from model.service import INTENDED_USE
 from model.threshold_checks import ThresholdCheck
-from pipelines.manifest import SPECS_BY_NAME
+from model.trained_manifest import manifest_problem
+from pipelines.manifest import MANIFEST_VERSION, SPECS_BY_NAME
 
 _PERFORMANCE: Final = (("roc_auc", "ROC AUC"), ("average_precision", "Average precision"),
                        ("brier", "Brier score"), ("ece", "Expected calibration error"))
@@ -77,6 +79,10 @@ class ModelCard:
     features_by_agency: tuple[tuple[str, int], ...]
     uses_protected_characteristics: bool
     model_details: dict[str, Any]
+    # The feature manifest it was trained on (`trained_on`, None: not recorded), this
+    # release's (`this_release`) and, when they differ, why this release will neither
+    # serve nor approve it (`problem`, `model.trained_manifest.manifest_problem`).
+    feature_manifest: dict[str, Any]
     performance: tuple[tuple[str, float | None, float | None], ...]
     calibration_png: bytes | None
     rates_by_band: tuple[dict[str, Any], ...]
@@ -160,6 +166,10 @@ def _data(sources: CardSources) -> dict[str, Any]:
     report = sources.training_report or {}
     return {"split": report.get("split", {}), "counts": report.get("counts", {}),
             "quarantined_rows": report.get("quarantined_rows"), "since": report.get("since"),
+            # The warnings about the extract's date when it was trained on (e.g. a date
+            # taken from the data standing alone, `data_contracts.extract_date`); empty:
+            # none; None: not recorded when this version was trained.
+            EXTRACT_DATE_WARNINGS: report.get(EXTRACT_DATE_WARNINGS),
             # Stretches whose outcomes looked unrecorded (`model.outcome_gaps`), as
             # sentences; None: not checked when this version was trained.
             "outcome_gaps": None if OUTCOME_GAPS not in report else [
@@ -201,6 +211,9 @@ def build_card(sources: CardSources, *, board: AcceptanceThresholds | None = Non
         uses_protected_characteristics=governance.use_protected_characteristics,
         model_details={"features": len(names), "calibration": metadata.get("calibration"),
                        "params": dict(sorted(sources.params.items()))},
+        feature_manifest={"trained_on": sources.trained_manifest, "this_release": MANIFEST_VERSION,
+                          "problem": manifest_problem(sources.info.version,
+                                                      sources.trained_manifest)},
         performance=tuple((label, finite_number(metrics.get(f"test_{key}")),
                            finite_number(metrics.get(f"baseline_{key}")))
                           for key, label in _PERFORMANCE),

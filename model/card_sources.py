@@ -2,7 +2,8 @@
 
 `CardSources` is a plain record of the version's run: metrics, parameters, its model
 document (`risk_model.json`: features, governance settings, metadata), the evaluation
-and explanation tables, the calibration plot and the fairness report. `read_sources`
+and explanation tables, the calibration plot, the fairness report and the feature
+manifest the version was trained on (`model.trained_manifest`). `read_sources`
 fills it through the registry (the one MLflow module); `model.card` builds the card
 from it without any I/O. A file the run does not hold is None, never an error: a card
 says "not recorded".
@@ -19,6 +20,7 @@ import hashlib
 import io
 import json
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any, Final
 
 from model.registry import MODEL_ARTIFACT, ModelRegistry
@@ -26,6 +28,7 @@ from model.registry_records import VersionInfo
 from model.risk_model import MODEL_FILE
 from model.run_artifacts import EXTRACT_AUDIT_ARTIFACT
 from model.run_artifacts import FAIRNESS_ARTIFACT as FAIRNESS_ARTIFACT
+from model.trained_manifest import trained_manifest
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -81,6 +84,9 @@ class CardSources:
     digests: dict[str, str | None]
     # The latest fairness audit of an extract (`safeguard audit fairness`; None: none).
     extract_audit: dict[str, Any] | None = None
+    # The feature manifest version it was trained on (None: not recorded), read as a load
+    # reads it; not among the digests: the model folder's copy is in the folder's checksum.
+    trained_manifest: int | None = None
 
 
 def sha256(data: bytes | None) -> str | None:
@@ -120,4 +126,5 @@ def read_sources(registry: ModelRegistry, version: str) -> CardSources:
                  RUN_METRICS: sha256(_canonical(dict(info.metrics))),
                  RUN_PARAMETERS: sha256(_canonical(dict(params)))},
         extract_audit=_json(files[EXTRACT_AUDIT_ARTIFACT]),
+        trained_manifest=trained_manifest(partial(registry.read_artifact, info.version)),
     )

@@ -32,6 +32,9 @@ class PreparedExtract:
     quarantined_rows: dict[str, int]  # rows quarantined per feed (feeds with any)
     shared_nothing: tuple[str, ...]  # the agencies with no accepted record (in AGENCIES order)
     without_household: bool = False  # no household membership accepted: none linked
+    # What validation warned of the extract's date (`data_contracts.extract_date`: a date
+    # taken from the data that stands alone), for the training report and the card.
+    date_warnings: tuple[str, ...] = ()
 
     @property
     def quarantined(self) -> int:
@@ -86,6 +89,7 @@ def prepare_extract(input_dir: Path, *, extract_date: dt.date | None = None,
     say("validating the extract")
     validated = validate_extract(input_dir, extract_date=extract_date, count_persons=False)
     shared_nothing = agencies_without_records(validated.feeds)  # before any feed is let go
+    date_warning = validated.report["extract_date_warning"]  # `validation.json`'s
     without_household = without_household_members(validated.feeds)
     say("building point-in-time features")
     features = build_features(validated.feeds, progress=progress, release=not keep_feeds)
@@ -96,4 +100,4 @@ def prepare_extract(input_dir: Path, *, extract_date: dt.date | None = None,
                               validated.extract_date)
     return PreparedExtract(validated.feeds, features, labels, validated.extract_date,
                            input_dir, validated.quarantined_rows(), shared_nothing,
-                           without_household)
+                           without_household, (date_warning,) if date_warning else ())

@@ -25,3 +25,6 @@ MODEL_ARTIFACT: Final = "risk_model"
 # model folder, and the run's evaluation copy every `safeguard train` has written.
 FEATURE_MANIFEST: Final = "feature_manifest.json"
 RUN_FEATURE_MANIFEST: Final = f"evaluation/{FEATURE_MANIFEST}"
+# The key of the run's training report (`evaluation/training_report.json`) holding the
+# warnings about the training extract's date (`data_contracts.extract_date`), for the card.
+EXTRACT_DATE_WARNINGS: Final = "extract_date_warnings"

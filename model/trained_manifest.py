@@ -20,7 +20,7 @@ import json
 from collections.abc import Callable
 
 from model.registry_reach import RegistryError
-from model.run_artifacts import RUN_FEATURE_MANIFEST
+from model.run_artifacts import FEATURE_MANIFEST, MODEL_ARTIFACT, RUN_FEATURE_MANIFEST
 from pipelines.manifest import MANIFEST_VERSION
 
 # One file of a version's run, by its path in the run: its bytes, or None when absent.
@@ -48,6 +48,13 @@ def recorded_manifest(model_copy: bytes | None, run_file: RunFile) -> int | None
     if model_copy is not None:
         return manifest_version_in(model_copy)
     return manifest_version_in(run_file(RUN_FEATURE_MANIFEST))
+
+
+def trained_manifest(run_file: RunFile) -> int | None:
+    """The manifest version a registered version was trained on, from the files of its run
+    (`recorded_manifest`: its model folder's copy, else its run's evaluation copy), as
+    `safeguard model list`, the model card and the approval gate read it."""
+    return recorded_manifest(run_file(f"{MODEL_ARTIFACT}/{FEATURE_MANIFEST}"), run_file)
 
 
 def manifest_problem(version: str, trained_on: int | None) -> str | None:

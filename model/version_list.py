@@ -78,12 +78,10 @@ def _manifest(registry: ModelRegistry, version: str) -> tuple[str, str | None]:
     """The version's feature manifest as a table cell, and why this release may not serve
     it (None: it may); `model.trained_manifest` reads it as a load does."""
     from model.registry import RegistryError
-    from model.run_artifacts import FEATURE_MANIFEST, MODEL_ARTIFACT
-    from model.trained_manifest import manifest_problem, recorded_manifest
+    from model.trained_manifest import manifest_problem, trained_manifest
 
-    read = partial(registry.read_artifact, version)
     try:
-        trained = recorded_manifest(read(f"{MODEL_ARTIFACT}/{FEATURE_MANIFEST}"), read)
+        trained = trained_manifest(partial(registry.read_artifact, version))
     except RegistryError:  # its run's files are missing: the list's warning says so
         return "files missing", None
     problem = manifest_problem(version, trained)

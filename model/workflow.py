@@ -38,7 +38,7 @@ from model.outcome_gaps import OUTCOME_GAPS, outcome_gaps
 from model.registry import ModelRegistry
 from model.registry_records import VersionInfo
 from model.risk_model import RiskModel
-from model.run_artifacts import FEATURE_MANIFEST
+from model.run_artifacts import EXTRACT_DATE_WARNINGS, FEATURE_MANIFEST
 from model.run_tags import environment_tags
 from model.score import rate_table
 from model.score import score_extract as score_extract  # its home is model.score now
@@ -187,7 +187,8 @@ def train_and_register(input_dir: Path, *, registry: ModelRegistry, experiment: 
         folder = Path(tmp)
         _write_evaluation(result, folder / "evaluation",
                           {"quarantined_rows": prepared.quarantined,
-                           "agencies_without_records": list(prepared.shared_nothing)})
+                           "agencies_without_records": list(prepared.shared_nothing),
+                           EXTRACT_DATE_WARNINGS: list(prepared.date_warnings)})
         registry.log_files(run_id, folder / "evaluation", "evaluation")
         progress("explaining the model for governance")
         _write_global_explanations(result, prepared, folder / "explanations")

@@ -1,6 +1,7 @@
 """The service never serves a version trained on another feature manifest than this
-release builds, approved or not: at start `/readyz` and `/v1/score` answer 503 with the
-reason, and a running service does not swap it in when the alias moves to it."""
+release builds, even one the release it was trained under approved: at start `/readyz` and
+`/v1/score` answer 503 with the reason, and a running service does not swap it in when the
+alias moves to it (nor does it approve it: `tests/api/test_approval_manifest.py`)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,14 @@ from tests.api.conftest import TrainedModel, record_test_approval, register_copy
 from tests.api.test_model_loading import assert_not_ready, settings_for
 
 EARLIER = MANIFEST_VERSION - 1
+
+
+def _approve_as_earlier_release(database_url: str, registry: ModelRegistry, version: str,
+                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The approval the release before this one, which built manifest `EARLIER`, gave."""
+    with monkeypatch.context() as patched:
+        patched.setattr("model.trained_manifest.MANIFEST_VERSION", EARLIER)
+        record_test_approval(database_url, registry, version)
 
 
 def _refusal(version: str) -> str:
@@ -43,7 +52,7 @@ def test_an_approved_version_trained_on_an_earlier_manifest_is_not_served(
         patched.setattr("pipelines.manifest.MANIFEST_VERSION", EARLIER)
         registry, version = register_copy(tmp_path / "mlflow", model.model, model.golden)
     settings = settings_for(tmp_path, registry)
-    record_test_approval(settings.database_url, registry, version)
+    _approve_as_earlier_release(settings.database_url, registry, version, monkeypatch)
     assert_not_ready(settings, _refusal(version))
 
 
@@ -54,8 +63,8 @@ def test_a_running_service_does_not_swap_it_in(
     registry, current = register_copy(tmp_path / "mlflow", model.model, model.golden)
     earlier = _register_earlier(registry, model, monkeypatch)
     settings = settings_for(tmp_path, registry)
-    for version in (current, earlier):
-        record_test_approval(settings.database_url, registry, version)
+    record_test_approval(settings.database_url, registry, current)
+    _approve_as_earlier_release(settings.database_url, registry, earlier, monkeypatch)
     live = LiveScorer(settings, load_scorer(settings))
     assert live.version == current
     registry.promote(earlier, "champion")  # behind the command's back: the worker checks
@@ -67,3 +76,4 @@ def test_a_running_service_does_not_swap_it_in(
             select(AuditEntry).where(AuditEntry.action == "model_swap_refused"))]
     store.dispose()
     assert refusals == [(earlier, _refusal(earlier))]
+
