@@ -22,7 +22,13 @@ from model.band_precision import band_rate
 from model.card_evaluation import EvaluatedOn, evaluated_on, withhold_small_rows
 from model.card_fairness import FairnessRow, fairness_rows, fairness_summary, published_audit
 from model.card_sources import CardSources
-from model.card_text import ATRS_HEADINGS, KNOWN_LIMITATIONS, MISUSE, OUTCOME_DEFINITION
+from model.card_text import (
+    ATRS_HEADINGS,
+    DEVELOPER,
+    KNOWN_LIMITATIONS,
+    MISUSE,
+    OUTCOME_DEFINITION,
+)
 from model.explanation import GROUP_LABELS
 from model.finite_json import finite, finite_number
 from model.governance import AcceptanceThresholds, GovernanceSettings, parse_governance
@@ -97,6 +103,7 @@ class ModelCard:
     acceptance: tuple[ThresholdCheck, ...]
     approvals: tuple[ApprovalEntry, ...] = field(default_factory=tuple)
     headings: tuple[str, ...] = ATRS_HEADINGS
+    developer: str = DEVELOPER
     # The fairness report as logged (its charts are drawn from it); None: no audit.
     fairness_document: dict[str, Any] | None = None
     # Which referrals the figures come from, the whole test period's beside (None: not built).

@@ -17,6 +17,14 @@ ATRS_HEADINGS: Final = (
     "Tier 2 - Tool Specification",
     "Tier 2 - Risks, Mitigations and Impact Assessments",
 )
+# Who built the model. Until 7 December "trained in house on the authority's own extract",
+# which a probe read on a version trained on a synthetic extract: nothing recorded with a
+# version tells the authority's records from synthetic ones, so the card does not claim it.
+DEVELOPER: Final = (
+    "safeguard-risk (open source). This version was trained with `safeguard train` on the "
+    "extract the Tool Specification describes; whether that extract holds the authority's "
+    "own records or synthetic ones is not recorded with the version (to be completed by the "
+    "publishing authority)")
 MISUSE: Final = (
     "It is never an automated decision: a practitioner reads the referral, decides and "
     "records the decision and its reasons.",

@@ -80,3 +80,12 @@ def test_the_card_shows_the_extract_date_warnings_recorded_at_training() -> None
         markdown, html = _texts(_card(report=report))
         assert f"#### {HEADING} {said}" in markdown and f"{HEADING} {said}" in html
         assert "stands alone" not in markdown + html
+
+
+def test_the_card_does_not_claim_the_extract_was_the_authoritys_own() -> None:
+    """It said "trained in house on the authority's own extract" of a version trained on a
+    synthetic one (probe, 7 December): nothing recorded tells the two apart."""
+    for text in _texts(_card()):
+        assert "in house on the authority's own extract" not in text
+        assert ("whether that extract holds the authority's own records or synthetic ones is "
+                "not recorded with the version") in text
