@@ -205,13 +205,37 @@ TOKEN_MAX_LENGTH: Final = 64
 NOT_A_TOKEN: Final = "not a pseudonymous token (1 to 64 letters, digits, - or _)"
 # A referral id: the specification's "string", so "MASH/2023/0001" and "Ref #3" are ids:
 # 1 to 100 characters (the store's column), no control character (a line break or NUL
-# would break the files and pages written from it) or direction control (it would show
-# reordered), no white space at either end, Unicode's included (nothing is trimmed: "R1 "
-# is not "R1", though a form or a parser that trims would make it so), and not "." or
-# ".." (an address holding one is read as a step up a folder, whatever its quoting). The
-# CSVs the product writes defuse a formula (`data_contracts.csv_output`), pages escape
-# markup, and links quote it.
-_NOT_IN_AN_ID: Final = "\\x00-\\x1f\\x7f-\\x9f\u202a-\u202e\u2066-\u2069"
+# would break the files and pages written from it) nor invisible format character (a
+# direction control would show it reordered; a zero-width space or joiner, a byte-order
+# mark or a soft hyphen would make "R1\u200b" another referral that reads "R1"), no white
+# space at either end, Unicode's included (nothing is trimmed: "R1 " is not "R1", though a
+# form or a parser that trims would make it so), and not "." or ".." (an address holding
+# one is read as a step up a folder, whatever its quoting). The CSVs the product writes
+# defuse a formula (`data_contracts.csv_output`), pages escape markup, and links quote it.
+#
+# The format characters are Unicode's category Cf (Unicode 14, Python 3.11's
+# `unicodedata`; `tests/data_contracts/test_referral_ids.py` checks each is refused).
+# Written out, not found by scanning `unicodedata` at import (0.4 s on every start).
+_FORMAT_CHARACTERS: Final[tuple[tuple[int, int], ...]] = (
+    (0x00AD, 0x00AD), (0x0600, 0x0605), (0x061C, 0x061C), (0x06DD, 0x06DD),
+    (0x070F, 0x070F), (0x0890, 0x0891), (0x08E2, 0x08E2), (0x180E, 0x180E),
+    (0x200B, 0x200F), (0x202A, 0x202E), (0x2060, 0x2064), (0x2066, 0x206F),
+    (0xFEFF, 0xFEFF), (0xFFF9, 0xFFFB), (0x110BD, 0x110BD), (0x110CD, 0x110CD),
+    (0x13430, 0x13438), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A), (0xE0001, 0xE0001),
+    (0xE0020, 0xE007F))
+
+
+def _in_a_class(first: int, last: int) -> str:
+    """Code points ``first`` to ``last`` inside a regex character class: a range, but
+    beyond U+FFFF one by one, as a reader of the OpenAPI document without the `u` flag
+    (Swagger UI's) reads such a range as an error."""
+    if last <= 0xFFFF:
+        return chr(first) if first == last else f"{chr(first)}-{chr(last)}"
+    return "".join(map(chr, range(first, last + 1)))
+
+
+_NOT_IN_AN_ID: Final = "\\x00-\\x1f\\x7f-\\x9f" + "".join(
+    _in_a_class(first, last) for first, last in _FORMAT_CHARACTERS)
 _NOT_AT_AN_END: Final = (_NOT_IN_AN_ID + " \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f"
                          "\u205f\u3000")
 REFERRAL_ID_PATTERN: Final = (
@@ -223,8 +247,8 @@ REFERRAL_ID_MAX_LENGTH: Final = 100
 # (`data_contracts.identifiers`), since `Jane Smith 07700 900123` is a referral id's shape.
 FREE_TEXT_COLUMNS: Final[frozenset[str]] = frozenset({"referral_id"})
 # What a feed's quarantine and the Score page say of an id the pattern refuses.
-NOT_A_REFERRAL_ID: Final = ("not a referral id (1 to 100 characters, no control character, "
-                            "no space at either end, not . or ..)")
+NOT_A_REFERRAL_ID: Final = ("not a referral id (1 to 100 characters, no control or invisible "
+                            "format character, no space at either end, not . or ..)")
 # What an identifier refused by its pattern is called, in place of the pattern itself.
 NOT_AN_IDENTIFIER: Final[dict[str, str]] = {REFERRAL_ID_PATTERN: NOT_A_REFERRAL_ID,
                                             TOKEN_PATTERN: NOT_A_TOKEN}

@@ -209,13 +209,14 @@ def test_the_score_page_says_what_is_wrong_with_an_id_or_a_files_encoding(
     "Invalid JSON: expected value at line 1 column 1")."""
     browser = signed_in_client(api.client, api.keys["triage"])
     token = csrf_token(browser.get("/score").text)
-    for bad_id in ("..", "R\u202e1"):
+    for bad_id in ("..", "R\u202e1", "R0003532\u200b"):
         case = factories.case(referral_id=bad_id)
         refused = browser.post("/score", data={"csrf_token": token,
                                                "case_json": json.dumps(case)})
         said = html.unescape(refused.text)
         assert refused.status_code == 400
-        assert "Not a referral id (1 to 100 characters, no control character" in said
+        assert ("Not a referral id (1 to 100 characters, no control or invisible format "
+                "character" in said), bad_id
         assert "String should match pattern" not in said
     latin1 = json.dumps(factories.case()).replace("police", "polic\u00e9").encode("latin-1")
     upload = browser.post("/score", data={"csrf_token": token},

@@ -11,13 +11,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from api.store.db import Store
-from api.store.models import AuditEntry
+from api.store.models import AuditEntry, Score
 from api.templating import case_path
 from tests.api import factories
 from tests.api.conftest import ApiEnv, issue_keys
 from tests.api.web_client import case_form, csrf_token, scored_referral, signed_in_client
 
 ODD_IDS = ("MASH/2023/0001", "Ref #3", "a/../b", "50% done?")
+INVISIBLE_IDS = ("R0003532\u200b", "\u200fR0003532", "R0003532\ufeff", "R0003532\u2060",
+                 "\u061cR1", "R\u200b1")
 
 
 def test_each_odd_referral_id_has_its_case_page_and_takes_its_decision(api: ApiEnv) -> None:
@@ -120,3 +122,23 @@ def test_a_decision_forms_address_is_no_page_and_no_case_view(api: ApiEnv) -> No
 
     assert browser.get(case_path("MASH/decisions")).status_code == 200
     assert _case_views_since(api, before) == ["MASH/decisions"]
+
+
+def test_an_id_holding_an_invisible_format_character_is_refused_saying_why(
+        api: ApiEnv) -> None:
+    """`R0003532` with a zero-width space, a right-to-left mark, a byte-order mark or a word
+    joiner was scored as a referral of its own, listed in the queue reading `R0003532`."""
+    for referral_id in INVISIBLE_IDS:
+        case = factories.case()
+        case["referral"]["referral_id"] = referral_id
+        refused = api.client.post("/v1/score", json=case, headers=api.headers("triage"))
+        assert refused.status_code == 422, (referral_id, refused.text)
+        [error] = refused.json()["detail"]
+        assert error["field"] == "referral.referral_id"
+        assert error["message"].startswith(
+            "Not a referral id (1 to 100 characters, no control or invisible format character")
+    store = Store(api.settings.database_url)
+    with store.session() as session:
+        assert session.scalars(select(Score.referral_id).where(
+            Score.referral_id.in_(INVISIBLE_IDS))).all() == []
+    store.dispose()
