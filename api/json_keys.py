@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
+from pydantic_core import ErrorDetails
 
 if TYPE_CHECKING:
     from api.case_payload import CasePayload
@@ -33,9 +34,11 @@ class RepeatedKey:
         where = ".".join(str(part) for part in self.within) or "the body"
         return f"{where} names {self.key} more than once: name each key once"
 
-    def error(self) -> dict[str, Any]:
-        """The refusal as a pydantic-style error of the body (`loc` without "body")."""
-        return {"loc": (*self.within, self.key), "msg": self.message, "type": "repeated_key"}
+    def error(self, *, within_body: bool = False) -> ErrorDetails:
+        """The refusal as a pydantic error of the body (`loc` from "body" as FastAPI
+        locates one when `within_body`), without the value."""
+        return ErrorDetails(loc=(*(("body",) if within_body else ()), *self.within, self.key),
+                            msg=self.message, type="repeated_key", input=None)
 
 
 class _Repeated(dict[str, Any]):
@@ -76,6 +79,17 @@ def _first_repeated(document: Any) -> RepeatedKey | None:
     return None
 
 
+def decoded(body: bytes | str) -> tuple[Any, RepeatedKey | None]:
+    """``body`` as `json.loads` decodes it (the last value of a key named twice kept;
+    None when the body is not JSON), with the first key an object of it names twice."""
+    objects = _Objects()
+    try:
+        document = json.loads(body, object_pairs_hook=objects)
+    except (ValueError, RecursionError):
+        return None, None
+    return document, _first_repeated(document) if objects.repeated else None
+
+
 def repeated_key(body: bytes | str, *, keys_named: int | None = None) -> RepeatedKey | None:
     """The first key an object of ``body`` names twice; None when each is named once or
     the body is not JSON (its own validation says so).
@@ -89,12 +103,7 @@ def repeated_key(body: bytes | str, *, keys_named: int | None = None) -> Repeate
         colons = body.count(b":") if isinstance(body, bytes) else body.count(":")
         if colons == keys_named:
             return None
-    objects = _Objects()
-    try:
-        document = json.loads(body, object_pairs_hook=objects)
-    except (ValueError, RecursionError):
-        return None
-    return _first_repeated(document) if objects.repeated else None
+    return decoded(body)[1]
 
 
 def case_keys_named(case: CasePayload) -> int:
@@ -107,8 +116,7 @@ def case_keys_named(case: CasePayload) -> int:
 
 def refusal(found: RepeatedKey) -> RequestValidationError:
     """The 422 of a body naming a key twice."""
-    error = found.error()
-    return RequestValidationError([{**error, "loc": ("body", *error["loc"])}])
+    return RequestValidationError([found.error(within_body=True)])
 
 
 def refuse_repeated_keys(body: bytes, *, keys_named: int | None = None) -> None:
@@ -121,3 +129,10 @@ async def each_key_once(request: Request) -> None:
     """A route's dependency: its JSON body names each key once (422). Declare it after
     the caller's, so that a stranger is asked for a key first."""
     refuse_repeated_keys(await request.body())
+
+
+async def key_named_twice(request: Request) -> RepeatedKey | None:
+    """A route's dependency: the first key its JSON body names twice, which the route
+    refuses (`refusal`) once its body is valid; when it is not, the body's problems are
+    listed with the key (`api.case_bodies.CasesRoute`). Declare it after the caller's."""
+    return repeated_key(await request.body())

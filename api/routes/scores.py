@@ -15,7 +15,7 @@ from api.batching import MicroBatcher
 from api.case_bodies import CasesRoute, case_body
 from api.case_payload import BatchIn, CasePayload
 from api.json_encoding import utf8_json
-from api.json_keys import each_key_once
+from api.json_keys import RepeatedKey, key_named_twice, refusal
 from api.referral_people import check_subjects, named_by, people_rows
 from api.routes.deps import ScorerDep, SettingsDep, StoreDep
 from api.routes.metrics import Metrics
@@ -247,7 +247,7 @@ def score_batch(
     principal: TriageUser,
     _utf8: Annotated[None, Depends(utf8_json)],
     _within_limit: Annotated[None, Depends(batch_within_limit)],
-    _keys: Annotated[None, Depends(each_key_once)],
+    repeated: Annotated[RepeatedKey | None, Depends(key_named_twice)],
     store: StoreDep,
     scorer: ScorerDep,
     request_hash: Annotated[str, Depends(body_hash)],
@@ -258,6 +258,8 @@ def score_batch(
     A batch can take seconds, so it runs in the thread pool, never on the event loop.
     Each case's audit entry carries the hash of the whole batch request.
     """
+    if repeated is not None:
+        raise refusal(repeated)
     results = _run_scorer(scorer, batch.cases)
     _store_and_audit(store, [(ScoreRequest(principal, case, request_hash), result)
                              for case, result in zip(batch.cases, results, strict=True)])

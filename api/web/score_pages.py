@@ -1,7 +1,8 @@
 """The Score page for triage staff: upload or paste a referral's case payload to score it.
 
-A case goes through the code the API uses: the same payload model, the same check for
-a key given twice, and the scoring batcher; its problems are listed by record and field.
+A case goes through the code the API uses: the same reading of it (`validated_case`: the
+payload model, a key given twice, the rules beside the fields' errors) and the scoring
+batcher; its problems, all of them at once, are listed by record and field.
 """
 
 from __future__ import annotations
@@ -10,13 +11,10 @@ import codecs
 
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import RedirectResponse, Response
-from pydantic import ValidationError
 
 from api.audit import sha256_hex
-from api.case_bodies import every_problem
-from api.case_payload import CasePayload
+from api.case_bodies import CaseRefused, validated_case
 from api.json_encoding import not_utf8
-from api.json_keys import case_keys_named, repeated_key
 from api.referral_people import SubjectChanged
 from api.request_limits import BodyTooLarge
 from api.routes.scores import ScoreRequest
@@ -70,13 +68,9 @@ async def score_referral(request: Request, user: TriagePage) -> Response:
     except UnicodeDecodeError:
         return _score_page(request, user, pasted=pasted, form_error=_NOT_UTF8)
     try:
-        case = CasePayload.model_validate_json(body)
-    except ValidationError as exc:
-        problems = case_problems(every_problem(body, exc.errors(include_url=False,
-                                                                include_input=False)).errors)
-        return _score_page(request, user, problems=problems, pasted=pasted)
-    if repeated := repeated_key(body, keys_named=case_keys_named(case)):
-        return _score_page(request, user, problems=case_problems([repeated.error()]),
+        case = validated_case(body)
+    except CaseRefused as refused:
+        return _score_page(request, user, problems=case_problems(refused.found.errors),
                            pasted=pasted)
     batcher = request.app.state.score_batcher
     try:

@@ -4,6 +4,7 @@ audit's hash covers the raw bytes, which a reader keeping the first key reads as
 
 from __future__ import annotations
 
+import html
 import json
 from typing import Any
 
@@ -14,6 +15,7 @@ from api import json_keys
 from api.case_payload import CasePayload
 from api.json_keys import RepeatedKey, case_keys_named, repeated_key
 from api.store import Score, Store
+from api.store.models import AuditEntry
 from tests.api import factories
 from tests.api.conftest import ApiEnv
 from tests.api.web_client import csrf_token, signed_in_client
@@ -120,3 +122,62 @@ def test_the_score_page_refuses_a_case_naming_a_key_twice(api: ApiEnv) -> None:
     assert refused.status_code == 400
     assert "referral names referral_id more than once" in refused.text
     assert _scores_of(api, case["referral"]["referral_id"], "DUPKEY") == []
+
+
+def _with_other_problems() -> str:
+    """A case naming its subject's sex twice (the first, "robot", was never checked: the
+    last is kept), with an age that is no number and an event recorded before it happened."""
+    case = factories.case(events=0, age_years="x")
+    case["events"] = [factories.event(event_date="2024-03-02", recorded_date="2024-03-01")]
+    return _twice(json.dumps(case), "sex", "robot")
+
+
+def _fields_of_latest_refusal(api: ApiEnv) -> list[str]:
+    store = Store(api.settings.database_url)
+    with store.session() as session:
+        entry = session.scalars(select(AuditEntry).where(
+            AuditEntry.action == "request_invalid").order_by(AuditEntry.seq.desc()).limit(1)).one()
+    store.dispose()
+    return list(entry.details["fields"])
+
+
+@pytest.mark.parametrize("path", ["/v1/score", "/v1/score/batch"])
+def test_a_key_named_twice_is_listed_with_the_cases_other_problems(
+        api: ApiEnv, path: str) -> None:
+    """One 422 names every problem: the key named twice was left out whenever the case had
+    another (on `/v1/score`), or was named alone (on the batch route), and so in the
+    audit entry too."""
+    body = _with_other_problems()
+    within = "" if path == "/v1/score" else "cases.0."
+    answer = api.client.post(path, content=body if within == "" else f'{{"cases": [{body}]}}',
+                             headers={**api.headers("triage"), "Content-Type": "application/json"})
+    assert answer.status_code == 422, answer.text
+    assert [(error["field"], error["type"]) for error in answer.json()["detail"]] == [
+        (f"{within}referral.sex", "repeated_key"), (f"{within}referral.age_years", "int_type"),
+        (f"{within}events.0.recorded_date", "value_error")]
+    assert _fields_of_latest_refusal(api) == [
+        f"body.{within}{field}" for field in
+        ("events.0.recorded_date", "referral.age_years", "referral.sex")]
+
+
+def test_a_key_named_twice_is_listed_first_when_the_fields_errors_fill_the_422(
+        api: ApiEnv) -> None:
+    case = factories.case(events=0)
+    case["events"] = [factories.event(value="x") for _ in range(60)]
+    answer = _score(api, _twice(json.dumps(case), "sex", "robot"))
+    errors = answer.json()["detail"]
+    assert (errors[0]["field"], errors[0]["type"]) == ("referral.sex", "repeated_key")
+    assert errors[-1]["message"].startswith("11 more errors not listed")
+
+
+def test_the_score_page_lists_a_key_named_twice_with_the_cases_other_problems(
+        api: ApiEnv) -> None:
+    browser = signed_in_client(api.client, api.keys["triage"])
+    refused = browser.post("/score", data={
+        "csrf_token": csrf_token(browser.get("/score").text), "case_json": _with_other_problems()},
+        files={"case_file": ("", b"")}, follow_redirects=False)
+    assert refused.status_code == 400
+    said = " ".join(html.unescape(refused.text).split())
+    assert "3 problems in the case" in said
+    assert "referral names sex more than once: name each key once" in said
+    assert "Input should be a valid integer" in said and "before event_date 2024-03-02" in said
