@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from fastapi.exceptions import RequestValidationError
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -16,6 +17,7 @@ from api.audit import AuditEvent, commit_with_audit, request_hash, sha256_hex
 from api.auth import AuditReader, CaseReader, Principal
 from api.free_text import PlainText
 from api.routes.deps import SessionDep
+from api.routes.errors import error_message
 from api.routes.responses import AUTH_RESPONSES, INPUT_RESPONSES
 from api.schemas import (
     REFERRAL_ID_PATTERN,
@@ -105,6 +107,29 @@ def as_utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
+
+
+_MOMENT = TypeAdapter(UtcTime)
+
+
+def read_moment(text: str) -> datetime:
+    """A moment as `GET /v1/audit`'s `since` and `until` take it (`UtcTime`: RFC 3339 with
+    its UTC offset), for the audit page, which reads them as typed; ValueError, in the
+    API's words, when the API would refuse it."""
+    try:
+        return _MOMENT.validate_python(text)
+    except ValidationError as exc:
+        raise ValueError(error_message(exc.errors()[0])) from None
+
+
+def period_problem(since: datetime | None, until: datetime | None, *,
+                   names: tuple[str, str] = ("since", "until")) -> str | None:
+    """Why a search from `since` to `until` is refused (None: it is not): `since` later
+    than `until`, which no entry can match (the search answered an empty page as if the
+    trail held nothing). `names`: the two fields as the caller names them."""
+    if since is not None and until is not None and as_utc(since) > as_utc(until):
+        return f"{names[0]} must not be later than {names[1]}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -213,6 +238,9 @@ def read_audit(
 ) -> AuditPage:
     """Audit entries in sequence order, filtered, a page at a time (reading is audited too)."""
     only_audit_parameters(request)  # after the caller is known: no 422 to a stranger
+    if problem := period_problem(since, until):
+        raise RequestValidationError([{"loc": ("query", "since"), "type": "value_error",
+                                       "msg": problem}])
     wanted = AuditFilter(user, referral_id, model_version, since, until)
     rows = find_audit_entries(session, wanted, after_seq=after_seq, limit=limit + 1)
     page = [AuditEntryOut.model_validate(r, from_attributes=True) for r in rows[:limit]]

@@ -8,6 +8,7 @@ body limit), so a page never states a number of its own.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -15,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from api.free_text import HIDDEN_CHARACTERS, visible
+from api.routes.records import period_problem, read_moment
 from api.schemas import DecisionIn
 
 # How a page shows the NUL a refused text held: a raw NUL is no character of HTML
@@ -111,3 +113,40 @@ def decision_errors(exc: ValidationError | RequestValidationError) -> dict[str, 
         # (a reason refused for what it holds, too long or hidden, is still said).
         del errors["reason"]
     return errors
+
+
+# The audit search's fields, by their labels on the page: text, and the moments between
+# which entries were made (`since` and `until`, as `GET /v1/audit` names them).
+AUDIT_TEXT_FIELDS = {"user_name": "User", "referral_id": "Referral",
+                     "model_version": "Model version"}
+AUDIT_PERIOD_FIELDS = {"since": "From", "until": "To"}
+
+
+def _moment_message(label: str, said: str) -> str:
+    if said.startswith("expected "):  # not RFC 3339 with an offset: say what is
+        return f"{label} must be {said.removeprefix('expected ')}"
+    return f"{label} must be a real date and time ({said})"
+
+
+def audit_search_problems(query: Mapping[str, str]
+                          ) -> tuple[dict[str, datetime], dict[str, str]]:
+    """The moments an audit search is between (by field; an empty field: none), and a
+    message for each field refused: a text holding a character no stored value holds (a
+    NUL, which PostgreSQL cannot even compare, or a direction control), a time the API's
+    `since` and `until` refuse (`read_moment`), or a `since` later than `until`
+    (`period_problem`). The page answered such a search with the whole trail."""
+    errors = {name: f"{label} must not include a hidden character (a NUL or a direction "
+                    f"control): delete the {NUL_MARK} that marks where it was"
+              for name, label in AUDIT_TEXT_FIELDS.items()
+              if HIDDEN_CHARACTERS.search(query[name])}
+    moments: dict[str, datetime] = {}
+    for name, label in AUDIT_PERIOD_FIELDS.items():
+        if query[name]:
+            try:
+                moments[name] = read_moment(query[name])
+            except ValueError as exc:
+                errors[name] = _moment_message(label, str(exc))
+    if problem := period_problem(moments.get("since"), moments.get("until"), names=(
+            AUDIT_PERIOD_FIELDS["since"], AUDIT_PERIOD_FIELDS["until"])):
+        errors["since"] = problem
+    return moments, errors

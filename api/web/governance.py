@@ -23,7 +23,6 @@ from api.audit import commit_with_audit
 from api.audit_anchor import NOT_ANCHORED, TrailStatus, verify_trail
 from api.audit_key import AuditAnchorError
 from api.auth import GOVERNANCE
-from api.free_text import HIDDEN_CHARACTERS
 from api.routes.deps import SessionDep
 from api.routes.records import (
     AuditFilter,
@@ -34,7 +33,7 @@ from api.routes.records import (
 from api.settings import Settings, board_thresholds, settings_registry
 from api.store import AuditEntry, repository
 from api.web.approvals import approval_state, model_card_url, page_registry
-from api.web.form_messages import NUL_MARK, shown
+from api.web.form_messages import AUDIT_PERIOD_FIELDS, audit_search_problems, shown
 from api.web.pages import PAGE_METHODS, GovernancePage, PageUser, render
 from api.web.reports import latest_reports
 from model.governance import HEADLINE_METRICS
@@ -193,22 +192,11 @@ def approval_page(version: VersionPath, request: Request, user: GovernancePage,
                   recorded=recorded if decided and decided == approval.latest_decision else None)
 
 
-# The audit search's fields, by their labels on the page.
-_SEARCH_FIELDS = {"user_name": "User", "referral_id": "Referral", "model_version": "Model version"}
-
-
-def _search_errors(query: dict[str, str]) -> dict[str, str]:
-    """A message for each search field holding a character no stored value holds (a NUL,
-    which PostgreSQL cannot even compare, or a direction control), as the API refuses."""
-    return {name: f"{label} must not include a hidden character (a NUL or a direction "
-                  f"control): delete the {NUL_MARK} that marks where it was"
-            for name, label in _SEARCH_FIELDS.items() if HIDDEN_CHARACTERS.search(query[name])}
-
-
 @router.api_route("/governance/audit", methods=PAGE_METHODS)
 def audit_page(
     request: Request, user: GovernancePage, session: SessionDep,
     user_name: _Text = None, referral_id: _Text = None, model_version: _Text = None,
+    since: _Text = None, until: _Text = None,
     after_seq: Annotated[int, Query(ge=0, le=2**62)] = 0,
     before_seq: Annotated[int | None, Query(ge=1, le=2**62)] = None,
 ) -> Response:
@@ -217,15 +205,18 @@ def audit_page(
     The whole trail and every score and decision are verified on the page's opening view
     (no search, first page): about 6 s of CPU for 50,000 scores and 50,000 decisions, which
     each further page or search of the same visit repeated."""
-    query: dict[str, Any] = {"user_name": user_name or "", "referral_id": referral_id or "",
-                             "model_version": model_version or ""}
-    if errors := _search_errors(query):
+    query = {"user_name": user_name or "", "referral_id": referral_id or "",
+             "model_version": model_version or "", "since": since or "", "until": until or ""}
+    moments, errors = audit_search_problems(query)
+    if errors:  # nothing searched: never the whole trail in place of the search asked
         return render(request, "pages/audit.html", user=user, title="Audit trail",
                       entries=[], verified=None, not_anchored=NOT_ANCHORED, errors=errors,
                       query={name: shown(value) for name, value in query.items()},
-                      next_after=None, status_code=status.HTTP_400_BAD_REQUEST)
+                      next_after=None, period_fields=AUDIT_PERIOD_FIELDS,
+                      status_code=status.HTTP_400_BAD_REQUEST)
     wanted = AuditFilter(user=user_name or None, referral_id=referral_id or None,
-                         model_version=model_version or None)
+                         model_version=model_version or None, since=moments.get("since"),
+                         until=moments.get("until"))
     entries, earlier, later = _audit_entries(session, wanted, after_seq, before_seq)
     verified: TrailStatus | None = None
     if after_seq == 0 and before_seq is None and wanted == AuditFilter():
@@ -237,7 +228,8 @@ def audit_page(
                       before_seq=before_seq, entries=len(entries))
     return render(request, "pages/audit.html", user=user, title="Audit trail",
                   entries=entries, verified=verified, not_anchored=NOT_ANCHORED, query=query,
-                  errors={}, next_after=later, earlier_before=earlier, latest=LATEST)
+                  errors={}, next_after=later, earlier_before=earlier, latest=LATEST,
+                  period_fields=AUDIT_PERIOD_FIELDS)
 
 
 LATEST = 2**62  # `before_seq` of the latest entries: past any entry's number

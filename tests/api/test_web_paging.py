@@ -93,7 +93,8 @@ def test_the_audit_page_reaches_the_latest_entries_and_pages_back_from_them(
 
     assert _seqs(earlier) == list(range(max(1, shown[0] - 50), shown[0]))
     assert _link(earlier, "Later entries") == (
-        f"/governance/audit?user_name=&referral_id=&model_version=&after_seq={shown[0] - 1}")
+        f"/governance/audit?user_name=&referral_id=&model_version=&since=&until="
+        f"&after_seq={shown[0] - 1}")
 
 
 def _latest_audit_view(api: ApiEnv) -> AuditEntry:
