@@ -124,7 +124,7 @@ def version_info(request: Request, version: str) -> VersionInfo:
     return found
 
 
-def _provenance(registry: ModelRegistry, version: str) -> Provenance | None:
+def read_provenance(registry: ModelRegistry, version: str) -> Provenance | None:
     """A version's training extract and test period (None: its run could not be read; the
     page says so rather than failing)."""
     try:
@@ -168,7 +168,7 @@ def version_page(version: VersionPath, request: Request, user: GovernancePage,
     record_version_view(session, request, user, "model_version_view", version)
     return render(request, "pages/version.html", user=user, title=f"Model version {version}",
                   info=info, champion_alias=settings.model_alias,
-                  provenance=_provenance(registry, version),
+                  provenance=read_provenance(registry, version),
                   served=served_version(request, session), metrics=sorted(info.metrics.items()),
                   card_url=model_card_url(version), approval=approval)
 
