@@ -34,7 +34,7 @@ from data_contracts.vocab import AGENCIES, event_feed
 from model.explain import CaseExplainer
 from model.group_sums import group_sums
 from model.monitoring_reference import RECENT_WINDOW, recent_coverage
-from model.record_falls import record_falls
+from model.record_falls import record_falls, records_per_day, same_days_records
 from model.risk_model import RiskModel
 from pipelines.feature_spec import coverage_feature_name
 from pipelines.features import build_features
@@ -189,6 +189,7 @@ def partnership_tables(model: RiskModel, frames: Mapping[str, pd.DataFrame],
     dates = pd.to_datetime(features["referral_date"])
     return {"by_quarter": by_quarter, "by_need": by_need, "overall": overall.reset_index(),
             "explained": pd.DataFrame({"referrals": [shares["referral_id"].nunique()]}),
+            "records_per_day": records_per_day(frames),
             "first_referral": pd.DataFrame({"date": [dates.min().date() if len(dates)
                                                      else None]})}
 
@@ -227,7 +228,8 @@ def partnership_report(tables: dict[str, pd.DataFrame], *, model_version: str,
                                       strict=True) if ok]
     first_referral = tables["first_referral"]["date"].iloc[0]
     falls = record_falls(by_quarter, extract_date=extract_date, shared=shared,
-                         first_referral=first_referral)
+                         first_referral=first_referral, same_days=same_days_records(
+                             tables["records_per_day"], extract_date=extract_date))
     overall = _records(tables["overall"])
     return {
         "model_version": model_version, "extract_date": extract_date.isoformat(),

@@ -10,6 +10,8 @@ from model.record_falls import record_falls
 
 QUARTERS = ["2024Q1", "2024Q2", "2024Q3", "2024Q4", "2025Q1", "2025Q2"]
 FIRST = dt.date(2024, 1, 1)  # the first referral's date
+# No record recorded in the extract date's days of any earlier year's quarter.
+NO_SAME_DAYS = pd.DataFrame({"agency": [], "quarter": [], "records": []})
 
 
 def _records(counts: dict[str, list[int | None]]) -> pd.DataFrame:
@@ -20,9 +22,10 @@ def _records(counts: dict[str, list[int | None]]) -> pd.DataFrame:
 
 
 def _falls(counts: dict[str, list[int | None]], *, extract_date: dt.date = dt.date(2025, 6, 30),
-           shared: tuple[str, ...] = ("health", "housing")) -> list[dict]:
+           shared: tuple[str, ...] = ("health", "housing"),
+           same_days: pd.DataFrame = NO_SAME_DAYS) -> list[dict]:
     return record_falls(_records(counts), first_referral=FIRST, extract_date=extract_date,
-                        shared=list(shared))
+                        shared=list(shared), same_days=same_days)
 
 
 def test_a_feed_that_stopped_is_named_from_its_first_empty_quarter() -> None:
@@ -43,16 +46,20 @@ def test_a_quarter_under_half_the_median_is_named_with_its_count() -> None:
     assert falls[0]["records"] == 961 and falls[0]["usual_quarter_records"] == 7550
 
 
-def test_the_extract_dates_quarter_is_judged_on_the_days_it_covers() -> None:
-    # 2025-05-15 covers 45 of 91 days of 2025Q2: 3,000 records is a usual pace, 1,000 not.
-    usual = _falls({"health": [7600, 7500, 7700, 7600, 7650, 3000]},
-                   extract_date=dt.date(2025, 5, 15), shared=("health",))
+def test_the_extract_dates_quarter_is_judged_on_the_same_days_of_earlier_years() -> None:
+    # 2025-05-15: health recorded 3,400 records from 1 April to 15 May 2024; 1,800 is a
+    # usual level (though under half on the share of days: 45 of 91 days of 7,600 is
+    # 3,758), 1,000 is not.
+    same_days = pd.DataFrame({"agency": ["health"], "quarter": ["2024Q2"], "records": [3400]})
+    usual = _falls({"health": [7600, 7500, 7700, 7600, 7650, 1800]},
+                   extract_date=dt.date(2025, 5, 15), shared=("health",), same_days=same_days)
     assert usual == []
     low = _falls({"health": [7600, 7500, 7700, 7600, 7650, 1000]},
-                 extract_date=dt.date(2025, 5, 15), shared=("health",))
+                 extract_date=dt.date(2025, 5, 15), shared=("health",), same_days=same_days)
     assert [f["text"] for f in low] == [
-        "health: 1,000 records recorded in 2025Q2 up to the extract date (2025-05-15), judged "
-        "on the days covered, under 50% of its median quarter (7,600)"]
+        "health: 1,000 records recorded in 2025Q2 up to the extract date (2025-05-15), under "
+        "50% of its median over the same days (1 April to 15 May) of Q2 in 2024 (3,400)"]
+    assert (low[0]["judged_on"], low[0]["expected_records"]) == ("same days", 3400)
 
 
 def test_agencies_that_shared_nothing_or_steadily_are_not_named() -> None:
@@ -69,7 +76,7 @@ def test_a_quarter_of_the_year_that_is_always_low_is_judged_against_itself() -> 
     records = pd.DataFrame({"agency": "education", "quarter": quarters, "records": counts})
     falls = record_falls(records, first_referral=dt.date(2022, 1, 1),
                          extract_date=dt.date(2024, 12, 31),
-                         shared=["education"])
+                         shared=["education"], same_days=NO_SAME_DAYS)
     assert [f["text"] for f in falls] == [
         "education: 480 records recorded in 2024Q3, under 50% of its median Q3 (1,150)"]
 
@@ -88,7 +95,7 @@ def test_a_feed_that_stopped_before_the_referral_period_is_named() -> None:
     falls = record_falls(pd.DataFrame({"agency": ["housing"], "quarter": ["2023Q2"],
                                        "records": [2400]}),
                          first_referral=FIRST, extract_date=dt.date(2025, 6, 30),
-                         shared=["housing"])
+                         shared=["housing"], same_days=NO_SAME_DAYS)
     assert [f["text"] for f in falls] == [
         "housing: no records recorded from 2024Q1 to the extract date (2025-06-30), none in "
         "the referral period"]
@@ -103,7 +110,8 @@ def _from_december(counts: list[int], *, earlier: int | None = None) -> list[dic
     if earlier is not None:
         rows.append({"agency": "health", "quarter": "2017Q3", "records": earlier})
     return record_falls(pd.DataFrame(rows), first_referral=dt.date(2017, 12, 1),
-                        extract_date=dt.date(2019, 12, 31), shared=["health"])
+                        extract_date=dt.date(2019, 12, 31), shared=["health"],
+                        same_days=NO_SAME_DAYS)
 
 
 def test_a_first_quarter_the_extract_covers_in_part_is_judged_on_its_days() -> None:

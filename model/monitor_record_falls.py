@@ -1,0 +1,70 @@
+"""`safeguard monitor`'s check of the records each agency sent, quarter by quarter.
+
+Coverage by quarter (`monitoring_quarters`) asks of each referral whether it had a record
+dated in the 90 days before: a referral early in a quarter still sees the records sent
+before a feed stopped. A probe's police feed, silent from 1 April to 30 June 2026, read
+25% in 2026Q2 against 43% at training, above half, and nothing crossed, while the
+partnership report said "police: no records recorded in 2026Q2". The records an agency
+recorded in a quarter fall at once; the monitor judges them by the partnership report's
+rule (`model.record_falls`) over the extract's referral period, and a fall reaching into
+the monitored window crosses a threshold naming the agency and quarter. The count does
+not rest on the window's referrals, so a window too small to judge drift still judges it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Final
+
+import pandas as pd
+
+from data_contracts.vocab import AGENCIES
+from model.data import PreparedExtract
+from model.monitoring import Check
+from model.record_falls import (
+    FALL_SHARE,
+    record_falls,
+    records_by_quarter,
+    records_per_day,
+    same_days_records,
+)
+
+# monitor.json's check kind, and its key for the records by quarter of the window.
+KIND: Final = "record_fall"
+SECTION: Final = "records_by_quarter"
+
+
+def _quarterly(by_quarter: pd.DataFrame, *, since: str, shared: list[str]
+               ) -> list[dict[str, Any]]:
+    """Per quarter of the window (from `since`), the records each sharing agency recorded."""
+    counts = by_quarter.set_index(["agency", "quarter"])["records"]
+    quarters = sorted({q for q in by_quarter["quarter"] if q >= since})
+    return [{"quarter": q, "records": {a: int(counts.get((a, q), 0)) for a in shared}}
+            for q in quarters]
+
+
+def record_fall_checks(prepared: PreparedExtract, *, start: dt.date
+                       ) -> tuple[dict[str, Any], list[Check]]:
+    """The window's records by quarter and falls (`monitor.json`'s `records_by_quarter`),
+    and per agency that shared records a check, crossed when its records recorded in a
+    quarter from `start`'s (the window's first day) fell (`record_falls`)."""
+    per_day = records_per_day(prepared.feeds)
+    by_quarter = records_by_quarter(per_day)
+    dates = pd.to_datetime(prepared.features["referral_date"])
+    shared = [a for a in AGENCIES if a not in prepared.shared_nothing]
+    since = str(pd.Period(start, freq="Q"))
+    falls = [fall for fall in record_falls(
+        by_quarter, first_referral=dates.min().date() if len(dates) else None,
+        extract_date=prepared.extract_date, shared=shared,
+        same_days=same_days_records(per_day, extract_date=prepared.extract_date))
+        if fall["to_quarter"] >= since]
+    checks = []
+    for agency in shared:
+        fell = [fall["text"] for fall in falls if fall["agency"] == agency]
+        checks += [Check(KIND, agency, True, f"{text} (records received by quarter)")
+                   for text in fell] or [
+            Check(KIND, agency, False,
+                  f"{agency.replace('_', ' ')}: records recorded in each quarter from "
+                  f"{since} at least {FALL_SHARE:.0%} of its usual level")]
+    return {"quarters": _quarterly(by_quarter, since=since, shared=shared),
+            "falls": falls}, checks

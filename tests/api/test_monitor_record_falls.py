@@ -1,0 +1,78 @@
+"""`safeguard monitor` names an agency whose records received in a quarter fell.
+
+A probe's police feed shared nothing recorded from 1 April to 30 June 2026: the share of
+referrals with a police record in the 90 days before fell from 43% to 25% in 2026Q2,
+above half (a referral early in the quarter still sees the records from before it), and
+the monitor said "no threshold crossed" while the partnership report said "police: no
+records recorded in 2026Q2".
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from api.cli import app
+from api.store import init_db
+from tests.api.conftest import TrainedModel
+from tests.api.test_monitor import _environment
+
+FALL = "police: no records recorded in 2026Q2 (records received by quarter)"
+
+
+def _without_police_records(extract: Path, folder: Path, *, start: str, end: str) -> Path:
+    """A copy of `extract` whose police feed holds no record recorded from `start` to `end`
+    (the event date when a record has no recorded date)."""
+    shutil.copytree(extract, folder)
+    police = pd.read_parquet(folder / "events_police.parquet")
+    recorded = pd.to_datetime(police["recorded_date"]).fillna(
+        pd.to_datetime(police["event_date"]))
+    silent = (recorded >= pd.Timestamp(start)) & (recorded <= pd.Timestamp(end))
+    assert silent.sum() > 50  # the quarter had police records to lose
+    police.loc[~silent.to_numpy()].to_parquet(folder / "events_police.parquet")
+    return folder
+
+
+def _monitor(trained_model: TrainedModel, tmp_path: Path, extract: Path):
+    database = tmp_path / "store.db"
+    init_db(f"sqlite:///{database}")
+    return CliRunner().invoke(
+        app, ["monitor", "--input", str(extract), "--output", str(tmp_path / "out"),
+              "--model", trained_model.version, "--since", "2025-01-01"],
+        env=_environment(trained_model, database))
+
+
+def test_a_quarter_without_police_records_crosses_a_threshold(
+        trained_model: TrainedModel, tmp_path: Path) -> None:
+    newer = _without_police_records(trained_model.extract, tmp_path / "newer",
+                                    start="2026-04-01", end="2026-06-30")
+    result = _monitor(trained_model, tmp_path, newer)
+    assert result.exit_code == 1, result.output
+    assert f"threshold crossed: {FALL}" in result.stderr.splitlines()
+    report = json.loads((tmp_path / "out" / "monitor.json").read_text())
+    assert FALL in report["crossed"]
+    [check] = [c for c in report["checks"] if c["kind"] == "record_fall" and c["crossed"]]
+    assert (check["subject"], check["message"]) == ("police", FALL)
+    records = report["records_by_quarter"]
+    assert [(f["agency"], f["from_quarter"]) for f in records["falls"]] == [("police", "2026Q2")]
+    by_quarter = {q["quarter"]: q["records"] for q in records["quarters"]}
+    assert by_quarter["2026Q2"]["police"] == 0 and by_quarter["2026Q1"]["police"] > 50
+    html = " ".join((tmp_path / "out" / "monitor.html").read_text().split())
+    assert "Records received by quarter of the window" in html
+    assert "police: no records recorded in 2026Q2 <strong" in html
+
+
+def test_every_quarter_at_its_usual_level_crosses_nothing(
+        trained_model: TrainedModel, tmp_path: Path) -> None:
+    result = _monitor(trained_model, tmp_path, trained_model.extract)
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "out" / "monitor.json").read_text())
+    checks = [c for c in report["checks"] if c["kind"] == "record_fall"]
+    assert checks and not any(c["crossed"] for c in checks)
+    assert report["records_by_quarter"]["falls"] == []
+    html = " ".join((tmp_path / "out" / "monitor.html").read_text().split())
+    assert "No agency's records fell in a quarter of the window." in html
