@@ -7,8 +7,11 @@ before a feed stopped. A probe's police feed, silent from 1 April to 30 June 202
 partnership report said "police: no records recorded in 2026Q2". The records an agency
 recorded in a quarter fall at once; the monitor judges them by the partnership report's
 rule (`model.record_falls`) over the extract's referral period, and a fall reaching into
-the monitored window crosses a threshold naming the agency and quarter. The count does
-not rest on the window's referrals, so a window too small to judge drift still judges it.
+the monitored window and past the training extract's date crosses a threshold naming the
+agency and quarter; one the training extract already held (an extract dated months after
+its last record, monitored unchanged: every feed "stopped") is listed, not crossed. The
+count does not rest on the window's referrals, so a window too small to judge drift still
+judges it.
 """
 
 from __future__ import annotations
@@ -43,11 +46,18 @@ def _quarterly(by_quarter: pd.DataFrame, *, since: str, shared: list[str]
             for q in quarters]
 
 
-def record_fall_checks(prepared: PreparedExtract, *, start: dt.date
+def _since_training(fall: dict[str, Any], *, trained: dt.date, extract_date: dt.date) -> bool:
+    """Whether a fall reaches days the training extract (dated `trained`) did not hold."""
+    end = pd.Period(fall["to_quarter"], freq="Q").end_time.date()
+    return min(end, extract_date) > trained
+
+
+def record_fall_checks(prepared: PreparedExtract, *, start: dt.date, trained: dt.date
                        ) -> tuple[dict[str, Any], list[Check]]:
     """The window's records by quarter and falls (`monitor.json`'s `records_by_quarter`),
     and per agency that shared records a check, crossed when its records recorded in a
-    quarter from `start`'s (the window's first day) fell (`record_falls`)."""
+    quarter from `start`'s (the window's first day) fell (`record_falls`) and the fall
+    reaches past `trained`, the training extract's date."""
     per_day = records_per_day(prepared.feeds)
     by_quarter = records_by_quarter(per_day)
     dates = pd.to_datetime(prepared.features["referral_date"])
@@ -58,11 +68,17 @@ def record_fall_checks(prepared: PreparedExtract, *, start: dt.date
         extract_date=prepared.extract_date, shared=shared,
         same_days=same_days_records(per_day, extract_date=prepared.extract_date))
         if fall["to_quarter"] >= since]
+    for fall in falls:
+        fall["since_training"] = _since_training(fall, trained=trained,
+                                                 extract_date=prepared.extract_date)
     checks = []
     for agency in shared:
-        fell = [fall["text"] for fall in falls if fall["agency"] == agency]
-        checks += [Check(KIND, agency, True, f"{text} (records received by quarter)")
-                   for text in fell] or [
+        fell = [fall for fall in falls if fall["agency"] == agency]
+        checks += [Check(KIND, agency, fall["since_training"],
+                         f"{fall['text']} (records received by quarter)" if fall["since_training"]
+                         else f"{fall['text']}: already in the training extract (dated "
+                              f"{trained.isoformat()}), not news since training")
+                   for fall in fell] or [
             Check(KIND, agency, False,
                   f"{agency.replace('_', ' ')}: records recorded in each quarter from "
                   f"{since} at least {FALL_SHARE:.0%} of its usual level")]

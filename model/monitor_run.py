@@ -240,7 +240,8 @@ def monitor_extract(model: RiskModel, *, version: str, prepared: PreparedExtract
     practice_section, practice_checks = practice(joined, band_names=band_names,
                                                  settings=settings)
     practice_section["other_versions"] = {str(v): int(n) for v, n in sorted(elsewhere.items())}
-    records_section, record_checks = record_fall_checks(prepared, start=start)
+    records_section, record_checks = record_fall_checks(
+        prepared, start=start, trained=dt.date.fromisoformat(model.metadata["extract_date"]))
     every: list[Check] = checks + record_checks + outcome_checks + practice_checks
     return {
         "model_version": version,

@@ -9,6 +9,7 @@ records recorded in 2026Q2".
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 from pathlib import Path
@@ -18,8 +19,10 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from api.store import init_db
+from model.data import prepare_extract
+from model.monitor_run import monitor_extract
 from tests.api.conftest import TrainedModel
-from tests.api.test_monitor import _environment
+from tests.api.test_monitor import NO_DECISIONS, _aged_model, _environment
 
 FALL = "police: no records recorded in 2026Q2 (records received by quarter)"
 
@@ -46,24 +49,43 @@ def _monitor(trained_model: TrainedModel, tmp_path: Path, extract: Path):
         env=_environment(trained_model, database))
 
 
-def test_a_quarter_without_police_records_crosses_a_threshold(
+def test_a_quarter_without_police_records_since_training_crosses_a_threshold(
         trained_model: TrainedModel, tmp_path: Path) -> None:
+    from api.monitor_command import crossed_lines, write_monitor_report
+
+    model = _aged_model(trained_model, 183)  # trained on the extract of 31 March 2026
     newer = _without_police_records(trained_model.extract, tmp_path / "newer",
                                     start="2026-04-01", end="2026-06-30")
-    result = _monitor(trained_model, tmp_path, newer)
-    assert result.exit_code == 1, result.output
-    assert f"threshold crossed: {FALL}" in result.stderr.splitlines()
-    report = json.loads((tmp_path / "out" / "monitor.json").read_text())
-    assert FALL in report["crossed"]
+    report = monitor_extract(model, version=trained_model.version,  # type: ignore[arg-type]
+                             prepared=prepare_extract(newer), decisions=NO_DECISIONS)
+    assert FALL in report["crossed"]  # the command exits 1
+    assert crossed_lines(report["crossed"], report["checks"])[0] == FALL  # said first
     [check] = [c for c in report["checks"] if c["kind"] == "record_fall" and c["crossed"]]
     assert (check["subject"], check["message"]) == ("police", FALL)
-    records = report["records_by_quarter"]
+    write_monitor_report(report, tmp_path / "out")
+    written = json.loads((tmp_path / "out" / "monitor.json").read_text())
+    records = written["records_by_quarter"]
     assert [(f["agency"], f["from_quarter"]) for f in records["falls"]] == [("police", "2026Q2")]
     by_quarter = {q["quarter"]: q["records"] for q in records["quarters"]}
     assert by_quarter["2026Q2"]["police"] == 0 and by_quarter["2026Q1"]["police"] > 50
     html = " ".join((tmp_path / "out" / "monitor.html").read_text().split())
     assert "Records received by quarter of the window" in html
     assert "police: no records recorded in 2026Q2 <strong" in html
+    assert FALL in html  # among the thresholds crossed
+
+
+def test_a_fall_the_training_extract_already_held_is_listed_not_crossed(
+        trained_model: TrainedModel, tmp_path: Path) -> None:
+    newer = _without_police_records(trained_model.extract, tmp_path / "newer",
+                                    start="2026-04-01", end="2026-06-30")
+    report = monitor_extract(trained_model.loaded.model, version=trained_model.version,
+                             prepared=prepare_extract(newer), decisions=NO_DECISIONS,
+                             since=dt.date(2025, 1, 1))
+    [check] = [c for c in report["checks"] if c["kind"] == "record_fall"
+               and c["subject"] == "police"]
+    assert not check["crossed"] and check["message"] == (
+        "police: no records recorded in 2026Q2: already in the training extract (dated "
+        "2026-09-30), not news since training")
 
 
 def test_every_quarter_at_its_usual_level_crosses_nothing(
