@@ -37,11 +37,13 @@ KIND: Final = "record_fall"
 SECTION: Final = "records_by_quarter"
 
 
-def _quarterly(by_quarter: pd.DataFrame, *, since: str, shared: list[str]
-               ) -> list[dict[str, Any]]:
-    """Per quarter of the window (from `since`), the records each sharing agency recorded."""
+def _quarterly(by_quarter: pd.DataFrame, *, since: str, extract_date: dt.date,
+               shared: list[str]) -> list[dict[str, Any]]:
+    """Per quarter of the window (from `since`; one without any record too), the records
+    each sharing agency recorded."""
     counts = by_quarter.set_index(["agency", "quarter"])["records"]
-    quarters = sorted({q for q in by_quarter["quarter"] if q >= since})
+    quarters = [str(p) for p in pd.period_range(since, pd.Period(extract_date, freq="Q"),
+                                                freq="Q")]
     return [{"quarter": q, "records": {a: int(counts.get((a, q), 0)) for a in shared}}
             for q in quarters]
 
@@ -82,5 +84,6 @@ def record_fall_checks(prepared: PreparedExtract, *, start: dt.date, trained: dt
             Check(KIND, agency, False,
                   f"{agency.replace('_', ' ')}: records recorded in each quarter from "
                   f"{since} at least {FALL_SHARE:.0%} of its usual level")]
-    return {"quarters": _quarterly(by_quarter, since=since, shared=shared),
+    return {"quarters": _quarterly(by_quarter, since=since, shared=shared,
+                                   extract_date=prepared.extract_date),
             "falls": falls}, checks
