@@ -33,6 +33,10 @@ DEMO_APPROVE_PY := import subprocess; from api.settings import Settings as S, bo
   "approve", v, "--key-file", "$(DEMO_STATE)/governance.key", "--reason", "make demo: the demo \
   governance user approves the model trained on the synthetic demo extract", *["--waive=%s=%s" \
   % (c.name, why(c)) for c in missed]], check=True)
+# Every command of the demo runs under umask 077: all it writes (its state: the keys in
+# governance.key and env.sh, the databases, the MLflow store's golden sets of cases; and
+# its extract) is readable by its user alone, files 0600 and folders 0700.
+PRIVATE := umask 077 &&
 # The demo's port, checked before anything is reset or trained: a port in use (another
 # service, another demo) ends `make demo` at once in one line saying how to choose another.
 DEMO_PORT_PY := import sys; from api.server import port_refusal; why = port_refusal( \
@@ -113,8 +117,8 @@ postgres:
 demo-state: $(STAMP)
 	@$(BIN)/python -c '$(DEMO_PORT_PY)'
 	rm -rf $(DEMO_DIR) $(DEMO_STATE)
-	mkdir -p $(DEMO_STATE)
-	@umask 077 && $(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(48))' \
+	$(PRIVATE) mkdir -p $(DEMO_STATE)
+	@$(PRIVATE) $(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(48))' \
 	  > $(DEMO_PEPPER)
 
 demo: export SAFEGUARD_API_KEY_PEPPER = $(shell cat $(DEMO_PEPPER) 2>/dev/null)
@@ -128,29 +132,29 @@ demo: export SAFEGUARD_AUDIT_CHECKPOINT_FILE = $(abspath $(DEMO_STATE))/audit-ch
 # report partnership` write there): without it the demo's pages could never show them.
 demo: export SAFEGUARD_REPORTS_DIR = $(abspath $(DEMO_STATE))/reports
 demo: $(STAMP) $(ASSETS_STAMP) demo-state
-	$(BIN)/safeguard audit init-key
-	$(BIN)/safeguard synth --out $(DEMO_DIR)/extract --referrals $(DEMO_REFERRALS) --seed 42 --format parquet
-	$(BIN)/safeguard validate --input $(DEMO_DIR)/extract --report $(DEMO_DIR)/validation
-	$(BIN)/safeguard features --input $(DEMO_DIR)/extract --output $(DEMO_DIR)/features/features.parquet
-	$(BIN)/safeguard train --input $(DEMO_DIR)/extract
-	$(BIN)/safeguard audit fairness --model latest --input $(DEMO_DIR)/extract --output $(DEMO_DIR)/fairness
-	$(BIN)/safeguard db upgrade
-	@for role in $(DEMO_ROLES); do \
+	$(PRIVATE) $(BIN)/safeguard audit init-key
+	$(PRIVATE) $(BIN)/safeguard synth --out $(DEMO_DIR)/extract --referrals $(DEMO_REFERRALS) --seed 42 --format parquet
+	$(PRIVATE) $(BIN)/safeguard validate --input $(DEMO_DIR)/extract --report $(DEMO_DIR)/validation
+	$(PRIVATE) $(BIN)/safeguard features --input $(DEMO_DIR)/extract --output $(DEMO_DIR)/features/features.parquet
+	$(PRIVATE) $(BIN)/safeguard train --input $(DEMO_DIR)/extract
+	$(PRIVATE) $(BIN)/safeguard audit fairness --model latest --input $(DEMO_DIR)/extract --output $(DEMO_DIR)/fairness
+	$(PRIVATE) $(BIN)/safeguard db upgrade
+	@$(PRIVATE) for role in $(DEMO_ROLES); do \
 	  $(BIN)/safeguard users add demo-$$role --role $$role > $(DEMO_STATE)/user.out || exit 1; \
 	  cat $(DEMO_STATE)/user.out; [ $$role != governance ] || \
 	  tail -n 1 $(DEMO_STATE)/user.out > $(DEMO_STATE)/governance.key; done; rm $(DEMO_STATE)/user.out
-	MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR=false $(BIN)/python -c '$(DEMO_APPROVE_PY)'
+	$(PRIVATE) MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR=false $(BIN)/python -c '$(DEMO_APPROVE_PY)'
 	@echo "make demo: the model was approved as the demo governance user demo-governance (above: the"
 	@echo "  thresholds it waived and why); a real board reads the card first: safeguard model card"
-	$(BIN)/safeguard model promote latest
-	MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR=false $(BIN)/python -c '$(DEMO_CASE_PY)'
-	@printf 'export SAFEGUARD_DATABASE_URL=%s\nexport SAFEGUARD_MLFLOW_TRACKING_URI=%s\nexport SAFEGUARD_MLFLOW_ARTIFACT_ROOT=%s\n' \
+	$(PRIVATE) $(BIN)/safeguard model promote latest
+	$(PRIVATE) MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR=false $(BIN)/python -c '$(DEMO_CASE_PY)'
+	@$(PRIVATE) printf 'export SAFEGUARD_DATABASE_URL=%s\nexport SAFEGUARD_MLFLOW_TRACKING_URI=%s\nexport SAFEGUARD_MLFLOW_ARTIFACT_ROOT=%s\n' \
 	  "$$SAFEGUARD_DATABASE_URL" "$$SAFEGUARD_MLFLOW_TRACKING_URI" "$$SAFEGUARD_MLFLOW_ARTIFACT_ROOT" \
 	  > $(DEMO_STATE)/env.sh
-	@printf 'export SAFEGUARD_AUDIT_KEY_FILE=%s\nexport SAFEGUARD_AUDIT_CHECKPOINT_FILE=%s\n' \
+	@$(PRIVATE) printf 'export SAFEGUARD_AUDIT_KEY_FILE=%s\nexport SAFEGUARD_AUDIT_CHECKPOINT_FILE=%s\n' \
 	  "$$SAFEGUARD_AUDIT_KEY_FILE" "$$SAFEGUARD_AUDIT_CHECKPOINT_FILE" >> $(DEMO_STATE)/env.sh
-	@printf 'export SAFEGUARD_REPORTS_DIR=%s\n' "$$SAFEGUARD_REPORTS_DIR" >> $(DEMO_STATE)/env.sh
-	@printf 'export SAFEGUARD_API_KEY_PEPPER=%s\n' '"$$(cat $(abspath $(DEMO_PEPPER)))"' \
+	@$(PRIVATE) printf 'export SAFEGUARD_REPORTS_DIR=%s\n' "$$SAFEGUARD_REPORTS_DIR" >> $(DEMO_STATE)/env.sh
+	@$(PRIVATE) printf 'export SAFEGUARD_API_KEY_PEPPER=%s\n' '"$$(cat $(abspath $(DEMO_PEPPER)))"' \
 	  >> $(DEMO_STATE)/env.sh
 	@echo "Keep the keys above: they are not shown again. To run safeguard commands against"
 	@echo "the demo's database and models: . $(DEMO_STATE)/env.sh"
@@ -161,7 +165,7 @@ demo: $(STAMP) $(ASSETS_STAMP) demo-state
 	@echo "  $(BIN)/safeguard monitor --input $(DEMO_DIR)/extract --output \$$SAFEGUARD_REPORTS_DIR/monitor"
 	@echo "  $(BIN)/safeguard report partnership --input $(DEMO_DIR)/extract --output \$$SAFEGUARD_REPORTS_DIR/partnership"
 	@echo "OpenAPI page: http://$(DEMO_HOST):$(DEMO_PORT)/docs   (Ctrl-C stops the service)"
-	$(BIN)/safeguard serve --host $(DEMO_HOST) --port $(DEMO_PORT) --workers $(DEMO_WORKERS)
+	$(PRIVATE) $(BIN)/safeguard serve --host $(DEMO_HOST) --port $(DEMO_PORT) --workers $(DEMO_WORKERS)
 
 # --dist loadgroup: the Spark tests (group "spark") share one worker and one JVM.
 test: $(STAMP) $(ASSETS_STAMP) browser postgres

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from data_contracts.uris import masked_uri
+from model.private_files import create_private_store
 from model.registry_files import (
     directory_checksum,
     download_version,
@@ -78,6 +79,7 @@ class ModelRegistry:
             from mlflow.tracking import MlflowClient
 
             with opening(self.tracking_uri), reaching(self.tracking_uri):
+                create_private_store(self.tracking_uri, self.artifact_root)
                 client = MlflowClient(tracking_uri=self.tracking_uri,
                                       registry_uri=self.tracking_uri)
             return cast("MlflowClient", GuardedClient(client, tracking_uri=self.tracking_uri))

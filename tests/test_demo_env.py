@@ -103,3 +103,36 @@ def test_an_absolute_demo_state_is_where_the_demo_and_env_sh_look(tmp_path: Path
     recipe = subprocess.run(["make", "-n", "demo", *common], cwd=ROOT, capture_output=True,
                             text=True, timeout=120, check=True).stdout
     assert f"\"$(cat {state}/api-key-pepper)\"" in recipe  # env.sh's line
+
+
+def test_everything_the_demo_writes_in_its_state_is_its_users_alone(tmp_path: Path) -> None:
+    """A probe found the demo's `governance.key` (a plaintext key) and `env.sh` mode 0644,
+    `mlflow.db` 0644 and `mlartifacts` 0755, whose golden sets hold pseudonymised cases.
+    Run whole with stand-ins for its commands, each writing a file in a folder of its own
+    in the state (as `train` writes the MLflow store), the demo leaves every file there
+    0600 and every folder 0700, whatever the umask it was started with."""
+    bin_dir, state = tmp_path / "bin", tmp_path / "state"
+    bin_dir.mkdir()
+    wrote = f'mkdir -p "{state}/by-$1/inner" && echo "$1" > "{state}/by-$1/inner/file"'
+    stand_ins = {
+        # The approval and the example case read the model: a stand-in writes instead.
+        "python": f'case "$2" in *ModelRegistry*) set -- python; {wrote}; exit 0;; esac\n'
+                  f'exec "{sys.executable}" "$@"',
+        # `users add` prints the user and, last, the key (kept in governance.key).
+        "safeguard": f'{wrote}\n[ "$1 $2" != "users add" ] || printf "%s\\nkey-%s\\n" "$3" "$3"',
+    }
+    for name, script in stand_ins.items():
+        (bin_dir / name).write_text(f"#!/bin/sh\n{script}\n")
+        (bin_dir / name).chmod(0o700)
+    done = subprocess.run(
+        ["sh", "-c", 'umask 022 && exec make "$@"', "make", "demo", f"BIN={bin_dir}",
+         "-o", ".venv/.installed", "-o", "api/static/vendor/.installed", "DEMO_PORT=0",
+         f"DEMO_DIR={tmp_path / 'demo'}", f"DEMO_STATE={state}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert (state / "governance.key").read_text() == "key-demo-governance\n"
+    assert {"by-train", "by-serve", "by-python", "env.sh"} <= {p.name for p in state.iterdir()}
+    modes = {str(path.relative_to(tmp_path)): path.stat().st_mode & 0o777
+             for path in [state, *state.rglob("*")]}
+    assert {path: oct(mode) for path, mode in modes.items()
+            if mode != (0o700 if (tmp_path / path).is_dir() else 0o600)} == {}

@@ -6,10 +6,9 @@ import asyncio
 import functools
 import json
 import logging
-import os
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
@@ -25,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from api.audit_key import AuditAnchor, anchor_of, attach_anchor
 from api.store.refused_writes import RefusedWrites
 from api.store.urls import checked_url
+from model.private_files import create_private_file
 
 if TYPE_CHECKING:
     from api.settings import Settings
@@ -67,15 +67,6 @@ def _dump_json(value: Any) -> str:
     return str.__str__(value) if isinstance(value, JsonText) else json.dumps(value)
 
 
-def _create_private(database: Path) -> None:
-    """Create an SQLite database's file readable by its owner only (mode 0600, as the
-    audit key; SQLite gives its journal and WAL files the same mode): it holds scores,
-    decisions and the audit trail. A file that exists keeps the mode it has."""
-    database.parent.mkdir(parents=True, exist_ok=True)
-    with suppress(FileExistsError):
-        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-
-
 def make_engine(url: str) -> Engine:
     """Create the one engine a process uses (never one per request).
 
@@ -86,7 +77,7 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and not database.startswith("file:"):  # (in memory: refused above)
-            _create_private(Path(database))
+            create_private_file(Path(database))  # scores, decisions, the audit trail
         # A pool as large as the busiest moment, so connections are reused, not reopened;
         # the connection used last is handed out first: its page cache is the freshest
         # (the scoring path's key look-up and audit append measured about 15% faster).

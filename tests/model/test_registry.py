@@ -126,6 +126,27 @@ def test_connecting_creates_a_new_store_before_any_run(tmp_path: Path) -> None:
     assert other.start_run("tests", run_name="after-connect")  # main thread, same client
 
 
+def test_a_new_local_store_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    """A probe found `mlflow.db` 0644 and `mlartifacts` 0755 (MLflow creates them with the
+    process's umask), and the golden sets there hold pseudonymised cases: the registry
+    creates a new store's file 0600 and its artefact root 0700, even under umask 022;
+    what is written into the artefact root is then out of other users' reach."""
+    import os
+
+    store, artifacts = tmp_path / "var" / "mlflow.db", tmp_path / "var" / "mlartifacts"
+    registry = ModelRegistry(f"sqlite:///{store}", model_name="private-test",
+                             artifact_root=str(artifacts))
+    previous = os.umask(0o022)
+    try:
+        run_id = registry.start_run("tests", run_name="private")
+        registry.log_json(run_id, {"golden": []}, "golden/golden.json")
+    finally:
+        os.umask(previous)
+    assert store.stat().st_mode & 0o777 == 0o600
+    assert artifacts.stat().st_mode & 0o777 == 0o700
+    assert list(artifacts.rglob("golden.json"))  # written inside the private folder
+
+
 def test_scoring_an_extract_reports_a_damaged_model_first_and_a_bad_extract_otherwise(
         registry: ModelRegistry, trained: TrainingResult, prepared: PreparedExtract,
         small_extract: Path, tmp_path: Path) -> None:
