@@ -23,7 +23,7 @@ from fastapi import HTTPException, Request, status
 from api.audit import AuditEvent, request_hash, sha256_hex, store_with_audit
 from api.store.db import Store
 from data_contracts.vocab import REFERRAL_ID_PATTERN
-from model.registry_sqlite import exact_version
+from model.registry_sqlite import exact_version, well_formed_reference
 
 if TYPE_CHECKING:
     from api.auth import Principal
@@ -46,6 +46,14 @@ def _as_asked(value: object) -> str:
     return str(value)[:_KEPT].replace("\x00", "\ufffd")
 
 
+def _kept(name: str, value: str) -> dict[str, str]:
+    """A path's value as an entry's details keep it; a version that is no version number or
+    alias as its SHA-256 (anything typed into an address, a pasted key too)."""
+    if name == "version" and not well_formed_reference(value):
+        return {"asked_sha256": sha256_hex(value.encode("utf-8"))}
+    return {name: _as_asked(value)}
+
+
 def refusal_event(request: Request, principal: Principal, roles: tuple[str, ...]) -> AuditEvent:
     """The audit entry of a role's refusal of ``request``: the referral and version it
     named fill the entry's columns only when they are a referral id and a version number."""
@@ -60,22 +68,29 @@ def form_refusal_event(request: Request, principal: Principal, why: str) -> Audi
 
 
 def invalid_request_event(request: Request, principal: Principal,
-                          problems: list[dict[str, Any]]) -> AuditEvent:
+                          problems: list[dict[str, Any]], *,
+                          route: str | None = None) -> AuditEvent:
     """The audit entry of a signed-in user's request refused for its path, query or body
-    (`problems`: the validation errors): as a role's refusal, with the fields at fault,
-    never the values sent (a value may be a pasted key or a child's record)."""
+    (`problems`: the validation errors, or a 413's or 415's field at fault): as a role's
+    refusal, with the fields at fault, never the values sent (a value may be a pasted key
+    or a child's record). `route`: the route's address, for a request refused before it
+    was routed."""
     fields = sorted({".".join(str(part) for part in problem.get("loc", ()))
                      for problem in problems})
-    return _request_refusal(request, principal, REQUEST_INVALID, fields=fields[:20])
+    return _request_refusal(request, principal, REQUEST_INVALID, route=route,
+                            fields=fields[:20])
 
 
-def _request_refusal(request: Request, principal: Principal, action: str,
-                     **said: object) -> AuditEvent:
+def _request_refusal(request: Request, principal: Principal, action: str, *,
+                     route: str | None = None, **said: object) -> AuditEvent:
     asked = {str(name): str(value) for name, value in request.path_params.items()}
-    route = request.scope.get("route")
+    routed = request.scope.get("route")
     details: dict[str, Any] = {"method": request.method,
-                               "route": getattr(route, "path_format", request.url.path),
-                               **said, **{name: _as_asked(value) for name, value in asked.items()}}
+                               "route": route or getattr(routed, "path_format",
+                                                         request.url.path),
+                               **said}
+    for name, value in asked.items():
+        details |= _kept(name, value)
     return _refusal(principal, details, referral_id=asked.get("referral_id"),
                     version=asked.get("version"), action=action)
 

@@ -62,6 +62,11 @@ PlainText = Annotated[str, _NO_HIDDEN_CHARACTERS, _NO_HIDDEN_IN_SCHEMA]
 # "Value should have at most 2000 items".
 ShortText = Annotated[str, Field(max_length=MAX_TEXT), _NO_HIDDEN_CHARACTERS,
                       _NO_HIDDEN_IN_SCHEMA]
+# A value compared with one of the store's short columns (a user, a referral id, a model
+# version: 100 characters), e.g. an audit search's filter; its limit said in characters.
+MAX_COLUMN_TEXT = 100
+ColumnText = Annotated[str, Field(max_length=MAX_COLUMN_TEXT), _NO_HIDDEN_CHARACTERS,
+                       _NO_HIDDEN_IN_SCHEMA]
 # Text that must say something (a decision's next step): 1 to MAX_TEXT characters, one
 # of them visible.
 StatedText = Annotated[str, Field(min_length=1, max_length=MAX_TEXT, pattern=r"\S"),

@@ -8,22 +8,32 @@ plain text, unlike every other error of the API; this one raises an `HTTPExcepti
 handlers answer in JSON.) The web pages' forms post HTML form data, which is theirs to
 read; the size limit holds for them too, as the page reads the body (a page can then
 answer with itself, stating the limit, where a refusal here could only answer JSON).
+
+A signed-in user's request refused so (415, 413) is audited as their 422s are
+(`request_invalid`, with the method, route and the field at fault, never a value:
+`audit_body_refusal`); the key of a request refused before its route checked it is
+checked here, and a stranger's refusal is not entered (nor was a stranger's 422).
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-from fastapi import HTTPException
+from fastapi import HTTPException, Request
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.access_refusals import invalid_request_event
+from api.audit import store_with_audit
 from data_contracts.digits import ascii_whole_number
 
 BODY_METHODS: Final = frozenset({"POST", "PUT", "PATCH"})
 # The JSON API's routes; everything else (the web pages) may post form data.
 API_PREFIX: Final = "/v1/"
+# The field at fault in a refusal's audit entry, named as a 422's are (FastAPI's `loc`).
+_AT_FAULT: Final = {413: ("body",), 415: ("header", "content-type")}
 
 
 class BodyTooLarge(HTTPException):
@@ -34,12 +44,13 @@ class BodyTooLarge(HTTPException):
 
 
 def is_json_media_type(content_type: str | None) -> bool:
-    """Whether a Content-Type names JSON (`application/json`, or `application/...+json`)."""
+    """Whether a Content-Type is `application/json` (parameters aside): the only type the
+    API's document names. A `+json` type names semantics of its own the API does not
+    implement (`application/merge-patch+json` asks to patch, not to send a whole body),
+    so it is refused (415) rather than read as if it were plain JSON."""
     if not content_type:
         return False
-    media_type = content_type.split(";", 1)[0].strip().lower()
-    kind, _, subtype = media_type.partition("/")
-    return kind == "application" and (subtype == "json" or subtype.endswith("+json"))
+    return content_type.split(";", 1)[0].strip().lower() == "application/json"
 
 
 def _declared_length(headers: Headers) -> int | None:
@@ -75,6 +86,9 @@ class RequestBodyRules:
             refusal = JSONResponse(status_code=413, content={
                 "detail": BodyTooLarge(self.max_body_bytes).detail})
         if refusal is not None:
+            if (routed := _routed(scope)) is not None:
+                await audit_body_refusal(Request(routed[0]), refusal.status_code,
+                                         route=routed[1])
             await refusal(scope, receive, send)
             return
         await self.app(scope, self._limited(receive), send)
@@ -94,3 +108,38 @@ class RequestBodyRules:
             return message
 
         return limited_receive
+
+
+def _routed(scope: Scope) -> tuple[Scope, str] | None:
+    """The request with its route's path values, and the route's address as the API's
+    document writes it; None when no route of the document takes it (a 404 or 405 is
+    entered nowhere, and its address may be anything). The document, not the router:
+    a request refused here has not been routed."""
+    document = getattr(scope.get("app"), "openapi", None)
+    for template, operations in (document()["paths"] if document else {}).items():
+        matched = compile_path(template)[0].fullmatch(str(scope.get("path", "")))
+        if matched and str(scope["method"]).lower() in operations:
+            return {**scope, "path_params": matched.groupdict()}, template
+    return None
+
+
+async def audit_body_refusal(request: Request, status_code: int, *,
+                             route: str | None = None) -> None:
+    """Enter a signed-in user's request refused for its body's type (415) or size (413)
+    as `request_invalid` (`api.access_refusals`), as their 422s are. A request to the API
+    whose key no route has checked yet (refused before its route, or while FastAPI read
+    its body) is checked here; a stranger's, or one with a key refused (counted as any
+    refused key is), is not entered: a stranger could otherwise fill the trail."""
+    from api.auth import ROLES, authorise  # (api.auth imports the routes)
+
+    principal = getattr(request.state, "principal", None)
+    if principal is None and request.url.path.startswith(API_PREFIX):
+        try:
+            principal = await authorise(request, *ROLES)
+        except HTTPException:
+            return
+    if principal is None or status_code not in _AT_FAULT:
+        return
+    store = request.app.state.store
+    await store.write(store_with_audit, store.engine, [invalid_request_event(
+        request, principal, [{"loc": _AT_FAULT[status_code]}], route=route)])

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -51,6 +52,16 @@ def exact_version(reference: str) -> bool:
     ``01``, ``latest`` or an alias): what a governance decision must name."""
     number = version_number(reference)
     return number is not None and str(number) == reference
+
+
+# What can name a version: its number, or an alias as MLflow allows one (letters, digits,
+# `_` and `-`, at most 255; `latest` too). Anything else names none, whatever the registry.
+REFERENCE_PATTERN: Final = r"^[A-Za-z0-9_-]{1,255}$"
+
+
+def well_formed_reference(reference: str) -> bool:
+    """Whether a reference could name a version (`REFERENCE_PATTERN`)."""
+    return re.fullmatch(REFERENCE_PATTERN, reference) is not None
 
 
 def looks_numeric(reference: str) -> bool:

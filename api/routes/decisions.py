@@ -135,7 +135,7 @@ def _refusal_event(decision: DecisionIn, principal: Principal,
     if isinstance(refused, HTTPException):
         answer: dict[str, object] = {"status": refused.status_code, "why": str(refused.detail)}
     else:
-        answer = {"status": status.HTTP_422_UNPROCESSABLE_ENTITY,
+        answer = {"status": status.HTTP_422_UNPROCESSABLE_CONTENT,
                   "why": "; ".join(str(error.get("msg")) for error in refused.errors())}
     return AuditEvent(
         user_name=principal.name, role=principal.role, action=DECISION_REFUSED,

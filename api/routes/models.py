@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, Path, Request, status
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import AfterValidator, BaseModel, Field
 
@@ -40,10 +40,14 @@ from api.routes.responses import (
 from api.schemas import StrictModel
 from api.settings import board_thresholds, settings_registry
 from model.registry import RegistryError
-from model.registry_sqlite import exact_version
+from model.registry_sqlite import REFERENCE_PATTERN, exact_version
 
 router = APIRouter(prefix="/v1/models", tags=["governance"])
 GovernanceUser = Annotated[Principal, Depends(require_roles(GOVERNANCE))]
+# A version's number or an alias (422 otherwise, as any bad path parameter: `/v1/models/%00/
+# card` was a 404 echoing the NUL it was sent).
+VersionPath = Annotated[str, Path(pattern=REFERENCE_PATTERN,
+                                  description="A version number or an alias (`champion`)")]
 
 
 class ApprovalIn(StrictModel):
@@ -94,7 +98,7 @@ async def _each_key_once(request: Request) -> None:
     **AUTH_RESPONSES, **REGISTRY_RESPONSES, **INPUT_RESPONSES,
     200: {"content": {"text/html": {}, "application/json": {}},
           "description": "The model card: HTML, or JSON with `Accept: application/json`"}})
-def model_card(version: str, request: Request, principal: AuditReader, session: SessionDep,
+def model_card(version: VersionPath, request: Request, principal: AuditReader, session: SessionDep,
                settings: SettingsDep) -> Response:
     """A version's model card (ATRS layout) with its approval history."""
     registry = settings_registry(settings)
@@ -134,7 +138,7 @@ def _audit_card_read(session: SessionDep, principal: Principal, version: str, *,
     **input_responses("a threshold the version does not meet must be waived, by name and "
                       "with a reason, once; a rejection carries no waivers; no key is named "
                       "twice")})
-def approve_version(version: str, approval: ApprovalIn, principal: GovernanceUser,
+def approve_version(version: VersionPath, approval: ApprovalIn, principal: GovernanceUser,
                     _utf8: Annotated[None, Depends(utf8_json)],
                     _keys: Annotated[None, Depends(_each_key_once)], session: SessionDep,
                     settings: SettingsDep) -> ApprovalOut:

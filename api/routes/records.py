@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from api.audit import AuditEvent, commit_with_audit, request_hash, sha256_hex
 from api.auth import AuditReader, CaseReader, Principal
-from api.free_text import PlainText
+from api.free_text import ColumnText
 from api.routes.deps import SessionDep
 from api.routes.errors import error_message
 from api.routes.responses import AUTH_RESPONSES, INPUT_RESPONSES
@@ -228,9 +228,9 @@ def read_audit(
     request: Request,
     principal: AuditReader,
     session: SessionDep,
-    user: Annotated[PlainText | None, Query(max_length=100)] = None,
-    referral_id: Annotated[PlainText | None, Query(max_length=100)] = None,
-    model_version: Annotated[PlainText | None, Query(max_length=100)] = None,
+    user: Annotated[ColumnText | None, Query()] = None,
+    referral_id: Annotated[ColumnText | None, Query()] = None,
+    model_version: Annotated[ColumnText | None, Query()] = None,
     since: UtcTime | None = None,
     until: UtcTime | None = None,
     after_seq: Annotated[int, Query(ge=0, le=2**62)] = 0,

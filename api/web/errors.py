@@ -27,6 +27,7 @@ from starlette.types import Scope
 
 from api.access_refusals import form_refusal_event, invalid_request_event
 from api.audit import store_with_audit
+from api.request_limits import audit_body_refusal
 from api.routes.errors import AuditedInvalid, error_message
 from api.store.db import Store
 from api.web.pages import SIGN_IN_PATH, PageUser, SignInRequired, page_response, signed_in_user
@@ -118,6 +119,8 @@ def _wrap(previous: Handler | None,
     async def handler(request: Request, exc: Exception) -> Response:
         if isinstance(exc, RequestValidationError):
             await audit_invalid(request, exc)
+        elif isinstance(exc, HTTPException) and exc.status_code in (413, 415):
+            await audit_body_refusal(request, exc.status_code)
         if wants_page(request.url.path, request.headers.get("accept", "")) or previous is None:
             return await page(request, exc)
         result = previous(request, exc)

@@ -163,3 +163,51 @@ def test_a_stranger_with_a_body_that_is_not_json_is_asked_for_a_key_first(
     assert stranger.status_code == 401 and stranger.headers["www-authenticate"] == "Bearer"
     user = api.client.post(path, content=body, headers={**json_type, **api.headers("admin")})
     assert user.status_code == 422, user.text
+
+
+def _request_invalid_entries(api: ApiEnv) -> list[tuple[str, dict[str, Any]]]:
+    store = Store(api.settings.database_url)
+    with store.session() as session:
+        entries = [(entry.role, entry.details) for entry in session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "request_invalid")
+            .order_by(AuditEntry.seq))]
+    store.dispose()
+    return entries
+
+
+def test_a_users_body_refused_for_its_type_or_size_is_audited_as_a_422_is(api: ApiEnv) -> None:
+    """A probe's 415s (no or a wrong Content-Type) and 413s (a body over the limit) left
+    no entry where every 422 did: each is `request_invalid`, the field at fault named and
+    no value kept, whether the refusal came before the route (the middleware), while
+    FastAPI read the body (streamed), or from the route (a batch too large)."""
+    over = b"x" * (api.settings.max_body_bytes + 1)
+
+    def streamed() -> Any:
+        yield over
+
+    json_type = {"Content-Type": "application/json"}
+    before = len(_request_invalid_entries(api))
+    refusals = [
+        (api.client.post("/v1/score", content=b"{}", headers={
+            **api.headers("triage"), "Content-Type": "text/plain"}), 415),
+        (api.client.post("/v1/decisions", content=b"{}", headers=api.headers("admin")), 415),
+        (api.client.post("/v1/models/3/approvals", content=over, headers={
+            **api.headers("governance"), **json_type}), 413),
+        (api.client.post("/v1/decisions", content=streamed(), headers={
+            **api.headers("triage"), **json_type}), 413),
+        (api.client.post("/v1/score/batch", headers=api.headers("triage"), json={
+            "cases": [{}] * (api.settings.max_batch_cases + 1)}), 413),
+    ]
+    assert [answer.status_code for answer, _ in refusals] == [code for _, code in refusals]
+    assert _request_invalid_entries(api)[before:] == [
+        ("triage", {"method": "POST", "route": "/v1/score", "fields": ["header.content-type"]}),
+        ("admin", {"method": "POST", "route": "/v1/decisions",
+                   "fields": ["header.content-type"]}),
+        ("governance", {"method": "POST", "route": "/v1/models/{version}/approvals",
+                        "fields": ["body"], "version": "3"}),
+        ("triage", {"method": "POST", "route": "/v1/decisions", "fields": ["body"]}),
+        ("triage", {"method": "POST", "route": "/v1/score/batch", "fields": ["body"]})]
+    strangers = [api.client.post("/v1/score", content=b"{}", headers={
+        "Content-Type": "text/plain", **key}) for key in ({}, {"X-API-Key": "dead.beef"})]
+    assert [answer.status_code for answer in strangers] == [415, 415]
+    assert len(_request_invalid_entries(api)) == before + len(refusals)  # strangers: none

@@ -126,3 +126,24 @@ def test_a_search_for_text_the_store_does_not_hold_is_recorded_as_its_digest(
     digest = hashlib.sha256(pasted.encode("utf-8")).hexdigest()
     assert details["search"] == {"user_sha256": digest, "referral_id_sha256": digest}
     assert column is None and pasted not in str(details)
+
+
+def test_a_filter_too_long_is_counted_in_characters_and_a_reversed_period_refused(
+        api: ApiEnv) -> None:
+    """A probe's 300-character referral id was refused as "at most 100 items", and a
+    `since` after `until` answered an empty trail as if nothing had happened then."""
+    governance = api.headers("governance")
+    for name in ("user", "referral_id", "model_version"):
+        long = api.client.get("/v1/audit", params={name: "R" * 300}, headers=governance)
+        assert long.status_code == 422
+        [error] = long.json()["detail"]
+        assert (error["field"], error["message"]) == (
+            name, "String should have at most 100 characters")
+    now = datetime.now(UTC)
+    reversed_period = api.client.get("/v1/audit", headers=governance, params={
+        "since": now.isoformat(), "until": (now - timedelta(days=1)).isoformat()})
+    assert reversed_period.status_code == 422
+    [error] = reversed_period.json()["detail"]
+    assert (error["field"], error["message"]) == ("since", "since must not be later than until")
+    same_moment = {"since": now.isoformat(), "until": now.isoformat()}  # an instant: allowed
+    assert api.client.get("/v1/audit", params=same_moment, headers=governance).status_code == 200

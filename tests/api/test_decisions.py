@@ -357,3 +357,16 @@ def test_a_refusal_on_what_the_store_holds_is_one_audit_entry(backend_api: ApiEn
     assert _entries_made(api, unknown) == [("decision_refused", rid)]
     wrong = factories.decision(rid, practitioner_rag="purple")
     assert _entries_made(api, wrong) == [("request_invalid", None)]
+
+
+def test_a_refused_decision_uses_no_deprecated_api(api: ApiEnv) -> None:
+    """The first decision refused for a reason owed logged Starlette's deprecation warning
+    (`HTTP_422_UNPROCESSABLE_ENTITY`, renamed `HTTP_422_UNPROCESSABLE_CONTENT`)."""
+    import warnings
+
+    rid = _scored_referral(api)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        owed = _decide(api, factories.decision(rid, practitioner_rag="red"))
+    assert owed.status_code == 422
+    assert [str(w.message) for w in seen if "HTTP_4" in str(w.message)] == []

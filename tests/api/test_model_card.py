@@ -320,7 +320,7 @@ def test_an_unknown_version_has_no_card(model_api: ApiEnv) -> None:
 def test_a_read_of_a_card_the_registry_does_not_have_is_audited(api: ApiEnv) -> None:
     """A case view that finds nothing is in the trail (found: false); a card read that
     found nothing was not: who asked for which version, and when, was lost."""
-    typed = "ab12cd34.not-a-version"  # anything typed into the address: kept hashed
+    typed = "ab12cd34-not-a-version"  # an alias no version has: kept hashed
 
     for reference in ("998", typed):
         response = api.client.get(f"/v1/models/{reference}/card",
@@ -337,6 +337,29 @@ def test_a_read_of_a_card_the_registry_does_not_have_is_audited(api: ApiEnv) -> 
     assert reads[0].details["model_version"] == "998"
     assert reads[1].details["asked_sha256"] == sha256_hex(typed.encode("utf-8"))
     assert typed not in str(reads[1].details)
+
+
+def test_a_version_that_is_no_version_or_alias_is_a_422_not_echoed(api: ApiEnv) -> None:
+    """`/v1/models/%00/card` was a 404 echoing the NUL it was sent: a reference that is no
+    version number or alias is refused as any bad path parameter is, on the card and the
+    approval alike, and its audit entry keeps it hashed (it may be a pasted key)."""
+    body = {"decision": "approve", "reason": "fine"}
+    for reference in ("%00", "ab12cd34.a-pasted-key", "1%0A", "x" * 256):
+        card = api.client.get(f"/v1/models/{reference}/card", headers=api.headers("governance"))
+        approval = api.client.post(f"/v1/models/{reference}/approvals", json=body,
+                                   headers=api.headers("governance"))
+        for answer in (card, approval):
+            assert answer.status_code == 422, (reference, answer.text)
+            assert [e["field"] for e in answer.json()["detail"]] == ["version"]
+            assert "\\x00" not in answer.text and "pasted" not in answer.text
+    store = Store(api.settings.database_url)
+    with store.session() as session:
+        entry = session.scalars(select(AuditEntry).where(
+            AuditEntry.action == "request_invalid").order_by(AuditEntry.seq.desc())).first()
+    store.dispose()
+    assert entry is not None and entry.details["fields"] == ["path.version"]
+    assert entry.details["asked_sha256"] == sha256_hex(("x" * 256).encode("utf-8"))
+    assert "version" not in entry.details
 
 
 def test_the_card_draws_the_fairness_reports_interval_charts(trained_model: TrainedModel

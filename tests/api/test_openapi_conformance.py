@@ -132,7 +132,8 @@ def test_times_are_rfc3339_with_an_offset_and_naive_times_are_refused(api: ApiEn
 
 @pytest.mark.parametrize("path", ["/v1/score", "/v1/score/batch", "/v1/decisions"])
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded",
-                                          "application/jsonx", None])
+                                          "application/jsonx", "application/merge-patch+json",
+                                          "application/json-patch+json", None])
 def test_a_body_that_is_not_json_is_refused_with_415_on_every_route(
     api: ApiEnv, path: str, content_type: str | None
 ) -> None:
