@@ -54,14 +54,17 @@ def exact_version(reference: str) -> bool:
     return number is not None and str(number) == reference
 
 
-# What can name a version: its number, or an alias as MLflow allows one (letters, digits,
-# `_` and `-`, at most 255; `latest` too). Anything else names none, whatever the registry.
-REFERENCE_PATTERN: Final = r"^[A-Za-z0-9_-]{1,255}$"
+# What can name a version: its number, or an alias as MLflow allows one (letters and digits
+# of any script, `_` and `-`: MLflow's own `^[\w\-]*$`, at most 255; `latest` too).
+# Anything else (a NUL, a space, a `.`) names none, whatever the registry holds.
+REFERENCE_PATTERN: Final = r"^[\w-]+$"
+MAX_REFERENCE: Final = 255
 
 
 def well_formed_reference(reference: str) -> bool:
-    """Whether a reference could name a version (`REFERENCE_PATTERN`)."""
-    return re.fullmatch(REFERENCE_PATTERN, reference) is not None
+    """Whether a reference could name a version (`REFERENCE_PATTERN`, `MAX_REFERENCE`)."""
+    return (len(reference) <= MAX_REFERENCE
+            and re.fullmatch(REFERENCE_PATTERN, reference) is not None)
 
 
 def looks_numeric(reference: str) -> bool:

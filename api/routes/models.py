@@ -40,14 +40,24 @@ from api.routes.responses import (
 from api.schemas import StrictModel
 from api.settings import board_thresholds, settings_registry
 from model.registry import RegistryError
-from model.registry_sqlite import REFERENCE_PATTERN, exact_version
+from model.registry_sqlite import MAX_REFERENCE, exact_version, well_formed_reference
 
 router = APIRouter(prefix="/v1/models", tags=["governance"])
 GovernanceUser = Annotated[Principal, Depends(require_roles(GOVERNANCE))]
+
+
+def _well_formed(version: str) -> str:
+    if not well_formed_reference(version):
+        raise ValueError("must be a version number or an alias (letters, digits, _ and -)")
+    return version
+
+
 # A version's number or an alias (422 otherwise, as any bad path parameter: `/v1/models/%00/
-# card` was a 404 echoing the NUL it was sent).
-VersionPath = Annotated[str, Path(pattern=REFERENCE_PATTERN,
-                                  description="A version number or an alias (`champion`)")]
+# card` was a 404 echoing the NUL it was sent). Checked in Python, as MLflow checks an
+# alias: the schema's regex engine reads `\w` otherwise (it refused `²`).
+VersionPath = Annotated[str, Path(max_length=MAX_REFERENCE,
+                                  description="A version number or an alias (`champion`)"),
+                        AfterValidator(_well_formed)]
 
 
 class ApprovalIn(StrictModel):

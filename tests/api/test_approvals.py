@@ -417,7 +417,7 @@ def test_a_decision_on_a_version_not_registered_is_audited(api: ApiEnv) -> None:
     """A card read that finds nothing is in the trail (found: false); a decision posted on
     a version the registry does not have answered 404 and entered nothing: who tried to
     approve which version, and when, was lost."""
-    typed = "ab12cd34.not-a-version"  # anything typed into the address: kept hashed
+    typed = "ab12cd34-not-a-version"  # an alias no version has: kept hashed
     for version, decision in (("997", "approve"), (typed, "reject")):
         answer = api.client.post(f"/v1/models/{version}/approvals",
                                  headers=api.headers("governance"),
