@@ -40,7 +40,12 @@ from api.routes.responses import (
 from api.schemas import StrictModel
 from api.settings import board_thresholds, settings_registry
 from model.registry import RegistryError
-from model.registry_sqlite import MAX_REFERENCE, exact_version, well_formed_reference
+from model.registry_sqlite import (
+    MAX_REFERENCE,
+    REFERENCE_PATTERN,
+    exact_version,
+    well_formed_reference,
+)
 
 router = APIRouter(prefix="/v1/models", tags=["governance"])
 GovernanceUser = Annotated[Principal, Depends(require_roles(GOVERNANCE))]
@@ -54,9 +59,11 @@ def _well_formed(version: str) -> str:
 
 # A version's number or an alias (422 otherwise, as any bad path parameter: `/v1/models/%00/
 # card` was a 404 echoing the NUL it was sent). Checked in Python, as MLflow checks an
-# alias: the schema's regex engine reads `\w` otherwise (it refused `²`).
+# alias (pydantic's regex engine reads `\w` otherwise: it refused `²`); the document
+# states the same pattern.
 VersionPath = Annotated[str, Path(max_length=MAX_REFERENCE,
-                                  description="A version number or an alias (`champion`)"),
+                                  description="A version number or an alias (`champion`)",
+                                  json_schema_extra={"pattern": REFERENCE_PATTERN}),
                         AfterValidator(_well_formed)]
 
 
