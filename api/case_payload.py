@@ -30,7 +30,13 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 from typing_extensions import TypedDict
 
-from api.case_rules import household_errors, record_errors, repeated_referral_errors, utc_today
+from api.case_rules import (
+    household_errors,
+    record_errors,
+    repeated_case_errors,
+    repeated_referral_errors,
+    utc_today,
+)
 from api.free_text import PlainText
 from api.schemas import ReferralId
 from data_contracts import rules, vocab
@@ -216,3 +222,12 @@ class BatchIn(CaseModel):
     """Several cases scored in one request (at most the configured `max_batch_cases`)."""
 
     cases: list[CasePayload] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _each_referral_once(self) -> BatchIn:
+        """Refuse a batch naming one referral in two cases (once the cases are valid)."""
+        errors = repeated_case_errors(
+            (index, case.referral.referral_id) for index, case in enumerate(self.cases))
+        if errors:
+            raise ValidationError.from_exception_data(type(self).__name__, errors)
+        return self

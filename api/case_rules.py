@@ -83,6 +83,15 @@ def repeated_referral_errors(referral_id: str | None, earlier: Iterable[tuple[in
     return [_repeat_error(*repeat) for repeat in _repeats(referral_id, earlier)]
 
 
+def repeated_case_errors(cases: Iterable[tuple[int, str]]) -> list[InitErrorDetails]:
+    """A batch names each referral once (`cases`: each case's index and referral id): two
+    cases of one referral were scored and stored twice, the later standing as its score."""
+    return [_error("repeated_case", "referral_id {referral_id} is an earlier case's in this "
+                   "batch: a batch names each referral once", ("cases", index, "referral",
+                                                               "referral_id"), case_id,
+                   referral_id=repr(case_id)) for index, case_id in _repeats(None, cases)]
+
+
 _AGENCY_CODES = {agency: code for code, agency in enumerate(vocab.AGENCIES)}
 
 

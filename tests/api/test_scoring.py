@@ -60,6 +60,23 @@ def test_batch_scores_every_case_in_order(api: ApiEnv) -> None:
             hashlib.sha256(body).hexdigest()]
 
 
+def test_a_batch_naming_one_referral_twice_is_refused_and_nothing_is_stored(
+        api: ApiEnv) -> None:
+    """A probe's batch naming one referral in two cases was scored twice without a word,
+    the later standing as the referral's score (7 December)."""
+    first, other, again = (factories.case(events=n) for n in (0, 10, 19))
+    again["referral"]["referral_id"] = rid = first["referral"]["referral_id"]
+    response = api.client.post("/v1/score/batch", json={"cases": [first, other, again]},
+                               headers=api.headers("admin"))
+    assert response.status_code == 422, response.text
+    [error] = response.json()["detail"]
+    assert error["field"] == "cases.2.referral.referral_id"
+    assert error["message"] == (f"referral_id {rid!r} is an earlier case's in this batch: a "
+                                "batch names each referral once")
+    held = api.client.get(f"/v1/referrals/{rid}", headers=api.headers("governance"))
+    assert held.status_code == 404  # nothing stored
+
+
 def test_a_batch_over_the_limit_is_refused_with_413(api: ApiEnv) -> None:
     cases = [factories.case(events=0) for _ in range(api.settings.max_batch_cases + 1)]
     response = api.client.post(
