@@ -8,11 +8,13 @@ batcher; its problems, all of them at once, are listed by record and field.
 from __future__ import annotations
 
 import codecs
+from typing import Any, Final
 
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import RedirectResponse, Response
 
-from api.audit import sha256_hex
+from api.access_refusals import invalid_request_event
+from api.audit import sha256_hex, store_with_audit
 from api.case_bodies import CaseRefused, validated_case
 from api.json_encoding import not_utf8
 from api.referral_people import SubjectChanged
@@ -53,23 +55,17 @@ async def score_referral(request: Request, user: TriagePage) -> Response:
         body, pasted = await _posted_case(request, user)
     except BodyTooLarge:
         # What was sent is not kept: it was not read to its end.
+        await _audit_refused(request, user, _BODY)
         return _score_page(request, user,
                            form_error=f"The case must be smaller than {_body_limit(request)}",
                            status_code=status.HTTP_413_CONTENT_TOO_LARGE)
-    if not body.strip():
-        return _score_page(request, user, pasted=pasted,
-                           form_error="Upload a case file or paste the case")
-    if written := not_utf8(body):  # UTF-16 without a byte-order mark decodes as UTF-8
-        return _score_page(request, user, pasted=pasted, form_error=(
-            f"The case file reads as {written}, not UTF-8: a case must be UTF-8 JSON, so "
-            "save it as UTF-8 and upload it again"))
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError:
-        return _score_page(request, user, pasted=pasted, form_error=_NOT_UTF8)
+    if form_error := _file_problem(body):
+        await _audit_refused(request, user, _BODY)
+        return _score_page(request, user, pasted=pasted, form_error=form_error)
     try:
         case = validated_case(body)
     except CaseRefused as refused:
+        await _audit_refused(request, user, list(refused.found.errors))
         return _score_page(request, user, problems=case_problems(refused.found.errors),
                            pasted=pasted)
     batcher = request.app.state.score_batcher
@@ -86,6 +82,32 @@ async def score_referral(request: Request, user: TriagePage) -> Response:
                            status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
     return RedirectResponse(case_path(result.referral_id),
                             status_code=status.HTTP_303_SEE_OTHER)
+
+
+# A refusal of the whole case file (empty, too large, not UTF-8): its one field at fault.
+_BODY: Final[list[dict[str, Any]]] = [{"loc": ("body",)}]
+
+
+def _file_problem(body: bytes) -> str:
+    """Why the case file cannot be read as a case ("": it can)."""
+    if not body.strip():
+        return "Upload a case file or paste the case"
+    if written := not_utf8(body):  # UTF-16 without a byte-order mark decodes as UTF-8
+        return (f"The case file reads as {written}, not UTF-8: a case must be UTF-8 JSON, so "
+                "save it as UTF-8 and upload it again")
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return _NOT_UTF8
+    return ""
+
+
+async def _audit_refused(request: Request, user: PageUser, problems: list[Any]) -> None:
+    """Audit a case the page refused, as the API's 422 is (`request_invalid`: the fields
+    at fault, never the values; until 7 December the page's refusals left no entry)."""
+    store = request.app.state.store
+    await store.write(store_with_audit, store.engine,
+                      [invalid_request_event(request, user.principal, problems)])
 
 
 def _body_limit(request: Request) -> str:

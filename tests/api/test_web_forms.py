@@ -9,7 +9,10 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from sqlalchemy import select
+
 from api.free_text import MAX_TEXT
+from api.store import AuditEntry, Store
 from tests.api import factories
 from tests.api.conftest import ApiEnv
 from tests.api.web_client import (
@@ -250,3 +253,31 @@ def test_the_score_page_lists_a_wrong_type_and_a_broken_rule_at_once(api: ApiEnv
     assert refused.status_code == 400 and _summary(refused.text) == {
         "problems": "2 problems in the case: see the list below"}
     assert "recorded_date 2024-03-01 is before event_date 2024-03-02" in refused.text
+
+
+def test_a_case_the_score_page_refuses_is_audited_as_the_apis_422_is(api: ApiEnv) -> None:
+    """The page's refusals left no audit entry where the API's 422 for the same case did
+    (7 December): each is `request_invalid`, the fields at fault named, no value kept."""
+    def entries() -> list[dict[str, Any]]:
+        store = Store(api.settings.database_url)
+        with store.session() as session:
+            found = [entry.details for entry in session.scalars(
+                select(AuditEntry).where(AuditEntry.action == "request_invalid")
+                .order_by(AuditEntry.seq))]
+        store.dispose()
+        return found
+
+    browser = signed_in_client(api.client, api.keys["triage"])
+    token = csrf_token(browser.get("/score").text)
+    case = factories.case(events=2)
+    case["referral"]["sex"] = "robot"
+    before = len(entries())
+    refused = browser.post("/score", data={"csrf_token": token, "case_json": json.dumps(case)},
+                           files={"case_file": ("", b"")})
+    empty = browser.post("/score", data={"csrf_token": token, "case_json": " "},
+                         files={"case_file": ("", b"")})
+    assert (refused.status_code, empty.status_code) == (400, 400)
+    assert entries()[before:] == [
+        {"method": "POST", "route": "/score", "fields": ["referral.sex"]},
+        {"method": "POST", "route": "/score", "fields": ["body"]}]
+    assert "robot" not in json.dumps(entries())
