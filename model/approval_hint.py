@@ -58,11 +58,10 @@ def approval_hint(registry: ModelRegistry, version: str, *,
                    f"way (`{AUDIT_PREFIX}...`, named by the refusal)")
     possible = sum(len(check.possible) for check in checks)
     if possible:
-        misses += (f"; {possible} ratio{'s' * (possible > 1)} beyond a threshold on the point "
-                   f"estimate {'are' if possible > 1 else 'is a'} possible "
-                   f"disparit{'ies' if possible > 1 else 'y'} only (the 95% interval includes "
-                   "equal rates, or the difference does not stand the correction for the "
-                   "audit's many comparisons): counted against no threshold, no waiver "
+        misses += (f"; {possible} group figure{'s' * (possible > 1)} beyond a threshold on "
+                   f"the point estimate {'are' if possible > 1 else 'is'} not "
+                   f"{'findings' if possible > 1 else 'a finding'} of the audit (the audit "
+                   "cannot tell it from chance): counted against no threshold, no waiver "
                    "needed")
     return (f"{fairness_line(sources.fairness, version)}"
             f"A governance user reads its card (`safeguard model card {version} --output DIR`) "

@@ -13,17 +13,30 @@ waiving it. So `safeguard audit fairness` records its report with the version's 
 against the same fairness thresholds, each under its own name (`AUDIT_PREFIX` and the
 threshold's) and waived as the others are.
 
-A group fails a check when the audit calls it a finding (not a possible one, nor one
-that falls to the correction for many comparisons) and its 95% interval lies wholly
-beyond the threshold: the whole extract holds enough referrals to ask that much. A
-group beyond the threshold on its point estimate only is listed as possible, failing
-nothing. Calibration is judged beside the model's overall gap (the group's gap beside
-the whole model's miscalibration scaled to its risk, `calibration_gap_beyond_overall`,
-of a group the audit found miscalibrated on its own gap too), and the overall gap
-is judged too, as "every referral audited": a model off for everyone is one figure, not
-one per group. A version with no such audit fails `FAIRNESS_AUDIT_RECORDED` ("no
-fairness audit of an extract recorded"), as a version without its test-period audit
-fails the fairness thresholds: waivable, with a reason, like any other.
+A group fails a check when the audit calls it a finding (significant after the audit's
+correction for its many comparisons: not a possible one, nor one that falls to the
+correction) and its point estimate lies beyond the board's threshold: large in practical
+terms and statistically significant, the reading of the four-fifths rule's own guidance
+(`model.fairness_flags`). The board then waives it by name with a reason, or does not
+approve. Until 7 December a finding failed only when its whole 95% interval lay beyond
+the threshold too: an independent probe's planted under-prediction (health withheld 85% of
+its records about Black households) made Black subjects a calibration finding (5.8 points
+beside the overall gap, adjusted p = 0.00016), and Black female and Black non-disabled
+subjects too, yet the card read "required <= 0.05, measured 0.103, met yes" and the planted
+disparity needed no waiver: a board reads that as a pass. The interval asks a second,
+stricter question (is the whole effect past the threshold?) that a real disparity near
+the threshold cannot answer. A group beyond the threshold on its point estimate
+that is not a finding stays listed on the check (`possible`), worded as such ("not a
+finding of the audit (could be chance): no waiver needed"), failing nothing. One rule for
+the ratios and the calibration gap alike. Calibration is judged beside the model's overall
+gap (the group's gap beside the whole model's miscalibration scaled to its risk,
+`calibration_gap_beyond_overall`, of a group the audit found miscalibrated on its own gap
+too), and the overall gap is judged too, as "every referral audited": a model off for
+everyone is one figure, not one per group. A check's measured figure is the largest of
+any judged group, finding or not. A version with no such audit fails
+`FAIRNESS_AUDIT_RECORDED` ("no fairness audit of an extract recorded"), as a version
+without its test-period audit fails the fairness thresholds: waivable, with a reason, like
+any other.
 """
 
 from __future__ import annotations
@@ -62,10 +75,6 @@ def _pair(value: object) -> tuple[float, float] | None:
     return None
 
 
-def _beyond(interval: tuple[float, float] | None, low: float, high: float) -> bool:
-    return interval is not None and (interval[0] > high or interval[1] < low)
-
-
 def _ratio_figure(group: Mapping[str, Any], metric: str, required: float
                   ) -> tuple[float, GroupFigure, bool] | None:
     """A group's ratio as (its size read both ways, its figure, whether it fails)."""
@@ -76,8 +85,7 @@ def _ratio_figure(group: Mapping[str, Any], metric: str, required: float
     interval = _pair(group.get(f"{metric}_ratio_ci"))
     flag = RATIO_METRICS[metric]
     finding = flag in group.get("flags", ()) and flag not in group.get("possible_flags", ())
-    fails = size > required and finding and (interval is None or _beyond(
-        interval, 1 / required, required))
+    fails = size > required and finding
     note = "" if interval is None else f"95% interval {interval[0]:.4g} to {interval[1]:.4g}"
     return size, GroupFigure(group_phrase(dict(group["attributes"])), f"{metric.replace('_', ' ')}"
                              " ratio", value, note, bounds=(1 / required, required)), fails
@@ -90,7 +98,7 @@ def _gap_figure(who: str, value: float | None, interval: tuple[float, float] | N
         return None
     note = ("" if interval is None else
             f"95% interval {interval[0]:+.4f} to {interval[1]:+.4f}")
-    fails = abs(value) > required and finding and _beyond(interval, -required, required)
+    fails = abs(value) > required and finding
     return abs(value), GroupFigure(who, metric, value, note, bounds=(-required, required)), fails
 
 
@@ -138,15 +146,16 @@ def _withheld(figures: list[tuple[float, GroupFigure, bool]], key: str,
 
 
 def _possible_text(possible: tuple[GroupFigure, ...], shown: int = 8) -> str:
-    """The groups beyond a threshold on the point estimate only, by name (their figures
-    are on the check): on a whole extract they may be dozens, and a detail is read whole."""
+    """The groups beyond a threshold on the point estimate that are not findings of the
+    audit, by name (their figures are on the check): on a whole extract they may be
+    dozens, and a detail is read whole. Never a finding: a finding beyond it fails it."""
     if not possible:
         return ""
     names = [figure.group for figure in possible[:shown]]
     more = f" and {len(possible) - shown} more" if len(possible) > shown else ""
-    return (f"{len(possible)} more beyond it on the point estimate only (the 95% interval "
-            "reaching back to it, or not a finding of the audit; no waiver needed): "
-            f"{', '.join(names)}{more}")
+    count = "1 group" if len(possible) == 1 else f"{len(possible)} groups, each"
+    return (f"{count} beyond it on the point estimate but not a finding of the audit (could "
+            f"be chance): no waiver needed: {', '.join(names)}{more}")
 
 
 def _check(name: str, description: str, required: float,
@@ -189,12 +198,12 @@ def audit_checks(thresholds: AcceptanceThresholds, audit: Mapping[str, Any] | No
         figures = _withheld([f for g in judged if (f := _ratio_figure(g, metric, required))],
                             f"{metric}_ratio", published)
         checks.append(_check(name, f"largest {metric.replace('_', ' ')} disparity of a "
-                             "group in the fairness audit of an extract (whole interval "
-                             "beyond the threshold)", required, figures, covered))
+                             "group in the fairness audit of an extract (a finding beyond "
+                             "the threshold fails it)", required, figures, covered))
     required = float(thresholds.max_group_calibration_gap)
     checks.append(_check(_GAP, "largest calibration gap of a group beside the overall gap, "
                          "or over every referral, in the fairness audit of an extract "
-                         "(whole interval beyond the threshold)", required,
+                         "(a finding beyond the threshold fails it)", required,
                          _withheld(_gap_figures(audit, judged, required), "calibration_gap",
                                    published), covered))
     return checks

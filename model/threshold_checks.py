@@ -57,8 +57,10 @@ class ThresholdCheck:
     withheld: bool = False  # measured, but withheld from publication (`measured` None)
     # A fairness threshold's judged groups beyond it, worst first: what a waiver covers.
     groups: tuple[GroupFigure, ...] = ()
-    # A disparity threshold's possible disparities: beyond it on the point estimate, but
-    # the interval includes 1; shown, not failing it (no waiver needed).
+    # A fairness threshold's groups beyond it on the point estimate that are not findings
+    # (the interval includes 1, the difference falls to the correction for many
+    # comparisons, or the audit of an extract does not call it a finding); shown, not
+    # failing it (no waiver needed).
     possible: tuple[GroupFigure, ...] = ()
     threshold: float | None = None  # the number in `required`
     # The version's own threshold where the board's is stricter (it is judged at the
