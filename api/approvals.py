@@ -5,7 +5,8 @@ card and acceptance checks read (`api.approval_content`), and waives, by name, o
 each and each with its own reason, the acceptance thresholds the version does not
 meet, each at the board's figure where the version's own is looser (`board`,
 `model.agreed_thresholds`; a fairness threshold's waiver covers every group beyond it: the
-refusal, the waiver's audit entry and the card name each, with its figure). It is valid while it is
+waiver's audit entry and the card name each, with its figure, and the refusal, one line per
+threshold, the first few and how many more, `api.approval_refusal`). It is valid while it is
 the version's latest decision, all that it names is unchanged, every threshold the
 version misses is waived in it, and it is the latest decision about the version in the
 audit trail, signed (`api.approval_trail`: a row written into the database directly is
@@ -29,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from api.access_refusals import unregistered_decision_event
 from api.approval_content import ContentHashes, content_hashes, covers_too_little
+from api.approval_refusal import describe, not_approved
 from api.approval_trail import decision_details, trail_problem
 from api.audit import AuditEvent, commit_with_audit, request_hash
 from api.free_text import MAX_TEXT, refuse_hidden_characters, visible
@@ -85,14 +87,6 @@ def decisions_for(session: Session, model_name: str, version: str) -> list[Model
         .order_by(ModelApproval.id)))
 
 
-def _describe(check: ThresholdCheck) -> str:
-    if check.measured is None:
-        return f"{check.name} (required {check.required}; {check.detail or 'not measured'})"
-    detail = f"; {check.detail}" if check.detail else ""
-    measured = check.measured_text(4, "g")
-    return f"{check.name} (required {check.required}, measured {measured}{detail})"
-
-
 def _check_waivers(checks: list[ThresholdCheck], decision: str,
                    waivers: Mapping[str, str]) -> None:
     names = {check.name for check in checks}
@@ -110,9 +104,7 @@ def _check_waivers(checks: list[ThresholdCheck], decision: str,
         raise ApprovalRefused("waivers go with an approval, not a rejection")
     missing = [c for c in unmet(checks) if c.name not in waivers]
     if decision == APPROVE and missing:
-        raise ApprovalRefused(
-            "not approved: the version does not meet " + "; ".join(map(_describe, missing))
-            + ". Waive each by name with its own reason, or record a rejection")
+        raise ApprovalRefused(not_approved(missing))
 
 
 def _events(user: str, role: str, row: ModelApproval, checks: list[ThresholdCheck]
@@ -207,7 +199,7 @@ def _problem(info: VersionInfo, latest: ModelApproval, hashes: ContentHashes,
                 f"{latest.created_at:%Y-%m-%d %H:%M} is void: its "
                 f"{' and '.join(changed)} changed since it was approved")
     if missing := [c for c in unmet(checks) if c.name not in latest.waivers]:
-        return (f"version {info.version} does not meet " + "; ".join(map(_describe, missing))
+        return (f"version {info.version} does not meet " + "; ".join(map(describe, missing))
                 + " and its approval does not waive it")
     return None
 

@@ -105,8 +105,8 @@ def _decide(version: str, decision: str, reason: str, waivers: dict[str, str],
                 f"{row.model_name} version {row.model_version} {done} by {row.user_name}: "
                 f"{row.reason}",
                 *(f"  waived {name}: {why}" for name, why in sorted(row.waivers.items()))])
-    except (ApprovalRefused, RegistryError) as exc:
-        fail(str(exc))
+    except (ApprovalRefused, RegistryError) as exc:  # a refusal: one line per threshold unmet
+        fail(str(exc), lines=isinstance(exc, ApprovalRefused))
     finally:
         store.dispose()
     typer.echo(summary)

@@ -138,9 +138,12 @@ def stage_progress(console: Console) -> Progress:
                     console=console, transient=True, disable=not console.is_interactive)
 
 
-def fail(message: str) -> NoReturn:
-    """End a command with a one-line `error: ...` on stderr and exit code 1."""
-    typer.echo(f"error: {' '.join(message.split())}", err=True)
+def fail(message: str, *, lines: bool = False) -> NoReturn:
+    """End a command with a one-line `error: ...` on stderr and exit code 1; with `lines`,
+    one line for each of the message's (an approval's refusal: one per threshold unmet)."""
+    shown = [" ".join(line.split()) for line in message.splitlines()] if lines else [
+        " ".join(message.split())]
+    typer.echo("error: " + "\n".join(line for line in shown if line), err=True)
     raise typer.Exit(code=1)
 
 

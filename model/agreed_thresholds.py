@@ -44,6 +44,12 @@ def agreed_thresholds(trained: AcceptanceThresholds, board: AcceptanceThresholds
     return trained.model_copy(update={name: getattr(board, name) for name in looser}), looser
 
 
+def board_note(name: str, trained: float) -> str:
+    """What a check judged at the board's figure says (`name`: the check's)."""
+    side = ">=" if name.removeprefix(AUDIT_PREFIX).startswith(_MINIMUM) else "<="
+    return f"the board's threshold: the version was trained under {side} {trained:g}"
+
+
 def board_notes(checks: Sequence[ThresholdCheck], looser: dict[str, float]
                 ) -> list[ThresholdCheck]:
     """The checks, each judged at the board's figure saying what it was trained under."""
@@ -52,8 +58,7 @@ def board_notes(checks: Sequence[ThresholdCheck], looser: dict[str, float]
         # A check of the fairness audit of an extract judges the threshold it is named after.
         name = check.name.removeprefix(AUDIT_PREFIX)
         if name in looser:
-            side = ">=" if name.startswith(_MINIMUM) else "<="
-            note = f"the board's threshold: the version was trained under {side} {looser[name]:g}"
+            note = board_note(name, looser[name])
             check = replace(check, detail=f"{check.detail}; {note}" if check.detail else note,
                             trained_threshold=looser[name])
         noted.append(check)

@@ -89,9 +89,14 @@ def read_both_ways(group: str, ratio: float | None, measured: float | None) -> s
     return f"measured read both ways: the ratio of {group}, {ratio:.4g}, is 1/{measured:.4g}"
 
 
-def groups_text(groups: Sequence[GroupFigure]) -> str:
-    """The groups beyond a threshold as one line: "groups beyond it: ...; ..."."""
-    return "groups beyond it: " + "; ".join(g.text() for g in groups)
+def groups_text(groups: Sequence[GroupFigure], shown: int | None = None) -> str:
+    """The groups beyond a threshold as one line: "groups beyond it: ...; ...". With
+    `shown`, at most that many named, then how many more and where they are (a refusal
+    naming ~40 groups ran to 5,069 characters on one line)."""
+    if shown is None or len(groups) <= shown:
+        return "groups beyond it: " + "; ".join(g.text() for g in groups)
+    return (f"{len(groups)} groups beyond it: " + "; ".join(g.text() for g in groups[:shown])
+            + f"; and {len(groups) - shown} more: see the model card")
 
 
 def possible_text(groups: Sequence[GroupFigure]) -> str:

@@ -351,7 +351,8 @@ def test_a_threshold_looser_than_the_boards_is_judged_at_the_boards_over_the_api
             "waivers": {**as_trained, name: "the board accepts it for the pilot"}})
     assert refused.status_code == 422
     message = refused.json()["detail"][0]["message"]
-    assert f"does not meet {name} (required" in message
+    assert "does not meet 1 acceptance threshold:\n" in message
+    assert f"\n- {name} (required" in message
     assert "the board's threshold: the version was trained under" in message
     [shown] = [c for c in card["acceptance"] if c["name"] == name]
     assert not shown["met"] and "the version was trained under" in shown["detail"]
@@ -395,7 +396,9 @@ def test_promote_and_approve_judge_against_the_boards_settings_in_force(
     assert name in missed
     waives = [f"--waive={n}=small extract" for n in missed if n != name]
     code, output = command("model", "approve", version, "--reason", "board of 6 December", *waives)
-    assert code == 1 and f"does not meet {name} (required" in output, output
+    # One line for the threshold the approval does not waive, after how many there are.
+    assert code == 1 and "does not meet 1 acceptance threshold:\n" in output, output
+    assert f"\n- {name} (required" in output and "trained under" in output, output
     code, output = command("model", "approve", version, "--reason", "board of 6 December", *waives,
                        f"--waive={name}=accepted for the pilot")
     assert code == 0 and f"waived {name}: accepted for the pilot" in output, output

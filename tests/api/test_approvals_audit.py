@@ -1,7 +1,7 @@
 """The approval gate reads the version's latest fairness audit of an extract: `safeguard
-audit fairness` records it with the version's run, each finding wholly beyond a board's
-fairness threshold needs a waiver by name, an approval covers the audit it judged, and a
-version never audited on an extract needs `fairness_audit_recorded` waived."""
+audit fairness` records it with the version's run, each finding beyond a board's fairness
+threshold (on its point estimate) needs a waiver by name, an approval covers the audit it
+judged, and a version never audited on an extract needs `fairness_audit_recorded` waived."""
 
 from __future__ import annotations
 
