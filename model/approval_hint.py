@@ -60,9 +60,9 @@ def approval_hint(registry: ModelRegistry, version: str, *,
     if possible:
         misses += (f"; {possible} group figure{'s' * (possible > 1)} beyond a threshold on "
                    f"the point estimate {'are' if possible > 1 else 'is'} not "
-                   f"{'findings' if possible > 1 else 'a finding'} of the audit (the audit "
-                   "cannot tell it from chance): counted against no threshold, no waiver "
-                   "needed")
+                   f"{'findings' if possible > 1 else 'a finding'} of the audit (it cannot "
+                   f"tell {'them' if possible > 1 else 'it'} from chance): counted against no "
+                   "threshold, no waiver needed")
     return (f"{fairness_line(sources.fairness, version)}"
             f"A governance user reads its card (`safeguard model card {version} --output DIR`) "
             f"{'and, once that audit is recorded, ' if audit_first else 'and '}"
