@@ -31,10 +31,13 @@ def describe(check: ThresholdCheck) -> str:
     if not check.groups:
         detail = check.detail or ("" if measured else "not measured")
         return f"{check.name} (required {check.required}{measured}{'; ' * bool(detail)}{detail})"
-    first = check.groups[0]
-    both = (read_both_ways(first.group, first.value, check.measured)
-            if first.value and check.measured
-            and math.isclose(first.value * check.measured, 1) else "")
+    first, worst = check.groups[0], check.measured
+    both = (read_both_ways(first.group, first.value, worst) if first.value and worst
+            and math.isclose(first.value * worst, 1) else "")
+    if worst is not None and not both and first.value is not None and not math.isclose(
+            abs(first.value), worst):
+        # The largest figure is of a group listed apart (not a finding), not of one here.
+        both = "measured on a group that is not a finding (on the model card)"
     note = ("" if check.trained_threshold is None
             else board_note(check.name, check.trained_threshold))
     parts = "; ".join(part for part in (both, groups_text(check.groups, SHOWN), note) if part)
