@@ -189,6 +189,18 @@ def api_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiEnv]:
 
 
 @pytest.fixture
+def own_store_api(tmp_path: Path) -> Iterator[ApiEnv]:
+    """The app with the fake scorer on a SQLite store of its own (what it counts is this
+    test's alone: override rates, reports), reports written under `tmp_path`."""
+    url = f"sqlite:///{tmp_path / 'api.db'}"
+    init_db(url)
+    settings = make_settings(url, reports_dir=tmp_path / "reports")
+    keys, revoked = issue_keys(settings)
+    with TestClient(create_app(settings, FakeScorer())) as client:
+        yield ApiEnv(client=client, keys=keys, revoked_key=revoked, settings=settings)
+
+
+@pytest.fixture
 def backend_api(database_url: str) -> Iterator[ApiEnv]:
     """The app with the fake scorer on each backend (SQLite and PostgreSQL)."""
     settings = make_settings(database_url)

@@ -6,20 +6,14 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
-from api.app import create_app
 from api.monitor_command import MONITOR_JSON
 from api.report_files import write_whole
-from api.store import init_db
 from tests.api import factories
-from tests.api.conftest import ApiEnv, issue_keys, make_settings
-from tests.api.fakes import FakeScorer
+from tests.api.conftest import ApiEnv
 from tests.api.web_client import scored_referral, signed_in_client
 
 EXAMPLE = "an RFC 3339 date-time with a UTC offset, such as 2026-12-04T17:02:35Z"
@@ -31,31 +25,22 @@ def _text(page: str) -> str:
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
 
 
-@pytest.fixture
-def fresh(tmp_path: Path) -> Iterator[ApiEnv]:
-    """An app with a store of its own (the override rates count every decision in it)."""
-    url = f"sqlite:///{tmp_path / 'api.db'}"
-    init_db(url)
-    settings = make_settings(url, reports_dir=tmp_path / "reports")
-    keys, revoked = issue_keys(settings)
-    with TestClient(create_app(settings, FakeScorer())) as client:
-        yield ApiEnv(client=client, keys=keys, revoked_key=revoked, settings=settings)
 
 
-def test_the_override_rates_say_they_count_referrals_not_decisions(fresh: ApiEnv) -> None:
+def test_the_override_rates_say_they_count_referrals_not_decisions(own_store_api: ApiEnv) -> None:
     """Four decisions recorded on one referral showed as "Decisions 1": the table counts
     each referral's latest decision, and now says so."""
-    referral = scored_referral(fresh, events=3)  # green
+    referral = scored_referral(own_store_api, events=3)  # green
     previous = None
     for rag in ("green", "amber", "red", "amber"):
-        decided = fresh.client.post("/v1/decisions", headers=fresh.headers("triage"),
-                                    json=factories.decision(
+        decided = own_store_api.client.post(
+            "/v1/decisions", headers=own_store_api.headers("triage"), json=factories.decision(
             referral, practitioner_rag=rag, agrees_with_band=rag == "green",
             reason=None if rag == "green" else "more concern",
             previous_decision_id=previous))
         assert decided.status_code == 201, decided.text
         previous = decided.json()["id"]
-    browser = signed_in_client(fresh.client, fresh.keys["governance"])
+    browser = signed_in_client(own_store_api.client, own_store_api.keys["governance"])
 
     text = _text(browser.get("/governance").text)
 
@@ -65,14 +50,14 @@ def test_the_override_rates_say_they_count_referrals_not_decisions(fresh: ApiEnv
     assert "counted once, by its latest decision" in rates
 
 
-def test_a_report_line_reads_whole_however_its_text_is_split(fresh: ApiEnv) -> None:
+def test_a_report_line_reads_whole_however_its_text_is_split(own_store_api: ApiEnv) -> None:
     """"Latest model monitoring report , written ...": a reader splitting the text at the
     link's closing tag set the comma apart from the words before it."""
-    assert fresh.settings.reports_dir is not None
-    folder = fresh.settings.reports_dir / "monitor"
+    assert own_store_api.settings.reports_dir is not None
+    folder = own_store_api.settings.reports_dir / "monitor"
     folder.mkdir(parents=True)
     write_whole(folder / MONITOR_JSON, "{}")
-    browser = signed_in_client(fresh.client, fresh.keys["governance"])
+    browser = signed_in_client(own_store_api.client, own_store_api.keys["governance"])
 
     page = browser.get("/governance").text
     text = _text(page.split("<main", 1)[1].split("</main>", 1)[0])

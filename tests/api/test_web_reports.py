@@ -3,30 +3,15 @@ commands writing their files whole."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
-from api.app import create_app
 from api.monitor_command import MONITOR_JSON
 from api.partnership_command import PARTNERSHIP_JSON
 from api.report_files import write_whole
-from api.store import init_db
-from tests.api.conftest import ApiEnv, issue_keys, make_settings
-from tests.api.fakes import FakeScorer
+from tests.api.conftest import ApiEnv
 from tests.api.web_client import signed_in_client
-
-
-@pytest.fixture
-def reporting(tmp_path: Path) -> Iterator[ApiEnv]:
-    url = f"sqlite:///{tmp_path / 'api.db'}"
-    init_db(url)
-    settings = make_settings(url, reports_dir=tmp_path / "reports")
-    keys, revoked = issue_keys(settings)
-    with TestClient(create_app(settings, FakeScorer())) as client:
-        yield ApiEnv(client=client, keys=keys, revoked_key=revoked, settings=settings)
 
 
 @pytest.mark.parametrize(("name", "file", "written"), [
@@ -38,14 +23,14 @@ def reporting(tmp_path: Path) -> Iterator[ApiEnv]:
     ("monitor", MONITOR_JSON, b'{"model_version": "1", "generated_at": "2026-12-01"}'),
 ])
 def test_a_report_file_that_is_not_a_whole_report_is_said_so_not_a_500(
-    reporting: ApiEnv, name: str, file: str, written: bytes
+    own_store_api: ApiEnv, name: str, file: str, written: bytes
 ) -> None:
     """A report opened while its command wrote it (cut short) was a 500 page."""
-    assert reporting.settings.reports_dir is not None
-    folder = reporting.settings.reports_dir / name
+    assert own_store_api.settings.reports_dir is not None
+    folder = own_store_api.settings.reports_dir / name
     folder.mkdir(parents=True)
     (folder / file).write_bytes(written)
-    browser = signed_in_client(reporting.client, reporting.keys["governance"])
+    browser = signed_in_client(own_store_api.client, own_store_api.keys["governance"])
 
     page = browser.get(f"/governance/reports/{name}")
 
