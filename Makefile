@@ -22,14 +22,16 @@ DEMO_CASE_PY := import json; from api.settings import Settings as S; from model.
   open("$(DEMO_DIR)/case.json", "w").write(json.dumps(case, indent=1))
 # The demo governance user approves the newest version, waiving by name (with the reason)
 # each acceptance threshold the small synthetic demo extract misses (judged against the
-# board's thresholds, the settings' governance file, as `safeguard model approve` judges).
+# board's thresholds, the settings' governance file, as `safeguard model approve` judges);
+# each reason names the figure measured, not every group (a reason is at most 2,000 characters).
 DEMO_APPROVE_PY := import subprocess; from api.settings import Settings as S, board_thresholds as B; \
   from model.registry import ModelRegistry as R; from model.acceptance import unmet; from model.card \
   import acceptance_checks; from model.card_sources import read_sources; s = S(); r = R( \
   s.mlflow_tracking_uri, model_name=s.model_name, artifact_root=s.mlflow_artifact_root); v = \
   r.list_versions()[0].version; missed = unmet(acceptance_checks(read_sources(r, v), board=B(s))); \
   why = lambda c: "demo only, not a board decision: the synthetic demo extract misses it (" + \
-  (c.detail or "measured %.3g" % c.measured) + ")"; subprocess.run(["$(BIN)/safeguard", "model", \
+  ("measured %.4g" % c.measured if c.measured is not None else (c.detail or "")[:300]) + \
+  "; see the model card)"; subprocess.run(["$(BIN)/safeguard", "model", \
   "approve", v, "--key-file", "$(DEMO_STATE)/governance.key", "--reason", "make demo: the demo \
   governance user approves the model trained on the synthetic demo extract", *["--waive=%s=%s" \
   % (c.name, why(c)) for c in missed]], check=True)
