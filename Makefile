@@ -20,21 +20,6 @@ DEMO_CASE_PY := import json; from api.settings import Settings as S; from model.
   import ModelRegistry as R; s = S(); r = R(s.mlflow_tracking_uri, model_name=s.model_name, \
   artifact_root=s.mlflow_artifact_root); case = r.load(s.model_alias).golden[-1]["payload"]; \
   open("$(DEMO_DIR)/case.json", "w").write(json.dumps(case, indent=1))
-# The demo governance user approves the newest version, waiving by name (with the reason)
-# each acceptance threshold the small synthetic demo extract misses (judged against the
-# board's thresholds, the settings' governance file, as `safeguard model approve` judges);
-# each reason names the figure measured, not every group (a reason is at most 2,000 characters).
-DEMO_APPROVE_PY := import subprocess; from api.settings import Settings as S, board_thresholds as B; \
-  from model.registry import ModelRegistry as R; from model.acceptance import unmet; from model.card \
-  import acceptance_checks; from model.card_sources import read_sources; s = S(); r = R( \
-  s.mlflow_tracking_uri, model_name=s.model_name, artifact_root=s.mlflow_artifact_root); v = \
-  r.list_versions()[0].version; missed = unmet(acceptance_checks(read_sources(r, v), board=B(s))); \
-  why = lambda c: "demo only, not a board decision: the synthetic demo extract misses it (" + \
-  ("measured %.4g" % c.measured if c.measured is not None else (c.detail or "")[:300]) + \
-  "; see the model card)"; subprocess.run(["$(BIN)/safeguard", "model", \
-  "approve", v, "--key-file", "$(DEMO_STATE)/governance.key", "--reason", "make demo: the demo \
-  governance user approves the model trained on the synthetic demo extract", *["--waive=%s=%s" \
-  % (c.name, why(c)) for c in missed]], check=True)
 # Every command of the demo runs under umask 077: all it writes (its state: the keys in
 # governance.key and env.sh, the databases, the MLflow store's golden sets of cases; and
 # its extract) is readable by its user alone, files 0600 and folders 0700.
@@ -145,7 +130,7 @@ demo: $(STAMP) $(ASSETS_STAMP) demo-state
 	  $(BIN)/safeguard users add demo-$$role --role $$role > $(DEMO_STATE)/user.out || exit 1; \
 	  cat $(DEMO_STATE)/user.out; [ $$role != governance ] || \
 	  tail -n 1 $(DEMO_STATE)/user.out > $(DEMO_STATE)/governance.key; done; rm $(DEMO_STATE)/user.out
-	$(PRIVATE) MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR=false $(BIN)/python -c '$(DEMO_APPROVE_PY)'
+	$(PRIVATE) MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR=false $(BIN)/python -m api.demo_approval $(DEMO_STATE)/governance.key
 	@echo "make demo: the model was approved as the demo governance user demo-governance (above: the"
 	@echo "  thresholds it waived and why); a real board reads the card first: safeguard model card"
 	$(PRIVATE) $(BIN)/safeguard model promote latest

@@ -116,7 +116,8 @@ def test_everything_the_demo_writes_in_its_state_is_its_users_alone(tmp_path: Pa
     wrote = f'mkdir -p "{state}/by-$1/inner" && echo "$1" > "{state}/by-$1/inner/file"'
     stand_ins = {
         # The approval and the example case read the model: a stand-in writes instead.
-        "python": f'case "$2" in *ModelRegistry*) set -- python; {wrote}; exit 0;; esac\n'
+        "python": f'case "$2" in *ModelRegistry*|api.demo_approval) set -- python; {wrote}; '
+                  'exit 0;; esac\n'
                   f'exec "{sys.executable}" "$@"',
         # `users add` prints the user and, last, the key (kept in governance.key).
         "safeguard": f'{wrote}\n[ "$1 $2" != "users add" ] || printf "%s\\nkey-%s\\n" "$3" "$3"',
