@@ -14,6 +14,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from api.age_doubtful import age_doubtful_warnings
 from api.approvals import gate_problem_in
 from api.case_payload import CasePayload
 from api.schemas import Escalation, Factor, ScoreResult
@@ -51,6 +52,7 @@ class ModelScorer:
         results = [self._result(rating) for rating in self.rate_payloads(payloads)]
         for case, payload, result in zip(cases, payloads, results, strict=True):
             result.warnings.extend(uncounted_warnings(case, payload["event_columns"]))
+            result.warnings.extend(age_doubtful_warnings(case, payload["event_columns"]))
         return results
 
     def rate_payloads(self, payloads: Sequence[Mapping[str, Any]]) -> list[CaseRating]:

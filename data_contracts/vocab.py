@@ -183,6 +183,18 @@ EVENT_TYPES: Final[dict[str, tuple[str, ...]]] = {
     ),
 }
 
+# Records a service keeps about a person only while a child, and only once an adult (a
+# sixth former's attendance or a care leaver's plans run a little past 18: the live case
+# allows for it, `api.age_doubtful`).
+CHILDHOOD_EVENT_TYPES: Final[frozenset[tuple[str, str]]] = frozenset({
+    ("education", "attendance_rate"), ("education", "suspension"),
+    ("education", "permanent_exclusion"), ("education", "sen_support"),
+    ("education", "free_school_meals"), ("education", "child_missing_education"),
+    ("social_care", "child_in_need_plan"), ("social_care", "child_protection_plan"),
+    ("social_care", "looked_after")})
+ADULTHOOD_EVENT_TYPES: Final[frozenset[tuple[str, str]]] = frozenset({
+    ("social_care", "adult_safeguarding_enquiry"), ("social_care", "care_and_support_plan")})
+
 # Every (agency, event type) pair of the vocabulary, in a fixed order (its index codes it).
 EVENT_PAIRS: Final[tuple[tuple[str, str], ...]] = tuple(
     (agency, event_type) for agency in AGENCIES for event_type in EVENT_TYPES[agency])

@@ -207,6 +207,24 @@ def test_records_known_only_after_the_referral_are_not_counted_and_the_result_sa
     assert not [w for w in before["warnings"] if "not counted" in w]
 
 
+def test_a_record_of_childhood_about_an_old_adult_is_counted_and_the_result_says_so(
+    model_api: ApiEnv, trained_model: TrainedModel
+) -> None:
+    """The scorer adds `api.age_doubtful`'s warning to a served score (7 December)."""
+    case = payload(trained_model, busy_referrals(trained_model, 1)[0])
+    day = dt.date.fromisoformat(case["referral"]["referral_date"]) - dt.timedelta(days=30)
+    case["referral"] |= {"subject_type": "adult_at_risk", "age_years": 70}
+    case["events"] = [*case["events"], {
+        "agency": "education", "person_id": case["referral"]["person_id"],
+        "event_type": "free_school_meals", "event_date": str(day), "recorded_date": str(day),
+        "value": None}]
+    answer = model_api.client.post("/v1/score", json=case, headers=model_api.headers("triage"))
+    assert answer.status_code == 200, answer.text
+    [said] = [w for w in answer.json()["warnings"] if "kept only about children" in w]
+    assert said.startswith("1 record about the person referred is of a kind kept only about "
+                           "children, dated when this person was 20 or older")
+
+
 def test_what_a_case_names_no_one_for_is_not_counted_and_the_result_says_so(
     model_api: ApiEnv, trained_model: TrainedModel
 ) -> None:
