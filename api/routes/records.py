@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Final
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from fastapi.exceptions import RequestValidationError
@@ -18,7 +18,7 @@ from api.auth import AuditReader, CaseReader, Principal
 from api.free_text import ColumnText
 from api.routes.deps import SessionDep
 from api.routes.errors import error_message
-from api.routes.responses import AUTH_RESPONSES, INPUT_RESPONSES
+from api.routes.responses import AUTH_RESPONSES, INPUT_RESPONSES, input_responses
 from api.schemas import (
     REFERRAL_ID_PATTERN,
     AuditEntryOut,
@@ -223,7 +223,11 @@ def only_audit_parameters(request: Request) -> None:
                    "one value of each"}])
 
 
-@router.get("/audit", responses={**AUTH_RESPONSES, **INPUT_RESPONSES})
+# The audit search's rule beyond its schema, stated on its 422.
+PERIOD_RULE: Final = "`since` no later than `until`"
+
+
+@router.get("/audit", responses={**AUTH_RESPONSES, **input_responses(PERIOD_RULE)})
 def read_audit(
     request: Request,
     principal: AuditReader,

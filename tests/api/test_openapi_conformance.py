@@ -40,8 +40,8 @@ EVERY_ROUTE = {("post", "/v1/score"), ("post", "/v1/score/batch"), ("post", "/v1
                ("get", "/v1/subjects/{person_id}"), ("get", "/v1/models/{version}/card"),
                ("post", "/v1/models/{version}/approvals")}
 # The operations whose 422 documents rules beyond the schema (`api.routes.scores.CASE_RULES`,
-# `api.routes.decisions.DECISION_RULES`).
-BUSINESS_RULE_OPERATIONS = r"^/v1/(score|score/batch|decisions|models/[^/]+/approvals)$"
+# `api.routes.decisions.DECISION_RULES`, `api.routes.records.PERIOD_RULE`).
+BUSINESS_RULE_OPERATIONS = r"^/v1/(score|score/batch|decisions|models/[^/]+/approvals|audit)$"
 
 
 @pytest.fixture(scope="module")

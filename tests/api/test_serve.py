@@ -64,8 +64,10 @@ def test_workers_score_into_one_chain_are_replaced_when_they_die_or_hang_and_dra
 
         # Stopping drains: a batch already being scored is answered, then the service ends.
         answered: list[int] = []
+        cases = [{**case, "referral": {**case["referral"], "referral_id": f"B{n}"}}
+                 for n, case in enumerate(golden * 4)]  # a batch names each referral once
         batch = threading.Thread(target=lambda: answered.append(call(
-            f"{served.base}/v1/score/batch", body={"cases": golden * 4}, key=keys["triage"])[0]))
+            f"{served.base}/v1/score/batch", body={"cases": cases}, key=keys["triage"])[0]))
         batch.start()
         time.sleep(1.0)
         served.process.send_signal(signal.SIGTERM)

@@ -148,9 +148,11 @@ def test_a_referral_keeps_its_subject_on_either_store(backend_api: ApiEnv) -> No
     fresh = factories.case(events=1)
     other = {**fresh, "referral": {**fresh["referral"], "person_id": second}}
     other["events"] = [{**e, "person_id": second} for e in fresh["events"]]
-    for cases in ([other, moved], [fresh, other]):  # against the store; within the batch
-        answer = api.client.post("/v1/score/batch", json={"cases": cases}, headers=triage)
-        assert answer.status_code == 409, answer.text
+    answer = api.client.post("/v1/score/batch", json={"cases": [other, moved]}, headers=triage)
+    assert answer.status_code == 409, answer.text  # against the store
+    within = api.client.post("/v1/score/batch", json={"cases": [fresh, other]}, headers=triage)
+    assert within.status_code == 422, within.text  # a batch names each referral once
+    assert [p["type"] for p in within.json()["detail"]] == ["repeated_case"]
     assert len(api.client.get(f"/v1/referrals/{rid}", headers=triage).json()["scores"]) == 2
     assert api.client.get(f"/v1/referrals/{fresh['referral']['referral_id']}",
                           headers=triage).status_code == 404  # nothing of either batch stored
