@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
+import pytest
 
 from model.record_falls import record_falls, records_by_quarter, same_days_records
 
@@ -46,24 +47,21 @@ def test_a_part_quarter_before_a_termly_return_is_no_fall() -> None:
     assert _falls(per_day, first=first) == []
 
 
-def test_a_genuine_fall_in_the_part_quarter_is_named_against_the_same_days() -> None:
-    first = dt.date(2023, 1, 2)
+@pytest.mark.parametrize(("first", "said", "judged_on"), [
+    # A genuine fall in the part-quarter is named against the same days of earlier years.
+    (dt.date(2023, 1, 2), "under 50% of its median over the same days (1 October to 30 "
+     "November) of Q4 in 2023, 2024 and 2025 (1,628)", "same days"),
+    # Without an earlier year the part-quarter is judged on its days, and says so.
+    (dt.date(2026, 1, 5), "judged on the days covered (no earlier year's Q4 to compare the "
+     "same days with), under 50% of its median quarter (2,405)", "days covered"),
+])
+def test_a_fall_in_the_part_quarter_says_what_it_was_judged_against(
+        first: dt.date, said: str, judged_on: str) -> None:
     falls = _falls(_education(first=first, autumn_2026=600), first=first)
     assert [f["text"] for f in falls] == [
         "education: 600 records recorded in 2026Q4 up to the extract date (2026-11-30), "
-        "under 50% of its median over the same days (1 October to 30 November) of Q4 in "
-        "2023, 2024 and 2025 (1,628)"]
-    assert falls[0]["judged_on"] == "same days"
-
-
-def test_without_an_earlier_year_the_part_quarter_is_judged_on_its_days_and_says_so() -> None:
-    first = dt.date(2026, 1, 5)
-    falls = _falls(_education(first=first, autumn_2026=600), first=first)
-    assert [f["text"] for f in falls] == [
-        "education: 600 records recorded in 2026Q4 up to the extract date (2026-11-30), "
-        "judged on the days covered (no earlier year's Q4 to compare the same days with), "
-        "under 50% of its median quarter (2,405)"]
-    assert falls[0]["judged_on"] == "days covered"
+        + said]
+    assert falls[0]["judged_on"] == judged_on
 
 
 def test_the_same_days_of_a_leap_day_extract_end_on_28_february() -> None:
