@@ -3,6 +3,7 @@ and a real model (trained on a small synthetic extract) with an app serving it."
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tempfile
@@ -32,7 +33,7 @@ from api.settings import Settings
 from api.store import Store, init_db, repository
 from model.acceptance import unmet
 from model.card import acceptance_checks
-from model.card_sources import CARD_HTML_ARTIFACT, read_sources
+from model.card_sources import CARD_HTML_ARTIFACT, FAIRNESS_ARTIFACT, read_sources
 from model.data import PreparedExtract, prepare_extract
 from model.governance import default_settings_text
 from model.registry import ModelRegistry
@@ -303,6 +304,16 @@ def stricter_board(trained_model: TrainedModel, folder: Path) -> tuple[Path, str
     path = folder / "board.toml"
     path.write_text(text, encoding="utf-8")
     return path, met.name
+
+
+def log_fairness_report(registry: ModelRegistry, version: str, report: dict[str, Any],
+                        folder: Path) -> None:
+    """Log `report` as the version's test-period fairness report, from `folder` (made
+    here: it must not exist)."""
+    folder.mkdir()
+    (folder / "fairness.json").write_text(json.dumps(report), encoding="utf-8")
+    registry.log_files(registry.resolve(version).run_id, folder,
+                       FAIRNESS_ARTIFACT.rpartition("/")[0])
 
 
 def register_copy(

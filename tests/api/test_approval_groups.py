@@ -5,7 +5,6 @@ Asian selection disparity that the refusal never named)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -18,9 +17,9 @@ from api.roles import GOVERNANCE
 from api.store import AuditEntry, Store, init_db
 from model.acceptance import unmet
 from model.card import ApprovalEntry, acceptance_checks
-from model.card_sources import FAIRNESS_ARTIFACT, read_sources
+from model.card_sources import read_sources
 from model.registry import ModelRegistry
-from tests.api.conftest import TrainedModel, register_copy
+from tests.api.conftest import TrainedModel, log_fairness_report, register_copy
 from tests.model.fairness_fixture import fairness_group, fairness_report
 
 DEPRIVATION = "subjects living in IMD deciles 1-2 (selection rate ratio 1.6)"
@@ -37,11 +36,7 @@ def _version_with_two_disparities(folder: Path, trained_model: TrainedModel) -> 
         fairness_group({"ethnicity_group": "white"}, n=3000, reference=True),
         fairness_group({"ethnicity_group": "asian"}, ratio=0.7,
                        flags=("selection_disparity",))])
-    logged = folder / "fairness"
-    logged.mkdir()
-    (logged / "fairness.json").write_text(json.dumps(report), encoding="utf-8")
-    registry.log_files(registry.resolve(version).run_id, logged,
-                       FAIRNESS_ARTIFACT.rpartition("/")[0])
+    log_fairness_report(registry, version, report, folder / "fairness")
     log_card(registry, registry.resolve(version), board=None)
     return registry
 
@@ -116,14 +111,10 @@ def test_a_measure_just_beyond_its_threshold_reads_beyond_it(tmp_path: Path,
     digits "1.25"."""
     model = trained_model.loaded
     registry, version = register_copy(tmp_path / "mlflow", model.model, model.golden, alias=None)
-    logged = tmp_path / "fairness"
-    logged.mkdir()
-    (logged / "fairness.json").write_text(json.dumps(fairness_report([
+    log_fairness_report(registry, version, fairness_report([
         fairness_group({"ethnicity_group": "white"}, n=3000, reference=True),
         fairness_group({"ethnicity_group": "black"}, ratio=1.25004,
-                       flags=("selection_disparity",))])), encoding="utf-8")
-    registry.log_files(registry.resolve(version).run_id, logged,
-                       FAIRNESS_ARTIFACT.rpartition("/")[0])
+                       flags=("selection_disparity",))]), tmp_path / "fairness")
     log_card(registry, registry.resolve(version), board=None)
     card = card_for(registry, version, [], board=None)
     [row] = [line for line in card_markdown(card).splitlines()
@@ -152,13 +143,10 @@ def test_the_history_shows_what_a_waiver_covered_when_given_not_the_reports_of_n
                         decision="approve", reason="pilot", waivers=waivers, board=None)
     # A later report (as a later audit replaces `fairness_audit/fairness.json`): other
     # groups, another figure.
-    later = tmp_path / "later"
-    later.mkdir()
-    (later / "fairness.json").write_text(json.dumps(fairness_report([
+    log_fairness_report(registry, "1", fairness_report([
         fairness_group({"ethnicity_group": "white"}, n=3000, reference=True),
         fairness_group({"ethnicity_group": "black"}, ratio=1.9,
-                       flags=("selection_disparity",))])), encoding="utf-8")
-    registry.log_files(registry.resolve("1").run_id, later, FAIRNESS_ARTIFACT.rpartition("/")[0])
+                       flags=("selection_disparity",))]), tmp_path / "later")
     with store.session() as session:
         history = approval_history(session, registry, "1", board=None)
     store.dispose()

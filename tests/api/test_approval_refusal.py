@@ -5,7 +5,6 @@ line of 5,069 characters covering four thresholds and about 40 groups."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -17,10 +16,10 @@ from api.roles import GOVERNANCE
 from api.store import Store, init_db
 from model.acceptance import unmet
 from model.card import acceptance_checks
-from model.card_sources import FAIRNESS_ARTIFACT, read_sources
+from model.card_sources import read_sources
 from model.registry import ModelRegistry
 from model.threshold_checks import GroupFigure, ThresholdCheck
-from tests.api.conftest import issue_keys, make_settings
+from tests.api.conftest import issue_keys, log_fairness_report, make_settings
 from tests.api.test_approvals import _write_key
 from tests.api.test_model_commands import Run, registry, run  # noqa: F401
 from tests.model.fairness_fixture import fairness_group, fairness_report
@@ -36,12 +35,7 @@ def _log_many_disparities(registry: ModelRegistry, folder: Path) -> None:  # noq
                               ratio=1.6, flags=("selection_disparity", "fpr_disparity",
                                                 "tpr_disparity"))
                for i in range(GROUPS)]
-    logged = folder / "fairness"
-    logged.mkdir()
-    (logged / "fairness.json").write_text(json.dumps(fairness_report(groups)),
-                                          encoding="utf-8")
-    registry.log_files(registry.resolve("1").run_id, logged,
-                       FAIRNESS_ARTIFACT.rpartition("/")[0])
+    log_fairness_report(registry, "1", fairness_report(groups), folder / "fairness")
     log_card(registry, registry.resolve("1"), board=None)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import json
 import re
 from html import unescape
 from pathlib import Path
@@ -27,16 +26,14 @@ from model.card import ATRS_HEADINGS, MISUSE, acceptance_checks, build_card
 from model.card_sources import (
     CARD_HTML_ARTIFACT,
     CARD_MARKDOWN_ARTIFACT,
-    FAIRNESS_ARTIFACT,
     CardSources,
     read_sources,
 )
 from model.evaluate import rates_by
 from model.fairness import audit_fairness
 from model.governance import default_settings_text, load_governance
-from model.registry import ModelRegistry
 from model.registry_records import VersionInfo
-from tests.api.conftest import ApiEnv, TrainedModel, register_copy
+from tests.api.conftest import ApiEnv, TrainedModel, log_fairness_report, register_copy
 from tests.model.fairness_fixture import fair_report, fairness_group, fairness_report
 from tests.model.test_fairness import reference_rate_withheld
 
@@ -130,7 +127,7 @@ def test_the_card_reports_the_fairness_audit_and_suppresses_small_counts(
                        flags=("selection_disparity",)),
         fairness_group({"ethnicity_group": "mixed"}, n=7, flags=("too_small",)),
     ])
-    _log_fairness(registry, version, report, tmp_path)
+    log_fairness_report(registry, version, report, tmp_path / "fairness")
     markdown = card_markdown(card_for(registry, version, board=None))
     rows = {line.split(" | ")[0][2:]: line.split(" | ")[1:] for line in markdown.splitlines()
             if line.startswith("| ") and "subjects" in line.split(" | ")[0].lower()}
@@ -163,7 +160,7 @@ def test_the_card_says_which_flag_is_a_finding_and_which_a_possible_disparity(
         for group, n, interval in (("black", 1400, [1.3, 1.5]), ("mixed", 150, [0.9, 2.1])))
     report = fairness_report([fairness_group({"ethnicity_group": "white"}, n=3000,
                                              reference=True), black, mixed])
-    _log_fairness(registry, version, report, tmp_path)
+    log_fairness_report(registry, version, report, tmp_path / "fairness")
     card = card_for(registry, version, board=None)
     markdown = card_markdown(card)
     rows = {line.split(" | ")[0][2:]: line.split(" | ")[-1] for line in markdown.splitlines()
@@ -189,7 +186,7 @@ def test_the_card_withholds_a_ratio_and_a_measure_read_off_a_withheld_rate(
     governance, _ = load_governance()
     audit = audit_fairness(reference_rate_withheld(), governance, model_version=version,
                            n_boot=10)
-    _log_fairness(registry, version, audit.document(), tmp_path)
+    log_fairness_report(registry, version, audit.document(), tmp_path / "fairness")
     card = card_for(registry, version, board=None)
     [check] = [c for c in card.acceptance if c.name == "max_true_positive_rate_disparity"]
     assert check.withheld and check.measured is None and not check.met
@@ -215,15 +212,6 @@ def test_the_card_withholds_a_ratio_and_a_measure_read_off_a_withheld_rate(
     [hint] = [c for c in state.unmet if c.name == check.name]
     assert not hint.withheld and hint.measured == pytest.approx(3.0)
     assert "Black subjects (true positive rate ratio 3)" in hint.detail
-
-
-def _log_fairness(registry: ModelRegistry, version: str, report: dict[str, object],
-                  tmp_path: Path) -> None:
-    folder = tmp_path / "fairness"
-    folder.mkdir()
-    (folder / "fairness.json").write_text(json.dumps(report), encoding="utf-8")
-    registry.log_files(registry.resolve(version).run_id, folder,
-                       FAIRNESS_ARTIFACT.rpartition("/")[0])
 
 
 def _card_command(trained_model: TrainedModel, tmp_path: Path,
@@ -397,7 +385,7 @@ def test_the_card_says_what_the_model_saw_about_each_group(
              "ratio": 1.0, "ratio_ci": [1.0, 1.0], "is_reference": True, "differs": False},
             {**row, "group": "black", "ratio": 2.25, "ratio_ci": [1.9, 2.6],
              "is_reference": False, "differs": True}]}
-    _log_fairness(registry, version, report, tmp_path)
+    log_fairness_report(registry, version, report, tmp_path / "fairness")
     card = card_for(registry, version, board=None)
     sentence = ("Police: Black subjects had 2.25 times the records per referral of White "
                 "subjects (95% interval 1.90 to 2.60).")
@@ -443,7 +431,7 @@ def test_the_card_names_a_small_group_far_from_its_prediction(
 ) -> None:
     model = trained_model.loaded
     registry, version = register_copy(tmp_path / "mlflow", model.model, model.golden, alias=None)
-    _log_fairness(registry, version, _probe_small_group(), tmp_path)
+    log_fairness_report(registry, version, _probe_small_group(), tmp_path / "fairness")
     card = card_for(registry, version, board=None)
     [sentence] = card.fairness_summary["small_groups"]  # not mixed: 20% predicted, 20% seen
     assert sentence.startswith("Black subjects: too few referrals to judge (23 labelled "

@@ -27,6 +27,7 @@ from tests.api.conftest import (
     registry_settings,
 )
 from tests.api.served import SAFEGUARD, call, service_env, serving
+from tests.api.test_model_loading import settings_for
 
 
 def _swaps(url: str) -> list[tuple[str | None, int]]:
@@ -135,9 +136,8 @@ def test_a_rejected_champion_is_withdrawn_and_an_approval_serves_it_without_a_re
 
     model = trained_model.loaded
     registry, _ = register_copy(tmp_path / "mlflow", model.model, model.golden)
-    url = f"sqlite:///{tmp_path / 'api.db'}"
-    init_db(url)
-    settings = make_settings(url, **registry_settings(registry))
+    settings = settings_for(tmp_path, registry)
+    url = settings.database_url
     live = LiveScorer(settings, load_scorer(settings))  # started before any approval
     assert not live.readiness()[0] and "has no recorded approval" in live.readiness()[1]
     assert not live.refresh(registry) and not live.refresh(registry)

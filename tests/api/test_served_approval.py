@@ -11,16 +11,10 @@ import pytest
 from api import served_approval
 from api.approvals import latest_decision_in
 from api.served_approval import ServedApproval
-from api.store import init_db
 from model.registry import ModelRegistry
 from model.run_artifacts import EXTRACT_AUDIT_ARTIFACT, FAIRNESS_ARTIFACT
-from tests.api.conftest import (
-    TrainedModel,
-    make_settings,
-    record_test_approval,
-    register_copy,
-    registry_settings,
-)
+from tests.api.conftest import TrainedModel, record_test_approval, register_copy
+from tests.api.test_model_loading import settings_for
 
 
 @pytest.mark.parametrize("store", ["local", "remote"])
@@ -29,10 +23,8 @@ def test_a_later_audit_is_seen_without_a_full_check_each_refresh(
 ) -> None:
     model = trained_model.loaded
     registry, _ = register_copy(tmp_path / "mlflow", model.model, model.golden)
-    url = f"sqlite:///{tmp_path / 'api.db'}"
-    init_db(url)
-    settings = make_settings(url, **registry_settings(registry))
-    record_test_approval(url, registry, "1")
+    settings = settings_for(tmp_path, registry)
+    record_test_approval(settings.database_url, registry, "1")
     if store == "remote":  # no local folder: the recorded files' bytes are compared
         monkeypatch.setattr(ModelRegistry, "run_folder", lambda self, info: None)
     full: list[str] = []
