@@ -18,14 +18,14 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, Final
 
-from fastapi import HTTPException, Request, status
-
 from api.audit import AuditEvent, request_hash, sha256_hex, store_with_audit
 from api.store.db import Store
 from data_contracts.vocab import REFERRAL_ID_PATTERN
 from model.registry_sqlite import exact_version, well_formed_reference
 
 if TYPE_CHECKING:
+    from fastapi import HTTPException, Request
+
     from api.auth import Principal
 
 ACCESS_REFUSED = "access_refused"
@@ -144,6 +144,10 @@ async def audit_refusal(request: Request, store: Store, principal: Principal,
 async def refuse(request: Request, store: Store, principal: Principal,
                  roles: tuple[str, ...]) -> HTTPException:
     """Audit the refusal; the API's 403 to raise."""
+    # FastAPI imported here: the approval check `safeguard score` ends with reads this
+    # module (`unregistered_decision_event`) and serves no request.
+    from fastapi import HTTPException, status
+
     await audit_refusal(request, store, principal, roles)
     return HTTPException(
         status_code=status.HTTP_403_FORBIDDEN,

@@ -25,6 +25,7 @@ from model.card_sources import CardSources
 from model.card_text import (
     ATRS_HEADINGS,
     DEVELOPER,
+    INTENDED_USE,
     KNOWN_LIMITATIONS,
     MISUSE,
     OUTCOME_DEFINITION,
@@ -34,7 +35,6 @@ from model.finite_json import finite, finite_number
 from model.governance import AcceptanceThresholds, GovernanceSettings, parse_governance
 from model.outcome_gaps import OUTCOME_GAPS, OutcomeGap
 from model.run_artifacts import EXTRACT_DATE_WARNINGS
-from model.service import INTENDED_USE
 from model.threshold_checks import ThresholdCheck
 from model.trained_manifest import manifest_problem
 from pipelines.manifest import MANIFEST_VERSION, SPECS_BY_NAME

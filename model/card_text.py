@@ -6,8 +6,20 @@ from __future__ import annotations
 from typing import Final
 
 from data_contracts.vocab import LABEL_WINDOW_DAYS, OUTCOME_TYPES
-from model.service import LIMITATIONS
 
+# What the model is for and what it cannot do, as the card and the scorer's description
+# (`model.service`) both say it.
+INTENDED_USE: Final = (
+    "Decision support for multi-agency safeguarding hub (MASH) triage: a calibrated estimate "
+    "of the chance that a referral leads to a safeguarding outcome within 365 days, explained "
+    "by agency, to help practitioners prioritise checks. The practitioner decides."
+)
+LIMITATIONS: Final = (
+    "Trained on past referrals and outcomes, which reflect past recording and past decisions; "
+    "it sees only what agencies shared (agencies not seen are listed for every case); it does "
+    "not assess immediate danger reported in the referral text; scores are relative to the "
+    "training referrals; it must not be the sole basis for any decision."
+)
 # The ATRS (v3) sections, in order: the card uses these exact headings.
 ATRS_HEADINGS: Final = (
     "Tier 1 - Overview",

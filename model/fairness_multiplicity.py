@@ -38,7 +38,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
-from scipy.stats import false_discovery_control, fisher_exact, norm
+import scipy  # scipy.stats loads on first use (`model.score_intervals` says why)
 
 from model.fairness_flags import MISCALIBRATED, RATIO_METRICS, TOO_SMALL
 from model.fairness_groups import stratum
@@ -84,7 +84,7 @@ def ratio_p_value(ratio: float | None, se: float | None) -> float | None:
     """Two-sided p-value of a ratio against 1 from the standard error of its log."""
     if ratio is None or ratio <= 0 or not se:
         return None
-    return float(2 * norm.sf(abs(math.log(ratio)) / se))
+    return float(2 * scipy.stats.norm.sf(abs(math.log(ratio)) / se))
 
 
 def beyond_p_value(value: float | None, se: float | None, lower: float, upper: float
@@ -92,7 +92,7 @@ def beyond_p_value(value: float | None, se: float | None, lower: float, upper: f
     """One-sided p-value that `value` lies beyond [lower, upper] (its nearer bound)."""
     if value is None or not se:
         return None
-    return float(norm.sf(max(lower - value, value - upper) / se))
+    return float(scipy.stats.norm.sf(max(lower - value, value - upper) / se))
 
 
 def _fisher(group: GroupResult, reference: GroupResult, metric: str) -> float | None:
@@ -104,7 +104,7 @@ def _fisher(group: GroupResult, reference: GroupResult, metric: str) -> float | 
         if x is None or n is None or n <= 0:
             return None
         table.append([int(x), int(n) - int(x)])
-    return float(fisher_exact(table).pvalue)
+    return float(scipy.stats.fisher_exact(table).pvalue)
 
 
 def _p_values(group: GroupResult, reference: GroupResult | None,
@@ -135,7 +135,8 @@ def adjusted(p_values: Sequence[float | None]) -> list[float | None]:
     known = [i for i, p in enumerate(p_values) if p is not None]
     out: list[float | None] = [None] * len(p_values)
     if known:
-        values = false_discovery_control(np.array([p_values[i] for i in known]), method="bh")
+        values = scipy.stats.false_discovery_control(
+            np.array([p_values[i] for i in known]), method="bh")
         for i, value in zip(known, values, strict=True):
             out[i] = round(float(value), 6)
     return out

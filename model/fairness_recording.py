@@ -41,7 +41,7 @@ from typing import Any, Final
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2, poisson
+import scipy  # scipy.stats loads on first use (`model.score_intervals` says why)
 
 from data_contracts.vocab import AGENCIES
 from model.fairness_groups import VALUES
@@ -85,7 +85,7 @@ def agency_records(features: pd.DataFrame) -> pd.DataFrame:
 
 def poisson_upper(count: float, level: float) -> float:
     """The upper end of the exact (Garwood) two-sided interval of a Poisson count."""
-    return float(chi2.ppf((1 + level) / 2, 2 * (count + 1)) / 2)
+    return float(scipy.stats.chi2.ppf((1 + level) / 2, 2 * (count + 1)) / 2)
 
 
 def few_p_value(holders: float, expected_holders: float, settings: FairnessSettings
@@ -94,7 +94,7 @@ def few_p_value(holders: float, expected_holders: float, settings: FairnessSetti
     were the group's share at the disparity tolerance's share of what the largest
     group's share, age band for age band, leads one to expect (the null hypothesis
     nearest a difference)."""
-    return float(poisson.cdf(holders, settings.disparity_lower * expected_holders))
+    return float(scipy.stats.poisson.cdf(holders, settings.disparity_lower * expected_holders))
 
 
 def _differs(holders: float, expected_holders: float, interval: list[float] | None, *,

@@ -19,7 +19,7 @@ from typing import Any, Final
 
 import numpy as np
 import pandas as pd
-from scipy.stats import binom
+import scipy  # scipy.stats loads on first use (`model.score_intervals` says why)
 
 # The chance, under the other quarters' outcome rate, of a quarter's outcomes being so
 # few, below which they are taken as unrecorded (divided among the quarters judged).
@@ -75,7 +75,7 @@ def _low_quarters(n: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, float]:
         rate = float(k[~low].sum() / n[~low].sum())
         if rate == 0.0:  # no outcome anywhere else: nothing to compare with
             return np.zeros(len(n), dtype=bool), rate
-        found = ((binom.cdf(k, n, rate) < MAX_CHANCE / len(n))
+        found = ((scipy.stats.binom.cdf(k, n, rate) < MAX_CHANCE / len(n))
                  & (k <= MAX_SHARE_OF_RATE * rate * n))
         if (found == low).all() or found.all():
             break
@@ -115,7 +115,7 @@ def _gap(rows: pd.DataFrame, rate: float, *, leading: bool) -> OutcomeGap:
         last_referral=rows["last"].iloc[-1].date().isoformat(),
         quarters=str(first) if first == last else f"{first}-{last}",
         referrals=referrals, outcomes=outcomes, other_rate=rate,
-        chance=float(binom.cdf(outcomes, referrals, rate)), leading=leading,
+        chance=float(scipy.stats.binom.cdf(outcomes, referrals, rate)), leading=leading,
         next_quarter=day.isoformat())
 
 

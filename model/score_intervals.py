@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from statistics import NormalDist
 from typing import TYPE_CHECKING, Final
 
 import numpy as np
-from scipy.stats import chi2, norm
 
 from model.fairness_metrics import reported_pair
 
@@ -61,6 +61,14 @@ def _edge(inside: float, outside: float, accepted: float, counts: tuple[float, .
     return math.exp(inside)
 
 
+def _normal_quantile(level: float) -> float:
+    """The standard normal's two-sided quantile at ``level`` (1.96 at 0.95); its square is
+    the chi-square quantile of one degree of freedom at ``level``. The standard library's,
+    not scipy.stats': this module is read by the approval check every `safeguard score`
+    ends with, where importing scipy.stats cost half a second."""
+    return NormalDist().inv_cdf(0.5 + level / 2)
+
+
 def score_ratio_interval(x1: float, n1: float, x2: float, n2: float,
                          level: float) -> tuple[float, float] | None:
     """The interval of (x1/n1) / (x2/n2) at ``level``; None when either group has no
@@ -68,7 +76,7 @@ def score_ratio_interval(x1: float, n1: float, x2: float, n2: float,
     if n1 <= 0 or n2 <= 1 or x2 <= 0:
         return None
     counts = (x1, n1, x2, n2)
-    accepted = float(chi2.ppf(level, 1))
+    accepted = _normal_quantile(level) ** 2  # chi-square, 1 degree of freedom
     estimate = (x1 / n1) / (x2 / n2)
     centre = math.log(estimate) if estimate > 0 else -_LOG_RANGE
     lower = 0.0 if x1 == 0 else _edge(centre, -_LOG_RANGE, accepted, counts)
@@ -88,7 +96,7 @@ def at_a_bound(counts: Mapping[str, float] | pd.Series, metric: str) -> bool:
 def wilson_interval(rate: float, n: float, level: float = 0.95) -> tuple[float, float]:
     """Wilson's score interval of a proportion `rate` of `n` (an effective number may be
     fractional)."""
-    z = float(norm.ppf(0.5 + level / 2))
+    z = _normal_quantile(level)
     centre = (rate + z * z / (2 * n)) / (1 + z * z / n)
     half = z / (1 + z * z / n) * np.sqrt(rate * (1 - rate) / n + z * z / (4 * n * n))
     return max(0.0, centre - half), min(1.0, centre + half)

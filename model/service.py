@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Final
+from typing import Any
 
 import numpy as np
 
 from model.card_evaluation import evaluated_on
+from model.card_text import INTENDED_USE, LIMITATIONS
 from model.explain import CaseExplainer, Explanation
 from model.governance import EscalationRule
 from model.registry_records import LoadedModel
@@ -20,18 +21,6 @@ from model.risk_model import RiskModel
 from model.sentences import CONTRIBUTIONS_NOTE
 from pipelines.case import build_cases_features
 from pipelines.manifest import FEATURE_NAMES
-
-INTENDED_USE: Final = (
-    "Decision support for multi-agency safeguarding hub (MASH) triage: a calibrated estimate "
-    "of the chance that a referral leads to a safeguarding outcome within 365 days, explained "
-    "by agency, to help practitioners prioritise checks. The practitioner decides."
-)
-LIMITATIONS: Final = (
-    "Trained on past referrals and outcomes, which reflect past recording and past decisions; "
-    "it sees only what agencies shared (agencies not seen are listed for every case); it does "
-    "not assess immediate danger reported in the referral text; scores are relative to the "
-    "training referrals; it must not be the sole basis for any decision."
-)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from scipy.stats import binomtest
+import scipy  # scipy.stats loads on first use (`model.score_intervals` says why)
 
 from model.fairness_flags import TOO_SMALL
 from model.fairness_groups import group_phrase
@@ -30,7 +30,8 @@ LEVEL: Final = 0.95
 
 def exact_interval(positives: int, n: int, level: float = LEVEL) -> tuple[float, float]:
     """The exact (Clopper-Pearson) interval of a rate of `positives` in `n`."""
-    interval = binomtest(positives, n).proportion_ci(confidence_level=level, method="exact")
+    interval = scipy.stats.binomtest(positives, n).proportion_ci(confidence_level=level,
+                                                                 method="exact")
     return float(interval.low), float(interval.high)
 
 

@@ -12,8 +12,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, Select, create_engine, event, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
@@ -27,6 +25,8 @@ from api.store.urls import checked_url
 from model.private_files import create_private_file
 
 if TYPE_CHECKING:
+    from alembic.config import Config
+
     from api.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -134,7 +134,11 @@ def _driver_outage_errors() -> tuple[type[BaseException], ...]:
 
 
 def alembic_config(url: str) -> Config:
-    """Alembic configuration built in code, so migrations run from an installed package."""
+    """Alembic configuration built in code, so migrations run from an installed package.
+    Alembic is imported only to migrate: the commands that read the store (the approval
+    check `safeguard score` ends with) need none of it."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -143,6 +147,8 @@ def alembic_config(url: str) -> Config:
 
 def init_db(url: str) -> None:
     """Bring the database at ``url`` to the latest schema (``alembic upgrade head``)."""
+    from alembic import command
+
     engine = make_engine(url)
     try:
         with engine.begin() as connection:
