@@ -81,7 +81,10 @@ def existing_store(settings: Settings) -> Store | None:
 
 def standings(registry: ModelRegistry, versions: Sequence[str], *, check_gate: bool = True,
               folder_hashes: Mapping[str, str] | None = None) -> dict[str, Standing]:
-    """The standing of each version in the settings' store (none without a store);
+    """The standing of each version in the settings' store: awaiting approval, each, when
+    the store does not exist yet (no decision can have been recorded: an independent
+    probe's `safeguard score` on a fresh install wrote an unapproved version's ratings
+    without the warning it gives once the store exists);
     `folder_hashes`: the SHA-256 of versions' model folders as the caller has just read
     them (`safeguard score`'s load checked the folder it scored with), not read again."""
     from api.settings import Settings, board_thresholds
@@ -93,7 +96,8 @@ def standings(registry: ModelRegistry, versions: Sequence[str], *, check_gate: b
     except Exception as exc:  # noqa: BLE001 - an unreadable store is an unknown standing
         return dict.fromkeys(versions, Standing(UNKNOWN, _why(exc)))
     if store is None:
-        return {}
+        return dict.fromkeys(versions, Standing(AWAITING, "no approval store yet: no decision "
+                                                          "recorded"))
     try:
         reachable, reason = store.ping()
         if not reachable:

@@ -218,13 +218,17 @@ def verdict(difference: Difference) -> str:
     if difference.low != difference.low:  # NaN: no resample held both classes
         return (f"versions {difference.version} and {difference.against} differ by ROC AUC "
                 f"{difference.roc_auc:+.4f}: too few outcomes to judge the difference")
-    interval = f"{difference.roc_auc:+.4f}, 95% interval {difference.low:+.4f} to " \
-               f"{difference.high:+.4f}"
     if difference.beyond_noise:
-        return (f"version {better} ranks referrals better than version {worse} "
-                f"(ROC AUC {interval}): larger than the noise")
+        # Said from the better version's side: "-0.1647" beside "better" read as a loss.
+        sign = 1.0 if better == difference.version else -1.0
+        low, high = sorted((sign * difference.low, sign * difference.high))
+        return (f"version {better} ranks referrals better than version {worse} (its ROC AUC "
+                f"{sign * difference.roc_auc:.4f} higher, 95% interval {low:+.4f} to "
+                f"{high:+.4f}): larger than the noise")
     return (f"versions {difference.version} and {difference.against} differ by ROC AUC "
-            f"{interval}: within the noise, neither is shown better")
+            f"{difference.roc_auc:+.4f} (version {difference.version}'s minus version "
+            f"{difference.against}'s, 95% interval {difference.low:+.4f} to "
+            f"{difference.high:+.4f}): within the noise, neither is shown better")
 
 
 @model_app.command("compare")

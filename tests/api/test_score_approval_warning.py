@@ -79,3 +79,14 @@ def test_score_checks_the_approval_against_the_model_folder_its_load_read(
         f"warning: the approval of version 1 is not valid: {FOR_TESTING} "), line
     assert f"its {MODEL_FOLDER} and {CHECKSUM} changed since it was approved" in line, line
     assert reread == []
+
+
+def test_score_warns_when_no_approval_store_exists_yet_and_creates_none(
+    run: Run, tmp_path: Path, trained_model: TrainedModel,  # noqa: F811
+) -> None:
+    # An independent probe's fresh install: no store yet, so no decision recorded, and the
+    # ratings of a version awaiting approval were written without a word.
+    code, out, err = _score(trained_model.extract, tmp_path / "no_store.csv")
+    assert code == 0 and (tmp_path / "no_store.csv").is_file(), out + err
+    assert err.splitlines() == [f"warning: version 1 is awaiting approval: {FOR_TESTING}"]
+    assert not (tmp_path / "api.db").exists()

@@ -36,13 +36,14 @@ def test_train_then_score_then_list_then_check(small_extract: Path, mlflow_env: 
     _check_train_output(" ".join(trained.output.split()), registry)
     listed = runner.invoke(app, ["model", "list"])
     assert listed.exit_code == 0 and "1" in listed.output
-    # What the test metrics were measured on; no store yet: no approval to show.
+    # What the test metrics were measured on; no store yet: no decision, awaiting approval.
     tags = registry.client.get_run(registry.resolve("1").run_id).data.tags
     report = json.loads(registry.read_artifact("1", "evaluation/training_report.json") or b"")
     row = next(line for line in listed.output.splitlines() if line.startswith("│ 1 "))
     assert f"{tags['extract_date']} ({tags['extract_fingerprint'][:12]})" in row
     assert f"from {report['split']['test_from']}, {report['split']['test_referrals']:,}" in row
-    assert "not recorded" in row and not (mlflow_env / "store.db").exists()
+    assert "awaiting approval (no approval store yet" in row
+    assert not (mlflow_env / "store.db").exists()
     # Piped (not a terminal), no cell is cut to fit 80 columns.
     assert "…" not in listed.output and "registered (UTC)" in listed.output
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", listed.output)

@@ -28,6 +28,15 @@ def test_a_clearly_better_ranking_is_beyond_the_noise() -> None:
     assert verdict(better).startswith("version 2 ranks referrals better than version 1")
 
 
+def test_the_better_version_is_said_with_its_gain_not_the_others_loss() -> None:
+    """An independent probe's `model compare 1 3` said "version 1 ranks referrals better
+    than version 3 (ROC AUC -0.1647 ...)": the figure was version 3's minus version 1's."""
+    worse = Difference("3", "1", roc_auc=-0.1647, low=-0.2, high=-0.13)
+    assert verdict(worse) == ("version 1 ranks referrals better than version 3 (its ROC AUC "
+                              "0.1647 higher, 95% interval +0.1300 to +0.2000): larger than "
+                              "the noise")
+
+
 def test_two_near_identical_rankings_are_within_the_noise() -> None:
     y, risk = _outcomes()
     jitter = risk + np.random.default_rng(2).normal(scale=0.01, size=len(y))
