@@ -40,6 +40,11 @@ def audit_fairness(
         bool, typer.Option("--publication", help="Suppress counts under the threshold, and "
                                                  "those giving one away, in the JSON and HTML.")
     ] = False,
+    replace_approved: Annotated[
+        bool, typer.Option("--replace-approved", help="Record the audit even though it "
+                           "replaces the one a valid approval judged: the approval then no "
+                           "longer holds, and a service serving the version stops serving it.")
+    ] = False,
 ) -> None:
     """Audit a model's fairness on an extract's labelled referrals (JSON and HTML).
 
@@ -77,7 +82,8 @@ def audit_fairness(
     for name, text in fairness_files(audit, render_report, publication=publication).items():
         (output / name).write_text(text, encoding="utf-8")
     try:
-        recorded, kept = _record_with_run(registry, audit, fairness_files(audit, render_report))
+        recorded, kept = _record_with_run(registry, audit, fairness_files(audit, render_report),
+                                          replace_approved=replace_approved)
     except RegistryError as exc:
         fail(f"{exc}; the audit's files are in {output}, but the approval gate cannot judge "
              "it until it is recorded with the version: run the audit again")
@@ -106,11 +112,12 @@ def audit_fairness(
         typer.echo(recorded, err=True)
 
 
-def _record_with_run(registry: ModelRegistry, audit: FairnessAudit, files: dict[str, str]
-                     ) -> tuple[str, bool]:
+def _record_with_run(registry: ModelRegistry, audit: FairnessAudit, files: dict[str, str], *,
+                     replace_approved: bool = False) -> tuple[str, bool]:
     """Record the audit, every figure kept, with the version's run (replacing the audit
     before it), where the approval gate reads it (`model.audit_acceptance`), when it may
-    replace it (`model.audit_record`); what to say, and whether it was recorded."""
+    replace it (`model.audit_record`) and, for a version holding a valid approval, when
+    asked to (`replace_approved`); what to say, and whether it was recorded."""
     import json
 
     from model.audit_record import not_recorded_reason
@@ -123,6 +130,15 @@ def _record_with_run(registry: ModelRegistry, audit: FairnessAudit, files: dict[
                                  None if before is None else json.loads(before))
     if reason is not None:
         return reason, False
+    if not replace_approved and (approved := _approved(registry, info.version)):
+        # An independent probe audited the served champion on a later extract for a
+        # publication copy; the audit replaced the one its approval judged, and the
+        # service stopped serving it, nothing said of either.
+        return (f"not recorded for approval: version {info.version} holds a valid approval "
+                f"({approved}){_aliases_said(info.aliases)}, which judged the audit recorded "
+                "before; recording this one voids that approval, and a service serving the "
+                "version stops serving it until a governance user approves it again: run "
+                "again with --replace-approved to record it"), False
     registry.log_text(info.run_id, files[FAIRNESS_JSON], EXTRACT_AUDIT_ARTIFACT)
     registry.log_text(info.run_id, files[FAIRNESS_HTML], EXTRACT_AUDIT_HTML_ARTIFACT)
     return (f"recorded with version {info.version} as {EXTRACT_AUDIT_ARTIFACT} (every figure "
@@ -130,6 +146,21 @@ def _record_with_run(registry: ModelRegistry, audit: FairnessAudit, files: dict[
             "threshold waived by name (`audit_...`); any approval of it recorded before this "
             "audit no longer holds: a governance user approves it again "
             f"(`safeguard model approve {info.version}`)"), True
+
+
+def _approved(registry: ModelRegistry, version: str) -> str | None:
+    """Who approved ``version`` and when, if it holds a valid approval (the store's); None
+    when it does not, or no store can say."""
+    from api.version_standing import standings
+    from model.version_list import APPROVED
+
+    standing = standings(registry, [version], check_gate=True).get(version)
+    return standing.detail if standing is not None and standing.status == APPROVED else None
+
+
+def _aliases_said(aliases: tuple[str, ...]) -> str:
+    return f" and the alias{'es' if len(aliases) > 1 else ''} {', '.join(aliases)}" if aliases \
+        else ""
 
 
 def _before_test_period(before: int, covered: dict[str, object]) -> str:

@@ -92,8 +92,18 @@ def test_approval_needs_the_extract_audit_and_a_waiver_for_each_of_its_findings(
                        "under review with the police")
     assert code == 0, output
     assert run("model", "promote", "1")[0] == 0
-    # A later audit is not what the board judged: the approval no longer holds.
-    registry.log_text(registry.resolve("1").run_id, json.dumps(recorded),
-                      EXTRACT_AUDIT_ARTIFACT)
+    # A later audit is not what the board judged: recorded only when asked to, as it voids
+    # the approval (an independent probe's publication copy took the champion offline).
+    audit = ["audit", "fairness", "--model", "1", "--input", str(trained_model.extract)]
+    code, output = run(*audit, "--output", str(tmp_path / "again"), "--publication")
+    said = " ".join(output.split())
+    assert code == 0 and "not recorded for approval: version 1 holds a valid approval" in said
+    assert "and the alias champion" in said and "--replace-approved" in said, said
+    assert (tmp_path / "again" / "fairness.json").is_file()
+    assert registry.read_artifact("1", EXTRACT_AUDIT_ARTIFACT) == (out / "planted.json"
+                                                                   ).read_bytes()
+    assert run("model", "promote", "1")[0] == 0
+    code, output = run(*audit, "--output", str(tmp_path / "replaced"), "--replace-approved")
+    assert code == 0 and "recorded with version 1" in " ".join(output.split()), output
     code, output = run("model", "promote", "1")
     assert code == 1 and EXTRACT_AUDIT_ARTIFACT in output, output
