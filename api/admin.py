@@ -46,9 +46,13 @@ def open_store(needs: str | None = "the command is audited") -> tuple[Settings, 
     """
     from api.audit_key import AuditAnchorError
     from api.settings import Settings
-    from api.store.db import Store
+    from api.store.db import Store, absent_sqlite_file
 
     settings = Settings()
+    if needs is not None and (absent := absent_sqlite_file(settings.database_url)):
+        # Not opened: opening it would leave an empty database file behind the refusal.
+        fail(f"store {absent} does not exist: {needs}; create its schema with "
+             "`safeguard db upgrade`")
     try:
         store = Store.from_settings(settings)
     except AuditAnchorError as exc:

@@ -13,7 +13,6 @@ standing "unknown", never an error that stops the command.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from model.cli import UNKNOWN
@@ -68,15 +67,9 @@ def standing(session: Session, registry: ModelRegistry, version: str, *,
 def existing_store(settings: Settings) -> Store | None:
     """The settings' store, or None when it is an SQLite file that does not exist (opening
     it would create an empty database file, which every command then finds "not migrated")."""
-    from sqlalchemy.engine import make_url
+    from api.store.db import Store, absent_sqlite_file
 
-    from api.store.db import Store, is_sqlite
-
-    if is_sqlite(settings.database_url):
-        database = make_url(settings.database_url).database
-        if database and not database.startswith("file:") and not Path(database).exists():
-            return None
-    return Store.from_settings(settings)
+    return None if absent_sqlite_file(settings.database_url) else Store.from_settings(settings)
 
 
 def standings(registry: ModelRegistry, versions: Sequence[str], *, check_gate: bool = True,

@@ -46,6 +46,18 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+def absent_sqlite_file(url: str) -> str | None:
+    """The SQLite file ``url`` names when it does not exist yet (opening it would create an
+    empty database, which every command then finds "not migrated"); else None."""
+    if not is_sqlite(url):
+        return None
+    database = make_url(url).database
+    if database and database != ":memory:" and not database.startswith("file:") \
+            and not Path(database).exists():
+        return database
+    return None
+
+
 def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets readers proceed while one writer appends; NORMAL is durable under WAL.

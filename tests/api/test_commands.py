@@ -151,9 +151,11 @@ def test_a_store_without_its_schema_is_named_in_one_line_with_the_command_that_c
     result = CliRunner().invoke(safeguard, [a.format(tmp=tmp_path) for a in args])
     lines = result.output.strip().splitlines()
     assert result.exit_code == 1 and not isinstance(result.exception, Exception), result.output
-    assert len(lines) == 1 and lines[0].startswith("error: store unreachable or not migrated")
+    assert len(lines) == 1 and lines[0].startswith(f"error: store {database} does not exist")
     assert "`safeguard db upgrade`" in lines[0]
     assert not (tmp_path / "sar.html").exists() and not (tmp_path / "monitor").exists()
+    # Nor an empty database file left behind the refusal (an independent probe's).
+    assert not database.exists()
 
 
 def test_a_path_a_command_cannot_write_is_one_line_not_a_traceback(tmp_path: Path) -> None:
