@@ -8,7 +8,7 @@ import datetime as dt
 import shlex
 from collections.abc import Mapping, Sequence
 
-from data_contracts.vocab import AGENCY_LABELS, HOUSEHOLD_MEMBERS, REFERRALS, event_feed
+from data_contracts.vocab import AGENCIES, AGENCY_LABELS, HOUSEHOLD_MEMBERS, REFERRALS, event_feed
 
 
 def _listed(names: Sequence[str]) -> str:
@@ -34,6 +34,10 @@ def no_feed_note(agencies: Sequence[str], quarantined: Mapping[str, int] | None 
                 f"the model learns nothing from {their} records." if training else
                 f"every referral was rated without {their} records (not seen, which is not "
                 "the same as nothing concerning)."))
+    if not training and set(agencies) >= set(AGENCIES):
+        # An independent probe's extract of referrals alone: every referral rated low, green.
+        note += (" No agency shared any record: each rating rests on the referral's own "
+                 "details alone, and a low band is no sign that nothing is known.")
     rejected = [(AGENCY_LABELS[a], n) for a in agencies
                 if (n := (quarantined or {}).get(event_feed(a), 0))]
     if rejected:

@@ -208,6 +208,18 @@ def test_no_feed_note_names_a_feed_whose_every_row_was_quarantined() -> None:
     assert no_feed_note([], {"events_police": 4}) is None
 
 
+def test_no_feed_note_says_when_no_agency_shared_anything() -> None:
+    """An independent probe's extract of referrals and outcomes alone rated every referral
+    low and green; the note names the six agencies and says a low band means nothing."""
+    from data_contracts.closing_notes import no_feed_note
+    from data_contracts.vocab import AGENCIES
+
+    said = " a low band is no sign that nothing is known."
+    assert (no_feed_note(list(AGENCIES)) or "").endswith(said)
+    assert not (no_feed_note(list(AGENCIES[1:])) or "").endswith(said)
+    assert said not in (no_feed_note(list(AGENCIES), training=True) or "")
+
+
 def test_no_feed_note_for_training_says_the_model_learns_nothing_from_them() -> None:
     from data_contracts.closing_notes import no_feed_note
 
