@@ -34,13 +34,18 @@ def describe(check: ThresholdCheck) -> str:
     first, worst = check.groups[0], check.measured
     both = (read_both_ways(first.group, first.value, worst) if first.value and worst
             and math.isclose(first.value * worst, 1) else "")
+    apart = ""
     if worst is not None and not both and first.value is not None and not math.isclose(
             abs(first.value), worst):
-        # The largest figure is of a group listed apart (not a finding), not of one here.
-        both = "measured on a group that is not a finding (on the model card)"
+        # The largest figure is of a group listed apart (not a finding), not of one here:
+        # said after the groups, not as the threshold's figure (an independent probe's
+        # refusal led with 1.835, a group needing no waiver, then named another at 1.258).
+        measured, apart = "", (f"the largest figure measured, {check.measured_text(4, 'g')}, "
+                               "is of a group that is not a finding (on the model card)")
     note = ("" if check.trained_threshold is None
             else board_note(check.name, check.trained_threshold))
-    parts = "; ".join(part for part in (both, groups_text(check.groups, SHOWN), note) if part)
+    parts = "; ".join(part for part in (both, groups_text(check.groups, SHOWN), apart, note)
+                      if part)
     return f"{check.name} (required {check.required}{measured}; {parts})"
 
 

@@ -100,13 +100,16 @@ def test_a_fairness_line_keeps_its_measure_read_both_ways_and_the_boards_figure(
 
 def test_a_measure_of_a_group_that_fails_nothing_says_so() -> None:
     """The probe's true positive rate line read "measured 1.806" beside groups none of
-    which is 1/1.806: the largest ratio was of a group that is not a finding."""
+    which is 1/1.806: the largest ratio was of a group that is not a finding. A second
+    probe's read "measured 1.835; measured on a group that is not a finding" before naming
+    the group beyond it at 1.258: the line now leads with the groups to waive."""
     groups = (GroupFigure("group 0", "true positive rate ratio", 0.5812, bounds=(0.8, 1.25)),)
     check = ThresholdCheck("audit_max_true_positive_rate_disparity", "", "<= 1.25", 1.806,
                            False, "", groups=groups, threshold=1.25)
-    assert describe(check).startswith(
-        "audit_max_true_positive_rate_disparity (required <= 1.25, measured 1.806; measured "
-        "on a group that is not a finding (on the model card); groups beyond it: group 0 ")
+    assert describe(check) == (
+        "audit_max_true_positive_rate_disparity (required <= 1.25; groups beyond it: group 0 "
+        "(true positive rate ratio 0.5812); the largest figure measured, 1.806, is of a "
+        "group that is not a finding (on the model card))")
     same = ThresholdCheck("max_group_calibration_gap", "", "<= 0.05", 0.103, False, "",
                           groups=(GroupFigure("group 1", "calibration gap", -0.103),),
                           threshold=0.05)
