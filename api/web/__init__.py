@@ -19,6 +19,7 @@ from api.docs import script_hash
 from api.settings import Settings
 from api.templating import GOVUK_ASSETS_URL, GOVUK_FRONTEND_DIR, GOVUK_STATIC_URL
 from api.web import (
+    case_decisions,
     decision_pages,
     governance,
     model_pages,
@@ -61,7 +62,7 @@ def install_web(app: FastAPI, settings: Settings) -> list[str]:
                   name=f"service-{folder}")
     for router in (signin.router, triage.router, score_pages.router, governance.router,
                    model_pages.router, decision_pages.router, reports.router,
-                   subject_pages.router):
+                   subject_pages.router, case_decisions.router):
         app.include_router(router)
     install_error_pages(app)
     return page_script_sources()

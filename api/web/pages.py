@@ -9,7 +9,7 @@ role may not open the page gets the 403 page.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Final
 from urllib.parse import unquote
@@ -19,7 +19,8 @@ from fastapi.responses import HTMLResponse
 from fastapi.routing import iter_route_contexts
 from starlette.datastructures import FormData
 
-from api.access_refusals import audit_refusal
+from api.access_refusals import audit_refusal, invalid_request_event
+from api.audit import store_with_audit
 from api.auth import (
     ADMIN,
     DATA_SCIENTIST,
@@ -176,6 +177,21 @@ async def posted_form(request: Request, session: WebSession | None) -> FormData:
     form = await request.form(max_part_size=request.app.state.settings.max_body_bytes)
     check_csrf(session, form.get(CSRF_FIELD))
     return form
+
+
+async def audit_refused_form(request: Request, user: PageUser,
+                            problems: Sequence[Any]) -> None:
+    """Audit a form a page refused on its own (its 400), as the API's 422 is
+    (`request_invalid`: the fields at fault, each a problem's `loc`, never the values sent:
+    a value may be a pasted key or a child's record)."""
+    store: Store = request.app.state.store
+    await store.write(store_with_audit, store.engine,
+                      [invalid_request_event(request, user.principal, list(problems))])
+
+
+def fields_at_fault(*names: str) -> list[dict[str, Any]]:
+    """The problems of a form's fields, as `audit_refused_form` names them."""
+    return [{"loc": (name,)} for name in names]
 
 
 def navigation(role: str | None, path: str) -> list[dict[str, Any]]:

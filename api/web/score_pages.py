@@ -8,13 +8,12 @@ batcher; its problems, all of them at once, are listed by record and field.
 from __future__ import annotations
 
 import codecs
-from typing import Any, Final
+from typing import Final
 
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import RedirectResponse, Response
 
-from api.access_refusals import invalid_request_event
-from api.audit import sha256_hex, store_with_audit
+from api.audit import sha256_hex
 from api.case_bodies import CaseRefused, validated_case
 from api.json_encoding import not_utf8
 from api.referral_people import SubjectChanged
@@ -22,7 +21,15 @@ from api.request_limits import BodyTooLarge
 from api.routes.scores import ScoreRequest
 from api.templating import case_path
 from api.web.form_messages import byte_size, shown
-from api.web.pages import PAGE_METHODS, PageUser, TriagePage, posted_form, render
+from api.web.pages import (
+    PAGE_METHODS,
+    PageUser,
+    TriagePage,
+    audit_refused_form,
+    fields_at_fault,
+    posted_form,
+    render,
+)
 from api.web.views import case_problems
 
 router = APIRouter(include_in_schema=False)
@@ -34,9 +41,9 @@ def score_form(request: Request, user: TriagePage) -> Response:
     return _score_page(request, user, status_code=status.HTTP_200_OK)
 
 
-async def _posted_case(request: Request, user: PageUser) -> tuple[bytes, str]:
-    """The case's bytes (the file, less a UTF-8 byte-order mark, else the paste) and the
-    pasted text, kept for the form."""
+async def _posted_case(request: Request, user: PageUser) -> tuple[bytes | None, str]:
+    """The case file's bytes, less a UTF-8 byte-order mark (None: no file, or an empty
+    one), and the pasted text, kept for the form."""
     form = await posted_form(request, user.session)
     pasted = form.get("case_json")
     pasted = pasted if isinstance(pasted, str) else ""
@@ -45,27 +52,31 @@ async def _posted_case(request: Request, user: PageUser) -> tuple[bytes, str]:
         data = (await upload.read()).removeprefix(codecs.BOM_UTF8)
         if data.strip():
             return data, pasted
-    return pasted.encode("utf-8"), pasted
+    return None, pasted
 
 
 @router.post("/score")
 async def score_referral(request: Request, user: TriagePage) -> Response:
     """Validate and score the case; problems are listed by record and field."""
     try:
-        body, pasted = await _posted_case(request, user)
+        upload, pasted = await _posted_case(request, user)
     except BodyTooLarge:
         # What was sent is not kept: it was not read to its end.
-        await _audit_refused(request, user, _BODY)
+        await audit_refused_form(request, user, _BODY)
         return _score_page(request, user,
                            form_error=f"The case must be smaller than {_body_limit(request)}",
                            status_code=status.HTTP_413_CONTENT_TOO_LARGE)
+    if upload is not None and pasted.strip():  # the paste was silently ignored
+        await audit_refused_form(request, user, fields_at_fault("case_file", "case_json"))
+        return _score_page(request, user, pasted=pasted, form_error=_BOTH)
+    body = pasted.encode("utf-8") if upload is None else upload
     if form_error := _file_problem(body):
-        await _audit_refused(request, user, _BODY)
+        await audit_refused_form(request, user, _BODY)
         return _score_page(request, user, pasted=pasted, form_error=form_error)
     try:
         case = validated_case(body)
     except CaseRefused as refused:
-        await _audit_refused(request, user, list(refused.found.errors))
+        await audit_refused_form(request, user, refused.found.errors)
         return _score_page(request, user, problems=case_problems(refused.found.errors),
                            pasted=pasted)
     batcher = request.app.state.score_batcher
@@ -85,7 +96,8 @@ async def score_referral(request: Request, user: TriagePage) -> Response:
 
 
 # A refusal of the whole case file (empty, too large, not UTF-8): its one field at fault.
-_BODY: Final[list[dict[str, Any]]] = [{"loc": ("body",)}]
+_BODY: Final = fields_at_fault("body")
+_BOTH: Final = "Upload a case file or paste the case, not both"
 
 
 def _file_problem(body: bytes) -> str:
@@ -100,14 +112,6 @@ def _file_problem(body: bytes) -> str:
     except UnicodeDecodeError:
         return _NOT_UTF8
     return ""
-
-
-async def _audit_refused(request: Request, user: PageUser, problems: list[Any]) -> None:
-    """Audit a case the page refused, as the API's 422 is (`request_invalid`: the fields
-    at fault, never the values; until 7 December the page's refusals left no entry)."""
-    store = request.app.state.store
-    await store.write(store_with_audit, store.engine,
-                      [invalid_request_event(request, user.principal, problems)])
 
 
 def _body_limit(request: Request) -> str:

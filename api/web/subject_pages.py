@@ -18,7 +18,14 @@ from starlette.concurrency import run_in_threadpool
 
 from api.routes.deps import SessionDep
 from api.routes.subjects import disclosed_record
-from api.web.pages import PAGE_METHODS, GovernancePage, posted_form, render
+from api.web.pages import (
+    PAGE_METHODS,
+    GovernancePage,
+    audit_refused_form,
+    fields_at_fault,
+    posted_form,
+    render,
+)
 from data_contracts.vocab import TOKEN_MAX_LENGTH, TOKEN_PATTERN
 
 router = APIRouter(include_in_schema=False)
@@ -50,6 +57,8 @@ async def subject_record(request: Request, user: GovernancePage,
     asked = form.get(PERSON_FIELD)
     person_id = asked.strip() if isinstance(asked, str) else ""
     if not re.fullmatch(TOKEN_PATTERN, person_id):
+        # Audited as the API's 422 for the same is: the field, never what was entered.
+        await audit_refused_form(request, user, fields_at_fault(PERSON_FIELD))
         # Shown back only when short: a long paste may be a key typed in the wrong place.
         return _form(request, user, error=_NOT_A_TOKEN,
                      person_id=person_id if len(person_id) <= TOKEN_MAX_LENGTH else "",

@@ -1,9 +1,8 @@
-"""Pages for triage staff: the queue, a case, recording a decision (scoring a referral:
-`api.web.score_pages`).
+"""Pages for triage staff: the queue and a case (its decision form:
+`api.web.case_decisions`; scoring a referral: `api.web.score_pages`).
 
 Each goes through the code the API uses: the queue through the store's queries, a
-case view through `record_case_view` (audited as the API's views are), a decision
-through `save_decision`.
+case view through `record_case_view` (audited as the API's views are).
 """
 
 from __future__ import annotations
@@ -12,41 +11,25 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import RedirectResponse, Response
-from pydantic import ValidationError
-from starlette.concurrency import run_in_threadpool
+from fastapi.responses import Response
 
 from api.approvals import REJECT, latest_decision
 from api.audit import commit_with_audit
-from api.routes.decisions import ScoreReplaced, save_decision
 from api.routes.deps import SessionDep
 from api.routes.records import REFERRAL_ID_ROUTE, ReferralIdPath, record_case_view, view_event
-from api.schemas import DecisionIn, ScoreResult
+from api.schemas import ScoreResult
 from api.store import repository
-from api.store.models import Decision, utcnow
-from api.templating import case_path, when
-from api.web.form_messages import (
-    ALREADY_YOURS,
-    RESCORED,
-    STALE_DECISION,
-    TEXT_FIELDS,
-    YOURS_DIFFERS,
-    decision_errors,
-    decision_text_limits,
-    shown,
-)
+from api.store.models import utcnow
+from api.web.form_messages import decision_text_limits
 from api.web.pages import (
     PAGE_METHODS,
     CasePage,
     PageUser,
     TriagePage,
     may_decide,
-    posted_form,
     refuse_form_address,
     render,
 )
-from api.web.session import FormRefused
 from api.web.views import (
     RAG_NAMES,
     BandTag,
@@ -54,7 +37,6 @@ from api.web.views import (
     decision_history,
     queue_row,
 )
-from data_contracts.digits import ascii_whole_number
 from data_contracts.vocab import PRESENTING_NEEDS
 from model.governance import GovernanceSettings
 
@@ -123,9 +105,11 @@ def _record_queue_view(session: SessionDep, request: Request, user: PageUser, *,
                                             details=details)])
 
 
-def _case_page(request: Request, user: PageUser, session: SessionDep, referral_id: str, *,
-               errors: dict[str, str] | None = None, form: dict[str, Any] | None = None,
-               status_code: int = status.HTTP_200_OK) -> Response:
+def case_page_for(request: Request, user: PageUser, session: SessionDep, referral_id: str, *,
+                  errors: dict[str, str] | None = None, form: dict[str, Any] | None = None,
+                  status_code: int = status.HTTP_200_OK) -> Response:
+    """The case page (audited as a case view): after a decision form, with its `errors`
+    and what it held (`form`)."""
     scores, decisions = record_case_view(session, request, user.principal, referral_id)
     if not scores:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no score is held for this referral")
@@ -153,78 +137,4 @@ def case_page(referral_id: ReferralIdPath, request: Request, user: CasePage,
               session: SessionDep) -> Response:
     """A scored referral: score, band, explanation, the decision form and history."""
     refuse_form_address(request)  # not audited as a view: no referral's page is there
-    return _case_page(request, user, session, referral_id)
-
-
-def _repeats(decision: Decision, fields: dict[str, str]) -> bool:
-    """Whether the form sent says what `decision` says (a second click), as it is stored."""
-    return (decision.practitioner_rag == fields["practitioner_rag"]
-            and decision.next_step == fields["next_step"].strip()
-            and (decision.reason or "") == fields["reason"].strip())
-
-
-def _conflict(request: Request, user: PageUser, session: SessionDep, referral_id: str,
-              message: str, fields: dict[str, str]) -> Response:
-    """The case page again, saying why the decision was not recorded (409)."""
-    return _case_page(request, user, session, referral_id, errors={"history": message},
-                      form=_shown(fields), status_code=status.HTTP_409_CONFLICT)
-
-
-def _decide(request: Request, user: PageUser, session: SessionDep, referral_id: str,
-            fields: dict[str, str]) -> Response:
-    latest = repository.latest_score(session, referral_id)
-    previous_id = ascii_whole_number(fields["previous_decision_id"])
-    # The page always gives the score it showed: without a number there, the form was
-    # changed (a decision with none would be recorded on whatever score is latest).
-    if (score_id := ascii_whole_number(fields["score_id"])) is None:
-        raise FormRefused("score_id")
-    try:
-        decision = DecisionIn.model_validate({
-            "referral_id": referral_id, "practitioner_rag": fields["practitioner_rag"],
-            "next_step": fields["next_step"],
-            "agrees_with_band": latest is not None and fields["practitioner_rag"] == latest.rag,
-            "reason": fields["reason"] or None,
-            "previous_decision_id": previous_id, "score_id": score_id})
-        save_decision(session, decision, user.principal)
-    except (ValidationError, RequestValidationError) as exc:
-        if any("score_id" in error.get("loc", ()) for error in exc.errors()):
-            raise FormRefused("score_id") from exc  # a number no score has (0, too large)
-        return _case_page(request, user, session, referral_id, errors=decision_errors(exc),
-                          form=_shown(fields), status_code=status.HTTP_400_BAD_REQUEST)
-    except HTTPException as exc:
-        if exc.status_code != status.HTTP_409_CONFLICT:
-            raise
-        if isinstance(exc, ScoreReplaced):  # the page's score, unless the number was changed
-            if score_id not in {score.id for score in repository.scores_for(session, referral_id)}:
-                raise FormRefused("score_id") from exc
-            return _conflict(request, user, session, referral_id, RESCORED, fields)
-        mine = repository.latest_decision(session, referral_id)
-        if mine is None or mine.practitioner != user.principal.name:
-            return _conflict(request, user, session, referral_id, STALE_DECISION, fields)
-        if not _repeats(mine, fields):  # theirs from another tab: what they sent is kept
-            return _conflict(request, user, session, referral_id,
-                             YOURS_DIFFERS.format(when=when(mine.created_at)), fields)
-        # The same decision (a second click): the form is not filled again, or a second
-        # submit would record it twice.
-        return _conflict(request, user, session, referral_id,
-                         ALREADY_YOURS.format(when=when(mine.created_at)), {})
-    return RedirectResponse(f"{case_path(referral_id)}?recorded=true#history",
-                            status_code=status.HTTP_303_SEE_OTHER)
-
-
-@router.post(f"/cases/{REFERRAL_ID_ROUTE}/decisions")
-async def record_decision_page(referral_id: ReferralIdPath, request: Request, user: TriagePage,
-                               session: SessionDep) -> Response:
-    """Record a decision through the API's own path; errors return to the form."""
-    form = await posted_form(request, user.session)
-    fields = {name: str(form.get(name) or "") for name in
-              ("practitioner_rag", "next_step", "reason", "previous_decision_id", "score_id")}
-    # A browser sends a textarea's line breaks as CRLF but counts each as one character,
-    # as its character count does: the text is checked and kept as the user saw it counted.
-    fields.update({name: fields[name].replace("\r\n", "\n") for name in TEXT_FIELDS})
-    # The store's calls block: they run in the thread pool, as the API's decision route does.
-    return await run_in_threadpool(_decide, request, user, session, referral_id, fields)
-
-
-def _shown(fields: dict[str, str]) -> dict[str, str]:
-    return {name: shown(value) for name, value in fields.items()}
+    return case_page_for(request, user, session, referral_id)
