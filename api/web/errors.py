@@ -28,8 +28,9 @@ from starlette.types import Scope
 from api.access_refusals import form_refusal_event, invalid_request_event
 from api.audit import store_with_audit
 from api.request_limits import audit_body_refusal
-from api.routes.errors import AuditedInvalid, error_message
+from api.routes.errors import AuditedInvalid
 from api.store.db import Store
+from api.web.address_words import address_problem
 from api.web.pages import SIGN_IN_PATH, PageUser, SignInRequired, page_response, signed_in_user
 from api.web.session import FormRefused
 
@@ -60,12 +61,14 @@ def error_page(status_code: int, *, message: str = "", error_id: str = "",
                path: str = "", **context: Any) -> HTMLResponse:
     """The error page for a status code (403, 404 and 500 have their own templates), or
     the `page` (template, title) given, with its `context`; with a signed-in `user`'s
-    account bar and navigation (`path`: the address asked for)."""
+    account bar and navigation (`path`: the address asked for, which the 404 page reads
+    to say what may have gone: a referral, a model version, a report)."""
     template = f"errors/{status_code}.html" if status_code in (403, 404, 500) else \
         "errors/error.html"
     template, title = page or (template, _TITLES.get(status_code, "There is a problem"))
     return page_response(template, user=user, path=path, status_code=status_code,
-                         title=title, message=message, error_id=error_id, **context)
+                         title=title, message=message, error_id=error_id, asked=path,
+                         **context)
 
 
 async def _error_page_for(request: Request, status_code: int, **details: Any) -> Response:
@@ -91,16 +94,6 @@ def _page_message(exc: HTTPException) -> str:
     # else gets the title only.
     return exc.detail if exc.status_code in (403, 404, 503) and isinstance(exc.detail, str) \
         else ""
-
-
-def _address_problem(exc: RequestValidationError) -> str:
-    """What is wrong with the address, in words: the first problem of its path or query
-    (the field named, never the value sent, which may be a pasted key)."""
-    for error in exc.errors():
-        loc = [str(part) for part in error.get("loc", ())]
-        if len(loc) > 1 and loc[0] in ("path", "query"):
-            return f"{'.'.join(loc[1:])} in the address: {error_message(error)}."
-    return ""
 
 
 async def audit_invalid(request: Request, exc: RequestValidationError) -> None:
@@ -139,7 +132,7 @@ def install_error_pages(app: FastAPI) -> None:
     async def invalid_page(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         return await _error_page_for(request, status.HTTP_400_BAD_REQUEST,
-                                     message=_address_problem(exc))
+                                     message=address_problem(exc))
 
     api_http = app.exception_handlers.get(HTTPException, http_exception_handler)
     app.add_exception_handler(HTTPException, _wrap(api_http, http_page))

@@ -7,7 +7,7 @@ body limit), so a page never states a number of its own.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -122,19 +122,31 @@ AUDIT_TEXT_FIELDS = {"user_name": "User", "referral_id": "Referral",
 AUDIT_PERIOD_FIELDS = {"since": "From", "until": "To"}
 
 
+# What pydantic says of a date-time of the right form that is no real moment, in words.
+_NO_MOMENT = {"month value": "its month must be 1 to 12",
+              "day value": "its day must be one its month has",
+              "year 0": "its year must be 1 to 9999"}
+
+
 def _moment_message(label: str, said: str) -> str:
     if said.startswith("expected "):  # not RFC 3339 with an offset: say what is
         return f"{label} must be {said.removeprefix('expected ')}"
+    if said.startswith("Input should"):  # pydantic's words ("Input should be a valid ...")
+        said = next((words for start, words in _NO_MOMENT.items() if start in said),
+                    "its hour must be 0 to 23, its minutes and seconds 0 to 59 and its "
+                    "offset less than 24 hours")
     return f"{label} must be a real date and time ({said})"
 
 
-def audit_search_problems(query: Mapping[str, str]
+def audit_search_problems(query: Mapping[str, str], *, repeated: Collection[str] = ()
                           ) -> tuple[dict[str, datetime], dict[str, str]]:
     """The moments an audit search is between (by field; an empty field: none), and a
     message for each field refused: a text holding a character no stored value holds (a
     NUL, which PostgreSQL cannot even compare, or a direction control), a time the API's
-    `since` and `until` refuse (`read_moment`), or a `since` later than `until`
-    (`period_problem`). The page answered such a search with the whole trail."""
+    `since` and `until` refuse (`read_moment`), a `since` later than `until`
+    (`period_problem`), or a field the address gives more than once (`repeated`: the last
+    was used, as `GET /v1/audit` refuses). The page answered such a search with the whole
+    trail."""
     errors = {name: f"{label} must not include a hidden character (a NUL or a direction "
                     f"control): delete the {NUL_MARK} that marks where it was"
               for name, label in AUDIT_TEXT_FIELDS.items()
@@ -149,4 +161,7 @@ def audit_search_problems(query: Mapping[str, str]
     if problem := period_problem(moments.get("since"), moments.get("until"), names=(
             AUDIT_PERIOD_FIELDS["since"], AUDIT_PERIOD_FIELDS["until"])):
         errors["since"] = problem
+    labels = {**AUDIT_TEXT_FIELDS, **AUDIT_PERIOD_FIELDS}
+    errors |= {name: f"{labels[name]} must be given once: the address gave it more than once"
+               for name in repeated}
     return moments, errors

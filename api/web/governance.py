@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from fastapi.responses import Response
 
+from api.access_refusals import invalid_request_event
 from api.approvals import APPROVE, REJECT, latest_decision
 from api.audit import commit_with_audit
 from api.audit_anchor import NOT_ANCHORED, TrailStatus, verify_trail
@@ -32,9 +33,10 @@ from api.routes.records import (
 )
 from api.settings import Settings, board_thresholds, settings_registry
 from api.store import AuditEntry, repository
+from api.web.address_words import VERSION_PATTERN, refused_in_address
 from api.web.approvals import approval_state, model_card_url, page_registry
 from api.web.form_messages import AUDIT_PERIOD_FIELDS, audit_search_problems, shown
-from api.web.pages import PAGE_METHODS, GovernancePage, PageUser, render
+from api.web.pages import PAGE_METHODS, GovernancePage, PageUser, fields_at_fault, render
 from api.web.reports import latest_reports
 from model.governance import HEADLINE_METRICS
 from model.overrides import DecisionRecord, override_rates
@@ -52,7 +54,7 @@ logger = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 
 VersionLister = Callable[[], "list[VersionInfo]"]
-VersionPath = Annotated[str, Path(pattern=r"^[1-9][0-9]{0,9}$")]  # as the registry writes it
+VersionPath = Annotated[str, Path(pattern=VERSION_PATTERN)]  # as the registry writes it
 AUDIT_PAGE_SIZE = 50
 _Text = Annotated[str | None, Query(max_length=100)]
 
@@ -207,8 +209,15 @@ def audit_page(
     each further page or search of the same visit repeated."""
     query = {"user_name": user_name or "", "referral_id": referral_id or "",
              "model_version": model_version or "", "since": since or "", "until": until or ""}
-    moments, errors = audit_search_problems(query)
+    given = request.query_params
+    if paging := [name for name in ("after_seq", "before_seq") if len(given.getlist(name)) > 1]:
+        raise refused_in_address(paging[0], "must be given once")
+    moments, errors = audit_search_problems(
+        query, repeated=[name for name in query if len(given.getlist(name)) > 1])
     if errors:  # nothing searched: never the whole trail in place of the search asked
+        # Audited as the API's 422 for the same search is: the fields, never the values.
+        commit_with_audit(session, [invalid_request_event(request, user.principal,
+                                                          fields_at_fault(*errors))])
         return render(request, "pages/audit.html", user=user, title="Audit trail",
                       entries=[], verified=None, not_anchored=NOT_ANCHORED, errors=errors,
                       query={name: shown(value) for name, value in query.items()},

@@ -7,6 +7,7 @@ case view through `record_case_view` (audited as the API's views are).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -20,6 +21,7 @@ from api.routes.records import REFERRAL_ID_ROUTE, ReferralIdPath, record_case_vi
 from api.schemas import ScoreResult
 from api.store import repository
 from api.store.models import utcnow
+from api.web.address_words import refused_in_address
 from api.web.form_messages import decision_text_limits
 from api.web.pages import (
     PAGE_METHODS,
@@ -60,8 +62,7 @@ def queue_page(
 ) -> Response:
     """Referrals awaiting a decision: most urgent band first, then oldest."""
     bands = _bands(request)
-    chosen = [name for name in band or () if name in {b.name for b in bands}]
-    chosen_need = need if need in PRESENTING_NEEDS else None
+    chosen, chosen_need = _filters(bands, band or [], need or None)
     urgency = [b.name for b in bands]
     found = repository.triage_queue(session, urgency=urgency, bands=chosen, need=chosen_need,
                                      offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
@@ -90,6 +91,24 @@ def queue_page(
         rows=[queue_row(waiting, now, rejected) for waiting in found.waiting], total=found.total,
         bands=bands, chosen_bands=chosen, needs=PRESENTING_NEEDS, chosen_need=chosen_need,
         page=page, pages=pages, page_link=page_link)
+
+
+def _filters(bands: list[BandTag], band: list[str], need: str | None
+             ) -> tuple[list[str], str | None]:
+    """The bands and presenting need filtered by, each one the service has: an unknown one
+    is refused (400), as a bad page number is, where it was ignored and the whole queue
+    listed as if filtered (the form's "Any presenting need" sends an empty `need`)."""
+    names = [b.name for b in bands]
+    if any(name not in names for name in band):
+        raise refused_in_address("band", f"must name a band: {_listed(names)}")
+    if need is not None and need not in PRESENTING_NEEDS:
+        raise refused_in_address("need",
+                                 f"must name a presenting need: {_listed(PRESENTING_NEEDS)}")
+    return band, need
+
+
+def _listed(names: Sequence[str]) -> str:
+    return f"{', '.join(names[:-1])} or {names[-1]}"
 
 
 def _record_queue_view(session: SessionDep, request: Request, user: PageUser, *,

@@ -22,7 +22,7 @@ def test_a_referral_id_too_long_for_the_address_is_named_with_the_error_code(
     assert page.status_code == 400
     text = _text(page.text)
     assert "(error 400)" in text
-    assert "referral_id in the address: String should have at most 100 characters." in text
+    assert "referral_id in the address must be 100 characters or fewer." in text
     assert "A" * 101 not in page.text  # the address's value is never shown back
 
 
@@ -30,7 +30,7 @@ def test_a_bad_query_value_is_named(api: ApiEnv) -> None:
     browser = signed_in_client(api.client, api.keys["admin"])
     queue = _text(browser.get("/queue?page=0").text)
 
-    assert "page in the address: Input should be greater than or equal to 1." in queue
+    assert "page in the address must be 1 or more." in queue
 
 
 def test_a_report_not_offered_is_page_not_found_as_any_unknown_address(api: ApiEnv) -> None:

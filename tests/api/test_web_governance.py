@@ -94,8 +94,10 @@ def test_an_audit_search_by_times_the_api_refuses_is_refused_not_the_whole_trail
 
 
 @pytest.mark.parametrize(("field", "moment", "said"), [
-    ("until", "2026-13-45T00:00:00Z", "To must be a real date and time (Input should be "
-                                      "a valid datetime or date, month value is outside"),
+    ("until", "2026-13-45T00:00:00Z", "To must be a real date and time (its month must be "
+                                      "1 to 12)"),
+    ("until", "2026-12-04T10:00:60Z", "To must be a real date and time (its hour must be 0 "
+                                      "to 23, its minutes and seconds 0 to 59"),
     ("since", "9999-12-31T23:59:59-23:59", "From must be a real date and time (the moment "
                                            "in UTC is outside years 1 to 9999)"),
 ])
