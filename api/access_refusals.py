@@ -3,6 +3,9 @@
 
 A 403 says who tried what (method, route, and the referral, person or version it
 named): an investigation asks first who tried to reach a record they had no part in.
+What an address named is kept as sent only when it has its shape and, for a referral id
+or person token, names something the store holds; anything else as its SHA-256
+(`asked_sha256`, `kept_asked`): anything may be typed into an address, a pasted key too.
 A signed-in user's form refused for its CSRF token or a hidden field changed is entered
 too (`form_refused`), and
 so is a signed-in user's request refused for its address, query or body
@@ -16,11 +19,15 @@ locks them out: a stranger could otherwise fill the trail.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
+
+from sqlalchemy import Select, bindparam, select
 
 from api.audit import AuditEvent, request_hash, sha256_hex, store_with_audit
 from api.store.db import Store
-from data_contracts.vocab import REFERRAL_ID_PATTERN
+from api.store.models import REFERRAL_PERSON_TABLE, SCORE_TABLE
+from data_contracts.vocab import REFERRAL_ID_PATTERN, TOKEN_PATTERN
 from model.registry_sqlite import exact_version, well_formed_reference
 
 if TYPE_CHECKING:
@@ -37,6 +44,19 @@ MODEL_DECISION_REFUSED = "model_decision_refused"
 # The most of a path's value an entry keeps: the store's columns hold 100 characters.
 _KEPT: Final = 100
 _REFERRAL_ID: Final = re.compile(REFERRAL_ID_PATTERN)
+# The shape each identifier an address may name must have for an entry to keep it as
+# sent; a value of another name, whose shape is not known here, is kept as its SHA-256.
+_SHAPES: Final[dict[str, Callable[[str], bool]]] = {
+    "referral_id": lambda value: _REFERRAL_ID.fullmatch(value) is not None,
+    "person_id": lambda value: re.fullmatch(TOKEN_PATTERN, value) is not None,
+    "version": well_formed_reference}
+# Whether the store holds what a referral id or person token names (a score of the
+# referral; a scored referral naming the person), built once (`Store.first_row`).
+_HOLDS: Final[dict[str, Select[Any]]] = {
+    "referral_id": select(SCORE_TABLE.c.id)
+    .where(SCORE_TABLE.c.referral_id == bindparam("value")).limit(1),
+    "person_id": select(REFERRAL_PERSON_TABLE.c.id)
+    .where(REFERRAL_PERSON_TABLE.c.person_id == bindparam("value")).limit(1)}
 
 
 def _as_asked(value: object) -> str:
@@ -46,18 +66,37 @@ def _as_asked(value: object) -> str:
     return str(value)[:_KEPT].replace("\x00", "\ufffd")
 
 
-def _kept(name: str, value: str) -> dict[str, str]:
-    """A path's value as an entry's details keep it; a version that is no version number or
-    alias as its SHA-256 (anything typed into an address, a pasted key too)."""
-    if name == "version" and not well_formed_reference(value):
-        return {"asked_sha256": sha256_hex(value.encode("utf-8"))}
-    return {name: _as_asked(value)}
+def kept_asked(name: str, value: str, *, held: bool) -> dict[str, str]:
+    """A value asked for (an address's, a case view's referral, a subject access request's
+    person) as an entry's details keep it: as sent when it has the shape of its name
+    (`_SHAPES`) and, for a referral id or person token, names something the store holds
+    (`held`); anything else as its SHA-256, `asked_sha256` (anything typed into an address,
+    a pasted key too, which a referral id's shape admits)."""
+    shaped = _SHAPES.get(name)
+    if shaped is not None and shaped(value) and (held or name not in _HOLDS):
+        return {name: _as_asked(value)}
+    return _digest(value)
 
 
-def refusal_event(request: Request, principal: Principal, roles: tuple[str, ...]) -> AuditEvent:
+def _digest(value: str) -> dict[str, str]:
+    return {"asked_sha256": sha256_hex(value.encode("utf-8"))}
+
+
+def held_asked(store: Store, asked: Mapping[str, str]) -> frozenset[str]:
+    """The names of the referral id and person token in `asked` (a request's path values)
+    that name something the store holds; only well-formed ones are looked up."""
+    return frozenset(name for name, value in asked.items()
+                     if name in _HOLDS and _SHAPES[name](value)
+                     and store.first_row(_HOLDS[name], {"value": value}) is not None)
+
+
+def refusal_event(request: Request, principal: Principal, roles: tuple[str, ...], *,
+                  held: frozenset[str] | None = None) -> AuditEvent:
     """The audit entry of a role's refusal of ``request``: the referral and version it
-    named fill the entry's columns only when they are a referral id and a version number."""
-    return _request_refusal(request, principal, ACCESS_REFUSED, allowed=list(roles))
+    named fill the entry's columns only when they are a referral id the store holds and a
+    version number. `held`: `held_asked` of its path (None: looked up here)."""
+    return _request_refusal(request, principal, ACCESS_REFUSED, held=held,
+                            allowed=list(roles))
 
 
 def form_refusal_event(request: Request, principal: Principal, why: str) -> AuditEvent:
@@ -81,26 +120,31 @@ def invalid_request_event(request: Request, principal: Principal,
                             fields=fields[:20])
 
 
+def _path_values(request: Request) -> dict[str, str]:
+    return {str(name): str(value) for name, value in request.path_params.items()}
+
+
 def _request_refusal(request: Request, principal: Principal, action: str, *,
-                     route: str | None = None, **said: object) -> AuditEvent:
-    asked = {str(name): str(value) for name, value in request.path_params.items()}
+                     route: str | None = None, held: frozenset[str] | None = None,
+                     **said: object) -> AuditEvent:
+    asked = _path_values(request)
+    if held is None:  # a rare refusal: one indexed look-up per referral or person named
+        held = held_asked(request.app.state.store, asked)
     routed = request.scope.get("route")
     details: dict[str, Any] = {"method": request.method,
                                "route": route or getattr(routed, "path_format",
                                                          request.url.path),
                                **said}
     for name, value in asked.items():
-        details |= _kept(name, value)
-    return _refusal(principal, details, referral_id=asked.get("referral_id"),
-                    version=asked.get("version"), action=action)
+        details |= kept_asked(name, value, held=name in held)
+    return _refusal(principal, details, version=asked.get("version"), action=action,
+                    referral_id=details.get("referral_id") if "referral_id" in held else None)
 
 
 def asked_version(version: str) -> dict[str, str]:
     """A version asked for as an entry's details keep it: its number, else the SHA-256 of
     what was sent (anything typed into an address, a pasted key too)."""
-    if exact_version(version):
-        return {"model_version": version}
-    return {"asked_sha256": sha256_hex(version.encode("utf-8"))}
+    return {"model_version": version} if exact_version(version) else _digest(version)
 
 
 def unregistered_decision_event(user: str, role: str, *, version: str,
@@ -129,8 +173,7 @@ def command_refusal_event(principal: Principal, roles: tuple[str, ...], *, comma
 def _refusal(principal: Principal, details: dict[str, Any], *, referral_id: str | None,
              version: str | None, action: str = ACCESS_REFUSED) -> AuditEvent:
     return AuditEvent(
-        user_name=principal.name, role=principal.role, action=action,
-        referral_id=referral_id if referral_id and _REFERRAL_ID.fullmatch(referral_id) else None,
+        user_name=principal.name, role=principal.role, action=action, referral_id=referral_id,
         model_version=version if version and exact_version(version) else None,
         request_hash=request_hash(details), details=details)
 
@@ -138,7 +181,9 @@ def _refusal(principal: Principal, details: dict[str, Any], *, referral_id: str 
 async def audit_refusal(request: Request, store: Store, principal: Principal,
                         roles: tuple[str, ...]) -> None:
     """Enter a role's refusal of ``request`` in the audit trail (an API route or a page)."""
-    await store.write(store_with_audit, store.engine, [refusal_event(request, principal, roles)])
+    held = await store.run(held_asked, store, _path_values(request))
+    await store.write(store_with_audit, store.engine,
+                      [refusal_event(request, principal, roles, held=held)])
 
 
 async def refuse(request: Request, store: Store, principal: Principal,

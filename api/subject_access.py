@@ -31,6 +31,7 @@ from typing import Any, Final
 from sqlalchemy import ColumnElement, String, func, literal_column, select
 from sqlalchemy.orm import Session
 
+from api.access_refusals import kept_asked
 from api.referral_people import HOUSEHOLD_SUBJECT, SUBJECT
 from api.schemas import DecisionOut, ScoreResult
 from api.settings import Settings
@@ -176,7 +177,10 @@ def golden_sets_record(registry: ModelRegistry, person_id: str, *,
 
 def audit_details(record: Mapping[str, Any]) -> dict[str, Any]:
     """What a subject access entry records: the person, the referrals found, and that the
-    model versions' golden sets were searched (which, and which name the person) or not."""
+    model versions' golden sets were searched (which, and which name the person) or not.
+    A token that finds nothing, no referral and no golden set, is kept as its SHA-256
+    (`asked_sha256`: it may be a key's secret pasted in the wrong place), and so is not
+    among the entries a later report lists as naming the person."""
     golden = record["model_golden_sets"]
     searched: dict[str, Any] = {"searched": golden["searched"]}
     if golden["searched"]:
@@ -185,8 +189,9 @@ def audit_details(record: Mapping[str, Any]) -> dict[str, Any]:
                      "unreadable": sorted(golden["unreadable"])}
     else:
         searched["reason"] = golden["unavailable"]
-    return {"person_id": record["person_id"], "referrals": len(record["referrals"]),
-            "model_golden_sets": searched}
+    found = bool(record["referrals"] or golden["versions"])
+    return {**kept_asked("person_id", record["person_id"], held=found),
+            "referrals": len(record["referrals"]), "model_golden_sets": searched}
 
 
 def subject_access_record(session: Session, person_id: str, *,

@@ -13,6 +13,7 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.access_refusals import kept_asked
 from api.audit import AuditEvent, commit_with_audit, request_hash, sha256_hex
 from api.auth import AuditReader, CaseReader, Principal
 from api.free_text import ColumnText
@@ -32,6 +33,7 @@ from api.schemas import (
 )
 from api.store import repository
 from api.store.models import AuditEntry, Decision, Score
+from model.registry_sqlite import exact_version
 
 router = APIRouter(prefix="/v1", tags=["records"])
 
@@ -58,17 +60,21 @@ def record_case_view(
     session: Session, request: Request, principal: Principal, referral_id: str
 ) -> tuple[Sequence[Score], Sequence[Decision]]:
     """A referral's scores and decisions, oldest first; the view is in the audit trail
-    (the API's case view and the case page both read a case through this)."""
+    (the API's case view and the case page both read a case through this), naming the
+    referral when the store holds it, else (`found: false`) as the SHA-256 of the id
+    asked for (`kept_asked`: a pasted key may have a referral id's shape)."""
     scores = repository.scores_for(session, referral_id)
     decisions = repository.decisions_for(session, referral_id)
+    found = bool(scores or decisions)
+    kept = kept_asked("referral_id", referral_id, held=found)
     event = view_event(
         request,
         principal,
         "case_view",
-        referral_id=referral_id,
+        referral_id=kept.get("referral_id"),
         model_version=scores[-1].model_version if scores else None,
-        details={"found": bool(scores or decisions), "scores": len(scores),
-                 "decisions": len(decisions)},
+        details={"found": found, "scores": len(scores), "decisions": len(decisions),
+                 **({} if found else kept)},
     )
     commit_with_audit(session, [event])
     return scores, decisions
@@ -167,17 +173,20 @@ def find_audit_entries(session: Session, wanted: AuditFilter, *, after_seq: int,
 
 
 def _search_terms(session: Session, wanted: AuditFilter, after_seq: int,
-                  before_seq: int | None) -> tuple[dict[str, object], str | None]:
-    """What a search of the trail asked for, the filters given only, and the referral it
-    names if the store holds one. A user name or referral id the store does not hold is
-    kept as its SHA-256 (`user_sha256`, `referral_id_sha256`): a caller may paste a key
-    into a filter, and a secret never goes in the trail (the search is still found by
-    hashing the text searched for)."""
+                  before_seq: int | None) -> tuple[dict[str, object], str | None, str | None]:
+    """What a search of the trail asked for, the filters given only, and the referral and
+    version for the entry's columns. A user name or referral id the store does not hold,
+    or a version that is no version number, is kept as its SHA-256 (`user_sha256`,
+    `referral_id_sha256`, `model_version_sha256`; None in the columns): a caller may
+    paste a key into a filter, and a secret never goes in the trail (the search is still
+    found by hashing the text searched for)."""
     terms: dict[str, object] = {
-        "model_version": wanted.model_version,
         "since": as_utc(wanted.since).isoformat() if wanted.since else None,
         "until": as_utc(wanted.until).isoformat() if wanted.until else None,
         "after_seq": after_seq or None, "before_seq": before_seq}
+    version = wanted.model_version
+    if version is not None and not exact_version(version):
+        terms["model_version_sha256"], version = sha256_hex(version.encode("utf-8")), None
     referral = wanted.referral_id
     if referral is not None and repository.latest_score(session, referral) is None:
         terms["referral_id_sha256"], referral = sha256_hex(referral.encode("utf-8")), None
@@ -185,8 +194,9 @@ def _search_terms(session: Session, wanted: AuditFilter, after_seq: int,
         known = repository.user_by_name(session, wanted.user) is not None
         terms["user" if known else "user_sha256"] = (
             wanted.user if known else sha256_hex(wanted.user.encode("utf-8")))
-    terms["referral_id"] = referral
-    return {name: value for name, value in terms.items() if value is not None}, referral
+    terms["referral_id"], terms["model_version"] = referral, version
+    return ({name: value for name, value in terms.items() if value is not None}, referral,
+            version)
 
 
 def record_audit_view(session: Session, request: Request, principal: Principal, *,
@@ -195,9 +205,9 @@ def record_audit_view(session: Session, request: Request, principal: Principal, 
     """Put a reading of the audit trail in the audit trail, with what it searched for (so
     that the trail answers who searched a referral's or a user's history): the referral
     and version searched also in their columns, where the trail's own search finds them."""
-    search, referral = _search_terms(session, wanted, after_seq, before_seq)
+    search, referral, version = _search_terms(session, wanted, after_seq, before_seq)
     event = view_event(request, principal, "audit_view", referral_id=referral,
-                        model_version=wanted.model_version,
+                        model_version=version,
                         details={"entries": entries, "search": search})
     commit_with_audit(session, [event])
 

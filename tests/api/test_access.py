@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from api.audit import sha256_hex
 from api.auth import ROLES
 from api.store.db import Store
 from api.store.models import AuditEntry
@@ -76,11 +77,15 @@ def test_each_role_reaches_exactly_its_routes(
 
 def test_a_role_refused_is_audited_with_what_it_tried_to_reach(api: ApiEnv) -> None:
     """A triage user's try at a person's subject access record, or a data scientist's
-    at a referral, is in the trail (it was only answered 403)."""
-    for role, path in (("triage", "/v1/subjects/P-wanted"),
-                       ("data_scientist", "/v1/referrals/R-wanted")):
+    at a referral, is in the trail (it was only answered 403), naming the person and
+    referral the store holds."""
+    case = factories.case(person_id=f"P-wanted-{factories.referral_id()}")
+    wanted, person = case["referral"]["referral_id"], case["referral"]["person_id"]
+    assert api.client.post("/v1/score", json=case, headers=api.headers("triage")).status_code == 200
+    for role, path in (("triage", f"/v1/subjects/{person}"),
+                       ("data_scientist", f"/v1/referrals/{wanted}")):
         assert api.client.get(path, headers=api.headers(role)).status_code == 403
-    assert api.client.get("/v1/subjects/P-wanted").status_code == 401  # no user: counted
+    assert api.client.get(f"/v1/subjects/{person}").status_code == 401  # no user: counted
     store = Store(api.settings.database_url)
     with store.session() as session:
         refused = list(session.scalars(select(AuditEntry).where(
@@ -88,8 +93,8 @@ def test_a_role_refused_is_audited_with_what_it_tried_to_reach(api: ApiEnv) -> N
     store.dispose()
     assert [(e.role, e.details["route"], e.details.get("person_id"), e.referral_id)
             for e in refused[-2:]] == [
-        ("triage", "/v1/subjects/{person_id}", "P-wanted", None),
-        ("data_scientist", "/v1/referrals/{referral_id}", None, "R-wanted")]
+        ("triage", "/v1/subjects/{person_id}", person, None),
+        ("data_scientist", "/v1/referrals/{referral_id}", None, wanted)]
     assert refused[-2].details["allowed"] == ["governance", "admin"]
     assert refused[-1].user_name.startswith("data_scientist")
 
@@ -98,7 +103,8 @@ def test_a_refusal_naming_no_referral_id_is_audited_on_either_store(
     backend_api: ApiEnv
 ) -> None:
     """The role is refused before the route checks its path: a value over the columns'
-    100 characters, or holding a NUL, made PostgreSQL's insert fail (a 500, no entry)."""
+    100 characters, or holding a NUL, made PostgreSQL's insert fail (a 500, no entry);
+    each is kept as its SHA-256 (`tests/api/test_audit_asked_values.py`)."""
     api = backend_api
     for asked in ("R" * 150, "a%00b"):
         response = api.client.get(f"/v1/referrals/{asked}",
@@ -110,7 +116,9 @@ def test_a_refusal_naming_no_referral_id_is_audited_on_either_store(
             AuditEntry.action == "access_refused").order_by(AuditEntry.seq)))[-2:]
     store.dispose()
     assert [e.referral_id for e in refused] == [None, None]
-    assert [e.details["referral_id"] for e in refused] == ["R" * 100, "a\ufffdb"]
+    assert [e.details["asked_sha256"] for e in refused] == [
+        sha256_hex(asked.encode("utf-8")) for asked in ("R" * 150, "a\x00b")]
+    assert not any("referral_id" in e.details for e in refused)
 
 
 def test_the_x_api_key_header_works_like_the_bearer_token(api: ApiEnv) -> None:

@@ -74,14 +74,15 @@ def test_signing_in_returns_to_the_case_whose_id_holds_a_hash_or_a_slash(api: Ap
 def test_a_page_a_role_may_not_open_is_refused_and_audited(api: ApiEnv) -> None:
     keys, _ = issue_keys(api.settings)  # the shared app's own may be revoked by now
     browser = signed_in_client(api.client, keys["data_scientist"])
-    assert browser.get("/cases/R-wanted").status_code == 403
+    wanted = scored_referral(api)  # named in the entry: the store holds it
+    assert browser.get(case_path(wanted)).status_code == 403
     store = Store(api.settings.database_url)
     with store.session() as session:
         entry = session.scalars(select(AuditEntry).where(
             AuditEntry.action == "access_refused").order_by(AuditEntry.seq.desc())).first()
     store.dispose()
     assert entry is not None and entry.role == "data_scientist"
-    assert entry.referral_id == "R-wanted" and entry.details["method"] == "GET"
+    assert entry.referral_id == wanted and entry.details["method"] == "GET"
 
 
 def _case_views_since(api: ApiEnv, seq: int) -> list[str | None]:
