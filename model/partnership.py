@@ -13,7 +13,9 @@ and delays):
   date is the event date, as the feed specification says, and the share of records
   without one is reported beside them), for every quarter records were recorded in,
   referrals or not; and the share of records that would have informed a referral but
-  were recorded only after it;
+  were recorded only after it; over the whole report, the same of the records that would
+  have informed a referral, and the agencies whose low recent reach comes from records
+  that arrive late told apart from those whose feed stopped (`record_falls.late_or_stopped`);
 - contribution: the agency's mean absolute contribution to the explanation (SHAP, in
   log-odds, on a sample of referrals), and the share of referrals whose band would have
   been different without the agency's records: the referrals are scored again with that
@@ -34,13 +36,25 @@ from data_contracts.vocab import AGENCIES, event_feed
 from model.explain import CaseExplainer
 from model.group_sums import group_sums
 from model.monitoring_reference import RECENT_WINDOW, recent_coverage
-from model.record_falls import record_falls, records_per_day, same_days_records
+from model.record_falls import (
+    RECENT_DAYS,
+    late_or_stopped,
+    latest_recorded,
+    record_falls,
+    records_per_day,
+    same_days_records,
+)
 from model.risk_model import RiskModel
 from pipelines.feature_spec import coverage_feature_name
 from pipelines.features import build_features
 from pipelines.manifest import FEATURE_NAMES
 from pipelines.manifest_lookup import count_features
-from pipelines.timeliness import late_information, record_delays
+from pipelines.timeliness import (
+    LateInformation,
+    agency_timeliness,
+    late_information,
+    record_delays,
+)
 
 EXPLANATION_SAMPLE: Final = 5_000
 # The fewest referrals a sample may hold (all of them when the extract has fewer): a mean
@@ -125,8 +139,8 @@ def _delays(frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
         undated_share=("dated", lambda d: 1.0 - float(d.mean()))).reset_index()
 
 
-def _late(frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    late = late_information(frames).assign(quarter=lambda f: quarter_of(f["referral_date"]))
+def _late(information: LateInformation) -> pd.DataFrame:
+    late = information.by_referral.assign(quarter=lambda f: quarter_of(f["referral_date"]))
     table = late.groupby(["agency", "quarter"]).agg(
         informing_records=("informing", "sum"), late_records=("late", "sum")).reset_index()
     table["late_share"] = table["late_records"] / table["informing_records"]
@@ -153,10 +167,11 @@ def partnership_tables(model: RiskModel, frames: Mapping[str, pd.DataFrame],
     quarters = quarter_of(features["referral_date"])
     needs = frames["referrals"]["presenting_need"].astype(str).to_numpy()
     progress("reach and timeliness")
+    late = late_information(frames)
     # Outer: records and delays of a quarter without referrals are kept (by the quarter
     # they were recorded in); a referral quarter without any record has none.
     by_quarter = (_reach(features, quarters)
-                  .merge(_late(frames), on=["agency", "quarter"], how="left")
+                  .merge(_late(late), on=["agency", "quarter"], how="left")
                   .merge(_delays(frames), on=["agency", "quarter"], how="outer"))
     by_quarter["records"] = by_quarter["records"].fillna(0).astype(np.int64)
     progress("explaining a sample of referrals")
@@ -181,6 +196,7 @@ def partnership_tables(model: RiskModel, frames: Mapping[str, pd.DataFrame],
         shares.groupby("agency").agg(mean_abs_contribution=("abs_contribution", "mean")))
     overall = overall.join(_reach(features, np.full(len(features), "all"))
                            .set_index("agency")[["reach", "recent_reach"]])
+    overall = overall.join(agency_timeliness(late, window_days=RECENT_DAYS))
     # An agency with no accepted record (no feed, none in it, or every row quarantined)
     # shared nothing: its reach is nil by absence, which the report names rather than
     # showing as a finding about the referrals.
@@ -231,6 +247,7 @@ def partnership_report(tables: dict[str, pd.DataFrame], *, model_version: str,
                          first_referral=first_referral, same_days=same_days_records(
                              tables["records_per_day"], extract_date=extract_date))
     overall = _records(tables["overall"])
+    to_quarter = str(pd.Period(extract_date, freq="Q"))
     return {
         "model_version": model_version, "extract_date": extract_date.isoformat(),
         "generated_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
@@ -239,7 +256,7 @@ def partnership_report(tables: dict[str, pd.DataFrame], *, model_version: str,
         # JSON's by_quarter also holds the records and delays of earlier quarters).
         "period": {"from_quarter": str(pd.Period(first_referral, freq="Q"))
                    if first_referral else None,
-                   "to_quarter": str(pd.Period(extract_date, freq="Q"))},
+                   "to_quarter": to_quarter},
         # The referrals the mean contributions rest on (a random sample).
         "explained_referrals": int(tables["explained"]["referrals"].iloc[0]),
         "overall": overall,
@@ -249,6 +266,9 @@ def partnership_report(tables: dict[str, pd.DataFrame], *, model_version: str,
                        if not shared],
         "by_quarter": _records(by_quarter),
         "record_falls": falls,
+        # Low recent reach explained: records that arrive late, or a feed that stopped.
+        "late_or_stopped": late_or_stopped(
+            overall, falls, latest_recorded(tables["records_per_day"]), to_quarter=to_quarter),
         "by_need": _records(by_need),
         "most_important_by_need": most,
     }

@@ -31,7 +31,7 @@ def _housing(person: str, event: str, recorded: str | None) -> dict[str, object]
 def test_records_all_recorded_after_their_referral_are_all_late() -> None:
     frames = _frames([_housing("p1", "2024-05-01", "2024-07-01"),
                       _housing("p2", "2024-05-20", "2024-06-02")])  # the parent: household
-    table = late_information(frames)
+    table = late_information(frames).by_referral
     housing = table[table["agency"] == "housing"]
     assert housing[["referral_id", "informing", "late"]].values.tolist() == [["R1", 2, 2]]
 
@@ -41,8 +41,12 @@ def test_only_records_that_could_have_informed_the_referral_count() -> None:
                       _housing("p1", "2024-05-10", "2024-06-10"),  # late
                       _housing("p1", "2024-07-01", "2024-07-02"),  # after the referral
                       _housing("p1", "2024-05-15", None)])  # no recorded date: known at event
-    row = late_information(frames).set_index("referral_id").loc["R1"]
+    late = late_information(frames)
+    row = late.by_referral.set_index("referral_id").loc["R1"]
     assert (row["informing"], row["late"]) == (3, 1)
+    # The delays of the three records that would have informed it, not of the fourth.
+    assert sorted(late.delays["delay_days"]) == [0.0, 1.0, 31.0]
+    assert set(late.delays["agency"]) == {"housing"}
 
 
 def test_delays_are_recorded_minus_event_dates_and_an_empty_recorded_date_is_the_event_date(
