@@ -7,9 +7,10 @@ household (`model.household_sentences`), so it is rendered once per such key
 contribution. The number of days of its recency is left open in the key and the text
 (`model.sentences.DAYS_SLOT`): a `DaysText` per distinct number of days fills it, so a
 text is not rendered again for every number of days. A case's context (the agencies
-that held no record and the warnings about them) depends only on which agencies
-held records, the presenting need and whom the case is about (`Context`), so it too is
-rendered once per distinct combination.
+that held no record and the warnings about them and about a household whose members are
+not known) depends only on which agencies held records, the presenting need, whom the case
+is about and whether its household members are known (`Context`), so it too is rendered
+once per distinct combination.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import numpy as np
 
 from data_contracts.vocab import AGENCIES, PRESENTING_NEEDS
 from model.explanation import FactorRecord
+from model.household_sentences import UNNAMED_HOUSEHOLD_WARNING
 from model.sentences import (
     DAYS_MARK,
     Subject,
@@ -146,13 +148,16 @@ def worth_telling(not_seen: tuple[str, ...], subject: Subject,
 def warnings_for(not_seen: tuple[str, ...], usual: tuple[str, ...], need: str | None,
                  subject: Subject, unused: tuple[str, ...] = (),
                  unused_types: tuple[tuple[str, str], ...] = (),
-                 shared_nothing: tuple[str, ...] = ()) -> tuple[str, ...]:
-    """The warnings about agencies: those that shared no records in the whole extract
-    (`shared_nothing`, first: whatever they hold, none could be seen), those that held
-    nothing but usually matter for the need ("not seen"), those that held records the model
-    makes no use of, and the types of record held that the model makes no use of
-    (`model.unused_records`)."""
+                 shared_nothing: tuple[str, ...] = (), unnamed: bool = False
+                 ) -> tuple[str, ...]:
+    """The warnings of a case: the agencies that shared no records in the whole extract
+    (`shared_nothing`, first: whatever they hold, none could be seen), then its household
+    members not known (`unnamed`: the warning every such case gets, whatever its top
+    factors), then agencies that held nothing but usually matter for the need ("not
+    seen"), those that held records the model makes no use of, and the types of record
+    held that the model makes no use of (`model.unused_records`)."""
     return (*(shared_nothing_warning(a, subject) for a in shared_nothing),
+            *((UNNAMED_HOUSEHOLD_WARNING,) if unnamed else ()),
             *(not_seen_warning(a, need, subject) for a in worth_telling(not_seen, subject)
               if a in usual and a not in shared_nothing),
             *(unused_warning(a, subject) for a in unused if a not in not_seen),
@@ -171,30 +176,38 @@ class Context:
     @classmethod
     def of(cls, not_seen: np.ndarray, need: np.ndarray, subject: np.ndarray,
            usual: Mapping[str, Sequence[str]], unused: UnusedRecords = NO_UNUSED,
-           held: np.ndarray | None = None, shared_nothing: tuple[str, ...] = ()) -> Context:
+           held: np.ndarray | None = None, shared_nothing: tuple[str, ...] = (),
+           unnamed: np.ndarray | None = None) -> Context:
         """The contexts of rows given as codes: the bit mask of the agencies (`AGENCIES`
         order) whose records-held flag is 0, the presenting need (its index in
         `PRESENTING_NEEDS`, -1 for none) and the subject (its index in `SUBJECTS`);
         `unused`: what the model makes no use of, and `held` the bit mask of its unused
         types of which each row's family holds records (`UnusedRecords.present`);
-        `shared_nothing`: the agencies that shared no records in the whole extract."""
-        code = (not_seen * (len(PRESENTING_NEEDS) + 1) + need + 1) * len(SUBJECTS) + subject
+        `shared_nothing`: the agencies that shared no records in the whole extract;
+        `unnamed`: per row, whether its household members are not known
+        (`model.factor_layout.Layout.unnamed_household`; None: no row's)."""
+        code = ((not_seen * (len(PRESENTING_NEEDS) + 1) + need + 1) * len(SUBJECTS)
+                + subject) * 2
+        if unnamed is not None:
+            code = code + unnamed.astype(np.int64)
         held_sets, held_index = np.unique(np.zeros(len(code), dtype=np.int64) if held is None
                                           else held, return_inverse=True)
         distinct, index = np.unique(code * len(held_sets) + held_index.reshape(-1),
                                     return_inverse=True)
         distinct, held_which = np.divmod(distinct, len(held_sets))
+        distinct, unknown = np.divmod(distinct, 2)
         masks, rest = np.divmod(distinct, (len(PRESENTING_NEEDS) + 1) * len(SUBJECTS))
         needs, subjects = np.divmod(rest, len(SUBJECTS))
         table = _subsets(AGENCIES)
         seen, warnings = [], []
-        for mask, n, s, h in zip(masks.tolist(), needs.tolist(), subjects.tolist(),
-                                 held_sets[held_which].tolist(), strict=True):
+        for mask, n, s, h, u in zip(masks.tolist(), needs.tolist(), subjects.tolist(),
+                                    held_sets[held_which].tolist(), unknown.tolist(),
+                                    strict=True):
             named = None if n == 0 else PRESENTING_NEEDS[n - 1]
             seen.append(worth_telling(table[mask], SUBJECTS[s], shared_nothing))
             warnings.append(warnings_for(table[mask], tuple(usual.get(named or "", ())), named,
                                          SUBJECTS[s], unused.agencies, unused.types_of(h),
-                                         shared_nothing))
+                                         shared_nothing, bool(u)))
         return cls(seen, warnings, index.reshape(-1))
 
 

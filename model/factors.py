@@ -106,7 +106,8 @@ class FactorBuilder:
         values = np.where((columns < 0) | ~np.isfinite(values), np.inf, values)
         # Household members' values when no household is named: not known (empty), their
         # texts keyed apart from a named household's empty values.
-        unnamed = layout.unnamed_household(X)[rows] & layout.about_household[chosen]
+        household_unknown = layout.unnamed_household(X)  # per row: warned of (`Context`)
+        unnamed = household_unknown[rows] & layout.about_household[chosen]
         values[unnamed] = np.inf
         days, days_which = self._open_days(chosen, values)
         sums = by_factor[rows, chosen]
@@ -122,7 +123,8 @@ class FactorBuilder:
             np.searchsorted(rows, np.arange(len(X) + 1)), texts, which.reshape(-1), sums,
             days, days_which,
             Context.of(layout.not_seen(X), layout.need(X), subjects, self.usual_agencies,
-                       self.unused, self.unused.present(X), self.shared_nothing))
+                       self.unused, self.unused.present(X), self.shared_nothing,
+                       household_unknown))
 
     def _open_days(self, chosen: np.ndarray, values: np.ndarray
                    ) -> tuple[list[DaysText], np.ndarray]:

@@ -1,11 +1,16 @@
-"""Sentences about household members when the referral names no household.
+"""What a rating says when the referral's household members are not known.
 
-The feed allows a referral without a household (`household_id` empty): its subject's
-household at the time is then not known, so nobody's records in it could be looked up,
-and the feature build leaves its household features 0 or empty
-(`pipelines.feature_spec.FeatureSpec.about_household_members`). A factor of such
-features says that, rather than "No parents or carers in the household" or "No police
-records about anyone else in the household", which would claim what was never counted.
+The feed allows a referral without a household (`household_id` empty), and a household
+named may be listed nowhere in household_members (the feed absent, or without its rows):
+either way who is in it, and so their records, could not be looked up, the feature build
+leaves its household features 0 or empty
+(`pipelines.feature_spec.FeatureSpec.about_household_members`) and `household_known` 0.
+Every such rating warns of it (`UNNAMED_HOUSEHOLD_WARNING`, whatever its top factors:
+the spec's "a parent's domestic abuse incidents shape a child's risk"), and the warning
+alone says why (`pipelines.phrases.UNNAMED_HOUSEHOLD`, once per rating). A factor of such
+features says only what it could not count, rather than "No parents or carers in the
+household" or "No police records about anyone else in the household", which would claim
+what was never counted.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from pipelines.phrases import AGENCY_LABELS, RELATION_PHRASES, UNNAMED_HOUSEHOLD
 
 
 def _people(spec: FeatureSpec) -> str:
-    return f"the number of {HOUSEHOLD_WORDS[spec.name][1]} in it is not known"
+    return f"the number of {HOUSEHOLD_WORDS[spec.name][1]} in the household is not known"
 
 
 def _counts(spec: FeatureSpec) -> str:
@@ -35,7 +40,7 @@ def _records(spec: FeatureSpec) -> str:
 
 
 def _attendance(spec: FeatureSpec) -> str:
-    return "the school attendance of the other children in it is not known"
+    return "the school attendance of the other children in the household is not known"
 
 
 def _referrals(spec: FeatureSpec) -> str:
@@ -48,10 +53,19 @@ _BY_KIND: Final[dict[str, Callable[[FeatureSpec], str]]] = {
 }
 
 
+# The warning of every rating whose household members are not known (`household_known`
+# 0): the one place a rating says why its household factors could not count anybody.
+UNNAMED_HOUSEHOLD_WARNING: Final = (
+    f"{UNNAMED_HOUSEHOLD}: records about parents, carers and anyone else in the household "
+    "could not be counted, and the score was made without them (not known, which is not the "
+    "same as nothing concerning).")
+
+
 def unnamed_household_sentence(names: Sequence[str], contribution: float) -> str:
     """The sentence of a factor about household members (all of `names`) for a referral
-    that names no household, e.g. "No household was named with this referral: the number
-    of parents or carers in it is not known (raises the score)".
+    whose household members are not known, e.g. "The number of parents or carers in the
+    household is not known (raises the score)" (the rating's warning says why:
+    `UNNAMED_HOUSEHOLD_WARNING`).
 
     Raises:
         ValueError: If a member is not about household members, or of a kind with no
@@ -63,4 +77,5 @@ def unnamed_household_sentence(names: Sequence[str], contribution: float) -> str
     words = _BY_KIND.get(specs[0].kind)
     if words is None:
         raise ValueError(f"no sentence for {specs[0].name!r} when no household is named")
-    return f"{UNNAMED_HOUSEHOLD}: {words(specs[0])} ({direction_words(contribution)})"
+    text = words(specs[0])
+    return f"{text[0].upper()}{text[1:]} ({direction_words(contribution)})"

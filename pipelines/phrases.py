@@ -57,9 +57,10 @@ ADULTS_CHILDREN: Final[dict[str, str]] = {
     "relation": "involving a child in the household", "singular": "child",
     "plural": "children", "whose": "the children in the household",
 }
-# What a sentence about household members starts with when the referral names no
-# household (the feed's household_id empty), or names one that household_members lists
-# nowhere: who is in it, and so their records, could not be looked up.
+# What the warning of a rating says first when the referral names no household (the
+# feed's household_id empty), or names one that household_members lists nowhere: who is
+# in it, and so their records, could not be looked up
+# (`model.household_sentences.UNNAMED_HOUSEHOLD_WARNING`, the one rating sentence saying it).
 UNNAMED_HOUSEHOLD: Final = "No household members were named or shared for this referral"
 
 WINDOW_PHRASES: Final[dict[str, str]] = {
@@ -144,7 +145,7 @@ def _flag_phrases() -> dict[str, tuple[str, str, str]]:
     """(when 1, when 0, when missing) for every yes/no feature outside the agency records."""
     phrases = {
         "household_known": ("The household's members were shared",
-                            "No household members were named or shared for this referral",
+                            "The household's members are not known",  # the warning says why
                             "Not known whether the household's members were shared"),
         ADULT_AT_RISK: ("The person referred is an adult at risk",
                         "The person referred is a child",

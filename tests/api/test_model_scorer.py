@@ -270,11 +270,12 @@ def test_a_case_naming_no_household_is_told_its_household_is_not_known(
     model_api: ApiEnv, trained_model: TrainedModel
 ) -> None:
     """Served as the batch job explains it: the household factors of a referral without a
-    household_id say no household was named (a probe found "No parents or carers in the
-    household" for 501 of 1,219 such referrals), with no value."""
+    household_id say what could not be counted (a probe found "No parents or carers in the
+    household" for 501 of 1,219 such referrals), with no value; the warning says why
+    (`tests/api/test_household_warning.py`)."""
+    from model.household_sentences import unnamed_household_sentence
     from model.service import explainer_for
     from pipelines.manifest import SPECS_BY_NAME
-    from pipelines.phrases import UNNAMED_HOUSEHOLD
 
     features = trained_model.prepared.features
     model = trained_model.loaded.model
@@ -296,7 +297,8 @@ def test_a_case_naming_no_household_is_told_its_household_is_not_known(
         assert served["top_factors"] == json.loads(factors)
         for factor in served["top_factors"]:
             if all(SPECS_BY_NAME[n].about_household_members for n in factor["features"]):
-                assert factor["sentence"].startswith(f"{UNNAMED_HOUSEHOLD}: ")
+                assert factor["sentence"] == unnamed_household_sentence(
+                    factor["features"], factor["contribution"])
                 assert factor["value"] is None
                 household += 1
     assert household

@@ -1,6 +1,7 @@
-"""A referral that names no household: its household factors say the household is not
-known, never "No parents or carers in the household" (the feed allows an empty
-household_id, and the feature build then leaves the household's features 0 or empty)."""
+"""A referral that names no household: its household factors say what could not be
+counted, never "No parents or carers in the household" (the feed allows an empty
+household_id, and the feature build then leaves the household's features 0 or empty);
+the rating's warning says why (`tests/model/test_household_warning.py`)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from data_contracts.vocab import AGENCIES, PRESENTING_NEEDS
 from model.explain import CaseExplainer, Explanation
 from model.factors import forget_texts
-from model.household_sentences import unnamed_household_sentence
+from model.household_sentences import UNNAMED_HOUSEHOLD_WARNING, unnamed_household_sentence
 from model.model_matrix import classifier_input
 from model.reference import reference_values
 from pipelines.manifest import MANIFEST, SPECS_BY_NAME
@@ -112,17 +113,13 @@ def test_every_household_feature_has_a_sentence_when_no_household_is_named() -> 
     assert "household_known" not in household and "police_records_held" not in household
     for name in household:
         sentence = unnamed_household_sentence([name], 0.3)
-        assert sentence.startswith(f"{UNNAMED_HOUSEHOLD}: ")
+        assert UNNAMED_HOUSEHOLD not in sentence and sentence[0].isupper()  # the warning's
         assert sentence.endswith("(raises the score)")
     assert unnamed_household_sentence(["household_parents_carers_count"], -0.1) == (
-        "No household members were named or shared for this referral: the number of parents "
-        "or carers in it "
-        "is not known (lowers the score)")
+        "The number of parents or carers in the household is not known (lowers the score)")
     assert unnamed_household_sentence(PARENT_DA, 0.2) == (
-        "No household members were named or shared for this referral: police domestic-abuse "
-        "incidents "
-        "involving a parent or carer in the household could not be counted "
-        "(raises the score)")
+        "Police domestic-abuse incidents involving a parent or carer in the household could "
+        "not be counted (raises the score)")
     with pytest.raises(ValueError, match="not every feature"):
         unnamed_household_sentence(["subject_police_arrest_ever"], 0.2)
 
@@ -134,14 +131,14 @@ def test_a_referral_naming_no_household_is_not_told_its_household_is_empty(
     assert len(found) >= 100  # the model leans on the household: the test has cases
     for factor in found:
         sentence = str(factor["sentence"])
-        assert sentence.startswith(f"{UNNAMED_HOUSEHOLD}: "), sentence
+        assert sentence == unnamed_household_sentence(
+            factor["features"], float(factor["contribution"])), sentence  # type: ignore[arg-type]
         assert " in the household (" not in sentence and not sentence[0].isdigit()
         assert factor["value"] is None
-    # The household_known factor keeps its own sentence.
+    # The household_known factor keeps its own sentence (the warning says why).
     flags = [f for e in explainer.explain(unnamed) for f in e.top_factors
              if f.features == ("household_known",)]
-    assert flags and all(f.sentence.startswith(
-        "No household members were named or shared for this referral")
+    assert flags and all(f.sentence.startswith("The household's members are not known")
                          for f in flags)
 
 
@@ -157,7 +154,7 @@ def test_only_household_factors_of_unnamed_households_change(
             assert a == b
             continue
         assert (a.raw_score, a.contributions_by_agency, a.warnings) == (
-            b.raw_score, b.contributions_by_agency, b.warnings)
+            b.raw_score, b.contributions_by_agency, [UNNAMED_HOUSEHOLD_WARNING, *b.warnings])
         for fa, fb in zip(a.top_factors, b.top_factors, strict=True):
             assert (fa.features, fa.contribution, fa.direction) == (
                 fb.features, fb.contribution, fb.direction)
@@ -178,11 +175,13 @@ def test_texts_of_named_and_unnamed_households_are_kept_apart(
         forget_texts()
         first, second = explainer.explain(pair)
         a, b = (first, second) if pair[0, COLUMN["household_known"]] else (second, first)
-        said = {tuple(f["features"]): f["sentence"] for f in household_factors(b)}  # type: ignore[arg-type]
+        said = {tuple(f["features"]): f for f in household_factors(b)}  # type: ignore[arg-type]
         for factor in household_factors(a):
             other = said.get(tuple(factor["features"]))  # type: ignore[arg-type]
-            assert not str(factor["sentence"]).startswith(UNNAMED_HOUSEHOLD)
-            assert other is None or str(other).startswith(UNNAMED_HOUSEHOLD)
+            assert factor["sentence"] != unnamed_household_sentence(
+                factor["features"], float(factor["contribution"]))  # type: ignore[arg-type]
+            assert other is None or other["sentence"] == unnamed_household_sentence(
+                other["features"], float(other["contribution"]))  # type: ignore[arg-type]
 
 
 def test_batch_json_gives_no_value_for_an_unnamed_households_factors(
