@@ -19,9 +19,13 @@ import numpy as np
 import pandas as pd
 
 from data_contracts import parsing
-from data_contracts.csv_quotes import LINE_END, UNCLOSED_ROW
-from data_contracts.csv_reading import ROW_AS_READ, UNCLOSED_QUOTE
-from data_contracts.csv_stray_quotes import STRAY_QUOTE, STRAY_QUOTE_REASON
+from data_contracts.csv_marks import (
+    ragged_row_failures,
+    without_stray_marks,
+    without_unclosed_marks,
+)
+from data_contracts.csv_reading import ROW_AS_READ
+from data_contracts.csv_stray_quotes import STRAY_QUOTE_REASON
 from data_contracts.errors import FeedRejected
 from data_contracts.identifiers import refuse_direct_identifiers
 from data_contracts.pandera_import import pa
@@ -54,7 +58,7 @@ class ParsedFeed:
 
     feed: str
     source: str
-    raw: pd.DataFrame
+    raw: pd.DataFrame  # what a quarantine may show (`_quarantinable`)
     typed: pd.DataFrame
     failures: list[Failure] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
@@ -99,8 +103,8 @@ def parse_feed(feed: str, source: str, raw: pd.DataFrame, schema: pa.DataFrameSc
     Raises:
         FeedRejected: Direct identifiers, or a required column missing.
     """
-    raw, unclosed = _without_unclosed_marks(raw)
-    raw, stray = _without_stray_marks(raw)
+    raw, unclosed = without_unclosed_marks(raw)
+    raw, stray = without_stray_marks(raw)
     failures = [(f"{name}: {STRAY_QUOTE_REASON}", mask) for name, mask in stray.items()]
     refuse_direct_identifiers(raw, source, FEED_COLUMNS[feed])
     spec, absent = _spec_columns(feed, raw, source)
@@ -123,49 +127,23 @@ def parse_feed(feed: str, source: str, raw: pd.DataFrame, schema: pa.DataFrameSc
             unparsable[name] = np.logical_or.reduce(masks)
     ignored = [str(c) for c in raw.columns if c not in FEED_COLUMNS[feed] and c != ROW_AS_READ]
     if ignored:
-        logger.warning("%s: columns not in the specification ignored: %s", source, ignored)
+        logger.warning("%s: columns not in the specification ignored (not loaded, nor copied "
+                       "to the quarantine): %s", source, ignored)
+    ragged = ragged_row_failures(raw, unclosed, as_read_kept=not ignored)
     # copy=False: the parsed columns are new, and the others the raw frame's, unchanged.
-    return ParsedFeed(feed, source, raw, pd.DataFrame(typed, copy=False), failures, ignored,
-                      absent, _ragged_row_failures(raw, unclosed), unparsable)
+    return ParsedFeed(feed, source, _quarantinable(raw, feed, ignored),
+                      pd.DataFrame(typed, copy=False), failures, ignored, absent, ragged,
+                      unparsable)
 
 
-def _without_unclosed_marks(raw: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
-    """The frame without the reader's mark of the rows holding a double quote left
-    unclosed (:data:`UNCLOSED_QUOTE`), and the mask of those rows."""
-    if UNCLOSED_QUOTE not in raw.columns:
-        return raw, np.zeros(len(raw), dtype=bool)
-    return (raw.drop(columns=[UNCLOSED_QUOTE]),
-            raw[UNCLOSED_QUOTE].notna().to_numpy(dtype=bool))
-
-
-def _without_stray_marks(raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
-    """The frame without the reader's mark of the cells holding a stray double quote
-    (:data:`STRAY_QUOTE`, naming each one's column), and their mask by column."""
-    if STRAY_QUOTE not in raw.columns:
-        return raw, {}
-    marks = raw[STRAY_QUOTE]
-    return raw.drop(columns=[STRAY_QUOTE]), {
-        str(column): (marks == column).fillna(False).to_numpy(bool)
-        for column in marks.dropna().unique()}
-
-
-def _ragged_row_failures(raw: pd.DataFrame, unclosed: np.ndarray) -> list[Failure]:
-    """The rows of a CSV file unlike its header (:data:`ROW_AS_READ` holds them as read);
-    one running over several lines with an odd number of double quotes says one was likely
-    left open (a quoted cell holding a line break, its quotes closed, is no such row). The
-    ``unclosed`` rows are the lines of a double quote left unclosed in a column that
-    cannot hold a line break, whose lines the reader read again (`csv_quotes`)."""
-    if ROW_AS_READ not in raw.columns:
-        return []
-    unlike = f"row: not {len(raw.columns) - 1} fields as in the header row"
-    kept = f"(the row as read is in {ROW_AS_READ})"
-    as_read = raw[ROW_AS_READ]
-    several = (as_read.str.contains(LINE_END) & (as_read.str.count('"') % 2 == 1)
-               ).fillna(False).to_numpy(dtype=bool) & ~unclosed
-    return [(f"{unlike} {kept}", as_read.notna().to_numpy() & ~several & ~unclosed),
-            (f"{unlike}, and it runs over several lines: a double quote left unclosed? "
-             f"{kept}", several),
-            (f"row: {UNCLOSED_ROW} {kept}", unclosed)]
+def _quarantinable(raw: pd.DataFrame, feed: str, ignored: list[str]) -> pd.DataFrame:
+    """The cells of a feed a quarantine may show: the specification's columns as read,
+    and a row as read (`ROW_AS_READ`) only when the header names no other column, whose
+    cells its line holds too. A column the specification does not name is never copied
+    (a `carer` column's names were copied into the quarantine file of a row's bad code)."""
+    kept = [c for c in raw.columns
+            if c in FEED_COLUMNS[feed] or (c == ROW_AS_READ and not ignored)]
+    return raw if len(kept) == len(raw.columns) else raw[kept]
 
 
 def _check_output(check: pa.Check, target: pd.Series | pd.DataFrame) -> np.ndarray:

@@ -35,7 +35,7 @@ _BIRTH_DATE_NAMES: Final = frozenset({first + second for b in _BIRTH_WORDS for d
 # place's (`agency_name`, `School Name`, `gpPracticeName`), not a person's: the
 # specification forbids people's names. `child_name`, `officer_name`, `team_leader_name`
 # stay refused.
-_ORGANISATION_WORDS: Final = frozenset(
+ORGANISATION_WORDS: Final = frozenset(
     {
         "agency", "team", "school", "college", "academy", "nursery", "service", "services",
         "organisation", "organization", "org", "provider", "unit", "site", "setting",
@@ -61,7 +61,7 @@ def _words(column: str, *, split_camel_case: bool) -> list[str]:
 
 
 def _an_organisations_name(tokens: list[str], at: int) -> bool:
-    return at > 0 and tokens[at - 1] in _ORGANISATION_WORDS
+    return at > 0 and tokens[at - 1] in ORGANISATION_WORDS
 
 
 def identifier_column_name(column: str) -> bool:

@@ -7,11 +7,13 @@ name one is `data_contracts.identifier_names`'s.
 
 Content rules match the WHOLE stripped cell, never a substring, so pseudonymous
 tokens such as 64-character HMAC hex digests or ``P000123`` never trigger. A column
-the specification does not name (free text, say: ignored, but kept in the quarantine
-file) is also searched for identifiers written inside its text, in shapes no token or
-date takes (``lives at SW1A 1AA``, ``call 07700 900123``, ``943-476-5919``, an e-mail
-address): one such cell refuses the feed, since nothing else in that column is read.
-So is a specification column that takes free text (a referral id, read and stored).
+the specification does not name (free text, say: ignored, never loaded nor copied to a
+quarantine file) is also searched for identifiers written inside its text, in shapes no
+token or date takes (``lives at SW1A 1AA``, ``call 07700 900123``, ``943-476-5919``, an
+e-mail address): one such cell refuses the feed, since nothing else in that column is
+read. So is a specification column that takes free text (a referral id, read and
+stored). Both are also read for personal names under a heading that does not say so
+(`data_contracts.person_names`: `carer` holding ``Jane Smith``).
 
 Thresholds. A column is refused when identifier-shaped cells are both *many*
 (at least 3, or every non-empty cell when there are fewer than 3) and a
@@ -49,6 +51,7 @@ import pyarrow.compute as pc
 
 from data_contracts.errors import FeedRejected
 from data_contracts.identifier_names import identifier_column_name
+from data_contracts.person_names import holds_personal_names
 from data_contracts.vocab import FREE_TEXT_COLUMNS, TOKEN_PATTERN
 
 CONTENT_SAMPLE_SIZE: Final = 100_000
@@ -141,9 +144,8 @@ def _take_in_order(cells: pa.Array | pa.ChunkedArray, positions: np.ndarray
     return pa.chunked_array(taken, type=cells.type)
 
 
-def _column_holds_identifiers(column: pd.Series) -> str | None:
-    """The kinds of identifier a column holds by content, or None when it holds none."""
-    cells = _sample(column)
+def _column_holds_identifiers(cells: pa.Array) -> str | None:
+    """The kinds of identifier a column holds by content (its `_sample`), or None."""
     if len(cells) == 0:
         return None
     distinct = pc.value_counts(cells)  # each pattern runs once per distinct cell
@@ -214,7 +216,7 @@ def refuse_direct_identifiers(frame: pd.DataFrame, source: str,
         source: File or feed name used in the error message.
         contract_columns: The feed's columns in the specification; any other column,
             and any of them taking free text (``FREE_TEXT_COLUMNS``: a referral id), is
-            also searched for identifiers written inside its text.
+            also searched for identifiers written inside its text, and for names.
 
     Raises:
         FeedRejected: Naming the first offending column.
@@ -223,9 +225,10 @@ def refuse_direct_identifiers(frame: pd.DataFrame, source: str,
         if identifier_column_name(str(column)) and not _flags_only(frame[column]):
             raise FeedRejected(source, f"column '{column}' is a direct identifier; feed refused")
     for column in frame.columns:
-        kinds = _column_holds_identifiers(frame[column])
+        cells = _sample(frame[column])
+        kinds = _column_holds_identifiers(cells)
         if not kinds and (column not in contract_columns or column in FREE_TEXT_COLUMNS):
-            kinds = _text_mentions_identifiers(frame[column])
+            kinds = _text_mentions_identifiers(frame[column]) or holds_personal_names(cells)
         if kinds:
             raise FeedRejected(
                 source, f"column '{column}' holds direct identifiers ({kinds}); feed refused"

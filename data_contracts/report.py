@@ -1,9 +1,9 @@
 """The validation report (``validation.json``) and quarantine files.
 
 Beyond the keys the specification's tooling expects, each feed entry also lists
-``ignored_columns`` (columns not in the specification: not loaded, kept in
-quarantine rows) and ``absent_optional_columns`` (optional columns the file did
-not carry, read as empty).
+``ignored_columns`` (columns not in the specification: not loaded, nor copied to the
+quarantine file, which names them in its folder's ``README.txt`` without their cells) and
+``absent_optional_columns`` (optional columns the file did not carry, read as empty).
 """
 
 from __future__ import annotations
@@ -133,7 +133,8 @@ def build_report(
 
 
 def write_validation_report(result: ValidatedExtract, report_dir: Path) -> None:
-    """Write ``validation.json`` and ``quarantine/<feed>.csv`` (one per feed read).
+    """Write ``validation.json``, ``quarantine/<feed>.csv`` (one per feed read) and
+    ``quarantine/README.txt`` (`quarantine_readme`).
 
     Quarantine files are written spreadsheet-safe (:mod:`data_contracts.csv_output`).
     Every feed read gets a quarantine file, empty but for its header when nothing
@@ -146,4 +147,22 @@ def write_validation_report(result: ValidatedExtract, report_dir: Path) -> None:
     )
     for feed, frame in result.quarantine.items():
         write_csv(frame, quarantine_dir / f"{feed}.csv")
+    (quarantine_dir / "README.txt").write_text(quarantine_readme(result.report),
+                                               encoding="utf-8")
     logger.info("validation report written to %s", report_dir)
+
+
+def quarantine_readme(report: Mapping[str, Any]) -> str:
+    """What a quarantine folder holds, and the columns not in the specification left out
+    of its files, by file, named without their cells (`data_contracts.checking`)."""
+    lines = ["Each <feed>.csv here holds that feed's quarantined rows: the cells of the "
+             "columns the feed specification names, as the agency wrote them, and the "
+             "reason the row was not loaded (reason).", ""]
+    left_out = [(entry["file"], entry["ignored_columns"]) for entry in report["feeds"].values()
+                if entry["ignored_columns"]]
+    if not left_out:
+        return "\n".join([*lines, "No feed held a column the specification does not name.", ""])
+    lines.append("Columns not in the specification, neither loaded nor copied here (nor is "
+                 "a row as read, row_as_read, of these feeds: its line holds their cells):")
+    lines += [f"- {file}: {', '.join(columns)}" for file, columns in left_out]
+    return "\n".join([*lines, ""])

@@ -1,5 +1,5 @@
 """What `safeguard validate` prints of a validation: its feeds, the agencies' coverage, the
-most frequent quarantine reasons and the files it ignored (`print_summary`)."""
+most frequent quarantine reasons, and the files and columns it ignored (`print_summary`)."""
 
 from __future__ import annotations
 
@@ -50,6 +50,12 @@ def print_summary(console: Console, report: dict[str, Any]) -> None:
     if report["ignored_files"]:  # names as they are: no rich markup in them
         console.print(f"Ignored files (not feed names): {', '.join(_ignored_files(report))}",
                       markup=False, highlight=False, soft_wrap=True)
+    left_out = [f"{entry['file']}: {', '.join(entry['ignored_columns'])}"
+                for entry in report["feeds"].values() if entry["ignored_columns"]]
+    if left_out:
+        console.print("Columns not in the specification (not loaded, nor copied to the "
+                      f"quarantine): {'; '.join(left_out)}", markup=False, highlight=False,
+                      soft_wrap=True)
 
 
 def _no_record(report: dict[str, Any], agency: str) -> str:

@@ -55,14 +55,15 @@ def test_validate_writes_quarantined_cells_and_names_as_text(tmp_path: Path) -> 
     hostile = HOSTILE[:-1]  # a feed's cell holds no line break
     referrals = f.referrals(len(hostile))
     referrals["person_id"] = hostile  # not tokens: every row is quarantined as read
-    referrals["=cmd"] = "a;b"  # a column the specification does not know: kept in quarantine
+    referrals["household_id"] = "a;b"
+    referrals["=cmd"] = "x"  # a column the specification does not know: left out of quarantine
     f.write_extract(tmp_path / "in", {"referrals": referrals})
     result = validate_cli(tmp_path / "in", tmp_path / "out", "--extract-date", f.EXTRACT_DATE)
     assert result.exit_code == 0, result.output
     path = tmp_path / "out" / "quarantine" / "referrals.csv"
     rows = _cells(path)
     _assert_no_formula(rows)
-    assert rows[0][-2:] == ["'=cmd", "reason"]
+    assert rows[0][-2:] == ["imd_decile", "reason"]
     assert [row[1] for row in rows[1:]] == ["'" + cell for cell in hostile]
     assert ',"a;b",' in path.read_text(encoding="utf-8")  # a separator stays inside its cell
 

@@ -180,14 +180,15 @@ def test_an_outcome_feeds_persons_are_the_distinct_persons_of_the_referrals_it_n
     assert report["feeds"]["referrals"]["persons"] == 2
 
 
-def test_extra_columns_are_ignored_and_reported_but_kept_in_quarantine() -> None:
+def test_extra_columns_are_ignored_and_reported_and_left_out_of_quarantine() -> None:
     frames = f.extract()
     frames["events_police"]["source_system"] = "niche"
     frames["events_police"].loc[0, "event_type"] = "bogus"
     result = validate_frames(frames, extract_date=EXTRACT)
     assert "source_system" not in result.feeds["events_police"].columns
     assert result.report["feeds"]["events_police"]["ignored_columns"] == ["source_system"]
-    assert result.quarantine["events_police"]["source_system"].tolist() == ["niche"]
+    quarantined = result.quarantine["events_police"]
+    assert list(quarantined.columns) == [*FEED_COLUMNS["events_police"], "reason"]
 
 
 def test_quarantine_keeps_rows_as_read() -> None:
@@ -235,7 +236,8 @@ def test_ignored_columns_are_named_in_a_warning(caplog: pytest.LogCaptureFixture
     with caplog.at_level(logging.WARNING, logger="data_contracts.checking"):
         validate_frames(frames, extract_date=EXTRACT)
     assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
-        "events_police: columns not in the specification ignored: ['source_system']"
+        "events_police: columns not in the specification ignored (not loaded, nor copied to "
+        "the quarantine): ['source_system']"
     ]
 
 
