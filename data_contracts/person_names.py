@@ -22,9 +22,11 @@ cells (:data:`NAME_SHARE`) and at least :data:`MIN_NAMES` of them (every one whe
 fewer), measured on the sample `data_contracts.identifiers` reads. A column not in the
 specification is never loaded nor copied to a quarantine file either way.
 
-Honest about mistakes: a column of labels of two or three capitalised words with no such
-word (``West Yorkshire``, ``No Further Action``, ``Strategy Meeting``) is read as names
-and refuses its feed; the hub does not read that column, so the agency leaves it out. A
+Honest about mistakes: words of case-work labels and places are among those words too
+(``No Further Action``, ``Strategy Meeting``, ``West Yorkshire`` are not names, and so a
+``John West`` among names is not counted), but a column of labels of two or three
+capitalised words with none of them (``Leeds Bradford``, ``Tower Hamlets``) is read as
+names and refuses its feed; the hub does not read that column, so the agency leaves it out. A
 column of names mostly written otherwise (``Jane``, ``SMITH J``, ``Mother``, lower case)
 is not refused.
 """
@@ -51,6 +53,14 @@ SERVICE_WORDS: Final = ORGANISATION_WORDS | frozenset(
         "help", "support", "housing", "education", "probation", "offending", "community",
         "safeguarding", "hub", "mash", "centre", "center", "group", "partnership", "board",
         "panel", "borough", "city", "county", "district", "ltd", "limited", "plc",
+    }
+) | frozenset(
+    {   # Words of a case-work label or a place, seldom a person's name: an extra column of
+        # outcomes ("No Further Action") or areas ("West Yorkshire") is no list of people.
+        "no", "not", "none", "yes", "other", "unknown", "known", "further", "action",
+        "meeting", "strategy", "plan", "assessment", "case", "referral", "contact", "risk",
+        "level", "high", "medium", "low", "new", "open", "closed", "north", "south", "east",
+        "west", "central", "greater", "upper", "lower", "area", "region", "ward", "division",
     }
 )  # fmt: skip
 

@@ -181,8 +181,11 @@ def test_title_case_labels_without_a_service_word_are_refused_as_names() -> None
     """The false positive the rule accepts (docs/input-handling.md): two or three
     capitalised words with no word of a team's, service's or organisation's name read as
     a name; the hub never reads such a column, so the agency leaves it out."""
-    assert _refused(["West Yorkshire", "North Tyneside", "No Further Action"])
+    assert _refused(["Leeds Bradford", "Tower Hamlets", "Milton Keynes"])
     assert not _refused(["West Yorkshire Police", "North Tyneside Council", "Youth Offending"])
+    # Case-work labels and compass-named areas are no names.
+    assert not _refused(["West Yorkshire", "North Tyneside", "No Further Action",
+                         "Strategy Meeting", "Not Known"])
 
 
 def test_a_free_text_column_of_the_specification_is_read_for_names_and_no_other() -> None:
