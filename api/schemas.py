@@ -139,6 +139,10 @@ class BatchResult(BaseModel):
     results: list[ScoreResult]
 
 
+# The largest id a stored row can have (the store's ids are PostgreSQL `integer`s): a larger
+# one names no row, and looking it up is an error of the database's own (a 500).
+MAX_ROW_ID = 2**31 - 1
+
 # The cross-field rule of a decision, in its JSON Schema too: disagreeing needs a reason.
 _REASON_WHEN_DISAGREEING: dict[str, Any] = {
     "if": {"properties": {"agrees_with_band": {"const": False}},
@@ -169,17 +173,17 @@ class DecisionIn(StrictModel):
         default=None,
         strict=True,
         ge=1,
-        le=2**31 - 1,
+        le=MAX_ROW_ID,
         description="The decision this one replaces; required once the referral has a decision.",
     )
     score_id: int | None = Field(
         default=None,
         strict=True,
         ge=1,
-        le=2**63 - 1,
+        le=MAX_ROW_ID,
         description="The score the practitioner decided on (as the referral view and the case "
-        "page give it): refused with 409 once a newer score of the referral is held. Without "
-        "it, the decision is on the latest score.",
+        "page give it): refused with 409 once a newer score of the referral is held, with 422 "
+        "when it is no score of the referral. Without it, the decision is on the latest score.",
     )
 
     @field_validator("reason")

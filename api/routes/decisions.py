@@ -35,7 +35,8 @@ DECISION_RULES = (
     "`reason` is required (non-blank) when `practitioner_rag` differs from the RAG of the "
     "referral's latest score, and `agrees_with_band` must then be false; when it is that "
     "RAG, `agrees_with_band` must be true; "
-    "`previous_decision_id` must name a decision on the same referral; no key is named twice"
+    "`previous_decision_id` must name a decision on the same referral, and `score_id` a "
+    "score of it; no key is named twice"
 )
 _RESPONSES: Responses = {
     **AUTH_RESPONSES,
@@ -43,7 +44,8 @@ _RESPONSES: Responses = {
     **input_responses(DECISION_RULES),
     404: {"model": Problem, "description": "The referral was never scored"},
     409: {"model": Problem, "description": "previous_decision_id is not the latest decision, "
-                                           "or score_id is not the latest score"},
+                                           "or score_id is an earlier score of the referral, "
+                                           "scored again since"},
 }
 
 
@@ -96,6 +98,19 @@ def _check_reason(decision: DecisionIn, score: Score) -> None:
             f"differs from the service's RAG {score.rag!r}: a different RAG is an override "
             "(agrees_with_band false)",
         )
+
+
+def _check_score_named(session: Session, decision: DecisionIn, *, latest: int) -> None:
+    """A `score_id` other than the referral's latest: one of its earlier scores was
+    replaced (409); any other number names no score of the referral (422: it was answered
+    "scored again since score N", N another referral's or none at all)."""
+    named = session.get(Score, decision.score_id)
+    if named is None or named.referral_id != decision.referral_id:
+        raise invalid_request(
+            "score_id",
+            f"score {decision.score_id} is not a score of referral {decision.referral_id!r} "
+            f"(its latest is score {latest}): give the score_id its referral view shows")
+    raise ScoreReplaced(decision.referral_id, decided_on=named.id, latest=latest)
 
 
 def _check_previous(session: Session, decision: DecisionIn) -> None:
@@ -151,7 +166,8 @@ def save_decision(session: Session, decision: DecisionIn, principal: Principal) 
         HTTPException: 404 when the referral was never scored; 409 when the decision
             does not replace the latest one, or was made on a score no longer the latest.
         AuditedInvalid: A reason is missing where one is required, or the decision it
-            replaces does not exist for the referral (entered once, as a refusal).
+            replaces or the score it names is not the referral's (entered once, as a
+            refusal).
     """
     try:
         return _save_decision(session, decision, principal)
@@ -170,7 +186,7 @@ def _save_decision(session: Session, decision: DecisionIn, principal: Principal)
             status.HTTP_404_NOT_FOUND, f"referral {decision.referral_id!r} was never scored"
         )
     if decision.score_id is not None and decision.score_id != score.id:
-        raise ScoreReplaced(decision.referral_id, decided_on=decision.score_id, latest=score.id)
+        _check_score_named(session, decision, latest=score.id)
     _check_reason(decision, score)
     _check_previous(session, decision)
     row = Decision(
