@@ -8,7 +8,8 @@ revocation is still checked on every request.
 Every key that is not admitted that way costs one PBKDF2 run, whether its key id is
 unknown, revoked or right with a wrong secret, so the time of a refusal does not tell
 which. Failures are counted per key id and per client address, and past a limit the
-requests that would need a PBKDF2 run are refused with 429 (`api.auth_limits`).
+requests that would need a PBKDF2 run are refused with 429 (`api.auth_limits`). A request
+sends one key, in one header, once: two keys, or a key header twice, are a failure too.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Annotated, Any, Final
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy import bindparam, select
 from starlette.concurrency import run_in_threadpool
 
@@ -79,6 +81,12 @@ _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="
 _UNAUTHORISED = HTTPException(
     status_code=status.HTTP_401_UNAUTHORIZED,
     detail="missing, invalid or revoked API key",
+    headers={"WWW-Authenticate": "Bearer"},
+)
+_MORE_THAN_ONE_KEY = HTTPException(
+    status_code=status.HTTP_401_UNAUTHORIZED,
+    detail="more than one API key sent (X-API-Key and Authorization: Bearer, or either "
+           "header twice): send one key, in one header, once",
     headers={"WWW-Authenticate": "Bearer"},
 )
 
@@ -150,16 +158,36 @@ async def verified_key_holder(request: Request, store: Store, key: str | None) -
     return user
 
 
+async def _one_key(request: Request, store: Store) -> str | None:
+    """The API key of a request's one X-API-Key or `Authorization: Bearer` header (None:
+    it sent none; read as `_api_key_header` and `_bearer` read their header's first).
+
+    X-API-Key and a bearer token, or either header twice (`Authorization` with any
+    scheme), are refused (401) and counted as a failed authentication of the address,
+    neither key checked: they were taken, the bearer's key winning and a header's first,
+    so what a proxy logs or checks need not have been the key admitted.
+    """
+    api_keys = request.headers.getlist(_api_key_header.model.name)
+    authorizations = request.headers.getlist("authorization")
+    bearers = [credentials for scheme, credentials in map(get_authorization_scheme_param,
+                                                          authorizations)
+               if scheme.lower() == "bearer" and credentials]
+    if len(api_keys) > 1 or len(authorizations) > 1 or (api_keys and bearers):
+        await count_failure(request, store, key_id=None, holder_name=None)
+        raise _MORE_THAN_ONE_KEY
+    return bearers[0] if bearers else (api_keys[0] if api_keys else None)
+
+
 async def current_principal(
     request: Request,
     store: StoreDep,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    api_key: Annotated[str | None, Depends(_api_key_header)],
+    _bearer_scheme: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    _key_scheme: Annotated[str | None, Depends(_api_key_header)],
 ) -> Principal:
-    """Authenticate the request from its bearer token or X-API-Key header (401 otherwise,
-    `verified_key_holder`)."""
-    user = await verified_key_holder(
-        request, store, bearer.credentials if bearer is not None else api_key)
+    """Authenticate the request from its one bearer token or X-API-Key header (401
+    otherwise, `_one_key`, `verified_key_holder`). The two schemes are dependencies so that
+    the OpenAPI document names them; `_one_key` reads every header, not each one's first."""
+    user = await verified_key_holder(request, store, await _one_key(request, store))
     principal = Principal(name=user.name, role=user.role)
     request.state.principal = principal
     return principal
@@ -198,8 +226,7 @@ async def authorise(request: Request, *roles: str) -> Principal:
     it takes the store from the application (`dependency_overrides` do not reach it).
     """
     store: Store = request.app.state.store
-    principal = await current_principal(
-        request, store, await _bearer(request), await _api_key_header(request))
+    principal = await current_principal(request, store, None, None)
     return await _admit(request, store, principal, roles)
 
 
