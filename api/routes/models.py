@@ -24,7 +24,7 @@ from api.approvals import (
 )
 from api.audit import AuditEvent, commit_with_audit, request_hash
 from api.auth import GOVERNANCE, AuditReader, Principal, require_roles
-from api.free_text import PlainText, ShortText, require_visible
+from api.free_text import ColumnText, PlainText, ShortText, require_visible, visible
 from api.json_encoding import utf8_json
 from api.json_keys import refusal, repeated_key
 from api.model_card import card_html, card_with_history
@@ -67,14 +67,26 @@ VersionPath = Annotated[str, Path(max_length=MAX_REFERENCE,
                         AfterValidator(_well_formed)]
 
 
+def _stated_reason(reason: str) -> str:
+    """A decision's reason, refused in plain words: limits put on `PlainText` run after its
+    validator, and pydantic said "Value should have at least 1 item after validation" (or
+    "at most 5000 items"); the JSON Schema states them (`minLength`, `maxLength`)."""
+    if not visible(reason):
+        raise ValueError("reason is required: say why (spaces or invisible characters "
+                         "alone are no reason)")
+    if len(reason) > MAX_REASON:
+        raise ValueError(f"reason is at most {MAX_REASON:,} characters "
+                         f"({len(reason):,} sent)")
+    return reason
+
+
 class ApprovalIn(StrictModel):
     """A governance user's decision on a version, with a waiver per threshold it misses."""
 
     decision: Literal["approve", "reject"]
-    reason: Annotated[PlainText, Field(min_length=1, max_length=MAX_REASON),
-                      AfterValidator(require_visible)]
-    waivers: dict[Annotated[PlainText, Field(max_length=100)],
-                  Annotated[ShortText, AfterValidator(require_visible)]] = Field(
+    reason: Annotated[PlainText, AfterValidator(_stated_reason),
+                      Field(json_schema_extra={"minLength": 1, "maxLength": MAX_REASON})]
+    waivers: dict[ColumnText, Annotated[ShortText, AfterValidator(require_visible)]] = Field(
         default_factory=dict, max_length=MAX_WAIVERS,
         description="Threshold name -> the reason it is waived")
 
