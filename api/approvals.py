@@ -38,13 +38,14 @@ from api.roles import GOVERNANCE
 from api.settings import Settings, board_thresholds
 from api.store.db import Store
 from api.store.models import ModelApproval
+from data_contracts.digits import ascii_whole_number
 from model.acceptance import unmet
 from model.card import acceptance_checks
 from model.card_sources import read_sources
 from model.governance import AcceptanceThresholds
 from model.registry import ModelRegistry, RegistryError, RegistryUnavailable
 from model.registry_records import VersionInfo
-from model.registry_sqlite import exact_version
+from model.registry_sqlite import MAX_VERSION, exact_version
 from model.threshold_checks import ThresholdCheck
 from model.trained_manifest import manifest_problem
 
@@ -127,6 +128,21 @@ def _events(user: str, role: str, row: ModelApproval, checks: list[ThresholdChec
     return events
 
 
+def _not_a_version_number(version: str) -> str:
+    """Why a decision's ``version`` names none (`exact_version` refused it): it was "not an
+    alias" for any, though ``9999999999`` is a number, if one no version can have."""
+    asked = f"no version {version[:40]!r}"
+    number = ascii_whole_number(version)
+    if number is not None and not 1 <= number <= MAX_VERSION:
+        return f"{asked}: version numbers run from 1 to {MAX_VERSION:,}"
+    named = f"{asked}: a decision names the version by its number"
+    if number is not None:
+        return f"{named} as `safeguard model list` shows it: {number}"
+    if version.isdigit():
+        return f"{named} in ASCII digits (0-9)"
+    return f"{named}, as `safeguard model list` shows it, not an alias"
+
+
 def record_decision(session: Session, registry: ModelRegistry, *, user: str, role: str,
                     version: str, decision: str, reason: str,
                     waivers: Mapping[str, str] | None = None,
@@ -156,8 +172,7 @@ def record_decision(session: Session, registry: ModelRegistry, *, user: str, rol
             raise ApprovalRefused(f"the reason and the waivers {exc}") from None
     try:
         if not exact_version(version):
-            raise RegistryError(f"no version {version[:40]!r}: a decision names the version "
-                                "by its number, as `safeguard model list` shows it, not an alias")
+            raise RegistryError(_not_a_version_number(version))
         info = registry.resolve(version)
     except RegistryError as exc:
         if not isinstance(exc, RegistryUnavailable):  # a 503 says nothing of the version

@@ -44,3 +44,24 @@ def test_a_waived_thresholds_name_over_100_characters_is_refused_in_characters(
     assert refused.status_code == 422, refused.text
     assert [e["message"] for e in refused.json()["detail"]] == [
         "String should have at most 100 characters"]
+
+
+@pytest.mark.parametrize(("version", "said"), [
+    ("9999999999", "no version '9999999999': version numbers run from 1 to 2,147,483,647"),
+    ("2147483648", "no version '2147483648': version numbers run from 1 to 2,147,483,647"),
+    ("0", "no version '0': version numbers run from 1 to 2,147,483,647"),
+    ("007", "no version '007': a decision names the version by its number as `safeguard "
+            "model list` shows it: 7"),
+    ("\u0663", "no version '\u0663': a decision names the version by its number in ASCII "
+                "digits (0-9)"),
+    ("champion", "no version 'champion': a decision names the version by its number, as "
+                 "`safeguard model list` shows it, not an alias"),
+])
+def test_a_decision_on_a_number_no_version_can_have_says_so(
+    api: ApiEnv, version: str, said: str
+) -> None:
+    """9999999999 was told "a decision names the version by its number ... not an alias",
+    though it is a number: one past the registry's (MLflow's 32-bit) version numbers."""
+    answer = _approve(api, version)
+    assert answer.status_code == 404, answer.text
+    assert answer.json() == {"detail": said}
