@@ -1,8 +1,10 @@
-"""Operations and model information: `/healthz`, `/readyz`, `GET /v1/model`."""
+"""Operations and model information: `/healthz`, `/readyz` (GET and HEAD, no key),
+`GET /v1/model`."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
@@ -12,15 +14,32 @@ from api.routes.deps import ScorerDep, StoreDep
 from api.routes.responses import AUTH_RESPONSES
 
 router = APIRouter(tags=["operations"])
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 
 
-@router.get("/healthz")
+def _get_and_head(path: str, **documented: Any) -> Callable[[Endpoint], Endpoint]:
+    """Answer GET and HEAD on ``path`` with the function: load balancers and uptime checks
+    ask with HEAD (it was a 405), answered with GET's status and headers, the server
+    sending no body (uvicorn's protocols drop it for HEAD). That route comes first and
+    answers both (a 405 says `Allow: GET, HEAD`); a GET route after it, never reached, is
+    the one the OpenAPI document shows: a route of both would be two operations with one
+    id."""
+
+    def register(endpoint: Endpoint) -> Endpoint:
+        router.api_route(path, methods=["GET", "HEAD"], include_in_schema=False)(endpoint)
+        router.get(path, **documented)(endpoint)
+        return endpoint
+
+    return register
+
+
+@_get_and_head("/healthz")
 def healthz() -> dict[str, str]:
     """The process is up (no auth, no dependencies checked)."""
     return {"status": "ok"}
 
 
-@router.get("/readyz", responses={503: {"description": "Not ready; `reasons` says why"}})
+@_get_and_head("/readyz", responses={503: {"description": "Not ready; `reasons` says why"}})
 def readyz(scorer: ScorerDep, store: StoreDep) -> JSONResponse:
     """Ready when a model can score and the store answers (no auth); 503 with reasons if not."""
     checks = {"model": scorer.readiness(), "store": store.ping()}
