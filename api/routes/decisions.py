@@ -11,6 +11,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from api.access_refusals import kept_asked
 from api.audit import AuditEvent, commit_with_audit, request_hash
 from api.auth import Principal, TriageUser
 from api.free_text import visible
@@ -132,6 +133,8 @@ def _check_previous(session: Session, decision: DecisionIn) -> None:
 
 
 DECISION_REFUSED = "decision_refused"
+# A refusal's `why` for a referral never scored: its id is kept only as a hash.
+NEVER_SCORED = "the referral was never scored"
 
 
 def _body_hash(decision: DecisionIn) -> str:
@@ -146,16 +149,23 @@ def _refusal_event(decision: DecisionIn, principal: Principal,
                    refused: HTTPException | RequestValidationError) -> AuditEvent:
     """The audit entry of a decision the store's state refused (never scored, not the
     latest decision, a score since replaced, a reason missing): the answer says what the
-    store holds about the referral, so it is an access like a case view."""
+    store holds about the referral, so it is an access like a case view. A referral never
+    scored is kept as its SHA-256 (`api.access_refusals.kept_asked`), never as text: it
+    names nothing held, and may be a key pasted into the wrong field."""
     if isinstance(refused, HTTPException):
         answer: dict[str, object] = {"status": refused.status_code, "why": str(refused.detail)}
     else:
         answer = {"status": status.HTTP_422_UNPROCESSABLE_CONTENT,
                   "why": "; ".join(str(error.get("msg")) for error in refused.errors())}
+    held = answer["status"] != status.HTTP_404_NOT_FOUND
+    if not held:
+        answer["why"] = NEVER_SCORED
     return AuditEvent(
         user_name=principal.name, role=principal.role, action=DECISION_REFUSED,
-        referral_id=decision.referral_id,
-        request_hash=_body_hash(decision), details={**answer, "rag": decision.practitioner_rag})
+        referral_id=decision.referral_id if held else None, request_hash=_body_hash(decision),
+        details={**answer, **({} if held else kept_asked("referral_id", decision.referral_id,
+                                                          held=False)),
+                 "rag": decision.practitioner_rag})
 
 
 def save_decision(session: Session, decision: DecisionIn, principal: Principal) -> Decision:
