@@ -11,15 +11,17 @@ import re
 from html import unescape
 from urllib.parse import quote
 
-from sqlalchemy import select
-
 from api.audit import sha256_hex
-from api.store.db import Store
 from api.store.models import AUDIT_TABLE, AuditEntry
 from api.templating import case_path
 from tests.api import factories
 from tests.api.conftest import ApiEnv, issue_keys
-from tests.api.web_client import scored_referral, signed_in_client
+from tests.api.web_client import (
+    audit_entries_since,
+    last_audit_seq,
+    scored_referral,
+    signed_in_client,
+)
 
 # A key's shape, as the probe sent it: not a person token (the dot), a referral id's shape.
 KEY_SHAPED = "0123456789abcdef.ThisLooksLikeASecretKeyPastedByMistake_1234567"
@@ -30,21 +32,6 @@ def _digest(text: str) -> str:
     return sha256_hex(text.encode("utf-8"))
 
 
-def _last_seq(api: ApiEnv) -> int:
-    store = Store(api.settings.database_url)
-    with store.session() as session:
-        last = session.scalars(select(AuditEntry.seq).order_by(AuditEntry.seq.desc())).first()
-    store.dispose()
-    return last or 0
-
-
-def _entries_since(api: ApiEnv, seq: int) -> list[AuditEntry]:
-    store = Store(api.settings.database_url)
-    with store.session() as session:
-        found = list(session.scalars(select(AuditEntry).where(AuditEntry.seq > seq)
-                                     .order_by(AuditEntry.seq)))
-    store.dispose()
-    return found
 
 
 def _as_text(entries: list[AuditEntry]) -> str:
@@ -65,14 +52,14 @@ def test_a_value_that_fails_its_pattern_is_kept_as_its_digest(backend_api: ApiEn
     api = backend_api
     browsers = {role: signed_in_client(api.client, api.keys[role])
                 for role in ("triage", "data_scientist")}
-    before = _last_seq(api)
+    before = last_audit_seq(api)
     governance = api.headers("governance")
     assert api.client.get(f"/v1/subjects/{KEY_SHAPED}", headers=governance).status_code == 422
     asked = [api.client.get(f"/v1/referrals/{TOO_LONG}", headers=api.headers(role))
              for role in ("data_scientist", "triage")]
     asked += [browsers[role].get(f"/cases/{TOO_LONG}") for role in ("data_scientist", "triage")]
     assert [answer.status_code for answer in asked] == [403, 422, 403, 400]
-    entries = _entries_since(api, before)
+    entries = audit_entries_since(api, before)
     assert [(e.action, e.role) for e in entries] == [
         ("request_invalid", "governance"), ("access_refused", "data_scientist"),
         ("request_invalid", "triage"), ("access_refused", "data_scientist"),
@@ -94,7 +81,7 @@ def test_an_id_that_names_nothing_held_is_kept_as_its_digest(backend_api: ApiEnv
     browser = signed_in_client(api.client, api.keys["triage"])
     secret = api.keys["admin"].split(".", 1)[1]
     held = scored_referral(api)
-    before = _last_seq(api)
+    before = last_audit_seq(api)
     assert api.client.get(f"/v1/referrals/{KEY_SHAPED}",
                           headers=api.headers("triage")).status_code == 404
     assert browser.get(case_path(KEY_SHAPED)).status_code == 404
@@ -106,7 +93,7 @@ def test_an_id_that_names_nothing_held_is_kept_as_its_digest(backend_api: ApiEnv
     assert record.status_code == 200 and record.json()["referrals"] == []
     assert api.client.get(f"/v1/referrals/{quote(held)}",
                           headers=api.headers("data_scientist")).status_code == 403
-    entries = _entries_since(api, before)
+    entries = audit_entries_since(api, before)
     assert [_kept(e) for e in entries] == [
         ("case_view", None, None, _digest(KEY_SHAPED)),
         ("case_view", None, None, _digest(KEY_SHAPED)),
@@ -167,14 +154,14 @@ def test_a_version_filter_that_is_no_version_number_is_kept_as_its_digest(
     """A search's referral and user were hashed when the store did not hold them, its
     version filter was kept as typed, in the entry's column too."""
     pasted = api.keys["triage"]
-    before = _last_seq(api)
+    before = last_audit_seq(api)
     searched = api.client.get("/v1/audit", params={"model_version": pasted},
                               headers=api.headers("governance"))
     assert searched.status_code == 200 and searched.json()["entries"] == []
     numbered = api.client.get("/v1/audit", params={"model_version": "7"},
                               headers=api.headers("governance"))
     assert numbered.status_code == 200
-    views = _entries_since(api, before)
+    views = audit_entries_since(api, before)
     assert [(e.model_version, e.details["search"]) for e in views] == [
         (None, {"model_version_sha256": _digest(pasted)}), ("7", {"model_version": "7"})]
     assert pasted not in _as_text(views)

@@ -8,11 +8,9 @@ import html
 import re
 
 import pytest
-from sqlalchemy import func, select
 
-from api.store import AuditEntry, Store
 from tests.api.conftest import ApiEnv
-from tests.api.web_client import signed_in_client
+from tests.api.web_client import audit_entries_since, last_audit_seq, signed_in_client
 
 # pydantic's own words, and a pattern's, which no page shows.
 PYDANTIC = ("Input should", "String should", "List should", "should match pattern", "^[")
@@ -22,21 +20,6 @@ def _text(page: str) -> str:
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
 
 
-def _entries_since(api: ApiEnv, seq: int) -> list[AuditEntry]:
-    store = Store(api.settings.database_url)
-    with store.session() as session:
-        found = list(session.scalars(select(AuditEntry).where(AuditEntry.seq > seq)
-                                     .order_by(AuditEntry.seq)))
-    store.dispose()
-    return found
-
-
-def _last_seq(api: ApiEnv) -> int:
-    store = Store(api.settings.database_url)
-    with store.session() as session:
-        last = session.scalar(select(func.max(AuditEntry.seq))) or 0
-    store.dispose()
-    return int(last)
 
 
 @pytest.mark.parametrize(("query", "field", "said"), [
@@ -52,13 +35,13 @@ def test_an_unknown_queue_filter_is_refused_not_ignored(
     """`/queue?band=purple` listed the whole queue (its audit entry said `bands: []`),
     while `?page=0` was refused: now it is refused the same way, and audited so."""
     browser = signed_in_client(api.client, api.keys["triage"])
-    seq = _last_seq(api)
+    seq = last_audit_seq(api)
 
     page = browser.get(f"/queue?{query}")
 
     assert page.status_code == 400
     assert said in _text(page.text) and "purple" not in page.text
-    assert [(e.action, e.details) for e in _entries_since(api, seq)] == [
+    assert [(e.action, e.details) for e in audit_entries_since(api, seq)] == [
         ("request_invalid", {"method": "GET", "route": "/queue", "fields": [f"query.{field}"]})]
 
 
@@ -82,7 +65,7 @@ def test_an_audit_search_field_given_twice_is_refused_as_the_api_refuses_it(
     assert api.client.get("/v1/audit", params=[(api_field, v) for v in values],
                           headers=api.headers("governance")).status_code == 422
     browser = signed_in_client(api.client, api.keys["governance"])
-    seq = _last_seq(api)
+    seq = last_audit_seq(api)
 
     page = browser.get("/governance/audit", params=[(field, value) for value in values])
 
@@ -91,7 +74,7 @@ def test_an_audit_search_field_given_twice_is_refused_as_the_api_refuses_it(
     text = _text(page.text)
     assert f"{label} must be given once: the address gave it more than once" in text
     assert "Nothing was searched." in text and "Entries, oldest first" not in text
-    assert [(e.action, e.details) for e in _entries_since(api, seq)] == [
+    assert [(e.action, e.details) for e in audit_entries_since(api, seq)] == [
         ("request_invalid", {"method": "GET", "route": "/governance/audit",
                              "fields": [field]})]
 
@@ -106,13 +89,13 @@ def test_a_paging_link_given_twice_is_refused(api: ApiEnv) -> None:
 def test_a_refused_audit_search_by_time_is_audited(api: ApiEnv) -> None:
     """The page's 400 for a time the API refuses left no entry, where the API's 422 does."""
     browser = signed_in_client(api.client, api.keys["governance"])
-    seq = _last_seq(api)
+    seq = last_audit_seq(api)
 
     page = browser.get("/governance/audit", params={"until": "2026-13-45T00:00:00Z"})
 
     assert page.status_code == 400
     assert "To must be a real date and time (its month must be 1 to 12)" in _text(page.text)
-    assert [(e.action, e.details) for e in _entries_since(api, seq)] == [
+    assert [(e.action, e.details) for e in audit_entries_since(api, seq)] == [
         ("request_invalid", {"method": "GET", "route": "/governance/audit",
                              "fields": ["until"]})]
 

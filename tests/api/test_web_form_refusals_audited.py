@@ -10,15 +10,15 @@ import json
 import re
 from typing import Any
 
-from sqlalchemy import func, select
-
-from api.store import AuditEntry, Store, repository
+from api.store import Store, repository
 from tests.api import factories
 from tests.api.conftest import ApiEnv
 from tests.api.web_client import (
+    audit_entries_since,
     case_form,
     csrf_token,
     decisions_of,
+    last_audit_seq,
     scored_referral,
     signed_in_client,
 )
@@ -27,21 +27,6 @@ from tests.api.web_client import (
 REFUSALS = ("decision_refused", "request_invalid", "form_refused", "access_refused")
 
 
-def _last_seq(api: ApiEnv) -> int:
-    store = Store(api.settings.database_url)
-    with store.session() as session:
-        last = session.scalar(select(func.max(AuditEntry.seq))) or 0
-    store.dispose()
-    return int(last)
-
-
-def _refusals_since(api: ApiEnv, seq: int) -> list[AuditEntry]:
-    store = Store(api.settings.database_url)
-    with store.session() as session:
-        found = list(session.scalars(select(AuditEntry).where(
-            AuditEntry.seq > seq, AuditEntry.action.in_(REFUSALS)).order_by(AuditEntry.seq)))
-    store.dispose()
-    return found
 
 
 def _summary(page: str) -> dict[str, str]:
@@ -63,21 +48,21 @@ def test_an_override_without_a_reason_is_audited_once_as_the_apis_is(api: ApiEnv
     referral = scored_referral(api)  # high, red
     browser = signed_in_client(api.client, api.keys["triage"])
     for reason in ("", "   "):
-        seq = _last_seq(api)
+        seq = last_audit_seq(api)
 
         refused = _decide(browser, referral, reason=reason)
 
         assert refused.status_code == 400
         assert _summary(refused.text) == {
             "reason": "Enter the reason your decision differs from the service's band"}
-        [entry] = _refusals_since(api, seq)
+        [entry] = audit_entries_since(api, seq, REFUSALS)
         assert (entry.action, entry.referral_id, entry.role) == (
             "decision_refused", referral, "triage")
-    seq = _last_seq(api)
+    seq = last_audit_seq(api)
     through_api = api.client.post("/v1/decisions", headers=api.headers("triage"), json=
                                   factories.decision(referral, practitioner_rag="green"))
     assert through_api.status_code == 422
-    [by_api] = _refusals_since(api, seq)
+    [by_api] = audit_entries_since(api, seq, REFUSALS)
     assert by_api.action == entry.action and by_api.details == entry.details == {
         "status": 422, "rag": "green",
         "why": "reason is required when practitioner_rag 'green' differs from the service's "
@@ -93,7 +78,7 @@ def test_a_decision_form_refused_on_its_own_is_audited_with_its_fields_only(
     referral = scored_referral(api)
     browser = signed_in_client(api.client, api.keys["triage"])
     long_step = "paste-" * 400
-    seq = _last_seq(api)
+    seq = last_audit_seq(api)
 
     no_rating = _decide(browser, referral, practitioner_rag="")
     too_long = _decide(browser, referral, practitioner_rag="red", next_step=long_step)
@@ -101,7 +86,7 @@ def test_a_decision_form_refused_on_its_own_is_audited_with_its_fields_only(
     assert (no_rating.status_code, too_long.status_code) == (400, 400)
     assert list(_summary(no_rating.text)) == ["practitioner-rag"]
     assert list(_summary(too_long.text)) == ["next-step"]
-    entries = _refusals_since(api, seq)
+    entries = audit_entries_since(api, seq, REFUSALS)
     assert [(e.action, e.referral_id, e.details) for e in entries] == [
         ("request_invalid", referral, {"method": "POST", "route": "/cases/{referral_id}/decisions",
                                        "referral_id": referral, "fields": [field]})
@@ -125,12 +110,12 @@ def test_a_score_id_changed_to_one_not_the_referrals_is_audited_once(api: ApiEnv
     store.dispose()
     browser = signed_in_client(api.client, api.keys["triage"])
     for changed in (theirs, mine + 1000):
-        seq = _last_seq(api)
+        seq = last_audit_seq(api)
 
         refused = _decide(browser, referral, practitioner_rag="red", score_id=str(changed))
 
         assert refused.status_code == 400 and "Your form could not be sent" in refused.text
-        assert [e.action for e in _refusals_since(api, seq)] == ["form_refused"]
+        assert [e.action for e in audit_entries_since(api, seq, REFUSALS)] == ["form_refused"]
     assert decisions_of(api, referral) == []
 
 
@@ -147,12 +132,12 @@ def test_a_subject_access_form_refused_is_audited_without_what_was_entered(
     token = csrf_token(browser.get(SUBJECTS).text)
     pasted = "k" * 70
     for asked in ("P 1", "", pasted):
-        seq = _last_seq(api)
+        seq = last_audit_seq(api)
 
         page = browser.post(SUBJECTS, data={"csrf_token": token, "person_id": asked})
 
         assert page.status_code == 400
-        [entry] = _refusals_since(api, seq)
+        [entry] = audit_entries_since(api, seq, REFUSALS)
         assert (entry.action, entry.role, entry.referral_id) == (
             "request_invalid", "governance", None)
         assert entry.details == {"method": "POST", "route": SUBJECTS, "fields": ["person_id"]}
@@ -165,7 +150,7 @@ def test_the_score_page_given_a_file_and_a_paste_asks_for_one_of_them(api: ApiEn
     browser = signed_in_client(api.client, api.keys["triage"])
     token = csrf_token(browser.get("/score").text)
     in_file, pasted = factories.case(events=2), factories.case(events=3)
-    seq = _last_seq(api)
+    seq = last_audit_seq(api)
 
     refused = browser.post("/score", data={"csrf_token": token,
                                            "case_json": json.dumps(pasted)},
@@ -181,6 +166,6 @@ def test_the_score_page_given_a_file_and_a_paste_asks_for_one_of_them(api: ApiEn
         rid = case["referral"]["referral_id"]
         assert api.client.get(f"/v1/referrals/{rid}",
                               headers=api.headers("admin")).status_code == 404
-    assert [(e.action, e.details) for e in _refusals_since(api, seq)] == [
+    assert [(e.action, e.details) for e in audit_entries_since(api, seq, REFUSALS)] == [
         ("request_invalid", {"method": "POST", "route": "/score",
                              "fields": ["case_file", "case_json"]})]

@@ -1,5 +1,6 @@
 """Signing in to the web pages from a test client, as a browser does; a scored referral
-and its decisions, as the web tests set them up and read them."""
+and its decisions, as the web tests set them up and read them; the audit entries a test's
+requests added."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
+from api.store import AuditEntry, Store
 from tests.api import factories
 
 if TYPE_CHECKING:
@@ -54,3 +57,25 @@ def decisions_of(api: ApiEnv, referral_id: str) -> list[dict[str, Any]]:
     """The referral's decisions, as the API's referral view gives them."""
     view = api.client.get(f"/v1/referrals/{referral_id}", headers=api.headers("admin")).json()
     return list(view["decisions"])
+
+
+def last_audit_seq(api: ApiEnv) -> int:
+    """The audit trail's latest entry's sequence number (0 when empty)."""
+    store = Store(api.settings.database_url)
+    with store.session() as session:
+        last = session.scalar(select(func.max(AuditEntry.seq))) or 0
+    store.dispose()
+    return int(last)
+
+
+def audit_entries_since(api: ApiEnv, seq: int, actions: tuple[str, ...] | None = None
+                        ) -> list[AuditEntry]:
+    """The audit entries after ``seq``, in order (only ``actions``' when given)."""
+    wanted = select(AuditEntry).where(AuditEntry.seq > seq)
+    if actions is not None:
+        wanted = wanted.where(AuditEntry.action.in_(actions))
+    store = Store(api.settings.database_url)
+    with store.session() as session:
+        found = list(session.scalars(wanted.order_by(AuditEntry.seq)))
+    store.dispose()
+    return found
