@@ -10,13 +10,16 @@ from typing import TYPE_CHECKING, Final
 
 from data_contracts import PYSPARK_PANDAS_WARNING
 from pipelines.spark.errors import session_refused
+from pipelines.spark.memory import driver_memory_default
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 # Settings every session gets unless the caller says otherwise (`--conf`): Arrow moves
 # frames between pandas and the JVM, dates are days in UTC. Set in code, they take
-# precedence over spark-defaults.conf, which sets everything else.
+# precedence over spark-defaults.conf, which sets everything else. In local mode the
+# driver's memory is a share of this machine's unless anything else sets it
+# (`pipelines.spark.memory.driver_memory_default`).
 DEFAULT_SETTINGS: Final[dict[str, str]] = {
     "spark.sql.execution.arrow.pyspark.enabled": "true",
     "spark.sql.session.timeZone": "UTC",
@@ -58,6 +61,7 @@ def spark_session(
         SessionRefused: If Spark refuses a setting (``spark.sql.shuffle.partitions=0``) or
             the session does not start: Spark's reason in one line.
     """
+    from pyspark import SparkContext
     from pyspark.sql import SparkSession
 
     quiet_pandas_warning()
@@ -69,7 +73,10 @@ def spark_session(
         builder = builder.master(master)
     # Spark's console progress bar redraws with carriage returns: noise in a log file.
     quiet = {} if sys.stderr.isatty() else {"spark.ui.showConsoleProgress": "false"}
-    for key, value in {**DEFAULT_SETTINGS, **quiet, **(settings or {})}.items():
+    # The JVM's heap is fixed as it is launched: by this process's first session only.
+    launching = SparkContext._gateway is None
+    memory = driver_memory_default(master, settings or {}) if launching else {}
+    for key, value in {**memory, **DEFAULT_SETTINGS, **quiet, **(settings or {})}.items():
         builder = builder.config(key, value)
     try:
         session = builder.getOrCreate()
