@@ -133,7 +133,7 @@ def _score_on_spark(input: str, output: str, *, reference: str, registry_config:
         fail(f"{output}: --engine spark writes Parquet; use a .parquet name")
     try:
         from model.spark_scoring import score_extract_spark
-        from pipelines.spark.errors import SessionRefused
+        from pipelines.spark.errors import SessionRefused, SparkOutOfMemory
         from pipelines.spark.session import parse_settings
     except ImportError:
         fail("--engine spark needs the spark extra: pip install 'safeguard-risk[spark]'")
@@ -146,6 +146,6 @@ def _score_on_spark(input: str, output: str, *, reference: str, registry_config:
             input, output, registry=registry_from(registry_config), reference=reference,
             extract_date=extract_date, explain=explain, master=master,
             settings=parse_settings(conf))
-    except (FeedRejected, RegistryError, SessionRefused, ValueError) as exc:
+    except (FeedRejected, RegistryError, SessionRefused, SparkOutOfMemory, ValueError) as exc:
         fail(refusal_line(exc, reference, served_alias=registry_config.alias))
     return scored

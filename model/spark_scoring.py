@@ -28,6 +28,7 @@ from model.risk_model import RiskModel
 from model.score import Scored, rate_table
 from model.service import explainer_for
 from pipelines.spark.batches import map_batches, worker_error, write_parquet
+from pipelines.spark.errors import out_of_memory_refused
 from pipelines.spark.features import spark_feature_table
 from pipelines.spark.job import session_and_extract
 
@@ -122,6 +123,7 @@ def score_extract_spark(
         RegistryError: If the reference names no version, or the driver or an executor
             finds the model changed (checksum) or not reproducing its golden set: the
             message the single-machine path gives.
+        SparkOutOfMemory: If the job runs out of memory (the cause and the fix, one line).
     """
     info = registry.resolve(reference)
     registry.load(info.version)  # refused here, before Spark starts, if it has changed
@@ -132,16 +134,17 @@ def score_extract_spark(
     without_household = without_household_members(feeds)
     source = ModelSource(registry.tracking_uri, registry.model_name, registry.artifact_root,
                          info.version, explain, shared_nothing)
-    ratings = map_batches(
-        spark_feature_table(spark, feeds), RateBatches(source), rating_schema(explain=explain)
-    )
-    try:
-        write_parquet(ratings, output)
-    except Exception as exc:
-        message = worker_error(exc, RegistryError.__name__)
-        if message is None:
-            raise
-        raise RegistryError(message) from None
+    with out_of_memory_refused(spark):
+        ratings = map_batches(
+            spark_feature_table(spark, feeds), RateBatches(source), rating_schema(explain=explain)
+        )
+        try:
+            write_parquet(ratings, output)
+        except Exception as exc:
+            message = worker_error(exc, RegistryError.__name__)
+            if message is None:
+                raise
+            raise RegistryError(message) from None
     return Scored(len(feeds["referrals"]), info, shared_nothing, extract.quarantined_rows(),
                   without_household=without_household)
 

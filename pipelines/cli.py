@@ -196,7 +196,7 @@ def _single_features(input: Path, output: Path, day: dt.date | None
 def _spark_features(input: str, output: str, day: dt.date | None, *, master: str | None,
                     conf: list[str], manifest: str) -> tuple[int, dict[str, int], bool]:
     try:
-        from pipelines.spark.errors import SessionRefused
+        from pipelines.spark.errors import SessionRefused, SparkOutOfMemory
         from pipelines.spark.session import parse_settings
     except ImportError:
         fail("--engine spark needs the spark extra: pip install 'safeguard-risk[spark]'")
@@ -210,7 +210,7 @@ def _spark_features(input: str, output: str, day: dt.date | None, *, master: str
     try:
         extract = write_spark_features(input, output, master=master, settings=settings,
                                        extract_date=day, manifest=manifest)
-    except (FeedRejected, SessionRefused) as exc:
+    except (FeedRejected, SessionRefused, SparkOutOfMemory) as exc:
         fail(str(exc))
     from data_contracts.report import without_household_members
 

@@ -21,6 +21,7 @@ from data_contracts.errors import FeedRejected
 from data_contracts.validate import ValidatedExtract
 from pipelines.manifest import manifest_json
 from pipelines.spark.batches import copy_feed_files, is_uri, write_parquet, write_text
+from pipelines.spark.errors import out_of_memory_refused
 from pipelines.spark.features import spark_feature_table
 from pipelines.spark.session import spark_session
 
@@ -89,10 +90,12 @@ def write_spark_features(
 
     Raises:
         FeedRejected: If the extract fails validation; no Spark session is started.
+        SparkOutOfMemory: If the job runs out of memory (the cause and the fix, one line).
     """
     spark, extract = session_and_extract(input_dir, master=master, settings=settings,
                                          extract_date=extract_date)
-    write_parquet(spark_feature_table(spark, extract.feeds), output)
-    if manifest is not None:
-        write_text(spark, manifest, manifest_json())
+    with out_of_memory_refused(spark):
+        write_parquet(spark_feature_table(spark, extract.feeds), output)
+        if manifest is not None:
+            write_text(spark, manifest, manifest_json())
     return extract

@@ -169,3 +169,26 @@ def test_score_names_a_setting_spark_refuses_in_one_line(
     assert line.startswith("error: --conf spark.sql.parquet.compression.codec=bogus: ")
     assert "It should be one of" in line and "SQLSTATE" not in line
     assert not output.exists()
+
+
+def test_score_on_spark_out_of_heap_ends_in_one_line_naming_memory(
+    spark: Any, registered: tuple[ModelRegistry, Path], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A real OutOfMemoryError in the JVM as the ratings are written (the model's fixture
+    is this module's, hence the test here)."""
+    from typer.testing import CliRunner
+
+    from api.cli import app
+    from tests.spark.test_out_of_memory import OUT_OF_HEAP_1G, exhaust_heap
+
+    registry, extract = registered
+    monkeypatch.setenv("SAFEGUARD_MLFLOW_TRACKING_URI", registry.tracking_uri)
+    monkeypatch.setenv("SAFEGUARD_MLFLOW_ARTIFACT_ROOT", str(registry.artifact_root))
+    monkeypatch.setenv("SAFEGUARD_MODEL_NAME", registry.model_name)
+    monkeypatch.setenv("SAFEGUARD_DATABASE_URL", f"sqlite:///{tmp_path / 'none.db'}")
+    monkeypatch.setattr("model.spark_scoring.write_parquet", exhaust_heap)
+    result = CliRunner().invoke(app, [
+        "score", "--input", str(extract), "--output", str(tmp_path / "ratings.parquet"),
+        "--model", "1", "--engine", "spark", "--master", "local[2]"])
+    assert (result.exit_code, result.output.strip()) == (1, OUT_OF_HEAP_1G)
