@@ -130,18 +130,26 @@ def _centred_isotonic(raw: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.nd
     The isotonic (pool-adjacent-violators) steps; each step's rate smoothed (`_smoothed`),
     pooled again where smoothing broke the order; each step's knot at the mean log-odds of
     its referrals. Consecutive knots rise strictly in both coordinates.
-    """
-    from sklearn.isotonic import IsotonicRegression
 
-    fitted = IsotonicRegression().fit(raw, y).predict(raw)
+    Pool-adjacent-violators over the referrals' distinct log-odds in order (scipy's), the
+    fitted values read off its blocks: scikit-learn's `IsotonicRegression.predict`
+    interpolates between its thresholds, and two log-odds 1e-109 apart (a property test's)
+    made a slope of infinity and a knot of NaN.
+    """
+    from scipy.optimize import isotonic_regression
+
+    # Tied log-odds are one point of the fit, their outcomes averaged (as scikit-learn's).
+    _, tie = np.unique(raw, return_inverse=True)
+    counts = np.bincount(tie).astype(np.float64)
+    fitted = isotonic_regression(np.bincount(tie, weights=y) / counts, weights=counts).x[tie]
     # The fit is monotone in raw, so a step's referrals share one fitted value.
     _, step = np.unique(fitted, return_inverse=True)
     referrals = np.bincount(step).astype(np.float64)
     outcomes = np.bincount(step, weights=y)
     centres = np.bincount(step, weights=raw) / referrals
     rates = _smoothed(outcomes, referrals, _set_rate(y))
-    pooled = IsotonicRegression().fit(centres, rates, sample_weight=referrals + 1.0)
-    rates = pooled.predict(centres)
+    # Steps are in the order of their log-odds (`np.unique` of a monotone fit).
+    rates = isotonic_regression(rates, weights=referrals + 1.0).x
     # Steps the second pooling joined become one knot, at their referrals' mean log-odds.
     _, joined = np.unique(rates, return_inverse=True)
     weights = np.bincount(joined, weights=referrals)

@@ -49,9 +49,13 @@ def is_sqlite(url: str) -> bool:
 def absent_sqlite_file(url: str) -> str | None:
     """The SQLite file ``url`` names when it does not exist yet (opening it would create an
     empty database, which every command then finds "not migrated"); else None."""
-    if not is_sqlite(url):
+    try:
+        parsed = make_url(url)
+    except (sa_exc.ArgumentError, ValueError):  # the store refuses it in its own words
         return None
-    database = make_url(url).database
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    database = parsed.database
     if database and database != ":memory:" and not database.startswith("file:") \
             and not Path(database).exists():
         return database
