@@ -25,7 +25,7 @@ from api.routes.responses import (
     Responses,
     input_responses,
 )
-from api.schemas import DecisionIn, DecisionOut, Problem
+from api.schemas import MAX_ROW_ID, DecisionIn, DecisionOut, Problem
 from api.store import repository
 from api.store.models import Decision, Score
 
@@ -101,17 +101,27 @@ def _check_reason(decision: DecisionIn, score: Score) -> None:
         )
 
 
-def _check_score_named(session: Session, decision: DecisionIn, *, latest: int) -> None:
+def is_score_of(session: Session, referral_id: str, score_id: int) -> bool:
+    """Whether `score_id` names a score of the referral (any of its scores, not only its
+    latest); a number past the store's ids names none (and is not looked up: the page
+    passes the form's number as typed)."""
+    if not 1 <= score_id <= MAX_ROW_ID:
+        return False
+    named = session.get(Score, score_id)
+    return named is not None and named.referral_id == referral_id
+
+
+def _check_score_named(session: Session, decision: DecisionIn, named: int, *,
+                       latest: int) -> None:
     """A `score_id` other than the referral's latest: one of its earlier scores was
     replaced (409); any other number names no score of the referral (422: it was answered
     "scored again since score N", N another referral's or none at all)."""
-    named = session.get(Score, decision.score_id)
-    if named is None or named.referral_id != decision.referral_id:
+    if not is_score_of(session, decision.referral_id, named):
         raise invalid_request(
             "score_id",
-            f"score {decision.score_id} is not a score of referral {decision.referral_id!r} "
+            f"score {named} is not a score of referral {decision.referral_id!r} "
             f"(its latest is score {latest}): give the score_id its referral view shows")
-    raise ScoreReplaced(decision.referral_id, decided_on=named.id, latest=latest)
+    raise ScoreReplaced(decision.referral_id, decided_on=named, latest=latest)
 
 
 def _check_previous(session: Session, decision: DecisionIn) -> None:
@@ -196,7 +206,7 @@ def _save_decision(session: Session, decision: DecisionIn, principal: Principal)
             status.HTTP_404_NOT_FOUND, f"referral {decision.referral_id!r} was never scored"
         )
     if decision.score_id is not None and decision.score_id != score.id:
-        _check_score_named(session, decision, latest=score.id)
+        _check_score_named(session, decision, decision.score_id, latest=score.id)
     _check_reason(decision, score)
     _check_previous(session, decision)
     row = Decision(

@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.access_refusals import invalid_request_event
 from api.audit import commit_with_audit
-from api.routes.decisions import ScoreReplaced, save_decision
+from api.routes.decisions import ScoreReplaced, is_score_of, save_decision
 from api.routes.deps import SessionDep
 from api.routes.records import REFERRAL_ID_ROUTE, ReferralIdPath
 from api.schemas import DecisionIn
@@ -80,8 +80,8 @@ def _decide(request: Request, user: PageUser, session: SessionDep, referral_id: 
     # score not the referral's (another referral's, one no score has) is refused as that
     # alone, not also as a decision refused.
     score_id = ascii_whole_number(fields["score_id"])
-    if score_id is None or (latest is not None and score_id != latest.id and score_id not in {
-            score.id for score in repository.scores_for(session, referral_id)}):
+    if score_id is None or (latest is not None and score_id != latest.id
+                            and not is_score_of(session, referral_id, score_id)):
         raise FormRefused("score_id")
     body = {"referral_id": referral_id, "practitioner_rag": fields["practitioner_rag"],
             "next_step": fields["next_step"],
