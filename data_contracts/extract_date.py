@@ -56,8 +56,8 @@ def referral_dates(referrals: pd.DataFrame) -> pd.Series:
     return referrals.set_index("referral_id")["referral_date"]
 
 
-def infer_extract_date(parsed: Mapping[str, ParsedFeed],
-                       today: dt.date | None = None) -> InferredDate:
+def infer_extract_date(parsed: Mapping[str, ParsedFeed], today: dt.date | None = None, *,
+                       passing: Mapping[str, np.ndarray] | None = None) -> InferredDate:
     """The latest date of the rows that break no rule with today as the extract date (today
     when there is none): a row quarantined for any reason never sets it.
 
@@ -67,18 +67,22 @@ def infer_extract_date(parsed: Mapping[str, ParsedFeed],
     latest date is each column's maximum; only then is each column asked how many of its
     dates fall in the `SILENT_DAYS` up to it (a comparison over the column the parse made,
     no copy), and only an extract with few dates there is looked at further.
+    ``passing``: the masks of the feeds already checked so (by the threads that parsed
+    them), which are not checked again.
     """
     today = today or dt.date.today()
     columns: list[_DateColumn] = []
     dates = None
     for feed, parsed_feed in parsed.items():
-        schema = feed_schema(feed, extract_date=today,
-                             referral_dates=dates if feed == OUTCOMES else None)
-        passing = check_provisionally(parsed_feed, schema)
+        passes = (passing or {}).get(feed)
+        if passes is None:
+            schema = feed_schema(feed, extract_date=today,
+                                 referral_dates=dates if feed == OUTCOMES else None)
+            passes = check_provisionally(parsed_feed, schema)
         typed = parsed_feed.typed
         if feed == REFERRALS:
-            dates = referral_dates(typed.loc[passing, ["referral_id", "referral_date"]])
-        columns += [_DateColumn(f"{feed}.{name}", typed[name].to_numpy(), np.asarray(passing))
+            dates = referral_dates(typed.loc[passes, ["referral_id", "referral_date"]])
+        columns += [_DateColumn(f"{feed}.{name}", typed[name].to_numpy(), np.asarray(passes))
                     for name in typed.columns if typed[name].dtype == DATE]
     found = [latest for column in columns if (latest := column.latest()) is not None]
     if not found:

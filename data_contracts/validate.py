@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
 import pandas as pd
 
 from data_contracts.checking import ParsedFeed, parse_feed
@@ -34,7 +35,7 @@ from data_contracts.errors import FeedRejected
 from data_contracts.extract_date import infer_extract_date
 from data_contracts.extract_date import referral_dates as referral_dates_of
 from data_contracts.feed_files import ExtractFiles, find_feed_files, missing_feed_meant
-from data_contracts.quarantining import check_feed
+from data_contracts.quarantining import check_feed, check_provisionally
 from data_contracts.reading import (
     check_feed_size,
     feed_size_limit,
@@ -55,7 +56,9 @@ __all__ = ["ValidatedExtract", "infer_extract_date", "validate_extract", "valida
 # Feeds read, and then parsed, two at a time: both spend most of their time in pyarrow
 # and NumPy, which release the GIL (100,000 referrals: 1.9-2.4 s one at a time, 1.2-1.4 s
 # two at a time). Two, not one per core: each feed in flight holds its raw and parsed
-# copies at once. The schema checks stay one feed at a time (pandera's checks).
+# copies at once. When the extract date is to be inferred, each feed's thread also checks
+# it with today's (`check_provisionally`; not outcomes, whose rules read the referrals'):
+# the features command took 0.6-0.9 s less than with those checks one feed at a time.
 FEED_THREADS = 2
 
 _Item = TypeVar("_Item")
@@ -146,16 +149,23 @@ def _validate_raw(
         raise FeedRejected(source, "holds no referral (a header row only): nothing to validate")
     del referrals
 
+    today = dt.date.today()
+    passing: dict[str, np.ndarray] = {}
+
     def parse(feed: str) -> ParsedFeed:
         source, raw = raw_feeds.pop(feed)
-        return parse_feed(feed, source, raw, feed_schema(feed))
+        parsed_feed = parse_feed(feed, source, raw, feed_schema(feed))
+        if extract_date is None and feed != OUTCOMES:  # outcomes' rules read the referrals'
+            schema = feed_schema(feed, extract_date=today)
+            passing[feed] = check_provisionally(parsed_feed, schema)
+        return parsed_feed
 
     present = [feed for feed in FEEDS if feed in raw_feeds]
     parsed = _each_feed(parse, present, refusals=refusals, progress=progress,
                         message="parsing the feeds")
     date_warning = None
     if extract_date is None:
-        inferred = infer_extract_date(parsed)
+        inferred = infer_extract_date(parsed, today, passing=passing)
         extract_date, date_warning = inferred.day, inferred.warning
         if date_warning:
             logger.warning("%s", date_warning)

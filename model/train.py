@@ -129,6 +129,25 @@ def _constant_columns(X: np.ndarray) -> np.ndarray:
     return np.asarray(same.all(axis=0))
 
 
+def _can_split(matrix: np.ndarray, min_samples_leaf: int) -> np.ndarray:
+    """The columns the classifier could split on. A split leaves every row of a column's
+    commonest value (or every empty cell) on one side, so a column with fewer than
+    ``min_samples_leaf`` other rows has no split with that many on both sides: without
+    it every tree is the same (the same splits win), and the fit reads less (100,000
+    referrals' training rows: 79 of 505 columns).
+
+    The commonest value's rows are counted at least as those of 0, of the empty cells,
+    or of the column's least or greatest value, whichever are most: a column whose
+    commonest value is another is kept, never dropped when it could split.
+    """
+    least, greatest = np.fmin.reduce(matrix, axis=0), np.fmax.reduce(matrix, axis=0)
+    common = np.maximum.reduce([np.count_nonzero(matrix == 0, axis=0),
+                                np.count_nonzero(np.isnan(matrix), axis=0),
+                                np.count_nonzero(matrix == least, axis=0),
+                                np.count_nonzero(matrix == greatest, axis=0)])
+    return np.asarray(len(matrix) - common >= min_samples_leaf)
+
+
 def _labelled(features: pd.DataFrame, labels: pd.DataFrame, since: dt.date | None
               ) -> tuple[pd.DataFrame, np.ndarray, int]:
     """The referrals to train on (follow-up complete, dated from `since`), which referrals
@@ -183,22 +202,28 @@ def train_model(features: pd.DataFrame, labels: pd.DataFrame, *,
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="baseline") as beside:
         # The baseline fits beside the classifier: both spend their time in compiled code
         # that releases the GIL (NumPy and BLAS; OpenMP), and neither reads the other.
+        # It reads every varying column; the classifier those it could split on.
         baseline_fit = beside.submit(fit_baseline, X[tr], y[tr], config=config)
-        classifier = fit_classifier(Xc[tr], y[tr], Xc[va], y[va], feature_names=names,
+        splits = _can_split(Xc[tr], config.min_samples_leaf)
+        model_names = [name for name, keep in zip(names, splits, strict=True) if keep]
+        Xc = Xc[:, splits]
+        classifier = fit_classifier(Xc[tr], y[tr], Xc[va], y[va], feature_names=model_names,
                                     config=config)
         # The classifier's log-odds by the compiled walk of its trees (its decision_function
         # to the bit, in a fifth of the time): Xc already reads "no record" as it should.
-        walk = ForestPredictor(classifier, np.zeros(len(names), dtype=np.bool_), NO_RECORD_DAYS)
-        every = np.arange(len(names))  # Xc's columns are the classifier's, in its order
+        walk = ForestPredictor(classifier, np.zeros(len(model_names), dtype=np.bool_),
+                               NO_RECORD_DAYS)
+        every = np.arange(len(model_names))  # Xc's columns are the classifier's, in its order
         raw_val = walk.raw_scores(Xc[va], every)
         calibrator, calibration_scores = choose_calibrator(raw_val, y[va], seed=config.seed)
         edges = ventile_edges(calibrator.transform(walk.raw_scores(Xc[tr], every)))
-        model = RiskModel(classifier, tuple(names), calibrator, edges, governance,
+        model = RiskModel(classifier, tuple(model_names), calibrator, edges, governance,
                           governance_text, tied_edges=TIED_EDGES_MIDDLE, metadata={
                               "calibration": calibrator.method,
                               "n_iter": int(classifier.n_iter_),
                               "explanation_reference": reference_values(
-                                  names, X[tr], governance.explanation_reference)})
+                                  model_names, X[tr][:, splits],
+                                  governance.explanation_reference)})
         ratings = model.rate(full[te])
         whole_period = model.rate(full[split.test_period]).probability
     baseline = baseline_fit.result()
@@ -221,6 +246,7 @@ def train_model(features: pd.DataFrame, labels: pd.DataFrame, *,
     }
     counts = {"referrals": len(features), "follow_up_incomplete": int((~complete).sum()),
               "features_constant_in_training": len(candidates) - len(names),
+              "features_too_rare_to_split": len(names) - len(model_names),
               "labelled": len(data), "positives": int(y.sum()), "before_since": before_since}
     arrays = {"y": y[te], "probability": ratings.probability, "score": ratings.score,
               "baseline_probability": baseline_p}
