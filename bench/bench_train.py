@@ -74,7 +74,7 @@ def main() -> None:
                  .merge(truth[["referral_id", "true_probability"]], on="referral_id"))
         table = table[table["follow_up_complete"]]
         features = prepared.features.set_index("referral_id").loc[table["referral_id"]]
-        names = list(outcome.result.model.feature_names)
+        names = list(outcome.result.baseline_features)
         baseline_p = outcome.result.baseline.predict_proba(
             features[names].to_numpy(dtype=np.float32))[:, 1]
         y = table["label"].to_numpy(dtype=int)

@@ -75,6 +75,9 @@ class TrainingResult:
     # Stretches of the labelled referrals whose outcomes look unrecorded (`model.outcome_gaps`).
     outcome_gaps: list[OutcomeGap] = field(default_factory=list)
     since: dt.date | None = None  # training used only referrals from this date (`--since`)
+    # The baseline's columns: every varying one (the classifier's leave out those it could
+    # never split on, `_can_split`).
+    baseline_features: tuple[str, ...] = ()
 
 
 def fit_classifier(X: np.ndarray, y: np.ndarray, X_val: np.ndarray, y_val: np.ndarray, *,
@@ -252,7 +255,7 @@ def train_model(features: pd.DataFrame, labels: pd.DataFrame, *,
               "baseline_probability": baseline_p}
     return TrainingResult(model, baseline, split, metrics, tables,
                           data["referral_id"].iloc[te].astype(str).tolist(), arrays, counts,
-                          outcome_gaps(data["referral_date"], y), since)
+                          outcome_gaps(data["referral_date"], y), since, tuple(names))
 
 
 def training_plots(result: TrainingResult, out_dir: Path) -> list[Path]:

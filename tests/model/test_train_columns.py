@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from model.data import PreparedExtract
@@ -62,3 +63,10 @@ def test_the_model_leaves_out_what_it_could_not_split_and_says_how_many(
     data, _, _ = _labelled(prepared.features, prepared.labels, None)
     X = classifier_input(data[list(names)].to_numpy(np.float32), names)[trained.split.train]
     assert _can_split(X, TrainingConfig().min_samples_leaf).all()
+    # The baseline reads every varying column, the rare ones too.
+    baseline = trained.baseline_features
+    assert set(names) < set(baseline)
+    assert len(baseline) == len(names) + counts["features_too_rare_to_split"]
+    rows = data[list(baseline)].to_numpy(np.float32)[trained.split.test]
+    assert trained.baseline.predict_proba(rows)[:, 1].tolist() == pytest.approx(
+        trained.test_arrays["baseline_probability"].tolist())
