@@ -173,6 +173,6 @@ class FactorBuilder:
         return FactorText.of(FactorRecord(
             members[head], None if days_value else display_value(members[head], values[head]),
             0.0, "raises" if raises else "lowers", self.layout.agency[self.layout.factors[k][0]],
-            unnamed_household_sentence(members, sign) if unnamed else
+            unnamed_household_sentence(members, sign, subject=subject) if unnamed else
             factor_sentence(members, values, sign, subject=subject), members),
             days_value=days_value)

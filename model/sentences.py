@@ -106,7 +106,7 @@ def _agency(spec: FeatureSpec) -> str:
     return AGENCY_LABELS[spec.agency].lower()
 
 
-def _adults_children(spec: FeatureSpec, who: str) -> bool:
+def about_adults_children(spec: FeatureSpec, who: str) -> bool:
     """Whether the feature is about the household's children and the person referred an
     adult at risk (then they are not "other" children, nor siblings)."""
     children = spec.relation == "children" or spec.name == _CHILDREN_COUNT
@@ -116,7 +116,7 @@ def _adults_children(spec: FeatureSpec, who: str) -> bool:
 def _involving(spec: FeatureSpec, who: str) -> str:
     if spec.relation == "subject":
         return f"involving {who}"
-    return ADULTS_CHILDREN["relation"] if _adults_children(spec, who) else (
+    return ADULTS_CHILDREN["relation"] if about_adults_children(spec, who) else (
         RELATION_PHRASES[spec.relation])
 
 
@@ -150,7 +150,7 @@ def _coverage(spec: FeatureSpec, value: float | None, who: str) -> str:
 
 def _attendance(spec: FeatureSpec, value: float | None, who: str) -> str:
     whose = who if spec.relation == "subject" else (
-        ADULTS_CHILDREN["whose"] if _adults_children(spec, who)
+        ADULTS_CHILDREN["whose"] if about_adults_children(spec, who)
         else "the other children in the household")
     if value is None:
         return f"No school attendance on record for {whose}"
@@ -178,7 +178,7 @@ def _household(spec: FeatureSpec, value: float | None, who: str) -> str:
     if spec.name not in HOUSEHOLD_WORDS:
         return _flag(spec, value, who)
     singular, plural = HOUSEHOLD_WORDS[spec.name]
-    if _adults_children(spec, who):
+    if about_adults_children(spec, who):
         singular, plural = ADULTS_CHILDREN["singular"], ADULTS_CHILDREN["plural"]
     if value is None:
         return f"Number of {plural} in the household not known"

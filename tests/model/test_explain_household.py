@@ -142,6 +142,34 @@ def test_a_referral_naming_no_household_is_not_told_its_household_is_empty(
                          for f in flags)
 
 
+def test_an_adult_at_risks_unknown_household_has_children_not_other_children() -> None:
+    for name in ("household_children_count", "children_lowest_latest_attendance_pct",
+                 "children_police_domestic_abuse_incident_ever"):
+        child = unnamed_household_sentence([name], 0.3)
+        adult = unnamed_household_sentence([name], 0.3, subject="adult")
+        assert "other child" in child and "other child" not in adult, adult
+        assert "sibling" not in adult and " child" in adult
+    assert unnamed_household_sentence(["household_children_count"], 0.3, subject="adult") == (
+        "The number of children in the household is not known (raises the score)")
+    assert unnamed_household_sentence(PARENT_DA, 0.2, subject="adult") == (
+        unnamed_household_sentence(PARENT_DA, 0.2))  # parents and carers: the same words
+
+
+def test_an_adult_at_risks_explanation_says_so_of_an_unknown_household(
+        explainer: CaseExplainer, rows: np.ndarray) -> None:
+    unnamed = rows[rows[:, COLUMN["household_known"]] == 0][:300].copy()
+    unnamed[:, COLUMN["subject_is_adult_at_risk"]] = 1.0
+    unnamed[:, COLUMN["age_years"]] = 40.0
+    forget_texts()
+    found = [f for e in explainer.explain(unnamed) for f in household_factors(e)]
+    assert any("child" in str(f["sentence"]) for f in found)
+    for factor in found:
+        assert factor["sentence"] == unnamed_household_sentence(
+            factor["features"], float(factor["contribution"]),  # type: ignore[arg-type]
+            subject="adult")
+        assert "other child" not in str(factor["sentence"])
+
+
 def test_only_household_factors_of_unnamed_households_change(
         explainer: CaseExplainer, rows: np.ndarray) -> None:
     X = rows[:600]
