@@ -99,25 +99,34 @@ def refusal_event(request: Request, principal: Principal, roles: tuple[str, ...]
                             allowed=list(roles))
 
 
-def form_refusal_event(request: Request, principal: Principal, why: str) -> AuditEvent:
+def form_refusal_event(request: Request, principal: Principal, why: str, *,
+                       held: frozenset[str] | None = None) -> AuditEvent:
     """The audit entry of a signed-in user's form refused for its CSRF token (a form from
     an ended session, or a post made for them by another page) or a hidden field changed
     (`why`): as a role's refusal, what it was posted to, the referral or version it named."""
-    return _request_refusal(request, principal, FORM_REFUSED, refused=why)
+    return _request_refusal(request, principal, FORM_REFUSED, held=held, refused=why)
 
 
 def invalid_request_event(request: Request, principal: Principal,
                           problems: list[dict[str, Any]], *,
-                          route: str | None = None) -> AuditEvent:
+                          route: str | None = None,
+                          held: frozenset[str] | None = None) -> AuditEvent:
     """The audit entry of a signed-in user's request refused for its path, query or body
     (`problems`: the validation errors, or a 413's or 415's field at fault): as a role's
     refusal, with the fields at fault, never the values sent (a value may be a pasted key
     or a child's record). `route`: the route's address, for a request refused before it
-    was routed."""
+    was routed. `held`: `held_asked` of its path (None: looked up here; async code looks
+    it up with `held_in_store`, off the event loop on a server database)."""
     fields = sorted({".".join(str(part) for part in problem.get("loc", ()))
                      for problem in problems})
-    return _request_refusal(request, principal, REQUEST_INVALID, route=route,
+    return _request_refusal(request, principal, REQUEST_INVALID, route=route, held=held,
                             fields=fields[:20])
+
+
+async def held_in_store(request: Request, store: Store) -> frozenset[str]:
+    """`held_asked` of the request's path values, from async code (`Store.run`: on
+    PostgreSQL the look-up waits in the thread pool, not on the event loop)."""
+    return await store.run(held_asked, store, _path_values(request))
 
 
 def _path_values(request: Request) -> dict[str, str]:
@@ -181,7 +190,7 @@ def _refusal(principal: Principal, details: dict[str, Any], *, referral_id: str 
 async def audit_refusal(request: Request, store: Store, principal: Principal,
                         roles: tuple[str, ...]) -> None:
     """Enter a role's refusal of ``request`` in the audit trail (an API route or a page)."""
-    held = await store.run(held_asked, store, _path_values(request))
+    held = await held_in_store(request, store)
     await store.write(store_with_audit, store.engine,
                       [refusal_event(request, principal, roles, held=held)])
 

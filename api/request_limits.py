@@ -25,7 +25,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.access_refusals import invalid_request_event
+from api.access_refusals import held_in_store, invalid_request_event
 from api.audit import store_with_audit
 from data_contracts.digits import ascii_whole_number
 
@@ -141,5 +141,6 @@ async def audit_body_refusal(request: Request, status_code: int, *,
     if principal is None or status_code not in _AT_FAULT:
         return
     store = request.app.state.store
+    held = await held_in_store(request, store)
     await store.write(store_with_audit, store.engine, [invalid_request_event(
-        request, principal, [{"loc": _AT_FAULT[status_code]}], route=route)])
+        request, principal, [{"loc": _AT_FAULT[status_code]}], route=route, held=held)])

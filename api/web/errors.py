@@ -25,7 +25,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 from starlette.types import Scope
 
-from api.access_refusals import form_refusal_event, invalid_request_event
+from api.access_refusals import form_refusal_event, held_in_store, invalid_request_event
 from api.audit import store_with_audit
 from api.request_limits import audit_body_refusal
 from api.routes.errors import AuditedInvalid
@@ -103,8 +103,9 @@ async def audit_invalid(request: Request, exc: RequestValidationError) -> None:
     principal = getattr(request.state, "principal", None)
     if principal is not None and not isinstance(exc, AuditedInvalid):
         store: Store = request.app.state.store
-        await store.write(store_with_audit, store.engine,
-                          [invalid_request_event(request, principal, list(exc.errors()))])
+        held = await held_in_store(request, store)
+        await store.write(store_with_audit, store.engine, [
+            invalid_request_event(request, principal, list(exc.errors()), held=held)])
 
 
 def _wrap(previous: Handler | None,
@@ -151,8 +152,9 @@ def install_error_pages(app: FastAPI) -> None:
         user = await signed_in_user(request)
         if user is not None:  # a visitor's refused sign-in names no one: not audited
             store: Store = request.app.state.store
-            await store.write(store_with_audit, store.engine,
-                              [form_refusal_event(request, user.principal, exc.why)])
+            held = await held_in_store(request, store)
+            await store.write(store_with_audit, store.engine, [
+                form_refusal_event(request, user.principal, exc.why, held=held)])
         return error_page(exc.status_code, user=user, path=request.url.path,
                           page=_FORM_PAGE, field=exc.field)
 

@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.routing import iter_route_contexts
 from starlette.datastructures import FormData
 
-from api.access_refusals import audit_refusal, invalid_request_event
+from api.access_refusals import audit_refusal, held_in_store, invalid_request_event
 from api.audit import store_with_audit
 from api.auth import (
     ADMIN,
@@ -185,8 +185,9 @@ async def audit_refused_form(request: Request, user: PageUser,
     (`request_invalid`: the fields at fault, each a problem's `loc`, never the values sent:
     a value may be a pasted key or a child's record)."""
     store: Store = request.app.state.store
-    await store.write(store_with_audit, store.engine,
-                      [invalid_request_event(request, user.principal, list(problems))])
+    held = await held_in_store(request, store)
+    await store.write(store_with_audit, store.engine, [
+        invalid_request_event(request, user.principal, list(problems), held=held)])
 
 
 def fields_at_fault(*names: str) -> list[dict[str, Any]]:

@@ -6,11 +6,15 @@ place, and the trail is append-only."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from html import unescape
 from urllib.parse import quote
 
+import pytest
+
+from api import access_refusals
 from api.audit import sha256_hex
 from api.store.models import AUDIT_TABLE, AuditEntry
 from api.templating import case_path
@@ -165,3 +169,35 @@ def test_a_version_filter_that_is_no_version_number_is_kept_as_its_digest(
     assert [(e.model_version, e.details["search"]) for e in views] == [
         (None, {"model_version_sha256": _digest(pasted)}), ("7", {"model_version": "7"})]
     assert pasted not in _as_text(views)
+
+
+def test_a_refusals_look_up_waits_off_the_event_loop_on_a_server_database(
+        backend_api: ApiEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A refused form's and a refused request's look-up of the referral they named ran on
+    the event loop: on PostgreSQL every other request waited on it. It runs where
+    `Store.run` puts a read: inline on SQLite, in the thread pool on a server database."""
+    api = backend_api
+    on_loop: list[bool] = []
+
+    def looked_up(store, asked):  # type: ignore[no-untyped-def]
+        try:
+            asyncio.get_running_loop()
+            on_loop.append(True)
+        except RuntimeError:
+            on_loop.append(False)
+        return held_asked(store, asked)
+
+    held_asked = access_refusals.held_asked
+    monkeypatch.setattr(access_refusals, "held_asked", looked_up)
+    referral = scored_referral(api)
+    browser = signed_in_client(api.client, api.keys["triage"])
+    before = last_audit_seq(api)
+    form = {"practitioner_rag": "red", "next_step": "strategy discussion", "csrf_token": "x"}
+    assert browser.post(case_path(referral) + "/decisions", data=form).status_code == 403
+    assert api.client.get(f"/v1/referrals/{quote(referral)}",
+                          headers=api.headers("data_scientist")).status_code == 403
+    assert [_kept(e) for e in audit_entries_since(api, before)] == [
+        ("form_refused", referral, referral, None),
+        ("access_refused", referral, referral, None)]
+    assert len(on_loop) == 2
+    assert on_loop == [api.settings.database_url.startswith("sqlite")] * 2
