@@ -66,6 +66,12 @@ def _log_card(registry: ModelRegistry, version: VersionInfo) -> None:
     log_card(registry, version, board=board_thresholds(Settings()))
 
 
+def _standings_ahead() -> None:
+    from api.version_standing import import_ahead
+
+    import_ahead()
+
+
 def _standings(registry: ModelRegistry, versions: Sequence[str], *, check_gate: bool,
                folder_hashes: Mapping[str, str] | None = None) -> dict[str, Standing]:
     from api.version_standing import standings
@@ -79,7 +85,7 @@ def _settings_for_commands(ctx: typer.Context) -> None:
     # how training logs a version's model card (rendered with the service's templates),
     # and where a version stands with governance (the store's decisions).
     ctx.obj = model_cli.ConfigSource(_model_cli_config, card_writer=_log_card,
-                                     standings=_standings)
+                                     standings=_standings, standings_ahead=_standings_ahead)
     # MLflow drew a "Downloading artifacts" bar per file read and logged INFO lines on a
     # command's standard error (train: ten bars), however the command line is run (the
     # entry point, a test runner) and whether or not MLflow is imported yet; either

@@ -64,6 +64,15 @@ def standing(session: Session, registry: ModelRegistry, version: str, *,
     return Standing(APPROVED, who) if problem is None else Standing(NOT_VALID, problem)
 
 
+def import_ahead() -> None:
+    """Import what `standings` reads (the settings, the store, the approvals: about 0.5 s
+    of imports), for a command to start on a background thread while it works, before
+    the check it ends with (`safeguard score`)."""
+    import api.approvals  # noqa: F401
+    import api.settings  # noqa: F401
+    import api.store.db  # noqa: F401
+
+
 def existing_store(settings: Settings) -> Store | None:
     """The settings' store, or None when it is an SQLite file that does not exist (opening
     it would create an empty database file, which every command then finds "not migrated")."""

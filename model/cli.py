@@ -65,6 +65,8 @@ class ConfigSource:
     # check_gate=..., folder_hashes=...: model folders' hashes as already read)
     # -> {version: model.version_list.Standing}; read by the layer above.
     standings: Callable[..., dict[str, Standing]] | None = None
+    # What `standings` will need, loaded ahead on a background thread (its imports).
+    standings_ahead: Callable[[], None] | None = None
 
 
 def cli_config(ctx: typer.Context) -> ModelCliConfig:
