@@ -17,15 +17,13 @@ differ are all quarantined (:func:`data_contracts.checking.key_failures`).
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
 import shlex
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,6 +33,7 @@ from data_contracts.errors import FeedRejected
 from data_contracts.extract_date import infer_extract_date
 from data_contracts.extract_date import referral_dates as referral_dates_of
 from data_contracts.feed_files import ExtractFiles, find_feed_files, missing_feed_meant
+from data_contracts.feed_threads import each_feed, in_order, status
 from data_contracts.quarantining import check_feed, check_provisionally
 from data_contracts.reading import (
     check_feed_size,
@@ -52,18 +51,6 @@ from data_contracts.vocab import FEED_COLUMNS, FEEDS, OUTCOMES, REFERRALS, REQUI
 logger = logging.getLogger(__name__)
 
 __all__ = ["ValidatedExtract", "infer_extract_date", "validate_extract", "validate_frames"]
-
-# Feeds read, and then parsed, two at a time: both spend most of their time in pyarrow
-# and NumPy, which release the GIL (100,000 referrals: 1.9-2.4 s one at a time, 1.2-1.4 s
-# two at a time). Two, not one per core: each feed in flight holds its raw and parsed
-# copies at once. When the extract date is to be inferred, each feed's thread also checks
-# it with today's (`check_provisionally`; not outcomes, whose rules read the referrals'):
-# the features command took 0.6-0.9 s less than with those checks one feed at a time.
-FEED_THREADS = 2
-
-_Item = TypeVar("_Item")
-_Result = TypeVar("_Result")
-
 
 @dataclass(frozen=True)
 class ValidatedExtract:
@@ -87,43 +74,6 @@ class ValidatedExtract:
     def quarantined_rows(self) -> dict[str, int]:
         """Rows quarantined per feed, for the feeds that had any."""
         return {feed: len(rows) for feed, rows in self.quarantine.items() if len(rows)}
-
-
-def _in_order(function: Callable[[_Item], _Result], items: Sequence[_Item], *,
-              progress: bool, message: str) -> list[_Result]:
-    """``function`` of each item, `FEED_THREADS` at a time, in the items' order. The first
-    failure in that order is raised, as one at a time would; work not started is dropped
-    (`Executor.map` cancels it when a result raises)."""
-    with (ThreadPoolExecutor(max_workers=FEED_THREADS, thread_name_prefix="feeds") as pool,
-          _status(progress, message)):
-        return list(pool.map(function, items))
-
-
-def _each_feed(function: Callable[[str], _Result], feeds: Sequence[str], *,
-               refusals: FeedRefusals, progress: bool, message: str) -> dict[str, _Result]:
-    """``function`` of each feed, as `_in_order`, less the feeds refused and set aside
-    (`FeedRefusals.refuse`: else a refusal raises)."""
-    def attempt(feed: str) -> _Result | None:
-        try:
-            return function(feed)
-        except FeedRejected as refusal:
-            refusals.refuse(feed, refusal)
-            return None
-
-    results = _in_order(attempt, feeds, progress=progress, message=message)
-    return {feed: result for feed, result in zip(feeds, results, strict=True)
-            if result is not None}
-
-
-@contextlib.contextmanager
-def _status(progress: bool, message: str) -> Iterator[None]:
-    if not progress:
-        yield
-        return
-    from rich.console import Console  # only when asked for: keeps imports light
-
-    with Console(stderr=True).status(message):
-        yield
 
 
 def _validate_raw(
@@ -161,7 +111,7 @@ def _validate_raw(
         return parsed_feed
 
     present = [feed for feed in FEEDS if feed in raw_feeds]
-    parsed = _each_feed(parse, present, refusals=refusals, progress=progress,
+    parsed = each_feed(parse, present, refusals=refusals, progress=progress,
                         message="parsing the feeds")
     date_warning = None
     if extract_date is None:
@@ -169,22 +119,32 @@ def _validate_raw(
         extract_date, date_warning = inferred.day, inferred.warning
         if date_warning:
             logger.warning("%s", date_warning)
-    feeds: dict[str, pd.DataFrame] = {}
-    quarantine: dict[str, pd.DataFrame] = {}
-    entries: dict[str, dict[str, Any]] = {}
-    for feed in list(parsed):
-        parsed_feed = parsed.pop(feed)
-        referral_dates = None
-        if feed == OUTCOMES:
-            referral_dates = referral_dates_of(feeds[REFERRALS])
+    checked: dict[str, tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]] = {}
+
+    def check(feed: str) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+        parsed_feed = parsed.pop(feed)  # let go once checked
+        referral_dates = (referral_dates_of(checked[REFERRALS][0]) if feed == OUTCOMES
+                          else None)
         schema = feed_schema(feed, extract_date=extract_date, referral_dates=referral_dates)
-        with _status(progress, f"checking {parsed_feed.source}"):
-            feeds[feed], quarantine[feed] = check_feed(parsed_feed, schema,
-                                                       extract_date=extract_date)
-        entries[feed] = feed_entry(parsed_feed, feeds[feed], quarantine[feed], feeds,
-                                   count_persons=count_persons)
-        del parsed_feed
-        logger.info("%s: %s", feed, {k: entries[feed][k] for k in ("read", "accepted")})
+        accepted, rejected = check_feed(parsed_feed, schema, extract_date=extract_date)
+        entry = feed_entry(parsed_feed, accepted, rejected,
+                           {REFERRALS: checked[REFERRALS][0]} if feed == OUTCOMES else {},
+                           count_persons=count_persons)
+        logger.info("%s: %s", feed, {k: entry[k] for k in ("read", "accepted")})
+        return accepted, rejected, entry
+
+    # Two feeds at a time, as they were parsed; outcomes last, since their rules read the
+    # accepted referrals.
+    order = list(parsed)
+    first = [feed for feed in order if feed != OUTCOMES]
+    results = in_order(check, first, progress=progress, message="checking the feeds")
+    checked.update(zip(first, results, strict=True))
+    if OUTCOMES in parsed:
+        with status(progress, "checking the outcomes"):
+            checked[OUTCOMES] = check(OUTCOMES)
+    feeds = {feed: checked[feed][0] for feed in order}
+    quarantine = {feed: checked[feed][1] for feed in order}
+    entries = {feed: checked.pop(feed)[2] for feed in order}
     refused = refusals.in_feed_order()
     report = build_report(extract_date=extract_date, entries=entries, feeds=feeds,
                           ignored_files=ignored_files, refused=refused,
@@ -247,7 +207,7 @@ def validate_extract(
                            one_line=FEED_COLUMNS[feed])
         return paths[feed].name, table_to_strings(table, paths[feed].name)
 
-    raw_feeds = _each_feed(read, list(paths), refusals=refusals, progress=progress,
+    raw_feeds = each_feed(read, list(paths), refusals=refusals, progress=progress,
                            message="reading the feeds")
     result = _validate_raw(raw_feeds, extract_date=extract_date, ignored_files=files.ignored,
                            refusals=refusals, progress=progress, count_persons=count_persons)

@@ -88,7 +88,7 @@ def _score_here(ctx: typer.Context, input: str, output: str, *, reference: str,
 
 def _standings_ahead(ctx: typer.Context) -> None:
     """Start loading what `warn_unless_approved` reads, beside the scoring: its imports,
-    about 0.5 s of mostly Python, overlap the feature build's pyarrow and NumPy, which
+    mostly Python, overlap the feature build's pyarrow and NumPy, which
     release the GIL. Whatever fails there fails again, and is reported, in the check."""
     source = ctx.find_object(ConfigSource)
     if source is None or source.standings_ahead is None:

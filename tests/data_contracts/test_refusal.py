@@ -15,9 +15,10 @@ import pytest
 
 from data_contracts.errors import FeedRejected
 from data_contracts.feed_files import feed_file_meant, feed_named
+from data_contracts.feed_threads import in_order
 from data_contracts.identifier_names import identifier_column_name
 from data_contracts.identifiers import _take_in_order, refuse_direct_identifiers
-from data_contracts.validate import _in_order, validate_extract, validate_frames
+from data_contracts.validate import validate_extract, validate_frames
 from data_contracts.vocab import AGENCIES, FEED_COLUMNS
 from tests.data_contracts import factories as f
 
@@ -449,9 +450,9 @@ def test_feed_work_reports_the_first_failure_in_order_and_drops_work_not_started
         return item
 
     with pytest.raises(FeedRejected, match="first.csv: slow to fail"):
-        _in_order(work, list(range(20)), progress=False, message="")
+        in_order(work, list(range(20)), progress=False, message="")
     assert 1 in started and len(started) < 20
-    assert _in_order(lambda item: item * 2, [3, 1, 2], progress=False, message="") == [6, 2, 4]
+    assert in_order(lambda item: item * 2, [3, 1, 2], progress=False, message="") == [6, 2, 4]
 
 
 def test_agencies_with_no_feed_no_rows_or_every_row_quarantined_shared_nothing(
