@@ -295,10 +295,12 @@ def test_a_case_naming_no_household_is_told_its_household_is_not_known(
         served = model_api.client.post("/v1/score", json=case,
                                        headers=model_api.headers("triage")).json()
         assert served["top_factors"] == json.loads(factors)
+        # An adult at risk's household children are not "other" children.
+        subject = "adult" if case["referral"]["subject_type"] == "adult_at_risk" else "child"
         for factor in served["top_factors"]:
             if all(SPECS_BY_NAME[n].about_household_members for n in factor["features"]):
                 assert factor["sentence"] == unnamed_household_sentence(
-                    factor["features"], factor["contribution"])
+                    factor["features"], factor["contribution"], subject=subject)
                 assert factor["value"] is None
                 household += 1
     assert household

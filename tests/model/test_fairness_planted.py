@@ -39,7 +39,8 @@ from model.workflow import audit_test_period
 from pipelines.synth import SynthConfig, generate_extract
 from pipelines.synth.disparities import DISPARITY_BY_NAME, parse_disparities
 
-pytestmark = pytest.mark.slow
+# One worker: the module's two trained audits (about 38 s) were built on both.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("fairness_planted")]
 N_REFERRALS = 25_000
 SEED = 4
 POLICE = DISPARITY_BY_NAME["police_recording_black"]

@@ -82,6 +82,10 @@ def _extract(root: Path, setting: str) -> Path:
     return out
 
 
+# One worker: the module's two extracts and their audits (about 12 s) were built on both.
+pytestmark = pytest.mark.xdist_group("synth_disparities")
+
+
 @pytest.fixture(scope="module")
 def extracts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("disparities")
