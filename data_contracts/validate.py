@@ -112,7 +112,7 @@ def _validate_raw(
 
     present = [feed for feed in FEEDS if feed in raw_feeds]
     parsed = each_feed(parse, present, refusals=refusals, progress=progress,
-                        message="parsing the feeds")
+                       message="parsing the feeds")
     date_warning = None
     if extract_date is None:
         inferred = infer_extract_date(parsed, today, passing=passing)
@@ -208,7 +208,7 @@ def validate_extract(
         return paths[feed].name, table_to_strings(table, paths[feed].name)
 
     raw_feeds = each_feed(read, list(paths), refusals=refusals, progress=progress,
-                           message="reading the feeds")
+                          message="reading the feeds")
     result = _validate_raw(raw_feeds, extract_date=extract_date, ignored_files=files.ignored,
                            refusals=refusals, progress=progress, count_persons=count_persons)
     if not set_aside_refused and result.feeds[REFERRALS].empty:
