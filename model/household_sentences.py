@@ -18,48 +18,45 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Final
 
-from model.sentences import HOUSEHOLD_WORDS, Subject, about_adults_children, direction_words
+from model.sentences import (
+    Subject,
+    direction_words,
+    household_people,
+    involving,
+    whose_attendance,
+)
 from pipelines.feature_spec import FeatureSpec
 from pipelines.manifest_lookup import spec_of
-from pipelines.phrases import (
-    ADULTS_CHILDREN,
-    AGENCY_LABELS,
-    RELATION_PHRASES,
-    SUBJECT_PHRASES,
-    UNNAMED_HOUSEHOLD,
-)
+from pipelines.phrases import AGENCY_LABELS, SUBJECT_PHRASES, UNNAMED_HOUSEHOLD
 
-# Each kind's words take the feature and whether it is about the household's children
-# and the person referred an adult at risk (then they are not "other" children).
+# Each kind's words take the feature and who was referred (`model.sentences`' words for
+# them: an adult at risk's household children are not "other" children).
 
 
-def _people(spec: FeatureSpec, adults_children: bool) -> str:
-    people = ADULTS_CHILDREN["plural"] if adults_children else HOUSEHOLD_WORDS[spec.name][1]
-    return f"the number of {people} in the household is not known"
+def _people(spec: FeatureSpec, who: str) -> str:
+    return f"the number of {household_people(spec, who)[1]} in the household is not known"
 
 
-def _counts(spec: FeatureSpec, adults_children: bool) -> str:
-    relation = ADULTS_CHILDREN["relation"] if adults_children else RELATION_PHRASES[spec.relation]
-    return f"{spec.label_plural} {relation} could not be counted"
+def _counts(spec: FeatureSpec, who: str) -> str:
+    return f"{spec.label_plural} {involving(spec, who)} could not be counted"
 
 
-def _records(spec: FeatureSpec, adults_children: bool) -> str:
+def _records(spec: FeatureSpec, who: str) -> str:
     if spec.event_type is not None:
-        return _counts(spec, adults_children)
+        return _counts(spec, who)
     return (f"{AGENCY_LABELS[spec.agency].lower()} records about anyone else in the "
             "household could not be counted")
 
 
-def _attendance(spec: FeatureSpec, adults_children: bool) -> str:
-    whose = ADULTS_CHILDREN["whose"] if adults_children else "the other children in the household"
-    return f"the school attendance of {whose} is not known"
+def _attendance(spec: FeatureSpec, who: str) -> str:
+    return f"the school attendance of {whose_attendance(spec, who)} is not known"
 
 
-def _referrals(spec: FeatureSpec, adults_children: bool) -> str:
+def _referrals(spec: FeatureSpec, who: str) -> str:
     return f"{spec.label_plural} to the hub could not be counted"
 
 
-_BY_KIND: Final[dict[str, Callable[[FeatureSpec, bool], str]]] = {
+_BY_KIND: Final[dict[str, Callable[[FeatureSpec, str], str]]] = {
     "household": _people, "count": _counts, "recency": _records, "attendance": _attendance,
     "previous_referrals": _referrals,
 }
@@ -91,5 +88,5 @@ def unnamed_household_sentence(names: Sequence[str], contribution: float, *,
     words = _BY_KIND.get(specs[0].kind)
     if words is None:
         raise ValueError(f"no sentence for {specs[0].name!r} when no household is named")
-    text = words(specs[0], about_adults_children(specs[0], SUBJECT_PHRASES[subject]))
+    text = words(specs[0], SUBJECT_PHRASES[subject])
     return f"{text[0].upper()}{text[1:]} ({direction_words(contribution)})"

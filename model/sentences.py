@@ -113,15 +113,31 @@ def about_adults_children(spec: FeatureSpec, who: str) -> bool:
     return children and who == SUBJECT_PHRASES["adult"]
 
 
-def _involving(spec: FeatureSpec, who: str) -> str:
+def involving(spec: FeatureSpec, who: str) -> str:
+    """Whom a feature's records involve, relative to `who` (the person referred)."""
     if spec.relation == "subject":
         return f"involving {who}"
     return ADULTS_CHILDREN["relation"] if about_adults_children(spec, who) else (
         RELATION_PHRASES[spec.relation])
 
 
+def household_people(spec: FeatureSpec, who: str) -> tuple[str, str]:
+    """The people a household count feature counts (singular, plural), for `who`."""
+    if about_adults_children(spec, who):
+        return ADULTS_CHILDREN["singular"], ADULTS_CHILDREN["plural"]
+    return HOUSEHOLD_WORDS[spec.name]
+
+
+def whose_attendance(spec: FeatureSpec, who: str) -> str:
+    """Whose school attendance an attendance feature reads, for `who`."""
+    if spec.relation == "subject":
+        return who
+    return ADULTS_CHILDREN["whose"] if about_adults_children(spec, who) else (
+        "the other children in the household")
+
+
 def _count(spec: FeatureSpec, value: float | None, who: str) -> str:
-    where = f"{_involving(spec, who)} {WINDOW_PHRASES[spec.window or 'ever']}"
+    where = f"{involving(spec, who)} {WINDOW_PHRASES[spec.window or 'ever']}"
     if value is None:
         return f"Number of {spec.label_plural} {where} not known"
     return f"{_quantity(whole(value), spec.label_singular, spec.label_plural)} {where}"
@@ -129,7 +145,7 @@ def _count(spec: FeatureSpec, value: float | None, who: str) -> str:
 
 def _recency(spec: FeatureSpec, value: float | None, who: str) -> str:
     if spec.event_type is not None:
-        about, singular, plural = _involving(spec, who), spec.label_singular, spec.label_plural
+        about, singular, plural = involving(spec, who), spec.label_singular, spec.label_plural
     else:
         about = f"about {who}" if spec.relation == "subject" else (
             "about anyone else in the household")
@@ -149,9 +165,7 @@ def _coverage(spec: FeatureSpec, value: float | None, who: str) -> str:
 
 
 def _attendance(spec: FeatureSpec, value: float | None, who: str) -> str:
-    whose = who if spec.relation == "subject" else (
-        ADULTS_CHILDREN["whose"] if about_adults_children(spec, who)
-        else "the other children in the household")
+    whose = whose_attendance(spec, who)
     if value is None:
         return f"No school attendance on record for {whose}"
     if spec.relation == "subject":
@@ -177,9 +191,7 @@ def _previous_referrals(spec: FeatureSpec, value: float | None, who: str) -> str
 def _household(spec: FeatureSpec, value: float | None, who: str) -> str:
     if spec.name not in HOUSEHOLD_WORDS:
         return _flag(spec, value, who)
-    singular, plural = HOUSEHOLD_WORDS[spec.name]
-    if about_adults_children(spec, who):
-        singular, plural = ADULTS_CHILDREN["singular"], ADULTS_CHILDREN["plural"]
+    singular, plural = household_people(spec, who)
     if value is None:
         return f"Number of {plural} in the household not known"
     return f"{_quantity(whole(value), singular, plural)} in the household"
