@@ -1,5 +1,6 @@
 """Work on each feed of an extract, two feeds at a time, in the feeds' order, with a
-spinner when asked: reading, parsing and checking (`data_contracts.validate`)."""
+spinner when asked: reading, parsing and checking (`data_contracts.validate`). `in_order`
+also serves the feature build's work in two (`pipelines.encode`, `pipelines.features`)."""
 
 from __future__ import annotations
 
@@ -27,13 +28,17 @@ _Result = TypeVar("_Result")
 
 
 def in_order(function: Callable[[_Item], _Result], items: Sequence[_Item], *,
-             progress: bool, message: str) -> list[_Result]:
+             progress: bool = False, message: str = "",
+             thread_name: str = "feeds") -> list[_Result]:
     """``function`` of each item, `FEED_THREADS` at a time, in the items' order. The first
     failure in that order is raised, as one at a time would; work not started is dropped
-    (`Executor.map` cancels it when a result raises)."""
-    with (ThreadPoolExecutor(max_workers=FEED_THREADS, thread_name_prefix="feeds") as pool,
-          status(progress, message)):
-        return list(pool.map(function, items))
+    (`Executor.map` cancels it when a result raises). One item (a live case's one chunk
+    of records, an extract of one feed) runs on the calling thread: no pool is started."""
+    with status(progress, message):
+        if len(items) <= 1:
+            return [function(item) for item in items]
+        with ThreadPoolExecutor(max_workers=FEED_THREADS, thread_name_prefix=thread_name) as pool:
+            return list(pool.map(function, items))
 
 
 def each_feed(function: Callable[[str], _Result], feeds: Sequence[str], *,

@@ -14,7 +14,6 @@ for a pandas index took most of the build's time and a quarter of a gigabyte.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from typing import Final
@@ -24,6 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from data_contracts.feed_threads import in_order
 from data_contracts.vocab import (
     AGENCIES,
     ETHNICITY_GROUPS,
@@ -135,8 +135,8 @@ def _positions_each(columns: Sequence[pd.Series], universe: pa.Array) -> list[np
     # 4.6 million identifiers took 0.62 s in one call, 0.40 s in two side by side.
     half = len(values) // 2
     parts = [values] if half < _SPLIT_FROM else [values.slice(0, half), values.slice(half)]
-    with ThreadPoolExecutor(max_workers=len(parts), thread_name_prefix="lookup") as pool:
-        found = list(pool.map(lambda part: pc.index_in(part, value_set=universe), parts))
+    found = in_order(lambda part: pc.index_in(part, value_set=universe), parts,
+                     thread_name="lookup")
     every = np.concatenate([part.fill_null(-1).to_numpy() for part in found]).astype(np.int64)
     return np.split(every, np.cumsum([len(column) for column in columns])[:-1])
 
@@ -176,8 +176,7 @@ def _event_arrays(frames: Mapping[str, pd.DataFrame], persons: pa.Array,
         part = {name: array[starts[i]:starts[i + 1]] for name, array in out.items()}
         _fill_events(part, feeds[i][1], feeds[i][0], [event_persons[i], types[i]], keeps[i])
 
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="records") as pool:
-        list(pool.map(fill, range(len(feeds))))
+    in_order(fill, range(len(feeds)), thread_name="records")
     return {**out, "history_person": history_person, "ref_person": ref_person,
             "member_person": member_person}
 

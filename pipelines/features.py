@@ -22,12 +22,12 @@ matrix, which the feature table then wraps without a copy.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, MutableMapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Final, cast
 
 import numpy as np
 import pandas as pd
 
+from data_contracts.feed_threads import in_order
 from data_contracts.vocab import (
     AGENCIES,
     ETHNICITY_GROUPS,
@@ -249,12 +249,9 @@ def compute_features(enc: EncodedExtract, *, progress: ProgressCallback | None =
         joined = join_records(chunk, records, enc, enc.ref_day[lo:hi])
         _fill_from_records(matrix[lo:hi], joined, chunk, enc)
 
-    bounds = list(chunks(links, records, n))
-    if len(bounds) == 1:  # a live case, a small extract
-        fill(bounds[0])
-    else:  # two chunks at a time: NumPy's sorts, copies and sums release the GIL
-        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="feature-chunks") as pool:
-            list(pool.map(fill, bounds))
+    # Two chunks at a time (NumPy's sorts, copies and sums release the GIL); one chunk, a
+    # live case's, on this thread.
+    in_order(fill, list(chunks(links, records, n)), thread_name="feature-chunks")
     step("history and context")
     matrix[:, _COLUMNS["history"]] = _history_block(enc, links)
     matrix[:, _COLUMNS["context"]] = _context_block(enc, links)
