@@ -206,7 +206,8 @@ def train_model(features: pd.DataFrame, labels: pd.DataFrame, *,
         # The baseline fits beside the classifier: both spend their time in compiled code
         # that releases the GIL (NumPy and BLAS; OpenMP), and neither reads the other.
         # It reads every varying column; the classifier those it could split on.
-        baseline_fit = beside.submit(fit_baseline, X[tr], y[tr], config=config)
+        training = X[tr]
+        baseline_fit = beside.submit(fit_baseline, training, y[tr], config=config)
         splits = _can_split(Xc[tr], config.min_samples_leaf)
         model_names = [name for name, keep in zip(names, splits, strict=True) if keep]
         Xc = Xc[:, splits]
@@ -225,7 +226,7 @@ def train_model(features: pd.DataFrame, labels: pd.DataFrame, *,
                               "calibration": calibrator.method,
                               "n_iter": int(classifier.n_iter_),
                               "explanation_reference": reference_values(
-                                  model_names, X[tr][:, splits],
+                                  model_names, training[:, splits],
                                   governance.explanation_reference)})
         ratings = model.rate(full[te])
         whole_period = model.rate(full[split.test_period]).probability
