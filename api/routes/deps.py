@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Final
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
@@ -11,6 +11,11 @@ from sqlalchemy.orm import Session
 from api.scoring import Scorer
 from api.settings import Settings
 from api.store.db import Store
+
+# The methods a read answers: GET, and HEAD as GET without its body, for load balancers
+# and uptime monitors. FastAPI adds HEAD to no route of its own accord (Starlette's
+# `Route` does), so the API's health checks and every page list both.
+READ_METHODS: Final = ("GET", "HEAD")
 
 # The plain look-ups are `async def` so FastAPI calls them on the event loop
 # instead of handing each to the thread pool (a thread hop per dependency).

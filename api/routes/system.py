@@ -10,7 +10,7 @@ from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
 
 from api.auth import AnyUser
-from api.routes.deps import ScorerDep, StoreDep
+from api.routes.deps import READ_METHODS, ScorerDep, StoreDep
 from api.routes.responses import AUTH_RESPONSES
 
 router = APIRouter(tags=["operations"])
@@ -26,7 +26,7 @@ def _get_and_head(path: str, **documented: Any) -> Callable[[Endpoint], Endpoint
     id."""
 
     def register(endpoint: Endpoint) -> Endpoint:
-        router.api_route(path, methods=["GET", "HEAD"], include_in_schema=False)(endpoint)
+        router.api_route(path, methods=list(READ_METHODS), include_in_schema=False)(endpoint)
         router.get(path, **documented)(endpoint)
         return endpoint
 

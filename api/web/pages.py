@@ -30,14 +30,14 @@ from api.auth import (
     Principal,
     key_holder_in_store,
 )
+from api.routes.deps import READ_METHODS
 from api.store.db import Store
 from api.templating import render_page
 from api.web.session import CSRF_FIELD, WebSession, check_csrf, read_session, session_ended
 
 SIGN_IN_PATH = "/sign-in"
-# A page answers HEAD as it answers GET (its headers, no body), for uptime monitors: FastAPI
-# adds HEAD to no route of its own accord, as Starlette's `Route` does.
-PAGE_METHODS: Final = ["GET", "HEAD"]
+# A page answers HEAD as it answers GET (its headers, no body), for uptime monitors.
+PAGE_METHODS: Final = list(READ_METHODS)
 _NAVIGATION: dict[str, tuple[tuple[str, str], ...]] = {
     TRIAGE: (("/queue", "Triage queue"), ("/score", "Score a referral")),
     GOVERNANCE: (("/governance", "Model governance"), ("/governance/audit", "Audit trail"),
@@ -103,7 +103,7 @@ def _page_asked_for(request: Request) -> str:
     address keeps the request's own quoting (a referral id's `#` or `%2F` comes back so).
     """
     path = request.scope.get("raw_path", b"").decode("latin-1") or request.url.path
-    if request.method in ("GET", "HEAD"):
+    if request.method in READ_METHODS:
         return path
     routes = list(iter_route_contexts(request.app.routes))
     posted = next((route.path for route in routes
@@ -143,7 +143,7 @@ def page_roles(*roles: str) -> Callable[[Request], Awaitable[PageUser]]:
         user = await signed_in_user(request)
         if user is None:
             raise SignInRequired(_page_asked_for(request),
-                                 unsaved=request.method not in ("GET", "HEAD"))
+                                 unsaved=request.method not in READ_METHODS)
         if user.principal.role not in roles:
             await audit_refusal(request, request.app.state.store, user.principal, roles)
             raise HTTPException(status.HTTP_403_FORBIDDEN,
