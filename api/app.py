@@ -79,7 +79,10 @@ def create_app(
     app.state.key_hasher = KeyHasher(settings.api_key_pepper.get_secret_value())
     app.state.auth_limits = FailureLimits.from_settings(settings)
     app.state.metrics = metrics.Metrics()
-    app.state.metrics.set_model(scorer.name, scorer.version, ready=scorer.readiness()[0])
+    ready = scorer.readiness()[0]
+    app.state.metrics.set_model(scorer.name, scorer.version, ready=ready, bands=(
+        (band["name"], band["rag"]) for band in
+        (scorer.model_info().get("bands", []) if ready else [])))
     app.state.score_batcher = scores.case_batcher(store, scorer, app.state.metrics)
 
     for router in (scores.router, decisions.router, records.router, subjects.router,

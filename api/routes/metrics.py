@@ -93,14 +93,19 @@ class Metrics:
         """Whether counts are shared with other worker processes through files."""
         return bool(os.environ.get(MULTIPROCESS_METRICS_ENV))
 
-    def set_model(self, name: str, version: str, *, ready: bool = True) -> None:
+    def set_model(self, name: str, version: str, *, ready: bool = True,
+                  bands: Iterable[tuple[str, str]] = ()) -> None:
         """Record which model is serving (the one it replaced, if any, drops to 0), and
-        whether it can score."""
+        whether it can score. Its ``bands`` ((band, RAG) pairs) are counted from 0 at once:
+        a quiet service then shows each band's series before its first score, and a rate
+        or an alert on a band's count does not wait for that band to be seen."""
         if self._serving is not None:  # (clearing is not shared between processes)
             self.model.labels(*self._serving).set(0)
         self._serving = (name, version)
         self.model.labels(name=name, version=version).set(1)
         self.model_ready.set(1 if ready else 0)
+        for band, rag in bands:
+            self.scores.labels(band=band, rag=rag)
 
     def exposition(self) -> bytes:
         """The Prometheus text of this process, or of every worker in multiprocess mode."""

@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from fastapi.testclient import TestClient
 from httpx import Response
 
+from api.app import create_app
 from api.case_payload import CasePayload
+from api.model_scorer import load_scorer
 from api.schemas import DECISION_SUPPORT_NOTICE
+from api.store import init_db
 from data_contracts.vocab import AGENCIES, EVENT_TYPES
 from model.explain import AGENCY_GROUPS
 from model.score import rate_table
 from pipelines.case import build_case_features, case_payload_from_frames
-from tests.api.conftest import ApiEnv, TrainedModel
+from tests.api.conftest import ApiEnv, TrainedModel, make_settings, record_test_approval
 
 
 def payload(model: TrainedModel, referral_id: str) -> dict[str, Any]:
@@ -145,6 +151,24 @@ def test_metrics_name_the_model_version_and_count_scores_by_band(
     assert f'safeguard_model_info{{name="{name}",version="{trained_model.version}"}} 1.0' in text
     assert "safeguard_model_ready 1.0" in text
     assert f'safeguard_scores_total{{band="{band}",' in text
+
+
+def test_a_quiet_service_counts_every_band_of_its_model_from_zero(
+    trained_model: TrainedModel, tmp_path: Path
+) -> None:
+    """Before its first score a service shows each of its model's bands at 0 (an alert on
+    a band's rate has a series to read), and only the bands its model has."""
+    url = f"sqlite:///{tmp_path / 'quiet.db'}"
+    init_db(url)
+    settings = make_settings(url, **trained_model.settings_overrides())
+    record_test_approval(url, trained_model.registry, trained_model.version)
+    with TestClient(create_app(settings, load_scorer(settings))) as client:
+        text = client.get("/metrics").text
+    counted = re.findall(r'^safeguard_scores_total\{band="([^"]+)",rag="([^"]+)"\} (\S+)$',
+                         text, flags=re.MULTILINE)
+    governed = [(band.name, band.rag) for band in trained_model.loaded.model.governance.bands]
+    assert sorted((band, rag) for band, rag, _ in counted) == sorted(governed)
+    assert {value for _, _, value in counted} == {"0.0"}
 
 
 def test_served_factors_name_their_features_and_the_reference(
