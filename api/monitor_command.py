@@ -137,14 +137,16 @@ def monitor(
 
 def crossed_lines(crossed: list[str], checks: list[dict[str, Any]]) -> list[str]:
     """What the command says of the crossed thresholds: an agency whose records fell (its
-    coverage over the whole window, or the records it sent in a quarter) first, then the
+    coverage over the whole window, the records it sent in a quarter, or its records
+    arriving late) first, then the
     drift of its features in one line (a police feed left out of an extract crossed 75
     feature thresholds, one line each, and the fall of the police records, their cause,
     came last); `monitor.json` keeps every check."""
+    from model.monitor_record_delays import KIND as RECORD_DELAY
     from model.monitor_record_falls import KIND as RECORD_FALL
 
     kind = {check["message"]: check for check in checks if check.get("crossed")}
-    fell = [m for m in crossed if kind.get(m, {}).get("kind") in ("coverage", RECORD_FALL)
+    fell = [m for m in crossed if kind.get(m, {}).get("kind") in ("coverage", RECORD_FALL, RECORD_DELAY)
             and kind[m]["subject"].removesuffix(" (90d)") in AGENCIES]
     agencies = {kind[m]["subject"].removesuffix(" (90d)") for m in fell}
     drifted: dict[str, int] = {}

@@ -24,6 +24,8 @@ from model.families import ExtractFamilies, families_of
 from model.governance import MonitoringSettings
 from model.monitor_group_outcomes import group_calibration
 from model.monitor_groups import REFERENCE_KEY, recent_by_group, recent_group_coverage
+from model.monitor_record_delays import SECTION as DELAYS_SECTION
+from model.monitor_record_delays import record_delay_checks
 from model.monitor_record_falls import SECTION as RECORDS_SECTION
 from model.monitor_record_falls import record_fall_checks
 from model.monitoring import Check, coverage_change, drift, enough_to_judge, too_few_to_judge
@@ -240,9 +242,14 @@ def monitor_extract(model: RiskModel, *, version: str, prepared: PreparedExtract
     practice_section, practice_checks = practice(joined, band_names=band_names,
                                                  settings=settings)
     practice_section["other_versions"] = {str(v): int(n) for v, n in sorted(elsewhere.items())}
-    records_section, record_checks = record_fall_checks(
-        prepared, start=start, trained=dt.date.fromisoformat(model.metadata["extract_date"]))
-    every: list[Check] = checks + record_checks + outcome_checks + practice_checks
+    trained = dt.date.fromisoformat(model.metadata["extract_date"])
+    records_section, record_checks = record_fall_checks(prepared, start=start, trained=trained)
+    delays_section, delay_checks = record_delay_checks(
+        prepared, start=start, end=end, trained=trained,
+        reference_days=(dt.date.fromisoformat(reference["period"]["to"])
+                        - dt.date.fromisoformat(reference["period"]["from"])).days)
+    every: list[Check] = (checks + record_checks + delay_checks + outcome_checks
+                          + practice_checks)
     return {
         "model_version": version,
         "generated_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
@@ -254,6 +261,7 @@ def monitor_extract(model: RiskModel, *, version: str, prepared: PreparedExtract
         EXTRACT_NOTES: extract_notes(model, prepared),
         "thresholds": settings.model_dump(),
         "drift": drift_section, "coverage": coverage_section, RECORDS_SECTION: records_section,
+        DELAYS_SECTION: delays_section,
         "matured_outcomes": outcomes_section, "practice": practice_section,
         "checks": [check.to_json() for check in every],
         "crossed": [check.message for check in every if check.crossed],

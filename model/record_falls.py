@@ -241,7 +241,8 @@ def latest_recorded(per_day: pd.DataFrame) -> dict[str, dt.date]:
     return {str(agency): day.date() for agency, day in latest.items()}
 
 
-def _delay_words(row: Mapping[str, Any]) -> str:
+def delay_words(row: Mapping[str, Any]) -> str:
+    """A median and 90th-percentile delay in words (``median_delay_days``, ``p90_delay_days``)."""
     months = round(row["median_delay_days"] * 12 / 365.25)
     return (f"a median of {row['median_delay_days']:,.0f} days after the event"
             f"{f', about {months} months' if months >= 2 else ''}; 90th percentile "
@@ -274,10 +275,10 @@ def late_or_stopped(overall: Sequence[Mapping[str, Any]], falls: Sequence[Mappin
         stop = (f"no records recorded from {stops[agency]} to the extract date"
                 f"{f' (its latest on {last})' if last else ''}" if agency in stops else "")
         if late and stop:
-            text = (f"{name}'s records arrive late ({_delay_words(row)}) and its feed "
+            text = (f"{name}'s records arrive late ({delay_words(row)}) and its feed "
                     f"stopped: {stop}. Its recent reach{reach} is low for both reasons.")
         elif late:
-            text = (f"{name}'s records arrive late ({_delay_words(row)}): about "
+            text = (f"{name}'s records arrive late ({delay_words(row)}): about "
                     f"{unarrived:.0%} of the records of the {RECENT_DAYS} days before a "
                     f"referral had not been recorded by it, so its recent reach{reach} is low "
                     f"because records of the last {RECENT_DAYS} days had mostly not arrived "

@@ -1,0 +1,109 @@
+"""`safeguard monitor`'s check of how late each agency's records arrive.
+
+A feed whose records start to arrive months after their events does not fall in count
+(`monitor_record_falls`): each quarter still records about its usual number, of older
+events. But a referral's point-in-time features see only what was recorded by its date,
+so its recent records mostly go unseen: coverage falls, and nothing said why. The
+partnership report tells a late agency from a stopped one by `record_falls.arrives_late`
+(most of the records of the 90 days before a referral not yet recorded by it, on the
+agency's own delays: `pipelines.timeliness.unarrived_share`). The monitor judges by the
+same rule the records each agency recorded in the monitored window against those it
+recorded in a span as long as the reference period, ending on the training extract's
+date: late now and not at training crosses a threshold naming the agency; late at
+training too is listed, not crossed (the model learned from records that arrived so).
+Records are taken by the day they were recorded (the event date when a record has none,
+a delay of 0, as the feed specification says): taking them by event date would leave
+out the late ones, not yet recorded at the extract date. Every record counts, not only
+those that would have informed a referral as in the partnership report, so a window with
+few referrals is judged too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+
+from data_contracts.vocab import AGENCIES
+from model.data import PreparedExtract
+from model.monitoring import Check
+from model.record_falls import MOSTLY, RECENT_DAYS, arrives_late, delay_words
+from pipelines.timeliness import record_delays, unarrived_share
+
+# monitor.json's check kind, and its key for each agency's delays in the window.
+KIND: Final = "record_delay"
+SECTION: Final = "record_delays"
+# The fewest records recorded in a span its delays are judged on: a handful says little.
+MIN_RECORDS: Final = 30
+
+
+def _delays(delays: pd.DataFrame, *, start: dt.date, end: dt.date) -> dict[str, Any] | None:
+    """The delays of the records recorded from `start` to `end` (days): their number,
+    median, 90th percentile and share unrecorded by a referral; None for too few."""
+    recorded = pd.to_datetime(delays["recorded_date"])
+    days = delays.loc[((recorded >= pd.Timestamp(start))
+                       & (recorded <= pd.Timestamp(end))).to_numpy(), "delay_days"]
+    if len(days) < MIN_RECORDS:
+        return {"records": len(days)} if len(days) else None
+    values = days.to_numpy(dtype=np.float64)
+    return {"records": len(values),
+            "median_delay_days": float(np.median(values)),
+            "p90_delay_days": float(np.percentile(values, 90)),
+            "recent_unarrived_share": unarrived_share(values, window_days=RECENT_DAYS)}
+
+
+def _unrecorded(figures: dict[str, Any]) -> str:
+    return (f"about {figures['recent_unarrived_share']:.0%} of the records of the "
+            f"{RECENT_DAYS} days before a referral not yet recorded by it")
+
+
+def _check(agency: str, now: dict[str, Any] | None, before: dict[str, Any] | None, *,
+           start: dt.date, end: dt.date) -> Check:
+    name, span = agency.replace("_", " "), f"from {start.isoformat()} to {end.isoformat()}"
+    if now is None or "recent_unarrived_share" not in now:
+        held = 0 if now is None else now["records"]
+        return Check(KIND, agency, False, f"{name}: {held:,} records recorded {span}, too few "
+                     f"(under {MIN_RECORDS}) to judge how late they arrive", assessed=False)
+    if before is None or "recent_unarrived_share" not in before:
+        was_late = False
+        then = ("no records at training to compare with" if before is None else
+                f"{before['records']:,} records at training, too few to compare with")
+    else:
+        was_late = arrives_late(before["recent_unarrived_share"])
+        then = (f"{before['recent_unarrived_share']:.0%} at training, a median of "
+                f"{before['median_delay_days']:,.0f} days")
+    if not arrives_late(now["recent_unarrived_share"]):
+        return Check(KIND, agency, False, f"{name}: {_unrecorded(now)}, under {MOSTLY:.0%} "
+                     f"({then})")
+    if was_late:
+        return Check(KIND, agency, False, f"{name}: records arrive late ({delay_words(now)}), "
+                     f"as at training ({then}): not news since training")
+    return Check(KIND, agency, True,
+                 f"{name}: records recorded {span} arrive late ({delay_words(now)}): "
+                 f"{_unrecorded(now)}, against {then}, so the window's scores went "
+                 "without most of its recent records (how late records arrive)")
+
+
+def record_delay_checks(prepared: PreparedExtract, *, start: dt.date, end: dt.date,
+                        trained: dt.date, reference_days: int
+                        ) -> tuple[list[dict[str, Any]], list[Check]]:
+    """Per agency that shared records, the delays of those recorded in the window (`start`
+    to `end`) and in the `reference_days` up to `trained`, the training extract's date
+    (`monitor.json`'s `record_delays`), and a check crossed when they arrive late now
+    (`record_falls.arrives_late`) and did not at training."""
+    delays = record_delays(prepared.feeds)
+    since = trained - dt.timedelta(days=reference_days)
+    section, checks = [], []
+    for agency in (a for a in AGENCIES if a not in prepared.shared_nothing):
+        own = delays.loc[(delays["agency"] == agency).to_numpy()]
+        now = _delays(own, start=start, end=end)
+        before = _delays(own, start=since, end=trained)
+        check = _check(agency, now, before, start=start, end=end)
+        section.append({"agency": agency, "window": now, "training": before,
+                        "late": check.assessed and now is not None
+                        and arrives_late(now["recent_unarrived_share"]),
+                        "crossed": check.crossed})
+        checks.append(check)
+    return section, checks
