@@ -30,7 +30,7 @@ from data_contracts.vocab import AGENCIES
 from model.data import PreparedExtract
 from model.monitoring import Check
 from model.record_falls import MOSTLY, RECENT_DAYS, arrives_late, delay_words
-from pipelines.timeliness import record_delays, unarrived_share
+from pipelines.timeliness import unarrived_share
 
 # monitor.json's check kind, and its key for each agency's delays in the window.
 KIND: Final = "record_delay"
@@ -86,14 +86,14 @@ def _check(agency: str, now: dict[str, Any] | None, before: dict[str, Any] | Non
                  "without most of its recent records (how late records arrive)")
 
 
-def record_delay_checks(prepared: PreparedExtract, *, start: dt.date, end: dt.date,
-                        trained: dt.date, reference_days: int
+def record_delay_checks(prepared: PreparedExtract, delays: pd.DataFrame, *, start: dt.date,
+                        end: dt.date, trained: dt.date, reference_days: int
                         ) -> tuple[list[dict[str, Any]], list[Check]]:
     """Per agency that shared records, the delays of those recorded in the window (`start`
     to `end`) and in the `reference_days` up to `trained`, the training extract's date
     (`monitor.json`'s `record_delays`), and a check crossed when they arrive late now
-    (`record_falls.arrives_late`) and did not at training."""
-    delays = record_delays(prepared.feeds)
+    (`record_falls.arrives_late`) and did not at training. `delays`: the extract's records
+    (`pipelines.timeliness.record_delays`)."""
     since = trained - dt.timedelta(days=reference_days)
     section, checks = [], []
     for agency in (a for a in AGENCIES if a not in prepared.shared_nothing):

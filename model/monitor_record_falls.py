@@ -54,13 +54,14 @@ def _since_training(fall: dict[str, Any], *, trained: dt.date, extract_date: dt.
     return min(end, extract_date) > trained
 
 
-def record_fall_checks(prepared: PreparedExtract, *, start: dt.date, trained: dt.date
-                       ) -> tuple[dict[str, Any], list[Check]]:
+def record_fall_checks(prepared: PreparedExtract, recorded: pd.DataFrame, *, start: dt.date,
+                       trained: dt.date) -> tuple[dict[str, Any], list[Check]]:
     """The window's records by quarter and falls (`monitor.json`'s `records_by_quarter`),
     and per agency that shared records a check, crossed when its records recorded in a
     quarter from `start`'s (the window's first day) fell (`record_falls`) and the fall
-    reaches past `trained`, the training extract's date."""
-    per_day = records_per_day(prepared.feeds)
+    reaches past `trained`, the training extract's date. `recorded`: the extract's
+    records (`pipelines.timeliness.record_delays`)."""
+    per_day = records_per_day(recorded)
     by_quarter = records_by_quarter(per_day)
     dates = pd.to_datetime(prepared.features["referral_date"])
     shared = [a for a in AGENCIES if a not in prepared.shared_nothing]

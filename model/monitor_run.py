@@ -44,6 +44,7 @@ from model.outcome_gaps import OUTCOME_GAPS, outcome_gaps
 from model.practice import practice
 from model.risk_model import RiskModel
 from pipelines.manifest import FEATURE_NAMES
+from pipelines.timeliness import record_delays
 
 # monitor.json's key for what the extract lacked (`extract_notes`), as the command says it.
 EXTRACT_NOTES = "extract_notes"
@@ -243,9 +244,11 @@ def monitor_extract(model: RiskModel, *, version: str, prepared: PreparedExtract
                                                  settings=settings)
     practice_section["other_versions"] = {str(v): int(n) for v, n in sorted(elsewhere.items())}
     trained = dt.date.fromisoformat(model.metadata["extract_date"])
-    records_section, record_checks = record_fall_checks(prepared, start=start, trained=trained)
+    recorded = record_delays(prepared.feeds)
+    records_section, record_checks = record_fall_checks(prepared, recorded, start=start,
+                                                        trained=trained)
     delays_section, delay_checks = record_delay_checks(
-        prepared, start=start, end=end, trained=trained,
+        prepared, recorded, start=start, end=end, trained=trained,
         reference_days=(dt.date.fromisoformat(reference["period"]["to"])
                         - dt.date.fromisoformat(reference["period"]["from"])).days)
     every: list[Check] = (checks + record_checks + delay_checks + outcome_checks

@@ -130,8 +130,8 @@ def _recent_reach(features: pd.DataFrame, quarters: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["agency", "quarter", "recent_reach"])
 
 
-def _delays(frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    delays = record_delays(frames).assign(
+def _delays(delays: pd.DataFrame) -> pd.DataFrame:
+    delays = delays.assign(
         quarter=lambda f: quarter_of(f["recorded_date"]))
     return delays.groupby(["agency", "quarter"]).agg(
         records=("delay_days", "size"), median_delay_days=("delay_days", "median"),
@@ -167,12 +167,12 @@ def partnership_tables(model: RiskModel, frames: Mapping[str, pd.DataFrame],
     quarters = quarter_of(features["referral_date"])
     needs = frames["referrals"]["presenting_need"].astype(str).to_numpy()
     progress("reach and timeliness")
-    late = late_information(frames)
+    late, recorded = late_information(frames), record_delays(frames)
     # Outer: records and delays of a quarter without referrals are kept (by the quarter
     # they were recorded in); a referral quarter without any record has none.
     by_quarter = (_reach(features, quarters)
                   .merge(_late(late), on=["agency", "quarter"], how="left")
-                  .merge(_delays(frames), on=["agency", "quarter"], how="outer"))
+                  .merge(_delays(recorded), on=["agency", "quarter"], how="outer"))
     by_quarter["records"] = by_quarter["records"].fillna(0).astype(np.int64)
     progress("explaining a sample of referrals")
     shares = agency_contributions(explainer, features, sample=sample).merge(
@@ -205,7 +205,7 @@ def partnership_tables(model: RiskModel, frames: Mapping[str, pd.DataFrame],
     dates = pd.to_datetime(features["referral_date"])
     return {"by_quarter": by_quarter, "by_need": by_need, "overall": overall.reset_index(),
             "explained": pd.DataFrame({"referrals": [shares["referral_id"].nunique()]}),
-            "records_per_day": records_per_day(frames),
+            "records_per_day": records_per_day(recorded),
             "first_referral": pd.DataFrame({"date": [dates.min().date() if len(dates)
                                                      else None]})}
 

@@ -34,7 +34,6 @@ import pandas as pd
 
 from model.monitoring_reference import RECENT_WINDOW
 from pipelines.manifest import WINDOWS
-from pipelines.timeliness import record_delays
 
 # A quarter with fewer records than this share of the agency's usual level is named.
 FALL_SHARE: Final = 0.5
@@ -45,10 +44,10 @@ RECENT_DAYS: Final = cast(int, dict(WINDOWS)[RECENT_WINDOW])
 MOSTLY: Final = 0.5
 
 
-def records_per_day(frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+def records_per_day(recorded: pd.DataFrame) -> pd.DataFrame:
     """Per agency and day, the records recorded that day (``agency``, ``day``,
-    ``records``; the event date when a record has no recorded date)."""
-    recorded = record_delays(frames)
+    ``records``; the event date when a record has no recorded date), from the records'
+    `pipelines.timeliness.record_delays`."""
     return (recorded.assign(day=pd.to_datetime(recorded["recorded_date"]).dt.normalize())
             .groupby(["agency", "day"]).size().rename("records").reset_index())
 
