@@ -155,8 +155,9 @@ demo: $(STAMP) $(ASSETS_STAMP) demo-state
 	$(PRIVATE) $(BIN)/safeguard serve --host $(DEMO_HOST) --port $(DEMO_PORT) --workers $(DEMO_WORKERS)
 
 # --dist loadgroup: the Spark tests (group "spark") share one worker and one JVM.
+# --durations=25: the slowest tests and fixtures, for keeping the suite under 20 minutes.
 test: $(STAMP) $(ASSETS_STAMP) browser postgres
-	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q --durations=25
 
 lint: $(STAMP)
 	$(BIN)/ruff check data_contracts pipelines model api tests bench
