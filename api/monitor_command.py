@@ -137,18 +137,22 @@ def monitor(
 
 def crossed_lines(crossed: list[str], checks: list[dict[str, Any]]) -> list[str]:
     """What the command says of the crossed thresholds: an agency whose records fell (its
-    coverage over the whole window, the records it sent in a quarter, or its records
-    arriving late) first, then the
-    drift of its features in one line (a police feed left out of an extract crossed 75
-    feature thresholds, one line each, and the fall of the police records, their cause,
-    came last); `monitor.json` keeps every check."""
+    coverage over the whole window, or the records it sent in a quarter) or arrive late
+    first, then the drift of its features in one line (a police feed left out of an
+    extract crossed 75 feature thresholds, one line each, and the fall of the police
+    records, their cause, came last); `monitor.json` keeps every check."""
     from model.monitor_record_delays import KIND as RECORD_DELAY
     from model.monitor_record_falls import KIND as RECORD_FALL
 
     kind = {check["message"]: check for check in checks if check.get("crossed")}
-    fell = [m for m in crossed if kind.get(m, {}).get("kind") in ("coverage", RECORD_FALL, RECORD_DELAY)
+    fell = [m for m in crossed
+            if kind.get(m, {}).get("kind") in ("coverage", RECORD_FALL, RECORD_DELAY)
             and kind[m]["subject"].removesuffix(" (90d)") in AGENCIES]
     agencies = {kind[m]["subject"].removesuffix(" (90d)") for m in fell}
+    # An agency whose records arrive late, and none fell in a quarter: its features drift
+    # because its recent records were not yet there, not because fewer were sent.
+    late = {kind[m]["subject"] for m in fell if kind[m]["kind"] == RECORD_DELAY} - {
+        kind[m]["subject"] for m in fell if kind[m]["kind"] == RECORD_FALL}
     drifted: dict[str, int] = {}
     lines = list(fell)
     for message in (m for m in crossed if m not in fell):
@@ -160,5 +164,6 @@ def crossed_lines(crossed: list[str], checks: list[dict[str, Any]]) -> list[str]
         else:
             drifted[agency] = drifted.get(agency, 0) + 1
     return lines + [f"{n} {agency} feature{'s' if n != 1 else ''} drifted past the PSI "
-                    f"threshold, as {agency} records fell (above): {MONITOR_JSON} lists each"
-                    for agency, n in drifted.items()]
+                    f"threshold, as {agency} records "
+                    f"{'arrived late' if agency in late else 'fell'} (above): {MONITOR_JSON} "
+                    "lists each" for agency, n in drifted.items()]

@@ -71,6 +71,7 @@ def partnership(
             fail(str(exc))
         tables = partnership_tables(loaded.model, prepared.feeds, prepared.features,
                                     explainer=explainer_for(loaded.model), sample=sample,
+                                    extract_date=prepared.extract_date,
                                     progress=status.update)
     report = partnership_report(tables, model_version=loaded.info.version,
                                 extract_date=prepared.extract_date,

@@ -23,35 +23,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Final
 
-import numpy as np
 import pandas as pd
 
 from data_contracts.vocab import AGENCIES
 from model.data import PreparedExtract
 from model.monitoring import Check
-from model.record_falls import MOSTLY, RECENT_DAYS, arrives_late, delay_words
-from pipelines.timeliness import unarrived_share
+from model.record_falls import MOSTLY, RECENT_DAYS, arrives_late, day_count, delay_words
+from pipelines.timeliness import MIN_JUDGED_RECORDS, span_delays
 
 # monitor.json's check kind, and its key for each agency's delays in the window.
 KIND: Final = "record_delay"
 SECTION: Final = "record_delays"
-# The fewest records recorded in a span its delays are judged on: a handful says little.
-MIN_RECORDS: Final = 30
-
-
-def _delays(delays: pd.DataFrame, *, start: dt.date, end: dt.date) -> dict[str, Any] | None:
-    """The delays of the records recorded from `start` to `end` (days): their number,
-    median, 90th percentile and share unrecorded by a referral; None for too few."""
-    recorded = pd.to_datetime(delays["recorded_date"])
-    days = delays.loc[((recorded >= pd.Timestamp(start))
-                       & (recorded <= pd.Timestamp(end))).to_numpy(), "delay_days"]
-    if len(days) < MIN_RECORDS:
-        return {"records": len(days)} if len(days) else None
-    values = days.to_numpy(dtype=np.float64)
-    return {"records": len(values),
-            "median_delay_days": float(np.median(values)),
-            "p90_delay_days": float(np.percentile(values, 90)),
-            "recent_unarrived_share": unarrived_share(values, window_days=RECENT_DAYS)}
 
 
 def _unrecorded(figures: dict[str, Any]) -> str:
@@ -65,7 +47,7 @@ def _check(agency: str, now: dict[str, Any] | None, before: dict[str, Any] | Non
     if now is None or "recent_unarrived_share" not in now:
         held = 0 if now is None else now["records"]
         return Check(KIND, agency, False, f"{name}: {held:,} records recorded {span}, too few "
-                     f"(under {MIN_RECORDS}) to judge how late they arrive", assessed=False)
+                     f"(under {MIN_JUDGED_RECORDS}) to judge how late they arrive", assessed=False)
     if before is None or "recent_unarrived_share" not in before:
         was_late = False
         then = ("no records at training to compare with" if before is None else
@@ -73,7 +55,7 @@ def _check(agency: str, now: dict[str, Any] | None, before: dict[str, Any] | Non
     else:
         was_late = arrives_late(before["recent_unarrived_share"])
         then = (f"{before['recent_unarrived_share']:.0%} at training, a median of "
-                f"{before['median_delay_days']:,.0f} days")
+                f"{day_count(before['median_delay_days'])}")
     if not arrives_late(now["recent_unarrived_share"]):
         return Check(KIND, agency, False, f"{name}: {_unrecorded(now)}, under {MOSTLY:.0%} "
                      f"({then})")
@@ -98,8 +80,8 @@ def record_delay_checks(prepared: PreparedExtract, delays: pd.DataFrame, *, star
     section, checks = [], []
     for agency in (a for a in AGENCIES if a not in prepared.shared_nothing):
         own = delays.loc[(delays["agency"] == agency).to_numpy()]
-        now = _delays(own, start=start, end=end)
-        before = _delays(own, start=since, end=trained)
+        now = span_delays(own, start=start, end=end, window_days=RECENT_DAYS)
+        before = span_delays(own, start=since, end=trained, window_days=RECENT_DAYS)
         check = _check(agency, now, before, start=start, end=end)
         section.append({"agency": agency, "window": now, "training": before,
                         "late": check.assessed and now is not None

@@ -54,8 +54,14 @@ from pipelines.timeliness import (
     agency_timeliness,
     late_information,
     record_delays,
+    span_delays,
 )
 
+# Whether records arrive late now is judged on those recorded in the latest half year:
+# over the whole period, a feed late for its last six months read a median of 2 days.
+LATEST_DAYS: Final = 182
+LATEST_COLUMNS: Final = ("records", "median_delay_days", "p90_delay_days",
+                         "recent_unarrived_share")
 EXPLANATION_SAMPLE: Final = 5_000
 # The fewest referrals a sample may hold (all of them when the extract has fewer): a mean
 # contribution over fewer moves with the sample drawn.
@@ -159,9 +165,21 @@ def _changes(bands: dict[str, np.ndarray], quarters: np.ndarray, needs: np.ndarr
     })
 
 
+def _latest_delays(recorded: pd.DataFrame, *, extract_date: dt.date) -> pd.DataFrame:
+    """Per agency (the index), the delays of its records recorded in the `LATEST_DAYS`
+    up to the extract date (`pipelines.timeliness.span_delays`), as ``latest_`` columns."""
+    start = extract_date - dt.timedelta(days=LATEST_DAYS - 1)
+    rows = {agency: span_delays(recorded.loc[(recorded["agency"] == agency).to_numpy()],
+                                start=start, end=extract_date, window_days=RECENT_DAYS) or {}
+            for agency in AGENCIES}
+    return pd.DataFrame.from_dict(
+        {agency: {f"latest_{name}": row.get(name) for name in LATEST_COLUMNS}
+         for agency, row in rows.items()}, orient="index")
+
+
 def partnership_tables(model: RiskModel, frames: Mapping[str, pd.DataFrame],
                        features: pd.DataFrame, *, explainer: CaseExplainer,
-                       sample: int = EXPLANATION_SAMPLE,
+                       extract_date: dt.date, sample: int = EXPLANATION_SAMPLE,
                        progress: Progress = lambda _s: None) -> dict[str, pd.DataFrame]:
     """The report's tables: per agency x quarter, and per agency x presenting need."""
     quarters = quarter_of(features["referral_date"])
@@ -197,6 +215,7 @@ def partnership_tables(model: RiskModel, frames: Mapping[str, pd.DataFrame],
     overall = overall.join(_reach(features, np.full(len(features), "all"))
                            .set_index("agency")[["reach", "recent_reach"]])
     overall = overall.join(agency_timeliness(late, window_days=RECENT_DAYS))
+    overall = overall.join(_latest_delays(recorded, extract_date=extract_date))
     # An agency with no accepted record (no feed, none in it, or every row quarantined)
     # shared nothing: its reach is nil by absence, which the report names rather than
     # showing as a finding about the referrals.
@@ -252,6 +271,8 @@ def partnership_report(tables: dict[str, pd.DataFrame], *, model_version: str,
         "model_version": model_version, "extract_date": extract_date.isoformat(),
         "generated_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
         "referrals": referrals,
+        # Whether records arrive late is judged on those recorded in these latest days.
+        "latest_days": LATEST_DAYS,
         # From the first referral's quarter to the extract date's: the page's quarters (the
         # JSON's by_quarter also holds the records and delays of earlier quarters).
         "period": {"from_quarter": str(pd.Period(first_referral, freq="Q"))
@@ -268,7 +289,8 @@ def partnership_report(tables: dict[str, pd.DataFrame], *, model_version: str,
         "record_falls": falls,
         # Low recent reach explained: records that arrive late, or a feed that stopped.
         "late_or_stopped": late_or_stopped(
-            overall, falls, latest_recorded(tables["records_per_day"]), to_quarter=to_quarter),
+            overall, falls, latest_recorded(tables["records_per_day"]), to_quarter=to_quarter,
+            latest_days=LATEST_DAYS),
         "by_need": _records(by_need),
         "most_important_by_need": most,
     }

@@ -22,6 +22,7 @@ Two measures per agency, from the validated feeds alone (no model):
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
@@ -36,6 +37,8 @@ from pipelines.links import chunk_links, chunks, expand, group_items, referral_l
 _N_AGENCIES = len(AGENCIES)
 TIMELINESS_COLUMNS: Final = ("median_delay_days", "p90_delay_days", "late_share",
                              "recent_unarrived_share")
+# The fewest records a span's delays are judged on (`span_delays`): a handful says little.
+MIN_JUDGED_RECORDS: Final = 30
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,23 @@ def late_information(frames: Mapping[str, pd.DataFrame]) -> LateInformation:
         "delay_days": (enc.event_known_day[informs] - enc.event_day[informs]).astype(np.float64),
     })
     return LateInformation(by_referral, delays)
+
+
+def span_delays(recorded: pd.DataFrame, *, start: dt.date, end: dt.date,
+                window_days: int) -> dict[str, float | int] | None:
+    """The delays of the records `recorded` (`record_delays`' rows, of one agency)
+    recorded from `start` to `end`: ``records``, and when there are at least
+    `MIN_JUDGED_RECORDS` of them ``median_delay_days``, ``p90_delay_days`` and
+    ``recent_unarrived_share`` (for a window of `window_days`); None for no record."""
+    when = pd.to_datetime(recorded["recorded_date"])
+    days = recorded.loc[((when >= pd.Timestamp(start)) & (when <= pd.Timestamp(end)))
+                        .to_numpy(), "delay_days"].to_numpy(dtype=np.float64)
+    if len(days) < MIN_JUDGED_RECORDS:
+        return {"records": len(days)} if len(days) else None
+    return {"records": len(days),
+            "median_delay_days": float(np.median(days)),
+            "p90_delay_days": float(np.quantile(days, 0.9)),
+            "recent_unarrived_share": unarrived_share(days, window_days=window_days)}
 
 
 def unarrived_share(delays: np.ndarray, *, window_days: int) -> float:

@@ -26,6 +26,7 @@ def test_an_agency_that_shared_nothing_changes_no_band(trained_model: TrainedMod
     model = trained_model.loaded.model
     features = build_features(frames)
     tables = partnership_tables(model, frames, features, explainer=explainer_for(model),
+                                extract_date=prepared.extract_date,
                                 sample=300)
     overall = tables["overall"].set_index("agency")
     assert overall.loc["probation", "band_changed_share"] == 0.0

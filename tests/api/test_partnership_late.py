@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from api.store import init_db
+from model.data import prepare_extract
 from tests.api.conftest import TrainedModel
 from tests.api.test_monitor import _environment
 
@@ -95,3 +96,32 @@ def test_a_late_agency_is_told_apart_from_a_stopped_one(
     assert f">{health['median_delay_days']:.0f}</td>" in health_row
     assert f">{health['p90_delay_days']:.0f}</td>" in health_row
     assert f">{100 * health['late_share']:.1f}%</td>" in health_row
+
+
+def test_records_late_only_in_the_latest_months_are_named_late(
+        trained_model: TrainedModel, tmp_path: Path) -> None:
+    """Police records recorded 120 days after the event from December 2025 on, in an
+    extract running from 2015: over the whole period a median of 0 days, so the report
+    named no late agency while `safeguard monitor` did (two probes)."""
+    from model.partnership import partnership_report, partnership_tables
+    from model.service import explainer_for
+    from tests.api.test_monitor_record_delays import _police_late
+
+    extract = _police_late(trained_model.extract, tmp_path / "late", from_event="2025-12-01",
+                           days=120)
+    prepared = prepare_extract(extract)
+    model = trained_model.loaded.model
+    tables = partnership_tables(model, prepared.feeds, prepared.features,
+                                explainer=explainer_for(model), sample=100,
+                                extract_date=prepared.extract_date)
+    report = partnership_report(tables, model_version="1", extract_date=prepared.extract_date,
+                                referrals=len(prepared.features))
+    police = {row["agency"]: row for row in report["overall"]}["police"]
+    assert police["median_delay_days"] < 10 and police["recent_unarrived_share"] < 0.5
+    assert police["latest_median_delay_days"] == 120 and report["latest_days"] == 182
+    [found] = report["late_or_stopped"]
+    assert (found["agency"], found["late"], found["stopped"]) == ("police", True, False)
+    assert found["text"].startswith(
+        "Police's records arrive late (those recorded in the latest 182 days: a median of "
+        "120 days after the event, about 4 months; 90th percentile 120 days; over the whole "
+        f"period a median of {police['median_delay_days']:.0f} day")

@@ -124,7 +124,8 @@ def _write_reports(trained_model: TrainedModel, folder: Path) -> None:  # noqa: 
                                          prepared=prepared, decisions=NO_DECISIONS),
                          folder / "monitor")
     tables = partnership_tables(model, prepared.feeds, prepared.features,
-                                explainer=explainer_for(model), sample=200)
+                                explainer=explainer_for(model), sample=200,
+                                extract_date=prepared.extract_date)
     write_partnership_report(partnership_report(
         tables, model_version=trained_model.version, extract_date=prepared.extract_date,
         referrals=len(prepared.features)), folder / "partnership")

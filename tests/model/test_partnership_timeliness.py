@@ -64,7 +64,7 @@ def test_a_late_agency_and_a_stopped_one_are_told_apart_in_words() -> None:
               "records": 12, "text": "social care: 12 records recorded in 2025Q1, ..."}]
     latest = {"health": dt.date(2025, 3, 30), "housing": dt.date(2024, 9, 28),
               "police": dt.date(2025, 3, 31)}
-    found = late_or_stopped(overall, falls, latest, to_quarter="2025Q1")
+    found = late_or_stopped(overall, falls, latest, to_quarter="2025Q1", latest_days=182)
     assert [(f["agency"], f["late"], f["stopped"]) for f in found] == [
         ("health", True, False), ("housing", False, True)]
     health, housing = (f["text"] for f in found)
@@ -83,7 +83,8 @@ def test_a_late_agency_and_a_stopped_one_are_told_apart_in_words() -> None:
 
 def test_an_agency_both_late_and_stopped_is_said_to_be_both() -> None:
     found = late_or_stopped([_row("health", 120, 200, 0.9, 0.0)], [_stop("health", "2024Q3")],
-                            {"health": dt.date(2024, 6, 30)}, to_quarter="2025Q1")
+                            {"health": dt.date(2024, 6, 30)}, to_quarter="2025Q1",
+                            latest_days=182)
     assert [(f["late"], f["stopped"]) for f in found] == [(True, True)]
     assert found[0]["text"] == (
         "Health's records arrive late (a median of 120 days after the event, about 4 months; "
@@ -95,7 +96,44 @@ def test_an_agency_both_late_and_stopped_is_said_to_be_both() -> None:
 def test_a_delay_of_under_half_a_window_is_not_called_late() -> None:
     """Half the window's records unrecorded at the referral is not "mostly"."""
     assert late_or_stopped([_row("education", 40, 80, 0.5, 0.1)], [], {},
-                           to_quarter="2025Q1") == []
+                           to_quarter="2025Q1", latest_days=182) == []
+
+
+def _latest(row: dict[str, object], median: float, p90: float,
+            unarrived: float) -> dict[str, object]:
+    return {**row, "latest_records": 900, "latest_median_delay_days": median,
+            "latest_p90_delay_days": p90, "latest_recent_unarrived_share": unarrived}
+
+
+def test_records_late_only_in_the_latest_half_year_are_called_late() -> None:
+    """Two probes' police records arrived about 100 days late in the last six months of a
+    three-year extract: the whole period's median was 2 days, 3% of a window unrecorded,
+    and the report named no late agency while the monitor did."""
+    police = _latest(_row("police", 2, 3, 0.03, 0.367), 100, 100, 0.98)
+    found = late_or_stopped([police], [], {"police": dt.date(2026, 11, 29)},
+                            to_quarter="2026Q4", latest_days=182)
+    assert [(f["agency"], f["late"], f["stopped"]) for f in found] == [("police", True, False)]
+    assert found[0]["text"] == (
+        "Police's records arrive late (those recorded in the latest 182 days: a median of "
+        "100 days after the event, about 3 months; 90th percentile 100 days; over the whole "
+        "period a median of 2 days): about 98% of the records of the 90 days before a "
+        "referral had not been recorded by it, so its recent reach over the latest 182 days "
+        "is low because records of the last 90 days had mostly not arrived yet, not because "
+        "it stopped sharing (its latest record was recorded on 2026-11-29).")
+
+
+def test_records_no_longer_late_are_not_called_late() -> None:
+    """An agency late over the whole period whose latest half year arrives on time."""
+    health = _latest(_row("health", 120, 200, 0.9, 0.2), 2, 5, 0.03)
+    assert late_or_stopped([health], [], {}, to_quarter="2026Q4", latest_days=182) == []
+
+
+def test_too_few_latest_records_leave_the_whole_period_to_judge() -> None:
+    health = {**_row("health", 165, 225, 1.0, 0.0), "latest_records": 12,
+              "latest_median_delay_days": None, "latest_p90_delay_days": None,
+              "latest_recent_unarrived_share": None}
+    [found] = late_or_stopped([health], [], {}, to_quarter="2026Q4", latest_days=182)
+    assert found["late"] and "a median of 165 days after the event" in found["text"]
 
 
 def test_the_latest_recorded_day_of_each_agency() -> None:
