@@ -94,3 +94,19 @@ def test_an_unchanged_extract_has_no_late_agency(trained_model: TrainedModel) ->
     assert set(checks) == {row["agency"] for row in report["record_delays"]}
     assert checks and not any(check["crossed"] for check in checks.values())
     assert all("under 50%" in check["message"] for check in checks.values() if check["assessed"])
+
+
+def test_features_of_a_late_agency_drift_as_its_records_arrived_late() -> None:
+    late = "police: records recorded from 2026-04-01 to 2026-09-30 arrive late (...)"
+    fell = "housing: no records recorded in 2026Q3 (records received by quarter)"
+    checks = [{"kind": "record_delay", "subject": "police", "crossed": True, "message": late},
+              {"kind": "record_fall", "subject": "housing", "crossed": True, "message": fell},
+              *({"kind": "drift", "subject": f"{agency}_{n}_90d", "crossed": True,
+                 "message": f"{agency} {n}"} for agency in ("police", "housing")
+                for n in range(2))]
+    lines = crossed_lines([c["message"] for c in checks], checks)
+    assert lines == [late, fell,
+                     "2 police features drifted past the PSI threshold, as police records "
+                     "arrived late (above): monitor.json lists each",
+                     "2 housing features drifted past the PSI threshold, as housing records "
+                     "fell (above): monitor.json lists each"]
