@@ -21,6 +21,15 @@ tolerance (or whose interval did, before correction) is "watch" only when its ad
 p-value against 1 is at most 5%, else "more referrals needed". The groups overlap (a
 referral is in one group of each attribute), so their tests are positively dependent,
 under which Benjamini-Hochberg still bounds the false discovery rate.
+
+Each group is judged beside the whole model, as the fairness audit judges its groups: its
+expected outcomes are the model's predictions scaled by the observed/expected of all the
+matured referrals (`SCALE_KEY`), so a model off for everyone is one finding, the overall
+check's, and a group is named only for what sets it apart. Judged against the model's
+own predictions, a probe's White subjects (observed/expected 0.78 where all referrals
+read 0.87, the whole model over-predicting) were "to watch" and its Black subjects, whose
+outcomes it had recorded at twice the rate (1.29), "more referrals needed". The entry
+keeps the model's own mean prediction and ratio (`model_mean_predicted`, `model_ratio`).
 """
 
 from __future__ import annotations
@@ -53,6 +62,32 @@ CORRECTION_KEY: Final = "calibration_by_group_correction"
 # Ends the message of a group outside the tolerance whose difference from 1 did not stand
 # the correction.
 NOT_SHOWN: Final = "more matured referrals are needed to tell"
+# The matured outcomes section's record of the whole model's observed/expected, by which
+# each group's expected outcomes are scaled (absent before 7 December, when they were not).
+SCALE_KEY: Final = "calibration_by_group_scale"
+
+
+def _whole_model_scale(y: np.ndarray, probability: np.ndarray) -> float:
+    """The observed/expected of all the matured referrals (1 when it cannot be formed)."""
+    expected = float(np.sum(probability))
+    observed = float(np.sum(y))
+    return observed / expected if expected > 0 and observed > 0 else 1.0
+
+
+def _beside_whole_model(entry: dict[str, Any], raw_mean: float, scale: float,
+                        message: str, where: str) -> str:
+    """A group's check message, saying that its expected outcomes are scaled by the whole
+    model's observed/expected, with the model's own mean prediction."""
+    entry["model_mean_predicted"] = raw_mean
+    entry["model_ratio"] = (entry["observed_rate"] / raw_mean
+                            if raw_mean and entry["observed_rate"] is not None else None)
+    if entry["mean_predicted"] is None or scale == 1.0:
+        return message
+    return message.replace(
+        f"calibration ({where}): the model predicted {entry['mean_predicted']:.1%}",
+        f"calibration ({where}, beside the whole model): the model predicted "
+        f"{raw_mean:.1%}, {entry['mean_predicted']:.1%} scaled by all matured referrals' "
+        f"observed/expected ({scale:.2f}),", 1)
 
 
 def _watch_words(check: Check, entry: dict[str, Any], n: int, was_outside: bool) -> str:
@@ -127,18 +162,22 @@ def group_calibration(
     if "now" not in section or len(y) < settings.min_matured_referrals:
         return []
     per_group = settings.model_copy(update={"min_matured_referrals": settings.min_group_referrals})
+    scale = _whole_model_scale(y, probability)
     figures: dict[str, Any] = {}
     entries, checks = [], []
     for attribute, groups in group_masks(matured).items():
         figures[attribute] = {}
         for value, mask in groups.items():
-            entry = observed_expected(y[mask], probability[mask], families[mask])
+            entry = observed_expected(y[mask], probability[mask] * scale, families[mask])
             figures[attribute][value] = entry
             entries.append(entry)
-            checks.append(judge_entry(
-                entry, f"observed_expected/{attribute}={value}",
-                group_phrase({attribute: value}), per_group,
-                kind=CALIBRATION_KIND))
+            where = group_phrase({attribute: value})
+            check = judge_entry(entry, f"observed_expected/{attribute}={value}", where,
+                                per_group, kind=CALIBRATION_KIND)
+            raw = float(np.mean(probability[mask])) if mask.any() else None
+            checks.append(replace(check, message=_beside_whole_model(
+                entry, raw, scale, check.message, where)) if raw is not None else check)
     section["calibration_by_group"] = figures
+    section[SCALE_KEY] = scale
     checks, section[CORRECTION_KEY] = _corrected(entries, checks, per_group)
     return checks

@@ -26,6 +26,7 @@ from model.data import PreparedExtract
 from model.monitoring import Check
 from model.record_falls import (
     FALL_SHARE,
+    latest_recorded,
     record_falls,
     records_by_quarter,
     records_per_day,
@@ -71,9 +72,14 @@ def record_fall_checks(prepared: PreparedExtract, recorded: pd.DataFrame, *, sta
         extract_date=prepared.extract_date, shared=shared,
         same_days=same_days_records(per_day, extract_date=prepared.extract_date))
         if fall["to_quarter"] >= since]
+    latest, to_quarter = latest_recorded(per_day), str(pd.Period(prepared.extract_date, freq="Q"))
     for fall in falls:
         fall["since_training"] = _since_training(fall, trained=trained,
                                                  extract_date=prepared.extract_date)
+        if fall["records"] == 0 and fall["to_quarter"] == to_quarter and (
+                fall["agency"] in latest):  # a feed that stopped: since when, to the day
+            fall["text"] += (f"; its latest record was recorded on "
+                             f"{latest[fall['agency']].isoformat()}")
     checks = []
     for agency in shared:
         fell = [fall for fall in falls if fall["agency"] == agency]

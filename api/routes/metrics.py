@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterable
 
 from fastapi import APIRouter, Request, Response
+from fastapi.routing import iter_route_contexts
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -149,10 +150,22 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, recording_send)
         finally:
-            route = getattr(scope.get("route"), "path_format", "unmatched")
+            route = getattr(scope.get("route"), "path_format", None) or _template(scope)
             method = scope.get("method", "GET")
             self.metrics.latency.labels(method, route).observe(time.perf_counter() - start)
             self.metrics.requests.labels(method, route, str(status)).inc()
+
+
+def _template(scope: Scope) -> str:
+    """The route template of a request refused before routing (413, 415 by the body's
+    rules), or "unmatched" for a path no route has."""
+    app, path = scope.get("app"), scope.get("path", "")
+    # The routes of included routers too (FastAPI nests them): each with its whole path.
+    for route in iter_route_contexts(getattr(app, "routes", ())):
+        regex, template = getattr(route, "path_regex", None), route.path_format
+        if regex is not None and template and regex.match(path):
+            return str(template)
+    return "unmatched"
 
 
 @router.get("/metrics", include_in_schema=False)

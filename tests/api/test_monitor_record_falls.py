@@ -98,3 +98,21 @@ def test_every_quarter_at_its_usual_level_crosses_nothing(
     assert report["records_by_quarter"]["falls"] == []
     html = " ".join((tmp_path / "out" / "monitor.html").read_text().split())
     assert "No agency's records fell in a quarter of the window." in html
+
+
+def test_a_feed_that_stopped_is_dated_by_its_latest_record(
+        trained_model: TrainedModel, tmp_path: Path) -> None:
+    """A probe's housing feed stopped on 31 August; the monitor said only "from 2026Q4",
+    leaving the board to find the day in the partnership report."""
+    model = _aged_model(trained_model, 183)
+    newer = _without_police_records(trained_model.extract, tmp_path / "newer",
+                                    start="2026-07-01", end="2026-09-30")
+    police = pd.read_parquet(newer / "events_police.parquet")
+    last = pd.to_datetime(police["recorded_date"]).fillna(
+        pd.to_datetime(police["event_date"])).max().date()
+    report = monitor_extract(model, version=trained_model.version,  # type: ignore[arg-type]
+                             prepared=prepare_extract(newer), decisions=NO_DECISIONS)
+    [check] = [c for c in report["checks"] if c["kind"] == "record_fall" and c["crossed"]]
+    assert check["message"] == (
+        "police: no records recorded from 2026Q3 to the extract date (2026-09-30); its latest "
+        f"record was recorded on {last.isoformat()} (records received by quarter)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -332,3 +333,27 @@ def test_a_score_that_cannot_be_stored_fails_alone(
     stored = [c["referral"]["referral_id"] for c in cases if c is not cases[1]]
     assert sorted(e["referral_id"] for e in audit["entries"]
                   if e["action"] == "score") == sorted(stored)
+
+
+def test_metrics_count_a_request_refused_before_routing_under_its_route(api: ApiEnv) -> None:
+    """A probe's 413 and 415 on /v1/score were counted as route "unmatched", which the
+    service documents as a path no route has."""
+
+    def counted(method: str, route: str, status: int) -> float:
+        found = re.search(rf'^safeguard_http_requests_total\{{method="{method}",'
+                          rf'route="{re.escape(route)}",status="{status}"\}} (\S+)$',
+                          api.client.get("/metrics").text, flags=re.MULTILINE)
+        return float(found.group(1)) if found else 0.0
+
+    before = [counted("POST", "/v1/score", 413), counted("POST", "/v1/score", 415),
+              counted("GET", "unmatched", 404)]
+    too_big = api.client.post("/v1/score", content=b"x" * (api.settings.max_body_bytes + 1),
+                              headers={**api.headers("triage"),
+                                       "Content-Type": "application/json"})
+    wrong_type = api.client.post("/v1/score", content=b"{}", headers={
+        **api.headers("triage"), "Content-Type": "text/plain"})
+    nowhere = api.client.get("/no/such/page")
+    assert (too_big.status_code, wrong_type.status_code, nowhere.status_code) == (413, 415, 404)
+    after = [counted("POST", "/v1/score", 413), counted("POST", "/v1/score", 415),
+             counted("GET", "unmatched", 404)]
+    assert [a - b for a, b in zip(after, before, strict=True)] == [1.0, 1.0, 1.0]

@@ -123,7 +123,8 @@ def test_the_probes_two_disparities_cross_naming_group_and_agency(
     assert coverage["message"].startswith("health records dated in the 90 days")
     [outcomes] = _crossed(report, CALIBRATION_KIND)
     assert outcomes["subject"] == "observed_expected/ethnicity_group=asian"
-    assert outcomes["message"].startswith("calibration (Asian subjects): ")
+    assert outcomes["message"].startswith("calibration (Asian subjects, beside the whole "
+                                          "model): the model predicted ")
     assert "observed/expected" in outcomes["message"]
     assert coverage["message"] in report["crossed"] and outcomes["message"] in report["crossed"]
     # Before this check, the overall figures crossed nothing for either.
