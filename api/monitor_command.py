@@ -80,6 +80,7 @@ def monitor(
     from model.calibration_check import WATCH_NEXT
     from model.data import prepare_extract
     from model.monitor_group_outcomes import CALIBRATION_KIND
+    from model.monitor_referral_mix import KIND as MIX_KIND
     from model.monitor_run import (
         EXTRACT_NOTES,
         NoMonitoringReference,
@@ -125,7 +126,7 @@ def monitor(
                                         "matured without an outcome"):
         typer.echo(line, err=True)
     for check in report["checks"]:
-        if check["kind"] in (CALIBRATION, CALIBRATION_KIND) and (
+        if check["kind"] == MIX_KIND or check["kind"] in (CALIBRATION, CALIBRATION_KIND) and (
                 check["message"].endswith(WATCH_NEXT)):
             typer.echo(f"to watch: {check['message']}")
     if report["crossed"]:

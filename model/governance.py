@@ -75,6 +75,10 @@ class MonitoringSettings(_Frozen):
     min_matured_referrals: int = Field(default=200, ge=1)
     min_window_referrals: int = Field(default=500, ge=1)
     override_rate_max: float = Field(default=0.5, gt=0, le=1)
+    # A category of referrals (a presenting need, a source, adults or children) whose share
+    # rose or fell by this many times and points is "to watch" (`model.monitor_referral_mix`).
+    mix_share_ratio: float = Field(default=1.5, gt=1)
+    mix_share_points: float = Field(default=0.05, ge=0, le=1)
     min_decisions: int = Field(default=30, ge=1)
 
 

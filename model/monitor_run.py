@@ -28,6 +28,8 @@ from model.monitor_record_delays import SECTION as DELAYS_SECTION
 from model.monitor_record_delays import record_delay_checks
 from model.monitor_record_falls import SECTION as RECORDS_SECTION
 from model.monitor_record_falls import record_fall_checks
+from model.monitor_referral_mix import SECTION as MIX_SECTION
+from model.monitor_referral_mix import referral_mix
 from model.monitoring import Check, coverage_change, drift, enough_to_judge, too_few_to_judge
 from model.monitoring_outcomes import matured_outcomes, outcome_figures
 from model.monitoring_quarters import coverage_by_quarter
@@ -218,6 +220,9 @@ def monitor_extract(model: RiskModel, *, version: str, prepared: PreparedExtract
     if not enough_to_judge(effective, settings):
         checks = too_few_to_judge(checks, len(current.features), settings.min_window_referrals,
                                   effective)
+    drift_section[MIX_SECTION], mix_checks = referral_mix(
+        reference, current.features, settings, judged=enough_to_judge(effective, settings))
+    checks += mix_checks
     missing = _outcomes_missing(prepared)
     labels = None if missing else prepared.labels
     matured = families.attach(_matured(model, prepared))  # counted even when outcomes unknown
