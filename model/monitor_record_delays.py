@@ -4,7 +4,7 @@ A feed whose records start to arrive months after their events does not fall in 
 (`monitor_record_falls`): each quarter still records about its usual number, of older
 events. But a referral's point-in-time features see only what was recorded by its date,
 so its recent records mostly go unseen: coverage falls, and nothing said why. The
-partnership report tells a late agency from a stopped one by `record_falls.arrives_late`
+partnership report tells a late agency from a stopped one by `late_records.arrives_late`
 (most of the records of the 90 days before a referral not yet recorded by it, on the
 agency's own delays: `pipelines.timeliness.unarrived_share`). The monitor judges by the
 same rule the records each agency recorded in the monitored window against those it
@@ -27,8 +27,8 @@ import pandas as pd
 
 from data_contracts.vocab import AGENCIES
 from model.data import PreparedExtract
+from model.late_records import MOSTLY, RECENT_DAYS, arrives_late, day_count, delay_words
 from model.monitoring import Check
-from model.record_falls import MOSTLY, RECENT_DAYS, arrives_late, day_count, delay_words
 from pipelines.timeliness import MIN_JUDGED_RECORDS, span_delays
 
 # monitor.json's check kind, and its key for each agency's delays in the window.
@@ -74,7 +74,7 @@ def record_delay_checks(prepared: PreparedExtract, delays: pd.DataFrame, *, star
     """Per agency that shared records, the delays of those recorded in the window (`start`
     to `end`) and in the `reference_days` up to `trained`, the training extract's date
     (`monitor.json`'s `record_delays`), and a check crossed when they arrive late now
-    (`record_falls.arrives_late`) and did not at training. `delays`: the extract's records
+    (`late_records.arrives_late`) and did not at training. `delays`: the extract's records
     (`pipelines.timeliness.record_delays`)."""
     since = trained - dt.timedelta(days=reference_days)
     section, checks = [], []

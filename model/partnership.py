@@ -15,7 +15,7 @@ and delays):
   referrals or not; and the share of records that would have informed a referral but
   were recorded only after it; over the whole report, the same of the records that would
   have informed a referral, and the agencies whose low recent reach comes from records
-  that arrive late told apart from those whose feed stopped (`record_falls.late_or_stopped`);
+  that arrive late told apart from those whose feed stopped (`late_records.late_or_stopped`);
 - contribution: the agency's mean absolute contribution to the explanation (SHAP, in
   log-odds, on a sample of referrals), and the share of referrals whose band would have
   been different without the agency's records: the referrals are scored again with that
@@ -35,10 +35,9 @@ from data_contracts.report import agencies_without_records
 from data_contracts.vocab import AGENCIES, event_feed
 from model.explain import CaseExplainer
 from model.group_sums import group_sums
+from model.late_records import RECENT_DAYS, late_or_stopped
 from model.monitoring_reference import RECENT_WINDOW, recent_coverage
 from model.record_falls import (
-    RECENT_DAYS,
-    late_or_stopped,
     latest_recorded,
     record_falls,
     records_per_day,

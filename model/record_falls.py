@@ -19,29 +19,22 @@ the days it covers. A quarter covered in part at its start is left out of the us
 level, since records recorded before the first referral still count in it.
 
 A feed that stopped (no records from some quarter to the extract date) and records that
-arrive late (most of a recent window's unrecorded at the referral, by the agency's own
-delays: `pipelines.timeliness.agency_timeliness`) both keep recent reach low;
-`late_or_stopped` tells them apart in words, from the data, never the agency's name.
+arrive late both keep recent reach low; `model.late_records.late_or_stopped` tells them
+apart in words.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
-from typing import Any, Final, cast
+from collections.abc import Sequence
+from typing import Any, Final
 
 import pandas as pd
-
-from model.monitoring_reference import RECENT_WINDOW
-from pipelines.manifest import WINDOWS
 
 # A quarter with fewer records than this share of the agency's usual level is named.
 FALL_SHARE: Final = 0.5
 # The fewest quarters of one quarter of the year (Q1, ...) the usual level is read from.
 SEASONAL_YEARS: Final = 3
-# Recent reach's window, in days; over `MOSTLY` of its records unrecorded is late.
-RECENT_DAYS: Final = cast(int, dict(WINDOWS)[RECENT_WINDOW])
-MOSTLY: Final = 0.5
 
 
 def records_per_day(recorded: pd.DataFrame) -> pd.DataFrame:
@@ -238,90 +231,3 @@ def latest_recorded(per_day: pd.DataFrame) -> dict[str, dt.date]:
     """Per agency with records, the latest day it recorded one (`records_per_day`)."""
     latest = pd.to_datetime(per_day["day"]).groupby(per_day["agency"]).max()
     return {str(agency): day.date() for agency, day in latest.items()}
-
-
-def day_count(days: float) -> str:
-    """A number of days in words: "1 day", "12 days"."""
-    return f"{days:,.0f} day{'' if round(days) == 1 else 's'}"
-
-
-def delay_words(row: Mapping[str, Any]) -> str:
-    """A median and 90th-percentile delay in words (``median_delay_days``, ``p90_delay_days``)."""
-    months = round(row["median_delay_days"] * 12 / 365.25)
-    return (f"a median of {day_count(row['median_delay_days'])} after the event"
-            f"{f', about {months} months' if months >= 2 else ''}; 90th percentile "
-            f"{day_count(row['p90_delay_days'])}")
-
-
-def arrives_late(unarrived_share: float | None) -> bool:
-    """Whether an agency's records arrive late: most of a recent window's records not yet
-    recorded (`pipelines.timeliness.unarrived_share`)."""
-    return unarrived_share is not None and unarrived_share > MOSTLY
-
-
-def _judged_delays(row: Mapping[str, Any], latest_days: int
-                   ) -> tuple[dict[str, Any], str, bool]:
-    """The delays lateness is judged on, their words, and whether only the latest days
-    are late: those of the records recorded in the latest `latest_days` (``latest_``
-    columns) when there are enough, else the whole period's. The words name the latest
-    days when the whole period would not call the agency late (a feed late for its last
-    months), beside the whole period's median."""
-    latest = row.get("latest_recent_unarrived_share") is not None
-    judged = {name: row[f"latest_{name}"] for name in
-              ("median_delay_days", "p90_delay_days", "recent_unarrived_share")
-              } if latest else dict(row)
-    if not arrives_late(judged.get("recent_unarrived_share")):
-        return judged, "", False  # (not late: no words needed)
-    if not latest or arrives_late(row.get("recent_unarrived_share")) or (
-            row.get("median_delay_days") is None):
-        return judged, delay_words(judged), False
-    return judged, (f"those recorded in the latest {latest_days} days: {delay_words(judged)}; "
-                    f"over the whole period a median of {day_count(row['median_delay_days'])}"
-                    ), True
-
-
-def late_or_stopped(overall: Sequence[Mapping[str, Any]], falls: Sequence[Mapping[str, Any]],
-                    latest: Mapping[str, dt.date], *, to_quarter: str,
-                    latest_days: int) -> list[dict[str, Any]]:
-    """The sharing agencies whose records arrive late or whose feed stopped (a fall of no
-    records running to `to_quarter`, the extract date's), each with the words that tell
-    the two apart. `overall`: rows with ``agency``, ``shared``, ``recent_reach``,
-    `agency_timeliness`'s columns and the same of the records recorded in the latest
-    `latest_days` (``latest_`` columns: lateness is judged on them when there are enough,
-    so a feed late for its last months is named, which the whole period hides); `falls`:
-    `record_falls`; `latest`: `latest_recorded`."""
-    stops = {str(f["agency"]): str(f["from_quarter"]) for f in falls
-             if f["records"] == 0 and f["to_quarter"] == to_quarter}
-    found = []
-    for row in overall:
-        judged, delays, latest_only = _judged_delays(row, latest_days)
-        agency, unarrived = str(row["agency"]), judged.get("recent_unarrived_share")
-        late = arrives_late(unarrived)
-        if not row.get("shared", True) or not (late or agency in stops):
-            continue
-        name, when = agency.replace("_", " ").capitalize(), latest.get(agency)
-        # The whole period's recent reach, unless lateness is judged on the latest days.
-        reach = ("" if row.get("recent_reach") is None or latest_only
-                 else f" ({row['recent_reach']:.1%})")
-        last = when.isoformat() if when else ""
-        stop = (f"no records recorded from {stops[agency]} to the extract date"
-                f"{f' (its latest on {last})' if last else ''}" if agency in stops else "")
-        if late and stop:
-            text = (f"{name}'s records arrive late ({delays}) and its feed "
-                    f"stopped: {stop}. Its recent reach{reach} is low for both reasons.")
-        elif late:
-            text = (f"{name}'s records arrive late ({delays}): about "
-                    f"{unarrived:.0%} of the records of the {RECENT_DAYS} days before a "
-                    f"referral had not been recorded by it, so its recent reach{reach}"
-                    f"{f' over the latest {latest_days} days' if latest_only else ''} is low "
-                    f"because records of the last {RECENT_DAYS} days had mostly not arrived "
-                    "yet, not because it stopped sharing"
-                    f"{f' (its latest record was recorded on {last})' if last else ''}.")
-        else:
-            delay = ("" if row.get("median_delay_days") is None else
-                     f" (a median of {day_count(row['median_delay_days'])} after the event)")
-            text = (f"{name} stopped sharing: {stop}. Its recent reach falls from then "
-                    f"because no records arrive, not because its records arrive late{delay}.")
-        found.append({"agency": agency, "late": late, "stopped": agency in stops,
-                      "latest_recorded": last or None, "text": text})
-    return found

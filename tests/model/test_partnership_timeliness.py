@@ -1,7 +1,7 @@
 """The partnership report's summary: each agency's timeliness over the whole report
 (`pipelines.timeliness.agency_timeliness`), and an agency whose recent reach is low
 because its records arrive late told apart, in words, from one whose feed stopped
-(`model.record_falls.late_or_stopped`)."""
+(`model.late_records.late_or_stopped`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import datetime as dt
 
 import pandas as pd
 
-from model.record_falls import late_or_stopped, latest_recorded
+from model.late_records import late_or_stopped
+from model.record_falls import latest_recorded
 from pipelines.timeliness import LateInformation, agency_timeliness
 
 
