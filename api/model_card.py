@@ -63,21 +63,24 @@ def _data_uri(png: bytes | None) -> str | None:
     return None if png is None else "data:image/png;base64," + base64.b64encode(png).decode()
 
 
-def _fairness(card: ModelCard) -> dict[str, Any] | None:
-    return (report_context(audit_from_document(card.fairness_document))
-            if card.fairness_document else None)
+def _fairness(document: dict[str, Any] | None) -> dict[str, Any] | None:
+    return report_context(audit_from_document(document)) if document else None
 
 
 def card_context(card: ModelCard) -> dict[str, Any]:
     """What the card's HTML template is rendered with (the report's and the pages'):
     with the fairness report's interval charts, drawn as the report draws them, and its
-    sentences on what the model saw about each group."""
-    fairness = _fairness(card)
+    sentences on what the model saw about each group, for the test referrals' audit and
+    the whole extract's when one is recorded."""
+    fairness, extract = _fairness(card.fairness_document), _fairness(card.extract_audit_document)
     return {"card": card, "title": f"{card.name} version {card.version} - Model card",
             "calibration_src": _data_uri(card.calibration_png),
             "fairness_sections": fairness["sections"] if fairness else [],
             "recording": fairness["recording"] if fairness else None,
             "tolerance": fairness["tolerance"] if fairness else None,
+            "extract_fairness_sections": extract["sections"] if extract else [],
+            "extract_recording": extract["recording"] if extract else None,
+            "extract_tolerance": extract["tolerance"] if extract else None,
             "approval_covers": approval_covers()}
 
 
@@ -90,10 +93,11 @@ def card_html(card: ModelCard, *, standalone: bool = True) -> str:
 def card_markdown(card: ModelCard) -> str:
     """The card as Markdown; its calibration plot is the file written beside it."""
     template = template_environment().get_template(f"reports/{CARD_MARKDOWN}")
-    fairness = _fairness(card)
+    fairness, extract = _fairness(card.fairness_document), _fairness(card.extract_audit_document)
     return template.render(card=card, calibration_src=CALIBRATION_FILE
                            if card.calibration_png is not None else None,
                            recording=fairness["recording"] if fairness else None,
+                           extract_recording=extract["recording"] if extract else None,
                            approval_covers=approval_covers())
 
 

@@ -108,12 +108,19 @@ class ModelCard:
     fairness_document: dict[str, Any] | None = None
     # Which referrals the figures come from, the whole test period's beside (None: not built).
     evaluated_on: EvaluatedOn | None = None
+    # The latest audit of a whole extract recorded with the version (`safeguard audit
+    # fairness`), which the acceptance thresholds are judged on: its heading figures, its
+    # groups as published, and the report itself (None, (): none recorded).
+    extract_fairness_summary: dict[str, Any] | None = None
+    extract_fairness_rows: tuple[FairnessRow, ...] = ()
+    extract_audit_document: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The card as JSON-ready values (the calibration plot left out)."""
         values = asdict(self)
         values.pop("calibration_png")
         values.pop("fairness_document")  # the report itself is `fairness/fairness.json`
+        values.pop("extract_audit_document")  # the whole extract's, recorded with the version
         values["has_calibration_plot"] = self.calibration_png is not None
         return finite(values)
 
@@ -238,4 +245,7 @@ def build_card(sources: CardSources, *, board: AcceptanceThresholds | None = Non
         acceptance=tuple(acceptance_checks(sources, board=board, published=True)),
         approvals=tuple(approvals),
         fairness_document=sources.fairness,
+        extract_fairness_summary=fairness_summary(sources.extract_audit),
+        extract_fairness_rows=fairness_rows(sources.extract_audit),
+        extract_audit_document=sources.extract_audit,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 import re
 from html import unescape
 from pathlib import Path
@@ -497,3 +498,40 @@ def test_the_card_and_the_model_endpoint_say_which_referrals_the_figures_come_fr
     model = model_api.client.get("/v1/model", headers=model_api.headers("data_scientist")).json()
     assert said in model["evaluated_on"]["text"]
     assert model["evaluated_on"]["figures"] == on["figures"]
+
+
+def test_the_card_narrates_the_whole_extracts_audit_once_one_is_recorded(
+    tmp_path: Path, trained_model: TrainedModel
+) -> None:
+    """A probe's card kept narrating the 571 test referrals' audit after the whole
+    extract's was recorded: its finding (disabled subjects' health records at 0.27 times
+    the records per referral) appeared nowhere on the card the board approves from."""
+    from model.run_artifacts import EXTRACT_AUDIT_ARTIFACT
+
+    model = trained_model.loaded
+    registry, version = register_copy(tmp_path / "mlflow", model.model, model.golden, alias=None)
+    log_fairness_report(registry, version, fairness_report([
+        fairness_group({"ethnicity_group": "white"}, n=2000, reference=True),
+        fairness_group({"ethnicity_group": "black"}, n=300)]), tmp_path / "fairness")
+    before = card_markdown(card_for(registry, version, board=None))
+    assert "The whole extract's audit" not in before
+    assert "before approval, run `safeguard audit fairness` on the whole extract" in before
+    extract = fairness_report([
+        fairness_group({"ethnicity_group": "white"}, n=9000, reference=True),
+        fairness_group({"ethnicity_group": "black", "sex": "male"}, n=1200, ratio=1.4,
+                       flags=("selection_disparity",))])
+    registry.log_text(registry.resolve(version).run_id, json.dumps(extract),
+                      EXTRACT_AUDIT_ARTIFACT)
+    card = card_for(registry, version, board=None)
+    assert card.extract_fairness_summary is not None
+    assert [row.group for row in card.extract_fairness_rows][-1] == "Black male subjects"
+    assert "extract_audit_document" not in card.as_dict()
+    for text in (card_markdown(card), " ".join(unescape(card_html(card)).split())):
+        assert "The whole extract's audit" in text and "audit, at training" in text
+        assert text.index("The whole extract's audit") < text.index("audit, at training")
+        assert "Audit of 10,200 labelled referrals of the extract" in text or (
+            f"Audit of {extract['n_labelled']} labelled referrals of the extract" in text)
+        assert "before approval, run `safeguard audit fairness` on the whole extract" not in (
+            text.replace("<code>", "`").replace("</code>", "`"))
+        whole = text[text.index("The whole extract's audit"):text.index("audit, at training")]
+        assert "Black male subjects" in whole and "selection_disparity" in whole
