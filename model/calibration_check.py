@@ -22,6 +22,7 @@ outcome count as fewer than two. With few families its coverage falls below 95% 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, Final
 
 import numpy as np
@@ -35,6 +36,8 @@ INTERVAL_METHOD: Final = ("exact (Clopper-Pearson) 95% interval of the observed 
                           "effective number of referrals when families' outcomes go together "
                           "(Korn and Graubard)")
 KIND: Final = "calibration"
+# The subject of the overall check, and the prefix of each band's ("observed_expected/band=high").
+OBSERVED_EXPECTED: Final = "observed_expected"
 # Ends every message of an estimate to watch (the command prints them as "to watch:").
 WATCH_NEXT: Final = "watch the next run"
 # Ends the message of an estimate outside the tolerance whose interval reaches inside it.
@@ -205,9 +208,9 @@ def judge_entry(entry: dict[str, Any], subject: str, where: str,
 def calibration_checks(figures: dict[str, Any], settings: MonitoringSettings) -> list[Check]:
     """Each O/E's check (overall, and each band with a matured referral), its verdict
     written into `figures`."""
-    checks = [judge_entry(figures["overall"], "observed_expected", "all bands", settings)]
+    checks = [judge_entry(figures["overall"], OBSERVED_EXPECTED, "all bands", settings)]
     for name, entry in figures["by_band"].items():
-        check = judge_entry(entry, f"observed_expected/band={name}", f"{name} band", settings)
+        check = judge_entry(entry, f"{OBSERVED_EXPECTED}/band={name}", f"{name} band", settings)
         checks += [check] if entry["n"] else []
     return checks
 
@@ -221,8 +224,24 @@ def matured_calibration(section: dict[str, Any], *, y: np.ndarray, probability: 
     says outcomes cannot be (its note says why), shown but not judged on too few; with
     `families`, a family's referrals are not counted as independent."""
     if "now" not in section:
-        return [Check(KIND, "observed_expected", False, "calibration (observed/expected) "
+        return [Check(KIND, OBSERVED_EXPECTED, False, "calibration (observed/expected) "
                       f"not assessed: {section.get('note', 'no matured outcomes')}", False)]
     figures = section["calibration"] = calibration_figures(y, probability, band, band_names,
                                                            families)
-    return calibration_checks(figures, settings)
+    training = section.get("training") or {}
+    return [_beside_training(check, training) for check in calibration_checks(figures, settings)]
+
+
+def _beside_training(check: Check, training: dict[str, Any]) -> Check:
+    """A check's message with the same ratio at training, on the test period's referrals
+    (the reference's outcome figures), so a miss the model already had reads as such: a
+    probe's high band "to watch" at 1.26 read as news, where it had been 1.18 at training."""
+    band = check.subject.removeprefix(f"{OBSERVED_EXPECTED}/band=")
+    then = training if band == check.subject else training.get("rates_by_band", {}).get(band, {})
+    observed, expected = then.get("observed_rate", then.get("outcome_rate")), then.get(
+        "mean_predicted")
+    if observed is None or not expected or "; tolerance " not in check.message:
+        return check
+    return replace(check, message=check.message.replace(
+        "; tolerance ", f"; at training {observed / expected:.2f}, on "
+        f"{then.get('n', 0):,} test-period referrals; tolerance ", 1))

@@ -215,3 +215,24 @@ def test_referrals_all_predicted_at_zero_are_judged(outcomes: int, crossed: bool
     assert check.assessed and check.crossed is crossed
     assert "too few" not in check.message
     assert check.message.startswith("calibration (all bands): the model predicted 0% and ")
+
+
+def test_each_ratio_stands_beside_the_same_at_training() -> None:
+    """A probe's high band, 1.26 (1.10 to 1.43) on matured referrals, was printed "to
+    watch" as news: it had been 1.18 on the test period at training, which nothing said."""
+    y, probability, band = _referrals(2_400, outcomes_per_prediction=1.0)
+    reference = {"outcomes": {
+        **REFERENCE["outcomes"], "n": 3_000, "outcome_rate": 0.09, "mean_predicted": 0.08,
+        "rates_by_band": {"high": {"n": 410, "observed_rate": 0.322, "mean_predicted": 0.274},
+                          "low": {"n": 1_900, "observed_rate": None, "mean_predicted": None}}}}
+    section, _ = matured_outcomes(reference, y=y, probability=probability, band=band,
+                                  band_names=BANDS, settings=SETTINGS)
+    checks = {c.subject: c.message for c in matured_calibration(
+        section, y=y, probability=probability, band=band, band_names=BANDS, settings=SETTINGS)}
+    assert "; at training 1.12, on 3,000 test-period referrals; tolerance 0.8 to 1.25)" in (
+        checks["observed_expected"])
+    assert "; at training 1.18, on 410 test-period referrals; tolerance 0.8 to 1.25)" in (
+        checks["observed_expected/band=high"])
+    # A band without figures at training (none of its referrals then) says nothing of it.
+    assert "at training" not in checks["observed_expected/band=low"]
+    assert "at training" not in checks["observed_expected/band=medium"]
