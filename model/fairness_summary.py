@@ -185,13 +185,17 @@ def _calibration_sentence(group: GroupResult, recording: dict[str, Any] | None =
         return None
     # The words follow the group's own figures: predicted above observed is "higher".
     direction = "higher" if predicted > observed else "lower"
+    # The records the audit found, pointing the same way, are said first, as the evidence
+    # in hand; label bias, which the extract cannot show, after (a probe's disabled
+    # subjects, whose records it had thinned, read label bias first).
+    records = _records_beside(group, recording, gap)
     return (f"For {group_phrase(group.attributes)} the model predicts a {direction} risk than "
             f"was observed: {predicted:.1%} on average against an observed rate of "
             f"{observed:.1%} (a gap of {gap * 100:+.1f} points, 95% interval "
             f"{interval[0] * 100:+.1f} to {interval[1] * 100:+.1f})."
-            f"{_overall_beside(group, overall)} The gap may come from how this group's "
-            "outcomes were recorded (label bias), not only from the model."
-            f"{_records_beside(group, recording, gap)}")
+            f"{_overall_beside(group, overall)}{records} The gap may "
+            f"{'also ' if records else ''}come from how this group's outcomes were recorded "
+            "(label bias), not only from the model.")
 
 
 def overall_sentence(audit: FairnessAudit) -> str | None:

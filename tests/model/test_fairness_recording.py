@@ -315,8 +315,12 @@ def test_an_under_predicted_group_with_fewer_records_reads_missing_information()
     assert (
         "Health held fewer records per referral about them than about the largest group, age "
         "for age: fewer records and a predicted risk below the observed rate point to missing "
-        "information (see what the model saw about each group)."
+        "information (see what the model saw about each group). The gap may also come from "
+        "how this group's outcomes were recorded (label bias), not only from the model."
     ) in said["For Asian subjects"]
+    # The records found come first, label bias (which the extract cannot show) after.
+    assert ("The gap may come from how this group's outcomes were recorded (label bias), not "
+            "only from the model.") in said["For Black subjects"]
     assert "records" not in said["For Black subjects"]
 
 
