@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Final, Literal
 
 from pipelines.manifest import (
+    CO_SUBJECT_RELATION,
     FEATURE_NAMES,
     FeatureSpec,
     household_count_feature_name,
@@ -22,6 +23,7 @@ from pipelines.manifest_lookup import spec_of
 from pipelines.phrases import (
     ADULTS_CHILDREN,
     AGENCY_LABELS,
+    CO_SUBJECTS_TOO,
     FLAG_PHRASES,
     HOUSEHOLD_PEOPLE,
     NEED_PHRASES,
@@ -45,6 +47,11 @@ _MANIFEST_NAMES: Final = frozenset(FEATURE_NAMES)
 HOUSEHOLD_WORDS: Final = {household_count_feature_name(relation): words
                             for relation, words in HOUSEHOLD_PEOPLE.items()}
 _CHILDREN_COUNT: Final = household_count_feature_name("children")
+_COUNTED: Final = {household_count_feature_name(relation): relation
+                   for relation in HOUSEHOLD_PEOPLE}
+# The group the household's other referred members count with, by the person referred.
+_CO_SUBJECTS: Final = {SUBJECT_PHRASES["child"]: CO_SUBJECT_RELATION["child"],
+                       SUBJECT_PHRASES["adult"]: CO_SUBJECT_RELATION["adult_at_risk"]}
 _FLAGS: Final = FLAG_PHRASES
 if set(_FLAGS) - _MANIFEST_NAMES:
     raise RuntimeError("sentences for features the manifest does not have: "
@@ -113,18 +120,33 @@ def about_adults_children(spec: FeatureSpec, who: str) -> bool:
     return children and who == SUBJECT_PHRASES["adult"]
 
 
+def holds_co_subjects(spec: FeatureSpec, who: str) -> bool:
+    """Whether the feature's people include the household's other members referred in
+    their own right (role `subject`), who count with the group of the person referred
+    (`pipelines.manifest.CO_SUBJECT_RELATION`: a child's "children", an adult at risk's
+    "other adults"), whatever their own age: a probe's two adults at risk, referred from
+    a 17-year-old's household, read "2 other children in the household"."""
+    return _COUNTED.get(spec.name, spec.relation) == _CO_SUBJECTS.get(who, "")
+
+
 def involving(spec: FeatureSpec, who: str) -> str:
     """Whom a feature's records involve, relative to `who` (the person referred)."""
     if spec.relation == "subject":
         return f"involving {who}"
-    return ADULTS_CHILDREN["relation"] if about_adults_children(spec, who) else (
-        RELATION_PHRASES[spec.relation])
+    if about_adults_children(spec, who):
+        return ADULTS_CHILDREN["relation"]
+    if holds_co_subjects(spec, who):
+        return CO_SUBJECTS_TOO[spec.relation][0]
+    return RELATION_PHRASES[spec.relation]
 
 
 def household_people(spec: FeatureSpec, who: str) -> tuple[str, str]:
     """The people a household count feature counts (singular, plural), for `who`."""
     if about_adults_children(spec, who):
         return ADULTS_CHILDREN["singular"], ADULTS_CHILDREN["plural"]
+    if holds_co_subjects(spec, who):
+        _, singular, plural = CO_SUBJECTS_TOO[_COUNTED[spec.name]]
+        return singular, plural
     return HOUSEHOLD_WORDS[spec.name]
 
 

@@ -25,7 +25,8 @@ from pipelines.feature_spec import (
 )
 
 __all__ = [
-    "ADULTS_CHILDREN", "AGENCY_LABELS", "ETHNICITY_WORDS", "EVENT_LABELS", "FLAG_PHRASES",
+    "ADULTS_CHILDREN", "AGENCY_LABELS", "CO_SUBJECTS_TOO", "ETHNICITY_WORDS", "EVENT_LABELS",
+    "FLAG_PHRASES",
     "HOUSEHOLD_PEOPLE", "NEED_PHRASES", "RELATION_PHRASES", "SHORT_RELATIONS", "SHORT_WINDOWS",
     "SOURCE_PHRASES", "SUBJECT_PHRASES", "UNNAMED_HOUSEHOLD", "WINDOW_PHRASES",
 ]
@@ -56,6 +57,17 @@ HOUSEHOLD_PEOPLE: Final[dict[str, tuple[str, str]]] = {
 ADULTS_CHILDREN: Final[dict[str, str]] = {
     "relation": "involving a child in the household", "singular": "child",
     "plural": "children", "whose": "the children in the household",
+}
+# The words of the group the household's other members referred in their own right count
+# with (`model.sentences.holds_co_subjects`), who may be of any age: (relation, singular,
+# plural), in place of `RELATION_PHRASES` and `HOUSEHOLD_PEOPLE`.
+CO_SUBJECTS_TOO: Final[dict[str, tuple[str, str, str]]] = {
+    "children": ("involving a sibling, other child or other person referred from the household",
+                 "other child or other person referred",
+                 "other children or other people referred"),
+    "other_adults": ("involving another adult or other person referred from the household",
+                     "other adult or other person referred",
+                     "other adults or other people referred"),
 }
 # What the warning of a rating says first when the referral names no household (the
 # feed's household_id empty), or names one that household_members lists nowhere: who is

@@ -73,16 +73,37 @@ def test_count_in_the_household_names_who_and_when() -> None:
                         "household in the last 12 months (raises the score)")
 
 
+def test_the_household_members_referred_in_their_own_right_are_of_any_age() -> None:
+    """A probe's 17-year-old's case read "2 other children in the household" and "1 missed
+    health appointment involving a sibling or other child": two adults at risk referred
+    from the household (role `subject`), who count with the child's own group."""
+    assert sentence_for("household_children_count", 2.0, -0.1, subject="child") == (
+        "2 other children or other people referred in the household (lowers the score)")
+    assert sentence_for("children_health_missed_appointment_365d", 1.0, 0.1,
+                        subject="child") == (
+        "1 missed health appointment involving a sibling, other child or other person "
+        "referred from the household in the last 12 months (raises the score)")
+    # An adult at risk's: they count with the other adults, and the children are children.
+    assert sentence_for("other_adults_police_arrest_365d", 1.0, 0.1, subject="adult") == (
+        "1 arrest involving another adult or other person referred from the household in "
+        "the last 12 months (raises the score)")
+    assert sentence_for("household_other_adults_count", 0.0, 0.1, subject="adult") == (
+        "No other adults or other people referred in the household (raises the score)")
+    assert sentence_for("other_adults_police_arrest_365d", 1.0, 0.1, subject="child") == (
+        "1 arrest involving another adult in the household in the last 12 months (raises "
+        "the score)")
+
+
 def test_an_adults_household_children_are_not_other_children_nor_siblings() -> None:
     """A 70-year-old's case read "No other children in the household" (probe, 7 December):
     the children of an adult at risk's household are "children", as they are counted."""
     assert sentence_for("household_children_count", 0.0, 0.2, subject="adult") == (
         "No children in the household (raises the score)")
     assert sentence_for("household_children_count", 1.0, 0.2, subject="child") == (
-        "1 other child in the household (raises the score)")
+        "1 other child or other person referred in the household (raises the score)")
     assert sentence_for("children_police_arrest_365d", 2.0, 0.2, subject="adult") == (
         "2 arrests involving a child in the household in the last 12 months (raises the score)")
-    assert "sibling or other child" in sentence_for("children_police_arrest_365d", 2.0, 0.2)
+    assert "sibling, other child" in sentence_for("children_police_arrest_365d", 2.0, 0.2)
     assert sentence_for("children_lowest_latest_attendance_pct", 80.0, 0.1, subject="adult") == (
         "Lowest latest-term attendance among the children in the household: 80% "
         "(raises the score)")
