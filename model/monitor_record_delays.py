@@ -77,9 +77,10 @@ def record_delay_checks(prepared: PreparedExtract, delays: pd.DataFrame, *, star
     (`late_records.arrives_late`) and did not at training. `delays`: the extract's records
     (`pipelines.timeliness.record_delays`)."""
     since = trained - dt.timedelta(days=reference_days)
+    by_agency = dict(tuple(delays.groupby("agency", sort=False)))
     section, checks = [], []
     for agency in (a for a in AGENCIES if a not in prepared.shared_nothing):
-        own = delays.loc[(delays["agency"] == agency).to_numpy()]
+        own = by_agency.get(agency, delays.iloc[:0])
         now = span_delays(own, start=start, end=end, window_days=RECENT_DAYS)
         before = span_delays(own, start=since, end=trained, window_days=RECENT_DAYS)
         check = _check(agency, now, before, start=start, end=end)

@@ -168,8 +168,9 @@ def _latest_delays(recorded: pd.DataFrame, *, extract_date: dt.date) -> pd.DataF
     """Per agency (the index), the delays of its records recorded in the `LATEST_DAYS`
     up to the extract date (`pipelines.timeliness.span_delays`), as ``latest_`` columns."""
     start = extract_date - dt.timedelta(days=LATEST_DAYS - 1)
-    rows = {agency: span_delays(recorded.loc[(recorded["agency"] == agency).to_numpy()],
-                                start=start, end=extract_date, window_days=RECENT_DAYS) or {}
+    by_agency = dict(tuple(recorded.groupby("agency", sort=False)))
+    rows = {agency: span_delays(by_agency.get(agency, recorded.iloc[:0]), start=start,
+                                end=extract_date, window_days=RECENT_DAYS) or {}
             for agency in AGENCIES}
     return pd.DataFrame.from_dict(
         {agency: {f"latest_{name}": row.get(name) for name in LATEST_COLUMNS}
