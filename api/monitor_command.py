@@ -150,10 +150,9 @@ def crossed_lines(crossed: list[str], checks: list[dict[str, Any]]) -> list[str]
             if kind.get(m, {}).get("kind") in ("coverage", RECORD_FALL, RECORD_DELAY)
             and kind[m]["subject"].removesuffix(" (90d)") in AGENCIES]
     agencies = {kind[m]["subject"].removesuffix(" (90d)") for m in fell}
-    # An agency whose records arrive late, and none fell in a quarter: its features drift
-    # because its recent records were not yet there, not because fewer were sent.
-    late = {kind[m]["subject"] for m in fell if kind[m]["kind"] == RECORD_DELAY} - {
-        kind[m]["subject"] for m in fell if kind[m]["kind"] == RECORD_FALL}
+    # An agency whose records arrive late: its features drift because its recent records
+    # were not yet there (a fall in the quarter the delay began is its doing too).
+    late = {kind[m]["subject"] for m in fell if kind[m]["kind"] == RECORD_DELAY}
     drifted: dict[str, int] = {}
     lines = list(fell)
     for message in (m for m in crossed if m not in fell):

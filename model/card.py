@@ -245,7 +245,7 @@ def build_card(sources: CardSources, *, board: AcceptanceThresholds | None = Non
         acceptance=tuple(acceptance_checks(sources, board=board, published=True)),
         approvals=tuple(approvals),
         fairness_document=sources.fairness,
-        extract_fairness_summary=fairness_summary(sources.extract_audit),
+        extract_fairness_summary=fairness_summary(sources.extract_audit, whole_extract=True),
         extract_fairness_rows=fairness_rows(sources.extract_audit),
         extract_audit_document=sources.extract_audit,
     )

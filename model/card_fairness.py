@@ -10,7 +10,7 @@ from model.fairness import for_publication
 from model.fairness_groups import group_title
 from model.fairness_report import audit_from_document, possible_label
 from model.fairness_results import FairnessAudit
-from model.fairness_summary import flag_bounds, headline, ratio_with_interval
+from model.fairness_summary import finding_sentences, flag_bounds, headline, ratio_with_interval
 from model.small_groups import small_group_sentences
 
 # A group size publication withholds: under the threshold, or one that would give such a
@@ -79,9 +79,12 @@ def fairness_rows(fairness: dict[str, Any] | None) -> tuple[FairnessRow, ...]:
     return tuple(rows)
 
 
-def fairness_summary(fairness: dict[str, Any] | None) -> dict[str, Any] | None:
+def fairness_summary(fairness: dict[str, Any] | None, *, whole_extract: bool = False
+                     ) -> dict[str, Any] | None:
     """The audit's heading figures, with how many groups have a finding and how many
-    possible disparities only (read from an audit written before they were recorded too)."""
+    possible disparities only (read from an audit written before they were recorded too),
+    and its findings in words as the published report says them; `whole_extract`: the
+    audit of a whole extract (`safeguard audit fairness`), which no sentence asks for."""
     if fairness is None:
         return None
     audit = audit_from_document(fairness)
@@ -90,5 +93,9 @@ def fairness_summary(fairness: dict[str, Any] | None) -> dict[str, Any] | None:
                ("generated_at", "n_labelled", "reference_rule", "tolerance", "summary")},
             "groups_with_findings": len(audit.with_findings()),
             "possible_only_groups": len(audit.possible_only()), "headline": headline(audit),
+            # Each finding in words (a probe's card showed its Black subjects' calibration
+            # finding only as a flag in the table, the words only in the report).
+            "findings": finding_sentences(published),
             # Groups too small to judge, yet far from their prediction (`model.small_groups`).
-            "small_groups": small_group_sentences(fairness, published.document())}
+            "small_groups": small_group_sentences(fairness, published.document(),
+                                                  whole_extract=whole_extract)}

@@ -23,6 +23,7 @@ import pandas as pd
 
 from data_contracts.vocab import AGENCIES
 from model.data import PreparedExtract
+from model.late_records import note_late_falls
 from model.monitoring import Check
 from model.record_falls import (
     FALL_SHARE,
@@ -56,12 +57,14 @@ def _since_training(fall: dict[str, Any], *, trained: dt.date, extract_date: dt.
 
 
 def record_fall_checks(prepared: PreparedExtract, recorded: pd.DataFrame, *, start: dt.date,
-                       trained: dt.date) -> tuple[dict[str, Any], list[Check]]:
+                       trained: dt.date, late: frozenset[str] = frozenset()
+                       ) -> tuple[dict[str, Any], list[Check]]:
     """The window's records by quarter and falls (`monitor.json`'s `records_by_quarter`),
     and per agency that shared records a check, crossed when its records recorded in a
     quarter from `start`'s (the window's first day) fell (`record_falls`) and the fall
     reaches past `trained`, the training extract's date. `recorded`: the extract's
-    records (`pipelines.timeliness.record_delays`)."""
+    records (`pipelines.timeliness.record_delays`); `late`: the agencies whose records
+    arrive late in the window, whose falls say so (`late_records.note_late_falls`)."""
     per_day = records_per_day(recorded)
     by_quarter = records_by_quarter(per_day)
     dates = pd.to_datetime(prepared.features["referral_date"])
@@ -80,6 +83,7 @@ def record_fall_checks(prepared: PreparedExtract, recorded: pd.DataFrame, *, sta
                 fall["agency"] in latest):  # a feed that stopped: since when, to the day
             fall["text"] += (f"; its latest record was recorded on "
                              f"{latest[fall['agency']].isoformat()}")
+    note_late_falls(falls, late)
     checks = []
     for agency in shared:
         fell = [fall for fall in falls if fall["agency"] == agency]

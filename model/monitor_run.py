@@ -250,12 +250,11 @@ def monitor_extract(model: RiskModel, *, version: str, prepared: PreparedExtract
     practice_section["other_versions"] = {str(v): int(n) for v, n in sorted(elsewhere.items())}
     trained = dt.date.fromisoformat(model.metadata["extract_date"])
     recorded = record_delays(prepared.feeds)
-    records_section, record_checks = record_fall_checks(prepared, recorded, start=start,
-                                                        trained=trained)
-    delays_section, delay_checks = record_delay_checks(
-        prepared, recorded, start=start, end=end, trained=trained,
-        reference_days=(dt.date.fromisoformat(reference["period"]["to"])
-                        - dt.date.fromisoformat(reference["period"]["from"])).days)
+    delays_section, delay_checks = record_delay_checks(prepared, recorded, start=start,
+                                                       end=end, trained=trained)
+    records_section, record_checks = record_fall_checks(
+        prepared, recorded, start=start, trained=trained,
+        late=frozenset(row["agency"] for row in delays_section if row["late"]))
     every: list[Check] = (checks + record_checks + delay_checks + outcome_checks
                           + practice_checks)
     return {

@@ -35,7 +35,7 @@ from data_contracts.report import agencies_without_records
 from data_contracts.vocab import AGENCIES, event_feed
 from model.explain import CaseExplainer
 from model.group_sums import group_sums
-from model.late_records import RECENT_DAYS, late_or_stopped
+from model.late_records import RECENT_DAYS, late_or_stopped, note_late_falls
 from model.monitoring_reference import RECENT_WINDOW, recent_coverage
 from model.record_falls import (
     latest_recorded,
@@ -267,6 +267,10 @@ def partnership_report(tables: dict[str, pd.DataFrame], *, model_version: str,
                              tables["records_per_day"], extract_date=extract_date))
     overall = _records(tables["overall"])
     to_quarter = str(pd.Period(extract_date, freq="Q"))
+    # Low recent reach explained: records that arrive late, or a feed that stopped.
+    explained = late_or_stopped(overall, falls, latest_recorded(tables["records_per_day"]),
+                                to_quarter=to_quarter, latest_days=LATEST_DAYS)
+    note_late_falls(falls, [found["agency"] for found in explained if found["late"]])
     return {
         "model_version": model_version, "extract_date": extract_date.isoformat(),
         "generated_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
@@ -287,10 +291,7 @@ def partnership_report(tables: dict[str, pd.DataFrame], *, model_version: str,
                        if not shared],
         "by_quarter": _records(by_quarter),
         "record_falls": falls,
-        # Low recent reach explained: records that arrive late, or a feed that stopped.
-        "late_or_stopped": late_or_stopped(
-            overall, falls, latest_recorded(tables["records_per_day"]), to_quarter=to_quarter,
-            latest_days=LATEST_DAYS),
+        "late_or_stopped": explained,
         "by_need": _records(by_need),
         "most_important_by_need": most,
     }

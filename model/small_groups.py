@@ -55,9 +55,12 @@ def small_groups_apart(fairness: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def small_group_sentences(fairness: Mapping[str, Any] | None,
-                          published: Mapping[str, Any] | None = None) -> list[str]:
+                          published: Mapping[str, Any] | None = None, *,
+                          whole_extract: bool = False) -> list[str]:
     """A sentence per small group apart (`small_groups_apart`), with the figures the
-    published report (`published`; default: the full one) shows of it."""
+    published report (`published`; default: the full one) shows of it; of an audit of the
+    whole extract (`whole_extract`), without asking for one (a probe's card asked for it
+    five times in the whole extract's own section)."""
     if fairness is None:
         return []
     shown = {repr(sorted(g["attributes"].items())): g
@@ -76,9 +79,11 @@ def small_group_sentences(fairness: Mapping[str, Any] | None,
             f"{who[0].upper()}{who[1:]}: too few referrals to judge ({size}), but the outcome "
             f"rate observed among them lies {group['direction']} the risk the model "
             f"predicted for them{said} by more than chance easily gives: the exact 95% "
-            "interval of the observed rate leaves the prediction out. Audit the whole "
-            "extract (`safeguard audit fairness`) before approval: this is no finding, as "
-            "an exact 95% interval leaves the truth out at most one time in twenty, so "
+            "interval of the observed rate leaves the prediction out. "
+            + ("This" if whole_extract else "Audit the whole extract (`safeguard audit "
+               "fairness`) before approval: this")
+            + " is no finding, as an exact 95% interval leaves the truth out at most one "
+            "time in twenty, so "
             f"among the {small} groups too small to judge up to about "
             f"{max(1, round(small / 20))} may do this by chance.")
     return sentences

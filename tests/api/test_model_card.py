@@ -516,15 +516,16 @@ def test_the_card_narrates_the_whole_extracts_audit_once_one_is_recorded(
     before = card_markdown(card_for(registry, version, board=None))
     assert "The whole extract's audit" not in before
     assert "before approval, run `safeguard audit fairness` on the whole extract" in before
+    black = {**fairness_group({"ethnicity_group": "black"}, n=1200, ratio=1.4,
+                              flags=("selection_disparity",)),
+             "selection_rate_ratio_ci": [1.3, 1.5]}
     extract = fairness_report([
-        fairness_group({"ethnicity_group": "white"}, n=9000, reference=True),
-        fairness_group({"ethnicity_group": "black", "sex": "male"}, n=1200, ratio=1.4,
-                       flags=("selection_disparity",))])
+        fairness_group({"ethnicity_group": "white"}, n=9000, reference=True), black])
     registry.log_text(registry.resolve(version).run_id, json.dumps(extract),
                       EXTRACT_AUDIT_ARTIFACT)
     card = card_for(registry, version, board=None)
     assert card.extract_fairness_summary is not None
-    assert [row.group for row in card.extract_fairness_rows][-1] == "Black male subjects"
+    assert [row.group for row in card.extract_fairness_rows][-1] == "Black subjects"
     assert "extract_audit_document" not in card.as_dict()
     for text in (card_markdown(card), " ".join(unescape(card_html(card)).split())):
         assert "The whole extract's audit" in text and "audit, at training" in text
@@ -534,4 +535,12 @@ def test_the_card_narrates_the_whole_extracts_audit_once_one_is_recorded(
         assert "before approval, run `safeguard audit fairness` on the whole extract" not in (
             text.replace("<code>", "`").replace("</code>", "`"))
         whole = text[text.index("The whole extract's audit"):text.index("audit, at training")]
-        assert "Black male subjects" in whole and "selection_disparity" in whole
+        assert "Black subjects" in whole and "selection_disparity" in whole
+        # Its findings in the report's words, and no request for the audit it is.
+        assert "The findings, in the report's words:" in whole
+        assert all(sentence in whole for sentence in card.extract_fairness_summary["findings"])
+        assert card.extract_fairness_summary["findings"]
+        assert "Audit the whole extract" not in whole
+    # The same rule of miscalibration in both forms of the card.
+    rule = "and so does that of its gap beside the whole model's miscalibration"
+    assert rule in card_markdown(card) and rule in " ".join(unescape(card_html(card)).split())

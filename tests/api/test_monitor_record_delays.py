@@ -99,14 +99,38 @@ def test_an_unchanged_extract_has_no_late_agency(trained_model: TrainedModel) ->
 def test_features_of_a_late_agency_drift_as_its_records_arrived_late() -> None:
     late = "police: records recorded from 2026-04-01 to 2026-09-30 arrive late (...)"
     fell = "housing: no records recorded in 2026Q3 (records received by quarter)"
+    # The quarter the police delay began recorded fewer too (two probes): still late.
+    late_fall = "police: 545 records recorded in 2026Q3, ...; its records arrive late, ..."
     checks = [{"kind": "record_delay", "subject": "police", "crossed": True, "message": late},
+              {"kind": "record_fall", "subject": "police", "crossed": True,
+               "message": late_fall},
               {"kind": "record_fall", "subject": "housing", "crossed": True, "message": fell},
               *({"kind": "drift", "subject": f"{agency}_{n}_90d", "crossed": True,
                  "message": f"{agency} {n}"} for agency in ("police", "housing")
                 for n in range(2))]
     lines = crossed_lines([c["message"] for c in checks], checks)
-    assert lines == [late, fell,
+    assert lines == [late, late_fall, fell,
                      "2 police features drifted past the PSI threshold, as police records "
                      "arrived late (above): monitor.json lists each",
                      "2 housing features drifted past the PSI threshold, as housing records "
                      "fell (above): monitor.json lists each"]
+
+
+def test_the_quarter_a_delay_began_in_is_listed_as_the_delays_doing(
+        trained_model: TrainedModel, tmp_path: Path) -> None:
+    """The quarter police records began to arrive 120 days late recorded few: two probes'
+    monitors listed it as a fall, and said its features drifted "as police records fell",
+    beside the check saying the records arrive late."""
+    model = _aged_model(trained_model, 273)  # trained on the extract of 31 December 2025
+    newer = _police_late(trained_model.extract, tmp_path / "newer", from_event="2025-12-01",
+                         days=120)
+    report = monitor_extract(model, version=trained_model.version,  # type: ignore[arg-type]
+                             prepared=prepare_extract(newer), decisions=NO_DECISIONS,
+                             since=dt.date(2026, 1, 1))
+    assert _delay_checks(report)["police"]["crossed"]
+    [fall] = [f for f in report["records_by_quarter"]["falls"] if f["agency"] == "police"]
+    assert fall["from_quarter"] == "2026Q1" and fall["records"] > 0 and fall["late"]
+    [check] = [c for c in report["checks"] if c["kind"] == "record_fall" and c["crossed"]]
+    assert check["message"].endswith(
+        "; its records arrive late, which moves them into later quarters: fewer recorded, not "
+        "necessarily fewer shared (records received by quarter)")

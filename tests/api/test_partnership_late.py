@@ -121,6 +121,12 @@ def test_records_late_only_in_the_latest_months_are_named_late(
     assert police["latest_median_delay_days"] == 120 and report["latest_days"] == 182
     [found] = report["late_or_stopped"]
     assert (found["agency"], found["late"], found["stopped"]) == ("police", True, False)
+    # The quarter the delay began recorded fewer: listed, saying why (two probes read a
+    # fall under "when a feed stops" beside words saying it had not stopped).
+    [fall] = [f for f in report["record_falls"] if f["agency"] == "police"]
+    assert fall["records"] > 0 and fall["late"] and fall["text"].endswith(
+        "; its records arrive late, which moves them into later quarters: fewer recorded, "
+        "not necessarily fewer shared")
     assert found["text"].startswith(
         "Police's records arrive late (those recorded in the latest 182 days: a median of "
         "120 days after the event, about 4 months; 90th percentile 120 days; over the whole "
