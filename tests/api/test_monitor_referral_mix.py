@@ -74,6 +74,9 @@ def test_a_need_whose_share_doubled_is_to_watch(trained_model: TrainedModel,
     assert 0.95 < sum(row["training_share"] for row in rows.values()) <= 1 + 1e-9
     html = " ".join((tmp_path / "out" / "monitor.html").read_text().split())
     assert "The mix of referrals" in html and check["message"].replace("'", "&#39;") in html
+    # No decisions recorded: said so, not "None of the 0 decided referrals" (a probe).
+    assert "None of the 0 decided" not in html
+    assert "No referral has a recorded decision on this version's scores" in html
 
 
 def test_an_unchanged_mix_says_nothing(trained_model: TrainedModel) -> None:
