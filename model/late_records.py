@@ -11,7 +11,7 @@ never the agency's name. `arrives_late` is the rule the monitor judges by too
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final, cast
 
 from model.monitoring_reference import RECENT_WINDOW
@@ -62,13 +62,16 @@ def _judged_delays(row: Mapping[str, Any], latest_days: int
                     ), True
 
 
-def note_late_falls(falls: Sequence[dict[str, Any]], late: Collection[str]) -> None:
-    """Say, in the text of each fall of an agency whose records arrive late (`late`) that
-    still recorded some, that the records arriving late moved them into later quarters:
-    two probes' police, late from one quarter on, recorded 545 in it against a usual 2,304,
-    listed under a feed that stops beside words saying it had not stopped."""
+def note_late_falls(falls: Sequence[dict[str, Any]], late: Mapping[str, str]) -> None:
+    """Say, in the text of each fall of an agency whose records arrive late (`late`: the
+    agency, and the first quarter the delay can have emptied: that of the span lateness
+    was judged on, less the delay; an older fall is not its doing) that still recorded
+    some, that the records arriving late moved them into later quarters: two probes'
+    police, late from one quarter on, recorded 545 in it against a usual 2,304, listed
+    under a feed that stops beside words saying it had not stopped."""
     for fall in falls:
-        if fall["agency"] in late and fall["records"] > 0:
+        if fall["agency"] in late and fall["records"] > 0 and (
+                str(fall["to_quarter"]) >= late[fall["agency"]]):
             fall["text"] += ("; its records arrive late, which moves them into later "
                              "quarters: fewer recorded, not necessarily fewer shared")
             fall["late"] = True

@@ -83,7 +83,7 @@ def record_fall_checks(prepared: PreparedExtract, recorded: pd.DataFrame, *, sta
                 fall["agency"] in latest):  # a feed that stopped: since when, to the day
             fall["text"] += (f"; its latest record was recorded on "
                              f"{latest[fall['agency']].isoformat()}")
-    note_late_falls(falls, late)
+    note_late_falls(falls, dict.fromkeys(late, ""))  # (the falls are the window's already)
     checks = []
     for agency in shared:
         fell = [fall for fall in falls if fall["agency"] == agency]

@@ -229,6 +229,16 @@ def partnership_tables(model: RiskModel, frames: Mapping[str, pd.DataFrame],
                                                      else None]})}
 
 
+def _delay_began(row: dict[str, Any], extract_date: dt.date) -> str:
+    """The first quarter a late agency's delay can have emptied: that of the latest days'
+    start (or of the whole period, when lateness was judged on it), less the delay."""
+    delay = row.get("latest_median_delay_days")
+    if delay is None:
+        return ""
+    start = extract_date - dt.timedelta(days=LATEST_DAYS - 1 + round(delay))
+    return str(pd.Period(start, freq="Q"))
+
+
 def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
     clean = table.astype(object).where(pd.notna(table), None)
     return [{str(k): v for k, v in row.items()} for row in clean.to_dict(orient="records")]
@@ -270,7 +280,9 @@ def partnership_report(tables: dict[str, pd.DataFrame], *, model_version: str,
     # Low recent reach explained: records that arrive late, or a feed that stopped.
     explained = late_or_stopped(overall, falls, latest_recorded(tables["records_per_day"]),
                                 to_quarter=to_quarter, latest_days=LATEST_DAYS)
-    note_late_falls(falls, [found["agency"] for found in explained if found["late"]])
+    rows = {str(row["agency"]): row for row in overall}
+    note_late_falls(falls, {found["agency"]: _delay_began(rows[found["agency"]], extract_date)
+                            for found in explained if found["late"]})
     return {
         "model_version": model_version, "extract_date": extract_date.isoformat(),
         "generated_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),

@@ -143,3 +143,20 @@ def test_the_latest_recorded_day_of_each_agency() -> None:
                             "records": [3, 1, 2]})
     assert latest_recorded(per_day) == {"health": dt.date(2025, 3, 30),
                                         "police": dt.date(2024, 12, 1)}
+
+
+def test_only_a_fall_where_lateness_was_judged_is_said_to_be_its_doing() -> None:
+    """A fall years before an agency's records turned late is not the delay's doing."""
+    from model.late_records import note_late_falls
+
+    falls = [{"agency": "police", "from_quarter": q, "to_quarter": q, "records": n,
+              "text": f"police: {n} records recorded in {q}"}
+             for q, n in (("2022Q3", 120), ("2026Q3", 545))] + [
+        {"agency": "police", "from_quarter": "2026Q4", "to_quarter": "2026Q4", "records": 0,
+         "text": "police: no records recorded in 2026Q4"},
+        {"agency": "housing", "from_quarter": "2026Q3", "to_quarter": "2026Q3", "records": 9,
+         "text": "housing: 9 records recorded in 2026Q3"}]
+    note_late_falls(falls, {"police": "2026Q2"})
+    assert [f.get("late", False) for f in falls] == [False, True, False, False]
+    assert falls[1]["text"].endswith("fewer recorded, not necessarily fewer shared")
+    assert falls[0]["text"] == "police: 120 records recorded in 2022Q3"
