@@ -17,6 +17,7 @@ judges it.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any, Final
 
 import pandas as pd
@@ -57,14 +58,15 @@ def _since_training(fall: dict[str, Any], *, trained: dt.date, extract_date: dt.
 
 
 def record_fall_checks(prepared: PreparedExtract, recorded: pd.DataFrame, *, start: dt.date,
-                       trained: dt.date, late: frozenset[str] = frozenset()
+                       trained: dt.date, late: Mapping[str, str] | None = None
                        ) -> tuple[dict[str, Any], list[Check]]:
     """The window's records by quarter and falls (`monitor.json`'s `records_by_quarter`),
     and per agency that shared records a check, crossed when its records recorded in a
     quarter from `start`'s (the window's first day) fell (`record_falls`) and the fall
     reaches past `trained`, the training extract's date. `recorded`: the extract's
     records (`pipelines.timeliness.record_delays`); `late`: the agencies whose records
-    arrive late in the window, whose falls say so (`late_records.note_late_falls`)."""
+    arrive late in the window, each with the first quarter its delay can have emptied
+    (`late_records.note_late_falls`; "": the window's, as every fall listed here is)."""
     per_day = records_per_day(recorded)
     by_quarter = records_by_quarter(per_day)
     dates = pd.to_datetime(prepared.features["referral_date"])
@@ -83,7 +85,7 @@ def record_fall_checks(prepared: PreparedExtract, recorded: pd.DataFrame, *, sta
                 fall["agency"] in latest):  # a feed that stopped: since when, to the day
             fall["text"] += (f"; its latest record was recorded on "
                              f"{latest[fall['agency']].isoformat()}")
-    note_late_falls(falls, dict.fromkeys(late, ""))  # (the falls are the window's already)
+    note_late_falls(falls, late or {})
     checks = []
     for agency in shared:
         fell = [fall for fall in falls if fall["agency"] == agency]

@@ -254,7 +254,7 @@ def monitor_extract(model: RiskModel, *, version: str, prepared: PreparedExtract
                                                        end=end, trained=trained)
     records_section, record_checks = record_fall_checks(
         prepared, recorded, start=start, trained=trained,
-        late=frozenset(row["agency"] for row in delays_section if row["late"]))
+        late={row["agency"]: "" for row in delays_section if row["late"]})
     every: list[Check] = (checks + record_checks + delay_checks + outcome_checks
                           + practice_checks)
     return {

@@ -128,8 +128,13 @@ def span_delays(recorded: pd.DataFrame, *, start: dt.date, end: dt.date,
                         .to_numpy(), "delay_days"].to_numpy(dtype=np.float64)
     if len(days) < MIN_JUDGED_RECORDS:
         return {"records": len(days)} if len(days) else None
-    return {"records": len(days),
-            "median_delay_days": float(np.median(days)),
+    return {"records": len(days), **_delay_figures(days, window_days=window_days)}
+
+
+def _delay_figures(days: np.ndarray, *, window_days: int) -> dict[str, float]:
+    """The median and 90th percentile of delays (days; not empty), and the share of a
+    window's records they leave unrecorded (`unarrived_share`)."""
+    return {"median_delay_days": float(np.median(days)),
             "p90_delay_days": float(np.quantile(days, 0.9)),
             "recent_unarrived_share": unarrived_share(days, window_days=window_days)}
 
@@ -154,10 +159,6 @@ def agency_timeliness(late: LateInformation, *, window_days: int) -> pd.DataFram
             continue
         days = delays.get_group(agency).to_numpy()
         informing, late_records = (int(counts[c].get(agency, 0)) for c in ("informing", "late"))
-        rows[agency] = {
-            "median_delay_days": float(np.median(days)),
-            "p90_delay_days": float(np.quantile(days, 0.9)),
-            "late_share": late_records / informing if informing else None,
-            "recent_unarrived_share": unarrived_share(days, window_days=window_days),
-        }
+        rows[agency] = {**_delay_figures(days, window_days=window_days),
+                        "late_share": late_records / informing if informing else None}
     return pd.DataFrame.from_dict(rows, orient="index", columns=list(TIMELINESS_COLUMNS))
