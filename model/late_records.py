@@ -35,6 +35,13 @@ def delay_words(row: Mapping[str, Any]) -> str:
             f"{day_count(row['p90_delay_days'])}")
 
 
+def unrecorded_words(unarrived_share: float, *, past: bool = False) -> str:
+    """The share of a referral's recent window not yet recorded by it, in words (the monitor
+    says it in the present, the partnership report of its period in the past)."""
+    return (f"about {unarrived_share:.0%} of the records of the {RECENT_DAYS} days before a "
+            f"referral {'had not been' if past else 'not yet'} recorded by it")
+
+
 def arrives_late(unarrived_share: float | None) -> bool:
     """Whether an agency's records arrive late: most of a recent window's records not yet
     recorded (`pipelines.timeliness.unarrived_share`)."""
@@ -107,9 +114,8 @@ def late_or_stopped(overall: Sequence[Mapping[str, Any]], falls: Sequence[Mappin
             text = (f"{name}'s records arrive late ({delays}) and its feed "
                     f"stopped: {stop}. Its recent reach{reach} is low for both reasons.")
         elif late:
-            text = (f"{name}'s records arrive late ({delays}): about "
-                    f"{unarrived:.0%} of the records of the {RECENT_DAYS} days before a "
-                    f"referral had not been recorded by it, so its recent reach{reach}"
+            text = (f"{name}'s records arrive late ({delays}): "
+                    f"{unrecorded_words(cast(float, unarrived), past=True)}, so its recent reach{reach}"
                     f"{f' over the latest {latest_days} days' if latest_only else ''} is low "
                     f"because records of the last {RECENT_DAYS} days had mostly not arrived "
                     "yet, not because it stopped sharing"

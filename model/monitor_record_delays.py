@@ -29,18 +29,20 @@ import pandas as pd
 
 from data_contracts.vocab import AGENCIES
 from model.data import PreparedExtract
-from model.late_records import MOSTLY, RECENT_DAYS, arrives_late, day_count, delay_words
+from model.late_records import (
+    MOSTLY,
+    RECENT_DAYS,
+    arrives_late,
+    day_count,
+    delay_words,
+    unrecorded_words,
+)
 from model.monitoring import Check
 from pipelines.timeliness import MIN_JUDGED_RECORDS, span_delays
 
 # monitor.json's check kind, and its key for each agency's delays in the window.
 KIND: Final = "record_delay"
 SECTION: Final = "record_delays"
-
-
-def _unrecorded(figures: dict[str, Any]) -> str:
-    return (f"about {figures['recent_unarrived_share']:.0%} of the records of the "
-            f"{RECENT_DAYS} days before a referral not yet recorded by it")
 
 
 def _check(agency: str, now: dict[str, Any] | None, before: dict[str, Any] | None, *,
@@ -58,16 +60,16 @@ def _check(agency: str, now: dict[str, Any] | None, before: dict[str, Any] | Non
         was_late = arrives_late(before["recent_unarrived_share"])
         then = (f"{before['recent_unarrived_share']:.0%} at training, a median of "
                 f"{day_count(before['median_delay_days'])}")
+    unrecorded = unrecorded_words(now["recent_unarrived_share"])
     if not arrives_late(now["recent_unarrived_share"]):
-        return Check(KIND, agency, False, f"{name}: {_unrecorded(now)}, under {MOSTLY:.0%} "
-                     f"({then})")
+        return Check(KIND, agency, False, f"{name}: {unrecorded}, under {MOSTLY:.0%} ({then})")
     if was_late:
         return Check(KIND, agency, False, f"{name}: records arrive late ({delay_words(now)}), "
                      f"as at training ({then}): not news since training")
     return Check(KIND, agency, True,
                  f"{name}: records recorded {span} arrive late ({delay_words(now)}): "
-                 f"{_unrecorded(now)}, against {then}, so the window's scores went "
-                 "without most of its recent records (how late records arrive)")
+                 f"{unrecorded}, against {then}, so the window's scores went without "
+                 "most of its recent records (how late records arrive)")
 
 
 def record_delay_checks(prepared: PreparedExtract, delays: pd.DataFrame, *, start: dt.date,
