@@ -14,12 +14,22 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any, Final, cast
 
+import pandas as pd
+
+from data_contracts.vocab import AGENCIES
+from model.late_warning import LateAgency
 from model.monitoring_reference import RECENT_WINDOW
 from pipelines.manifest import WINDOWS
+from pipelines.timeliness import record_delays, span_delays
 
 # Recent reach's window, in days; over `MOSTLY` of its records unrecorded is late.
 RECENT_DAYS: Final = cast(int, dict(WINDOWS)[RECENT_WINDOW])
 MOSTLY: Final = 0.5
+# Whether records arrive late now is judged on those recorded in the latest half year:
+# over the whole period, a feed late for its last six months read a median of 2 days.
+LATEST_DAYS: Final = 182
+LATEST_COLUMNS: Final = ("records", "median_delay_days", "p90_delay_days",
+                         "recent_unarrived_share")
 
 
 def day_count(days: float) -> str:
@@ -46,6 +56,38 @@ def arrives_late(unarrived_share: float | None) -> bool:
     """Whether an agency's records arrive late: most of a recent window's records not yet
     recorded (`pipelines.timeliness.unarrived_share`)."""
     return unarrived_share is not None and unarrived_share > MOSTLY
+
+
+def latest_delays(recorded: pd.DataFrame, *, extract_date: dt.date) -> pd.DataFrame:
+    """Per agency (the index), the delays of its records recorded in the `LATEST_DAYS`
+    up to the extract date (`pipelines.timeliness.span_delays`; `recorded`: its
+    `record_delays`, all of them or those recorded since the latest days began), as
+    ``latest_`` columns."""
+    start = extract_date - dt.timedelta(days=LATEST_DAYS - 1)
+    by_agency = dict(tuple(recorded.groupby("agency", sort=False)))
+    rows = {agency: span_delays(by_agency.get(agency, recorded.iloc[:0]), start=start,
+                                end=extract_date, window_days=RECENT_DAYS) or {}
+            for agency in AGENCIES}
+    return pd.DataFrame.from_dict(
+        {agency: {f"latest_{name}": row.get(name) for name in LATEST_COLUMNS}
+         for agency, row in rows.items()}, orient="index")
+
+
+def late_in_extract(feeds: Mapping[str, pd.DataFrame], *, extract_date: dt.date
+                    ) -> tuple[LateAgency, ...]:
+    """The agencies of an extract whose records arrive late now (`arrives_late`, judged on
+    those recorded in the `LATEST_DAYS` up to the extract date, as the partnership report
+    judges), each with its delays in words: a score of the extract is told that the
+    referral's recent records of them had mostly not arrived by its date."""
+    since = extract_date - dt.timedelta(days=LATEST_DAYS - 1)
+    latest = latest_delays(record_delays(feeds, since=since), extract_date=extract_date)
+    found = []
+    for agency, row in latest.iterrows():
+        if arrives_late(row["latest_recent_unarrived_share"]):
+            delays = delay_words({"median_delay_days": row["latest_median_delay_days"],
+                                  "p90_delay_days": row["latest_p90_delay_days"]})
+            found.append(LateAgency(str(agency), delays, LATEST_DAYS, RECENT_DAYS))
+    return tuple(found)
 
 
 def _judged_delays(row: Mapping[str, Any], latest_days: int
@@ -114,8 +156,9 @@ def late_or_stopped(overall: Sequence[Mapping[str, Any]], falls: Sequence[Mappin
             text = (f"{name}'s records arrive late ({delays}) and its feed "
                     f"stopped: {stop}. Its recent reach{reach} is low for both reasons.")
         elif late:
+            unrecorded = unrecorded_words(cast(float, unarrived), past=True)
             text = (f"{name}'s records arrive late ({delays}): "
-                    f"{unrecorded_words(cast(float, unarrived), past=True)}, so its recent reach{reach}"
+                    f"{unrecorded}, so its recent reach{reach}"
                     f"{f' over the latest {latest_days} days' if latest_only else ''} is low "
                     f"because records of the last {RECENT_DAYS} days had mostly not arrived "
                     "yet, not because it stopped sharing"

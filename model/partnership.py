@@ -35,7 +35,13 @@ from data_contracts.report import agencies_without_records
 from data_contracts.vocab import AGENCIES, event_feed
 from model.explain import CaseExplainer
 from model.group_sums import group_sums
-from model.late_records import RECENT_DAYS, late_or_stopped, note_late_falls
+from model.late_records import (
+    LATEST_DAYS,
+    RECENT_DAYS,
+    late_or_stopped,
+    latest_delays,
+    note_late_falls,
+)
 from model.monitoring_reference import RECENT_WINDOW, recent_coverage
 from model.record_falls import (
     latest_recorded,
@@ -53,14 +59,8 @@ from pipelines.timeliness import (
     agency_timeliness,
     late_information,
     record_delays,
-    span_delays,
 )
 
-# Whether records arrive late now is judged on those recorded in the latest half year:
-# over the whole period, a feed late for its last six months read a median of 2 days.
-LATEST_DAYS: Final = 182
-LATEST_COLUMNS: Final = ("records", "median_delay_days", "p90_delay_days",
-                         "recent_unarrived_share")
 EXPLANATION_SAMPLE: Final = 5_000
 # The fewest referrals a sample may hold (all of them when the extract has fewer): a mean
 # contribution over fewer moves with the sample drawn.
@@ -164,19 +164,6 @@ def _changes(bands: dict[str, np.ndarray], quarters: np.ndarray, needs: np.ndarr
     })
 
 
-def _latest_delays(recorded: pd.DataFrame, *, extract_date: dt.date) -> pd.DataFrame:
-    """Per agency (the index), the delays of its records recorded in the `LATEST_DAYS`
-    up to the extract date (`pipelines.timeliness.span_delays`), as ``latest_`` columns."""
-    start = extract_date - dt.timedelta(days=LATEST_DAYS - 1)
-    by_agency = dict(tuple(recorded.groupby("agency", sort=False)))
-    rows = {agency: span_delays(by_agency.get(agency, recorded.iloc[:0]), start=start,
-                                end=extract_date, window_days=RECENT_DAYS) or {}
-            for agency in AGENCIES}
-    return pd.DataFrame.from_dict(
-        {agency: {f"latest_{name}": row.get(name) for name in LATEST_COLUMNS}
-         for agency, row in rows.items()}, orient="index")
-
-
 def partnership_tables(model: RiskModel, frames: Mapping[str, pd.DataFrame],
                        features: pd.DataFrame, *, explainer: CaseExplainer,
                        extract_date: dt.date, sample: int = EXPLANATION_SAMPLE,
@@ -215,7 +202,7 @@ def partnership_tables(model: RiskModel, frames: Mapping[str, pd.DataFrame],
     overall = overall.join(_reach(features, np.full(len(features), "all"))
                            .set_index("agency")[["reach", "recent_reach"]])
     overall = overall.join(agency_timeliness(late, window_days=RECENT_DAYS))
-    overall = overall.join(_latest_delays(recorded, extract_date=extract_date))
+    overall = overall.join(latest_delays(recorded, extract_date=extract_date))
     # An agency with no accepted record (no feed, none in it, or every row quarantined)
     # shared nothing: its reach is nil by absence, which the report names rather than
     # showing as a finding about the referrals.

@@ -164,7 +164,8 @@ def score_extract(input_dir: Path, output: Path, *, registry: ModelRegistry, ref
     if explain:
         from model.service import explainer_for
 
-        explainer = explainer_for(loaded.model).for_extract(prepared.shared_nothing)
+        explainer = explainer_for(loaded.model).for_extract(prepared.shared_nothing,
+                                                            prepared.late)
     table = rate_table(loaded.model, prepared.features, model_version=loaded.info.version,
                        explainer=explainer)
     progress("writing")

@@ -23,6 +23,8 @@ import pandas as pd
 from data_contracts.report import agencies_without_records, without_household_members
 from model.explain import CaseExplainer
 from model.explain_batch import COLUMNS as EXPLANATION_COLUMNS
+from model.late_records import late_in_extract
+from model.late_warning import LateAgency
 from model.registry import ModelRegistry, RegistryError
 from model.risk_model import RiskModel
 from model.score import Scored, rate_table
@@ -68,6 +70,7 @@ class ModelSource:
     version: str
     explain: bool
     shared_nothing: tuple[str, ...] = ()  # agencies with no record in the extract scored
+    late: tuple[LateAgency, ...] = ()  # agencies whose records arrive late in it
 
 
 # Per Python worker: models loaded (and checked) once, reused by every later batch.
@@ -81,8 +84,9 @@ def loaded_model(source: ModelSource) -> tuple[RiskModel, CaseExplainer | None]:
             source.tracking_uri, model_name=source.model_name, artifact_root=source.artifact_root
         )
         model = registry.load(source.version).model
-        _LOADED[source] = (model, explainer_for(model).for_extract(source.shared_nothing)
-                           if source.explain else None)
+        explainer = (explainer_for(model).for_extract(source.shared_nothing, source.late)
+                     if source.explain else None)
+        _LOADED[source] = (model, explainer)
     return _LOADED[source]
 
 
@@ -133,7 +137,8 @@ def score_extract_spark(
     shared_nothing = agencies_without_records(feeds)
     without_household = without_household_members(feeds)
     source = ModelSource(registry.tracking_uri, registry.model_name, registry.artifact_root,
-                         info.version, explain, shared_nothing)
+                         info.version, explain, shared_nothing,
+                         late_in_extract(feeds, extract_date=extract.extract_date))
     with out_of_memory_refused(spark):
         ratings = map_batches(
             spark_feature_table(spark, feeds), RateBatches(source), rating_schema(explain=explain)

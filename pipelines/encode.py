@@ -88,6 +88,13 @@ def to_days(values: pd.Series) -> np.ndarray:
     """Dates as int64 days since 1970-01-01; missing dates become `NO_DAY`."""
     if not pd.api.types.is_datetime64_any_dtype(values):
         values = pd.to_datetime(values, format="%Y-%m-%d", errors="coerce")
+    if isinstance(values.dtype, np.dtype):  # a plain datetime64 column: whole days by
+        # integer division of its ticks, several times faster than converting the unit
+        ticks = values.to_numpy().view(np.int64)
+        tick = np.dtype(values.dtype.str.replace("M8", "m8"))  # a duration of the unit
+        as_int = ticks // int(np.array(1, dtype="m8[D]").astype(tick).view(np.int64))
+        as_int[ticks == np.iinfo(np.int64).min] = NO_DAY  # NaT
+        return as_int
     days = values.to_numpy(dtype="datetime64[D]", na_value=np.datetime64("NaT"))
     as_int = days.astype(np.int64)
     as_int[np.isnat(days)] = NO_DAY

@@ -52,20 +52,27 @@ class LateInformation:
     delays: pd.DataFrame
 
 
-def record_delays(frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """One row per record: ``agency``, ``recorded_date`` (the event date when empty),
-    ``delay_days`` (0 then) and ``dated`` (whether the feed gave a recorded date)."""
+def record_delays(frames: Mapping[str, pd.DataFrame], *, since: dt.date | None = None
+                  ) -> pd.DataFrame:
+    """One row per record (recorded on or after `since`, when given): ``agency``,
+    ``recorded_date`` (the event date when empty), ``delay_days`` (0 then) and ``dated``
+    (whether the feed gave a recorded date)."""
     parts = []
+    first = None if since is None else (since - dt.date(1970, 1, 1)).days
     for agency in AGENCIES:
         frame = frames.get(event_feed(agency))
         if frame is None or not len(frame):
             continue
         event_day, recorded = to_days(frame["event_date"]), to_days(frame["recorded_date"])
         dated = recorded != NO_DAY
+        when = np.where(dated, recorded, event_day)
         delay = np.where(dated, recorded - event_day, 0).astype(np.float64)
-        when = pd.to_datetime(frame["recorded_date"]).fillna(pd.to_datetime(frame["event_date"]))
+        if first is not None:
+            kept = when >= first
+            when, delay, dated = when[kept], delay[kept], dated[kept]
         parts.append(pd.DataFrame({"agency": agency, "delay_days": delay,
-                                   "recorded_date": when.to_numpy(), "dated": dated}))
+                                   "recorded_date": when.astype("datetime64[D]")
+                                   .astype("datetime64[ns]"), "dated": dated}))
     if not parts:
         return pd.DataFrame({"agency": pd.Series(dtype=str), "delay_days": pd.Series(dtype=float),
                              "recorded_date": pd.Series(dtype="datetime64[ns]"),

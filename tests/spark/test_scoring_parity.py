@@ -3,10 +3,12 @@ registered model loaded and checked on the executors."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+import numpy as np
 import pandas as pd
 import pytest
 from threadpoolctl import threadpool_limits
@@ -21,6 +23,7 @@ from pipelines.synth import SynthConfig, generate_extract
 # are joined from chunks of 2,500 rows (model.explain_batch.CHUNK_ROWS), as they are on
 # a real extract: the output must reach Spark in one Arrow array per column.
 SETTINGS = {"spark.sql.shuffle.partitions": "1"}
+EXTRACT_DATE = dt.date(2026, 9, 30)
 
 
 @pytest.fixture(scope="module")
@@ -44,14 +47,22 @@ def registered(tmp_path_factory: pytest.TempPathFactory) -> tuple[ModelRegistry,
     return registry, extract
 
 
-def _probation_all_quarantined(extract: Path, folder: Path) -> Path:
-    """The extract with every probation row breaking the feed specification."""
+def _probation_quarantined_police_late(extract: Path, folder: Path) -> Path:
+    """The extract with every probation row breaking the feed specification, and every
+    police record recorded 60 to 200 days after its event (those not yet recorded by the
+    extract date left out)."""
     folder.mkdir()
     for feed in extract.iterdir():
         if feed.name == "events_probation.parquet":
             rows = pd.read_parquet(feed)
             assert len(rows) > 0
             rows.assign(event_type="not_a_probation_event").to_parquet(folder / feed.name)
+        elif feed.name == "events_police.parquet":
+            rows = pd.read_parquet(feed)
+            days = np.random.default_rng(5).integers(60, 201, len(rows))
+            recorded = pd.to_datetime(rows["event_date"]) + pd.to_timedelta(days, unit="D")
+            rows["recorded_date"] = recorded.dt.strftime("%Y-%m-%d")
+            rows[recorded <= pd.Timestamp(EXTRACT_DATE)].to_parquet(folder / feed.name)
         else:
             (folder / feed.name).symlink_to(feed)
     return folder
@@ -61,13 +72,15 @@ def test_spark_ratings_and_explanations_equal_the_single_machine_ones(
     spark: Any, registered: tuple[ModelRegistry, Path], tmp_path: Path
 ) -> None:
     registry, extract = registered
-    extract = _probation_all_quarantined(extract, tmp_path / "extract")
-    scored = score_extract(extract, tmp_path / "single.parquet", registry=registry, reference="1")
+    extract = _probation_quarantined_police_late(extract, tmp_path / "extract")
+    scored = score_extract(extract, tmp_path / "single.parquet", registry=registry, reference="1",
+                           extract_date=EXTRACT_DATE)
     on_spark = score_extract_spark(
         extract,
         str(tmp_path / "spark.parquet"),
         registry=registry,
         reference="1",
+        extract_date=EXTRACT_DATE,
         settings=SETTINGS,
     )
     single = scored.table
@@ -79,6 +92,9 @@ def test_spark_ratings_and_explanations_equal_the_single_machine_ones(
     # and every referral's warnings say so first (the executors are told too: compared below)
     assert single["warnings"].str.startswith('["Probation shared no records in this '
                                              'extract').all()
+    # then that police records arrive late (the executors are told too: compared below)
+    assert single["warnings"].str.contains('", "Police records arrive late in this extract',
+                                           regex=False).all()
     ours = pd.read_parquet(tmp_path / "spark.parquet")
     assert list(ours.columns) == list(single.columns)
     exact = [c for c in single.columns if c not in ("probability", "raw_score", "base_value")]

@@ -1,0 +1,103 @@
+"""`safeguard score` on an extract where one agency's records arrive late: every rating's
+warnings say that agency's recent records had mostly not arrived by the referral date,
+so the practitioner asks it (the partnership report and the monitor said so to the
+board, but a case's page said nothing)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from model.late_records import LATEST_DAYS, RECENT_DAYS, late_in_extract
+from model.late_warning import LateAgency, late_warning
+from model.workflow import score_extract
+from tests.api.conftest import TrainedModel
+
+EXTRACT_DATE = dt.date(2026, 9, 30)
+
+
+def late_copy(source: Path, extract: Path, agency: str, low: int, high: int) -> None:
+    """A copy of `source` whose `agency` records were each recorded `low` to `high` days
+    after their event, those not yet recorded by the extract date left out (as a late
+    agency's extract holds them)."""
+    shutil.copytree(source, extract)
+    path = extract / f"events_{agency}.parquet"
+    rows = pd.read_parquet(path)
+    days = np.random.default_rng(5).integers(low, high + 1, len(rows))
+    recorded = pd.to_datetime(rows["event_date"]) + pd.to_timedelta(days, unit="D")
+    rows["recorded_date"] = recorded.dt.strftime("%Y-%m-%d")
+    rows[recorded <= pd.Timestamp(EXTRACT_DATE)].to_parquet(path, index=False)
+
+
+def test_every_rating_warns_of_an_agency_whose_records_arrive_late(
+        trained_model: TrainedModel, tmp_path: Path) -> None:
+    extract = tmp_path / "extract"
+    late_copy(trained_model.extract, extract, "police", 60, 200)
+    scored = score_extract(extract, tmp_path / "ratings.csv", registry=trained_model.registry,
+                           reference=trained_model.version, extract_date=EXTRACT_DATE)
+    table = scored.table
+    assert table is not None and len(table) == 3_000
+    warnings = table["warnings"].map(json.loads)
+    late = [[w for w in found if w.startswith("Police records arrive late")] for found in warnings]
+    assert all(len(found) == 1 for found in late)
+    text = late[0][0]
+    # Delays of 60 to 200 days, evenly: a median near 130; most of 90 days unrecorded.
+    median = int(text.split("a median of ")[1].split(" day")[0])
+    assert 115 <= median <= 145, text
+    assert f"those recorded in its latest {LATEST_DAYS} days" in text
+    assert f"most police records of the {RECENT_DAYS} days before a referral" in text
+    assert "Ask police about recent events before you decide." in text
+    # Said once per rating, after any agency that shared nothing, of no other agency.
+    assert not any("records arrive late" in w for found in warnings for w in found
+                   if not w.startswith("Police"))
+
+
+def test_an_extract_whose_records_arrive_promptly_gives_no_such_warning(
+        trained_model: TrainedModel, tmp_path: Path) -> None:
+    assert trained_model.prepared.late == ()
+    scored = score_extract(trained_model.extract, tmp_path / "ratings.csv",
+                           registry=trained_model.registry, reference=trained_model.version)
+    assert scored.table is not None
+    assert not scored.table["warnings"].str.contains("arrive late").any()
+
+
+def _feed(delays: list[int], recorded_on: str) -> pd.DataFrame:
+    recorded = pd.Series(pd.to_datetime([recorded_on] * len(delays)))
+    return pd.DataFrame({"event_date": recorded - pd.to_timedelta(delays, unit="D"),
+                         "recorded_date": recorded})
+
+
+@pytest.mark.parametrize(("delay", "late"), [(44, False), (46, True)])
+def test_late_is_most_of_the_recent_window_unrecorded(delay: int, late: bool) -> None:
+    """A delay of d days leaves d/90 of a 90-day window unrecorded: over half is late."""
+    feeds = {"events_health": _feed([delay] * 40, "2026-09-01")}
+    found = late_in_extract(feeds, extract_date=EXTRACT_DATE)
+    assert found == ((LateAgency("health", f"a median of {delay} days after the event, about "
+                                 f"2 months; 90th percentile {delay} days", LATEST_DAYS,
+                                 RECENT_DAYS),) if late else ())
+
+
+def test_lateness_is_judged_on_the_latest_days_and_enough_records() -> None:
+    feeds = {
+        # Late, but recorded before the latest days began: not late now.
+        "events_police": _feed([120] * 40, (EXTRACT_DATE - dt.timedelta(days=LATEST_DAYS)
+                                            ).isoformat()),
+        # Late in the latest days, but too few records (under 30) to judge.
+        "events_housing": _feed([120] * 29, "2026-09-30"),
+        # Late, judged on 30 records, the last on the extract date.
+        "events_probation": _feed([120] * 30, "2026-09-30"),
+    }
+    found = late_in_extract(feeds, extract_date=EXTRACT_DATE)
+    assert [late.agency for late in found] == ["probation"]
+    assert late_warning(found[0], "adult").startswith(
+        "Probation records arrive late in this extract (those recorded in its latest 182 "
+        "days: a median of 120 days after the event, about 4 months; 90th percentile 120 "
+        "days): most probation records of the 90 days before a referral are not recorded "
+        "by its date, so this score may miss recent probation information about this "
+        "adult or household.")
