@@ -16,6 +16,7 @@ from model.card_evaluation import evaluated_on
 from model.card_text import INTENDED_USE, LIMITATIONS
 from model.explain import CaseExplainer, Explanation
 from model.governance import EscalationRule
+from model.late_warning import trained_late
 from model.registry_records import LoadedModel
 from model.risk_model import RiskModel
 from model.sentences import CONTRIBUTIONS_NOTE
@@ -41,12 +42,16 @@ class CaseRating:
 def explainer_for(model: RiskModel) -> CaseExplainer:
     """The explainer of a model, with the factor counts its governance settings ask for."""
     governance = model.governance
-    return CaseExplainer(model.classifier, FEATURE_NAMES, reference=model.reference,
-                         model_features=model.feature_names,
-                         top_raising=governance.top_raising_factors,
-                         top_lowering=governance.top_lowering_factors,
-                         usual_agencies=governance.usual_agencies or None,
-                         reference_name=governance.explanation_reference)
+    explainer = CaseExplainer(model.classifier, FEATURE_NAMES, reference=model.reference,
+                              model_features=model.feature_names,
+                              top_raising=governance.top_raising_factors,
+                              top_lowering=governance.top_lowering_factors,
+                              usual_agencies=governance.usual_agencies or None,
+                              reference_name=governance.explanation_reference)
+    # A case scored alone is warned of the agencies late at training; an extract's
+    # explainer (`CaseExplainer.for_extract`) judges by the extract's own records.
+    explainer.late = trained_late(model.metadata)
+    return explainer
 
 
 class CaseScorer:

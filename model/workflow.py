@@ -32,6 +32,7 @@ from model.fairness_results import FairnessAudit
 from model.golden import build_golden_set
 from model.governance import HEADLINE_METRICS, load_governance
 from model.importance import global_importance
+from model.late_warning import late_metadata
 from model.monitor_run import reference_for
 from model.monitoring_reference import METADATA_KEY as MONITORING_KEY
 from model.outcome_gaps import OUTCOME_GAPS, outcome_gaps
@@ -165,7 +166,7 @@ def train_and_register(input_dir: Path, *, registry: ModelRegistry, experiment: 
             "extract_fingerprint": fingerprint.result(),
             "headline_metrics": {k: result.metrics[k] for k in HEADLINE_METRICS},
             HOUSEHOLD_MEMBERS: not prepared.without_household,  # read by `safeguard monitor`
-        }
+        } | late_metadata(prepared.late, extract_date=prepared.extract_date)
         result.model.metadata[MONITORING_KEY] = _monitoring_reference(result, prepared)
         seconds["fit"] = time.perf_counter() - started - seconds["prepare"]
         store_ready.result()  # raises what opening the store raised

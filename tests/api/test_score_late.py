@@ -13,11 +13,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from threadpoolctl import threadpool_limits
 
+from api.case_payload import CasePayload
+from api.model_scorer import scorer_for
 from model.late_records import LATEST_DAYS, RECENT_DAYS, late_in_extract
-from model.late_warning import LateAgency, late_warning
-from model.workflow import score_extract
-from tests.api.conftest import TrainedModel
+from model.late_warning import LATE_KEY, LateAgency, late_warning
+from model.train import TrainingConfig
+from model.workflow import score_extract, train_and_register
+from tests.api import factories
+from tests.api.conftest import TrainedModel, empty_registry
 
 EXTRACT_DATE = dt.date(2026, 9, 30)
 
@@ -101,3 +106,35 @@ def test_lateness_is_judged_on_the_latest_days_and_enough_records() -> None:
         "days): most probation records of the 90 days before a referral are not recorded "
         "by its date, so this score may miss recent probation information about this "
         "adult or household.")
+
+
+def test_a_model_trained_where_records_arrived_late_warns_each_case_scored_alone(
+        trained_model: TrainedModel, tmp_path: Path) -> None:
+    """The service scores one case at a time, with no extract to judge by: the agencies
+    late at training are recorded with the model, and each case is warned of them; an
+    extract scored with the model is judged on its own records instead."""
+    extract = tmp_path / "extract"
+    late_copy(trained_model.extract, extract, "police", 60, 200)
+    registry = empty_registry(tmp_path / "mlflow")
+    with threadpool_limits(1):
+        outcome = train_and_register(extract, registry=registry, experiment="t",
+                                     config=TrainingConfig(max_iter=10),
+                                     extract_date=EXTRACT_DATE)
+    loaded = registry.load(outcome.version.version)
+    recorded = loaded.model.metadata[LATE_KEY]
+    assert [(found["agency"], found["trained_on"]) for found in recorded] == [
+        ("police", "2026-09-30")]
+    scorer = scorer_for(loaded)
+    case = CasePayload.model_validate(factories.case())
+    [result] = scorer.score_cases([case])
+    late = [w for w in result.warnings if "records arrived late" in w]
+    assert late == [late_warning(LateAgency(**recorded[0]), "child")]
+    assert late[0].startswith("Police records arrived late in the extract this model was "
+                              "trained on (of 30 September 2026; those recorded in its latest "
+                              "182 days: a median of ")
+    assert "); if they still do, most police records of the 90 days before a referral" in late[0]
+    # An extract whose police records arrive promptly: no warning, from the extract's own.
+    scored = score_extract(trained_model.extract, tmp_path / "ratings.csv", registry=registry,
+                           reference=outcome.version.version, explain=True)
+    assert scored.table is not None
+    assert not scored.table["warnings"].str.contains("arrive").any()
