@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Final
 
@@ -33,6 +33,7 @@ from model.card_text import (
 from model.explanation import GROUP_LABELS
 from model.finite_json import finite, finite_number
 from model.governance import AcceptanceThresholds, GovernanceSettings, parse_governance
+from model.late_warning import LATE_KEY, trained_late
 from model.outcome_gaps import OUTCOME_GAPS, OutcomeGap
 from model.run_artifacts import EXTRACT_DATE_WARNINGS
 from model.threshold_checks import ThresholdCheck
@@ -82,6 +83,8 @@ class ModelCard:
     agencies: tuple[str, ...]  # that shared records in the training extract (all when unrecorded)
     # Agencies with no accepted record in the training extract; None: not recorded.
     agencies_without_records: tuple[str, ...] | None
+    # Agencies whose records arrived late in it, with their delays; None: not recorded.
+    late_at_training: tuple[str, ...] | None
     features_by_agency: tuple[tuple[str, int], ...]
     uses_protected_characteristics: bool
     model_details: dict[str, Any]
@@ -201,6 +204,17 @@ def _agencies(sources: CardSources) -> dict[str, Any]:
             "agencies_without_records": tuple(AGENCY_LABELS[a] for a in recorded)}
 
 
+def _late_at_training(metadata: Mapping[str, Any]) -> tuple[str, ...] | None:
+    """The agencies whose records arrived late in the training extract, each with its
+    delays in words (`model.late_warning`); None for a version that did not record them."""
+    if LATE_KEY not in metadata:
+        return None
+    return tuple(f"{AGENCY_LABELS[late.agency]} (those recorded in its latest "
+                 f"{late.latest_days} days: {late.delays}; most of a referral's records of "
+                 f"the {late.window_days} days before it not yet recorded by its date)"
+                 for late in trained_late(metadata))
+
+
 def build_card(sources: CardSources, *, board: AcceptanceThresholds | None = None,
                approvals: Sequence[ApprovalEntry] = (),
                generated_at: dt.datetime | None = None) -> ModelCard:
@@ -220,7 +234,7 @@ def build_card(sources: CardSources, *, board: AcceptanceThresholds | None = Non
         run_id=sources.info.run_id, trained_at=metadata.get("trained_at"),
         extract_date=metadata.get("extract_date"),
         intended_use=INTENDED_USE, misuse=MISUSE, outcome_definition=OUTCOME_DEFINITION,
-        data=_data(sources), **_agencies(sources),
+        data=_data(sources), **_agencies(sources), late_at_training=_late_at_training(metadata),
         features_by_agency=_features_by_agency(names),
         uses_protected_characteristics=governance.use_protected_characteristics,
         model_details={"features": len(names), "calibration": metadata.get("calibration"),

@@ -33,6 +33,7 @@ from model.card_sources import (
 from model.evaluate import rates_by
 from model.fairness import audit_fairness
 from model.governance import default_settings_text, load_governance
+from model.late_warning import LATE_KEY, LateAgency
 from model.registry_records import VersionInfo
 from tests.api.conftest import ApiEnv, TrainedModel, log_fairness_report, register_copy
 from tests.model.fairness_fixture import fair_report, fairness_group, fairness_report
@@ -112,6 +113,30 @@ def test_the_card_names_the_agencies_that_shared_no_records_at_training(
     del report["agencies_without_records"]  # trained before it was recorded
     older = card_markdown(build_card(dataclasses.replace(sources, training_report=report)))
     assert "(which of them shared records in the training extract was not recorded" in older
+
+
+def test_the_card_names_the_agencies_whose_records_arrived_late_at_training(
+    trained_model: TrainedModel,
+) -> None:
+    sources = read_sources(trained_model.registry, trained_model.version)
+    metadata = sources.model_document["metadata"]
+    assert metadata[LATE_KEY] == []  # the suite's extract: none late
+    assert "No agency's records arrived late in it." in card_markdown(build_card(sources))
+    late = LateAgency("police", "a median of 131 days after the event, about 4 months; 90th "
+                      "percentile 187 days", 182, 90, "2026-09-30")
+    document = sources.model_document | {"metadata": metadata | {LATE_KEY: [late._asdict()]}}
+    card = build_card(dataclasses.replace(sources, model_document=document))
+    for text in (card_markdown(card), unescape(_text(card_html(card)))):
+        assert ("Records arriving late in it: Police (those recorded in its latest 182 days: "
+                "a median of 131 days after the event, about 4 months; 90th percentile 187 "
+                "days; most of a referral's records of the 90 days before it not yet recorded "
+                "by its date). The model learned from referrals without most of that agency's "
+                "recent records; each case the service scores with this version is warned of "
+                "it.") in text
+    older = {"metadata": {k: v for k, v in metadata.items() if k != LATE_KEY}}
+    text = card_markdown(build_card(dataclasses.replace(
+        sources, model_document=sources.model_document | older)))
+    assert "Whether any agency's records arrived late in it was not recorded" in text
 
 
 def test_the_card_reports_the_fairness_audit_and_suppresses_small_counts(
