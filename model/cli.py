@@ -114,6 +114,7 @@ def train(
         fail(str(exc))
     from data_contracts import FeedRejected
     from model.governance import GovernanceError
+    from model.late_warning import notice_note
     from model.outcome_gaps import gap_warnings
     from model.split import describe_split, describe_test_period
     from model.workflow import default_config, train_and_register
@@ -155,6 +156,8 @@ def train(
                                 training=True)):
         if note:  # as scoring says them: a model trained without an agency says so
             console.print(note, soft_wrap=True)
+    for notice, referrals in outcome.notices:
+        console.print(notice_note(notice, referrals, training=True), soft_wrap=True)
     for line in gap_warnings([gap.to_json() for gap in outcome.result.outcome_gaps],
                              counted_as="they were trained on as negatives",
                              since_option="--since"):

@@ -14,8 +14,8 @@ import pandas as pd
 from data_contracts import validate_extract
 from data_contracts.report import agencies_without_records, without_household_members
 from data_contracts.vocab import HOUSEHOLD_MEMBERS, OUTCOMES, REFERRALS
-from model.late_records import late_in_extract
-from model.late_warning import LateAgency
+from model.feed_notices import feed_notices
+from model.late_warning import FeedNotice
 from pipelines.features import build_features
 from pipelines.labels import build_labels
 
@@ -37,8 +37,9 @@ class PreparedExtract:
     # What validation warned of the extract's date (`data_contracts.extract_date`: a date
     # taken from the data that stands alone), for the training report and the card.
     date_warnings: tuple[str, ...] = ()
-    # The agencies whose records arrive late in it (`model.late_records.late_in_extract`).
-    late: tuple[LateAgency, ...] = ()
+    # Of the agencies whose records arrive late in it, or that stopped recording
+    # (`model.feed_notices`): what a score of its referrals is told.
+    notices: tuple[FeedNotice, ...] = ()
 
     @property
     def quarantined(self) -> int:
@@ -93,7 +94,7 @@ def prepare_extract(input_dir: Path, *, extract_date: dt.date | None = None,
     say("validating the extract")
     validated = validate_extract(input_dir, extract_date=extract_date, count_persons=False)
     shared_nothing = agencies_without_records(validated.feeds)  # before any feed is let go
-    late = late_in_extract(validated.feeds, extract_date=validated.extract_date)
+    notices = feed_notices(validated.feeds, extract_date=validated.extract_date)
     date_warning = validated.report["extract_date_warning"]  # `validation.json`'s
     without_household = without_household_members(validated.feeds)
     say("building point-in-time features")
@@ -105,4 +106,4 @@ def prepare_extract(input_dir: Path, *, extract_date: dt.date | None = None,
                               validated.extract_date)
     return PreparedExtract(validated.feeds, features, labels, validated.extract_date,
                            input_dir, validated.quarantined_rows(), shared_nothing,
-                           without_household, (date_warning,) if date_warning else (), late)
+                           without_household, (date_warning,) if date_warning else (), notices)

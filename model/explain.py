@@ -23,7 +23,7 @@ from model.explanation import AGENCY_GROUPS, REFERRAL_GROUP, Explanation, Factor
 from model.factor_layout import Layout
 from model.factors import FactorBuilder
 from model.governance import ReferenceName
-from model.late_warning import LateAgency
+from model.late_warning import FeedNotice
 from model.reference import REFERENCE_SENTENCES, reference_input
 from model.unused_records import UnusedRecords
 
@@ -86,22 +86,30 @@ class CaseExplainer:
         self.unused = UnusedRecords.of(
             [self.layout.names[column] for column in self.shap.split_columns],
             self.feature_names)
-        # The agencies that shared no records in the extract explained, and those whose
-        # records arrive late in it (`for_extract`).
+        # The agencies that shared no records in the extract explained, and the notices of
+        # those late or silent in it, which the rows explained get (`for_extract`).
         self.shared_nothing: tuple[str, ...] = ()
-        self.late: tuple[LateAgency, ...] = ()
+        self.notices: tuple[FeedNotice, ...] = ()
 
-    def for_extract(self, shared_nothing: Sequence[str], late: Sequence[LateAgency] = ()
+    def for_extract(self, shared_nothing: Sequence[str], notices: Sequence[FeedNotice] = ()
                     ) -> CaseExplainer:
         """This explainer for the referrals of an extract in which `shared_nothing`
         agencies shared no records at all: each explanation warns of them first, in place
         of "no records were seen", which read as if the agency had looked and held none
         (an extract without its police feed gave lower scores with the same warnings);
-        then of the agencies whose records arrive late in it (`late`,
-        `model.late_records.late_in_extract`), whose recent records mostly went unseen."""
+        then of the agencies whose records arrive late in it or that stopped recording
+        (`notices`, `model.feed_notices`), whose recent records mostly went unseen: every
+        row explained gets them (`model.score.rate_table` explains each referral with those
+        that apply to its date)."""
         explainer = copy.copy(self)
         explainer.shared_nothing = tuple(a for a in AGENCIES if a in set(shared_nothing))
-        explainer.late = tuple(late)
+        explainer.notices = tuple(notices)
+        return explainer
+
+    def with_notices(self, notices: Sequence[FeedNotice]) -> CaseExplainer:
+        """This explainer with other notices (the same agencies that shared nothing)."""
+        explainer = copy.copy(self)
+        explainer.notices = tuple(notices)
         return explainer
 
     @property
@@ -158,7 +166,7 @@ class CaseExplainer:
                              top_lowering=self.top_lowering, usual_agencies=self.usual_agencies,
                              compared_with=self.compared_with,
                              unused=self.unused, shared_nothing=self.shared_nothing,
-                             late=self.late)
+                             notices=self.notices)
 
     def explain_columns(self, X: np.ndarray, *, n_jobs: int) -> dict[str, Any]:
         """Explanations of many rows as JSON-encoded columns (see `model.explain_batch`)."""

@@ -29,7 +29,7 @@ import numpy as np
 from data_contracts.vocab import AGENCIES, PRESENTING_NEEDS
 from model.explanation import FactorRecord
 from model.household_sentences import UNNAMED_HOUSEHOLD_WARNING
-from model.late_warning import LateAgency, late_warning
+from model.late_warning import FeedNotice, notice_warning
 from model.sentences import (
     DAYS_MARK,
     Subject,
@@ -150,16 +150,17 @@ def warnings_for(not_seen: tuple[str, ...], usual: tuple[str, ...], need: str | 
                  subject: Subject, unused: tuple[str, ...] = (),
                  unused_types: tuple[tuple[str, str], ...] = (),
                  shared_nothing: tuple[str, ...] = (), unnamed: bool = False,
-                 late: tuple[LateAgency, ...] = ()) -> tuple[str, ...]:
+                 notices: tuple[FeedNotice, ...] = ()) -> tuple[str, ...]:
     """The warnings of a case: the agencies that shared no records in the whole extract
     (`shared_nothing`, first: whatever they hold, none could be seen), those whose records
-    arrive late in it (`late`: its recent records of them mostly unseen), then its household
+    arrive late in it or that stopped recording (`notices`, `model.feed_notices`: its
+    recent records of them mostly unseen), then its household
     members not known (`unnamed`: the warning every such case gets, whatever its top
     factors), then agencies that held nothing but usually matter for the need ("not
     seen"), those that held records the model makes no use of, and the types of record
     held that the model makes no use of (`model.unused_records`)."""
     return (*(shared_nothing_warning(a, subject) for a in shared_nothing),
-            *(late_warning(agency, subject) for agency in late),
+            *(notice_warning(notice, subject) for notice in notices),
             *((UNNAMED_HOUSEHOLD_WARNING,) if unnamed else ()),
             *(not_seen_warning(a, need, subject) for a in worth_telling(not_seen, subject)
               if a in usual and a not in shared_nothing),
@@ -180,14 +181,15 @@ class Context:
     def of(cls, not_seen: np.ndarray, need: np.ndarray, subject: np.ndarray,
            usual: Mapping[str, Sequence[str]], unused: UnusedRecords = NO_UNUSED,
            held: np.ndarray | None = None, shared_nothing: tuple[str, ...] = (),
-           unnamed: np.ndarray | None = None, late: tuple[LateAgency, ...] = ()) -> Context:
+           unnamed: np.ndarray | None = None, notices: tuple[FeedNotice, ...] = ()
+           ) -> Context:
         """The contexts of rows given as codes: the bit mask of the agencies (`AGENCIES`
         order) whose records-held flag is 0, the presenting need (its index in
         `PRESENTING_NEEDS`, -1 for none) and the subject (its index in `SUBJECTS`);
         `unused`: what the model makes no use of, and `held` the bit mask of its unused
         types of which each row's family holds records (`UnusedRecords.present`);
         `shared_nothing`: the agencies that shared no records in the whole extract, and
-        `late` those whose records arrive late in it;
+        `notices` what applies to the rows of the agencies late or silent in it;
         `unnamed`: per row, whether its household members are not known
         (`model.factor_layout.Layout.unnamed_household`; None: no row's)."""
         code = ((not_seen * (len(PRESENTING_NEEDS) + 1) + need + 1) * len(SUBJECTS)
@@ -211,7 +213,7 @@ class Context:
             seen.append(worth_telling(table[mask], SUBJECTS[s], shared_nothing))
             warnings.append(warnings_for(table[mask], tuple(usual.get(named or "", ())), named,
                                          SUBJECTS[s], unused.agencies, unused.types_of(h),
-                                         shared_nothing, bool(u), late))
+                                         shared_nothing, bool(u), notices))
         return cls(seen, warnings, index.reshape(-1))
 
 

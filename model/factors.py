@@ -27,7 +27,7 @@ from model.factor_text import (
 )
 from model.group_sums import group_sums
 from model.household_sentences import unnamed_household_sentence
-from model.late_warning import LateAgency
+from model.late_warning import FeedNotice
 from model.sentences import DAYS_SLOT, display_value
 from model.top_columns import top_columns
 from model.unused_records import NO_UNUSED, UnusedRecords
@@ -79,11 +79,11 @@ class FactorBuilder:
     def __init__(self, layout: Layout, *, top_raising: int, top_lowering: int,
                  usual_agencies: Mapping[str, tuple[str, ...]], compared_with: str,
                  unused: UnusedRecords = NO_UNUSED,
-                 shared_nothing: tuple[str, ...] = (), late: tuple[LateAgency, ...] = ()
+                 shared_nothing: tuple[str, ...] = (), notices: tuple[FeedNotice, ...] = ()
                  ) -> None:
         self.layout = layout
         self.shared_nothing = shared_nothing  # agencies with no record in the whole extract
-        self.late = late  # agencies whose records arrive late in it
+        self.notices = notices  # of agencies late or silent in it (`model.feed_notices`)
         self.top_raising = top_raising
         self.top_lowering = top_lowering
         self.usual_agencies = usual_agencies
@@ -127,7 +127,7 @@ class FactorBuilder:
             days, days_which,
             Context.of(layout.not_seen(X), layout.need(X), subjects, self.usual_agencies,
                        self.unused, self.unused.present(X), self.shared_nothing,
-                       household_unknown, self.late))
+                       household_unknown, self.notices))
 
     def _open_days(self, chosen: np.ndarray, values: np.ndarray
                    ) -> tuple[list[DaysText], np.ndarray]:

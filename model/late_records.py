@@ -77,8 +77,8 @@ def late_in_extract(feeds: Mapping[str, pd.DataFrame], *, extract_date: dt.date
                     ) -> tuple[LateAgency, ...]:
     """The agencies of an extract whose records arrive late now (`arrives_late`, judged on
     those recorded in the `LATEST_DAYS` up to the extract date, as the partnership report
-    judges), each with its delays in words: a score of the extract is told that the
-    referral's recent records of them had mostly not arrived by its date."""
+    judges), each with its delays in words: a score of the extract tells each referral
+    dated in those days that its recent records of them had mostly not arrived by then."""
     since = extract_date - dt.timedelta(days=LATEST_DAYS - 1)
     latest = latest_delays(record_delays(feeds, since=since), extract_date=extract_date)
     found = []
@@ -86,7 +86,8 @@ def late_in_extract(feeds: Mapping[str, pd.DataFrame], *, extract_date: dt.date
         if arrives_late(row["latest_recent_unarrived_share"]):
             delays = delay_words({"median_delay_days": row["latest_median_delay_days"],
                                   "p90_delay_days": row["latest_p90_delay_days"]})
-            found.append(LateAgency(str(agency), delays, LATEST_DAYS, RECENT_DAYS))
+            found.append(LateAgency(str(agency), delays, LATEST_DAYS, RECENT_DAYS,
+                                    applies_from=since.isoformat()))
     return tuple(found)
 
 

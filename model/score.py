@@ -8,7 +8,7 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -16,12 +16,14 @@ import pandas as pd
 from data_contracts.csv_output import write_csv
 from data_contracts.output_paths import file_place_refusal
 from model.data import prepare_extract
+from model.feed_notices import referrals_concerned
 from model.risk_model import Ratings, RiskModel
 from pipelines.manifest import FEATURE_NAMES
 
 if TYPE_CHECKING:  # explanations (SHAP) are imported only when a score is explained
     from model.explain import CaseExplainer
     from model.governance import EscalationRule
+    from model.late_warning import FeedNotice
     from model.registry import ModelRegistry
     from model.registry_records import VersionInfo
 
@@ -44,6 +46,9 @@ class Scored(NamedTuple):
     quarantined_rows: dict[str, int]  # rows quarantined per feed (not scored, not used)
     table: pd.DataFrame | None = None  # the ratings written (the single-machine engine)
     without_household: bool = False  # the extract linked no household member
+    # Of agencies late or silent in the extract (`model.feed_notices`), each with the
+    # number of referrals it concerned.
+    notices: tuple[tuple[FeedNotice, int], ...] = ()
 
     @property
     def model_sha256(self) -> str | None:
@@ -83,9 +88,33 @@ def rate_table(model: RiskModel, features: pd.DataFrame, *, model_version: str,
     matrix = features[list(FEATURE_NAMES)].to_numpy(dtype=np.float32)
     if explainer is None:
         return _ratings_frame(model, features, model.rate(matrix), model_version)
-    columns = explainer.explain_columns(matrix, n_jobs=n_jobs)
+    columns = _explanations(explainer, features, matrix, n_jobs=n_jobs)
     ratings = model.rate(matrix, raw_score=np.asarray(columns["raw_score"]))
     return _ratings_frame(model, features, ratings, model_version).assign(**columns)
+
+
+def _explanations(explainer: CaseExplainer, features: pd.DataFrame, matrix: np.ndarray, *,
+                  n_jobs: int) -> dict[str, Any]:
+    """The explanation columns, each referral explained with the explainer's notices
+    that apply to its date (`model.late_warning.FeedNotice.applies_from`): the rows of
+    each set of notices explained together, then put back in the table's order."""
+    notices = explainer.notices
+    if not any(notice.applies_from for notice in notices):
+        return explainer.explain_columns(matrix, n_jobs=n_jobs)
+    days = pd.to_datetime(features["referral_date"]).to_numpy().astype("datetime64[D]")
+    which = np.zeros(len(matrix), dtype=np.int64)
+    for bit, notice in enumerate(notices):
+        applies = (days >= np.datetime64(notice.applies_from) if notice.applies_from
+                   else np.ones(len(matrix), dtype=bool))
+        which |= applies.astype(np.int64) << bit
+    parts = []
+    for code in np.unique(which).tolist():
+        rows = np.flatnonzero(which == code)
+        chosen = tuple(notice for bit, notice in enumerate(notices) if code >> bit & 1)
+        columns = explainer.with_notices(chosen).explain_columns(matrix[rows], n_jobs=n_jobs)
+        parts.append(pd.DataFrame(columns, index=rows, copy=False))
+    joined = pd.concat(parts).sort_index().reset_index(drop=True)
+    return {name: joined[name] for name in joined.columns}
 
 
 def _ratings_frame(model: RiskModel, features: pd.DataFrame, ratings: Ratings,
@@ -165,10 +194,12 @@ def score_extract(input_dir: Path, output: Path, *, registry: ModelRegistry, ref
         from model.service import explainer_for
 
         explainer = explainer_for(loaded.model).for_extract(prepared.shared_nothing,
-                                                            prepared.late)
+                                                            prepared.notices)
     table = rate_table(loaded.model, prepared.features, model_version=loaded.info.version,
                        explainer=explainer)
     progress("writing")
     write_table(table, output)
+    concerned = referrals_concerned(prepared.notices, prepared.features["referral_date"])
     return Scored(len(table), loaded.info, prepared.shared_nothing, prepared.quarantined_rows,
-                  table, prepared.without_household)
+                  table, prepared.without_household,
+                  tuple(zip(prepared.notices, concerned, strict=True)))

@@ -136,6 +136,11 @@ def _say_scored(scored: Scored, source: str, output: str, *, explained: bool,
                  household_note(scored.without_household, scored.quarantined_rows)):
         if note:
             console.print(note, soft_wrap=True)
+    if scored.notices:
+        from model.late_warning import notice_note
+
+        for notice, referrals in scored.notices:
+            console.print(notice_note(notice, referrals, explained=explained), soft_wrap=True)
     from model.score import POINT_IN_TIME_NOTE
 
     console.print(POINT_IN_TIME_NOTE)

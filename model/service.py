@@ -50,7 +50,7 @@ def explainer_for(model: RiskModel) -> CaseExplainer:
                               reference_name=governance.explanation_reference)
     # A case scored alone is warned of the agencies late at training; an extract's
     # explainer (`CaseExplainer.for_extract`) judges by the extract's own records.
-    explainer.late = trained_late(model.metadata)
+    explainer.notices = trained_late(model.metadata)
     return explainer
 
 

@@ -23,8 +23,8 @@ import pandas as pd
 from data_contracts.report import agencies_without_records, without_household_members
 from model.explain import CaseExplainer
 from model.explain_batch import COLUMNS as EXPLANATION_COLUMNS
-from model.late_records import late_in_extract
-from model.late_warning import LateAgency
+from model.feed_notices import feed_notices, referrals_concerned
+from model.late_warning import FeedNotice
 from model.registry import ModelRegistry, RegistryError
 from model.risk_model import RiskModel
 from model.score import Scored, rate_table
@@ -70,7 +70,7 @@ class ModelSource:
     version: str
     explain: bool
     shared_nothing: tuple[str, ...] = ()  # agencies with no record in the extract scored
-    late: tuple[LateAgency, ...] = ()  # agencies whose records arrive late in it
+    notices: tuple[FeedNotice, ...] = ()  # of agencies late or silent in it
 
 
 # Per Python worker: models loaded (and checked) once, reused by every later batch.
@@ -84,7 +84,7 @@ def loaded_model(source: ModelSource) -> tuple[RiskModel, CaseExplainer | None]:
             source.tracking_uri, model_name=source.model_name, artifact_root=source.artifact_root
         )
         model = registry.load(source.version).model
-        explainer = (explainer_for(model).for_extract(source.shared_nothing, source.late)
+        explainer = (explainer_for(model).for_extract(source.shared_nothing, source.notices)
                      if source.explain else None)
         _LOADED[source] = (model, explainer)
     return _LOADED[source]
@@ -136,9 +136,9 @@ def score_extract_spark(
     feeds = extract.feeds
     shared_nothing = agencies_without_records(feeds)
     without_household = without_household_members(feeds)
+    notices = feed_notices(feeds, extract_date=extract.extract_date)
     source = ModelSource(registry.tracking_uri, registry.model_name, registry.artifact_root,
-                         info.version, explain, shared_nothing,
-                         late_in_extract(feeds, extract_date=extract.extract_date))
+                         info.version, explain, shared_nothing, notices)
     with out_of_memory_refused(spark):
         ratings = map_batches(
             spark_feature_table(spark, feeds), RateBatches(source), rating_schema(explain=explain)
@@ -150,8 +150,10 @@ def score_extract_spark(
             if message is None:
                 raise
             raise RegistryError(message) from None
+    concerned = referrals_concerned(notices, feeds["referrals"]["referral_date"])
     return Scored(len(feeds["referrals"]), info, shared_nothing, extract.quarantined_rows(),
-                  without_household=without_household)
+                  without_household=without_household,
+                  notices=tuple(zip(notices, concerned, strict=True)))
 
 
 def collect_ratings(frame: Any) -> pd.DataFrame:

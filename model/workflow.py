@@ -29,10 +29,11 @@ from model.data import PreparedExtract, prepare_extract
 from model.fairness import AUDITED, FAIRNESS_DIR, audit_fairness
 from model.fairness_report import ReportRenderer, audit_frame, fairness_files
 from model.fairness_results import FairnessAudit
+from model.feed_notices import referrals_concerned
 from model.golden import build_golden_set
 from model.governance import HEADLINE_METRICS, load_governance
 from model.importance import global_importance
-from model.late_warning import late_metadata
+from model.late_warning import FeedNotice, late_metadata
 from model.monitor_run import reference_for
 from model.monitoring_reference import METADATA_KEY as MONITORING_KEY
 from model.outcome_gaps import OUTCOME_GAPS, outcome_gaps
@@ -64,6 +65,8 @@ class TrainOutcome:
     quarantined_rows: dict[str, int] = field(default_factory=dict)  # per feed, as scoring's
     shared_nothing: tuple[str, ...] = ()  # agencies with no accepted record
     without_household: bool = False  # the extract linked no household member
+    # Of agencies late or silent in the extract, with the referrals each concerned.
+    notices: tuple[tuple[FeedNotice, int], ...] = ()
 
 
 def _quiet(_stage: str) -> None:
@@ -166,7 +169,7 @@ def train_and_register(input_dir: Path, *, registry: ModelRegistry, experiment: 
             "extract_fingerprint": fingerprint.result(),
             "headline_metrics": {k: result.metrics[k] for k in HEADLINE_METRICS},
             HOUSEHOLD_MEMBERS: not prepared.without_household,  # read by `safeguard monitor`
-        } | late_metadata(prepared.late, extract_date=prepared.extract_date)
+        } | late_metadata(prepared.notices, extract_date=prepared.extract_date)
         result.model.metadata[MONITORING_KEY] = _monitoring_reference(result, prepared)
         seconds["fit"] = time.perf_counter() - started - seconds["prepare"]
         store_ready.result()  # raises what opening the store raised
@@ -211,8 +214,10 @@ def train_and_register(input_dir: Path, *, registry: ModelRegistry, experiment: 
         progress("writing the model card")
         card_writer(registry, version)
     seconds["total"] = time.perf_counter() - started
+    concerned = referrals_concerned(prepared.notices, prepared.features["referral_date"])
     return TrainOutcome(version, result, seconds, prepared.quarantined_rows,
-                        prepared.shared_nothing, prepared.without_household)
+                        prepared.shared_nothing, prepared.without_household,
+                        tuple(zip(prepared.notices, concerned, strict=True)))
 
 
 def audit_extract(input_dir: Path, *, registry: ModelRegistry, reference: str,

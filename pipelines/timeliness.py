@@ -52,21 +52,32 @@ class LateInformation:
     delays: pd.DataFrame
 
 
+def day_number(day: dt.date) -> int:
+    """A date as days since 1970-01-01 (as `pipelines.encode.to_days` gives them)."""
+    return (day - dt.date(1970, 1, 1)).days
+
+
+def recorded_days(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Of each record of an event feed: the day it was recorded (`day_number`; the event
+    date when it has no recorded date), its delay in days (0 then) and whether it has one."""
+    event_day, recorded = to_days(frame["event_date"]), to_days(frame["recorded_date"])
+    dated = recorded != NO_DAY
+    return (np.where(dated, recorded, event_day),
+            np.where(dated, recorded - event_day, 0).astype(np.float64), dated)
+
+
 def record_delays(frames: Mapping[str, pd.DataFrame], *, since: dt.date | None = None
                   ) -> pd.DataFrame:
     """One row per record (recorded on or after `since`, when given): ``agency``,
     ``recorded_date`` (the event date when empty), ``delay_days`` (0 then) and ``dated``
     (whether the feed gave a recorded date)."""
     parts = []
-    first = None if since is None else (since - dt.date(1970, 1, 1)).days
+    first = None if since is None else day_number(since)
     for agency in AGENCIES:
         frame = frames.get(event_feed(agency))
         if frame is None or not len(frame):
             continue
-        event_day, recorded = to_days(frame["event_date"]), to_days(frame["recorded_date"])
-        dated = recorded != NO_DAY
-        when = np.where(dated, recorded, event_day)
-        delay = np.where(dated, recorded - event_day, 0).astype(np.float64)
+        when, delay, dated = recorded_days(frame)
         if first is not None:
             kept = when >= first
             when, delay, dated = when[kept], delay[kept], dated[kept]

@@ -130,9 +130,9 @@ def test_the_card_names_the_agencies_whose_records_arrived_late_at_training(
         assert ("Records arriving late in it: Police (those recorded in its latest 182 days: "
                 "a median of 131 days after the event, about 4 months; 90th percentile 187 "
                 "days; most of a referral's records of the 90 days before it not yet recorded "
-                "by its date). The model learned from referrals without most of that agency's "
-                "recent records; each case the service scores with this version is warned of "
-                "it.") in text
+                "by its date). Referrals dated in those days went without most of that agency's "
+                "recent records, and while that goes on so will the cases the service scores "
+                "with this version: each is warned of it.") in text
     older = {"metadata": {k: v for k, v in metadata.items() if k != LATE_KEY}}
     text = card_markdown(build_card(dataclasses.replace(
         sources, model_document=sources.model_document | older)))
