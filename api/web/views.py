@@ -167,15 +167,23 @@ class Bar:
     width_class: str
     direction: str
     sentence: str = ""
+    # An agency's: some of its factors listed moved the score, their net under 0.005.
+    cancels: bool = False
 
     @property
     def effect(self) -> str:
-        """What a factor's bar says of its contribution, in the words of its sentence: one
-        under 0.005 either way is not "No effect on the score" beneath "(lowers the
-        score)", as the page read, but "Lowers the score by less than 0.01"."""
+        """What a bar says of its contribution, in the words of its sentence: one under
+        0.005 either way is not "No effect on the score" beneath "(lowers the score)", as
+        the page read, but "Lowers the score by less than 0.01"; an agency's whose listed
+        factors moved it both ways, netting under 0.005, says they cancel out (a probe's
+        page listed education factors of +0.14, -0.15 and -0.06 over "Education: No effect
+        on the score")."""
         if self.direction != "none":
             verb = "Raises" if self.direction == "raises" else "Lowers"
             return f"{verb} the score ({self.value:+.2f})"
+        if self.cancels:
+            return ("Its factors raise and lower the score about equally "
+                    f"(net {self.value:+.3f})")
         if self.value == 0:
             return "No effect on the score"
         return f"{'Raises' if self.value > 0 else 'Lowers'} the score by less than 0.01"
@@ -202,15 +210,19 @@ def factor_bars(factors: Sequence[Factor]) -> list[Bar]:
             for f in factors]
 
 
-def agency_bars(contributions: dict[str, float], not_seen: Sequence[str] = ()) -> list[Bar]:
+def agency_bars(contributions: dict[str, float], not_seen: Sequence[str] = (),
+                factors: Sequence[Factor] = ()) -> list[Bar]:
     """Contributions by agency as bars, largest first; an agency that shared no records
     with the referral (`not_seen`: the explanation's, `model.factor_text.worth_telling`), or
-    whose records move the score by less than 0.005, is said to have no effect."""
+    whose records move the score by less than 0.005, is said to have no effect, unless
+    some of its `factors` listed moved the score (then they cancel out)."""
     largest = max((abs(v) for v in contributions.values()), default=0.0)
     ordered = sorted(contributions.items(), key=lambda item: -abs(item[1]))
+    moved = {f.agency for f in factors if abs(f.contribution) >= NO_EFFECT}
     return [Bar(label=GROUP_LABELS.get(agency, agency), value=value,
                 width_class=_width_class(value, largest), direction=_direction(value),
-                sentence="No records shared with this referral" if agency in not_seen else "")
+                sentence="No records shared with this referral" if agency in not_seen else "",
+                cancels=agency in moved)
             for agency, value in ordered]
 
 
@@ -224,7 +236,8 @@ def case_context(result: ScoreResult) -> dict[str, Any]:
         "raised": band_raise(result.model_dump(include={"model_band", "escalations"}),
                              band=result.band),
         "factor_bars": factor_bars(result.top_factors),
-        "agency_bars": agency_bars(result.contributions_by_agency, result.agencies_not_seen),
+        "agency_bars": agency_bars(result.contributions_by_agency, result.agencies_not_seen,
+                                   result.top_factors),
         "agencies_not_seen": [GROUP_LABELS.get(a, a) for a in result.agencies_not_seen],
     }
 

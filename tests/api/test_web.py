@@ -327,6 +327,27 @@ def test_an_agency_that_moves_nothing_is_shown_as_no_effect_not_as_raising() -> 
         "raises", "lowers", "none", "none"]
     assert bars["Health"].sentence == "No records shared with this referral"
     assert bars["Education"].sentence == ""
+    assert bars["Health"].effect == "No effect on the score"
+    assert bars["Education"].effect == "Raises the score by less than 0.01"
+
+
+def test_an_agency_whose_listed_factors_cancel_out_is_not_said_to_have_no_effect() -> None:
+    """A probe's page listed education factors of +0.14, -0.15 and -0.06, then
+    "Education: No effect on the score" (their net, with the rest, -0.0019)."""
+    from api.schemas import Factor
+    from api.web.views import agency_bars
+
+    factors = [Factor(feature=f"f{i}", value=1.0, contribution=c, direction="raises" if c > 0
+                      else "lowers", agency="education", sentence="s", features=[f"f{i}"])
+               for i, c in enumerate((0.14, -0.15, -0.06))]
+    factors.append(Factor(feature="p", value=1.0, contribution=0.004, direction="raises",
+                          agency="police", sentence="s", features=["p"]))
+    bars = {bar.label: bar for bar in agency_bars(
+        {"education": -0.0019, "police": 0.004, "health": 0.0}, [], factors)}
+    assert bars["Education"].effect == ("Its factors raise and lower the score about equally "
+                                        "(net -0.002)")
+    assert bars["Police"].effect == "Raises the score by less than 0.01"  # its factor moved nothing
+    assert bars["Health"].effect == "No effect on the score"
 
 
 def test_the_case_page_says_an_agency_that_moved_nothing_had_no_effect(api: ApiEnv) -> None:
