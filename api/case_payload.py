@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Annotated, Any, NotRequired
+from typing import Annotated, Any, Final, NotRequired
 
 from pydantic import (
     AfterValidator,
@@ -43,9 +43,15 @@ from data_contracts import rules, vocab
 from data_contracts.parsing import HOLDS_A_TIME, NOT_A_DATE, date_text
 from pipelines.case_records import EventColumns, event_columns
 
-MAX_EVENTS_PER_CASE = 5_000
-MAX_HOUSEHOLD_MEMBERS = 100
+# The most a case may list: above any real case (an independent probe's busiest, 5,589
+# records and a 34-person household, were refused at 5,000 and 100), within the request
+# body's limit (`max_body_bytes`), which bounds the work a request can ask for anyway.
+MAX_EVENTS_PER_CASE = 20_000
+MAX_HOUSEHOLD_MEMBERS = 500  # a care home's residents
 MAX_PREVIOUS_REFERRALS = 1_000
+_LIST_LIMITS: Final = {"events": (MAX_EVENTS_PER_CASE, "records"),
+                       "household_members": (MAX_HOUSEHOLD_MEMBERS, "household members"),
+                       "previous_referrals": (MAX_PREVIOUS_REFERRALS, "earlier referrals")}
 
 
 def _one_of(name: str, allowed: tuple[str, ...]) -> Callable[[str], str]:
@@ -185,6 +191,18 @@ class CasePayload(CaseModel):
     previous_referrals: list[PreviousReferralIn] = Field(
         default_factory=list, max_length=MAX_PREVIOUS_REFERRALS
     )
+
+    @field_validator("events", "household_members", "previous_referrals", mode="before")
+    @classmethod
+    def _within_limit(cls, value: Any, info: ValidationInfo) -> Any:
+        """A list over its limit, refused in words that say what to do (it read "List
+        should have at most 5000 items after validation, not 5589")."""
+        limit, what = _LIST_LIMITS[str(info.field_name)]
+        if isinstance(value, list) and len(value) > limit:
+            raise ValueError(f"a case may list at most {limit:,} {what} ({len(value):,} "
+                             "sent): score this referral in the hub's batch run "
+                             "(safeguard score), which has no such limit")
+        return value
 
     # The records as columns, read while checking them (`_follows_the_rules`).
     _event_columns: EventColumns | None = PrivateAttr(default=None)

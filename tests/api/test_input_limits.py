@@ -11,7 +11,9 @@ import json
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
+from api.case_payload import CasePayload
 from api.routes.errors import MAX_ERRORS_LISTED
 from tests.api import factories
 from tests.api.conftest import ApiEnv
@@ -163,3 +165,27 @@ def test_a_body_saved_with_a_byte_order_mark_is_scored_alike_on_both_routes(
                            headers=api.headers("governance")).json()
     # The audit vouches for the body as received, mark and all.
     assert [e["request_hash"] for e in audit["entries"]] == [hashlib.sha256(body).hexdigest()]
+
+
+def test_a_busy_case_is_taken_and_one_over_the_limit_is_told_what_to_do() -> None:
+    """A probe's busiest referrals (5,589 records; a 34-person household) were refused
+    "List should have at most 5000 items after validation, not 5589", though the batch
+    run rated them very high. (The suite's service takes bodies of 64 KiB: checked on the
+    payload's own validation.)"""
+    busy = factories.case(events=6_000)
+    busy["household_members"] = [{"person_id": f"M{i}", "role": "other_adult"}
+                                 for i in range(150)]
+    assert len(CasePayload.model_validate(busy).events) == 6_000
+    for field, size, said in (
+            ("events", 20_001, "20,000 records (20,001 sent)"),
+            ("household_members", 501, "500 household members (501 sent)"),
+            ("previous_referrals", 1_001, "1,000 earlier referrals (1,001 sent)")):
+        over = factories.case(events=0)
+        over[field] = [{}] * size
+        with pytest.raises(ValidationError) as refused:
+            CasePayload.model_validate(over)
+        [error] = refused.value.errors()
+        assert error["loc"] == (field,)
+        assert error["msg"] == (f"Value error, a case may list at most {said}: score this "
+                                "referral in the hub's batch run (safeguard score), which has "
+                                "no such limit")
