@@ -7,7 +7,7 @@ its records share with the feeds are in `data_contracts.rules`.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -104,10 +104,25 @@ class Factor(BaseModel):
                                 "whose contributions the factor sums.")
 
 
+class ReferralFacts(BaseModel):
+    """The referral's own details a score was made from, as sent: its date, who was
+    referred, by whom and for what (a probe's practitioner could not tell a referral dated
+    23 days before it was scored from one that arrived that hour)."""
+
+    referral_date: date
+    subject_type: str
+    age_years: int | None
+    referral_source: str
+    presenting_need: str
+
+
 class ScoreResult(BaseModel):
     """The service's assessment of one referral, with its explanation."""
 
     referral_id: str
+    # None in scores stored before it was kept (8 December 2026).
+    referral: ReferralFacts | None = Field(default=None, description="The referral's details "
+                                           "the score was made from, as sent.")
     model_name: str
     model_version: str
     probability: float = Field(ge=0.0, le=1.0)

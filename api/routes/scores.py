@@ -25,7 +25,7 @@ from api.routes.responses import (
     Responses,
     input_responses,
 )
-from api.schemas import BatchResult, Problem, ScoreResult
+from api.schemas import BatchResult, Problem, ReferralFacts, ScoreResult
 from api.scoring import ModelUnavailable, Scorer
 from api.store.db import JsonText, Store
 from api.store.models import REFERRAL_PERSON_TABLE, SCORE_TABLE, utcnow
@@ -75,6 +75,7 @@ def _run_scorer(scorer: Scorer, cases: Sequence[CasePayload]) -> list[ScoreResul
     for case, result in zip(cases, results, strict=True):
         if result.referral_id != case.referral.referral_id:
             raise RuntimeError("scorer returned results out of order")
+        result.referral = ReferralFacts.model_validate(case.referral, from_attributes=True)
     return results
 
 

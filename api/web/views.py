@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Final
 
 from api.routes.errors import error_message
@@ -113,6 +113,17 @@ class QueueRow:
     timescale: str
     raised: BandRaise | None = None
     rejected: bool = False  # scored by a model version governance has since rejected
+    referral_date: date | None = None  # as the case sent it (None: stored before it was kept)
+
+    @property
+    def dated_before(self) -> str:
+        """The referral's date, when it is 2 days or more before it reached the queue: the
+        waiting time counts from the score, not from the referral."""
+        if self.referral_date is None:
+            return ""
+        gap = (self.arrived.date() - self.referral_date).days
+        return (f"referral dated {self.referral_date:%-d %B %Y}, {gap} days before"
+                if gap >= 2 else "")
 
     @property
     def _waited_minutes(self) -> int:
@@ -149,13 +160,16 @@ def queue_row(waiting: Waiting, now: datetime,
     score = waiting.score
     timescale = str(score.result.get("response_timescale", ""))
     arrived = as_utc(waiting.arrived)
+    facts = score.result.get("referral") or {}
+    dated = facts.get("referral_date")
     return QueueRow(
         referral_id=score.referral_id, score=score.score, band=BandTag(score.band, score.rag),
         presenting_need=score.presenting_need, arrived=arrived,
         waited_hours=(now - arrived).total_seconds() / 3600,
         due_hours=response_hours(timescale), timescale=timescale,
         raised=band_raise(score.result, band=score.band),
-        rejected=(score.model_name, score.model_version) in rejected)
+        rejected=(score.model_name, score.model_version) in rejected,
+        referral_date=date.fromisoformat(dated) if isinstance(dated, str) else None)
 
 
 @dataclass(frozen=True)
