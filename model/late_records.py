@@ -151,8 +151,12 @@ def late_or_stopped(overall: Sequence[Mapping[str, Any]], falls: Sequence[Mappin
         reach = ("" if row.get("recent_reach") is None or latest_only
                  else f" ({row['recent_reach']:.1%})")
         last = when.isoformat() if when else ""
-        stop = (f"no records recorded from {stops[agency]} to the extract date"
-                f"{f' (its latest on {last})' if last else ''}" if agency in stops else "")
+        # Said from its latest record, when known: the quarter alone read as a later stop
+        # (a probe's health, silent from 30 July, "no records recorded from 2026Q4").
+        stop = ("" if agency not in stops else
+                f"no records recorded after {last} (none from {stops[agency]} to the "
+                "extract date)" if last else
+                f"no records recorded from {stops[agency]} to the extract date")
         if late and stop:
             text = (f"{name}'s records arrive late ({delays}) and its feed "
                     f"stopped: {stop}. Its recent reach{reach} is low for both reasons.")

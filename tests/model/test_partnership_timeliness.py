@@ -76,8 +76,8 @@ def test_a_late_agency_and_a_stopped_one_are_told_apart_in_words() -> None:
         "records of the last 90 days had mostly not arrived yet, not because it stopped "
         "sharing (its latest record was recorded on 2025-03-30).")
     assert housing == (
-        "Housing stopped sharing: no records recorded from 2024Q4 to the extract date (its "
-        "latest on 2024-09-28). Its recent reach falls from then because no records arrive, "
+        "Housing stopped sharing: no records recorded after 2024-09-28 (none from 2024Q4 to "
+        "the extract date). Its recent reach falls from then because no records arrive, "
         "not because its records arrive late (a median of 0 days after the event).")
     assert found[1]["latest_recorded"] == "2024-09-28"
 
@@ -89,8 +89,8 @@ def test_an_agency_both_late_and_stopped_is_said_to_be_both() -> None:
     assert [(f["late"], f["stopped"]) for f in found] == [(True, True)]
     assert found[0]["text"] == (
         "Health's records arrive late (a median of 120 days after the event, about 4 months; "
-        "90th percentile 200 days) and its feed stopped: no records recorded from 2024Q3 to "
-        "the extract date (its latest on 2024-06-30). Its recent reach (0.0%) is low for "
+        "90th percentile 200 days) and its feed stopped: no records recorded after 2024-06-30 "
+        "(none from 2024Q3 to the extract date). Its recent reach (0.0%) is low for "
         "both reasons.")
 
 
