@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from model.registry import ModelRegistry
 
 logger = logging.getLogger(__name__)
+# The unsafe values already warned of in this process (`train` reads the settings twice).
+_WARNED: set[str] = set()
 
 PLACEHOLDER_PEPPER = "change-me-development-only"
 MIN_PEPPER_LENGTH = 32
@@ -91,7 +93,9 @@ class Settings(BaseSettings):
         if problems and self.environment == "production":
             raise ValueError("unsafe production settings: " + "; ".join(problems))
         for problem in problems if self.environment == "development" else ():
-            logger.warning("%s (acceptable only outside production)", problem)
+            if problem not in _WARNED:  # once a process: a command may read them twice
+                _WARNED.add(problem)
+                logger.warning("%s (acceptable only outside production)", problem)
         return self
 
     def unsafe_values(self) -> list[str]:

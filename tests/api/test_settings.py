@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -107,3 +108,17 @@ def test_a_time_setting_is_a_finite_number_of_seconds(
         Settings()
     monkeypatch.setenv(f"SAFEGUARD_{name.upper()}", "12.5")
     assert getattr(Settings(), name) == 12.5
+
+
+def test_a_development_placeholder_is_warned_of_once_a_process(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """`safeguard train` read the settings twice and printed each warning twice."""
+    import api.settings
+
+    monkeypatch.setattr(api.settings, "_WARNED", set())
+    with caplog.at_level(logging.WARNING, logger="api.settings"):
+        for _ in range(2):
+            Settings(environment="development", api_key_pepper=PLACEHOLDER_PEPPER)
+    warned = [r.getMessage() for r in caplog.records if "placeholder" in r.getMessage()]
+    assert warned == ["SAFEGUARD_API_KEY_PEPPER is the development placeholder (acceptable "
+                      "only outside production)"]
