@@ -70,6 +70,17 @@ class ThresholdCheck:
     # and said so ("not judged"), not "NO".
     judged: bool = True
 
+    @property
+    def verdict(self) -> str:
+        """Whether it is met, in the card's words: met with groups beyond it on the point
+        estimate that are not findings says so (a probe's card read "<= 1.25 | 2.825 |
+        yes", the figure a possible disparity only)."""
+        if not self.judged:
+            return "not judged"
+        if not self.met:
+            return "NO"
+        return "yes: no finding beyond it, possible disparities only" if self.possible else "yes"
+
     def measured_text(self, places: int = 3, kind: str = "f") -> str:
         """`measured` in format `kind` ("f": `places` decimals; "g": significant digits),
         with as many more digits as it takes (up to 6 more) to stay on its side of the

@@ -229,3 +229,16 @@ def test_a_measure_is_shown_on_its_side_of_the_threshold() -> None:
     met = checks(metrics={"test_roc_auc": 0.7, "test_ece": 0.02})["min_roc_auc"]
     assert met.met and met.measured_text() == "0.700" and met.measured_text(4, "g") == "0.7"
     assert checks(metrics={})["min_roc_auc"].measured_text() == "not measured"
+
+
+def test_a_check_met_with_possible_disparities_beyond_it_says_so() -> None:
+    """A probe's card read "<= 1.25 | 2.825 | yes": met, the figure a possible disparity."""
+    from model.threshold_checks import GroupFigure, ThresholdCheck
+
+    possible = (GroupFigure("adults at risk", "selection rate ratio", 0.354),)
+    check = ThresholdCheck("max_selection_rate_disparity", "", "<= 1.25", 2.825, True,
+                           possible=possible, threshold=1.25)
+    assert check.verdict == "yes: no finding beyond it, possible disparities only"
+    assert ThresholdCheck("m", "", "<= 1.25", 1.1, True, threshold=1.25).verdict == "yes"
+    assert ThresholdCheck("m", "", "<= 1.25", 1.3, False, threshold=1.25).verdict == "NO"
+    assert ThresholdCheck("m", "", ">= 0.5", None, False, judged=False).verdict == "not judged"
