@@ -70,7 +70,12 @@ def validated_case(body: bytes, *, listed: int | None = None) -> CasePayload:
     try:
         case = CasePayload.model_validate_json(body)
     except ValidationError as exc:
-        errors = exc.errors(include_url=False, include_input=False)
+        # The values sent are not kept, only whether one was an empty string
+        # (`api.routes.errors.error_message` says how to send a value not known).
+        errors = exc.errors(include_url=False)
+        for error in errors:
+            if error.get("input") != "":
+                del error["input"]  # type: ignore[misc]
         raise CaseRefused(every_problem(body, errors, listed=listed)) from None
     if repeated := repeated_key(body, keys_named=case_keys_named(case)):
         raise CaseRefused(Found([repeated.error()]))

@@ -22,6 +22,7 @@ from pydantic import (
     Field,
     PrivateAttr,
     Strict,
+    TypeAdapter,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -178,6 +179,14 @@ class PreviousReferralIn(CaseModel):
     referral_id: ReferralId
     person_id: Token
     referral_date: PastDate
+
+
+# The fields a case may leave out (or send as null): the feeds' optional columns.
+OPTIONAL_CASE_FIELDS: Final = frozenset(
+    {name for model in (ReferralIn, HouseholdMemberIn, PreviousReferralIn)
+     for name, field in model.model_fields.items() if not field.is_required()}
+    | {name for name, field in TypeAdapter(EventIn).core_schema["fields"].items()  # type: ignore[typeddict-item]
+       if not field.get("required", True)})
 
 
 class CasePayload(CaseModel):

@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.batching import BatchStopped
+from api.case_payload import OPTIONAL_CASE_FIELDS
 from api.request_limits import API_PREFIX
 from api.store.db import is_outage, outage_reason
 from data_contracts.vocab import NOT_AN_IDENTIFIER
@@ -41,10 +42,18 @@ _BODY_LIMIT_MODULE = "starlette.middleware.body_limit"
 
 def error_message(error: Any) -> str:
     """A pydantic error's message, an identifier its pattern refused named in words (the
-    feeds' quarantine says the same), not shown the pattern."""
+    feeds' quarantine says the same), not shown the pattern; an empty string sent for a
+    field a case may leave out says how to send it empty (a probe's hub, building JSON
+    from CSV rows, sent "" for every empty recorded date and was told only "expected a
+    date written YYYY-MM-DD")."""
     if named := NOT_AN_IDENTIFIER.get((error.get("ctx") or {}).get("pattern", "")):
-        return named[:1].upper() + named[1:]
-    return str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+        message = named[:1].upper() + named[1:]
+    else:
+        message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+    loc = error.get("loc") or ("",)
+    if error.get("input") == "" and loc[-1] in OPTIONAL_CASE_FIELDS:
+        message += "; a value not known is sent as null, or the field left out"
+    return message
 
 
 def field_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:

@@ -189,3 +189,20 @@ def test_a_busy_case_is_taken_and_one_over_the_limit_is_told_what_to_do() -> Non
         assert error["msg"] == (f"Value error, a case may list at most {said}: score this "
                                 "referral in the hub's batch run (safeguard score), which has "
                                 "no such limit")
+
+
+def test_an_empty_string_for_a_field_a_case_may_leave_out_says_how_to_send_it(
+        api: ApiEnv) -> None:
+    """A probe's hub, building JSON from CSV rows, sent "" for empty optional fields and was
+    told only "expected a date written YYYY-MM-DD"; a required field's "" is not told so."""
+    case = factories.case(events=2, household_id="", imd_decile="")
+    case["events"][0]["recorded_date"] = ""
+    case["events"][1]["value"] = ""
+    case["referral"]["person_id"] = ""
+    response = _score(api, case)
+    messages = {e["field"]: e["message"] for e in response.json()["detail"]}
+    hint = "; a value not known is sent as null, or the field left out"
+    for field in ("referral.household_id", "referral.imd_decile", "events.0.recorded_date",
+                  "events.1.value"):
+        assert messages[field].endswith(hint), field
+    assert not messages["referral.person_id"].endswith(hint)
