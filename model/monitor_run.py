@@ -17,15 +17,17 @@ import numpy as np
 import pandas as pd
 
 from data_contracts.closing_notes import household_note, no_feed_note, quarantine_note
-from data_contracts.vocab import HOUSEHOLD_MEMBERS, LABEL_WINDOW_DAYS, OUTCOMES
+from data_contracts.vocab import AGENCIES, HOUSEHOLD_MEMBERS, LABEL_WINDOW_DAYS, OUTCOMES
 from model.calibration_check import matured_calibration
 from model.data import PreparedExtract
 from model.families import ExtractFamilies, families_of
 from model.governance import MonitoringSettings
 from model.monitor_group_outcomes import group_calibration
 from model.monitor_groups import REFERENCE_KEY, recent_by_group, recent_group_coverage
+from model.monitor_record_delays import KIND as RECORD_DELAY
 from model.monitor_record_delays import SECTION as DELAYS_SECTION
 from model.monitor_record_delays import record_delay_checks
+from model.monitor_record_falls import KIND as RECORD_FALL
 from model.monitor_record_falls import SECTION as RECORDS_SECTION
 from model.monitor_record_falls import record_fall_checks
 from model.monitor_referral_mix import SECTION as MIX_SECTION
@@ -271,5 +273,14 @@ def monitor_extract(model: RiskModel, *, version: str, prepared: PreparedExtract
         DELAYS_SECTION: delays_section,
         "matured_outcomes": outcomes_section, "practice": practice_section,
         "checks": [check.to_json() for check in every],
-        "crossed": [check.message for check in every if check.crossed],
+        "crossed": [check.message for check in sorted(every, key=_drift_after_its_cause)
+                    if check.crossed],
     }
+
+
+def _drift_after_its_cause(check: Check) -> bool:
+    """The order of the crossed thresholds: an agency's records falling or arriving late
+    first, the drift they cause after (a probe's report listed a feature's drift first,
+    the terminal its cause: `api.monitor_command.crossed_lines`); stable otherwise."""
+    return not (check.kind in ("coverage", RECORD_FALL, RECORD_DELAY)
+                and check.subject.removesuffix(" (90d)") in AGENCIES)

@@ -125,6 +125,11 @@ def test_a_feed_that_stops_is_named_by_its_recent_records(
         f"police records dated in the 90 days before the referral for {before:.0%} of "
         f"referrals at training, {now:.0%} now")
     assert recent["message"] in report["crossed"]
+    # The fall first, the drift it causes after (a probe's report listed a drift first).
+    kinds = [next(c["kind"] for c in report["checks"] if c["message"] == m)
+             for m in report["crossed"]]
+    assert "drift" in kinds and kinds[0] != "drift", kinds
+    assert kinds.index("drift") > max(i for i, k in enumerate(kinds) if k != "drift"), kinds
 
 
 def test_a_feed_that_stops_part_way_through_the_window_is_named_by_quarter(
