@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from data_contracts.vocab import AGENCY_LABELS
 from model.fairness_flags import (
     MISCALIBRATED,
     RATIO_METRICS,
@@ -21,6 +20,7 @@ from model.fairness_flags import (
 from model.fairness_groups import group_phrase, stratum
 from model.fairness_metrics import OVERALL
 from model.fairness_multiplicity import correction_words
+from model.fairness_record_words import records_behind_selection, records_beside
 from model.fairness_recording import RECORDING
 from model.fairness_results import FairnessAudit, GroupResult
 
@@ -119,43 +119,6 @@ def _ratio_sentence(metric: str, group: GroupResult, reference: GroupResult | No
             f"as among {than} ({_NAMES[metric]}{interval}).")
 
 
-def _records_beside(group: GroupResult, recording: dict[str, Any] | None, gap: float) -> str:
-    """What the audit's recording part says of a miscalibrated group, when it points the
-    same way: fewer records and a predicted risk below the observed rate point to missing
-    information, more records and one above it to recording bias (`fairness_recording`).
-
-    Only label bias was named: a health feed recording half as much about Asian subjects,
-    found in the same report, stood apart from their under-prediction it explains.
-    """
-    if recording is None or len(group.attributes) != 1:
-        return ""
-    [(attribute, value)] = group.attributes.items()
-    fewer = gap < 0
-    agencies = [AGENCY_LABELS[r["agency"]] for r in recording["rows"]
-                if r["attribute"] == attribute and r["group"] == value and r["differs"]
-                and _fewer_records(r) is fewer]
-    if not agencies:
-        return ""
-    named = agencies[0] if len(agencies) == 1 else (
-        ", ".join(agencies[:-1]) + " and " + agencies[-1])
-    if fewer:
-        return (f" {named} held fewer records per referral about them than about the "
-                "largest group, age for age: fewer records and a predicted risk below the "
-                "observed rate point to missing information (see what the model saw about "
-                "each group).")
-    return (f" {named} held more records per referral about them than about the largest "
-            "group, age for age: more records and a predicted risk above the observed rate "
-            "point to recording bias (see what the model saw about each group).")
-
-
-def _fewer_records(row: dict[str, Any]) -> bool | None:
-    """Whether a differing recording row holds fewer records than the largest group's
-    rate leads one to expect (None: its ratio withheld from publication)."""
-    if row.get("few_records"):
-        return True
-    return None if row["ratio"] is None else bool(row["ratio"] < 1)
-
-
 def _overall_beside(group: GroupResult, overall: dict[str, Any] | None) -> str:
     """The whole model's calibration beside a group's, and the group's gap beside it (its
     predictions scaled by the overall observed/predicted ratio, less its observed rate:
@@ -188,7 +151,7 @@ def _calibration_sentence(group: GroupResult, recording: dict[str, Any] | None =
     # The records the audit found, pointing the same way, are said first, as the evidence
     # in hand; label bias, which the extract cannot show, after (a probe's disabled
     # subjects, whose records it had thinned, read label bias first).
-    records = _records_beside(group, recording, gap)
+    records = records_beside(group, recording, gap)
     return (f"For {group_phrase(group.attributes)} the model predicts a {direction} risk than "
             f"was observed: {predicted:.1%} on average against an observed rate of "
             f"{observed:.1%} (a gap of {gap * 100:+.1f} points, 95% interval "
@@ -253,6 +216,10 @@ def _sentences(audit: FairnessAudit, *, possible: bool) -> list[str]:
                  for metric, flag in RATIO_METRICS.items()}
         texts[MISCALIBRATED] = _calibration_sentence(group, audit.extra.get(RECORDING),
                                                      audit.extra.get(OVERALL))
+        selection = RATIO_METRICS["selection_rate"]
+        if texts.get(selection):
+            texts[selection] = str(texts[selection]) + records_behind_selection(
+                group, audit.extra.get(RECORDING))
         for flag, text in texts.items():
             if flag not in wanted or not text:
                 continue

@@ -324,6 +324,31 @@ def test_an_under_predicted_group_with_fewer_records_reads_missing_information()
     assert "records" not in said["For Black subjects"]
 
 
+def test_a_group_selected_more_often_with_more_records_reads_how_its_records_are_made() -> None:
+    """A probe's mixed-ethnicity subjects were selected 1.29 times as often and police
+    recorded 2.31 times as much about them, said in two sentences apart; Black subjects
+    here are selected as often with the records of White subjects, and read no such words."""
+    from model.fairness_summary import finding_sentences
+
+    rng = np.random.default_rng(12)
+    white, mixed, black = 1_500, 400, 400
+    police = rng.poisson(1.0, white + mixed + black)
+    police[white:white + mixed] = rng.poisson(2.5, mixed)
+    frame = _frame({"police": list(police), "health": list(rng.poisson(2.0, len(police)))},
+                   ["white"] * white + ["mixed"] * mixed + ["black"] * black)
+    high = np.concatenate([rng.uniform(0, 1, white) < 0.2, rng.uniform(0, 1, mixed + black) < 0.45])
+    frame["band"] = np.where(high, "high", "low")
+    audit = audit_fairness(frame, GOVERNANCE, model_version="1")
+    said = {s.split(" are placed in")[0]: s for s in finding_sentences(audit)
+            if " are placed in the high or very high bands" in s}
+    assert {"Subjects of mixed ethnicity", "Black subjects"} <= said.keys(), said
+    assert ("Police held more records per referral about them than about the largest group, "
+            "age for age, and the model scores from records: the higher selection may reflect "
+            "how often their records are made as much as their risk (see what the model saw "
+            "about each group).") in said["Subjects of mixed ethnicity"]
+    assert "records" not in said["Black subjects"]
+
+
 def test_a_group_whose_size_publication_withholds_loses_its_recording_row() -> None:
     """5 referrals of `other` are withheld, so the next smallest group's size is too
     (else all referrals less the rest would give the 5 back): its records per referral
