@@ -157,7 +157,8 @@ def train(
         if note:  # as scoring says them: a model trained without an agency says so
             console.print(note, soft_wrap=True)
     for notice, referrals in outcome.notices:
-        console.print(notice_note(notice, referrals, training=True), soft_wrap=True)
+        if referrals:
+            console.print(notice_note(notice, referrals, training=True), soft_wrap=True)
     for line in gap_warnings([gap.to_json() for gap in outcome.result.outcome_gaps],
                              counted_as="they were trained on as negatives",
                              since_option="--since"):

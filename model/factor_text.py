@@ -154,13 +154,14 @@ def warnings_for(not_seen: tuple[str, ...], usual: tuple[str, ...], need: str | 
     """The warnings of a case: the agencies that shared no records in the whole extract
     (`shared_nothing`, first: whatever they hold, none could be seen), those whose records
     arrive late in it or that stopped recording (`notices`, `model.feed_notices`: its
-    recent records of them mostly unseen), then its household
+    recent records of them mostly unseen; none of an agency the model makes no use of, whose
+    records could not change the score), then its household
     members not known (`unnamed`: the warning every such case gets, whatever its top
     factors), then agencies that held nothing but usually matter for the need ("not
     seen"), those that held records the model makes no use of, and the types of record
     held that the model makes no use of (`model.unused_records`)."""
     return (*(shared_nothing_warning(a, subject) for a in shared_nothing),
-            *(notice_warning(notice, subject) for notice in notices),
+            *(notice_warning(notice, subject) for notice in notices if notice.agency not in unused),
             *((UNNAMED_HOUSEHOLD_WARNING,) if unnamed else ()),
             *(not_seen_warning(a, need, subject) for a in worth_telling(not_seen, subject)
               if a in usual and a not in shared_nothing),

@@ -5,17 +5,19 @@ A feed that stopped keeps every later referral from its records, and nothing els
 it: older records stay held, so the agency is not "not seen" (an independent probe's
 health feed, silent for its last four months, lowered the band of 23.5% of the last
 month's referrals, and no rating said so). An agency is silent for a referral when it
-recorded nothing from the day after its latest record to the referral's date, though in
-the same days a year earlier it recorded at least `MIN_JUDGED_RECORDS`: the same days,
-so a school's summer holiday, silent every year, is not taken for a stop, and enough of
-them that a handful of records' absence is not either. With no records a year earlier
-to compare with, nothing is said.
+recorded nothing from the day after its latest record to the referral's date, at least
+`MIN_SILENT_WEEKS` weeks, though in the same days a year earlier it recorded at least
+`MIN_JUDGED_RECORDS`, in most of their weeks: the same days, so a school's summer
+holiday, silent every year, is not taken for a stop; weeks, so neither is a weekend or a
+term that ended a day earlier; enough records that a handful's absence is not either.
+With no records a year earlier to compare with, nothing is said.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from typing import Final
 
 import numpy as np
 import pandas as pd
@@ -25,19 +27,41 @@ from model.late_records import late_in_extract
 from model.late_warning import FeedNotice, SilentAgency
 from pipelines.timeliness import MIN_JUDGED_RECORDS, day_number, recorded_days
 
-YEAR = 365
+YEAR: Final = 365
+# The shortest silence called a stop, in whole weeks: a weekend before the extract date,
+# a term that ended a day earlier than the year before (an independent probe's August
+# extract: education "stopped" 17 days before it) or a half-term is none.
+MIN_SILENT_WEEKS: Final = 4
+
+
+def _silence_begins(latest: int, year_before: np.ndarray, *, extract_day: int) -> int | None:
+    """The first referral date from which a silence since `latest` is called a stop: at
+    least `MIN_SILENT_WEEKS` weeks after it, and the same days a year earlier held at least
+    `MIN_JUDGED_RECORDS` records, in most of their weeks (records at the edges of a
+    seasonal gap, a school's first days of term, are no usual flow); None: never by the
+    extract date."""
+    first = latest + 1 - YEAR  # the first day of the same days a year earlier
+    days = np.bincount(year_before - first, minlength=extract_day - YEAR - first + 1)
+    weeks_recorded = np.cumsum(np.add.reduceat(days, np.arange(0, len(days), 7)) > 0)
+    records = np.cumsum(days)
+    for end in range(7 * MIN_SILENT_WEEKS - 1, len(days)):  # the year earlier's last day
+        full_weeks = (end + 1) // 7
+        if (records[end] >= MIN_JUDGED_RECORDS
+                and weeks_recorded[full_weeks - 1] * 2 > full_weeks):
+            return first + end + YEAR
+    return None
 
 
 def _silent(agency: str, when: np.ndarray, *, extract_day: int) -> SilentAgency | None:
-    """The agency's silence after its latest record, when the same days a year earlier
-    held at least `MIN_JUDGED_RECORDS` records by the extract date."""
+    """The agency's silence after its latest record, when long enough and the same days a
+    year earlier usually held records (`_silence_begins`)."""
     latest = int(when.max())
-    year_before = np.sort(when[(when > latest - YEAR) & (when <= extract_day - YEAR)])
+    year_before = when[(when > latest - YEAR) & (when <= extract_day - YEAR)]
     if len(year_before) < MIN_JUDGED_RECORDS:
         return None
-    # A referral dated D went without the records of latest+1 .. D; a year earlier those
-    # days held MIN_JUDGED_RECORDS records once D reached this day.
-    begins = int(year_before[MIN_JUDGED_RECORDS - 1]) + YEAR
+    begins = _silence_begins(latest, year_before, extract_day=extract_day)
+    if begins is None:
+        return None
 
     def day(number: int) -> dt.date:
         return dt.date(1970, 1, 1) + dt.timedelta(days=number)

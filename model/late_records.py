@@ -30,6 +30,9 @@ MOSTLY: Final = 0.5
 LATEST_DAYS: Final = 182
 LATEST_COLUMNS: Final = ("records", "median_delay_days", "p90_delay_days",
                          "recent_unarrived_share")
+# Records recorded more than a year after their event are a backlog or corrections, not
+# the agency's usual timeliness (`latest_delays`).
+BACKLOG_DAYS: Final = 365
 
 
 def day_count(days: float) -> str:
@@ -62,8 +65,13 @@ def latest_delays(recorded: pd.DataFrame, *, extract_date: dt.date) -> pd.DataFr
     """Per agency (the index), the delays of its records recorded in the `LATEST_DAYS`
     up to the extract date (`pipelines.timeliness.span_delays`; `recorded`: its
     `record_delays`, all of them or those recorded since the latest days began), as
-    ``latest_`` columns."""
+    ``latest_`` columns; records of events over `BACKLOG_DAYS` before they were recorded
+    left out: a backlog loaded at once, or old records corrected, tell nothing of how late
+    the agency's records of the time arrive (an independent probe's 150 old housing
+    records, loaded on one day, read "a median of 1,272 days" for a feed recording within
+    a week)."""
     start = extract_date - dt.timedelta(days=LATEST_DAYS - 1)
+    recorded = recorded[recorded["delay_days"].to_numpy() <= BACKLOG_DAYS]
     by_agency = dict(tuple(recorded.groupby("agency", sort=False)))
     rows = {agency: span_delays(by_agency.get(agency, recorded.iloc[:0]), start=start,
                                 end=extract_date, window_days=RECENT_DAYS) or {}

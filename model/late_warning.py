@@ -117,9 +117,11 @@ def notice_note(notice: FeedNotice, referrals: int, *, explained: bool = True,
     `referrals` dated from its day on), whether or not any row carries its warning."""
     label = AGENCY_LABELS[notice.agency]
     named = label.lower()
-    verb = "were in the training extract, built" if training else "were scored"
+    verb = "went" if training else "were scored"
     since = f"dated from {_day(notice.applies_from)}" if notice.applies_from else "of it"
-    told = "; each one's warnings say so" if explained and not training else ""
+    told = ("; each one's warnings say so" if explained and not training else
+            "; the model card names it, and each case the service scores with this version "
+            "is warned of it" if training and isinstance(notice, LateAgency) else "")
     if isinstance(notice, SilentAgency):
         return (f"No {named} records were recorded after {_day(notice.latest)}, though "
                 f"{notice.year_before:,} were in the same days a year earlier "

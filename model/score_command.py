@@ -140,7 +140,9 @@ def _say_scored(scored: Scored, source: str, output: str, *, explained: bool,
         from model.late_warning import notice_note
 
         for notice, referrals in scored.notices:
-            console.print(notice_note(notice, referrals, explained=explained), soft_wrap=True)
+            if referrals:
+                console.print(notice_note(notice, referrals, explained=explained),
+                              soft_wrap=True)
     from model.score import POINT_IN_TIME_NOTE
 
     console.print(POINT_IN_TIME_NOTE)

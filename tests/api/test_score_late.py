@@ -142,3 +142,29 @@ def test_a_model_trained_where_records_arrived_late_warns_each_case_scored_alone
                            reference=outcome.version.version, explain=True)
     assert scored.table is not None
     assert not scored.table["warnings"].str.contains("arrive").any()
+
+
+def test_no_late_warning_of_an_agency_the_model_makes_no_use_of() -> None:
+    """A probe's 141 ratings said housing records arrive late, "this score may miss recent
+    housing information", and that the model "makes no use of housing records"."""
+    from model.factor_text import warnings_for
+
+    late = tuple(LateAgency(a, "a median of 120 days after the event", 182, 90, "", "")
+                 for a in ("housing", "police"))
+    said = warnings_for((), (), None, "child", ("housing",), (), (), False, late)
+    assert [w.split(" records arrive")[0] for w in said if "records arrive late" in w] == [
+        "Police"]
+
+
+def test_a_backlog_of_old_records_loaded_at_once_is_not_lateness() -> None:
+    """A probe loaded 150 old housing records on one day, its current records recorded
+    within a week: "a median of 1,272 days" named housing late on 1,845 ratings."""
+    current = _feed([3] * 40, "2026-09-01")
+    backlog = _feed(list(range(900, 1_050)), "2026-06-01")
+    found = late_in_extract({"events_housing": pd.concat([current, backlog])},
+                            extract_date=EXTRACT_DATE)
+    assert found == ()
+    # Records a year late are still lateness.
+    late = _feed([300] * 40, "2026-09-01")
+    assert [n.agency for n in late_in_extract({"events_housing": late},
+                                              extract_date=EXTRACT_DATE)] == ["housing"]

@@ -97,3 +97,28 @@ def test_a_feed_recording_to_the_extract_date_is_not_silent() -> None:
     days = np.array(_daily("2024-01-01", "2026-09-30"))
     found = silent_in_extract({"events_health": _feed(list(days))}, extract_date=EXTRACT_DATE)
     assert found == ()
+
+
+def test_a_short_or_seasonal_silence_is_no_stop() -> None:
+    """An independent probe's false alarms: education's summer term ended a day earlier
+    than the year before (its returns a year earlier ran to 30 July: "468 in the same
+    days"), social care records on weekdays only before a Sunday extract date, and
+    records a year earlier only at the edge of a seasonal gap."""
+    extract = dt.date(2026, 8, 16)  # a Sunday
+    weekdays = [d for d in _daily("2024-01-01", "2026-08-14")
+                if dt.date.fromisoformat(d).weekday() < 5]
+    feeds = {
+        # Silent from 22 July, recording daily to 30 July a year earlier: 25 days.
+        "events_education": _feed([d for d in _daily("2024-09-01", "2026-07-21")
+                                   if not ("07-31" <= d[5:] <= "08-31")] * 3),
+        "events_social_care": _feed(weekdays * 3),  # latest Friday 14 August
+        # Silent 6 weeks; a year earlier, 40 records, all in the last days of those weeks.
+        "events_housing": _feed(_daily("2024-01-01", "2024-12-31")
+                                + _daily("2025-01-01", "2025-07-01")
+                                + ["2025-08-12"] * 40 + _daily("2026-01-01", "2026-07-01")),
+    }
+    assert silent_in_extract(feeds, extract_date=extract) == ()
+    # Two records a day, silent for 4 weeks and a day: a stop from the 28th day on.
+    daily = {"events_police": _feed(_daily("2024-01-01", "2026-07-18") * 2)}
+    [police] = silent_in_extract(daily, extract_date=extract)
+    assert (police.latest, police.applies_from) == ("2026-07-18", "2026-08-15")

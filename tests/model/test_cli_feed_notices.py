@@ -29,8 +29,8 @@ def test_train_and_score_name_a_late_and_a_stopped_agency(
     said = " ".join(trained.output.split())
     assert "Police records arrive late in this extract (those recorded in its latest 182 days: " \
            "a median of " in said
-    assert ("were in the training extract, built without most of their recent police "
-            "records.") in said
+    assert ("went without most of their recent police records; the model card names it, and "
+            "each case the service scores with this version is warned of it.") in said
     assert "health's feed appears to have stopped." in said
     for explain, told in ((["--no-explanations"], ""), ([], "; each one's warnings say so")):
         scored = runner.invoke(app, ["score", "--input", str(extract), "--output",
