@@ -33,7 +33,8 @@ def test_the_case_page_and_queue_show_the_referrals_date_and_details(api: ApiEnv
     page = _text(client.get(f"/cases/{referral}").text)
     assert (f"Referral date 1 June 2024 {gap} days before it was scored: the waiting time "
             "counts from the score") in page
-    assert "Referred Adult at risk, aged 71 Referred by Health Presenting need Abuse neglect" in page
+    assert ("Referred Adult at risk, aged 71 Referred by Health Presenting need Abuse "
+            "neglect") in page
     queue = _text(client.get("/queue").text)
     assert f"(referral dated 1 June 2024, {gap} days before)" in queue
 
