@@ -75,7 +75,7 @@ def validated_case(body: bytes, *, listed: int | None = None) -> CasePayload:
         errors = exc.errors(include_url=False)
         for error in errors:
             if error.get("input") != "":
-                del error["input"]  # type: ignore[misc]
+                error.pop("input", None)  # type: ignore[misc]
         raise CaseRefused(every_problem(body, errors, listed=listed)) from None
     if repeated := repeated_key(body, keys_named=case_keys_named(case)):
         raise CaseRefused(Found([repeated.error()]))
