@@ -16,7 +16,7 @@ With no records a year earlier to compare with, nothing is said.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Final
 
 import numpy as np
@@ -93,9 +93,15 @@ def feed_notices(feeds: Mapping[str, pd.DataFrame], *, extract_date: dt.date
             *silent_in_extract(feeds, extract_date=extract_date))
 
 
+def applies_to(notices: Sequence[FeedNotice], referral_dates: pd.Series) -> list[np.ndarray]:
+    """Per notice, which of the referrals (their dates) it applies to: those dated from its
+    day on (every one when it has none)."""
+    days = pd.to_datetime(referral_dates).to_numpy().astype("datetime64[D]")
+    return [days >= np.datetime64(n.applies_from) if n.applies_from
+            else np.ones(len(days), dtype=bool) for n in notices]
+
+
 def referrals_concerned(notices: tuple[FeedNotice, ...], referral_dates: pd.Series
                         ) -> tuple[int, ...]:
-    """Per notice, how many of the referrals (their dates) are dated from its day on."""
-    days = pd.to_datetime(referral_dates).to_numpy().astype("datetime64[D]")
-    return tuple(int((days >= np.datetime64(n.applies_from)).sum()) if n.applies_from
-                 else len(days) for n in notices)
+    """Per notice, how many of the referrals (their dates) it applies to (`applies_to`)."""
+    return tuple(int(mask.sum()) for mask in applies_to(notices, referral_dates))

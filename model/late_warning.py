@@ -1,6 +1,6 @@
 """The warnings a score gives when an agency's records arrive late, or stopped arriving.
 
-Found by `model.late_records.feed_notices` in the extract scored, or, for a case the
+Found by `model.feed_notices.feed_notices` in the extract scored, or, for a case the
 service scores alone, in the extract the model was trained on (the late agencies, kept in
 its metadata, `LATE_KEY`). Each applies to the referrals dated from `applies_from` on
 (every referral when empty): lateness judged on the latest days tells nothing of a
@@ -89,11 +89,6 @@ def notice_warning(notice: FeedNotice, subject: Subject) -> str:
     if isinstance(notice, SilentAgency):
         return silent_warning(notice, subject)
     return late_warning(notice, subject)
-
-
-def applying(notices: tuple[FeedNotice, ...], referral_day: str) -> tuple[FeedNotice, ...]:
-    """The notices that apply to a referral dated `referral_day` (ISO)."""
-    return tuple(n for n in notices if n.applies_from <= referral_day)
 
 
 def trained_late(metadata: Mapping[str, Any]) -> tuple[LateAgency, ...]:

@@ -16,7 +16,7 @@ import pandas as pd
 from data_contracts.csv_output import write_csv
 from data_contracts.output_paths import file_place_refusal
 from model.data import prepare_extract
-from model.feed_notices import referrals_concerned
+from model.feed_notices import applies_to, referrals_concerned
 from model.risk_model import Ratings, RiskModel
 from pipelines.manifest import FEATURE_NAMES
 
@@ -101,11 +101,8 @@ def _explanations(explainer: CaseExplainer, features: pd.DataFrame, matrix: np.n
     notices = explainer.notices
     if not any(notice.applies_from for notice in notices):
         return explainer.explain_columns(matrix, n_jobs=n_jobs)
-    days = pd.to_datetime(features["referral_date"]).to_numpy().astype("datetime64[D]")
     which = np.zeros(len(matrix), dtype=np.int64)
-    for bit, notice in enumerate(notices):
-        applies = (days >= np.datetime64(notice.applies_from) if notice.applies_from
-                   else np.ones(len(matrix), dtype=bool))
+    for bit, applies in enumerate(applies_to(notices, features["referral_date"])):
         which |= applies.astype(np.int64) << bit
     parts = []
     for code in np.unique(which).tolist():
